@@ -1,0 +1,153 @@
+"""Result: the one currency every analysis returns and every renderer consumes.
+
+A Result is a tidy table plus what a reader needs to trust it: the method, why that
+method was chosen, warnings and references. Renderers format Results and never compute;
+analyses compute Results and never format. The audit addresses a single cell of a Result
+by ``(result name, row key, column)``, so each number a paper prints can be checked.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Result:
+    """An analysis result.
+
+    Attributes
+    ----------
+    name:
+        Stable dotted identifier, e.g. ``"response.rates"``; claims address it.
+    title:
+        Human caption for reports.
+    table:
+        Tidy table. Its index holds the row keys claims use (string labels; a
+        MultiIndex is flattened with ``" | "`` when addressed).
+    method:
+        What was computed, in one or two sentences (goes into the methods paragraph).
+    rationale:
+        Why this method/test (e.g. "expected count < 5, so Fisher's exact").
+    warnings:
+        Caveats a reader must see (small counts, ties, non-proportional hazards...).
+    references:
+        Citations for methods and criteria.
+    params:
+        Inputs that define the analysis (confidence level, criteria system, ...).
+    section:
+        Report section the Result belongs to (``"baseline"``, ``"efficacy"``, ...).
+    """
+
+    name: str
+    title: str
+    table: pd.DataFrame
+    method: str
+    rationale: str = ""
+    warnings: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    section: str = "other"
+
+    def row_keys(self) -> list[str]:
+        return [_key(k) for k in self.table.index]
+
+    def cell(self, row: str, column: str) -> Any:
+        """Value at ``(row, column)``; raises KeyError naming what exists."""
+        keys = self.row_keys()
+        if row not in keys:
+            raise KeyError(f"result {self.name!r} has no row {row!r}; rows: {keys}")
+        if column not in self.table.columns:
+            raise KeyError(
+                f"result {self.name!r} has no column {column!r}; columns: {list(self.table.columns)}"
+            )
+        return self.table.iloc[keys.index(row)][column]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready representation (NaN -> None, numpy scalars -> Python)."""
+        rows = []
+        for key, (_, rec) in zip(self.row_keys(), self.table.iterrows(), strict=True):
+            rows.append({"row": key, **{str(c): to_jsonable(v) for c, v in rec.items()}})
+        return {
+            "name": self.name,
+            "title": self.title,
+            "section": self.section,
+            "method": self.method,
+            "rationale": self.rationale,
+            "warnings": list(self.warnings),
+            "references": list(self.references),
+            "params": {k: to_jsonable(v) for k, v in self.params.items()},
+            "columns": [str(c) for c in self.table.columns],
+            "rows": rows,
+        }
+
+
+def _key(k: Any) -> str:
+    if isinstance(k, tuple):
+        return " | ".join(str(x) for x in k)
+    return str(k)
+
+
+def to_jsonable(v: Any) -> Any:
+    """Convert numpy/pandas scalars and containers to plain JSON types."""
+    if isinstance(v, Mapping):
+        return {str(k): to_jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [to_jsonable(x) for x in v]
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+class ResultSet:
+    """Ordered collection of Results, addressable by name."""
+
+    def __init__(self, results: Iterable[Result] = ()) -> None:
+        self._items: dict[str, Result] = {}
+        for r in results:
+            self.add(r)
+
+    def add(self, result: Result) -> Result:
+        if result.name in self._items:
+            raise ValueError(f"duplicate result name {result.name!r}")
+        self._items[result.name] = result
+        return result
+
+    def extend(self, results: Iterable[Result]) -> None:
+        for r in results:
+            self.add(r)
+
+    def __getitem__(self, name: str) -> Result:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise KeyError(f"no result named {name!r}; known: {sorted(self._items)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[Result]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def names(self) -> list[str]:
+        return list(self._items)
+
+    def by_section(self, section: str) -> list[Result]:
+        return [r for r in self if r.section == section]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"results": [r.to_dict() for r in self]}
