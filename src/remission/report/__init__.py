@@ -1,0 +1,1 @@
+"""Renderers: ReportBundle -> self-contained HTML, Word tables, JSON. They never compute."""
