@@ -1,0 +1,1 @@
+"""Statistics that return Results: descriptive tables, proportions, contingency tests, survival..."""

@@ -1,0 +1,1 @@
+"""Survival analysis matched to R's ``survival`` and ``cmprsk`` packages."""

@@ -1,0 +1,88 @@
+"""Validation of right-censored / counting-process survival input.
+
+Every check records a :class:`~remission.errors.Problem`; one ``InputError`` carries
+them all, so a user fixes a file in one pass rather than one error at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from remission.errors import ProblemLog
+
+SOURCE = "survival input"
+
+
+def _as_float(values: Any, name: str, log: ProblemLog, source: str) -> np.ndarray:
+    arr = pd.to_numeric(pd.Series(np.asarray(values).ravel()), errors="coerce").to_numpy(float)
+    raw = np.asarray(values).ravel()
+    for i in np.flatnonzero(~np.isfinite(arr)):
+        log.add(source, f"{name} is missing or not a finite number", row=int(i) + 2,
+                column=name, value=None if i >= len(raw) else raw[i], expected="a number")
+    return arr
+
+
+def check_survival(
+    time: Any,
+    event: Any,
+    *,
+    start: Any = None,
+    groups: Sequence[tuple[str, Any]] = (),
+    source: str = SOURCE,
+    event_codes: Sequence[int] = (0, 1),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Return ``(time, event, start)`` as float/int arrays or raise ``InputError``.
+
+    ``event`` must take values in ``event_codes`` (0 = censored). ``groups`` are extra
+    columns (name, values) whose length must match and which may not be missing.
+    Rows are reported 1-based as a spreadsheet shows them (header = line 1).
+    """
+    log = ProblemLog()
+    t = _as_float(time, "time", log, source)
+    e = _as_float(event, "event", log, source)
+    n = len(t)
+    if len(e) != n:
+        log.add(source, f"time has {n} values but event has {len(e)}", column="event")
+    else:
+        ok = np.isfinite(e)
+        bad = ok & ~np.isin(e, np.asarray(event_codes, float))
+        for i in np.flatnonzero(bad):
+            log.add(source, "event code not allowed", row=int(i) + 2, column="event",
+                    value=e[i], expected=f"one of {list(event_codes)} (0 = censored)")
+    for i in np.flatnonzero(np.isfinite(t) & (t < 0)):
+        log.add(source, "negative time", row=int(i) + 2, column="time", value=t[i],
+                expected="time >= 0")
+    s = None
+    if start is not None:
+        s = _as_float(start, "start", log, source)
+        if len(s) == n:
+            for i in np.flatnonzero(np.isfinite(s) & np.isfinite(t) & (s >= t)):
+                log.add(source, "start is not before stop", row=int(i) + 2, column="start",
+                        value=s[i], expected=f"start < stop ({t[i]})")
+        else:
+            log.add(source, f"start has {len(s)} values, time has {n}", column="start")
+    for name, vals in groups:
+        g = pd.Series(np.asarray(vals, dtype=object).ravel())
+        if len(g) != n:
+            log.add(source, f"{name} has {len(g)} values, time has {n}", column=name)
+            continue
+        for i in np.flatnonzero(g.isna().to_numpy()):
+            log.add(source, f"{name} is missing", row=int(i) + 2, column=name,
+                    expected="a group label")
+    if n == 0:
+        log.add(source, "no observations", expected="at least one row")
+    log.raise_if_any()
+    return t, e.astype(int), s
+
+
+def z_value(conf: float) -> float:
+    """Two-sided normal quantile for confidence level ``conf`` (R: qnorm(1 - (1-conf)/2))."""
+    from scipy.stats import norm
+
+    if not 0 < conf < 1:
+        raise ValueError(f"confidence level must be in (0, 1), got {conf}")
+    return float(norm.ppf(1 - (1 - conf) / 2))

@@ -1,0 +1,239 @@
+"""Kaplan–Meier estimator with Greenwood variance, as R ``survival::survfit``.
+
+Matches R's ``survfit(Surv(time, status) ~ 1, conf.type = ...)``: the product-limit
+estimate, Greenwood standard error on the log scale, pointwise "log" (R's default),
+"log-log" or "plain" intervals (``survfit_confint``), and the median with R's
+``print.survfit`` rule (the first time the curve -- or, for the CI, the confidence
+band -- falls to <= 0.5; if it sits exactly on 0.5 over an interval the midpoint is
+used). Median follow-up uses the reverse Kaplan–Meier method (censoring as the event).
+
+References
+----------
+Kaplan EL, Meier P. J Am Stat Assoc 1958;53:457-81.
+Greenwood M. Reports on Public Health and Medical Subjects 1926;33.
+Brookmeyer R, Crowley J. Biometrics 1982;38:29-41 (median CI from the band).
+Schemper M, Smith TL. Control Clin Trials 1996;17:343-6 (reverse KM follow-up).
+Therneau TM. survival: A Package for Survival Analysis in R (survfit, print.survfit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from remission.results import Result
+from remission.stats.survival._input import check_survival, z_value
+
+ConfType = Literal["log", "log-log", "plain"]
+_TOL = float(np.sqrt(np.finfo(float).eps))
+KM_REFS = (
+    "Kaplan EL, Meier P. J Am Stat Assoc 1958;53:457-81.",
+    "Greenwood M. Rep Public Health Med Subj 1926;33.",
+    "Brookmeyer R, Crowley J. Biometrics 1982;38:29-41.",
+    "Therneau TM. survival: A Package for Survival Analysis in R (survfit).",
+)
+
+
+def km_core(time: np.ndarray, event: np.ndarray) -> dict[str, np.ndarray]:
+    """Product-limit arrays at every distinct time (events and censorings), as survfit."""
+    ut, inv = np.unique(time, return_inverse=True)
+    n_at = np.bincount(inv, minlength=len(ut)).astype(float)
+    d = np.bincount(inv, weights=event.astype(float), minlength=len(ut))
+    n_risk = np.cumsum(n_at[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(1.0 - d / n_risk)
+        inc = np.where(d > 0, d / (n_risk * (n_risk - d)), 0.0)
+    se_log = np.sqrt(np.cumsum(inc))  # inf once S reaches 0, as in R
+    return {"time": ut, "n_risk": n_risk, "n_event": d, "n_censor": n_at - d,
+            "surv": surv, "se_log": se_log}
+
+
+def confint(surv: np.ndarray, se_log: np.ndarray, conf: float, conf_type: ConfType
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise CI for S(t) from the log-scale SE, as R ``survfit_confint``."""
+    z = z_value(conf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if conf_type == "log":
+            xx = np.where(surv == 0, np.nan, surv)
+            lo = np.exp(np.log(xx) - z * se_log)
+            hi = np.minimum(np.exp(np.log(xx) + z * se_log), 1.0)
+        elif conf_type == "log-log":
+            xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
+            se2 = z * se_log / np.log(xx)
+            lo = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
+            hi = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+        elif conf_type == "plain":
+            se2 = z * se_log * surv
+            lo = np.maximum(surv - se2, 0.0)
+            hi = np.minimum(surv + se2, 1.0)
+        else:
+            raise ValueError(f"conf_type must be 'log', 'log-log' or 'plain', got {conf_type!r}")
+    return lo, hi
+
+
+def first_below(y: np.ndarray, x: np.ndarray, p: float = 0.5) -> float:
+    """R ``survmean``'s ``minmin``: first x where y <= p, midpoint rule on a flat p."""
+    keep = ~np.isnan(y) & (y < p + _TOL)
+    if not keep.any():
+        return float("nan")
+    xk, yk = x[keep], y[keep]
+    if abs(yk[0] - p) < _TOL and (yk < yk[0]).any():
+        return float((xk[0] + xk[np.argmax(yk < yk[0])]) / 2)
+    return float(xk[0])
+
+
+@dataclass
+class KaplanMeier:
+    """One Kaplan–Meier curve. ``KaplanMeier().fit(time, event).summary`` as survfit.
+
+    ``summary`` has one row per distinct time (R ``summary(survfit(...), censored=TRUE)``):
+    ``time, n_risk, n_event, n_censor, surv, std_err`` (SE of S), ``lower, upper``.
+    """
+
+    conf: float = 0.95
+    conf_type: ConfType = "log"
+    label: str = "all"
+
+    def fit(self, time: Any, event: Any, label: str | None = None) -> KaplanMeier:
+        t, e, _ = check_survival(time, event)
+        self._fit_arrays(t, e)
+        if label is not None:
+            self.label = label
+        return self
+
+    def _fit_arrays(self, t: np.ndarray, e: np.ndarray) -> KaplanMeier:
+        core = km_core(t, e)
+        lo, hi = confint(core["surv"], core["se_log"], self.conf, self.conf_type)
+        self.n = len(t)
+        self.events = int(e.sum())
+        self.max_time = float(t.max())
+        self._se_log = core["se_log"]
+        with np.errstate(invalid="ignore"):
+            std_err = core["surv"] * core["se_log"]
+        self.summary = pd.DataFrame({
+            "time": core["time"], "n_risk": core["n_risk"].astype(int),
+            "n_event": core["n_event"].astype(int), "n_censor": core["n_censor"].astype(int),
+            "surv": core["surv"], "std_err": std_err,
+            "lower": lo, "upper": hi,
+        })
+        return self
+
+    # -- quantities ---------------------------------------------------------
+    def quantile(self, p: float = 0.5) -> tuple[float, float, float]:
+        """Time to survival ``p`` with CI from the band crossing (R print.survfit)."""
+        s = self.summary
+        x = s["time"].to_numpy()
+        return (first_below(s["surv"].to_numpy(), x, p),
+                first_below(s["lower"].to_numpy(), x, p),
+                first_below(s["upper"].to_numpy(), x, p))
+
+    @property
+    def median(self) -> tuple[float, float, float]:
+        """(median, lower, upper); NaN when not reached."""
+        return self.quantile(0.5)
+
+    def survival_at(self, times: Any) -> pd.DataFrame:
+        """S(t) with SE and CI at chosen landmark times (R ``summary(fit, times=)``).
+
+        Past the last follow-up time the estimate is undefined and returned as NaN
+        (R refuses these times unless ``extend = TRUE``).
+        """
+        s = self.summary
+        tt = np.atleast_1d(np.asarray(times, float))
+        idx = np.searchsorted(s["time"].to_numpy(), tt, side="right") - 1
+        surv = np.where(idx >= 0, s["surv"].to_numpy()[np.maximum(idx, 0)], 1.0)
+        sel = np.where(idx >= 0, self._se_log[np.maximum(idx, 0)], 0.0)
+        lo, hi = confint(surv, sel, self.conf, self.conf_type)
+        beyond = tt > self.max_time
+        out = pd.DataFrame({"time": tt, "n_risk": self._n_risk_at(tt), "surv": surv,
+                            "std_err": surv * sel, "lower": lo, "upper": hi})
+        out.loc[beyond, ["surv", "std_err", "lower", "upper"]] = np.nan
+        return out
+
+    def _n_risk_at(self, tt: np.ndarray) -> np.ndarray:
+        s = self.summary
+        k = np.searchsorted(s["time"].to_numpy(), tt, side="left")
+        nr = np.append(s["n_risk"].to_numpy(), 0)
+        return nr[k]
+
+    def risk_table(self, times: Any) -> pd.DataFrame:
+        """Number at risk at each time and events/censored in (previous time, time].
+
+        The intervals are those of R ``summary(survfit, times=)``; the first one starts
+        at 0 inclusive. Data only: plotting aligns it under the x axis.
+        """
+        s = self.summary
+        tt = np.atleast_1d(np.asarray(times, float))
+        st = s["time"].to_numpy()
+        cum_e = np.concatenate([[0], np.cumsum(s["n_event"].to_numpy())])
+        cum_c = np.concatenate([[0], np.cumsum(s["n_censor"].to_numpy())])
+        pos = np.searchsorted(st, tt, side="right")
+        prev = np.concatenate([[0], pos[:-1]])
+        return pd.DataFrame({"time": tt, "n_risk": self._n_risk_at(tt),
+                             "n_event": cum_e[pos] - cum_e[prev],
+                             "n_censor": cum_c[pos] - cum_c[prev]})
+
+
+def reverse_km_followup(time: Any, event: Any, conf: float = 0.95,
+                        conf_type: ConfType = "log") -> tuple[float, float, float]:
+    """Median follow-up by reverse Kaplan–Meier (censoring is the event).
+
+    R: ``survfit(Surv(time, 1 - status) ~ 1)`` median. Schemper & Smith 1996.
+    """
+    t, e, _ = check_survival(time, event)
+    return KaplanMeier(conf, conf_type)._fit_arrays(t, 1 - e).median
+
+
+def _group_codes(group: Any, n: int) -> tuple[list[Any], np.ndarray]:
+    if group is None:
+        return ["all"], np.zeros(n, int)
+    g = pd.Series(np.asarray(group, dtype=object).ravel())
+    cat = pd.Categorical(g)
+    return list(cat.categories), cat.codes.astype(int)
+
+
+def kaplan_meier(time: Any, event: Any, group: Any = None, *, conf: float = 0.95,
+                 conf_type: ConfType = "log", landmarks: Any = (), name: str = "survival.km",
+                 title: str = "Kaplan–Meier estimates", section: str = "efficacy") -> Result:
+    """KM per group: n, events, median (CI), S at landmark times (CI), median follow-up.
+
+    Rows are group labels (``"all"`` without groups). Landmark columns are
+    ``S@t``, ``S@t_lo``, ``S@t_hi``. Follow-up is the reverse-KM median per group.
+    """
+    groups = [("group", group)] if group is not None else []
+    t, e, _ = check_survival(time, event, groups=groups)
+    labels, codes = _group_codes(group, len(t))
+    rows, warns = [], []
+    lm = np.atleast_1d(np.asarray(landmarks, float)) if len(np.atleast_1d(landmarks)) else []
+    for k, lab in enumerate(labels):
+        m = codes == k
+        km = KaplanMeier(conf, conf_type, str(lab))._fit_arrays(t[m], e[m])
+        med, lo, hi = km.median
+        fu = KaplanMeier(conf, conf_type)._fit_arrays(t[m], 1 - e[m]).median[0]
+        row: dict[str, Any] = {"n": km.n, "events": km.events, "median": med,
+                               "median_lo": lo, "median_hi": hi, "median_followup": fu}
+        if np.isnan(med):
+            warns.append(f"{lab}: median not reached")
+        if len(lm):
+            sa = km.survival_at(lm)
+            for _, r in sa.iterrows():
+                key = f"S@{r['time']:g}"
+                row[key], row[key + "_lo"], row[key + "_hi"] = r["surv"], r["lower"], r["upper"]
+                if np.isnan(r["surv"]):
+                    warns.append(f"{lab}: landmark {r['time']:g} is beyond last follow-up")
+        rows.append(row)
+    table = pd.DataFrame(rows, index=[str(x) for x in labels])
+    return Result(
+        name=name, title=title, table=table, section=section,
+        method=(f"Kaplan–Meier product-limit estimates with Greenwood variance and {conf:.0%} "
+                f"pointwise '{conf_type}' confidence intervals; median with CI from the "
+                "confidence band crossing 0.5 (Brookmeyer–Crowley, as R survfit); median "
+                "follow-up by reverse Kaplan–Meier."),
+        rationale=("'log' intervals are R survfit's default; the median CI inverts the "
+                   "pointwise band."),
+        warnings=tuple(warns), references=KM_REFS,
+        params={"conf": conf, "conf_type": conf_type, "landmarks": [float(x) for x in lm]},
+    )
