@@ -147,6 +147,7 @@ class KaplanMeier:
         surv = np.where(idx >= 0, s["surv"].to_numpy()[np.maximum(idx, 0)], 1.0)
         sel = np.where(idx >= 0, self._se_log[np.maximum(idx, 0)], 0.0)
         lo, hi = confint(surv, sel, self.conf, self.conf_type)
+        lo, hi = np.where(idx < 0, 1.0, lo), np.where(idx < 0, 1.0, hi)  # R fills with 1
         beyond = tt > self.max_time
         out = pd.DataFrame({"time": tt, "n_risk": self._n_risk_at(tt), "surv": surv,
                             "std_err": surv * sel, "lower": lo, "upper": hi})
