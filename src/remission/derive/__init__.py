@@ -1,0 +1,1 @@
+"""Derived analysis datasets (ADaM-like) and the clinical rules that build them."""

@@ -1,0 +1,276 @@
+"""Load a study folder into validated, typed tables: :func:`load_study`.
+
+All problems in all files are collected and raised together as one InputError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from remission.derive import ctcae_terms
+from remission.errors import InputError, ProblemLog
+from remission.study import schema
+from remission.study.config import StudyConfig, parse_config
+from remission.study.tables import find_table, read_table
+from remission.study.typing import type_table
+
+
+@dataclass
+class Study:
+    """A validated study: configuration plus typed tables (index = line in the source file)."""
+
+    folder: Path
+    config: StudyConfig
+    patients: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        return self.tables.get(name)
+
+    @property
+    def n(self) -> int:
+        return len(self.patients)
+
+
+def load_study(folder: str | Path) -> Study:
+    """Read, type and cross-check every table of a study folder.
+
+    Raises InputError listing every problem found (file, line, column, value, expected)."""
+    folder = Path(folder)
+    log = ProblemLog()
+    if not folder.is_dir():
+        log.add(str(folder), "study folder not found", expected="a folder with study.toml")
+        log.raise_if_any()
+    config = parse_config(folder / "study.toml", log)
+
+    raw: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    for name, (_, required) in schema.TABLES.items():
+        path, sheet = find_table(folder, name)
+        if path is None:
+            if required:
+                log.add(f"{name}.csv", "required file is missing",
+                        expected=f"{name}.csv (or a '{name}' sheet in study.xlsx)")
+            continue
+        label = path.name if sheet is None else f"{path.name}[{sheet}]"
+        df = read_table(path, sheet, log)
+        if df is not None:
+            raw[name] = df
+            sources[name] = label
+
+    typed: dict[str, pd.DataFrame] = {}
+    extra = {}
+    if config is not None:
+        extra = {"best_response": tuple(config.responders + config.complete
+                                        + config.mrd_negative)}
+    anchor = _anchor(raw.get("patients"), config, sources, log)
+    for name, df in raw.items():
+        cols = schema.TABLES[name][0]
+        row_anchor = None
+        if anchor is not None:
+            row_anchor = anchor if name == "patients" else _map_anchor(df, anchor)
+        typed[name] = type_table(df, cols, sources[name], log, row_anchor, extra)
+
+    patients = typed.get("patients")
+    if patients is not None:
+        _check_patients(patients, sources["patients"], config, log)
+        for name in ("adverse_events", "treatments", "events", "observations"):
+            if name in typed:
+                _check_known_patients(typed[name], patients, sources[name], log)
+    if "adverse_events" in typed:
+        _check_ae_terms(typed["adverse_events"], sources["adverse_events"], log)
+    if "events" in typed:
+        _check_event_order(typed["events"], patients, sources["events"], log)
+    if "observations" in typed:
+        _check_observations(typed["observations"], sources["observations"], log)
+    if config is not None and patients is not None and config.cohorts is not None:
+        _check_cohorts(patients, config, sources["patients"], log)
+
+    log.raise_if_any()
+    assert config is not None and patients is not None
+    tables = {k: v for k, v in typed.items() if k != "patients"}
+    return Study(folder=folder, config=config, patients=patients, tables=tables, sources=sources)
+
+
+def _anchor(patients: pd.DataFrame | None, config: StudyConfig | None,
+            sources: dict[str, str], log: ProblemLog) -> pd.Series | None:
+    if config is None or not config.anchor_date_column or patients is None:
+        return None
+    col = config.anchor_date_column
+    if col not in patients.columns:
+        log.add(sources["patients"], "anchor date column named in study.toml is missing",
+                column=col, expected="a column of infusion dates YYYY-MM-DD")
+        return None
+    dates = pd.to_datetime(patients[col], errors="coerce", format="%Y-%m-%d")
+    for line, v, d in zip(patients.index, patients[col], dates, strict=True):
+        if pd.isna(d):
+            log.add(sources["patients"], "invalid anchor date", row=line, column=col, value=v,
+                    expected="a date YYYY-MM-DD")
+    return pd.Series(dates.values, index=patients["patient_id"].values)
+
+
+def _map_anchor(df: pd.DataFrame, anchor: pd.Series) -> pd.Series | None:
+    if "patient_id" not in df.columns:
+        return None
+    return pd.Series(df["patient_id"].map(anchor).values, index=df.index)
+
+
+def _check_patients(p: pd.DataFrame, label: str, config: StudyConfig | None,
+                    log: ProblemLog) -> None:
+    if "patient_id" in p.columns:
+        seen: dict[str, int] = {}
+        for line, pid in p["patient_id"].items():
+            if pid in seen:
+                log.add(label, f"duplicate patient_id (first seen at line {seen[pid]})",
+                        row=line, column="patient_id", value=pid, expected="unique study IDs")
+            elif pid:
+                seen[pid] = line
+    if config is not None:
+        for col, key in (("crs_grade", "crs"), ("cres_grade", "neurotoxicity"),
+                         ("icans_grade", "neurotoxicity")):
+            system = config.criteria.get(key)
+            top = schema.GRADE_MAX.get(system or "")
+            if col in p.columns and top is not None:
+                for line, g in p[col].items():
+                    if pd.notna(g) and g > top:
+                        log.add(label, f"grade exceeds the highest grade of {system}", row=line,
+                                column=col, value=int(g), expected=f"0-{top}")
+    if "cart_dose_per_kg" in p.columns:
+        for line, d in p["cart_dose_per_kg"].items():
+            if pd.notna(d) and 0 < d < 1000:
+                log.add(label, "unit mismatch: dose looks like millions of cells per kg",
+                        row=line, column="cart_dose_per_kg", value=d,
+                        expected="cells/kg written in full, e.g. 1.5e6 (not 1.5)")
+    for col in [c for c in p.columns if c.endswith("_pct")]:
+        vals = p[col].dropna()
+        if len(vals) >= 3 and vals.max() <= 1 and vals.max() > 0:
+            log.add(label, "unit mismatch: values look like fractions, not percentages",
+                    column=col, value=float(vals.max()), expected="percent 0-100 (e.g. 22.4)")
+
+
+def _check_known_patients(df: pd.DataFrame, patients: pd.DataFrame, label: str,
+                          log: ProblemLog) -> None:
+    if "patient_id" not in df.columns or "patient_id" not in patients.columns:
+        return
+    known = set(patients["patient_id"])
+    for line, pid in df["patient_id"].items():
+        if pid and pid not in known:
+            log.add(label, "patient_id not found in patients.csv", row=line, column="patient_id",
+                    value=pid, expected="an ID listed in patients.csv")
+
+
+def _check_ae_terms(ae: pd.DataFrame, label: str, log: ProblemLog) -> None:
+    if "term" not in ae.columns:
+        return
+    for line, term, grade in zip(ae.index, ae["term"], ae.get("grade", pd.Series(dtype=float)),
+                                 strict=False):
+        if not term:
+            continue
+        t = ctcae_terms.lookup(term)
+        if t is None:
+            log.add(label, f"unknown {ctcae_terms.VERSION} term", row=line, column="term",
+                    value=term, expected="a CTCAE v5.0 term (see remission/data/ctcae_v5_terms.csv)")
+        elif pd.notna(grade) and not t.allows(int(grade)):
+            log.add(label, f"grade not defined for '{t.term}' in {ctcae_terms.VERSION}", row=line,
+                    column="grade", value=int(grade), expected=t.grades_text())
+
+
+def _check_event_order(ev: pd.DataFrame, patients: pd.DataFrame | None, label: str,
+                       log: ProblemLog) -> None:
+    if not {"patient_id", "day", "event"} <= set(ev.columns):
+        return
+    deaths = ev[ev["event"] == "death"].groupby("patient_id")["day"].min()
+    if patients is not None and "death_day" in patients.columns:
+        pd_deaths = patients.set_index("patient_id")["death_day"].dropna()
+        deaths = pd.concat([deaths, pd_deaths]).groupby(level=0).min()
+    for line, rec in ev.iterrows():
+        d = deaths.get(rec["patient_id"])
+        if d is None or pd.isna(d) or pd.isna(rec["day"]):
+            continue
+        if rec["event"] != "death" and rec["day"] > d:
+            log.add(label, f"{rec['event']} on day {rec['day']} is after death on day {d}",
+                    row=line, column="day", value=int(rec["day"]),
+                    expected=f"a day <= {int(d)} (the patient's death)")
+    n_death = ev[ev["event"] == "death"].groupby("patient_id").size()
+    for pid in n_death[n_death > 1].index:
+        line = ev[(ev["patient_id"] == pid) & (ev["event"] == "death")].index[1]
+        log.add(label, "more than one death recorded for the patient", row=line, column="event",
+                value=pid, expected="one death row per patient")
+    for line, rec in ev[ev["event"] == "response_assessment"].iterrows():
+        if pd.notna(rec["day"]) and rec["day"] < 0:
+            log.add(label, "response assessed before infusion", row=line, column="day",
+                    value=int(rec["day"]), expected="day >= 0")
+
+
+def _check_observations(obs: pd.DataFrame, label: str, log: ProblemLog) -> None:
+    try:
+        from remission.derive import vocabulary
+    except ImportError:  # vocabulary module not available: structural checks only
+        return
+    validate = getattr(vocabulary, "validate_observations", None)
+    if validate is not None:
+        log.extend(validate(obs, label))
+
+
+def _check_cohorts(p: pd.DataFrame, config: StudyConfig, label: str, log: ProblemLog) -> None:
+    try:
+        assign_cohorts(p, config)
+    except InputError as exc:
+        for prob in exc.problems:
+            log.extend([prob.__class__(**{**prob.__dict__, "file": label})])
+
+
+def assign_cohorts(p: pd.DataFrame, config: StudyConfig) -> pd.Series:
+    """Cohort name per patient row, from the study.toml ``[cohorts]`` definition."""
+    co = config.cohorts
+    log = ProblemLog()
+    out = pd.Series("", index=p.index, dtype=object)
+    if co is None:
+        return out
+    if co.column is not None:
+        if co.column not in p.columns:
+            log.add("patients.csv", "cohort column named in study.toml is missing",
+                    column=co.column)
+            log.raise_if_any()
+        for line, v in p[co.column].items():
+            match = [lv.name for lv in co.levels if _same(v, lv.value)]
+            if not match:
+                log.add("patients.csv", "value matches no cohort level in study.toml", row=line,
+                        column=co.column, value=v if not isinstance(v, float) else float(v),
+                        expected="one of " + ", ".join(str(lv.value) for lv in co.levels))
+            else:
+                out[line] = match[0]
+    else:
+        hits = pd.DataFrame(index=p.index)
+        for lv in co.levels:
+            try:
+                hits[lv.name] = p.eval(str(lv.when)).astype(bool)
+            except Exception as exc:
+                log.add("study.toml", f"cannot evaluate cohort expression: {exc}",
+                        column=f"cohorts.levels[{lv.name}].when", value=lv.when)
+        log.raise_if_any()
+        for line, row in hits.iterrows():
+            names = [n for n, hit in row.items() if hit]
+            if len(names) != 1:
+                log.add("patients.csv", f"patient matches {len(names)} cohort levels", row=line,
+                        value=names, expected="exactly one level")
+            else:
+                out[line] = names[0]
+    log.raise_if_any()
+    return out
+
+
+def _same(v: object, target: object) -> bool:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return False
+    if isinstance(target, int | float) and not isinstance(target, bool):
+        try:
+            return bool(np.isclose(float(v), float(target), rtol=1e-9, atol=0))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+    return str(v) == str(target)

@@ -1,0 +1,124 @@
+"""Read one study table from CSV or an Excel sheet, as text, reporting file-level problems.
+
+Everything is read as strings first; typing happens in :mod:`remission.study.typing`
+so that each bad cell can be reported with its line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from remission.errors import ProblemLog
+
+# Line number in the file of the first data row (header is line 1). Tables read here
+# carry each row's line number in the file as their index (named LINE), so every later
+# check can report where a bad value sits.
+FIRST_DATA_LINE = 2
+LINE = "line"
+
+
+def find_table(folder: Path, name: str) -> tuple[Path | None, str | None]:
+    """Return (path, sheet) for table ``name``: ``name.csv``, else a sheet of study.xlsx."""
+    csv_path = folder / f"{name}.csv"
+    if csv_path.exists():
+        return csv_path, None
+    for xlsx in (folder / "study.xlsx", folder / f"{name}.xlsx"):
+        if xlsx.exists():
+            try:
+                sheets = pd.ExcelFile(xlsx, engine="openpyxl").sheet_names
+            except Exception:  # unreadable workbook: reported by read_table
+                return xlsx, name
+            if name in sheets or xlsx.stem == name:
+                return xlsx, (name if name in sheets else sheets[0])
+    return None, None
+
+
+def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame | None:
+    """Read a table as strings; returns None (with problems logged) if unreadable."""
+    label = path.name if sheet is None else f"{path.name}[{sheet}]"
+    if sheet is not None or path.suffix.lower() == ".xlsx":
+        try:
+            df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, engine="openpyxl")
+        except Exception as exc:
+            log.add(label, f"cannot read Excel workbook: {exc}", expected="a valid .xlsx file")
+            return None
+        df = df.fillna("")
+        df.columns = [str(c).strip() for c in df.columns]
+        df.index = pd.Index(range(FIRST_DATA_LINE, FIRST_DATA_LINE + len(df)), name=LINE)
+        return _non_empty(df, label, log)
+
+    raw = path.read_bytes()
+    if not raw.strip():
+        log.add(label, "file is empty", expected="a header line and at least one data row")
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        log.add(
+            label,
+            f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at line {line})",
+            row=line,
+            expected="UTF-8 encoding (in Excel: Save As 'CSV UTF-8')",
+        )
+        return None
+    header = text.splitlines()[0] if text.splitlines() else ""
+    if "," not in header:
+        for delim, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
+            if delim in header:
+                log.add(
+                    label,
+                    f"columns are separated by {word}, not commas",
+                    row=1,
+                    value=header[:60],
+                    expected="comma-separated values",
+                )
+                return None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        reader = csv.reader(io.StringIO(text))
+        start = 1
+        for r in reader:
+            if any(c.strip() for c in r):
+                rows.append(r)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        log.add(label, f"malformed CSV: {exc}", expected="valid comma-separated values")
+        return None
+    if not rows:
+        log.add(label, "file is empty", expected="a header line and at least one data row")
+        return None
+    head = [h.strip() for h in rows[0]]
+    bad = False
+    for i, r in zip(lines[1:], rows[1:], strict=True):
+        if len(r) != len(head):
+            log.add(
+                label,
+                f"line has {len(r)} fields but the header has {len(head)}",
+                row=i,
+                expected=f"{len(head)} comma-separated fields (quote values containing commas)",
+            )
+            bad = True
+    if bad:
+        return None
+    dupes = sorted({h for h in head if head.count(h) > 1})
+    for d in dupes:
+        log.add(label, "column appears more than once in the header", row=1, column=d)
+    if dupes:
+        return None
+    df = pd.DataFrame(rows[1:], columns=head, dtype=str)
+    df.index = pd.Index(lines[1:], name=LINE)
+    return _non_empty(df, label, log)
+
+
+def _non_empty(df: pd.DataFrame, label: str, log: ProblemLog) -> pd.DataFrame | None:
+    if df.empty:
+        log.add(label, "file has a header but no data rows", expected="at least one data row")
+        return None
+    return df.apply(lambda s: s.str.strip())

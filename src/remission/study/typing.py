@@ -1,0 +1,162 @@
+"""Turn text cells into typed columns, logging every bad cell with its line and column."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from remission.errors import ProblemLog
+from remission.study.schema import NO, SEX_CODES, YES, Column
+
+MISSING = {"", "na", "n/a", "nan", "none", "null", "/", "-", "."}
+
+
+def is_missing(v: str) -> bool:
+    return v.strip().lower() in MISSING
+
+
+def type_table(
+    df: pd.DataFrame,
+    columns: tuple[Column, ...],
+    label: str,
+    log: ProblemLog,
+    anchor: pd.Series | None = None,
+    extra_allowed: dict[str, tuple[str, ...]] | None = None,
+) -> pd.DataFrame:
+    """Return a copy of ``df`` with known columns typed; problems go to ``log``.
+
+    ``anchor``: per-row anchor date (day 0) used to convert ISO dates in ``day`` columns.
+    ``extra_allowed``: additional allowed values for category columns (from study.toml).
+    """
+    out = df.copy()
+    spec = {c.name: c for c in columns}
+    for col in columns:
+        if col.required and col.name not in df.columns:
+            log.add(
+                label,
+                "required column is missing",
+                column=col.name,
+                expected=f"a column named '{col.name}' (found: {', '.join(df.columns)})",
+            )
+    for name in df.columns:
+        c = spec.get(name)
+        if c is None:
+            continue
+        allowed = c.allowed + tuple((extra_allowed or {}).get(name, ()))
+        out[name] = _type_column(df[name], c, label, log, anchor, allowed)
+    return out
+
+
+def _type_column(
+    s: pd.Series,
+    c: Column,
+    label: str,
+    log: ProblemLog,
+    anchor: pd.Series | None,
+    allowed: tuple[str, ...],
+) -> pd.Series:
+    values = []
+    for line, raw in s.items():
+        v = str(raw)
+        if is_missing(v):
+            if c.required:
+                log.add(label, "value is missing", row=line, column=c.name, expected=_expect(c))
+            values.append(None)
+            continue
+        typed = _convert(v, c, anchor, line, allowed)
+        if typed is _BAD:
+            log.add(label, "invalid value", row=line, column=c.name, value=v, expected=_expect(c))
+            values.append(None)
+            continue
+        if isinstance(typed, float | int) and not _in_range(typed, c):
+            log.add(
+                label, "value out of range", row=line, column=c.name, value=v, expected=_expect(c)
+            )
+            values.append(None)
+            continue
+        values.append(typed)
+    if c.kind in ("number",):
+        return pd.Series([np.nan if v is None else v for v in values], index=s.index, dtype=float)
+    if c.kind in ("integer", "day"):
+        return pd.Series(values, index=s.index, dtype="Int64")
+    return pd.Series(["" if v is None else v for v in values], index=s.index, dtype=object)
+
+
+_BAD = object()
+
+
+def _convert(
+    v: str, c: Column, anchor: pd.Series | None, line: int, allowed: tuple[str, ...]
+) -> object:
+    if c.kind == "text":
+        return v
+    if c.kind == "number":
+        try:
+            x = float(v.replace("×10^", "e").replace("x10^", "e"))
+        except ValueError:
+            return _BAD
+        return _BAD if math.isnan(x) or math.isinf(x) else x
+    if c.kind in ("integer", "day"):
+        if c.kind == "day" and anchor is not None and _looks_like_date(v):
+            try:
+                d = pd.Timestamp(v)
+                a = anchor.get(line)
+                if a is None or pd.isna(a):
+                    return _BAD
+                return int((d - pd.Timestamp(a)).days)
+            except (ValueError, TypeError):
+                return _BAD
+        v2 = v[1:] if v[:1] in "Dd" and v[1:].lstrip("+-").isdigit() else v  # "D15" as printed
+        try:
+            x = float(v2)
+        except ValueError:
+            return _BAD
+        if not x.is_integer():
+            return _BAD
+        return int(x)
+    if c.kind == "yesno":
+        low = v.lower()
+        if low in YES:
+            return "Yes"
+        if low in NO:
+            return "No"
+        return _BAD
+    if c.kind == "category":
+        if c.name == "sex":
+            return SEX_CODES.get(v.lower(), v if v in allowed else _BAD)
+        if v in allowed:
+            return v
+        folded = {a.lower(): a for a in allowed}
+        return folded.get(v.lower(), _BAD)
+    return v
+
+
+def _looks_like_date(v: str) -> bool:
+    return len(v) == 10 and v[4] == "-" and v[7] == "-"
+
+
+def _in_range(x: float, c: Column) -> bool:
+    if c.lo is not None and x < c.lo:
+        return False
+    return not (c.hi is not None and x > c.hi)
+
+
+def _expect(c: Column) -> str:
+    if c.kind == "category":
+        return "one of " + ", ".join(c.allowed)
+    if c.kind == "yesno":
+        return "Yes or No"
+    kind = {"number": "a number", "integer": "a whole number", "day": "a whole day number"}.get(
+        c.kind, "text"
+    )
+    if c.kind == "day":
+        kind += " relative to infusion (day 0), or a date YYYY-MM-DD with an anchor date"
+    rng = ""
+    if c.lo is not None and c.hi is not None:
+        rng = f" from {c.lo:g} to {c.hi:g}"
+    elif c.lo is not None:
+        rng = f" >= {c.lo:g}"
+    unit = f" ({c.unit})" if c.unit else ""
+    return f"{kind}{rng}{unit}"
