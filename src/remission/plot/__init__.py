@@ -1,0 +1,15 @@
+"""Clinical figures: each function takes a pandas DataFrame and returns a matplotlib Figure.
+
+No I/O and no global state: figures are built with :class:`matplotlib.figure.Figure`
+(not pyplot), drawn with the Agg/SVG backends, a colour-blind-safe palette (Okabe & Ito,
+2008) and text labels on every coloured mark so colour is never the only channel.
+matplotlib is imported lazily inside the functions so ``import remission`` stays fast.
+"""
+
+from __future__ import annotations
+
+from remission.plot.grades import grade_by_group
+from remission.plot.lanes import lane_chart
+from remission.plot.response import response_by_group
+
+__all__ = ["grade_by_group", "lane_chart", "response_by_group"]

@@ -1,0 +1,64 @@
+"""Toxicity grade distribution (CRS or neurotoxicity) by dose group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from remission.plot._bars import group_tick_labels, stacked_counts
+from remission.plot._style import RC, WHITE, cohort_order, grade_color, new_figure, require
+
+_NOT_GRADED = "Not graded"
+
+
+def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | None = None,
+                   system: str | None = None) -> Any:
+    """Stacked bars of the highest grade per patient in each dose group.
+
+    ``grade_col`` is ``"CRSGR"`` (CRS) or ``"NTXGR"`` (neurotoxicity); ``system`` names the
+    grading system for the legend (default: ``NTXSYS`` for neurotoxicity, else "CRS").
+    Grades 0..max observed are always all shown so an absent grade reads as zero, not as
+    missing. Grading systems: Lee DW et al. Blood 2014;124:188-95 (CRS);
+    Neelapu SS et al. Nat Rev Clin Oncol 2018;15:47-62 (CARTOX/CRES);
+    Lee DW et al. Biol Blood Marrow Transplant 2019;25:625-38 (ASTCT CRS/ICANS).
+    """
+    import matplotlib as mpl
+
+    require(adsl, ["USUBJID", "COHORT", grade_col], "grade_by_group")
+    if system is None:
+        if grade_col == "NTXGR" and "NTXSYS" in adsl.columns:
+            vals = sorted({str(v) for v in adsl["NTXSYS"].dropna() if str(v).strip()})
+            system = " / ".join(vals) or "Neurotoxicity"
+        elif grade_col == "NTXGR":
+            system = "Neurotoxicity"
+        else:
+            system = "CRS"
+    if title is None:
+        title = f"{system} grade by dose group"
+    with mpl.rc_context(RC):
+        cohorts = cohort_order(adsl)
+        grades = pd.to_numeric(adsl[grade_col], errors="coerce")
+        observed = grades.dropna()
+        gmax = int(observed.max()) if len(observed) else 0
+        levels = [f"Grade {g}" for g in range(gmax + 1)]
+        has_missing = bool(grades.isna().any())
+        if has_missing:
+            levels.append(_NOT_GRADED)
+        glabels = [_NOT_GRADED if g != g else f"Grade {int(g)}" for g in grades.tolist()]
+        group = [str(g) for g in adsl["COHORT"].tolist()]
+        counts = [
+            [sum(1 for g, lab in zip(group, glabels, strict=True) if g == name and lab == lev)
+             for lev in levels]
+            for name, _ in cohorts
+        ]
+        styles = [(grade_color(g), "") for g in range(gmax + 1)]
+        if has_missing:
+            styles.append((WHITE, ".."))
+        fig = new_figure(1.6 + 1.0 * len(cohorts) + 1.4, 3.6)
+        ax = fig.add_subplot()
+        stacked_counts(ax, group_tick_labels(cohorts), levels, counts, styles,
+                       f"{system} grade")
+        ax.set_xlabel("Dose group")
+        ax.set_title(title, loc="left")
+    return fig

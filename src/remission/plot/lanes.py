@@ -1,0 +1,225 @@
+"""Per-patient lane chart: one row per patient, one tile per attribute.
+
+A tile grid (dose group, best response, CRS grade, neurotoxicity grade, transplant after
+CAR-T, death) in the spirit of the patient-level panels of CAR-T trial reports (e.g.
+Figure 1A of Zhang M et al. Front Immunol 2025;15:1491341). Every tile carries text as
+well as colour. Above ``max_patients`` the chart aggregates: rows become thin
+unlabelled lines (a raster, so the file size no longer grows with n) and the title says so.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from remission.plot._style import (
+    LIGHT,
+    OKABE_ITO,
+    RC,
+    RESPONSE_ORDER,
+    WHITE,
+    cohort_order,
+    dose_colors,
+    grade_color,
+    labels,
+    new_figure,
+    require,
+    response_levels,
+    response_style,
+    text_color,
+)
+
+REQUIRED = ("USUBJID", "COHORT", "BOR", "CRSGR", "NTXGR", "TRANSFL", "DTHFL")
+MAX_PATIENTS = 200
+
+
+def _natural_key(s: str) -> tuple[tuple[int, Any], ...]:
+    """Sort "2" before "10" (numbers compare as numbers, text as text)."""
+    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", s) if t)
+
+
+def _flag(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    return str(v).strip().upper()
+
+
+def _ntx_name(adsl: pd.DataFrame) -> str:
+    if "NTXSYS" not in adsl.columns:
+        return "Neurotox"
+    vals = sorted({str(v).split("(")[0].strip() for v in adsl["NTXSYS"].dropna()
+                   if str(v).strip()})
+    return "/".join(vals) if vals else "Neurotox"
+
+
+def _grade_text(v: Any) -> str:
+    g = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
+    return "?" if g != g else str(int(g))
+
+
+def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
+               max_patients: int = MAX_PATIENTS) -> Any:
+    """One row per patient (sorted by dose group, then ID) with attribute tiles and legend.
+
+    Tiles: dose group, best overall response (``BOR``), CRS grade (``CRSGR``),
+    neurotoxicity grade (``NTXGR``, system from ``NTXSYS``), transplant after CAR-T
+    (``TRANSFL``), death (``DTHFL``; ``†`` with ``d<DTHDY>`` when the day is known,
+    ``?`` when survival status is unknown). More than ``max_patients`` rows are drawn as
+    an unlabelled raster (aggregated view) and the title states it.
+    """
+    import matplotlib as mpl
+
+    require(adsl, REQUIRED, "lane_chart")
+    with mpl.rc_context(RC):
+        cohorts = cohort_order(adsl)
+        corder = {name: i for i, (name, _) in enumerate(cohorts)}
+        aggregated = len(adsl) > max_patients
+        if aggregated:  # group like with like so the raster reads as distributions
+            rlev = response_levels(labels(adsl["BOR"]))
+            rank = [rlev.index(r) for r in labels(adsl["BOR"])]
+            crs = pd.to_numeric(adsl["CRSGR"], errors="coerce").fillna(-1).tolist()
+            keys = [(corder[str(c)], r, g, _natural_key(str(u))) for c, r, g, u in zip(
+                adsl["COHORT"], rank, crs, adsl["USUBJID"], strict=True)]
+        else:
+            keys = [(corder[str(c)], _natural_key(str(u)))
+                    for c, u in zip(adsl["COHORT"], adsl["USUBJID"], strict=True)]
+        order = sorted(range(len(adsl)), key=keys.__getitem__)
+        df = adsl.iloc[order].reset_index(drop=True)
+        n = len(df)
+        ntx = _ntx_name(adsl)
+        columns = ["Dose group", "Best response", "CRS grade", f"{ntx} grade",
+                   "Transplant", "Death"]
+        dcols = dose_colors(len(cohorts))
+        resp = labels(df["BOR"])
+        rlevels = response_levels(resp)
+        others = [c for c in rlevels if c not in RESPONSE_ORDER]
+        dthdy = (pd.to_numeric(df["DTHDY"], errors="coerce").tolist() if "DTHDY" in df.columns
+                 else [float("nan")] * n)
+
+        tiles: list[list[tuple[str, str, str]]] = []  # (colour, hatch, text) per cell
+        for i in range(n):
+            c = str(df.at[i, "COHORT"])
+            rc, rh = response_style(resp[i], others)
+            crs, nt = _grade_text(df.at[i, "CRSGR"]), _grade_text(df.at[i, "NTXGR"])
+            tr = _flag(df.at[i, "TRANSFL"])
+            dth = _flag(df.at[i, "DTHFL"])
+            if dth == "Y":
+                day = dthdy[i]
+                death = (OKABE_ITO["black"], "", "†" if day != day else f"† d{int(day)}")
+            elif dth == "N":
+                death = (LIGHT, "", "")
+            else:
+                death = (WHITE, "..", "?")
+            tiles.append([
+                (dcols[corder[c]], "", c),
+                (rc, rh, resp[i]),
+                (WHITE, "..", "?") if crs == "?" else (grade_color(int(crs)), "", crs),
+                (WHITE, "..", "?") if nt == "?" else (grade_color(int(nt)), "", nt),
+                (OKABE_ITO["green"], "", "Yes") if tr == "Y" else (
+                    (LIGHT, "", "No") if tr == "N" else (WHITE, "..", "?")),
+                death,
+            ])
+
+        row_h = 0.3 if n <= 20 else max(0.12, min(0.3, 6.0 / n))
+        height = 1.9 + (min(n, 80) * 0.1 if aggregated else n * row_h)
+        fig = new_figure(10.0, max(height, 3.8))
+        gs = fig.add_gridspec(1, 2, width_ratios=[6 * 0.95 + 0.9, 2.6])
+        ax = fig.add_subplot(gs[0, 0])
+        leg_ax = fig.add_subplot(gs[0, 1])
+        leg_ax.axis("off")
+        if aggregated:
+            _draw_raster(ax, tiles)
+            ax.set_ylabel(f"{n} patients, one line each (by dose group, then response, CRS)")
+            ax.set_yticks([])
+            title = f"{title} (aggregated view: n = {n} > {max_patients}, no patient labels)"
+        else:
+            _draw_tiles(ax, tiles, row_h)
+            ax.set_yticks(range(n), [str(u) for u in df["USUBJID"]],
+                          fontsize=8 if row_h >= 0.2 else 6)
+            ax.set_ylabel("Patient")
+        ax.set_xticks(range(len(columns)), columns, fontsize=8)
+        ax.xaxis.tick_top()
+        ax.tick_params(axis="x", length=0)
+        ax.tick_params(axis="y", length=0)
+        for side in ("top", "right", "bottom", "left"):
+            ax.spines[side].set_visible(False)
+        ax.set_xlim(-0.5, len(columns) - 0.5)
+        ax.set_ylim(n - 0.5, -0.5)
+        ax.set_title(title, loc="left", pad=18)
+        _legend(leg_ax, cohorts, dcols, rlevels, others, adsl, ntx)
+    return fig
+
+
+def _draw_tiles(ax: Any, tiles: list[list[tuple[str, str, str]]], row_h: float) -> None:
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    by_hatch: dict[str, tuple[list[Any], list[str]]] = {}
+    fontsize = 7 if row_h >= 0.2 else 5.5
+    show_text = row_h >= 0.12
+    for i, row in enumerate(tiles):
+        for j, (color, hatch, text) in enumerate(row):
+            rects, colors = by_hatch.setdefault(hatch, ([], []))
+            rects.append(Rectangle((j - 0.46, i - 0.42), 0.92, 0.84))
+            colors.append(color)
+            if show_text and text:
+                ax.text(j, i, text, ha="center", va="center", fontsize=fontsize,
+                        color=text_color(color) if not hatch else "#000000",
+                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
+                              "alpha": 0.8} if hatch else None, zorder=3)
+    for hatch in sorted(by_hatch):
+        rects, colors = by_hatch[hatch]
+        ax.add_collection(PatchCollection(
+            rects, facecolors=colors, edgecolors="#555555", linewidths=0.4,
+            hatch=hatch or None, zorder=2,
+        ))
+
+
+def _draw_raster(ax: Any, tiles: list[list[tuple[str, str, str]]]) -> None:
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    cache: dict[str, tuple[float, float, float]] = {}
+    img = np.empty((len(tiles), len(tiles[0]), 3))
+    for i, row in enumerate(tiles):
+        for j, (color, hatch, _) in enumerate(row):
+            if color not in cache:
+                cache[color] = to_rgb(color)
+            # hatched (unknown) tiles become mid-grey in the raster view
+            img[i, j] = cache[color] if not hatch else (0.8, 0.8, 0.8)
+    ax.imshow(img, aspect="auto", interpolation="nearest",
+              extent=(-0.5, len(tiles[0]) - 0.5, len(tiles) - 0.5, -0.5))
+
+
+def _legend(ax: Any, cohorts: list[tuple[str, str]], dcols: list[str], rlevels: list[str],
+            others: list[str], adsl: pd.DataFrame, ntx: str) -> None:
+    from matplotlib.patches import Patch
+
+    def head(text: str) -> Patch:
+        return Patch(visible=False, label=text)
+
+    def sw(color: str, label: str, hatch: str = "") -> Patch:
+        return Patch(facecolor=color, edgecolor="#555555", linewidth=0.4, hatch=hatch or None,
+                     label=label)
+
+    grades = pd.concat([pd.to_numeric(adsl["CRSGR"], errors="coerce"),
+                        pd.to_numeric(adsl["NTXGR"], errors="coerce")]).dropna()
+    gmax = int(grades.max()) if len(grades) else 0
+    handles = [head("Dose group")]
+    handles += [sw(c, f"{name}  {lab}".strip()) for (name, lab), c in zip(cohorts, dcols,
+                                                                          strict=True)]
+    handles += [head("Best response")]
+    handles += [sw(*response_style(r, others)[:1], r, response_style(r, others)[1])
+                for r in rlevels]
+    handles += [head(f"CRS / {ntx} grade")]
+    handles += [sw(grade_color(g), f"Grade {g}") for g in range(gmax + 1)]
+    handles += [head("Transplant after CAR-T"), sw(OKABE_ITO["green"], "Yes"), sw(LIGHT, "No")]
+    handles += [head("Death"), sw(OKABE_ITO["black"], "† died (d = day)"),
+                sw(LIGHT, "alive at last contact"), sw(WHITE, "? unknown", "..")]
+    leg = ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=7.5,
+                    handlelength=1.4, borderaxespad=0.0)
+    for text, h in zip(leg.get_texts(), handles, strict=True):
+        if not h.get_visible():
+            text.set_fontweight("bold")

@@ -1,0 +1,50 @@
+"""Best overall response by dose group (stacked bars of counts, labelled n and %)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from remission.plot._bars import group_tick_labels, stacked_counts
+from remission.plot._style import (
+    RC,
+    RESPONSE_ORDER,
+    cohort_order,
+    labels,
+    new_figure,
+    require,
+    response_levels,
+    response_style,
+)
+
+
+def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by dose group",
+                      response_col: str = "BOR") -> Any:
+    """Stacked bars of best-response categories per dose group (``COHORT`` order ``COHORTN``).
+
+    Categories are ordered best to worst (ELN 2022, Döhner H et al. Blood
+    2022;140:1345-77; MRD-stratified CR as in the study tables). Each segment shows the
+    count and the percentage of its dose group; colours are Okabe–Ito.
+    """
+    import matplotlib as mpl
+
+    require(adsl, ["USUBJID", "COHORT", response_col], "response_by_group")
+    with mpl.rc_context(RC):
+        cohorts = cohort_order(adsl)
+        resp = labels(adsl[response_col])
+        levels = response_levels(resp)
+        others = [c for c in levels if c not in RESPONSE_ORDER]
+        group = [str(g) for g in adsl["COHORT"].tolist()]
+        counts = [
+            [sum(1 for g, r in zip(group, resp, strict=True) if g == name and r == lev)
+             for lev in levels]
+            for name, _ in cohorts
+        ]
+        fig = new_figure(1.6 + 1.0 * len(cohorts) + 1.4, 3.6)
+        ax = fig.add_subplot()
+        stacked_counts(ax, group_tick_labels(cohorts), levels, counts,
+                       [response_style(c, others) for c in levels], "Best response")
+        ax.set_xlabel("Dose group")
+        ax.set_title(title, loc="left")
+    return fig

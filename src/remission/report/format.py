@@ -1,0 +1,440 @@
+"""Number formatting shared by every renderer (HTML, Word, terminal).
+
+One module owns how a number looks so that the HTML report, the Word tables and the
+terminal agree to the character. Renderers never compute: this module only turns the
+values a :class:`~remission.results.Result` already holds into text.
+
+Conventions (documented in ``docs/report.md``):
+
+* p-values follow R's ``format.pval(p, digits = 3, eps = 0.001)`` applied to one value:
+  ``p < 0.001`` prints ``"<0.001"``, otherwise 3 significant digits with trailing zeros
+  dropped (``0.05`` -> ``"0.05"``, ``1`` -> ``"1"``), rounding as R does (on the binary
+  value, C ``sprintf`` semantics). Reference: R Core Team, *R: A Language and Environment
+  for Statistical Computing*, ``?format.pval`` and ``?format``.
+* Percentages have one decimal, rounded **half up on the shortest decimal representation**
+  of the value (``12.25`` -> ``"12.3"``, ``0.1225`` as a proportion -> ``"12.3%"``), the
+  convention of SAS ``ROUND`` used in most clinical table shells (ICH E3 leaves the rule to
+  the sponsor; we state ours). A non-zero value that would print as 0.0 prints ``"<0.1"``
+  and a value below 100 % that would print as 100.0 prints ``">99.9"``, so a table never
+  claims "none" or "all" when that is false.
+* Counts with proportions print ``"n (x.x%)"``; confidence intervals print ``"lo–hi"`` (en
+  dash), or ``"lo to hi"`` when a bound is negative, where a dash would read as a minus.
+* Other numbers: integers as integers; floats to 3 significant digits without exponent for
+  ``1e-3 <= |x| < 1e6`` (``|x| >= 1000`` is rounded to an integer), otherwise ``1.23e-04``.
+* Missing values print as an em dash ``"—"``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+MISSING = "—"
+EN_DASH = "–"
+P_EPS = 0.001
+P_DIGITS = 3
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def is_missing(v: Any) -> bool:
+    """True for None, NaN, pandas NA/NaT."""
+    if v is None:
+        return True
+    try:
+        import pandas as pd
+
+        if v is pd.NA or v is pd.NaT:
+            return True
+    except ImportError:  # pragma: no cover - pandas is a hard dependency
+        pass
+    if isinstance(v, float):
+        return math.isnan(v)
+    dtype = getattr(v, "dtype", None)
+    return dtype is not None and dtype.kind == "f" and bool(v != v)
+
+
+def _as_float(v: Any) -> float:
+    return float(v)
+
+
+def _signif_text(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits, trailing zeros dropped, fixed notation.
+
+    Rounds on the binary value like C ``sprintf("%.*e")`` (what R's ``format`` does).
+    """
+    if x == 0:
+        return "0"
+    mant, exp_s = f"{x:.{digits - 1}e}".split("e")
+    exp = int(exp_s)
+    sig = len(mant.replace("-", "").replace(".", "").rstrip("0")) or 1
+    decimals = max(0, sig - 1 - exp)
+    return f"{x:.{decimals}f}"
+
+
+def format_p(p: Any, eps: float = P_EPS, digits: int = P_DIGITS) -> str:
+    """p-value as R's ``format.pval(p, digits = 3, eps = 0.001)`` prints a single value."""
+    if is_missing(p):
+        return MISSING
+    x = _as_float(p)
+    if x < eps:
+        return "<" + _signif_text(eps, digits)
+    return _signif_text(x, digits)
+
+
+def _half_up(value: Any, decimals: int) -> Decimal:
+    """Round half up on the shortest decimal representation (``repr``) of ``value``."""
+    d = Decimal(repr(float(value))) if not isinstance(value, Decimal) else value
+    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def format_percent_value(pct: Any, decimals: int = 1) -> str:
+    """A percentage already on the 0–100 scale, without the ``%`` sign."""
+    if is_missing(pct):
+        return MISSING
+    x = _as_float(pct)
+    r = _half_up(x, decimals)
+    if x > 0 and r == 0:
+        return "<" + str(Decimal(1).scaleb(-decimals))
+    if 0 < x < 100 and r >= 100:
+        return ">" + str(Decimal(100) - Decimal(1).scaleb(-decimals))
+    if x < 0 and r == 0:
+        r = abs(r)
+    return f"{r:.{decimals}f}"
+
+
+def format_percent(pct: Any, decimals: int = 1) -> str:
+    """A 0–100 percentage with its sign: ``"12.3%"``."""
+    text = format_percent_value(pct, decimals)
+    return text if text == MISSING else text + "%"
+
+
+def format_proportion(prop: Any, decimals: int = 1) -> str:
+    """A 0–1 proportion as a percentage: ``0.125`` -> ``"12.5%"``.
+
+    Scaling is done in decimal arithmetic on ``repr(prop)`` so the half-up rule sees the
+    number as written (``0.1225`` -> ``"12.3%"``), not its binary neighbour.
+    """
+    if is_missing(prop):
+        return MISSING
+    return format_percent(Decimal(repr(float(prop))) * 100, decimals)
+
+
+def format_count(n: Any) -> str:
+    if is_missing(n):
+        return MISSING
+    x = float(n)
+    return str(int(x)) if x.is_integer() else format_number(x)
+
+
+def format_n_pct(n: Any, pct: Any = None, *, prop: Any = None, decimals: int = 1) -> str:
+    """``"n (x.x%)"`` from a count and its percentage (0–100) or proportion (0–1)."""
+    if is_missing(n):
+        return MISSING
+    if prop is not None and not is_missing(prop):
+        share = format_proportion(prop, decimals)
+    elif pct is not None and not is_missing(pct):
+        share = format_percent(pct, decimals)
+    else:
+        return format_count(n)
+    return f"{format_count(n)} ({share})"
+
+
+def format_number(x: Any, digits: int = 3) -> str:
+    """General number: integers as is, floats to ``digits`` significant digits."""
+    if is_missing(x):
+        return MISSING
+    if isinstance(x, bool):
+        return "Yes" if x else "No"
+    if isinstance(x, int) or (hasattr(x, "dtype") and getattr(x.dtype, "kind", "") in "iu"):
+        return str(int(x))
+    v = _as_float(x)
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1e6 or a < 1e-3:
+        return f"{v:.{digits - 1}e}"
+    if a >= 1000:
+        return f"{v:.0f}"
+    return _signif_text(v, digits)
+
+
+def format_ci(lo: Any, hi: Any, fmt: Any = None) -> str:
+    """Interval ``"lo–hi"`` (en dash), ``"lo to hi"`` if a bound is negative."""
+    if is_missing(lo) and is_missing(hi):
+        return MISSING
+    f = fmt or format_number
+    a, b = f(lo), f(hi)
+    neg = (not is_missing(lo) and float(lo) < 0) or (not is_missing(hi) and float(hi) < 0)
+    return f"{a} to {b}" if neg else f"{a}{EN_DASH}{b}"
+
+
+def format_value(v: Any) -> str:
+    """Any cell value with no column-specific rule."""
+    if is_missing(v):
+        return MISSING
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "Yes" if v else "No"
+    if hasattr(v, "isoformat") and not isinstance(v, int | float):
+        text = v.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text
+    try:
+        return format_number(v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+# --------------------------------------------------------------------------- verdicts
+
+VERDICT_CLASSES = ("agrees", "disagrees", "cannot be checked")
+_AGREE = {"agrees", "agree", "agreed", "match", "matches", "ok", "consistent", "yes", "true"}
+_DISAGREE = {"disagrees", "disagree", "mismatch", "differs", "inconsistent", "no", "false"}
+
+
+def verdict_class(v: Any) -> str:
+    """Normalise an audit verdict to one of :data:`VERDICT_CLASSES`."""
+    if is_missing(v):
+        return "cannot be checked"
+    text = str(v).strip().lower().replace("_", " ").replace("-", " ")
+    if text in _AGREE:
+        return "agrees"
+    if text in _DISAGREE:
+        return "disagrees"
+    return "cannot be checked"
+
+
+VERDICT_SYMBOL = {"agrees": "✓", "disagrees": "✗", "cannot be checked": "?"}
+
+
+def format_verdict(v: Any) -> str:
+    """Verdict with a symbol and words, never colour alone: ``"✗ disagrees"``."""
+    cls = verdict_class(v)
+    return f"{VERDICT_SYMBOL[cls]} {cls}"
+
+
+# --------------------------------------------------------------------------- tables
+
+_P_RE = re.compile(r"^(p|q|pval|pvalue|p\.value|p_value|padj|p_adj|p\.adj|fdr)$|^p_|_p$|_pval$")
+_CI_SUFFIXES = (("ci_lo", "ci_hi"), ("ci_lower", "ci_upper"), ("lo", "hi"), ("lower", "upper"))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One displayed cell: text, the raw value(s) behind it, and a kind for styling."""
+
+    text: str
+    raw: str = ""
+    kind: str = ""  # "", "p", "verdict:agrees", ...
+
+
+@dataclass(frozen=True)
+class DisplayTable:
+    """A Result table turned into text, identical for every renderer."""
+
+    index_header: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[Cell, ...]], ...]
+    n_rows_total: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.n_rows_total > len(self.rows)
+
+
+@dataclass(frozen=True)
+class _Col:
+    header: str
+    kind: str  # p | npct | ci | pct | prop | verdict | count | plain
+    sources: tuple[Any, ...]
+    percent_ci: bool = False
+
+
+def _is_p(name: str) -> bool:
+    return bool(_P_RE.search(name.lower()))
+
+
+def _stem_join(stem: str, suffix: str) -> str:
+    return f"{stem}_{suffix}" if stem else suffix
+
+
+def conf_level_label(params: Mapping[str, Any]) -> str:
+    """``"95% CI"`` from ``params['conf_level']`` (0–1 or 0–100); ``"CI"`` if absent."""
+    for key in ("conf_level", "conf.level", "confidence", "level", "conf"):
+        if key in params and not is_missing(params[key]):
+            try:
+                lvl = float(params[key])
+            except (TypeError, ValueError):
+                continue
+            pct = lvl * 100 if lvl <= 1 else lvl
+            return f"{format_number(pct)}% CI"
+    return "CI"
+
+
+def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Col]:
+    """Decide how each column displays, pairing n/prop and lo/hi columns by name."""
+    names = [str(c) for c in columns]
+    lower = {n.lower(): c for n, c in zip(names, columns, strict=True)}
+    used: set[str] = set()
+    plan: list[_Col] = []
+    ci_label = conf_level_label(params)
+
+    def has(n: str) -> bool:
+        return n in lower and n not in used
+
+    for name, col in zip(names, columns, strict=True):
+        low = name.lower()
+        if low in used:
+            continue
+        # n + prop / pct pairs
+        if low == "n" or low.endswith("_n"):
+            stem = low[:-2] if low.endswith("_n") else ""
+            for share in ("prop", "pct"):
+                other = _stem_join(stem, share)
+                if has(other):
+                    used.update({low, other})
+                    head_stem = name[:-2] if stem else ""
+                    header = f"{head_stem} n (%)".strip()
+                    plan.append(_Col(header, f"npct_{share}", (col, lower[other])))
+                    break
+            else:
+                used.add(low)
+                plan.append(_Col(name, "count", (col,)))
+            continue
+        # confidence-interval pairs (the column order is kept at the lower bound)
+        paired = False
+        for lo_suf, hi_suf in _CI_SUFFIXES:
+            if low == lo_suf or low.endswith("_" + lo_suf):
+                stem = low[: -len(lo_suf)].rstrip("_")
+                hi = _stem_join(stem, hi_suf)
+                if has(hi):
+                    used.update({low, hi})
+                    head_stem = name[: len(stem)] if stem else ""
+                    percent_ci = any(_stem_join(stem, s) in lower for s in ("prop", "pct"))
+                    header = f"{head_stem} {ci_label}".strip()
+                    kind = "ci_prop" if percent_ci and _stem_join(stem, "prop") in lower else (
+                        "ci_pct" if percent_ci else "ci"
+                    )
+                    plan.append(_Col(header + (" (%)" if percent_ci else ""), kind,
+                                     (col, lower[hi])))
+                    paired = True
+                    break
+        if paired:
+            continue
+        used.add(low)
+        if low == "verdict" or low.endswith("_verdict"):
+            plan.append(_Col(name, "verdict", (col,)))
+        elif _is_p(low):
+            plan.append(_Col(name, "p", (col,)))
+        elif low == "pct" or low.endswith("_pct"):
+            plan.append(_Col(name + (" (%)" if low == "pct" else ""), "pct", (col,)))
+        elif low == "prop" or low.endswith("_prop"):
+            plan.append(_Col(name, "prop", (col,)))
+        else:
+            plan.append(_Col(name, "plain", (col,)))
+    return plan
+
+
+def _raw(v: Any) -> str:
+    if is_missing(v):
+        return "NA"
+    if isinstance(v, float):
+        return repr(v)
+    if hasattr(v, "item"):
+        try:
+            return repr(v.item())
+        except (ValueError, AttributeError):
+            pass
+    return str(v)
+
+
+def _cell(col: _Col, vals: Sequence[Any], integral: bool) -> Cell:
+    raw = "; ".join(_raw(v) for v in vals)
+    kind = col.kind
+    if kind == "p":
+        return Cell(format_p(vals[0]), raw, "p")
+    if kind == "npct_prop":
+        return Cell(format_n_pct(vals[0], prop=vals[1]), raw)
+    if kind == "npct_pct":
+        return Cell(format_n_pct(vals[0], vals[1]), raw)
+    if kind == "ci":
+        return Cell(format_ci(vals[0], vals[1]), raw)
+    if kind == "ci_prop":
+        return Cell(format_ci(vals[0], vals[1], _prop_value), raw)
+    if kind == "ci_pct":
+        return Cell(format_ci(vals[0], vals[1], format_percent_value), raw)
+    if kind == "pct":
+        return Cell(format_percent_value(vals[0]), raw)
+    if kind == "prop":
+        return Cell(format_proportion(vals[0]), raw)
+    if kind == "verdict":
+        return Cell(format_verdict(vals[0]), raw, "verdict:" + verdict_class(vals[0]))
+    if kind == "count" or integral:
+        v = vals[0]
+        if not is_missing(v) and not isinstance(v, str):
+            try:
+                return Cell(format_count(v), raw)
+            except (TypeError, ValueError):
+                pass
+    return Cell(format_value(vals[0]), raw)
+
+
+def _prop_value(prop: Any) -> str:
+    if is_missing(prop):
+        return MISSING
+    return format_percent_value(Decimal(repr(float(prop))) * 100)
+
+
+def _integral_column(series: Any) -> bool:
+    """A float column whose every non-missing value is a whole number (counts read as float)."""
+    kind = getattr(series.dtype, "kind", "O")
+    if kind in "iu":
+        return True
+    if kind != "f":
+        return False
+    vals = series.dropna().to_numpy()
+    if len(vals) == 0:
+        return False
+    import numpy as np
+
+    return bool(np.all(np.isfinite(vals)) and np.all(vals == np.round(vals)))
+
+
+def display_table(result: Any, max_rows: int | None = None) -> DisplayTable:
+    """Turn ``result.table`` into text cells using the column conventions above.
+
+    ``max_rows`` keeps the first rows only (the complete table is always in
+    ``results.json``); renderers say so under the table.
+    """
+    table = result.table
+    plan = _plan_columns(list(table.columns), result.params)
+    keys = result.row_keys()
+    n_total = len(keys)
+    n_show = n_total if max_rows is None else min(n_total, max_rows)
+    integral = {
+        id(c): c.kind == "plain" and _integral_column(table[c.sources[0]]) for c in plan
+    }
+    columns_data = [[table[s].tolist()[:n_show] for s in c.sources] for c in plan]
+    rows = []
+    for i in range(n_show):
+        cells = tuple(
+            _cell(c, [src[i] for src in data], integral[id(c)])
+            for c, data in zip(plan, columns_data, strict=True)
+        )
+        rows.append((keys[i], cells))
+    idx = table.index
+    names = [n for n in getattr(idx, "names", [idx.name]) if n is not None]
+    return DisplayTable(
+        index_header=" | ".join(str(n) for n in names),
+        columns=tuple(c.header for c in plan),
+        rows=tuple(rows),
+        n_rows_total=n_total,
+    )
