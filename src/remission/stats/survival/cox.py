@@ -1,0 +1,274 @@
+"""Cox proportional-hazards regression (Efron ties), as R ``survival::coxph``.
+
+Own Newton–Raphson on the Efron partial likelihood (``_coxcore``) so that the score
+test, the information matrix and the ``cox.zph`` test are all computed exactly as R
+does; supports strata and (start, stop] counting-process data (time-dependent
+covariates such as transplant). Reports HR with Wald CI, and the likelihood-ratio,
+Wald and score (log-rank) global tests printed by ``summary(coxph)``.
+
+The proportional-hazards check follows R >= 4.0 ``cox.zph(transform = "km")``: a score
+test, at the fitted beta, for adding ``x * g(t)`` terms, with ``g`` the left-continuous
+``1 - KM(t)`` centred over events, using the full 2p information matrix.
+
+References
+----------
+Cox DR. J R Stat Soc B 1972;34:187-220.
+Efron B. J Am Stat Assoc 1977;72:557-65.
+Andersen PK, Gill RD. Ann Stat 1982;10:1100-20 (counting process).
+Grambsch PM, Therneau TM. Biometrika 1994;81:515-26.
+Therneau TM, Grambsch PM. Modeling Survival Data. Springer 2000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, stats
+
+from remission.errors import ProblemLog
+from remission.results import Result
+from remission.stats.survival._coxcore import efron_stratum
+from remission.stats.survival._input import check_survival, z_value
+
+COX_REFS = (
+    "Cox DR. J R Stat Soc B 1972;34:187-220.",
+    "Efron B. J Am Stat Assoc 1977;72:557-65.",
+    "Andersen PK, Gill RD. Ann Stat 1982;10:1100-20.",
+    "Therneau TM. survival: coxph, cox.zph (R package).",
+)
+
+
+@dataclass
+class CoxFit:
+    """Fitted Cox model on numeric design ``x`` (columns ``names``)."""
+
+    names: list[str]
+    coef: np.ndarray
+    var: np.ndarray
+    loglik0: float
+    loglik: float
+    score_test: float
+    iterations: int
+    n: int
+    events: int
+    x: np.ndarray
+    stop: np.ndarray
+    event: np.ndarray
+    start: np.ndarray | None
+    strata: np.ndarray
+    terms: dict[str, list[int]] = field(default_factory=dict)
+    penalized: bool = False
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.var))
+
+    def wald_test(self) -> float:
+        return float(self.coef @ linalg.solve(self.var, self.coef, assume_a="pos"))
+
+
+def _total(x, stop, event, start, strata, beta, want_var=True):
+    ll, u, info, parts = 0.0, np.zeros(x.shape[1]), np.zeros((x.shape[1],) * 2), []
+    eta = x @ beta
+    for s in np.unique(strata):
+        m = strata == s
+        rows = efron_stratum(None if start is None else start[m], stop[m], event[m], x[m],
+                             eta[m], want_var)
+        ll, u, info = ll + rows.loglik, u + rows.score, info + rows.info
+        parts.append((m, rows))
+    return ll, u, info, parts
+
+
+def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
+                   start: np.ndarray | None = None, strata: np.ndarray | None = None,
+                   names: Sequence[str] | None = None, max_iter: int = 50,
+                   tol: float = 1e-12) -> CoxFit:
+    """Newton–Raphson with step halving on the Efron partial likelihood.
+
+    Covariates are centred (as coxph) for stability; coefficients are unaffected.
+    """
+    x = np.asarray(x, float)
+    n, p = x.shape
+    xc = x - x.mean(0)
+    strata = np.zeros(n, int) if strata is None else np.asarray(strata)
+    beta = np.zeros(p)
+    ll, u, info, _ = _total(xc, stop, event, start, strata, beta)
+    ll0 = ll
+    score = float(u @ linalg.solve(info, u, assume_a="pos")) if p else 0.0
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007
+        step = linalg.solve(info, u, assume_a="pos")
+        new = beta + step
+        ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new)
+        halvings = 0
+        while not np.isfinite(ll_new) or ll_new < ll - 1e-12 * abs(ll):
+            step /= 2
+            new = beta + step
+            ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new)
+            halvings += 1
+            if halvings > 30:
+                break
+        done = abs(ll_new - ll) <= tol * max(1.0, abs(ll)) and np.max(np.abs(step)) < 1e-9
+        beta, ll, u, info = new, ll_new, u_new, info_new
+        if done:
+            break
+    var = linalg.inv(info)
+    return CoxFit(list(names or [f"x{i}" for i in range(p)]), beta, var, ll0, ll, score, it,
+                  n, int(event.sum()), x, stop, event, start, strata,
+                  {nm: [i] for i, nm in enumerate(names or [f"x{i}" for i in range(p)])})
+
+
+def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str],
+                                                                   dict[str, list[int]]]:
+    """Numeric design matrix; text/categorical columns get treatment (first level) dummies.
+
+    Levels are sorted, as R's ``factor`` default, so the reference is the first level.
+    """
+    cols, names, terms = [], [], {}
+    for c in covariates:
+        v = data[c]
+        if pd.api.types.is_numeric_dtype(v) and not isinstance(v.dtype, pd.CategoricalDtype):
+            terms[c] = [len(names)]
+            cols.append(v.to_numpy(float))
+            names.append(c)
+        else:
+            cat = pd.Categorical(v)
+            idx = []
+            for lev in cat.categories[1:]:
+                idx.append(len(names))
+                cols.append((v == lev).to_numpy(float))
+                names.append(f"{c}{lev}")
+            terms[c] = idx
+    return np.column_stack(cols) if cols else np.zeros((len(data), 0)), names, terms
+
+
+def _check_frame(data: pd.DataFrame, needed: Sequence[str]) -> None:
+    log = ProblemLog()
+    for c in needed:
+        if c not in data.columns:
+            log.add("model data", "column not found", column=c,
+                    expected=f"one of {list(data.columns)}")
+    log.raise_if_any()
+    for c in needed:
+        bad = data[c].isna().to_numpy()
+        for i in np.flatnonzero(bad):
+            log.add("model data", "missing value", row=int(i) + 2, column=c)
+    log.raise_if_any()
+
+
+def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
+            start: str | None = None, strata: str | None = None) -> CoxFit:
+    """Fit ``coxph(Surv([start,] time, event) ~ covariates + strata(strata), ties='efron')``."""
+    _check_frame(data, [time, event, *covariates, *([start] if start else []),
+                        *([strata] if strata else [])])
+    t, e, s = check_survival(data[time], data[event],
+                             start=None if start is None else data[start])
+    x, names, terms = design(data, covariates)
+    st = None if strata is None else pd.Categorical(data[strata]).codes.astype(int)
+    fit = fit_cox_arrays(x, t, e, s, st, names)
+    fit.terms = terms
+    return fit
+
+
+def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
+               title: str = "Cox proportional-hazards model", section: str = "efficacy",
+               ) -> Result:
+    """HR table (rows = coefficients) plus ``"test: LR"``, ``"test: Wald"``, ``"test: score"``."""
+    z = z_value(conf)
+    se = fit.se
+    zz = fit.coef / se
+    tab = pd.DataFrame({"coef": fit.coef, "HR": np.exp(fit.coef),
+                        "HR_lo": np.exp(fit.coef - z * se), "HR_hi": np.exp(fit.coef + z * se),
+                        "se": se, "z": zz, "p": 2 * stats.norm.sf(np.abs(zz)),
+                        "chisq": np.nan, "df": np.nan}, index=fit.names)
+    p = len(fit.coef)
+    for lab, val in [("LR", 2 * (fit.loglik - fit.loglik0)), ("Wald", fit.wald_test()),
+                     ("score", fit.score_test)]:
+        tab.loc[f"test: {lab}", ["chisq", "df", "p"]] = [val, p, stats.chi2.sf(val, p)]
+    warns = []
+    if fit.events < 10 * max(p, 1):
+        warns.append(f"{fit.events} events for {p} coefficients (< 10 per coefficient): "
+                     "estimates may be unstable; consider Firth-penalised Cox")
+    return Result(
+        name=name, title=title, table=tab, section=section,
+        method=("Cox proportional-hazards regression, Efron ties, Newton–Raphson (as R "
+                f"coxph); hazard ratios with {conf:.0%} Wald CIs; likelihood-ratio, Wald and "
+                "score (log-rank) global tests."
+                + (" Counting-process (start, stop] data." if fit.start is not None else "")),
+        rationale="Efron's approximation is R's default and handles tied event times well.",
+        warnings=tuple(warns), references=COX_REFS,
+        params={"conf": conf, "n": fit.n, "events": fit.events, "iterations": fit.iterations,
+                "loglik": fit.loglik, "loglik0": fit.loglik0},
+    )
+
+
+def cox_ph(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
+           start: str | None = None, strata: str | None = None, conf: float = 0.95,
+           **kw: Any) -> Result:
+    """Fit and summarise a Cox model in one call (see :func:`cox_fit`)."""
+    return cox_result(cox_fit(data, time, event, covariates, start=start, strata=strata),
+                      conf, **kw)
+
+
+def _km_left(stop: np.ndarray, event: np.ndarray, start: np.ndarray | None) -> np.ndarray:
+    """1 - KM(t-) at each ``stop`` (pooled over strata), as cox.zph's "km" transform."""
+    et = np.unique(stop[event == 1])
+    nrisk = len(stop) - np.searchsorted(np.sort(stop), et, side="left")
+    if start is not None:
+        nrisk = nrisk - (len(start) - np.searchsorted(np.sort(start), et, side="left"))
+    d = np.bincount(np.searchsorted(et, stop[event == 1]), minlength=len(et))
+    surv = np.cumprod(1 - d / nrisk)
+    k = np.searchsorted(et, stop, side="left")  # number of event times < t
+    return 1 - np.concatenate([[1.0], surv])[k]
+
+
+def cox_zph(fit: CoxFit, name: str = "survival.cox_zph",
+            section: str = "efficacy") -> Result:
+    """Proportional-hazards score test per term and GLOBAL, as R >= 4 ``cox.zph``."""
+    g_all = _km_left(fit.stop, fit.event, fit.start)
+    g_all = g_all - g_all[fit.event == 1].mean()
+    xc = fit.x - fit.x.mean(0)
+    p = len(fit.coef)
+    u2 = np.zeros(p)
+    imat = np.zeros((2 * p, 2 * p))
+    _, _, _, parts = _total(xc, fit.stop, fit.event, fit.start, fit.strata, fit.coef)
+    for m, rows in parts:
+        # g at each event time of this stratum
+        st, gs = fit.stop[m], g_all[m]
+        order = np.argsort(st, kind="stable")
+        gt = gs[order][np.searchsorted(st[order], rows.event_times)]
+        gr = gt[rows.tidx]
+        u2 += (gt[:, None] * rows.xsum_dead).sum(0) - (gr[:, None] * rows.mean).sum(0)
+        v = rows.var
+        imat[:p, :p] += v.sum(0)
+        imat[:p, p:] += (gr[:, None, None] * v).sum(0)
+        imat[p:, p:] += (gr[:, None, None] ** 2 * v).sum(0)
+    imat[p:, :p] = imat[:p, p:].T
+    rows_out, idx = [], []
+    for term, cols in fit.terms.items():
+        kk = list(range(p)) + [c + p for c in cols]
+        uu = np.concatenate([np.zeros(p), u2[cols]])
+        stat = float(uu @ linalg.solve(imat[np.ix_(kk, kk)], uu))
+        rows_out.append((stat, len(cols)))
+        idx.append(term)
+    uu = np.concatenate([np.zeros(p), u2])
+    rows_out.append((float(uu @ linalg.solve(imat, uu)), p))
+    idx.append("GLOBAL")
+    tab = pd.DataFrame(rows_out, columns=["chisq", "df"], index=idx)
+    tab["p"] = stats.chi2.sf(tab["chisq"], tab["df"])
+    warns = [f"{t}: proportional hazards rejected at 5% (p = {pv:.3g})"
+             for t, pv in tab["p"].items() if pv < 0.05]
+    return Result(
+        name=name, title="Test of proportional hazards", table=tab, section=section,
+        method=("Score test for time-varying coefficients x·g(t), g = 1 − KM(t−) centred "
+                "(R >= 4.0 cox.zph, transform = 'km'), per term and global."),
+        rationale="Grambsch–Therneau test as implemented in R's survival package.",
+        warnings=tuple(warns),
+        references=("Grambsch PM, Therneau TM. Biometrika 1994;81:515-26.",
+                    "Therneau TM. survival: cox.zph (R package)."),
+        params={"transform": "km"},
+    )

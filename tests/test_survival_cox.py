@@ -1,0 +1,78 @@
+"""Cox PH (Efron), global tests and cox.zph against R survival, run live."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from remission.stats.survival.cox import cox_fit, cox_result, cox_zph
+from tests.rlive import run_r
+
+pytestmark = pytest.mark.r
+
+R = """
+library(survival)
+fitit <- function(f, d) {{
+  m <- coxph(f, data = d, ties = "efron", x = TRUE, y = TRUE, control = coxph.control(eps = 1e-12,
+             iter.max = 50)); z <- cox.zph(m)
+  list(coef = unname(coef(m)), se = unname(sqrt(diag(m$var))), lr = 2 * diff(m$loglik),
+       wald = m$wald.test, score = m$score, zph = unname(z$table[, "chisq"]),
+       zph_p = unname(z$table[, "p"]), ci = unname(summary(m)$conf.int[, 3:4]))
+}}
+{body}
+"""
+
+
+def _cmp(fit, r) -> None:
+    np.testing.assert_allclose(fit.coef, r["coef"], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(fit.se, r["se"], rtol=1e-8)
+    res = cox_result(fit)
+    np.testing.assert_allclose(res.table.loc[["test: LR", "test: Wald", "test: score"], "chisq"],
+                               [r["lr"], r["wald"], r["score"]], rtol=1e-8)
+    ci = np.array(r["ci"], float).reshape(-1, 2, order="F") if len(fit.coef) > 1 else \
+        np.array(r["ci"], float).reshape(1, 2)
+    np.testing.assert_allclose(res.table.loc[fit.names, ["HR_lo", "HR_hi"]], ci, rtol=1e-8)
+    z = cox_zph(fit)
+    np.testing.assert_allclose(z.table["chisq"], r["zph"], rtol=1e-8)
+    np.testing.assert_allclose(z.table["p"], r["zph_p"], rtol=1e-7)
+
+
+def test_lung_ties_multivariable() -> None:
+    r = run_r(R.format(body="""d <- na.omit(survival::lung[, c('time','status','age','sex',
+      'ph.ecog','wt.loss')]); d$status <- d$status - 1
+      out <- c(fitit(Surv(time, status) ~ age + sex + ph.ecog + wt.loss, d), list(d = d))"""))
+    d = pd.DataFrame(r["d"])
+    _cmp(cox_fit(d, "time", "status", ["age", "sex", "ph.ecog", "wt.loss"]), r)
+
+
+def test_veteran_factor_and_strata() -> None:
+    r = run_r(R.format(body="""d <- survival::veteran; d$celltype <- as.character(d$celltype)
+      out <- c(fitit(Surv(time, status) ~ trt + celltype + karno + strata(prior), d),
+               list(d = d))"""))
+    d = pd.DataFrame(r["d"])
+    fit = cox_fit(d, "time", "status", ["trt", "celltype", "karno"], strata="prior")
+    assert fit.terms["celltype"] == [1, 2, 3]
+    _cmp(fit, r)
+
+
+def test_small_n_ovarian_and_aml() -> None:
+    r = run_r(R.format(body="""a <- fitit(Surv(futime, fustat) ~ rx + age, survival::ovarian)
+      d2 <- survival::aml[survival::aml$time <= 34, ]; d2$x <- as.character(d2$x)
+      b <- fitit(Surv(time, status) ~ x, d2)
+      out <- list(a = a, b = b, ov = survival::ovarian, aml = d2)"""))
+    _cmp(cox_fit(pd.DataFrame(r["ov"]), "futime", "fustat", ["rx", "age"]), r["a"])
+    aml = pd.DataFrame(r["aml"])
+    assert len(aml) <= 20
+    _cmp(cox_fit(aml, "time", "status", ["x"]), r["b"])
+
+
+def test_transplant_time_dependent_counting_process() -> None:
+    # Stanford heart transplant (start, stop] with transplant as time-dependent covariate
+    r = run_r(R.format(body="""d <- survival::heart
+      out <- c(fitit(Surv(start, stop, event) ~ age + surgery + transplant, d),
+               list(d = d))"""))
+    d = pd.DataFrame(r["d"])
+    fit = cox_fit(d, "stop", "event", ["age", "surgery", "transplant"], start="start")
+    _cmp(fit, r)
+    assert "Counting-process" in cox_result(fit).method
