@@ -63,9 +63,8 @@ class Result:
         if row not in keys:
             raise KeyError(f"result {self.name!r} has no row {row!r}; rows: {keys}")
         if column not in self.table.columns:
-            raise KeyError(
-                f"result {self.name!r} has no column {column!r}; columns: {list(self.table.columns)}"
-            )
+            cols = list(self.table.columns)
+            raise KeyError(f"result {self.name!r} has no column {column!r}; columns: {cols}")
         return self.table.iloc[keys.index(row)][column]
 
     def to_dict(self) -> dict[str, Any]:

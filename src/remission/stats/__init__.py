@@ -1,1 +1,1 @@
-"""Statistics that return Results: descriptive tables, proportions, contingency tests, survival..."""
+"""Statistics that return Results: descriptive tables, proportions, contingency tests..."""

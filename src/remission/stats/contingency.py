@@ -8,7 +8,7 @@ continuity correction when every expected count is >= 5, otherwise Fisher's exac
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from scipy import stats
@@ -67,7 +67,7 @@ def fisher_exact(table: np.ndarray) -> float:
     total = 0.0
     count = 0
 
-    @lru_cache(maxsize=None)
+    @cache
     def compositions(total_c: int, caps: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
         if len(caps) == 1:
             return ((total_c,),) if total_c <= caps[0] else ()

@@ -13,7 +13,9 @@ from scipy import stats
 
 
 def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Exact binomial CI (Clopper & Pearson, Biometrika 1934); equals R ``binom.test()$conf.int``."""
+    """Exact binomial CI (Clopper & Pearson, Biometrika 1934).
+
+    Equals R ``binom.test(x, n)$conf.int``."""
     _check(x, n, conf)
     if n == 0:
         return (math.nan, math.nan)

@@ -174,7 +174,8 @@ def _check_ae_terms(ae: pd.DataFrame, label: str, log: ProblemLog) -> None:
         t = ctcae_terms.lookup(term)
         if t is None:
             log.add(label, f"unknown {ctcae_terms.VERSION} term", row=line, column="term",
-                    value=term, expected="a CTCAE v5.0 term (see remission/data/ctcae_v5_terms.csv)")
+                    value=term,
+                    expected="a CTCAE v5.0 term (see remission/data/ctcae_v5_terms.csv)")
         elif pd.notna(grade) and not t.allows(int(grade)):
             log.add(label, f"grade not defined for '{t.term}' in {ctcae_terms.VERSION}", row=line,
                     column="grade", value=int(grade), expected=t.grades_text())

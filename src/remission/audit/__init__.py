@@ -1,0 +1,55 @@
+"""Audit: reported claims vs recomputed Results, and reported tables' internal consistency."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from remission.audit.claims import AGREES, CANNOT, DISAGREES, evaluate, read_claims
+from remission.audit.consistency import check_ae_summary
+from remission.results import Result
+
+if TYPE_CHECKING:
+    from remission.pipeline import Analysis
+
+__all__ = ["AGREES", "CANNOT", "DISAGREES", "audit_study"]
+
+REF = ("Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies "
+       "in the reporting of results in psychology. Soc Psychol Personal Sci 2017;8:363-369.",)
+
+
+def audit_study(analysis: Analysis) -> list[Result]:
+    """Audit Results: claims (if the study names a claims file) and internal consistency."""
+    study = analysis.study
+    out: list[Result] = []
+    if study.config.claims:
+        path = study.folder / study.config.claims
+        claims = read_claims(path)
+        rows = {c.id: evaluate(c, analysis.results, analysis.adsl) for c in claims}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        counts = table["verdict"].value_counts()
+        summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (AGREES, DISAGREES, CANNOT))
+        warn = ()
+        if counts.get(DISAGREES, 0):
+            warn = (f"{counts[DISAGREES]} reported numbers disagree with the study's own "
+                    "patient-level data.",)
+        out.append(Result(
+            "audit.claims", f"Reported numbers vs recomputed ({summary})", table,
+            "Each number reported in the publication is recomputed from the patient-level data "
+            "and compared at the precision it was printed with (rounding half-up or half-even "
+            "both accepted).",
+            "A claim agrees only if the recomputed value prints identically; claims whose data "
+            "are not in the study are listed as not checkable, with the reason.",
+            warn, REF, {"claims_file": str(study.config.claims)}, "audit"))
+    summary_table = study.tables.get("adverse_events_summary")
+    if summary_table is not None:
+        rows = check_ae_summary(summary_table, study.n)
+        if rows:
+            out.append(Result(
+                "audit.consistency", "Internal consistency of reported tables",
+                pd.DataFrame.from_dict(rows, orient="index"),
+                "Reported tables are checked for impossibilities: grades the CTCAE v5.0 term "
+                "does not define, counts above the number of patients, worst-grade counts above "
+                "any-grade counts.", "", (), REF, {}, "audit"))
+    return out

@@ -1,0 +1,72 @@
+"""Internal-consistency checks of reported tables: impossibilities, whatever the data say.
+
+* a CTCAE v5.0 grade the term does not define (Fatigue stops at grade 3);
+* counts exceeding the number of patients, or worst-grade counts exceeding any-grade;
+* a reported percentage that is not n/N at its printed rounding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from remission.audit.claims import AGREES, CANNOT, DISAGREES, agrees_at_rounding
+from remission.derive import ctcae_terms
+
+GRADE_COLS = {"worst_grade_3": 3, "worst_grade_4": 4, "worst_grade_5": 5}
+
+
+def check_ae_summary(summary: pd.DataFrame, n_patients: int) -> dict[str, dict[str, Any]]:
+    """One row per check of a reported AE table."""
+    rows: dict[str, dict[str, Any]] = {}
+    for _, r in summary.iterrows():
+        term = str(r["term"])
+        if term.lower().startswith("any "):
+            continue
+        t = ctcae_terms.lookup(term)
+        counts = {c: (None if pd.isna(r.get(c)) else int(r[c]))
+                  for c in ("any_grade", *GRADE_COLS) if c in summary.columns}
+        if t is None:
+            rows[f"AE table: {term}: CTCAE term"] = _row(
+                "Table of adverse events", f"'{term}' is a {ctcae_terms.VERSION} term", CANNOT,
+                f"'{term}' is not a {ctcae_terms.VERSION} term or known synonym, so its grades "
+                "cannot be checked (misspelling or non-CTCAE wording)")
+        else:
+            mapped = "" if t.term.lower() == term.lower() else f" (CTCAE term '{t.term}')"
+            for col, grade in GRADE_COLS.items():
+                k = counts.get(col)
+                if k and not t.allows(grade):
+                    rows[f"AE table: {term}: grade {grade}"] = _row(
+                        "Table of adverse events", f"{k} patients with worst grade {grade}",
+                        DISAGREES,
+                        f"{ctcae_terms.VERSION} defines {t.grades_text()} for '{t.term}'"
+                        f"{mapped}: grade {grade} does not exist, so these {k} patients "
+                        "cannot have been graded by CTCAE v5.0")
+        for col, k in counts.items():
+            if k is not None and k > n_patients:
+                rows[f"AE table: {term}: {col} > N"] = _row(
+                    "Table of adverse events", f"{col} = {k}", DISAGREES,
+                    f"count exceeds the {n_patients} patients treated")
+        any_g = counts.get("any_grade")
+        worst = sum(v for c, v in counts.items() if c in GRADE_COLS and v)
+        if any_g is not None and worst > any_g:
+            rows[f"AE table: {term}: worst grades > any grade"] = _row(
+                "Table of adverse events", f"any grade {any_g}, worst grade 3+4+5 {worst}",
+                DISAGREES, "more patients with a worst grade >= 3 than with the event at all")
+    return rows
+
+
+def check_percentage(n: int, denom: int, printed_pct: Any) -> tuple[str, str]:
+    """Is ``printed_pct`` equal to n/denom at its printed rounding?"""
+    if denom <= 0:
+        return CANNOT, "denominator is zero"
+    value = 100 * n / denom
+    if agrees_at_rounding(value, printed_pct):
+        return AGREES, f"{n}/{denom} = {value:.4g}%"
+    return DISAGREES, f"{n}/{denom} = {value:.4g}%, printed {printed_pct}%"
+
+
+def _row(source: str, text: str, verdict: str, why: str) -> dict[str, Any]:
+    return {"source": source, "text": text, "reported": None, "recomputed": None,
+            "difference": None, "verdict": verdict, "why": why}

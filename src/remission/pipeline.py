@@ -1,0 +1,134 @@
+"""The main job: study folder -> analysis datasets -> Results -> ReportBundle.
+
+Interfaces (CLI, future web app) call these functions and nothing else.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from remission import __version__
+from remission.derive.adae import derive_adae
+from remission.derive.adsl import derive_adsl
+from remission.report.bundle import FigureItem, ReportBundle, StudyInfo
+from remission.results import ResultSet
+from remission.stats import descriptive, response, toxicity
+from remission.study import Study, load_study
+from remission.study.config import CRITERIA_LABELS
+
+CONTINUOUS = {
+    "age": "Age, years", "weight_kg": "Weight, kg", "prior_lines": "Prior lines of therapy",
+    "baseline_burden_pct": "Disease burden before CAR-T, %",
+    "cll1_positivity_pct": "CLL-1 positivity, %", "cd123_positivity_pct": "CD123 positivity, %",
+    "cd19_positivity_pct": "CD19 positivity, %", "transduction_pct": "Transduction rate, %",
+}
+CATEGORICAL = {"sex": "Sex", "cns_leukemia": "CNS leukaemia",
+               "extramedullary": "Extramedullary disease"}
+
+
+@dataclass
+class Analysis:
+    study: Study
+    adsl: pd.DataFrame
+    adae: pd.DataFrame
+    results: ResultSet
+    figures: list[FigureItem] = field(default_factory=list)
+
+
+def analyse(study: Study, figures: bool = True) -> Analysis:
+    """Every standard analysis of a validated study."""
+    adsl = derive_adsl(study)
+    adae = derive_adae(adsl, study.tables.get("adverse_events"))
+    cfg = study.config
+    ordered = bool(cfg.cohorts and cfg.cohorts.ordered)
+    rs = ResultSet()
+    cont = [c for c in CONTINUOUS if c in adsl and adsl[c].notna().any()]
+    cat = [c for c in CATEGORICAL if c in adsl]
+    labels = {**CONTINUOUS, **CATEGORICAL}
+    rs.extend(descriptive.table1(adsl, cont, cat, labels))
+    if "BOR" in adsl and (adsl["BOR"] != "").any():
+        rs.add(response.response_categories(adsl))
+        rs.extend(response.response_rates(
+            adsl, ordered=ordered,
+            system=CRITERIA_LABELS.get(cfg.criteria.get("response", "as_recorded"), "")))
+    crs_sys = CRITERIA_LABELS.get(cfg.criteria.get("crs", "as_recorded"), "as recorded")
+    ntx_sys = CRITERIA_LABELS.get(cfg.criteria.get("neurotoxicity", "as_recorded"),
+                                  "as recorded")
+    if adsl["CRSGR"].notna().any():
+        rs.add(toxicity.grade_distribution(adsl, "CRSGR", "safety.crs",
+                                           "Cytokine release syndrome by maximum grade",
+                                           crs_sys, ordered))
+    if adsl["NTXGR"].notna().any():
+        rs.add(toxicity.grade_distribution(adsl, "NTXGR", "safety.neurotox",
+                                           "Neurotoxicity by maximum grade", ntx_sys, ordered))
+    summary = study.tables.get("adverse_events_summary")
+    if study.tables.get("adverse_events") is not None:
+        rs.add(toxicity.ae_table_from_records(
+            adae[adae["SOURCE"] == "adverse_events"], study.n))
+    elif summary is not None:
+        rs.add(toxicity.ae_table_from_summary(summary, study.n))
+    eg = toxicity.engraftment_gvhd(adsl)
+    if eg is not None:
+        rs.add(eg)
+    analysis = Analysis(study, adsl, adae, rs)
+    if figures:
+        analysis.figures = clinical_figures(analysis)
+    return analysis
+
+
+def clinical_figures(analysis: Analysis) -> list[FigureItem]:
+    from remission import plot
+
+    adsl = analysis.adsl
+    cohort = analysis.study.config.cohorts.label if analysis.study.config.cohorts else "Group"
+    figs = []
+    if (adsl["BOR"] != "").any():
+        figs.append(FigureItem("fig.response", "Best overall response by " + cohort.lower(),
+                               "Counts of patients per response category in each group.",
+                               "efficacy", plot.response_by_group(adsl)))
+    if adsl["CRSGR"].notna().any():
+        figs.append(FigureItem("fig.crs", "CRS grade by " + cohort.lower(),
+                               "Maximum CRS grade per patient in each group.", "safety",
+                               plot.grade_by_group(adsl, grade_col="CRSGR",
+                                                   title="CRS grade")))
+    figs.append(FigureItem("fig.lanes", "Per-patient overview",
+                           "One lane per patient: group, best response, CRS and neurotoxicity "
+                           "grade, transplant after CAR-T and death where known.", "efficacy",
+                           plot.lane_chart(adsl)))
+    return figs
+
+
+def study_info(study: Study) -> StudyInfo:
+    c = study.config
+    return StudyInfo(
+        name=c.name, disease=c.disease, products=c.products, day0=c.day0, reference=c.reference,
+        n_patients=study.n, cohort_label=c.cohorts.label if c.cohorts else "",
+        criteria={k: CRITERIA_LABELS.get(v, v) for k, v in c.criteria.items()},
+        synthetic=c.synthetic)
+
+
+def software_versions() -> dict[str, str]:
+    out = {"remission": __version__, "python": platform.python_version()}
+    for pkg in ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def build_bundle(folder: str | Path, figures: bool = True) -> tuple[Analysis, ReportBundle]:
+    """Load, analyse and audit a study folder into a ReportBundle."""
+    study = load_study(folder)
+    analysis = analyse(study, figures=figures)
+    from remission.audit import audit_study
+
+    analysis.results.extend(audit_study(analysis))
+    bundle = ReportBundle(study=study_info(study), results=analysis.results,
+                          figures=analysis.figures, software=software_versions())
+    return analysis, bundle

@@ -1,0 +1,140 @@
+"""Table 1: patient characteristics overall and by cohort, with the test used per row.
+
+Continuous: n, missing, median (IQR, R's default type-7 quantiles), range, mean (SD);
+compared with the Wilcoxon rank-sum test (2 groups; exact when both n < 50 and no ties,
+else normal approximation with continuity correction -- R ``wilcox.test``'s rule) or
+Kruskal-Wallis (> 2 groups). Categorical: n (%) with Pearson chi-square (no continuity
+correction) when all expected counts >= 5, else Fisher's exact (r×c).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from remission.results import Result
+from remission.stats.contingency import choose_test
+from remission.stats.groups import by_group, cohort_levels, row_key
+
+REFS = (
+    "Wilcoxon F. Individual comparisons by ranking methods. Biometrics Bull 1945;1:80-83.",
+    "Kruskal WH, Wallis WA. Use of ranks in one-criterion variance analysis. JASA 1952;47:583-621.",
+    "Fisher RA. On the interpretation of chi-square from contingency tables. JRSS 1922;85:87-94.",
+    "Cochran WG. Some methods for strengthening the common chi-square tests. "
+    "Biometrics 1954;10:417-451.",
+)
+
+
+def summarise_continuous(x: pd.Series) -> dict[str, float]:
+    v = x.dropna().astype(float).to_numpy()
+    n = len(v)
+    if n == 0:
+        return {"n": 0, "missing": int(x.isna().sum()), "median": math.nan, "q1": math.nan,
+                "q3": math.nan, "min": math.nan, "max": math.nan, "mean": math.nan,
+                "sd": math.nan}
+    return {
+        "n": n,
+        "missing": int(x.isna().sum()),
+        "median": float(np.median(v)),
+        "q1": float(np.quantile(v, 0.25)),
+        "q3": float(np.quantile(v, 0.75)),
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "mean": float(v.mean()),
+        "sd": float(v.std(ddof=1)) if n > 1 else math.nan,
+    }
+
+
+def rank_test(samples: list[np.ndarray]) -> tuple[str, float, float, str]:
+    """Wilcoxon rank-sum (2 groups) or Kruskal-Wallis (>2), following R's defaults."""
+    samples = [s for s in samples if len(s)]
+    if len(samples) < 2:
+        return ("none", math.nan, math.nan, "fewer than two non-empty groups")
+    if len(samples) == 2:
+        a, b = samples
+        ties = len(np.unique(np.concatenate([a, b]))) < len(a) + len(b)
+        if len(a) < 50 and len(b) < 50 and not ties:
+            r = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact")
+            why = "2 groups, n < 50 and no ties: exact distribution"
+        else:
+            r = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic",
+                                   use_continuity=True)
+            why = ("2 groups with ties" if ties else "2 groups, n >= 50")
+            why += ": normal approximation with continuity correction"
+        return ("Wilcoxon rank-sum", float(r.statistic), float(r.pvalue), why)
+    if len(np.unique(np.concatenate(samples))) == 1:
+        return ("none", math.nan, math.nan, "all values identical")
+    r = stats.kruskal(*samples)
+    return ("Kruskal-Wallis", float(r.statistic), float(r.pvalue),
+            f"{len(samples)} groups: chi-square approximation with tie correction")
+
+
+def table1(adsl: pd.DataFrame, continuous: list[str], categorical: list[str],
+           labels: dict[str, str] | None = None) -> list[Result]:
+    """Patient characteristics; returns continuous, categorical and tests Results."""
+    labels = labels or {}
+    levels = cohort_levels(adsl)
+    compare = len(levels) > 1
+    cont_rows, cat_rows, test_rows = {}, {}, {}
+    warnings: list[str] = []
+    for var in continuous:
+        for g, sub in by_group(adsl):
+            cont_rows[row_key(var, g)] = {"variable": labels.get(var, var), "group": g,
+                                          **summarise_continuous(sub[var])}
+        if compare:
+            samples = [adsl.loc[adsl["COHORT"] == lv, var].dropna().astype(float).to_numpy()
+                       for lv in levels]
+            test, stat, p, why = rank_test(samples)
+            test_rows[var] = {"variable": labels.get(var, var), "test": test, "statistic": stat,
+                              "p": p, "rationale": why}
+    for var in categorical:
+        vals = adsl[var].fillna("").astype(str)
+        cats = sorted(v for v in vals.unique() if v != "")
+        for g, sub in by_group(adsl):
+            sv = sub[var].fillna("").astype(str)
+            denom = int((sv != "").sum())
+            for c in cats:
+                k = int((sv == c).sum())
+                cat_rows[row_key(f"{var} = {c}", g)] = {
+                    "variable": labels.get(var, var), "category": c, "group": g, "n": k,
+                    "N": denom, "pct": 100 * k / denom if denom else math.nan}
+            missing = int((sv == "").sum())
+            if missing:
+                cat_rows[row_key(f"{var} = (missing)", g)] = {
+                    "variable": labels.get(var, var), "category": "(missing)", "group": g,
+                    "n": missing, "N": len(sv), "pct": math.nan}
+        if compare and len(cats) > 1:
+            tab = pd.crosstab(vals[vals != ""], adsl.loc[vals != "", "COHORT"]).to_numpy()
+            test, p, why = choose_test(tab)
+            test_rows[var] = {"variable": labels.get(var, var), "test": test,
+                              "statistic": math.nan, "p": p, "rationale": why}
+    n_small = [lv for lv in levels if (adsl["COHORT"] == lv).sum() < 5]
+    if compare and n_small:
+        warnings.append(f"groups with fewer than 5 patients ({', '.join(n_small)}): tests have "
+                        "little power; a non-significant p-value is not evidence of balance")
+    method_c = "Median (IQR; type-7 quantiles), range, mean (SD) and missing counts per group."
+    method_k = "Counts and percentages of non-missing values per group."
+    out = [
+        Result("baseline.continuous", "Patient characteristics: continuous variables",
+               _frame(cont_rows), method_c, "", tuple(warnings), (), {}, "baseline"),
+        Result("baseline.categorical", "Patient characteristics: categorical variables",
+               _frame(cat_rows), method_k, "", (), (), {}, "baseline"),
+    ]
+    if test_rows:
+        out.append(Result(
+            "baseline.tests", "Patient characteristics: comparison across groups",
+            _frame(test_rows),
+            "Wilcoxon rank-sum (2 groups) or Kruskal-Wallis (>2 groups) for continuous variables; "
+            "Pearson chi-square without continuity correction or Fisher's exact test for "
+            "categorical variables.",
+            "Rank tests because baseline variables in small cell-therapy cohorts are rarely "
+            "normal; Fisher's exact whenever any expected count is < 5 (Cochran's rule).",
+            tuple(warnings), REFS, {}, "baseline"))
+    return out
+
+
+def _frame(rows: dict[str, dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -1,0 +1,123 @@
+"""Toxicity tables: CRS and neurotoxicity grade distributions, the AE table, engraftment/GVHD."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from remission.derive import ctcae_terms
+from remission.results import Result
+from remission.stats.contingency import choose_test, cochran_armitage, exact_trend
+from remission.stats.descriptive import summarise_continuous
+from remission.stats.groups import by_group, cohort_levels, row_key
+
+
+def grade_distribution(adsl: pd.DataFrame, col: str, name: str, title: str, system: str,
+                       ordered: bool = False) -> Result:
+    """Patients by maximum grade, plus any grade (>= 1) and grade >= 3, per group."""
+    rows = {}
+    g_all = adsl[col].dropna().astype(int)
+    top = int(g_all.max()) if len(g_all) else 0
+    for g, sub in by_group(adsl):
+        grades = sub[col].dropna().astype(int)
+        denom = len(grades)
+        items = [(f"grade {k}", grades == k) for k in range(0, max(top, 1) + 1)]
+        items += [("any grade", grades >= 1), ("grade >= 3", grades >= 3)]
+        for label, mask in items:
+            k = int(mask.sum())
+            rows[row_key(label, g)] = {"grade": label, "group": g, "n": k, "N": denom,
+                                       "pct": 100 * k / denom if denom else math.nan}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    levels = cohort_levels(adsl)
+    method = f"Patients by maximum grade ({system})."
+    params: dict[str, object] = {"system": system}
+    if len(levels) > 1:
+        sev = [(adsl.loc[adsl["COHORT"] == lv, col].dropna().astype(int) >= 3) for lv in levels]
+        succ = np.array([int(s.sum()) for s in sev])
+        tot = np.array([len(s) for s in sev])
+        test, p, why = choose_test(np.vstack([succ, tot - succ]))
+        params.update({"grade>=3 test": test, "grade>=3 p": p, "grade>=3 rationale": why})
+        method += f" Grade >= 3 across groups: {test} ({why})."
+        if ordered:
+            _chi, p_ca = cochran_armitage(succ, tot)
+            params.update({"grade>=3 trend p (Cochran-Armitage)": p_ca,
+                           "grade>=3 exact trend p": exact_trend(succ, tot)})
+            method += " Trend across ordered dose groups: Cochran-Armitage and exact trend test."
+    return Result(name, title, table, method, "", (), (), params, "safety")
+
+
+def ae_table_from_summary(summary: pd.DataFrame, n_patients: int) -> Result:
+    """The published AE table (counts of patients) as a Result, with % of N and CTCAE mapping."""
+    rows = {}
+    for _, r in summary.iterrows():
+        term = str(r["term"])
+        t = ctcae_terms.lookup(term)
+        rec: dict[str, object] = {"term": term, "ctcae_term": t.term if t else "",
+                                  "N": n_patients}
+        for col in ("any_grade", "worst_grade_3", "worst_grade_4", "worst_grade_5"):
+            if col in summary.columns:
+                v = r[col]
+                rec[col] = None if pd.isna(v) else int(v)
+                rec[f"{col}_pct"] = None if pd.isna(v) else 100 * int(v) / n_patients
+        rows[term] = rec
+    return Result(
+        "safety.ae_table", "Adverse events (as reported; patients with each event)",
+        pd.DataFrame.from_dict(rows, orient="index"),
+        "Counts of patients with each adverse event, any grade and by worst grade, as reported "
+        f"by the study; percentages of all {n_patients} treated patients.",
+        "Reported summary table: individual AE records were not provided, so worst grades cannot "
+        "be re-derived; internal consistency is checked in the audit.",
+        section="safety")
+
+
+def ae_table_from_records(adae: pd.DataFrame, n_patients: int) -> Result:
+    """AE table computed from per-patient worst grades (ADAE)."""
+    rows = {}
+    for term, sub in adae.groupby("AEDECOD", sort=True):
+        g = sub["ATOXGRH"].astype(int)
+        rows[str(term)] = {"term": term, "N": n_patients, "any_grade": len(sub),
+                           "grade_3_plus": int((g >= 3).sum()),
+                           "worst_grade_3": int((g == 3).sum()),
+                           "worst_grade_4": int((g == 4).sum()),
+                           "worst_grade_5": int((g == 5).sum())}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    for col in ("any_grade", "grade_3_plus", "worst_grade_3", "worst_grade_4", "worst_grade_5"):
+        if col in table:
+            table[f"{col}_pct"] = 100 * table[col] / n_patients
+    return Result("safety.ae_table", "Adverse events (worst grade per patient and term)", table,
+                  f"Patients with each CTCAE v5.0 term by worst grade; N = {n_patients}.",
+                  section="safety")
+
+
+def engraftment_gvhd(adsl: pd.DataFrame) -> Result | None:
+    """Transplant after CAR-T, engraftment days and GVHD grades among transplanted patients."""
+    cols = [c for c in ("neutrophil_engraftment_day", "platelet_engraftment_day") if c in adsl]
+    if "TRANSFL" not in adsl and not cols:
+        return None
+    rows: dict[str, dict[str, object]] = {}
+    n = len(adsl)
+    tx = adsl[adsl["TRANSFL"] == "Y"] if "TRANSFL" in adsl else adsl.iloc[0:0]
+    rows["transplant after CAR-T"] = {"n": len(tx), "N": n, "pct": 100 * len(tx) / n}
+    for c in cols:
+        eng = adsl[c].dropna()
+        s = summarise_continuous(eng.astype(float))
+        rows[f"{c.replace('_', ' ')}"] = {"n": int(s["n"]), "N": n, "pct": 100 * s["n"] / n,
+                                          "median": s["median"], "min": s["min"],
+                                          "max": s["max"]}
+    for c, top in (("acute_gvhd_grade", 4), ("chronic_gvhd_grade", 3)):
+        if c in adsl:
+            g = adsl[c].dropna().astype(int)
+            for k in range(0, top + 1):
+                rows[f"{c.replace('_', ' ')} = {k}"] = {"n": int((g == k).sum()), "N": len(g),
+                                                        "pct": 100 * (g == k).mean()
+                                                        if len(g) else math.nan}
+            rows[f"{c.replace('_', ' ')} >= 1"] = {"n": int((g >= 1).sum()), "N": len(g),
+                                                   "pct": 100 * (g >= 1).mean()
+                                                   if len(g) else math.nan}
+    return Result("safety.transplant", "Transplant after CAR-T, engraftment and GVHD",
+                  pd.DataFrame.from_dict(rows, orient="index"),
+                  "Counts among all treated patients; engraftment days as median (range) among "
+                  "patients with a recorded engraftment day; GVHD grades among patients with a "
+                  "recorded grade.", section="safety")
