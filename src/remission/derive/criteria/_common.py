@@ -1,0 +1,87 @@
+"""Shared pieces of the graders: system names, grade-5 attribution, patient summaries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+#: Every rule system implemented, with the version string recorded in outputs.
+SYSTEMS: dict[str, str] = {
+    "astct2019": "ASTCT consensus CRS grading (Lee DW et al., BBMT 2019;25:625)",
+    "lee2014": "CRS revised grading (Lee DW et al., Blood 2014;124:188)",
+    "cartox2018": "CARTOX CRS grading (Neelapu SS et al., Nat Rev Clin Oncol 2018;15:47)",
+    "icans_astct2019": "ASTCT ICANS grading (Lee DW et al., BBMT 2019;25:625)",
+    "cres_cartox2018": "CRES grading with CARTOX-10 (Neelapu SS et al., 2018)",
+    "ctcae_v5": "NCI CTCAE v5.0 (27 Nov 2017)",
+    "icaht_2023": "EHA/EBMT ICAHT (Rejeski K et al., Blood 2023;142:865)",
+    "eln2022": "ELN 2022 AML response (Döhner H et al., Blood 2022;140:1345)",
+    "eln2017": "ELN 2017 AML response (Döhner H et al., Blood 2017;129:424)",
+    "iwg2003": "IWG 2003 AML response (Cheson BD et al., JCO 2003;21:4642)",
+    "nccn_all": "NCCN ALL response (CR/CRi; MRD < 1e-4)",
+    "blinatumomab_trials": "Blinatumomab trial response (CR/CRh*; Topp 2015, Kantarjian 2017)",
+}
+
+
+def check_system(system: str, allowed: Iterable[str]) -> str:
+    allowed = tuple(allowed)
+    if system not in allowed:
+        raise ValueError(f"unknown criteria system {system!r}; expected one of {allowed}")
+    return system
+
+
+def death_days(events: pd.DataFrame | None, causes: Iterable[str]) -> pd.DataFrame:
+    """Deaths attributed to one of ``causes`` (regex, case-insensitive) -> patient_id, day.
+
+    Grade 5 is assigned only with attribution (EBMT registry guidance: report grade 5
+    CRS only if CRS is the main cause of death); the cause is events.csv ``value``.
+    """
+    if events is None or events.empty:
+        return pd.DataFrame({"patient_id": pd.Series(dtype=object), "day": pd.Series(dtype=int)})
+    pat = "|".join(f"(?:{c})" for c in causes)
+    d = events[events["event"].astype(str).str.lower() == "death"]
+    cause = d.get("value", pd.Series("", index=d.index)).fillna("").astype(str)
+    d = d[cause.str.contains(pat, flags=re.IGNORECASE, regex=True)]
+    return d[["patient_id", "day"]].astype({"day": np.int64}).drop_duplicates("patient_id")
+
+
+def apply_grade5(daily: pd.DataFrame, deaths: pd.DataFrame, decided: str) -> pd.DataFrame:
+    """Set grade 5 on the attributed death day (adding the row if that day had no data)."""
+    if deaths.empty:
+        return daily
+    deaths = deaths[deaths["patient_id"].isin(daily["patient_id"].unique())]
+    merged = daily.merge(deaths.assign(_dead=True), on=["patient_id", "day"], how="outer")
+    dead = merged["_dead"].eq(True).to_numpy()
+    merged.loc[dead, "grade"] = 5
+    merged.loc[dead, "decided_by"] = decided
+    merged["system"] = merged["system"].ffill().bfill()
+    merged = merged.drop(columns="_dead").sort_values(["patient_id", "day"], kind="stable")
+    merged["grade"] = merged["grade"].fillna(0).astype(np.int64)
+    merged["decided_by"] = merged["decided_by"].fillna("none")
+    return merged.reset_index(drop=True)
+
+
+def summarise_episodes(daily: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Per patient: onset day (first day grade >= 1), max grade, day of max, duration.
+
+    Duration = number of graded days with grade >= 1 (days without any observation are
+    not counted). ``rule`` = which domain decided the maximum grade (first day reached).
+    """
+    g = daily[["patient_id", "day", "grade", "decided_by", "system"]]
+    pos = g[g["grade"] >= 1]
+    patients = pd.Index(sorted(g["patient_id"].unique()), name="patient_id")
+    onset = pos.groupby("patient_id")["day"].min()
+    dur = pos.groupby("patient_id")["day"].size()
+    srt = g.sort_values(["patient_id", "grade", "day"], ascending=[True, False, True],
+                        kind="stable").drop_duplicates("patient_id").set_index("patient_id")
+    out = pd.DataFrame(index=patients)
+    out[f"{what}_max_grade"] = srt["grade"].reindex(patients).astype(np.int64)
+    out[f"{what}_onset_day"] = onset.reindex(patients).astype("Int64")
+    out[f"{what}_max_grade_day"] = srt["day"].where(srt["grade"] > 0).reindex(patients).astype(
+        "Int64")
+    out[f"{what}_duration_days"] = dur.reindex(patients).fillna(0).astype(np.int64)
+    out["rule"] = srt["decided_by"].reindex(patients)
+    out["system"] = srt["system"].reindex(patients)
+    return out.reset_index()

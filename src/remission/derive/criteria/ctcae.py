@@ -1,0 +1,121 @@
+"""NCI CTCAE v5.0 haematologic laboratory grades and febrile neutropenia, vectorised.
+
+Each grade is the interval "< upper to >= lower" (CTCAE v5.0, Investigations and Blood
+SOCs; thresholds as encoded in pharmaverse/admiral ``ncictcaev5.json``):
+
+=================  ===========  ===========  ===========  ===========
+term (×10⁹/L)      grade 1      grade 2      grade 3      grade 4
+=================  ===========  ===========  ===========  ===========
+neutrophils        <LLN-1.5     <1.5-1.0     <1.0-0.5     <0.5
+platelets          <LLN-75      <75-50       <50-25       <25
+WBC                <LLN-3.0     <3.0-2.0     <2.0-1.0     <1.0
+lymphocytes        <LLN-0.8     <0.8-0.5     <0.5-0.2     <0.2
+haemoglobin g/dL   <LLN-10.0    <10.0-8.0    <8.0         (clinical)
+=================  ===========  ===========  ===========  ===========
+
+So ANC exactly 1.0 is grade 2, 0.5 is grade 3, 0.499 grade 4. Missing-LLN rule (admiral):
+grade 1 needs the LLN -- a value >= the grade-2 upper bound with no LLN is NA, while
+grades 2-4 are still assigned; a value >= LLN is grade 0. Anaemia grade 4 and the
+investigation terms' grade 5 are clinical and never derived. Haemoglobin in mmol/L is
+converted at 1.611 g/dL per mmol/L and rounded to 0.1 g/dL, which keeps CTCAE's own
+mmol/L boundaries (6.2, 4.9) on the same side.
+
+Febrile neutropenia (grade 3): ANC < 1.0 ×10⁹/L and a single temperature > 38.3 °C or
+a sustained temperature >= 38.0 °C for more than one hour (needs timed readings; see
+:func:`~remission.derive.criteria.daily.sustained_fever`). Grades 4-5 are clinical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.criteria._common import check_system
+
+__all__ = ["CTCAE_TERMS", "ctcae_grade", "grade_febrile_neutropenia", "grade_labs"]
+
+#: variable -> (CTCAE term, [upper bounds of grades 2, 3, 4]) in canonical units.
+CTCAE_TERMS: dict[str, tuple[str, tuple[float, ...]]] = {
+    "anc": ("Neutrophil count decreased", (1.5, 1.0, 0.5)),
+    "platelets": ("Platelet count decreased", (75.0, 50.0, 25.0)),
+    "wbc": ("White blood cell decreased", (3.0, 2.0, 1.0)),
+    "lymphocytes": ("Lymphocyte count decreased", (0.8, 0.5, 0.2)),
+    "hemoglobin": ("Anemia", (10.0, 8.0)),
+}
+
+
+def ctcae_grade(values: np.ndarray, variable: str, lln: float | np.ndarray | None) -> np.ndarray:
+    """Vectorised CTCAE v5.0 grade of ``values`` (canonical units); NaN where undefined.
+
+    Returns float array (0-4, NaN when the value is missing or grade 1 needs an
+    unknown LLN).
+    """
+    x = np.asarray(values, dtype=float)
+    bounds = CTCAE_TERMS[variable][1]
+    g = np.full(x.shape, np.nan)
+    lln_arr = np.full(x.shape, np.nan) if lln is None else np.broadcast_to(
+        np.asarray(lln, dtype=float), x.shape)
+    top = bounds[0]
+    have = ~np.isnan(x)
+    # >= LLN: grade 0 (when the LLN is known)
+    g = np.where(have & ~np.isnan(lln_arr) & (x >= lln_arr), 0.0, g)
+    # < LLN and >= grade-2 upper bound: grade 1
+    g = np.where(have & ~np.isnan(lln_arr) & (x < lln_arr) & (x >= top), 1.0, g)
+    for k, b in enumerate(bounds):
+        g = np.where(have & (x < b), float(k + 2), g)
+    return g
+
+
+def grade_labs(
+    daily: pd.DataFrame,
+    system: str = "ctcae_v5",
+    lln: Mapping[str, float] | None = None,
+    variables: tuple[str, ...] = ("anc", "platelets", "wbc", "lymphocytes", "hemoglobin"),
+) -> pd.DataFrame:
+    """Long table of lab grades: patient_id, day, variable, term, value, grade, system.
+
+    ``lln`` maps variable -> lower limit of normal in canonical units (site-specific;
+    without it grade 1 is NA). The day's lowest value is graded.
+    """
+    check_system(system, ("ctcae_v5",))
+    lln = dict(lln or {})
+    parts = []
+    for v in variables:
+        if v not in daily.columns:
+            continue
+        x = daily[v].to_numpy(dtype=float)
+        keep = ~np.isnan(x)
+        g = ctcae_grade(x[keep], v, lln.get(v))
+        parts.append(pd.DataFrame({
+            "patient_id": daily["patient_id"].to_numpy()[keep],
+            "day": daily["day"].to_numpy()[keep],
+            "variable": v,
+            "term": CTCAE_TERMS[v][0],
+            "value": x[keep],
+            "grade": pd.array(np.where(np.isnan(g), pd.NA, g), dtype="Int64"),
+            "system": system,
+        }))
+    if not parts:
+        return pd.DataFrame(columns=["patient_id", "day", "variable", "term", "value", "grade",
+                                     "system"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5") -> pd.DataFrame:
+    """Days meeting CTCAE v5.0 febrile neutropenia (grade 3): patient_id, day, grade, rule."""
+    check_system(system, ("ctcae_v5",))
+    anc = daily["anc"].to_numpy(dtype=float) if "anc" in daily else np.full(len(daily), np.nan)
+    t = (daily["temperature"].to_numpy(dtype=float) if "temperature" in daily
+         else np.full(len(daily), np.nan))
+    sustained = daily.get("fever_sustained", pd.Series(False, index=daily.index)).to_numpy(
+        dtype=bool)
+    single = t > 38.3
+    fn = (anc < 1.0) & (single | sustained)
+    out = daily.loc[fn, ["patient_id", "day"]].reset_index(drop=True)
+    out["grade"] = 3
+    out["rule"] = np.where(single[fn], "ANC < 1.0 and T > 38.3 °C",
+                           "ANC < 1.0 and T >= 38.0 °C sustained > 1 h")
+    out["system"] = system
+    return out

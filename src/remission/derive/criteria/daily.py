@@ -1,0 +1,129 @@
+"""Reduce a long canonical observation table to one row per patient-day.
+
+Every grader works on this table. Reduction follows each variable's ``daily`` rule in
+the vocabulary (``max``, ``min``, or ``worst`` = most severe category), so a day is
+graded on its worst value -- e.g. highest temperature, lowest ANC (as Liang's ICAHT
+implementation keeps the lowest ANC of a day), most intensive oxygen device. Categorical
+variables become their level index (0 = least severe). Everything is vectorised
+(factorised keys, one sort, ``np.maximum.reduceat``) so millions of rows reduce in
+about a second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.vocabulary import VOCABULARY
+
+__all__ = ["daily_features", "level", "sustained_fever"]
+
+_NAMES = list(VOCABULARY)
+
+
+def level(variable: str, category: str) -> int:
+    """Index of ``category`` among the levels of a categorical ``variable``."""
+    return VOCABULARY[variable].levels.index(category)
+
+
+def _numeric_value(obs: pd.DataFrame, var: pd.Categorical) -> np.ndarray:
+    """Canonical number per row; categorical rows get their level index."""
+    x = obs["value"].to_numpy(dtype=float, copy=True)
+    if "category" not in obs.columns:
+        return x
+    cat = obs["category"]
+    has = cat.notna().to_numpy()
+    if has.any():
+        codes = var.codes[has]
+        cats = cat.to_numpy()[has]
+        out = np.full(has.sum(), np.nan)
+        for code in np.unique(codes):
+            v = VOCABULARY[_NAMES[code]]
+            if v.kind != "categorical":
+                continue
+            m = codes == code
+            out[m] = pd.Categorical(cats[m], categories=list(v.levels)).codes
+        out[out < 0] = np.nan
+        x[has] = out
+    return x
+
+
+def daily_features(obs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (patient_id, day) with one column per variable seen.
+
+    ``obs`` is the output of :func:`~remission.derive.vocabulary.normalise_observations`
+    (columns ``patient_id, day, variable, value`` and ``category``). Columns that a
+    grader needs but that were never observed are added as all-NaN, so graders can
+    rely on every vocabulary variable being present.
+    """
+    pid_codes, pids = pd.factorize(obs["patient_id"], sort=True)
+    var = pd.Categorical(obs["variable"], categories=_NAMES)
+    if (var.codes < 0).any():
+        bad = sorted(set(obs["variable"][var.codes < 0]))
+        raise ValueError(f"variables not in the vocabulary: {bad}")
+    x = _numeric_value(obs, var)
+    day = obs["day"].to_numpy(dtype=np.int64)
+    dmin = int(day.min()) if len(day) else 0
+    span = int(day.max()) - dmin + 1 if len(day) else 1
+    pd_key = pid_codes.astype(np.int64) * span + (day - dmin)
+    nvar = len(_NAMES)
+    key = pd_key * nvar + var.codes
+    ok = ~np.isnan(x)
+    key, x, vcode = key[ok], x[ok], var.codes[ok]
+    # reduce: max for max/worst variables, min for min variables (negate then max)
+    sign = np.array([-1.0 if VOCABULARY[n].daily == "min" else 1.0 for n in _NAMES])
+    xs = x * sign[vcode]
+    order = np.lexsort((xs, key))
+    key_s = key[order]
+    if len(key_s):
+        last = np.r_[key_s[1:] != key_s[:-1], True]
+        ukey = key_s[last]
+        uval = xs[order][last]  # largest within key after sorting by value
+    else:
+        ukey = np.array([], dtype=np.int64)
+        uval = np.array([], dtype=float)
+    upd = ukey // nvar
+    uvar = (ukey % nvar).astype(np.int64)
+    rows, row_idx = np.unique(upd, return_inverse=True)
+    mat = np.full((len(rows), nvar), np.nan)
+    mat[row_idx, uvar] = uval * sign[uvar]
+    out = pd.DataFrame(mat, columns=_NAMES)
+    out.insert(0, "day", (rows % span + dmin).astype(np.int64))
+    out.insert(0, "patient_id", pids[(rows // span).astype(np.int64)])
+    if "time" in obs.columns and obs["time"].notna().any():
+        sf = sustained_fever(obs)
+        out = out.merge(sf, on=["patient_id", "day"], how="left")
+        out["fever_sustained"] = out["fever_sustained"].fillna(False).astype(bool)
+    else:
+        out["fever_sustained"] = False
+    return out
+
+
+def _minutes(t: pd.Series) -> np.ndarray:
+    parts = t.str.split(":", expand=True).astype(float)
+    return (parts[0] * 60 + parts[1]).to_numpy()
+
+
+def sustained_fever(obs: pd.DataFrame, threshold: float = 38.0, minutes: float = 60.0):
+    """Days with a temperature >= ``threshold`` sustained for more than ``minutes``.
+
+    CTCAE v5.0 febrile neutropenia: "a sustained temperature of >= 38 °C for more than
+    one hour". Needs timed readings: a run of consecutive timed readings all >= 38.0 °C
+    whose first and last times are more than 60 minutes apart.
+    """
+    t = obs[(obs["variable"] == "temperature") & obs["time"].notna()]
+    if t.empty:
+        return pd.DataFrame({"patient_id": [], "day": [], "fever_sustained": []})
+    t = t.assign(m=_minutes(t["time"].astype(str))).sort_values(["patient_id", "day", "m"])
+    hot = (t["value"] >= threshold).to_numpy()
+    grp = (t["patient_id"] + "|" + t["day"].astype(str)).to_numpy()
+    new_group = np.r_[True, grp[1:] != grp[:-1]]
+    run_start = new_group | np.r_[True, hot[1:] != hot[:-1]]
+    run_id = np.cumsum(run_start)
+    df = pd.DataFrame({"patient_id": t["patient_id"].to_numpy(), "day": t["day"].to_numpy(),
+                       "run": run_id, "hot": hot, "m": t["m"].to_numpy()})
+    df = df[df["hot"]]
+    span = df.groupby("run")["m"].agg(["min", "max"])
+    good = span.index[(span["max"] - span["min"]) > minutes]
+    days = df[df["run"].isin(good)][["patient_id", "day"]].drop_duplicates()
+    return days.assign(fever_sustained=True)

@@ -1,0 +1,217 @@
+"""EHA/EBMT ICAHT (immune effector cell-associated haematotoxicity) and engraftment days.
+
+ICAHT (Rejeski K et al., Blood 2023;142:865-877), day 0 = infusion, ANC thresholds
+with "<=" (cells/µL). Early (days 0-30): grade from days with ANC <= 500/µL
+(1-6 = 1, 7-13 = 2, 14-30 = 3, >= 31 = 4) and days with ANC <= 100/µL (7-13 = 3,
+>= 14 = 4), the worse of the two. Late (day +31 to the earliest of day +100,
+progression/relapse, next therapy, death, last contact): nadir ANC <= 1500 = 1,
+<= 1000 = 2, <= 500 = 3, <= 100 = 4, using the second-lowest of >= 2 measurements
+(a single measurement is graded on its own).
+
+Counting rules follow Liang's automated implementation (emilyliangmd/automatedicahtgrading,
+citing Rejeski 2023): lowest ANC per day; gaps of up to 7 consecutive missing days are
+linearly interpolated (``zoo::na.approx(maxgap = 7)``: interior gaps only, longer gaps
+stay missing and break an episode); recovery = ANC above the threshold for >= 3
+consecutive days, so episodes separated by <= 2 days above it are joined; an episode's
+length runs from its first to its last day at/below the threshold (joined days
+included). ``counting="longest"`` (default, Liang) grades the longest joined episode;
+``counting="cumulative"`` sums all joined episodes (the T-ICAHT paper's reading of
+Rejeski). Grade 4 also when neutropenia starts on days 0-3 and never recovers before
+the last available ANC in the window (early death / no recovery).
+
+Engraftment (CIBMTR convention): neutrophils = first of 3 consecutive days with ANC
+>= 0.5 ×10⁹/L; platelets = first of 3 consecutive days >= 20 ×10⁹/L with no platelet
+transfusion in the 7 days before and on those days. Both are searched after the first
+day below the threshold on or after day 0; a patient never below it has no
+engraftment day (NA, ``*_never_below`` True).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.criteria._common import check_system
+
+__all__ = ["dense_matrix", "early_icaht", "engraftment", "episode_lengths",
+           "grade_icaht", "interpolate_gaps", "late_icaht"]
+
+
+def dense_matrix(daily: pd.DataFrame, variable: str, first: int, last: int):
+    """(patient ids, matrix patients × days first..last) of a daily variable (NaN = none)."""
+    pids = np.array(sorted(daily["patient_id"].unique()), dtype=object)
+    n, width = len(pids), last - first + 1
+    mat = np.full((n, width), np.nan)
+    if variable not in daily.columns or n == 0:
+        return pids, mat
+    d = daily["day"].to_numpy()
+    x = daily[variable].to_numpy(dtype=float)
+    keep = (d >= first) & (d <= last) & ~np.isnan(x)
+    row = np.searchsorted(pids, daily["patient_id"].to_numpy()[keep])
+    mat[row, d[keep] - first] = x[keep]
+    return pids, mat
+
+
+def interpolate_gaps(mat: np.ndarray, maxgap: int = 7) -> np.ndarray:
+    """Linear interpolation along rows of interior gaps of <= ``maxgap`` missing days."""
+    n, w = mat.shape
+    j = np.broadcast_to(np.arange(w), (n, w))
+    valid = ~np.isnan(mat)
+    prev = np.maximum.accumulate(np.where(valid, j, -1), axis=1)
+    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, j, w), axis=1), axis=1), axis=1)
+    fill = ~valid & (prev >= 0) & (nxt < w) & ((nxt - prev - 1) <= maxgap)
+    rows = np.broadcast_to(np.arange(n)[:, None], (n, w))
+    p = np.clip(prev, 0, w - 1)
+    q = np.clip(nxt, 0, w - 1)
+    a, b = mat[rows, p], mat[rows, q]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        interp = a + (b - a) * (j - prev) / (nxt - prev)
+    return np.where(fill, interp, mat)
+
+
+def episode_lengths(mat: np.ndarray, threshold: float, join_gap: int = 2):
+    """Joined episodes at/below ``threshold`` per row.
+
+    Returns (longest, cumulative, starts_early_never_recovers) per row, where the
+    last flag marks an episode starting in the first 4 columns (days 0-3 when the
+    matrix starts at day 0) that runs to the row's last non-missing day.
+    """
+    n, w = mat.shape
+    state = np.where(np.isnan(mat), -1, (mat <= threshold).astype(np.int64))
+    flat = np.concatenate([state, np.full((n, 1), -2)], axis=1).ravel()  # -2 = row separator
+    change = np.r_[True, flat[1:] != flat[:-1]]
+    starts = np.flatnonzero(change)
+    lengths = np.diff(np.r_[starts, flat.size])
+    vals = flat[starts]
+    prev_v = np.r_[-9, vals[:-1]]
+    next_v = np.r_[vals[1:], -9]
+    joined = (vals == 0) & (lengths <= join_gap) & (prev_v == 1) & (next_v == 1)
+    vals = np.where(joined, 1, vals)
+    flat2 = np.repeat(vals, lengths)
+    change2 = np.r_[True, flat2[1:] != flat2[:-1]]
+    s2 = np.flatnonzero(change2)
+    l2 = np.diff(np.r_[s2, flat2.size])
+    v2 = flat2[s2]
+    ep = v2 == 1
+    row = s2[ep] // (w + 1)
+    col = s2[ep] % (w + 1)
+    ln = l2[ep]
+    longest = np.zeros(n, dtype=np.int64)
+    np.maximum.at(longest, row, ln)
+    cumulative = np.bincount(row, weights=ln, minlength=n).astype(np.int64)
+    valid = state >= 0
+    last_valid = np.where(valid.any(axis=1), w - 1 - np.argmax(valid[:, ::-1], axis=1), -1)
+    end = col + ln - 1
+    early = (col <= 3) & (end == last_valid[row])
+    never = np.zeros(n, dtype=bool)
+    never[row[early]] = True
+    return longest, cumulative, never
+
+
+def early_icaht(daily: pd.DataFrame, counting: str = "longest", maxgap: int = 7,
+                system: str = "icaht_2023") -> pd.DataFrame:
+    """Early ICAHT grade (days 0-30) per patient; see module docstring."""
+    check_system(system, ("icaht_2023",))
+    if counting not in ("longest", "cumulative"):
+        raise ValueError("counting must be 'longest' (default) or 'cumulative'")
+    pids, raw = dense_matrix(daily, "anc", 0, 30)
+    mat = interpolate_gaps(raw, maxgap)
+    l5, c5, never5 = episode_lengths(mat, 0.5)
+    l1, c1, _ = episode_lengths(mat, 0.1)
+    d500 = l5 if counting == "longest" else c5
+    d100 = l1 if counting == "longest" else c1
+    g500 = np.select([d500 >= 31, d500 >= 14, d500 >= 7, d500 >= 1], [4, 3, 2, 1], 0)
+    g100 = np.select([d100 >= 14, d100 >= 7], [4, 3], 0)
+    grade = np.maximum(g500, g100)
+    grade = np.where(never5, 4, grade)
+    has = ~np.isnan(raw).all(axis=1)
+    rule = np.where(never5 & (np.maximum(g500, g100) < 4), "onset d0-3, no recovery",
+                    np.where(g100 > g500, "days ANC <= 100/µL",
+                             np.where(grade > 0, "days ANC <= 500/µL", "no ANC <= 500/µL")))
+    return pd.DataFrame({
+        "patient_id": pids,
+        "icaht_early_grade": pd.array(np.where(has, grade, pd.NA), dtype="Int64"),
+        "days_anc_le500": np.where(has, d500, 0),
+        "days_anc_le100": np.where(has, d100, 0),
+        "rule": np.where(has, rule, "no ANC on days 0-30"),
+        "counting": counting,
+        "system": system,
+    })
+
+
+def late_icaht(daily: pd.DataFrame, window_end: pd.Series | None = None,
+               system: str = "icaht_2023") -> pd.DataFrame:
+    """Late ICAHT grade (day +31 to ``window_end``, default day +100) per patient.
+
+    ``window_end`` maps patient_id -> last day of the window (earliest of day 100,
+    progression/relapse, next therapy, death, last contact; the caller decides).
+    """
+    check_system(system, ("icaht_2023",))
+    d = daily[["patient_id", "day", "anc"]].dropna() if "anc" in daily else daily.iloc[:0]
+    end = d["patient_id"].map(window_end).fillna(100) if window_end is not None else 100
+    d = d[(d["day"] >= 31) & (d["day"] <= np.minimum(end, 100))]
+    d = d.sort_values(["patient_id", "anc"], kind="stable")
+    rank = d.groupby("patient_id").cumcount()
+    n = d.groupby("patient_id")["anc"].transform("size")
+    used = d[(rank == 1) | ((n == 1) & (rank == 0))].set_index("patient_id")["anc"]
+    pids = pd.Index(sorted(daily["patient_id"].unique()), name="patient_id")
+    x = used.reindex(pids).to_numpy(dtype=float)
+    g = np.select([x <= 0.1, x <= 0.5, x <= 1.0, x <= 1.5], [4, 3, 2, 1], 0)
+    cnt = d.groupby("patient_id").size().reindex(pids).fillna(0).astype(np.int64)
+    return pd.DataFrame({
+        "patient_id": pids,
+        "icaht_late_grade": pd.array(np.where(np.isnan(x), pd.NA, g), dtype="Int64"),
+        "late_anc_used": x,
+        "late_n_anc": cnt.to_numpy(),
+        "system": system,
+    })
+
+
+def grade_icaht(daily: pd.DataFrame, system: str = "icaht_2023", counting: str = "longest",
+                maxgap: int = 7, window_end: pd.Series | None = None) -> pd.DataFrame:
+    """Early and late ICAHT per patient in one table."""
+    e = early_icaht(daily, counting, maxgap, system)
+    late = late_icaht(daily, window_end, system).drop(columns="system")
+    return e.merge(late, on="patient_id", how="outer")
+
+
+def _first_run(ok: np.ndarray, start: np.ndarray, run: int = 3) -> np.ndarray:
+    """First column >= start[row] beginning ``run`` consecutive True values (-1 if none)."""
+    n, w = ok.shape
+    win = np.ones((n, max(w - run + 1, 0)), dtype=bool)
+    for k in range(run):
+        win &= ok[:, k: w - run + 1 + k]
+    cols = np.arange(win.shape[1])
+    win &= cols[None, :] >= start[:, None]
+    return np.where(win.any(axis=1), np.argmax(win, axis=1), -1)
+
+
+def engraftment(daily: pd.DataFrame, last_day: int | None = None,
+                anc_threshold: float = 0.5, plt_threshold: float = 20.0,
+                transfusion_free_days: int = 7) -> pd.DataFrame:
+    """Neutrophil and platelet engraftment day per patient (see module docstring)."""
+    last = int(daily["day"].max()) if last_day is None else last_day
+    pids, anc = dense_matrix(daily, "anc", 0, last)
+    _, plt = dense_matrix(daily, "platelets", 0, last)
+    _, tx = dense_matrix(daily, "platelet_transfusion", 0, last)
+    res = {"patient_id": pids}
+    for name, mat, thr, extra in (("neutrophil", anc, anc_threshold, None),
+                                  ("platelet", plt, plt_threshold, tx)):
+        below = mat < thr
+        never = ~below.any(axis=1)
+        first_below = np.argmax(below, axis=1)
+        ok = mat >= thr
+        if extra is not None:
+            given = np.nan_to_num(extra, nan=0) >= 1
+            # no transfusion on the day or in the preceding `transfusion_free_days`
+            cs = np.concatenate([np.zeros((len(pids), 1)), np.cumsum(given, axis=1)], axis=1)
+            w = mat.shape[1]
+            hi = np.arange(w) + 1
+            lo = np.clip(np.arange(w) - transfusion_free_days, 0, None)
+            recent = (cs[:, hi] - cs[:, lo]) > 0
+            ok &= ~recent
+        first = _first_run(ok, first_below)
+        day = np.where(never | (first < 0), -1, first)
+        res[f"{name}_engraftment_day"] = pd.array(np.where(day < 0, pd.NA, day), dtype="Int64")
+        res[f"{name}_never_below"] = never
+    return pd.DataFrame(res)

@@ -1,0 +1,145 @@
+"""Immune effector cell-associated neurotoxicity: ICANS (ASTCT 2019) and CRES (CARTOX 2018).
+
+``icans_astct2019`` (Lee DW et al., BBMT 2019;25:625-638): grade = most severe domain.
+ICE 7-9 = 1, 3-6 = 2, 0-2 = 3; ICE 0 while awake (global aphasia) = 3, ICE 0 because
+unarousable = 4 (the consciousness domain). Consciousness: awakens spontaneously = 1,
+to voice = 2, only to tactile stimulus = 3, unarousable = 4. Seizure: any clinical
+seizure resolving rapidly or non-convulsive seizure on EEG resolving with intervention
+= 3; prolonged (> 5 min) or repetitive seizures, status = 4. Deep focal motor weakness
+= 4. Focal/local oedema = 3; diffuse oedema, posturing, cranial nerve VI palsy,
+papilloedema, Cushing's triad = 4. Children: CAPD replaces ICE (CAPD 1-8 = 1,
+>= 9 = 3); default age rule "younger than 12" (ASTCT text as reported by MDedge);
+``capd_age_rule="le12"`` gives the NCIt reading (CAPD for 12 and under). Tremor,
+myoclonus and intracranial haemorrhage are outside ICANS (not in the vocabulary).
+Grade 5 only with attribution (death cause = ICANS/neurotoxicity).
+
+``cres_cartox2018`` (Neelapu SS et al., Nat Rev Clin Oncol 2018;15:47-62): CARTOX-10
+7-9 = 1, 3-6 = 2, 0-2 = 3 (default, Neelapu/Cancer Biol Med; ``cartox_grade3_max=1``
+gives Sharma 2018's "0-1" reading), obtunded/unarousable = 4. Papilloedema stage 1-2
+= 3; stage 3-5, CSF opening pressure >= 20 mmHg or cerebral oedema = 4 (an opening
+pressure < 20 mmHg alone is not graded: it qualifies grade 3 only alongside
+papilloedema in the source). Partial (focal) seizure or non-convulsive seizure on EEG
+responsive to benzodiazepine = 3; generalised seizure, status epilepticus or new motor
+weakness = 4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.criteria._common import (
+    SYSTEMS,
+    apply_grade5,
+    check_system,
+    death_days,
+    summarise_episodes,
+)
+from remission.derive.criteria.daily import level
+from remission.derive.vocabulary import CONSCIOUSNESS, ICP, SEIZURE
+
+__all__ = ["NEURO_SYSTEMS", "grade_neurotoxicity", "summarise_neurotoxicity", "uses_capd"]
+
+NEURO_SYSTEMS = ("icans_astct2019", "cres_cartox2018")
+_DECIDED = np.array(["none", "score", "consciousness", "seizure", "motor", "icp/oedema"],
+                    dtype=object)
+
+
+def _col(d: pd.DataFrame, name: str) -> np.ndarray:
+    return d[name].to_numpy(dtype=float) if name in d.columns else np.full(len(d), np.nan)
+
+
+def _map_levels(x: np.ndarray, table: dict[str, int], levels: tuple[str, ...]) -> np.ndarray:
+    lut = np.array([table.get(lv, 0) for lv in levels], dtype=np.int64)
+    idx = np.nan_to_num(x, nan=0).astype(np.int64)
+    return np.where(np.isnan(x), 0, lut[idx])
+
+
+def uses_capd(age: np.ndarray, rule: str = "lt12") -> np.ndarray:
+    """Whether CAPD replaces ICE: ``lt12`` (default, ASTCT "younger than 12") or ``le12``."""
+    age = np.asarray(age, dtype=float)
+    if rule == "lt12":
+        return age < 12
+    if rule == "le12":
+        return age <= 12
+    raise ValueError(f"capd_age_rule must be 'lt12' or 'le12', got {rule!r}")
+
+
+def grade_neurotoxicity(
+    daily: pd.DataFrame,
+    system: str,
+    patients: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    *,
+    capd_age_rule: str = "lt12",
+    cartox_grade3_max: int = 2,
+    score_variable: str = "cartox10_score",
+    death_causes: tuple[str, ...] = (r"\bicans\b", "neurotox", r"\bcres\b"),
+) -> pd.DataFrame:
+    """Neurotoxicity grade per patient-day (see module docstring).
+
+    ``patients`` (patient_id, age) selects CAPD for children under ICANS; patients
+    with missing age are graded with ICE. Returns patient_id, day, grade, decided_by,
+    system.
+    """
+    check_system(system, NEURO_SYSTEMS)
+    cons = _col(daily, "consciousness")
+    seiz = _col(daily, "seizure")
+    motor = _col(daily, "motor_weakness")
+    icp = _col(daily, "icp_finding")
+    if system == "icans_astct2019":
+        ice = _col(daily, "ice_score")
+        score_g = np.select([ice <= 2, ice <= 6, ice <= 9], [3, 2, 1], 0)
+        capd = _col(daily, "capd_score")
+        if patients is not None and "age" in patients.columns:
+            age = daily["patient_id"].map(patients.set_index("patient_id")["age"])
+            child = uses_capd(age.to_numpy(dtype=float), capd_age_rule)
+            capd_g = np.select([capd >= 9, capd >= 1], [3, 1], 0)
+            score_g = np.where(child, capd_g, score_g)
+        cons_g = _map_levels(cons, {"awakens_spontaneously": 1, "awakens_to_voice": 2,
+                                    "awakens_to_tactile": 3, "unarousable": 4}, CONSCIOUSNESS)
+        seiz_g = _map_levels(seiz, {"focal_resolved": 3, "generalised_resolved": 3,
+                                    "nonconvulsive_eeg_resolved": 3, "prolonged": 4,
+                                    "repetitive": 4, "status_epilepticus": 4}, SEIZURE)
+        icp_g = _map_levels(icp, {"focal_oedema": 3, "diffuse_oedema": 4, "posturing": 4,
+                                  "cranial_nerve_vi_palsy": 4, "papilloedema": 4,
+                                  "cushings_triad": 4}, ICP)
+    else:
+        sc = _col(daily, score_variable)
+        if cartox_grade3_max not in (1, 2):
+            raise ValueError("cartox_grade3_max must be 2 (Neelapu) or 1 (Sharma 2018)")
+        score_g = np.select([sc <= cartox_grade3_max, sc <= 6, sc <= 9], [3, 2, 1], 0)
+        cons_g = np.where(cons == level("consciousness", "unarousable"), 4, 0)
+        seiz_g = _map_levels(seiz, {"focal_resolved": 3, "nonconvulsive_eeg_resolved": 3,
+                                    "generalised_resolved": 4, "prolonged": 4,
+                                    "repetitive": 4, "status_epilepticus": 4}, SEIZURE)
+        stage = _col(daily, "papilloedema_stage")
+        op = _col(daily, "csf_opening_pressure")
+        icp_g = np.maximum.reduce([
+            np.select([stage >= 3, stage >= 1], [4, 3], 0),
+            np.where(op >= 20, 4, 0),
+            _map_levels(icp, {"focal_oedema": 4, "diffuse_oedema": 4, "papilloedema": 3},
+                        ICP),
+        ])
+    motor_g = np.where(motor == level("motor_weakness", "deep_focal_weakness"), 4, 0)
+    stack = np.vstack([np.zeros(len(daily), dtype=np.int64), score_g, cons_g, seiz_g, motor_g,
+                       icp_g])
+    grade = stack.max(axis=0)
+    dec = np.where(grade == 0, 0, np.argmax(stack == grade, axis=0))
+    out = pd.DataFrame({
+        "patient_id": daily["patient_id"].to_numpy(),
+        "day": daily["day"].to_numpy(),
+        "grade": grade.astype(np.int64),
+        "decided_by": _DECIDED[dec],
+        "system": system,
+    })
+    return apply_grade5(out, death_days(events, death_causes),
+                        "death attributed to neurotoxicity")
+
+
+def summarise_neurotoxicity(graded: pd.DataFrame) -> pd.DataFrame:
+    """Per patient: onset day, max grade, day of max grade, duration (days grade >= 1)."""
+    what = "icans" if (graded["system"] == "icans_astct2019").all() else "cres"
+    s = summarise_episodes(graded, what)
+    s["system_version"] = s["system"].map(SYSTEMS)
+    return s

@@ -1,0 +1,235 @@
+"""Response at each marrow assessment, best overall response, landmark response, relapse.
+
+Systems (operators matter, criteria.md §10):
+
+``eln2022`` (Döhner H et al., Blood 2022;140:1345): CR = marrow blasts < 5 %, no
+circulating blasts, no extramedullary disease (EMD), ANC >= 1.0 and platelets >= 100
+×10⁹/L. CRh = CR except ANC >= 0.5 and platelets >= 50. CRi = CR except one lineage
+below the CR threshold (and not CRh). MLFS = marrow criteria without count recovery;
+the marrow must not be merely aplastic (spicules, >= 200 cells counted or >= 10 %
+cellularity; a marrow documented as none of these is NE, one without the information
+is accepted). PR = CR counts, marrow blasts 5-25 % and >= 50 % below the pre-treatment
+(day <= 0) value. NR otherwise; NE without a marrow blast value. CR/CRh/CRi with MRD
+below the assay threshold (MFC 0.1 %, Heuser et al. Blood 2021;138:2753; strict "<")
+are reported as ``CR_MRD-`` etc.
+``eln2017`` (Döhner H et al., Blood 2017;129:424): as 2022 (>=), also no blasts with
+Auer rods; no CRh; ``CR_MRD-`` for CR only.
+``iwg2003`` (Cheson BD et al., JCO 2003;21:4642): ANC > 1.0 and platelets > 100
+(strict), no Auer rods, RBC-transfusion independence (no red-cell transfusion within
+the count window); CRi, MLFS and PR as above, no CRh and no MRD category.
+``nccn_all`` (NCCN ALL; UNVERIFIED against the NCCN text, criteria.md §7): CR = marrow
+blasts < 5 %, no circulating blasts, no EMD, ANC > 1.0, platelets > 100; CRi = marrow
+criteria without these counts; MRD-negative < 1e-4 (0.01 %).
+``blinatumomab_trials`` (Topp MS et al., Lancet Oncol 2015; Kantarjian H et al., NEJM
+2017): CR = marrow blasts <= 5 %, no evidence of disease, platelets > 100 and ANC
+> 1.0; CRh* = <= 5 % blasts, platelets > 50 and ANC > 0.5; CRi = <= 5 % blasts with
+platelets > 100 or ANC > 1.0; MRD-negative < 1e-4.
+
+Counts, circulating blasts, EMD, Auer rods, MRD and transfusions are taken from the
+nearest day within ``window`` days of the marrow (same day preferred). Missing
+circulating blasts, EMD and Auer rods are read as absent (recorded in ``rule``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.criteria._common import SYSTEMS, check_system
+from remission.derive.criteria.daily import level
+
+__all__ = ["MRD_THRESHOLD_PCT", "RANKS", "RESPONSE_SYSTEMS", "assess_response",
+           "summarise_response"]
+
+RESPONSE_SYSTEMS = ("eln2022", "eln2017", "iwg2003", "nccn_all", "blinatumomab_trials")
+#: Default MRD negativity thresholds (%, strict "<").
+MRD_THRESHOLD_PCT = {"eln2022": 0.1, "eln2017": 0.1, "iwg2003": 0.1, "nccn_all": 0.01,
+                     "blinatumomab_trials": 0.01}
+#: Ranking of categories per system, best first (for best overall response).
+RANKS = {
+    "eln2022": ["CR_MRD-", "CR", "CRh_MRD-", "CRh", "CRi_MRD-", "CRi", "MLFS", "PR", "NR", "NE"],
+    "eln2017": ["CR_MRD-", "CR", "CRi", "MLFS", "PR", "NR", "NE"],
+    "iwg2003": ["CR", "CRi", "MLFS", "PR", "NR", "NE"],
+    "nccn_all": ["CR_MRD-", "CR", "CRi_MRD-", "CRi", "NR", "NE"],
+    "blinatumomab_trials": ["CR_MRD-", "CR", "CRh*_MRD-", "CRh*", "CRi_MRD-", "CRi", "NR",
+                            "NE"],
+}
+_REMISSION = {"CR", "CRh", "CRi", "CRh*"}
+_NEAR = ("anc", "platelets", "peripheral_blasts", "extramedullary_disease", "auer_rods", "mrd",
+         "mrd_status", "rbc_transfusion")
+_SAME = ("marrow_cellularity", "marrow_spicules", "marrow_cells_counted")
+
+
+def _nearest(assess: pd.DataFrame, daily: pd.DataFrame, var: str, window: int) -> np.ndarray:
+    if var not in daily.columns:
+        return np.full(len(assess), np.nan)
+    src = daily.loc[daily[var].notna(), ["patient_id", "day", var]].sort_values("day")
+    left = assess[["patient_id", "day"]].reset_index().sort_values("day")
+    m = pd.merge_asof(left, src, on="day", by="patient_id", direction="nearest",
+                      tolerance=window)
+    return m.set_index("index")[var].reindex(assess.index).to_numpy(dtype=float)
+
+
+def assess_response(
+    daily: pd.DataFrame,
+    system: str,
+    *,
+    window: int = 3,
+    mrd_threshold_pct: float | None = None,
+) -> pd.DataFrame:
+    """Response category at every marrow assessment (rows of ``daily`` with marrow blasts).
+
+    Returns patient_id, day, the inputs used, ``response`` (morphologic category),
+    ``mrd_negative`` (True/False/NA), ``response_mrd`` (e.g. ``CR_MRD-``), ``rule``,
+    ``system`` and ``mrd_threshold_pct``.
+    """
+    check_system(system, RESPONSE_SYSTEMS)
+    thr = MRD_THRESHOLD_PCT[system] if mrd_threshold_pct is None else mrd_threshold_pct
+    base_bm = (daily.loc[(daily["day"] <= 0) & daily["marrow_blasts"].notna()]
+               .sort_values("day").groupby("patient_id")["marrow_blasts"].last())
+    a = daily.loc[(daily["day"] > 0) & daily["marrow_blasts"].notna(),
+                  ["patient_id", "day", "marrow_blasts", *_SAME]].reset_index(drop=True)
+    for v in _NEAR:
+        a[v] = _nearest(a, daily, v, window)
+    yes = 1.0  # level index of "yes"
+    bm = a["marrow_blasts"].to_numpy(dtype=float)
+    anc = a["anc"].to_numpy(dtype=float)
+    plt = a["platelets"].to_numpy(dtype=float)
+    pb = np.nan_to_num(a["peripheral_blasts"].to_numpy(dtype=float), nan=0.0) > 0
+    emd = a["extramedullary_disease"].to_numpy(dtype=float) == yes
+    auer = a["auer_rods"].to_numpy(dtype=float) == yes
+    rbc = a["rbc_transfusion"].to_numpy(dtype=float) == yes
+    baseline = a["patient_id"].map(base_bm).to_numpy(dtype=float)
+    has_bm = ~np.isnan(bm)
+    spic = a["marrow_spicules"].to_numpy(dtype=float)
+    cells = a["marrow_cells_counted"].to_numpy(dtype=float)
+    cellu = a["marrow_cellularity"].to_numpy(dtype=float)
+    known = ~np.isnan(spic) | ~np.isnan(cells) | ~np.isnan(cellu)
+    adequate = ~known | (spic == level("marrow_spicules", "yes")) | (cells >= 200) | (cellu >= 10)
+    pr_marrow = (bm >= 5) & (bm <= 25) & (bm <= 0.5 * baseline)
+
+    if system in ("eln2022", "eln2017", "iwg2003"):
+        if system == "iwg2003":
+            anc_ok, plt_ok = anc > 1.0, plt > 100
+        else:
+            anc_ok, plt_ok = anc >= 1.0, plt >= 100
+        base = (bm < 5) & ~pb & ~emd
+        if system != "eln2022":
+            base &= ~auer
+        cr = base & anc_ok & plt_ok
+        if system == "iwg2003":
+            cr &= ~rbc
+        crh = base & ~cr & (anc >= 0.5) & (plt >= 50) if system == "eln2022" else np.zeros_like(cr)
+        cri = base & ~cr & ~crh & (anc_ok | plt_ok)
+        mlfs = base & ~cr & ~crh & ~cri & adequate
+        ne_aplastic = base & ~cr & ~crh & ~cri & ~adequate
+        pr = ~base & anc_ok & plt_ok & pr_marrow
+        conds = [~has_bm, cr, crh, cri, mlfs, ne_aplastic, pr]
+        cats = ["NE", "CR", "CRh", "CRi", "MLFS", "NE", "PR"]
+        rules = ["no marrow blast value", "marrow < 5 % + full count recovery",
+                 "marrow < 5 % + partial recovery (ANC >= 0.5, PLT >= 50)",
+                 "marrow < 5 % + one lineage recovered", "marrow < 5 % without count recovery",
+                 "aplastic marrow (no spicules, < 200 cells, < 10 % cellularity)",
+                 "marrow 5-25 % and >= 50 % reduction + counts"]
+    elif system == "nccn_all":
+        base = (bm < 5) & ~pb & ~emd
+        cr = base & (anc > 1.0) & (plt > 100)
+        cri = base & ~cr
+        conds = [~has_bm, cr, cri]
+        cats = ["NE", "CR", "CRi"]
+        rules = ["no marrow blast value", "marrow < 5 %, ANC > 1.0, PLT > 100",
+                 "marrow < 5 % without full count recovery"]
+    else:  # blinatumomab_trials
+        base = (bm <= 5) & ~pb & ~emd
+        cr = base & (plt > 100) & (anc > 1.0)
+        crh = base & ~cr & (plt > 50) & (anc > 0.5)
+        cri = base & ~cr & ~crh & ((plt > 100) | (anc > 1.0))
+        conds = [~has_bm, cr, crh, cri]
+        cats = ["NE", "CR", "CRh*", "CRi"]
+        rules = ["no marrow blast value", "marrow <= 5 %, PLT > 100, ANC > 1.0",
+                 "marrow <= 5 %, PLT > 50, ANC > 0.5", "marrow <= 5 %, PLT > 100 or ANC > 1.0"]
+    resp = np.select(conds, cats, "NR")
+    rule = np.select(conds, rules, "not meeting any response category")
+    mrd = a["mrd"].to_numpy(dtype=float)
+    status = a["mrd_status"].to_numpy(dtype=float)
+    neg = np.where(~np.isnan(mrd), mrd < thr,
+                   np.where(~np.isnan(status), status == level("mrd_status", "negative"), np.nan))
+    eligible = {"eln2022": ("CR", "CRh", "CRi"), "eln2017": ("CR",), "iwg2003": (),
+                "nccn_all": ("CR", "CRi"), "blinatumomab_trials": ("CR", "CRh*", "CRi")}[system]
+    mrd_tag = np.isin(resp, eligible) & (neg == 1)
+    resp_mrd = np.where(mrd_tag, np.char.add(resp.astype(str), "_MRD-"), resp)
+    assumed = []
+    for col, label in (("peripheral_blasts", "circulating blasts"),
+                       ("extramedullary_disease", "EMD")):
+        assumed.append(np.where(a[col].isna(), f"; {label} not recorded (assumed absent)", ""))
+    rule = np.char.add(np.char.add(rule.astype(str), assumed[0]), assumed[1])
+    out = a[["patient_id", "day", "marrow_blasts", "anc", "platelets", "peripheral_blasts",
+             "mrd"]].copy()
+    out["response"] = resp
+    out["mrd_negative"] = pd.array(np.where(np.isnan(neg), pd.NA, neg == 1), dtype="boolean")
+    out["response_mrd"] = resp_mrd
+    out["rule"] = rule
+    out["system"] = system
+    out["mrd_threshold_pct"] = thr
+    return out
+
+
+def summarise_response(
+    assessed: pd.DataFrame,
+    daily: pd.DataFrame | None = None,
+    landmark_day: int | None = None,
+    *,
+    confirm_blasts_days: int = 7,
+) -> pd.DataFrame:
+    """Per patient: best overall response (and day), response at ``landmark_day``, relapse.
+
+    Best = highest-ranked ``response_mrd`` (ties: earliest). Landmark response = the last
+    assessment on or before the landmark. Relapse (ELN 2022 haematologic relapse, applied
+    to every system): after the first CR/CRh/CRi/CRh*, the first marrow with blasts >= 5 %
+    (> 5 % for blinatumomab trials), new EMD, or circulating blasts in 2 samples >= 7 days
+    apart (dated at the first of them).
+    """
+    if assessed.empty:
+        return pd.DataFrame(columns=["patient_id", "best_response", "best_response_day",
+                                     "landmark_response", "relapse_day", "relapse_type",
+                                     "system"])
+    system = assessed["system"].iat[0]
+    rank = {c: i for i, c in enumerate(RANKS[system])}
+    a = assessed.assign(_rank=assessed["response_mrd"].map(rank))
+    best = a.sort_values(["patient_id", "_rank", "day"], kind="stable").drop_duplicates(
+        "patient_id").set_index("patient_id")
+    out = pd.DataFrame(index=pd.Index(sorted(a["patient_id"].unique()), name="patient_id"))
+    out["best_response"] = best["response_mrd"]
+    out["best_response_day"] = best["day"]
+    if landmark_day is not None:
+        lm = a[a["day"] <= landmark_day].sort_values(["patient_id", "day"]).groupby(
+            "patient_id").last()
+        out["landmark_response"] = lm["response_mrd"].reindex(out.index).fillna("NE")
+    rem = a[a["response"].isin(_REMISSION)].groupby("patient_id")["day"].min()
+    a = a.assign(_rem=a["patient_id"].map(rem))
+    after = a[a["day"] > a["_rem"]]
+    cut = 5.0
+    bm_rel = after["marrow_blasts"] > cut if system == "blinatumomab_trials" else (
+        after["marrow_blasts"] >= cut)
+    rel_bm = after[bm_rel].groupby("patient_id")["day"].min()
+    rel_pb = pd.Series(dtype=float)
+    rel_emd = pd.Series(dtype=float)
+    if daily is not None:
+        d = daily.assign(_rem=daily["patient_id"].map(rem))
+        d = d[d["day"] > d["_rem"]]
+        if "peripheral_blasts" in d:
+            pb = d[d["peripheral_blasts"] > 0][["patient_id", "day"]].sort_values(
+                ["patient_id", "day"])
+            first = pb.groupby("patient_id")["day"].transform("min")
+            conf = pb[pb["day"] - first >= confirm_blasts_days]
+            rel_pb = first[pb.index.isin(conf.index)].groupby(pb["patient_id"]).min()
+        if "extramedullary_disease" in d:
+            rel_emd = d[d["extramedullary_disease"] == 1].groupby("patient_id")["day"].min()
+    rel = pd.concat({"marrow blasts": rel_bm, "circulating blasts": rel_pb,
+                     "extramedullary disease": rel_emd}, axis=1).reindex(out.index)
+    out["relapse_day"] = rel.min(axis=1).astype("Int64")
+    any_rel = rel.notna().any(axis=1)
+    out["relapse_type"] = rel.fillna(np.inf).idxmin(axis=1).where(any_rel)
+    out["system"] = system
+    out["system_version"] = SYSTEMS[system]
+    return out.reset_index()

@@ -1,0 +1,432 @@
+"""The observation vocabulary: every variable ``observations.csv`` may contain.
+
+One table (:data:`VOCABULARY`) of :class:`Variable` records gives, for each variable,
+its canonical unit, the accepted unit spellings with their conversion
+(:mod:`remission.derive.units`), the plausible range of the canonical value, and for
+categorical variables the allowed levels (ordered from least to most severe where the
+order matters for grading). Graders read canonical values only.
+
+:func:`validate_observations` reports *every* problem of a long observation table at
+once (unknown variable, missing/unknown unit, non-numeric or out-of-range value,
+unknown category, duplicated observation) as :class:`~remission.errors.Problem`
+objects; :func:`normalise_observations` converts a valid table to canonical units.
+
+Conventions: counts in ×10⁹/L, haemoglobin in g/dL, temperature in °C, oxygen flow in
+L/min, FiO2 in %, norepinephrine/epinephrine/phenylephrine in µg/min, dopamine and
+dobutamine in µg/kg/min (Lee 2014 high-dose table units), vasopressin in U/min,
+blasts/MRD in %, cytokines in pg/mL, ferritin in ng/mL, CRP in mg/L, CAR transgene in
+copies/µg gDNA and CAR+ cells in cells/µL. Categorical variables carry no unit (blank
+or ``-``); scores accept ``points``/``score`` or blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.units import IDENTITY, Conversion, unit_token
+from remission.errors import InputError, Problem
+
+__all__ = [
+    "VOCABULARY",
+    "Variable",
+    "normalise_observations",
+    "validate_observations",
+    "variable",
+]
+
+Kind = Literal["numeric", "categorical"]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One observation variable.
+
+    ``units`` maps normalised unit spellings (see :func:`~remission.derive.units.unit_token`)
+    to the conversion into ``unit``. ``low``/``high`` bound the plausible canonical value
+    (inclusive). ``levels`` are the allowed categories, ordered by severity when the
+    grader uses the order. ``daily`` is how repeated values within one day are reduced
+    for day-level grading (``max``, ``min`` or ``worst`` = highest level index).
+    """
+
+    name: str
+    kind: Kind
+    description: str
+    unit: str = ""
+    units: Mapping[str, Conversion] = field(default_factory=dict)
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    levels: tuple[str, ...] = ()
+    daily: str = "max"
+
+    def accepts(self, token: str) -> bool:
+        return token in self.units
+
+    def range_text(self) -> str:
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        kind = "an integer" if self.integer else "a number"
+        return f"{kind} in [{lo}, {hi}] {self.unit}".rstrip()
+
+
+_ID = IDENTITY
+_PER_UL = Conversion(divide=1000.0)  # cells/µL -> ×10⁹/L, exact for integers
+_COUNT_UNITS = {
+    "10^9/l": _ID,
+    "g/l": _ID,
+    "10^3/ul": _ID,
+    "k/ul": _ID,
+    "/nl": _ID,
+    "/ul": _PER_UL,
+    "/l": Conversion(divide=1e9),
+}
+_PCT = {"%": _ID, "percent": _ID, "fraction": Conversion(multiply=100.0)}
+_SCORE = {"": _ID, "points": _ID, "score": _ID, "-": _ID}
+_CAT = {"": _ID, "-": _ID}
+_PG_ML = {"pg/ml": _ID, "ng/l": _ID, "ng/ml": Conversion(multiply=1000.0)}
+_UG_MIN = {
+    "ug/min": _ID,
+    "mcg/min": _ID,
+    "ug/kg/min": Conversion(per_weight=+1),
+    "mcg/kg/min": Conversion(per_weight=+1),
+}
+_UG_KG_MIN = {
+    "ug/kg/min": _ID,
+    "mcg/kg/min": _ID,
+    "ug/min": Conversion(per_weight=-1),
+    "mcg/min": Conversion(per_weight=-1),
+}
+_YES_NO = ("no", "yes")
+
+#: Oxygen support, least to most intensive (ASTCT 2019 hypoxia column).
+OXYGEN_DEVICES = (
+    "room_air",
+    "blow_by",
+    "nasal_cannula",
+    "high_flow_nasal_cannula",
+    "facemask",
+    "venturi",
+    "non_rebreather",
+    "cpap",
+    "bipap",
+    "mechanical_ventilation",
+)
+#: Depressed level of consciousness (ASTCT 2019 ICANS), least to most severe.
+CONSCIOUSNESS = (
+    "alert",
+    "awakens_spontaneously",
+    "awakens_to_voice",
+    "awakens_to_tactile",
+    "unarousable",
+)
+#: Seizure findings; the graders map each level to a grade per system.
+SEIZURE = (
+    "none",
+    "focal_resolved",
+    "generalised_resolved",
+    "nonconvulsive_eeg_resolved",
+    "prolonged",
+    "repetitive",
+    "status_epilepticus",
+)
+MOTOR = ("none", "deep_focal_weakness")
+#: Raised ICP / cerebral oedema findings (ASTCT 2019 ICANS; CRES 2018).
+ICP = (
+    "none",
+    "focal_oedema",
+    "diffuse_oedema",
+    "posturing",
+    "cranial_nerve_vi_palsy",
+    "papilloedema",
+    "cushings_triad",
+)
+
+
+def _num(name, description, unit, units, low=None, high=None, integer=False, daily="max"):
+    return Variable(name, "numeric", description, unit, units, low, high, integer, (), daily)
+
+
+def _cat(name, description, levels, daily="worst"):
+    return Variable(name, "categorical", description, "", _CAT, None, None, False, levels, daily)
+
+
+_F = Conversion(multiply=5.0, divide=9.0, offset=-160.0 / 9.0, ndigits=2)
+
+_VARS: list[Variable] = [
+    # vital signs and organ support (CRS)
+    _num("temperature", "body temperature", "°C", {"c": _ID, "celsius": _ID, "f": _F,
+         "fahrenheit": _F}, 30.0, 45.0),
+    _num("sbp", "systolic blood pressure", "mmHg", {"mmhg": _ID,
+         "kpa": Conversion(multiply=7.50062, ndigits=1)}, 20.0, 300.0, daily="min"),
+    _cat("hypotension", "hypotension present (clinician-judged)", _YES_NO),
+    _num("norepinephrine", "norepinephrine dose", "µg/min", _UG_MIN, 0.0, 500.0),
+    _num("epinephrine", "epinephrine dose", "µg/min", _UG_MIN, 0.0, 500.0),
+    _num("phenylephrine", "phenylephrine dose", "µg/min", _UG_MIN, 0.0, 5000.0),
+    _num("dopamine", "dopamine dose", "µg/kg/min", _UG_KG_MIN, 0.0, 100.0),
+    _num("dobutamine", "dobutamine dose (inotrope, not counted as vasopressor)", "µg/kg/min",
+         _UG_KG_MIN, 0.0, 100.0),
+    _num("vasopressin", "vasopressin dose", "U/min", {"u/min": _ID, "iu/min": _ID,
+         "u/h": Conversion(divide=60.0), "u/hr": Conversion(divide=60.0)}, 0.0, 1.0),
+    _cat("oxygen_device", "oxygen delivery device", OXYGEN_DEVICES),
+    _num("oxygen_flow", "oxygen flow", "L/min", {"l/min": _ID, "lpm": _ID}, 0.0, 80.0),
+    _num("fio2", "fraction of inspired oxygen", "%", _PCT, 21.0, 100.0),
+    # neurotoxicity
+    _num("ice_score", "ICE score (ASTCT 2019; 10 = normal)", "points", _SCORE, 0, 10, True, "min"),
+    _num("cartox10_score", "CARTOX-10 score (Neelapu 2018; 10 = normal)", "points", _SCORE,
+         0, 10, True, "min"),
+    _num("capd_score", "Cornell Assessment of Pediatric Delirium (0-32)", "points", _SCORE,
+         0, 32, True, "max"),
+    _cat("consciousness", "level of consciousness", CONSCIOUSNESS),
+    _cat("seizure", "seizure", SEIZURE),
+    _cat("motor_weakness", "motor findings", MOTOR),
+    _cat("icp_finding", "raised ICP / cerebral oedema finding", ICP),
+    _num("papilloedema_stage", "papilloedema, Frisén stage", "points", _SCORE, 0, 5, True),
+    _num("csf_opening_pressure", "CSF opening pressure", "mmHg", {"mmhg": _ID,
+         "cmh2o": Conversion(divide=1.35951, ndigits=1)}, 0.0, 100.0),
+    # haematology
+    _num("anc", "absolute neutrophil count", "10^9/L", _COUNT_UNITS, 0.0, 100.0, daily="min"),
+    _num("platelets", "platelet count", "10^9/L", _COUNT_UNITS, 0.0, 2000.0, daily="min"),
+    _num("wbc", "white blood cell count", "10^9/L", _COUNT_UNITS, 0.0, 1000.0, daily="min"),
+    _num("lymphocytes", "absolute lymphocyte count", "10^9/L", _COUNT_UNITS, 0.0, 1000.0,
+         daily="min"),
+    _num("hemoglobin", "haemoglobin", "g/dL", {"g/dl": _ID, "g/l": Conversion(divide=10.0),
+         "mmol/l": Conversion(multiply=1.611, ndigits=1)}, 1.0, 25.0, daily="min"),
+    _cat("rbc_transfusion", "red-cell transfusion given that day", _YES_NO),
+    _cat("platelet_transfusion", "platelet transfusion given that day", _YES_NO),
+    # disease assessment
+    _num("marrow_blasts", "bone-marrow blasts", "%", _PCT, 0.0, 100.0),
+    _num("peripheral_blasts", "circulating blasts", "%", _PCT, 0.0, 100.0),
+    _num("marrow_cellularity", "bone-marrow cellularity (biopsy)", "%", _PCT, 0.0, 100.0),
+    _num("marrow_cells_counted", "nucleated cells counted on aspirate", "cells",
+         {"cells": _ID, "": _ID, "n": _ID}, 0, 100000, True),
+    _cat("marrow_spicules", "spicules present on aspirate", _YES_NO),
+    _cat("auer_rods", "blasts with Auer rods seen", _YES_NO),
+    _cat("extramedullary_disease", "extramedullary disease present", _YES_NO),
+    _num("mrd", "measurable residual disease (fraction of cells)", "%", _PCT, 0.0, 100.0),
+    _cat("mrd_status", "MRD result as reported by the laboratory", ("negative", "positive")),
+    # cellular kinetics and inflammation
+    _num("car_copies", "CAR transgene, qPCR", "copies/µg", {"copies/ug": _ID,
+         "copies/ugdna": _ID, "copies/uggdna": _ID}, 0.0, 1e8),
+    _num("car_cells", "CAR+ cells by flow cytometry", "cells/µL", {"/ul": _ID,
+         "/ml": Conversion(divide=1000.0)}, 0.0, 1e6),
+    _num("il6", "interleukin-6", "pg/mL", _PG_ML, 0.0, 1e6),
+    _num("ifng", "interferon-gamma", "pg/mL", _PG_ML, 0.0, 1e6),
+    _num("il10", "interleukin-10", "pg/mL", _PG_ML, 0.0, 1e6),
+    _num("il2", "interleukin-2", "pg/mL", _PG_ML, 0.0, 1e6),
+    _num("tnfa", "tumour necrosis factor alpha", "pg/mL", _PG_ML, 0.0, 1e6),
+    _num("il1b", "interleukin-1 beta", "pg/mL", _PG_ML, 0.0, 1e6),
+    _num("ferritin", "ferritin", "ng/mL", {"ng/ml": _ID, "ug/l": _ID}, 0.0, 1e6),
+    _num("crp", "C-reactive protein", "mg/L", {"mg/l": _ID, "mg/dl": Conversion(multiply=10.0)},
+         0.0, 1000.0),
+]
+
+#: The vocabulary, by variable name.
+VOCABULARY: dict[str, Variable] = {v.name: v for v in _VARS}
+
+
+def variable(name: str) -> Variable:
+    """The vocabulary record of ``name`` (KeyError naming the known variables)."""
+    try:
+        return VOCABULARY[name]
+    except KeyError:
+        raise KeyError(f"unknown variable {name!r}; known: {sorted(VOCABULARY)}") from None
+
+
+REQUIRED_COLUMNS = ("patient_id", "day", "variable", "value", "unit")
+_TIME_RE = r"^([01]?\d|2[0-3]):[0-5]\d$"
+
+
+def _level_token(values: pd.Series) -> pd.Series:
+    return values.astype(str).str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype(str).str.strip() == "")
+
+
+def _units_text(v: Variable) -> str:
+    shown = sorted(u for u in v.units if u not in ("", "-"))
+    return ", ".join(shown) if shown else "no unit"
+
+
+def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> list[Problem]:
+    """Every problem of a long observation table, as :class:`Problem` objects.
+
+    Line numbers follow the spreadsheet convention of :class:`Problem` (header = line 1,
+    first data row = line 2), assuming ``df`` rows are in file order. Checks: required
+    columns; integer ``day``; ``time`` as HH:MM when given; known variable; unit present
+    and accepted (numeric variables); numeric value and plausible range after
+    conversion to the canonical unit (weight-dependent conversions are range-checked
+    only for being non-negative); allowed category; and duplicated observations
+    (same patient, day, time -- a blank time is a value -- and variable with different
+    values; identical repeats are not reported). Repeated untimed readings within a
+    day must therefore carry a ``time``.
+    """
+    problems: list[Problem] = []
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        return [
+            Problem(file, f"missing required column '{c}'", expected=", ".join(REQUIRED_COLUMNS))
+            for c in missing
+        ]
+    df = df.reset_index(drop=True)
+    line = pd.Series(np.arange(len(df)) + 2, index=df.index)
+
+    def add(mask: pd.Series, message: str, column: str, expected, values=None) -> None:
+        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+        vals = df[column] if values is None else values
+        for i in idx:
+            exp = expected(i) if callable(expected) else expected
+            val = vals.iat[i]
+            problems.append(Problem(file, message, int(line.iat[i]), column,
+                                    None if pd.isna(val) else val, exp))
+
+    add(_blank(df["patient_id"]), "missing patient_id", "patient_id", "a study ID")
+    day = pd.to_numeric(df["day"], errors="coerce")
+    bad_day = day.isna() | (day != np.round(day))
+    add(bad_day, "day is not an integer", "day", "an integer day relative to infusion (day 0)")
+    if "time" in df.columns:
+        t = df["time"]
+        bad_t = ~_blank(t) & ~t.astype(str).str.strip().str.match(_TIME_RE)
+        add(bad_t, "time is not HH:MM", "time", "HH:MM (24-hour)")
+
+    name = df["variable"].astype(str).str.strip().str.lower()
+    known = name.isin(list(VOCABULARY))
+    add(~known, "unknown variable", "variable",
+        "a variable of remission.derive.vocabulary (e.g. temperature, anc, ice_score)")
+    token = df["unit"].map(unit_token)
+    raw = df["value"]
+    canon = pd.Series(np.nan, index=df.index)
+    for vname, rows in name[known].groupby(name[known]).groups.items():
+        v = VOCABULARY[vname]
+        rows = pd.Index(rows)
+        tok = token.loc[rows]
+        if v.kind == "categorical":
+            bad_unit = ~tok.isin(list(v.units))
+            add(df.index.isin(rows[bad_unit.to_numpy()]), f"unexpected unit for {vname}",
+                "unit", "no unit (categorical variable)")
+            lev = _level_token(raw.loc[rows])
+            bad = ~lev.isin(list(v.levels)) | _blank(raw.loc[rows])
+            add(df.index.isin(rows[bad.to_numpy()]), f"unknown {vname} category", "value",
+                "one of " + ", ".join(v.levels))
+            continue
+        no_unit = (tok == "") & ("" not in v.units)
+        add(df.index.isin(rows[no_unit.to_numpy()]), f"missing unit for {vname}", "unit",
+            _units_text(v))
+        bad_unit = (tok != "") & ~tok.isin(list(v.units))
+        add(df.index.isin(rows[bad_unit.to_numpy()]), f"unknown unit for {vname}", "unit",
+            _units_text(v))
+        num = pd.to_numeric(raw.loc[rows], errors="coerce")
+        nonnum = num.isna()
+        add(df.index.isin(rows[nonnum.to_numpy()]), f"{vname} value is not a number", "value",
+            v.range_text())
+        ok = ~nonnum & tok.isin(list(v.units))
+        for t, sub in tok[ok].groupby(tok[ok]).groups.items():
+            conv = v.units[t]
+            x = num.loc[sub].to_numpy(dtype=float)
+            if conv.per_weight:
+                bad = x < 0
+                exp = f"a non-negative dose in {t}"
+            else:
+                c = conv.apply(x)
+                canon.loc[sub] = c
+                bad = np.zeros(len(c), dtype=bool)
+                if v.low is not None:
+                    bad |= c < v.low
+                if v.high is not None:
+                    bad |= c > v.high
+                if v.integer:
+                    bad |= c != np.round(c)
+                exp = v.range_text() + (f" (value converted from {t})" if conv != IDENTITY
+                                        else "")
+            add(df.index.isin(pd.Index(sub)[bad]), f"{vname} value out of plausible range",
+                "value", exp)
+
+    # duplicated observations: same key, different value
+    if "time" in df.columns:
+        time = df["time"].astype(str).str.strip().where(~_blank(df["time"]), "")
+    else:
+        time = pd.Series("", index=df.index)
+    value_key = canon.astype(object).where(canon.notna(), raw.astype(str).str.strip().str.lower())
+    keyed = pd.DataFrame({"p": df["patient_id"].astype(str), "d": day, "t": time, "v": name,
+                          "x": value_key.astype(str)})
+    dup_any = keyed.duplicated(["p", "d", "t", "v"], keep=False)
+    if dup_any.any():
+        sub = keyed[dup_any]
+        nvals = sub.groupby(["p", "d", "t", "v"])["x"].transform("nunique")
+        conflict = sub[nvals > 1]
+        first_line = conflict.groupby(["p", "d", "t", "v"]).cumcount()
+        firsts = conflict.reset_index().groupby(["p", "d", "t", "v"])["index"].transform("first")
+        for (i, k), f in zip(first_line.items(), firsts.to_numpy(), strict=True):
+            if k == 0:
+                continue
+            problems.append(Problem(
+                file, f"duplicated observation of {keyed.at[i, 'v']} with a different value "
+                f"(same patient, day and time as line {int(line.iat[f])})", int(line.iat[i]),
+                "value", raw.iat[i], "one value per patient, day, time and variable"))
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return problems
+
+
+def normalise_observations(
+    df: pd.DataFrame,
+    weight_kg: Mapping[str, float] | pd.Series | None = None,
+    file: str = "observations.csv",
+) -> pd.DataFrame:
+    """Validate and convert a long observation table to canonical units.
+
+    Returns columns ``patient_id, day, time, variable, value, category, unit`` (plus
+    ``source`` if present): ``value`` is the canonical number (NaN for categorical
+    variables), ``category`` the normalised level (None for numeric ones), ``unit`` the
+    canonical unit. ``weight_kg`` (patient -> kg) is needed only for per-kg doses given
+    in the other unit; a missing weight is reported as a problem. Raises
+    :class:`~remission.errors.InputError` with all problems.
+    """
+    problems = validate_observations(df, file)
+    if problems:
+        raise InputError(problems)
+    df = df.reset_index(drop=True)
+    name = df["variable"].astype(str).str.strip().str.lower()
+    token = df["unit"].map(unit_token)
+    out = pd.DataFrame({
+        "patient_id": df["patient_id"].astype(str).str.strip(),
+        "day": pd.to_numeric(df["day"]).astype(np.int64),
+        "time": (df["time"].astype(str).str.strip().where(~_blank(df["time"]), None)
+                 if "time" in df.columns else pd.Series(None, index=df.index, dtype=object)),
+        "variable": name,
+        "value": np.nan,
+        "category": pd.Series(None, index=df.index, dtype=object),
+        "unit": "",
+    })
+    weights = None if weight_kg is None else pd.Series(weight_kg, dtype=float)
+    problems = []
+    groups = pd.DataFrame({"v": name, "t": token}).groupby(["v", "t"]).groups
+    for (vname, t), rows in groups.items():
+        v = VOCABULARY[vname]
+        rows = pd.Index(rows)
+        out.loc[rows, "unit"] = v.unit
+        if v.kind == "categorical":
+            out.loc[rows, "category"] = _level_token(df.loc[rows, "value"]).to_numpy()
+            continue
+        conv = v.units[t]
+        x = pd.to_numeric(df.loc[rows, "value"]).to_numpy(dtype=float)
+        w = None
+        if conv.per_weight:
+            pid = out.loc[rows, "patient_id"]
+            w = pid.map(weights) if weights is not None else pd.Series(np.nan, index=rows)
+            for i in rows[w.isna().to_numpy()]:
+                problems.append(Problem(file, f"{vname} in {t} needs the patient's weight_kg",
+                                        int(i) + 2, "unit", df.at[i, "unit"],
+                                        "weight_kg in patients.csv"))
+            w = w.to_numpy(dtype=float)
+        out.loc[rows, "value"] = conv.apply(x, w)
+    if problems:
+        raise InputError(problems)
+    if "source" in df.columns:
+        out["source"] = df["source"]
+    return out
