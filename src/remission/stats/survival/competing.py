@@ -1,0 +1,226 @@
+"""Competing risks: Aalen–Johansen cumulative incidence and Gray's K-sample test.
+
+Deterministic with tied times (all events at a time are processed together; no
+jittering). Estimates and variances follow Gray's ``cmprsk::cuminc`` exactly:
+the CIF ``F_k(t) = sum_{s<=t} S(s-) d_k(s)/n(s)`` with ``S`` the all-cause KM, and the
+delta-method variance of Gray (1988) computed by cuminc (not the Aalen or Greenwood
+type variances of other software). Gray's test compares CIFs of one cause across
+groups, optionally stratified, with weight ``(1 - F(t-))^rho``.
+
+Pointwise CIs are not produced by cuminc; we give the log(-log) transformed interval
+``F ** exp(±z·se/(F·log F))`` (Choudhury 2002), which stays inside (0, 1).
+
+References
+----------
+Aalen OO, Johansen S. Scand J Stat 1978;5:141-50.
+Gray RJ. Ann Stat 1988;16:1141-54.
+Choudhury JB. Stat Med 2002;21:1129-44.
+Gray RJ. cmprsk: Subdistribution Analysis of Competing Risks (R package), cuminc.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, stats
+
+from remission.results import Result
+from remission.stats.survival._input import check_survival, z_value
+
+CR_REFS = (
+    "Aalen OO, Johansen S. Scand J Stat 1978;5:141-50.",
+    "Gray RJ. Ann Stat 1988;16:1141-54.",
+    "Choudhury JB. Stat Med 2002;21:1129-44.",
+    "Gray RJ. cmprsk (R package): cuminc.",
+)
+
+
+def cif_core(time: np.ndarray, status: np.ndarray, cause: int) -> pd.DataFrame:
+    """CIF for ``cause`` at each distinct time with such an event: time, est, var.
+
+    ``status`` 0 = censored, other codes = causes. Variance as cmprsk ``cinc``.
+    """
+    ut, inv = np.unique(time, return_inverse=True)
+    nt = len(ut)
+    n_at = np.bincount(inv, minlength=nt).astype(float)
+    d1 = np.bincount(inv, weights=(status == cause).astype(float), minlength=nt)
+    dall = np.bincount(inv, weights=(status != 0).astype(float), minlength=nt)
+    d2 = dall - d1
+    rs = np.cumsum(n_at[::-1])[::-1]
+    ev = dall > 0
+    rs, d1, d2, dall, tt = rs[ev], d1[ev], d2[ev], dall[ev], ut[ev]
+    fkn = np.cumprod((rs - dall) / rs)  # S(t)
+    fk = np.concatenate([[1.0], fkn[:-1]])  # S(t-)
+    f = np.cumsum(fk * d1 / rs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t5_2 = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
+        t5_1 = np.where(d1 > 1, 1 - (d1 - 1) / (rs - 1), 1.0)
+        inv_fkn = np.where(fkn > 0, 1 / fkn, 0.0)
+        # other-cause contribution (only where S(t) > 0)
+        t6 = np.where((d2 > 0) & (fkn > 0), fk**2 * t5_2 * d2 / rs**2, 0.0)
+        t4 = f * inv_fkn
+        v1 = t4**2 * t6
+        v2 = inv_fkn * t4 * t6
+        v3 = inv_fkn**2 * t6
+        # cause-of-interest contribution
+        t6 = np.where(d1 > 0, fk**2 * t5_1 * d1 / rs**2, 0.0)
+        t4 = 1 + inv_fkn * f
+        v1 = v1 + t4**2 * t6
+        v2 = v2 + inv_fkn * t4 * t6
+        v3 = v3 + inv_fkn**2 * t6
+    c1, c2, c3 = np.cumsum(v1), np.cumsum(v2), np.cumsum(v3)
+    var = c1 + f**2 * c3 - 2 * f * c2
+    keep = d1 > 0
+    return pd.DataFrame({"time": tt[keep], "est": f[keep], "var": var[keep]})
+
+
+def cif_at(core: pd.DataFrame, times: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Step-function lookup of (est, var) at ``times`` (cmprsk ``timepoints``)."""
+    tt = np.atleast_1d(np.asarray(times, float))
+    k = np.searchsorted(core["time"].to_numpy(), tt, side="right") - 1
+    est = np.where(k >= 0, core["est"].to_numpy()[np.maximum(k, 0)] if len(core) else 0, 0.0)
+    var = np.where(k >= 0, core["var"].to_numpy()[np.maximum(k, 0)] if len(core) else 0, 0.0)
+    return est, var
+
+
+def cif_ci(est: np.ndarray, var: np.ndarray, conf: float = 0.95
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """log(-log) CI ``F ** exp(±z se / (F log F))``; NaN where F is 0 or 1."""
+    z = z_value(conf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (est > 0) & (est < 1)
+        k = z * np.sqrt(var) / (est * np.log(est))
+        lo = np.where(ok, est ** np.exp(-k), np.nan)
+        hi = np.where(ok, est ** np.exp(k), np.nan)
+    return lo, hi
+
+
+def _gray_stratum(y, m, ig, ng, rho):
+    """Score vector (ng-1) and variance (ng-1 x ng-1) for one stratum (Gray 1988)."""
+    ut, inv = np.unique(y, return_inverse=True)
+    nt = len(ut)
+
+    def cnt(mask):
+        return np.bincount(inv * ng + ig, weights=mask.astype(float),
+                           minlength=nt * ng).reshape(nt, ng)
+
+    n_at = cnt(np.ones_like(m, bool))
+    d1, d2 = cnt(m == 1), cnt(m == 2)
+    rs = np.cumsum(n_at[::-1], axis=0)[::-1]
+    nd1, nd2 = d1.sum(1), d2.sum(1)
+    ev = (nd1 + nd2) > 0
+    rs, d1, d2, nd1, nd2 = rs[ev], d1[ev], d2[ev], nd1[ev], nd2[ev]
+    pos = rs > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fac = np.where(pos, (rs - d1 - d2) / rs, 1.0)
+        skm = np.cumprod(fac, axis=0)
+        skmm = np.vstack([np.ones((1, ng)), skm[:-1]])
+        inc = np.where(pos, skmm * d1 / rs, 0.0)
+        f1 = np.cumsum(inc, axis=0)
+        f1m = np.vstack([np.zeros((1, ng)), f1[:-1]])
+        t1 = np.where(pos, rs / skmm, 0.0)
+        tr = t1.sum(1)
+        tq = np.where(pos, rs * (1 - f1m) / skmm, 0.0).sum(1)
+        f = np.cumsum(nd1 / tr)
+        fm = np.concatenate([[0.0], f[:-1]])
+        fb = (1 - fm) ** rho
+        a = -fb[:, None, None] * t1[:, :, None] * t1[:, None, :] / tr[:, None, None]
+        diag = fb[:, None] * t1 * (1 - t1 / tr[:, None])
+        idx = np.arange(ng)
+        a[:, idx, idx] = diag
+        a = np.where(pos[:, :, None] & pos[:, None, :], a, 0.0)
+        c = np.cumsum(a * (nd1 / (tr * (1 - fm)))[:, None, None], axis=0)
+        sc = np.where(pos, fb[:, None] * (d1 - nd1[:, None] * rs * (1 - f1m)
+                                           / (skmm * tq[:, None])), 0.0).sum(0)[: ng - 1]
+        # cause-of-interest terms
+        t4 = np.where(skm > 0, 1 - (1 - f[:, None]) / skm, 1.0)
+        t5 = np.where(nd1[:, None] > 1, 1 - (nd1[:, None] - 1) / (tr[:, None] * skmm - 1), 1.0)
+        t3 = np.where(pos & (nd1[:, None] > 0), t5 * skmm * nd1[:, None] / (tr[:, None] * rs),
+                      0.0)
+        v3 = (t4**2 * t3).sum(0)
+        b = a[:, : ng - 1, :] - t4[:, None, :] * c[:, : ng - 1, :]  # (T, ng-1, ng)
+        v2 = (b * (t4 * t3)[:, None, :]).sum(0)
+        v = np.einsum("tik,tjk,tk->ij", b, b, t3)
+        # other-cause terms
+        ok2 = (skm > 0) & (d2 > 0)
+        t4o = np.where(ok2, (1 - f[:, None]) / skm, 0.0)
+        t5o = np.where(d2 > 1, 1 - (d2 - 1) / (rs - 1), 1.0)
+        t3o = np.where(ok2, t5o * skmm**2 * d2 / rs**2, 0.0)
+        v3 = v3 + (t4o**2 * t3o).sum(0)
+        bo = t4o[:, None, :] * c[:, : ng - 1, :]
+        v2 = v2 - (bo * (t4o * t3o)[:, None, :]).sum(0)
+        v = v + np.einsum("tik,tjk,tk->ij", bo, bo, t3o)
+    cf = c[-1, : ng - 1, :]
+    v = v + (cf * v3) @ cf.T + cf @ v2.T + v2 @ cf.T
+    return sc, v
+
+
+def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: int,
+              strata: np.ndarray | None = None, rho: float = 0.0) -> tuple[float, int, float]:
+    """Gray's test for equal CIFs of ``cause`` across groups: (stat, df, p)."""
+    gcat = pd.Categorical(pd.Series(np.asarray(group, dtype=object)))
+    ig, ng = gcat.codes.astype(int), len(gcat.categories)
+    m = np.where(status == cause, 1, np.where(status == 0, 0, 2))
+    st = np.zeros(len(time), int) if strata is None else pd.Categorical(strata).codes
+    s, v = np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
+    for k in np.unique(st):
+        w = st == k
+        a, b = _gray_stratum(time[w], m[w], ig[w], ng, rho)
+        s, v = s + a, v + b
+    stat = float(s @ linalg.solve(v, s))
+    return stat, ng - 1, float(stats.chi2.sf(stat, ng - 1))
+
+
+def cuminc(time: Any, status: Any, group: Any = None, *, strata: Any = None, rho: float = 0.0,
+           times: Any = (), conf: float = 0.95, causes: Any = None,
+           cause_labels: dict[int, str] | None = None, name: str = "survival.cuminc",
+           title: str = "Cumulative incidence (competing risks)",
+           section: str = "efficacy") -> Result:
+    """CIF per group and cause at ``times`` (rows ``"group | cause | t"``) and Gray tests.
+
+    ``status``: 0 censored, 1..K causes (e.g. 1 relapse, 2 non-relapse mortality).
+    Gray's test rows are ``"test | cause"`` with stat, df, p (when >= 2 groups).
+    """
+    codes = sorted({int(c) for c in np.unique(np.asarray(status, float)[
+        np.isfinite(np.asarray(status, float))]) if c != 0}) if causes is None else list(causes)
+    checks = [("group", group)] if group is not None else []
+    t, s, _ = check_survival(time, status, groups=checks, event_codes=[0, *codes])
+    g = (np.array(["all"] * len(t), dtype=object) if group is None
+         else np.asarray(group, dtype=object))
+    labels = list(pd.Categorical(pd.Series(g)).categories)
+    tt = np.atleast_1d(np.asarray(times, float)) if len(np.atleast_1d(times)) else np.array([])
+    rows, keys = [], []
+    for lab in labels:
+        w = g == lab
+        for c in codes:
+            core = cif_core(t[w], s[w], c)
+            est, var = cif_at(core, tt)
+            lo, hi = cif_ci(est, var, conf)
+            cl = (cause_labels or {}).get(c, str(c))
+            for i, x in enumerate(tt):
+                keys.append(f"{lab} | {cl} | {x:g}")
+                rows.append({"group": str(lab), "cause": cl, "time": x, "n": int(w.sum()),
+                             "est": est[i], "se": np.sqrt(var[i]), "lower": lo[i],
+                             "upper": hi[i], "stat": np.nan, "df": np.nan, "p": np.nan})
+    if len(labels) > 1:
+        for c in codes:
+            stat, df, p = gray_test(t, s, g, c, None if strata is None else np.asarray(strata),
+                                    rho)
+            cl = (cause_labels or {}).get(c, str(c))
+            keys.append(f"test | {cl}")
+            rows.append({"group": "", "cause": cl, "time": np.nan, "n": len(t), "est": np.nan,
+                         "se": np.nan, "lower": np.nan, "upper": np.nan, "stat": stat,
+                         "df": df, "p": p})
+    table = pd.DataFrame(rows, index=keys)
+    return Result(
+        name=name, title=title, table=table, section=section,
+        method=("Aalen–Johansen cumulative incidence with Gray's variance (as R cmprsk::cuminc)"
+                f"; {conf:.0%} log(−log) pointwise CIs; Gray's test"
+                + (" stratified" if strata is not None else "") + f" with rho = {rho:g}."),
+        rationale=("With competing events 1 − KM overstates incidence; the Aalen–Johansen "
+                   "estimator accounts for subjects removed by the competing event."),
+        references=CR_REFS, params={"conf": conf, "rho": rho, "causes": codes,
+                                    "times": [float(x) for x in tt]},
+    )
