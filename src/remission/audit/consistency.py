@@ -20,10 +20,12 @@ GRADE_COLS = {"worst_grade_3": 3, "worst_grade_4": 4, "worst_grade_5": 5}
 def check_ae_summary(summary: pd.DataFrame, n_patients: int) -> dict[str, dict[str, Any]]:
     """One row per check of a reported AE table."""
     rows: dict[str, dict[str, Any]] = {}
-    for _, r in summary.iterrows():
+    any_rows = summary[summary["term"].str.lower().str.startswith("any ")]
+    terms = summary.drop(any_rows.index)
+    for _, r in any_rows.iterrows():
+        rows[f"AE table: {r['term']}"] = _check_any_severe(r, terms, n_patients)
+    for _, r in terms.iterrows():
         term = str(r["term"])
-        if term.lower().startswith("any "):
-            continue
         t = ctcae_terms.lookup(term)
         counts = {c: (None if pd.isna(r.get(c)) else int(r[c]))
                   for c in ("any_grade", *GRADE_COLS) if c in summary.columns}
@@ -54,7 +56,34 @@ def check_ae_summary(summary: pd.DataFrame, n_patients: int) -> dict[str, dict[s
             rows[f"AE table: {term}: worst grades > any grade"] = _row(
                 "Table of adverse events", f"any grade {any_g}, worst grade 3+4+5 {worst}",
                 DISAGREES, "more patients with a worst grade >= 3 than with the event at all")
+        if t is not None and not any(k.startswith(f"AE table: {term}:") for k in rows):
+            rows[f"AE table: {term}"] = _row(
+                "Table of adverse events", _counts_text(counts), AGREES,
+                f"possible: every reported grade exists for '{t.term}' in "
+                f"{ctcae_terms.VERSION}, counts <= {n_patients}, worst grades <= any grade")
     return rows
+
+
+def _counts_text(counts: dict[str, int | None]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items() if v is not None)
+
+
+def _check_any_severe(r: pd.Series, terms: pd.DataFrame, n: int) -> dict[str, Any]:
+    """'Any grade >= 3 AE' must lie between the largest per-term grade >= 3 count and N."""
+    reported = None if pd.isna(r.get("any_grade")) else int(r["any_grade"])
+    severe = terms[[c for c in GRADE_COLS if c in terms.columns]].fillna(0).sum(axis=1)
+    lo = int(severe.max()) if len(severe) else 0
+    hi = min(n, int(severe.sum()))
+    text = f"{r['term']}: {reported}"
+    if reported is None:
+        return _row("Table of adverse events", text, CANNOT, "no count printed")
+    if lo <= reported <= hi:
+        return _row("Table of adverse events", text, AGREES,
+                    f"possible: between the largest single-term count of worst grade >= 3 ({lo}) "
+                    f"and {hi}")
+    return _row("Table of adverse events", text, DISAGREES,
+                f"impossible: must lie between {lo} (largest single-term count of worst grade "
+                f">= 3) and {hi}")
 
 
 def check_percentage(n: int, denom: int, printed_pct: Any) -> tuple[str, str]:

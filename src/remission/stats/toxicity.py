@@ -61,6 +61,10 @@ def ae_table_from_summary(summary: pd.DataFrame, n_patients: int) -> Result:
                 v = r[col]
                 rec[col] = None if pd.isna(v) else int(v)
                 rec[f"{col}_pct"] = None if pd.isna(v) else 100 * int(v) / n_patients
+        worst = [rec.get(c) for c in ("worst_grade_3", "worst_grade_4", "worst_grade_5")]
+        if any(w is not None for w in worst):
+            rec["grade_3_plus"] = sum(w for w in worst if w is not None)
+            rec["grade_3_plus_pct"] = 100 * rec["grade_3_plus"] / n_patients
         rows[term] = rec
     return Result(
         "safety.ae_table", "Adverse events (as reported; patients with each event)",
