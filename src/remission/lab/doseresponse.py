@@ -217,7 +217,7 @@ def lack_of_fit_test(dose: np.ndarray, response: np.ndarray, rss: float, n_par: 
 
 
 def _flags(p: dict[str, float], se: dict[str, float], lo: float, hi: float, n_doses: int,
-           converged: bool) -> tuple[str, ...]:
+           converged: bool, spacing: float = 0.0) -> tuple[str, ...]:
     """Ambiguity flags for a fitted curve (thresholds stated in each message)."""
     out = []
     if not converged:
@@ -241,6 +241,11 @@ def _flags(p: dict[str, float], se: dict[str, float], lo: float, hi: float, n_do
         out.append("IC50 poorly determined: SE of log IC50 > log(10) (CI spans > 100-fold)")
     if not np.all(np.isfinite(list(se.values()))):
         out.append("standard errors not estimable (singular Jacobian)")
+    if spacing > 0 and p["scal"] < 0.1 * spacing:
+        out.append(
+            "transition steeper than the dose spacing resolves (scal < 0.1 x log-dose step): "
+            "the IC50 is only bracketed by two adjacent doses"
+        )
     if n_doses < 5:
         out.append(f"only {n_doses} distinct doses (>= 5 recommended for a 4-parameter fit)")
     return tuple(out)
@@ -296,7 +301,8 @@ def _finish(model, u, x, y, p, free, free_idx, converged, conf) -> CurveFit:
         sigma=float(np.sqrt(rss / df)), r_squared=1 - rss / tss if tss > 0 else np.nan,
         converged=converged, dose_min=lo, dose_max=hi, ic50=float(np.exp(p[2])),
         ic50_lower=ci[0], ic50_upper=ci[1],
-        conf=conf, flags=_flags(params, se, lo, hi, np.unique(x).size, converged),
+        conf=conf, flags=_flags(params, se, lo, hi, np.unique(x).size, converged,
+                                float(np.min(np.diff(np.unique(u)))) if n > 1 else 0.0),
         lack_of_fit=lof,
     )
 
