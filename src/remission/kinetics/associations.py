@@ -1,0 +1,175 @@
+"""Cytokine/ferritin summaries and exposure-outcome associations, matching R.
+
+* :func:`biomarker_summary` -- per patient and analyte: baseline = last value on or
+  before day 0, peak = highest value on days 1..``peak_window`` (default 30), day of
+  peak (first), fold change = peak / baseline (NA when baseline is missing or 0).
+* :func:`spearman_test` -- R ``cor.test(method = "spearman")``: S = (n³ - n)(1 - rho)/6;
+  without ties and n < 1290 the p-value uses algorithm AS 89 (Best & Roberts, Appl
+  Stat 1975;24:377) as R does: exact enumeration for n <= 9, Edgeworth series above;
+  with ties (or ``exact=False``) the t(n - 2) approximation.
+* :func:`mann_whitney_test` -- R ``wilcox.test`` (two-sided): exact when both groups
+  have < 50 values and there are no ties, else the normal approximation with tie and
+  continuity correction (``scipy.stats.mannwhitneyu`` with the matching method).
+* :func:`kruskal_test` -- R ``kruskal.test`` (chi-squared with tie correction;
+  ``scipy.stats.kruskal``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from remission.results import Result
+
+__all__ = ["associations", "biomarker_summary", "kruskal_test", "mann_whitney_test",
+           "spearman_test"]
+
+_C = (0.2274, 0.2531, 0.1745, 0.0758, 0.1033, 0.3932, 0.0879, 0.0151, 0.0072, 0.0831, 0.0131,
+      4.6e-4)
+
+
+def _prho_upper(s: float, n: int) -> float:
+    """P(S >= s) for Spearman's S under independence (AS 89)."""
+    if n <= 1 or s <= 0:
+        return 1.0
+    n3 = n * (n * n - 1) / 3.0
+    if s > n3:
+        return 0.0
+    if n <= 9:
+        ranks = np.arange(1, n + 1)
+        perms = np.array(list(itertools.permutations(range(1, n + 1))), dtype=np.int64)
+        ss = ((perms - ranks) ** 2).sum(axis=1)
+        return float(np.mean(ss >= s))
+    js = s if int(s) % 2 == 0 else s + 1  # S is always even
+    b = 1.0 / n
+    x = (6.0 * (js - 1) * b / (n * n - 1) - 1) * math.sqrt(1 / b - 1)
+    y = x * x
+    c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12 = _C
+    u = x * b * (c1 + b * (c2 + c3 * b) + y * (-c4 + b * (c5 + c6 * b) - y * b * (
+        c7 + c8 * b - y * (c9 - c10 * b + y * b * (c11 - c12 * y)))))
+    pv = u / math.exp(y / 2) + stats.norm.sf(x)
+    return min(max(pv, 0.0), 1.0)
+
+
+def spearman_test(x: Sequence[float], y: Sequence[float], exact: bool | None = None):
+    """Spearman rho and two-sided p as R ``cor.test(x, y, method = "spearman")``."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = ~np.isnan(x) & ~np.isnan(y)
+    x, y = x[ok], y[ok]
+    n = len(x)
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    rho = float(np.corrcoef(rx, ry)[0, 1])
+    ties = len(np.unique(x)) < n or len(np.unique(y)) < n
+    if exact is None:
+        exact = n < 1290 and not ties
+    q = (n ** 3 - n) * (1 - rho) / 6
+    if exact and n <= 1290:
+        upper = q > (n ** 3 - n) / 6
+        p = _prho_upper(round(q), n) if upper else 1.0 - _prho_upper(round(q) + 2, n)
+        method = "AS 89 exact" if n <= 9 else "AS 89 Edgeworth"
+    else:
+        r = 1 - q / ((n * (n * n - 1)) / 6)
+        tstat = r / math.sqrt((1 - r * r) / (n - 2))
+        p = float(stats.t.sf(abs(tstat), n - 2))
+        method = "t approximation"
+        p = min(2 * p, 1.0)
+        return rho, p, n, method
+    return rho, min(2 * p, 1.0), n, method
+
+
+def mann_whitney_test(x: Sequence[float], y: Sequence[float]):
+    """W (= U of ``x``) and two-sided p as R ``wilcox.test(x, y)``."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    allv = np.r_[x, y]
+    ties = len(np.unique(allv)) < len(allv)
+    exact = len(x) < 50 and len(y) < 50 and not ties
+    r = stats.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True,
+                           method="exact" if exact else "asymptotic")
+    return float(r.statistic), float(r.pvalue), "exact" if exact else "normal approximation"
+
+
+def kruskal_test(groups: Sequence[Sequence[float]]):
+    """Kruskal-Wallis chi-squared, df and p as R ``kruskal.test``."""
+    gs = [np.asarray(g, dtype=float) for g in groups]
+    gs = [g[~np.isnan(g)] for g in gs if np.sum(~np.isnan(g)) > 0]
+    r = stats.kruskal(*gs)
+    return float(r.statistic), len(gs) - 1, float(r.pvalue)
+
+
+def biomarker_summary(obs: pd.DataFrame, variables: Sequence[str] = ("il6", "ifng", "ferritin",
+                      "crp"), peak_window: int = 30) -> pd.DataFrame:
+    """Baseline, peak, day of peak and fold change per patient and analyte.
+
+    ``obs`` is a canonical long table (patient_id, day, variable, value).
+    """
+    d = obs[obs["variable"].isin(list(variables)) & obs["value"].notna()]
+    d = d.groupby(["patient_id", "variable", "day"], as_index=False)["value"].max()
+    base = d[d["day"] <= 0].sort_values("day").groupby(["patient_id", "variable"])["value"].last()
+    post = d[(d["day"] >= 1) & (d["day"] <= peak_window)]
+    post = post.sort_values(["patient_id", "variable", "value", "day"],
+                            ascending=[True, True, False, True])
+    peak = post.drop_duplicates(["patient_id", "variable"]).set_index(["patient_id", "variable"])
+    out = pd.DataFrame(index=peak.index.union(base.index))
+    out["baseline"] = base
+    out["peak"] = peak["value"]
+    out["peak_day"] = peak["day"].astype("Int64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["fold_change"] = (out["peak"] / out["baseline"]).where(out["baseline"] > 0)
+    return out.reset_index()
+
+
+def associations(patients: pd.DataFrame, exposures: Sequence[str], *, grade: str = "crs_grade",
+                 responder: str | None = "responder", name: str = "kinetics.associations"
+                 ) -> Result:
+    """Exposure (e.g. Cmax, AUC0-28, peak IL-6) versus CRS grade and response.
+
+    For each exposure: Spearman rho with ``grade`` (ordinal), Kruskal-Wallis across grade
+    groups, and Mann-Whitney between responders and non-responders (``responder``
+    boolean column). Rows ``exposure | test``.
+    """
+    rows = []
+    for e in exposures:
+        x = patients[e].to_numpy(dtype=float)
+        g = patients[grade].to_numpy(dtype=float)
+        rho, p, n, how = spearman_test(x, g)
+        rows.append({"key": f"{e} | spearman vs {grade}", "exposure": e,
+                     "test": "Spearman", "statistic": rho, "df": np.nan, "p_value": p, "n": n,
+                     "detail": how})
+        groups = [x[g == k] for k in np.unique(g[~np.isnan(g)])]
+        if len(groups) >= 2:
+            h, df, p = kruskal_test(groups)
+            rows.append({"key": f"{e} | kruskal by {grade}", "exposure": e,
+                         "test": "Kruskal-Wallis", "statistic": h, "df": df, "p_value": p,
+                         "n": int(sum(np.sum(~np.isnan(v)) for v in groups)),
+                         "detail": "chi-squared, tie-corrected"})
+        if responder is not None and responder in patients:
+            r = patients[responder].astype("boolean")
+            a, b = x[(r == True).to_numpy(na_value=False)], x[(r == False).to_numpy(  # noqa: E712
+                na_value=False)]
+            if len(a) and len(b):
+                w, p, how = mann_whitney_test(a, b)
+                rows.append({"key": f"{e} | mann-whitney by {responder}", "exposure": e,
+                             "test": "Mann-Whitney", "statistic": w, "df": np.nan,
+                             "p_value": p, "n": len(a) + len(b), "detail": how})
+    table = pd.DataFrame(rows).set_index("key")
+    return Result(
+        name=name,
+        title="Expansion and inflammation versus CRS grade and response",
+        table=table,
+        method=("Spearman rank correlation (R cor.test), Kruskal-Wallis (R kruskal.test) and "
+                "two-sided Mann-Whitney/Wilcoxon rank-sum tests (R wilcox.test: W = U of "
+                "responders)."),
+        rationale="Kinetic exposures are skewed and CRS grade is ordinal: rank-based tests.",
+        references=("Best DJ, Roberts DE. Appl Stat 1975;24:377 (AS 89)",
+                    "Mueller KT et al., Clin Cancer Res 2018;24:6175"),
+        params={"exposures": list(exposures), "grade": grade, "responder": responder},
+        section="kinetics",
+    )
