@@ -1,1 +1,40 @@
 """Renderers: ReportBundle -> self-contained HTML, Word tables, JSON. They never compute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from remission.report.bundle import FigureItem, ReportBundle, StudyInfo
+
+__all__ = ["FigureItem", "ReportBundle", "StudyInfo", "write_report"]
+
+FILES = ("report.html", "results.json", "tables.docx")
+
+
+def write_report(bundle: ReportBundle, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``report.html``, ``results.json`` and ``tables.docx`` into ``out_dir``.
+
+    All three are rendered in memory first and written into a staged directory that
+    replaces them in ``out_dir`` only when every renderer succeeded: a failure (e.g. a
+    figure that cannot be drawn) leaves ``out_dir`` as it was. Same bundle -> same bytes.
+    Returns ``{"html": path, "json": path, "docx": path}``.
+    """
+    from remission.io.atomic import staged_dir, write_bytes
+    from remission.report.html import render_html
+    from remission.report.jsonout import render_json
+    from remission.report.word import render_docx
+
+    payload = {
+        "report.html": render_html(bundle).encode("utf-8"),
+        "results.json": render_json(bundle),
+        "tables.docx": render_docx(bundle),
+    }
+    out = Path(out_dir)
+    with staged_dir(out) as tmp:
+        for name in FILES:
+            write_bytes(tmp / name, payload[name])
+    return {
+        "html": out / "report.html",
+        "json": out / "results.json",
+        "docx": out / "tables.docx",
+    }

@@ -244,6 +244,7 @@ class DisplayTable:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, tuple[Cell, ...]], ...]
     n_rows_total: int
+    numeric: tuple[bool, ...] = ()  # per column: right-align (numbers) or not (text)
 
     @property
     def truncated(self) -> bool:
@@ -280,33 +281,40 @@ def conf_level_label(params: Mapping[str, Any]) -> str:
 
 
 def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Col]:
-    """Decide how each column displays, pairing n/prop and lo/hi columns by name."""
+    """Decide how each column displays, pairing n/prop and lo/hi columns by name.
+
+    Matching is case-insensitive except for counts: ``n`` (or ``<stem>_n``) is a count
+    to pair with a proportion, while ``N`` is a denominator shown on its own.
+    """
     names = [str(c) for c in columns]
-    lower = {n.lower(): c for n, c in zip(names, columns, strict=True)}
+    by_name = dict(zip(names, columns, strict=True))
     used: set[str] = set()
     plan: list[_Col] = []
     ci_label = conf_level_label(params)
 
-    def has(n: str) -> bool:
-        return n in lower and n not in used
+    def find(low: str) -> str | None:
+        for n in names:
+            if n not in used and n.lower() == low and n != "N":
+                return n
+        return None
 
-    for name, col in zip(names, columns, strict=True):
-        low = name.lower()
-        if low in used:
+    for name in names:
+        if name in used:
             continue
+        col = by_name[name]
+        low = name.lower()
         # n + prop / pct pairs
-        if low == "n" or low.endswith("_n"):
+        if name == "n" or name.endswith("_n"):
             stem = low[:-2] if low.endswith("_n") else ""
+            used.add(name)
             for share in ("prop", "pct"):
-                other = _stem_join(stem, share)
-                if has(other):
-                    used.update({low, other})
-                    head_stem = name[:-2] if stem else ""
-                    header = f"{head_stem} n (%)".strip()
-                    plan.append(_Col(header, f"npct_{share}", (col, lower[other])))
+                other = find(_stem_join(stem, share))
+                if other is not None:
+                    used.add(other)
+                    header = f"{name[:-2] if stem else ''} n (%)".strip()
+                    plan.append(_Col(header, f"npct_{share}", (col, by_name[other])))
                     break
             else:
-                used.add(low)
                 plan.append(_Col(name, "count", (col,)))
             continue
         # confidence-interval pairs (the column order is kept at the lower bound)
@@ -314,22 +322,20 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
         for lo_suf, hi_suf in _CI_SUFFIXES:
             if low == lo_suf or low.endswith("_" + lo_suf):
                 stem = low[: -len(lo_suf)].rstrip("_")
-                hi = _stem_join(stem, hi_suf)
-                if has(hi):
-                    used.update({low, hi})
-                    head_stem = name[: len(stem)] if stem else ""
-                    percent_ci = any(_stem_join(stem, s) in lower for s in ("prop", "pct"))
-                    header = f"{head_stem} {ci_label}".strip()
-                    kind = "ci_prop" if percent_ci and _stem_join(stem, "prop") in lower else (
-                        "ci_pct" if percent_ci else "ci"
-                    )
-                    plan.append(_Col(header + (" (%)" if percent_ci else ""), kind,
-                                     (col, lower[hi])))
+                hi = find(_stem_join(stem, hi_suf))
+                if hi is not None:
+                    used.update({name, hi})
+                    lows = {n.lower() for n in names}
+                    share = next((s for s in ("prop", "pct") if _stem_join(stem, s) in lows), "")
+                    header = f"{name[: len(stem)] if stem else ''} {ci_label}".strip()
+                    kind = {"prop": "ci_prop", "pct": "ci_pct", "": "ci"}[share]
+                    plan.append(_Col(header + (" (%)" if share else ""), kind,
+                                     (col, by_name[hi])))
                     paired = True
                     break
         if paired:
             continue
-        used.add(low)
+        used.add(name)
         if low == "verdict" or low.endswith("_verdict"):
             plan.append(_Col(name, "verdict", (col,)))
         elif _is_p(low):
@@ -432,9 +438,15 @@ def display_table(result: Any, max_rows: int | None = None) -> DisplayTable:
         rows.append((keys[i], cells))
     idx = table.index
     names = [n for n in getattr(idx, "names", [idx.name]) if n is not None]
+    numeric = tuple(
+        c.kind not in ("plain", "verdict")
+        or getattr(table[c.sources[0]].dtype, "kind", "O") in "iuf"
+        for c in plan
+    )
     return DisplayTable(
         index_header=" | ".join(str(n) for n in names),
         columns=tuple(c.header for c in plan),
         rows=tuple(rows),
         n_rows_total=n_total,
+        numeric=numeric,
     )

@@ -1,0 +1,210 @@
+"""ReportBundle -> one self-contained HTML file.
+
+Everything is inline: CSS in a ``<style>`` element, figures as ``data:`` URIs of SVG,
+no scripts, no external URLs, so the file opens offline and can be archived with a
+manuscript. All text from Results and the study is escaped with :func:`html.escape`.
+Generation is one pass over the Results (linear in the size of the tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+from remission.report.bundle import SECTIONS, FigureItem, ReportBundle
+from remission.report.figures import figure_svg, svg_data_uri
+from remission.report.format import DisplayTable, display_table
+from remission.report.methods import (
+    methods_paragraph,
+    ordered_results,
+    param_text,
+    references,
+    result_reference_numbers,
+    section_of,
+)
+from remission.results import Result
+
+#: Rows shown per table in HTML and Word; the complete table is always in results.json.
+MAX_TABLE_ROWS = 2000
+
+CSS = """
+:root{--ink:#1a1a1a;--muted:#555;--rule:#c8c8c8;--warn-bg:#fff4d6;--warn:#8a5a00;
+--ok:#0072B2;--bad:#D55E00;--na:#6b6b6b}
+*{box-sizing:border-box}
+body{font:15px/1.45 "Helvetica Neue",Arial,sans-serif;color:var(--ink);max-width:1100px;
+margin:0 auto;padding:0 1.2em 3em}
+header{border-bottom:2px solid var(--ink);margin-bottom:1em}
+h1{font-size:1.6em;margin:.6em 0 .2em}h2{font-size:1.3em;border-bottom:1px solid var(--rule);
+margin-top:2em}h3{font-size:1.05em;margin:1.4em 0 .3em}
+dl.study{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em;margin:.5em 0 1em}
+dl.study dt{font-weight:600;color:var(--muted)}dl.study dd{margin:0}
+.synthetic{background:#000;color:#fff;font-weight:700;padding:.5em 1em;margin-top:.8em;
+letter-spacing:.04em}
+nav ol{columns:2;font-size:.9em}
+table{border-collapse:collapse;margin:.3em 0;font-size:.92em;font-variant-numeric:tabular-nums}
+th,td{padding:.25em .7em;border-bottom:1px solid var(--rule);vertical-align:top}
+thead th{border-bottom:2px solid var(--ink);text-align:left}
+td.num,th.num{text-align:right;white-space:nowrap}
+th[scope=row]{text-align:left;font-weight:normal}
+.rname{font:12px ui-monospace,Menlo,Consolas,monospace;color:var(--muted)}
+.method,.refs,.note{font-size:.85em;color:var(--muted);margin:.3em 0}
+.warnings{background:var(--warn-bg);border-left:5px solid var(--warn);padding:.4em .8em;
+margin:.4em 0;font-size:.9em}
+.warnings strong{color:var(--warn)}.warnings ul{margin:.2em 0;padding-left:1.3em}
+td.verdict{font-weight:600;white-space:nowrap}
+.v-agrees{color:var(--ok);background:#e6f1f8}
+.v-disagrees{color:var(--bad);background:#fbe9df;outline:2px solid var(--bad)}
+.v-cannot-be-checked{color:var(--na);background:#f0f0f0;font-style:italic}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.9em;color:var(--muted)}
+footer{margin-top:3em;font-size:.8em;color:var(--muted)}
+@media print{nav{display:none}article,figure{break-inside:avoid}}
+"""
+
+
+def _e(x: Any) -> str:
+    return escape(str(x), quote=True)
+
+
+def _anchor(prefix: str, name: str) -> str:
+    return prefix + "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def render_table(dt: DisplayTable, caption: str = "") -> str:
+    """An HTML table; each cell's ``title`` holds the unrounded value(s) for traceability."""
+    out: list[str] = ["<table>"]
+    if caption:
+        out.append(f"<caption class='sr'>{_e(caption)}</caption>")
+    head = [f"<th scope='col'>{_e(dt.index_header)}</th>"]
+    for col, num in zip(dt.columns, dt.numeric or [False] * len(dt.columns), strict=True):
+        cls = " class='num'" if num else ""
+        head.append(f"<th scope='col'{cls}>{_e(col)}</th>")
+    out.append("<thead><tr>" + "".join(head) + "</tr></thead><tbody>")
+    numeric = dt.numeric or (False,) * len(dt.columns)
+    for key, cells in dt.rows:
+        tds = [f"<th scope='row'>{_e(key)}</th>"]
+        for cell, num in zip(cells, numeric, strict=True):
+            cls = []
+            if cell.kind.startswith("verdict:"):
+                cls += ["verdict", "v-" + cell.kind.split(":", 1)[1].replace(" ", "-")]
+            elif num:
+                cls.append("num")
+            attr = f" class='{' '.join(cls)}'" if cls else ""
+            tds.append(f"<td{attr} title='{_e(cell.raw)}'>{_e(cell.text)}</td>")
+        out.append("<tr>" + "".join(tds) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS) -> str:
+    dt = display_table(r, max_rows=max_rows)
+    out = [
+        f"<article class='result' id='{_e(_anchor('res-', r.name))}'>",
+        f"<h3>{_e(r.title)}</h3>",
+        f"<p class='rname'>{_e(r.name)}</p>",
+    ]
+    out.append(render_table(dt) if dt.rows else "<p class='note'>No rows.</p>")
+    if dt.truncated:
+        out.append(
+            f"<p class='note'>First {len(dt.rows)} of {dt.n_rows_total} rows shown; the "
+            "complete table is in results.json.</p>"
+        )
+    if r.warnings:
+        items = "".join(f"<li>{_e(w)}</li>" for w in r.warnings)
+        out.append(
+            "<div class='warnings' role='note'><strong>⚠ Warning"
+            f"{'s' if len(r.warnings) > 1 else ''}</strong><ul>{items}</ul></div>"
+        )
+    method = _e(r.method)
+    if r.rationale:
+        method += " " + _e(r.rationale)
+    ptext = param_text(r.params)
+    out.append(f"<p class='method'><strong>Method:</strong> {method}"
+               + (f" <span class='params'>({_e(ptext)})</span>" if ptext else "") + "</p>")
+    nums = result_reference_numbers(r, refs)
+    if nums:
+        links = ", ".join(f"<a href='#ref-{n}'>[{n}]</a>" for n in nums)
+        out.append(f"<p class='refs'>References: {links}</p>")
+    out.append("</article>")
+    return "".join(out)
+
+
+def render_figure(item: FigureItem, number: int,
+                  to_svg: Callable[[Any], bytes] = figure_svg) -> str:
+    uri = svg_data_uri(to_svg(item.figure))
+    cap = f"<strong>Figure {number}.</strong> {_e(item.title)}."
+    if item.caption:
+        cap += " " + _e(item.caption)
+    return (
+        f"<figure id='{_e(_anchor('fig-', item.name))}'>"
+        f"<img src='{uri}' alt='{_e(item.title)}'>"
+        f"<figcaption>{cap}</figcaption></figure>"
+    )
+
+
+def _header(bundle: ReportBundle) -> str:
+    s = bundle.study
+    out = ["<header>"]
+    if s.synthetic:
+        out.append(
+            "<div class='synthetic' role='alert'>SYNTHETIC DATA — simulated patients, "
+            "not a clinical study. Do not use for clinical decisions.</div>"
+        )
+    out.append(f"<h1>{_e(s.name)}</h1><dl class='study'>")
+    rows = [
+        ("Disease", s.disease),
+        ("Products", ", ".join(s.products)),
+        ("Patients (n)", str(s.n_patients)),
+        ("Day 0", s.day0),
+        ("Cohorts", s.cohort_label),
+        ("Reference", s.reference),
+    ]
+    out += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v]
+    out.append("</dl></header>")
+    return "".join(out)
+
+
+def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS) -> str:
+    """The complete report as one HTML string (UTF-8, no external resources)."""
+    refs = references(bundle)
+    results = ordered_results(bundle)
+    present = {section_of(r.section) for r in results} | {
+        section_of(f.section) for f in bundle.figures
+    }
+    sections = [(k, t) for k, t in SECTIONS if k in present]
+    body: list[str] = [_header(bundle)]
+    toc = "".join(f"<li><a href='#sec-{k}'>{_e(t)}</a></li>" for k, t in sections)
+    toc += "<li><a href='#methods'>Methods</a></li>"
+    if refs:
+        toc += "<li><a href='#references'>References</a></li>"
+    body.append(f"<nav><ol>{toc}</ol></nav>")
+    fig_no = 0
+    for key, title in sections:
+        body.append(f"<section id='sec-{key}'><h2>{_e(title)}</h2>")
+        body += [render_result(r, refs, max_rows) for r in results if section_of(r.section) == key]
+        for item in bundle.figures:
+            if section_of(item.section) == key:
+                fig_no += 1
+                body.append(render_figure(item, fig_no))
+        body.append("</section>")
+    body.append(f"<section id='methods'><h2>Methods</h2><p>{_e(methods_paragraph(bundle))}</p>")
+    if bundle.software:
+        sw = "".join(f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v)}</td></tr>"
+                     for k, v in bundle.software.items())
+        body.append(f"<table class='software'><thead><tr><th>Software</th><th>Version</th>"
+                    f"</tr></thead><tbody>{sw}</tbody></table>")
+    body.append("</section>")
+    if refs:
+        items = "".join(f"<li id='ref-{i}'>{_e(t)}</li>" for i, t in enumerate(refs, 1))
+        body.append(f"<section id='references'><h2>References</h2><ol>{items}</ol></section>")
+    body.append(
+        "<footer>Produced by remission. Every number is traceable: hover a cell for its "
+        "unrounded value; results.json holds every Result in full precision.</footer>"
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_e(bundle.study.name)} — remission report</title>"
+        f"<style>{CSS}</style></head><body>" + "".join(body) + "</body></html>\n"
+    )

@@ -1,0 +1,194 @@
+"""ReportBundle -> ``tables.docx``: every Result as a Word table ready for a manuscript.
+
+Each table has a title paragraph ("Table k. ..."), a header row that repeats across
+pages, and a footnote with the method, the rationale for the test, warnings and
+references. Cell text comes from :mod:`remission.report.format`, so Word and HTML agree.
+
+Byte reproducibility: python-docx stamps core properties with the current time and
+``zipfile`` stamps every entry with it; both are set to :data:`FIXED_TIME` (or
+``SOURCE_DATE_EPOCH`` when set, the reproducible-builds convention,
+https://reproducible-builds.org/specs/source-date-epoch/).
+
+Large tables are written as one XML string parsed by lxml rather than cell by cell
+through the python-docx API, which is orders of magnitude slower for thousands of rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+import zipfile
+from typing import Any
+from xml.sax.saxutils import escape
+
+from remission.report.bundle import ReportBundle
+from remission.report.format import DisplayTable, display_table
+from remission.report.html import MAX_TABLE_ROWS
+from remission.report.methods import methods_paragraph, ordered_results, param_text
+from remission.results import Result
+
+FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0, tzinfo=dt.UTC)
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_VERDICT_FILL = {"agrees": "E6F1F8", "disagrees": "FBE9DF", "cannot be checked": "F0F0F0"}
+
+
+def fixed_time() -> dt.datetime:
+    sde = os.environ.get("SOURCE_DATE_EPOCH")
+    if sde and sde.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(sde), tz=dt.UTC)
+    return FIXED_TIME
+
+
+def _x(text: Any) -> str:
+    """XML-escaped text with characters XML 1.0 forbids removed."""
+    return escape(_BAD_XML.sub("", str(text)))
+
+
+def _run(text: str, bold: bool = False, size_half_pt: int | None = None) -> str:
+    rpr = ""
+    if bold or size_half_pt:
+        rpr = "<w:rPr>" + ("<w:b/>" if bold else "") + (
+            f'<w:sz w:val="{size_half_pt}"/>' if size_half_pt else "") + "</w:rPr>"
+    return f'<w:r>{rpr}<w:t xml:space="preserve">{_x(text)}</w:t></w:r>'
+
+
+def _cell(text: str, width: int, *, bold: bool = False, right: bool = False,
+          fill: str = "") -> str:
+    tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>'
+    if fill:
+        tcpr += f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>'
+    ppr = '<w:pPr><w:spacing w:before="0" w:after="0"/>' + (
+        '<w:jc w:val="right"/>' if right else "") + "</w:pPr>"
+    return f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p>{ppr}{_run(text, bold)}</w:p></w:tc>"
+
+
+def table_xml(t: DisplayTable, style_id: str, text_width: int) -> str:
+    """A ``w:tbl`` element for ``t`` (header row repeats on each page)."""
+    ncol = len(t.columns) + 1
+    width = max(text_width // ncol, 300)
+    numeric = t.numeric or (False,) * len(t.columns)
+    parts = [
+        f'<w:tbl xmlns:w="{_W}"><w:tblPr><w:tblStyle w:val="{style_id}"/>'
+        '<w:tblW w:w="0" w:type="auto"/><w:tblLook w:val="04A0" w:firstRow="1" '
+        'w:lastRow="0" w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
+        "</w:tblPr><w:tblGrid>",
+        f'<w:gridCol w:w="{width}"/>' * ncol,
+        "</w:tblGrid>",
+        '<w:tr><w:trPr><w:tblHeader/></w:trPr>',
+        _cell(t.index_header, width, bold=True),
+        *(_cell(c, width, bold=True, right=n) for c, n in zip(t.columns, numeric, strict=True)),
+        "</w:tr>",
+    ]
+    for key, cells in t.rows:
+        parts.append("<w:tr>")
+        parts.append(_cell(key, width))
+        for c, n in zip(cells, numeric, strict=True):
+            fill = ""
+            if c.kind.startswith("verdict:"):
+                fill = _VERDICT_FILL.get(c.kind.split(":", 1)[1], "")
+            parts.append(_cell(c.text, width, right=n and not fill, fill=fill,
+                               bold=c.kind == "verdict:disagrees"))
+        parts.append("</w:tr>")
+    parts.append("</w:tbl>")
+    return "".join(parts)
+
+
+def footnote_text(r: Result, truncated: tuple[int, int] | None = None) -> list[str]:
+    """Lines under a table: method and rationale, params, warnings, references."""
+    lines = ["Method: " + " ".join(x for x in (r.method, r.rationale) if x)]
+    ptext = param_text(r.params)
+    if ptext:
+        lines.append("Parameters: " + ptext)
+    lines += [f"Warning: {w}" for w in r.warnings]
+    if r.references:
+        lines.append("References: " + "; ".join(r.references))
+    if truncated:
+        lines.append(f"First {truncated[0]} of {truncated[1]} rows shown; complete table in "
+                     "results.json.")
+    lines.append(f"Source: result {r.name}")
+    return lines
+
+
+def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS) -> bytes:
+    """``tables.docx`` as bytes, identical for identical bundles."""
+    from docx import Document
+    from docx.oxml import parse_xml
+    from docx.shared import Pt
+
+    doc = Document()
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(10)
+    style_id = doc.styles["Table Grid"].style_id
+    sec = doc.sections[0]
+    text_width = int((sec.page_width - sec.left_margin - sec.right_margin) / 635)  # EMU->twip
+
+    s = bundle.study
+    doc.add_heading(f"{s.name}: tables", level=1)
+    if s.synthetic:
+        doc.add_paragraph().add_run(
+            "SYNTHETIC DATA — simulated patients, not a clinical study.").bold = True
+    meta = [f"Disease: {s.disease}", f"Products: {', '.join(s.products)}",
+            f"Patients: {s.n_patients}"]
+    if s.reference:
+        meta.append(f"Reference: {s.reference}")
+    doc.add_paragraph(_clean("; ".join(meta)))
+
+    body = doc.element.body
+    for k, r in enumerate(ordered_results(bundle), 1):
+        t = display_table(r, max_rows=max_rows)
+        p = doc.add_paragraph()
+        p.paragraph_format.keep_with_next = True
+        p.add_run(f"Table {k}. ").bold = True
+        p.add_run(_clean(r.title)).bold = True
+        if t.rows:
+            body.insert_element_before(parse_xml(table_xml(t, style_id, text_width)), "w:sectPr")
+        else:
+            doc.add_paragraph("No rows.")
+        trunc = (len(t.rows), t.n_rows_total) if t.truncated else None
+        for line in footnote_text(r, trunc):
+            fp = doc.add_paragraph()
+            fp.paragraph_format.space_after = Pt(0)
+            run = fp.add_run(_clean(line))
+            run.font.size = Pt(8)
+            if line.startswith("Warning:"):
+                run.bold = True
+        doc.add_paragraph()
+
+    doc.add_heading("Methods", level=2)
+    doc.add_paragraph(_clean(methods_paragraph(bundle)))
+
+    cp = doc.core_properties
+    when = fixed_time().replace(tzinfo=None)
+    cp.author = "remission"
+    cp.last_modified_by = "remission"
+    cp.title = _clean(f"{s.name}: tables")
+    cp.created = when
+    cp.modified = when
+    cp.last_printed = when
+    cp.revision = 1
+    buf = io.BytesIO()
+    doc.save(buf)
+    return normalise_zip(buf.getvalue(), fixed_time())
+
+
+def _clean(text: str) -> str:
+    return _BAD_XML.sub("", text)
+
+
+def normalise_zip(data: bytes, when: dt.datetime) -> bytes:
+    """Rewrite a zip with fixed entry timestamps and attributes (same order, same content)."""
+    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(
+        out, "w", compression=zipfile.ZIP_DEFLATED
+    ) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=stamp)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zi.create_system = 3
+            dst.writestr(zi, src.read(info.filename))
+    return out.getvalue()
