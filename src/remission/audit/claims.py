@@ -26,6 +26,7 @@ import pandas as pd
 
 from remission.errors import ProblemLog
 from remission.results import ResultSet
+from remission.study.config import toml_error_line
 
 AGREES, DISAGREES, CANNOT = "agrees", "disagrees", "cannot be checked"
 _KEYS = {"id", "text", "source", "result", "row", "column", "dataset", "where", "var", "stat",
@@ -58,7 +59,7 @@ def read_claims(path: Path) -> list[Claim]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        log.add(label, f"malformed TOML: {exc}", expected="valid TOML")
+        log.add(label, f"malformed TOML: {exc}", row=toml_error_line(exc), expected="valid TOML")
         log.raise_if_any()
     claims = []
     seen: set[str] = set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,7 +94,7 @@ def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
         log.add(FILE, "file is not UTF-8 text", expected="UTF-8 encoding")
         return None
     except tomllib.TOMLDecodeError as exc:
-        log.add(FILE, f"malformed TOML: {exc}", row=getattr(exc, "lineno", None),
+        log.add(FILE, f"malformed TOML: {exc}", row=toml_error_line(exc),
                 expected="valid TOML (https://toml.io)")
         return None
     _unknown(data, _TOP, "", log)
@@ -172,6 +173,15 @@ def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
         claims=audit.get("claims"),
         **kw,
     )
+
+
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    """Line of a TOML syntax error (Python 3.11 only puts it in the message)."""
+    line = getattr(exc, "lineno", None)
+    if line is None:
+        m = re.search(r"at line (\d+)", str(exc))
+        line = int(m.group(1)) if m else None
+    return line
 
 
 def _cohorts(tab: dict[str, Any], log: ProblemLog) -> Cohorts | None:

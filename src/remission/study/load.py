@@ -73,10 +73,13 @@ def load_study(folder: str | Path) -> Study:
         cols = schema.TABLES[name][0]
         row_anchor = None
         if anchor is not None:
-            row_anchor = anchor if name == "patients" else _map_anchor(df, anchor)
+            row_anchor = (pd.Series(anchor.values, index=df.index) if name == "patients"
+                          else _map_anchor(df, anchor))
         typed[name] = type_table(df, cols, sources[name], log, row_anchor, extra)
 
     patients = typed.get("patients")
+    if patients is not None and "patient_id" not in patients.columns:
+        patients = None  # already reported; cross-table checks need the key
     if patients is not None:
         _check_patients(patients, sources["patients"], config, log)
         for name in ("adverse_events", "treatments", "events", "observations"):
