@@ -1,0 +1,1 @@
+"""Evidence reconstruction: check published numbers against what data could give."""
