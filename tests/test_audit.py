@@ -1,0 +1,91 @@
+"""Audit: verdicts at printed rounding, the seed-002 disagreements, table impossibilities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from remission.audit import audit_study
+from remission.audit.claims import agrees_at_rounding, decimals_of, read_claims
+from remission.audit.consistency import check_ae_summary, check_percentage
+from remission.errors import InputError
+from remission.pipeline import analyse
+from remission.study import load_study
+from tests.conftest import EXAMPLE
+
+
+@pytest.mark.parametrize(
+    ("value", "printed", "ok"),
+    [(58.333333, "58.33", True), (58.335, "58.34", True), (58.345, "58.34", True),
+     (58.345, "58.35", True), (58.3449, "58.35", False), (21.21, "20.21", False),
+     (7.0, 7, True), (6.5, 7, True), (6.49, 7, False), (30.5, "30.5", True),
+     (91.666667, "91.67", True), (91.666667, "91.66", False)],
+)
+def test_rounding_rule(value: float, printed: object, ok: bool) -> None:
+    assert agrees_at_rounding(value, printed) is ok
+
+
+def test_decimals_of_printed_values() -> None:
+    assert decimals_of("58.33") == 2 and decimals_of(7) == 0 and decimals_of("3.0") == 1
+
+
+@pytest.fixture(scope="module")
+def audit():
+    a = analyse(load_study(EXAMPLE), figures=False)
+    return {r.name: r.table for r in audit_study(a)}
+
+
+def test_seed002_claims_verdicts(audit) -> None:
+    t = audit["audit.claims"]
+    assert len(t) >= 85
+    dis = set(t.index[t["verdict"] == "disagrees"])
+    # each of these is contradicted by the paper's own Tables 1-3
+    assert {"res.burden_median", "eff.mrdneg_A", "eff.mrdneg_B", "eff.mrdpos_C", "eff.pr_A",
+            "eff.pr_C", "saf.crs_lt3_low", "saf.crs_g2_low", "t3.enceph_any"} <= dis
+    assert t.loc["res.burden_median", "recomputed"] == pytest.approx(21.21)
+    for cid in ("res.age_median", "abs.mrdneg_pct", "saf.neut_g4_pct", "eff.bridging",
+                "saf.engraft_neut", "saf.crs_ge3_C"):
+        assert t.loc[cid, "verdict"] == "agrees", cid
+    assert t.loc["abs.peak_median", "verdict"] == "cannot be checked"
+    assert t.loc["abs.peak_median", "why"]
+
+
+def test_table3_impossibilities(audit) -> None:
+    t = audit["audit.consistency"]
+    fat = t.loc["AE table: Fatigue: grade 4"]
+    assert fat["verdict"] == "disagrees" and "grades 1-3" in fat["why"]
+    assert t.loc["AE table: dedma: CTCAE term", "verdict"] == "cannot be checked"
+    assert t.loc["AE table: Any grade 3 or higher AE", "verdict"] == "agrees"
+    assert t.loc["AE table: Neutropenia", "verdict"] == "agrees"
+
+
+def test_consistency_counts_above_n_and_worst_above_any() -> None:
+    s = pd.DataFrame({"term": ["Anemia", "Hypoxia", "Any grade 3 or higher AE"],
+                      "any_grade": [13, 2, 1], "worst_grade_3": [1, 2, None],
+                      "worst_grade_4": [0, 1, None]})
+    rows = check_ae_summary(s, 12)
+    assert rows["AE table: Anemia: any_grade > N"]["verdict"] == "disagrees"
+    assert rows["AE table: Hypoxia: worst grades > any grade"]["verdict"] == "disagrees"
+    assert rows["AE table: Any grade 3 or higher AE"]["verdict"] == "disagrees"
+
+
+def test_percentage_check() -> None:
+    assert check_percentage(11, 12, "91.67")[0] == "agrees"
+    assert check_percentage(11, 12, "91.7")[0] == "agrees"
+    assert check_percentage(7, 12, "58.3")[0] == "agrees"
+    assert check_percentage(7, 12, "58.4")[0] == "disagrees"
+
+
+def test_malformed_claims_file(tmp_path: Path) -> None:
+    p = tmp_path / "claims.toml"
+    p.write_text('[[claim]]\nid = "x"\nresult = "response.rates"\nreported = 1\nfoo = 2\n'
+                 '[[claim]]\nid = "x"\ncheckable = false\nreported = 3\n')
+    with pytest.raises(InputError) as exc:
+        read_claims(p)
+    msgs = [str(pr) for pr in exc.value.problems]
+    assert any("claim[1].foo" in m for m in msgs)
+    assert any("needs row and column" in m for m in msgs)
+    assert any("duplicate claim id" in m for m in msgs)
+    assert any("must say why" in m for m in msgs)
