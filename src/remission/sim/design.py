@@ -1,0 +1,384 @@
+"""Trial designs: a TOML file of arms, dose groups, schedules and assessments.
+
+A design is validated completely before anything runs: every problem (unknown arm
+component, negative dose, assessment after follow-up, missing or unknown key, unknown
+model parameter...) is collected and raised at once as
+:class:`remission.errors.InputError`, each naming its key path. See
+``examples/designs/`` and docs/simulation.md for the format.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ProblemLog
+from .params import PARAMETERS
+from .pk import CY_REF_MG_M2, FLU_REF_MG_M2
+from .population import COVARIATES, DEFAULT_POPULATION, DISTRIBUTIONS
+from .solver import Schedule
+
+ANTIGENS = ("CLL1", "CD123", "CD19")
+DISEASES = ("AML", "B-ALL", "MDS", "MPAL")
+PRODUCTS = ("car_t", "car_nk")
+
+_TRIAL_KEYS = {
+    "name": (str, True), "disease": (str, True), "reference": (str, False),
+    "target_antigen": (str, True), "follow_up_days": (int, True),
+    "assessment_days": (list, True), "response_day": (int, True),
+    "observation_days": (list, False), "require_count_recovery": (bool, False),
+    "cr_blast_pct": (float, False), "mrd_threshold_pct": (float, False),
+    "n_per_arm": (int, False), "day0": (str, False), "description": (str, False),
+}
+_COMPONENT_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
+    "venetoclax": {"dose_mg": (float, True), "start_day": (int, True), "days": (int, True)},
+    "lymphodepletion": {"flu_mg_m2": (float, True), "cy_mg_m2": (float, True),
+                        "days": (list, True)},
+    "car_t": {"dose_per_kg": (float, False), "dose_cells": (float, False),
+              "infusion_days": (list, True), "target": (str, True)},
+    "car_nk": {"dose_per_kg": (float, False), "dose_cells": (float, False),
+               "infusion_days": (list, True), "target": (str, True)},
+    "blinatumomab": {"steps": (list, True)},
+}
+_STEP_KEYS = {"start_day": (int, True), "end_day": (int, True), "ug_per_day": (float, True)}
+_DIST_KEYS = {"dist", "mean", "sd", "median", "cv", "min", "max", "value"}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: name, size, schedule, cell product kind and population overrides."""
+
+    name: str
+    n: int
+    schedule: Schedule
+    product: str  # car_t | car_nk | none
+    components: tuple[dict[str, Any], ...]
+    population: dict[str, Any] = field(default_factory=dict)
+    car_dose_per_kg: float | None = None
+
+
+@dataclass(frozen=True)
+class Design:
+    """A validated trial design."""
+
+    source: str
+    trial: dict[str, Any]
+    arms: tuple[Arm, ...]
+    population: dict[str, Any]
+    parameters: dict[str, float]
+
+    @property
+    def follow_up(self) -> int:
+        return int(self.trial["follow_up_days"])
+
+    @property
+    def antigen(self) -> str:
+        return str(self.trial["target_antigen"])
+
+
+def _typed(v: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+    if kind is int:
+        return isinstance(v, int) and not isinstance(v, bool)
+    return isinstance(v, kind)
+
+
+def _check_table(log: ProblemLog, src: str, where: str, table: Any,
+                 spec: dict[str, tuple[type, bool]]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        log.add(src, "must be a table", column=where, value=table)
+        return {}
+    for k in table:
+        if k not in spec:
+            log.add(src, "unknown key", column=f"{where}.{k}",
+                    expected=f"one of {sorted(spec)}")
+    for k, (kind, required) in spec.items():
+        if k not in table:
+            if required:
+                log.add(src, "missing required key", column=f"{where}.{k}")
+        elif not _typed(table[k], kind):
+            log.add(src, "wrong type", column=f"{where}.{k}", value=table[k],
+                    expected=kind.__name__)
+    return {k: v for k, v in table.items() if k in spec and _typed(v, spec[k][0])}
+
+
+def _check_population(log: ProblemLog, src: str, where: str, pop: Any) -> dict[str, Any]:
+    if not isinstance(pop, dict):
+        log.add(src, "must be a table", column=where, value=pop)
+        return {}
+    ok: dict[str, Any] = {}
+    for k, v in pop.items():
+        key = f"{where}.{k}"
+        if k == "female_fraction":
+            if not _typed(v, float) or not 0 <= v <= 1:
+                log.add(src, "must be a number in [0, 1]", column=key, value=v)
+            else:
+                ok[k] = float(v)
+            continue
+        if k not in COVARIATES:
+            log.add(src, "unknown covariate", column=key,
+                    expected=f"one of {['female_fraction', *COVARIATES]}")
+            continue
+        if not isinstance(v, dict):
+            log.add(src, "must be a table {dist=..., ...}", column=key, value=v)
+            continue
+        bad = [x for x in v if x not in _DIST_KEYS]
+        for x in bad:
+            log.add(src, "unknown key", column=f"{key}.{x}",
+                    expected=f"one of {sorted(_DIST_KEYS)}")
+        dist = v.get("dist")
+        need = {"normal": ("mean", "sd"), "lognormal": ("median", "cv"),
+                "logitnormal": ("median", "sd"), "fixed": ("value",)}.get(dist)
+        if need is None:
+            log.add(src, "unknown distribution", column=f"{key}.dist", value=dist,
+                    expected=f"one of {list(DISTRIBUTIONS)}")
+            continue
+        good = not bad
+        for x in need:
+            if x not in v:
+                log.add(src, "missing required key", column=f"{key}.{x}")
+                good = False
+        for x in ("mean", "sd", "median", "cv", "min", "max", "value"):
+            if x in v and not _typed(v[x], float):
+                log.add(src, "wrong type", column=f"{key}.{x}", value=v[x], expected="number")
+                good = False
+        for x in ("sd", "cv"):
+            if x in v and _typed(v[x], float) and v[x] < 0:
+                log.add(src, "must not be negative", column=f"{key}.{x}", value=v[x])
+                good = False
+        if dist == "logitnormal" and _typed(v.get("median"), float) \
+                and not 0 < v["median"] < 100:
+            log.add(src, "median must be a percentage in (0, 100)", column=f"{key}.median",
+                    value=v["median"])
+            good = False
+        if good:
+            ok[k] = {**DEFAULT_POPULATION[k], **v} if dist == DEFAULT_POPULATION[k]["dist"] \
+                else dict(v)
+    return ok
+
+
+def _int_list(log: ProblemLog, src: str, key: str, v: Any) -> list[int]:
+    if not isinstance(v, list) or not all(_typed(x, int) for x in v) or not v:
+        log.add(src, "must be a non-empty list of integer days", column=key, value=v)
+        return []
+    return [int(x) for x in v]
+
+
+def _nonneg(log: ProblemLog, src: str, key: str, v: Any) -> None:
+    if _typed(v, float) and v < 0:
+        log.add(src, "dose must not be negative", column=key, value=v, expected=">= 0")
+
+
+def parse_design(data: dict[str, Any], source: str = "design") -> Design:
+    """Validate a design mapping (parsed TOML); raise InputError with every problem."""
+    log = ProblemLog()
+    src = source
+    for k in data:
+        if k not in ("trial", "population", "parameters", "arm"):
+            log.add(src, "unknown top-level key", column=k,
+                    expected="one of ['arm', 'parameters', 'population', 'trial']")
+    trial = _check_table(log, src, "trial", data.get("trial", {}), _TRIAL_KEYS)
+    if "trial" not in data:
+        log.add(src, "missing required table", column="trial")
+    if "disease" in trial and trial["disease"] not in DISEASES:
+        log.add(src, "unknown disease", column="trial.disease", value=trial["disease"],
+                expected=f"one of {list(DISEASES)}")
+    antigen = trial.get("target_antigen")
+    if antigen is not None and antigen not in ANTIGENS:
+        log.add(src, "unknown target antigen", column="trial.target_antigen", value=antigen,
+                expected=f"one of {list(ANTIGENS)}")
+    fu = trial.get("follow_up_days")
+    if fu is not None and fu <= 0:
+        log.add(src, "must be positive", column="trial.follow_up_days", value=fu)
+    ass = _int_list(log, src, "trial.assessment_days", trial["assessment_days"]) \
+        if "assessment_days" in trial else []
+    obs_days = _int_list(log, src, "trial.observation_days", trial["observation_days"]) \
+        if "observation_days" in trial else []
+    if fu is not None:
+        for d in ass:
+            if d > fu:
+                log.add(src, "assessment after end of follow-up", column="trial.assessment_days",
+                        value=d, expected=f"<= follow_up_days ({fu})")
+        for d in obs_days:
+            if d > fu:
+                log.add(src, "observation after end of follow-up",
+                        column="trial.observation_days", value=d,
+                        expected=f"<= follow_up_days ({fu})")
+    for d in ass:
+        if d <= 0:
+            log.add(src, "assessment must be after day 0", column="trial.assessment_days",
+                    value=d)
+    if "response_day" in trial and ass and trial["response_day"] not in ass:
+        log.add(src, "response_day must be one of assessment_days",
+                column="trial.response_day", value=trial["response_day"])
+    for k in ("cr_blast_pct", "mrd_threshold_pct"):
+        if k in trial and not 0 < trial[k] < 100:
+            log.add(src, "must be a percentage in (0, 100)", column=f"trial.{k}",
+                    value=trial[k])
+    if "n_per_arm" in trial and trial["n_per_arm"] <= 0:
+        log.add(src, "must be positive", column="trial.n_per_arm", value=trial["n_per_arm"])
+
+    population = _check_population(log, src, "population", data.get("population", {}))
+    params: dict[str, float] = {}
+    raw_params = data.get("parameters", {})
+    if not isinstance(raw_params, dict):
+        log.add(src, "must be a table", column="parameters")
+        raw_params = {}
+    for k, v in raw_params.items():
+        if k not in PARAMETERS:
+            log.add(src, "unknown model parameter", column=f"parameters.{k}", value=v,
+                    expected="a name listed in remission.sim.params.PARAMETERS")
+        elif not _typed(v, float) or not np.isfinite(v):
+            log.add(src, "must be a finite number", column=f"parameters.{k}", value=v)
+        elif v < 0 and k != "ven_dose_exponent":
+            log.add(src, "must not be negative", column=f"parameters.{k}", value=v)
+        else:
+            params[k] = float(v)
+
+    arms_raw = data.get("arm", [])
+    if not isinstance(arms_raw, list) or not arms_raw:
+        log.add(src, "at least one [[arm]] is required", column="arm")
+        arms_raw = []
+    arms: list[Arm] = []
+    names: set[str] = set()
+    for ai, arm in enumerate(arms_raw):
+        arm_obj = _parse_arm(log, src, f"arm[{ai}]", arm, trial, antigen)
+        if arm_obj is not None:
+            if arm_obj.name in names:
+                log.add(src, "duplicate arm name", column=f"arm[{ai}].name", value=arm_obj.name)
+            names.add(arm_obj.name)
+            arms.append(arm_obj)
+    log.raise_if_any()
+    trial = {"require_count_recovery": False, "cr_blast_pct": 5.0, "mrd_threshold_pct": 0.1,
+             "day0": "first dose of the immune effector", "reference": "", **trial}
+    trial["assessment_days"] = sorted(ass)
+    trial["observation_days"] = sorted(set(obs_days or [0, 7, 14, 21, 28]) | set(ass))
+    return Design(source, trial, tuple(arms), population, params)
+
+
+def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str, Any],
+               antigen: str | None) -> Arm | None:
+    spec = {"name": (str, True), "n": (int, False), "component": (list, True),
+            "population": (dict, False), "label": (str, False)}
+    a = _check_table(log, src, where, arm, spec)
+    if "n" in a and a["n"] <= 0:
+        log.add(src, "must be positive", column=f"{where}.n", value=a["n"])
+    n = a.get("n", trial.get("n_per_arm"))
+    if n is None:
+        log.add(src, "arm size missing: give arm.n or trial.n_per_arm", column=f"{where}.n")
+    pop = _check_population(log, src, f"{where}.population", a.get("population", {}))
+    fu = trial.get("follow_up_days") if isinstance(trial.get("follow_up_days"), int) else 180
+    comps = a.get("component", [])
+    first = -1
+    products = []
+    parsed: list[tuple[str, dict[str, Any]]] = []
+    for ci, comp in enumerate(comps):
+        cw = f"{where}.component[{ci}]"
+        if not isinstance(comp, dict) or "type" not in comp:
+            log.add(src, "component needs a 'type'", column=f"{cw}.type",
+                    expected=f"one of {sorted(_COMPONENT_KEYS)}")
+            continue
+        ctype = comp["type"]
+        if ctype not in _COMPONENT_KEYS:
+            log.add(src, "unknown arm component", column=f"{cw}.type", value=ctype,
+                    expected=f"one of {sorted(_COMPONENT_KEYS)}")
+            continue
+        body = {k: v for k, v in comp.items() if k != "type"}
+        c = _check_table(log, src, cw, body, _COMPONENT_KEYS[ctype])
+        for k in ("dose_mg", "flu_mg_m2", "cy_mg_m2", "dose_per_kg", "dose_cells"):
+            _nonneg(log, src, f"{cw}.{k}", c.get(k))
+        if ctype == "venetoclax":
+            if "days" in c and c["days"] <= 0:
+                log.add(src, "must be positive", column=f"{cw}.days", value=c["days"])
+            if "start_day" in c:
+                first = min(first, c["start_day"])
+        elif ctype == "lymphodepletion" and "days" in c:
+            c["days"] = _int_list(log, src, f"{cw}.days", c["days"])
+            first = min([first, *c["days"]])
+        elif ctype in PRODUCTS:
+            products.append(ctype)
+            if ("dose_per_kg" in c) == ("dose_cells" in c):
+                log.add(src, "give exactly one of dose_per_kg, dose_cells",
+                        column=f"{cw}.dose_per_kg")
+            if "infusion_days" in c:
+                c["infusion_days"] = _int_list(log, src, f"{cw}.infusion_days",
+                                               c["infusion_days"])
+            tgt = c.get("target")
+            if tgt is not None and antigen is not None and tgt != antigen:
+                log.add(src, "cell product target differs from trial.target_antigen",
+                        column=f"{cw}.target", value=tgt, expected=antigen)
+        elif ctype == "blinatumomab":
+            steps = []
+            for si, st in enumerate(c.get("steps", [])):
+                sw = f"{cw}.steps[{si}]"
+                s = _check_table(log, src, sw, st, _STEP_KEYS)
+                _nonneg(log, src, f"{sw}.ug_per_day", s.get("ug_per_day"))
+                if "start_day" in s and "end_day" in s and s["end_day"] < s["start_day"]:
+                    log.add(src, "end_day before start_day", column=f"{sw}.end_day",
+                            value=s["end_day"])
+                if len(s) == 3:
+                    steps.append(s)
+                    first = min(first, s["start_day"])
+            c["steps"] = steps
+            if antigen is not None and antigen != "CD19":
+                log.add(src, "blinatumomab targets CD19", column=f"{cw}.type",
+                        expected="trial.target_antigen = 'CD19'")
+        parsed.append((ctype, c))
+    if len(products) > 1:
+        log.add(src, "at most one cell product per arm", column=f"{where}.component")
+    if "name" not in a or n is None or log:
+        return None
+    sched = Schedule.empty(first - 1, fu)
+    dose_per_kg = None
+
+    def idx(day: int) -> int | None:
+        i = day - sched.first_day
+        return i if 0 <= i < len(sched.ven_mg) - 1 else None
+
+    for ctype, c in parsed:
+        if ctype == "venetoclax":
+            for d in range(c["start_day"], c["start_day"] + c["days"]):
+                if (i := idx(d)) is not None:
+                    sched.ven_mg[i] += c["dose_mg"]
+        elif ctype == "lymphodepletion":
+            for d in c["days"]:
+                if (i := idx(d)) is not None:
+                    sched.fc_units[i] += 0.5 * (c["flu_mg_m2"] / FLU_REF_MG_M2
+                                                + c["cy_mg_m2"] / CY_REF_MG_M2)
+        elif ctype in PRODUCTS:
+            dose_per_kg = c.get("dose_per_kg")
+            for d in c["infusion_days"]:
+                if (i := idx(d)) is not None:
+                    sched.car_per_kg[i] += c.get("dose_per_kg", 0.0)
+                    sched.car_cells[i] += c.get("dose_cells", 0.0)
+        else:
+            for s in c["steps"]:
+                for d in range(s["start_day"], s["end_day"] + 1):
+                    if (i := idx(d)) is not None:
+                        sched.blin_ug_day[i] += s["ug_per_day"]
+    return Arm(name=a["name"], n=int(n), schedule=sched,
+               product=products[0] if products else "none",
+               components=tuple({"type": t, **c} for t, c in parsed), population=pop,
+               car_dose_per_kg=dose_per_kg)
+
+
+def load_design(path: str | Path) -> Design:
+    """Read and validate a TOML design file."""
+    path = Path(path)
+    log = ProblemLog()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        log.add(str(path), "design file not found")
+        log.raise_if_any()
+        raise AssertionError("unreachable") from None
+    except tomllib.TOMLDecodeError as exc:
+        log.add(str(path), f"not valid TOML: {exc}")
+        log.raise_if_any()
+        raise AssertionError("unreachable") from None
+    return parse_design(data, source=str(path))

@@ -1,0 +1,155 @@
+"""Disease / effector / toxicity right-hand side, vectorised across virtual patients.
+
+State rows (each an array over patients):
+
+====  =======================================================================
+ 0    log L+  antigen-positive leukaemia, fraction of marrow capacity (log)
+ 1    log L-  antigen-negative leukaemia (log)
+ 2    A       relative target-antigen density (1 = baseline)
+ 3    E       CAR effector cells, cells/uL blood
+ 4    M       CAR memory cells, cells/uL blood
+ 5    T       endogenous lymphocytes (ALC), 10^9/L
+ 6    P       neutrophil progenitors (Friberg proliferating pool), 10^9/L-equivalent
+ 7-9  Tr1-3   Friberg transit compartments
+ 10   N       circulating neutrophils (ANC), 10^9/L
+ 11   I       IL-6, pg/mL
+====  =======================================================================
+
+Leukaemia sub-clones are defined by the arm's target antigen (CLL-1, CD123 or CD19):
+logistic growth in the marrow, switching between + and - (models.md §5 proposal), a
+venetoclax Emax kill that is stronger on the antigen-negative (MCL-1-low) clone
+(``ven_sensitivity_ratio``, seed 000) and antigen up-regulation ``A`` that persists
+after withdrawal. Leukaemia is integrated in log space so relative accuracy holds over
+twelve orders of magnitude of burden.
+
+Effectors follow the effector/memory/tumour core of CARTmath (Barros 2021 Cancers
+13:2941) with saturating antigen stimulation as in Chaudhury 2020 J Clin Pharmacol
+60(S1) (EC50 expansion model) and Stein 2019 (CPT PSP 8:285) rates for contraction and
+memory; killing saturates in effectors (Kimmel 2021 Proc R Soc B 288:20210229).
+CLL-1 is on normal myeloid cells, so CLL-1 CAR cells also stimulate on and kill
+neutrophil progenitors (on-target/off-tumour; seed 002). Neutrophils follow Friberg
+2002 (J Clin Oncol 20:4713) with marrow crowding. Blinatumomab killing of CD19+ blasts
+requires T cells and falls with burden (effector:target, Hosseini 2020 npj Syst Biol
+Appl 6:28). IL-6 is produced by antigen-activated effectors (Hardiansyah 2019 Clin
+Transl Sci 12:343; Hosseini 2020 for T-cell engagers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+N_STATES = 12
+LP, LN, AG, EF, MEM, LY, PR, TR1, TR2, TR3, NE, IL = range(N_STATES)
+STATE_NAMES = ("log_leuk_pos", "log_leuk_neg", "antigen_density", "car_effector",
+               "car_memory", "lymphocytes", "neut_prolif", "neut_transit1", "neut_transit2",
+               "neut_transit3", "anc", "il6")
+
+Params = Mapping[str, np.ndarray]
+
+
+def initial_state(p: Params) -> np.ndarray:
+    """Baseline state (12, n): burden ``b0``, positive fraction ``pos0``, steady ANC."""
+    b0 = np.asarray(p["b0"], float)
+    pos0 = np.asarray(p["pos0"], float)
+    n = b0.shape[0]
+    y = np.zeros((N_STATES, n))
+    y[LP] = np.log(b0 * pos0)
+    y[LN] = np.log(b0 * (1.0 - pos0))
+    y[AG] = 1.0
+    y[LY] = p["alc0"]
+    anc0 = baseline_anc(p)
+    y[PR:NE + 1] = anc0
+    y[IL] = p["il6_baseline"]
+    return y
+
+
+def baseline_anc(p: Params) -> np.ndarray:
+    """Friberg steady state with crowding: ANC0 = ANC_healthy * (1-b0)^(q/gamma)."""
+    g0 = (1.0 - np.asarray(p["b0"], float)) ** p["neut_crowding"]
+    return p["anc_healthy"] * g0 ** (1.0 / p["neut_gamma"])
+
+
+def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params,
+        alive: np.ndarray | float = 1.0) -> np.ndarray:
+    """Time derivative of the state (12, n) given driver concentrations.
+
+    ``cv`` venetoclax mg/L, ``cb`` blinatumomab pg/mL, ``ld`` Flu/Cy exposure units;
+    ``alive`` is 0 for patients whose leukaemia is extinct (fewer than one cell).
+    """
+    lpos, lneg = np.exp(y[LP]), np.exp(y[LN])
+    ltot = lpos + lneg
+    a, e, m, t, pr = y[AG], y[EF], y[MEM], y[LY], y[PR]
+    n_c = y[NE]
+    dy = np.empty_like(y)
+
+    # leukaemia
+    grow = p["leuk_growth"] * (1.0 - ltot)
+    ven_pos = p["ven_kill_max"] * cv / (p["ven_ic50_pos"] + cv)
+    ven_neg = p["ven_kill_max"] * cv / (p["ven_ic50_pos"] / p["ven_sensitivity_ratio"] + cv)
+    car_sat = e / (p["car_kill_half"] + e)
+    occ_b = cb / (p["blin_ec50"] + cb)
+    kill = p["kill_max"] * a * car_sat + p["blin_kill_max"] * occ_b * a * t / (
+        p["blin_t_half"] + t + p["blin_et_burden"] * ltot)
+    m_np = p["switch_neg_to_pos"] * (1.0 + p["antigen_switch_gain"] * (a - 1.0))
+    m_pn = p["switch_pos_to_neg"]
+    ratio = lneg / lpos  # L- / L+
+    dy[LP] = (grow - ven_pos - kill - m_pn + m_np * ratio) * alive
+    dy[LN] = (grow - ven_neg - m_np + m_pn / ratio) * alive
+    dy[AG] = p["antigen_up_rate"] * cv / (p["antigen_up_ec50"] + cv) \
+        - p["antigen_decay"] * (a - 1.0)
+
+    # CAR effector / memory
+    target = a * lpos + p["offtumour_weight"] * pr / p["anc_healthy"]
+    stim = target / (p["car_stim_half"] + target)
+    boost = 1.0 + p["ld_car_boost"] * np.maximum(0.0, 1.0 - t / p["alc0"])
+    react = p["car_memory_reactivation"] * stim * m
+    dy[EF] = (p["expansion"] * boost * stim - p["effector_loss"] - p["memory_conversion"]) * e \
+        + react
+    dy[MEM] = p["memory_conversion"] * e - react - p["car_memory_loss"] * m
+
+    # lymphocytes
+    dy[LY] = p["lymph_recovery"] * (p["alc0"] - t) - p["ld_lymph_kill"] * ld * t
+
+    # neutrophils (Friberg 2002) with crowding and on-target/off-tumour kill;
+    # feedback x crowding = exp(gamma*log(ANC_h/N) + q*log(1-burden)) (one exp)
+    ktr = 4.0 / p["neut_mtt"]
+    k_off = p["offtumour_kill"] * car_sat
+    kdrug = p["ld_myelo_kill"] * ld + p["ven_myelo_slope"] * cv + k_off
+    drive = np.exp(p["neut_gamma"] * np.log(p["anc_healthy"] / n_c)
+                   + p["neut_crowding"] * np.log(np.maximum(1.0 - ltot, 1e-3)))
+    dy[PR] = ktr * pr * (drive - 1.0) - kdrug * pr
+    dy[TR1] = ktr * (pr - y[TR1])
+    dy[TR2] = ktr * (y[TR1] - y[TR2])
+    dy[TR3] = ktr * (y[TR2] - y[TR3])
+    dy[NE] = ktr * (y[TR3] - n_c) - k_off * n_c
+
+    # IL-6
+    dy[IL] = p["il6_car"] * e * stim + p["il6_blin"] * occ_b * t * lpos \
+        - p["il6_elim"] * (y[IL] - p["il6_baseline"])
+    return dy
+
+
+def observables(y: np.ndarray, p: Params) -> dict[str, np.ndarray]:
+    """Clinical observables from the state (each shape (n,))."""
+    lpos, lneg = np.exp(y[LP]), np.exp(y[LN])
+    ltot = lpos + lneg
+    b0 = np.asarray(p["b0"], float)
+    normal = (1.0 - b0) * (0.5 + 0.5 * y[PR] / baseline_anc(p))
+    marrow = 100.0 * ltot / (ltot + normal)
+    h = p["pb_blast_hill"]
+    pb = p["pb_blast_max_pct"] * marrow**h / (p["pb_blast_half_pct"] ** h + marrow**h)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pos = np.where(ltot > 0, 100.0 * lpos / ltot, np.nan)
+    return {
+        "marrow_blasts_pct": marrow,
+        "peripheral_blasts_pct": pb,
+        "antigen_positive_pct": pos,
+        "antigen_density_rel": y[AG].copy(),
+        "car_cells_per_ul": y[EF] + y[MEM],
+        "alc": y[LY].copy(),
+        "anc": y[NE].copy(),
+        "il6_pg_ml": y[IL].copy(),
+        "leukaemia_burden": ltot,
+    }

@@ -1,0 +1,133 @@
+"""Model parameters: typical values, units, inter-individual variability and sources.
+
+Every free number of the mechanistic model lives in :data:`PARAMETERS` with its unit,
+its log-normal inter-individual variability (coefficient of variation; 0 = fixed) and
+where it comes from. Sources are abbreviated; full references are in
+``docs/simulation.md`` and ``/work/shared/design/models.md``. Values marked
+``assumption`` or ``calibrated`` are ours, not published: they are the knobs
+:mod:`remission.sim.calibrate` fits to the seed studies, and the docs say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Param:
+    """One model parameter (typical value, unit, log-normal IIV as CV, source)."""
+
+    value: float
+    unit: str
+    cv: float
+    source: str
+
+
+_P = Param
+
+#: name -> Param. Rates are per day unless the unit says otherwise.
+PARAMETERS = MappingProxyType(
+    {
+        # --- leukaemia ------------------------------------------------------------------
+        "leuk_growth": _P(0.05, "1/day", 0.5,
+                          "assumption; order of CARTmath HDLM-2 r=0.0565/d (Barros 2021)"),
+        "switch_pos_to_neg": _P(2e-3, "1/day", 0.0, "assumption (antigen loss, models.md §5)"),
+        "switch_neg_to_pos": _P(2e-3, "1/day", 0.0, "assumption (antigen gain, models.md §5)"),
+        "marrow_capacity_cells": _P(1e12, "cells", 0.0,
+                                    "assumption; below one cell a clone is extinct"),
+        "pb_blast_max_pct": _P(90.0, "%", 0.0, "assumption (peripheral egress curve)"),
+        "pb_blast_half_pct": _P(50.0, "% marrow blasts", 0.0, "assumption"),
+        "pb_blast_hill": _P(2.0, "-", 0.0, "assumption"),
+        # --- venetoclax PK: Dave 2019 CTS 12:625 typical, IIV Zhao 2024 DDDT 18:1771 ----------
+        "ven_ka": _P(3.83, "1/day", 0.0, "Dave 2019 (nlmixr2lib Dave_2019_venetoclax)"),
+        "ven_cl": _P(449.0, "L/day", 0.395, "Dave 2019; IIV 39.5% Zhao 2024"),
+        "ven_v2": _P(99.0, "L", 0.467, "Dave 2019; IIV 46.7% Zhao 2024"),
+        "ven_q": _P(130.0, "L/day", 0.0, "Dave 2019"),
+        "ven_v3": _P(147.0, "L", 0.0, "Dave 2019"),
+        "ven_dose_exponent": _P(-0.178, "-", 0.0, "Dave 2019: F x (DOSE/400)^-0.178"),
+        "ven_rel_f": _P(1.0, "-", 0.0, "Dave 2019 low-fat meal reference (label AUC ~1.5x)"),
+        # --- venetoclax PD (no published AML blast-kill model: models.md §2.2 surrogate) -------
+        "ven_kill_max": _P(0.30, "1/day", 0.3, "calibrated; Emax surrogate, models.md §2.2"),
+        "ven_ic50_pos": _P(1.0, "mg/L", 0.5, "assumption; antigen-positive (MCL-1-high) clone"),
+        "ven_sensitivity_ratio": _P(4.0, "-", 0.0,
+                                    "knob: IC50(pos)/IC50(neg); seed 000 knock-down lowers IC50"),
+        "antigen_up_rate": _P(0.05, "1/day", 0.0,
+                              "assumption; seed 000 in vitro CLL1 rises with VEN dose"),
+        "antigen_up_ec50": _P(0.5, "mg/L", 0.0, "assumption"),
+        "antigen_decay": _P(0.005, "1/day", 0.0,
+                            "assumption; seed 000: expression stays after withdrawal"),
+        "antigen_switch_gain": _P(5.0, "-", 0.0,
+                                  "assumption; neg->pos switching x(1+gain*(A-1))"),
+        "ven_myelo_slope": _P(0.05, "L/mg/day", 0.0, "assumption (VEN neutropenia)"),
+        # --- lymphodepletion (Flu/Cy by BSA) -------------------------------------------------
+        "ld_decay": _P(1.0, "1/day", 0.0,
+                       "assumption; Cy t1/2 ~7 h, F-ara-A ~20 h -> effective 1/day"),
+        "ld_lymph_kill": _P(1.2, "1/day per FC unit", 0.3, "calibrated to ALC nadir <0.1"),
+        "ld_myelo_kill": _P(0.25, "1/day per FC unit", 0.3, "assumption (Flu/Cy myelotoxicity)"),
+        "lymph_recovery": _P(0.03, "1/day", 0.3, "assumption (ALC recovery over weeks)"),
+        "ld_car_boost": _P(1.0, "-", 0.0,
+                           "assumption; homeostatic space boosts expansion (Hay 2017)"),
+        # --- CAR-T: effector/memory/tumour core (Barros 2021; Chaudhury 2020) ----------------
+        "car_blood_fraction": _P(0.1, "-", 0.0, "assumption; infused cells seen in blood"),
+        "car_expansion": _P(1.0, "1/day", 0.25, "calibrated; Stein 2019 rho=0.889/d"),
+        "car_stim_half": _P(0.01, "marrow fraction", 0.5, "calibrated"),
+        "car_effector_loss": _P(0.16, "1/day", 0.3, "Stein 2019 alpha=0.16/d"),
+        "car_memory_conversion": _P(0.0012, "1/day", 0.5, "Chaudhury 2020 k_EP=0.0012/d"),
+        "car_memory_loss": _P(0.0032, "1/day", 0.5, "Stein 2019 beta=0.0032/d"),
+        "car_memory_reactivation": _P(0.5, "1/day", 0.0, "assumption (CARTmath theta)"),
+        "car_kill_max": _P(2.0, "1/day", 0.4, "calibrated; Kimmel 2021 gamma_B=1.15/d"),
+        "car_kill_half": _P(10.0, "cells/uL", 0.0, "assumption; Kimmel 2021 k_B form"),
+        "car_offtumour_weight": _P(0.05, "-", 0.0,
+                                   "assumption; normal myeloid CLL-1 load (seed 002)"),
+        "car_offtumour_kill": _P(0.6, "1/day", 0.4,
+                                 "calibrated to grade 4 neutropenia 11/12 (seed 002)"),
+        # --- CAR-NK (seed 004): shorter persistence, no memory ------------------------------
+        "nk_expansion": _P(0.6, "1/day", 0.3, "calibrated to peak day 7-14 (seed 004)"),
+        "nk_effector_loss": _P(0.30, "1/day", 0.3, "assumption; NK persistence ~2-3 weeks"),
+        "nk_kill_max": _P(1.5, "1/day", 0.4, "calibrated"),
+        # --- blinatumomab: Clements 2020 Clin Pharmacokinet 59:463 ---------------------------
+        "blin_cl": _P(53.28, "L/day", 0.476, "Clements 2020: 2.22 L/h at BSA 1.876, IIV 47.6%"),
+        "blin_cl_bsa_exp": _P(0.620, "-", 0.0, "Clements 2020"),
+        "blin_v": _P(5.98, "L", 0.0, "Clements 2020"),
+        "blin_ec50": _P(52.0, "pg/mL", 0.0, "from in-vitro EC90 470 pg/mL (JCO 2013) /9"),
+        "blin_kill_max": _P(0.6, "1/day", 0.4, "calibrated to ORR (seed 003)"),
+        "blin_t_half": _P(0.5, "10^9/L", 0.0, "assumption; E:T dependence (Hosseini 2020)"),
+        "blin_et_burden": _P(2.0, "10^9/L per marrow fraction", 0.0,
+                             "assumption; burden lowers E:T (seed 003 OR 0.95/%)"),
+        # --- neutrophils: Friberg 2002 J Clin Oncol 20:4713 ---------------------------------
+        "neut_mtt": _P(5.2, "day", 0.2, "Friberg 2002 MTT ~125 h"),
+        "neut_gamma": _P(0.161, "-", 0.0, "Friberg 2002"),
+        "neut_crowding": _P(0.3, "-", 0.0, "assumption; production x (1-burden)^q"),
+        # --- IL-6 and CRS -------------------------------------------------------------------
+        "il6_baseline": _P(5.0, "pg/mL", 0.5, "assumption (normal <7 pg/mL)"),
+        "il6_elim": _P(2.0, "1/day", 0.0, "assumption; effective pool clearance"),
+        "il6_car": _P(3.0, "pg/mL/day per cell/uL", 0.8,
+                      "calibrated; activated effectors (Hardiansyah 2019)"),
+        "il6_blin": _P(300.0, "pg/mL/day", 0.8,
+                       "calibrated; TCE form (Hosseini 2020)"),
+        "crs_cut1": _P(30.0, "pg/mL", 0.0, "calibrated cut-point P(grade>=1)=1/2"),
+        "crs_cut2": _P(150.0, "pg/mL", 0.0, "calibrated cut-point grade>=2"),
+        "crs_cut3": _P(900.0, "pg/mL", 0.0, "calibrated cut-point grade>=3"),
+        "crs_cut4": _P(4000.0, "pg/mL", 0.0, "calibrated cut-point grade>=4"),
+        "crs_scale": _P(0.6, "log pg/mL", 0.0, "calibrated logistic scale"),
+        # --- mortality (post hoc hazard on the trajectory) -----------------------------------
+        "hazard_progression": _P(0.03, "1/day at 100% blasts", 0.0,
+                                 "assumption; untreated R/R AML median OS ~3 months"),
+        "hazard_neutropenia": _P(0.004, "1/day while ANC<0.5", 0.0,
+                                 "assumption; infection deaths (seeds 002, Jin 2022)"),
+        "hazard_baseline": _P(2e-4, "1/day", 0.0, "assumption"),
+        "crs4_death_prob": _P(0.3, "-", 0.0, "assumption (seed 002: 1 of 1 CRS G4 died)"),
+    }
+)
+
+#: Parameters with IIV, in a fixed order (random draws are consumed in this order).
+IIV_NAMES: tuple[str, ...] = tuple(sorted(k for k, p in PARAMETERS.items() if p.cv > 0))
+
+
+def typical(overrides: dict[str, float] | None = None) -> dict[str, float]:
+    """Typical values, with ``overrides`` applied (names must exist; checked by design)."""
+    out = {k: p.value for k, p in PARAMETERS.items()}
+    if overrides:
+        out.update(overrides)
+    return out
