@@ -16,7 +16,8 @@ L/min, FiO2 in %, norepinephrine/epinephrine/phenylephrine in µg/min, dopamine 
 dobutamine in µg/kg/min (Lee 2014 high-dose table units), vasopressin in U/min,
 blasts/MRD in %, cytokines in pg/mL, ferritin in ng/mL, CRP in mg/L, CAR transgene in
 copies/µg gDNA and CAR+ cells in cells/µL. Categorical variables carry no unit (blank
-or ``-``); scores accept ``points``/``score`` or blank.
+or ``-``, or ``category`` where a unit is mandatory, as in the study loader); scores
+accept ``points``/``score`` or blank.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ _COUNT_UNITS = {
 }
 _PCT = {"%": _ID, "percent": _ID, "fraction": Conversion(multiply=100.0)}
 _SCORE = {"": _ID, "points": _ID, "score": _ID, "-": _ID}
-_CAT = {"": _ID, "-": _ID}
+_CAT = {"": _ID, "-": _ID, "category": _ID, "categorical": _ID, "code": _ID, "text": _ID}
 _PG_ML = {"pg/ml": _ID, "ng/l": _ID, "ng/ml": Conversion(multiply=1000.0)}
 _UG_MIN = {
     "ug/min": _ID,
@@ -309,7 +310,7 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
         if v.kind == "categorical":
             bad_unit = ~tok.isin(list(v.units))
             add(df.index.isin(rows[bad_unit.to_numpy()]), f"unexpected unit for {vname}",
-                "unit", "no unit (categorical variable)")
+                "unit", "'category' or no unit (categorical variable)")
             lev = _level_token(raw.loc[rows])
             bad = ~lev.isin(list(v.levels)) | _blank(raw.loc[rows])
             add(df.index.isin(rows[bad.to_numpy()]), f"unknown {vname} category", "value",

@@ -92,8 +92,8 @@ def daily_features(obs: pd.DataFrame) -> pd.DataFrame:
     out.insert(0, "patient_id", pids[(rows // span).astype(np.int64)])
     if "time" in obs.columns and obs["time"].notna().any():
         sf = sustained_fever(obs)
-        out = out.merge(sf, on=["patient_id", "day"], how="left")
-        out["fever_sustained"] = out["fever_sustained"].fillna(False).astype(bool)
+        key = pd.MultiIndex.from_frame(sf[["patient_id", "day"]])
+        out["fever_sustained"] = pd.MultiIndex.from_frame(out[["patient_id", "day"]]).isin(key)
     else:
         out["fever_sustained"] = False
     return out
