@@ -218,14 +218,15 @@ def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
                         "OR_hi": np.exp(f.upper), "se": f.se, "p": f.p}, index=f.names)
     label = "Firth-penalised" if f.method == "firth" else "maximum-likelihood"
     ptxt = ("penalised likelihood-ratio P values" if f.method == "firth" else "Wald P values")
+    pen = "penalised-" if f.method == "firth" else ""
+    citxt = f"profile-{pen}likelihood" if f.ci == "profile" else "Wald"
     warns = []
     if f.events < 10 or f.n - f.events < 10:
         warns.append(f"{min(f.events, f.n - f.events)} patients in the rarer outcome class")
     return Result(
         name=name, title=title or "Logistic regression", table=tab.iloc[1:], section=section,
         method=(f"{label} logistic regression; odds ratios with {conf:.0%} "
-                f"{'profile-' + ('penalised-' if f.method == 'firth' else '') + 'likelihood' if f.ci == 'profile' else 'Wald'}"
-                f" CIs; {ptxt}."),
+                f"{citxt} CIs; {ptxt}."),
         rationale=f.why, warnings=tuple(warns), references=REG_REFS,
         params={"method": f.method, "ci": f.ci, "conf": conf, "n": f.n, "events": f.events,
                 "loglik": f.loglik, "intercept": float(f.coef[0])},
