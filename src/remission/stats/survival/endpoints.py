@@ -1,0 +1,155 @@
+"""Derive time-to-event endpoints (an ADTTE-like table) from a long events table.
+
+Input: ``patient_id, day, event[, value]`` with ``event`` in ``response_assessment``
+(value = response category), ``relapse``, ``progression``, ``transplant``,
+``stem_cell_boost``, ``death``, ``last_contact`` (docs/study-format.md). Day 0 is the
+cell infusion.
+
+Definitions (ELN 2022 for AML, Döhner H et al. Blood 2022;140:1345-77; Cheson BD et
+al. J Clin Oncol 2003;21:4642-9; FDA Guidance "Clinical Trial Endpoints for the
+Approval of Cancer Drugs and Biologics", 2018):
+
+* OS: day 0 to death from any cause; censored at last known alive (latest day of any
+  record).
+* EFS: day 0 to failure to achieve a complete remission (an event at day 0, the ELN
+  2022 convention of counting induction failure at the start), relapse, progression or
+  death.
+* PFS: day 0 to progression, relapse or death.
+* RFS (= DFS here): among patients reaching a complete remission, from the first CR
+  assessment to relapse or death.
+* DOR: among responders, from the first response to relapse, progression or death.
+* CIR: from first CR, relapse (code 1) with death without relapse (non-relapse
+  mortality, code 2) as competing event; 0 = censored.
+
+Options: ``censor_at_transplant`` censors at transplant if it precedes the event
+(sensitivity analysis common in CAR-T studies bridged to HSCT); ``landmark`` keeps
+patients still at risk at that day and measures time from it (Anderson JR et al.
+J Clin Oncol 1983;1:710-9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from remission.errors import ProblemLog
+
+EVENTS = ("response_assessment", "relapse", "progression", "transplant", "stem_cell_boost",
+          "death", "last_contact")
+COMPLETE = ("MRD-CR", "MRD+CR", "CR", "CRi", "CRh", "CR_MRD-", "CR_MRD+", "CRi_MRD-",
+            "CRh_MRD-")
+RESPONDERS = (*COMPLETE, "PR")
+PARAMS = {"OS": "Overall survival", "EFS": "Event-free survival",
+          "PFS": "Progression-free survival", "RFS": "Relapse-free survival from CR",
+          "DOR": "Duration of response", "CIR": "Cumulative incidence of relapse from CR"}
+COLUMNS = ["USUBJID", "PARAMCD", "PARAM", "STARTDY", "AVAL", "CNSR", "EVNTDESC", "EVCODE"]
+
+
+def _validate(ev: pd.DataFrame, source: str) -> pd.DataFrame:
+    log = ProblemLog()
+    for c in ("patient_id", "day", "event"):
+        if c not in ev.columns:
+            log.add(source, "required column missing", column=c)
+    log.raise_if_any()
+    ev = ev.copy()
+    day = pd.to_numeric(ev["day"], errors="coerce")
+    for i in np.flatnonzero(day.isna().to_numpy()):
+        log.add(source, "day is not a number", row=int(i) + 2, column="day",
+                value=ev["day"].iloc[i], expected="integer days from infusion")
+    for i in np.flatnonzero(~ev["event"].isin(EVENTS).to_numpy()):
+        log.add(source, "unknown event", row=int(i) + 2, column="event",
+                value=ev["event"].iloc[i], expected=", ".join(EVENTS))
+    ev["day"] = day
+    deaths = ev[ev["event"] == "death"].groupby("patient_id")["day"].min()
+    for i, (pid, d, e) in enumerate(zip(ev["patient_id"], ev["day"], ev["event"],
+                                        strict=True)):
+        if pid in deaths.index and pd.notna(d) and d > deaths[pid] and e != "death":
+            log.add(source, f"{e} after death (day {deaths[pid]:g})", row=i + 2, column="day",
+                    value=d)
+        if e == "response_assessment" and pd.notna(d) and d < 0:
+            log.add(source, "response assessment before day 0", row=i + 2, column="day",
+                    value=d)
+    if "value" not in ev.columns:
+        ev["value"] = np.nan
+    log.raise_if_any()
+    return ev
+
+
+def _first(sub: pd.DataFrame, kinds: Iterable[str], after: float = -np.inf) -> float:
+    d = sub.loc[sub["event"].isin(list(kinds)) & (sub["day"] > after), "day"]
+    return float(d.min()) if len(d) else np.nan
+
+
+def _row(pid, code, start, end_event, end_censor, desc_event, evcode=1):
+    if np.isfinite(end_event):
+        return {"USUBJID": pid, "PARAMCD": code, "PARAM": PARAMS[code], "STARTDY": start,
+                "AVAL": end_event - start, "CNSR": 0, "EVNTDESC": desc_event, "EVCODE": evcode}
+    return {"USUBJID": pid, "PARAMCD": code, "PARAM": PARAMS[code], "STARTDY": start,
+            "AVAL": max(end_censor - start, 0.0), "CNSR": 1, "EVNTDESC": "censored",
+            "EVCODE": 0}
+
+
+def _censored_first(pid, code, start, cands, last, tx, evcode_of) -> dict:
+    """First candidate event on/after ``start``; censor at transplant ``tx`` if earlier."""
+    items = [(d, k) for k, d in cands.items() if np.isfinite(d) and d >= start]
+    t_ev, what = min(items) if items else (np.nan, "")
+    cens = last
+    if np.isfinite(tx) and tx >= start and (not np.isfinite(t_ev) or tx < t_ev):
+        t_ev, what, cens = np.nan, "", tx
+    return _row(pid, code, start, t_ev, cens, what,
+                evcode_of(what) if evcode_of and what else 1)
+
+
+def derive_endpoints(events: pd.DataFrame, *, endpoints: Sequence[str] = tuple(PARAMS),
+                     censor_at_transplant: bool = False, landmark: float | None = None,
+                     complete: Sequence[str] = COMPLETE, responders: Sequence[str] = RESPONDERS,
+                     source: str = "events.csv") -> pd.DataFrame:
+    """One row per patient × endpoint: ``USUBJID, PARAMCD, PARAM, STARTDY, AVAL, CNSR,
+    EVNTDESC, EVCODE`` (AVAL in days from STARTDY; CNSR 1 = censored, 0 = event; EVCODE
+    0 censored, 1 event or relapse, 2 competing non-relapse death for CIR)."""
+    ev = _validate(events, source)
+    out = []
+    for pid, sub in ev.groupby("patient_id", sort=True):
+        sub = sub.sort_values("day", kind="stable")
+        last = float(sub["day"].max())
+        death = _first(sub, ["death"])
+        relapse = _first(sub, ["relapse"])
+        prog = _first(sub, ["progression"])
+        tx = _first(sub, ["transplant"]) if censor_at_transplant else np.nan
+        ra = sub[sub["event"] == "response_assessment"]
+        cr_day = ra.loc[ra["value"].isin(list(complete)), "day"]
+        cr_day = float(cr_day.min()) if len(cr_day) else np.nan
+        resp_day = ra.loc[ra["value"].isin(list(responders)), "day"]
+        resp_day = float(resp_day.min()) if len(resp_day) else np.nan
+
+        def finish(code: str, start: float, cands: dict[str, float], evcode_of=None,
+                   pid=pid, last=last, tx=tx) -> None:
+            out.append(_censored_first(pid, code, start, cands, last, tx, evcode_of))
+
+        if "OS" in endpoints:
+            finish("OS", 0.0, {"death": death})
+        if "EFS" in endpoints:
+            if np.isfinite(cr_day):
+                finish("EFS", 0.0, {"relapse": relapse, "progression": prog, "death": death})
+            else:
+                out.append(_row(pid, "EFS", 0.0, 0.0, last, "no complete remission"))
+        if "PFS" in endpoints:
+            finish("PFS", 0.0, {"progression": prog, "relapse": relapse, "death": death})
+        if "RFS" in endpoints and np.isfinite(cr_day):
+            finish("RFS", cr_day, {"relapse": relapse, "death": death})
+        if "DOR" in endpoints and np.isfinite(resp_day):
+            finish("DOR", resp_day, {"relapse": relapse, "progression": prog, "death": death})
+        if "CIR" in endpoints and np.isfinite(cr_day):
+            finish("CIR", cr_day, {"relapse": relapse, "death without relapse": death},
+                   lambda w: 1 if w == "relapse" else 2)
+    df = pd.DataFrame(out, columns=COLUMNS)
+    if landmark is not None:
+        end = df["STARTDY"] + df["AVAL"]
+        # at risk at the landmark: no event or censoring on or before it
+        keep = (end > landmark) & (df["STARTDY"] <= landmark)
+        df = df[keep].copy()
+        df["AVAL"] = df["STARTDY"] + df["AVAL"] - landmark
+        df["STARTDY"] = float(landmark)
+    return df.sort_values(["PARAMCD", "USUBJID"], kind="stable").reset_index(drop=True)
