@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import chdtrc
 
 from remission.results import Result
 from remission.stats.contingency import choose_test
@@ -56,6 +56,8 @@ def rank_test(samples: list[np.ndarray]) -> tuple[str, float, float, str]:
     if len(samples) == 2:
         a, b = samples
         ties = len(np.unique(np.concatenate([a, b]))) < len(a) + len(b)
+        from scipy import stats  # heavy import, only when two groups are compared
+
         if len(a) < 50 and len(b) < 50 and not ties:
             r = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact")
             why = "2 groups, n < 50 and no ties: exact distribution"
@@ -67,9 +69,34 @@ def rank_test(samples: list[np.ndarray]) -> tuple[str, float, float, str]:
         return ("Wilcoxon rank-sum", float(r.statistic), float(r.pvalue), why)
     if len(np.unique(np.concatenate(samples))) == 1:
         return ("none", math.nan, math.nan, "all values identical")
-    r = stats.kruskal(*samples)
-    return ("Kruskal-Wallis", float(r.statistic), float(r.pvalue),
+    h = kruskal_wallis(samples)
+    return ("Kruskal-Wallis", h, float(chdtrc(len(samples) - 1, h)),
             f"{len(samples)} groups: chi-square approximation with tie correction")
+
+
+def midranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties given their average rank."""
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(xs)) + 1]
+    ends = np.r_[starts[1:], len(xs)]
+    avg = (starts + ends + 1) / 2.0
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(avg, ends - starts)
+    return ranks
+
+
+def kruskal_wallis(samples: list[np.ndarray]) -> float:
+    """Kruskal-Wallis H with the tie correction (as R ``kruskal.test``)."""
+    allx = np.concatenate(samples)
+    n = len(allx)
+    ranks = midranks(allx)
+    sizes = np.array([len(s) for s in samples])
+    bounds = np.r_[0, np.cumsum(sizes)]
+    rsum = np.array([ranks[bounds[i]:bounds[i + 1]].sum() for i in range(len(samples))])
+    h = 12.0 / (n * (n + 1)) * np.sum(rsum**2 / sizes) - 3 * (n + 1)
+    _, t = np.unique(allx, return_counts=True)
+    return float(h / (1 - np.sum(t**3 - t) / (n**3 - n)))
 
 
 def table1(adsl: pd.DataFrame, continuous: list[str], categorical: list[str],

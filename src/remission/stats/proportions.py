@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+from scipy import special  # scipy.special, not scipy.stats: ~0.5 s less import time
 
 
 def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
@@ -20,8 +20,8 @@ def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     if n == 0:
         return (math.nan, math.nan)
     a = 1.0 - conf
-    lo = 0.0 if x == 0 else float(stats.beta.ppf(a / 2, x, n - x + 1))
-    hi = 1.0 if x == n else float(stats.beta.ppf(1 - a / 2, x + 1, n - x))
+    lo = 0.0 if x == 0 else float(special.betaincinv(x, n - x + 1, a / 2))
+    hi = 1.0 if x == n else float(special.betaincinv(x + 1, n - x, 1 - a / 2))
     return (lo, hi)
 
 
@@ -31,7 +31,7 @@ def wilson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     _check(x, n, conf)
     if n == 0:
         return (math.nan, math.nan)
-    z = float(stats.norm.ppf(1 - (1 - conf) / 2))
+    z = float(special.ndtri(1 - (1 - conf) / 2))
     p = x / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
