@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from remission.errors import InputError
 from remission.plot import grade_by_group, lane_chart, response_by_group
@@ -144,6 +143,8 @@ def test_figures_are_deterministic_svg():
 
 
 def test_missing_columns_reported_all_at_once():
+    import pytest  # imported here: benchmarks import this module's fixtures without pytest
+
     with pytest.raises(InputError) as err:
         lane_chart(cll1_adsl().drop(columns=["BOR", "CRSGR"]))
     cols = {p.column for p in err.value.problems}

@@ -161,7 +161,21 @@ def cohort_order(adsl: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def new_figure(width: float, height: float) -> Any:
-    """A pyplot-free Figure with constrained layout, built under :data:`RC`."""
+    """A pyplot-free Figure (no global state). Layout is set by :func:`add_axes_in`:
+    fixed margins in inches are as good as constrained layout for these fixed designs
+    and halve the drawing time (constrained layout draws every figure twice)."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return Figure(figsize=(width, height))
+
+
+def add_axes_in(fig: Any, left: float, right: float, bottom: float, top: float) -> Any:
+    """Axes placed by margins in inches from each figure edge."""
+    w, h = fig.get_size_inches()
+    return fig.add_axes((left / w, bottom / h, (w - left - right) / w, (h - bottom - top) / h))
+
+
+def legend_width(labels: Iterable[str], title: str = "", fontsize: float = 8) -> float:
+    """Approximate legend width in inches (DejaVu Sans averages ~0.6 em per character)."""
+    chars = max([len(s) for s in labels] + [len(title)] + [1])
+    return 0.45 + chars * fontsize * 0.6 / 72

@@ -7,7 +7,16 @@ from typing import Any
 import pandas as pd
 
 from remission.plot._bars import group_tick_labels, stacked_counts
-from remission.plot._style import RC, WHITE, cohort_order, grade_color, new_figure, require
+from remission.plot._style import (
+    RC,
+    WHITE,
+    add_axes_in,
+    cohort_order,
+    grade_color,
+    legend_width,
+    new_figure,
+    require,
+)
 
 _NOT_GRADED = "Not graded"
 
@@ -52,13 +61,14 @@ def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | No
              for lev in levels]
             for name, _ in cohorts
         ]
+        legend_title = f"{system} grade"
         styles = [(grade_color(g), "") for g in range(gmax + 1)]
         if has_missing:
             styles.append((WHITE, ".."))
-        fig = new_figure(1.6 + 1.0 * len(cohorts) + 1.4, 3.6)
-        ax = fig.add_subplot()
-        stacked_counts(ax, group_tick_labels(cohorts), levels, counts, styles,
-                       f"{system} grade")
+        right = legend_width(levels, legend_title) + 0.15
+        fig = new_figure(0.75 + 1.0 * len(cohorts) + right, 3.6)
+        ax = add_axes_in(fig, 0.65, right, 0.75, 0.4)
+        stacked_counts(ax, group_tick_labels(cohorts), levels, counts, styles, legend_title)
         ax.set_xlabel("Dose group")
         ax.set_title(title, loc="left")
     return fig

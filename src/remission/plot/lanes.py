@@ -20,6 +20,7 @@ from remission.plot._style import (
     RC,
     RESPONSE_ORDER,
     WHITE,
+    add_axes_in,
     cohort_order,
     dose_colors,
     grade_color,
@@ -123,11 +124,20 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
             ])
 
         row_h = 0.3 if n <= 20 else max(0.12, min(0.3, 6.0 / n))
-        height = 1.9 + (min(n, 80) * 0.1 if aggregated else n * row_h)
-        fig = new_figure(10.0, max(height, 3.8))
-        gs = fig.add_gridspec(1, 2, width_ratios=[6 * 0.95 + 0.9, 2.6])
-        ax = fig.add_subplot(gs[0, 0])
-        leg_ax = fig.add_subplot(gs[0, 1])
+        id_len = max([len(str(u)) for u in df["USUBJID"]] + [1])
+        left = 0.45 if aggregated else 0.4 + id_len * (8 if row_h >= 0.2 else 6) * 0.6 / 72
+        grid_w = 6 * 0.95
+        top, bottom = 0.75, 0.15
+        grid_h = min(n, 80) * 0.1 if aggregated else n * row_h
+        grades = pd.concat([pd.to_numeric(adsl["CRSGR"], errors="coerce"),
+                            pd.to_numeric(adsl["NTXGR"], errors="coerce")]).dropna()
+        gmax = int(grades.max()) if len(grades) else 0
+        entries = len(cohorts) + len(rlevels) + (gmax + 1) + 2 + 3 + 5
+        height = max(top + bottom + grid_h, top + 0.2 + entries * 0.165)
+        width = left + grid_w + 2.7
+        fig = new_figure(width, height)
+        ax = add_axes_in(fig, left, width - left - grid_w, height - top - grid_h, top)
+        leg_ax = add_axes_in(fig, left + grid_w + 0.2, 0.05, bottom, top)
         leg_ax.axis("off")
         if aggregated:
             _draw_raster(ax, tiles)
@@ -147,8 +157,8 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
             ax.spines[side].set_visible(False)
         ax.set_xlim(-0.5, len(columns) - 0.5)
         ax.set_ylim(n - 0.5, -0.5)
-        ax.set_title(title, loc="left", pad=18)
-        _legend(leg_ax, cohorts, dcols, rlevels, others, adsl, ntx)
+        ax.set_title(title, loc="left", pad=20)
+        _legend(leg_ax, cohorts, dcols, rlevels, others, gmax, ntx)
     return fig
 
 
@@ -194,7 +204,7 @@ def _draw_raster(ax: Any, tiles: list[list[tuple[str, str, str]]]) -> None:
 
 
 def _legend(ax: Any, cohorts: list[tuple[str, str]], dcols: list[str], rlevels: list[str],
-            others: list[str], adsl: pd.DataFrame, ntx: str) -> None:
+            others: list[str], gmax: int, ntx: str) -> None:
     from matplotlib.patches import Patch
 
     def head(text: str) -> Patch:
@@ -204,9 +214,6 @@ def _legend(ax: Any, cohorts: list[tuple[str, str]], dcols: list[str], rlevels: 
         return Patch(facecolor=color, edgecolor="#555555", linewidth=0.4, hatch=hatch or None,
                      label=label)
 
-    grades = pd.concat([pd.to_numeric(adsl["CRSGR"], errors="coerce"),
-                        pd.to_numeric(adsl["NTXGR"], errors="coerce")]).dropna()
-    gmax = int(grades.max()) if len(grades) else 0
     handles = [head("Dose group")]
     handles += [sw(c, f"{name}  {lab}".strip()) for (name, lab), c in zip(cohorts, dcols,
                                                                           strict=True)]

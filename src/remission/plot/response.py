@@ -10,8 +10,10 @@ from remission.plot._bars import group_tick_labels, stacked_counts
 from remission.plot._style import (
     RC,
     RESPONSE_ORDER,
+    add_axes_in,
     cohort_order,
     labels,
+    legend_width,
     new_figure,
     require,
     response_levels,
@@ -34,6 +36,7 @@ def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by
         cohorts = cohort_order(adsl)
         resp = labels(adsl[response_col])
         levels = response_levels(resp)
+        legend_title = "Best response"
         others = [c for c in levels if c not in RESPONSE_ORDER]
         group = [str(g) for g in adsl["COHORT"].tolist()]
         counts = [
@@ -41,10 +44,11 @@ def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by
              for lev in levels]
             for name, _ in cohorts
         ]
-        fig = new_figure(1.6 + 1.0 * len(cohorts) + 1.4, 3.6)
-        ax = fig.add_subplot()
+        right = legend_width(levels, legend_title) + 0.15
+        fig = new_figure(0.75 + 1.0 * len(cohorts) + right, 3.6)
+        ax = add_axes_in(fig, 0.65, right, 0.75, 0.4)
         stacked_counts(ax, group_tick_labels(cohorts), levels, counts,
-                       [response_style(c, others) for c in levels], "Best response")
+                       [response_style(c, others) for c in levels], legend_title)
         ax.set_xlabel("Dose group")
         ax.set_title(title, loc="left")
     return fig
