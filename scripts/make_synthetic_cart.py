@@ -186,7 +186,7 @@ def build(seed: int = SEED) -> dict[str, pd.DataFrame | str]:
         last = death if death is not None else 100
         age = {"child_capd5": 8, "child_capd12": 10, "age12": 12}.get(
             s.neuro, int(rng.integers(24, 76)))
-        crs_astct, crs_lee = CRS[s.crs]
+        crs_astct = CRS[s.crs][0]
         neuro_exp = NEURO[s.neuro]
         resp_spec, resp_exp = RESPONSE[s.resp]
         onset = 2 + i % 4
@@ -301,8 +301,8 @@ def build(seed: int = SEED) -> dict[str, pd.DataFrame | str]:
             extra.append((n0, "icp_finding", "diffuse_oedema", "category"))
         elif nk == "papilloedema2":
             ice[n0] = 8
-            extra += [(n0, "icp_finding", "papilloedema", "category"), (n0, "papilloedema_stage", "2",
-                                                                 "points")]
+            extra += [(n0, "icp_finding", "papilloedema", "category"),
+                      (n0, "papilloedema_stage", "2", "points")]
         elif nk == "cartox2":
             ice[n0], cart = 3, (n0, 2)
         elif nk == "csf25":

@@ -17,8 +17,10 @@ So ANC exactly 1.0 is grade 2, 0.5 is grade 3, 0.499 grade 4. Missing-LLN rule (
 grade 1 needs the LLN -- a value >= the grade-2 upper bound with no LLN is NA, while
 grades 2-4 are still assigned; a value >= LLN is grade 0. Anaemia grade 4 and the
 investigation terms' grade 5 are clinical and never derived. Haemoglobin in mmol/L is
-converted at 1.611 g/dL per mmol/L and rounded to 0.1 g/dL, which keeps CTCAE's own
-mmol/L boundaries (6.2, 4.9) on the same side.
+converted at 1.611 g/dL per mmol/L and rounded to 0.1 g/dL, which keeps CTCAE's upper
+mmol/L boundary (6.2 mmol/L = 10.0 g/dL, grade 1). CTCAE's lower mmol/L boundary is not
+an exact conversion of its g/dL column (4.9 mmol/L = 7.9 g/dL): remission grades in g/dL,
+so 4.9 mmol/L is grade 3 here although the mmol/L column reads "<6.2 - 4.9" (grade 2).
 
 Febrile neutropenia (grade 3): ANC < 1.0 ×10⁹/L and a single temperature > 38.3 °C or
 a sustained temperature >= 38.0 °C for more than one hour (needs timed readings; see

@@ -32,6 +32,8 @@ circulating blasts, EMD and Auer rods are read as absent (recorded in ``rule``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -179,6 +181,7 @@ def summarise_response(
     daily: pd.DataFrame | None = None,
     landmark_day: int | None = None,
     *,
+    patients: Sequence[str] | None = None,
     confirm_blasts_days: int = 7,
 ) -> pd.DataFrame:
     """Per patient: best overall response (and day), response at ``landmark_day``, relapse.
@@ -187,7 +190,8 @@ def summarise_response(
     assessment on or before the landmark. Relapse (ELN 2022 haematologic relapse, applied
     to every system): after the first CR/CRh/CRi/CRh*, the first marrow with blasts >= 5 %
     (> 5 % for blinatumomab trials), new EMD, or circulating blasts in 2 samples >= 7 days
-    apart (dated at the first of them).
+    apart (dated at the first of them). ``patients`` lists every patient: those never
+    assessed (early death, no marrow) get best and landmark response NE.
     """
     if assessed.empty:
         return pd.DataFrame(columns=["patient_id", "best_response", "best_response_day",
@@ -198,9 +202,10 @@ def summarise_response(
     a = assessed.assign(_rank=assessed["response_mrd"].map(rank))
     best = a.sort_values(["patient_id", "_rank", "day"], kind="stable").drop_duplicates(
         "patient_id").set_index("patient_id")
-    out = pd.DataFrame(index=pd.Index(sorted(a["patient_id"].unique()), name="patient_id"))
-    out["best_response"] = best["response_mrd"]
-    out["best_response_day"] = best["day"]
+    ids = set(a["patient_id"]) | set(patients or ())
+    out = pd.DataFrame(index=pd.Index(sorted(ids), name="patient_id"))
+    out["best_response"] = best["response_mrd"].reindex(out.index).fillna("NE")
+    out["best_response_day"] = best["day"].reindex(out.index).astype("Int64")
     if landmark_day is not None:
         lm = a[a["day"] <= landmark_day].sort_values(["patient_id", "day"]).groupby(
             "patient_id").last()

@@ -1,0 +1,60 @@
+"""Shared builders for the criteria tests (+ tests of the daily reduction itself)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.criteria.daily import daily_features, level
+from remission.derive.vocabulary import VOCABULARY, normalise_observations
+
+
+def obs_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Raw long table from (patient, day, variable, value[, unit[, time]]) tuples."""
+    recs = []
+    for r in rows:
+        pid, day, var, val = r[:4]
+        v = VOCABULARY[var]
+        unit = r[4] if len(r) > 4 else (v.unit if v.kind == "numeric" else "category")
+        unit = {"°C": "C", "10^9/L": "10^9/L"}.get(unit, unit)
+        time = r[5] if len(r) > 5 else ""
+        recs.append({"patient_id": pid, "day": day, "time": time, "variable": var,
+                     "value": str(val), "unit": unit})
+    return pd.DataFrame(recs)
+
+
+def daily_from(rows: list[tuple], weight_kg=None) -> pd.DataFrame:
+    return daily_features(normalise_observations(obs_frame(rows), weight_kg))
+
+
+def one_day(**values) -> pd.DataFrame:
+    """A single patient-day (P1, day 1) with the given variables."""
+    return daily_from([("P1", 1, k, v) for k, v in values.items()])
+
+
+def test_daily_reduction_takes_worst_of_day():
+    d = daily_from([
+        ("P1", 1, "temperature", 37.2), ("P1", 1, "temperature", 38.4, "C", "14:00"),
+        ("P1", 1, "anc", 0.9), ("P1", 1, "anc", 0.4, "10^9/L", "18:00"),
+        ("P1", 1, "oxygen_device", "nasal_cannula"),
+        ("P1", 1, "oxygen_device", "non_rebreather", "category", "20:00"),
+        ("P2", 3, "ice_score", 8), ("P2", 3, "ice_score", 5, "points", "10:00"),
+    ])
+    p1 = d[d.patient_id == "P1"].iloc[0]
+    assert p1["temperature"] == 38.4
+    assert p1["anc"] == 0.4
+    assert p1["oxygen_device"] == level("oxygen_device", "non_rebreather")
+    p2 = d[d.patient_id == "P2"].iloc[0]
+    assert p2["ice_score"] == 5 and p2["day"] == 3
+    assert np.isnan(p2["temperature"])
+
+
+def test_sustained_fever_needs_more_than_an_hour():
+    rows = [("P1", 2, "temperature", 38.1, "C", t) for t in ("08:00", "09:00")]
+    rows += [("P2", 2, "temperature", 38.1, "C", t) for t in ("08:00", "08:30", "09:01")]
+    rows += [("P3", 2, "temperature", x, "C", t) for x, t in ((38.1, "08:00"), (37.5, "08:40"),
+                                                              (38.2, "09:30"))]
+    d = daily_from(rows).set_index("patient_id")
+    assert not d.loc["P1", "fever_sustained"]  # exactly 60 min is not "more than one hour"
+    assert d.loc["P2", "fever_sustained"]
+    assert not d.loc["P3", "fever_sustained"]  # interrupted by a reading < 38.0
