@@ -130,3 +130,28 @@ def test_multiindex_rows_flattened():
     dt = display_table(r)
     assert dt.index_header == "Dose | Response"
     assert [k for k, _ in dt.rows] == ["A | CR", "A | PR"]
+
+
+def test_pipeline_style_columns_pair_and_ci_low_high():
+    table = pd.DataFrame(
+        {"N": [12], "any_grade": [12], "any_grade_pct": [100.0], "n": [11],
+         "pct": [91.66666666666667], "ci_low": [61.520383484905594],
+         "ci_high": [99.78924067681398], "trend_p": [0.18930417265614313]},
+        index=["ORR | Overall"],
+    )
+    dt = display_table(Result("t", "T", table, method="m", params={"conf": 0.95}))
+    assert dt.columns == ("N", "any_grade, n (%)", "n (%)", "95% CI (%)", "trend_p")
+    assert [c.text for c in dt.rows[0][1]] == [
+        "12", "12 (100.0%)", "11 (91.7%)", "61.5–99.8", "0.189"]
+
+
+def test_params_formatted_for_method_line():
+    from remission.report.format import format_param
+    from remission.report.methods import param_text
+
+    assert format_param("grade>=3 p", 0.7727272727272745) == "0.773"
+    assert format_param("grade>=3 trend p (Cochran-Armitage)", 0.00001) == "<0.001"
+    assert format_param("conf_level", 0.95) == "0.95"
+    assert format_param("system", "Lee 2014") == "Lee 2014"
+    assert format_param("levels", [1.23456, 2]) == "1.23, 2"
+    assert param_text({"b": 1, "a p": 0.04}) == "b = 1; a p = 0.04"

@@ -240,3 +240,29 @@ def test_long_tables_are_truncated_in_html_and_docx_not_json(tmp_path):
     from docx import Document
 
     assert len(Document(str(paths["docx"])).tables[-1].rows) == 2001
+
+
+def test_html_is_well_formed(rendered):
+    from html.parser import HTMLParser
+
+    void = {"meta", "img", "br", "hr", "link", "input"}
+
+    class Check(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack: list[str] = []
+            self.errors: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in void:
+                self.stack.append(tag)
+
+        def handle_endtag(self, tag):
+            if not self.stack or self.stack[-1] != tag:
+                self.errors.append(f"unexpected </{tag}> with open {self.stack[-3:]}")
+            else:
+                self.stack.pop()
+
+    c = Check()
+    c.feed(rendered["html"].read_text("utf-8"))
+    assert c.errors == [] and c.stack == []

@@ -20,14 +20,16 @@ def write_report(bundle: ReportBundle, out_dir: str | Path) -> dict[str, Path]:
     Returns ``{"html": path, "json": path, "docx": path}``.
     """
     from remission.io.atomic import staged_dir, write_bytes
-    from remission.report.html import render_html
+    from remission.report.format import display_table
+    from remission.report.html import MAX_TABLE_ROWS, render_html
     from remission.report.jsonout import render_json
     from remission.report.word import render_docx
 
+    tables = {r.name: display_table(r, max_rows=MAX_TABLE_ROWS) for r in bundle.results}
     payload = {
-        "report.html": render_html(bundle).encode("utf-8"),
+        "report.html": render_html(bundle, tables=tables).encode("utf-8"),
         "results.json": render_json(bundle),
-        "tables.docx": render_docx(bundle),
+        "tables.docx": render_docx(bundle, tables=tables),
     }
     out = Path(out_dir)
     with staged_dir(out) as tmp:

@@ -224,7 +224,10 @@ def format_verdict(v: Any) -> str:
 # --------------------------------------------------------------------------- tables
 
 _P_RE = re.compile(r"^(p|q|pval|pvalue|p\.value|p_value|padj|p_adj|p\.adj|fdr)$|^p_|_p$|_pval$")
-_CI_SUFFIXES = (("ci_lo", "ci_hi"), ("ci_lower", "ci_upper"), ("lo", "hi"), ("lower", "upper"))
+_CI_SUFFIXES = (
+    ("ci_lo", "ci_hi"), ("ci_low", "ci_high"), ("ci_lower", "ci_upper"),
+    ("lo", "hi"), ("low", "high"), ("lower", "upper"),
+)
 
 
 @dataclass(frozen=True)
@@ -259,8 +262,32 @@ class _Col:
     percent_ci: bool = False
 
 
+_P_WORD = re.compile(r"(^|[^a-z0-9])(p|p-value|p value)([^a-z0-9]|$)")
+
+
 def _is_p(name: str) -> bool:
-    return bool(_P_RE.search(name.lower()))
+    """Column/param names meaning a p-value: ``p``, ``p_value``, ``trend_p``, ``grade>=3 p``."""
+    low = name.lower()
+    return bool(_P_RE.search(low) or _P_WORD.search(low))
+
+
+def format_param(key: str, value: Any) -> str:
+    """A Result parameter for the Method line: p-values and numbers formatted, text as is."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {format_param(str(k), v)}" for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return ", ".join(format_param(key, v) for v in items)
+    if isinstance(value, bool) or is_missing(value):
+        return format_value(value)
+    if _is_p(key):
+        try:
+            return format_p(value)
+        except (TypeError, ValueError):
+            return str(value)
+    return format_value(value)
 
 
 def _stem_join(stem: str, suffix: str) -> str:
@@ -284,7 +311,8 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
     """Decide how each column displays, pairing n/prop and lo/hi columns by name.
 
     Matching is case-insensitive except for counts: ``n`` (or ``<stem>_n``) is a count
-    to pair with a proportion, while ``N`` is a denominator shown on its own.
+    to pair with a proportion, while ``N`` is a denominator shown on its own. A column
+    ``X`` with a companion ``X_pct`` (0–100) or ``X_prop`` (0–1) prints as ``X, n (%)``.
     """
     names = [str(c) for c in columns]
     by_name = dict(zip(names, columns, strict=True))
@@ -303,20 +331,25 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
             continue
         col = by_name[name]
         low = name.lower()
-        # n + prop / pct pairs
-        if name == "n" or name.endswith("_n"):
-            stem = low[:-2] if low.endswith("_n") else ""
-            used.add(name)
-            for share in ("prop", "pct"):
-                other = find(_stem_join(stem, share))
-                if other is not None:
-                    used.add(other)
-                    header = f"{name[:-2] if stem else ''} n (%)".strip()
-                    plan.append(_Col(header, f"npct_{share}", (col, by_name[other])))
-                    break
+        # count + share pairs: n & prop/pct, <stem>_n & <stem>_prop/pct, X & X_prop/pct
+        if not low.endswith(("_pct", "_prop")) and low not in ("pct", "prop"):
+            if name == "n":
+                stem, head = "", "n (%)"
+            elif name.endswith("_n"):
+                stem, head = low[:-2], f"{name[:-2]}, n (%)"
             else:
+                stem, head = low, f"{name}, n (%)"
+            other = next((o for o in (find(_stem_join(stem, sh)) for sh in ("prop", "pct"))
+                          if o is not None), None)
+            if other is not None:
+                used.update({name, other})
+                share = "prop" if other.lower().endswith("prop") else "pct"
+                plan.append(_Col(head, f"npct_{share}", (col, by_name[other])))
+                continue
+            if name == "n" or name.endswith("_n"):
+                used.add(name)
                 plan.append(_Col(name, "count", (col,)))
-            continue
+                continue
         # confidence-interval pairs (the column order is kept at the lower bound)
         paired = False
         for lo_suf, hi_suf in _CI_SUFFIXES:

@@ -8,7 +8,7 @@ Generation is one pass over the Results (linear in the size of the tables).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
 
@@ -97,8 +97,9 @@ def render_table(dt: DisplayTable, caption: str = "") -> str:
     return "".join(out)
 
 
-def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS) -> str:
-    dt = display_table(r, max_rows=max_rows)
+def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
+                  dt: DisplayTable | None = None) -> str:
+    dt = dt if dt is not None else display_table(r, max_rows=max_rows)
     out = [
         f"<article class='result' id='{_e(_anchor('res-', r.name))}'>",
         f"<h3>{_e(r.title)}</h3>",
@@ -110,18 +111,18 @@ def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS) ->
             f"<p class='note'>First {len(dt.rows)} of {dt.n_rows_total} rows shown; the "
             "complete table is in results.json.</p>"
         )
-    if r.warnings:
-        items = "".join(f"<li>{_e(w)}</li>" for w in r.warnings)
-        out.append(
-            "<div class='warnings' role='note'><strong>⚠ Warning"
-            f"{'s' if len(r.warnings) > 1 else ''}</strong><ul>{items}</ul></div>"
-        )
     method = _e(r.method)
     if r.rationale:
         method += " " + _e(r.rationale)
     ptext = param_text(r.params)
     out.append(f"<p class='method'><strong>Method:</strong> {method}"
                + (f" <span class='params'>({_e(ptext)})</span>" if ptext else "") + "</p>")
+    if r.warnings:
+        items = "".join(f"<li>{_e(w)}</li>" for w in r.warnings)
+        out.append(
+            "<div class='warnings' role='note'><strong>⚠ Warning"
+            f"{'s' if len(r.warnings) > 1 else ''}</strong><ul>{items}</ul></div>"
+        )
     nums = result_reference_numbers(r, refs)
     if nums:
         links = ", ".join(f"<a href='#ref-{n}'>[{n}]</a>" for n in nums)
@@ -165,8 +166,13 @@ def _header(bundle: ReportBundle) -> str:
     return "".join(out)
 
 
-def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS) -> str:
-    """The complete report as one HTML string (UTF-8, no external resources)."""
+def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
+                tables: Mapping[str, DisplayTable] | None = None) -> str:
+    """The complete report as one HTML string (UTF-8, no external resources).
+
+    ``tables`` may hold the display tables already built for another renderer.
+    """
+    tables = tables or {}
     refs = references(bundle)
     results = ordered_results(bundle)
     present = {section_of(r.section) for r in results} | {
@@ -182,7 +188,8 @@ def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS) -> str:
     fig_no = 0
     for key, title in sections:
         body.append(f"<section id='sec-{key}'><h2>{_e(title)}</h2>")
-        body += [render_result(r, refs, max_rows) for r in results if section_of(r.section) == key]
+        body += [render_result(r, refs, max_rows, tables.get(r.name))
+                 for r in results if section_of(r.section) == key]
         for item in bundle.figures:
             if section_of(item.section) == key:
                 fig_no += 1

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from remission.report.bundle import SECTIONS, ReportBundle
-from remission.report.format import conf_level_label
+from remission.report.format import conf_level_label, format_param
 from remission.results import Result
 
 #: Display names (with the source to cite) of the criteria codes of ``study.toml``.
@@ -137,7 +137,8 @@ def result_reference_numbers(result: Result, refs: list[str]) -> list[int]:
 
 
 def param_text(params: Any) -> str:
-    """``key = value`` list of a Result's params for the Method line (stable order)."""
+    """``key = value`` list of a Result's params for the Method line, values formatted by
+    the table rules (p-values as p-values); full precision stays in results.json."""
     if not params:
         return ""
-    return "; ".join(f"{k} = {v}" for k, v in sorted(params.items(), key=lambda kv: str(kv[0])))
+    return "; ".join(f"{k} = {format_param(str(k), v)}" for k, v in params.items())

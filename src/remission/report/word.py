@@ -20,6 +20,7 @@ import io
 import os
 import re
 import zipfile
+from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -112,7 +113,8 @@ def footnote_text(r: Result, truncated: tuple[int, int] | None = None) -> list[s
     return lines
 
 
-def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS) -> bytes:
+def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
+                tables: Mapping[str, DisplayTable] | None = None) -> bytes:
     """``tables.docx`` as bytes, identical for identical bundles."""
     from docx import Document
     from docx.oxml import parse_xml
@@ -138,7 +140,7 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS) -> bytes:
 
     body = doc.element.body
     for k, r in enumerate(ordered_results(bundle), 1):
-        t = display_table(r, max_rows=max_rows)
+        t = (tables or {}).get(r.name) or display_table(r, max_rows=max_rows)
         p = doc.add_paragraph()
         p.paragraph_format.keep_with_next = True
         p.add_run(f"Table {k}. ").bold = True
