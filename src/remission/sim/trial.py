@@ -227,8 +227,22 @@ def _combine(parts: Sequence[dict[str, pd.DataFrame]], design: Design, seed: int
     def cat(k: str) -> pd.DataFrame:
         return pd.concat([p[k] for p in parts], ignore_index=True)
 
-    return TrialResult(design, seed, cat("patients"), cat("events"), cat("adverse_events"),
-                       cat("observations"), cat("model_observations"))
+    patients = cat("patients")
+    order = {pid: i for i, pid in enumerate(patients["patient_id"])}
+
+    def tidy(df: pd.DataFrame, within: list[str]) -> pd.DataFrame:
+        """Canonical row order (patient, then ``within``), independent of chunking."""
+        if df.empty:
+            return df.reset_index(drop=True)
+        key = df.assign(_p=df["patient_id"].map(order))
+        return key.sort_values(["_p", *within], kind="stable").drop(columns="_p") \
+            .reset_index(drop=True)
+
+    return TrialResult(design, seed, patients,
+                       tidy(cat("events"), ["day"]),
+                       tidy(cat("adverse_events"), ["term"]),
+                       tidy(cat("observations"), ["day"]),
+                       tidy(cat("model_observations"), ["day"]))
 
 
 def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
