@@ -155,3 +155,12 @@ def test_params_formatted_for_method_line():
     assert format_param("system", "Lee 2014") == "Lee 2014"
     assert format_param("levels", [1.23456, 2]) == "1.23, 2"
     assert param_text({"b": 1, "a p": 0.04}) == "b = 1; a p = 0.04"
+
+
+def test_audit_tables_show_six_significant_digits():
+    table = pd.DataFrame({"reported": [58.33], "recomputed": [58.333333333333336],
+                          "difference": [0.0033333333333], "verdict": ["agrees"]},
+                         index=["eff.mrdneg_pct"])
+    dt = display_table(Result("audit.x", "A", table, method="m", section="audit"))
+    assert [c.text for c in dt.rows[0][1]] == ["58.33", "58.3333", "0.00333333", "✓ agrees"]
+    assert format_number(1234.5678, 6) == "1234.57"

@@ -10,6 +10,7 @@ unlabelled lines (a raster, so the file size no longer grows with n) and the tit
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any
 
 import pandas as pd
@@ -50,7 +51,8 @@ def _flag(v: Any) -> str:
 def _ntx_name(adsl: pd.DataFrame) -> str:
     if "NTXSYS" not in adsl.columns:
         return "Neurotox"
-    vals = sorted({str(v).split("(")[0].strip() for v in adsl["NTXSYS"].dropna()
+    # "CRES (CARTOX 2018)" / "CRES, CARTOX-10" -> "CRES": the column header stays short
+    vals = sorted({re.split(r"[(,]", str(v))[0].strip() for v in adsl["NTXSYS"].dropna()
                    if str(v).strip()})
     return "/".join(vals) if vals else "Neurotox"
 
@@ -127,7 +129,7 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
         id_len = max([len(str(u)) for u in df["USUBJID"]] + [1])
         left = 0.45 if aggregated else 0.4 + id_len * (8 if row_h >= 0.2 else 6) * 0.6 / 72
         grid_w = 6 * 0.95
-        top, bottom = 0.75, 0.15
+        top, bottom = 0.9, 0.15
         grid_h = min(n, 80) * 0.1 if aggregated else n * row_h
         grades = pd.concat([pd.to_numeric(adsl["CRSGR"], errors="coerce"),
                             pd.to_numeric(adsl["NTXGR"], errors="coerce")]).dropna()
@@ -149,7 +151,8 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
             ax.set_yticks(range(n), [str(u) for u in df["USUBJID"]],
                           fontsize=8 if row_h >= 0.2 else 6)
             ax.set_ylabel("Patient")
-        ax.set_xticks(range(len(columns)), columns, fontsize=8)
+        heads = [textwrap.fill(c, 13, break_long_words=False) for c in columns]
+        ax.set_xticks(range(len(columns)), heads, fontsize=8)
         ax.xaxis.tick_top()
         ax.tick_params(axis="x", length=0)
         ax.tick_params(axis="y", length=0)
@@ -157,7 +160,7 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
             ax.spines[side].set_visible(False)
         ax.set_xlim(-0.5, len(columns) - 0.5)
         ax.set_ylim(n - 0.5, -0.5)
-        ax.set_title(title, loc="left", pad=20)
+        ax.set_title(title, loc="left", pad=32)
         _legend(leg_ax, cohorts, dcols, rlevels, others, gmax, ntx)
     return fig
 

@@ -37,6 +37,7 @@ MISSING = "—"
 EN_DASH = "–"
 P_EPS = 0.001
 P_DIGITS = 3
+AUDIT_DIGITS = 6
 
 
 # --------------------------------------------------------------------------- scalars
@@ -161,7 +162,7 @@ def format_number(x: Any, digits: int = 3) -> str:
     a = abs(v)
     if a >= 1e6 or a < 1e-3:
         return f"{v:.{digits - 1}e}"
-    if a >= 1000:
+    if a >= 10**digits:
         return f"{v:.0f}"
     return _signif_text(v, digits)
 
@@ -395,7 +396,7 @@ def _raw(v: Any) -> str:
     return str(v)
 
 
-def _cell(col: _Col, vals: Sequence[Any], integral: bool) -> Cell:
+def _cell(col: _Col, vals: Sequence[Any], integral: bool, digits: int = 3) -> Cell:
     raw = "; ".join(_raw(v) for v in vals)
     kind = col.kind
     if kind == "p":
@@ -423,7 +424,10 @@ def _cell(col: _Col, vals: Sequence[Any], integral: bool) -> Cell:
                 return Cell(format_count(v), raw)
             except (TypeError, ValueError):
                 pass
-    return Cell(format_value(vals[0]), raw)
+    v = vals[0]
+    if digits != 3 and isinstance(v, int | float) and not isinstance(v, bool):
+        return Cell(format_number(v, digits), raw)
+    return Cell(format_value(v), raw)
 
 
 def _prop_value(prop: Any) -> str:
@@ -455,6 +459,9 @@ def display_table(result: Any, max_rows: int | None = None) -> DisplayTable:
     """
     table = result.table
     plan = _plan_columns(list(table.columns), result.params)
+    # Audit tables compare a printed number with a recomputed one: show 6 significant
+    # digits there, or "58.33 reported vs 58.3 recomputed" would look like a mismatch.
+    digits = AUDIT_DIGITS if any(c.kind == "verdict" for c in plan) else 3
     keys = result.row_keys()
     n_total = len(keys)
     n_show = n_total if max_rows is None else min(n_total, max_rows)
@@ -465,7 +472,7 @@ def display_table(result: Any, max_rows: int | None = None) -> DisplayTable:
     rows = []
     for i in range(n_show):
         cells = tuple(
-            _cell(c, [src[i] for src in data], integral[id(c)])
+            _cell(c, [src[i] for src in data], integral[id(c)], digits)
             for c, data in zip(plan, columns_data, strict=True)
         )
         rows.append((keys[i], cells))
