@@ -112,8 +112,11 @@ def test_cochran_armitage_matches_prop_trend_test(succ, tot, scores) -> None:
     assert p == pytest.approx(out["p"], rel=1e-9)
 
 
-@pytest.mark.parametrize(("succ", "tot"), [([3, 3, 5], [4, 3, 5]), ([0, 1, 3], [3, 3, 3]),
-                                           ([1, 1, 2, 4], [4, 3, 3, 5])])
+@pytest.mark.parametrize(
+    ("succ", "tot"),
+    [([3, 3, 5], [4, 3, 5]), ([0, 1, 3], [3, 3, 3]), ([1, 1, 2, 4], [4, 3, 3, 5]),
+     ([5, 9, 14], [20, 20, 20])],
+)
 def test_exact_trend_equals_brute_force_enumeration(succ, tot) -> None:
     """Oracle: enumerate every way of placing the m successes into the groups."""
     m, scores = sum(succ), np.arange(1, len(tot) + 1)
@@ -155,3 +158,17 @@ def test_summary_quantiles_match_r_type7() -> None:
     s = summarise_continuous(__import__("pandas").Series(x))
     assert [s["q1"], s["median"], s["q3"]] == pytest.approx(out["q"], rel=1e-12)
     assert s["sd"] == pytest.approx(out["sd"], rel=1e-12)
+
+
+def test_exact_trend_skips_non_integer_scores_and_large_n() -> None:
+    assert math.isnan(exact_trend(np.array([1, 2]), np.array([3, 3]), np.array([0.5, 1.25])))
+    assert math.isnan(exact_trend(np.array([300, 400]), np.array([600, 600])))
+
+
+def test_fisher_monte_carlo_close_to_exact() -> None:
+    from remission.stats.contingency import fisher_monte_carlo
+
+    t = np.array([[1, 3, 3], [2, 0, 0], [1, 0, 1], [0, 1, 2]])
+    p = fisher_monte_carlo(t, n_sim=4000)
+    assert p == fisher_monte_carlo(t, n_sim=4000)  # seeded: reproducible
+    assert abs(p - fisher_exact(t)) < 0.03  # 3 Monte-Carlo SEs at p ~ 0.38, B = 4000

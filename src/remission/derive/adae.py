@@ -6,6 +6,7 @@ neurotoxicity grades of ``patients.csv``, which become AE rows so one table hold
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from remission.derive import ctcae_terms
@@ -29,7 +30,7 @@ def derive_adae(adsl: pd.DataFrame, adverse_events: pd.DataFrame | None) -> pd.D
             sub = adsl[adsl[col].fillna(0).astype(int) > 0]
             rows.append(pd.DataFrame({
                 "USUBJID": sub["USUBJID"], "AEDECOD": term,
-                "ATOXGRH": sub[col].astype(int), "ASTDY": pd.NA, "SOURCE": "patients"}))
+                "ATOXGRH": sub[col].astype(int), "ASTDY": np.nan, "SOURCE": "patients"}))
     if not rows:
         return pd.DataFrame(columns=["USUBJID", "AEDECOD", "ATOXGRH", "ASTDY", "SOURCE"])
     out = pd.concat(rows, ignore_index=True)

@@ -110,11 +110,13 @@ def choose_test(table: np.ndarray) -> tuple[str, float, str]:
     if np.all(e >= 5):
         _, _, p = pearson_chi2(t, correct=False)
         return ("Pearson chi-square", p, "all expected counts >= 5")
-    return (
-        "Fisher's exact",
-        fisher_exact(t),
-        f"smallest expected count {e.min():.2f} < 5",
-    )
+    why = f"smallest expected count {e.min():.2f} < 5"
+    try:
+        return ("Fisher's exact", fisher_exact(t), why)
+    except ValueError:
+        return ("Fisher's exact (Monte Carlo, 2,000 tables, seeded)",
+                fisher_monte_carlo(t, n_sim=2000),
+                why + "; too many tables for exact enumeration")
 
 
 def cochran_armitage(
@@ -138,36 +140,67 @@ def cochran_armitage(
     return chi, float(chdtrc(1, chi))
 
 
+EXACT_TREND_MAX_N = 1000
+
+
 def exact_trend(
     successes: np.ndarray, totals: np.ndarray, scores: np.ndarray | None = None
 ) -> float:
     """Exact conditional (permutation) version of the Cochran–Armitage trend test.
 
-    Conditions on both margins: the successes per group follow a multivariate
-    hypergeometric law; the statistic T = sum(score × successes) has its exact null
-    distribution built by convolution over groups. Two-sided p = P(|T - E T| >= |t - E T|)
-    (Mehta & Patel's StatXact convention; coin's ``independence_test`` with exact
-    distribution agrees)."""
+    Conditions on both margins: successes per group follow a multivariate hypergeometric
+    law, and T = sum(score × successes) has its exact null distribution built by dynamic
+    programming over groups (state: successes placed so far × T). Two-sided
+    p = P(|T - E T| >= |t - E T|), the StatXact convention. Scores must be integers
+    (default 1..k); returns NaN when they are not or when N > EXACT_TREND_MAX_N, where the
+    asymptotic test is accurate and the exact distribution is needlessly expensive.
+    """
     x = np.asarray(successes, dtype=int)
     n = np.asarray(totals, dtype=int)
-    s = np.arange(1, len(x) + 1, dtype=float) if scores is None else np.asarray(scores, float)
+    s = np.arange(1, len(x) + 1) if scores is None else np.asarray(scores, dtype=float)
+    if np.any(s != np.round(s)) or n.sum() > EXACT_TREND_MAX_N:
+        return math.nan
+    s = (s - s.min()).astype(int)  # shifting scores leaves |T - E T| unchanged
     m = int(x.sum())
-    big_n = int(n.sum())
-    # dist maps (successes used so far, T rounded) -> log-free probability weight
-    dist: dict[tuple[int, float], float] = {(0, 0.0): 1.0}
-    for ni, si in zip(n, s, strict=True):
-        new: dict[tuple[int, float], float] = {}
-        for (used, tval), w in dist.items():
-            for k in range(0, min(int(ni), m - used) + 1):
-                key = (used + k, round(tval + si * k, 9))
-                new[key] = new.get(key, 0.0) + w * math.comb(int(ni), k)
-        dist = new
-    denom = math.comb(big_n, m)
-    values = [(tv, w / denom) for (used, tv), w in dist.items() if used == m]
-    e_t = s @ (n * m / big_n)
-    t_obs = float(s @ x)
-    dev = abs(t_obs - e_t) * (1 - 1e-9)
-    return float(min(1.0, sum(pr for tv, pr in values if abs(tv - e_t) >= dev)))
+    t_max = int(s.max()) * m
+    dist = np.zeros((m + 1, t_max + 1))
+    dist[0, 0] = 1.0
+    for ni, si in zip(n.tolist(), s.tolist(), strict=True):
+        k = np.arange(0, min(ni, m) + 1)
+        logw = gammaln(ni + 1) - gammaln(k + 1) - gammaln(ni - k + 1)
+        w = np.exp(logw - logw.max())  # scaled binomial weights; scale cancels at the end
+        new = np.zeros_like(dist)
+        for kk, wk in zip(k.tolist(), w.tolist(), strict=True):
+            shift = si * kk
+            new[kk:, shift:] += wk * dist[: m + 1 - kk, : t_max + 1 - shift]
+        dist = new / new.max()
+    final = dist[m]
+    final = final / final.sum()
+    tv = np.arange(t_max + 1, dtype=float)
+    e_t = float(s @ (n * m / n.sum()))
+    dev = abs(float(s @ x) - e_t) * (1 - 1e-9)
+    return float(min(1.0, final[np.abs(tv - e_t) >= dev].sum()))
+
+
+def fisher_monte_carlo(table: np.ndarray, n_sim: int = 2000, seed: int = 20241) -> float:
+    """Monte-Carlo Fisher p-value with fixed margins, as R ``fisher.test(simulate.p.value =
+    TRUE, B = n_sim)``: p = (1 + #{simulated P <= observed P}) / (B + 1). Seeded, so the same
+    table always gives the same p."""
+    t = _clean(table).astype(int)
+    rng = np.random.default_rng(seed)
+    rows = t.sum(axis=1)
+    cols = t.sum(axis=0)
+    obs = -float(np.sum(gammaln(t + 1)))
+    hits = 0
+    for _ in range(n_sim):
+        remaining = rows.copy()
+        sim = np.empty_like(t)
+        for j, c in enumerate(cols[:-1]):
+            sim[:, j] = rng.multivariate_hypergeometric(remaining, int(c))
+            remaining -= sim[:, j]
+        sim[:, -1] = remaining
+        hits += -float(np.sum(gammaln(sim + 1))) <= obs + math.log(_R_RELERR)
+    return (1 + hits) / (n_sim + 1)
 
 
 def _clean(table: np.ndarray) -> np.ndarray:
