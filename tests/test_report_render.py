@@ -266,3 +266,19 @@ def test_html_is_well_formed(rendered):
     c = Check()
     c.feed(rendered["html"].read_text("utf-8"))
     assert c.errors == [] and c.stack == []
+
+
+def test_methods_criteria_accept_codes_or_display_labels():
+    import dataclasses
+
+    bundle = build_bundle(with_figure=False)
+    for crit in ({"response": "as_recorded", "crs": "astct2019"},
+                 {"response": "as recorded by the investigators",
+                  "crs": "ASTCT consensus 2019 (Lee DW et al. Biol Blood Marrow Transplant "
+                         "2019;25:625-38)"}):
+        bundle.study = dataclasses.replace(bundle.study, criteria=crit)
+        text = methods_paragraph(bundle)
+        assert text.startswith("Response was assessed as recorded by the investigators; "
+                               "cytokine release syndrome was graded according to ASTCT "
+                               "consensus 2019 (Lee DW et al."), text
+        assert "according to as" not in text

@@ -105,8 +105,8 @@ def methods_paragraph(bundle: ReportBundle) -> str:
             topic = _CRITERIA_TOPIC.get(key, str(key).replace("_", " "))
             verb = "assessed" if key == "response" else "graded"
             be = "were" if topic.endswith("s") else "was"
-            how = criteria_name(code) if code == "as_recorded" else (
-                "according to " + criteria_name(code))
+            name = criteria_name(code)
+            how = name if name.lower().startswith("as ") else "according to " + name
             crit.append(f"{topic} {be} {verb} {how}")
         text = "; ".join(crit)
         parts.append(_sentence(text[0].upper() + text[1:]))
@@ -116,7 +116,7 @@ def methods_paragraph(bundle: ReportBundle) -> str:
         parts.append(_sentence("Tests and models used: " + _join(tests)))
     rationales = _unique(r.rationale for r in results)
     if rationales:
-        parts.append(_sentence("Choice of test: " + "; ".join(x.rstrip(".") for x in rationales)))
+        parts.append("Choice of methods: " + " ".join(_sentence(x) for x in rationales))
     levels = _unique(conf_level_label(r.params) for r in results)
     levels = [lv for lv in levels if lv != "CI"]
     if levels:
