@@ -42,6 +42,12 @@ class Result:
         Inputs that define the analysis (confidence level, criteria system, ...).
     section:
         Report section the Result belongs to (``"baseline"``, ``"efficacy"``, ...).
+    display:
+        Optional publication layout for renderers: ``{"rows": <column>, "columns": <column>,
+        "cell": <template>}`` pivots the tidy table (e.g. variables × groups) and formats each
+        cell with a named template (see ``remission.report.format.CELL_TEMPLATES``:
+        ``n_pct``, ``median_iqr``, ``median_range``, ``pct_ci``). The tidy table stays the
+        data of record (JSON, claims); the layout is presentation only.
     """
 
     name: str
@@ -53,6 +59,7 @@ class Result:
     references: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
     section: str = "other"
+    display: Mapping[str, Any] = field(default_factory=dict)
 
     def row_keys(self) -> list[str]:
         return [_key(k) for k in self.table.index]
@@ -81,6 +88,7 @@ class Result:
             "warnings": list(self.warnings),
             "references": list(self.references),
             "params": {k: to_jsonable(v) for k, v in self.params.items()},
+            "display": dict(self.display),
             "columns": [str(c) for c in self.table.columns],
             "rows": rows,
         }

@@ -146,9 +146,11 @@ def table1(adsl: pd.DataFrame, continuous: list[str], categorical: list[str],
     method_k = "Counts and percentages of non-missing values per group."
     out = [
         Result("baseline.continuous", "Patient characteristics: continuous variables",
-               _frame(cont_rows), method_c, "", tuple(warnings), (), {}, "baseline"),
+               _frame(cont_rows), method_c, "", tuple(warnings), (), {}, "baseline",
+               display={"rows": "variable", "columns": "group", "cell": "median_iqr"}),
         Result("baseline.categorical", "Patient characteristics: categorical variables",
-               _frame(cat_rows), method_k, "", (), (), {}, "baseline"),
+               _frame(cat_rows), method_k, "", (), (), {}, "baseline",
+               display={"rows": ["variable", "category"], "columns": "group", "cell": "n_pct"}),
     ]
     if test_rows:
         out.append(Result(

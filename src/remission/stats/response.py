@@ -54,7 +54,8 @@ def response_categories(adsl: pd.DataFrame, order: list[str] | None = None) -> R
                   pd.DataFrame.from_dict(rows, orient="index"),
                   "Counts and percentages of patients by best overall response; denominator = "
                   "all treated patients (intention-to-treat among infused).",
-                  section="efficacy")
+                  section="efficacy",
+                  display={"rows": "category", "columns": "group", "cell": "n_pct"})
 
 
 def response_rates(adsl: pd.DataFrame, conf: float = 0.95, ordered: bool = False,
@@ -94,7 +95,8 @@ def response_rates(adsl: pd.DataFrame, conf: float = 0.95, ordered: bool = False
         f"Proportion of patients with each response (criteria: {system}) with "
         f"{int(conf * 100)}% Clopper-Pearson exact confidence intervals.",
         "Exact binomial intervals keep nominal coverage at small n; the Wald interval does not.",
-        tuple(warnings), REFS, {"conf": conf}, "efficacy")]
+        tuple(warnings), REFS, {"conf": conf}, "efficacy",
+        display={"rows": "endpoint", "columns": "group", "cell": "pct_ci"})]
     if tests:
         out.append(Result(
             "response.tests", "Response rates compared across groups",

@@ -45,7 +45,8 @@ def grade_distribution(adsl: pd.DataFrame, col: str, name: str, title: str, syst
             params.update({"grade>=3 trend p (Cochran-Armitage)": p_ca,
                            "grade>=3 exact trend p": exact_trend(succ, tot)})
             method += " Trend across ordered dose groups: Cochran-Armitage and exact trend test."
-    return Result(name, title, table, method, "", (), (), params, "safety")
+    return Result(name, title, table, method, "", (), (), params, "safety",
+                  display={"rows": "grade", "columns": "group", "cell": "n_pct"})
 
 
 def ae_table_from_summary(summary: pd.DataFrame, n_patients: int) -> Result:
