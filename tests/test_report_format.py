@@ -164,3 +164,14 @@ def test_audit_tables_show_six_significant_digits():
     dt = display_table(Result("audit.x", "A", table, method="m", section="audit"))
     assert [c.text for c in dt.rows[0][1]] == ["58.33", "58.3333", "0.00333333", "✓ agrees"]
     assert format_number(1234.5678, 6) == "1234.57"
+
+
+def test_duplicate_and_tuple_column_labels():
+    table = pd.DataFrame([[1, 2.5, 0.04]], columns=["x", "x", "p"], index=["r"])
+    dt = display_table(Result("t", "T", table, method="m"))
+    assert dt.columns == ("x", "x", "p")
+    assert [c.text for c in dt.rows[0][1]] == ["1", "2.5", "0.04"]
+    cols = pd.MultiIndex.from_tuples([("ORR", "n"), ("ORR", "N")])
+    dt2 = display_table(Result("t", "T", pd.DataFrame([[3, 4]], columns=cols, index=["A"]),
+                               method="m"))
+    assert dt2.columns == ("ORR | n", "ORR | N")

@@ -259,7 +259,7 @@ class DisplayTable:
 class _Col:
     header: str
     kind: str  # p | npct | ci | pct | prop | verdict | count | plain
-    sources: tuple[Any, ...]
+    sources: tuple[int, ...]  # column positions in the table
     percent_ci: bool = False
 
 
@@ -308,6 +308,10 @@ def conf_level_label(params: Mapping[str, Any]) -> str:
     return "CI"
 
 
+def _col_name(c: Any) -> str:
+    return " | ".join(str(x) for x in c) if isinstance(c, tuple) else str(c)
+
+
 def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Col]:
     """Decide how each column displays, pairing n/prop and lo/hi columns by name.
 
@@ -315,22 +319,20 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
     to pair with a proportion, while ``N`` is a denominator shown on its own. A column
     ``X`` with a companion ``X_pct`` (0–100) or ``X_prop`` (0–1) prints as ``X, n (%)``.
     """
-    names = [str(c) for c in columns]
-    by_name = dict(zip(names, columns, strict=True))
-    used: set[str] = set()
+    names = [_col_name(c) for c in columns]
+    used: set[int] = set()
     plan: list[_Col] = []
     ci_label = conf_level_label(params)
 
-    def find(low: str) -> str | None:
-        for n in names:
-            if n not in used and n.lower() == low and n != "N":
-                return n
+    def find(low: str) -> int | None:
+        for j, n in enumerate(names):
+            if j not in used and n.lower() == low and n != "N":
+                return j
         return None
 
-    for name in names:
-        if name in used:
+    for col, name in enumerate(names):
+        if col in used:
             continue
-        col = by_name[name]
         low = name.lower()
         # count + share pairs: n & prop/pct, <stem>_n & <stem>_prop/pct, X & X_prop/pct
         if not low.endswith(("_pct", "_prop")) and low not in ("pct", "prop"):
@@ -343,12 +345,12 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
             other = next((o for o in (find(_stem_join(stem, sh)) for sh in ("prop", "pct"))
                           if o is not None), None)
             if other is not None:
-                used.update({name, other})
-                share = "prop" if other.lower().endswith("prop") else "pct"
-                plan.append(_Col(head, f"npct_{share}", (col, by_name[other])))
+                used.update({col, other})
+                share = "prop" if names[other].lower().endswith("prop") else "pct"
+                plan.append(_Col(head, f"npct_{share}", (col, other)))
                 continue
             if name == "n" or name.endswith("_n"):
-                used.add(name)
+                used.add(col)
                 plan.append(_Col(name, "count", (col,)))
                 continue
         # confidence-interval pairs (the column order is kept at the lower bound)
@@ -358,18 +360,18 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
                 stem = low[: -len(lo_suf)].rstrip("_")
                 hi = find(_stem_join(stem, hi_suf))
                 if hi is not None:
-                    used.update({name, hi})
+                    used.update({col, hi})
                     lows = {n.lower() for n in names}
                     share = next((s for s in ("prop", "pct") if _stem_join(stem, s) in lows), "")
                     header = f"{name[: len(stem)] if stem else ''} {ci_label}".strip()
                     kind = {"prop": "ci_prop", "pct": "ci_pct", "": "ci"}[share]
                     plan.append(_Col(header + (" (%)" if share else ""), kind,
-                                     (col, by_name[hi])))
+                                     (col, hi)))
                     paired = True
                     break
         if paired:
             continue
-        used.add(name)
+        used.add(col)
         if low == "verdict" or low.endswith("_verdict"):
             plan.append(_Col(name, "verdict", (col,)))
         elif _is_p(low):
@@ -466,9 +468,9 @@ def display_table(result: Any, max_rows: int | None = None) -> DisplayTable:
     n_total = len(keys)
     n_show = n_total if max_rows is None else min(n_total, max_rows)
     integral = {
-        id(c): c.kind == "plain" and _integral_column(table[c.sources[0]]) for c in plan
+        id(c): c.kind == "plain" and _integral_column(table.iloc[:, c.sources[0]]) for c in plan
     }
-    columns_data = [[table[s].tolist()[:n_show] for s in c.sources] for c in plan]
+    columns_data = [[table.iloc[:n_show, s].tolist() for s in c.sources] for c in plan]
     rows = []
     for i in range(n_show):
         cells = tuple(
@@ -480,7 +482,7 @@ def display_table(result: Any, max_rows: int | None = None) -> DisplayTable:
     names = [n for n in getattr(idx, "names", [idx.name]) if n is not None]
     numeric = tuple(
         c.kind not in ("plain", "verdict")
-        or getattr(table[c.sources[0]].dtype, "kind", "O") in "iuf"
+        or getattr(table.dtypes.iloc[c.sources[0]], "kind", "O") in "iuf"
         for c in plan
     )
     return DisplayTable(
