@@ -1,0 +1,60 @@
+"""The main job end to end: `remission report` on a study folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.test_study_validation import edit_csv
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "remission.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_report_writes_three_files_and_is_reproducible(study_dir: Path, tmp_path: Path) -> None:
+    out1, out2 = tmp_path / "r1", tmp_path / "r2"
+    p1 = run_cli("report", str(study_dir), "--out", str(out1))
+    assert p1.returncode == 0, p1.stderr
+    assert {p.name for p in out1.iterdir()} == {"report.html", "results.json", "tables.docx"}
+    assert str(out1 / "report.html") in p1.stdout
+    assert run_cli("report", str(study_dir), "--out", str(out2)).returncode == 0
+    for name in ("report.html", "results.json", "tables.docx"):
+        assert (out1 / name).read_bytes() == (out2 / name).read_bytes(), name
+    data = json.loads((out1 / "results.json").read_text())
+    names = {r["name"] for r in data["results"]}
+    assert {"baseline.continuous", "response.rates", "safety.crs", "audit.claims",
+            "audit.consistency"} <= names
+    html = (out1 / "report.html").read_text()
+    assert "disagrees" in html and "Fatigue" in html
+    assert "Clopper" in html  # the methods paragraph names the CI method
+
+
+def test_bad_input_writes_nothing(study_dir: Path, tmp_path: Path) -> None:
+    edit_csv(study_dir / "patients.csv", 3, "age", "young")
+    out = tmp_path / "report"
+    proc = run_cli("report", str(study_dir), "--out", str(out))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "line 3, column 'age'" in proc.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_existing_report_untouched_on_failure(study_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    assert run_cli("report", str(study_dir), "--out", str(out)).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    edit_csv(study_dir / "patients.csv", 2, "sex", "unknown-code")
+    assert run_cli("report", str(study_dir), "--out", str(out)).returncode == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report")]
+
+
+def test_audit_command_lists_disagreements(study_dir: Path) -> None:
+    proc = run_cli("audit", str(study_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert "[disagrees] res.burden_median" in proc.stdout
+    assert "[agrees]" not in proc.stdout
+    assert "[agrees] res.age_median" in run_cli("audit", str(study_dir), "--all").stdout
