@@ -60,6 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("study", type=Path)
     a.add_argument("--all", action="store_true", help="also list claims that agree")
     a.set_defaults(func=_audit)
+
+    s = sub.add_parser("simulate", help="run an in-silico trial design into a study folder")
+    s.add_argument("design", type=Path, help="trial design TOML")
+    s.add_argument("--out", type=Path, required=True, help="study folder to write")
+    s.add_argument("--n", type=int, default=None, help="patients per arm (overrides design)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--workers", type=int, default=None,
+                   help="local Dask workers (default: one per core; 0 = no Dask)")
+    s.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    s.set_defaults(func=_simulate)
+
+    lab = sub.add_parser("lab", help="translational lab analyses")
+    lab_sub = lab.add_subparsers(metavar="action")
+    lr = lab_sub.add_parser("report", help="report on a lab/ folder")
+    lr.add_argument("folder", type=Path)
+    lr.add_argument("--out", type=Path, default=None, help="output folder (default: FOLDER/report)")
+    lr.set_defaults(func=_lab_report)
     return p
 
 
@@ -98,6 +115,26 @@ def _audit(args: argparse.Namespace) -> int:
             if row["verdict"] == "agrees" and not args.all:
                 continue
             print(f"  [{row['verdict']}] {key}: {row['text']} — {row['why']}")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from remission.sim.trial import cli_simulate
+
+    folder = cli_simulate(args.design, args.out, n=args.n, seed=args.seed,
+                          workers=args.workers, scheduler=args.scheduler)
+    print(folder)
+    return 0
+
+
+def _lab_report(args: argparse.Namespace) -> int:
+    from remission.pipeline import lab_bundle
+    from remission.report import write_report
+
+    bundle = lab_bundle(args.folder)
+    paths = write_report(bundle, args.out or (args.folder / "report"))
+    for p in paths.values():
+        print(p)
     return 0
 
 

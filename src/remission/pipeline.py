@@ -122,13 +122,43 @@ def software_versions() -> dict[str, str]:
     return out
 
 
+def lab_results(folder: Path) -> tuple[list, list[FigureItem]]:
+    """Results and figures of a lab/ folder (``remission.lab.analyse_folder``)."""
+    from remission.lab import analyse_folder
+
+    results, figs = analyse_folder(folder)
+    items = [FigureItem(getattr(f, "remission_name", f"fig.lab.{i}"),
+                        getattr(f, "remission_title", "Laboratory figure"),
+                        getattr(f, "remission_caption", ""), "lab", f)
+             for i, f in enumerate(figs, start=1)]
+    return list(results), items
+
+
+def lab_bundle(folder: str | Path) -> ReportBundle:
+    """A report of a stand-alone lab folder (``remission lab report``)."""
+    folder = Path(folder)
+    results, figs = lab_results(folder)
+    info = StudyInfo(name=f"Laboratory report: {folder.name}", disease="", products=(),
+                     day0="", synthetic="synthetic" in folder.name.lower())
+    return ReportBundle(study=info, results=ResultSet(results), figures=figs,
+                        software=software_versions())
+
+
 def build_bundle(folder: str | Path, figures: bool = True) -> tuple[Analysis, ReportBundle]:
-    """Load, analyse and audit a study folder into a ReportBundle."""
+    """Load, analyse and audit a study folder into a ReportBundle.
+
+    A ``lab/`` subfolder adds the translational laboratory section."""
     study = load_study(folder)
     analysis = analyse(study, figures=figures)
     from remission.audit import audit_study
 
     analysis.results.extend(audit_study(analysis))
+    lab = Path(folder) / "lab"
+    if lab.is_dir():
+        results, figs = lab_results(lab)
+        analysis.results.extend(results)
+        if figures:
+            analysis.figures.extend(figs)
     bundle = ReportBundle(study=study_info(study), results=analysis.results,
                           figures=analysis.figures, software=software_versions())
     return analysis, bundle
