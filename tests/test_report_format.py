@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from remission.report.format import (
     MISSING,
@@ -175,3 +177,47 @@ def test_duplicate_and_tuple_column_labels():
     dt2 = display_table(Result("t", "T", pd.DataFrame([[3, 4]], columns=cols, index=["A"]),
                                method="m"))
     assert dt2.columns == ("ORR | n", "ORR | N")
+
+
+def _exact_half_up_pct(k: int, n: int) -> str:
+    """Hand oracle: k/n as a percentage, one decimal, half up, in exact rational arithmetic."""
+    from fractions import Fraction
+
+    tenths = Fraction(1000 * k, n)
+    q = int(tenths) + (1 if tenths - int(tenths) >= Fraction(1, 2) else 0)
+    if k > 0 and q == 0:
+        return "<0.1%"
+    if k < n and q >= 1000:
+        return ">99.9%"
+    return f"{q // 10}.{q % 10}%"
+
+
+def test_percent_of_counts_matches_exact_rational_half_up_exhaustive_small_n():
+    # every k/n with n <= 200, computed the three ways an analysis might store it
+    for n in range(1, 201):
+        for k in range(n + 1):
+            want = _exact_half_up_pct(k, n)
+            assert format_proportion(k / n) == want, (k, n)
+            assert format_percent(k / n * 100) == want, (k, n)
+            assert format_percent(100 * k / n) == want, (k, n)
+
+
+@given(st.integers(1, 10**6).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+@settings(max_examples=500, deadline=None)
+def test_percent_of_counts_matches_exact_rational_half_up_large_n(kn):
+    k, n = kn
+    want = _exact_half_up_pct(k, n)
+    assert format_proportion(k / n) == want
+    assert format_percent(k / n * 100) == want
+
+
+@pytest.mark.r
+def test_random_p_values_match_r_format_pval():
+    rng = np.random.default_rng(20261123)
+    p = np.concatenate([10 ** rng.uniform(-4, 0, 400), rng.uniform(0, 1, 100),
+                        np.round(rng.uniform(0, 1, 100), 4)])
+    out = run_r(
+        'out <- list(s = vapply(p, function(v) format.pval(v, digits = 3, eps = 0.001), ""))',
+        p=p,
+    )
+    assert [format_p(v) for v in p] == out["s"]

@@ -12,7 +12,9 @@ Conventions (documented in ``docs/report.md``):
   value, C ``sprintf`` semantics). Reference: R Core Team, *R: A Language and Environment
   for Statistical Computing*, ``?format.pval`` and ``?format``.
 * Percentages have one decimal, rounded **half up on the shortest decimal representation**
-  of the value (``12.25`` -> ``"12.3"``, ``0.1225`` as a proportion -> ``"12.3%"``), the
+  of the value after removing float noise beyond 12 significant digits (``12.25`` ->
+  ``"12.3"``, ``0.1225`` as a proportion -> ``"12.3%"``, ``23/80*100 =
+  28.749999999999996`` -> ``"28.8"``), the
   convention of SAS ``ROUND`` used in most clinical table shells (ICH E3 leaves the rule to
   the sponsor; we state ours). A non-zero value that would print as 0.0 prints ``"<0.1"``
   and a value below 100 % that would print as 100.0 prints ``">99.9"``, so a table never
@@ -30,7 +32,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 MISSING = "—"
@@ -88,17 +90,29 @@ def format_p(p: Any, eps: float = P_EPS, digits: int = P_DIGITS) -> str:
     return _signif_text(x, digits)
 
 
+#: Significant digits kept before half-up rounding: removes binary noise such as
+#: 23/80*100 = 28.749999999999996 (a tie written as 28.75 by anyone counting by hand).
+CLEAN_DIGITS = 12
+
+
+def _decimal(value: Any) -> Decimal:
+    """Shortest decimal representation of ``value``, float noise beyond 12 digits removed."""
+    d = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if d == 0 or not d.is_finite():
+        return d
+    return d.quantize(Decimal(1).scaleb(d.adjusted() - CLEAN_DIGITS + 1), rounding=ROUND_HALF_EVEN)
+
+
 def _half_up(value: Any, decimals: int) -> Decimal:
-    """Round half up on the shortest decimal representation (``repr``) of ``value``."""
-    d = Decimal(repr(float(value))) if not isinstance(value, Decimal) else value
-    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    """Round half up on the (noise-cleaned) decimal representation of ``value``."""
+    return _decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def format_percent_value(pct: Any, decimals: int = 1) -> str:
     """A percentage already on the 0–100 scale, without the ``%`` sign."""
     if is_missing(pct):
         return MISSING
-    x = _as_float(pct)
+    x = _decimal(pct)
     r = _half_up(x, decimals)
     if x > 0 and r == 0:
         return "<" + str(Decimal(1).scaleb(-decimals))
