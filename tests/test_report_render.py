@@ -118,6 +118,7 @@ def test_html_contents_titles_values_escaping_warnings_audit(rendered):
     heads = re.findall(r"<h2>([^<]+)</h2>", html)
     assert heads == ["Efficacy", "Safety", "Audit of reported numbers", "Methods", "References"]
     assert "Figure 1.</strong> Best response by dose group." in html
+    assert "<h3>Table 1. Overall response by dose group</h3>" in html  # same k as the docx
 
 
 def test_references_deduplicated_and_methods_paragraph():

@@ -98,11 +98,13 @@ def render_table(dt: DisplayTable, caption: str = "") -> str:
 
 
 def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
-                  dt: DisplayTable | None = None) -> str:
+                  dt: DisplayTable | None = None, number: int | None = None) -> str:
+    """One Result: "Table k." title (same k as in tables.docx), table, method, warnings."""
     dt = dt if dt is not None else display_table(r, max_rows=max_rows)
+    label = f"Table {number}. " if number is not None else ""
     out = [
         f"<article class='result' id='{_e(_anchor('res-', r.name))}'>",
-        f"<h3>{_e(r.title)}</h3>",
+        f"<h3>{label}{_e(r.title)}</h3>",
         f"<p class='rname'>{_e(r.name)}</p>",
     ]
     out.append(render_table(dt) if dt.rows else "<p class='note'>No rows.</p>")
@@ -185,10 +187,11 @@ def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     if refs:
         toc += "<li><a href='#references'>References</a></li>"
     body.append(f"<nav><ol>{toc}</ol></nav>")
+    number = {r.name: k for k, r in enumerate(results, 1)}
     fig_no = 0
     for key, title in sections:
         body.append(f"<section id='sec-{key}'><h2>{_e(title)}</h2>")
-        body += [render_result(r, refs, max_rows, tables.get(r.name))
+        body += [render_result(r, refs, max_rows, tables.get(r.name), number[r.name])
                  for r in results if section_of(r.section) == key]
         for item in bundle.figures:
             if section_of(item.section) == key:
