@@ -83,3 +83,13 @@ def test_firth_matches_direct_penalised_likelihood_in_r() -> None:
     res = logistic(DATA, "resp", ["exposed", "blasts"])
     assert res.row_keys() == ["exposed", "blasts"]
     assert "Firth" in res.method and res.cell("exposed", "OR_lo") > 1
+
+
+def test_univariable_rows_equal_single_models() -> None:
+    from remission.stats.regression import logistic_univariable
+
+    res = logistic_univariable(DATA, "resp", ["exposed", "blasts"], ci="wald")
+    assert res.row_keys() == ["exposed", "blasts"]
+    single = logistic_fit(DATA[["resp", "blasts"]], "resp", ["blasts"], ci="wald")
+    assert res.cell("blasts", "coef") == pytest.approx(single.coef[1], rel=1e-12)
+    assert res.cell("exposed", "method") == "firth"

@@ -65,3 +65,10 @@ def test_firth_cox_matches_penalised_likelihood_in_r() -> None:
     np.testing.assert_allclose(np.log(t["HR_hi"]), r["hi"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(t["p"], r["p"], rtol=1e-5)
     assert np.isfinite(t.loc["arm", "HR"]) and t.loc["arm", "HR_lo"] > 1
+
+
+def test_ordinary_cox_flags_monotone_likelihood() -> None:
+    from remission.stats.survival.cox import cox_ph
+
+    res = cox_ph(D, "time", "event", ["arm", "age"])
+    assert any("monotone" in w for w in res.warnings)

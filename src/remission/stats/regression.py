@@ -154,7 +154,11 @@ def _design(data: pd.DataFrame, outcome: str, covariates: Sequence[str]
 
 
 def _ml_separated(x: np.ndarray, y: np.ndarray) -> bool:
-    beta, _ = _newton(x, y, firth=False, max_iter=60)
+    """True when ML diverges (complete or quasi-complete separation)."""
+    try:
+        beta, _ = _newton(x, y, firth=False, max_iter=60)
+    except np.linalg.LinAlgError:
+        return True  # information became singular while a coefficient ran off
     eta = x @ beta
     return bool(np.max(np.abs(beta)) > 15 or np.max(np.abs(eta)) > 30)
 
@@ -230,4 +234,33 @@ def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
         rationale=f.why, warnings=tuple(warns), references=REG_REFS,
         params={"method": f.method, "ci": f.ci, "conf": conf, "n": f.n, "events": f.events,
                 "loglik": f.loglik, "intercept": float(f.coef[0])},
+    )
+
+
+def logistic_univariable(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
+                         method: Literal["auto", "ml", "firth"] = "auto",
+                         ci: Literal["profile", "wald"] = "profile", conf: float = 0.95,
+                         name: str = "regression.logistic_univariable",
+                         section: str = "efficacy") -> Result:
+    """One model per covariate (the usual 'univariable' screen); rows = coefficients.
+
+    Each model uses the complete cases for its own covariate; ``method`` and ``fit``
+    columns say which estimator each row came from (auto-chosen per model).
+    """
+    frames, notes = [], []
+    for c in covariates:
+        sub = data[[outcome, c]].dropna().reset_index(drop=True)
+        f = logistic_fit(sub, outcome, [c], method=method, ci=ci, conf=conf)
+        t = pd.DataFrame({"coef": f.coef, "OR": np.exp(f.coef), "OR_lo": np.exp(f.lower),
+                          "OR_hi": np.exp(f.upper), "se": f.se, "p": f.p, "n": f.n,
+                          "events": f.events, "method": f.method}, index=f.names).iloc[1:]
+        frames.append(t)
+        notes.append(f"{c}: {f.why}")
+    return Result(
+        name=name, title="Univariable logistic regression", table=pd.concat(frames),
+        section=section,
+        method=(f"Separate logistic model per covariate; {conf:.0%} {ci} CIs; Firth's "
+                "penalised likelihood where chosen."),
+        rationale="; ".join(notes), references=REG_REFS,
+        params={"method": method, "ci": ci, "conf": conf},
     )
