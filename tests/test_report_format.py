@@ -221,3 +221,14 @@ def test_random_p_values_match_r_format_pval():
         p=p,
     )
     assert [format_p(v) for v in p] == out["s"]
+
+
+def test_value_types():
+    from remission.report.format import format_value
+
+    assert format_value(np.bool_(True)) == "Yes"
+    assert format_value(pd.NA) == MISSING
+    assert format_value(pd.NaT) == MISSING
+    assert format_value(pd.Timestamp("2024-03-01")) == "2024-03-01"
+    assert format_value(None) == MISSING
+    assert format_value(np.int64(7)) == "7"

@@ -283,3 +283,21 @@ def test_methods_criteria_accept_codes_or_display_labels():
                                "cytokine release syndrome was graded according to ASTCT "
                                "consensus 2019 (Lee DW et al."), text
         assert "according to as" not in text
+
+
+def test_malicious_column_names_row_keys_and_study_name_escaped(tmp_path):
+    import dataclasses
+
+    bundle = build_bundle(with_figure=False)
+    bundle.study = dataclasses.replace(bundle.study, name=EVIL)
+    bundle.results.add(Result("x.evil", "T", pd.DataFrame({EVIL: [1]}, index=[EVIL]),
+                              method=EVIL, rationale=EVIL, references=(EVIL,),
+                              params={EVIL: EVIL}))
+    html = render_html(bundle)
+    assert "<script" not in html.lower() and "<img src=x" not in html
+    paths = write_report(bundle, tmp_path / "o")
+    from docx import Document
+
+    t = Document(str(paths["docx"])).tables[-1]
+    assert t.cell(0, 1).text == EVIL and t.cell(1, 0).text == EVIL
+    assert json.loads(paths["json"].read_text("utf-8"))["study"]["name"] == EVIL

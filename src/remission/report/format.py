@@ -164,7 +164,7 @@ def format_number(x: Any, digits: int = 3) -> str:
     """General number: integers as is, floats to ``digits`` significant digits."""
     if is_missing(x):
         return MISSING
-    if isinstance(x, bool):
+    if _is_bool(x):
         return "Yes" if x else "No"
     if isinstance(x, int) or (hasattr(x, "dtype") and getattr(x.dtype, "kind", "") in "iu"):
         return str(int(x))
@@ -191,13 +191,17 @@ def format_ci(lo: Any, hi: Any, fmt: Any = None) -> str:
     return f"{a} to {b}" if neg else f"{a}{EN_DASH}{b}"
 
 
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool) or getattr(getattr(v, "dtype", None), "kind", "") == "b"
+
+
 def format_value(v: Any) -> str:
     """Any cell value with no column-specific rule."""
     if is_missing(v):
         return MISSING
     if isinstance(v, str):
         return v
-    if isinstance(v, bool):
+    if _is_bool(v):
         return "Yes" if v else "No"
     if hasattr(v, "isoformat") and not isinstance(v, int | float):
         text = v.isoformat()
