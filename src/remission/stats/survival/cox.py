@@ -70,7 +70,7 @@ class CoxFit:
         return np.sqrt(np.diag(self.var))
 
     def wald_test(self) -> float:
-        return float(self.coef @ linalg.solve(self.var, self.coef, assume_a="pos"))
+        return float(self.coef @ np.linalg.pinv(self.var) @ self.coef)
 
 
 def _total(x, stop, event, start, strata, beta, want_var=True):
