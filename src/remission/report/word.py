@@ -57,41 +57,56 @@ def _run(text: str, bold: bool = False, size_half_pt: int | None = None) -> str:
 
 
 def _cell(text: str, width: int, *, bold: bool = False, right: bool = False,
-          fill: str = "") -> str:
+          fill: str = "", size: int | None = None) -> str:
     tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>'
     if fill:
         tcpr += f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>'
     ppr = '<w:pPr><w:spacing w:before="0" w:after="0"/>' + (
         '<w:jc w:val="right"/>' if right else "") + "</w:pPr>"
-    return f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p>{ppr}{_run(text, bold)}</w:p></w:tc>"
+    return f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p>{ppr}{_run(text, bold, size)}</w:p></w:tc>"
+
+
+def column_widths(t: DisplayTable, text_width: int, cap: int = 40) -> list[int]:
+    """Column widths (twips) proportional to the longest text in each column (capped), so
+    short numeric columns do not take as much room as free-text ones."""
+    cols = [[t.index_header, *(k for k, _ in t.rows)]]
+    cols += [[h, *(cells[j].text for _, cells in t.rows)] for j, h in enumerate(t.columns)]
+    chars = [min(max(len(x) for x in col), cap) + 2 for col in cols]
+    total = sum(chars)
+    return [max(text_width * c // total, 400) for c in chars]
 
 
 def table_xml(t: DisplayTable, style_id: str, text_width: int) -> str:
-    """A ``w:tbl`` element for ``t`` (header row repeats on each page)."""
-    ncol = len(t.columns) + 1
-    width = max(text_width // ncol, 300)
+    """A ``w:tbl`` element for ``t`` (header row repeats on each page).
+
+    Tables wider than 7 columns use 8 pt text, others 9 pt, so typical manuscript tables
+    fit a portrait page.
+    """
+    widths = column_widths(t, text_width)
+    size = 16 if len(widths) > 7 else 18  # half-points
     numeric = t.numeric or (False,) * len(t.columns)
     parts = [
         f'<w:tbl xmlns:w="{_W}"><w:tblPr><w:tblStyle w:val="{style_id}"/>'
         '<w:tblW w:w="0" w:type="auto"/><w:tblLook w:val="04A0" w:firstRow="1" '
         'w:lastRow="0" w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
         "</w:tblPr><w:tblGrid>",
-        f'<w:gridCol w:w="{width}"/>' * ncol,
+        *(f'<w:gridCol w:w="{w}"/>' for w in widths),
         "</w:tblGrid>",
         '<w:tr><w:trPr><w:tblHeader/></w:trPr>',
-        _cell(t.index_header, width, bold=True),
-        *(_cell(c, width, bold=True, right=n) for c, n in zip(t.columns, numeric, strict=True)),
+        _cell(t.index_header, widths[0], bold=True, size=size),
+        *(_cell(c, w, bold=True, right=n, size=size)
+          for c, w, n in zip(t.columns, widths[1:], numeric, strict=True)),
         "</w:tr>",
     ]
     for key, cells in t.rows:
         parts.append("<w:tr>")
-        parts.append(_cell(key, width))
-        for c, n in zip(cells, numeric, strict=True):
+        parts.append(_cell(key, widths[0], size=size))
+        for c, w, n in zip(cells, widths[1:], numeric, strict=True):
             fill = ""
             if c.kind.startswith("verdict:"):
                 fill = _VERDICT_FILL.get(c.kind.split(":", 1)[1], "")
-            parts.append(_cell(c.text, width, right=n and not fill, fill=fill,
-                               bold=c.kind == "verdict:disagrees"))
+            parts.append(_cell(c.text, w, right=n and not fill, fill=fill,
+                               bold=c.kind == "verdict:disagrees", size=size))
         parts.append("</w:tr>")
     parts.append("</w:tbl>")
     return "".join(parts)
