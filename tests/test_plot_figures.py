@@ -149,3 +149,16 @@ def test_missing_columns_reported_all_at_once():
         lane_chart(cll1_adsl().drop(columns=["BOR", "CRSGR"]))
     cols = {p.column for p in err.value.problems}
     assert cols == {"BOR", "CRSGR"}
+
+
+def test_grade_missing_and_unknown_response_categories_are_labelled():
+    adsl = cll1_adsl()
+    adsl.loc[0, "CRSGR"] = np.nan
+    adsl.loc[1, "BOR"] = "sCR-like"  # not in the vocabulary: kept, grey + hatch, labelled
+    adsl.loc[2, "BOR"] = ""
+    texts = _texts(grade_by_group(adsl, "CRSGR"))
+    assert "Not graded" in texts
+    rtexts = _texts(response_by_group(adsl))
+    assert {"sCR-like", "Missing"} <= set(rtexts)
+    lt = _texts(lane_chart(adsl))
+    assert "sCR-like" in lt and "?" in lt
