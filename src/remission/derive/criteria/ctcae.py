@@ -96,7 +96,7 @@ def grade_labs(
             "variable": v,
             "term": CTCAE_TERMS[v][0],
             "value": x[keep],
-            "grade": pd.array(np.where(np.isnan(g), pd.NA, g), dtype="Int64"),
+            "grade": pd.arrays.IntegerArray(np.nan_to_num(g).astype(np.int64), np.isnan(g)),
             "system": system,
         }))
     if not parts:

@@ -1,0 +1,79 @@
+"""Figures for derived toxicity grades (matplotlib; return a Figure, no I/O)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+
+__all__ = ["anc_icaht_plot", "grade_heatmap"]
+
+_GRADE_COLOURS = ["#f2f2f2", "#fee391", "#fdae6b", "#f16913", "#a50f15", "#000000"]
+
+
+def grade_heatmap(graded: pd.DataFrame, title: str | None = None,
+                  days: tuple[int, int] | None = None) -> Figure:
+    """Patient × day heat-map of grades (0-5) from a grader output (patient_id, day, grade).
+
+    Days without an observation are white; each row is one patient.
+    """
+    first = int(graded["day"].min()) if days is None else days[0]
+    last = int(graded["day"].max()) if days is None else days[1]
+    g = graded[(graded["day"] >= first) & (graded["day"] <= last)]
+    pids = sorted(graded["patient_id"].unique())
+    mat = np.full((len(pids), last - first + 1), np.nan)
+    row = pd.Index(pids).get_indexer(g["patient_id"])
+    mat[row, g["day"].to_numpy() - first] = g["grade"].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.18 * len(pids) + 1.2)))
+    cmap = ListedColormap(_GRADE_COLOURS).with_extremes(bad="white")
+    im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", interpolation="nearest",
+                   cmap=cmap, norm=BoundaryNorm(np.arange(-0.5, 6.5), cmap.N),
+                   extent=(first - 0.5, last + 0.5, len(pids) - 0.5, -0.5))
+    ax.set_yticks(range(len(pids)))
+    ax.set_yticklabels(pids, fontsize=6)
+    ax.set_xlabel("Day after infusion")
+    system = ", ".join(sorted(graded["system"].astype(str).unique())) if "system" in graded \
+        else ""
+    ax.set_title(title or f"Daily grade ({system})")
+    cb = fig.colorbar(im, ax=ax, ticks=range(6))
+    cb.set_label("Grade")
+    fig.tight_layout()
+    return fig
+
+
+def anc_icaht_plot(daily: pd.DataFrame, icaht: pd.DataFrame, last_day: int = 100) -> Figure:
+    """ANC curves (log scale) coloured by early ICAHT grade, with the 500 and 100/µL lines."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    colours = dict(enumerate(_GRADE_COLOURS[:5]))
+    colours[0] = "#9e9e9e"
+    grade = icaht.set_index("patient_id")["icaht_early_grade"]
+    d = daily.loc[daily["anc"].notna() & (daily["day"] >= 0) & (daily["day"] <= last_day),
+                  ["patient_id", "day", "anc"]]
+    seen: set[int] = set()
+    for pid, g in d.groupby("patient_id", sort=True):
+        gr = grade.get(pid)
+        k = -1 if gr is None or pd.isna(gr) else int(gr)
+        ax.plot(g["day"], np.maximum(g["anc"], 0.01), lw=0.8, alpha=0.8,
+                color=colours.get(k, "#1f77b4"),
+                label=f"ICAHT {k}" if k not in seen and k >= 0 else None)
+        seen.add(k)
+    for y, lab in ((0.5, "500/µL"), (0.1, "100/µL")):
+        ax.axhline(y, ls="--", lw=0.8, color="k")
+        ax.text(0.99, y, lab, va="bottom", ha="right", fontsize=7,
+                transform=ax.get_yaxis_transform())
+    ax.axvline(30.5, ls=":", color="k", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("Day after infusion")
+    ax.set_ylabel("ANC (×10⁹/L)")
+    ax.set_title("Neutrophil recovery by early ICAHT grade (EHA/EBMT 2023)")
+    handles, labels = ax.get_legend_handles_labels()
+    order = np.argsort(labels)
+    ax.legend([handles[i] for i in order], [labels[i] for i in order], fontsize=7,
+              loc="lower right")
+    fig.tight_layout()
+    return fig
