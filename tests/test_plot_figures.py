@@ -162,3 +162,11 @@ def test_grade_missing_and_unknown_response_categories_are_labelled():
     assert {"sCR-like", "Missing"} <= set(rtexts)
     lt = _texts(lane_chart(adsl))
     assert "sCR-like" in lt and "?" in lt
+
+
+def test_png_export_is_deterministic_without_software_chunk():
+    from remission.report.figures import figure_png
+
+    a, b = figure_png(response_by_group(cll1_adsl())), figure_png(response_by_group(cll1_adsl()))
+    assert a == b and a.startswith(b"\x89PNG")
+    assert b"Software" not in a and b"tIME" not in a
