@@ -4,8 +4,10 @@ For each distinct event time ``t`` in a stratum the risk set is
 ``{i: start_i < t <= stop_i}``; its sums of ``r = exp(eta)``, ``r x`` and ``r x x'``
 are differences of suffix sums over sorted stop and start times. Efron's tie
 correction expands an event time with ``d`` deaths into ``d`` rows with denominators
-``S0 - (l/d) D0``, ``l = 0..d-1`` (Efron 1977). Used by the Cox fit and by the
-``cox.zph`` score test, which only needs the per-row means and variances.
+``S0 - (l/d) D0``, ``l = 0..d-1`` (Efron 1977); the sums over l are collapsed into a
+few scalars per event time, so the information is built per time (T × p × p) rather
+than per death. Used by the Cox fit and by the ``cox.zph`` score test, which needs the
+per-time mean sums and information blocks.
 """
 
 from __future__ import annotations
@@ -17,16 +19,15 @@ import numpy as np
 
 @dataclass
 class EfronRows:
-    """Per expanded death row: time index, weight g, denominators, means, variances."""
+    """Per distinct event time of a stratum: Efron sums needed by the fit and cox.zph."""
 
     loglik: float
-    score: np.ndarray          # (p,)
-    info: np.ndarray           # (p, p)
-    tidx: np.ndarray           # (m,) index into event_times of each expanded row
-    mean: np.ndarray           # (m, p)
-    var: np.ndarray | None     # (m, p, p)
-    event_times: np.ndarray    # (T,)
-    xsum_dead: np.ndarray      # (T, p) sum of x over deaths at each time
+    score: np.ndarray            # (p,)
+    info: np.ndarray             # (p, p)
+    event_times: np.ndarray      # (T,)
+    xsum_dead: np.ndarray        # (T, p) sum of x over deaths at each time
+    mean_sum: np.ndarray         # (T, p) sum over the d Efron rows of the weighted mean
+    info_t: np.ndarray | None    # (T, p, p) information contributed by each time
 
 
 def _suffix_at(sorted_keys: np.ndarray, cum: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -41,49 +42,69 @@ def _prefix(v: np.ndarray) -> np.ndarray:
 
 
 def efron_stratum(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray,
-                  x: np.ndarray, eta: np.ndarray, want_var: bool = True) -> EfronRows:
-    """Efron log partial likelihood, score and information for one stratum."""
+                  x: np.ndarray, eta: np.ndarray, want_var: bool = True,
+                  order: tuple[np.ndarray, np.ndarray | None] | None = None) -> EfronRows:
+    """Efron log partial likelihood, score and information for one stratum.
+
+    ``order`` = (argsort of stop, argsort of start) may be passed to skip re-sorting
+    on every Newton iteration.
+    """
     p = x.shape[1]
     r = np.exp(eta)
+    if order is None:
+        order = (np.argsort(stop, kind="stable"),
+                 None if start is None else np.argsort(start, kind="stable"))
+    o, o2 = order
     dead = event == 1
-    et, tinv = np.unique(stop[dead], return_inverse=True)
+    ds = o[dead[o]]  # deaths in time order
+    dtimes = stop[ds]
+    brk = np.flatnonzero(np.diff(dtimes)) + 1
+    first_d = np.concatenate([[0], brk])
+    et = dtimes[first_d]
     nt = len(et)
     rx = r[:, None] * x
     rxx = rx[:, :, None] * x[:, None, :] if want_var else None
-    o = np.argsort(stop, kind="stable")
     ks = stop[o]
     s0 = _suffix_at(ks, _prefix(r[o]), et)
     s1 = _suffix_at(ks, _prefix(rx[o]), et)
     s2 = _suffix_at(ks, _prefix(rxx[o]), et) if want_var else None
     if start is not None:
-        o2 = np.argsort(start, kind="stable")
         k2 = start[o2]
         s0 = s0 - _suffix_at(k2, _prefix(r[o2]), et)
         s1 = s1 - _suffix_at(k2, _prefix(rx[o2]), et)
         if want_var:
             s2 = s2 - _suffix_at(k2, _prefix(rxx[o2]), et)
-    d = np.bincount(tinv, minlength=nt).astype(float)
-    d0 = np.bincount(tinv, weights=r[dead], minlength=nt)
-    d1 = np.zeros((nt, p))
-    np.add.at(d1, tinv, rx[dead])
-    xd = np.zeros((nt, p))
-    np.add.at(xd, tinv, x[dead])
-    # expand: row l of a time with d deaths has fraction l/d
+    d = np.diff(np.concatenate([first_d, [len(ds)]])).astype(float)
+    d0 = np.add.reduceat(r[ds], first_d) if nt else np.zeros(0)
+    d1 = np.add.reduceat(rx[ds], first_d, axis=0) if nt else np.zeros((0, p))
+    xd = np.add.reduceat(x[ds], first_d, axis=0) if nt else np.zeros((0, p))
+    # Efron rows l = 0..d-1 at each time with fraction f = l/d; collapse sums over l
     tidx = np.repeat(np.arange(nt), d.astype(int))
     first = np.concatenate([[0], np.cumsum(d)[:-1]]).astype(int)
     frac = (np.arange(len(tidx)) - first[tidx]) / d[tidx]
     den = s0[tidx] - frac * d0[tidx]
-    num1 = s1[tidx] - frac[:, None] * d1[tidx]
-    mean = num1 / den[:, None]
-    loglik = float(eta[dead].sum() - np.log(den).sum())
-    score = xd.sum(0) - mean.sum(0)
-    var = None
+    loglik = float(eta[ds].sum() - np.log(den).sum())
+
+    def per_time(v: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(v, first) if nt else np.zeros(0)
+
+    a0 = per_time(1 / den)            # sum 1/den
+    a1 = per_time(frac / den)         # sum f/den
+    mean_sum = s1 * a0[:, None] - d1 * a1[:, None]
+    score = xd.sum(0) - mean_sum.sum(0)
+    info_t = None
     if want_var:
-        d2 = np.zeros((nt, p, p))
-        np.add.at(d2, tinv, rxx[dead])
-        num2 = s2[tidx] - frac[:, None, None] * d2[tidx]
-        var = num2 / den[:, None, None] - mean[:, :, None] * mean[:, None, :]
-        info = var.sum(0)
+        d2 = np.add.reduceat(rxx[ds], first_d, axis=0) if nt else np.zeros((0, p, p))
+        b0 = per_time(1 / den**2)
+        b1 = per_time(frac / den**2)
+        b2 = per_time(frac**2 / den**2)
+        ss = s1[:, :, None] * s1[:, None, :]
+        sd = s1[:, :, None] * d1[:, None, :]
+        dd = d1[:, :, None] * d1[:, None, :]
+        info_t = (s2 * a0[:, None, None] - d2 * a1[:, None, None]
+                  - (ss * b0[:, None, None] - (sd + sd.transpose(0, 2, 1)) * b1[:, None, None]
+                     + dd * b2[:, None, None]))
+        info = info_t.sum(0)
     else:
         info = np.zeros((p, p))
-    return EfronRows(loglik, score, info, tidx, mean, var, et, xd)
+    return EfronRows(loglik, score, info, et, xd, mean_sum, info_t)

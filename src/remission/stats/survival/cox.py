@@ -73,13 +73,32 @@ class CoxFit:
         return float(self.coef @ np.linalg.pinv(self.var) @ self.coef)
 
 
+_ORDER_CACHE: dict[int, Any] = {}
+
+
+def _orders(stop, start, strata):
+    """Per-stratum (mask, stop order, start order), cached for one fit's arrays."""
+    key = (id(stop), id(start), id(strata))
+    hit = _ORDER_CACHE.get(key)
+    if hit is not None and hit[0] is stop and hit[1] is start and hit[2] is strata:
+        return hit[3]
+    out = []
+    for s in np.unique(strata):
+        m = strata == s
+        st = stop[m]
+        out.append((m, (np.argsort(st, kind="stable"),
+                        None if start is None else np.argsort(start[m], kind="stable"))))
+    _ORDER_CACHE.clear()
+    _ORDER_CACHE[key] = (stop, start, strata, out)
+    return out
+
+
 def _total(x, stop, event, start, strata, beta, want_var=True):
     ll, u, info, parts = 0.0, np.zeros(x.shape[1]), np.zeros((x.shape[1],) * 2), []
     eta = x @ beta
-    for s in np.unique(strata):
-        m = strata == s
+    for m, order in _orders(stop, start, strata):
         rows = efron_stratum(None if start is None else start[m], stop[m], event[m], x[m],
-                             eta[m], want_var)
+                             eta[m], want_var, order)
         ll, u, info = ll + rows.loglik, u + rows.score, info + rows.info
         parts.append((m, rows))
     return ll, u, info, parts
@@ -258,12 +277,11 @@ def cox_zph(fit: CoxFit, name: str = "survival.cox_zph",
         st, gs = fit.stop[m], g_all[m]
         order = np.argsort(st, kind="stable")
         gt = gs[order][np.searchsorted(st[order], rows.event_times)]
-        gr = gt[rows.tidx]
-        u2 += (gt[:, None] * rows.xsum_dead).sum(0) - (gr[:, None] * rows.mean).sum(0)
-        v = rows.var
+        u2 += (gt[:, None] * (rows.xsum_dead - rows.mean_sum)).sum(0)
+        v = rows.info_t
         imat[:p, :p] += v.sum(0)
-        imat[:p, p:] += (gr[:, None, None] * v).sum(0)
-        imat[p:, p:] += (gr[:, None, None] ** 2 * v).sum(0)
+        imat[:p, p:] += (gt[:, None, None] * v).sum(0)
+        imat[p:, p:] += (gt[:, None, None] ** 2 * v).sum(0)
     imat[p:, :p] = imat[:p, p:].T
     rows_out, idx = [], []
     for term, cols in fit.terms.items():
