@@ -79,6 +79,14 @@ class Design:
     def antigen(self) -> str:
         return str(self.trial["target_antigen"])
 
+    def stacked_schedule(self) -> Schedule:
+        """All arms' schedules as (arms x days) arrays on the common day grid."""
+        s0 = self.arms[0].schedule
+        return Schedule(s0.first_day, s0.last_day,
+                        *(np.stack([getattr(a.schedule, f) for a in self.arms])
+                          for f in ("ven_mg", "blin_ug_day", "fc_units", "car_per_kg",
+                                    "car_cells")))
+
 
 def _typed(v: Any, kind: type) -> bool:
     if kind is float:
@@ -246,8 +254,9 @@ def parse_design(data: dict[str, Any], source: str = "design") -> Design:
         arms_raw = []
     arms: list[Arm] = []
     names: set[str] = set()
+    first_day = _first_day(arms_raw)
     for ai, arm in enumerate(arms_raw):
-        arm_obj = _parse_arm(log, src, f"arm[{ai}]", arm, trial, antigen)
+        arm_obj = _parse_arm(log, src, f"arm[{ai}]", arm, trial, antigen, first_day)
         if arm_obj is not None:
             if arm_obj.name in names:
                 log.add(src, "duplicate arm name", column=f"arm[{ai}].name", value=arm_obj.name)
@@ -261,8 +270,32 @@ def parse_design(data: dict[str, Any], source: str = "design") -> Design:
     return Design(source, trial, tuple(arms), population, params)
 
 
+def _first_day(arms_raw: Any) -> int:
+    """Day before the earliest dose of any arm: the common start (baseline) of all arms.
+
+    All arms start from baseline on the same day, so a patient randomised to "no
+    lead-in" waits (untreated) while the lead-in arm receives venetoclax.
+    """
+    days = [0]
+    for arm in arms_raw if isinstance(arms_raw, list) else []:
+        comps = arm.get("component", []) if isinstance(arm, dict) else []
+        for c in comps if isinstance(comps, list) else []:
+            if not isinstance(c, dict):
+                continue
+            for k in ("start_day",):
+                if _typed(c.get(k), int):
+                    days.append(c[k])
+            for k in ("days", "infusion_days"):
+                if isinstance(c.get(k), list):
+                    days.extend(x for x in c[k] if _typed(x, int))
+            for st in c.get("steps", []) if isinstance(c.get("steps"), list) else []:
+                if isinstance(st, dict) and _typed(st.get("start_day"), int):
+                    days.append(st["start_day"])
+    return min(days) - 1
+
+
 def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str, Any],
-               antigen: str | None) -> Arm | None:
+               antigen: str | None, first_day: int) -> Arm | None:
     spec = {"name": (str, True), "n": (int, False), "component": (list, True),
             "population": (dict, False), "label": (str, False)}
     a = _check_table(log, src, where, arm, spec)
@@ -274,7 +307,6 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
     pop = _check_population(log, src, f"{where}.population", a.get("population", {}))
     fu = trial.get("follow_up_days") if isinstance(trial.get("follow_up_days"), int) else 180
     comps = a.get("component", [])
-    first = -1
     products = []
     parsed: list[tuple[str, dict[str, Any]]] = []
     for ci, comp in enumerate(comps):
@@ -295,11 +327,8 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
         if ctype == "venetoclax":
             if "days" in c and c["days"] <= 0:
                 log.add(src, "must be positive", column=f"{cw}.days", value=c["days"])
-            if "start_day" in c:
-                first = min(first, c["start_day"])
         elif ctype == "lymphodepletion" and "days" in c:
             c["days"] = _int_list(log, src, f"{cw}.days", c["days"])
-            first = min([first, *c["days"]])
         elif ctype in PRODUCTS:
             products.append(ctype)
             if ("dose_per_kg" in c) == ("dose_cells" in c):
@@ -323,7 +352,6 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
                             value=s["end_day"])
                 if len(s) == 3:
                     steps.append(s)
-                    first = min(first, s["start_day"])
             c["steps"] = steps
             if antigen is not None and antigen != "CD19":
                 log.add(src, "blinatumomab targets CD19", column=f"{cw}.type",
@@ -333,7 +361,7 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
         log.add(src, "at most one cell product per arm", column=f"{where}.component")
     if "name" not in a or n is None or log:
         return None
-    sched = Schedule.empty(first - 1, fu)
+    sched = Schedule.empty(first_day, fu)
     dose_per_kg = None
 
     def idx(day: int) -> int | None:

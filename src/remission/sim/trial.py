@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.atomic import staged_dir
-from .design import Arm, Design, load_design
+from .design import Design, load_design
 from .outcomes import (
     ALC_GRADES,
     ANC_GRADES,
@@ -67,16 +67,30 @@ class TrialResult:
     model_observations: pd.DataFrame
 
 
-def simulate_chunk(design: Design, arm_index: int, start: int, stop: int, seed: int,
+Segment = tuple[int, int, int]  # (arm index, first patient index, stop index)
+
+
+def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
                    observations: bool = True) -> dict[str, pd.DataFrame]:
-    """Simulate patients ``start..stop-1`` of one arm; return study-format tables."""
-    arm = design.arms[arm_index]
+    """Simulate the patients of ``segments`` in one state array; study-format tables."""
     tr = design.trial
-    idx = np.arange(start, stop)
-    pop = {**design.population, **arm.population}
-    cov, p = build_patients(seed, idx, pop, typical(design.parameters), arm.product,
-                            design.antigen)
-    out = simulate(p, arm.schedule)
+    covs, ps, arm_idx, idx_parts = [], [], [], []
+    for ai, start, stop in segments:
+        arm = design.arms[ai]
+        idx = np.arange(start, stop)
+        cov, p = build_patients(seed, idx, {**design.population, **arm.population},
+                                typical(design.parameters), arm.product, design.antigen)
+        covs.append(cov)
+        ps.append(p)
+        arm_idx.append(np.full(len(idx), ai))
+        idx_parts.append(idx)
+    cov = {k: np.concatenate([c[k] for c in covs]) for k in covs[0]}
+    p = {k: np.concatenate([q[k] for q in ps]) for k in ps[0]}
+    arm_of_patient = np.concatenate(arm_idx)
+    idx = np.concatenate(idx_parts)
+    out = simulate(p, design.stacked_schedule(), arm_of_patient)
+    arm_names = np.array([a.name for a in design.arms], dtype=object)[arm_of_patient]
+    has_cells = np.array([a.product != "none" for a in design.arms])[arm_of_patient]
     days = out["day"].astype(int)
     fu = design.follow_up
     post = (days >= 0) & (days <= fu)
@@ -132,11 +146,12 @@ def simulate_chunk(design: Design, arm_index: int, start: int, stop: int, seed: 
     lymph_grade = grade_nadir(alc_nadir, ALC_GRADES)
     car_peak_i = np.argmax(out["car_cells_per_ul"][post], axis=0)
 
-    pid = np.array([f"{arm.name}-{i + 1:06d}" for i in idx], dtype=object)
+    pid = np.array([f"{a}-{i + 1:06d}" for a, i in zip(arm_names, idx, strict=True)],
+                   dtype=object)
     last = np.where(np.isnan(dday), fu, dday)
     patients = pd.DataFrame({
         "patient_id": pid,
-        "arm": arm.name,
+        "arm": arm_names,
         "age": np.round(cov["age"], 1),
         "sex": cov["sex"],
         "weight_kg": np.round(cov["weight_kg"], 1),
@@ -149,7 +164,7 @@ def simulate_chunk(design: Design, arm_index: int, start: int, stop: int, seed: 
         "response_at_day": resp[int(tr["response_day"])],
         "crs_grade": crs,
         "il6_peak_pg_ml": np.round(il6_peak, 2),
-        "car_peak_day": np.where(arm.product != "none", dpost[car_peak_i], np.nan),
+        "car_peak_day": np.where(has_cells, dpost[car_peak_i], np.nan),
         "car_peak_cells_per_ul": np.round(out["car_cells_per_ul"][post].max(axis=0), 3),
         "anc_nadir": np.round(anc_nadir, 4),
         "neutropenia_grade": neut_grade,
@@ -158,8 +173,10 @@ def simulate_chunk(design: Design, arm_index: int, start: int, stop: int, seed: 
         "death_cause": cause,
         "last_contact_day": last,
     })
-    if arm.car_dose_per_kg is not None:
-        patients.insert(9, "cart_dose_per_kg", arm.car_dose_per_kg)
+    doses = [a.car_dose_per_kg for a in design.arms]
+    if any(x is not None for x in doses):
+        per_kg = np.array([np.nan if x is None else x for x in doses])[arm_of_patient]
+        patients.insert(9, "cart_dose_per_kg", per_kg)
 
     ev = [pd.DataFrame({"patient_id": pid, "day": ad, "event": "response_assessment",
                         "value": resp[ad]}) for ad in tr["assessment_days"]]
@@ -212,14 +229,22 @@ def simulate_chunk(design: Design, arm_index: int, start: int, stop: int, seed: 
             "observations": obs, "model_observations": model_obs}
 
 
-def plan_chunks(design: Design, n: int | None, chunk_size: int) -> list[tuple[int, int, int]]:
-    """(arm index, start, stop) tasks covering every arm."""
-    tasks = []
+def plan_chunks(design: Design, n: int | None, chunk_size: int) -> list[list[Segment]]:
+    """Split all patients (arm by arm, in index order) into chunks of <= chunk_size."""
+    chunks: list[list[Segment]] = [[]]
+    room = chunk_size
     for ai, arm in enumerate(design.arms):
         size = n if n is not None else arm.n
-        for s in range(0, size, chunk_size):
-            tasks.append((ai, s, min(size, s + chunk_size)))
-    return tasks
+        s = 0
+        while s < size:
+            take = min(room, size - s)
+            chunks[-1].append((ai, s, s + take))
+            s += take
+            room -= take
+            if room == 0:
+                chunks.append([])
+                room = chunk_size
+    return [c for c in chunks if c]
 
 
 def _combine(parts: Sequence[dict[str, pd.DataFrame]], design: Design, seed: int
@@ -260,7 +285,7 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
         design = load_design(design)
     tasks = plan_chunks(design, n, chunk_size)
     if scheduler is None and workers == 0:
-        parts = [simulate_chunk(design, a, s, e, seed, observations) for a, s, e in tasks]
+        parts = [simulate_chunk(design, c, seed, observations) for c in tasks]
         return _combine(parts, design, seed)
 
     from dask.distributed import Client, LocalCluster
@@ -275,8 +300,8 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
         client = Client(scheduler)
     try:
         dfut = client.scatter(design, broadcast=True)
-        futs = [client.submit(simulate_chunk, dfut, a, s, e, seed, observations, pure=False)
-                for a, s, e in tasks]
+        futs = [client.submit(simulate_chunk, dfut, c, seed, observations, pure=False)
+                for c in tasks]
         if progress:
             dask_progress(futs)
         parts = client.gather(futs)
@@ -368,13 +393,6 @@ def cli_simulate(design_path: str | Path, out_dir: str | Path, n: int | None = N
     res = run_trial(design, n=n, seed=seed, workers=workers, scheduler=scheduler,
                     progress=total >= 50_000)
     return write_study(res, out_dir)
-
-
-def arm_of(design: Design, name: str) -> Arm:
-    for a in design.arms:
-        if a.name == name:
-            return a
-    raise KeyError(name)
 
 
 __all__: list[Any] = ["TrialResult", "cli_simulate", "run_trial", "simulate_chunk",
