@@ -108,6 +108,11 @@ def test_replicate_flags():
     # n = 10 two-sided 0.05: tabulated 2.290 (ASTM E178)
     assert abs(grubbs_critical(10) - 2.290) < 2e-3
     assert grubbs_critical(10) > 2.28
+    five = pd.DataFrame({"sample": ["v"] * 5, "group": ["g"] * 5, "gene": ["A"] * 5,
+                         "ct": [20.0, 20.05, 20.1, 20.02, 21.5]})
+    # G = |21.5 - mean| / sd = 1.7801 > G_crit(5) = 1.7150 (tabulated 1.715)
+    assert "Grubbs outlier Ct 21.50" in summarise_replicates(five).loc[0, "flags"]
+    assert abs(grubbs_critical(5) - 1.715) < 1e-3
 
 
 def test_bad_efficiency_rejected():

@@ -43,6 +43,10 @@ REF_DUNNETT = (
 REF_ANOVA = "Chambers JM, Hastie TJ. Statistical Models in S. Wadsworth 1992 (aov, type I SS)."
 
 
+def _fmt(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float | int | np.floating | np.integer) else str(v)
+
+
 def percent_apoptosis(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``total``, ``pct_viable``, ``pct_early``, ``pct_late``, ``pct_apoptotic``."""
     out = df.copy()
@@ -147,7 +151,7 @@ def apoptosis_results(df: pd.DataFrame, control: str | None = None, equal_var: b
     grouped = p.groupby(strata, sort=False) if strata else [((), p)]
     for key, sub in grouped:
         key = key if isinstance(key, tuple) else (key,)
-        label = " ".join(f"{s}={k}" for s, k in zip(strata, key, strict=True)) or "all"
+        label = " ".join(f"{s}={_fmt(k)}" for s, k in zip(strata, key, strict=True)) or "all"
         for grp, s2 in sub.groupby("group", sort=False):
             x = s2["pct_apoptotic"]
             summ.append({"key": fmt_key(label, grp), "stratum": label, "group": grp,

@@ -3,7 +3,9 @@
 Per sample, technical replicates are averaged (arithmetic mean of Ct); replicates with an
 SD above ``sd_threshold`` (default 0.3 cycles, a common acceptance limit) are flagged,
 and the most extreme replicate of each triplicate or larger set is tested with Grubbs'
-two-sided test (flagged, not removed: removing wells is the analyst's decision).
+two-sided test, reported when it is significant and the SD exceeds the threshold (with
+n = 3 Grubbs alone fires whenever two wells nearly coincide). Flagged, never removed:
+removing wells is the analyst's decision.
 
 With several reference genes the normaliser is their geometric mean quantity (Vandesompele
 et al. 2002), i.e. the arithmetic mean of their (efficiency-weighted) Ct. For amplification
@@ -93,7 +95,9 @@ def summarise_replicates(ct: pd.DataFrame, sd_threshold: float = 0.3,
             flags.append(f"replicate SD {sd:.2f} > {sd_threshold} cycles")
         g, i = grubbs_statistic(vals)
         gc = grubbs_critical(n, alpha)
-        if n >= 3 and np.isfinite(g) and g > gc:
+        # Grubbs at n = 3 rejects whenever two replicates nearly coincide (G_max = 1.1547
+        # vs G_crit = 1.1543), so an outlier is only reported when it also inflates the SD
+        if n >= 3 and np.isfinite(g) and g > gc and sd > sd_threshold:
             flags.append(f"Grubbs outlier Ct {vals[i]:.2f} (G = {g:.3f} > {gc:.3f})")
         rows.append({"sample": str(sample), "group": grp, "gene": str(gene),
                      "n_replicates": n, "mean_ct": float(vals.mean()) if n else np.nan,

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
-from scipy import optimize
+from scipy import optimize, special
 
 from remission.lab._common import SECTION, fmt_key, new_figure, table
 from remission.results import Result
@@ -107,14 +107,32 @@ def _fit_hill(x: np.ndarray, y: np.ndarray, bottom: float | None = None,
         return Hill(d.get("bottom", bottom), d.get("top", top), float(np.exp(d["logm"])),
                     float(np.exp(d["logh"])))
 
+    pos_mask = x > 0
+    lxs = np.where(pos_mask, np.log(np.where(pos_mask, x, 1.0)), 0.0)
+
     def resid(p):
         return unpack(p)(x) - y
+
+    def jac(p):
+        c = unpack(p)
+        z = np.where(pos_mask, c.h * (lxs - np.log(c.m)), -np.inf)
+        sfrac = special.expit(z)
+        g = sfrac * (1 - sfrac)
+        span = c.top - c.bottom
+        cols = []
+        if bottom is None:
+            cols.append(1 - sfrac)
+        if top is None:
+            cols.append(sfrac)
+        cols.append(-span * g * c.h)
+        cols.append(span * g * np.where(pos_mask, z, 0.0))
+        return np.column_stack(cols)
 
     best = None
     for lh in (0.0, np.log(0.4), np.log(2.5)):
         p0[-1] = lh
-        sol = optimize.least_squares(resid, p0, method="lm", xtol=1e-12, ftol=1e-12,
-                                     max_nfev=2000)
+        sol = optimize.least_squares(resid, p0, jac=jac, method="lm", xtol=1e-12,
+                                     ftol=1e-12, max_nfev=2000)
         if best is None or sol.cost < best.cost:
             best = sol
     return unpack(best.x)

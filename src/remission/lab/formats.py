@@ -1,0 +1,396 @@
+"""Readers and validators for lab inputs (see docs/lab-formats.md).
+
+Every reader returns a clean DataFrame or raises :class:`~remission.errors.InputError`
+listing ALL problems (file, spreadsheet line, column, value, expectation). Lines are
+numbered as a spreadsheet shows them: header = line 1, first data row = line 2.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from remission.errors import InputError, Problem
+
+DOSE_UNITS = ("M", "mM", "uM", "µM", "nM", "pM", "g/L", "mg/mL", "ug/mL", "µg/mL", "ng/mL",
+              "pg/mL", "U/mL", "E:T")
+MISSING_CT = {"", "undetermined", "na", "nan", "n/a", "no ct", "noct", "-"}
+WELL_RE = re.compile(r"^([A-Pa-p])0?([1-9]|1[0-9]|2[0-4])$")
+
+
+def _read(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                         encoding="utf-8-sig")
+    except FileNotFoundError:
+        probs.append(Problem(str(path), "file not found"))
+        return None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        probs.append(Problem(str(path), f"not a readable CSV: {exc}",
+                             expected="UTF-8 comma-separated values with a header row"))
+        return None
+    df.columns = [str(c).strip() for c in df.columns]
+    for c in df.columns:
+        df[c] = df[c].str.strip()
+    if df.empty:
+        probs.append(Problem(str(path), "no data rows"))
+    return df
+
+
+def _require(df: pd.DataFrame, path: Path, cols: Sequence[str], probs: list[Problem]) -> bool:
+    missing = [c for c in cols if c not in df.columns]
+    for c in missing:
+        probs.append(Problem(str(path), "required column missing", column=c,
+                             expected=f"columns {', '.join(cols)}"))
+    dup = [c for c in df.columns if list(df.columns).count(c) > 1]
+    for c in sorted(set(dup)):
+        probs.append(Problem(str(path), "duplicate column name", column=c))
+    return not missing and not dup
+
+
+def _numeric(df: pd.DataFrame, path: Path, col: str, probs: list[Problem], *,
+             minimum: float | None = None, strict_min: bool = False,
+             maximum: float | None = None, integer: bool = False,
+             missing_ok: Iterable[str] = (), expected: str = "a number") -> pd.Series:
+    """Parse a column to float, recording a Problem per bad cell."""
+    out = np.full(len(df), np.nan)
+    miss = {m.lower() for m in missing_ok}
+    for i, raw in enumerate(df[col].tolist()):
+        line = i + 2
+        if raw.lower() in miss:
+            continue
+        try:
+            v = float(raw.replace(",", "")) if raw != "" else np.nan
+        except ValueError:
+            v = np.nan
+        if not np.isfinite(v):
+            probs.append(Problem(str(path), "not a valid number", row=line, column=col,
+                                 value=raw, expected=expected))
+            continue
+        if minimum is not None and (v < minimum or (strict_min and v == minimum)):
+            probs.append(Problem(str(path), "value out of range", row=line, column=col,
+                                 value=raw, expected=expected))
+            continue
+        if maximum is not None and v > maximum:
+            probs.append(Problem(str(path), "value out of range", row=line, column=col,
+                                 value=raw, expected=expected))
+            continue
+        if integer and v != round(v):
+            probs.append(Problem(str(path), "not a whole number", row=line, column=col,
+                                 value=raw, expected=expected))
+            continue
+        out[i] = v
+    return pd.Series(out, index=df.index)
+
+
+def _nonempty(df: pd.DataFrame, path: Path, cols: Sequence[str], probs: list[Problem]) -> None:
+    for c in cols:
+        for i in np.flatnonzero(df[c].to_numpy() == ""):
+            probs.append(Problem(str(path), "empty value", row=int(i) + 2, column=c,
+                                 expected="a non-empty label"))
+
+
+def _consistent(df: pd.DataFrame, path: Path, key: str, attr: str,
+                probs: list[Problem]) -> None:
+    """Each ``key`` value must map to one ``attr`` value (e.g. sample -> group)."""
+    for k, sub in df.groupby(key, sort=False):
+        vals = sub[attr].unique()
+        if len(vals) > 1:
+            line = int(sub.index[list(sub[attr]).index(vals[1])]) + 2
+            probs.append(Problem(str(path), f"{key} {k!r} has more than one {attr}",
+                                 row=line, column=attr, value=vals[1],
+                                 expected=f"{vals[0]!r} as on earlier rows"))
+
+
+# --------------------------------------------------------------------------- plates
+
+
+def read_plate_table(path: str | Path) -> pd.DataFrame:
+    """Tidy plate-reader export: plate, well, group, drug, dose, dose_unit, replicate,
+    response (``plate``, ``well``, ``drug``, ``dose_unit``, ``replicate`` optional)."""
+    p = Path(path)
+    probs: list[Problem] = []
+    df = _read(p, probs)
+    if df is None or not _require(df, p, ("group", "dose", "response"), probs) or df.empty:
+        raise InputError(probs)
+    _nonempty(df, p, ["group"], probs)
+    out = pd.DataFrame({"group": df["group"]})
+    out["drug"] = df.get("drug", "drug")
+    out["dose"] = _numeric(df, p, "dose", probs, minimum=0, expected="a dose >= 0")
+    out["response"] = _numeric(df, p, "response", probs, expected="a numeric response")
+    if "dose_unit" in df:
+        for i, u in enumerate(df["dose_unit"]):
+            if u not in DOSE_UNITS:
+                probs.append(Problem(str(p), "unknown dose unit", row=i + 2, column="dose_unit",
+                                     value=u, expected=f"one of {', '.join(DOSE_UNITS)}"))
+        out["dose_unit"] = df["dose_unit"]
+        _consistent(out.assign(_r=df.index), p, "drug", "dose_unit", probs)
+    if "well" in df:
+        for i, w in enumerate(df["well"]):
+            if not WELL_RE.match(w):
+                probs.append(Problem(str(p), "not a plate well", row=i + 2, column="well",
+                                     value=w, expected="row letter A-P and column 1-24, "
+                                     "e.g. B07"))
+        plate = df["plate"] if "plate" in df else pd.Series("1", index=df.index)
+        key = plate + "/" + df["well"].str.upper().str.replace(r"^([A-P])0", r"\1", regex=True)
+        for i in np.flatnonzero(key.duplicated().to_numpy()):
+            probs.append(Problem(str(p), "well listed twice on the same plate", row=int(i) + 2,
+                                 column="well", value=df["well"].iloc[i]))
+        out["plate"], out["well"] = plate, df["well"]
+    if "replicate" in df:
+        out["replicate"] = df["replicate"]
+    if not probs:
+        for (drug, grp), sub in out.groupby(["drug", "group"], sort=False):
+            nd = sub.loc[sub["dose"] > 0, "dose"].nunique()
+            if nd < 4:
+                probs.append(Problem(str(p), f"{drug} / {grp}: only {nd} distinct doses > 0",
+                                     column="dose", expected="at least 4 (5+ recommended) "
+                                     "for a log-logistic fit"))
+    if probs:
+        raise InputError(probs)
+    return out
+
+
+def read_plate_map(layout_path: str | Path, readings_path: str | Path, plate: str = "1",
+                   dose_unit: str = "") -> pd.DataFrame:
+    """Plate-map layout grid + readings grid -> tidy plate table.
+
+    Both CSVs have a first column ``row`` (A-H for 96-well, A-P for 384-well) and columns
+    ``1``..``12`` or ``1``..``24``. Layout cells hold ``group|drug|dose|replicate`` (or
+    are empty for unused wells); readings cells hold the measured response.
+    """
+    lp, rp = Path(layout_path), Path(readings_path)
+    probs: list[Problem] = []
+    lay = _read(lp, probs)
+    rd = _read(rp, probs)
+    if lay is None or rd is None:
+        raise InputError(probs)
+    for df, p in ((lay, lp), (rd, rp)):
+        if "row" not in df.columns:
+            probs.append(Problem(str(p), "required column missing", column="row",
+                                 expected="first column 'row' with plate row letters"))
+            continue
+        ncol = len(df.columns) - 1
+        if (len(df), ncol) not in ((8, 12), (16, 24)):
+            probs.append(Problem(str(p), f"grid is {len(df)} x {ncol}",
+                                 expected="8 x 12 (96-well) or 16 x 24 (384-well)"))
+        want = [str(i) for i in range(1, ncol + 1)]
+        if list(df.columns[1:]) != want:
+            probs.append(Problem(str(p), "plate columns must be numbered 1..n in order",
+                                 value=list(df.columns[1:]), expected=", ".join(want)))
+        letters = [chr(ord("A") + i) for i in range(len(df))]
+        for i, r in enumerate(df["row"]):
+            if i < len(letters) and r.upper() != letters[i]:
+                probs.append(Problem(str(p), "unexpected row label", row=i + 2, column="row",
+                                     value=r, expected=letters[i]))
+    if lay.shape != rd.shape:
+        probs.append(Problem(str(rp), f"readings grid {rd.shape} differs from layout "
+                             f"{lay.shape}", expected="the same shape as the layout"))
+    if probs:
+        raise InputError(probs)
+    rows = []
+    for i in range(len(lay)):
+        for c in lay.columns[1:]:
+            cell = lay.at[i, c]
+            if cell == "" or cell.lower() in {"empty", "blank"}:
+                continue
+            well = f"{lay.at[i, 'row'].upper()}{c}"
+            parts = [x.strip() for x in cell.split("|")]
+            if len(parts) != 4:
+                probs.append(Problem(str(lp), "layout cell not 'group|drug|dose|replicate'",
+                                     row=i + 2, column=c, value=cell))
+                continue
+            try:
+                dose = float(parts[2])
+                if dose < 0 or not np.isfinite(dose):
+                    raise ValueError
+            except ValueError:
+                probs.append(Problem(str(lp), "dose in layout cell is not a number >= 0",
+                                     row=i + 2, column=c, value=cell))
+                continue
+            raw = rd.at[i, c]
+            try:
+                resp = float(raw)
+                if not np.isfinite(resp):
+                    raise ValueError
+            except ValueError:
+                probs.append(Problem(str(rp), "reading missing or not a number for a mapped "
+                                     "well", row=i + 2, column=c, value=raw,
+                                     expected=f"a numeric reading for {well}"))
+                continue
+            rows.append({"plate": plate, "well": well, "group": parts[0], "drug": parts[1],
+                         "dose": dose, "dose_unit": dose_unit, "replicate": parts[3],
+                         "response": resp})
+    if not rows and not probs:
+        probs.append(Problem(str(lp), "no mapped wells"))
+    if probs:
+        raise InputError(probs)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- qPCR
+
+
+def read_ct_table(path: str | Path, reference_genes: Sequence[str] = ()) -> pd.DataFrame:
+    """Ct table: sample, group, gene, ct (+ optional replicate). 'Undetermined' -> NaN."""
+    p = Path(path)
+    probs: list[Problem] = []
+    df = _read(p, probs)
+    if df is None or not _require(df, p, ("sample", "group", "gene", "ct"), probs) or df.empty:
+        raise InputError(probs)
+    _nonempty(df, p, ["sample", "group", "gene"], probs)
+    out = df[["sample", "group", "gene"]].copy()
+    out["ct"] = _numeric(df, p, "ct", probs, minimum=0, strict_min=True, maximum=50,
+                         missing_ok=MISSING_CT, expected="a Ct between 0 and 50, or "
+                         "'Undetermined'")
+    if "replicate" in df:
+        out["replicate"] = df["replicate"]
+    _consistent(out, p, "sample", "group", probs)
+    genes = set(out["gene"])
+    for g in reference_genes:
+        if g not in genes:
+            probs.append(Problem(str(p), "reference gene not in the table", column="gene",
+                                 value=g, expected=f"rows for {g}"))
+        else:
+            have = set(out.loc[out["gene"] == g, "sample"])
+            for s in sorted(set(out["sample"]) - have):
+                probs.append(Problem(str(p), f"sample {s!r} has no Ct for reference gene {g}",
+                                     column="gene", value=g))
+    if probs:
+        raise InputError(probs)
+    return out
+
+
+# --------------------------------------------------------------------------- flow
+
+
+def read_flow_quadrants(path: str | Path) -> pd.DataFrame:
+    """Annexin V/PI quadrant events: sample, group, q_viable, q_early, q_late, q_necrotic
+    (+ optional drug, dose, time_h)."""
+    from remission.lab.apoptosis import QUADRANTS
+
+    p = Path(path)
+    probs: list[Problem] = []
+    df = _read(p, probs)
+    if df is None or not _require(df, p, ("sample", "group", *QUADRANTS), probs) or df.empty:
+        raise InputError(probs)
+    _nonempty(df, p, ["sample", "group"], probs)
+    out = df[["sample", "group"]].copy()
+    for q in QUADRANTS:
+        out[q] = _numeric(df, p, q, probs, minimum=0, expected="an event count >= 0")
+    for c, exp in (("dose", "a dose >= 0"), ("time_h", "hours >= 0")):
+        if c in df:
+            out[c] = _numeric(df, p, c, probs, minimum=0, expected=exp)
+    if "drug" in df:
+        out["drug"] = df["drug"]
+    for i in np.flatnonzero(out["sample"].duplicated().to_numpy()):
+        probs.append(Problem(str(p), "sample listed twice", row=int(i) + 2, column="sample",
+                             value=out["sample"].iloc[i], expected="one row per sample"))
+    tot = out[list(QUADRANTS)].sum(axis=1, min_count=4)
+    for i in np.flatnonzero((tot == 0).to_numpy()):
+        probs.append(Problem(str(p), "all four quadrants are 0", row=int(i) + 2))
+    if probs:
+        raise InputError(probs)
+    return out
+
+
+# --------------------------------------------------------------------------- synergy
+
+
+def read_synergy_matrix(path: str | Path) -> pd.DataFrame:
+    """Combination matrix: drug_row, dose_row, drug_col, dose_col, response (+ replicate)."""
+    p = Path(path)
+    probs: list[Problem] = []
+    df = _read(p, probs)
+    cols = ("drug_row", "dose_row", "drug_col", "dose_col", "response")
+    if df is None or not _require(df, p, cols, probs) or df.empty:
+        raise InputError(probs)
+    _nonempty(df, p, ["drug_row", "drug_col"], probs)
+    out = df[["drug_row", "drug_col"]].copy()
+    out["dose_row"] = _numeric(df, p, "dose_row", probs, minimum=0, expected="a dose >= 0")
+    out["dose_col"] = _numeric(df, p, "dose_col", probs, minimum=0,
+                               expected="a dose or E:T ratio >= 0")
+    out["response"] = _numeric(df, p, "response", probs, minimum=-50, maximum=150,
+                               expected="% inhibition or viability, about 0-100")
+    if "replicate" in df:
+        out["replicate"] = df["replicate"]
+    if not probs:
+        for (a, b), sub in out.groupby(["drug_row", "drug_col"], sort=False):
+            r = sorted(sub["dose_row"].unique())
+            c = sorted(sub["dose_col"].unique())
+            if r[0] != 0 or c[0] != 0:
+                probs.append(Problem(str(p), f"{a} x {b}: no single-agent row/column "
+                                     "(dose 0 of the other agent)",
+                                     expected="dose_row = 0 and dose_col = 0 rows"))
+            have = set(zip(sub["dose_row"], sub["dose_col"], strict=True))
+            miss = [(x, y) for x in r for y in c if (x, y) not in have]
+            if miss:
+                probs.append(Problem(str(p), f"{a} x {b}: incomplete dose matrix, "
+                                     f"{len(miss)} combination(s) missing",
+                                     value=[f"{x:g} x {y:g}" for x, y in miss[:5]],
+                                     expected=f"all {len(r)} x {len(c)} combinations"))
+            if len(r) < 3 or len(c) < 3:
+                probs.append(Problem(str(p), f"{a} x {b}: matrix smaller than 3 x 3",
+                                     expected="at least 2 doses of each agent besides 0"))
+    if probs:
+        raise InputError(probs)
+    return out
+
+
+# --------------------------------------------------------------------------- RNA-seq
+
+
+def read_counts(counts_path: str | Path, samples_path: str | Path,
+                groups: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Count matrix (first column ``gene``, one column per sample, raw integer counts) and
+    sample sheet (``sample``, ``group``, optional ``batch``)."""
+    cp, sp = Path(counts_path), Path(samples_path)
+    probs: list[Problem] = []
+    cts = _read(cp, probs)
+    ss = _read(sp, probs)
+    if cts is None or ss is None:
+        raise InputError(probs)
+    ok_c = _require(cts, cp, ("gene",), probs)
+    ok_s = _require(ss, sp, ("sample", "group"), probs)
+    if not (ok_c and ok_s):
+        raise InputError(probs)
+    _nonempty(cts, cp, ["gene"], probs)
+    _nonempty(ss, sp, ["sample", "group"], probs)
+    for i in np.flatnonzero(cts["gene"].duplicated().to_numpy()):
+        probs.append(Problem(str(cp), "gene listed twice", row=int(i) + 2, column="gene",
+                             value=cts["gene"].iloc[i], expected="unique gene identifiers"))
+    for i in np.flatnonzero(ss["sample"].duplicated().to_numpy()):
+        probs.append(Problem(str(sp), "sample listed twice", row=int(i) + 2, column="sample",
+                             value=ss["sample"].iloc[i]))
+    samples = [c for c in cts.columns if c != "gene"]
+    for s in ss["sample"]:
+        if s not in samples:
+            probs.append(Problem(str(cp), "sample from the sample sheet has no count column",
+                                 column=s, expected=f"a column named {s!r}"))
+    for s in samples:
+        if s not in set(ss["sample"]):
+            probs.append(Problem(str(sp), "count column has no row in the sample sheet",
+                                 value=s, expected="one row per count column"))
+    values = {}
+    for s in samples:
+        bad_before = len(probs)
+        v = _numeric(cts, cp, s, probs, minimum=0, integer=True,
+                     expected="a raw count (whole number >= 0); not normalised values")
+        if len(probs) - bad_before > 20:  # keep the report readable
+            extra = len(probs) - bad_before - 20
+            del probs[bad_before + 20:]
+            probs.append(Problem(str(cp), f"... and {extra} more bad values", column=s))
+        values[s] = v.to_numpy()
+    for g in groups:
+        if g not in set(ss["group"]):
+            probs.append(Problem(str(sp), "group named in lab.toml not in the sample sheet",
+                                 column="group", value=g))
+    if probs:
+        raise InputError(probs)
+    counts = pd.DataFrame(values, index=cts["gene"].to_numpy()).astype(int)
+    sheet = ss.set_index("sample")
+    return counts, sheet
