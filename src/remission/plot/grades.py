@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -56,11 +57,8 @@ def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | No
             levels.append(_NOT_GRADED)
         glabels = [_NOT_GRADED if g != g else f"Grade {int(g)}" for g in grades.tolist()]
         group = [str(g) for g in adsl["COHORT"].tolist()]
-        counts = [
-            [sum(1 for g, lab in zip(group, glabels, strict=True) if g == name and lab == lev)
-             for lev in levels]
-            for name, _ in cohorts
-        ]
+        tally = Counter(zip(group, glabels, strict=True))
+        counts = [[tally[(name, lev)] for lev in levels] for name, _ in cohorts]
         legend_title = f"{system} grade"
         styles = [(grade_color(g), "") for g in range(gmax + 1)]
         if has_missing:

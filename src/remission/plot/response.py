@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pandas as pd
@@ -39,11 +40,8 @@ def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by
         legend_title = "Best response"
         others = [c for c in levels if c not in RESPONSE_ORDER]
         group = [str(g) for g in adsl["COHORT"].tolist()]
-        counts = [
-            [sum(1 for g, r in zip(group, resp, strict=True) if g == name and r == lev)
-             for lev in levels]
-            for name, _ in cohorts
-        ]
+        tally = Counter(zip(group, resp, strict=True))
+        counts = [[tally[(name, lev)] for lev in levels] for name, _ in cohorts]
         right = legend_width(levels, legend_title) + 0.15
         fig = new_figure(0.75 + 1.0 * len(cohorts) + right, 3.6)
         ax = add_axes_in(fig, 0.65, right, 0.75, 0.4)
