@@ -67,3 +67,19 @@ def test_problems_reported_together() -> None:
     with pytest.raises(InputError) as ei:
         derive_endpoints(bad)
     assert [p.row for p in ei.value.problems] == [2, 3, 5, 6]
+
+
+def test_endpoint_results_km_and_cir() -> None:
+    from remission.stats.survival.endpoints import endpoint_results
+
+    d = derive_endpoints(EV)
+    grp = pd.Series({"P1": "A", "P2": "A", "P3": "B", "P4": "B"})
+    km, lr = endpoint_results(d, "OS", grp)
+    assert km.name == "survival.os.km" and km.cell("A", "n") == 2
+    # B: deaths at 45 and 150 -> S = 0.5 exactly on [45, 150): R's midpoint rule, 97.5
+    assert km.cell("B", "median") == 97.5
+    assert lr.cell("test", "df") == 1
+    (ci,) = endpoint_results(d, "CIR", None, landmarks=[100, 130])
+    # from CR: P1 relapse at 92, P4 NRM at 120 -> CIR(100) = 1/2, NRM(130) = 1/2
+    assert ci.cell("all | relapse | 100", "est") == 0.5
+    assert ci.cell("all | NRM | 130", "est") == 0.5

@@ -153,3 +153,33 @@ def derive_endpoints(events: pd.DataFrame, *, endpoints: Sequence[str] = tuple(P
         df["AVAL"] = df["STARTDY"] + df["AVAL"] - landmark
         df["STARTDY"] = float(landmark)
     return df.sort_values(["PARAMCD", "USUBJID"], kind="stable").reset_index(drop=True)
+
+
+def endpoint_results(adtte: pd.DataFrame, paramcd: str, group: pd.Series | None = None, *,
+                     landmarks: Sequence[float] = (), conf: float = 0.95,
+                     section: str = "efficacy") -> list:
+    """Standard Results for one endpoint of :func:`derive_endpoints` output.
+
+    Time-to-event endpoints: Kaplan–Meier per group (median, landmarks, follow-up) and,
+    with >= 2 groups, the log-rank test. ``CIR``: cumulative incidence of relapse with
+    non-relapse mortality competing, and Gray's test. ``group`` maps USUBJID -> label.
+    """
+    from remission.stats.survival.competing import cuminc
+    from remission.stats.survival.km import kaplan_meier
+    from remission.stats.survival.logrank import logrank_test
+
+    d = adtte[adtte["PARAMCD"] == paramcd]
+    if d.empty:
+        raise ValueError(f"no rows with PARAMCD == {paramcd!r}")
+    g = None if group is None else d["USUBJID"].map(group).to_numpy(dtype=object)
+    key = paramcd.lower()
+    if paramcd == "CIR":
+        return [cuminc(d["AVAL"], d["EVCODE"], g, times=landmarks, conf=conf,
+                       cause_labels={1: "relapse", 2: "NRM"}, name=f"survival.{key}.cuminc",
+                       title=PARAMS[paramcd], section=section)]
+    out = [kaplan_meier(d["AVAL"], 1 - d["CNSR"], g, conf=conf, landmarks=landmarks,
+                        name=f"survival.{key}.km", title=PARAMS[paramcd], section=section)]
+    if g is not None and len(pd.unique(g)) > 1:
+        out.append(logrank_test(d["AVAL"], 1 - d["CNSR"], g, name=f"survival.{key}.logrank",
+                                title=f"{PARAMS[paramcd]}: log-rank test", section=section))
+    return out
