@@ -19,8 +19,11 @@ Leukaemia sub-clones are defined by the arm's target antigen (CLL-1, CD123 or CD
 logistic growth in the marrow, switching between + and - (models.md §5 proposal), a
 venetoclax Emax kill that is stronger on the antigen-negative (MCL-1-low) clone
 (``ven_sensitivity_ratio``, seed 000) and antigen up-regulation ``A`` that persists
-after withdrawal. Leukaemia is integrated in log space so relative accuracy holds over
-twelve orders of magnitude of burden.
+after withdrawal. CAR cells kill "negative" blasts at a fraction of the rate
+(``car_neg_kill_fraction``: antigen-dim cells below the flow gate and bystander killing,
+the antigen-density continuum of Santurio et al.; without it no MRD-negative response
+is possible whenever 1-20 % of blasts are negative, as in seed 002). Leukaemia is
+integrated in log space so relative accuracy holds over twelve orders of magnitude.
 
 Effectors follow the effector/memory/tumour core of CARTmath (Barros 2021 Cancers
 13:2941) with saturating antigen stimulation as in Chaudhury 2020 J Clin Pharmacol
@@ -90,13 +93,15 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     ven_neg = p["ven_kill_max"] * cv / (p["ven_ic50_pos"] / p["ven_sensitivity_ratio"] + cv)
     car_sat = e / (p["car_kill_half"] + e)
     occ_b = cb / (p["blin_ec50"] + cb)
-    kill = p["kill_max"] * a * car_sat + p["blin_kill_max"] * occ_b * a * t / (
+    kill_car = p["kill_max"] * car_sat
+    kill = kill_car * a + p["blin_kill_max"] * occ_b * a * t / (
         p["blin_t_half"] + t + p["blin_et_burden"] * ltot)
     m_np = p["switch_neg_to_pos"] * (1.0 + p["antigen_switch_gain"] * (a - 1.0))
     m_pn = p["switch_pos_to_neg"]
     ratio = lneg / lpos  # L- / L+
     dy[LP] = (grow - ven_pos - kill - m_pn + m_np * ratio) * alive
-    dy[LN] = (grow - ven_neg - m_np + m_pn / ratio) * alive
+    dy[LN] = (grow - ven_neg - p["car_neg_kill_fraction"] * kill_car - m_np
+              + m_pn / ratio) * alive
     dy[AG] = p["antigen_up_rate"] * cv / (p["antigen_up_ec50"] + cv) \
         - p["antigen_decay"] * (a - 1.0)
 

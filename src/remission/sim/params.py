@@ -78,6 +78,8 @@ PARAMETERS = MappingProxyType(
         "car_memory_reactivation": _P(0.5, "1/day", 0.0, "assumption (CARTmath theta)"),
         "car_kill_max": _P(6.0, "1/day", 0.4, "calibrated; Kimmel 2021 gamma_B=1.15/d"),
         "car_kill_half": _P(50.0, "cells/uL", 0.0, "assumption; Kimmel 2021 k_B form"),
+        "car_neg_kill_fraction": _P(0.2, "-", 0.0,
+                                    "calibrated; dim/bystander kill of antigen-neg blasts"),
         "car_offtumour_weight": _P(0.01, "-", 0.0,
                                    "assumption; normal myeloid CLL-1 load (seed 002)"),
         "car_offtumour_kill": _P(0.6, "1/day", 0.4,
