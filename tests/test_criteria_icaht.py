@@ -106,7 +106,8 @@ def test_episode_lengths_direct():
 
 @pytest.mark.parametrize("values,grade,used", [
     ([1.6, 2.0], 0, 2.0), ([1.5, 1.5], 1, 1.5), ([1.4, 1.51], 0, 1.51),
-    ([1.0, 0.9], 2, 1.0), ([0.5, 0.3], 3, 0.5), ([0.1, 0.05], 4, 0.1), ([0.11, 0.05], 3, 0.11),
+    ([1.0, 0.9], 2, 1.0), ([1.01, 0.9], 1, 1.01), ([0.5, 0.3], 3, 0.5),
+    ([0.51, 0.3], 2, 0.51), ([0.1, 0.05], 4, 0.1), ([0.11, 0.05], 3, 0.11),
     ([0.9], 2, 0.9),  # a single measurement is graded on its own
     ([0.05, 2.0, 2.0], 0, 2.0),  # one transient low value: second-lowest decides
 ])
@@ -137,5 +138,9 @@ def test_engraftment_days():
     # >= 20 from day 3, but transfusion on day 5 -> first 3-day run with none in the 7 days
     # before any of them starts on day 13 (days 13-15; last transfusion day 5)
     assert e["platelet_engraftment_day"] == 13
+    # platelet threshold both sides: 19.9 does not count, 20 does
+    plt2 = {0: 10, 1: 20, 2: 20, 3: 19.9, 4: 20, 5: 20, 6: 20}
+    e2 = engraftment(anc_daily({"P3": plt2}, "platelets")).iloc[0]
+    assert e2["platelet_engraftment_day"] == 4
     never = engraftment(anc_daily({"P2": {d: 2.0 for d in range(5)}})).iloc[0]
     assert pd.isna(never["neutrophil_engraftment_day"]) and never["neutrophil_never_below"]

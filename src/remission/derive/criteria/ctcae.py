@@ -83,26 +83,32 @@ def grade_labs(
     """
     check_system(system, ("ctcae_v5",))
     lln = dict(lln or {})
-    parts = []
-    for v in variables:
-        if v not in daily.columns:
-            continue
+    present = [v for v in variables if v in daily.columns]
+    pid = daily["patient_id"].to_numpy()
+    day = daily["day"].to_numpy()
+    idx, which, vals, grades = [], [], [], []
+    for k, v in enumerate(present):
         x = daily[v].to_numpy(dtype=float)
-        keep = ~np.isnan(x)
-        g = ctcae_grade(x[keep], v, lln.get(v))
-        parts.append(pd.DataFrame({
-            "patient_id": daily["patient_id"].to_numpy()[keep],
-            "day": daily["day"].to_numpy()[keep],
-            "variable": v,
-            "term": CTCAE_TERMS[v][0],
-            "value": x[keep],
-            "grade": pd.arrays.IntegerArray(np.nan_to_num(g).astype(np.int64), np.isnan(g)),
-            "system": system,
-        }))
-    if not parts:
+        keep = np.flatnonzero(~np.isnan(x))
+        idx.append(keep)
+        which.append(np.full(len(keep), k, dtype=np.int8))
+        vals.append(x[keep])
+        grades.append(ctcae_grade(x[keep], v, lln.get(v)))
+    if not present:
         return pd.DataFrame(columns=["patient_id", "day", "variable", "term", "value", "grade",
                                      "system"])
-    return pd.concat(parts, ignore_index=True)
+    rows = np.concatenate(idx)
+    code = np.concatenate(which)
+    g = np.concatenate(grades)
+    return pd.DataFrame({
+        "patient_id": pid[rows],
+        "day": day[rows],
+        "variable": np.array(present, dtype=object)[code],
+        "term": np.array([CTCAE_TERMS[v][0] for v in present], dtype=object)[code],
+        "value": np.concatenate(vals),
+        "grade": pd.arrays.IntegerArray(np.nan_to_num(g).astype(np.int64), np.isnan(g)),
+        "system": system,
+    })
 
 
 def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5") -> pd.DataFrame:
