@@ -301,3 +301,25 @@ def test_malicious_column_names_row_keys_and_study_name_escaped(tmp_path):
     t = Document(str(paths["docx"])).tables[-1]
     assert t.cell(0, 1).text == EVIL and t.cell(1, 0).text == EVIL
     assert json.loads(paths["json"].read_text("utf-8"))["study"]["name"] == EVIL
+
+
+def test_docx_wide_tables_on_landscape_pages(tmp_path):
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+
+    bundle = build_bundle(with_figure=False)
+    wide = pd.DataFrame([list(range(10))], columns=[f"c{i}" for i in range(10)], index=["r"])
+    bundle.results.add(Result("x.wide", "Wide", wide, method="m", section="other"))
+    doc = Document(str(write_report(bundle, tmp_path / "o")["docx"]))
+    orient = [s.orientation for s in doc.sections]
+    assert orient == [WD_ORIENT.PORTRAIT, WD_ORIENT.LANDSCAPE, WD_ORIENT.PORTRAIT]
+    assert doc.sections[1].page_width > doc.sections[1].page_height
+    assert len(doc.tables) == 5 and doc.tables[4].cell(1, 10).text == "9"
+
+
+def test_empty_bundle_renders(tmp_path):
+    bundle = ReportBundle(StudyInfo("Empty", "AML", (), "day 0"), ResultSet())
+    paths = write_report(bundle, tmp_path / "o")
+    assert "<h1>Empty</h1>" in paths["html"].read_text("utf-8")
+    assert json.loads(paths["json"].read_text("utf-8"))["results"] == []
+    assert render([]) == "\n"

@@ -33,6 +33,8 @@ from remission.results import Result
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0, tzinfo=dt.UTC)
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Tables with more columns than this (row labels included) get a landscape page.
+LANDSCAPE_ABOVE = 8
 _VERDICT_FILL = {"agrees": "E6F1F8", "disagrees": "FBE9DF", "cannot be checked": "F0F0F0"}
 
 
@@ -154,8 +156,15 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     doc.add_paragraph(_clean("; ".join(meta)))
 
     body = doc.element.body
+    landscape = False
     for k, r in enumerate(ordered_results(bundle), 1):
         t = (tables or {}).get(r.name) or display_table(r, max_rows=max_rows)
+        wide = len(t.columns) + 1 > LANDSCAPE_ABOVE
+        if wide != landscape:
+            _new_section(doc, wide)
+            landscape = wide
+        sec = doc.sections[-1]
+        text_width = int((sec.page_width - sec.left_margin - sec.right_margin) / 635)
         p = doc.add_paragraph()
         p.paragraph_format.keep_with_next = True
         p.add_run(f"Table {k}. ").bold = True
@@ -174,6 +183,8 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
                 run.bold = True
         doc.add_paragraph()
 
+    if landscape:
+        _new_section(doc, False)
     doc.add_heading("Methods", level=2)
     doc.add_paragraph(_clean(methods_paragraph(bundle)))
 
@@ -189,6 +200,21 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     buf = io.BytesIO()
     doc.save(buf)
     return normalise_zip(buf.getvalue(), fixed_time())
+
+
+def _new_section(doc: Any, landscape: bool) -> None:
+    """Start a new page in landscape (wide tables) or back in portrait orientation."""
+    from docx.enum.section import WD_ORIENT, WD_SECTION
+
+    prev = doc.sections[-1]
+    sec = doc.add_section(WD_SECTION.NEW_PAGE)
+    w, h = prev.page_width, prev.page_height
+    if landscape:
+        sec.orientation = WD_ORIENT.LANDSCAPE
+        sec.page_width, sec.page_height = max(w, h), min(w, h)
+    else:
+        sec.orientation = WD_ORIENT.PORTRAIT
+        sec.page_width, sec.page_height = min(w, h), max(w, h)
 
 
 def _clean(text: str) -> str:
