@@ -13,6 +13,7 @@ from remission.lab.doseresponse import (
     fit_curve,
     fit_many,
     ll_curve,
+    normalise_to_vehicle,
 )
 from tests.rlive import run_r
 
@@ -170,6 +171,15 @@ def test_batch_agrees_with_per_curve_fits():
         assert b.rss[i] <= f.rss * (1 + 1e-9)
         _close(b.params[i], [f.params[k] for k in ("A", "B", "xmid", "scal")], rel=1e-5)
         _close(b.se[i], [f.se[k] for k in ("A", "B", "xmid", "scal")], rel=1e-4)
+
+
+def test_normalise_to_vehicle_hand_computed():
+    df = pd.DataFrame({"plate": ["P"] * 4, "group": ["a", "a", "a", "b"], "drug": "V",
+                       "dose": [0, 0, 1, 0], "response": [2000.0, 1800.0, 950.0, 500.0]})
+    out = normalise_to_vehicle(df)
+    assert out["response"].tolist() == pytest.approx([2000 / 19, 1800 / 19, 950 / 19, 100.0])
+    with pytest.raises(ValueError, match="no usable vehicle"):
+        normalise_to_vehicle(df[df.dose > 0])
 
 
 def test_results_tables():

@@ -87,3 +87,24 @@ def test_unknown_config_key(tmp_path):
 def test_empty_folder(tmp_path):
     with pytest.raises(InputError, match="no lab input files"):
         analyse_folder(tmp_path)
+
+
+def test_plate_grids_give_same_fit_as_tidy_table(tmp_path):
+    tidy = pd.read_csv(EXAMPLE / "doseresponse.csv")
+    folder = tmp_path / "lab"
+    (folder / "plates").mkdir(parents=True)
+    (folder / "lab.toml").write_text('[doseresponse]\ndose_unit = "nM"\nreference = "shCtrl"\n')
+    header = ["row", *[str(i) for i in range(1, 13)]]
+    lay = pd.DataFrame("", index=list("ABCDEFGH"), columns=header[1:])
+    rd = pd.DataFrame("", index=list("ABCDEFGH"), columns=header[1:])
+    for r in tidy.itertuples():
+        row, col = r.well[0], str(int(r.well[1:]))
+        lay.loc[row, col] = f"{r.group}|{r.drug}|{r.dose}|{r.replicate}"
+        rd.loc[row, col] = str(r.response)
+    for name, grid in (("P1_layout.csv", lay), ("P1_readings.csv", rd)):
+        grid.rename_axis("row").reset_index().to_csv(folder / "plates" / name, index=False)
+    res, _ = analyse_folder(folder)
+    ref, _ = analyse_folder(_copy(tmp_path / "ref", rnaseq=False))
+    a = next(r for r in res if r.name == "lab.doseresponse.fits").table
+    b = next(r for r in ref if r.name == "lab.doseresponse.fits").table
+    pd.testing.assert_series_equal(a["ic50"], b["ic50"])

@@ -644,6 +644,24 @@ def compare_curves(dose, response, group, reference: str | None = None, model: s
 # --------------------------------------------------------------------------- Results
 
 
+def normalise_to_vehicle(data: pd.DataFrame) -> pd.DataFrame:
+    """Response as % of the mean vehicle (dose 0) wells of the same plate, group and drug.
+
+    Raises ValueError naming the strata that have no vehicle wells or a zero mean.
+    """
+    d = data.copy()
+    keys = [c for c in ("plate", "group", "drug") if c in d]
+    veh = d[d["dose"] == 0].groupby(keys)["response"].mean()
+    idx = pd.MultiIndex.from_frame(d[keys]) if len(keys) > 1 else pd.Index(d[keys[0]])
+    base = veh.reindex(idx).to_numpy()
+    bad = ~np.isfinite(base) | (base == 0)
+    if bad.any():
+        strata = sorted({" / ".join(map(str, np.atleast_1d(k))) for k in idx[bad]})
+        raise ValueError(f"no usable vehicle (dose 0) wells for: {', '.join(strata)}")
+    d["response"] = 100.0 * d["response"].to_numpy() / base
+    return d
+
+
 def _prepare(data: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     notes = []
     d = data.copy()

@@ -32,7 +32,8 @@ FILES = {
 
 ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "lab": {"name": str, "synthetic": bool, "control_group": str},
-    "doseresponse": {"model": str, "reference": str, "dose_unit": str, "conf": float},
+    "doseresponse": {"model": str, "reference": str, "dose_unit": str, "conf": float,
+                     "normalise_to_vehicle": bool},
     "qpcr": {"reference_genes": list, "control_group": str, "efficiencies": dict,
              "sd_threshold": (int, float), "equal_var": bool},
     "apoptosis": {"control_group": str, "equal_var": bool, "seed": int},
@@ -119,7 +120,16 @@ def analyse_folder(path: str | Path) -> tuple[list[Result], list[Figure]]:
     if plates:
         import pandas as pd
 
-        jobs.append(("doseresponse", pd.concat(plates, ignore_index=True)))
+        dr = pd.concat(plates, ignore_index=True)
+        if dr_cfg.get("normalise_to_vehicle"):
+            try:
+                dr = doseresponse.normalise_to_vehicle(dr)
+            except ValueError as exc:
+                probs.append(Problem(str(folder / FILES["doseresponse"]), str(exc),
+                                     column="dose", expected="vehicle wells with dose 0"))
+                dr = None
+        if dr is not None:
+            jobs.append(("doseresponse", dr))
     q_cfg = cfg.get("qpcr", {})
     if (folder / FILES["qpcr"]).exists():
         refs = q_cfg.get("reference_genes")
