@@ -156,3 +156,16 @@ def test_compare_recorded_finds_exactly_the_planted_discordance(study):
     r2 = compare_recorded(study["patients"][["patient_id", "icans_grade"]], icans,
                           recorded_value="icans_grade", derived_value="icans_max_grade")
     assert r2.table.empty and r2.params["n_agree"] == 40
+
+
+def test_grade_all_runs_every_engine(study):
+    from remission.derive.criteria import grade_all
+
+    out = grade_all(study["obs"], patients=study["patients"], treatments=study["treatments"],
+                    events=study["events"], lln=GEN.LLN, landmark_day=28)
+    assert set(out) == {"daily", "crs_daily", "crs", "neuro_daily", "neuro", "labs",
+                        "febrile_neutropenia", "icaht", "engraftment", "response_assessments",
+                        "response"}
+    assert len(out["crs"]) == len(out["response"]) == 40
+    assert out["crs"]["crs_max_grade"].max() == 5
+    assert set(out["response"]["system"]) == {"eln2022"}

@@ -26,6 +26,7 @@ from remission.derive.criteria.response import (
     assess_response,
     summarise_response,
 )
+from remission.derive.criteria.run import grade_all
 
 __all__ = [
     "CRS_SYSTEMS",
@@ -39,6 +40,7 @@ __all__ = [
     "daily_features",
     "early_icaht",
     "engraftment",
+    "grade_all",
     "grade_crs",
     "grade_febrile_neutropenia",
     "grade_icaht",

@@ -1,0 +1,55 @@
+"""Run every grader on a study's raw tables in one call (the systems are explicit)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from remission.derive.criteria.crs import grade_crs, summarise_crs
+from remission.derive.criteria.ctcae import grade_febrile_neutropenia, grade_labs
+from remission.derive.criteria.daily import daily_features
+from remission.derive.criteria.icaht import engraftment, grade_icaht
+from remission.derive.criteria.neuro import grade_neurotoxicity, summarise_neurotoxicity
+from remission.derive.criteria.response import assess_response, summarise_response
+
+__all__ = ["grade_all"]
+
+
+def grade_all(
+    obs: pd.DataFrame,
+    *,
+    patients: pd.DataFrame | None = None,
+    treatments: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    crs: str = "astct2019",
+    neurotoxicity: str = "icans_astct2019",
+    response: str | None = "eln2022",
+    icaht_counting: str = "longest",
+    lln: Mapping[str, float] | None = None,
+    landmark_day: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Daily and per-patient derived datasets from a canonical observation table.
+
+    ``obs`` is the output of :func:`~remission.derive.vocabulary.normalise_observations`.
+    Returns ``daily``, ``crs_daily``, ``crs``, ``neuro_daily``, ``neuro``, ``labs``,
+    ``febrile_neutropenia``, ``icaht``, ``engraftment`` and, when ``response`` is given,
+    ``response_assessments`` and ``response``. Each table names its system; the defaults
+    are the primary sources (ASTCT 2019, CTCAE v5.0, ICAHT 2023, ELN 2022).
+    """
+    daily = daily_features(obs)
+    out: dict[str, pd.DataFrame] = {"daily": daily}
+    out["crs_daily"] = grade_crs(daily, crs, treatments, events)
+    out["crs"] = summarise_crs(out["crs_daily"])
+    out["neuro_daily"] = grade_neurotoxicity(daily, neurotoxicity, patients, events)
+    out["neuro"] = summarise_neurotoxicity(out["neuro_daily"])
+    out["labs"] = grade_labs(daily, lln=lln)
+    out["febrile_neutropenia"] = grade_febrile_neutropenia(daily)
+    out["icaht"] = grade_icaht(daily, counting=icaht_counting)
+    out["engraftment"] = engraftment(daily)
+    if response is not None:
+        ids = None if patients is None else list(patients["patient_id"])
+        out["response_assessments"] = assess_response(daily, response)
+        out["response"] = summarise_response(out["response_assessments"], daily, landmark_day,
+                                             patients=ids)
+    return out
