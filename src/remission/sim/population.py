@@ -100,7 +100,7 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
         p[name] = p[name] * np.exp(omega * z[:, off + j])
     p["blin_cl"] = p["blin_cl"] * (cov["bsa_m2"] / 1.876) ** p["blin_cl_bsa_exp"]
     p["b0"] = cov["baseline_blasts_pct"] / 100.0
-    p["pos0"] = cov["antigen_positive_pct"] / 100.0
+    p["pos0"] = np.clip(cov["antigen_positive_pct"] / 100.0, 1e-6, 1.0 - 1e-6)
     p["anc_healthy"] = cov["anc_healthy"]
     p["alc0"] = cov["alc0"]
     p["weight_kg"] = cov["weight_kg"]
