@@ -43,10 +43,12 @@ dl.study dt{font-weight:600;color:var(--muted)}dl.study dd{margin:0}
 letter-spacing:.04em}
 nav ol{columns:2;font-size:.9em}
 table{border-collapse:collapse;margin:.3em 0;font-size:.92em;font-variant-numeric:tabular-nums}
-th,td{padding:.25em .7em;border-bottom:1px solid var(--rule);vertical-align:top}
+th,td{padding:.25em .7em;border-bottom:1px solid var(--rule);vertical-align:baseline}
 thead th{border-bottom:2px solid var(--ink);text-align:left}
 td.num,th.num{text-align:right;white-space:nowrap}
 th[scope=row]{text-align:left;font-weight:normal}
+th.key{font:12px ui-monospace,Menlo,Consolas,monospace;color:var(--muted);font-weight:normal}
+.tablewrap{overflow-x:auto;max-width:100%}
 .rname{font:12px ui-monospace,Menlo,Consolas,monospace;color:var(--muted)}
 .method,.refs,.note{font-size:.85em;color:var(--muted);margin:.3em 0}
 .warnings{background:var(--warn-bg);border-left:5px solid var(--warn);padding:.4em .8em;
@@ -73,17 +75,19 @@ def _anchor(prefix: str, name: str) -> str:
 
 def render_table(dt: DisplayTable, caption: str = "") -> str:
     """An HTML table; each cell's ``title`` holds the unrounded value(s) for traceability."""
-    out: list[str] = ["<table>"]
+    # An unnamed index holds the row keys claims address: shown muted, as a key column.
+    keycls = "" if dt.index_header else " class='key'"
+    out: list[str] = ["<div class='tablewrap'><table>"]
     if caption:
-        out.append(f"<caption class='sr'>{_e(caption)}</caption>")
-    head = [f"<th scope='col'>{_e(dt.index_header)}</th>"]
+        out.append(f"<caption>{_e(caption)}</caption>")
+    head = [f"<th scope='col'{keycls}>{_e(dt.index_header or 'key')}</th>"]
     for col, num in zip(dt.columns, dt.numeric or [False] * len(dt.columns), strict=True):
         cls = " class='num'" if num else ""
         head.append(f"<th scope='col'{cls}>{_e(col)}</th>")
     out.append("<thead><tr>" + "".join(head) + "</tr></thead><tbody>")
     numeric = dt.numeric or (False,) * len(dt.columns)
     for key, cells in dt.rows:
-        tds = [f"<th scope='row'>{_e(key)}</th>"]
+        tds = [f"<th scope='row'{keycls}>{_e(key)}</th>"]
         for cell, num in zip(cells, numeric, strict=True):
             cls = []
             if cell.kind.startswith("verdict:"):
@@ -93,7 +97,7 @@ def render_table(dt: DisplayTable, caption: str = "") -> str:
             attr = f" class='{' '.join(cls)}'" if cls else ""
             tds.append(f"<td{attr} title='{_e(cell.raw)}'>{_e(cell.text)}</td>")
         out.append("<tr>" + "".join(tds) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
