@@ -33,7 +33,13 @@ pres <- function(g, strata = NULL, rho = 0) {
   list(est = c(t(tpp$est)), var = c(t(tpp$var)), stat = unname(ci$Tests[, 1]),
        p = unname(ci$Tests[, 2]), rows = rownames(tpp$est))
 }
-out <- list(mg = res(m$etime, m$ev, m$sex), pb = pres(p$trt), pbs = pres(p$trt, p$edema),
+sm <- data.frame(t = c(2, 3, 3, 5, 6, 6, 8, 9, 11, 12, 14, 15),
+                 s = c(1, 2, 1, 0, 1, 1, 2, 0, 1, 2, 0, 1),
+                 g = rep(c("a", "b"), 6))                      # n = 12, tied times
+ci_s <- cuminc(sm$t, sm$s, sm$g); tps <- timepoints(ci_s, c(3, 6, 10, 15))
+out <- list(sm = sm, sm_est = c(t(tps$est)), sm_var = c(t(tps$var)),
+            sm_rows = rownames(tps$est), sm_stat = unname(ci_s$Tests[, 1]),
+            mg = res(m$etime, m$ev, m$sex), pb = pres(p$trt), pbs = pres(p$trt, p$edema),
             pbr = pres(p$trt, rho = 1), m = m[, c("etime", "ev", "sex")], p = p, tp = tp,
             tpb = tpb)
 """
@@ -46,14 +52,16 @@ def r():
 
 def _check_est(t, s, g, res, times):
     rows = res["rows"]  # "group cause" in R's order
-    est = np.array(res["est"], float).reshape(len(rows), -1)
-    var = np.array(res["var"], float).reshape(len(rows), -1)
+    est = np.array([np.nan if v is None else v for v in res["est"]]).reshape(len(rows), -1)
+    var = np.array([np.nan if v is None else v for v in res["var"]]).reshape(len(rows), -1)
     for i, row in enumerate(rows):
         grp, cause = row.rsplit(" ", 1)
         w = np.asarray(g).astype(str) == grp
         e, v = cif_at(cif_core(np.asarray(t, float)[w], np.asarray(s)[w], int(cause)), times)
-        np.testing.assert_allclose(e, est[i], rtol=1e-10, atol=1e-14, err_msg=row)
-        np.testing.assert_allclose(v, var[i], rtol=1e-9, atol=1e-16, err_msg=row)
+        np.testing.assert_allclose(e, est[i], rtol=1e-10, atol=1e-14, err_msg=row,
+                                   equal_nan=True)
+        np.testing.assert_allclose(v, var[i], rtol=1e-9, atol=1e-16, err_msg=row,
+                                   equal_nan=True)
 
 
 def test_mgus2_ties_estimates_and_gray(r) -> None:
@@ -78,6 +86,15 @@ def test_pbc_three_groups_strata_rho(r) -> None:
             stat, _, pv = gray_test(t, s, g, cause, **kw)
             assert stat == pytest.approx(r[key]["stat"][cause - 1], rel=1e-8), (key, cause)
             assert pv == pytest.approx(r[key]["p"][cause - 1], rel=1e-7), (key, cause)
+
+
+def test_small_n_with_ties(r) -> None:
+    sm = r["sm"]
+    t, s, g = np.array(sm["t"], float), np.array(sm["s"]), np.array(sm["g"])
+    res = {"rows": r["sm_rows"], "est": r["sm_est"], "var": r["sm_var"]}
+    _check_est(t, s, g, res, [3, 6, 10, 15])
+    for cause in (1, 2):
+        assert gray_test(t, s, g, cause)[0] == pytest.approx(r["sm_stat"][cause - 1], rel=1e-9)
 
 
 def test_cuminc_result_and_ci_hand() -> None:

@@ -60,11 +60,14 @@ def test_small_n_ovarian_and_aml() -> None:
     r = run_r(R.format(body="""a <- fitit(Surv(futime, fustat) ~ rx + age, survival::ovarian)
       d2 <- survival::aml[survival::aml$time <= 34, ]; d2$x <- as.character(d2$x)
       b <- fitit(Surv(time, status) ~ x, d2)
-      out <- list(a = a, b = b, ov = survival::ovarian, aml = d2)"""))
+      o12 <- survival::ovarian[1:12, ]
+      c12 <- fitit(Surv(futime, fustat) ~ age, o12)
+      out <- list(a = a, b = b, c12 = c12, ov = survival::ovarian, aml = d2, o12 = o12)"""))
     _cmp(cox_fit(pd.DataFrame(r["ov"]), "futime", "fustat", ["rx", "age"]), r["a"])
     aml = pd.DataFrame(r["aml"])
     assert len(aml) <= 20
     _cmp(cox_fit(aml, "time", "status", ["x"]), r["b"])
+    _cmp(cox_fit(pd.DataFrame(r["o12"]), "futime", "fustat", ["age"]), r["c12"])  # n = 12
 
 
 def test_transplant_time_dependent_counting_process() -> None:

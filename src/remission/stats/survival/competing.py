@@ -73,16 +73,22 @@ def cif_core(time: np.ndarray, status: np.ndarray, cause: int) -> pd.DataFrame:
     c1, c2, c3 = np.cumsum(v1), np.cumsum(v2), np.cumsum(v3)
     var = c1 + f**2 * c3 - 2 * f * c2
     keep = d1 > 0
-    return pd.DataFrame({"time": tt[keep], "est": f[keep], "var": var[keep]})
+    out = pd.DataFrame({"time": tt[keep], "est": f[keep], "var": var[keep]})
+    out.attrs["max_time"] = float(ut[-1]) if nt else float("nan")
+    return out
 
 
 def cif_at(core: pd.DataFrame, times: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Step-function lookup of (est, var) at ``times`` (cmprsk ``timepoints``)."""
+    """Step-function lookup of (est, var) at ``times`` (cmprsk ``timepoints``).
+
+    Times past the group's last follow-up are NaN, as ``timepoints`` gives NA there.
+    """
     tt = np.atleast_1d(np.asarray(times, float))
     k = np.searchsorted(core["time"].to_numpy(), tt, side="right") - 1
     est = np.where(k >= 0, core["est"].to_numpy()[np.maximum(k, 0)] if len(core) else 0, 0.0)
     var = np.where(k >= 0, core["var"].to_numpy()[np.maximum(k, 0)] if len(core) else 0, 0.0)
-    return est, var
+    beyond = tt > core.attrs.get("max_time", np.inf)
+    return np.where(beyond, np.nan, est), np.where(beyond, np.nan, var)
 
 
 def cif_ci(est: np.ndarray, var: np.ndarray, conf: float = 0.95
