@@ -13,8 +13,8 @@ pytestmark = pytest.mark.r
 
 R = """
 library(survival)
-fitit <- function(f, d) {{
-  m <- coxph(f, data = d, ties = "efron", x = TRUE, y = TRUE, control = coxph.control(eps = 1e-12,
+fitit <- function(f, d, ties = "efron") {{
+  m <- coxph(f, data = d, ties = ties, x = TRUE, y = TRUE, control = coxph.control(eps = 1e-12,
              iter.max = 50)); z <- cox.zph(m)
   list(coef = unname(coef(m)), se = unname(sqrt(diag(m$var))), lr = 2 * diff(m$loglik),
        wald = m$wald.test, score = m$score, zph = unname(z$table[, "chisq"]),
@@ -79,3 +79,13 @@ def test_transplant_time_dependent_counting_process() -> None:
     fit = cox_fit(d, "stop", "event", ["age", "surgery", "transplant"], start="start")
     _cmp(fit, r)
     assert "Counting-process" in cox_result(fit).method
+
+
+def test_breslow_ties_option() -> None:
+    r = run_r(R.format(body="""d <- survival::veteran
+      out <- c(fitit(Surv(time, status) ~ trt + karno + age, d, ties = "breslow"),
+               list(d = d))"""))
+    d = pd.DataFrame(r["d"])
+    fit = cox_fit(d, "time", "status", ["trt", "karno", "age"], ties="breslow")
+    _cmp(fit, r)
+    assert "Breslow ties" in cox_result(fit).method

@@ -43,7 +43,8 @@ def _prefix(v: np.ndarray) -> np.ndarray:
 
 def efron_stratum(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray,
                   x: np.ndarray, eta: np.ndarray, want_var: bool = True,
-                  order: tuple[np.ndarray, np.ndarray | None] | None = None) -> EfronRows:
+                  order: tuple[np.ndarray, np.ndarray | None] | None = None,
+                  ties: str = "efron") -> EfronRows:
     """Efron log partial likelihood, score and information for one stratum.
 
     ``order`` = (argsort of stop, argsort of start) may be passed to skip re-sorting
@@ -82,6 +83,8 @@ def efron_stratum(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray,
     tidx = np.repeat(np.arange(nt), d.astype(int))
     first = np.concatenate([[0], np.cumsum(d)[:-1]]).astype(int)
     frac = (np.arange(len(tidx)) - first[tidx]) / d[tidx]
+    if ties == "breslow":  # every tied death sees the full risk set
+        frac = np.zeros_like(frac)
     den = s0[tidx] - frac * d0[tidx]
     loglik = float(eta[ds].sum() - np.log(den).sum())
 

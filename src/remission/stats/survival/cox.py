@@ -64,6 +64,7 @@ class CoxFit:
     terms: dict[str, list[int]] = field(default_factory=dict)
     converged: bool = True
     monotone: bool = False
+    ties: str = "efron"
 
     @property
     def se(self) -> np.ndarray:
@@ -93,12 +94,12 @@ def _orders(stop, start, strata):
     return out
 
 
-def _total(x, stop, event, start, strata, beta, want_var=True):
+def _total(x, stop, event, start, strata, beta, want_var=True, ties="efron"):
     ll, u, info, parts = 0.0, np.zeros(x.shape[1]), np.zeros((x.shape[1],) * 2), []
     eta = x @ beta
     for m, order in _orders(stop, start, strata):
         rows = efron_stratum(None if start is None else start[m], stop[m], event[m], x[m],
-                             eta[m], want_var, order)
+                             eta[m], want_var, order, ties)
         ll, u, info = ll + rows.loglik, u + rows.score, info + rows.info
         parts.append((m, rows))
     return ll, u, info, parts
@@ -107,7 +108,7 @@ def _total(x, stop, event, start, strata, beta, want_var=True):
 def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
                    start: np.ndarray | None = None, strata: np.ndarray | None = None,
                    names: Sequence[str] | None = None, max_iter: int = 50,
-                   tol: float = 1e-12) -> CoxFit:
+                   tol: float = 1e-12, ties: str = "efron") -> CoxFit:
     """Newton–Raphson with step halving on the Efron partial likelihood.
 
     Covariates are centred (as coxph) for stability; coefficients are unaffected.
@@ -117,7 +118,9 @@ def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
     xc = x - x.mean(0)
     strata = np.zeros(n, int) if strata is None else np.asarray(strata)
     beta = np.zeros(p)
-    ll, u, info, _ = _total(xc, stop, event, start, strata, beta)
+    if ties not in ("efron", "breslow"):
+        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+    ll, u, info, _ = _total(xc, stop, event, start, strata, beta, ties=ties)
     ll0 = ll
     score = float(u @ linalg.solve(info, u, assume_a="pos")) if p else 0.0
     it = 0
@@ -132,12 +135,13 @@ def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
         if not np.all(np.isfinite(step)):
             break
         new = beta + step
-        ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new)
+        ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new, ties=ties)
         halvings = 0
         while not np.isfinite(ll_new) or ll_new < ll - 1e-12 * abs(ll):
             step /= 2
             new = beta + step
-            ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new)
+            ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new,
+                                                ties=ties)
             halvings += 1
             if halvings > 30:
                 break
@@ -151,7 +155,7 @@ def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
     return CoxFit(list(names or [f"x{i}" for i in range(p)]), beta, var, ll0, ll, score, it,
                   n, int(event.sum()), x, stop, event, start, strata,
                   {nm: [i] for i, nm in enumerate(names or [f"x{i}" for i in range(p)])},
-                  converged=converged and not monotone, monotone=monotone)
+                  converged=converged and not monotone, monotone=monotone, ties=ties)
 
 
 def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str],
@@ -193,7 +197,8 @@ def _check_frame(data: pd.DataFrame, needed: Sequence[str]) -> None:
 
 
 def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
-            start: str | None = None, strata: str | None = None) -> CoxFit:
+            start: str | None = None, strata: str | None = None,
+            ties: str = "efron") -> CoxFit:
     """Fit ``coxph(Surv([start,] time, event) ~ covariates + strata(strata), ties='efron')``."""
     _check_frame(data, [time, event, *covariates, *([start] if start else []),
                         *([strata] if strata else [])])
@@ -201,7 +206,7 @@ def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str]
                              start=None if start is None else data[start])
     x, names, terms = design(data, covariates)
     st = None if strata is None else pd.Categorical(data[strata]).codes.astype(int)
-    fit = fit_cox_arrays(x, t, e, s, st, names)
+    fit = fit_cox_arrays(x, t, e, s, st, names, ties=ties)
     fit.terms = terms
     return fit
 
@@ -231,7 +236,8 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
                      "estimates may be unstable; consider Firth-penalised Cox")
     return Result(
         name=name, title=title, table=tab, section=section,
-        method=("Cox proportional-hazards regression, Efron ties, Newton–Raphson (as R "
+        method=(f"Cox proportional-hazards regression, {fit.ties.capitalize()} ties, "
+                "Newton–Raphson (as R "
                 f"coxph); hazard ratios with {conf:.0%} Wald CIs; likelihood-ratio, Wald and "
                 "score (log-rank) global tests."
                 + (" Counting-process (start, stop] data." if fit.start is not None else "")),
@@ -244,10 +250,10 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
 
 def cox_ph(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
            start: str | None = None, strata: str | None = None, conf: float = 0.95,
-           **kw: Any) -> Result:
+           ties: str = "efron", **kw: Any) -> Result:
     """Fit and summarise a Cox model in one call (see :func:`cox_fit`)."""
-    return cox_result(cox_fit(data, time, event, covariates, start=start, strata=strata),
-                      conf, **kw)
+    return cox_result(cox_fit(data, time, event, covariates, start=start, strata=strata,
+                              ties=ties), conf, **kw)
 
 
 def _km_left(stop: np.ndarray, event: np.ndarray, start: np.ndarray | None) -> np.ndarray:
@@ -271,7 +277,8 @@ def cox_zph(fit: CoxFit, name: str = "survival.cox_zph",
     p = len(fit.coef)
     u2 = np.zeros(p)
     imat = np.zeros((2 * p, 2 * p))
-    _, _, _, parts = _total(xc, fit.stop, fit.event, fit.start, fit.strata, fit.coef)
+    _, _, _, parts = _total(xc, fit.stop, fit.event, fit.start, fit.strata, fit.coef,
+                            ties=fit.ties)
     for m, rows in parts:
         # g at each event time of this stratum
         st, gs = fit.stop[m], g_all[m]
@@ -311,13 +318,14 @@ def cox_zph(fit: CoxFit, name: str = "survival.cox_zph",
 
 # --- Firth-penalised Cox ---------------------------------------------------------------
 
-def _pen_loglik(beta, xc, stop, event, start, strata) -> tuple[float, np.ndarray]:
+def _pen_loglik(beta, xc, stop, event, start, strata, ties="efron"
+                ) -> tuple[float, np.ndarray]:
     """Penalised log partial likelihood l(b) + ½ log|I(b)| and its gradient.
 
     The penalty's gradient is taken by central differences (step 1e-6), accurate to
     ~1e-10 for these smooth functions; the likelihood part is analytic.
     """
-    ll, u, info, _ = _total(xc, stop, event, start, strata, beta)
+    ll, u, info, _ = _total(xc, stop, event, start, strata, beta, ties=ties)
     sign, logdet = np.linalg.slogdet(info)
     if sign <= 0 or not np.isfinite(ll):
         return -np.inf, np.zeros_like(beta)
@@ -326,13 +334,16 @@ def _pen_loglik(beta, xc, stop, event, start, strata) -> tuple[float, np.ndarray
     for j in range(len(beta)):
         e = np.zeros_like(beta)
         e[j] = h
-        lp = np.linalg.slogdet(_total(xc, stop, event, start, strata, beta + e)[2])[1]
-        lm = np.linalg.slogdet(_total(xc, stop, event, start, strata, beta - e)[2])[1]
+        lp = np.linalg.slogdet(_total(xc, stop, event, start, strata, beta + e,
+                                      ties=ties)[2])[1]
+        lm = np.linalg.slogdet(_total(xc, stop, event, start, strata, beta - e,
+                                      ties=ties)[2])[1]
         g[j] = (lp - lm) / (4 * h)
     return ll + 0.5 * logdet, u + g
 
 
-def _pen_max(xc, stop, event, start, strata, fixed: dict[int, float] | None = None,
+def _pen_max(xc, stop, event, start, strata, ties="efron",
+             fixed: dict[int, float] | None = None,
              x0: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     from scipy import optimize
 
@@ -349,13 +360,13 @@ def _pen_max(xc, stop, event, start, strata, fixed: dict[int, float] | None = No
         return b
 
     def obj(bf):
-        val, g = _pen_loglik(full(bf), xc, stop, event, start, strata)
+        val, g = _pen_loglik(full(bf), xc, stop, event, start, strata, ties)
         if not np.isfinite(val):
             return 1e300, np.zeros(len(free))
         return -val, -g[free]
 
     if not free:
-        return base, _pen_loglik(base, xc, stop, event, start, strata)[0]
+        return base, _pen_loglik(base, xc, stop, event, start, strata, ties)[0]
     res = optimize.minimize(obj, base[free], jac=True, method="BFGS",
                             options={"gtol": 1e-9, "maxiter": 500})
     return full(res.x), -float(res.fun)
@@ -363,21 +374,22 @@ def _pen_max(xc, stop, event, start, strata, fixed: dict[int, float] | None = No
 
 def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
               start: str | None = None, strata: str | None = None, conf: float = 0.95,
-              name: str = "survival.cox_firth", section: str = "efficacy") -> Result:
+              ties: str = "efron", name: str = "survival.cox_firth",
+              section: str = "efficacy") -> Result:
     """Firth-penalised Cox model (Heinze & Schemper 2001) for few events / monotone
     likelihood: coefficients maximise ``l(b) + ½ log|I(b)|``; CIs and P values from the
     profile penalised likelihood (penalised likelihood-ratio), as R ``coxphf``.
 
-    Ties use Efron's approximation, consistent with :func:`cox_ph`; ``coxphf`` uses
-    Breslow's, so the two agree exactly only without tied event times.
+    Ties use Efron's approximation by default, consistent with :func:`cox_ph`;
+    ``ties="breslow"`` gives coxphf's handling of tied event times.
     """
     from scipy import optimize
 
-    fit = cox_fit(data, time, event, covariates, start=start, strata=strata)
+    fit = cox_fit(data, time, event, covariates, start=start, strata=strata, ties=ties)
     xc = fit.x - fit.x.mean(0)
-    args = (xc, fit.stop, fit.event, fit.start, fit.strata)
+    args = (xc, fit.stop, fit.event, fit.start, fit.strata, ties)
     beta, best = _pen_max(*args)
-    info = _total(*args, beta)[2]
+    info = _total(*args[:5], beta, ties=ties)[2]
     se = np.sqrt(np.diag(linalg.inv(info)))
     crit = stats.chi2.ppf(conf, 1)
     lo, hi, pv = [], [], []
@@ -405,7 +417,7 @@ def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[st
                         "HR_hi": np.exp(hi_a), "se": se, "p": pv}, index=fit.names)
     return Result(
         name=name, title="Firth-penalised Cox model", table=tab, section=section,
-        method=("Cox regression with Firth's penalty ½·log|I(β)| (Efron ties); "
+        method=(f"Cox regression with Firth's penalty ½·log|I(β)| ({ties.capitalize()} ties); "
                 f"{conf:.0%} profile-penalised-likelihood CIs and penalised likelihood-ratio "
                 "P values (as R coxphf)."),
         rationale=(f"{fit.events} events for {len(beta)} coefficients: Firth's penalty "
