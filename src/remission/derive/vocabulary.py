@@ -22,6 +22,7 @@ accept ``points``/``score`` or blank.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -247,7 +248,17 @@ def _level_token(values: pd.Series) -> pd.Series:
 
 
 def _blank(s: pd.Series) -> pd.Series:
-    return s.isna() | (s.astype(str).str.strip() == "")
+    """Missing or whitespace-only (evaluated once per distinct value)."""
+    return _map_unique(s, lambda u: u is None or (isinstance(u, float) and np.isnan(u))
+                       or str(u).strip() == "").astype(bool)
+
+
+def _map_unique(s: pd.Series, func) -> pd.Series:
+    """Apply ``func`` once per distinct value (fast on long tables with few levels)."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=False)
+    mapped = np.array([func(u) for u in uniq], dtype=object)
+    out = pd.Series(mapped[codes] if len(uniq) else np.array([], dtype=object), index=s.index)
+    return out.infer_objects()
 
 
 def _units_text(v: Variable) -> str:
@@ -276,66 +287,67 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
             for c in missing
         ]
     df = df.reset_index(drop=True)
-    line = pd.Series(np.arange(len(df)) + 2, index=df.index)
 
-    def add(mask: pd.Series, message: str, column: str, expected, values=None) -> None:
-        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+    def add(where, message: str, column: str, expected, values=None) -> None:
+        """Problems at positions ``where`` (boolean mask or integer positions)."""
+        where = np.asarray(where)
+        idx = np.flatnonzero(where) if where.dtype == bool else where
         vals = df[column] if values is None else values
         for i in idx:
-            exp = expected(i) if callable(expected) else expected
-            val = vals.iat[i]
-            problems.append(Problem(file, message, int(line.iat[i]), column,
-                                    None if pd.isna(val) else val, exp))
+            val = vals.iat[int(i)]
+            problems.append(Problem(file, message, int(i) + 2, column,
+                                    None if pd.isna(val) else val, expected))
 
-    add(_blank(df["patient_id"]), "missing patient_id", "patient_id", "a study ID")
+    add(_blank(df["patient_id"]).to_numpy(), "missing patient_id", "patient_id", "a study ID")
     day = pd.to_numeric(df["day"], errors="coerce")
-    bad_day = day.isna() | (day != np.round(day))
+    bad_day = (day.isna() | (day != np.round(day))).to_numpy()
     add(bad_day, "day is not an integer", "day", "an integer day relative to infusion (day 0)")
     if "time" in df.columns:
         t = df["time"]
-        bad_t = ~_blank(t) & ~t.astype(str).str.strip().str.match(_TIME_RE)
-        add(bad_t, "time is not HH:MM", "time", "HH:MM (24-hour)")
+        bad_t = ~_blank(t) & ~_map_unique(t, lambda u: bool(re.match(_TIME_RE, str(u).strip())))
+        add(bad_t.to_numpy(), "time is not HH:MM", "time", "HH:MM (24-hour)")
 
-    name = df["variable"].astype(str).str.strip().str.lower()
-    known = name.isin(list(VOCABULARY))
+    name = _map_unique(df["variable"], lambda u: str(u).strip().lower())
+    known = name.isin(list(VOCABULARY)).to_numpy()
     add(~known, "unknown variable", "variable",
         "a variable of remission.derive.vocabulary (e.g. temperature, anc, ice_score)")
-    token = df["unit"].map(unit_token)
+    token = _map_unique(df["unit"], unit_token)
     raw = df["value"]
-    canon = pd.Series(np.nan, index=df.index)
-    for vname, rows in name[known].groupby(name[known]).groups.items():
-        v = VOCABULARY[vname]
-        rows = pd.Index(rows)
-        tok = token.loc[rows]
-        if v.kind == "categorical":
-            bad_unit = ~tok.isin(list(v.units))
-            add(df.index.isin(rows[bad_unit.to_numpy()]), f"unexpected unit for {vname}",
-                "unit", "'category' or no unit (categorical variable)")
-            lev = _level_token(raw.loc[rows])
-            bad = ~lev.isin(list(v.levels)) | _blank(raw.loc[rows])
-            add(df.index.isin(rows[bad.to_numpy()]), f"unknown {vname} category", "value",
-                "one of " + ", ".join(v.levels))
+    canon = np.full(len(df), np.nan)
+    codes, names = pd.factorize(name)
+    for k, vname in enumerate(names):
+        if vname not in VOCABULARY:
             continue
-        no_unit = (tok == "") & ("" not in v.units)
-        add(df.index.isin(rows[no_unit.to_numpy()]), f"missing unit for {vname}", "unit",
-            _units_text(v))
-        bad_unit = (tok != "") & ~tok.isin(list(v.units))
-        add(df.index.isin(rows[bad_unit.to_numpy()]), f"unknown unit for {vname}", "unit",
-            _units_text(v))
-        num = pd.to_numeric(raw.loc[rows], errors="coerce")
-        nonnum = num.isna()
-        add(df.index.isin(rows[nonnum.to_numpy()]), f"{vname} value is not a number", "value",
-            v.range_text())
-        ok = ~nonnum & tok.isin(list(v.units))
-        for t, sub in tok[ok].groupby(tok[ok]).groups.items():
+        v = VOCABULARY[vname]
+        rows = np.flatnonzero(codes == k)
+        tok = token.iloc[rows]
+        if v.kind == "categorical":
+            add(rows[~tok.isin(list(v.units)).to_numpy()], f"unexpected unit for {vname}",
+                "unit", "'category' or no unit (categorical variable)")
+            sub = raw.iloc[rows]
+            lev = _map_unique(sub, lambda u: _level_token(pd.Series([u])).iat[0])
+            bad = (~lev.isin(list(v.levels)) | _blank(sub)).to_numpy()
+            add(rows[bad], f"unknown {vname} category", "value", "one of " + ", ".join(v.levels))
+            continue
+        no_unit = ((tok == "") & ("" not in v.units)).to_numpy()
+        add(rows[no_unit], f"missing unit for {vname}", "unit", _units_text(v))
+        bad_unit = ((tok != "") & ~tok.isin(list(v.units))).to_numpy()
+        add(rows[bad_unit], f"unknown unit for {vname}", "unit", _units_text(v))
+        num = pd.to_numeric(raw.iloc[rows], errors="coerce").to_numpy(dtype=float)
+        nonnum = np.isnan(num)
+        add(rows[nonnum], f"{vname} value is not a number", "value", v.range_text())
+        ok = ~nonnum & tok.isin(list(v.units)).to_numpy()
+        tok_ok = tok.to_numpy()[ok]
+        for t in pd.unique(tok_ok):
             conv = v.units[t]
-            x = num.loc[sub].to_numpy(dtype=float)
+            sel = rows[ok][tok_ok == t]
+            x = num[ok][tok_ok == t]
             if conv.per_weight:
                 bad = x < 0
                 exp = f"a non-negative dose in {t}"
             else:
                 c = conv.apply(x)
-                canon.loc[sub] = c
+                canon[sel] = c
                 bad = np.zeros(len(c), dtype=bool)
                 if v.low is not None:
                     bad |= c < v.low
@@ -345,30 +357,37 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
                     bad |= c != np.round(c)
                 exp = v.range_text() + (f" (value converted from {t})" if conv != IDENTITY
                                         else "")
-            add(df.index.isin(pd.Index(sub)[bad]), f"{vname} value out of plausible range",
-                "value", exp)
+            add(sel[bad], f"{vname} value out of plausible range", "value", exp)
 
-    # duplicated observations: same key, different value
+    # duplicated observations: same patient/day/time/variable, different value
     if "time" in df.columns:
         time = df["time"].astype(str).str.strip().where(~_blank(df["time"]), "")
     else:
         time = pd.Series("", index=df.index)
-    value_key = canon.astype(object).where(canon.notna(), raw.astype(str).str.strip().str.lower())
-    keyed = pd.DataFrame({"p": df["patient_id"].astype(str), "d": day, "t": time, "v": name,
-                          "x": value_key.astype(str)})
-    dup_any = keyed.duplicated(["p", "d", "t", "v"], keep=False)
+    text = _map_unique(raw, lambda u: str(u).strip().lower())
+    value_key = pd.Series(canon).astype(object).where(~np.isnan(canon), text)
+    key = np.zeros(len(df), dtype=np.int64)
+    for col in (df["patient_id"].astype(str), day.fillna(-10**9), time, name):
+        c, u = pd.factorize(col)
+        # re-factorise after each column so the combined key stays < rows² (no overflow)
+        key, _ = pd.factorize(key * (len(u) + 1) + c)
+        key = key.astype(np.int64)
+    kcodes = key
+    dup_any = pd.Series(kcodes).duplicated(keep=False).to_numpy()
     if dup_any.any():
-        sub = keyed[dup_any]
-        nvals = sub.groupby(["p", "d", "t", "v"])["x"].transform("nunique")
-        conflict = sub[nvals > 1]
-        first_line = conflict.groupby(["p", "d", "t", "v"]).cumcount()
-        firsts = conflict.reset_index().groupby(["p", "d", "t", "v"])["index"].transform("first")
-        for (i, k), f in zip(first_line.items(), firsts.to_numpy(), strict=True):
+        pos = np.flatnonzero(dup_any)
+        sub = pd.DataFrame({"k": kcodes[pos], "x": value_key.iloc[pos].astype(str).to_numpy(),
+                            "pos": pos})
+        nvals = sub.groupby("k")["x"].transform("nunique")
+        conflict = sub[nvals.to_numpy() > 1]
+        rank = conflict.groupby("k").cumcount().to_numpy()
+        firsts = conflict.groupby("k")["pos"].transform("first").to_numpy()
+        for i, k, f in zip(conflict["pos"].to_numpy(), rank, firsts, strict=True):
             if k == 0:
                 continue
             problems.append(Problem(
-                file, f"duplicated observation of {keyed.at[i, 'v']} with a different value "
-                f"(same patient, day and time as line {int(line.iat[f])})", int(line.iat[i]),
+                file, f"duplicated observation of {name.iat[i]} with a different value "
+                f"(same patient, day and time as line {int(f) + 2})", int(i) + 2,
                 "value", raw.iat[i], "one value per patient, day, time and variable"))
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return problems
@@ -392,8 +411,8 @@ def normalise_observations(
     if problems:
         raise InputError(problems)
     df = df.reset_index(drop=True)
-    name = df["variable"].astype(str).str.strip().str.lower()
-    token = df["unit"].map(unit_token)
+    name = _map_unique(df["variable"], lambda u: str(u).strip().lower())
+    token = _map_unique(df["unit"], unit_token)
     out = pd.DataFrame({
         "patient_id": df["patient_id"].astype(str).str.strip(),
         "day": pd.to_numeric(df["day"]).astype(np.int64),
@@ -412,7 +431,8 @@ def normalise_observations(
         rows = pd.Index(rows)
         out.loc[rows, "unit"] = v.unit
         if v.kind == "categorical":
-            out.loc[rows, "category"] = _level_token(df.loc[rows, "value"]).to_numpy()
+            out.loc[rows, "category"] = _map_unique(
+                df.loc[rows, "value"], lambda u: _level_token(pd.Series([u])).iat[0]).to_numpy()
             continue
         conv = v.units[t]
         x = pd.to_numeric(df.loc[rows, "value"]).to_numpy(dtype=float)
