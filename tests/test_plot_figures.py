@@ -131,6 +131,10 @@ def test_lane_chart_60_patients_readable_and_unknown_status():
 
 
 def test_lane_chart_aggregates_large_studies_with_bounded_size():
+    from remission.plot import lane_chart_note
+
+    assert lane_chart_note(200) == ""
+    assert "aggregated" in lane_chart_note(201)
     fig = lane_chart(synthetic_adsl(5000))
     assert "aggregated view" in fig.axes[0].get_title(loc="left")
     assert len(_svg(fig)) < 400_000

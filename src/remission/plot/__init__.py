@@ -9,7 +9,7 @@ matplotlib is imported lazily inside the functions so ``import remission`` stays
 from __future__ import annotations
 
 from remission.plot.grades import grade_by_group
-from remission.plot.lanes import lane_chart
+from remission.plot.lanes import lane_chart, lane_chart_note
 from remission.plot.response import response_by_group
 
-__all__ = ["grade_by_group", "lane_chart", "response_by_group"]
+__all__ = ["grade_by_group", "lane_chart", "lane_chart_note", "response_by_group"]

@@ -63,6 +63,15 @@ def _grade_texts(col: pd.Series) -> list[str]:
     return ["?" if v != v else str(int(v)) for v in g]
 
 
+def lane_chart_note(n_patients: int, max_patients: int = MAX_PATIENTS) -> str:
+    """Sentence for a figure caption when :func:`lane_chart` aggregates ("" otherwise)."""
+    if n_patients <= max_patients:
+        return ""
+    return (f"With {n_patients} patients (more than {max_patients}) the chart is aggregated: "
+            "one thin unlabelled line per patient, grouped by dose group, best response and "
+            "CRS grade; the per-patient data are in results.json.")
+
+
 def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
                max_patients: int = MAX_PATIENTS) -> Any:
     """One row per patient (sorted by dose group, then ID) with attribute tiles and legend.
