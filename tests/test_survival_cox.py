@@ -89,3 +89,14 @@ def test_breslow_ties_option() -> None:
     fit = cox_fit(d, "time", "status", ["trt", "karno", "age"], ties="breslow")
     _cmp(fit, r)
     assert "Breslow ties" in cox_result(fit).method
+
+
+def test_constant_and_collinear_covariates_are_input_errors() -> None:
+    from remission.errors import InputError
+
+    d = pd.DataFrame({"t": [1, 2, 3, 4, 5.0], "e": [1, 0, 1, 1, 0], "c": [1.0] * 5,
+                      "a": [1, 2, 3, 4, 5.0], "b": [2, 4, 6, 8, 10.0]})
+    with pytest.raises(InputError, match="constant"):
+        cox_fit(d, "t", "e", ["c", "a"])
+    with pytest.raises(InputError, match="collinear"):
+        cox_fit(d, "t", "e", ["a", "b"])

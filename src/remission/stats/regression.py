@@ -147,9 +147,10 @@ def _design(data: pd.DataFrame, outcome: str, covariates: Sequence[str]
         log.add("model data", "outcome must be 0/1", row=int(i) + 2, column=outcome,
                 value=sub[outcome].iloc[i], expected="0 or 1")
     log.raise_if_any()
-    from remission.stats.survival.cox import design
+    from remission.stats.survival.cox import check_design, design
 
     x, names, _ = design(sub, covariates)
+    check_design(x, names)
     return np.column_stack([np.ones(len(sub)), x]), y.to_numpy(float), ["(Intercept)", *names]
 
 

@@ -220,8 +220,9 @@ def cuminc(time: Any, status: Any, group: Any = None, *, strata: Any = None, rho
                          "se": np.nan, "lower": np.nan, "upper": np.nan, "stat": stat,
                          "df": df, "p": p})
     table = pd.DataFrame(rows, index=keys)
+    warns = () if codes else ("no events of any cause: nothing to estimate",)
     return Result(
-        name=name, title=title, table=table, section=section,
+        name=name, title=title, table=table, section=section, warnings=warns,
         method=("Aalen–Johansen cumulative incidence with Gray's variance (as R cmprsk::cuminc)"
                 f"; {conf:.0%} log(−log) pointwise CIs; Gray's test"
                 + (" stratified" if strata is not None else "") + f" with rho = {rho:g}."),

@@ -182,6 +182,21 @@ def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, l
     return np.column_stack(cols) if cols else np.zeros((len(data), 0)), names, terms
 
 
+def check_design(x: np.ndarray, names: Sequence[str], source: str = "model data") -> None:
+    """Constant or linearly dependent covariates cannot be estimated: say which."""
+    log = ProblemLog()
+    for j, nm in enumerate(names):
+        if x.shape[0] and np.ptp(x[:, j]) == 0:
+            log.add(source, "covariate is constant, its effect cannot be estimated",
+                    column=nm, value=x[0, j], expected="at least two distinct values")
+    if not log and x.shape[1] > 1:
+        xc = x - x.mean(0)
+        if np.linalg.matrix_rank(xc) < x.shape[1]:
+            log.add(source, "covariates are linearly dependent (collinear)",
+                    column=", ".join(names), expected="drop or combine redundant covariates")
+    log.raise_if_any()
+
+
 def _check_frame(data: pd.DataFrame, needed: Sequence[str]) -> None:
     log = ProblemLog()
     for c in needed:
@@ -205,6 +220,7 @@ def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str]
     t, e, s = check_survival(data[time], data[event],
                              start=None if start is None else data[start])
     x, names, terms = design(data, covariates)
+    check_design(x, names)
     st = None if strata is None else pd.Categorical(data[strata]).codes.astype(int)
     fit = fit_cox_arrays(x, t, e, s, st, names, ties=ties)
     fit.terms = terms

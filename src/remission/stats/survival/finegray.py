@@ -168,13 +168,14 @@ def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[s
               cause: int = 1, conf: float = 0.95, name: str = "survival.finegray",
               section: str = "efficacy", **_: Any) -> Result:
     """Subdistribution hazard ratios (SHR) with Wald CIs, as ``crr``."""
-    from remission.stats.survival.cox import _check_frame, design
+    from remission.stats.survival.cox import _check_frame, check_design, design
 
     _check_frame(data, [time, status, *covariates])
     codes = sorted(int(c) for c in pd.unique(pd.to_numeric(data[status], errors="coerce"))
                    if np.isfinite(c))
     t, s, _ = check_survival(data[time], data[status], event_codes=codes or [0])
     x, names, _ = design(data, covariates)
+    check_design(x, names)
     fit = fit_finegray_arrays(t, s, x, cause, names)
     z = z_value(conf)
     se = fit.se
