@@ -12,6 +12,7 @@ from remission.derive.criteria.icaht import (
     episode_lengths,
     interpolate_gaps,
     late_icaht,
+    late_window_end,
 )
 
 
@@ -144,3 +145,13 @@ def test_engraftment_days():
     assert e2["platelet_engraftment_day"] == 4
     never = engraftment(anc_daily({"P2": {d: 2.0 for d in range(5)}})).iloc[0]
     assert pd.isna(never["neutrophil_engraftment_day"]) and never["neutrophil_never_below"]
+
+
+def test_late_window_end_from_events_and_next_therapy():
+    ev = pd.DataFrame({"patient_id": ["A", "A", "B", "C"], "day": [20, 60, 150, 45],
+                       "event": ["response_assessment", "relapse", "death", "transplant"]})
+    tx = pd.DataFrame({"patient_id": ["B", "D"], "agent": ["venetoclax", "Azacitidine"],
+                       "start_day": [70, 40]})
+    end = late_window_end(ev, tx, next_therapy=("azacitidine", "venetoclax"))
+    assert end.to_dict() == {"A": 60, "B": 70, "C": 45, "D": 40}
+    assert late_window_end(ev).to_dict() == {"A": 60, "B": 100, "C": 45}

@@ -169,3 +169,22 @@ def test_grade_all_runs_every_engine(study):
     assert len(out["crs"]) == len(out["response"]) == 40
     assert out["crs"]["crs_max_grade"].max() == 5
     assert set(out["response"]["system"]) == {"eln2022"}
+
+
+def test_kinetics_on_the_synthetic_study(study):
+    from remission.kinetics import associations, biomarker_summary, nca
+
+    car = study["obs"][study["obs"]["variable"] == "car_copies"]
+    k = nca(car, lloq=GEN.LLOQ)
+    assert k.table["tmax"].between(4, 21).all()
+    crs = summarise_crs(grade_crs(study["daily"], "astct2019", study["treatments"],
+                                  study["events"])).set_index("patient_id")
+    il6 = biomarker_summary(study["obs"], ["il6"]).set_index("patient_id")["peak"]
+    pts = pd.DataFrame({"cmax": k.table["cmax"], "peak_il6": il6,
+                        "crs_grade": crs["crs_max_grade"].clip(upper=4)})
+    pts["responder"] = ~study["patients"].set_index("patient_id")["best_response"].isin(
+        ["NR", "NE"])
+    res = associations(pts.reset_index(), ["cmax", "peak_il6"])
+    # the generator makes expansion and IL-6 rise with CRS severity (scripts/make_synthetic_cart)
+    assert res.cell("cmax | spearman vs crs_grade", "statistic") > 0.5
+    assert res.cell("peak_il6 | spearman vs crs_grade", "p_value") < 0.001

@@ -34,7 +34,11 @@ import pandas as pd
 from remission.derive.criteria._common import check_system
 
 __all__ = ["dense_matrix", "early_icaht", "engraftment", "episode_lengths",
-           "grade_icaht", "interpolate_gaps", "late_icaht"]
+           "grade_icaht", "interpolate_gaps", "late_icaht", "late_window_end"]
+
+#: events.csv events that close the late-ICAHT window (Liang; Rejeski 2023).
+WINDOW_EVENTS = ("relapse", "progression", "death", "last_contact", "transplant",
+                 "stem_cell_boost")
 
 
 def dense_matrix(daily: pd.DataFrame, variable: str, first: int, last: int):
@@ -165,6 +169,29 @@ def late_icaht(daily: pd.DataFrame, window_end: pd.Series | None = None,
         "late_n_anc": cnt.to_numpy(),
         "system": system,
     })
+
+
+def late_window_end(events: pd.DataFrame | None, treatments: pd.DataFrame | None = None,
+                    next_therapy: tuple[str, ...] = (), last: int = 100) -> pd.Series:
+    """Last day of the late window per patient: earliest of day ``last``, relapse or
+    progression, transplant/boost, death, last contact, and the start of any treatment
+    whose agent is in ``next_therapy`` (after day 0). Events on day <= 30 are ignored
+    (they cannot shorten a window that starts on day 31).
+    """
+    parts = []
+    if events is not None and not events.empty:
+        ev = events[events["event"].astype(str).str.lower().isin(WINDOW_EVENTS)]
+        parts.append(ev[["patient_id", "day"]])
+    if treatments is not None and next_therapy and not treatments.empty:
+        agent = treatments["agent"].astype(str).str.strip().str.lower()
+        tx = treatments[agent.isin([a.lower() for a in next_therapy])
+                        & (treatments["start_day"] > 0)]
+        parts.append(tx[["patient_id", "start_day"]].rename(columns={"start_day": "day"}))
+    if not parts:
+        return pd.Series(dtype=float)
+    allv = pd.concat(parts)
+    allv = allv[allv["day"] > 30]
+    return allv.groupby("patient_id")["day"].min().clip(upper=last)
 
 
 def grade_icaht(daily: pd.DataFrame, system: str = "icaht_2023", counting: str = "longest",

@@ -9,7 +9,7 @@ import pandas as pd
 from remission.derive.criteria.crs import grade_crs, summarise_crs
 from remission.derive.criteria.ctcae import grade_febrile_neutropenia, grade_labs
 from remission.derive.criteria.daily import daily_features
-from remission.derive.criteria.icaht import engraftment, grade_icaht
+from remission.derive.criteria.icaht import engraftment, grade_icaht, late_window_end
 from remission.derive.criteria.neuro import grade_neurotoxicity, summarise_neurotoxicity
 from remission.derive.criteria.response import assess_response, summarise_response
 
@@ -35,7 +35,9 @@ def grade_all(
     Returns ``daily``, ``crs_daily``, ``crs``, ``neuro_daily``, ``neuro``, ``labs``,
     ``febrile_neutropenia``, ``icaht``, ``engraftment`` and, when ``response`` is given,
     ``response_assessments`` and ``response``. Each table names its system; the defaults
-    are the primary sources (ASTCT 2019, CTCAE v5.0, ICAHT 2023, ELN 2022).
+    are the primary sources (ASTCT 2019, CTCAE v5.0, ICAHT 2023, ELN 2022). The late ICAHT
+    window ends at the first relapse/progression, transplant, death or last contact
+    (:func:`~remission.derive.criteria.icaht.late_window_end`).
     """
     daily = daily_features(obs)
     out: dict[str, pd.DataFrame] = {"daily": daily}
@@ -45,7 +47,8 @@ def grade_all(
     out["neuro"] = summarise_neurotoxicity(out["neuro_daily"])
     out["labs"] = grade_labs(daily, lln=lln)
     out["febrile_neutropenia"] = grade_febrile_neutropenia(daily)
-    out["icaht"] = grade_icaht(daily, counting=icaht_counting)
+    out["icaht"] = grade_icaht(daily, counting=icaht_counting,
+                               window_end=late_window_end(events, treatments))
     out["engraftment"] = engraftment(daily)
     if response is not None:
         ids = None if patients is None else list(patients["patient_id"])
