@@ -41,7 +41,7 @@ one <- function(ct) {{
        lm_nevent = sl$n.event, lm_ncens = sl$n.censor,
        fu = unname(summary(rf)$table[c("median", "0.95LCL", "0.95UCL")]))
 }}
-out <- list(t = tt, s = ss, log = one("log"), loglog = one("log-log"))
+out <- list(t = tt, s = ss, log = one("log"), loglog = one("log-log"), plain = one("plain"))
 """
 
 
@@ -54,7 +54,7 @@ def test_km_matches_survfit(ds: str) -> None:
     expr, tcol, sexpr = DATASETS[ds]
     rr = run_r(R_KM.format(expr=expr, tcol=tcol, sexpr=sexpr,
                            lms=",".join(map(str, LANDMARKS))))
-    for ct, key in [("log", "log"), ("log-log", "loglog")]:
+    for ct, key in [("log", "log"), ("log-log", "loglog"), ("plain", "plain")]:
         _compare(rr["t"], rr["s"], rr[key], ct, ds)
 
 
