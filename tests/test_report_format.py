@@ -232,3 +232,13 @@ def test_value_types():
     assert format_value(pd.Timestamp("2024-03-01")) == "2024-03-01"
     assert format_value(None) == MISSING
     assert format_value(np.int64(7)) == "7"
+
+
+def test_percent_ci_bounds_are_not_guarded():
+    t = pd.DataFrame({"n": [11], "N": [12], "pct": [91.7], "ci_low": [0.04], "ci_high": [99.96]},
+                     index=["ORR"])
+    dt = display_table(Result("t", "T", t, method="m", params={"conf_level": 0.95}))
+    assert dt.rows[0][1][2].text == "0.0–100.0"
+    t2 = pd.DataFrame({"n": [1], "prop": [0.5], "ci_lo": [0.0004], "ci_hi": [0.9996]}, index=["x"])
+    dt2 = display_table(Result("t", "T", t2, method="m"))
+    assert dt2.rows[0][1][1].text == "0.0–100.0"

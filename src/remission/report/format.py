@@ -108,15 +108,19 @@ def _half_up(value: Any, decimals: int) -> Decimal:
     return _decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
-def format_percent_value(pct: Any, decimals: int = 1) -> str:
-    """A percentage already on the 0–100 scale, without the ``%`` sign."""
+def format_percent_value(pct: Any, decimals: int = 1, guard: bool = True) -> str:
+    """A percentage already on the 0–100 scale, without the ``%`` sign.
+
+    ``guard`` applies the ``<0.1`` / ``>99.9`` rule (off for confidence bounds, where
+    "19.4–>99.9" would read badly and a bound of 100.0 claims nothing about patients).
+    """
     if is_missing(pct):
         return MISSING
     x = _decimal(pct)
     r = _half_up(x, decimals)
-    if x > 0 and r == 0:
+    if guard and x > 0 and r == 0:
         return "<" + str(Decimal(1).scaleb(-decimals))
-    if 0 < x < 100 and r >= 100:
+    if guard and 0 < x < 100 and r >= 100:
         return ">" + str(Decimal(100) - Decimal(1).scaleb(-decimals))
     if x < 0 and r == 0:
         r = abs(r)
@@ -430,7 +434,7 @@ def _cell(col: _Col, vals: Sequence[Any], integral: bool, digits: int = 3) -> Ce
     if kind == "ci_prop":
         return Cell(format_ci(vals[0], vals[1], _prop_value), raw)
     if kind == "ci_pct":
-        return Cell(format_ci(vals[0], vals[1], format_percent_value), raw)
+        return Cell(format_ci(vals[0], vals[1], _pct_bound), raw)
     if kind == "pct":
         return Cell(format_percent_value(vals[0]), raw)
     if kind == "prop":
@@ -453,7 +457,11 @@ def _cell(col: _Col, vals: Sequence[Any], integral: bool, digits: int = 3) -> Ce
 def _prop_value(prop: Any) -> str:
     if is_missing(prop):
         return MISSING
-    return format_percent_value(Decimal(repr(float(prop))) * 100)
+    return format_percent_value(Decimal(repr(float(prop))) * 100, guard=False)
+
+
+def _pct_bound(pct: Any) -> str:
+    return format_percent_value(pct, guard=False)
 
 
 def _integral_column(series: Any) -> bool:
