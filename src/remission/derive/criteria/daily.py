@@ -81,17 +81,18 @@ def daily_features(obs: pd.DataFrame) -> pd.DataFrame:
     pd_key = pid_codes.astype(np.int64) * span + (day - dmin)
     nvar = len(_NAMES)
     key = pd_key * nvar + var.codes
-    ok = ~np.isnan(x)
-    key, x, vcode = key[ok], x[ok], var.codes[ok]
-    # reduce: max for max/worst variables, min for min variables (negate then max)
+    # reduce: max for max/worst variables, min for min variables (negate then max);
+    # fmax ignores NaN, so missing values need no filtering pass
     sign = np.array([-1.0 if VOCABULARY[n].daily == "min" else 1.0 for n in _NAMES])
-    xs = x * sign[vcode]
+    xs = x * sign[var.codes]
     order = np.argsort(key, kind="stable")  # radix sort on int64 keys
     key_s = key[order]
     if len(key_s):
         starts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
         ukey = key_s[starts]
-        uval = np.maximum.reduceat(xs[order], starts)
+        uval = np.fmax.reduceat(xs[order], starts)
+        seen = ~np.isnan(uval)
+        ukey, uval = ukey[seen], uval[seen]
     else:
         ukey = np.array([], dtype=np.int64)
         uval = np.array([], dtype=float)
