@@ -129,3 +129,9 @@ def test_vocabulary_records_are_consistent():
             assert v.levels and not v.unit
         else:
             assert v.unit and v.units and v.daily in ("max", "min")
+
+
+def test_line_numbers_from_the_loader_index():
+    df = frame([("P1", 1, "anc", "1.0", "10^9/L"), ("P1", 2, "anc", "-1", "10^9/L")])
+    df.index = pd.Index([2, 5], name="line")  # blank lines 3-4 were skipped by the loader
+    assert [p.row for p in validate_observations(df, "o.csv")] == [5]

@@ -253,6 +253,14 @@ def _blank(s: pd.Series) -> pd.Series:
                        or str(u).strip() == "").astype(bool)
 
 
+def _line_numbers(df: pd.DataFrame) -> np.ndarray:
+    """File line of each row: the index when it is the study loader's ``line`` index
+    (blank lines skipped in the file keep their numbers), else position + 2."""
+    if df.index.name == "line" and pd.api.types.is_integer_dtype(df.index):
+        return df.index.to_numpy(dtype=np.int64)
+    return np.arange(len(df), dtype=np.int64) + 2
+
+
 def _map_unique(s: pd.Series, func) -> pd.Series:
     """Apply ``func`` once per distinct value (fast on long tables with few levels)."""
     codes, uniq = pd.factorize(s, use_na_sentinel=False)
@@ -270,7 +278,8 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
     """Every problem of a long observation table, as :class:`Problem` objects.
 
     Line numbers follow the spreadsheet convention of :class:`Problem` (header = line 1,
-    first data row = line 2), assuming ``df`` rows are in file order. Checks: required
+    first data row = line 2): taken from the index when it is the study loader's ``line``
+    index, else from the row position (rows assumed in file order). Checks: required
     columns; integer ``day``; ``time`` as HH:MM when given; known variable; unit present
     and accepted (numeric variables); numeric value and plausible range after
     conversion to the canonical unit (weight-dependent conversions are range-checked
@@ -286,6 +295,7 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
             Problem(file, f"missing required column '{c}'", expected=", ".join(REQUIRED_COLUMNS))
             for c in missing
         ]
+    lines = _line_numbers(df)
     df = df.reset_index(drop=True)
 
     def add(where, message: str, column: str, expected, values=None) -> None:
@@ -295,7 +305,7 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
         vals = df[column] if values is None else values
         for i in idx:
             val = vals.iat[int(i)]
-            problems.append(Problem(file, message, int(i) + 2, column,
+            problems.append(Problem(file, message, int(lines[int(i)]), column,
                                     None if pd.isna(val) else val, expected))
 
     add(_blank(df["patient_id"]).to_numpy(), "missing patient_id", "patient_id", "a study ID")
@@ -387,7 +397,7 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
                 continue
             problems.append(Problem(
                 file, f"duplicated observation of {name.iat[i]} with a different value "
-                f"(same patient, day and time as line {int(f) + 2})", int(i) + 2,
+                f"(same patient, day and time as line {int(lines[f])})", int(lines[i]),
                 "value", raw.iat[i], "one value per patient, day, time and variable"))
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return problems
@@ -410,6 +420,7 @@ def normalise_observations(
     problems = validate_observations(df, file)
     if problems:
         raise InputError(problems)
+    lines = _line_numbers(df)
     df = df.reset_index(drop=True)
     name = _map_unique(df["variable"], lambda u: str(u).strip().lower())
     token = _map_unique(df["unit"], unit_token)
@@ -442,7 +453,7 @@ def normalise_observations(
             w = pid.map(weights) if weights is not None else pd.Series(np.nan, index=rows)
             for i in rows[w.isna().to_numpy()]:
                 problems.append(Problem(file, f"{vname} in {t} needs the patient's weight_kg",
-                                        int(i) + 2, "unit", df.at[i, "unit"],
+                                        int(lines[i]), "unit", df.at[i, "unit"],
                                         "weight_kg in patients.csv"))
             w = w.to_numpy(dtype=float)
         out.loc[rows, "value"] = conv.apply(x, w)
