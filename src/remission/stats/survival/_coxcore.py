@@ -48,7 +48,8 @@ def efron_stratum(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray,
     """Efron log partial likelihood, score and information for one stratum.
 
     ``order`` = (argsort of stop, argsort of start) may be passed to skip re-sorting
-    on every Newton iteration.
+    on every Newton iteration; a stop order of ``None`` there means the rows are
+    already sorted by stop (no gathers needed).
     """
     p = x.shape[1]
     r = np.exp(eta)
@@ -56,8 +57,12 @@ def efron_stratum(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray,
         order = (np.argsort(stop, kind="stable"),
                  None if start is None else np.argsort(start, kind="stable"))
     o, o2 = order
+
+    def by_stop(v: np.ndarray) -> np.ndarray:
+        return v if o is None else v[o]
+
     dead = event == 1
-    ds = o[dead[o]]  # deaths in time order
+    ds = np.flatnonzero(dead) if o is None else o[dead[o]]  # deaths in time order
     dtimes = stop[ds]
     brk = np.flatnonzero(np.diff(dtimes)) + 1
     first_d = np.concatenate([[0], brk])
@@ -65,10 +70,10 @@ def efron_stratum(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray,
     nt = len(et)
     rx = r[:, None] * x
     rxx = rx[:, :, None] * x[:, None, :] if want_var else None
-    ks = stop[o]
-    s0 = _suffix_at(ks, _prefix(r[o]), et)
-    s1 = _suffix_at(ks, _prefix(rx[o]), et)
-    s2 = _suffix_at(ks, _prefix(rxx[o]), et) if want_var else None
+    ks = by_stop(stop)
+    s0 = _suffix_at(ks, _prefix(by_stop(r)), et)
+    s1 = _suffix_at(ks, _prefix(by_stop(rx)), et)
+    s2 = _suffix_at(ks, _prefix(by_stop(rxx)), et) if want_var else None
     if start is not None:
         k2 = start[o2]
         s0 = s0 - _suffix_at(k2, _prefix(r[o2]), et)

@@ -85,10 +85,12 @@ def _orders(stop, start, strata):
         return hit[3]
     out = []
     for s in np.unique(strata):
-        m = strata == s
+        idx = np.flatnonzero(strata == s)
+        # contiguous strata (fit_cox_arrays sorts by stratum, stop) are sliced as views
+        m = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
         st = stop[m]
-        out.append((m, (np.argsort(st, kind="stable"),
-                        None if start is None else np.argsort(start[m], kind="stable"))))
+        so = None if np.all(st[1:] >= st[:-1]) else np.argsort(st, kind="stable")
+        out.append((m, (so, None if start is None else np.argsort(start[m], kind="stable"))))
     _ORDER_CACHE.clear()
     _ORDER_CACHE[key] = (stop, start, strata, out)
     return out
@@ -115,8 +117,13 @@ def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
     """
     x = np.asarray(x, float)
     n, p = x.shape
-    xc = x - x.mean(0)
     strata = np.zeros(n, int) if strata is None else np.asarray(strata)
+    # sort once by (stratum, stop): strata become contiguous slices, no per-iteration sorts
+    perm = np.lexsort((stop, strata))
+    x, stop, event, strata = x[perm], np.asarray(stop)[perm], np.asarray(event)[perm], \
+        strata[perm]
+    start = None if start is None else np.asarray(start)[perm]
+    xc = x - x.mean(0)
     beta = np.zeros(p)
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
