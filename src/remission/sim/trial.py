@@ -189,7 +189,8 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     ev.append(pd.DataFrame({"patient_id": pid, "day": last, "event": "last_contact",
                             "value": ""}))
     events = pd.concat(ev, ignore_index=True)
-    events = events[~((events["event"] == "response_assessment") & (events["value"] == "NE"))]
+    events = events[~((events["event"] == "response_assessment")
+                      & (events["value"] == "NE"))].copy()
     events["day"] = events["day"].astype(int)
 
     ae = []
