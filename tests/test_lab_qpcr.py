@@ -119,3 +119,26 @@ def test_bad_efficiency_rejected():
     ct = _ct()
     with pytest.raises(ValueError, match="amplification factor"):
         relative_expression(ct, ["GAPDH"], efficiencies={g: 95 for g in ct.gene.unique()})
+
+
+@pytest.mark.r
+def test_dose_series_anova_matches_r():
+    # CLL1 expression across venetoclax doses (seed 000): 3 groups, control = VEN0
+    ct = _ct(9)
+    ct["group"] = ct["group"].map({"shCtrl": "VEN0", "shCLL1": "VEN100"})
+    ct.loc[ct["sample"].isin(["shCtrl_3", "shCtrl_4", "shCLL1_4"]), "group"] = "VEN50"
+    res = {r.name: r for r in qpcr_results(ct, ["GAPDH", "ACTB"], "VEN0")}
+    mg = res["lab.qpcr.multigroup"]
+    r = run_r("""
+        m <- aggregate(ct ~ sample + group + gene, data = ct, FUN = mean)
+        w <- reshape(m, idvar = c("sample", "group"), timevar = "gene", direction = "wide")
+        d <- w$ct.CLEC12A - (w$ct.GAPDH + w$ct.ACTB) / 2
+        s <- summary(aov(d ~ factor(w$group)))[[1]]
+        out <- list(F = s[1, "F value"], p = s[1, "Pr(>F)"])
+        """, ct=ct)
+    np.testing.assert_allclose(mg.cell("CLEC12A | ANOVA", "statistic"), r["F"], rtol=1e-8)
+    np.testing.assert_allclose(mg.cell("CLEC12A | ANOVA", "p"), r["p"], rtol=1e-7)
+    assert mg.cell("CLEC12A | VEN100 - VEN0", "test") == "Dunnett"
+    fc = mg.cell("CLEC12A | VEN100 - VEN0", "fold_change")
+    np.testing.assert_allclose(fc, res["lab.qpcr.expression"].cell("CLEC12A | VEN100",
+                                                                   "fold_change"), rtol=1e-12)

@@ -193,6 +193,32 @@ def qpcr_results(ct: pd.DataFrame, reference_genes: Sequence[str], control_group
         refs[1:1] = [REF_PFAFFL, REF_HELLEMANS]
     qc = reps.assign(key=[fmt_key(s, g) for s, g in zip(reps["sample"], reps["gene"],
                                                          strict=True)]).set_index("key")
+    out = []
+    if len(groups) > 2:
+        from remission.lab.apoptosis import REF_DUNNETT, compare_groups
+
+        mrows: list[dict] = []
+        mwarns: list[str] = []
+        for target, sub in rel.groupby("target", sort=False):
+            r_, w_, _ = compare_groups(sub["log2_rel"], sub["group"], control=control_group,
+                                       equal_var=True, label=str(target))
+            for r in r_:
+                r["target"] = target
+                if r["test"] == "Dunnett":
+                    r.update({"fold_change": 2.0 ** r["estimate"],
+                              "fc_lower": 2.0 ** r["lower"], "fc_upper": 2.0 ** r["upper"]})
+            mrows += r_
+            mwarns += w_
+        out.append(Result(
+            name="lab.qpcr.multigroup", title="qPCR: several groups vs control",
+            table=table(mrows), method="One-way ANOVA of log2 relative expression (-dCt) "
+            "across groups, then Dunnett's many-to-one comparisons against the control "
+            "(estimates are log2 fold changes; fold_change back-transformed).",
+            rationale="With more than two groups (e.g. a dose series), pairwise t tests "
+            "against the control inflate the family-wise error; Dunnett controls it.",
+            warnings=tuple(mwarns), references=(REF_DUNNETT, REF_LIVAK),
+            params={"control_group": control_group},
+            section=SECTION))
     return [
         Result(name="lab.qpcr.replicates", title="qPCR technical replicates", table=qc,
                method=f"Mean and SD of technical-replicate Ct; SD > {sd_threshold} cycles and "
@@ -208,6 +234,7 @@ def qpcr_results(ct: pd.DataFrame, reference_genes: Sequence[str], control_group
                        "control_group": control_group, "equal_var": equal_var,
                        "efficiencies": dict(efficiencies or {}), "conf": conf},
                section=SECTION),
+        *out,
     ]
 
 
@@ -223,6 +250,9 @@ def plot_qpcr(ct: pd.DataFrame, reference_genes: Sequence[str], control_group: s
         sub = rel[rel["target"] == target]
         base = sub.loc[sub["group"] == control_group, "log2_rel"].mean()
         groups = list(pd.unique(sub["group"]))
+        if control_group in groups:
+            groups.remove(control_group)
+            groups.insert(0, control_group)
         for i, grp in enumerate(groups):
             v = 2.0 ** (sub.loc[sub["group"] == grp, "log2_rel"] - base)
             ax.bar(i, 2.0 ** np.log2(v).mean(), color=f"C{i}", alpha=0.4)
