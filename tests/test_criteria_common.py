@@ -58,3 +58,16 @@ def test_sustained_fever_needs_more_than_an_hour():
     assert not d.loc["P1", "fever_sustained"]  # exactly 60 min is not "more than one hour"
     assert d.loc["P2", "fever_sustained"]
     assert not d.loc["P3", "fever_sustained"]  # interrupted by a reading < 38.0
+
+
+def test_categorical_key_columns_give_identical_daily_features():
+    from remission.derive.vocabulary import normalise_observations as norm
+
+    rows = [("P2", 1, "temperature", 38.4), ("P1", 1, "temperature", 37.0),
+            ("P1", 1, "oxygen_device", "bipap"), ("P2", 2, "consciousness", "unarousable"),
+            ("P1", 3, "anc", 0.4), ("P1", 3, "anc", 0.2, "10^9/L", "18:00")]
+    obs = norm(obs_frame(rows))
+    plain = daily_features(obs)
+    cat = daily_features(obs.astype({"patient_id": "category", "variable": "category",
+                                     "category": "category"}))
+    pd.testing.assert_frame_equal(plain, cat)

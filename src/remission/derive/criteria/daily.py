@@ -70,6 +70,7 @@ def daily_features(obs: pd.DataFrame) -> pd.DataFrame:
     rely on every vocabulary variable being present.
     """
     pid_codes, pids = pd.factorize(obs["patient_id"], sort=True)
+    pids = np.asarray(pids, dtype=object)  # plain strings out, whatever the input dtype
     var = pd.Categorical(obs["variable"], categories=_NAMES)
     if (var.codes < 0).any():
         bad = sorted(set(obs["variable"][var.codes < 0]))
