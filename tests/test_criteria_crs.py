@@ -167,3 +167,21 @@ def test_summary_onset_duration_and_system_recorded():
 def test_unknown_system_rejected():
     with pytest.raises(ValueError, match="unknown criteria system"):
         grade_crs(one_day(temperature=38), "penn")
+
+
+@pytest.mark.parametrize("age,sbp,hypotensive", [
+    (5, 79, True), (5, 80, False),     # 70 + 2 × 5 = 80 mmHg (Mahadeo 2019)
+    (10, 89, True), (10, 90, False),
+    (11, 89, True), (11, 90, False),   # > 10 years: 90 mmHg
+    (0.5, 50, False),                  # infants not assessed
+])
+def test_paediatric_sbp_rule(age, sbp, hypotensive):
+    d = one_day(temperature=38.5, sbp=sbp)
+    pts = pd.DataFrame({"patient_id": ["P1"], "age": [age]})
+    g = grade_crs(d, "astct2019", sbp_rule="mahadeo2019", patients=pts)["grade"].iat[0]
+    assert g == (2 if hypotensive else 1)
+
+
+def test_paediatric_sbp_rule_needs_ages():
+    with pytest.raises(ValueError):
+        grade_crs(one_day(temperature=38.5, sbp=60), "astct2019", sbp_rule="mahadeo2019")

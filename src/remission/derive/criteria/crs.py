@@ -17,7 +17,9 @@ therapy started (``waiver_needs_prior_fever=False`` waives from the first dose e
 if prophylactic). Grade 5 only with attribution (death cause = CRS; EBMT guidance).
 The ASTCT table has no SBP threshold: hypotension is the recorded ``hypotension`` flag
 or any vasopressor; ``sbp_threshold=90`` applies the common adult adaptation
-(not ASTCT).
+(not ASTCT), and ``sbp_rule="mahadeo2019"`` the paediatric thresholds of Mahadeo et al.
+(Nat Rev Clin Oncol 2019;16:45): SBP < 70 + 2 × age (years) for ages 1-10, < 90 mmHg
+above 10 (needs ``patients`` with ``age``; infants < 1 year are not assessed).
 
 ``lee2014`` -- Lee DW et al., Blood 2014;124:188-195; ``cartox2018`` -- Neelapu SS et
 al., Nat Rev Clin Oncol 2018;15:47-62. Grade 1 = fever (T >= 38 °C; the constitutional
@@ -100,6 +102,8 @@ def grade_crs(
     waiver_agents: tuple[str, ...] = ANTICYTOKINE,
     waiver_needs_prior_fever: bool = True,
     sbp_threshold: float | None = None,
+    sbp_rule: str | None = None,
+    patients: pd.DataFrame | None = None,
     death_causes: tuple[str, ...] = (r"\bcrs\b", "cytokine release"),
 ) -> pd.DataFrame:
     """CRS grade per patient-day under ``system`` (see module docstring for the rules).
@@ -115,6 +119,13 @@ def grade_crs(
     hypo_flag = _col(daily, "hypotension") == level("hypotension", "yes")
     if sbp_threshold is not None:
         hypo_flag |= _col(daily, "sbp") < sbp_threshold
+    if sbp_rule is not None:
+        if sbp_rule != "mahadeo2019" or patients is None or "age" not in patients:
+            raise ValueError("sbp_rule='mahadeo2019' needs patients with an 'age' column")
+        age = daily["patient_id"].map(patients.set_index("patient_id")["age"]).to_numpy(
+            dtype=float)
+        limit = np.where(age > 10, 90.0, np.where(age >= 1, 70.0 + 2.0 * age, np.nan))
+        hypo_flag |= _col(daily, "sbp") < limit
     doses = {a: np.nan_to_num(_col(daily, a), nan=0.0) for a in _PRESSORS}
     vaso = _pos(_col(daily, "vasopressin"))
     n_press = sum((doses[a] > 0).astype(np.int64) for a in _PRESSORS)
