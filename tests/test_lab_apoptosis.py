@@ -115,3 +115,18 @@ def test_results_contract():
     names = [x.name for x in res]
     assert "lab.apoptosis.tests" in names and "lab.apoptosis.anova2.shCtrl" in names
     assert all(x.section == "lab" for x in res)
+
+
+def test_group_by_dose_anova_matches_r():
+    df = percent_apoptosis(_flow(doses=(0.0, 1.0, 3.0), n=3))
+    res = {r.name: r for r in apoptosis_results(df, control="shCtrl")}
+    tab = res["lab.apoptosis.anova2"]
+    r = run_r("""
+        df$group <- factor(df$group, levels = c("shCtrl", "shCLL1"))
+        s <- summary(aov(pct_apoptotic ~ group * factor(dose), data = df))[[1]]
+        out <- list(F = s[1:3, "F value"], p = s[1:3, "Pr(>F)"], ss = s[, "Sum Sq"])
+        """, df=df)
+    np.testing.assert_allclose(tab.table["sum_sq"], r["ss"], rtol=1e-8)
+    np.testing.assert_allclose(tab.table["F"].iloc[:3], r["F"], rtol=1e-8)
+    np.testing.assert_allclose(tab.table["p"].iloc[:3], r["p"], rtol=1e-6)
+    assert tab.row_keys()[2] == "group:dose"

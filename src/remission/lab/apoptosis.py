@@ -179,6 +179,21 @@ def apoptosis_results(df: pd.DataFrame, control: str | None = None, equal_var: b
             params={"control": control, "equal_var": equal_var, "seed": seed},
             section=SECTION))
     factors = [c for c in ("dose", "time_h") if c in p and p[c].nunique() > 1]
+    if len(factors) == 1 and p["group"].nunique() > 1:
+        # e.g. knock-down x venetoclax dose: the interaction asks whether the knock-down
+        # changes the dose effect (sensitisation), not only the baseline
+        tab, balanced = two_way_anova(p, "pct_apoptotic", "group", factors[0])
+        tab = tab.copy()
+        tab.index = [str(i) for i in tab.index]
+        out.append(Result(
+            name="lab.apoptosis.anova2", title=f"Two-way ANOVA, group x {factors[0]}",
+            table=tab, method=f"Two-way ANOVA of percent apoptosis on group x {factors[0]} "
+            "(factors, with interaction), sequential sums of squares (R aov).",
+            rationale="A significant interaction means the groups respond differently to "
+            f"{factors[0]}, e.g. sensitisation by the knock-down.",
+            warnings=() if balanced else ("unbalanced design: type I sums of squares "
+                                          "depend on factor order",),
+            references=(REF_ANOVA,), section=SECTION))
     if len(factors) == 2:
         for grp, sub in p.groupby("group", sort=False):
             tab, balanced = two_way_anova(sub, "pct_apoptotic", *factors)

@@ -744,6 +744,8 @@ def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
     for drug, dd in d.groupby("drug", sort=False):
         groups = list(pd.unique(dd["group"].astype(str)))
         ref = reference if reference in groups else groups[0]
+        if reference is not None and reference not in groups and len(groups) > 1:
+            warns.append(f"{drug}: reference group {reference!r} absent; using {ref!r}")
         for grp in groups:
             sub = dd[dd["group"].astype(str) == grp]
             try:

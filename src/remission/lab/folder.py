@@ -32,13 +32,14 @@ FILES = {
 
 ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "lab": {"name": str, "synthetic": bool, "control_group": str},
-    "doseresponse": {"model": str, "reference": str, "dose_unit": str, "conf": float,
+    "doseresponse": {"model": str, "reference": str, "dose_unit": str, "conf": (int, float),
                      "normalise_to_vehicle": bool},
     "qpcr": {"reference_genes": list, "control_group": str, "efficiencies": dict,
              "sd_threshold": (int, float), "equal_var": bool},
     "apoptosis": {"control_group": str, "equal_var": bool, "seed": int},
-    "synergy": {"response_type": str, "n_boot": int, "seed": int, "conf": float},
-    "rnaseq": {"control_group": str, "treatment_group": str, "alpha": float,
+    "synergy": {"response_type": str, "n_boot": int, "seed": int,
+                "conf": (int, float)},
+    "rnaseq": {"control_group": str, "treatment_group": str, "alpha": (int, float),
                "lfc_threshold": (int, float), "highlight": list, "genesets": list,
                "builtin_genesets": bool},
 }
