@@ -16,7 +16,7 @@ from remission import __version__
 from remission.derive.adae import derive_adae
 from remission.derive.adsl import derive_adsl
 from remission.report.bundle import FigureItem, ReportBundle, StudyInfo
-from remission.results import ResultSet
+from remission.results import Result, ResultSet
 from remission.stats import descriptive, response, toxicity
 from remission.study import Study, load_study
 from remission.study.config import CRITERIA_LABELS
@@ -75,10 +75,25 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
     eg = toxicity.engraftment_gvhd(adsl)
     if eg is not None:
         rs.add(eg)
+    rs.add(subject_listing(adsl))
     analysis = Analysis(study, adsl, adae, rs)
     if figures:
         analysis.figures = clinical_figures(analysis)
     return analysis
+
+
+LISTING = ("USUBJID", "COHORT", "AGE", "SEX", "BOR", "CRSGR", "NTXGR", "POSTTRT", "TRANSFL",
+           "DTHFL", "DTHDY", "DTHCAUS")
+
+
+def subject_listing(adsl: pd.DataFrame) -> Result:
+    """Per-patient listing of the key ADSL variables (so every patient is in results.json)."""
+    cols = [c for c in LISTING if c in adsl]
+    table = adsl[cols].copy()
+    table.index = pd.Index(adsl["USUBJID"].astype(str), name="USUBJID")
+    return Result("listing.subjects", "Per-patient listing (ADSL)", table.drop(columns="USUBJID"),
+                  "Key subject-level variables as derived (see docs/adam.md for definitions).",
+                  section="other")
 
 
 def clinical_figures(analysis: Analysis) -> list[FigureItem]:
@@ -96,9 +111,9 @@ def clinical_figures(analysis: Analysis) -> list[FigureItem]:
                                "Maximum CRS grade per patient in each group.", "safety",
                                plot.grade_by_group(adsl, grade_col="CRSGR",
                                                    title="CRS grade")))
-    figs.append(FigureItem("fig.lanes", "Per-patient overview",
-                           "One lane per patient: group, best response, CRS and neurotoxicity "
-                           "grade, transplant after CAR-T and death where known.", "efficacy",
+    caption = ("One lane per patient: group, best response, CRS and neurotoxicity grade, "
+               "transplant after CAR-T and death where known. " + plot.lane_chart_note(len(adsl)))
+    figs.append(FigureItem("fig.lanes", "Per-patient overview", caption.strip(), "efficacy",
                            plot.lane_chart(adsl)))
     return figs
 

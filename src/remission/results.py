@@ -76,9 +76,10 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation (NaN -> None, numpy scalars -> Python)."""
-        rows = []
-        for key, (_, rec) in zip(self.row_keys(), self.table.iterrows(), strict=True):
-            rows.append({"row": key, **{str(c): to_jsonable(v) for c, v in rec.items()}})
+        cols = [str(c) for c in self.table.columns]
+        values = self.table.to_numpy(dtype=object).tolist()  # one conversion, not iterrows
+        rows = [{"row": key, **{c: to_jsonable(v) for c, v in zip(cols, rec, strict=True)}}
+                for key, rec in zip(self.row_keys(), values, strict=True)]
         return {
             "name": self.name,
             "title": self.title,
