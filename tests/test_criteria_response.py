@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from remission.derive.criteria.response import assess_response, summarise_response
@@ -130,3 +131,17 @@ def test_best_landmark_and_relapse():
     assert s.loc["P2", "landmark_response"] == "NE"
     assert s.loc["P3", "best_response"] == "NE"  # never assessed
     assert set(s["system"]) == {"eln2022"}
+
+
+def test_mrd_relapse_option():
+    rows = [("P1", -5, "marrow_blasts", 60), ("P1", 28, "marrow_blasts", 1),
+            ("P1", 28, "anc", 2.0), ("P1", 28, "platelets", 150), ("P1", 28, "mrd", 0.05),
+            ("P1", 56, "mrd", 0.2), ("P1", 70, "mrd", 0.05), ("P1", 84, "mrd", 0.1),
+            ("P1", 98, "mrd", 0.3)]
+    d = daily_from(rows)
+    a = assess_response(d, "eln2022")
+    off = summarise_response(a, d).set_index("patient_id")
+    assert pd.isna(off.loc["P1", "relapse_day"])
+    on = summarise_response(a, d, mrd_relapse=True).set_index("patient_id")
+    # day 56 positive but day 70 negative: not confirmed; 84 (0.1 = threshold) and 98 are
+    assert on.loc["P1", "relapse_day"] == 84 and on.loc["P1", "relapse_type"] == "MRD"

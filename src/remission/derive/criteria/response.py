@@ -183,6 +183,7 @@ def summarise_response(
     *,
     patients: Sequence[str] | None = None,
     confirm_blasts_days: int = 7,
+    mrd_relapse: bool = False,
 ) -> pd.DataFrame:
     """Per patient: best overall response (and day), response at ``landmark_day``, relapse.
 
@@ -192,6 +193,9 @@ def summarise_response(
     (> 5 % for blinatumomab trials), new EMD, or circulating blasts in 2 samples >= 7 days
     apart (dated at the first of them). ``patients`` lists every patient: those never
     assessed (early death, no marrow) get best and landmark response NE.
+    ``mrd_relapse=True`` also counts MRD relapse (ELN 2022, wording UNVERIFIED): after an
+    MRD-negative remission, two consecutive MRD values at or above the system's threshold
+    (dated at the first); off by default.
     """
     if assessed.empty:
         return pd.DataFrame(columns=["patient_id", "best_response", "best_response_day",
@@ -230,8 +234,19 @@ def summarise_response(
             rel_pb = first[pb.index.isin(conf.index)].groupby(pb["patient_id"]).min()
         if "extramedullary_disease" in d:
             rel_emd = d[d["extramedullary_disease"] == 1].groupby("patient_id")["day"].min()
-    rel = pd.concat({"marrow blasts": rel_bm, "circulating blasts": rel_pb,
-                     "extramedullary disease": rel_emd}, axis=1).reindex(out.index)
+    parts = {"marrow blasts": rel_bm, "circulating blasts": rel_pb,
+             "extramedullary disease": rel_emd}
+    if mrd_relapse and daily is not None and "mrd" in daily:
+        thr = float(assessed["mrd_threshold_pct"].iat[0])
+        neg = a[a["response"].isin(_REMISSION) & a["mrd_negative"].fillna(False).astype(bool)]
+        first_neg = neg.groupby("patient_id")["day"].min()
+        m = daily.loc[daily["mrd"].notna(), ["patient_id", "day", "mrd"]].sort_values(
+            ["patient_id", "day"])
+        m = m[m["day"] > m["patient_id"].map(first_neg)]
+        pos = m["mrd"] >= thr
+        nxt = pos.groupby(m["patient_id"]).shift(-1, fill_value=False).astype(bool)
+        parts["MRD"] = m[pos & nxt].groupby("patient_id")["day"].min()
+    rel = pd.concat(parts, axis=1).reindex(out.index)
     out["relapse_day"] = rel.min(axis=1).astype("Int64")
     any_rel = rel.notna().any(axis=1)
     out["relapse_type"] = rel.fillna(np.inf).idxmin(axis=1).where(any_rel)
