@@ -36,6 +36,16 @@ def _suffix_at(sorted_keys: np.ndarray, cum: np.ndarray, t: np.ndarray) -> np.nd
     return cum[-1] - cum[pos]
 
 
+def _suffix_blocks(v: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Suffix sums of ``v`` from each of the strictly increasing positions ``pos``.
+
+    One pass (``reduceat`` over the blocks between positions, then a reverse cumsum
+    over blocks) instead of a full-length cumulative sum; all positions must be < len(v).
+    """
+    blocks = np.add.reduceat(v, pos, axis=0)
+    return np.cumsum(blocks[::-1], axis=0)[::-1]
+
+
 def _prefix(v: np.ndarray) -> np.ndarray:
     z = np.zeros((1, *v.shape[1:]))
     return np.concatenate([z, np.cumsum(v, axis=0)])
@@ -65,15 +75,19 @@ def efron_stratum(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray,
     ds = np.flatnonzero(dead) if o is None else o[dead[o]]  # deaths in time order
     dtimes = stop[ds]
     brk = np.flatnonzero(np.diff(dtimes)) + 1
-    first_d = np.concatenate([[0], brk])
+    first_d = np.concatenate([[0], brk]).astype(int) if len(ds) else np.zeros(0, int)
     et = dtimes[first_d]
     nt = len(et)
     rx = r[:, None] * x
     rxx = rx[:, :, None] * x[:, None, :] if want_var else None
     ks = by_stop(stop)
-    s0 = _suffix_at(ks, _prefix(by_stop(r)), et)
-    s1 = _suffix_at(ks, _prefix(by_stop(rx)), et)
-    s2 = _suffix_at(ks, _prefix(by_stop(rxx)), et) if want_var else None
+    pos = np.searchsorted(ks, et, side="left")  # strictly increasing, each < n
+    if nt:
+        s0 = _suffix_blocks(by_stop(r), pos)
+        s1 = _suffix_blocks(by_stop(rx), pos)
+        s2 = _suffix_blocks(by_stop(rxx), pos) if want_var else None
+    else:
+        s0, s1, s2 = np.zeros(0), np.zeros((0, p)), np.zeros((0, p, p))
     if start is not None:
         k2 = start[o2]
         s0 = s0 - _suffix_at(k2, _prefix(r[o2]), et)

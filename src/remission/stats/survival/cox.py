@@ -240,11 +240,13 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
     """HR table (rows = coefficients) plus ``"test: LR"``, ``"test: Wald"``, ``"test: score"``."""
     z = z_value(conf)
     se = fit.se
-    zz = fit.coef / se
-    tab = pd.DataFrame({"coef": fit.coef, "HR": np.exp(fit.coef),
-                        "HR_lo": np.exp(fit.coef - z * se), "HR_hi": np.exp(fit.coef + z * se),
-                        "se": se, "z": zz, "p": 2 * stats.norm.sf(np.abs(zz)),
-                        "chisq": np.nan, "df": np.nan}, index=fit.names)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        zz = fit.coef / se
+        tab = pd.DataFrame({"coef": fit.coef, "HR": np.exp(fit.coef),
+                            "HR_lo": np.exp(fit.coef - z * se),
+                            "HR_hi": np.exp(fit.coef + z * se),
+                            "se": se, "z": zz, "p": 2 * stats.norm.sf(np.abs(zz)),
+                            "chisq": np.nan, "df": np.nan}, index=fit.names)
     p = len(fit.coef)
     for lab, val in [("LR", 2 * (fit.loglik - fit.loglik0)), ("Wald", fit.wald_test()),
                      ("score", fit.score_test)]:
@@ -291,6 +293,16 @@ def _km_left(stop: np.ndarray, event: np.ndarray, start: np.ndarray | None) -> n
     return 1 - np.concatenate([[1.0], surv])[k]
 
 
+def _quad(a: np.ndarray, u: np.ndarray) -> float:
+    """u' a^-1 u, NaN when ``a`` is singular (e.g. a monotone-likelihood fit)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", linalg.LinAlgWarning)
+            return float(u @ linalg.solve(a, u))
+    except (linalg.LinAlgError, linalg.LinAlgWarning):
+        return float("nan")
+
+
 def cox_zph(fit: CoxFit, name: str = "survival.cox_zph",
             section: str = "efficacy") -> Result:
     """Proportional-hazards score test per term and GLOBAL, as R >= 4 ``cox.zph``."""
@@ -317,11 +329,11 @@ def cox_zph(fit: CoxFit, name: str = "survival.cox_zph",
     for term, cols in fit.terms.items():
         kk = list(range(p)) + [c + p for c in cols]
         uu = np.concatenate([np.zeros(p), u2[cols]])
-        stat = float(uu @ linalg.solve(imat[np.ix_(kk, kk)], uu))
+        stat = _quad(imat[np.ix_(kk, kk)], uu)
         rows_out.append((stat, len(cols)))
         idx.append(term)
     uu = np.concatenate([np.zeros(p), u2])
-    rows_out.append((float(uu @ linalg.solve(imat, uu)), p))
+    rows_out.append((_quad(imat, uu), p))
     idx.append("GLOBAL")
     tab = pd.DataFrame(rows_out, columns=["chisq", "df"], index=idx)
     tab["p"] = stats.chi2.sf(tab["chisq"], tab["df"])
