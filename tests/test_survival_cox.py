@@ -100,3 +100,10 @@ def test_constant_and_collinear_covariates_are_input_errors() -> None:
         cox_fit(d, "t", "e", ["c", "a"])
     with pytest.raises(InputError, match="collinear"):
         cox_fit(d, "t", "e", ["a", "b"])
+
+
+def test_stratum_without_events() -> None:
+    r = run_r(R.format(body="""d <- data.frame(t = 1:8, e = c(1, 1, 1, 0, 0, 0, 0, 0),
+      x = c(1, 0, 1, 1, 1, 0, 1, 0), s = rep(c("a", "b"), each = 4))
+      out <- c(fitit(Surv(t, e) ~ x + strata(s), d), list(d = d))"""))
+    _cmp(cox_fit(pd.DataFrame(r["d"]), "t", "e", ["x"], strata="s"), r)
