@@ -63,13 +63,29 @@ _SAME = ("marrow_cellularity", "marrow_spicules", "marrow_cells_counted")
 
 
 def _nearest(assess: pd.DataFrame, daily: pd.DataFrame, var: str, window: int) -> np.ndarray:
-    if var not in daily.columns:
-        return np.full(len(assess), np.nan)
-    src = daily.loc[daily[var].notna(), ["patient_id", "day", var]].sort_values("day")
-    left = assess[["patient_id", "day"]].reset_index().sort_values("day")
-    m = pd.merge_asof(left, src, on="day", by="patient_id", direction="nearest",
-                      tolerance=window)
-    return m.set_index("index")[var].reindex(assess.index).to_numpy(dtype=float)
+    """Value of ``var`` on the nearest day within ``window`` days (ties: the earlier day)."""
+    out = np.full(len(assess), np.nan)
+    if var not in daily.columns or assess.empty:
+        return out
+    src = daily.loc[daily[var].notna(), ["patient_id", "day", var]]
+    if src.empty:
+        return out
+    ids = pd.Index(pd.unique(pd.concat([src["patient_id"], assess["patient_id"]])))
+    span = 1 << 32
+    skey = ids.get_indexer(src["patient_id"]).astype(np.int64) * span + src["day"].to_numpy()
+    order = np.argsort(skey, kind="stable")
+    skey, sval = skey[order], src[var].to_numpy(dtype=float)[order]
+    akey = ids.get_indexer(assess["patient_id"]).astype(np.int64) * span + assess["day"].to_numpy()
+    hi = np.searchsorted(skey, akey, side="left")
+    lo = hi - 1
+    dist_hi = np.where(hi < len(skey), skey[np.minimum(hi, len(skey) - 1)] - akey, np.inf)
+    dist_lo = np.where(lo >= 0, akey - skey[np.maximum(lo, 0)], np.inf)
+    use_hi = dist_hi < dist_lo
+    best = np.where(use_hi, hi, lo)
+    dist = np.where(use_hi, dist_hi, dist_lo)
+    ok = dist <= window
+    out[ok] = sval[best[ok]]
+    return out
 
 
 def assess_response(
