@@ -47,7 +47,9 @@ def test_seed000_reproduced_by_uncorrected_chisq() -> None:
 
 
 def test_seed003_subgroup_tables_found() -> None:
-    orr, mrd, rr, mrdpos = reconstruct_claims(ROOT / "examples/seed003-blina-ven/claims.toml")
+    orr, mrd, rr, mrdpos, joint = reconstruct_claims(
+        ROOT / "examples/seed003-blina-ven/claims.toml")
+    assert joint.row_keys() == ["n1=6, n2=9"]
     hit = orr.table[orr.table["reproduces"] != ""]
     assert list(hit.index) == ["5/6 vs 3/9"] and hit["reproduces"].iloc[0] == "pearson"
     hit = mrd.table[mrd.table["reproduces"] != ""]

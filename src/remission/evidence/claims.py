@@ -13,6 +13,7 @@ Format (provisional; tables other than these are ignored)::
     x2 = 20
     n1_max = 12               # optional search bounds when n is not printed
     n2_max = 21
+    subgroup = ">60% blasts"  # optional: comparisons in the same subgroup share n1, n2
     source = "Abstract, Results"
 
     [[mean]]                  # label, mean (string), n, granularity (optional), source
@@ -25,13 +26,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from remission.errors import ProblemLog
 from remission.evidence.attainability import grim_mean, median_range_attainable
 from remission.evidence.proportions import Printed, reconstruct_two_proportions
 from remission.results import Result
 
 _COMPARISON_KEYS = {"label", "reported_p", "pct1", "pct2", "n1", "n2", "x1", "x2", "source",
-                    "n1_max", "n2_max"}
+                    "n1_max", "n2_max", "subgroup"}
 
 
 def reconstruct_claims(path: str | Path) -> list[Result]:
@@ -70,14 +73,56 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
                 log.add(str(path), f"[[median]] #{i}: missing field", column=k)
     log.raise_if_any()
     out: list[Result] = []
+    groups: dict[str, list[Result]] = {}
     for c in comps:
         kw = {k: c[k] for k in ("n1", "n2", "x1", "x2", "n1_max", "n2_max") if k in c}
-        out.append(reconstruct_two_proportions(
+        res = reconstruct_two_proportions(
             c["pct1"], c["pct2"], c.get("reported_p"), label=c["label"],
-            source=c.get("source", ""), name=f"evidence.comparison.{len(out) + 1}", **kw))
+            source=c.get("source", ""), name=f"evidence.comparison.{len(out) + 1}", **kw)
+        out.append(res)
+        if "subgroup" in c:
+            groups.setdefault(str(c["subgroup"]), []).append(res)
+    for i, (sub, members) in enumerate(groups.items(), 1):
+        if len(members) > 1:
+            out.append(joint_group_sizes(sub, members, name=f"evidence.subgroup.{i}"))
     for c in doc.get("mean", []):
         out.append(grim_mean(c["mean"], int(c["n"]), c.get("granularity", 1.0), c["label"]))
     for c in doc.get("median", []):
         out.append(median_range_attainable(c["median"], c["low"], c["high"], int(c["n"]),
                                            c.get("granularity", 1.0), c["label"]))
     return out
+
+
+def joint_group_sizes(subgroup: str, results: list[Result], name: str) -> Result:
+    """Group sizes (n1, n2) under which every comparison of one subgroup is reproduced.
+
+    Comparisons reported for the same patients must share n1 and n2; intersecting the
+    sizes at which each printed P is reproduced narrows the candidate tables.
+    """
+    per: list[dict[tuple[int, int], str]] = []
+    for r in results:
+        t = r.table
+        hit = t[t["reproduces"] != ""] if r.params.get("reported_p") is not None \
+            else t
+        sizes: dict[tuple[int, int], str] = {}
+        for key, row in hit.iterrows():
+            k = (int(row["n1"]), int(row["n2"]))
+            sizes[k] = "; ".join(filter(None, [sizes.get(k, ""),
+                                               f"{key} ({row['reproduces'] or 'consistent'})"]))
+        per.append(sizes)
+    common = sorted(set.intersection(*(set(p) for p in per))) if per else []
+    rows = {f"n1={a}, n2={b}": {str(r.params["label"]): p[(a, b)]
+                                for r, p in zip(results, per, strict=True)}
+            for a, b in common}
+    table = pd.DataFrame.from_dict(rows, orient="index",
+                               columns=[str(r.params["label"]) for r in results])
+    warns = () if common else (f"no common group sizes reproduce all comparisons of "
+                               f"subgroup {subgroup!r}",)
+    return Result(
+        name=name, title=f"Joint reconstruction: {subgroup}", table=table, section="audit",
+        method=("Intersection of the group sizes at which each comparison of the subgroup is "
+                "reproduced (same patients, so the same n1 and n2)."),
+        rationale=f"{len(common)} common (n1, n2) pair(s) across {len(results)} comparisons.",
+        warnings=warns, params={"subgroup": subgroup},
+        references=("Brown NJL, Heathers JAJ. Soc Psychol Personal Sci 2017;8:363-9.",),
+    )

@@ -157,7 +157,8 @@ def reconstruct_two_proportions(
                     "Lancaster HO. J Am Stat Assoc 1961;56:223-34.",
                     *((source,) if source else ())),
         params={"label": label, "pct1": str(pct1), "pct2": str(pct2),
-                "reported_p": str(reported_p), "n1": n1, "n2": n2, "x1": x1, "x2": x2,
+                "reported_p": None if reported_p is None else str(reported_p),
+                "n1": n1, "n2": n2, "x1": x1, "x2": x2,
                 "tests_reproducing": found},
     )
 
