@@ -83,3 +83,17 @@ def test_endpoint_results_km_and_cir() -> None:
     # from CR: P1 relapse at 92, P4 NRM at 120 -> CIR(100) = 1/2, NRM(120) = 1/2
     assert ci.cell("all | relapse | 100", "est") == 0.5
     assert ci.cell("all | NRM | 120", "est") == 0.5
+
+
+def test_patients_days_merged_and_missing_followup_warned() -> None:
+    ev = EV[EV.event != "last_contact"]
+    pts = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4"],
+                        "death_day": [200, None, 45, 150],
+                        "last_contact_day": [None, 380, None, None]})
+    d = derive_endpoints(ev)
+    assert "P2" in d.attrs["warnings"][0]
+    assert _get(d, "P2", "OS").AVAL == 60  # latest record: transplant day
+    d = derive_endpoints(ev, patients=pts)
+    assert d.attrs["warnings"] == []
+    assert tuple(_get(d, "P2", "OS")[["AVAL", "CNSR"]]) == (380, 1)
+    assert tuple(_get(d, "P1", "OS")[["AVAL", "CNSR"]]) == (200, 0)  # not duplicated

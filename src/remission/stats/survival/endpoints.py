@@ -105,10 +105,18 @@ def _censored_first(pid, code, start, cands, last, tx, evcode_of) -> dict:
 def derive_endpoints(events: pd.DataFrame, *, endpoints: Sequence[str] = tuple(PARAMS),
                      censor_at_transplant: bool = False, landmark: float | None = None,
                      complete: Sequence[str] = COMPLETE, responders: Sequence[str] = RESPONDERS,
+                     patients: pd.DataFrame | None = None,
                      source: str = "events.csv") -> pd.DataFrame:
     """One row per patient × endpoint: ``USUBJID, PARAMCD, PARAM, STARTDY, AVAL, CNSR,
     EVNTDESC, EVCODE`` (AVAL in days from STARTDY; CNSR 1 = censored, 0 = event; EVCODE
-    0 censored, 1 event or relapse, 2 competing non-relapse death for CIR)."""
+    0 censored, 1 event or relapse, 2 competing non-relapse death for CIR).
+
+    ``patients`` (patients.csv) may add ``death_day`` and ``last_contact_day`` when the
+    events table lacks them. Patients with neither a death nor a last contact are
+    censored at their latest record; ``result.attrs["warnings"]`` lists them, because
+    such censoring understates follow-up.
+    """
+    events = _merge_patient_days(events, patients)
     ev = _validate(events, source)
     out = []
     for pid, sub in ev.groupby("patient_id", sort=True):
@@ -145,6 +153,12 @@ def derive_endpoints(events: pd.DataFrame, *, endpoints: Sequence[str] = tuple(P
             finish("CIR", cr_day, {"relapse": relapse, "death without relapse": death},
                    lambda w: 1 if w == "relapse" else 2)
     df = pd.DataFrame(out, columns=COLUMNS)
+    known = set(ev.loc[ev["event"].isin(["death", "last_contact"]), "patient_id"])
+    missing = sorted({str(p) for p in ev["patient_id"]} - {str(p) for p in known})
+    warns = []
+    if missing:
+        warns.append(f"{len(missing)} patient(s) without death or last-contact day, censored "
+                     f"at their latest record: {', '.join(missing)}")
     if landmark is not None:
         end = df["STARTDY"] + df["AVAL"]
         # at risk at the landmark: no event or censoring on or before it
@@ -152,7 +166,27 @@ def derive_endpoints(events: pd.DataFrame, *, endpoints: Sequence[str] = tuple(P
         df = df[keep].copy()
         df["AVAL"] = df["STARTDY"] + df["AVAL"] - landmark
         df["STARTDY"] = float(landmark)
-    return df.sort_values(["PARAMCD", "USUBJID"], kind="stable").reset_index(drop=True)
+    df = df.sort_values(["PARAMCD", "USUBJID"], kind="stable").reset_index(drop=True)
+    df.attrs["warnings"] = warns
+    return df
+
+
+def _merge_patient_days(events: pd.DataFrame, patients: pd.DataFrame | None) -> pd.DataFrame:
+    """Add death / last-contact rows from patients.csv columns the events table lacks."""
+    if patients is None:
+        return events
+    extra = []
+    for col, kind in (("death_day", "death"), ("last_contact_day", "last_contact")):
+        if col not in patients.columns:
+            continue
+        have = set(events.loc[events["event"] == kind, "patient_id"].astype(str))
+        sub = patients[patients[col].notna()]
+        for pid, day in zip(sub["patient_id"], sub[col], strict=True):
+            if str(pid) not in have:
+                extra.append({"patient_id": pid, "day": day, "event": kind})
+    if not extra:
+        return events
+    return pd.concat([events, pd.DataFrame(extra)], ignore_index=True)
 
 
 def endpoint_results(adtte: pd.DataFrame, paramcd: str, group: pd.Series | None = None, *,
