@@ -78,3 +78,13 @@ def test_paired_changes_result() -> None:
     assert res.cell("NKT | ratio", "p") == pytest.approx(
         mann_whitney(ratio[:11], ratio[11:])["p"])
     assert (res.table["p_adj"] >= res.table["p"]).all()
+
+
+def test_text_values_are_reported_blanks_dropped() -> None:
+    from remission.errors import InputError
+
+    with pytest.raises(InputError) as ei:
+        wilcoxon_signed_rank(["1.2", "abc", 3, 4], [1, 2, "n/a", 5])
+    assert sorted((p.column, p.row) for p in ei.value.problems) == [("x", 3), ("y", 4)]
+    w = wilcoxon_signed_rank([1.5, None, 3.2, 4.1, 2.2], [1.0, 2.0, 2.1, 3.0, 2.9])
+    assert w["n"] == 4  # incomplete pair dropped, as R

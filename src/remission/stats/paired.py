@@ -30,10 +30,21 @@ from remission.errors import ProblemLog
 from remission.results import Result
 
 
+def _numeric(v: Any, name: str, source: str, log: ProblemLog) -> np.ndarray:
+    """Numbers; blanks become NaN (dropped as R does), text is a reported problem."""
+    raw = pd.Series(np.asarray(v, dtype=object).ravel())
+    out = pd.to_numeric(raw, errors="coerce")
+    bad = out.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    for i in np.flatnonzero(bad.to_numpy()):
+        log.add(source, "not a number", row=int(i) + 2, column=name, value=raw.iloc[i],
+                expected="a number or blank")
+    return out.to_numpy(float)
+
+
 def _clean_pairs(x: Any, y: Any, source: str) -> tuple[np.ndarray, np.ndarray]:
     log = ProblemLog()
-    a = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(float)
-    b = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(float)
+    a = _numeric(x, "x", source, log)
+    b = _numeric(y, "y", source, log)
     if len(a) != len(b):
         log.add(source, f"paired samples differ in length ({len(a)} vs {len(b)})")
     log.raise_if_any()
@@ -73,7 +84,9 @@ def wilcoxon_signed_rank(x: Any, y: Any = None, *, mu: float = 0.0, exact: bool 
                          correct: bool = True) -> dict[str, Any]:
     """R ``wilcox.test(x, y, paired = TRUE, mu, exact, correct)``: V, p, method."""
     if y is None:
-        a = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(float)
+        log = ProblemLog()
+        a = _numeric(x, "x", "sample", log)
+        log.raise_if_any()
         a = a[np.isfinite(a)]
         d = a - mu
     else:
@@ -110,8 +123,10 @@ def wilcoxon_signed_rank(x: Any, y: Any = None, *, mu: float = 0.0, exact: bool 
 def mann_whitney(x: Any, y: Any, *, exact: bool | None = None,
                  correct: bool = True) -> dict[str, Any]:
     """R ``wilcox.test(x, y)`` (two-sided): W, p, method."""
-    a = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(float)
-    b = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(float)
+    log = ProblemLog()
+    a = _numeric(x, "x", "samples", log)
+    b = _numeric(y, "y", "samples", log)
+    log.raise_if_any()
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     m, n = len(a), len(b)
     r = stats.rankdata(np.concatenate([a, b]))
