@@ -103,3 +103,15 @@ def test_cuminc_result_and_ci_hand() -> None:
     assert res.cell("all | 1 | 3", "est") == pytest.approx(0.4)
     lo, hi = res.cell("all | 1 | 3", "lower"), res.cell("all | 1 | 3", "upper")
     assert 0 < lo < 0.4 < hi < 1
+
+
+def test_aalen_johansen_class_matches_core(r) -> None:
+    from remission.stats.survival import AalenJohansen
+
+    m = r["m"]
+    t, s = np.array(m["etime"], float), np.array(m["ev"])
+    aj = AalenJohansen(cause=1).fit(t, s)
+    core = cif_core(t, s, 1)
+    np.testing.assert_array_equal(aj.summary["est"], core["est"])
+    assert (aj.summary["lower"] <= aj.summary["est"]).all()
+    assert aj.at([0.5])["est"].iloc[0] == 0.0

@@ -107,3 +107,16 @@ def test_stratum_without_events() -> None:
       x = c(1, 0, 1, 1, 1, 0, 1, 0), s = rep(c("a", "b"), each = 4))
       out <- c(fitit(Surv(t, e) ~ x + strata(s), d), list(d = d))"""))
     _cmp(cox_fit(pd.DataFrame(r["d"]), "t", "e", ["x"], strata="s"), r)
+
+
+def test_coxph_class_wraps_fit() -> None:
+    from remission.stats.survival import CoxPH
+
+    d = pd.DataFrame({"t": [5, 8, 12, 12, 20, 25, 30, 41, 50, 60.0],
+                      "e": [1, 1, 0, 1, 1, 0, 1, 1, 0, 0],
+                      "x": [1, 0, 1, 1, 0, 0, 1, 0, 1, 0.0]})
+    m = CoxPH().fit(d, "t", "e", ["x"])
+    fit = cox_fit(d, "t", "e", ["x"])
+    assert m.summary.loc["x", "coef"] == fit.coef[0]
+    assert list(m.tests.index) == ["test: LR", "test: Wald", "test: score"]
+    assert list(m.zph().index) == ["x", "GLOBAL"]

@@ -5,8 +5,8 @@ One estimator per module: ``km`` (Kaplan–Meier), ``logrank`` (log-rank / G-rho
 ``finegray`` (Fine–Gray), ``rmst``, ``endpoints`` (ADTTE derivation), ``plot``.
 """
 
-from remission.stats.survival.competing import cuminc, gray_test
-from remission.stats.survival.cox import cox_fit, cox_ph, cox_result, cox_zph, firth_cox
+from remission.stats.survival.competing import AalenJohansen, cuminc, gray_test
+from remission.stats.survival.cox import CoxPH, cox_fit, cox_ph, cox_result, cox_zph, firth_cox
 from remission.stats.survival.endpoints import derive_endpoints
 from remission.stats.survival.finegray import fine_gray
 from remission.stats.survival.km import KaplanMeier, kaplan_meier, reverse_km_followup
@@ -14,6 +14,8 @@ from remission.stats.survival.logrank import logrank_test
 from remission.stats.survival.rmst import rmst
 
 __all__ = [
+    "AalenJohansen",
+    "CoxPH",
     "KaplanMeier",
     "cox_fit",
     "cox_ph",

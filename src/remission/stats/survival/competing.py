@@ -231,3 +231,30 @@ def cuminc(time: Any, status: Any, group: Any = None, *, strata: Any = None, rho
         references=CR_REFS, params={"conf": conf, "rho": rho, "causes": codes,
                                     "times": [float(x) for x in tt]},
     )
+
+
+class AalenJohansen:
+    """lifelines-style wrapper: ``AalenJohansen(cause=1).fit(time, status).summary``.
+
+    ``summary``: time, est, se, lower, upper at each time with an event of ``cause``
+    (deterministic with ties; variance as cmprsk::cuminc).
+    """
+
+    def __init__(self, cause: int = 1, conf: float = 0.95) -> None:
+        self.cause, self.conf = cause, conf
+
+    def fit(self, time: Any, status: Any) -> AalenJohansen:
+        codes = sorted({int(c) for c in np.unique(np.asarray(status, float)) if c != 0})
+        t, s, _ = check_survival(time, status, event_codes=[0, *codes])
+        core = cif_core(t, s, self.cause)
+        lo, hi = cif_ci(core["est"].to_numpy(), core["var"].to_numpy(), self.conf)
+        self.summary = pd.DataFrame({"time": core["time"], "est": core["est"],
+                                     "se": np.sqrt(core["var"]), "lower": lo, "upper": hi})
+        self._core = core
+        return self
+
+    def at(self, times: Any) -> pd.DataFrame:
+        est, var = cif_at(self._core, times)
+        lo, hi = cif_ci(est, var, self.conf)
+        return pd.DataFrame({"time": np.atleast_1d(np.asarray(times, float)), "est": est,
+                             "se": np.sqrt(var), "lower": lo, "upper": hi})

@@ -462,3 +462,28 @@ def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[st
                     "Heinze G, Schemper M. Biometrics 2001;57:114-9.", *COX_REFS),
         params={"conf": conf, "n": fit.n, "events": fit.events, "penalised_loglik": best},
     )
+
+
+class CoxPH:
+    """lifelines-style wrapper: ``CoxPH().fit(df, "time", "event", ["age"]).summary``.
+
+    ``summary`` holds the coefficient rows of :func:`cox_result`, ``tests`` the global
+    LR / Wald / score tests, ``zph()`` the proportional-hazards test.
+    """
+
+    def __init__(self, ties: str = "efron", conf: float = 0.95) -> None:
+        self.ties, self.conf = ties, conf
+
+    def fit(self, data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
+            start: str | None = None, strata: str | None = None) -> CoxPH:
+        self.fit_ = cox_fit(data, time, event, covariates, start=start, strata=strata,
+                            ties=self.ties)
+        self.result_ = cox_result(self.fit_, self.conf)
+        tab = self.result_.table
+        self.summary = tab.loc[self.fit_.names, ["coef", "HR", "HR_lo", "HR_hi", "se", "z", "p"]]
+        self.tests = tab.loc[[i for i in tab.index if str(i).startswith("test: ")],
+                             ["chisq", "df", "p"]]
+        return self
+
+    def zph(self) -> pd.DataFrame:
+        return cox_zph(self.fit_).table
