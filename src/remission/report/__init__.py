@@ -21,15 +21,16 @@ def write_report(bundle: ReportBundle, out_dir: str | Path) -> dict[str, Path]:
     """
     from remission.io.atomic import staged_dir, write_bytes
     from remission.report.format import display_table
-    from remission.report.html import MAX_TABLE_ROWS, render_html
+    from remission.report.html import MAX_TABLE_ROWS, publication_tables, render_html
     from remission.report.jsonout import render_json
     from remission.report.word import render_docx
 
     tables = {r.name: display_table(r, max_rows=MAX_TABLE_ROWS) for r in bundle.results}
+    pubs = publication_tables(bundle, MAX_TABLE_ROWS)
     payload = {
-        "report.html": render_html(bundle, tables=tables).encode("utf-8"),
+        "report.html": render_html(bundle, tables=tables, publication=pubs).encode("utf-8"),
         "results.json": render_json(bundle),
-        "tables.docx": render_docx(bundle, tables=tables),
+        "tables.docx": render_docx(bundle, tables=tables, publication=pubs),
     }
     out = Path(out_dir)
     with staged_dir(out) as tmp:

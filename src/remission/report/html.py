@@ -14,7 +14,12 @@ from typing import Any
 
 from remission.report.bundle import SECTIONS, FigureItem, ReportBundle
 from remission.report.figures import figure_svg, svg_data_uri
-from remission.report.format import DisplayTable, display_table
+from remission.report.format import (
+    DisplayTable,
+    display_table,
+    find_tests,
+    publication_table,
+)
 from remission.report.methods import (
     methods_paragraph,
     ordered_results,
@@ -58,6 +63,13 @@ td.verdict{font-weight:600;white-space:nowrap}
 .v-agrees{color:var(--ok);background:#e6f1f8}
 .v-disagrees{color:var(--bad);background:#fbe9df;outline:2px solid var(--bad)}
 .v-cannot-be-checked{color:var(--na);background:#f0f0f0;font-style:italic}
+table.pub thead th{text-align:center;vertical-align:bottom}
+table.pub thead th:first-child{text-align:left}
+table.pub td.num{text-align:center}
+table.pub{border-top:1px solid var(--ink)}table.pub tbody th,table.pub tbody td{border:none}
+table.pub tbody tr:last-child>*{border-bottom:1px solid var(--ink)}
+tr.grp th{font-weight:700;padding-top:.6em}th.sub{padding-left:1.8em}
+details.tidy{margin:.3em 0;font-size:.92em}details.tidy summary{cursor:pointer;color:var(--muted)}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:var(--muted)}
 footer{margin-top:3em;font-size:.8em;color:var(--muted)}
@@ -74,10 +86,16 @@ def _anchor(prefix: str, name: str) -> str:
 
 
 def render_table(dt: DisplayTable, caption: str = "") -> str:
-    """An HTML table; each cell's ``title`` holds the unrounded value(s) for traceability."""
+    """An HTML table; each cell's ``title`` holds the unrounded value(s) for traceability.
+
+    Publication tables (``dt.row_kinds`` set) print heading rows in bold and indent the
+    rows below them.
+    """
     # An unnamed index holds the row keys claims address: shown muted, as a key column.
     keycls = "" if dt.index_header else " class='key'"
-    out: list[str] = ["<div class='tablewrap'><table>"]
+    kinds = dt.row_kinds or ("",) * len(dt.rows)
+    tcls = " class='pub'" if dt.row_kinds else ""
+    out: list[str] = [f"<div class='tablewrap'><table{tcls}>"]
     if caption:
         out.append(f"<caption>{_e(caption)}</caption>")
     head = [f"<th scope='col'{keycls}>{_e(dt.index_header or 'key')}</th>"]
@@ -86,8 +104,10 @@ def render_table(dt: DisplayTable, caption: str = "") -> str:
         head.append(f"<th scope='col'{cls}>{_e(col)}</th>")
     out.append("<thead><tr>" + "".join(head) + "</tr></thead><tbody>")
     numeric = dt.numeric or (False,) * len(dt.columns)
-    for key, cells in dt.rows:
-        tds = [f"<th scope='row'{keycls}>{_e(key)}</th>"]
+    for (key, cells), kind in zip(dt.rows, kinds, strict=True):
+        rowcls = " class='grp'" if kind == "group" else ""
+        thcls = " class='sub'" if kind == "sub" else keycls
+        tds = [f"<th scope='row'{thcls}>{_e(key)}</th>"]
         for cell, num in zip(cells, numeric, strict=True):
             cls = []
             if cell.kind.startswith("verdict:"):
@@ -95,15 +115,34 @@ def render_table(dt: DisplayTable, caption: str = "") -> str:
             elif num:
                 cls.append("num")
             attr = f" class='{' '.join(cls)}'" if cls else ""
-            tds.append(f"<td{attr} title='{_e(cell.raw)}'>{_e(cell.text)}</td>")
-        out.append("<tr>" + "".join(tds) + "</tr>")
+            title = f" title='{_e(cell.raw)}'" if cell.raw else ""
+            tds.append(f"<td{attr}{title}>{_e(cell.text)}</td>")
+        out.append(f"<tr{rowcls}>" + "".join(tds) + "</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
 
 
+def _table_block(dt: DisplayTable) -> list[str]:
+    out = [render_table(dt) if dt.rows else "<p class='note'>No rows.</p>"]
+    if dt.truncated:
+        out.append(
+            f"<p class='note'>First {len(dt.rows)} of {dt.n_rows_total} rows shown; the "
+            "complete table is in results.json.</p>"
+        )
+    if dt.notes:
+        out.append("<p class='note'>" + "<br>".join(_e(n) for n in dt.notes) + "</p>")
+    return out
+
+
 def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
-                  dt: DisplayTable | None = None, number: int | None = None) -> str:
-    """One Result: "Table k." title (same k as in tables.docx), table, method, warnings."""
+                  dt: DisplayTable | None = None, number: int | None = None,
+                  pub: DisplayTable | None = None) -> str:
+    """One Result: "Table k." title (same k as in tables.docx), table, method, warnings.
+
+    With a publication layout ``pub`` (see :func:`~remission.report.format.
+    publication_table`) that is the table shown; the tidy table follows in a collapsed
+    ``<details>`` element (no script needed), so the data of record stay one click away.
+    """
     dt = dt if dt is not None else display_table(r, max_rows=max_rows)
     label = f"Table {number}. " if number is not None else ""
     out = [
@@ -111,12 +150,13 @@ def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
         f"<h3>{label}{_e(r.title)}</h3>",
         f"<p class='rname'>{_e(r.name)}</p>",
     ]
-    out.append(render_table(dt) if dt.rows else "<p class='note'>No rows.</p>")
-    if dt.truncated:
-        out.append(
-            f"<p class='note'>First {len(dt.rows)} of {dt.n_rows_total} rows shown; the "
-            "complete table is in results.json.</p>"
-        )
+    if pub is not None:
+        out += _table_block(pub)
+        out.append("<details class='tidy'><summary>Data (tidy)</summary>")
+        out += _table_block(dt)
+        out.append("</details>")
+    else:
+        out += _table_block(dt)
     method = _e(r.method)
     if r.rationale:
         method += " " + _e(r.rationale)
@@ -172,13 +212,24 @@ def _header(bundle: ReportBundle) -> str:
     return "".join(out)
 
 
+def publication_tables(bundle: ReportBundle,
+                       max_rows: int = MAX_TABLE_ROWS) -> dict[str, DisplayTable | None]:
+    """Publication layout of every Result that declares ``display`` (None for the others)."""
+    res = bundle.results
+    return {r.name: publication_table(r, find_tests(r, res), max_rows) if r.display else None
+            for r in res}
+
+
 def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
-                tables: Mapping[str, DisplayTable] | None = None) -> str:
+                tables: Mapping[str, DisplayTable] | None = None,
+                publication: Mapping[str, DisplayTable | None] | None = None) -> str:
     """The complete report as one HTML string (UTF-8, no external resources).
 
-    ``tables`` may hold the display tables already built for another renderer.
+    ``tables`` and ``publication`` may hold the tidy and publication display tables
+    already built for another renderer.
     """
     tables = tables or {}
+    pubs = publication if publication is not None else publication_tables(bundle, max_rows)
     refs = references(bundle)
     results = ordered_results(bundle)
     present = {section_of(r.section) for r in results} | {
@@ -195,7 +246,8 @@ def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     fig_no = 0
     for key, title in sections:
         body.append(f"<section id='sec-{key}'><h2>{_e(title)}</h2>")
-        body += [render_result(r, refs, max_rows, tables.get(r.name), number[r.name])
+        body += [render_result(r, refs, max_rows, tables.get(r.name), number[r.name],
+                               pubs.get(r.name))
                  for r in results if section_of(r.section) == key]
         for item in bundle.figures:
             if section_of(item.section) == key:

@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 from remission.report.bundle import ReportBundle
 from remission.report.format import DisplayTable, display_table
-from remission.report.html import MAX_TABLE_ROWS
+from remission.report.html import MAX_TABLE_ROWS, publication_tables
 from remission.report.methods import methods_paragraph, ordered_results, param_text
 from remission.results import Result
 
@@ -35,6 +35,8 @@ _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: Tables with more columns than this (row labels included) get a landscape page.
 LANDSCAPE_ABOVE = 8
+#: Indent (twips, 0.2 inch) of rows under a bold heading row in publication tables.
+SUB_INDENT = 288
 _VERDICT_FILL = {"agrees": "E6F1F8", "disagrees": "FBE9DF", "cannot be checked": "F0F0F0"}
 
 
@@ -59,12 +61,15 @@ def _run(text: str, bold: bool = False, size_half_pt: int | None = None) -> str:
 
 
 def _cell(text: str, width: int, *, bold: bool = False, right: bool = False,
-          fill: str = "", size: int | None = None) -> str:
+          fill: str = "", size: int | None = None, indent: int = 0,
+          align: str = "") -> str:
     tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>'
     if fill:
         tcpr += f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>'
+    jc = align or ("right" if right else "")
     ppr = '<w:pPr><w:spacing w:before="0" w:after="0"/>' + (
-        '<w:jc w:val="right"/>' if right else "") + "</w:pPr>"
+        f'<w:ind w:left="{indent}"/>' if indent else "") + (
+        f'<w:jc w:val="{jc}"/>' if jc else "") + "</w:pPr>"
     return f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p>{ppr}{_run(text, bold, size)}</w:p></w:tc>"
 
 
@@ -82,9 +87,13 @@ def table_xml(t: DisplayTable, style_id: str, text_width: int) -> str:
     """A ``w:tbl`` element for ``t`` (header row repeats on each page).
 
     Tables wider than 7 columns use 8 pt text, others 9 pt, so typical manuscript tables
-    fit a portrait page.
+    fit a portrait page. Publication tables (``t.row_kinds``) have bold heading rows,
+    indented rows below them and centred group columns, as journals set Table 1.
     """
     widths = column_widths(t, text_width)
+    pub = bool(t.row_kinds)
+    kinds = t.row_kinds or ("",) * len(t.rows)
+    centre = "center" if pub else ""
     size = 16 if len(widths) > 7 else 18  # half-points
     numeric = t.numeric or (False,) * len(t.columns)
     parts = [
@@ -96,27 +105,30 @@ def table_xml(t: DisplayTable, style_id: str, text_width: int) -> str:
         "</w:tblGrid>",
         '<w:tr><w:trPr><w:tblHeader/></w:trPr>',
         _cell(t.index_header, widths[0], bold=True, size=size),
-        *(_cell(c, w, bold=True, right=n, size=size)
+        *(_cell(c, w, bold=True, right=n, size=size, align=centre)
           for c, w, n in zip(t.columns, widths[1:], numeric, strict=True)),
         "</w:tr>",
     ]
-    for key, cells in t.rows:
+    for (key, cells), kind in zip(t.rows, kinds, strict=True):
         parts.append("<w:tr>")
-        parts.append(_cell(key, widths[0], size=size))
+        parts.append(_cell(key, widths[0], size=size, bold=kind == "group",
+                           indent=SUB_INDENT if kind == "sub" else 0))
         for c, w, n in zip(cells, widths[1:], numeric, strict=True):
             fill = ""
             if c.kind.startswith("verdict:"):
                 fill = _VERDICT_FILL.get(c.kind.split(":", 1)[1], "")
             parts.append(_cell(c.text, w, right=n and not fill, fill=fill,
-                               bold=c.kind == "verdict:disagrees", size=size))
+                               bold=c.kind == "verdict:disagrees", size=size, align=centre))
         parts.append("</w:tr>")
     parts.append("</w:tbl>")
     return "".join(parts)
 
 
-def footnote_text(r: Result, truncated: tuple[int, int] | None = None) -> list[str]:
-    """Lines under a table: method and rationale, params, warnings, references."""
-    lines = ["Method: " + " ".join(x for x in (r.method, r.rationale) if x)]
+def footnote_text(r: Result, truncated: tuple[int, int] | None = None,
+                  notes: tuple[str, ...] = ()) -> list[str]:
+    """Lines under a table: table notes (cell legend, test marks), method and rationale,
+    params, warnings, references."""
+    lines = [*notes, "Method: " + " ".join(x for x in (r.method, r.rationale) if x)]
     ptext = param_text(r.params)
     if ptext:
         lines.append("Parameters: " + ptext)
@@ -131,8 +143,14 @@ def footnote_text(r: Result, truncated: tuple[int, int] | None = None) -> list[s
 
 
 def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
-                tables: Mapping[str, DisplayTable] | None = None) -> bytes:
-    """``tables.docx`` as bytes, identical for identical bundles."""
+                tables: Mapping[str, DisplayTable] | None = None,
+                publication: Mapping[str, DisplayTable | None] | None = None) -> bytes:
+    """``tables.docx`` as bytes, identical for identical bundles.
+
+    A Result with a publication layout (``Result.display``) appears in that layout only;
+    its tidy table is in report.html (collapsed) and results.json.
+    """
+    pubs = publication if publication is not None else publication_tables(bundle, max_rows)
     from docx import Document
     from docx.oxml import parse_xml
     from docx.shared import Pt
@@ -158,7 +176,8 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     body = doc.element.body
     landscape = False
     for k, r in enumerate(ordered_results(bundle), 1):
-        t = (tables or {}).get(r.name) or display_table(r, max_rows=max_rows)
+        t = (pubs.get(r.name) or (tables or {}).get(r.name)
+             or display_table(r, max_rows=max_rows))
         wide = len(t.columns) + 1 > LANDSCAPE_ABOVE
         if wide != landscape:
             _new_section(doc, wide)
@@ -174,7 +193,7 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
         else:
             doc.add_paragraph("No rows.")
         trunc = (len(t.rows), t.n_rows_total) if t.truncated else None
-        for line in footnote_text(r, trunc):
+        for line in footnote_text(r, trunc, t.notes):
             fp = doc.add_paragraph()
             fp.paragraph_format.space_after = Pt(0)
             run = fp.add_run(_clean(line))
