@@ -132,6 +132,7 @@ control_group = "shCtrl"
 [doseresponse]
 model = "LL.4"
 reference = "shCtrl"
+absolute_level = 50             # responses are % of vehicle: also report absolute IC50
 
 [qpcr]
 reference_genes = ["GAPDH", "ACTB"]

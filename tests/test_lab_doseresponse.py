@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from remission.lab.doseresponse import (
+    absolute_ic50,
     compare_curves,
     dose_response_results,
     fieller_ratio,
@@ -225,3 +226,28 @@ def test_profile_ci_matches_mass_confint():
     )
     np.testing.assert_allclose(r2["tau"], [r2["q"], r2["q"]], rtol=1e-6)
     assert lo < f.ic50 < hi
+
+
+def test_absolute_ic50_against_r_deltamethod():
+    df = _data(3)
+    d1 = df[df.group == "control"]
+    r = run_r(
+        """
+        m <- nls(response ~ SSfpl(log(dose), A, B, xmid, scal), data = d1)
+        cf <- coef(m); V <- vcov(m)
+        f <- function(p) p[3] + p[4] * log((50 - p[1]) / (p[2] - 50))
+        u <- f(cf)
+        # numerical gradient (central differences), independent of our analytic one
+        g <- sapply(1:4, function(i) { h <- 1e-6 * max(1, abs(cf[i])); e <- replace(0 * cf, i, h)
+                                      (f(cf + e) - f(cf - e)) / (2 * h) })
+        se <- sqrt(drop(t(g) %*% V %*% g)); q <- qt(0.975, df.residual(m))
+        out <- list(est = exp(u), lo = exp(u - q * se), hi = exp(u + q * se))
+        """,
+        d1=d1,
+    )
+    f = fit_curve(d1.dose, d1.response)
+    est, lo, hi = absolute_ic50(f, 50)
+    np.testing.assert_allclose([est, lo, hi], [r["est"], r["lo"], r["hi"]], rtol=1e-5)
+    # the fitted curve passes through 50 at the absolute IC50
+    assert f.predict(np.array([est]))[0] == pytest.approx(50, abs=1e-8)
+    assert np.isnan(absolute_ic50(f, 500)[0])

@@ -90,6 +90,16 @@ def test_bootstrap_reproducible_and_results():
     assert abs(s.cell("VEN | E:T | Bliss", "synergy_score")) < 5  # independent surface
 
 
+def test_most_synergistic_area_hand_computed():
+    from remission.lab.synergy import most_synergistic_area
+
+    m = np.zeros((5, 5))
+    m[1:, 1:] = np.arange(16).reshape(4, 4)
+    # windows of the 4x4 block: the best is the bottom-right one, mean of 5,6,7,9,10,11,13,14,15
+    assert most_synergistic_area(m) == pytest.approx(np.mean([5, 6, 7, 9, 10, 11, 13, 14, 15]))
+    assert np.isnan(most_synergistic_area(np.zeros((3, 3))))
+
+
 def test_viability_converted():
     df = pd.DataFrame({"dose_row": [0, 0, 1, 1], "dose_col": [0, 1, 0, 1],
                        "response": [100.0, 70.0, 80.0, 50.0]})

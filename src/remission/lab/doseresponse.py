@@ -362,6 +362,34 @@ def profile_ic50_ci(dose: Sequence[float], response: Sequence[float], fit: Curve
     return out[0], out[1]
 
 
+def absolute_ic50(fit: CurveFit, level: float = 50.0) -> tuple[float, float, float]:
+    """Dose at which the fitted curve crosses ``level`` (e.g. 50 % of vehicle), with a
+    delta-method CI on the log scale: ``(estimate, lower, upper)``; NaNs when the curve
+    never reaches ``level`` (it lies outside the asymptotes).
+
+    ``log x = xmid + scal * log((level - A) / (B - level))``, from inverting the model;
+    the gradient is taken analytically in the free parameters.
+    """
+    p = fit.params
+    a_, b_ = p["A"], p["B"]
+    q = (level - a_) / (b_ - level)
+    if not q > 0 or not np.isfinite(q):
+        return np.nan, np.nan, np.nan
+    lq = np.log(q)
+    u = p["xmid"] + p["scal"] * lq
+    grad = {
+        "A": p["scal"] * (-1.0 / (level - a_)),
+        "B": p["scal"] * (-1.0 / (b_ - level)),
+        "xmid": 1.0,
+        "scal": lq,
+    }
+    g = np.array([grad[n] for n in fit.free])
+    se = float(np.sqrt(g @ fit.vcov @ g))
+    tq = stats.t.ppf(0.5 + fit.conf / 2, fit.df)
+    with np.errstate(over="ignore"):
+        return float(np.exp(u)), float(np.exp(u - tq * se)), float(np.exp(u + tq * se))
+
+
 # --------------------------------------------------------------------------- many curves
 
 
@@ -736,11 +764,14 @@ def _prepare(data: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
                           reference: str | None = None, conf: float = 0.95,
-                          response_label: str = "response") -> list[Result]:
+                          response_label: str = "response",
+                          absolute_level: float | None = None) -> list[Result]:
     """Fit every (drug, group) curve of a tidy plate table and compare groups per drug.
 
     ``data`` needs columns ``group``, ``dose``, ``response`` (``drug`` and ``dose_unit``
-    optional), one row per well; replicates are rows with the same dose.
+    optional), one row per well; replicates are rows with the same dose. With
+    ``absolute_level`` (e.g. 50 for responses in % of vehicle) the absolute IC50, the
+    dose where the curve crosses that level, is added beside the relative IC50.
     """
     d, notes = _prepare(data)
     unit = str(d["dose_unit"].iloc[0]) if "dose_unit" in d and len(d) else ""
@@ -773,6 +804,9 @@ def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
                 "ic50_profile_lower": prof[0], "ic50_profile_upper": prof[1],
                 "dose_unit": unit, "hill_slope": f.hill, "scal": f.params["scal"],
                 "se_scal": f.se["scal"], "residual_se": f.sigma, "df": f.df,
+                **({} if absolute_level is None else dict(zip(
+                    ("ic50_absolute", "ic50_absolute_lower", "ic50_absolute_upper"),
+                    absolute_ic50(f, absolute_level), strict=True))),
                 "r_squared": f.r_squared, "lack_of_fit_F": f.lack_of_fit["F"],
                 "lack_of_fit_p": f.lack_of_fit["p"], "flags": "; ".join(f.flags),
             })
@@ -813,7 +847,8 @@ def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
         rationale="Four-parameter log-logistic is the standard model for cell-viability "
         "dose-response; replicates enter as separate observations (no averaging).",
         warnings=tuple(warns), references=refs,
-        params={"model": model, "conf": conf, "dose_unit": unit}, section=SECTION,
+        params={"model": model, "conf": conf, "dose_unit": unit,
+                "absolute_level": absolute_level}, section=SECTION,
     )]
     if comp_rows:
         out.append(Result(

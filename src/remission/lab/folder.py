@@ -33,7 +33,7 @@ FILES = {
 ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "lab": {"name": str, "synthetic": bool, "control_group": str},
     "doseresponse": {"model": str, "reference": str, "dose_unit": str, "conf": (int, float),
-                     "normalise_to_vehicle": bool},
+                     "normalise_to_vehicle": bool, "absolute_level": (int, float)},
     "qpcr": {"reference_genes": list, "control_group": str, "efficiencies": dict,
              "sd_threshold": (int, float), "equal_var": bool},
     "apoptosis": {"control_group": str, "equal_var": bool, "seed": int},
@@ -180,7 +180,7 @@ def analyse_folder(path: str | Path) -> tuple[list[Result], list[Figure]]:
             model = dr_cfg.get("model", "LL.4")
             results += doseresponse.dose_response_results(
                 data, model=model, reference=dr_cfg.get("reference", default_ctl),
-                conf=dr_cfg.get("conf", 0.95))
+                conf=dr_cfg.get("conf", 0.95), absolute_level=dr_cfg.get("absolute_level"))
             figures.append(doseresponse.plot_dose_response(data, model=model))
         elif kind == "qpcr":
             ctl = q_cfg.get("control_group", default_ctl) or str(data["group"].iloc[0])

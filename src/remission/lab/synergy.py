@@ -220,6 +220,16 @@ def _zip_delta(x_row, x_col, y, c1: Hill, c2: Hill) -> np.ndarray:
     return smooth - expected
 
 
+def most_synergistic_area(score: np.ndarray, size: int = 3) -> float:
+    """Highest mean score over ``size`` x ``size`` windows of the combination cells (the
+    "most synergistic area" of SynergyFinder); NaN when the matrix is smaller."""
+    c = score[1:, 1:]
+    if c.shape[0] < size or c.shape[1] < size:
+        return np.nan
+    win = np.lib.stride_tricks.sliding_window_view(c, (size, size))
+    return float(win.mean(axis=(-1, -2)).max())
+
+
 def _summary(scores: dict[str, np.ndarray]) -> dict[str, float]:
     return {k: float(v[1:, 1:].mean()) for k, v in scores.items()}
 
@@ -283,6 +293,7 @@ def synergy_results(df: pd.DataFrame, response_type: str = "inhibition", n_boot:
             summ.append({"key": fmt_key(a, b, m), "drug_row": a, "drug_col": b, "method": m,
                          "synergy_score": s[m], "boot_lower": lo, "boot_upper": hi,
                          "most_synergistic_cell": float(sc[m][1:, 1:].max()),
+                         "most_synergistic_area_3x3": most_synergistic_area(sc[m]),
                          "n_cells": int((len(x_row) - 1) * (len(x_col) - 1)),
                          "n_boot": n_boot if boot else 0})
         for i, xr in enumerate(x_row):
