@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from remission.derive.criteria.daily import daily_features, level
 from remission.derive.vocabulary import VOCABULARY, normalise_observations
@@ -32,14 +33,16 @@ def one_day(**values) -> pd.DataFrame:
     return daily_from([("P1", 1, k, v) for k, v in values.items()])
 
 
-def test_daily_reduction_takes_worst_of_day():
-    d = daily_from([
+@pytest.mark.parametrize("method", ["dense", "sorted"])
+def test_daily_reduction_takes_worst_of_day(method):
+    rows = [
         ("P1", 1, "temperature", 37.2), ("P1", 1, "temperature", 38.4, "C", "14:00"),
         ("P1", 1, "anc", 0.9), ("P1", 1, "anc", 0.4, "10^9/L", "18:00"),
         ("P1", 1, "oxygen_device", "nasal_cannula"),
         ("P1", 1, "oxygen_device", "non_rebreather", "category", "20:00"),
         ("P2", 3, "ice_score", 8), ("P2", 3, "ice_score", 5, "points", "10:00"),
-    ])
+    ]
+    d = daily_features(normalise_observations(obs_frame(rows)), method=method)
     p1 = d[d.patient_id == "P1"].iloc[0]
     assert p1["temperature"] == 38.4
     assert p1["anc"] == 0.4

@@ -188,3 +188,10 @@ def test_kinetics_on_the_synthetic_study(study):
     # the generator makes expansion and IL-6 rise with CRS severity (scripts/make_synthetic_cart)
     assert res.cell("cmax | spearman vs crs_grade", "statistic") > 0.5
     assert res.cell("peak_il6 | spearman vs crs_grade", "p_value") < 0.001
+
+
+def test_dense_and_sorted_daily_reductions_agree(study):
+    dense = daily_features(study["obs"], method="dense")
+    srt = daily_features(study["obs"], method="sorted")
+    pd.testing.assert_frame_equal(dense, srt)
+    pd.testing.assert_frame_equal(dense, study["daily"])

@@ -5,7 +5,8 @@ the vocabulary (``max``, ``min``, or ``worst`` = most severe category), so a day
 graded on its worst value -- e.g. highest temperature, lowest ANC (as Liang's ICAHT
 implementation keeps the lowest ANC of a day), most intensive oxygen device. Categorical
 variables become their level index (0 = least severe). Everything is vectorised
-(factorised integer keys, one radix sort, ``np.maximum.reduceat``) so millions of rows reduce in
+(factorised integer keys; a dense scatter when the patient-day grid is compact,
+else one radix sort and ``np.fmax.reduceat``) so millions of rows reduce in
 about a second.
 """
 
@@ -60,15 +61,68 @@ def _numeric_value(obs: pd.DataFrame, var: pd.Categorical) -> np.ndarray:
     return x
 
 
-def daily_features(obs: pd.DataFrame) -> pd.DataFrame:
+def _reduce_dense(pd_key, codes, x, sign, used, n_rows):
+    """Scatter into a dense (patient-day × used variable) grid; duplicates by maximum.
+
+    Used when the grid is not much larger than the table (typical daily data): a plain
+    scatter, then ``np.fmax.at`` only for the cells observed more than once.
+    """
+    slot = np.full(len(sign), -1, dtype=np.int64)
+    slot[used] = np.arange(len(used))
+    nv = len(used)
+    flat = pd_key * nv + slot[codes]
+    xs = x * sign[codes]
+    xs = np.where(np.isnan(xs), -np.inf, xs)
+    cnt = np.bincount(flat, minlength=n_rows * nv)
+    grid = np.full(n_rows * nv, -np.inf)
+    grid[flat] = xs
+    dup = cnt[flat] > 1
+    if dup.any():
+        np.fmax.at(grid, flat[dup], xs[dup])
+    grid = grid.reshape(n_rows, nv)
+    seen = grid > -np.inf
+    rows = np.flatnonzero(seen.any(axis=1))
+    vals = grid[rows]
+    vals[~seen[rows]] = np.nan
+    return rows, vals * sign[used]
+
+
+def _reduce_sorted(pd_key, codes, x, sign, nvar):
+    """Sort-based reduction for sparse grids (long follow-up, few observations)."""
+    key = pd_key * nvar + codes
+    xs = x * sign[codes]
+    order = np.argsort(key, kind="stable")  # radix sort on int64 keys
+    key_s = key[order]
+    if len(key_s):
+        starts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
+        ukey = key_s[starts]
+        uval = np.fmax.reduceat(xs[order], starts)  # fmax ignores NaN
+        seen = ~np.isnan(uval)
+        ukey, uval = ukey[seen], uval[seen]
+    else:
+        ukey = np.array([], dtype=np.int64)
+        uval = np.array([], dtype=float)
+    upd = ukey // nvar
+    uvar = (ukey % nvar).astype(np.int64)
+    new_row = np.r_[True, upd[1:] != upd[:-1]] if len(upd) else np.array([], dtype=bool)
+    rows = upd[new_row]  # ukey is sorted, so upd is too
+    row_idx = np.cumsum(new_row) - 1
+    return rows, row_idx, uvar, uval * sign[uvar]
+
+
+def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     """One row per (patient_id, day) with one column per variable seen.
 
     ``obs`` is the output of :func:`~remission.derive.vocabulary.normalise_observations`
     (columns ``patient_id, day, variable, value`` and ``category``); key columns given as
     pandas categoricals take a faster path (no string factorisation). Columns that a
     grader needs but that were never observed are added as all-NaN, so graders can
-    rely on every vocabulary variable being present.
+    rely on every vocabulary variable being present. ``method`` = ``auto`` (dense grid
+    when it is at most 4 × the table or 1e6 cells, else sort), ``dense`` or ``sorted``;
+    all give the same result.
     """
+    if method not in ("auto", "dense", "sorted"):
+        raise ValueError("method must be 'auto', 'dense' or 'sorted'")
     pid_codes, pids = pd.factorize(obs["patient_id"], sort=True)
     pids = np.asarray(pids, dtype=object)  # plain strings out, whatever the input dtype
     var = pd.Categorical(obs["variable"], categories=_NAMES)
@@ -81,29 +135,19 @@ def daily_features(obs: pd.DataFrame) -> pd.DataFrame:
     span = int(day.max()) - dmin + 1 if len(day) else 1
     pd_key = pid_codes.astype(np.int64) * span + (day - dmin)
     nvar = len(_NAMES)
-    key = pd_key * nvar + var.codes
-    # reduce: max for max/worst variables, min for min variables (negate then max);
-    # fmax ignores NaN, so missing values need no filtering pass
+    # reduce: max for max/worst variables, min for min variables (negate then max)
     sign = np.array([-1.0 if VOCABULARY[n].daily == "min" else 1.0 for n in _NAMES])
-    xs = x * sign[var.codes]
-    order = np.argsort(key, kind="stable")  # radix sort on int64 keys
-    key_s = key[order]
-    if len(key_s):
-        starts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
-        ukey = key_s[starts]
-        uval = np.fmax.reduceat(xs[order], starts)
-        seen = ~np.isnan(uval)
-        ukey, uval = ukey[seen], uval[seen]
+    used = np.flatnonzero(np.bincount(var.codes, minlength=nvar))
+    n_cells = len(pids) * span * len(used)
+    dense = method == "dense" or (method == "auto" and n_cells <= max(4 * len(x), 1_000_000))
+    if len(x) and dense:
+        rows, vals = _reduce_dense(pd_key, var.codes, x, sign, used, len(pids) * span)
+        mat = np.full((len(rows), nvar), np.nan)
+        mat[:, used] = vals
     else:
-        ukey = np.array([], dtype=np.int64)
-        uval = np.array([], dtype=float)
-    upd = ukey // nvar
-    uvar = (ukey % nvar).astype(np.int64)
-    new_row = np.r_[True, upd[1:] != upd[:-1]] if len(upd) else np.array([], dtype=bool)
-    rows = upd[new_row]  # ukey is sorted, so upd is too
-    row_idx = np.cumsum(new_row) - 1
-    mat = np.full((len(rows), nvar), np.nan)
-    mat[row_idx, uvar] = uval * sign[uvar]
+        rows, row_idx, uvar, uval = _reduce_sorted(pd_key, var.codes, x, sign, nvar)
+        mat = np.full((len(rows), nvar), np.nan)
+        mat[row_idx, uvar] = uval
     out = pd.DataFrame(mat, columns=_NAMES)
     out.insert(0, "day", (rows % span + dmin).astype(np.int64))
     out.insert(0, "patient_id", pids[(rows // span).astype(np.int64)])
