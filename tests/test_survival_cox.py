@@ -120,3 +120,18 @@ def test_coxph_class_wraps_fit() -> None:
     assert m.summary.loc["x", "coef"] == fit.coef[0]
     assert list(m.tests.index) == ["test: LR", "test: Wald", "test: score"]
     assert list(m.zph().index) == ["x", "GLOBAL"]
+
+
+def test_missing_values_error_or_omit() -> None:
+    from remission.errors import InputError
+
+    d = pd.DataFrame({"t": [5, 8, 12, 12, 20, 25, 30, 41, 50, 60.0],
+                      "e": [1, 1, 0, 1, 1, 0, 1, 1, 0, 0],
+                      "x": [1, 0, None, 1, 0, 0, 1, 0, 1, 0.0]})
+    with pytest.raises(InputError) as ei:
+        cox_fit(d, "t", "e", ["x"])
+    assert ei.value.problems[0].row == 4
+    res = cox_result(cox_fit(d, "t", "e", ["x"], missing="omit"))
+    assert res.params["n"] == 9 and any("1 row(s)" in w for w in res.warnings)
+    full = cox_fit(d.dropna(), "t", "e", ["x"])
+    assert res.cell("x", "coef") == pytest.approx(full.coef[0], rel=1e-12)

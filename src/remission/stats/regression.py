@@ -131,17 +131,20 @@ class LogisticFit:
     why: str
 
 
-def _design(data: pd.DataFrame, outcome: str, covariates: Sequence[str]
-            ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _design(data: pd.DataFrame, outcome: str, covariates: Sequence[str],
+            missing: str = "error") -> tuple[np.ndarray, np.ndarray, list[str]]:
     log = ProblemLog()
     for c in [outcome, *covariates]:
         if c not in data.columns:
             log.add("model data", "column not found", column=c)
     log.raise_if_any()
     sub = data[[outcome, *covariates]]
+    if missing == "omit":
+        sub = sub.dropna().reset_index(drop=True)
     for c in sub.columns:
         for i in np.flatnonzero(sub[c].isna().to_numpy()):
-            log.add("model data", "missing value", row=int(i) + 2, column=c)
+            log.add("model data", "missing value", row=int(i) + 2, column=c,
+                    expected="a value (or missing='omit' for complete-case analysis)")
     y = pd.to_numeric(sub[outcome], errors="coerce")
     for i in np.flatnonzero(~y.isin([0, 1]).to_numpy() & sub[outcome].notna().to_numpy()):
         log.add("model data", "outcome must be 0/1", row=int(i) + 2, column=outcome,
@@ -166,9 +169,12 @@ def _ml_separated(x: np.ndarray, y: np.ndarray) -> bool:
 
 def logistic_fit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
                  method: Literal["auto", "ml", "firth"] = "auto",
-                 ci: Literal["profile", "wald"] = "profile", conf: float = 0.95) -> LogisticFit:
-    """Fit ``outcome ~ covariates`` by ML (statsmodels) or Firth; profile or Wald CIs."""
-    x, y, names = _design(data, outcome, covariates)
+                 ci: Literal["profile", "wald"] = "profile", conf: float = 0.95,
+                 missing: str = "error") -> LogisticFit:
+    """Fit ``outcome ~ covariates`` by ML (statsmodels) or Firth; profile or Wald CIs.
+
+    ``missing="omit"`` fits the complete cases (R's default ``na.omit``)."""
+    x, y, names = _design(data, outcome, covariates, missing)
     n, k = x.shape
     events = int(y.sum())
     why = ""
@@ -215,10 +221,11 @@ def logistic_fit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
 def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
              method: Literal["auto", "ml", "firth"] = "auto",
              ci: Literal["profile", "wald"] = "profile", conf: float = 0.95,
-             name: str = "regression.logistic", title: str | None = None,
-             section: str = "efficacy", **_: Any) -> Result:
+             missing: str = "error", name: str = "regression.logistic",
+             title: str | None = None, section: str = "efficacy", **_: Any) -> Result:
     """Odds ratios with CIs (rows = coefficients, intercept excluded from the OR rows)."""
-    f = logistic_fit(data, outcome, covariates, method=method, ci=ci, conf=conf)
+    f = logistic_fit(data, outcome, covariates, method=method, ci=ci, conf=conf,
+                     missing=missing)
     tab = pd.DataFrame({"coef": f.coef, "OR": np.exp(f.coef), "OR_lo": np.exp(f.lower),
                         "OR_hi": np.exp(f.upper), "se": f.se, "p": f.p}, index=f.names)
     label = "Firth-penalised" if f.method == "firth" else "maximum-likelihood"
@@ -226,6 +233,8 @@ def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
     pen = "penalised-" if f.method == "firth" else ""
     citxt = f"profile-{pen}likelihood" if f.ci == "profile" else "Wald"
     warns = []
+    if len(data) > f.n:
+        warns.append(f"{len(data) - f.n} row(s) with missing values omitted (complete-case)")
     if f.events < 10 or f.n - f.events < 10:
         warns.append(f"{min(f.events, f.n - f.events)} patients in the rarer outcome class")
     return Result(

@@ -65,6 +65,7 @@ class CoxFit:
     converged: bool = True
     monotone: bool = False
     ties: str = "efron"
+    dropped: int = 0
 
     @property
     def se(self) -> np.ndarray:
@@ -204,26 +205,39 @@ def check_design(x: np.ndarray, names: Sequence[str], source: str = "model data"
     log.raise_if_any()
 
 
-def _check_frame(data: pd.DataFrame, needed: Sequence[str]) -> None:
+def _check_frame(data: pd.DataFrame, needed: Sequence[str], missing: str = "error"
+                 ) -> tuple[pd.DataFrame, int]:
+    """Check columns exist; missing values are errors or, with ``missing="omit"``,
+    rows are dropped (complete-case analysis, R's ``na.omit`` default).
+
+    Returns the frame to analyse and the number of rows dropped."""
     log = ProblemLog()
     for c in needed:
         if c not in data.columns:
             log.add("model data", "column not found", column=c,
                     expected=f"one of {list(data.columns)}")
     log.raise_if_any()
+    if missing == "omit":
+        keep = data[list(needed)].notna().all(axis=1)
+        return data[keep].reset_index(drop=True), int((~keep).sum())
     for c in needed:
         bad = data[c].isna().to_numpy()
         for i in np.flatnonzero(bad):
-            log.add("model data", "missing value", row=int(i) + 2, column=c)
+            log.add("model data", "missing value", row=int(i) + 2, column=c,
+                    expected="a value (or missing='omit' for complete-case analysis)")
     log.raise_if_any()
+    return data, 0
 
 
 def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
             start: str | None = None, strata: str | None = None,
-            ties: str = "efron") -> CoxFit:
-    """Fit ``coxph(Surv([start,] time, event) ~ covariates + strata(strata), ties='efron')``."""
-    _check_frame(data, [time, event, *covariates, *([start] if start else []),
-                        *([strata] if strata else [])])
+            ties: str = "efron", missing: str = "error") -> CoxFit:
+    """Fit ``coxph(Surv([start,] time, event) ~ covariates + strata(strata), ties='efron')``.
+
+    ``missing="omit"`` drops incomplete rows (R's default) and records how many."""
+    data, dropped = _check_frame(data, [time, event, *covariates,
+                                        *([start] if start else []),
+                                        *([strata] if strata else [])], missing)
     t, e, s = check_survival(data[time], data[event],
                              start=None if start is None else data[start])
     x, names, terms = design(data, covariates)
@@ -231,6 +245,7 @@ def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str]
     st = None if strata is None else pd.Categorical(data[strata]).codes.astype(int)
     fit = fit_cox_arrays(x, t, e, s, st, names, ties=ties)
     fit.terms = terms
+    fit.dropped = dropped
     return fit
 
 
@@ -256,6 +271,8 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
         warns.append("the partial likelihood is monotone (a coefficient diverges; e.g. no "
                       "events in one group): estimates and Wald CIs are not valid, use "
                       "firth_cox")
+    if fit.dropped:
+        warns.append(f"{fit.dropped} row(s) with missing values omitted (complete-case)")
     if fit.events < 10 * max(p, 1):
         warns.append(f"{fit.events} events for {p} coefficients (< 10 per coefficient): "
                      "estimates may be unstable; consider Firth-penalised Cox")
@@ -275,10 +292,10 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
 
 def cox_ph(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
            start: str | None = None, strata: str | None = None, conf: float = 0.95,
-           ties: str = "efron", **kw: Any) -> Result:
+           ties: str = "efron", missing: str = "error", **kw: Any) -> Result:
     """Fit and summarise a Cox model in one call (see :func:`cox_fit`)."""
     return cox_result(cox_fit(data, time, event, covariates, start=start, strata=strata,
-                              ties=ties), conf, **kw)
+                              ties=ties, missing=missing), conf, **kw)
 
 
 def _km_left(stop: np.ndarray, event: np.ndarray, start: np.ndarray | None) -> np.ndarray:

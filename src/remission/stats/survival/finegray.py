@@ -170,7 +170,7 @@ def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[s
     """Subdistribution hazard ratios (SHR) with Wald CIs, as ``crr``."""
     from remission.stats.survival.cox import _check_frame, check_design, design
 
-    _check_frame(data, [time, status, *covariates])
+    data, _ = _check_frame(data, [time, status, *covariates])
     codes = sorted(int(c) for c in pd.unique(pd.to_numeric(data[status], errors="coerce"))
                    if np.isfinite(c))
     t, s, _ = check_survival(data[time], data[status], event_codes=codes or [0])
