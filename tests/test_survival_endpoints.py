@@ -97,3 +97,14 @@ def test_patients_days_merged_and_missing_followup_warned() -> None:
     assert d.attrs["warnings"] == []
     assert tuple(_get(d, "P2", "OS")[["AVAL", "CNSR"]]) == (380, 1)
     assert tuple(_get(d, "P1", "OS")[["AVAL", "CNSR"]]) == (200, 0)  # not duplicated
+
+
+def test_transplant_counting_process_split() -> None:
+    from remission.stats.survival.endpoints import transplant_counting_process
+
+    cp = transplant_counting_process(EV)
+    p2 = cp[cp.USUBJID == "P2"].values.tolist()
+    assert p2 == [["P2", 0.0, 60.0, 0, 0], ["P2", 60.0, 400.0, 0, 1]]
+    p4 = cp[cp.USUBJID == "P4"].values.tolist()
+    assert p4 == [["P4", 0.0, 70.0, 0, 0], ["P4", 70.0, 150.0, 1, 1]]
+    assert cp[cp.USUBJID == "P1"].values.tolist() == [["P1", 0.0, 200.0, 1, 0]]

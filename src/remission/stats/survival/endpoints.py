@@ -217,3 +217,30 @@ def endpoint_results(adtte: pd.DataFrame, paramcd: str, group: pd.Series | None 
         out.append(logrank_test(d["AVAL"], 1 - d["CNSR"], g, name=f"survival.{key}.logrank",
                                 title=f"{PARAMS[paramcd]}: log-rank test", section=section))
     return out
+
+
+def transplant_counting_process(events: pd.DataFrame, paramcd: str = "OS", *,
+                                patients: pd.DataFrame | None = None) -> pd.DataFrame:
+    """(start, stop] rows with transplant as a time-dependent covariate (0 before, 1 after).
+
+    A patient transplanted at day ``d`` before the end of follow-up contributes
+    ``(0, d]`` with transplant = 0 and no event, and ``(d, end]`` with transplant = 1 and
+    the endpoint's event; transplants on day 0 count from the start. Treating
+    transplant as a fixed baseline covariate would credit the waiting time to the
+    transplanted group (immortal-time bias; Mantel N, Byar DP. J Am Stat Assoc
+    1974;69:81-6). Fit with ``cox_fit(df, "stop", "event", ["transplant"], start="start")``.
+    """
+    adtte = derive_endpoints(events, endpoints=[paramcd], patients=patients)
+    ev = _validate(_merge_patient_days(events, patients), "events.csv")
+    tx = ev[ev["event"] == "transplant"].groupby("patient_id")["day"].min()
+    tx.index = tx.index.astype(str)
+    rows = []
+    for r in adtte.itertuples(index=False):
+        start, end, evt = float(r.STARTDY), float(r.STARTDY + r.AVAL), 1 - int(r.CNSR)
+        d = tx.get(str(r.USUBJID), np.nan)
+        if np.isfinite(d) and start < d < end:
+            rows.append((r.USUBJID, start, float(d), 0, 0))
+            rows.append((r.USUBJID, float(d), end, evt, 1))
+        else:
+            rows.append((r.USUBJID, start, end, evt, int(np.isfinite(d) and d <= start)))
+    return pd.DataFrame(rows, columns=["USUBJID", "start", "stop", "event", "transplant"])
