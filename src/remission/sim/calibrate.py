@@ -247,6 +247,11 @@ def fit(block: str, n_rep: int = 20, seed: int = 0, maxiter: int = 60
     def obj(x: np.ndarray) -> float:
         return loss(dict(zip(names, np.exp(x), strict=True)), studies, n_rep, seed)
 
+    # a wide initial simplex (x0 and x0 +/- 0.4 on each log parameter, i.e. +/- 50 %):
+    # the default 5 % steps are too small to move discrete trial outcomes
+    simplex = np.vstack([x0, x0 + 0.4 * np.eye(len(x0))])
+    simplex[-1] = x0 - 0.4
     res = optimize.minimize(obj, x0, method="Nelder-Mead",
-                            options={"maxiter": maxiter, "xatol": 0.02, "fatol": 0.05})
+                            options={"maxiter": maxiter, "xatol": 0.02, "fatol": 0.05,
+                                     "initial_simplex": simplex})
     return dict(zip(names, np.exp(res.x).tolist(), strict=True)), float(res.fun)

@@ -88,22 +88,30 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     dy = np.empty_like(y)
 
     # leukaemia
+    # drug terms are skipped when the drug is absent for every patient: they are then
+    # exactly 0.0, so skipping them leaves every result bit-identical
+    has_ven, has_blin = bool(cv.any()), bool(cb.any())
     grow = p["leuk_growth"] * (1.0 - ltot)
-    ven_pos = p["ven_kill_max"] * cv / (p["ven_ic50_pos"] + cv)
-    ven_neg = p["ven_kill_max"] * cv / (p["ven_ic50_pos"] / p["ven_sensitivity_ratio"] + cv)
     car_sat = e / (p["car_kill_half"] + e)
-    occ_b = cb / (p["blin_ec50"] + cb)
     kill_car = p["kill_max"] * car_sat
-    kill = kill_car * a + p["blin_kill_max"] * occ_b * a * t / (
-        p["blin_t_half"] + t + p["blin_et_burden"] * ltot)
+    kill_pos = kill_car * a
+    kill_neg = p["car_neg_kill_fraction"] * kill_car
+    if has_ven:
+        kill_pos = kill_pos + p["ven_kill_max"] * cv / (p["ven_ic50_pos"] + cv)
+        kill_neg = kill_neg + p["ven_kill_max"] * cv / (
+            p["ven_ic50_pos"] / p["ven_sensitivity_ratio"] + cv)
+    if has_blin:
+        occ_b = cb / (p["blin_ec50"] + cb)
+        kill_pos = kill_pos + p["blin_kill_max"] * occ_b * a * t / (
+            p["blin_t_half"] + t + p["blin_et_burden"] * ltot)
     m_np = p["switch_neg_to_pos"] * (1.0 + p["antigen_switch_gain"] * (a - 1.0))
     m_pn = p["switch_pos_to_neg"]
     ratio = lneg / lpos  # L- / L+
-    dy[LP] = (grow - ven_pos - kill - m_pn + m_np * ratio) * alive
-    dy[LN] = (grow - ven_neg - p["car_neg_kill_fraction"] * kill_car - m_np
-              + m_pn / ratio) * alive
-    dy[AG] = p["antigen_up_rate"] * cv / (p["antigen_up_ec50"] + cv) \
-        - p["antigen_decay"] * (a - 1.0)
+    dy[LP] = (grow - kill_pos - m_pn + m_np * ratio) * alive
+    dy[LN] = (grow - kill_neg - m_np + m_pn / ratio) * alive
+    dy[AG] = -p["antigen_decay"] * (a - 1.0)
+    if has_ven:
+        dy[AG] += p["antigen_up_rate"] * cv / (p["antigen_up_ec50"] + cv)
 
     # CAR effector / memory
     target = a * lpos + p["offtumour_weight"] * pr / p["anc_healthy"]
@@ -121,7 +129,9 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     # feedback x crowding = exp(gamma*log(ANC_h/N) + q*log(1-burden)) (one exp)
     ktr = 4.0 / p["neut_mtt"]
     k_off = p["offtumour_kill"] * car_sat
-    kdrug = p["ld_myelo_kill"] * ld + p["ven_myelo_slope"] * cv + k_off
+    kdrug = p["ld_myelo_kill"] * ld + k_off
+    if has_ven:
+        kdrug = kdrug + p["ven_myelo_slope"] * cv
     drive = np.exp(p["neut_gamma"] * np.log(p["anc_healthy"] / n_c)
                    + p["neut_crowding"] * np.log(np.maximum(1.0 - ltot, 1e-3)))
     dy[PR] = ktr * pr * (drive - 1.0) - kdrug * pr
@@ -131,8 +141,9 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     dy[NE] = ktr * (y[TR3] - n_c) - k_off * n_c
 
     # IL-6
-    dy[IL] = p["il6_car"] * e * stim + p["il6_blin"] * occ_b * t * lpos \
-        - p["il6_elim"] * (y[IL] - p["il6_baseline"])
+    dy[IL] = p["il6_car"] * e * stim - p["il6_elim"] * (y[IL] - p["il6_baseline"])
+    if has_blin:
+        dy[IL] += p["il6_blin"] * occ_b * t * lpos
     return dy
 
 

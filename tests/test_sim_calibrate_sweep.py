@@ -1,0 +1,67 @@
+"""Calibration replicates and sweep grids: structure and hand-recomputed numbers."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from remission.errors import InputError
+from remission.sim import calibrate
+from remission.sim.calibrate import S002, TARGETS, simulate_replicates
+from remission.sim.design import load_design
+from remission.sim.sweep import grid_design, plot_sweep, sweep
+
+DESIGNS = Path(__file__).parents[1] / "examples" / "designs"
+
+
+def test_replicates_have_published_arm_sizes_and_independent_patients() -> None:
+    d = load_design(DESIGNS / S002)
+    pts = simulate_replicates(d, replicates=3, seed=2)
+    sizes = pts.groupby(["replicate", "arm"]).size().unstack()
+    assert sizes.to_dict("list") == {"A": [4, 4, 4], "B": [3, 3, 3], "C": [5, 5, 5]}
+    assert pts["patient_id"].is_unique
+    # the table's median for "CRS grade >= 3" is the median of per-replicate rates
+    t = next(t for t in TARGETS if t.key == "002.crs_ge3")
+    per_rep = [float((g["crs_grade"] >= 3).mean()) for _, g in pts.groupby("replicate")]
+    got = pts.groupby("replicate").apply(t.metric, include_groups=False).to_numpy()
+    np.testing.assert_allclose(got, per_rep)
+    row = calibrate._row(t.key, "002", "", t.published, got, "proportion")
+    assert row["simulated_median"] == pytest.approx(np.median(per_rep))
+    assert row["published_within_interval"] == (min(per_rep) <= 5 / 12 <= max(per_rep))
+
+
+def test_sweep_grid_builds_lead_in_before_lymphodepletion() -> None:
+    raw = tomllib.loads((DESIGNS / "seed000_ven_leadin_cll1_cart.toml").read_text())
+    design, keys = grid_design(raw, "VEN", [0, 3, 10], [None, 2e6], [10.0], n=4)
+    assert len(design.arms) == 6 and len(keys) == 6
+    by_name = {a.name: a for a in design.arms}
+    s0 = by_name["lead=0|dose=base|neg=10"].schedule
+    assert not s0.ven_mg.any()
+    s10 = by_name["lead=10|dose=2e+06|neg=10"].schedule
+    ven_days = s10.days[s10.ven_mg > 0].tolist()
+    assert ven_days == list(range(-15, -5))  # ends the day before Flu/Cy (day -5)
+    assert by_name["lead=10|dose=2e+06|neg=10"].car_dose_per_kg == 2e6
+    with pytest.raises(InputError):
+        grid_design(raw, "no-such-arm", [0], [None], [10.0], n=4)
+
+
+def test_sweep_result_counts_match_patients(tmp_path: Path) -> None:
+    text = (DESIGNS / "seed000_ven_leadin_cll1_cart.toml").read_text()
+    text = text.replace("follow_up_days = 180", "follow_up_days = 28")
+    text = "\n".join(line for line in text.splitlines()
+                     if not line.startswith("observation_days"))
+    f = tmp_path / "short.toml"
+    f.write_text(text)
+    res = sweep(f, "VEN", lead_in_days=(0, 7), antigen_negative_pct=(5.0, 40.0), n=6, seed=4)
+    t = res.table
+    assert list(t.index) == ["lead=0|dose=base|neg=5", "lead=0|dose=base|neg=40",
+                             "lead=7|dose=base|neg=5", "lead=7|dose=base|neg=40"]
+    assert (t["n"] == 6).all()
+    assert ((t["response_low"] <= t["response_rate"])
+            & (t["response_rate"] <= t["response_high"])).all()
+    assert res.name == "simulation.sweep" and "SIMULATED" in res.warnings[0]
+    png = plot_sweep(res, tmp_path / "sweep.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
