@@ -108,3 +108,22 @@ def test_plate_grids_give_same_fit_as_tidy_table(tmp_path):
     a = next(r for r in res if r.name == "lab.doseresponse.fits").table
     b = next(r for r in ref if r.name == "lab.doseresponse.fits").table
     pd.testing.assert_series_equal(a["ic50"], b["ic50"])
+
+
+def test_bad_settings_are_problems_not_tracebacks(tmp_path):
+    folder = _copy(tmp_path, rnaseq=False)
+    (folder / "lab.toml").write_text(
+        '[doseresponse]\nmodel = "LL.5"\nconf = 95\n[synergy]\nn_boot = -1\n'
+        '[qpcr]\nreference_genes = ["GAPDH", "ACTB"]\n')
+    with pytest.raises(InputError) as e:
+        analyse_folder(folder)
+    assert {p.value for p in e.value.problems} == {"LL.5", 95, -1}
+    # a control group that is not in the data: reported against lab.toml
+    (folder / "lab.toml").write_text(
+        '[qpcr]\nreference_genes = ["GAPDH", "ACTB"]\ncontrol_group = "shCtrI"\n'
+        '[synergy]\nn_boot = 0\n')
+    with pytest.raises(InputError) as e:
+        analyse_folder(folder)
+    assert len(e.value.problems) == 1
+    assert "shCtrI" in e.value.problems[0].message
+    assert e.value.problems[0].file.endswith("lab.toml")

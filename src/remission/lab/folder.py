@@ -76,6 +76,21 @@ def read_config(folder: Path) -> dict[str, dict[str, Any]]:
             elif not isinstance(v, ALLOWED[sec][k]) or (isinstance(v, bool) and
                                                         ALLOWED[sec][k] is not bool):
                 probs.append(Problem(str(p), f"wrong type for [{sec}] {k}", value=v))
+    choices = {("doseresponse", "model"): ("LL.4", "LL.3"),
+               ("synergy", "response_type"): ("inhibition", "viability")}
+    for (sec, k), allowed in choices.items():
+        v = cfg.get(sec, {}).get(k)
+        if v is not None and v not in allowed:
+            probs.append(Problem(str(p), f"invalid [{sec}] {k}", value=v,
+                                 expected=" or ".join(allowed)))
+    for sec, k in (("doseresponse", "conf"), ("synergy", "conf"), ("rnaseq", "alpha")):
+        v = cfg.get(sec, {}).get(k)
+        if isinstance(v, int | float) and not 0 < v < 1:
+            probs.append(Problem(str(p), f"[{sec}] {k} must lie strictly between 0 and 1",
+                                 value=v))
+    v = cfg.get("synergy", {}).get("n_boot")
+    if isinstance(v, int) and v < 0:
+        probs.append(Problem(str(p), "[synergy] n_boot must be >= 0", value=v))
     if probs:
         raise InputError(probs)
     return cfg
@@ -176,45 +191,58 @@ def analyse_folder(path: str | Path) -> tuple[list[Result], list[Figure]]:
     results: list[Result] = []
     figures: list[Figure] = []
     for kind, data in jobs:
-        if kind == "doseresponse":
-            model = dr_cfg.get("model", "LL.4")
-            results += doseresponse.dose_response_results(
-                data, model=model, reference=dr_cfg.get("reference", default_ctl),
-                conf=dr_cfg.get("conf", 0.95), absolute_level=dr_cfg.get("absolute_level"))
-            figures.append(doseresponse.plot_dose_response(data, model=model))
-        elif kind == "qpcr":
-            ctl = q_cfg.get("control_group", default_ctl) or str(data["group"].iloc[0])
-            kw = {"efficiencies": q_cfg.get("efficiencies")}
-            results += qpcr.qpcr_results(data, q_cfg["reference_genes"], ctl,
-                                         equal_var=q_cfg.get("equal_var", False),
-                                         sd_threshold=q_cfg.get("sd_threshold", 0.3), **kw)
-            figures.append(qpcr.plot_qpcr(data, q_cfg["reference_genes"], ctl, **kw))
-        elif kind == "apoptosis":
-            a_cfg = cfg.get("apoptosis", {})
-            results += apoptosis.apoptosis_results(
-                data, control=a_cfg.get("control_group", default_ctl),
-                equal_var=a_cfg.get("equal_var", False), seed=a_cfg.get("seed", 20261123))
-            figures.append(apoptosis.plot_apoptosis(data))
-        elif kind == "synergy":
-            s_cfg = cfg.get("synergy", {})
-            rt = s_cfg.get("response_type", "inhibition")
-            results += synergy.synergy_results(data, response_type=rt,
-                                               n_boot=s_cfg.get("n_boot", 200),
-                                               seed=s_cfg.get("seed", 20261123),
-                                               conf=s_cfg.get("conf", 0.95))
-            figures += synergy.plot_synergy(data, response_type=rt)
-        elif kind == "rnaseq":
-            counts, sheet = data
-            hl = tuple(r_cfg.get("highlight", rnaseq.HIGHLIGHT))
-            res = rnaseq.rnaseq_results(
-                counts, sheet, r_cfg.get("control_group", default_ctl),
-                r_cfg["treatment_group"], genesets=gs, highlight=hl,
-                alpha=r_cfg.get("alpha", 0.05), lfc_threshold=r_cfg.get("lfc_threshold", 1.0))
-            results += res
-            figures += [rnaseq.plot_volcano(res[0].table, hl), rnaseq.plot_ma(res[0].table, hl)]
+        try:
+            _run(kind, data, cfg, default_ctl, gs, results, figures)
+        except (ValueError, KeyError) as exc:  # a setting that does not fit the data
+            probs.append(Problem(str(folder / "lab.toml"), f"{kind}: {exc}",
+                                 column=f"[{kind}]"))
+    if probs:
+        raise InputError(probs)
     if lab.get("synthetic"):
         results = [_mark_synthetic(r) for r in results]
     return results, figures
+
+
+def _run(kind: str, data: Any, cfg: dict, default_ctl: str | None, gs: dict,
+         results: list[Result], figures: list[Figure]) -> None:
+    """Run one analysis; settings come from lab.toml sections."""
+    dr_cfg, q_cfg, r_cfg = (cfg.get(k, {}) for k in ("doseresponse", "qpcr", "rnaseq"))
+    if kind == "doseresponse":
+        model = dr_cfg.get("model", "LL.4")
+        results += doseresponse.dose_response_results(
+            data, model=model, reference=dr_cfg.get("reference", default_ctl),
+            conf=dr_cfg.get("conf", 0.95), absolute_level=dr_cfg.get("absolute_level"))
+        figures.append(doseresponse.plot_dose_response(data, model=model))
+    elif kind == "qpcr":
+        ctl = q_cfg.get("control_group", default_ctl) or str(data["group"].iloc[0])
+        kw = {"efficiencies": q_cfg.get("efficiencies")}
+        results += qpcr.qpcr_results(data, q_cfg["reference_genes"], ctl,
+                                     equal_var=q_cfg.get("equal_var", False),
+                                     sd_threshold=q_cfg.get("sd_threshold", 0.3), **kw)
+        figures.append(qpcr.plot_qpcr(data, q_cfg["reference_genes"], ctl, **kw))
+    elif kind == "apoptosis":
+        a_cfg = cfg.get("apoptosis", {})
+        results += apoptosis.apoptosis_results(
+            data, control=a_cfg.get("control_group", default_ctl),
+            equal_var=a_cfg.get("equal_var", False), seed=a_cfg.get("seed", 20261123))
+        figures.append(apoptosis.plot_apoptosis(data))
+    elif kind == "synergy":
+        s_cfg = cfg.get("synergy", {})
+        rt = s_cfg.get("response_type", "inhibition")
+        results += synergy.synergy_results(data, response_type=rt,
+                                           n_boot=s_cfg.get("n_boot", 200),
+                                           seed=s_cfg.get("seed", 20261123),
+                                           conf=s_cfg.get("conf", 0.95))
+        figures += synergy.plot_synergy(data, response_type=rt)
+    elif kind == "rnaseq":
+        counts, sheet = data
+        hl = tuple(r_cfg.get("highlight", rnaseq.HIGHLIGHT))
+        res = rnaseq.rnaseq_results(
+            counts, sheet, r_cfg.get("control_group", default_ctl),
+            r_cfg["treatment_group"], genesets=gs, highlight=hl,
+            alpha=r_cfg.get("alpha", 0.05), lfc_threshold=r_cfg.get("lfc_threshold", 1.0))
+        results += res
+        figures += [rnaseq.plot_volcano(res[0].table, hl), rnaseq.plot_ma(res[0].table, hl)]
 
 
 def _mark_synthetic(r: Result) -> Result:
