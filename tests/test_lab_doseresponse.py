@@ -251,3 +251,16 @@ def test_absolute_ic50_against_r_deltamethod():
     # the fitted curve passes through 50 at the absolute IC50
     assert f.predict(np.array([est]))[0] == pytest.approx(50, abs=1e-8)
     assert np.isnan(absolute_ic50(f, 500)[0])
+
+
+def test_batch_ll3_agrees_with_per_curve():
+    rng = np.random.default_rng(8)
+    n = 20
+    dose = np.tile(np.repeat(np.geomspace(0.001, 10, 8), 3), (n, 1))
+    ic = np.exp(rng.uniform(np.log(0.01), np.log(1), n))
+    y = ll_curve(np.log(dose), 100, 0, np.log(ic)[:, None], 1.0) + rng.normal(0, 3, dose.shape)
+    b = fit_many(dose, y, model="LL.3")
+    assert np.all(b.params[:, 1] == 0) and np.all(np.isnan(b.se[:, 1]))
+    for i in range(n):
+        f = fit_curve(dose[i], y[i], model="LL.3")
+        _close(b.params[i, [0, 2, 3]], [f.params[k] for k in ("A", "xmid", "scal")], rel=1e-5)
