@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from remission.results import Result
 from remission.stats.survival.competing import cif_core
@@ -147,7 +148,7 @@ def forest_plot(result: Result, *, estimate: str | None = None, title: str = "")
     tab = result.table
     est = estimate or ("HR" if "HR" in tab.columns else "OR")
     rows = tab[tab[est].notna()]
-    fig = Figure(figsize=(7, 1 + 0.45 * len(rows)), dpi=100)
+    fig = Figure(figsize=(7.5, 1.6 + 0.45 * len(rows)), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(111)
     y = np.arange(len(rows))[::-1]
@@ -157,6 +158,9 @@ def forest_plot(result: Result, *, estimate: str | None = None, title: str = "")
                 color=OKABE_ITO[0], ecolor=OKABE_ITO[0], capsize=3, markersize=5)
     ax.axvline(1.0, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y)
     ax.set_yticklabels([str(i) for i in rows.index])
     for yi, (e, a, b, p) in zip(y, zip(mid, lo, hi, rows["p"].to_numpy(float), strict=True),
@@ -166,5 +170,5 @@ def forest_plot(result: Result, *, estimate: str | None = None, title: str = "")
     ax.set_xlabel(f"{'Hazard' if est == 'HR' else 'Odds'} ratio (95% CI, log scale)")
     if title:
         ax.set_title(title)
-    fig.subplots_adjust(left=0.25, right=0.7)
+    fig.subplots_adjust(left=0.25, right=0.68, bottom=0.8 / fig.get_figheight())
     return fig
