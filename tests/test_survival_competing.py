@@ -40,7 +40,8 @@ ci_s <- cuminc(sm$t, sm$s, sm$g); tps <- timepoints(ci_s, c(3, 6, 10, 15))
 out <- list(sm = sm, sm_est = c(t(tps$est)), sm_var = c(t(tps$var)),
             sm_rows = rownames(tps$est), sm_stat = unname(ci_s$Tests[, 1]),
             mg = res(m$etime, m$ev, m$sex), pb = pres(p$trt), pbs = pres(p$trt, p$edema),
-            pbr = pres(p$trt, rho = 1), m = m[, c("etime", "ev", "sex")], p = p, tp = tp,
+            pbr = pres(p$trt, rho = 1), pbe = pres(p$edema), pbes = pres(p$edema, p$trt),
+            m = m[, c("etime", "ev", "sex")], p = p, tp = tp,
             tpb = tpb)
 """
 
@@ -76,7 +77,20 @@ def test_mgus2_ties_estimates_and_gray(r) -> None:
         assert df == 1
 
 
-def test_pbc_three_groups_strata_rho(r) -> None:
+def test_pbc_three_groups(r) -> None:
+    p = r["p"]
+    t, s, g = np.array(p["time"], float), np.array(p["status"]), np.array(p["edema"])
+    assert len(np.unique(g)) == 3
+    _check_est(t, s, np.array([f"{v:g}" for v in g]), r["pbe"], r["tpb"])
+    for key, kw in [("pbe", {}), ("pbes", {"strata": np.array(p["trt"])})]:
+        for cause in (1, 2):
+            stat, df, pv = gray_test(t, s, g, cause, **kw)
+            assert df == 2
+            assert stat == pytest.approx(r[key]["stat"][cause - 1], rel=1e-8), (key, cause)
+            assert pv == pytest.approx(r[key]["p"][cause - 1], rel=1e-7), (key, cause)
+
+
+def test_pbc_two_groups_strata_rho(r) -> None:
     p = r["p"]
     t, s, g = np.array(p["time"], float), np.array(p["status"]), np.array(p["trt"])
     _check_est(t, s, g, r["pb"], r["tpb"])
