@@ -49,6 +49,12 @@ def test_dask_local_cluster_matches_in_process() -> None:
     local = run_trial(d, n=12, seed=3, workers=0, chunk_size=5)
     dist = run_trial(d, n=12, seed=3, workers=2, chunk_size=5)
     assert _bytes(local) == _bytes(dist)
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        remote = run_trial(d, n=12, seed=3, scheduler=cluster.scheduler_address, chunk_size=7)
+    assert _bytes(local) == _bytes(remote)
 
 
 def test_study_folder_is_valid_and_labelled_simulated(tmp_path: Path) -> None:

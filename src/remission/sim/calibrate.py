@@ -255,3 +255,26 @@ def fit(block: str, n_rep: int = 20, seed: int = 0, maxiter: int = 60
                             options={"maxiter": maxiter, "xatol": 0.02, "fatol": 0.05,
                                      "initial_simplex": simplex})
     return dict(zip(names, np.exp(res.x).tolist(), strict=True)), float(res.fun)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The calibration table as a Markdown table (for docs/simulation.md)."""
+    head = ("| target | published | simulated median | 95 % interval | within |\n"
+            "|---|---|---|---|---|")
+    lines = [head]
+    for key, r in table.iterrows():
+        fmt = "{:.0f}" if r["kind"] == "day" else "{:.3f}"
+        pub = "-" if not np.isfinite(r["published"]) else fmt.format(r["published"])
+        within = {True: "yes", False: "**no**", None: "-"}[r["published_within_interval"]]
+        lines.append(f"| {key}: {r['description']} | {pub} | {fmt.format(r['simulated_median'])}"
+                     f" | {fmt.format(r['interval_low'])}-{fmt.format(r['interval_high'])}"
+                     f" | {within} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m remission.sim.calibrate [replicates] [workers]
+    import sys
+
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    print(to_markdown(calibration_table(replicates=reps, workers=workers)))
