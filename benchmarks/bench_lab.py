@@ -78,7 +78,7 @@ def main() -> None:
           f"{1.0:>9.2f}")
     print(f"{'remission fit_many (batched LM)':<34}{t_batch:>10.2f}{n / t_batch:>12.0f}"
           f"{t_naive / t_batch:>9.2f}")
-    print("batched fits use 3 starting slopes per curve, the baseline one")
+    print("batched: 1 self-start per curve, 2 more slopes for doubtful fits; baseline: 1 start")
     print(f"batched: converged {b.converged.mean():.4f}, per-curve fallback {b.fallback.sum()}")
     print(f"same minimum (RSS within 1e-9) in {same.mean():.4f} of curves; of those with "
           f"identifiable IC50 ({int(ident.sum())}), max rel. diff of IC50 "

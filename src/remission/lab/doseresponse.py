@@ -414,8 +414,10 @@ def fit_many(dose: np.ndarray, response: np.ndarray, model: str = "LL.4",
     """Fit N curves at once. ``dose``/``response`` are (N, m); NaN response = missing.
 
     Batched Levenberg-Marquardt (Marquardt 1963 diagonal scaling) over all curves in
-    numpy; a curve whose step stalls, whose parameters leave the finite range or whose
-    scale turns non-positive is refitted with :func:`fit_curve`'s per-curve solver.
+    numpy from the self-start; doubtful fits (unsettled, steeper than the dose grid,
+    midpoint > 1 log unit outside the doses) are retried from two other starting slopes
+    and the lowest RSS kept. A curve still unsettled, or with non-finite standard errors,
+    is refitted with :func:`fit_curve`'s per-curve solver.
     """
     X = np.asarray(dose, float)
     Y = np.asarray(response, float)
@@ -428,18 +430,27 @@ def fit_many(dose: np.ndarray, response: np.ndarray, model: str = "LL.4",
     free = _free_names(fx)
     fi = [PARAMS.index(k) for k in free]
     P0 = _start_many(U, Y0, W, fx)
-    best = None
-    for mult in (1.0, 0.3, 3.0):
-        P = P0.copy()
-        P[:, 3] *= mult
-        res = _lm_batch(U, Y0, W, P, fi, max_iter, tol)
-        if best is None:
-            best = res
-        else:
-            better = res[2] & ((res[1] < best[1] * (1 - 1e-12)) | ~best[2])
-            best = tuple(np.where(better[:, None] if b.ndim == 2 else better, r, b)
-                         for r, b in zip(res, best, strict=True))
-    P, cur_rss, done = best
+    P, cur_rss, done = _lm_batch(U, Y0, W, P0, fi, max_iter, tol)
+    # further starting slopes only where the first fit looks doubtful: not settled, a
+    # transition steeper than the dose grid (a typical local minimum), the midpoint far
+    # outside the doses, or a non-positive scale; clean fits keep their single start
+    umin = np.min(np.where(W > 0, U, np.inf), axis=1)
+    umax = np.max(np.where(W > 0, U, -np.inf), axis=1)
+    with np.errstate(invalid="ignore"):
+        steps = np.diff(np.sort(np.where(W > 0, U, np.inf), axis=1), axis=1)
+        spacing = np.min(np.where(np.isfinite(steps) & (steps > 1e-12), steps, np.inf), 1)
+        doubtful = (~done | ~np.isfinite(P[:, 3]) | (P[:, 3] <= 0.1 * spacing)
+                    | (P[:, 2] < umin - 1.0) | (P[:, 2] > umax + 1.0))
+    idx = np.flatnonzero(doubtful & np.all(np.isfinite(P0), axis=1))
+    for mult in (0.3, 3.0):
+        if idx.size == 0:
+            break
+        Pm = P0[idx].copy()
+        Pm[:, 3] *= mult
+        p2, r2, d2 = _lm_batch(U[idx], Y0[idx], W[idx], Pm, fi, max_iter, tol)
+        better = d2 & ((r2 < cur_rss[idx] * (1 - 1e-12)) | ~done[idx])
+        j = idx[better]
+        P[j], cur_rss[j], done[j] = p2[better], r2[better], True
     return _finish_many(X, Y, W, U, P, cur_rss, done, fi, model)
 
 
