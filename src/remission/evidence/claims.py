@@ -18,6 +18,8 @@ Format (provisional; tables other than these are ignored)::
 
     [[mean]]                  # label, mean (string), n, granularity (optional), source
     [[median]]                # label, median, low, high, n, granularity (optional), source
+    [[ratio]]                 # label, estimate, lower, upper, reported_p (optional),
+                              # conf (optional, 0.95), source: HR/OR/RR with its CI and P
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import pandas as pd
 from remission.errors import ProblemLog
 from remission.evidence.attainability import grim_mean, median_range_attainable
 from remission.evidence.proportions import Printed, reconstruct_two_proportions
+from remission.evidence.ratios import ratio_ci_consistency
 from remission.results import Result
 
 _COMPARISON_KEYS = {"label", "reported_p", "pct1", "pct2", "n1", "n2", "x1", "x2", "source",
@@ -71,6 +74,10 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
         for k in ("label", "median", "low", "high", "n"):
             if k not in c:
                 log.add(str(path), f"[[median]] #{i}: missing field", column=k)
+    for i, c in enumerate(doc.get("ratio", []), 1):
+        for k in ("label", "estimate", "lower", "upper"):
+            if k not in c:
+                log.add(str(path), f"[[ratio]] #{i}: missing field", column=k)
     log.raise_if_any()
     out: list[Result] = []
     groups: dict[str, list[Result]] = {}
@@ -90,6 +97,10 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
     for c in doc.get("median", []):
         out.append(median_range_attainable(c["median"], c["low"], c["high"], int(c["n"]),
                                            c.get("granularity", 1.0), c["label"]))
+    for c in doc.get("ratio", []):
+        out.append(ratio_ci_consistency(c["estimate"], c["lower"], c["upper"],
+                                        c.get("reported_p"), conf=c.get("conf", 0.95),
+                                        label=c["label"], source=c.get("source", "")))
     return out
 
 
