@@ -168,6 +168,8 @@ class KaplanMeier:
         """
         s = self.summary
         tt = np.atleast_1d(np.asarray(times, float))
+        if np.any(np.diff(tt) < 0):
+            raise ValueError("risk_table times must be in ascending order")
         st = s["time"].to_numpy()
         cum_e = np.concatenate([[0], np.cumsum(s["n_event"].to_numpy())])
         cum_c = np.concatenate([[0], np.cumsum(s["n_censor"].to_numpy())])
