@@ -22,22 +22,25 @@ SEED = 20261123
 N = 40
 LLOQ = 50.0  # CAR transgene copies/µg gDNA; below is reported as 0
 
-# scenario -> (ASTCT 2019, Lee 2014 / CARTOX 2018) intended maximum CRS grade
+# scenario -> (ASTCT 2019, Lee 2014, CARTOX 2018) intended maximum CRS grade (CARTOX has no
+# grade 5: its table stops at 4)
 CRS = {
-    "none": (0, 0), "g1": (1, 1), "g2_hypo": (2, 2), "g2_lowflow": (2, 2), "nc6": (2, 3),
-    "nc65": (3, 3), "g3_lowdose": (3, 2), "g3_highdose": (3, 3), "g3_hfnc": (3, 3),
-    "g3_vaso": (3, 3), "g4_2press": (4, 3), "g4_vent": (4, 4), "g4_bipap": (4, 4),
-    "g5": (5, 5), "nofever_hypoxia": (0, 2), "toci_waiver": (3, 3), "venturi39": (3, 2),
-    "venturi40": (3, 3), "fahrenheit_g1": (1, 1),
+    "none": (0, 0, 0), "g1": (1, 1, 1), "g2_hypo": (2, 2, 2), "g2_lowflow": (2, 2, 2),
+    "nc6": (2, 3, 3), "nc65": (3, 3, 3), "g3_lowdose": (3, 2, 2), "g3_highdose": (3, 3, 3),
+    "g3_hfnc": (3, 3, 3), "g3_vaso": (3, 3, 3), "g4_2press": (4, 3, 3), "g4_vent": (4, 4, 4),
+    "g4_bipap": (4, 4, 4), "g5": (5, 5, 3), "nofever_hypoxia": (0, 2, 2),
+    "toci_waiver": (3, 3, 3), "venturi39": (3, 2, 2), "venturi40": (3, 3, 3),
+    "fahrenheit_g1": (1, 1, 1),
 }
-# scenario -> (ICANS lt12 rule, ICANS le12 rule, CRES 0-2 default, CRES 0-1 option)
+# scenario -> (ICANS lt12 rule, ICANS le12 rule, CRES 0-2 default, CRES 0-1 option); CRES has
+# no grade 5
 NEURO = {
     "none": (0, 0, 0, 0), "ice8": (1, 1, 1, 1), "ice5": (2, 2, 2, 2), "ice2": (3, 3, 3, 2),
     "ice0_awake": (3, 3, 3, 3), "ice0_unarousable": (4, 4, 4, 4), "voice": (2, 2, 2, 2),
     "tactile": (3, 3, 2, 2), "seizure_focal": (3, 3, 3, 3), "seizure_status": (4, 4, 4, 4),
     "motor": (4, 4, 4, 4), "focal_oedema": (3, 3, 4, 4), "diffuse_oedema": (4, 4, 4, 4),
     "papilloedema2": (4, 4, 3, 3), "cartox2": (2, 2, 3, 2), "csf25": (1, 1, 4, 4),
-    "icans_death": (5, 5, 5, 5), "child_capd5": (1, 1, 0, 0), "child_capd12": (3, 3, 0, 0),
+    "icans_death": (5, 5, 3, 2), "child_capd5": (1, 1, 0, 0), "child_capd12": (3, 3, 0, 0),
     "age12": (1, 3, 1, 1),
 }
 _SYS = ("eln2022", "eln2017", "iwg2003", "nccn_all", "blinatumomab_trials")

@@ -185,3 +185,11 @@ def test_paediatric_sbp_rule(age, sbp, hypotensive):
 def test_paediatric_sbp_rule_needs_ages():
     with pytest.raises(ValueError):
         grade_crs(one_day(temperature=38.5, sbp=60), "astct2019", sbp_rule="mahadeo2019")
+
+
+def test_grade5_per_system():
+    daily = daily_from([("P1", 1, "temperature", 39.0), ("P1", 1, "oxygen_device", "bipap")])
+    ev = pd.DataFrame({"patient_id": ["P1"], "day": [3], "event": ["death"], "value": ["CRS"]})
+    top = {s: grade_crs(daily, s, events=ev)["grade"].max()
+           for s in ("astct2019", "lee2014", "cartox2018")}
+    assert top == {"astct2019": 5, "lee2014": 5, "cartox2018": 4}  # CARTOX stops at 4

@@ -95,3 +95,10 @@ def test_grade5_and_summary():
 def test_bad_cartox_cutoff():
     with pytest.raises(ValueError):
         grade_neurotoxicity(one_day(cartox10_score=2), "cres_cartox2018", cartox_grade3_max=3)
+
+
+def test_cres_has_no_grade5():
+    d = daily_from([("P1", 2, "cartox10_score", 2)])
+    ev = pd.DataFrame({"patient_id": ["P1"], "day": [6], "event": ["death"], "value": ["CRES"]})
+    assert grade_neurotoxicity(d, "cres_cartox2018", events=ev)["grade"].max() == 3
+    assert grade_neurotoxicity(d, "icans_astct2019", events=ev)["grade"].max() == 5

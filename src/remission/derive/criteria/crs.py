@@ -35,8 +35,10 @@ NE-equivalent = NE + dopamine/2 + epinephrine + phenylephrine/10. When FiO2 is n
 recorded it is estimated: nasal cannula 21 + 4 × L/min (textbook approximation),
 non-rebreather >= 40 %; other devices without FiO2 count as grade 2 (least certain
 grade). Organ toxicity and "life-threatening hypotension" (CARTOX grade 4) are not
-derivable from observations and are not graded. With the derivable domains the
-two systems coincide; the output still records which was requested.
+derivable from observations and are not graded. Lee 2014 has grade 5 (death, with
+attribution as above); the CARTOX table stops at grade 4, so deaths are not graded
+there. Otherwise, with the derivable domains the two systems coincide; the output
+records which was requested.
 
 Daily values are the worst of the day (vocabulary ``daily`` rules); for NE-equivalents
 the daily maximum of each agent is combined, an upper bound when agents were not
@@ -176,6 +178,8 @@ def grade_crs(
         "decided_by": _DECIDED[dec],
         "system": system,
     })
+    if system == "cartox2018":  # CARTOX grades 1-4 only (Neelapu 2018; criteria.md §3b)
+        return out
     return apply_grade5(out, death_days(events, death_causes), "death attributed to CRS")
 
 

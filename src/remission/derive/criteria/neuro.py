@@ -20,7 +20,7 @@ gives Sharma 2018's "0-1" reading), obtunded/unarousable = 4. Papilloedema stage
 pressure < 20 mmHg alone is not graded: it qualifies grade 3 only alongside
 papilloedema in the source). Partial (focal) seizure or non-convulsive seizure on EEG
 responsive to benzodiazepine = 3; generalised seizure, status epilepticus or new motor
-weakness = 4.
+weakness = 4. The CRES table stops at grade 4: deaths are not graded under CRES.
 """
 
 from __future__ import annotations
@@ -133,6 +133,8 @@ def grade_neurotoxicity(
         "decided_by": _DECIDED[dec],
         "system": system,
     })
+    if system == "cres_cartox2018":  # CRES grades 1-4 only (Neelapu 2018; criteria.md §3c)
+        return out
     return apply_grade5(out, death_days(events, death_causes),
                         "death attributed to neurotoxicity")
 
