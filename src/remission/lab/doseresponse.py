@@ -233,12 +233,12 @@ def _flags(p: dict[str, float], se: dict[str, float], lo: float, hi: float, n_do
     f_hi = special.expit((np.log(hi) - p["xmid"]) / p["scal"])
     if f_lo > 0.2:
         out.append(
-            f"no upper plateau: at the lowest dose the curve has already covered {f_lo:.0%} "
+            f"no low-dose plateau: at the lowest dose the curve has already covered {f_lo:.0%} "
             "of its span (> 20%)"
         )
     if f_hi < 0.8:
         out.append(
-            f"no lower plateau: at the highest dose the curve has covered only {f_hi:.0%} "
+            f"no high-dose plateau: at the highest dose the curve has covered only {f_hi:.0%} "
             "of its span (< 80%)"
         )
     if np.isfinite(se.get("xmid", np.nan)) and se["xmid"] > np.log(10):
