@@ -79,6 +79,13 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
     analysis = Analysis(study, adsl, adae, rs)
     if figures:
         analysis.figures = clinical_figures(analysis)
+    if study.tables.get("observations") is not None:
+        # grades, responses and kinetics derived from raw bedside and laboratory data
+        from remission.derive.raw import analyse_raw
+
+        raw_results, raw_figures = analyse_raw(study, adsl, figures=figures)
+        rs.extend(raw_results)
+        analysis.figures.extend(raw_figures)
     return analysis
 
 
