@@ -105,3 +105,17 @@ def test_viability_converted():
                        "response": [100.0, 70.0, 80.0, 50.0]})
     res = synergy_results(df, response_type="viability", n_boot=0, methods=("Bliss",))
     assert res[0].cell("row agent | column agent | Bliss", "synergy_score") == pytest.approx(6)
+
+
+def test_scores_symmetric_in_the_two_agents():
+    # every reference model treats the agents symmetrically: swapping rows and columns
+    # must transpose the per-cell scores (ZIP averages both fitting directions)
+    rng = np.random.default_rng(5)
+    y1 = _hill(X1, m=12.0, h=1.2)
+    y2 = _hill(X2, m=0.9, h=2.0)
+    y = y1[:, None] + y2[None, :] - y1[:, None] * y2[None, :] / 100
+    y = y + rng.normal(0, 2, y.shape) + 5 * (X1[:, None] > 0) * (X2[None, :] > 0)
+    a = synergy_scores(X1, X2, y)
+    b = synergy_scores(X2, X1, y.T)
+    for m in ("HSA", "Bliss", "Loewe", "ZIP"):
+        np.testing.assert_allclose(a[m], b[m].T, atol=1e-6, err_msg=m)
