@@ -115,3 +115,14 @@ def test_bad_input_reports_all_problems() -> None:
     msgs = [p.message for p in ei.value.problems]
     assert len(msgs) == 3
     assert {p.row for p in ei.value.problems} == {3, 4, 5}
+
+
+def test_near_tied_times_merged_as_r() -> None:
+    r = run_r("""library(survival)
+      tt <- c(0.1 + 0.2, 0.3, 1, 2, 2 + 1e-12, 3); ss <- c(1, 1, 0, 1, 1, 0)
+      f <- survfit(Surv(tt, ss) ~ 1)
+      out <- list(time = f$time, surv = f$surv, nrisk = f$n.risk)""")
+    km = KaplanMeier().fit([0.1 + 0.2, 0.3, 1, 2, 2 + 1e-12, 3], [1, 1, 0, 1, 1, 0])
+    assert len(km.summary) == len(r["time"]) == 4
+    np.testing.assert_allclose(km.summary["surv"], r["surv"], rtol=1e-12)
+    np.testing.assert_array_equal(km.summary["n_risk"], r["nrisk"])

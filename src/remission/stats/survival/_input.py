@@ -34,12 +34,16 @@ def check_survival(
     groups: Sequence[tuple[str, Any]] = (),
     source: str = SOURCE,
     event_codes: Sequence[int] = (0, 1),
+    timefix: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Return ``(time, event, start)`` as float/int arrays or raise ``InputError``.
 
     ``event`` must take values in ``event_codes`` (0 = censored). ``groups`` are extra
     columns (name, values) whose length must match and which may not be missing.
     Rows are reported 1-based as a spreadsheet shows them (header = line 1).
+    ``timefix`` merges times that differ only by floating-point noise, as R's
+    ``survival`` does by default (``aeqSurv``); cmprsk does not, so its equivalents
+    pass ``timefix=False``.
     """
     log = ProblemLog()
     t = _as_float(time, "time", log, source)
@@ -76,7 +80,33 @@ def check_survival(
     if n == 0:
         log.add(source, "no observations", expected="at least one row")
     log.raise_if_any()
+    if timefix:
+        t, s = aeq_times(t, s)
     return t, e.astype(int), s
+
+
+def aeq_times(t: np.ndarray, start: np.ndarray | None = None,
+              tol: float = float(np.sqrt(np.finfo(float).eps))
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Merge near-identical times onto the smaller one, as R ``survival::aeqSurv``.
+
+    Distinct times closer than ``tol`` (absolutely, or relative to the mean absolute
+    time) are treated as ties, so 0.1 + 0.2 and 0.3 are one time, as in R.
+    """
+    allt = t if start is None else np.concatenate([t, start])
+    y = np.unique(allt[np.isfinite(allt)])
+    if len(y) < 2:
+        return t, start
+    dy = np.diff(y)
+    tied = (dy <= tol) | (dy / np.mean(np.abs(y)) <= tol)
+    if not tied.any():
+        return t, start
+    cuts = y[np.concatenate([[True], ~tied])]
+
+    def fix(v: np.ndarray) -> np.ndarray:
+        return cuts[np.searchsorted(cuts, v, side="right") - 1]
+
+    return fix(t), None if start is None else fix(start)
 
 
 def z_value(conf: float) -> float:

@@ -192,7 +192,8 @@ def cuminc(time: Any, status: Any, group: Any = None, *, strata: Any = None, rho
     codes = sorted({int(c) for c in np.unique(np.asarray(status, float)[
         np.isfinite(np.asarray(status, float))]) if c != 0}) if causes is None else list(causes)
     checks = [("group", group)] if group is not None else []
-    t, s, _ = check_survival(time, status, groups=checks, event_codes=[0, *codes])
+    t, s, _ = check_survival(time, status, groups=checks, event_codes=[0, *codes],
+                             timefix=False)
     g = (np.array(["all"] * len(t), dtype=object) if group is None
          else np.asarray(group, dtype=object))
     labels = list(pd.Categorical(pd.Series(g)).categories)
@@ -245,7 +246,7 @@ class AalenJohansen:
 
     def fit(self, time: Any, status: Any) -> AalenJohansen:
         codes = sorted({int(c) for c in np.unique(np.asarray(status, float)) if c != 0})
-        t, s, _ = check_survival(time, status, event_codes=[0, *codes])
+        t, s, _ = check_survival(time, status, event_codes=[0, *codes], timefix=False)
         core = cif_core(t, s, self.cause)
         lo, hi = cif_ci(core["est"].to_numpy(), core["var"].to_numpy(), self.conf)
         self.summary = pd.DataFrame({"time": core["time"], "est": core["est"],

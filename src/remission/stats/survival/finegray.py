@@ -173,7 +173,8 @@ def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[s
     data, _ = _check_frame(data, [time, status, *covariates])
     codes = sorted(int(c) for c in pd.unique(pd.to_numeric(data[status], errors="coerce"))
                    if np.isfinite(c))
-    t, s, _ = check_survival(data[time], data[status], event_codes=codes or [0])
+    t, s, _ = check_survival(data[time], data[status], event_codes=codes or [0],
+                             timefix=False)
     x, names, _ = design(data, covariates)
     check_design(x, names)
     fit = fit_finegray_arrays(t, s, x, cause, names)
