@@ -58,3 +58,27 @@ def test_audit_command_lists_disagreements(study_dir: Path) -> None:
     assert "[disagrees] res.burden_median" in proc.stdout
     assert "[agrees]" not in proc.stdout
     assert "[agrees] res.age_median" in run_cli("audit", str(study_dir), "--all").stdout
+
+
+def test_aggregate_only_folder_gets_an_evidence_report(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "ev"
+    proc = run_cli("report", str(root / "examples" / "seed003-blina-ven"), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((out / "results.json").read_text())
+    joint = [r for r in data["results"] if r["title"].startswith("Joint reconstruction")]
+    assert joint and joint[0]["rows"][0]["row"] == "n1=6, n2=9"
+    assert all(r["section"] == "audit" for r in data["results"])
+    audit = run_cli("audit", str(root / "examples" / "seed000-ven-cll1"))
+    assert audit.returncode == 0 and "26/33 vs 20/30" in audit.stdout
+
+
+def test_study_claims_with_comparisons_are_reconstructed(study_dir: Path) -> None:
+    with (study_dir / "claims.toml").open("a") as fh:
+        fh.write('\n[[comparison]]\nlabel = "test comparison"\npct1 = "75.0"\npct2 = "100"\n'
+                 'n1 = 4\nn2 = 5\nsource = "made up for the test"\n')
+    from remission.pipeline import build_bundle
+
+    _, bundle = build_bundle(study_dir, figures=False)
+    titles = [r.title for r in bundle.results.by_section("audit")]
+    assert any("test comparison" in t for t in titles)

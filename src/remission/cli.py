@@ -90,10 +90,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from remission.pipeline import build_bundle
+    from remission.pipeline import bundle_for
     from remission.report import write_report
 
-    _, bundle = build_bundle(args.study)
+    bundle = bundle_for(args.study)
     out = args.out or (args.study / "report")
     paths = write_report(bundle, out)
     for p in paths.values():
@@ -102,15 +102,18 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from remission.pipeline import build_bundle
+    from remission.pipeline import bundle_for
 
-    _, bundle = build_bundle(args.study, figures=False)
+    bundle = bundle_for(args.study, figures=False)
     audits = bundle.results.by_section("audit")
     if not audits:
         print("nothing to audit: study.toml names no claims file and no reported tables")
         return 0
     for res in audits:
         print(res.title)
+        if "verdict" not in res.table.columns:  # evidence reconstructions: print the table
+            print(res.table.to_string(max_colwidth=60))
+            continue
         for key, row in res.table.iterrows():
             if row["verdict"] == "agrees" and not args.all:
                 continue

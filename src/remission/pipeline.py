@@ -166,6 +166,41 @@ def lab_bundle(folder: str | Path) -> ReportBundle:
                         software=software_versions())
 
 
+def evidence_bundle(folder: str | Path) -> ReportBundle:
+    """Report for an aggregate-only folder: a claims.toml of published numbers, no patients.
+
+    Each printed comparison is reconstructed (which integer tables and which test reproduce
+    the printed percentages and P value; attainability of means, medians and ratios)."""
+    from remission.evidence.claims import reconstruct_claims
+
+    folder = Path(folder)
+    results = [_as_audit(r) for r in reconstruct_claims(folder / "claims.toml")]
+    title = folder.name
+    readme = folder / "README.md"
+    if readme.exists():
+        first = readme.read_text(encoding="utf-8").splitlines()[:1]
+        title = first[0].lstrip("# ").strip() if first else title
+    info = StudyInfo(name=title, disease="", products=(), day0="",
+                     reference="aggregate published numbers only (no patient-level data)")
+    return ReportBundle(study=info, results=ResultSet(results), figures=[],
+                        software=software_versions())
+
+
+def _as_audit(r: Result) -> Result:
+    from dataclasses import replace
+
+    return r if r.section == "audit" else replace(r, section="audit")
+
+
+def bundle_for(folder: str | Path, figures: bool = True) -> ReportBundle:
+    """The report bundle of any folder remission accepts: a study, or aggregate claims only."""
+    folder = Path(folder)
+    if not (folder / "study.toml").exists() and (folder / "claims.toml").exists() \
+            and not (folder / "patients.csv").exists():
+        return evidence_bundle(folder)
+    return build_bundle(folder, figures=figures)[1]
+
+
 def build_bundle(folder: str | Path, figures: bool = True) -> tuple[Analysis, ReportBundle]:
     """Load, analyse and audit a study folder into a ReportBundle.
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -42,6 +45,11 @@ def audit_study(analysis: Analysis) -> list[Result]:
             "A claim agrees only if the recomputed value prints identically; claims whose data "
             "are not in the study are listed as not checkable, with the reason.",
             warn, REF, {"claims_file": str(study.config.claims)}, "audit"))
+        if _has_evidence_claims(path):
+            from remission.evidence.claims import reconstruct_claims
+
+            out.extend(r if r.section == "audit" else replace(r, section="audit")
+                       for r in reconstruct_claims(path))
     summary_table = study.tables.get("adverse_events_summary")
     if summary_table is not None:
         rows = check_ae_summary(summary_table, study.n)
@@ -53,3 +61,9 @@ def audit_study(analysis: Analysis) -> list[Result]:
                 "does not define, counts above the number of patients, worst-grade counts above "
                 "any-grade counts.", "", (), REF, {}, "audit"))
     return out
+
+
+def _has_evidence_claims(path: Path) -> bool:
+    """Does the claims file also hold published comparisons to reconstruct?"""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return any(k in data for k in ("comparison", "mean", "median", "ratio"))
