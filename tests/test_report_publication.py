@@ -374,15 +374,20 @@ def test_docx_has_publication_table_only_with_bold_headings_and_indent(written):
     doc = Document(str(written["docx"]))
     assert len(doc.tables) == 5  # one per Result, the tidy tables are not repeated
     cat = doc.tables[1]
-    assert [c.text for c in cat.rows[0].cells] == [
-        "Characteristic", "Overall (N = 12)", "A (N = 4)", "B (N = 8)", "P"]
+    assert [c.text for c in cat.rows[0].cells] == [  # "(N = n)" on its own line
+        "Characteristic", "Overall\n(N = 12)", "A\n(N = 4)", "B\n(N = 8)", "P"]
     assert [c.text for c in cat.rows[1].cells] == ["Sex", "", "", "", "0.773ᵃ"]
     assert [c.text for c in cat.rows[2].cells] == ["F", "7 (58.3%)", "3 (75.0%)", "4 (50.0%)",
                                                    ""]
     head_xml = cat.rows[1].cells[0]._tc.xml
     sub_xml = cat.rows[2].cells[0]._tc.xml
     assert "<w:b/>" in head_xml and "w:ind" not in head_xml
+    assert "<w:keepNext/>" in head_xml  # a heading never ends a page alone
     assert 'w:ind w:left="288"' in sub_xml and "<w:b/>" not in sub_xml
+    assert "<w:noWrap/>" in cat.rows[2].cells[1]._tc.xml  # numbers never wrap
+    assert 'w:insideH w:val="nil"' in cat._tbl.xml  # journal rules, no grid
+    tidy_tbl = doc.tables[2]._tbl.xml  # baseline.tests has no display: grid as before
+    assert "w:tblBorders" not in tidy_tbl
     rates_t = doc.tables[3]
     assert [c.text for c in rates_t.rows[1].cells] == [
         "Overall response", "91.7% (61.5–99.8)", "100.0% (29.2–100.0)", MISSING]
@@ -422,3 +427,42 @@ def test_publication_render_byte_identical_across_processes(tmp_path, written):
             assert (out / name).read_bytes() == (written["html"].parent / name).read_bytes()
     with zipfile.ZipFile(io.BytesIO((tmp_path / "1" / "tables.docx").read_bytes())) as z:
         assert {i.date_time for i in z.infolist()} == {(2000, 1, 1, 0, 0, 0)}
+
+
+def _wide_pub(n_groups: int) -> Result:
+    rows = {}
+    for g in ["Overall", *(f"Dose level {k}" for k in range(1, n_groups))]:
+        for cat, k in (("CR", 7), ("PR", 3)):
+            rows[f"{cat} | {g}"] = {"category": cat, "group": g, "n": k, "N": 120,
+                                    "pct": 100 * k / 120}
+    return Result("response.categories", "BOR", _frame(rows), "Counts.", section="efficacy",
+                  display={"rows": "category", "columns": "group", "cell": "n_pct"})
+
+
+def test_docx_size_and_orientation_from_measured_width():
+    from remission.report.word import min_width, publication_fit, text_twips
+
+    # em widths: "10 (83.3%)" = 5 digits x 0.58 + 4 narrow (space . ( )) x 0.3 + "%" 0.9
+    # = 5.0 em; 9 pt = 180 twips per em
+    assert text_twips("10 (83.3%)", 18) == 900
+    narrow = publication_table(_wide_pub(3))
+    assert publication_fit(narrow, 8640) == (18, False)
+    wide = publication_table(_wide_pub(9))
+    assert min_width(wide, 16) > 8640
+    assert publication_fit(wide, 8640) == (16, True)
+
+
+def test_docx_numeric_columns_keep_their_width_text_columns_wrap():
+    from remission.report.word import CELL_PAD, column_widths, text_twips
+
+    r = continuous()
+    tab = r.table.replace({"Age, years": "Age at infusion of CAR-T cells, years"})
+    t = publication_table(Result(r.name, r.title, tab, r.method, display=r.display))
+    need = [max(text_twips(c[j].text, 18) for _, c in t.rows) + CELL_PAD for j in range(3)]
+    assert need[0] == text_twips("-0.25 (-1.5 to 0.75)", 18) + CELL_PAD
+    width = sum(need) + 1500  # too narrow for the labels on one line, wide enough to wrap
+    widths = column_widths(t, width, size_half_pt=18)
+    assert widths[1:] == need  # numbers keep their one-line width
+    assert widths[0] == 1500  # the label column takes what is left
+    roomy = column_widths(t, 20000, size_half_pt=18)
+    assert sum(roomy) <= 20000 and roomy[1] > need[0]  # slack shared when all fits

@@ -21,6 +21,7 @@ import os
 import re
 import zipfile
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -37,6 +38,12 @@ _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 LANDSCAPE_ABOVE = 8
 #: Indent (twips, 0.2 inch) of rows under a bold heading row in publication tables.
 SUB_INDENT = 288
+#: Publication tables: horizontal rules above and below only (header rule is per cell).
+PUB_BORDERS = (
+    '<w:tblBorders><w:top w:val="single" w:sz="8" w:space="0" w:color="auto"/>'
+    '<w:left w:val="nil"/><w:bottom w:val="single" w:sz="8" w:space="0" w:color="auto"/>'
+    '<w:right w:val="nil"/><w:insideH w:val="nil"/><w:insideV w:val="nil"/></w:tblBorders>'
+)
 _VERDICT_FILL = {"agrees": "E6F1F8", "disagrees": "FBE9DF", "cannot be checked": "F0F0F0"}
 
 
@@ -57,68 +64,165 @@ def _run(text: str, bold: bool = False, size_half_pt: int | None = None) -> str:
     if bold or size_half_pt:
         rpr = "<w:rPr>" + ("<w:b/>" if bold else "") + (
             f'<w:sz w:val="{size_half_pt}"/>' if size_half_pt else "") + "</w:rPr>"
-    return f'<w:r>{rpr}<w:t xml:space="preserve">{_x(text)}</w:t></w:r>'
+    lines = str(text).split("\n")  # a newline is a line break in the cell
+    body = "<w:br/>".join(f'<w:t xml:space="preserve">{_x(x)}</w:t>' for x in lines)
+    return f"<w:r>{rpr}{body}</w:r>"
 
 
 def _cell(text: str, width: int, *, bold: bool = False, right: bool = False,
           fill: str = "", size: int | None = None, indent: int = 0,
-          align: str = "") -> str:
+          align: str = "", keep_next: bool = False, border_bottom: bool = False,
+          no_wrap: bool = False) -> str:
     tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>'
+    if border_bottom:
+        tcpr += '<w:tcBorders><w:bottom w:val="single" w:sz="8" w:space="0" ' \
+                'w:color="auto"/></w:tcBorders>'
     if fill:
         tcpr += f'<w:shd w:val="clear" w:color="auto" w:fill="{fill}"/>'
+    if no_wrap:
+        tcpr += "<w:noWrap/>"
     jc = align or ("right" if right else "")
-    ppr = '<w:pPr><w:spacing w:before="0" w:after="0"/>' + (
+    ppr = "<w:pPr>" + ("<w:keepNext/>" if keep_next else "") + (
+        '<w:spacing w:before="0" w:after="0"/>') + (
         f'<w:ind w:left="{indent}"/>' if indent else "") + (
         f'<w:jc w:val="{jc}"/>' if jc else "") + "</w:pPr>"
     return f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p>{ppr}{_run(text, bold, size)}</w:p></w:tc>"
 
 
-def column_widths(t: DisplayTable, text_width: int, cap: int = 40) -> list[int]:
+def text_twips(text: str, size_half_pt: int) -> int:
+    """Approximate printed width (twips) of one line of ``text`` in a proportional font.
+
+    Character classes in em: narrow punctuation and i/l/space 0.3, wide letters and
+    ``%``/``—`` 0.9, upper case 0.7, everything else (digits, lower case, en dash)
+    0.58 -- the advance widths of Arial/Calibri/Times rounded up (digits: Times 0.5,
+    Calibri 0.507, Arial 0.556 em), enough to size a column so its numbers do not wrap.
+    Cells of numeric columns also carry ``w:noWrap`` for fonts wider still.
+    """
+    em = 0.0
+    for ch in text:
+        if ch in " .,:;'()[]|!iljfrt":
+            em += 0.3
+        elif ch in "%—MWmw@":
+            em += 0.9
+        elif ch.isupper():
+            em += 0.7
+        else:
+            em += 0.58
+    return int(em * size_half_pt * 10 + 0.5)  # 1 pt = 20 twips, size in half-points
+
+
+#: Left + right cell margins of the default table style plus a little slack (twips).
+CELL_PAD = 260
+#: Narrowest row-label column of a publication table before numbers are squeezed (1 inch).
+MIN_TEXT_COL = 1440
+
+
+def column_widths(t: DisplayTable, text_width: int, cap: int = 40,
+                  size_half_pt: int = 0) -> list[int]:
     """Column widths (twips) proportional to the longest text in each column (capped), so
-    short numeric columns do not take as much room as free-text ones."""
+    short numeric columns do not take as much room as free-text ones.
+
+    With ``size_half_pt`` widths come from the measured text (:func:`text_twips`):
+    numeric columns get the width their longest cell needs and the text columns (row
+    labels, free text) share what is left and wrap, so "30.5 (17.8–38.8)" or a p-value
+    never breaks across lines while a long label may. Headers may wrap at spaces, so
+    their longest word counts.
+    """
     cols = [[t.index_header, *(k for k, _ in t.rows)]]
     cols += [[h, *(cells[j].text for _, cells in t.rows)] for j, h in enumerate(t.columns)]
-    chars = [min(max(len(x) for x in col), cap) + 2 for col in cols]
+    chars = [min(max(max(len(x) for x in s.split("\n")) for s in col), cap) + 2
+             for col in cols]
     total = sum(chars)
-    return [max(text_width * c // total, 400) for c in chars]
+    proportional = [max(text_width * c // total, 400) for c in chars]
+    if not size_half_pt:
+        return proportional
+    need = [max(max(text_twips(w, size_half_pt) for w in col[0].split() or [""]),
+                *(text_twips(x, size_half_pt) for s in col[1:] for x in s.split("\n")))
+            + CELL_PAD for col in cols]  # a header may wrap at spaces, a number may not
+    if sum(need) <= text_width:  # everything fits on one line: share the slack
+        return [text_width * w // sum(need) for w in need]
+    numeric = (False, *(t.numeric or (False,) * len(t.columns)))
+    fixed = sum(w for w, n in zip(need, numeric, strict=True) if n)
+    text_need = sum(w for w, n in zip(need, numeric, strict=True) if not n)
+    n_text = sum(1 for n in numeric if not n)
+    if text_width - fixed < MIN_TEXT_COL * n_text:  # cannot fit: proportional, as before
+        return proportional
+    text_room = text_width - fixed
+    return [w if n else max(text_room * w // max(text_need, 1), 400)
+            for w, n in zip(need, numeric, strict=True)]
 
 
-def table_xml(t: DisplayTable, style_id: str, text_width: int) -> str:
+def publication_fit(t: DisplayTable, portrait_width: int) -> tuple[int, bool]:
+    """Font size (half-points) and orientation for a publication table: 9 pt if its
+    numeric columns and a 1-inch label column fit the portrait text width, else 8 pt,
+    else 8 pt on a landscape page."""
+    for size in (18, 16):
+        if min_width(t, size) <= portrait_width:
+            return size, False
+    return 16, True
+
+
+def min_width(t: DisplayTable, size: int) -> int:
+    """Narrowest width (twips) at which no number wraps: numeric columns at their
+    measured width, each text column (row labels included) at :data:`MIN_TEXT_COL`."""
+    numeric = t.numeric or (False,) * len(t.columns)
+    total = MIN_TEXT_COL
+    for j, (h, n) in enumerate(zip(t.columns, numeric, strict=True)):
+        if not n:
+            total += MIN_TEXT_COL
+            continue
+        head = h.replace(" (N = ", "\n(N = ") if t.row_kinds else h
+        words = [text_twips(w, size) for w in head.split()] or [0]
+        cells = [text_twips(x, size) for _, c in t.rows for x in c[j].text.split("\n")]
+        total += max(*words, *cells) + CELL_PAD
+    return total
+
+
+def table_xml(t: DisplayTable, style_id: str, text_width: int,
+              size: int | None = None) -> str:
     """A ``w:tbl`` element for ``t`` (header row repeats on each page).
 
     Tables wider than 7 columns use 8 pt text, others 9 pt, so typical manuscript tables
-    fit a portrait page. Publication tables (``t.row_kinds``) have bold heading rows,
-    indented rows below them and centred group columns, as journals set Table 1.
+    fit a portrait page. Publication tables (``t.row_kinds``) are set as journals set
+    Table 1: rules only above and below the header and under the last row, bold heading
+    rows kept with the rows below them (indented), centred group columns whose header
+    puts "(N = n)" on its own line, and numeric columns wide enough not to wrap.
     """
-    widths = column_widths(t, text_width)
     pub = bool(t.row_kinds)
+    if pub:
+        t = replace(t, columns=tuple(c.replace(" (N = ", "\n(N = ") for c in t.columns))
+    if size is None:
+        size = 16 if len(t.columns) + 1 > 7 else 18  # half-points
+    widths = column_widths(t, text_width, size_half_pt=size)
     kinds = t.row_kinds or ("",) * len(t.rows)
     centre = "center" if pub else ""
-    size = 16 if len(widths) > 7 else 18  # half-points
     numeric = t.numeric or (False,) * len(t.columns)
+    borders = PUB_BORDERS if pub else ""
     parts = [
         f'<w:tbl xmlns:w="{_W}"><w:tblPr><w:tblStyle w:val="{style_id}"/>'
-        '<w:tblW w:w="0" w:type="auto"/><w:tblLook w:val="04A0" w:firstRow="1" '
+        f'<w:tblW w:w="0" w:type="auto"/>{borders}<w:tblLook w:val="04A0" w:firstRow="1" '
         'w:lastRow="0" w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
         "</w:tblPr><w:tblGrid>",
         *(f'<w:gridCol w:w="{w}"/>' for w in widths),
         "</w:tblGrid>",
         '<w:tr><w:trPr><w:tblHeader/></w:trPr>',
-        _cell(t.index_header, widths[0], bold=True, size=size),
-        *(_cell(c, w, bold=True, right=n, size=size, align=centre)
+        _cell(t.index_header, widths[0], bold=True, size=size, border_bottom=pub),
+        *(_cell(c, w, bold=True, right=n, size=size, align=centre, border_bottom=pub)
           for c, w, n in zip(t.columns, widths[1:], numeric, strict=True)),
         "</w:tr>",
     ]
     for (key, cells), kind in zip(t.rows, kinds, strict=True):
-        parts.append("<w:tr>")
-        parts.append(_cell(key, widths[0], size=size, bold=kind == "group",
+        head = kind == "group"
+        parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>" if pub else "<w:tr>")
+        parts.append(_cell(key, widths[0], size=size, bold=head, keep_next=head,
                            indent=SUB_INDENT if kind == "sub" else 0))
         for c, w, n in zip(cells, widths[1:], numeric, strict=True):
             fill = ""
             if c.kind.startswith("verdict:"):
                 fill = _VERDICT_FILL.get(c.kind.split(":", 1)[1], "")
             parts.append(_cell(c.text, w, right=n and not fill, fill=fill,
-                               bold=c.kind == "verdict:disagrees", size=size, align=centre))
+                               bold=c.kind == "verdict:disagrees", size=size, align=centre,
+                               keep_next=head, no_wrap=pub and n))
         parts.append("</w:tr>")
     parts.append("</w:tbl>")
     return "".join(parts)
@@ -174,11 +278,17 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     doc.add_paragraph(_clean("; ".join(meta)))
 
     body = doc.element.body
+    portrait_width = text_width
     landscape = False
     for k, r in enumerate(ordered_results(bundle), 1):
         t = (pubs.get(r.name) or (tables or {}).get(r.name)
              or display_table(r, max_rows=max_rows))
-        wide = len(t.columns) + 1 > LANDSCAPE_ABOVE
+        if t.row_kinds:  # publication table: size and orientation from its measured width
+            size, wide = publication_fit(t, portrait_width)
+        else:  # wide by column count, or numbers that cannot fit a portrait page unwrapped
+            size = 16 if len(t.columns) + 1 > 7 else 18
+            wide = (len(t.columns) + 1 > LANDSCAPE_ABOVE
+                    or min_width(t, size) > portrait_width)
         if wide != landscape:
             _new_section(doc, wide)
             landscape = wide
@@ -189,7 +299,8 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
         p.add_run(f"Table {k}. ").bold = True
         p.add_run(_clean(r.title)).bold = True
         if t.rows:
-            body.insert_element_before(parse_xml(table_xml(t, style_id, text_width)), "w:sectPr")
+            body.insert_element_before(parse_xml(table_xml(t, style_id, text_width, size)),
+                                       "w:sectPr")
         else:
             doc.add_paragraph("No rows.")
         trunc = (len(t.rows), t.n_rows_total) if t.truncated else None
