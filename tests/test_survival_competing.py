@@ -129,3 +129,11 @@ def test_aalen_johansen_class_matches_core(r) -> None:
     np.testing.assert_array_equal(aj.summary["est"], core["est"])
     assert (aj.summary["lower"] <= aj.summary["est"]).all()
     assert aj.at([0.5])["est"].iloc[0] == 0.0
+
+
+def test_cif_curves_result() -> None:
+    from remission.stats.survival.competing import cif_curves
+
+    res = cif_curves([1, 2, 3, 4, 5], [1, 2, 1, 1, 2], cause=1)
+    assert res.row_keys() == ["all | 0", "all | 1", "all | 2", "all | 3"]
+    assert res.cell("all | 2", "est") == pytest.approx(0.4)  # hand value as above

@@ -126,3 +126,17 @@ def test_near_tied_times_merged_as_r() -> None:
     assert len(km.summary) == len(r["time"]) == 4
     np.testing.assert_allclose(km.summary["surv"], r["surv"], rtol=1e-12)
     np.testing.assert_array_equal(km.summary["n_risk"], r["nrisk"])
+
+
+def test_km_curves_result_for_renderers() -> None:
+    from remission.stats.survival.km import km_curves
+
+    t = [5, 8, 12, 12, 20, 3, 9, 15.0]
+    e = [1, 0, 1, 1, 0, 1, 1, 0]
+    g = ["A"] * 5 + ["B"] * 3
+    res = km_curves(t, e, g, risk_times=[0, 10])
+    assert res.cell("A | 0", "surv") == 1.0 and res.cell("A | 0", "time") == 0.0
+    km = KaplanMeier().fit(t[:5], e[:5])
+    assert res.cell("A | 2", "surv") == km.summary["surv"].iloc[1]
+    assert res.cell("B | risk@10", "n_risk") == 1  # B: only 15 >= 10
+    assert res.cell("A | risk@10", "n_event") == 1  # A: death at 5 in (0, 10]

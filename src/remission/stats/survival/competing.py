@@ -259,3 +259,31 @@ class AalenJohansen:
         lo, hi = cif_ci(est, var, self.conf)
         return pd.DataFrame({"time": np.atleast_1d(np.asarray(times, float)), "est": est,
                              "se": np.sqrt(var), "lower": lo, "upper": hi})
+
+
+def cif_curves(time: Any, status: Any, group: Any = None, *, cause: int = 1,
+               conf: float = 0.95, name: str = "survival.cif_curves",
+               section: str = "efficacy") -> Result:
+    """CIF step-function data per group for renderers: rows ``"group | k"`` with
+    ``group, time, est, se, lower, upper`` (k = 0 is time 0, est 0)."""
+    codes = sorted({int(c) for c in np.unique(np.asarray(status, float)[
+        np.isfinite(np.asarray(status, float))]) if c != 0})
+    checks = [("group", group)] if group is not None else []
+    t, s, _ = check_survival(time, status, groups=checks, event_codes=[0, *codes],
+                             timefix=False)
+    g = (np.array(["all"] * len(t), dtype=object) if group is None
+         else np.asarray(group, dtype=object))
+    frames = []
+    for lab in pd.Categorical(pd.Series(g)).categories:
+        core = cif_core(t[g == lab], s[g == lab], cause)
+        lo, hi = cif_ci(core["est"].to_numpy(), core["var"].to_numpy(), conf)
+        c = pd.DataFrame({"group": str(lab), "time": np.r_[0.0, core["time"]],
+                          "est": np.r_[0.0, core["est"]], "se": np.r_[0.0, np.sqrt(core["var"])],
+                          "lower": np.r_[np.nan, lo], "upper": np.r_[np.nan, hi]})
+        c.index = [f"{lab} | {i}" for i in range(len(c))]
+        frames.append(c)
+    return Result(name=name, title=f"Cumulative incidence curves (cause {cause})",
+                  table=pd.concat(frames), section=section,
+                  method=("Aalen–Johansen step functions with Gray's variance (as cmprsk) "
+                          f"and {conf:.0%} log(−log) CIs."),
+                  references=CR_REFS, params={"cause": cause, "conf": conf})

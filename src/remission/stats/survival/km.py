@@ -240,3 +240,42 @@ def kaplan_meier(time: Any, event: Any, group: Any = None, *, conf: float = 0.95
         warnings=tuple(warns), references=KM_REFS,
         params={"conf": conf, "conf_type": conf_type, "landmarks": [float(x) for x in lm]},
     )
+
+
+def km_curves(time: Any, event: Any, group: Any = None, *, conf: float = 0.95,
+              conf_type: ConfType = "log", risk_times: Any = (),
+              name: str = "survival.km_curves", section: str = "efficacy") -> Result:
+    """Step-function data per group for renderers (which draw, never compute).
+
+    Rows ``"group | k"`` (k = 0 is the start at time 0, S = 1) carry ``group, time,
+    surv, lower, upper, n_risk, n_event, n_censor``; with ``risk_times`` the
+    number-at-risk table follows as rows ``"group | risk@t"`` (``time, n_risk,
+    n_event, n_censor``).
+    """
+    groups = [("group", group)] if group is not None else []
+    t, e, _ = check_survival(time, event, groups=groups)
+    labels, codes = _group_codes(group, len(t))
+    frames = []
+    rt = np.atleast_1d(np.asarray(risk_times, float)) if len(np.atleast_1d(risk_times)) \
+        else np.array([])
+    for k, lab in enumerate(labels):
+        km = KaplanMeier(conf, conf_type, str(lab))._fit_arrays(t[codes == k], e[codes == k])
+        s = km.summary
+        start = pd.DataFrame({"time": [0.0], "n_risk": [km.n], "n_event": [0], "n_censor": [0],
+                              "surv": [1.0], "std_err": [0.0], "lower": [1.0], "upper": [1.0]})
+        curve = pd.concat([start, s], ignore_index=True)
+        curve.insert(0, "group", str(lab))
+        curve.index = [f"{lab} | {i}" for i in range(len(curve))]
+        frames.append(curve.drop(columns="std_err"))
+        if len(rt):
+            risk = km.risk_table(rt)
+            risk.insert(0, "group", str(lab))
+            risk.index = [f"{lab} | risk@{x:g}" for x in rt]
+            frames.append(risk)
+    return Result(
+        name=name, title="Kaplan–Meier curves", table=pd.concat(frames), section=section,
+        method=(f"Kaplan–Meier step functions with {conf:.0%} '{conf_type}' pointwise CIs "
+                "(as R survfit); number at risk at the chosen times."),
+        references=KM_REFS, params={"conf": conf, "conf_type": conf_type,
+                                    "risk_times": [float(x) for x in rt]},
+    )
