@@ -466,3 +466,17 @@ def test_docx_numeric_columns_keep_their_width_text_columns_wrap():
     assert widths[0] == 1500  # the label column takes what is left
     roomy = column_widths(t, 20000, size_half_pt=18)
     assert sum(roomy) <= 20000 and roomy[1] > need[0]  # slack shared when all fits
+
+
+def test_terminal_prints_publication_layout_with_p_and_notes():
+    from remission.report.terminal import render
+
+    text = render(bundle().results)
+    block = text.split("[baseline.categorical]")[1].split("\n\n")[0]
+    lines = block.splitlines()
+    assert lines[2].split() == ["Characteristic", "Overall", "(N", "=", "12)", "A", "(N", "=",
+                                "4)", "B", "(N", "=", "8)", "P"]
+    assert lines[4].split() == ["Sex", "0.773ᵃ"]
+    assert lines[5].startswith("  F ") and lines[5].split()[1:] == [
+        "7", "(58.3%)", "3", "(75.0%)", "4", "(50.0%)"]
+    assert "Data are n (%)." in lines and "ᵃ Fisher's exact test." in lines

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from remission.report.format import DisplayTable, display_table
+from remission.report.format import (
+    DisplayTable,
+    display_table,
+    find_tests,
+    publication_table,
+)
 from remission.results import Result
 
 MAX_ROWS = 50
 
 
 def _table(t: DisplayTable) -> list[str]:
-    header = [t.index_header, *t.columns]
-    body = [[key, *(c.text for c in cells)] for key, cells in t.rows]
+    header = [t.index_header, *(c.replace("\n", " ") for c in t.columns)]
+    kinds = t.row_kinds or ("",) * len(t.rows)
+    body = [[("  " if kind == "sub" else "") + key, *(c.text for c in cells)]
+            for (key, cells), kind in zip(t.rows, kinds, strict=True)]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     numeric = (False, *(t.numeric or (False,) * len(t.columns)))
 
@@ -24,18 +31,29 @@ def _table(t: DisplayTable) -> list[str]:
     return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in body)]
 
 
-def render_result(r: Result, max_rows: int | None = MAX_ROWS) -> str:
-    t = display_table(r, max_rows=max_rows)
+def render_result(r: Result, max_rows: int | None = MAX_ROWS,
+                  pub: DisplayTable | None = None) -> str:
+    """One Result as text: its publication layout ``pub`` when given, else the tidy table."""
+    t = pub if pub is not None else display_table(r, max_rows=max_rows)
     title = f"{r.title}  [{r.name}]"
     lines = [title, "=" * len(title)]
     lines += _table(t) if t.rows else ["(no rows)"]
     if t.truncated:
         lines.append(f"... first {len(t.rows)} of {t.n_rows_total} rows shown")
+    lines += list(t.notes)
     lines.append("Method: " + " ".join(x for x in (r.method, r.rationale) if x))
     lines += [f"! Warning: {w}" for w in r.warnings]
     return "\n".join(lines)
 
 
 def render(results: Iterable[Result], max_rows: int | None = MAX_ROWS) -> str:
-    """All Results as plain text, separated by blank lines (ends with a newline)."""
-    return "\n\n".join(render_result(r, max_rows) for r in results) + "\n"
+    """All Results as plain text, separated by blank lines (ends with a newline).
+
+    Results with ``display`` print in their publication layout (as in tables.docx).
+    """
+    results = list(results)
+    by_name = {r.name: r for r in results}
+    return "\n\n".join(
+        render_result(r, max_rows, publication_table(r, find_tests(r, by_name), max_rows)
+                      if r.display else None)
+        for r in results) + "\n"
