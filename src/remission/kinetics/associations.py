@@ -152,8 +152,9 @@ def associations(patients: pd.DataFrame, exposures: Sequence[str], *, grade: str
                          "detail": "chi-squared, tie-corrected"})
         if responder is not None and responder in patients:
             r = patients[responder].astype("boolean")
-            a, b = x[(r == True).to_numpy(na_value=False)], x[(r == False).to_numpy(  # noqa: E712
-                na_value=False)]
+            yes = (r == True).to_numpy(dtype=bool, na_value=False)  # noqa: E712
+            no = (r == False).to_numpy(dtype=bool, na_value=False)  # noqa: E712
+            a, b = x[yes], x[no]
             if len(a) and len(b):
                 w, p, how = mann_whitney_test(a, b)
                 rows.append({"key": f"{e} | mann-whitney by {responder}", "exposure": e,

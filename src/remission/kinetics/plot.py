@@ -14,12 +14,15 @@ __all__ = ["cmax_by_grade_plot", "spaghetti_plot"]
 
 
 def spaghetti_plot(data: pd.DataFrame, group: pd.Series, *, value: str = "value",
-                   unit: str = "copies/µg", lloq: float | None = None) -> Figure:
+                   unit: str = "copies/µg", lloq: float | None = None,
+                   max_lines: int | None = None) -> Figure:
     """Per-patient expansion curves (log scale) by group (e.g. responder), with group medians.
 
     ``group`` maps patient_id -> label. Values <= 0 (BLQ) are drawn at LLOQ/2 when
     ``lloq`` is given, else omitted. The median is taken per nominal day over patients
-    sampled that day.
+    sampled that day (all patients of the group). ``max_lines`` caps the individual
+    curves drawn per group (the first patients in identifier order; the median still
+    uses every patient).
     """
     fig, ax = plt.subplots(figsize=(8, 4.5))
     d = data[["patient_id", "day", value]].copy()
@@ -29,7 +32,9 @@ def spaghetti_plot(data: pd.DataFrame, group: pd.Series, *, value: str = "value"
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, (lab, g) in enumerate(d.dropna(subset=["_g"]).groupby("_g", sort=True)):
         c = colours[k % len(colours)]
-        for _, p in g.groupby("patient_id"):
+        for i, (_, p) in enumerate(g.groupby("patient_id", sort=True)):
+            if max_lines is not None and i >= max_lines:
+                break
             ax.plot(p["day"], p[value], color=c, lw=0.6, alpha=0.35)
         med = g.groupby("day")[value].median()
         ax.plot(med.index, med.to_numpy(), color=c, lw=2.5, label=f"{lab} (median)")

@@ -109,8 +109,9 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
             warnings.append(f"{pid}: singular Jacobian, no standard errors")
         q = stats.t.ppf(0.5 + level / 2, n - p)
         est = _from_theta(fit.x)
-        lo = _from_theta(fit.x - q * se)
-        hi = _from_theta(fit.x + q * se)
+        with np.errstate(over="ignore"):  # a very wide CI may back-transform to inf
+            lo = _from_theta(fit.x - q * se)
+            hi = _from_theta(fit.x + q * se)
         for k, par in enumerate(PARAMS):
             rows.append({"patient_id": str(pid), "parameter": par, "estimate": est[par],
                          "theta": float(fit.x[k]), "se_transformed": float(se[k]),

@@ -30,6 +30,7 @@ def compare_recorded(
     rule: str = "rule",
     what: str = "grade",
     name: str = "derive.compare",
+    extra: Sequence[str] = (),
 ) -> Result:
     """Compare a recorded value (e.g. ``crs_grade`` in patients.csv) with the derived one.
 
@@ -37,10 +38,13 @@ def compare_recorded(
     derived, the rule that decided the derived value and the system that produced it.
     A key present on only one side is a disagreement ("not derived" / "not recorded").
     Numbers compare as numbers (``2`` equals ``2.0``), categories as trimmed text.
+    ``extra`` names further derived columns carried into the table (e.g. the day of the
+    maximum grade).
     """
     keys = list(keys)
     r = recorded[[*keys, recorded_value]].rename(columns={recorded_value: "recorded"})
-    dcols = [*keys, derived_value] + [c for c in (rule, "system") if c in derived.columns]
+    dcols = [*keys, derived_value] + [c for c in (rule, "system", *extra)
+                                      if c in derived.columns]
     d = derived[dcols].rename(columns={derived_value: "derived", rule: "rule"})
     m = r.merge(d, on=keys, how="outer", indicator=True)
     rec, der = _norm(m["recorded"]), _norm(m["derived"])

@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 
-__all__ = ["anc_icaht_plot", "grade_heatmap"]
+__all__ = ["anc_icaht_plot", "grade_heatmap", "grade_share_plot"]
 
 _GRADE_COLOURS = ["#f2f2f2", "#fee391", "#fdae6b", "#f16913", "#a50f15", "#000000"]
 
@@ -46,8 +46,46 @@ def grade_heatmap(graded: pd.DataFrame, title: str | None = None,
     return fig
 
 
-def anc_icaht_plot(daily: pd.DataFrame, icaht: pd.DataFrame, last_day: int = 100) -> Figure:
-    """ANC curves (log scale) coloured by early ICAHT grade, with the 500 and 100/µL lines."""
+def grade_share_plot(graded: pd.DataFrame, title: str | None = None,
+                     days: tuple[int, int] | None = None) -> Figure:
+    """Share of patients at each grade per day (stacked bars): the aggregate heat-map.
+
+    For cohorts too large for one row per patient. The denominator of a day is the
+    patients graded that day (rows of ``graded`` with a non-missing grade).
+    """
+    g = graded[graded["grade"].notna()]
+    first = int(g["day"].min()) if days is None else days[0]
+    last = int(g["day"].max()) if days is None else days[1]
+    g = g[(g["day"] >= first) & (g["day"] <= last)]
+    counts = pd.crosstab(g["day"], g["grade"].astype(int)).reindex(
+        index=range(first, last + 1), columns=range(6), fill_value=0)
+    share = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bottom = np.zeros(len(share))
+    for k in range(1, 6):
+        y = share[k].to_numpy()
+        ax.bar(share.index, y, bottom=bottom, width=1.0, color=_GRADE_COLOURS[k],
+               label=f"grade {k}", edgecolor="none")
+        bottom += y
+    ax.set_xlim(first - 0.5, last + 0.5)
+    ax.set_ylim(0, max(0.05, float(bottom.max()) * 1.1))
+    ax.set_xlabel("Day after infusion")
+    ax.set_ylabel("Share of patients graded that day")
+    system = ", ".join(sorted(graded["system"].astype(str).unique())) if "system" in graded \
+        else ""
+    ax.set_title(title or f"Daily grade, all patients ({system})")
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def anc_icaht_plot(daily: pd.DataFrame, icaht: pd.DataFrame, last_day: int = 100,
+                   max_patients: int | None = None) -> Figure:
+    """ANC curves (log scale) coloured by early ICAHT grade, with the 500 and 100/µL lines.
+
+    With more than ``max_patients`` patients, one median curve per ICAHT grade (over the
+    patients sampled that day) replaces the individual curves.
+    """
     fig, ax = plt.subplots(figsize=(8, 4.5))
     colours = dict(enumerate(_GRADE_COLOURS[:5]))
     colours[0] = "#9e9e9e"
@@ -55,13 +93,23 @@ def anc_icaht_plot(daily: pd.DataFrame, icaht: pd.DataFrame, last_day: int = 100
     d = daily.loc[daily["anc"].notna() & (daily["day"] >= 0) & (daily["day"] <= last_day),
                   ["patient_id", "day", "anc"]]
     seen: set[int] = set()
-    for pid, g in d.groupby("patient_id", sort=True):
-        gr = grade.get(pid)
-        k = -1 if gr is None or pd.isna(gr) else int(gr)
-        ax.plot(g["day"], np.maximum(g["anc"], 0.01), lw=0.8, alpha=0.8,
-                color=colours.get(k, "#1f77b4"),
-                label=f"ICAHT {k}" if k not in seen and k >= 0 else None)
-        seen.add(k)
+    if max_patients is not None and d["patient_id"].nunique() > max_patients:
+        k = d["patient_id"].map(grade)
+        d = d.assign(_k=k.fillna(-1).astype(int))
+        for gk, g in d[d["_k"] >= 0].groupby("_k", sort=True):
+            med = g.groupby("day")["anc"].median()
+            n = g["patient_id"].nunique()
+            ax.plot(med.index, np.maximum(med.to_numpy(), 0.01), lw=2,
+                    color=colours.get(int(gk), "#1f77b4"),
+                    label=f"ICAHT {gk} (median, n={n})")
+    else:
+        for pid, g in d.groupby("patient_id", sort=True):
+            gr = grade.get(pid)
+            k = -1 if gr is None or pd.isna(gr) else int(gr)
+            ax.plot(g["day"], np.maximum(g["anc"], 0.01), lw=0.8, alpha=0.8,
+                    color=colours.get(k, "#1f77b4"),
+                    label=f"ICAHT {k}" if k not in seen and k >= 0 else None)
+            seen.add(k)
     for y, lab in ((0.5, "500/µL"), (0.1, "100/µL")):
         ax.axhline(y, ls="--", lw=0.8, color="k")
         ax.text(0.99, y, lab, va="bottom", ha="right", fontsize=7,

@@ -1,0 +1,280 @@
+"""Grades, responses and cellular kinetics derived from a study's raw observations.
+
+:func:`analyse_raw` is the pipeline's entry point for ``observations.csv``: it converts
+the observations to canonical units (:func:`~remission.derive.vocabulary.
+normalise_observations`), runs every grading engine with the systems named in
+``[criteria]`` of study.toml (:func:`~remission.derive.criteria.grade_all`), and turns the
+derived datasets into Results (per-patient grades, summaries by cohort, the response
+derivation table, kinetics) plus figures. Where patients.csv records a grade or response,
+the recorded value is compared with the derived one (``audit.recorded_vs_derived``).
+
+The rules themselves live in :mod:`remission.derive.criteria` and :mod:`remission.kinetics`
+(sources cited there and in docs/criteria.md); this module only connects them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from remission.derive.criteria import (
+    CRS_SYSTEMS,
+    NEURO_SYSTEMS,
+    RESPONSE_SYSTEMS,
+    SYSTEMS,
+    grade_all,
+    grade_neurotoxicity,
+    summarise_neurotoxicity,
+)
+from remission.derive.vocabulary import normalise_observations
+from remission.report.bundle import FigureItem
+from remission.results import Result
+from remission.stats import response as response_stats
+from remission.stats import toxicity
+from remission.study import Study
+
+__all__ = ["CRS_VARIABLES", "NEURO_VARIABLES", "Systems", "analyse_raw", "resolve_systems"]
+
+#: Observations that can decide a CRS grade (a patient-day without any is not assessed).
+CRS_VARIABLES = ("temperature", "hypotension", "sbp", "norepinephrine", "epinephrine",
+                 "phenylephrine", "dopamine", "dobutamine", "vasopressin", "oxygen_device",
+                 "oxygen_flow", "fio2")
+#: Observations that can decide an ICANS/CRES grade.
+NEURO_VARIABLES = ("ice_score", "cartox10_score", "capd_score", "consciousness", "seizure",
+                   "motor_weakness", "icp_finding", "papilloedema_stage",
+                   "csf_opening_pressure")
+_ALL_DISEASES = ("B-ALL", "T-ALL")
+
+
+@dataclass(frozen=True)
+class Systems:
+    """Criteria systems used for the derivation, and why (``notes``)."""
+
+    crs: str
+    neurotoxicity: str
+    response: str
+    cytopenia: str
+    notes: tuple[str, ...] = ()
+
+
+def resolve_systems(criteria: dict[str, str], disease: str = "") -> Systems:
+    """Systems for derivation from study.toml ``[criteria]``.
+
+    A named derivable system is used as is. ``"as_recorded"`` or an absent key means the
+    primary default (ASTCT 2019 CRS and ICANS; ELN 2022 for AML/MDS/MPAL and NCCN ALL for
+    B-/T-ALL response; ICAHT 2023 with CTCAE v5.0 counts for cytopenia), and a note says so.
+    ``nccn_aml`` has no response engine: ELN 2022 (which NCCN AML follows) is used and said.
+    """
+    notes = []
+
+    def pick(key: str, allowed: tuple[str, ...], default: str) -> str:
+        value = criteria.get(key)
+        if value in allowed:
+            return value
+        label = SYSTEMS.get(default, default)
+        if value is None or value == "as_recorded":
+            how = "not configured" if value is None else "configured as 'as_recorded'"
+            notes.append(f"{key}: {how}; derived with the primary default {label}")
+        else:
+            notes.append(f"{key}: '{value}' has no derivation engine; derived with {label}")
+        return default
+
+    resp_default = "nccn_all" if disease in _ALL_DISEASES else "eln2022"
+    cyto = criteria.get("cytopenia")
+    if cyto not in ("icaht_2023", "ctcae_v5"):
+        how = "not configured" if cyto is None else f"'{cyto}' not derivable"
+        notes.append(f"cytopenia: {how}; CTCAE v5.0 grades and ICAHT 2023 both derived")
+        cyto = "icaht_2023"
+    return Systems(crs=pick("crs", CRS_SYSTEMS, "astct2019"),
+                   neurotoxicity=pick("neurotoxicity", NEURO_SYSTEMS, "icans_astct2019"),
+                   response=pick("response", RESPONSE_SYSTEMS, resp_default),
+                   cytopenia=cyto, notes=tuple(notes))
+
+
+def _days_assessed(daily: pd.DataFrame, variables: tuple[str, ...]) -> pd.Series:
+    """Per patient, days with at least one observation of ``variables``."""
+    cols = [c for c in variables if c in daily.columns]
+    has = daily[cols].notna().any(axis=1) if cols else pd.Series(False, index=daily.index)
+    return has.groupby(daily["patient_id"]).sum().astype("Int64")
+
+
+def _mask_unassessed(graded: pd.DataFrame, daily: pd.DataFrame,
+                     variables: tuple[str, ...]) -> pd.DataFrame:
+    """Daily grades with days lacking any domain observation set to NA (grade 5 kept)."""
+    cols = [c for c in variables if c in daily.columns]
+    has = daily[["patient_id", "day"]].assign(_has=daily[cols].notna().any(axis=1))
+    g = graded.merge(has, on=["patient_id", "day"], how="left")
+    keep = g["_has"].fillna(False).astype(bool) | (g["grade"] == 5).fillna(False)
+    g["grade"] = g["grade"].astype("Float64").where(keep)
+    return g.drop(columns="_has")
+
+
+def _per_patient(summary: pd.DataFrame, ids: pd.Index, cohort: pd.Series, days: pd.Series,
+                 prefix: str) -> pd.DataFrame:
+    """Index every patient, add cohort and days assessed; no assessed day -> NA grade."""
+    t = summary.set_index("patient_id").reindex(ids)
+    t.insert(0, "cohort", cohort.reindex(ids))
+    t["days_assessed"] = days.reindex(ids).fillna(0).astype("Int64")
+    none = (t["days_assessed"] == 0) & ~(t[f"{prefix}_max_grade"] == 5).fillna(False)
+    for c in [c for c in t.columns if c.startswith(prefix + "_")]:
+        t[c] = t[c].astype("Int64").where(~none)
+    t["rule"] = t["rule"].astype(object).where(~none, f"no {prefix.upper()} observations")
+    t.index = pd.Index(t.index.astype(str), name="patient_id")
+    return t.drop(columns=[c for c in ("system_version",) if c in t.columns])
+
+
+def _grade_result(table: pd.DataFrame, prefix: str, system: str, name: str, title: str,
+                  notes: tuple[str, ...]) -> Result:
+    missing = int(table[f"{prefix}_max_grade"].isna().sum())
+    warnings = list(notes)
+    if missing:
+        warnings.append(f"{missing} patient(s) without any {prefix.upper()} observation: "
+                        "grade not derived (NA)")
+    return Result(
+        name=name, title=title, table=table,
+        method=(f"Daily {prefix.upper()} grade derived from raw observations by "
+                f"{SYSTEMS.get(system, system)}; per patient the maximum grade, onset day "
+                "(first day graded >= 1), day of the maximum, duration (days graded >= 1), the "
+                "domain that decided the maximum (rule) and the days with a "
+                f"{prefix.upper()}-relevant observation."),
+        rationale="Grades re-derived from bedside data with one explicit system for all patients.",
+        warnings=tuple(warnings), references=(SYSTEMS.get(system, system),),
+        params={"system": system}, section="safety")
+
+
+def _summary(adsl: pd.DataFrame, grades: pd.Series, name: str, title: str, system: str,
+             ordered: bool) -> Result:
+    """Grade distribution by cohort (reuses :func:`remission.stats.toxicity.grade_distribution`)."""
+    a = adsl.copy()
+    a["_DERIVED"] = a["USUBJID"].astype(str).map(grades).astype("Float64")
+    r = toxicity.grade_distribution(a, "_DERIVED", name, title, SYSTEMS.get(system, system),
+                                    ordered)
+    n_na = int(a["_DERIVED"].isna().sum())
+    warn = (f"{n_na} patient(s) without a derived grade are not in the denominators",) \
+        if n_na else ()
+    return replace(r, warnings=r.warnings + warn,
+                   method=r.method + " Grades derived from raw observations.",
+                   params={**r.params, "system_code": system})
+
+
+def _cohort(adsl: pd.DataFrame) -> pd.Series:
+    return pd.Series(adsl["COHORT"].astype(str).to_numpy(),
+                     index=adsl["USUBJID"].astype(str).to_numpy())
+
+
+def analyse_raw(study: Study, adsl: pd.DataFrame,
+                figures: bool = True) -> tuple[list[Result], list[FigureItem]]:
+    """Derived grades, responses, cytopenias, kinetics and the recorded-vs-derived audit.
+
+    ``study.tables["observations"]`` must be present (validated by ``load_study``).
+    Returns Results (names ``derived.*``, ``kinetics.*``, ``audit.recorded_vs_derived``)
+    and figures for the report.
+    """
+    from remission.derive import raw_audit, raw_cytopenia, raw_figures, raw_kinetics
+
+    cfg = study.config
+    systems = resolve_systems(dict(cfg.criteria), cfg.disease)
+    pts = study.patients
+    weights = pts.set_index("patient_id")["weight_kg"] if "weight_kg" in pts else None
+    obs = normalise_observations(study.tables["observations"], weights)
+    tx, ev = study.tables.get("treatments"), study.tables.get("events")
+    out = grade_all(obs, patients=pts, treatments=tx, events=ev, crs=systems.crs,
+                    neurotoxicity=systems.neurotoxicity, response=systems.response,
+                    landmark_day=cfg.assessment_day)
+    daily = out["daily"]
+    ids = pd.Index(pts["patient_id"].astype(str).tolist())
+    cohort = _cohort(adsl)
+    ordered = bool(cfg.cohorts and cfg.cohorts.ordered)
+    results: list[Result] = []
+
+    crs = _per_patient(out["crs"], ids, cohort, _days_assessed(daily, CRS_VARIABLES), "crs")
+    results.append(_grade_result(crs, "crs", systems.crs, "derived.crs",
+                                 "CRS per patient, derived from raw observations",
+                                 tuple(n for n in systems.notes if n.startswith("crs"))))
+    results.append(_summary(adsl, crs["crs_max_grade"], "derived.crs_summary",
+                            "Derived CRS maximum grade by group", systems.crs, ordered))
+    nprefix = "icans" if systems.neurotoxicity == "icans_astct2019" else "cres"
+    ntx = _per_patient(out["neuro"], ids, cohort, _days_assessed(daily, NEURO_VARIABLES),
+                       nprefix)
+    results.append(_grade_result(ntx, nprefix, systems.neurotoxicity, "derived.neurotox",
+                                 f"{nprefix.upper()} per patient, derived from raw observations",
+                                 tuple(n for n in systems.notes
+                                       if n.startswith("neurotoxicity"))))
+    results.append(_summary(adsl, ntx[f"{nprefix}_max_grade"], "derived.neurotox_summary",
+                            f"Derived {nprefix.upper()} maximum grade by group",
+                            systems.neurotoxicity, ordered))
+
+    cyto = raw_cytopenia.cytopenia_table(out, ids, cohort)
+    results.append(raw_cytopenia.cytopenia_result(cyto, systems))
+    results.append(raw_cytopenia.cytopenia_summary(cyto, adsl))
+
+    resp = _response_results(out, ids, cohort, adsl, systems)
+    results.extend(resp)
+    best = resp[1].table
+
+    kin_results, kin = raw_kinetics.kinetics_results(obs, daily, crs, best)
+    results.extend(kin_results)
+
+    audit = raw_audit.recorded_vs_derived(
+        pts, crs=crs, neuro={nprefix: ntx}, best=best, systems=systems,
+        other_neuro=lambda system: _per_patient(
+            summarise_neurotoxicity(grade_neurotoxicity(daily, system, pts, ev)), ids, cohort,
+            _days_assessed(daily, NEURO_VARIABLES),
+            "icans" if system == "icans_astct2019" else "cres"))
+    if audit is not None:
+        results.append(audit)
+
+    figs: list[FigureItem] = []
+    if figures:
+        figs = raw_figures.figures(out, daily, crs, ntx, nprefix, kin, best)
+    return results, figs
+
+
+def _response_results(out: dict[str, pd.DataFrame], ids: pd.Index, cohort: pd.Series,
+                      adsl: pd.DataFrame, systems: Systems) -> list[Result]:
+    """Response derivation table, best response per patient and categories by group."""
+    label = SYSTEMS.get(systems.response, systems.response)
+    notes = tuple(n for n in systems.notes if n.startswith("response"))
+    a = out["response_assessments"].copy()
+    a.insert(1, "cohort", a["patient_id"].astype(str).map(cohort))
+    a.index = pd.Index([f"{p} | {d}" for p, d in zip(a["patient_id"], a["day"], strict=True)])
+    cols = [c for c in ("patient_id", "cohort", "day", "marrow_blasts", "peripheral_blasts",
+                        "anc", "platelets", "mrd", "mrd_negative", "response", "response_mrd",
+                        "rule", "system", "mrd_threshold_pct") if c in a.columns]
+    derivation = Result(
+        "derived.response", "Response derivation: every marrow assessment", a[cols],
+        (f"Each bone-marrow assessment categorised by {label} from marrow blasts, blood counts "
+         "(nearest day within the window), circulating blasts, extramedullary disease and MRD; "
+         "'response_mrd' is the category with the MRD qualifier; 'rule' names the deciding "
+         "criterion."),
+        rationale="Response re-derived from raw laboratory data with one explicit system.",
+        warnings=notes, references=(label,), params={"system": systems.response},
+        section="efficacy")
+    best = out["response"].copy()
+    best["patient_id"] = best["patient_id"].astype(str)
+    best = best.set_index("patient_id").reindex(ids)
+    best.insert(0, "cohort", cohort.reindex(ids))
+    decided = a.assign(patient_id=a["patient_id"].astype(str)).drop_duplicates(
+        ["patient_id", "day"]).set_index(["patient_id", "day"])["rule"]
+    at_best = pd.MultiIndex.from_arrays([best.index, best["best_response_day"]])
+    best["rule"] = decided.reindex(at_best).to_numpy()
+    best["rule"] = best["rule"].where(best["best_response_day"].notna(), "never assessed")
+    best.index.name = "patient_id"
+    best = best.drop(columns=[c for c in ("system_version",) if c in best.columns])
+    best_result = Result(
+        "derived.best_response", "Best overall response per patient, derived", best,
+        (f"Best overall response = highest-ranked {label} category over all assessments "
+         "(ties: earliest); landmark response = last assessment on or before the landmark day; "
+         "relapse after a first CR/CRh/CRi (ELN 2022 haematologic relapse). Patients never "
+         "assessed are NE."),
+        warnings=notes, references=(label,), params={"system": systems.response},
+        section="efficacy")
+    a2 = adsl.copy()
+    a2["BOR"] = a2["USUBJID"].astype(str).map(best["best_response"]).fillna("")
+    cats = replace(response_stats.response_categories(a2), name="derived.response_summary",
+                   title="Derived best overall response by group",
+                   method=f"Patients by derived best overall response ({label}).",
+                   params={"system": systems.response})
+    return [derivation, best_result, cats]
+

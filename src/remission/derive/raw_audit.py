@@ -1,0 +1,97 @@
+"""Recorded (patients.csv) versus derived (raw observations) grades and responses.
+
+Each recorded column is compared with the derivation by its own system: ``crs_grade`` and
+``best_response`` with the systems of study.toml (the recorded values are read in those
+systems, as the rest of the report does), ``icans_grade`` with ASTCT ICANS 2019 and
+``cres_grade`` with CARTOX CRES 2018 whatever the configured neurotoxicity system.
+:func:`remission.derive.criteria.compare_recorded` lists each disagreement with the rule
+that decided the derived value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from remission.derive.criteria import SYSTEMS, compare_recorded
+from remission.results import Result
+
+if TYPE_CHECKING:
+    from remission.derive.raw import Systems
+
+__all__ = ["RECORDED", "recorded_vs_derived"]
+
+#: recorded column -> (derived column, day column, what)
+RECORDED = {
+    "crs_grade": ("crs_max_grade", "crs_max_grade_day", "CRS grade"),
+    "icans_grade": ("icans_max_grade", "icans_max_grade_day", "ICANS grade"),
+    "cres_grade": ("cres_max_grade", "cres_max_grade_day", "CRES grade"),
+    "best_response": ("best_response", "best_response_day", "best overall response"),
+}
+_COLUMNS = ["measure", "patient_id", "day", "recorded", "derived", "rule", "system", "status"]
+
+
+def recorded_vs_derived(patients: pd.DataFrame, *, crs: pd.DataFrame,
+                        neuro: dict[str, pd.DataFrame], best: pd.DataFrame, systems: Systems,
+                        other_neuro: Callable[[str], pd.DataFrame]) -> Result | None:
+    """One Result listing every disagreement; None when patients.csv records nothing.
+
+    ``crs``, ``neuro`` (prefix -> table) and ``best`` are the derived per-patient tables
+    indexed by patient_id; ``other_neuro(system)`` derives a neurotoxicity system that was
+    not configured (for a recorded ICANS grade under CRES, or vice versa).
+    """
+    present = [c for c in RECORDED if c in patients.columns and patients[c].notna().any()]
+    if not present:
+        return None
+    frames, params, refs = [], {}, []
+    for col in present:
+        dcol, day, what = RECORDED[col]
+        if col == "crs_grade":
+            derived = crs
+        elif col == "best_response":
+            derived = best
+        else:
+            prefix = col.split("_")[0]
+            if prefix not in neuro:
+                neuro[prefix] = other_neuro("icans_astct2019" if prefix == "icans"
+                                            else "cres_cartox2018")
+            derived = neuro[prefix]
+        rec = patients[["patient_id", col]].assign(
+            patient_id=lambda d: d["patient_id"].astype(str))
+        r = compare_recorded(rec, derived.rename_axis("patient_id").reset_index(),
+                             recorded_value=col, derived_value=dcol, what=what, extra=(day,))
+        t = r.table.rename(columns={day: "day"})
+        t.insert(0, "measure", col)
+        t.index = pd.Index([f"{col} | {k}" for k in t.index])
+        frames.append(t.reindex(columns=_COLUMNS))
+        params[col] = {k: r.params[k] for k in ("n_compared", "n_agree", "n_disagree")}
+        params[col]["systems"] = r.params["systems"]
+        refs.extend(r.references)
+    kept = [f for f in frames if len(f)]
+    table = pd.concat(kept) if kept else pd.DataFrame(columns=_COLUMNS)
+    n_bad = len(table)
+    n_cmp = sum(p["n_compared"] for p in params.values())
+    warnings = []
+    if systems.notes:
+        warnings.append("derived with default systems where none was configured: "
+                        + "; ".join(systems.notes))
+    if n_bad:
+        warnings.append(f"{n_bad} recorded value(s) disagree with the raw data "
+                        f"(of {n_cmp} compared): check the case report forms")
+    return Result(
+        "audit.recorded_vs_derived",
+        f"Recorded vs derived grades and responses: {n_bad} disagreement(s)",
+        table,
+        ("Grades and best response recorded in patients.csv compared patient by patient with "
+         "those derived from observations.csv (crs_grade and best_response by the configured "
+         f"systems {SYSTEMS.get(systems.crs, systems.crs)} and "
+         f"{SYSTEMS.get(systems.response, systems.response)}; icans_grade by ASTCT ICANS "
+         "2019; cres_grade by CARTOX CRES 2018). Each row is a disagreement: the derived "
+         "value, the day it was reached and the rule that decided it; 'not derived' = no "
+         "raw data for the patient, 'not recorded' = blank in patients.csv."),
+        rationale="Published grades are re-derived from raw data to find transcription and "
+                  "grading errors.",
+        warnings=tuple(warnings), references=tuple(dict.fromkeys(refs)),
+        params={"compared": params, "n_disagree": n_bad}, section="audit")

@@ -1,0 +1,114 @@
+"""Cytopenia after infusion from raw blood counts: CTCAE v5.0 worst grades, ICAHT, engraftment.
+
+Grades come from :func:`remission.derive.criteria.grade_labs` (CTCAE v5.0, NCI 2017),
+:func:`~remission.derive.criteria.grade_febrile_neutropenia`,
+:func:`~remission.derive.criteria.grade_icaht` (Rejeski K et al., Blood 2023;142:865) and
+:func:`~remission.derive.criteria.engraftment`; this module tabulates them per patient
+and by cohort.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from remission.derive.criteria import SYSTEMS
+from remission.results import Result
+from remission.stats.groups import by_group, row_key
+
+if TYPE_CHECKING:
+    from remission.derive.raw import Systems
+
+__all__ = ["LAB_VARIABLES", "cytopenia_result", "cytopenia_summary", "cytopenia_table"]
+
+#: CTCAE variables tabulated (canonical names) and their short labels.
+LAB_VARIABLES = {"anc": "ANC", "platelets": "PLT", "hemoglobin": "Hb"}
+
+
+def cytopenia_table(out: dict[str, pd.DataFrame], ids: pd.Index,
+                    cohort: pd.Series) -> pd.DataFrame:
+    """One row per patient: worst CTCAE grade and nadir (day >= 0) of ANC, platelets and
+    haemoglobin, febrile neutropenia, early/late ICAHT and engraftment days."""
+    labs = out["labs"]
+    labs = labs[(labs["day"] >= 0) & labs["variable"].isin(list(LAB_VARIABLES))]
+    t = pd.DataFrame(index=pd.Index(ids, name="patient_id"))
+    t["cohort"] = cohort.reindex(ids)
+    for var in LAB_VARIABLES:
+        v = labs[labs["variable"] == var]
+        grp = v.groupby(v["patient_id"].astype(str))
+        t[f"{var}_n"] = grp["value"].count().reindex(ids).fillna(0).astype("Int64")
+        t[f"{var}_nadir"] = grp["value"].min().reindex(ids)
+        t[f"{var}_worst_grade"] = grp["grade"].max().reindex(ids).astype("Int64")
+    fn = out["febrile_neutropenia"]
+    fn = fn[fn["day"] >= 0]
+    first_fn = fn.groupby(fn["patient_id"].astype(str))["day"].min()
+    t["febrile_neutropenia"] = t.index.isin(first_fn.index)
+    t["febrile_neutropenia_day"] = first_fn.reindex(ids).astype("Int64")
+    ic = out["icaht"].assign(patient_id=lambda d: d["patient_id"].astype(str))
+    ic = ic.set_index("patient_id").reindex(ids)
+    for c in ("icaht_early_grade", "days_anc_le500", "days_anc_le100", "icaht_late_grade",
+              "late_anc_used"):
+        t[c] = ic[c]
+    t["icaht_rule"] = ic["rule"]
+    eg = out["engraftment"].assign(patient_id=lambda d: d["patient_id"].astype(str))
+    eg = eg.set_index("patient_id").reindex(ids)
+    for c in ("neutrophil_engraftment_day", "platelet_engraftment_day"):
+        t[c] = eg[c].astype("Int64")
+    return t
+
+
+def cytopenia_result(table: pd.DataFrame, systems: Systems) -> Result:
+    no_lln = "value above the grade-2 bound is NA (grade 0 or 1 without the site's LLN)"
+    warnings = [n for n in systems.notes if n.startswith("cytopenia")]
+    warnings.append(f"CTCAE grade 1 needs the site's lower limit of normal: {no_lln}")
+    return Result(
+        "derived.cytopenia", "Cytopenia after infusion per patient, derived", table,
+        ("Worst CTCAE v5.0 grade and nadir from day 0 of neutrophils (ANC), platelets and "
+         "haemoglobin (lowest value per day); febrile neutropenia (ANC < 1.0 with T > 38.3 °C "
+         "or >= 38.0 °C for > 1 h); early (days 0-30) and late (day 31 to the end of the "
+         "window) ICAHT 2023 grade; neutrophil (3 days ANC >= 0.5) and platelet (3 days >= 20 "
+         "without transfusion) engraftment days."),
+        rationale="Prolonged cytopenia is the commonest late toxicity of CAR-T (ICAHT 2023).",
+        warnings=tuple(warnings),
+        references=(SYSTEMS["ctcae_v5"], SYSTEMS["icaht_2023"]),
+        params={"system": systems.cytopenia, "ctcae": "ctcae_v5", "icaht_counting": "longest"},
+        section="safety")
+
+
+def _items(t: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series]]:
+    """(label, evaluable mask, event mask) for each count of the summary."""
+    items = []
+    for var, lab in LAB_VARIABLES.items():
+        g, ok = t[f"{var}_worst_grade"], t[f"{var}_n"] > 0
+        items.append((f"{lab} grade >= 3", ok, (g >= 3).fillna(False)))
+        if var != "hemoglobin":  # anaemia grade 4 is clinical, never derived
+            items.append((f"{lab} grade 4", ok, (g == 4).fillna(False)))
+    ok = t["anc_n"] > 0
+    items.append(("febrile neutropenia", ok, t["febrile_neutropenia"]))
+    for when in ("early", "late"):
+        g = t[f"icaht_{when}_grade"].astype("Float64")
+        items.append((f"ICAHT {when} grade >= 3", g.notna(), (g >= 3).fillna(False)))
+    return items
+
+
+def cytopenia_summary(table: pd.DataFrame, adsl: pd.DataFrame) -> Result:
+    """Patients with grade >= 3 / grade 4 cytopenia, febrile neutropenia and ICAHT >= 3."""
+    a = adsl[["USUBJID", "COHORT", "COHORTN"]].copy()
+    a = a.join(table.drop(columns="cohort"), on=a["USUBJID"].astype(str).rename("patient_id"))
+    rows = {}
+    for g, sub in by_group(a):
+        for label, ok, event in _items(sub):
+            n_ok = int(ok.astype(bool).sum())
+            k = int((event.astype(bool) & ok.astype(bool)).sum())
+            rows[row_key(label, g)] = {"measure": label, "group": g, "n": k, "N": n_ok,
+                                       "pct": 100 * k / n_ok if n_ok else float("nan")}
+    return Result(
+        "derived.cytopenia_summary", "Derived cytopenia after infusion by group",
+        pd.DataFrame.from_dict(rows, orient="index"),
+        ("Patients with CTCAE v5.0 grade >= 3 and grade 4 neutropenia, thrombocytopenia and "
+         "grade >= 3 anaemia from day 0, febrile neutropenia, and early/late ICAHT grade >= 3; "
+         "denominator = patients with the measurement (late ICAHT: patients with an ANC in "
+         "the late window)."),
+        references=(SYSTEMS["ctcae_v5"], SYSTEMS["icaht_2023"]), section="safety",
+        display={"rows": "measure", "columns": "group", "cell": "n_pct"})

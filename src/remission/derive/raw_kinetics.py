@@ -1,0 +1,102 @@
+"""Cellular kinetics and cytokines of a raw-data study, linked to derived CRS and response.
+
+Uses :func:`remission.kinetics.nca` (PKNCA definitions), :func:`~remission.kinetics.
+fit_stein` (Stein AM et al., CPT Pharmacometrics Syst Pharmacol 2019;8:285),
+:func:`~remission.kinetics.biomarker_summary` and :func:`~remission.kinetics.associations`
+(rank tests matching R; Mueller KT et al., Clin Cancer Res 2018;24:6175 for exposure
+versus outcome).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from remission.derive.vocabulary import VOCABULARY
+from remission.kinetics import associations, biomarker_summary, fit_stein, nca
+from remission.results import Result
+
+__all__ = ["CYTOKINES", "Kinetics", "kinetics_results"]
+
+CYTOKINES = ("il6", "ifng", "il10", "il2", "tnfa", "il1b", "ferritin", "crp")
+_LLOQ_NOTE = ("no LLOQ in the study configuration: values of 0 are taken as below the "
+              "limit of quantification, every positive value as quantifiable")
+
+
+@dataclass
+class Kinetics:
+    """What the kinetics figures need: the profile table and the per-patient exposures."""
+
+    variable: str
+    unit: str
+    profiles: pd.DataFrame  # patient_id, day, <variable>
+    exposures: pd.DataFrame  # index patient_id: cmax, auc0_28, peak_il6, crs_grade, ...
+
+
+def responder_flag(best_response: pd.Series) -> pd.Series:
+    """True for any derived response category, False for NR, NA for NE/not assessed."""
+    b = best_response.astype(object)
+    flag = pd.Series(pd.NA, index=b.index, dtype="boolean")
+    flag[b.notna() & (b != "NE")] = True
+    flag[b == "NR"] = False
+    return flag
+
+
+def kinetics_results(obs: pd.DataFrame, daily: pd.DataFrame, crs: pd.DataFrame,
+                     best: pd.DataFrame) -> tuple[list[Result], Kinetics | None]:
+    """NCA, Stein fits, cytokine peaks and exposure associations (when data exist).
+
+    CAR transgene copies (copies/µg gDNA) are preferred to CAR cells (cells/µL); one value
+    per day (the daily maximum). ``crs`` and ``best`` are the derived per-patient tables.
+    """
+    results: list[Result] = []
+    var = next((v for v in ("car_copies", "car_cells") if v in daily.columns
+                and daily[v].notna().any()), None)
+    cyt = [v for v in CYTOKINES if (obs["variable"] == v).any()]
+    expo = pd.DataFrame(index=crs.index)
+    kin = None
+    if var is not None:
+        unit = VOCABULARY[var].unit
+        prof = daily.loc[daily[var].notna(), ["patient_id", "day", var]].copy()
+        k = nca(prof, value=var, lloq=0.0, unit=unit, name="kinetics.nca")
+        k = replace(k, warnings=(*k.warnings, _LLOQ_NOTE),
+                    params={**k.params, "variable": var})
+        results.append(k)
+        st = fit_stein(prof, value=var, name="kinetics.stein")
+        results.append(replace(st, params={**st.params, "variable": var}))
+        auc = next(c for c in k.table.columns if c.startswith("auc0_"))
+        expo["cmax"] = k.table["cmax"]
+        expo[auc] = k.table[auc]
+        kin = Kinetics(var, unit, prof, expo)
+    if cyt:
+        b = biomarker_summary(obs, cyt)
+        b["patient_id"] = b["patient_id"].astype(str)
+        b.index = pd.Index([f"{p} | {v}" for p, v in zip(b["patient_id"], b["variable"],
+                                                          strict=True)])
+        results.append(Result(
+            "kinetics.biomarkers", "Cytokines and inflammation markers: baseline and peak", b,
+            ("Baseline = last value on or before day 0; peak = highest value on days 1-30 and "
+             "its first day; fold change = peak / baseline."),
+            rationale="Peak IL-6, IFN-γ and ferritin track CRS severity (Teachey 2016).",
+            references=("Teachey DT et al., Cancer Discov 2016;6:664",),
+            params={"variables": cyt, "peak_window": 30}, section="kinetics"))
+        if "il6" in cyt:
+            expo["peak_il6"] = b[b["variable"] == "il6"].set_index("patient_id")["peak"]
+    exposures = list(expo.columns)
+    if exposures:
+        expo["crs_grade"] = crs["crs_max_grade"].astype(float)
+        expo["responder"] = responder_flag(best["best_response"].reindex(expo.index))
+        if kin is not None:
+            kin.exposures = expo
+        ok = expo[exposures[0]].notna() & expo["crs_grade"].notna()
+        if int(ok.sum()) >= 3:
+            a = associations(expo.rename_axis("patient_id").reset_index(), exposures,
+                             grade="crs_grade", responder="responder",
+                             name="kinetics.associations")
+            results.append(replace(
+                a, method=a.method + " CRS grade = derived maximum grade (0-5); responder = "
+                "any derived response category versus NR (NE excluded).",
+                params={**a.params, "crs_system": str(crs["system"].dropna().iat[0])
+                        if crs["system"].notna().any() else ""}))
+    return results, kin
