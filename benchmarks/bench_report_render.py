@@ -7,6 +7,11 @@ bundle (response, grade and per-patient listing Results; response, CRS, neurotox
 lane-chart figures) and writes the three files. The baseline, measured in the same run, is
 a cold ``import remission.results`` (Python + numpy + pandas start-up), the floor any
 command pays; "render" subtracts it. The end-to-end CLI benchmark is bench_report.py.
+
+A warm micro-benchmark then times the publication pivot (``publication_table``) of a
+large tidy table (variables x categories x groups) against formatting the same table in
+its tidy layout (``display_table``), its baseline: the pivot should cost about as much as
+formatting, never an order of magnitude more.
 """
 
 from __future__ import annotations
@@ -41,7 +46,18 @@ resp["ci_lo"], resp["ci_hi"] = resp["prop"] * 0.8, np.minimum(resp["prop"] * 1.2
 crs = pd.crosstab(adsl["COHORT"], adsl["CRSGR"])
 crs.columns = [f"grade {{c}}" for c in crs.columns]
 listing = adsl.set_index("USUBJID")[["COHORT", "BOR", "CRSGR", "NTXGR", "TRANSFL", "DTHFL"]]
+tidy = {{}}
+for g, sub in [("Overall", adsl), *adsl.groupby("COHORT")]:
+    for var in ("BOR", "CRSGR", "NTXGR"):
+        counts = sub[var].astype(str).value_counts()
+        for cat in sorted(adsl[var].astype(str).unique()):
+            k = int(counts.get(cat, 0))
+            tidy[f"{{var}} = {{cat}} | {{g}}"] = {{"variable": var, "category": cat, "group": g,
+                                             "n": k, "N": len(sub), "pct": 100 * k / len(sub)}}
 results = ResultSet([
+    Result("baseline.categorical", "Characteristics", pd.DataFrame.from_dict(tidy, orient="index"),
+           method="Counts.", section="baseline",
+           display={{"rows": ["variable", "category"], "columns": "group", "cell": "n_pct"}}),
     Result("response.orr", "Overall response", resp, method="Clopper-Pearson.",
            params={{"conf_level": 0.95}}, section="efficacy"),
     Result("safety.crs", "CRS grade", crs, method="Counts.", section="safety"),
@@ -75,6 +91,34 @@ def _cold(code: str, repeat: int = 1) -> tuple[float, str]:
     return best, out
 
 
+def _pivot_bench(n_vars: int, n_cats: int, n_groups: int, repeat: int) -> tuple[int, float,
+                                                                             float]:
+    """Best-of-``repeat`` seconds of display_table and publication_table on one table."""
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from remission.report.format import display_table, publication_table
+    from remission.results import Result
+
+    rows = {}
+    for g in ["Overall", *(f"G{k}" for k in range(1, n_groups))]:
+        for v in range(n_vars):
+            for c in range(n_cats):
+                rows[f"v{v} = c{c} | {g}"] = {"variable": f"Variable {v}", "category": f"c{c}",
+                                              "group": g, "n": c, "N": 100, "pct": float(c)}
+    r = Result("baseline.categorical", "t", pd.DataFrame.from_dict(rows, orient="index"), "m",
+               display={"rows": ["variable", "category"], "columns": "group", "cell": "n_pct"})
+    times = []
+    for fn in (display_table, publication_table):
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn(r)
+            best = min(best, time.perf_counter() - t0)
+        times.append(best)
+    return len(rows), times[0], times[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="12 and 200 patients, one run each")
@@ -94,6 +138,13 @@ def main() -> None:
           f"{'bytes':>9}")
     for name, n, dt, size in rows:
         print(f"{name:<42} {n!s:>6} {dt:8.2f} {dt - base:8.2f} {dt / base:10.1f} {size!s:>9}")
+    shape = (10, 5, 4) if args.quick else (50, 10, 20)
+    n_rows, t_tidy, t_pub = _pivot_bench(*shape, repeat=rep)
+    print(f"\nwarm pivot of {n_rows} tidy rows ({shape[0]} variables x {shape[1]} categories x "
+          f"{shape[2]} groups), best of {rep}")
+    print(f"{'case':<42} {'ms':>8} {'x baseline':>10}")
+    print(f"{'display_table, tidy layout (baseline)':<42} {t_tidy * 1e3:8.1f} {1.0:10.1f}")
+    print(f"{'publication_table':<42} {t_pub * 1e3:8.1f} {t_pub / t_tidy:10.1f}")
 
 
 if __name__ == "__main__":

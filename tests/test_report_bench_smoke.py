@@ -14,3 +14,4 @@ def test_bench_report_render_quick_runs():
     assert proc.returncode == 0, proc.stderr
     assert "cold import remission.results (baseline)" in proc.stdout
     assert "cold write_report, 200 patients" in proc.stdout
+    assert "publication_table" in proc.stdout and "display_table, tidy layout" in proc.stdout
