@@ -529,8 +529,9 @@ def display_table(result: Any, max_rows: int | None = None) -> DisplayTable:
 # manuscript table: one row per characteristic (or per category under a bold characteristic
 # heading), one column per group ("Overall" first) headed "Group (N = n)", and each cell
 # written by a named template. Everything below only rearranges and formats values the
-# tidy table already holds; it computes no statistic. Layout follows the ICMJE/CONSORT
-# habit of clinical journals (e.g. NEJM and Lancet Table 1 shells): continuous variables
+# tidy table already holds; it computes no statistic. Layout follows CONSORT 2010 item 15
+# (baseline characteristics per group; median with 25th-75th centiles for skewed data;
+# Moher D et al., BMJ 2010;340:c869) as clinical journals print it: continuous variables
 # as "median (IQR)" with the range on its own row, categorical variables as "n (%)".
 
 SUPERSCRIPT = "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"
