@@ -259,6 +259,12 @@ def test_display_that_does_not_fit_gives_none(display):
                                     display=display)) is None
 
 
+def test_two_tidy_rows_for_one_cell_fall_back_rather_than_hide_one():
+    r = grades()
+    tab = pd.concat([r.table, r.table.iloc[[0]].rename(index=lambda k: k + " (dup)")])
+    assert publication_table(Result(r.name, r.title, tab, r.method, display=r.display)) is None
+
+
 def test_max_rows_truncates_and_counts():
     t = publication_table(categorical(), max_rows=4)
     assert len(t.rows) == len(t.row_kinds) == 4 and t.n_rows_total == 6 and t.truncated

@@ -698,7 +698,8 @@ def publication_table(result: Any, tests: Any = None,
     prints ``"—"``. ``tests`` (see :func:`find_tests`) adds a ``P`` column looked up by
     the first ``rows`` value, with superscript letters naming the test in the notes.
     Returns None when ``display`` is empty or does not fit the table (unknown template,
-    missing column), so the renderer falls back to the tidy table.
+    missing column, two tidy rows for one cell), so the renderer falls back to the tidy
+    table rather than hide a row.
     """
     disp = result.display or {}
     rows_by = _as_list(disp.get("rows"))
@@ -725,11 +726,12 @@ def publication_table(result: Any, tests: Any = None,
             by_group[g] = []
         by_group[g].append(rec)
         rk = tuple(rec[c] for c in rows_by)
-        if (rk, g) not in cells:  # first row wins; the tidy table has one row per cell
-            if rk not in seen:
-                seen.add(rk)
-                order.append(rk)
-            cells[(rk, g)] = (key, rec)
+        if (rk, g) in cells:  # two tidy rows for one cell: the layout would hide one
+            return None
+        if rk not in seen:
+            seen.add(rk)
+            order.append(rk)
+        cells[(rk, g)] = (key, rec)
     groups.sort(key=lambda g: 0 if str(g) == OVERALL else 1)  # stable: Overall first
 
     sizes = {g: _group_sizes(by_group[g]) for g in groups}
