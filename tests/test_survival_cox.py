@@ -18,7 +18,9 @@ fitit <- function(f, d, ties = "efron") {{
              iter.max = 50)); z <- cox.zph(m)
   list(coef = unname(coef(m)), se = unname(sqrt(diag(m$var))), lr = 2 * diff(m$loglik),
        wald = m$wald.test, score = m$score, zph = unname(z$table[, "chisq"]),
-       zph_p = unname(z$table[, "p"]), ci = unname(summary(m)$conf.int[, 3:4]))
+       zph_p = unname(z$table[, "p"]), ci = unname(summary(m)$conf.int[, 3:4]),
+       conc = if (ncol(m$y) == 2) unname(c(m$concordance["concordance"],
+                                             m$concordance["std"])) else NULL)
 }}
 {body}
 """
@@ -33,6 +35,9 @@ def _cmp(fit, r) -> None:
     ci = np.array(r["ci"], float).reshape(-1, 2, order="F") if len(fit.coef) > 1 else \
         np.array(r["ci"], float).reshape(1, 2)
     np.testing.assert_allclose(res.table.loc[fit.names, ["HR_lo", "HR_hi"]], ci, rtol=1e-8)
+    if r.get("conc"):
+        assert res.cell("concordance", "value") == pytest.approx(r["conc"][0], rel=1e-10)
+        assert res.cell("concordance", "se") == pytest.approx(r["conc"][1], rel=1e-8)
     z = cox_zph(fit)
     np.testing.assert_allclose(z.table["chisq"], r["zph"], rtol=1e-8)
     np.testing.assert_allclose(z.table["p"], r["zph_p"], rtol=1e-7)

@@ -266,6 +266,13 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
     for lab, val in [("LR", 2 * (fit.loglik - fit.loglik0)), ("Wald", fit.wald_test()),
                      ("score", fit.score_test)]:
         tab.loc[f"test: {lab}", ["chisq", "df", "p"]] = [val, p, stats.chi2.sf(val, p)]
+    tab["value"] = np.nan
+    if fit.start is None:  # Harrell's C of the linear predictor, as summary(coxph)
+        from remission.stats.survival.concordance import concordance
+
+        c, c_se, _ = concordance(fit.stop, fit.event, fit.x @ fit.coef,
+                                 None if len(np.unique(fit.strata)) == 1 else fit.strata)
+        tab.loc["concordance", ["value", "se"]] = [c, c_se]
     warns = []
     if fit.monotone:
         warns.append("the partial likelihood is monotone (a coefficient diverges; e.g. no "
@@ -283,7 +290,9 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
                 f"coxph); hazard ratios with {conf:.0%} Wald CIs; likelihood-ratio, Wald and "
                 "score (log-rank) global tests."
                 + (" Counting-process (start, stop] data." if fit.start is not None else "")),
-        rationale="Efron's approximation is R's default and handles tied event times well.",
+        rationale=("Efron's approximation is R's default and handles tied event times well. "
+                   "Row 'concordance' holds Harrell's C (column 'value') with its "
+                   "infinitesimal-jackknife SE, as summary(coxph)."),
         warnings=tuple(warns), references=COX_REFS,
         params={"conf": conf, "n": fit.n, "events": fit.events, "iterations": fit.iterations,
                 "loglik": fit.loglik, "loglik0": fit.loglik0},
