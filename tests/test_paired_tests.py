@@ -42,7 +42,8 @@ def test_against_r() -> None:
         w3 = w3$p.value, m1 = c(m1$statistic, m1$p.value), m2 = c(m2$statistic, m2$p.value),
         m3 = m3$p.value, tt = c(tt$statistic, tt$p.value, tt$conf.int),
         mc = mcnemar.test(tab)$p.value, mc0 = mcnemar.test(tab, correct = FALSE)$p.value,
-        holm = p.adjust(pp, "holm"), bh = p.adjust(pp, "BH"))
+        holm = p.adjust(pp, "holm"), bh = p.adjust(pp, "BH"),
+        hoch = p.adjust(pp, "hochberg"), by = p.adjust(pp, "BY"))
     """, pre=PRE, post=POST, pret=PRE_T, postt=POST_T, a=A, b=B, big1=BIG1, big2=BIG2)
     w = wilcoxon_signed_rank(POST, PRE)
     assert w["method"] == "exact"
@@ -65,6 +66,8 @@ def test_against_r() -> None:
     pp = [0.01, 0.04, 0.03, 0.005, 0.2, 0.04]
     np.testing.assert_allclose(p_adjust(pp, "holm"), r["holm"], rtol=1e-14)
     np.testing.assert_allclose(p_adjust(pp, "BH"), r["bh"], rtol=1e-14)
+    np.testing.assert_allclose(p_adjust(pp, "hochberg"), r["hoch"], rtol=1e-14)
+    np.testing.assert_allclose(p_adjust(pp, "BY"), r["by"], rtol=1e-14)
 
 
 def test_paired_changes_result() -> None:

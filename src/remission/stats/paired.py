@@ -174,7 +174,11 @@ def mcnemar(table: Any, correct: bool = True) -> dict[str, Any]:
 
 
 def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
-    """R ``p.adjust(p, method)`` for ``"holm"``, ``"BH"`` and ``"bonferroni"``."""
+    """R ``p.adjust(p, method)``: "holm", "hochberg", "BH" (= "fdr"), "BY", "bonferroni".
+
+    Holm 1979; Hochberg Y. Biometrika 1988;75:800-2; Benjamini & Hochberg 1995;
+    Benjamini Y, Yekutieli D. Ann Stat 2001;29:1165-88.
+    """
     p = np.asarray(p, float)
     n = len(p)
     if method == "bonferroni":
@@ -182,11 +186,15 @@ def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     if method == "holm":
         o = np.argsort(p, kind="stable")
         adj = np.minimum(1.0, np.maximum.accumulate((n - np.arange(n)) * p[o]))
-    elif method in ("BH", "fdr"):
+    elif method == "hochberg":
         o = np.argsort(p, kind="stable")[::-1]
-        adj = np.minimum(1.0, np.minimum.accumulate(n / np.arange(n, 0, -1) * p[o]))
+        adj = np.minimum(1.0, np.minimum.accumulate((np.arange(n) + 1) * p[o]))
+    elif method in ("BH", "fdr", "BY"):
+        o = np.argsort(p, kind="stable")[::-1]
+        q = np.sum(1.0 / np.arange(1, n + 1)) if method == "BY" else 1.0
+        adj = np.minimum(1.0, np.minimum.accumulate(q * n / np.arange(n, 0, -1) * p[o]))
     else:
-        raise ValueError(f"unknown method {method!r}: use 'holm', 'BH' or 'bonferroni'")
+        raise ValueError(f"unknown method {method!r}: use holm, hochberg, BH, BY, bonferroni")
     out = np.empty(n)
     out[o] = adj
     return out
