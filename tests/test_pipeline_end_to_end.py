@@ -82,3 +82,24 @@ def test_study_claims_with_comparisons_are_reconstructed(study_dir: Path) -> Non
     _, bundle = build_bundle(study_dir, figures=False)
     titles = [r.title for r in bundle.results.by_section("audit")]
     assert any("test comparison" in t for t in titles)
+
+
+def test_lab_report_cli_and_study_lab_section(tmp_path: Path, study_dir: Path) -> None:
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    src = root / "examples" / "synthetic-lab"
+    shutil.copy(src / "doseresponse.csv", lab)
+    toml = (src / "lab.toml").read_text()
+    (lab / "lab.toml").write_text(toml.split("[qpcr]")[0])  # dose-response only: fast
+    proc = run_cli("lab", "report", str(lab), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert "lab.doseresponse.fits" in {r["name"] for r in data["results"]}
+    shutil.copytree(lab, study_dir / "lab")
+    assert run_cli("report", str(study_dir), "--out", str(tmp_path / "s")).returncode == 0
+    names = {r["name"] for r in json.loads((tmp_path / "s" / "results.json").read_text())[
+        "results"]}
+    assert {"lab.doseresponse.fits", "response.rates"} <= names
