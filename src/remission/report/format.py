@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -678,7 +679,7 @@ def _p_lookup(tests: Any, key_col: str) -> dict[Any, tuple[Any, str, str]]:
     t = tests.table
     keys = t[key_col].tolist()
     out: dict[Any, tuple[Any, str, str]] = {}
-    dup = {k for k in keys if keys.count(k) > 1}
+    dup = {k for k, c in Counter(keys).items() if c > 1}
     for rk, k, p, test in zip(tests.row_keys(), keys, t["p"].tolist(), t["test"].tolist(),
                               strict=True):
         if k not in dup:
@@ -760,7 +761,9 @@ def publication_table(result: Any, tests: Any = None,
         p, test, rk = hit
         text = format_p(p)
         if not is_missing(p) and test:
-            mark = letters.setdefault(test, SUPERSCRIPT[len(letters) % len(SUPERSCRIPT)])
+            i = len(letters)
+            mark = letters.setdefault(test, SUPERSCRIPT[i] if i < len(SUPERSCRIPT)
+                                      else f"[{i + 1}]")
             text += mark
         used_p = True
         return Cell(text, f"{tests.name} | {rk}: p={_raw(p)}; test={test}", "p")
