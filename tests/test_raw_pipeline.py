@@ -238,3 +238,25 @@ def test_report_cli_on_the_synthetic_example(tmp_path):
     check = subprocess.run([sys.executable, "-m", "remission.cli", "validate", str(FOLDER)],
                            capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_labs_only_observations(tmp_path):
+    """Blood counts only: no CRS/ICANS/response/kinetics to derive, nothing invented."""
+    folder = _variant(tmp_path, [], None)
+    obs = pd.read_csv(folder / "observations.csv", dtype=str, keep_default_na=False)
+    obs[obs["variable"].isin(["anc", "platelets"])].to_csv(folder / "observations.csv",
+                                                            index=False)
+    study = load_study(folder)
+    results, figures = analyse_raw(study, derive_adsl(study))
+    by_name = {r.name: r for r in results}
+    assert not any(n.startswith(("kinetics.", "derived.response", "derived.best"))
+                   for n in by_name)
+    crs = by_name["derived.crs"].table
+    # only the death attributed to CRS (events.csv) gives a grade without observations
+    assert crs["crs_max_grade"].dropna().to_dict() == {"P001": 5}
+    audit = by_name["audit.recorded_vs_derived"]
+    assert audit.table.empty
+    assert audit.params["compared"]["crs_grade"]["n_compared"] == 1
+    assert any(w.startswith("best_response: 40 patient(s)") for w in audit.warnings)
+    assert by_name["derived.cytopenia_summary"].cell("ANC grade 4 | Overall", "N") == 40
+    assert "fig.derived.anc_icaht" in {f.name for f in figures}

@@ -192,8 +192,9 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     results.append(_grade_result(crs, "crs", systems.crs, "derived.crs",
                                  "CRS per patient, derived from raw observations",
                                  tuple(n for n in systems.notes if n.startswith("crs"))))
-    results.append(_summary(adsl, crs["crs_max_grade"], "derived.crs_summary",
-                            "Derived CRS maximum grade by group", systems.crs, ordered))
+    if crs["crs_max_grade"].notna().any():
+        results.append(_summary(adsl, crs["crs_max_grade"], "derived.crs_summary",
+                                "Derived CRS maximum grade by group", systems.crs, ordered))
     nprefix = "icans" if systems.neurotoxicity == "icans_astct2019" else "cres"
     ntx = _per_patient(out["neuro"], ids, cohort, _days_assessed(daily, NEURO_VARIABLES),
                        nprefix)
@@ -201,17 +202,21 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
                                  f"{nprefix.upper()} per patient, derived from raw observations",
                                  tuple(n for n in systems.notes
                                        if n.startswith("neurotoxicity"))))
-    results.append(_summary(adsl, ntx[f"{nprefix}_max_grade"], "derived.neurotox_summary",
-                            f"Derived {nprefix.upper()} maximum grade by group",
-                            systems.neurotoxicity, ordered))
+    if ntx[f"{nprefix}_max_grade"].notna().any():
+        results.append(_summary(adsl, ntx[f"{nprefix}_max_grade"], "derived.neurotox_summary",
+                                f"Derived {nprefix.upper()} maximum grade by group",
+                                systems.neurotoxicity, ordered))
 
     cyto = raw_cytopenia.cytopenia_table(out, ids, cohort)
     results.append(raw_cytopenia.cytopenia_result(cyto, systems))
     results.append(raw_cytopenia.cytopenia_summary(cyto, adsl))
 
-    resp = _response_results(out, ids, cohort, adsl, systems)
-    results.extend(resp)
-    best = resp[1].table
+    if len(out["response_assessments"]):
+        resp = _response_results(out, ids, cohort, adsl, systems)
+        results.extend(resp)
+        best = resp[1].table
+    else:  # no marrow assessment: nothing to derive a response from
+        best = pd.DataFrame({"best_response": pd.Series(pd.NA, index=ids, dtype=object)})
 
     kin_results, kin = raw_kinetics.kinetics_results(obs, daily, crs, best)
     results.extend(kin_results)
@@ -227,7 +232,7 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
 
     figs: list[FigureItem] = []
     if figures:
-        figs = raw_figures.figures(out, daily, crs, ntx, nprefix, kin, best)
+        figs = raw_figures.figures(out, daily, nprefix, kin)
     return results, figs
 
 

@@ -45,7 +45,7 @@ def recorded_vs_derived(patients: pd.DataFrame, *, crs: pd.DataFrame,
     present = [c for c in RECORDED if c in patients.columns and patients[c].notna().any()]
     if not present:
         return None
-    frames, params, refs = [], {}, []
+    frames, params, refs, warnings = [], {}, [], []
     for col in present:
         dcol, day, what = RECORDED[col]
         if col == "crs_grade":
@@ -60,6 +60,15 @@ def recorded_vs_derived(patients: pd.DataFrame, *, crs: pd.DataFrame,
             derived = neuro[prefix]
         rec = patients[["patient_id", col]].assign(
             patient_id=lambda d: d["patient_id"].astype(str))
+        derivable = rec["patient_id"].map(derived[dcol]).notna()
+        n_skip = int((~derivable & rec[col].notna()).sum())
+        if n_skip:
+            warnings.append(f"{col}: {n_skip} patient(s) with a recorded value but no raw "
+                            "observation to derive it from; not compared")
+        if not derivable.any():
+            continue
+        rec = rec[derivable]
+        derived = derived[derived[dcol].notna()]
         r = compare_recorded(rec, derived.rename_axis("patient_id").reset_index(),
                              recorded_value=col, derived_value=dcol, what=what, extra=(day,))
         t = r.table.rename(columns={day: "day"})
@@ -73,7 +82,6 @@ def recorded_vs_derived(patients: pd.DataFrame, *, crs: pd.DataFrame,
     table = pd.concat(kept) if kept else pd.DataFrame(columns=_COLUMNS)
     n_bad = len(table)
     n_cmp = sum(p["n_compared"] for p in params.values())
-    warnings = []
     if systems.notes:
         warnings.append("derived with default systems where none was configured: "
                         + "; ".join(systems.notes))

@@ -46,22 +46,20 @@ def _grade_figure(graded: pd.DataFrame, name: str, what: str, system: str) -> Fi
     return FigureItem(name, title, cap, "safety", fig)
 
 
-def figures(out: dict[str, pd.DataFrame], daily: pd.DataFrame, crs: pd.DataFrame,
-            ntx: pd.DataFrame, nprefix: str, kin: Kinetics | None,
-            best: pd.DataFrame) -> list[FigureItem]:
+def figures(out: dict[str, pd.DataFrame], daily: pd.DataFrame, nprefix: str,
+            kin: Kinetics | None) -> list[FigureItem]:
     """CRS and neurotoxicity heat-maps, ANC by ICAHT grade, expansion by response,
     Cmax by CRS grade."""
     from remission.derive.raw import CRS_VARIABLES, NEURO_VARIABLES, _mask_unassessed
 
-    items = [
-        _grade_figure(_mask_unassessed(out["crs_daily"], daily, CRS_VARIABLES),
-                      "fig.derived.crs_heatmap", "CRS", str(crs["system"].dropna().iat[0])
-                      if crs["system"].notna().any() else ""),
-        _grade_figure(_mask_unassessed(out["neuro_daily"], daily, NEURO_VARIABLES),
-                      "fig.derived.neurotox_heatmap", nprefix.upper(),
-                      str(ntx["system"].dropna().iat[0]) if ntx["system"].notna().any()
-                      else ""),
-    ]
+    items = []
+    for graded, variables, name, what in (
+            (out["crs_daily"], CRS_VARIABLES, "fig.derived.crs_heatmap", "CRS"),
+            (out["neuro_daily"], NEURO_VARIABLES, "fig.derived.neurotox_heatmap",
+             nprefix.upper())):
+        masked = _mask_unassessed(graded, daily, variables)
+        if masked["grade"].notna().any():
+            items.append(_grade_figure(masked, name, what, str(graded["system"].iat[0])))
     if "anc" in daily.columns and daily["anc"].notna().any():
         n = daily.loc[daily["anc"].notna(), "patient_id"].nunique()
         big = n > MAX_HEATMAP_PATIENTS
