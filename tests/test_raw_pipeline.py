@@ -260,3 +260,11 @@ def test_labs_only_observations(tmp_path):
     assert any(w.startswith("best_response: 40 patient(s)") for w in audit.warnings)
     assert by_name["derived.cytopenia_summary"].cell("ANC grade 4 | Overall", "N") == 40
     assert "fig.derived.anc_icaht" in {f.name for f in figures}
+
+
+def test_reproducible(raw):
+    """Same input, same Results (byte-identical JSON)."""
+    study, adsl, _, results, _ = raw
+    again, _ = analyse_raw(study, adsl, figures=False)
+    dump = [json.dumps(r.to_dict(), sort_keys=True) for r in results]
+    assert dump == [json.dumps(r.to_dict(), sort_keys=True) for r in again]
