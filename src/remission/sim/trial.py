@@ -103,7 +103,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     win = post & (days <= 28)
     il6_peak = il6[win].max(axis=0)
     crs = crs_grade(il6_peak, cov["u_crs"], p)
-    above = il6[win] >= np.maximum(p["crs_cut1"], 0.5 * il6_peak)[None, :]
+    above = il6[win] >= 0.5 * il6_peak[None, :]  # onset: IL-6 first at half its peak
     crs_onset = days[win][np.argmax(above, axis=0)]
 
     # death: hazard on the trajectory, or after grade-4 CRS
@@ -114,6 +114,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     use_crs = crs_death & (np.isnan(dday) | (crs_dday < dday))
     dday = np.where(use_crs, crs_dday, dday)
     cause = np.where(use_crs, "cytokine release syndrome", cause)
+    crs = np.where(use_crs & (crs_dday <= fu), 5, crs)  # death from CRS = grade 5 (ASTCT)
     dday = np.where(dday > fu, np.nan, dday)
     cause = np.where(np.isnan(dday), "", cause)
 
@@ -159,7 +160,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         "bsa_m2": np.round(cov["bsa_m2"], 3),
         "baseline_burden_pct": np.round(base_blasts, 2),
         ANTIGEN_COLUMN[design.antigen]: np.round(cov["antigen_positive_pct"], 2),
-        "baseline_anc": np.round(out["anc"][days == 0][0], 3),
+        "baseline_anc": np.round(out["anc"][0], 3),
         "best_response": best,
         "response_at_day": resp[int(tr["response_day"])],
         "crs_grade": crs,
