@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from remission.errors import InputError
 from remission.evidence.attainability import grim_mean, median_range_attainable
 from remission.evidence.claims import reconstruct_claims
 from remission.evidence.proportions import Printed, reconstruct_two_proportions
+from remission.stats.contingency import pearson_chi2
 from tests.rlive import run_r
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,3 +88,22 @@ def test_bad_claims_file(tmp_path: Path) -> None:
         reconstruct_claims(f)
     cols = sorted(p.column for p in ei.value.problems)
     assert cols == ["pct1", "pct2", "what"]
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.data())
+@settings(max_examples=40, deadline=None)
+def test_true_table_is_always_recovered(n1: int, n2: int, data) -> None:
+    """Print a random table's percentages (1 decimal) and Pearson P (3 decimals) the way a
+    paper would; the reconstruction must list that table and say Pearson reproduces it."""
+    x1 = data.draw(st.integers(0, n1))
+    x2 = data.draw(st.integers(0, n2))
+    if x1 + x2 in (0, n1 + n2):
+        return  # chi-square undefined with an empty margin
+    chi = pearson_chi2(np.array([[x1, n1 - x1], [x2, n2 - x2]]), correct=False)[2]
+    pct1 = f"{Decimal(100 * x1 / n1).quantize(Decimal('0.1'), ROUND_HALF_UP)}"
+    pct2 = f"{Decimal(100 * x2 / n2).quantize(Decimal('0.1'), ROUND_HALF_UP)}"
+    p = f"{Decimal(chi).quantize(Decimal('0.001'), ROUND_HALF_UP)}"
+    res = reconstruct_two_proportions(pct1, pct2, p, n1=n1, n2=n2)
+    key = f"{x1}/{n1} vs {x2}/{n2}"
+    assert key in res.row_keys()
+    assert "pearson" in res.cell(key, "reproduces")
