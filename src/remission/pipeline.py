@@ -79,6 +79,10 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
     analysis = Analysis(study, adsl, adae, rs)
     if figures:
         analysis.figures = clinical_figures(analysis)
+    if cfg.endpoints and study.tables.get("events") is not None:
+        surv_results, surv_figures = survival_analyses(study, adsl, figures=figures)
+        rs.extend(surv_results)
+        analysis.figures.extend(surv_figures)
     if study.tables.get("observations") is not None:
         # grades, responses and kinetics derived from raw bedside and laboratory data
         from remission.derive.raw import analyse_raw
@@ -87,6 +91,47 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
         rs.extend(raw_results)
         analysis.figures.extend(raw_figures)
     return analysis
+
+
+def survival_analyses(study: Study, adsl: pd.DataFrame, figures: bool = True
+                      ) -> tuple[list[Result], list[FigureItem]]:
+    """Endpoints named in study.toml ``[endpoints.*]``: ADTTE, then Kaplan-Meier by cohort
+    with the log-rank test, or cumulative incidence of relapse with Gray's test."""
+    from dataclasses import replace
+
+    from remission.stats.survival.endpoints import PARAMS, derive_endpoints, endpoint_results
+
+    cfg = study.config
+    group = adsl.set_index("USUBJID")["COHORT"]
+    grouped = group.nunique() > 1
+    results: list[Result] = []
+    figs: list[FigureItem] = []
+    for name, spec in cfg.endpoints.items():
+        code = name.upper()
+        adtte = derive_endpoints(
+            study.tables["events"], endpoints=[code], patients=study.patients,
+            censor_at_transplant="transplant" in spec.get("censor_at", []),
+            landmark=spec.get("landmark"), complete=cfg.complete, responders=cfg.responders,
+            source=study.sources.get("events", "events.csv"))
+        if adtte.empty:
+            continue
+        warn = tuple(adtte.attrs.get("warnings", ()))
+        for r in endpoint_results(adtte, code, group if grouped else None,
+                                  landmarks=spec.get("landmarks", ()), section="survival"):
+            results.append(replace(r, warnings=(*r.warnings, *warn)))
+        if figures:
+            from remission.stats.survival.plot import cif_plot, km_plot
+
+            g = adtte["USUBJID"].map(group) if grouped else None
+            if code == "CIR":
+                fig = cif_plot(adtte["AVAL"], adtte["EVCODE"], g, title=PARAMS[code])
+            else:
+                fig = km_plot(adtte["AVAL"], 1 - adtte["CNSR"], g, title=PARAMS[code])
+            by = cfg.cohorts.label.lower() if cfg.cohorts else "group"
+            figs.append(FigureItem(f"fig.{name}", PARAMS[code],
+                                   f"{PARAMS[code]} by {by}; numbers at risk below the axis; "
+                                   "+ marks censoring.", "survival", fig))
+    return results, figs
 
 
 LISTING = ("USUBJID", "COHORT", "AGE", "SEX", "BOR", "CRSGR", "NTXGR", "POSTTRT", "TRANSFL",

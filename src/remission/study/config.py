@@ -45,7 +45,8 @@ _STUDY = {"name", "disease", "products", "day0", "reference", "anchor_date_colum
 _COHORTS = {"label", "column", "levels", "ordered"}
 _LEVEL = {"name", "value", "label", "when"}
 _RESPONSE = {"assessment_day", "responders", "complete", "mrd_negative"}
-_ENDPOINT = {"event", "censor_at", "start", "label"}
+_ENDPOINT = {"censor_at", "landmark", "landmarks"}
+ENDPOINTS = ("os", "efs", "pfs", "rfs", "dor", "cir")  # definitions: stats/survival/endpoints
 _AUDIT = {"claims"}
 
 
@@ -152,6 +153,17 @@ def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
             log.add(FILE, "must be a table", column=f"endpoints.{ename}", value=spec)
             continue
         _unknown(spec, _ENDPOINT, f"endpoints.{ename}.", log)
+        if ename not in ENDPOINTS:
+            log.add(FILE, "unknown endpoint", column=f"endpoints.{ename}",
+                    expected="one of " + ", ".join(ENDPOINTS))
+        for c in spec.get("censor_at", []):
+            if c != "transplant":
+                log.add(FILE, "unsupported censoring event", column=f"endpoints.{ename}.censor_at",
+                        value=c, expected='"transplant"')
+        lm = spec.get("landmarks", [])
+        if not isinstance(lm, list) or not all(isinstance(x, int | float) for x in lm):
+            log.add(FILE, "must be a list of days", column=f"endpoints.{ename}.landmarks",
+                    value=lm)
         endpoints[ename] = dict(spec)
 
     audit = _table(data, "audit", log)
