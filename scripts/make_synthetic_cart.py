@@ -506,7 +506,6 @@ complete = ["CR_MRD-", "CR", "CRh_MRD-", "CRh", "CRi_MRD-", "CRi"]
 mrd_negative = ["CR_MRD-", "CRh_MRD-", "CRi_MRD-"]
 
 [endpoints.os]
-event = ["death"]
 censor_at = []
 """
 

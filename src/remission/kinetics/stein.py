@@ -22,7 +22,7 @@ from scipy import optimize, stats
 
 from remission.results import Result
 
-__all__ = ["PARAMS", "fit_stein", "stein_conc", "stein_log_conc"]
+__all__ = ["PARAMS", "fit_stein", "stein_conc", "stein_log_conc", "stein_log_conc_jac"]
 
 PARAMS = ("foldx", "tmax", "cmax", "alpha", "fb", "beta")
 #: Typical values (Stein 2019 Table 1), used as starting values.
@@ -53,6 +53,33 @@ def stein_log_conc(t: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return np.where(t < tm, rise, fall)
 
 
+def stein_log_conc_jac(t: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """Analytic Jacobian d log C(t) / d theta (n × 6), piecewise as the model.
+
+    Rise: d/dlf = t/Tmax - 1, d/dlTmax = -lf·t/Tmax, d/dlCmax = 1. Fall, with
+    A = (1 - FB)e^(-alpha·dt), B = FB·e^(-beta·dt), S = A + B: d/dlCmax = 1,
+    d/dlTmax = Tmax(alpha·A + beta·B)/S, d/dlalpha = -alpha·dt·A/S, d/dlbeta = -beta·dt·B/S,
+    d/dlogitFB = FB(1 - FB)(e^(-beta·dt) - e^(-alpha·dt))/S.
+    """
+    lf, ltm, _lc, la, lgfb, lb = theta
+    tm, a, b = np.exp(ltm), np.exp(la), np.exp(lb)
+    fb = 1.0 / (1.0 + np.exp(-lgfb))
+    t = np.asarray(t, dtype=float)
+    rise = t < tm
+    dt = np.maximum(t - tm, 0.0)
+    ea, eb = np.exp(-a * dt), np.exp(-b * dt)
+    big_a, big_b = (1.0 - fb) * ea, fb * eb
+    tot = big_a + big_b
+    j = np.zeros((len(t), 6))
+    j[:, 0] = np.where(rise, t / tm - 1.0, 0.0)
+    j[:, 1] = np.where(rise, -lf * t / tm, tm * (a * big_a + b * big_b) / tot)
+    j[:, 2] = 1.0
+    j[:, 3] = np.where(rise, 0.0, -a * dt * big_a / tot)
+    j[:, 4] = np.where(rise, 0.0, fb * (1.0 - fb) * (eb - ea) / tot)
+    j[:, 5] = np.where(rise, 0.0, -b * dt * big_b / tot)
+    return j
+
+
 def stein_conc(t: np.ndarray, params: dict[str, float]) -> np.ndarray:
     """C(t) for natural-scale parameters (keys of :data:`PARAMS`)."""
     return np.exp(stein_log_conc(t, _to_theta(params)))
@@ -75,7 +102,10 @@ def _fit_one(t: np.ndarray, c: np.ndarray, start: dict[str, float] | None):
     def resid(th):
         return y - stein_log_conc(t, th)
 
-    fit = optimize.least_squares(resid, _to_theta(s0), method="lm", jac="3-point",
+    def jac(th):
+        return -stein_log_conc_jac(t, th)
+
+    fit = optimize.least_squares(resid, _to_theta(s0), method="lm", jac=jac,
                                  xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=20000)
     return (fit, t, y), n
 
