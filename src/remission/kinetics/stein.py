@@ -8,8 +8,9 @@ Stein AM et al., CPT Pharmacometrics Syst Pharmacol 2019;8:285-295 (models.md §
 Fitted by least squares on the log scale (the model's residual is additive on log C,
 Stein 2019 Table 1) with parameters log foldx, log Tmax, log Cmax, log alpha,
 logit FB, log beta. Only quantifiable (> 0) samples enter. Covariance =
-s²·(JᵀJ)⁻¹ with the Jacobian J of the log-scale residuals at the optimum and
-s² = RSS/(n - p), as R ``nls``/``summary.nls``; standard errors are on the fitted
+s²·(JᵀJ)⁻¹ with the (analytic, :func:`stein_log_conc_jac`) Jacobian J of the log-scale
+residuals at the optimum and s² = RSS/(n - p), as R ``nls``/``summary.nls`` (which
+differentiates numerically; agreement ~1e-7); standard errors are on the fitted
 (transformed) scale and 95 % CIs are back-transformed Wald intervals with a
 t(n - p) quantile. Needs more samples than parameters (n >= 7).
 """
