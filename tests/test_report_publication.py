@@ -486,3 +486,18 @@ def test_terminal_prints_publication_layout_with_p_and_notes():
     assert lines[5].startswith("  F ") and lines[5].split()[1:] == [
         "7", "(58.3%)", "3", "(75.0%)", "4", "(50.0%)"]
     assert "Data are n (%)." in lines and "ᵃ Fisher's exact test." in lines
+
+
+def test_two_level_rows_with_a_multi_line_template():
+    rows = {f"{v} {s} | G": {"variable": v, "subgroup": s, "group": "G", "n": 5, "missing": 0,
+                             "median": 2.0, "q1": 1.0, "q3": 3.0, "min": 0.0, "max": 4.0}
+            for v in ("CRP, mg/L",) for s in ("day 0", "day 7")}
+    r = Result("kinetics.summary", "t", _frame(rows), "m",
+               display={"rows": ["variable", "subgroup"], "columns": "group",
+                        "cell": "median_iqr"})
+    t = publication_table(r)
+    assert t.columns == ("G (N = 5)",)
+    assert texts(t) == [["CRP, mg/L", ""],
+                        ["day 0, median (IQR)", "2 (1–3)"], ["day 0, range", "0–4"],
+                        ["day 7, median (IQR)", "2 (1–3)"], ["day 7, range", "0–4"]]
+    assert t.row_kinds == ("group", "sub", "sub", "sub", "sub")
