@@ -132,11 +132,19 @@ def main(argv: list[str] | None = None) -> int:
         n_vec, n_loop, n_acc, trial_n, chunk = 100, 1, 1, 10, 5
     else:
         n_vec, n_loop, n_acc, trial_n, chunk = 20_000, 20, 3, 20_000, 5_000
-    rows = [("machine", f"{psutil.cpu_count()} CPUs, "
-                        f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, "
-                        f"load avg {psutil.getloadavg()[0]:.2f}")]
-    rows += bench_solver(n_vec, n_loop, n_acc)
-    runs = [(trial_n, 1), (trial_n, 2)]
+    width = 64
+    print(f"{'measure'.ljust(width)} | value")
+    print(f"{'-' * width}-+-{'-' * 40}", flush=True)
+
+    def emit(k: str, v: str) -> None:  # rows are printed as measured (long runs)
+        print(f"{k.ljust(width)} | {v}", flush=True)
+
+    emit("machine", f"{psutil.cpu_count()} CPUs, "
+                    f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, "
+                    f"load avg {psutil.getloadavg()[0]:.2f}")
+    for k, v in bench_solver(n_vec, n_loop, n_acc):
+        emit(k, v)
+    runs = [(trial_n, 2)] if args.quick else [(trial_n, 1), (trial_n, 2)]
     if args.full:
         runs.append((500_000, 2))
     base = None
@@ -144,14 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         wall, rate, peak = bench_trial(n_arm, w, chunk)
         if base is None:
             base = rate
-        rows.append((f"Dask trial seed000, {2 * n_arm:,} patients, {w} worker(s)",
-                     f"{wall:.1f} s = {rate:,.0f} pts/s ({rate / base:.2f}x of 1 worker), "
-                     f"peak RSS {peak / 2**20:,.0f} MiB"))
-    width = max(len(k) for k, _ in rows)
-    print(f"{'measure'.ljust(width)} | value")
-    print(f"{'-' * width}-+-{'-' * 40}")
-    for k, v in rows:
-        print(f"{k.ljust(width)} | {v}")
+        emit(f"Dask trial seed000, {2 * n_arm:,} patients, {w} worker(s)",
+             f"{wall:.1f} s = {rate:,.0f} pts/s ({rate / base:.2f}x of 1 worker), "
+             f"peak RSS {peak / 2**20:,.0f} MiB")
     return 0
 
 
