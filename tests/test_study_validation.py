@@ -89,6 +89,19 @@ def test_grade_beyond_grading_system(study_dir: Path) -> None:
     assert "cres_cartox2018" in pr.message and pr.expected == "0-4"
 
 
+def test_recorded_icans_bounded_by_icans_not_by_configured_cres(study_dir: Path) -> None:
+    p = study_dir / "patients.csv"
+    df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    df["icans_grade"] = "0"
+    df.loc[3, "icans_grade"] = "5"  # ICANS has a grade 5 (death), CRES does not
+    df.to_csv(p, index=False)
+    assert load_study(study_dir).patients["icans_grade"].max() == 5
+    df.loc[3, "icans_grade"] = "6"
+    df.to_csv(p, index=False)
+    pr = find(problems(study_dir), file="patients.csv", row=5, column="icans_grade")
+    assert pr.value == "6"
+
+
 def test_unknown_sex_category(study_dir: Path) -> None:
     edit_csv(study_dir / "patients.csv", 6, "sex", "X")
     pr = find(problems(study_dir), file="patients.csv", row=6, column="sex")

@@ -134,9 +134,10 @@ def _check_patients(p: pd.DataFrame, label: str, config: StudyConfig | None,
             elif pid:
                 seen[pid] = line
     if config is not None:
-        for col, key in (("crs_grade", "crs"), ("cres_grade", "neurotoxicity"),
-                         ("icans_grade", "neurotoxicity")):
-            system = config.criteria.get(key)
+        # a recorded neurotoxicity column names its own system; CRS follows study.toml
+        systems = {"crs_grade": config.criteria.get("crs"), "cres_grade": "cres_cartox2018",
+                   "icans_grade": "icans_astct2019"}
+        for col, system in systems.items():
             top = schema.GRADE_MAX.get(system or "")
             if col in p.columns and top is not None:
                 for line, g in p[col].items():
