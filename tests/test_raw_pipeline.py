@@ -268,3 +268,33 @@ def test_reproducible(raw):
     again, _ = analyse_raw(study, adsl, figures=False)
     dump = [json.dumps(r.to_dict(), sort_keys=True) for r in results]
     assert dump == [json.dumps(r.to_dict(), sort_keys=True) for r in again]
+
+
+def test_lln_and_lloq_from_study_toml(tmp_path) -> None:
+    """[labs] lln enables CTCAE grade 1; [kinetics] lloq reaches the NCA."""
+    import shutil
+
+    from remission.derive.adsl import derive_adsl
+    from remission.derive.raw import analyse_raw
+    from remission.study import load_study
+
+    src = Path(__file__).resolve().parents[1] / "examples" / "synthetic-cart-raw"
+    d = tmp_path / "s"
+    shutil.copytree(src, d)
+    toml = d / "study.toml"
+    toml.write_text(toml.read_text() + "\n[labs]\nlln = { anc = 1.8, platelets = 150 }\n"
+                    "\n[kinetics]\nlloq = { car_copies = 25.0, car_cells = 0.5 }\n")
+    study = load_study(d)
+    assert study.config.lln == {"anc": 1.8, "platelets": 150.0}
+    results, _ = analyse_raw(study, derive_adsl(study), figures=False)
+    by = {r.name: r for r in results}
+    assert not any("lower limit of normal" in w for w in by["derived.cytopenia"].warnings)
+    if "kinetics.nca" in by:
+        assert by["kinetics.nca"].params["lloq"] in (25.0, 0.5)
+    toml.write_text(toml.read_text().replace("anc = 1.8", "anc = -1, neutrophils = 2"))
+    from remission.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        load_study(d)
+    cols = {p.column for p in exc.value.problems}
+    assert {"labs.lln.anc", "labs.lln.neutrophils"} <= cols

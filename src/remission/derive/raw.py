@@ -181,7 +181,7 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     tx, ev = study.tables.get("treatments"), study.tables.get("events")
     out = grade_all(obs, patients=pts, treatments=tx, events=ev, crs=systems.crs,
                     neurotoxicity=systems.neurotoxicity, response=systems.response,
-                    landmark_day=cfg.assessment_day)
+                    landmark_day=cfg.assessment_day, lln=cfg.lln or None)
     daily = out["daily"]
     ids = pd.Index(pts["patient_id"].astype(str).tolist())
     cohort = _cohort(adsl)
@@ -208,7 +208,7 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
                                 systems.neurotoxicity, ordered))
 
     cyto = raw_cytopenia.cytopenia_table(out, ids, cohort)
-    results.append(raw_cytopenia.cytopenia_result(cyto, systems))
+    results.append(raw_cytopenia.cytopenia_result(cyto, systems, have_lln=bool(cfg.lln)))
     results.append(raw_cytopenia.cytopenia_summary(cyto, adsl))
 
     if len(out["response_assessments"]):
@@ -218,7 +218,7 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     else:  # no marrow assessment: nothing to derive a response from
         best = pd.DataFrame({"best_response": pd.Series(pd.NA, index=ids, dtype=object)})
 
-    kin_results, kin = raw_kinetics.kinetics_results(obs, daily, crs, best)
+    kin_results, kin = raw_kinetics.kinetics_results(obs, daily, crs, best, lloq=cfg.lloq)
     results.extend(kin_results)
 
     audit = raw_audit.recorded_vs_derived(

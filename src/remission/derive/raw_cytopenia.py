@@ -58,10 +58,12 @@ def cytopenia_table(out: dict[str, pd.DataFrame], ids: pd.Index,
     return t
 
 
-def cytopenia_result(table: pd.DataFrame, systems: Systems) -> Result:
-    no_lln = "value above the grade-2 bound is NA (grade 0 or 1 without the site's LLN)"
+def cytopenia_result(table: pd.DataFrame, systems: Systems, have_lln: bool = False) -> Result:
     warnings = [n for n in systems.notes if n.startswith("cytopenia")]
-    warnings.append(f"CTCAE grade 1 needs the site's lower limit of normal: {no_lln}")
+    if not have_lln:
+        no_lln = "value above the grade-2 bound is NA (grade 0 or 1 without the site's LLN)"
+        warnings.append(f"CTCAE grade 1 needs the site's lower limit of normal ([labs] lln in "
+                        f"study.toml): {no_lln}")
     return Result(
         "derived.cytopenia", "Cytopenia after infusion per patient, derived", table,
         ("Worst CTCAE v5.0 grade and nadir from day 0 of neutrophils (ANC), platelets and "

@@ -9,6 +9,7 @@ versus outcome).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import pandas as pd
@@ -44,11 +45,14 @@ def responder_flag(best_response: pd.Series) -> pd.Series:
 
 
 def kinetics_results(obs: pd.DataFrame, daily: pd.DataFrame, crs: pd.DataFrame,
-                     best: pd.DataFrame) -> tuple[list[Result], Kinetics | None]:
+                     best: pd.DataFrame, lloq: Mapping[str, float] | None = None
+                     ) -> tuple[list[Result], Kinetics | None]:
     """NCA, Stein fits, cytokine peaks and exposure associations (when data exist).
 
     CAR transgene copies (copies/µg gDNA) are preferred to CAR cells (cells/µL); one value
     per day (the daily maximum). ``crs`` and ``best`` are the derived per-patient tables.
+    ``lloq`` maps the CAR variable to the assay's lower limit of quantification
+    (study.toml ``[kinetics] lloq``); without it zeros are taken as below the limit.
     """
     results: list[Result] = []
     var = next((v for v in ("car_copies", "car_cells") if v in daily.columns
@@ -59,9 +63,11 @@ def kinetics_results(obs: pd.DataFrame, daily: pd.DataFrame, crs: pd.DataFrame,
     if var is not None:
         unit = VOCABULARY[var].unit
         prof = daily.loc[daily[var].notna(), ["patient_id", "day", var]].copy()
-        k = nca(prof, value=var, lloq=0.0, unit=unit, name="kinetics.nca")
-        k = replace(k, warnings=(*k.warnings, _LLOQ_NOTE),
-                    params={**k.params, "variable": var})
+        limit = float((lloq or {}).get(var, 0.0))
+        k = nca(prof, value=var, lloq=limit, unit=unit, name="kinetics.nca")
+        notes = (_LLOQ_NOTE,) if limit == 0.0 else ()
+        k = replace(k, warnings=(*k.warnings, *notes),
+                    params={**k.params, "variable": var, "lloq": limit})
         results.append(k)
         st = fit_stein(prof, value=var, name="kinetics.stein")
         results.append(replace(st, params={**st.params, "variable": var}))

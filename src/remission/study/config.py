@@ -39,7 +39,10 @@ CRITERIA_LABELS: dict[str, str] = {
     "icaht_2023": "EHA/EBMT ICAHT (Rejeski et al., Blood 2023)",
 }
 
-_TOP = {"format", "study", "cohorts", "criteria", "response", "endpoints", "audit"}
+_TOP = {"format", "study", "cohorts", "criteria", "response", "endpoints", "audit", "labs",
+        "kinetics"}
+LLN_VARIABLES = ("anc", "platelets", "hemoglobin", "wbc", "lymphocytes")  # canonical units
+LLOQ_VARIABLES = ("car_copies", "car_cells")
 _STUDY = {"name", "disease", "products", "day0", "reference", "anchor_date_column", "synthetic",
           "simulated", "licence", "license"}
 _COHORTS = {"label", "column", "levels", "ordered"}
@@ -83,6 +86,8 @@ class StudyConfig:
     mrd_negative: tuple[str, ...] = ("MRD-CR", "CR_MRD-", "CRi_MRD-", "CRh_MRD-")
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     claims: str | None = None
+    lln: dict[str, float] = field(default_factory=dict)
+    lloq: dict[str, float] = field(default_factory=dict)
 
 
 def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
@@ -168,6 +173,12 @@ def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
 
     audit = _table(data, "audit", log)
     _unknown(audit, _AUDIT, "audit.", log)
+    labs = _table(data, "labs", log)
+    _unknown(labs, {"lln"}, "labs.", log)
+    lln = _positive_map(labs.get("lln", {}), "labs.lln", LLN_VARIABLES, log)
+    kin = _table(data, "kinetics", log)
+    _unknown(kin, {"lloq"}, "kinetics.", log)
+    lloq = _positive_map(kin.get("lloq", {}), "kinetics.lloq", LLOQ_VARIABLES, log)
     if log:
         return None
     return StudyConfig(
@@ -183,8 +194,28 @@ def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
         assessment_day=day,
         endpoints=endpoints,
         claims=audit.get("claims"),
+        lln=lln,
+        lloq=lloq,
         **kw,
     )
+
+
+def _positive_map(tab: object, where: str, allowed: tuple[str, ...], log: ProblemLog
+                  ) -> dict[str, float]:
+    """A table of variable -> positive number (canonical units of the vocabulary)."""
+    if not isinstance(tab, dict):
+        log.add(FILE, "must be a table of variable = number", column=where, value=tab)
+        return {}
+    out = {}
+    for k, v in tab.items():
+        if k not in allowed:
+            log.add(FILE, "unknown variable", column=f"{where}.{k}",
+                    expected="one of " + ", ".join(allowed))
+        elif not isinstance(v, int | float) or isinstance(v, bool) or v <= 0:
+            log.add(FILE, "must be a positive number", column=f"{where}.{k}", value=v)
+        else:
+            out[k] = float(v)
+    return out
 
 
 def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
