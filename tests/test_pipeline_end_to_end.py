@@ -103,3 +103,19 @@ def test_lab_report_cli_and_study_lab_section(tmp_path: Path, study_dir: Path) -
     names = {r["name"] for r in json.loads((tmp_path / "s" / "results.json").read_text())[
         "results"]}
     assert {"lab.doseresponse.fits", "response.rates"} <= names
+
+
+def test_simulated_trial_flows_through_validate_and_report(tmp_path: Path) -> None:
+    """remission simulate writes a study folder that validate and report accept unchanged."""
+    root = Path(__file__).resolve().parents[1]
+    design = root / "examples" / "designs" / "seed002_cll1_cart_dose_groups.toml"
+    study = tmp_path / "sim"
+    proc = run_cli("simulate", str(design), "--out", str(study), "--n", "6", "--workers", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert run_cli("validate", str(study)).returncode == 0
+    rep = run_cli("report", str(study), "--out", str(tmp_path / "r"))
+    assert rep.returncode == 0, rep.stderr
+    names = {r["name"] for r in json.loads((tmp_path / "r" / "results.json").read_text())[
+        "results"]}
+    assert {"response.rates", "survival.os.km", "derived.crs"} <= names
+    assert "SIMULATED" in (tmp_path / "r" / "report.html").read_text()

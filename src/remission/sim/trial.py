@@ -352,8 +352,9 @@ complete = ["MRD-CR", "MRD+CR", "CR", "CRi"]
 mrd_negative = ["MRD-CR"]
 
 [endpoints.os]
-event = ["death"]
-censor_at = []
+landmarks = [90, 180]
+
+[endpoints.efs]
 """
 
 
