@@ -61,42 +61,59 @@ def _numeric_value(obs: pd.DataFrame, var: pd.Categorical) -> np.ndarray:
     return x
 
 
-def _reduce_dense(pd_key, codes, x, sign, used, n_rows):
-    """Scatter into a dense (patient-day × used variable) grid; duplicates by maximum.
+def _patient_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(ids, sort=True)`` as (int64 codes, object ids), fast for categoricals.
+
+    A categorical's own codes are reused (unobserved categories dropped, category order
+    kept, exactly as ``pd.factorize`` orders a categorical) instead of hashing every row.
+    """
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        codes = ids.cat.codes.to_numpy()
+        if len(codes) and codes.min() >= 0:
+            cats = np.asarray(ids.cat.categories, dtype=object)
+            present = np.bincount(codes, minlength=len(cats)) > 0
+            if present.all():
+                return codes.astype(np.int64), cats
+            lut = np.cumsum(present) - 1
+            return lut[codes], cats[present]
+    codes, uniq = pd.factorize(ids, sort=True)
+    return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+
+
+def _reduce_dense(pd_key, codes, x, used, n_rows):
+    """Scatter into a dense (used variable × patient-day) grid; duplicates by maximum.
 
     Used when the grid is not much larger than the table (typical daily data): a plain
-    scatter, then ``np.fmax.at`` only for the cells observed more than once.
+    scatter, then ``np.fmax.at`` only for the cells observed more than once (fmax skips
+    NaN, so a cell is NaN only when all its values are). Returns (rows, grid[:, rows]).
     """
-    slot = np.full(len(sign), -1, dtype=np.int64)
+    slot = np.full(int(codes.max()) + 1 if len(codes) else 1, -1, dtype=np.int64)
     slot[used] = np.arange(len(used))
     nv = len(used)
-    flat = pd_key * nv + slot[codes]
-    xs = x * sign[codes]
-    xs = np.where(np.isnan(xs), -np.inf, xs)
+    flat = slot[codes] * n_rows + pd_key  # variable-major: each variable's row contiguous
+    grid = np.full(n_rows * nv, np.nan)
+    grid[flat] = x
     cnt = np.bincount(flat, minlength=n_rows * nv)
-    grid = np.full(n_rows * nv, -np.inf)
-    grid[flat] = xs
-    dup = cnt[flat] > 1
-    if dup.any():
-        np.fmax.at(grid, flat[dup], xs[dup])
-    grid = grid.reshape(n_rows, nv)
-    seen = grid > -np.inf
-    rows = np.flatnonzero(seen.any(axis=1))
-    vals = grid[rows]
-    vals[~seen[rows]] = np.nan
-    return rows, vals * sign[used]
+    if cnt.max(initial=0) > 1:
+        dup = cnt[flat] > 1
+        np.fmax.at(grid, flat[dup], x[dup])
+    grid = grid.reshape(nv, n_rows)
+    seen = ~np.isnan(grid).all(axis=0)
+    if seen.all():
+        return np.arange(n_rows, dtype=np.int64), grid
+    rows = np.flatnonzero(seen)
+    return rows, grid[:, rows]
 
 
-def _reduce_sorted(pd_key, codes, x, sign, nvar):
+def _reduce_sorted(pd_key, codes, x, nvar):
     """Sort-based reduction for sparse grids (long follow-up, few observations)."""
     key = pd_key * nvar + codes
-    xs = x * sign[codes]
     order = np.argsort(key, kind="stable")  # radix sort on int64 keys
     key_s = key[order]
     if len(key_s):
         starts = np.flatnonzero(np.r_[True, key_s[1:] != key_s[:-1]])
         ukey = key_s[starts]
-        uval = np.fmax.reduceat(xs[order], starts)  # fmax ignores NaN
+        uval = np.fmax.reduceat(x[order], starts)  # fmax ignores NaN
         seen = ~np.isnan(uval)
         ukey, uval = ukey[seen], uval[seen]
     else:
@@ -107,7 +124,7 @@ def _reduce_sorted(pd_key, codes, x, sign, nvar):
     new_row = np.r_[True, upd[1:] != upd[:-1]] if len(upd) else np.array([], dtype=bool)
     rows = upd[new_row]  # ukey is sorted, so upd is too
     row_idx = np.cumsum(new_row) - 1
-    return rows, row_idx, uvar, uval * sign[uvar]
+    return rows, row_idx, uvar, uval
 
 
 def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
@@ -123,34 +140,42 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     """
     if method not in ("auto", "dense", "sorted"):
         raise ValueError("method must be 'auto', 'dense' or 'sorted'")
-    pid_codes, pids = pd.factorize(obs["patient_id"], sort=True)
-    pids = np.asarray(pids, dtype=object)  # plain strings out, whatever the input dtype
+    pid_codes, pids = _patient_codes(obs["patient_id"])
     var = pd.Categorical(obs["variable"], categories=_NAMES)
-    if (var.codes < 0).any():
+    vcodes = var.codes.astype(np.int64)
+    if len(vcodes) and vcodes.min() < 0:
         bad = sorted(set(obs["variable"][var.codes < 0]))
         raise ValueError(f"variables not in the vocabulary: {bad}")
-    x = _numeric_value(obs, var)
+    x = _numeric_value(obs, var)  # a fresh array: negated in place below
     day = obs["day"].to_numpy(dtype=np.int64)
     dmin = int(day.min()) if len(day) else 0
     span = int(day.max()) - dmin + 1 if len(day) else 1
-    pd_key = pid_codes.astype(np.int64) * span + (day - dmin)
+    pd_key = pid_codes * span
+    pd_key += day
+    if dmin:
+        pd_key -= dmin
     nvar = len(_NAMES)
     # reduce: max for max/worst variables, min for min variables (negate then max)
-    sign = np.array([-1.0 if VOCABULARY[n].daily == "min" else 1.0 for n in _NAMES])
-    used = np.flatnonzero(np.bincount(var.codes, minlength=nvar))
+    is_min = np.array([VOCABULARY[n].daily == "min" for n in _NAMES])
+    used = np.flatnonzero(np.bincount(vcodes, minlength=nvar))
+    neg = used[is_min[used]]
+    if len(neg):
+        np.negative(x, out=x, where=is_min[vcodes])
     n_cells = len(pids) * span * len(used)
     dense = method == "dense" or (method == "auto" and n_cells <= max(4 * len(x), 1_000_000))
     if len(x) and dense:
-        rows, vals = _reduce_dense(pd_key, var.codes, x, sign, used, len(pids) * span)
-        mat = np.full((len(rows), nvar), np.nan)
-        mat[:, used] = vals
+        rows, vals = _reduce_dense(pd_key, vcodes, x, used, len(pids) * span)
+        mat = np.empty((nvar, len(rows)))  # variable-major: contiguous columns
+        mat[np.setdiff1d(np.arange(nvar), used)] = np.nan
+        mat[used] = vals
     else:
-        rows, row_idx, uvar, uval = _reduce_sorted(pd_key, var.codes, x, sign, nvar)
-        mat = np.full((len(rows), nvar), np.nan)
-        mat[row_idx, uvar] = uval
-    out = pd.DataFrame(mat, columns=_NAMES)
+        rows, row_idx, uvar, uval = _reduce_sorted(pd_key, vcodes, x, nvar)
+        mat = np.full((nvar, len(rows)), np.nan)
+        mat[uvar, row_idx] = uval
+    mat[neg] *= -1.0
+    out = pd.DataFrame(mat.T, columns=_NAMES, copy=False)
     out.insert(0, "day", (rows % span + dmin).astype(np.int64))
-    out.insert(0, "patient_id", pids[(rows // span).astype(np.int64)])
+    out.insert(0, "patient_id", pids[rows // span])
     if "time" in obs.columns and obs["time"].notna().any():
         sf = sustained_fever(obs)
         key = pd.MultiIndex.from_frame(sf[["patient_id", "day"]])
