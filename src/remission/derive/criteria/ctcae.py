@@ -48,26 +48,32 @@ CTCAE_TERMS: dict[str, tuple[str, tuple[float, ...]]] = {
 }
 
 
+def _grade_codes(x: np.ndarray, variable: str, lln: float | np.ndarray | None) -> np.ndarray:
+    """CTCAE v5.0 grade of ``x`` as int8, -1 where undefined (the rule; see module doc).
+
+    Grades 2-4: the number of upper bounds the value is below, plus 1 (bounds are
+    strictly decreasing, so one ``searchsorted`` grades every value at once). Below no
+    bound: 0 if >= LLN, 1 if < LLN, undefined without an LLN or a value.
+    """
+    bounds = np.asarray(CTCAE_TERMS[variable][1], dtype=float)
+    below = len(bounds) - np.searchsorted(bounds[::-1], x, side="right")  # bounds x is < than
+    g = np.where(below > 0, below + 1, -1).astype(np.int8)
+    g[np.isnan(x)] = -1
+    if lln is not None:
+        lln_arr = np.broadcast_to(np.asarray(lln, dtype=float), x.shape)
+        upper = (below == 0) & ~np.isnan(x) & ~np.isnan(lln_arr)
+        g[upper] = np.where(x[upper] >= lln_arr[upper], 0, 1)
+    return g
+
+
 def ctcae_grade(values: np.ndarray, variable: str, lln: float | np.ndarray | None) -> np.ndarray:
     """Vectorised CTCAE v5.0 grade of ``values`` (canonical units); NaN where undefined.
 
     Returns float array (0-4, NaN when the value is missing or grade 1 needs an
     unknown LLN).
     """
-    x = np.asarray(values, dtype=float)
-    bounds = CTCAE_TERMS[variable][1]
-    g = np.full(x.shape, np.nan)
-    lln_arr = np.full(x.shape, np.nan) if lln is None else np.broadcast_to(
-        np.asarray(lln, dtype=float), x.shape)
-    top = bounds[0]
-    have = ~np.isnan(x)
-    # >= LLN: grade 0 (when the LLN is known)
-    g = np.where(have & ~np.isnan(lln_arr) & (x >= lln_arr), 0.0, g)
-    # < LLN and >= grade-2 upper bound: grade 1
-    g = np.where(have & ~np.isnan(lln_arr) & (x < lln_arr) & (x >= top), 1.0, g)
-    for k, b in enumerate(bounds):
-        g = np.where(have & (x < b), float(k + 2), g)
-    return g
+    g = _grade_codes(np.asarray(values, dtype=float), variable, lln)
+    return np.where(g < 0, np.nan, g.astype(float))
 
 
 def grade_labs(
@@ -84,31 +90,30 @@ def grade_labs(
     check_system(system, ("ctcae_v5",))
     lln = dict(lln or {})
     present = [v for v in variables if v in daily.columns]
-    pid = daily["patient_id"].to_numpy()
-    day = daily["day"].to_numpy()
-    idx, which, vals, grades = [], [], [], []
-    for k, v in enumerate(present):
-        x = daily[v].to_numpy(dtype=float)
-        keep = np.flatnonzero(~np.isnan(x))
-        idx.append(keep)
-        which.append(np.full(len(keep), k, dtype=np.int8))
-        vals.append(x[keep])
-        grades.append(ctcae_grade(x[keep], v, lln.get(v)))
     if not present:
         return pd.DataFrame(columns=["patient_id", "day", "variable", "term", "value", "grade",
                                      "system"])
+    pid = daily["patient_id"].to_numpy()
+    day = daily["day"].to_numpy()
+    idx, counts, vals, grades = [], [], [], []
+    for v in present:
+        x = daily[v].to_numpy(dtype=float)
+        keep = np.flatnonzero(~np.isnan(x))
+        idx.append(keep)
+        counts.append(len(keep))
+        vals.append(x[keep])
+        grades.append(_grade_codes(vals[-1], v, lln.get(v)))
     rows = np.concatenate(idx)
-    code = np.concatenate(which)
     g = np.concatenate(grades)
-    return pd.DataFrame({
+    return pd.DataFrame({  # every column a fresh array: no copy needed
         "patient_id": pid[rows],
         "day": day[rows],
-        "variable": np.array(present, dtype=object)[code],
-        "term": np.array([CTCAE_TERMS[v][0] for v in present], dtype=object)[code],
+        "variable": np.repeat(np.array(present, dtype=object), counts),
+        "term": np.repeat(np.array([CTCAE_TERMS[v][0] for v in present], dtype=object), counts),
         "value": np.concatenate(vals),
-        "grade": pd.arrays.IntegerArray(np.nan_to_num(g).astype(np.int64), np.isnan(g)),
+        "grade": pd.arrays.IntegerArray(g.astype(np.int64), g < 0),
         "system": system,
-    })
+    }, copy=False)
 
 
 def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5") -> pd.DataFrame:

@@ -43,7 +43,7 @@ WINDOW_EVENTS = ("relapse", "progression", "death", "last_contact", "transplant"
 
 def dense_matrix(daily: pd.DataFrame, variable: str, first: int, last: int):
     """(patient ids, matrix patients × days first..last) of a daily variable (NaN = none)."""
-    pids = np.array(sorted(daily["patient_id"].unique()), dtype=object)
+    pids, row = _sorted_codes(daily["patient_id"].to_numpy())
     n, width = len(pids), last - first + 1
     mat = np.full((n, width), np.nan)
     if variable not in daily.columns or n == 0:
@@ -51,9 +51,28 @@ def dense_matrix(daily: pd.DataFrame, variable: str, first: int, last: int):
     d = daily["day"].to_numpy()
     x = daily[variable].to_numpy(dtype=float)
     keep = (d >= first) & (d <= last) & ~np.isnan(x)
-    row = np.searchsorted(pids, daily["patient_id"].to_numpy()[keep])
-    mat[row, d[keep] - first] = x[keep]
+    mat[row[keep], d[keep] - first] = x[keep]
     return pids, mat
+
+
+def _sorted_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct ids, position of each row's id among them) without a string search.
+
+    ``daily_features`` output is sorted by patient, so equal neighbours give the codes;
+    otherwise ids are hashed once and only the distinct ids are sorted.
+    """
+    if len(ids) == 0:
+        return np.array([], dtype=object), np.array([], dtype=np.int64)
+    change = ids[1:] != ids[:-1]
+    if (ids[1:][change] > ids[:-1][change]).all():
+        new = np.r_[True, change]
+        return ids[new].astype(object), np.cumsum(new) - 1
+    codes, uniq = pd.factorize(ids)
+    uniq = np.asarray(uniq, dtype=object)
+    order = np.array(sorted(range(len(uniq)), key=uniq.__getitem__), dtype=np.int64)
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(len(uniq))
+    return uniq[order], rank[codes]
 
 
 def interpolate_gaps(mat: np.ndarray, maxgap: int = 7) -> np.ndarray:
