@@ -27,78 +27,91 @@ def level(variable: str, category: str) -> int:
     return VOCABULARY[variable].levels.index(category)
 
 
-def _numeric_value(obs: pd.DataFrame, var: pd.Categorical) -> np.ndarray:
-    """Canonical number per row; categorical rows get their level index."""
+def _variable_codes(names: pd.Series) -> np.ndarray:
+    """Vocabulary index of each row's variable (int64; -1 when not in the vocabulary)."""
+    if isinstance(names.dtype, pd.CategoricalDtype):  # recode the few categories only
+        where = {n: k for k, n in enumerate(_NAMES)}
+        lut = np.array([where.get(c, -1) for c in names.cat.categories] + [-1], dtype=np.int64)
+        return lut[names.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
+    return pd.Categorical(names, categories=_NAMES).codes.astype(np.int64)
+
+
+def _numeric_value(obs: pd.DataFrame, vcodes: np.ndarray) -> np.ndarray:
+    """Canonical number per row (a fresh array); categorical rows get their level index.
+
+    A row with a category gets the category's level index for a categorical variable
+    (NaN if it is not a level) and NaN for a numeric one.
+    """
     x = obs["value"].to_numpy(dtype=float, copy=True)
     if "category" not in obs.columns:
         return x
     cat = obs["category"]
+    if isinstance(cat.dtype, pd.CategoricalDtype):  # fast path: one (variable, category) table
+        cc = cat.cat.codes.to_numpy()
+        has = cc >= 0
+        if not has.any():
+            return x
+        names = list(cat.cat.categories)
+        lut = np.full((len(_NAMES), len(names)), np.nan)
+        for k, n in enumerate(_NAMES):
+            v = VOCABULARY[n]
+            if v.kind == "categorical":
+                lut[k] = [v.levels.index(c) if c in v.levels else np.nan for c in names]
+        x[has] = lut[vcodes[has], cc[has]]
+        return x
     has = cat.notna().to_numpy()
     if not has.any():
         return x
-    codes = var.codes[has]
+    codes = vcodes[has]
     out = np.full(has.sum(), np.nan)
-    if isinstance(cat.dtype, pd.CategoricalDtype):  # fast path: recode category codes
-        cc = cat.cat.codes.to_numpy()[has]
-        names = list(cat.cat.categories)
-        for code in np.unique(codes):
-            v = VOCABULARY[_NAMES[code]]
-            if v.kind == "categorical":
-                lut = np.array([v.levels.index(c) if c in v.levels else np.nan for c in names])
-                m = codes == code
-                out[m] = lut[cc[m]]
-    else:
-        cats = cat.to_numpy()[has]
-        for code in np.unique(codes):
-            v = VOCABULARY[_NAMES[code]]
-            if v.kind != "categorical":
-                continue
-            m = codes == code
-            lv = pd.Categorical(cats[m], categories=list(v.levels)).codes.astype(float)
-            lv[lv < 0] = np.nan
-            out[m] = lv
+    cats = cat.to_numpy()[has]
+    for code in np.unique(codes):
+        v = VOCABULARY[_NAMES[code]]
+        if v.kind != "categorical":
+            continue
+        m = codes == code
+        lv = pd.Categorical(cats[m], categories=list(v.levels)).codes.astype(float)
+        lv[lv < 0] = np.nan
+        out[m] = lv
     x[has] = out
     return x
 
 
 def _patient_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(ids, sort=True)`` as (int64 codes, object ids), fast for categoricals.
+    """(int64 code per row, ids) with codes ordered as ``pd.factorize(ids, sort=True)``.
 
-    A categorical's own codes are reused (unobserved categories dropped, category order
-    kept, exactly as ``pd.factorize`` orders a categorical) instead of hashing every row.
+    A categorical's own codes are reused (category order, as ``pd.factorize`` orders a
+    categorical) instead of hashing every row; unobserved categories are kept -- their
+    patient-days are never seen, so the reduction drops them.
     """
     if isinstance(ids.dtype, pd.CategoricalDtype):
         codes = ids.cat.codes.to_numpy()
         if len(codes) and codes.min() >= 0:
-            cats = np.asarray(ids.cat.categories, dtype=object)
-            present = np.bincount(codes, minlength=len(cats)) > 0
-            if present.all():
-                return codes.astype(np.int64), cats
-            lut = np.cumsum(present) - 1
-            return lut[codes], cats[present]
+            return codes.astype(np.int64), np.asarray(ids.cat.categories, dtype=object)
     codes, uniq = pd.factorize(ids, sort=True)
     return codes.astype(np.int64), np.asarray(uniq, dtype=object)
 
 
-def _reduce_dense(pd_key, codes, x, used, n_rows):
-    """Scatter into a dense (used variable × patient-day) grid; duplicates by maximum.
+def _reduce_dense(pd_key, vcodes, x, nvar, n_rows):
+    """Scatter into a dense (variable × patient-day) grid; duplicates by maximum.
 
-    Used when the grid is not much larger than the table (typical daily data): a plain
-    scatter, then ``np.fmax.at`` only for the cells observed more than once (fmax skips
-    NaN, so a cell is NaN only when all its values are). Returns (rows, grid[:, rows]).
+    Used when the grid is not much larger than the table (typical daily data). A plain
+    scatter keeps one value per cell; a row whose value differs from what its cell
+    kept is a duplicate that lost, and ``np.fmax.at`` folds the losers in (fmax skips
+    NaN, so a cell is NaN only when all its values are). Whichever duplicate the
+    scatter kept, the cell ends as the maximum. Returns (rows, grid[:, rows]).
     """
-    slot = np.full(int(codes.max()) + 1 if len(codes) else 1, -1, dtype=np.int64)
-    slot[used] = np.arange(len(used))
-    nv = len(used)
-    flat = slot[codes] * n_rows + pd_key  # variable-major: each variable's row contiguous
-    grid = np.full(n_rows * nv, np.nan)
+    flat = vcodes * n_rows  # variable-major: each variable's column contiguous
+    flat += pd_key
+    grid = np.full(nvar * n_rows, np.nan)
     grid[flat] = x
-    cnt = np.bincount(flat, minlength=n_rows * nv)
-    if cnt.max(initial=0) > 1:
-        dup = cnt[flat] > 1
-        np.fmax.at(grid, flat[dup], x[dup])
-    grid = grid.reshape(nv, n_rows)
-    seen = ~np.isnan(grid).all(axis=0)
+    lost = grid[flat] != x  # also True for NaN values: harmless under fmax
+    if lost.any():
+        np.fmax.at(grid, flat[lost], x[lost])
+    grid = grid.reshape(nvar, n_rows)
+    seen = np.zeros(n_rows, dtype=bool)
+    valid = ~np.isnan(x)
+    seen[pd_key if valid.all() else pd_key[valid]] = True
     if seen.all():
         return np.arange(n_rows, dtype=np.int64), grid
     rows = np.flatnonzero(seen)
@@ -141,39 +154,34 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     if method not in ("auto", "dense", "sorted"):
         raise ValueError("method must be 'auto', 'dense' or 'sorted'")
     pid_codes, pids = _patient_codes(obs["patient_id"])
-    var = pd.Categorical(obs["variable"], categories=_NAMES)
-    vcodes = var.codes.astype(np.int64)
+    vcodes = _variable_codes(obs["variable"])
     if len(vcodes) and vcodes.min() < 0:
-        bad = sorted(set(obs["variable"][var.codes < 0]))
+        bad = sorted(set(obs["variable"][vcodes < 0]))
         raise ValueError(f"variables not in the vocabulary: {bad}")
-    x = _numeric_value(obs, var)  # a fresh array: negated in place below
+    x = _numeric_value(obs, vcodes)  # a fresh array: negated in place below
     day = obs["day"].to_numpy(dtype=np.int64)
     dmin = int(day.min()) if len(day) else 0
     span = int(day.max()) - dmin + 1 if len(day) else 1
-    pd_key = pid_codes * span
+    pd_key = pid_codes
+    pd_key *= span
     pd_key += day
     if dmin:
         pd_key -= dmin
     nvar = len(_NAMES)
     # reduce: max for max/worst variables, min for min variables (negate then max)
     is_min = np.array([VOCABULARY[n].daily == "min" for n in _NAMES])
-    used = np.flatnonzero(np.bincount(vcodes, minlength=nvar))
-    neg = used[is_min[used]]
-    if len(neg):
-        np.negative(x, out=x, where=is_min[vcodes])
-    n_cells = len(pids) * span * len(used)
+    neg = np.flatnonzero(is_min)
+    np.negative(x, out=x, where=is_min[vcodes])
+    n_cells = len(pids) * span * nvar
     dense = method == "dense" or (method == "auto" and n_cells <= max(4 * len(x), 1_000_000))
     if len(x) and dense:
-        rows, vals = _reduce_dense(pd_key, vcodes, x, used, len(pids) * span)
-        mat = np.empty((nvar, len(rows)))  # variable-major: contiguous columns
-        mat[np.setdiff1d(np.arange(nvar), used)] = np.nan
-        mat[used] = vals
+        rows, mat = _reduce_dense(pd_key, vcodes, x, nvar, len(pids) * span)
     else:
         rows, row_idx, uvar, uval = _reduce_sorted(pd_key, vcodes, x, nvar)
         mat = np.full((nvar, len(rows)), np.nan)
         mat[uvar, row_idx] = uval
     mat[neg] *= -1.0
-    out = pd.DataFrame(mat.T, columns=_NAMES, copy=False)
+    out = pd.DataFrame(mat.T, columns=_NAMES, copy=False)  # block = mat: contiguous columns
     out.insert(0, "day", (rows % span + dmin).astype(np.int64))
     out.insert(0, "patient_id", pids[rows // span])
     if "time" in obs.columns and obs["time"].notna().any():
