@@ -32,6 +32,22 @@ def check_system(system: str, allowed: Iterable[str]) -> str:
     return system
 
 
+def graded_frame(daily: pd.DataFrame, grade: np.ndarray, decided_by: np.ndarray,
+                 system: str) -> pd.DataFrame:
+    """Per patient-day grade table: patient_id, day, grade (int64), decided_by, system.
+
+    Built without consolidating copies (``copy=False``); the key columns are copied so
+    the result never shares memory with ``daily``.
+    """
+    return pd.DataFrame({
+        "patient_id": daily["patient_id"].to_numpy(copy=True),
+        "day": daily["day"].to_numpy(copy=True),
+        "grade": grade.astype(np.int64),
+        "decided_by": decided_by,
+        "system": system,
+    }, copy=False)
+
+
 def death_days(events: pd.DataFrame | None, causes: Iterable[str]) -> pd.DataFrame:
     """Deaths attributed to one of ``causes`` (regex, case-insensitive) -> patient_id, day.
 

@@ -55,6 +55,7 @@ from remission.derive.criteria._common import (
     apply_grade5,
     check_system,
     death_days,
+    graded_frame,
     summarise_episodes,
 )
 from remission.derive.criteria.daily import level
@@ -171,13 +172,7 @@ def grade_crs(
     dec = np.where(grade == 0, 0,
                    np.where((hyp_g == grade) & (ox_g == grade), 4,
                             np.where(hyp_g == grade, 2, np.where(ox_g == grade, 3, 1))))
-    out = pd.DataFrame({
-        "patient_id": daily["patient_id"].to_numpy(),
-        "day": daily["day"].to_numpy(),
-        "grade": grade.astype(np.int64),
-        "decided_by": _DECIDED[dec],
-        "system": system,
-    })
+    out = graded_frame(daily, grade, _DECIDED[dec], system)
     if system == "cartox2018":  # CARTOX grades 1-4 only (Neelapu 2018; criteria.md §3b)
         return out
     return apply_grade5(out, death_days(events, death_causes), "death attributed to CRS")

@@ -33,6 +33,7 @@ from remission.derive.criteria._common import (
     apply_grade5,
     check_system,
     death_days,
+    graded_frame,
     summarise_episodes,
 )
 from remission.derive.criteria.daily import level
@@ -125,14 +126,11 @@ def grade_neurotoxicity(
     stack = np.vstack([np.zeros(len(daily), dtype=np.int64), score_g, cons_g, seiz_g, motor_g,
                        icp_g])
     grade = stack.max(axis=0)
-    dec = np.where(grade == 0, 0, np.argmax(stack == grade, axis=0))
-    out = pd.DataFrame({
-        "patient_id": daily["patient_id"].to_numpy(),
-        "day": daily["day"].to_numpy(),
-        "grade": grade.astype(np.int64),
-        "decided_by": _DECIDED[dec],
-        "system": system,
-    })
+    dec = np.zeros(len(grade), dtype=np.int64)  # first domain reaching the grade
+    for k in range(len(stack) - 1, 0, -1):
+        dec[stack[k] == grade] = k
+    dec[grade == 0] = 0
+    out = graded_frame(daily, grade, _DECIDED[dec], system)
     if system == "cres_cartox2018":  # CRES grades 1-4 only (Neelapu 2018; criteria.md §3c)
         return out
     return apply_grade5(out, death_days(events, death_causes),
