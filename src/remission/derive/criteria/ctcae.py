@@ -46,22 +46,25 @@ CTCAE_TERMS: dict[str, tuple[str, tuple[float, ...]]] = {
     "lymphocytes": ("Lymphocyte count decreased", (0.8, 0.5, 0.2)),
     "hemoglobin": ("Anemia", (10.0, 8.0)),
 }
+assert all(np.all(np.diff(b) < 0) for _, b in CTCAE_TERMS.values()), "bounds must decrease"
 
 
 def _grade_codes(x: np.ndarray, variable: str, lln: float | np.ndarray | None) -> np.ndarray:
     """CTCAE v5.0 grade of ``x`` as int8, -1 where undefined (the rule; see module doc).
 
-    Grades 2-4: the number of upper bounds the value is below, plus 1 (bounds are
-    strictly decreasing, so one ``searchsorted`` grades every value at once). Below no
-    bound: 0 if >= LLN, 1 if < LLN, undefined without an LLN or a value.
+    Grades 2-4: 1 + the number of upper bounds the value is below (the bounds decrease
+    strictly, so this is the grade of the lowest bound crossed; NaN is below none).
+    Below no bound: 0 if >= LLN, 1 if < LLN, undefined without an LLN or a value.
     """
-    bounds = np.asarray(CTCAE_TERMS[variable][1], dtype=float)
-    below = len(bounds) - np.searchsorted(bounds[::-1], x, side="right")  # bounds x is < than
-    g = np.where(below > 0, below + 1, -1).astype(np.int8)
-    g[np.isnan(x)] = -1
+    below = np.zeros(x.shape, dtype=np.int8)
+    for b in CTCAE_TERMS[variable][1]:
+        below += x < b
+    g = below + np.int8(1)
+    none = below == 0
+    g[none] = -1
     if lln is not None:
         lln_arr = np.broadcast_to(np.asarray(lln, dtype=float), x.shape)
-        upper = (below == 0) & ~np.isnan(x) & ~np.isnan(lln_arr)
+        upper = none & ~np.isnan(x) & ~np.isnan(lln_arr)
         g[upper] = np.where(x[upper] >= lln_arr[upper], 0, 1)
     return g
 
