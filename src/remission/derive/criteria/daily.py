@@ -28,12 +28,12 @@ def level(variable: str, category: str) -> int:
 
 
 def _variable_codes(names: pd.Series) -> np.ndarray:
-    """Vocabulary index of each row's variable (int64; -1 when not in the vocabulary)."""
+    """Vocabulary index of each row's variable (int8; -1 when not in the vocabulary)."""
     if isinstance(names.dtype, pd.CategoricalDtype):  # recode the few categories only
         where = {n: k for k, n in enumerate(_NAMES)}
-        lut = np.array([where.get(c, -1) for c in names.cat.categories] + [-1], dtype=np.int64)
+        lut = np.array([where.get(c, -1) for c in names.cat.categories] + [-1], dtype=np.int8)
         return lut[names.cat.codes.to_numpy()]  # code -1 (missing) picks the trailing -1
-    return pd.Categorical(names, categories=_NAMES).codes.astype(np.int64)
+    return pd.Categorical(names, categories=_NAMES).codes.astype(np.int8)
 
 
 def _numeric_value(obs: pd.DataFrame, vcodes: np.ndarray) -> np.ndarray:
@@ -92,6 +92,18 @@ def _patient_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniq, dtype=object)
 
 
+def _no_duplicates(flat: np.ndarray, vcodes: np.ndarray) -> bool:
+    """Cheap proof that no cell is hit twice: each variable's rows form one block and
+    the cells increase strictly within blocks (a table grouped by variable and sorted by
+    patient and day). False means "not proven", not "duplicates exist"."""
+    if len(flat) < 2:
+        return True
+    new_var = vcodes[1:] != vcodes[:-1]
+    if np.count_nonzero(new_var) + 1 != np.count_nonzero(np.bincount(vcodes)):
+        return False  # some variable comes back in a later block
+    return bool(((flat[1:] > flat[:-1]) | new_var).all())
+
+
 def _reduce_dense(pd_key, vcodes, x, nvar, n_rows):
     """Scatter into a dense (variable × patient-day) grid; duplicates by maximum.
 
@@ -101,13 +113,14 @@ def _reduce_dense(pd_key, vcodes, x, nvar, n_rows):
     NaN, so a cell is NaN only when all its values are). Whichever duplicate the
     scatter kept, the cell ends as the maximum. Returns (rows, grid[:, rows]).
     """
-    flat = vcodes * n_rows  # variable-major: each variable's column contiguous
+    flat = np.multiply(vcodes, n_rows, dtype=np.int64)  # variable-major: contiguous columns
     flat += pd_key
     grid = np.full(nvar * n_rows, np.nan)
     grid[flat] = x
-    lost = grid[flat] != x  # also True for NaN values: harmless under fmax
-    if lost.any():
-        np.fmax.at(grid, flat[lost], x[lost])
+    if not _no_duplicates(flat, vcodes):
+        lost = grid[flat] != x  # also True for NaN values: harmless under fmax
+        if lost.any():
+            np.fmax.at(grid, flat[lost], x[lost])
     grid = grid.reshape(nvar, n_rows)
     seen = np.zeros(n_rows, dtype=bool)
     valid = ~np.isnan(x)
@@ -120,7 +133,7 @@ def _reduce_dense(pd_key, vcodes, x, nvar, n_rows):
 
 def _reduce_sorted(pd_key, codes, x, nvar):
     """Sort-based reduction for sparse grids (long follow-up, few observations)."""
-    key = pd_key * nvar + codes
+    key = pd_key * nvar + codes.astype(np.int64)
     order = np.argsort(key, kind="stable")  # radix sort on int64 keys
     key_s = key[order]
     if len(key_s):
