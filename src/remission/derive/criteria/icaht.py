@@ -51,7 +51,7 @@ def dense_matrix(daily: pd.DataFrame, variable: str, first: int, last: int):
     d = daily["day"].to_numpy()
     x = daily[variable].to_numpy(dtype=float)
     keep = (d >= first) & (d <= last) & ~np.isnan(x)
-    mat[row[keep], d[keep] - first] = x[keep]
+    mat.ravel()[row[keep] * width + (d[keep] - first)] = x[keep]  # flat scatter
     return pids, mat
 
 
@@ -83,10 +83,9 @@ def interpolate_gaps(mat: np.ndarray, maxgap: int = 7) -> np.ndarray:
     prev = np.maximum.accumulate(np.where(valid, j, -1), axis=1)
     nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, j, w), axis=1), axis=1), axis=1)
     fill = ~valid & (prev >= 0) & (nxt < w) & ((nxt - prev - 1) <= maxgap)
-    rows = np.broadcast_to(np.arange(n)[:, None], (n, w))
     p = np.clip(prev, 0, w - 1)
     q = np.clip(nxt, 0, w - 1)
-    a, b = mat[rows, p], mat[rows, q]
+    a, b = np.take_along_axis(mat, p, axis=1), np.take_along_axis(mat, q, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         interp = a + (b - a) * (j - prev) / (nxt - prev)
     return np.where(fill, interp, mat)
@@ -153,7 +152,7 @@ def early_icaht(daily: pd.DataFrame, counting: str = "longest", maxgap: int = 7,
                              np.where(grade > 0, "days ANC <= 500/µL", "no ANC <= 500/µL")))
     return pd.DataFrame({
         "patient_id": pids,
-        "icaht_early_grade": pd.array(np.where(has, grade, pd.NA), dtype="Int64"),
+        "icaht_early_grade": pd.arrays.IntegerArray(grade.astype(np.int64), ~has),
         "days_anc_le500": np.where(has, d500, 0),
         "days_anc_le100": np.where(has, d100, 0),
         "rule": np.where(has, rule, "no ANC on days 0-30"),
