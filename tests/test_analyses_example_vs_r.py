@@ -83,3 +83,50 @@ def test_adsl_derivations(analysis) -> None:
     assert adsl.loc["3", "DTHFL"] == "Y" and pd.isna(adsl.loc["3", "DTHDY"])
     assert adsl.loc["2", "DTHFL"] == "N"
     assert int(adsl["CRSGR"].sum()) == 3 + 2 + 2 + 4 + 2 + 2 + 3 + 3 + 1 + 3 + 1 + 2
+
+
+def test_every_table1_test_and_every_rate_ci_matches_r(analysis) -> None:
+    """All rows, not a sample: each baseline test p, each response CI and test p."""
+    raw = pd.read_csv(EXAMPLE / "patients.csv")
+    out = run_r(
+        """
+        d <- p
+        d$grp <- factor(c("A", "B", "C")[match(d$cart_dose_per_kg, c(5e5, 1e6, 1.5e6))])
+        cont <- c("age", "prior_lines", "baseline_burden_pct", "cll1_positivity_pct",
+                  "transduction_pct")
+        kw <- sapply(cont, function(v) kruskal.test(d[[v]] ~ d$grp)$p.value)
+        cat <- c("sex", "cns_leukemia", "extramedullary")
+        fe <- sapply(cat, function(v) fisher.test(table(d[[v]], d$grp))$p.value)
+        sets <- list(ORR = c("MRD-CR", "MRD+CR", "PR"), CR = c("MRD-CR", "MRD+CR"),
+                     MRDNEG = c("MRD-CR"))
+        lo <- c(); hi <- c(); fp <- c(); tp <- c()
+        for (s in names(sets)) {
+          y <- d$best_response %in% sets[[s]]
+          for (g in c("Overall", "A", "B", "C")) {
+            yy <- if (g == "Overall") y else y[d$grp == g]
+            ci <- binom.test(sum(yy), length(yy))$conf.int
+            lo <- c(lo, ci[1]); hi <- c(hi, ci[2])
+          }
+          fp <- c(fp, fisher.test(table(factor(y, levels = c(TRUE, FALSE)), d$grp))$p.value)
+          tp <- c(tp, suppressWarnings(prop.trend.test(tapply(y, d$grp, sum),
+                                                       as.vector(table(d$grp))))$p.value)
+        }
+        out <- list(kw = unname(kw), fe = unname(fe), lo = lo, hi = hi, fp = fp, tp = tp)
+        """, p=raw)
+    tests = analysis.results["baseline.tests"]
+    cont = ["age", "prior_lines", "baseline_burden_pct", "cll1_positivity_pct",
+            "transduction_pct"]
+    for v, p in zip(cont, out["kw"], strict=True):
+        assert tests.cell(v, "p") == pytest.approx(p, rel=1e-9), v
+    for v, p in zip(["sex", "cns_leukemia", "extramedullary"], out["fe"], strict=True):
+        assert tests.cell(v, "p") == pytest.approx(p, rel=1e-6), v
+    rates = analysis.results["response.rates"]
+    keys = [f"{e} | {g}" for e in ("ORR", "CR", "MRD-negative CR")
+            for g in ("Overall", "A", "B", "C")]
+    for k, lo, hi in zip(keys, out["lo"], out["hi"], strict=True):
+        assert rates.cell(k, "ci_low") == pytest.approx(100 * lo, rel=1e-9, abs=1e-12), k
+        assert rates.cell(k, "ci_high") == pytest.approx(100 * hi, rel=1e-9), k
+    rt = analysis.results["response.tests"]
+    for k, fp, tp in zip(["ORR", "CR", "MRD-negative CR"], out["fp"], out["tp"], strict=True):
+        assert rt.cell(k, "p") == pytest.approx(fp, rel=1e-6), k
+        assert rt.cell(k, "trend_p") == pytest.approx(tp, rel=1e-9), k
