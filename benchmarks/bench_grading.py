@@ -12,6 +12,13 @@ on a subsample of patients in the same run and extrapolated linearly in the numb
 exits with status 1. The headline speed-up uses the lean loop (``itertuples``); the same
 loop reading rows with ``DataFrame.iterrows`` is also timed (on a smaller subsample) and
 reported separately. No treatments/events (fever waiver, grade 5) are in the benchmark data.
+
+The stage table and the headline ratios time the first call in the process ("cold": its
+large fresh arrays still page-fault); the same grading repeated ``--repeat`` times is also
+reported ("warm", median), as a long-running process would see it. What is left of the
+vectorised time is mostly memory traffic that the output format fixes: the daily table
+(one float64 column per vocabulary variable, 47 × patient-days) must be written, and the
+result tables carry object-dtype id/label columns (the 2 M-row CTCAE table has three).
 """
 
 from __future__ import annotations
@@ -259,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small smoke run")
     ap.add_argument("--patients", type=int, default=None)
     ap.add_argument("--ref-patients", type=int, default=None)
+    ap.add_argument("--repeat", type=int, default=3, help="warm repetitions (median)")
     a = ap.parse_args(argv)
     n_pat = a.patients or (300 if a.quick else 12_800)
     n_ref = a.ref_patients or (60 if a.quick else 400)
@@ -274,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(times.values())
     _, times_str = vectorised(obs)
     total_str = sum(times_str.values())
+    warm = []
+    for _ in range(max(a.repeat, 1)):
+        warm.append(vectorised(obs_cat)[1])
+    warm_total = float(np.median([sum(w.values()) for w in warm]))
 
     sub_ids = sorted(obs["patient_id"].unique())[:n_ref]
     sub = obs[obs["patient_id"].isin(sub_ids)].reset_index(drop=True)
@@ -302,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     for k, v in times.items():
         print(f"{'vectorised: ' + k:<34}{rows:>12,}{v:>10.2f}{rows / max(v, 1e-9):>14,.0f}")
     print(f"{'vectorised: total':<34}{rows:>12,}{total:>10.2f}{rows / total:>14,.0f}")
+    print(f"{'vectorised: total, warm (median)':<34}{rows:>12,}{warm_total:>10.2f}"
+          f"{rows / warm_total:>14,.0f}")
     print(f"{'(string keys -> categorical)':<34}{rows:>12,}{t_cat:>10.2f}"
           f"{rows / t_cat:>14,.0f}")
     print(f"{'vectorised: total, string keys':<34}{rows:>12,}{total_str:>10.2f}"
@@ -319,11 +333,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed-up vs per-row Python (extrapolated, same run): {t_ref_full / total:.1f}× "
           f"(categorical keys), {t_ref_full / total_str:.1f}× (string keys); vs the iterrows "
           f"variant: {t_ref2_full / total:.1f}× / {t_ref2_full / total_str:.1f}×")
+    print(f"speed-up, warm (median of {max(a.repeat, 1)} repeated calls, categorical keys): "
+          f"{t_ref_full / warm_total:.1f}× vs per-row Python, {t_ref2_full / warm_total:.1f}× "
+          f"vs the iterrows variant")
     if rows >= 5_000_000:
         print(f"target: total < 10 s for 5M rows -> {'met' if total < 10 else 'NOT met'} "
               f"({total:.2f} s); speed-up >= 50× vs the lean itertuples loop -> "
               f"{'met' if t_ref_full / total >= 50 else 'NOT met'}; vs the iterrows variant "
-              f"-> {'met' if t_ref2_full / total >= 50 else 'NOT met'}")
+              f"-> {'met' if t_ref2_full / total >= 50 else 'NOT met'} (first call; warm: "
+              f"{t_ref_full / warm_total:.1f}× -> "
+              f"{'met' if t_ref_full / warm_total >= 50 else 'NOT met'})")
     else:
         print("targets (5M rows < 10 s, >= 50×) not assessed: run without --quick")
     print("identical results on the subsample: "
