@@ -104,23 +104,25 @@ def _no_duplicates(flat: np.ndarray, vcodes: np.ndarray) -> bool:
     return bool(((flat[1:] > flat[:-1]) | new_var).all())
 
 
-def _reduce_dense(pd_key, vcodes, x, nvar, n_rows):
-    """Scatter into a dense (variable × patient-day) grid; duplicates by maximum.
+def _reduce_dense(pd_key, vcodes, x, nvar, n_rows, is_min):
+    """Scatter into a dense (variable × patient-day) grid; duplicates by max (min).
 
     Used when the grid is not much larger than the table (typical daily data). A plain
     scatter keeps one value per cell; a row whose value differs from what its cell
-    kept is a duplicate that lost, and ``np.fmax.at`` folds the losers in (fmax skips
-    NaN, so a cell is NaN only when all its values are). Whichever duplicate the
-    scatter kept, the cell ends as the maximum. Returns (rows, grid[:, rows]).
+    kept is a duplicate that lost, and ``np.fmax.at`` (``np.fmin.at`` for ``is_min``
+    variables) folds the losers in (both skip NaN, so a cell is NaN only when all its
+    values are). Whichever duplicate the scatter kept, the cell ends as the maximum
+    (minimum). Returns (rows, grid[:, rows]).
     """
     flat = np.multiply(vcodes, n_rows, dtype=np.int64)  # variable-major: contiguous columns
     flat += pd_key
     grid = np.full(nvar * n_rows, np.nan)
     grid[flat] = x
     if not _no_duplicates(flat, vcodes):
-        lost = grid[flat] != x  # also True for NaN values: harmless under fmax
-        if lost.any():
-            np.fmax.at(grid, flat[lost], x[lost])
+        lost = np.flatnonzero(grid[flat] != x)  # also NaN values: harmless under fmax/fmin
+        low = is_min[vcodes[lost]]
+        np.fmax.at(grid, flat[lost[~low]], x[lost[~low]])
+        np.fmin.at(grid, flat[lost[low]], x[lost[low]])
     grid = grid.reshape(nvar, n_rows)
     seen = np.zeros(n_rows, dtype=bool)
     valid = ~np.isnan(x)
@@ -171,7 +173,7 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     if len(vcodes) and vcodes.min() < 0:
         bad = sorted(set(obs["variable"][vcodes < 0]))
         raise ValueError(f"variables not in the vocabulary: {bad}")
-    x = _numeric_value(obs, vcodes)  # a fresh array: negated in place below
+    x = _numeric_value(obs, vcodes)  # a fresh array: may be negated in place below
     day = obs["day"].to_numpy(dtype=np.int64)
     dmin = int(day.min()) if len(day) else 0
     span = int(day.max()) - dmin + 1 if len(day) else 1
@@ -181,19 +183,18 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     if dmin:
         pd_key -= dmin
     nvar = len(_NAMES)
-    # reduce: max for max/worst variables, min for min variables (negate then max)
+    # reduce: max for max/worst variables, min for min variables
     is_min = np.array([VOCABULARY[n].daily == "min" for n in _NAMES])
-    neg = np.flatnonzero(is_min)
-    np.negative(x, out=x, where=is_min[vcodes])
     n_cells = len(pids) * span * nvar
     dense = method == "dense" or (method == "auto" and n_cells <= max(4 * len(x), 1_000_000))
     if len(x) and dense:
-        rows, mat = _reduce_dense(pd_key, vcodes, x, nvar, len(pids) * span)
-    else:
+        rows, mat = _reduce_dense(pd_key, vcodes, x, nvar, len(pids) * span, is_min)
+    else:  # min variables: negate, reduce by max, negate back
+        np.negative(x, out=x, where=is_min[vcodes])
         rows, row_idx, uvar, uval = _reduce_sorted(pd_key, vcodes, x, nvar)
         mat = np.full((nvar, len(rows)), np.nan)
         mat[uvar, row_idx] = uval
-    mat[neg] *= -1.0
+        mat[is_min] *= -1.0
     out = pd.DataFrame(mat.T, columns=_NAMES, copy=False)  # block = mat: contiguous columns
     out.insert(0, "day", (rows % span + dmin).astype(np.int64))
     out.insert(0, "patient_id", pids[rows // span])
