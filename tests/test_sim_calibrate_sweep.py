@@ -30,7 +30,9 @@ def test_replicates_have_published_arm_sizes_and_independent_patients() -> None:
     np.testing.assert_allclose(got, per_rep)
     row = calibrate._row(t.key, "002", "", t.published, got, "proportion")
     assert row["simulated_median"] == pytest.approx(np.median(per_rep))
-    assert row["published_within_interval"] == (min(per_rep) <= 5 / 12 <= max(per_rep))
+    lo, hi = np.percentile(per_rep, [2.5, 97.5])
+    assert (row["interval_low"], row["interval_high"]) == pytest.approx((lo, hi))
+    assert row["published_within_interval"] == bool(lo <= 5 / 12 <= hi)
 
 
 def test_sweep_grid_builds_lead_in_before_lymphodepletion() -> None:
