@@ -52,7 +52,7 @@ def test_dask_local_cluster_matches_in_process() -> None:
     from dask.distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address="127.0.0.1:0") as cluster:
         remote = run_trial(d, n=12, seed=3, scheduler=cluster.scheduler_address, chunk_size=7)
     assert _bytes(local) == _bytes(remote)
 

@@ -296,7 +296,7 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, host="127.0.0.1", dashboard_address=None)
+                               processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0")
         client = Client(cluster)
     else:
         client = Client(scheduler)
