@@ -10,8 +10,8 @@ of rows. Threads, not processes: the engines are numpy work that mostly releases
 and threads share the chunks without pickling.
 
 Measured (benchmarks/bench_grading.py, 5.1 M rows, 2-core machine whose cores were busy
-with other jobs, load average 3.6-3.8): 2 threads took 0.69-0.77 s against 0.49-0.53 s
-for one call (0.64-0.76×). Concatenating the chunk outputs alone costs 0.12-0.3 s (the
+with other jobs, load average 2.7-3.8; 4 runs): 2 threads took 0.69-0.86 s against 0.49-0.53 s
+for one call (0.56-0.76×). Concatenating the chunk outputs alone costs 0.12-0.3 s (the
 output is mostly memory traffic: a 150 MB daily table and object columns), so even two
 idle cores would leave little to gain; processes are worse (pickling the outputs alone
 takes 0.65-0.87 s). Keep ``workers=1`` unless cores are idle and measured to help.
