@@ -9,12 +9,14 @@ same rows, order, dtypes and values as the single call. Chunks hold about the sa
 of rows. Threads, not processes: the engines are numpy work that mostly releases the GIL,
 and threads share the chunks without pickling.
 
-Measured (benchmarks/bench_grading.py, 5.1 M rows, 2-core machine whose cores were busy
-with other jobs, load average 2.7-3.8; 4 runs): 2 threads took 0.69-0.86 s against 0.49-0.53 s
-for one call (0.56-0.76×). Concatenating the chunk outputs alone costs 0.12-0.3 s (the
-output is mostly memory traffic: a 150 MB daily table and object columns), so even two
-idle cores would leave little to gain; processes are worse (pickling the outputs alone
-takes 0.65-0.87 s). Keep ``workers=1`` unless cores are idle and measured to help.
+Measured (benchmarks/bench_grading.py, 5.1 M rows, 2 cores): it does not pay off. With
+both cores free (a two-thread ``np.sort`` control ran 1.9× faster), 2 threads took
+0.54-0.60 s against 0.37-0.42 s for one call (0.69-0.72×, 3 runs); with the cores busy
+with other jobs, 0.56-0.76× (4 runs). The chunks themselves grade 1.5× faster in two
+threads than one after the other (0.31-0.34 s against 0.45-0.54 s), but concatenating
+the outputs costs 0.12-0.2 s: the output is mostly memory (a 150 MB daily table, object
+id/label columns) and must be copied once more. Processes are worse (pickling the outputs
+alone takes 0.65-0.87 s). Keep ``workers=1`` unless measured to help on the target machine.
 
 When a split cannot be proven to give the same order -- a categorical ``patient_id``
 whose categories are not sorted, or missing ids -- :func:`patient_chunks` returns ``None``
