@@ -41,7 +41,8 @@ def grade_all(
     (:func:`~remission.derive.criteria.icaht.late_window_end`).
 
     ``workers`` > 1 (``None`` = ``os.cpu_count()``) grades contiguous patient chunks in
-    threads with identical output (:mod:`~remission.derive.criteria.parallel`).
+    threads with identical output (:mod:`~remission.derive.criteria.parallel`; measured
+    slower than one call on 2 cores, so off by default).
     """
     if workers != 1:
         from remission.derive.criteria.parallel import grade_all_chunked, resolve_workers
