@@ -15,14 +15,10 @@ reported separately. No treatments/events (fever waiver, grade 5) are in the ben
 
 The stage table and the headline ratios time the first call in the process ("cold": its
 large fresh arrays still page-fault); the same grading repeated ``--repeat`` times is also
-reported ("warm", median), as a long-running process would see it. The same engines run
-on ``--threads`` contiguous patient chunks in threads
-(:func:`remission.derive.criteria.parallel.map_patient_chunks`) alternate with the warm
-calls; their output must be identical to the single call, or the script exits with 1.
-What is left of the vectorised time is mostly memory traffic that the output format
-fixes: the daily table (one float64 column per vocabulary variable, 47 × patient-days)
-must be written, and the result tables carry object-dtype id/label columns (the 2 M-row
-CTCAE table has three).
+reported ("warm", median), as a long-running process would see it. What is left of the
+vectorised time is mostly memory traffic that the output format fixes: the daily table
+(one float64 column per vocabulary variable, 47 × patient-days) must be written, and the
+result tables carry object-dtype id/label columns (the 2 M-row CTCAE table has three).
 """
 
 from __future__ import annotations
@@ -43,7 +39,6 @@ from remission.derive.criteria import (
     grade_neurotoxicity,
 )
 from remission.derive.criteria.icaht import early_icaht
-from remission.derive.criteria.parallel import map_patient_chunks
 from remission.derive.vocabulary import VOCABULARY
 
 LEVELS = {n: v.levels for n, v in VOCABULARY.items() if v.kind == "categorical"}
@@ -251,18 +246,6 @@ def vectorised(obs: pd.DataFrame) -> tuple[dict, dict]:
     return {"crs": crs, "icans": icans, "labs": labs, "icaht": icaht}, t
 
 
-LAB_BLOCKS = {"labs": ("variable", ("anc", "platelets", "wbc", "lymphocytes", "hemoglobin"))}
-
-
-def vectorised_threads(obs: pd.DataFrame, workers: int) -> dict:
-    """The same engines on ``workers`` contiguous patient chunks in threads (concatenated)."""
-    return map_patient_chunks(obs, lambda part: vectorised(part)[0], workers, LAB_BLOCKS)
-
-
-def _identical(a: dict, b: dict) -> bool:
-    return all(list(a[k].dtypes) == list(b[k].dtypes) and a[k].equals(b[k]) for k in a)
-
-
 def as_dicts(v: dict) -> dict:
     def keyed(df, cols):
         return dict(zip(zip(*(df[c] for c in cols), strict=True), df["grade"], strict=True))
@@ -284,7 +267,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=None)
     ap.add_argument("--ref-patients", type=int, default=None)
     ap.add_argument("--repeat", type=int, default=3, help="warm repetitions (median)")
-    ap.add_argument("--threads", type=int, default=2, help="workers of the threaded row")
     a = ap.parse_args(argv)
     n_pat = a.patients or (300 if a.quick else 12_800)
     n_ref = a.ref_patients or (60 if a.quick else 400)
@@ -300,15 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(times.values())
     _, times_str = vectorised(obs)
     total_str = sum(times_str.values())
-    warm, warm_par = [], []
-    for _ in range(max(a.repeat, 1)):  # serial and threaded calls alternate (same load)
+    warm = []
+    for _ in range(max(a.repeat, 1)):
         warm.append(vectorised(obs_cat)[1])
-        t0 = time.perf_counter()
-        par = vectorised_threads(obs_cat, a.threads)
-        warm_par.append(time.perf_counter() - t0)
     warm_total = float(np.median([sum(w.values()) for w in warm]))
-    par_total = float(np.median(warm_par))
-    par_same = _identical(_res, par)
 
     sub_ids = sorted(obs["patient_id"].unique())[:n_ref]
     sub = obs[obs["patient_id"].isin(sub_ids)].reset_index(drop=True)
@@ -339,8 +316,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'vectorised: total':<34}{rows:>12,}{total:>10.2f}{rows / total:>14,.0f}")
     print(f"{'vectorised: total, warm (median)':<34}{rows:>12,}{warm_total:>10.2f}"
           f"{rows / warm_total:>14,.0f}")
-    thr = f"vectorised, {a.threads} threads (median)"
-    print(f"{thr:<34}{rows:>12,}{par_total:>10.2f}{rows / par_total:>14,.0f}")
     print(f"{'(string keys -> categorical)':<34}{rows:>12,}{t_cat:>10.2f}"
           f"{rows / t_cat:>14,.0f}")
     print(f"{'vectorised: total, string keys':<34}{rows:>12,}{total_str:>10.2f}"
@@ -361,10 +336,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed-up, warm (median of {max(a.repeat, 1)} repeated calls, categorical keys): "
           f"{t_ref_full / warm_total:.1f}× vs per-row Python, {t_ref2_full / warm_total:.1f}× "
           f"vs the iterrows variant")
-    print(f"speed-up, {a.threads} threads (median of {max(a.repeat, 1)}, categorical keys): "
-          f"{t_ref_full / par_total:.1f}× vs per-row Python, {t_ref2_full / par_total:.1f}× vs "
-          f"the iterrows variant; {warm_total / par_total:.2f}× vs 1 thread warm; output "
-          f"{'identical' if par_same else 'DIFFERENT'} to the single call")
     if rows >= 5_000_000:
         print(f"target: total < 10 s for 5M rows -> {'met' if total < 10 else 'NOT met'} "
               f"({total:.2f} s); speed-up >= 50× vs the lean itertuples loop -> "
@@ -377,9 +348,6 @@ def main(argv: list[str] | None = None) -> int:
     print("identical results on the subsample: "
           + ", ".join(f"{k} {len(ref[k]):,} values, {m} mismatches" for k, m in
                       mismatches.items()))
-    if not par_same:
-        print("ERROR: threaded and single-call results differ", file=sys.stderr)
-        return 1
     if any(mismatches.values()) or mismatches2:
         print("ERROR: vectorised and per-row results differ", file=sys.stderr)
         return 1

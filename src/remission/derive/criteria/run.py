@@ -28,7 +28,6 @@ def grade_all(
     icaht_counting: str = "longest",
     lln: Mapping[str, float] | None = None,
     landmark_day: int | None = None,
-    workers: int | None = 1,
 ) -> dict[str, pd.DataFrame]:
     """Daily and per-patient derived datasets from a canonical observation table.
 
@@ -39,19 +38,7 @@ def grade_all(
     are the primary sources (ASTCT 2019, CTCAE v5.0, ICAHT 2023, ELN 2022). The late ICAHT
     window ends at the first relapse/progression, transplant, death or last contact
     (:func:`~remission.derive.criteria.icaht.late_window_end`).
-
-    ``workers`` > 1 (``None`` = ``os.cpu_count()``) grades contiguous patient chunks in
-    threads with identical output (:mod:`~remission.derive.criteria.parallel`; measured
-    slower than one call on 2 cores, so off by default).
     """
-    if workers != 1:
-        from remission.derive.criteria.parallel import grade_all_chunked, resolve_workers
-
-        if resolve_workers(workers) > 1:
-            return grade_all_chunked(
-                obs, workers, patients=patients, treatments=treatments, events=events,
-                crs=crs, neurotoxicity=neurotoxicity, response=response,
-                icaht_counting=icaht_counting, lln=lln, landmark_day=landmark_day)
     daily = daily_features(obs)
     out: dict[str, pd.DataFrame] = {"daily": daily}
     out["crs_daily"] = grade_crs(daily, crs, treatments, events)
