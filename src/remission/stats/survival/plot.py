@@ -64,18 +64,24 @@ def _risk_table(tab: Any, counts: Mapping[str, Sequence[int]], ticks: np.ndarray
     tab.tick_params(left=False, bottom=False, labelbottom=False, axis="both", pad=16)
 
 
+def _setup(time: Any, group: Any, ticks: Sequence[float] | None, risk_table: bool
+           ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, tuple[Figure, Any, Any]]:
+    """Times, group labels (sorted as categories), x ticks and the figure with its axes."""
+    t = np.asarray(time, float)
+    g = (np.array(["All"] * len(t), dtype=object) if group is None
+         else np.asarray(group, dtype=object))
+    labels = [str(x) for x in pd.Categorical(pd.Series(g)).categories]
+    tk = np.asarray(ticks, float) if ticks is not None else _ticks(float(t.max()))
+    return t, g, labels, tk, _figure(risk_table, len(labels))
+
+
 def km_plot(time: Any, event: Any, group: Any = None, *, conf_type: str = "log",
             ci: bool = True, median_lines: bool = True, risk_table: bool = True,
             xlabel: str = "Days since infusion", ylabel: str = "Survival probability",
             title: str = "", ticks: Sequence[float] | None = None) -> Figure:
     """Kaplan–Meier curves (one per group) with CI bands, censor marks, risk table."""
-    t = np.asarray(time, float)
+    t, g, labels, tk, (fig, ax, tab) = _setup(time, group, ticks, risk_table)
     e = np.asarray(event, int)
-    g = np.array(["All"] * len(t), dtype=object) if group is None else np.asarray(group,
-                                                                                   dtype=object)
-    labels = [str(x) for x in pd.Categorical(pd.Series(g)).categories]
-    tk = np.asarray(ticks, float) if ticks is not None else _ticks(float(t.max()))
-    fig, ax, tab = _figure(risk_table, len(labels))
     counts = {}
     for i, lab in enumerate(labels):
         m = g.astype(str) == lab
@@ -113,13 +119,8 @@ def cif_plot(time: Any, status: Any, group: Any = None, *, cause: int = 1,
              xlabel: str = "Days since infusion", title: str = "",
              ticks: Sequence[float] | None = None) -> Figure:
     """Aalen–Johansen cumulative incidence of ``cause`` per group, with risk table."""
-    t = np.asarray(time, float)
+    t, g, labels, tk, (fig, ax, tab) = _setup(time, group, ticks, risk_table)
     s = np.asarray(status, int)
-    g = np.array(["All"] * len(t), dtype=object) if group is None else np.asarray(group,
-                                                                                   dtype=object)
-    labels = [str(x) for x in pd.Categorical(pd.Series(g)).categories]
-    tk = np.asarray(ticks, float) if ticks is not None else _ticks(float(t.max()))
-    fig, ax, tab = _figure(risk_table, len(labels))
     counts = {}
     for i, lab in enumerate(labels):
         m = g.astype(str) == lab
