@@ -11,7 +11,7 @@ import pandas as pd
 from remission.errors import InputError
 from remission.plot import grade_by_group, lane_chart, response_by_group
 
-DATA = Path("/work/shared/data/cll1-post-hsct/patients.csv")
+DATA = Path(__file__).resolve().parents[1] / "examples" / "cll1-post-hsct" / "patients.csv"
 COHORTS = {5e5: ("A", "0.5×10⁶/kg", 1), 1e6: ("B", "1.0×10⁶/kg", 2), 1.5e6: ("C", "1.5×10⁶/kg", 3)}
 # Deaths from the text of Zhang M et al. Front Immunol 2025;15:1491341 (see data README):
 # day known for patients 1 (26, infection) and 5 (23, haemorrhage); day not given for 3, 4, 8, 11.

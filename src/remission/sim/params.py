@@ -3,7 +3,7 @@
 Every free number of the mechanistic model lives in :data:`PARAMETERS` with its unit,
 its log-normal inter-individual variability (coefficient of variation; 0 = fixed) and
 where it comes from. Sources are abbreviated; full references are in
-``docs/simulation.md`` and ``/work/shared/design/models.md``. Values marked
+``docs/simulation.md`` and the design notes on mechanistic models (models.md). Values marked
 ``assumption`` or ``calibrated`` are ours, not published: they are the knobs
 :mod:`remission.sim.calibrate` fits to the seed studies, and the docs say so.
 """
