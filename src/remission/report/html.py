@@ -202,7 +202,7 @@ def _header(bundle: ReportBundle) -> str:
     rows = [
         ("Disease", s.disease),
         ("Products", ", ".join(s.products)),
-        ("Patients (n)", str(s.n_patients)),
+        ("Patients (n)", str(s.n_patients) if s.n_patients else ""),  # lab/aggregate: none
         ("Day 0", s.day0),
         ("Cohorts", s.cohort_label),
         ("Reference", s.reference),

@@ -271,8 +271,10 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     if s.synthetic:
         doc.add_paragraph().add_run(
             "SYNTHETIC DATA — simulated patients, not a clinical study.").bold = True
-    meta = [f"Disease: {s.disease}", f"Products: {', '.join(s.products)}",
-            f"Patients: {s.n_patients}"]
+    meta = [f"Disease: {s.disease}" if s.disease else "",
+            f"Products: {', '.join(s.products)}" if s.products else "",
+            f"Patients: {s.n_patients}" if s.n_patients else ""]
+    meta = [m for m in meta if m]
     if s.reference:
         meta.append(f"Reference: {s.reference}")
     doc.add_paragraph(_clean("; ".join(meta)))
