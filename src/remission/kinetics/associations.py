@@ -84,24 +84,26 @@ def spearman_test(x: Sequence[float], y: Sequence[float], exact: bool | None = N
 
 
 def mann_whitney_test(x: Sequence[float], y: Sequence[float]):
-    """W (= U of ``x``) and two-sided p as R ``wilcox.test(x, y)``."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
-    allv = np.r_[x, y]
-    ties = len(np.unique(allv)) < len(allv)
-    exact = len(x) < 50 and len(y) < 50 and not ties
-    r = stats.mannwhitneyu(x, y, alternative="two-sided", use_continuity=True,
-                           method="exact" if exact else "asymptotic")
-    return float(r.statistic), float(r.pvalue), "exact" if exact else "normal approximation"
+    """W (= U of ``x``) and two-sided p as R ``wilcox.test(x, y)`` (one implementation:
+    :func:`remission.stats.paired.mann_whitney`)."""
+    from remission.stats.paired import mann_whitney
+
+    r = mann_whitney(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    exact = r["method"] == "exact"
+    return float(r["statistic"]), float(r["p"]), "exact" if exact else "normal approximation"
 
 
 def kruskal_test(groups: Sequence[Sequence[float]]):
-    """Kruskal-Wallis chi-squared, df and p as R ``kruskal.test``."""
+    """Kruskal-Wallis chi-squared, df and p as R ``kruskal.test`` (one implementation:
+    :func:`remission.stats.descriptive.kruskal_wallis`)."""
+    from scipy.special import chdtrc
+
+    from remission.stats.descriptive import kruskal_wallis
+
     gs = [np.asarray(g, dtype=float) for g in groups]
     gs = [g[~np.isnan(g)] for g in gs if np.sum(~np.isnan(g)) > 0]
-    r = stats.kruskal(*gs)
-    return float(r.statistic), len(gs) - 1, float(r.pvalue)
+    h = kruskal_wallis(gs)
+    return h, len(gs) - 1, float(chdtrc(len(gs) - 1, h))
 
 
 def biomarker_summary(obs: pd.DataFrame, variables: Sequence[str] = ("il6", "ifng", "ferritin",

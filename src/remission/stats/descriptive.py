@@ -54,19 +54,12 @@ def rank_test(samples: list[np.ndarray]) -> tuple[str, float, float, str]:
     if len(samples) < 2:
         return ("none", math.nan, math.nan, "fewer than two non-empty groups")
     if len(samples) == 2:
-        a, b = samples
-        ties = len(np.unique(np.concatenate([a, b]))) < len(a) + len(b)
-        from scipy import stats  # heavy import, only when two groups are compared
+        from remission.stats.paired import mann_whitney  # imports scipy.stats: only if needed
 
-        if len(a) < 50 and len(b) < 50 and not ties:
-            r = stats.mannwhitneyu(a, b, alternative="two-sided", method="exact")
-            why = "2 groups, n < 50 and no ties: exact distribution"
-        else:
-            r = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic",
-                                   use_continuity=True)
-            why = ("2 groups with ties" if ties else "2 groups, n >= 50")
-            why += ": normal approximation with continuity correction"
-        return ("Wilcoxon rank-sum", float(r.statistic), float(r.pvalue), why)
+        r = mann_whitney(samples[0], samples[1])
+        return ("Wilcoxon rank-sum", float(r["statistic"]), float(r["p"]),
+                f"2 groups: {r['method']} (R wilcox.test's rule: exact when both n < 50 and "
+                "no ties)")
     if len(np.unique(np.concatenate(samples))) == 1:
         return ("none", math.nan, math.nan, "all values identical")
     h = kruskal_wallis(samples)
