@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from remission.errors import ProblemLog
+from remission.study.schema import (
+    RESPONSE_COMPLETE,
+    RESPONSE_MRD_NEGATIVE,
+    RESPONSE_RESPONDERS,
+)
 
 FILE = "study.toml"
 DISEASES = ("AML", "B-ALL", "MDS", "MPAL", "T-ALL")
@@ -81,9 +86,9 @@ class StudyConfig:
     cohorts: Cohorts | None = None
     criteria: dict[str, str] = field(default_factory=dict)
     assessment_day: int | None = None
-    responders: tuple[str, ...] = ("CR", "CRi", "CRh", "MRD-CR", "MRD+CR", "CR_MRD-", "PR")
-    complete: tuple[str, ...] = ("CR", "CRi", "CRh", "MRD-CR", "MRD+CR", "CR_MRD-", "CR_MRD+")
-    mrd_negative: tuple[str, ...] = ("MRD-CR", "CR_MRD-", "CRi_MRD-", "CRh_MRD-")
+    responders: tuple[str, ...] = RESPONSE_RESPONDERS
+    complete: tuple[str, ...] = RESPONSE_COMPLETE
+    mrd_negative: tuple[str, ...] = RESPONSE_MRD_NEGATIVE
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)
     claims: str | None = None
     lln: dict[str, float] = field(default_factory=dict)

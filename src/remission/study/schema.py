@@ -30,6 +30,13 @@ RESPONSE_CATEGORIES: tuple[str, ...] = (
     "MRD-CR", "MRD+CR", "CR_MRD-", "CR_MRD+", "CRi_MRD-", "CRh_MRD-",
 )
 
+# Default meaning of response categories when study.toml [response] does not say otherwise:
+# complete remission (any MRD status), responders (CR family + PR), MRD-negative remission.
+RESPONSE_COMPLETE: tuple[str, ...] = ("MRD-CR", "MRD+CR", "CR", "CRi", "CRh", "CR_MRD-",
+                                      "CR_MRD+", "CRi_MRD-", "CRh_MRD-")
+RESPONSE_RESPONDERS: tuple[str, ...] = (*RESPONSE_COMPLETE, "PR")
+RESPONSE_MRD_NEGATIVE: tuple[str, ...] = ("MRD-CR", "CR_MRD-", "CRi_MRD-", "CRh_MRD-")
+
 PATIENTS: tuple[Column, ...] = (
     Column("patient_id", "text", required=True, description="study ID"),
     Column("age", "number", lo=0, hi=120, unit="years"),

@@ -35,12 +35,12 @@ import numpy as np
 import pandas as pd
 
 from remission.errors import ProblemLog
+from remission.study.schema import RESPONSE_COMPLETE, RESPONSE_RESPONDERS
 
 EVENTS = ("response_assessment", "relapse", "progression", "transplant", "stem_cell_boost",
           "death", "last_contact")
-COMPLETE = ("MRD-CR", "MRD+CR", "CR", "CRi", "CRh", "CR_MRD-", "CR_MRD+", "CRi_MRD-",
-            "CRh_MRD-")
-RESPONDERS = (*COMPLETE, "PR")
+COMPLETE = RESPONSE_COMPLETE  # defaults; a study's own sets come from study.toml [response]
+RESPONDERS = RESPONSE_RESPONDERS
 PARAMS = {"OS": "Overall survival", "EFS": "Event-free survival",
           "PFS": "Progression-free survival", "RFS": "Relapse-free survival from CR",
           "DOR": "Duration of response", "CIR": "Cumulative incidence of relapse from CR"}
