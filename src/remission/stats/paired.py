@@ -80,6 +80,13 @@ def _ranksum_pmf(m: int, n: int) -> np.ndarray:
     return c / c.sum()
 
 
+def _normal_two_sided(z: float, sigma: float, correct: bool) -> tuple[float, str]:
+    """Two-sided normal p of a centred rank statistic, with R's continuity correction."""
+    zz = (z - (0.5 * np.sign(z) if correct else 0.0)) / sigma
+    p = float(2 * min(stats.norm.cdf(zz), stats.norm.sf(zz)))
+    return p, "normal approximation" + (" with continuity correction" if correct else "")
+
+
 def wilcoxon_signed_rank(x: Any, y: Any = None, *, mu: float = 0.0, exact: bool | None = None,
                          correct: bool = True) -> dict[str, Any]:
     """R ``wilcox.test(x, y, paired = TRUE, mu, exact, correct)``: V, p, method."""
@@ -111,10 +118,7 @@ def wilcoxon_signed_rank(x: Any, y: Any = None, *, mu: float = 0.0, exact: bool 
         z = v - n * (n + 1) / 4
         _, cnt = np.unique(r, return_counts=True)
         sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24 - (cnt**3 - cnt).sum() / 48)
-        corr = 0.5 * np.sign(z) if correct else 0.0
-        zz = (z - corr) / sigma
-        p = float(2 * min(stats.norm.cdf(zz), stats.norm.sf(zz)))
-        method = "normal approximation" + (" with continuity correction" if correct else "")
+        p, method = _normal_two_sided(z, sigma, correct)
         if exact:
             method += " (exact not possible: ties or zeros)"
     return {"statistic": v, "p": float(p), "n": n, "method": method}
@@ -143,10 +147,7 @@ def mann_whitney(x: Any, y: Any, *, exact: bool | None = None,
         z = w - m * n / 2
         _, cnt = np.unique(r, return_counts=True)
         sigma = np.sqrt(m * n / 12 * ((m + n + 1) - (cnt**3 - cnt).sum() / ((m + n) * (m + n - 1))))
-        corr = 0.5 * np.sign(z) if correct else 0.0
-        zz = (z - corr) / sigma
-        p = float(2 * min(stats.norm.cdf(zz), stats.norm.sf(zz)))
-        method = "normal approximation" + (" with continuity correction" if correct else "")
+        p, method = _normal_two_sided(z, sigma, correct)
         if exact:
             method += " (exact not possible: ties)"
     return {"statistic": w, "p": float(p), "n1": m, "n2": n, "method": method}
