@@ -1,20 +1,23 @@
 """The fast paths of the vectorised engines give the hand-computed answers.
 
 Covers the shortcuts added for speed (issue 3): categorical patient codes reused in
-category order with unobserved categories, the no-duplicate proof for tables grouped by
-variable, min/max folding of duplicates in the dense grid, patient rows found without a
-string search, and CTCAE grades by counting the bounds crossed. Expected values are
+category order with unobserved categories, string and categorical keys giving the same
+table, min/max folding of duplicates in the compiled scatter, the compiled ICAHT
+interpolation and episode kernels against a plain-Python statement of the rules,
+patient rows found without a string search, and CTCAE grades by counting the bounds
+crossed. Expected values are
 worked out by hand from the rules (criteria.md; CTCAE v5.0; Rejeski 2023).
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from remission.derive.criteria import ctcae_grade, daily_features, early_icaht
-from remission.derive.criteria.daily import _no_duplicates
 
 METHODS = ("auto", "dense", "sorted")
 
@@ -57,12 +60,43 @@ def test_grouped_sorted_table_without_duplicates():
     assert np.isnan(d.loc[("A", 1), "temperature"]) and len(d) == 4
 
 
-def test_no_duplicate_proof_is_conservative():
-    i8 = np.int8
-    assert _no_duplicates(np.array([5, 6, 1, 2]), np.array([1, 1, 0, 0], dtype=i8))
-    assert not _no_duplicates(np.array([5, 5]), np.array([1, 1], dtype=i8))  # same cell
-    # variable 1 comes back after variable 0: not proven (cell 5 is hit twice)
-    assert not _no_duplicates(np.array([5, 6, 1, 5]), np.array([1, 1, 0, 1], dtype=i8))
+@pytest.mark.parametrize("method", METHODS)
+def test_string_and_categorical_keys_give_the_same_table(method):
+    rng = np.random.default_rng(5)
+    n = 400
+    obs = _obs({"patient_id": rng.choice(["C", "A", "B"], n), "day": rng.integers(-2, 9, n),
+                "variable": rng.choice(["anc", "temperature", "oxygen_device",
+                                        "consciousness"], n),
+                "value": np.round(rng.normal(5, 3, n), 1), "category": None})
+    dev, cons = obs["variable"].eq("oxygen_device"), obs["variable"].eq("consciousness")
+    obs.loc[dev, "category"] = rng.choice(["cpap", "room_air", "facemask"], dev.sum())
+    obs.loc[cons, "category"] = rng.choice(["alert", "unarousable"], cons.sum())
+    obs.loc[dev | cons, "value"] = np.nan
+    obs.loc[rng.random(n) < 0.1, "value"] = np.nan
+    a = daily_features(obs, method)
+    b = daily_features(obs.astype({"patient_id": "category", "variable": "category",
+                                   "category": "category"}), method)
+    pd.testing.assert_frame_equal(a, b)
+    ref = daily_features(obs, "sorted")
+    pd.testing.assert_frame_equal(a, ref)
+    # hand check of one cell: the lowest ANC of the day
+    anc = obs[obs["variable"].eq("anc") & obs["value"].notna()]
+    low = anc.groupby(["patient_id", "day"])["value"].min()
+    got = a.set_index(["patient_id", "day"])["anc"].dropna()
+    pd.testing.assert_series_equal(got.sort_index(), low.rename("anc").sort_index())
+
+
+def test_unknown_or_missing_variable_is_named():
+    obs = _obs([("A", 0, "anc", 1.0, None), ("A", 0, "sodium", 140.0, None),
+                ("A", 1, None, 2.0, None)])
+    with pytest.raises(ValueError, match=r"not in the vocabulary: \['None', 'sodium'\]"):
+        daily_features(obs)
+    cat = obs.iloc[:2].astype({"variable": pd.CategoricalDtype(["anc", "sodium", "zzz"])})
+    with pytest.raises(ValueError, match="sodium"):
+        daily_features(cat)
+    # an unknown category that no row uses is not an error
+    ok = obs.iloc[:1].astype({"variable": pd.CategoricalDtype(["anc", "zzz"])})
+    assert daily_features(ok)["anc"].tolist() == [1.0]
 
 
 def test_early_icaht_rows_in_any_order():
@@ -86,3 +120,56 @@ def test_ctcae_bound_counting_at_the_boundaries():
                                   [0, 1, 1, 2])
     np.testing.assert_array_equal(ctcae_grade(np.array([10.0, 9.9, 8.0, 7.9]), "hemoglobin",
                                               None), [np.nan, 2, 2, 3])
+
+
+def _py_interpolate(row, maxgap):
+    out = list(row)
+    known = [j for j, v in enumerate(row) if v == v]
+    for a, b in itertools.pairwise(known):
+        if 1 < b - a <= maxgap + 1:
+            for k in range(a + 1, b):
+                out[k] = row[a] + (row[b] - row[a]) * (k - a) / (b - a)
+    return out
+
+
+def _py_episodes(row, thr, join_gap):
+    state = [None if v != v else bool(v <= thr) for v in row]
+    runs = []
+    for j, s in enumerate(state):
+        if runs and runs[-1][0] == s:
+            runs[-1][2] += 1
+        else:
+            runs.append([s, j, 1])
+    for i in range(1, len(runs) - 1):
+        if runs[i][0] is False and runs[i][2] <= join_gap and runs[i - 1][0] is True \
+                and runs[i + 1][0] is True:
+            runs[i][0] = True
+    eps = []
+    for s, start, length in runs:
+        if s is True and eps and eps[-1][0] + eps[-1][1] == start:
+            eps[-1][1] += length
+        elif s is True:
+            eps.append([start, length])
+    last = max((j for j, s in enumerate(state) if s is not None), default=-1)
+    return (max((e[1] for e in eps), default=0), sum(e[1] for e in eps),
+            any(e[0] <= 3 and e[0] + e[1] - 1 == last for e in eps))
+
+
+def test_icaht_kernels_match_a_plain_statement_of_the_rules():
+    from remission.derive.criteria.icaht import episode_lengths, interpolate_gaps
+
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        n, w = int(rng.integers(1, 20)), int(rng.integers(1, 35))
+        m = np.round(rng.uniform(0, 1.2, (n, w)), 2)
+        m[rng.random((n, w)) < rng.uniform(0, 0.7)] = np.nan
+        for maxgap in (0, 2, 7):
+            got = interpolate_gaps(m, maxgap)
+            want = np.array([_py_interpolate(list(r), maxgap) for r in m])
+            np.testing.assert_array_equal(got, want)
+        for thr, join_gap in ((0.5, 2), (0.1, 2), (0.5, 0), (0.3, 4)):
+            longest, cum, never = episode_lengths(m, thr, join_gap)
+            want = [_py_episodes(list(r), thr, join_gap) for r in m]
+            assert longest.tolist() == [x[0] for x in want]
+            assert cum.tolist() == [x[1] for x in want]
+            assert never.tolist() == [x[2] for x in want]

@@ -59,6 +59,7 @@ from remission.derive.criteria._common import (
     summarise_episodes,
 )
 from remission.derive.criteria.daily import level
+from remission.derive.vocabulary import VOCABULARY
 
 __all__ = ["ANTICYTOKINE", "ANTIPYRETIC", "CRS_SYSTEMS", "grade_crs", "summarise_crs"]
 
@@ -70,14 +71,18 @@ ANTIPYRETIC = ("paracetamol", "acetaminophen", "ibuprofen", "metamizole", "antip
 _PRESSORS = ("norepinephrine", "epinephrine", "phenylephrine", "dopamine")
 _DECIDED = np.array(["none", "fever", "hypotension", "oxygen", "hypotension+oxygen"],
                     dtype=object)
+#: index into _DECIDED from 2 × (hypotension grade = grade) + (oxygen grade = grade)
+_DECIDED_BY_MATCH = np.array([1, 3, 2, 4], dtype=np.int8)
+#: ASTCT 2019 oxygen grade of each oxygen_device level (nasal cannula > 6 L/min adds 1)
+_ASTCT_OXYGEN = np.array([{"room_air": 0, "blow_by": 2, "nasal_cannula": 2,
+                           "high_flow_nasal_cannula": 3, "facemask": 3, "venturi": 3,
+                           "non_rebreather": 3, "cpap": 4, "bipap": 4,
+                           "mechanical_ventilation": 4}[lv]
+                          for lv in VOCABULARY["oxygen_device"].levels], dtype=np.int8)
 
 
 def _col(d: pd.DataFrame, name: str) -> np.ndarray:
     return d[name].to_numpy(dtype=float) if name in d.columns else np.full(len(d), np.nan)
-
-
-def _pos(x: np.ndarray) -> np.ndarray:
-    return np.nan_to_num(x, nan=0.0) > 0
 
 
 def _waiver_day(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents, needs_fever):
@@ -129,31 +134,32 @@ def grade_crs(
             dtype=float)
         limit = np.where(age > 10, 90.0, np.where(age >= 1, 70.0 + 2.0 * age, np.nan))
         hypo_flag |= _col(daily, "sbp") < limit
-    doses = {a: np.nan_to_num(_col(daily, a), nan=0.0) for a in _PRESSORS}
-    vaso = _pos(_col(daily, "vasopressin"))
-    n_press = sum((doses[a] > 0).astype(np.int64) for a in _PRESSORS)
+    n_press = np.zeros(len(daily), dtype=np.int8)  # vasopressors given (not vasopressin)
+    for a in _PRESSORS:
+        if a in daily.columns:
+            n_press += _col(daily, a) > 0
+    vaso = _col(daily, "vasopressin") > 0
     hypo_any = hypo_flag | (n_press > 0) | vaso
     dev = _col(daily, "oxygen_device")
     flow = _col(daily, "oxygen_flow")
-    # a flow with no device recorded is read as nasal cannula
+    # a flow with no device recorded is read as nasal cannula; no device = room air
     nc = level("oxygen_device", "nasal_cannula")
-    dev = np.where(np.isnan(dev) & (np.nan_to_num(flow) > 0), nc, dev)
-    devn = np.nan_to_num(dev, nan=0.0)
-    lv = {k: level("oxygen_device", k) for k in
-          ("blow_by", "nasal_cannula", "high_flow_nasal_cannula", "facemask", "venturi",
-           "non_rebreather", "cpap", "bipap", "mechanical_ventilation")}
-    positive_pressure = devn >= lv["cpap"]
-    high_flow = np.isin(devn, [lv["high_flow_nasal_cannula"], lv["facemask"], lv["venturi"],
-                               lv["non_rebreather"]]) | ((devn == nc) & (flow > 6.0))
-    low_flow = (devn == lv["blow_by"]) | ((devn == nc) & ~(flow > 6.0))
+    missing = np.isnan(dev)
+    devi = np.where(missing, 0.0, dev).astype(np.intp)
+    devi[missing & (flow > 0)] = nc
+    nc_over_6 = (devi == nc) & (flow > 6.0)
 
     if system == "astct2019":
-        hyp_g = np.select([n_press >= 2, (n_press == 1) | vaso, hypo_any], [4, 3, 2], 0)
-        ox_g = np.select([positive_pressure, high_flow, low_flow], [4, 3, 2], 0)
+        # 4 = >= 2 vasopressors; 3 = one vasopressor or vasopressin; 2 = hypotension alone
+        hyp_g = (2 * hypo_any + ((n_press >= 1) | vaso) + (n_press >= 2)).astype(np.int8)
+        ox_g = _ASTCT_OXYGEN[devi]  # 2 low flow, 3 high flow, 4 positive pressure
+        ox_g += nc_over_6  # nasal cannula > 6 L/min is high flow: 2 -> 3
         waived = _waiver_day(daily, treatments, waiver_agents, waiver_needs_prior_fever)
         eligible = fever | waived
-        grade = np.where(eligible, np.maximum.reduce([fever.astype(np.int64), hyp_g, ox_g]), 0)
+        grade = np.maximum(np.maximum(fever.astype(np.int8), hyp_g), ox_g)
+        grade *= eligible
     else:
+        doses = {a: np.nan_to_num(_col(daily, a), nan=0.0) for a in _PRESSORS}
         neeq = (doses["norepinephrine"] + doses["dopamine"] / 2 + doses["epinephrine"]
                 + doses["phenylephrine"] / 10)
         high_dose = ((doses["norepinephrine"] >= 20) | (doses["dopamine"] >= 10)
@@ -162,16 +168,16 @@ def grade_crs(
         multiple = (n_press + vaso.astype(np.int64)) >= 2
         hyp_g = np.select([high_dose | multiple, hypo_any], [3, 2], 0)
         fio2 = _col(daily, "fio2")
-        est = np.where(devn == nc, 21.0 + 4.0 * np.nan_to_num(flow), np.nan)
-        est = np.where(devn == lv["non_rebreather"], 60.0, est)
+        est = np.where(devi == nc, 21.0 + 4.0 * np.nan_to_num(flow), np.nan)
+        est = np.where(devi == level("oxygen_device", "non_rebreather"), 60.0, est)
         f = np.where(np.isnan(fio2), est, fio2)
-        on_o2 = (devn >= lv["blow_by"]) | (np.nan_to_num(fio2) > 21.0)
-        ventilated = positive_pressure
+        on_o2 = (devi >= level("oxygen_device", "blow_by")) | (np.nan_to_num(fio2) > 21.0)
+        ventilated = devi >= level("oxygen_device", "cpap")
         ox_g = np.select([ventilated, on_o2 & (f >= 40.0), on_o2], [4, 3, 2], 0)
         grade = np.maximum.reduce([fever.astype(np.int64), hyp_g, ox_g])
-    dec = np.where(grade == 0, 0,
-                   np.where((hyp_g == grade) & (ox_g == grade), 4,
-                            np.where(hyp_g == grade, 2, np.where(ox_g == grade, 3, 1))))
+    # domain that set the grade: none, fever, hypotension, oxygen, or both
+    both = 2 * (hyp_g == grade) + (ox_g == grade)
+    dec = np.where(grade == 0, 0, _DECIDED_BY_MATCH[both])
     out = graded_frame(daily, grade, _DECIDED[dec], system)
     if system == "cartox2018":  # CARTOX grades 1-4 only (Neelapu 2018; criteria.md §3b)
         return out

@@ -85,7 +85,8 @@ def grade_labs(
     lln: Mapping[str, float] | None = None,
     variables: tuple[str, ...] = ("anc", "platelets", "wbc", "lymphocytes", "hemoglobin"),
 ) -> pd.DataFrame:
-    """Long table of lab grades: patient_id, day, variable, term, value, grade, system.
+    """Long table of lab grades: patient_id, day, variable, term, value, grade, system
+    (variable, term and system are categoricals).
 
     ``lln`` maps variable -> lower limit of normal in canonical units (site-specific;
     without it grade 1 is NA). The day's lowest value is graded.
@@ -108,14 +109,18 @@ def grade_labs(
         grades.append(_grade_codes(vals[-1], v, lln.get(v)))
     rows = np.concatenate(idx)
     g = np.concatenate(grades)
+    which = np.repeat(np.arange(len(present), dtype=np.int8), counts)
     return pd.DataFrame({  # every column a fresh array: no copy needed
         "patient_id": pid[rows],
         "day": day[rows],
-        "variable": np.repeat(np.array(present, dtype=object), counts),
-        "term": np.repeat(np.array([CTCAE_TERMS[v][0] for v in present], dtype=object), counts),
+        # label columns of a long table are categorical (one byte a row, not a pointer)
+        "variable": pd.Categorical.from_codes(which, categories=present),
+        "term": pd.Categorical.from_codes(which, categories=[CTCAE_TERMS[v][0]
+                                                             for v in present]),
         "value": np.concatenate(vals),
         "grade": pd.arrays.IntegerArray(g.astype(np.int64), g < 0),
-        "system": system,
+        "system": pd.Categorical.from_codes(np.zeros(len(rows), dtype=np.int8),
+                                            categories=[system]),
     }, copy=False)
 
 

@@ -77,18 +77,9 @@ def _sorted_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def interpolate_gaps(mat: np.ndarray, maxgap: int = 7) -> np.ndarray:
     """Linear interpolation along rows of interior gaps of <= ``maxgap`` missing days."""
-    n, w = mat.shape
-    j = np.broadcast_to(np.arange(w), (n, w))
-    valid = ~np.isnan(mat)
-    prev = np.maximum.accumulate(np.where(valid, j, -1), axis=1)
-    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, j, w), axis=1), axis=1), axis=1)
-    fill = ~valid & (prev >= 0) & (nxt < w) & ((nxt - prev - 1) <= maxgap)
-    p = np.clip(prev, 0, w - 1)
-    q = np.clip(nxt, 0, w - 1)
-    a, b = np.take_along_axis(mat, p, axis=1), np.take_along_axis(mat, q, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        interp = a + (b - a) * (j - prev) / (nxt - prev)
-    return np.where(fill, interp, mat)
+    from remission.derive.criteria._kernels import interpolate_rows  # Numba: loaded on use
+
+    return interpolate_rows(np.ascontiguousarray(mat, dtype=float), int(maxgap))
 
 
 def episode_lengths(mat: np.ndarray, threshold: float, join_gap: int = 2):
@@ -96,38 +87,13 @@ def episode_lengths(mat: np.ndarray, threshold: float, join_gap: int = 2):
 
     Returns (longest, cumulative, starts_early_never_recovers) per row, where the
     last flag marks an episode starting in the first 4 columns (days 0-3 when the
-    matrix starts at day 0) that runs to the row's last non-missing day.
+    matrix starts at day 0) that runs to the row's last non-missing day. Episodes
+    separated by at most ``join_gap`` days above the threshold are one episode.
     """
-    n, w = mat.shape
-    state = np.where(np.isnan(mat), -1, (mat <= threshold).astype(np.int64))
-    flat = np.concatenate([state, np.full((n, 1), -2)], axis=1).ravel()  # -2 = row separator
-    change = np.r_[True, flat[1:] != flat[:-1]]
-    starts = np.flatnonzero(change)
-    lengths = np.diff(np.r_[starts, flat.size])
-    vals = flat[starts]
-    prev_v = np.r_[-9, vals[:-1]]
-    next_v = np.r_[vals[1:], -9]
-    joined = (vals == 0) & (lengths <= join_gap) & (prev_v == 1) & (next_v == 1)
-    vals = np.where(joined, 1, vals)
-    flat2 = np.repeat(vals, lengths)
-    change2 = np.r_[True, flat2[1:] != flat2[:-1]]
-    s2 = np.flatnonzero(change2)
-    l2 = np.diff(np.r_[s2, flat2.size])
-    v2 = flat2[s2]
-    ep = v2 == 1
-    row = s2[ep] // (w + 1)
-    col = s2[ep] % (w + 1)
-    ln = l2[ep]
-    longest = np.zeros(n, dtype=np.int64)
-    np.maximum.at(longest, row, ln)
-    cumulative = np.bincount(row, weights=ln, minlength=n).astype(np.int64)
-    valid = state >= 0
-    last_valid = np.where(valid.any(axis=1), w - 1 - np.argmax(valid[:, ::-1], axis=1), -1)
-    end = col + ln - 1
-    early = (col <= 3) & (end == last_valid[row])
-    never = np.zeros(n, dtype=bool)
-    never[row[early]] = True
-    return longest, cumulative, never
+    from remission.derive.criteria._kernels import episodes_rows  # Numba: loaded on use
+
+    return episodes_rows(np.ascontiguousarray(mat, dtype=float), float(threshold),
+                         int(join_gap))
 
 
 def early_icaht(daily: pd.DataFrame, counting: str = "longest", maxgap: int = 7,

@@ -51,9 +51,18 @@ def _col(d: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _map_levels(x: np.ndarray, table: dict[str, int], levels: tuple[str, ...]) -> np.ndarray:
-    lut = np.array([table.get(lv, 0) for lv in levels], dtype=np.int64)
-    idx = np.nan_to_num(x, nan=0).astype(np.int64)
-    return np.where(np.isnan(x), 0, lut[idx])
+    """Grade (int8) of each level index in ``x`` by ``table``; 0 for unlisted levels/NaN."""
+    lut = np.array([table.get(lv, 0) for lv in levels] + [0], dtype=np.int8)  # last: NaN
+    return lut[np.where(np.isnan(x), len(levels), x).astype(np.intp)]
+
+
+def _at_most(x: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
+    """Number of ``bounds`` that ``x`` is at or below (int8; NaN is below none). With
+    bounds (9, 6, 2) this is the ICE/CARTOX score grade: 7-9 = 1, 3-6 = 2, 0-2 = 3."""
+    g = np.zeros(x.shape, dtype=np.int8)
+    for b in bounds:
+        g += x <= b
+    return g
 
 
 def uses_capd(age: np.ndarray, rule: str = "lt12") -> np.ndarray:
@@ -89,13 +98,12 @@ def grade_neurotoxicity(
     motor = _col(daily, "motor_weakness")
     icp = _col(daily, "icp_finding")
     if system == "icans_astct2019":
-        ice = _col(daily, "ice_score")
-        score_g = np.select([ice <= 2, ice <= 6, ice <= 9], [3, 2, 1], 0)
+        score_g = _at_most(_col(daily, "ice_score"), (9, 6, 2))
         capd = _col(daily, "capd_score")
         if patients is not None and "age" in patients.columns:
             age = daily["patient_id"].map(patients.set_index("patient_id")["age"])
             child = uses_capd(age.to_numpy(dtype=float), capd_age_rule)
-            capd_g = np.select([capd >= 9, capd >= 1], [3, 1], 0)
+            capd_g = (capd >= 1).astype(np.int8) + 2 * (capd >= 9)  # 1-8 = 1, >= 9 = 3
             score_g = np.where(child, capd_g, score_g)
         cons_g = _map_levels(cons, {"awakens_spontaneously": 1, "awakens_to_voice": 2,
                                     "awakens_to_tactile": 3, "unarousable": 4}, CONSCIOUSNESS)
@@ -109,7 +117,7 @@ def grade_neurotoxicity(
         sc = _col(daily, score_variable)
         if cartox_grade3_max not in (1, 2):
             raise ValueError("cartox_grade3_max must be 2 (Neelapu) or 1 (Sharma 2018)")
-        score_g = np.select([sc <= cartox_grade3_max, sc <= 6, sc <= 9], [3, 2, 1], 0)
+        score_g = _at_most(sc, (9, 6, cartox_grade3_max))
         cons_g = np.where(cons == level("consciousness", "unarousable"), 4, 0)
         seiz_g = _map_levels(seiz, {"focal_resolved": 3, "nonconvulsive_eeg_resolved": 3,
                                     "generalised_resolved": 4, "prolonged": 4,
@@ -122,11 +130,11 @@ def grade_neurotoxicity(
             _map_levels(icp, {"focal_oedema": 4, "diffuse_oedema": 4, "papilloedema": 3},
                         ICP),
         ])
-    motor_g = np.where(motor == level("motor_weakness", "deep_focal_weakness"), 4, 0)
-    stack = np.vstack([np.zeros(len(daily), dtype=np.int64), score_g, cons_g, seiz_g, motor_g,
-                       icp_g])
+    motor_g = 4 * (motor == level("motor_weakness", "deep_focal_weakness")).astype(np.int8)
+    stack = np.vstack([np.zeros(len(daily), dtype=np.int8), score_g, cons_g, seiz_g, motor_g,
+                       icp_g]).astype(np.int8, copy=False)
     grade = stack.max(axis=0)
-    dec = np.zeros(len(grade), dtype=np.int64)  # first domain reaching the grade
+    dec = np.zeros(len(grade), dtype=np.int8)  # first domain reaching the grade
     for k in range(len(stack) - 1, 0, -1):
         dec[stack[k] == grade] = k
     dec[grade == 0] = 0
