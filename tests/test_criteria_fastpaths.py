@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from remission.derive.criteria import ctcae_grade, daily_features, early_icaht
+from remission.derive.criteria.daily import column, with_variables
 
 METHODS = ("auto", "dense", "sorted")
 
@@ -46,7 +47,13 @@ def test_categorical_ids_keep_category_order_and_drop_unobserved(method):
     assert d["temperature"].iat[0] == 39.1
     assert d["anc"].iat[2] == 0.4
     assert d["oxygen_device"].iat[1] == 7  # cpap: level 7 (room_air 0 ... cpap 7)
-    assert d["patient_id"].dtype == object and d["sbp"].isna().all()
+    assert d["patient_id"].dtype == object
+    assert "sbp" not in d.columns and np.isnan(column(d, "sbp")).all()  # never observed
+    assert list(d.columns) == ["patient_id", "day", "temperature", "oxygen_device", "anc",
+                               "fever_sustained"]  # observed variables, vocabulary order
+    assert list(with_variables(d, ["sbp", "anc"]).columns[-1:]) == ["sbp"]
+    with pytest.raises(KeyError, match="sodium"):
+        column(d, "sodium")
 
 
 def test_grouped_sorted_table_without_duplicates():
@@ -173,3 +180,17 @@ def test_icaht_kernels_match_a_plain_statement_of_the_rules():
             assert longest.tolist() == [x[0] for x in want]
             assert cum.tolist() == [x[1] for x in want]
             assert never.tolist() == [x[2] for x in want]
+
+
+def test_graders_accept_an_empty_table_and_very_short_follow_up():
+    from remission.derive.criteria import grade_crs, grade_labs, grade_neurotoxicity
+    from remission.derive.criteria.icaht import engraftment, late_icaht
+
+    d = daily_features(_obs([]).astype({"day": np.int64, "value": float}))
+    assert early_icaht(d).empty and engraftment(d).empty and late_icaht(d).empty
+    assert grade_crs(d, "astct2019").empty and grade_neurotoxicity(d, "icans_astct2019").empty
+    assert grade_labs(d).empty
+    # two days of follow-up: no run of 3 days is possible, so no engraftment day
+    short = pd.DataFrame({"patient_id": ["A", "A"], "day": [0, 1], "anc": [0.3, 0.9]})
+    e = engraftment(short)
+    assert e["neutrophil_engraftment_day"].isna().all() and not e["neutrophil_never_below"][0]

@@ -58,7 +58,7 @@ from remission.derive.criteria._common import (
     graded_frame,
     summarise_episodes,
 )
-from remission.derive.criteria.daily import level
+from remission.derive.criteria.daily import column, level
 from remission.derive.vocabulary import VOCABULARY
 
 __all__ = ["ANTICYTOKINE", "ANTIPYRETIC", "CRS_SYSTEMS", "grade_crs", "summarise_crs"]
@@ -81,10 +81,6 @@ _ASTCT_OXYGEN = np.array([{"room_air": 0, "blow_by": 2, "nasal_cannula": 2,
                           for lv in VOCABULARY["oxygen_device"].levels], dtype=np.int8)
 
 
-def _col(d: pd.DataFrame, name: str) -> np.ndarray:
-    return d[name].to_numpy(dtype=float) if name in d.columns else np.full(len(d), np.nan)
-
-
 def _waiver_day(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents, needs_fever):
     """Per row: True from the first day fever is no longer required (ASTCT rule)."""
     if treatments is None or treatments.empty:
@@ -93,7 +89,7 @@ def _waiver_day(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents, ne
     tx = treatments[agent.isin([a.lower() for a in agents])]
     first_tx = tx.groupby("patient_id")["start_day"].min()
     if needs_fever:
-        fever_days = daily.loc[_col(daily, "temperature") >= 38.0, ["patient_id", "day"]]
+        fever_days = daily.loc[column(daily, "temperature") >= 38.0, ["patient_id", "day"]]
         first_fever = fever_days.groupby("patient_id")["day"].min()
         ok = first_fever.reindex(first_tx.index) <= first_tx
         first_tx = first_tx[ok.fillna(False)]
@@ -122,26 +118,26 @@ def grade_crs(
     Returns patient_id, day, grade, decided_by (domain that set the grade), system.
     """
     check_system(system, CRS_SYSTEMS)
-    temp = _col(daily, "temperature")
+    temp = column(daily, "temperature")
     fever = temp >= 38.0
-    hypo_flag = _col(daily, "hypotension") == level("hypotension", "yes")
+    hypo_flag = column(daily, "hypotension") == level("hypotension", "yes")
     if sbp_threshold is not None:
-        hypo_flag |= _col(daily, "sbp") < sbp_threshold
+        hypo_flag |= column(daily, "sbp") < sbp_threshold
     if sbp_rule is not None:
         if sbp_rule != "mahadeo2019" or patients is None or "age" not in patients:
             raise ValueError("sbp_rule='mahadeo2019' needs patients with an 'age' column")
         age = daily["patient_id"].map(patients.set_index("patient_id")["age"]).to_numpy(
             dtype=float)
         limit = np.where(age > 10, 90.0, np.where(age >= 1, 70.0 + 2.0 * age, np.nan))
-        hypo_flag |= _col(daily, "sbp") < limit
+        hypo_flag |= column(daily, "sbp") < limit
     n_press = np.zeros(len(daily), dtype=np.int8)  # vasopressors given (not vasopressin)
     for a in _PRESSORS:
         if a in daily.columns:
-            n_press += _col(daily, a) > 0
-    vaso = _col(daily, "vasopressin") > 0
+            n_press += column(daily, a) > 0
+    vaso = column(daily, "vasopressin") > 0
     hypo_any = hypo_flag | (n_press > 0) | vaso
-    dev = _col(daily, "oxygen_device")
-    flow = _col(daily, "oxygen_flow")
+    dev = column(daily, "oxygen_device")
+    flow = column(daily, "oxygen_flow")
     # a flow with no device recorded is read as nasal cannula; no device = room air
     nc = level("oxygen_device", "nasal_cannula")
     missing = np.isnan(dev)
@@ -159,7 +155,7 @@ def grade_crs(
         grade = np.maximum(np.maximum(fever.astype(np.int8), hyp_g), ox_g)
         grade *= eligible
     else:
-        doses = {a: np.nan_to_num(_col(daily, a), nan=0.0) for a in _PRESSORS}
+        doses = {a: np.nan_to_num(column(daily, a), nan=0.0) for a in _PRESSORS}
         neeq = (doses["norepinephrine"] + doses["dopamine"] / 2 + doses["epinephrine"]
                 + doses["phenylephrine"] / 10)
         high_dose = ((doses["norepinephrine"] >= 20) | (doses["dopamine"] >= 10)
@@ -167,7 +163,7 @@ def grade_crs(
                      | (vaso & (neeq >= 10)) | (neeq >= 20))
         multiple = (n_press + vaso.astype(np.int64)) >= 2
         hyp_g = np.select([high_dose | multiple, hypo_any], [3, 2], 0)
-        fio2 = _col(daily, "fio2")
+        fio2 = column(daily, "fio2")
         est = np.where(devi == nc, 21.0 + 4.0 * np.nan_to_num(flow), np.nan)
         est = np.where(devi == level("oxygen_device", "non_rebreather"), 60.0, est)
         f = np.where(np.isnan(fio2), est, fio2)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from remission.derive.vocabulary import VOCABULARY
 
-__all__ = ["daily_features", "level", "sustained_fever"]
+__all__ = ["column", "daily_features", "level", "sustained_fever", "with_variables"]
 
 _NAMES = list(VOCABULARY)
 
@@ -27,12 +27,29 @@ def level(variable: str, category: str) -> int:
     return VOCABULARY[variable].levels.index(category)
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, list]:
+def column(daily: pd.DataFrame, variable: str) -> np.ndarray:
+    """Float values of ``variable`` per row of ``daily``; all NaN if it was never observed."""
+    if variable in daily.columns:
+        return daily[variable].to_numpy(dtype=float)
+    if variable not in VOCABULARY:
+        raise KeyError(f"{variable!r} is not a vocabulary variable")
+    return np.full(len(daily), np.nan)
+
+
+def with_variables(daily: pd.DataFrame, variables) -> pd.DataFrame:
+    """``daily`` with an all-NaN column for each of ``variables`` never observed."""
+    missing = [v for v in variables if v not in daily.columns]
+    if not missing:
+        return daily
+    return pd.concat([daily, pd.DataFrame(np.nan, index=daily.index, columns=missing)], axis=1)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
     """(code per row, -1 when missing; the distinct values). A categorical's own codes are
     reused instead of hashing every row."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.cat.codes.to_numpy(), list(column.cat.categories)
-    codes, uniq = pd.factorize(column)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), list(values.cat.categories)
+    codes, uniq = pd.factorize(values)
     return codes, list(uniq)
 
 
@@ -74,7 +91,7 @@ def _reduce_dense(pidc, day, varc, catc, value, var_lut, cat_lut, is_min, span, 
     """
     from remission.derive.criteria._kernels import scatter_daily  # Numba: loaded on use
 
-    grid = np.full((len(_NAMES), n_rows), np.nan)
+    grid = np.full((len(is_min), n_rows), np.nan)
     seen = np.zeros(n_rows, dtype=np.bool_)
     bad = scatter_daily(pidc, day, varc, catc, value, var_lut, cat_lut, is_min,
                         np.int64(span), np.int64(dmin), grid, seen)
@@ -109,15 +126,15 @@ def _reduce_sorted(pd_key, codes, x, nvar):
 
 
 def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
-    """One row per (patient_id, day) with one column per variable seen.
+    """One row per (patient_id, day) with one column per variable observed.
 
     ``obs`` is the output of :func:`~remission.derive.vocabulary.normalise_observations`
     (columns ``patient_id, day, variable, value`` and ``category``); key columns given as
-    pandas categoricals take a faster path (no string factorisation). Columns that a
-    grader needs but that were never observed are added as all-NaN, so graders can
-    rely on every vocabulary variable being present. ``method`` = ``auto`` (dense grid
-    when it is at most 4 × the table or 1e6 cells, else sort), ``dense`` or ``sorted``;
-    all give the same result.
+    pandas categoricals take a faster path (no string factorisation). Only variables with
+    at least one row get a column (in vocabulary order): a grader reads a variable with
+    :func:`column`, which gives NaN for one never observed. ``method`` = ``auto`` (dense
+    grid when it is at most 4 × the table or 1e6 cells, else sort), ``dense`` or
+    ``sorted``; all give the same result.
     """
     if method not in ("auto", "dense", "sorted"):
         raise ValueError("method must be 'auto', 'dense' or 'sorted'")
@@ -133,13 +150,22 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
         v = obs["variable"]
         bad = sorted({str(x) for x in v[v.isna() | ~v.isin(_NAMES)]})
         raise ValueError(f"variables not in the vocabulary: {bad}")
+    # keep the variables that have rows, in vocabulary order; renumber them 0..k-1
+    used = np.zeros(len(var_names), dtype=bool)
+    used[np.unique(varc)] = True
+    names_idx = np.unique(var_lut[used])
+    names = [_NAMES[k] for k in names_idx]
+    compact = np.full(len(_NAMES), -1, dtype=np.int64)
+    compact[names_idx] = np.arange(len(names_idx))
+    var_lut = np.where(var_lut >= 0, compact[np.maximum(var_lut, 0)], -1)
+    cat_lut = np.ascontiguousarray(cat_lut[names_idx])
     value = obs["value"].to_numpy(dtype=float)
     day = obs["day"].to_numpy(dtype=np.int64)
     dmin = int(day.min()) if len(day) else 0
     span = int(day.max()) - dmin + 1 if len(day) else 1
-    nvar = len(_NAMES)
+    nvar = len(names)
     # reduce: max for max/worst variables, min for min variables
-    is_min = np.array([VOCABULARY[n].daily == "min" for n in _NAMES])
+    is_min = np.array([VOCABULARY[n].daily == "min" for n in names], dtype=np.bool_)
     n_cells = len(pids) * span * nvar
     dense = method == "dense" or (method == "auto" and n_cells <= max(4 * len(obs), 1_000_000))
     if len(obs) and dense:
@@ -156,7 +182,7 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
         mat = np.full((nvar, len(rows)), np.nan)
         mat[uvar, row_idx] = uval
         mat[is_min] *= -1.0
-    out = pd.DataFrame(mat.T, columns=_NAMES, copy=False)  # block = mat: contiguous columns
+    out = pd.DataFrame(mat.T, columns=names, copy=False)  # block = mat: contiguous columns
     out.insert(0, "day", (rows % span + dmin).astype(np.int64))
     out.insert(0, "patient_id", pids[rows // span])
     if "time" in obs.columns and obs["time"].notna().any():

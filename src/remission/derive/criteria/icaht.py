@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from remission.derive.criteria._common import check_system
+from remission.derive.criteria.daily import with_variables
 
 __all__ = ["dense_matrix", "early_icaht", "engraftment", "episode_lengths",
            "grade_icaht", "interpolate_gaps", "late_icaht", "late_window_end"]
@@ -135,7 +136,7 @@ def late_icaht(daily: pd.DataFrame, window_end: pd.Series | None = None,
     progression/relapse, next therapy, death, last contact; the caller decides).
     """
     check_system(system, ("icaht_2023",))
-    d = daily[["patient_id", "day", "anc"]].dropna() if "anc" in daily else daily.iloc[:0]
+    d = with_variables(daily, ["anc"])[["patient_id", "day", "anc"]].dropna()
     end = d["patient_id"].map(window_end).fillna(100) if window_end is not None else 100
     d = d[(d["day"] >= 31) & (d["day"] <= np.minimum(end, 100))]
     d = d.sort_values(["patient_id", "anc"], kind="stable")
@@ -189,7 +190,9 @@ def grade_icaht(daily: pd.DataFrame, system: str = "icaht_2023", counting: str =
 def _first_run(ok: np.ndarray, start: np.ndarray, run: int = 3) -> np.ndarray:
     """First column >= start[row] beginning ``run`` consecutive True values (-1 if none)."""
     n, w = ok.shape
-    win = np.ones((n, max(w - run + 1, 0)), dtype=bool)
+    if w < run:  # fewer days than the run needs: never
+        return np.full(n, -1, dtype=np.int64)
+    win = np.ones((n, w - run + 1), dtype=bool)
     for k in range(run):
         win &= ok[:, k: w - run + 1 + k]
     cols = np.arange(win.shape[1])
@@ -201,7 +204,9 @@ def engraftment(daily: pd.DataFrame, last_day: int | None = None,
                 anc_threshold: float = 0.5, plt_threshold: float = 20.0,
                 transfusion_free_days: int = 7) -> pd.DataFrame:
     """Neutrophil and platelet engraftment day per patient (see module docstring)."""
-    last = int(daily["day"].max()) if last_day is None else last_day
+    if last_day is None:
+        last_day = int(daily["day"].max()) if len(daily) else 0
+    last = last_day
     pids, anc = dense_matrix(daily, "anc", 0, last)
     _, plt = dense_matrix(daily, "platelets", 0, last)
     _, tx = dense_matrix(daily, "platelet_transfusion", 0, last)

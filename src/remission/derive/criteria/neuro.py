@@ -36,7 +36,7 @@ from remission.derive.criteria._common import (
     graded_frame,
     summarise_episodes,
 )
-from remission.derive.criteria.daily import level
+from remission.derive.criteria.daily import column, level
 from remission.derive.vocabulary import CONSCIOUSNESS, ICP, SEIZURE
 
 __all__ = ["NEURO_SYSTEMS", "grade_neurotoxicity", "summarise_neurotoxicity", "uses_capd"]
@@ -44,10 +44,6 @@ __all__ = ["NEURO_SYSTEMS", "grade_neurotoxicity", "summarise_neurotoxicity", "u
 NEURO_SYSTEMS = ("icans_astct2019", "cres_cartox2018")
 _DECIDED = np.array(["none", "score", "consciousness", "seizure", "motor", "icp/oedema"],
                     dtype=object)
-
-
-def _col(d: pd.DataFrame, name: str) -> np.ndarray:
-    return d[name].to_numpy(dtype=float) if name in d.columns else np.full(len(d), np.nan)
 
 
 def _map_levels(x: np.ndarray, table: dict[str, int], levels: tuple[str, ...]) -> np.ndarray:
@@ -93,13 +89,13 @@ def grade_neurotoxicity(
     system.
     """
     check_system(system, NEURO_SYSTEMS)
-    cons = _col(daily, "consciousness")
-    seiz = _col(daily, "seizure")
-    motor = _col(daily, "motor_weakness")
-    icp = _col(daily, "icp_finding")
+    cons = column(daily, "consciousness")
+    seiz = column(daily, "seizure")
+    motor = column(daily, "motor_weakness")
+    icp = column(daily, "icp_finding")
     if system == "icans_astct2019":
-        score_g = _at_most(_col(daily, "ice_score"), (9, 6, 2))
-        capd = _col(daily, "capd_score")
+        score_g = _at_most(column(daily, "ice_score"), (9, 6, 2))
+        capd = column(daily, "capd_score")
         if patients is not None and "age" in patients.columns:
             age = daily["patient_id"].map(patients.set_index("patient_id")["age"])
             child = uses_capd(age.to_numpy(dtype=float), capd_age_rule)
@@ -114,7 +110,7 @@ def grade_neurotoxicity(
                                   "cranial_nerve_vi_palsy": 4, "papilloedema": 4,
                                   "cushings_triad": 4}, ICP)
     else:
-        sc = _col(daily, score_variable)
+        sc = column(daily, score_variable)
         if cartox_grade3_max not in (1, 2):
             raise ValueError("cartox_grade3_max must be 2 (Neelapu) or 1 (Sharma 2018)")
         score_g = _at_most(sc, (9, 6, cartox_grade3_max))
@@ -122,8 +118,8 @@ def grade_neurotoxicity(
         seiz_g = _map_levels(seiz, {"focal_resolved": 3, "nonconvulsive_eeg_resolved": 3,
                                     "generalised_resolved": 4, "prolonged": 4,
                                     "repetitive": 4, "status_epilepticus": 4}, SEIZURE)
-        stage = _col(daily, "papilloedema_stage")
-        op = _col(daily, "csf_opening_pressure")
+        stage = column(daily, "papilloedema_stage")
+        op = column(daily, "csf_opening_pressure")
         icp_g = np.maximum.reduce([
             np.select([stage >= 3, stage >= 1], [4, 3], 0),
             np.where(op >= 20, 4, 0),

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from remission.derive.criteria._common import SYSTEMS, check_system
-from remission.derive.criteria.daily import level
+from remission.derive.criteria.daily import level, with_variables
 
 __all__ = ["MRD_THRESHOLD_PCT", "RANKS", "RESPONSE_SYSTEMS", "assess_response",
            "summarise_response"]
@@ -103,6 +103,7 @@ def assess_response(
     """
     check_system(system, RESPONSE_SYSTEMS)
     thr = MRD_THRESHOLD_PCT[system] if mrd_threshold_pct is None else mrd_threshold_pct
+    daily = with_variables(daily, ("marrow_blasts", *_SAME))
     base_bm = (daily.loc[(daily["day"] <= 0) & daily["marrow_blasts"].notna()]
                .sort_values("day").groupby("patient_id")["marrow_blasts"].last())
     a = daily.loc[(daily["day"] > 0) & daily["marrow_blasts"].notna(),
