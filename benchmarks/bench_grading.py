@@ -8,17 +8,19 @@ patient). The baseline is a straightforward per-row pure-Python implementation o
 rules written independently below (a loop over the rows into per-patient-day dicts, then
 if/else grading per day and per lab value, and per-patient loops for ICAHT). It is timed
 on a subsample of patients in the same run and extrapolated linearly in the number of rows
-(every step is linear in rows); results on the subsample must be identical, or the script
-exits with status 1. The headline speed-up uses the lean loop (``itertuples``); the same
+(every step is linear in rows; the fastest of 3 runs is used); its output tables on the
+subsample must equal the engines' column by column, exactly, or the script exits with
+status 1. The headline speed-up uses the lean loop (``itertuples``); the same
 loop reading rows with ``DataFrame.iterrows`` is also timed (on a smaller subsample) and
 reported separately. No treatments/events (fever waiver, grade 5) are in the benchmark data.
 
-The stage table and the headline ratios time the first call in the process ("cold": its
-large fresh arrays still page-fault); the same grading repeated ``--repeat`` times is also
-reported ("warm", median), as a long-running process would see it. What is left of the
-vectorised time is mostly memory traffic that the output format fixes: the daily table
-(one float64 column per vocabulary variable, 47 × patient-days) must be written, and the
-result tables carry object-dtype id/label columns (the 2 M-row CTCAE table has three).
+The stage table and the headline ratios time the first grading of the big table in the
+process ("cold": its large fresh arrays still page-fault); the same grading repeated
+``--repeat`` times is also reported ("warm", median), as a long-running process would see
+it. Loading Numba and the compiled kernels (compiling them on the very first run on a
+machine) is a one-off cost per process, timed on a small table first and reported on its
+own row. Both implementations read the same table, with categorical key columns as the
+study loader gives them; the cost of converting string keys is reported separately.
 """
 
 from __future__ import annotations
@@ -333,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     # one-off per process: import Numba and load the compiled kernel (compiles it on the
     # very first run on a machine); timed on a tiny table and reported separately
     t0 = time.perf_counter()
-    vectorised(as_categorical(synthesize(2)))
+    vectorised(as_categorical(synthesize(300)))  # same key dtypes as the big table
     t_load = time.perf_counter() - t0
     _res, times = vectorised(obs_cat)
     total = sum(times.values())
@@ -348,9 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     # both implementations read the same table (categorical keys, as the loader gives)
     sub_ids = sorted(obs["patient_id"].unique())[:n_ref]
     sub = obs_cat[obs_cat["patient_id"].isin(sub_ids)].reset_index(drop=True)
-    t0 = time.perf_counter()
-    ref = reference(sub)
-    t_ref = time.perf_counter() - t0
+    t_refs = []
+    for _ in range(3):  # the fastest of 3 runs: the ratio is not inflated by a slow run
+        t0 = time.perf_counter()
+        ref = reference(sub)
+        t_refs.append(time.perf_counter() - t0)
+    t_ref = min(t_refs)
     t0 = time.perf_counter()
     vsub, _ = vectorised(sub)
     t_vsub = time.perf_counter() - t0

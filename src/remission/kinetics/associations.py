@@ -113,6 +113,8 @@ def biomarker_summary(obs: pd.DataFrame, variables: Sequence[str] = ("il6", "ifn
     ``obs`` is a canonical long table (patient_id, day, variable, value).
     """
     d = obs[obs["variable"].isin(list(variables)) & obs["value"].notna()]
+    # plain labels: a categorical key would make groupby add every unobserved combination
+    d = d.astype({"patient_id": str, "variable": str})
     d = d.groupby(["patient_id", "variable", "day"], as_index=False)["value"].max()
     base = d[d["day"] <= 0].sort_values("day").groupby(["patient_id", "variable"])["value"].last()
     post = d[(d["day"] >= 1) & (d["day"] <= peak_window)]

@@ -121,8 +121,8 @@ def nca(data: pd.DataFrame, *, value: str = "value", lloq: float = 0.0, blq: str
         unit: str = "copies/µg", name: str = "kinetics.nca") -> Result:
     """NCA per patient of a long table (patient_id, day, ``value``); see module docstring."""
     rows = {}
-    for pid, g in data.groupby("patient_id", sort=True):
-        rows[str(pid)] = nca_profile(g["day"].to_numpy(), g[value].to_numpy(), lloq, blq=blq,
+    for pid, g in data.groupby(data["patient_id"].astype(str), sort=True):
+        rows[pid] = nca_profile(g["day"].to_numpy(), g[value].to_numpy(), lloq, blq=blq,
                                      auc_end=auc_end, auc_method=auc_method, c0_zero=c0_zero)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table = table.rename(columns={"auc": f"auc0_{auc_end:g}"})

@@ -114,3 +114,67 @@ def episodes_rows(mat, threshold, join_gap):  # pragma: no cover - compiled; tes
             if first <= 3 and first + total - 1 == last_valid:
                 never[r] = True
     return longest, cumulative, never
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_keys(day, varc, n_codes):  # pragma: no cover - compiled; tested via daily
+    """One pass: (smallest day, largest day, rows per variable code); code -1 (missing)
+    is counted in the last bin."""
+    counts = np.zeros(n_codes + 1, dtype=np.int64)
+    lo = np.int64(0)
+    hi = np.int64(0)
+    for i in range(day.shape[0]):
+        d = day[i]
+        if i == 0 or d < lo:
+            lo = d
+        if i == 0 or d > hi:
+            hi = d
+        c = varc[i]
+        counts[c if c >= 0 else n_codes] += 1
+    return lo, hi, counts
+
+
+@numba.njit(cache=True, nogil=True)
+def ctcae_code(x, bounds, lln):  # pragma: no cover - compiled; tested via ctcae
+    """CTCAE v5.0 grade code of one value: 1 + the number of (decreasing) grade-2..4 upper
+    bounds it is below; otherwise 0 at/above the LLN, 1 below it, -1 when undefined
+    (no value, or no LLN)."""
+    below = 0
+    for b in bounds:
+        if x < b:
+            below += 1
+    if below:
+        return below + 1
+    if x == x and lln == lln:
+        return 0 if x >= lln else 1
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def ctcae_codes(x, bounds, lln):  # pragma: no cover - compiled; tested via ctcae
+    """:func:`ctcae_code` of every value (``lln`` has one entry per value)."""
+    out = np.empty(x.shape[0], dtype=np.int8)
+    for i in range(x.shape[0]):
+        out[i] = ctcae_code(x[i], bounds, lln[i])
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def ctcae_rows(x, bounds, lln):  # pragma: no cover - compiled; tested via ctcae
+    """(row index, value, grade code) of the non-NaN values of ``x`` (one LLN for all)."""
+    n = 0
+    for i in range(x.shape[0]):
+        if x[i] == x[i]:
+            n += 1
+    rows = np.empty(n, dtype=np.int64)
+    vals = np.empty(n, dtype=np.float64)
+    codes = np.empty(n, dtype=np.int8)
+    k = 0
+    for i in range(x.shape[0]):
+        v = x[i]
+        if v == v:
+            rows[k] = i
+            vals[k] = v
+            codes[k] = ctcae_code(v, bounds, lln)
+            k += 1
+    return rows, vals, codes

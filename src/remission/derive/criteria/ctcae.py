@@ -49,6 +49,10 @@ CTCAE_TERMS: dict[str, tuple[str, tuple[float, ...]]] = {
 assert all(np.all(np.diff(b) < 0) for _, b in CTCAE_TERMS.values()), "bounds must decrease"
 
 
+def _bounds(variable: str) -> np.ndarray:
+    return np.array(CTCAE_TERMS[variable][1], dtype=float)
+
+
 def _grade_codes(x: np.ndarray, variable: str, lln: float | np.ndarray | None) -> np.ndarray:
     """CTCAE v5.0 grade of ``x`` as int8, -1 where undefined (the rule; see module doc).
 
@@ -56,17 +60,12 @@ def _grade_codes(x: np.ndarray, variable: str, lln: float | np.ndarray | None) -
     strictly, so this is the grade of the lowest bound crossed; NaN is below none).
     Below no bound: 0 if >= LLN, 1 if < LLN, undefined without an LLN or a value.
     """
-    below = np.zeros(x.shape, dtype=np.int8)
-    for b in CTCAE_TERMS[variable][1]:
-        below += x < b
-    g = below + np.int8(1)
-    none = below == 0
-    g[none] = -1
-    if lln is not None:
-        lln_arr = np.broadcast_to(np.asarray(lln, dtype=float), x.shape)
-        upper = none & ~np.isnan(x) & ~np.isnan(lln_arr)
-        g[upper] = np.where(x[upper] >= lln_arr[upper], 0, 1)
-    return g
+    from remission.derive.criteria._kernels import ctcae_codes  # Numba: loaded on use
+
+    x = np.ascontiguousarray(x, dtype=float)
+    lln_arr = np.ascontiguousarray(np.broadcast_to(
+        np.asarray(np.nan if lln is None else lln, dtype=float), x.shape))
+    return ctcae_codes(x.ravel(), _bounds(variable), lln_arr.ravel()).reshape(x.shape)
 
 
 def ctcae_grade(values: np.ndarray, variable: str, lln: float | np.ndarray | None) -> np.ndarray:
@@ -97,16 +96,19 @@ def grade_labs(
     if not present:
         return pd.DataFrame(columns=["patient_id", "day", "variable", "term", "value", "grade",
                                      "system"])
+    from remission.derive.criteria._kernels import ctcae_rows  # Numba: loaded on use
+
     pid = daily["patient_id"].to_numpy()
     day = daily["day"].to_numpy()
     idx, counts, vals, grades = [], [], [], []
     for v in present:
-        x = daily[v].to_numpy(dtype=float)
-        keep = np.flatnonzero(~np.isnan(x))
+        limit = lln.get(v)
+        keep, x, g = ctcae_rows(daily[v].to_numpy(dtype=float), _bounds(v),
+                                np.nan if limit is None else float(limit))
         idx.append(keep)
         counts.append(len(keep))
-        vals.append(x[keep])
-        grades.append(_grade_codes(vals[-1], v, lln.get(v)))
+        vals.append(x)
+        grades.append(g)
     rows = np.concatenate(idx)
     g = np.concatenate(grades)
     which = np.repeat(np.arange(len(present), dtype=np.int8), counts)

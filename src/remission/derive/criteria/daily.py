@@ -145,14 +145,16 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     else:
         catc, cat_names = np.full(len(obs), -1, dtype=np.int8), []
     var_lut, cat_lut = _lookup_tables(var_names, cat_names)
-    unknown = var_lut < 0
-    if (varc < 0).any() or (unknown.any() and unknown[varc].any()):
+    from remission.derive.criteria._kernels import scan_keys  # Numba: loaded on use
+
+    day = obs["day"].to_numpy(dtype=np.int64)
+    dmin, dmax, counts = scan_keys(day, varc, len(var_names))
+    used = counts[:-1] > 0
+    if counts[-1] or (used & (var_lut < 0)).any():
         v = obs["variable"]
         bad = sorted({str(x) for x in v[v.isna() | ~v.isin(_NAMES)]})
         raise ValueError(f"variables not in the vocabulary: {bad}")
     # keep the variables that have rows, in vocabulary order; renumber them 0..k-1
-    used = np.zeros(len(var_names), dtype=bool)
-    used[np.unique(varc)] = True
     names_idx = np.unique(var_lut[used])
     names = [_NAMES[k] for k in names_idx]
     compact = np.full(len(_NAMES), -1, dtype=np.int64)
@@ -160,9 +162,7 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     var_lut = np.where(var_lut >= 0, compact[np.maximum(var_lut, 0)], -1)
     cat_lut = np.ascontiguousarray(cat_lut[names_idx])
     value = obs["value"].to_numpy(dtype=float)
-    day = obs["day"].to_numpy(dtype=np.int64)
-    dmin = int(day.min()) if len(day) else 0
-    span = int(day.max()) - dmin + 1 if len(day) else 1
+    dmin, span = int(dmin), int(dmax) - int(dmin) + 1
     nvar = len(names)
     # reduce: max for max/worst variables, min for min variables
     is_min = np.array([VOCABULARY[n].daily == "min" for n in names], dtype=np.bool_)
@@ -211,11 +211,12 @@ def sustained_fever(obs: pd.DataFrame, threshold: float = 38.0, minutes: float =
         return pd.DataFrame({"patient_id": [], "day": [], "fever_sustained": []})
     t = t.assign(m=_minutes(t["time"].astype(str))).sort_values(["patient_id", "day", "m"])
     hot = (t["value"] >= threshold).to_numpy()
-    grp = (t["patient_id"] + "|" + t["day"].astype(str)).to_numpy()
+    grp = (t["patient_id"].astype(str) + "|" + t["day"].astype(str)).to_numpy()
     new_group = np.r_[True, grp[1:] != grp[:-1]]
     run_start = new_group | np.r_[True, hot[1:] != hot[:-1]]
     run_id = np.cumsum(run_start)
-    df = pd.DataFrame({"patient_id": t["patient_id"].to_numpy(), "day": t["day"].to_numpy(),
+    df = pd.DataFrame({"patient_id": t["patient_id"].astype(str).to_numpy(),
+                       "day": t["day"].to_numpy(),
                        "run": run_id, "hot": hot, "m": t["m"].to_numpy()})
     df = df[df["hot"]]
     span = df.groupby("run")["m"].agg(["min", "max"])
