@@ -413,8 +413,8 @@ def normalise_observations(
     Returns columns ``patient_id, day, time, variable, value, category, unit`` (plus
     ``source`` if present; the four label columns are pandas categoricals): ``value`` is
     the canonical number (NaN for categorical variables), ``category`` the normalised
-    level (missing for numeric ones), ``unit`` the canonical unit. ``weight_kg`` (patient -> kg) is needed only for per-kg doses given
-    in the other unit; a missing weight is reported as a problem. Raises
+    level (missing for numeric ones), ``unit`` the canonical unit. ``weight_kg``
+    (patient -> kg) is needed only for per-kg doses given in the other unit; a missing weight is reported as a problem. Raises
     :class:`~remission.errors.InputError` with all problems.
     """
     problems = validate_observations(df, file)
