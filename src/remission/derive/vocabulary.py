@@ -414,8 +414,9 @@ def normalise_observations(
     ``source`` if present; the four label columns are pandas categoricals): ``value`` is
     the canonical number (NaN for categorical variables), ``category`` the normalised
     level (missing for numeric ones), ``unit`` the canonical unit. ``weight_kg``
-    (patient -> kg) is needed only for per-kg doses given in the other unit; a missing weight is reported as a problem. Raises
-    :class:`~remission.errors.InputError` with all problems.
+    (patient -> kg) is needed only for per-kg doses given in the other unit; a missing
+    weight is reported as a problem. Raises :class:`~remission.errors.InputError` with
+    all problems.
     """
     problems = validate_observations(df, file)
     if problems:
