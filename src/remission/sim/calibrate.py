@@ -112,8 +112,8 @@ TARGETS: tuple[Target, ...] = (
 
 #: parameter blocks fitted together (each block's targets only)
 BLOCKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "car_t": (("car_expansion", "car_kill_max", "il6_car", "car_neg_kill_fraction"),
-              ("000", "002")),
+    "car_t": (("car_expansion", "car_kill_max", "il6_car", "car_neg_kill_fraction",
+               "antigen_density_cv", "car_density_half"), ("000", "002")),
     "blinatumomab": (("blin_kill_max", "il6_blin"), ("003",)),
     "car_nk": (("nk_expansion", "nk_kill_max"), ("004",)),
 }

@@ -19,7 +19,10 @@ Leukaemia sub-clones are defined by the arm's target antigen (CLL-1, CD123 or CD
 logistic growth in the marrow, switching between + and - (models.md §5 proposal), a
 venetoclax Emax kill that is stronger on the antigen-negative (MCL-1-low) clone
 (``ven_sensitivity_ratio``, seed 000) and antigen up-regulation ``A`` that persists
-after withdrawal. CAR cells kill "negative" blasts at a fraction of the rate
+after withdrawal. Each patient's blasts carry their own antigen density (log-normal
+between patients); CAR recognition saturates in density (:func:`recognition`), so
+low-density leukaemias are killed slowly and stimulate little expansion. CAR cells kill
+"negative" blasts at a fraction of the rate
 (``car_neg_kill_fraction``: antigen-dim cells below the flow gate and bystander killing,
 the antigen-density continuum of Santurio et al.; without it no MRD-negative response
 is possible whenever 1-20 % of blasts are negative, as in seed 002). Leukaemia is
@@ -74,6 +77,17 @@ def baseline_anc(p: Params) -> np.ndarray:
     return p["anc_healthy"] * g0 ** (1.0 / p["neut_gamma"])
 
 
+def recognition(density: np.ndarray, half: np.ndarray | float,
+                hill: np.ndarray | float = 1.0) -> np.ndarray:
+    """CAR recognition of a blast as a function of its antigen density (relative to the
+    typical patient): a Hill curve ``d^h (1 + K^h) / (d^h + K^h)``, 1 at density 1.
+    Killing and antigen stimulation scale with it; dim blasts (the "negative" clone)
+    are killed at ``car_neg_kill_fraction`` of it. Up-regulation by venetoclax raises
+    ``a`` and so recognition, most in low-density patients (the seed-000 hypothesis)."""
+    dh, kh = density**hill, half**hill
+    return dh * (1.0 + kh) / (dh + kh)
+
+
 def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params,
         alive: np.ndarray | float = 1.0) -> np.ndarray:
     """Time derivative of the state (12, n) given driver concentrations.
@@ -93,8 +107,9 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     has_ven, has_blin = bool(cv.any()), bool(cb.any())
     grow = p["leuk_growth"] * (1.0 - ltot)
     car_sat = e / (p["car_kill_half"] + e)
-    kill_car = p["kill_max"] * car_sat
-    kill_pos = kill_car * a
+    recog = recognition(a * p["antigen_density"], p["car_density_half"], p["car_density_hill"])
+    kill_car = p["kill_max"] * car_sat * recog
+    kill_pos = kill_car
     kill_neg = p["car_neg_kill_fraction"] * kill_car
     if has_ven:
         kill_pos = kill_pos + p["ven_kill_max"] * cv / (p["ven_ic50_pos"] + cv)
@@ -114,7 +129,7 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
         dy[AG] += p["antigen_up_rate"] * cv / (p["antigen_up_ec50"] + cv)
 
     # CAR effector / memory
-    target = a * lpos + p["offtumour_weight"] * pr / p["anc_healthy"]
+    target = recog * lpos + p["offtumour_weight"] * pr / p["anc_healthy"]
     stim = target / (p["car_stim_half"] + target)
     boost = 1.0 + p["ld_car_boost"] * np.maximum(0.0, 1.0 - t / p["alc0"])
     react = p["car_memory_reactivation"] * stim * m
@@ -141,9 +156,12 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     dy[NE] = ktr * (y[TR3] - n_c) - k_off * n_c
 
     # IL-6
-    dy[IL] = p["il6_car"] * e * stim - p["il6_elim"] * (y[IL] - p["il6_baseline"])
+    prod = p["il6_car"] * e * stim
     if has_blin:
-        dy[IL] += p["il6_blin"] * occ_b * t * lpos
+        prod = prod + p["il6_blin"] * occ_b * t * lpos
+    # production saturates (cytokine-producing cells are finite): IL-6 stays below
+    # il6_prod_max / il6_elim, the highest values reported in severe CRS (~1e5 pg/mL)
+    dy[IL] = prod / (1.0 + prod / p["il6_prod_max"]) - p["il6_elim"] * (y[IL] - p["il6_baseline"])
     return dy
 
 

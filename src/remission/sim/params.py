@@ -70,17 +70,26 @@ PARAMETERS = MappingProxyType(
                            "assumption; homeostatic space boosts expansion (Hay 2017)"),
         # --- CAR-T: effector/memory/tumour core (Barros 2021; Chaudhury 2020) ----------------
         "car_blood_fraction": _P(0.1, "-", 0.0, "assumption; infused cells seen in blood"),
-        "car_expansion": _P(1.16, "1/day", 0.25,
+        "car_expansion": _P(1.04, "1/day", 0.25,
                            "fitted (calibrate.fit car_t: seeds 000+002); Stein 2019 rho=0.889/d"),
         "car_stim_half": _P(0.02, "marrow fraction", 0.5, "calibrated"),
         "car_effector_loss": _P(0.16, "1/day", 0.3, "Stein 2019 alpha=0.16/d"),
         "car_memory_conversion": _P(0.0012, "1/day", 0.5, "Chaudhury 2020 k_EP=0.0012/d"),
         "car_memory_loss": _P(0.0032, "1/day", 0.5, "Stein 2019 beta=0.0032/d"),
         "car_memory_reactivation": _P(0.5, "1/day", 0.0, "assumption (CARTmath theta)"),
-        "car_kill_max": _P(5.57, "1/day", 0.4,
+        "car_kill_max": _P(3.47, "1/day", 0.4,
                           "fitted (calibrate.fit car_t); Kimmel 2021 gamma_B=1.15/d"),
+        "antigen_density_cv": _P(3.86, "-", 0.0,
+                                 ("fitted (calibrate.fit car_t); between-patient CV of blast "
+                                  "antigen density (log-normal, median 1; Liu C 2023 eLife)")),
+        "car_density_half": _P(0.946, "relative density", 0.0,
+                               ("fitted (calibrate.fit car_t); density at half-maximal CAR "
+                                "recognition (synapse formation falls with density)")),
+        "car_density_hill": _P(3.0, "-", 0.0,
+                               "assumption (fixed for the fit); steepness of recognition "
+                               "in density"),
         "car_kill_half": _P(50.0, "cells/uL", 0.0, "assumption; Kimmel 2021 k_B form"),
-        "car_neg_kill_fraction": _P(0.182, "-", 0.0,
+        "car_neg_kill_fraction": _P(0.266, "-", 0.0,
                                    "fitted (calibrate.fit car_t); dim/bystander kill"),
         "car_offtumour_weight": _P(0.01, "-", 0.0,
                                    "assumption; normal myeloid CLL-1 load (seed 002)"),
@@ -109,8 +118,11 @@ PARAMETERS = MappingProxyType(
         # --- IL-6 and CRS -------------------------------------------------------------------
         "il6_baseline": _P(5.0, "pg/mL", 0.5, "assumption (normal <7 pg/mL)"),
         "il6_elim": _P(2.0, "1/day", 0.0, "assumption; effective pool clearance"),
-        "il6_car": _P(33.5, "pg/mL/day per cell/uL", 0.8,
+        "il6_car": _P(43.6, "pg/mL/day per cell/uL", 0.8,
                      "fitted (calibrate.fit car_t); activated effectors (Hardiansyah 2019)"),
+        "il6_prod_max": _P(2.0e5, "pg/mL/day", 0.0,
+                           "assumption; caps IL-6 near 1e5 pg/mL (severe CRS maxima, "
+                           "Teachey 2016 Cancer Discov 6:664)"),
         "il6_blin": _P(448.0, "pg/mL/day", 0.8,
                       "fitted (calibrate.fit blinatumomab); TCE form (Hosseini 2020)"),
         "crs_cut1": _P(30.0, "pg/mL", 0.0, "calibrated cut-point P(grade>=1)=1/2"),

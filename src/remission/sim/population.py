@@ -48,14 +48,19 @@ OFFTUMOUR_FACTOR = {"CLL1": 1.0, "CD123": 0.3, "CD19": 0.0}
 
 
 def patient_draws(seed: int, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(normals (n, k), uniforms (n, N_UNIFORM)) from each patient's own stream."""
+    """(normals (n, k + 1), uniforms (n, N_UNIFORM)) from each patient's own stream.
+
+    The last normal (antigen density) is drawn after the uniforms, so that adding it
+    left every earlier draw of a patient unchanged.
+    """
     k = len(COVARIATES) + len(IIV_NAMES)
-    z = np.empty((len(indices), k))
+    z = np.empty((len(indices), k + 1))
     u = np.empty((len(indices), N_UNIFORM))
     for j, i in enumerate(indices):
         g = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(i),)))
-        z[j] = g.standard_normal(k)
+        z[j, :k] = g.standard_normal(k)
         u[j] = g.random(N_UNIFORM)
+        z[j, k] = g.standard_normal()
     return z, u
 
 
@@ -99,6 +104,11 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
         omega = np.sqrt(np.log1p(PARAMETERS[name].cv ** 2))
         p[name] = p[name] * np.exp(omega * z[:, off + j])
     p["blin_cl"] = p["blin_cl"] * (cov["bsa_m2"] / 1.876) ** p["blin_cl_bsa_exp"]
+    # target-antigen density per blast relative to the typical patient (log-normal,
+    # median 1): low-density leukaemias escape CAR killing (Liu C 2023 eLife; models.md §5)
+    dens_omega = np.sqrt(np.log1p(p["antigen_density_cv"] ** 2))
+    cov["antigen_density_rel"] = np.exp(dens_omega * z[:, -1])
+    p["antigen_density"] = cov["antigen_density_rel"]
     p["b0"] = cov["baseline_blasts_pct"] / 100.0
     p["pos0"] = np.clip(cov["antigen_positive_pct"] / 100.0, 1e-6, 1.0 - 1e-6)
     p["anc_healthy"] = cov["anc_healthy"]
