@@ -96,10 +96,10 @@ PARAMETERS = MappingProxyType(
         "car_offtumour_kill": _P(0.6, "1/day", 0.4,
                                  "calibrated to grade 4 neutropenia 11/12 (seed 002)"),
         # --- CAR-NK (seed 004): shorter persistence, no memory ------------------------------
-        "nk_expansion": _P(0.247, "1/day", 0.3,
+        "nk_expansion": _P(0.166, "1/day", 0.3,
                           "fitted (calibrate.fit car_nk: seed 004)"),
         "nk_effector_loss": _P(0.30, "1/day", 0.3, "assumption; NK persistence ~2-3 weeks"),
-        "nk_kill_max": _P(1.06, "1/day", 0.4,
+        "nk_kill_max": _P(1.11, "1/day", 0.4,
                          "fitted (calibrate.fit car_nk: seed 004)"),
         # --- blinatumomab: Clements 2020 Clin Pharmacokinet 59:463 ---------------------------
         "blin_cl": _P(53.28, "L/day", 0.476, "Clements 2020: 2.22 L/h at BSA 1.876, IIV 47.6%"),
