@@ -172,7 +172,7 @@ def calibration_table(replicates: int = 200, seed: int = 0,
     rows.append(_row("000.chisq_p", "000", "Pearson chi-square P, CR/PR VEN vs no VEN",
                      0.279, p_vals, "p"))
     rows.append(_row("000.power", "000", "share of virtual trials with P < 0.05",
-                     float("nan"), (p_vals < 0.05).astype(float), "proportion"))
+                     float("nan"), (p_vals < 0.05).astype(float), "share"))
     return pd.DataFrame(rows).set_index("target")
 
 
@@ -264,6 +264,10 @@ def to_markdown(table: pd.DataFrame) -> str:
     lines = [head]
     for key, r in table.iterrows():
         fmt = "{:.0f}" if r["kind"] == "day" else "{:.3f}"
+        if r["kind"] == "share":  # a 0/1 per replicate: the share itself is the mean
+            lines.append(f"| {key}: {r['description']} | - | "
+                         f"{fmt.format(r['simulated_mean'])} (mean) | - | - |")
+            continue
         pub = "-" if not np.isfinite(r["published"]) else fmt.format(r["published"])
         within = {True: "yes", False: "**no**", None: "-"}[r["published_within_interval"]]
         lines.append(f"| {key}: {r['description']} | {pub} | {fmt.format(r['simulated_median'])}"
