@@ -86,5 +86,5 @@ def test_shipped_parameters_reproduce_the_seed_000_comparison() -> None:
     assert np.median(rates["VEN"]) > np.median(rates["noVEN"])
     # the mechanism: non-responders have lower antigen density than responders
     resp = pts["best_response"].isin(calibrate.RESPONDERS)
-    assert (pts.loc[~resp, "antigen_density_rel"].median()
-            < pts.loc[resp, "antigen_density_rel"].median())
+    assert (pts.loc[~resp, "antigen_density_patient"].median()
+            < pts.loc[resp, "antigen_density_patient"].median())

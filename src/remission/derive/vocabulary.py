@@ -210,6 +210,8 @@ _VARS: list[Variable] = [
     _cat("auer_rods", "blasts with Auer rods seen", _YES_NO),
     _cat("extramedullary_disease", "extramedullary disease present", _YES_NO),
     _num("mrd", "measurable residual disease (fraction of cells)", "%", _PCT, 0.0, 100.0),
+    _num("antigen_positive_blasts", "blasts positive for the therapy's target antigen "
+         "(flow cytometry; CLL-1, CD123 or CD19 as the study states)", "%", _PCT, 0.0, 100.0),
     _cat("mrd_status", "MRD result as reported by the laboratory", ("negative", "positive")),
     # cellular kinetics and inflammation
     _num("car_copies", "CAR transgene, qPCR", "copies/µg", {"copies/ug": _ID,
@@ -217,6 +219,10 @@ _VARS: list[Variable] = [
     _num("car_cells", "CAR+ cells by flow cytometry", "cells/µL", {"/ul": _ID,
          "/ml": Conversion(divide=1000.0)}, 0.0, 1e6),
     _num("il6", "interleukin-6", "pg/mL", _PG_ML, 0.0, 1e6),
+    # drug exposure
+    _num("venetoclax_conc", "venetoclax plasma concentration", "µg/mL",
+         {"ug/ml": _ID, "mg/l": _ID, "ng/ml": Conversion(divide=1000.0)}, 0.0, 100.0),
+    _num("blinatumomab_conc", "blinatumomab serum concentration", "pg/mL", _PG_ML, 0.0, 1e6),
     _num("ifng", "interferon-gamma", "pg/mL", _PG_ML, 0.0, 1e6),
     _num("il10", "interleukin-10", "pg/mL", _PG_ML, 0.0, 1e6),
     _num("il2", "interleukin-2", "pg/mL", _PG_ML, 0.0, 1e6),

@@ -41,13 +41,16 @@ OBSERVED = {
     "il6_pg_ml": ("il6", "pg/mL"),
     "anc": ("anc", "10^9/L"),
     "alc": ("lymphocytes", "10^9/L"),
+    "antigen_positive_pct": ("antigen_positive_blasts", "%"),
+    "venetoclax_mg_l": ("venetoclax_conc", "mg/L"),
+    "blinatumomab_pg_ml": ("blinatumomab_conc", "pg/mL"),
 }
+#: drug concentrations are written only for patients whose arm gives the drug, and only
+#: at or above a typical assay LLOQ (venetoclax LC-MS/MS ~1 ng/mL; blinatumomab 50 pg/mL)
+DRUG_LLOQ = {"venetoclax_mg_l": 1e-3, "blinatumomab_pg_ml": 50.0}
 #: model-only variables (not in the clinical vocabulary) -> sim_observations.csv
 MODEL_ONLY = {
-    "antigen_positive_pct": "%",
     "antigen_density_rel": "relative to baseline",
-    "venetoclax_mg_l": "mg/L",
-    "blinatumomab_pg_ml": "pg/mL",
 }
 ANTIGEN_COLUMN = {"CLL1": "cll1_positivity_pct", "CD123": "cd123_positivity_pct",
                   "CD19": "cd19_positivity_pct"}
@@ -160,7 +163,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         "bsa_m2": np.round(cov["bsa_m2"], 3),
         "baseline_burden_pct": np.round(base_blasts, 2),
         ANTIGEN_COLUMN[design.antigen]: np.round(cov["antigen_positive_pct"], 2),
-        "antigen_density_rel": np.round(cov["antigen_density_rel"], 3),
+        "antigen_density_patient": np.round(cov["antigen_density_rel"], 3),
         "baseline_anc": np.round(out["anc"][0], 3),
         "best_response": best,
         "response_at_day": resp[int(tr["response_day"])],
@@ -215,12 +218,16 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     model_obs = obs.copy()
     if observations:
         sel = [day_pos[d] for d in tr["observation_days"] if d in day_pos]
+        lloq = {k: out[k] >= v for k, v in DRUG_LLOQ.items()}  # (days, patients)
         rows, mrows = [], []
         for i in sel:
             alive = np.isnan(dday) | (dday > days[i])
             for k, (name, unit) in OBSERVED.items():
-                rows.append(pd.DataFrame({"patient_id": pid[alive], "day": days[i],
-                                          "variable": name, "value": out[k][i][alive],
+                keep = alive & np.isfinite(out[k][i])
+                if k in lloq:
+                    keep &= lloq[k][i]
+                rows.append(pd.DataFrame({"patient_id": pid[keep], "day": days[i],
+                                          "variable": name, "value": out[k][i][keep],
                                           "unit": unit}))
             for k, unit in MODEL_ONLY.items():
                 mrows.append(pd.DataFrame({"patient_id": pid[alive], "day": days[i],
