@@ -106,23 +106,22 @@ def _parts(t: np.ndarray, e: np.ndarray, x: np.ndarray):
             bit.add(int(rank[i]))
     # later member j: events i with t_i < t_j, or t_i == t_j when j is censored
     bit = _Fenwick(m)
+    def score(j: int) -> None:  # events so far ranked above j (ties count one half)
+        r = int(rank[j])
+        above = bit.total - bit.below(r + 1)
+        eq = bit.below(r + 1) - bit.below(r)
+        n_as[j] += above + 0.5 * eq
+        d_as[j] += bit.total
+
     for g in groups:
         evs = [i for i in g if e[i] == 1]
-        cens = [j for j in g if e[j] == 0]
         for j in evs:
-            r = int(rank[j])
-            above = bit.total - bit.below(r + 1)
-            eq = bit.below(r + 1) - bit.below(r)
-            n_as[j] += above + 0.5 * eq
-            d_as[j] += bit.total
+            score(j)
         for i in evs:
             bit.add(int(rank[i]))
-        for j in cens:
-            r = int(rank[j])
-            above = bit.total - bit.below(r + 1)
-            eq = bit.below(r + 1) - bit.below(r)
-            n_as[j] += above + 0.5 * eq
-            d_as[j] += bit.total
+        for j in g:
+            if e[j] == 0:
+                score(j)
     _, cnt = np.unique(t[e == 1], return_counts=True)
     tiey = int((cnt * (cnt - 1) // 2).sum())
     return n_as, d_as, conc, disc, tiex, tiey
