@@ -86,6 +86,8 @@ def _validate(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     extra = ", ".join(f"{k} ({len(v)} rows)" for k, v in study.tables.items())
     print(f"{args.study}: valid — {study.n} patients" + (f"; {extra}" if extra else ""))
+    for w in study.warnings:
+        print(f"warning: {w}")
     return 0
 
 

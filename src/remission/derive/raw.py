@@ -189,9 +189,12 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     results: list[Result] = []
 
     crs = _per_patient(out["crs"], ids, cohort, _days_assessed(daily, CRS_VARIABLES), "crs")
+    agent_notes = tuple(f"{w.file} line {w.row}: {w.message}" for w in study.warnings
+                        if w.column == "agent")
     results.append(_grade_result(crs, "crs", systems.crs, "derived.crs",
                                  "CRS per patient, derived from raw observations",
-                                 tuple(n for n in systems.notes if n.startswith("crs"))))
+                                 tuple(n for n in systems.notes if n.startswith("crs"))
+                                 + agent_notes))
     if crs["crs_max_grade"].notna().any():
         results.append(_summary(adsl, crs["crs_max_grade"], "derived.crs_summary",
                                 "Derived CRS maximum grade by group", systems.crs, ordered))

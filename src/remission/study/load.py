@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from remission.derive import ctcae_terms
-from remission.errors import InputError, ProblemLog
+from remission.errors import InputError, Problem, ProblemLog
 from remission.study import schema
 from remission.study.config import StudyConfig, parse_config
 from remission.study.tables import find_table, read_table
@@ -28,6 +28,8 @@ class Study:
     patients: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    #: Non-fatal findings (e.g. a treatment agent not in the drug vocabulary).
+    warnings: list[Problem] = field(default_factory=list)
 
     def table(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
@@ -97,7 +99,14 @@ def load_study(folder: str | Path) -> Study:
     log.raise_if_any()
     assert config is not None and patients is not None
     tables = {k: v for k, v in typed.items() if k != "patients"}
-    return Study(folder=folder, config=config, patients=patients, tables=tables, sources=sources)
+    warnings: list[Problem] = []
+    if "treatments" in tables:
+        from remission.derive.drugs import validate_treatments
+
+        warnings += validate_treatments(tables["treatments"], sources["treatments"],
+                                        config.products)
+    return Study(folder=folder, config=config, patients=patients, tables=tables, sources=sources,
+                 warnings=warnings)
 
 
 def _anchor(patients: pd.DataFrame | None, config: StudyConfig | None,

@@ -59,6 +59,7 @@ from remission.derive.criteria._common import (
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level
+from remission.derive.drugs import canonical_agents, match_agent
 from remission.derive.vocabulary import VOCABULARY
 
 __all__ = ["ANTICYTOKINE", "ANTIPYRETIC", "CRS_SYSTEMS", "grade_crs", "summarise_crs"]
@@ -85,8 +86,9 @@ def _waiver_day(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents, ne
     """Per row: True from the first day fever is no longer required (ASTCT rule)."""
     if treatments is None or treatments.empty:
         return np.zeros(len(daily), dtype=bool)
-    agent = treatments["agent"].astype(str).str.strip().str.lower()
-    tx = treatments[agent.isin([a.lower() for a in agents])]
+    agent = canonical_agents(treatments["agent"])  # brand names and spellings (drugs.csv)
+    wanted = {match_agent(a).drug or str(a).strip().lower() for a in agents}
+    tx = treatments[agent.isin(wanted).to_numpy()]
     first_tx = tx.groupby("patient_id")["start_day"].min()
     if needs_fever:
         fever_days = daily.loc[column(daily, "temperature") >= 38.0, ["patient_id", "day"]]
