@@ -4,8 +4,8 @@ unknown names are warnings, never silently dropped."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 import pytest
