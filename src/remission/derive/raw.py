@@ -93,9 +93,10 @@ def resolve_systems(criteria: dict[str, str], disease: str = "") -> Systems:
 
 
 def _days_assessed(daily: pd.DataFrame, variables: tuple[str, ...]) -> pd.Series:
-    """Per patient, days with at least one observation of ``variables``."""
+    """Per patient, days from day 0 (first infusion) with an observation of ``variables``."""
     cols = [c for c in variables if c in daily.columns]
     has = daily[cols].notna().any(axis=1) if cols else pd.Series(False, index=daily.index)
+    has &= daily["day"] >= 0
     return has.groupby(daily["patient_id"]).sum().astype("Int64")
 
 
@@ -181,7 +182,8 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     tx, ev = study.tables.get("treatments"), study.tables.get("events")
     out = grade_all(obs, patients=pts, treatments=tx, events=ev, crs=systems.crs,
                     neurotoxicity=systems.neurotoxicity, response=systems.response,
-                    landmark_day=cfg.assessment_day, lln=cfg.lln or None)
+                    landmark_day=cfg.assessment_day, lln=cfg.lln or None,
+                    products=tuple(cfg.products))
     daily = out["daily"]
     ids = pd.Index(pts["patient_id"].astype(str).tolist())
     cohort = _cohort(adsl)
@@ -194,7 +196,8 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     results.append(_grade_result(crs, "crs", systems.crs, "derived.crs",
                                  "CRS per patient, derived from raw observations",
                                  tuple(n for n in systems.notes if n.startswith("crs"))
-                                 + agent_notes))
+                                 + agent_notes
+                                 + tuple(out["crs_daily"].attrs.get("excluded", ()))))
     if crs["crs_max_grade"].notna().any():
         results.append(_summary(adsl, crs["crs_max_grade"], "derived.crs_summary",
                                 "Derived CRS maximum grade by group", systems.crs, ordered))
@@ -204,11 +207,14 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     results.append(_grade_result(ntx, nprefix, systems.neurotoxicity, "derived.neurotox",
                                  f"{nprefix.upper()} per patient, derived from raw observations",
                                  tuple(n for n in systems.notes
-                                       if n.startswith("neurotoxicity"))))
+                                       if n.startswith("neurotoxicity"))
+                                 + tuple(out["neuro_daily"].attrs.get("excluded", ()))))
     if ntx[f"{nprefix}_max_grade"].notna().any():
         results.append(_summary(adsl, ntx[f"{nprefix}_max_grade"], "derived.neurotox_summary",
                                 f"Derived {nprefix.upper()} maximum grade by group",
                                 systems.neurotoxicity, ordered))
+
+    results.extend(_by_infusion_results(out, systems, nprefix))
 
     cyto = raw_cytopenia.cytopenia_table(out, ids, cohort)
     results.append(raw_cytopenia.cytopenia_result(cyto, systems, have_lln=bool(cfg.lln)))
@@ -227,7 +233,8 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     audit = raw_audit.recorded_vs_derived(
         pts, crs=crs, neuro={nprefix: ntx}, best=best, systems=systems,
         other_neuro=lambda system: _per_patient(
-            summarise_neurotoxicity(grade_neurotoxicity(daily, system, pts, ev)), ids, cohort,
+            summarise_neurotoxicity(grade_neurotoxicity(daily, system, pts, ev,
+                                                        infusions=out["infusions"])), ids, cohort,
             _days_assessed(daily, NEURO_VARIABLES),
             "icans" if system == "icans_astct2019" else "cres"))
     if audit is not None:
@@ -237,6 +244,38 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     if figures:
         figs = raw_figures.figures(out, daily, nprefix, kin)
     return results, figs
+
+
+def _by_infusion_results(out: dict[str, pd.DataFrame], systems: Systems,
+                         nprefix: str) -> list[Result]:
+    """CRS and neurotoxicity per infusion window, when some patient had more than one."""
+    inf = out["infusions"]
+    if not (inf.groupby("patient_id").size() > 1).any():
+        return []
+    src = inf.assign(patient_id=inf["patient_id"].astype(str)).set_index(
+        ["patient_id", "infusion"])["source"]
+    res = []
+    for key, prefix, system, label in (("crs_by_infusion", "crs", systems.crs, "CRS"),
+                                       ("neuro_by_infusion", nprefix, systems.neurotoxicity,
+                                        nprefix.upper())):
+        t = out[key].copy()
+        t["patient_id"] = t["patient_id"].astype(str)
+        t["infusion_source"] = src.reindex(pd.MultiIndex.from_frame(
+            t[["patient_id", "infusion"]])).to_numpy()
+        t.index = pd.Index([f"{p} | {i}" for p, i in zip(t["patient_id"], t["infusion"],
+                                                         strict=True)])
+        res.append(Result(
+            f"derived.{prefix}_by_infusion", f"{label} per infusion window, derived", t,
+            (f"Daily {label} grades ({SYSTEMS.get(system, system)}) grouped by infusion "
+             "window: each day belongs to the latest infusion on or before it (day 0, "
+             "re-infusions and boosts from treatments.csv/events.csv); per window the "
+             "maximum grade, onset (study day and days after that infusion) and days graded "
+             ">= 1."),
+            rationale="Repeated infusions and boosts each can cause CRS/ICANS; a per-patient "
+                      "maximum hides which one did.",
+            references=(SYSTEMS.get(system, system),), params={"system": system},
+            section="safety"))
+    return res
 
 
 def _response_results(out: dict[str, pd.DataFrame], ids: pd.Index, cohort: pd.Series,

@@ -29,9 +29,17 @@ LAB_VARIABLES = {"anc": "ANC", "platelets": "PLT", "hemoglobin": "Hb"}
 def cytopenia_table(out: dict[str, pd.DataFrame], ids: pd.Index,
                     cohort: pd.Series) -> pd.DataFrame:
     """One row per patient: worst CTCAE grade and nadir (day >= 0) of ANC, platelets and
-    haemoglobin, febrile neutropenia, early/late ICAHT and engraftment days."""
-    labs = out["labs"]
-    labs = labs[(labs["day"] >= 0) & labs["variable"].isin(list(LAB_VARIABLES))]
+    haemoglobin, febrile neutropenia, early/late ICAHT and engraftment days.
+
+    Counts before day 0 are not post-infusion cytopenia: their worst grade is reported
+    apart as ``*_baseline_worst_grade`` (NA without a pre-infusion count), with
+    ``*_worse_than_baseline`` = the post-infusion worst grade exceeds it (NA when either
+    is missing), so cytopenia already present during a lead-in is not read as
+    infusion-related and is not pooled with it."""
+    all_labs = out["labs"]
+    all_labs = all_labs[all_labs["variable"].isin(list(LAB_VARIABLES))]
+    labs = all_labs[all_labs["day"] >= 0]
+    base = all_labs[all_labs["day"] < 0]
     t = pd.DataFrame(index=pd.Index(ids, name="patient_id"))
     t["cohort"] = cohort.reindex(ids)
     for var in LAB_VARIABLES:
@@ -40,6 +48,12 @@ def cytopenia_table(out: dict[str, pd.DataFrame], ids: pd.Index,
         t[f"{var}_n"] = grp["value"].count().reindex(ids).fillna(0).astype("Int64")
         t[f"{var}_nadir"] = grp["value"].min().reindex(ids)
         t[f"{var}_worst_grade"] = grp["grade"].max().reindex(ids).astype("Int64")
+    for var in LAB_VARIABLES:  # before day 0 (e.g. a venetoclax lead-in): baseline, apart
+        b = base[base["variable"] == var]
+        bgrp = b.groupby(b["patient_id"].astype(str))
+        bg = bgrp["grade"].max().reindex(ids).astype("Int64")
+        t[f"{var}_baseline_worst_grade"] = bg
+        t[f"{var}_worse_than_baseline"] = (t[f"{var}_worst_grade"] > bg).astype("boolean")
     fn = out["febrile_neutropenia"]
     fn = fn[fn["day"] >= 0]
     first_fn = fn.groupby(fn["patient_id"].astype(str))["day"].min()
@@ -67,7 +81,8 @@ def cytopenia_result(table: pd.DataFrame, systems: Systems, have_lln: bool = Fal
     return Result(
         "derived.cytopenia", "Cytopenia after infusion per patient, derived", table,
         ("Worst CTCAE v5.0 grade and nadir from day 0 of neutrophils (ANC), platelets and "
-         "haemoglobin (lowest value per day); febrile neutropenia (ANC < 1.0 with T > 38.3 °C "
+         "haemoglobin (lowest value per day), with the worst grade before day 0 reported "
+         "apart as baseline; febrile neutropenia (ANC < 1.0 with T > 38.3 °C "
          "or >= 38.0 °C for > 1 h); early (days 0-30) and late (day 31 to the end of the "
          "window) ICAHT 2023 grade; neutrophil (3 days ANC >= 0.5) and platelet (3 days >= 20 "
          "without transfusion) engraftment days."),
@@ -86,6 +101,10 @@ def _items(t: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series]]:
         items.append((f"{lab} grade >= 3", ok, (g >= 3).fillna(False)))
         if var != "hemoglobin":  # anaemia grade 4 is clinical, never derived
             items.append((f"{lab} grade 4", ok, (g == 4).fillna(False)))
+        bgr = t[f"{var}_baseline_worst_grade"]
+        if bgr.notna().any():
+            items.append((f"{lab} grade >= 3 at baseline (before day 0)", bgr.notna(),
+                          (bgr >= 3).fillna(False)))
     ok = t["anc_n"] > 0
     items.append(("febrile neutropenia", ok, t["febrile_neutropenia"]))
     for when in ("early", "late"):

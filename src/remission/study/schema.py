@@ -51,6 +51,8 @@ PATIENTS: tuple[Column, ...] = (
     Column("transduction_pct", "number", lo=0, hi=100, unit="%"),
     Column("cart_dose_per_kg", "number", lo=0, unit="cells/kg"),
     Column("cns_leukemia", "yesno"),
+    Column("developmental_delay", "yesno",
+           description="CAPD replaces ICE for ICANS whatever the age (ASTCT 2019)"),
     Column("extramedullary", "yesno"),
     Column("best_response", "category", allowed=RESPONSE_CATEGORIES),
     Column("crs_grade", "integer", lo=0, hi=5, unit="grade"),
@@ -82,11 +84,21 @@ TREATMENTS: tuple[Column, ...] = (
     Column("end_day", "day", lo=-365, hi=36500),
     Column("dose", "number", lo=0),
     Column("dose_unit", "text"),
+    Column("route", "text"),
+    Column("role", "category", allowed=(
+        "lymphodepletion", "bridging", "infusion", "boost", "anticytokine", "supportive",
+        "prophylaxis", "next_therapy", "salvage", "transplant", "maintenance"),
+        description="what the row is for; infusion/boost open an infusion window; "
+                    "next_therapy/salvage/transplant (and a later infusion) close late ICAHT"),
+    Column("line", "integer", lo=0, hi=30, unit="line of therapy",
+           description="line of therapy; a line above the cell therapy's is a next therapy"),
+    Column("time", "text", description="HH:MM (24-hour) the drug was started on start_day"),
+    Column("end_time", "text", description="HH:MM the drug was stopped on end_day"),
 )
 
 EVENT_TYPES: tuple[str, ...] = (
     "response_assessment", "relapse", "progression", "transplant", "stem_cell_boost",
-    "death", "last_contact",
+    "next_therapy", "death", "last_contact",
 )
 
 EVENTS: tuple[Column, ...] = (

@@ -101,3 +101,57 @@ def summarise_episodes(daily: pd.DataFrame, what: str) -> pd.DataFrame:
     out["rule"] = srt["decided_by"].reindex(patients)
     out["system"] = srt["system"].reindex(patients)
     return out.reset_index()
+
+
+def infusion_window(graded: pd.DataFrame, infusions: pd.DataFrame | None,
+                    what: str) -> pd.DataFrame:
+    """Drop the days before the patient's first infusion from a CRS/ICANS day table.
+
+    CRS and ICANS follow the cell infusion (ASTCT 2019): a day before it is not graded at
+    all (neither a grade nor grade 0). With ``infusions``
+    (:func:`~remission.derive.criteria.infusions.infusion_days`) every remaining day also
+    carries ``infusion`` (1, 2, ...) and ``infusion_day``; without it day 0 is the only
+    infusion and the columns are not added. ``attrs["excluded"]`` says how many
+    pre-infusion days would have been graded >= 1, and why they were not.
+    """
+    from remission.derive.criteria.infusions import annotate_windows
+
+    if infusions is None:
+        pre = graded["day"].to_numpy() < 0
+    else:
+        graded = annotate_windows(graded, infusions)
+        pre = graded["infusion"].isna().to_numpy()
+    n = int((pre & (graded["grade"].to_numpy() >= 1)).sum())
+    if pre.any():
+        graded = graded.loc[~pre].reset_index(drop=True)
+    graded.attrs["excluded"] = (
+        [f"{n} patient-day(s) before the first cell infusion met {what} criteria and were not "
+         f"graded ({what} is a consequence of the infusion; ASTCT 2019)"] if n else [])
+    return graded
+
+
+def summarise_by_infusion(graded: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Per patient and infusion window: max grade, onset day, day of max, duration.
+
+    ``graded`` must carry ``infusion``/``infusion_day`` (a grader called with
+    ``infusions``). Days are study days (day 0 = first infusion); ``days_after_infusion``
+    of the onset is counted from that window's infusion.
+    """
+    g = graded.dropna(subset=["infusion"])
+    rows = []
+    for (pid, inf), sub in g.groupby(["patient_id", "infusion"], sort=True, observed=True):
+        pos = sub[sub["grade"] >= 1]
+        top = sub.sort_values(["grade", "day"], ascending=[False, True], kind="stable").iloc[0]
+        inf_day = int(sub["infusion_day"].iloc[0])
+        rows.append({
+            "patient_id": pid, "infusion": int(inf), "infusion_day": inf_day,
+            f"{what}_max_grade": int(top["grade"]),
+            f"{what}_onset_day": int(pos["day"].min()) if len(pos) else pd.NA,
+            "onset_days_after_infusion": int(pos["day"].min()) - inf_day if len(pos) else pd.NA,
+            f"{what}_duration_days": len(pos),
+            "rule": top["decided_by"], "system": top["system"]})
+    out = pd.DataFrame(rows)
+    for c in (f"{what}_onset_day", "onset_days_after_infusion"):
+        if c in out:
+            out[c] = out[c].astype("Int64")
+    return out

@@ -56,6 +56,7 @@ from remission.derive.criteria._common import (
     check_system,
     death_days,
     graded_frame,
+    infusion_window,
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level
@@ -91,7 +92,9 @@ def _waiver_day(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents, ne
     tx = treatments[agent.isin(wanted).to_numpy()]
     first_tx = tx.groupby("patient_id")["start_day"].min()
     if needs_fever:
-        fever_days = daily.loc[column(daily, "temperature") >= 38.0, ["patient_id", "day"]]
+        # fever before day 0 is not CRS (the syndrome follows the infusion)
+        fever_days = daily.loc[(column(daily, "temperature") >= 38.0)
+                               & (daily["day"].to_numpy() >= 0), ["patient_id", "day"]]
         first_fever = fever_days.groupby("patient_id")["day"].min()
         ok = first_fever.reindex(first_tx.index) <= first_tx
         first_tx = first_tx[ok.fillna(False)]
@@ -111,13 +114,17 @@ def grade_crs(
     sbp_rule: str | None = None,
     patients: pd.DataFrame | None = None,
     death_causes: tuple[str, ...] = (r"\bcrs\b", "cytokine release"),
+    infusions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """CRS grade per patient-day under ``system`` (see module docstring for the rules).
 
     ``daily`` comes from :func:`~remission.derive.criteria.daily.daily_features`;
     ``treatments`` (patient_id, agent, start_day) drive the ASTCT fever waiver;
     ``events`` (patient_id, day, event, value) give deaths and causes for grade 5.
-    Returns patient_id, day, grade, decided_by (domain that set the grade), system.
+    Days before the first cell infusion are not graded (dropped; ``infusions`` from
+    :func:`~remission.derive.criteria.infusions.infusion_days`, default day 0 only).
+    Returns patient_id, day, grade, decided_by (domain that set the grade), system, and
+    with ``infusions`` also infusion and infusion_day (the window each grade belongs to).
     """
     check_system(system, CRS_SYSTEMS)
     temp = column(daily, "temperature")
@@ -177,9 +184,9 @@ def grade_crs(
     both = 2 * (hyp_g == grade) + (ox_g == grade)
     dec = np.where(grade == 0, 0, _DECIDED_BY_MATCH[both])
     out = graded_frame(daily, grade, _DECIDED[dec], system)
-    if system == "cartox2018":  # CARTOX grades 1-4 only (Neelapu 2018; criteria.md §3b)
-        return out
-    return apply_grade5(out, death_days(events, death_causes), "death attributed to CRS")
+    if system != "cartox2018":  # CARTOX grades 1-4 only (Neelapu 2018; criteria.md §3b)
+        out = apply_grade5(out, death_days(events, death_causes), "death attributed to CRS")
+    return infusion_window(out, infusions, "CRS")
 
 
 def summarise_crs(graded: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from remission.derive.criteria._common import (
     check_system,
     death_days,
     graded_frame,
+    infusion_window,
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level
@@ -81,12 +82,15 @@ def grade_neurotoxicity(
     cartox_grade3_max: int = 2,
     score_variable: str = "cartox10_score",
     death_causes: tuple[str, ...] = (r"\bicans\b", "neurotox", r"\bcres\b"),
+    infusions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Neurotoxicity grade per patient-day (see module docstring).
 
     ``patients`` (patient_id, age) selects CAPD for children under ICANS; patients
-    with missing age are graded with ICE. Returns patient_id, day, grade, decided_by,
-    system.
+    with missing age are graded with ICE. Days before the first cell infusion are not
+    graded (dropped; ``infusions`` as in :func:`~remission.derive.criteria.crs.grade_crs`).
+    Returns patient_id, day, grade, decided_by, system (and with ``infusions``
+    infusion, infusion_day).
     """
     check_system(system, NEURO_SYSTEMS)
     cons = column(daily, "consciousness")
@@ -135,10 +139,10 @@ def grade_neurotoxicity(
         dec[stack[k] == grade] = k
     dec[grade == 0] = 0
     out = graded_frame(daily, grade, _DECIDED[dec], system)
-    if system == "cres_cartox2018":  # CRES grades 1-4 only (Neelapu 2018; criteria.md §3c)
-        return out
-    return apply_grade5(out, death_days(events, death_causes),
-                        "death attributed to neurotoxicity")
+    if system != "cres_cartox2018":  # CRES grades 1-4 only (Neelapu 2018; criteria.md §3c)
+        out = apply_grade5(out, death_days(events, death_causes),
+                           "death attributed to neurotoxicity")
+    return infusion_window(out, infusions, "ICANS" if system == "icans_astct2019" else "CRES")
 
 
 def summarise_neurotoxicity(graded: pd.DataFrame) -> pd.DataFrame:

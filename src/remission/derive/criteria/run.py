@@ -6,10 +6,12 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from remission.derive.criteria._common import summarise_by_infusion
 from remission.derive.criteria.crs import grade_crs, summarise_crs
 from remission.derive.criteria.ctcae import grade_febrile_neutropenia, grade_labs
 from remission.derive.criteria.daily import daily_features
 from remission.derive.criteria.icaht import engraftment, grade_icaht, late_window_end
+from remission.derive.criteria.infusions import infusion_days
 from remission.derive.criteria.neuro import grade_neurotoxicity, summarise_neurotoxicity
 from remission.derive.criteria.response import assess_response, summarise_response
 
@@ -28,6 +30,7 @@ def grade_all(
     icaht_counting: str = "longest",
     lln: Mapping[str, float] | None = None,
     landmark_day: int | None = None,
+    products: tuple[str, ...] = (),
 ) -> dict[str, pd.DataFrame]:
     """Daily and per-patient derived datasets from a canonical observation table.
 
@@ -38,13 +41,27 @@ def grade_all(
     are the primary sources (ASTCT 2019, CTCAE v5.0, ICAHT 2023, ELN 2022). The late ICAHT
     window ends at the first relapse/progression, transplant, death or last contact
     (:func:`~remission.derive.criteria.icaht.late_window_end`).
+
+    Infusion windows (``infusions``: day 0 plus re-infusions and boosts from
+    ``treatments``/``events``, ``products`` = study.toml products; see
+    :func:`~remission.derive.criteria.infusions.infusion_days`): CRS and neurotoxicity are
+    graded only from the first infusion on, every graded day names its window, and
+    ``crs_by_infusion`` / ``neuro_by_infusion`` summarise each window.
     """
     daily = daily_features(obs)
     out: dict[str, pd.DataFrame] = {"daily": daily}
-    out["crs_daily"] = grade_crs(daily, crs, treatments, events)
+    ids = (daily["patient_id"].astype(str).unique() if patients is None
+           else patients["patient_id"].astype(str))
+    infusions = infusion_days(ids, treatments, events, products)
+    out["infusions"] = infusions
+    out["crs_daily"] = grade_crs(daily, crs, treatments, events, infusions=infusions)
     out["crs"] = summarise_crs(out["crs_daily"])
-    out["neuro_daily"] = grade_neurotoxicity(daily, neurotoxicity, patients, events)
+    out["crs_by_infusion"] = summarise_by_infusion(out["crs_daily"], "crs")
+    out["neuro_daily"] = grade_neurotoxicity(daily, neurotoxicity, patients, events,
+                                             infusions=infusions)
     out["neuro"] = summarise_neurotoxicity(out["neuro_daily"])
+    out["neuro_by_infusion"] = summarise_by_infusion(
+        out["neuro_daily"], "icans" if neurotoxicity == "icans_astct2019" else "cres")
     out["labs"] = grade_labs(daily, lln=lln)
     out["febrile_neutropenia"] = grade_febrile_neutropenia(daily)
     out["icaht"] = grade_icaht(daily, counting=icaht_counting,

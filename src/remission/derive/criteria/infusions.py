@@ -1,0 +1,125 @@
+"""Infusion windows: which cell infusion each patient-day belongs to.
+
+CRS and ICANS are consequences of the cell infusion (ASTCT 2019, Lee DW et al., BBMT
+2019;25:625-638, defines both as disorders "following any immune therapy that results
+in the activation or engagement of endogenous or infused T cells and/or other immune
+effector cells"). Observations before the first infusion therefore cannot produce a
+CRS or ICANS grade, and with several infusions (CAR-NK products given repeatedly,
+re-infusions, CD34+ stem-cell boosts) every derived grade names the infusion whose
+window it falls in: the latest infusion on or before that day.
+
+Infusions of a patient: day 0 (the study format's definition: day 0 = the cell
+infusion), plus every ``treatments.csv`` row after day 0 whose ``role`` is ``infusion``
+or ``boost``, or whose agent is one of the study's products (study.toml ``products``)
+or a cell product of the drug vocabulary (CAR-T cells, CAR-NK cells, stem-cell boost),
+plus every ``events.csv`` ``stem_cell_boost``. Donor lymphocyte infusions and
+transplants are not infusion windows (they are next therapies, see
+:func:`~remission.derive.criteria.icaht.late_window_end`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.drugs import canonical_agents
+
+__all__ = ["CELL_PRODUCTS", "INFUSION_ROLES", "annotate_windows", "infusion_days"]
+
+#: treatments.csv ``role`` values that open an infusion window.
+INFUSION_ROLES = ("infusion", "boost")
+#: Canonical names (drugs.csv) of cell products whose administration is an infusion.
+CELL_PRODUCTS = ("study product", "CAR-T cells", "CAR-NK cells", "stem cell boost")
+
+
+def infusion_days(patient_ids: Iterable[str], treatments: pd.DataFrame | None = None,
+                  events: pd.DataFrame | None = None,
+                  products: Iterable[str] = ()) -> pd.DataFrame:
+    """Every infusion of every patient: patient_id, infusion (1, 2, ...), day, source.
+
+    Parameters
+    ----------
+    patient_ids : iterable of str
+        Patients of the study; each has infusion 1 on day 0.
+    treatments, events : DataFrame, optional
+        The study tables (see module docstring for what counts as an infusion).
+    products : iterable of str
+        study.toml ``products``.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by patient and day; one row per distinct infusion day.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"patient_id": ["P1"], "agent": ["CAR-NK"], "start_day": [14]})
+    >>> infusion_days(["P1", "P2"], tx)[["patient_id", "infusion", "day"]].values.tolist()
+    [['P1', 1, 0], ['P1', 2, 14], ['P2', 1, 0]]
+    """
+    ids = [str(p) for p in patient_ids]
+    parts = [pd.DataFrame({"patient_id": ids, "day": 0, "source": "day 0 (study format)"})]
+    if treatments is not None and len(treatments) and "agent" in treatments.columns:
+        tx = treatments
+        is_cell = canonical_agents(tx["agent"], products).isin(CELL_PRODUCTS).to_numpy()
+        if "role" in tx.columns:
+            role = tx["role"].astype(str).str.strip().str.lower()
+            is_cell |= role.isin(INFUSION_ROLES).to_numpy()
+        sel = tx[is_cell & (pd.to_numeric(tx["start_day"], errors="coerce") > 0).to_numpy()]
+        if len(sel):
+            parts.append(pd.DataFrame({
+                "patient_id": sel["patient_id"].astype(str).to_numpy(),
+                "day": sel["start_day"].astype(np.int64).to_numpy(),
+                "source": ("treatments.csv: " + sel["agent"].astype(str)).to_numpy()}))
+    if events is not None and len(events) and "event" in events.columns:
+        ev = events[(events["event"].astype(str).str.lower() == "stem_cell_boost")
+                    & (pd.to_numeric(events["day"], errors="coerce") > 0)]
+        if len(ev):
+            parts.append(pd.DataFrame({"patient_id": ev["patient_id"].astype(str).to_numpy(),
+                                       "day": ev["day"].astype(np.int64).to_numpy(),
+                                       "source": "events.csv: stem_cell_boost"}))
+    allv = pd.concat(parts, ignore_index=True)
+    allv = allv.sort_values(["patient_id", "day"], kind="stable").drop_duplicates(
+        ["patient_id", "day"]).reset_index(drop=True)
+    allv.insert(1, "infusion", allv.groupby("patient_id").cumcount().astype(np.int64) + 1)
+    return allv
+
+
+def annotate_windows(graded: pd.DataFrame, infusions: pd.DataFrame | None) -> pd.DataFrame:
+    """Add ``infusion`` (number, NA before the first) and ``infusion_day`` to a per-day table.
+
+    Rows are matched to the latest infusion on or before their day (a vectorised
+    ``searchsorted`` per patient via one merge_asof). Without ``infusions`` every
+    patient has one infusion on day 0.
+    """
+    pid = graded["patient_id"].astype(str)
+    if infusions is None or infusions.empty:
+        after = graded["day"].to_numpy() >= 0
+        out = graded.copy()
+        out["infusion"] = pd.array(np.where(after, 1, 0), dtype="Int64")
+        out.loc[~after, "infusion"] = pd.NA
+        out["infusion_day"] = pd.array(np.where(after, 0, 0), dtype="Int64")
+        out.loc[~after, "infusion_day"] = pd.NA
+        return out
+    left = pd.DataFrame({"_pos": np.arange(len(graded)), "patient_id": pid.to_numpy(),
+                         "day": graded["day"].to_numpy(dtype=np.int64)}).sort_values("day")
+    right = infusions[["patient_id", "infusion", "day"]].astype(
+        {"patient_id": str, "day": np.int64}).sort_values("day")
+    right = right.assign(infusion_day=right["day"])
+    m = pd.merge_asof(left, right, on="day", by="patient_id", direction="backward")
+    m = m.sort_values("_pos")
+    out = graded.copy()
+    out["infusion"] = pd.array(m["infusion"].to_numpy(), dtype="Int64")
+    out["infusion_day"] = pd.array(m["infusion_day"].to_numpy(), dtype="Int64")
+    # a patient absent from ``infusions`` still has day 0
+    missing = ~pid.isin(set(right["patient_id"])).to_numpy() & (graded["day"].to_numpy() >= 0)
+    out.loc[missing, "infusion"] = 1
+    out.loc[missing, "infusion_day"] = 0
+    return out
+
+
+def before_first_infusion(graded: pd.DataFrame) -> np.ndarray:
+    """Rows of an annotated table that precede the patient's first infusion."""
+    return graded["infusion"].isna().to_numpy()

@@ -1,0 +1,86 @@
+"""Infusion windows (issue 10, "Infusion window").
+
+ASTCT 2019 (Lee DW et al., Biol Blood Marrow Transplant 2019;25:625-638) defines CRS as
+"a supraphysiologic response following any immune therapy that results in the activation
+or engagement of endogenous or infused T cells and/or other immune effector cells", and
+ICANS likewise as a disorder "following any immune therapy ...": neither can be graded
+from observations made before the cells were given.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from remission.derive.criteria import grade_all, grade_crs, grade_neurotoxicity
+from remission.derive.criteria.infusions import infusion_days
+from remission.derive.vocabulary import normalise_observations
+from tests.test_criteria_common import daily_from, obs_frame
+
+
+def test_fever_and_vasopressor_before_day0_give_no_crs_grade():
+    # day -2: febrile (infection during lymphodepletion) on norepinephrine -> would be
+    # ASTCT grade 3 if it were CRS; it is before the infusion, so no grade at all
+    daily = daily_from([("P1", -2, "temperature", 38.9), ("P1", -2, "norepinephrine", 8),
+                        ("P1", 1, "temperature", 37.0)])
+    g = grade_crs(daily, "astct2019")
+    assert list(g["day"]) == [1] and list(g["grade"]) == [0]
+    assert g.attrs["excluded"] and "before the first cell infusion" in g.attrs["excluded"][0]
+
+
+def test_low_ice_before_day0_gives_no_icans_grade():
+    daily = daily_from([("P1", -2, "ice_score", 2), ("P1", 0, "ice_score", 10)])
+    g = grade_neurotoxicity(daily, "icans_astct2019")
+    assert list(g["day"]) == [0] and g["grade"].max() == 0
+
+
+def test_each_grade_names_its_infusion_window():
+    # CAR-NK given on day 0 and again on day 14 (treatments.csv, role infusion); a CD34+
+    # boost on day 40 (events.csv). CRS after the second dose belongs to infusion 2.
+    tx = pd.DataFrame({"patient_id": ["P1", "P1", "P2"],
+                       "agent": ["CD123 CAR-NK", "CD123 CAR-NK", "CD123 CAR-NK"],
+                       "start_day": [0, 14, 0], "role": ["infusion", "infusion", "infusion"]})
+    ev = pd.DataFrame({"patient_id": ["P1"], "day": [40], "event": ["stem_cell_boost"]})
+    inf = infusion_days(["P1", "P2"], tx, ev)
+    assert inf[["patient_id", "infusion", "day"]].values.tolist() == [
+        ["P1", 1, 0], ["P1", 2, 14], ["P1", 3, 40], ["P2", 1, 0]]
+    daily = daily_from([("P1", 2, "temperature", 38.4), ("P1", 15, "temperature", 38.2),
+                        ("P1", 15, "hypotension", "yes"), ("P1", 41, "temperature", 37.0),
+                        ("P2", 3, "temperature", 37.1)])
+    g = grade_crs(daily, "astct2019", tx, ev, infusions=inf).set_index(["patient_id", "day"])
+    assert g.loc[("P1", 2), ["grade", "infusion", "infusion_day"]].tolist() == [1, 1, 0]
+    assert g.loc[("P1", 15), ["grade", "infusion", "infusion_day"]].tolist() == [2, 2, 14]
+    assert g.loc[("P1", 41), ["infusion", "infusion_day"]].tolist() == [3, 40]
+    assert g.loc[("P2", 3), ["infusion", "infusion_day"]].tolist() == [1, 0]
+
+
+def test_product_named_in_study_opens_a_window_and_summary_per_window():
+    tx = pd.DataFrame({"patient_id": ["P1", "P1"], "agent": ["SYN CAR-NK", "SYN CAR-NK"],
+                       "start_day": [0, 7]})
+    rows = [("P1", 1, "temperature", 38.3), ("P1", 8, "temperature", 38.1),
+            ("P1", 9, "temperature", 38.5), ("P1", 9, "oxygen_device", "facemask"),
+            ("P1", -1, "temperature", 39.0)]
+    obs = normalise_observations(obs_frame(rows))
+    out = grade_all(obs, treatments=tx, response=None, products=("SYN CAR-NK",))
+    s = out["crs_by_infusion"].set_index("infusion")
+    assert s.loc[1, "crs_max_grade"] == 1 and s.loc[1, "crs_onset_day"] == 1
+    assert s.loc[2, "crs_max_grade"] == 3 and s.loc[2, "crs_onset_day"] == 8
+    assert s.loc[2, "onset_days_after_infusion"] == 1 and s.loc[2, "crs_duration_days"] == 2
+    assert out["crs"]["crs_onset_day"].iloc[0] == 1  # the day -1 fever is not CRS onset
+
+
+def test_cytopenia_before_day0_is_baseline_not_post_infusion():
+    # venetoclax lead-in: ANC 0.3 (CTCAE v5.0 grade 4, < 0.5) on day -3; after infusion
+    # the nadir is 0.7 (grade 3, < 1.0-0.5). Post-infusion worst grade stays 3; the
+    # lead-in grade 4 is reported as baseline.
+    from remission.derive import raw_cytopenia
+
+    rows = [("P1", -3, "anc", 0.3), ("P1", 2, "anc", 0.7), ("P1", 5, "anc", 1.2),
+            ("P2", -3, "anc", 1.6), ("P2", 4, "anc", 0.4)]
+    obs = normalise_observations(obs_frame(rows))
+    out = grade_all(obs, response=None, lln={"anc": 1.8})
+    ids = pd.Index(["P1", "P2"])
+    t = raw_cytopenia.cytopenia_table(out, ids, pd.Series(["A", "A"], index=ids))
+    assert t.loc["P1", "anc_worst_grade"] == 3 and t.loc["P1", "anc_baseline_worst_grade"] == 4
+    assert not t.loc["P1", "anc_worse_than_baseline"]
+    assert t.loc["P2", "anc_baseline_worst_grade"] == 1 and t.loc["P2", "anc_worst_grade"] == 4
+    assert t.loc["P2", "anc_worse_than_baseline"]
