@@ -1,0 +1,351 @@
+"""Shared benchmark harness: side-by-side runs, output comparison, one table, JSON record.
+
+Every workload has a *subject* (remission) and one or more *baselines* (R, lifelines,
+pandas, scipy ...). Each side is a separate child process of this one (same process
+group), started with ``DATA OUT`` appended to its command line. Runs alternate between
+the sides (rep 1: A B C, rep 2: C B A, ...) so that a change in machine load hits all
+sides alike; the figure reported is the median over the repetitions.
+
+A side writes ``OUT`` (JSON for R, JSON or pickle for Python)::
+
+    {"seconds": <time of the computation, measured inside the process>,
+     "output": {<key>: number | list | table}}
+
+and exits 0. The harness records, per run, the in-process ``seconds``, the wall time
+of the whole process (interpreter start, imports, data load included) and its peak
+resident memory (``ru_maxrss`` from ``os.wait4``). The outputs of the last repetition
+are compared key by key with the workload's tolerance. The harness exits non-zero
+when any side fails (non-zero exit status, missing output, time not reported) or when
+an output disagrees beyond the stated tolerance. Targets (ratio limits) are printed and
+recorded but only ``--strict`` turns a missed target into a failure: the machine this
+runs on may be shared, so the load average is recorded next to every figure.
+
+``REMISSION_BENCH_PERTURB=<key>`` makes a Python side written with :func:`emit`
+multiply ``output[key]`` by 1.01 before writing it: the smoke tests use it to check
+that a wrong answer fails the benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pickle
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT_DIR = ROOT / "build" / "bench"
+PERTURB_ENV = "REMISSION_BENCH_PERTURB"
+
+
+# --------------------------------------------------------------------------- worker side
+def emit(out_path: str | Path, output: dict[str, Any], seconds: float) -> None:
+    """Write a Python side's result (pickle when it holds tables, else JSON)."""
+    key = os.environ.get(PERTURB_ENV)
+    if key:
+        if key not in output:
+            raise SystemExit(f"{PERTURB_ENV}={key}: no such output key")
+        output = dict(output)
+        output[key] = _perturb(output[key])
+    out_path = Path(out_path)
+    payload = {"seconds": float(seconds), "output": output}
+    tmp = out_path.with_suffix(out_path.suffix + ".tmp")
+    if out_path.suffix == ".pkl":
+        tmp.write_bytes(pickle.dumps(payload))
+    else:
+        tmp.write_text(json.dumps(payload, default=_jsonable))
+    tmp.replace(out_path)
+
+
+def _perturb(v: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(v, pd.DataFrame):
+        v = v.copy()
+        num = [c for c in v.columns if pd.api.types.is_numeric_dtype(v[c])]
+        c = num[0]
+        v[c] = v[c] + 1 if pd.api.types.is_integer_dtype(v[c]) else v[c] * 1.01 + 0.01
+        return v
+    a = np.asarray(v, float)
+    return (a * 1.01 + 0.01).tolist() if a.ndim else float(a * 1.01 + 0.01)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    raise TypeError(f"not JSON serialisable: {type(v)}")
+
+
+def load_output(path: Path) -> dict[str, Any]:
+    if path.suffix == ".pkl":
+        return pickle.loads(path.read_bytes())
+    return json.loads(path.read_text())
+
+
+# --------------------------------------------------------------------------- comparison
+@dataclass
+class Check:
+    """One compared quantity: ``ok`` when within tolerance; ``diff`` the max abs diff."""
+
+    key: str
+    ok: bool
+    diff: float
+    detail: str = ""
+
+
+def close(key: str, a: Any, b: Any, rtol: float, atol: float = 0.0) -> Check:
+    """Numbers/vectors equal within ``|a - b| <= atol + rtol |b|`` (NaN equals NaN)."""
+    try:
+        x, y = np.asarray(a, float), np.asarray(b, float)
+    except (TypeError, ValueError) as exc:
+        return Check(key, False, math.inf, f"not numeric: {exc}")
+    if x.shape != y.shape:
+        return Check(key, False, math.inf, f"shape {x.shape} vs {y.shape}")
+    nan_x, nan_y = np.isnan(x), np.isnan(y)
+    if np.any(nan_x != nan_y):
+        return Check(key, False, math.inf, f"NaN pattern differs ({int(np.sum(nan_x != nan_y))})")
+    m = ~nan_x
+    d = np.abs(x[m] - y[m])
+    bad = d > atol + rtol * np.abs(y[m])
+    diff = float(d.max()) if d.size else 0.0
+    return Check(key, not bool(bad.any()), diff,
+                 f"rtol {rtol:g}, atol {atol:g}" + (f"; {int(bad.sum())} outside" if bad.any()
+                                                    else ""))
+
+
+def same_table(key: str, a: Any, b: Any) -> Check:
+    """Two tables identical in every column (values and dtypes), row order included."""
+    import pandas as pd
+
+    try:
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
+                                      check_exact=True)
+    except AssertionError as exc:
+        return Check(key, False, math.inf, (str(exc).splitlines() or ["differs"])[0])
+    return Check(key, True, 0.0, f"{len(a):,} rows x {a.shape[1]} columns, exact")
+
+
+# --------------------------------------------------------------------------- running
+@dataclass
+class Side:
+    """One implementation: ``cmd`` gets ``DATA OUT`` appended; ``out_ext`` .json/.pkl."""
+
+    name: str
+    cmd: list[str]
+    out_ext: str = ".json"
+    env: dict[str, str] = field(default_factory=dict)
+    cold: bool = False  # the figure is the whole-process wall time (imports included)
+
+
+@dataclass
+class Workload:
+    """Subject (first side) against baselines, with an output comparison."""
+
+    name: str
+    data: Path
+    sides: list[Side]
+    compare: Callable[[dict[str, dict[str, Any]]], list[Check]]
+    targets: dict[str, float] = field(default_factory=dict)  # baseline name -> max ratio
+    note: str = ""
+
+
+@dataclass
+class Run:
+    seconds: float
+    wall: float
+    peak_mb: float
+    load1: float
+
+
+def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> tuple[Run | None,
+                                                                                    str]:
+    if out.exists():
+        out.unlink()
+    env = {**os.environ, **side.env, **extra_env}
+    load1 = os.getloadavg()[0]
+    log = out.with_suffix(".stderr")
+    t0 = time.perf_counter()
+    with open(log, "wb") as err_f:
+        proc = subprocess.Popen([*side.cmd, str(data), str(out)], stdout=subprocess.DEVNULL,
+                                stderr=err_f, env=env, cwd=ROOT)
+        # reap with wait4: the exit status AND the child's own peak resident memory
+        _, sts, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    status = os.waitstatus_to_exitcode(sts)
+    proc.returncode = status  # already reaped; Popen must not wait again
+    peak = ru.ru_maxrss / 1024.0
+    stderr = log.read_bytes()
+    text = (stderr or b"").decode(errors="replace")[-3000:]
+    if status != 0:
+        return None, f"{side.name}: exit status {status}\n{text}"
+    if not out.exists():
+        return None, f"{side.name}: exit 0 but wrote no output {out}\n{text}"
+    try:
+        res = load_output(out)
+        secs = float(res["seconds"])
+    except Exception as exc:  # any unreadable output is a failure
+        return None, f"{side.name}: unreadable output {out}: {exc}\n{text}"
+    if side.cold:
+        secs = wall
+    if not (secs >= 0 and math.isfinite(secs)):
+        return None, f"{side.name}: reported time {secs!r}"
+    return Run(secs, wall, peak, load1), ""
+
+
+@dataclass
+class Outcome:
+    workload: Workload
+    runs: dict[str, list[Run]]
+    checks: list[Check]
+    errors: list[str]
+
+    def median(self, side: str) -> float:
+        return statistics.median(r.seconds for r in self.runs[side])
+
+
+def run_workload(w: Workload, reps: int, work: Path, perturb: str | None = None) -> Outcome:
+    runs: dict[str, list[Run]] = {s.name: [] for s in w.sides}
+    errors: list[str] = []
+    outs: dict[str, Path] = {}
+    for rep in range(reps):
+        order = w.sides if rep % 2 == 0 else list(reversed(w.sides))
+        for side in order:
+            out = work / f"{_slug(w.name)}-{_slug(side.name)}{side.out_ext}"
+            extra = {PERTURB_ENV: perturb} if perturb and side is w.sides[0] else {}
+            r, err = _run_side(side, w.data, out, extra)
+            if r is None:
+                errors.append(err)
+                return Outcome(w, runs, [], errors)
+            runs[side.name].append(r)
+            outs[side.name] = out
+    results = {name: load_output(p)["output"] for name, p in outs.items()}
+    try:
+        checks = w.compare(results)
+    except Exception as exc:  # a comparison that cannot run fails
+        checks = [Check("comparison", False, math.inf, f"{type(exc).__name__}: {exc}")]
+    if not checks:
+        checks = [Check("comparison", False, math.inf, "nothing compared")]
+    return Outcome(w, runs, checks, errors)
+
+
+def _slug(s: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in s).strip("_").lower()
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def report(bench: str, outcomes: Sequence[Outcome], argv: Sequence[str], strict: bool,
+           extra: dict[str, Any] | None = None) -> int:
+    """Print the table, write build/bench/<bench>.json, return the exit status."""
+    status = 0
+    rows = []
+    head = (f"{'workload':<44}{'remission s':>12}  {'baseline':<22}{'baseline s':>11}"
+            f"{'ratio':>8}{'target':>8}{'peak MB r/b':>14}{'load':>6}  agree")
+    print(head)
+    print("-" * len(head))
+    for o in outcomes:
+        w = o.workload
+        subj = w.sides[0].name
+        agree_ok = bool(o.checks) and all(c.ok for c in o.checks) and not o.errors
+        if not agree_ok:
+            status = 1
+        for b in w.sides[1:]:
+            if o.errors or not o.runs[b.name] or not o.runs[subj]:
+                print(f"{w.name:<44}{'FAILED':>12}  {b.name:<22}")
+                rows.append({"workload": w.name, "baseline": b.name, "failed": True})
+                continue
+            ts, tb = o.median(subj), o.median(b.name)
+            ratio = ts / tb if tb > 0 else math.inf
+            tgt = w.targets.get(b.name)
+            met = None if tgt is None else ratio <= tgt
+            if strict and met is False:
+                status = 1
+            pr = max(r.peak_mb for r in o.runs[subj])
+            pb = max(r.peak_mb for r in o.runs[b.name])
+            load = max(r.load1 for rs in o.runs.values() for r in rs)
+            tg = "" if tgt is None else f"<={tgt:g}" + ("" if met else "!")
+            print(f"{w.name:<44}{ts:>12.3f}  {b.name:<22}{tb:>11.3f}{ratio:>8.3f}{tg:>8}"
+                  f"{pr:>7.0f}/{pb:<6.0f}{load:>6.2f}  {'yes' if agree_ok else 'NO'}")
+            rows.append({
+                "workload": w.name, "subject": subj, "baseline": b.name,
+                "subject_s": ts, "baseline_s": tb, "ratio": ratio, "target_ratio": tgt,
+                "target_met": met, "subject_runs": [r.__dict__ for r in o.runs[subj]],
+                "baseline_runs": [r.__dict__ for r in o.runs[b.name]],
+                "subject_peak_mb": pr, "baseline_peak_mb": pb, "max_load1": load,
+                "cold": b.cold, "agree": agree_ok, "note": w.note})
+        for c in o.checks:
+            flag = "ok " if c.ok else "BAD"
+            print(f"    {flag} {w.name}: {c.key}: max |diff| {c.diff:.3g} ({c.detail})")
+        for e in o.errors:
+            print(f"    FAILED {w.name}: {e}", file=sys.stderr)
+            print(f"    FAILED {w.name}: {e.splitlines()[0]}")
+    print("ratio = remission median / baseline median (lower is better); "
+          "times are medians of the alternating runs; load = highest 1-min load average "
+          f"seen; {'ALL OUTPUTS AGREE' if status == 0 else 'FAILURE: see BAD/FAILED lines'}")
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    rec = {"bench": bench, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "command": " ".join(["python", *argv]), "machine": machine(),
+           "status": status, "rows": rows, "extra": extra or {},
+           "checks": [{"workload": o.workload.name, **c.__dict__} for o in outcomes
+                      for c in o.checks],
+           "errors": [e for o in outcomes for e in o.errors]}
+    path = OUT_DIR / f"{bench}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(rec, indent=1, default=_jsonable))
+    tmp.replace(path)
+    print(f"written {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return status
+
+
+def common_args(description: str) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, 2 repetitions (smoke)")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions (default 5; quick 2)")
+    ap.add_argument("--strict", action="store_true", help="a missed target fails the run")
+    ap.add_argument("--perturb", default=None,
+                    help="perturb this output key of the remission side (must then fail)")
+    ap.add_argument("--only", default=None, help="run only workloads whose name contains this")
+    return ap
+
+
+def select(workloads: list[Workload], only: str | None) -> list[Workload]:
+    """The workloads whose name contains ``only`` (all when None); at least one."""
+    chosen = [w for w in workloads if only is None or only in w.name]
+    if not chosen:
+        raise SystemExit(f"--only {only!r} matches no workload")
+    return chosen
+
+
+def python_side(name: str, script: Path, side: str, out_ext: str = ".json") -> Side:
+    """A Python side: ``python script --worker SIDE DATA OUT``."""
+    return Side(name, [sys.executable, str(script), "--worker", side], out_ext,
+                env={"PYTHONPATH": os.pathsep.join(
+                    [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)})
+
+
+def r_side(name: str, script: Path) -> Side:
+    return Side(name, ["Rscript", "--vanilla", str(script)])

@@ -1,0 +1,43 @@
+"""Run a benchmark script at its tiny size and read what it recorded (shared by the
+benchmark smoke tests: they check exit status and the output comparison, not labels)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(script: str, *args: str, perturb: str | None = None, timeout: int = 600
+              ) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run ``benchmarks/<script> --quick ARGS``; return the process and its JSON record."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, str(ROOT / "benchmarks" / script), "--quick", *args]
+    if perturb:
+        cmd += ["--perturb", perturb]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env=env)
+    name = script.removeprefix("bench_").removesuffix(".py")
+    rec = json.loads((ROOT / "build" / "bench" / f"{name}.json").read_text())
+    return proc, rec
+
+
+def assert_agrees(proc: subprocess.CompletedProcess, rec: dict) -> None:
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert rec["status"] == 0 and not rec["errors"]
+    assert rec["checks"] and all(c["ok"] for c in rec["checks"]), rec["checks"]
+    assert rec["rows"] and all(r.get("agree") for r in rec["rows"])
+    for r in rec["rows"]:  # both sides timed, every repetition
+        assert r["subject_s"] > 0 and r["baseline_s"] > 0
+        assert len(r["subject_runs"]) == len(r["baseline_runs"]) >= 2
+
+
+def assert_perturbation_fails(proc: subprocess.CompletedProcess, rec: dict, key: str
+                              ) -> None:
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    bad = [c for c in rec["checks"] if not c["ok"]]
+    assert bad and all(key in c["key"] for c in bad), rec["checks"]
