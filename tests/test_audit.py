@@ -89,3 +89,72 @@ def test_malformed_claims_file(tmp_path: Path) -> None:
     assert any("needs row and column" in m for m in msgs)
     assert any("duplicate claim id" in m for m in msgs)
     assert any("must say why" in m for m in msgs)
+
+
+# ---- coding verbatim AE terms before checking grades (issue 10, "Audit of AE tables")
+# CTCAE v5.0 (NCI, 27 Nov 2017): Sepsis is defined for grades 4 ("Life-threatening
+# consequences; urgent intervention indicated") and 5 only; infections are coded by site
+# ("Lung infection", "Urinary tract infection"), the organism is not part of the term;
+# Fatigue stops at grade 3; Platelet count decreased has grades 1-4.
+
+
+def test_qualified_infection_with_impossible_grade_is_still_found() -> None:
+    s = pd.DataFrame({"term": ["Pseudomonal sepsis", "E. coli bacteraemia", "CMV pneumonia"],
+                      "any_grade": [2, 2, 3], "worst_grade_3": [1, 1, 0],
+                      "worst_grade_4": [1, 0, 1], "worst_grade_5": [0, 0, 0]})
+    rows = check_ae_summary(s, 20)
+    g3 = rows["AE table: Pseudomonal sepsis: grade 3"]
+    assert g3["verdict"] == "disagrees" and "'Sepsis'" in g3["why"]
+    assert "qualified infection" in g3["why"] and "0.90" in g3["why"]
+    assert rows["AE table: Pseudomonal sepsis: coded as"]["verdict"] == "agrees"
+    # Bacteremia: grade 2 only in CTCAE v5.0
+    assert rows["AE table: E. coli bacteraemia: grade 3"]["verdict"] == "disagrees"
+    # CMV pneumonia -> Lung infection (grades 2-5): grade 4 and grade 1-2 both possible
+    assert rows["AE table: CMV pneumonia"]["verdict"] == "agrees"
+
+
+def test_sepsis_with_patients_below_grade_3() -> None:
+    # any grade 3, none of grade 3-5: three patients with grade 1-2 sepsis, which CTCAE
+    # v5.0 does not define
+    with5 = check_ae_summary(pd.DataFrame({"term": ["Sepsis"], "any_grade": [3],
+                                           "worst_grade_3": [0], "worst_grade_4": [0],
+                                           "worst_grade_5": [0]}), 12)
+    assert with5["AE table: Sepsis: grade < 3"]["verdict"] == "disagrees"
+    no5 = check_ae_summary(pd.DataFrame({"term": ["Sepsis"], "any_grade": [3],
+                                         "worst_grade_3": [0], "worst_grade_4": [0]}), 12)
+    r = no5["AE table: Sepsis: grade < 3"]
+    assert r["verdict"] == "cannot be checked" and "grade 5" in r["why"]
+
+
+def test_misspelled_term_mapped_to_nearest_with_confidence() -> None:
+    s = pd.DataFrame({"term": ["Fatigu", "Thrombocytopnia"], "any_grade": [5, 4],
+                      "worst_grade_3": [1, 1], "worst_grade_4": [2, 3]})
+    rows = check_ae_summary(s, 12)
+    fat = rows["AE table: Fatigu: grade 4"]
+    assert fat["verdict"] == "disagrees" and "'Fatigue'" in fat["why"]
+    assert "spelling" in fat["why"] and "confidence 0.92" in fat["why"]
+    assert "AE table: Thrombocytopnia: grade 4" not in rows  # grade 4 exists for platelets
+    assert rows["AE table: Thrombocytopnia"]["verdict"] == "agrees"
+
+
+def test_unknown_term_line_does_not_contradict_itself() -> None:
+    rows = check_ae_summary(pd.DataFrame({"term": ["dedma"], "any_grade": [1]}), 12)
+    r = rows["AE table: dedma: CTCAE term"]
+    assert r["verdict"] == "cannot be checked"
+    assert "is a CTCAE" not in r["text"] and "not found in CTCAE v5.0" in r["why"]
+
+
+@pytest.mark.parametrize("verbatim,term,how", [
+    ("Klebsiella UTI", "Urinary tract infection", "qualified infection"),
+    ("Aspergillus pneumonia", "Lung infection", "qualified infection"),
+    ("Line infection (S. epidermidis)", "Catheter related infection", "qualified infection"),
+    ("Anaemia", "Anemia", "spelling"),
+    ("Hypoxai", "Hypoxia", "spelling"),
+    ("Pneumonitis", "Pneumonitis", "exact"),  # not an infection: never Lung infection
+    ("Colitis", None, "unmapped"),  # no organism/infection word: not coded as infectious
+])
+def test_coder_mapping(verbatim, term, how) -> None:
+    from remission.derive.ctcae_terms import map_term
+
+    m = map_term(verbatim)
+    assert (m.term.term if m.term else None, m.how) == (term, how)

@@ -1,6 +1,9 @@
 """Internal-consistency checks of reported tables: impossibilities, whatever the data say.
 
-* a CTCAE v5.0 grade the term does not define (Fatigue stops at grade 3);
+* a CTCAE v5.0 grade the term does not define (Fatigue stops at grade 3; Sepsis has no
+  grade 1-2), after coding the verbatim term as a coder would
+  (:func:`~remission.derive.ctcae_terms.map_term`: "Pseudomonal sepsis" -> Sepsis,
+  "Thrombocytopnia" -> Platelet count decreased), the coding and its confidence shown;
 * counts exceeding the number of patients, or worst-grade counts exceeding any-grade;
 * a reported percentage that is not n/N at its printed rounding.
 """
@@ -26,16 +29,23 @@ def check_ae_summary(summary: pd.DataFrame, n_patients: int) -> dict[str, dict[s
         rows[f"AE table: {r['term']}"] = _check_any_severe(r, terms, n_patients)
     for _, r in terms.iterrows():
         term = str(r["term"])
-        t = ctcae_terms.lookup(term)
+        m = ctcae_terms.map_term(term)
+        t = m.term
         counts = {c: (None if pd.isna(r.get(c)) else int(r[c]))
                   for c in ("any_grade", *GRADE_COLS) if c in summary.columns}
         if t is None:
             rows[f"AE table: {term}: CTCAE term"] = _row(
-                "Table of adverse events", f"'{term}' is a {ctcae_terms.VERSION} term", CANNOT,
-                f"'{term}' is not a {ctcae_terms.VERSION} term or known synonym, so its grades "
-                "cannot be checked (misspelling or non-CTCAE wording)")
+                "Table of adverse events", f"term '{term}'", CANNOT,
+                f"not found in {ctcae_terms.VERSION}, neither as a term, a listed synonym, an "
+                "organism- or site-qualified infection nor a close spelling: its grades "
+                "cannot be checked")
         else:
-            mapped = "" if t.term.lower() == term.lower() else f" (CTCAE term '{t.term}')"
+            mapped = _mapping_text(m)
+            if m.how in ("qualified infection", "spelling"):
+                rows[f"AE table: {term}: coded as"] = _row(
+                    "Table of adverse events", f"term '{term}'", AGREES,
+                    f"coded to {ctcae_terms.VERSION} '{t.term}'{mapped}; grades checked "
+                    "against that term")
             for col, grade in GRADE_COLS.items():
                 k = counts.get(col)
                 if k and not t.allows(grade):
@@ -45,6 +55,21 @@ def check_ae_summary(summary: pd.DataFrame, n_patients: int) -> dict[str, dict[s
                         f"{ctcae_terms.VERSION} defines {t.grades_text()} for '{t.term}'"
                         f"{mapped}: grade {grade} does not exist, so these {k} patients "
                         "cannot have been graded by CTCAE v5.0")
+            below = _below_grade3(counts)
+            if below and t.min_grade >= 3:
+                has5 = "worst_grade_5" in counts and counts["worst_grade_5"] is not None
+                why = (f"{below} of {counts['any_grade']} patients have a worst grade below 3 "
+                       f"(any grade minus the grade 3-5 counts), but {ctcae_terms.VERSION} "
+                       f"defines {t.grades_text()} for '{t.term}'{mapped}")
+                if has5:
+                    rows[f"AE table: {term}: grade < 3"] = _row(
+                        "Table of adverse events", f"{below} patients with worst grade 1-2",
+                        DISAGREES, why + ": grades 1-2 do not exist")
+                else:
+                    rows[f"AE table: {term}: grade < 3"] = _row(
+                        "Table of adverse events", f"{below} patients with worst grade 1-2 "
+                        "or 5", CANNOT, why + ": possible only if all of them died of it "
+                        "(grade 5), for which the table has no column")
         for col, k in counts.items():
             if k is not None and k > n_patients:
                 rows[f"AE table: {term}: {col} > N"] = _row(
@@ -56,12 +81,31 @@ def check_ae_summary(summary: pd.DataFrame, n_patients: int) -> dict[str, dict[s
             rows[f"AE table: {term}: worst grades > any grade"] = _row(
                 "Table of adverse events", f"any grade {any_g}, worst grade 3+4+5 {worst}",
                 DISAGREES, "more patients with a worst grade >= 3 than with the event at all")
-        if t is not None and not any(k.startswith(f"AE table: {term}:") for k in rows):
+        checks = [k for k in rows if k.startswith(f"AE table: {term}:")
+                  and not k.endswith(": coded as")]
+        if t is not None and not checks:
             rows[f"AE table: {term}"] = _row(
                 "Table of adverse events", _counts_text(counts), AGREES,
-                f"possible: every reported grade exists for '{t.term}' in "
+                f"possible: every reported grade exists for '{t.term}'{_mapping_text(m)} in "
                 f"{ctcae_terms.VERSION}, counts <= {n_patients}, worst grades <= any grade")
     return rows
+
+
+def _mapping_text(m: ctcae_terms.Mapping) -> str:
+    """'' for an exact term; else how the verbatim term was coded, with its confidence."""
+    if m.how == "exact":
+        return ""
+    if m.how == "synonym":
+        return f" (written '{m.verbatim}', a listed synonym)"
+    return f" (written '{m.verbatim}': {m.how}, confidence {m.confidence:.2f}; {m.note})"
+
+
+def _below_grade3(counts: dict[str, int | None]) -> int:
+    """Patients whose worst grade is below 3: any grade minus the grade 3-5 counts."""
+    any_g = counts.get("any_grade")
+    if any_g is None:
+        return 0
+    return max(any_g - sum(v for c, v in counts.items() if c in GRADE_COLS and v), 0)
 
 
 def _counts_text(counts: dict[str, int | None]) -> str:

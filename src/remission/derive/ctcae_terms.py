@@ -10,6 +10,8 @@ synonyms (e.g. "Neutropenia" -> "Neutrophil count decreased").
 from __future__ import annotations
 
 import csv
+import difflib
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -46,3 +48,108 @@ def _table() -> dict[str, Term]:
 def lookup(term: str) -> Term | None:
     """The CTCAE v5.0 term for ``term`` (or a listed synonym), else None."""
     return _table().get(term.strip().lower())
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How a verbatim AE term was coded: ``how`` is ``exact``, ``synonym``,
+    ``qualified infection`` (organism/site qualifier dropped), ``spelling`` (nearest
+    term) or ``unmapped``; ``confidence`` 1.0 for exact/synonym, 0.9 for a qualified
+    infection, the similarity ratio for a spelling match, 0 when unmapped."""
+
+    verbatim: str
+    term: Term | None
+    how: str
+    confidence: float
+    note: str = ""
+
+
+#: Site words of infection verbatims -> CTCAE v5.0 term, checked in order (first wins;
+#: sepsis before the site, as a coder codes the systemic event).
+_INFECTION_SITES: tuple[tuple[str, str], ...] = (
+    (r"\bsep(sis|tic|ticaemia|ticemia)\b|\burosepsis\b", "Sepsis"),
+    (r"\bbacter(a)?emia\b|\bblood ?stream infection\b|\bbsi\b", "Bacteremia"),
+    (r"\bcatheter|\bline infection\b|\bclabsi\b|\bport infection\b",
+     "Catheter related infection"),
+    (r"\bpneumonia\b|\bbronchopneumonia\b|\blung infection\b|\bpulmonary infection\b|"
+     r"\bchest infection\b|\blower respiratory (tract )?infection\b", "Lung infection"),
+    (r"\burinary tract infection\b|\buti\b|\bcystitis\b", "Urinary tract infection"),
+    (r"\bcellulitis\b|\bskin infection\b|\bsoft tissue infection\b", "Skin infection"),
+    (r"\b(entero)?colitis\b|\bgastroenteritis\b|\bc\.? ?diff", "Enterocolitis infectious"),
+    (r"\bupper respiratory\b|\burti\b|\brhinovirus\b|\bcommon cold\b",
+     "Upper respiratory infection"),
+    (r"\bsinusitis\b", "Sinusitis"),
+)
+_INFECTIOUS = re.compile(
+    r"infect|sep(sis|tic)|bacter|pneumonia|cellulitis|cystitis|sinusitis|uti\b|"
+    r"urti\b|bsi\b|pseudomon|klebsiell|coli\b|staph|strep|enterococc|aspergill|candid|"
+    r"mucor|cmv|cytomegalo|ebv|hhv|adenovir|rhinovir|covid|sars|influenza|rsv|herpes|"
+    r"zoster|fung|myco|viral|virus|clostri|c\.? ?diff", re.IGNORECASE)
+
+SPELLING_CUTOFF = 0.85
+_BRITISH = ((r"ae", "e"), (r"oe", "e"), (r"tumour", "tumor"), (r"haem", "hem"))
+
+
+def _american(s: str) -> str:
+    for a, b in _BRITISH:
+        s = re.sub(a, b, s)
+    return s
+
+
+def map_term(verbatim: str) -> Mapping:
+    """Code a verbatim adverse-event term to a CTCAE v5.0 term, as a coder would.
+
+    Order: exact term or listed synonym; an organism- or site-qualified infection
+    (e.g. "Pseudomonal sepsis" -> Sepsis, "E. coli bacteraemia" -> Bacteremia, "CMV
+    pneumonia" -> Lung infection; CTCAE v5.0 codes infections by site, the organism is
+    not part of the term); the nearest CTCAE term or synonym by spelling (difflib ratio
+    >= 0.85, e.g. "Hypoxai" -> Hypoxia; British spellings such as "Anaemia" first read
+    as American, CTCAE's spelling); otherwise unmapped. The mapping and its
+    confidence are returned so every use can show them.
+
+    Parameters
+    ----------
+    verbatim : str
+        The term as written (AE table or adverse_events.csv).
+
+    Returns
+    -------
+    Mapping
+
+    Examples
+    --------
+    >>> map_term("Pseudomonal sepsis").term.term
+    'Sepsis'
+    >>> m = map_term("Thrombocytopnia")
+    >>> (m.term.term, m.how)
+    ('Platelet count decreased', 'spelling')
+    >>> map_term("dedma").how
+    'unmapped'
+    """
+    t = lookup(verbatim)
+    if t is not None:
+        how = "exact" if t.term.lower() == verbatim.strip().lower() else "synonym"
+        return Mapping(verbatim, t, how, 1.0)
+    low = verbatim.strip().lower()
+    if _INFECTIOUS.search(low):
+        for pat, term in _INFECTION_SITES:
+            if re.search(pat, low):
+                rest = re.sub(r"\s+", " ", re.sub(pat, " ", low)).strip(" ,-()")
+                note = (f"organism/site qualifier '{rest}' dropped: CTCAE v5.0 codes "
+                        "infections by site" if rest else "infection coded by site")
+                return Mapping(verbatim, _table()[term.lower()], "qualified infection", 0.9,
+                               note)
+    am = _american(low)
+    t = lookup(am)
+    if t is not None:
+        return Mapping(verbatim, t, "spelling", 1.0,
+                       f"British spelling read as '{am}'")
+    names = list(_table())
+    close = difflib.get_close_matches(low, names, n=1, cutoff=SPELLING_CUTOFF)
+    if close:
+        ratio = round(difflib.SequenceMatcher(None, low, close[0]).ratio(), 2)
+        t = _table()[close[0]]
+        shown = "" if close[0] == t.term.lower() else f" (listed as '{close[0]}')"
+        return Mapping(verbatim, t, "spelling", ratio,
+                       f"nearest CTCAE v5.0 term by spelling{shown}, similarity {ratio:.2f}")
+    return Mapping(verbatim, None, "unmapped", 0.0)

@@ -186,9 +186,13 @@ def _check_ae_terms(ae: pd.DataFrame, label: str, log: ProblemLog) -> None:
             continue
         t = ctcae_terms.lookup(term)
         if t is None:
+            m = ctcae_terms.map_term(term)
+            hint = (f"; a coder would code it as '{m.term.term}' ({m.how}, confidence "
+                    f"{m.confidence:.2f})" if m.term is not None else "")
             log.add(label, f"unknown {ctcae_terms.VERSION} term", row=line, column="term",
                     value=term,
-                    expected="a CTCAE v5.0 term (see remission/data/ctcae_v5_terms.csv)")
+                    expected="a CTCAE v5.0 term (see remission/data/ctcae_v5_terms.csv)"
+                    + hint)
         elif pd.notna(grade) and not t.allows(int(grade)):
             log.add(label, f"grade not defined for '{t.term}' in {ctcae_terms.VERSION}", row=line,
                     column="grade", value=int(grade), expected=t.grades_text())
