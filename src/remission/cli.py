@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from remission.errors import InputError
+from remission.errors import InputError, Problem
 
 EXIT_INPUT = 2
 
@@ -40,54 +40,126 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+EXIT_AUDIT = 3  # `audit --fail-on`: the audit found what the caller asked to fail on
+
+EXAMPLES = {
+    "validate": """examples:
+  remission validate examples/cll1-post-hsct      # a study folder
+  remission validate examples/seed000-ven-cll1    # aggregate published numbers only
+exit status: 0 valid (report and audit will run), 2 problems listed (file, line, column)""",
+    "report": """examples:
+  remission report examples/cll1-post-hsct --out build/demo
+  remission report my-study                        # writes my-study/report/
+exit status: 0 written, 2 bad input (nothing written)""",
+    "audit": """examples:
+  remission audit examples/cll1-post-hsct          # disagreements and uncheckable claims
+  remission audit examples/cll1-post-hsct --all    # also the claims that agree
+  remission audit my-study --fail-on disagree      # exit 3 when a number disagrees (CI gate)
+exit status: 0 done, 2 bad input, 3 --fail-on condition met""",
+    "simulate": """examples:
+  remission simulate examples/designs/seed002_cll1_cart_dose_groups.toml --out build/sim
+  remission simulate DESIGN.toml --out build/sim --n 20 --seed 7 --workers 0
+exit status: 0 written, 2 bad design or arguments""",
+    "lab report": """examples:
+  remission lab report examples/synthetic-lab --out build/lab
+exit status: 0 written, 2 bad input (nothing written)""",
+}
+
+
+def _count(low: int) -> type:
+    """An argparse type: a whole number >= ``low`` (argparse then exits 2 with a message)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is less than {low}")
+        return value
+
+    parse.__name__ = f"whole number >= {low}"
+    return parse  # type: ignore[return-value]
+
+
+def _sub(sub: argparse._SubParsersAction, name: str, help_: str, key: str | None = None
+         ) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES[key or name],
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="remission", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="remission", description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  remission validate STUDY\n  remission report STUDY --out DIR\n"
+               "  remission audit STUDY --fail-on disagree\n"
+               "  remission simulate DESIGN.toml --out DIR\n  remission lab report LABFOLDER\n"
+               "run `remission COMMAND --help` for each command's options and examples")
     from remission import __version__
 
     p.add_argument("--version", action="version", version=f"remission {__version__}")
     sub = p.add_subparsers(metavar="command")
 
-    v = sub.add_parser("validate", help="check a study folder; list every problem")
-    v.add_argument("study", type=Path)
+    v = _sub(sub, "validate", "check a study folder; list every problem")
+    v.add_argument("study", type=Path, help="study folder (or aggregate-only claims folder)")
     v.set_defaults(func=_validate)
 
-    r = sub.add_parser("report", help="write report.html, results.json and tables.docx")
-    r.add_argument("study", type=Path)
-    r.add_argument("--out", type=Path, default=None, help="output folder (default: STUDY/report)")
+    r = _sub(sub, "report", "write report.html, results.json and tables.docx")
+    r.add_argument("study", type=Path, help="study folder (or aggregate-only claims folder)")
+    r.add_argument("--out", type=Path, default=None,
+                   help="output folder, created if needed (default: STUDY/report)")
     r.set_defaults(func=_report)
 
-    a = sub.add_parser("audit", help="compare reported numbers with recomputed ones")
-    a.add_argument("study", type=Path)
+    a = _sub(sub, "audit", "compare reported numbers with recomputed ones")
+    a.add_argument("study", type=Path, help="study folder with a claims file, or an "
+                   "aggregate-only claims folder")
     a.add_argument("--all", action="store_true", help="also list claims that agree")
+    a.add_argument("--fail-on", choices=("disagree", "warning"), default=None,
+                   help="exit with status 3 when a claim disagrees ('disagree'), or when a "
+                        "claim disagrees or a reconstruction warns ('warning')")
     a.set_defaults(func=_audit)
 
-    s = sub.add_parser("simulate", help="run an in-silico trial design into a study folder")
+    s = _sub(sub, "simulate", "run an in-silico trial design into a study folder")
     s.add_argument("design", type=Path, help="trial design TOML")
     s.add_argument("--out", type=Path, required=True, help="study folder to write")
-    s.add_argument("--n", type=int, default=None, help="patients per arm (overrides design)")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--workers", type=int, default=None,
+    s.add_argument("--n", type=_count(1), default=None,
+                   help="patients per arm, >= 1 (default: the design's)")
+    s.add_argument("--seed", type=_count(0), default=0, help="random seed, >= 0 (default 0)")
+    s.add_argument("--workers", type=_count(0), default=None,
                    help="local Dask workers (default: one per core; 0 = no Dask)")
     s.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     s.set_defaults(func=_simulate)
 
-    lab = sub.add_parser("lab", help="translational lab analyses")
+    lab = sub.add_parser("lab", help="translational lab analyses",
+                         description="translational lab analyses",
+                         epilog=EXAMPLES["lab report"],
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     lab_sub = lab.add_subparsers(metavar="action")
-    lr = lab_sub.add_parser("report", help="report on a lab/ folder")
-    lr.add_argument("folder", type=Path)
-    lr.add_argument("--out", type=Path, default=None, help="output folder (default: FOLDER/report)")
+    lr = _sub(lab_sub, "report", "report on a lab/ folder", key="lab report")
+    lr.add_argument("folder", type=Path, help="folder with lab.toml and assay tables")
+    lr.add_argument("--out", type=Path, default=None,
+                    help="output folder, created if needed (default: FOLDER/report)")
     lr.set_defaults(func=_lab_report)
     return p
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from remission.study import load_study
+def _check_out(out: Path) -> None:
+    """An output folder must be a folder (or not exist yet): checked before any work."""
+    bad = next((q for q in (out, *out.parents) if q.exists() and not q.is_dir()), None)
+    if bad is not None:
+        raise InputError([Problem(str(out), "output path is not a folder" if bad == out else
+                                  f"'{bad}' is a file, so the output folder cannot be made",
+                                  expected="a folder (existing or new) for the outputs")])
+    if out.exists() and not os.access(out, os.W_OK | os.X_OK):
+        raise InputError([Problem(str(out), "output folder is not writable",
+                                  expected="a folder you can write to")])
 
-    study = load_study(args.study)
-    extra = ", ".join(f"{k} ({len(v)} rows)" for k, v in study.tables.items())
-    print(f"{args.study}: valid — {study.n} patients" + (f"; {extra}" if extra else ""))
-    for w in study.warnings:
-        print(f"warning: {w}")
+
+def _validate(args: argparse.Namespace) -> int:
+    from remission.pipeline import validate_folder
+
+    print(f"{args.study}: {validate_folder(args.study)}")
     return 0
 
 
@@ -95,8 +167,9 @@ def _report(args: argparse.Namespace) -> int:
     from remission.pipeline import bundle_for
     from remission.report import write_report
 
-    bundle = bundle_for(args.study)
     out = args.out or (args.study / "report")
+    _check_out(out)
+    bundle = bundle_for(args.study)
     paths = write_report(bundle, out)
     for p in paths.values():
         print(p)
@@ -104,27 +177,57 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from remission.audit import DISAGREES
     from remission.pipeline import bundle_for
 
     bundle = bundle_for(args.study, figures=False)
     audits = bundle.results.by_section("audit")
     if not audits:
-        print("nothing to audit: study.toml names no claims file and no reported tables")
+        print("audit: nothing to audit (study.toml names no claims file and no reported tables)")
         return 0
+    counts: dict[str, int] = {}
+    warned = 0
     for res in audits:
+        if "verdict" in res.table.columns:
+            for verdict, n in res.table["verdict"].value_counts().items():
+                counts[str(verdict)] = counts.get(str(verdict), 0) + int(n)
+        elif res.warnings:
+            warned += 1
+    recon = sum("verdict" not in r.table.columns for r in audits)
+    parts = [f"{n} {v}" for v, n in sorted(counts.items())]
+    if recon:
+        parts.append(f"{recon} reconstructions ({warned} with warnings)")
+    print("audit: " + (", ".join(parts) if parts else "no claims"))
+    for res in sorted(audits, key=lambda r: -_n_disagree(r)):  # disagreements first
         print(res.title)
         if "verdict" not in res.table.columns:  # evidence reconstructions: print the table
             print(res.table.to_string(max_colwidth=60))
+            for w in res.warnings:
+                print(f"  warning: {w}")
             continue
-        for key, row in res.table.iterrows():
+        order = res.table.assign(_o=(res.table["verdict"] != DISAGREES)).sort_values(
+            "_o", kind="stable")
+        for key, row in order.iterrows():
             if row["verdict"] == "agrees" and not args.all:
                 continue
             print(f"  [{row['verdict']}] {key}: {row['text']} — {row['why']}")
-    return 0
+    failed = counts.get(DISAGREES, 0) > 0 or (args.fail_on == "warning" and warned > 0)
+    return EXIT_AUDIT if args.fail_on and failed else 0
+
+
+def _n_disagree(res: object) -> int:
+    from remission.audit import DISAGREES
+
+    table = res.table  # type: ignore[attr-defined]
+    if "verdict" in table.columns:
+        return int((table["verdict"] == DISAGREES).sum())
+    return 1 if res.warnings else 0  # type: ignore[attr-defined]
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from remission.sim.trial import cli_simulate
+
+    _check_out(args.out)
 
     folder = cli_simulate(args.design, args.out, n=args.n, seed=args.seed,
                           workers=args.workers, scheduler=args.scheduler)
@@ -136,8 +239,10 @@ def _lab_report(args: argparse.Namespace) -> int:
     from remission.pipeline import lab_bundle
     from remission.report import write_report
 
+    out = args.out or (args.folder / "report")
+    _check_out(out)
     bundle = lab_bundle(args.folder)
-    paths = write_report(bundle, args.out or (args.folder / "report"))
+    paths = write_report(bundle, out)
     for p in paths.values():
         print(p)
     return 0

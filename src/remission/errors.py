@@ -48,10 +48,56 @@ class InputError(Exception):
         self.problems: list[Problem] = list(problems)
         super().__init__(self.render())
 
-    def render(self) -> str:
+    def render(self, limit: int = 200) -> str:
+        """All problems, the same problem on many lines grouped into one entry.
+
+        One wrong patient ID repeated on 196 lines is one entry naming the lines
+        ("lines 2-197"), not 196 entries; at most ``limit`` entries are printed.
+
+        Examples
+        --------
+        >>> err = InputError([Problem("a.csv", "bad", row=r, column="x", value="q")
+        ...                   for r in (2, 3, 4, 9)])
+        >>> print(err.render())
+        4 problems found:
+          - a.csv, lines 2-4, 9, column 'x': bad (got 'q')
+        """
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} found:"
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+        groups: dict[tuple, list[Problem]] = {}
+        for p in self.problems:
+            key = (p.file, p.message, p.column, repr(p.value), p.expected, p.row is None)
+            groups.setdefault(key, []).append(p)
+        lines = []
+        for members in groups.values():
+            first = members[0]
+            if len(members) == 1 or first.row is None:
+                lines.extend(f"  - {p}" for p in members)
+                continue
+            rows = sorted({int(p.row) for p in members if p.row is not None})
+            lines.append(f"  - {_str_rows(first, rows)}")
+        if len(lines) > limit:
+            lines = [*lines[:limit], f"  ... and {len(lines) - limit} more entries"]
+        return "\n".join([head, *lines])
+
+
+def _ranges(rows: list[int], show: int = 12) -> str:
+    spans: list[tuple[int, int]] = []
+    for r in rows:
+        if spans and r == spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], r)
+        else:
+            spans.append((r, r))
+    text = [f"{a}" if a == b else f"{a}-{b}" for a, b in spans[:show]]
+    if len(spans) > show:
+        text.append(f"… ({len(rows)} lines in all)")
+    return ", ".join(text)
+
+
+def _str_rows(p: Problem, rows: list[int]) -> str:
+    text = str(Problem(p.file, p.message, None, p.column, p.value, p.expected))
+    where = f"{p.file}, lines {_ranges(rows)}"
+    return where + text[len(p.file):]
 
 
 class ProblemLog:

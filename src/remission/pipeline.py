@@ -203,10 +203,16 @@ def lab_results(folder: Path) -> tuple[list, list[FigureItem]]:
 
 def lab_bundle(folder: str | Path) -> ReportBundle:
     """A report of a stand-alone lab folder (``remission lab report``)."""
+    from remission.lab.folder import _resolve, read_config
+
     folder = Path(folder)
     results, figs = lab_results(folder)
-    info = StudyInfo(name=f"Laboratory report: {folder.name}", disease="", products=(),
-                     day0="", synthetic="synthetic" in folder.name.lower())
+    # the data's own declaration (lab.toml [lab] synthetic = true) decides the banner, never
+    # the folder's name
+    lab_cfg = read_config(_resolve(folder)).get("lab", {})
+    info = StudyInfo(name=f"Laboratory report: {lab_cfg.get('name') or folder.name}",
+                     disease="", products=(), day0="",
+                     synthetic=lab_cfg.get("synthetic") is True)
     return ReportBundle(study=info, results=ResultSet(results), figures=figs,
                         software=software_versions())
 
@@ -237,12 +243,145 @@ def _as_audit(r: Result) -> Result:
     return r if r.section == "audit" else replace(r, section="audit")
 
 
-def bundle_for(folder: str | Path, figures: bool = True) -> ReportBundle:
-    """The report bundle of any folder remission accepts: a study, or aggregate claims only."""
+STUDY, AGGREGATE, LAB = "study", "aggregate", "lab"
+FOLDER_KINDS = {
+    STUDY: "a study folder: study.toml + patients.csv (+ long tables, claims, lab/)",
+    AGGREGATE: "aggregate published numbers only: claims.toml without study.toml or patients",
+    LAB: "a laboratory folder: lab.toml (+ assay tables), for `remission lab report`",
+}
+
+
+def folder_kind(folder: str | Path) -> str:
+    """Which kind of folder remission is given (one rule for validate, report and audit).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder named on the command line.
+
+    Returns
+    -------
+    str
+        ``"study"`` when it has study.toml or patients.csv (a study folder, even an
+        incomplete one, so that its problems are reported); ``"aggregate"`` when it has only
+        a claims.toml of published numbers; ``"lab"`` when it has a lab.toml and no study.
+
+    Examples
+    --------
+    >>> folder_kind("examples/seed000-ven-cll1")
+    'aggregate'
+    >>> folder_kind("examples/cll1-post-hsct")
+    'study'
+    """
     folder = Path(folder)
-    if not (folder / "study.toml").exists() and (folder / "claims.toml").exists() \
-            and not (folder / "patients.csv").exists():
+    if (folder / "study.toml").exists() or (folder / "patients.csv").exists() \
+            or (folder / "study.xlsx").exists():
+        return STUDY
+    if (folder / "claims.toml").exists():
+        return AGGREGATE
+    if (folder / "lab.toml").exists():
+        return LAB
+    return STUDY
+
+
+def validate_folder(folder: str | Path) -> str:
+    """Check everything ``report`` and ``audit`` rely on; return a one-line summary.
+
+    For a study: every table and study.toml key (``load_study``), the claims file, and a
+    dry run of the analyses and the audit without figures, so that a claim naming a result,
+    row, column or variable the data do not have is a problem here rather than a surprise
+    later. Aggregate-only folders are reconstructed; lab folders analysed.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder to check.
+
+    Returns
+    -------
+    str
+        A summary such as ``"valid — 12 patients; events (16 rows)"``.
+
+    Raises
+    ------
+    InputError
+        With every problem found.
+
+    Examples
+    --------
+    >>> validate_folder("examples/seed000-ven-cll1")  # doctest: +ELLIPSIS
+    'valid — aggregate-only folder: ...'
+    """
+    from remission.errors import InputError, Problem
+
+    folder = Path(folder)
+    kind = folder_kind(folder)
+    if kind == AGGREGATE:
+        from remission.evidence.claims import reconstruct_claims
+
+        results = reconstruct_claims(folder / "claims.toml")
+        return (f"valid — aggregate-only folder: {len(results)} published comparisons and "
+                "summaries to reconstruct (no patient-level data)")
+    if kind == LAB:
+        results, _ = lab_results(folder)
+        return f"valid — laboratory folder: {len(results)} analyses (use `remission lab report`)"
+    study = load_study(folder)
+    analysis = analyse(study, figures=False)
+    from remission.audit import UNRESOLVED, audit_study
+    from remission.audit.claims import read_claims
+
+    audits = audit_study(analysis)
+    problems: list[Problem] = []
+    if study.config.claims:
+        label = Path(study.config.claims).name
+        lines = {c.id: c.line for c in read_claims(folder / study.config.claims, label)}
+        for res in audits:
+            if res.name != "audit.claims":
+                continue
+            for cid, row in res.table.iterrows():
+                if str(row["why"]).startswith(UNRESOLVED):
+                    problems.append(Problem(
+                        label, "claim refers to something the data do not have: "
+                        + str(row["why"])[len(UNRESOLVED) + 2:], row=lines.get(str(cid)),
+                        column=f"claim {cid}",
+                        expected="a result/row/column or ADSL variable that exists, or "
+                                 "checkable = false with why"))
+    if problems:
+        raise InputError(problems)
+    extra = ", ".join(f"{k} ({len(v)} rows)" for k, v in study.tables.items())
+    warned = "".join(f"\nwarning: {w}" for w in study.warnings)
+    return f"valid — {study.n} patients" + (f"; {extra}" if extra else "") + warned
+
+
+def bundle_for(folder: str | Path, figures: bool = True) -> ReportBundle:
+    """The report bundle of any folder remission accepts: a study, or aggregate claims only.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A study or aggregate-only folder (see :func:`folder_kind`).
+    figures : bool
+        Draw figures (False for the audit, which prints tables only).
+
+    Returns
+    -------
+    ReportBundle
+        What the renderers need.
+
+    Examples
+    --------
+    >>> bundle_for("examples/seed000-ven-cll1").study.reference  # doctest: +ELLIPSIS
+    'aggregate published numbers only...'
+    """
+    folder = Path(folder)
+    kind = folder_kind(folder)
+    if kind == AGGREGATE:
         return evidence_bundle(folder)
+    if kind == LAB:
+        from remission.errors import InputError, Problem
+
+        raise InputError([Problem(str(folder), "this is a laboratory folder (lab.toml), not a "
+                                  "study", expected="`remission lab report FOLDER`")])
     return build_bundle(folder, figures=figures)[1]
 
 

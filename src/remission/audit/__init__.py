@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from remission.audit.claims import AGREES, CANNOT, DISAGREES, evaluate, read_claims
+from remission.audit.claims import AGREES, CANNOT, DISAGREES, UNRESOLVED, evaluate, read_claims
 from remission.audit.consistency import check_ae_summary
 from remission.results import Result
 
 if TYPE_CHECKING:
     from remission.pipeline import Analysis
 
-__all__ = ["AGREES", "CANNOT", "DISAGREES", "audit_study"]
+__all__ = ["AGREES", "CANNOT", "DISAGREES", "UNRESOLVED", "audit_study"]
 
 REF = ("Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numerous anomalies "
        "in the reporting of results in psychology. Soc Psychol Personal Sci 2017;8:363-369.",)
@@ -28,7 +28,7 @@ def audit_study(analysis: Analysis) -> list[Result]:
     out: list[Result] = []
     if study.config.claims:
         path = study.folder / study.config.claims
-        claims = read_claims(path)
+        claims = read_claims(path, Path(study.config.claims).name)
         rows = {c.id: evaluate(c, analysis.results, analysis.adsl) for c in claims}
         table = pd.DataFrame.from_dict(rows, orient="index")
         counts = table["verdict"].value_counts()
@@ -65,5 +65,5 @@ def audit_study(analysis: Analysis) -> list[Result]:
 
 def _has_evidence_claims(path: Path) -> bool:
     """Does the claims file also hold published comparisons to reconstruct?"""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     return any(k in data for k in ("comparison", "mean", "median", "ratio"))

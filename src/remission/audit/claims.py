@@ -16,6 +16,7 @@ the recomputed value rounds to the printed value at the printed precision.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -26,9 +27,10 @@ import pandas as pd
 
 from remission.errors import ProblemLog
 from remission.results import ResultSet
-from remission.study.config import toml_error_line
+from remission.study.config import read_toml_text, toml_error_line
 
 AGREES, DISAGREES, CANNOT = "agrees", "disagrees", "cannot be checked"
+UNRESOLVED = "cannot recompute"  # start of ``why`` when a claim names what the data lack
 _KEYS = {"id", "text", "source", "result", "row", "column", "dataset", "where", "var", "stat",
          "reported", "checkable", "why", "note"}
 _STATS = ("count", "median", "min", "max", "mean", "pct")
@@ -50,53 +52,146 @@ class Claim:
     checkable: bool = True
     why: str = ""
     note: str = ""
+    line: int | None = None  # line of its [[claim]] header in the claims file
 
 
-def read_claims(path: Path) -> list[Claim]:
-    """Parse claims.toml; raises InputError with every malformed claim."""
+def read_claims(path: Path, label: str | None = None) -> list[Claim]:
+    """Parse claims.toml; raises InputError with every malformed claim (with its line).
+
+    Parameters
+    ----------
+    path : Path
+        The claims file.
+    label : str, optional
+        Name used in problems (default: the file name).
+
+    Returns
+    -------
+    list of Claim
+        In file order.
+
+    Examples
+    --------
+    >>> from remission.errors import InputError
+    >>> try:
+    ...     read_claims(Path("/nonexistent/claims.toml"))
+    ... except InputError as exc:
+    ...     print(exc.problems[0].message)
+    claims file is missing
+    """
     log = ProblemLog()
-    label = path.name
+    label = label or path.name
+    claims = _parse_claims(path, label, log)
+    log.raise_if_any()
+    return claims
+
+
+def claim_lines(text: str, table: str = "claim") -> list[int]:
+    """Line of each ``[[table]]`` header, in order (the n-th claim starts there).
+
+    Examples
+    --------
+    >>> claim_lines("[[claim]]\nid = 1\n\n[[claim]]\n")
+    [1, 4]
+    """
+    pat = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]")
+    return [i for i, ln in enumerate(text.splitlines(), start=1) if pat.match(ln)]
+
+
+def _parse_claims(path: Path, label: str, log: ProblemLog) -> list[Claim]:
+    if path.is_dir():
+        log.add(label, "is a folder, not a file", expected="a claims.toml file")
+        return []
+    if not path.exists():
+        log.add(label, "claims file is missing",
+                expected="the file named by [audit] claims in study.toml, in the study folder")
+        return []
+    text = read_toml_text(path, label, log)
+    if text is None:
+        return []
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         log.add(label, f"malformed TOML: {exc}", row=toml_error_line(exc), expected="valid TOML")
-        log.raise_if_any()
+        return []
+    raw = data.get("claim", [])
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        log.add(label, "claims must be [[claim]] tables", column="claim", row=1,
+                expected="[[claim]] tables")
+        return []
+    lines = claim_lines(text)
     claims = []
     seen: set[str] = set()
-    for i, c in enumerate(data.get("claim", []), start=1):
+    for i, c in enumerate(raw, start=1):
         where = f"claim[{i}]"
+        line = lines[i - 1] if i - 1 < len(lines) else None
+
+        def add(message: str, key: str | None = None, _line: int | None = line,
+                _where: str = where, **kw: Any) -> None:
+            log.add(label, message, row=_line, column=f"{_where}.{key}" if key else _where, **kw)
+
         for k in c:
             if k not in _KEYS:
-                log.add(label, "unknown key", column=f"{where}.{k}",
-                        expected="one of " + ", ".join(sorted(_KEYS)))
+                add("unknown key", k, expected="one of " + ", ".join(sorted(_KEYS)))
+        for k in ("id", "text", "source", "result", "row", "column", "dataset", "where", "var",
+                  "stat", "why", "note"):
+            if k in c and not isinstance(c[k], str):
+                add("must be a string (in quotes)", k, value=c[k], expected="text in quotes")
         cid = str(c.get("id", where))
         if cid in seen:
-            log.add(label, "duplicate claim id", column=f"{where}.id", value=cid)
+            add("duplicate claim id", "id", value=cid, expected="a unique id per claim")
         seen.add(cid)
-        checkable = bool(c.get("checkable", True))
+        checkable = c.get("checkable", True)
+        if not isinstance(checkable, bool):
+            add("must be true or false (without quotes)", "checkable", value=checkable,
+                expected="true or false")
+            checkable = True
+        rep = c.get("reported")
         if "reported" not in c:
-            log.add(label, "claim has no reported value", column=f"{where}.reported")
+            add("claim has no reported value", "reported", expected="the number as printed")
+        elif checkable and not _printed_number(rep):
+            add("reported value is not a number", "reported", value=rep,
+                expected='a finite number as printed, e.g. 7 or "58.33"')
         if checkable:
             if "result" in c:
                 if not {"row", "column"} <= set(c):
-                    log.add(label, "a result claim needs row and column", column=where)
+                    add("a result claim needs row and column", expected="row = ..., column = ...")
             elif c.get("dataset") == "ADSL":
                 if c.get("stat") not in _STATS:
-                    log.add(label, "unknown stat", column=f"{where}.stat", value=c.get("stat"),
-                            expected="one of " + ", ".join(_STATS))
+                    add("unknown stat", "stat", value=c.get("stat"),
+                        expected="one of " + ", ".join(_STATS))
+                elif c["stat"] in ("median", "min", "max", "mean") and "var" not in c:
+                    add(f"stat {c['stat']!r} needs var", "var", expected="an ADSL variable")
+                if isinstance(c.get("where"), str):
+                    try:
+                        compile(c["where"], "<where>", "eval")
+                    except SyntaxError as exc:
+                        add(f"where is not a valid expression: {exc.msg}", "where",
+                            value=c["where"], expected="a pandas query over ADSL variables")
             else:
-                log.add(label, "claim says neither result nor dataset", column=where,
-                        expected="result/row/column, dataset='ADSL' + stat, or checkable=false")
+                add("claim says neither result nor dataset",
+                    expected="result/row/column, dataset='ADSL' + stat, or checkable=false")
         elif not c.get("why"):
-            log.add(label, "an uncheckable claim must say why", column=f"{where}.why")
+            add("an uncheckable claim must say why", "why")
+        if log:
+            continue
         claims.append(Claim(
             id=cid, text=str(c.get("text", "")), source=str(c.get("source", "")),
             reported=c.get("reported"), result=c.get("result"), row=c.get("row"),
             column=c.get("column"), dataset=c.get("dataset"), where=c.get("where"),
             var=c.get("var"), stat=c.get("stat"), checkable=checkable, why=str(c.get("why", "")),
-            note=str(c.get("note", ""))))
-    log.raise_if_any()
+            note=str(c.get("note", "")), line=line))
     return claims
+
+
+def _printed_number(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, int | float):
+        return math.isfinite(v)
+    if isinstance(v, str):
+        return re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", v.strip(), flags=re.ASCII) is not None
+    return False
 
 
 def decimals_of(reported: Any) -> int:
@@ -125,13 +220,21 @@ def evaluate(claim: Claim, results: ResultSet, adsl: pd.DataFrame) -> dict[str, 
         return rec
     try:
         value = _recompute(claim, results, adsl)
-    except (KeyError, ValueError, SyntaxError, TypeError) as exc:
-        rec["why"] = f"cannot recompute: {exc}"
+    except Exception as exc:  # a claim naming something the data do not have: reported, not fatal
+        rec["why"] = f"{UNRESOLVED}: {_reason(exc)}"
         return rec
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         rec["why"] = "recomputed value is missing (no data)"
         return rec
-    rec["recomputed"] = float(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        rec["why"] = f"{UNRESOLVED}: the cell holds {value!r}, not a number"
+        return rec
+    if not math.isfinite(value):
+        rec["why"] = "recomputed value is not finite"
+        return rec
+    rec["recomputed"] = value
     try:
         reported = float(claim.reported)
     except (TypeError, ValueError):
@@ -165,6 +268,12 @@ def _recompute(claim: Claim, results: ResultSet, adsl: pd.DataFrame) -> float | 
         return None
     return float({"median": x.median, "min": x.min, "max": x.max, "mean": x.mean}[
         str(claim.stat)]())
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"not found: {exc.args[0] if exc.args else exc}"
+    return str(exc) or type(exc).__name__
 
 
 def _fmt(x: float) -> str:

@@ -45,7 +45,7 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
     path = Path(path)
     log = ProblemLog()
     try:
-        doc: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         log.add(str(path), f"cannot read claims file: {exc}")
         log.raise_if_any()

@@ -63,6 +63,10 @@ def spearman_test(x: Sequence[float], y: Sequence[float], exact: bool | None = N
     ok = ~np.isnan(x) & ~np.isnan(y)
     x, y = x[ok], y[ok]
     n = len(x)
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        # R: cor.test() stops for n < 3 and returns NA with "standard deviation is zero";
+        # a rank correlation of a constant is undefined, not an error in the data.
+        return math.nan, math.nan, n, "not computable (fewer than 3 pairs or a constant)"
     rx, ry = stats.rankdata(x), stats.rankdata(y)
     rho = float(np.corrcoef(rx, ry)[0, 1])
     ties = len(np.unique(x)) < n or len(np.unique(y)) < n

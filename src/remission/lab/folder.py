@@ -57,7 +57,7 @@ def read_config(folder: Path) -> dict[str, dict[str, Any]]:
     if not p.exists():
         return {}
     try:
-        cfg = tomllib.loads(p.read_text(encoding="utf-8"))
+        cfg = tomllib.loads(p.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError([Problem(str(p), f"not valid TOML: {exc}")]) from None
     probs = []

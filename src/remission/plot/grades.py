@@ -48,7 +48,7 @@ def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | No
         title = f"{system} grade by dose group"
     with mpl.rc_context(RC):
         cohorts = cohort_order(adsl)
-        grades = pd.to_numeric(adsl[grade_col], errors="coerce")
+        grades = pd.to_numeric(adsl[grade_col], errors="coerce").astype(float)  # NA -> NaN
         observed = grades.dropna()
         gmax = int(observed.max()) if len(observed) else 0
         levels = [f"Grade {g}" for g in range(gmax + 1)]

@@ -59,7 +59,7 @@ def _ntx_name(adsl: pd.DataFrame) -> str:
 
 def _grade_texts(col: pd.Series) -> list[str]:
     """Grades as text ("?" when missing or not a number)."""
-    g = pd.to_numeric(col, errors="coerce").tolist()
+    g = pd.to_numeric(col, errors="coerce").astype(float).tolist()  # pd.NA -> NaN
     return ["?" if v != v else str(int(v)) for v in g]
 
 

@@ -5,6 +5,7 @@ All problems in all files are collected and raised together as one InputError.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pandas as pd
 from remission.derive import ctcae_terms
 from remission.errors import InputError, Problem, ProblemLog
 from remission.study import schema
-from remission.study.config import StudyConfig, parse_config
+from remission.study.config import StudyConfig, line_of, parse_config
 from remission.study.tables import find_table, read_table
 from remission.study.typing import type_table
 
@@ -239,8 +240,9 @@ def _check_cohorts(p: pd.DataFrame, config: StudyConfig, label: str, log: Proble
     try:
         assign_cohorts(p, config)
     except InputError as exc:
-        for prob in exc.problems:
-            log.extend([prob.__class__(**{**prob.__dict__, "file": label})])
+        for prob in exc.problems:  # patients.csv problems carry the table's own label
+            file = prob.file if prob.file == "study.toml" else label
+            log.extend([prob.__class__(**{**prob.__dict__, "file": file})])
 
 
 def assign_cohorts(p: pd.DataFrame, config: StudyConfig) -> pd.Series:
@@ -252,8 +254,10 @@ def assign_cohorts(p: pd.DataFrame, config: StudyConfig) -> pd.Series:
         return out
     if co.column is not None:
         if co.column not in p.columns:
-            log.add("patients.csv", "cohort column named in study.toml is missing",
-                    column=co.column)
+            log.add("study.toml", "cohort column named in study.toml is not in patients.csv",
+                    row=line_of(config.lines, "cohorts.column"), column="cohorts.column",
+                    value=co.column, expected="a column of patients.csv: " + ", ".join(
+                        map(str, p.columns)))
             log.raise_if_any()
         for line, v in p[co.column].items():
             match = [lv.name for lv in co.levels if _same(v, lv.value)]
@@ -265,12 +269,20 @@ def assign_cohorts(p: pd.DataFrame, config: StudyConfig) -> pd.Series:
                 out[line] = match[0]
     else:
         hits = pd.DataFrame(index=p.index)
-        for lv in co.levels:
+        data = _for_expressions(p)
+        for i, lv in enumerate(co.levels, start=1):
             try:
-                hits[lv.name] = p.eval(str(lv.when)).astype(bool)
-            except Exception as exc:
-                log.add("study.toml", f"cannot evaluate cohort expression: {exc}",
-                        column=f"cohorts.levels[{lv.name}].when", value=lv.when)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    hit = data.eval(str(lv.when), engine="python")
+                if not isinstance(hit, pd.Series) or len(hit) != len(p):
+                    raise ValueError("it does not give true/false per patient")
+                hits[lv.name] = hit.fillna(False).astype(bool).to_numpy()
+            except Exception as exc:  # any failure of a user expression is a problem to report
+                log.add("study.toml", f"cannot evaluate cohort expression: {_short(exc)}",
+                        row=line_of(config.lines, "cohorts.levels"),
+                        column=f"cohorts.levels[{i}].when", value=lv.when,
+                        expected="a comparison of patients.csv columns, e.g. \"age < 18\"")
         log.raise_if_any()
         for line, row in hits.iterrows():
             names = [n for n, hit in row.items() if hit]
@@ -281,6 +293,20 @@ def assign_cohorts(p: pd.DataFrame, config: StudyConfig) -> pd.Series:
                 out[line] = names[0]
     log.raise_if_any()
     return out
+
+
+def _for_expressions(p: pd.DataFrame) -> pd.DataFrame:
+    """Patients with nullable integer columns as floats, so expressions see NaN, not pd.NA."""
+    out = p.copy()
+    for c in out.columns:
+        if str(out[c].dtype) == "Int64":
+            out[c] = out[c].astype(float)
+    return out
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
 
 
 def _same(v: object, target: object) -> bool:

@@ -51,7 +51,14 @@ def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame |
         df.index = pd.Index(range(FIRST_DATA_LINE, FIRST_DATA_LINE + len(df)), name=LINE)
         return _non_empty(df, label, log)
 
-    raw = path.read_bytes()
+    if path.is_dir():
+        log.add(label, "is a folder, not a file", expected=f"a CSV file named {path.name}")
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        log.add(label, f"cannot be read: {exc.strerror or exc}", expected="a readable CSV file")
+        return None
     if not raw.strip():
         log.add(label, "file is empty", expected="a header line and at least one data row")
         return None
@@ -66,30 +73,50 @@ def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame |
             expected="UTF-8 encoding (in Excel: Save As 'CSV UTF-8')",
         )
         return None
-    header = text.splitlines()[0] if text.splitlines() else ""
+    if "\r" in text:  # Windows (CRLF) and old-Mac (CR only) line endings read as newlines
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    skip = 0
+    first = text.split("\n", 1)[0]
+    if first.strip().lower().startswith("sep="):  # Excel's separator hint line
+        sep = first.strip()[4:]
+        if sep != ",":
+            log.add(label, f"Excel separator line says the separator is {sep!r}", row=1,
+                    value=first.strip(), expected="comma-separated values ('sep=,' or no line)")
+            return None
+        skip = 1
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    lines_all = text.splitlines()
+    header = lines_all[0] if lines_all else ""
     if "," not in header:
         for delim, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "pipes")):
             if delim in header:
                 log.add(
                     label,
                     f"columns are separated by {word}, not commas",
-                    row=1,
+                    row=1 + skip,
                     value=header[:60],
                     expected="comma-separated values",
                 )
                 return None
     rows: list[list[str]] = []
     lines: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
     try:
-        reader = csv.reader(io.StringIO(text))
-        start = 1
         for r in reader:
+            if reader.line_num - start > 0 and any("\n" in c for c in r):
+                log.add(label, f"a quote opened on line {start + skip} is closed only on line "
+                        f"{reader.line_num + skip}", row=start + skip,
+                        expected='quotes in pairs around a value ("a, b"); a stray " joins lines')
+                return None
             if any(c.strip() for c in r):
                 rows.append(r)
-                lines.append(start)
+                lines.append(start + skip)
             start = reader.line_num + 1
     except csv.Error as exc:
-        log.add(label, f"malformed CSV: {exc}", expected="valid comma-separated values")
+        log.add(label, f"malformed CSV: {_csv_reason(exc)}", row=reader.line_num + skip,
+                expected='valid comma-separated values (a value with a quote must be quoted: '
+                         '"5"" tall")')
         return None
     if not rows:
         log.add(label, "file is empty", expected="a header line and at least one data row")
@@ -109,12 +136,40 @@ def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame |
         return None
     dupes = sorted({h for h in head if head.count(h) > 1})
     for d in dupes:
-        log.add(label, "column appears more than once in the header", row=1, column=d)
+        log.add(label, "column appears more than once in the header", row=lines[0], column=d,
+                expected="unique column names")
+    for h in head:
+        if not h:
+            log.add(label, "a column has no name", row=lines[0], column=h,
+                    expected="a name for every column in the header")
+            return None
     if dupes:
+        return None
+    if len(rows) == 1:
+        log.add(label, "file has a header but no data rows", row=lines[0],
+                expected="at least one data row")
+        return None
+    stray = False
+    for line, r in zip(lines[1:], rows[1:], strict=True):
+        for h, cell in zip(head, r, strict=True):
+            if '"' in cell:
+                log.add(label, "stray quote character in a value", row=line, column=h, value=cell,
+                        expected='no quote, or the whole value quoted with inner quotes doubled')
+                stray = True
+    if stray:
         return None
     df = pd.DataFrame(rows[1:], columns=head, dtype=str)
     df.index = pd.Index(lines[1:], name=LINE)
     return _non_empty(df, label, log)
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    if "expected after" in text:
+        return "a quote inside a value (quote the whole value and double the inner quote)"
+    if "unexpected end of data" in text:
+        return "a quote is never closed"
+    return text
 
 
 def _non_empty(df: pd.DataFrame, label: str, log: ProblemLog) -> pd.DataFrame | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -93,11 +94,8 @@ def _convert(
     if c.kind == "text":
         return v
     if c.kind == "number":
-        try:
-            x = float(v.replace("×10^", "e").replace("x10^", "e"))
-        except ValueError:
-            return _BAD
-        return _BAD if math.isnan(x) or math.isinf(x) else x
+        x = parse_number(v.replace("×10^", "e").replace("x10^", "e"))
+        return _BAD if x is None else x
     if c.kind in ("integer", "day"):
         if c.kind == "day" and anchor is not None and _looks_like_date(v):
             try:
@@ -108,12 +106,9 @@ def _convert(
                 return int((d - pd.Timestamp(a)).days)
             except (ValueError, TypeError):
                 return _BAD
-        v2 = v[1:] if v[:1] in "Dd" and v[1:].lstrip("+-").isdigit() else v  # "D15" as printed
-        try:
-            x = float(v2)
-        except ValueError:
-            return _BAD
-        if not x.is_integer():
+        v2 = v[1:] if v[:1] in "Dd" and _NUMBER.fullmatch(v[1:]) else v  # "D15" as printed
+        x = parse_number(v2)
+        if x is None or not x.is_integer():
             return _BAD
         return int(x)
     if c.kind == "yesno":
@@ -131,6 +126,37 @@ def _convert(
         folded = {a.lower(): a for a in allowed}
         return folded.get(v.lower(), _BAD)
     return v
+
+
+# A number as people type it: ASCII digits only (Python's float() would also take "1_0" as 10
+# and Arabic-Indic or full-width digits), optional sign, decimals and exponent.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", flags=re.ASCII)
+LARGEST = 1e15  # beyond any count, day or dose: an overflow or a pasted identifier
+
+
+def parse_number(v: str) -> float | None:
+    """The number written in ``v``, or None if it is not a plain decimal number.
+
+    Parameters
+    ----------
+    v : str
+        Cell text (already stripped).
+
+    Returns
+    -------
+    float or None
+        None for text, digit separators (``1_0``), non-ASCII digits, NaN, infinities and
+        magnitudes above 1e15.
+
+    Examples
+    --------
+    >>> parse_number("1.5e6"), parse_number("1_0"), parse_number("١٢"), parse_number("inf")
+    (1500000.0, None, None, None)
+    """
+    if not _NUMBER.fullmatch(v):
+        return None
+    x = float(v)
+    return x if math.isfinite(x) and abs(x) <= LARGEST else None
 
 
 def _looks_like_date(v: str) -> bool:
