@@ -31,6 +31,9 @@ def audit_study(analysis: Analysis) -> list[Result]:
         claims = read_claims(path, Path(study.config.claims).name)
         rows = {c.id: evaluate(c, analysis.results, analysis.adsl) for c in claims}
         table = pd.DataFrame.from_dict(rows, orient="index")
+        if table.empty:  # a claims file without claims: an empty audit, not an error
+            table = pd.DataFrame(columns=["source", "text", "reported", "recomputed",
+                                          "difference", "verdict", "why"])
         counts = table["verdict"].value_counts()
         summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (AGREES, DISAGREES, CANNOT))
         warn = ()
