@@ -1,13 +1,24 @@
 """Fine–Gray proportional subdistribution-hazards regression, as R ``cmprsk::crr``.
 
 Subjects failing from a competing cause stay in the risk set after their failure with
-inverse-probability-of-censoring weight ``G(t-)/G(T_j-)`` (``G`` = Kaplan–Meier of the
-censoring distribution, left-continuous). Coefficients maximise the weighted Breslow
-partial likelihood (Newton–Raphson); the variance is the sandwich
-``H^-1 (sum_i (eta_i + psi_i)(eta_i + psi_i)') H^-1`` of Fine & Gray (1999), where
-``eta_i`` is subject i's score residual and ``psi_i`` the correction for estimating G,
-computed as crr does (single censoring group, no time-varying covariates).
-All risk-set sums are prefix/suffix sums, so the cost is O(n log n).
+inverse-probability-of-censoring weight ``G_g(t)/G_g(T_j)`` (``G_g`` = Kaplan–Meier of
+the censoring distribution in the subject's censoring group ``g``). Coefficients
+maximise the weighted Breslow partial likelihood (Newton–Raphson); the variance is the
+sandwich ``H^-1 (sum_i (eta_i + psi_i)(eta_i + psi_i)') H^-1`` of Fine & Gray (1999),
+where ``eta_i`` is subject i's score residual and ``psi_i`` the correction for
+estimating G, computed as crr's Fortran ``crrvv`` does (including its censoring
+groups, ``cengroup``; no time-varying covariates). All risk-set sums are prefix/suffix
+sums, so the cost is O(n log n) per censoring group.
+
+Where ``G`` is read (``censoring=``)
+------------------------------------
+``"crr"`` (default) reads each group's censoring Kaplan–Meier exactly as crr does:
+``approx(..., method = "constant")`` at ``t * (1 - 100 eps)``, on knots starting at
+``-10 eps`` with value 1 and ending at ``max(time) * (1 + 10 eps)`` with value 0. For
+``t > 0`` that is the left limit ``G(t-)``; at ``t = 0`` it is ``G(0)``, which already
+counts censorings at time 0. ``"left"`` is the textbook left limit ``G(t-)`` at every
+time (``G(0-) = 1``); the two differ only when a competing event and a censoring both
+occur at time 0.
 
 References
 ----------
@@ -19,14 +30,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from remission.errors import ProblemLog
 from remission.results import Result
-from remission.stats.survival._input import check_survival, z_value
+from remission.stats.survival._input import aeq_times, z_value
+
+_EPS = float(np.finfo(float).eps)
 
 
 @dataclass
@@ -38,50 +52,81 @@ class FineGrayFit:
     n: int
     events: int
     converged: bool
+    groups: int = 1
 
     @property
     def se(self) -> np.ndarray:
         return np.sqrt(np.diag(self.var))
 
 
-def _censoring_km_left(t: np.ndarray, cens: np.ndarray) -> np.ndarray:
-    """G(t_i-) for each subject: KM of censoring just before t_i."""
-    ut, inv = np.unique(t, return_inverse=True)
-    n_at = np.bincount(inv, minlength=len(ut)).astype(float)
-    c = np.bincount(inv, weights=cens.astype(float), minlength=len(ut))
-    risk = np.cumsum(n_at[::-1])[::-1]
-    g = np.cumprod(1 - c / risk)
-    g_left = np.concatenate([[1.0], g[:-1]])
-    return g_left[inv]
+def censoring_weights(t: np.ndarray, cens: np.ndarray, group: np.ndarray,
+                      censoring: Literal["crr", "left"] = "crr") -> np.ndarray:
+    """``W[g, i]``: censoring-survival of group ``g`` read at subject i's time.
+
+    One row per censoring group (codes ``0..G-1`` in ``group``); the Kaplan–Meier of
+    each group's censoring times, with R ``survfit``'s merging of floating-point
+    near-ties, is read just below each time as crr does (see the module docstring),
+    or at the exact left limit with ``censoring="left"``.
+    """
+    if censoring not in ("crr", "left"):
+        raise ValueError(f"censoring must be 'crr' or 'left', got {censoring!r}")
+    ng = int(group.max()) + 1 if len(group) else 1
+    out = np.empty((ng, len(t)))
+    for g in range(ng):
+        m = group == g
+        tg, _ = aeq_times(t[m])
+        ut, inv = np.unique(tg, return_inverse=True)
+        n_at = np.cumsum(np.bincount(inv, minlength=len(ut))[::-1])[::-1].astype(float)
+        c = np.bincount(inv, weights=cens[m].astype(float), minlength=len(ut))
+        surv = np.cumprod(1 - c / n_at)
+        knots = np.concatenate([[min(0.0, ut[0]) - 10 * _EPS], ut,
+                                [ut[-1] * (1 + 10 * _EPS)]])
+        vals = np.concatenate([[1.0], surv, [0.0]])
+        if censoring == "crr":
+            idx = np.searchsorted(knots, t * (1 - 100 * _EPS), side="right") - 1
+        else:
+            idx = np.searchsorted(knots, t, side="left") - 1
+        out[g] = vals[np.maximum(idx, 0)]
+    return out
 
 
 class _Parts:
     """Risk-set sums at the distinct cause-1 failure times for a given beta."""
 
-    def __init__(self, t, ici, x, gl, beta):
+    def __init__(self, t, ici, x, w, cg, beta):
         self.r = np.exp(x @ beta)
         fail = ici == 1
         self.tk, dk = np.unique(t[fail], return_counts=True)
         self.dk = dk.astype(float)
-        # G(t_k-), read at the first subject tied at t_k
-        self.gk = gl[np.searchsorted(t, self.tk, side="left")]
+        first = np.searchsorted(t, self.tk, side="left")
+        self.gk = w[:, first]                       # (G, K): G_g at each failure time
+        self.gl = w[cg, np.arange(len(t))]           # own group's G at own time
         r, comp = self.r, ici == 2
         rx = r[:, None] * x
         rxx = rx[:, :, None] * x[:, None, :]
 
         def suffix(v):  # sum over subjects with t >= t_k
             cum = np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v, 0)])
-            return cum[-1] - cum[np.searchsorted(t, self.tk, side="left")]
+            return cum[-1] - cum[first]
 
-        def prefix_comp(v):  # sum over competing subjects with t < t_k, weighted 1/G(t_j-)
-            w = np.where(comp, 1 / gl, 0.0).reshape(-1, *([1] * (v.ndim - 1)))
-            cum = np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v * w, 0)])
-            return cum[np.searchsorted(t, self.tk, side="left")]
+        s0, s1, s2 = suffix(r), suffix(rx), suffix(rxx)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_gl = np.where(comp, 1 / self.gl, 0.0)
+        for g in range(w.shape[0]):
+            wg = np.where(cg == g, inv_gl, 0.0)
+            if not wg.any():
+                continue
 
-        gk = self.gk
-        self.s0 = suffix(r) + gk * prefix_comp(r)
-        self.s1 = suffix(rx) + gk[:, None] * prefix_comp(rx)
-        self.s2 = suffix(rxx) + gk[:, None, None] * prefix_comp(rxx)
+            def prefix(v, wg=wg):  # competing subjects of group g with t < t_k
+                ww = wg.reshape(-1, *([1] * (v.ndim - 1)))
+                cum = np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v * ww, 0)])
+                return cum[first]
+
+            gk = self.gk[g]
+            s0 = s0 + gk * prefix(r)
+            s1 = s1 + gk[:, None] * prefix(rx)
+            s2 = s2 + gk[:, None, None] * prefix(rxx)
+        self.s0, self.s1, self.s2 = s0, s1, s2
         self.xbar = self.s1 / self.s0[:, None]
         self.loglik = float((x[fail] @ beta).sum() - (self.dk * np.log(self.s0)).sum())
         self.score = x[fail].sum(0) - (self.dk[:, None] * self.xbar).sum(0)
@@ -89,16 +134,53 @@ class _Parts:
                      - self.xbar[:, :, None] * self.xbar[:, None, :])).sum(0)
 
 
-def fit_finegray_arrays(time: np.ndarray, status: np.ndarray, x: np.ndarray, cause: int = 1,
-                        names: Sequence[str] | None = None, max_iter: int = 50) -> FineGrayFit:
-    """Fit the Fine–Gray model; ``status`` 0 = censored, ``cause`` = event of interest."""
-    o = np.argsort(time, kind="stable")
+def fit_finegray_arrays(time: np.ndarray, status: np.ndarray, x: np.ndarray, *,
+                        failcode: float = 1, cencode: float = 0,
+                        cengroup: np.ndarray | None = None,
+                        censoring: Literal["crr", "left"] = "crr",
+                        names: Sequence[str] | None = None,
+                        max_iter: int = 50) -> FineGrayFit:
+    """Fit the Fine–Gray model on arrays, as ``crr(time, status, x, cengroup, failcode,
+    cencode)``.
+
+    Parameters
+    ----------
+    time, status : array
+        Follow-up time (>= 0) and status code per subject: ``failcode`` is the event of
+        interest, ``cencode`` a censoring, any other code a competing event.
+    x : array (n, p)
+        Covariates.
+    failcode, cencode : number
+        As crr's arguments of the same names.
+    cengroup : array, optional
+        Censoring groups: the censoring distribution is estimated separately in each.
+    censoring : {"crr", "left"}
+        Where the censoring distribution is read (module docstring).
+    names : list of str, optional
+        Covariate names.
+    max_iter : int
+        Newton–Raphson iterations.
+
+    Returns
+    -------
+    FineGrayFit
+        Coefficients, sandwich variance, log pseudo-likelihood, counts, convergence.
+
+    Examples
+    --------
+    >>> t = np.array([1., 2, 3, 4, 5, 6]); s = np.array([1, 2, 1, 0, 1, 2])
+    >>> fit_finegray_arrays(t, s, np.array([[0.], [1], [0], [1], [1], [0]])).converged
+    True
+    """
+    o = np.argsort(np.asarray(time, float), kind="stable")
     t, st, x = np.asarray(time, float)[o], np.asarray(status)[o], np.asarray(x, float)[o]
-    ici = np.where(st == cause, 1, np.where(st == 0, 0, 2))
-    gl = _censoring_km_left(t, ici == 0)
+    cg_raw = np.zeros(len(t), int) if cengroup is None else np.asarray(cengroup)[o]
+    cg = np.unique(cg_raw, return_inverse=True)[1].ravel()
+    ici = np.where(st == failcode, 1, np.where(st == cencode, 0, 2))
+    w = censoring_weights(t, ici == 0, cg, censoring)
     p = x.shape[1]
     beta = np.zeros(p)
-    parts = _Parts(t, ici, x, gl, beta)
+    parts = _Parts(t, ici, x, w, cg, beta)
     converged = False
     for _ in range(max_iter):
         if np.max(np.abs(parts.score) * np.maximum(np.abs(beta), 1)) < max(
@@ -107,7 +189,7 @@ def fit_finegray_arrays(time: np.ndarray, status: np.ndarray, x: np.ndarray, cau
             break
         step = linalg.solve(parts.info, parts.score, assume_a="pos")
         for _h in range(30):
-            new = _Parts(t, ici, x, gl, beta + step)
+            new = _Parts(t, ici, x, w, cg, beta + step)
             if np.isfinite(new.loglik) and new.loglik >= parts.loglik - 1e-12 * abs(
                     parts.loglik):
                 break
@@ -116,85 +198,162 @@ def fit_finegray_arrays(time: np.ndarray, status: np.ndarray, x: np.ndarray, cau
         if np.max(np.abs(step)) < 1e-11:
             converged = True
             break
-    var = _sandwich(t, ici, x, gl, parts)
+    var = _sandwich(t, ici, x, cg, parts)
     return FineGrayFit(list(names or [f"x{i}" for i in range(p)]), beta, var, parts.loglik,
-                       len(t), int((ici == 1).sum()), converged)
+                       len(t), int((ici == 1).sum()), converged, int(cg.max()) + 1)
 
 
-def _sandwich(t, ici, x, gl, P: _Parts) -> np.ndarray:
+def _sandwich(t, ici, x, cg, P: _Parts) -> np.ndarray:
+    """crr's ``crrvv``: score residuals eta_i plus the censoring correction psi_i."""
     n, p = x.shape
-    r = P.r
+    ng = P.gk.shape[0]
+    r, gl = P.r, P.gl
+    fail, comp, cen = ici == 1, ici == 2, ici == 0
     w0 = P.dk / P.s0                           # d_k / S0_k
     c0 = np.cumsum(w0)
     c1 = np.cumsum(w0[:, None] * P.xbar, 0)
-    g0 = np.cumsum(P.gk * w0)
-    g1 = np.cumsum((P.gk * w0)[:, None] * P.xbar, 0)
     kk = np.searchsorted(P.tk, t, side="right")  # number of failure times <= t_i
     z0, z1 = np.concatenate([[0.0], c0]), np.vstack([np.zeros((1, p)), c1])
-    h0, h1 = np.concatenate([[0.0], g0]), np.vstack([np.zeros((1, p)), g1])
     eta = -r[:, None] * (x * z0[kk][:, None] - z1[kk])
-    comp = ici == 2
-    tail0 = h0[-1] - h0[kk]
-    tail1 = h1[-1] - h1[kk]
-    eta[comp] -= (r[comp] / gl[comp])[:, None] * (x[comp] * tail0[comp][:, None]
-                                                    - tail1[comp])
-    fail = ici == 1
     kf = np.searchsorted(P.tk, t[fail], side="left")
     eta[fail] += x[fail] - P.xbar[kf]
-    # censoring correction psi_i
     ut, first = np.unique(t, return_index=True)
-    y_at = n - first                                            # number with t >= u
-    ncen = np.bincount(np.searchsorted(ut, t[ici == 0]), minlength=len(ut)).astype(float)
-    wcomp = np.where(comp, r / gl, 0.0)
-    bcum0 = np.concatenate([[0.0], np.cumsum(wcomp)])
-    bcum1 = np.vstack([np.zeros((1, p)), np.cumsum(wcomp[:, None] * x, 0)])
-    b0, b1 = bcum0[first], bcum1[first]                        # comp subjects with t < u
-    kq = np.searchsorted(P.tk, ut, side="left")                 # failure times >= u
-    e0 = h0[-1] - h0[kq]
-    e1 = h1[-1] - h1[kq]
-    q = b1 * e0[:, None] - b0[:, None] * e1                     # q(u), (U, p)
-    dec = -(q * (ncen / y_at**2)[:, None])
-    ss2 = np.cumsum(dec, 0)                                     # through each u
     ui = np.searchsorted(ut, t)
-    psi = ss2[ui]
-    cen = ici == 0
-    psi[cen] += q[ui[cen]] / y_at[ui[cen]][:, None]
+    kq = np.searchsorted(P.tk, ut, side="left")  # first failure time >= u
+    psi = np.zeros((n, p))
+    fail_idx = np.searchsorted(P.tk, t, side="left")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_gl = np.where(comp, 1 / gl, 0.0)
+    for g in range(ng):
+        ing = cg == g
+        gk = P.gk[g]
+        # competing subjects of g after their failure: weight G_g(t_k)/G_g(T_j)
+        h0 = np.concatenate([[0.0], np.cumsum(gk * w0)])
+        h1 = np.vstack([np.zeros((1, p)), np.cumsum((gk * w0)[:, None] * P.xbar, 0)])
+        cm = comp & ing
+        tail0, tail1 = h0[-1] - h0[kk[cm]], h1[-1] - h1[kk[cm]]
+        eta[cm] -= (r[cm] * inv_gl[cm])[:, None] * (x[cm] * tail0[:, None] - tail1)
+        # q_g(u): crr sums only failures of group g (crrvv, qu(k, icg(j1)))
+        dkg = np.bincount(fail_idx[fail & ing], minlength=len(P.tk)).astype(float)
+        e_w = dkg * gk / P.s0
+        e0 = np.concatenate([np.cumsum((e_w)[::-1])[::-1], [0.0]])[kq]
+        e1 = np.vstack([np.cumsum((e_w[:, None] * P.xbar)[::-1], 0)[::-1],
+                        np.zeros((1, p))])[kq]
+        wcomp = np.where(cm, r * inv_gl, 0.0)
+        b0 = np.concatenate([[0.0], np.cumsum(wcomp)])[first]          # t_j < u
+        b1 = np.vstack([np.zeros((1, p)), np.cumsum(wcomp[:, None] * x, 0)])[first]
+        q = b1 * e0[:, None] - b0[:, None] * e1                         # (U, p)
+        y_at = np.cumsum(np.bincount(ui[ing], minlength=len(ut))[::-1])[::-1].astype(float)
+        ncen = np.bincount(ui[cen & ing], minlength=len(ut)).astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dec = np.where(ncen[:, None] > 0, -q * (ncen / y_at**2)[:, None], 0.0)
+        ss2 = np.cumsum(dec, 0)
+        psi[ing] = ss2[ui[ing]]
+        cgm = cen & ing
+        psi[cgm] += q[ui[cgm]] / y_at[ui[cgm]][:, None]
     s = eta + psi
     hinv = linalg.inv(P.info)
     return hinv @ (s.T @ s) @ hinv
 
 
 def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[str], *,
-              cause: int = 1, conf: float = 0.95, name: str = "survival.finegray",
-              section: str = "efficacy", **_: Any) -> Result:
-    """Subdistribution hazard ratios (SHR) with Wald CIs, as ``crr``."""
+              failcode: float = 1, cencode: float = 0, cengroup: str | None = None,
+              censoring: Literal["crr", "left"] = "crr", conf: float = 0.95,
+              missing: Literal["error", "omit"] = "error", name: str = "survival.finegray",
+              section: str = "efficacy") -> Result:
+    """Subdistribution hazard ratios (SHR) with Wald CIs, as ``cmprsk::crr``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per subject.
+    time, status : str
+        Columns with follow-up time and status code.
+    covariates : list of str
+        Covariate columns (text columns get treatment contrasts, first level = reference).
+    failcode, cencode : number
+        Status code of the event of interest and of a censoring, as crr; any other code
+        is a competing event.
+    cengroup : str, optional
+        Column of censoring groups (crr's ``cengroup``): a separate censoring
+        distribution is estimated in each group.
+    censoring : {"crr", "left"}
+        Read G as crr does (default) or at the textbook left limit G(t-) (differs only
+        with competing events and censorings at time 0).
+    conf : float
+        Confidence level of the Wald CIs.
+    missing : {"error", "omit"}
+        Missing values are reported as input errors, or ``"omit"`` drops incomplete rows
+        (R's ``na.omit``, crr's default) with a warning.
+    name, section : str
+        Result name and report section.
+
+    Returns
+    -------
+    Result
+        Rows = coefficients; columns ``coef, SHR, SHR_lo, SHR_hi, se, z, p``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7, 8], "s": [1, 2, 1, 0, 1, 2, 1, 0],
+    ...                    "x": [0, 1, 0, 1, 1, 0, 1, 0]})
+    >>> fine_gray(df, "t", "s", ["x"]).row_keys()
+    ['x']
+    """
     from remission.stats.survival.cox import _check_frame, check_design, design
 
-    data, _ = _check_frame(data, [time, status, *covariates])
-    codes = sorted(int(c) for c in pd.unique(pd.to_numeric(data[status], errors="coerce"))
-                   if np.isfinite(c))
-    t, s, _ = check_survival(data[time], data[status], event_codes=codes or [0],
-                             timefix=False)
+    if missing not in ("error", "omit"):
+        raise ValueError(f"missing must be 'error' or 'omit', got {missing!r}")
+    needed = [time, status, *covariates, *([cengroup] if cengroup else [])]
+    n_in = len(data)
+    data, dropped = _check_frame(data, needed, missing)
+    log = ProblemLog()
+    tt = pd.to_numeric(data[time], errors="coerce").to_numpy(float)
+    ss = pd.to_numeric(data[status], errors="coerce").to_numpy(float)
+    for i in np.flatnonzero(~np.isfinite(tt) | (tt < 0)):
+        log.add("model data", "time must be a number >= 0", row=int(i) + 2, column=time,
+                value=data[time].iloc[i], expected="a follow-up time >= 0")
+    for i in np.flatnonzero(~np.isfinite(ss)):
+        log.add("model data", "status must be a numeric code", row=int(i) + 2,
+                column=status, value=data[status].iloc[i],
+                expected=f"failcode {failcode}, cencode {cencode} or a competing-event code")
+    if failcode == cencode:
+        log.add("model data", "failcode equals cencode", column=status, value=failcode,
+                expected="different codes for the event of interest and censoring")
+    elif len(ss) and not (ss == failcode).any():
+        log.add("model data", "no event of interest", column=status, value=failcode,
+                expected=f"failcode among the codes present {sorted(set(ss[np.isfinite(ss)]))}")
+    log.raise_if_any()
     x, names, _ = design(data, covariates)
     check_design(x, names)
-    fit = fit_finegray_arrays(t, s, x, cause, names)
+    groups = None if cengroup is None else data[cengroup].astype(str).to_numpy()
+    fit = fit_finegray_arrays(tt, ss, x, failcode=failcode, cencode=cencode,
+                              cengroup=groups, censoring=censoring, names=names)
     z = z_value(conf)
     se = fit.se
     zz = fit.coef / se
     tab = pd.DataFrame({"coef": fit.coef, "SHR": np.exp(fit.coef),
                         "SHR_lo": np.exp(fit.coef - z * se), "SHR_hi": np.exp(fit.coef + z * se),
                         "se": se, "z": zz, "p": 2 * stats.norm.sf(np.abs(zz))}, index=names)
-    warns = () if fit.converged else ("Newton–Raphson did not converge",)
+    warns = [] if fit.converged else ["Newton–Raphson did not converge"]
+    if dropped:
+        warns.append(f"{dropped} of {n_in} row(s) with missing values omitted (complete-case)")
+    where = ("read just below each time as crr (G(0) at time 0)" if censoring == "crr"
+             else "read at the left limit G(t-)")
+    grp = (f", estimated separately in {fit.groups} censoring groups ({cengroup})"
+           if cengroup else "")
     return Result(
         name=name, title="Fine–Gray subdistribution hazards model", table=tab, section=section,
-        method=("Fine–Gray proportional subdistribution hazards regression for cause "
-                f"{cause} (IPCW risk sets, Breslow ties), sandwich variance, {conf:.0%} Wald "
-                "CIs (as R cmprsk::crr)."),
+        method=("Fine–Gray proportional subdistribution hazards regression for status "
+                f"{failcode:g} (censoring code {cencode:g}; other codes competing), IPCW risk "
+                f"sets with the censoring Kaplan–Meier {where}{grp}, Breslow ties, "
+                f"sandwich variance, {conf:.0%} Wald CIs (as R cmprsk::crr)."),
         rationale=("Covariate effects on the cumulative incidence in the presence of "
                    "competing events."),
-        warnings=warns,
+        warnings=tuple(warns),
         references=("Fine JP, Gray RJ. J Am Stat Assoc 1999;94:496-509.",
                     "Gray RJ. cmprsk (R package): crr."),
-        params={"cause": cause, "conf": conf, "n": fit.n, "events": fit.events,
-                "loglik": fit.loglik},
+        params={"failcode": failcode, "cencode": cencode, "cengroup": cengroup,
+                "censoring": censoring, "conf": conf, "n": fit.n, "events": fit.events,
+                "loglik": fit.loglik, "omitted": dropped},
     )
