@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -129,6 +129,7 @@ class LogisticFit:
     n: int
     events: int
     why: str
+    auto: bool = False
 
 
 def _design(data: pd.DataFrame, outcome: str, covariates: Sequence[str],
@@ -174,11 +175,17 @@ def logistic_fit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
     """Fit ``outcome ~ covariates`` by ML (statsmodels) or Firth; profile or Wald CIs.
 
     ``missing="omit"`` fits the complete cases (R's default ``na.omit``)."""
+    for arg, val, allowed in [("method", method, ("auto", "ml", "firth")),
+                              ("ci", ci, ("profile", "wald")),
+                              ("missing", missing, ("error", "omit"))]:
+        if val not in allowed:
+            raise ValueError(f"{arg} must be one of {allowed}, got {val!r}")
     x, y, names = _design(data, outcome, covariates, missing)
     n, k = x.shape
     events = int(y.sum())
     why = ""
-    if method == "auto":
+    auto = method == "auto"
+    if auto:
         epv = min(events, n - events) / max(k - 1, 1)
         if _ml_separated(x, y):
             method, why = "firth", "separation: ML estimates diverge, so Firth's penalty"
@@ -215,14 +222,14 @@ def logistic_fit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
         bounds = [_profile_ci(j, beta, best, se[j], conf, prof) for j in range(k)]
         lo, hi = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
     return LogisticFit(names, beta, se, lo, hi, pv, method, ci, best, n, events,
-                       why or f"{method} requested")
+                       why or f"{method} requested", auto)
 
 
 def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
              method: Literal["auto", "ml", "firth"] = "auto",
              ci: Literal["profile", "wald"] = "profile", conf: float = 0.95,
              missing: str = "error", name: str = "regression.logistic",
-             title: str | None = None, section: str = "efficacy", **_: Any) -> Result:
+             title: str | None = None, section: str = "efficacy") -> Result:
     """Odds ratios with CIs (rows = coefficients, intercept excluded from the OR rows)."""
     f = logistic_fit(data, outcome, covariates, method=method, ci=ci, conf=conf,
                      missing=missing)
@@ -233,6 +240,9 @@ def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
     pen = "penalised-" if f.method == "firth" else ""
     citxt = f"profile-{pen}likelihood" if f.ci == "profile" else "Wald"
     warns = []
+    if f.auto and f.method == "firth":
+        warns.append(f"method='auto' chose Firth's penalised likelihood ({f.why}); "
+                     "pass method='ml' or 'firth' to choose")
     if len(data) > f.n:
         warns.append(f"{len(data) - f.n} row(s) with missing values omitted (complete-case)")
     if f.events < 10 or f.n - f.events < 10:
@@ -257,7 +267,7 @@ def logistic_univariable(data: pd.DataFrame, outcome: str, covariates: Sequence[
     Each model uses the complete cases for its own covariate; ``method`` and ``fit``
     columns say which estimator each row came from (auto-chosen per model).
     """
-    frames, notes = [], []
+    frames, notes, firth = [], [], []
     for c in covariates:
         sub = data[[outcome, c]].dropna().reset_index(drop=True)
         f = logistic_fit(sub, outcome, [c], method=method, ci=ci, conf=conf)
@@ -266,11 +276,15 @@ def logistic_univariable(data: pd.DataFrame, outcome: str, covariates: Sequence[
                           "events": f.events, "method": f.method}, index=f.names).iloc[1:]
         frames.append(t)
         notes.append(f"{c}: {f.why}")
+        if f.auto and f.method == "firth":
+            firth.append(c)
     return Result(
         name=name, title="Univariable logistic regression", table=pd.concat(frames),
         section=section,
         method=(f"Separate logistic model per covariate; {conf:.0%} {ci} CIs; Firth's "
                 "penalised likelihood where chosen."),
         rationale="; ".join(notes), references=REG_REFS,
+        warnings=((f"method='auto' chose Firth's penalised likelihood for {', '.join(firth)} "
+                   "(see rationale)",) if firth else ()),
         params={"method": method, "ci": ci, "conf": conf},
     )

@@ -66,6 +66,7 @@ class CoxFit:
     monotone: bool = False
     ties: str = "efron"
     dropped: int = 0
+    infinite: list[int] = field(default_factory=list)
 
     @property
     def se(self) -> np.ndarray:
@@ -158,12 +159,60 @@ def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
         if done:
             converged = True
             break
-    var = linalg.pinv(info)
     monotone = (not converged) or bool(np.max(np.abs(beta), initial=0) > 15)
+    if monotone:  # stop where R stops, so coef and its (huge) SE are R's
+        beta, ll, info, it = _newton_as_coxph(xc, stop, event, start, strata, p, ties)
+    var = _inverse(info)
+    infinite = []
+    if monotone:  # R coxph.fit: |u var| > eps and > toler.inf |coef| flags a coefficient
+        u_end = _total(xc, stop, event, start, strata, beta, ties=ties)[1]
+        infs = np.abs(u_end @ var)
+        infinite = [int(j) for j in np.flatnonzero((infs > 1e-9)
+                                                     & (infs > np.sqrt(1e-9) * np.abs(beta)))]
     return CoxFit(list(names or [f"x{i}" for i in range(p)]), beta, var, ll0, ll, score, it,
                   n, int(event.sum()), x, stop, event, start, strata,
                   {nm: [i] for i, nm in enumerate(names or [f"x{i}" for i in range(p)])},
-                  converged=converged and not monotone, monotone=monotone, ties=ties)
+                  converged=converged and not monotone, monotone=monotone, ties=ties,
+                  infinite=infinite)
+
+
+def _inverse(info: np.ndarray) -> np.ndarray:
+    """Inverse information; pseudo-inverse only if it is exactly singular."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", linalg.LinAlgWarning)
+            return linalg.inv(info)
+    except (linalg.LinAlgError, linalg.LinAlgWarning, ValueError):
+        return linalg.pinv(info)
+
+
+def _newton_as_coxph(xc, stop, event, start, strata, p, ties, eps=1e-9, iter_max=20):
+    """R's ``coxfit6`` iteration (default ``coxph.control``): Newton from 0, step
+    halving when the log-likelihood falls, stop when ``|1 - l_old/l_new| <= eps``.
+
+    Used when the likelihood is monotone (a group without events), where the answer
+    depends on where the iteration stops: R stops at |coef| ~ 20 with a huge SE."""
+    beta = np.zeros(p)
+    ll, u, info, _ = _total(xc, stop, event, start, strata, beta, ties=ties)
+    new = beta + linalg.solve(info, u, assume_a="pos")
+    halving = False
+    it = 0
+    for it in range(1, iter_max + 1):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new,
+                                                ties=ties)
+        if np.isfinite(ll_new) and abs(1 - ll / ll_new) <= eps and not halving:
+            return new, ll_new, info_new, it
+        if it == iter_max:
+            break
+        if not np.isfinite(ll_new) or ll_new < ll:
+            halving = True
+            new = (new + beta) / 2
+        else:
+            halving = False
+            beta, ll, info = new, ll_new, info_new
+            new = beta + _inverse(info_new) @ u_new
+    return new, ll_new, info_new, it
 
 
 def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str],
@@ -217,6 +266,8 @@ def _check_frame(data: pd.DataFrame, needed: Sequence[str], missing: str = "erro
             log.add("model data", "column not found", column=c,
                     expected=f"one of {list(data.columns)}")
     log.raise_if_any()
+    if missing not in ("error", "omit"):
+        raise ValueError(f"missing must be 'error' or 'omit', got {missing!r}")
     if missing == "omit":
         keep = data[list(needed)].notna().all(axis=1)
         return data[keep].reset_index(drop=True), int((~keep).sum())
@@ -275,9 +326,12 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
         tab.loc["concordance", ["value", "se"]] = [c, c_se]
     warns = []
     if fit.monotone:
-        warns.append("the partial likelihood is monotone (a coefficient diverges; e.g. no "
-                      "events in one group): estimates and Wald CIs are not valid, use "
-                      "firth_cox")
+        which = ", ".join(fit.names[j] for j in fit.infinite) or "a coefficient"
+        warns.append(f"the partial likelihood is monotone ({which} diverges; e.g. no "
+                     "events in one group): the estimate is where the iteration stopped "
+                     "(as R coxph: 'Loglik converged before variable; coefficient may be "
+                     "infinite'), its SE is huge and the Wald CI and P are not valid; "
+                     "use firth_cox")
     if fit.dropped:
         warns.append(f"{fit.dropped} row(s) with missing values omitted (complete-case)")
     if fit.events < 10 * max(p, 1):
@@ -301,10 +355,12 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
 
 def cox_ph(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
            start: str | None = None, strata: str | None = None, conf: float = 0.95,
-           ties: str = "efron", missing: str = "error", **kw: Any) -> Result:
+           ties: str = "efron", missing: str = "error", name: str = "survival.cox",
+           title: str = "Cox proportional-hazards model", section: str = "efficacy") -> Result:
     """Fit and summarise a Cox model in one call (see :func:`cox_fit`)."""
     return cox_result(cox_fit(data, time, event, covariates, start=start, strata=strata,
-                              ties=ties, missing=missing), conf, **kw)
+                              ties=ties, missing=missing), conf, name=name, title=title,
+                      section=section)
 
 
 def _km_left(stop: np.ndarray, event: np.ndarray, start: np.ndarray | None) -> np.ndarray:
@@ -435,7 +491,7 @@ def _pen_max(xc, stop, event, start, strata, ties="efron",
 
 def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
               start: str | None = None, strata: str | None = None, conf: float = 0.95,
-              ties: str = "efron", name: str = "survival.cox_firth",
+              ties: str = "efron", missing: str = "error", name: str = "survival.cox_firth",
               section: str = "efficacy") -> Result:
     """Firth-penalised Cox model (Heinze & Schemper 2001) for few events / monotone
     likelihood: coefficients maximise ``l(b) + ½ log|I(b)|``; CIs and P values from the
@@ -446,7 +502,8 @@ def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[st
     """
     from scipy import optimize
 
-    fit = cox_fit(data, time, event, covariates, start=start, strata=strata, ties=ties)
+    fit = cox_fit(data, time, event, covariates, start=start, strata=strata, ties=ties,
+                  missing=missing)
     xc = fit.x - fit.x.mean(0)
     args = (xc, fit.stop, fit.event, fit.start, fit.strata, ties)
     beta, best = _pen_max(*args)
@@ -476,8 +533,11 @@ def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[st
     lo_a, hi_a = np.array(lo), np.array(hi)
     tab = pd.DataFrame({"coef": beta, "HR": np.exp(beta), "HR_lo": np.exp(lo_a),
                         "HR_hi": np.exp(hi_a), "se": se, "p": pv}, index=fit.names)
+    warns = ((f"{fit.dropped} row(s) with missing values omitted (complete-case)",)
+             if fit.dropped else ())
     return Result(
         name=name, title="Firth-penalised Cox model", table=tab, section=section,
+        warnings=warns,
         method=(f"Cox regression with Firth's penalty ½·log|I(β)| ({ties.capitalize()} ties); "
                 f"{conf:.0%} profile-penalised-likelihood CIs and penalised likelihood-ratio "
                 "P values (as R coxphf)."),
@@ -501,9 +561,10 @@ class CoxPH:
         self.ties, self.conf = ties, conf
 
     def fit(self, data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
-            start: str | None = None, strata: str | None = None) -> CoxPH:
+            start: str | None = None, strata: str | None = None,
+            missing: str = "error") -> CoxPH:
         self.fit_ = cox_fit(data, time, event, covariates, start=start, strata=strata,
-                            ties=self.ties)
+                            ties=self.ties, missing=missing)
         self.result_ = cox_result(self.fit_, self.conf)
         tab = self.result_.table
         self.summary = tab.loc[self.fit_.names, ["coef", "HR", "HR_lo", "HR_hi", "se", "z", "p"]]

@@ -85,6 +85,44 @@ def first_below(y: np.ndarray, x: np.ndarray, p: float = 0.5) -> float:
     return float(xk[0])
 
 
+def findq(x: np.ndarray, y: np.ndarray, p: np.ndarray, tol: float = _TOL) -> np.ndarray:
+    """R ``survival:::findq``: first x where the non-decreasing y reaches each p.
+
+    A y equal to p (within ``tol``) over an interval gives the midpoint of that interval
+    (to the last time if it is the end of the curve); NaN where p is not reached.
+    """
+    p = np.asarray(p, float)
+    out = np.full(len(p), np.nan)
+    if not np.any(np.isfinite(y)) or np.nanmax(y) < p.min():
+        return out
+    xmax = x[-1]
+    ys = pd.Series(y)
+    keep = ~ys.duplicated().to_numpy()
+    x, y = x[keep], y[keep]
+    n = len(y)
+    ok = ~np.isnan(y)
+    idx = np.arange(n)[ok]
+
+    def approx(shift: float) -> np.ndarray:  # approx(y + shift, 1:n, p, "constant", f = 1)
+        # approx sorts its knots: a confidence band need not be monotone
+        order = np.argsort(y[ok], kind="stable")
+        knots, vals = y[ok][order] + shift, idx[order]
+        j = np.searchsorted(knots, p, side="left")
+        inside = (p >= knots[0]) & (p <= knots[-1])
+        res = np.full(len(p), -1)
+        res[inside] = vals[np.minimum(j[inside], len(knots) - 1)]
+        return res
+
+    i1, i2 = approx(tol), approx(-tol)
+    both = (i1 >= 0) & (i2 >= 0)
+    out[both] = (x[i1[both]] + x[i2[both]]) / 2
+    out[p == 0] = x[0]
+    if not np.isnan(y[-1]):
+        last = np.abs(p - y[-1]) < tol  # overrides the p = 0 rule too, as R
+        out[last] = np.where(i1[last] >= 0, (x[np.maximum(i1[last], 0)] + xmax) / 2, np.nan)
+    return out
+
+
 @dataclass
 class KaplanMeier:
     """One Kaplan–Meier curve. ``KaplanMeier().fit(time, event).summary`` as survfit.
@@ -122,18 +160,56 @@ class KaplanMeier:
         return self
 
     # -- quantities ---------------------------------------------------------
-    def quantile(self, p: float = 0.5) -> tuple[float, float, float]:
-        """Time to survival ``p`` with CI from the band crossing (R print.survfit)."""
+    def quantile(self, p: float | Any = 0.5) -> tuple[float, float, float] | pd.DataFrame:
+        """Time by which a fraction ``p`` of patients has had the event, as R
+        ``quantile.survfit``: ``p`` is the cumulative event probability 1 − S(t), so
+        ``quantile(0.25)`` is the time S(t) first falls to 0.75 (the first quartile of
+        the event-time distribution), not the time S falls to 0.25.
+
+        Parameters
+        ----------
+        p : float or sequence of float
+            Probabilities in [0, 1].
+
+        Returns
+        -------
+        tuple or DataFrame
+            ``(quantile, lower, upper)`` for a scalar ``p`` (NaN when not reached; lower
+            and upper from the confidence band, Brookmeyer–Crowley); a DataFrame indexed
+            by ``p`` for a sequence.
+
+        Examples
+        --------
+        >>> km = KaplanMeier().fit([1, 2, 3, 4, 5, 6, 7, 8], [1, 1, 1, 1, 0, 1, 1, 1])
+        >>> km.quantile(0.25)[0]
+        2.5
+        """
+        probs = np.atleast_1d(np.asarray(p, float))
+        if np.isnan(probs).any() or (probs < 0).any() or (probs > 1).any():
+            raise ValueError(f"p must be probabilities in [0, 1], got {p!r}")
         s = self.summary
-        x = s["time"].to_numpy()
-        return (first_below(s["surv"].to_numpy(), x, p),
-                first_below(s["lower"].to_numpy(), x, p),
-                first_below(s["upper"].to_numpy(), x, p))
+        x = np.concatenate([[0.0], s["time"].to_numpy()])
+        cols = [findq(x, np.concatenate([[0.0], 1 - s[c].to_numpy()]), probs)
+                for c in ("surv", "lower", "upper")]
+        if np.ndim(p) == 0:
+            return float(cols[0][0]), float(cols[1][0]), float(cols[2][0])
+        return pd.DataFrame({"quantile": cols[0], "lower": cols[1], "upper": cols[2]},
+                            index=pd.Index(probs, name="p"))
 
     @property
     def median(self) -> tuple[float, float, float]:
-        """(median, lower, upper); NaN when not reached."""
-        return self.quantile(0.5)
+        """(median, lower, upper) as R ``print.survfit`` / ``summary(fit)$table``; NaN
+        when not reached.
+
+        R's printed median CI takes the first time each band is <= 0.5, while
+        ``quantile.survfit`` (:meth:`quantile`) reads a band that is not monotone after
+        sorting it, so the two can differ in R too (``aml``: upper limit 45 vs 48).
+        """
+        s = self.summary
+        x = s["time"].to_numpy()
+        return (first_below(s["surv"].to_numpy(), x, 0.5),
+                first_below(s["lower"].to_numpy(), x, 0.5),
+                first_below(s["upper"].to_numpy(), x, 0.5))
 
     def survival_at(self, times: Any) -> pd.DataFrame:
         """S(t) with SE and CI at chosen landmark times (R ``summary(fit, times=)``).
