@@ -351,3 +351,51 @@ def test_help_text_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
             main([*cmd, "--help"])
         out = capsys.readouterr().out
         assert "examples:" in out and f"remission {' '.join(cmd)}" in out, cmd
+
+
+# --- spreadsheet formula injection (OWASP CSV injection) ----------------------------------
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://evil","click")', "+1+cmd|' /C calc'!A0",
+                                  "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A9)", "\t=1", "\r=1",
+                                  "-x", "+A1"])
+def test_formula_like_text_is_neutralised(text: str) -> None:
+    from remission.io.cells import neutralise
+
+    assert neutralise(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["-1.5", "+3", "-2.1e-5", "-0.4 (-1.2, 0.3)", "12 (50%)",
+                                  "CR", "", "1e6"])
+def test_numbers_and_plain_text_are_left_alone(text: str) -> None:
+    from remission.io.cells import neutralise
+
+    assert neutralise(text) == text
+
+
+def test_docx_cells_neutralise_formulas(study_dir: Path) -> None:
+    import io
+    import zipfile
+
+    from remission.report.word import render_docx
+
+    payload = '=HYPERLINK("http://evil.example","x")'
+    set_cell(study_dir / "patients.csv", 2, "death_cause", payload)
+    xml = zipfile.ZipFile(io.BytesIO(render_docx(bundle_for(study_dir, figures=False)))).read(
+        "word/document.xml").decode("utf-8")
+    assert "&gt;" not in payload and "'=HYPERLINK(" in xml
+    assert ">=HYPERLINK(" not in xml
+
+
+def test_simulated_csv_neutralises_formulas() -> None:
+    import pandas as pd
+
+    from remission.sim.trial import _csv
+
+    out = _csv(pd.DataFrame({"patient_id": ["=1+1", "P2"], "dose": [-1.5, 2.0]})).decode()
+    assert out.splitlines() == ["patient_id,dose", "'=1+1,-1.5", "P2,2"]
+
+
+def test_quoted_values_with_quotes_and_line_breaks_are_fine(study_dir: Path) -> None:
+    set_cell(study_dir / "patients.csv", 2, "death_cause", 'infection,\n"severe"')
+    s = load_study(study_dir)
+    assert s.patients.loc[2, "death_cause"] == 'infection,\n"severe"'

@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 from xml.sax.saxutils import escape
 
+from remission.io.cells import neutralise
 from remission.report.bundle import ReportBundle
 from remission.report.format import DisplayTable, display_table
 from remission.report.html import MAX_TABLE_ROWS, publication_tables
@@ -86,6 +87,7 @@ def _cell(text: str, width: int, *, bold: bool = False, right: bool = False,
         '<w:spacing w:before="0" w:after="0"/>') + (
         f'<w:ind w:left="{indent}"/>' if indent else "") + (
         f'<w:jc w:val="{jc}"/>' if jc else "") + "</w:pPr>"
+    text = neutralise(text)  # a table pasted into a spreadsheet must not run formulas
     return f"<w:tc><w:tcPr>{tcpr}</w:tcPr><w:p>{ppr}{_run(text, bold, size)}</w:p></w:tc>"
 
 

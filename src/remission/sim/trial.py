@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..io.atomic import staged_dir
+from ..io.cells import csv_bytes
 from .design import Design, load_design
 from .outcomes import (
     ALC_GRADES,
@@ -371,7 +372,7 @@ def _q(s: str) -> str:
 
 
 def _csv(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False, float_format="%.6g", lineterminator="\n").encode("utf-8")
+    return csv_bytes(df, float_format="%.6g")  # formula-like text neutralised (OWASP)
 
 
 def write_study(res: TrialResult, out_dir: str | Path) -> Path:

@@ -104,7 +104,8 @@ def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame |
     start = 1
     try:
         for r in reader:
-            if reader.line_num - start > 0 and any("\n" in c for c in r):
+            multi = reader.line_num - start > 0 and any("\n" in c for c in r)
+            if multi and rows and len(r) != len(rows[0]):  # a stray quote swallowed lines
                 log.add(label, f"a quote opened on line {start + skip} is closed only on line "
                         f"{reader.line_num + skip}", row=start + skip,
                         expected='quotes in pairs around a value ("a, b"); a stray " joins lines')
@@ -150,17 +151,45 @@ def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame |
                 expected="at least one data row")
         return None
     stray = False
+    physical = text.split("\n")
     for line, r in zip(lines[1:], rows[1:], strict=True):
-        for h, cell in zip(head, r, strict=True):
-            if '"' in cell:
-                log.add(label, "stray quote character in a value", row=line, column=h, value=cell,
-                        expected='no quote, or the whole value quoted with inner quotes doubled')
+        if not any('"' in cell for cell in r):
+            continue
+        for j in _unquoted_with_quote(physical[line - 1 - skip]):
+            if j < len(head):
+                log.add(label, "stray quote character in a value", row=line, column=head[j],
+                        value=r[j], expected='no quote, or the whole value in quotes with '
+                                             'inner quotes doubled ("5"" tall")')
                 stray = True
     if stray:
         return None
     df = pd.DataFrame(rows[1:], columns=head, dtype=str)
     df.index = pd.Index(lines[1:], name=LINE)
     return _non_empty(df, label, log)
+
+
+def _unquoted_with_quote(raw: str) -> list[int]:
+    """Indices of fields of one CSV line that are not quoted yet contain a quote."""
+    out, i, j, n = [], 0, 0, len(raw)
+    while i <= n:
+        if i < n and raw[i] == '"':  # quoted field: to the closing quote not doubled
+            i += 1
+            while i < n:
+                if raw[i] == '"' and i + 1 < n and raw[i + 1] == '"':
+                    i += 2
+                elif raw[i] == '"':
+                    break
+                else:
+                    i += 1
+            end = raw.find(",", i)
+        else:
+            end = raw.find(",", i)
+            if '"' in raw[i: n if end < 0 else end]:
+                out.append(j)
+        if end < 0:
+            break
+        i, j = end + 1, j + 1
+    return out
 
 
 def _csv_reason(exc: csv.Error) -> str:
