@@ -197,7 +197,8 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
                                  "CRS per patient, derived from raw observations",
                                  tuple(n for n in systems.notes if n.startswith("crs"))
                                  + agent_notes
-                                 + tuple(out["crs_daily"].attrs.get("excluded", ()))))
+                                 + tuple(out["crs_daily"].attrs.get("excluded", ()))
+                                 + tuple(out["crs_daily"].attrs.get("assumptions", ()))))
     if crs["crs_max_grade"].notna().any():
         results.append(_summary(adsl, crs["crs_max_grade"], "derived.crs_summary",
                                 "Derived CRS maximum grade by group", systems.crs, ordered))

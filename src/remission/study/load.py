@@ -90,6 +90,8 @@ def load_study(folder: str | Path) -> Study:
                 _check_known_patients(typed[name], patients, sources[name], log)
     if "adverse_events" in typed:
         _check_ae_terms(typed["adverse_events"], sources["adverse_events"], log)
+    if "treatments" in typed:
+        _check_times(typed["treatments"], sources["treatments"], log)
     if "events" in typed:
         _check_event_order(typed["events"], patients, sources["events"], log)
     if "observations" in typed:
@@ -197,6 +199,19 @@ def _check_ae_terms(ae: pd.DataFrame, label: str, log: ProblemLog) -> None:
         elif pd.notna(grade) and not t.allows(int(grade)):
             log.add(label, f"grade not defined for '{t.term}' in {ctcae_terms.VERSION}", row=line,
                     column="grade", value=int(grade), expected=t.grades_text())
+
+
+def _check_times(df: pd.DataFrame, label: str, log: ProblemLog) -> None:
+    """``time``/``end_time`` columns hold HH:MM (24-hour) or nothing."""
+    for col in ("time", "end_time"):
+        if col not in df.columns:
+            continue
+        v = df[col].astype(str).str.strip()
+        blank = df[col].isna() | v.isin(["", "nan", "None"])
+        ok = v.str.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d")
+        for line in df.index[~(blank | ok)]:
+            log.add(label, f"{col} is not HH:MM", row=line, column=col, value=df.at[line, col],
+                    expected="HH:MM (24-hour clock), or blank")
 
 
 def _check_event_order(ev: pd.DataFrame, patients: pd.DataFrame | None, label: str,

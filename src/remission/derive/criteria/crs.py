@@ -59,7 +59,7 @@ from remission.derive.criteria._common import (
     infusion_window,
     summarise_episodes,
 )
-from remission.derive.criteria.daily import column, level
+from remission.derive.criteria.daily import _minutes, column, level
 from remission.derive.drugs import canonical_agents, match_agent
 from remission.derive.vocabulary import VOCABULARY
 
@@ -83,50 +83,41 @@ _ASTCT_OXYGEN = np.array([{"room_air": 0, "blow_by": 2, "nasal_cannula": 2,
                           for lv in VOCABULARY["oxygen_device"].levels], dtype=np.int8)
 
 
-def _waiver_day(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents, needs_fever):
-    """Per row: True from the first day fever is no longer required (ASTCT rule)."""
+def _waiver_start(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents,
+                  needs_fever) -> pd.DataFrame:
+    """Per patient: day (and minute of day, NaN without a time) from which fever is no
+    longer required (ASTCT rule); empty without qualifying treatment."""
+    empty = pd.DataFrame({"day": pd.Series(dtype=float), "minute": pd.Series(dtype=float)})
     if treatments is None or treatments.empty:
-        return np.zeros(len(daily), dtype=bool)
+        return empty
     agent = canonical_agents(treatments["agent"])  # brand names and spellings (drugs.csv)
     wanted = {match_agent(a).drug or str(a).strip().lower() for a in agents}
     tx = treatments[agent.isin(wanted).to_numpy()]
-    first_tx = tx.groupby("patient_id")["start_day"].min()
+    if tx.empty:
+        return empty
+    minute = np.full(len(tx), np.nan)
+    if "time" in tx.columns:
+        tt = tx["time"].astype(str).str.strip()
+        ok = tt.str.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d").fillna(False).to_numpy()
+        if ok.any():
+            minute[ok] = _minutes(tt[ok])
+    t = pd.DataFrame({"patient_id": tx["patient_id"].to_numpy(),
+                      "day": pd.to_numeric(tx["start_day"]).to_numpy(dtype=float),
+                      "minute": minute})
+    t = t.sort_values(["patient_id", "day", "minute"], kind="stable", na_position="first")
+    first = t.drop_duplicates("patient_id").set_index("patient_id")[["day", "minute"]]
     if needs_fever:
         # fever before day 0 is not CRS (the syndrome follows the infusion)
         fever_days = daily.loc[(column(daily, "temperature") >= 38.0)
                                & (daily["day"].to_numpy() >= 0), ["patient_id", "day"]]
         first_fever = fever_days.groupby("patient_id")["day"].min()
-        ok = first_fever.reindex(first_tx.index) <= first_tx
-        first_tx = first_tx[ok.fillna(False)]
-    start = daily["patient_id"].map(first_tx).to_numpy(dtype=float)
-    return daily["day"].to_numpy() >= np.nan_to_num(start, nan=np.inf)
+        ok = first_fever.reindex(first.index) <= first["day"]
+        first = first[ok.fillna(False).to_numpy()]
+    return first
 
 
-def grade_crs(
-    daily: pd.DataFrame,
-    system: str,
-    treatments: pd.DataFrame | None = None,
-    events: pd.DataFrame | None = None,
-    *,
-    waiver_agents: tuple[str, ...] = ANTICYTOKINE,
-    waiver_needs_prior_fever: bool = True,
-    sbp_threshold: float | None = None,
-    sbp_rule: str | None = None,
-    patients: pd.DataFrame | None = None,
-    death_causes: tuple[str, ...] = (r"\bcrs\b", "cytokine release"),
-    infusions: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """CRS grade per patient-day under ``system`` (see module docstring for the rules).
-
-    ``daily`` comes from :func:`~remission.derive.criteria.daily.daily_features`;
-    ``treatments`` (patient_id, agent, start_day) drive the ASTCT fever waiver;
-    ``events`` (patient_id, day, event, value) give deaths and causes for grade 5.
-    Days before the first cell infusion are not graded (dropped; ``infusions`` from
-    :func:`~remission.derive.criteria.infusions.infusion_days`, default day 0 only).
-    Returns patient_id, day, grade, decided_by (domain that set the grade), system, and
-    with ``infusions`` also infusion and infusion_day (the window each grade belongs to).
-    """
-    check_system(system, CRS_SYSTEMS)
+def _domains(daily: pd.DataFrame, system: str, sbp_threshold, sbp_rule, patients):
+    """(fever, hypotension grade, oxygen grade, n untimed multi-pressor days) per row."""
     temp = column(daily, "temperature")
     fever = temp >= 38.0
     hypo_flag = column(daily, "hypotension") == level("hypotension", "yes")
@@ -143,6 +134,15 @@ def grade_crs(
     for a in _PRESSORS:
         if a in daily.columns:
             n_press += column(daily, a) > 0
+    n_untimed = 0
+    if "pressors_concurrent" in daily.columns and system == "astct2019":
+        # timed doses: "multiple vasopressors" = running at the same time (ASTCT grade 4)
+        conc = daily["pressors_concurrent"].to_numpy(dtype=float)
+        timed = ~np.isnan(conc)
+        n_untimed = int(((n_press >= 2) & ~timed).sum())
+        n_press = np.where(timed, np.minimum(n_press, conc), n_press).astype(np.int8)
+    else:
+        n_untimed = int((n_press >= 2).sum())
     vaso = column(daily, "vasopressin") > 0
     hypo_any = hypo_flag | (n_press > 0) | vaso
     dev = column(daily, "oxygen_device")
@@ -153,40 +153,153 @@ def grade_crs(
     devi = np.where(missing, 0.0, dev).astype(np.intp)
     devi[missing & (flow > 0)] = nc
     nc_over_6 = (devi == nc) & (flow > 6.0)
-
     if system == "astct2019":
         # 4 = >= 2 vasopressors; 3 = one vasopressor or vasopressin; 2 = hypotension alone
         hyp_g = (2 * hypo_any + ((n_press >= 1) | vaso) + (n_press >= 2)).astype(np.int8)
         ox_g = _ASTCT_OXYGEN[devi]  # 2 low flow, 3 high flow, 4 positive pressure
         ox_g += nc_over_6  # nasal cannula > 6 L/min is high flow: 2 -> 3
-        waived = _waiver_day(daily, treatments, waiver_agents, waiver_needs_prior_fever)
+        return fever, hyp_g, ox_g, n_untimed
+    doses = {a: np.nan_to_num(column(daily, a), nan=0.0) for a in _PRESSORS}
+    neeq = (doses["norepinephrine"] + doses["dopamine"] / 2 + doses["epinephrine"]
+            + doses["phenylephrine"] / 10)
+    high_dose = ((doses["norepinephrine"] >= 20) | (doses["dopamine"] >= 10)
+                 | (doses["phenylephrine"] >= 200) | (doses["epinephrine"] >= 10)
+                 | (vaso & (neeq >= 10)) | (neeq >= 20))
+    multiple = (n_press + vaso.astype(np.int64)) >= 2
+    hyp_g = np.select([high_dose | multiple, hypo_any], [3, 2], 0)
+    fio2 = column(daily, "fio2")
+    est = np.where(devi == nc, 21.0 + 4.0 * np.nan_to_num(flow), np.nan)
+    est = np.where(devi == level("oxygen_device", "non_rebreather"), 60.0, est)
+    f = np.where(np.isnan(fio2), est, fio2)
+    on_o2 = (devi >= level("oxygen_device", "blow_by")) | (np.nan_to_num(fio2) > 21.0)
+    ventilated = devi >= level("oxygen_device", "cpap")
+    ox_g = np.select([ventilated, on_o2 & (f >= 40.0), on_o2], [4, 3, 2], 0)
+    return fever, hyp_g, ox_g, n_untimed
+
+
+def _decided(grade, hyp_g, ox_g):
+    both = 2 * (hyp_g == grade) + (ox_g == grade)
+    return np.where(grade == 0, 0, _DECIDED_BY_MATCH[both])
+
+
+def grade_crs(
+    daily: pd.DataFrame,
+    system: str,
+    treatments: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    *,
+    waiver_agents: tuple[str, ...] = ANTICYTOKINE,
+    waiver_needs_prior_fever: bool = True,
+    sbp_threshold: float | None = None,
+    sbp_rule: str | None = None,
+    patients: pd.DataFrame | None = None,
+    death_causes: tuple[str, ...] = (r"\bcrs\b", "cytokine release"),
+    infusions: pd.DataFrame | None = None,
+    obs: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """CRS grade per patient-day under ``system`` (see module docstring for the rules).
+
+    ``daily`` comes from :func:`~remission.derive.criteria.daily.daily_features`;
+    ``treatments`` (patient_id, agent, start_day, optional time) drive the ASTCT fever
+    waiver; ``events`` (patient_id, day, event, value) give deaths and causes for grade 5.
+    Days before the first cell infusion are not graded (dropped; ``infusions`` from
+    :func:`~remission.derive.criteria.infusions.infusion_days`, default day 0 only).
+    Clock time (ASTCT 2019): with ``obs`` (the canonical observations ``daily`` came
+    from) and a ``time`` on the waiver drug, observations on the drug's day before its
+    time still need fever; only those at or after it are graded without fever. Timed
+    vasopressor doses count as "multiple" only when running at the same time
+    (:func:`~remission.derive.criteria.daily.concurrent_pressors`).
+    ``attrs["assumptions"]`` lists what was assumed where times were missing.
+    Returns patient_id, day, grade, decided_by (domain that set the grade), system, and
+    with ``infusions`` also infusion and infusion_day (the window each grade belongs to).
+    """
+    check_system(system, CRS_SYSTEMS)
+    fever, hyp_g, ox_g, n_untimed = _domains(daily, system, sbp_threshold, sbp_rule, patients)
+    assumptions = []
+    if n_untimed and system == "astct2019":
+        assumptions.append(
+            f"{n_untimed} patient-day(s) with >= 2 vasopressors recorded without a time: "
+            "assumed given at the same time (ASTCT grade 4 needs concurrent vasopressors)")
+    if system == "astct2019":
+        start = _waiver_start(daily, treatments, waiver_agents, waiver_needs_prior_fever)
+        sday = daily["patient_id"].map(start["day"]).to_numpy(dtype=float)
+        smin = daily["patient_id"].map(start["minute"]).to_numpy(dtype=float)
+        day = daily["day"].to_numpy()
+        on_day = day == sday
+        timed_start = on_day & ~np.isnan(smin)
+        waived = (day > np.nan_to_num(sday, nan=np.inf)) | (on_day & np.isnan(smin))
         eligible = fever | waived
         grade = np.maximum(np.maximum(fever.astype(np.int8), hyp_g), ox_g)
-        grade *= eligible
+        dec = _decided(grade, hyp_g, ox_g)
+        grade = grade * eligible
+        dec = np.where(eligible, dec, 0)
+        n_day_untimed = int((on_day & np.isnan(smin) & ~fever & (grade > 0)).sum())
+        if n_day_untimed:
+            assumptions.append(
+                f"{n_day_untimed} patient-day(s) graded without fever on the day tocilizumab/"
+                "steroids were started, with no time for the drug: the ASTCT waiver was "
+                "applied to the whole day (give treatments.csv 'time' to start it when the "
+                "drug was given)")
+        if timed_start.any():
+            g2, d2, n_assumed = _after_drug(daily, obs, timed_start, smin, system,
+                                            sbp_threshold, sbp_rule, patients)
+            better = g2 > grade
+            grade = np.where(better, g2, grade)
+            dec = np.where(better, d2, dec)
+            if n_assumed:
+                assumptions.append(
+                    f"{n_assumed} untimed observation(s) on a day tocilizumab/steroids were "
+                    "started at a recorded time: assumed to follow the drug")
     else:
-        doses = {a: np.nan_to_num(column(daily, a), nan=0.0) for a in _PRESSORS}
-        neeq = (doses["norepinephrine"] + doses["dopamine"] / 2 + doses["epinephrine"]
-                + doses["phenylephrine"] / 10)
-        high_dose = ((doses["norepinephrine"] >= 20) | (doses["dopamine"] >= 10)
-                     | (doses["phenylephrine"] >= 200) | (doses["epinephrine"] >= 10)
-                     | (vaso & (neeq >= 10)) | (neeq >= 20))
-        multiple = (n_press + vaso.astype(np.int64)) >= 2
-        hyp_g = np.select([high_dose | multiple, hypo_any], [3, 2], 0)
-        fio2 = column(daily, "fio2")
-        est = np.where(devi == nc, 21.0 + 4.0 * np.nan_to_num(flow), np.nan)
-        est = np.where(devi == level("oxygen_device", "non_rebreather"), 60.0, est)
-        f = np.where(np.isnan(fio2), est, fio2)
-        on_o2 = (devi >= level("oxygen_device", "blow_by")) | (np.nan_to_num(fio2) > 21.0)
-        ventilated = devi >= level("oxygen_device", "cpap")
-        ox_g = np.select([ventilated, on_o2 & (f >= 40.0), on_o2], [4, 3, 2], 0)
         grade = np.maximum.reduce([fever.astype(np.int64), hyp_g, ox_g])
-    # domain that set the grade: none, fever, hypotension, oxygen, or both
-    both = 2 * (hyp_g == grade) + (ox_g == grade)
-    dec = np.where(grade == 0, 0, _DECIDED_BY_MATCH[both])
+        dec = _decided(grade, hyp_g, ox_g)
     out = graded_frame(daily, grade, _DECIDED[dec], system)
     if system != "cartox2018":  # CARTOX grades 1-4 only (Neelapu 2018; criteria.md §3b)
         out = apply_grade5(out, death_days(events, death_causes), "death attributed to CRS")
-    return infusion_window(out, infusions, "CRS")
+    out = infusion_window(out, infusions, "CRS")
+    out.attrs["assumptions"] = assumptions
+    return out
+
+
+def _after_drug(daily, obs, rows, smin, system, sbp_threshold, sbp_rule, patients):
+    """ASTCT grade without the fever requirement from the observations made at or after
+    the waiver drug's time, for the ``rows`` of ``daily`` on the drug's day.
+
+    Returns (grade, decided index, number of untimed observations assumed after the drug);
+    grade 0 for rows without such observations or without ``obs``.
+    """
+    from remission.derive.criteria.daily import _minutes, daily_features
+
+    g = np.zeros(len(daily), dtype=np.int64)
+    d = np.zeros(len(daily), dtype=np.int64)
+    if obs is None:
+        return g, d, 0
+    keys = pd.DataFrame({"patient_id": daily["patient_id"].astype(str).to_numpy()[rows],
+                         "day": daily["day"].to_numpy()[rows], "_t": smin[rows]})
+    o = obs.assign(_pid=obs["patient_id"].astype(str)).merge(
+        keys.rename(columns={"patient_id": "_pid"}), on=["_pid", "day"], how="inner")
+    if o.empty:
+        return g, d, 0
+    has_t = o["time"].notna().to_numpy()
+    m = np.full(len(o), np.inf)
+    if has_t.any():
+        m[has_t] = _minutes(o.loc[has_t, "time"].astype(str))
+    keep = m >= o["_t"].to_numpy()  # untimed (inf) kept: assumed after the drug
+    n_assumed = int((~has_t & keep).sum())
+    sub = o[keep].drop(columns=["_pid", "_t"])
+    if sub.empty:
+        return g, d, n_assumed
+    sd = daily_features(sub)
+    fever, hyp_g, ox_g, _ = _domains(sd, system, sbp_threshold, sbp_rule, patients)
+    sg = np.maximum(np.maximum(fever.astype(np.int8), hyp_g), ox_g)
+    sdec = _decided(sg, hyp_g, ox_g)
+    idx = pd.MultiIndex.from_frame(daily[["patient_id", "day"]].astype({"patient_id": str}))
+    sidx = pd.MultiIndex.from_frame(sd[["patient_id", "day"]].astype({"patient_id": str}))
+    pos = sidx.get_indexer(idx)
+    hit = (pos >= 0) & rows
+    g[hit] = sg[pos[hit]]
+    d[hit] = sdec[pos[hit]]
+    return g, d, n_assumed
 
 
 def summarise_crs(graded: pd.DataFrame) -> pd.DataFrame:

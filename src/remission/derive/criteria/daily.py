@@ -17,7 +17,8 @@ import pandas as pd
 
 from remission.derive.vocabulary import VOCABULARY
 
-__all__ = ["column", "daily_features", "level", "sustained_fever", "with_variables"]
+__all__ = ["column", "concurrent_pressors", "daily_features", "level", "sustained_fever",
+           "with_variables"]
 
 _NAMES = list(VOCABULARY)
 
@@ -191,6 +192,20 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
         out["fever_sustained"] = pd.MultiIndex.from_frame(out[["patient_id", "day"]]).isin(key)
     else:
         out["fever_sustained"] = False
+    pressor_rows = [n for n in PRESSORS if n in names]
+    if len(pressor_rows) >= 2 and "time" in obs.columns:
+        # clock time decides "multiple vasopressors" (ASTCT 2019 grade 4): concurrent only
+        cp = concurrent_pressors(obs)
+        idx = pd.MultiIndex.from_frame(out[["patient_id", "day"]].astype({"patient_id": str}))
+        cp_idx = pd.MultiIndex.from_frame(cp[["patient_id", "day"]].astype(
+            {"patient_id": str, "day": np.int64}))
+        pos = cp_idx.get_indexer(idx)
+        have = pos >= 0
+        n = np.full(len(out), np.nan)
+        timed_ok = np.zeros(len(out), dtype=bool)
+        n[have] = cp["n_concurrent"].to_numpy(dtype=float)[pos[have]]
+        timed_ok[have] = cp["all_timed"].to_numpy(dtype=bool)[pos[have]]
+        out["pressors_concurrent"] = np.where(timed_ok, n, np.nan)
     return out
 
 
@@ -203,23 +218,78 @@ def sustained_fever(obs: pd.DataFrame, threshold: float = 38.0, minutes: float =
     """Days with a temperature >= ``threshold`` sustained for more than ``minutes``.
 
     CTCAE v5.0 febrile neutropenia: "a sustained temperature of >= 38 °C for more than
-    one hour". Needs timed readings: a run of consecutive timed readings all >= 38.0 °C
-    whose first and last times are more than 60 minutes apart.
+    one hour". Needs timed readings: a run of consecutive timed readings of one patient,
+    all >= 38.0 °C, whose first and last readings are more than 60 minutes apart, on the
+    patient's continuous clock (day × 24 h + time), so a fever from 23:30 to 00:45 counts.
+    Every day with a reading of a qualifying run is marked.
     """
     t = obs[(obs["variable"] == "temperature") & obs["time"].notna()]
     if t.empty:
         return pd.DataFrame({"patient_id": [], "day": [], "fever_sustained": []})
-    t = t.assign(m=_minutes(t["time"].astype(str))).sort_values(["patient_id", "day", "m"])
+    clock = t["day"].to_numpy(dtype=float) * 1440.0 + _minutes(t["time"].astype(str))
+    t = t.assign(m=clock).sort_values(["patient_id", "m"], kind="stable")
     hot = (t["value"] >= threshold).to_numpy()
-    grp = (t["patient_id"].astype(str) + "|" + t["day"].astype(str)).to_numpy()
-    new_group = np.r_[True, grp[1:] != grp[:-1]]
-    run_start = new_group | np.r_[True, hot[1:] != hot[:-1]]
+    pid = t["patient_id"].astype(str).to_numpy()
+    new_patient = np.r_[True, pid[1:] != pid[:-1]]
+    run_start = new_patient | np.r_[True, hot[1:] != hot[:-1]]
     run_id = np.cumsum(run_start)
-    df = pd.DataFrame({"patient_id": t["patient_id"].astype(str).to_numpy(),
-                       "day": t["day"].to_numpy(),
+    df = pd.DataFrame({"patient_id": pid, "day": t["day"].to_numpy(),
                        "run": run_id, "hot": hot, "m": t["m"].to_numpy()})
     df = df[df["hot"]]
     span = df.groupby("run")["m"].agg(["min", "max"])
     good = span.index[(span["max"] - span["min"]) > minutes]
     days = df[df["run"].isin(good)][["patient_id", "day"]].drop_duplicates()
     return days.assign(fever_sustained=True)
+
+
+#: Vasopressors counted by ASTCT 2019 for "multiple vasopressors" (vasopressin excluded).
+PRESSORS = ("norepinephrine", "epinephrine", "phenylephrine", "dopamine")
+
+
+def concurrent_pressors(obs: pd.DataFrame,
+                        drugs: tuple[str, ...] = PRESSORS) -> pd.DataFrame:
+    """Most vasopressors running at the same moment per patient-day, from timed doses.
+
+    ASTCT 2019 grade 4 hypotension needs "multiple vasopressors (excluding vasopressin)":
+    given together, not one replacing another. Each timed dose > 0 of a drug is read as
+    running from its time until that drug's next timed reading for the patient (a dose of
+    0 there = stopped), or, for its last reading, to the end of that day. The count on a
+    day is the largest number of drugs running at any start time on that day (a sweep
+    over start/stop events, stops first at equal times). Returns patient_id, day,
+    n_concurrent, all_timed (every reading of these drugs that day had a time). Days with
+    an untimed reading are left to the caller (which assumes concurrency and says so).
+    """
+    sel = obs[obs["variable"].astype(str).isin(drugs)]
+    if sel.empty:
+        return pd.DataFrame({"patient_id": [], "day": [], "n_concurrent": [], "all_timed": []})
+    timed = sel["time"].notna().to_numpy()
+    key = pd.DataFrame({"patient_id": sel["patient_id"].astype(str).to_numpy(),
+                        "day": sel["day"].to_numpy()})
+    untimed_days = key[~timed].drop_duplicates()
+    t = sel[timed]
+    if t.empty:
+        return untimed_days.assign(n_concurrent=np.nan, all_timed=False)
+    clock = t["day"].to_numpy(dtype=float) * 1440.0 + _minutes(t["time"].astype(str))
+    d = pd.DataFrame({"patient_id": t["patient_id"].astype(str).to_numpy(),
+                      "drug": t["variable"].astype(str).to_numpy(),
+                      "day": t["day"].to_numpy(dtype=np.int64), "start": clock,
+                      "dose": t["value"].to_numpy(dtype=float)})
+    d = d.sort_values(["patient_id", "drug", "start"], kind="stable")
+    nxt = d.groupby(["patient_id", "drug"])["start"].shift(-1)
+    d["stop"] = nxt.fillna(d["day"] * 1440.0 + 1440.0).to_numpy()
+    d = d[(d["dose"] > 0) & (d["stop"] > d["start"])]
+    ev = pd.concat([
+        pd.DataFrame({"patient_id": d["patient_id"], "m": d["start"], "delta": 1,
+                      "day": d["day"]}),
+        pd.DataFrame({"patient_id": d["patient_id"], "m": d["stop"], "delta": -1,
+                      "day": -1})], ignore_index=True)
+    ev = ev.sort_values(["patient_id", "m", "delta"], kind="stable")  # stops first
+    ev["level"] = ev.groupby("patient_id")["delta"].cumsum()
+    starts = ev[ev["delta"] == 1]
+    conc = starts.groupby(["patient_id", "day"])["level"].max().rename("n_concurrent")
+    out = key[timed].drop_duplicates().merge(conc.reset_index(), on=["patient_id", "day"],
+                                               how="left")
+    out["n_concurrent"] = out["n_concurrent"].fillna(0.0)
+    out = out.merge(untimed_days.assign(_untimed=True), on=["patient_id", "day"], how="outer")
+    out["all_timed"] = ~out["_untimed"].eq(True)
+    return out.drop(columns="_untimed")

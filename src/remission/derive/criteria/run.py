@@ -54,7 +54,8 @@ def grade_all(
            else patients["patient_id"].astype(str))
     infusions = infusion_days(ids, treatments, events, products)
     out["infusions"] = infusions
-    out["crs_daily"] = grade_crs(daily, crs, treatments, events, infusions=infusions)
+    out["crs_daily"] = grade_crs(daily, crs, treatments, events, infusions=infusions,
+                                 obs=obs)
     out["crs"] = summarise_crs(out["crs_daily"])
     out["crs_by_infusion"] = summarise_by_infusion(out["crs_daily"], "crs")
     out["neuro_daily"] = grade_neurotoxicity(daily, neurotoxicity, patients, events,
