@@ -1,83 +1,155 @@
-"""Benchmark the main job: cold `remission report` on the example, and a 10,000-patient study.
+"""Cold ``remission report`` benchmark: whole processes, imports and Numba load included.
 
-Each run is a fresh interpreter (cold: imports included), timed by wall clock, with the
-peak resident memory of the child process. The baseline, measured in the same run, is a bare
-interpreter importing numpy + pandas: the floor no report can go below.
+Workloads (each a fresh interpreter per run, timed by wall clock from process start to
+exit, with its peak resident memory from ``os.wait4``; a non-zero exit fails the run):
 
-    python benchmarks/bench_report.py            # full: example x5, 10,000 patients x3
-    python benchmarks/bench_report.py --quick    # smoke: example x1, 500 patients x1
+1. ``report examples/cll1-post-hsct`` (12 patients, recorded grades) -- target < 1.5 s.
+2. ``validate + report`` of a synthetic 10,000-patient study (benchmarks/make_large_study.py).
+3. ``report examples/synthetic-cart-raw`` (40 patients of raw daily observations: the
+   graders run), with the Numba cache as it is on this machine, and
+4. the same with an empty Numba cache directory for every run (what the very first run
+   on a new machine pays: compilation of the kernels it needs).
+
+Baseline for 1-2: a cold Python process that reads ``patients.csv`` with pandas and counts
+best response and CRS grade (the floor: interpreter + pandas + the same counts). Both
+sides' counts are compared with the report's ``results.json`` (``response.categories`` and
+``safety.crs``, "Overall" rows): they must be equal. For 3-4 the two variants' reports
+must give byte-identical ``results.json`` (same input -> same bytes) in every run.
+
+Run: ``python benchmarks/bench_report.py [--quick] [--reps R]``.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import subprocess
+import hashlib
+import json
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import harness as hz  # noqa: E402
 from make_large_study import make  # noqa: E402
 
-TARGETS = {"example": 3.0, "large": 30.0}
+ROOT = HERE.parent
+TARGET_S = 1.5
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+def counts_from_report(out: Path) -> dict:
+    """Overall best-response and CRS-grade counts from a report's results.json."""
+    res = json.loads((out / "results.json").read_text())
+    by = {r["name"]: r for r in res["results"]}
+    resp = {r["category"]: r["n"] for r in by["response.categories"]["rows"]
+            if r["group"] == "Overall"}
+    crs = {r["grade"]: r["n"] for r in by["safety.crs"]["rows"]
+           if r["group"] == "Overall" and re.fullmatch(r"grade \d", r["grade"])}
+    sha = hashlib.sha256((out / "results.json").read_bytes()).hexdigest()
+    files = sorted(p.name for p in out.iterdir())
+    return {"response": resp, "crs": crs, "results_sha256": sha, "files": files}
+
+
+def w_counts(study: str, out: str) -> None:
+    """Baseline: the same counts with pandas, straight from patients.csv."""
+    import pandas as pd
+
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _, rusage = os.wait4(proc.pid, 0)[1:]
-    wall = time.perf_counter() - t0
-    if proc.returncode not in (0, None) and proc.wait() != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read() if proc.stderr else ''}")
-    return wall, rusage.ru_maxrss / 1024
+    p = pd.read_csv(Path(study) / "patients.csv")
+    resp = p["best_response"].value_counts().to_dict()
+    crs = p["crs_grade"].value_counts().to_dict()
+    hz.emit(out, {"response": {str(k): int(v) for k, v in resp.items()},
+                  "crs": {f"grade {int(k)}": int(v) for k, v in crs.items()}},
+            time.perf_counter() - t0)
 
 
-def remission(*args: str) -> list[str]:
-    return [sys.executable, "-m", "remission.cli", *args]
+def cmp_counts(o: dict) -> list[hz.Check]:
+    m, b = o["remission report (cold)"], o["pandas counts (cold)"]
+    checks = []
+    for k in ("response", "crs"):
+        got = {c: n for c, n in m[k].items() if n or c in b[k]}  # zero rows: not in counts
+        ok = got == b[k]
+        checks.append(hz.Check(f"{k} counts vs pandas", ok, 0.0 if ok else float("inf"),
+                               f"{b[k]}" if ok else f"report {got} vs pandas {b[k]}"))
+    shas = {r["results_sha256"] for r in o["_reps"]["remission report (cold)"]}
+    checks.append(hz.Check("results.json identical in every run", len(shas) == 1,
+                           0.0 if len(shas) == 1 else float("inf"), f"{len(shas)} distinct"))
+    files = m["files"]
+    ok = {"report.html", "results.json", "tables.docx"} <= set(files)
+    checks.append(hz.Check("report files written", ok, 0.0 if ok else float("inf"),
+                           ", ".join(files)))
+    return checks
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    reps_small, reps_large, n_large = (1, 1, 500) if a.quick else (5, 3, 10_000)
-    rows = []
+def cmp_raw(o: dict) -> list[hz.Check]:
+    shas = {r["results_sha256"] for name in ("remission report (cold)",
+                                             "remission report, empty Numba cache")
+            for r in o["_reps"][name]}
+    ok = len(shas) == 1
+    return [hz.Check("results.json identical (cached vs freshly compiled kernels, every run)",
+                     ok, 0.0 if ok else float("inf"), f"{len(shas)} distinct")]
+
+
+def _report_side(validate: bool = False) -> hz.Side:
+    py = sys.executable
+    if validate:  # validate then report, one wall time: a shell runs both processes
+        cmd = ["sh", "-c", f'"{py}" -m remission.cli validate "$1" >/dev/null && '
+               f'exec "{py}" -m remission.cli report "$1" --out "$2"', "sh"]
+    else:
+        cmd = [py, "-m", "remission.cli", "report"]
+    env = hz.py_env()
+    return hz.Side("remission report (cold)", cmd, env=env, cold=True,
+                   args=(lambda d, o: [str(d), str(o)]) if validate else
+                   (lambda d, o: [str(d), "--out", str(o)]),
+                   collect=counts_from_report)
+
+
+def _fresh_cache_side(cache: Path) -> hz.Side:
+    py = sys.executable
+    cmd = ["sh", "-c", f'rm -rf "{cache}" && mkdir -p "{cache}" && NUMBA_CACHE_DIR="{cache}" '
+           f'exec "{py}" -m remission.cli report "$1" --out "$2"', "sh"]
+    env = hz.py_env()
+    return hz.Side("remission report, empty Numba cache", cmd, env=env, cold=True,
+                   collect=counts_from_report)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--worker":
+        w_counts(argv[2], argv[3])
+        return 0
+    ap = hz.common_args(__doc__.splitlines()[0])
+    a = ap.parse_args(argv)
+    reps = a.reps or (2 if a.quick else 5)
+    n_large = 300 if a.quick else 10_000
+    me = Path(__file__).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         tmpd = Path(tmp)
-        base = [run([sys.executable, "-c", "import numpy, pandas"]) for _ in range(reps_small)]
-        rows.append(("baseline: python + numpy + pandas import", base, None))
-        ex = ROOT / "examples" / "cll1-post-hsct"
-        small = [run(remission("report", str(ex), "--out", str(tmpd / f"ex{i}")))
-                 for i in range(reps_small)]
-        rows.append(("report, 12-patient example (cold)", small, TARGETS["example"]))
-        big = make(tmpd / "large", n_large, seed=1)
-        large = []
-        for i in range(reps_large):
-            v = run(remission("validate", str(big)))
-            r = run(remission("report", str(big), "--out", str(tmpd / f"big{i}")))
-            large.append((v[0] + r[0], max(v[1], r[1])))
-        rows.append((f"validate + report, {n_large:,} patients", large, TARGETS["large"]))
-    floor = statistics.median(w for w, _ in base)
-    print(f"{'job':<45} {'median s':>9} {'min s':>7} {'x baseline':>10} {'peak MB':>8} "
-          f"{'target s':>8}  ok")
-    ok_all = True
-    for name, runs, target in rows:
-        walls = [w for w, _ in runs]
-        med = statistics.median(walls)
-        peak = max(m for _, m in runs)
-        ok = "" if target is None else ("yes" if med < target and peak < 2048 else "NO")
-        ok_all &= ok != "NO"
-        tgt = "" if target is None else f"{target:.0f}"
-        print(f"{name:<45} {med:>9.2f} {min(walls):>7.2f} {med / floor:>10.1f} {peak:>8.0f} "
-              f"{tgt:>8}  {ok}")
-    print("targets: example < 3 s cold; 10,000 patients < 30 s and peak RSS < 2 GB (full run)")
-    return 0 if ok_all or a.quick else 1
+        large = make(tmpd / "large", n_large, seed=1)
+        counts = hz.python_side("pandas counts (cold)", me, "counts")
+        counts.cold = True
+        raw_cached = _report_side()
+        wl = [
+            hz.Workload("report examples/cll1-post-hsct", ROOT / "examples" / "cll1-post-hsct",
+                        [_report_side(), counts], cmp_counts,
+                        limits={"remission report (cold)": TARGET_S},
+                        note="12 patients; whole process"),
+            hz.Workload(f"validate + report, {n_large:,} patients", large,
+                        [_report_side(validate=True), counts], cmp_counts,
+                        note="synthetic study, make_large_study.py seed 1"),
+            hz.Workload("report examples/synthetic-cart-raw", ROOT / "examples" /
+                        "synthetic-cart-raw", [raw_cached, _fresh_cache_side(tmpd / "nb")],
+                        cmp_raw, note="40 patients of raw daily data: graders + Numba"),
+        ]
+        work = hz.OUT_DIR / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        outcomes = []
+        for w in hz.select(wl, a.only):
+            print(f"running {w.name} ({reps} alternating repetitions) ...", flush=True)
+            outcomes.append(hz.run_workload(w, reps, work, a.perturb))
+    return hz.report("report", outcomes, ["benchmarks/bench_report.py", *argv], a.strict,
+                     {"reps": reps, "large_patients": n_large})
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import math
 import os
 import pickle
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,6 +71,12 @@ def emit(out_path: str | Path, output: dict[str, Any], seconds: float) -> None:
 
 def _perturb(v: Any) -> Any:
     import pandas as pd
+
+    if isinstance(v, dict):
+        k = next(iter(v))
+        return {**v, k: _perturb(v[k])}
+    if isinstance(v, str):
+        return v + "-perturbed"
 
     if isinstance(v, pd.DataFrame):
         v = v.copy()
@@ -127,12 +134,22 @@ def close(key: str, a: Any, b: Any, rtol: float, atol: float = 0.0) -> Check:
 
 
 def same_table(key: str, a: Any, b: Any) -> Check:
-    """Two tables identical in every column (values and dtypes), row order included."""
+    """Two tables with the same columns and exactly the same values, row order included
+    (dtypes may differ: e.g. a categorical against strings, Int64 against int64)."""
     import pandas as pd
 
+    def norm(t: pd.DataFrame) -> pd.DataFrame:
+        t = t.reset_index(drop=True).copy()
+        for c in t.columns:
+            if isinstance(t[c].dtype, pd.CategoricalDtype):
+                t[c] = t[c].astype(object)
+            elif pd.api.types.is_extension_array_dtype(t[c].dtype) and \
+                    pd.api.types.is_numeric_dtype(t[c].dtype):
+                t[c] = t[c].astype("float64")
+        return t
+
     try:
-        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(norm(a), norm(b), check_exact=True, check_dtype=False)
     except AssertionError as exc:
         return Check(key, False, math.inf, (str(exc).splitlines() or ["differs"])[0])
     return Check(key, True, 0.0, f"{len(a):,} rows x {a.shape[1]} columns, exact")
@@ -148,6 +165,10 @@ class Side:
     out_ext: str = ".json"
     env: dict[str, str] = field(default_factory=dict)
     cold: bool = False  # the figure is the whole-process wall time (imports included)
+    # cold sides: argv after ``cmd`` from (DATA, OUT) (default: DATA OUT), and the output
+    # to compare, read from OUT after the process exits (the process writes no JSON)
+    args: Callable[[Path, Path], list[str]] | None = None
+    collect: Callable[[Path], dict[str, Any]] | None = None
 
 
 @dataclass
@@ -159,6 +180,7 @@ class Workload:
     sides: list[Side]
     compare: Callable[[dict[str, dict[str, Any]]], list[Check]]
     targets: dict[str, float] = field(default_factory=dict)  # baseline name -> max ratio
+    limits: dict[str, float] = field(default_factory=dict)  # side name -> max seconds
     note: str = ""
 
 
@@ -172,14 +194,17 @@ class Run:
 
 def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> tuple[Run | None,
                                                                                     str]:
-    if out.exists():
+    if out.is_dir():
+        shutil.rmtree(out)
+    elif out.exists():
         out.unlink()
     env = {**os.environ, **side.env, **extra_env}
+    argv = side.args(data, out) if side.args else [str(data), str(out)]
     load1 = os.getloadavg()[0]
     log = out.with_suffix(".stderr")
     t0 = time.perf_counter()
     with open(log, "wb") as err_f:
-        proc = subprocess.Popen([*side.cmd, str(data), str(out)], stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([*side.cmd, *argv], stdout=subprocess.DEVNULL,
                                 stderr=err_f, env=env, cwd=ROOT)
         # reap with wait4: the exit status AND the child's own peak resident memory
         _, sts, ru = os.wait4(proc.pid, 0)
@@ -191,6 +216,17 @@ def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> t
     text = (stderr or b"").decode(errors="replace")[-3000:]
     if status != 0:
         return None, f"{side.name}: exit status {status}\n{text}"
+    if side.collect is not None:  # a whole-process side: its figure is the wall time
+        try:
+            res = {"seconds": wall, "output": side.collect(out)}
+        except Exception as exc:  # an output that cannot be read is a failure
+            return None, f"{side.name}: output unreadable: {exc}\n{text}"
+        key = extra_env.get(PERTURB_ENV)
+        if key:
+            res["output"][key] = _perturb(res["output"][key])
+        rec = out.parent / (out.name + ".result.json")
+        rec.write_text(json.dumps(res, default=_jsonable))
+        return Run(wall, wall, peak, load1), ""
     if not out.exists():
         return None, f"{side.name}: exit 0 but wrote no output {out}\n{text}"
     try:
@@ -220,6 +256,7 @@ def run_workload(w: Workload, reps: int, work: Path, perturb: str | None = None)
     runs: dict[str, list[Run]] = {s.name: [] for s in w.sides}
     errors: list[str] = []
     outs: dict[str, Path] = {}
+    outs_by_rep: dict[str, list[dict[str, Any]]] = {}
     for rep in range(reps):
         order = w.sides if rep % 2 == 0 else list(reversed(w.sides))
         for side in order:
@@ -230,8 +267,13 @@ def run_workload(w: Workload, reps: int, work: Path, perturb: str | None = None)
                 errors.append(err)
                 return Outcome(w, runs, [], errors)
             runs[side.name].append(r)
+            if side.collect is not None:
+                outs_by_rep.setdefault(side.name, []).append(
+                    load_output(out.parent / (out.name + ".result.json"))["output"])
+                out = out.parent / (out.name + ".result.json")
             outs[side.name] = out
-    results = {name: load_output(p)["output"] for name, p in outs.items()}
+    results: dict[str, Any] = {name: load_output(p)["output"] for name, p in outs.items()}
+    results["_reps"] = outs_by_rep  # every repetition's output of whole-process sides
     try:
         checks = w.compare(results)
     except Exception as exc:  # a comparison that cannot run fails
@@ -297,6 +339,17 @@ def report(bench: str, outcomes: Sequence[Outcome], argv: Sequence[str], strict:
                 "baseline_runs": [r.__dict__ for r in o.runs[b.name]],
                 "subject_peak_mb": pr, "baseline_peak_mb": pb, "max_load1": load,
                 "cold": b.cold, "agree": agree_ok, "note": w.note})
+        for side, lim in w.limits.items():
+            if o.errors or not o.runs.get(side):
+                continue
+            t = statistics.median(r.seconds for r in o.runs[side])
+            met = t <= lim
+            if strict and not met:
+                status = 1
+            print(f"    {'ok ' if met else 'MISSED'} target {side}: median {t:.3f} s "
+                  f"(limit {lim:g} s; runs {', '.join(f'{r.seconds:.2f}' for r in o.runs[side])})")
+            rows.append({"workload": w.name, "subject": side, "limit_s": lim, "median_s": t,
+                         "target_met": met, "runs": [r.__dict__ for r in o.runs[side]]})
         for c in o.checks:
             flag = "ok " if c.ok else "BAD"
             print(f"    {flag} {w.name}: {c.key}: max |diff| {c.diff:.3g} ({c.detail})")
@@ -340,11 +393,15 @@ def select(workloads: list[Workload], only: str | None) -> list[Workload]:
     return chosen
 
 
+def py_env() -> dict[str, str]:
+    """Environment of a Python child: this checkout's ``src`` first on the path."""
+    return {"PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+
+
 def python_side(name: str, script: Path, side: str, out_ext: str = ".json") -> Side:
     """A Python side: ``python script --worker SIDE DATA OUT``."""
-    return Side(name, [sys.executable, str(script), "--worker", side], out_ext,
-                env={"PYTHONPATH": os.pathsep.join(
-                    [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)})
+    return Side(name, [sys.executable, str(script), "--worker", side], out_ext, env=py_env())
 
 
 def r_side(name: str, script: Path) -> Side:

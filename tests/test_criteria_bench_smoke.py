@@ -1,19 +1,20 @@
-"""The grading benchmark runs (--quick) and prints its table; results must agree."""
+"""benchmarks/bench_grading.py at tiny size: remission's graders give exactly the tables of
+the vectorised pandas baseline and of the per-row loop, and a wrong output fails it."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.benchsmoke import assert_agrees, assert_perturbation_fails, run_bench
 
 
-def test_bench_grading_quick():
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_grading.py"),
-                           "--quick"], capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
-    assert "stage" in out and "rows/s" in out and "per-row Python: extrapolated" in out
-    assert "identical output tables" in out and "DIFFER" not in out
-    assert "speed-up vs per-row Python" in out and "one-off" in out
+def test_bench_grading_quick_agrees() -> None:
+    proc, rec = run_bench("bench_grading.py")
+    assert_agrees(proc, rec)
+    keys = {c["key"] for c in rec["checks"]}
+    assert keys == {f"{t} vs {b}" for t in ("crs", "icans", "labs", "icaht")
+                    for b in ("pandas (vectorised)", "per-row Python")}
+
+
+def test_bench_grading_fails_on_wrong_output() -> None:
+    proc, rec = run_bench("bench_grading.py", "--only", "first call", "--reps", "1",
+                          perturb="icaht")
+    assert_perturbation_fails(proc, rec, "icaht")

@@ -1,17 +1,23 @@
-"""The renderer benchmark's --quick path runs and prints its table."""
+"""benchmarks/bench_report.py at tiny size: cold reports succeed, their counts equal the
+pandas baseline's, results.json is identical run to run (cached or freshly compiled
+Numba kernels), and a wrong output makes the benchmark fail."""
 
-import subprocess
-import sys
-from pathlib import Path
+from __future__ import annotations
+
+from tests.benchsmoke import assert_agrees, assert_perturbation_fails, run_bench
 
 
-def test_bench_report_render_quick_runs():
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run(
-        [sys.executable, str(root / "benchmarks" / "bench_report_render.py"), "--quick"],
-        capture_output=True, text=True, timeout=300, cwd=root,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "cold import remission.results (baseline)" in proc.stdout
-    assert "cold write_report, 200 patients" in proc.stdout
-    assert "publication_table" in proc.stdout and "display_table, tidy layout" in proc.stdout
+def test_bench_report_quick_agrees() -> None:
+    proc, rec = run_bench("bench_report.py")
+    assert_agrees(proc, rec)
+    keys = {c["key"] for c in rec["checks"]}
+    assert {"response counts vs pandas", "crs counts vs pandas",
+            "results.json identical in every run"} <= keys
+    limits = [r for r in rec["rows"] if "limit_s" in r]
+    assert limits and all(r["median_s"] > 0 for r in limits)
+
+
+def test_bench_report_fails_on_wrong_output() -> None:
+    proc, rec = run_bench("bench_report.py", "--only", "cll1", "--reps", "1",
+                          perturb="response")
+    assert_perturbation_fails(proc, rec, "response")
