@@ -1,24 +1,44 @@
-"""Benchmark: batched log-logistic fitting vs a naive per-curve scipy curve_fit loop.
+"""Dose-response benchmark: batched 4-parameter log-logistic fits against per-curve fitting.
 
-Run: ``.venv/bin/python benchmarks/bench_lab.py`` (10,000 curves of 8 doses x 3
-replicates) or ``--quick`` (200 curves) for a smoke run. Prints a table of wall times,
-the speed-up against the baseline measured in the same run, and agreement of the fits.
+remission's :func:`remission.lab.doseresponse.fit_many` (batched Levenberg-Marquardt over
+all curves, SSfpl parameterisation on log dose) against
+
+* ``scipy curve_fit loop`` -- one ``scipy.optimize.curve_fit`` per curve from the same
+  self-start (what a Python user writes);
+* ``R nls(SSfpl)`` -- one ``nls(y ~ SSfpl(log(dose), A, B, xmid, scal))`` per curve
+  (R's self-starting four-parameter logistic; ``benchmarks/r/doseresponse.R``), timed in R.
+
+Curves: 8 doses x 3 replicates, random top/bottom/IC50/Hill, normal noise (seed 2026).
+Comparison, for every curve the baseline fitted: remission's residual sum of squares must
+not exceed the baseline's by more than 1e-6 (relative) -- it finds the same or a better
+least-squares minimum -- and where both reach the same minimum (RSS within 1e-8) and the
+IC50 is identifiable (SE(log IC50) < 0.5, transition no steeper than the dose grid), the
+IC50s must agree to 1e-4 (relative). Curves remission leaves unfitted that the baseline
+fitted count as disagreements.
+
+Run: ``python benchmarks/bench_lab.py [--quick] [--n CURVES] [--reps R]``.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
+import pandas as pd
 
-from remission.lab.doseresponse import _start, fit_many, ll_curve
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import harness as hz  # noqa: E402
+
+STEP = np.log(10.0 / 0.001) / 7  # log-dose step of the grid
 
 
 def simulate(n: int, seed: int = 2026) -> tuple[np.ndarray, np.ndarray]:
+    from remission.lab.doseresponse import ll_curve
+
     rng = np.random.default_rng(seed)
     dose = np.tile(np.repeat(np.geomspace(0.001, 10, 8), 3), (n, 1))
     top = rng.uniform(80, 110, n)
@@ -27,11 +47,32 @@ def simulate(n: int, seed: int = 2026) -> tuple[np.ndarray, np.ndarray]:
     hill = rng.uniform(0.5, 3, n)
     y = ll_curve(np.log(dose), top[:, None], bottom[:, None], np.log(ic50)[:, None],
                  1 / hill[:, None])
-    return dose, y + rng.normal(0, 5, y.shape)
+    return dose, np.round(y + rng.normal(0, 5, y.shape), 6)  # 6 decimals: the CSV is exact
 
 
-def naive(dose: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The baseline: scipy curve_fit per curve, same self-start, no batching."""
+def _load(data: str) -> tuple[np.ndarray, np.ndarray]:
+    d = pd.read_csv(data)
+    n = int(d["curve"].max()) + 1
+    return d["dose"].to_numpy().reshape(n, -1), d["y"].to_numpy().reshape(n, -1)
+
+
+def w_remission(data: str, out: str) -> None:
+    dose, y = _load(data)
+    from remission.lab.doseresponse import fit_many
+
+    t0 = time.perf_counter()
+    b = fit_many(dose, y)
+    secs = time.perf_counter() - t0
+    hz.emit(out, {"params": b.params, "rss": b.rss, "se_xmid": b.se[:, 2]}, secs)
+
+
+def w_curve_fit(data: str, out: str) -> None:
+    dose, y = _load(data)
+    from scipy.optimize import OptimizeWarning, curve_fit
+
+    from remission.lab.doseresponse import _start, ll_curve
+
+    t0 = time.perf_counter()
     n = dose.shape[0]
     par = np.full((n, 4), np.nan)
     rss = np.full(n, np.nan)
@@ -46,46 +87,68 @@ def naive(dose: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 continue
             par[i] = p
             rss[i] = np.sum((ll_curve(u, *p) - y[i]) ** 2)
-    return par, rss
+    secs = time.perf_counter() - t0
+    hz.emit(out, {"params": par, "rss": rss}, secs)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="200 curves smoke run")
-    ap.add_argument("--n", type=int, default=None, help="number of curves")
-    args = ap.parse_args()
-    n = args.n or (200 if args.quick else 10_000)
+WORKERS = {"remission": w_remission, "curve_fit": w_curve_fit}
+
+
+def compare(o: dict) -> list[hz.Check]:
+    m = o["remission"]
+    rp, rr = np.asarray(m["params"], float), np.asarray(m["rss"], float)
+    se = np.asarray(m["se_xmid"], float)
+    checks = []
+    for name in [k for k in o if k not in ("remission", "_reps")]:
+        bp = np.array([[np.nan] * 4 if r is None else r for r in o[name]["params"]], float)
+        br = np.array([np.nan if v is None else v for v in o[name]["rss"]], float)
+        fitted = np.isfinite(br)
+        missing = fitted & ~np.isfinite(rr)
+        excess = np.where(fitted & np.isfinite(rr), (rr - br) / np.maximum(br, 1e-300), 0.0)
+        worse = excess > 1e-6
+        checks.append(hz.Check(
+            f"RSS not above {name}'s", not worse.any() and not missing.any(),
+            float(np.max(excess, initial=0.0)),
+            f"{int(fitted.sum())} curves fitted by {name}; remission higher RSS in "
+            f"{int(worse.sum())}, lower in {int((excess < -1e-6).sum())}, unfitted "
+            f"{int(missing.sum())}"))
+        same = fitted & (np.abs(excess) <= 1e-8)
+        ident = same & (se < 0.5) & (rp[:, 3] >= 0.1 * STEP)
+        c = hz.close(f"IC50 vs {name} (same minimum, identifiable)",
+                     np.exp(rp[ident, 2]), np.exp(bp[ident, 2]), 1e-4)
+        c.detail += f"; {int(ident.sum())} curves"
+        checks.append(c)
+    return checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--worker":
+        WORKERS[argv[1]](argv[2], argv[3])
+        return 0
+    ap = hz.common_args(__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=None, help="curves (default 2,000)")
+    a = ap.parse_args(argv)
+    n = a.n or (100 if a.quick else 2_000)
+    reps = a.reps or (2 if a.quick else 5)
     dose, y = simulate(n)
-    t0 = time.perf_counter()
-    b = fit_many(dose, y)
-    t_batch = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    par, rss = naive(dose, y)
-    t_naive = time.perf_counter() - t0
-    ok = np.isfinite(rss)
-    # curves where both reach the same minimum (the naive loop sometimes stops elsewhere)
-    same = ok & (np.abs(b.rss - rss) <= 1e-9 * rss)
-    # IC50 agreement where it is identifiable: SE(log IC50) < 0.5 and a transition no
-    # steeper than the dose grid resolves (scal >= 0.1 x log-dose step, as fit_curve flags)
-    step = np.log(10.0 / 0.001) / 7
-    ident = same & (b.se[:, 2] < 0.5) & (b.params[:, 3] >= 0.1 * step)
-    rel_ic50 = np.abs(np.exp(b.params[ident, 2] - par[ident, 2]) - 1)
-    better = int(np.sum(ok & (b.rss < rss * (1 - 1e-6))))
-    worse = int(np.sum(ok & (b.rss > rss * (1 + 1e-6))))
-    print(f"log-logistic LL.4 fitting, {n} curves x 24 points, cpus={os.cpu_count()}")
-    print(f"{'method':<34}{'seconds':>10}{'curves/s':>12}{'ratio':>9}")
-    print(f"{'naive curve_fit loop (baseline)':<34}{t_naive:>10.2f}{n / t_naive:>12.0f}"
-          f"{1.0:>9.2f}")
-    print(f"{'remission fit_many (batched LM)':<34}{t_batch:>10.2f}{n / t_batch:>12.0f}"
-          f"{t_naive / t_batch:>9.2f}")
-    print("batched: 1 self-start per curve, 2 more slopes for doubtful fits; baseline: 1 start")
-    print(f"batched: converged {b.converged.mean():.4f}, per-curve fallback {b.fallback.sum()}")
-    print(f"same minimum (RSS within 1e-9) in {same.mean():.4f} of curves; of those with "
-          f"identifiable IC50 ({int(ident.sum())}), max rel. diff of IC50 "
-          f"{rel_ic50.max() if rel_ic50.size else float('nan'):.2e}")
-    print(f"batched lower RSS than baseline in {better} curves, higher in {worse}; "
-          f"baseline failures {int((~ok).sum())}")
+    ddir = hz.OUT_DIR / "data"
+    ddir.mkdir(parents=True, exist_ok=True)
+    csv = ddir / f"doseresponse-{n}.csv"
+    pd.DataFrame({"curve": np.repeat(np.arange(n), dose.shape[1]), "dose": dose.ravel(),
+                  "y": y.ravel()}).to_csv(csv, index=False, float_format="%.17g")
+    me = Path(__file__).resolve()
+    wl = [hz.Workload(f"LL.4 fits, {n:,} curves x 24 points", csv,
+                      [hz.python_side("remission", me, "remission"),
+                       hz.python_side("scipy curve_fit loop", me, "curve_fit"),
+                       hz.r_side("R nls(SSfpl)", HERE / "r" / "doseresponse.R")],
+                      compare, note="batched LM vs one fit per curve")]
+    work = hz.OUT_DIR / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    outcomes = [hz.run_workload(w, reps, work, a.perturb) for w in hz.select(wl, a.only)]
+    return hz.report("lab", outcomes, ["benchmarks/bench_lab.py", *argv], a.strict,
+                     {"curves": n, "reps": reps})
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
