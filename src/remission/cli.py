@@ -129,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=_count(0), default=None,
                    help="local Dask workers (default: one per core; 0 = no Dask)")
     s.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    s.add_argument("--force", action="store_true",
+                   help="replace a non-empty --out folder as a whole (never mixed)")
+    s.add_argument("--no-observations", action="store_true",
+                   help="omit observations.csv (grades are still derived from them)")
     s.set_defaults(func=_simulate)
 
     lab = sub.add_parser("lab", help="translational lab analyses",
@@ -230,7 +234,8 @@ def _simulate(args: argparse.Namespace) -> int:
     _check_out(args.out)
 
     folder = cli_simulate(args.design, args.out, n=args.n, seed=args.seed,
-                          workers=args.workers, scheduler=args.scheduler)
+                          workers=args.workers, scheduler=args.scheduler, force=args.force,
+                          observations=not args.no_observations)
     print(folder)
     return 0
 

@@ -33,8 +33,11 @@ from .design import Design, load_design
 from .params import PARAMETERS
 
 DESIGN_DIR = Path(__file__).resolve().parents[3] / "examples" / "designs"
-RESPONDERS = ("MRD-CR", "MRD+CR", "CR", "CRi", "PR")
-COMPLETE = ("MRD-CR", "MRD+CR", "CR", "CRi")
+#: response categories of the engines' systems (ELN 2022 for AML, NCCN ALL for B-ALL),
+#: with and without the MRD qualifier; recorded values are derived by those engines
+COMPLETE = tuple(f"{c}{q}" for c in ("CR", "CRh", "CRi", "MLFS") for q in ("", "_MRD-"))
+RESPONDERS = (*COMPLETE, "PR")
+MRD_NEGATIVE = tuple(c for c in COMPLETE if c.endswith("_MRD-"))
 
 Metric = Callable[[pd.DataFrame], float]
 
@@ -89,7 +92,7 @@ TARGETS: tuple[Target, ...] = (
     Target("002.cr_d14", "002", S002, "CR (MRD- or MRD+) at day 14", 9 / 12, 12,
            _rate("response_at_day", COMPLETE)),
     Target("002.mrdneg_d14", "002", S002, "MRD-negative CR at day 14", 7 / 12, 12,
-           _rate("response_at_day", ("MRD-CR",))),
+           _rate("response_at_day", MRD_NEGATIVE)),
     Target("002.orr_d14", "002", S002, "CR + PR at day 14", 11 / 12, 12,
            _rate("response_at_day", RESPONDERS)),
     Target("002.g4_neutropenia", "002", S002, "grade 4 neutropenia", 11 / 12, 12,

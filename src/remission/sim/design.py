@@ -19,7 +19,13 @@ import numpy as np
 from ..errors import ProblemLog
 from .params import PARAMETERS
 from .pk import CY_REF_MG_M2, FLU_REF_MG_M2
-from .population import COVARIATES, DEFAULT_POPULATION, DISTRIBUTIONS
+from .population import (
+    COVARIATES,
+    DEFAULT_ELIGIBILITY,
+    DEFAULT_POPULATION,
+    DISTRIBUTIONS,
+    EXTRA_COVARIATES,
+)
 from .solver import Schedule
 
 ANTIGENS = ("CLL1", "CD123", "CD19")
@@ -33,6 +39,7 @@ _TRIAL_KEYS = {
     "observation_days": (list, False), "require_count_recovery": (bool, False),
     "cr_blast_pct": (float, False), "mrd_threshold_pct": (float, False),
     "n_per_arm": (int, False), "day0": (str, False), "description": (str, False),
+    "bedside_days": (int, False),
 }
 _COMPONENT_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
     "venetoclax": {"dose_mg": (float, True), "start_day": (int, True), "days": (int, True)},
@@ -59,6 +66,7 @@ class Arm:
     components: tuple[dict[str, Any], ...]
     population: dict[str, Any] = field(default_factory=dict)
     car_dose_per_kg: float | None = None
+    parameters: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,7 @@ class Design:
     arms: tuple[Arm, ...]
     population: dict[str, Any]
     parameters: dict[str, float]
+    eligibility: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def follow_up(self) -> int:
@@ -128,9 +137,9 @@ def _check_population(log: ProblemLog, src: str, where: str, pop: Any) -> dict[s
             else:
                 ok[k] = float(v)
             continue
-        if k not in COVARIATES:
+        if k not in COVARIATES + EXTRA_COVARIATES:
             log.add(src, "unknown covariate", column=key,
-                    expected=f"one of {['female_fraction', *COVARIATES]}")
+                    expected=f"one of {['female_fraction', *COVARIATES, *EXTRA_COVARIATES]}")
             continue
         if not isinstance(v, dict):
             log.add(src, "must be a table {dist=..., ...}", column=key, value=v)
@@ -187,9 +196,10 @@ def parse_design(data: dict[str, Any], source: str = "design") -> Design:
     log = ProblemLog()
     src = source
     for k in data:
-        if k not in ("trial", "population", "parameters", "arm"):
+        if k not in ("trial", "population", "parameters", "arm", "eligibility"):
             log.add(src, "unknown top-level key", column=k,
-                    expected="one of ['arm', 'parameters', 'population', 'trial']")
+                    expected="one of ['arm', 'eligibility', 'parameters', 'population', "
+                             "'trial']")
     trial = _check_table(log, src, "trial", data.get("trial", {}), _TRIAL_KEYS)
     if "trial" not in data:
         log.add(src, "missing required table", column="trial")
@@ -231,22 +241,12 @@ def parse_design(data: dict[str, Any], source: str = "design") -> Design:
     if "n_per_arm" in trial and trial["n_per_arm"] <= 0:
         log.add(src, "must be positive", column="trial.n_per_arm", value=trial["n_per_arm"])
 
+    if "bedside_days" in trial and trial["bedside_days"] < 0:
+        log.add(src, "must not be negative", column="trial.bedside_days",
+                value=trial["bedside_days"])
     population = _check_population(log, src, "population", data.get("population", {}))
-    params: dict[str, float] = {}
-    raw_params = data.get("parameters", {})
-    if not isinstance(raw_params, dict):
-        log.add(src, "must be a table", column="parameters")
-        raw_params = {}
-    for k, v in raw_params.items():
-        if k not in PARAMETERS:
-            log.add(src, "unknown model parameter", column=f"parameters.{k}", value=v,
-                    expected="a name listed in remission.sim.params.PARAMETERS")
-        elif not _typed(v, float) or not np.isfinite(v):
-            log.add(src, "must be a finite number", column=f"parameters.{k}", value=v)
-        elif v < 0 and k != "ven_dose_exponent":
-            log.add(src, "must not be negative", column=f"parameters.{k}", value=v)
-        else:
-            params[k] = float(v)
+    params = _check_parameters(log, src, "parameters", data.get("parameters", {}))
+    eligibility = _check_eligibility(log, src, data.get("eligibility"))
 
     arms_raw = data.get("arm", [])
     if not isinstance(arms_raw, list) or not arms_raw:
@@ -264,10 +264,63 @@ def parse_design(data: dict[str, Any], source: str = "design") -> Design:
             arms.append(arm_obj)
     log.raise_if_any()
     trial = {"require_count_recovery": False, "cr_blast_pct": 5.0, "mrd_threshold_pct": 0.1,
-             "day0": "first dose of the immune effector", "reference": "", **trial}
+             "day0": "first dose of the immune effector", "reference": "",
+             "bedside_days": 28, **trial}
     trial["assessment_days"] = sorted(ass)
     trial["observation_days"] = sorted(set(obs_days or [0, 7, 14, 21, 28]) | set(ass))
-    return Design(source, trial, tuple(arms), population, params)
+    return Design(source, trial, tuple(arms), population, params, eligibility)
+
+
+def _check_parameters(log: ProblemLog, src: str, where: str, raw: Any) -> dict[str, float]:
+    """Model parameter overrides: known names, finite, non-negative (one exception)."""
+    params: dict[str, float] = {}
+    if not isinstance(raw, dict):
+        log.add(src, "must be a table", column=where)
+        return params
+    for k, v in raw.items():
+        if k not in PARAMETERS:
+            log.add(src, "unknown model parameter", column=f"{where}.{k}", value=v,
+                    expected="a name listed in remission.sim.params.PARAMETERS")
+        elif not _typed(v, float) or not np.isfinite(v):
+            log.add(src, "must be a finite number", column=f"{where}.{k}", value=v)
+        elif v < 0 and k != "ven_dose_exponent":
+            log.add(src, "must not be negative", column=f"{where}.{k}", value=v)
+        else:
+            params[k] = float(v)
+    return params
+
+
+def _check_eligibility(log: ProblemLog, src: str, raw: Any) -> dict[str, dict[str, float]]:
+    """``[eligibility]``: covariate -> {min, max}; absent = DEFAULT_ELIGIBILITY.
+
+    The default (marrow blasts >= 5 %, ELN 2022 active disease) is kept unless the design
+    names ``baseline_blasts_pct`` itself.
+    """
+    out = {k: dict(v) for k, v in DEFAULT_ELIGIBILITY.items()}
+    if raw is None:
+        return out
+    if not isinstance(raw, dict):
+        log.add(src, "must be a table", column="eligibility", value=raw)
+        return out
+    for k, v in raw.items():
+        key = f"eligibility.{k}"
+        if k not in COVARIATES + EXTRA_COVARIATES:
+            log.add(src, "unknown covariate", column=key,
+                    expected=f"one of {[*COVARIATES, *EXTRA_COVARIATES]}")
+            continue
+        if not isinstance(v, dict) or not v or any(x not in ("min", "max") for x in v):
+            log.add(src, "must be a table with min and/or max", column=key, value=v)
+            continue
+        bad = [x for x in v if not _typed(v[x], float) or not np.isfinite(v[x])]
+        for x in bad:
+            log.add(src, "must be a finite number", column=f"{key}.{x}", value=v[x])
+        if bad:
+            continue
+        if "min" in v and "max" in v and v["min"] > v["max"]:
+            log.add(src, "min is above max", column=key, value=v)
+            continue
+        out[k] = {x: float(y) for x, y in v.items()}
+    return out
 
 
 def _first_day(arms_raw: Any) -> int:
@@ -297,7 +350,8 @@ def _first_day(arms_raw: Any) -> int:
 def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str, Any],
                antigen: str | None, first_day: int) -> Arm | None:
     spec = {"name": (str, True), "n": (int, False), "component": (list, True),
-            "population": (dict, False), "label": (str, False)}
+            "population": (dict, False), "label": (str, False),
+            "parameters": (dict, False)}
     a = _check_table(log, src, where, arm, spec)
     if "n" in a and a["n"] <= 0:
         log.add(src, "must be positive", column=f"{where}.n", value=a["n"])
@@ -305,6 +359,7 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
     if n is None:
         log.add(src, "arm size missing: give arm.n or trial.n_per_arm", column=f"{where}.n")
     pop = _check_population(log, src, f"{where}.population", a.get("population", {}))
+    arm_params = _check_parameters(log, src, f"{where}.parameters", a.get("parameters", {}))
     fu = trial.get("follow_up_days") if isinstance(trial.get("follow_up_days"), int) else 180
     comps = a.get("component", [])
     products = []
@@ -392,7 +447,7 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
     return Arm(name=a["name"], n=int(n), schedule=sched,
                product=products[0] if products else "none",
                components=tuple({"type": t, **c} for t, c in parsed), population=pop,
-               car_dose_per_kg=dose_per_kg)
+               car_dose_per_kg=dose_per_kg, parameters=arm_params)
 
 
 def load_design(path: str | Path) -> Design:

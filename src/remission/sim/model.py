@@ -13,6 +13,12 @@ State rows (each an array over patients):
  7-9  Tr1-3   Friberg transit compartments
  10   N       circulating neutrophils (ANC), 10^9/L
  11   I       IL-6, pg/mL
+ 12   PP      platelet progenitors (Friberg proliferating pool), 10^9/L-equivalent
+13-15 PT1-3   platelet transit compartments
+ 16   PLT     circulating platelets, 10^9/L
+ 17   HB      haemoglobin, g/dL
+ 18   FIT     CAR expansion capacity (1 = fresh; falls with cumulative antigen
+              stimulation: exhaustion under chronic antigen, e.g. normal myeloid target)
 ====  =======================================================================
 
 Leukaemia sub-clones are defined by the arm's target antigen (CLL-1, CD123 or CD19):
@@ -30,7 +36,15 @@ integrated in log space so relative accuracy holds over twelve orders of magnitu
 
 Effectors follow the effector/memory/tumour core of CARTmath (Barros 2021 Cancers
 13:2941) with saturating antigen stimulation as in Chaudhury 2020 J Clin Pharmacol
-60(S1) (EC50 expansion model) and Stein 2019 (CPT PSP 8:285) rates for contraction and
+60(S1) (EC50 expansion model), made ratio-dependent: stimulation is
+``target / (K + target + E / car_et_capacity)``, so each CAR cell needs its share of
+antigen (tumour plus normal CLL-1/CD123+ myeloid cells, which the CAR depletes). The
+effector pool is therefore bounded by ``expansion x target x car_et_capacity / loss``
+whatever the dose or the population size, and contracts once antigen is cleared or
+the cells' expansion capacity is spent (``car_exhaustion``: capacity falls with cumulative
+stimulation, the exhaustion of chronically stimulated CAR cells; without it, normal
+CLL-1+ myeloid cells that regenerate would keep the cells up for months) and
+Stein 2019 (CPT PSP 8:285) rates for contraction and
 memory; killing saturates in effectors (Kimmel 2021 Proc R Soc B 288:20210229).
 CLL-1 is on normal myeloid cells, so CLL-1 CAR cells also stimulate on and kill
 neutrophil progenitors (on-target/off-tumour; seed 002). Neutrophils follow Friberg
@@ -46,11 +60,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-N_STATES = 12
-LP, LN, AG, EF, MEM, LY, PR, TR1, TR2, TR3, NE, IL = range(N_STATES)
+N_STATES = 19
+(LP, LN, AG, EF, MEM, LY, PR, TR1, TR2, TR3, NE, IL,
+ PP, PT1, PT2, PT3, PLT, HB, FIT) = range(N_STATES)
 STATE_NAMES = ("log_leuk_pos", "log_leuk_neg", "antigen_density", "car_effector",
                "car_memory", "lymphocytes", "neut_prolif", "neut_transit1", "neut_transit2",
-               "neut_transit3", "anc", "il6")
+               "neut_transit3", "anc", "il6", "plt_prolif", "plt_transit1", "plt_transit2",
+               "plt_transit3", "platelets", "hemoglobin", "car_fitness")
 
 Params = Mapping[str, np.ndarray]
 
@@ -68,7 +84,25 @@ def initial_state(p: Params) -> np.ndarray:
     anc0 = baseline_anc(p)
     y[PR:NE + 1] = anc0
     y[IL] = p["il6_baseline"]
+    y[PP:PLT + 1] = baseline_platelets(p)
+    y[HB] = baseline_hb(p)
+    y[FIT] = 1.0
     return y
+
+
+def _space(p: Params) -> np.ndarray:
+    return 1.0 - np.asarray(p["b0"], float)
+
+
+def baseline_platelets(p: Params) -> np.ndarray:
+    """Friberg steady state with crowding for the platelet lineage."""
+    g0 = _space(p) ** p["plt_crowding"]
+    return p["plt_healthy"] * g0 ** (1.0 / p["plt_gamma"])
+
+
+def baseline_hb(p: Params) -> np.ndarray:
+    """Haemoglobin steady state: healthy value x (free marrow)^q."""
+    return p["hb_healthy"] * _space(p) ** p["hb_crowding"]
 
 
 def baseline_anc(p: Params) -> np.ndarray:
@@ -130,11 +164,13 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
 
     # CAR effector / memory
     target = recog * lpos + p["offtumour_weight"] * pr / p["anc_healthy"]
-    stim = target / (p["car_stim_half"] + target)
+    stim = target / (p["car_stim_half"] + target + e / p["car_et_capacity"])
     boost = 1.0 + p["ld_car_boost"] * np.maximum(0.0, 1.0 - t / p["alc0"])
-    react = p["car_memory_reactivation"] * stim * m
-    dy[EF] = (p["expansion"] * boost * stim - p["effector_loss"] - p["memory_conversion"]) * e \
-        + react
+    fit = y[FIT]
+    react = p["car_memory_reactivation"] * stim * m * fit
+    dy[EF] = (p["expansion"] * boost * stim * fit - p["effector_loss"]
+              - p["memory_conversion"]) * e + react
+    dy[FIT] = -p["car_exhaustion"] * stim * fit
     dy[MEM] = p["memory_conversion"] * e - react - p["car_memory_loss"] * m
 
     # lymphocytes
@@ -156,12 +192,36 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     dy[NE] = ktr * (y[TR3] - n_c) - k_off * n_c
 
     # IL-6
-    prod = p["il6_car"] * e * stim
+    # IL-6 from CAR cells engaging leukaemia (tumour share of the stimulation): CRS is
+    # driven by tumour killing and the macrophage activation it causes (Santurio 2025,
+    # DAMPs / CD40L), so persistence on regenerating normal myeloid cells does not keep
+    # IL-6 up after the leukaemia is cleared
+    tumour_share = recog * lpos / np.maximum(target, 1e-300)
+    prod = p["il6_car"] * e * stim * tumour_share
     if has_blin:
         prod = prod + p["il6_blin"] * occ_b * t * lpos
     # production saturates (cytokine-producing cells are finite): IL-6 stays below
     # il6_prod_max / il6_elim, the highest values reported in severe CRS (~1e5 pg/mL)
     dy[IL] = prod / (1.0 + prod / p["il6_prod_max"]) - p["il6_elim"] * (y[IL] - p["il6_baseline"])
+
+    # platelets (Friberg structure, own MTT and feedback; Flu/Cy myelotoxicity, crowding;
+    # CLL-1/CD123 are not on megakaryocytes in this model)
+    space = np.maximum(1.0 - ltot, 1e-3)
+    ktp = 4.0 / p["plt_mtt"]
+    pp, plt = y[PP], y[PLT]
+    drive_p = np.exp(p["plt_gamma"] * np.log(p["plt_healthy"] / plt)
+                     + p["plt_crowding"] * np.log(space))
+    kdp = p["ld_myelo_kill"] * ld
+    if has_ven:
+        kdp = kdp + p["ven_myelo_slope"] * cv
+    dy[PP] = ktp * pp * (drive_p - 1.0) - kdp * pp
+    dy[PT1] = ktp * (pp - y[PT1])
+    dy[PT2] = ktp * (y[PT1] - y[PT2])
+    dy[PT3] = ktp * (y[PT2] - y[PT3])
+    dy[PLT] = ktp * (y[PT3] - plt)
+    # haemoglobin: production by the free marrow, lowered by Flu/Cy; slow turnover
+    prod_hb = p["hb_healthy"] * space ** p["hb_crowding"] / (1.0 + p["ld_hb_effect"] * ld)
+    dy[HB] = p["hb_turnover"] * (prod_hb - y[HB])
     return dy
 
 
@@ -184,6 +244,8 @@ def observables(y: np.ndarray, p: Params) -> dict[str, np.ndarray]:
         "car_cells_per_ul": y[EF] + y[MEM],
         "alc": y[LY].copy(),
         "anc": y[NE].copy(),
+        "platelets": y[PLT].copy(),
+        "hemoglobin": y[HB].copy(),
         "il6_pg_ml": y[IL].copy(),
         "leukaemia_burden": ltot,
     }

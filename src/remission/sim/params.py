@@ -70,15 +70,17 @@ PARAMETERS = MappingProxyType(
                            "assumption; homeostatic space boosts expansion (Hay 2017)"),
         # --- CAR-T: effector/memory/tumour core (Barros 2021; Chaudhury 2020) ----------------
         "car_blood_fraction": _P(0.1, "-", 0.0, "assumption; infused cells seen in blood"),
-        "car_expansion": _P(1.04, "1/day", 0.25,
-                           "fitted (calibrate.fit car_t: seeds 000+002); Stein 2019 rho=0.889/d"),
+        "car_expansion": _P(1.5, "1/day", 0.25,
+                           "hand-adjusted after the ratio-dependent stimulation was added "
+                           "(was fitted 1.04 on seeds 000+002); Stein 2019 rho=0.889/d"),
         "car_stim_half": _P(0.02, "marrow fraction", 0.5, "calibrated"),
         "car_effector_loss": _P(0.16, "1/day", 0.3, "Stein 2019 alpha=0.16/d"),
         "car_memory_conversion": _P(0.0012, "1/day", 0.5, "Chaudhury 2020 k_EP=0.0012/d"),
         "car_memory_loss": _P(0.0032, "1/day", 0.5, "Stein 2019 beta=0.0032/d"),
         "car_memory_reactivation": _P(0.5, "1/day", 0.0, "assumption (CARTmath theta)"),
-        "car_kill_max": _P(3.47, "1/day", 0.4,
-                          "fitted (calibrate.fit car_t); Kimmel 2021 gamma_B=1.15/d"),
+        "car_kill_max": _P(5.0, "1/day", 0.4,
+                          "hand-adjusted with car_expansion/car_exhaustion to seed 002 "
+                          "(was fitted 3.47); Kimmel 2021 gamma_B=1.15/d"),
         "antigen_density_cv": _P(3.86, "-", 0.0,
                                  ("fitted (calibrate.fit car_t); between-patient CV of blast "
                                   "antigen density (log-normal, median 1; Liu C 2023 eLife)")),
@@ -88,6 +90,12 @@ PARAMETERS = MappingProxyType(
         "car_density_hill": _P(3.0, "-", 0.0,
                                "assumption (fixed for the fit); steepness of recognition "
                                "in density"),
+        "car_et_capacity": _P(1.0e4, "cells/uL per unit antigen load", 0.3,
+                              "assumption; ratio-dependent stimulation bounds expansion "
+                              "by available antigen (tumour + normal myeloid target)"),
+        "car_exhaustion": _P(0.06, "1/day at full stimulation", 0.3,
+                             "assumption; expansion capacity lost under chronic antigen "
+                             "(contraction phase of Santurio 2025 PLoS Comput Biol)"),
         "car_kill_half": _P(50.0, "cells/uL", 0.0, "assumption; Kimmel 2021 k_B form"),
         "car_neg_kill_fraction": _P(0.266, "-", 0.0,
                                    "fitted (calibrate.fit car_t); dim/bystander kill"),
@@ -115,6 +123,19 @@ PARAMETERS = MappingProxyType(
         "neut_mtt": _P(5.2, "day", 0.2, "Friberg 2002 MTT ~125 h"),
         "neut_gamma": _P(0.161, "-", 0.0, "Friberg 2002"),
         "neut_crowding": _P(0.3, "-", 0.0, "assumption; production x (1-burden)^q"),
+        # --- platelets and haemoglobin ------------------------------------------------------
+        "plt_mtt": _P(7.0, "day", 0.2, "assumption; megakaryocyte maturation (Friberg form)"),
+        "plt_gamma": _P(0.2, "-", 0.0, "assumption; Friberg feedback exponent"),
+        "plt_crowding": _P(0.3, "-", 0.0, "assumption; production x (1-burden)^q"),
+        "hb_crowding": _P(0.15, "-", 0.0, "assumption"),
+        "hb_turnover": _P(0.025, "1/day", 0.0, "assumption; effective red-cell turnover"),
+        "ld_hb_effect": _P(0.5, "per FC unit", 0.0, "assumption (Flu/Cy erythroid toxicity)"),
+        "plt_transfusion_trigger": _P(10.0, "10^9/L", 0.0,
+                                      "prophylactic trigger (Kaufman 2015 AABB guideline)"),
+        "plt_transfusion_increment": _P(25.0, "10^9/L", 0.0, "assumption; one adult dose"),
+        "hb_transfusion_trigger": _P(7.0, "g/dL", 0.0,
+                                     "restrictive trigger (Carson 2016 AABB guideline)"),
+        "hb_transfusion_increment": _P(1.0, "g/dL", 0.0, "one red-cell unit ~1 g/dL"),
         # --- IL-6 and CRS -------------------------------------------------------------------
         "il6_baseline": _P(5.0, "pg/mL", 0.5, "assumption (normal <7 pg/mL)"),
         "il6_elim": _P(2.0, "1/day", 0.0, "assumption; effective pool clearance"),
@@ -130,6 +151,23 @@ PARAMETERS = MappingProxyType(
         "crs_cut3": _P(400.0, "pg/mL", 0.0, "calibrated cut-point grade>=3"),
         "crs_cut4": _P(4000.0, "pg/mL", 0.0, "calibrated cut-point grade>=4"),
         "crs_scale": _P(0.6, "log pg/mL", 0.0, "calibrated logistic scale"),
+        "icans_cut1": _P(800.0, "pg/mL", 0.0,
+                         "assumption; ICANS follows severe CRS (Santomasso 2018 Cancer "
+                         "Discov 8:958), cut-points on IL-6 excess two days earlier"),
+        "icans_cut2": _P(2500.0, "pg/mL", 0.0, "assumption"),
+        "icans_cut3": _P(6000.0, "pg/mL", 0.0, "assumption"),
+        "icans_cut4": _P(20000.0, "pg/mL", 0.0, "assumption"),
+        "icans_car_only": _P(1.0, "-", 0.0,
+                             "1 = ICANS only after CAR-T (none reported for CAR-NK, seed 004)"),
+        # --- bedside / assay ----------------------------------------------------------------
+        "marrow_cells_counted": _P(500.0, "cells", 0.0,
+                                   "ELN 2022: 500-cell marrow differential"),
+        "blood_cells_counted": _P(200.0, "cells", 0.0, "200-cell blood differential"),
+        "mrd_lod_pct": _P(0.02, "%", 0.0,
+                          "assumption; multiparameter flow sensitivity ~2e-4 (ELN MRD 2021, "
+                          "Heuser Blood 2021;138:2753: threshold 0.1 %, LOD below it)"),
+        "mrd_cv": _P(0.3, "-", 0.0, "assumption; measurement CV of MRD"),
+        "car_cells_lloq": _P(0.5, "cells/uL", 0.0, "assumption; flow cytometry LLOQ"),
         # --- mortality (post hoc hazard on the trajectory) -----------------------------------
         "hazard_progression": _P(0.015, "1/day at 100% blasts", 0.0,
                                  "assumption; untreated R/R AML median OS ~3 months"),

@@ -39,7 +39,18 @@ DEFAULT_POPULATION: dict[str, Any] = {
     # ANC the marrow would produce without leukaemia (10^9/L): sets baseline ANC with burden
     "anc_healthy": {"dist": "lognormal", "median": 2.5, "cv": 0.5, "min": 0.3, "max": 10.0},
     "alc0": {"dist": "lognormal", "median": 1.0, "cv": 0.5, "min": 0.1, "max": 5.0},
+    # platelets / haemoglobin the marrow would produce without leukaemia
+    "plt_healthy": {"dist": "lognormal", "median": 250.0, "cv": 0.3, "min": 80.0,
+                    "max": 600.0},
+    "hb_healthy": {"dist": "normal", "mean": 13.5, "sd": 1.3, "min": 9.0, "max": 17.5},
+    "sbp0": {"dist": "normal", "mean": 122.0, "sd": 12.0, "min": 95.0, "max": 170.0},
 }
+#: covariates drawn after the original block (so earlier draws keep their stream place)
+EXTRA_COVARIATES: tuple[str, ...] = ("plt_healthy", "hb_healthy", "sbp0")
+N_EXTRA_UNIFORM = 2  # ICANS draw, CRS organ-support domain
+#: default eligibility (ELN 2022 active disease: >= 5 % marrow blasts); designs may add
+DEFAULT_ELIGIBILITY: dict[str, dict[str, float]] = {"baseline_blasts_pct": {"min": 5.0}}
+MAX_ATTEMPTS = 200
 
 #: off-tumour expression of the target antigen on normal myeloid cells (assumption):
 #: CLL-1 on neutrophils/monocytes (Bakker 2004 Cancer Res 64:8443), CD123 on basophils,
@@ -47,21 +58,46 @@ DEFAULT_POPULATION: dict[str, Any] = {
 OFFTUMOUR_FACTOR = {"CLL1": 1.0, "CD123": 0.3, "CD19": 0.0}
 
 
-def patient_draws(seed: int, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(normals (n, k + 1), uniforms (n, N_UNIFORM)) from each patient's own stream.
+def _stream(seed: int, i: int, attempt: int) -> np.random.Generator:
+    key = (int(i),) if attempt == 0 else (int(i), int(attempt))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
-    The last normal (antigen density) is drawn after the uniforms, so that adding it
-    left every earlier draw of a patient unchanged.
+
+def patient_draws(seed: int, indices: np.ndarray, attempts: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(normals (n, k + 1 + extra), uniforms (n, N_UNIFORM + extra)) per patient stream.
+
+    Draw order inside a stream: the original covariates and IIV normals, the original
+    uniforms, the antigen-density normal, then the later covariates
+    (:data:`EXTRA_COVARIATES`) and uniforms; adding draws at the end leaves earlier
+    draws unchanged. ``attempts`` selects a patient's redraw (eligibility screening):
+    attempt 0 is stream ``(seed, i)``, attempt ``a`` stream ``(seed, (i, a))``.
     """
     k = len(COVARIATES) + len(IIV_NAMES)
-    z = np.empty((len(indices), k + 1))
-    u = np.empty((len(indices), N_UNIFORM))
+    ke = len(EXTRA_COVARIATES)
+    z = np.empty((len(indices), k + 1 + ke))
+    u = np.empty((len(indices), N_UNIFORM + N_EXTRA_UNIFORM))
+    att = np.zeros(len(indices), int) if attempts is None else attempts
     for j, i in enumerate(indices):
-        g = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(i),)))
+        g = _stream(seed, int(i), int(att[j]))
         z[j, :k] = g.standard_normal(k)
-        u[j] = g.random(N_UNIFORM)
-        z[j, k] = g.standard_normal()
+        u[j, :N_UNIFORM] = g.random(N_UNIFORM)
+        z[j, k:] = g.standard_normal(1 + ke)
+        u[j, N_UNIFORM:] = g.random(N_EXTRA_UNIFORM)
     return z, u
+
+
+def eligible(cov: Mapping[str, np.ndarray], rules: Mapping[str, Mapping[str, float]]
+             ) -> np.ndarray:
+    """Patients meeting every eligibility rule (inclusive ``min``/``max`` per covariate)."""
+    ok = np.ones(len(next(iter(cov.values()))), dtype=bool)
+    for name, r in rules.items():
+        x = cov[name]
+        if "min" in r:
+            ok &= x >= r["min"]
+        if "max" in r:
+            ok &= x <= r["max"]
+    return ok
 
 
 def _covariate(spec: Mapping[str, Any], z: np.ndarray) -> np.ndarray:
@@ -78,24 +114,51 @@ def _covariate(spec: Mapping[str, Any], z: np.ndarray) -> np.ndarray:
 
 
 def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any],
-                   values: Mapping[str, float], product: str, antigen: str
+                   values: Mapping[str, float], product: str, antigen: str,
+                   eligibility: Mapping[str, Mapping[str, float]] | None = None
                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Covariates and per-patient parameter arrays for patients ``indices``.
 
     ``values`` are typical parameter values (with design overrides); ``product`` is
-    ``"car_t"``, ``"car_nk"`` or ``"none"``; ``antigen`` the arm's target antigen.
+    ``"car_t"``, ``"car_nk"`` or ``"none"``; ``antigen`` the arm's target antigen;
+    ``eligibility`` maps covariates to ``{min, max}`` (default
+    :data:`DEFAULT_ELIGIBILITY`): ineligible candidates are redrawn from the patient's
+    next stream.
     Returns ``(covariates, params)``, both dicts of arrays of length ``len(indices)``.
     """
-    z, u = patient_draws(seed, indices)
     pop = {**DEFAULT_POPULATION, **population}
-    cov: dict[str, np.ndarray] = {}
-    for j, name in enumerate(COVARIATES):
-        cov[name] = _covariate(pop[name], z[:, j])
+    rules = DEFAULT_ELIGIBILITY if eligibility is None else eligibility
+    attempts = np.zeros(len(indices), int)
+    z, u = patient_draws(seed, indices)
+    k0 = len(COVARIATES) + len(IIV_NAMES) + 1
+
+    def covariates(z: np.ndarray) -> dict[str, np.ndarray]:
+        c = {name: _covariate(pop[name], z[:, j]) for j, name in enumerate(COVARIATES)}
+        for j, name in enumerate(EXTRA_COVARIATES):
+            c[name] = _covariate(pop[name], z[:, k0 + j])
+        return c
+
+    cov = covariates(z)
+    # eligibility: a screen-failed candidate is replaced by the patient's next candidate
+    # (its own stream), as a trial screens until it enrols the planned number
+    bad = ~eligible(cov, rules)
+    while bad.any():
+        if attempts.max() >= MAX_ATTEMPTS:
+            raise ValueError(f"fewer than 1 in {MAX_ATTEMPTS} virtual candidates meet the "
+                             "eligibility rules: widen the population or the rules")
+        attempts[bad] += 1
+        zb, ub = patient_draws(seed, indices[bad], attempts[bad])
+        z[bad], u[bad] = zb, ub
+        cov = covariates(z)
+        bad = ~eligible(cov, rules)
+    cov["screening_attempts"] = attempts
     cov["sex"] = np.where(u[:, 0] < pop["female_fraction"], "F", "M")
     cov["bsa_m2"] = np.sqrt(cov["height_cm"] * cov["weight_kg"] / 3600.0)
     cov["u_crs"] = u[:, 1]
     cov["u_death"] = u[:, 2]
     cov["u_crs_death"] = u[:, 3]
+    cov["u_icans"] = u[:, N_UNIFORM]
+    cov["u_domain"] = u[:, N_UNIFORM + 1]
 
     n = len(indices)
     p: dict[str, np.ndarray] = {k: np.full(n, float(v)) for k, v in values.items()}
@@ -107,12 +170,14 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
     # target-antigen density per blast relative to the typical patient (log-normal,
     # median 1): low-density leukaemias escape CAR killing (Liu C 2023 eLife; models.md §5)
     dens_omega = np.sqrt(np.log1p(p["antigen_density_cv"] ** 2))
-    cov["antigen_density_rel"] = np.exp(dens_omega * z[:, -1])
+    cov["antigen_density_rel"] = np.exp(dens_omega * z[:, k0 - 1])
     p["antigen_density"] = cov["antigen_density_rel"]
     p["b0"] = cov["baseline_blasts_pct"] / 100.0
     p["pos0"] = np.clip(cov["antigen_positive_pct"] / 100.0, 1e-6, 1.0 - 1e-6)
     p["anc_healthy"] = cov["anc_healthy"]
     p["alc0"] = cov["alc0"]
+    p["plt_healthy"] = cov["plt_healthy"]
+    p["hb_healthy"] = cov["hb_healthy"]
     p["weight_kg"] = cov["weight_kg"]
     prefix = "nk" if product == "car_nk" else "car"
     p["expansion"] = p[f"{prefix}_expansion"]

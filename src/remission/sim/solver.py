@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .model import LN, LP, N_STATES, initial_state, observables, rhs
+from .model import EF, HB, LN, LP, N_STATES, PLT, initial_state, observables, rhs
 from .pk import N_DRIVERS, DriverPropagator, driver_rhs, ven_bioavailable_dose
 
 BLOOD_UL_PER_KG = 70_000.0  # 70 mL/kg blood volume
@@ -87,8 +87,14 @@ def fast_days(s: Schedule) -> np.ndarray:
     return fast
 
 
+def transfusions(y: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(red-cell, platelet) transfusion given today: morning count below its trigger."""
+    return y[HB] < p["hb_transfusion_trigger"], y[PLT] < p["plt_transfusion_trigger"]
+
+
 def _integrate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None,
-               steps_per_day: int, extinction: bool, record, refine: int = 8) -> None:
+               steps_per_day: int, extinction: bool, record, refine: int = 8,
+               transfuse: bool = True) -> None:
     """Core loop: doses at day starts, then RK4 steps with exact drivers.
 
     Each day takes ``steps_per_day`` steps, or ``refine`` times as many on
@@ -108,11 +114,15 @@ def _integrate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None,
         record(i, y, d, props[steps_per_day][1])
         if i == last:
             break
+        if transfuse:  # supportive care: morning count below trigger -> transfused
+            rbc, plt = transfusions(y, p)
+            y[HB] += np.where(rbc, p["hb_transfusion_increment"], 0.0)
+            y[PLT] += np.where(plt, p["plt_transfusion_increment"], 0.0)
         ven, fc, car, rate = _dose_rows(s, arm, i, n, p)
         if ven.any():
             d[0] += ven_bioavailable_dose(ven, p)
         d[4] += fc
-        y[3] += car
+        y[EF] += car
         k_steps = steps_per_day * (refine if fast[i] else 1)
         h, half = props[k_steps]
         for _ in range(k_steps):
@@ -143,7 +153,10 @@ def simulate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None = 
 
     def record(_i: int, y: np.ndarray, d: np.ndarray, half: DriverPropagator) -> None:
         cv, cb, _ = half.concentrations(d)
-        obs = observables(y, p) | {"venetoclax_mg_l": cv, "blinatumomab_pg_ml": cb}
+        rbc, plt = transfusions(y, p)
+        obs = observables(y, p) | {"venetoclax_mg_l": cv, "blinatumomab_pg_ml": cb,
+                                   "rbc_transfusion": rbc.astype(float),
+                                   "platelet_transfusion": plt.astype(float)}
         for k, v in obs.items():
             rec.setdefault(k, []).append(v)
 
@@ -155,13 +168,14 @@ def simulate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None = 
 
 def simulate_states(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None = None,
                     steps_per_day: int = 10, refine: int = 8) -> np.ndarray:
-    """Full states incl. drivers, (n_days, 12 + 5, n), without extinction.
+    """Full states incl. drivers, (n_days, N_STATES + 5, n), without extinction.
 
     Used to compare every state with :func:`simulate_reference`.
     """
     out: list[np.ndarray] = []
     _integrate(p, s, arm, steps_per_day, False,
-               lambda _i, y, d, _h: out.append(np.concatenate([y, d])), refine)
+               lambda _i, y, d, _h: out.append(np.concatenate([y, d])), refine,
+               transfuse=False)
     return np.stack(out)
 
 
@@ -170,7 +184,7 @@ def simulate_reference(p: Mapping[str, np.ndarray], s: Schedule, method: str = "
     """One patient (arrays of length 1) with ``solve_ivp``: drivers as ODE states.
 
     Integrates day by day (doses are discontinuities at day starts) and returns the full
-    state (incl. drivers) at the start of every day, shape (n_days, 12 + 5). Leukaemia
+    state (incl. drivers) at the start of every day, shape (n_days, N_STATES + 5). Leukaemia
     extinction is not applied (the reference checks the ODE, not the event rule).
     """
     y0 = initial_state(p)[:, 0]
@@ -182,7 +196,7 @@ def simulate_reference(p: Mapping[str, np.ndarray], s: Schedule, method: str = "
         if s.ven_mg[i] > 0:
             x[N_STATES] += ven_bioavailable_dose(np.array([s.ven_mg[i]]), p)[0]
         x[N_STATES + 4] += s.fc_units[i]
-        x[3] += _dose_rows(s, None, i, 1, p)[2][0]
+        x[EF] += _dose_rows(s, None, i, 1, p)[2][0]
         rate = np.array([s.blin_ug_day[i]])
 
         def f(_t: float, xx: np.ndarray, rate: np.ndarray = rate) -> np.ndarray:

@@ -9,6 +9,8 @@ whatever the chunking or the number of Dask workers (tested byte for byte).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,45 +19,58 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..io.atomic import staged_dir
+from ..errors import InputError, ProblemLog
 from ..io.cells import csv_bytes
-from .design import Design, load_design
-from .outcomes import (
-    ALC_GRADES,
-    ANC_GRADES,
-    RESPONSE_ORDER,
-    classify_response,
-    crs_grade,
-    death_day,
-    grade_nadir,
+from .bedside import (
+    ObservationTable,
+    _sig,
+    bedside_rows,
+    crs_icans_severity,
+    lab_rows,
+    marrow_rows,
+    noise,
+    transfusion_rows,
 )
+from .design import Design, load_design
+from .outcomes import death_day
 from .params import typical
 from .population import build_patients
 from .solver import simulate
 
-#: simulated variable -> (observations.csv vocabulary name, unit); names and units are
-#: those of remission.derive.vocabulary
-OBSERVED = {
-    "marrow_blasts_pct": ("marrow_blasts", "%"),
-    "peripheral_blasts_pct": ("peripheral_blasts", "%"),
-    "car_cells_per_ul": ("car_cells", "cells/µL"),
-    "il6_pg_ml": ("il6", "pg/mL"),
-    "anc": ("anc", "10^9/L"),
-    "alc": ("lymphocytes", "10^9/L"),
-    "antigen_positive_pct": ("antigen_positive_blasts", "%"),
-    "venetoclax_mg_l": ("venetoclax_conc", "mg/L"),
-    "blinatumomab_pg_ml": ("blinatumomab_conc", "pg/mL"),
-}
 #: drug concentrations are written only for patients whose arm gives the drug, and only
 #: at or above a typical assay LLOQ (venetoclax LC-MS/MS ~1 ng/mL; blinatumomab 50 pg/mL)
-DRUG_LLOQ = {"venetoclax_mg_l": 1e-3, "blinatumomab_pg_ml": 50.0}
+DRUG = {"venetoclax_mg_l": ("venetoclax_conc", "mg/L", 1e-3),
+        "blinatumomab_pg_ml": ("blinatumomab_conc", "pg/mL", 50.0)}
 #: model-only variables (not in the clinical vocabulary) -> sim_observations.csv
 MODEL_ONLY = {
     "antigen_density_rel": "relative to baseline",
+    "antigen_positive_pct": "%",
+    "marrow_blasts_pct": "%",
 }
 ANTIGEN_COLUMN = {"CLL1": "cll1_positivity_pct", "CD123": "cd123_positivity_pct",
                   "CD19": "cd19_positivity_pct"}
+#: site reference values written to study.toml [labs] (canonical units) so that CTCAE
+#: grade 1 is derivable; typical adult lower limits of normal
+LLN = {"anc": 1.8, "platelets": 150.0, "hemoglobin": 12.0, "lymphocytes": 1.0}
+#: criteria systems of the simulated study: the simulator derives its recorded grades and
+#: responses with these, and study.toml names them so the report uses the same
+CRS_SYSTEM, NEURO_SYSTEM = "astct2019", "icans_astct2019"
 DEFAULT_CHUNK = 5000
+
+
+def response_system(disease: str) -> str:
+    """ELN 2022 for AML/MDS/MPAL, NCCN ALL for B-ALL (as the report's default)."""
+    return "nccn_all" if disease in ("B-ALL", "T-ALL") else "eln2022"
+
+
+def response_lists(system: str) -> dict[str, list[str]]:
+    """study.toml [response] lists for a response system's categories."""
+    from remission.derive.criteria.response import RANKS
+
+    cats = [c for c in RANKS[system] if c not in ("NR", "NE")]
+    complete = [c for c in cats if not c.startswith(("PR", "MLFS"))]
+    return {"responders": cats, "complete": complete,
+            "mrd_negative": [c for c in cats if c.endswith("_MRD-")]}
 
 
 @dataclass
@@ -74,16 +89,42 @@ class TrialResult:
 Segment = tuple[int, int, int]  # (arm index, first patient index, stop index)
 
 
+def _first_day_of_max(grades: pd.DataFrame, col: str, ids: np.ndarray) -> np.ndarray:
+    return grades.set_index("patient_id")[col].reindex(ids).to_numpy()
+
+
+def derive_recorded(obs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame,
+                    disease: str, landmark_day: int) -> dict[str, pd.DataFrame]:
+    """Grades and responses of the simulated patients, derived from their simulated
+    observations by the real criteria engines (the same call the report makes).
+
+    Returns :func:`remission.derive.criteria.grade_all`'s tables.
+    """
+    from remission.derive.criteria import grade_all
+    from remission.derive.vocabulary import normalise_observations
+
+    weights = patients.set_index("patient_id")["weight_kg"]
+    canon = normalise_observations(obs, weights)
+    return grade_all(canon, patients=patients, events=events, crs=CRS_SYSTEM,
+                     neurotoxicity=NEURO_SYSTEM, response=response_system(disease),
+                     landmark_day=landmark_day, lln=LLN)
+
+
 def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
                    observations: bool = True) -> dict[str, pd.DataFrame]:
-    """Simulate the patients of ``segments`` in one state array; study-format tables."""
+    """Simulate the patients of ``segments`` in one state array; study-format tables.
+
+    ``observations=False`` still simulates and grades every observation (the recorded
+    grades come from them) but returns them empty, for large runs.
+    """
     tr = design.trial
     covs, ps, arm_idx, idx_parts = [], [], [], []
     for ai, start, stop in segments:
         arm = design.arms[ai]
         idx = np.arange(start, stop)
         cov, p = build_patients(seed, idx, {**design.population, **arm.population},
-                                typical(design.parameters), arm.product, design.antigen)
+                                typical({**design.parameters, **arm.parameters}),
+                                arm.product, design.antigen, design.eligibility)
         covs.append(cov)
         ps.append(p)
         arm_idx.append(np.full(len(idx), ai))
@@ -94,66 +135,84 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     idx = np.concatenate(idx_parts)
     out = simulate(p, design.stacked_schedule(), arm_of_patient)
     arm_names = np.array([a.name for a in design.arms], dtype=object)[arm_of_patient]
-    has_cells = np.array([a.product != "none" for a in design.arms])[arm_of_patient]
+    products = np.array([a.product for a in design.arms], dtype=object)[arm_of_patient]
+    has_cells = products != "none"
+    has_blin = np.array([a.schedule.blin_ug_day.any() for a in design.arms])[arm_of_patient]
+    has_ven = np.array([a.schedule.ven_mg.any() for a in design.arms])[arm_of_patient]
     days = out["day"].astype(int)
     fu = design.follow_up
     post = (days >= 0) & (days <= fu)
-    dpost = days[post]
-    blasts, anc, il6 = out["marrow_blasts_pct"], out["anc"], out["il6_pg_ml"]
+    blasts, anc = out["marrow_blasts_pct"], out["anc"]
     base_blasts = cov["baseline_blasts_pct"]
     n = len(idx)
+    pid = np.array([f"{a}-{i + 1:06d}" for a, i in zip(arm_names, idx, strict=True)],
+                   dtype=object)
 
-    # CRS: peak IL-6 within 28 days of day 0
-    win = post & (days <= 28)
-    il6_peak = il6[win].max(axis=0)
-    crs = crs_grade(il6_peak, cov["u_crs"], p)
-    above = il6[win] >= 0.5 * il6_peak[None, :]  # onset: IL-6 first at half its peak
-    crs_onset = days[win][np.argmax(above, axis=0)]
+    # CRS / ICANS severities from IL-6 (expressed as bedside signs below)
+    icans_ok = (products == "car_t") | has_blin
+    crs_sev, icans_sev = crs_icans_severity(out, days, cov, p, icans_ok)
 
-    # death: hazard on the trajectory, or after grade-4 CRS
+    # death: hazard on the trajectory, or after severity-4 CRS
     dday = death_day(days[post], blasts[post], anc[post], cov["u_death"], p)
     cause = np.where(np.isnan(dday), "", "disease progression or infection")
-    crs_death = (crs >= 4) & (cov["u_crs_death"] < p["crs4_death_prob"])
-    crs_dday = crs_onset + 3.0
+    sev4 = (crs_sev >= 4) & post[:, None]
+    first4 = np.where(sev4.any(axis=0), days[np.argmax(sev4, axis=0)], np.nan)
+    crs_death = ~np.isnan(first4) & (cov["u_crs_death"] < p["crs4_death_prob"])
+    crs_dday = first4 + 2.0
     use_crs = crs_death & (np.isnan(dday) | (crs_dday < dday))
     dday = np.where(use_crs, crs_dday, dday)
     cause = np.where(use_crs, "cytokine release syndrome", cause)
-    crs = np.where(use_crs & (crs_dday <= fu), 5, crs)  # death from CRS = grade 5 (ASTCT)
     dday = np.where(dday > fu, np.nan, dday)
     cause = np.where(np.isnan(dday), "", cause)
+    alive = np.isnan(dday)[None, :] | (days[:, None] < dday[None, :])
+    alive &= (days <= fu)[:, None]
 
-    # response at each assessment day (NE if dead before it)
+    # observations (study vocabulary), graded below by the real engines
+    tab = ObservationTable()
     day_pos = {int(d): i for i, d in enumerate(days)}
-    resp = {}
-    for ad in tr["assessment_days"]:
-        i = day_pos[ad]
-        r = classify_response(blasts[i], base_blasts, anc[i], tr)
-        resp[ad] = np.where(~np.isnan(dday) & (dday <= ad), "NE", r)
-    rank = {c: k for k, c in enumerate(RESPONSE_ORDER)}
-    best = np.full(n, "NE", dtype=object)
-    for r in resp.values():
-        better = np.array([rank[a] < rank[b] for a, b in zip(r, best, strict=True)])
-        best = np.where(better, r, best)
-    # relapse: first day blasts >= CR threshold after the first CR assessment
-    cr_set = {"MRD-CR", "MRD+CR", "CRi", "CR"}
-    first_cr = np.full(n, np.nan)
-    for ad in tr["assessment_days"]:
-        hit = np.isin(resp[ad], list(cr_set)) & np.isnan(first_cr)
-        first_cr[hit] = ad
-    after = (days[:, None] > first_cr[None, :]) & (blasts >= tr["cr_blast_pct"]) \
-        & post[:, None]
-    rel_day = np.where(after.any(axis=0), days[np.argmax(after, axis=0)], np.nan)
-    rel_day = np.where(~np.isnan(dday) & (rel_day >= dday), np.nan, rel_day)
+    u = noise(seed, idx, (len(days), 6))
+    bed_last = min(int(tr["bedside_days"]), fu)
+    bedside_rows(tab, pid, days, alive, np.array([day_pos[d] for d in range(0, bed_last + 1)]),
+                 crs_sev, icans_sev, cov, u)
+    lab_days = np.array([day_pos[d] for d in tr["observation_days"] if d in day_pos])
+    lab_rows(tab, pid, days, alive, lab_days, out, p, u, has_cells)
+    base_day = min([d for d in tr["observation_days"] if d <= 0], default=0)
+    marrow = [day_pos[base_day]] + [day_pos[d] for d in tr["assessment_days"]]
+    marrow_rows(tab, pid, days, alive, np.array(marrow), out, p, u, day_pos[base_day])
+    transfusion_rows(tab, pid, days, alive, out)
+    for k, (name, unit, lloq) in DRUG.items():
+        gives = has_ven if k == "venetoclax_mg_l" else has_blin
+        for i in lab_days:
+            keep = alive[i] & gives & (out[k][i] >= lloq)
+            tab.add(pid[keep], days[i], name, _sig(out[k][i][keep], 3), unit)
+    obs = tab.frame()
 
-    anc_nadir = anc[post].min(axis=0)
-    neut_grade = grade_nadir(anc_nadir, ANC_GRADES)
-    alc_nadir = out["alc"][post].min(axis=0)
-    lymph_grade = grade_nadir(alc_nadir, ALC_GRADES)
-    car_peak_i = np.argmax(out["car_cells_per_ul"][post], axis=0)
-
-    pid = np.array([f"{a}-{i + 1:06d}" for a, i in zip(arm_names, idx, strict=True)],
-                   dtype=object)
     last = np.where(np.isnan(dday), fu, dday)
+    m = ~np.isnan(dday)
+    deaths = pd.DataFrame({"patient_id": pid[m], "day": dday[m].astype(int), "event": "death",
+                           "value": cause[m]})
+    pts_min = pd.DataFrame({"patient_id": pid, "age": np.round(cov["age"], 1),
+                            "weight_kg": np.round(cov["weight_kg"], 1)})
+    g = derive_recorded(obs, pts_min, deaths, str(tr["disease"]), int(tr["response_day"]))
+    crs_t = g["crs"].set_index("patient_id").reindex(pid)
+    ntx = g["neuro"].set_index("patient_id").reindex(pid)
+    resp = g["response"].set_index("patient_id").reindex(pid)
+    crs = crs_t["crs_max_grade"].fillna(0).astype(int).to_numpy()
+    icans = ntx["icans_max_grade"].fillna(0).astype(int).to_numpy()
+    best = resp["best_response"].fillna("NE").to_numpy(dtype=object)
+    at_day = resp["landmark_response"].fillna("NE").to_numpy(dtype=object)
+    rel_day = resp["relapse_day"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+    labs = g["labs"]
+    worst = labs.groupby(["patient_id", "term"], observed=True)["grade"].max()
+    neut = worst.xs("Neutrophil count decreased", level="term") \
+        if "Neutrophil count decreased" in worst.index.get_level_values("term") else None
+    neut_grade = (neut.reindex(pid).fillna(0).astype(int).to_numpy() if neut is not None
+                  else np.zeros(n, int))
+    car_post = np.where(alive & post[:, None], out["car_cells_per_ul"], -np.inf)
+    car_peak_i = np.argmax(car_post, axis=0)
+    anc_post = np.where(alive & post[:, None], anc, np.inf)
+
     patients = pd.DataFrame({
         "patient_id": pid,
         "arm": arm_names,
@@ -165,14 +224,17 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         "baseline_burden_pct": np.round(base_blasts, 2),
         ANTIGEN_COLUMN[design.antigen]: np.round(cov["antigen_positive_pct"], 2),
         "antigen_density_patient": np.round(cov["antigen_density_rel"], 3),
+        "screening_attempts": cov["screening_attempts"],
         "baseline_anc": np.round(out["anc"][0], 3),
         "best_response": best,
-        "response_at_day": resp[int(tr["response_day"])],
+        "response_at_day": at_day,
         "crs_grade": crs,
-        "il6_peak_pg_ml": np.round(il6_peak, 2),
-        "car_peak_day": np.where(has_cells, dpost[car_peak_i], np.nan),
-        "car_peak_cells_per_ul": np.round(out["car_cells_per_ul"][post].max(axis=0), 3),
-        "anc_nadir": np.round(anc_nadir, 4),
+        "icans_grade": icans,
+        "il6_peak_pg_ml": np.round(np.where(post[:, None] & alive, out["il6_pg_ml"], 0)
+                                   .max(axis=0), 2),
+        "car_peak_day": np.where(has_cells, days[car_peak_i], np.nan),
+        "car_peak_cells_per_ul": np.round(np.where(has_cells, car_post.max(axis=0), 0.0), 3),
+        "anc_nadir": np.round(anc_post.min(axis=0), 4),
         "neutropenia_grade": neut_grade,
         "relapse_day": rel_day,
         "death_day": dday,
@@ -184,58 +246,50 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         per_kg = np.array([np.nan if x is None else x for x in doses])[arm_of_patient]
         patients.insert(9, "cart_dose_per_kg", per_kg)
 
-    ev = [pd.DataFrame({"patient_id": pid, "day": ad, "event": "response_assessment",
-                        "value": resp[ad]}) for ad in tr["assessment_days"]]
+    ra = g["response_assessments"]
+    ev = [pd.DataFrame({"patient_id": ra["patient_id"].astype(str).to_numpy(),
+                        "day": ra["day"].to_numpy(), "event": "response_assessment",
+                        "value": ra["response_mrd"].astype(str).to_numpy()})]
     m = ~np.isnan(rel_day)
     ev.append(pd.DataFrame({"patient_id": pid[m], "day": rel_day[m], "event": "relapse",
                             "value": ""}))
-    m = ~np.isnan(dday)
-    ev.append(pd.DataFrame({"patient_id": pid[m], "day": dday[m], "event": "death",
-                            "value": cause[m]}))
+    ev.append(deaths)
     ev.append(pd.DataFrame({"patient_id": pid, "day": last, "event": "last_contact",
                             "value": ""}))
     events = pd.concat(ev, ignore_index=True)
-    events = events[~((events["event"] == "response_assessment")
-                      & (events["value"] == "NE"))].copy()
     events["day"] = events["day"].astype(int)
 
+    # adverse events: worst CTCAE grade per lab term (whole window, lead-in included) and
+    # CRS, all as derived by the engines
     ae = []
-    for term, grade, series, grades in (
-        ("Neutrophil count decreased", neut_grade, anc, ANC_GRADES),
-        ("Lymphocyte count decreased", lymph_grade, out["alc"], ALC_GRADES),
-    ):
-        thr = np.array([dict((g, t) for t, g in grades).get(g, np.inf) for g in grade])
-        below = (series < thr[None, :]) & post[:, None]
-        onset = days[np.argmax(below, axis=0)]
-        m = grade > 0
-        ae.append(pd.DataFrame({"patient_id": pid[m], "term": term, "grade": grade[m],
-                                "onset_day": onset[m]}))
-    m = crs > 0
-    ae.append(pd.DataFrame({"patient_id": pid[m], "term": "Cytokine release syndrome",
-                            "grade": crs[m], "onset_day": crs_onset[m]}))
+    if len(labs):
+        pos = labs[labs["grade"] >= 1]
+        first_worst = pos.sort_values(["patient_id", "term", "grade", "day"],
+                                      ascending=[True, True, False, True], kind="stable")
+        first_worst = first_worst.drop_duplicates(["patient_id", "term"])
+        ae.append(pd.DataFrame({"patient_id": first_worst["patient_id"].astype(str).to_numpy(),
+                                "term": first_worst["term"].astype(str).to_numpy(),
+                                "grade": first_worst["grade"].astype(int).to_numpy(),
+                                "onset_day": first_worst["day"].astype(int).to_numpy()}))
+    mc = crs > 0
+    ae.append(pd.DataFrame({"patient_id": pid[mc], "term": "Cytokine release syndrome",
+                            "grade": crs[mc],
+                            "onset_day": crs_t["crs_onset_day"].to_numpy()[mc]}))
     adverse = pd.concat(ae, ignore_index=True)
+    adverse["onset_day"] = adverse["onset_day"].astype(int)
 
-    obs = pd.DataFrame(columns=["patient_id", "day", "variable", "value", "unit"])
-    model_obs = obs.copy()
+    model_obs = pd.DataFrame(columns=["patient_id", "day", "variable", "value", "unit"])
     if observations:
-        sel = [day_pos[d] for d in tr["observation_days"] if d in day_pos]
-        lloq = {k: out[k] >= v for k, v in DRUG_LLOQ.items()}  # (days, patients)
-        rows, mrows = [], []
-        for i in sel:
-            alive = np.isnan(dday) | (dday > days[i])
-            for k, (name, unit) in OBSERVED.items():
-                keep = alive & np.isfinite(out[k][i])
-                if k in lloq:
-                    keep &= lloq[k][i]
-                rows.append(pd.DataFrame({"patient_id": pid[keep], "day": days[i],
-                                          "variable": name, "value": out[k][i][keep],
-                                          "unit": unit}))
+        mrows = []
+        for i in lab_days:
+            a = alive[i]
             for k, unit in MODEL_ONLY.items():
-                mrows.append(pd.DataFrame({"patient_id": pid[alive], "day": days[i],
-                                           "variable": k, "value": out[k][i][alive],
+                mrows.append(pd.DataFrame({"patient_id": pid[a], "day": days[i],
+                                           "variable": k, "value": out[k][i][a],
                                            "unit": unit}))
-        obs = pd.concat(rows, ignore_index=True)
         model_obs = pd.concat(mrows, ignore_index=True)
+    else:
+        obs = obs.iloc[:0]
     return {"patients": patients, "events": events, "adverse_events": adverse,
             "observations": obs, "model_observations": model_obs}
 
@@ -329,6 +383,8 @@ def _study_toml(res: TrialResult) -> str:
     comps = sorted({c["type"] for a in d.arms for c in a.components})
     levels = ",\n".join(f'  {{ name = "{a.name}", value = "{a.name}" }}' for a in d.arms)
     q = _q
+    rsys = response_system(str(tr["disease"]))
+    lists = response_lists(rsys)
     return f"""# SIMULATED virtual trial written by remission.sim -- not patient data.
 # design: {q(Path(d.source).name)}; seed: {res.seed}; components: {", ".join(comps)}
 format = 1
@@ -338,6 +394,7 @@ name = {q("SIMULATED: " + tr["name"])}
 disease = {q(tr["disease"])}
 products = [{", ".join(q(x) for x in (products or comps))}]
 day0 = {q(tr["day0"])}
+simulated = true
 reference = {q("SIMULATED (remission.sim in-silico trial, seed " + str(res.seed) + "); "
                + tr.get("reference", ""))}
 
@@ -349,16 +406,23 @@ levels = [
 ]
 
 [criteria]
-response = "as_recorded"
-crs = "lee2014"
+response = {q(rsys)}
+crs = "{CRS_SYSTEM}"
+neurotoxicity = "{NEURO_SYSTEM}"
 adverse_events = "ctcae_v5"
 cytopenia = "ctcae_v5"
 
 [response]
 assessment_day = {int(tr["response_day"])}
-responders = ["MRD-CR", "MRD+CR", "CR", "CRi", "PR"]
-complete = ["MRD-CR", "MRD+CR", "CR", "CRi"]
-mrd_negative = ["MRD-CR"]
+responders = [{", ".join(q(x) for x in lists["responders"])}]
+complete = [{", ".join(q(x) for x in lists["complete"])}]
+mrd_negative = [{", ".join(q(x) for x in lists["mrd_negative"])}]
+
+[labs]
+lln = {{ {", ".join(f"{k} = {v:g}" for k, v in LLN.items())} }}
+
+[kinetics]
+lloq = {{ car_cells = {typical(d.parameters)["car_cells_lloq"]:g} }}
 
 [endpoints.os]
 landmarks = [90, 180]
@@ -375,9 +439,31 @@ def _csv(df: pd.DataFrame) -> bytes:
     return csv_bytes(df, float_format="%.6g")  # formula-like text neutralised (OWASP)
 
 
-def write_study(res: TrialResult, out_dir: str | Path) -> Path:
-    """Write the study folder atomically (all files or none)."""
+def check_out_dir(out_dir: str | Path, force: bool = False) -> None:
+    """Raise InputError if ``out_dir`` is a file, or a non-empty folder without ``force``.
+
+    A simulated study must never be mixed into, or silently replace, a real one.
+    """
     out = Path(out_dir)
+    log = ProblemLog()
+    if out.exists() and not out.is_dir():
+        log.add(str(out), "--out names an existing file, not a folder",
+                expected="a new or empty folder")
+    elif out.is_dir() and any(out.iterdir()) and not force:
+        log.add(str(out), "--out folder is not empty; refusing to overwrite it",
+                expected="a new or empty folder, or --force to replace the whole folder")
+    log.raise_if_any()
+
+
+def write_study(res: TrialResult, out_dir: str | Path, force: bool = False) -> Path:
+    """Write the study folder as a whole: built in a temporary sibling, then swapped in.
+
+    A non-empty ``out_dir`` is refused unless ``force``; with ``force`` the old folder is
+    replaced as a whole (renamed aside, the new one renamed in, the old one removed), so
+    real and simulated files are never mixed. On any failure nothing changes.
+    """
+    out = Path(out_dir)
+    check_out_dir(out, force)
     files: dict[str, bytes] = {
         "study.toml": _study_toml(res).encode("utf-8"),
         "patients.csv": _csv(res.patients),
@@ -387,25 +473,63 @@ def write_study(res: TrialResult, out_dir: str | Path) -> Path:
     if len(res.observations):
         files["observations.csv"] = _csv(res.observations)
         files["sim_observations.csv"] = _csv(res.model_observations)
-    with staged_dir(out) as tmp:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    old: Path | None = None
+    try:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+            os.rename(out, old / "d")
+        os.rename(tmp, out)
+    except BaseException:
+        if old is not None and (old / "d").exists() and not out.exists():
+            os.rename(old / "d", out)  # put the previous folder back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     return out
 
 
 def cli_simulate(design_path: str | Path, out_dir: str | Path, n: int | None = None,
                  seed: int = 0, workers: int | None = None,
-                 scheduler: str | None = None) -> Path:
+                 scheduler: str | None = None, force: bool = False,
+                 observations: bool = True) -> Path:
     """Entry point for ``remission simulate``: validate, run, write; returns the folder.
 
-    The design is validated before anything runs; on InputError nothing is written.
+    The design and the output folder are checked before anything runs; on InputError
+    nothing is written. ``observations=False`` omits observations.csv (large runs).
     """
-    design = load_design(design_path)
+    log = ProblemLog()
+    try:
+        design = load_design(design_path)
+    except InputError as exc:
+        log.extend(exc.problems)
+        design = None
+    if n is not None and n <= 0:
+        log.add("--n", "must be a positive number of patients per arm", value=n)
+    if workers is not None and workers < 0:
+        log.add("--workers", "must be 0 (no Dask) or a positive number", value=workers)
+    try:
+        check_out_dir(out_dir, force)
+    except InputError as exc:
+        log.extend(exc.problems)
+    log.raise_if_any()
+    assert design is not None
     total = sum(n if n is not None else a.n for a in design.arms)
     res = run_trial(design, n=n, seed=seed, workers=workers, scheduler=scheduler,
-                    progress=total >= 50_000)
-    return write_study(res, out_dir)
+                    observations=observations, progress=total >= 50_000)
+    return write_study(res, out_dir, force=force)
 
 
-__all__: list[Any] = ["TrialResult", "cli_simulate", "run_trial", "simulate_chunk",
-                      "write_study"]
+__all__: list[Any] = [
+    "TrialResult",
+    "check_out_dir",
+    "cli_simulate",
+    "run_trial",
+    "simulate_chunk",
+    "write_study",
+]
