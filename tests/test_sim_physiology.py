@@ -259,8 +259,15 @@ def test_out_folder_refused_unless_force_and_never_mixed(tmp_path: Path, capsys)
     assert main(["simulate", design, "--out", str(afile), "--n", "2", "--workers", "0",
                  "--force"]) == 2
     assert afile.read_text() == "x"
-    assert main(["simulate", design, "--out", str(tmp_path / "new"), "--n", "0",
-                 "--workers", "-1"]) == 2
-    err = capsys.readouterr().err
-    assert "--n" in err and "--workers" in err
+    with pytest.raises(SystemExit) as exc:  # argparse: exit 2 with a message
+        main(["simulate", design, "--out", str(tmp_path / "new"), "--n", "0"])
+    assert exc.value.code == 2 and "--n" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+    # the library entry point checks the same things, all at once
+    from remission.errors import InputError
+    from remission.sim import cli_simulate
+
+    with pytest.raises(InputError) as err:
+        cli_simulate(design, afile, n=0, workers=-1)
+    cols = {p.file for p in err.value.problems}
+    assert {"--n", "--workers", str(afile)} <= cols
