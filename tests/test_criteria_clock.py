@@ -29,7 +29,7 @@ def test_sustained_fever_across_midnight_counts():
                 ("P1", 4, "temperature", 38.3, "C", "00:45"), ("P1", 4, "anc", 0.8),
                 ("P2", 3, "temperature", 38.2, "C", "23:30"),
                 ("P2", 4, "temperature", 38.3, "C", "00:20"), ("P2", 4, "anc", 0.8)])
-    fn = grade_febrile_neutropenia(daily_features(obs))
+    fn = grade_febrile_neutropenia(daily_features(obs), window_days=0)
     assert fn[["patient_id", "day"]].values.tolist() == [["P1", 4]]  # P2: 50 min only
 
 

@@ -76,3 +76,30 @@ def test_febrile_neutropenia_sustained_fever():
     rows = [("P1", 1, "anc", 0.4)] + [("P1", 1, "temperature", 38.0, "C", t)
                                        for t in ("08:00", "09:00")]
     assert grade_febrile_neutropenia(daily_from(rows)).empty
+
+
+# ---- pairing ANC and fever measured on different days (issue 10, "Febrile neutropenia").
+# CTCAE v5.0 gives no window; remission's default pairs an ANC < 1.0 from the day before
+# to the day after the fever (IDSA 2011, Freifeld et al.: neutropenia includes an ANC
+# "expected to decrease to <500 cells/mm3 during the next 48 h").
+@pytest.mark.parametrize("anc_day,window,expected", [
+    (3, 1, True), (4, 1, True), (2, 1, True), (5, 1, False), (1, 1, False),
+    (4, 0, False), (3, 0, True), (5, 2, True), (6, 2, False),
+])
+def test_febrile_neutropenia_pairing_window(anc_day, window, expected):
+    d = daily_from([("P1", 3, "temperature", 38.6), ("P1", anc_day, "anc", 0.6)])
+    fn = grade_febrile_neutropenia(d, window_days=window)
+    assert (len(fn) == 1) == expected
+    if expected:
+        assert fn["anc_day"].iat[0] == anc_day and fn["anc"].iat[0] == 0.6
+        assert fn["window_days"].iat[0] == window
+
+
+def test_febrile_neutropenia_pairs_nearest_low_anc_and_not_other_patients():
+    d = daily_from([("P1", 3, "temperature", 38.6), ("P1", 2, "anc", 0.9),
+                    ("P1", 3, "anc", 1.4), ("P1", 4, "anc", 0.3),
+                    ("P2", 4, "anc", 0.2), ("P3", 3, "temperature", 38.9)])
+    fn = grade_febrile_neutropenia(d)
+    assert fn[["patient_id", "day", "anc_day", "anc"]].values.tolist() == [["P1", 3, 4, 0.3]]
+    with pytest.raises(ValueError):
+        grade_febrile_neutropenia(d, window_days=-1)

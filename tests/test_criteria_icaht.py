@@ -155,3 +155,50 @@ def test_late_window_end_from_events_and_next_therapy():
     end = late_window_end(ev, tx, next_therapy=("azacitidine", "venetoclax"))
     assert end.to_dict() == {"A": 60, "B": 70, "C": 45, "D": 40}
     assert late_window_end(ev).to_dict() == {"A": 60, "B": 100, "C": 45}
+
+
+# ---- next therapy closes the late window (issue 10). Rejeski et al., Blood 2023: late
+# ICAHT is graded from day +31 to the earliest of day +100, progression/relapse, the next
+# therapy (e.g. salvage chemotherapy, HMA + venetoclax, a second infusion, transplant),
+# death or last follow-up.
+def _late_obs():
+    from remission.derive.vocabulary import normalise_observations
+    from tests.test_criteria_common import obs_frame
+
+    rows = []
+    for p in ("R", "L", "I", "T", "N"):
+        rows += [(p, 35, "anc", 1.2), (p, 40, "anc", 1.4), (p, 60, "anc", 0.3),
+                 (p, 70, "anc", 0.2)]
+    return normalise_observations(obs_frame(rows))
+
+
+def test_next_therapy_from_role_line_infusion_and_transplant_closes_late_window():
+    from remission.derive.criteria import grade_all
+
+    tx = pd.DataFrame({
+        "patient_id": ["R", "R", "L", "L", "I", "I", "T", "N"],
+        "agent": ["CLL1 CAR-T", "azacitidine", "CLL1 CAR-T", "FLAG-Ida", "CLL1 CAR-T",
+                  "CLL1 CAR-T", "Haplo-HSCT", "fludarabine"],
+        "start_day": [0, 45, 0, 50, 0, 55, 58, -5],
+        "role": ["infusion", "salvage", "infusion", "", "infusion", "infusion", "", ""],
+        "line": [3, 4, 3, 4, 3, 3, None, None]})
+    out = grade_all(_late_obs(), treatments=tx, response=None, products=("CLL1 CAR-T",))
+    ic = out["icaht"].set_index("patient_id")
+    # R: salvage on day 45 -> ANC of days 35 and 40 only: second lowest 1.4 -> grade 1
+    assert ic.loc["R", "late_window_end_day"] == 45 and ic.loc["R", "icaht_late_grade"] == 1
+    assert "role salvage" in ic.loc["R", "late_window_closed_by"]
+    # L: a higher line of therapy on day 50
+    assert ic.loc["L", "late_window_end_day"] == 50 and "line 4" in ic.loc[
+        "L", "late_window_closed_by"]
+    # I: second infusion on day 55; T: transplant (drug vocabulary) on day 58
+    assert ic.loc["I", "late_window_end_day"] == 55 and ic.loc["I", "icaht_late_grade"] == 1
+    assert ic.loc["T", "late_window_end_day"] == 58 and "next therapy" in ic.loc[
+        "T", "late_window_closed_by"]
+    # N: nothing after day 30 -> day 100; second lowest of 1.2, 1.4, 0.3, 0.2 = 0.3 -> G3
+    assert ic.loc["N", "late_window_closed_by"] == "day 100"
+    assert ic.loc["N", "icaht_late_grade"] == 3
+
+
+def test_next_therapy_event_closes_late_window():
+    ev = pd.DataFrame({"patient_id": ["A"], "day": [50], "event": ["next_therapy"]})
+    assert late_window_end(ev).to_dict() == {"A": 50}

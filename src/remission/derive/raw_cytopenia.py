@@ -62,8 +62,9 @@ def cytopenia_table(out: dict[str, pd.DataFrame], ids: pd.Index,
     ic = out["icaht"].assign(patient_id=lambda d: d["patient_id"].astype(str))
     ic = ic.set_index("patient_id").reindex(ids)
     for c in ("icaht_early_grade", "days_anc_le500", "days_anc_le100", "icaht_late_grade",
-              "late_anc_used"):
-        t[c] = ic[c]
+              "late_anc_used", "late_window_end_day", "late_window_closed_by"):
+        if c in ic.columns:
+            t[c] = ic[c]
     t["icaht_rule"] = ic["rule"]
     eg = out["engraftment"].assign(patient_id=lambda d: d["patient_id"].astype(str))
     eg = eg.set_index("patient_id").reindex(ids)
@@ -83,9 +84,11 @@ def cytopenia_result(table: pd.DataFrame, systems: Systems, have_lln: bool = Fal
         ("Worst CTCAE v5.0 grade and nadir from day 0 of neutrophils (ANC), platelets and "
          "haemoglobin (lowest value per day), with the worst grade before day 0 reported "
          "apart as baseline; febrile neutropenia (ANC < 1.0 with T > 38.3 °C "
-         "or >= 38.0 °C for > 1 h); early (days 0-30) and late (day 31 to the end of the "
-         "window) ICAHT 2023 grade; neutrophil (3 days ANC >= 0.5) and platelet (3 days >= 20 "
-         "without transfusion) engraftment days."),
+         "or >= 38.0 °C for > 1 h, the ANC from the fever day or the day before or after); "
+         "early (days 0-30) and late (day 31 to the end of the window: day 100, relapse, "
+         "next therapy, death or last contact, named per patient) ICAHT 2023 grade; "
+         "neutrophil (3 days ANC >= 0.5) and platelet (3 days >= 20 without transfusion) "
+         "engraftment days."),
         rationale="Prolonged cytopenia is the commonest late toxicity of CAR-T (ICAHT 2023).",
         warnings=tuple(warnings),
         references=(SYSTEMS["ctcae_v5"], SYSTEMS["icaht_2023"]),

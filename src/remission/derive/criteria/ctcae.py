@@ -25,6 +25,8 @@ so 4.9 mmol/L is grade 3 here although the mmol/L column reads "<6.2 - 4.9" (gra
 Febrile neutropenia (grade 3): ANC < 1.0 ×10⁹/L and a single temperature > 38.3 °C or
 a sustained temperature >= 38.0 °C for more than one hour (needs timed readings; see
 :func:`~remission.derive.criteria.daily.sustained_fever`). Grades 4-5 are clinical.
+ANC and fever measured on different days are paired within ``window_days`` (default 1
+day either side; see :func:`grade_febrile_neutropenia`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ import pandas as pd
 
 from remission.derive.criteria._common import check_system
 
-__all__ = ["CTCAE_TERMS", "ctcae_grade", "grade_febrile_neutropenia", "grade_labs"]
+__all__ = ["CTCAE_TERMS", "FN_WINDOW_DAYS", "ctcae_grade", "grade_febrile_neutropenia",
+           "grade_labs"]
 
 #: variable -> (CTCAE term, [upper bounds of grades 2, 3, 4]) in canonical units.
 CTCAE_TERMS: dict[str, tuple[str, tuple[float, ...]]] = {
@@ -126,19 +129,84 @@ def grade_labs(
     }, copy=False)
 
 
-def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5") -> pd.DataFrame:
-    """Days meeting CTCAE v5.0 febrile neutropenia (grade 3): patient_id, day, grade, rule."""
+#: Default febrile-neutropenia pairing window (days either side of the fever day).
+FN_WINDOW_DAYS = 1
+
+
+def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5",
+                              window_days: int = FN_WINDOW_DAYS) -> pd.DataFrame:
+    """Days meeting CTCAE v5.0 febrile neutropenia (grade 3).
+
+    CTCAE v5.0 pairs "ANC < 1000/mm³" with the fever but gives no window when the two
+    are measured on different days. Default ``window_days=1``: the fever counts when an
+    ANC < 1.0 ×10⁹/L was measured on the fever day or the day before or after (about
+    24 h either side with daily counts). Rationale: IDSA guideline (Freifeld AG et al.,
+    Clin Infect Dis 2011;52:e56-e93) counts as neutropenic an ANC "expected to decrease
+    to < 500 cells/mm³ during the next 48 h", so a count taken the day after the fever
+    belongs to the same episode; the previous day's count is the one a clinician has at
+    a night-time fever. ``window_days=0`` pairs same-day values only (strict reading).
+
+    Parameters
+    ----------
+    daily : DataFrame
+        From :func:`~remission.derive.criteria.daily.daily_features`.
+    system : str
+        ``ctcae_v5``.
+    window_days : int
+        Days either side of the fever day searched for ANC < 1.0.
+
+    Returns
+    -------
+    DataFrame
+        patient_id, day (of the fever), grade (3), rule, anc (the paired ANC: the nearest
+        day with ANC < 1.0; same day first, then the day after, then before), anc_day,
+        window_days, system.
+
+    Examples
+    --------
+    >>> from remission.derive.criteria.daily import daily_features
+    >>> from remission.derive.vocabulary import normalise_observations
+    >>> obs = pd.DataFrame({"patient_id": ["P1", "P1"], "day": [3, 4],
+    ...                     "variable": ["temperature", "anc"], "value": ["38.6", "0.4"],
+    ...                     "unit": ["C", "10^9/L"]})
+    >>> fn = grade_febrile_neutropenia(daily_features(normalise_observations(obs)))
+    >>> fn[["day", "anc_day"]].values.tolist()
+    [[3, 4]]
+    """
     check_system(system, ("ctcae_v5",))
+    if window_days < 0:
+        raise ValueError("window_days must be >= 0")
     anc = daily["anc"].to_numpy(dtype=float) if "anc" in daily else np.full(len(daily), np.nan)
     t = (daily["temperature"].to_numpy(dtype=float) if "temperature" in daily
          else np.full(len(daily), np.nan))
     sustained = daily.get("fever_sustained", pd.Series(False, index=daily.index)).to_numpy(
         dtype=bool)
     single = t > 38.3
-    fn = (anc < 1.0) & (single | sustained)
+    febrile = single | sustained
+    pid = daily["patient_id"].astype(str).to_numpy()
+    day = daily["day"].to_numpy(dtype=np.int64)
+    low = anc < 1.0
+    low_idx = pd.MultiIndex.from_arrays([pid[low], day[low]])
+    paired_anc = np.full(len(daily), np.nan)
+    paired_day = np.full(len(daily), np.nan)
+    # nearest first: same day, then +1, -1, +2, -2 ... (after before: IDSA's "next 48 h")
+    offsets = [0] + [s * k for k in range(1, window_days + 1) for s in (1, -1)]
+    for k in offsets:
+        todo = febrile & np.isnan(paired_anc)
+        if not todo.any():
+            break
+        pos = low_idx.get_indexer(pd.MultiIndex.from_arrays([pid[todo], day[todo] + k]))
+        hit = pos >= 0
+        rows = np.flatnonzero(todo)[hit]
+        paired_anc[rows] = anc[low][pos[hit]]
+        paired_day[rows] = day[rows] + k
+    fn = febrile & ~np.isnan(paired_anc)
     out = daily.loc[fn, ["patient_id", "day"]].reset_index(drop=True)
     out["grade"] = 3
     out["rule"] = np.where(single[fn], "ANC < 1.0 and T > 38.3 °C",
                            "ANC < 1.0 and T >= 38.0 °C sustained > 1 h")
+    out["anc"] = paired_anc[fn]
+    out["anc_day"] = paired_day[fn].astype(np.int64)
+    out["window_days"] = window_days
     out["system"] = system
     return out

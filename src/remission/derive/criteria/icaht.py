@@ -35,11 +35,11 @@ from remission.derive.criteria._common import check_system
 from remission.derive.criteria.daily import with_variables
 
 __all__ = ["dense_matrix", "early_icaht", "engraftment", "episode_lengths",
-           "grade_icaht", "interpolate_gaps", "late_icaht", "late_window_end"]
+           "grade_icaht", "interpolate_gaps", "late_icaht", "late_window", "late_window_end"]
 
 #: events.csv events that close the late-ICAHT window (Liang; Rejeski 2023).
 WINDOW_EVENTS = ("relapse", "progression", "death", "last_contact", "transplant",
-                 "stem_cell_boost")
+                 "stem_cell_boost", "next_therapy")
 
 
 def dense_matrix(daily: pd.DataFrame, variable: str, first: int, last: int):
@@ -156,27 +156,95 @@ def late_icaht(daily: pd.DataFrame, window_end: pd.Series | None = None,
     })
 
 
-def late_window_end(events: pd.DataFrame | None, treatments: pd.DataFrame | None = None,
-                    next_therapy: tuple[str, ...] = (), last: int = 100) -> pd.Series:
-    """Last day of the late window per patient: earliest of day ``last``, relapse or
-    progression, transplant/boost, death, last contact, and the start of any treatment
-    whose agent is in ``next_therapy`` (after day 0). Events on day <= 30 are ignored
-    (they cannot shorten a window that starts on day 31).
+#: treatments.csv roles that are a next therapy (close the late-ICAHT window).
+NEXT_THERAPY_ROLES = ("next_therapy", "salvage", "transplant", "infusion", "boost")
+#: Drug-vocabulary classes/names that are a next therapy whatever their role.
+NEXT_THERAPY_DRUGS = ("allogeneic HSCT", "donor lymphocyte infusion")
+
+
+def late_window(events: pd.DataFrame | None, treatments: pd.DataFrame | None = None,
+                next_therapy: tuple[str, ...] = (), last: int = 100,
+                infusions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """End of the late-ICAHT window per patient and what closed it.
+
+    Rejeski et al. (Blood 2023) grade late ICAHT from day +31 until the earliest of day
+    +100, progression/relapse, the next therapy, death or last follow-up. Closing
+    things, each only after day 30: events.csv relapse, progression, transplant,
+    stem_cell_boost, next_therapy, death, last_contact; treatments.csv rows after day 0
+    whose ``role`` is next_therapy, salvage, transplant, infusion or boost, whose ``line``
+    is above the cell therapy's (the highest line of rows on or before day 0), whose
+    agent is an allogeneic transplant or donor lymphocyte infusion (drugs.csv), or is
+    in ``next_therapy``; and any later infusion (``infusions`` number > 1).
+
+    Returns
+    -------
+    DataFrame
+        patient_id, end_day (<= ``last``), closed_by (e.g. "treatments.csv: azacitidine
+        (role salvage)", or "day 100" when the first closing thing is after it); patients
+        with nothing closing the window after day 30 are absent (window to ``last``).
     """
+    from remission.derive.drugs import canonical_agents
+
     parts = []
     if events is not None and not events.empty:
         ev = events[events["event"].astype(str).str.lower().isin(WINDOW_EVENTS)]
-        parts.append(ev[["patient_id", "day"]])
-    if treatments is not None and next_therapy and not treatments.empty:
-        agent = treatments["agent"].astype(str).str.strip().str.lower()
-        tx = treatments[agent.isin([a.lower() for a in next_therapy])
-                        & (treatments["start_day"] > 0)]
-        parts.append(tx[["patient_id", "start_day"]].rename(columns={"start_day": "day"}))
+        parts.append(pd.DataFrame({"patient_id": ev["patient_id"].astype(str).to_numpy(),
+                                   "day": ev["day"].to_numpy(dtype=float),
+                                   "closed_by": ("events.csv: " + ev["event"].astype(str))
+                                   .to_numpy()}))
+    if treatments is not None and not treatments.empty:
+        tx = treatments
+        start = pd.to_numeric(tx["start_day"], errors="coerce")
+        why = pd.Series("", index=tx.index, dtype=object)
+        canon = canonical_agents(tx["agent"])
+        named = tx["agent"].astype(str).str.strip().str.lower().isin(
+            [a.lower() for a in next_therapy]).to_numpy()
+        why[named | canon.isin(NEXT_THERAPY_DRUGS).to_numpy()] = "next therapy"
+        if "line" in tx.columns:
+            line = pd.to_numeric(tx["line"], errors="coerce")
+            ref = line.where(start <= 0).groupby(tx["patient_id"]).transform("max")
+            higher = (line > ref).fillna(False).to_numpy()
+            why[higher & (why == "").to_numpy()] = ("line " + line.astype("Int64").astype(str))
+        if "role" in tx.columns:
+            role = tx["role"].astype(str).str.strip().str.lower()
+            r = role.isin(NEXT_THERAPY_ROLES).to_numpy()
+            why[r] = "role " + role[r]
+        sel = (why != "").to_numpy() & (start > 0).to_numpy()
+        if sel.any():
+            parts.append(pd.DataFrame({
+                "patient_id": tx.loc[sel, "patient_id"].astype(str).to_numpy(),
+                "day": start[sel].to_numpy(dtype=float),
+                "closed_by": ("treatments.csv: " + tx.loc[sel, "agent"].astype(str) + " ("
+                              + why[sel] + ")").to_numpy()}))
+    if infusions is not None and len(infusions):
+        later = infusions[infusions["infusion"] > 1]
+        parts.append(pd.DataFrame({"patient_id": later["patient_id"].astype(str).to_numpy(),
+                                   "day": later["day"].to_numpy(dtype=float),
+                                   "closed_by": ("infusion " + later["infusion"].astype(str)
+                                                 + ": " + later["source"]).to_numpy()}))
+    empty = pd.DataFrame({"patient_id": pd.Series(dtype=object),
+                          "end_day": pd.Series(dtype=float),
+                          "closed_by": pd.Series(dtype=object)})
     if not parts:
-        return pd.Series(dtype=float)
-    allv = pd.concat(parts)
+        return empty
+    allv = pd.concat(parts, ignore_index=True)
     allv = allv[allv["day"] > 30]
-    return allv.groupby("patient_id")["day"].min().clip(upper=last)
+    if allv.empty:
+        return empty
+    allv = allv.sort_values(["patient_id", "day"], kind="stable").drop_duplicates("patient_id")
+    capped = (allv["day"] >= last).to_numpy()
+    allv.loc[capped, "closed_by"] = f"day {last}"
+    allv["day"] = allv["day"].clip(upper=last)
+    return allv.rename(columns={"day": "end_day"}).reset_index(drop=True)
+
+
+def late_window_end(events: pd.DataFrame | None, treatments: pd.DataFrame | None = None,
+                    next_therapy: tuple[str, ...] = (), last: int = 100,
+                    infusions: pd.DataFrame | None = None) -> pd.Series:
+    """Last day of the late window per patient (see :func:`late_window`), as a Series
+    patient_id -> day; patients whose window runs to day ``last`` are absent."""
+    w = late_window(events, treatments, next_therapy, last, infusions)
+    return w.set_index("patient_id")["end_day"]
 
 
 def grade_icaht(daily: pd.DataFrame, system: str = "icaht_2023", counting: str = "longest",

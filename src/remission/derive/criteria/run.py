@@ -10,7 +10,7 @@ from remission.derive.criteria._common import summarise_by_infusion
 from remission.derive.criteria.crs import grade_crs, summarise_crs
 from remission.derive.criteria.ctcae import grade_febrile_neutropenia, grade_labs
 from remission.derive.criteria.daily import daily_features
-from remission.derive.criteria.icaht import engraftment, grade_icaht, late_window_end
+from remission.derive.criteria.icaht import engraftment, grade_icaht, late_window
 from remission.derive.criteria.infusions import infusion_days
 from remission.derive.criteria.neuro import grade_neurotoxicity, summarise_neurotoxicity
 from remission.derive.criteria.response import assess_response, summarise_response
@@ -39,8 +39,10 @@ def grade_all(
     ``febrile_neutropenia``, ``icaht``, ``engraftment`` and, when ``response`` is given,
     ``response_assessments`` and ``response``. Each table names its system; the defaults
     are the primary sources (ASTCT 2019, CTCAE v5.0, ICAHT 2023, ELN 2022). The late ICAHT
-    window ends at the first relapse/progression, transplant, death or last contact
-    (:func:`~remission.derive.criteria.icaht.late_window_end`).
+    window ends at the first relapse/progression, next therapy (treatments.csv role/line,
+    transplant, a later infusion), death or last contact
+    (:func:`~remission.derive.criteria.icaht.late_window`); ``icaht`` says when and why
+    (``late_window_end_day``, ``late_window_closed_by``).
 
     Infusion windows (``infusions``: day 0 plus re-infusions and boosts from
     ``treatments``/``events``, ``products`` = study.toml products; see
@@ -65,8 +67,14 @@ def grade_all(
         out["neuro_daily"], "icans" if neurotoxicity == "icans_astct2019" else "cres")
     out["labs"] = grade_labs(daily, lln=lln)
     out["febrile_neutropenia"] = grade_febrile_neutropenia(daily)
-    out["icaht"] = grade_icaht(daily, counting=icaht_counting,
-                               window_end=late_window_end(events, treatments))
+    window = late_window(events, treatments, infusions=infusions)
+    ic = grade_icaht(daily, counting=icaht_counting,
+                     window_end=window.set_index("patient_id")["end_day"])
+    w = window.set_index("patient_id")
+    key = ic["patient_id"].astype(str)
+    ic["late_window_end_day"] = key.map(w["end_day"]).fillna(100).astype("Int64").to_numpy()
+    ic["late_window_closed_by"] = key.map(w["closed_by"]).fillna("day 100").to_numpy()
+    out["icaht"] = ic
     out["engraftment"] = engraftment(daily)
     if response is not None:
         ids = None if patients is None else list(patients["patient_id"])
