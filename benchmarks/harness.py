@@ -51,8 +51,13 @@ PERTURB_ENV = "REMISSION_BENCH_PERTURB"
 
 
 # --------------------------------------------------------------------------- worker side
-def emit(out_path: str | Path, output: dict[str, Any], seconds: float) -> None:
-    """Write a Python side's result (pickle when it holds tables, else JSON)."""
+def emit(out_path: str | Path, output: dict[str, Any], seconds: float,
+         load_s: float | None = None) -> None:
+    """Write a Python side's result (pickle when it holds tables, else JSON).
+
+    ``load_s``: time spent loading libraries before ``seconds`` started (reported on a
+    separate line, for comparison with a baseline that also reports it, e.g. R's
+    ``library()`` calls)."""
     key = os.environ.get(PERTURB_ENV)
     if key:
         if key not in output:
@@ -61,6 +66,8 @@ def emit(out_path: str | Path, output: dict[str, Any], seconds: float) -> None:
         output[key] = _perturb(output[key])
     out_path = Path(out_path)
     payload = {"seconds": float(seconds), "output": output}
+    if load_s is not None:
+        payload["load_s"] = float(load_s)
     tmp = out_path.with_suffix(out_path.suffix + ".tmp")
     if out_path.suffix == ".pkl":
         tmp.write_bytes(pickle.dumps(payload))
@@ -190,6 +197,7 @@ class Run:
     wall: float
     peak_mb: float
     load1: float
+    lib_load_s: float = math.nan  # library load before the timed part, when reported
 
 
 def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> tuple[Run | None,
@@ -238,7 +246,7 @@ def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> t
         secs = wall
     if not (secs >= 0 and math.isfinite(secs)):
         return None, f"{side.name}: reported time {secs!r}"
-    return Run(secs, wall, peak, load1), ""
+    return Run(secs, wall, peak, load1, float(res.get("load_s", math.nan))), ""
 
 
 @dataclass
@@ -332,8 +340,14 @@ def report(bench: str, outcomes: Sequence[Outcome], argv: Sequence[str], strict:
             tg = "" if tgt is None else f"<={tgt:g}" + ("" if met else "!")
             print(f"{w.name:<44}{ts:>12.3f}  {b.name:<22}{tb:>11.3f}{ratio:>8.3f}{tg:>8}"
                   f"{pr:>7.0f}/{pb:<6.0f}{load:>6.2f}  {'yes' if agree_ok else 'NO'}")
+            ls = statistics.median(r.lib_load_s for r in o.runs[subj])
+            lb = statistics.median(r.lib_load_s for r in o.runs[b.name])
+            if math.isfinite(ls) and math.isfinite(lb):
+                print(f"    incl. library load ({subj} {ls:.3f} s, {b.name} {lb:.3f} s): "
+                      f"{ts + ls:.3f} s vs {tb + lb:.3f} s, ratio {(ts + ls) / (tb + lb):.3f}")
             rows.append({
                 "workload": w.name, "subject": subj, "baseline": b.name,
+                "subject_lib_load_s": ls, "baseline_lib_load_s": lb,
                 "subject_s": ts, "baseline_s": tb, "ratio": ratio, "target_ratio": tgt,
                 "target_met": met, "subject_runs": [r.__dict__ for r in o.runs[subj]],
                 "baseline_runs": [r.__dict__ for r in o.runs[b.name]],

@@ -140,3 +140,26 @@ def test_missing_values_error_or_omit() -> None:
     assert res.params["n"] == 9 and any("1 row(s)" in w for w in res.warnings)
     full = cox_fit(d.dropna(), "t", "e", ["x"])
     assert res.cell("x", "coef") == pytest.approx(full.coef[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+def test_compiled_efron_kernel_equals_numpy_path(ties: str, monkeypatch) -> None:
+    # strata of COMPILED_FROM rows or more use the Numba kernel; force it on small data
+    # with tied times and two strata, and compare with the NumPy path
+    import numpy as np
+    import pandas as pd
+
+    from remission.stats.survival import cox
+
+    rng = np.random.default_rng(5)
+    n = 300
+    d = pd.DataFrame({"t": rng.integers(1, 40, n).astype(float), "e": rng.integers(0, 2, n),
+                      "a": rng.normal(size=n), "b": rng.integers(0, 2, n),
+                      "s": rng.integers(0, 2, n)})
+    ref = cox.cox_fit(d, "t", "e", ["a", "b"], strata="s", ties=ties)
+    monkeypatch.setattr(cox, "COMPILED_FROM", 0)
+    got = cox.cox_fit(d, "t", "e", ["a", "b"], strata="s", ties=ties)
+    np.testing.assert_allclose(got.coef, ref.coef, rtol=1e-10)
+    np.testing.assert_allclose(got.var, ref.var, rtol=1e-9)
+    assert got.loglik == pytest.approx(ref.loglik, rel=1e-12)
+    assert got.loglik0 == pytest.approx(ref.loglik0, rel=1e-12)

@@ -5,6 +5,7 @@ One estimator per module: ``km`` (Kaplan–Meier), ``logrank`` (log-rank / G-rho
 ``finegray`` (Fine–Gray), ``rmst``, ``endpoints`` (ADTTE derivation), ``plot``.
 """
 
+from remission.stats.survival._coxcore import load_kernels
 from remission.stats.survival.competing import AalenJohansen, cif_curves, cuminc, gray_test
 from remission.stats.survival.cox import CoxPH, cox_fit, cox_ph, cox_result, cox_zph, firth_cox
 from remission.stats.survival.endpoints import (
@@ -39,6 +40,7 @@ __all__ = [
     "gray_test",
     "kaplan_meier",
     "km_curves",
+    "load_kernels",
     "logrank_test",
     "reverse_km_followup",
     "rmst",

@@ -16,6 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Strata of at least this many rows use the compiled kernels of
+# remission.stats.survival._kernels (Numba, imported on first use); smaller ones the
+# NumPy code, so small studies never pay for loading Numba.
+COMPILED_FROM = 20_000
+
 
 @dataclass
 class EfronRows:
@@ -130,3 +135,32 @@ def efron_stratum(start: np.ndarray | None, stop: np.ndarray, event: np.ndarray,
     else:
         info = np.zeros((p, p))
     return EfronRows(loglik, score, info, et, xd, mean_sum, info_t)
+
+
+def load_kernels() -> float:
+    """Import Numba and load the compiled survival kernels now; returns the seconds taken.
+
+    Large analyses (a stratum of ``COMPILED_FROM`` rows or more) load them on first use
+    anyway; a long-running process (a server, a notebook) can pay this one-off cost at
+    start-up instead. Compiles the kernels when the on-disk cache is empty.
+
+    Returns
+    -------
+    float
+        Wall seconds spent importing and loading.
+
+    Examples
+    --------
+    >>> from remission.stats.survival import load_kernels
+    >>> load_kernels() >= 0
+    True
+    """
+    import time
+
+    t0 = time.perf_counter()
+    from remission.stats.survival._kernels import efron_sorted, parts_sorted
+
+    parts_sorted(np.zeros(1), np.ones(1, np.int64), np.zeros(1, np.int64), 1, np.zeros(1),
+                 np.zeros(1))
+    efron_sorted(np.zeros(1), np.ones(1, np.int64), np.zeros((1, 1)), np.zeros(1), False)
+    return time.perf_counter() - t0

@@ -9,7 +9,8 @@ error is the infinitesimal jackknife ``sqrt(sum_k (dN_k - C dD_k)^2) / D``, with
 ``dN_k, dD_k`` the (half-)concordant and comparable pairs subject k belongs to -- R's
 default variance for ``concordance(fit)`` (Therneau & Atkinson, survival vignette
 "Concordance", 2020). Pairs are counted by vectorised merge counting in O(n log n)
-(log2 n passes of O(n) NumPy work; no compiled kernel, so nothing to load).
+(log2 n passes of O(n) NumPy work); strata of ``COMPILED_FROM`` subjects or more use a
+compiled Fenwick-tree kernel (Numba, imported only then, so small studies never load it).
 
 References
 ----------
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from remission.stats.survival._coxcore import COMPILED_FROM
 from remission.stats.survival._input import check_survival
 
 
@@ -112,7 +114,8 @@ def concordance(time: Any, event: Any, score: Any, strata: Any = None
     tiey = 0
     for k in np.unique(st):
         w = np.flatnonzero(st == k)
-        a, b, c_, d_, x_, y_ = _parts(t[w], e[w], x[w])
+        parts = _parts_compiled if len(w) >= COMPILED_FROM else _parts
+        a, b, c_, d_, x_, y_ = parts(t[w], e[w], x[w])
         n_as[w], d_as[w] = a, b
         conc, disc, tiex, tiey = conc + c_, disc + d_, tiex + x_, tiey + y_
     dtot = conc + disc + tiex
@@ -122,6 +125,24 @@ def concordance(time: Any, event: Any, score: Any, strata: Any = None
     se = float(np.sqrt(np.sum((n_as - c * d_as) ** 2)) / dtot)
     return float(c), se, {"concordant": int(conc), "discordant": int(disc),
                           "tied.x": int(tiex), "tied.y": int(tiey)}
+
+
+def _parts_compiled(t: np.ndarray, e: np.ndarray, x: np.ndarray):
+    """:func:`_parts` by the compiled Fenwick-tree kernel (the same counts; large strata)."""
+    from remission.stats.survival._kernels import parts_sorted
+
+    n = len(t)
+    _, rank = np.unique(x, return_inverse=True)
+    order = np.argsort(t, kind="stable")
+    ns, ds = np.zeros(n), np.zeros(n)
+    conc, disc, tiex = parts_sorted(np.ascontiguousarray(t[order], dtype=np.float64),
+                                    np.ascontiguousarray(e[order], dtype=np.int64),
+                                    np.ascontiguousarray(rank[order], dtype=np.int64),
+                                    int(rank.max()) + 1 if n else 0, ns, ds)
+    n_as, d_as = np.empty(n), np.empty(n)
+    n_as[order], d_as[order] = ns, ds
+    _, cnt = np.unique(t[e == 1], return_counts=True)
+    return n_as, d_as, float(conc), float(disc), float(tiex), int((cnt * (cnt - 1) // 2).sum())
 
 
 def _parts(t: np.ndarray, e: np.ndarray, x: np.ndarray):

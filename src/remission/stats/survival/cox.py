@@ -32,7 +32,7 @@ from scipy import linalg, stats
 
 from remission.errors import ProblemLog
 from remission.results import Result
-from remission.stats.survival._coxcore import efron_stratum
+from remission.stats.survival._coxcore import COMPILED_FROM, efron_stratum
 from remission.stats.survival._input import check_survival, z_value
 
 COX_REFS = (
@@ -98,15 +98,27 @@ def _orders(stop, start, strata):
     return out
 
 
-def _total(x, stop, event, start, strata, beta, want_var=True, ties="efron"):
-    ll, u, info, parts = 0.0, np.zeros(x.shape[1]), np.zeros((x.shape[1],) * 2), []
+def _total(x, stop, event, start, strata, beta, want_var=True, ties="efron", parts=True):
+    ll, u, info, out = 0.0, np.zeros(x.shape[1]), np.zeros((x.shape[1],) * 2), []
     eta = x @ beta
     for m, order in _orders(stop, start, strata):
+        if (not parts and want_var and start is None and order[0] is None
+                and len(stop[m]) >= COMPILED_FROM):
+            # large right-censored stratum, sorted by stop: one compiled backward pass
+            from remission.stats.survival._kernels import efron_sorted
+
+            a, b, c = efron_sorted(np.ascontiguousarray(stop[m], dtype=np.float64),
+                                   np.ascontiguousarray(event[m], dtype=np.int64),
+                                   np.ascontiguousarray(x[m], dtype=np.float64),
+                                   np.ascontiguousarray(eta[m], dtype=np.float64),
+                                   ties == "breslow")
+            ll, u, info = ll + a, u + b, info + c
+            continue
         rows = efron_stratum(None if start is None else start[m], stop[m], event[m], x[m],
                              eta[m], want_var, order, ties)
         ll, u, info = ll + rows.loglik, u + rows.score, info + rows.info
-        parts.append((m, rows))
-    return ll, u, info, parts
+        out.append((m, rows))
+    return ll, u, info, out
 
 
 def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
@@ -129,7 +141,7 @@ def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
     beta = np.zeros(p)
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}")
-    ll, u, info, _ = _total(xc, stop, event, start, strata, beta, ties=ties)
+    ll, u, info, _ = _total(xc, stop, event, start, strata, beta, ties=ties, parts=False)
     ll0 = ll
     score = float(u @ linalg.solve(info, u, assume_a="pos")) if p else 0.0
     it = 0
@@ -144,13 +156,14 @@ def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
         if not np.all(np.isfinite(step)):
             break
         new = beta + step
-        ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new, ties=ties)
+        ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new, ties=ties,
+                                            parts=False)
         halvings = 0
         while not np.isfinite(ll_new) or ll_new < ll - 1e-12 * abs(ll):
             step /= 2
             new = beta + step
             ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new,
-                                                ties=ties)
+                                                ties=ties, parts=False)
             halvings += 1
             if halvings > 30:
                 break
@@ -200,7 +213,7 @@ def _newton_as_coxph(xc, stop, event, start, strata, p, ties, eps=1e-9, iter_max
     for it in range(1, iter_max + 1):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             ll_new, u_new, info_new, _ = _total(xc, stop, event, start, strata, new,
-                                                ties=ties)
+                                                ties=ties, parts=False)
         if np.isfinite(ll_new) and abs(1 - ll / ll_new) <= eps and not halving:
             return new, ll_new, info_new, it
         if it == iter_max:
