@@ -168,7 +168,8 @@ def test_grade_all_runs_every_engine(study):
                     events=study["events"], lln=GEN.LLN, landmark_day=28)
     assert set(out) == {"daily", "crs_daily", "crs", "neuro_daily", "neuro", "labs",
                         "febrile_neutropenia", "icaht", "engraftment", "response_assessments",
-                        "response", "infusions", "crs_by_infusion", "neuro_by_infusion"}
+                        "response", "infusions", "crs_by_infusion", "neuro_by_infusion",
+                        "excluded_observations"}
     assert len(out["crs"]) == len(out["response"]) == 40
     assert out["crs"]["crs_max_grade"].max() == 5
     assert set(out["response"]["system"]) == {"eln2022"}

@@ -43,7 +43,8 @@ CRS_VARIABLES = ("temperature", "hypotension", "sbp", "norepinephrine", "epineph
 #: Observations that can decide an ICANS/CRES grade.
 NEURO_VARIABLES = ("ice_score", "cartox10_score", "capd_score", "consciousness", "seizure",
                    "motor_weakness", "icp_finding", "papilloedema_stage",
-                   "csf_opening_pressure")
+                   "csf_opening_pressure", "seizure_duration", "eeg_seizure",
+                   "intracranial_haemorrhage")
 _ALL_DISEASES = ("B-ALL", "T-ALL")
 
 

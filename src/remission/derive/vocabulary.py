@@ -137,6 +137,14 @@ SEIZURE = (
     "status_epilepticus",
 )
 MOTOR = ("none", "deep_focal_weakness")
+#: EEG findings, least to most severe (ASTCT 2019: non-convulsive seizures on EEG that
+#: resolve with intervention = grade 3; repetitive electrical seizures without return to
+#: baseline in between, or electrical status = grade 4).
+EEG = ("none", "nonconvulsive_resolved", "repetitive_no_return_to_baseline",
+       "status_epilepticus")
+#: MRD methods: multiparameter flow cytometry, quantitative PCR, digital droplet PCR,
+#: next-generation sequencing.
+MRD_ASSAYS = ("mfc", "qpcr", "ddpcr", "ngs")
 #: Raised ICP / cerebral oedema findings (ASTCT 2019 ICANS; CRES 2018).
 ICP = (
     "none",
@@ -187,6 +195,12 @@ _VARS: list[Variable] = [
     _cat("seizure", "seizure", SEIZURE),
     _cat("motor_weakness", "motor findings", MOTOR),
     _cat("icp_finding", "raised ICP / cerebral oedema finding", ICP),
+    _num("seizure_duration", "duration of the longest seizure that day", "min",
+         {"min": _ID, "minutes": _ID, "s": Conversion(divide=60.0),
+          "sec": Conversion(divide=60.0)}, 0.0, 1440.0),
+    _cat("eeg_seizure", "EEG finding (ASTCT 2019 ICANS seizure domain)", EEG),
+    _cat("intracranial_haemorrhage", "intracranial haemorrhage on imaging (excluded from "
+         "ICANS; oedema with it is not graded)", _YES_NO),
     _num("papilloedema_stage", "papilloedema, Frisén stage", "points", _SCORE, 0, 5, True),
     _num("csf_opening_pressure", "CSF opening pressure", "mmHg", {"mmhg": _ID,
          "cmh2o": Conversion(divide=1.35951, ndigits=1)}, 0.0, 100.0),
@@ -210,6 +224,9 @@ _VARS: list[Variable] = [
     _cat("auer_rods", "blasts with Auer rods seen", _YES_NO),
     _cat("extramedullary_disease", "extramedullary disease present", _YES_NO),
     _num("mrd", "measurable residual disease (fraction of cells)", "%", _PCT, 0.0, 100.0),
+    _cat("mrd_assay", "MRD method of that day's MRD value", MRD_ASSAYS),
+    _num("mrd_sensitivity", "MRD assay sensitivity: lowest level it detects (e.g. 0.01 % = "
+         "1e-4, unit 'fraction')", "%", _PCT, 0.0, 100.0, daily="max"),
     _num("antigen_positive_blasts", "blasts positive for the therapy's target antigen "
          "(flow cytometry; CLL-1, CD123 or CD19 as the study states)", "%", _PCT, 0.0, 100.0),
     _cat("mrd_status", "MRD result as reported by the laboratory", ("negative", "positive")),
@@ -417,7 +434,8 @@ def normalise_observations(
     """Validate and convert a long observation table to canonical units.
 
     Returns columns ``patient_id, day, time, variable, value, category, unit`` (plus
-    ``source`` if present; the four label columns are pandas categoricals): ``value`` is
+    ``source`` and ``attributed_to`` if present; the four label columns are pandas
+    categoricals): ``value`` is
     the canonical number (NaN for categorical variables), ``category`` the normalised
     level (missing for numeric ones), ``unit`` the canonical unit. ``weight_kg``
     (patient -> kg) is needed only for per-kg doses given in the other unit; a missing
@@ -468,5 +486,8 @@ def normalise_observations(
         raise InputError(problems)
     if "source" in df.columns:
         out["source"] = df["source"]
+    if "attributed_to" in df.columns:  # site attribution to another cause (free text)
+        att = df["attributed_to"].astype(object).where(~_blank(df["attributed_to"]), None)
+        out["attributed_to"] = att.map(lambda u: None if u is None else str(u).strip())
     # repeated labels as categoricals: a byte or two a row, and the graders reuse the codes
     return out.astype({c: "category" for c in ("patient_id", "variable", "category", "unit")})

@@ -10,7 +10,14 @@ seizure resolving rapidly or non-convulsive seizure on EEG resolving with interv
 papilloedema, Cushing's triad = 4. Children: CAPD replaces ICE (CAPD 1-8 = 1,
 >= 9 = 3); default age rule "younger than 12" (ASTCT text as reported by MDedge);
 ``capd_age_rule="le12"`` gives the NCIt reading (CAPD for 12 and under). Tremor,
-myoclonus and intracranial haemorrhage are outside ICANS (not in the vocabulary).
+myoclonus are outside ICANS (not in the vocabulary). Intracranial haemorrhage "with or
+without associated oedema" is excluded from ICANS: on a day with
+``intracranial_haemorrhage`` = yes the oedema/ICP domain is not graded, and
+``attrs["excluded"]`` says where. Developmental delay (patients.csv
+``developmental_delay``) selects CAPD instead of ICE at any age. Seizure duration
+(``seizure_duration``, minutes) > 5 = 4, any = 3; EEG (``eeg_seizure``): non-convulsive
+seizure resolving with intervention = 3, repetitive electrical seizures without return
+to baseline or electrical status = 4.
 Grade 5 only with attribution (death cause = ICANS/neurotoxicity).
 
 ``cres_cartox2018`` (Neelapu SS et al., Nat Rev Clin Oncol 2018;15:47-62): CARTOX-10
@@ -38,7 +45,7 @@ from remission.derive.criteria._common import (
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level
-from remission.derive.vocabulary import CONSCIOUSNESS, ICP, SEIZURE
+from remission.derive.vocabulary import CONSCIOUSNESS, EEG, ICP, SEIZURE
 
 __all__ = ["NEURO_SYSTEMS", "grade_neurotoxicity", "summarise_neurotoxicity", "uses_capd"]
 
@@ -97,12 +104,14 @@ def grade_neurotoxicity(
     seiz = column(daily, "seizure")
     motor = column(daily, "motor_weakness")
     icp = column(daily, "icp_finding")
+    dur = column(daily, "seizure_duration")
+    eeg = column(daily, "eeg_seizure")
+    notes: list[str] = []
     if system == "icans_astct2019":
         score_g = _at_most(column(daily, "ice_score"), (9, 6, 2))
         capd = column(daily, "capd_score")
-        if patients is not None and "age" in patients.columns:
-            age = daily["patient_id"].map(patients.set_index("patient_id")["age"])
-            child = uses_capd(age.to_numpy(dtype=float), capd_age_rule)
+        child = _capd_patients(daily, patients, capd_age_rule)
+        if child.any():
             capd_g = (capd >= 1).astype(np.int8) + 2 * (capd >= 9)  # 1-8 = 1, >= 9 = 3
             score_g = np.where(child, capd_g, score_g)
         cons_g = _map_levels(cons, {"awakens_spontaneously": 1, "awakens_to_voice": 2,
@@ -113,6 +122,28 @@ def grade_neurotoxicity(
         icp_g = _map_levels(icp, {"focal_oedema": 3, "diffuse_oedema": 4, "posturing": 4,
                                   "cranial_nerve_vi_palsy": 4, "papilloedema": 4,
                                   "cushings_triad": 4}, ICP)
+        # ASTCT 2019: intracranial haemorrhage with or without associated oedema is not
+        # ICANS (graded by CTCAE): the oedema/ICP domain is not graded on those days
+        ich = column(daily, "intracranial_haemorrhage") == level("intracranial_haemorrhage",
+                                                                  "yes")
+        dropped = ich & (icp_g > 0)
+        if dropped.any():
+            pid = daily["patient_id"].astype(str).to_numpy()
+            day = daily["day"].to_numpy()
+            where = ", ".join(f"{p} day {d}" for p, d in zip(pid[dropped], day[dropped],
+                                                             strict=True))
+            notes.append(f"oedema/raised-ICP finding not graded as ICANS on {int(dropped.sum())}"
+                         f" patient-day(s) with intracranial haemorrhage ({where}): ASTCT 2019 "
+                         "excludes intracranial haemorrhage with or without oedema")
+            icp_g = np.where(ich, 0, icp_g).astype(np.int8)
+        # seizure duration and EEG (ASTCT 2019): a clinical seizure = 3; "life-threatening
+        # prolonged seizure (> 5 min)" = 4; non-convulsive seizure on EEG resolving with
+        # intervention = 3; repetitive electrical seizures without return to baseline = 4
+        eeg_g = _map_levels(eeg, {"nonconvulsive_resolved": 3,
+                                  "repetitive_no_return_to_baseline": 4,
+                                  "status_epilepticus": 4}, EEG)
+        dur_g = np.select([dur > 5.0, dur > 0.0], [4, 3], 0).astype(np.int8)
+        seiz_g = np.maximum.reduce([seiz_g, eeg_g, dur_g]).astype(np.int8)
     else:
         sc = column(daily, score_variable)
         if cartox_grade3_max not in (1, 2):
@@ -130,6 +161,14 @@ def grade_neurotoxicity(
             _map_levels(icp, {"focal_oedema": 4, "diffuse_oedema": 4, "papilloedema": 3},
                         ICP),
         ])
+        # CRES: non-convulsive seizure on EEG responsive to benzodiazepine = 3; convulsive
+        # or non-convulsive status epilepticus = 4 (a seizure > 5 min is status: ILAE
+        # 2015, Trinka E et al., Epilepsia 2015;56:1515, t1 = 5 min)
+        eeg_g = _map_levels(eeg, {"nonconvulsive_resolved": 3,
+                                  "repetitive_no_return_to_baseline": 4,
+                                  "status_epilepticus": 4}, EEG)
+        dur_g = np.select([dur > 5.0, dur > 0.0], [4, 3], 0).astype(np.int8)
+        seiz_g = np.maximum.reduce([seiz_g, eeg_g, dur_g]).astype(np.int8)
     motor_g = 4 * (motor == level("motor_weakness", "deep_focal_weakness")).astype(np.int8)
     stack = np.vstack([np.zeros(len(daily), dtype=np.int8), score_g, cons_g, seiz_g, motor_g,
                        icp_g]).astype(np.int8, copy=False)
@@ -142,7 +181,28 @@ def grade_neurotoxicity(
     if system != "cres_cartox2018":  # CRES grades 1-4 only (Neelapu 2018; criteria.md §3c)
         out = apply_grade5(out, death_days(events, death_causes),
                            "death attributed to neurotoxicity")
-    return infusion_window(out, infusions, "ICANS" if system == "icans_astct2019" else "CRES")
+    out = infusion_window(out, infusions, "ICANS" if system == "icans_astct2019" else "CRES")
+    out.attrs["excluded"] = list(out.attrs.get("excluded", [])) + notes
+    return out
+
+
+def _capd_patients(daily: pd.DataFrame, patients: pd.DataFrame | None,
+                   capd_age_rule: str) -> np.ndarray:
+    """Rows graded with CAPD instead of ICE: children by ``capd_age_rule`` and, whatever
+    the age, patients with ``developmental_delay`` = Yes (ASTCT 2019: CAPD for children
+    "and those with developmental delay")."""
+    child = np.zeros(len(daily), dtype=bool)
+    if patients is None:
+        return child
+    p = patients.set_index("patient_id")
+    if "age" in p.columns:
+        age = daily["patient_id"].map(p["age"]).to_numpy(dtype=float)
+        child |= uses_capd(age, capd_age_rule)
+    if "developmental_delay" in p.columns:
+        dd = p["developmental_delay"].astype(str).str.strip().str.lower().isin(
+            ["yes", "y", "true", "1"])
+        child |= daily["patient_id"].map(dd).fillna(False).to_numpy(dtype=bool)
+    return child
 
 
 def summarise_neurotoxicity(graded: pd.DataFrame) -> pd.DataFrame:

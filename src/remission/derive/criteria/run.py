@@ -15,7 +15,20 @@ from remission.derive.criteria.infusions import infusion_days
 from remission.derive.criteria.neuro import grade_neurotoxicity, summarise_neurotoxicity
 from remission.derive.criteria.response import assess_response, summarise_response
 
-__all__ = ["grade_all"]
+__all__ = ["ATTRIBUTABLE", "grade_all"]
+
+#: Observations a site may attribute to another cause (observations.csv
+#: ``attributed_to``): ASTCT 2019 grades fever "not attributable to any other cause",
+#: hypotension/hypoxia of CRS, and depressed consciousness "not attributable to other
+#: causes (e.g. no sedating medication)". Such rows are left out of CRS/ICANS grading.
+ATTRIBUTABLE = {
+    "crs": ("temperature", "hypotension", "sbp", "norepinephrine", "epinephrine",
+            "phenylephrine", "dopamine", "vasopressin", "oxygen_device", "oxygen_flow",
+            "fio2"),
+    "neuro": ("ice_score", "cartox10_score", "capd_score", "consciousness", "seizure",
+              "seizure_duration", "eeg_seizure", "motor_weakness", "icp_finding",
+              "papilloedema_stage", "csf_opening_pressure"),
+}
 
 
 def grade_all(
@@ -56,12 +69,18 @@ def grade_all(
            else patients["patient_id"].astype(str))
     infusions = infusion_days(ids, treatments, events, products)
     out["infusions"] = infusions
-    out["crs_daily"] = grade_crs(daily, crs, treatments, events, infusions=infusions,
-                                 obs=obs)
+    tox_obs, tox_daily, excluded, notes = _without_attributed(obs, daily)
+    out["excluded_observations"] = excluded
+    out["crs_daily"] = grade_crs(tox_daily, crs, treatments, events, infusions=infusions,
+                                 obs=tox_obs)
+    out["crs_daily"].attrs["excluded"] = (list(out["crs_daily"].attrs.get("excluded", []))
+                                          + notes["crs"])
     out["crs"] = summarise_crs(out["crs_daily"])
     out["crs_by_infusion"] = summarise_by_infusion(out["crs_daily"], "crs")
-    out["neuro_daily"] = grade_neurotoxicity(daily, neurotoxicity, patients, events,
+    out["neuro_daily"] = grade_neurotoxicity(tox_daily, neurotoxicity, patients, events,
                                              infusions=infusions)
+    out["neuro_daily"].attrs["excluded"] = (list(out["neuro_daily"].attrs.get("excluded", []))
+                                            + notes["neuro"])
     out["neuro"] = summarise_neurotoxicity(out["neuro_daily"])
     out["neuro_by_infusion"] = summarise_by_infusion(
         out["neuro_daily"], "icans" if neurotoxicity == "icans_astct2019" else "cres")
@@ -82,3 +101,34 @@ def grade_all(
         out["response"] = summarise_response(out["response_assessments"], daily, landmark_day,
                                              patients=ids)
     return out
+
+
+def _without_attributed(obs: pd.DataFrame, daily: pd.DataFrame):
+    """(obs, daily, excluded rows, notes) for CRS/ICANS grading: observations the site
+    attributed to another cause are left out, with the reason shown (notes per syndrome).
+    Other graders (febrile neutropenia, labs) still see them: a fever from an infection
+    is still a fever."""
+    empty = {"crs": [], "neuro": []}
+    cols = ["patient_id", "day", "time", "variable", "value", "category", "attributed_to"]
+    if "attributed_to" not in obs.columns or not obs["attributed_to"].notna().any():
+        return obs, daily, pd.DataFrame(columns=cols), empty
+    var = obs["variable"].astype(str)
+    all_vars = ATTRIBUTABLE["crs"] + ATTRIBUTABLE["neuro"]
+    drop = obs["attributed_to"].notna() & var.isin(all_vars)
+    excluded = obs.loc[drop, [c for c in cols if c in obs.columns]].reset_index(drop=True)
+    notes = {}
+    for what, vs in ATTRIBUTABLE.items():
+        ex = excluded[excluded["variable"].astype(str).isin(vs)]
+        if ex.empty:
+            notes[what] = []
+            continue
+        shown = "; ".join(
+            f"{r.patient_id} day {r.day} {r.variable} "
+            f"{r.category if isinstance(r.category, str) else f'{r.value:g}'}"
+            f" ({r.attributed_to})" for r in ex.head(20).itertuples())
+        more = f"; and {len(ex) - 20} more" if len(ex) > 20 else ""
+        notes[what] = [f"{len(ex)} observation(s) attributed by the site to another cause "
+                       f"were not used for grading (ASTCT 2019: not attributable to any "
+                       f"other cause): {shown}{more}"]
+    kept = obs.loc[~drop.to_numpy()].reset_index(drop=True)
+    return kept, daily_features(kept), excluded, notes
