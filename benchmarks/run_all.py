@@ -1,20 +1,52 @@
-"""Run every benchmark script in this folder (full mode) and print their tables."""
+"""``make bench``: run every benchmark, then one summary table; non-zero exit if any fails.
+
+The harness benchmarks (survival, grading, lab, report) run their workloads side by side
+with their baselines, compare outputs and write ``build/bench/<name>.json``; the two
+older scripts (sim, report_render) run as they are and only their exit status is used.
+Arguments are passed on (e.g. ``--quick``).
+"""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+HARNESS = ["bench_survival.py", "bench_grading.py", "bench_lab.py", "bench_report.py"]
+LEGACY = ["bench_sim.py", "bench_report_render.py"]
 
 
-def main() -> int:
-    status = 0
-    for script in sorted(HERE.glob("bench_*.py")):
-        print(f"\n=== {script.name} ===", flush=True)
-        status |= subprocess.call([sys.executable, str(script), *sys.argv[1:]])
-    return status
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    legacy_args = [a for a in argv if a == "--quick"]
+    status: dict[str, int] = {}
+    for name in HARNESS + LEGACY:
+        print(f"\n=== {name} ===", flush=True)
+        args = argv if name in HARNESS else legacy_args
+        status[name] = subprocess.call([sys.executable, str(HERE / name), *args])
+    print("\n=== summary ===")
+    for name in HARNESS:
+        rec_path = HERE.parent / "build" / "bench" / (name[6:-3] + ".json")
+        if not rec_path.exists():
+            print(f"{name}: no record")
+            continue
+        rec = json.loads(rec_path.read_text())
+        for r in rec["rows"]:
+            if "baseline" in r and not r.get("failed"):
+                tgt = r.get("target_ratio")
+                met = "" if tgt is None else (" (target met)" if r["target_met"]
+                                              else f" (target <= {tgt:g} NOT met)")
+                print(f"{r['workload']:<44} {r['subject_s']:8.3f} s vs {r['baseline']:<22}"
+                      f"{r['baseline_s']:8.3f} s  ratio {r['ratio']:.3f}{met}  "
+                      f"load {r['max_load1']:.1f}")
+            elif "limit_s" in r:
+                print(f"{r['workload']:<44} {r['median_s']:8.3f} s (limit {r['limit_s']:g} s"
+                      f"{'' if r['target_met'] else ', NOT met'})")
+    for name, st in status.items():
+        print(f"{name}: {'ok' if st == 0 else f'FAILED (exit {st})'}")
+    return 0 if all(st == 0 for st in status.values()) else 1
 
 
 if __name__ == "__main__":

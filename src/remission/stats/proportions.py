@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import special  # scipy.special, not scipy.stats: ~0.5 s less import time
+from scipy import special  # scipy.special, not scipy.stats: a lighter import
 
 
 def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:

@@ -2,7 +2,7 @@
 
 Numba is loaded lazily so that ``import remission`` and reports without raw daily data
 do not pay for it. ``cache=True`` keeps the machine code next to this file, so only the
-first call on a machine compiles (about a second).
+first call on a machine compiles (timed by benchmarks/bench_report.py: docs/performance.md).
 """
 
 from __future__ import annotations
