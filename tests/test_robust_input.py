@@ -399,3 +399,31 @@ def test_quoted_values_with_quotes_and_line_breaks_are_fine(study_dir: Path) -> 
     set_cell(study_dir / "patients.csv", 2, "death_cause", 'infection,\n"severe"')
     s = load_study(study_dir)
     assert s.patients.loc[2, "death_cause"] == 'infection,\n"severe"'
+
+
+# --- normal runs: no stray warnings; progress steps -----------------------------------------
+
+def test_simulate_then_report_small_study_without_warnings(tmp_path: Path) -> None:
+    """The documented simulate -> report path on a tiny study (Spearman on constant grades
+    crashed it) runs clean, with Runtime/FutureWarnings turned into errors."""
+    strict = ["-W", "error::RuntimeWarning", "-W", "error::FutureWarning"]
+    env = {"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src")}
+    sim = tmp_path / "sim"
+    for cmd in (["simulate", str(EXAMPLES / "designs" / "seed000_ven_leadin_cll1_cart.toml"),
+                 "--out", str(sim), "--n", "3", "--workers", "0"],
+                ["report", str(sim), "--out", str(tmp_path / "r1")],
+                ["report", str(EXAMPLES / "cll1-post-hsct"), "--out", str(tmp_path / "r2")]):
+        proc = subprocess.run([sys.executable, *strict, "-m", "remission.cli", *cmd],
+                              capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, (cmd, proc.stderr[-2000:])
+        assert "Warning" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_progress_steps_are_announced() -> None:
+    from remission.pipeline import build_bundle
+    from remission.progress import reporting
+
+    seen: list[str] = []
+    with reporting(seen.append):
+        build_bundle(EXAMPLES / "cll1-post-hsct", figures=False)
+    assert seen[0] == "reading the study folder" and "auditing reported numbers" in seen

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from remission.errors import InputError, Problem
+from remission.progress import step, terminal_progress
 
 EXIT_INPUT = 2
 
@@ -148,6 +149,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _tty() -> bool:
+    """Show progress only on an interactive terminal (never in pipes, logs or tests)."""
+    return sys.stderr.isatty() and not os.environ.get("REMISSION_NO_PROGRESS")
+
+
 def _check_out(out: Path) -> None:
     """An output folder must be a folder (or not exist yet): checked before any work."""
     bad = next((q for q in (out, *out.parents) if q.exists() and not q.is_dir()), None)
@@ -163,7 +169,9 @@ def _check_out(out: Path) -> None:
 def _validate(args: argparse.Namespace) -> int:
     from remission.pipeline import validate_folder
 
-    print(f"{args.study}: {validate_folder(args.study)}")
+    with terminal_progress("validate", _tty()):
+        summary = validate_folder(args.study)
+    print(f"{args.study}: {summary}")
     return 0
 
 
@@ -173,8 +181,8 @@ def _report(args: argparse.Namespace) -> int:
 
     out = args.out or (args.study / "report")
     _check_out(out)
-    bundle = bundle_for(args.study)
-    paths = write_report(bundle, out)
+    with terminal_progress("report", _tty()):
+        paths = write_report(bundle_for(args.study), out)
     for p in paths.values():
         print(p)
     return 0
@@ -184,7 +192,8 @@ def _audit(args: argparse.Namespace) -> int:
     from remission.audit import DISAGREES
     from remission.pipeline import bundle_for
 
-    bundle = bundle_for(args.study, figures=False)
+    with terminal_progress("audit", _tty()):
+        bundle = bundle_for(args.study, figures=False)
     audits = bundle.results.by_section("audit")
     if not audits:
         print("audit: nothing to audit (study.toml names no claims file and no reported tables)")
@@ -233,9 +242,11 @@ def _simulate(args: argparse.Namespace) -> int:
 
     _check_out(args.out)
 
-    folder = cli_simulate(args.design, args.out, n=args.n, seed=args.seed,
-                          workers=args.workers, scheduler=args.scheduler, force=args.force,
-                          observations=not args.no_observations)
+    with terminal_progress("simulate", _tty()):
+        step(f"simulating {args.design.name}")
+        folder = cli_simulate(args.design, args.out, n=args.n, seed=args.seed,
+                              workers=args.workers, scheduler=args.scheduler,
+                              force=args.force, observations=not args.no_observations)
     print(folder)
     return 0
 
@@ -246,8 +257,8 @@ def _lab_report(args: argparse.Namespace) -> int:
 
     out = args.out or (args.folder / "report")
     _check_out(out)
-    bundle = lab_bundle(args.folder)
-    paths = write_report(bundle, out)
+    with terminal_progress("lab report", _tty()):
+        paths = write_report(lab_bundle(args.folder), out)
     for p in paths.values():
         print(p)
     return 0

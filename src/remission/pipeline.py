@@ -15,6 +15,7 @@ import pandas as pd
 from remission import __version__
 from remission.derive.adae import derive_adae
 from remission.derive.adsl import derive_adsl
+from remission.progress import step
 from remission.report.bundle import FigureItem, ReportBundle, StudyInfo
 from remission.results import Result, ResultSet
 from remission.stats import descriptive, response, toxicity
@@ -47,6 +48,7 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
     cfg = study.config
     ordered = bool(cfg.cohorts and cfg.cohorts.ordered)
     rs = ResultSet()
+    step("baseline, response and toxicity tables")
     cont = [c for c in CONTINUOUS if c in adsl and adsl[c].notna().any()]
     cat = [c for c in CATEGORICAL if c in adsl]
     labels = {**CONTINUOUS, **CATEGORICAL}
@@ -78,8 +80,10 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
     rs.add(subject_listing(adsl))
     analysis = Analysis(study, adsl, adae, rs)
     if figures:
+        step("drawing clinical figures")
         analysis.figures = clinical_figures(analysis)
     if cfg.endpoints and study.tables.get("events") is not None:
+        step("survival endpoints")
         surv_results, surv_figures = survival_analyses(study, adsl, figures=figures)
         rs.extend(surv_results)
         analysis.figures.extend(surv_figures)
@@ -87,6 +91,7 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
         # grades, responses and kinetics derived from raw bedside and laboratory data
         from remission.derive.raw import analyse_raw
 
+        step("grading raw observations (CRS, ICANS, cytopenia, response, kinetics)")
         raw_results, raw_figures = analyse_raw(study, adsl, figures=figures)
         rs.extend(raw_results)
         analysis.figures.extend(raw_figures)
@@ -206,6 +211,7 @@ def lab_bundle(folder: str | Path) -> ReportBundle:
     from remission.lab.folder import _resolve, read_config
 
     folder = Path(folder)
+    step("laboratory analyses")
     results, figs = lab_results(folder)
     # the data's own declaration (lab.toml [lab] synthetic = true) decides the banner, never
     # the folder's name
@@ -389,13 +395,16 @@ def build_bundle(folder: str | Path, figures: bool = True) -> tuple[Analysis, Re
     """Load, analyse and audit a study folder into a ReportBundle.
 
     A ``lab/`` subfolder adds the translational laboratory section."""
+    step("reading the study folder")
     study = load_study(folder)
     analysis = analyse(study, figures=figures)
     from remission.audit import audit_study
 
+    step("auditing reported numbers")
     analysis.results.extend(audit_study(analysis))
     lab = Path(folder) / "lab"
     if lab.is_dir():
+        step("laboratory analyses")
         results, figs = lab_results(lab)
         analysis.results.extend(results)
         if figures:

@@ -6,7 +6,6 @@ neurotoxicity grades of ``patients.csv``, which become AE rows so one table hold
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from remission.derive import ctcae_terms
@@ -27,10 +26,14 @@ def derive_adae(adsl: pd.DataFrame, adverse_events: pd.DataFrame | None) -> pd.D
         rows.append(worst)
     for col, term in (("CRSGR", CRS_TERM), ("NTXGR", "Neurotoxicity (CRES/ICANS)")):
         if col in adsl:
-            sub = adsl[adsl[col].fillna(0).astype(int) > 0]
+            grade = pd.Series([_grade(v) for v in adsl[col]], index=adsl.index, dtype=float)
+            sub = adsl[grade.fillna(0) > 0]
             rows.append(pd.DataFrame({
                 "USUBJID": sub["USUBJID"], "AEDECOD": term,
-                "ATOXGRH": sub[col].astype(int), "ASTDY": np.nan, "SOURCE": "patients"}))
+                "ATOXGRH": grade[sub.index].astype(int),
+                "ASTDY": pd.array([pd.NA] * len(sub), dtype="Int64"),  # as onset_day
+                "SOURCE": "patients"}))
+    rows = [r for r in rows if len(r)]  # empty pieces would only blur the concat's dtypes
     if not rows:
         return pd.DataFrame(columns=["USUBJID", "AEDECOD", "ATOXGRH", "ASTDY", "SOURCE"])
     out = pd.concat(rows, ignore_index=True)
@@ -42,3 +45,11 @@ def derive_adae(adsl: pd.DataFrame, adverse_events: pd.DataFrame | None) -> pd.D
 class _Unknown:
     def __init__(self, term: str) -> None:
         self.term = term
+
+
+def _grade(v: object) -> float:
+    """A recorded grade as a float; missing (None, NaN, pd.NA) or non-numeric -> NaN."""
+    try:
+        return float("nan") if pd.isna(v) else float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")

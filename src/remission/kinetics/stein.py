@@ -37,6 +37,11 @@ def _to_theta(p: dict[str, float]) -> np.ndarray:
 
 
 def _from_theta(th: np.ndarray) -> dict[str, float]:
+    with np.errstate(over="ignore"):  # an extreme estimate or CI bound back-transforms to inf
+        return _from_theta_inner(th)
+
+
+def _from_theta_inner(th: np.ndarray) -> dict[str, float]:
     return {"foldx": float(np.exp(th[0])), "tmax": float(np.exp(th[1])),
             "cmax": float(np.exp(th[2])), "alpha": float(np.exp(th[3])),
             "fb": float(1 / (1 + np.exp(-th[4]))), "beta": float(np.exp(th[5]))}
@@ -50,7 +55,11 @@ def stein_log_conc(t: np.ndarray, theta: np.ndarray) -> np.ndarray:
     rise = lc + lf * (t / tm - 1.0)
     fb = 1.0 / (1.0 + np.exp(-lgfb))
     dt = np.maximum(t - tm, 0.0)
-    fall = lc + np.logaddexp(np.log1p(-fb) - np.exp(la) * dt, np.log(fb) - np.exp(lb) * dt)
+    # the optimiser may try parameters at the edge (fb -> 1, huge rates): -inf/inf there are
+    # valid values of the model, not errors
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        fall = lc + np.logaddexp(np.log1p(-fb) - np.exp(la) * dt,
+                                 np.log(fb) - np.exp(lb) * dt)
     return np.where(t < tm, rise, fall)
 
 
@@ -134,7 +143,11 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
         jac = -fit.jac  # d(model)/d(theta)
         try:
             cov = s2 * np.linalg.inv(jac.T @ jac)
-            se = np.sqrt(np.diag(cov))
+            var = np.diag(cov)
+            se = np.sqrt(np.where(var >= 0, var, np.nan))
+            if np.isnan(se).any():  # near-singular: the inverse has negative variances
+                warnings.append(f"{pid}: ill-conditioned fit, some standard errors not "
+                                "computable")
         except np.linalg.LinAlgError:
             se = np.full(p, np.nan)
             warnings.append(f"{pid}: singular Jacobian, no standard errors")

@@ -359,7 +359,8 @@ class _LineLog(ProblemLog):
 
     def add(self, file: str, message: str, **kw: Any) -> None:
         if kw.get("row") is None and kw.get("column"):
-            kw["row"] = line_of(self.lines, str(kw["column"]))
+            # the key's line, else its table's; a missing table is reported at line 1
+            kw["row"] = line_of(self.lines, str(kw["column"])) or 1
         self.inner.add(file, message, **kw)
 
 

@@ -166,7 +166,8 @@ def _check_patients(p: pd.DataFrame, label: str, config: StudyConfig | None,
         vals = p[col].dropna()
         if len(vals) >= 3 and vals.max() <= 1 and vals.max() > 0:
             log.add(label, "unit mismatch: values look like fractions, not percentages",
-                    column=col, value=float(vals.max()), expected="percent 0-100 (e.g. 22.4)")
+                    row=p.attrs.get("header_line", 1), column=col,
+                    value=float(vals.max()), expected="percent 0-100 (e.g. 22.4)")
 
 
 def _check_known_patients(df: pd.DataFrame, patients: pd.DataFrame, label: str,

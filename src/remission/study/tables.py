@@ -165,6 +165,7 @@ def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame |
         return None
     df = pd.DataFrame(rows[1:], columns=head, dtype=str)
     df.index = pd.Index(lines[1:], name=LINE)
+    df.attrs["header_line"] = lines[0]
     return _non_empty(df, label, log)
 
 
@@ -205,4 +206,6 @@ def _non_empty(df: pd.DataFrame, label: str, log: ProblemLog) -> pd.DataFrame | 
     if df.empty:
         log.add(label, "file has a header but no data rows", expected="at least one data row")
         return None
-    return df.apply(lambda s: s.str.strip())
+    out = df.apply(lambda s: s.str.strip())
+    out.attrs["header_line"] = df.attrs.get("header_line", 1)
+    return out

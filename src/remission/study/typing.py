@@ -38,6 +38,7 @@ def type_table(
             log.add(
                 label,
                 "required column is missing",
+                row=df.attrs.get("header_line", 1),
                 column=col.name,
                 expected=f"a column named '{col.name}' (found: {', '.join(df.columns)})",
             )
