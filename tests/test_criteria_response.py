@@ -145,3 +145,38 @@ def test_mrd_relapse_option():
     on = summarise_response(a, d, mrd_relapse=True).set_index("patient_id")
     # day 56 positive but day 70 negative: not confirmed; 84 (0.1 = threshold) and 98 are
     assert on.loc["P1", "relapse_day"] == 84 and on.loc["P1", "relapse_type"] == "MRD"
+
+
+# ---- MRD assay and sensitivity (issue 10). ELN MRD working party (Heuser et al., Blood
+# 2021;138:2753): MFC-MRD positivity threshold 0.1 %; qPCR MRD negative = no amplification
+# (not detected). B-ALL (NCCN; blinatumomab trials): MRD negative < 1e-4 (0.01 %);
+# paediatric consensus (PMC8824253): a negative result from an assay with insufficient
+# sensitivity is not MRD-negative (minimum sensitivity 0.01 %).
+def _mrd_day(mrd, assay=None, sens=None, blasts=2):
+    rows = [("P1", 28, "marrow_blasts", blasts), ("P1", 28, "anc", 2.0),
+            ("P1", 28, "platelets", 150), ("P1", 28, "mrd", mrd)]
+    if assay:
+        rows.append(("P1", 28, "mrd_assay", assay))
+    if sens is not None:
+        rows.append(("P1", 28, "mrd_sensitivity", sens, "%"))
+    return daily_from(rows)
+
+
+@pytest.mark.parametrize("mrd,assay,sens,system,expected", [
+    (0.05, "mfc", 0.01, "eln2022", "CR_MRD-"),   # MFC < 0.1 %
+    (0.1, "mfc", 0.01, "eln2022", "CR"),         # 0.1 % is not < 0.1 %
+    (0.05, "qpcr", 0.001, "eln2022", "CR"),      # qPCR detected: not negative in AML
+    (0.0, "qpcr", 0.001, "eln2022", "CR_MRD-"),  # qPCR not detected
+    (0.0005, "qpcr", 0.001, "eln2022", "CR_MRD-"),  # below the assay's limit
+    (0.005, "mfc", 0.01, "nccn_all", "CR_MRD-"),  # ALL 1e-4, assay reaches it
+    (0.0, "mfc", 0.1, "nccn_all", "CR"),          # MFC at 0.1 % cannot show < 0.01 %
+    (0.05, None, None, "eln2022", "CR_MRD-"),     # no assay recorded: system default
+])
+def test_mrd_negative_threshold_follows_the_assay(mrd, assay, sens, system, expected):
+    r = assess_response(_mrd_day(mrd, assay, sens), system)
+    assert r["response_mrd"].iat[0] == expected
+    if assay == "mfc" and sens == 0.1 and system == "nccn_all":
+        assert pd.isna(r["mrd_negative"].iat[0])
+        assert "cannot show MRD < 0.01 %" in r["rule"].iat[0]
+    if assay:
+        assert r["mrd_assay"].iat[0] == assay

@@ -291,6 +291,8 @@ def _response_results(out: dict[str, pd.DataFrame], ids: pd.Index, cohort: pd.Se
     cols = [c for c in ("patient_id", "cohort", "day", "marrow_blasts", "peripheral_blasts",
                         "anc", "platelets", "mrd", "mrd_negative", "response", "response_mrd",
                         "rule", "system", "mrd_threshold_pct") if c in a.columns]
+    if "mrd_assay" in a.columns and (a["mrd_assay"] != "").any():  # assay recorded
+        cols += ["mrd_assay", "mrd_sensitivity_pct"]
     derivation = Result(
         "derived.response", "Response derivation: every marrow assessment", a[cols],
         (f"Each bone-marrow assessment categorised by {label} from marrow blasts, blood counts "

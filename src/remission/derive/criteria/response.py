@@ -11,7 +11,10 @@ cellularity; a marrow documented as none of these is NE, one without the informa
 is accepted). PR = CR counts, marrow blasts 5-25 % and >= 50 % below the pre-treatment
 (day <= 0) value. NR otherwise; NE without a marrow blast value. CR/CRh/CRi with MRD
 below the assay threshold (MFC 0.1 %, Heuser et al. Blood 2021;138:2753; strict "<")
-are reported as ``CR_MRD-`` etc.
+are reported as ``CR_MRD-`` etc. The MRD-negative threshold follows the assay of the
+MRD value (``mrd_assay``; :data:`MRD_ASSAY_THRESHOLD_PCT`), and a result from an assay
+whose recorded sensitivity (``mrd_sensitivity``) cannot reach the threshold is not called
+MRD-negative.
 ``eln2017`` (Döhner H et al., Blood 2017;129:424): as 2022 (>=), also no blasts with
 Auer rods; no CRh; ``CR_MRD-`` for CR only.
 ``iwg2003`` (Cheson BD et al., JCO 2003;21:4642): ANC > 1.0 and platelets > 100
@@ -39,6 +42,7 @@ import pandas as pd
 
 from remission.derive.criteria._common import SYSTEMS, check_system
 from remission.derive.criteria.daily import level, with_variables
+from remission.derive.vocabulary import MRD_ASSAYS
 
 __all__ = ["MRD_THRESHOLD_PCT", "RANKS", "RESPONSE_SYSTEMS", "assess_response",
            "summarise_response"]
@@ -47,6 +51,19 @@ RESPONSE_SYSTEMS = ("eln2022", "eln2017", "iwg2003", "nccn_all", "blinatumomab_t
 #: Default MRD negativity thresholds (%, strict "<").
 MRD_THRESHOLD_PCT = {"eln2022": 0.1, "eln2017": 0.1, "iwg2003": 0.1, "nccn_all": 0.01,
                      "blinatumomab_trials": 0.01}
+#: MRD-negative threshold by assay (%, strict "<") where it differs from the system default.
+#: AML (ELN): MFC 0.1 % of CD45+ cells (Heuser et al., Blood 2021;138:2753); NGS 0.1 %
+#: VAF (same recommendations; UNVERIFIED in criteria.md §6a); qPCR/ddPCR: MRD negative =
+#: not detected (Heuser 2021: no amplification), i.e. below the assay's own limit
+#: (``None`` here). ALL (NCCN, blinatumomab trials): 1e-4 (0.01 %) whatever the method,
+#: and the assay must reach it (minimum sensitivity 0.01 %, paediatric consensus
+#: PMC8824253: negative with insufficient sensitivity is not MRD-negative).
+MRD_ASSAY_THRESHOLD_PCT: dict[str, dict[str, float | None]] = {
+    aml: {"mfc": 0.1, "ngs": 0.1, "qpcr": None, "ddpcr": None}
+    for aml in ("eln2022", "eln2017", "iwg2003")
+} | {all_: {"mfc": 0.01, "ngs": 0.01, "qpcr": 0.01, "ddpcr": 0.01}
+     for all_ in ("nccn_all", "blinatumomab_trials")}
+
 #: Ranking of categories per system, best first (for best overall response).
 RANKS = {
     "eln2022": ["CR_MRD-", "CR", "CRh_MRD-", "CRh", "CRi_MRD-", "CRi", "MLFS", "PR", "NR", "NE"],
@@ -58,6 +75,7 @@ RANKS = {
 }
 _REMISSION = {"CR", "CRh", "CRi", "CRh*"}
 _NEAR = ("anc", "platelets", "peripheral_blasts", "extramedullary_disease", "auer_rods", "mrd",
+         "mrd_assay", "mrd_sensitivity",
          "mrd_status", "rbc_transfusion")
 _SAME = ("marrow_cellularity", "marrow_spicules", "marrow_cells_counted")
 
@@ -171,7 +189,8 @@ def assess_response(
     rule = np.select(conds, rules, "not meeting any response category")
     mrd = a["mrd"].to_numpy(dtype=float)
     status = a["mrd_status"].to_numpy(dtype=float)
-    neg = np.where(~np.isnan(mrd), mrd < thr,
+    thr_row, neg_num, mrd_note = _mrd_by_assay(a, system, thr, mrd_threshold_pct is not None)
+    neg = np.where(~np.isnan(mrd), neg_num,
                    np.where(~np.isnan(status), status == level("mrd_status", "negative"), np.nan))
     eligible = {"eln2022": ("CR", "CRh", "CRi"), "eln2017": ("CR",), "iwg2003": (),
                 "nccn_all": ("CR", "CRi"), "blinatumomab_trials": ("CR", "CRh*", "CRi")}[system]
@@ -182,6 +201,7 @@ def assess_response(
                        ("extramedullary_disease", "EMD")):
         assumed.append(np.where(a[col].isna(), f"; {label} not recorded (assumed absent)", ""))
     rule = np.char.add(np.char.add(rule.astype(str), assumed[0]), assumed[1])
+    rule = np.char.add(rule, mrd_note.astype(str))
     out = a[["patient_id", "day", "marrow_blasts", "anc", "platelets", "peripheral_blasts",
              "mrd"]].copy()
     out["response"] = resp
@@ -189,8 +209,54 @@ def assess_response(
     out["response_mrd"] = resp_mrd
     out["rule"] = rule
     out["system"] = system
-    out["mrd_threshold_pct"] = thr
+    out["mrd_threshold_pct"] = thr_row
+    out["mrd_assay"] = _assay_names(a["mrd_assay"].to_numpy(dtype=float))
+    out["mrd_sensitivity_pct"] = a["mrd_sensitivity"].to_numpy(dtype=float)
     return out
+
+
+def _assay_names(codes: np.ndarray) -> np.ndarray:
+    names = np.array([*MRD_ASSAYS, ""], dtype=object)
+    return names[np.where(np.isnan(codes), len(MRD_ASSAYS), codes).astype(np.intp)]
+
+
+def _mrd_by_assay(a: pd.DataFrame, system: str, default: float, overridden: bool):
+    """(threshold % per row, MRD-negative per row as float 1/0/NaN, rule note per row).
+
+    The threshold follows the assay (:data:`MRD_ASSAY_THRESHOLD_PCT`; an explicit
+    ``mrd_threshold_pct`` applies to every assay). A "not detected" assay (AML qPCR/ddPCR)
+    is negative when the value is 0 or below the assay's recorded sensitivity. When the
+    recorded sensitivity is above the threshold the assay cannot show MRD below it: the
+    result is not called MRD-negative (NA), and the rule says why.
+    """
+    mrd = a["mrd"].to_numpy(dtype=float)
+    assay = _assay_names(a["mrd_assay"].to_numpy(dtype=float))
+    sens = a["mrd_sensitivity"].to_numpy(dtype=float)
+    thr = np.full(len(a), float(default))
+    detect = np.zeros(len(a), dtype=bool)  # negative = not detected
+    if not overridden:
+        for name, t in MRD_ASSAY_THRESHOLD_PCT.get(system, {}).items():
+            sel = assay == name
+            if t is None:
+                detect |= sel
+                thr[sel] = np.where(np.isnan(sens[sel]), 0.0, sens[sel])
+            else:
+                thr[sel] = t
+    neg = np.where(detect, (mrd == 0) | (mrd < thr), mrd < thr).astype(float)
+    note = np.full(len(a), "", dtype=object)
+    short = ~detect & (sens > thr)  # NaN sensitivity compares False
+    if short.any():
+        neg[short & (mrd < thr)] = np.nan
+        note[short] = [f"; MRD assay sensitivity {s:g} % cannot show MRD < {t:g} %: "
+                       "not called MRD-negative" for s, t in zip(sens[short], thr[short],
+                                                                  strict=True)]
+    has_assay = assay != ""
+    note[has_assay & ~short] = [f"; MRD by {x} (negative {'= not detected' if d else f'< {t:g} %'})"
+                                for x, d, t in zip(assay[has_assay & ~short],
+                                                   detect[has_assay & ~short],
+                                                   thr[has_assay & ~short], strict=True)]
+    neg[np.isnan(mrd)] = np.nan
+    return thr, neg, note
 
 
 def summarise_response(
