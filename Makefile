@@ -25,6 +25,7 @@ r-oracle:
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports   # layer contract: [tool.importlinter] in pyproject.toml
 
 test: $(STAMP) r-oracle lint
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
