@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench r-oracle clean
+.PHONY: demo test lint bench r-oracle web-deps web clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,web]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,11 +23,24 @@ r-oracle:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(R_PACKAGES) >/dev/null; }
 
+# The web app's tests drive Debian's Chromium (Playwright never downloads a browser here)
+# and run the database tests on a throw-away PostgreSQL cluster as well as SQLite.
+WEB_PACKAGES := chromium postgresql
+web-deps:
+	@{ [ -x /usr/bin/chromium ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(WEB_PACKAGES) >/dev/null; }
+
+# remission web: the trial team's browser application on 127.0.0.1 (demo account printed)
+web: $(STAMP)
+	$(BIN)/remission web
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports   # layer contract: [tool.importlinter] in pyproject.toml
 
-test: $(STAMP) r-oracle lint
+test: $(STAMP) r-oracle web-deps lint
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
 
 bench: $(STAMP) r-oracle

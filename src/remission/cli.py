@@ -1,4 +1,4 @@
-"""Command line: ``remission validate|report|audit|simulate|lab``.
+"""Command line: ``remission validate|report|audit|simulate|web|lab``.
 
 Thin layer over the library (:mod:`remission.pipeline` and friends). Bad input prints every
 problem and exits with status 2; an unexpected failure prints one line (no traceback unless
@@ -136,6 +136,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="omit observations.csv (grades are still derived from them)")
     s.set_defaults(func=_simulate)
 
+    w = sub.add_parser("web", help="start the web application on 127.0.0.1 (demo account)")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--host", default="127.0.0.1", help="loopback address only")
+    w.add_argument("--home", type=Path, default=None,
+                   help="folder for the SQLite database and secret key "
+                        "(default ~/.remission/web; DATABASE_URL selects PostgreSQL)")
+    w.add_argument("--no-demo", action="store_true", help="do not load the demo studies")
+    w.set_defaults(func=_web)
+
     lab = sub.add_parser("lab", help="translational lab analyses",
                          description="translational lab analyses",
                          epilog=EXAMPLES["lab report"],
@@ -249,6 +258,16 @@ def _simulate(args: argparse.Namespace) -> int:
                               force=args.force, observations=not args.no_observations)
     print(folder)
     return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    try:
+        from remission.web.serve import main as serve
+    except ImportError as exc:
+        print(f"remission web needs the [web] extra (pip install 'remission[web]'): {exc}",
+              file=sys.stderr)
+        return 1
+    return serve(host=args.host, port=args.port, home=args.home, demo=not args.no_demo)
 
 
 def _lab_report(args: argparse.Namespace) -> int:

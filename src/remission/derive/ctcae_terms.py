@@ -153,3 +153,14 @@ def map_term(verbatim: str) -> Mapping:
         return Mapping(verbatim, t, "spelling", ratio,
                        f"nearest CTCAE v5.0 term by spelling{shown}, similarity {ratio:.2f}")
     return Mapping(verbatim, None, "unmapped", 0.0)
+
+
+def names() -> list[tuple[str, str]]:
+    """Every accepted name (terms and synonyms) with its CTCAE v5.0 term, sorted by name.
+
+    Examples
+    --------
+    >>> ("neutropenia", "Neutrophil count decreased") in names()
+    True
+    """
+    return sorted((k, t.term) for k, t in _table().items())

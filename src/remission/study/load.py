@@ -334,3 +334,56 @@ def _same(v: object, target: object) -> bool:
         except (TypeError, ValueError):
             return False
     return str(v) == str(target)
+
+
+def check_rows(table: str, rows: pd.DataFrame, config: StudyConfig | None = None,
+               label: str | None = None) -> tuple[pd.DataFrame, list]:
+    """Type and check rows of one study table by the study-folder validator's rules.
+
+    The same column types, ranges and allowed values as :func:`load_study`, plus the
+    table's own checks (CTCAE terms and grades, event order, observation vocabulary and
+    units, duplicate patient IDs and grade ceilings of the configured systems). Used by
+    interfaces that capture a few rows at a time (the web forms) so that a value is
+    accepted there exactly when the study folder would accept it.
+
+    Parameters
+    ----------
+    table : str
+        A table of :data:`remission.study.schema.TABLES` (``patients``, ``treatments``...).
+    rows : DataFrame
+        Text cells; an index named ``line`` gives the line numbers problems refer to.
+    config : StudyConfig, optional
+        The study's configuration (response categories, grading systems).
+    label : str, optional
+        File name used in problems (default ``<table>.csv``).
+
+    Returns
+    -------
+    (typed rows, list of :class:`~remission.errors.Problem`)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _, probs = check_rows("adverse_events", pd.DataFrame(
+    ...     {"patient_id": ["P1"], "term": ["Fatigue"], "grade": ["4"], "onset_day": ["3"]}))
+    >>> probs[0].column
+    'grade'
+    """
+    if table not in schema.TABLES:
+        raise KeyError(f"unknown study table {table!r}")
+    label = label or f"{table}.csv"
+    log = ProblemLog()
+    extra = {}
+    if config is not None:
+        extra = {"best_response": tuple(config.responders + config.complete
+                                        + config.mrd_negative)}
+    typed = type_table(rows, schema.TABLES[table][0], label, log, None, extra)
+    if table == "patients":
+        _check_patients(typed, label, config, log)
+    elif table == "adverse_events":
+        _check_ae_terms(typed, label, log)
+    elif table == "events":
+        _check_event_order(typed, None, label, log)
+    elif table == "observations":
+        _check_observations(rows, label, log)
+    return typed, list(log.problems)

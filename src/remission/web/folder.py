@@ -1,0 +1,367 @@
+"""Study folder <-> database: import an existing folder, export the current data.
+
+Import validates the whole folder with :func:`remission.study.load_study` first (every
+problem at once, nothing saved on failure), then stores each table row with its text
+values as written, the column order of every file and any other file of the folder
+(claims.toml, README.md, the published AE table, lab/), so that an export writes a
+folder from which ``remission report`` computes the same results. Retired records are not
+exported. The web report is computed from exactly this export (:func:`study_bundle`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+from django.db import transaction
+
+from remission.errors import InputError, Problem
+from remission.web.models import (
+    AdverseEvent,
+    Event,
+    Infusion,
+    Observation,
+    Patient,
+    RecordedGrade,
+    Study,
+    StudyFile,
+    Treatment,
+)
+
+#: Columns each exported table starts with (others follow in the order first seen).
+DEFAULT_COLUMNS = {
+    "patients": ["patient_id"],
+    "treatments": ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit", "role"],
+    "observations": ["patient_id", "day", "time", "variable", "value", "unit"],
+    "adverse_events": ["patient_id", "term", "grade", "onset_day", "end_day", "serious"],
+    "events": ["patient_id", "day", "event", "value", "detail"],
+    "recorded_grades": ["patient_id", "day", "crs_grade", "neuro_grade"],
+}
+TABLE_FILES = ("patients", "treatments", "observations", "adverse_events", "events",
+               "recorded_grades")
+#: treatment role inferred from the agent when a file does not give one
+_ROLE_BY_AGENT = {
+    "tocilizumab": "tocilizumab", "siltuximab": "tocilizumab", "anakinra": "tocilizumab",
+    "dexamethasone": "steroid", "methylprednisolone": "steroid", "hydrocortisone": "steroid",
+    "prednisolone": "steroid", "prednisone": "steroid", "steroid": "steroid",
+    "steroids": "steroid", "fludarabine": "lymphodepletion",
+    "cyclophosphamide": "lymphodepletion", "norepinephrine": "vasopressor",
+    "epinephrine": "vasopressor", "vasopressin": "vasopressor", "phenylephrine": "vasopressor",
+    "dopamine": "vasopressor",
+}
+_INT = re.compile(r"^-?\d+$")
+
+
+def infer_role(agent: str, products: tuple[str, ...] | list[str]) -> str:
+    """Treatment role of ``agent`` when a file does not say (product names -> infusion).
+
+    Examples
+    --------
+    >>> infer_role("Tocilizumab", [])
+    'tocilizumab'
+    >>> infer_role("SYN CAR-T", ["SYN CAR-T"])
+    'infusion'
+    """
+    a = agent.strip().lower()
+    if a in {p.strip().lower() for p in products}:
+        return "infusion"
+    return _ROLE_BY_AGENT.get(a, "other")
+
+
+def _day(v: str, file: str, line: int, col: str, problems: list[Problem],
+         required: bool = True) -> int | None:
+    v = (v or "").strip()
+    if not v:
+        if required:
+            problems.append(Problem(file, "missing day", line, col, v, "an integer day"))
+        return None
+    if not _INT.match(v):
+        problems.append(Problem(file, "the web application stores days as integers", line, col,
+                                v, "an integer day relative to infusion (date-anchored "
+                                "folders: convert dates to days before importing)"))
+        return None
+    return int(v)
+
+
+def _read(folder: Path, name: str):
+    from remission.errors import ProblemLog
+    from remission.study.tables import find_table, read_table
+
+    path, sheet = find_table(folder, name)
+    if path is None:
+        return None
+    log = ProblemLog()
+    df = read_table(path, sheet, log)
+    log.raise_if_any()
+    return df
+
+
+def import_study(folder: str | Path, code: str | None = None) -> Study:
+    """Import a study folder (validated by ``load_study``) into a new :class:`Study`.
+
+    Parameters
+    ----------
+    folder : path
+        A study folder as described in docs/study-format.md.
+    code : str, optional
+        Short name of the study (default: the folder name).
+
+    Returns
+    -------
+    Study
+        The stored study. Raises :class:`~remission.errors.InputError` with every problem
+        when the folder is invalid or cannot be represented; nothing is saved then.
+    """
+    from remission.study import load_study
+
+    folder = Path(folder)
+    study_obj = load_study(folder)  # the one validator: all problems at once
+    cfg = study_obj.config
+    code = re.sub(r"[^a-z0-9-]+", "-", (code or folder.name).lower()).strip("-")[:80]
+    problems: list[Problem] = []
+    if Study.objects.filter(code=code).exists():
+        raise InputError([Problem(str(folder), "a study with this code exists already",
+                                  value=code, expected="a new study code")])
+    tables = {n: _read(folder, n) for n in TABLE_FILES}
+    columns = {n: list(df.columns) for n, df in tables.items() if df is not None}
+    with transaction.atomic():
+        study = Study.objects.create(code=code, name=cfg.name,
+                                     toml=(folder / "study.toml").read_text("utf-8"),
+                                     columns=columns)
+        pts: dict[str, Patient] = {}
+        for line, row in tables["patients"].iterrows():
+            rec = {k: str(v) for k, v in row.items() if k != "patient_id"}
+            pts[row["patient_id"]] = Patient(study=study, patient_id=row["patient_id"],
+                                             data=rec, line=int(line))
+        for p in pts.values():
+            p._change_reason = f"imported from {folder.name}"
+            p.save()
+        _import_long(tables, pts, cfg, folder.name, problems)
+        _import_files(study, folder)
+        if problems:
+            transaction.set_rollback(True)
+    if problems:
+        raise InputError(problems)
+    return study
+
+
+def _split(row, known: tuple[str, ...]) -> tuple[dict, dict]:
+    k = {c: str(row[c]) if c in row.index else "" for c in known}
+    extra = {c: str(v) for c, v in row.items() if c not in known and c != "patient_id"}
+    return k, extra
+
+
+def _bulk(model, objs: list, reason: str) -> None:
+    from simple_history.utils import bulk_create_with_history
+
+    if objs:
+        bulk_create_with_history(objs, model, batch_size=2000, default_change_reason=reason)
+
+
+def _import_long(tables, pts, cfg, name: str, problems: list[Problem]) -> None:
+    reason = f"imported from {name}"
+    tx, inf = [], []
+    df = tables.get("treatments")
+    if df is not None:
+        for line, row in df.iterrows():
+            k, extra = _split(row, ("agent", "start_day", "end_day", "dose", "dose_unit",
+                                    "route", "time", "role"))
+            start = _day(k["start_day"], "treatments.csv", line, "start_day", problems)
+            end = _day(k["end_day"], "treatments.csv", line, "end_day", problems, False)
+            role = k["role"] or infer_role(k["agent"], cfg.products)
+            common = dict(patient=pts[row["patient_id"]], end_day=end, time=k["time"],
+                          dose=k["dose"], dose_unit=k["dose_unit"], route=k["route"],
+                          extra=extra, line=int(line))
+            if role == "infusion":
+                inf.append(Infusion(product=k["agent"], day=start or 0, **common))
+            else:
+                tx.append(Treatment(agent=k["agent"], role=role, start_day=start or 0,
+                                    **common))
+    _bulk(Treatment, tx, reason)
+    _bulk(Infusion, inf, reason)
+    df = tables.get("observations")
+    if df is not None:
+        objs = []
+        for line, pid, day, time, var, val, unit, src, extra in _obs_rows(df):
+            d = _day(day, "observations.csv", line, "day", problems)
+            objs.append(Observation(patient=pts[pid], day=d or 0, time=time, variable=var,
+                                    value=val, unit=unit, source=src, extra=extra,
+                                    line=line))
+        _bulk(Observation, objs, reason)
+    df = tables.get("adverse_events")
+    if df is not None:
+        objs = []
+        for line, row in df.iterrows():
+            k, extra = _split(row, ("term", "grade", "onset_day", "end_day", "serious",
+                                    "attribution"))
+            objs.append(AdverseEvent(
+                patient=pts[row["patient_id"]], term=k["term"], grade=int(k["grade"]),
+                onset_day=_day(k["onset_day"], "adverse_events.csv", line, "onset_day",
+                               problems) or 0,
+                end_day=_day(k["end_day"], "adverse_events.csv", line, "end_day", problems,
+                             False),
+                serious=k["serious"], attribution=k["attribution"], extra=extra,
+                line=int(line)))
+        _bulk(AdverseEvent, objs, reason)
+    df = tables.get("events")
+    if df is not None:
+        objs = []
+        for line, row in df.iterrows():
+            k, extra = _split(row, ("day", "event", "value", "detail"))
+            objs.append(Event(patient=pts[row["patient_id"]],
+                              day=_day(k["day"], "events.csv", line, "day", problems) or 0,
+                              event=k["event"], value=k["value"], detail=k["detail"],
+                              extra=extra, line=int(line)))
+        _bulk(Event, objs, reason)
+    df = tables.get("recorded_grades")
+    if df is not None:
+        objs = []
+        for line, row in df.iterrows():
+            if row["patient_id"] not in pts:
+                problems.append(Problem("recorded_grades.csv", "unknown patient_id", line,
+                                        "patient_id", row["patient_id"], "a patient"))
+                continue
+            objs.append(RecordedGrade(
+                patient=pts[row["patient_id"]], day=int(row["day"]),
+                crs_grade=int(row["crs_grade"]) if row.get("crs_grade", "") else None,
+                neuro_grade=int(row["neuro_grade"]) if row.get("neuro_grade", "") else None,
+                line=int(line)))
+        _bulk(RecordedGrade, objs, reason)
+
+
+def _obs_rows(df):
+    cols = list(df.columns)
+    known = ("patient_id", "day", "time", "variable", "value", "unit", "source")
+    others = [c for c in cols if c not in known]
+    get = {c: (df[c].tolist() if c in df.columns else [""] * len(df)) for c in known}
+    oth = {c: df[c].tolist() for c in others}
+    for i, line in enumerate(df.index.tolist()):
+        yield (int(line), get["patient_id"][i], get["day"][i], get["time"][i].strip(),
+               get["variable"][i], get["value"][i], get["unit"][i], get["source"][i],
+               {c: oth[c][i] for c in others})
+
+
+def _import_files(study: Study, folder: Path) -> None:
+    skip = {f"{n}.csv" for n in TABLE_FILES} | {"study.toml", "study.xlsx"}
+    for f in sorted(folder.rglob("*")):
+        rel = f.relative_to(folder).as_posix()
+        if not f.is_file() or rel in skip or rel.split("/")[0] in ("report", "__pycache__"):
+            continue
+        StudyFile.objects.create(study=study, path=rel, content=f.read_bytes())
+
+
+def _cell(v) -> str:
+    return "" if v is None else str(v)
+
+
+def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]]:
+    """Every exported table of ``study``: (columns, rows as dicts of text), retired left out."""
+    pts = list(Patient.objects.filter(study=study).active().order_by("line", "id"))
+    keep = {p.pk for p in pts}
+    out: dict[str, tuple[list[str], list[dict[str, str]]]] = {}
+
+    def add(name: str, rows: list[tuple[int, int, dict[str, str]]]) -> None:
+        if not rows and name not in study.columns:
+            return
+        cols = list(study.columns.get(name) or DEFAULT_COLUMNS[name])
+        rows.sort(key=lambda r: (r[0], r[1]))
+        for _, _, r in rows:
+            for c in r:
+                if c not in cols and (r[c] != "" or c in DEFAULT_COLUMNS[name]):
+                    cols.append(c)
+        out[name] = (cols, [r for _, _, r in rows])
+
+    prow = []
+    for p in pts:
+        prow.append((p.line, p.pk, {"patient_id": p.patient_id, **p.data}))
+    add("patients", prow)
+    pid = {p.pk: p.patient_id for p in pts}
+    rows = []
+    for t in Treatment.objects.filter(patient__in=keep).active():
+        rows.append((t.line, t.pk, {"patient_id": pid[t.patient_id], "agent": t.agent,
+                                    "start_day": _cell(t.start_day), "end_day": _cell(t.end_day),
+                                    "dose": t.dose, "dose_unit": t.dose_unit, "route": t.route,
+                                    "time": t.time, "role": t.role, **t.extra}))
+    for i in Infusion.objects.filter(patient__in=keep).active():
+        rows.append((i.line, i.pk, {"patient_id": pid[i.patient_id], "agent": i.product,
+                                    "start_day": _cell(i.day), "end_day": _cell(i.end_day),
+                                    "dose": i.dose, "dose_unit": i.dose_unit, "route": i.route,
+                                    "time": i.time, "role": "infusion", **i.extra}))
+    add("treatments", rows)
+    rows = [(o.line, o.pk, {"patient_id": pid[o.patient_id], "day": str(o.day),
+                            "time": o.time, "variable": o.variable, "value": o.value,
+                            "unit": o.unit, "source": o.source, **o.extra})
+            for o in Observation.objects.filter(patient__in=keep).active()]
+    add("observations", rows)
+    rows = [(a.line, a.pk, {"patient_id": pid[a.patient_id], "term": a.term,
+                            "grade": str(a.grade), "onset_day": str(a.onset_day),
+                            "end_day": _cell(a.end_day), "serious": a.serious,
+                            "attribution": a.attribution, **a.extra})
+            for a in AdverseEvent.objects.filter(patient__in=keep).active()]
+    add("adverse_events", rows)
+    rows = [(e.line, e.pk, {"patient_id": pid[e.patient_id], "day": str(e.day),
+                            "event": e.event, "value": e.value, "detail": e.detail, **e.extra})
+            for e in Event.objects.filter(patient__in=keep).active()]
+    add("events", rows)
+    rows = [(g.line, g.pk, {"patient_id": pid[g.patient_id], "day": str(g.day),
+                            "crs_grade": _cell(g.crs_grade), "neuro_grade": _cell(g.neuro_grade)})
+            for g in RecordedGrade.objects.filter(patient__in=keep).active()]
+    add("recorded_grades", rows)
+    return out
+
+
+def csv_text(columns: list[str], rows: list[dict[str, str]]) -> str:
+    """A table as CSV text (UTF-8, ``\\n`` line ends, minimal quoting)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([r.get(c, "") for c in columns])
+    return buf.getvalue()
+
+
+def export_files(study: Study) -> dict[str, bytes]:
+    """The study folder as ``{relative path: bytes}`` (study.toml, tables, other files)."""
+    files = {"study.toml": study.toml.encode("utf-8")}
+    for name, (cols, rows) in table_rows(study).items():
+        files[f"{name}.csv"] = csv_text(cols, rows).encode("utf-8")
+    for f in StudyFile.objects.filter(study=study).order_by("path"):
+        files[f.path] = bytes(f.content)
+    return files
+
+
+def export_folder(study: Study, dest: str | Path) -> Path:
+    """Write the study folder into ``dest`` atomically (built aside, moved in complete)."""
+    from remission.io.atomic import staged_dir, write_bytes
+
+    dest = Path(dest)
+    with staged_dir(dest) as tmp:
+        for rel, data in export_files(study).items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_bytes(tmp / rel, data)
+    return dest
+
+
+def export_zip(study: Study) -> bytes:
+    """The study folder as a zip archive (fixed timestamps: same data -> same bytes)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for rel, data in export_files(study).items():
+            info = zipfile.ZipInfo(f"{study.code}/{rel}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+def study_bundle(study: Study, figures: bool = True):
+    """The report bundle of the study's current data: export, then the CLI's own pipeline
+    (:func:`remission.pipeline.bundle_for`), so web and ``remission report`` agree."""
+    from remission.pipeline import bundle_for
+
+    with tempfile.TemporaryDirectory(prefix="remission-web-") as tmp:
+        folder = export_folder(study, Path(tmp) / study.code)
+        return bundle_for(folder, figures=figures)

@@ -1,0 +1,221 @@
+"""Forms. Values are checked by the study-folder validator (:func:`remission.study.check_rows`):
+a form accepts a value exactly when ``remission validate`` would accept it in the file, and
+each problem is shown on its field. Changing an existing record needs a reason."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django import forms
+
+from remission.derive.vocabulary import VOCABULARY
+from remission.errors import Problem
+from remission.study import check_rows
+from remission.study.schema import PATIENTS
+from remission.web.models import EVENT_CHOICES, TREATMENT_ROLES
+
+#: Bedside page fields, in the order a nurse reads them: (section, variables)
+BEDSIDE_SECTIONS = (
+    ("Vital signs and organ support (CRS)",
+     ("temperature", "sbp", "hypotension", "norepinephrine", "epinephrine", "phenylephrine",
+      "dopamine", "vasopressin", "oxygen_device", "oxygen_flow", "fio2")),
+    ("Neurological assessment (ICANS)",
+     ("ice_score", "capd_score", "cartox10_score", "consciousness", "seizure",
+      "motor_weakness", "icp_finding", "papilloedema_stage", "csf_opening_pressure")),
+    ("Laboratory",
+     ("anc", "platelets", "hemoglobin", "wbc", "lymphocytes", "crp", "ferritin", "il6",
+      "car_copies")),
+)
+BEDSIDE_VARIABLES = tuple(v for _, vs in BEDSIDE_SECTIONS for v in vs)
+
+
+def problems_to_form(form: forms.Form, problems: list[Problem], fields: dict[str, str]) -> None:
+    """Attach each problem to the form field of its column (else to the whole form)."""
+    for p in problems:
+        msg = p.message + (f"; expected {p.expected}" if p.expected else "")
+        field = fields.get(p.column or "")
+        form.add_error(field if field in form.fields else None, msg)
+
+
+class ReasonMixin(forms.Form):
+    reason = forms.CharField(label="Reason for change", required=False, max_length=500,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def require_reason(self, editing: bool) -> str:
+        r = (self.cleaned_data.get("reason") or "").strip()
+        if editing and not r:
+            self.add_error("reason", "a reason for the change is required")
+        return r
+
+
+def _label(v: str) -> str:
+    var = VOCABULARY[v]
+    unit = f" ({var.unit})" if var.unit and var.kind != "categorical" else ""
+    return var.description[0].upper() + var.description[1:] + unit
+
+
+class BedsideForm(ReasonMixin):
+    """New readings of one patient-day (blank fields are not recorded)."""
+
+    time = forms.CharField(label="Time of readings (HH:MM, 24 h)", required=False, max_length=5,
+                           widget=forms.TextInput(attrs={"inputmode": "numeric",
+                                                         "placeholder": "HH:MM"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for v in BEDSIDE_VARIABLES:
+            var = VOCABULARY[v]
+            if var.kind == "categorical":
+                self.fields[v] = forms.ChoiceField(
+                    label=_label(v), required=False,
+                    choices=[("", "—")] + [(lv, lv.replace("_", " ")) for lv in var.levels])
+            else:
+                self.fields[v] = forms.CharField(
+                    label=_label(v), required=False, max_length=20,
+                    widget=forms.TextInput(attrs={"inputmode": "decimal",
+                                                  "autocomplete": "off"}))
+        self.fields["crs_recorded"] = forms.TypedChoiceField(
+            label="CRS grade recorded by the clinician", required=False, coerce=int,
+            empty_value=None, choices=[("", "—")] + [(str(g), str(g)) for g in range(6)])
+        self.fields["neuro_recorded"] = forms.TypedChoiceField(
+            label="ICANS grade recorded by the clinician", required=False, coerce=int,
+            empty_value=None, choices=[("", "—")] + [(str(g), str(g)) for g in range(6)])
+        # the reason field last
+        self.fields["reason"] = self.fields.pop("reason")
+
+    def sections(self):
+        return [(title, [self[v] for v in vs]) for title, vs in BEDSIDE_SECTIONS]
+
+    def new_rows(self) -> list[dict[str, str]]:
+        """The typed readings as observations.csv rows (canonical units)."""
+        data = self.data
+        time = str(data.get("time", "") or "").strip()
+        rows = []
+        for v in BEDSIDE_VARIABLES:
+            val = str(data.get(v, "") or "").strip()
+            if val:
+                var = VOCABULARY[v]
+                unit = "category" if var.kind == "categorical" else var.unit
+                rows.append({"variable": v, "value": val, "unit": unit, "time": time})
+        return rows
+
+
+def check_day_rows(patient_id: str, day: int, rows: list[dict[str, str]]) -> list[Problem]:
+    """Problems of a day's observation rows under the study validator (vocabulary, units,
+    ranges, duplicated readings), one entry per row."""
+    if not rows:
+        return []
+    df = pd.DataFrame([{"patient_id": patient_id, "day": str(day), "time": r.get("time", ""),
+                        "variable": r["variable"], "value": r["value"],
+                        "unit": r.get("unit", "")} for r in rows])
+    df.index = pd.RangeIndex(2, 2 + len(df), name="line")
+    _, problems = check_rows("observations", df)
+    return problems
+
+
+def patient_fields() -> list[str]:
+    return [c.name for c in PATIENTS]
+
+
+class PatientForm(ReasonMixin):
+    """patients.csv columns (the study's own extra columns too)."""
+
+    def __init__(self, *args, columns: list[str] | None = None, initial_data=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.columns = [c.name for c in PATIENTS]
+        for c in columns or []:
+            if c not in self.columns:
+                self.columns.append(c)
+        spec = {c.name: c for c in PATIENTS}
+        for name in self.columns:
+            c = spec.get(name)
+            help_ = ""
+            if c is not None:
+                help_ = ", ".join(x for x in (c.unit, c.description,
+                                              ("one of " + ", ".join(c.allowed))
+                                              if c.allowed else "") if x)
+            self.fields[name] = forms.CharField(
+                label=name.replace("_", " "), required=name == "patient_id", max_length=200,
+                help_text=help_)
+            if initial_data and name in initial_data:
+                self.fields[name].initial = initial_data[name]
+        self.fields["reason"] = self.fields.pop("reason")
+
+    def row(self) -> dict[str, str]:
+        return {c: str(self.cleaned_data.get(c) or "").strip() for c in self.columns}
+
+
+class TreatmentForm(ReasonMixin):
+    agent = forms.CharField(max_length=200, label="Agent or procedure")
+    role = forms.ChoiceField(choices=TREATMENT_ROLES)
+    start_day = forms.CharField(max_length=8, label="Start day (day 0 = infusion)")
+    time = forms.CharField(max_length=5, required=False, label="Time (HH:MM)")
+    end_day = forms.CharField(max_length=8, required=False, label="End day")
+    dose = forms.CharField(max_length=40, required=False)
+    dose_unit = forms.CharField(max_length=40, required=False, label="Dose unit")
+    route = forms.CharField(max_length=40, required=False)
+    table = "treatments"
+
+
+class InfusionForm(ReasonMixin):
+    agent = forms.CharField(max_length=200, label="Product")
+    start_day = forms.CharField(max_length=8, initial="0", label="Day (0 = infusion day)")
+    time = forms.CharField(max_length=5, required=False, label="Time (HH:MM)")
+    dose = forms.CharField(max_length=40, required=False, label="Dose")
+    dose_unit = forms.CharField(max_length=40, required=False, initial="cells/kg",
+                                label="Dose unit")
+    table = "treatments"
+
+
+class AdverseEventForm(ReasonMixin):
+    term = forms.CharField(max_length=200, label="CTCAE v5.0 term",
+                           widget=forms.TextInput(attrs={"list": "ctcae-terms",
+                                                         "autocomplete": "off"}))
+    grade = forms.CharField(max_length=2)
+    onset_day = forms.CharField(max_length=8, label="Onset day")
+    end_day = forms.CharField(max_length=8, required=False, label="End day")
+    serious = forms.ChoiceField(choices=[("", "—"), ("Yes", "Yes"), ("No", "No")],
+                                required=False)
+    attribution = forms.CharField(max_length=60, required=False)
+    table = "adverse_events"
+
+
+class EventForm(ReasonMixin):
+    day = forms.CharField(max_length=8)
+    event = forms.ChoiceField(choices=EVENT_CHOICES)
+    value = forms.CharField(max_length=200, required=False,
+                            help_text="response category, or cause of death")
+    detail = forms.CharField(max_length=300, required=False)
+    table = "events"
+
+
+class ObservationEditForm(ReasonMixin):
+    time = forms.CharField(max_length=5, required=False, label="Time (HH:MM)")
+    value = forms.CharField(max_length=60)
+    unit = forms.CharField(max_length=30, required=False)
+
+
+class RetireForm(forms.Form):
+    reason = forms.CharField(label="Reason for retiring the record", max_length=500)
+
+
+class SignOffForm(forms.Form):
+    confirm = forms.BooleanField(
+        label="I have reviewed the recorded data and the derived CRS and neurotoxicity "
+              "grades of this patient and confirm them.")
+
+
+class QueryForm(forms.Form):
+    day = forms.IntegerField(required=False)
+    text = forms.CharField(label="Query", widget=forms.Textarea(attrs={"rows": 2}),
+                           max_length=2000)
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label="Answer", widget=forms.Textarea(attrs={"rows": 2}),
+                             max_length=2000)
+    close = forms.BooleanField(required=False, label="Close the query")
+
+
+class ImportForm(forms.Form):
+    archive = forms.FileField(label="Study folder as a .zip archive")
+    code = forms.SlugField(required=False, label="Study code (default: folder name)")

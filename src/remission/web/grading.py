@@ -1,0 +1,280 @@
+"""Live grading of a patient-day with the batch pipeline's own engines.
+
+Nothing here decides a grade. :func:`grade_patient` builds the same observation frame the
+pipeline builds from observations.csv (the patient's rows, with the values being typed
+for one day in place of that day's stored ones), converts it with
+:func:`~remission.derive.vocabulary.normalise_observations` and runs
+:func:`~remission.derive.criteria.grade_all` with the systems of the study's ``[criteria]``
+(:func:`~remission.derive.raw.resolve_systems`), exactly as
+:func:`~remission.derive.raw.analyse_raw` does. The patient's other days are included
+because the ASTCT fever waiver depends on when fever and anti-cytokine therapy started.
+A day without any CRS (or neurotoxicity) observation is "not assessed", as in the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.criteria import SYSTEMS
+from remission.derive.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
+from remission.derive.vocabulary import VOCABULARY
+from remission.errors import InputError, Problem, ProblemLog
+
+#: What each CRS / neurotoxicity domain reads (to show the values that decided a grade).
+DOMAIN_VARIABLES = {
+    "fever": ("temperature",),
+    "hypotension": ("hypotension", "sbp", "norepinephrine", "epinephrine", "phenylephrine",
+                    "dopamine", "vasopressin"),
+    "oxygen": ("oxygen_device", "oxygen_flow", "fio2"),
+    "score": ("ice_score", "cartox10_score", "capd_score"),
+    "consciousness": ("consciousness",),
+    "seizure": ("seizure",),
+    "motor": ("motor_weakness",),
+    "icp/oedema": ("icp_finding", "papilloedema_stage", "csf_opening_pressure"),
+}
+
+
+@lru_cache(maxsize=64)
+def _config(toml: str):
+    from remission.study.config import parse_config
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "study.toml"
+        path.write_text(toml, encoding="utf-8")
+        log = ProblemLog()
+        cfg = parse_config(path, log)
+    if cfg is None:
+        raise InputError(log.problems or [Problem("study.toml", "cannot be parsed")])
+    return cfg
+
+
+def study_config(study):
+    """The parsed study.toml of a stored study (cached by content)."""
+    return _config(study.toml)
+
+
+@dataclass
+class Grade:
+    """One derived grade with the rule that decided it."""
+
+    what: str
+    system: str
+    grade: int | None
+    decided_by: str = ""
+    evidence: str = ""
+    recorded: int | None = None
+
+    @property
+    def disagrees(self) -> bool:
+        return self.recorded is not None and self.grade is not None and \
+            self.recorded != self.grade
+
+    @property
+    def text(self) -> str:
+        if self.grade is None:
+            return "not assessed"
+        if self.grade == 0:
+            return "grade 0"
+        return f"grade {self.grade}: {self.decided_by}" + \
+            (f" ({self.evidence})" if self.evidence else "")
+
+
+@dataclass
+class DayGrades:
+    day: int
+    crs: Grade
+    neuro: Grade
+    labs: list[Grade] = field(default_factory=list)
+    febrile_neutropenia: Grade | None = None
+    seconds: float = 0.0
+
+
+def _shown(variable: str, value: str, unit: str) -> str:
+    v = VOCABULARY.get(variable)
+    if v is not None and v.kind == "categorical":
+        return f"{variable.replace('_', ' ')} {value}"
+    return f"{variable.replace('_', ' ')} {value} {unit}".strip()
+
+
+def patient_frames(patient, day: int | None = None,
+                   day_rows: list[dict[str, str]] | None = None, only_day: bool = False):
+    """(observations, patients, treatments, events) frames of one patient as the pipeline
+    reads them; ``day_rows`` replace the stored rows of ``day`` when given.
+
+    ``only_day`` keeps, of the other days, only the temperatures: a CRS grade of a day
+    depends on other days only through the ASTCT fever waiver (first fever versus first
+    anti-cytokine therapy), neurotoxicity and laboratory grades not at all. That the
+    result equals the full-course grading is tested on every graded patient-day of the
+    bundled synthetic study (tests/web/test_grading.py).
+    """
+    q = patient.observations.active()
+    if day is not None and (day_rows is not None or only_day):
+        q = q.exclude(day=day) if day_rows is not None else q
+    if only_day and day is not None:
+        from django.db.models import Q
+
+        q = q.filter(Q(day=day) | Q(variable="temperature"))
+    rows = list(q.values_list("day", "time", "variable", "value", "unit"))
+    if day_rows is not None:
+        rows += [(day, r.get("time", ""), r["variable"], r["value"], r.get("unit", ""))
+                 for r in day_rows]
+    obs = pd.DataFrame(rows, columns=["day", "time", "variable", "value", "unit"])
+    obs.insert(0, "patient_id", patient.patient_id)
+    obs["day"] = obs["day"].astype(str)
+    obs.index = pd.RangeIndex(2, 2 + len(obs), name="line")
+    weight = pd.to_numeric(pd.Series([patient.data.get("weight_kg", "")]), errors="coerce")[0]
+    age = pd.to_numeric(pd.Series([patient.data.get("age", "")]), errors="coerce")[0]
+    pts = pd.DataFrame({"patient_id": [patient.patient_id], "age": [age],
+                        "weight_kg": [weight]})
+    tx = [(t.agent, t.start_day) for t in patient.treatments.active()]
+    tx += [(i.product, i.day) for i in patient.infusions.active()]
+    tx = pd.DataFrame(tx, columns=["agent", "start_day"])
+    tx.insert(0, "patient_id", patient.patient_id)
+    ev = pd.DataFrame(list(patient.events.active().values_list("day", "event", "value")),
+                      columns=["day", "event", "value"])
+    ev.insert(0, "patient_id", patient.patient_id)
+    return obs, pts, tx, ev
+
+
+def grade_patient(patient, day: int | None = None,
+                  day_rows: list[dict[str, str]] | None = None,
+                  only_day: bool = False) -> dict[str, pd.DataFrame]:
+    """Derived daily datasets of one patient, with the day's stored rows replaced by
+    ``day_rows`` when given: ``daily``, ``crs_daily``, ``neuro_daily``, ``labs``,
+    ``febrile_neutropenia`` -- the engine functions :func:`~remission.derive.criteria.
+    grade_all` runs, with the same arguments as :func:`~remission.derive.raw.analyse_raw`.
+    Raises :class:`~remission.errors.InputError` when the values break the vocabulary
+    (unknown unit, out of range...)."""
+    from remission.derive.criteria import (
+        daily_features,
+        grade_crs,
+        grade_febrile_neutropenia,
+        grade_labs,
+        grade_neurotoxicity,
+    )
+    from remission.derive.vocabulary import normalise_observations
+
+    cfg = study_config(patient.study)
+    systems = resolve_systems(dict(cfg.criteria), cfg.disease)
+    obs, pts, tx, ev = patient_frames(patient, day, day_rows, only_day)
+    if obs.empty:
+        return {}
+    weights = pts.set_index("patient_id")["weight_kg"].dropna()
+    canon = normalise_observations(obs, weights if len(weights) else None)
+    daily = daily_features(canon)
+    out = {"daily": daily,
+           "crs_daily": grade_crs(daily, systems.crs, tx, ev),
+           "neuro_daily": grade_neurotoxicity(daily, systems.neurotoxicity, pts, ev),
+           "labs": grade_labs(daily, lln=cfg.lln or None),
+           "febrile_neutropenia": grade_febrile_neutropenia(daily)}
+    out["systems"] = systems  # type: ignore[assignment]
+    return out
+
+
+def _one(graded: pd.DataFrame, daily: pd.DataFrame, day: int, variables, what: str,
+         system: str, values: dict[str, str]) -> Grade:
+    label = SYSTEMS.get(system, system)
+    row = graded[graded["day"] == day]
+    if row.empty:
+        return Grade(what, label, None)
+    g = int(row["grade"].iloc[0])
+    decided = str(row["decided_by"].iloc[0])
+    drow = daily[daily["day"] == day]
+    assessed = bool(len(drow)) and any(c in drow.columns and drow[c].notna().any()
+                                       for c in variables)
+    if not assessed and g != 5:
+        return Grade(what, label, None)
+    ev = []
+    for dom in decided.split("+"):
+        ev += [values[v] for v in DOMAIN_VARIABLES.get(dom, ()) if v in values]
+    return Grade(what, label, g, decided if g else "", "; ".join(ev) if g else "")
+
+
+def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None) -> DayGrades:
+    """CRS, neurotoxicity and CTCAE laboratory grades of one patient-day, each with the
+    domain that decided it and the values of that domain (see module docstring)."""
+    import time
+
+    t0 = time.perf_counter()
+    out = grade_patient(patient, day, day_rows, only_day=True)
+    if day_rows is None:
+        day_rows = [{"variable": o.variable, "value": o.value, "unit": o.unit}
+                    for o in patient.observations.active().filter(day=day)]
+    values = {r["variable"]: _shown(r["variable"], r["value"], r.get("unit", ""))
+              for r in day_rows}
+    rec = patient.recorded_grades.active().filter(day=day).first()
+    if not out:
+        sys_ = resolve_systems(dict(study_config(patient.study).criteria), "")
+        res = DayGrades(day, Grade("CRS", SYSTEMS.get(sys_.crs, sys_.crs), None),
+                        Grade("Neurotoxicity", SYSTEMS.get(sys_.neurotoxicity, ""), None))
+    else:
+        systems = out["systems"]
+        daily = out["daily"]
+        crs = _one(out["crs_daily"], daily, day, CRS_VARIABLES, "CRS", systems.crs, values)
+        ntx = _one(out["neuro_daily"], daily, day, NEURO_VARIABLES,
+                   "ICANS" if systems.neurotoxicity == "icans_astct2019" else "CRES",
+                   systems.neurotoxicity, values)
+        labs = []
+        lab = out["labs"]
+        for _, r in lab[lab["day"] == day].iterrows():
+            g = None if pd.isna(r["grade"]) else int(r["grade"])
+            labs.append(Grade(str(r["term"]), "CTCAE v5.0", g,
+                              f"{r['variable']} {r['value']:g}" if g else "", ""))
+        fn = out["febrile_neutropenia"]
+        fn_row = fn[fn["day"] == day] if len(fn) else fn
+        fng = None
+        if len(fn_row) and "grade" in fn_row:
+            v = fn_row["grade"].iloc[0]
+            fng = Grade("Febrile neutropenia", "CTCAE v5.0",
+                        None if pd.isna(v) else int(v))
+        res = DayGrades(day, crs, ntx, labs, fng)
+    if rec is not None:
+        res.crs.recorded = rec.crs_grade
+        res.neuro.recorded = rec.neuro_grade
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def daily_table(patient) -> pd.DataFrame:
+    """Per day: derived CRS and neurotoxicity grade with the deciding domain, recorded
+    grades, as the patient page shows them (masking days without observations)."""
+    out = grade_patient(patient)
+    rec = {g.day: g for g in patient.recorded_grades.active()}
+    if not out:
+        return pd.DataFrame(columns=["day", "crs", "crs_rule", "neuro", "neuro_rule"])
+    daily = out["daily"]
+    rows = []
+    crs = out["crs_daily"].set_index("day")
+    ntx = out["neuro_daily"].set_index("day")
+    for d in sorted(set(daily["day"]) | set(crs.index) | set(ntx.index)):
+        drow = daily[daily["day"] == d]
+
+        def has(vars_, drow=drow):
+            return any(c in drow.columns and drow[c].notna().any() for c in vars_)
+
+        def pick(tab, vars_, d=d, has=has):
+            if d not in tab.index:
+                return None, ""
+            g = int(np.asarray(tab.loc[[d], "grade"])[0])
+            if not has(vars_) and g != 5:
+                return None, ""
+            return g, str(np.asarray(tab.loc[[d], "decided_by"])[0]) if g else ""
+
+        cg, cr = pick(crs, CRS_VARIABLES)
+        ng, nr = pick(ntx, NEURO_VARIABLES)
+        r = rec.get(int(d))
+        rows.append({"day": int(d), "crs": cg, "crs_rule": cr, "neuro": ng, "neuro_rule": nr,
+                     "crs_recorded": None if r is None else r.crs_grade,
+                     "neuro_recorded": None if r is None else r.neuro_grade})
+    return pd.DataFrame(rows)
+
+
+def fingerprint_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

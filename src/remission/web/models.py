@@ -1,0 +1,336 @@
+"""Database models of remission web.
+
+The clinical tables mirror the study folder (docs/study-format.md) one to one, so a study
+exports to a folder the command line reads unchanged and imports without loss: known
+columns are fields, any other column of the source file is kept as text in ``extra``,
+``line`` keeps the row order of the exported file. Values are stored as the text a user
+typed or a file held (``"5e5"`` stays ``"5e5"``); the study validator types them.
+
+Audit trail: every clinical model keeps a django-simple-history table (who, when, old and
+new values). A change of an existing record needs a reason (``_change_reason``); clinical
+records are never deleted, they are retired with a reason. Historical rows cannot be
+changed or deleted (a ``pre_save``/``pre_delete`` guard refuses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.db.models.signals import pre_delete, pre_save
+from simple_history.models import HistoricalRecords
+
+ROLES = (
+    ("admin", "Study administrator"),
+    ("investigator", "Investigator"),
+    ("data_entry", "Data entry"),
+    ("monitor", "Monitor (read-only, queries)"),
+    ("statistician", "Statistician (export)"),
+)
+
+TREATMENT_ROLES = (
+    ("infusion", "Cell product infusion"),
+    ("bridging", "Bridging therapy"),
+    ("lymphodepletion", "Lymphodepletion"),
+    ("tocilizumab", "Tocilizumab / anti-cytokine"),
+    ("steroid", "Corticosteroid"),
+    ("vasopressor", "Vasopressor"),
+    ("next_therapy", "Next therapy"),
+    ("other", "Other"),
+)
+
+EVENT_CHOICES = tuple((e, e.replace("_", " ")) for e in (
+    "response_assessment", "relapse", "progression", "transplant", "stem_cell_boost",
+    "death", "last_contact"))
+
+
+class ReasonRequired(ValueError):
+    """A change of an existing clinical record was attempted without a reason."""
+
+
+class NotDeletable(PermissionError):
+    """Clinical records and the audit trail are never deleted."""
+
+
+class ClinicalQuerySet(models.QuerySet):
+    def delete(self):
+        raise NotDeletable("clinical records are retired with a reason, never deleted")
+
+    def active(self) -> ClinicalQuerySet:
+        """Records not retired."""
+        return self.filter(retired=False)
+
+
+class Study(models.Model):
+    """A study: its study.toml verbatim plus the column order of each exported table."""
+
+    code = models.SlugField(max_length=80, unique=True, help_text="folder name on export")
+    name = models.CharField(max_length=300)
+    toml = models.TextField(help_text="study.toml as written")
+    columns = models.JSONField(default=dict, blank=True,
+                               help_text="table name -> column order of its file")
+    created = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StudyFile(models.Model):
+    """Any other file of the study folder (claims.toml, README.md, published AE table...)."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="files")
+    path = models.CharField(max_length=300)
+    content = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "path"], name="uniq_file")]
+
+
+class Membership(models.Model):
+    """A user's role in one study; object-level checks go through this table only."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="memberships")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=ROLES)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "study"], name="one_role")]
+
+
+class Clinical(models.Model):
+    """Base of every clinical record: retire-not-delete, row order, extra columns."""
+
+    retired = models.BooleanField(default=False)
+    retire_reason = models.TextField(blank=True, default="")
+    line = models.IntegerField(default=0, help_text="row order in the exported file")
+    extra = models.JSONField(default=dict, blank=True,
+                             help_text="other columns of the source file, as text")
+
+    objects = ClinicalQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        reason = (getattr(self, "_change_reason", None) or "").strip()
+        if self.pk is not None and not reason:
+            raise ReasonRequired(f"a reason is required to change {self._meta.verbose_name}")
+        if self.pk is None and not reason:
+            self._change_reason = "initial entry"
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise NotDeletable("clinical records are retired with a reason, never deleted")
+
+    def retire(self, reason: str, user=None) -> None:
+        """Retire the record (kept, hidden from analyses) with a mandatory reason."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise ReasonRequired("a reason is required to retire a record")
+        self.retired = True
+        self.retire_reason = reason
+        self._change_reason = f"retired: {reason}"
+        if user is not None:
+            self._history_user = user
+        self.save()
+
+
+class Patient(Clinical):
+    """One row of patients.csv: ``data`` holds every other column as text."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="patients")
+    patient_id = models.CharField(max_length=64)
+    data = models.JSONField(default=dict, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["line", "id"]
+        constraints = [models.UniqueConstraint(fields=["study", "patient_id"],
+                                               name="uniq_patient")]
+
+    def __str__(self) -> str:
+        return self.patient_id
+
+
+class Treatment(Clinical):
+    """One row of treatments.csv (drug or procedure) with its role and time."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="treatments")
+    agent = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=TREATMENT_ROLES, default="other")
+    start_day = models.IntegerField()
+    end_day = models.IntegerField(null=True, blank=True)
+    time = models.CharField(max_length=5, blank=True, default="", help_text="HH:MM")
+    dose = models.CharField(max_length=40, blank=True, default="")
+    dose_unit = models.CharField(max_length=40, blank=True, default="")
+    route = models.CharField(max_length=40, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start_day", "line", "id"]
+
+
+class Infusion(Clinical):
+    """A cell-product infusion (exported as a treatments.csv row with role ``infusion``)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="infusions")
+    product = models.CharField(max_length=200)
+    day = models.IntegerField(default=0)
+    end_day = models.IntegerField(null=True, blank=True)
+    time = models.CharField(max_length=5, blank=True, default="")
+    dose = models.CharField(max_length=40, blank=True, default="")
+    dose_unit = models.CharField(max_length=40, blank=True, default="")
+    route = models.CharField(max_length=40, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["day", "line", "id"]
+
+
+class Observation(Clinical):
+    """One row of observations.csv: a bedside value or a laboratory result."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="observations")
+    day = models.IntegerField()
+    time = models.CharField(max_length=5, blank=True, default="")
+    variable = models.CharField(max_length=60)
+    value = models.CharField(max_length=60)
+    unit = models.CharField(max_length=30, blank=True, default="")
+    source = models.CharField(max_length=60, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["day", "line", "id"]
+        indexes = [models.Index(fields=["patient", "day"])]
+
+
+class AdverseEvent(Clinical):
+    """One row of adverse_events.csv (CTCAE v5.0 term and grade)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
+    term = models.CharField(max_length=200)
+    grade = models.IntegerField()
+    onset_day = models.IntegerField()
+    end_day = models.IntegerField(null=True, blank=True)
+    serious = models.CharField(max_length=10, blank=True, default="")
+    attribution = models.CharField(max_length=60, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["onset_day", "line", "id"]
+
+
+class Event(Clinical):
+    """One row of events.csv: response assessment, relapse, transplant, death (cause)..."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="events")
+    day = models.IntegerField()
+    event = models.CharField(max_length=30, choices=EVENT_CHOICES)
+    value = models.CharField(max_length=200, blank=True, default="")
+    detail = models.CharField(max_length=300, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["day", "line", "id"]
+
+
+class RecordedGrade(Clinical):
+    """The grade a clinician recorded for a patient-day (compared with the derived one)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT,
+                                related_name="recorded_grades")
+    day = models.IntegerField()
+    crs_grade = models.IntegerField(null=True, blank=True)
+    neuro_grade = models.IntegerField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["day", "id"]
+        constraints = [models.UniqueConstraint(fields=["patient", "day"], name="one_grade_day")]
+
+
+class SignOff(models.Model):
+    """An investigator's electronic sign-off of a patient's derived CRS/neurotoxicity grades.
+
+    Valid only while the patient's clinical data have the ``fingerprint`` they had when
+    signed (:func:`patient_fingerprint`); any change invalidates it.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="signoffs")
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    signed_at = models.DateTimeField(auto_now_add=True)
+    fingerprint = models.CharField(max_length=64)
+    crs_max = models.IntegerField(null=True)
+    neuro_max = models.IntegerField(null=True)
+    statement = models.TextField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-signed_at", "-id"]
+
+    def delete(self, *args, **kwargs):
+        raise NotDeletable("sign-offs are part of the audit trail")
+
+
+class Query(models.Model):
+    """A data query a monitor raises on a patient (optionally a day) and a coordinator answers."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="queries")
+    day = models.IntegerField(null=True, blank=True)
+    text = models.TextField()
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                  related_name="+")
+    raised_at = models.DateTimeField(auto_now_add=True)
+    answer = models.TextField(blank=True, default="")
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    closed = models.BooleanField(default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["closed", "-raised_at", "-id"]
+
+
+CLINICAL_MODELS = (Patient, Treatment, Infusion, Observation, AdverseEvent, Event,
+                   RecordedGrade)
+
+
+def patient_fingerprint(patient: Patient) -> str:
+    """SHA-256 of a patient's active clinical data (what a sign-off vouches for)."""
+    rows: list = [["patient", patient.patient_id, patient.data]]
+    rows += [["obs", o.day, o.time, o.variable, o.value, o.unit]
+             for o in patient.observations.active().order_by("day", "time", "variable", "id")]
+    rows += [["tx", t.agent, t.role, t.start_day, t.end_day, t.time, t.dose, t.dose_unit]
+             for t in patient.treatments.active().order_by("start_day", "id")]
+    rows += [["inf", i.product, i.day, i.dose, i.dose_unit]
+             for i in patient.infusions.active().order_by("day", "id")]
+    rows += [["ev", e.day, e.event, e.value] for e in patient.events.active().order_by("day", "id")]
+    blob = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _historical(sender) -> bool:
+    return sender.__module__ == __name__ and sender.__name__.startswith("Historical")
+
+
+def _refuse_history_change(sender, instance, **kwargs) -> None:
+    if _historical(sender) and instance.pk is not None and \
+            sender.objects.filter(pk=instance.pk).exists():
+        raise NotDeletable("the audit trail cannot be changed")
+
+
+def _refuse_history_delete(sender, instance, **kwargs) -> None:
+    if _historical(sender):
+        raise NotDeletable("the audit trail cannot be deleted")
+
+
+pre_save.connect(_refuse_history_change, dispatch_uid="remission-history-immutable")
+pre_delete.connect(_refuse_history_delete, dispatch_uid="remission-history-undeletable")

@@ -1,0 +1,150 @@
+"""Django settings of ``remission web``.
+
+Zero set-up by default: SQLite in ``REMISSION_WEB_HOME`` (default ``~/.remission/web``);
+PostgreSQL when ``DATABASE_URL`` (``postgresql://user:password@host:port/name``) is set.
+Cookies are ``Secure``, ``HttpOnly`` (session) and ``SameSite=Lax``; browsers treat the
+loopback address as a secure context, so they work on ``http://127.0.0.1``. Every response
+carries a Content-Security-Policy (:mod:`remission.web.security`). Failed logins are
+throttled by django-axes (5 failures lock the username for 15 minutes).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+HOME = Path(os.environ.get("REMISSION_WEB_HOME", Path.home() / ".remission" / "web"))
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _secret_key() -> str:
+    key = os.environ.get("REMISSION_WEB_SECRET_KEY")
+    if key:
+        return key
+    path = HOME / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    return secrets.token_urlsafe(50)  # per process: sessions end with the process
+
+
+def database_from_url(url: str | None, sqlite_path: Path) -> dict:
+    """Django ``DATABASES['default']`` from a ``DATABASE_URL`` (PostgreSQL) or SQLite.
+
+    Examples
+    --------
+    >>> database_from_url("postgresql://u:p@127.0.0.1:5433/rem", Path("x"))["PORT"]
+    '5433'
+    """
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_path),
+                "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"}}
+    u = urlparse(url)
+    if u.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"DATABASE_URL must be postgresql://..., got scheme {u.scheme!r}")
+    return {"ENGINE": "django.db.backends.postgresql", "NAME": u.path.lstrip("/"),
+            "USER": unquote(u.username or ""), "PASSWORD": unquote(u.password or ""),
+            "HOST": u.hostname or "", "PORT": str(u.port or ""), "CONN_MAX_AGE": 60}
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("REMISSION_WEB_DEBUG") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "simple_history",
+    "axes",
+    "remission.web.apps.WebConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "remission.web.security.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+ROOT_URLCONF = "remission.web.urls"
+WSGI_APPLICATION = "remission.web.wsgi.application"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [],
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+
+DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"),
+                                          HOME / "remission-web.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+# cookies and transport
+SESSION_COOKIE_SECURE = os.environ.get("REMISSION_WEB_INSECURE_COOKIES") != "1"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 3600  # one ward shift
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = ["http://127.0.0.1", "http://localhost"]
+
+# login throttling (django-axes)
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+# passwords are never logged: no request bodies in logs, sensitive POST parameters masked
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"},
+                "axes": {"handlers": ["console"], "level": "WARNING"}},
+}

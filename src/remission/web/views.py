@@ -1,0 +1,717 @@
+"""Views. Each reaches its study and patient through :mod:`remission.web.access` (404 for
+another study's user, 403 for a role without the capability) and calls the library for
+everything clinical: grades (:mod:`remission.web.grading` -> derive.criteria), validation
+(:func:`remission.study.check_rows`), report (:func:`remission.web.folder.study_bundle`)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import mimetypes
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from remission.derive import ctcae_terms
+from remission.errors import InputError
+from remission.study import check_rows
+from remission.web import folder as folder_io
+from remission.web.access import can, patient_for, study_for
+from remission.web.forms import (
+    AdverseEventForm,
+    AnswerForm,
+    BedsideForm,
+    EventForm,
+    ImportForm,
+    InfusionForm,
+    ObservationEditForm,
+    PatientForm,
+    QueryForm,
+    RetireForm,
+    SignOffForm,
+    TreatmentForm,
+    check_day_rows,
+    problems_to_form,
+)
+from remission.web.grading import daily_table, grade_day, study_config
+from remission.web.models import (
+    AdverseEvent,
+    Event,
+    Infusion,
+    Membership,
+    Observation,
+    Patient,
+    Query,
+    RecordedGrade,
+    SignOff,
+    Treatment,
+    patient_fingerprint,
+)
+from remission.web.security import REPORT_CSP
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def static(request, path: str):
+    """Static files of the installed apps (htmx, the stylesheet); local use only."""
+    found = finders.find(path)
+    if not found or ".." in Path(path).parts:
+        raise Http404(path)
+    ctype = mimetypes.guess_type(found)[0] or "application/octet-stream"
+    resp = FileResponse(open(found, "rb"), content_type=ctype)  # noqa: SIM115
+    resp["Cache-Control"] = "max-age=3600"
+    return resp
+
+
+def _next_line(model, study, field: str = "patient__study") -> int:
+    m = model.objects.filter(**{field: study}).aggregate(m=Max("line"))["m"]
+    return (m or 1) + 1
+
+
+def _treatment_line(study) -> int:
+    return max(_next_line(Treatment, study), _next_line(Infusion, study))
+
+
+def _ctx(request, study, role, **kw):
+    return {"study": study, "role": role, "can_edit": can(role, "edit"),
+            "can_sign": can(role, "sign"), "can_query": can(role, "query"),
+            "can_answer": can(role, "answer"), "can_export": can(role, "export"),
+            "can_manage": can(role, "manage"), **kw}
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+@login_required
+def home(request):
+    ms = Membership.objects.filter(user=request.user).select_related("study").order_by(
+        "study__name")
+    return render(request, "web/home.html", {"memberships": ms,
+                                             "can_import": request.user.is_staff})
+
+
+@login_required
+def study_page(request, study_id: int):
+    study, role = study_for(request.user, study_id)
+    patients = list(Patient.objects.filter(study=study).order_by("line", "id"))
+    signed = {}
+    for s in SignOff.objects.filter(patient__study=study).order_by("signed_at"):
+        signed[s.patient_id] = s
+    rows = []
+    for p in patients:
+        s = signed.get(p.pk)
+        rows.append({"p": p, "signoff": s,
+                     "valid": s is not None and s.fingerprint == patient_fingerprint(p)})
+    cfg = study_config(study)
+    return render(request, "web/study.html", _ctx(
+        request, study, role, rows=rows, config=cfg,
+        open_queries=Query.objects.filter(patient__study=study, closed=False).count()))
+
+
+def _patient_ctx(request, study, p, role):
+    table = daily_table(p)
+    sig = p.signoffs.first()
+    return _ctx(
+        request, study, role, patient=p,
+        daily=table.to_dict("records"),
+        crs_max=None if table.empty or table["crs"].isna().all() else int(table["crs"].max()),
+        neuro_max=(None if table.empty or table["neuro"].isna().all()
+                   else int(table["neuro"].max())),
+        infusions=p.infusions.all(), treatments=p.treatments.all(),
+        adverse_events=p.adverse_events.all(), events=p.events.all(),
+        signoff=sig, signoff_valid=sig is not None and sig.fingerprint == patient_fingerprint(p),
+        queries=p.queries.all(), query_form=QueryForm(), answer_form=AnswerForm(),
+        signoff_form=SignOffForm(),
+        fields=[(k, v) for k, v in p.data.items()])
+
+
+@login_required
+def patient_page(request, study_id: int, pk: int):
+    study, p, role = patient_for(request.user, study_id, pk)
+    try:
+        ctx = _patient_ctx(request, study, p, role)
+    except InputError as exc:  # stored data the validator no longer accepts
+        ctx = _ctx(request, study, role, patient=p, daily=[], problems=exc.problems,
+                   infusions=p.infusions.all(), treatments=p.treatments.all(),
+                   adverse_events=p.adverse_events.all(), events=p.events.all(),
+                   queries=p.queries.all(), fields=list(p.data.items()))
+    return render(request, "web/patient.html", ctx)
+
+
+# ----------------------------------------------------------------------------- bedside
+
+
+def _day_rows(p, day: int) -> list[dict[str, str]]:
+    return [{"variable": o.variable, "value": o.value, "unit": o.unit, "time": o.time}
+            for o in p.observations.active().filter(day=day)]
+
+
+def _grades_for(p, day: int, form: BedsideForm):
+    """Grades with the typed readings added to the day's stored ones (None + problems
+    when the validator rejects a value)."""
+    rows = _day_rows(p, day) + form.new_rows()
+    problems = check_day_rows(p.patient_id, day, rows)
+    if problems:
+        return None, problems
+    try:
+        return grade_day(p, day, rows), []
+    except InputError as exc:
+        return None, exc.problems
+
+
+def _with_typed_recorded(grades, form: BedsideForm):
+    for key, g in (("crs_recorded", grades.crs), ("neuro_recorded", grades.neuro)):
+        v = str(form.data.get(key, "") or "").strip()
+        if v.isdigit():
+            g.recorded = int(v)
+    return grades
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def bedside(request, study_id: int, pk: int, day: int):
+    cap = "edit" if request.method == "POST" else "view"
+    study, p, role = patient_for(request.user, study_id, pk, cap)
+    rec = p.recorded_grades.active().filter(day=day).first()
+    initial = {} if rec is None else {"crs_recorded": rec.crs_grade,
+                                      "neuro_recorded": rec.neuro_grade}
+    if request.method == "POST":
+        form = BedsideForm(request.POST)
+        if form.is_valid():
+            new = form.new_rows()
+            rows = _day_rows(p, day) + new
+            probs = check_day_rows(p.patient_id, day, rows)
+            n_old = len(rows) - len(new)
+            # problems of the new rows only (line = 2 + position)
+            problems_to_form(form, [pr for pr in probs if (pr.row or 0) - 2 >= n_old],
+                             {"value": None, "time": "time", "unit": None})
+            if not probs:
+                try:
+                    grade_day(p, day, rows)
+                except InputError as exc:
+                    problems_to_form(form, exc.problems, {})
+            crs_r = form.cleaned_data.get("crs_recorded")
+            ntx_r = form.cleaned_data.get("neuro_recorded")
+            changing = rec is not None and (rec.crs_grade, rec.neuro_grade) != (crs_r, ntx_r)
+            reason = form.require_reason(changing)
+            if form.is_valid() and not form.errors:
+                _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason)
+                messages.success(request, f"Day {day}: {len(new)} reading(s) saved.")
+                return redirect("bedside", study_id=study.pk, pk=p.pk, day=day)
+    else:
+        form = BedsideForm(initial=initial)
+    grades, problems = _grades_for(p, day, form if request.method == "POST"
+                                   else BedsideForm(data={}))
+    if grades is not None and request.method == "POST":
+        _with_typed_recorded(grades, form)
+    stored = p.observations.filter(day=day).order_by("time", "variable", "id")
+    days = sorted(set(p.observations.active().values_list("day", flat=True)) | {day})
+    return render(request, "web/bedside.html", _ctx(
+        request, study, role, patient=p, day=day, form=form, grades=grades,
+        problems=problems, stored=stored, days=days,
+        prev_day=day - 1, next_day=day + 1))
+
+
+def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
+    study = p.study
+    with transaction.atomic():
+        line = _next_line(Observation, study)
+        for i, r in enumerate(new):
+            o = Observation(patient=p, day=day, time=r["time"], variable=r["variable"],
+                            value=r["value"], unit=r["unit"], line=line + i)
+            o._change_reason = reason or "bedside entry"
+            o.save()
+        if crs_r is not None or ntx_r is not None or rec is not None:
+            if rec is None:
+                rec = RecordedGrade(patient=p, day=day, line=_next_line(RecordedGrade, study))
+                rec._change_reason = reason or "grade recorded at the bedside"
+            else:
+                rec._change_reason = reason
+            if rec.pk is None or (rec.crs_grade, rec.neuro_grade) != (crs_r, ntx_r):
+                rec.crs_grade, rec.neuro_grade = crs_r, ntx_r
+                rec.save()
+
+
+@login_required
+@require_POST
+def bedside_grade(request, study_id: int, pk: int, day: int):
+    """htmx: the grades panel for the values being typed (nothing is saved)."""
+    _study, p, _role = patient_for(request.user, study_id, pk, "view")
+    form = BedsideForm(request.POST)
+    grades, problems = _grades_for(p, day, form)
+    if grades is not None:
+        _with_typed_recorded(grades, form)
+    return render(request, "web/_grades.html", {"grades": grades, "problems": problems,
+                                                "live": True})
+
+
+# ----------------------------------------------------------------------------- records
+
+
+RECORDS = {
+    "treatment": (Treatment, TreatmentForm),
+    "infusion": (Infusion, InfusionForm),
+    "adverse_event": (AdverseEvent, AdverseEventForm),
+    "event": (Event, EventForm),
+    "observation": (Observation, ObservationEditForm),
+}
+
+
+def _record_row(kind: str, p, data: dict) -> dict[str, str]:
+    row = {"patient_id": p.patient_id}
+    row.update({k: str(v if v is not None else "").strip() for k, v in data.items()
+                if k != "reason"})
+    if kind == "observation":
+        row.update(day=str(data["day"]), variable=data["variable"])
+    return row
+
+
+def _initial(kind: str, obj) -> dict:
+    if kind == "infusion":
+        return {"agent": obj.product, "start_day": obj.day, "time": obj.time, "dose": obj.dose,
+                "dose_unit": obj.dose_unit}
+    if kind == "treatment":
+        return {f: getattr(obj, f) for f in ("agent", "role", "start_day", "time", "end_day",
+                                             "dose", "dose_unit", "route")}
+    if kind == "adverse_event":
+        return {f: getattr(obj, f) for f in ("term", "grade", "onset_day", "end_day",
+                                             "serious", "attribution")}
+    if kind == "event":
+        return {f: getattr(obj, f) for f in ("day", "event", "value", "detail")}
+    return {"time": obj.time, "value": obj.value, "unit": obj.unit}
+
+
+def _apply(kind: str, obj, typed: pd.Series, cd: dict) -> None:
+    def day(v):
+        return None if pd.isna(v) else int(v)
+
+    if kind == "infusion":
+        obj.product, obj.day = cd["agent"], day(typed["start_day"])
+        obj.time, obj.dose, obj.dose_unit = cd["time"], cd["dose"], cd["dose_unit"]
+    elif kind == "treatment":
+        obj.agent, obj.role = cd["agent"], cd["role"]
+        obj.start_day, obj.end_day = day(typed["start_day"]), day(typed["end_day"])
+        obj.time, obj.dose, obj.dose_unit, obj.route = (cd["time"], cd["dose"],
+                                                        cd["dose_unit"], cd["route"])
+    elif kind == "adverse_event":
+        obj.term = ctcae_terms.lookup(cd["term"]).term
+        obj.grade = int(typed["grade"])
+        obj.onset_day, obj.end_day = day(typed["onset_day"]), day(typed["end_day"])
+        obj.serious, obj.attribution = cd["serious"], cd["attribution"]
+    elif kind == "event":
+        obj.day, obj.event, obj.value, obj.detail = (day(typed["day"]), cd["event"],
+                                                     cd["value"], cd["detail"])
+    else:
+        obj.time, obj.value, obj.unit = cd["time"], cd["value"], cd["unit"]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record(request, study_id: int, pk: int, kind: str, rec_id: int | None = None):
+    """Create (``rec_id`` None) or correct a clinical record; a correction needs a reason."""
+    if kind not in RECORDS:
+        raise Http404(kind)
+    study, p, role = patient_for(request.user, study_id, pk, "edit")
+    model, form_cls = RECORDS[kind]
+    obj = None
+    if rec_id is not None:
+        obj = model.objects.filter(pk=rec_id, patient=p).first()
+        if obj is None:
+            raise Http404("no such record")
+    elif kind == "observation":
+        raise Http404("readings are entered on the bedside page")
+    if request.method == "POST":
+        form = form_cls(request.POST)
+        if form.is_valid():
+            reason = form.require_reason(obj is not None)
+            cd = form.cleaned_data
+            data = dict(cd)
+            if kind == "observation":
+                data.update(day=obj.day, variable=obj.variable)
+            row = _record_row(kind, p, data)
+            if kind == "infusion":
+                row.pop("agent")
+                row["agent"] = cd["agent"]
+            table = form_cls.table if kind != "observation" else "observations"
+            df = pd.DataFrame([row])
+            df.index = pd.Index([2], name="line")
+            typed, problems = check_rows(table, df, study_config(study))
+            if kind == "observation":
+                rows = [{"variable": o.variable, "value": o.value, "unit": o.unit,
+                         "time": o.time}
+                        for o in p.observations.active().filter(day=obj.day)
+                        if o.pk != obj.pk]
+                rows.append({"variable": obj.variable, "value": cd["value"],
+                             "unit": cd["unit"], "time": cd["time"]})
+                problems = check_day_rows(p.patient_id, obj.day, rows)
+            problems_to_form(form, problems, {c: c for c in form.fields})
+            if not form.errors:
+                if obj is None:
+                    obj = model(patient=p, line=(_treatment_line(study)
+                                                 if kind in ("treatment", "infusion")
+                                                 else _next_line(model, study)))
+                _apply(kind, obj, typed.iloc[0], cd)
+                obj._change_reason = reason or "initial entry"
+                obj.save()
+                messages.success(request, "Saved.")
+                if kind == "observation":
+                    return redirect("bedside", study_id=study.pk, pk=p.pk, day=obj.day)
+                return redirect("patient", study_id=study.pk, pk=p.pk)
+    else:
+        form = form_cls(initial=_initial(kind, obj) if obj is not None else None)
+    return render(request, "web/record_form.html", _ctx(
+        request, study, role, patient=p, form=form, kind=kind.replace("_", " "), obj=obj,
+        terms=ctcae_terms.names() if kind == "adverse_event" else ()))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def retire(request, study_id: int, pk: int, kind: str, rec_id: int):
+    study, p, role = patient_for(request.user, study_id, pk, "edit")
+    if kind == "patient":
+        obj = p
+    elif kind in RECORDS:
+        obj = RECORDS[kind][0].objects.filter(pk=rec_id, patient=p).first()
+    else:
+        obj = None
+    if obj is None:
+        raise Http404("no such record")
+    form = RetireForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        obj.retire(form.cleaned_data["reason"], request.user)
+        messages.success(request, "Record retired (kept in the audit trail).")
+        return redirect("patient", study_id=study.pk, pk=p.pk)
+    return render(request, "web/retire.html", _ctx(request, study, role, patient=p, obj=obj,
+                                                   form=form, kind=kind))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_form(request, study_id: int, pk: int | None = None):
+    study, role = study_for(request.user, study_id, "edit")
+    p = None
+    if pk is not None:
+        study, p, role = patient_for(request.user, study_id, pk, "edit")
+    columns = list(study.columns.get("patients") or [])
+    initial = None if p is None else {"patient_id": p.patient_id, **p.data}
+    if request.method == "POST":
+        form = PatientForm(request.POST, columns=columns)
+        if form.is_valid():
+            reason = form.require_reason(p is not None)
+            row = form.row()
+            others = Patient.objects.filter(study=study).exclude(pk=getattr(p, "pk", None))
+            if others.filter(patient_id=row["patient_id"]).exists():
+                form.add_error("patient_id", "duplicate patient_id; expected unique study IDs")
+            df = pd.DataFrame([row])
+            df.index = pd.Index([2], name="line")
+            _, problems = check_rows("patients", df, study_config(study))
+            problems_to_form(form, problems, {c: c for c in form.fields})
+            if not form.errors:
+                keep = {k: v for k, v in row.items() if k != "patient_id" and
+                        (v != "" or k in columns)}
+                if p is None:
+                    p = Patient(study=study, line=_next_line(Patient, study, "study"))
+                p.patient_id, p.data = row["patient_id"], keep
+                p._change_reason = reason or "initial entry"
+                p._history_user = request.user
+                p.save()
+                messages.success(request, f"Patient {p.patient_id} saved.")
+                return redirect("patient", study_id=study.pk, pk=p.pk)
+    else:
+        form = PatientForm(columns=columns, initial_data=initial)
+    return render(request, "web/patient_form.html", _ctx(request, study, role, patient=p,
+                                                         form=form))
+
+
+# ----------------------------------------------------------------------------- audit trail
+
+
+def _history_rows(p) -> list[dict]:
+    """Every historical version of the patient's records with the fields that changed."""
+    out = []
+    sources = [("patient", p.history.all())]
+    for name, rel in (("infusion", p.infusions), ("treatment", p.treatments),
+                      ("observation", p.observations), ("adverse event", p.adverse_events),
+                      ("event", p.events), ("recorded grade", p.recorded_grades)):
+        model = rel.model
+        sources.append((name, model.history.filter(patient_id=p.pk)))
+    sources.append(("sign-off", SignOff.history.filter(patient_id=p.pk)))
+    sources.append(("query", Query.history.filter(patient_id=p.pk)))
+    for name, qs in sources:
+        prev: dict = {}
+        for h in qs.order_by("history_date", "history_id").select_related("history_user"):
+            key = h.id
+            changes = []
+            before = prev.get(key)
+            if before is not None:
+                for ch in h.diff_against(before).changes:
+                    changes.append((ch.field, ch.old, ch.new))
+            prev[key] = h
+            out.append({"when": h.history_date, "who": getattr(h.history_user, "username", "")
+                        or "system", "what": name, "record": key,
+                        "type": {"+": "created", "~": "changed", "-": "deleted"}[
+                            h.history_type],
+                        "changes": changes, "reason": h.history_change_reason or "",
+                        "label": _label(name, h)})
+    out.sort(key=lambda r: (r["when"], r["what"], r["record"]))
+    return out
+
+
+def _label(name: str, h) -> str:
+    if name == "observation":
+        return f"day {h.day} {h.time} {h.variable} = {h.value} {h.unit}".replace("  ", " ")
+    if name == "patient":
+        return h.patient_id
+    if name in ("treatment",):
+        return f"{h.agent} day {h.start_day}"
+    if name == "infusion":
+        return f"{h.product} day {h.day}"
+    if name == "adverse event":
+        return f"{h.term} grade {h.grade}"
+    if name == "event":
+        return f"{h.event} day {h.day}"
+    if name == "recorded grade":
+        return f"day {h.day}: CRS {h.crs_grade}, ICANS {h.neuro_grade}"
+    if name == "sign-off":
+        return f"CRS max {h.crs_max}, neuro max {h.neuro_max}"
+    return f"query {h.id}"
+
+
+@login_required
+@require_http_methods(["GET"])
+def audit_trail(request, study_id: int, pk: int):
+    study, p, role = patient_for(request.user, study_id, pk, "view")
+    rows = _history_rows(p)
+    if request.GET.get("format") == "csv":
+        return _csv_response(f"audit-{study.code}-{p.patient_id}.csv",
+                             ["when", "who", "record", "record_id", "action", "changes",
+                              "reason"],
+                             [[r["when"].isoformat(), r["who"], f"{r['what']}: {r['label']}",
+                               r["record"], r["type"],
+                               "; ".join(f"{f}: {o!r} -> {n!r}" for f, o, n in r["changes"]),
+                               r["reason"]] for r in rows])
+    return render(request, "web/audit.html", _ctx(request, study, role, patient=p, rows=rows))
+
+
+def neutralise(cell) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection advice).
+
+    Examples
+    --------
+    >>> neutralise("=HYPERLINK(1)"), neutralise("-3"), neutralise("-cmd")
+    ("'=HYPERLINK(1)", '-3', "'-cmd")
+    """
+    s = "" if cell is None else str(cell)
+    if s[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(s)
+            return s
+        except ValueError:
+            return "'" + s
+    return s
+
+
+def _csv_response(name: str, header: list[str], rows: list[list]) -> HttpResponse:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow([neutralise(c) for c in r])
+    resp = HttpResponse(buf.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+# ----------------------------------------------------------------------------- sign-off
+
+
+@login_required
+@require_POST
+def signoff(request, study_id: int, pk: int):
+    study, p, _role = patient_for(request.user, study_id, pk, "sign")
+    form = SignOffForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Tick the confirmation to sign off.")
+        return redirect("patient", study_id=study.pk, pk=p.pk)
+    table = daily_table(p)
+    crs = None if table.empty or table["crs"].isna().all() else int(table["crs"].max())
+    ntx = None if table.empty or table["neuro"].isna().all() else int(table["neuro"].max())
+    s = SignOff(patient=p, signed_by=request.user, fingerprint=patient_fingerprint(p),
+                crs_max=crs, neuro_max=ntx, statement=str(form.fields["confirm"].label))
+    s._history_user = request.user
+    s._change_reason = "signed off"
+    s.save()
+    messages.success(request, "Signed off.")
+    return redirect("patient", study_id=study.pk, pk=p.pk)
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+@login_required
+@require_POST
+def raise_query(request, study_id: int, pk: int):
+    study, p, _role = patient_for(request.user, study_id, pk, "query")
+    form = QueryForm(request.POST)
+    if form.is_valid():
+        q = Query(patient=p, day=form.cleaned_data["day"], text=form.cleaned_data["text"],
+                  raised_by=request.user)
+        q._change_reason = "query raised"
+        q.save()
+        messages.success(request, "Query raised.")
+    return redirect("patient", study_id=study.pk, pk=p.pk)
+
+
+@login_required
+@require_POST
+def answer_query(request, study_id: int, pk: int, qid: int):
+    study, p, _role = patient_for(request.user, study_id, pk, "answer")
+    q = Query.objects.filter(pk=qid, patient=p).first()
+    if q is None:
+        raise Http404("no such query")
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        q.answer, q.answered_by = form.cleaned_data["answer"], request.user
+        q.closed = form.cleaned_data["close"]
+        q._change_reason = "query answered"
+        q.save()
+        messages.success(request, "Answer saved.")
+    return redirect("patient", study_id=study.pk, pk=p.pk)
+
+
+# ----------------------------------------------------------------------------- report/export
+
+_REPORTS: dict[tuple[int, str], dict[str, bytes]] = {}
+_REPORT_LOCK = threading.Lock()
+
+
+def report_files(study) -> dict[str, bytes]:
+    """report.html, results.json and tables.docx of the study's current data (cached by the
+    exported folder's content, so the report is recomputed only when data change)."""
+    files = folder_io.export_files(study)
+    digest = hashlib.sha256(b"".join(hashlib.sha256(k.encode() + v).digest()
+                                     for k, v in sorted(files.items()))).hexdigest()
+    key = (study.pk, digest)
+    with _REPORT_LOCK:
+        if key in _REPORTS:
+            return _REPORTS[key]
+    from remission.report import write_report
+
+    with tempfile.TemporaryDirectory(prefix="remission-web-") as tmp:
+        bundle = folder_io.study_bundle(study)
+        paths = write_report(bundle, Path(tmp) / "report")
+        out = {p.name: p.read_bytes() for p in paths.values()}
+    with _REPORT_LOCK:
+        for k in [k for k in _REPORTS if k[0] == study.pk]:
+            del _REPORTS[k]
+        _REPORTS[key] = out
+    return out
+
+
+@login_required
+def report(request, study_id: int, name: str = "report.html"):
+    study, role = study_for(request.user, study_id, "view")
+    if name not in ("report.html", "results.json", "tables.docx"):
+        raise Http404(name)
+    try:
+        files = report_files(study)
+    except InputError as exc:
+        return render(request, "web/problems.html", _ctx(request, study, role,
+                                                         problems=exc.problems), status=422)
+    types = {"report.html": "text/html; charset=utf-8",
+             "results.json": "application/json",
+             "tables.docx": "application/vnd.openxmlformats-officedocument."
+                            "wordprocessingml.document"}
+    resp = HttpResponse(files[name], content_type=types[name])
+    if name == "report.html" and request.GET.get("download") != "1":
+        resp["Content-Security-Policy"] = REPORT_CSP
+    else:
+        resp["Content-Disposition"] = f'attachment; filename="{study.code}-{name}"'
+    return resp
+
+
+@login_required
+def export(request, study_id: int):
+    study, _role = study_for(request.user, study_id, "export")
+    resp = HttpResponse(folder_io.export_zip(study), content_type="application/zip")
+    resp["Content-Disposition"] = f'attachment; filename="{study.code}.zip"'
+    return resp
+
+
+@login_required
+def data_quality(request, study_id: int):
+    """The study validator on the current data, plus recorded-vs-derived disagreements."""
+    study, role = study_for(request.user, study_id, "view")
+    problems, conflicts = [], None
+    try:
+        files = report_files(study)
+        import json
+
+        res = json.loads(files["results.json"])
+        for r in res.get("results", []):
+            if r.get("name") == "audit.recorded_vs_derived":
+                conflicts = r
+    except InputError as exc:
+        problems = exc.problems
+    recorded = []
+    for g in RecordedGrade.objects.filter(patient__study=study).active().select_related(
+            "patient"):
+        recorded.append(g)
+    return render(request, "web/quality.html", _ctx(
+        request, study, role, problems=problems, conflicts=conflicts,
+        queries=Query.objects.filter(patient__study=study).select_related("patient")))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_study(request):
+    if not request.user.is_staff:
+        raise PermissionDenied("only staff users create studies")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                with zipfile.ZipFile(form.cleaned_data["archive"]) as z:
+                    for info in z.infolist():
+                        target = (Path(tmp) / info.filename).resolve()
+                        if not str(target).startswith(str(Path(tmp).resolve())):
+                            return HttpResponseBadRequest("unsafe path in archive")
+                    z.extractall(tmp)
+            except zipfile.BadZipFile:
+                form.add_error("archive", "not a zip archive")
+            if not form.errors:
+                tops = [d for d in Path(tmp).iterdir() if d.is_dir()]
+                root = tops[0] if len(tops) == 1 and not (Path(tmp) / "study.toml").exists() \
+                    else Path(tmp)
+                try:
+                    study = folder_io.import_study(root, form.cleaned_data["code"] or None)
+                except InputError as exc:
+                    problems = exc.problems
+                else:
+                    Membership.objects.create(user=request.user, study=study, role="admin")
+                    messages.success(request, f"Imported {study.name}.")
+                    return redirect("study", study_id=study.pk)
+    return render(request, "web/import.html", {"form": form, "problems": problems})
+
+
+def problems_page(request, problems):
+    return render(request, "web/problems.html", {"problems": problems}, status=422)
+
+
+def bedside_url(study, p, day: int) -> str:
+    return reverse("bedside", kwargs={"study_id": study.pk, "pk": p.pk, "day": day})
