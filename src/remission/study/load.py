@@ -337,12 +337,14 @@ def _same(v: object, target: object) -> bool:
 
 
 def check_rows(table: str, rows: pd.DataFrame, config: StudyConfig | None = None,
-               label: str | None = None) -> tuple[pd.DataFrame, list]:
+               label: str | None = None,
+               patients: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list]:
     """Type and check rows of one study table by the study-folder validator's rules.
 
     The same column types, ranges and allowed values as :func:`load_study`, plus the
     table's own checks (CTCAE terms and grades, event order, observation vocabulary and
-    units, duplicate patient IDs and grade ceilings of the configured systems). Used by
+    units, duplicate patient IDs, grade ceilings of the configured systems and the
+    patient's cohort under study.toml ``[cohorts]``). Used by
     interfaces that capture a few rows at a time (the web forms) so that a value is
     accepted there exactly when the study folder would accept it.
 
@@ -356,6 +358,8 @@ def check_rows(table: str, rows: pd.DataFrame, config: StudyConfig | None = None
         The study's configuration (response categories, grading systems).
     label : str, optional
         File name used in problems (default ``<table>.csv``).
+    patients : DataFrame, optional
+        Typed patients rows (``death_day``) for the event-order checks of ``events``.
 
     Returns
     -------
@@ -380,10 +384,12 @@ def check_rows(table: str, rows: pd.DataFrame, config: StudyConfig | None = None
     typed = type_table(rows, schema.TABLES[table][0], label, log, None, extra)
     if table == "patients":
         _check_patients(typed, label, config, log)
+        if config is not None and config.cohorts is not None and not log:
+            _check_cohorts(typed, config, label, log)
     elif table == "adverse_events":
         _check_ae_terms(typed, label, log)
     elif table == "events":
-        _check_event_order(typed, None, label, log)
+        _check_event_order(typed, patients, label, log)
     elif table == "observations":
         _check_observations(rows, label, log)
     return typed, list(log.problems)

@@ -318,7 +318,7 @@ def patient_fingerprint(patient: Patient) -> str:
 
 
 def _historical(sender) -> bool:
-    return sender.__module__ == __name__ and sender.__name__.startswith("Historical")
+    return sender._meta.app_label == "web" and sender.__name__.startswith("Historical")
 
 
 def _refuse_history_change(sender, instance, **kwargs) -> None:

@@ -280,6 +280,21 @@ def _record_row(kind: str, p, data: dict) -> dict[str, str]:
     return row
 
 
+def _event_order_problems(p, obj, row: dict[str, str]) -> list:
+    """Event-order problems (nothing after death, no assessment before day 0) of the
+    patient's events with ``row`` added, by the study validator."""
+    evs = [{"patient_id": p.patient_id, "day": str(e.day), "event": e.event, "value": e.value,
+            "detail": e.detail} for e in p.events.active() if obj is None or e.pk != obj.pk]
+    evs.append({k: row.get(k, "") for k in ("patient_id", "day", "event", "value", "detail")})
+    df = pd.DataFrame(evs)
+    df.index = pd.RangeIndex(2, 2 + len(df), name="line")
+    prow = pd.DataFrame([{"patient_id": p.patient_id, **p.data}])
+    prow.index = pd.Index([2], name="line")
+    ptyped, _ = check_rows("patients", prow)
+    _, problems = check_rows("events", df, patients=ptyped)
+    return problems
+
+
 def _initial(kind: str, obj) -> dict:
     if kind == "infusion":
         return {"agent": obj.product, "start_day": obj.day, "time": obj.time, "dose": obj.dose,
@@ -350,6 +365,8 @@ def record(request, study_id: int, pk: int, kind: str, rec_id: int | None = None
             df = pd.DataFrame([row])
             df.index = pd.Index([2], name="line")
             typed, problems = check_rows(table, df, study_config(study))
+            if kind == "event" and not problems:
+                problems = _event_order_problems(p, obj, row)
             if kind == "observation":
                 rows = [{"variable": o.variable, "value": o.value, "unit": o.unit,
                          "time": o.time}

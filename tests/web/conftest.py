@@ -1,0 +1,55 @@
+"""Fixtures of the web tests: the two bundled example studies imported once per session
+into the test database, and one user per role (plus an outsider of another study)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+PASSWORD = "correct-horse-battery-9"
+ROLES = ("admin", "investigator", "data_entry", "monitor", "statistician")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Import the examples and create users once; each test runs in a rolled-back
+    transaction on top of this."""
+    from django.contrib.auth import get_user_model
+
+    from remission.web.folder import import_study
+    from remission.web.models import Membership
+
+    with django_db_blocker.unblock():
+        cll1 = import_study(EXAMPLES / "cll1-post-hsct", "cll1")
+        raw = import_study(EXAMPLES / "synthetic-cart-raw", "raw")
+        User = get_user_model()
+        for role in ROLES:
+            u = User.objects.create_user(role, password=PASSWORD)
+            Membership.objects.create(user=u, study=cll1, role=role)
+            Membership.objects.create(user=u, study=raw, role=role)
+        outsider = User.objects.create_user("outsider", password=PASSWORD)
+        from remission.web.models import Study
+
+        other = Study.objects.create(code="other", name="Another study", toml=cll1.toml)
+        Membership.objects.create(user=outsider, study=other, role="admin")
+
+
+@pytest.fixture
+def studies(db):
+    from remission.web.models import Study
+
+    return Study.objects.get(code="cll1"), Study.objects.get(code="raw")
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as a user (role name or 'outsider')."""
+    def _login(name: str):
+        from django.contrib.auth import get_user_model
+
+        client.force_login(get_user_model().objects.get(username=name))
+        return client
+    return _login

@@ -1,0 +1,165 @@
+"""Live bedside grading equals the batch pipeline, and follows the published rules."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from remission.derive.criteria import grade_all
+from remission.derive.raw import CRS_VARIABLES, resolve_systems
+from remission.derive.vocabulary import normalise_observations
+from remission.study import load_study
+from remission.web.grading import grade_day
+
+from .conftest import EXAMPLES
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """The batch path of the pipeline (derive.raw.analyse_raw) on the whole study."""
+    st = load_study(EXAMPLES / "synthetic-cart-raw")
+    cfg = st.config
+    systems = resolve_systems(dict(cfg.criteria), cfg.disease)
+    pts = st.patients
+    obs = normalise_observations(st.tables["observations"],
+                                 pts.set_index("patient_id")["weight_kg"])
+    out = grade_all(obs, patients=pts, treatments=st.tables["treatments"],
+                    events=st.tables["events"], crs=systems.crs,
+                    neurotoxicity=systems.neurotoxicity, response=None, lln=cfg.lln or None)
+    return out
+
+
+def _sample(batch) -> pd.DataFrame:
+    """Up to 10 patient-days of each CRS grade 0-5, each from a different patient, and up
+    to 10 graded days without fever (graded only through the ASTCT fever waiver, which
+    depends on the patient's other days)."""
+    crs = batch["crs_daily"]
+    parts = [crs[crs["grade"] == g].drop_duplicates("patient_id").head(10) for g in range(6)]
+    temp = batch["daily"].set_index(["patient_id", "day"])["temperature"]
+    key = pd.MultiIndex.from_frame(crs[["patient_id", "day"]])
+    afebrile = (temp.reindex(key) < 38.0).to_numpy()
+    waived = crs[afebrile & (crs["grade"] >= 2).to_numpy() & (crs["grade"] < 5).to_numpy()]
+    assert len(waived), "the synthetic study has waiver days"
+    parts.append(waived.head(10))
+    return pd.concat(parts).drop_duplicates(["patient_id", "day"])
+
+
+def test_live_grade_equals_batch_for_every_sampled_patient_day(studies, batch):
+    from remission.web.models import Patient
+
+    _, raw = studies
+    crs = _sample(batch)
+    assert set(crs["grade"]) == {0, 1, 2, 3, 4, 5}
+    neuro = batch["neuro_daily"].set_index(["patient_id", "day"])
+    daily = batch["daily"].set_index(["patient_id", "day"])
+    cols = [c for c in CRS_VARIABLES if c in daily.columns]
+    patients = {p.patient_id: p for p in Patient.objects.filter(study=raw)}
+    checked = 0
+    for rec in crs.itertuples():
+        g = grade_day(patients[rec.patient_id], int(rec.day))
+        assessed = (rec.patient_id, rec.day) in daily.index and \
+            daily.loc[(rec.patient_id, rec.day), cols].notna().any()
+        if assessed or rec.grade == 5:
+            assert g.crs.grade == rec.grade, (rec.patient_id, rec.day)
+            assert (g.crs.decided_by or "none") == rec.decided_by
+            checked += 1
+        else:
+            assert g.crs.grade is None
+        n = neuro.loc[(rec.patient_id, rec.day)]
+        if g.neuro.grade is not None:
+            assert g.neuro.grade == int(n["grade"])
+    assert checked >= 30
+
+
+def _patient(raw, pid="P003"):
+    from remission.web.models import Patient
+
+    return Patient.objects.get(study=raw, patient_id=pid)
+
+
+def _rows(**values):
+    from remission.derive.vocabulary import VOCABULARY
+
+    out = []
+    for k, v in values.items():
+        unit = "category" if VOCABULARY[k].kind == "categorical" else VOCABULARY[k].unit
+        out.append({"variable": k, "value": str(v), "unit": unit, "time": ""})
+    return out
+
+
+@pytest.mark.parametrize(("values", "grade", "decided"), [
+    # ASTCT 2019 (Lee 2019 BBMT 25:625, table 'ASTCT CRS Consensus Grading'):
+    # "Grade 3: fever with hypotension requiring a vasopressor with or without vasopressin"
+    ({"temperature": 38.6, "norepinephrine": 8}, 3, "hypotension"),
+    # "Grade 4: ... requiring multiple vasopressors (excluding vasopressin)"
+    ({"temperature": 38.6, "norepinephrine": 8, "phenylephrine": 50}, 4, "hypotension"),
+    # vasopressin is not a second vasopressor
+    ({"temperature": 38.6, "norepinephrine": 8, "vasopressin": 0.03}, 3, "hypotension"),
+    # "Grade 2: fever with hypotension not requiring vasopressors and/or hypoxia requiring
+    # low-flow nasal cannula (<= 6 L/min)"
+    ({"temperature": 38.0, "oxygen_device": "nasal_cannula", "oxygen_flow": 6}, 2, "oxygen"),
+    ({"temperature": 38.0, "oxygen_device": "nasal_cannula", "oxygen_flow": 6.5}, 3, "oxygen"),
+    # fever is T >= 38.0 °C: 37.9 with a vasopressor and no anti-cytokine therapy is grade 0
+    ({"temperature": 37.9, "norepinephrine": 8}, 0, ""),
+    ({"temperature": 38.0}, 1, "fever"),
+])
+def test_typed_values_are_graded_by_astct_rules(studies, values, grade, decided):
+    _, raw = studies
+    p = _patient(raw)
+    g = grade_day(p, 40, _rows(**values))
+    assert g.crs.grade == grade
+    assert g.crs.decided_by == decided
+    assert g.crs.system.startswith("ASTCT")
+
+
+def test_icans_and_ctcae_from_typed_values(studies):
+    _, raw = studies
+    p = _patient(raw)
+    # ICANS (ASTCT 2019): ICE 3-6 = grade 2; CTCAE v5.0: ANC < 0.5 = grade 4, platelets
+    # < 25 = grade 4
+    g = grade_day(p, 40, _rows(ice_score=5, anc=0.49, platelets=24))
+    assert g.neuro.grade == 2 and g.neuro.decided_by == "score"
+    labs = {x.what: x.grade for x in g.labs}
+    assert labs["Neutrophil count decreased"] == 4
+    assert labs["Platelet count decreased"] == 4
+    g = grade_day(p, 40, _rows(ice_score=7, anc=0.5))
+    assert g.neuro.grade == 1
+    assert {x.what: x.grade for x in g.labs}["Neutrophil count decreased"] == 3
+
+
+def test_no_crs_observation_is_not_assessed(studies):
+    _, raw = studies
+    g = grade_day(_patient(raw), 41, _rows(anc=2.0))
+    assert g.crs.grade is None and g.crs.text == "not assessed"
+
+
+def test_recorded_grade_disagreement_is_flagged(studies):
+    from remission.web.models import RecordedGrade
+
+    _, raw = studies
+    p = _patient(raw)
+    RecordedGrade.objects.create(patient=p, day=40, crs_grade=2)
+    g = grade_day(p, 40, _rows(temperature=38.6, norepinephrine=8))
+    assert g.crs.grade == 3 and g.crs.recorded == 2 and g.crs.disagrees
+    g = grade_day(p, 40, _rows(temperature=38.6, oxygen_device="nasal_cannula"))
+    assert g.crs.grade == 2 and not g.crs.disagrees
+
+
+def test_live_grading_time(studies):
+    """One patient-day (the patient's ~500 stored readings in the database) graded in
+    well under the 50 ms goal on an idle core; the bound here is loose because the test
+    machine is shared (benchmarks/bench_web.py measures it precisely)."""
+    _, raw = studies
+    p = _patient(raw, "P001")
+    grade_day(p, 4)  # compiled kernels loaded
+    times = []
+    for _ in range(15):
+        t0 = time.perf_counter()
+        grade_day(p, 4, _rows(temperature=39.0, norepinephrine=5))
+        times.append(time.perf_counter() - t0)
+    assert float(np.median(times)) < 0.25
