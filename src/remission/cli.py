@@ -61,6 +61,11 @@ exit status: 0 done, 2 bad input, 3 --fail-on condition met""",
   remission simulate examples/designs/seed002_cll1_cart_dose_groups.toml --out build/sim
   remission simulate DESIGN.toml --out build/sim --n 20 --seed 7 --workers 0
 exit status: 0 written, 2 bad design or arguments""",
+    "web": """examples:
+  remission web                                    # http://127.0.0.1:8000/, demo account printed
+  remission web --port 8080 --home build/web       # SQLite database in build/web
+  DATABASE_URL=postgresql://user:pw@127.0.0.1/remission remission web
+exit status: 0 stopped, 1 the [web] extra is not installed, 2 non-loopback host""",
     "lab report": """examples:
   remission lab report examples/synthetic-lab --out build/lab
 exit status: 0 written, 2 bad input (nothing written)""",
@@ -95,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  remission validate STUDY\n  remission report STUDY --out DIR\n"
                "  remission audit STUDY --fail-on disagree\n"
-               "  remission simulate DESIGN.toml --out DIR\n  remission lab report LABFOLDER\n"
+               "  remission simulate DESIGN.toml --out DIR\n  remission web\n"
+               "  remission lab report LABFOLDER\n"
                "run `remission COMMAND --help` for each command's options and examples")
     from remission import __version__
 
@@ -136,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="omit observations.csv (grades are still derived from them)")
     s.set_defaults(func=_simulate)
 
-    w = sub.add_parser("web", help="start the web application on 127.0.0.1 (demo account)")
+    w = _sub(sub, "web", "start the web application on 127.0.0.1 (demo account)")
     w.add_argument("--port", type=int, default=8000)
     w.add_argument("--host", default="127.0.0.1", help="loopback address only")
     w.add_argument("--home", type=Path, default=None,

@@ -69,8 +69,8 @@ def test_script_text_is_escaped_in_pages_report_and_word(studies, login):
 
 
 def test_formula_cells_are_neutralised_in_csv_export(studies, login):
+    from remission.io.cells import neutralise
     from remission.web.models import Patient
-    from remission.web.views import neutralise
 
     assert neutralise("=1+1") == "'=1+1" and neutralise("@SUM(A1)") == "'@SUM(A1)"
     assert neutralise("-3") == "-3" and neutralise("+cmd|' /C calc'!A0") == "'+cmd|' /C calc'!A0"

@@ -315,12 +315,15 @@ def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]
 
 
 def csv_text(columns: list[str], rows: list[dict[str, str]]) -> str:
-    """A table as CSV text (UTF-8, ``\\n`` line ends, minimal quoting)."""
+    """A table as CSV text (UTF-8, ``\\n`` line ends, minimal quoting); formula-like text
+    is neutralised as in every CSV remission writes (:mod:`remission.io.cells`)."""
+    from remission.io.cells import neutralise
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
+    w.writerow([neutralise(c) for c in columns])
     for r in rows:
-        w.writerow([r.get(c, "") for c in columns])
+        w.writerow([neutralise(r.get(c, "")) for c in columns])
     return buf.getvalue()
 
 

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from remission.derive import ctcae_terms
 from remission.errors import InputError
+from remission.io.cells import neutralise
 from remission.study import check_rows
 from remission.web import folder as folder_io
 from remission.web.access import can, patient_for, study_for
@@ -522,24 +523,6 @@ def audit_trail(request, study_id: int, pk: int):
                                "; ".join(f"{f}: {o!r} -> {n!r}" for f, o, n in r["changes"]),
                                r["reason"]] for r in rows])
     return render(request, "web/audit.html", _ctx(request, study, role, patient=p, rows=rows))
-
-
-def neutralise(cell) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection advice).
-
-    Examples
-    --------
-    >>> neutralise("=HYPERLINK(1)"), neutralise("-3"), neutralise("-cmd")
-    ("'=HYPERLINK(1)", '-3', "'-cmd")
-    """
-    s = "" if cell is None else str(cell)
-    if s[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(s)
-            return s
-        except ValueError:
-            return "'" + s
-    return s
 
 
 def _csv_response(name: str, header: list[str], rows: list[list]) -> HttpResponse:
