@@ -35,7 +35,7 @@ from remission.web.models import (
 #: Columns each exported table starts with (others follow in the order first seen).
 DEFAULT_COLUMNS = {
     "patients": ["patient_id"],
-    "treatments": ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit", "role"],
+    "treatments": ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit"],
     "observations": ["patient_id", "day", "time", "variable", "value", "unit"],
     "adverse_events": ["patient_id", "term", "grade", "onset_day", "end_day", "serious"],
     "events": ["patient_id", "day", "event", "value", "detail"],
@@ -43,33 +43,21 @@ DEFAULT_COLUMNS = {
 }
 TABLE_FILES = ("patients", "treatments", "observations", "adverse_events", "events",
                "recorded_grades")
-#: treatment role inferred from the agent when a file does not give one
-_ROLE_BY_AGENT = {
-    "tocilizumab": "tocilizumab", "siltuximab": "tocilizumab", "anakinra": "tocilizumab",
-    "dexamethasone": "steroid", "methylprednisolone": "steroid", "hydrocortisone": "steroid",
-    "prednisolone": "steroid", "prednisone": "steroid", "steroid": "steroid",
-    "steroids": "steroid", "fludarabine": "lymphodepletion",
-    "cyclophosphamide": "lymphodepletion", "norepinephrine": "vasopressor",
-    "epinephrine": "vasopressor", "vasopressin": "vasopressor", "phenylephrine": "vasopressor",
-    "dopamine": "vasopressor",
-}
 _INT = re.compile(r"^-?\d+$")
 
 
-def infer_role(agent: str, products: tuple[str, ...] | list[str]) -> str:
-    """Treatment role of ``agent`` when a file does not say (product names -> infusion).
+def is_infusion(agent: str, role: str, products) -> bool:
+    """Whether a treatments.csv row is a cell-product infusion: role ``infusion``, or the
+    agent is one of the study's products (study.toml ``products``).
 
     Examples
     --------
-    >>> infer_role("Tocilizumab", [])
-    'tocilizumab'
-    >>> infer_role("SYN CAR-T", ["SYN CAR-T"])
-    'infusion'
+    >>> is_infusion("SYN CAR-T", "", ["SYN CAR-T"]), is_infusion("tocilizumab", "", [])
+    (True, False)
     """
-    a = agent.strip().lower()
-    if a in {p.strip().lower() for p in products}:
-        return "infusion"
-    return _ROLE_BY_AGENT.get(a, "other")
+    if role.strip().lower() == "infusion":
+        return True
+    return agent.strip().lower() in {p.strip().lower() for p in products}
 
 
 def _day(v: str, file: str, line: int, col: str, problems: list[Problem],
@@ -172,15 +160,14 @@ def _import_long(tables, pts, cfg, name: str, problems: list[Problem]) -> None:
                                     "route", "time", "role"))
             start = _day(k["start_day"], "treatments.csv", line, "start_day", problems)
             end = _day(k["end_day"], "treatments.csv", line, "end_day", problems, False)
-            role = k["role"] or infer_role(k["agent"], cfg.products)
+            role = k["role"].strip()
             common = dict(patient=pts[row["patient_id"]], end_day=end, time=k["time"],
                           dose=k["dose"], dose_unit=k["dose_unit"], route=k["route"],
-                          extra=extra, line=int(line))
-            if role == "infusion":
+                          extra=extra, line=int(line), role=role)
+            if is_infusion(k["agent"], role, cfg.products):
                 inf.append(Infusion(product=k["agent"], day=start or 0, **common))
             else:
-                tx.append(Treatment(agent=k["agent"], role=role, start_day=start or 0,
-                                    **common))
+                tx.append(Treatment(agent=k["agent"], start_day=start or 0, **common))
     _bulk(Treatment, tx, reason)
     _bulk(Infusion, inf, reason)
     df = tables.get("observations")
@@ -290,7 +277,7 @@ def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]
         rows.append((i.line, i.pk, {"patient_id": pid[i.patient_id], "agent": i.product,
                                     "start_day": _cell(i.day), "end_day": _cell(i.end_day),
                                     "dose": i.dose, "dose_unit": i.dose_unit, "route": i.route,
-                                    "time": i.time, "role": "infusion", **i.extra}))
+                                    "time": i.time, "role": i.role, **i.extra}))
     add("treatments", rows)
     rows = [(o.line, o.pk, {"patient_id": pid[o.patient_id], "day": str(o.day),
                             "time": o.time, "variable": o.variable, "value": o.value,

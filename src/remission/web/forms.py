@@ -146,7 +146,7 @@ class PatientForm(ReasonMixin):
 
 class TreatmentForm(ReasonMixin):
     agent = forms.CharField(max_length=200, label="Agent or procedure")
-    role = forms.ChoiceField(choices=TREATMENT_ROLES)
+    role = forms.ChoiceField(choices=TREATMENT_ROLES, required=False)
     start_day = forms.CharField(max_length=8, label="Start day (day 0 = infusion)")
     time = forms.CharField(max_length=5, required=False, label="Time (HH:MM)")
     end_day = forms.CharField(max_length=8, required=False, label="End day")

@@ -133,9 +133,9 @@ def patient_frames(patient, day: int | None = None,
     age = pd.to_numeric(pd.Series([patient.data.get("age", "")]), errors="coerce")[0]
     pts = pd.DataFrame({"patient_id": [patient.patient_id], "age": [age],
                         "weight_kg": [weight]})
-    tx = [(t.agent, t.start_day) for t in patient.treatments.active()]
-    tx += [(i.product, i.day) for i in patient.infusions.active()]
-    tx = pd.DataFrame(tx, columns=["agent", "start_day"])
+    tx = [(t.agent, t.start_day, t.role) for t in patient.treatments.active()]
+    tx += [(i.product, i.day, i.role) for i in patient.infusions.active()]
+    tx = pd.DataFrame(tx, columns=["agent", "start_day", "role"])
     tx.insert(0, "patient_id", patient.patient_id)
     ev = pd.DataFrame(list(patient.events.active().values_list("day", "event", "value")),
                       columns=["day", "event", "value"])
@@ -146,19 +146,12 @@ def patient_frames(patient, day: int | None = None,
 def grade_patient(patient, day: int | None = None,
                   day_rows: list[dict[str, str]] | None = None,
                   only_day: bool = False) -> dict[str, pd.DataFrame]:
-    """Derived daily datasets of one patient, with the day's stored rows replaced by
-    ``day_rows`` when given: ``daily``, ``crs_daily``, ``neuro_daily``, ``labs``,
-    ``febrile_neutropenia`` -- the engine functions :func:`~remission.derive.criteria.
-    grade_all` runs, with the same arguments as :func:`~remission.derive.raw.analyse_raw`.
+    """Derived daily datasets of one patient (:func:`~remission.derive.criteria.grade_all`
+    with the arguments :func:`~remission.derive.raw.analyse_raw` passes), with the day's
+    stored rows replaced by ``day_rows`` when given.
     Raises :class:`~remission.errors.InputError` when the values break the vocabulary
     (unknown unit, out of range...)."""
-    from remission.derive.criteria import (
-        daily_features,
-        grade_crs,
-        grade_febrile_neutropenia,
-        grade_labs,
-        grade_neurotoxicity,
-    )
+    from remission.derive.criteria import grade_all
     from remission.derive.vocabulary import normalise_observations
 
     cfg = study_config(patient.study)
@@ -168,12 +161,10 @@ def grade_patient(patient, day: int | None = None,
         return {}
     weights = pts.set_index("patient_id")["weight_kg"].dropna()
     canon = normalise_observations(obs, weights if len(weights) else None)
-    daily = daily_features(canon)
-    out = {"daily": daily,
-           "crs_daily": grade_crs(daily, systems.crs, tx, ev),
-           "neuro_daily": grade_neurotoxicity(daily, systems.neurotoxicity, pts, ev),
-           "labs": grade_labs(daily, lln=cfg.lln or None),
-           "febrile_neutropenia": grade_febrile_neutropenia(daily)}
+    # the pipeline's own call (derive.raw.analyse_raw): daily tables, no response
+    out = grade_all(canon, patients=pts, treatments=tx, events=ev, crs=systems.crs,
+                    neurotoxicity=systems.neurotoxicity, response=None,
+                    lln=cfg.lln or None, products=tuple(cfg.products), summaries=False)
     out["systems"] = systems  # type: ignore[assignment]
     return out
 

@@ -22,6 +22,8 @@ from django.db import models
 from django.db.models.signals import pre_delete, pre_save
 from simple_history.models import HistoricalRecords
 
+from remission.study.schema import TREATMENTS
+
 ROLES = (
     ("admin", "Study administrator"),
     ("investigator", "Investigator"),
@@ -30,16 +32,9 @@ ROLES = (
     ("statistician", "Statistician (export)"),
 )
 
-TREATMENT_ROLES = (
-    ("infusion", "Cell product infusion"),
-    ("bridging", "Bridging therapy"),
-    ("lymphodepletion", "Lymphodepletion"),
-    ("tocilizumab", "Tocilizumab / anti-cytokine"),
-    ("steroid", "Corticosteroid"),
-    ("vasopressor", "Vasopressor"),
-    ("next_therapy", "Next therapy"),
-    ("other", "Other"),
-)
+#: treatments.csv ``role`` values: the study schema's list (one place), blank allowed
+TREATMENT_ROLES = (("", "—"), *(
+    (r, r.replace("_", " ")) for r in next(c for c in TREATMENTS if c.name == "role").allowed))
 
 EVENT_CHOICES = tuple((e, e.replace("_", " ")) for e in (
     "response_assessment", "relapse", "progression", "transplant", "stem_cell_boost",
@@ -165,7 +160,7 @@ class Treatment(Clinical):
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="treatments")
     agent = models.CharField(max_length=200)
-    role = models.CharField(max_length=20, choices=TREATMENT_ROLES, default="other")
+    role = models.CharField(max_length=20, choices=TREATMENT_ROLES, blank=True, default="")
     start_day = models.IntegerField()
     end_day = models.IntegerField(null=True, blank=True)
     time = models.CharField(max_length=5, blank=True, default="", help_text="HH:MM")
@@ -179,10 +174,13 @@ class Treatment(Clinical):
 
 
 class Infusion(Clinical):
-    """A cell-product infusion (exported as a treatments.csv row with role ``infusion``)."""
+    """A cell-product infusion (a treatments.csv row whose agent is a study product or whose
+    role is ``infusion``; exported with the role it had, ``infusion`` when entered here)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="infusions")
     product = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=TREATMENT_ROLES, blank=True,
+                            default="infusion")
     day = models.IntegerField(default=0)
     end_day = models.IntegerField(null=True, blank=True)
     time = models.CharField(max_length=5, blank=True, default="")
@@ -310,7 +308,7 @@ def patient_fingerprint(patient: Patient) -> str:
              for o in patient.observations.active().order_by("day", "time", "variable", "id")]
     rows += [["tx", t.agent, t.role, t.start_day, t.end_day, t.time, t.dose, t.dose_unit]
              for t in patient.treatments.active().order_by("start_day", "id")]
-    rows += [["inf", i.product, i.day, i.dose, i.dose_unit]
+    rows += [["inf", i.product, i.role, i.day, i.dose, i.dose_unit]
              for i in patient.infusions.active().order_by("day", "id")]
     rows += [["ev", e.day, e.event, e.value] for e in patient.events.active().order_by("day", "id")]
     blob = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)

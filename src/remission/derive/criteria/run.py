@@ -44,6 +44,7 @@ def grade_all(
     lln: Mapping[str, float] | None = None,
     landmark_day: int | None = None,
     products: tuple[str, ...] = (),
+    summaries: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Daily and per-patient derived datasets from a canonical observation table.
 
@@ -62,6 +63,10 @@ def grade_all(
     :func:`~remission.derive.criteria.infusions.infusion_days`): CRS and neurotoxicity are
     graded only from the first infusion on, every graded day names its window, and
     ``crs_by_infusion`` / ``neuro_by_infusion`` summarise each window.
+
+    ``summaries=False`` returns the daily tables only (``daily``, ``infusions``,
+    ``crs_daily``, ``neuro_daily``, ``labs``, ``febrile_neutropenia``), computed exactly as
+    with summaries: for live grading of a patient-day (remission web).
     """
     daily = daily_features(obs)
     out: dict[str, pd.DataFrame] = {"daily": daily}
@@ -75,12 +80,16 @@ def grade_all(
                                  obs=tox_obs)
     out["crs_daily"].attrs["excluded"] = (list(out["crs_daily"].attrs.get("excluded", []))
                                           + notes["crs"])
-    out["crs"] = summarise_crs(out["crs_daily"])
-    out["crs_by_infusion"] = summarise_by_infusion(out["crs_daily"], "crs")
     out["neuro_daily"] = grade_neurotoxicity(tox_daily, neurotoxicity, patients, events,
                                              infusions=infusions)
     out["neuro_daily"].attrs["excluded"] = (list(out["neuro_daily"].attrs.get("excluded", []))
                                             + notes["neuro"])
+    if not summaries:
+        out["labs"] = grade_labs(daily, lln=lln)
+        out["febrile_neutropenia"] = grade_febrile_neutropenia(daily)
+        return out
+    out["crs"] = summarise_crs(out["crs_daily"])
+    out["crs_by_infusion"] = summarise_by_infusion(out["crs_daily"], "crs")
     out["neuro"] = summarise_neurotoxicity(out["neuro_daily"])
     out["neuro_by_infusion"] = summarise_by_infusion(
         out["neuro_daily"], "icans" if neurotoxicity == "icans_astct2019" else "cres")
