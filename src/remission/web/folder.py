@@ -267,17 +267,8 @@ def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]
         prow.append((p.line, p.pk, {"patient_id": p.patient_id, **p.data}))
     add("patients", prow)
     pid = {p.pk: p.patient_id for p in pts}
-    rows = []
-    for t in Treatment.objects.filter(patient__in=keep).active():
-        rows.append((t.line, t.pk, {"patient_id": pid[t.patient_id], "agent": t.agent,
-                                    "start_day": _cell(t.start_day), "end_day": _cell(t.end_day),
-                                    "dose": t.dose, "dose_unit": t.dose_unit, "route": t.route,
-                                    "time": t.time, "role": t.role, **t.extra}))
-    for i in Infusion.objects.filter(patient__in=keep).active():
-        rows.append((i.line, i.pk, {"patient_id": pid[i.patient_id], "agent": i.product,
-                                    "start_day": _cell(i.day), "end_day": _cell(i.end_day),
-                                    "dose": i.dose, "dose_unit": i.dose_unit, "route": i.route,
-                                    "time": i.time, "role": i.role, **i.extra}))
+    rows = treatment_rows(Treatment.objects.filter(patient__in=keep).active(),
+                          Infusion.objects.filter(patient__in=keep).active(), pid)
     add("treatments", rows)
     rows = [(o.line, o.pk, {"patient_id": pid[o.patient_id], "day": str(o.day),
                             "time": o.time, "variable": o.variable, "value": o.value,
@@ -290,15 +281,51 @@ def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]
                             "attribution": a.attribution, **a.extra})
             for a in AdverseEvent.objects.filter(patient__in=keep).active()]
     add("adverse_events", rows)
-    rows = [(e.line, e.pk, {"patient_id": pid[e.patient_id], "day": str(e.day),
-                            "event": e.event, "value": e.value, "detail": e.detail, **e.extra})
-            for e in Event.objects.filter(patient__in=keep).active()]
+    rows = event_rows(Event.objects.filter(patient__in=keep).active(), pid)
     add("events", rows)
     rows = [(g.line, g.pk, {"patient_id": pid[g.patient_id], "day": str(g.day),
                             "crs_grade": _cell(g.crs_grade), "neuro_grade": _cell(g.neuro_grade)})
             for g in RecordedGrade.objects.filter(patient__in=keep).active()]
     add("recorded_grades", rows)
     return out
+
+
+def treatment_rows(treatments, infusions, pid: dict[int, str]) -> list[tuple[int, int, dict]]:
+    """treatments.csv rows (line, pk, cells) of Treatment and Infusion records."""
+    rows = []
+    for t in treatments:
+        rows.append((t.line, t.pk, {"patient_id": pid[t.patient_id], "agent": t.agent,
+                                    "start_day": _cell(t.start_day), "end_day": _cell(t.end_day),
+                                    "dose": t.dose, "dose_unit": t.dose_unit, "route": t.route,
+                                    "time": t.time, "role": t.role, **t.extra}))
+    for i in infusions:
+        rows.append((i.line, i.pk, {"patient_id": pid[i.patient_id], "agent": i.product,
+                                    "start_day": _cell(i.day), "end_day": _cell(i.end_day),
+                                    "dose": i.dose, "dose_unit": i.dose_unit, "route": i.route,
+                                    "time": i.time, "role": i.role, **i.extra}))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return rows
+
+
+def event_rows(events, pid: dict[int, str]) -> list[tuple[int, int, dict]]:
+    """events.csv rows (line, pk, cells) of Event records."""
+    return [(e.line, e.pk, {"patient_id": pid[e.patient_id], "day": str(e.day),
+                            "event": e.event, "value": e.value, "detail": e.detail, **e.extra})
+            for e in events]
+
+
+def typed_table(table: str, rows: list[tuple[int, int, dict]], columns: list[str]):
+    """Rows typed exactly as :func:`remission.study.load_study` types the file."""
+    import pandas as pd
+
+    from remission.study import check_rows
+
+    df = pd.DataFrame([r for _, _, r in rows], columns=columns, dtype=object).fillna("")
+    df.index = pd.RangeIndex(2, 2 + len(df), name="line")
+    typed, problems = check_rows(table, df)
+    if problems:
+        raise InputError(problems)
+    return typed
 
 
 def csv_text(columns: list[str], rows: list[dict[str, str]]) -> str:

@@ -129,17 +129,18 @@ def patient_frames(patient, day: int | None = None,
     obs.insert(0, "patient_id", patient.patient_id)
     obs["day"] = obs["day"].astype(str)
     obs.index = pd.RangeIndex(2, 2 + len(obs), name="line")
-    weight = pd.to_numeric(pd.Series([patient.data.get("weight_kg", "")]), errors="coerce")[0]
-    age = pd.to_numeric(pd.Series([patient.data.get("age", "")]), errors="coerce")[0]
-    pts = pd.DataFrame({"patient_id": [patient.patient_id], "age": [age],
-                        "weight_kg": [weight]})
-    tx = [(t.agent, t.start_day, t.role) for t in patient.treatments.active()]
-    tx += [(i.product, i.day, i.role) for i in patient.infusions.active()]
-    tx = pd.DataFrame(tx, columns=["agent", "start_day", "role"])
-    tx.insert(0, "patient_id", patient.patient_id)
-    ev = pd.DataFrame(list(patient.events.active().values_list("day", "event", "value")),
-                      columns=["day", "event", "value"])
-    ev.insert(0, "patient_id", patient.patient_id)
+    from remission.web.folder import event_rows, treatment_rows, typed_table
+
+    pid = {patient.pk: patient.patient_id}
+    pts = typed_table("patients", [(0, 0, {"patient_id": patient.patient_id,
+                                           **patient.data})],
+                      ["patient_id", *patient.data])
+    tx_cols = ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit", "route",
+               "time", "role"]
+    tx = typed_table("treatments", treatment_rows(patient.treatments.active(),
+                                                  patient.infusions.active(), pid), tx_cols)
+    ev = typed_table("events", event_rows(patient.events.active(), pid),
+                     ["patient_id", "day", "event", "value", "detail"])
     return obs, pts, tx, ev
 
 
@@ -159,7 +160,8 @@ def grade_patient(patient, day: int | None = None,
     obs, pts, tx, ev = patient_frames(patient, day, day_rows, only_day)
     if obs.empty:
         return {}
-    weights = pts.set_index("patient_id")["weight_kg"].dropna()
+    weights = (pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts
+               else pd.Series(dtype=float))
     canon = normalise_observations(obs, weights if len(weights) else None)
     # the pipeline's own call (derive.raw.analyse_raw): daily tables, no response
     out = grade_all(canon, patients=pts, treatments=tx, events=ev, crs=systems.crs,
