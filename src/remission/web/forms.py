@@ -106,7 +106,10 @@ def check_day_rows(patient_id: str, day: int, rows: list[dict[str, str]]) -> lis
         return []
     df = pd.DataFrame([{"patient_id": patient_id, "day": str(day), "time": r.get("time", ""),
                         "variable": r["variable"], "value": r["value"],
-                        "unit": r.get("unit", "")} for r in rows])
+                        "unit": r.get("unit", ""),
+                        **{k: v for k, v in r.items()
+                           if k not in ("time", "variable", "value", "unit")}}
+                       for r in rows]).fillna("")
     df.index = pd.RangeIndex(2, 2 + len(df), name="line")
     _, problems = check_rows("observations", df)
     return problems

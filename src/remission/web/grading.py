@@ -121,11 +121,19 @@ def patient_frames(patient, day: int | None = None,
         from django.db.models import Q
 
         q = q.filter(Q(day=day) | Q(variable="temperature"))
-    rows = list(q.values_list("day", "time", "variable", "value", "unit"))
+    rows = [{"day": d, "time": t, "variable": v, "value": x, "unit": u, "source": s, **e}
+            for d, t, v, x, u, s, e in q.values_list("day", "time", "variable", "value",
+                                                     "unit", "source", "extra")]
     if day_rows is not None:
-        rows += [(day, r.get("time", ""), r["variable"], r["value"], r.get("unit", ""))
+        rows += [{"day": day, "time": r.get("time", ""), "variable": r["variable"],
+                  "value": r["value"], "unit": r.get("unit", ""),
+                  **{k: v for k, v in r.items()
+                     if k not in ("time", "variable", "value", "unit")}}
                  for r in day_rows]
-    obs = pd.DataFrame(rows, columns=["day", "time", "variable", "value", "unit"])
+    # the file's other columns (e.g. attributed_to) too, as the loader passes them
+    obs = pd.DataFrame(rows).reindex(
+        columns=list(dict.fromkeys(["day", "time", "variable", "value", "unit",
+                                    *(k for r in rows for k in r)]))).fillna("")
     obs.insert(0, "patient_id", patient.patient_id)
     obs["day"] = obs["day"].astype(str)
     obs.index = pd.RangeIndex(2, 2 + len(obs), name="line")

@@ -157,7 +157,8 @@ def patient_page(request, study_id: int, pk: int):
 
 
 def _day_rows(p, day: int) -> list[dict[str, str]]:
-    return [{"variable": o.variable, "value": o.value, "unit": o.unit, "time": o.time}
+    return [{"variable": o.variable, "value": o.value, "unit": o.unit, "time": o.time,
+             "source": o.source, **o.extra}
             for o in p.observations.active().filter(day=day)]
 
 
