@@ -187,13 +187,25 @@ def _tri_any(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def _label(parts: dict[str, np.ndarray]) -> np.ndarray:
-    """Comma-joined names of the parts equal to 1, '?'-suffixed names for unknown."""
-    out = np.full(len(next(iter(parts.values()))), "", dtype=object)
-    for name, v in parts.items():
-        tag = np.where(v == 1, name, np.where(v == -1, name + "?", ""))
-        sep = np.where((out != "") & (tag != ""), ", ", "")
-        out = out + sep + tag
-    return out
+    """Comma-joined names of the parts equal to 1, '?'-suffixed names for unknown.
+
+    Each row's states are encoded base 3 and looked up in a table of the 3**k possible
+    labels, so no string is built per row."""
+    names = list(parts)
+    k = len(names)
+    code = np.zeros(len(parts[names[0]]), np.int64)
+    for i, name in enumerate(names):
+        v = parts[name]
+        code += np.where(v == 1, 1, np.where(v == -1, 2, 0)) * 3 ** i
+    table = []
+    for c in range(3 ** k):
+        tags = []
+        for i, name in enumerate(names):
+            st = (c // 3 ** i) % 3
+            if st:
+                tags.append(name if st == 1 else name + "?")
+        table.append(", ".join(tags))
+    return np.array(table, dtype=object)[code]
 
 
 def kir_genotype(kir: pd.DataFrame) -> pd.DataFrame:

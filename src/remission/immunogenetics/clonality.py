@@ -1,0 +1,366 @@
+"""Integration-site (IS) clonality: diversity per sample, alerts, product -> blood tracking.
+
+A clone is a unique integration site (chromosome, position, strand); its abundance is
+the number of distinct sonic fragment lengths, UMIs or reads supporting it. All metrics
+are computed on a samples x clones matrix, sorted once per row, in chunks (vectorised).
+
+Definitions (p_i = clone share, S = observed clones, n_i = abundance):
+
+* Shannon H = -sum p_i ln p_i (nats); Pielou J = H / ln S (Pielou 1966).
+* Simpson = 1 - sum p_i^2 (Gini-Simpson, as scikit-bio ``simpson`` and vegan
+  ``diversity(index = "simpson")``); inverse Simpson = 1 / sum p_i^2 (Simpson 1949).
+* Gini coefficient of clone sizes, exact discrete form
+  G = sum_i (2i - S - 1) n_(i) / (S sum n), ascending order (= mean absolute difference /
+  (2 mean)); 0 = all clones equal.
+* UC50 = fewest clones that together hold >= 50% of the abundance (Sherman 2017).
+* Chao1, bias-corrected: S + F1 (F1 - 1) / (2 (F2 + 1)) with F1/F2 singletons/doubletons
+  and its 95% CI by the EstimateS rules (Colwell; log-normal CI of Chao 1987 with
+  singletons, eq. 14 without), as scikit-bio ``chao1_ci``; integer abundances only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from remission.results import Result
+
+REFERENCES = (
+    "Shannon CE. A mathematical theory of communication. Bell Syst Tech J 1948;27:379-423.",
+    "Pielou EC. The measurement of diversity in different types of biological collections. "
+    "J Theor Biol 1966;13:131-44.",
+    "Simpson EH. Measurement of diversity. Nature 1949;163:688.",
+    "Chao A. Estimating the population size for capture-recapture data with unequal "
+    "catchability. Biometrics 1987;43:783-91 (Chao1 and its log-normal CI).",
+    "Colwell RK. EstimateS: statistical estimation of species richness and shared species "
+    "from samples, User's Guide, Appendix B (Chao1 variance eq. 6-7, CI eq. 13-14).",
+    "Sherman E, Nobles C, Berry CC et al. INSPIIRED: a pipeline for quantitative analysis "
+    "of sites of new DNA integration in cellular genomes. Mol Ther Methods Clin Dev "
+    "2017;4:39-49 (UC50, sonic abundance).",
+    "Berry CC, Gillet NA, Melamed A et al. Estimating abundances of retroviral insertion "
+    "sites from DNA fragment length data. Bioinformatics 2012;28:755-62 (sonic abundance).",
+)
+
+METRICS = ("n_sites", "total_abundance", "shannon", "pielou", "simpson", "inv_simpson",
+           "gini", "uc50", "top_clone_share", "top10_share", "chao1", "chao1_low",
+           "chao1_high", "singletons", "doubletons")
+
+
+def diversity_matrix(counts: np.ndarray, conf: float = 0.95) -> np.ndarray:
+    """Every clonality metric per row of a samples x clones abundance matrix.
+
+    Each row is reduced to its distinct positive values and their multiplicities (a
+    histogram for whole-number abundances, a sort otherwise), from which every metric
+    follows in one pass (compiled with numba, rows in parallel).
+
+    Parameters
+    ----------
+    counts:
+        2-D array, rows = samples, columns = clones (zeros = clone absent; negative or
+        NaN abundances are errors and give a NaN row).
+    conf:
+        Confidence level of the Chao1 interval.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_samples, len(METRICS)), columns in :data:`METRICS` order.
+
+    Examples
+    --------
+    >>> m = diversity_matrix(np.array([[10, 5, 1, 1]]))
+    >>> round(float(m[0, METRICS.index("inv_simpson")]), 6)
+    2.275591
+    """
+    from remission.immunogenetics._kernels import row_metrics
+
+    x = np.asarray(counts)
+    if x.ndim != 2:
+        raise ValueError("counts must be a samples x clones matrix")
+    if x.dtype.kind not in "iuf":
+        x = x.astype(float)
+    elif x.dtype.kind == "u" or (x.dtype.kind == "i" and x.dtype != np.int64):
+        x = x.astype(np.int64)
+    elif x.dtype.kind == "f" and x.dtype != np.float64:
+        x = x.astype(np.float64)
+    out = np.full((x.shape[0], len(METRICS)), np.nan)
+    row_metrics(np.ascontiguousarray(x), float(special.ndtri(0.5 + conf / 2)), out)
+    return out
+
+
+def sample_matrix(sites: pd.DataFrame, sample: str = "sample", site: str = "site",
+                  abundance: str = "abundance") -> tuple[np.ndarray, pd.Index]:
+    """Long table -> padded samples x clones matrix (clone order irrelevant per row).
+
+    Parameters
+    ----------
+    sites:
+        One row per (sample, site) with an abundance; repeated rows of one site in one
+        sample are summed.
+    sample, site, abundance:
+        Column names.
+
+    Returns
+    -------
+    tuple
+        ``(matrix, samples)``: rows padded with zeros to the largest sample.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"sample": ["a", "a", "b"], "site": ["x", "y", "x"],
+    ...                   "abundance": [3, 1, 2]})
+    >>> sample_matrix(t)[0].tolist()
+    [[3.0, 1.0], [2.0, 0.0]]
+    """
+    g = sites.groupby([sample, site], sort=False, observed=True)[abundance].sum()
+    g = g[g > 0]
+    codes, samples = pd.factorize(g.index.get_level_values(0), sort=True)
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    vals = g.to_numpy(dtype=float)[order]
+    counts = np.bincount(codes, minlength=len(samples))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    col = np.arange(len(codes)) - starts[codes]
+    mat = np.zeros((len(samples), int(counts.max()) if len(counts) else 0))
+    mat[codes, col] = vals
+    return mat, pd.Index(samples, name=sample)
+
+
+def site_keys(sites: pd.DataFrame) -> pd.Series:
+    """``chr:position:strand`` clone key of each row."""
+    return (sites["chromosome"].astype(str) + ":" + sites["position"].astype("int64").astype(str)
+            + ":" + sites["strand"].astype(str))
+
+
+def clonality_metrics(sites: pd.DataFrame, conf: float = 0.95,
+                      meta: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per-sample metric table from a long IS table.
+
+    Parameters
+    ----------
+    sites:
+        Columns ``sample``, ``chromosome``, ``position``, ``strand``, ``abundance``.
+    conf:
+        Chao1 CI level.
+    meta:
+        Optional per-sample columns (patient, source, day) joined on the left.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = sample, columns :data:`METRICS` (and ``meta`` columns first).
+    """
+    t = sites.assign(site=site_keys(sites))
+    mat, samples = sample_matrix(t)
+    df = pd.DataFrame(diversity_matrix(mat, conf), index=samples, columns=list(METRICS))
+    if meta is not None:
+        df = meta.reindex(samples).join(df)
+    return df
+
+
+def clone_shares(sites: pd.DataFrame) -> pd.DataFrame:
+    """Share of each clone within its sample (adds ``site`` and ``share`` columns)."""
+    t = sites.assign(site=site_keys(sites))
+    t = t.groupby(["sample", "site"], sort=True, as_index=False)["abundance"].sum()
+    t["share"] = t["abundance"] / t.groupby("sample")["abundance"].transform("sum")
+    return t
+
+
+def clone_alerts(sites: pd.DataFrame, samples: pd.DataFrame, share: float = 0.20,
+                 growth_fold: float = 2.0, growth_min_share: float = 0.05) -> pd.DataFrame:
+    """Clones that pass ``share`` in a sample, or grow over time within a patient.
+
+    Parameters
+    ----------
+    sites:
+        Long IS table (``sample, chromosome, position, strand, abundance``).
+    samples:
+        Index = sample; columns ``patient``, ``source`` (product/blood/marrow), ``day``.
+    share:
+        Dominance alert threshold (a clone holding >= this share).
+    growth_fold, growth_min_share:
+        Growth alert: a clone's share rises >= ``growth_fold`` times between consecutive
+        post-infusion samples of one patient and reaches >= ``growth_min_share``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per alert: patient, sample, day, site, share, alert, detail.
+    """
+    sh = clone_shares(sites).join(samples[["patient", "source", "day"]], on="sample")
+    rows = []
+    dom = sh[sh["share"] >= share]
+    for r in dom.itertuples():
+        rows.append((r.patient, r.sample, r.day, r.site, r.share, "dominant clone",
+                     f"share {r.share:.1%} >= {share:.0%}"))
+    post = sh[sh["source"] != "product"].sort_values(["patient", "site", "day"])
+    prev = post.groupby(["patient", "site"])["share"].shift(1)
+    prev_day = post.groupby(["patient", "site"])["day"].shift(1)
+    grow = post[(post["share"] >= growth_fold * prev) & (post["share"] >= growth_min_share)]
+    for r, p, pd_ in zip(grow.itertuples(), prev[grow.index], prev_day[grow.index],
+                         strict=True):
+        rows.append((r.patient, r.sample, r.day, r.site, r.share, "growing clone",
+                     f"share {p:.1%} on day {pd_:g} -> {r.share:.1%} on day {r.day:g}"))
+    return pd.DataFrame(rows, columns=["patient", "sample", "day", "site", "share", "alert",
+                                       "detail"])
+
+
+def track_product(sites: pd.DataFrame, samples: pd.DataFrame, n_resamples: int = 999,
+                  seed: int = 20261129) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Clones shared between each patient's product and later samples, and an
+    oligoclonality test of each later sample against the resampled product.
+
+    Fold expansion of a shared clone = its share in the blood sample / its share in the
+    product. Test (Monte-Carlo, Phipson & Smyth 2010): draw the blood sample's product-derived
+    abundance (sum over shared clones) from the product's clone shares (multinomial) ``n_resamples`` times; the
+    statistic is Simpson's dominance sum p^2 among product-derived (shared) abundance;
+    P = (1 + #{resampled >= observed}) / (n_resamples + 1). A small P means the blood
+    compartment is more dominated by a few product clones than random sampling of the
+    product explains (oligoclonal expansion).
+
+    Parameters
+    ----------
+    sites:
+        Long IS table.
+    samples:
+        Index = sample; ``patient``, ``source``, ``day``. One product sample per patient
+        (``source == "product"``); products may be shared by several patients.
+    n_resamples:
+        Monte-Carlo draws.
+    seed:
+        Random seed (same input and seed -> same output).
+
+    Returns
+    -------
+    tuple of DataFrame
+        ``(shared, tests)``: shared clones with shares and fold expansion; per later
+        sample the number of shared clones, their summed share, observed and resampled
+        dominance, and P.
+    """
+    sh = clone_shares(sites).join(samples[["patient", "source", "day"]], on="sample")
+    rng = np.random.default_rng(seed)
+    shared_rows, tests = [], []
+    for patient, sub in sh.groupby("patient", sort=True):
+        prod = sub[sub["source"] == "product"]
+        if prod.empty:
+            continue
+        pshare = prod.groupby("site")["share"].sum()
+        pshare = pshare / pshare.sum()
+        pab = pshare.to_numpy()
+        for smp, post in sub[sub["source"] != "product"].groupby("sample", sort=False):
+            post = post.set_index("site")
+            common = post.index.intersection(pshare.index)
+            day = post["day"].iloc[0]
+            for s in common:
+                shared_rows.append((patient, smp, day, s, pshare[s], post.at[s, "share"],
+                                    post.at[s, "share"] / pshare[s]))
+            ab = post.loc[common, "abundance"].to_numpy(dtype=float)
+            n = int(round(ab.sum()))  # product-derived depth of the sample
+            obs = float(((ab / ab.sum()) ** 2).sum()) if ab.sum() > 0 else np.nan
+            draws = rng.multinomial(n, pab, size=n_resamples).astype(float)
+            tot = draws.sum(axis=1, keepdims=True)
+            sim = ((draws / np.where(tot > 0, tot, 1)) ** 2).sum(axis=1)
+            p = (1 + np.sum(sim >= obs - 1e-12)) / (n_resamples + 1) if np.isfinite(obs) \
+                else np.nan
+            tests.append((patient, smp, day, len(common), float(post.loc[common, "share"].sum()),
+                          obs, float(np.median(sim)), float(np.quantile(sim, 0.95)), p))
+    shared = pd.DataFrame(shared_rows, columns=["patient", "sample", "day", "site",
+                                                "product_share", "sample_share",
+                                                "fold_expansion"])
+    tests_df = pd.DataFrame(tests, columns=["patient", "sample", "day", "n_shared",
+                                            "shared_share", "dominance_observed",
+                                            "dominance_resampled_median",
+                                            "dominance_resampled_q95", "p_oligoclonal"])
+    return shared, tests_df
+
+
+def clonality_results(sites: pd.DataFrame, samples: pd.DataFrame, *, alert_share: float = 0.20,
+                      growth_fold: float = 2.0, growth_min_share: float = 0.05,
+                      conf: float = 0.95, n_resamples: int = 999, seed: int = 20261129,
+                      top_shared: int = 10, notes: Sequence[str] = ()) -> list[Result]:
+    """Results: per-sample metrics, alerts, shared clones product -> blood, test.
+
+    Parameters
+    ----------
+    sites, samples:
+        As :func:`clone_alerts`.
+    alert_share, growth_fold, growth_min_share:
+        Alert thresholds.
+    conf:
+        Chao1 CI level.
+    n_resamples, seed:
+        Oligoclonality test.
+    top_shared:
+        Largest shared clones listed per sample (by sample share).
+    notes:
+        Reader warnings.
+
+    Returns
+    -------
+    list of Result
+    """
+    meta = samples[["patient", "source", "day"]]
+    met = clonality_metrics(sites, conf, meta)
+    met.index = met.index.astype(str)
+    nonint = bool((sites["abundance"] % 1 != 0).any())
+    warn = list(notes)
+    if nonint:
+        warn.append("abundances are not whole numbers: Chao1 (singletons/doubletons) is "
+                    "not meaningful")
+    low = met[met["n_sites"] < 10]
+    if len(low):
+        warn.append("fewer than 10 unique sites in " + ", ".join(low.index) +
+                    ": diversity indices are unstable")
+    out = [Result(
+        "immunogenetics.is_diversity", "Integration-site clonality per sample", met,
+        method=("Unique sites, Shannon entropy (nats) and Pielou evenness, Simpson "
+                "(1 - sum p^2) and inverse Simpson, Gini coefficient of clone sizes, UC50, "
+                "top-clone and top-10 share, bias-corrected Chao1 with the Chao 1987 "
+                f"log-normal {conf:.0%} CI."),
+        rationale="Several indices because they weigh rare and dominant clones differently; "
+                  "all computed on the same clone abundances.",
+        warnings=tuple(warn), references=REFERENCES, section="immunogenetics",
+        params={"conf": conf})]
+    al = clone_alerts(sites, samples, alert_share, growth_fold, growth_min_share)
+    al.index = pd.Index([f"{r.sample} | {r.site} | {r.alert}" for r in al.itertuples()])
+    out.append(Result(
+        "immunogenetics.is_alerts", "Integration-site clone alerts", al,
+        method=(f"A clone holding >= {alert_share:.0%} of a sample's abundance (dominant), or "
+                f"whose share rose >= {growth_fold:g}-fold between consecutive post-infusion "
+                f"samples of a patient to >= {growth_min_share:.0%} (growing)."),
+        rationale="Thresholds are settings (immunogenetics.toml [integration_sites]); a "
+                  "dominant clone prompts review of its nearest gene and follow-up sampling.",
+        warnings=() if len(al) else ("no clone passed the alert thresholds",),
+        section="immunogenetics",
+        params={"alert_share": alert_share, "growth_fold": growth_fold,
+                "growth_min_share": growth_min_share}))
+    shared, tests = track_product(sites, samples, n_resamples, seed)
+    if len(tests):
+        top = (shared.sort_values(["patient", "sample", "sample_share"],
+                                  ascending=[True, True, False])
+               .groupby(["patient", "sample"], sort=False).head(top_shared))
+        top.index = pd.Index([f"{r.sample} | {r.site}" for r in top.itertuples()])
+        out.append(Result(
+            "immunogenetics.is_shared", "Product clones found after infusion (largest)", top,
+            method=("Clones (identical chromosome, position, strand) present in the infused "
+                    "product and in a later sample; fold expansion = share in the sample / "
+                    f"share in the product. Up to {top_shared} largest per sample."),
+            references=REFERENCES[4:], section="immunogenetics"))
+        tests.index = pd.Index([f"{r.patient} | {r.sample}" for r in tests.itertuples()])
+        out.append(Result(
+            "immunogenetics.is_oligoclonality", "Oligoclonal expansion vs the resampled product",
+            tests,
+            method=("Monte-Carlo test: the sample's total abundance is drawn "
+                    f"{n_resamples} times from the product's clone shares (multinomial); "
+                    "statistic = Simpson dominance (sum p^2) of product-derived clones; "
+                    "P = (1 + #resampled >= observed) / (draws + 1)."),
+            rationale=("Random sampling of a polyclonal product gives low dominance; a blood "
+                       "sample dominated by few product clones (oligoclonal expansion) does "
+                       "not. Sites found only after infusion are excluded from the statistic."),
+            references=("Phipson B, Smyth GK. Permutation P-values should never be zero. "
+                        "Stat Appl Genet Mol Biol 2010;9:39.",),
+            section="immunogenetics", params={"n_resamples": n_resamples, "seed": seed}))
+    return out
