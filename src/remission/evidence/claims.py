@@ -20,6 +20,10 @@ Format (provisional; tables other than these are ignored)::
     [[median]]                # label, median, low, high, n, granularity (optional), source
     [[ratio]]                 # label, estimate, lower, upper, reported_p (optional),
                               # conf (optional, 0.95), source: HR/OR/RR with its CI and P
+    [[proportion]]            # label, pct, n, parts (optional labels of proportions whose
+                              # counts must add up to this one), source
+    [[distribution]]          # label, n, counts = { category = patients, ... } (low to
+                              # high), source: e.g. CRS by maximum grade
 """
 
 from __future__ import annotations
@@ -78,6 +82,24 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
         for k in ("label", "estimate", "lower", "upper"):
             if k not in c:
                 log.add(str(path), f"[[ratio]] #{i}: missing field", column=k)
+    for i, c in enumerate(doc.get("proportion", []), 1):
+        for k in ("label", "pct", "n"):
+            if k not in c:
+                log.add(str(path), f"[[proportion]] #{i}: missing field", column=k)
+    labels = {c.get("label") for c in doc.get("proportion", [])}
+    for i, c in enumerate(doc.get("proportion", []), 1):
+        for part in c.get("parts", []):
+            if part not in labels:
+                log.add(str(path), f"[[proportion]] #{i}: part not a proportion label",
+                        column="parts", value=part)
+    for i, c in enumerate(doc.get("distribution", []), 1):
+        for k in ("label", "n", "counts"):
+            if k not in c:
+                log.add(str(path), f"[[distribution]] #{i}: missing field", column=k)
+        bad = [k for k, v in c.get("counts", {}).items() if not isinstance(v, int) or v < 0]
+        for k in bad:
+            log.add(str(path), f"[[distribution]] #{i}: count not a whole number >= 0",
+                    column=f"counts.{k}")
     log.raise_if_any()
     out: list[Result] = []
     groups: dict[str, list[Result]] = {}
@@ -101,6 +123,27 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
         out.append(ratio_ci_consistency(c["estimate"], c["lower"], c["upper"],
                                         c.get("reported_p"), conf=c.get("conf", 0.95),
                                         label=c["label"], source=c.get("source", "")))
+    if doc.get("proportion") or doc.get("distribution"):
+        from remission.evidence.counts import (
+            check_parts,
+            reconstruct_distribution,
+            reconstruct_proportion,
+        )
+
+        props = {}
+        for i, c in enumerate(doc.get("proportion", []), 1):
+            props[c["label"]] = reconstruct_proportion(
+                c["pct"], int(c["n"]), c["label"], c.get("source", ""),
+                name=f"evidence.proportion.{i}")
+            out.append(props[c["label"]])
+        for i, c in enumerate(doc.get("proportion", []), 1):
+            if c.get("parts"):
+                out.append(check_parts(props[c["label"]], [props[p] for p in c["parts"]],
+                                       name=f"evidence.parts.{i}"))
+        for i, c in enumerate(doc.get("distribution", []), 1):
+            out.append(reconstruct_distribution(c["counts"], int(c["n"]), c["label"],
+                                                source=c.get("source", ""),
+                                                name=f"evidence.distribution.{i}"))
     return out
 
 
