@@ -17,7 +17,8 @@ parameters -- NOT patient data:
   infusion most in patient 3.
 * A gene annotation BED for the integration-site example (synthetic coordinates).
 
-Run: .venv/bin/python scripts/make_synthetic_seed004.py [--out examples/seed004-cd123-carnk/synthetic]
+Run: .venv/bin/python scripts/make_synthetic_seed004.py
+     [--out examples/seed004-cd123-carnk/synthetic]
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def test_snp_two_donors_matches_grid():
     fit = snp_donor_fractions(g, alt, depth, err=0.0)
     best, arg = np.inf, None
     for a in np.linspace(0, 1, 401):
-        for b in np.linspace(0, 1 - a, max(2, int(round((1 - a) * 400)) + 1)):
+        for b in np.linspace(0, 1 - a, max(2, round((1 - a) * 400) + 1)):
             v = _grid_nll(g, alt, depth, np.array([1 - a - b, a, b]))
             if v < best:
                 best, arg = v, (a, b)

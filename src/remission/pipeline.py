@@ -332,6 +332,10 @@ def validate_folder(folder: str | Path) -> str:
         results, _ = lab_results(folder)
         return f"valid — laboratory folder: {len(results)} analyses (use `remission lab report`)"
     study = load_study(folder)
+    if (folder / "immunogenetics").is_dir():
+        from remission.immunogenetics.folder import read_folder
+
+        read_folder(folder / "immunogenetics", set(study.patients["patient_id"].astype(str)))
     analysis = analyse(study, figures=False)
     from remission.audit import UNRESOLVED, audit_study
     from remission.audit.claims import read_claims
@@ -409,6 +413,16 @@ def build_bundle(folder: str | Path, figures: bool = True) -> tuple[Analysis, Re
         analysis.results.extend(results)
         if figures:
             analysis.figures.extend(figs)
+    immuno = Path(folder) / "immunogenetics"
+    if immuno.is_dir():  # KIR-HLA, integration sites, chimerism, analyte panel
+        from remission.immunogenetics.folder import analyse_folder as immuno_folder
+
+        results, figs = immuno_folder(immuno, set(study.patients["patient_id"].astype(str)),
+                                      figures=figures)
+        analysis.results.extend(results)
+        analysis.figures.extend(FigureItem(f.remission_name, f.remission_title,
+                                           f.remission_caption, "immunogenetics", f)
+                                for f in figs)
     bundle = ReportBundle(study=study_info(study), results=analysis.results,
                           figures=analysis.figures, software=software_versions())
     return analysis, bundle

@@ -267,9 +267,11 @@ def snp_donor_fractions(genotypes: np.ndarray, alt: np.ndarray, depth: np.ndarra
     lows, highs = [], []
     for j in (0, 1):
         v = x[j]
-        lo = 0.0 if profile(j, 0.0) <= 0 else optimize.brentq(lambda t: profile(j, t), 0.0, v)
-        hi = 1.0 if profile(j, 1.0) <= 0 else optimize.brentq(lambda t: profile(j, t), v,
-                                                               1.0 - 1e-12)
+        def pj(t: float, j: int = j) -> float:
+            return profile(j, t)
+
+        lo = 0.0 if pj(0.0) <= 0 else optimize.brentq(pj, 0.0, v)
+        hi = 1.0 if pj(1.0) <= 0 else optimize.brentq(pj, v, 1.0 - 1e-12)
         lows.append(lo)
         highs.append(hi)
     f = np.array([1 - x[0] - x[1], x[0], x[1]])

@@ -214,9 +214,10 @@ def track_product(sites: pd.DataFrame, samples: pd.DataFrame, n_resamples: int =
     oligoclonality test of each later sample against the resampled product.
 
     Fold expansion of a shared clone = its share in the blood sample / its share in the
-    product. Test (Monte-Carlo, Phipson & Smyth 2010): draw the blood sample's product-derived
-    abundance (sum over shared clones) from the product's clone shares (multinomial) ``n_resamples`` times; the
-    statistic is Simpson's dominance sum p^2 among product-derived (shared) abundance;
+    product. Test (Monte-Carlo, Phipson & Smyth 2010): draw the blood sample's
+    product-derived abundance (sum over shared clones) from the product's clone shares
+    (multinomial) ``n_resamples`` times; the statistic is Simpson's dominance sum p^2
+    among product-derived (shared) abundance;
     P = (1 + #{resampled >= observed}) / (n_resamples + 1). A small P means the blood
     compartment is more dominated by a few product clones than random sampling of the
     product explains (oligoclonal expansion).
@@ -258,7 +259,7 @@ def track_product(sites: pd.DataFrame, samples: pd.DataFrame, n_resamples: int =
                 shared_rows.append((patient, smp, day, s, pshare[s], post.at[s, "share"],
                                     post.at[s, "share"] / pshare[s]))
             ab = post.loc[common, "abundance"].to_numpy(dtype=float)
-            n = int(round(ab.sum()))  # product-derived depth of the sample
+            n = round(ab.sum())  # product-derived depth of the sample
             obs = float(((ab / ab.sum()) ** 2).sum()) if ab.sum() > 0 else np.nan
             draws = rng.multinomial(n, pab, size=n_resamples).astype(float)
             tot = draws.sum(axis=1, keepdims=True)

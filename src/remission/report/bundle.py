@@ -19,6 +19,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("kinetics", "Cellular kinetics and biomarkers"),
     ("survival", "Time-to-event"),
     ("lab", "Translational laboratory"),
+    ("immunogenetics", "Immunogenetics and cell tracking"),
     ("audit", "Audit of reported numbers"),
     ("other", "Other analyses"),
 )

@@ -1,0 +1,150 @@
+"""immunogenetics/ study folder: every bad input reported at once (file, line, column,
+value, expected), nothing written; the SYNTHETIC seed-004 companion end to end; seed-004
+claims reconstructed; the generator reproduces the committed files byte for byte."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from remission.errors import InputError
+from remission.immunogenetics.folder import analyse_folder, read_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+SYN = ROOT / "examples" / "seed004-cd123-carnk" / "synthetic"
+
+
+def _copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "study"
+    shutil.copytree(SYN, dst)
+    return dst
+
+
+def _problems(folder: Path) -> list:
+    with pytest.raises(InputError) as e:
+        read_folder(folder / "immunogenetics", {"P1", "P2", "P3", "P4", "P5"})
+    return e.value.problems
+
+
+def test_bad_inputs_all_reported_at_once(tmp_path):
+    s = _copy(tmp_path)
+    ig = s / "immunogenetics"
+    hla = pd.read_csv(ig / "hla.csv", dtype=str, keep_default_na=False)
+    hla.loc[1, "A_1"] = "A*9x:01"        # not an allele name
+    hla.loc[2, "C_2"] = "B*07:02"        # wrong locus in an HLA-C column
+    hla.to_csv(ig / "hla.csv", index=False)
+    kir = pd.read_csv(ig / "kir.csv", dtype=str, keep_default_na=False)
+    kir["KIR2DL9"] = "1"                 # not in the nomenclature
+    kir.loc[0, "KIR3DL1"] = "maybe"
+    kir.to_csv(ig / "kir.csv", index=False)
+    sites = pd.read_csv(ig / "integration_sites.csv", dtype=str, keep_default_na=False)
+    sites.loc[0, "position"] = "999999999"   # beyond the end of the chromosome
+    sites.loc[1, "abundance"] = "-3"
+    sites.loc[2, "chromosome"] = "chr23"
+    sites.to_csv(ig / "integration_sites.csv", index=False)
+    probs = _problems(s)
+    got = {(Path(p.file).name, p.row, p.column) for p in probs}
+    assert ("hla.csv", 3, "A_1") in got
+    assert ("hla.csv", 4, "C_2") in got
+    assert ("kir.csv", None, "KIR2DL9") in got
+    assert ("kir.csv", 2, "KIR3DL1") in got
+    assert ("integration_sites.csv", 2, "position") in got
+    assert ("integration_sites.csv", 3, "abundance") in got
+    assert ("integration_sites.csv", 4, "chromosome") in got
+    pos = next(p for p in probs if p.column == "position")
+    assert pos.message == "position beyond the end of the chromosome"
+    assert pos.expected.startswith("<= ") and pos.value == "999999999"
+
+
+def test_cli_report_writes_nothing_on_bad_input(tmp_path):
+    s = _copy(tmp_path)
+    snp = pd.DataFrame({"patient": ["P1"] * 2, "sample": ["x"] * 2, "day": [7, 7],
+                        "lineage": ["WB"] * 2, "snp": ["rs1", "rs1"],
+                        "source": ["recipient", "donor"], "genotype": [1, 1],
+                        "alt": [10, 10], "depth": [20, 20]})
+    snp.to_csv(s / "immunogenetics" / "chimerism_snps.csv", index=False)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "remission.cli", "report", str(s), "--out",
+                           str(out)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 2, proc.stderr
+    assert "no informative SNP" in proc.stdout + proc.stderr
+    assert not out.exists()
+
+
+def test_ligand_file_contradicting_a_shipped_fact_is_an_error(tmp_path):
+    s = _copy(tmp_path)
+    pd.DataFrame({"allele": ["C*16:02", "C*08:22"], "c_ligand": ["C1", ""],
+                  "residues_77_83": ["", "NLRKLRG"]}).to_csv(
+        s / "immunogenetics" / "hla_ligands.csv", index=False)
+    probs = _problems(s)
+    assert any(p.column == "c_ligand" and "contradicts" in p.message for p in probs)
+
+
+def test_user_ligand_file_resolves_the_unclassifiable_allele(tmp_path):
+    s = _copy(tmp_path)
+    pd.DataFrame({"allele": ["C*08:22"], "residues_77_83": ["SLRNLRG"]}).to_csv(
+        s / "immunogenetics" / "hla_ligands.csv", index=False)
+    res, _ = analyse_folder(s / "immunogenetics", figures=False)
+    models = {r.name: r for r in res}["immunogenetics.kir_models"]
+    assert models.cell("P5 | NKD1", "gvh_ligand_mismatch") == "yes"   # C*08:22 is C1 (N80)
+    assert models.cell("P5 | NKD1", "gvh_ligand_groups") == "C2"
+
+
+def test_synthetic_companion_end_to_end():
+    res, figs = analyse_folder(SYN / "immunogenetics", figures=True)
+    r = {x.name: x for x in res}
+    m = r["immunogenetics.kir_models"]
+    assert m.cell("P3 | NKD1", "gvh_ligand_groups") == "C2, Bw4"
+    assert m.cell("P3 | NKD1", "missing_ligand_groups") == "KIR2DL1:C2, KIR3DL1:Bw4"
+    assert m.cell("P5 | NKD1", "missing_ligand") == "unknown"
+    assert any("C*08:22" in w for w in r["immunogenetics.hla_ligands"].warnings)
+    al = r["immunogenetics.is_alerts"].table
+    assert set(al["patient"]) == {"P3"}
+    olig = r["immunogenetics.is_oligoclonality"].table
+    assert olig.loc["P3 | P3-d14", "p_oligoclonal"] < 0.01
+    assert (olig.loc[[k for k in olig.index if not k.startswith("P3")], "p_oligoclonal"]
+            > 0.01).all()
+    assert any("TET2" in w for w in r["immunogenetics.is_annotation"].warnings)
+    chim = r["immunogenetics.chimerism"].table
+    assert chim.loc["P3 | P3-CD56-d14 | CD56", "donor_pct"] == pytest.approx(91, abs=2)
+    assert all(w.startswith("SYNTHETIC") for w in (x.warnings[0] for x in res))
+    assert {f.remission_name for f in figs} == {"fig.immunogenetics.clones",
+                                                "fig.immunogenetics.chimerism",
+                                                "fig.immunogenetics.panel"}
+
+
+def test_report_includes_the_section():
+    from remission.pipeline import build_bundle
+
+    _, bundle = build_bundle(SYN, figures=False)
+    names = [r.name for r in bundle.results if r.section == "immunogenetics"]
+    assert "immunogenetics.kir_models" in names and "immunogenetics.panel_tests" in names
+
+
+def test_seed004_claims_reconstruction():
+    from remission.evidence.claims import reconstruct_claims
+
+    res = {r.name: r for r in reconstruct_claims(ROOT / "examples" / "seed004-cd123-carnk"
+                                                 / "claims.toml")}
+    orr = res["evidence.proportion.3"].table
+    assert orr["x"].tolist() == [4]
+    # exact 95% CI of 4/5: 28.36% to 99.49% (Clopper-Pearson)
+    assert orr["ci_low_pct"].iloc[0] == pytest.approx(28.358, abs=1e-3)
+    assert res["evidence.parts.3"].table.index.tolist() == ["3 + 1 = 4"]
+    crs = res["evidence.distribution.1"].table
+    assert crs.loc["CRS by maximum grade | >= grade 3", "x"] == 2
+    assert not res["evidence.distribution.1"].warnings
+
+
+def test_generator_reproduces_committed_files(tmp_path):
+    out = tmp_path / "gen"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_synthetic_seed004.py"),
+                    "--out", str(out)], check=True, capture_output=True, cwd=ROOT, timeout=300)
+    for f in sorted(SYN.rglob("*")):
+        if f.is_file():
+            assert (out / f.relative_to(SYN)).read_bytes() == f.read_bytes(), f
