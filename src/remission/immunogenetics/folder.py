@@ -661,6 +661,9 @@ def _sites(inp: Inputs, figs: list[Any], figures: bool) -> list[Result]:
         ann = ann.sort_values("abundance_all_samples", ascending=False)
         ann.index = pd.Index(ann["site"])
         hits = ann[ann["watch_list"] & (ann["distance"] <= 50_000)]
+        n_all = len(ann)
+        keep = ann.index[:100].union(hits.index, sort=False)
+        ann = ann.loc[ann.index.isin(keep)]
         warn = [f"site {r.site} is {'inside' if r.in_gene else f'{r.distance:,.0f} bp from'} "
                 f"watch-list gene {r.gene}" for r in hits.itertuples()]
         res.append(Result(
@@ -668,7 +671,8 @@ def _sites(inp: Inputs, figs: list[Any], figures: bool) -> list[Result]:
                 columns="site"),
             method=("Nearest gene of each distinct site from the user-supplied annotation "
                     "(distance 0 = inside the gene, with vector orientation relative to the "
-                    "gene); watch-list genes flagged within 50 kb."),
+                    "gene); watch-list genes flagged within 50 kb. Listed: the 100 most "
+                    f"abundant of {n_all} distinct sites and every watch-list hit."),
             warnings=tuple(warn), references=REFERENCES, section="immunogenetics",
             params={"watch_list": sorted(watch)}))
         cis = cis_windows(uniq)
