@@ -162,6 +162,13 @@ def chimerism_alerts(combined: pd.DataFrame, full_donor: float = 95.0,
     -------
     pandas.DataFrame
         ``combined`` plus ``status`` and ``alert``.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"patient": ["1", "1"], "lineage": ["CD3", "CD3"], "day": [14, 28],
+    ...                   "donor_pct": [98.0, 80.0]})
+    >>> chimerism_alerts(c)["status"].tolist()
+    ['complete donor', 'mixed']
     """
     out = combined.sort_values(["patient", "lineage", "day"]).copy()
     out["status"] = np.where(out["donor_pct"].isna(), "not assessable",
@@ -295,6 +302,12 @@ def origin_by_cluster(cells: pd.DataFrame, cluster: str = "cluster",
     -------
     pandas.DataFrame
         Rows = clusters; counts per origin, ``n`` and ``<origin>_share`` columns.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"cluster": [0, 0, 1], "origin": ["product", "recipient", "product"]})
+    >>> origin_by_cluster(c)["product_share"].tolist()
+    [0.5, 1.0]
     """
     tab = pd.crosstab(cells[cluster], cells[origin])
     out = tab.copy()

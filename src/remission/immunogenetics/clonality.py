@@ -162,7 +162,25 @@ def clonality_metrics(sites: pd.DataFrame, conf: float = 0.95,
 
 
 def clone_shares(sites: pd.DataFrame) -> pd.DataFrame:
-    """Share of each clone within its sample (adds ``site`` and ``share`` columns)."""
+    """Share of each clone within its sample (adds ``site`` and ``share`` columns).
+
+    Parameters
+    ----------
+    sites:
+        Long IS table (``sample, chromosome, position, strand, abundance``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sample, site, abundance, share`` (repeated rows of one site summed).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"sample": ["s", "s"], "chromosome": ["chr1", "chr2"],
+    ...                   "position": [10, 20], "strand": ["+", "-"], "abundance": [3, 1]})
+    >>> clone_shares(t)["share"].tolist()
+    [0.75, 0.25]
+    """
     t = sites.assign(site=site_keys(sites))
     t = t.groupby(["sample", "site"], sort=True, as_index=False)["abundance"].sum()
     t["share"] = t["abundance"] / t.groupby("sample")["abundance"].transform("sum")
