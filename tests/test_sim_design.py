@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from remission.errors import InputError
@@ -119,3 +120,35 @@ def test_more_invalid_values_are_named() -> None:
     assert ("arm[0].component[0].steps[0].end_day", "end_day before start_day") in msgs
     assert ("arm[0].n", "must be positive") in msgs
     assert ("parameters.no_such_parameter", "unknown model parameter") in msgs
+
+
+def _seed000() -> dict:
+    path = [d for d in DESIGNS if d.name.startswith("seed000")][0]
+    return tomllib.loads(path.read_text())
+
+
+def test_venetoclax_ramp_up_and_split_car_doses_build_the_schedule() -> None:
+    data = _seed000()
+    ven = data["arm"][0]["component"][0]
+    ven["ramp_mg"] = [100.0, 200.0]
+    car = data["arm"][0]["component"][2]
+    car["infusion_days"] = [0, 1, 2]
+    car["infusion_fractions"] = [0.1, 0.3, 0.6]
+    s = parse_design(data, "ramp").arms[0].schedule
+    day = {int(d): i for i, d in enumerate(s.days)}
+    assert [s.ven_mg[day[d]] for d in range(-12, -4)] == [100, 200, 400, 400, 400, 400, 400, 0]
+    assert np.allclose([s.car_per_kg[day[d]] for d in (0, 1, 2, 3)],
+                       [1e5, 3e5, 6e5, 0.0])
+
+
+def test_bad_ramp_and_split_are_reported_together() -> None:
+    data = _seed000()
+    data["arm"][0]["component"][0]["ramp_mg"] = [100.0] * 9  # course is 7 days
+    data["arm"][0]["component"][2]["infusion_fractions"] = [0.5, 0.6]
+    data["arm"][1]["component"][1]["infusion_fractions"] = [0.5, 0.5]  # one infusion day
+    with pytest.raises(InputError) as exc:
+        parse_design(data, "bad")
+    cols = [p.column for p in exc.value.problems]
+    assert "arm[0].component[0].ramp_mg" in cols
+    assert "arm[0].component[2].infusion_fractions" in cols
+    assert "arm[1].component[1].infusion_fractions" in cols

@@ -42,13 +42,16 @@ _TRIAL_KEYS = {
     "bedside_days": (int, False),
 }
 _COMPONENT_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
-    "venetoclax": {"dose_mg": (float, True), "start_day": (int, True), "days": (int, True)},
+    "venetoclax": {"dose_mg": (float, True), "start_day": (int, True), "days": (int, True),
+                   "ramp_mg": (list, False)},
     "lymphodepletion": {"flu_mg_m2": (float, True), "cy_mg_m2": (float, True),
                         "days": (list, True)},
     "car_t": {"dose_per_kg": (float, False), "dose_cells": (float, False),
-              "infusion_days": (list, True), "target": (str, True)},
+              "infusion_days": (list, True), "target": (str, True),
+              "infusion_fractions": (list, False)},
     "car_nk": {"dose_per_kg": (float, False), "dose_cells": (float, False),
-               "infusion_days": (list, True), "target": (str, True)},
+               "infusion_days": (list, True), "target": (str, True),
+               "infusion_fractions": (list, False)},
     "blinatumomab": {"steps": (list, True)},
 }
 _STEP_KEYS = {"start_day": (int, True), "end_day": (int, True), "ug_per_day": (float, True)}
@@ -382,6 +385,17 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
         if ctype == "venetoclax":
             if "days" in c and c["days"] <= 0:
                 log.add(src, "must be positive", column=f"{cw}.days", value=c["days"])
+            if "ramp_mg" in c:
+                r = c["ramp_mg"]
+                if not r or not all(_typed(x, float) and x >= 0 for x in r):
+                    log.add(src, "must be a non-empty list of doses >= 0 (mg, one per day)",
+                            column=f"{cw}.ramp_mg", value=r)
+                    del c["ramp_mg"]
+                elif _typed(c.get("days"), int) and len(r) > c["days"]:
+                    log.add(src, "ramp-up longer than the venetoclax course",
+                            column=f"{cw}.ramp_mg", value=r,
+                            expected=f"at most days ({c['days']}) entries")
+                    del c["ramp_mg"]
         elif ctype == "lymphodepletion" and "days" in c:
             c["days"] = _int_list(log, src, f"{cw}.days", c["days"])
         elif ctype in PRODUCTS:
@@ -392,6 +406,19 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
             if "infusion_days" in c:
                 c["infusion_days"] = _int_list(log, src, f"{cw}.infusion_days",
                                                c["infusion_days"])
+            if "infusion_fractions" in c:  # split dosing: shares of the dose per infusion
+                f = c["infusion_fractions"]
+                ok = (isinstance(f, list) and f and all(_typed(x, float) and x > 0 for x in f)
+                      and abs(sum(f) - 1.0) < 1e-9)
+                if not ok:
+                    log.add(src, "must be positive shares of the dose summing to 1",
+                            column=f"{cw}.infusion_fractions", value=f)
+                    del c["infusion_fractions"]
+                elif len(f) != len(c.get("infusion_days", [])):
+                    log.add(src, "one share per infusion day",
+                            column=f"{cw}.infusion_fractions", value=f,
+                            expected=f"{len(c.get('infusion_days', []))} entries")
+                    del c["infusion_fractions"]
             tgt = c.get("target")
             if tgt is not None and antigen is not None and tgt != antigen:
                 log.add(src, "cell product target differs from trial.target_antigen",
@@ -425,9 +452,10 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
 
     for ctype, c in parsed:
         if ctype == "venetoclax":
-            for d in range(c["start_day"], c["start_day"] + c["days"]):
+            ramp = c.get("ramp_mg", [])
+            for k, d in enumerate(range(c["start_day"], c["start_day"] + c["days"])):
                 if (i := idx(d)) is not None:
-                    sched.ven_mg[i] += c["dose_mg"]
+                    sched.ven_mg[i] += ramp[k] if k < len(ramp) else c["dose_mg"]
         elif ctype == "lymphodepletion":
             for d in c["days"]:
                 if (i := idx(d)) is not None:
@@ -435,10 +463,13 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
                                                 + c["cy_mg_m2"] / CY_REF_MG_M2)
         elif ctype in PRODUCTS:
             dose_per_kg = c.get("dose_per_kg")
-            for d in c["infusion_days"]:
+            # each infusion gets the full dose, or its share with infusion_fractions
+            days_ = c["infusion_days"]
+            shares = c.get("infusion_fractions", [1.0] * len(days_))
+            for d, f in zip(days_, shares, strict=True):
                 if (i := idx(d)) is not None:
-                    sched.car_per_kg[i] += c.get("dose_per_kg", 0.0)
-                    sched.car_cells[i] += c.get("dose_cells", 0.0)
+                    sched.car_per_kg[i] += f * c.get("dose_per_kg", 0.0)
+                    sched.car_cells[i] += f * c.get("dose_cells", 0.0)
         else:
             for s in c["steps"]:
                 for d in range(s["start_day"], s["end_day"] + 1):

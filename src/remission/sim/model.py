@@ -151,8 +151,11 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
             p["ven_ic50_pos"] / p["ven_sensitivity_ratio"] + cv)
     if has_blin:
         occ_b = cb / (p["blin_ec50"] + cb)
-        kill_pos = kill_pos + p["blin_kill_max"] * occ_b * a * t / (
+        kill_b = p["blin_kill_max"] * occ_b * a * t / (
             p["blin_t_half"] + t + p["blin_et_burden"] * ltot)
+        kill_pos = kill_pos + kill_b
+        # "negative" = below the flow gate: CD19-dim blasts are still engaged, less so
+        kill_neg = kill_neg + p["blin_neg_kill_fraction"] * kill_b
     m_np = p["switch_neg_to_pos"] * (1.0 + p["antigen_switch_gain"] * (a - 1.0))
     m_pn = p["switch_pos_to_neg"]
     ratio = lneg / lpos  # L- / L+

@@ -37,8 +37,9 @@ PARAMETERS = MappingProxyType(
         "marrow_capacity_cells": _P(1e12, "cells", 0.0,
                                     "assumption; below one cell a clone is extinct"),
         "pb_blast_max_pct": _P(90.0, "%", 0.0, "assumption (peripheral egress curve)"),
-        "pb_blast_half_pct": _P(50.0, "% marrow blasts", 0.0, "assumption"),
-        "pb_blast_hill": _P(2.0, "-", 0.0, "assumption"),
+        "pb_blast_half_pct": _P(40.0, "% marrow blasts", 0.0, "assumption"),
+        "pb_blast_hill": _P(3.0, "-", 0.0,
+                           "assumption; circulating blasts rare below ~5 % marrow blasts"),
         # --- venetoclax PK: Dave 2019 CTS 12:625 typical, IIV Zhao 2024 DDDT 18:1771 ----------
         "ven_ka": _P(3.83, "1/day", 0.0, "Dave 2019 (nlmixr2lib Dave_2019_venetoclax)"),
         "ven_cl": _P(449.0, "L/day", 0.395, "Dave 2019; IIV 39.5% Zhao 2024"),
@@ -104,8 +105,10 @@ PARAMETERS = MappingProxyType(
         "car_offtumour_kill": _P(0.6, "1/day", 0.4,
                                  "calibrated to grade 4 neutropenia 11/12 (seed 002)"),
         # --- CAR-NK (seed 004): shorter persistence, no memory ------------------------------
-        "nk_expansion": _P(0.166, "1/day", 0.3,
-                          "fitted (calibrate.fit car_nk: seed 004)"),
+        "nk_expansion": _P(0.6, "1/day", 0.3,
+                          "hand-adjusted so one infusion can expand (IL-15-armoured / "
+                          "cytokine-supported products); peak day 7-14 (seed 004); was "
+                          "fitted 0.166 when three infusions carried the peak"),
         "nk_effector_loss": _P(0.30, "1/day", 0.3, "assumption; NK persistence ~2-3 weeks"),
         "nk_kill_max": _P(1.11, "1/day", 0.4,
                          "fitted (calibrate.fit car_nk: seed 004)"),
@@ -116,6 +119,9 @@ PARAMETERS = MappingProxyType(
         "blin_ec50": _P(52.0, "pg/mL", 0.0, "from in-vitro EC90 470 pg/mL (JCO 2013) /9"),
         "blin_kill_max": _P(1.34, "1/day", 0.4,
                            "fitted (calibrate.fit blinatumomab: seed 003)"),
+        "blin_neg_kill_fraction": _P(0.12, "-", 0.0,
+                                     "assumption; CD19-dim blasts below the flow gate are "
+                                     "engaged at a fraction of the rate (as for CAR)"),
         "blin_t_half": _P(0.5, "10^9/L", 0.0, "assumption; E:T dependence (Hosseini 2020)"),
         "blin_et_burden": _P(2.0, "10^9/L per marrow fraction", 0.0,
                              "assumption; burden lowers E:T (seed 003 OR 0.95/%)"),
