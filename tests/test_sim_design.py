@@ -123,7 +123,7 @@ def test_more_invalid_values_are_named() -> None:
 
 
 def _seed000() -> dict:
-    path = [d for d in DESIGNS if d.name.startswith("seed000")][0]
+    path = next(d for d in DESIGNS if d.name.startswith("seed000"))
     return tomllib.loads(path.read_text())
 
 

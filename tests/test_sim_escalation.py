@@ -87,4 +87,4 @@ def test_escalation_trials_on_the_seed002_dose_levels() -> None:
         assert list(t.index) == ["A", "B", "C"]
         assert abs(t["selected_as_mtd"].sum() + r.params["no_mtd_share"] - 1.0) < 1e-12
         assert t["mean_patients"].sum() <= 18
-        assert ((0 <= t["true_dlt_probability"]) & (t["true_dlt_probability"] <= 1)).all()
+        assert ((t["true_dlt_probability"] >= 0) & (t["true_dlt_probability"] <= 1)).all()
