@@ -202,3 +202,21 @@ def test_next_therapy_from_role_line_infusion_and_transplant_closes_late_window(
 def test_next_therapy_event_closes_late_window():
     ev = pd.DataFrame({"patient_id": ["A"], "day": [50], "event": ["next_therapy"]})
     assert late_window_end(ev).to_dict() == {"A": 50}
+
+
+def test_platelet_transfusion_in_treatments_counts_for_engraftment():
+    # CIBMTR platelet engraftment: first of 3 consecutive days >= 20 x10^9/L without a
+    # platelet transfusion in the preceding 7 days. The transfusion on day 10 is recorded
+    # in treatments.csv ("platelet concentrate"), not as an observation.
+    from remission.derive.criteria import grade_all
+    from remission.derive.vocabulary import normalise_observations
+    from tests.test_criteria_common import obs_frame
+
+    rows = [("P1", d, "platelets", 10 if d < 9 else 40) for d in range(0, 25)]
+    obs = normalise_observations(obs_frame(rows))
+    tx = pd.DataFrame({"patient_id": ["P1"], "agent": ["platelet concentrate"],
+                       "start_day": [10], "end_day": [10]})
+    without = grade_all(obs, response=None)["engraftment"]
+    with_tx = grade_all(obs, treatments=tx, response=None)["engraftment"]
+    assert without["platelet_engraftment_day"].iat[0] == 9
+    assert with_tx["platelet_engraftment_day"].iat[0] == 18  # day 10 + 7 transfusion-free

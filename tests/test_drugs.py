@@ -108,3 +108,17 @@ def test_study_loader_and_crs_result_list_unknown_agents(tmp_path):
     results, _ = analyse_raw(study, derive_adsl(study), figures=False)
     crs = next(r for r in results if r.name == "derived.crs")
     assert any("Mysterymab" in w for w in crs.warnings)
+
+
+def test_vasopressor_observations_by_common_names_reach_the_grader():
+    # observations.csv written with European names: noradrenaline + adrenaline together
+    # is two vasopressors -> ASTCT 2019 grade 4 with fever
+    from remission.derive.criteria.daily import daily_features
+    from remission.derive.vocabulary import normalise_observations
+
+    raw = pd.DataFrame({"patient_id": ["P1"] * 3, "day": [2, 2, 2],
+                        "variable": ["temperature", "Noradrenaline", "adrenaline"],
+                        "value": ["38.6", "6", "3"], "unit": ["C", "ug/min", "ug/min"]})
+    obs = normalise_observations(raw)
+    assert set(obs["variable"].astype(str)) == {"temperature", "norepinephrine", "epinephrine"}
+    assert grade_crs(daily_features(obs), "astct2019")["grade"].tolist() == [4]

@@ -39,6 +39,7 @@ __all__ = [
     "normalise_observations",
     "validate_observations",
     "variable",
+    "variable_name",
 ]
 
 Kind = Literal["numeric", "categorical"]
@@ -262,6 +263,29 @@ def variable(name: str) -> Variable:
         raise KeyError(f"unknown variable {name!r}; known: {sorted(VOCABULARY)}") from None
 
 
+def variable_name(written: object) -> str:
+    """Canonical variable name of a written one: lower-cased; a drug written by a brand
+    name or another common name reads as its vocabulary variable through the drug
+    vocabulary (``noradrenaline``/``Levophed`` -> norepinephrine, ``adrenaline`` ->
+    epinephrine, ``argipressin`` -> vasopressin; exact names and synonyms only, never a
+    spelling guess). Anything else is returned lower-cased (and then reported unknown).
+
+    Examples
+    --------
+    >>> variable_name(" Noradrenaline "), variable_name("ANC"), variable_name("foo")
+    ('norepinephrine', 'anc', 'foo')
+    """
+    low = str(written).strip().lower()
+    if low in VOCABULARY:
+        return low
+    from remission.derive.drugs import match_agent
+
+    m = match_agent(low)
+    if m.how in ("exact", "synonym") and m.drug in VOCABULARY:
+        return m.drug
+    return low
+
+
 REQUIRED_COLUMNS = ("patient_id", "day", "variable", "value", "unit")
 _TIME_RE = r"^([01]?\d|2[0-3]):[0-5]\d$"
 
@@ -340,7 +364,7 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
         bad_t = ~_blank(t) & ~_map_unique(t, lambda u: bool(re.match(_TIME_RE, str(u).strip())))
         add(bad_t.to_numpy(), "time is not HH:MM", "time", "HH:MM (24-hour)")
 
-    name = _map_unique(df["variable"], lambda u: str(u).strip().lower())
+    name = _map_unique(df["variable"], variable_name)
     known = name.isin(list(VOCABULARY)).to_numpy()
     add(~known, "unknown variable", "variable",
         "a variable of remission.derive.vocabulary (e.g. temperature, anc, ice_score)")
@@ -447,7 +471,7 @@ def normalise_observations(
         raise InputError(problems)
     lines = _line_numbers(df)
     df = df.reset_index(drop=True)
-    name = _map_unique(df["variable"], lambda u: str(u).strip().lower())
+    name = _map_unique(df["variable"], variable_name)
     token = _map_unique(df["unit"], unit_token)
     out = pd.DataFrame({
         "patient_id": df["patient_id"].astype(str).str.strip(),

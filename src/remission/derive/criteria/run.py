@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from remission.derive.criteria._common import summarise_by_infusion
@@ -68,6 +69,7 @@ def grade_all(
     ``crs_daily``, ``neuro_daily``, ``labs``, ``febrile_neutropenia``), computed exactly as
     with summaries: for live grading of a patient-day (remission web).
     """
+    obs = _with_transfusions(obs, treatments)
     daily = daily_features(obs)
     out: dict[str, pd.DataFrame] = {"daily": daily}
     ids = (daily["patient_id"].astype(str).unique() if patients is None
@@ -141,3 +143,38 @@ def _without_attributed(obs: pd.DataFrame, daily: pd.DataFrame):
                        f"other cause): {shown}{more}"]
     kept = obs.loc[~drop.to_numpy()].reset_index(drop=True)
     return kept, daily_features(kept), excluded, notes
+
+
+#: Transfusions recorded in treatments.csv -> the observation variable they set.
+TRANSFUSIONS = {"red cell transfusion": "rbc_transfusion",
+                "platelet transfusion": "platelet_transfusion"}
+
+
+def _with_transfusions(obs: pd.DataFrame, treatments: pd.DataFrame | None) -> pd.DataFrame:
+    """``obs`` plus a ``yes`` row of ``rbc_transfusion``/``platelet_transfusion`` for every
+    day from start_day to end_day of a transfusion recorded in treatments.csv (agent read
+    through the drug vocabulary: "PRBC", "platelet concentrate", ...). The graders that use
+    transfusions (platelet engraftment without transfusion for 7 days; IWG 2003 RBC
+    transfusion independence) then see them whichever table holds them."""
+    if treatments is None or treatments.empty or "agent" not in treatments.columns:
+        return obs
+    from remission.derive.drugs import canonical_agents
+
+    var = canonical_agents(treatments["agent"]).map(TRANSFUSIONS)
+    tx = treatments[var.notna().to_numpy()]
+    if tx.empty:
+        return obs
+    start = pd.to_numeric(tx["start_day"]).astype(np.int64).to_numpy()
+    end = (pd.to_numeric(tx["end_day"], errors="coerce").fillna(pd.Series(start, index=tx.index))
+           .astype(np.int64).to_numpy() if "end_day" in tx.columns else start)
+    n = np.maximum(end - start + 1, 1)
+    rows = pd.DataFrame({
+        "patient_id": np.repeat(tx["patient_id"].astype(str).to_numpy(), n),
+        "day": np.concatenate([np.arange(a, a + k) for a, k in zip(start, n, strict=True)]),
+        "time": None,
+        "variable": np.repeat(var[var.notna()].to_numpy(), n),
+        "value": np.nan, "category": "yes", "unit": ""})
+    both = pd.concat([obs.astype({c: object for c in ("patient_id", "variable", "category",
+                                                      "unit") if c in obs.columns}),
+                      rows], ignore_index=True)
+    return both.astype({c: "category" for c in ("patient_id", "variable", "category", "unit")})
