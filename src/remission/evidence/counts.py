@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from remission.evidence.proportions import Printed, _counts
+from remission.evidence.proportions import Printed, counts_matching
 from remission.results import Result
 from remission.stats.proportions import clopper_pearson
 
@@ -44,7 +44,7 @@ def reconstruct_proportion(pct: str | float, n: int, label: str, source: str = "
     [4]
     """
     p = Printed.parse(pct)
-    xs = _counts(p, n)
+    xs = counts_matching(p, n)
     rows = []
     for x in xs:
         lo, hi = clopper_pearson(x, n)

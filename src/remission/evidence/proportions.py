@@ -70,7 +70,14 @@ class Printed:
         return abs(x - self.value) <= self.half_width() + tol
 
 
-def _counts(pct: Printed, n: int) -> list[int]:
+def counts_matching(pct: Printed, n: int) -> list[int]:
+    """Every count ``x`` in ``0..n`` whose percentage ``100 x / n`` prints as ``pct``.
+
+    Examples
+    --------
+    >>> counts_matching(Printed(33.3, 1), 9)
+    [3]
+    """
     lo = math.ceil((pct.value - pct.half_width()) * n / 100 - 1e-9)
     hi = math.floor((pct.value + pct.half_width()) * n / 100 + 1e-9)
     return [x for x in range(max(lo, 0), min(hi, n) + 1) if pct.matches(100 * x / n)]
@@ -109,9 +116,9 @@ def reconstruct_two_proportions(
     rp = None if reported_p is None else Printed.parse(reported_p)
     n1s = [n1] if n1 else range(1, n1_max + 1)
     n2s = [n2] if n2 else range(1, n2_max + 1)
-    c1 = [(x, n) for n in n1s for x in ([x1] if x1 is not None else _counts(p1, n))
+    c1 = [(x, n) for n in n1s for x in ([x1] if x1 is not None else counts_matching(p1, n))
           if p1.matches(100 * x / n)]
-    c2 = [(x, n) for n in n2s for x in ([x2] if x2 is not None else _counts(p2, n))
+    c2 = [(x, n) for n in n2s for x in ([x2] if x2 is not None else counts_matching(p2, n))
           if p2.matches(100 * x / n)]
     rows, keys = [], []
     for a, m in c1:
