@@ -148,3 +148,53 @@ def test_generator_reproduces_committed_files(tmp_path):
     for f in sorted(SYN.rglob("*")):
         if f.is_file():
             assert (out / f.relative_to(SYN)).read_bytes() == f.read_bytes(), f
+
+
+def _vcf(path: Path, n: int = 200, fr=(0.2, 0.5, 0.3), seed: int = 4) -> pd.DataFrame:
+    """Recipient R, transplant donor D1, product donor D2, mixture M (fractions fr)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 3, (n, 3))
+    alt = rng.binomial(500, g @ np.array(fr) / 2)
+    gt = {0: "0/0", 1: "0/1", 2: "1|1"}
+    lines = ["##fileformat=VCFv4.2",
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tR\tD1\tD2\tM",
+             "chr1\t5\tindel\tAT\tA\t.\tPASS\t.\tGT:AD\t0/1:5,5\t0/1:5,5\t0/0:9,0\t0/1:5,5"]
+    for i in range(n):
+        cells = [f"{gt[g[i, k]]}:10,10" for k in range(3)] + [f"0/1:{500 - alt[i]},{alt[i]}"]
+        lines.append("\t".join(["chr2", str(1000 + i), f"rs{i}", "C", "T", ".", "PASS", ".",
+                                "GT:AD", *cells]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return pd.DataFrame({"g": list(g), "alt": alt})
+
+
+def test_vcf_input_two_donors(tmp_path):
+    s = _copy(tmp_path)
+    ig = s / "immunogenetics"
+    truth = _vcf(ig / "p3.vcf")
+    toml = (ig / "immunogenetics.toml").read_text(encoding="utf-8")
+    toml += ('\n[[chimerism.vcf]]\nfile = "p3.vcf"\npatient = "P3"\nrecipient = "R"\n'
+             'donors = ["D1", "D2"]\nmixtures = [{ sample = "M", day = 14, lineage = "WB" }]\n')
+    (ig / "immunogenetics.toml").write_text(toml, encoding="utf-8")
+    res, _ = analyse_folder(ig, figures=False)
+    snp = {r.name: r for r in res}["immunogenetics.chimerism_snp"]
+    assert snp.cell("P3 | M | WB | D1", "pct") == pytest.approx(50, abs=3)
+    assert snp.cell("P3 | M | WB | D2", "pct") == pytest.approx(30, abs=3)
+    assert snp.cell("P3 | M | WB | D1", "n_informative") <= 200   # the indel is skipped
+    # same numbers as the model on the generating genotypes and reads (parser is exact)
+    import numpy as np
+
+    from remission.immunogenetics.chimerism import snp_donor_fractions
+
+    direct = snp_donor_fractions(np.vstack(truth["g"].to_numpy()), truth["alt"].to_numpy(),
+                                 np.full(len(truth), 500))
+    for j, d in enumerate(("D1", "D2"), start=1):
+        assert snp.cell(f"P3 | M | WB | {d}", "pct") == pytest.approx(
+            100 * direct["fractions"][j], abs=1e-6)
+    # a sample name missing from the header is a located problem
+    (ig / "immunogenetics.toml").write_text(toml.replace('donors = ["D1", "D2"]',
+                                                         'donors = ["D1", "DX"]'),
+                                            encoding="utf-8")
+    probs = _problems(s)
+    assert any(p.message == "sample not in the VCF header" and p.value == "DX" for p in probs)

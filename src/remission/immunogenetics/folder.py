@@ -35,7 +35,7 @@ ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
                           "conf": (int, float), "genes": str, "watch_list": list,
                           "assembly": str, "chromosome_sizes": str},
     "chimerism": {"full_donor": (int, float), "drop_points": (int, float),
-                  "snp_error": (int, float), "conf": (int, float)},
+                  "snp_error": (int, float), "conf": (int, float), "vcf": list},
     "cytokines": {"adjust": str},
 }
 PRESENT = {"1": 1.0, "+": 1.0, "pos": 1.0, "present": 1.0, "yes": 1.0, "y": 1.0, "p": 1.0,
@@ -230,6 +230,8 @@ def read_folder(path: str | Path, patients: set[str] | None = None) -> Inputs:
         _read_str(f["chim_geno"], f["chim_peaks"], inp, probs)
     if f["chim_snps"].exists():
         _read_snps(f["chim_snps"], inp, probs)
+    if cfg.get("chimerism", {}).get("vcf"):
+        _read_vcfs(folder, cfg["chimerism"]["vcf"], inp, probs)
     if f["cells"].exists():
         df = _read(f["cells"], ("cell", "cluster", "origin"), probs)
         if df is not None:
@@ -526,6 +528,11 @@ def _read_snps(p: Path, inp: Inputs, probs: list[Problem]) -> None:
     for i in np.flatnonzero((df["alt"] > df["depth"]).to_numpy()):
         probs.append(Problem(str(p), "alt reads exceed depth", row=int(i) + 2, column="alt",
                              value=df["alt"].iloc[i], expected=f"<= {df['depth'].iloc[i]:g}"))
+    _check_snps(df, p, probs)
+    inp.chim_snps = df
+
+
+def _check_snps(df: pd.DataFrame, p: Path, probs: list[Problem]) -> None:
     for (pat, smp), sub in df.groupby(["patient", "sample"]):
         srcs = set(sub["source"])
         if "recipient" not in srcs or not 2 <= len(srcs) <= 3:
@@ -537,7 +544,53 @@ def _read_snps(p: Path, inp: Inputs, probs: list[Problem]) -> None:
             probs.append(Problem(str(p), f"{pat} {smp}: no informative SNP (all genotypes "
                                  "identical)", column="genotype",
                                  expected="SNPs where recipient and donor genotypes differ"))
-    inp.chim_snps = df
+
+
+def _read_vcfs(folder: Path, entries: list, inp: Inputs, probs: list[Problem]) -> None:
+    """``[[chimerism.vcf]]`` entries: file, patient, recipient, donors, mixtures."""
+    from remission.immunogenetics.vcf import read_vcf_snps
+
+    cfgp = str(folder / "immunogenetics.toml")
+    tables = []
+    for i, e in enumerate(entries, 1):
+        where = f"[[chimerism.vcf]] #{i}"
+        ok = isinstance(e, dict)
+        need = {"file": str, "patient": str, "recipient": str, "donors": list,
+                "mixtures": list}
+        for k, t in need.items():
+            if not ok or not isinstance(e.get(k), t):
+                probs.append(Problem(cfgp, f"{where}: missing or wrong type", column=k,
+                                     expected=f"{k} ({t.__name__})"))
+                ok = False
+        if not ok:
+            continue
+        if not 1 <= len(e["donors"]) <= 2:
+            probs.append(Problem(cfgp, f"{where}: one or two donors", column="donors",
+                                 value=e["donors"]))
+            continue
+        mix_ok = True
+        for m in e["mixtures"]:
+            if not (isinstance(m, dict) and isinstance(m.get("sample"), str)
+                    and isinstance(m.get("day"), int) and isinstance(m.get("lineage"), str)):
+                probs.append(Problem(cfgp, f"{where}: mixture entry", column="mixtures",
+                                     value=m, expected='{ sample = "...", day = 14, '
+                                                       'lineage = "CD56" }'))
+                mix_ok = False
+        if not mix_ok:
+            continue
+        t, vp = read_vcf_snps(folder / e["file"], e["patient"], e["recipient"], e["donors"],
+                              e["mixtures"])
+        probs.extend(vp)
+        if not vp and t.empty:
+            probs.append(Problem(str(folder / e["file"]), "no usable SNP",
+                                 expected="biallelic SNVs with GT for the recipient and donors "
+                                          "and AD for the mixed samples"))
+        elif not vp:
+            _check_snps(t, folder / e["file"], probs)
+            tables.append(t)
+    if tables:
+        inp.chim_snps = pd.concat([x for x in [inp.chim_snps, *tables] if x is not None],
+                                  ignore_index=True)
 
 
 def _read_panel(p: Path, inp: Inputs, probs: list[Problem], patients: set[str] | None) -> None:
