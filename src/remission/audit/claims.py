@@ -91,7 +91,7 @@ def claim_lines(text: str, table: str = "claim") -> list[int]:
 
     Examples
     --------
-    >>> claim_lines("[[claim]]\nid = 1\n\n[[claim]]\n")
+    >>> claim_lines("[[claim]]\\nid = 1\\n\\n[[claim]]\\n")
     [1, 4]
     """
     pat = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]")

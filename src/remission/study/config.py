@@ -330,7 +330,7 @@ def key_lines(text: str) -> dict[str, int]:
 
     Examples
     --------
-    >>> key_lines('format = 1\n[study]\nname = "x"\n')["study.name"]
+    >>> key_lines('format = 1\\n[study]\\nname = "x"\\n')["study.name"]
     3
     """
     out: dict[str, int] = {}
