@@ -364,7 +364,7 @@ def test_html_falls_back_to_tidy_when_display_does_not_fit():
                  display={"rows": "grade", "columns": "group", "cell": "unknown"})
     b = ReportBundle(StudyInfo("s", "AML", ("x",), "d"), ResultSet([bad]))
     html = render_html(b)
-    assert "<details" not in html and "class='pub'" not in html and "n (%)" in html
+    assert "<details class='tidy'" not in html and "class='pub'" not in html and "n (%)" in html
 
 
 def test_publication_html_escapes_names():

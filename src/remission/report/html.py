@@ -46,14 +46,28 @@ dl.study{display:grid;grid-template-columns:max-content 1fr;gap:.1em 1em;margin:
 dl.study dt{font-weight:600;color:var(--muted)}dl.study dd{margin:0}
 .synthetic{background:#000;color:#fff;font-weight:700;padding:.5em 1em;margin-top:.8em;
 letter-spacing:.04em}
-nav ol{columns:2;font-size:.9em}
+nav.toc{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid var(--rule);
+padding:.35em 0;margin:0 0 1em}
+nav.toc ol{display:flex;gap:.4em 1.3em;list-style:none;margin:0;padding:0;font-size:.9em;
+overflow-x:auto;white-space:nowrap;scrollbar-width:thin}
+nav.toc a{text-decoration:none}
+details.section>summary{cursor:pointer;list-style:none}
+details.section>summary::-webkit-details-marker{display:none}
+details.section>summary h2::before{content:"▾ ";color:var(--muted);font-size:.8em}
+details.section:not([open])>summary h2::before{content:"▸ "}
+section{scroll-margin-top:2.6em}
 table{border-collapse:collapse;margin:.3em 0;font-size:.92em;font-variant-numeric:tabular-nums}
 th,td{padding:.25em .7em;border-bottom:1px solid var(--rule);vertical-align:baseline}
 thead th{border-bottom:2px solid var(--ink);text-align:left}
 td.num,th.num{text-align:right;white-space:nowrap}
 th[scope=row]{text-align:left;font-weight:normal}
 th.key{font:12px ui-monospace,Menlo,Consolas,monospace;color:var(--muted);font-weight:normal}
-.tablewrap{overflow-x:auto;max-width:100%}
+.tablewrap{overflow-x:auto;max-width:100%;
+background:linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left/2em 100% no-repeat local,
+linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right/2em 100% no-repeat local,
+radial-gradient(farthest-side at 0 50%,rgba(0,0,0,.28),transparent) left/.9em 100% no-repeat scroll,
+radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.28),transparent) right/.9em 100% no-repeat
+scroll}
 .rname{font:12px ui-monospace,Menlo,Consolas,monospace;color:var(--muted)}
 .method,.refs,.note{font-size:.85em;color:var(--muted);margin:.3em 0}
 .warnings{background:var(--warn-bg);border-left:5px solid var(--warn);padding:.4em .8em;
@@ -73,6 +87,10 @@ details.tidy{margin:.3em 0;font-size:.92em}details.tidy summary{cursor:pointer;c
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:var(--muted)}
 footer{margin-top:3em;font-size:.8em;color:var(--muted)}
+@media (max-width:640px){body{font-size:14px;padding:0 .7em 2em}
+dl.study{grid-template-columns:1fr}dl.study dd{margin-bottom:.3em}
+h1{font-size:1.3em}th,td{padding:.2em .45em}
+figure{overflow-x:auto}figure img{max-width:max(100%,560px)}}
 @media print{nav{display:none}article,figure{break-inside:avoid}}
 """
 
@@ -177,6 +195,39 @@ def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
     return "".join(out)
 
 
+def disagreements_first(r: Result) -> Result:
+    """An audit Result with its disagreements listed first (then not checkable, then
+    agreements), so a reader sees what is wrong before what is right; others unchanged.
+
+    Parameters
+    ----------
+    r : Result
+        Any Result.
+
+    Returns
+    -------
+    Result
+        ``r`` itself unless its table has a ``verdict`` column in another order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"verdict": ["agrees", "disagrees"]}, index=["a", "b"])
+    >>> list(disagreements_first(Result("audit.x", "x", t, "", "")).table.index)
+    ['b', 'a']
+    """
+    if "verdict" not in r.table.columns or r.table.empty:
+        return r
+    rank = {"disagrees": 0, "cannot be checked": 1, "agrees": 2}
+    order = r.table["verdict"].map(lambda v: rank.get(str(v), 1)).to_numpy()
+    table = r.table.iloc[order.argsort(kind="stable")]
+    if table.index.equals(r.table.index):
+        return r
+    from dataclasses import replace
+
+    return replace(r, table=table)
+
+
 def render_figure(item: FigureItem, number: int,
                   to_svg: Callable[[Any], bytes] = figure_svg) -> str:
     uri = svg_data_uri(to_svg(item.figure))
@@ -241,29 +292,38 @@ def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     toc += "<li><a href='#methods'>Methods</a></li>"
     if refs:
         toc += "<li><a href='#references'>References</a></li>"
-    body.append(f"<nav><ol>{toc}</ol></nav>")
+    body.append(f"<nav class='toc' aria-label='Contents'><ol>{toc}</ol></nav>")
     number = {r.name: k for k, r in enumerate(results, 1)}
     fig_no = 0
     for key, title in sections:
-        body.append(f"<section id='sec-{key}'><h2>{_e(title)}</h2>")
-        body += [render_result(r, refs, max_rows, tables.get(r.name), number[r.name],
-                               pubs.get(r.name))
-                 for r in results if section_of(r.section) == key]
+        # each section folds (no script): <details open> with the heading as its summary
+        body.append(f"<section id='sec-{key}'><details class='section' open><summary>"
+                    f"<h2>{_e(title)}</h2></summary>")
+        for r in results:
+            if section_of(r.section) != key:
+                continue
+            shown, dt = disagreements_first(r), tables.get(r.name)
+            if shown is not r:
+                dt = display_table(shown, max_rows=max_rows)
+            body.append(render_result(shown, refs, max_rows, dt, number[r.name],
+                                      pubs.get(r.name)))
         for item in bundle.figures:
             if section_of(item.section) == key:
                 fig_no += 1
                 body.append(render_figure(item, fig_no))
-        body.append("</section>")
-    body.append(f"<section id='methods'><h2>Methods</h2><p>{_e(methods_paragraph(bundle))}</p>")
+        body.append("</details></section>")
+    body.append("<section id='methods'><details class='section' open><summary><h2>Methods</h2>"
+                f"</summary><p>{_e(methods_paragraph(bundle))}</p>")
     if bundle.software:
         sw = "".join(f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v)}</td></tr>"
                      for k, v in bundle.software.items())
         body.append(f"<table class='software'><thead><tr><th>Software</th><th>Version</th>"
                     f"</tr></thead><tbody>{sw}</tbody></table>")
-    body.append("</section>")
+    body.append("</details></section>")
     if refs:
         items = "".join(f"<li id='ref-{i}'>{_e(t)}</li>" for i, t in enumerate(refs, 1))
-        body.append(f"<section id='references'><h2>References</h2><ol>{items}</ol></section>")
+        body.append("<section id='references'><details class='section' open><summary>"
+                    f"<h2>References</h2></summary><ol>{items}</ol></details></section>")
     body.append(
         "<footer>Produced by remission. Every number is traceable: hover a cell for its "
         "unrounded value; results.json holds every Result in full precision.</footer>"
