@@ -109,15 +109,71 @@ def _fit_one(t: np.ndarray, c: np.ndarray, start: dict[str, float] | None):
         s0.update(cmax=float(np.exp(y[imax])), tmax=float(max(t[imax], 0.5)))
         first = y[0] if t[0] < t[imax] else y[imax] - np.log(100)
         s0["foldx"] = float(np.exp(max(y[imax] - first, 0.1)))
+
     def resid(th):
         return y - stein_log_conc(t, th)
 
     def jac(th):
         return -stein_log_conc_jac(t, th)
 
-    fit = optimize.least_squares(resid, _to_theta(s0), method="lm", jac=jac,
-                                 xtol=1e-14, ftol=1e-14, gtol=1e-14, max_nfev=20000)
-    return (fit, t, y), n
+    def run(th0, max_nfev):
+        try:  # far-off starts may overflow on the way; such runs simply lose
+            with np.errstate(all="ignore"):
+                return optimize.least_squares(resid, th0, method="lm", jac=jac,
+                                              xtol=1e-14, ftol=1e-14, gtol=1e-14,
+                                              max_nfev=max_nfev)
+        except (ValueError, FloatingPointError):
+            return None
+
+    def ok(f):
+        return f is not None and np.all(np.isfinite(f.x)) and np.isfinite(f.cost)
+
+    primary = run(_to_theta(s0), 20000)
+    if not ok(primary):
+        return None, n
+    # Profile over the intervals between sampling days: the log-scale RSS is only
+    # piecewise smooth in Tmax (a sample switches from the rising to the falling branch
+    # as Tmax passes it), so a local search can stop in the wrong interval. From the
+    # best fit so far, restart with Tmax in the middle of each neighbouring interval
+    # (other parameters kept); move while that lowers the RSS.
+    u = np.unique(t)
+    fits, best, seen = [primary], primary, set()
+    while True:
+        j = int(np.clip(np.searchsorted(u, np.exp(best.x[1]), side="right") - 1, 0,
+                        len(u) - 2))
+        seen.add(j)
+        moved = False
+        for jj in (j - 1, j + 1):
+            if jj < 0 or jj > len(u) - 2 or jj in seen:
+                continue
+            seen.add(jj)
+            th0 = best.x.copy()
+            th0[1] = np.log((u[jj] + u[jj + 1]) / 2)
+            f = run(th0, 2000)
+            if ok(f):
+                fits.append(f)
+                if f.cost < best.cost * (1 - 1e-9):
+                    best, moved = f, True
+        if not moved:
+            break
+    fits = [best, *(f for f in fits if f is not best)]
+    return (fits[0], t, y, fits), n
+
+
+def _multistart_notes(pid, fits) -> tuple[list[str], int]:
+    """How many starts reached the best fit; warn about rival local minima."""
+    best = fits[0]
+    rss0 = 2 * best.cost
+    tm0 = float(np.exp(best.x[1]))
+    same = sum(1 for f in fits if 2 * f.cost <= rss0 * (1 + 1e-8) + 1e-12)
+    notes = []
+    for f in fits[1:]:
+        tm = float(np.exp(f.x[1]))
+        if 2 * f.cost <= rss0 * 1.05 + 1e-12 and abs(np.log(tm / tm0)) > 0.05:
+            notes.append(f"{pid}: Tmax poorly identified: another local minimum at Tmax "
+                         f"{tm:.3g} (vs {tm0:.3g}) has an RSS within 5% of the best")
+            break
+    return notes, same
 
 
 def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, float] | None = None,
@@ -125,7 +181,11 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
     """Fit the Stein 2019 model per patient; table rows ``patient | parameter``.
 
     Columns: estimate (natural scale), se_transformed (SE on the fitted log/logit
-    scale), ci_low, ci_high (back-transformed), n, rss, converged.
+    scale), ci_low, ci_high (back-transformed), n, rss, converged (the reported fit's
+    Levenberg–Marquardt run met its tolerances), starts (local fits run: the data-driven
+    start, then restarts with Tmax in each neighbouring interval between sampling days,
+    moving while the RSS falls) and starts_at_best (how many reached the lowest RSS). A
+    rival local minimum with a clearly different Tmax and an RSS within 5% is a warning.
     """
     rows = []
     warnings = []
@@ -136,7 +196,11 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
         if out is None:
             warnings.append(f"{pid}: {n} quantifiable samples, need >= 7; not fitted")
             continue
-        fit = out[0]
+        fit, fits = out[0], out[3]
+        notes, same = _multistart_notes(pid, fits)
+        warnings += notes
+        if not fit.success:
+            warnings.append(f"{pid}: least squares did not converge ({fit.message})")
         p = len(PARAMS)
         rss = float(np.sum(fit.fun ** 2))
         s2 = rss / (n - p)
@@ -160,7 +224,8 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
             rows.append({"patient_id": str(pid), "parameter": par, "estimate": est[par],
                          "theta": float(fit.x[k]), "se_transformed": float(se[k]),
                          "ci_low": lo[par], "ci_high": hi[par], "n": n, "rss": rss,
-                         "converged": bool(fit.success)})
+                         "converged": bool(fit.success), "starts": len(fits),
+                         "starts_at_best": same})
     table = pd.DataFrame(rows)
     if not table.empty:
         table.index = table["patient_id"] + " | " + table["parameter"]
@@ -170,8 +235,10 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
         table=table,
         method=("Closed-form Stein 2019 model fitted per patient by least squares on log "
                 "concentration (parameters log foldx, log Tmax, log Cmax, log alpha, logit FB, "
-                f"log beta); SE from s²(JᵀJ)⁻¹; {level:.0%} Wald CIs with t(n-6) quantile, "
-                "back-transformed."),
+                f"log beta), Levenberg–Marquardt from the data-driven start, then restarted "
+                "with Tmax in neighbouring intervals between sampling days while the RSS "
+                "falls (the RSS is only piecewise smooth in Tmax); SE from "
+                f"s²(JᵀJ)⁻¹; {level:.0%} Wald CIs with t(n-6) quantile, back-transformed."),
         rationale="Log-scale additive residual as in Stein 2019; transformations keep "
                   "parameters in their domain.",
         warnings=tuple(warnings),

@@ -7,9 +7,13 @@ Parameterisation (identical to R ``stats::SSfpl`` applied to log dose)::
 ``A`` is the response as dose -> 0 (top of an inhibition curve), ``B`` the response as
 dose -> infinity, ``xmid = log(IC50)`` the log-dose at the midpoint between the two
 asymptotes (the *relative* IC50/EC50), ``scal`` the slope scale on the log-dose axis.
-In drc's LL.4 notation (Ritz et al. 2015) ``d = A``, ``c = B``, ``e = exp(xmid)`` and
-``b = -1/scal``, so ``1/scal`` is the Hill slope. The 3-parameter model (drc LL.3) fixes
-the lower asymptote ``B`` (default 0); any asymptote may be fixed via ``fixed=``.
+In drc's LL.4 notation (Ritz et al. 2015), ``f = c + (d - c) / (1 + exp(b (log x -
+log e)))``, this is ``d = A``, ``c = B``, ``e = exp(xmid)`` and ``b = +1/scal`` (a
+falling viability curve has ``scal > 0`` and drc's ``b > 0``); ``1/scal`` is the Hill
+slope. The 3-parameter model (drc LL.3) fixes the *lower* asymptote at 0: ``B`` for a
+falling curve, ``A`` for a rising one (:func:`asymptotes_fixed`); either asymptote may be
+fixed at any value via ``fixed=`` (or ``lower=``/``upper=`` in
+:func:`dose_response_results`, ``fix_lower``/``fix_upper`` in lab.toml).
 
 Fitting is ordinary least squares (Levenberg-Marquardt); standard errors are the usual
 linearisation ``s^2 (J'J)^-1`` with ``s^2 = RSS / (n - p)`` exactly as ``summary.nls``
@@ -123,12 +127,61 @@ class CurveFit:
 
     @property
     def hill(self) -> float:
-        """Hill slope 1/scal (drc's b is its negative)."""
+        """Hill slope 1/scal (equal to drc's b)."""
         return 1.0 / self.params["scal"]
 
     def predict(self, dose: np.ndarray) -> np.ndarray:
         p = self.params
         return ll_curve(np.log(np.asarray(dose, dtype=float)), p["A"], p["B"], p["xmid"], p["scal"])
+
+
+def asymptotes_fixed(model: str, dose: Sequence[float], response: Sequence[float],
+                     lower: float | None = None, upper: float | None = None
+                     ) -> dict[str, float]:
+    """Which of ``A`` (low-dose) and ``B`` (high-dose asymptote) are fixed, and at what.
+
+    ``lower``/``upper`` name the asymptote with the lower/higher value, as drc's ``c``
+    and ``d``: for a falling curve (mean response at the lowest dose >= at the highest)
+    the lower one is ``B``, for a rising curve it is ``A``. ``model="LL.3"`` fixes the
+    lower asymptote at 0 unless ``lower`` says otherwise (drc ``LL.3``).
+
+    Parameters
+    ----------
+    model : {"LL.4", "LL.3"}
+    dose, response : array
+        The data of the curve (or of all curves of one drug, for joint fits).
+    lower, upper : float, optional
+        Values at which to fix the lower / upper asymptote.
+
+    Returns
+    -------
+    dict
+        ``{"A": value}``, ``{"B": value}``, both or neither.
+
+    Examples
+    --------
+    >>> asymptotes_fixed("LL.3", [1, 10, 100], [95, 50, 5])
+    {'B': 0.0}
+    >>> asymptotes_fixed("LL.3", [1, 10, 100], [5, 50, 95], upper=100)
+    {'A': 0.0, 'B': 100.0}
+    """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}")
+    if model == "LL.3" and lower is None:
+        lower = 0.0
+    if lower is None and upper is None:
+        return {}
+    x = np.asarray(dose, float)
+    y = np.asarray(response, float)
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0)
+    x, y = x[ok], y[ok]
+    falling = bool(y[x == x.min()].mean() >= y[x == x.max()].mean()) if x.size else True
+    out: dict[str, float] = {}
+    if lower is not None:
+        out["B" if falling else "A"] = float(lower)
+    if upper is not None:
+        out["A" if falling else "B"] = float(upper)
+    return out
 
 
 def _free_names(fixed: Mapping[str, float]) -> tuple[str, ...]:
@@ -260,8 +313,9 @@ def fit_curve(dose: Sequence[float], response: Sequence[float], model: str = "LL
               start: Sequence[float] | None = None, max_nfev: int = 400) -> CurveFit:
     """Fit one log-logistic curve by least squares.
 
-    ``model`` is ``"LL.4"`` (A, B, xmid, scal free) or ``"LL.3"`` (B fixed at 0, as drc
-    LL.3); ``fixed`` overrides/extends which asymptotes are fixed and at what value.
+    ``model`` is ``"LL.4"`` (A, B, xmid, scal free) or ``"LL.3"`` (the lower asymptote
+    fixed at 0, as drc LL.3: B for a falling curve, A for a rising one); ``fixed``
+    (e.g. ``{"A": 100}``) replaces that choice.
     Doses must be > 0 (the model is on log dose); drop vehicle controls beforehand.
     """
     x = np.asarray(dose, dtype=float)
@@ -274,7 +328,7 @@ def fit_curve(dose: Sequence[float], response: Sequence[float], model: str = "LL
         raise ValueError("doses must be > 0 for a log-logistic fit (remove vehicle controls)")
     if model not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}")
-    fx = dict(MODELS[model]) if fixed is None else dict(fixed)
+    fx = asymptotes_fixed(model, x, y) if fixed is None else dict(fixed)
     free = _free_names(fx)
     free_idx = [PARAMS.index(n) for n in free]
     u = np.log(x)
@@ -426,7 +480,7 @@ def fit_many(dose: np.ndarray, response: np.ndarray, model: str = "LL.4",
     W = (np.isfinite(Y) & np.isfinite(X) & (X > 0)).astype(float)
     U = np.where(W > 0, np.log(np.where(X > 0, X, 1.0)), 0.0)
     Y0 = np.where(W > 0, Y, 0.0)
-    fx = MODELS[model]
+    fx = MODELS[model]  # LL.3 here fixes B (the high-dose asymptote): falling curves only
     free = _free_names(fx)
     fi = [PARAMS.index(k) for k in free]
     P0 = _start_many(U, Y0, W, fx)
@@ -633,7 +687,7 @@ def fit_joint(dose: np.ndarray, response: np.ndarray, group: np.ndarray,
     y = np.asarray(response, float)
     g = np.asarray(group).astype(str)
     groups = tuple(str(k) for k in pd.unique(g))
-    fx = dict(MODELS[model]) if fixed is None else dict(fixed)
+    fx = asymptotes_fixed(model, x, y) if fixed is None else dict(fixed)
     free = _free_names(fx)
     if set(shared) - set(free):
         raise ValueError(f"shared parameters must be among the free ones {free}")
@@ -712,7 +766,8 @@ def fieller_ratio(a: float, b: float, var_a: float, var_b: float, cov_ab: float,
 
 
 def compare_curves(dose, response, group, reference: str | None = None, model: str = "LL.4",
-                   shared: Sequence[str] = ("xmid",), conf: float = 0.95) -> dict:
+                   shared: Sequence[str] = ("xmid",), conf: float = 0.95,
+                   fixed: Mapping[str, float] | None = None) -> dict:
     """Test whether curves differ in ``shared`` parameters and estimate potency ratios.
 
     Full model: all free parameters group-specific. Reduced: ``shared`` parameters
@@ -720,8 +775,8 @@ def compare_curves(dose, response, group, reference: str | None = None, model: s
     Potency ratios IC50[g] / IC50[reference] come from the full joint fit (pooled
     residual variance) with Fieller CIs on the dose scale and Wald CIs on the log scale.
     """
-    full = fit_joint(dose, response, group, shared=(), model=model)
-    red = fit_joint(dose, response, group, shared=shared, model=model)
+    full = fit_joint(dose, response, group, shared=(), model=model, fixed=fixed)
+    red = fit_joint(dose, response, group, shared=shared, model=model, fixed=fixed)
     test = extra_ss_f_test(red, full)
     groups = full.groups
     ref = reference if reference is not None else groups[0]
@@ -784,16 +839,73 @@ def _prepare(data: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return d, notes
 
 
+def reach_warning(fit: CurveFit, level: float = 50.0) -> str | None:
+    """Say how far a curve gets when it never crosses ``level`` within the tested doses.
+
+    Responses are % of vehicle: a falling curve must come down to ``level`` (50 = 50 %
+    inhibition), a rising one (e.g. % killing) up to it. ``None`` when it does.
+    """
+    p = fit.params
+    ends = fit.predict(np.array([fit.dose_min, fit.dose_max]))
+    falling = p["A"] >= p["B"]
+    reached = ends.min() <= level if falling else ends.max() >= level
+    if reached:
+        return None
+    mid = 0.5 * (p["A"] + p["B"])
+    if falling:
+        best = float(ends.min())
+        what = (f"never reaches {100 - level:.0f}% inhibition: at the highest dose tested "
+                f"({fit.dose_max:.4g}) the fitted response is {best:.1f}% of vehicle "
+                f"({100 - best:.1f}% inhibition; lower asymptote {p['B']:.1f}%)")
+    else:
+        best = float(ends.max())
+        what = (f"never reaches a response of {level:.0f}: at most {best:.1f} within the "
+                f"tested doses (upper asymptote {p['B']:.1f})")
+    return (f"{what}; the IC50 shown is the relative one, half-way between the fitted "
+            f"asymptotes (response {mid:.1f}), not the dose giving {level:.0f}% of vehicle")
+
+
 def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
                           reference: str | None = None, conf: float = 0.95,
                           response_label: str = "response",
-                          absolute_level: float | None = None) -> list[Result]:
+                          absolute_level: float | None = None,
+                          lower: float | None = None,
+                          upper: float | None = None) -> list[Result]:
     """Fit every (drug, group) curve of a tidy plate table and compare groups per drug.
 
-    ``data`` needs columns ``group``, ``dose``, ``response`` (``drug`` and ``dose_unit``
-    optional), one row per well; replicates are rows with the same dose. With
-    ``absolute_level`` (e.g. 50 for responses in % of vehicle) the absolute IC50, the
-    dose where the curve crosses that level, is added beside the relative IC50.
+    Parameters
+    ----------
+    data : DataFrame
+        Columns ``group``, ``dose``, ``response`` (``drug`` and ``dose_unit`` optional),
+        one row per well; replicates are rows with the same dose. Responses are % of
+        vehicle.
+    model : {"LL.4", "LL.3"}
+        LL.3 fixes the lower asymptote at 0 (drc LL.3).
+    reference : str, optional
+        Denominator group of potency ratios.
+    conf : float
+        Confidence level.
+    response_label : str
+        Shown in the title.
+    absolute_level : float, optional
+        Also report the absolute IC50, the dose where the curve crosses this level.
+    lower, upper : float, optional
+        Fix the lower / upper asymptote (the one with the lower / higher value) at this
+        value for every curve of every drug (lab.toml ``fix_lower`` / ``fix_upper``).
+
+    Returns
+    -------
+    list of Result
+        ``lab.doseresponse.fits`` and, with two or more groups, ``.compare``. A curve
+        that cannot be fitted, or whose profile interval fails, is a warning of its own;
+        the other curves are still reported.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"group": "a", "dose": np.repeat([1, 3, 10, 30, 100], 2),
+    ...                   "response": [99, 97, 88, 90, 52, 49, 13, 11, 4, 3]})
+    >>> dose_response_results(d)[0].table["ic50"].round(1).tolist()
+    [9.9]
     """
     d, notes = _prepare(data)
     unit = str(d["dose_unit"].iloc[0]) if "dose_unit" in d and len(d) else ""
@@ -804,18 +916,30 @@ def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
         ref = reference if reference in groups else groups[0]
         if reference is not None and reference not in groups and len(groups) > 1:
             warns.append(f"{drug}: reference group {reference!r} absent; using {ref!r}")
+        fx = asymptotes_fixed(model, dd["dose"], dd["response"], lower, upper)
         for grp in groups:
             sub = dd[dd["group"].astype(str) == grp]
             try:
-                f = fit_curve(sub["dose"], sub["response"], model=model, conf=conf)
-            except ValueError as exc:
+                f = fit_curve(sub["dose"], sub["response"], model=model, conf=conf,
+                              fixed=fx)
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
                 warns.append(f"{drug} / {grp}: not fitted ({exc})")
                 continue
-            for fl in f.flags:
+            reach = reach_warning(f, 50.0 if absolute_level is None else absolute_level)
+            flags = f.flags + ((reach,) if reach else ())
+            for fl in flags:
                 warns.append(f"{drug} / {grp}: {fl}")
-            prof = profile_ic50_ci(sub["dose"], sub["response"], f)
-            if not np.all(np.isfinite(prof)):
-                warns.append(f"{drug} / {grp}: profile-likelihood IC50 interval unbounded")
+            try:
+                prof = profile_ic50_ci(sub["dose"], sub["response"], f)
+            except (ValueError, RuntimeError, np.linalg.LinAlgError,
+                    FloatingPointError) as exc:  # e.g. brentq's bracket not holding
+                prof = (np.nan, np.nan)
+                warns.append(f"{drug} / {grp}: profile-likelihood IC50 interval could not "
+                             f"be computed ({exc}); only the delta-method interval is given")
+            else:
+                if not np.all(np.isfinite(prof)):
+                    warns.append(f"{drug} / {grp}: profile-likelihood IC50 interval "
+                                 "unbounded")
             rows.append({
                 "key": fmt_key(drug, grp), "drug": drug, "group": grp, "model": model,
                 "n": f.n, "doses": int(sub["dose"].nunique()),
@@ -830,17 +954,17 @@ def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
                     ("ic50_absolute", "ic50_absolute_lower", "ic50_absolute_upper"),
                     absolute_ic50(f, absolute_level), strict=True))),
                 "r_squared": f.r_squared, "lack_of_fit_F": f.lack_of_fit["F"],
-                "lack_of_fit_p": f.lack_of_fit["p"], "flags": "; ".join(f.flags),
+                "lack_of_fit_p": f.lack_of_fit["p"], "flags": "; ".join(flags),
             })
         if len(groups) >= 2:
             try:
                 c_ic = compare_curves(dd["dose"], dd["response"], dd["group"].astype(str),
-                                      reference=ref, model=model, conf=conf)
-                shared_all = tuple(n for n in PARAMS if n not in MODELS[model])
+                                      reference=ref, model=model, conf=conf, fixed=fx)
+                shared_all = tuple(n for n in PARAMS if n not in fx)
                 c_all = compare_curves(dd["dose"], dd["response"], dd["group"].astype(str),
                                        reference=ref, model=model, shared=shared_all,
-                                       conf=conf)
-            except (ValueError, np.linalg.LinAlgError) as exc:
+                                       conf=conf, fixed=fx)
+            except (ValueError, np.linalg.LinAlgError, RuntimeError) as exc:
                 warns.append(f"{drug}: groups not compared ({exc})")
                 continue
             for k, rr in c_ic["ratios"].items():
@@ -856,8 +980,12 @@ def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
                 })
                 if np.isnan(rr["fieller_lower"]):
                     warns.append(f"{drug} {k} vs {ref}: Fieller interval unbounded (g >= 1)")
+    fixtxt = ", ".join(f"{nm} asymptote fixed at {v:g}" for nm, v in
+                       (("lower", 0.0 if model == "LL.3" and lower is None else lower),
+                        ("upper", upper)) if v is not None)
     method = (
         f"{model} log-logistic model y = A + (B - A)/(1 + exp((log IC50 - log dose)/scal)) "
+        + (f"({fixtxt}) " if fixtxt else "") +
         "(R SSfpl parameterisation on log dose) fitted by least squares per drug and group; "
         f"IC50 {conf:.0%} CI by the delta method on log IC50 with t quantiles on the residual df, "
         "and by profile likelihood (exact root of the profile t statistic)."
@@ -870,7 +998,10 @@ def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
         "dose-response; replicates enter as separate observations (no averaging).",
         warnings=tuple(warns), references=refs,
         params={"model": model, "conf": conf, "dose_unit": unit,
-                "absolute_level": absolute_level}, section=SECTION,
+                "absolute_level": absolute_level,
+                **{k: v for k, v in (("fix_lower", lower), ("fix_upper", upper))
+                   if v is not None}},
+        section=SECTION,
     )]
     if comp_rows:
         out.append(Result(
@@ -889,7 +1020,8 @@ def dose_response_results(data: pd.DataFrame, model: str = "LL.4",
 
 
 def plot_dose_response(data: pd.DataFrame, model: str = "LL.4",
-                       name: str = "lab.doseresponse.curves") -> Figure:
+                       name: str = "lab.doseresponse.curves", lower: float | None = None,
+                       upper: float | None = None) -> Figure:
     """Replicate points, group means and fitted curves per drug (log dose axis)."""
     d, _ = _prepare(data)
     drugs = list(pd.unique(d["drug"]))
@@ -898,17 +1030,18 @@ def plot_dose_response(data: pd.DataFrame, model: str = "LL.4",
     unit = str(d["dose_unit"].iloc[0]) if "dose_unit" in d and len(d) else ""
     for ax, drug in zip(axes, drugs, strict=True):
         dd = d[d["drug"] == drug]
+        fx = asymptotes_fixed(model, dd["dose"], dd["response"], lower, upper)
         for i, (grp, sub) in enumerate(dd.groupby("group", sort=False)):
             col = f"C{i}"
             ax.scatter(sub["dose"], sub["response"], s=12, alpha=0.5, color=col)
             m = sub.groupby("dose")["response"].mean()
             ax.scatter(m.index, m.values, s=30, color=col, marker="D")
             try:
-                f = fit_curve(sub["dose"], sub["response"], model=model)
+                f = fit_curve(sub["dose"], sub["response"], model=model, fixed=fx)
                 xs = np.geomspace(sub["dose"].min() / 2, sub["dose"].max() * 2, 200)
                 ax.plot(xs, f.predict(xs), color=col, label=f"{grp} (IC50 {f.ic50:.3g})")
                 ax.axvline(f.ic50, color=col, ls=":", lw=0.8)
-            except ValueError:
+            except (ValueError, np.linalg.LinAlgError, FloatingPointError):
                 ax.plot([], [], color=col, label=f"{grp} (not fitted)")
         ax.set_xscale("log")
         ax.set_xlabel(f"{drug} dose ({unit})" if unit else f"{drug} dose")

@@ -33,7 +33,8 @@ FILES = {
 ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "lab": {"name": str, "synthetic": bool, "control_group": str},
     "doseresponse": {"model": str, "reference": str, "dose_unit": str, "conf": (int, float),
-                     "normalise_to_vehicle": bool, "absolute_level": (int, float)},
+                     "normalise_to_vehicle": bool, "absolute_level": (int, float),
+                     "fix_lower": (int, float), "fix_upper": (int, float)},
     "qpcr": {"reference_genes": list, "control_group": str, "efficiencies": dict,
              "sd_threshold": (int, float), "equal_var": bool},
     "apoptosis": {"control_group": str, "equal_var": bool, "seed": int},
@@ -209,10 +210,12 @@ def _run(kind: str, data: Any, cfg: dict, default_ctl: str | None, gs: dict,
     dr_cfg, q_cfg, r_cfg = (cfg.get(k, {}) for k in ("doseresponse", "qpcr", "rnaseq"))
     if kind == "doseresponse":
         model = dr_cfg.get("model", "LL.4")
+        fix = {"lower": dr_cfg.get("fix_lower"), "upper": dr_cfg.get("fix_upper")}
         results += doseresponse.dose_response_results(
             data, model=model, reference=dr_cfg.get("reference", default_ctl),
-            conf=dr_cfg.get("conf", 0.95), absolute_level=dr_cfg.get("absolute_level"))
-        figures.append(doseresponse.plot_dose_response(data, model=model))
+            conf=dr_cfg.get("conf", 0.95), absolute_level=dr_cfg.get("absolute_level"),
+            **fix)
+        figures.append(doseresponse.plot_dose_response(data, model=model, **fix))
     elif kind == "qpcr":
         ctl = q_cfg.get("control_group", default_ctl) or str(data["group"].iloc[0])
         kw = {"efficiencies": q_cfg.get("efficiencies")}

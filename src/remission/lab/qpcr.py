@@ -105,6 +105,50 @@ def summarise_replicates(ct: pd.DataFrame, sd_threshold: float = 0.3,
     return pd.DataFrame(rows)
 
 
+def never_amplified_warnings(reps: pd.DataFrame, reference_genes: Sequence[str]
+                             ) -> list[str]:
+    """One warning per gene with samples in which no replicate amplified.
+
+    Such samples have no dCt and drop out of the group means, so for a knock-down (a
+    target too low to amplify) the fold change is computed from the samples that still
+    express it: biased toward 1. A reference gene that never amplified removes the
+    sample from every target.
+
+    Parameters
+    ----------
+    reps : DataFrame
+        Output of :func:`summarise_replicates`.
+    reference_genes : sequence of str
+        Normaliser genes.
+
+    Returns
+    -------
+    list of str
+        Warnings, most important first.
+
+    Examples
+    --------
+    >>> reps = pd.DataFrame({"sample": ["s1", "s2"], "group": ["kd", "kd"],
+    ...                      "gene": ["CLL1", "CLL1"], "n_replicates": [0, 3]})
+    >>> never_amplified_warnings(reps, ["GAPDH"])[0][:41]
+    'CLL1 never amplified in 1 sample(s) (kd: '
+    """
+    out = []
+    dead = reps[reps["n_replicates"] == 0]
+    for gene, sub in dead.groupby("gene", sort=False):
+        where = "; ".join(f"{g}: {', '.join(map(str, s['sample']))}"
+                          for g, s in sub.groupby("group", sort=False))
+        if gene in reference_genes:
+            what = ("reference gene: these samples have no normaliser and are left out of "
+                    "every target")
+        else:
+            what = ("these samples are left out of the fold change, which is then computed "
+                    "from the samples that still express it: a knock-down looks weaker "
+                    "(fold change biased toward 1) than it is")
+        out.append(f"{gene} never amplified in {len(sub)} sample(s) ({where}); {what}")
+    return out
+
+
 def _check_efficiencies(eff: Mapping[str, float] | None, genes: Sequence[str]) -> dict:
     out = {}
     for gname in genes:
@@ -154,6 +198,7 @@ def qpcr_results(ct: pd.DataFrame, reference_genes: Sequence[str], control_group
     reps = summarise_replicates(ct, sd_threshold)
     rel = relative_expression(ct, reference_genes, efficiencies, sd_threshold)
     warns = [f"{r.sample} / {r.gene}: {r.flags}" for r in reps.itertuples() if r.flags]
+    top = never_amplified_warnings(reps, reference_genes)
     rows = []
     groups = list(pd.unique(rel["group"]))
     if control_group not in groups:
@@ -169,7 +214,13 @@ def qpcr_results(ct: pd.DataFrame, reference_genes: Sequence[str], control_group
                    "sd_delta_ct": float(sub.loc[sub["group"] == grp, "delta_ct"].std(ddof=1)),
                    "mean_log2_rel": float(y.mean()) if y.size else np.nan}
             d = float(y.mean() - ctl.mean()) if y.size and ctl.size else np.nan
-            row.update({"ddct": -d, "log2_fold_change": d, "fold_change": 2.0**d,
+            # ddct is always the difference of mean dCt in cycles (Livak); with
+            # efficiencies the Pfaffl log2 ratio d is not -ddCt
+            dct = sub.loc[sub["group"] == grp, "delta_ct"].dropna()
+            dct_c = sub.loc[sub["group"] == control_group, "delta_ct"].dropna()
+            ddct = (-d if not efficiencies else
+                    float(dct.mean() - dct_c.mean()) if len(dct) and len(dct_c) else np.nan)
+            row.update({"ddct": ddct, "log2_fold_change": d, "fold_change": 2.0**d,
                         "fc_lower": np.nan, "fc_upper": np.nan, "t": np.nan, "df": np.nan,
                         "p": np.nan, "test": ""})
             if grp != control_group and y.size >= 2 and ctl.size >= 2:
@@ -229,7 +280,7 @@ def qpcr_results(ct: pd.DataFrame, reference_genes: Sequence[str], control_group
                table=table(rows), method=method,
                rationale="Ct values are log-scale; tests on dCt avoid the skew of fold "
                "changes. Welch's test does not assume equal variances.",
-               references=tuple(refs),
+               warnings=tuple(top), references=tuple(refs),
                params={"reference_genes": list(reference_genes),
                        "control_group": control_group, "equal_var": equal_var,
                        "efficiencies": dict(efficiencies or {}), "conf": conf},

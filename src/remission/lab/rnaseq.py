@@ -38,13 +38,15 @@ REF_APEGLM = (
 
 
 def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, control: str, treatment: str,
-               shrink: bool = True, n_cpus: int = 1) -> pd.DataFrame:
+               shrink: bool = True, n_cpus: int = 1, alpha: float = 0.05) -> pd.DataFrame:
     """DESeq2 Wald test of ``treatment`` vs ``control`` (column ``group`` of ``samples``).
 
     ``counts``: genes x samples (index = gene); ``samples``: index = sample, column
     ``group`` and optional ``batch`` (then the design is ``~ batch + group``).
     Returns per gene: baseMean, log2FoldChange (MLE), lfcSE, stat, pvalue, padj and, if
-    ``shrink``, log2FC_shrunk / lfcSE_shrunk (apeGLM).
+    ``shrink``, log2FC_shrunk / lfcSE_shrunk (apeGLM). ``alpha`` is DESeq2's
+    ``results(alpha=)``: the FDR level that independent filtering optimises, so it changes
+    padj, not only which genes are called.
     """
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.default_inference import DefaultInference
@@ -67,7 +69,7 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, control: str, treatm
                            quiet=True)
         dds.deseq2()
         ds = DeseqStats(dds, contrast=["group", treatment, control], inference=inference,
-                        quiet=True)
+                        alpha=alpha, quiet=True)
         ds.summary()
         res = ds.results_df.copy()
         if shrink:
@@ -88,7 +90,7 @@ def rnaseq_results(counts: pd.DataFrame, samples: pd.DataFrame, control: str, tr
                    alpha: float = 0.05, lfc_threshold: float = 1.0,
                    de: pd.DataFrame | None = None) -> list[Result]:
     """DE table, highlighted genes, over-representation and preranked enrichment."""
-    res = run_deseq2(counts, samples, control, treatment) if de is None else de
+    res = run_deseq2(counts, samples, control, treatment, alpha=alpha) if de is None else de
     n_sig = int(((res["padj"] < alpha)).sum())
     warns = list(res.attrs.get("warnings", []))
     n_per = samples["group"].value_counts()
