@@ -121,8 +121,9 @@ def infusion_window(graded: pd.DataFrame, infusions: pd.DataFrame | None,
     else:
         graded = annotate_windows(graded, infusions)
         pre = graded["infusion"].isna().to_numpy()
-    n = int((pre & (graded["grade"].to_numpy() >= 1)).sum())
+    n = 0
     if pre.any():
+        n = int((pre & (graded["grade"].to_numpy() >= 1)).sum())
         graded = graded.loc[~pre].reset_index(drop=True)
     graded.attrs["excluded"] = (
         [f"{n} patient-day(s) before the first cell infusion met {what} criteria and were not "

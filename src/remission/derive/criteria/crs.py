@@ -84,12 +84,13 @@ _ASTCT_OXYGEN = np.array([{"room_air": 0, "blow_by": 2, "nasal_cannula": 2,
 
 
 def _waiver_start(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents,
-                  needs_fever) -> pd.DataFrame:
+                  needs_fever) -> pd.DataFrame | None:
     """Per patient: day (and minute of day, NaN without a time) from which fever is no
-    longer required (ASTCT rule); empty without qualifying treatment."""
-    empty = pd.DataFrame({"day": pd.Series(dtype=float), "minute": pd.Series(dtype=float)})
+    longer required (ASTCT rule); empty without qualifying treatment, None without
+    treatments."""
     if treatments is None or treatments.empty:
-        return empty
+        return None
+    empty = pd.DataFrame({"day": pd.Series(dtype=float), "minute": pd.Series(dtype=float)})
     agent = canonical_agents(treatments["agent"])  # brand names and spellings (drugs.csv)
     wanted = {match_agent(a).drug or str(a).strip().lower() for a in agents}
     tx = treatments[agent.isin(wanted).to_numpy()]
@@ -222,8 +223,12 @@ def grade_crs(
             "assumed given at the same time (ASTCT grade 4 needs concurrent vasopressors)")
     if system == "astct2019":
         start = _waiver_start(daily, treatments, waiver_agents, waiver_needs_prior_fever)
-        sday = daily["patient_id"].map(start["day"]).to_numpy(dtype=float)
-        smin = daily["patient_id"].map(start["minute"]).to_numpy(dtype=float)
+        if start is None or start.empty:  # no waiver drug: skip the per-row lookups
+            sday = smin = np.full(len(daily), np.nan)
+        else:
+            pos = pd.Index(start.index).get_indexer(daily["patient_id"])
+            sday = np.where(pos >= 0, start["day"].to_numpy(dtype=float)[pos], np.nan)
+            smin = np.where(pos >= 0, start["minute"].to_numpy(dtype=float)[pos], np.nan)
         day = daily["day"].to_numpy()
         on_day = day == sday
         timed_start = on_day & ~np.isnan(smin)

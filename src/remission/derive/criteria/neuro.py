@@ -104,8 +104,8 @@ def grade_neurotoxicity(
     seiz = column(daily, "seizure")
     motor = column(daily, "motor_weakness")
     icp = column(daily, "icp_finding")
-    dur = column(daily, "seizure_duration")
-    eeg = column(daily, "eeg_seizure")
+    dur = column(daily, "seizure_duration") if "seizure_duration" in daily.columns else None
+    eeg = column(daily, "eeg_seizure") if "eeg_seizure" in daily.columns else None
     notes: list[str] = []
     if system == "icans_astct2019":
         score_g = _at_most(column(daily, "ice_score"), (9, 6, 2))
@@ -124,10 +124,11 @@ def grade_neurotoxicity(
                                   "cushings_triad": 4}, ICP)
         # ASTCT 2019: intracranial haemorrhage with or without associated oedema is not
         # ICANS (graded by CTCAE): the oedema/ICP domain is not graded on those days
-        ich = column(daily, "intracranial_haemorrhage") == level("intracranial_haemorrhage",
-                                                                  "yes")
-        dropped = ich & (icp_g > 0)
-        if dropped.any():
+        ich = (column(daily, "intracranial_haemorrhage") == level("intracranial_haemorrhage",
+                                                                   "yes")
+               if "intracranial_haemorrhage" in daily.columns else None)
+        dropped = None if ich is None else ich & (icp_g > 0)
+        if dropped is not None and dropped.any():
             pid = daily["patient_id"].astype(str).to_numpy()
             day = daily["day"].to_numpy()
             where = ", ".join(f"{p} day {d}" for p, d in zip(pid[dropped], day[dropped],
@@ -139,11 +140,7 @@ def grade_neurotoxicity(
         # seizure duration and EEG (ASTCT 2019): a clinical seizure = 3; "life-threatening
         # prolonged seizure (> 5 min)" = 4; non-convulsive seizure on EEG resolving with
         # intervention = 3; repetitive electrical seizures without return to baseline = 4
-        eeg_g = _map_levels(eeg, {"nonconvulsive_resolved": 3,
-                                  "repetitive_no_return_to_baseline": 4,
-                                  "status_epilepticus": 4}, EEG)
-        dur_g = np.select([dur > 5.0, dur > 0.0], [4, 3], 0).astype(np.int8)
-        seiz_g = np.maximum.reduce([seiz_g, eeg_g, dur_g]).astype(np.int8)
+        seiz_g = _seizure_extras(seiz_g, daily, dur, eeg)
     else:
         sc = column(daily, score_variable)
         if cartox_grade3_max not in (1, 2):
@@ -164,11 +161,7 @@ def grade_neurotoxicity(
         # CRES: non-convulsive seizure on EEG responsive to benzodiazepine = 3; convulsive
         # or non-convulsive status epilepticus = 4 (a seizure > 5 min is status: ILAE
         # 2015, Trinka E et al., Epilepsia 2015;56:1515, t1 = 5 min)
-        eeg_g = _map_levels(eeg, {"nonconvulsive_resolved": 3,
-                                  "repetitive_no_return_to_baseline": 4,
-                                  "status_epilepticus": 4}, EEG)
-        dur_g = np.select([dur > 5.0, dur > 0.0], [4, 3], 0).astype(np.int8)
-        seiz_g = np.maximum.reduce([seiz_g, eeg_g, dur_g]).astype(np.int8)
+        seiz_g = _seizure_extras(seiz_g, daily, dur, eeg)
     motor_g = 4 * (motor == level("motor_weakness", "deep_focal_weakness")).astype(np.int8)
     stack = np.vstack([np.zeros(len(daily), dtype=np.int8), score_g, cons_g, seiz_g, motor_g,
                        icp_g]).astype(np.int8, copy=False)
@@ -184,6 +177,20 @@ def grade_neurotoxicity(
     out = infusion_window(out, infusions, "ICANS" if system == "icans_astct2019" else "CRES")
     out.attrs["excluded"] = list(out.attrs.get("excluded", [])) + notes
     return out
+
+
+def _seizure_extras(seiz_g: np.ndarray, daily: pd.DataFrame, dur: np.ndarray | None,
+                    eeg: np.ndarray | None) -> np.ndarray:
+    """Seizure-domain grade raised by the EEG finding (non-convulsive resolved 3;
+    repetitive without return to baseline or status 4) and the seizure duration
+    (> 5 min 4, any 3); unchanged when neither was recorded."""
+    if eeg is not None:
+        seiz_g = np.maximum(seiz_g, _map_levels(eeg, {"nonconvulsive_resolved": 3,
+                                                      "repetitive_no_return_to_baseline": 4,
+                                                      "status_epilepticus": 4}, EEG))
+    if dur is not None:
+        seiz_g = np.maximum(seiz_g, np.select([dur > 5.0, dur > 0.0], [4, 3], 0))
+    return seiz_g.astype(np.int8, copy=False)
 
 
 def _capd_patients(daily: pd.DataFrame, patients: pd.DataFrame | None,
