@@ -32,15 +32,15 @@ def _bytes(res) -> list[bytes]:
 
 def test_one_chunk_and_many_chunks_are_byte_identical() -> None:
     d = _short()
-    one = run_trial(d, n=23, seed=11, workers=0, chunk_size=1000)
-    many = run_trial(d, n=23, seed=11, workers=0, chunk_size=4)
+    one = run_trial(d, n=10, seed=11, workers=0, chunk_size=1000)
+    many = run_trial(d, n=10, seed=11, workers=0, chunk_size=3)
     assert _bytes(one) == _bytes(many)
     # a patient's draws do not depend on trial size either
-    bigger = run_trial(d, n=30, seed=11, workers=0, chunk_size=7)
+    bigger = run_trial(d, n=13, seed=11, workers=0, chunk_size=7)
     a = one.patients.set_index("patient_id")
     b = bigger.patients.set_index("patient_id").loc[a.index]
     pd.testing.assert_frame_equal(a, b)
-    other = run_trial(d, n=23, seed=12, workers=0)
+    other = run_trial(d, n=10, seed=12, workers=0)
     assert _bytes(other)[0] != _bytes(one)[0]
 
 
