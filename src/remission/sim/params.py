@@ -106,9 +106,10 @@ PARAMETERS = MappingProxyType(
                                  "calibrated to grade 4 neutropenia 11/12 (seed 002)"),
         # --- CAR-NK (seed 004): shorter persistence, no memory ------------------------------
         "nk_expansion": _P(0.6, "1/day", 0.3,
-                          "hand-adjusted so one infusion can expand (IL-15-armoured / "
-                          "cytokine-supported products); peak day 7-14 (seed 004); was "
-                          "fitted 0.166 when three infusions carried the peak"),
+                          "hand-adjusted (v2; was fitted 0.166, at which no infusion "
+                          "could expand); a single infusion of the default product "
+                          "expands ~1.2-fold, an IL-15-supported one (per-arm 1.2/day) "
+                          "~3-fold; seed 004"),
         "nk_effector_loss": _P(0.30, "1/day", 0.3, "assumption; NK persistence ~2-3 weeks"),
         "nk_kill_max": _P(1.11, "1/day", 0.4,
                          "fitted (calibrate.fit car_nk: seed 004)"),
@@ -120,8 +121,9 @@ PARAMETERS = MappingProxyType(
         "blin_kill_max": _P(1.34, "1/day", 0.4,
                            "fitted (calibrate.fit blinatumomab: seed 003)"),
         "blin_neg_kill_fraction": _P(0.12, "-", 0.0,
-                                     "assumption; CD19-dim blasts below the flow gate are "
-                                     "engaged at a fraction of the rate (as for CAR)"),
+                                     "hand-adjusted to seed 003 (seed-1 streams); CD19-dim "
+                                     "blasts below the flow gate are engaged at a fraction "
+                                     "of the rate (as for CAR)"),
         "blin_t_half": _P(0.5, "10^9/L", 0.0, "assumption; E:T dependence (Hosseini 2020)"),
         "blin_et_burden": _P(2.0, "10^9/L per marrow fraction", 0.0,
                              "assumption; burden lowers E:T (seed 003 OR 0.95/%)"),
