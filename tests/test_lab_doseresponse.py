@@ -20,7 +20,7 @@ from remission.lab.doseresponse import (
 from tests.rlive import run_r
 
 pytestmark = pytest.mark.r
-REL = 1e-5  # R nls stops at relative offset 1e-5; estimates agree far closer in practice
+REL = 1e-6  # README: statistics agree with R to 1e-6 or tighter
 
 
 def _data(seed: int = 11) -> pd.DataFrame:
@@ -73,7 +73,8 @@ def test_ll3_bottom_fixed_matches_r():
     r = run_r(
         """
         m <- nls(response ~ A / (1 + exp((xmid - log(dose)) / scal)), data = d1,
-                 start = list(A = 95, xmid = log(0.2), scal = -1))
+                 start = list(A = 95, xmid = log(0.2), scal = -1),
+                 control = nls.control(tol = 1e-7, maxiter = 500, minFactor = 1e-10))
         s <- summary(m)
         out <- list(est = coef(s)[, 1], se = coef(s)[, 2], sigma = s$sigma)
         """,
@@ -93,13 +94,15 @@ def test_compare_f_test_and_fieller_match_r():
     r = run_r(
         """
         df$gi <- as.integer(factor(df$group, levels = c("control", "KD")))
+        # tight convergence so that R's estimates are not the limit of the comparison
+        ctl <- nls.control(tol = 1e-7, maxiter = 500, minFactor = 1e-10)
         st <- list(A = c(100, 100), B = c(5, 5), xmid = c(-0.5, -2), scal = c(0.8, 0.8))
         full <- nls(response ~ A[gi] + (B[gi] - A[gi]) / (1 + exp((xmid[gi] - log(dose)) /
-                    scal[gi])), data = df, start = st)
+                    scal[gi])), data = df, start = st, control = ctl)
         st$xmid <- -1
         red <- nls(response ~ A[gi] + (B[gi] - A[gi]) / (1 + exp((xmid - log(dose)) /
-                   scal[gi])), data = df, start = st)
-        same <- nls(response ~ SSfpl(log(dose), A, B, xmid, scal), data = df)
+                   scal[gi])), data = df, start = st, control = ctl)
+        same <- nls(response ~ SSfpl(log(dose), A, B, xmid, scal), data = df, control = ctl)
         a <- anova(red, full); a2 <- anova(same, full)
         v <- vcov(full); e <- exp(coef(full)[c("xmid1", "xmid2")])
         # Fieller for e2/e1 with delta-method variances, written out independently
@@ -118,7 +121,7 @@ def test_compare_f_test_and_fieller_match_r():
     )
     c = compare_curves(df.dose, df.response, df.group, reference="control")
     _close(c["test"]["F"], r["F"])
-    _close(c["test"]["p"], r["p"], rel=1e-4)
+    _close(c["test"]["p"], r["p"], rel=1e-6)
     assert c["test"]["df1"] == r["df1"] and c["test"]["df2"] == r["df2"]
     names = c["full"].names
     ours = [c["full"].coef[names.index(f"{p}[{g}]")]
@@ -234,7 +237,8 @@ def test_absolute_ic50_against_r_deltamethod():
     d1 = df[df.group == "control"]
     r = run_r(
         """
-        m <- nls(response ~ SSfpl(log(dose), A, B, xmid, scal), data = d1)
+        m <- nls(response ~ SSfpl(log(dose), A, B, xmid, scal), data = d1,
+                 control = nls.control(tol = 1e-7, maxiter = 500, minFactor = 1e-10))
         cf <- coef(m); V <- vcov(m)
         f <- function(p) p[3] + p[4] * log((50 - p[1]) / (p[2] - 50))
         u <- f(cf)
@@ -248,7 +252,7 @@ def test_absolute_ic50_against_r_deltamethod():
     )
     f = fit_curve(d1.dose, d1.response)
     est, lo, hi = absolute_ic50(f, 50)
-    np.testing.assert_allclose([est, lo, hi], [r["est"], r["lo"], r["hi"]], rtol=1e-5)
+    np.testing.assert_allclose([est, lo, hi], [r["est"], r["lo"], r["hi"]], rtol=1e-6)
     # the fitted curve passes through 50 at the absolute IC50
     assert f.predict(np.array([est]))[0] == pytest.approx(50, abs=1e-8)
     assert np.isnan(absolute_ic50(f, 500)[0])
