@@ -84,3 +84,40 @@ def test_cytopenia_before_day0_is_baseline_not_post_infusion():
     assert not t.loc["P1", "anc_worse_than_baseline"]
     assert t.loc["P2", "anc_baseline_worst_grade"] == 1 and t.loc["P2", "anc_worst_grade"] == 4
     assert t.loc["P2", "anc_worse_than_baseline"]
+
+
+def test_study_with_second_infusion_salvage_and_attribution_end_to_end(tmp_path):
+    """Through the study loader and the report's derivation: a second infusion gets its own
+    window Result, a salvage closes late ICAHT, attributed fevers are listed."""
+    import shutil
+    from pathlib import Path
+
+    from remission.derive.adsl import derive_adsl
+    from remission.derive.raw import analyse_raw
+    from remission.study import load_study
+
+    dst = tmp_path / "s"
+    shutil.copytree(Path(__file__).parents[1] / "examples" / "synthetic-cart-raw", dst)
+    tx = pd.read_csv(dst / "treatments.csv")
+    tx["role"] = ""
+    tx.loc[len(tx)] = ["P003", "SYN CAR-T", 14, 14, 1.0, "cells", "infusion"]
+    tx.loc[len(tx)] = ["P004", "Vidaza", 40, 46, 75.0, "mg/m2", "salvage"]
+    tx.to_csv(dst / "treatments.csv", index=False)
+    ob = pd.read_csv(dst / "observations.csv")
+    ob["attributed_to"] = ""
+    hot = ob.index[(ob["variable"] == "temperature")
+                   & (pd.to_numeric(ob["value"], errors="coerce") >= 38)][:2]
+    ob.loc[hot, "attributed_to"] = "line infection"
+    ob.to_csv(dst / "observations.csv", index=False)
+    study = load_study(dst)
+    assert study.warnings == []  # every agent readable (Vidaza = azacitidine)
+    results, _ = analyse_raw(study, derive_adsl(study), figures=False)
+    by = {r.name: r for r in results}
+    win = by["derived.crs_by_infusion"].table
+    p3 = win[win["patient_id"] == "P003"]
+    assert p3["infusion_day"].tolist() == [0, 14]
+    assert p3["infusion_source"].iat[1] == "treatments.csv: SYN CAR-T"
+    cyto = by["derived.cytopenia"].table
+    assert cyto.loc["P004", "late_window_end_day"] == 40
+    assert "Vidaza (role salvage)" in cyto.loc["P004", "late_window_closed_by"]
+    assert any("(line infection)" in w for w in by["derived.crs"].warnings)
