@@ -3,10 +3,15 @@
 Measures, in one run on this machine:
 
 1. Throughput (virtual patients/s, 180 simulated days after a 13-day venetoclax +
-   Flu/Cy lead-in, CLL1 CAR-T) of the vectorised solver (exact PK + RK4) against a
-   per-patient ``scipy.integrate.solve_ivp`` loop (LSODA, rtol 1e-6, atol 1e-12) of the
-   same model, and the accuracy of both against ``solve_ivp`` DOP853 at rtol 1e-10
-   (max relative error over every state and day).
+   Flu/Cy lead-in, CLL1 CAR-T) of the vectorised solver (exact PK + RK4) against the
+   loop a competent user would write (:func:`fair_loop`): one ``solve_ivp`` (LSODA) per
+   patient with a scalar right-hand side in Python floats, restarted only at doses,
+   rtol 1e-6, which matches the vectorised solver's error on the disease states. The
+   accuracy of both against ``solve_ivp`` DOP853 at rtol 1e-10 (max relative error over
+   the 19 disease states and every day) is printed; the run exits 1 if either exceeds
+   1e-3. (The earlier baseline -- the vectorised right-hand side on length-1 arrays,
+   restarted every day -- overstated the speed-up ~20-fold and is no longer used.)
+   R deSolve as a peer is not implemented.
 2. A full trial design (seed 000, two arms) through Dask LocalCluster with 1 and 2
    workers: wall time, patients/s, scaling, and peak resident memory of the client and
    all worker processes (psutil, sampled every 0.2 s).
@@ -30,7 +35,7 @@ import psutil
 from remission.sim import load_design, run_trial
 from remission.sim.params import typical
 from remission.sim.population import build_patients
-from remission.sim.solver import simulate, simulate_reference, simulate_states
+from remission.sim.solver import simulate_reference, simulate_states
 
 DESIGN = Path(__file__).resolve().parents[1] / "examples" / "designs" / \
     "seed000_ven_leadin_cll1_cart.toml"
@@ -81,33 +86,144 @@ def _rel_err(got: np.ndarray, ref: np.ndarray) -> float:
     return float((np.abs(got - ref) / floor).max())
 
 
-def bench_solver(n_vec: int, n_loop: int, n_acc: int) -> list[tuple[str, str]]:
+def scalar_rhs_factory(pi: dict) -> callable:
+    """The model's right-hand side written for one patient with Python floats (what a
+    competent user would write for a per-patient ``solve_ivp`` loop): 19 disease states
+    + 5 driver states (venetoclax depot/central/peripheral, blinatumomab, Flu/Cy)."""
+    from math import exp, log
+
+    q = {k: float(v[0]) for k, v in pi.items()}
+    ka, cl, v2, qq, v3 = (q[k] for k in ("ven_ka", "ven_cl", "ven_v2", "ven_q", "ven_v3"))
+    kb, vb, kld = q["blin_cl"] / q["blin_v"], q["blin_v"], q["ld_decay"]
+    dh_half = q["car_density_half"] ** q["car_density_hill"]
+
+    def f(_t: float, x: np.ndarray, rate: float) -> list[float]:
+        (lp, ln, a, e, m, t, pr, tr1, tr2, tr3, nc, il, pp, pt1, pt2, pt3, plt, hb, fit,
+         d0, d1, d2, d3, d4) = x.tolist()
+        cv, cb, ld = d1 / v2, d3 / vb * 1000.0, d4
+        lpos, lneg = exp(lp), exp(ln)
+        ltot = lpos + lneg
+        grow = q["leuk_growth"] * (1.0 - ltot)
+        car_sat = e / (q["car_kill_half"] + e)
+        dh = (a * q["antigen_density"]) ** q["car_density_hill"]
+        recog = dh * (1.0 + dh_half) / (dh + dh_half)
+        kill_car = q["kill_max"] * car_sat * recog
+        ven = q["ven_kill_max"] * cv
+        kill_pos = kill_car + ven / (q["ven_ic50_pos"] + cv)
+        kill_neg = q["car_neg_kill_fraction"] * kill_car + ven / (
+            q["ven_ic50_pos"] / q["ven_sensitivity_ratio"] + cv)
+        occ = cb / (q["blin_ec50"] + cb)
+        kill_b = q["blin_kill_max"] * occ * a * t / (q["blin_t_half"] + t
+                                                      + q["blin_et_burden"] * ltot)
+        kill_pos += kill_b
+        kill_neg += q["blin_neg_kill_fraction"] * kill_b
+        m_np = q["switch_neg_to_pos"] * (1.0 + q["antigen_switch_gain"] * (a - 1.0))
+        m_pn = q["switch_pos_to_neg"]
+        ratio = lneg / lpos
+        target = recog * lpos + q["offtumour_weight"] * pr / q["anc_healthy"]
+        stim = target / (q["car_stim_half"] + target + e / q["car_et_capacity"])
+        boost = 1.0 + q["ld_car_boost"] * max(0.0, 1.0 - t / q["alc0"])
+        react = q["car_memory_reactivation"] * stim * m * fit
+        ktr = 4.0 / q["neut_mtt"]
+        k_off = q["offtumour_kill"] * car_sat
+        kdrug = q["ld_myelo_kill"] * ld + k_off + q["ven_myelo_slope"] * cv
+        space = max(1.0 - ltot, 1e-3)
+        drive = exp(q["neut_gamma"] * log(q["anc_healthy"] / nc)
+                    + q["neut_crowding"] * log(space))
+        prod = q["il6_car"] * e * stim * recog * lpos / max(target, 1e-300) \
+            + q["il6_blin"] * occ * t * lpos
+        ktp = 4.0 / q["plt_mtt"]
+        drive_p = exp(q["plt_gamma"] * log(q["plt_healthy"] / plt)
+                      + q["plt_crowding"] * log(space))
+        kdp = q["ld_myelo_kill"] * ld + q["ven_myelo_slope"] * cv
+        prod_hb = q["hb_healthy"] * space ** q["hb_crowding"] / (1.0 + q["ld_hb_effect"] * ld)
+        return [
+            grow - kill_pos - m_pn + m_np * ratio,
+            grow - kill_neg - m_np + m_pn / ratio,
+            -q["antigen_decay"] * (a - 1.0) + q["antigen_up_rate"] * cv / (
+                q["antigen_up_ec50"] + cv),
+            (q["expansion"] * boost * stim * fit - q["effector_loss"]
+             - q["memory_conversion"]) * e + react,
+            q["memory_conversion"] * e - react - q["car_memory_loss"] * m,
+            q["lymph_recovery"] * (q["alc0"] - t) - q["ld_lymph_kill"] * ld * t,
+            ktr * pr * (drive - 1.0) - kdrug * pr,
+            ktr * (pr - tr1), ktr * (tr1 - tr2), ktr * (tr2 - tr3),
+            ktr * (tr3 - nc) - k_off * nc,
+            prod / (1.0 + prod / q["il6_prod_max"]) - q["il6_elim"] * (il - q["il6_baseline"]),
+            ktp * pp * (drive_p - 1.0) - kdp * pp,
+            ktp * (pp - pt1), ktp * (pt1 - pt2), ktp * (pt2 - pt3), ktp * (pt3 - plt),
+            q["hb_turnover"] * (prod_hb - hb),
+            -q["car_exhaustion"] * stim * fit,
+            -ka * d0, ka * d0 - (cl + qq) / v2 * d1 + qq / v3 * d2, qq / v2 * d1 - qq / v3 * d2,
+            rate - kb * d3, -kld * d4,
+        ]
+
+    return f
+
+
+def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA") -> np.ndarray:
+    """Per-patient solve_ivp with the scalar RHS, restarted only where a dose is given
+    (venetoclax, Flu/Cy, cells, or a blinatumomab rate change); states at every day."""
+    from scipy.integrate import solve_ivp
+
+    from remission.sim.model import EF, N_STATES, initial_state
+    from remission.sim.pk import ven_bioavailable_dose
+    from remission.sim.solver import BLOOD_UL_PER_KG
+
+    f = scalar_rhs_factory(pi)
+    x = np.concatenate([initial_state(pi)[:, 0], np.zeros(5)])
+    ndays = len(s.days)
+    dose_day = (s.ven_mg > 0) | (s.fc_units > 0) | (s.car_per_kg > 0) | (s.car_cells > 0)
+    dose_day[1:] |= s.blin_ug_day[1:] != s.blin_ug_day[:-1]
+    dose_day[0] = True
+    starts = [int(i) for i in np.flatnonzero(dose_day) if i < ndays - 1]
+    out = np.empty((ndays, N_STATES + 5))
+    out[0] = x
+    w = float(pi["weight_kg"][0])
+    for k, i in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else ndays - 1
+        if s.ven_mg[i] > 0:
+            x[N_STATES] += float(ven_bioavailable_dose(np.array([s.ven_mg[i]]), pi)[0])
+        x[N_STATES + 4] += s.fc_units[i]
+        x[EF] += (s.car_per_kg[i] + s.car_cells[i] / w) * float(pi["car_blood_fraction"][0]) \
+            / BLOOD_UL_PER_KG
+        sol = solve_ivp(f, (i, stop), x, method=method, rtol=rtol, atol=1e-12 * 0 + 1e-14,
+                        t_eval=np.arange(i, stop + 1), args=(float(s.blin_ug_day[i]),))
+        out[i + 1:stop + 1] = sol.y[:, 1:].T
+        x = sol.y[:, -1].copy()
+    return out
+
+
+DISEASE = slice(0, 19)  # disease/effector/toxicity states (drivers excluded)
+
+
+def bench_fair(n_vec: int, n_loop: int, n_acc: int, rtol: float) -> list[tuple[str, str]]:
+    """Vectorised solver vs the fair per-patient loop; accuracy on the disease states."""
     p, s = _patients(max(n_vec, n_loop, n_acc))
     pv = {k: v[:n_vec] for k, v in p.items()}
     t0 = time.perf_counter()
-    simulate(pv, s)
+    simulate_states(pv, s)
     t_vec = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(n_loop):
-        simulate_reference(_one(p, i), s, method="LSODA", rtol=1e-6, atol=1e-12)
+        fair_loop(_one(p, i), s, rtol)
     t_loop = time.perf_counter() - t0
-    err_vec, err_lsoda = 0.0, 0.0
+    e_vec = e_loop = 0.0
     for i in range(n_acc):
         pi = _one(p, i)
-        ref = simulate_reference(pi, s, method="DOP853", rtol=1e-10, atol=1e-20)
-        err_vec = max(err_vec, _rel_err(simulate_states(pi, s)[:, :, 0], ref))
-        lsoda = simulate_reference(pi, s, method="LSODA", rtol=1e-6, atol=1e-12)
-        err_lsoda = max(err_lsoda, _rel_err(lsoda, ref))
-    days = len(s.days) - 1
+        ref = simulate_reference(pi, s, method="DOP853", rtol=1e-10, atol=1e-20)[:, DISEASE]
+        e_vec = max(e_vec, _rel_err(simulate_states(pi, s)[:, DISEASE, 0], ref))
+        e_loop = max(e_loop, _rel_err(fair_loop(pi, s, rtol)[:, DISEASE], ref))
     r_vec, r_loop = n_vec / t_vec, n_loop / t_loop
     return [
-        ("simulated days per patient", f"{days} (180 after day 0)"),
-        (f"vectorised RK4+exact PK, {n_vec} patients", f"{t_vec:.2f} s = {r_vec:,.0f} pts/s"),
-        (f"solve_ivp LSODA rtol 1e-6 loop, {n_loop} patients",
-         f"{t_loop:.2f} s = {r_loop:,.1f} pts/s"),
-        ("speed-up (vectorised / LSODA loop)", f"{r_vec / r_loop:,.0f}x"),
-        (f"max rel. error vs DOP853 rtol 1e-10 ({n_acc} pts): vectorised", f"{err_vec:.2e}"),
-        (f"max rel. error vs DOP853 rtol 1e-10 ({n_acc} pts): LSODA 1e-6", f"{err_lsoda:.2e}"),
+        (f"fair loop: scalar RHS, LSODA rtol {rtol:g}, restarts at doses, {n_loop} pts",
+         f"{t_loop:.2f} s = {r_loop:,.2f} pts/s"),
+        (f"vectorised (no transfusions), {n_vec} patients", f"{t_vec:.2f} s = {r_vec:,.0f} pts/s"),
+        ("speed-up vs fair loop", f"{r_vec / r_loop:,.1f}x"),
+        (f"disease-state max rel. error vs DOP853 1e-10 ({n_acc} pts): vectorised",
+         f"{e_vec:.2e}"),
+        (f"disease-state max rel. error vs DOP853 1e-10 ({n_acc} pts): fair loop",
+         f"{e_loop:.2e}"),
     ]
 
 
@@ -142,8 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     emit("machine", f"{psutil.cpu_count()} CPUs, "
                     f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, "
                     f"load avg {psutil.getloadavg()[0]:.2f}")
-    for k, v in bench_solver(n_vec, n_loop, n_acc):
+    rows = bench_fair(n_vec, n_loop, n_acc, rtol=1e-6)
+    for k, v in rows:
         emit(k, v)
+    errs = {k: float(v) for k, v in rows if "max rel. error" in k}
+    bad = [k for k, v in errs.items() if not v < 1e-3]
+    if bad:  # outputs disagree with the DOP853 reference: the comparison is void
+        print("DISAGREEMENT: " + "; ".join(bad), file=sys.stderr)
+        return 1
     runs = [(trial_n, 2)] if args.quick else [(trial_n, 1), (trial_n, 2)]
     if args.full:
         runs.append((500_000, 2))

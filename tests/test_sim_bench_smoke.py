@@ -14,5 +14,6 @@ def test_bench_sim_quick_runs() -> None:
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "measure" in out and "speed-up (vectorised / LSODA loop)" in out
+    assert "measure" in out and "speed-up vs fair loop" in out
+    assert "error vs DOP853 1e-10 (1 pts): fair loop" in out
     assert "Dask trial seed000" in out and "peak RSS" in out
