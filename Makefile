@@ -32,6 +32,13 @@ web-deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(WEB_PACKAGES) >/dev/null; }
 
+# axe-core (npm) is injected by the browser tests to check accessibility
+AXE := build/npm/node_modules/axe-core/axe.min.js
+$(AXE):
+	@command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	npm install --prefix build/npm --no-audit --no-fund --silent axe-core@4.14.1
+
 # remission web: the trial team's browser application on 127.0.0.1 (demo account printed)
 web: $(STAMP)
 	$(BIN)/remission web
@@ -40,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports   # layer contract: [tool.importlinter] in pyproject.toml
 
-test: $(STAMP) r-oracle web-deps lint
+test: $(STAMP) r-oracle web-deps $(AXE) lint
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
 
 bench: $(STAMP) r-oracle

@@ -53,3 +53,10 @@ def login(client):
         client.force_login(get_user_model().objects.get(username=name))
         return client
     return _login
+
+
+def pytest_terminal_summary(terminalreporter):
+    from django.conf import settings
+
+    terminalreporter.write_line(
+        "web tests database: " + settings.DATABASES["default"]["ENGINE"])
