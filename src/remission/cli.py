@@ -161,6 +161,16 @@ def _parser() -> argparse.ArgumentParser:
     lr.add_argument("--out", type=Path, default=None,
                     help="output folder, created if needed (default: FOLDER/report)")
     lr.set_defaults(func=_lab_report)
+
+    scp = sub.add_parser("singlecell", help="single-cell profiling of CAR products and blood")
+    sc_sub = scp.add_subparsers(metavar="action")
+    sr = sc_sub.add_parser("report", help="report on a study's singlecell/ data")
+    sr.add_argument("folder", type=Path)
+    sr.add_argument("--out", type=Path, default=None, help="output folder (default: FOLDER/report)")
+    sr.set_defaults(func=_singlecell_report)
+    sv = sc_sub.add_parser("validate", help="check a study's singlecell/ data; list every problem")
+    sv.add_argument("folder", type=Path)
+    sv.set_defaults(func=_singlecell_validate)
     return p
 
 
@@ -286,6 +296,28 @@ def _lab_report(args: argparse.Namespace) -> int:
         paths = write_report(lab_bundle(args.folder), out)
     for p in paths.values():
         print(p)
+    return 0
+
+
+def _singlecell_report(args: argparse.Namespace) -> int:
+    from remission.pipeline import singlecell_bundle
+    from remission.report import write_report
+
+    bundle = singlecell_bundle(args.folder)
+    paths = write_report(bundle, args.out or (args.folder / "report"))
+    for p in paths.values():
+        print(p)
+    return 0
+
+
+def _singlecell_validate(args: argparse.Namespace) -> int:
+    from remission.singlecell import load_singlecell
+
+    st = load_singlecell(args.folder)
+    print(f"{args.folder}: valid — {st.adata.n_obs} cells x {st.adata.n_vars} features in "
+          f"{len(st.samples)} samples")
+    for w in st.warnings:
+        print(f"  warning: {w}")
     return 0
 
 

@@ -223,6 +223,32 @@ def lab_bundle(folder: str | Path) -> ReportBundle:
                         software=software_versions())
 
 
+def singlecell_results(folder: Path, figures: bool = True) -> tuple[list, list[FigureItem]]:
+    """Results and figures of a study's single-cell data (``remission.singlecell``)."""
+    from remission.singlecell import figures as sc_figures
+    from remission.singlecell import run_folder
+
+    prof = run_folder(folder)
+    items = [FigureItem(n, t, c, "singlecell", f) for n, t, c, f in sc_figures(prof)] \
+        if figures else []
+    return list(prof.results), items
+
+
+def singlecell_bundle(folder: str | Path) -> ReportBundle:
+    """A report of the single-cell part of a folder (``remission singlecell report``)."""
+    import tomllib
+
+    folder = Path(folder)
+    results, figs = singlecell_results(folder)
+    st = tomllib.loads((folder / "study.toml").read_text(encoding="utf-8")).get("study", {})
+    info = StudyInfo(name=str(st.get("name", folder.name)), disease=str(st.get("disease", "")),
+                     products=tuple(st.get("products", ())), day0="",
+                     reference=str(st.get("reference", "")),
+                     synthetic=bool(st.get("synthetic", False)))
+    return ReportBundle(study=info, results=ResultSet(results), figures=figs,
+                        software=software_versions())
+
+
 def evidence_bundle(folder: str | Path) -> ReportBundle:
     """Report for an aggregate-only folder: a claims.toml of published numbers, no patients.
 
@@ -423,6 +449,13 @@ def build_bundle(folder: str | Path, figures: bool = True) -> tuple[Analysis, Re
         analysis.figures.extend(FigureItem(f.remission_name, f.remission_title,
                                            f.remission_caption, "immunogenetics", f)
                                 for f in figs)
+    from remission.singlecell.io import has_singlecell
+
+    if has_singlecell(folder):
+        results, figs = singlecell_results(Path(folder), figures=figures)
+        analysis.results.extend(results)
+        if figures:
+            analysis.figures.extend(figs)
     bundle = ReportBundle(study=study_info(study), results=analysis.results,
                           figures=analysis.figures, software=software_versions())
     return analysis, bundle

@@ -20,6 +20,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("survival", "Time-to-event"),
     ("lab", "Translational laboratory"),
     ("immunogenetics", "Immunogenetics and cell tracking"),
+    ("singlecell", "Single-cell profiling"),
     ("audit", "Audit of reported numbers"),
     ("other", "Other analyses"),
 )

@@ -47,7 +47,7 @@ CRITERIA_LABELS: dict[str, str] = {
 }
 
 _TOP = {"format", "study", "cohorts", "criteria", "response", "endpoints", "audit", "labs",
-        "kinetics"}
+        "kinetics", "singlecell"}  # [singlecell] is checked by remission.singlecell.io
 LLN_VARIABLES = ("anc", "platelets", "hemoglobin", "wbc", "lymphocytes")  # canonical units
 LLOQ_VARIABLES = ("car_copies", "car_cells")
 _STUDY = {"name", "disease", "products", "day0", "reference", "anchor_date_column", "synthetic",

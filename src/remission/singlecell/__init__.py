@@ -1,0 +1,102 @@
+"""Single-cell profiling of CAR products and patients' blood (scanpy-style ``pp``/``tl``/``pl``).
+
+AnnData in, AnnData + Results out::
+
+    from remission.singlecell import load_singlecell, run_folder
+    prof = run_folder("examples/singlecell-cart-002-synthetic")
+    prof.results            # list of Result (section "singlecell")
+    prof.adata.obs          # cluster, cell_type, car_detected, origin, module scores
+
+Heavy libraries (scanpy, harmonypy, igraph) are imported inside functions; install them with
+the ``singlecell`` extra (``pip install 'remission[singlecell]'``). See docs/singlecell.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from remission.singlecell import pl, pp, stats, tl
+from remission.singlecell.analysis import Params, Profile, profile
+from remission.singlecell.io import has_singlecell, load_singlecell, read_counts
+
+__all__ = ["Params", "Profile", "figures", "has_singlecell", "load_singlecell", "pl", "pp",
+           "profile", "read_counts", "run_folder", "stats", "tl"]
+
+
+def run_folder(folder: str | Path) -> Profile:
+    """Load the single-cell part of a study folder and profile it.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Study folder with ``[singlecell]`` in study.toml and ``singlecell/samples.csv``.
+
+    Returns
+    -------
+    Profile
+        Processed AnnData and Results. Bad input raises ``remission.errors.InputError``
+        before anything is computed or written.
+
+    Examples
+    --------
+    >>> # prof = run_folder("examples/singlecell-cart-002-synthetic")
+    """
+    from dataclasses import replace
+
+    st = load_singlecell(folder)
+    a = st.adata
+    if st.origin is not None:
+        a.obs["origin"] = st.origin.to_numpy()
+    prof = profile(a, st.params)
+    if st.warnings:
+        r0 = prof.results[0]
+        prof.results[0] = replace(r0, warnings=(*r0.warnings, *st.warnings))
+    return prof
+
+
+def figures(prof: Profile) -> list[tuple[str, str, str, object]]:
+    """Standard figures of a profile: (name, title, caption, matplotlib Figure).
+
+    Parameters
+    ----------
+    prof : Profile
+        From :func:`profile` or :func:`run_folder`.
+
+    Returns
+    -------
+    list of tuple
+        Embedding by label / sample / CAR, marker dot plot, composition bars, volcano.
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    from remission.singlecell.markers import MARKER_SETS
+
+    a = prof.adata
+    basis = "UMAP" if "X_umap" in a.obsm else "first two Harmony components"
+    out = [("fig.singlecell.labels", "Cells by marker-based label",
+            f"Cells on the {basis}, coloured by cluster label.",
+            pl.embedding(a, "cell_type")),
+           ("fig.singlecell.samples", "Cells by sample",
+            f"Cells on the {basis}, coloured by sample (after Harmony).",
+            pl.embedding(a, "sample"))]
+    if "car_detected" in a.obs:
+        a.obs["CAR"] = a.obs["car_detected"].map({True: "CAR detected",
+                                                  False: "not detected"})
+        out.append(("fig.singlecell.car", "CAR-detected cells",
+                    f"Cells on the {basis}; CAR detected from construct UMIs.",
+                    pl.embedding(a, "CAR")))
+    genes = [g for m in MARKER_SETS for g in m.positive[:3]]
+    out.append(("fig.singlecell.dotplot", "Marker genes by label",
+                "Dot size: share of cells with non-zero expression; colour: mean log "
+                "expression.", pl.dotplot(a, genes)))
+    comp = next(r for r in prof.results if r.name == "singlecell.composition")
+    out.append(("fig.singlecell.composition", "Composition per sample",
+                "Share of each label among QC-passing cells.",
+                pl.composition_bars(comp.table.reset_index())))
+    if prof.de is not None:
+        out.append(("fig.singlecell.volcano", "Differential expression",
+                    "Seurat-style Wilcoxon; red: Bonferroni-adjusted p < 0.05.",
+                    pl.volcano(prof.de)))
+    return out

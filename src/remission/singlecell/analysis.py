@@ -1,0 +1,310 @@
+"""The whole single-cell analysis: AnnData of raw counts in, AnnData + Results out.
+
+Steps (seed 002's Methods, in Python): CAR features to ``obs`` -> QC -> LogNormalize ->
+HVG (seurat_v3) -> scale + PCA -> Harmony (harmony-0.1 parameters) -> graph + clusters
+(Seurat SNN/Louvain or scanpy/Leiden) -> optional UMAP -> marker annotation -> origin ->
+composition, CAR+ fraction, CD4:CD8 ratio of CAR+ cells, expansion first -> later time
+point, DE (FindMarkers semantics) in a chosen subset, module scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from remission.results import Result
+from remission.singlecell import pp, stats, tl
+from remission.singlecell.markers import MARKER_SETS, MODULES
+
+if TYPE_CHECKING:
+    import anndata
+
+SECTION = "singlecell"
+
+
+@dataclass(frozen=True)
+class Params:
+    """Parameters of :func:`profile` (defaults reproduce seed 002's Methods).
+
+    ``time_order`` names the earlier and later time points (``obs["time_point"]``
+    values) for expansion and DE; ``de_labels`` restricts DE to cells with these labels
+    (``None`` = all cells) and ``de_car_only`` to CAR-detected cells.
+    """
+
+    construct_features: tuple[str, ...] = ()
+    car_min_umis: int = 1
+    qc: pp.QCParams = field(default_factory=pp.QCParams)
+    target_sum: float = 1e4
+    n_top_genes: int = 2000
+    n_comps: int = 50
+    n_dims: int = 30
+    mode: str = "seurat"
+    resolution: float | None = None
+    umap: bool = False
+    donor_sex: str | None = None
+    time_order: tuple[str, str] | None = None
+    de_labels: tuple[str, ...] | None = None
+    de_car_only: bool = True
+    annotation_min_score: float = 0.1
+    annotation_min_margin: float = 0.05
+    seed: int = 0
+
+
+@dataclass
+class Profile:
+    """Output of :func:`profile`: the processed AnnData and the Results."""
+
+    adata: anndata.AnnData
+    results: list[Result]
+    de: pd.DataFrame | None = None
+
+
+def profile(adata: anndata.AnnData, params: Params) -> Profile:
+    """Run the single-cell analysis on raw counts of one or more samples.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Raw integer counts (cells x features incl. construct features); ``obs`` has
+        ``sample``, ``time_point`` and ``source``. Not modified (a copy is processed).
+    params : Params
+        Analysis parameters.
+
+    Returns
+    -------
+    Profile
+        Processed AnnData (log-normalised ``X``, ``layers["counts"]``, embeddings,
+        ``obs`` cluster / cell_type / car_detected / origin / module scores) and Results
+        (section "singlecell").
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    a = adata.copy()
+    results: list[Result] = []
+    warns: list[str] = []
+    car_tab = None
+    if params.construct_features:
+        car_tab = pp.extract_car(a, params.construct_features, params.car_min_umis)
+    qc_tab = pp.qc(a, params.qc)
+    results.append(_qc_result(qc_tab, params.qc))
+    pp.normalize(a, params.target_sum)
+    warns += pp.highly_variable(a, params.n_top_genes)
+    pp.pca(a, params.n_comps, seed=params.seed)
+    n_dims = min(params.n_dims, a.obsm["X_pca"].shape[1])
+    pp.harmony(a, "sample", n_pcs=n_dims, seed=params.seed)
+    info = tl.cluster(a, params.mode, params.resolution, n_dims=n_dims, seed=params.seed)
+    if params.umap:
+        tl.umap(a, n_dims=n_dims)
+    ann = tl.annotate(a, min_score=params.annotation_min_score,
+                      min_margin=params.annotation_min_margin, seed=params.seed)
+    results.append(_cluster_result(ann, info, warns))
+    results.append(_composition_result(a))
+    if car_tab is not None:
+        results.append(_car_result(a))
+        results.append(_ratio_result(a))
+    if "origin" in a.obs:  # per-cell assignment supplied (e.g. vireo)
+        a.obs["origin"] = a.obs["origin"].astype(str)
+        results.append(_origin_result(a, "file"))
+    elif params.donor_sex:
+        tl.sex_origin(a, params.donor_sex)
+        results.append(_origin_result(a, "sex"))
+    de = None
+    if params.time_order:
+        results += _expansion_results(a, params)
+        de_res, de = _de_result(a, params)
+        if de_res is not None:
+            results.append(de_res)
+    tl.module_scores(a, seed=params.seed)
+    results.append(_module_result(a))
+    return Profile(a, results, de)
+
+
+def _qc_result(tab: pd.DataFrame, q: pp.QCParams) -> Result:
+    return Result(
+        name="singlecell.qc", title="Single-cell QC: cells removed per sample and why",
+        table=tab, section=SECTION,
+        method=(f"Cells with detected genes outside [{q.min_genes}, {q.max_genes}] removed; "
+                f"then per sample, mitochondrial % above median + {q.mito_nmads} MADs, and "
+                f"log counts / log genes beyond {q.counts_nmads} / {q.genes_nmads} MADs "
+                f"(MAD scaled by {q.mad_scale}, as R mad()). A cell may fail several rules."),
+        rationale="Seed 002 (Seurat 4.1.1): genes 100-30000, MAD rule on mitochondrial %; "
+                  "scater isOutlier conventions for the MAD rules.",
+        references=("McCarthy DJ et al. Bioinformatics 2017;33:1179-1186 (scater).",),
+        params={k: str(v) for k, v in q.__dict__.items()})
+
+
+def _cluster_result(ann: pd.DataFrame, info: dict, warns: Sequence[str]) -> Result:
+    w = list(warns)
+    n_un = int((ann["status"] == "unassigned").sum())
+    if n_un:
+        w.append(f"{n_un} cluster(s) left unassigned: no marker set scored convincingly")
+    return Result(
+        name="singlecell.clusters", title="Clusters and their marker-based labels",
+        table=ann, section=SECTION,
+        method=(f"LogNormalize (1e4), seurat_v3 HVGs, scaling (clip 10), PCA, Harmony; "
+                f"{info['graph']}, {info['algorithm']} at resolution {info['resolution']}. "
+                "Labels: curated marker sets (positive minus negative module scores); a label "
+                "is given only if its score and margin over the runner-up pass thresholds; "
+                "confidence = share of the cluster's cells whose own best set agrees."),
+        rationale="Marker-based labels are never forced: unconvincing clusters stay "
+                  "'unassigned'.",
+        warnings=tuple(w),
+        references=(tl.REF_SEURAT, tl.REF_HARMONY, tl.REF_LOUVAIN if info["mode"] == "seurat"
+                    else tl.REF_LEIDEN, *sorted({m.source for m in MARKER_SETS})),
+        params={k: v for k, v in info.items()})
+
+
+def _composition_result(a: anndata.AnnData) -> Result:
+    tab = stats.composition(a.obs, "sample", "cell_type").set_index(["sample", "cell_type"])
+    return Result(name="singlecell.composition", title="Cell-type composition per sample",
+                  table=tab, section=SECTION,
+                  method="Counts and shares of marker-based labels among QC-passing cells.",
+                  warnings=(stats.PSEUDOREPLICATION,))
+
+
+def _car_result(a: anndata.AnnData) -> Result:
+    from statsmodels.stats.proportion import proportion_confint
+
+    rows = []
+    for (s, lab), g in a.obs.groupby(["sample", "cell_type"], observed=True):
+        rows.append({"sample": s, "cell_type": lab, "n": len(g),
+                     "car_detected": int(g["car_detected"].sum())})
+    for s, g in a.obs.groupby("sample", observed=True):
+        rows.append({"sample": s, "cell_type": "all cells", "n": len(g),
+                     "car_detected": int(g["car_detected"].sum())})
+    tab = pd.DataFrame(rows)
+    tab["share"] = tab["car_detected"] / tab["n"]
+    lo, hi = proportion_confint(tab["car_detected"], tab["n"], method="wilson")
+    tab["ci_lower"], tab["ci_upper"] = lo, hi
+    car = a.uns["car"]
+    return Result(
+        name="singlecell.car", title="CAR-detected cells per sample and cell type",
+        table=tab.set_index(["sample", "cell_type"]), section=SECTION,
+        method=(f"A cell is CAR-detected when the UMIs of the construct features "
+                f"({', '.join(car['features'])}) sum to >= {car['min_umis']}; Wilson 95% CI."),
+        rationale="Construct features are moved out of the gene matrix before QC, HVG and "
+                  "PCA so they cannot drive clustering.",
+        warnings=("CAR-undetected cells are 'not detected', not proven CAR-negative "
+                  "(3' dropout); the share is a lower bound of the CAR+ share.",
+                  stats.PSEUDOREPLICATION))
+
+
+def _raw(a: anndata.AnnData, genes: Sequence[str]) -> np.ndarray:
+    gs = [g for g in genes if g in a.var_names]
+    if not gs:
+        return np.zeros(a.n_obs)
+    M = a.layers["counts"][:, [a.var_names.get_loc(g) for g in gs]]
+    return np.asarray(M.sum(axis=1)).ravel()
+
+
+def _ratio_result(a: anndata.AnnData) -> Result:
+    is_t = (a.obs["cell_type_broad"] == "T cell").to_numpy()
+    lin = stats.lineage(a.obs["cell_type"], _raw(a, ["CD4"]), _raw(a, ["CD8A", "CD8B"]))
+    a.obs["lineage"] = np.where(is_t, lin, "not T")
+    rows = []
+    for s, g in a.obs[is_t & a.obs["car_detected"].to_numpy()].groupby("sample",
+                                                                        observed=True):
+        n4, n8 = int((g["lineage"] == "CD4").sum()), int((g["lineage"] == "CD8").sum())
+        r, lo, hi = stats.ratio_ci(n4, n8)
+        rows.append({"sample": s, "cd4": n4, "cd8": n8,
+                     "undetermined": int((g["lineage"] == "undetermined").sum()),
+                     "ratio": r, "ci_lower": lo, "ci_upper": hi})
+    tab = pd.DataFrame(rows, columns=["sample", "cd4", "cd8", "undetermined", "ratio",
+                                      "ci_lower", "ci_upper"]).set_index("sample")
+    return Result(
+        name="singlecell.cd4_cd8", title="CD4:CD8 ratio of CAR-detected T cells",
+        table=tab, section=SECTION,
+        method=("Lineage from the T-cell subset label (CD4 subsets and Treg = CD4; CD8 "
+                "subsets = CD8); cells of other T labels (e.g. proliferating) by CD4 vs "
+                "CD8A+CD8B UMIs, undetermined when both or neither. Ratio with exact "
+                "Clopper-Pearson 95% CI of the CD4 share mapped to odds."),
+        warnings=(stats.PSEUDOREPLICATION,))
+
+
+def _origin_result(a: anndata.AnnData, how: str) -> Result:
+    rows = []
+    for (tp, cl), g in a.obs.groupby(["time_point", "cell_type"], observed=True):
+        n = len(g)
+        rows.append({"time_point": tp, "cell_type": cl, "n": n,
+                     "donor": int((g["origin"] == "donor").sum()),
+                     "recipient": int((g["origin"] == "recipient").sum()),
+                     "undetermined": int((g["origin"] == "undetermined").sum())})
+    tab = pd.DataFrame(rows)
+    called = tab["donor"] + tab["recipient"]
+    tab["donor_share_of_called"] = tab["donor"] / called.where(called > 0)
+    return Result(
+        name="singlecell.origin", title="Origin of cells (donor/product vs recipient)",
+        table=tab.set_index(["time_point", "cell_type"]), section=SECTION,
+        method=("Per-cell assignment read from the study's origin file (e.g. a genotype "
+                "demultiplexer's output)." if how == "file" else
+                "Sex-gene proxy: chrY genes (RPS4Y1, DDX3Y, KDM5D, UTY, EIF1AY) without XIST "
+                "= male, XIST without chrY = female, otherwise undetermined; the donor's sex "
+                "maps to donor."),
+        rationale="Valid only when donor and recipient differ in sex; otherwise supply a "
+                  "per-cell assignment from a genotype demultiplexer (e.g. vireo).",
+        warnings=("Undetermined cells (dropout, doublets, ambient RNA) are excluded from the "
+                  "donor share.",),
+        references=("Huang Y, McCarthy DJ, Stegle O. Genome Biol 2019;20:273 (vireo).",))
+
+
+def _expansion_results(a: anndata.AnnData, p: Params) -> list[Result]:
+    first, later = p.time_order  # type: ignore[misc]
+    out = []
+    tp = a.obs["time_point"].astype(str)
+    if not {first, later} <= set(tp):
+        return out
+    sets = [("all", np.ones(a.n_obs, bool), "all QC-passing cells")]
+    if "car_detected" in a.obs:
+        sets.append(("car", a.obs["car_detected"].to_numpy(), "CAR-detected cells"))
+    for key, mask, what in sets:
+        tab = stats.expansion(a.obs[mask], "time_point", first, later, "cell_type")
+        out.append(Result(
+            name=f"singlecell.expansion.{key}",
+            title=f"Shift in composition of {what}: {first} -> {later}",
+            table=tab, section=SECTION,
+            method=("Share of each label among " + what + " at each time point; odds ratio "
+                    "(Woolf CI) and Fisher's exact test of the label vs the rest, "
+                    "Benjamini-Hochberg across labels."),
+            warnings=(stats.PSEUDOREPLICATION,)))
+    return out
+
+
+def _de_result(a: anndata.AnnData, p: Params) -> tuple[Result | None, pd.DataFrame | None]:
+    first, later = p.time_order  # type: ignore[misc]
+    tp = a.obs["time_point"].astype(str).to_numpy()
+    sel = np.ones(a.n_obs, bool)
+    if p.de_labels:
+        sel &= a.obs["cell_type"].isin(p.de_labels).to_numpy()
+    if p.de_car_only and "car_detected" in a.obs:
+        sel &= a.obs["car_detected"].to_numpy()
+    m1, m2 = sel & (tp == later), sel & (tp == first)
+    if m1.sum() < 3 or m2.sum() < 3:
+        return None, None
+    de = stats.find_markers(a, m1, m2)
+    who = ", ".join(p.de_labels) if p.de_labels else "all cells"
+    car = " CAR-detected" if p.de_car_only and "car_detected" in a.obs else ""
+    return Result(
+        name="singlecell.de", title=f"Differential expression, {later} vs {first} ({who}"
+                                    f"{car})",
+        table=de, section=SECTION, method=stats.REF_FINDMARKERS,
+        rationale="Seurat 4 semantics so numbers compare with papers that used FindMarkers.",
+        warnings=(stats.PSEUDOREPLICATION,),
+        references=("Wilcoxon F. Biometrics Bull 1945;1:80-83.",),
+        params={"group1": later, "group2": first, "n1": int(m1.sum()), "n2": int(m2.sum()),
+                "labels": who}), de
+
+
+def _module_result(a: anndata.AnnData) -> Result:
+    cols = [c for c in a.obs.columns if c.startswith("score_")]
+    tab = a.obs.groupby(["time_point", "cell_type"], observed=True)[cols].mean()
+    return Result(
+        name="singlecell.modules", title="Gene-module scores (mean per time point and label)",
+        table=tab, section=SECTION,
+        method="AddModuleScore-style scores (set mean minus expression-matched controls).",
+        references=tuple(f"{k}: {v[1]}" for k, v in MODULES.items()))

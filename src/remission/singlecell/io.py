@@ -1,0 +1,550 @@
+"""Read single-cell counts declared in a study folder; every problem at once.
+
+A study folder declares its single-cell data in ``study.toml`` (``[singlecell]``) and
+``singlecell/samples.csv`` (one row per sample: ``sample, path, time_point, source``,
+optional ``format``, ``layout``, ``day``). Formats: a 10x ``filtered_feature_bc_matrix``
+folder (``matrix.mtx[.gz]``, ``barcodes.tsv[.gz]``, ``features.tsv[.gz]``), a 10x ``.h5``,
+an ``.h5ad`` (raw counts in ``X`` or ``layers["counts"]``), or a counts ``.csv`` (genes x
+cells by default, as R writes a Seurat counts matrix; ``layout = cells_x_genes`` for the
+transpose). See docs/study-format.md and docs/singlecell.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from remission.errors import InputError, Problem, ProblemLog
+from remission.singlecell.analysis import Params
+from remission.singlecell.pp import QCParams
+
+if TYPE_CHECKING:
+    import anndata
+
+SAMPLES_FILE = "singlecell/samples.csv"
+FORMATS = ("10x_mtx", "10x_h5", "h5ad", "csv")
+LAYOUTS = ("genes_x_cells", "cells_x_genes")
+_KEYS = {"samples", "construct_features", "car_min_umis", "mode", "resolution",
+         "n_top_genes", "n_pcs", "n_dims", "donor_sex", "origin_file", "time_order",
+         "de_labels", "de_car_only", "umap", "seed", "qc"}
+_QC_KEYS = {"min_genes", "max_genes", "mito_prefix", "mito_nmads", "counts_nmads",
+            "genes_nmads", "mad_scale", "by_sample"}
+_REQUIRED_COLS = ("sample", "path", "time_point", "source")
+
+
+@dataclass
+class SingleCellStudy:
+    """The declared single-cell part of a study: parameters, sample sheet, counts."""
+
+    folder: Path
+    params: Params
+    samples: pd.DataFrame
+    adata: anndata.AnnData
+    origin: pd.Series | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def has_singlecell(folder: str | Path) -> bool:
+    """True if ``study.toml`` has a ``[singlecell]`` table.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Study folder.
+
+    Returns
+    -------
+    bool
+        Whether the folder declares single-cell data.
+
+    Examples
+    --------
+    >>> has_singlecell("/nonexistent")
+    False
+    """
+    p = Path(folder) / "study.toml"
+    if not p.exists():
+        return False
+    try:
+        return "singlecell" in tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+
+
+def parse_params(tab: dict[str, Any], log: ProblemLog, file: str = "study.toml") -> Params:
+    """``[singlecell]`` of study.toml -> :class:`Params`; problems go to ``log``.
+
+    Parameters
+    ----------
+    tab : dict
+        The ``[singlecell]`` table.
+    log : ProblemLog
+        Collects problems (file, column = dotted key, value, expected).
+    file : str
+        File name for messages.
+
+    Returns
+    -------
+    Params
+        Parameters (defaults where keys are absent or wrong).
+
+    Examples
+    --------
+    >>> parse_params({"mode": "scanpy"}, ProblemLog()).mode
+    'scanpy'
+    """
+    for k in tab:
+        if k not in _KEYS:
+            log.add(file, "unknown key", column=f"singlecell.{k}",
+                    expected="one of " + ", ".join(sorted(_KEYS)))
+    kw: dict[str, Any] = {}
+
+    def str_list(key: str) -> tuple[str, ...] | None:
+        v = tab.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            log.add(file, "must be a list of names", column=f"singlecell.{key}", value=v)
+            return None
+        return tuple(v)
+
+    cf = str_list("construct_features")
+    if cf is not None:
+        kw["construct_features"] = cf
+    for key, typ, lo in (("car_min_umis", int, 1), ("n_top_genes", int, 10),
+                         ("n_pcs", int, 2), ("n_dims", int, 2), ("seed", int, 0)):
+        if key in tab:
+            v = tab[key]
+            if not isinstance(v, typ) or isinstance(v, bool) or v < lo:
+                log.add(file, f"must be a whole number >= {lo}", column=f"singlecell.{key}",
+                        value=v)
+            else:
+                kw["n_comps" if key == "n_pcs" else key] = v
+    if "resolution" in tab:
+        v = tab["resolution"]
+        if not isinstance(v, int | float) or isinstance(v, bool) or v <= 0:
+            log.add(file, "must be a positive number", column="singlecell.resolution", value=v)
+        else:
+            kw["resolution"] = float(v)
+    if "mode" in tab:
+        if tab["mode"] not in ("seurat", "scanpy"):
+            log.add(file, "unknown clustering mode", column="singlecell.mode",
+                    value=tab["mode"], expected='"seurat" or "scanpy"')
+        else:
+            kw["mode"] = tab["mode"]
+    if "donor_sex" in tab:
+        if tab["donor_sex"] not in ("male", "female"):
+            log.add(file, "must be the donor's sex", column="singlecell.donor_sex",
+                    value=tab["donor_sex"], expected='"male" or "female"')
+        else:
+            kw["donor_sex"] = tab["donor_sex"]
+    to = str_list("time_order")
+    if to is not None:
+        if len(to) != 2:
+            log.add(file, "must name two time points", column="singlecell.time_order",
+                    value=list(to), expected='["product", "day 9"]')
+        else:
+            kw["time_order"] = to
+    dl = str_list("de_labels")
+    if dl is not None:
+        kw["de_labels"] = dl
+    for key in ("de_car_only", "umap"):
+        if key in tab:
+            if not isinstance(tab[key], bool):
+                log.add(file, "must be true or false", column=f"singlecell.{key}",
+                        value=tab[key])
+            else:
+                kw[key] = tab[key]
+    q = tab.get("qc", {})
+    if not isinstance(q, dict):
+        log.add(file, "must be a table", column="singlecell.qc", value=q)
+        q = {}
+    qkw: dict[str, Any] = {}
+    for k, v in q.items():
+        if k not in _QC_KEYS:
+            log.add(file, "unknown key", column=f"singlecell.qc.{k}",
+                    expected="one of " + ", ".join(sorted(_QC_KEYS)))
+        elif k == "mito_prefix":
+            qkw[k] = str(v)
+        elif k == "by_sample":
+            qkw[k] = bool(v)
+        elif k.endswith("nmads") and v is False:
+            qkw[k] = None  # rule switched off
+        elif not isinstance(v, int | float) or isinstance(v, bool) or v < 0:
+            log.add(file, "must be a number >= 0 (or false to switch a MAD rule off)",
+                    column=f"singlecell.qc.{k}", value=v)
+        else:
+            qkw[k] = int(v) if k in ("min_genes", "max_genes") else float(v)
+    if qkw.get("min_genes", 0) > qkw.get("max_genes", 30000):
+        log.add(file, "min_genes exceeds max_genes", column="singlecell.qc.min_genes",
+                value=qkw.get("min_genes"))
+    kw["qc"] = QCParams(**qkw)
+    return Params(**kw)
+
+
+def _detect_format(path: Path) -> str | None:
+    name = path.name.lower()
+    if path.is_dir():
+        return "10x_mtx"
+    if name.endswith(".h5ad"):
+        return "h5ad"
+    if name.endswith(".h5"):
+        return "10x_h5"
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    return None
+
+
+def read_counts(path: str | Path, fmt: str | None = None, layout: str = "genes_x_cells",
+                label: str | None = None) -> anndata.AnnData:
+    """Read one count matrix (any supported format) as cells x features.
+
+    Parameters
+    ----------
+    path : str or Path
+        File or 10x folder.
+    fmt : str, optional
+        One of ``FORMATS``; inferred from the name when omitted.
+    layout : str
+        CSV orientation: ``genes_x_cells`` (default) or ``cells_x_genes``.
+    label : str, optional
+        File name used in messages.
+
+    Returns
+    -------
+    anndata.AnnData
+        Counts (CSR float or int), var index = feature names, obs index = barcodes.
+        Unreadable input raises :class:`remission.errors.InputError`.
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_io.py
+    """
+    import anndata as ad
+    import scanpy as sc
+
+    path = Path(path)
+    label = label or str(path)
+    fmt = fmt or _detect_format(path)
+    try:
+        if fmt == "10x_mtx":
+            a = sc.read_10x_mtx(path, var_names="gene_symbols", make_unique=False,
+                                gex_only=False)
+        elif fmt == "10x_h5":
+            a = sc.read_10x_h5(path, gex_only=False)
+        elif fmt == "h5ad":
+            a = ad.read_h5ad(path)
+            if "counts" in a.layers:
+                a.X = a.layers["counts"]
+        elif fmt == "csv":
+            df = pd.read_csv(path, index_col=0)
+            df = df.T if layout == "genes_x_cells" else df
+            bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+            if bad:
+                raise InputError([Problem(label, "non-numeric values in the count matrix",
+                                          column=str(bad[0]), expected="counts (numbers)")])
+            a = ad.AnnData(X=sp.csr_matrix(df.to_numpy(dtype=float)),
+                           obs=pd.DataFrame(index=df.index.astype(str)),
+                           var=pd.DataFrame(index=df.columns.astype(str)))
+        else:
+            raise InputError([Problem(label, "unknown count-matrix format", value=fmt,
+                                      expected="a 10x folder, .h5, .h5ad or .csv")])
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError([Problem(label, f"cannot read count matrix: {exc}",
+                                  expected=f"a readable {fmt} count matrix")]) from None
+    if not sp.issparse(a.X):
+        a.X = sp.csr_matrix(np.asarray(a.X))
+    return a
+
+
+def check_counts(a: anndata.AnnData, label: str, log: ProblemLog,
+                 tol: float = 1e-6) -> list[str]:
+    """Problems of a raw count matrix: empty, negative, non-integer, duplicate barcodes.
+
+    Values within ``tol`` of an integer are rounded (float noise in exported CSVs) and
+    reported as a warning.
+
+    Parameters
+    ----------
+    a : anndata.AnnData
+        Counts.
+    label : str
+        File name for messages.
+    log : ProblemLog
+        Collects problems.
+    tol : float
+        Integer tolerance.
+
+    Returns
+    -------
+    list of str
+        Warnings.
+
+    Examples
+    --------
+    >>> import anndata as ad
+    >>> log = ProblemLog(); _ = check_counts(ad.AnnData(np.array([[1.0, -1.0]])), "x", log)
+    >>> log.problems[0].message
+    'negative counts'
+    """
+    warns: list[str] = []
+    if a.n_obs == 0 or a.n_vars == 0 or (sp.issparse(a.X) and a.X.nnz == 0):
+        log.add(label, "no counts", value=f"{a.n_obs} cells x {a.n_vars} features",
+                expected="a non-empty raw count matrix")
+        return warns
+    X = a.X.tocsr() if sp.issparse(a.X) else sp.csr_matrix(np.asarray(a.X))
+    data = X.data
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+
+    def where(mask: np.ndarray) -> tuple[str, str, float]:
+        i = int(np.flatnonzero(mask)[0])
+        return str(a.obs_names[rows[i]]), str(a.var_names[X.indices[i]]), float(data[i])
+
+    neg = data < 0
+    if neg.any():
+        bc, g, v = where(neg)
+        log.add(label, "negative counts", row=None, column=f"barcode {bc}, feature {g}",
+                value=v, expected=f"raw UMI counts >= 0 ({int(neg.sum())} negative values)")
+    frac = np.abs(data - np.round(data))
+    nonint = frac > tol
+    if nonint.any():
+        bc, g, v = where(nonint)
+        log.add(label, "non-integer counts", column=f"barcode {bc}, feature {g}", value=v,
+                expected=f"raw integer UMI counts, not normalised values "
+                         f"({int(nonint.sum())} non-integer values)")
+    elif (frac > 0).any():
+        warns.append(f"{label}: {int((frac > 0).sum())} values within {tol} of an integer "
+                     "were rounded")
+    dup = a.obs_names[a.obs_names.duplicated()]
+    if len(dup):
+        log.add(label, "duplicate barcodes", column="barcode", value=", ".join(
+            map(str, dup[:5])), expected=f"unique cell barcodes ({len(dup)} duplicated)")
+    return warns
+
+
+def load_singlecell(folder: str | Path) -> SingleCellStudy:
+    """Read and check the single-cell part of a study folder; all problems at once.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Study folder with ``study.toml`` (``[singlecell]``) and ``singlecell/samples.csv``.
+
+    Returns
+    -------
+    SingleCellStudy
+        Parameters, sample sheet and the concatenated raw counts (obs ``sample``,
+        ``time_point``, ``source``; barcodes prefixed ``sample:``). Bad input raises
+        :class:`remission.errors.InputError` naming file and field.
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_io.py
+    """
+    import anndata as ad
+
+    folder = Path(folder)
+    log = ProblemLog()
+    try:
+        cfg = tomllib.loads((folder / "study.toml").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError([Problem("study.toml", "study.toml is missing")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError([Problem("study.toml", f"malformed TOML: {exc}")]) from None
+    tab = cfg.get("singlecell")
+    if not isinstance(tab, dict):
+        raise InputError([Problem("study.toml", "no [singlecell] table",
+                                  column="singlecell", expected="a [singlecell] table")])
+    params = parse_params(tab, log)
+    sheet_name = str(tab.get("samples", SAMPLES_FILE))
+    sheet_path = folder / sheet_name
+    if not sheet_path.exists():
+        log.add(sheet_name, "sample sheet is missing",
+                expected="a CSV with columns " + ", ".join(_REQUIRED_COLS))
+        log.raise_if_any()
+    sheet = pd.read_csv(sheet_path, dtype=str, keep_default_na=False)
+    sheet.index = range(2, len(sheet) + 2)
+    for c in _REQUIRED_COLS:
+        if c not in sheet.columns:
+            log.add(sheet_name, "required column is missing", column=c)
+    log.raise_if_any()
+    for line, r in sheet.iterrows():
+        for c in _REQUIRED_COLS:
+            if not r[c].strip():
+                log.add(sheet_name, "empty value", row=line, column=c)
+        if "format" in sheet.columns and r["format"] and r["format"] not in FORMATS:
+            log.add(sheet_name, "unknown format", row=line, column="format", value=r["format"],
+                    expected="one of " + ", ".join(FORMATS))
+        if "layout" in sheet.columns and r["layout"] and r["layout"] not in LAYOUTS:
+            log.add(sheet_name, "unknown layout", row=line, column="layout", value=r["layout"],
+                    expected="one of " + ", ".join(LAYOUTS))
+    dups = sheet["sample"][sheet["sample"].duplicated()]
+    for line, s in dups.items():
+        log.add(sheet_name, "sample declared twice", row=line, column="sample", value=s)
+    declared_paths = set()
+    for line, r in sheet.iterrows():
+        p = folder / r["path"]
+        declared_paths.add(p.resolve())
+        if r["path"] and not p.exists():
+            log.add(sheet_name, "count matrix not found", row=line, column="path",
+                    value=r["path"])
+    sc_dir = folder / "singlecell"
+    skip = {sheet_path.resolve(), (folder / str(tab.get("origin_file", "-"))).resolve()}
+    if sc_dir.is_dir():
+        for item in sorted(sc_dir.iterdir()):
+            r_item = item.resolve()
+            if item.name.startswith(".") or r_item in skip or r_item in declared_paths \
+                    or _detect_format(item) is None:
+                continue
+            log.add(f"singlecell/{item.name}", "undeclared sample: counts present but not "
+                    f"listed in {sheet_name}", column="path",
+                    expected=f"a row of {sheet_name} for every count matrix")
+    if params.time_order:
+        known = set(sheet["time_point"])
+        for t in params.time_order:
+            if t not in known:
+                log.add("study.toml", "time point not declared in the sample sheet",
+                        column="singlecell.time_order", value=t,
+                        expected="one of " + ", ".join(sorted(known)))
+    log.raise_if_any()
+
+    parts, warns = [], []
+    for line, r in sheet.iterrows():
+        label = r["path"]
+        fmt = (r.get("format") or None) if "format" in sheet.columns else None
+        layout = (r.get("layout") or "genes_x_cells") if "layout" in sheet.columns \
+            else "genes_x_cells"
+        try:
+            a = read_counts(folder / r["path"], fmt, layout, label=label)
+        except InputError as exc:
+            log.extend(exc.problems)
+            continue
+        if "sample" in a.obs.columns:
+            undeclared = sorted(set(a.obs["sample"].astype(str)) - set(sheet["sample"]))
+            if undeclared:
+                log.add(label, "undeclared sample in the file's obs['sample']",
+                        column="sample", value=", ".join(undeclared),
+                        expected=f"samples declared in {sheet_name}")
+                continue
+            a = a[a.obs["sample"].astype(str) == r["sample"]].copy()
+        warns += check_counts(a, label, log)
+        missing = [f for f in params.construct_features if f not in a.var_names]
+        if missing:
+            log.add(label, "construct feature not found in the count matrix",
+                    column="singlecell.construct_features", value=", ".join(missing),
+                    expected="features of the reference extended with the CAR construct "
+                             "(see docs/singlecell.md)")
+        if a.var_names.duplicated().any():
+            warns.append(f"{label}: duplicate feature names made unique (name-1, name-2...)")
+            a.var_names_make_unique()
+        a.obs = pd.DataFrame({"sample": r["sample"], "time_point": r["time_point"],
+                              "source": r["source"],
+                              **({"day": r["day"]} if "day" in sheet.columns else {})},
+                             index=[f"{r['sample']}:{b}" for b in a.obs_names])
+        a.var = pd.DataFrame(index=a.var_names)
+        parts.append(a)
+    log.raise_if_any()
+    genes = parts[0].var_names
+    for a, (line, r) in zip(parts[1:], list(sheet.iterrows())[1:], strict=True):
+        if not a.var_names.equals(genes):
+            common = genes.intersection(a.var_names)
+            warns.append(f"{r['path']}: feature sets differ between samples; "
+                         f"{len(common)} common features kept")
+            genes = common
+    adata = ad.concat([p[:, genes] for p in parts], join="inner")
+    if sp.issparse(adata.X):
+        adata.X.data = np.round(adata.X.data)
+    origin = None
+    if "origin_file" in tab:
+        origin = _read_origin(folder, str(tab["origin_file"]), adata, log)
+        log.raise_if_any()
+    return SingleCellStudy(folder, params, sheet, adata, origin, warns)
+
+
+def _read_origin(folder: Path, name: str, adata: anndata.AnnData, log: ProblemLog
+                 ) -> pd.Series | None:
+    """Per-cell origin (barcode, sample, origin) e.g. from vireo's donor_ids.tsv."""
+    p = folder / name
+    if not p.exists():
+        log.add(name, "origin file not found", column="singlecell.origin_file")
+        return None
+    df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    for c in ("barcode", "sample", "origin"):
+        if c not in df.columns:
+            log.add(name, "required column is missing", column=c)
+    if log:
+        return None
+    df.index = range(2, len(df) + 2)
+    bad = df[~df["origin"].isin(["donor", "recipient", "undetermined"])]
+    for line, r in bad.head(10).iterrows():
+        log.add(name, "unknown origin", row=line, column="origin", value=r["origin"],
+                expected='"donor", "recipient" or "undetermined"')
+    keys = df["sample"] + ":" + df["barcode"]
+    return pd.Series(df["origin"].to_numpy(), index=keys.to_numpy()).reindex(
+        adata.obs_names).fillna("undetermined")
+
+
+def _gz(text: str) -> bytes:
+    import gzip
+    import io as _io
+
+    buf = _io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as fh:
+        fh.write(text.encode("utf-8"))
+    return buf.getvalue()
+
+
+def write_10x_mtx(adata: anndata.AnnData, folder: str | Path,
+                  gene_ids: pd.Series | None = None) -> Path:
+    """Write raw counts as a 10x v3 ``filtered_feature_bc_matrix`` folder (deterministic).
+
+    ``matrix.mtx.gz`` (features x barcodes, MatrixMarket coordinate integer),
+    ``features.tsv.gz`` (id, name, "Gene Expression") and ``barcodes.tsv.gz``; gzip
+    headers carry no time stamp, so the same counts give the same bytes. The folder
+    appears whole or not at all.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Cells x features, integer counts.
+    folder : str or Path
+        Output folder.
+    gene_ids : pandas.Series, optional
+        Feature IDs (default: the names).
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_io.py
+    """
+    from remission.io.atomic import staged_dir
+
+    X = sp.csc_matrix(adata.X).astype(np.int64)  # columns = features
+    coo = X.T.tocoo()  # features x cells
+    order = np.lexsort((coo.row, coo.col))
+    r, c, v = coo.row[order] + 1, coo.col[order] + 1, coo.data[order]
+    head = ("%%MatrixMarket matrix coordinate integer general\n"
+            f"{X.shape[1]} {X.shape[0]} {len(v)}\n")
+    body = "\n".join(f"{a} {b} {x}" for a, b, x in zip(r.tolist(), c.tolist(), v.tolist(),
+                                                          strict=True))
+    ids = gene_ids if gene_ids is not None else pd.Series(adata.var_names,
+                                                           index=adata.var_names)
+    feats = "".join(f"{ids[g]}\t{g}\tGene Expression\n" for g in adata.var_names)
+    bcs = "".join(f"{b}\n" for b in adata.obs_names)
+    with staged_dir(folder) as tmp:
+        (tmp / "matrix.mtx.gz").write_bytes(_gz(head + body + "\n"))
+        (tmp / "features.tsv.gz").write_bytes(_gz(feats))
+        (tmp / "barcodes.tsv.gz").write_bytes(_gz(bcs))
+    return Path(folder)

@@ -1,0 +1,349 @@
+"""Preprocessing: CAR features, QC, LogNormalize, HVG, scale, PCA, Harmony (AnnData in/out).
+
+Each function modifies ``adata`` in place (scanpy convention) and returns what it
+computed (a table or ``None``). Choices follow Seurat 4 where a paper ran Seurat:
+LogNormalize to 1e4, 2000 ``seurat_v3`` HVGs, scaling clipped at 10 on HVGs only, PCA on
+the scaled HVGs, Harmony with harmony-0.1 parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import anndata
+
+MAD_NORMAL = 1.4826  # R mad() constant (consistency with the normal SD)
+
+
+@dataclass(frozen=True)
+class QCParams:
+    """QC thresholds (defaults: seed 002 / Seurat & scater conventions).
+
+    ``mad_scale`` multiplies the raw median absolute deviation (1.4826 = R's ``mad()``;
+    1.0 = scipy's default). Mito outliers are high-side only (scater ``type="higher"``);
+    counts / genes outliers are both sides on log1p values. ``None`` disables a rule.
+    """
+
+    min_genes: int = 100
+    max_genes: int = 30000
+    mito_prefix: str = "MT-"
+    mito_nmads: float | None = 3.0
+    counts_nmads: float | None = 5.0
+    genes_nmads: float | None = 5.0
+    mad_scale: float = MAD_NORMAL
+    by_sample: bool = True
+
+
+def extract_car(adata: anndata.AnnData, features: Sequence[str], min_umis: int = 1,
+                file: str = "counts") -> pd.DataFrame:
+    """Move CAR construct features out of the gene matrix into ``obs``.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Raw counts including the construct features as columns.
+    features : sequence of str
+        Feature names of the construct elements (scFv, RQR8, WPRE, ...).
+    min_umis : int
+        A cell is CAR-detected when the summed construct UMIs reach this number.
+    file : str
+        Name used in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per-cell construct UMIs (one column per feature); ``obs`` gains ``car_umis``
+        (sum) and ``car_detected`` (bool). CAR-undetected cells are "not detected", not
+        proven negative (dropout). The features are removed from ``adata`` so they never
+        enter HVG selection, PCA or QC gene counts.
+
+    Examples
+    --------
+    >>> from remission.singlecell.simulate import simulate, cart_design
+    >>> a = simulate(cart_design(n_cells=100), seed=0)
+    >>> t = extract_car(a, ["CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE"])
+    >>> "car_detected" in a.obs
+    True
+    """
+    from remission.errors import InputError, Problem
+
+    missing = [f for f in features if f not in adata.var_names]
+    if not features or missing:
+        raise InputError([Problem(file, "construct feature not found in the count matrix",
+                                  column="singlecell.construct_features", value=f,
+                                  expected="a feature name present in the matrix "
+                                           "(extend the reference with the construct; see "
+                                           "docs/singlecell.md)")
+                          for f in (missing or ["<none declared>"])])
+    idx = [adata.var_names.get_loc(f) for f in features]
+    sub = adata.X[:, idx]
+    sub = sub.toarray() if sp.issparse(sub) else np.asarray(sub)
+    tab = pd.DataFrame(sub, index=adata.obs_names, columns=list(features))
+    adata.obs["car_umis"] = tab.sum(axis=1).astype(int).to_numpy()
+    adata.obs["car_detected"] = adata.obs["car_umis"] >= min_umis
+    keep = np.ones(adata.n_vars, bool)
+    keep[idx] = False
+    adata._inplace_subset_var(keep)
+    adata.uns["car"] = {"features": list(features), "min_umis": int(min_umis)}
+    return tab
+
+
+def mad_outlier(x: np.ndarray, nmads: float, scale: float = MAD_NORMAL,
+                side: str = "both") -> np.ndarray:
+    """Outliers beyond ``nmads`` scaled MADs from the median (scater ``isOutlier``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Metric values.
+    nmads : float
+        Number of MADs.
+    scale : float
+        MAD scale constant (1.4826 = R ``mad()``).
+    side : {"both", "higher", "lower"}
+        Which tail(s) are outliers.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of outliers.
+
+    Examples
+    --------
+    >>> mad_outlier(np.array([1.0, 2, 3, 4, 100]), 3, side="higher").tolist()
+    [False, False, False, False, True]
+    """
+    x = np.asarray(x, float)
+    med = np.median(x)
+    mad = scale * np.median(np.abs(x - med))
+    hi = x > med + nmads * mad
+    lo = x < med - nmads * mad
+    return hi if side == "higher" else lo if side == "lower" else hi | lo
+
+
+def qc(adata: anndata.AnnData, params: QCParams = QCParams(), sample_key: str = "sample"
+       ) -> pd.DataFrame:
+    """Compute QC metrics, flag and remove failing cells; return removals per sample.
+
+    Metrics (``obs``): ``n_genes_by_counts`` (Seurat nFeature_RNA), ``total_counts``
+    (nCount_RNA), ``pct_counts_mt`` (PercentageFeatureSet "^MT-"). Rules: genes per cell
+    outside ``[min_genes, max_genes]``; then, among cells passing that rule and within
+    each sample, MAD outliers of mito % (high side), log1p counts and log1p genes.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Raw counts; filtered in place.
+    params : QCParams
+        Thresholds.
+    sample_key : str
+        ``obs`` column with the sample of each cell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per sample: cells in, removed per reason (a cell may fail several rules),
+        removed (any), kept, and the thresholds applied. ``adata.uns["qc_removed"]`` keeps
+        the per-cell reasons of the removed cells.
+
+    Examples
+    --------
+    >>> from remission.singlecell.simulate import simulate, cart_design
+    >>> a = simulate(cart_design(n_cells=200), seed=0)
+    >>> int(qc(a)["removed"].sum()) > 0
+    True
+    """
+    import scanpy as sc
+
+    adata.var["mt"] = adata.var_names.str.startswith(params.mito_prefix)
+    sc.pp.calculate_qc_metrics(adata, qc_vars=["mt"], percent_top=None, log1p=False,
+                               inplace=True)
+    obs = adata.obs
+    ng = obs["n_genes_by_counts"].to_numpy()
+    reasons = pd.DataFrame(False, index=obs.index, columns=[
+        "genes_below_min", "genes_above_max", "mito_high", "counts_outlier",
+        "genes_outlier"])
+    reasons["genes_below_min"] = ng < params.min_genes
+    reasons["genes_above_max"] = ng > params.max_genes
+    base_ok = ~(reasons["genes_below_min"] | reasons["genes_above_max"]).to_numpy()
+    rows, thresholds = [], {}
+    for s, idx in obs.groupby(sample_key, observed=True).indices.items() \
+            if params.by_sample else [("all", np.arange(adata.n_obs))]:
+        ok = idx[base_ok[idx]]
+        sub = obs.iloc[ok]
+        th = {}
+        if params.mito_nmads is not None and len(ok):
+            m = sub["pct_counts_mt"].to_numpy()
+            out = mad_outlier(m, params.mito_nmads, params.mad_scale, "higher")
+            reasons.iloc[ok, 2] = out
+            th["mito_max_pct"] = float(np.median(m) + params.mito_nmads * params.mad_scale
+                                       * np.median(np.abs(m - np.median(m))))
+        for col, key, n in ((3, "total_counts", params.counts_nmads),
+                            (4, "n_genes_by_counts", params.genes_nmads)):
+            if n is not None and len(ok):
+                v = np.log1p(sub[key].to_numpy())
+                reasons.iloc[ok, col] = mad_outlier(v, n, params.mad_scale, "both")
+        thresholds[s] = th
+    bad = reasons.any(axis=1)
+    for s, idx in obs.groupby(sample_key, observed=True).indices.items():
+        r = reasons.iloc[idx]
+        rows.append({"sample": s, "cells_in": len(idx), **r.sum().astype(int).to_dict(),
+                     "removed": int(bad.iloc[idx].sum()), "kept": int((~bad.iloc[idx]).sum()),
+                     "mito_max_pct": thresholds.get(s if params.by_sample else "all", {})
+                     .get("mito_max_pct", np.nan)})
+    table = pd.DataFrame(rows).set_index("sample")
+    removed = reasons[bad].copy()
+    removed[sample_key] = obs.loc[bad, sample_key].astype(str)
+    adata.uns["qc_removed"] = removed.reset_index(names="barcode")
+    adata.uns["qc_params"] = {k: (v if v is not None else "off")
+                              for k, v in params.__dict__.items()}
+    adata._inplace_subset_obs(~bad.to_numpy())
+    return table
+
+
+def normalize(adata: anndata.AnnData, target_sum: float = 1e4) -> None:
+    """Seurat LogNormalize: ``log1p(count / total * target_sum)`` (natural log).
+
+    Raw counts are kept in ``adata.layers["counts"]``.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Raw counts in ``X``; replaced by log-normalised values.
+    target_sum : float
+        Scale factor (Seurat ``scale.factor``, default 1e4).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import anndata as ad
+    >>> a = ad.AnnData(np.array([[1.0, 3.0]]))
+    >>> normalize(a); round(float(a.X[0, 0]), 6)
+    7.824446
+    """
+    import scanpy as sc
+
+    adata.layers["counts"] = adata.X.copy()
+    sc.pp.normalize_total(adata, target_sum=target_sum)
+    sc.pp.log1p(adata)
+    adata.uns["normalization"] = {"method": "LogNormalize", "scale_factor": target_sum}
+
+
+def highly_variable(adata: anndata.AnnData, n_top_genes: int = 2000) -> list[str]:
+    """Seurat v3 (vst) highly variable genes on raw counts; returns warnings.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Needs ``layers["counts"]``; ``var["highly_variable"]`` is set.
+    n_top_genes : int
+        Number of genes (capped at the number of genes).
+
+    Returns
+    -------
+    list of str
+        Warnings (e.g. the loess span had to be widened, where R only warns).
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    import scanpy as sc
+
+    warns: list[str] = []
+    n = min(n_top_genes, adata.n_vars)
+    try:
+        sc.pp.highly_variable_genes(adata, flavor="seurat_v3", n_top_genes=n, layer="counts")
+    except ValueError as exc:  # skmisc loess fails on near-singular fits where R warns
+        sc.pp.highly_variable_genes(adata, flavor="seurat_v3", n_top_genes=n,
+                                    layer="counts", span=0.5)
+        warns.append(f"seurat_v3 loess failed with span 0.3 ({exc}); span 0.5 used")
+    return warns
+
+
+def pca(adata: anndata.AnnData, n_comps: int = 50, max_value: float = 10.0,
+        seed: int = 0) -> None:
+    """Scale the HVGs (clip ``max_value``) and run PCA on them (Seurat ScaleData + RunPCA).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Log-normalised, with ``var["highly_variable"]``; gains ``obsm["X_pca"]``.
+    n_comps : int
+        Number of components (capped by data size).
+    max_value : float
+        Clip of scaled values.
+    seed : int
+        ARPACK start vector seed.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    import scanpy as sc
+
+    b = adata[:, adata.var["highly_variable"].to_numpy()].copy()
+    if sp.issparse(b.X):  # Seurat scales a dense HVG matrix; avoids scanpy's warning
+        b.X = b.X.toarray()
+    sc.pp.scale(b, max_value=max_value)
+    k = min(n_comps, b.n_vars - 1, b.n_obs - 1)
+    sc.tl.pca(b, n_comps=k, svd_solver="arpack", random_state=seed)
+    adata.obsm["X_pca"] = b.obsm["X_pca"]
+    adata.uns["pca"] = {"variance_ratio": b.uns["pca"]["variance_ratio"], "n_comps": k}
+
+
+HARMONY01 = {"theta": 2.0, "lamb": 1.0, "sigma": 0.1, "max_iter_harmony": 10,
+             "max_iter_kmeans": 20, "epsilon_cluster": 1e-5, "epsilon_harmony": 1e-4}
+
+
+def harmony(adata: anndata.AnnData, key: str = "sample", n_pcs: int = 30,
+            seed: int = 0) -> None:
+    """Harmony on the first ``n_pcs`` PCs with harmony-0.1 parameters (harmonypy).
+
+    harmonypy 2.x defaults are Harmony2-like (dynamic lambda, 4 k-means iterations);
+    the R harmony 0.1 values used by the seed are passed explicitly (``HARMONY01``).
+    Writes ``obsm["X_pca_harmony"]``; with one batch it copies the PCs.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        With ``obsm["X_pca"]``.
+    key : str
+        Batch column.
+    n_pcs : int
+        PCs to integrate.
+    seed : int
+        harmonypy ``random_state``.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    X = adata.obsm["X_pca"][:, :n_pcs]
+    if adata.obs[key].nunique() < 2:
+        adata.obsm["X_pca_harmony"] = X.copy()
+        return
+    import harmonypy
+
+    ho = harmonypy.run_harmony(X, adata.obs[[key]].astype(str), [key], random_state=seed,
+                               verbose=False, **HARMONY01)
+    Z = np.asarray(ho.Z_corr)
+    adata.obsm["X_pca_harmony"] = Z if Z.shape[0] == adata.n_obs else Z.T

@@ -1,0 +1,406 @@
+"""Tools: graphs, clustering, UMAP, annotation, origin, composition, DE, module scores.
+
+Two graph modes:
+
+- ``"seurat"`` (default when reproducing a Seurat paper): exact k-NN (k = 20, the cell
+  itself counted as a neighbour, as Seurat's FindNeighbors), shared-nearest-neighbour
+  weights = Jaccard overlap ``s / (2k - s)`` of the neighbour sets, edges below 1/15
+  pruned, then Louvain (modularity with resolution, igraph multilevel) from 10 random
+  starts keeping the highest modularity, as Seurat's ``n.start = 10``.
+- ``"scanpy"``: scanpy's UMAP-kernel neighbour graph (15 NN) and Leiden (igraph,
+  2 iterations).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from remission.singlecell.markers import MARKER_SETS, MODULES, MarkerSet
+
+if TYPE_CHECKING:
+    import anndata
+
+REF_SEURAT = ("Hao Y et al. Cell 2021;184:3573-3587 (Seurat 4); Stuart T et al. Cell "
+              "2019;177:1888-1902 (SNN graph, Louvain clustering).")
+REF_LOUVAIN = "Blondel VD et al. J Stat Mech 2008:P10008 (Louvain)."
+REF_LEIDEN = "Traag VA, Waltman L, van Eck NJ. Sci Rep 2019;9:5233 (Leiden)."
+REF_HARMONY = "Korsunsky I et al. Nat Methods 2019;16:1289-1296 (Harmony)."
+REF_SCANPY = "Wolf FA, Angerer P, Theis FJ. Genome Biol 2018;19:15 (Scanpy)."
+REF_UMAP = "McInnes L, Healy J, Melville J. arXiv:1802.03426 (UMAP)."
+
+
+def snn_graph(X: np.ndarray, k: int = 20, prune: float = 1 / 15) -> sp.csr_matrix:
+    """Seurat's shared-nearest-neighbour graph from an embedding.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Cells x dimensions (e.g. the first 30 Harmony components).
+    k : int
+        Neighbours per cell, the cell itself included (Seurat ``k.param``).
+    prune : float
+        Edges with Jaccard weight below this are dropped (Seurat ``prune.SNN``).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Symmetric weights ``s / (2k - s)``, ``s`` = shared neighbours; diagonal = 1.
+
+    Examples
+    --------
+    >>> g = snn_graph(np.random.default_rng(0).normal(size=(50, 5)), k=5)
+    >>> bool(abs(g - g.T).max() == 0)
+    True
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n = X.shape[0]
+    k = min(k, n)
+    nn = NearestNeighbors(n_neighbors=k, algorithm="auto").fit(X)
+    idx = nn.kneighbors(X, return_distance=False)
+    rows = np.repeat(np.arange(n), k)
+    knn = sp.csr_matrix((np.ones(n * k), (rows, idx.ravel())), shape=(n, n))
+    shared = (knn @ knn.T).tocsr()
+    shared.data = shared.data / (2 * k - shared.data)
+    shared.data[shared.data < prune] = 0.0
+    shared.eliminate_zeros()
+    return shared
+
+
+def louvain(graph: sp.spmatrix, resolution: float = 0.8, n_start: int = 10,
+            seed: int = 0) -> tuple[np.ndarray, float]:
+    """Louvain communities of a weighted graph; best modularity over ``n_start`` runs.
+
+    Parameters
+    ----------
+    graph : scipy.sparse matrix
+        Symmetric weights (self-loops ignored).
+    resolution : float
+        Modularity resolution (Seurat ``resolution``).
+    n_start : int
+        Random starts (Seurat ``n.start``).
+    seed : int
+        Seed of the random orders.
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        Cluster numbers ordered by size (0 = largest), as Seurat numbers them.
+    modularity : float
+        Modularity (with resolution) of the kept partition.
+
+    Examples
+    --------
+    >>> g = sp.block_diag([np.ones((5, 5)), np.ones((5, 5))]).tocsr()
+    >>> lab, q = louvain(g, 1.0)
+    >>> sorted(set(lab.tolist()))
+    [0, 1]
+    """
+    import igraph as ig
+
+    g = sp.triu(graph, k=1).tocoo()
+    G = ig.Graph(n=graph.shape[0], edges=list(zip(g.row.tolist(), g.col.tolist(),
+                                                  strict=True)), directed=False)
+    G.es["weight"] = g.data.tolist()
+    best, best_q = None, -np.inf
+    for i in range(n_start):
+        ig.set_random_number_generator(random.Random(seed + i))
+        try:
+            part = G.community_multilevel(weights="weight", resolution=resolution)
+        finally:
+            ig.set_random_number_generator(random)
+        q = G.modularity(part.membership, weights="weight", resolution=resolution)
+        if q > best_q + 1e-12:
+            best, best_q = np.asarray(part.membership), q
+    return _order_by_size(best), float(best_q)
+
+
+def _order_by_size(lab: np.ndarray) -> np.ndarray:
+    u, c = np.unique(lab, return_counts=True)
+    order = u[np.lexsort((u, -c))]
+    remap = {old: new for new, old in enumerate(order)}
+    return np.array([remap[x] for x in lab])
+
+
+def cluster(adata: anndata.AnnData, mode: str = "seurat", resolution: float | None = None,
+            use_rep: str = "X_pca_harmony", n_dims: int = 30, k: int = 20,
+            key_added: str = "cluster", seed: int = 0) -> dict:
+    """Build the neighbour graph and cluster (``mode`` = "seurat" or "scanpy").
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        With ``obsm[use_rep]``.
+    mode : {"seurat", "scanpy"}
+        SNN + Louvain (k = 20, prune 1/15, default resolution 0.8) or scanpy's UMAP-kernel
+        graph (15 NN) + Leiden (default resolution 1.0).
+    resolution : float, optional
+        Resolution; default per mode.
+    use_rep, n_dims : str, int
+        Embedding and number of its dimensions.
+    k : int
+        Neighbours for the SNN graph.
+    key_added : str
+        ``obs`` column for the cluster labels (strings "0", "1", ...).
+    seed : int
+        Random seed.
+
+    Returns
+    -------
+    dict
+        Parameters and modularity, also stored in ``adata.uns[key_added]``.
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    X = np.asarray(adata.obsm[use_rep])[:, :n_dims]
+    if mode == "seurat":
+        res = 0.8 if resolution is None else resolution
+        g = snn_graph(X, k=k)
+        lab, q = louvain(g, res, seed=seed)
+        adata.obsp[f"{key_added}_snn"] = g
+        info = {"mode": "seurat", "graph": f"SNN k={k} Jaccard prune 1/15",
+                "algorithm": "Louvain (10 starts)", "resolution": res, "modularity": q}
+    elif mode == "scanpy":
+        import scanpy as sc
+
+        res = 1.0 if resolution is None else resolution
+        key = f"{key_added}_nn"
+        sc.pp.neighbors(adata, n_neighbors=15, use_rep=use_rep, n_pcs=n_dims,
+                        key_added=key, transformer="sklearn" if adata.n_obs < 50000 else None,
+                        random_state=seed)
+        sc.tl.leiden(adata, resolution=res, flavor="igraph", n_iterations=2, directed=False,
+                     neighbors_key=key, key_added="_leiden", random_state=seed)
+        lab = _order_by_size(adata.obs.pop("_leiden").astype(int).to_numpy())
+        info = {"mode": "scanpy", "graph": "UMAP kernel 15 NN", "algorithm": "Leiden",
+                "resolution": res}
+    else:
+        raise ValueError(f"unknown clustering mode {mode!r}; expected 'seurat' or 'scanpy'")
+    cats = [str(i) for i in range(lab.max() + 1)]
+    adata.obs[key_added] = pd.Categorical(lab.astype(str), categories=cats)
+    adata.uns[key_added] = info
+    return info
+
+
+def umap(adata: anndata.AnnData, use_rep: str = "X_pca_harmony", n_dims: int = 30,
+         seed: int = 42) -> None:
+    """UMAP with Seurat's RunUMAP settings (30 cosine neighbours, min_dist 0.3).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        With ``obsm[use_rep]``; gains ``obsm["X_umap"]``.
+    use_rep, n_dims : str, int
+        Embedding and dimensions.
+    seed : int
+        Layout seed (layouts are never bit-identical to R's uwot).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    import scanpy as sc
+
+    sc.pp.neighbors(adata, n_neighbors=30, use_rep=use_rep, n_pcs=n_dims, metric="cosine",
+                    key_added="umap_nn", random_state=0)
+    sc.tl.umap(adata, min_dist=0.3, neighbors_key="umap_nn", random_state=seed)
+
+
+def _expr(adata: anndata.AnnData, genes: Sequence[str]) -> np.ndarray:
+    X = adata[:, list(genes)].X
+    return X.toarray() if sp.issparse(X) else np.asarray(X)
+
+
+def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
+               n_bins: int = 25, ctrl_size: int = 50) -> np.ndarray:
+    """Seurat AddModuleScore / scanpy ``score_genes``: mean of the set minus controls.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Log-normalised ``X``.
+    genes : sequence of str
+        Gene set (absent genes are ignored).
+    seed, n_bins, ctrl_size : int
+        Control-gene sampling (expression bins, controls per gene).
+
+    Returns
+    -------
+    numpy.ndarray
+        Per-cell score (NaN when no gene of the set is present).
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    import scanpy as sc
+
+    present = [g for g in genes if g in adata.var_names]
+    if not present:
+        return np.full(adata.n_obs, np.nan)
+    sc.tl.score_genes(adata, present, score_name="_score", random_state=seed,
+                      n_bins=n_bins, ctrl_size=ctrl_size, use_raw=False)
+    return adata.obs.pop("_score").to_numpy(float)
+
+
+def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
+             sets: Sequence[MarkerSet] = MARKER_SETS, min_score: float = 0.1,
+             min_margin: float = 0.05, key_added: str = "cell_type",
+             seed: int = 0) -> pd.DataFrame:
+    """Label clusters from curated marker sets; unconvincing clusters stay unassigned.
+
+    Each set's score per cell = module score of its positive genes minus that of its
+    negative genes (AddModuleScore-style controls). A cluster gets the set with the
+    highest mean score if that mean is at least ``min_score`` and beats the runner-up by
+    ``min_margin``; otherwise "unassigned". Confidence = share of the cluster's cells whose
+    own best-scoring set agrees with the cluster label.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Log-normalised, clustered.
+    cluster_key : str
+        Cluster column.
+    sets : sequence of MarkerSet
+        Marker sets (default: shipped, cited in ``remission.singlecell.markers``).
+    min_score, min_margin : float
+        Thresholds (log-expression units above controls).
+    key_added : str
+        ``obs`` columns ``{key_added}``, ``{key_added}_broad``, ``{key_added}_cell``.
+    seed : int
+        Control-gene sampling seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per cluster: n cells, label, broad type, best score, runner-up, margin,
+        confidence, status ("assigned"/"unassigned").
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    scores = {}
+    for m in sets:
+        s = set_scores(adata, m.positive, seed=seed)
+        if m.negative:
+            neg = set_scores(adata, m.negative, seed=seed)
+            s = s - np.nan_to_num(neg)
+        scores[m.name] = s
+    S = pd.DataFrame(scores, index=adata.obs_names).dropna(axis=1, how="all")
+    cell_best = S.idxmax(axis=1)
+    broad = {m.name: m.broad for m in sets}
+    means = S.groupby(adata.obs[cluster_key].to_numpy()).mean()
+    rows = []
+    for cl, r in means.iterrows():
+        top = r.sort_values(ascending=False)
+        best, second = top.index[0], top.index[1] if len(top) > 1 else None
+        margin = float(top.iloc[0] - top.iloc[1]) if second else np.inf
+        ok = top.iloc[0] >= min_score and margin >= min_margin
+        in_cl = (adata.obs[cluster_key] == cl).to_numpy()
+        conf = float((cell_best[in_cl] == best).mean())
+        rows.append({"cluster": str(cl), "n_cells": int(in_cl.sum()),
+                     "label": best if ok else "unassigned",
+                     "broad": broad[best] if ok else "unassigned",
+                     "best_set": best, "score": float(top.iloc[0]), "runner_up": second,
+                     "margin": margin, "confidence": conf,
+                     "status": "assigned" if ok else "unassigned"})
+    tab = pd.DataFrame(rows).set_index("cluster")
+    cl = adata.obs[cluster_key].astype(str)
+    adata.obs[key_added] = cl.map(tab["label"]).to_numpy()
+    adata.obs[f"{key_added}_broad"] = cl.map(tab["broad"]).to_numpy()
+    adata.obs[f"{key_added}_cell"] = cell_best.to_numpy()
+    adata.uns[f"{key_added}_scores"] = S.groupby(cl.to_numpy()).mean()
+    return tab
+
+
+def module_scores(adata: anndata.AnnData,
+                  modules: Mapping[str, tuple[Sequence[str], str]] = MODULES,
+                  seed: int = 0) -> list[str]:
+    """Per-cell module scores (``obs["score_<module>"]``); returns the modules scored.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Log-normalised ``X``.
+    modules : mapping
+        name -> (genes, source); default: shipped modules.
+    seed : int
+        Control-gene seed.
+
+    Returns
+    -------
+    list of str
+        Names of the ``obs`` columns written.
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    cols = []
+    for name, (genes, _) in modules.items():
+        s = set_scores(adata, genes, seed=seed)
+        if not np.all(np.isnan(s)):
+            adata.obs[f"score_{name}"] = s
+            cols.append(f"score_{name}")
+    return cols
+
+
+def sex_origin(adata: anndata.AnnData, donor_sex: str, min_umis: int = 1,
+               chry: Sequence[str] = ("RPS4Y1", "DDX3Y", "KDM5D", "UTY", "EIF1AY"),
+               xist: str = "XIST", layer: str = "counts") -> pd.Series:
+    """Donor / recipient calls from sex genes when donor and recipient differ in sex.
+
+    A cell is "male" when its chrY-gene UMIs reach ``min_umis`` and XIST UMIs are 0,
+    "female" when XIST reaches ``min_umis`` and chrY is 0, otherwise "undetermined"
+    (both or neither: dropout, doublets or ambient RNA). The donor's sex maps to
+    "donor", the other to "recipient".
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        With raw counts in ``layers[layer]``.
+    donor_sex : {"male", "female"}
+        Sex of the donor / product.
+    min_umis : int
+        UMIs needed for a call.
+    chry, xist, layer : sequence of str, str, str
+        Sex genes and the raw-count layer.
+
+    Returns
+    -------
+    pandas.Series
+        "donor", "recipient" or "undetermined" per cell (also ``obs["origin"]``).
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pipeline.py
+    """
+    M = adata.layers[layer] if layer in adata.layers else adata.X
+    ys = [g for g in chry if g in adata.var_names]
+    def umis(gs: Sequence[str]) -> np.ndarray:
+        if not gs:
+            return np.zeros(adata.n_obs)
+        sub = M[:, [adata.var_names.get_loc(g) for g in gs]]
+        return np.asarray(sub.sum(axis=1)).ravel()
+    y, x = umis(ys), umis([xist] if xist in adata.var_names else [])
+    male = (y >= min_umis) & (x == 0)
+    female = (x >= min_umis) & (y == 0)
+    other = "female" if donor_sex == "male" else "male"
+    sex = np.where(male, "male", np.where(female, "female", "undetermined"))
+    origin = np.where(sex == donor_sex, "donor", np.where(sex == other, "recipient",
+                                                          "undetermined"))
+    adata.obs["sex_call"] = sex
+    adata.obs["origin"] = origin
+    return adata.obs["origin"]
