@@ -77,8 +77,8 @@ POPULATIONS: dict[str, tuple[str, dict[str, float]]] = {
 }
 PROGRAMMES: dict[str, dict[str, float]] = {
     # product -> peak: CD4 CAR-T at peak up-regulate killing and memory genes (seed 002 text)
-    "cd4_killing_memory": {"NKG7": 2.0, "LAG3": 2.0, "PRF1": 2.0, "CST7": 2.0, "GZMB": 2.0,
-                           "GNLY": 2.0, "GZMK": 1.5},
+    "cd4_killing_memory": {"NKG7": 2.5, "LAG3": 2.5, "PRF1": 2.5, "CST7": 2.5, "GZMB": 2.5,
+                           "GNLY": 2.5, "GZMK": 2.0},
     # product -> patient: expanded CD56dim CD16high NK: cytotoxic, regulatory, adhesion
     "nk_cyto_reg_adhesion": {"GZMB": 1.5, "PRF1": 1.5, "GZMA": 2.0, "LAG3": 2.5,
                              "TIGIT": 2.5, "HAVCR2": 2.5, "ITGB1": 2.0, "ITGAL": 2.0,
@@ -120,7 +120,7 @@ class Design:
     n_genes: int = 1500
     donor_sex: str = "male"
     recipient_sex: str = "female"
-    batch_sd: float = 0.3
+    batch_sd: float = 0.15
     dispersion: float = 0.25
     dropout_midpoint: float = 0.05
     dropout_slope: float = 1.0
@@ -237,7 +237,8 @@ def simulate(design: Design, seed: int = 0) -> "anndata.AnnData":  # noqa: F821,
     for g in ("XIST", *CHRY_GENES):
         base[gi[g]] = 0.0
     marker_genes = {g for _, f in POPULATIONS.values() for g in f}
-    for g in marker_genes | {g for f in PROGRAMMES.values() for g in f}:
+    silent = marker_genes | {g for f in PROGRAMMES.values() for g in f} | set(EXTRA_GENES)
+    for g in sorted(silent):
         base[gi[g]] = 0.25 * rng.lognormal(0.0, 0.3)  # silent unless a population uses it
     mt = np.array([gi[g] for g in MT_GENES])
     nonmt = np.setdiff1d(np.arange(n_g), mt)

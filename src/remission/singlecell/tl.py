@@ -256,14 +256,16 @@ def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
 
 def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
              sets: Sequence[MarkerSet] = MARKER_SETS, min_score: float = 0.1,
-             min_margin: float = 0.05, key_added: str = "cell_type",
-             seed: int = 0) -> pd.DataFrame:
+             min_margin: float = 0.05, min_detected: float = 0.5,
+             key_added: str = "cell_type", seed: int = 0) -> pd.DataFrame:
     """Label clusters from curated marker sets; unconvincing clusters stay unassigned.
 
-    Each set's score per cell = module score of its positive genes minus that of its
-    negative genes (AddModuleScore-style controls). A cluster gets the set with the
-    highest mean score if that mean is at least ``min_score`` and beats the runner-up by
-    ``min_margin``; otherwise "unassigned". Confidence = share of the cluster's cells whose
+    Each set's score per cell = module score of its positive genes minus the positive part
+    of its negative genes' score (AddModuleScore-style controls; expressing a negative
+    marker penalises, its absence earns nothing). A cluster gets the set with the
+    highest mean score if that mean is at least ``min_score``, beats the runner-up by
+    ``min_margin``, and at least ``min_detected`` of the set's positive genes are detected
+    in >= 20% of the cluster's cells; otherwise "unassigned". Confidence = share of the cluster's cells whose
     own best-scoring set agrees with the cluster label.
 
     Parameters
@@ -276,6 +278,8 @@ def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
         Marker sets (default: shipped, cited in ``remission.singlecell.markers``).
     min_score, min_margin : float
         Thresholds (log-expression units above controls).
+    min_detected : float
+        Share of the winning set's positive genes that must be detected (>= 20% of cells).
     key_added : str
         ``obs`` columns ``{key_added}``, ``{key_added}_broad``, ``{key_added}_cell``.
     seed : int
@@ -296,25 +300,29 @@ def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
         s = set_scores(adata, m.positive, seed=seed)
         if m.negative:
             neg = set_scores(adata, m.negative, seed=seed)
-            s = s - np.nan_to_num(neg)
+            s = s - np.clip(np.nan_to_num(neg), 0.0, None)  # absence earns nothing
         scores[m.name] = s
     S = pd.DataFrame(scores, index=adata.obs_names).dropna(axis=1, how="all")
     cell_best = S.idxmax(axis=1)
     broad = {m.name: m.broad for m in sets}
     means = S.groupby(adata.obs[cluster_key].to_numpy()).mean()
+    by_name = {m.name: m for m in sets}
     rows = []
     for cl, r in means.iterrows():
         top = r.sort_values(ascending=False)
         best, second = top.index[0], top.index[1] if len(top) > 1 else None
         margin = float(top.iloc[0] - top.iloc[1]) if second else np.inf
-        ok = top.iloc[0] >= min_score and margin >= min_margin
         in_cl = (adata.obs[cluster_key] == cl).to_numpy()
+        pos = [g for g in by_name[best].positive if g in adata.var_names]
+        detected = float(((_expr(adata[in_cl], pos) > 0).mean(axis=0) >= 0.2).mean()) \
+            if pos else 0.0
+        ok = top.iloc[0] >= min_score and margin >= min_margin and detected >= min_detected
         conf = float((cell_best[in_cl] == best).mean())
         rows.append({"cluster": str(cl), "n_cells": int(in_cl.sum()),
                      "label": best if ok else "unassigned",
                      "broad": broad[best] if ok else "unassigned",
                      "best_set": best, "score": float(top.iloc[0]), "runner_up": second,
-                     "margin": margin, "confidence": conf,
+                     "margin": margin, "markers_detected": detected, "confidence": conf,
                      "status": "assigned" if ok else "unassigned"})
     tab = pd.DataFrame(rows).set_index("cluster")
     cl = adata.obs[cluster_key].astype(str)
