@@ -211,7 +211,8 @@ def qc(adata: anndata.AnnData, params: QCParams = QCParams(), sample_key: str = 
 def normalize(adata: anndata.AnnData, target_sum: float = 1e4) -> None:
     """Seurat LogNormalize: ``log1p(count / total * target_sum)`` (natural log).
 
-    Raw counts are kept in ``adata.layers["counts"]``.
+    Raw counts are kept in ``adata.layers["counts"]``. Computed as Seurat does
+    (``x / total * scale``, float64), not with scanpy's ``normalize_total``.
 
     Parameters
     ----------
@@ -231,11 +232,17 @@ def normalize(adata: anndata.AnnData, target_sum: float = 1e4) -> None:
     >>> normalize(a); round(float(a.X[0, 0]), 6)
     7.824446
     """
-    import scanpy as sc
-
     adata.layers["counts"] = adata.X.copy()
-    sc.pp.normalize_total(adata, target_sum=target_sum)
-    sc.pp.log1p(adata)
+    # Seurat's arithmetic order, x / total * scale then log1p, in float64: equal ratios
+    # (1/2000 and 2/4000) stay exactly equal, so Wilcoxon ties match R's
+    # (scanpy's normalize_total multiplies by target / total and can split such ties).
+    X = sp.csr_matrix(adata.X, dtype=np.float64, copy=True)
+    total = np.asarray(X.sum(axis=1)).ravel()
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        X.data = np.log1p(X.data / total[rows] * target_sum)
+    adata.X = X
+    adata.uns["log1p"] = {"base": None}  # scanpy's marker that X is log1p-transformed
     adata.uns["normalization"] = {"method": "LogNormalize", "scale_factor": target_sum}
 
 
