@@ -50,7 +50,7 @@ def run_seurat() -> dict:
     except ImportError:  # run as a script from tests/
         from rlive import run_r
 
-    a, b, groups, emb, pi, pj = inputs()
+    a, _, groups, emb, pi, pj = inputs()
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         counts = pd.DataFrame(a.X.toarray().T.astype(int), index=a.var_names,

@@ -19,11 +19,11 @@ import pytest
 
 pytest.importorskip("scanpy")
 
-import scipy.sparse as sp  # noqa: E402
-from sklearn.metrics import adjusted_rand_score  # noqa: E402
+import scipy.sparse as sp
+from sklearn.metrics import adjusted_rand_score
 
-from remission.singlecell import pp, stats, tl  # noqa: E402
-from tests.singlecell_parity import REFERENCE, inputs, run_seurat  # noqa: E402
+from remission.singlecell import pp, stats, tl
+from tests.singlecell_parity import REFERENCE, inputs, run_seurat
 
 
 @pytest.fixture(scope="module")

@@ -417,7 +417,7 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
     log.raise_if_any()
 
     parts, warns = [], []
-    for line, r in sheet.iterrows():
+    for _, r in sheet.iterrows():
         label = r["path"]
         fmt = (r.get("format") or None) if "format" in sheet.columns else None
         layout = (r.get("layout") or "genes_x_cells") if "layout" in sheet.columns \
@@ -453,7 +453,7 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
         parts.append(a)
     log.raise_if_any()
     genes = parts[0].var_names
-    for a, (line, r) in zip(parts[1:], list(sheet.iterrows())[1:], strict=True):
+    for a, (_, r) in zip(parts[1:], list(sheet.iterrows())[1:], strict=True):
         if not a.var_names.equals(genes):
             common = genes.intersection(a.var_names)
             warns.append(f"{r['path']}: feature sets differ between samples; "

@@ -265,8 +265,8 @@ def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
     marker penalises, its absence earns nothing). A cluster gets the set with the
     highest mean score if that mean is at least ``min_score``, beats the runner-up by
     ``min_margin``, and at least ``min_detected`` of the set's positive genes are detected
-    in >= 20% of the cluster's cells; otherwise "unassigned". Confidence = share of the cluster's cells whose
-    own best-scoring set agrees with the cluster label.
+    in >= 20% of the cluster's cells; otherwise "unassigned". Confidence = share of the
+    cluster's cells whose own best-scoring set agrees with the cluster label.
 
     Parameters
     ----------
@@ -395,7 +395,7 @@ def sex_origin(adata: anndata.AnnData, donor_sex: str, min_umis: int = 1,
     --------
     >>> # see tests/test_singlecell_pipeline.py
     """
-    M = adata.layers[layer] if layer in adata.layers else adata.X
+    M = adata.layers.get(layer, adata.X)
     ys = [g for g in chry if g in adata.var_names]
     def umis(gs: Sequence[str]) -> np.ndarray:
         if not gs:
