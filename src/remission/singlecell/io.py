@@ -372,10 +372,11 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
         log.raise_if_any()
     sheet = pd.read_csv(sheet_path, dtype=str, keep_default_na=False)
     sheet.index = range(2, len(sheet) + 2)
-    for c in _REQUIRED_COLS:
-        if c not in sheet.columns:
-            log.add(sheet_name, "required column is missing", column=c)
-    log.raise_if_any()
+    missing_cols = [c for c in _REQUIRED_COLS if c not in sheet.columns]
+    for c in missing_cols:
+        log.add(sheet_name, "required column is missing", column=c)
+    if missing_cols:
+        log.raise_if_any()
     for line, r in sheet.iterrows():
         for c in _REQUIRED_COLS:
             if not r[c].strip():
