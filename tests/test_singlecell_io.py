@@ -12,17 +12,17 @@ import pytest
 
 pytest.importorskip("scanpy")
 
-import anndata as ad  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
+import anndata as ad
+import scipy.sparse as sp
 
-from remission.cli import main  # noqa: E402
-from remission.errors import InputError  # noqa: E402
-from remission.singlecell.io import (  # noqa: E402
+from remission.cli import main
+from remission.errors import InputError
+from remission.singlecell.io import (
     load_singlecell,
     read_counts,
     write_10x_mtx,
 )
-from remission.singlecell.simulate import cart_design, simulate  # noqa: E402
+from remission.singlecell.simulate import cart_design, simulate
 
 FEATS = ["CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE"]
 TOML = """format = 1
@@ -122,7 +122,7 @@ def test_negative_and_non_integer_counts_named(tmp_path, sim):
 
 def test_duplicate_barcodes(tmp_path, sim):
     sub = sim[sim.obs["sample"] == "product"].copy()
-    sub.obs_names = [sub.obs_names[0]] + list(sub.obs_names[1:-1]) + [sub.obs_names[0]]
+    sub.obs_names = [sub.obs_names[0], *list(sub.obs_names[1:-1]), sub.obs_names[0]]
     folder = _study(tmp_path, sim)
     write_10x_mtx(sub, folder / "singlecell" / "product")
     p = [p for p in _problems(folder) if p.message == "duplicate barcodes"]

@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("scanpy")
 
-import anndata as ad  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
+import anndata as ad
+import scipy.sparse as sp
 
-from remission.singlecell import pp, stats, tl  # noqa: E402
-from tests.rlive import run_r  # noqa: E402
+from remission.singlecell import pp, stats, tl
+from tests.rlive import run_r
 
 
 def test_mad_outlier_uses_r_scaled_mad():

@@ -63,16 +63,18 @@ class Profile:
     de: pd.DataFrame | None = None
 
 
-def profile(adata: anndata.AnnData, params: Params) -> Profile:
+def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profile:
     """Run the single-cell analysis on raw counts of one or more samples.
 
     Parameters
     ----------
     adata : anndata.AnnData
         Raw integer counts (cells x features incl. construct features); ``obs`` has
-        ``sample``, ``time_point`` and ``source``. Not modified (a copy is processed).
+        ``sample``, ``time_point`` and ``source``. Not modified unless ``copy=False``.
     params : Params
         Analysis parameters.
+    copy : bool
+        Work on a copy (default) or in place (halves peak memory on large data).
 
     Returns
     -------
@@ -85,7 +87,7 @@ def profile(adata: anndata.AnnData, params: Params) -> Profile:
     --------
     >>> # see tests/test_singlecell_pipeline.py
     """
-    a = adata.copy()
+    a = adata.copy() if copy else adata
     results: list[Result] = []
     warns: list[str] = []
     car_tab = None

@@ -200,7 +200,8 @@ def gene_universe(design: Design) -> list[str]:
     return named + [f"SIMG{i:05d}" for i in range(1, n_bg + 1)]
 
 
-def simulate(design: Design, seed: int = 0) -> "anndata.AnnData":  # noqa: F821, UP037
+def simulate(design: Design, seed: int = 0,
+             chunk: int = 4096) -> "anndata.AnnData":  # noqa: F821, UP037
     """Simulate raw UMI counts for every sample of ``design``.
 
     Parameters
@@ -209,6 +210,9 @@ def simulate(design: Design, seed: int = 0) -> "anndata.AnnData":  # noqa: F821,
         Samples and nuisance parameters (see :func:`cart_design`, :func:`carnk_design`).
     seed : int
         Seed of ``numpy.random.default_rng``; same design and seed give identical counts.
+    chunk : int
+        Cells drawn at a time (memory bound); part of the random stream, so keep it fixed
+        to reproduce a dataset (samples of <= ``chunk`` cells do not depend on it).
 
     Returns
     -------
@@ -282,37 +286,44 @@ def simulate(design: Design, seed: int = 0) -> "anndata.AnnData":  # noqa: F821,
         car = rng.random(n) < car_p
         donor_p = np.array([spec.origin.get(p, 0.0) for p in names])
         donor = rng.random(n) < donor_p
-        mu = np.empty((n, n_g))
-        for k, p in enumerate(pops):
-            idx = pop_of == k
+        pop_prof = []
+        for p in pops:
             prof = profiles[p].copy()
             if spec.programme and spec.programme[0] == p:
                 for g, f in PROGRAMMES[spec.programme[1]].items():
                     prof[gi[g]] = max(prof[gi[g]], base[gi[g]]) * 2.0 ** f
             prof = prof * batch
             prof[mt] = profiles[p][mt]
-            prof = prof / prof.sum()
-            mu[idx] = prof[None, :]
-        # damaged cells: mitochondrial share multiplied ~6x
+            pop_prof.append(prof / prof.sum())
+        prof_matrix = np.asarray(pop_prof)
         dmg = qc == "damaged"
-        mu[np.ix_(dmg, mt)] *= 6.0
-        mu /= mu.sum(axis=1, keepdims=True)
-        for sex_name, is_sex in ((design.donor_sex, donor), (design.recipient_sex, ~donor)):
-            cols = sex_idx[sex_name]
-            mu[np.ix_(is_sex, cols)] = sex_level[sex_name]
-        mu *= lib[:, None]
-        shape = 1.0 / design.dispersion
-        lam = rng.gamma(shape, 1.0 / shape, size=mu.shape) * mu
-        y = rng.poisson(lam)
-        drop_p = 1.0 / (1.0 + np.exp(design.dropout_slope
-                                     * (np.log(mu + 1e-12) - np.log(design.dropout_midpoint))))
-        y[rng.random(y.shape) < drop_p] = 0
-        # construct features: CAR+ cells ~ NB(car_umis_mean * lib / 4000), ambient elsewhere
         n_f = len(design.construct_features)
-        car_mu = np.where(car, design.car_umis_mean, design.car_ambient)[:, None] \
-            * (lib / 4000.0)[:, None] * np.full((1, n_f), 1.0 / n_f)
-        car_y = rng.poisson(rng.gamma(2.0, 0.5, size=car_mu.shape) * car_mu)
-        blocks.append(sp.csr_matrix(np.hstack([y, car_y]).astype(np.int32)))
+        shape = 1.0 / design.dispersion
+        # cells in chunks (bounded memory for 100k x 20k designs); one chunk = one stream
+        for c0 in range(0, n, chunk):
+            sl = slice(c0, min(c0 + chunk, n))
+            mu = prof_matrix[pop_of[sl]]
+            d_sl = dmg[sl]
+            mu[np.ix_(d_sl, mt)] *= 6.0  # damaged cells: mitochondrial share ~6x
+            mu /= mu.sum(axis=1, keepdims=True)
+            for sex_name, is_sex in ((design.donor_sex, donor[sl]),
+                                     (design.recipient_sex, ~donor[sl])):
+                mu[np.ix_(is_sex, sex_idx[sex_name])] = sex_level[sex_name]
+            mu *= lib[sl, None]
+            lam = rng.gamma(shape, 1.0 / shape, size=mu.shape) * mu
+            y = rng.poisson(lam)
+            del lam
+            drop_p = 1.0 / (1.0 + np.exp(design.dropout_slope
+                                         * (np.log(mu + 1e-12)
+                                            - np.log(design.dropout_midpoint))))
+            y[rng.random(y.shape) < drop_p] = 0
+            del mu, drop_p
+            # construct features: CAR+ cells ~ NB(car_umis_mean * lib / 4000), ambient else
+            car_mu = np.where(car[sl], design.car_umis_mean, design.car_ambient)[:, None] \
+                * (lib[sl] / 4000.0)[:, None] * np.full((1, n_f), 1.0 / n_f)
+            car_y = rng.poisson(rng.gamma(2.0, 0.5, size=car_mu.shape) * car_mu)
+            blocks.append(sp.csr_matrix(np.hstack([y.astype(np.int32),
+                                                   car_y.astype(np.int32)])))
         obs_parts.append(pd.DataFrame({
             "sample": spec.name, "time_point": spec.time_point, "source": spec.source,
             "truth_population": names,
