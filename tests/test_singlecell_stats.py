@@ -29,16 +29,19 @@ def test_mad_outlier_uses_r_scaled_mad():
 
 def test_snn_graph_matches_brute_force_jaccard():
     rng = np.random.default_rng(1)
-    X = rng.normal(size=(60, 4))
-    k = 7
+    X = rng.normal(size=(80, 4))
+    k = 20  # Seurat's k: 1 or 2 shared neighbours (1/39, 2/38) fall below 1/15 and are pruned
     g = tl.snn_graph(X, k=k, prune=1 / 15).toarray()
     d = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
-    nn = [set(np.argsort(d[i], kind="stable")[:k]) for i in range(60)]
-    for i in range(60):
-        for j in range(60):
+    nn = [set(np.argsort(d[i], kind="stable")[:k]) for i in range(80)]
+    n_pruned = 0
+    for i in range(80):
+        for j in range(80):
             s = len(nn[i] & nn[j])
             w = s / (2 * k - s)
             assert g[i, j] == pytest.approx(w if w >= 1 / 15 else 0.0, abs=1e-12)
+            n_pruned += 0 < s and w < 1 / 15
+    assert n_pruned > 0  # the pruning rule is exercised
 
 
 def test_louvain_finds_planted_cliques_and_orders_by_size():
