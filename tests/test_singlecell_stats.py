@@ -40,7 +40,7 @@ def test_snn_graph_matches_brute_force_jaccard():
             s = len(nn[i] & nn[j])
             w = s / (2 * k - s)
             assert g[i, j] == pytest.approx(w if w >= 1 / 15 else 0.0, abs=1e-12)
-            n_pruned += 0 < s and w < 1 / 15
+            n_pruned += s > 0 and w < 1 / 15
     assert n_pruned > 0  # the pruning rule is exercised
 
 
