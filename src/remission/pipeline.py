@@ -362,6 +362,12 @@ def validate_folder(folder: str | Path) -> str:
         from remission.immunogenetics.folder import read_folder
 
         read_folder(folder / "immunogenetics", set(study.patients["patient_id"].astype(str)))
+    from remission.singlecell.io import has_singlecell
+
+    if has_singlecell(folder):  # [singlecell] keys, sample sheet, every count matrix
+        from remission.singlecell.io import load_singlecell
+
+        load_singlecell(folder)
     analysis = analyse(study, figures=False)
     from remission.audit import UNRESOLVED, audit_study
     from remission.audit.claims import read_claims
