@@ -155,7 +155,7 @@ def ratio_ci(n_num: int, n_den: int, level: float = 0.95) -> tuple[float, float,
     Examples
     --------
     >>> r, lo, hi = ratio_ci(30, 10)
-    >>> r, lo < 3 < hi
+    >>> r, lo < 3, 3 < hi
     (3.0, True, True)
     """
     from scipy.stats import beta
