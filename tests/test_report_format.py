@@ -118,7 +118,8 @@ def test_display_table_column_conventions():
     )
     r = Result("t", "T", table, method="m", params={"conf_level": 0.95})
     dt = display_table(r)
-    assert dt.columns == ("n (%)", "N", "hr", "hr 95% CI", "p_trend", "median_days", "group")
+    assert dt.columns == ("n (%)", "N", "HR", "HR 95% CI", "P for trend", "Median, days",
+                          "Group")  # reader-facing labels (report.format.human_label)
     assert [c.text for c in dt.rows[0][1]] == [
         "3 (75.0%)", "4", "0.457", "0.2–1.1", "0.03", "12", "x"]
     assert [c.text for c in dt.rows[1][1]] == [MISSING, "5", "1.5", "0.9–2.5", "0.5", "30", "y"]
@@ -142,7 +143,7 @@ def test_pipeline_style_columns_pair_and_ci_low_high():
         index=["ORR | Overall"],
     )
     dt = display_table(Result("t", "T", table, method="m", params={"conf": 0.95}))
-    assert dt.columns == ("N", "any_grade, n (%)", "n (%)", "95% CI (%)", "trend_p")
+    assert dt.columns == ("N", "Any grade, n (%)", "n (%)", "95% CI (%)", "P for trend")
     assert [c.text for c in dt.rows[0][1]] == [
         "12", "12 (100.0%)", "11 (91.7%)", "61.5–99.8", "0.189"]
 
@@ -171,7 +172,7 @@ def test_audit_tables_show_six_significant_digits():
 def test_duplicate_and_tuple_column_labels():
     table = pd.DataFrame([[1, 2.5, 0.04]], columns=["x", "x", "p"], index=["r"])
     dt = display_table(Result("t", "T", table, method="m"))
-    assert dt.columns == ("x", "x", "p")
+    assert dt.columns == ("X", "X", "P")
     assert [c.text for c in dt.rows[0][1]] == ["1", "2.5", "0.04"]
     cols = pd.MultiIndex.from_tuples([("ORR", "n"), ("ORR", "N")])
     dt2 = display_table(Result("t", "T", pd.DataFrame([[3, 4]], columns=cols, index=["A"]),

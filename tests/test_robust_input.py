@@ -427,3 +427,12 @@ def test_progress_steps_are_announced() -> None:
     with reporting(seen.append):
         build_bundle(EXAMPLES / "cll1-post-hsct", figures=False)
     assert seen[0] == "reading the study folder" and "auditing reported numbers" in seen
+
+
+def test_publication_columns_are_headed_by_cohort_labels_not_codes() -> None:
+    from remission.report.html import publication_tables
+
+    bundle = bundle_for(EXAMPLES / "cll1-post-hsct", figures=False)
+    heads = [c for t in publication_tables(bundle).values() if t is not None for c in t.columns]
+    assert "0.5×10⁶/kg (N = 4)" in heads and "1.5×10⁶/kg (N = 5)" in heads
+    assert not any(h.startswith(("A (", "B (", "C (")) for h in heads), heads

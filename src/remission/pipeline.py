@@ -181,7 +181,8 @@ def study_info(study: Study) -> StudyInfo:
         name=c.name, disease=c.disease, products=c.products, day0=c.day0, reference=c.reference,
         n_patients=study.n, cohort_label=c.cohorts.label if c.cohorts else "",
         criteria={k: CRITERIA_LABELS.get(v, v) for k, v in c.criteria.items()},
-        synthetic=c.synthetic)
+        synthetic=c.synthetic,
+        cohort_labels={lv.name: lv.label for lv in c.cohorts.levels} if c.cohorts else {})
 
 
 def software_versions() -> dict[str, str]:

@@ -48,6 +48,8 @@ class StudyInfo:
     cohort_label: str = ""
     criteria: Mapping[str, str] = field(default_factory=dict)
     synthetic: bool = False
+    #: cohort code -> label from study.toml (column headers show labels, not codes)
+    cohort_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

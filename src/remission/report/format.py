@@ -338,6 +338,64 @@ def _col_name(c: Any) -> str:
     return " | ".join(str(x) for x in c) if isinstance(c, tuple) else str(c)
 
 
+#: Whole column names with a fixed reader-facing label.
+_EXACT_LABELS = {
+    "n": "n", "N": "N", "pct": "%", "prop": "Proportion", "p": "P", "p_value": "P",
+    "pvalue": "P", "p_trend": "P for trend", "trend_p": "P for trend", "df": "df",
+    "sd": "SD", "se": "SE", "iqr": "IQR", "q1": "Q1", "q3": "Q3",
+}
+#: Tokens (between underscores) written as the field writes them.
+_TOKEN_LABELS = {
+    "ic50": "IC50", "ec50": "EC50", "ic90": "IC90", "auc": "AUC", "auc0": "AUC0",
+    "cmax": "Cmax", "tmax": "Tmax", "hr": "HR", "or": "OR", "rr": "RR", "ci": "CI",
+    "crs": "CRS", "icans": "ICANS", "cres": "CRES", "anc": "ANC", "mrd": "MRD", "orr": "ORR",
+    "os": "OS", "efs": "EFS", "pfs": "PFS", "rfs": "RFS", "cir": "CIR", "dor": "DOR",
+    "ae": "AE", "gvhd": "GVHD", "hsct": "HSCT", "id": "ID", "lfc": "log2 fold change",
+    "fdr": "FDR", "padj": "adjusted P", "cv": "CV", "se": "SE", "sd": "SD", "n": "n",
+    "p": "P", "pct": "%", "ddct": "ΔΔCt", "dct": "ΔCt", "ct": "Ct", "rmst": "RMST",
+}
+_UNIT_SUFFIX = {"days": "days", "day": "day", "kg": "kg", "years": "years", "pct": "%",
+                "hours": "hours", "h": "hours"}
+
+
+def human_label(name: str) -> str:
+    """A column name as a reader sees it: words, field abbreviations, unit after a comma.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the tidy table (kept as is in results.json).
+
+    Returns
+    -------
+    str
+        E.g. ``worst_grade_3`` -> "Worst grade 3", ``median_days`` -> "Median, days",
+        ``F_same_ic50`` -> "F same IC50", ``cmax`` -> "Cmax".
+
+    Examples
+    --------
+    >>> human_label("worst_grade_3"), human_label("median_days"), human_label("hr")
+    ('Worst grade 3', 'Median, days', 'HR')
+    >>> human_label("F_same_ic50"), human_label("p_trend"), human_label("Overall")
+    ('F same IC50', 'P for trend', 'Overall')
+    """
+    if name in _EXACT_LABELS:
+        return _EXACT_LABELS[name]
+    if not isinstance(name, str) or " " in name or ("_" not in name and name != name.lower()):
+        return str(name)  # already a label ("Overall", "Dose group", "F")
+    tokens = [t for t in name.split("_") if t]
+    if not tokens:
+        return name
+    unit = ""
+    if len(tokens) > 1 and tokens[-1].lower() in _UNIT_SUFFIX:
+        unit = _UNIT_SUFFIX[tokens.pop().lower()]
+    words = [_TOKEN_LABELS.get(t.lower(), t) for t in tokens]
+    if words[0] == tokens[0] and words[0].islower():
+        words[0] = words[0][:1].upper() + words[0][1:]
+    text = " ".join(words)
+    return f"{text}, {unit}" if unit else text
+
+
 def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Col]:
     """Decide how each column displays, pairing n/prop and lo/hi columns by name.
 
@@ -365,9 +423,9 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
             if name == "n":
                 stem, head = "", "n (%)"
             elif name.endswith("_n"):
-                stem, head = low[:-2], f"{name[:-2]}, n (%)"
+                stem, head = low[:-2], f"{human_label(name[:-2])}, n (%)"
             else:
-                stem, head = low, f"{name}, n (%)"
+                stem, head = low, f"{human_label(name)}, n (%)"
             other = next((o for o in (find(_stem_join(stem, sh)) for sh in ("prop", "pct"))
                           if o is not None), None)
             if other is not None:
@@ -377,7 +435,7 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
                 continue
             if name == "n" or name.endswith("_n"):
                 used.add(col)
-                plan.append(_Col(name, "count", (col,)))
+                plan.append(_Col(human_label(name), "count", (col,)))
                 continue
         # confidence-interval pairs (the column order is kept at the lower bound)
         paired = False
@@ -389,7 +447,7 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
                     used.update({col, hi})
                     lows = {n.lower() for n in names}
                     share = next((s for s in ("prop", "pct") if _stem_join(stem, s) in lows), "")
-                    header = f"{name[: len(stem)] if stem else ''} {ci_label}".strip()
+                    header = f"{human_label(name[: len(stem)]) if stem else ''} {ci_label}".strip()
                     kind = {"prop": "ci_prop", "pct": "ci_pct", "": "ci"}[share]
                     plan.append(_Col(header + (" (%)" if share else ""), kind,
                                      (col, hi)))
@@ -399,15 +457,15 @@ def _plan_columns(columns: Sequence[Any], params: Mapping[str, Any]) -> list[_Co
             continue
         used.add(col)
         if low == "verdict" or low.endswith("_verdict"):
-            plan.append(_Col(name, "verdict", (col,)))
+            plan.append(_Col(human_label(name), "verdict", (col,)))
         elif _is_p(low):
-            plan.append(_Col(name, "p", (col,)))
+            plan.append(_Col(human_label(name), "p", (col,)))
         elif low == "pct" or low.endswith("_pct"):
-            plan.append(_Col(name + (" (%)" if low == "pct" else ""), "pct", (col,)))
+            plan.append(_Col(human_label(name), "pct", (col,)))
         elif low == "prop" or low.endswith("_prop"):
-            plan.append(_Col(name, "prop", (col,)))
+            plan.append(_Col(human_label(name), "prop", (col,)))
         else:
-            plan.append(_Col(name, "plain", (col,)))
+            plan.append(_Col(human_label(name), "plain", (col,)))
     return plan
 
 
@@ -688,7 +746,8 @@ def _p_lookup(tests: Any, key_col: str) -> dict[Any, tuple[Any, str, str]]:
 
 
 def publication_table(result: Any, tests: Any = None,
-                      max_rows: int | None = None) -> DisplayTable | None:
+                      max_rows: int | None = None,
+                      group_labels: Mapping[str, str] | None = None) -> DisplayTable | None:
     """The manuscript layout of ``result`` per ``result.display``, or None if it has none.
 
     Rows keep the order of first appearance of their key (for two-level ``rows``: the
@@ -700,7 +759,8 @@ def publication_table(result: Any, tests: Any = None,
     the first ``rows`` value, with superscript letters naming the test in the notes.
     Returns None when ``display`` is empty or does not fit the table (unknown template,
     missing column, two tidy rows for one cell), so the renderer falls back to the tidy
-    table rather than hide a row.
+    table rather than hide a row. ``group_labels`` (cohort code -> label from study.toml)
+    heads a column with the cohort's label ("0.5×10⁶/kg (N = 4)") instead of its code.
     """
     disp = result.display or {}
     rows_by = _as_list(disp.get("rows"))
@@ -739,8 +799,8 @@ def publication_table(result: Any, tests: Any = None,
     headers = []
     for g in groups:
         n = sizes[g]
-        headers.append(f"{format_value(g)} (N = {format_count(n)})" if n is not None
-                       else format_value(g))
+        name = (group_labels or {}).get(str(g)) or format_value(g)
+        headers.append(f"{name} (N = {format_count(n)})" if n is not None else name)
     show_den = {g: sizes[g] is None for g in groups}
     # rows sharing a heading (first level) stay together, in order of first appearance
     if len(rows_by) > 1:

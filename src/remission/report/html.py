@@ -267,8 +267,9 @@ def publication_tables(bundle: ReportBundle,
                        max_rows: int = MAX_TABLE_ROWS) -> dict[str, DisplayTable | None]:
     """Publication layout of every Result that declares ``display`` (None for the others)."""
     res = bundle.results
-    return {r.name: publication_table(r, find_tests(r, res), max_rows) if r.display else None
-            for r in res}
+    labels = bundle.study.cohort_labels
+    return {r.name: publication_table(r, find_tests(r, res), max_rows, labels)
+            if r.display else None for r in res}
 
 
 def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
