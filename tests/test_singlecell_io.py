@@ -218,3 +218,34 @@ def test_construct_reference_records(tmp_path):
     assert {p.message for p in e.value.problems} == {"invalid nucleotide sequence",
                                                       "element outside the construct"}
     assert not (tmp_path / "x").exists()
+
+
+def test_origin_file_used_instead_of_sex_genes(tmp_path, sim):
+    from remission.singlecell import run_folder
+
+    folder = _study(tmp_path, sim)
+    truth = sim.obs[["sample", "truth_origin"]]
+    rows = [f"{b},{s},{o}" for b, (s, o) in zip(truth.index, truth.to_numpy(), strict=True)]
+    lines = ["barcode,sample,origin", *rows[:-5]]
+    (folder / "singlecell" / "origin.csv").write_text("\n".join(lines) + "\n")
+    toml = (folder / "study.toml").read_text() + 'origin_file = "singlecell/origin.csv"\n'
+    (folder / "study.toml").write_text(toml.replace("n_top_genes = 300\n",
+                                                    "n_top_genes = 300\n", 1))
+    st = load_singlecell(folder)
+    assert (st.origin == "undetermined").sum() == 5          # the 5 unlisted cells
+    assert st.origin.iloc[0] == truth["truth_origin"].iloc[0]
+    prof = run_folder(folder)
+    res = next(r for r in prof.results if r.name == "singlecell.origin")
+    assert "origin file" in res.method
+    kept = prof.adata.obs
+    planted = pd.Series(truth["truth_origin"].to_numpy(),
+                        index=truth["sample"] + ":" + truth.index)
+    listed = kept["origin"] != "undetermined"
+    assert listed.sum() >= len(kept) - 5
+    assert (kept.loc[listed, "origin"] == planted[kept.index[listed]].to_numpy()).all()
+    # a value outside the vocabulary is an error naming file, line and column
+    bad = [*lines[:2], lines[2].rsplit(",", 1)[0] + ",host", *lines[3:]]
+    (folder / "singlecell" / "origin.csv").write_text("\n".join(bad) + "\n")
+    probs = _problems(folder)
+    assert probs[0].file == "singlecell/origin.csv" and probs[0].row == 3 \
+        and probs[0].column == "origin" and probs[0].value == "host"
