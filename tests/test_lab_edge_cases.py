@@ -7,6 +7,7 @@ never reaches 50% inhibition says how far it gets, Pfaffl's ``ddct`` holds ddCt,
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
@@ -207,3 +208,27 @@ def test_rnaseq_alpha_reaches_pydeseq2(tmp_path, monkeypatch) -> None:
     res, _ = analyse_folder(dst)
     assert seen == [0.1]
     assert next(r for r in res if r.name == "lab.rnaseq.de").params["alpha"] == 0.1
+
+
+# a real curve (found by simulation: 7 doses in duplicate, noisy, shallow) on which the
+# profile's brentq bracket does not hold (the re-minimised RSS depends on the warm start)
+HARD_DOSE = np.repeat(np.geomspace(0.01, 100, 7), 2)
+HARD_RESP = [85.171, 70.495, 59.517, 55.659, 51.922, 50.195, 34.467, 15.841, 24.33, 28.477,
+             27.469, 16.82, 31.411, 10.778]
+
+
+def test_real_brentq_failure_stays_with_its_curve(tmp_path, ref) -> None:
+    f = doseresponse.fit_curve(HARD_DOSE, np.array(HARD_RESP))
+    with pytest.raises(ValueError, match="different signs"):  # the failure is real
+        doseresponse.profile_ic50_ci(HARD_DOSE, np.array(HARD_RESP), f)
+    csv = pd.concat([
+        pd.read_csv(io.StringIO(_dr_csv(HARD_DOSE, HARD_RESP, group="hard"))),
+        pd.read_csv(io.StringIO(_dr_csv(ref["dose"], ref["fall"], group="ok"))),
+    ]).to_csv(index=False)
+    res, _ = analyse_folder(_lab(tmp_path, {"doseresponse.csv": csv}, "[doseresponse]\n"))
+    fits = res[0]
+    assert any(w.startswith("drugA / hard: profile-likelihood IC50 interval could not")
+               for w in fits.warnings)
+    assert not any(w.startswith("drugA / ok: profile") for w in fits.warnings)
+    assert np.isfinite(fits.cell("drugA | ok", "ic50_profile_lower"))
+    assert np.isfinite(fits.cell("drugA | hard", "ic50_lower"))
