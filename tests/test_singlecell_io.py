@@ -239,7 +239,7 @@ def test_origin_file_used_instead_of_sex_genes(tmp_path, sim):
     assert "origin file" in res.method
     kept = prof.adata.obs
     planted = pd.Series(truth["truth_origin"].to_numpy(),
-                        index=truth["sample"] + ":" + truth.index)
+                        index=truth["sample"].astype(str) + ":" + truth.index)
     listed = kept["origin"] != "undetermined"
     assert listed.sum() >= len(kept) - 5
     assert (kept.loc[listed, "origin"] == planted[kept.index[listed]].to_numpy()).all()
