@@ -59,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
             counts[(out.validate, out.report)] += 1
             if out.violations:
                 bad.append((seed, muts, out.violations))
+                print(f"  seed {seed} {muts}: " + out.violations[0].strip().splitlines()[-1],
+                      flush=True)
+            done = seed - a.start + 1
+            if done % 50 == 0:
+                print(f"  {done}/{n} folders, {len(bad)} with violations, "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
     secs = time.perf_counter() - t0
     print(f"fuzz: {n} folders (seeds {a.start}-{a.start + n - 1}) in {secs:.0f} s "
           f"({n / secs:.1f} folders/s)")
