@@ -103,3 +103,17 @@ def test_febrile_neutropenia_pairs_nearest_low_anc_and_not_other_patients():
     assert fn[["patient_id", "day", "anc_day", "anc"]].values.tolist() == [["P1", 3, 4, 0.3]]
     with pytest.raises(ValueError):
         grade_febrile_neutropenia(d, window_days=-1)
+
+
+def test_anaemia_transfusion_indicated_option():
+    # CTCAE v5.0 anaemia grade 3: "Hgb <8.0 g/dL; transfusion indicated". Hb 8.5 g/dL is
+    # grade 2 (< 10.0-8.0) on its own; with a red-cell transfusion that day the option
+    # reads grade 3. Day 2 without a transfusion stays grade 2.
+    from remission.derive.criteria import grade_labs
+
+    d = daily_from([("P1", 1, "hemoglobin", 8.5), ("P1", 1, "rbc_transfusion", "yes"),
+                    ("P1", 2, "hemoglobin", 8.5)])
+    default = grade_labs(d).set_index("day")["grade"]
+    assert (default[1], default[2]) == (2, 2)
+    opt = grade_labs(d, transfusion_indicated=True).set_index("day")["grade"]
+    assert (opt[1], opt[2]) == (3, 2)

@@ -86,12 +86,17 @@ def grade_labs(
     system: str = "ctcae_v5",
     lln: Mapping[str, float] | None = None,
     variables: tuple[str, ...] = ("anc", "platelets", "wbc", "lymphocytes", "hemoglobin"),
+    transfusion_indicated: bool = False,
 ) -> pd.DataFrame:
     """Long table of lab grades: patient_id, day, variable, term, value, grade, system
     (variable, term and system are categoricals).
 
     ``lln`` maps variable -> lower limit of normal in canonical units (site-specific;
     without it grade 1 is NA). The day's lowest value is graded.
+    ``transfusion_indicated=True`` reads CTCAE v5.0 anaemia grade 3 ("Hgb < 8.0 g/dL;
+    transfusion indicated") as also met on a day a red-cell transfusion was given
+    (``rbc_transfusion`` = yes, from observations or treatments.csv), whatever the
+    haemoglobin; the default grades haemoglobin alone (admiral's lab-only grading).
     """
     check_system(system, ("ctcae_v5",))
     lln = dict(lln or {})
@@ -115,6 +120,12 @@ def grade_labs(
     rows = np.concatenate(idx)
     g = np.concatenate(grades)
     which = np.repeat(np.arange(len(present), dtype=np.int8), counts)
+    if transfusion_indicated and "hemoglobin" in present and "rbc_transfusion" in daily:
+        # CTCAE v5.0 anaemia grade 3: "Hgb < 8.0 g/dL; transfusion indicated"
+        given = daily["rbc_transfusion"].to_numpy(dtype=float) == 1.0  # level "yes"
+        hb = which == present.index("hemoglobin")
+        lift = hb & given[rows] & (g < 3)
+        g = np.where(lift, 3, g).astype(g.dtype)
     return pd.DataFrame({  # every column a fresh array: no copy needed
         "patient_id": pid[rows],
         "day": day[rows],
