@@ -238,12 +238,49 @@ def bench_trial(n_per_arm: int, workers: int, chunk: int) -> tuple[float, float,
     return wall, n / wall, mem.peak
 
 
+def bench_robust(sizes: tuple[int, ...]) -> int:
+    """simulate -> validate -> report for every shipped design at each size per arm;
+    prints wall times and the recorded-vs-derived disagreements; 1 on any failure."""
+    import tempfile
+
+    from remission.pipeline import analyse, bundle_for
+    from remission.report import write_report
+    from remission.sim import cli_simulate
+    from remission.study import load_study
+
+    failed = 0
+    for design in sorted(DESIGN.parent.glob("*.toml")):
+        for n in sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    t0 = time.perf_counter()
+                    out = cli_simulate(design, Path(tmp) / "s", n=n, workers=0)
+                    t1 = time.perf_counter()
+                    study = load_study(out)
+                    audit = analyse(study, figures=False).results["audit.recorded_vs_derived"]
+                    write_report(bundle_for(out), Path(tmp) / "r")
+                    t2 = time.perf_counter()
+                    bad = audit.params["n_disagree"]
+                    failed += bad > 0
+                    print(f"{design.stem:40s} n/arm {n:5d} | {study.n:5d} patients | simulate "
+                          f"{t1 - t0:6.1f} s | validate+report {t2 - t1:6.1f} s | "
+                          f"disagreements {bad}", flush=True)
+                except Exception as exc:  # report every failure, keep going
+                    failed += 1
+                    print(f"{design.stem:40s} n/arm {n:5d} | FAILED: {exc!r}", flush=True)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="small smoke run (seconds)")
     g.add_argument("--full", action="store_true", help="include 1,000,000 patients on 2 workers")
+    g.add_argument("--robust", type=int, nargs="+", metavar="N",
+                   help="simulate -> validate -> report every shipped design at N per arm")
     args = ap.parse_args(argv)
+    if args.robust:
+        return bench_robust(tuple(args.robust))
     if args.quick:
         n_vec, n_loop, n_acc, trial_n, chunk = 100, 1, 1, 10, 5
     else:
