@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench r-oracle web-deps web clean
+.PHONY: demo test lint bench docs r-oracle web-deps web clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,web,singlecell]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,web,singlecell,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -49,6 +49,12 @@ lint: $(STAMP)
 
 test: $(STAMP) r-oracle web-deps $(AXE) lint
 	MPLBACKEND=Agg $(BIN)/python -m pytest -q
+
+# API reference (mkdocstrings reads the docstrings statically) and tutorials -> build/docs.
+# tests/test_docs.py builds the same site and runs every tutorial block, so `make test`
+# fails on a broken reference or a stale tutorial.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir build/docs
 
 bench: $(STAMP) r-oracle
 	$(BIN)/python benchmarks/run_all.py
