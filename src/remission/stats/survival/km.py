@@ -129,6 +129,41 @@ class KaplanMeier:
 
     ``summary`` has one row per distinct time (R ``summary(survfit(...), censored=TRUE)``):
     ``time, n_risk, n_event, n_censor, surv, std_err`` (SE of S), ``lower, upper``.
+
+    Parameters
+    ----------
+    conf : float
+        Confidence level of the pointwise intervals, in (0, 1).
+    conf_type : {"log", "log-log", "plain"}
+        Transformation of the intervals; ``"log"`` is R ``survfit``'s default.
+    label : str
+        Name of the curve (group label in tables and plots).
+
+    Attributes
+    ----------
+    summary : DataFrame
+        The curve, one row per distinct time (set by :meth:`fit`).
+    n, events : int
+        Number of patients and of events.
+    max_time : float
+        Largest follow-up time.
+
+    References
+    ----------
+    Kaplan EL, Meier P. J Am Stat Assoc 1958;53:457-81. Greenwood M. Rep Public Health Med
+    Subj 1926;33. Brookmeyer R, Crowley J. Biometrics 1982;38:29-41 (median CI).
+
+    Examples
+    --------
+    >>> km = KaplanMeier().fit([6, 6, 6, 7, 10, 13], [1, 1, 0, 1, 0, 1])
+    >>> print(km.summary[["time", "n_risk", "n_event", "surv"]].round(4).to_string(index=False))
+     time  n_risk  n_event   surv
+      6.0       6        2 0.6667
+      7.0       3        1 0.4444
+     10.0       2        0 0.4444
+     13.0       1        1 0.0000
+    >>> km.median
+    (7.0, 6.0, nan)
     """
 
     conf: float = 0.95
@@ -136,6 +171,32 @@ class KaplanMeier:
     label: str = "all"
 
     def fit(self, time: Any, event: Any, label: str | None = None) -> KaplanMeier:
+        """Fit the curve to right-censored data.
+
+        Parameters
+        ----------
+        time : array-like of float
+            Follow-up time of each patient (any unit; non-negative, no missing values).
+        event : array-like of {0, 1}
+            1 = event at ``time``, 0 = censored (the opposite of ADaM ``CNSR``).
+        label : str, optional
+            Replaces :attr:`label`.
+
+        Returns
+        -------
+        KaplanMeier
+            ``self``, with :attr:`summary`, :attr:`n`, :attr:`events` set.
+
+        Raises
+        ------
+        InputError
+            Listing every bad value (row, column, value, what was expected).
+
+        Examples
+        --------
+        >>> KaplanMeier().fit([1, 2, 2, 3], [1, 0, 1, 1]).summary["surv"].round(4).tolist()
+        [0.75, 0.5, 0.0]
+        """
         t, e, _ = check_survival(time, event)
         self._fit_arrays(t, e)
         if label is not None:
@@ -281,6 +342,47 @@ def kaplan_meier(time: Any, event: Any, group: Any = None, *, conf: float = 0.95
 
     Rows are group labels (``"all"`` without groups). Landmark columns are
     ``S@t``, ``S@t_lo``, ``S@t_hi``. Follow-up is the reverse-KM median per group.
+
+    Parameters
+    ----------
+    time : array-like of float
+        Follow-up times.
+    event : array-like of {0, 1}
+        1 = event, 0 = censored.
+    group : array-like, optional
+        Group label per patient (no missing values); one row per group.
+    conf, conf_type
+        As :class:`KaplanMeier`.
+    landmarks : sequence of float
+        Times at which S(t) and its CI are tabulated (NaN past the last follow-up).
+    name, title, section : str
+        Identity of the returned Result in the report and results.json.
+
+    Returns
+    -------
+    Result
+        Table with columns ``n, events, median, median_lo, median_hi, median_followup``
+        and the landmark columns, plus method, rationale, warnings and references.
+
+    Raises
+    ------
+    InputError
+        Listing every bad time, event or group value.
+
+    See Also
+    --------
+    KaplanMeier : the fitted curve itself.
+
+    References
+    ----------
+    Kaplan EL, Meier P. J Am Stat Assoc 1958;53:457-81. Schemper M, Smith TL. Control
+    Clin Trials 1996;17:343-6 (reverse Kaplan–Meier follow-up).
+
+    Examples
+    --------
+    >>> res = kaplan_meier([6, 6, 6, 7, 10, 13], [1, 1, 0, 1, 0, 1], landmarks=[8])
+    >>> res.table[["n", "events", "median", "S@8"]].round(4).to_dict("records")
+    [{'n': 6, 'events': 4, 'median': 7.0, 'S@8': 0.4444}]
     """
     groups = [("group", group)] if group is not None else []
     t, e, _ = check_survival(time, event, groups=groups)
