@@ -61,7 +61,7 @@ def test_every_block_is_checked(path: Path) -> None:
     langs = [lang for lang, _, _ in found]
     for i, lang in enumerate(langs):
         if lang == "text":
-            assert i > 0 and langs[i - 1] == "r", f"{path.name}: a text block must follow an r block"
+            assert i > 0 and langs[i - 1] == "r", f"{path.name}: a text block follows an r block"
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=_ids(TUTORIALS))

@@ -42,7 +42,29 @@ class Analysis:
 
 
 def analyse(study: Study, figures: bool = True) -> Analysis:
-    """Every standard analysis of a validated study."""
+    """Every standard analysis of a validated study.
+
+    Parameters
+    ----------
+    study : Study
+        From :func:`remission.study.load_study`.
+    figures : bool
+        Draw the figures too (False is faster and enough for numbers and the audit).
+
+    Returns
+    -------
+    Analysis
+        ``study``, the derived ``adsl`` and ``adae`` datasets, ``results`` (a
+        :class:`~remission.results.ResultSet` keyed by names such as ``"response.rates"``,
+        ``"safety.crs"``, ``"survival.km"``) and ``figures``.
+
+    Examples
+    --------
+    >>> from remission.study import load_study
+    >>> a = analyse(load_study("examples/cll1-post-hsct"), figures=False)
+    >>> int(a.results["safety.crs"].cell("grade >= 3 | Overall", "n"))
+    5
+    """
     adsl = derive_adsl(study)
     adae = derive_adae(adsl, study.tables.get("adverse_events"))
     cfg = study.config

@@ -23,7 +23,40 @@ REF = ("Brown NJL, Heathers JAJ. The GRIM test: a simple technique detects numer
 
 
 def audit_study(analysis: Analysis) -> list[Result]:
-    """Audit Results: claims (if the study names a claims file) and internal consistency."""
+    """Audit Results: claims (if the study names a claims file) and internal consistency.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        From :func:`remission.pipeline.analyse`; its Results are what claims are checked
+        against.
+
+    Returns
+    -------
+    list of Result
+        ``audit.claims`` (one row per claim: ``reported, recomputed, difference, verdict,
+        why``; verdicts ``agrees``, ``disagrees``, ``cannot be checked``) when study.toml
+        names a claims file, published comparisons reconstructed from the same file, and
+        ``audit.consistency`` when the study has a reported adverse-event table.
+
+    Raises
+    ------
+    InputError
+        When the claims file is malformed (every problem, with its line).
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. Soc Psychol Personal Sci 2017;8:363-369 (GRIM).
+
+    Examples
+    --------
+    >>> from remission.pipeline import analyse
+    >>> from remission.study import load_study
+    >>> claims, consistency = audit_study(analyse(load_study("examples/cll1-post-hsct"),
+    ...                                           figures=False))
+    >>> claims.table["verdict"].value_counts().to_dict()
+    {'agrees': 52, 'cannot be checked': 28, 'disagrees': 10}
+    """
     study = analysis.study
     out: list[Result] = []
     if study.config.claims:

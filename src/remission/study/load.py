@@ -43,7 +43,34 @@ class Study:
 def load_study(folder: str | Path) -> Study:
     """Read, type and cross-check every table of a study folder.
 
-    Raises InputError listing every problem found (file, line, column, value, expected)."""
+    Parameters
+    ----------
+    folder : str or Path
+        A study folder: ``study.toml``, ``patients.csv`` and optional long tables
+        (docs/study-format.md).
+
+    Returns
+    -------
+    Study
+        Configuration, typed ``patients`` and the other tables (``study.table(name)``),
+        each indexed by the line number in its file.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found (file, line, column, value, expected), never only
+        the first.
+
+    See Also
+    --------
+    remission.pipeline.validate_folder : also dry-runs the analyses and the audit.
+
+    Examples
+    --------
+    >>> study = load_study("examples/cll1-post-hsct")
+    >>> study.n, sorted(study.tables)
+    (12, ['adverse_events_summary', 'events'])
+    """
     folder = Path(folder)
     log = ProblemLog()
     if not folder.is_dir():

@@ -115,6 +115,54 @@ def derive_endpoints(events: pd.DataFrame, *, endpoints: Sequence[str] = tuple(P
     events table lacks them. Patients with neither a death nor a last contact are
     censored at their latest record; ``result.attrs["warnings"]`` lists them, because
     such censoring understates follow-up.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Long events table (``patient_id, day, event, value``), e.g. ``study.table("events")``.
+    endpoints : sequence of str
+        PARAMCDs to derive, from ``OS, EFS, PFS, RFS, DOR, CIR`` (module docstring).
+    censor_at_transplant : bool
+        Censor at transplant when it precedes the event (sensitivity analysis).
+    landmark : float, optional
+        Keep patients still at risk on this day and measure time from it.
+    complete, responders : sequence of str
+        Response categories counted as complete remission / as response (study.toml
+        ``[response]``).
+    patients : DataFrame, optional
+        patients.csv rows; their ``death_day`` / ``last_contact_day`` fill in what the
+        events table lacks.
+    source : str
+        File name used in problems.
+
+    Returns
+    -------
+    DataFrame
+        The columns above, sorted by PARAMCD and USUBJID; ``attrs["warnings"]`` lists
+        patients censored at their latest record.
+
+    Raises
+    ------
+    InputError
+        Listing every bad row of ``events`` (file, line, column, value).
+
+    References
+    ----------
+    CDISC ADaM Basic Data Structure for Time-to-Event Analyses (ADTTE) v1.0. Döhner H et
+    al. Blood 2022;140:1345-77 (ELN 2022 EFS). Anderson JR et al. J Clin Oncol
+    1983;1:710-9 (landmark).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"patient_id": ["1", "1", "2"], "day": [28, 90, 28],
+    ...                    "event": ["response_assessment", "death", "response_assessment"],
+    ...                    "value": ["CR", "", "CR"]})
+    >>> os_ = derive_endpoints(ev, endpoints=["OS"])
+    >>> print(os_[["USUBJID", "AVAL", "CNSR", "EVNTDESC"]].to_string(index=False))
+    USUBJID  AVAL  CNSR EVNTDESC
+          1  90.0     0    death
+          2  28.0     1 censored
     """
     events = _merge_patient_days(events, patients)
     ev = _validate(events, source)
