@@ -213,6 +213,68 @@ def grade_crs(
     ``attrs["assumptions"]`` lists what was assumed where times were missing.
     Returns patient_id, day, grade, decided_by (domain that set the grade), system, and
     with ``infusions`` also infusion and infusion_day (the window each grade belongs to).
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Worst value per patient-day and variable, from ``daily_features``.
+    system : {"astct2019", "lee2014", "cartox2018"}
+        Grading system; always explicit.
+    treatments : DataFrame, optional
+        ``patient_id, agent, start_day`` (optional ``time``): tocilizumab/steroids lift the
+        ASTCT fever requirement from their start.
+    events : DataFrame, optional
+        ``patient_id, day, event, value``: deaths and causes, for grade 5.
+    waiver_agents : tuple of str
+        Agents that lift the fever requirement (ASTCT 2019).
+    waiver_needs_prior_fever : bool
+        Waive only for a patient febrile on or before the agent's first day.
+    sbp_threshold : float, optional
+        SBP (mmHg) below which a day counts as hypotensive (adult adaptation, not ASTCT).
+    sbp_rule : {"mahadeo2019"}, optional
+        Paediatric age-specific SBP thresholds (needs ``patients`` with ``age``).
+    patients : DataFrame, optional
+        ``patient_id, age`` for ``sbp_rule``.
+    death_causes : tuple of str
+        Regular expressions matching a death cause attributed to CRS (grade 5).
+    infusions : DataFrame, optional
+        Infusion days per patient; days before the first are not graded.
+    obs : DataFrame, optional
+        The canonical observations ``daily`` came from, for clock-time rules.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, day, grade, decided_by, system`` (``decided_by`` one of ``none,
+        fever, hypotension, oxygen, hypotension+oxygen``); ``attrs["assumptions"]``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``system``.
+
+    References
+    ----------
+    Lee DW et al. ASTCT consensus grading for cytokine release syndrome and neurologic
+    toxicity associated with immune effector cells. Biol Blood Marrow Transplant
+    2019;25:625-638. Lee DW et al. Blood 2014;124:188-195. Neelapu SS et al. Nat Rev Clin
+    Oncol 2018;15:47-62.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.derive.vocabulary import normalise_observations
+    >>> from remission.derive.criteria.daily import daily_features
+    >>> obs = pd.DataFrame({"patient_id": "P1", "day": [1, 2, 2, 2], "time": "",
+    ...                     "variable": ["temperature", "temperature", "hypotension",
+    ...                                  "oxygen_device"],
+    ...                     "value": [38.6, 39.1, "yes", "nasal_cannula"],
+    ...                     "unit": ["°C", "°C", "", ""]})
+    >>> daily = daily_features(normalise_observations(obs))
+    >>> print(grade_crs(daily, "astct2019")[["day", "grade", "decided_by"]].to_string(index=False))
+     day  grade         decided_by
+       1      1              fever
+       2      2 hypotension+oxygen
     """
     check_system(system, CRS_SYSTEMS)
     fever, hyp_g, ox_g, n_untimed = _domains(daily, system, sbp_threshold, sbp_rule, patients)

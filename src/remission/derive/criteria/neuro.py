@@ -98,6 +98,55 @@ def grade_neurotoxicity(
     graded (dropped; ``infusions`` as in :func:`~remission.derive.criteria.crs.grade_crs`).
     Returns patient_id, day, grade, decided_by, system (and with ``infusions``
     infusion, infusion_day).
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Worst value per patient-day and variable, from ``daily_features``.
+    system : {"icans_astct2019", "cres_cartox2018"}
+        Grading system; always explicit (see :data:`NEURO_SYSTEMS`).
+    patients : DataFrame, optional
+        ``patient_id, age`` (and ``developmental_delay``): selects CAPD for children.
+    events : DataFrame, optional
+        Deaths and causes, for grade 5.
+    capd_age_rule : {"lt12", "le12"}
+        Children graded with CAPD: younger than 12, or 12 and under.
+    cartox_grade3_max : int
+        Highest CARTOX-10 score that is grade 3 under CRES.
+    score_variable : str
+        Observation variable holding the CARTOX-10 score.
+    death_causes : tuple of str
+        Regular expressions matching a death cause attributed to neurotoxicity.
+    infusions : DataFrame, optional
+        Infusion days per patient; days before the first are not graded.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, day, grade, decided_by, system`` (``decided_by`` one of ``none,
+        score, consciousness, seizure, motor, icp/oedema``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``system`` or ``capd_age_rule``.
+
+    References
+    ----------
+    Lee DW et al. Biol Blood Marrow Transplant 2019;25:625-638 (ICANS). Neelapu SS et al.
+    Nat Rev Clin Oncol 2018;15:47-62 (CRES, CARTOX-10).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.derive.vocabulary import normalise_observations
+    >>> from remission.derive.criteria.daily import daily_features
+    >>> obs = pd.DataFrame({"patient_id": "P1", "day": [3, 4], "time": "",
+    ...                     "variable": ["ice_score", "ice_score"], "value": [8, 2],
+    ...                     "unit": "points"})
+    >>> g = grade_neurotoxicity(daily_features(normalise_observations(obs)), "icans_astct2019")
+    >>> g["grade"].tolist()
+    [1, 3]
     """
     check_system(system, NEURO_SYSTEMS)
     cons = column(daily, "consciousness")
