@@ -465,6 +465,40 @@ def normalise_observations(
     (patient -> kg) is needed only for per-kg doses given in the other unit; a missing
     weight is reported as a problem. Raises :class:`~remission.errors.InputError` with
     all problems.
+
+    Parameters
+    ----------
+    df : DataFrame
+        ``patient_id, day, time, variable, value, unit`` as text or numbers (the layout of
+        observations.csv; docs/study-format.md). Variable names and units may be written
+        as the vocabulary's synonyms (``noradrenaline``, ``mcg/min``...).
+    weight_kg : mapping or Series, optional
+        Body weight per patient, for per-kg doses given per minute (or the reverse).
+    file : str
+        File name used in problems.
+
+    Returns
+    -------
+    DataFrame
+        The canonical table described above.
+
+    Raises
+    ------
+    InputError
+        Listing every unknown variable, unit, category or out-of-range value with its
+        line and column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"patient_id": ["P1", "P1"], "day": [1, 1], "time": "",
+    ...                     "variable": ["temperature", "noradrenaline"],
+    ...                     "value": [101.3, 0.1], "unit": ["°F", "µg/kg/min"]})
+    >>> out = normalise_observations(obs, weight_kg={"P1": 70})
+    >>> print(out[["variable", "value", "unit"]].round(2).to_string(index=False))
+          variable  value   unit
+       temperature   38.5     °C
+    norepinephrine    7.0 µg/min
     """
     problems = validate_observations(df, file)
     if problems:

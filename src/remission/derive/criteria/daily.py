@@ -136,6 +136,37 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     :func:`column`, which gives NaN for one never observed. ``method`` = ``auto`` (dense
     grid when it is at most 4 × the table or 1e6 cells, else sort), ``dense`` or
     ``sorted``; all give the same result.
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Canonical observations from ``normalise_observations``.
+    method : {"auto", "dense", "sorted"}
+        Algorithm only; the result is the same.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, day`` and one column per observed variable: the day's worst value by
+        the vocabulary's ``daily`` rule (maximum temperature, minimum ICE score, most
+        severe category as its level number...).
+
+    Raises
+    ------
+    ValueError
+        For a variable not in the vocabulary or an unknown ``method``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.derive.vocabulary import normalise_observations
+    >>> obs = pd.DataFrame({"patient_id": "P1", "day": [1, 1, 1],
+    ...                     "time": ["08:00", "20:00", "08:00"],
+    ...                     "variable": ["temperature", "temperature", "ice_score"],
+    ...                     "value": [37.9, 38.4, 9], "unit": ["°C", "°C", "points"]})
+    >>> print(daily_features(normalise_observations(obs)).to_string(index=False))
+    patient_id  day  temperature  ice_score  fever_sustained
+            P1    1         38.4        9.0            False
     """
     if method not in ("auto", "dense", "sorted"):
         raise ValueError("method must be 'auto', 'dense' or 'sorted'")
