@@ -68,6 +68,56 @@ def grade_all(
     ``summaries=False`` returns the daily tables only (``daily``, ``infusions``,
     ``crs_daily``, ``neuro_daily``, ``labs``, ``febrile_neutropenia``), computed exactly as
     with summaries: for live grading of a patient-day (remission web).
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Canonical observations (``normalise_observations``).
+    patients, treatments, events : DataFrame, optional
+        The study's tables: ages (CAPD, paediatric rules), anticytokine therapy (ASTCT
+        fever waiver), deaths, relapses, transplants and boosts.
+    crs : str
+        CRS system (:data:`CRS_SYSTEMS`).
+    neurotoxicity : str
+        Neurotoxicity system (:data:`NEURO_SYSTEMS`).
+    response : str or None
+        Response system (:data:`RESPONSE_SYSTEMS`); None skips response assessment.
+    icaht_counting : {"longest", "cumulative"}
+        How early-ICAHT neutropenia episodes are counted.
+    lln : mapping of str to float, optional
+        Site lower limits of normal per lab variable (CTCAE grade 1 needs them).
+    landmark_day : int, optional
+        Day of the landmark response assessment.
+    products : tuple of str
+        Cell products named in study.toml (recognises re-infusions in treatments).
+    summaries : bool
+        Also the per-patient summaries.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        The tables listed above.
+
+    Raises
+    ------
+    ValueError
+        For an unknown system or option.
+
+    References
+    ----------
+    Lee DW et al. Biol Blood Marrow Transplant 2019;25:625-638 (CRS, ICANS). National
+    Cancer Institute. CTCAE v5.0, 2017. Rejeski K et al. Blood 2023;142:865-877 (ICAHT).
+    Döhner H et al. Blood 2022;140:1345-77 (ELN 2022).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.derive.vocabulary import normalise_observations
+    >>> obs = pd.DataFrame({"patient_id": "P1", "day": [1, 2], "time": "",
+    ...                     "variable": "temperature", "value": [38.3, 37.0], "unit": "°C"})
+    >>> out = grade_all(normalise_observations(obs), response=None)
+    >>> out["crs_daily"]["grade"].tolist()
+    [1, 0]
     """
     obs = _with_transfusions(obs, treatments)
     daily = daily_features(obs)
