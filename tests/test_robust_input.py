@@ -436,3 +436,20 @@ def test_publication_columns_are_headed_by_cohort_labels_not_codes() -> None:
     heads = [c for t in publication_tables(bundle).values() if t is not None for c in t.columns]
     assert "0.5×10⁶/kg (N = 4)" in heads and "1.5×10⁶/kg (N = 5)" in heads
     assert not any(h.startswith(("A (", "B (", "C (")) for h in heads), heads
+
+
+def test_events_without_optional_value_column(study_dir: Path) -> None:
+    """Found by bench_fuzz (seed 1078): dropping events.csv's optional 'value' column
+    passed validate's table checks and crashed the ADSL derivation."""
+    drop_column(study_dir / "events.csv", "value")
+    validate_folder(study_dir)
+    assert bundle_for(study_dir, figures=False)
+
+
+def test_aggregate_claims_problems_have_lines(tmp_path: Path) -> None:
+    """Found by bench_fuzz (seed 1099): problems in [[comparison]] tables had no line."""
+    dst = tmp_path / "agg"
+    shutil.copytree(EXAMPLES / "seed000-ven-cll1", dst)
+    edit_toml(dst / "claims.toml", 'pct2 = "66.7"', "pct2 = -inf")
+    pr = find(problems_of(dst), column="pct2")
+    assert pr.row == 6  # the [[comparison]] header of that comparison

@@ -39,6 +39,7 @@ from remission.evidence.attainability import grim_mean, median_range_attainable
 from remission.evidence.proportions import Printed, reconstruct_two_proportions
 from remission.evidence.ratios import ratio_ci_consistency
 from remission.results import Result
+from remission.study.config import toml_error_line
 
 _COMPARISON_KEYS = {"label", "reported_p", "pct1", "pct2", "n1", "n2", "x1", "x2", "source",
                     "n1_max", "n2_max", "subgroup"}
@@ -51,7 +52,8 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
     try:
         doc: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        log.add(str(path), f"cannot read claims file: {exc}")
+        row = toml_error_line(exc) if isinstance(exc, tomllib.TOMLDecodeError) else None
+        log.add(str(path), f"cannot read claims file: {exc}", row=row)
         log.raise_if_any()
         raise AssertionError("unreachable") from exc
     comps = doc.get("comparison", [])
@@ -100,6 +102,7 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
         for k in bad:
             log.add(str(path), f"[[distribution]] #{i}: count not a whole number >= 0",
                     column=f"counts.{k}")
+    _add_lines(log, path)  # each problem at the line of its [[table]] header
     log.raise_if_any()
     out: list[Result] = []
     groups: dict[str, list[Result]] = {}
@@ -145,6 +148,22 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
                                                 source=c.get("source", ""),
                                                 name=f"evidence.distribution.{i}"))
     return out
+
+
+def _add_lines(log: ProblemLog, path: Path) -> None:
+    """Give each ``[[table]] #i`` problem the line of that table's header in the file."""
+    import re
+    from dataclasses import replace
+
+    text = path.read_text(encoding="utf-8-sig").splitlines()
+    for k, p in enumerate(log.problems):
+        m = re.match(r"\[\[(\w+)\]\] #(\d+)", p.message)
+        if p.row is None and m:
+            pat = re.compile(r"^\s*\[\[\s*" + m.group(1) + r"\s*\]\]")
+            heads = [n for n, ln in enumerate(text, start=1) if pat.match(ln)]
+            i = int(m.group(2)) - 1
+            if i < len(heads):
+                log.problems[k] = replace(p, row=heads[i])
 
 
 def joint_group_sizes(subgroup: str, results: list[Result], name: str) -> Result:

@@ -106,6 +106,10 @@ def load_study(folder: str | Path) -> Study:
             row_anchor = (pd.Series(anchor.values, index=df.index) if name == "patients"
                           else _map_anchor(df, anchor))
         typed[name] = type_table(df, cols, sources[name], log, row_anchor, extra)
+        if name == "events":  # optional free text (death cause, relapse site): absent = blank
+            for c in ("value", "detail"):
+                if c not in typed[name].columns:
+                    typed[name][c] = ""
 
     patients = typed.get("patients")
     if patients is not None and "patient_id" not in patients.columns:
