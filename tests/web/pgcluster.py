@@ -55,6 +55,9 @@ def pg_cluster() -> Iterator[str | None]:
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts,
                                      "-l", str(tmp / "log"), "-w", "start"]),
                        check=True, capture_output=True, timeout=120)
+        subprocess.run(_as_postgres([str(bindir / "createdb"), "-h", "127.0.0.1", "-p",
+                                     str(port), "-U", "postgres", "remission"]),
+                       check=True, capture_output=True, timeout=60)
         yield f"postgresql://postgres@127.0.0.1:{port}/remission"
     finally:
         if data.exists():
