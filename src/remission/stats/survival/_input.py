@@ -70,11 +70,14 @@ def check_survival(
         else:
             log.add(source, f"start has {len(s)} values, time has {n}", column="start")
     for name, vals in groups:
-        g = pd.Series(np.asarray(vals, dtype=object).ravel())
-        if len(g) != n:
-            log.add(source, f"{name} has {len(g)} values, time has {n}", column=name)
+        raw_g = np.asarray(vals).ravel()
+        if len(raw_g) != n:
+            log.add(source, f"{name} has {len(raw_g)} values, time has {n}", column=name)
             continue
-        for i in np.flatnonzero(g.isna().to_numpy()):
+        missing = (np.isnan(raw_g) if raw_g.dtype.kind == "f" else
+                   np.zeros(n, bool) if raw_g.dtype.kind in "biu" else
+                   pd.Series(np.asarray(vals, dtype=object).ravel()).isna().to_numpy())
+        for i in np.flatnonzero(missing):
             log.add(source, f"{name} is missing", row=int(i) + 2, column=name,
                     expected="a group label")
     if n == 0:
@@ -83,6 +86,18 @@ def check_survival(
     if timefix:
         t, s = aeq_times(t, s)
     return t, e.astype(int), s
+
+
+def as_categorical(values: Any) -> pd.Categorical:
+    """Labels as a pandas Categorical (sorted categories; missing -> code -1).
+
+    Numeric and boolean labels are categorised in their own dtype rather than as Python
+    objects (much faster on large data; the same categories and codes).
+    """
+    arr = np.asarray(values).ravel()
+    if arr.dtype.kind in "biuf":
+        return pd.Categorical(arr)
+    return pd.Categorical(pd.Series(np.asarray(values, dtype=object).ravel()))
 
 
 def aeq_times(t: np.ndarray, start: np.ndarray | None = None,

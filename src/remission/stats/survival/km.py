@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from remission.results import Result
-from remission.stats.survival._input import check_survival, z_value
+from remission.stats.survival._input import as_categorical, check_survival, z_value
 
 ConfType = Literal["log", "log-log", "plain"]
 _TOL = float(np.sqrt(np.finfo(float).eps))
@@ -330,9 +330,8 @@ def reverse_km_followup(time: Any, event: Any, conf: float = 0.95,
 def _group_codes(group: Any, n: int) -> tuple[list[Any], np.ndarray]:
     if group is None:
         return ["all"], np.zeros(n, int)
-    g = pd.Series(np.asarray(group, dtype=object).ravel())
-    cat = pd.Categorical(g)
-    return list(cat.categories), cat.codes.astype(int)
+    cat = as_categorical(group)
+    return cat.categories.tolist(), cat.codes.astype(int)
 
 
 def kaplan_meier(time: Any, event: Any, group: Any = None, *, conf: float = 0.95,

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from remission.results import Result
-from remission.stats.survival._input import check_survival
+from remission.stats.survival._input import as_categorical, check_survival
 
 
 def _stratum_terms(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int, rho: float
@@ -59,13 +59,13 @@ def logrank_test(time: Any, event: Any, group: Any, *, strata: Any = None, rho: 
     """
     checks = [("group", group)] + ([("strata", strata)] if strata is not None else [])
     t, e, _ = check_survival(time, event, groups=checks)
-    gcat = pd.Categorical(pd.Series(np.asarray(group, dtype=object).ravel()))
-    labels, g = [str(x) for x in gcat.categories], gcat.codes.astype(int)
+    gcat = as_categorical(group)
+    labels, g = [str(x) for x in gcat.categories.tolist()], gcat.codes.astype(int)
     k = len(labels)
     if k < 2:
         raise ValueError("log-rank test needs at least two groups")
     s = (np.zeros(len(t), int) if strata is None else
-         pd.Categorical(pd.Series(np.asarray(strata, dtype=object).ravel())).codes.astype(int))
+         as_categorical(strata).codes.astype(int))
     obs, exp, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
     for sv in np.unique(s):
         m = s == sv
