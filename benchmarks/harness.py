@@ -13,7 +13,8 @@ A side writes ``OUT`` (JSON for R, JSON or pickle for Python)::
 
 and exits 0. The harness records, per run, the in-process ``seconds``, the wall time
 of the whole process (interpreter start, imports, data load included) and its peak
-resident memory (``ru_maxrss`` from ``os.wait4``). The outputs of the last repetition
+resident memory (the child's ``VmHWM``, polled every 10 ms; for the shell wrapper
+of "validate + report" that of the report process, which the shell execs). The outputs of the last repetition
 are compared key by key with the workload's tolerance. The harness exits non-zero
 when any side fails (non-zero exit status, missing output, time not reported) or when
 an output disagrees beyond the stated tolerance. Targets (ratio limits) are printed and
@@ -200,6 +201,18 @@ class Run:
     lib_load_s: float = math.nan  # library load before the timed part, when reported
 
 
+def _hwm_kb(pid: int) -> int:
+    """Peak resident set size (kB) of a running process, 0 if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> tuple[Run | None,
                                                                                     str]:
     if out.is_dir():
@@ -214,12 +227,21 @@ def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> t
     with open(log, "wb") as err_f:
         proc = subprocess.Popen([*side.cmd, *argv], stdout=subprocess.DEVNULL,
                                 stderr=err_f, env=env, cwd=ROOT)
-        # reap with wait4: the exit status AND the child's own peak resident memory
-        _, sts, ru = os.wait4(proc.pid, 0)
+        # peak memory: the child's own high-water mark (VmHWM of /proc/PID/status),
+        # polled until it exits. (ru_maxrss from wait4 is not used: Linux folds the
+        # parent's resident size at spawn into it, so every child would look as big as
+        # the harness.) Reaped with wait4 for the exit status.
+        peak_kb = 0
+        while True:
+            pid, sts = os.waitpid(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                break
+            peak_kb = max(peak_kb, _hwm_kb(proc.pid))
+            time.sleep(0.01)
     wall = time.perf_counter() - t0
     status = os.waitstatus_to_exitcode(sts)
     proc.returncode = status  # already reaped; Popen must not wait again
-    peak = ru.ru_maxrss / 1024.0
+    peak = peak_kb / 1024.0 if peak_kb else float("nan")
     stderr = log.read_bytes()
     text = (stderr or b"").decode(errors="replace")[-3000:]
     if status != 0:
