@@ -13,17 +13,18 @@ A side writes ``OUT`` (JSON for R, JSON or pickle for Python)::
 
 and exits 0. The harness records, per run, the in-process ``seconds``, the wall time
 of the whole process (interpreter start, imports, data load included) and its peak
-resident memory (the child's ``VmHWM``, polled every 10 ms; for the shell wrapper
-of "validate + report" that of the report process, which the shell execs). The outputs of the last repetition
-are compared key by key with the workload's tolerance. The harness exits non-zero
-when any side fails (non-zero exit status, missing output, time not reported) or when
-an output disagrees beyond the stated tolerance. Targets (ratio limits) are printed and
-recorded but only ``--strict`` turns a missed target into a failure: the machine this
-runs on may be shared, so the load average is recorded next to every figure.
+resident memory (the child's ``VmHWM``, polled every 10 ms; for the shell wrapper of
+"validate + report" that of the report process, which the shell execs). The outputs of
+the last repetition are compared key by key with the workload's tolerance. The harness
+exits non-zero when any side fails (non-zero exit status, missing output, time not
+reported) or when an output disagrees beyond the stated tolerance. Targets (ratio
+limits) are printed and recorded but only ``--strict`` turns a missed target into a
+failure: the machine this runs on may be shared, so the load average is recorded next
+to every figure.
 
 ``REMISSION_BENCH_PERTURB=<key>`` makes a Python side written with :func:`emit`
-multiply ``output[key]`` by 1.01 before writing it: the smoke tests use it to check
-that a wrong answer fails the benchmark.
+multiply ``output[key]`` by 1.01 and add 0.01 (integer tables: add 1) before writing
+it: the smoke tests use it to check that a wrong answer fails the benchmark.
 """
 
 from __future__ import annotations

@@ -1,0 +1,60 @@
+"""benchmarks/harness.py: a crashing side, a side that writes nothing and a disagreeing
+output each fail the run; agreement passes; peak memory is the child's own."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import harness as hz  # noqa: E402
+
+WRITE = ("import json, sys, time; t = time.perf_counter(); x = [0] * {size}; "
+         "json.dump({{'seconds': time.perf_counter() - t, 'output': {{'v': {value}}}}}, "
+         "open(sys.argv[-1], 'w'))")
+
+
+def side(name: str, code: str) -> hz.Side:
+    return hz.Side(name, [sys.executable, "-c", code])
+
+
+def workload(tmp_path: Path, a: hz.Side, b: hz.Side) -> hz.Workload:
+    return hz.Workload("w", tmp_path, [a, b],
+                       lambda o: [hz.close("v", o[a.name]["v"], o[b.name]["v"], 1e-9)])
+
+
+def run(tmp_path: Path, a: hz.Side, b: hz.Side, monkeypatch) -> tuple[int, dict]:
+    monkeypatch.setattr(hz, "OUT_DIR", tmp_path / "out")
+    o = hz.run_workload(workload(tmp_path, a, b), 2, tmp_path)
+    status = hz.report("t", [o], ["x"], strict=False)
+    return status, json.loads((tmp_path / "out" / "t.json").read_text())
+
+
+def test_agreement_passes_and_records_both_sides(tmp_path, monkeypatch) -> None:
+    a = side("a", WRITE.format(size=10, value=1.0))
+    b = side("b", WRITE.format(size=40_000_000, value=1.0))  # ~320 MB list
+    status, rec = run(tmp_path, a, b, monkeypatch)
+    assert status == 0 and rec["rows"][0]["agree"]
+    row = rec["rows"][0]
+    assert len(row["subject_runs"]) == len(row["baseline_runs"]) == 2
+    # the child's own peak memory, not the harness's
+    assert row["baseline_peak_mb"] > row["subject_peak_mb"] + 200
+
+
+def test_disagreement_fails(tmp_path, monkeypatch) -> None:
+    status, rec = run(tmp_path, side("a", WRITE.format(size=1, value=1.0)),
+                      side("b", WRITE.format(size=1, value=1.001)), monkeypatch)
+    assert status == 1 and not rec["checks"][0]["ok"]
+
+
+@pytest.mark.parametrize("code", [WRITE.format(size=1, value=1.0) + "; sys.exit(3)", "pass",
+                                  "open(__import__('sys').argv[-1], 'w').write('{')"])
+def test_failing_side_fails(code: str, tmp_path, monkeypatch) -> None:
+    # a non-zero exit fails even with a correct output written before it
+    status, rec = run(tmp_path, side("a", WRITE.format(size=1, value=1.0)),
+                      side("b", code), monkeypatch)
+    assert status == 1 and rec["errors"] and rec["rows"][0]["failed"]
