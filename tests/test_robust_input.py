@@ -453,3 +453,13 @@ def test_aggregate_claims_problems_have_lines(tmp_path: Path) -> None:
     edit_toml(dst / "claims.toml", 'pct2 = "66.7"', "pct2 = -inf")
     pr = find(problems_of(dst), column="pct2")
     assert pr.row == 6  # the [[comparison]] header of that comparison
+
+
+def test_aggregate_claims_with_invalid_bytes(tmp_path: Path) -> None:
+    """Found by bench_fuzz (seed 1729): invalid UTF-8 in an aggregate claims.toml."""
+    dst = tmp_path / "agg"
+    shutil.copytree(EXAMPLES / "seed000-ven-cll1", dst)
+    p = dst / "claims.toml"
+    p.write_bytes(p.read_bytes()[:173] + b"\xff" + p.read_bytes()[173:])
+    pr = find(problems_of(dst), expected="a UTF-8 TOML file")
+    assert "UTF-8" in pr.message and pr.row is not None

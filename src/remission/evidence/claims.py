@@ -51,9 +51,13 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
     log = ProblemLog()
     try:
         doc: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         row = toml_error_line(exc) if isinstance(exc, tomllib.TOMLDecodeError) else None
-        log.add(str(path), f"cannot read claims file: {exc}", row=row)
+        if isinstance(exc, UnicodeDecodeError):
+            row = path.read_bytes()[: exc.start].count(b"\n") + 1
+            exc = ValueError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})")
+        log.add(str(path), f"cannot read claims file: {exc}", row=row,
+                expected="a UTF-8 TOML file")
         log.raise_if_any()
         raise AssertionError("unreachable") from exc
     comps = doc.get("comparison", [])
