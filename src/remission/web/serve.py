@@ -100,6 +100,9 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
     from django.core.servers.basehttp import WSGIServer, run
     from django.core.wsgi import get_wsgi_application
 
+    class Server(WSGIServer):
+        request_queue_size = 128  # Django's default of 10 resets connections under load
+
     url = f"http://{host}:{port}/"
     print(f"remission web: {url}", flush=True)
     if demo:
@@ -109,5 +112,5 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
     print(f"  data: {(os.environ.get('DATABASE_URL') and 'DATABASE_URL') or home}", flush=True)
     print("  stop with Ctrl-C", flush=True)
     run(host, port, get_wsgi_application(), ipv6=host == "::1", threading=True,
-        server_cls=WSGIServer)
+        server_cls=Server)
     return 0

@@ -1,0 +1,60 @@
+"""`remission web` starts on 127.0.0.1 with migrations applied and the demo account owning
+both bundled studies, and prints the URL and the credentials that work."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+from .conftest import ROOT
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_remission_web_starts_with_demo_account(tmp_path):
+    port = _port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "REMISSION_WEB_INSECURE_COOKIES": "1"}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "remission.cli", "web", "--home",
+                             str(tmp_path), "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "stop with Ctrl-C" in line:
+                break
+        out = "".join(lines)
+        assert f"http://127.0.0.1:{port}/" in out
+        password = re.search(r"user 'demo', password '([^']+)'", out).group(1)
+        for _ in range(300):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        jar = http.cookiejar.CookieJar()
+        op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        base = f"http://127.0.0.1:{port}"
+        op.open(base + "/login/").read()
+        token = next(c.value for c in jar if c.name == "csrftoken")
+        body = urllib.parse.urlencode({"username": "demo", "password": password,
+                                       "csrfmiddlewaretoken": token}).encode()
+        page = op.open(urllib.request.Request(base + "/login/", data=body, headers={
+            "Referer": base + "/login/"})).read().decode()
+        assert "SYNTHETIC two-arm CAR-T study" in page and "CLL-1" in page
+        assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert proc.returncode is not None
