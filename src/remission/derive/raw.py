@@ -107,7 +107,7 @@ def _mask_unassessed(graded: pd.DataFrame, daily: pd.DataFrame,
     cols = [c for c in variables if c in daily.columns]
     has = daily[["patient_id", "day"]].assign(_has=daily[cols].notna().any(axis=1))
     g = graded.merge(has, on=["patient_id", "day"], how="left")
-    keep = g["_has"].fillna(False).astype(bool) | (g["grade"] == 5).fillna(False)
+    keep = g["_has"].astype("boolean").fillna(False).astype(bool) | (g["grade"] == 5).fillna(False)
     g["grade"] = g["grade"].astype("Float64").where(keep)
     return g.drop(columns="_has")
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import BoundaryNorm, ListedColormap
@@ -29,7 +25,8 @@ def grade_heatmap(graded: pd.DataFrame, title: str | None = None,
     mat = np.full((len(pids), last - first + 1), np.nan)
     row = pd.Index(pids).get_indexer(g["patient_id"])
     mat[row, g["day"].to_numpy() - first] = g["grade"].to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.18 * len(pids) + 1.2)))
+    fig = Figure(figsize=(8, max(2.5, 0.18 * len(pids) + 1.2)))
+    ax = fig.subplots()
     cmap = ListedColormap(_GRADE_COLOURS).with_extremes(bad="white")
     im = ax.imshow(np.ma.masked_invalid(mat), aspect="auto", interpolation="nearest",
                    cmap=cmap, norm=BoundaryNorm(np.arange(-0.5, 6.5), cmap.N),
@@ -60,7 +57,8 @@ def grade_share_plot(graded: pd.DataFrame, title: str | None = None,
     counts = pd.crosstab(g["day"], g["grade"].astype(int)).reindex(
         index=range(first, last + 1), columns=range(6), fill_value=0)
     share = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
     bottom = np.zeros(len(share))
     for k in range(1, 6):
         y = share[k].to_numpy()
@@ -86,7 +84,8 @@ def anc_icaht_plot(daily: pd.DataFrame, icaht: pd.DataFrame, last_day: int = 100
     With more than ``max_patients`` patients, one median curve per ICAHT grade (over the
     patients sampled that day) replaces the individual curves.
     """
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
     colours = dict(enumerate(_GRADE_COLOURS[:5]))
     colours[0] = "#9e9e9e"
     grade = icaht.set_index("patient_id")["icaht_early_grade"]
