@@ -461,8 +461,7 @@ def compare(o: dict) -> list[hz.Check]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--worker":
-        WORKERS[argv[1]](argv[2], argv[3])
+    if hz.worker_call(argv, WORKERS):
         return 0
     ap = hz.common_args(__doc__.splitlines()[0])
     ap.add_argument("--patients", type=int, default=None,
@@ -491,14 +490,8 @@ def main(argv: list[str] | None = None) -> int:
                       [hz.python_side("remission", me, "remission", ".pkl"),
                        hz.python_side("per-row Python", me, "rows", ".pkl")],
                       compare, note="per-row loop baseline, secondary line")]
-    work = hz.OUT_DIR / "work"
-    work.mkdir(parents=True, exist_ok=True)
-    outcomes = []
-    for w in hz.select(wl, a.only):
-        print(f"running {w.name} ({reps} alternating repetitions) ...", flush=True)
-        outcomes.append(hz.run_workload(w, reps, work, a.perturb))
-    return hz.report("grading", outcomes, ["benchmarks/bench_grading.py", *argv], a.strict,
-                     {"rows": rows, "patients": n_pat, "reps": reps})
+    return hz.run_all("grading", wl, a, reps, argv,
+                      {"rows": rows, "patients": n_pat, "reps": reps})
 
 
 if __name__ == "__main__":

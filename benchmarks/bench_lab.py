@@ -123,8 +123,7 @@ def compare(o: dict) -> list[hz.Check]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--worker":
-        WORKERS[argv[1]](argv[2], argv[3])
+    if hz.worker_call(argv, WORKERS):
         return 0
     ap = hz.common_args(__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=None, help="curves (default 2,000)")
@@ -143,11 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                        hz.python_side("scipy curve_fit loop", me, "curve_fit"),
                        hz.r_side("R nls(SSfpl)", HERE / "r" / "doseresponse.R")],
                       compare, note="batched LM vs one fit per curve")]
-    work = hz.OUT_DIR / "work"
-    work.mkdir(parents=True, exist_ok=True)
-    outcomes = [hz.run_workload(w, reps, work, a.perturb) for w in hz.select(wl, a.only)]
-    return hz.report("lab", outcomes, ["benchmarks/bench_lab.py", *argv], a.strict,
-                     {"curves": n, "reps": reps})
+    return hz.run_all("lab", wl, a, reps, argv,
+                      {"curves": n, "reps": reps})
 
 
 if __name__ == "__main__":

@@ -142,14 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                         "synthetic-cart-raw", [raw_cached, _fresh_cache_side(tmpd / "nb")],
                         cmp_raw, note="40 patients of raw daily data: graders + Numba"),
         ]
-        work = hz.OUT_DIR / "work"
-        work.mkdir(parents=True, exist_ok=True)
-        outcomes = []
-        for w in hz.select(wl, a.only):
-            print(f"running {w.name} ({reps} alternating repetitions) ...", flush=True)
-            outcomes.append(hz.run_workload(w, reps, work, a.perturb))
-    return hz.report("report", outcomes, ["benchmarks/bench_report.py", *argv], a.strict,
-                     {"reps": reps, "large_patients": n_large})
+        return hz.run_all("report", wl, a, reps, argv,
+                          {"reps": reps, "large_patients": n_large})
 
 
 if __name__ == "__main__":

@@ -141,8 +141,7 @@ def compare(o: dict) -> list[hz.Check]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--worker":
-        WORKERS[argv[1]](argv[2], argv[3])
+    if hz.worker_call(argv, WORKERS):
         return 0
     ap = hz.common_args(__doc__.splitlines()[0])
     ap.add_argument("--cells", type=int, default=None, help="cells per sample (50,000)")
@@ -161,11 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                       compare, targets={"scanpy defaults": 1.0},
                       limits={"remission": 600.0},
                       note="cold processes: imports and h5ad read included")]
-    work = hz.OUT_DIR / "work"
-    work.mkdir(parents=True, exist_ok=True)
-    outcomes = [hz.run_workload(w, reps, work, a.perturb) for w in hz.select(wl, a.only)]
-    return hz.report("singlecell", outcomes, ["benchmarks/bench_singlecell.py", *argv],
-                     a.strict, {"cells_per_sample": cells, "genes": genes, "reps": reps})
+    return hz.run_all("singlecell", wl, a, reps, argv,
+                      {"cells_per_sample": cells, "genes": genes, "reps": reps})
 
 
 if __name__ == "__main__":

@@ -189,8 +189,7 @@ def cmp_conc(o: dict) -> list[hz.Check]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "--worker":
-        WORKERS[argv[1]](argv[2], argv[3])
+    if hz.worker_call(argv, WORKERS):
         return 0
     ap = hz.common_args(__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=None, help="patients (default 100,000)")
@@ -222,14 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                      hz.python_side("lifelines", me, "conc-lifelines")],
                     cmp_conc, note="Harrell's C + IJ SE of a tied score"),
     ]
-    work = hz.OUT_DIR / "work"
-    work.mkdir(parents=True, exist_ok=True)
-    outcomes = []
-    for w in hz.select(wl, a.only):
-        print(f"running {w.name} ({reps} alternating repetitions) ...", flush=True)
-        outcomes.append(hz.run_workload(w, reps, work, a.perturb))
-    return hz.report("survival", outcomes, ["benchmarks/bench_survival.py", *argv], a.strict,
-                     {"n": n, "reps": reps})
+    return hz.run_all("survival", wl, a, reps, argv,
+                      {"n": n, "reps": reps})
 
 
 if __name__ == "__main__":

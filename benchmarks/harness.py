@@ -443,3 +443,23 @@ def python_side(name: str, script: Path, side: str, out_ext: str = ".json") -> S
 
 def r_side(name: str, script: Path) -> Side:
     return Side(name, ["Rscript", "--vanilla", str(script)])
+
+
+def worker_call(argv: Sequence[str], workers: dict[str, Any]) -> bool:
+    """Run ``--worker SIDE DATA OUT`` (a benchmark re-invoking itself as one side); True if so."""
+    if argv and argv[0] == "--worker":
+        workers[argv[1]](argv[2], argv[3])
+        return True
+    return False
+
+
+def run_all(bench: str, workloads: list[Workload], args: argparse.Namespace, reps: int,
+            argv: Sequence[str], params: dict[str, Any]) -> int:
+    """Run the selected workloads (alternating sides, ``reps`` each) and report; exit status."""
+    work = OUT_DIR / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for w in select(workloads, args.only):
+        print(f"running {w.name} ({reps} alternating repetitions) ...", flush=True)
+        outcomes.append(run_workload(w, reps, work, args.perturb))
+    return report(bench, outcomes, [f"benchmarks/bench_{bench}.py", *argv], args.strict, params)
