@@ -20,6 +20,7 @@ import pandas as pd
 from remission.errors import InputError, Problem
 from remission.immunogenetics.hla import BW_VALUES, C_VALUES, common_alleles, parse_allele
 from remission.immunogenetics.kir import HLA_COLUMNS, KIR_GENES
+from remission.io.textcsv import read_text_csv
 from remission.results import Result
 
 FILES = {
@@ -67,21 +68,13 @@ class Inputs:
 
 
 def _read(path: Path, required: tuple[str, ...], probs: list[Problem]) -> pd.DataFrame | None:
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        probs.append(Problem(str(path), f"not a readable CSV: {exc}",
-                             expected="UTF-8 comma-separated values with a header row"))
+    df = read_text_csv(path, probs)
+    if df is None:
         return None
-    df.columns = [str(c).strip() for c in df.columns]
-    for c in df.columns:
-        df[c] = df[c].str.strip()
     miss = [c for c in required if c not in df.columns]
     for c in miss:
         probs.append(Problem(str(path), "required column missing", column=c,
                              expected="columns " + ", ".join(required)))
-    if df.empty:
-        probs.append(Problem(str(path), "no data rows"))
     return None if miss or df.empty else df
 
 

@@ -15,30 +15,12 @@ import numpy as np
 import pandas as pd
 
 from remission.errors import InputError, Problem
+from remission.io.textcsv import read_text_csv
 
 DOSE_UNITS = ("M", "mM", "uM", "µM", "nM", "pM", "g/L", "mg/mL", "ug/mL", "µg/mL", "ng/mL",
               "pg/mL", "U/mL", "E:T")
 MISSING_CT = {"", "undetermined", "na", "nan", "n/a", "no ct", "noct", "-"}
 WELL_RE = re.compile(r"^([A-Pa-p])0?([1-9]|1[0-9]|2[0-4])$")
-
-
-def _read(path: Path, probs: list[Problem]) -> pd.DataFrame | None:
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                         encoding="utf-8-sig")
-    except FileNotFoundError:
-        probs.append(Problem(str(path), "file not found"))
-        return None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        probs.append(Problem(str(path), f"not a readable CSV: {exc}",
-                             expected="UTF-8 comma-separated values with a header row"))
-        return None
-    df.columns = [str(c).strip() for c in df.columns]
-    for c in df.columns:
-        df[c] = df[c].str.strip()
-    if df.empty:
-        probs.append(Problem(str(path), "no data rows"))
-    return df
 
 
 def _require(df: pd.DataFrame, path: Path, cols: Sequence[str], probs: list[Problem]) -> bool:
@@ -114,7 +96,7 @@ def read_plate_table(path: str | Path) -> pd.DataFrame:
     response (``plate``, ``well``, ``drug``, ``dose_unit``, ``replicate`` optional)."""
     p = Path(path)
     probs: list[Problem] = []
-    df = _read(p, probs)
+    df = read_text_csv(p, probs)
     if df is None or not _require(df, p, ("group", "dose", "response"), probs) or df.empty:
         raise InputError(probs)
     _nonempty(df, p, ["group"], probs)
@@ -165,8 +147,8 @@ def read_plate_map(layout_path: str | Path, readings_path: str | Path, plate: st
     """
     lp, rp = Path(layout_path), Path(readings_path)
     probs: list[Problem] = []
-    lay = _read(lp, probs)
-    rd = _read(rp, probs)
+    lay = read_text_csv(lp, probs)
+    rd = read_text_csv(rp, probs)
     if lay is None or rd is None:
         raise InputError(probs)
     for df, p in ((lay, lp), (rd, rp)):
@@ -239,7 +221,7 @@ def read_ct_table(path: str | Path, reference_genes: Sequence[str] = ()) -> pd.D
     """Ct table: sample, group, gene, ct (+ optional replicate). 'Undetermined' -> NaN."""
     p = Path(path)
     probs: list[Problem] = []
-    df = _read(p, probs)
+    df = read_text_csv(p, probs)
     if df is None or not _require(df, p, ("sample", "group", "gene", "ct"), probs) or df.empty:
         raise InputError(probs)
     _nonempty(df, p, ["sample", "group", "gene"], probs)
@@ -275,7 +257,7 @@ def read_flow_quadrants(path: str | Path) -> pd.DataFrame:
 
     p = Path(path)
     probs: list[Problem] = []
-    df = _read(p, probs)
+    df = read_text_csv(p, probs)
     if df is None or not _require(df, p, ("sample", "group", *QUADRANTS), probs) or df.empty:
         raise InputError(probs)
     _nonempty(df, p, ["sample", "group"], probs)
@@ -305,7 +287,7 @@ def read_synergy_matrix(path: str | Path) -> pd.DataFrame:
     """Combination matrix: drug_row, dose_row, drug_col, dose_col, response (+ replicate)."""
     p = Path(path)
     probs: list[Problem] = []
-    df = _read(p, probs)
+    df = read_text_csv(p, probs)
     cols = ("drug_row", "dose_row", "drug_col", "dose_col", "response")
     if df is None or not _require(df, p, cols, probs) or df.empty:
         raise InputError(probs)
@@ -350,8 +332,8 @@ def read_counts(counts_path: str | Path, samples_path: str | Path,
     sample sheet (``sample``, ``group``, optional ``batch``)."""
     cp, sp = Path(counts_path), Path(samples_path)
     probs: list[Problem] = []
-    cts = _read(cp, probs)
-    ss = _read(sp, probs)
+    cts = read_text_csv(cp, probs)
+    ss = read_text_csv(sp, probs)
     if cts is None or ss is None:
         raise InputError(probs)
     ok_c = _require(cts, cp, ("gene",), probs)
