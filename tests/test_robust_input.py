@@ -18,6 +18,7 @@ import pytest
 from remission.errors import InputError, Problem
 from remission.pipeline import bundle_for, folder_kind, validate_folder
 from remission.study import load_study
+from tests.problems import find
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -33,13 +34,6 @@ def problems_of(folder: Path) -> list[Problem]:
     with pytest.raises(InputError) as exc:
         validate_folder(folder)
     return exc.value.problems
-
-
-def find(probs: list[Problem], **where: object) -> Problem:
-    for p in probs:
-        if all(getattr(p, k) == v for k, v in where.items()):
-            return p
-    raise AssertionError(f"no problem matching {where}; got:\n" + "\n".join(map(str, probs)))
 
 
 def set_cell(path: Path, line: int, column: str, value: str) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from remission.errors import InputError, Problem
 from remission.study import load_study
+from tests.problems import find
 
 
 def edit_csv(path: Path, line: int, column: str, value: str) -> None:
@@ -28,13 +29,6 @@ def problems(folder: Path) -> list[Problem]:
     with pytest.raises(InputError) as exc:
         load_study(folder)
     return exc.value.problems
-
-
-def find(probs: list[Problem], **where: object) -> Problem:
-    for p in probs:
-        if all(getattr(p, k) == v for k, v in where.items()):
-            return p
-    raise AssertionError(f"no problem matching {where}; got:\n" + "\n".join(map(str, probs)))
 
 
 def test_example_is_valid(study_dir: Path) -> None:
