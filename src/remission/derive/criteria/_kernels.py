@@ -1,180 +1,199 @@
-"""Compiled (Numba) inner loops of the graders, imported only when a grader needs them.
+"""Inner loops of the graders, as whole-array NumPy operations (no per-row Python).
 
-Numba is loaded lazily so that ``import remission`` and reports without raw daily data
-do not pay for it. ``cache=True`` keeps the machine code next to this file, so only the
-first call on a machine compiles (timed by benchmarks/bench_report.py: docs/performance.md).
+These were compiled Numba loops until issue 12: importing Numba and loading six cached
+kernels cost about 0.75 s per process on the development VM, more than grading five
+million rows takes, and a one-shot ``remission report`` paid it for a 12-patient table.
+The NumPy versions below do the same work without a compiler: the daily scatter is one
+unbuffered ``np.fmax.at`` (order-independent, NaN ignored), the ICAHT rules work on
+whole (patients × days) matrices with running maxima/minima, and CTCAE grades count
+the bounds crossed. ``tests/test_criteria_fastpaths.py`` checks them against a
+plain-Python statement of each rule; benchmarks/bench_grading.py times them
+(docs/performance.md).
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-__all__ = ["scatter_daily"]
+__all__ = ["ctcae_codes", "ctcae_rows", "episodes_rows", "interpolate_rows", "scan_keys",
+           "scatter_daily"]
 
 
-@numba.njit(cache=True, nogil=True)
-def scatter_daily(pidc, day, varc, catc, value, var_lut, cat_lut, is_min, span, dmin,
-                  grid, seen):  # pragma: no cover - compiled; tested through daily_features
-    """One pass over the long table into a (variable × patient-day) grid.
+def scatter_daily(pidc: np.ndarray, day: np.ndarray, varc: np.ndarray, catc: np.ndarray,
+                  value: np.ndarray, var_lut: np.ndarray, cat_lut: np.ndarray,
+                  is_min: np.ndarray, span: int, dmin: int,
+                  n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce the long table into a (variable × patient-day) grid in one scatter.
 
-    Row ``i`` holds variable ``var_lut[varc[i]]`` (a vocabulary index) for patient code
-    ``pidc[i]`` on ``day[i]``; its number is ``cat_lut[variable, catc[i]]`` when it has a
-    category (code >= 0) and ``value[i]`` otherwise. NaN rows are skipped; a cell keeps
-    the maximum of its values, or the minimum where ``is_min[variable]``; ``seen`` marks
-    the patient-days with at least one value. Returns -1, or the first row whose
-    variable is not in the vocabulary (nothing is then reliable: the caller raises).
+    Row ``i`` holds variable ``var_lut[varc[i]]`` (a compact variable index, every one
+    valid: the caller has rejected unknown variables) for patient code ``pidc[i]`` on
+    ``day[i]``; its number is ``cat_lut[variable, catc[i]]`` when it has a category
+    (code >= 0) and ``value[i]`` otherwise. NaN numbers are ignored; a cell keeps the
+    maximum of its values, or the minimum where ``is_min[variable]`` (values of those
+    variables are negated, folded by maximum and negated back).
+
+    Returns
+    -------
+    grid : ndarray
+        ``(len(is_min), n_cells)`` float64, NaN where a cell has no value; cell =
+        ``pidc * span + day - dmin``.
+    seen : ndarray
+        bool per cell: at least one variable has a value there.
     """
-    for i in range(pidc.shape[0]):
-        vc = varc[i]
-        if vc < 0:
-            return i
-        v = var_lut[vc]
-        if v < 0:
-            return i
-        c = catc[i]
-        x = cat_lut[v, c] if c >= 0 else value[i]
-        if x != x:
-            continue
-        cell = np.int64(pidc[i]) * span + day[i] - dmin
-        old = grid[v, cell]
-        if old != old or (x < old if is_min[v] else x > old):
-            grid[v, cell] = x
-        seen[cell] = True
-    return -1
+    n_var = len(is_min)
+    known = var_lut >= 0
+    vk = np.where(known, var_lut, 0)
+    x = value.astype(np.float64, copy=True)
+    has = catc >= 0
+    if has.any():  # categories: the level number of (variable, category)
+        code_cat = np.full((len(var_lut), cat_lut.shape[1]), np.nan)
+        code_cat[known] = cat_lut[vk[known]]
+        x[has] = code_cat[varc[has], catc[has]]
+    neg = known & is_min[vk]  # per variable code: folded by minimum
+    if neg.any():  # negated, folded by maximum, negated back
+        np.negative(x, out=x, where=neg[_unsigned(varc)])
+    # cell index: variable row * n_cells + patient * span + day - dmin
+    flat = np.multiply(pidc, np.int64(span), dtype=np.int64)
+    flat += day
+    flat += (vk * np.int64(n_cells) - dmin)[_unsigned(varc)]
+    grid = np.full(n_var * n_cells, np.nan)
+    np.fmax.at(grid, flat, x)  # fmax: a NaN never replaces a number
+    grid = grid.reshape(n_var, n_cells)
+    for k in np.flatnonzero(is_min):
+        np.negative(grid[k], out=grid[k])
+    seen = ~np.isnan(grid).all(axis=0)
+    return grid, seen
 
 
-@numba.njit(cache=True, nogil=True)
-def interpolate_rows(mat, maxgap):  # pragma: no cover - compiled; tested via icaht
-    """Copy of ``mat`` with interior gaps of <= ``maxgap`` NaN columns filled linearly
-    along each row (``zoo::na.approx(maxgap = 7)``: leading/trailing and longer gaps stay)."""
-    out = mat.copy()
-    n, w = mat.shape
-    for r in range(n):
-        prev = -1
-        for j in range(w):
-            b = mat[r, j]
-            if b != b:
-                continue
-            if prev >= 0 and 1 < j - prev <= maxgap + 1:
-                a = mat[r, prev]
-                for k in range(prev + 1, j):
-                    out[r, k] = a + (b - a) * (k - prev) / (j - prev)
-            prev = j
+def _unsigned(codes: np.ndarray) -> np.ndarray:
+    """Non-negative codes as an index without a widening copy where possible: small
+    signed codes (pandas categorical codes, int8/int16) viewed as unsigned; the caller
+    guarantees there is no -1 among them."""
+    if codes.dtype == np.int8:
+        return codes.view(np.uint8)
+    if codes.dtype == np.int16:
+        return codes.view(np.uint16)
+    return codes
+
+
+def scan_keys(day: np.ndarray, varc: np.ndarray, n_codes: int) -> tuple[int, int, np.ndarray]:
+    """(smallest day, largest day, rows per variable code); code -1 (missing) is counted
+    in the last bin. An empty table gives (0, 0, zeros)."""
+    if day.shape[0] == 0:
+        return 0, 0, np.zeros(n_codes + 1, dtype=np.int64)
+    if varc.dtype in (np.int8, np.int16):  # -1 (missing) is the largest unsigned value
+        uv = _unsigned(varc)
+        u = np.bincount(uv, minlength=np.iinfo(uv.dtype).max + 1)
+        counts = np.r_[u[:n_codes], u[-1:]]
+    else:
+        c = np.bincount(varc.astype(np.intp) + 1, minlength=n_codes + 1)
+        counts = np.r_[c[1:], c[:1]]
+    return int(day.min()), int(day.max()), counts
+
+
+def _running(op: np.ufunc, t: np.ndarray, reverse: bool = False) -> np.ndarray:
+    """``op.accumulate`` down the first axis of a (days x rows) matrix (backwards with
+    ``reverse``), one vector operation per day (NumPy's own accumulate along axis 0 is
+    several times slower for a few dozen days of thousands of rows)."""
+    out = np.array(t, copy=True)
+    days = range(len(out) - 2, -1, -1) if reverse else range(1, len(out))
+    step = 1 if reverse else -1
+    for j in days:
+        op(out[j + step], out[j], out=out[j])
     return out
 
 
-@numba.njit(cache=True, nogil=True)
-def episodes_rows(mat, threshold, join_gap):  # pragma: no cover - compiled; tested via icaht
+def interpolate_rows(mat: np.ndarray, maxgap: int) -> np.ndarray:
+    """Copy of ``mat`` with interior gaps of <= ``maxgap`` NaN columns filled linearly
+    along each row (``zoo::na.approx(maxgap = 7)``: leading/trailing and longer gaps stay).
+
+    A missing cell between the previous known column ``p`` and the next known column
+    ``q`` of its row, with ``q - p <= maxgap + 1``, becomes
+    ``a + (b - a) * (k - p) / (q - p)`` (``a``, ``b`` the known values, ``k`` its column).
+    """
+    n, w = np.shape(mat)
+    if n == 0 or w == 0:
+        return np.array(mat, dtype=np.float64, copy=True)
+    t = np.array(np.transpose(mat), dtype=np.float64, order="C")  # days x rows
+    known = ~np.isnan(t)
+    cols = np.arange(w)[:, None]
+    prev = _running(np.maximum, np.where(known, cols, -1))
+    nxt = _running(np.minimum, np.where(known, cols, w), reverse=True)
+    gap = ~known & (prev >= 0) & (nxt < w) & (nxt - prev <= maxgap + 1)
+    k, r = np.nonzero(gap)
+    if len(r):
+        p, q = prev[k, r], nxt[k, r]
+        a, b = t[p, r], t[q, r]
+        t[k, r] = a + (b - a) * (k - p) / (q - p)
+    return np.ascontiguousarray(t.T)
+
+
+def _runs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a (days x rows) bool matrix: the start day of the run of True each cell is in
+    (-1 if False), and per row the longest run of True."""
+    cols = np.arange(m.shape[0])[:, None]
+    last_false = _running(np.maximum, np.where(m, -1, cols))
+    start = np.where(m, last_false + 1, -1)
+    longest = np.where(m, cols - last_false, 0).max(axis=0, initial=0)
+    return start, longest
+
+
+def episodes_rows(mat: np.ndarray, threshold: float,
+                  join_gap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: (longest, cumulative) length of joined episodes at/below ``threshold`` and
     whether one starts in the first 4 columns and runs to the row's last non-NaN column.
 
     A row is cut into runs of equal state (NaN, above, at/below); a run above of at most
-    ``join_gap`` columns between two runs at/below joins them; the episode length counts
+    ``join_gap`` columns with a column at/below immediately before and after it joins
+    them; an episode is a maximal run of columns at/below or joined, so its length counts
     from its first to its last column at/below (joined columns included).
     """
-    n, w = mat.shape
-    longest = np.zeros(n, dtype=np.int64)
-    cumulative = np.zeros(n, dtype=np.int64)
-    never = np.zeros(n, dtype=np.bool_)
-    state = np.empty(w, dtype=np.int8)
-    start = np.empty(w, dtype=np.int64)
-    length = np.empty(w, dtype=np.int64)
-    for r in range(n):
-        m = 0
-        last_valid = -1
-        for j in range(w):
-            x = mat[r, j]
-            s = -1 if x != x else (1 if x <= threshold else 0)
-            if s >= 0:
-                last_valid = j
-            if m > 0 and state[m - 1] == s:
-                length[m - 1] += 1
-            else:
-                state[m] = s
-                start[m] = j
-                length[m] = 1
-                m += 1
-        for k in range(1, m - 1):  # neighbours of an "above" run are never "above" runs
-            if state[k] == 0 and length[k] <= join_gap and state[k - 1] == 1 \
-                    and state[k + 1] == 1:
-                state[k] = 1
-        k = 0
-        while k < m:
-            if state[k] != 1:
-                k += 1
-                continue
-            first = start[k]
-            total = 0
-            while k < m and state[k] == 1:
-                total += length[k]
-                k += 1
-            longest[r] = max(longest[r], total)
-            cumulative[r] += total
-            if first <= 3 and first + total - 1 == last_valid:
-                never[r] = True
-    return longest, cumulative, never
+    n, w = np.shape(mat)
+    if n == 0 or w == 0:
+        return (np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
+                np.zeros(n, dtype=np.bool_))
+    t = np.ascontiguousarray(np.transpose(mat), dtype=np.float64)  # days x rows
+    valid = ~np.isnan(t)
+    below = t <= threshold  # NaN is not below
+    above = valid & ~below
+    cols = np.arange(w)[:, None]
+    # around each day above: the nearest day not above on its left and on its right
+    lb = _running(np.maximum, np.where(above, -1, cols))
+    rb = _running(np.minimum, np.where(above, w, cols), reverse=True)
+    r = np.arange(n)
+    left_below = (lb >= 0) & below[np.maximum(lb, 0), r]
+    right_below = (rb < w) & below[np.minimum(rb, w - 1), r]
+    joined = above & left_below & right_below & (rb - lb - 1 <= join_gap)
+    merged = below | joined
+    start, longest = _runs(merged)
+    cumulative = merged.sum(axis=0).astype(np.int64)
+    last_valid = np.where(valid.any(axis=0), w - 1 - np.argmax(valid[::-1], axis=0), -1)
+    at_last = start[np.maximum(last_valid, 0), r]
+    never = (last_valid >= 0) & (at_last >= 0) & (at_last <= 3)
+    return longest.astype(np.int64), cumulative, never
 
 
-@numba.njit(cache=True, nogil=True)
-def scan_keys(day, varc, n_codes):  # pragma: no cover - compiled; tested via daily
-    """One pass: (smallest day, largest day, rows per variable code); code -1 (missing)
-    is counted in the last bin."""
-    counts = np.zeros(n_codes + 1, dtype=np.int64)
-    lo = np.int64(0)
-    hi = np.int64(0)
-    for i in range(day.shape[0]):
-        d = day[i]
-        if i == 0 or d < lo:
-            lo = d
-        if i == 0 or d > hi:
-            hi = d
-        c = varc[i]
-        counts[c if c >= 0 else n_codes] += 1
-    return lo, hi, counts
-
-
-@numba.njit(cache=True, nogil=True)
-def ctcae_code(x, bounds, lln):  # pragma: no cover - compiled; tested via ctcae
-    """CTCAE v5.0 grade code of one value: 1 + the number of (decreasing) grade-2..4 upper
-    bounds it is below; otherwise 0 at/above the LLN, 1 below it, -1 when undefined
-    (no value, or no LLN)."""
-    below = 0
+def ctcae_codes(x: np.ndarray, bounds: np.ndarray, lln: float | np.ndarray) -> np.ndarray:
+    """CTCAE v5.0 grade code of every value (int8): 1 + the number of (decreasing)
+    grade-2..4 upper bounds it is below; otherwise 0 at/above the LLN, 1 below it, -1
+    when undefined (no value, or no LLN). ``lln`` is one number or one per value."""
+    below = np.zeros(x.shape, dtype=np.int8)
     for b in bounds:
-        if x < b:
-            below += 1
-    if below:
-        return below + 1
-    if x == x and lln == lln:
-        return 0 if x >= lln else 1
-    return -1
-
-
-@numba.njit(cache=True, nogil=True)
-def ctcae_codes(x, bounds, lln):  # pragma: no cover - compiled; tested via ctcae
-    """:func:`ctcae_code` of every value (``lln`` has one entry per value)."""
-    out = np.empty(x.shape[0], dtype=np.int8)
-    for i in range(x.shape[0]):
-        out[i] = ctcae_code(x[i], bounds, lln[i])
+        below += x < b  # NaN is below no bound
+    out = np.where(below > 0, below + 1, -1).astype(np.int8)
+    lln = np.asarray(lln, dtype=np.float64)
+    if lln.ndim == 0 and np.isnan(lln):
+        return out  # no LLN: grades 0 and 1 are undefined
+    rest = (below == 0) & ~np.isnan(x) & ~np.isnan(lln)
+    if rest.any():
+        limit = lln if lln.ndim == 0 else lln[rest]
+        out[rest] = np.where(x[rest] >= limit, 0, 1)
     return out
 
 
-@numba.njit(cache=True, nogil=True)
-def ctcae_rows(x, bounds, lln):  # pragma: no cover - compiled; tested via ctcae
+def ctcae_rows(x: np.ndarray, bounds: np.ndarray,
+               lln: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row index, value, grade code) of the non-NaN values of ``x`` (one LLN for all)."""
-    n = 0
-    for i in range(x.shape[0]):
-        if x[i] == x[i]:
-            n += 1
-    rows = np.empty(n, dtype=np.int64)
-    vals = np.empty(n, dtype=np.float64)
-    codes = np.empty(n, dtype=np.int8)
-    k = 0
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v == v:
-            rows[k] = i
-            vals[k] = v
-            codes[k] = ctcae_code(v, bounds, lln)
-            k += 1
-    return rows, vals, codes
+    rows = np.flatnonzero(~np.isnan(x))
+    vals = x[rows]
+    return rows, vals, ctcae_codes(vals, bounds, lln)

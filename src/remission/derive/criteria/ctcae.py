@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from remission.derive.criteria._common import check_system
+from remission.derive.criteria._kernels import ctcae_codes, ctcae_rows
 
 __all__ = ["CTCAE_TERMS", "FN_WINDOW_DAYS", "ctcae_grade", "grade_febrile_neutropenia",
            "grade_labs"]
@@ -63,8 +64,6 @@ def _grade_codes(x: np.ndarray, variable: str, lln: float | np.ndarray | None) -
     strictly, so this is the grade of the lowest bound crossed; NaN is below none).
     Below no bound: 0 if >= LLN, 1 if < LLN, undefined without an LLN or a value.
     """
-    from remission.derive.criteria._kernels import ctcae_codes  # Numba: loaded on use
-
     x = np.ascontiguousarray(x, dtype=float)
     lln_arr = np.ascontiguousarray(np.broadcast_to(
         np.asarray(np.nan if lln is None else lln, dtype=float), x.shape))
@@ -104,8 +103,6 @@ def grade_labs(
     if not present:
         return pd.DataFrame(columns=["patient_id", "day", "variable", "term", "value", "grade",
                                      "system"])
-    from remission.derive.criteria._kernels import ctcae_rows  # Numba: loaded on use
-
     pid = daily["patient_id"].to_numpy()
     day = daily["day"].to_numpy()
     idx, counts, vals, grades = [], [], [], []

@@ -6,8 +6,8 @@ graded on its worst value -- e.g. highest temperature, lowest ANC (as Liang's IC
 implementation keeps the lowest ANC of a day), most intensive oxygen device. Categorical
 variables become their level index (0 = least severe). Keys are factorised to integers
 (a categorical column's own codes are reused); when the patient-day grid is compact the
-rows are scattered into it in one compiled pass (Numba), else one radix sort and
-``np.fmax.reduceat`` reduce them. Five million rows reduce in well under a second.
+rows are scattered into it by one ``np.fmax.at``, else one radix sort and
+``np.fmax.reduceat`` reduce them (timed by benchmarks/bench_grading.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from remission.derive.criteria._kernels import scan_keys, scatter_daily
 from remission.derive.vocabulary import VOCABULARY
 
 __all__ = ["column", "concurrent_pressors", "daily_features", "level", "sustained_fever",
@@ -86,18 +87,11 @@ def _patient_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _reduce_dense(pidc, day, varc, catc, value, var_lut, cat_lut, is_min, span, dmin,
                   n_rows):
-    """One compiled pass into a dense (variable × patient-day) grid; duplicates by max
-    (min for ``is_min`` variables). Used when the grid is not much larger than the table
-    (typical daily data). Returns (rows, grid[:, rows]), or raises on an unknown variable.
-    """
-    from remission.derive.criteria._kernels import scatter_daily  # Numba: loaded on use
-
-    grid = np.full((len(is_min), n_rows), np.nan)
-    seen = np.zeros(n_rows, dtype=np.bool_)
-    bad = scatter_daily(pidc, day, varc, catc, value, var_lut, cat_lut, is_min,
-                        np.int64(span), np.int64(dmin), grid, seen)
-    if bad >= 0:
-        raise AssertionError("unknown variable reached the grid")  # checked before
+    """One scatter into a dense (variable × patient-day) grid; duplicates by max (min for
+    ``is_min`` variables). Used when the grid is not much larger than the table (typical
+    daily data). Returns (rows, grid[:, rows])."""
+    grid, seen = scatter_daily(pidc, day, varc, catc, value, var_lut, cat_lut, is_min,
+                               span, dmin, n_rows)
     if seen.all():
         return np.arange(n_rows, dtype=np.int64), grid
     rows = np.flatnonzero(seen)
@@ -177,7 +171,6 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     else:
         catc, cat_names = np.full(len(obs), -1, dtype=np.int8), []
     var_lut, cat_lut = _lookup_tables(var_names, cat_names)
-    from remission.derive.criteria._kernels import scan_keys  # Numba: loaded on use
 
     day = obs["day"].to_numpy(dtype=np.int64)
     dmin, dmax, counts = scan_keys(day, varc, len(var_names))

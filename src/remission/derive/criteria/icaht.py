@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from remission.derive.criteria._common import check_system
+from remission.derive.criteria._kernels import episodes_rows, interpolate_rows
 from remission.derive.criteria.daily import with_variables
 
 __all__ = ["dense_matrix", "early_icaht", "engraftment", "episode_lengths",
@@ -78,8 +79,6 @@ def _sorted_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def interpolate_gaps(mat: np.ndarray, maxgap: int = 7) -> np.ndarray:
     """Linear interpolation along rows of interior gaps of <= ``maxgap`` missing days."""
-    from remission.derive.criteria._kernels import interpolate_rows  # Numba: loaded on use
-
     return interpolate_rows(np.ascontiguousarray(mat, dtype=float), int(maxgap))
 
 
@@ -91,8 +90,6 @@ def episode_lengths(mat: np.ndarray, threshold: float, join_gap: int = 2):
     matrix starts at day 0) that runs to the row's last non-missing day. Episodes
     separated by at most ``join_gap`` days above the threshold are one episode.
     """
-    from remission.derive.criteria._kernels import episodes_rows  # Numba: loaded on use
-
     return episodes_rows(np.ascontiguousarray(mat, dtype=float), float(threshold),
                          int(join_gap))
 
