@@ -235,7 +235,7 @@ def test_origin_file_used_instead_of_sex_genes(tmp_path, sim):
     assert (st.origin == "undetermined").sum() == 5          # the 5 unlisted cells
     assert st.origin.iloc[0] == truth["truth_origin"].iloc[0]
     prof = run_folder(folder)
-    res = next(r for r in prof.results if r.name == "singlecell.origin")
+    res = next(r for r in prof.results if r.name == "immunogenetics.origin_by_cluster")
     assert "origin file" in res.method
     kept = prof.adata.obs
     planted = pd.Series(truth["truth_origin"].to_numpy(),

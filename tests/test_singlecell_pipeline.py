@@ -126,9 +126,9 @@ def test_origin_fractions_within_two_points(carnk):
         got = (g["origin"] == "donor").mean()
         truth = (g["truth_origin"] == "donor").mean()
         assert abs(got - truth) <= 0.02, (tp, ct, got, truth)
-    tab = _res(carnk[1], "singlecell.origin").table
-    dim = tab.loc[("day 10", "NK CD56dim CD16high")]
-    assert dim["donor_share_of_called"] > 0.9   # expanded NK came from the product
+    tab = _res(carnk[1], "immunogenetics.origin_by_cluster").table
+    dim = tab.loc[("patient", "day 10", "NK CD56dim CD16high")]
+    assert dim["donor_share"] > 0.9   # expanded NK came from the product
 
 
 def test_cd4_cd8_ratio_of_car_cells(cart):

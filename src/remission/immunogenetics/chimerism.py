@@ -27,6 +27,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from remission.immunogenetics.origin import (  # kept importable from here (one implementation)
+    origin_by_cluster as origin_by_cluster,
+)
 from remission.results import Result
 
 REFERENCES = (
@@ -284,38 +287,6 @@ def snp_donor_fractions(genotypes: np.ndarray, alt: np.ndarray, depth: np.ndarra
     f = np.array([1 - x[0] - x[1], x[0], x[1]])
     return {"fractions": f.tolist(), "low": [np.nan, *lows], "high": [np.nan, *highs],
             "n_informative": int(inform.sum()), "loglik": -best}
-
-
-def origin_by_cluster(cells: pd.DataFrame, cluster: str = "cluster",
-                      origin: str = "origin") -> pd.DataFrame:
-    """Per-cluster counts and shares of per-cell origin calls (e.g. product / recipient).
-
-    Parameters
-    ----------
-    cells:
-        One row per cell with a cluster label and an origin call (from a genotype
-        demultiplexer; ``unassigned``/``doublet`` calls are kept as their own column).
-    cluster, origin:
-        Column names.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Rows = clusters; counts per origin, ``n`` and ``<origin>_share`` columns.
-
-    Examples
-    --------
-    >>> c = pd.DataFrame({"cluster": [0, 0, 1], "origin": ["product", "recipient", "product"]})
-    >>> origin_by_cluster(c)["product_share"].tolist()
-    [0.5, 1.0]
-    """
-    tab = pd.crosstab(cells[cluster], cells[origin])
-    out = tab.copy()
-    out["n"] = tab.sum(axis=1)
-    for c in tab.columns:
-        out[f"{c}_share"] = tab[c] / out["n"]
-    out.index = out.index.astype(str)
-    return out
 
 
 def chimerism_results(genotypes: pd.DataFrame | None = None, peaks: pd.DataFrame | None = None,

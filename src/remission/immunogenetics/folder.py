@@ -226,17 +226,64 @@ def read_folder(path: str | Path, patients: set[str] | None = None) -> Inputs:
     if cfg.get("chimerism", {}).get("vcf"):
         _read_vcfs(folder, cfg["chimerism"]["vcf"], inp, probs)
     if f["cells"].exists():
-        df = _read(f["cells"], ("cell", "cluster", "origin"), probs)
-        if df is not None:
-            for i in np.flatnonzero(df["cell"].duplicated().to_numpy()):
-                probs.append(Problem(str(f["cells"]), "cell listed twice", row=int(i) + 2,
-                                     column="cell", value=df["cell"].iloc[i]))
-            inp.cells = df
+        _read_cells(f["cells"], inp, probs)
     if f["panel"].exists():
         _read_panel(f["panel"], inp, probs, patients)
     if probs:
         raise InputError(probs)
     return inp
+
+
+CELL_ORIGIN_DEPRECATED = (
+    "immunogenetics/cell_origin.csv is deprecated and will stop being read: per-cell origin "
+    "is one input, the single-cell origin file (study.toml [singlecell] origin_file = "
+    "\"singlecell/origin.csv\" with columns barcode, sample, origin), whose cells are "
+    "clustered by the single-cell analysis (docs/study-format.md)")
+
+
+def _singlecell_origin_declared(folder: Path) -> str | None:
+    """The study.toml key that declares single-cell origin calls, if any."""
+    p = folder.parent / "study.toml"
+    if not p.exists():
+        return None
+    try:
+        sc = tomllib.loads(p.read_text(encoding="utf-8")).get("singlecell", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return None  # reported by the study loader
+    if not isinstance(sc, dict):
+        return None
+    return next((k for k in ("origin_file", "donor_sex") if k in sc), None)
+
+
+def _read_cells(p: Path, inp: Inputs, probs: list[Problem]) -> None:
+    """Deprecated ``cell_origin.csv``: ``cell, cluster, origin`` (optional ``sample``)."""
+    from remission.immunogenetics.origin import ORIGINS, normalise_origin
+
+    key = _singlecell_origin_declared(inp.folder)
+    if key is not None:
+        probs.append(Problem(str(p), "two per-cell origin inputs: this file and "
+                             f"study.toml [singlecell] {key}",
+                             expected="one input: remove cell_origin.csv (deprecated) and "
+                                      "keep the single-cell origin"))
+        return
+    df = _read(p, ("cell", "cluster", "origin"), probs)
+    if df is None:
+        return
+    calls, bad = normalise_origin(df["origin"])
+    for i in np.flatnonzero(bad):
+        probs.append(Problem(str(p), "invalid value", row=int(i) + 2, column="origin",
+                             value=df["origin"].iloc[i],
+                             expected="one of " + ", ".join(ORIGINS) + " (blank or "
+                                      "unassigned = undetermined)"))
+    for i in np.flatnonzero((df["cluster"].str.strip() == "").to_numpy()):
+        probs.append(Problem(str(p), "empty value", row=int(i) + 2, column="cluster",
+                             expected="the cell's cluster label"))
+    ids = df[["sample", "cell"]].agg(":".join, axis=1) if "sample" in df else df["cell"]
+    for i in np.flatnonzero(ids.duplicated().to_numpy()):
+        probs.append(Problem(str(p), "cell listed twice", row=int(i) + 2,
+                             column="cell", value=df["cell"].iloc[i]))
+    df["origin"] = calls
+    inp.cells = df
 
 
 def _read_ligands(p: Path, probs: list[Problem]) -> pd.DataFrame | None:
@@ -649,13 +696,13 @@ def analyse_folder(path: str | Path, patients: set[str] | None = None,
                              "Donor chimerism by lineage over time",
                              "Mean donor % over informative STR loci with its interval; "
                              "dashed line = complete-chimerism threshold."))
-    if inp.cells is not None:
-        from remission.immunogenetics.chimerism import origin_by_cluster
+    if inp.cells is not None:  # deprecated input, same summary as the single-cell origin
+        from remission.immunogenetics.origin import origin_result
 
-        results.append(Result("immunogenetics.origin_by_cluster",
-                              "Cell origin by cluster", origin_by_cluster(inp.cells),
-                              method="Per-cell origin calls (e.g. genotype demultiplexing) "
-                                     "counted per cluster.", section="immunogenetics"))
+        by = ("sample",) if "sample" in inp.cells.columns else ()
+        results.append(origin_result(inp.cells, "read from immunogenetics/cell_origin.csv, "
+                                     "clusters as supplied", by=by,
+                                     warnings=(CELL_ORIGIN_DEPRECATED,)))
     if inp.panel is not None:
         from remission.immunogenetics.panel import panel_results
 

@@ -230,29 +230,21 @@ def _ratio_result(a: anndata.AnnData) -> Result:
 
 
 def _origin_result(a: anndata.AnnData, how: str) -> Result:
-    rows = []
-    for (tp, cl), g in a.obs.groupby(["time_point", "cell_type"], observed=True):
-        n = len(g)
-        rows.append({"time_point": tp, "cell_type": cl, "n": n,
-                     "donor": int((g["origin"] == "donor").sum()),
-                     "recipient": int((g["origin"] == "recipient").sum()),
-                     "undetermined": int((g["origin"] == "undetermined").sum())})
-    tab = pd.DataFrame(rows)
-    called = tab["donor"] + tab["recipient"]
-    tab["donor_share_of_called"] = tab["donor"] / called.where(called > 0)
-    return Result(
-        name="singlecell.origin", title="Origin of cells (donor/product vs recipient)",
-        table=tab.set_index(["time_point", "cell_type"]), section=SECTION,
-        method=("Per-cell assignment read from the study's origin file (e.g. a genotype "
-                "demultiplexer's output)." if how == "file" else
-                "Sex-gene proxy: chrY genes (RPS4Y1, DDX3Y, KDM5D, UTY, EIF1AY) without XIST "
-                "= male, XIST without chrY = female, otherwise undetermined; the donor's sex "
-                "maps to donor."),
-        rationale="Valid only when donor and recipient differ in sex; otherwise supply a "
-                  "per-cell assignment from a genotype demultiplexer (e.g. vireo).",
-        warnings=("Undetermined cells (dropout, doublets, ambient RNA) are excluded from the "
-                  "donor share.",),
-        references=("Huang Y, McCarthy DJ, Stegle O. Genome Biol 2019;20:273 (vireo).",))
+    """Origin by cell-type label per sample: the immunogenetics summary, called once."""
+    from remission.immunogenetics.origin import origin_result
+
+    if how == "file":
+        source = ("read from the study's single-cell origin file, e.g. a genotype "
+                  "demultiplexer's output; unlisted cells undetermined")
+        why = ""
+    else:
+        source = ("sex-gene proxy: chrY genes (RPS4Y1, DDX3Y, KDM5D, UTY, EIF1AY) without "
+                  "XIST = male, XIST without chrY = female, otherwise undetermined; the "
+                  "donor's sex maps to donor")
+        why = ("Valid only when donor and recipient differ in sex; otherwise supply per-cell "
+               "calls from a genotype demultiplexer (e.g. vireo) as the origin file.")
+    return origin_result(a.obs, source, cluster="cell_type", by=("sample", "time_point"),
+                         rationale=why)
 
 
 def _expansion_results(a: anndata.AnnData, p: Params) -> list[Result]:

@@ -465,14 +465,24 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
         adata.X.data = np.round(adata.X.data)
     origin = None
     if "origin_file" in tab:
-        origin = _read_origin(folder, str(tab["origin_file"]), adata, log)
+        origin = _read_origin(folder, str(tab["origin_file"]), adata, log, warns)
+        if "donor_sex" in tab:
+            warns.append("origin_file given: per-cell origin read from it; donor_sex (the "
+                         "sex-gene proxy) not used")
         log.raise_if_any()
     return SingleCellStudy(folder, params, sheet, adata, origin, warns)
 
 
-def _read_origin(folder: Path, name: str, adata: anndata.AnnData, log: ProblemLog
-                 ) -> pd.Series | None:
-    """Per-cell origin (barcode, sample, origin) e.g. from vireo's donor_ids.tsv."""
+def _read_origin(folder: Path, name: str, adata: anndata.AnnData, log: ProblemLog,
+                 warns: list[str]) -> pd.Series | None:
+    """Per-cell origin (barcode, sample, origin), e.g. converted from vireo's donor_ids.tsv.
+
+    The study's one per-cell origin input; the vocabulary is
+    :data:`remission.immunogenetics.origin.ORIGINS` (blank / ``unassigned`` =
+    undetermined). Cells not listed are undetermined.
+    """
+    from remission.immunogenetics.origin import ORIGINS, normalise_origin
+
     p = folder / name
     if not p.exists():
         log.add(name, "origin file not found", column="singlecell.origin_file")
@@ -484,12 +494,31 @@ def _read_origin(folder: Path, name: str, adata: anndata.AnnData, log: ProblemLo
     if log:
         return None
     df.index = range(2, len(df) + 2)
-    bad = df[~df["origin"].isin(["donor", "recipient", "undetermined"])]
-    for line, r in bad.head(10).iterrows():
-        log.add(name, "unknown origin", row=line, column="origin", value=r["origin"],
-                expected='"donor", "recipient" or "undetermined"')
+    calls, bad = normalise_origin(df["origin"])
+    for line in df.index[bad]:
+        log.add(name, "unknown origin", row=line, column="origin", value=df.at[line, "origin"],
+                expected="one of " + ", ".join(f'"{o}"' for o in ORIGINS)
+                         + ' (blank or "unassigned" = undetermined)')
+    samples = set(adata.obs["sample"].astype(str))
+    for line in df.index[~df["sample"].isin(samples)]:
+        log.add(name, "sample not in the sample sheet", row=line, column="sample",
+                value=df.at[line, "sample"], expected="one of " + ", ".join(sorted(samples)))
     keys = df["sample"] + ":" + df["barcode"]
-    return pd.Series(df["origin"].to_numpy(), index=keys.to_numpy()).reindex(
+    for line in df.index[keys.duplicated()]:
+        log.add(name, "cell listed twice", row=line, column="barcode",
+                value=df.at[line, "barcode"], expected="one row per sample and barcode")
+    if log:
+        return None
+    known = keys.isin(adata.obs_names)
+    if not known.any():
+        log.add(name, "no barcode matches a cell of the count matrices", column="barcode",
+                value=df["barcode"].iloc[0],
+                expected="barcodes as in the matrices (e.g. AAACCTGAGAAACCAT-1)")
+        return None
+    if not known.all():
+        warns.append(f"{name}: {int((~known).sum())} of {len(df)} listed barcodes match no "
+                     "cell of the count matrices and were ignored")
+    return pd.Series(calls[known.to_numpy()], index=keys[known].to_numpy()).reindex(
         adata.obs_names).fillna("undetermined")
 
 
