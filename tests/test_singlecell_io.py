@@ -249,3 +249,19 @@ def test_origin_file_used_instead_of_sex_genes(tmp_path, sim):
     probs = _problems(folder)
     assert probs[0].file == "singlecell/origin.csv" and probs[0].row == 3 \
         and probs[0].column == "origin" and probs[0].value == "host"
+    # blank and vireo's "unassigned" read as undetermined; every other problem at once
+    b0, s0 = lines[1].split(",")[:2]
+    more = [lines[0], f"{b0},{s0},unassigned", lines[2].rsplit(",", 1)[0] + ",",
+            lines[3].rsplit(",", 1)[0] + ",Doublet", *lines[4:]]
+    (folder / "singlecell" / "origin.csv").write_text("\n".join(more) + "\n")
+    st = load_singlecell(folder)
+    assert list(st.origin.iloc[:3]) == ["undetermined", "undetermined", "doublet"]
+    assert any("donor_sex" in w and "not used" in w for w in st.warnings)
+    wrong = [*more, f"{b0},nosuch,donor", f"{b0},{s0},donor", "ZZZZ-9,product,donor"]
+    (folder / "singlecell" / "origin.csv").write_text("\n".join(wrong) + "\n")
+    got = {(p.message, p.row) for p in _problems(folder)}
+    n = len(more)
+    assert got == {("sample not in the sample sheet", n + 1), ("cell listed twice", n + 2)}
+    (folder / "singlecell" / "origin.csv").write_text("\n".join([*more, "ZZZZ-9,product,donor"])
+                                                      + "\n")
+    assert any("1 of" in w and "match no cell" in w for w in load_singlecell(folder).warnings)

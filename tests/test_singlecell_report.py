@@ -49,7 +49,22 @@ def test_study_report_has_singlecell_section(tmp_path):
     assert {"singlecell.qc", "singlecell.car", "singlecell.cd4_cd8",
             "singlecell.expansion.car"} <= set(names)
     assert "response.rates" in names            # the clinical report is still there
-    assert "Single-cell profiling" in (out / "report.html").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Single-cell profiling" in html
+    # cell origin by cluster is one Result, shown once (no separate singlecell summary)
+    assert names.count("immunogenetics.origin_by_cluster") == 1
+    assert not any(n.endswith(".origin") for n in names)
+    assert html.count("Cell origin by cluster (recipient vs donor / product)</") == 1
+
+
+def test_two_origin_inputs_are_refused(tmp_path, capsys):
+    folder = _study(tmp_path)
+    (folder / "immunogenetics").mkdir(exist_ok=True)
+    (folder / "immunogenetics" / "cell_origin.csv").write_text(
+        "cell,cluster,origin\nAAAC-1,0,donor\n")
+    assert main(["validate", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "two per-cell origin inputs" in err and "cell_origin.csv" in err
 
 
 def test_validate_reports_singlecell_problems(tmp_path, capsys):

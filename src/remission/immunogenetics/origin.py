@@ -57,8 +57,10 @@ def normalise_origin(values: Sequence[object] | pd.Series) -> tuple[np.ndarray, 
     Examples
     --------
     >>> calls, bad = normalise_origin(["Donor", " recipient", None, "unassigned", "host"])
-    >>> calls.tolist(), bad.tolist()
-    (['donor', 'recipient', 'undetermined', 'undetermined', 'host'], [False, False, False, False, True])
+    >>> calls.tolist()
+    ['donor', 'recipient', 'undetermined', 'undetermined', 'host']
+    >>> bad.tolist()
+    [False, False, False, False, True]
     """
     s = pd.Series(values, dtype=object)
     low = s.where(s.notna(), "").astype(str).str.strip().str.lower()
@@ -135,7 +137,8 @@ def origin_by_cluster(cells: pd.DataFrame, cluster: str = "cluster", origin: str
     >>> c = pd.DataFrame({"cluster": ["10", "2", "2", "2"],
     ...                   "origin": ["recipient", "donor", "donor", "doublet"]})
     >>> t = origin_by_cluster(c)
-    >>> t[["n", "donor", "doublet", "n_called", "donor_share"]].round(3)  # doctest: +NORMALIZE_WHITESPACE
+    >>> cols = ["n", "donor", "doublet", "n_called", "donor_share"]
+    >>> t[cols].round(3)  # doctest: +NORMALIZE_WHITESPACE
                   n  donor  doublet  n_called  donor_share
     cluster
     2             3      2        1         2        1.000
