@@ -97,7 +97,8 @@ def _pivot_bench(n_vars: int, n_cats: int, n_groups: int, repeat: int) -> tuple[
     import pandas as pd
 
     sys.path.insert(0, str(ROOT / "src"))
-    from remission.report.format import display_table, publication_table
+    from remission.report.publication import publication_table
+    from remission.report.tables import display_table
     from remission.results import Result
 
     rows = {}

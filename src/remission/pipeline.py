@@ -204,7 +204,8 @@ def study_info(study: Study) -> StudyInfo:
         n_patients=study.n, cohort_label=c.cohorts.label if c.cohorts else "",
         criteria={k: CRITERIA_LABELS.get(v, v) for k, v in c.criteria.items()},
         synthetic=c.synthetic,
-        cohort_labels={lv.name: lv.label for lv in c.cohorts.levels} if c.cohorts else {})
+        cohort_labels={lv.name: lv.label for lv in c.cohorts.levels} if c.cohorts else {},
+        number_style=c.number_style)
 
 
 def software_versions() -> dict[str, str]:

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from remission.roles import Role, col_name, infer_roles, parse_role
+
 
 @dataclass(frozen=True)
 class Result:
@@ -45,9 +47,14 @@ class Result:
     display:
         Optional publication layout for renderers: ``{"rows": <column>, "columns": <column>,
         "cell": <template>}`` pivots the tidy table (e.g. variables × groups) and formats each
-        cell with a named template (see ``remission.report.format.CELL_TEMPLATES``:
+        cell with a named template (see ``remission.report.publication.CELL_TEMPLATES``:
         ``n_pct``, ``median_iqr``, ``median_range``, ``pct_ci``). The tidy table stays the
         data of record (JSON, claims); the layout is presentation only.
+    roles:
+        Declared column roles, ``{column: "kind[:of]"}`` (see :mod:`remission.roles`:
+        ``"ratio"``, ``"ci_low:HR"``, ``"p"``, ``"percent:n"`` ...). Columns not declared
+        get a role inferred from their name and values by :meth:`column_roles`, so a
+        renderer never guesses from a name. Presentation metadata: not in results.json.
     """
 
     name: str
@@ -60,6 +67,28 @@ class Result:
     params: Mapping[str, Any] = field(default_factory=dict)
     section: str = "other"
     display: Mapping[str, Any] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for role in self.roles.values():
+            parse_role(role)  # a misspelled role is a programming error: raise now
+
+    def column_roles(self) -> list[Role]:
+        """The role of each column of ``table``, in column order.
+
+        Declared :attr:`roles` first, the others inferred from name and values (see
+        :func:`remission.roles.infer_roles`).
+
+        Examples
+        --------
+        >>> t = pd.DataFrame({"HR": [0.5], "lo": [0.2], "hi": [1.1], "p": ["NA"]})
+        >>> r = Result("x", "X", t, "m", roles={"HR": "ratio"})
+        >>> [str(x) for x in r.column_roles()]
+        ['ratio', 'ci_low', 'ci_high', 'value']
+        """
+        names = [col_name(c) for c in self.table.columns]
+        values = [self.table.iloc[:, j].tolist() for j in range(self.table.shape[1])]
+        return infer_roles(names, values, self.roles)
 
     def row_keys(self) -> list[str]:
         return [_key(k) for k in self.table.index]

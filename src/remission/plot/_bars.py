@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from remission.numbers import format_proportion
 from remission.plot._style import text_color
-from remission.report.format import format_proportion
 
 
 def stacked_counts(

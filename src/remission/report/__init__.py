@@ -21,13 +21,15 @@ def write_report(bundle: ReportBundle, out_dir: str | Path) -> dict[str, Path]:
     """
     from remission.io.atomic import staged_dir, write_bytes
     from remission.progress import step
-    from remission.report.format import display_table
     from remission.report.html import MAX_TABLE_ROWS, publication_tables, render_html
     from remission.report.jsonout import render_json
+    from remission.report.tables import display_table
     from remission.report.word import render_docx
 
     step("writing report.html, results.json, tables.docx")
-    tables = {r.name: display_table(r, max_rows=MAX_TABLE_ROWS) for r in bundle.results}
+    style = bundle.study.number_style
+    tables = {r.name: display_table(r, max_rows=MAX_TABLE_ROWS, style=style)
+              for r in bundle.results}
     pubs = publication_tables(bundle, MAX_TABLE_ROWS)
     payload = {
         "report.html": render_html(bundle, tables=tables, publication=pubs).encode("utf-8"),

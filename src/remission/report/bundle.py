@@ -50,6 +50,9 @@ class StudyInfo:
     synthetic: bool = False
     #: cohort code -> label from study.toml (column headers show labels, not codes)
     cohort_labels: Mapping[str, str] = field(default_factory=dict)
+    #: number style of the report (study.toml ``[report] number_style``; see
+    #: :data:`remission.numbers.STYLES`)
+    number_style: str = "remission"
 
 
 @dataclass

@@ -14,12 +14,6 @@ from typing import Any
 
 from remission.report.bundle import SECTIONS, FigureItem, ReportBundle
 from remission.report.figures import figure_svg, svg_data_uri
-from remission.report.format import (
-    DisplayTable,
-    display_table,
-    find_tests,
-    publication_table,
-)
 from remission.report.methods import (
     methods_paragraph,
     ordered_results,
@@ -28,6 +22,8 @@ from remission.report.methods import (
     result_reference_numbers,
     section_of,
 )
+from remission.report.publication import find_tests, publication_table
+from remission.report.tables import DisplayTable, display_table
 from remission.results import Result
 
 #: Rows shown per table in HTML and Word; the complete table is always in results.json.
@@ -268,7 +264,8 @@ def publication_tables(bundle: ReportBundle,
     """Publication layout of every Result that declares ``display`` (None for the others)."""
     res = bundle.results
     labels = bundle.study.cohort_labels
-    return {r.name: publication_table(r, find_tests(r, res), max_rows, labels)
+    style = bundle.study.number_style
+    return {r.name: publication_table(r, find_tests(r, res), max_rows, labels, style)
             if r.display else None for r in res}
 
 
@@ -305,7 +302,7 @@ def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
                 continue
             shown, dt = disagreements_first(r), tables.get(r.name)
             if shown is not r:
-                dt = display_table(shown, max_rows=max_rows)
+                dt = display_table(shown, max_rows=max_rows, style=bundle.study.number_style)
             body.append(render_result(shown, refs, max_rows, dt, number[r.name],
                                       pubs.get(r.name)))
         for item in bundle.figures:

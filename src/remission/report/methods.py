@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from remission.numbers import get_style
 from remission.report.bundle import SECTIONS, ReportBundle
-from remission.report.format import conf_level_label, format_param
+from remission.report.labels import conf_level_label, format_param
 from remission.results import Result
 
 #: Display names (with the source to cite) of the criteria codes of ``study.toml``.
@@ -124,6 +125,9 @@ def methods_paragraph(bundle: ReportBundle) -> str:
             "Confidence intervals are two-sided at the "
             + _join([lv.replace(" CI", "") for lv in levels]) + " level"
         ))
+    style = get_style(bundle.study.number_style)
+    parts.append(_sentence(f"Numbers are reported with {style.title} (number style "
+                           f"'{style.name}': " + "; ".join(style.references) + ")"))
     if bundle.software:
         sw = [f"{name} {version}" for name, version in bundle.software.items()]
         parts.append(_sentence("Computations used " + _join(sw)))

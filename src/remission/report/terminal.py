@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from remission.report.format import (
-    DisplayTable,
-    display_table,
-    find_tests,
-    publication_table,
-)
+from remission.report.publication import find_tests, publication_table
+from remission.report.tables import DisplayTable, display_table
 from remission.results import Result
 
 MAX_ROWS = 50

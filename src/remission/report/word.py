@@ -27,9 +27,9 @@ from xml.sax.saxutils import escape
 
 from remission.io.cells import neutralise
 from remission.report.bundle import ReportBundle
-from remission.report.format import DisplayTable, display_table
 from remission.report.html import MAX_TABLE_ROWS, publication_tables
 from remission.report.methods import methods_paragraph, ordered_results, param_text
+from remission.report.tables import DisplayTable, display_table
 from remission.results import Result
 
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0, tzinfo=dt.UTC)
@@ -286,7 +286,7 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     landscape = False
     for k, r in enumerate(ordered_results(bundle), 1):
         t = (pubs.get(r.name) or (tables or {}).get(r.name)
-             or display_table(r, max_rows=max_rows))
+             or display_table(r, max_rows=max_rows, style=bundle.study.number_style))
         if t.row_kinds:  # publication table: size and orientation from its measured width
             size, wide = publication_fit(t, portrait_width)
         else:  # wide by column count, or numbers that cannot fit a portrait page unwrapped

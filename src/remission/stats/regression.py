@@ -254,6 +254,8 @@ def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
         rationale=f.why, warnings=tuple(warns), references=REG_REFS,
         params={"method": f.method, "ci": f.ci, "conf": conf, "n": f.n, "events": f.events,
                 "loglik": f.loglik, "intercept": float(f.coef[0])},
+        roles={"coef": "estimate", "OR": "ratio", "OR_lo": "ci_low:OR", "OR_hi": "ci_high:OR",
+               "se": "estimate", "p": "p"},
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from remission.errors import ProblemLog
+from remission.numbers import STYLES
 from remission.study.schema import (
     RESPONSE_CATEGORIES,
     RESPONSE_COMPLETE,
@@ -46,8 +47,8 @@ CRITERIA_LABELS: dict[str, str] = {
     "icaht_2023": "EHA/EBMT ICAHT (Rejeski et al., Blood 2023)",
 }
 
-_TOP = {"format", "study", "cohorts", "criteria", "response", "endpoints", "audit", "labs",
-        "kinetics", "singlecell"}  # [singlecell] is checked by remission.singlecell.io
+_TOP = {"format", "report", "study", "cohorts", "criteria", "response", "endpoints", "audit",
+        "labs", "kinetics", "singlecell"}  # [singlecell] is checked by remission.singlecell.io
 LLN_VARIABLES = ("anc", "platelets", "hemoglobin", "wbc", "lymphocytes")  # canonical units
 LLOQ_VARIABLES = ("car_copies", "car_cells")
 _STUDY = {"name", "disease", "products", "day0", "reference", "anchor_date_column", "synthetic",
@@ -96,6 +97,7 @@ class StudyConfig:
     lln: dict[str, float] = field(default_factory=dict)
     lloq: dict[str, float] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)  # key -> line in study.toml
+    number_style: str = "remission"  # [report] number_style (remission.numbers.STYLES)
 
 
 def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
@@ -242,6 +244,12 @@ def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
     kin = _table(data, "kinetics", log)
     _unknown(kin, {"lloq"}, "kinetics.", log)
     lloq = _positive_map(kin.get("lloq", {}), "kinetics.lloq", LLOQ_VARIABLES, log)
+    rep = _table(data, "report", log)
+    _unknown(rep, {"number_style"}, "report.", log)
+    number_style = _str(rep, "number_style", "report.", log) or "remission"
+    if number_style not in STYLES:
+        log.add(FILE, "unknown number style", column="report.number_style",
+                value=number_style, expected="one of " + ", ".join(STYLES))
     if log:
         return None
     return StudyConfig(
@@ -260,6 +268,7 @@ def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
         lln=lln,
         lloq=lloq,
         lines=log.lines,
+        number_style=number_style,
         **kw,
     )
 

@@ -313,6 +313,11 @@ def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str]
     return fit
 
 
+#: Column roles of the Cox tables (renderers format HR and its CI as ratios).
+COX_ROLES = {"coef": "estimate", "HR": "ratio", "HR_lo": "ci_low:HR", "HR_hi": "ci_high:HR",
+             "se": "estimate", "z": "estimate", "p": "p", "chisq": "estimate", "df": "count"}
+
+
 def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
                title: str = "Cox proportional-hazards model", section: str = "efficacy",
                ) -> Result:
@@ -363,6 +368,7 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
         warnings=tuple(warns), references=COX_REFS,
         params={"conf": conf, "n": fit.n, "events": fit.events, "iterations": fit.iterations,
                 "loglik": fit.loglik, "loglik0": fit.loglik0},
+        roles=COX_ROLES,
     )
 
 

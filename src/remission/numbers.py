@@ -1,0 +1,576 @@
+"""How a number looks: the one place every renderer (HTML, Word, terminal, figures) asks.
+
+This module turns values a :class:`~remission.results.Result` already holds into text; it
+computes no statistic. It sits in the bottom layer so figures (``remission.plot``) and
+reports (``remission.report``) share it without importing each other.
+
+Two things live here:
+
+* scalar formatters (:func:`format_p`, :func:`format_percent`, :func:`format_number`, ...)
+  with remission's default conventions, documented in ``docs/report.md``;
+* :class:`NumberStyle`, a named set of reporting rules chosen in study.toml
+  (``[report] number_style``): ``"remission"`` (the default, the conventions below),
+  ``"nejm"`` and ``"jama"`` (journal rules, each rule citing the text it implements; see
+  :data:`STYLES`).
+
+Default conventions (``number_style = "remission"``):
+
+* p-values follow R's ``format.pval(p, digits = 3, eps = 0.001)`` applied to one value:
+  ``p < 0.001`` prints ``"<0.001"``, otherwise 3 significant digits with trailing zeros
+  dropped (``0.05`` -> ``"0.05"``, ``1`` -> ``"1"``), rounding as R does (on the binary
+  value, C ``sprintf`` semantics). Reference: R Core Team, *R: A Language and Environment
+  for Statistical Computing*, ``?format.pval`` and ``?format``.
+* Percentages have one decimal, rounded **half up on the shortest decimal representation**
+  of the value after removing float noise beyond 12 significant digits (``12.25`` ->
+  ``"12.3"``, ``0.1225`` as a proportion -> ``"12.3%"``, ``23/80*100 =
+  28.749999999999996`` -> ``"28.8"``), the convention of SAS ``ROUND`` used in most
+  clinical table shells (ICH E3 leaves the rule to the sponsor; we state ours). A non-zero
+  value that would print as 0.0 prints ``"<0.1"`` and a value below 100 % that would print
+  as 100.0 prints ``">99.9"``, so a table never claims "none" or "all" when that is false.
+* Counts with proportions print ``"n (x.x%)"``; confidence intervals print ``"lo–hi"`` (en
+  dash), or ``"lo to hi"`` when a bound is negative, where a dash would read as a minus.
+* Other numbers: integers as integers; floats to 3 significant digits without exponent for
+  ``1e-3 <= |x| < 1e6`` (``|x| >= 1000`` is rounded to an integer), otherwise ``1.23e-04``.
+* Missing values print as an em dash ``"—"``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+MISSING = "—"
+EN_DASH = "–"
+P_EPS = 0.001
+P_DIGITS = 3
+AUDIT_DIGITS = 6
+
+# --------------------------------------------------------------------------- scalars
+
+
+def is_missing(v: Any) -> bool:
+    """True for None, NaN, pandas NA/NaT.
+
+    Examples
+    --------
+    >>> is_missing(None), is_missing(float("nan")), is_missing(0)
+    (True, True, False)
+    """
+    if v is None:
+        return True
+    try:
+        import pandas as pd
+
+        if v is pd.NA or v is pd.NaT:
+            return True
+    except ImportError:  # pragma: no cover - pandas is a hard dependency
+        pass
+    if isinstance(v, float):
+        return math.isnan(v)
+    dtype = getattr(v, "dtype", None)
+    return dtype is not None and dtype.kind == "f" and bool(v != v)
+
+
+def is_number(v: Any) -> bool:
+    """True for a real number (int, float, numpy scalar), not a bool, str or missing value.
+
+    Examples
+    --------
+    >>> is_number(0.3), is_number("0.3"), is_number(True), is_number(None)
+    (True, False, False, False)
+    """
+    if v is None or isinstance(v, bool | str) or _is_bool(v):
+        return False
+    if isinstance(v, int | float):
+        return True
+    return getattr(getattr(v, "dtype", None), "kind", "") in "iuf" and hasattr(v, "dtype")
+
+
+def _signif_text(x: float, digits: int) -> str:
+    """``x`` to ``digits`` significant digits, trailing zeros dropped, fixed notation.
+
+    Rounds on the binary value like C ``sprintf("%.*e")`` (what R's ``format`` does).
+    """
+    if x == 0:
+        return "0"
+    mant, exp_s = f"{x:.{digits - 1}e}".split("e")
+    exp = int(exp_s)
+    sig = len(mant.replace("-", "").replace(".", "").rstrip("0")) or 1
+    decimals = max(0, sig - 1 - exp)
+    return f"{x:.{decimals}f}"
+
+
+def format_p(p: Any, eps: float = P_EPS, digits: int = P_DIGITS) -> str:
+    """p-value as R's ``format.pval(p, digits = 3, eps = 0.001)`` prints a single value.
+
+    A value that is not a number (text in a p column) is printed as it is, never raised.
+
+    Examples
+    --------
+    >>> format_p(0.04567), format_p(0.0004), format_p(1.0), format_p("n/a")
+    ('0.0457', '<0.001', '1', 'n/a')
+    """
+    if is_missing(p):
+        return MISSING
+    if not is_number(p):
+        return str(p)
+    x = float(p)
+    if x < eps:
+        return "<" + _signif_text(eps, digits)
+    return _signif_text(x, digits)
+
+
+#: Significant digits kept before half-up rounding: removes binary noise such as
+#: 23/80*100 = 28.749999999999996 (a tie written as 28.75 by anyone counting by hand).
+CLEAN_DIGITS = 12
+
+
+def _decimal(value: Any) -> Decimal:
+    """Shortest decimal representation of ``value``, float noise beyond 12 digits removed."""
+    d = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if d == 0 or not d.is_finite():
+        return d
+    return d.quantize(Decimal(1).scaleb(d.adjusted() - CLEAN_DIGITS + 1), rounding=ROUND_HALF_EVEN)
+
+
+def _half_up(value: Any, decimals: int) -> Decimal:
+    """Round half up on the (noise-cleaned) decimal representation of ``value``."""
+    return _decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def format_percent_value(pct: Any, decimals: int = 1, guard: bool = True) -> str:
+    """A percentage already on the 0–100 scale, without the ``%`` sign.
+
+    ``guard`` applies the ``<0.1`` / ``>99.9`` rule (off for confidence bounds, where
+    "19.4–>99.9" would read badly and a bound of 100.0 claims nothing about patients).
+
+    Examples
+    --------
+    >>> format_percent_value(12.25), format_percent_value(0.04), format_percent_value(40, 0)
+    ('12.3', '<0.1', '40')
+    """
+    if is_missing(pct):
+        return MISSING
+    x = _decimal(pct)
+    r = _half_up(x, decimals)
+    if guard and x > 0 and r == 0:
+        return "<" + str(Decimal(1).scaleb(-decimals))
+    if guard and 0 < x < 100 and r >= 100:
+        return ">" + str(Decimal(100) - Decimal(1).scaleb(-decimals))
+    if x < 0 and r == 0:
+        r = abs(r)
+    return f"{r:.{decimals}f}"
+
+
+def format_percent(pct: Any, decimals: int = 1) -> str:
+    """A 0–100 percentage with its sign: ``"12.3%"``.
+
+    Examples
+    --------
+    >>> format_percent(12.25)
+    '12.3%'
+    """
+    text = format_percent_value(pct, decimals)
+    return text if text == MISSING else text + "%"
+
+
+def format_proportion(prop: Any, decimals: int = 1) -> str:
+    """A 0–1 proportion as a percentage: ``0.125`` -> ``"12.5%"``.
+
+    Scaling is done in decimal arithmetic on ``repr(prop)`` so the half-up rule sees the
+    number as written (``0.1225`` -> ``"12.3%"``), not its binary neighbour.
+
+    Examples
+    --------
+    >>> format_proportion(0.1225)
+    '12.3%'
+    """
+    if is_missing(prop):
+        return MISSING
+    return format_percent(prop_to_pct(prop), decimals)
+
+
+def prop_to_pct(prop: Any) -> Decimal:
+    """A 0–1 proportion on the 0–100 scale, exactly (decimal arithmetic on its repr)."""
+    return Decimal(repr(float(prop))) * 100
+
+
+def format_count(n: Any) -> str:
+    """A count: whole numbers without decimals (``3.0`` -> ``"3"``).
+
+    Examples
+    --------
+    >>> format_count(3.0), format_count(None)
+    ('3', '—')
+    """
+    if is_missing(n):
+        return MISSING
+    x = float(n)
+    return str(int(x)) if x.is_integer() else format_number(x)
+
+
+def format_n_pct(n: Any, pct: Any = None, *, prop: Any = None, decimals: int = 1) -> str:
+    """``"n (x.x%)"`` from a count and its percentage (0–100) or proportion (0–1).
+
+    Examples
+    --------
+    >>> format_n_pct(3, prop=0.75), format_n_pct(3, 75.0, decimals=0)
+    ('3 (75.0%)', '3 (75%)')
+    """
+    if is_missing(n):
+        return MISSING
+    if prop is not None and not is_missing(prop):
+        share = format_proportion(prop, decimals)
+    elif pct is not None and not is_missing(pct):
+        share = format_percent(pct, decimals)
+    else:
+        return format_count(n)
+    return f"{format_count(n)} ({share})"
+
+
+def format_number(x: Any, digits: int = 3) -> str:
+    """General number: integers as is, floats to ``digits`` significant digits.
+
+    Examples
+    --------
+    >>> format_number(123.456), format_number(0.000123), format_number(2.0)
+    ('123', '1.23e-04', '2')
+    """
+    if is_missing(x):
+        return MISSING
+    if _is_bool(x):
+        return "Yes" if x else "No"
+    if isinstance(x, int) or (hasattr(x, "dtype") and getattr(x.dtype, "kind", "") in "iu"):
+        return str(int(x))
+    v = float(x)
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1e6 or a < 1e-3:
+        return f"{v:.{digits - 1}e}"
+    if a >= 10**digits:
+        return f"{v:.0f}"
+    return _signif_text(v, digits)
+
+
+def format_ci(lo: Any, hi: Any, fmt: Any = None) -> str:
+    """Interval ``"lo–hi"`` (en dash), ``"lo to hi"`` if a bound is negative.
+
+    Examples
+    --------
+    >>> format_ci(0.194, 0.994), format_ci(-0.25, 1.5)
+    ('0.194–0.994', '-0.25 to 1.5')
+    """
+    if is_missing(lo) and is_missing(hi):
+        return MISSING
+    f = fmt or format_number
+    a, b = f(lo), f(hi)
+    neg = any(is_number(v) and float(v) < 0 for v in (lo, hi))
+    return f"{a} to {b}" if neg else f"{a}{EN_DASH}{b}"
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool) or getattr(getattr(v, "dtype", None), "kind", "") == "b"
+
+
+def format_value(v: Any) -> str:
+    """Any cell value with no column-specific rule.
+
+    Examples
+    --------
+    >>> format_value("CR"), format_value(True), format_value(0.12345)
+    ('CR', 'Yes', '0.123')
+    """
+    if is_missing(v):
+        return MISSING
+    if isinstance(v, str):
+        return v
+    if _is_bool(v):
+        return "Yes" if v else "No"
+    if hasattr(v, "isoformat") and not isinstance(v, int | float):
+        text = v.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text
+    try:
+        return format_number(v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+# --------------------------------------------------------------------------- journal styles
+#
+# Sources of the journal rules (the text each rule implements, paraphrased):
+#
+# NEJM  Harrington D, D'Agostino RB Sr, Gatsonis C, et al. New guidelines for statistical
+#       reporting in the Journal. N Engl J Med 2019;381:285-6, and the Journal's "Statistical
+#       Reporting Guidelines" (Author Center, New Manuscripts), quoted verbatim in
+#       Aguinis H et al. BMJ Evid Based Med 2021;26:108 (doi:10.1136/bmjebm-2019-111264),
+#       Table 1: P values larger than 0.01 to two decimal places, those between 0.01 and
+#       0.001 to three decimal places, and those smaller than 0.001 as P<0.001.
+# AMA   AMA Manual of Style, 10th ed. (JAMA and the JAMA Network journals), chapter 4
+#       "Visual presentation of data", tables: P values to 2 digits to the right of the
+#       decimal point unless the first 2 digits are zeros, then 3 (P = .002); P values
+#       below .001 as "P < .001"; a percentage contains no more digits than its
+#       denominator (9 of 28 is 32%, not 32.1%); section 20.8 (significant digits and
+#       rounding numbers): when rounding to 2
+#       digits would make P appear nonsignificant (P = .046), 3 digits may be kept; JAMA
+#       omits the zero before the decimal point of P (it cannot exceed 1).
+# Cole  Cole TJ. Too many digits: the presentation of numerical data. Arch Dis Child
+#       2015;100:608-9 ("rule of four" for ratios): round a ratio to two significant
+#       digits if its leading non-zero digit is four or more, otherwise to three: three
+#       decimals from 0.040 to 0.399, two from 0.40 to 3.99, one from 4.0 to 39.9;
+#       the confidence limits each by the same rule (22.68 (7.51 to 73.67) -> 22.7
+#       (7.5 to 74)).
+
+#: The references a report cites for its number style (``NumberStyle.references``).
+NEJM_REF = ("Harrington D, D'Agostino RB Sr, Gatsonis C, et al. New guidelines for "
+            "statistical reporting in the Journal. N Engl J Med 2019;381:285-6")
+AMA_REF = ("AMA Manual of Style: A Guide for Authors and Editors. 10th ed. Oxford University "
+           "Press; 2007: chapter 4 (visual presentation of data) and section 20.8 (significant "
+           "digits and rounding numbers)")
+COLE_REF = ("Cole TJ. Too many digits: the presentation of numerical data. Arch Dis Child "
+            "2015;100:608-9")
+R_REF = "R Core Team. R: A language and environment for statistical computing (format.pval)"
+
+
+def _fixed_half_up(x: Any, decimals: int) -> str:
+    """``x`` to ``decimals`` places, half up on its decimal representation."""
+    return f"{_half_up(x, decimals):.{decimals}f}"
+
+
+def p_nejm(p: float) -> str:
+    """P as NEJM's statistical reporting guidelines (2019) write it.
+
+    > 0.01: two decimals; 0.001–0.01: three decimals; < 0.001: ``"<0.001"``. A value
+    below 1 that would round to 1.00 prints ``">0.99"`` (never "P=1.00" for P<1), the same
+    guard remission applies to percentages.
+
+    Examples
+    --------
+    >>> [p_nejm(x) for x in (0.2345, 0.0123, 0.00999, 0.00456, 0.0009, 0.999)]
+    ['0.23', '0.01', '0.010', '0.005', '<0.001', '>0.99']
+    """
+    if p < 0.001:
+        return "<0.001"
+    if p < 0.01:
+        return _fixed_half_up(p, 3)
+    text = _fixed_half_up(p, 2)
+    if p < 1 and text == "1.00":
+        return ">0.99"
+    return text
+
+
+def p_ama(p: float) -> str:
+    """P as the AMA Manual of Style (JAMA) writes it: no leading zero.
+
+    2 decimals unless the first two decimals are zeros (P < .01, then 3); below .001 as
+    ``"<.001"``; kept at 3 decimals when rounding to 2 would lift it to .05 (0.046 is
+    ``".046"``, not ``".05"``); a value below 1 that would round to 1.00 is ``">.99"``.
+
+    Examples
+    --------
+    >>> [p_ama(x) for x in (0.2345, 0.046, 0.0123, 0.002, 0.0004, 0.996)]
+    ['.23', '.046', '.01', '.002', '<.001', '>.99']
+    """
+    if p < 0.001:
+        return "<.001"
+    if p < 0.01:
+        text = _fixed_half_up(p, 3)
+    else:
+        text = _fixed_half_up(p, 2)
+        if p < 0.05 and text == "0.05":
+            text = _fixed_half_up(p, 3)
+        if p < 1 and text == "1.00":
+            return ">.99"
+    return text[1:] if text.startswith("0.") else text
+
+
+def ratio_rule_of_four(x: Any) -> str:
+    """A ratio (HR, OR, RR) by Cole's rule of four: 2 significant digits if the leading
+    non-zero digit is 4-9, else 3; trailing zeros kept (they carry precision).
+
+    Examples
+    --------
+    >>> [ratio_rule_of_four(v) for v in (0.1234, 0.456, 1.5, 3.994, 22.68, 7.51, 73.67)]
+    ['0.123', '0.46', '1.50', '3.99', '22.7', '7.5', '74']
+    """
+    if is_missing(x):
+        return MISSING
+    if not is_number(x):
+        return str(x)
+    v = float(x)
+    if math.isinf(v) or v <= 0:
+        return format_number(v)
+    d = _decimal(v)
+    lead = int(str(abs(d.normalize()).as_tuple().digits[0]))
+    sig = 2 if lead >= 4 else 3
+    decimals = sig - 1 - d.adjusted()
+    if decimals < 0:
+        q = d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+        return f"{q:.0f}"
+    return _fixed_half_up(v, decimals)
+
+
+def percent_decimals_ama(denominator: Any) -> int:
+    """Decimals of a percentage with no more digits than its denominator (AMA).
+
+    A percentage from 10 to 99 has two digits before the point, so denominators below
+    100 get none and 100-999 get one. Remission prints at most one decimal (a second
+    would add precision that the rule allows but few tables show); denominators below
+    10 also get none (the rule cannot be met without rounding to tens, which no journal
+    prints).
+
+    Examples
+    --------
+    >>> [percent_decimals_ama(n) for n in (7, 28, 99, 100, 4000)]
+    [0, 0, 0, 1, 1]
+    """
+    n = float(denominator)
+    return 0 if n < 100 else 1
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    """A named set of number reporting rules (``[report] number_style`` in study.toml).
+
+    Attributes
+    ----------
+    name : str
+        Key in :data:`STYLES` (``"remission"``, ``"nejm"``, ``"jama"``).
+    title : str
+        What a report's Methods paragraph says about its number style.
+    p_rule : str
+        ``"r"`` (R format.pval, 3 significant digits), ``"nejm"`` or ``"ama"``.
+    percent_rule : str
+        ``"one_decimal"`` or ``"ama_denominator"`` (decimals from the denominator).
+    ratio_rule : str
+        ``"signif3"`` (3 significant digits) or ``"rule_of_four"`` (Cole 2015).
+    references : tuple of str
+        The texts the rules implement.
+    """
+
+    name: str
+    title: str
+    p_rule: str = "r"
+    percent_rule: str = "one_decimal"
+    ratio_rule: str = "signif3"
+    references: tuple[str, ...] = ()
+
+    def p(self, value: Any) -> str:
+        """A p-value by this style (text in a p column printed as it is).
+
+        Examples
+        --------
+        >>> STYLES["nejm"].p(0.0456), STYLES["jama"].p(0.0456), STYLES["remission"].p(0.0456)
+        ('0.05', '.046', '0.0456')
+        """
+        if is_missing(value):
+            return MISSING
+        if not is_number(value) or self.p_rule == "r":
+            return format_p(value)
+        x = float(value)
+        return p_nejm(x) if self.p_rule == "nejm" else p_ama(x)
+
+    def percent_decimals(self, denominator: Any = None) -> int:
+        """Decimals of a percentage whose denominator is ``denominator`` (None: unknown).
+
+        Examples
+        --------
+        >>> STYLES["jama"].percent_decimals(28), STYLES["jama"].percent_decimals(None)
+        (0, 1)
+        """
+        if (self.percent_rule == "ama_denominator" and denominator is not None
+                and is_number(denominator) and not is_missing(denominator)):
+            return percent_decimals_ama(denominator)
+        return 1
+
+    def percent_value(self, pct: Any, denominator: Any = None, guard: bool = True) -> str:
+        """A 0–100 percentage without its sign (see :func:`format_percent_value`)."""
+        if not is_missing(pct) and not is_number(pct) and not isinstance(pct, Decimal):
+            return str(pct)
+        return format_percent_value(pct, self.percent_decimals(denominator), guard)
+
+    def percent(self, pct: Any, denominator: Any = None) -> str:
+        """A 0–100 percentage with its sign: ``"32%"`` for 9 of 28 in the JAMA style.
+
+        Examples
+        --------
+        >>> STYLES["jama"].percent(9 / 28 * 100, 28), STYLES["remission"].percent(9 / 28 * 100)
+        ('32%', '32.1%')
+        """
+        text = self.percent_value(pct, denominator)
+        if text == MISSING or not (is_number(pct) or isinstance(pct, Decimal)):
+            return text
+        return text + "%"
+
+    def proportion(self, prop: Any, denominator: Any = None) -> str:
+        """A 0–1 proportion as a percentage with its sign."""
+        if is_missing(prop):
+            return MISSING
+        if not is_number(prop):
+            return str(prop)
+        return self.percent(prop_to_pct(prop), denominator)
+
+    def n_pct(self, n: Any, pct: Any = None, *, prop: Any = None, denominator: Any = None
+              ) -> str:
+        """``"n (x%)"`` from a count and its percentage or proportion.
+
+        Examples
+        --------
+        >>> STYLES["jama"].n_pct(9, prop=9 / 28, denominator=28)
+        '9 (32%)'
+        """
+        return format_n_pct(n, pct, prop=prop, decimals=self.percent_decimals(denominator))
+
+    def ratio(self, value: Any) -> str:
+        """A ratio estimate or one of its confidence limits.
+
+        Examples
+        --------
+        >>> STYLES["nejm"].ratio(0.7512), STYLES["remission"].ratio(0.7512)
+        ('0.75', '0.751')
+        """
+        if self.ratio_rule == "rule_of_four":
+            return ratio_rule_of_four(value)
+        return format_value(value)
+
+
+#: The styles study.toml can name in ``[report] number_style``.
+STYLES: dict[str, NumberStyle] = {
+    "remission": NumberStyle(
+        "remission", "P values as R's format.pval with 3 significant digits (P<0.001 below "
+        "0.001); percentages to one decimal, rounded half up", references=(R_REF,)),
+    "nejm": NumberStyle(
+        "nejm", "P values as the NEJM statistical reporting guidelines (two decimals above "
+        "0.01, three from 0.001 to 0.01, P<0.001 below); ratios by Cole's rule of four; "
+        "percentages to one decimal, rounded half up",
+        p_rule="nejm", ratio_rule="rule_of_four", references=(NEJM_REF, COLE_REF)),
+    "jama": NumberStyle(
+        "jama", "P values as the AMA Manual of Style (two decimals, three below .01, "
+        "P<.001 below .001, no leading zero); percentages with no more digits than their "
+        "denominator; ratios by Cole's rule of four",
+        p_rule="ama", percent_rule="ama_denominator", ratio_rule="rule_of_four",
+        references=(AMA_REF, COLE_REF)),
+}
+DEFAULT_STYLE = STYLES["remission"]
+
+
+def get_style(style: NumberStyle | str | None) -> NumberStyle:
+    """The :class:`NumberStyle` named ``style`` (None: the default).
+
+    Examples
+    --------
+    >>> get_style("nejm").name, get_style(None).name
+    ('nejm', 'remission')
+    """
+    if style is None:
+        return DEFAULT_STYLE
+    if isinstance(style, NumberStyle):
+        return style
+    try:
+        return STYLES[style]
+    except KeyError:
+        raise ValueError(f"unknown number style {style!r}; known: {sorted(STYLES)}") from None
