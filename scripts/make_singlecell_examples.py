@@ -21,7 +21,13 @@ from pathlib import Path
 
 from remission.io.atomic import write_text
 from remission.singlecell.io import write_10x_mtx
-from remission.singlecell.simulate import SYNTHETIC, carnk_design, cart_design, simulate
+from remission.singlecell.simulate import (
+    SYNTHETIC,
+    carnk_design,
+    cart_design,
+    reference_design,
+    simulate,
+)
 
 SEED = {"cart": 2, "carnk": 4}
 
@@ -51,6 +57,10 @@ min_genes = 100
 max_genes = 30000
 mito_nmads = 3
 mad_scale = 1.4826
+
+[singlecell.reference]
+path = "singlecell/reference.csv"
+labels = "singlecell/reference_labels.csv"
 """,
     "carnk": """format = 1
 
@@ -69,6 +79,10 @@ donor_sex = "male"
 time_order = ["product", "day 10"]
 de_labels = ["NK CD56dim CD16high"]
 de_car_only = false
+
+[singlecell.reference]
+path = "singlecell/reference.csv"
+labels = "singlecell/reference_labels.csv"
 """,
 }
 
@@ -90,6 +104,7 @@ def write_example(kind: str, out: Path, n_cells: int) -> Path:
     truth = a.obs[[c for c in a.obs.columns if c.startswith("truth_")] + ["sample"]].copy()
     truth.index = [b.split("_", 1)[1] for b in truth.index]
     write_text(folder / "truth.csv", truth.to_csv(index_label="barcode", lineterminator="\n"))
+    write_reference(folder, design.n_genes, SEED[kind])
     write_text(folder / "study.toml", STUDY[kind].format(label=SYNTHETIC))
     write_text(folder / "README.md", (
         f"# {name}\n\nSYNTHETIC single-cell example written by "
@@ -97,8 +112,31 @@ def write_example(kind: str, out: Path, n_cells: int) -> Path:
         f"{SEED[kind]}, {n_cells} cells per sample, {design.n_genes} genes + construct "
         "features). Not patient data.\n\n`truth.csv` holds the planted population, CAR "
         "status, origin and QC class of every barcode; the analysis never reads it.\n\n"
+        "`singlecell/reference.csv` is a SYNTHETIC labelled reference for label transfer: "
+        "summed raw counts (pseudobulk) of each population in 3 simulated donors of the "
+        "same simulated biology (other cells), labels in `reference_labels.csv`.\n\n"
         f"Run: `remission singlecell report examples/{name} --out build/{name}`\n"))
     return folder
+
+
+def write_reference(folder: Path, n_genes: int, biology_seed: int) -> None:
+    """Pseudobulk reference (population x donor summed counts) of the same biology."""
+    import numpy as np
+    import pandas as pd
+
+    r = simulate(reference_design(n_per_population=40, n_donors=3, n_genes=n_genes),
+                 seed=100 + biology_seed, biology_seed=biology_seed)
+    r = r[(r.obs["truth_qc"] == "ok").to_numpy()]
+    key = r.obs["sample"].astype(str) + ":" + r.obs["truth_population"].astype(str)
+    cols = sorted(set(key))
+    X = r.X.tocsr()
+    sums = np.column_stack([np.asarray(X[(key == c).to_numpy()].sum(axis=0)).ravel()
+                            for c in cols]).astype(np.int64)
+    tab = pd.DataFrame(sums, index=pd.Index(r.var_names, name="gene"), columns=cols)
+    write_text(folder / "singlecell" / "reference.csv", tab.to_csv(lineterminator="\n"))
+    labels = pd.DataFrame({"profile": cols, "label": [c.split(":", 1)[1] for c in cols]})
+    write_text(folder / "singlecell" / "reference_labels.csv",
+               labels.to_csv(index=False, lineterminator="\n"))
 
 
 def main() -> None:

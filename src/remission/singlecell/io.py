@@ -32,7 +32,8 @@ FORMATS = ("10x_mtx", "10x_h5", "h5ad", "csv")
 LAYOUTS = ("genes_x_cells", "cells_x_genes")
 _KEYS = {"samples", "construct_features", "car_min_umis", "mode", "resolution",
          "n_top_genes", "n_pcs", "n_dims", "donor_sex", "origin_file", "time_order",
-         "de_labels", "de_car_only", "umap", "seed", "qc"}
+         "de_labels", "de_car_only", "umap", "seed", "qc", "reference"}
+_REF_KEYS = {"path", "label_key", "labels"}
 _QC_KEYS = {"min_genes", "max_genes", "mito_prefix", "mito_nmads", "counts_nmads",
             "genes_nmads", "mad_scale", "by_sample"}
 _REQUIRED_COLS = ("sample", "path", "time_point", "source")
@@ -399,6 +400,11 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
                     value=r["path"])
     sc_dir = folder / "singlecell"
     skip = {sheet_path.resolve(), (folder / str(tab.get("origin_file", "-"))).resolve()}
+    ref_tab = tab.get("reference")
+    if ref_tab is not None:
+        params = _reference_params(folder, ref_tab, params, log)
+        if isinstance(ref_tab, dict):
+            skip |= {(folder / str(ref_tab.get(k, "-"))).resolve() for k in ("path", "labels")}
     if sc_dir.is_dir():
         for item in sorted(sc_dir.iterdir()):
             r_item = item.resolve()
@@ -471,6 +477,31 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
                          "sex-gene proxy) not used")
         log.raise_if_any()
     return SingleCellStudy(folder, params, sheet, adata, origin, warns)
+
+
+def _reference_params(folder: Path, ref_tab: object, params: Params, log: ProblemLog
+                      ) -> Params:
+    """``[singlecell.reference]`` (path, label_key, labels) -> ``params.reference``."""
+    from dataclasses import replace
+
+    from remission.singlecell.labeltransfer import load_reference
+
+    if not isinstance(ref_tab, dict) or not isinstance(ref_tab.get("path"), str):
+        log.add("study.toml", "must be a table with a path", column="singlecell.reference",
+                value=ref_tab, expected='{ path = "singlecell/reference.csv" }')
+        return params
+    for k in ref_tab:
+        if k not in _REF_KEYS:
+            log.add("study.toml", "unknown key", column=f"singlecell.reference.{k}",
+                    expected="one of " + ", ".join(sorted(_REF_KEYS)))
+    labels = ref_tab.get("labels")
+    try:
+        ref = load_reference(folder / ref_tab["path"], str(ref_tab.get("label_key", "label")),
+                             folder / str(labels) if labels else None, file=ref_tab["path"])
+    except InputError as exc:
+        log.extend(exc.problems)
+        return params
+    return replace(params, reference=ref)
 
 
 def _read_origin(folder: Path, name: str, adata: anndata.AnnData, log: ProblemLog,

@@ -187,6 +187,41 @@ def carnk_design(n_cells: int = 1200, n_genes: int = 1500) -> Design:
                   n_genes=n_genes)
 
 
+def reference_design(n_per_population: int = 40, n_donors: int = 3,
+                     n_genes: int = 1500) -> Design:
+    """A labelled reference: every population in equal numbers, in ``n_donors`` samples.
+
+    Simulate it with ``biology_seed`` set to the seed of the study it annotates (same
+    ``n_genes``) so reference and study share gene baselines and population profiles,
+    as a real atlas shares biology, not cells, with a new dataset. No CAR, no planted
+    programme; damaged / low-library cells as in any sample (filter on ``truth_qc``).
+
+    Parameters
+    ----------
+    n_per_population : int
+        Expected cells per population and donor.
+    n_donors : int
+        Reference samples (pseudobulk replicates per label).
+    n_genes : int
+        Gene universe size (match the study).
+
+    Returns
+    -------
+    Design
+        The reference design.
+
+    Examples
+    --------
+    >>> len(reference_design(n_donors=2).samples)
+    2
+    """
+    pops = list(POPULATIONS)
+    specs = tuple(SampleSpec(f"ref{i + 1}", "reference", "reference",
+                             n_per_population * len(pops), dict.fromkeys(pops, 1.0))
+                  for i in range(n_donors))
+    return Design("reference-atlas", specs, (), n_genes=n_genes)
+
+
 def gene_universe(design: Design) -> list[str]:
     """Gene symbols of a design: markers, programmes, sex, MT, housekeeping, background."""
     named: list[str] = []
@@ -200,8 +235,8 @@ def gene_universe(design: Design) -> list[str]:
     return named + [f"SIMG{i:05d}" for i in range(1, n_bg + 1)]
 
 
-def simulate(design: Design, seed: int = 0,
-             chunk: int = 4096) -> "anndata.AnnData":  # noqa: F821, UP037
+def simulate(design: Design, seed: int = 0, chunk: int = 4096,
+             biology_seed: int | None = None) -> "anndata.AnnData":  # noqa: F821, UP037
     """Simulate raw UMI counts for every sample of ``design``.
 
     Parameters
@@ -213,6 +248,13 @@ def simulate(design: Design, seed: int = 0,
     chunk : int
         Cells drawn at a time (memory bound); part of the random stream, so keep it fixed
         to reproduce a dataset (samples of <= ``chunk`` cells do not depend on it).
+    biology_seed : int, optional
+        Seed of the gene baseline and population profiles only ("the organism"); the
+        cells are then drawn from ``seed``. ``None`` (default): one stream from ``seed``
+        for both. ``simulate(d2, seed=s2, biology_seed=s)`` gives new cells of the same
+        biology as ``simulate(d, seed=s)`` when ``d`` and ``d2`` have the same
+        ``n_genes``, ``subset_genes`` and ``subset_fold`` (e.g. a labelled reference for
+        label transfer).
 
     Returns
     -------
@@ -229,7 +271,7 @@ def simulate(design: Design, seed: int = 0,
     """
     import anndata as ad
 
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed if biology_seed is None else biology_seed)
     genes = gene_universe(design)
     gi = {g: i for i, g in enumerate(genes)}
     n_g = len(genes)
@@ -265,6 +307,8 @@ def simulate(design: Design, seed: int = 0,
     sex_idx = {"female": [gi["XIST"]], "male": [gi[g] for g in CHRY_GENES]}
     sex_level = {"female": 2e-3, "male": 3e-4}
 
+    if biology_seed is not None:
+        rng = np.random.default_rng(seed)
     blocks, obs_parts = [], []
     for s_i, spec in enumerate(design.samples):
         batch = rng.lognormal(0.0, design.batch_sd, n_g)
@@ -320,7 +364,7 @@ def simulate(design: Design, seed: int = 0,
             del mu, drop_p
             # construct features: CAR+ cells ~ NB(car_umis_mean * lib / 4000), ambient else
             car_mu = np.where(car[sl], design.car_umis_mean, design.car_ambient)[:, None] \
-                * (lib[sl] / 4000.0)[:, None] * np.full((1, n_f), 1.0 / n_f)
+                * (lib[sl] / 4000.0)[:, None] * np.full((1, n_f), 1.0 / max(n_f, 1))
             car_y = rng.poisson(rng.gamma(2.0, 0.5, size=car_mu.shape) * car_mu)
             blocks.append(sp.csr_matrix(np.hstack([y.astype(np.int32),
                                                    car_y.astype(np.int32)])))
