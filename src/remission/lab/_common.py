@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from remission.stats.enrichment import bh_adjust  # noqa: F401 (re-exported for lab modules and tests)
 
 SECTION = "lab"
 
@@ -52,24 +53,3 @@ def table(rows: list[dict[str, Any]], key: str = "key") -> pd.DataFrame:
         return pd.DataFrame(index=pd.Index([], dtype=object, name=key))
     df[key] = df[key].astype(str)
     return df.set_index(key)
-
-
-def bh_adjust(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (as R ``p.adjust(method = "BH")``).
-
-    Benjamini Y, Hochberg Y. J R Stat Soc B 1995;57:289-300.
-    """
-    p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    n = q.size
-    if n == 0:
-        return out
-    order = np.argsort(q)[::-1]
-    ranks = np.arange(n, 0, -1)
-    adj = np.minimum.accumulate(q[order] * n / ranks)
-    res = np.empty(n)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out

@@ -1,127 +1,19 @@
-"""Gene-set enrichment: hypergeometric over-representation and a preranked rank-sum test.
+"""Gene-set enrichment for lab analyses: the core lives in :mod:`remission.stats.enrichment`.
 
-- Over-representation (ORA): for a set S and selected genes D within a universe U, the
-  one-sided hypergeometric tail ``P(X >= |S & D|)`` with ``X ~ Hypergeom(|U|, |S & U|,
-  |D|)`` (R ``phyper(k - 1, K, N - K, n, lower.tail = FALSE)``); Benjamini-Hochberg over
-  sets (Rivals et al. 2007 review the test).
-- Preranked: the Wilcoxon rank-sum test of the gene-level statistic of set members
-  against all other genes (two-sided, normal approximation with tie and continuity
-  correction, as R ``wilcox.test(exact = FALSE)``), the rank-based competitive test of
-  limma's ``geneSetTest(ranks.only = TRUE)`` (Michaud et al. 2008). It ignores inter-gene
-  correlation, so its p-values are optimistic (Wu & Smyth 2012); read them as a ranking.
+Kept so ``remission.lab.enrichment`` imports keep working; the functions moved down to the
+stats layer so that single-cell analyses (a sibling layer) can use them too.
 """
 
-from __future__ import annotations
-
-from collections.abc import Iterable, Mapping
-from importlib import resources
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
-from scipy import stats
-
-from remission.errors import InputError, Problem
-from remission.lab._common import bh_adjust
-
-REF_ORA = (
-    "Rivals I, Personnaz L, Taing L, Potier MC. Enrichment or depletion of a GO category "
-    "within a class of genes: which test? Bioinformatics 2007;23:401-407."
-)
-REF_BH = (
-    "Benjamini Y, Hochberg Y. Controlling the false discovery rate. J R Stat Soc B "
-    "1995;57:289-300."
-)
-REF_RANKSUM = (
-    "Michaud J et al. Integrative analysis of RUNX1 downstream pathways and target genes. "
-    "BMC Genomics 2008;9:363 (limma geneSetTest); Wu D, Smyth GK. Camera. Nucleic Acids Res "
-    "2012;40:e133 (inter-gene correlation caveat)."
+from remission.stats.enrichment import (
+    REF_BH,
+    REF_ORA,
+    REF_RANKSUM,
+    GeneSets,
+    builtin_genesets,
+    ora,
+    ranksum_test,
+    read_gmt,
 )
 
-GeneSets = dict[str, tuple[str, list[str]]]
-
-
-def read_gmt(path: str | Path) -> GeneSets:
-    """Read a GMT file (name, description, genes... tab-separated); all problems at once."""
-    p = Path(path)
-    probs: list[Problem] = []
-    out: GeneSets = {}
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError([Problem(str(p), f"cannot read gene-set file: {exc}")]) from None
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = [x.strip() for x in line.split("\t")]
-        if len(parts) < 3:
-            probs.append(Problem(str(p), "gene set line has fewer than 3 tab-separated "
-                                 "fields", row=i, expected="name<TAB>description<TAB>gene..."))
-            continue
-        name, desc, genes = parts[0], parts[1], [g for g in parts[2:] if g]
-        if not name:
-            probs.append(Problem(str(p), "empty gene-set name", row=i))
-        elif name in out:
-            probs.append(Problem(str(p), "duplicate gene-set name", row=i, value=name))
-        if not genes:
-            probs.append(Problem(str(p), "gene set has no genes", row=i, value=name))
-        out[name] = (desc, list(dict.fromkeys(genes)))
-    if not out and not probs:
-        probs.append(Problem(str(p), "no gene sets found"))
-    if probs:
-        raise InputError(probs)
-    return out
-
-
-def builtin_genesets() -> GeneSets:
-    """The curated sets shipped in ``remission/data/genesets`` (see its README.md)."""
-    out: GeneSets = {}
-    root = resources.files("remission") / "data" / "genesets"
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".gmt"):
-            with resources.as_file(entry) as f:
-                out.update(read_gmt(f))
-    return out
-
-
-def ora(selected: Iterable[str], universe: Iterable[str], genesets: Mapping,
-        min_size: int = 3) -> pd.DataFrame:
-    """Hypergeometric over-representation of ``selected`` genes in each set."""
-    uni = set(universe)
-    sel = set(selected) & uni
-    rows = []
-    for name, (_, genes) in genesets.items():
-        s = set(genes) & uni
-        if len(s) < min_size:
-            continue
-        k = len(s & sel)
-        p = float(stats.hypergeom.sf(k - 1, len(uni), len(s), len(sel)))
-        expected = len(s) * len(sel) / len(uni) if uni else np.nan
-        rows.append({"gene_set": name, "set_size": len(s), "overlap": k,
-                     "expected": expected, "fold_enrichment": k / expected if expected else
-                     np.nan, "p": p, "genes": ",".join(sorted(s & sel))})
-    df = pd.DataFrame(rows, columns=["gene_set", "set_size", "overlap", "expected",
-                                     "fold_enrichment", "p", "genes"])
-    df["p_adj"] = bh_adjust(df["p"].to_numpy()) if len(df) else []
-    return df.sort_values(["p", "gene_set"]).reset_index(drop=True)
-
-
-def ranksum_test(stat: pd.Series, genesets: Mapping, min_size: int = 3) -> pd.DataFrame:
-    """Wilcoxon rank-sum of set members' statistics vs all other genes (two-sided)."""
-    s = stat.dropna()
-    rows = []
-    for name, (_, genes) in genesets.items():
-        inset = s.index.isin(list(genes))
-        n1, n2 = int(inset.sum()), int((~inset).sum())
-        if n1 < min_size or n2 < 1:
-            continue
-        res = stats.mannwhitneyu(s[inset], s[~inset], alternative="two-sided",
-                                 use_continuity=True, method="asymptotic")
-        auc = float(res.statistic) / (n1 * n2)
-        rows.append({"gene_set": name, "set_size": n1, "mean_stat": float(s[inset].mean()),
-                     "auc": auc, "direction": "up" if auc > 0.5 else "down",
-                     "W": float(res.statistic), "p": float(res.pvalue)})
-    df = pd.DataFrame(rows, columns=["gene_set", "set_size", "mean_stat", "auc", "direction",
-                                     "W", "p"])
-    df["p_adj"] = bh_adjust(df["p"].to_numpy()) if len(df) else []
-    return df.sort_values(["p", "gene_set"]).reset_index(drop=True)
+__all__ = ["REF_BH", "REF_ORA", "REF_RANKSUM", "GeneSets", "builtin_genesets", "ora",
+           "ranksum_test", "read_gmt"]

@@ -6,12 +6,11 @@ Cook's-distance outlier refit and independent filtering of adjusted p-values (Lo
 2014), computed by PyDESeq2 (Muzellec et al. 2023). Reported log2 fold changes are
 additionally shrunk with the apeGLM Cauchy prior (Zhu et al. 2019) for ranking and plots;
 p-values come from the unshrunken Wald test, as in DESeq2. Enrichment uses
-:mod:`remission.lab.enrichment` against shipped or user GMT gene sets.
+:mod:`remission.stats.enrichment` against shipped or user GMT gene sets.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -19,70 +18,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from remission.lab._common import SECTION, new_figure
-from remission.lab.enrichment import REF_BH, REF_ORA, REF_RANKSUM, ora, ranksum_test
 from remission.results import Result
+from remission.stats.deseq import REF_APEGLM, REF_DESEQ2, REF_PYDESEQ2, run_deseq2
+from remission.stats.enrichment import REF_BH, REF_ORA, REF_RANKSUM, ora, ranksum_test
 
 HIGHLIGHT = ("MCL1", "BCL2", "BCL2L1", "CLEC12A")
-REF_DESEQ2 = (
-    "Love MI, Huber W, Anders S. Moderated estimation of fold change and dispersion for "
-    "RNA-seq data with DESeq2. Genome Biol 2014;15:550."
-)
-REF_PYDESEQ2 = (
-    "Muzellec B, Telenczuk M, Cabeli V, Andreux M. PyDESeq2: a python package for bulk "
-    "RNA-seq differential expression analysis. Bioinformatics 2023;39:btad547."
-)
-REF_APEGLM = (
-    "Zhu A, Ibrahim JG, Love MI. Heavy-tailed prior distributions for sequence count data: "
-    "removing the noise and preserving large differences. Bioinformatics 2019;35:2084-2092."
-)
 
-
-def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, control: str, treatment: str,
-               shrink: bool = True, n_cpus: int = 1, alpha: float = 0.05) -> pd.DataFrame:
-    """DESeq2 Wald test of ``treatment`` vs ``control`` (column ``group`` of ``samples``).
-
-    ``counts``: genes x samples (index = gene); ``samples``: index = sample, column
-    ``group`` and optional ``batch`` (then the design is ``~ batch + group``).
-    Returns per gene: baseMean, log2FoldChange (MLE), lfcSE, stat, pvalue, padj and, if
-    ``shrink``, log2FC_shrunk / lfcSE_shrunk (apeGLM). ``alpha`` is DESeq2's
-    ``results(alpha=)``: the FDR level that independent filtering optimises, so it changes
-    padj, not only which genes are called.
-    """
-    from pydeseq2.dds import DeseqDataSet
-    from pydeseq2.default_inference import DefaultInference
-    from pydeseq2.ds import DeseqStats
-    from threadpoolctl import threadpool_limits
-
-    keep = samples.index[samples["group"].isin([control, treatment])]
-    cts = counts[keep].T.astype(int)
-    meta = pd.DataFrame(index=keep)
-    design = "~group"
-    if "batch" in samples and samples.loc[keep, "batch"].nunique() > 1:
-        meta["batch"] = pd.Categorical(samples.loc[keep, "batch"].astype(str))
-        design = "~batch + group"
-    meta["group"] = pd.Categorical(samples.loc[keep, "group"], categories=[control, treatment])
-    inference = DefaultInference(n_cpus=n_cpus)
-    # small per-gene problems: multithreaded BLAS only adds contention (measured 8x slower)
-    with threadpool_limits(limits=1), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        dds = DeseqDataSet(counts=cts, metadata=meta, design=design, inference=inference,
-                           quiet=True)
-        dds.deseq2()
-        ds = DeseqStats(dds, contrast=["group", treatment, control], inference=inference,
-                        alpha=alpha, quiet=True)
-        ds.summary()
-        res = ds.results_df.copy()
-        if shrink:
-            coeff = [c for c in dds.varm["LFC"].columns if c.startswith("group")
-                     and treatment in c]
-            ds.lfc_shrink(coeff=coeff[0])
-            res["log2FC_shrunk"] = ds.results_df["log2FoldChange"]
-            res["lfcSE_shrunk"] = ds.results_df["lfcSE"]
-    res.index = res.index.astype(str)
-    res.index.name = "gene"
-    res.attrs["warnings"] = [f"PyDESeq2: {w.message}" for w in caught
-                             if issubclass(w.category, UserWarning)]
-    return res
+__all__ = ["REF_APEGLM", "REF_DESEQ2", "REF_PYDESEQ2", "rnaseq_results", "run_deseq2"]
 
 
 def rnaseq_results(counts: pd.DataFrame, samples: pd.DataFrame, control: str, treatment: str,
