@@ -150,14 +150,13 @@ def test_pipeline_style_columns_pair_and_ci_low_high():
 
 def test_params_formatted_for_method_line():
     from remission.report.format import format_param
-    from remission.report.methods import param_text
 
     assert format_param("grade>=3 p", 0.7727272727272745) == "0.773"
     assert format_param("grade>=3 trend p (Cochran-Armitage)", 0.00001) == "<0.001"
     assert format_param("conf_level", 0.95) == "0.95"
     assert format_param("system", "Lee 2014") == "Lee 2014"
     assert format_param("levels", [1.23456, 2]) == "1.23, 2"
-    assert param_text({"b": 1, "a p": 0.04}) == "b = 1; a p = 0.04"
+
 
 
 def test_audit_tables_show_six_significant_digits():

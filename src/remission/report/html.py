@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
 
+from remission.method_text import method_line
 from remission.report.bundle import SECTIONS, FigureItem, ReportBundle
 from remission.report.figures import figure_svg, svg_data_uri
 from remission.report.methods import (
     methods_paragraph,
     ordered_results,
-    param_text,
     references,
     result_reference_numbers,
     section_of,
@@ -150,14 +150,14 @@ def _table_block(dt: DisplayTable) -> list[str]:
 
 def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
                   dt: DisplayTable | None = None, number: int | None = None,
-                  pub: DisplayTable | None = None) -> str:
+                  pub: DisplayTable | None = None, style: str = "remission") -> str:
     """One Result: "Table k." title (same k as in tables.docx), table, method, warnings.
 
     With a publication layout ``pub`` (see :func:`~remission.report.format.
     publication_table`) that is the table shown; the tidy table follows in a collapsed
     ``<details>`` element (no script needed), so the data of record stay one click away.
     """
-    dt = dt if dt is not None else display_table(r, max_rows=max_rows)
+    dt = dt if dt is not None else display_table(r, max_rows=max_rows, style=style)
     label = f"Table {number}. " if number is not None else ""
     out = [
         f"<article class='result' id='{_e(_anchor('res-', r.name))}'>",
@@ -171,12 +171,8 @@ def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
         out.append("</details>")
     else:
         out += _table_block(dt)
-    method = _e(r.method)
-    if r.rationale:
-        method += " " + _e(r.rationale)
-    ptext = param_text(r.params)
-    out.append(f"<p class='method'><strong>Method:</strong> {method}"
-               + (f" <span class='params'>({_e(ptext)})</span>" if ptext else "") + "</p>")
+    line = method_line(r.method, r.rationale, r.params, style)
+    out.append(f"<p class='method'><strong>Method:</strong> {_e(line)}</p>")
     if r.warnings:
         items = "".join(f"<li>{_e(w)}</li>" for w in r.warnings)
         out.append(
@@ -304,7 +300,7 @@ def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
             if shown is not r:
                 dt = display_table(shown, max_rows=max_rows, style=bundle.study.number_style)
             body.append(render_result(shown, refs, max_rows, dt, number[r.name],
-                                      pubs.get(r.name)))
+                                      pubs.get(r.name), bundle.study.number_style))
         for item in bundle.figures:
             if section_of(item.section) == key:
                 fig_no += 1

@@ -8,11 +8,10 @@ say (``Result.method``, ``Result.rationale``, ``Result.params``, ``StudyInfo.cri
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from remission.numbers import get_style
 from remission.report.bundle import SECTIONS, ReportBundle
-from remission.report.labels import conf_level_label, format_param
+from remission.report.labels import conf_level_label
 from remission.results import Result
 
 #: Display names (with the source to cite) of the criteria codes of ``study.toml``.
@@ -139,10 +138,3 @@ def result_reference_numbers(result: Result, refs: list[str]) -> list[int]:
     index = {r: i + 1 for i, r in enumerate(refs)}
     return [index[t] for t in _unique(result.references) if t in index]
 
-
-def param_text(params: Any) -> str:
-    """``key = value`` list of a Result's params for the Method line, values formatted by
-    the table rules (p-values as p-values); full precision stays in results.json."""
-    if not params:
-        return ""
-    return "; ".join(f"{k} = {format_param(str(k), v)}" for k, v in params.items())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from remission.method_text import method_line
 from remission.report.publication import find_tests, publication_table
 from remission.report.tables import DisplayTable, display_table
 from remission.results import Result
@@ -37,7 +38,7 @@ def render_result(r: Result, max_rows: int | None = MAX_ROWS,
     if t.truncated:
         lines.append(f"... first {len(t.rows)} of {t.n_rows_total} rows shown")
     lines += list(t.notes)
-    lines.append("Method: " + " ".join(x for x in (r.method, r.rationale) if x))
+    lines.append("Method: " + method_line(r.method, r.rationale, r.params))
     lines += [f"! Warning: {w}" for w in r.warnings]
     return "\n".join(lines)
 

@@ -26,9 +26,10 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from remission.io.cells import neutralise
+from remission.method_text import method_line
 from remission.report.bundle import ReportBundle
 from remission.report.html import MAX_TABLE_ROWS, publication_tables
-from remission.report.methods import methods_paragraph, ordered_results, param_text
+from remission.report.methods import methods_paragraph, ordered_results
 from remission.report.tables import DisplayTable, display_table
 from remission.results import Result
 
@@ -231,13 +232,10 @@ def table_xml(t: DisplayTable, style_id: str, text_width: int,
 
 
 def footnote_text(r: Result, truncated: tuple[int, int] | None = None,
-                  notes: tuple[str, ...] = ()) -> list[str]:
-    """Lines under a table: table notes (cell legend, test marks), method and rationale,
-    params, warnings, references."""
-    lines = [*notes, "Method: " + " ".join(x for x in (r.method, r.rationale) if x)]
-    ptext = param_text(r.params)
-    if ptext:
-        lines.append("Parameters: " + ptext)
+                  notes: tuple[str, ...] = (), style: str = "remission") -> list[str]:
+    """Lines under a table: table notes (cell legend, test marks), the Method line
+    (method, rationale and parameters as sentences), warnings, references."""
+    lines = [*notes, "Method: " + method_line(r.method, r.rationale, r.params, style)]
     lines += [f"Warning: {w}" for w in r.warnings]
     if r.references:
         lines.append("References: " + "; ".join(r.references))
@@ -308,7 +306,7 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
         else:
             doc.add_paragraph("No rows.")
         trunc = (len(t.rows), t.n_rows_total) if t.truncated else None
-        for line in footnote_text(r, trunc, t.notes):
+        for line in footnote_text(r, trunc, t.notes, bundle.study.number_style):
             fp = doc.add_paragraph()
             fp.paragraph_format.space_after = Pt(0)
             run = fp.add_run(_clean(line))
