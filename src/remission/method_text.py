@@ -329,6 +329,7 @@ PHRASES: dict[str, Phrase] = {
     # single-cell
     "group1": _de_groups, "group2": _skip, "labels": _tmpl("cells: {v}"),
     "cluster": _tmpl("clusters from {v}"), "by": _tmpl("counted per {v}"),
+    "cells_agreeing_with_marker_labels": _tmpl("{v} cells agree with the marker-set labels"),
 }
 
 
