@@ -146,9 +146,10 @@ def test_unknown_parameters_read_as_words_not_variable_names():
     assert not KEY_DUMP.search(text)
 
 
-def test_every_param_key_in_the_source_has_a_template():
-    """No analysis passes a parameter the sentence templates do not know (a new one must
-    get a template, or it would print as bare words)."""
+def test_every_param_key_in_the_source_reads_as_words():
+    """Every parameter an analysis passes reads as words: a template, or (for a key
+    added since) its name in words -- never an underscore or an equals sign. The keys
+    without a template are listed so they get one; today there are none."""
     src = Path(__file__).resolve().parents[1] / "src" / "remission"
     keys: set[str] = set()
     for path in src.rglob("*.py"):
@@ -156,8 +157,13 @@ def test_every_param_key_in_the_source_has_a_template():
         for block in re.findall(r"params=\{(.*?)\}", text, flags=re.S):
             keys.update(re.findall(r"\"([a-z0-9_>= ()-]+)\":", block))
     skip = {"compared"}  # key of a nested dict literal, worded by its own template
-    missing = sorted(k for k in keys - skip if k not in PHRASES)
-    assert not missing, missing
+    for key in sorted(keys - skip):
+        for value in (0.5, "x", [1, 2], True):
+            for clause in clauses({key: value}):
+                assert "_" not in clause and "=" not in clause.replace(" = ", ""), (key,
+                                                                                    clause)
+    without = sorted(k for k in keys - skip if k not in PHRASES)
+    print("parameters without a template:", without)
 
 
 @pytest.mark.parametrize("example", ["cll1-post-hsct", "seed003-blina-ven"])
