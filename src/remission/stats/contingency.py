@@ -11,12 +11,25 @@ import math
 from functools import cache
 
 import numpy as np
-from scipy.special import chdtrc, gammaln
 
 # R's fisher.test counts tables whose probability is <= the observed one within this
 # relative tolerance (fexact's "1 + 1e-7"), so ties in probability are not lost to rounding.
 _R_RELERR = 1 + 1e-7
 _MAX_TABLES = 2_000_000
+
+
+# scipy.special is imported on first use: a report whose study needs no test does not
+# pay for importing scipy at start-up (docs/performance.md, cold report).
+def _chdtrc(df, x):
+    from scipy.special import chdtrc
+
+    return chdtrc(df, x)
+
+
+def _gammaln(x):
+    from scipy.special import gammaln
+
+    return gammaln(x)
 
 
 def expected_counts(table: np.ndarray) -> np.ndarray:
@@ -35,7 +48,7 @@ def pearson_chi2(table: np.ndarray, correct: bool = False) -> tuple[float, int, 
         diff = diff - np.minimum(0.5, diff)  # as R: subtract min(0.5, |O - E|)
     stat = float(np.sum(diff**2 / e))
     df = (t.shape[0] - 1) * (t.shape[1] - 1)
-    return stat, df, float(chdtrc(df, stat))
+    return stat, df, float(_chdtrc(df, stat))
 
 
 def fisher_exact(table: np.ndarray) -> float:
@@ -56,9 +69,9 @@ def fisher_exact(table: np.ndarray) -> float:
     rows = tuple(int(v) for v in t.sum(axis=1))
     cols = tuple(int(v) for v in t.sum(axis=0))
     n = sum(rows)
-    const = float(np.sum(gammaln(np.array(rows) + 1)) + np.sum(gammaln(np.array(cols) + 1)))
-    const -= float(gammaln(n + 1))
-    log_obs = const - float(np.sum(gammaln(t + 1)))
+    const = float(np.sum(_gammaln(np.array(rows) + 1)) + np.sum(_gammaln(np.array(cols) + 1)))
+    const -= float(_gammaln(n + 1))
+    log_obs = const - float(np.sum(_gammaln(t + 1)))
     threshold = log_obs + math.log(_R_RELERR)
 
     total = 0.0
@@ -75,7 +88,7 @@ def fisher_exact(table: np.ndarray) -> float:
                 out.append((first, *tail))
         return tuple(out)
 
-    lgam = gammaln(np.arange(n + 2) + 1)
+    lgam = _gammaln(np.arange(n + 2) + 1)
 
     def recurse(j: int, remaining: tuple[int, ...], acc: float) -> None:
         nonlocal total, count
@@ -137,7 +150,7 @@ def cochran_armitage(
     if var <= 0:
         return (math.nan, math.nan)
     chi = float(t * t / var)
-    return chi, float(chdtrc(1, chi))
+    return chi, float(_chdtrc(1, chi))
 
 
 EXACT_TREND_MAX_N = 1000
@@ -167,7 +180,7 @@ def exact_trend(
     dist[0, 0] = 1.0
     for ni, si in zip(n.tolist(), s.tolist(), strict=True):
         k = np.arange(0, min(ni, m) + 1)
-        logw = gammaln(ni + 1) - gammaln(k + 1) - gammaln(ni - k + 1)
+        logw = _gammaln(ni + 1) - _gammaln(k + 1) - _gammaln(ni - k + 1)
         w = np.exp(logw - logw.max())  # scaled binomial weights; scale cancels at the end
         new = np.zeros_like(dist)
         for kk, wk in zip(k.tolist(), w.tolist(), strict=True):
@@ -190,7 +203,7 @@ def fisher_monte_carlo(table: np.ndarray, n_sim: int = 2000, seed: int = 20241) 
     rng = np.random.default_rng(seed)
     rows = t.sum(axis=1)
     cols = t.sum(axis=0)
-    obs = -float(np.sum(gammaln(t + 1)))
+    obs = -float(np.sum(_gammaln(t + 1)))
     hits = 0
     for _ in range(n_sim):
         remaining = rows.copy()
@@ -199,7 +212,7 @@ def fisher_monte_carlo(table: np.ndarray, n_sim: int = 2000, seed: int = 20241) 
             sim[:, j] = rng.multivariate_hypergeometric(remaining, int(c))
             remaining -= sim[:, j]
         sim[:, -1] = remaining
-        hits += -float(np.sum(gammaln(sim + 1))) <= obs + math.log(_R_RELERR)
+        hits += -float(np.sum(_gammaln(sim + 1))) <= obs + math.log(_R_RELERR)
     return (1 + hits) / (n_sim + 1)
 
 

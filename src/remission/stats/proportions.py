@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 
-from scipy import special  # scipy.special, not scipy.stats: a lighter import
-
 
 def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     """Exact binomial CI (Clopper & Pearson, Biometrika 1934).
@@ -19,6 +17,8 @@ def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     _check(x, n, conf)
     if n == 0:
         return (math.nan, math.nan)
+    from scipy import special  # scipy loaded on use: not on a report's import path
+
     a = 1.0 - conf
     lo = 0.0 if x == 0 else float(special.betaincinv(x, n - x + 1, a / 2))
     hi = 1.0 if x == n else float(special.betaincinv(x + 1, n - x, 1 - a / 2))
@@ -31,6 +31,8 @@ def wilson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     _check(x, n, conf)
     if n == 0:
         return (math.nan, math.nan)
+    from scipy import special  # scipy loaded on use: not on a report's import path
+
     z = float(special.ndtri(1 - (1 - conf) / 2))
     p = x / n
     denom = 1 + z * z / n
