@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ctcae_codes", "ctcae_rows", "episodes_rows", "interpolate_rows", "scan_keys",
+#: rows per chunk of the long table: small enough that a chunk's temporaries stay in
+#: cache and are reused, instead of several fresh arrays as long as the table
+_CHUNK = 1 << 16
+
+__all__ = ["ctcae_codes", "episodes_rows", "interpolate_rows", "scan_keys",
            "scatter_daily"]
 
 
@@ -43,21 +47,30 @@ def scatter_daily(pidc: np.ndarray, day: np.ndarray, varc: np.ndarray, catc: np.
     n_var = len(is_min)
     known = var_lut >= 0
     vk = np.where(known, var_lut, 0)
-    x = value.astype(np.float64, copy=True)
-    has = catc >= 0
-    if has.any():  # categories: the level number of (variable, category)
-        code_cat = np.full((len(var_lut), cat_lut.shape[1]), np.nan)
-        code_cat[known] = cat_lut[vk[known]]
-        x[has] = code_cat[varc[has], catc[has]]
-    neg = known & is_min[vk]  # per variable code: folded by minimum
-    if neg.any():  # negated, folded by maximum, negated back
-        np.negative(x, out=x, where=neg[_unsigned(varc)])
-    # cell index: variable row * n_cells + patient * span + day - dmin
-    flat = np.multiply(pidc, np.int64(span), dtype=np.int64)
-    flat += day
-    flat += (vk * np.int64(n_cells) - dmin)[_unsigned(varc)]
+    # per variable code: the grid offset of its row (cell 0 = day dmin of patient 0), and
+    # the sign of its values (-1: folded by minimum = negated, folded by maximum, negated
+    # back); per (variable code, category code): the level number
+    offset = vk * np.int64(n_cells) - np.int64(dmin)
+    sign = np.where(known & is_min[vk], -1.0, 1.0)
+    any_neg = bool((sign < 0).any())
+    code_cat = np.full((len(var_lut), max(cat_lut.shape[1], 1)), np.nan)
+    code_cat[known] = cat_lut[vk[known]]
     grid = np.full(n_var * n_cells, np.nan)
-    np.fmax.at(grid, flat, x)  # fmax: a NaN never replaces a number
+    n = len(pidc)
+    for lo in range(0, n, _CHUNK):  # chunks: every temporary stays small and in cache
+        hi = min(lo + _CHUNK, n)
+        vc = varc[lo:hi]
+        x = value[lo:hi].astype(np.float64, copy=True)
+        cc = catc[lo:hi]
+        has = cc >= 0
+        if has.any():
+            x[has] = code_cat[vc[has], cc[has]]
+        if any_neg:
+            x *= sign[vc]
+        flat = offset[vc]
+        flat += day[lo:hi]
+        flat += pidc[lo:hi].astype(np.int64) * np.int64(span)
+        np.fmax.at(grid, flat, x)  # fmax: a NaN never replaces a number
     grid = grid.reshape(n_var, n_cells)
     for k in np.flatnonzero(is_min):
         np.negative(grid[k], out=grid[k])
@@ -65,30 +78,23 @@ def scatter_daily(pidc: np.ndarray, day: np.ndarray, varc: np.ndarray, catc: np.
     return grid, seen
 
 
-def _unsigned(codes: np.ndarray) -> np.ndarray:
-    """Non-negative codes as an index without a widening copy where possible: small
-    signed codes (pandas categorical codes, int8/int16) viewed as unsigned; the caller
-    guarantees there is no -1 among them."""
-    if codes.dtype == np.int8:
-        return codes.view(np.uint8)
-    if codes.dtype == np.int16:
-        return codes.view(np.uint16)
-    return codes
-
-
 def scan_keys(day: np.ndarray, varc: np.ndarray, n_codes: int) -> tuple[int, int, np.ndarray]:
     """(smallest day, largest day, rows per variable code); code -1 (missing) is counted
     in the last bin. An empty table gives (0, 0, zeros)."""
     if day.shape[0] == 0:
         return 0, 0, np.zeros(n_codes + 1, dtype=np.int64)
-    if varc.dtype in (np.int8, np.int16):  # -1 (missing) is the largest unsigned value
-        uv = _unsigned(varc)
-        u = np.bincount(uv, minlength=np.iinfo(uv.dtype).max + 1)
-        counts = np.r_[u[:n_codes], u[-1:]]
-    else:
-        c = np.bincount(varc.astype(np.intp) + 1, minlength=n_codes + 1)
-        counts = np.r_[c[1:], c[:1]]
+    counts = np.zeros(n_codes + 1, dtype=np.int64)
+    for lo in range(0, len(varc), _CHUNK):  # chunks: no temporary as long as the table
+        c = varc[lo:lo + _CHUNK].astype(np.intp)
+        c[c < 0] = n_codes  # missing: the last bin
+        counts += np.bincount(c, minlength=n_codes + 1)
     return int(day.min()), int(day.max()), counts
+
+
+def _day_index(w: int) -> np.ndarray:
+    """Column (day) numbers 0..w-1 as a (w, 1) column, in the narrowest integer type that
+    also holds -1 and w (smaller temporaries in the matrix rules below)."""
+    return np.arange(w, dtype=np.int16 if w < 32_000 else np.int64)[:, None]
 
 
 def _running(op: np.ufunc, t: np.ndarray, reverse: bool = False) -> np.ndarray:
@@ -116,7 +122,7 @@ def interpolate_rows(mat: np.ndarray, maxgap: int) -> np.ndarray:
         return np.array(mat, dtype=np.float64, copy=True)
     t = np.array(np.transpose(mat), dtype=np.float64, order="C")  # days x rows
     known = ~np.isnan(t)
-    cols = np.arange(w)[:, None]
+    cols = _day_index(w)
     prev = _running(np.maximum, np.where(known, cols, -1))
     nxt = _running(np.minimum, np.where(known, cols, w), reverse=True)
     gap = ~known & (prev >= 0) & (nxt < w) & (nxt - prev <= maxgap + 1)
@@ -131,7 +137,7 @@ def interpolate_rows(mat: np.ndarray, maxgap: int) -> np.ndarray:
 def _runs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For a (days x rows) bool matrix: the start day of the run of True each cell is in
     (-1 if False), and per row the longest run of True."""
-    cols = np.arange(m.shape[0])[:, None]
+    cols = _day_index(m.shape[0])
     last_false = _running(np.maximum, np.where(m, -1, cols))
     start = np.where(m, last_false + 1, -1)
     longest = np.where(m, cols - last_false, 0).max(axis=0, initial=0)
@@ -156,7 +162,7 @@ def episodes_rows(mat: np.ndarray, threshold: float,
     valid = ~np.isnan(t)
     below = t <= threshold  # NaN is not below
     above = valid & ~below
-    cols = np.arange(w)[:, None]
+    cols = _day_index(w)
     # around each day above: the nearest day not above on its left and on its right
     lb = _running(np.maximum, np.where(above, -1, cols))
     rb = _running(np.minimum, np.where(above, w, cols), reverse=True)
@@ -189,11 +195,3 @@ def ctcae_codes(x: np.ndarray, bounds: np.ndarray, lln: float | np.ndarray) -> n
         limit = lln if lln.ndim == 0 else lln[rest]
         out[rest] = np.where(x[rest] >= limit, 0, 1)
     return out
-
-
-def ctcae_rows(x: np.ndarray, bounds: np.ndarray,
-               lln: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row index, value, grade code) of the non-NaN values of ``x`` (one LLN for all)."""
-    rows = np.flatnonzero(~np.isnan(x))
-    vals = x[rows]
-    return rows, vals, ctcae_codes(vals, bounds, lln)

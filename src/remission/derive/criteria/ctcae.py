@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from remission.derive.criteria._common import check_system
-from remission.derive.criteria._kernels import ctcae_codes, ctcae_rows
+from remission.derive.criteria._kernels import ctcae_codes
 
 __all__ = ["CTCAE_TERMS", "FN_WINDOW_DAYS", "ctcae_grade", "grade_febrile_neutropenia",
            "grade_labs"]
@@ -105,17 +105,21 @@ def grade_labs(
                                      "system"])
     pid = daily["patient_id"].to_numpy()
     day = daily["day"].to_numpy()
-    idx, counts, vals, grades = [], [], [], []
-    for v in present:
+    xs = [daily[v].to_numpy(dtype=float) for v in present]
+    keeps = [np.flatnonzero(~np.isnan(x)) for x in xs]
+    counts = [len(k) for k in keeps]
+    # one output array per column, filled variable by variable (no concatenation copies)
+    rows = np.empty(sum(counts), dtype=np.intp)
+    value = np.empty(len(rows))
+    g = np.empty(len(rows), dtype=np.int8)
+    at = 0
+    for v, x, keep in zip(present, xs, keeps, strict=True):
+        part = slice(at, at + len(keep))
+        rows[part] = keep
+        np.take(x, keep, out=value[part])
         limit = lln.get(v)
-        keep, x, g = ctcae_rows(daily[v].to_numpy(dtype=float), _bounds(v),
-                                np.nan if limit is None else float(limit))
-        idx.append(keep)
-        counts.append(len(keep))
-        vals.append(x)
-        grades.append(g)
-    rows = np.concatenate(idx)
-    g = np.concatenate(grades)
+        g[part] = ctcae_codes(value[part], _bounds(v), np.nan if limit is None else limit)
+        at += len(keep)
     which = np.repeat(np.arange(len(present), dtype=np.int8), counts)
     if transfusion_indicated and "hemoglobin" in present and "rbc_transfusion" in daily:
         # CTCAE v5.0 anaemia grade 3: "Hgb < 8.0 g/dL; transfusion indicated"
@@ -130,7 +134,7 @@ def grade_labs(
         "variable": pd.Categorical.from_codes(which, categories=present),
         "term": pd.Categorical.from_codes(which, categories=[CTCAE_TERMS[v][0]
                                                              for v in present]),
-        "value": np.concatenate(vals),
+        "value": value,
         "grade": pd.arrays.IntegerArray(g.astype(np.int64), g < 0),
         "system": pd.Categorical.from_codes(np.zeros(len(rows), dtype=np.int8),
                                             categories=[system]),
