@@ -39,7 +39,15 @@ def run_folder(folder: str | Path) -> Profile:
 
     Examples
     --------
-    >>> # prof = run_folder("examples/singlecell-cart-002-synthetic")
+    >>> import tempfile
+    >>> from remission.singlecell.simulate import write_tiny_study
+    >>> folder = write_tiny_study(Path(tempfile.mkdtemp()) / "study")
+    >>> prof = run_folder(folder)
+    >>> prof.adata.n_obs  # cells passing QC
+    286
+    >>> t = next(r for r in prof.results if r.name == "immunogenetics.origin_by_cluster").table
+    >>> float(t.loc[("product", "product", "all clusters"), "donor_share"])  # product is donor
+    1.0
     """
     from dataclasses import replace
 
@@ -69,7 +77,14 @@ def figures(prof: Profile) -> list[tuple[str, str, str, object]]:
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.analysis import Params, profile
+    >>> from remission.singlecell.simulate import tiny
+    >>> p = Params(construct_features=("CAR-CD123-scFv", "CAR-WPRE"), n_top_genes=200,
+    ...            n_comps=15, n_dims=15, time_order=("product", "day 10"), de_car_only=False)
+    >>> figs = figures(profile(tiny(), p))
+    >>> [name for name, *_ in figs]  # doctest: +NORMALIZE_WHITESPACE
+    ['fig.singlecell.labels', 'fig.singlecell.samples', 'fig.singlecell.car',
+     'fig.singlecell.dotplot', 'fig.singlecell.composition', 'fig.singlecell.volcano']
     """
     from remission.singlecell.markers import MARKER_SETS
 

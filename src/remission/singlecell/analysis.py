@@ -88,7 +88,18 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> p = Params(construct_features=("CAR-CD123-scFv", "CAR-WPRE"), n_top_genes=200,
+    ...            n_comps=15, n_dims=15, donor_sex="male", time_order=("product", "day 10"),
+    ...            de_labels=("NK CD56dim CD16high",), de_car_only=False)
+    >>> prof = profile(tiny(), p)
+    >>> [r.name for r in prof.results]  # doctest: +NORMALIZE_WHITESPACE
+    ['singlecell.qc', 'singlecell.clusters', 'singlecell.composition', 'singlecell.car',
+     'singlecell.cd4_cd8', 'immunogenetics.origin_by_cluster', 'singlecell.expansion.all',
+     'singlecell.expansion.car', 'singlecell.de', 'singlecell.modules']
+    >>> o = prof.results[5].table.loc[("patient", "day 10", "NK CD56dim CD16high")]
+    >>> bool(o["donor_share"] > 0.9)  # seed 004: the expanded NK cells are the product's
+    True
     """
     a = adata.copy() if copy else adata
     results: list[Result] = []

@@ -225,7 +225,17 @@ def read_counts(path: str | Path, fmt: str | None = None, layout: str = "genes_x
 
     Examples
     --------
-    >>> # see tests/test_singlecell_io.py
+    >>> import tempfile
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("counts")[:5, :8]
+    >>> folder = write_10x_mtx(a, Path(tempfile.mkdtemp()) / "filtered_feature_bc_matrix")
+    >>> b = read_counts(folder)
+    >>> b.shape, bool((b.X != a.X).nnz == 0), list(b.obs_names) == list(a.obs_names)
+    ((5, 8), True, True)
+    >>> read_counts(folder / "missing.h5")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    remission.errors.InputError: ...
     """
     import anndata as ad
     import scanpy as sc
@@ -348,7 +358,13 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
 
     Examples
     --------
-    >>> # see tests/test_singlecell_io.py
+    >>> import tempfile
+    >>> from remission.singlecell.simulate import write_tiny_study
+    >>> st = load_singlecell(write_tiny_study(Path(tempfile.mkdtemp()) / "study"))
+    >>> st.adata.shape, st.params.n_top_genes, st.params.time_order
+    ((300, 302), 200, ('product', 'day 10'))
+    >>> st.adata.obs_names[0], st.adata.obs.loc[st.adata.obs_names[0], "time_point"]
+    ('product:product_00000-1', 'product')
     """
     import anndata as ad
 
@@ -588,7 +604,14 @@ def write_10x_mtx(adata: anndata.AnnData, folder: str | Path,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_io.py
+    >>> import tempfile
+    >>> from remission.singlecell.simulate import tiny
+    >>> a, d = tiny("counts")[:4, :6], Path(tempfile.mkdtemp())
+    >>> sorted(p.name for p in write_10x_mtx(a, d / "one").iterdir())
+    ['barcodes.tsv.gz', 'features.tsv.gz', 'matrix.mtx.gz']
+    >>> _ = write_10x_mtx(a, d / "two")
+    >>> (d / "one/matrix.mtx.gz").read_bytes() == (d / "two/matrix.mtx.gz").read_bytes()
+    True
     """
     from remission.io.atomic import staged_dir
 

@@ -42,7 +42,13 @@ def embedding(adata: anndata.AnnData, color: str, basis: str | None = None,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> fig = embedding(tiny("clustered"), "cell_type")
+    >>> ax = fig.axes[0]
+    >>> ax.get_title(), ax.get_xlabel()
+    ('cell_type', 'pca_harmony 1')
+    >>> [t.get_text() for t in ax.get_legend().get_texts()][:2]
+    ['AML blast (13)', 'CD4 effector memory (26)']
     """
     basis = basis or ("X_umap" if "X_umap" in adata.obsm else "X_pca_harmony")
     xy = np.asarray(adata.obsm[basis])[:, :2]
@@ -81,7 +87,12 @@ def qc_violins(obs: pd.DataFrame, sample_key: str = "sample") -> Figure:
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> fig = qc_violins(tiny("normalised").obs)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['genes per cell', 'UMIs per cell', 'mitochondrial %']
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['patient', 'product']
     """
     fig = _fig(9, 3.2)
     samples = sorted(obs[sample_key].astype(str).unique())
@@ -118,7 +129,13 @@ def dotplot(adata: anndata.AnnData, genes: Sequence[str], groupby: str = "cell_t
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> fig = dotplot(tiny("clustered"), ["NCAM1", "FCGR3A", "NOT-A-GENE", "CD3E"])
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.get_xticklabels()]  # absent genes are skipped
+    ['NCAM1', 'FCGR3A', 'CD3E']
+    >>> len(ax.get_yticklabels())  # one row per label
+    5
     """
     import scipy.sparse as sp
 
@@ -162,7 +179,14 @@ def volcano(de: pd.DataFrame, label: Sequence[str] = (), n_label: int = 12,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> de = pd.DataFrame({"avg_log2FC": [2.0, -1.5, 0.1], "p_val_adj": [1e-8, 1e-3, 0.9]},
+    ...                   index=["GZMB", "SELL", "ACTB"])
+    >>> fig = volcano(de, n_label=2, title="day 10 vs product")
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.texts]  # the two smallest adjusted p-values are named
+    ['GZMB', 'SELL']
+    >>> [len(c.get_offsets()) for c in ax.collections]  # grey (n.s.) and red (p < 0.05)
+    [1, 2]
     """
     fig = _fig(6, 4.5)
     ax = fig.add_subplot()
@@ -199,7 +223,14 @@ def composition_bars(comp: pd.DataFrame, by: str = "sample", of: str = "cell_typ
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> comp = pd.DataFrame({"sample": ["product", "product", "day 10", "day 10"],
+    ...                      "cell_type": ["NK", "T", "NK", "T"], "share": [.8, .2, .5, .5]})
+    >>> fig = composition_bars(comp)
+    >>> ax = fig.axes[0]
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['NK', 'T']
+    >>> [round(float(p.get_height()), 2) for p in ax.patches]  # NK bars, then T stacked
+    [0.5, 0.8, 0.5, 0.2]
     """
     wide = comp.pivot_table(index=by, columns=of, values="share", fill_value=0.0)
     fig = _fig(6, 4)

@@ -263,7 +263,13 @@ def highly_variable(adata: anndata.AnnData, n_top_genes: int = 2000) -> list[str
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("counts")
+    >>> normalize(a)
+    >>> highly_variable(a, n_top_genes=100)  # no warning: the loess fit worked
+    []
+    >>> int(a.var["highly_variable"].sum())
+    100
     """
     import scanpy as sc
 
@@ -299,7 +305,14 @@ def pca(adata: anndata.AnnData, n_comps: int = 50, max_value: float = 10.0,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")
+    >>> pca(a, n_comps=5)
+    >>> a.obsm["X_pca"].shape
+    (286, 5)
+    >>> r = a.uns["pca"]["variance_ratio"]
+    >>> bool((r[:-1] >= r[1:]).all())  # components by decreasing variance
+    True
     """
     import scanpy as sc
 
@@ -342,7 +355,16 @@ def harmony(adata: anndata.AnnData, key: str = "sample", n_pcs: int = 30,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")
+    >>> pca(a, n_comps=10)
+    >>> harmony(a, key="sample", n_pcs=10)
+    >>> a.obsm["X_pca_harmony"].shape
+    (286, 10)
+    >>> b = a[a.obs["sample"] == "product"].copy()
+    >>> harmony(b, key="sample", n_pcs=10)  # one batch: nothing to integrate
+    >>> bool(np.array_equal(b.obsm["X_pca_harmony"], b.obsm["X_pca"]))
+    True
     """
     X = adata.obsm["X_pca"][:, :n_pcs]
     if adata.obs[key].nunique() < 2:

@@ -110,7 +110,13 @@ def write_construct_reference(folder: str | Path, name: str, sequence: str,
 
     Examples
     --------
-    >>> # write_construct_reference("ref", "CAR-CLL1", seq, [Element("CAR-WPRE", 1200, 1790)])
+    >>> import tempfile
+    >>> fa, gtf = write_construct_reference(tempfile.mkdtemp(), "CAR-CLL1", "ACGT" * 50,
+    ...                                     [Element("CAR-WPRE", 101, 200)])
+    >>> fa.read_text().splitlines()[0], fa.name, gtf.name
+    ('>CAR-CLL1', 'CAR-CLL1.fa', 'CAR-CLL1.gtf')
+    >>> [line.split()[2:5] for line in gtf.read_text().splitlines() if "exon" in line]
+    [['exon', '1', '200'], ['exon', '101', '200']]
     """
     from remission.io.atomic import write_text
 

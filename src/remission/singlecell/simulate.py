@@ -25,12 +25,18 @@ The truth travels in ``obs`` columns starting with ``truth_`` and in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import anndata
 
 SYNTHETIC = "SYNTHETIC (remission.singlecell.simulate)"
 
@@ -236,7 +242,7 @@ def gene_universe(design: Design) -> list[str]:
 
 
 def simulate(design: Design, seed: int = 0, chunk: int = 4096,
-             biology_seed: int | None = None) -> "anndata.AnnData":  # noqa: F821, UP037
+             biology_seed: int | None = None) -> anndata.AnnData:
     """Simulate raw UMI counts for every sample of ``design``.
 
     Parameters
@@ -393,7 +399,7 @@ def simulate(design: Design, seed: int = 0, chunk: int = 4096,
     return a
 
 
-def truth_summary(adata: "anndata.AnnData") -> pd.DataFrame:  # noqa: F821, UP037
+def truth_summary(adata: anndata.AnnData) -> pd.DataFrame:
     """Planted CAR+ and donor fractions per sample (cells with ``truth_qc == 'ok'``)."""
     ok = adata.obs[adata.obs["truth_qc"] == "ok"]
     g = ok.groupby("sample", observed=True)
@@ -408,3 +414,116 @@ def planted_genes(design: Design) -> Sequence[str]:
         if s.programme:
             return list(PROGRAMMES[s.programme[1]])
     return []
+
+
+TINY_STAGES = ("counts", "normalised", "embedded", "clustered")
+TINY_STUDY = """format = 1
+
+[study]
+name = "SYNTHETIC tiny single-cell study (remission.singlecell.simulate.tiny)"
+disease = "AML"
+synthetic = true
+
+[singlecell]
+construct_features = ["CAR-CD123-scFv", "CAR-WPRE"]
+n_top_genes = 200
+n_pcs = 15
+n_dims = 15
+donor_sex = "male"
+time_order = ["product", "day 10"]
+de_car_only = false
+"""
+
+
+@functools.lru_cache(maxsize=8)
+def _tiny(stage: str, seed: int) -> anndata.AnnData:
+    if stage == "counts":
+        return simulate(carnk_design(n_cells=150, n_genes=300), seed=seed)
+    from remission.singlecell import pp, tl
+
+    a = _tiny(TINY_STAGES[TINY_STAGES.index(stage) - 1], seed).copy()
+    if stage == "normalised":
+        pp.extract_car(a, carnk_design().construct_features)
+        pp.qc(a)
+        pp.normalize(a)
+        pp.highly_variable(a, 200)
+    elif stage == "embedded":
+        pp.pca(a, 15, seed=seed)
+        pp.harmony(a, "sample", n_pcs=15, seed=seed)
+    else:
+        tl.cluster(a, "seurat", n_dims=15, seed=seed)
+        tl.annotate(a, seed=seed)
+    return a
+
+
+def tiny(stage: str = "counts", seed: int = 0) -> anndata.AnnData:
+    """A tiny SYNTHETIC seed-004 data set (2 samples x 150 cells, 300 genes) for examples.
+
+    Made by :func:`simulate` on :func:`carnk_design` (product and patient blood at day 10)
+    and, by stage, processed with the package's own steps; each stage is built once per
+    process and a copy returned, so examples and quick checks stay fast.
+
+    Parameters
+    ----------
+    stage : {"counts", "normalised", "embedded", "clustered"}
+        ``counts``: raw UMIs incl. the construct features; ``normalised``: CAR features
+        moved to ``obs``, QC, LogNormalize, 200 HVGs; ``embedded``: + 15 PCs and Harmony;
+        ``clustered``: + SNN/Louvain clusters and marker labels (``obs["cell_type"]``).
+    seed : int
+        Simulation and analysis seed.
+
+    Returns
+    -------
+    anndata.AnnData
+        A new copy each call.
+
+    Examples
+    --------
+    >>> a = tiny()
+    >>> a.shape, sorted(a.obs["sample"].unique())
+    ((300, 302), ['patient', 'product'])
+    >>> b = tiny("clustered")
+    >>> "X_pca_harmony" in b.obsm and "cell_type" in b.obs
+    True
+    """
+    if stage not in TINY_STAGES:
+        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(TINY_STAGES)}")
+    return _tiny(stage, seed).copy()
+
+
+def write_tiny_study(folder: str | Path, seed: int = 0) -> Path:
+    """Write :func:`tiny` counts as a single-cell study folder (10x folders + sample sheet).
+
+    Parameters
+    ----------
+    folder : str or Path
+        Study folder to create: ``study.toml`` (``[singlecell]``, donor male, 200 HVGs,
+        15 PCs), ``singlecell/samples.csv`` and one 10x folder per sample.
+    seed : int
+        Simulation seed.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = write_tiny_study(Path(tempfile.mkdtemp()) / "study")
+    >>> sorted(p.name for p in (d / "singlecell").iterdir())
+    ['patient', 'product', 'samples.csv']
+    """
+    from remission.io.atomic import write_text
+    from remission.singlecell.io import write_10x_mtx
+
+    folder = Path(folder)
+    a = tiny("counts", seed)
+    rows = ["sample,path,time_point,source,format"]
+    for s in carnk_design().samples:
+        sub = a[a.obs["sample"] == s.name].copy()
+        write_10x_mtx(sub, folder / "singlecell" / s.name)
+        rows.append(f"{s.name},singlecell/{s.name},{s.time_point},{s.source},10x_mtx")
+    write_text(folder / "singlecell" / "samples.csv", "\n".join(rows) + "\n")
+    write_text(folder / "study.toml", TINY_STUDY)
+    return folder

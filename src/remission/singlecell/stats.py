@@ -57,7 +57,15 @@ def find_markers(adata: anndata.AnnData, mask1: np.ndarray, mask2: np.ndarray,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_stats.py (checked against R's wilcox.test)
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")
+    >>> day10 = (a.obs["time_point"] == "day 10").to_numpy()
+    >>> de = find_markers(a, day10, ~day10)
+    >>> list(de.columns)
+    ['p_val', 'avg_log2FC', 'pct.1', 'pct.2', 'p_val_adj']
+    >>> x = de.loc["XIST"]  # female recipient cells appear only at day 10 (male product)
+    >>> bool(x["avg_log2FC"] > 1), float(x["pct.2"]), bool(x["p_val_adj"] < 1e-6)
+    (True, 0.0, True)
     """
     from scipy.stats import mannwhitneyu
 

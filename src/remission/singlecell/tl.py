@@ -158,7 +158,13 @@ def cluster(adata: anndata.AnnData, mode: str = "seurat", resolution: float | No
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("embedded")
+    >>> info = cluster(a, mode="seurat", n_dims=15)
+    >>> info["graph"], info["algorithm"], info["resolution"]
+    ('SNN k=20 Jaccard prune 1/15', 'Louvain (10 starts)', 0.8)
+    >>> a.obs["cluster"].value_counts(sort=False).tolist()  # numbered by size
+    [144, 79, 26, 24, 13]
     """
     X = np.asarray(adata.obsm[use_rep])[:, :n_dims]
     if mode == "seurat":
@@ -208,7 +214,13 @@ def umap(adata: anndata.AnnData, use_rep: str = "X_pca_harmony", n_dims: int = 3
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    Not run here: the first UMAP in a process compiles Numba code (~30 s).
+
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("embedded")
+    >>> umap(a, n_dims=15)  # doctest: +SKIP
+    >>> a.obsm["X_umap"].shape  # doctest: +SKIP
+    (286, 2)
     """
     import scanpy as sc
 
@@ -242,7 +254,14 @@ def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")
+    >>> s = set_scores(a, ["NKG7", "GNLY", "GZMB", "PRF1"])  # cytotoxic genes
+    >>> by = pd.Series(s).groupby(a.obs["truth_broad"].to_numpy()).mean()
+    >>> by.idxmax(), bool(by["NK cell"] > 0 > by["B cell"])
+    ('NK cell', True)
+    >>> bool(np.isnan(set_scores(a, ["NOT-A-GENE"])).all())
+    True
     """
     import scanpy as sc
 
@@ -293,7 +312,20 @@ def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("embedded")
+    >>> _ = cluster(a, n_dims=15)
+    >>> tab = annotate(a)
+    >>> tab[["n_cells", "label", "status"]]  # doctest: +NORMALIZE_WHITESPACE
+             n_cells                label    status
+    cluster
+    0            144  NK CD56dim CD16high  assigned
+    1             79        NK CD56bright  assigned
+    2             26  CD4 effector memory  assigned
+    3             24         CD8 effector  assigned
+    4             13            AML blast  assigned
+    >>> a.obs["cell_type"].iloc[0] == tab.loc[a.obs["cluster"].iloc[0], "label"]
+    True
     """
     scores = {}
     for m in sets:
@@ -354,7 +386,13 @@ def module_scores(adata: anndata.AnnData,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")
+    >>> module_scores(a)  # doctest: +NORMALIZE_WHITESPACE
+    ['score_cytotoxicity', 'score_exhaustion', 'score_regulatory',
+     'score_adhesion_migration', 'score_cytokine', 'score_memory']
+    >>> bool(a.obs["score_cytotoxicity"].notna().all())
+    True
     """
     cols = []
     for name, (genes, _) in modules.items():
@@ -393,7 +431,15 @@ def sex_origin(adata: anndata.AnnData, donor_sex: str, min_umis: int = 1,
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pipeline.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")  # SYNTHETIC: male product (donor), female patient
+    >>> o = sex_origin(a, donor_sex="male")
+    >>> pd.crosstab(o, a.obs["truth_origin"])  # doctest: +NORMALIZE_WHITESPACE
+    truth_origin  donor  recipient
+    origin
+    donor           233          0
+    recipient         0         50
+    undetermined      2          1
     """
     M = adata.layers.get(layer, adata.X)
     ys = [g for g in chry if g in adata.var_names]
