@@ -1,71 +1,50 @@
-"""Benchmark of the in-silico trial engine (remission.sim).
+"""Benchmark of the in-silico trial engine (remission.sim), on the shared harness.
 
-Measures, in one run on this machine:
+Sides alternate (median of the repetitions), outputs are compared, and the run exits
+non-zero on a disagreement or a failure (``benchmarks/harness.py``).
 
-1. Throughput (virtual patients/s, 180 simulated days after a 13-day venetoclax +
-   Flu/Cy lead-in, CLL1 CAR-T) of the vectorised solver (exact PK + RK4) against the
-   loop a competent user would write (:func:`fair_loop`): one ``solve_ivp`` (LSODA) per
-   patient with a scalar right-hand side in Python floats, restarted only at doses,
-   rtol 1e-6, which matches the vectorised solver's error on the disease states. The
-   accuracy of both against ``solve_ivp`` DOP853 at rtol 1e-10 (max relative error over
-   the 19 disease states and every day) is printed; the run exits 1 if either exceeds
-   1e-3. (The earlier baseline -- the vectorised right-hand side on length-1 arrays,
-   restarted every day -- overstated the speed-up ~20-fold and is no longer used.)
-   R deSolve as a peer is not implemented.
-2. A full trial design (seed 000, two arms) through Dask LocalCluster with 1 and 2
-   workers: wall time, patients/s, scaling, and peak resident memory of the client and
-   all worker processes (psutil, sampled every 0.2 s).
+1. ``solver``: the vectorised solver (exact PK + RK4; ``simulate_states``) against the loop
+   a competent user would write (:func:`fair_loop`): one ``solve_ivp`` (LSODA) per patient
+   with a scalar right-hand side in Python floats, restarted only at doses, rtol 1e-6
+   (CLL1 CAR-T after a 13-day venetoclax + Flu/Cy lead-in, 180 days). Times are **per
+   patient** (each side's seconds divided by its number of patients), so the ratio is the
+   inverse of the speed-up. Compared: the 19 disease states of the first patients on every
+   day, from both sides, against ``solve_ivp`` DOP853 at rtol 1e-10, computed by the
+   harness itself: the maximum relative error of each side must be below 1e-3.
+2. ``trial``: a full trial design (seed 000, two arms) through Dask LocalCluster with 2
+   workers against 1 worker: wall time and peak memory of the process. Compared: the
+   patient tables are identical value for value (the same seed gives the same trial
+   whatever the number of workers).
 
-Usage: ``python benchmarks/bench_sim.py [--quick | --full]``. ``--full`` runs 1,000,000
-virtual patients through the design on 2 workers.
+Peak memory is the harness's VmHWM of the side's main process; Dask worker processes
+are not included. R deSolve as a peer is not implemented.
+
+Usage: ``python benchmarks/bench_sim.py [--quick] [--reps R] [--patients N]
+[--trial-patients N]`` (defaults: 2,000 vectorised patients, 4 loop patients, 2,000 per
+arm in the trial; ``--full`` 20,000 / 20 / 20,000). ``--robust N ...`` runs simulate ->
+validate -> report on every shipped design instead.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
+import functools
+import json
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 
-from remission.sim import load_design, run_trial
-from remission.sim.params import typical
-from remission.sim.population import build_patients
-from remission.sim.solver import simulate_reference, simulate_states
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import harness as hz  # noqa: E402
+from remission.sim import load_design, run_trial  # noqa: E402
+from remission.sim.params import typical  # noqa: E402
+from remission.sim.population import build_patients  # noqa: E402
+from remission.sim.solver import simulate_reference, simulate_states  # noqa: E402
 
 DESIGN = Path(__file__).resolve().parents[1] / "examples" / "designs" / \
     "seed000_ven_leadin_cll1_cart.toml"
-
-
-class PeakRSS:
-    """Peak summed RSS of this process and its children while the block runs."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-
-    def _sample(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    total += proc.memory_info().rss
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.2)
-
-    def __enter__(self) -> PeakRSS:
-        self._t = threading.Thread(target=self._sample, daemon=True)
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._t.join()
 
 
 def _patients(n: int, seed: int = 0):
@@ -195,47 +174,83 @@ def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA") -> np.ndarray:
 
 
 DISEASE = slice(0, 19)  # disease/effector/toxicity states (drivers excluded)
+RTOL = 1e-6  # the loop's solve_ivp tolerance (matches the vectorised error)
 
 
-def bench_fair(n_vec: int, n_loop: int, n_acc: int, rtol: float) -> list[tuple[str, str]]:
-    """Vectorised solver vs the fair per-patient loop; accuracy on the disease states."""
-    p, s = _patients(max(n_vec, n_loop, n_acc))
-    pv = {k: v[:n_vec] for k, v in p.items()}
+def _spec(data: str) -> dict:
+    return json.loads(Path(data).read_text())
+
+
+def w_vector(data: str, out: str) -> None:
+    """Subject: the vectorised solver on ``n_vec`` patients; seconds per patient."""
+    spec = _spec(data)
+    p, s = _patients(spec["n_vec"])
     t0 = time.perf_counter()
-    simulate_states(pv, s)
-    t_vec = time.perf_counter() - t0
+    x = simulate_states(p, s)
+    secs = time.perf_counter() - t0
+    states = np.moveaxis(x[:, DISEASE, :spec["n_acc"]], -1, 0)  # patients x days x states
+    hz.emit(out, {"states": states}, secs / spec["n_vec"])
+
+
+def w_loop(data: str, out: str) -> None:
+    """Baseline: the fair per-patient solve_ivp loop on ``n_loop`` patients."""
+    spec = _spec(data)
+    n = max(spec["n_loop"], spec["n_acc"])
+    p, s = _patients(n)
     t0 = time.perf_counter()
-    for i in range(n_loop):
-        fair_loop(_one(p, i), s, rtol)
-    t_loop = time.perf_counter() - t0
-    e_vec = e_loop = 0.0
-    for i in range(n_acc):
-        pi = _one(p, i)
-        ref = simulate_reference(pi, s, method="DOP853", rtol=1e-10, atol=1e-20)[:, DISEASE]
-        e_vec = max(e_vec, _rel_err(simulate_states(pi, s)[:, DISEASE, 0], ref))
-        e_loop = max(e_loop, _rel_err(fair_loop(pi, s, rtol)[:, DISEASE], ref))
-    r_vec, r_loop = n_vec / t_vec, n_loop / t_loop
-    return [
-        (f"fair loop: scalar RHS, LSODA rtol {rtol:g}, restarts at doses, {n_loop} pts",
-         f"{t_loop:.2f} s = {r_loop:,.2f} pts/s"),
-        (f"vectorised (no transfusions), {n_vec} patients", f"{t_vec:.2f} s = {r_vec:,.0f} pts/s"),
-        ("speed-up vs fair loop", f"{r_vec / r_loop:,.1f}x"),
-        (f"disease-state max rel. error vs DOP853 1e-10 ({n_acc} pts): vectorised",
-         f"{e_vec:.2e}"),
-        (f"disease-state max rel. error vs DOP853 1e-10 ({n_acc} pts): fair loop",
-         f"{e_loop:.2e}"),
-    ]
+    for i in range(spec["n_loop"]):
+        fair_loop(_one(p, i), s, RTOL)
+    secs = time.perf_counter() - t0
+    states = np.stack([fair_loop(_one(p, i), s, RTOL)[:, DISEASE]
+                       for i in range(spec["n_acc"])])
+    hz.emit(out, {"states": states}, secs / spec["n_loop"])
 
 
-def bench_trial(n_per_arm: int, workers: int, chunk: int) -> tuple[float, float, int]:
+def compare_solver(o: dict, data: Path) -> list[hz.Check]:
+    """Both sides' disease states against solve_ivp DOP853 at rtol 1e-10 (max rel. error
+    < 1e-3 each), computed here, independently of either side."""
+    spec = _spec(str(data))
+    p, s = _patients(spec["n_acc"])
+    ref = np.stack([simulate_reference(_one(p, i), s, method="DOP853", rtol=1e-10,
+                                       atol=1e-20)[:, DISEASE] for i in range(spec["n_acc"])])
+    checks = []
+    for name in ("vectorised solver", "solve_ivp loop (LSODA 1e-6)"):
+        got = np.asarray(o[name]["states"], float)
+        if got.shape != ref.shape:
+            checks.append(hz.Check(f"{name} vs DOP853", False, float("inf"),
+                                   f"shape {got.shape} vs {ref.shape}"))
+            continue
+        err = max(_rel_err(got[i], ref[i]) for i in range(len(ref)))
+        checks.append(hz.Check(f"{name} states vs DOP853 1e-10", err < 1e-3, err,
+                               f"max relative error over {len(ref)} patients x "
+                               f"{ref.shape[1]} days x 19 states; limit 1e-3"))
+    return checks
+
+
+def _trial(data: str, out: str, workers: int) -> None:
+    spec = _spec(data)
     d = load_design(DESIGN)
-    with PeakRSS() as mem:
-        t0 = time.perf_counter()
-        res = run_trial(d, n=n_per_arm, seed=0, workers=workers, chunk_size=chunk,
-                        observations=False, progress=False)
-        wall = time.perf_counter() - t0
-    n = len(res.patients)
-    return wall, n / wall, mem.peak
+    t0 = time.perf_counter()
+    res = run_trial(d, n=spec["n_arm"], seed=0, workers=workers, chunk_size=spec["chunk"],
+                    observations=False, progress=False)
+    secs = time.perf_counter() - t0
+    hz.emit(out, {"patients": res.patients.reset_index(drop=True)}, secs)
+
+
+def w_trial2(data: str, out: str) -> None:
+    _trial(data, out, 2)
+
+
+def w_trial1(data: str, out: str) -> None:
+    _trial(data, out, 1)
+
+
+def compare_trial(o: dict) -> list[hz.Check]:
+    return [hz.same_table("patients (2 workers vs 1)", o["Dask, 2 workers"]["patients"],
+                          o["Dask, 1 worker"]["patients"])]
+
+
+WORKERS = {"vector": w_vector, "loop": w_loop, "trial1": w_trial1, "trial2": w_trial2}
 
 
 def bench_robust(sizes: tuple[int, ...]) -> int:
@@ -272,49 +287,49 @@ def bench_robust(sizes: tuple[int, ...]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    g = ap.add_mutually_exclusive_group()
-    g.add_argument("--quick", action="store_true", help="small smoke run (seconds)")
-    g.add_argument("--full", action="store_true", help="include 1,000,000 patients on 2 workers")
-    g.add_argument("--robust", type=int, nargs="+", metavar="N",
-                   help="simulate -> validate -> report every shipped design at N per arm")
-    args = ap.parse_args(argv)
-    if args.robust:
-        return bench_robust(tuple(args.robust))
-    if args.quick:
-        n_vec, n_loop, n_acc, trial_n, chunk = 100, 1, 1, 10, 5
+    argv = sys.argv[1:] if argv is None else argv
+    if hz.worker_call(argv, WORKERS):
+        return 0
+    ap = hz.common_args(__doc__.splitlines()[0])
+    ap.add_argument("--full", action="store_true",
+                    help="20,000 vectorised / 20 loop patients, 20,000 per trial arm")
+    ap.add_argument("--patients", type=int, default=None, help="vectorised solver patients")
+    ap.add_argument("--loop-patients", type=int, default=None, help="solve_ivp loop patients")
+    ap.add_argument("--trial-patients", type=int, default=None, help="trial patients per arm")
+    ap.add_argument("--robust", type=int, nargs="+", metavar="N",
+                    help="simulate -> validate -> report every shipped design at N per arm")
+    a = ap.parse_args(argv)
+    if a.robust:
+        return bench_robust(tuple(a.robust))
+    if a.quick:
+        n_vec, n_loop, n_acc, n_arm, chunk = 100, 1, 1, 10, 5
+    elif a.full:
+        n_vec, n_loop, n_acc, n_arm, chunk = 20_000, 20, 3, 20_000, 5_000
     else:
-        n_vec, n_loop, n_acc, trial_n, chunk = 20_000, 20, 3, 20_000, 5_000
-    width = 64
-    print(f"{'measure'.ljust(width)} | value")
-    print(f"{'-' * width}-+-{'-' * 40}", flush=True)
-
-    def emit(k: str, v: str) -> None:  # rows are printed as measured (long runs)
-        print(f"{k.ljust(width)} | {v}", flush=True)
-
-    emit("machine", f"{psutil.cpu_count()} CPUs, "
-                    f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, "
-                    f"load avg {psutil.getloadavg()[0]:.2f}")
-    rows = bench_fair(n_vec, n_loop, n_acc, rtol=1e-6)
-    for k, v in rows:
-        emit(k, v)
-    errs = {k: float(v) for k, v in rows if "max rel. error" in k}
-    bad = [k for k, v in errs.items() if not v < 1e-3]
-    if bad:  # outputs disagree with the DOP853 reference: the comparison is void
-        print("DISAGREEMENT: " + "; ".join(bad), file=sys.stderr)
-        return 1
-    runs = [(trial_n, 2)] if args.quick else [(trial_n, 1), (trial_n, 2)]
-    if args.full:
-        runs.append((500_000, 2))
-    base = None
-    for n_arm, w in runs:
-        wall, rate, peak = bench_trial(n_arm, w, chunk)
-        if base is None:
-            base = rate
-        emit(f"Dask trial seed000, {2 * n_arm:,} patients, {w} worker(s)",
-             f"{wall:.1f} s = {rate:,.0f} pts/s ({rate / base:.2f}x of 1 worker), "
-             f"peak RSS {peak / 2**20:,.0f} MiB")
-    return 0
+        n_vec, n_loop, n_acc, n_arm, chunk = 2_000, 4, 2, 2_000, 500
+    n_vec = a.patients or n_vec
+    n_loop = a.loop_patients or n_loop
+    n_arm = a.trial_patients or n_arm
+    reps = a.reps or (2 if a.quick else 5)
+    ddir = hz.OUT_DIR / "data"
+    ddir.mkdir(parents=True, exist_ok=True)
+    solver = ddir / f"sim-solver-{n_vec}-{n_loop}.json"
+    solver.write_text(json.dumps({"n_vec": n_vec, "n_loop": n_loop, "n_acc": n_acc}))
+    trial = ddir / f"sim-trial-{n_arm}.json"
+    trial.write_text(json.dumps({"n_arm": n_arm, "chunk": chunk}))
+    me = Path(__file__).resolve()
+    wl = [hz.Workload(f"solver, per patient ({n_vec:,} vs {n_loop} patients)", solver,
+                      [hz.python_side("vectorised solver", me, "vector", ".pkl"),
+                       hz.python_side("solve_ivp loop (LSODA 1e-6)", me, "loop", ".pkl")],
+                      functools.partial(compare_solver, data=solver),
+                      note="seconds per patient; accuracy vs DOP853 1e-10"),
+          hz.Workload(f"trial seed000, {2 * n_arm:,} patients", trial,
+                      [hz.python_side("Dask, 2 workers", me, "trial2", ".pkl"),
+                       hz.python_side("Dask, 1 worker", me, "trial1", ".pkl")],
+                      compare_trial, note="Dask LocalCluster; same patients table")]
+    return hz.run_all("sim", wl, a, reps, argv,
+                      {"n_vec": n_vec, "n_loop": n_loop, "n_acc": n_acc, "n_arm": n_arm,
+                       "reps": reps})
 
 
 if __name__ == "__main__":
