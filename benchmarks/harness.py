@@ -346,6 +346,17 @@ def report(bench: str, outcomes: Sequence[Outcome], argv: Sequence[str], strict:
         agree_ok = bool(o.checks) and all(c.ok for c in o.checks) and not o.errors
         if not agree_ok:
             status = 1
+        if len(w.sides) == 1 and not o.errors and o.runs[subj]:
+            # a workload checked against a contract, with no baseline to time
+            ts = o.median(subj)
+            pr = max(r.peak_mb for r in o.runs[subj])
+            load = max(r.load1 for r in o.runs[subj])
+            print(f"{w.name:<44}{ts:>12.3f}  {'(no baseline)':<22}{'':>11}{'':>8}{'':>8}"
+                  f"{pr:>7.0f}{'':<7}{load:>6.2f}  {'yes' if agree_ok else 'NO'}")
+            rows.append({"workload": w.name, "subject": subj, "subject_s": ts,
+                         "subject_runs": [r.__dict__ for r in o.runs[subj]],
+                         "subject_peak_mb": pr, "max_load1": load, "agree": agree_ok,
+                         "note": w.note})
         for b in w.sides[1:]:
             if o.errors or not o.runs[b.name] or not o.runs[subj]:
                 print(f"{w.name:<44}{'FAILED':>12}  {b.name:<22}")

@@ -1,9 +1,11 @@
 """``make bench``: run every benchmark, then one summary table; non-zero exit if any fails.
 
-The harness benchmarks (survival, grading, lab, report) run their workloads side by side
-with their baselines, compare outputs and write ``build/bench/<name>.json``; every other
-``bench_*.py`` runs as it is and only its exit status is used.
-Arguments are passed on (e.g. ``--quick``).
+The harness benchmarks (survival, grading, lab, report, report_render, sim, fuzz) run
+their workloads side by side with their baselines (fuzz: against its contract), compare
+outputs and write ``build/bench/<name>.json``; every other ``bench_*.py`` (web, singlecell,
+immunogenetics) runs as it is and only its exit status is used.
+Arguments are passed on (e.g. ``--quick``). Every default size finishes in minutes;
+the heavy sizes are opt-in (``bench_sim.py --full``, ``bench_fuzz.py --n 1000``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-HARNESS = ["bench_survival.py", "bench_grading.py", "bench_lab.py", "bench_report.py"]
+HARNESS = ["bench_survival.py", "bench_grading.py", "bench_lab.py", "bench_report.py",
+           "bench_report_render.py", "bench_sim.py", "bench_fuzz.py"]
 # every other bench_*.py runs on its own timing code; only --quick is passed on to it
 LEGACY = sorted(p.name for p in HERE.glob("bench_*.py") if p.name not in HARNESS)
 
@@ -42,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{r['workload']:<44} {r['subject_s']:8.3f} s vs {r['baseline']:<22}"
                       f"{r['baseline_s']:8.3f} s  ratio {r['ratio']:.3f}{met}  "
                       f"load {r['max_load1']:.1f}")
+            elif "subject_s" in r:  # checked against a contract, no baseline
+                print(f"{r['workload']:<44} {r['subject_s']:8.3f} s"
+                      f"{'' if r['agree'] else ', outputs NOT as required'}")
             elif "limit_s" in r:
                 print(f"{r['workload']:<44} {r['median_s']:8.3f} s (limit {r['limit_s']:g} s"
                       f"{'' if r['target_met'] else ', NOT met'})")
