@@ -12,10 +12,12 @@ from scipy import stats
 from remission.immunogenetics.chimerism import (
     chimerism_alerts,
     chimerism_results,
+    destutter,
     locus_donor_fraction,
     origin_by_cluster,
     snp_donor_fractions,
     str_chimerism,
+    stutter_positions,
 )
 
 
@@ -143,3 +145,88 @@ def test_results_and_origin_by_cluster():
     o = origin_by_cluster(cells)
     assert o.loc["0", "product"] == 2 and o.loc["0", "product_share"] == pytest.approx(2 / 3)
     assert o.loc["1", "recipient_share"] == 1.0
+
+
+# ------------------------------------------------------------------ STR back stutter
+# Model (Brookes et al., Forensic Sci Int Genet 2012;6:58): PCR gives a back-stutter peak
+# one repeat unit shorter than each allele, a locus-specific fraction of the parent peak.
+
+
+@pytest.mark.parametrize("rec,don,expected", [
+    (("10", "13"), ("12", "14"), ["12 (donor) at n-1 of 13 (recipient)",
+                                  "13 (recipient) at n-1 of 14 (donor)"]),
+    # partial repeats: 9.3's stutter is 8.3, not 9 or 8; the shared 9.3 is not informative
+    (("6", "9.3"), ("7", "9.3"), ["6 (recipient) at n-1 of 7 (donor)"]),
+    (("28", "30"), ("29", "31.2"), ["28 (recipient) at n-1 of 29 (donor)",
+                                    "29 (donor) at n-1 of 30 (recipient)"]),
+    # a donor allele two below is not in stutter position; but one below is
+    (("12", "13"), ("10", "10"), []),
+    (("11", "12"), ("10", "10"), ["10 (donor) at n-1 of 11 (recipient)"]),
+    # only informative alleles are listed (the shared 11 is not), nor a party's own
+    (("11", "12"), ("11", "11"), []),
+    (("8", "8"), ("10", "11"), []),
+    (("X", "Y"), ("X", "X"), []),  # amelogenin: no repeat numbers
+])
+def test_stutter_positions_by_hand(rec, don, expected):
+    assert stutter_positions(rec, don) == expected
+
+
+def test_destutter_by_hand():
+    # true areas 300/700/300/700 at 10/11/12/13 with 10% back stutter, observed:
+    # 10: 300 + 0.1*700 (stutter of 11) = 370; 11: 700 + 0.1*300 (of 12) = 730;
+    # 12: 300 + 0.1*700 (of 13) = 370; 13: 700
+    obs = {"10": 370, "11": 730, "12": 370, "13": 700}
+    assert destutter(obs, 0.1) == {"10": 300, "11": 700, "12": 300, "13": 700}
+    assert destutter(obs, 0.0) == obs
+    # a stutter-position allele that is mostly stutter is clipped at 0, never negative
+    assert destutter({"9": 5, "10": 100}, 0.1) == {"9": 0.0, "10": 100.0}
+    # 9.3 and 10 are not n-1 / n of each other
+    assert destutter({"9.3": 50, "10": 100}, 0.1) == {"9.3": 50.0, "10": 100.0}
+    # uncorrected donor fraction 1430/2170 (biased low), corrected exactly 0.7
+    d0, _ = locus_donor_fraction(("10", "12"), ("11", "13"), obs)
+    d1, _ = locus_donor_fraction(("10", "12"), ("11", "13"), obs, stutter_ratio=0.1)
+    assert d0 == pytest.approx(1430 / 2170) and d1 == pytest.approx(0.7)
+
+
+def _stutter_tables():
+    geno = pd.DataFrame(
+        [("001", "recipient", "D8", "10", "12"), ("001", "donor", "D8", "11", "13"),
+         ("001", "recipient", "FGA", "20", "22"), ("001", "donor", "FGA", "24", "26")],
+        columns=["patient", "role", "locus", "allele_1", "allele_2"])
+    peaks = pd.DataFrame(
+        [("001", "s1", 7, "CD3", "D8", "10", 370), ("001", "s1", 7, "CD3", "D8", "11", 730),
+         ("001", "s1", 7, "CD3", "D8", "12", 370), ("001", "s1", 7, "CD3", "D8", "13", 700),
+         ("001", "s1", 7, "CD3", "FGA", "20", 150), ("001", "s1", 7, "CD3", "FGA", "22", 150),
+         ("001", "s1", 7, "CD3", "FGA", "24", 350), ("001", "s1", 7, "CD3", "FGA", "26", 350)],
+        columns=["patient", "sample", "day", "lineage", "locus", "allele", "area"])
+    return geno, peaks
+
+
+def test_stutter_modes_flag_exclude_correct():
+    geno, peaks = _stutter_tables()
+    per, comb = str_chimerism(geno, peaks)  # flag: numbers unchanged, alleles listed
+    d8 = per.set_index("locus").loc["D8"]
+    assert d8["donor_fraction"] == pytest.approx(1430 / 2170)
+    assert d8["stutter"] == ("10 (recipient) at n-1 of 11 (donor); 11 (donor) at n-1 of "
+                             "12 (recipient); 12 (recipient) at n-1 of 13 (donor)")
+    assert per.set_index("locus").loc["FGA", "stutter"] == ""   # 22 vs 24: two repeats apart
+    assert comb["donor_pct"].iloc[0] == pytest.approx(100 * (1430 / 2170 + 0.7) / 2)
+    per, comb = str_chimerism(geno, peaks, stutter="exclude")
+    d8 = per.set_index("locus").loc["D8"]
+    assert np.isnan(d8["donor_fraction"]) and d8["formula"] == "excluded: stutter position"
+    assert comb["donor_pct"].iloc[0] == pytest.approx(70.0) and comb["n_loci"].iloc[0] == 1
+    per, comb = str_chimerism(geno, peaks, stutter="correct", stutter_ratio={"D8": 0.1})
+    assert per.set_index("locus").loc["D8", "donor_fraction"] == pytest.approx(0.7)
+    assert comb["donor_pct"].iloc[0] == pytest.approx(70.0) and comb["n_loci"].iloc[0] == 2
+    with pytest.raises(ValueError):
+        str_chimerism(geno, peaks, stutter="ignore")
+
+
+def test_stutter_warnings_in_results():
+    geno, peaks = _stutter_tables()
+    loci = chimerism_results(geno, peaks)[0]
+    assert any("001 D8: 10 (recipient) at n-1 of 11 (donor)" in w for w in loci.warnings)
+    assert "Brookes" in " ".join(loci.references) and loci.params["stutter"] == "flag"
+    loci = chimerism_results(geno, peaks, stutter="correct", stutter_ratio={"FGA": 0.1})[0]
+    assert "no stutter ratio for D8: not corrected" in loci.warnings
+    assert "Back stutter removed" in loci.method

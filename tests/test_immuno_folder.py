@@ -198,3 +198,37 @@ def test_vcf_input_two_donors(tmp_path):
                                             encoding="utf-8")
     probs = _problems(s)
     assert any(p.message == "sample not in the VCF header" and p.value == "DX" for p in probs)
+
+
+def test_stutter_settings_checked_and_applied(tmp_path):
+    s = _copy(tmp_path)
+    toml = s / "immunogenetics" / "immunogenetics.toml"
+    base = toml.read_text()
+    toml.write_text(base.replace("[chimerism]\n", '[chimerism]\nstutter = "correct"\n'
+                                 'stutter_ratio = {D8S1179 = 1.5, TH01 = "x"}\n'))
+    got = {(p.message, p.column) for p in _problems(s)}
+    assert got == {("[chimerism] stutter_ratio out of range", "stutter_ratio.D8S1179"),
+                   ("[chimerism] stutter_ratio out of range", "stutter_ratio.TH01")}
+    toml.write_text(base.replace("[chimerism]\n", '[chimerism]\nstutter = "fix"\n'))
+    assert [p.message for p in _problems(s)] == ["[chimerism] stutter unknown"]
+    toml.write_text(base.replace("[chimerism]\n", '[chimerism]\nstutter = "correct"\n'))
+    assert [p.message for p in _problems(s)] == [
+        '[chimerism] stutter = "correct" needs stutter_ratio']
+    # the shipped example has informative alleles in stutter positions: flagged by default,
+    # and a 10% correction moves P1's D8S1179 (recipient 10/13, donor 12/14)
+    flag = {r.name: r for r in analyse_folder(SYN / "immunogenetics", figures=False)[0]}
+    loci = flag["immunogenetics.chimerism_loci"]
+    assert any("P1 D8S1179: 12 (donor) at n-1 of 13 (recipient)" in w for w in loci.warnings)
+    toml.write_text(base.replace("[chimerism]\n", '[chimerism]\nstutter = "correct"\n'
+                                 "stutter_ratio = 0.1\n"))
+    corr = {r.name: r for r in analyse_folder(s / "immunogenetics", figures=False)[0]}
+    k = "P1-CD56-d7 | CD56 | D8S1179"
+    a = dict(zip(*[["10", "13", "12", "14"], [6619, 6455, 3497, 3840]], strict=True))
+    t = {"14": a["14"], "13": a["13"] - 0.1 * a["14"]}   # destutter, longest allele first
+    t["12"] = a["12"] - 0.1 * t["13"]
+    t["10"] = a["10"]                                     # 11 is not in either genotype
+    want = (t["12"] + t["14"]) / sum(t.values())
+    assert corr["immunogenetics.chimerism_loci"].cell(k, "donor_fraction") == \
+        pytest.approx(want)
+    assert loci.cell(k, "donor_fraction") == pytest.approx(
+        (a["12"] + a["14"]) / sum(a.values()))

@@ -15,6 +15,15 @@ allele the shared peak is needed: donor a/a, recipient a/b: r = 2 b / (a + b); r
 a/a, donor a/c: d = 2 c / (a + c) (Thiede 2004; Kristt 2007). Identical genotypes are not
 informative. Loci are combined by the mean with a t interval over informative loci.
 
+Stutter: PCR makes a minor "back-stutter" product one repeat unit shorter than each allele
+(n-1; e.g. 13 from 14, 8.3 from 9.3), a locus-specific fraction of the parent peak
+(Brookes 2012). An informative allele of one party in the n-1 position of the other
+party's allele therefore carries stutter of that allele and biases the donor fraction.
+``stutter="flag"`` (default) computes as above and lists such alleles; ``"exclude"``
+leaves the locus out (a conservative choice of this toolkit, not a published rule);
+``"correct"`` subtracts ``ratio`` x the parent's stutter-free area from each allele whose
+n+1 allele is in the genotypes, from the longest allele down: T(a) = O(a) - r T(a+1).
+
 SNP (per informative SNP, reads): the expected alternative-allele fraction is
 sum_k f_k g_k / 2 over recipient and up to two donors (g = 0, 1, 2 alt copies), mixed with
 a sequencing error e; the fractions f maximise the binomial likelihood; 95% CIs by
@@ -22,6 +31,9 @@ profile likelihood (chi-square 1 df).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -39,14 +51,96 @@ REFERENCES = (
     "Kristt D, Stein J, Yaniv I, Klein T. Assessing quantitative chimerism longitudinally: "
     "technical considerations, clinical applications and routine feasibility. Bone Marrow "
     "Transplant 2007;39:255-68 (formulas per donor/recipient allele constellation).",
+    "Brookes C, Bright JA, Harbison S, Buckleton J. Characterising stutter in forensic STR "
+    "multiplexes. Forensic Sci Int Genet 2012;6:58-63 (back stutter one repeat unit "
+    "shorter, proportional to the parent peak, locus-specific ratio).",
     "Bader P, Kreyenberg H, Hoelle W et al. Increasing mixed chimerism is an important "
     "prognostic factor for unfavorable outcome in children with acute lymphoblastic "
     "leukemia after allogeneic stem-cell transplantation. J Clin Oncol 2004;22:1696-705.",
 )
 
 
+STUTTER_MODES = ("flag", "exclude", "correct")
+
+
+def _repeat(allele: str) -> tuple[int, str] | None:
+    """STR allele name -> (full repeats, partial bases); None for non-repeat names."""
+    m = re.fullmatch(r"(\d+)(?:\.(\d+))?", str(allele).strip())
+    return (int(m[1]), m[2] or "0") if m else None
+
+
+def _parent(allele: str, others: set[str]) -> str | None:
+    """The allele among ``others`` one repeat unit longer than ``allele`` (its n+1)."""
+    a = _repeat(allele)
+    if a is None:
+        return None
+    return next((o for o in sorted(others) if _repeat(o) == (a[0] + 1, a[1])), None)
+
+
+def stutter_positions(recipient: tuple[str, str], donor: tuple[str, str]) -> list[str]:
+    """Informative alleles in the back-stutter (n-1) position of the other party's allele.
+
+    Parameters
+    ----------
+    recipient, donor:
+        Genotypes (two alleles each).
+
+    Returns
+    -------
+    list of str
+        One description per such allele, e.g. ``"13 (recipient) at n-1 of 14 (donor)"``.
+
+    Examples
+    --------
+    >>> stutter_positions(("10", "13"), ("12", "14"))
+    ['12 (donor) at n-1 of 13 (recipient)', '13 (recipient) at n-1 of 14 (donor)']
+    >>> stutter_positions(("9.3", "6"), ("8.3", "6"))
+    ['8.3 (donor) at n-1 of 9.3 (recipient)']
+    """
+    r, d = set(recipient), set(donor)
+    out = []
+    for own, other, who, them in ((r, d, "recipient", "donor"), (d, r, "donor", "recipient")):
+        for allele in own - other:  # informative alleles of this party
+            par = _parent(allele, other)
+            if par is not None:
+                out.append((_repeat(allele), allele, f"{allele} ({who}) at n-1 of {par} ({them})"))
+    return [t for *_, t in sorted(out)]
+
+
+def destutter(areas: dict[str, float], ratio: float) -> dict[str, float]:
+    """Remove back stutter: T(a) = max(0, O(a) - ratio x T(a+1)), longest allele first.
+
+    Parameters
+    ----------
+    areas:
+        Observed peak area per allele of the locus (the genotypes' alleles).
+    ratio:
+        Stutter ratio of the locus (stutter peak / parent peak), 0 <= ratio < 1.
+
+    Returns
+    -------
+    dict
+        Stutter-free areas (alleles without a repeat-number name are left as they are).
+
+    Examples
+    --------
+    >>> destutter({"10": 370, "11": 730, "12": 370, "13": 700}, 0.1)
+    {'10': 300.0, '11': 700.0, '12': 300.0, '13': 700.0}
+    """
+    out = {a: float(v) for a, v in areas.items()}
+    if ratio <= 0:
+        return out
+    named = sorted((a for a in out if _repeat(a) is not None), key=_repeat, reverse=True)
+    for a in named:  # longest first: the parent is already stutter-free
+        par = _parent(a, set(out))
+        if par is not None:
+            out[a] = max(0.0, out[a] - ratio * out[par])
+    return out
+
+
 def locus_donor_fraction(recipient: tuple[str, str], donor: tuple[str, str],
-                         areas: dict[str, float]) -> tuple[float, str]:
+                         areas: dict[str, float], stutter_ratio: float = 0.0
+                         ) -> tuple[float, str]:
     """Donor fraction at one STR/InDel locus and the formula used.
 
     Parameters
@@ -55,6 +149,8 @@ def locus_donor_fraction(recipient: tuple[str, str], donor: tuple[str, str],
         Genotypes (two alleles; homozygous = the same allele twice).
     areas:
         Peak area (or allele count) per allele observed in the sample.
+    stutter_ratio:
+        If > 0, back stutter is removed first (:func:`destutter`).
 
     Returns
     -------
@@ -68,6 +164,11 @@ def locus_donor_fraction(recipient: tuple[str, str], donor: tuple[str, str],
     (0.8, 'D_u/(D_u+R_u)')
     >>> locus_donor_fraction(("10", "12"), ("10", "10"), {"10": 90, "12": 10})
     (0.8, '1-2R_u/(total)')
+    >>> areas = {"10": 370, "11": 730, "12": 370, "13": 700}  # 10% back stutter
+    >>> round(locus_donor_fraction(("10", "12"), ("11", "13"), areas)[0], 4)
+    0.659
+    >>> locus_donor_fraction(("10", "12"), ("11", "13"), areas, stutter_ratio=0.1)[0]
+    0.7
     """
     rc = pd.Series(list(recipient)).value_counts()
     dc = pd.Series(list(donor)).value_counts()
@@ -76,6 +177,7 @@ def locus_donor_fraction(recipient: tuple[str, str], donor: tuple[str, str],
     if not r_only and not d_only:
         return float("nan"), "not informative"
     area = {a: float(areas.get(a, 0.0)) for a in set(rc.index) | set(dc.index)}
+    area = destutter(area, stutter_ratio)
     tot = sum(area.values())
     if tot <= 0:
         return float("nan"), "no signal"
@@ -94,7 +196,14 @@ def locus_donor_fraction(recipient: tuple[str, str], donor: tuple[str, str],
     return float((du / nd) / (tot / 2)), "2D_u/(total)"
 
 
-def str_chimerism(genotypes: pd.DataFrame, peaks: pd.DataFrame, conf: float = 0.95
+def _ratio(stutter_ratio: float | Mapping[str, float], locus: str) -> float:
+    if isinstance(stutter_ratio, Mapping):
+        return float(stutter_ratio.get(locus, 0.0))
+    return float(stutter_ratio)
+
+
+def str_chimerism(genotypes: pd.DataFrame, peaks: pd.DataFrame, conf: float = 0.95,
+                  stutter: str = "flag", stutter_ratio: float | Mapping[str, float] = 0.0
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-locus and combined donor chimerism for each sample (patient, day, lineage).
 
@@ -106,13 +215,23 @@ def str_chimerism(genotypes: pd.DataFrame, peaks: pd.DataFrame, conf: float = 0.
         ``patient``, ``sample``, ``day``, ``lineage``, ``locus``, ``allele``, ``area``.
     conf:
         Level of the t interval across informative loci.
+    stutter:
+        ``"flag"`` (list informative alleles in the other party's n-1 stutter position),
+        ``"exclude"`` (leave such loci out) or ``"correct"`` (remove back stutter with
+        ``stutter_ratio`` before the formulas).
+    stutter_ratio:
+        Stutter ratio, one for all loci or per locus (loci not listed: 0); used by
+        ``"correct"``.
 
     Returns
     -------
     tuple of DataFrame
-        ``(per_locus, combined)``; combined has ``donor_pct``, ``low``, ``high``,
-        ``n_loci``, ``sd``.
+        ``(per_locus, combined)``; per locus has ``stutter`` (the alleles in a stutter
+        position, "" if none); combined has ``donor_pct``, ``low``, ``high``, ``n_loci``,
+        ``sd``.
     """
+    if stutter not in STUTTER_MODES:
+        raise ValueError(f"stutter must be one of {', '.join(STUTTER_MODES)}")
     g = genotypes.set_index(["patient", "role", "locus"])
     rows = []
     for (pat, smp, day, lin, loc), sub in peaks.groupby(
@@ -121,13 +240,18 @@ def str_chimerism(genotypes: pd.DataFrame, peaks: pd.DataFrame, conf: float = 0.
             rg = tuple(g.loc[(pat, "recipient", loc), ["allele_1", "allele_2"]])
             dg = tuple(g.loc[(pat, "donor", loc), ["allele_1", "allele_2"]])
         except KeyError:
-            rows.append((pat, smp, day, lin, loc, np.nan, "genotype missing"))
+            rows.append((pat, smp, day, lin, loc, np.nan, "genotype missing", ""))
             continue
+        st = "; ".join(stutter_positions(rg, dg))
+        if st and stutter == "exclude":
+            rows.append((pat, smp, day, lin, loc, np.nan, "excluded: stutter position", st))
+            continue
+        r = _ratio(stutter_ratio, loc) if stutter == "correct" else 0.0
         d, how = locus_donor_fraction(rg, dg, dict(zip(sub["allele"].astype(str),
-                                                       sub["area"], strict=True)))
-        rows.append((pat, smp, day, lin, loc, d, how))
+                                                       sub["area"], strict=True)), r)
+        rows.append((pat, smp, day, lin, loc, d, how, st))
     per = pd.DataFrame(rows, columns=["patient", "sample", "day", "lineage", "locus",
-                                      "donor_fraction", "formula"])
+                                      "donor_fraction", "formula", "stutter"])
     comb = []
     for (pat, smp, day, lin), sub in per.groupby(["patient", "sample", "day", "lineage"],
                                                  sort=True):
@@ -292,7 +416,8 @@ def snp_donor_fractions(genotypes: np.ndarray, alt: np.ndarray, depth: np.ndarra
 def chimerism_results(genotypes: pd.DataFrame | None = None, peaks: pd.DataFrame | None = None,
                       snps: pd.DataFrame | None = None, full_donor: float = 95.0,
                       drop_points: float = 10.0, snp_error: float = 0.005,
-                      conf: float = 0.95) -> list[Result]:
+                      conf: float = 0.95, stutter: str = "flag",
+                      stutter_ratio: float | Mapping[str, float] = 0.0) -> list[Result]:
     """Chimerism Results of a study (STR/InDel and/or SNP).
 
     Parameters
@@ -309,6 +434,8 @@ def chimerism_results(genotypes: pd.DataFrame | None = None, peaks: pd.DataFrame
         Sequencing error rate.
     conf:
         Interval level.
+    stutter, stutter_ratio:
+        Back-stutter handling of STR loci (see :func:`str_chimerism`).
 
     Returns
     -------
@@ -316,7 +443,7 @@ def chimerism_results(genotypes: pd.DataFrame | None = None, peaks: pd.DataFrame
     """
     out: list[Result] = []
     if genotypes is not None and peaks is not None and len(peaks):
-        per, comb = str_chimerism(genotypes, peaks, conf)
+        per, comb = str_chimerism(genotypes, peaks, conf, stutter, stutter_ratio)
         alerts = chimerism_alerts(comb, full_donor, drop_points)
         per.index = pd.Index([f"{r.sample} | {r.lineage} | {r.locus}"
                               for r in per.itertuples()])
@@ -330,12 +457,39 @@ def chimerism_results(genotypes: pd.DataFrame | None = None, peaks: pd.DataFrame
         if len(noninf):
             warn.append(f"{noninf['locus'].nunique()} locus/loci not informative for some "
                         "patients (identical donor and recipient genotypes) were skipped")
+        hit = per[per["stutter"] != ""].drop_duplicates(["patient", "locus"])
+        if len(hit) and stutter == "flag":
+            warn.append(f"{len(hit)} patient-locus pair(s) with an informative allele in the "
+                        "back-stutter (n-1) position of the other party's allele, used "
+                        "uncorrected: " + "; ".join(f"{r.patient} {r.locus}: {r.stutter}"
+                                                    for r in hit.itertuples())
+                        + ' (set [chimerism] stutter = "correct" with the kit\'s stutter '
+                        'ratios, or "exclude")')
+        elif len(hit) and stutter == "exclude":
+            warn.append(f"{len(hit)} patient-locus pair(s) left out: informative allele in a "
+                        "stutter position (" + ", ".join(f"{r.patient} {r.locus}"
+                                                        for r in hit.itertuples()) + ")")
+        if stutter == "correct":
+            unset = sorted(set(hit["locus"]) - set(stutter_ratio)) \
+                if isinstance(stutter_ratio, Mapping) else []
+            if unset:
+                warn.append("no stutter ratio for " + ", ".join(unset) + ": not corrected")
+        how = {"flag": "Back stutter not corrected; informative alleles in the other "
+                       "party's n-1 position are listed (column stutter).",
+               "exclude": "Loci with an informative allele in the other party's n-1 "
+                          "(back-stutter) position are left out.",
+               "correct": "Back stutter removed before the formulas: area(a) minus the "
+                          "locus stutter ratio x the stutter-free area of allele a+1 "
+                          "(longest allele first)."}[stutter]
         out.append(Result(
             "immunogenetics.chimerism_loci", "STR/InDel donor fraction per locus", per,
             method=("Donor fraction from peak areas of donor-only and recipient-only alleles "
                     "weighted by copy number; shared-allele formulas where only one side has "
-                    "a unique allele (Thiede 2004; Kristt 2007)."),
-            references=REFERENCES[:2], section="immunogenetics", warnings=tuple(warn)))
+                    "a unique allele (Thiede 2004; Kristt 2007). " + how),
+            references=REFERENCES[:3], section="immunogenetics", warnings=tuple(warn),
+            params={"stutter": stutter,
+                    "stutter_ratio": dict(stutter_ratio) if isinstance(stutter_ratio, Mapping)
+                    else stutter_ratio}))
         out.append(Result(
             "immunogenetics.chimerism", "Donor chimerism by lineage over time", alerts,
             method=(f"Mean donor % over informative loci with a {conf:.0%} t interval; "

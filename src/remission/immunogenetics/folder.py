@@ -36,7 +36,8 @@ ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
                           "conf": (int, float), "genes": str, "watch_list": list,
                           "assembly": str, "chromosome_sizes": str},
     "chimerism": {"full_donor": (int, float), "drop_points": (int, float),
-                  "snp_error": (int, float), "conf": (int, float), "vcf": list},
+                  "snp_error": (int, float), "conf": (int, float), "vcf": list,
+                  "stutter": str, "stutter_ratio": (int, float, dict)},
     "cytokines": {"adjust": str},
 }
 PRESENT = {"1": 1.0, "+": 1.0, "pos": 1.0, "present": 1.0, "yes": 1.0, "y": 1.0, "p": 1.0,
@@ -139,6 +140,23 @@ def read_config(folder: Path) -> dict[str, dict[str, Any]]:
     if isinstance(v, int) and v < 19:
         probs.append(Problem(str(p), "[integration_sites] n_resamples too small", value=v,
                              expected=">= 19"))
+    from remission.immunogenetics.chimerism import STUTTER_MODES
+
+    ch = cfg.get("chimerism", {})
+    if isinstance(ch.get("stutter"), str) and ch["stutter"] not in STUTTER_MODES:
+        probs.append(Problem(str(p), "[chimerism] stutter unknown", value=ch["stutter"],
+                             expected="one of " + ", ".join(STUTTER_MODES)))
+    v = ch.get("stutter_ratio")
+    ratios = v if isinstance(v, dict) else {"": v} if v is not None else {}
+    for loc, r in ratios.items():
+        if isinstance(r, bool) or not isinstance(r, int | float) or not 0 <= r < 1:
+            probs.append(Problem(str(p), "[chimerism] stutter_ratio out of range",
+                                 column=f"stutter_ratio.{loc}" if loc else "stutter_ratio",
+                                 value=r, expected="a ratio >= 0 and < 1 (stutter / parent "
+                                                   "peak, e.g. 0.08)"))
+    if ch.get("stutter") == "correct" and "stutter_ratio" not in ch:
+        probs.append(Problem(str(p), '[chimerism] stutter = "correct" needs stutter_ratio',
+                             expected="stutter_ratio = 0.08, or a table per locus"))
     v = cfg.get("cytokines", {}).get("adjust")
     if isinstance(v, str) and v not in ADJUST:
         probs.append(Problem(str(p), "[cytokines] adjust unknown", value=v,
@@ -686,7 +704,9 @@ def analyse_folder(path: str | Path, patients: set[str] | None = None,
         res = chimerism_results(inp.chim_geno, inp.chim_peaks, inp.chim_snps,
                                 full_donor=c.get("full_donor", 95.0),
                                 drop_points=c.get("drop_points", 10.0),
-                                snp_error=c.get("snp_error", 0.005), conf=c.get("conf", 0.95))
+                                snp_error=c.get("snp_error", 0.005), conf=c.get("conf", 0.95),
+                                stutter=c.get("stutter", "flag"),
+                                stutter_ratio=c.get("stutter_ratio", 0.0))
         results += res
         chim = [r for r in res if r.name == "immunogenetics.chimerism"]
         if figures and chim:
