@@ -77,6 +77,7 @@ def _texts(fig) -> list[str]:
         if leg is not None:
             out += [t.get_text() for t in leg.get_texts()]
         out.append(ax.get_title(loc="left"))
+        out.append(ax.get_xlabel())
     return out
 
 
@@ -95,8 +96,10 @@ def test_response_by_group_counts_match_table():
     # Group A (5e5): patients 2, 8, 9, 11 -> MRD-CR 2 (50%), MRD+CR 1, NR 1 (hand count).
     assert "2 (50%)" in texts
     assert [t for t in texts if t.startswith("n=")] == ["n=4", "n=3", "n=5"]
-    ticks = [t for t in texts if t.startswith("A\n")]
-    assert ticks == ["A\n0.5×10⁶/kg"]
+    # bars are labelled with the study's labels, never the codes A/B/C
+    assert {"0.5×10⁶/kg", "1.0×10⁶/kg", "1.5×10⁶/kg"} <= set(texts)
+    assert not {"A", "B", "C"} & set(texts)
+    assert "Group" in texts  # default axis title when the caller names no cohort label
     assert {"MRD-CR", "MRD+CR", "PR", "NR"} <= set(texts)
     # Group C (1.5e6): patients 1, 5, 6, 7, 10 -> MRD-CR 3 (60%), PR 2 (40%)
     assert "3 (60%)" in texts and "2 (40%)" in texts
@@ -106,9 +109,10 @@ def test_grade_by_group_shows_all_grades_up_to_max():
     fig = grade_by_group(cll1_adsl(), "CRSGR")
     texts = _texts(fig)
     assert [f"Grade {g}" for g in range(5)] == [t for t in texts if t.startswith("Grade")][::-1]
-    assert "CRS grade by dose group" in texts
-    fig2 = grade_by_group(cll1_adsl(), "NTXGR")
+    assert "CRS grade by group" in texts
+    fig2 = grade_by_group(cll1_adsl(), "NTXGR", group_title="Dose group")
     assert "CRES (CARTOX 2018) grade by dose group" in _texts(fig2)
+    assert "Dose group" in _texts(fig2) and "0.5×10⁶/kg" in _texts(fig2)
 
 
 def test_lane_chart_12_patients_rows_and_death_days():
@@ -174,3 +178,42 @@ def test_png_export_is_deterministic_without_software_chunk():
     a, b = figure_png(response_by_group(cll1_adsl())), figure_png(response_by_group(cll1_adsl()))
     assert a == b and a.startswith(b"\x89PNG")
     assert b"Software" not in a and b"tIME" not in a
+
+
+def test_every_study_figure_shows_the_study_labels_not_the_codes(tmp_path):
+    """Issue 11: figure axes and legends show study.toml's cohort labels ("Arm" / "Dose
+    level 1" ...), not the codes of patients.csv. Codes are renamed here so no label
+    contains its code by chance."""
+    import shutil
+
+    from remission.pipeline import bundle_for
+
+    root = Path(__file__).resolve().parents[1] / "examples" / "cll1-post-hsct"
+    dst = tmp_path / "s"
+    shutil.copytree(root, dst)
+    toml = dst / "study.toml"
+    text = toml.read_text(encoding="utf-8")
+    for code, lab in (("A", "0.5×10⁶/kg"), ("B", "1.0×10⁶/kg"), ("C", "1.5×10⁶/kg")):
+        text = text.replace(f'name = "{code}", ', f'name = "Q{code}", ')
+    text = text.replace('label = "Dose group"', 'label = "CAR-T dose level"')
+    toml.write_text(text, encoding="utf-8")
+    if "[endpoints" not in text:
+        toml.write_text(text + "\n[endpoints.os]\nlandmarks = [365]\n", encoding="utf-8")
+    bundle = bundle_for(dst, figures=True)
+    figs = {f.name: f.figure for f in bundle.figures}
+    assert {"fig.response", "fig.crs", "fig.lanes", "fig.os"} <= set(figs)
+    for name, fig in figs.items():
+        texts = _texts(fig)
+        assert not {"QA", "QB", "QC"} & set(texts), (name, texts)
+        if name in ("fig.response", "fig.crs"):
+            assert {"0.5×10⁶/kg", "1.0×10⁶/kg", "1.5×10⁶/kg"} <= set(texts), name
+            assert "CAR-T dose level" in texts, name
+        if name == "fig.lanes":  # tiles and legend carry the labels
+            assert "CAR-T dose level" in texts
+            assert texts.count("0.5×10⁶/kg") == 4 + 1  # four patients' tiles + legend
+        if name.startswith("fig.") and name not in ("fig.response", "fig.crs", "fig.lanes"):
+            # survival curves: legend entries by label, in study.toml order
+            legend = [t for t in texts if "(n=" in t]
+            assert legend, name
+            assert [t.split(" (n=")[0] for t in legend] == [
+                    "0.5×10⁶/kg", "1.0×10⁶/kg", "1.5×10⁶/kg"], (name, legend)

@@ -131,6 +131,12 @@ def survival_analyses(study: Study, adsl: pd.DataFrame, figures: bool = True
     cfg = study.config
     group = adsl.set_index("USUBJID")["COHORT"]
     grouped = group.nunique() > 1
+    # figures show the study's labels, in study.toml order (results keep the codes)
+    order = adsl.drop_duplicates("COHORT").sort_values("COHORTN", kind="stable")
+    names = {str(c): str(lab) if isinstance(lab, str) and lab.strip() else str(c)
+             for c, lab in zip(order["COHORT"], order["COHORTL"], strict=True)}
+    label_order = list(dict.fromkeys(names.values()))
+    group_labels = group.astype(str).map(names)
     results: list[Result] = []
     figs: list[FigureItem] = []
     for name, spec in cfg.endpoints.items():
@@ -149,7 +155,8 @@ def survival_analyses(study: Study, adsl: pd.DataFrame, figures: bool = True
         if figures:
             from remission.stats.survival.plot import cif_plot, km_plot
 
-            g = adtte["USUBJID"].map(group) if grouped else None
+            g = (pd.Categorical(adtte["USUBJID"].map(group_labels), categories=label_order)
+                 if grouped else None)
             if code == "CIR":
                 fig = cif_plot(adtte["AVAL"], adtte["EVCODE"], g, title=PARAMS[code])
             else:
@@ -184,16 +191,18 @@ def clinical_figures(analysis: Analysis) -> list[FigureItem]:
     if (adsl["BOR"] != "").any():
         figs.append(FigureItem("fig.response", "Best overall response by " + cohort.lower(),
                                "Counts of patients per response category in each group.",
-                               "efficacy", plot.response_by_group(adsl)))
+                               "efficacy", plot.response_by_group(
+                                   adsl, title="Best overall response by " + cohort.lower(),
+                                   group_title=cohort)))
     if adsl["CRSGR"].notna().any():
         figs.append(FigureItem("fig.crs", "CRS grade by " + cohort.lower(),
                                "Maximum CRS grade per patient in each group.", "safety",
                                plot.grade_by_group(adsl, grade_col="CRSGR",
-                                                   title="CRS grade")))
+                                                   title="CRS grade", group_title=cohort)))
     caption = ("One lane per patient: group, best response, CRS and neurotoxicity grade, "
                "transplant after CAR-T and death where known. " + plot.lane_chart_note(len(adsl)))
     figs.append(FigureItem("fig.lanes", "Per-patient overview", caption.strip(), "efficacy",
-                           plot.lane_chart(adsl)))
+                           plot.lane_chart(adsl, group_title=cohort)))
     return figs
 
 

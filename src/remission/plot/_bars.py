@@ -62,5 +62,18 @@ def stacked_counts(
     )
 
 
-def group_tick_labels(cohorts: Sequence[tuple[str, str]]) -> list[str]:
-    return [f"{name}\n{label}" if label else name for name, label in cohorts]
+def group_tick_labels(cohorts: Sequence[tuple[str, str]], width: int = 14) -> list[str]:
+    """Tick text of each group: its study.toml label (the code only when it has none),
+    wrapped at ``width`` characters so neighbouring labels do not overlap.
+
+    Examples
+    --------
+    >>> group_tick_labels([("A", "0.5×10⁶/kg"), ("B", "")])
+    ['0.5×10⁶/kg', 'B']
+    >>> group_tick_labels([("A", "CD19 CAR-T at the high dose")])
+    ['CD19 CAR-T at\nthe high dose']
+    """
+    import textwrap
+
+    return ["\n".join(textwrap.wrap(label, width)) if label else name
+            for name, label in cohorts]

@@ -23,8 +23,11 @@ _NOT_GRADED = "Not graded"
 
 
 def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | None = None,
-                   system: str | None = None) -> Any:
+                   system: str | None = None, group_title: str = "Group") -> Any:
     """Stacked bars of the highest grade per patient in each dose group.
+
+    Bars are labelled with the groups' study.toml labels (``COHORTL``) and the axis with
+    ``group_title`` (the study's ``[cohorts] label``, e.g. "Dose group").
 
     ``grade_col`` is ``"CRSGR"`` (CRS) or ``"NTXGR"`` (neurotoxicity); ``system`` names the
     grading system for the legend (default: ``NTXSYS`` for neurotoxicity, else "CRS").
@@ -45,7 +48,7 @@ def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | No
         else:
             system = "CRS"
     if title is None:
-        title = f"{system} grade by dose group"
+        title = f"{system} grade by {group_title.lower()}"
     with mpl.rc_context(RC):
         cohorts = cohort_order(adsl)
         grades = pd.to_numeric(adsl[grade_col], errors="coerce").astype(float)  # NA -> NaN
@@ -67,6 +70,6 @@ def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | No
         fig = new_figure(0.75 + 1.0 * len(cohorts) + right, 3.6)
         ax = add_axes_in(fig, 0.65, right, 0.75, 0.4)
         stacked_counts(ax, group_tick_labels(cohorts), levels, counts, styles, legend_title)
-        ax.set_xlabel("Dose group")
+        ax.set_xlabel(group_title)
         ax.set_title(title, loc="left")
     return fig

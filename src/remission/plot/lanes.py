@@ -33,6 +33,9 @@ from remission.plot._style import (
     text_color,
 )
 
+#: Longest group label printed inside a lane tile (longer ones print the code, keyed in
+#: the legend to the label).
+TILE_CHARS = 14
 REQUIRED = ("USUBJID", "COHORT", "BOR", "CRSGR", "NTXGR", "TRANSFL", "DTHFL")
 MAX_PATIENTS = 200
 
@@ -73,14 +76,18 @@ def lane_chart_note(n_patients: int, max_patients: int = MAX_PATIENTS) -> str:
 
 
 def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
-               max_patients: int = MAX_PATIENTS) -> Any:
+               max_patients: int = MAX_PATIENTS, group_title: str = "Group") -> Any:
     """One row per patient (sorted by dose group, then ID) with attribute tiles and legend.
 
     Tiles: dose group, best overall response (``BOR``), CRS grade (``CRSGR``),
     neurotoxicity grade (``NTXGR``, system from ``NTXSYS``), transplant after CAR-T
     (``TRANSFL``), death (``DTHFL``; ``†`` with ``d<DTHDY>`` when the day is known,
-    ``?`` when survival status is unknown). More than ``max_patients`` rows are drawn as
-    an unlabelled raster (aggregated view) and the title states it.
+    ``?`` when survival status is unknown). The group tile shows the group's study.toml
+    label (its code, keyed in the legend to the label, when the label is longer than
+    :data:`TILE_CHARS` characters); the column and legend are headed ``group_title``. More
+    than
+    ``max_patients`` rows are drawn as an unlabelled raster (aggregated view) and the
+    title states it.
     """
     import matplotlib as mpl
 
@@ -88,6 +95,8 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
     with mpl.rc_context(RC):
         cohorts = cohort_order(adsl)
         corder = {name: i for i, (name, _) in enumerate(cohorts)}
+        tile_text = {name: lab if lab and len(lab) <= TILE_CHARS else name
+                     for name, lab in cohorts}
         aggregated = len(adsl) > max_patients
         if aggregated:  # group like with like so the raster reads as distributions
             rlev = response_levels(labels(adsl["BOR"]))
@@ -102,7 +111,7 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
         df = adsl.iloc[order].reset_index(drop=True)
         n = len(df)
         ntx = _ntx_name(adsl)
-        columns = ["Dose group", "Best response", "CRS grade", f"{ntx} grade",
+        columns = [group_title, "Best response", "CRS grade", f"{ntx} grade",
                    "Transplant", "Death"]
         dcols = dose_colors(len(cohorts))
         resp = labels(df["BOR"])
@@ -131,7 +140,7 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
             else:
                 death = (WHITE, "..", "?")
             tiles.append([
-                (dcols[corder[c]], "", c),
+                (dcols[corder[c]], "", tile_text[c]),
                 (rc, rh, resp[i]),
                 (WHITE, "..", "?") if crs == "?" else (grade_color(int(crs)), "", crs),
                 (WHITE, "..", "?") if nt == "?" else (grade_color(int(nt)), "", nt),
@@ -158,7 +167,8 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
         leg_ax.axis("off")
         if aggregated:
             _draw_raster(ax, tiles)
-            ax.set_ylabel(f"{n} patients, one line each (by dose group, then response, CRS)")
+            ax.set_ylabel(f"{n} patients, one line each (by {group_title.lower()}, then "
+                          "response, CRS)")
             ax.set_yticks([])
             title = f"{title} (aggregated view: n = {n} > {max_patients}, no patient labels)"
         else:
@@ -176,7 +186,7 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
         ax.set_xlim(-0.5, len(columns) - 0.5)
         ax.set_ylim(n - 0.5, -0.5)
         ax.set_title(title, loc="left", pad=32)
-        _legend(leg_ax, cohorts, dcols, rlevels, others, gmax, ntx)
+        _legend(leg_ax, cohorts, dcols, rlevels, others, gmax, ntx, group_title)
     return fig
 
 
@@ -222,7 +232,7 @@ def _draw_raster(ax: Any, tiles: list[list[tuple[str, str, str]]]) -> None:
 
 
 def _legend(ax: Any, cohorts: list[tuple[str, str]], dcols: list[str], rlevels: list[str],
-            others: list[str], gmax: int, ntx: str) -> None:
+            others: list[str], gmax: int, ntx: str, group_title: str = "Group") -> None:
     from matplotlib.patches import Patch
 
     def head(text: str) -> Patch:
@@ -232,9 +242,9 @@ def _legend(ax: Any, cohorts: list[tuple[str, str]], dcols: list[str], rlevels: 
         return Patch(facecolor=color, edgecolor="#555555", linewidth=0.4, hatch=hatch or None,
                      label=label)
 
-    handles = [head("Dose group")]
-    handles += [sw(c, f"{name}  {lab}".strip()) for (name, lab), c in zip(cohorts, dcols,
-                                                                          strict=True)]
+    handles = [head(group_title)]
+    handles += [sw(c, lab if lab and len(lab) <= TILE_CHARS else f"{name}  {lab}".strip())
+                for (name, lab), c in zip(cohorts, dcols, strict=True)]
     handles += [head("Best response")]
     handles += [sw(*response_style(r, others)[:1], r, response_style(r, others)[1])
                 for r in rlevels]

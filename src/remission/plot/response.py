@@ -23,8 +23,11 @@ from remission.plot._style import (
 
 
 def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by dose group",
-                      response_col: str = "BOR") -> Any:
+                      response_col: str = "BOR", group_title: str = "Group") -> Any:
     """Stacked bars of best-response categories per dose group (``COHORT`` order ``COHORTN``).
+
+    Bars are labelled with the groups' study.toml labels (``COHORTL``) and the axis with
+    ``group_title`` (the study's ``[cohorts] label``, e.g. "Dose group").
 
     Categories are ordered best to worst (ELN 2022, Döhner H et al. Blood
     2022;140:1345-77; MRD-stratified CR as in the study tables). Each segment shows the
@@ -47,6 +50,6 @@ def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by
         ax = add_axes_in(fig, 0.65, right, 0.75, 0.4)
         stacked_counts(ax, group_tick_labels(cohorts), levels, counts,
                        [response_style(c, others) for c in levels], legend_title)
-        ax.set_xlabel("Dose group")
+        ax.set_xlabel(group_title)
         ax.set_title(title, loc="left")
     return fig

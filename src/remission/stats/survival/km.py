@@ -286,8 +286,10 @@ class KaplanMeier:
         lo, hi = confint(surv, sel, self.conf, self.conf_type)
         lo, hi = np.where(idx < 0, 1.0, lo), np.where(idx < 0, 1.0, hi)  # R fills with 1
         beyond = tt > self.max_time
+        with np.errstate(invalid="ignore"):  # S = 0 with an infinite log-SE: NaN, as R
+            std_err = surv * sel
         out = pd.DataFrame({"time": tt, "n_risk": self._n_risk_at(tt), "surv": surv,
-                            "std_err": surv * sel, "lower": lo, "upper": hi})
+                            "std_err": std_err, "lower": lo, "upper": hi})
         out.loc[beyond, ["surv", "std_err", "lower", "upper"]] = np.nan
         return out
 

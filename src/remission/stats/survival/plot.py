@@ -66,11 +66,23 @@ def _risk_table(tab: Any, counts: Mapping[str, Sequence[int]], ticks: np.ndarray
 
 def _setup(time: Any, group: Any, ticks: Sequence[float] | None, risk_table: bool
            ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, tuple[Figure, Any, Any]]:
-    """Times, group labels (sorted as categories), x ticks and the figure with its axes."""
+    """Times, group labels, x ticks and the figure with its axes.
+
+    Groups appear in the order of a categorical ``group``'s categories (e.g. the study's
+    cohort order), otherwise sorted."""
     t = np.asarray(time, float)
+    cats = getattr(group, "categories", None)
+    if cats is None and isinstance(group, pd.Series) and isinstance(group.dtype,
+                                                                    pd.CategoricalDtype):
+        cats = group.cat.categories
     g = (np.array(["All"] * len(t), dtype=object) if group is None
          else np.asarray(group, dtype=object))
-    labels = [str(x) for x in pd.Categorical(pd.Series(g)).categories]
+    if cats is not None:
+        present = set(g.tolist())
+        labels = [str(x) for x in cats if x in present]
+        g = np.array([str(x) for x in g], dtype=object)
+    else:
+        labels = [str(x) for x in pd.Categorical(pd.Series(g)).categories]
     tk = np.asarray(ticks, float) if ticks is not None else _ticks(float(t.max()))
     return t, g, labels, tk, _figure(risk_table, len(labels))
 
