@@ -14,6 +14,62 @@ from contextlib import contextmanager
 
 _REPORTER: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
     "remission_progress", default=None)
+_COUNTER: contextvars.ContextVar[Callable[[int, int, str], None] | None] = \
+    contextvars.ContextVar("remission_progress_count", default=None)
+
+
+def advance(done: int, total: int, what: str) -> None:
+    """Announce that ``done`` of ``total`` items (e.g. patients) are finished (no-op
+    without a counter installed by :func:`counting` or :func:`terminal_progress`).
+
+    Parameters
+    ----------
+    done, total : int
+        Items finished so far and items in the job.
+    what : str
+        What is counted, e.g. ``"patients simulated"``.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> seen = []
+    >>> with counting(lambda d, t, w: seen.append((d, t, w))):
+    ...     advance(3, 12, "patients simulated")
+    >>> seen
+    [(3, 12, 'patients simulated')]
+    """
+    fn = _COUNTER.get()
+    if fn is not None:
+        fn(done, total, what)
+
+
+@contextmanager
+def counting(fn: Callable[[int, int, str], None]) -> Iterator[None]:
+    """Send :func:`advance` counts to ``fn(done, total, what)`` inside the block.
+
+    Parameters
+    ----------
+    fn : callable
+        Receives each count.
+
+    Returns
+    -------
+    contextmanager
+
+    Examples
+    --------
+    >>> with counting(lambda d, t, w: print(f"{w}: {d}/{t}")):
+    ...     advance(1, 2, "patients")
+    patients: 1/2
+    """
+    token = _COUNTER.set(fn)
+    try:
+        yield
+    finally:
+        _COUNTER.reset(token)
 
 
 def step(text: str) -> None:
@@ -69,7 +125,8 @@ def reporting(fn: Callable[[str], None]) -> Iterator[None]:
 
 @contextmanager
 def terminal_progress(title: str, enabled: bool) -> Iterator[None]:
-    """A rich spinner with the current step and elapsed time on stderr while the block runs.
+    """A rich spinner with the current step and elapsed time on stderr while the block runs;
+    a bar with ``done/total`` when the library counts items (:func:`advance`).
 
     Parameters
     ----------
@@ -91,10 +148,25 @@ def terminal_progress(title: str, enabled: bool) -> Iterator[None]:
         yield
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     with Progress(SpinnerColumn(), TextColumn(f"[bold]{title}[/bold] {{task.description}}"),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+                  BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("starting", total=None)
-        with reporting(lambda text: bar.update(task, description=text)):
+
+        def count(done: int, total: int, what: str) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        def show(text: str) -> None:  # a new step: back to a spinner until it counts
+            bar.update(task, description=text, completed=0, total=None)
+
+        with reporting(show), counting(count):
             yield

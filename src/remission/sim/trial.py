@@ -117,6 +117,8 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     ``observations=False`` still simulates and grades every observation (the recorded
     grades come from them) but returns them empty, for large runs.
     """
+    from remission.progress import step
+
     tr = design.trial
     covs, ps, arm_idx, idx_parts = [], [], [], []
     for ai, start, stop in segments:
@@ -133,6 +135,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     p = {k: np.concatenate([q[k] for q in ps]) for k in ps[0]}
     arm_of_patient = np.concatenate(arm_idx)
     idx = np.concatenate(idx_parts)
+    step(f"solving {len(idx)} patients' disease courses")
     out = simulate(p, design.stacked_schedule(), arm_of_patient)
     arm_names = np.array([a.name for a in design.arms], dtype=object)[arm_of_patient]
     products = np.array([a.product for a in design.arms], dtype=object)[arm_of_patient]
@@ -172,6 +175,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     day_pos = {int(d): i for i, d in enumerate(days)}
     u = noise(seed, idx, (len(days), 6))
     bed_last = min(int(tr["bedside_days"]), fu)
+    step("recording bedside and laboratory observations")
     bedside_rows(tab, pid, days, alive, np.array([day_pos[d] for d in range(0, bed_last + 1)]),
                  crs_sev, icans_sev, cov, u)
     lab_days = np.array([day_pos[d] for d in tr["observation_days"] if d in day_pos])
@@ -193,6 +197,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
                            "value": cause[m]})
     pts_min = pd.DataFrame({"patient_id": pid, "age": np.round(cov["age"], 1),
                             "weight_kg": np.round(cov["weight_kg"], 1)})
+    step("grading the recorded observations (CRS, ICANS, response)")
     g = derive_recorded(obs, pts_min, deaths, str(tr["disease"]), int(tr["response_day"]))
     crs_t = g["crs"].set_index("patient_id").reindex(pid)
     ntx = g["neuro"].set_index("patient_id").reindex(pid)
@@ -348,9 +353,18 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
     """
     if not isinstance(design, Design):
         design = load_design(design)
+    from remission.progress import advance, step
+
     tasks = plan_chunks(design, n, chunk_size)
+    sizes = [sum(stop - start for _, start, stop in c) for c in tasks]
+    total = sum(sizes)
     if scheduler is None and workers == 0:
-        parts = [simulate_chunk(design, c, seed, observations) for c in tasks]
+        parts, done = [], 0
+        for c, size in zip(tasks, sizes, strict=True):
+            parts.append(simulate_chunk(design, c, seed, observations))
+            done += size
+            advance(done, total, "patients simulated")
+        step("combining the patients' tables")
         return _combine(parts, design, seed)
 
     from dask.distributed import Client, LocalCluster
@@ -369,7 +383,15 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
                 for c in tasks]
         if progress:
             dask_progress(futs)
-        parts = client.gather(futs)
+        from dask.distributed import as_completed
+
+        done = 0
+        size_of = {f.key: size for f, size in zip(futs, sizes, strict=True)}
+        advance(0, total, "patients simulated")
+        for f in as_completed(futs):
+            done += size_of[f.key]
+            advance(done, total, "patients simulated")
+        parts = client.gather(futs)  # in submission order: bytes independent of timing
     finally:
         client.close()
         if cluster is not None:

@@ -138,9 +138,16 @@ def summarise_by_infusion(graded: pd.DataFrame, what: str) -> pd.DataFrame:
     ``infusions``). Days are study days (day 0 = first infusion); ``days_after_infusion``
     of the onset is counted from that window's infusion.
     """
+    from remission.progress import advance
+
     g = graded.dropna(subset=["infusion"])
     rows = []
-    for (pid, inf), sub in g.groupby(["patient_id", "infusion"], sort=True, observed=True):
+    groups = g.groupby(["patient_id", "infusion"], sort=True, observed=True)
+    n_groups, every = groups.ngroups, max(1, groups.ngroups // 200)
+    label = f"patients' {what.upper() if what == 'crs' else what} courses summarised"
+    for k, ((pid, inf), sub) in enumerate(groups, 1):
+        if k % every == 0 or k == n_groups:
+            advance(k, n_groups, label)
         pos = sub[sub["grade"] >= 1]
         top = sub.sort_values(["grade", "day"], ascending=[False, True], kind="stable").iloc[0]
         inf_day = int(sub["infusion_day"].iloc[0])

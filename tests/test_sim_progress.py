@@ -1,0 +1,87 @@
+"""Progress of `remission simulate` (issue 11): patients counted as they are simulated and
+graded, shown only on a terminal, never changing what is written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from remission.progress import counting, reporting
+from remission.sim.trial import load_design, run_trial, write_study
+
+ROOT = Path(__file__).resolve().parents[1]
+DESIGN = ROOT / "examples" / "designs" / "seed002_cll1_cart_dose_groups.toml"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_patients_are_counted_and_output_is_unchanged(tmp_path: Path) -> None:
+    design = load_design(DESIGN)
+    counts: list[tuple[int, int, str]] = []
+    steps: list[str] = []
+    with reporting(steps.append), counting(lambda d, t, w: counts.append((d, t, w))):
+        watched = run_trial(design, n=5, seed=3, workers=0, chunk_size=6)
+    quiet = run_trial(design, n=5, seed=3, workers=0, chunk_size=6)
+    sim = [(d, t) for d, t, w in counts if w == "patients simulated"]
+    # 3 arms x 5 patients in chunks of 6: 6, 12, 15 of 15
+    assert sim == [(6, 15), (12, 15), (15, 15)]
+    graded = [(d, t) for d, t, w in counts if w.startswith("patients' CRS")]
+    assert graded and all(t == 6 or t == 3 for _, t in graded)  # per patient, per chunk
+    assert graded[-1][0] == graded[-1][1]
+    assert any(s.startswith("solving 6 patients") for s in steps)
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_study(watched, a)
+    write_study(quiet, b)
+    assert _digest(a) == _digest(b)
+
+
+def _run_in_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run the CLI with stdout/stderr on a pseudo-terminal; return (exit code, output)."""
+    master, slave = pty.openpty()
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src"), "TERM": "xterm",
+           "COLUMNS": "120"}
+    proc = subprocess.Popen([sys.executable, "-m", "remission.cli", *args], cwd=cwd,
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=300)
+    os.close(master)
+    return proc.returncode, out.decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(not hasattr(pty, "openpty"), reason="needs a pseudo-terminal")
+def test_terminal_shows_patient_progress_and_pipes_stay_clean(tmp_path: Path) -> None:
+    args = ["simulate", str(DESIGN), "--n", "3", "--workers", "0", "--seed", "1"]
+    code, shown = _run_in_terminal([*args, "--out", str(tmp_path / "tty")], tmp_path)
+    assert code == 0, shown
+    assert "patients simulated" in shown or "courses summarised" in shown, shown
+    piped = subprocess.run([sys.executable, "-m", "remission.cli", *args, "--out",
+                            str(tmp_path / "pipe")], capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")},
+                           timeout=300)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == ""
+    assert piped.stdout.strip() == str(tmp_path / "pipe")
+    assert _digest(tmp_path / "tty") == _digest(tmp_path / "pipe")
