@@ -10,7 +10,7 @@ point, DE (FindMarkers semantics) in a chosen subset, module scores.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,7 +34,8 @@ class Params:
     values) for expansion and DE; ``de_labels`` restricts DE to cells with these labels
     (``None`` = all cells) and ``de_car_only`` to CAR-detected cells. ``reference``
     (a labelled :class:`~remission.singlecell.labeltransfer.Reference`) adds SingleR-style
-    label transfer beside the marker-based labels.
+    label transfer beside the marker-based labels. ``genesets`` (name -> (description,
+    genes)) replaces the shipped sets for enrichment of DE genes (``None`` = shipped).
     """
 
     construct_features: tuple[str, ...] = ()
@@ -54,6 +55,8 @@ class Params:
     annotation_min_score: float = 0.1
     annotation_min_margin: float = 0.05
     reference: labeltransfer.Reference | None = None
+    genesets: dict | None = None
+    pseudobulk_min_cells: int = 10
     seed: int = 0
 
 
@@ -137,8 +140,16 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
     if params.time_order:
         results += _expansion_results(a, params)
         de_res, de = _de_result(a, params)
+        pb_res, pb, pb_warns = _pseudobulk_result(a, params)
         if de_res is not None:
+            if pb_res is None:
+                de_res = replace(de_res, warnings=(*de_res.warnings, *pb_warns))
             results.append(de_res)
+        if pb_res is not None:
+            results.append(pb_res)
+        enr = _enrichment_result(a, params, de, pb)
+        if enr is not None:
+            results.append(enr)
     tl.module_scores(a, seed=params.seed)
     results.append(_module_result(a))
     return Profile(a, results, de)
@@ -335,11 +346,7 @@ def _expansion_results(a: anndata.AnnData, p: Params) -> list[Result]:
 def _de_result(a: anndata.AnnData, p: Params) -> tuple[Result | None, pd.DataFrame | None]:
     first, later = p.time_order  # type: ignore[misc]
     tp = a.obs["time_point"].astype(str).to_numpy()
-    sel = np.ones(a.n_obs, bool)
-    if p.de_labels:
-        sel &= a.obs["cell_type"].isin(p.de_labels).to_numpy()
-    if p.de_car_only and "car_detected" in a.obs:
-        sel &= a.obs["car_detected"].to_numpy()
+    sel = _de_mask(a, p)
     m1, m2 = sel & (tp == later), sel & (tp == first)
     if m1.sum() < 3 or m2.sum() < 3:
         return None, None
@@ -355,6 +362,92 @@ def _de_result(a: anndata.AnnData, p: Params) -> tuple[Result | None, pd.DataFra
         references=("Wilcoxon F. Biometrics Bull 1945;1:80-83.",),
         params={"group1": later, "group2": first, "n1": int(m1.sum()), "n2": int(m2.sum()),
                 "labels": who}), de
+
+
+def _de_mask(a: anndata.AnnData, p: Params) -> np.ndarray:
+    sel = np.ones(a.n_obs, bool)
+    if p.de_labels:
+        sel &= a.obs["cell_type"].isin(p.de_labels).to_numpy()
+    if p.de_car_only and "car_detected" in a.obs:
+        sel &= a.obs["car_detected"].to_numpy()
+    return sel
+
+
+def _pseudobulk_result(a: anndata.AnnData, p: Params
+                       ) -> tuple[Result | None, pd.DataFrame | None, list[str]]:
+    first, later = p.time_order  # type: ignore[misc]
+    de, samples, warns = stats.pseudobulk_de(a, _de_mask(a, p), "time_point", first, later,
+                                             min_cells=p.pseudobulk_min_cells)
+    if de is None:
+        return None, None, warns
+    used = samples[samples["used"]]
+    who = ", ".join(p.de_labels) if p.de_labels else "all cells"
+    car = " CAR-detected" if p.de_car_only and "car_detected" in a.obs else ""
+    paired = "patient" in used and used["patient"].duplicated().any()
+    from remission.stats.deseq import REF_APEGLM, REF_DESEQ2, REF_PYDESEQ2
+
+    return Result(
+        name="singlecell.pseudobulk_de",
+        title=f"Pseudobulk differential expression, {later} vs {first} ({who}{car})",
+        table=de, section=SECTION,
+        method=("Raw UMIs of the selected cells summed per sample; DESeq2 (PyDESeq2) Wald "
+                f"test, design ~ {'patient + ' if paired else ''}time point; BH-adjusted p "
+                "with independent filtering; apeGLM-shrunken log2 fold changes. Samples with "
+                f"fewer than {p.pseudobulk_min_cells} selected cells are left out."),
+        rationale="Samples, not cells, are the replicates: pseudobulk tests keep the false "
+                  "discovery rate that cell-level tests lose (Squair et al. 2021).",
+        warnings=tuple(warns),
+        references=(stats.REF_PSEUDOBULK, REF_DESEQ2, REF_PYDESEQ2, REF_APEGLM),
+        params={"group1": later, "group2": first, "labels": who,
+                "samples": ", ".join(f"{s} ({g}, {n} cells)" for s, g, n in zip(
+                    used.index, used["group"], used["n_cells"], strict=True)),
+                "n_significant": int((de["padj"] < 0.05).sum())}), de, warns
+
+
+def _enrichment_result(a: anndata.AnnData, p: Params, de: pd.DataFrame | None,
+                       pb: pd.DataFrame | None) -> Result | None:
+    from remission.stats.enrichment import REF_BH, REF_ORA, builtin_genesets, ora
+
+    sets = p.genesets if p.genesets is not None else builtin_genesets()
+    if pb is not None:
+        tested = pb.dropna(subset=["padj"])
+        lfc = tested.get("log2FC_shrunk", tested["log2FoldChange"])
+        sig, universe = tested["padj"] < 0.05, tested.index
+        up, down = tested.index[sig & (lfc > 0)], tested.index[sig & (lfc < 0)]
+        source = "pseudobulk DESeq2 genes with padj < 0.05"
+    elif de is not None:
+        sel = _de_mask(a, p)
+        X = a.layers["counts"][sel] if "counts" in a.layers else a.X[sel]
+        universe = a.var_names[np.asarray((X > 0).sum(axis=0)).ravel() > 0]
+        sig = de["p_val_adj"] < 0.05
+        up = de.index[sig & (de["avg_log2FC"] > 0)]
+        down = de.index[sig & (de["avg_log2FC"] < 0)]
+        source = ("cell-level Wilcoxon (FindMarkers) genes with Bonferroni p < 0.05; cells "
+                  "as replicates, so read the p-values as a ranking")
+    else:
+        return None
+    parts = []
+    for direction, genes in (("up", up), ("down", down)):
+        t = ora(genes, universe, sets)
+        t.insert(0, "direction", direction)
+        parts.append(t)
+    tab = pd.concat(parts, ignore_index=True)
+    tab.index = [f"{d} | {g}" for d, g in zip(tab["direction"], tab["gene_set"], strict=True)]
+    first, later = p.time_order  # type: ignore[misc]
+    return Result(
+        name="singlecell.enrichment",
+        title=f"Gene-set over-representation of DE genes, {later} vs {first}",
+        table=tab, section=SECTION,
+        method=(f"One-sided hypergeometric test of the {source} (up and down separately) "
+                "against the genes tested (universe); BH over sets; sets with >= 3 genes in "
+                "the universe."),
+        rationale=("Gene sets are the project's shipped, cited sets "
+                   "(remission/data/genesets) or the study's own GMT files; nothing is "
+                   "downloaded and no KEGG files are shipped."),
+        warnings=() if pb is not None else (stats.PSEUDOREPLICATION,),
+        references=(REF_ORA, REF_BH),
+        params={"n_up": len(up), "n_down": len(down), "n_universe": len(universe),
+                "gene_sets": "user GMT" if p.genesets is not None else "shipped"})
 
 
 def _module_result(a: anndata.AnnData) -> Result:

@@ -32,7 +32,7 @@ FORMATS = ("10x_mtx", "10x_h5", "h5ad", "csv")
 LAYOUTS = ("genes_x_cells", "cells_x_genes")
 _KEYS = {"samples", "construct_features", "car_min_umis", "mode", "resolution",
          "n_top_genes", "n_pcs", "n_dims", "donor_sex", "origin_file", "time_order",
-         "de_labels", "de_car_only", "umap", "seed", "qc", "reference"}
+         "de_labels", "de_car_only", "umap", "seed", "qc", "reference", "genesets"}
 _REF_KEYS = {"path", "label_key", "labels"}
 _QC_KEYS = {"min_genes", "max_genes", "mito_prefix", "mito_nmads", "counts_nmads",
             "genes_nmads", "mad_scale", "by_sample"}
@@ -416,6 +416,10 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
                     value=r["path"])
     sc_dir = folder / "singlecell"
     skip = {sheet_path.resolve(), (folder / str(tab.get("origin_file", "-"))).resolve()}
+    if "genesets" in tab:
+        params = _geneset_params(folder, tab["genesets"], params, log)
+        if isinstance(tab["genesets"], list):
+            skip |= {(folder / str(g)).resolve() for g in tab["genesets"]}
     ref_tab = tab.get("reference")
     if ref_tab is not None:
         params = _reference_params(folder, ref_tab, params, log)
@@ -470,7 +474,9 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
             a.var_names_make_unique()
         a.obs = pd.DataFrame({"sample": r["sample"], "time_point": r["time_point"],
                               "source": r["source"],
-                              **({"day": r["day"]} if "day" in sheet.columns else {})},
+                              **({"day": r["day"]} if "day" in sheet.columns else {}),
+                              **({"patient": r["patient"]} if "patient" in sheet.columns
+                                 else {})},
                              index=[f"{r['sample']}:{b}" for b in a.obs_names])
         a.var = pd.DataFrame(index=a.var_names)
         parts.append(a)
@@ -493,6 +499,25 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
                          "sex-gene proxy) not used")
         log.raise_if_any()
     return SingleCellStudy(folder, params, sheet, adata, origin, warns)
+
+
+def _geneset_params(folder: Path, value: object, params: Params, log: ProblemLog) -> Params:
+    """``genesets = ["a.gmt", ...]`` -> shipped sets plus the study's (study's win)."""
+    from dataclasses import replace
+
+    from remission.stats.enrichment import builtin_genesets, read_gmt
+
+    if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
+        log.add("study.toml", "must be a list of GMT file paths", column="singlecell.genesets",
+                value=value, expected='["singlecell/my_sets.gmt"]')
+        return params
+    sets = dict(builtin_genesets())
+    for name in value:
+        try:
+            sets.update(read_gmt(folder / name))
+        except InputError as exc:
+            log.extend(exc.problems)
+    return replace(params, genesets=sets)
 
 
 def _reference_params(folder: Path, ref_tab: object, params: Params, log: ProblemLog

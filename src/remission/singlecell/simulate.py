@@ -114,6 +114,7 @@ class SampleSpec:
     origin: Mapping[str, float] = field(default_factory=dict)
     programme: tuple[str, str] | None = None
     library_median: float = 4000.0
+    patient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,47 @@ def carnk_design(n_cells: int = 1200, n_genes: int = 1500) -> Design:
                      library_median=3500)
     return Design("carnk-cd123-004", (prod, pat), ("CAR-CD123-scFv", "CAR-WPRE"),
                   n_genes=n_genes)
+
+
+def replicate_design(n_patients: int = 3, n_cells: int = 300, n_genes: int = 1500,
+                     programme: bool = True) -> Design:
+    """Seed 002's design in ``n_patients`` patients: a product and a day-9 sample each.
+
+    Sample names ``P<i>-product`` / ``P<i>-peak``; ``obs["patient"]`` pairs them. With
+    ``programme=False`` no gene programme is planted (a null for DE). For pseudobulk DE
+    across replicate samples.
+
+    Parameters
+    ----------
+    n_patients : int
+        Patients (each gives two samples).
+    n_cells : int
+        Cells per sample.
+    n_genes : int
+        Gene universe size.
+    programme : bool
+        Plant the CD4 effector-memory killing/memory programme at day 9.
+
+    Returns
+    -------
+    Design
+        The design.
+
+    Examples
+    --------
+    >>> [s.name for s in replicate_design(2).samples]
+    ['P1-product', 'P1-peak', 'P2-product', 'P2-peak']
+    """
+    from dataclasses import replace
+
+    base = cart_design(n_cells=n_cells, n_genes=n_genes)
+    prod, peak = base.samples
+    specs = []
+    for i in range(1, n_patients + 1):
+        specs.append(replace(prod, name=f"P{i}-product", patient=f"P{i}"))
+        specs.append(replace(peak, name=f"P{i}-peak", patient=f"P{i}",
+                             programme=peak.programme if programme else None))
+    return replace(base, name=f"cart-cll1-002-x{n_patients}", samples=tuple(specs))
 
 
 def reference_design(n_per_population: int = 40, n_donors: int = 3,
@@ -381,6 +423,7 @@ def simulate(design: Design, seed: int = 0, chunk: int = 4096,
             "truth_car": car, "truth_origin": np.where(donor, "donor", "recipient"),
             "truth_sex": np.where(donor, design.donor_sex, design.recipient_sex),
             "truth_qc": qc,
+            **({"patient": spec.patient} if spec.patient is not None else {}),
         }, index=[f"{spec.name}_{i:05d}-{s_i + 1}" for i in range(n)]))
     X = sp.vstack(blocks, format="csr")
     obs = pd.concat(obs_parts)

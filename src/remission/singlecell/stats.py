@@ -296,3 +296,133 @@ def top_genes(de: pd.DataFrame, n: int = 20, up: bool = True) -> Sequence[str]:
     """
     d = de[de["avg_log2FC"] > 0] if up else de[de["avg_log2FC"] < 0]
     return list(d.sort_values("p_val").index[:n])
+
+
+REF_PSEUDOBULK = ("Squair JW, Gautier M, Kathe C et al. Confronting false discoveries in "
+                  "single-cell differential expression. Nat Commun 2021;12:5692 (pseudobulk "
+                  "DESeq2 across replicate samples).")
+
+
+def pseudobulk(adata: anndata.AnnData, mask: np.ndarray | None = None,
+               sample_key: str = "sample", layer: str = "counts",
+               keep: Sequence[str] = ("time_point", "patient")) -> tuple[pd.DataFrame,
+                                                                      pd.DataFrame]:
+    """Sum raw counts of the selected cells per sample (pseudobulk).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Raw counts in ``layers[layer]`` (or ``X`` when the layer is absent).
+    mask : numpy.ndarray, optional
+        Cells to pool (e.g. one cell type); default all.
+    sample_key : str
+        ``obs`` column naming the biological sample.
+    layer : str
+        Raw-count layer.
+    keep : sequence of str
+        Sample-level ``obs`` columns carried into the sample table when present.
+
+    Returns
+    -------
+    counts : pandas.DataFrame
+        Genes x samples, integer sums.
+    samples : pandas.DataFrame
+        Index = sample; ``n_cells`` and the ``keep`` columns.
+
+    Examples
+    --------
+    >>> import anndata as ad
+    >>> a = ad.AnnData(sp.csr_matrix(np.array([[1, 0], [2, 3], [4, 1]])),
+    ...                obs=pd.DataFrame({"sample": ["s1", "s1", "s2"]}, index=list("abc")))
+    >>> c, s = pseudobulk(a)
+    >>> c.to_numpy().tolist(), s["n_cells"].tolist()
+    ([[3, 4], [3, 1]], [2, 1])
+    """
+    m = np.ones(adata.n_obs, bool) if mask is None else np.asarray(mask, bool)
+    M = adata.layers.get(layer, adata.X)
+    M = sp.csr_matrix(M)[m]
+    smp = adata.obs[sample_key].astype(str).to_numpy()[m]
+    names = sorted(set(smp))
+    code = np.searchsorted(names, smp)
+    ind = sp.csr_matrix((np.ones(len(code)), (code, np.arange(len(code)))),
+                        shape=(len(names), len(code)))
+    sums = np.asarray((ind @ M).todense())
+    counts = pd.DataFrame(np.rint(sums).astype(np.int64).T, index=adata.var_names.astype(str),
+                          columns=pd.Index(names, name=sample_key))
+    obs = adata.obs[m]
+    tab = pd.DataFrame({"n_cells": np.bincount(code, minlength=len(names))},
+                       index=pd.Index(names, name=sample_key))
+    for c in keep:
+        if c in obs:
+            tab[c] = obs.groupby(smp, observed=True)[c].first().astype(str).reindex(names)
+    return counts, tab
+
+
+def pseudobulk_de(adata: anndata.AnnData, mask: np.ndarray, group_key: str, control: str,
+                  treatment: str, sample_key: str = "sample", min_cells: int = 10,
+                  alpha: float = 0.05) -> tuple[pd.DataFrame | None, pd.DataFrame, list[str]]:
+    """DESeq2 on per-sample sums of the selected cells: ``treatment`` vs ``control``.
+
+    Samples with fewer than ``min_cells`` selected cells are dropped; each group needs at
+    least 2 remaining samples (replicates), otherwise no test is run. When the sample
+    table has a ``patient`` column with repeated patients, the design is
+    ``~ patient + group`` (paired samples).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Raw counts in ``layers["counts"]``; ``obs[sample_key]`` and ``obs[group_key]``.
+    mask : numpy.ndarray
+        Cells to pool (e.g. CD4 effector memory cells).
+    group_key : str
+        Sample-level grouping (e.g. ``time_point``).
+    control, treatment : str
+        Reference and compared levels.
+    sample_key : str
+        Biological sample column.
+    min_cells : int
+        Minimum pooled cells per sample.
+    alpha : float
+        FDR level (DESeq2 independent filtering).
+
+    Returns
+    -------
+    de : pandas.DataFrame or None
+        DESeq2 table (baseMean, log2FoldChange, lfcSE, stat, pvalue, padj, shrunken
+        log2FC) or None when there are too few replicates.
+    samples : pandas.DataFrame
+        The pseudobulk sample table (with ``used``).
+    warnings : list of str
+        Why samples were dropped or no test was run; PyDESeq2's warnings.
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_pseudobulk.py (checked against R DESeq2)
+    """
+    from remission.stats.deseq import run_deseq2
+
+    keep = [group_key] + (["patient"] if "patient" in adata.obs else [])
+    counts, samples = pseudobulk(adata, mask, sample_key, keep=keep)
+    samples["group"] = samples[group_key]
+    samples["used"] = samples["group"].isin([control, treatment]) & \
+        (samples["n_cells"] >= min_cells)
+    warns = [f"sample {s} left out: {n} cells (< {min_cells})" for s, n in
+             samples.loc[samples["group"].isin([control, treatment])
+                         & (samples["n_cells"] < min_cells), "n_cells"].items()]
+    used = samples[samples["used"]]
+    n_per = used["group"].value_counts()
+    if min(n_per.get(control, 0), n_per.get(treatment, 0)) < 2:
+        warns.append(f"pseudobulk DE needs >= 2 samples per group with >= {min_cells} cells "
+                     f"(have {n_per.get(control, 0)} {control}, {n_per.get(treatment, 0)} "
+                     f"{treatment}); not run")
+        return None, samples, warns
+    meta = used[["group"]].copy()
+    if "patient" in used and used["patient"].duplicated().any():
+        meta["batch"] = used["patient"]
+    cts = counts[used.index]
+    cts = cts[cts.sum(axis=1) > 0]
+    de = run_deseq2(cts, meta, control, treatment, alpha=alpha)
+    warns += list(de.attrs.get("warnings", []))
+    if min(n_per[control], n_per[treatment]) < 3:
+        warns.append("fewer than 3 samples in a group: dispersion estimates are unstable")
+    return de.sort_values(["pvalue", "baseMean"], ascending=[True, False]), samples, warns
