@@ -57,6 +57,7 @@ min_genes = 100
 max_genes = 30000
 mito_nmads = 3
 mad_scale = 1.4826
+doublets = true               # Scrublet scores per sample, flagged, not removed
 
 [singlecell.reference]
 path = "singlecell/reference.csv"

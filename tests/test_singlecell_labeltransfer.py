@@ -175,3 +175,12 @@ def test_study_reference_problems_reported_nothing_written(tmp_path, capsys):
     assert "singlecell.reference.label_col" in err
     assert "reference profile has no label" in err
     assert not out.exists()
+
+
+def test_example_report_has_doublet_scores(cart_example):
+    """The CAR-T example switches on Scrublet ([singlecell.qc] doublets = true)."""
+    res = next(r for r in cart_example.results if r.name == "singlecell.doublets")
+    assert set(res.table.index) == {"product", "peak"}
+    assert (res.table["removed"] == 0).all()                 # flagged, not removed
+    assert "doublet_score" in cart_example.adata.obs
+    assert any("Wolock" in x for x in res.references)

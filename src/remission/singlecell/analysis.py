@@ -112,6 +112,10 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
         car_tab = pp.extract_car(a, params.construct_features, params.car_min_umis)
     qc_tab = pp.qc(a, params.qc)
     results.append(_qc_result(qc_tab, params.qc))
+    if params.qc.doublets:
+        results.append(_doublet_result(pp.doublets(a, expected_rate=params.qc.doublet_rate,
+                                                   remove=params.qc.remove_doublets,
+                                                   seed=params.seed), params.qc))
     pp.normalize(a, params.target_sum)
     warns += pp.highly_variable(a, params.n_top_genes)
     pp.pca(a, params.n_comps, seed=params.seed)
@@ -167,6 +171,24 @@ def _qc_result(tab: pd.DataFrame, q: pp.QCParams) -> Result:
                   "scater isOutlier conventions for the MAD rules.",
         references=("McCarthy DJ et al. Bioinformatics 2017;33:1179-1186 (scater).",),
         params={k: str(v) for k, v in q.__dict__.items()})
+
+
+def _doublet_result(tab: pd.DataFrame, q: pp.QCParams) -> Result:
+    return Result(
+        name="singlecell.doublets", title="Doublet scores per sample (Scrublet)",
+        table=tab, section=SECTION,
+        method=(f"Scrublet per sample on raw counts after cell QC (expected doublet rate "
+                f"{q.doublet_rate}); threshold chosen automatically from the simulated-"
+                "doublet score distribution. Predicted doublets were "
+                + ("removed before normalisation." if q.remove_doublets else
+                   "flagged (obs predicted_doublet) but kept.")),
+        rationale="Doublets of two cell types form spurious intermediate clusters and blur "
+                  "composition; Scrublet finds heterotypic doublets, not doublets of two "
+                  "cells of the same type.",
+        warnings=("Homotypic doublets (two cells of one type) are not detectable by "
+                  "expression; predicted shares are a lower bound.",),
+        references=(pp.REF_SCRUBLET,),
+        params={"expected_rate": q.doublet_rate, "removed": q.remove_doublets})
 
 
 def _cluster_result(ann: pd.DataFrame, info: dict, warns: Sequence[str]) -> Result:

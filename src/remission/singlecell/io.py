@@ -35,7 +35,8 @@ _KEYS = {"samples", "construct_features", "car_min_umis", "mode", "resolution",
          "de_labels", "de_car_only", "umap", "seed", "qc", "reference", "genesets"}
 _REF_KEYS = {"path", "label_key", "labels"}
 _QC_KEYS = {"min_genes", "max_genes", "mito_prefix", "mito_nmads", "counts_nmads",
-            "genes_nmads", "mad_scale", "by_sample"}
+            "genes_nmads", "mad_scale", "by_sample", "doublets", "remove_doublets",
+            "doublet_rate"}
 _REQUIRED_COLS = ("sample", "path", "time_point", "source")
 
 
@@ -173,8 +174,15 @@ def parse_params(tab: dict[str, Any], log: ProblemLog, file: str = "study.toml")
                     expected="one of " + ", ".join(sorted(_QC_KEYS)))
         elif k == "mito_prefix":
             qkw[k] = str(v)
-        elif k == "by_sample":
-            qkw[k] = bool(v)
+        elif k in ("by_sample", "doublets", "remove_doublets"):
+            if not isinstance(v, bool):
+                log.add(file, "must be true or false", column=f"singlecell.qc.{k}", value=v)
+            else:
+                qkw[k] = v
+        elif k == "doublet_rate" and (not isinstance(v, int | float) or isinstance(v, bool)
+                                      or not 0 < v < 1):
+            log.add(file, "must be a share between 0 and 1", column="singlecell.qc.doublet_rate",
+                    value=v, expected="e.g. 0.05")
         elif k.endswith("nmads") and v is False:
             qkw[k] = None  # rule switched off
         elif not isinstance(v, int | float) or isinstance(v, bool) or v < 0:

@@ -29,6 +29,8 @@ class QCParams:
     ``mad_scale`` multiplies the raw median absolute deviation (1.4826 = R's ``mad()``;
     1.0 = scipy's default). Mito outliers are high-side only (scater ``type="higher"``);
     counts / genes outliers are both sides on log1p values. ``None`` disables a rule.
+    ``doublets`` adds Scrublet doublet scores per sample (``doublet_rate`` = expected
+    share); ``remove_doublets`` also removes the predicted doublets.
     """
 
     min_genes: int = 100
@@ -39,6 +41,9 @@ class QCParams:
     genes_nmads: float | None = 5.0
     mad_scale: float = MAD_NORMAL
     by_sample: bool = True
+    doublets: bool = False
+    remove_doublets: bool = False
+    doublet_rate: float = 0.05
 
 
 def extract_car(adata: anndata.AnnData, features: Sequence[str], min_umis: int = 1,
@@ -376,3 +381,64 @@ def harmony(adata: anndata.AnnData, key: str = "sample", n_pcs: int = 30,
                                verbose=False, **HARMONY01)
     Z = np.asarray(ho.Z_corr)
     adata.obsm["X_pca_harmony"] = Z if Z.shape[0] == adata.n_obs else Z.T
+
+
+REF_SCRUBLET = ("Wolock SL, Lopez R, Klein AM. Scrublet: computational identification of "
+                "cell doublets in single-cell transcriptomic data. Cell Syst 2019;8:281-291 "
+                "(scanpy 1.11 sc.pp.scrublet).")
+
+
+def doublets(adata: anndata.AnnData, sample_key: str = "sample", expected_rate: float = 0.05,
+             remove: bool = False, seed: int = 0) -> pd.DataFrame:
+    """Scrublet doublet scores per sample (scanpy's ``pp.scrublet``) on raw counts.
+
+    Each sample is scored on its own (``batch_key``): Scrublet simulates doublets by adding
+    pairs of observed cells, embeds observed and simulated cells together (normalised,
+    variance-scaled HVGs, 30 PCs) and scores each cell by the share of simulated doublets
+    among its neighbours; the threshold is chosen automatically from the bimodal
+    simulated-score distribution.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Raw counts (after cell QC); gains ``obs["doublet_score"]`` and
+        ``obs["predicted_doublet"]``.
+    sample_key : str
+        Sample column (doublets form within a 10x channel).
+    expected_rate : float
+        Expected doublet share (10x: about 0.8% per 1,000 cells loaded).
+    remove : bool
+        Remove predicted doublets (in place).
+    seed : int
+        Random state.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per sample: cells, predicted doublets, share, median score, threshold.
+
+    Examples
+    --------
+    >>> # see tests/test_singlecell_doublets.py (planted doublets)
+    """
+    import scanpy as sc
+
+    sc.pp.scrublet(adata, batch_key=sample_key, expected_doublet_rate=expected_rate,
+                   random_state=seed, verbose=False)
+    obs = adata.obs
+    pred = obs["predicted_doublet"].fillna(False).astype(bool)
+    obs["predicted_doublet"] = pred.to_numpy()
+    thr = adata.uns.get("scrublet", {}).get("batches", {})
+    rows = []
+    for s, g in obs.groupby(sample_key, observed=True):
+        t = thr.get(str(s), {}).get("threshold", np.nan) if isinstance(thr, dict) else np.nan
+        rows.append({"sample": str(s), "cells": len(g),
+                     "predicted_doublets": int(g["predicted_doublet"].sum()),
+                     "share": float(g["predicted_doublet"].mean()),
+                     "median_score": float(g["doublet_score"].median()),
+                     "threshold": float(t) if t is not None else np.nan,
+                     "removed": int(g["predicted_doublet"].sum()) if remove else 0})
+    if remove:
+        keep = ~obs["predicted_doublet"].to_numpy()
+        adata._inplace_subset_obs(keep)
+    return pd.DataFrame(rows).set_index("sample")
