@@ -330,6 +330,14 @@ PHRASES: dict[str, Phrase] = {
     "group1": _de_groups, "group2": _skip, "labels": _tmpl("cells: {v}"),
     "cluster": _tmpl("clusters from {v}"), "by": _tmpl("counted per {v}"),
     "cells_agreeing_with_marker_labels": _tmpl("{v} cells agree with the marker-set labels"),
+    "comparison": _tmpl("{v}"), "samples": _tmpl("samples {v}"),
+    "n_up": _tmpl("{v} up-regulated genes"), "n_down": _tmpl("{v} down-regulated genes"),
+    "n_universe": _tmpl("among {v} tested genes"),
+    "gene_sets": _tmpl("{v} gene sets", {"shipped": "the shipped gene sets",
+                                         "user GMT": "the shipped and the study's gene sets"}),
+    "expected_rate": _tmpl("expected doublet rate {v}"),
+    "removed": _tmpl("{v}", {"True": "predicted doublets removed",
+                             "False": "predicted doublets kept"}),
 }
 
 

@@ -420,7 +420,7 @@ def _pseudobulk_result(a: anndata.AnnData, p: Params
                   "discovery rate that cell-level tests lose (Squair et al. 2021).",
         warnings=tuple(warns),
         references=(stats.REF_PSEUDOBULK, REF_DESEQ2, REF_PYDESEQ2, REF_APEGLM),
-        params={"group1": later, "group2": first, "labels": who,
+        params={"comparison": f"{later} vs {first}", "labels": who,
                 "samples": ", ".join(f"{s} ({g}, {n} cells)" for s, g, n in zip(
                     used.index, used["group"], used["n_cells"], strict=True)),
                 "n_significant": int((de["padj"] < 0.05).sum())}), de, warns
