@@ -32,7 +32,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import harness as hz  # noqa: E402
-from remission.derive.vocabulary import VOCABULARY  # noqa: E402  (vocabulary only)
+from remission.vocab.vocabulary import VOCABULARY  # noqa: E402  (vocabulary only)
 
 LEVELS = {n: v.levels for n, v in VOCABULARY.items() if v.kind == "categorical"}
 DAILY_RULE = {n: v.daily for n, v in VOCABULARY.items()}

@@ -243,10 +243,10 @@ def live_grading(repeats: int = 50) -> int:
     from remission.web.serve import setup
 
     setup(home)
+    from remission.analyses.raw import resolve_systems
     from remission.derive.criteria import grade_all
-    from remission.derive.raw import resolve_systems
-    from remission.derive.vocabulary import normalise_observations
     from remission.study import load_study
+    from remission.vocab.vocabulary import normalise_observations
     from remission.web.folder import import_study
     from remission.web.grading import grade_day
     from remission.web.models import Patient

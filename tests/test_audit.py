@@ -154,7 +154,7 @@ def test_unknown_term_line_does_not_contradict_itself() -> None:
     ("Colitis", None, "unmapped"),  # no organism/infection word: not coded as infectious
 ])
 def test_coder_mapping(verbatim, term, how) -> None:
-    from remission.derive.ctcae_terms import map_term
+    from remission.vocab.ctcae_terms import map_term
 
     m = map_term(verbatim)
     assert (m.term.term if m.term else None, m.how) == (term, how)

@@ -9,7 +9,7 @@ does not matter (febrile neutropenia: CTCAE v5.0 grades any fever with ANC < 1.0
 from __future__ import annotations
 
 from remission.derive.criteria import grade_all
-from remission.derive.vocabulary import normalise_observations
+from remission.vocab.vocabulary import normalise_observations
 from tests.test_criteria_common import obs_frame
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from remission.derive.criteria import grade_all, grade_crs, grade_febrile_neutropenia
 from remission.derive.criteria.daily import daily_features
-from remission.derive.vocabulary import normalise_observations
+from remission.vocab.vocabulary import normalise_observations
 from tests.test_criteria_common import obs_frame
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from remission.derive.criteria.daily import daily_features, level
-from remission.derive.vocabulary import VOCABULARY, normalise_observations
+from remission.vocab.vocabulary import VOCABULARY, normalise_observations
 
 
 def obs_frame(rows: list[tuple]) -> pd.DataFrame:
@@ -64,7 +64,7 @@ def test_sustained_fever_needs_more_than_an_hour():
 
 
 def test_categorical_key_columns_give_identical_daily_features():
-    from remission.derive.vocabulary import normalise_observations as norm
+    from remission.vocab.vocabulary import normalise_observations as norm
 
     rows = [("P2", 1, "temperature", 38.4), ("P1", 1, "temperature", 37.0),
             ("P1", 1, "oxygen_device", "bipap"), ("P2", 2, "consciousness", "unarousable"),

@@ -162,7 +162,7 @@ def test_late_window_end_from_events_and_next_therapy():
 # therapy (e.g. salvage chemotherapy, HMA + venetoclax, a second infusion, transplant),
 # death or last follow-up.
 def _late_obs():
-    from remission.derive.vocabulary import normalise_observations
+    from remission.vocab.vocabulary import normalise_observations
     from tests.test_criteria_common import obs_frame
 
     rows = []
@@ -209,7 +209,7 @@ def test_platelet_transfusion_in_treatments_counts_for_engraftment():
     # platelet transfusion in the preceding 7 days. The transfusion on day 10 is recorded
     # in treatments.csv ("platelet concentrate"), not as an observation.
     from remission.derive.criteria import grade_all
-    from remission.derive.vocabulary import normalise_observations
+    from remission.vocab.vocabulary import normalise_observations
     from tests.test_criteria_common import obs_frame
 
     rows = [("P1", d, "platelets", 10 if d < 9 else 40) for d in range(0, 25)]

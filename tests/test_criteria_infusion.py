@@ -13,7 +13,7 @@ import pandas as pd
 
 from remission.derive.criteria import grade_all, grade_crs, grade_neurotoxicity
 from remission.derive.criteria.infusions import infusion_days
-from remission.derive.vocabulary import normalise_observations
+from remission.vocab.vocabulary import normalise_observations
 from tests.test_criteria_common import daily_from, obs_frame
 
 
@@ -72,7 +72,7 @@ def test_cytopenia_before_day0_is_baseline_not_post_infusion():
     # venetoclax lead-in: ANC 0.3 (CTCAE v5.0 grade 4, < 0.5) on day -3; after infusion
     # the nadir is 0.7 (grade 3, < 1.0-0.5). Post-infusion worst grade stays 3; the
     # lead-in grade 4 is reported as baseline.
-    from remission.derive import raw_cytopenia
+    from remission.analyses.raw import cytopenia as raw_cytopenia
 
     rows = [("P1", -3, "anc", 0.3), ("P1", 2, "anc", 0.7), ("P1", 5, "anc", 1.2),
             ("P2", -3, "anc", 1.6), ("P2", 4, "anc", 0.4)]
@@ -92,8 +92,8 @@ def test_study_with_second_infusion_salvage_and_attribution_end_to_end(tmp_path)
     import shutil
     from pathlib import Path
 
+    from remission.analyses.raw import analyse_raw
     from remission.derive.adsl import derive_adsl
-    from remission.derive.raw import analyse_raw
     from remission.study import load_study
 
     dst = tmp_path / "s"

@@ -21,7 +21,7 @@ from remission.derive.criteria import (
     summarise_neurotoxicity,
     summarise_response,
 )
-from remission.derive.vocabulary import normalise_observations, validate_observations
+from remission.vocab.vocabulary import normalise_observations, validate_observations
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "examples" / "synthetic-cart-raw"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from remission.derive.criteria.crs import grade_crs
-from remission.derive.drugs import (
+from remission.vocab.drugs import (
     canonical_agents,
     drug,
     drug_table,
@@ -90,8 +90,8 @@ def test_short_or_ambiguous_names_are_not_guessed():
 def test_study_loader_and_crs_result_list_unknown_agents(tmp_path):
     import shutil
 
+    from remission.analyses.raw import analyse_raw
     from remission.derive.adsl import derive_adsl
-    from remission.derive.raw import analyse_raw
     from remission.study import load_study
 
     src = Path(__file__).parents[1] / "examples" / "synthetic-cart-raw"
@@ -114,7 +114,7 @@ def test_vasopressor_observations_by_common_names_reach_the_grader():
     # observations.csv written with European names: noradrenaline + adrenaline together
     # is two vasopressors -> ASTCT 2019 grade 4 with fever
     from remission.derive.criteria.daily import daily_features
-    from remission.derive.vocabulary import normalise_observations
+    from remission.vocab.vocabulary import normalise_observations
 
     raw = pd.DataFrame({"patient_id": ["P1"] * 3, "day": [2, 2, 2],
                         "variable": ["temperature", "Noradrenaline", "adrenaline"],

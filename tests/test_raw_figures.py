@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from remission.analyses.raw.figures import MAX_HEATMAP_PATIENTS, _grade_figure
 from remission.derive.criteria.plot import anc_icaht_plot, grade_share_plot
-from remission.derive.raw_figures import MAX_HEATMAP_PATIENTS, _grade_figure
 from remission.kinetics.plot import spaghetti_plot
 
 

@@ -1,4 +1,4 @@
-"""remission.derive.raw on the SYNTHETIC raw-data example: Results, audit, report, variants."""
+"""remission.analyses.raw on the SYNTHETIC raw-data example: Results, audit, report, variants."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from remission.analyses.raw import analyse_raw, resolve_systems
+from remission.analyses.raw.kinetics import responder_flag
 from remission.derive.adsl import derive_adsl
-from remission.derive.raw import analyse_raw, resolve_systems
-from remission.derive.raw_kinetics import responder_flag
 from remission.study import load_study
 from tests.rlive import run_r
 
@@ -274,8 +274,8 @@ def test_lln_and_lloq_from_study_toml(tmp_path) -> None:
     """[labs] lln enables CTCAE grade 1; [kinetics] lloq reaches the NCA."""
     import shutil
 
+    from remission.analyses.raw import analyse_raw
     from remission.derive.adsl import derive_adsl
-    from remission.derive.raw import analyse_raw
     from remission.study import load_study
 
     src = Path(__file__).resolve().parents[1] / "examples" / "synthetic-cart-raw"

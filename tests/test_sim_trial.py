@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from remission.derive.ctcae_terms import lookup
-from remission.derive.vocabulary import validate_observations
 from remission.sim import cli_simulate, parse_design, run_trial, write_study
 from remission.sim.trial import _csv
+from remission.vocab.ctcae_terms import lookup
+from remission.vocab.vocabulary import validate_observations
 
 DESIGNS = Path(__file__).parents[1] / "examples" / "designs"
 SEED000 = DESIGNS / "seed000_ven_leadin_cll1_cart.toml"

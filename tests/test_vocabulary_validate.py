@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from remission.derive.units import unit_token
-from remission.derive.vocabulary import (
+from remission.errors import InputError
+from remission.vocab.units import unit_token
+from remission.vocab.vocabulary import (
     VOCABULARY,
     normalise_observations,
     validate_observations,
 )
-from remission.errors import InputError
 
 
 def frame(rows, time=None):

@@ -6,17 +6,17 @@ Interfaces (CLI, future web app) call these functions and nothing else.
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
 from remission import __version__
+from remission.analyses import Analysis
+from remission.core.bundle import FigureItem, ReportBundle, StudyInfo
 from remission.derive.adae import derive_adae
 from remission.derive.adsl import derive_adsl
 from remission.progress import step
-from remission.report.bundle import FigureItem, ReportBundle, StudyInfo
 from remission.results import Result, ResultSet
 from remission.stats import descriptive, response, toxicity
 from remission.study import Study, load_study
@@ -30,15 +30,6 @@ CONTINUOUS = {
 }
 CATEGORICAL = {"sex": "Sex", "cns_leukemia": "CNS leukaemia",
                "extramedullary": "Extramedullary disease"}
-
-
-@dataclass
-class Analysis:
-    study: Study
-    adsl: pd.DataFrame
-    adae: pd.DataFrame
-    results: ResultSet
-    figures: list[FigureItem] = field(default_factory=list)
 
 
 def analyse(study: Study, figures: bool = True) -> Analysis:
@@ -111,7 +102,7 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
         analysis.figures.extend(surv_figures)
     if study.tables.get("observations") is not None:
         # grades, responses and kinetics derived from raw bedside and laboratory data
-        from remission.derive.raw import analyse_raw
+        from remission.analyses.raw import analyse_raw
 
         step("grading raw observations (CRS, ICANS, cytopenia, response, kinetics)")
         raw_results, raw_figures = analyse_raw(study, adsl, figures=figures)

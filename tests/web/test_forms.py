@@ -21,7 +21,7 @@ def test_bedside_out_of_range_value_saves_nothing(studies, login):
     n = p.observations.count()
     c = login("data_entry")
     url = reverse("bedside", args=[raw.pk, p.pk, 60])
-    # temperature range 30-45 °C (remission.derive.vocabulary); SBP is valid
+    # temperature range 30-45 °C (remission.vocab.vocabulary); SBP is valid
     r = c.post(url, {"temperature": "50", "sbp": "100"})
     assert r.status_code == 200
     page = r.content.decode()

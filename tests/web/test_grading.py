@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from remission.analyses.raw import CRS_VARIABLES, resolve_systems
 from remission.derive.criteria import grade_all
-from remission.derive.raw import CRS_VARIABLES, resolve_systems
-from remission.derive.vocabulary import normalise_observations
 from remission.study import load_study
+from remission.vocab.vocabulary import normalise_observations
 from remission.web.grading import grade_day
 
 from .conftest import EXAMPLES
@@ -84,7 +84,7 @@ def _patient(raw, pid="P003"):
 
 
 def _rows(**values):
-    from remission.derive.vocabulary import VOCABULARY
+    from remission.vocab.vocabulary import VOCABULARY
 
     out = []
     for k, v in values.items():

@@ -5,16 +5,13 @@ from __future__ import annotations
 import tomllib
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from remission.analyses import Analysis
 from remission.audit.claims import AGREES, CANNOT, DISAGREES, UNRESOLVED, evaluate, read_claims
 from remission.audit.consistency import check_ae_summary
 from remission.results import Result
-
-if TYPE_CHECKING:
-    from remission.pipeline import Analysis
 
 __all__ = ["AGREES", "CANNOT", "DISAGREES", "UNRESOLVED", "audit_study"]
 

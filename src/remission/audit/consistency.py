@@ -2,7 +2,7 @@
 
 * a CTCAE v5.0 grade the term does not define (Fatigue stops at grade 3; Sepsis has no
   grade 1-2), after coding the verbatim term as a coder would
-  (:func:`~remission.derive.ctcae_terms.map_term`: "Pseudomonal sepsis" -> Sepsis,
+  (:func:`~remission.vocab.ctcae_terms.map_term`: "Pseudomonal sepsis" -> Sepsis,
   "Thrombocytopnia" -> Platelet count decreased), the coding and its confidence shown;
 * counts exceeding the number of patients, or worst-grade counts exceeding any-grade;
 * a reported percentage that is not n/N at its printed rounding.
@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from remission.audit.claims import AGREES, CANNOT, DISAGREES, agrees_at_rounding
-from remission.derive import ctcae_terms
+from remission.vocab import ctcae_terms
 
 GRADE_COLS = {"worst_grade_3": 3, "worst_grade_4": 4, "worst_grade_5": 5}
 

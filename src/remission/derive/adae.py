@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from remission.derive import ctcae_terms
+from remission.vocab import ctcae_terms
 
 CRS_TERM = "Cytokine release syndrome"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from remission.report.bundle import FigureItem, ReportBundle, StudyInfo
+from remission.core.bundle import FigureItem, ReportBundle, StudyInfo
 
 __all__ = ["FigureItem", "ReportBundle", "StudyInfo", "write_report"]
 

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
 
+from remission.core.bundle import SECTIONS, FigureItem, ReportBundle
 from remission.method_text import method_line
-from remission.report.bundle import SECTIONS, FigureItem, ReportBundle
 from remission.report.figures import figure_svg, svg_data_uri
 from remission.report.methods import (
     methods_paragraph,

@@ -11,7 +11,7 @@ import dataclasses
 import json
 from typing import Any
 
-from remission.report.bundle import ReportBundle
+from remission.core.bundle import ReportBundle
 from remission.report.methods import methods_paragraph, ordered_results, references
 from remission.results import to_jsonable
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from remission.core.bundle import SECTIONS, ReportBundle
 from remission.numbers import get_style
-from remission.report.bundle import SECTIONS, ReportBundle
 from remission.report.labels import conf_level_label
 from remission.results import Result
 

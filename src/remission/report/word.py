@@ -25,9 +25,9 @@ from dataclasses import replace
 from typing import Any
 from xml.sax.saxutils import escape
 
+from remission.core.bundle import ReportBundle
 from remission.io.cells import neutralise
 from remission.method_text import method_line
-from remission.report.bundle import ReportBundle
 from remission.report.html import MAX_TABLE_ROWS, publication_tables
 from remission.report.methods import methods_paragraph, ordered_results
 from remission.report.tables import DisplayTable, display_table

@@ -2,7 +2,7 @@
 
 The mechanistic model gives daily IL-6, blood counts, marrow and blood blast fractions,
 CAR cells and drug levels (:mod:`.model`). This module turns them into what a ward and a
-laboratory would record, in the variables of :mod:`remission.derive.vocabulary`, so that
+laboratory would record, in the variables of :mod:`remission.vocab.vocabulary`, so that
 grades and responses are *derived* from the simulated observations by the real criteria
 engines (:mod:`remission.derive.criteria`), exactly as ``remission report`` derives them
 from a real study:

@@ -101,7 +101,7 @@ def derive_recorded(obs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
     Returns :func:`remission.derive.criteria.grade_all`'s tables.
     """
     from remission.derive.criteria import grade_all
-    from remission.derive.vocabulary import normalise_observations
+    from remission.vocab.vocabulary import normalise_observations
 
     weights = patients.set_index("patient_id")["weight_kg"]
     canon = normalise_observations(obs, weights)

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from remission.derive import ctcae_terms
 from remission.results import Result
 from remission.stats.contingency import choose_test, cochran_armitage, exact_trend
 from remission.stats.descriptive import summarise_continuous
 from remission.stats.groups import by_group, cohort_levels, row_key
+from remission.vocab import ctcae_terms
 
 
 def grade_distribution(adsl: pd.DataFrame, col: str, name: str, title: str, system: str,

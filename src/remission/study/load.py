@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from remission.derive import ctcae_terms
 from remission.errors import InputError, Problem, ProblemLog
 from remission.study import schema
 from remission.study.config import StudyConfig, line_of, parse_config
 from remission.study.tables import find_table, read_table
 from remission.study.typing import type_table
+from remission.vocab import ctcae_terms
+from remission.vocab.vocabulary import validate_observations
 
 
 @dataclass
@@ -135,7 +136,7 @@ def load_study(folder: str | Path) -> Study:
     tables = {k: v for k, v in typed.items() if k != "patients"}
     warnings: list[Problem] = []
     if "treatments" in tables:
-        from remission.derive.drugs import validate_treatments
+        from remission.vocab.drugs import validate_treatments
 
         warnings += validate_treatments(tables["treatments"], sources["treatments"],
                                         config.products)
@@ -274,13 +275,7 @@ def _check_event_order(ev: pd.DataFrame, patients: pd.DataFrame | None, label: s
 
 
 def _check_observations(obs: pd.DataFrame, label: str, log: ProblemLog) -> None:
-    try:
-        from remission.derive import vocabulary
-    except ImportError:  # vocabulary module not available: structural checks only
-        return
-    validate = getattr(vocabulary, "validate_observations", None)
-    if validate is not None:
-        log.extend(validate(obs, label))
+    log.extend(validate_observations(obs, label))
 
 
 def _check_cohorts(p: pd.DataFrame, config: StudyConfig, label: str, log: ProblemLog) -> None:

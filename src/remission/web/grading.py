@@ -3,10 +3,10 @@
 Nothing here decides a grade. :func:`grade_patient` builds the same observation frame the
 pipeline builds from observations.csv (the patient's rows, with the values being typed
 for one day in place of that day's stored ones), converts it with
-:func:`~remission.derive.vocabulary.normalise_observations` and runs
+:func:`~remission.vocab.vocabulary.normalise_observations` and runs
 :func:`~remission.derive.criteria.grade_all` with the systems of the study's ``[criteria]``
-(:func:`~remission.derive.raw.resolve_systems`), exactly as
-:func:`~remission.derive.raw.analyse_raw` does. The patient's other days are included
+(:func:`~remission.analyses.raw.resolve_systems`), exactly as
+:func:`~remission.analyses.raw.analyse_raw` does. The patient's other days are included
 because the ASTCT fever waiver depends on when fever and anti-cytokine therapy started.
 A day without any CRS (or neurotoxicity) observation is "not assessed", as in the report.
 """
@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
 from remission.derive.criteria import SYSTEMS
-from remission.derive.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
-from remission.derive.vocabulary import VOCABULARY
 from remission.errors import InputError, Problem, ProblemLog
+from remission.vocab.vocabulary import VOCABULARY
 
 #: What each CRS / neurotoxicity domain reads (to show the values that decided a grade).
 DOMAIN_VARIABLES = {
@@ -156,12 +156,12 @@ def grade_patient(patient, day: int | None = None,
                   day_rows: list[dict[str, str]] | None = None,
                   only_day: bool = False) -> dict[str, pd.DataFrame]:
     """Derived daily datasets of one patient (:func:`~remission.derive.criteria.grade_all`
-    with the arguments :func:`~remission.derive.raw.analyse_raw` passes), with the day's
+    with the arguments :func:`~remission.analyses.raw.analyse_raw` passes), with the day's
     stored rows replaced by ``day_rows`` when given.
     Raises :class:`~remission.errors.InputError` when the values break the vocabulary
     (unknown unit, out of range...)."""
     from remission.derive.criteria import grade_all
-    from remission.derive.vocabulary import normalise_observations
+    from remission.vocab.vocabulary import normalise_observations
 
     cfg = study_config(patient.study)
     systems = resolve_systems(dict(cfg.criteria), cfg.disease)

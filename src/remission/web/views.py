@@ -26,10 +26,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from remission.derive import ctcae_terms
 from remission.errors import InputError
 from remission.io.cells import neutralise
 from remission.study import check_rows
+from remission.vocab import ctcae_terms
 from remission.web import folder as folder_io
 from remission.web.access import can, patient_for, study_for
 from remission.web.forms import (

@@ -60,8 +60,8 @@ from remission.derive.criteria._common import (
     summarise_episodes,
 )
 from remission.derive.criteria.daily import _minutes, column, level
-from remission.derive.drugs import canonical_agents, match_agent
-from remission.derive.vocabulary import VOCABULARY
+from remission.vocab.drugs import canonical_agents, match_agent
+from remission.vocab.vocabulary import VOCABULARY
 
 __all__ = ["ANTICYTOKINE", "ANTIPYRETIC", "CRS_SYSTEMS", "grade_crs", "summarise_crs"]
 
@@ -263,7 +263,7 @@ def grade_crs(
     Examples
     --------
     >>> import pandas as pd
-    >>> from remission.derive.vocabulary import normalise_observations
+    >>> from remission.vocab.vocabulary import normalise_observations
     >>> from remission.derive.criteria.daily import daily_features
     >>> obs = pd.DataFrame({"patient_id": "P1", "day": [1, 2, 2, 2], "time": "",
     ...                     "variable": ["temperature", "temperature", "hypotension",

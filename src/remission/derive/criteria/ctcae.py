@@ -177,7 +177,7 @@ def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5",
     Examples
     --------
     >>> from remission.derive.criteria.daily import daily_features
-    >>> from remission.derive.vocabulary import normalise_observations
+    >>> from remission.vocab.vocabulary import normalise_observations
     >>> obs = pd.DataFrame({"patient_id": ["P1", "P1"], "day": [3, 4],
     ...                     "variable": ["temperature", "anc"], "value": ["38.6", "0.4"],
     ...                     "unit": ["C", "10^9/L"]})

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from remission.derive.criteria._kernels import scan_keys, scatter_daily
-from remission.derive.vocabulary import VOCABULARY
+from remission.vocab.vocabulary import VOCABULARY
 
 __all__ = ["column", "concurrent_pressors", "daily_features", "level", "sustained_fever",
            "with_variables"]
@@ -123,7 +123,7 @@ def _reduce_sorted(pd_key, codes, x, nvar):
 def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     """One row per (patient_id, day) with one column per variable observed.
 
-    ``obs`` is the output of :func:`~remission.derive.vocabulary.normalise_observations`
+    ``obs`` is the output of :func:`~remission.vocab.vocabulary.normalise_observations`
     (columns ``patient_id, day, variable, value`` and ``category``); key columns given as
     pandas categoricals take a faster path (no string factorisation). Only variables with
     at least one row get a column (in vocabulary order): a grader reads a variable with
@@ -153,7 +153,7 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> from remission.derive.vocabulary import normalise_observations
+    >>> from remission.vocab.vocabulary import normalise_observations
     >>> obs = pd.DataFrame({"patient_id": "P1", "day": [1, 1, 1],
     ...                     "time": ["08:00", "20:00", "08:00"],
     ...                     "variable": ["temperature", "temperature", "ice_score"],

@@ -180,7 +180,7 @@ def late_window(events: pd.DataFrame | None, treatments: pd.DataFrame | None = N
         (role salvage)", or "day 100" when the first closing thing is after it); patients
         with nothing closing the window after day 30 are absent (window to ``last``).
     """
-    from remission.derive.drugs import canonical_agents
+    from remission.vocab.drugs import canonical_agents
 
     parts = []
     if events is not None and not events.empty:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from remission.derive.drugs import canonical_agents
+from remission.vocab.drugs import canonical_agents
 
 __all__ = ["CELL_PRODUCTS", "INFUSION_ROLES", "annotate_windows", "infusion_days"]
 

@@ -45,7 +45,7 @@ from remission.derive.criteria._common import (
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level
-from remission.derive.vocabulary import CONSCIOUSNESS, EEG, ICP, SEIZURE
+from remission.vocab.vocabulary import CONSCIOUSNESS, EEG, ICP, SEIZURE
 
 __all__ = ["NEURO_SYSTEMS", "grade_neurotoxicity", "summarise_neurotoxicity", "uses_capd"]
 
@@ -139,7 +139,7 @@ def grade_neurotoxicity(
     Examples
     --------
     >>> import pandas as pd
-    >>> from remission.derive.vocabulary import normalise_observations
+    >>> from remission.vocab.vocabulary import normalise_observations
     >>> from remission.derive.criteria.daily import daily_features
     >>> obs = pd.DataFrame({"patient_id": "P1", "day": [3, 4], "time": "",
     ...                     "variable": ["ice_score", "ice_score"], "value": [8, 2],

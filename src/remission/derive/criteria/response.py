@@ -42,7 +42,7 @@ import pandas as pd
 
 from remission.derive.criteria._common import SYSTEMS, check_system
 from remission.derive.criteria.daily import level, with_variables
-from remission.derive.vocabulary import MRD_ASSAYS
+from remission.vocab.vocabulary import MRD_ASSAYS
 
 __all__ = ["MRD_THRESHOLD_PCT", "RANKS", "RESPONSE_SYSTEMS", "assess_response",
            "summarise_response"]

@@ -49,7 +49,7 @@ def grade_all(
 ) -> dict[str, pd.DataFrame]:
     """Daily and per-patient derived datasets from a canonical observation table.
 
-    ``obs`` is the output of :func:`~remission.derive.vocabulary.normalise_observations`.
+    ``obs`` is the output of :func:`~remission.vocab.vocabulary.normalise_observations`.
     Returns ``daily``, ``crs_daily``, ``crs``, ``neuro_daily``, ``neuro``, ``labs``,
     ``febrile_neutropenia``, ``icaht``, ``engraftment`` and, when ``response`` is given,
     ``response_assessments`` and ``response``. Each table names its system; the defaults
@@ -112,7 +112,7 @@ def grade_all(
     Examples
     --------
     >>> import pandas as pd
-    >>> from remission.derive.vocabulary import normalise_observations
+    >>> from remission.vocab.vocabulary import normalise_observations
     >>> obs = pd.DataFrame({"patient_id": "P1", "day": [1, 2], "time": "",
     ...                     "variable": "temperature", "value": [38.3, 37.0], "unit": "°C"})
     >>> out = grade_all(normalise_observations(obs), response=None)
@@ -208,7 +208,7 @@ def _with_transfusions(obs: pd.DataFrame, treatments: pd.DataFrame | None) -> pd
     transfusion independence) then see them whichever table holds them."""
     if treatments is None or treatments.empty or "agent" not in treatments.columns:
         return obs
-    from remission.derive.drugs import canonical_agents
+    from remission.vocab.drugs import canonical_agents
 
     var = canonical_agents(treatments["agent"]).map(TRANSFUSIONS)
     tx = treatments[var.notna().to_numpy()]

@@ -1,7 +1,7 @@
 """Grades, responses and cellular kinetics derived from a study's raw observations.
 
 :func:`analyse_raw` is the pipeline's entry point for ``observations.csv``: it converts
-the observations to canonical units (:func:`~remission.derive.vocabulary.
+the observations to canonical units (:func:`~remission.vocab.vocabulary.
 normalise_observations`), runs every grading engine with the systems named in
 ``[criteria]`` of study.toml (:func:`~remission.derive.criteria.grade_all`), and turns the
 derived datasets into Results (per-patient grades, summaries by cohort, the response
@@ -14,102 +14,34 @@ The rules themselves live in :mod:`remission.derive.criteria` and :mod:`remissio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pandas as pd
 
+from remission.analyses.raw import audit as raw_audit
+from remission.analyses.raw import cytopenia, kinetics
+from remission.analyses.raw import figures as raw_figures
+from remission.analyses.raw.systems import (
+    CRS_VARIABLES,
+    NEURO_VARIABLES,
+    Systems,
+    days_assessed,
+    resolve_systems,
+)
+from remission.core.bundle import FigureItem
 from remission.derive.criteria import (
-    CRS_SYSTEMS,
-    NEURO_SYSTEMS,
-    RESPONSE_SYSTEMS,
     SYSTEMS,
     grade_all,
     grade_neurotoxicity,
     summarise_neurotoxicity,
 )
-from remission.derive.vocabulary import normalise_observations
-from remission.report.bundle import FigureItem
 from remission.results import Result
 from remission.stats import response as response_stats
 from remission.stats import toxicity
 from remission.study import Study
+from remission.vocab.vocabulary import normalise_observations
 
-__all__ = ["CRS_VARIABLES", "NEURO_VARIABLES", "Systems", "analyse_raw", "resolve_systems"]
-
-#: Observations that can decide a CRS grade (a patient-day without any is not assessed).
-CRS_VARIABLES = ("temperature", "hypotension", "sbp", "norepinephrine", "epinephrine",
-                 "phenylephrine", "dopamine", "dobutamine", "vasopressin", "oxygen_device",
-                 "oxygen_flow", "fio2")
-#: Observations that can decide an ICANS/CRES grade.
-NEURO_VARIABLES = ("ice_score", "cartox10_score", "capd_score", "consciousness", "seizure",
-                   "motor_weakness", "icp_finding", "papilloedema_stage",
-                   "csf_opening_pressure", "seizure_duration", "eeg_seizure",
-                   "intracranial_haemorrhage")
-_ALL_DISEASES = ("B-ALL", "T-ALL")
-
-
-@dataclass(frozen=True)
-class Systems:
-    """Criteria systems used for the derivation, and why (``notes``)."""
-
-    crs: str
-    neurotoxicity: str
-    response: str
-    cytopenia: str
-    notes: tuple[str, ...] = ()
-
-
-def resolve_systems(criteria: dict[str, str], disease: str = "") -> Systems:
-    """Systems for derivation from study.toml ``[criteria]``.
-
-    A named derivable system is used as is. ``"as_recorded"`` or an absent key means the
-    primary default (ASTCT 2019 CRS and ICANS; ELN 2022 for AML/MDS/MPAL and NCCN ALL for
-    B-/T-ALL response; ICAHT 2023 with CTCAE v5.0 counts for cytopenia), and a note says so.
-    ``nccn_aml`` has no response engine: ELN 2022 (which NCCN AML follows) is used and said.
-    """
-    notes = []
-
-    def pick(key: str, allowed: tuple[str, ...], default: str) -> str:
-        value = criteria.get(key)
-        if value in allowed:
-            return value
-        label = SYSTEMS.get(default, default)
-        if value is None or value == "as_recorded":
-            how = "not configured" if value is None else "configured as 'as_recorded'"
-            notes.append(f"{key}: {how}; derived with the primary default {label}")
-        else:
-            notes.append(f"{key}: '{value}' has no derivation engine; derived with {label}")
-        return default
-
-    resp_default = "nccn_all" if disease in _ALL_DISEASES else "eln2022"
-    cyto = criteria.get("cytopenia")
-    if cyto not in ("icaht_2023", "ctcae_v5"):
-        how = "not configured" if cyto is None else f"'{cyto}' not derivable"
-        notes.append(f"cytopenia: {how}; CTCAE v5.0 grades and ICAHT 2023 both derived")
-        cyto = "icaht_2023"
-    return Systems(crs=pick("crs", CRS_SYSTEMS, "astct2019"),
-                   neurotoxicity=pick("neurotoxicity", NEURO_SYSTEMS, "icans_astct2019"),
-                   response=pick("response", RESPONSE_SYSTEMS, resp_default),
-                   cytopenia=cyto, notes=tuple(notes))
-
-
-def _days_assessed(daily: pd.DataFrame, variables: tuple[str, ...]) -> pd.Series:
-    """Per patient, days from day 0 (first infusion) with an observation of ``variables``."""
-    cols = [c for c in variables if c in daily.columns]
-    has = daily[cols].notna().any(axis=1) if cols else pd.Series(False, index=daily.index)
-    has &= daily["day"] >= 0
-    return has.groupby(daily["patient_id"]).sum().astype("Int64")
-
-
-def _mask_unassessed(graded: pd.DataFrame, daily: pd.DataFrame,
-                     variables: tuple[str, ...]) -> pd.DataFrame:
-    """Daily grades with days lacking any domain observation set to NA (grade 5 kept)."""
-    cols = [c for c in variables if c in daily.columns]
-    has = daily[["patient_id", "day"]].assign(_has=daily[cols].notna().any(axis=1))
-    g = graded.merge(has, on=["patient_id", "day"], how="left")
-    keep = g["_has"].astype("boolean").fillna(False).astype(bool) | (g["grade"] == 5).fillna(False)
-    g["grade"] = g["grade"].astype("Float64").where(keep)
-    return g.drop(columns="_has")
+__all__ = ["analyse_raw"]
 
 
 def _per_patient(summary: pd.DataFrame, ids: pd.Index, cohort: pd.Series, days: pd.Series,
@@ -173,8 +105,6 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     Returns Results (names ``derived.*``, ``kinetics.*``, ``audit.recorded_vs_derived``)
     and figures for the report.
     """
-    from remission.derive import raw_audit, raw_cytopenia, raw_figures, raw_kinetics
-
     cfg = study.config
     systems = resolve_systems(dict(cfg.criteria), cfg.disease)
     pts = study.patients
@@ -191,7 +121,7 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     ordered = bool(cfg.cohorts and cfg.cohorts.ordered)
     results: list[Result] = []
 
-    crs = _per_patient(out["crs"], ids, cohort, _days_assessed(daily, CRS_VARIABLES), "crs")
+    crs = _per_patient(out["crs"], ids, cohort, days_assessed(daily, CRS_VARIABLES), "crs")
     agent_notes = tuple(f"{w.file} line {w.row}: {w.message}" for w in study.warnings
                         if w.column == "agent")
     results.append(_grade_result(crs, "crs", systems.crs, "derived.crs",
@@ -204,7 +134,7 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
         results.append(_summary(adsl, crs["crs_max_grade"], "derived.crs_summary",
                                 "Derived CRS maximum grade by group", systems.crs, ordered))
     nprefix = "icans" if systems.neurotoxicity == "icans_astct2019" else "cres"
-    ntx = _per_patient(out["neuro"], ids, cohort, _days_assessed(daily, NEURO_VARIABLES),
+    ntx = _per_patient(out["neuro"], ids, cohort, days_assessed(daily, NEURO_VARIABLES),
                        nprefix)
     results.append(_grade_result(ntx, nprefix, systems.neurotoxicity, "derived.neurotox",
                                  f"{nprefix.upper()} per patient, derived from raw observations",
@@ -218,9 +148,9 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
 
     results.extend(_by_infusion_results(out, systems, nprefix))
 
-    cyto = raw_cytopenia.cytopenia_table(out, ids, cohort)
-    results.append(raw_cytopenia.cytopenia_result(cyto, systems, have_lln=bool(cfg.lln)))
-    results.append(raw_cytopenia.cytopenia_summary(cyto, adsl))
+    cyto = cytopenia.cytopenia_table(out, ids, cohort)
+    results.append(cytopenia.cytopenia_result(cyto, systems, have_lln=bool(cfg.lln)))
+    results.append(cytopenia.cytopenia_summary(cyto, adsl))
 
     if len(out["response_assessments"]):
         resp = _response_results(out, ids, cohort, adsl, systems)
@@ -229,7 +159,7 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
     else:  # no marrow assessment: nothing to derive a response from
         best = pd.DataFrame({"best_response": pd.Series(pd.NA, index=ids, dtype=object)})
 
-    kin_results, kin = raw_kinetics.kinetics_results(obs, daily, crs, best, lloq=cfg.lloq)
+    kin_results, kin = kinetics.kinetics_results(obs, daily, crs, best, lloq=cfg.lloq)
     results.extend(kin_results)
 
     audit = raw_audit.recorded_vs_derived(
@@ -237,7 +167,7 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
         other_neuro=lambda system: _per_patient(
             summarise_neurotoxicity(grade_neurotoxicity(daily, system, pts, ev,
                                                         infusions=out["infusions"])), ids, cohort,
-            _days_assessed(daily, NEURO_VARIABLES),
+            days_assessed(daily, NEURO_VARIABLES),
             "icans" if system == "icans_astct2019" else "cres"))
     if audit is not None:
         results.append(audit)

@@ -11,15 +11,12 @@ that decided the derived value.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from remission.analyses.raw.systems import Systems
 from remission.derive.criteria import SYSTEMS, compare_recorded
 from remission.results import Result
-
-if TYPE_CHECKING:
-    from remission.derive.raw import Systems
 
 __all__ = ["RECORDED", "recorded_vs_derived"]
 

@@ -2,7 +2,7 @@
 
 One table (:data:`VOCABULARY`) of :class:`Variable` records gives, for each variable,
 its canonical unit, the accepted unit spellings with their conversion
-(:mod:`remission.derive.units`), the plausible range of the canonical value, and for
+(:mod:`remission.vocab.units`), the plausible range of the canonical value, and for
 categorical variables the allowed levels (ordered from least to most severe where the
 order matters for grading). Graders read canonical values only.
 
@@ -30,8 +30,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from remission.derive.units import IDENTITY, Conversion, unit_token
 from remission.errors import InputError, Problem
+from remission.vocab.units import IDENTITY, Conversion, unit_token
 
 __all__ = [
     "VOCABULARY",
@@ -49,7 +49,7 @@ Kind = Literal["numeric", "categorical"]
 class Variable:
     """One observation variable.
 
-    ``units`` maps normalised unit spellings (see :func:`~remission.derive.units.unit_token`)
+    ``units`` maps normalised unit spellings (see :func:`~remission.vocab.units.unit_token`)
     to the conversion into ``unit``. ``low``/``high`` bound the plausible canonical value
     (inclusive). ``levels`` are the allowed categories, ordered by severity when the
     grader uses the order. ``daily`` is how repeated values within one day are reduced
@@ -278,7 +278,7 @@ def variable_name(written: object) -> str:
     low = str(written).strip().lower()
     if low in VOCABULARY:
         return low
-    from remission.derive.drugs import match_agent
+    from remission.vocab.drugs import match_agent
 
     m = match_agent(low)
     if m.how in ("exact", "synonym") and m.drug in VOCABULARY:
@@ -367,7 +367,7 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
     name = _map_unique(df["variable"], variable_name)
     known = name.isin(list(VOCABULARY)).to_numpy()
     add(~known, "unknown variable", "variable",
-        "a variable of remission.derive.vocabulary (e.g. temperature, anc, ice_score)")
+        "a variable of remission.vocab.vocabulary (e.g. temperature, anc, ice_score)")
     token = _map_unique(df["unit"], unit_token)
     raw = df["value"]
     canon = np.full(len(df), np.nan)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
+from remission.analyses.raw.kinetics import Kinetics
+from remission.analyses.raw.systems import CRS_VARIABLES, NEURO_VARIABLES, mask_unassessed
+from remission.core.bundle import FigureItem
 from remission.derive.criteria import SYSTEMS
 from remission.derive.criteria.plot import anc_icaht_plot, grade_heatmap, grade_share_plot
 from remission.kinetics.plot import cmax_by_grade_plot, spaghetti_plot
-from remission.report.bundle import FigureItem
-
-if TYPE_CHECKING:
-    from remission.derive.raw_kinetics import Kinetics
 
 __all__ = ["MAX_HEATMAP_PATIENTS", "MAX_LINES", "figures"]
 
@@ -50,14 +47,12 @@ def figures(out: dict[str, pd.DataFrame], daily: pd.DataFrame, nprefix: str,
             kin: Kinetics | None) -> list[FigureItem]:
     """CRS and neurotoxicity heat-maps, ANC by ICAHT grade, expansion by response,
     Cmax by CRS grade."""
-    from remission.derive.raw import CRS_VARIABLES, NEURO_VARIABLES, _mask_unassessed
-
     items = []
     for graded, variables, name, what in (
             (out["crs_daily"], CRS_VARIABLES, "fig.derived.crs_heatmap", "CRS"),
             (out["neuro_daily"], NEURO_VARIABLES, "fig.derived.neurotox_heatmap",
              nprefix.upper())):
-        masked = _mask_unassessed(graded, daily, variables)
+        masked = mask_unassessed(graded, daily, variables)
         if masked["grade"].notna().any():
             items.append(_grade_figure(masked, name, what, str(graded["system"].iat[0])))
     if "anc" in daily.columns and daily["anc"].notna().any():

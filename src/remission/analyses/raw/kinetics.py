@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from remission.derive.vocabulary import VOCABULARY
 from remission.kinetics import associations, biomarker_summary, fit_stein, nca
 from remission.results import Result
+from remission.vocab.vocabulary import VOCABULARY
 
 __all__ = ["CYTOKINES", "Kinetics", "kinetics_results"]
 

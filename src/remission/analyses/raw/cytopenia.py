@@ -9,16 +9,12 @@ and by cohort.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
+from remission.analyses.raw.systems import Systems
 from remission.derive.criteria import SYSTEMS
 from remission.results import Result
 from remission.stats.groups import by_group, row_key
-
-if TYPE_CHECKING:
-    from remission.derive.raw import Systems
 
 __all__ = ["LAB_VARIABLES", "cytopenia_result", "cytopenia_summary", "cytopenia_table"]
 
