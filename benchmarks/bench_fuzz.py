@@ -13,8 +13,12 @@ violating seeds are in the record and on stderr.
 
 Run: ``python benchmarks/bench_fuzz.py [--n 200] [--start 0] [--quick] [--figures-every 5]
 [--base examples/cll1-post-hsct]`` (``--quick``: 20 folders; the nightly size is
-``--n 1000``). Every tenth folder is drawn from the aggregate-only
-example (claims.toml of published numbers) unless ``--base`` is given.
+``--n 1000``). Unless ``--base`` is given, every tenth folder (seed ending in 9) is drawn
+from the aggregate-only example (claims.toml of published numbers) and every tenth (seed
+ending in 4) from a small raw-data study (synthetic-cart-raw restricted to six patients,
+``tests.fuzz_folders.make_raw_base``) whose bedside observations and treatments are
+mutated (units, variable names, values, clock times, days, conflicting duplicates,
+records after death, overlapping vasopressors ...).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from tests.fuzz_folders import BASE, check_folder, make_folder  # noqa: E402
+from tests.fuzz_folders import BASE, check_folder, make_folder, make_raw_base  # noqa: E402
 
 import harness as hz  # noqa: E402
 
@@ -47,9 +51,10 @@ def w_fuzz(data: str, out: str) -> None:
     bad: list[tuple[int, list[str], list[str]]] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        raw = make_raw_base(Path(tmp) / "raw-base")
         for seed in range(start, start + n):
-            base = Path(spec["base"]) if spec["base"] else (AGGREGATE if seed % 10 == 9
-                                                            else BASE)
+            base = (Path(spec["base"]) if spec["base"] else AGGREGATE if seed % 10 == 9
+                    else raw if seed % 10 == 4 else BASE)
             folder = Path(tmp) / f"s{seed}"
             muts = make_folder(folder, seed, base=base)
             with warnings.catch_warnings():

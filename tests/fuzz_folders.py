@@ -29,6 +29,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "examples" / "cll1-post-hsct"
+RAW = ROOT / "examples" / "synthetic-cart-raw"
+#: Patients kept in the small raw base: pressors, seizures, °F temperatures, both arms, a
+#: CRS death and an ICANS death, so the raw graders see every kind of bedside record.
+RAW_PATIENTS = ("P001", "P002", "P007", "P010", "P018", "P028")
 
 NASTY_CELLS = ["", " ", "NaN", "nan", "NA", "-", "1_0", "١٢", "１２", "1e400", "-1", "-0",
                "99999999999999999999", "1e15", "1e16", "=HYPERLINK(\"http://x\",\"y\")",
@@ -41,6 +45,140 @@ TOML_VALUES = ["true", "false", "0", "-1", "1.5", "nan", "inf", "-inf", '"x"', '
                "1e400", "99999999999999999999", '"claims.toml"', '"../x.toml"', "2014",
                '"AML"', '"lee2014"', '["MRD-CR"]', '["CR", "bogus"]', "[-30]", "[nan]",
                '"1_0"', "1_0", '"cart_dose_per_kg"', '"age < 18"', '"age <"', '"__import__"']
+
+
+def make_raw_base(dst: Path, patients: tuple[str, ...] = RAW_PATIENTS) -> Path:
+    """A small raw-data study: synthetic-cart-raw restricted to ``patients`` (every CSV
+    filtered by patient_id, study.toml as it is). About a sixth of the original, so a
+    fuzzed raw folder costs about a second instead of five."""
+    shutil.copytree(RAW, dst, ignore=shutil.ignore_patterns("report", "README.md", "*.csv"))
+    keep = set(patients)
+    for path in sorted(RAW.glob("*.csv")):
+        rows = _read_rows(path)
+        k = rows[0].index("patient_id")
+        _write_rows(dst / path.name, [rows[0]] + [r for r in rows[1:] if r[k] in keep])
+    return dst
+
+
+RAW_UNITS = ["°K", "F", "mg", "", "10^6/L", "mmol", "cells/uL", "µg/kg/min", "%", "category",
+             "g/dl", "G/L", "x10^9/L", "mg/dL"]
+RAW_VARIABLES = ["temp", "Temperature", "SBP", "ice", "", "norepinephrin", "anc ", "ANC",
+                 "ice_score ", "crp", "oxygen", "blasts"]
+RAW_NUMBERS = ["420", "-5", "1e9", "0", "-0.1", "NaN", "", "yes", "11", "1e400", "37,5",
+               "38.0 °C", "1_0", "٣٨"]
+RAW_CATEGORIES = ["maybe", "", "1", "YES", "high_flow", "BiPAP", "no ", "None", "unknown"]
+RAW_TIMES = ["25:00", "12:5", "noon", "12:00:00", "-01:00", "24:00", "9:7", "12h00", "",
+             "23:59", "00:00", "7:30 PM"]
+RAW_DAYS = ["-400", "36501", "1.5", "", "day 3", "3e2", "-1", "0", "99999999999999999999"]
+RAW_AGENTS = ["toci", "RoActemra", "tocilizumab ", "dexamethasone", "xyzumab", "",
+              "norepinephrine", "anakinra"]
+
+
+def mutate_raw(folder: Path, rng: random.Random) -> str:
+    """One mutation of raw bedside data: observations.csv (units, variable names, values,
+    clock times, days, conflicting duplicates, records after death, a patient without
+    records, an unknown patient) or treatments.csv (agents, days, doses)."""
+    obs, tre = folder / "observations.csv", folder / "treatments.csv"
+    if not obs.is_file():
+        return "skip"
+    try:
+        rows = _read_rows(obs)
+    except (UnicodeDecodeError, csv.Error):
+        return "skip"
+    if len(rows) < 2 or not {"patient_id", "day", "time", "variable", "value",
+                              "unit"} <= set(rows[0]):
+        return "skip"
+    col = {c: rows[0].index(c) for c in ("patient_id", "day", "time", "variable", "value",
+                                         "unit")}
+    kind = rng.choice(["unit", "variable", "number", "category", "time", "time", "day",
+                       "conflict", "after_death", "no_records", "unknown_patient",
+                       "drop_variable", "pressor", "treatment"])
+    body = [r for r in rows[1:] if len(r) == len(rows[0])]
+    if not body:
+        return "skip"
+    i = rng.randrange(len(body))
+    r = body[i]
+    if kind == "unit":
+        r[col["unit"]] = rng.choice(RAW_UNITS)
+        desc = f"{r[col['variable']]} unit {r[col['unit']]!r}"
+    elif kind == "variable":
+        r[col["variable"]] = rng.choice(RAW_VARIABLES)
+        desc = f"variable {r[col['variable']]!r}"
+    elif kind == "number":
+        num = [x for x in body if x[col["unit"]] != "category"]
+        r = rng.choice(num or body)
+        r[col["value"]] = rng.choice(RAW_NUMBERS)
+        desc = f"{r[col['variable']]} value {r[col['value']]!r}"
+    elif kind == "category":
+        cat = [x for x in body if x[col["unit"]] == "category"]
+        r = rng.choice(cat or body)
+        r[col["value"]] = rng.choice(RAW_CATEGORIES)
+        desc = f"{r[col['variable']]} category {r[col['value']]!r}"
+    elif kind == "time":
+        r[col["time"]] = rng.choice(RAW_TIMES)
+        desc = f"{r[col['variable']]} time {r[col['time']]!r}"
+    elif kind == "day":
+        r[col["day"]] = rng.choice(RAW_DAYS)
+        desc = f"{r[col['variable']]} day {r[col['day']]!r}"
+    elif kind == "conflict":  # same patient, day, time and variable, another value
+        twin = list(r)
+        twin[col["value"]] = rng.choice(["41.5", "0", "60", "no", "yes", "3"])
+        body.insert(i + 1, twin)
+        desc = f"conflicting duplicate of {r[col['variable']]} day {r[col['day']]}"
+    elif kind == "after_death":
+        pid = r[col["patient_id"]]
+        for var, val, unit in (("temperature", "40.1", "°C"), ("sbp", "70", "mmHg"),
+                               ("ice_score", "2", "points")):
+            new = list(r)
+            new[col["day"]], new[col["time"]] = "400", ""
+            new[col["variable"]], new[col["value"]], new[col["unit"]] = var, val, unit
+            body.append(new)
+        desc = f"records for {pid} on day 400 (after death or last contact)"
+    elif kind == "no_records":
+        pid = r[col["patient_id"]]
+        body = [x for x in body if x[col["patient_id"]] != pid]
+        desc = f"no observations for {pid}"
+    elif kind == "unknown_patient":
+        new = list(r)
+        new[col["patient_id"]] = rng.choice(["P999", "p001", " P001", ""])
+        body.append(new)
+        desc = f"observation of unknown patient {new[col['patient_id']]!r}"
+    elif kind == "drop_variable":
+        var = r[col["variable"]]
+        body = [x for x in body if x[col["variable"]] != var]
+        desc = f"every {var} record removed"
+    elif kind == "pressor":  # overlapping timed vasopressors, one without a dose
+        for var, val, tm in (("norepinephrine", "12", "08:00"),
+                             ("vasopressin", rng.choice(["0.03", "0.04", ""]), "08:30"),
+                             ("phenylephrine", "200", rng.choice(["07:00", "", "25:00"]))):
+            new = list(r)
+            new[col["time"]], new[col["variable"]], new[col["value"]] = tm, var, val
+            new[col["unit"]] = "U/min" if var == "vasopressin" else "µg/min"
+            body.append(new)
+        desc = f"overlapping vasopressors for {r[col['patient_id']]} day {r[col['day']]}"
+    else:  # treatment
+        if not tre.is_file():
+            return "skip"
+        try:
+            trows = _read_rows(tre)
+        except (UnicodeDecodeError, csv.Error):
+            return "skip"
+        if len(trows) < 2:
+            return "skip"
+        head = trows[0]
+        t = trows[rng.randrange(1, len(trows))]
+        what = rng.choice([c for c in ("agent", "start_day", "end_day", "dose", "dose_unit")
+                           if c in head])
+        j = head.index(what)
+        if j >= len(t):
+            return "skip"
+        t[j] = (rng.choice(RAW_AGENTS) if what == "agent" else
+                rng.choice(RAW_DAYS) if what.endswith("_day") else
+                rng.choice(RAW_NUMBERS if what == "dose" else RAW_UNITS))
+        _write_rows(tre, trows)
+        return f"treatments.csv {what} {t[j]!r}"
+    _write_rows(obs, [rows[0], *body])
+    return "observations.csv " + desc
 
 
 @dataclass
@@ -186,12 +324,14 @@ def mutate(folder: Path, rng: random.Random) -> str:
 
 
 def make_folder(dst: Path, seed: int, base: Path = BASE) -> list[str]:
-    """A copy of ``base`` at ``dst`` with 1-3 mutations drawn with ``seed``."""
+    """A copy of ``base`` at ``dst`` with 1-3 mutations drawn with ``seed``; a raw-data
+    base (with observations.csv) gets raw bedside mutations two times in three."""
     rng = random.Random(seed)
     shutil.copytree(base, dst, ignore=shutil.ignore_patterns("report", "README.md"))
+    raw = (dst / "observations.csv").is_file()
     done = []
     for _ in range(rng.choice([1, 1, 2, 3])):
-        d = mutate(dst, rng)
+        d = mutate_raw(dst, rng) if raw and rng.random() < 2 / 3 else mutate(dst, rng)
         if d != "skip":
             done.append(d)
     return done

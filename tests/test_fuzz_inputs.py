@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz_folders import check_folder, make_folder
+from tests.fuzz_folders import check_folder, make_folder, make_raw_base
 
 N_FOLDERS = 200
 BATCH = 25
@@ -51,3 +51,26 @@ def test_checker_catches_a_contract_breach(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(pipeline, "bundle_for", broken)
     out = check_folder(folder, tmp_path / "out" / "report", ["forced"])
     assert any("validate passed but report ended 'internal'" in v for v in out.violations)
+
+
+#: Raw-data folders (bedside observations mutated) in the suite: each costs about a second
+#: when validate refuses it and about ten when it is valid (the raw pipeline runs twice),
+#: so the suite runs a dozen; ``bench_fuzz.py`` runs one folder in ten from this base.
+N_RAW = 12
+
+
+def test_fuzzed_raw_observation_folders_keep_the_contract(tmp_path: Path) -> None:
+    base = make_raw_base(tmp_path / "raw-base")
+    failures, muts_seen = [], []
+    for seed in range(N_RAW):
+        folder = tmp_path / f"raw{seed}"
+        muts = make_folder(folder, seed, base=base)
+        muts_seen += muts
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = check_folder(folder, tmp_path / f"rawout{seed}" / "report", muts,
+                               figures=False)
+        if out.violations:
+            failures.append(f"seed {seed} {muts}:\n  " + "\n  ".join(out.violations))
+    assert not failures, "\n".join(failures)
+    assert sum(m.startswith("observations.csv") for m in muts_seen) >= N_RAW // 2
