@@ -347,7 +347,12 @@ def load_reference(path: str | Path, label_key: str = "label",
 
     Examples
     --------
-    >>> # load_reference("singlecell/reference.csv", labels_file="singlecell/reference_labels.csv")
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "ref.csv").write_text("gene,T,B\\nCD3E,90,1\\nMS4A1,2,80\\nACTB,300,300\\n")
+    >>> r = load_reference(d / "ref.csv")   # column headers are the labels
+    >>> r.labels, round(float(r.data.loc["CD3E", "T"]), 3)
+    (('T', 'B'), 7.739)
     """
     from remission.errors import InputError, Problem
 
@@ -439,7 +444,16 @@ def transfer_labels(adata: anndata.AnnData, reference: Reference, key_added: str
 
     Examples
     --------
-    >>> # see tests/test_singlecell_labeltransfer.py
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")
+    >>> pops = a.obs["truth_population"].astype(str)   # a reference built from sorted cells
+    >>> sums = pd.DataFrame({p: np.asarray(a.layers["counts"][(pops == p).to_numpy()]
+    ...                                    .sum(axis=0)).ravel() for p in sorted(set(pops))},
+    ...                     index=a.var_names)
+    >>> ref = Reference(normalise_profiles(sums), tuple(sums.columns))
+    >>> res = transfer_labels(a, ref)
+    >>> float((a.obs["ref_label"] == a.obs["truth_population"]).mean()) > 0.9
+    True
     """
     t = train(reference, list(adata.var_names))
     res = classify(adata.X, list(adata.var_names), t, **kw)  # type: ignore[arg-type]

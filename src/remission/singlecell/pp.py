@@ -419,7 +419,12 @@ def doublets(adata: anndata.AnnData, sample_key: str = "sample", expected_rate: 
 
     Examples
     --------
-    >>> # see tests/test_singlecell_doublets.py (planted doublets)
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny()
+    >>> qc_table = qc(a)
+    >>> tab = doublets(a)
+    >>> list(tab.index), bool(a.obs["doublet_score"].between(0, 1).all())
+    (['patient', 'product'], True)
     """
     import scanpy as sc
 

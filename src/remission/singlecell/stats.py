@@ -397,7 +397,13 @@ def pseudobulk_de(adata: anndata.AnnData, mask: np.ndarray, group_key: str, cont
 
     Examples
     --------
-    >>> # see tests/test_singlecell_pseudobulk.py (checked against R DESeq2)
+    >>> from remission.singlecell.simulate import replicate_design, simulate
+    >>> a = simulate(replicate_design(n_patients=2, n_cells=80, n_genes=300), seed=1)
+    >>> a.layers["counts"] = a.X
+    >>> cd4em = (a.obs["truth_population"] == "CD4 effector memory").to_numpy()
+    >>> de, samples, w = pseudobulk_de(a, cd4em, "time_point", "product", "day 9")
+    >>> int(samples["used"].sum()), bool(de.loc["GZMB", "log2FoldChange"] > 0)
+    (4, True)
     """
     from remission.stats.deseq import run_deseq2
 
