@@ -69,28 +69,25 @@ def w_remission(data: str, out: str, with_cr: bool = True) -> None:
     d = pd.read_csv(data)
     t_load = time.perf_counter()  # library load, as R's library() calls: timed apart
     from remission.stats.survival import load_kernels
-    from remission.stats.survival.competing import cuminc
-    from remission.stats.survival.cox import cox_fit, cox_result
-    from remission.stats.survival.km import kaplan_meier
-    from remission.stats.survival.logrank import logrank_test
+    from remission.survival import cox, cuminc, kaplan_meier, logrank
     load_kernels()
     t0 = time.perf_counter()
     load_s = t0 - t_load
-    km = kaplan_meier(d["time"], d["event"], d["arm"], landmarks=LANDMARKS).table
-    lr = logrank_test(d["time"], d["event"], d["arm"]).table
-    cox = cox_result(cox_fit(d, "time", "event", COVS))
+    km = kaplan_meier("time", "event", "arm", data=d, landmarks=LANDMARKS).table
+    lr = logrank("time", "event", "arm", data=d).table
+    cx = cox("time", "event", COVS, data=d)
     res: dict = {
         "km_median": km["median"].to_numpy(),
         "km_surv": km[[f"S@{x:g}" for x in LANDMARKS]].to_numpy().ravel(),
         "logrank_chisq": float(lr.loc["test", "chisq"]),
-        "cox_coef": cox.table.loc[COVS, "coef"].to_numpy(),
-        "cox_se": cox.table.loc[COVS, "se"].to_numpy(),
-        "cox_loglik": cox.params["loglik"],
-        "concordance": float(cox.table.loc["concordance", "value"]),
-        "concordance_se": float(cox.table.loc["concordance", "se"]),
+        "cox_coef": cx.table.loc[COVS, "coef"].to_numpy(),
+        "cox_se": cx.table.loc[COVS, "se"].to_numpy(),
+        "cox_loglik": cx.params["loglik"],
+        "concordance": float(cx.table.loc["concordance", "value"]),
+        "concordance_se": float(cx.table.loc["concordance", "se"]),
     }
     if with_cr:
-        ci = cuminc(d["time"], d["status"], d["arm"], times=LANDMARKS).table
+        ci = cuminc("time", "status", "arm", data=d, times=LANDMARKS).table
         est = ci[ci["group"] != ""]  # rows group-major, then cause, then time
         res["cif_est"] = est["est"].to_numpy()
         res["cif_var"] = (est["se"] ** 2).to_numpy()

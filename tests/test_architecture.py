@@ -66,7 +66,6 @@ KNOWN_PRIVATE = {
     ("remission.pipeline", "remission.lab.folder._resolve"),
     ("remission.report.figures", "remission.plot._style"),
     ("remission.sim.trial", "remission.sim.bedside._sig"),
-    ("remission.stats.survival.finegray", "remission.stats.survival.cox._check_frame"),
 }
 
 

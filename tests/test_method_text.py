@@ -35,17 +35,17 @@ def _line(r) -> str:
 
 
 def test_kaplan_meier_and_log_rank():
-    from remission.stats.survival import kaplan_meier, logrank_test
+    from remission.survival import kaplan_meier, logrank
 
     d = _surv_data()
     km = kaplan_meier(d["t"], d["e"], d["g"], conf_type="log-log", landmarks=[365, 730])
     assert params_sentence(km.params) == (
         "Two-sided 95% confidence intervals on the log(−log) scale (R survfit conf.type "
         "\"log-log\"); survival estimates at days 365 and 730.")
-    lr = logrank_test(d["t"], d["e"], d["g"])
+    lr = logrank(d["t"], d["e"], d["g"])
     assert params_sentence(lr.params) == ("Groups were compared with the two-sided log-rank "
                                           "test.")
-    pp = logrank_test(d["t"], d["e"], d["g"], rho=1, strata=d["x"])
+    pp = logrank(d["t"], d["e"], d["g"], rho=1, strata=d["x"])
     assert params_sentence(pp.params) == (
         "Groups were compared with the two-sided stratified Peto–Peto (Gehan–Wilcoxon-type) "
         "test, G-rho family with ρ = 1.")
@@ -53,16 +53,17 @@ def test_kaplan_meier_and_log_rank():
 
 
 def test_cox_and_fine_gray_and_rmst():
-    from remission.stats.survival import cox_ph, fine_gray, rmst
+    from remission.survival import cox as cox_model
+    from remission.survival import fine_gray, rmst
 
     d = _surv_data()
-    cox = cox_ph(d, "t", "e", ["x"])
+    cox = cox_model("t", "e", ["x"], data=d)
     text = params_sentence(cox.params)
     assert text.startswith("Two-sided 95% confidence intervals; the model was fitted to 60 "
                            f"patients with {int(d['e'].sum())} events; Newton–Raphson "
                            "converged in ")
     assert "log partial likelihood" in text and "(null model" in text
-    fg = fine_gray(d, "t", "s", ["x"], failcode=1, cencode=0)
+    fg = fine_gray("t", "s", ["x"], data=d, failcode=1, cencode=0)
     text = params_sentence(fg.params)
     assert text.startswith("Event of interest coded 1; censoring coded 0")
     assert "omitted" not in text  # "0 rows omitted" says nothing

@@ -160,12 +160,12 @@ def test_unknown_declared_role_raises_at_construction():
 
 
 def test_cox_declares_its_roles_and_prints_by_the_style():
-    from remission.stats.survival.cox import cox_ph
+    from remission.survival import cox
 
     rng = np.random.default_rng(3)
     d = pd.DataFrame({"t": rng.exponential(10, 60), "e": rng.integers(0, 2, 60),
                       "x": rng.integers(0, 2, 60)})
-    res = cox_ph(d, "t", "e", ["x"])
+    res = cox("t", "e", ["x"], data=d)
     assert res.roles["HR"] == "ratio" and res.roles["HR_lo"] == "ci_low:HR"
     dt = display_table(res, style="nejm")
     hr = dt.rows[0][1][dt.columns.index("HR")].text

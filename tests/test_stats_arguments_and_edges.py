@@ -21,7 +21,7 @@ import remission.lab
 import remission.stats
 from remission.errors import InputError
 from remission.stats import paired, regression
-from remission.stats.survival import competing, cox, finegray, km, logrank
+from remission.stats.survival import competing, coxph, finegray, km, survdiff
 from tests import rref
 
 rmst_mod = importlib.import_module("remission.stats.survival.rmst")
@@ -48,20 +48,23 @@ ESTIMATORS = {
     "km_curves": lambda **k: km.km_curves(D.t, D.e, D.g, **k),
     "KaplanMeier": lambda **k: km.KaplanMeier(**k).fit(D.t, D.e),
     "reverse_km_followup": lambda **k: km.reverse_km_followup(D.t, D.e, **k),
-    "logrank_test": lambda **k: logrank.logrank_test(D.t, D.e, D.g, **k),
-    "cox_fit": lambda **k: cox.cox_fit(D, "t", "e", ["x"], **k),
-    "cox_ph": lambda **k: cox.cox_ph(D, "t", "e", ["x"], **k),
-    "cox_result": lambda **k: cox.cox_result(cox.cox_fit(D, "t", "e", ["x"]), **k),
-    "cox_zph": lambda **k: cox.cox_zph(cox.cox_fit(D, "t", "e", ["x"]), **k),
-    "CoxPH": lambda **k: cox.CoxPH(**k).fit(D, "t", "e", ["x"]),
-    "CoxPH.fit": lambda **k: cox.CoxPH().fit(D, "t", "e", ["x"], **k),
+    "logrank": lambda **k: survdiff.logrank(D.t, D.e, D.g, **k),
+    "logrank(data=)": lambda **k: survdiff.logrank("t", "e", "g", data=D, **k),
+    "cox": lambda **k: coxph.cox("t", "e", ["x"], data=D, **k),
+    "cox(arrays)": lambda **k: coxph.cox(D.t, D.e, D[["x"]], **k),
+    "cox_zph": lambda **k: coxph.cox_zph("t", "e", ["x"], data=D, **k),
+    "firth_cox": lambda **k: coxph.firth_cox("t", "e", ["x"], data=D, **k),
     "cuminc": lambda **k: competing.cuminc(D.t, D.s, D.g, **k),
+    "cuminc(data=)": lambda **k: competing.cuminc("t", "s", "g", data=D, **k),
+    "gray": lambda **k: competing.gray(D.t, D.s, D.g, **k),
     "cif_curves": lambda **k: competing.cif_curves(D.t, D.s, D.g, **k),
     "AalenJohansen": lambda **k: competing.AalenJohansen(**k).fit(D.t, D.s),
-    "fine_gray": lambda **k: finegray.fine_gray(D, "t", "s", ["x"], **k),
-    "fit_finegray_arrays": lambda **k: finegray.fit_finegray_arrays(
+    "fine_gray": lambda **k: finegray.fine_gray("t", "s", ["x"], data=D, **k),
+    "fine_gray(arrays)": lambda **k: finegray.fine_gray(D.t, D.s, D[["x"]], **k),
+    "fit_arrays (Fine–Gray kernel)": lambda **k: finegray._fit_arrays(
         D.t, D.s, D[["x"]].to_numpy(), **k),
     "rmst": lambda **k: rmst_mod.rmst(D.t, D.e, D.g, tau=5.0, **k),
+    "rmst(data=)": lambda **k: rmst_mod.rmst("t", "e", "g", tau=5.0, data=D, **k),
     "logistic": lambda **k: regression.logistic(D, "y", ["x"], **k),
     "logistic_fit": lambda **k: regression.logistic_fit(D, "y", ["x"], **k),
     "logistic_univariable": lambda **k: regression.logistic_univariable(D, "y", ["x"], **k),
@@ -79,8 +82,8 @@ def test_unknown_keyword_raises_type_error(name: str) -> None:
 
 def test_the_two_reported_cases() -> None:
     # issue 10: fine_gray(..., failcode=2) fitted cause 1; logistic(mthod=...) passed
-    r1 = finegray.fine_gray(D, "t", "s", ["x"], failcode=1)
-    r2 = finegray.fine_gray(D, "t", "s", ["x"], failcode=2)
+    r1 = finegray.fine_gray("t", "s", ["x"], data=D, failcode=1)
+    r2 = finegray.fine_gray("t", "s", ["x"], data=D, failcode=2)
     assert r1.table["coef"].iloc[0] != r2.table["coef"].iloc[0]
     assert r2.params["failcode"] == 2
     with pytest.raises(TypeError):
@@ -109,11 +112,10 @@ def test_no_public_function_takes_catch_all_keywords() -> None:
 
 
 @pytest.mark.parametrize("call", [
-    lambda d, **k: cox.cox_ph(d, "t", "e", ["x"], **k),
-    lambda d, **k: cox.cox_fit(d, "t", "e", ["x"], **k),
-    lambda d, **k: cox.firth_cox(d, "t", "e", ["x"], **k),
-    lambda d, **k: cox.CoxPH().fit(d, "t", "e", ["x"], **k),
-    lambda d, **k: finegray.fine_gray(d, "t", "s", ["x"], **k),
+    lambda d, **k: coxph.cox("t", "e", ["x"], data=d, **k),
+    lambda d, **k: coxph.cox_zph("t", "e", ["x"], data=d, **k),
+    lambda d, **k: coxph.firth_cox("t", "e", ["x"], data=d, **k),
+    lambda d, **k: finegray.fine_gray("t", "s", ["x"], data=d, **k),
     lambda d, **k: regression.logistic(d, "y", ["x"], **k),
     lambda d, **k: regression.logistic_fit(d, "y", ["x"], **k),
 ])
@@ -206,7 +208,7 @@ def test_cox_group_without_events_as_r(ref, key, covs) -> None:
     d = pd.DataFrame(ref["cx"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no numpy RuntimeWarning
-        res = cox.cox_ph(d, "t", "e", covs)
+        res = coxph.cox("t", "e", covs, data=d)
     rows = res.table.loc[[c for c in res.table.index if c in ("gb", "x")]]
     # R stops where |1 - l_old/l_new| <= 1e-9: the coefficient (~ -19.5) and its huge SE
     np.testing.assert_allclose(rows["coef"], ref[key]["b"], rtol=1e-6)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from remission.stats.survival.cox import firth_cox
+from remission.survival import firth_cox
 from tests.rlive import run_r
 
 pytestmark = pytest.mark.r
@@ -57,7 +57,7 @@ out <- list(b = full$par, val = full$val, lo = ci[1, ], hi = ci[2, ], p = lr,
 def test_firth_cox_matches_penalised_likelihood_in_r() -> None:
     r = run_r(R, d=D)
     assert r["ml_arm"] > 5  # ordinary Cox diverges (monotone likelihood)
-    res = firth_cox(D, "time", "event", ["arm", "age"])
+    res = firth_cox("time", "event", ["arm", "age"], data=D)
     t = res.table
     assert res.params["penalised_loglik"] == pytest.approx(r["val"], rel=1e-9)
     np.testing.assert_allclose(t["coef"], r["b"], rtol=1e-5, atol=1e-6)
@@ -68,7 +68,7 @@ def test_firth_cox_matches_penalised_likelihood_in_r() -> None:
 
 
 def test_ordinary_cox_flags_monotone_likelihood() -> None:
-    from remission.stats.survival.cox import cox_ph
+    from remission.survival import cox
 
-    res = cox_ph(D, "time", "event", ["arm", "age"])
+    res = cox("time", "event", ["arm", "age"], data=D)
     assert any("monotone" in w for w in res.warnings)

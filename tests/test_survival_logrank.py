@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from remission.stats.survival.logrank import logrank_test
+from remission.survival import logrank
 from tests.rlive import run_r
 
 pytestmark = pytest.mark.r
@@ -43,11 +43,11 @@ def _check(res, r, groups_order=None):
 def test_survdiff(rho: float) -> None:
     r = run_r(R.format(rho=rho))
     lung, vet, ov = r["lung"], r["vet"], r["ov"]
-    _check(logrank_test(lung["time"], lung["status"], lung["sex"], rho=rho), r["lung_sex"])
-    _check(logrank_test(vet["time"], vet["status"], vet["celltype"], rho=rho), r["vet_cell"])
-    _check(logrank_test(vet["time"], vet["status"], vet["trt"], strata=vet["prior"], rho=rho),
+    _check(logrank(lung["time"], lung["status"], lung["sex"], rho=rho), r["lung_sex"])
+    _check(logrank(vet["time"], vet["status"], vet["celltype"], rho=rho), r["vet_cell"])
+    _check(logrank(vet["time"], vet["status"], vet["trt"], strata=vet["prior"], rho=rho),
            r["vet_trt_strat"])
-    res = logrank_test(ov["futime"], ov["fustat"], ov["rx"], rho=rho)
+    res = logrank(ov["futime"], ov["fustat"], ov["rx"], rho=rho)
     _check(res, r["ov_rx"])
     assert res.cell("test", "df") == 1
 
@@ -56,6 +56,6 @@ def test_two_group_hand_computed() -> None:
     # group A: deaths at 1, 3; group B: death at 2, censored at 4.
     # t=1: n=4 (2,2), d=1 -> E_A=0.5, V=0.25; t=2: n=3 (1,2), d=1 -> E_A=1/3, V=2/9;
     # t=3: n=2 (1,1), d=1 -> E_A=0.5, V=0.25. O_A=2, E_A=4/3, V=13/18.
-    res = logrank_test([1, 3, 2, 4], [1, 1, 1, 0], ["A", "A", "B", "B"])
+    res = logrank([1, 3, 2, 4], [1, 1, 1, 0], ["A", "A", "B", "B"])
     assert res.cell("A", "expected") == pytest.approx(4 / 3)
     assert res.cell("test", "chisq") == pytest.approx((2 - 4 / 3) ** 2 / (13 / 18))

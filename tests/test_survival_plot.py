@@ -9,8 +9,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from remission.stats.regression import logistic
-from remission.stats.survival.cox import cox_ph
 from remission.stats.survival.plot import OKABE_ITO, cif_plot, forest_plot, km_plot
+from remission.survival import cox
 
 T = np.array([5, 8, 12, 12, 20, 25, 30, 41, 50, 60, 3, 9, 15, 22, 22, 35, 44, 58.0])
 E = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 0, 1])
@@ -38,7 +38,7 @@ def test_cif_and_forest_render_deterministically() -> None:
     assert bufs[0] == bufs[1] and len(bufs[0]) > 1000
     d = pd.DataFrame({"time": T, "event": E, "arm": (G == "B").astype(float),
                       "x": np.linspace(0, 1, 18)})
-    fig = forest_plot(cox_ph(d, "time", "event", ["arm", "x"]))
+    fig = forest_plot(cox("time", "event", ["arm", "x"], data=d))
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["arm", "x"]
     d["resp"] = E
     fig = forest_plot(logistic(d, "resp", ["arm"], ci="wald"))

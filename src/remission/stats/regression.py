@@ -151,7 +151,7 @@ def _design(data: pd.DataFrame, outcome: str, covariates: Sequence[str],
         log.add("model data", "outcome must be 0/1", row=int(i) + 2, column=outcome,
                 value=sub[outcome].iloc[i], expected="0 or 1")
     log.raise_if_any()
-    from remission.stats.survival.cox import check_design, design
+    from remission.stats.design import check_design, design
 
     x, names, _ = design(sub, covariates)
     check_design(x, names)

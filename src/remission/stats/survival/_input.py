@@ -6,7 +6,7 @@ them all, so a user fixes a file in one pass rather than one error at a time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -131,3 +131,240 @@ def z_value(conf: float) -> float:
     if not 0 < conf < 1:
         raise ValueError(f"confidence level must be in (0, 1), got {conf}")
     return float(norm.ppf(1 - (1 - conf) / 2))
+
+
+MISSING_CHOICES = ("error", "omit")
+
+
+def _na_mask(values: Any) -> np.ndarray:
+    if isinstance(values, pd.DataFrame):
+        return values.isna().any(axis=1).to_numpy()
+    arr = np.asarray(values)
+    if arr.ndim == 2:
+        return pd.DataFrame(arr).isna().any(axis=1).to_numpy()
+    return pd.Series(np.asarray(values, dtype=object).ravel()).isna().to_numpy()
+
+
+def _take(values: Any, keep: np.ndarray) -> Any:
+    if isinstance(values, pd.DataFrame | pd.Series):
+        return values.iloc[keep]
+    arr = np.asarray(values)
+    return arr[keep]
+
+
+def resolve_columns(function: str, data: pd.DataFrame | None, missing: str,
+                    columns: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    """The arrays a survival function works on, from column names or from arrays.
+
+    Every public estimator takes either arrays (``time=[...]``) or a table and column
+    names (``time="AVAL", data=df``); this is the one place that reads them, so all of
+    them treat names, lengths and missing values alike.
+
+    Parameters
+    ----------
+    function : str
+        Name of the calling function (for messages).
+    data : DataFrame or None
+        The table the column names refer to; ``None`` when arrays are passed.
+    missing : {"error", "omit"}
+        ``"error"`` leaves missing values to the input checks, which report each one;
+        ``"omit"`` drops every row with a missing value in any used column (complete
+        cases, R's ``na.omit``).
+    columns : mapping
+        Argument name -> column name, list of column names, array or ``None``.
+
+    Returns
+    -------
+    dict, int
+        Argument name -> values (``None`` kept), and the number of rows omitted.
+
+    Raises
+    ------
+    TypeError
+        A column name without ``data``, or ``data`` that is not a DataFrame.
+    InputError
+        A named column that ``data`` does not have (all of them at once).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"t": [1, 2, None], "e": [1, 0, 1]})
+    >>> cols, dropped = resolve_columns("f", df, "omit", {"time": "t", "event": "e"})
+    >>> cols["time"].tolist(), dropped
+    ([1.0, 2.0], 1)
+    """
+    if missing not in MISSING_CHOICES:
+        raise ValueError(f"{function}(): missing must be 'error' or 'omit', got {missing!r}")
+
+    def is_name(v: Any) -> bool:
+        return isinstance(v, str) or (isinstance(v, list | tuple) and len(v) > 0
+                                      and all(isinstance(x, str) for x in v))
+
+    out: dict[str, Any] = {}
+    if data is None:
+        for key, v in columns.items():
+            if isinstance(v, str):
+                raise TypeError(f"{function}(): {key}={v!r} looks like a column name; pass the "
+                                f"table too ({function}(..., data=df)) or give the values")
+            out[key] = v
+    else:
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"{function}(): data must be a pandas DataFrame, got "
+                            f"{type(data).__name__}")
+        log = ProblemLog()
+        for key, v in columns.items():
+            names = [v] if isinstance(v, str) else list(v) if is_name(v) else []
+            absent = [c for c in names if c not in data.columns]
+            for c in absent:
+                log.add("data", f"no column {c!r} (argument {key})", column=c,
+                        expected=f"one of {[str(x) for x in data.columns]}")
+            if absent:
+                continue
+            out[key] = (data[v] if isinstance(v, str) else data[names] if names else v)
+        log.raise_if_any()
+    dropped = 0
+    if missing == "omit":
+        present = [v for v in out.values() if v is not None]
+        n = {len(v) for v in present}
+        if present and len(n) == 1:
+            bad = np.zeros(n.pop(), bool)
+            for v in present:
+                bad |= _na_mask(v)
+            dropped = int(bad.sum())
+            if dropped:
+                keep = ~bad
+                out = {k: None if v is None else _take(v, keep) for k, v in out.items()}
+    return out, dropped
+
+
+def omitted_warning(dropped: int) -> tuple[str, ...]:
+    """The warning every estimator adds when ``missing="omit"`` dropped rows."""
+    return ((f"{dropped} row(s) with missing values omitted (complete-case)",)
+            if dropped else ())
+
+
+#: Arguments users bring from R or lifelines, and what they are called here.
+KEYWORD_HINTS = {
+    "failcode": "the code of the event of interest is cause= (fine_gray keeps crr's "
+                "failcode=)",
+    "cencode": "censoring is status 0 here (fine_gray accepts cencode=)",
+    "conf_int": "the confidence level is conf= (e.g. conf=0.95)",
+    "conf_level": "the confidence level is conf= (e.g. conf=0.95)",
+    "alpha": "the confidence level is conf= (conf = 1 - alpha)",
+    "conf_type": "conf_type= exists on kaplan_meier and km_curves only",
+    "duration_col": "pass time= (a column name with data=, or the values)",
+    "event_col": "pass event= (a column name with data=, or the values)",
+    "formula": "pass the columns as arguments: time=, event=, covariates=[...], data=df",
+    "weights": "case weights are not supported",
+    "na_action": "missing values: missing='error' (default) or missing='omit'",
+    "subset": "subset the DataFrame before the call",
+}
+
+
+def strict_keywords(fn: Any) -> Any:
+    """Reject unknown keyword arguments with a message that says what to use instead.
+
+    Python already refuses them; this names the accepted arguments and, for names users
+    bring from R (``failcode``, ``conf.int`` as ``conf_int``) or lifelines
+    (``duration_col``), what they are called here.
+    """
+    import difflib
+    import functools
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    accepted = [p for p in params if params[p].kind is not inspect.Parameter.VAR_POSITIONAL]
+
+    takes_data = "data" in params
+    first = [p for p in params if params[p].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if takes_data and args and isinstance(args[0], pd.DataFrame):
+            example = ", ".join(f"'{p}'" for p in first[:3])
+            raise TypeError(f"{fn.__name__}(): the table is passed as data= and the columns "
+                            f"first, as in every survival function: "
+                            f"{fn.__name__}({example}, data=df)")
+        unknown = [k for k in kwargs if k not in params]
+        if unknown:
+            parts = []
+            for k in unknown:
+                hint = KEYWORD_HINTS.get(k)
+                close = " or ".join(repr(c) for c in difflib.get_close_matches(k, accepted, n=3))
+                parts.append(f"{k!r}" + (f" ({hint})" if hint else
+                                         f" (did you mean {close}?)" if close else ""))
+            raise TypeError(f"{fn.__name__}() got unexpected keyword argument(s) "
+                            f"{', '.join(parts)}; it accepts {', '.join(accepted)}")
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def model_frame(function: str, data: pd.DataFrame | None, covariates: Any,
+                columns: Mapping[str, Any]
+                ) -> tuple[pd.DataFrame, dict[str, str | None], list[str]]:
+    """One table and column names for a regression, from ``data`` + names or from arrays.
+
+    With ``data``, ``covariates`` is a list of its columns and every other argument a
+    column name. Without it, ``covariates`` is a DataFrame (its columns name the
+    coefficients), a mapping name -> values, or an array (1-D: one covariate ``x``;
+    2-D: ``x1 … xp``), and the other arguments are arrays; they are gathered into one
+    table so that both forms are checked, and their missing values handled, alike.
+
+    Returns
+    -------
+    DataFrame, dict, list of str
+        The table, argument name -> its column (``None`` when not given) and the
+        covariate columns.
+
+    Examples
+    --------
+    >>> frame, cols, covs = model_frame("cox", None, {"age": [60, 70]},
+    ...                                 {"time": [3, 5], "event": [1, 0], "strata": None})
+    >>> covs, cols["time"], frame[cols["time"]].tolist()
+    (['age'], '.time', [3, 5])
+    """
+    if isinstance(data, pd.DataFrame) or data is not None:
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"{function}(): data must be a pandas DataFrame, got "
+                            f"{type(data).__name__}")
+        covs = [covariates] if isinstance(covariates, str) else list(covariates)
+        bad = [k for k, v in columns.items() if v is not None and not isinstance(v, str)]
+        if bad or not all(isinstance(c, str) for c in covs):
+            raise TypeError(f"{function}(): with data=, pass column names (time='AVAL', "
+                            f"covariates=['age']); got values for "
+                            f"{', '.join(bad) or 'covariates'}")
+        return data, dict(columns), covs
+    for k, v in [("covariates", covariates), *columns.items()]:
+        if isinstance(v, str) or (k == "covariates" and isinstance(v, list | tuple)
+                                  and v and all(isinstance(c, str) for c in v)):
+            raise TypeError(f"{function}(): {k}={v!r} names columns; pass the table too "
+                            f"({function}(..., data=df)) or give the values")
+    if isinstance(covariates, pd.DataFrame):
+        x = covariates.reset_index(drop=True)
+    elif isinstance(covariates, pd.Series):
+        x = covariates.reset_index(drop=True).to_frame(str(covariates.name or "x"))
+    elif isinstance(covariates, Mapping):
+        x = pd.DataFrame({str(k): np.asarray(v).ravel() for k, v in covariates.items()})
+    else:
+        arr = np.asarray(covariates)
+        if arr.ndim == 1:
+            x = pd.DataFrame({"x": arr})
+        elif arr.ndim == 2:
+            x = pd.DataFrame(arr, columns=[f"x{j + 1}" for j in range(arr.shape[1])])
+        else:
+            raise TypeError(f"{function}(): covariates must be 1-D or 2-D, got "
+                            f"{arr.ndim} dimensions")
+    x.columns = [str(c) for c in x.columns]
+    frame, names = x.copy(), {}
+    for k, v in columns.items():
+        if v is None:
+            names[k] = None
+            continue
+        vals = v.to_numpy() if isinstance(v, pd.Series) else np.asarray(v).ravel()
+        if len(vals) != len(frame):
+            raise ValueError(f"{function}(): {k} has {len(vals)} values but covariates "
+                             f"have {len(frame)} rows")
+        frame[f".{k}"] = vals
+        names[k] = f".{k}"
+    return frame, names, list(x.columns)
+

@@ -27,7 +27,13 @@ import pandas as pd
 from scipy import linalg, stats
 
 from remission.results import Result
-from remission.stats.survival._input import check_survival, z_value
+from remission.stats.survival._input import (
+    check_survival,
+    omitted_warning,
+    resolve_columns,
+    strict_keywords,
+    z_value,
+)
 
 CR_REFS = (
     "Aalen OO, Johansen S. Scand J Stat 1978;5:141-50.",
@@ -163,9 +169,11 @@ def _gray_stratum(y, m, ig, ng, rho):
     return sc, v
 
 
-def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: int,
-              strata: np.ndarray | None = None, rho: float = 0.0) -> tuple[float, int, float]:
-    """Gray's test for equal CIFs of ``cause`` across groups: (stat, df, p)."""
+def gray_statistic(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: int,
+                   strata: np.ndarray | None = None, rho: float = 0.0
+                   ) -> tuple[float, int, float]:
+    """Gray's test for equal CIFs of ``cause`` across groups on checked arrays:
+    ``(stat, df, p)``. The public entry is :func:`gray`."""
     gcat = pd.Categorical(pd.Series(np.asarray(group, dtype=object)))
     ig, ng = gcat.codes.astype(int), len(gcat.categories)
     m = np.where(status == cause, 1, np.where(status == 0, 0, 2))
@@ -179,16 +187,77 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
     return stat, ng - 1, float(stats.chi2.sf(stat, ng - 1))
 
 
-def cuminc(time: Any, status: Any, group: Any = None, *, strata: Any = None, rho: float = 0.0,
-           times: Any = (), conf: float = 0.95, causes: Any = None,
-           cause_labels: dict[int, str] | None = None, name: str = "survival.cuminc",
+@strict_keywords
+def cuminc(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | None = None,
+           strata: Any = None, rho: float = 0.0, times: Any = (), conf: float = 0.95,
+           causes: Any = None, cause_labels: dict[int, str] | None = None,
+           missing: str = "error", name: str = "survival.cuminc",
            title: str = "Cumulative incidence (competing risks)",
            section: str = "efficacy") -> Result:
-    """CIF per group and cause at ``times`` (rows ``"group | cause | t"``) and Gray tests.
+    """Cumulative incidence per group and cause, with Gray's tests, as R ``cmprsk::cuminc``.
 
-    ``status``: 0 censored, 1..K causes (e.g. 1 relapse, 2 non-relapse mortality).
-    Gray's test rows are ``"test | cause"`` with stat, df, p (when >= 2 groups).
+    Parameters
+    ----------
+    time : array-like of float, or str
+        Follow-up times, or their column in ``data``.
+    status : array-like of int, or str
+        0 = censored, 1..K = cause of the event (e.g. 1 relapse, 2 non-relapse mortality).
+    group : array-like or str, optional
+        Group label per patient; with two or more groups Gray's test is added per cause.
+    data : DataFrame, optional
+        Table holding the named columns.
+    strata : array-like or str, optional
+        Strata of Gray's test (cuminc's ``strata``).
+    rho : float
+        Gray's test weight ``(1 - F(t-))^rho``.
+    times : sequence of float
+        Times at which each CIF is tabulated (cmprsk ``timepoints``).
+    conf : float
+        Confidence level of the pointwise log(−log) intervals.
+    causes : sequence of int, optional
+        Causes to estimate (default: every non-zero code present).
+    cause_labels : dict, optional
+        Cause code -> label for the row keys.
+    missing : {"error", "omit"}
+        Report missing values as input errors, or drop incomplete rows with a warning.
+    name, title, section : str
+        Identity of the returned Result.
+
+    Returns
+    -------
+    Result
+        Rows ``"group | cause | t"`` (``group, cause, time, n, est, se, lower, upper``)
+        and, with two or more groups, ``"test | cause"`` (``stat, df, p``).
+
+    Raises
+    ------
+    InputError
+        Every bad time, status or group value.
+
+    References
+    ----------
+    Aalen OO, Johansen S. Scand J Stat 1978;5:141-50. Gray RJ. Ann Stat 1988;16:1141-54.
+
+    Examples
+    --------
+    R ``timepoints(cuminc(t, s, g), 5)`` gives 0.375 (variance 0.06385) for group B,
+    cause 1, and Gray's test for cause 1 stat 0.509799 (p 0.4752):
+
+    >>> df = pd.DataFrame({"t": [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9],
+    ...                    "s": [1, 2, 0, 1, 1, 2, 1, 0, 2, 1, 1, 0],
+    ...                    "g": ["A"] * 6 + ["B"] * 6})
+    >>> res = cuminc("t", "s", "g", data=df, times=[5])
+    >>> b = res.table.loc["B | 1 | 5"]
+    >>> round(float(b["est"]), 6), round(float(b["se"]) ** 2, 6)
+    (0.375, 0.06385)
+    >>> round(float(res.table.loc["test | 1", "stat"]), 6)
+    0.509799
     """
+    cols, dropped = resolve_columns("cuminc", data, missing,
+                                    {"time": time, "status": status, "group": group,
+                                     "strata": strata})
+    time, status, group, strata = (cols["time"], cols["status"], cols["group"],
+                                   cols["strata"])
     codes = sorted({int(c) for c in np.unique(np.asarray(status, float)[
         np.isfinite(np.asarray(status, float))]) if c != 0}) if causes is None else list(causes)
     checks = [("group", group)] if group is not None else []
@@ -213,15 +282,16 @@ def cuminc(time: Any, status: Any, group: Any = None, *, strata: Any = None, rho
                              "upper": hi[i], "stat": np.nan, "df": np.nan, "p": np.nan})
     if len(labels) > 1:
         for c in codes:
-            stat, df, p = gray_test(t, s, g, c, None if strata is None else np.asarray(strata),
-                                    rho)
+            stat, df, p = gray_statistic(t, s, g, c,
+                                         None if strata is None else np.asarray(strata), rho)
             cl = (cause_labels or {}).get(c, str(c))
             keys.append(f"test | {cl}")
             rows.append({"group": "", "cause": cl, "time": np.nan, "n": len(t), "est": np.nan,
                          "se": np.nan, "lower": np.nan, "upper": np.nan, "stat": stat,
                          "df": df, "p": p})
     table = pd.DataFrame(rows, index=keys)
-    warns = () if codes else ("no events of any cause: nothing to estimate",)
+    warns = (() if codes else ("no events of any cause: nothing to estimate",)
+             ) + omitted_warning(dropped)
     return Result(
         name=name, title=title, table=table, section=section, warnings=warns,
         method=("Aalen–Johansen cumulative incidence with Gray's variance (as R cmprsk::cuminc)"
@@ -232,6 +302,83 @@ def cuminc(time: Any, status: Any, group: Any = None, *, strata: Any = None, rho
         references=CR_REFS, params={"conf": conf, "rho": rho, "causes": codes,
                                     "times": [float(x) for x in tt]},
     )
+
+
+@strict_keywords
+def gray(time: Any, status: Any, group: Any, *, data: pd.DataFrame | None = None,
+         cause: int | None = None, strata: Any = None, rho: float = 0.0,
+         cause_labels: dict[int, str] | None = None, missing: str = "error",
+         name: str = "survival.gray", section: str = "efficacy") -> Result:
+    """Gray's K-sample test of equal cumulative incidence, as R ``cmprsk::cuminc``'s Tests.
+
+    Parameters
+    ----------
+    time, status, group, data, strata, rho, cause_labels, missing
+        As :func:`cuminc` (``group`` is required: at least two groups).
+    cause : int, optional
+        Cause whose cumulative incidences are compared (default: every non-zero code
+        present, one row each).
+    name, section : str
+        Identity of the returned Result.
+
+    Returns
+    -------
+    Result
+        Rows ``"test | cause"`` with ``cause, stat, df, p``.
+
+    Raises
+    ------
+    InputError
+        Every bad time, status or group value.
+    ValueError
+        Fewer than two groups.
+
+    References
+    ----------
+    Gray RJ. Ann Stat 1988;16:1141-54.
+
+    Examples
+    --------
+    R ``cuminc(t, s, g)$Tests`` gives stat 0.509799 (p 0.4752) for cause 1 and 0.055256
+    for cause 2:
+
+    >>> df = pd.DataFrame({"t": [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9],
+    ...                    "s": [1, 2, 0, 1, 1, 2, 1, 0, 2, 1, 1, 0],
+    ...                    "g": ["A"] * 6 + ["B"] * 6})
+    >>> gray("t", "s", "g", data=df).table["stat"].round(6).tolist()
+    [0.509799, 0.055256]
+    """
+    cols, dropped = resolve_columns("gray", data, missing,
+                                    {"time": time, "status": status, "group": group,
+                                     "strata": strata})
+    st = np.asarray(cols["status"], float).ravel()
+    codes = ([int(cause)] if cause is not None else
+             sorted({int(c) for c in np.unique(st[np.isfinite(st)]) if c != 0}))
+    checks = [("group", cols["group"])] + ([("strata", cols["strata"])]
+                                           if cols["strata"] is not None else [])
+    t, s, _ = check_survival(cols["time"], cols["status"], groups=checks,
+                             event_codes=sorted({0, *codes, *(int(c) for c in np.unique(
+                                 st[np.isfinite(st)]))}), timefix=False)
+    g = np.asarray(cols["group"], dtype=object).ravel()
+    if len(pd.unique(g)) < 2:
+        raise ValueError("Gray's test needs at least two groups")
+    strata_arr = None if cols["strata"] is None else np.asarray(cols["strata"]).ravel()
+    rows, keys = [], []
+    for c in codes:
+        stat, df, p = gray_statistic(t, s, g, c, strata_arr, rho)
+        label = (cause_labels or {}).get(c, str(c))
+        keys.append(f"test | {label}")
+        rows.append({"cause": label, "stat": stat, "df": df, "p": p})
+    return Result(
+        name=name, title="Gray's test of equal cumulative incidence", section=section,
+        table=pd.DataFrame(rows, index=keys, columns=["cause", "stat", "df", "p"]),
+        method=("Gray's K-sample test for equality of cumulative incidence functions"
+                + (", stratified" if strata_arr is not None else "")
+                + f", weight (1 - F(t-))^rho with rho = {rho:g} (as R cmprsk::cuminc)."),
+        rationale=("Compares the incidence of one cause across groups while accounting "
+                   "for the competing causes."),
+        warnings=omitted_warning(dropped), references=CR_REFS,
+        params={"rho": rho, "causes": codes, "stratified": strata_arr is not None})
 
 
 class AalenJohansen:
@@ -261,11 +408,38 @@ class AalenJohansen:
                              "se": np.sqrt(var), "lower": lo, "upper": hi})
 
 
-def cif_curves(time: Any, status: Any, group: Any = None, *, cause: int = 1,
-               conf: float = 0.95, name: str = "survival.cif_curves",
-               section: str = "efficacy") -> Result:
-    """CIF step-function data per group for renderers: rows ``"group | k"`` with
-    ``group, time, est, se, lower, upper`` (k = 0 is time 0, est 0)."""
+@strict_keywords
+def cif_curves(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | None = None,
+               cause: int = 1, conf: float = 0.95, missing: str = "error",
+               name: str = "survival.cif_curves", section: str = "efficacy") -> Result:
+    """CIF step-function data per group for renderers (which draw, never compute).
+
+    Parameters
+    ----------
+    time, status, group, data, conf, missing
+        As :func:`cuminc`.
+    cause : int
+        The cause whose cumulative incidence is drawn.
+    name, section : str
+        Identity of the returned Result.
+
+    Returns
+    -------
+    Result
+        Rows ``"group | k"`` with ``group, time, est, se, lower, upper`` (k = 0 is time 0,
+        est 0).
+
+    Examples
+    --------
+    By hand: F(1) = 1/4; at time 4 one patient is at risk, S(4-) = 3/4 · 2/3 = 1/2, so
+    F(4) = 1/4 + 1/2:
+
+    >>> cif_curves([1, 2, 3, 4], [1, 2, 0, 1]).table["est"].tolist()
+    [0.0, 0.25, 0.75]
+    """
+    cols, dropped = resolve_columns("cif_curves", data, missing,
+                                    {"time": time, "status": status, "group": group})
+    time, status, group = cols["time"], cols["status"], cols["group"]
     codes = sorted({int(c) for c in np.unique(np.asarray(status, float)[
         np.isfinite(np.asarray(status, float))]) if c != 0})
     checks = [("group", group)] if group is not None else []
@@ -284,6 +458,7 @@ def cif_curves(time: Any, status: Any, group: Any = None, *, cause: int = 1,
         frames.append(c)
     return Result(name=name, title=f"Cumulative incidence curves (cause {cause})",
                   table=pd.concat(frames), section=section,
+                  warnings=omitted_warning(dropped),
                   method=("Aalen–Johansen step functions with Gray's variance (as cmprsk) "
                           f"and {conf:.0%} log(−log) CIs."),
                   references=CR_REFS, params={"cause": cause, "conf": conf})

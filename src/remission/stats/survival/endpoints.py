@@ -248,7 +248,7 @@ def endpoint_results(adtte: pd.DataFrame, paramcd: str, group: pd.Series | None 
     """
     from remission.stats.survival.competing import cuminc
     from remission.stats.survival.km import kaplan_meier
-    from remission.stats.survival.logrank import logrank_test
+    from remission.stats.survival.survdiff import logrank
 
     d = adtte[adtte["PARAMCD"] == paramcd]
     if d.empty:
@@ -262,8 +262,8 @@ def endpoint_results(adtte: pd.DataFrame, paramcd: str, group: pd.Series | None 
     out = [kaplan_meier(d["AVAL"], 1 - d["CNSR"], g, conf=conf, landmarks=landmarks,
                         name=f"survival.{key}.km", title=PARAMS[paramcd], section=section)]
     if g is not None and len(pd.unique(g)) > 1:
-        out.append(logrank_test(d["AVAL"], 1 - d["CNSR"], g, name=f"survival.{key}.logrank",
-                                title=f"{PARAMS[paramcd]}: log-rank test", section=section))
+        out.append(logrank(d["AVAL"], 1 - d["CNSR"], g, name=f"survival.{key}.logrank",
+                           title=f"{PARAMS[paramcd]}: log-rank test", section=section))
     return out
 
 
@@ -276,7 +276,7 @@ def transplant_counting_process(events: pd.DataFrame, paramcd: str = "OS", *,
     the endpoint's event; transplants on day 0 count from the start. Treating
     transplant as a fixed baseline covariate would credit the waiting time to the
     transplanted group (immortal-time bias; Mantel N, Byar DP. J Am Stat Assoc
-    1974;69:81-6). Fit with ``cox_fit(df, "stop", "event", ["transplant"], start="start")``.
+    1974;69:81-6). Fit with ``cox("stop", "event", ["transplant"], start="start", data=df)``.
     """
     adtte = derive_endpoints(events, endpoints=[paramcd], patients=patients)
     ev = _validate(_merge_patient_days(events, patients), "events.csv")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,14 @@ from scipy import linalg, stats
 
 from remission.errors import ProblemLog
 from remission.results import Result
-from remission.stats.survival._input import aeq_times, z_value
+from remission.stats.design import check_design, check_frame, design
+from remission.stats.survival._input import (
+    aeq_times,
+    model_frame,
+    omitted_warning,
+    strict_keywords,
+    z_value,
+)
 
 _EPS = float(np.finfo(float).eps)
 
@@ -134,7 +141,7 @@ class _Parts:
                      - self.xbar[:, :, None] * self.xbar[:, None, :])).sum(0)
 
 
-def fit_finegray_arrays(time: np.ndarray, status: np.ndarray, x: np.ndarray, *,
+def _fit_arrays(time: np.ndarray, status: np.ndarray, x: np.ndarray, *,
                         failcode: float = 1, cencode: float = 0,
                         cengroup: np.ndarray | None = None,
                         censoring: Literal["crr", "left"] = "crr",
@@ -169,7 +176,7 @@ def fit_finegray_arrays(time: np.ndarray, status: np.ndarray, x: np.ndarray, *,
     Examples
     --------
     >>> t = np.array([1., 2, 3, 4, 5, 6]); s = np.array([1, 2, 1, 0, 1, 2])
-    >>> fit_finegray_arrays(t, s, np.array([[0.], [1], [0], [1], [1], [0]])).converged
+    >>> _fit_arrays(t, s, np.array([[0.], [1], [0], [1], [1], [0]])).converged
     True
     """
     o = np.argsort(np.asarray(time, float), kind="stable")
@@ -256,8 +263,9 @@ def _sandwich(t, ici, x, cg, P: _Parts) -> np.ndarray:
     return hinv @ (s.T @ s) @ hinv
 
 
-def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[str], *,
-              failcode: float = 1, cencode: float = 0, cengroup: str | None = None,
+@strict_keywords
+def fine_gray(time: Any, status: Any, covariates: Any, *, data: pd.DataFrame | None = None,
+              failcode: float = 1, cencode: float = 0, cengroup: Any = None,
               censoring: Literal["crr", "left"] = "crr", conf: float = 0.95,
               missing: Literal["error", "omit"] = "error", name: str = "survival.finegray",
               section: str = "efficacy") -> Result:
@@ -265,18 +273,20 @@ def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[s
 
     Parameters
     ----------
-    data : DataFrame
-        One row per subject.
-    time, status : str
-        Columns with follow-up time and status code.
-    covariates : list of str
-        Covariate columns (text columns get treatment contrasts, first level = reference).
+    time, status : str or array-like
+        Follow-up time and status code: columns of ``data``, or the values (crr's
+        ``ftime``, ``fstatus``).
+    covariates : list of str, or DataFrame / mapping / array
+        Covariate columns of ``data`` (text columns get treatment contrasts, first level
+        = reference); without ``data``, as :func:`~remission.stats.survival.coxph.cox`.
+    data : DataFrame, optional
+        One row per subject, holding the named columns.
     failcode, cencode : number
         Status code of the event of interest and of a censoring, as crr; any other code
         is a competing event.
-    cengroup : str, optional
-        Column of censoring groups (crr's ``cengroup``): a separate censoring
-        distribution is estimated in each group.
+    cengroup : str or array-like, optional
+        Censoring groups, a column of ``data`` or the values (crr's ``cengroup``): a
+        separate censoring distribution is estimated in each group.
     censoring : {"crr", "left"}
         Read G as crr does (default) or at the textbook left limit G(t-) (differs only
         with competing events and censorings at time 0).
@@ -293,20 +303,36 @@ def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[s
     Result
         Rows = coefficients; columns ``coef, SHR, SHR_lo, SHR_hi, se, z, p``.
 
+    Raises
+    ------
+    InputError
+        Missing columns or values, bad times or codes, no event of interest, constant or
+        collinear covariates.
+    TypeError
+        Unknown keyword arguments (say so rather than fit something else), or the table
+        passed first (``data=`` is a keyword).
+
+    References
+    ----------
+    Fine JP, Gray RJ. J Am Stat Assoc 1999;94:496-509.
+
     Examples
     --------
-    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7, 8], "s": [1, 2, 1, 0, 1, 2, 1, 0],
-    ...                    "x": [0, 1, 0, 1, 1, 0, 1, 0]})
-    >>> fine_gray(df, "t", "s", ["x"]).row_keys()
-    ['x']
-    """
-    from remission.stats.survival.cox import _check_frame, check_design, design
+    R ``crr(t, s, cbind(x))`` gives coefficient 1.604471 (se 1.037020):
 
+    >>> df = pd.DataFrame({"t": [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9],
+    ...                    "s": [1, 2, 0, 1, 1, 2, 1, 0, 2, 1, 1, 0],
+    ...                    "x": [0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0]})
+    >>> fine_gray("t", "s", ["x"], data=df).table.loc["x", ["coef", "se"]].round(6).tolist()
+    [1.604471, 1.03702]
+    """
+    data, cols, covariates = model_frame("fine_gray", data, covariates,
+                                         {"time": time, "status": status, "cengroup": cengroup})
+    time, status, cengroup = cols["time"], cols["status"], cols["cengroup"]
     if missing not in ("error", "omit"):
         raise ValueError(f"missing must be 'error' or 'omit', got {missing!r}")
     needed = [time, status, *covariates, *([cengroup] if cengroup else [])]
-    n_in = len(data)
-    data, dropped = _check_frame(data, needed, missing)
+    data, dropped = check_frame(data, needed, missing)
     log = ProblemLog()
     tt = pd.to_numeric(data[time], errors="coerce").to_numpy(float)
     ss = pd.to_numeric(data[status], errors="coerce").to_numpy(float)
@@ -327,7 +353,7 @@ def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[s
     x, names, _ = design(data, covariates)
     check_design(x, names)
     groups = None if cengroup is None else data[cengroup].astype(str).to_numpy()
-    fit = fit_finegray_arrays(tt, ss, x, failcode=failcode, cencode=cencode,
+    fit = _fit_arrays(tt, ss, x, failcode=failcode, cencode=cencode,
                               cengroup=groups, censoring=censoring, names=names)
     z = z_value(conf)
     se = fit.se
@@ -337,7 +363,7 @@ def fine_gray(data: pd.DataFrame, time: str, status: str, covariates: Sequence[s
                         "se": se, "z": zz, "p": 2 * stats.norm.sf(np.abs(zz))}, index=names)
     warns = [] if fit.converged else ["Newton–Raphson did not converge"]
     if dropped:
-        warns.append(f"{dropped} of {n_in} row(s) with missing values omitted (complete-case)")
+        warns.extend(omitted_warning(dropped))
     where = ("read just below each time as crr (G(0) at time 0)" if censoring == "crr"
              else "read at the left limit G(t-)")
     grp = (f", estimated separately in {fit.groups} censoring groups ({cengroup})"

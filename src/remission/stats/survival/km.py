@@ -25,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from remission.results import Result
-from remission.stats.survival._input import as_categorical, check_survival, z_value
+from remission.stats.survival._input import (
+    as_categorical,
+    check_survival,
+    omitted_warning,
+    resolve_columns,
+    strict_keywords,
+    z_value,
+)
 
 ConfType = Literal["log", "log-log", "plain"]
 _TOL = float(np.sqrt(np.finfo(float).eps))
@@ -170,17 +177,21 @@ class KaplanMeier:
     conf_type: ConfType = "log"
     label: str = "all"
 
-    def fit(self, time: Any, event: Any, label: str | None = None) -> KaplanMeier:
+    def fit(self, time: Any, event: Any, label: str | None = None, *,
+            data: pd.DataFrame | None = None) -> KaplanMeier:
         """Fit the curve to right-censored data.
 
         Parameters
         ----------
-        time : array-like of float
-            Follow-up time of each patient (any unit; non-negative, no missing values).
-        event : array-like of {0, 1}
+        time : array-like of float, or str
+            Follow-up time of each patient (any unit; non-negative, no missing values),
+            or its column in ``data``.
+        event : array-like of {0, 1}, or str
             1 = event at ``time``, 0 = censored (the opposite of ADaM ``CNSR``).
         label : str, optional
             Replaces :attr:`label`.
+        data : DataFrame, optional
+            Table holding the named columns.
 
         Returns
         -------
@@ -197,7 +208,9 @@ class KaplanMeier:
         >>> KaplanMeier().fit([1, 2, 2, 3], [1, 0, 1, 1]).summary["surv"].round(4).tolist()
         [0.75, 0.5, 0.0]
         """
-        t, e, _ = check_survival(time, event)
+        cols, _ = resolve_columns("KaplanMeier.fit", data, "error",
+                                  {"time": time, "event": event})
+        t, e, _ = check_survival(cols["time"], cols["event"])
         self._fit_arrays(t, e)
         if label is not None:
             self.label = label
@@ -336,8 +349,10 @@ def _group_codes(group: Any, n: int) -> tuple[list[Any], np.ndarray]:
     return cat.categories.tolist(), cat.codes.astype(int)
 
 
-def kaplan_meier(time: Any, event: Any, group: Any = None, *, conf: float = 0.95,
-                 conf_type: ConfType = "log", landmarks: Any = (), name: str = "survival.km",
+@strict_keywords
+def kaplan_meier(time: Any, event: Any, group: Any = None, *, data: pd.DataFrame | None = None,
+                 conf: float = 0.95, conf_type: ConfType = "log", landmarks: Any = (),
+                 missing: str = "error", name: str = "survival.km",
                  title: str = "Kaplan–Meier estimates", section: str = "efficacy") -> Result:
     """KM per group: n, events, median (CI), S at landmark times (CI), median follow-up.
 
@@ -346,16 +361,21 @@ def kaplan_meier(time: Any, event: Any, group: Any = None, *, conf: float = 0.95
 
     Parameters
     ----------
-    time : array-like of float
-        Follow-up times.
-    event : array-like of {0, 1}
-        1 = event, 0 = censored.
-    group : array-like, optional
-        Group label per patient (no missing values); one row per group.
+    time : array-like of float, or str
+        Follow-up times, or the name of their column in ``data``.
+    event : array-like of {0, 1}, or str
+        1 = event, 0 = censored (or a column name).
+    group : array-like or str, optional
+        Group label per patient (no missing values; or a column name); one row per group.
+    data : DataFrame, optional
+        Table holding the named columns (arrays are passed without it).
     conf, conf_type
         As :class:`KaplanMeier`.
     landmarks : sequence of float
         Times at which S(t) and its CI are tabulated (NaN past the last follow-up).
+    missing : {"error", "omit"}
+        Report missing values as input errors (default), or drop incomplete rows with a
+        warning (R's ``na.omit``).
     name, title, section : str
         Identity of the returned Result in the report and results.json.
 
@@ -384,7 +404,16 @@ def kaplan_meier(time: Any, event: Any, group: Any = None, *, conf: float = 0.95
     >>> res = kaplan_meier([6, 6, 6, 7, 10, 13], [1, 1, 0, 1, 0, 1], landmarks=[8])
     >>> res.table[["n", "events", "median", "S@8"]].round(4).to_dict("records")
     [{'n': 6, 'events': 4, 'median': 7.0, 'S@8': 0.4444}]
+
+    The same from a table, by column names:
+
+    >>> df = pd.DataFrame({"months": [6, 6, 6, 7, 10, 13], "died": [1, 1, 0, 1, 0, 1]})
+    >>> float(kaplan_meier("months", "died", data=df).table.loc["all", "median"])
+    7.0
     """
+    cols, dropped = resolve_columns("kaplan_meier", data, missing,
+                                    {"time": time, "event": event, "group": group})
+    time, event, group = cols["time"], cols["event"], cols["group"]
     groups = [("group", group)] if group is not None else []
     t, e, _ = check_survival(time, event, groups=groups)
     labels, codes = _group_codes(group, len(t))
@@ -416,21 +445,45 @@ def kaplan_meier(time: Any, event: Any, group: Any = None, *, conf: float = 0.95
                 "follow-up by reverse Kaplan–Meier."),
         rationale=("'log' intervals are R survfit's default; the median CI inverts the "
                    "pointwise band."),
-        warnings=tuple(warns), references=KM_REFS,
+        warnings=tuple(warns) + omitted_warning(dropped), references=KM_REFS,
         params={"conf": conf, "conf_type": conf_type, "landmarks": [float(x) for x in lm]},
     )
 
 
-def km_curves(time: Any, event: Any, group: Any = None, *, conf: float = 0.95,
-              conf_type: ConfType = "log", risk_times: Any = (),
-              name: str = "survival.km_curves", section: str = "efficacy") -> Result:
+@strict_keywords
+def km_curves(time: Any, event: Any, group: Any = None, *, data: pd.DataFrame | None = None,
+              conf: float = 0.95, conf_type: ConfType = "log", risk_times: Any = (),
+              missing: str = "error", name: str = "survival.km_curves",
+              section: str = "efficacy") -> Result:
     """Step-function data per group for renderers (which draw, never compute).
 
     Rows ``"group | k"`` (k = 0 is the start at time 0, S = 1) carry ``group, time,
     surv, lower, upper, n_risk, n_event, n_censor``; with ``risk_times`` the
     number-at-risk table follows as rows ``"group | risk@t"`` (``time, n_risk,
     n_event, n_censor``).
+
+    Parameters
+    ----------
+    time, event, group, data, conf, conf_type, missing
+        As :func:`kaplan_meier`.
+    risk_times : sequence of float
+        Times of the number-at-risk table.
+    name, section : str
+        Identity of the returned Result.
+
+    Returns
+    -------
+    Result
+        The step functions (and risk table), one block of rows per group.
+
+    Examples
+    --------
+    >>> km_curves([1, 2, 2, 3], [1, 0, 1, 1]).table["surv"].round(2).tolist()
+    [1.0, 0.75, 0.5, 0.0]
     """
+    cols, dropped = resolve_columns("km_curves", data, missing,
+                                    {"time": time, "event": event, "group": group})
+    time, event, group = cols["time"], cols["event"], cols["group"]
     groups = [("group", group)] if group is not None else []
     t, e, _ = check_survival(time, event, groups=groups)
     labels, codes = _group_codes(group, len(t))
@@ -453,6 +506,7 @@ def km_curves(time: Any, event: Any, group: Any = None, *, conf: float = 0.95,
             frames.append(risk)
     return Result(
         name=name, title="Kaplan–Meier curves", table=pd.concat(frames), section=section,
+        warnings=omitted_warning(dropped),
         method=(f"Kaplan–Meier step functions with {conf:.0%} '{conf_type}' pointwise CIs "
                 "(as R survfit); number at risk at the chosen times."),
         references=KM_REFS, params={"conf": conf, "conf_type": conf_type,

@@ -30,10 +30,16 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from remission.errors import ProblemLog
 from remission.results import Result
+from remission.stats.design import check_design, check_frame, design
 from remission.stats.survival._coxcore import COMPILED_FROM, efron_stratum
-from remission.stats.survival._input import check_survival, z_value
+from remission.stats.survival._input import (
+    check_survival,
+    model_frame,
+    omitted_warning,
+    strict_keywords,
+    z_value,
+)
 
 COX_REFS = (
     "Cox DR. J R Stat Soc B 1972;34:187-220.",
@@ -44,8 +50,9 @@ COX_REFS = (
 
 
 @dataclass
-class CoxFit:
-    """Fitted Cox model on numeric design ``x`` (columns ``names``)."""
+class _CoxFit:
+    """Fitted Cox model on numeric design ``x`` (columns ``names``); the public entry
+    is :func:`cox`, which returns its Result."""
 
     names: list[str]
     coef: np.ndarray
@@ -88,7 +95,7 @@ def _orders(stop, start, strata):
     out = []
     for s in np.unique(strata):
         idx = np.flatnonzero(strata == s)
-        # contiguous strata (fit_cox_arrays sorts by stratum, stop) are sliced as views
+        # contiguous strata (_fit_arrays sorts by stratum, stop) are sliced as views
         m = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
         st = stop[m]
         so = None if np.all(st[1:] >= st[:-1]) else np.argsort(st, kind="stable")
@@ -139,10 +146,10 @@ def _total(x, stop, event, start, strata, beta, want_var=True, ties="efron", par
     return ll, u, info, out
 
 
-def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
+def _fit_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
                    start: np.ndarray | None = None, strata: np.ndarray | None = None,
                    names: Sequence[str] | None = None, max_iter: int = 50,
-                   tol: float = 1e-12, ties: str = "efron") -> CoxFit:
+                   tol: float = 1e-12, ties: str = "efron") -> _CoxFit:
     """Newton–Raphson with step halving on the Efron partial likelihood.
 
     Covariates are centred (as coxph) for stability; coefficients are unaffected.
@@ -200,7 +207,7 @@ def fit_cox_arrays(x: np.ndarray, stop: np.ndarray, event: np.ndarray,
         infs = np.abs(u_end @ var)
         infinite = [int(j) for j in np.flatnonzero((infs > 1e-9)
                                                      & (infs > np.sqrt(1e-9) * np.abs(beta)))]
-    return CoxFit(list(names or [f"x{i}" for i in range(p)]), beta, var, ll0, ll, score, it,
+    return _CoxFit(list(names or [f"x{i}" for i in range(p)]), beta, var, ll0, ll, score, it,
                   n, int(event.sum()), x, stop, event, start, strata,
                   {nm: [i] for i, nm in enumerate(names or [f"x{i}" for i in range(p)])},
                   converged=converged and not monotone, monotone=monotone, ties=ties,
@@ -246,78 +253,13 @@ def _newton_as_coxph(xc, stop, event, start, strata, p, ties, eps=1e-9, iter_max
     return new, ll_new, info_new, it
 
 
-def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str],
-                                                                   dict[str, list[int]]]:
-    """Numeric design matrix; text/categorical columns get treatment (first level) dummies.
-
-    Levels are sorted, as R's ``factor`` default, so the reference is the first level.
-    """
-    cols, names, terms = [], [], {}
-    for c in covariates:
-        v = data[c]
-        if pd.api.types.is_numeric_dtype(v) and not isinstance(v.dtype, pd.CategoricalDtype):
-            terms[c] = [len(names)]
-            cols.append(v.to_numpy(float))
-            names.append(c)
-        else:
-            cat = pd.Categorical(v)
-            idx = []
-            for lev in cat.categories[1:]:
-                idx.append(len(names))
-                cols.append((v == lev).to_numpy(float))
-                names.append(f"{c}{lev}")
-            terms[c] = idx
-    return np.column_stack(cols) if cols else np.zeros((len(data), 0)), names, terms
-
-
-def check_design(x: np.ndarray, names: Sequence[str], source: str = "model data") -> None:
-    """Constant or linearly dependent covariates cannot be estimated: say which."""
-    log = ProblemLog()
-    for j, nm in enumerate(names):
-        if x.shape[0] and np.ptp(x[:, j]) == 0:
-            log.add(source, "covariate is constant, its effect cannot be estimated",
-                    column=nm, value=x[0, j], expected="at least two distinct values")
-    if not log and x.shape[1] > 1:
-        xc = x - x.mean(0)
-        if np.linalg.matrix_rank(xc) < x.shape[1]:
-            log.add(source, "covariates are linearly dependent (collinear)",
-                    column=", ".join(names), expected="drop or combine redundant covariates")
-    log.raise_if_any()
-
-
-def _check_frame(data: pd.DataFrame, needed: Sequence[str], missing: str = "error"
-                 ) -> tuple[pd.DataFrame, int]:
-    """Check columns exist; missing values are errors or, with ``missing="omit"``,
-    rows are dropped (complete-case analysis, R's ``na.omit`` default).
-
-    Returns the frame to analyse and the number of rows dropped."""
-    log = ProblemLog()
-    for c in needed:
-        if c not in data.columns:
-            log.add("model data", "column not found", column=c,
-                    expected=f"one of {list(data.columns)}")
-    log.raise_if_any()
-    if missing not in ("error", "omit"):
-        raise ValueError(f"missing must be 'error' or 'omit', got {missing!r}")
-    if missing == "omit":
-        keep = data[list(needed)].notna().all(axis=1)
-        return data[keep].reset_index(drop=True), int((~keep).sum())
-    for c in needed:
-        bad = data[c].isna().to_numpy()
-        for i in np.flatnonzero(bad):
-            log.add("model data", "missing value", row=int(i) + 2, column=c,
-                    expected="a value (or missing='omit' for complete-case analysis)")
-    log.raise_if_any()
-    return data, 0
-
-
-def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
-            start: str | None = None, strata: str | None = None,
-            ties: str = "efron", missing: str = "error") -> CoxFit:
-    """Fit ``coxph(Surv([start,] time, event) ~ covariates + strata(strata), ties='efron')``.
+def _fit_frame(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
+               start: str | None = None, strata: str | None = None,
+               ties: str = "efron", missing: str = "error") -> _CoxFit:
+    """Fit ``coxph(Surv([start,] time, event) ~ covariates + strata(strata))`` on a table.
 
     ``missing="omit"`` drops incomplete rows (R's default) and records how many."""
-    data, dropped = _check_frame(data, [time, event, *covariates,
+    data, dropped = check_frame(data, [time, event, *covariates,
                                         *([start] if start else []),
                                         *([strata] if strata else [])], missing)
     t, e, s = check_survival(data[time], data[event],
@@ -325,10 +267,21 @@ def cox_fit(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str]
     x, names, terms = design(data, covariates)
     check_design(x, names)
     st = None if strata is None else pd.Categorical(data[strata]).codes.astype(int)
-    fit = fit_cox_arrays(x, t, e, s, st, names, ties=ties)
+    fit = _fit_arrays(x, t, e, s, st, names, ties=ties)
     fit.terms = terms
     fit.dropped = dropped
     return fit
+
+
+def _fit(function: str, time: Any, event: Any, covariates: Any, data: pd.DataFrame | None,
+         start: Any, strata: Any, ties: str, missing: str) -> _CoxFit:
+    """The model of :func:`cox`, :func:`cox_zph` and :func:`firth_cox`, from names or
+    arrays."""
+    frame, cols, covs = model_frame(function, data, covariates,
+                                    {"time": time, "event": event, "start": start,
+                                     "strata": strata})
+    return _fit_frame(frame, cols["time"], cols["event"], covs, start=cols["start"],
+                      strata=cols["strata"], ties=ties, missing=missing)
 
 
 #: Column roles of the Cox tables (renderers format HR and its CI as ratios).
@@ -336,7 +289,7 @@ COX_ROLES = {"coef": "estimate", "HR": "ratio", "HR_lo": "ci_low:HR", "HR_hi": "
              "se": "estimate", "z": "estimate", "p": "p", "chisq": "estimate", "df": "count"}
 
 
-def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
+def _result(fit: _CoxFit, conf: float = 0.95, name: str = "survival.cox",
                title: str = "Cox proportional-hazards model", section: str = "efficacy",
                ) -> Result:
     """HR table (rows = coefficients) plus ``"test: LR"``, ``"test: Wald"``, ``"test: score"``."""
@@ -369,7 +322,7 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
                      "infinite'), its SE is huge and the Wald CI and P are not valid; "
                      "use firth_cox")
     if fit.dropped:
-        warns.append(f"{fit.dropped} row(s) with missing values omitted (complete-case)")
+        warns.extend(omitted_warning(fit.dropped))
     if fit.events < 10 * max(p, 1):
         warns.append(f"{fit.events} events for {p} coefficients (< 10 per coefficient): "
                      "estimates may be unstable; consider Firth-penalised Cox")
@@ -390,14 +343,86 @@ def cox_result(fit: CoxFit, conf: float = 0.95, name: str = "survival.cox",
     )
 
 
-def cox_ph(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
-           start: str | None = None, strata: str | None = None, conf: float = 0.95,
-           ties: str = "efron", missing: str = "error", name: str = "survival.cox",
-           title: str = "Cox proportional-hazards model", section: str = "efficacy") -> Result:
-    """Fit and summarise a Cox model in one call (see :func:`cox_fit`)."""
-    return cox_result(cox_fit(data, time, event, covariates, start=start, strata=strata,
-                              ties=ties, missing=missing), conf, name=name, title=title,
-                      section=section)
+@strict_keywords
+def cox(time: Any, event: Any, covariates: Any, *, data: pd.DataFrame | None = None,
+        start: Any = None, strata: Any = None, ties: str = "efron", conf: float = 0.95,
+        missing: str = "error", name: str = "survival.cox",
+        title: str = "Cox proportional-hazards model", section: str = "efficacy") -> Result:
+    """Cox proportional-hazards regression, as R ``coxph`` (Efron ties by default).
+
+    Parameters
+    ----------
+    time : str or array-like of float
+        Follow-up (stop) time: a column of ``data``, or the values.
+    event : str or array-like of {0, 1}
+        1 = event, 0 = censored.
+    covariates : list of str, or DataFrame / mapping / array
+        Covariate columns of ``data`` (text columns get treatment contrasts, first level
+        = reference, as R's ``factor``); without ``data``, a DataFrame or mapping (its
+        names name the coefficients) or an array (``x``, or ``x1 … xp``).
+    data : DataFrame, optional
+        Table holding the named columns.
+    start : str or array-like, optional
+        Entry time of (start, stop] counting-process rows (time-dependent covariates).
+    strata : str or array-like, optional
+        Stratum per row: a separate baseline hazard in each (``strata()`` in R).
+    ties : {"efron", "breslow"}
+        Handling of tied event times.
+    conf : float
+        Confidence level of the Wald intervals.
+    missing : {"error", "omit"}
+        Report missing values as input errors, or drop incomplete rows with a warning
+        (R's ``na.omit``).
+    name, title, section : str
+        Identity of the returned Result.
+
+    Returns
+    -------
+    Result
+        Rows = coefficients (``coef, HR, HR_lo, HR_hi, se, z, p``), ``"test: LR"``,
+        ``"test: Wald"``, ``"test: score"`` (``chisq, df, p``) and ``"concordance"``
+        (Harrell's C in ``value``, with ``se``; right-censored data only).
+
+    Raises
+    ------
+    InputError
+        Missing columns or values, bad times or events, constant or collinear
+        covariates.
+    TypeError
+        Unknown keyword arguments, or the table passed first (``data=`` is a keyword).
+
+    See Also
+    --------
+    cox_zph : the proportional-hazards test of the same model.
+    firth_cox : Firth's penalised fit for few events or monotone likelihood.
+
+    References
+    ----------
+    Cox DR. J R Stat Soc B 1972;34:187-220. Efron B. J Am Stat Assoc 1977;72:557-65.
+    Therneau TM. survival: coxph (R package).
+
+    Examples
+    --------
+    R ``coxph(Surv(t, e) ~ g + x)`` gives coefficients 1.006719 (gB) and 0.156530 (x),
+    score test 1.955404:
+
+    >>> df = pd.DataFrame({"t": [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9],
+    ...                    "e": [1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1],
+    ...                    "g": ["A"] * 6 + ["B"] * 6,
+    ...                    "x": [0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0]})
+    >>> res = cox("t", "e", ["g", "x"], data=df)
+    >>> res.table.loc[["gB", "x"], "coef"].round(6).tolist()
+    [1.006719, 0.15653]
+    >>> round(float(res.table.loc["test: score", "chisq"]), 6)
+    1.955404
+
+    Arrays work too (the covariates' names name the coefficients):
+
+    >>> cox(df["t"], df["e"], {"x": df["x"]}).row_keys()[:1]
+    ['x']
+    """
+    fit = _fit("cox", time, event, covariates, data, start, strata, ties, missing)
+    return _result(fit, conf, name=name, title=title, section=section)
 
 
 def _km_left(stop: np.ndarray, event: np.ndarray, start: np.ndarray | None) -> np.ndarray:
@@ -422,9 +447,45 @@ def _quad(a: np.ndarray, u: np.ndarray) -> float:
         return float("nan")
 
 
-def cox_zph(fit: CoxFit, name: str = "survival.cox_zph",
+@strict_keywords
+def cox_zph(time: Any, event: Any, covariates: Any, *, data: pd.DataFrame | None = None,
+            start: Any = None, strata: Any = None, ties: str = "efron",
+            missing: str = "error", name: str = "survival.cox_zph",
             section: str = "efficacy") -> Result:
-    """Proportional-hazards score test per term and GLOBAL, as R >= 4 ``cox.zph``."""
+    """Test of proportional hazards per term and GLOBAL, as R >= 4 ``cox.zph``.
+
+    Parameters
+    ----------
+    time, event, covariates, data, start, strata, ties, missing
+        The Cox model, as :func:`cox`.
+    name, section : str
+        Identity of the returned Result.
+
+    Returns
+    -------
+    Result
+        Rows = terms and ``"GLOBAL"``; columns ``chisq, df, p``.
+
+    References
+    ----------
+    Grambsch PM, Therneau TM. Biometrika 1994;81:515-26.
+
+    Examples
+    --------
+    R ``cox.zph(coxph(Surv(t, e) ~ g + x))`` gives GLOBAL chisq 0.193937 on 2 df:
+
+    >>> df = pd.DataFrame({"t": [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9],
+    ...                    "e": [1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1],
+    ...                    "g": ["A"] * 6 + ["B"] * 6,
+    ...                    "x": [0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0]})
+    >>> round(float(cox_zph("t", "e", ["g", "x"], data=df).table.loc["GLOBAL", "chisq"]), 6)
+    0.193937
+    """
+    return _zph(_fit("cox_zph", time, event, covariates, data, start, strata, ties, missing),
+                name, section)
+
+
+def _zph(fit: _CoxFit, name: str, section: str) -> Result:
     g_all = _km_left(fit.stop, fit.event, fit.start)
     g_all = g_all - g_all[fit.event == 1].mean()
     xc = fit.x - fit.x.mean(0)
@@ -463,7 +524,7 @@ def cox_zph(fit: CoxFit, name: str = "survival.cox_zph",
         method=("Score test for time-varying coefficients x·g(t), g = 1 − KM(t−) centred "
                 "(R >= 4.0 cox.zph, transform = 'km'), per term and global."),
         rationale="Grambsch–Therneau test as implemented in R's survival package.",
-        warnings=tuple(warns),
+        warnings=tuple(warns) + omitted_warning(fit.dropped),
         references=("Grambsch PM, Therneau TM. Biometrika 1994;81:515-26.",
                     "Therneau TM. survival: cox.zph (R package)."),
         params={"transform": "km"},
@@ -526,21 +587,47 @@ def _pen_max(xc, stop, event, start, strata, ties="efron",
     return full(res.x), -float(res.fun)
 
 
-def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
-              start: str | None = None, strata: str | None = None, conf: float = 0.95,
+@strict_keywords
+def firth_cox(time: Any, event: Any, covariates: Any, *, data: pd.DataFrame | None = None,
+              start: Any = None, strata: Any = None, conf: float = 0.95,
               ties: str = "efron", missing: str = "error", name: str = "survival.cox_firth",
               section: str = "efficacy") -> Result:
     """Firth-penalised Cox model (Heinze & Schemper 2001) for few events / monotone
     likelihood: coefficients maximise ``l(b) + ½ log|I(b)|``; CIs and P values from the
     profile penalised likelihood (penalised likelihood-ratio), as R ``coxphf``.
 
-    Ties use Efron's approximation by default, consistent with :func:`cox_ph`;
+    Ties use Efron's approximation by default, consistent with :func:`cox`;
     ``ties="breslow"`` gives coxphf's handling of tied event times.
+
+    Parameters
+    ----------
+    time, event, covariates, data, start, strata, ties, conf, missing
+        As :func:`cox`.
+    name, section : str
+        Identity of the returned Result.
+
+    Returns
+    -------
+    Result
+        Rows = coefficients; columns ``coef, HR, HR_lo, HR_hi, se, p`` (profile
+        penalised-likelihood CIs and P values).
+
+    References
+    ----------
+    Firth D. Biometrika 1993;80:27-38. Heinze G, Schemper M. Biometrics 2001;57:114-9.
+
+    Examples
+    --------
+    No events in group B: ordinary Cox diverges, Firth's estimate is finite.
+
+    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7, 8], "e": [1, 1, 1, 0, 0, 0, 0, 0],
+    ...                    "g": ["A", "A", "A", "A", "B", "B", "B", "B"]})
+    >>> bool(abs(firth_cox("t", "e", ["g"], data=df).table.loc["gB", "coef"]) < 5)
+    True
     """
     from scipy import optimize
 
-    fit = cox_fit(data, time, event, covariates, start=start, strata=strata, ties=ties,
-                  missing=missing)
+    fit = _fit("firth_cox", time, event, covariates, data, start, strata, ties, missing)
     xc = fit.x - fit.x.mean(0)
     args = (xc, fit.stop, fit.event, fit.start, fit.strata, ties)
     beta, best = _pen_max(*args)
@@ -570,8 +657,7 @@ def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[st
     lo_a, hi_a = np.array(lo), np.array(hi)
     tab = pd.DataFrame({"coef": beta, "HR": np.exp(beta), "HR_lo": np.exp(lo_a),
                         "HR_hi": np.exp(hi_a), "se": se, "p": pv}, index=fit.names)
-    warns = ((f"{fit.dropped} row(s) with missing values omitted (complete-case)",)
-             if fit.dropped else ())
+    warns = omitted_warning(fit.dropped)
     return Result(
         name=name, title="Firth-penalised Cox model", table=tab, section=section,
         warnings=warns,
@@ -585,29 +671,3 @@ def firth_cox(data: pd.DataFrame, time: str, event: str, covariates: Sequence[st
                     "Heinze G, Schemper M. Biometrics 2001;57:114-9.", *COX_REFS),
         params={"conf": conf, "n": fit.n, "events": fit.events, "penalised_loglik": best},
     )
-
-
-class CoxPH:
-    """lifelines-style wrapper: ``CoxPH().fit(df, "time", "event", ["age"]).summary``.
-
-    ``summary`` holds the coefficient rows of :func:`cox_result`, ``tests`` the global
-    LR / Wald / score tests, ``zph()`` the proportional-hazards test.
-    """
-
-    def __init__(self, ties: str = "efron", conf: float = 0.95) -> None:
-        self.ties, self.conf = ties, conf
-
-    def fit(self, data: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *,
-            start: str | None = None, strata: str | None = None,
-            missing: str = "error") -> CoxPH:
-        self.fit_ = cox_fit(data, time, event, covariates, start=start, strata=strata,
-                            ties=self.ties, missing=missing)
-        self.result_ = cox_result(self.fit_, self.conf)
-        tab = self.result_.table
-        self.summary = tab.loc[self.fit_.names, ["coef", "HR", "HR_lo", "HR_hi", "se", "z", "p"]]
-        self.tests = tab.loc[[i for i in tab.index if str(i).startswith("test: ")],
-                             ["chisq", "df", "p"]]
-        return self
-
-    def zph(self) -> pd.DataFrame:
-        return cox_zph(self.fit_).table

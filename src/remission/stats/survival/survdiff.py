@@ -22,7 +22,13 @@ import pandas as pd
 from scipy import linalg, stats
 
 from remission.results import Result
-from remission.stats.survival._input import as_categorical, check_survival
+from remission.stats.survival._input import (
+    as_categorical,
+    check_survival,
+    omitted_warning,
+    resolve_columns,
+    strict_keywords,
+)
 
 
 def _stratum_terms(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int, rho: float
@@ -49,14 +55,65 @@ def _stratum_terms(t: np.ndarray, e: np.ndarray, g: np.ndarray, k: int, rho: flo
     return obs, exp, var
 
 
-def logrank_test(time: Any, event: Any, group: Any, *, strata: Any = None, rho: float = 0.0,
-                 name: str = "survival.logrank", title: str | None = None,
-                 section: str = "efficacy") -> Result:
-    """k-sample (stratified) G-rho test; rows = groups plus ``"test"`` (chisq, df, p).
+@strict_keywords
+def logrank(time: Any, event: Any, group: Any, *, data: pd.DataFrame | None = None,
+            strata: Any = None, rho: float = 0.0, missing: str = "error",
+            name: str = "survival.logrank", title: str | None = None,
+            section: str = "efficacy") -> Result:
+    """k-sample (stratified) log-rank or G-rho test, as R ``survdiff``.
 
-    Group rows carry ``n``, ``observed``, ``expected`` (weighted when rho != 0, as
-    survdiff) and ``(O-E)^2/V``.
+    Parameters
+    ----------
+    time : array-like of float, or str
+        Follow-up times, or their column in ``data``.
+    event : array-like of {0, 1}, or str
+        1 = event, 0 = censored.
+    group : array-like or str
+        Group label per patient (at least two groups, no missing values).
+    data : DataFrame, optional
+        Table holding the named columns.
+    strata : array-like or str, optional
+        Stratum per patient: the test sums within-stratum terms (``strata()`` in R).
+    rho : float
+        Fleming–Harrington weight ``S(t-)^rho``: 0 is the log-rank test, 1 Peto–Peto.
+    missing : {"error", "omit"}
+        Report missing values as input errors, or drop incomplete rows with a warning.
+    name, title, section : str
+        Identity of the returned Result.
+
+    Returns
+    -------
+    Result
+        Rows = groups (``n, observed, expected, (O-E)^2/V``; weighted when rho != 0, as
+        survdiff) plus row ``"test"`` (``chisq, df, p``).
+
+    Raises
+    ------
+    InputError
+        Every bad time, event, group or stratum value.
+    ValueError
+        Fewer than two groups.
+
+    References
+    ----------
+    Mantel N. Cancer Chemother Rep 1966;50:163-70. Harrington DP, Fleming TR.
+    Biometrika 1982;69:553-66.
+
+    Examples
+    --------
+    R ``survdiff(Surv(t, e) ~ g)`` on these data gives chisq 2.063806 on 1 df:
+
+    >>> df = pd.DataFrame({"t": [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9],
+    ...                    "e": [1, 1, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1],
+    ...                    "g": ["A"] * 6 + ["B"] * 6})
+    >>> res = logrank("t", "e", "g", data=df)
+    >>> round(float(res.table.loc["test", "chisq"]), 6), int(res.table.loc["test", "df"])
+    (2.063806, 1)
     """
+    cols, dropped = resolve_columns("logrank", data, missing,
+                                    {"time": time, "event": event, "group": group,
+                                     "strata": strata})
+    time, event, group, strata = cols["time"], cols["event"], cols["group"], cols["strata"]
     checks = [("group", group)] + ([("strata", strata)] if strata is not None else [])
     t, e, _ = check_survival(time, event, groups=checks)
     gcat = as_categorical(group)
@@ -93,7 +150,7 @@ def logrank_test(time: Any, event: Any, group: Any, *, strata: Any = None, rho: 
                 + f"; chi-square on {df} df (as R survdiff)."),
         rationale=("rho = 0 weights all event times equally (optimal under proportional "
                    "hazards); rho > 0 up-weights early differences."),
-        warnings=tuple(warns),
+        warnings=tuple(warns) + omitted_warning(dropped),
         references=("Mantel N. Cancer Chemother Rep 1966;50:163-70.",
                     "Harrington DP, Fleming TR. Biometrika 1982;69:553-66.",
                     "Therneau TM. survival: survdiff."),

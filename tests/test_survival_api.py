@@ -1,0 +1,125 @@
+"""One public entry per survival method (``remission.survival``), called alike.
+
+Every estimator takes arrays or column names with ``data=``; both give the same Result;
+``missing="omit"`` drops the same rows and says so; unknown keyword arguments raise a
+TypeError naming what to use instead. Numbers themselves are checked against R in
+test_survival_{km,logrank,cox,competing,finegray,rmst}.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import remission.stats.survival as impl
+from remission import survival
+
+rng = np.random.default_rng(11)
+N = 40
+D = pd.DataFrame({"t": np.round(rng.exponential(10, N), 1) + 0.1, "e": rng.integers(0, 2, N),
+                  "s": rng.integers(0, 3, N), "g": np.repeat(["a", "b"], N // 2),
+                  "x": rng.normal(size=N)})
+D.loc[0, "s"] = 1  # both causes present whatever the seed
+D.loc[1, "s"] = 2
+
+# name -> (call by column names, call by arrays); **k is passed to both
+CALLS = {
+    "kaplan_meier": (lambda d, **k: survival.kaplan_meier("t", "e", "g", data=d, **k),
+                     lambda d, **k: survival.kaplan_meier(d.t, d.e, d.g, **k)),
+    "km_curves": (lambda d, **k: survival.km_curves("t", "e", "g", data=d, **k),
+                  lambda d, **k: survival.km_curves(d.t.to_numpy(), d.e.to_numpy(),
+                                                    d.g.to_numpy(), **k)),
+    "logrank": (lambda d, **k: survival.logrank("t", "e", "g", data=d, **k),
+                lambda d, **k: survival.logrank(list(d.t), list(d.e), list(d.g), **k)),
+    "cuminc": (lambda d, **k: survival.cuminc("t", "s", "g", data=d, times=[5, 10], **k),
+               lambda d, **k: survival.cuminc(d.t, d.s, d.g, times=[5, 10], **k)),
+    "cif_curves": (lambda d, **k: survival.cif_curves("t", "s", "g", data=d, **k),
+                   lambda d, **k: survival.cif_curves(d.t, d.s, d.g, **k)),
+    "gray": (lambda d, **k: survival.gray("t", "s", "g", data=d, **k),
+             lambda d, **k: survival.gray(d.t, d.s, d.g, **k)),
+    "rmst": (lambda d, **k: survival.rmst("t", "e", "g", tau=8, data=d, **k),
+             lambda d, **k: survival.rmst(d.t, d.e, d.g, tau=8, **k)),
+    "cox": (lambda d, **k: survival.cox("t", "e", ["x", "g"], data=d, **k),
+            lambda d, **k: survival.cox(d.t, d.e, d[["x", "g"]], **k)),
+    "cox_zph": (lambda d, **k: survival.cox_zph("t", "e", ["x"], data=d, **k),
+                lambda d, **k: survival.cox_zph(d.t, d.e, {"x": d.x.to_numpy()}, **k)),
+    "firth_cox": (lambda d, **k: survival.firth_cox("t", "e", ["x"], data=d, **k),
+                  lambda d, **k: survival.firth_cox(d.t, d.e, d[["x"]], **k)),
+    "fine_gray": (lambda d, **k: survival.fine_gray("t", "s", ["x"], data=d, **k),
+                  lambda d, **k: survival.fine_gray(d.t, d.s, d[["x"]], **k)),
+}
+
+
+def test_every_method_is_one_hop_and_one_object() -> None:
+    for name in CALLS:
+        assert getattr(survival, name) is getattr(impl, name), name
+    for gone in ("cox_fit", "cox_result", "cox_ph", "CoxPH", "CoxFit", "fit_cox_arrays",
+                 "logrank_test", "gray_test"):
+        assert not hasattr(survival, gone) and not hasattr(impl, gone), gone
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_names_and_arrays_give_the_same_result(name: str) -> None:
+    by_name, by_value = CALLS[name]
+    a, b = by_name(D), by_value(D)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.method == b.method
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_missing_omit_drops_incomplete_rows_and_says_so(name: str) -> None:
+    by_name, by_value = CALLS[name]
+    holed = D.copy()
+    holed["t"] = holed["t"].astype(float)
+    holed.loc[[3, 17], "t"] = np.nan
+    holed.loc[25, ["g", "x"]] = None  # every method uses g or x
+    complete = holed.dropna().reset_index(drop=True)
+    for call in (by_name, by_value):
+        res = call(holed, missing="omit")
+        ref = call(complete)
+        pd.testing.assert_frame_equal(res.table, ref.table)
+        assert any("3 row(s) with missing values omitted" in w for w in res.warnings), name
+        with pytest.raises(ValueError, match="missing"):
+            call(holed, missing="drop")
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_unknown_keyword_is_refused_with_the_accepted_names(name: str) -> None:
+    by_name, _ = CALLS[name]
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) 'mthod'.*accepts"):
+        by_name(D, mthod="x")
+
+
+def test_r_and_lifelines_names_get_a_hint() -> None:
+    with pytest.raises(TypeError, match=r"'failcode' \(the code of the event of interest is "
+                                        r"cause="):
+        survival.gray("t", "s", "g", data=D, failcode=2)
+    with pytest.raises(TypeError, match=r"'conf_int' \(the confidence level is conf="):
+        survival.kaplan_meier("t", "e", data=D, conf_int=0.9)
+    with pytest.raises(TypeError, match=r"'duration_col' \(pass time="):
+        survival.logrank("t", "e", "g", data=D, duration_col="t")
+    with pytest.raises(TypeError, match=r"'confs' \(did you mean 'conf'\?\)"):
+        survival.rmst("t", "e", tau=5, data=D, confs=0.9)
+    # the cause really is chosen by cause=, not by position or default
+    c1 = survival.gray("t", "s", "g", data=D, cause=1).table
+    c2 = survival.gray("t", "s", "g", data=D, cause=2).table
+    assert list(c1.index) == ["test | 1"] and list(c2.index) == ["test | 2"]
+
+
+def test_names_without_data_and_the_old_table_first_order_are_explained() -> None:
+    with pytest.raises(TypeError, match="looks like a column name"):
+        survival.kaplan_meier("t", "e")
+    with pytest.raises(TypeError, match=r"data=df"):
+        survival.fine_gray(D, "t", "s", ["x"])
+    with pytest.raises(TypeError, match=r"data=df"):
+        survival.cox(D, "t", "e", ["x"])
+
+
+def test_an_absent_column_is_an_input_error_naming_it() -> None:
+    from remission.errors import InputError
+
+    with pytest.raises(InputError) as ei:
+        survival.kaplan_meier("time", "event", data=D)
+    cols = sorted(p.column for p in ei.value.problems)
+    assert cols == ["event", "time"]
