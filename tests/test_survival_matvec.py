@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from remission.stats.survival.cox import _matvec
+from remission.stats.survival.coxph import _matvec
 
 
 @pytest.mark.parametrize("n,p", [(100_000, 5), (12_345, 3), (9_216, 1), (500, 7), (3, 2),
