@@ -215,3 +215,17 @@ def test_unknown_number_style_is_a_problem_with_its_line(tmp_path: Path):
     (prob,) = [p for p in exc.value.problems if p.column == "report.number_style"]
     assert prob.row == len(text.splitlines()) + 3
     assert "nejm" in prob.expected
+
+
+def test_survival_results_declare_their_roles():
+    from remission.stats.survival import kaplan_meier, rmst
+
+    rng = np.random.default_rng(1)
+    t = np.round(rng.exponential(300, 40)) + 1
+    e, g = rng.integers(0, 2, 40), rng.choice(["A", "B"], 40)
+    km = kaplan_meier(t, e, g, landmarks=[180])
+    assert km.roles["median_lo"] == "ci_low:median" and km.roles["S@180_hi"] == "ci_high:S@180"
+    assert km.roles["events"] == "count"
+    rm = rmst(t, e, g, tau=365)
+    assert [str(r) for r in rm.column_roles()] == [
+        "estimate", "estimate", "ci_low:estimate", "ci_high:estimate", "p"]

@@ -437,8 +437,12 @@ def kaplan_meier(time: Any, event: Any, group: Any = None, *, data: pd.DataFrame
                     warns.append(f"{lab}: landmark {r['time']:g} is beyond last follow-up")
         rows.append(row)
     table = pd.DataFrame(rows, index=[str(x) for x in labels])
+    roles = {"n": "count", "events": "count", "median_followup": "estimate"}
+    for est in ["median", *(c for c in table.columns if str(c).startswith("S@")
+                            and not str(c).endswith(("_lo", "_hi")))]:
+        roles |= {est: "estimate", f"{est}_lo": f"ci_low:{est}", f"{est}_hi": f"ci_high:{est}"}
     return Result(
-        name=name, title=title, table=table, section=section,
+        name=name, title=title, table=table, section=section, roles=roles,
         method=(f"Kaplan–Meier product-limit estimates with Greenwood variance and {conf:.0%} "
                 f"pointwise '{conf_type}' confidence intervals; median with CI from the "
                 "confidence band crossing 0.5 (Brookmeyer–Crowley, as R survfit); median "

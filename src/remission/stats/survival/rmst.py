@@ -152,4 +152,6 @@ def rmst(time: Any, event: Any, group: Any = None, *, tau: float,
         references=("Royston P, Parmar MKB. BMC Med Res Methodol 2013;13:152.",
                     "Uno H, et al. J Clin Oncol 2014;32:2380-5."),
         params={"tau": tau, "conf": conf},
+        roles={"estimate": "estimate", "se": "estimate", "lower": "ci_low:estimate",
+               "upper": "ci_high:estimate", "p": "p"},
     )
