@@ -149,6 +149,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder for the SQLite database and secret key "
                         "(default ~/.remission/web; DATABASE_URL selects PostgreSQL)")
     w.add_argument("--no-demo", action="store_true", help="do not load the demo studies")
+    w.add_argument("--workers", type=int, default=None,
+                   help="server processes (gunicorn; default 2 x cores + 1, at most 8; "
+                        "1 = one process, Django's threaded server)")
+    w.add_argument("--threads", type=int, default=4, help="threads per server process")
     w.set_defaults(func=_web)
 
     lab = sub.add_parser("lab", help="translational lab analyses",
@@ -283,7 +287,8 @@ def _web(args: argparse.Namespace) -> int:
         print(f"remission web needs the [web] extra (pip install 'remission[web]'): {exc}",
               file=sys.stderr)
         return 1
-    return serve(host=args.host, port=args.port, home=args.home, demo=not args.no_demo)
+    return serve(host=args.host, port=args.port, home=args.home, demo=not args.no_demo,
+                 workers=args.workers, threads=args.threads)
 
 
 def _lab_report(args: argparse.Namespace) -> int:

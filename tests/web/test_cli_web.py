@@ -27,7 +27,7 @@ def test_remission_web_starts_with_demo_account(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "REMISSION_WEB_INSECURE_COOKIES": "1"}
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "remission.cli", "web", "--home",
-                             str(tmp_path), "--port", str(port)], cwd=ROOT, env=env,
+                             str(tmp_path), "--port", str(port), "--workers", "2"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         lines = []
@@ -37,6 +37,7 @@ def test_remission_web_starts_with_demo_account(tmp_path):
                 break
         out = "".join(lines)
         assert f"http://127.0.0.1:{port}/" in out
+        assert "server: gunicorn, 2 processes" in out
         password = re.search(r"user 'demo', password '([^']+)'", out).group(1)
         for _ in range(300):
             with socket.socket() as s:
@@ -54,6 +55,10 @@ def test_remission_web_starts_with_demo_account(tmp_path):
             "Referer": base + "/login/"})).read().decode()
         assert "SYNTHETIC two-arm CAR-T study" in page and "CLL-1" in page
         assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+        # gunicorn's master and two worker processes answer on the port
+        kids = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "pid="],
+                              capture_output=True, text=True).stdout.split()
+        assert len(kids) == 2, kids
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -164,3 +164,39 @@ def test_live_grading_time(studies):
         grade_day(p, 4, _rows(temperature=39.0, norepinephrine=5))
         times.append(time.perf_counter() - t0)
     assert float(np.median(times)) < 1.0
+
+
+def test_cached_inputs_follow_every_write(studies, login):
+    """The per-patient cache (remission.web.grading._inputs) is keyed by the patient's
+    revision in the database: a reading saved at the bedside, a correction with a reason,
+    a retired record and a bulk update each change the live grade and the patient page's
+    table at once (ASTCT 2019: fever + one vasopressor = 3, fever alone = 1)."""
+    from django.urls import reverse
+
+    from remission.web.grading import daily_table
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = _patient(raw)
+    day = 60
+    assert not Observation.objects.filter(patient=p, day=day).exists()
+    assert grade_day(p, day).crs.grade is None  # cached: nothing stored on that day
+    before = daily_table(p)
+    assert day not in set(before["day"])
+    client = login("data_entry")
+    url = reverse("bedside", args=[raw.pk, p.pk, day])
+    r = client.post(url, {"time": "08:00", "temperature": "38.6", "norepinephrine": "8"})
+    assert r.status_code == 302
+    assert grade_day(p, day).crs.grade == 3
+    assert daily_table(p).set_index("day").loc[day, "crs"] == 3
+    ne = Observation.objects.get(patient=p, day=day, variable="norepinephrine")
+    r = client.post(reverse("record_edit", args=[raw.pk, p.pk, "observation", ne.pk]),
+                    {"time": "08:00", "value": "0", "unit": ne.unit, "reason": "typo"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert grade_day(p, day).crs.grade == 1
+    assert daily_table(p).set_index("day").loc[day, "crs"] == 1
+    t = Observation.objects.get(patient=p, day=day, variable="temperature")
+    t.retire("wrong patient")
+    assert grade_day(p, day).crs.grade == 0
+    Observation.objects.filter(pk=t.pk).update(retired=False)  # a bulk write
+    assert grade_day(Patient.objects.get(pk=p.pk), day).crs.grade == 1

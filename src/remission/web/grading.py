@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -103,6 +105,70 @@ def _shown(variable: str, value: str, unit: str) -> str:
     return f"{variable.replace('_', ' ')} {value} {unit}".strip()
 
 
+@dataclass
+class _Inputs:
+    """A patient's stored data as the pipeline reads it, for one revision of the patient."""
+
+    revision: str
+    toml: str
+    patient_id: str
+    rows: list[dict]                      # active observation rows, in file order
+    by_day: dict[int, list[int]]          # day -> positions in ``rows``
+    temperatures: list[int]               # positions of temperature rows
+    patients: pd.DataFrame
+    treatments: pd.DataFrame
+    events: pd.DataFrame
+    daily: pd.DataFrame | None = None     # :func:`daily_table`, filled on first use
+
+
+#: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
+_CACHE: OrderedDict[int, _Inputs] = OrderedDict()
+_CACHE_SIZE = 512
+_CACHE_LOCK = threading.Lock()
+
+
+def _inputs(patient) -> _Inputs:
+    """The patient's stored rows and typed tables, read from the database once per
+    revision of the patient (:attr:`~remission.web.models.Patient.revision` changes with
+    every write of its clinical data, in any server process, so a cached entry is used only
+    while it is what the database holds)."""
+    from remission.web.folder import event_rows, treatment_rows, typed_table
+    from remission.web.models import Patient
+
+    revision = Patient.objects.filter(pk=patient.pk).values_list("revision", flat=True).first()
+    toml = patient.study.toml
+    with _CACHE_LOCK:
+        hit = _CACHE.get(patient.pk)
+        if hit is not None and hit.revision == revision and hit.toml == toml:
+            _CACHE.move_to_end(patient.pk)
+            return hit
+    p = Patient.objects.get(pk=patient.pk)  # the patient row of this revision
+    rows = [{"day": d, "time": t, "variable": v, "value": x, "unit": u, "source": s, **e}
+            for d, t, v, x, u, s, e in p.observations.active().values_list(
+                "day", "time", "variable", "value", "unit", "source", "extra")]
+    by_day: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_day.setdefault(r["day"], []).append(i)
+    pid = {p.pk: p.patient_id}
+    pts = typed_table("patients", [(0, 0, {"patient_id": p.patient_id, **p.data})],
+                      ["patient_id", *p.data])
+    tx_cols = ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit", "route",
+               "time", "role"]
+    tx = typed_table("treatments", treatment_rows(p.treatments.active(),
+                                                  p.infusions.active(), pid), tx_cols)
+    ev = typed_table("events", event_rows(p.events.active(), pid),
+                     ["patient_id", "day", "event", "value", "detail"])
+    out = _Inputs(revision, toml, p.patient_id, rows, by_day,
+                  [i for i, r in enumerate(rows) if r["variable"] == "temperature"],
+                  pts, tx, ev)
+    with _CACHE_LOCK:
+        _CACHE[patient.pk] = out
+        _CACHE.move_to_end(patient.pk)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return out
+
+
 def patient_frames(patient, day: int | None = None,
                    day_rows: list[dict[str, str]] | None = None, only_day: bool = False):
     """(observations, patients, treatments, events) frames of one patient as the pipeline
@@ -113,17 +179,21 @@ def patient_frames(patient, day: int | None = None,
     anti-cytokine therapy), neurotoxicity and laboratory grades not at all. That the
     result equals the full-course grading is tested on every graded patient-day of the
     bundled synthetic study (tests/web/test_grading.py).
-    """
-    q = patient.observations.active()
-    if day is not None and (day_rows is not None or only_day):
-        q = q.exclude(day=day) if day_rows is not None else q
-    if only_day and day is not None:
-        from django.db.models import Q
 
-        q = q.filter(Q(day=day) | Q(variable="temperature"))
-    rows = [{"day": d, "time": t, "variable": v, "value": x, "unit": u, "source": s, **e}
-            for d, t, v, x, u, s, e in q.values_list("day", "time", "variable", "value",
-                                                     "unit", "source", "extra")]
+    The stored part is read once per revision of the patient (:func:`_inputs`); the
+    frames returned are the caller's own copies.
+    """
+    inp = _inputs(patient)
+    if day is None or (day_rows is None and not only_day):
+        keep = range(len(inp.rows))
+    else:
+        own = [] if day_rows is not None else inp.by_day.get(day, [])
+        if only_day:
+            others = [i for i in inp.temperatures if inp.rows[i]["day"] != day]
+        else:
+            others = [i for i in range(len(inp.rows)) if inp.rows[i]["day"] != day]
+        keep = sorted(set(own) | set(others))
+    rows = [inp.rows[i] for i in keep]
     if day_rows is not None:
         rows += [{"day": day, "time": r.get("time", ""), "variable": r["variable"],
                   "value": r["value"], "unit": r.get("unit", ""),
@@ -134,22 +204,10 @@ def patient_frames(patient, day: int | None = None,
     obs = pd.DataFrame(rows).reindex(
         columns=list(dict.fromkeys(["day", "time", "variable", "value", "unit",
                                     *(k for r in rows for k in r)]))).fillna("")
-    obs.insert(0, "patient_id", patient.patient_id)
+    obs.insert(0, "patient_id", inp.patient_id)
     obs["day"] = obs["day"].astype(str)
     obs.index = pd.RangeIndex(2, 2 + len(obs), name="line")
-    from remission.web.folder import event_rows, treatment_rows, typed_table
-
-    pid = {patient.pk: patient.patient_id}
-    pts = typed_table("patients", [(0, 0, {"patient_id": patient.patient_id,
-                                           **patient.data})],
-                      ["patient_id", *patient.data])
-    tx_cols = ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit", "route",
-               "time", "role"]
-    tx = typed_table("treatments", treatment_rows(patient.treatments.active(),
-                                                  patient.infusions.active(), pid), tx_cols)
-    ev = typed_table("events", event_rows(patient.events.active(), pid),
-                     ["patient_id", "day", "event", "value", "detail"])
-    return obs, pts, tx, ev
+    return obs, inp.patients.copy(), inp.treatments.copy(), inp.events.copy()
 
 
 def grade_patient(patient, day: int | None = None,
@@ -245,7 +303,15 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None) -
 
 def daily_table(patient) -> pd.DataFrame:
     """Per day: derived CRS and neurotoxicity grade with the deciding domain, recorded
-    grades, as the patient page shows them (masking days without observations)."""
+    grades, as the patient page shows them (masking days without observations).
+    Computed once per revision of the patient's data (see :func:`_inputs`)."""
+    inp = _inputs(patient)
+    if inp.daily is None:
+        inp.daily = _daily_table(patient)
+    return inp.daily.copy()
+
+
+def _daily_table(patient) -> pd.DataFrame:
     out = grade_patient(patient)
     rec = {g.day: g for g in patient.recorded_grades.active()}
     if not out:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models.signals import pre_delete, pre_save
+from django.db.models.signals import post_save, pre_delete, pre_save
 from simple_history.models import HistoricalRecords
 
 from remission.study.schema import TREATMENTS
@@ -52,6 +53,16 @@ class NotDeletable(PermissionError):
 class ClinicalQuerySet(models.QuerySet):
     def delete(self):
         raise NotDeletable("clinical records are retired with a reason, never deleted")
+
+    def update(self, **kwargs) -> int:
+        """A bulk change is a write too: the patients concerned get a new revision."""
+        if self.model is Patient:
+            return super().update(**{"revision": new_revision(), **kwargs})
+        pks = set(self.values_list("patient_id", flat=True))
+        n = super().update(**kwargs)
+        if pks:
+            Patient.objects.filter(pk__in=pks).update(revision=new_revision())
+        return n
 
     def active(self) -> ClinicalQuerySet:
         """Records not retired."""
@@ -138,13 +149,30 @@ class Clinical(models.Model):
         self.save()
 
 
+def new_revision() -> str:
+    """A fresh revision token (random, so never reused even after a rolled-back write)."""
+    return uuid.uuid4().hex
+
+
 class Patient(Clinical):
-    """One row of patients.csv: ``data`` holds every other column as text."""
+    """One row of patients.csv: ``data`` holds every other column as text.
+
+    ``revision`` changes with every write to the patient's clinical data (the patient row
+    and every record that points to it; see :func:`bump_revision`): caches of derived
+    values (:mod:`remission.web.grading`) are keyed by it, so they are valid in every
+    server process without any message between processes. It is not clinical data and is
+    left out of the audit trail.
+    """
 
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="patients")
     patient_id = models.CharField(max_length=64)
     data = models.JSONField(default=dict, blank=True)
-    history = HistoricalRecords()
+    revision = models.CharField(max_length=32, default=new_revision, editable=False)
+    history = HistoricalRecords(excluded_fields=["revision"])
+
+    def save(self, *args, **kwargs) -> None:
+        self.revision = new_revision()
+        super().save(*args, **kwargs)
 
     class Meta:
         ordering = ["line", "id"]
@@ -315,6 +343,21 @@ def patient_fingerprint(patient: Patient) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def bump_revision(patient_pk: int) -> None:
+    """Give a patient a new :attr:`Patient.revision` (its derived values must be redone)."""
+    Patient.objects.filter(pk=patient_pk).update(revision=new_revision())
+
+
+def _record_written(sender, instance, **kwargs) -> None:
+    if sender in _PATIENT_RECORDS and instance.patient_id is not None:
+        bump_revision(instance.patient_id)
+
+
+#: records whose writes change what is derived for their patient (bulk imports create new
+#: patients, whose revision is new anyway)
+_PATIENT_RECORDS = (Treatment, Infusion, Observation, AdverseEvent, Event, RecordedGrade)
+
+
 def _historical(sender) -> bool:
     return sender._meta.app_label == "web" and sender.__name__.startswith("Historical")
 
@@ -330,5 +373,6 @@ def _refuse_history_delete(sender, instance, **kwargs) -> None:
         raise NotDeletable("the audit trail cannot be deleted")
 
 
+post_save.connect(_record_written, dispatch_uid="remission-patient-revision")
 pre_save.connect(_refuse_history_change, dispatch_uid="remission-history-immutable")
 pre_delete.connect(_refuse_history_delete, dispatch_uid="remission-history-undeletable")

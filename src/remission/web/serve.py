@@ -74,35 +74,111 @@ def load_demo(examples: Path = EXAMPLES) -> tuple[str, str, list]:
 
 
 def warm_up(studies) -> None:
-    """Grade one patient-day so the compiled kernels are loaded before the first user."""
-    from remission.web.grading import grade_day
+    """Before the first user (and, under gunicorn, before the worker processes are forked
+    from this one, which inherit it): import the report pipeline and grade one patient-day
+    and one patient's course so the compiled grading kernels are loaded."""
+    import remission.pipeline  # noqa: F401
+    import remission.report  # noqa: F401
+    from remission.web.grading import daily_table, grade_day
     from remission.web.models import Observation
 
     for s in studies:
         o = Observation.objects.filter(patient__study=s).select_related("patient").first()
         if o is not None:
             grade_day(o.patient, o.day)
+            daily_table(o.patient)
             return
 
 
+def default_workers() -> int:
+    """Worker processes: gunicorn's advice of 2 x cores + 1, at most 8 (grading is CPU-bound
+    Python, so processes, not threads, use the cores)."""
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
+
+
+def _serve_gunicorn(app, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve ``app`` with gunicorn: ``workers`` processes forked from this one (the app,
+    Django and the loaded grading kernels are inherited, not loaded again), each with
+    ``threads`` threads."""
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
+
+    def post_fork(server, worker) -> None:
+        connections.close_all()  # never share the master's database connection
+
+    class Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "workers": workers, "worker_class": "gthread", "threads": threads,
+                "backlog": 2048, "timeout": 300, "graceful_timeout": 10,
+                "preload_app": True, "accesslog": None, "errorlog": "-",
+                "loglevel": "warning", "post_fork": post_fork,
+                "proc_name": "remission-web",
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    connections.close_all()
+    Gunicorn().run()
+
+
+def _serve_django(app, host: str, port: int) -> None:
+    """Django's threaded development server (one process): where gunicorn cannot run."""
+    from django.core.servers.basehttp import WSGIServer, run
+
+    class Server(WSGIServer):
+        request_queue_size = 128  # Django's default of 10 resets connections under load
+
+    run(host, port, app, ipv6=host == "::1", threading=True, server_cls=Server)
+
+
 def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = None,
-         demo: bool = True) -> int:
-    """Set up, load the demo, print URL and credentials, serve until interrupted."""
+         demo: bool = True, workers: int | None = None, threads: int = 4) -> int:
+    """Set up, load the demo, print URL and credentials, serve until interrupted.
+
+    Parameters
+    ----------
+    host, port : str, int
+        Loopback address only (127.0.0.1, localhost or ::1).
+    home : path, optional
+        See :func:`setup`.
+    demo : bool
+        Load the demo account and studies.
+    workers : int, optional
+        Server processes (default :func:`default_workers`); 1 serves from this process
+        with Django's threaded server.
+    threads : int
+        Threads per gunicorn worker process.
+
+    Returns
+    -------
+    int
+        Exit status (2 for a non-loopback host).
+    """
     if host not in ("127.0.0.1", "localhost", "::1"):
         print("remission web serves the loopback address only (127.0.0.1)", file=sys.stderr)
         return 2
+    workers = default_workers() if workers is None else max(1, workers)
     home = setup(home)
     user = password = None
     studies = []
     if demo:
         user, password, studies = load_demo()
     warm_up(studies)
-    from django.core.servers.basehttp import WSGIServer, run
     from django.core.wsgi import get_wsgi_application
 
-    class Server(WSGIServer):
-        request_queue_size = 128  # Django's default of 10 resets connections under load
-
+    app = get_wsgi_application()
+    server = "django"
+    if workers > 1:
+        try:
+            import gunicorn  # noqa: F401  (UNIX only)
+            server = "gunicorn"
+        except ImportError:
+            print("remission web: gunicorn is not available here; one process",
+                  file=sys.stderr)
     url = f"http://{host}:{port}/"
     print(f"remission web: {url}", flush=True)
     if demo:
@@ -110,7 +186,11 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
               f"(new each start; administrator of {', '.join(s.code for s in studies)})",
               flush=True)
     print(f"  data: {(os.environ.get('DATABASE_URL') and 'DATABASE_URL') or home}", flush=True)
+    print(f"  server: {server}" + (f", {workers} processes x {threads} threads"
+                                   if server == "gunicorn" else ", one process"), flush=True)
     print("  stop with Ctrl-C", flush=True)
-    run(host, port, get_wsgi_application(), ipv6=host == "::1", threading=True,
-        server_cls=Server)
+    if server == "gunicorn":
+        _serve_gunicorn(app, host, port, workers, threads)
+    else:
+        _serve_django(app, host, port)
     return 0
