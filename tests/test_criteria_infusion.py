@@ -121,3 +121,38 @@ def test_study_with_second_infusion_salvage_and_attribution_end_to_end(tmp_path)
     assert cyto.loc["P004", "late_window_end_day"] == 40
     assert "Vidaza (role salvage)" in cyto.loc["P004", "late_window_closed_by"]
     assert any("(line infection)" in w for w in by["derived.crs"].warnings)
+
+
+def test_annotate_windows_equals_merge_asof_on_random_tables():
+    """annotate_windows (one searchsorted on patient/day keys) against pandas' merge_asof
+    by patient, backward (the library's statement of "latest infusion on or before the
+    day"), on random tables: negative days, several infusions, patients without any."""
+    import numpy as np
+    import pandas as pd
+
+    from remission.derive.criteria.infusions import annotate_windows
+
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        pids = [f"P{i}" for i in range(rng.integers(1, 8))]
+        graded = pd.DataFrame({"patient_id": rng.choice(pids, 60),
+                               "day": rng.integers(-10, 60, 60), "grade": 1})
+        inf = pd.DataFrame({"patient_id": rng.choice(pids[:max(1, len(pids) - 1)], 6),
+                            "day": rng.integers(-3, 50, 6)}).drop_duplicates(
+            ["patient_id", "day"]).sort_values(["patient_id", "day"])
+        inf["infusion"] = inf.groupby("patient_id").cumcount() + 1
+        got = annotate_windows(graded, inf)
+        left = graded.assign(_pos=np.arange(len(graded))).sort_values("day")
+        right = inf.assign(infusion_day=inf["day"]).sort_values("day")
+        m = pd.merge_asof(left, right, on="day", by="patient_id",
+                          direction="backward").sort_values("_pos")
+        absent = ~graded["patient_id"].isin(set(inf["patient_id"])).to_numpy() & (
+            graded["day"].to_numpy() >= 0)
+        want_inf = np.where(absent, 1, m["infusion"].to_numpy())
+        want_day = np.where(absent, 0, m["infusion_day"].to_numpy())
+        assert got["infusion"].dtype == "Int64"
+        np.testing.assert_array_equal(got["infusion"].to_numpy(dtype=float, na_value=np.nan),
+                                      want_inf.astype(float))
+        np.testing.assert_array_equal(
+            got["infusion_day"].to_numpy(dtype=float, na_value=np.nan),
+            want_day.astype(float))

@@ -27,7 +27,8 @@ def test_remission_web_starts_with_demo_account(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "REMISSION_WEB_INSECURE_COOKIES": "1"}
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "remission.cli", "web", "--home",
-                             str(tmp_path), "--port", str(port), "--workers", "2"], cwd=ROOT, env=env,
+                             str(tmp_path), "--port", str(port), "--workers", "2"],
+                            cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         lines = []

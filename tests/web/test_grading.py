@@ -200,3 +200,32 @@ def test_cached_inputs_follow_every_write(studies, login):
     assert grade_day(p, day).crs.grade == 0
     Observation.objects.filter(pk=t.pk).update(retired=False)  # a bulk write
     assert grade_day(Patient.objects.get(pk=p.pk), day).crs.grade == 1
+
+
+def test_remembered_conversion_equals_normalise_observations(studies):
+    """grading._canonical converts each observation row once per revision of the patient;
+    the frame it builds must be exactly normalise_observations' (values, dtypes,
+    categories, row order), for stored days, typed days (per-kg doses, categories,
+    attributed_to) and whole courses."""
+    from pandas.testing import assert_frame_equal
+
+    from remission.web.grading import _canonical, _inputs, patient_frames
+    from remission.web.models import Patient
+
+    _, raw = studies
+    typed = _rows(temperature=38.6, norepinephrine=0.1, oxygen_device="nasal_cannula",
+                  ice_score=5, anc=0.4)
+    typed[1]["unit"] = "µg/kg/min"  # per-kg dose: converted with the patient's weight
+    typed[0]["attributed_to"] = " pneumonia "
+    # the same reading in the other unit (a user correcting the unit while typing)
+    other_unit = [dict(typed[1], unit="µg/min")]
+    checked = 0
+    for p in Patient.objects.filter(study=raw).order_by("line")[:8]:
+        w = _inputs(p).weights
+        for day, rows, only in ((None, None, False), (4, None, True), (5, typed, True),
+                                (5, other_unit, True), (6, typed[:2], False)):
+            obs = patient_frames(p, day, rows, only)[0]
+            got = _canonical(obs, _inputs(p))
+            assert_frame_equal(got, normalise_observations(obs, w), check_exact=True)
+            checked += 1
+    assert checked == 40

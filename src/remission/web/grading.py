@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
 from remission.derive.criteria import SYSTEMS
-from remission.errors import InputError, Problem, ProblemLog
+from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
 from remission.vocab.vocabulary import VOCABULARY
+from remission.errors import InputError, Problem, ProblemLog
 
 #: What each CRS / neurotoxicity domain reads (to show the values that decided a grade).
 DOMAIN_VARIABLES = {
@@ -118,6 +118,8 @@ class _Inputs:
     patients: pd.DataFrame
     treatments: pd.DataFrame
     events: pd.DataFrame
+    weights: pd.Series | None = None      # weight_kg of the patient (per-kg doses)
+    canon: dict = field(default_factory=dict)  # row text -> canonical row (_canonical)
     daily: pd.DataFrame | None = None     # :func:`daily_table`, filled on first use
 
 
@@ -158,9 +160,20 @@ def _inputs(patient) -> _Inputs:
                                                   p.infusions.active(), pid), tx_cols)
     ev = typed_table("events", event_rows(p.events.active(), pid),
                      ["patient_id", "day", "event", "value", "detail"])
+    weights = pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts \
+        else pd.Series(dtype=float)
     out = _Inputs(revision, toml, p.patient_id, rows, by_day,
                   [i for i, r in enumerate(rows) if r["variable"] == "temperature"],
-                  pts, tx, ev)
+                  pts, tx, ev, weights if len(weights) else None)
+    if rows:  # every stored row converted once per revision (all at once: one call)
+        obs = pd.DataFrame(rows).reindex(columns=list(_KEY[1:])).fillna("")
+        obs.insert(0, "patient_id", p.patient_id)
+        obs["day"] = obs["day"].astype(str)
+        obs.index = pd.RangeIndex(2, 2 + len(obs), name="line")
+        try:
+            _canonical(obs, out)
+        except InputError:  # stored rows the validator no longer accepts: converted
+            out.canon.clear()  # per request, so the problems are shown where they arise
     with _CACHE_LOCK:
         _CACHE[patient.pk] = out
         _CACHE.move_to_end(patient.pk)
@@ -183,7 +196,10 @@ def patient_frames(patient, day: int | None = None,
     The stored part is read once per revision of the patient (:func:`_inputs`); the
     frames returned are the caller's own copies.
     """
-    inp = _inputs(patient)
+    return _frames(_inputs(patient), day, day_rows, only_day)
+
+
+def _frames(inp: _Inputs, day, day_rows, only_day):
     if day is None or (day_rows is None and not only_day):
         keep = range(len(inp.rows))
     else:
@@ -210,6 +226,48 @@ def patient_frames(patient, day: int | None = None,
     return obs, inp.patients.copy(), inp.treatments.copy(), inp.events.copy()
 
 
+#: the columns a canonical observation row depends on (a missing column reads as "")
+_KEY = ("patient_id", "day", "time", "variable", "value", "unit", "source", "attributed_to")
+
+
+def _canonical(obs: pd.DataFrame, inp: _Inputs) -> pd.DataFrame:
+    """``normalise_observations(obs, weights)`` of the patient, converting only the rows not
+    converted before for this revision of the patient.
+
+    The conversion of an observation row depends on that row's cells (and the patient's
+    weight) only, so a row's canonical values are remembered by its text: the stored rows
+    are converted once, a typed row the first time it is seen. Validation that spans rows
+    (duplicated readings of a day) is done on the day's rows by the caller
+    (:func:`grade_day`). The frame is built with the dtypes and categories
+    ``normalise_observations`` gives (tested equal in tests/web/test_grading.py).
+    """
+    from remission.vocab.vocabulary import normalise_observations
+
+    present = [c for c in _KEY if c in obs.columns]
+    cells = obs.reindex(columns=list(_KEY)).fillna("").astype(str)
+    keys = list(cells.itertuples(index=False, name=None))
+    memo = inp.canon
+    todo = [i for i, k in enumerate(keys) if k not in memo]
+    if todo:
+        if len(memo) > 20_000:  # typed values pile up between saves: start again
+            memo.clear()
+        out = normalise_observations(cells.iloc[todo], inp.weights)  # problems: obs lines
+        for i, row in zip(todo, out.astype(object).itertuples(index=False, name=None),
+                          strict=True):
+            memo[keys[i]] = row
+    cols = [*_KEY[:6][:4], "value", "category", "unit", "source", "attributed_to"]
+    frame = pd.DataFrame.from_records([memo[k] for k in keys], columns=cols)
+    frame = frame[[c for c in cols if c in ("patient_id", "day", "time", "variable", "value",
+                                            "category", "unit") or c in present]]
+    frame["day"] = frame["day"].astype(np.int64)
+    frame["value"] = frame["value"].astype(float)
+    for c in ("patient_id", "time", "variable", "category", "unit", "attributed_to"):
+        if c in frame:  # text columns: object dtype, None where missing (never float NaN)
+            frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+    return frame.astype({c: "category" for c in ("patient_id", "variable", "category",
+                                                  "unit")})
+
+
 def grade_patient(patient, day: int | None = None,
                   day_rows: list[dict[str, str]] | None = None,
                   only_day: bool = False) -> dict[str, pd.DataFrame]:
@@ -218,17 +276,18 @@ def grade_patient(patient, day: int | None = None,
     stored rows replaced by ``day_rows`` when given.
     Raises :class:`~remission.errors.InputError` when the values break the vocabulary
     (unknown unit, out of range...)."""
+    return _grade(_inputs(patient), patient, day, day_rows, only_day)
+
+
+def _grade(inp: _Inputs, patient, day, day_rows, only_day) -> dict[str, pd.DataFrame]:
     from remission.derive.criteria import grade_all
-    from remission.vocab.vocabulary import normalise_observations
 
     cfg = study_config(patient.study)
     systems = resolve_systems(dict(cfg.criteria), cfg.disease)
-    obs, pts, tx, ev = patient_frames(patient, day, day_rows, only_day)
+    obs, pts, tx, ev = _frames(inp, day, day_rows, only_day)
     if obs.empty:
         return {}
-    weights = (pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts
-               else pd.Series(dtype=float))
-    canon = normalise_observations(obs, weights if len(weights) else None)
+    canon = _canonical(obs, inp)
     # the pipeline's own call (derive.raw.analyse_raw): daily tables, no response
     out = grade_all(canon, patients=pts, treatments=tx, events=ev, crs=systems.crs,
                     neurotoxicity=systems.neurotoxicity, response=None,
@@ -256,16 +315,43 @@ def _one(graded: pd.DataFrame, daily: pd.DataFrame, day: int, variables, what: s
     return Grade(what, label, g, decided if g else "", "; ".join(ev) if g else "")
 
 
-def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None) -> DayGrades:
+def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *,
+              checked: bool = False) -> DayGrades:
     """CRS, neurotoxicity and CTCAE laboratory grades of one patient-day, each with the
-    domain that decided it and the values of that domain (see module docstring)."""
+    domain that decided it and the values of that domain (see module docstring).
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    day : int
+        Day relative to infusion.
+    day_rows : list of dict, optional
+        The day's readings (``variable, value, unit, time`` and any other column) in place
+        of the stored ones: the bedside form's values.
+    checked : bool
+        ``day_rows`` have been checked by :func:`remission.web.forms.check_day_rows`
+        already (the views do, to show problems on their fields); otherwise they are
+        checked here.
+
+    Returns
+    -------
+    DayGrades
+        Raises :class:`~remission.errors.InputError` when the values break the study rules.
+    """
     import time
 
     t0 = time.perf_counter()
-    out = grade_patient(patient, day, day_rows, only_day=True)
+    if day_rows is not None and not checked:
+        from remission.web.forms import check_day_rows
+
+        problems = check_day_rows(patient.patient_id, day, day_rows)
+        if problems:
+            raise InputError(problems)
+    inp = _inputs(patient)
+    out = _grade(inp, patient, day, day_rows, only_day=True)
     if day_rows is None:
-        day_rows = [{"variable": o.variable, "value": o.value, "unit": o.unit}
-                    for o in patient.observations.active().filter(day=day)]
+        day_rows = [inp.rows[i] for i in inp.by_day.get(day, [])]
     values = {r["variable"]: _shown(r["variable"], r["value"], r.get("unit", ""))
               for r in day_rows}
     rec = patient.recorded_grades.active().filter(day=day).first()

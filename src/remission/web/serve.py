@@ -77,7 +77,7 @@ def warm_up(studies) -> None:
     """Before the first user (and, under gunicorn, before the worker processes are forked
     from this one, which inherit it): import the report pipeline and grade one patient-day
     and one patient's course so the compiled grading kernels are loaded."""
-    import remission.pipeline  # noqa: F401
+    import remission.pipeline
     import remission.report  # noqa: F401
     from remission.web.grading import daily_table, grade_day
     from remission.web.models import Observation

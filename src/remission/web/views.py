@@ -170,7 +170,7 @@ def _grades_for(p, day: int, form: BedsideForm):
     if problems:
         return None, problems
     try:
-        return grade_day(p, day, rows), []
+        return grade_day(p, day, rows, checked=True), []
     except InputError as exc:
         return None, exc.problems
 
@@ -203,7 +203,7 @@ def bedside(request, study_id: int, pk: int, day: int):
                              {"value": None, "time": "time", "unit": None})
             if not probs:
                 try:
-                    grade_day(p, day, rows)
+                    grade_day(p, day, rows, checked=True)
                 except InputError as exc:
                     problems_to_form(form, exc.problems, {})
             crs_r = form.cleaned_data.get("crs_recorded")

@@ -58,6 +58,9 @@ def death_days(events: pd.DataFrame | None, causes: Iterable[str]) -> pd.DataFra
         return pd.DataFrame({"patient_id": pd.Series(dtype=object), "day": pd.Series(dtype=int)})
     pat = "|".join(f"(?:{c})" for c in causes)
     d = events[events["event"].astype(str).str.lower() == "death"]
+    if d.empty:  # no death: nothing to attribute (and no string work on the causes)
+        return pd.DataFrame({"patient_id": pd.Series(dtype=object),
+                             "day": pd.Series(dtype=int)})
     cause = d.get("value", pd.Series("", index=d.index)).fillna("").astype(str)
     d = d[cause.str.contains(pat, flags=re.IGNORECASE, regex=True)]
     return d[["patient_id", "day"]].astype({"day": np.int64}).drop_duplicates("patient_id")
