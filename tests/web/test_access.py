@@ -59,6 +59,8 @@ def _targets(studies):
         ("POST", reverse("query", args=[s, pk]), {"admin", "monitor"}, {"text": "why?"}),
         ("POST", reverse("answer", args=[s, pk, q.pk]), EDIT, {"answer": "typo"}),
         ("GET", reverse("patient", args=[cll1.pk, pc.pk]), ALL, None),
+        ("GET", reverse("timeline", args=[s, pk]), ALL, None),
+        ("GET", reverse("dashboard", args=[cll1.pk]), ALL, None),
     ]
 
 

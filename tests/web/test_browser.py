@@ -166,6 +166,14 @@ def test_bedside_day_grade3_correct_audit_signoff(browser, site):
     _shot(page, "04-audit")
     _axe(page, "audit")
 
+    # the timeline shows the day's derived grade and the correction with its reason
+    page.goto(patient_url + "timeline/")
+    day2 = page.locator("#day-2").inner_text()
+    assert "3 (hypotension)" in day2 and "recorded 2" in day2
+    assert "thermometer misread at 03:00" in day2 and "39.1" in day2 and "38.6" in day2
+    _shot(page, "07-timeline")
+    _axe(page, "timeline")
+
     # sign off; the derived maximum is the grade 3 entered above
     page.goto(patient_url)
     assert page.locator("#crs-max").inner_text() == "3"
@@ -192,6 +200,12 @@ def test_bedside_day_grade3_correct_audit_signoff(browser, site):
     page.goto(url + f"/study/{small.pk}/report/", timeout=120_000)
     assert "CLL-1" in page.content()
     _shot(page, "06-report")
+
+    # the cohort dashboard of the CLL-1 study (12 patients, none signed off)
+    page.goto(url + f"/study/{small.pk}/dashboard/", timeout=120_000)
+    assert page.locator("#n-enrolled").inner_text().startswith("12")
+    _shot(page, "08-dashboard")
+    _axe(page, "dashboard")
     ctx.close()
 
 
@@ -213,6 +227,6 @@ def test_monitor_cannot_edit_and_outsider_gets_404(browser, small_site):
     page = ctx.new_page()
     _login(page, url, "b-outsider")
     for path in ("", f"patient/{p.pk}/", f"patient/{p.pk}/day/5/", f"patient/{p.pk}/audit/",
-                 "report/", "export/"):
+                 f"patient/{p.pk}/timeline/", "dashboard/", "report/", "export/"):
         assert page.goto(url + f"/study/{study.pk}/{path}").status == 404, path
     ctx.close()

@@ -121,6 +121,7 @@ class _Inputs:
     weights: pd.Series | None = None      # weight_kg of the patient (per-kg doses)
     canon: dict = field(default_factory=dict)  # row text -> canonical row (_canonical)
     daily: pd.DataFrame | None = None     # :func:`daily_table`, filled on first use
+    course: dict | None = None            # :func:`course`, filled on first use
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -129,15 +130,17 @@ _CACHE_SIZE = 512
 _CACHE_LOCK = threading.Lock()
 
 
-def _inputs(patient) -> _Inputs:
+def _inputs(patient, fresh: bool = False) -> _Inputs:
     """The patient's stored rows and typed tables, read from the database once per
     revision of the patient (:attr:`~remission.web.models.Patient.revision` changes with
     every write of its clinical data, in any server process, so a cached entry is used only
-    while it is what the database holds)."""
+    while it is what the database holds). ``fresh``: ``patient`` was read from the
+    database in this request, so its ``revision`` is current (saves one query)."""
     from remission.web.folder import event_rows, treatment_rows, typed_table
     from remission.web.models import Patient
 
-    revision = Patient.objects.filter(pk=patient.pk).values_list("revision", flat=True).first()
+    revision = patient.revision if fresh else \
+        Patient.objects.filter(pk=patient.pk).values_list("revision", flat=True).first()
     toml = patient.study.toml
     with _CACHE_LOCK:
         hit = _CACHE.get(patient.pk)
@@ -387,43 +390,74 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *
     return res
 
 
-def daily_table(patient) -> pd.DataFrame:
+def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     """Per day: derived CRS and neurotoxicity grade with the deciding domain, recorded
     grades, as the patient page shows them (masking days without observations).
     Computed once per revision of the patient's data (see :func:`_inputs`)."""
-    inp = _inputs(patient)
+    inp = _inputs(patient, fresh)
     if inp.daily is None:
-        inp.daily = _daily_table(patient)
+        inp.daily = _daily_table(patient, fresh)
     return inp.daily.copy()
 
 
-def _daily_table(patient) -> pd.DataFrame:
-    out = grade_patient(patient)
+def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
+    """The patient's whole course through the pipeline's graders: the daily tables of
+    :func:`grade_patient` (daily, crs_daily, neuro_daily, labs, febrile_neutropenia) plus
+    the study's response system on them (``response_assessments`` and ``response``, by
+    :func:`~remission.derive.criteria.assess_response` and
+    :func:`~remission.derive.criteria.summarise_response` with the arguments
+    :func:`~remission.derive.criteria.grade_all` passes them in the batch pipeline).
+    Computed once per revision of the patient's data; {} without observations.
+    """
+    from remission.derive.criteria import assess_response, summarise_response
+
+    inp = _inputs(patient, fresh)
+    if inp.course is not None:
+        return inp.course
+    out = _grade(inp, patient, None, None, False)
+    if out:
+        cfg = study_config(patient.study)
+        system = out["systems"].response
+        if system is not None:
+            out["response_assessments"] = assess_response(out["daily"], system)
+            out["response"] = summarise_response(out["response_assessments"], out["daily"],
+                                                 cfg.assessment_day,
+                                                 patients=[inp.patient_id])
+    inp.course = out
+    return out
+
+
+def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
+    out = course(patient, fresh=fresh)
     rec = {g.day: g for g in patient.recorded_grades.active()}
     if not out:
         return pd.DataFrame(columns=["day", "crs", "crs_rule", "neuro", "neuro_rule"])
-    daily = out["daily"]
-    rows = []
+    daily = out["daily"].set_index("day")
     crs = out["crs_daily"].set_index("day")
     ntx = out["neuro_daily"].set_index("day")
-    for d in sorted(set(daily["day"]) | set(crs.index) | set(ntx.index)):
-        drow = daily[daily["day"] == d]
+    days = sorted(set(daily.index) | set(crs.index) | set(ntx.index))
 
-        def has(vars_, drow=drow):
-            return any(c in drow.columns and drow[c].notna().any() for c in vars_)
+    def graded(tab, variables) -> dict:
+        """day -> (grade, rule); a day without any of ``variables`` is not assessed
+        unless graded 5 (death attributed to the syndrome)."""
+        cols = [c for c in variables if c in daily.columns]
+        seen = (daily[cols].notna().any(axis=1).groupby(level=0).any() if cols
+                else pd.Series(dtype=bool))
+        seen = seen.reindex(days, fill_value=False)
+        out = {}
+        for d, g, rule in zip(tab.index, tab["grade"], tab["decided_by"], strict=True):
+            g = int(g)
+            if seen[d] or g == 5:
+                out[d] = (g, str(rule) if g else "")
+        return out
 
-        def pick(tab, vars_, d=d, has=has):
-            if d not in tab.index:
-                return None, ""
-            g = int(np.asarray(tab.loc[[d], "grade"])[0])
-            if not has(vars_) and g != 5:
-                return None, ""
-            return g, str(np.asarray(tab.loc[[d], "decided_by"])[0]) if g else ""
-
-        cg, cr = pick(crs, CRS_VARIABLES)
-        ng, nr = pick(ntx, NEURO_VARIABLES)
+    cg, ng = graded(crs, CRS_VARIABLES), graded(ntx, NEURO_VARIABLES)
+    rows = []
+    for d in days:
         r = rec.get(int(d))
-        rows.append({"day": int(d), "crs": cg, "crs_rule": cr, "neuro": ng, "neuro_rule": nr,
+        c, n = cg.get(d, (None, "")), ng.get(d, (None, ""))
+        rows.append({"day": int(d), "crs": c[0], "crs_rule": c[1], "neuro": n[0],
+                     "neuro_rule": n[1],
                      "crs_recorded": None if r is None else r.crs_grade,
                      "neuro_recorded": None if r is None else r.neuro_grade})
     return pd.DataFrame(rows)

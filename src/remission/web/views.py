@@ -31,6 +31,7 @@ from remission.io.cells import neutralise
 from remission.study import check_rows
 from remission.vocab import ctcae_terms
 from remission.web import folder as folder_io
+from remission.web import summaries
 from remission.web.access import can, patient_for, study_for
 from remission.web.forms import (
     AdverseEventForm,
@@ -151,6 +152,40 @@ def patient_page(request, study_id: int, pk: int):
                    adverse_events=p.adverse_events.all(), events=p.events.all(),
                    queries=p.queries.all(), fields=list(p.data.items()))
     return render(request, "web/patient.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET"])
+def timeline_page(request, study_id: int, pk: int):
+    """The patient's course by day (remission.web.summaries.timeline)."""
+    study, p, role = patient_for(request.user, study_id, pk, "view")
+    problems = []
+    try:
+        days = summaries.timeline(p)
+    except InputError as exc:  # stored data the validator no longer accepts
+        days, problems = [], exc.problems
+    return render(request, "web/timeline.html", _ctx(request, study, role, patient=p,
+                                                     days=days, problems=problems))
+
+
+@login_required
+@require_http_methods(["GET"])
+def dashboard_page(request, study_id: int):
+    """Cohort dashboard (remission.web.summaries.dashboard)."""
+    study, role = study_for(request.user, study_id, "view")
+    problems = []
+    try:
+        d = summaries.dashboard(study)
+    except InputError as exc:
+        d, problems = None, exc.problems
+    tables, responses = [], []
+    if d is not None:
+        responses = [(kind, counts.most_common()) for kind, counts in d.responses.items()]
+        for name, counts in zip(d.grade_names, (d.crs, d.neuro), strict=True):
+            tables.append((name, summaries.grade_rows(counts, d.cohorts, d.grade_levels)))
+    return render(request, "web/dashboard.html", _ctx(
+        request, study, role, d=d, tables=tables, responses=responses, problems=problems,
+        monitoring=summaries.MONITORING_DAYS, query_days=summaries.QUERY_OVERDUE_DAYS))
 
 
 # ----------------------------------------------------------------------------- bedside

@@ -1,0 +1,294 @@
+"""What the patient timeline and the cohort dashboard show, gathered from library results.
+
+Nothing here grades or classifies: grades, daily worst values and derived responses are
+those of :func:`remission.web.grading.course` / :func:`~remission.web.grading.daily_table`
+(the pipeline's ``grade_all`` on the patient's data, cached per revision), cohorts come
+from :func:`remission.study.assign_cohorts`, sign-off validity from
+:func:`remission.web.models.patient_fingerprint`. This module only lays them out by day
+(timeline) or counts them over the study (dashboard).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from remission.derive.vocabulary import VOCABULARY
+from remission.web.grading import course, daily_table, study_config
+
+#: Bedside monitoring days a CRS reading is expected on: the approved CD19 CAR-T products'
+#: prescribing information asks to monitor patients at least daily for the first 7 days
+#: after infusion (e.g. Yescarta / Kymriah US labels, section 2 and 5.1).
+MONITORING_DAYS = range(1, 8)
+#: An open query older than this (days) is overdue.
+QUERY_OVERDUE_DAYS = 7
+
+#: daily worst values shown on the timeline: (variable, label)
+_VITALS = (("temperature", "T max"), ("sbp", "SBP min"), ("norepinephrine", "norepinephrine"),
+           ("epinephrine", "epinephrine"), ("phenylephrine", "phenylephrine"),
+           ("dopamine", "dopamine"), ("vasopressin", "vasopressin"), ("oxygen_device", "O2"),
+           ("oxygen_flow", "O2 flow"), ("ice_score", "ICE"),
+           ("consciousness", "consciousness"))
+
+
+def _shown_value(daily_row: pd.Series, var: str) -> str | None:
+    """A daily worst value as text: the level name for categorical variables (the daily
+    table holds their level index), else number and unit."""
+    if var not in daily_row.index or pd.isna(daily_row[var]):
+        return None
+    v = VOCABULARY[var]
+    x = daily_row[var]
+    if v.kind == "categorical":
+        return v.levels[int(x)].replace("_", " ")
+    return f"{float(x):g} {v.unit}".strip()
+
+
+@dataclass
+class TimelineDay:
+    """One day of a patient's course as the timeline shows it."""
+
+    day: int
+    given: list[str] = field(default_factory=list)      # infusions and treatments started
+    vitals: list[str] = field(default_factory=list)     # daily worst values
+    crs: int | None = None
+    crs_rule: str = ""
+    neuro: int | None = None
+    neuro_rule: str = ""
+    crs_recorded: int | None = None
+    neuro_recorded: int | None = None
+    labs: list[str] = field(default_factory=list)       # CTCAE grade >= 1
+    response: list[str] = field(default_factory=list)   # recorded and derived
+    events: list[str] = field(default_factory=list)     # relapse, death, AEs...
+    corrections: list[str] = field(default_factory=list)
+
+
+def timeline(patient) -> list[TimelineDay]:
+    """Per day of the patient's course (any day with data): infusions and treatments
+    started, the daily worst vital signs, derived CRS and neurotoxicity grades with the
+    deciding domain and the recorded grades, CTCAE laboratory grades >= 1, responses
+    (recorded assessments and the study's response system applied to the marrow data),
+    events and adverse events, and every correction or retirement of a reading of that
+    day with its reason (from the audit trail).
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+
+    Returns
+    -------
+    list of TimelineDay
+        Sorted by day.
+    """
+    days: dict[int, TimelineDay] = {}
+
+    def at(d) -> TimelineDay:
+        d = int(d)
+        if d not in days:
+            days[d] = TimelineDay(d)
+        return days[d]
+
+    for i in patient.infusions.active():
+        at(i.day).given.append(f"infusion: {i.product}"
+                               + (f" {i.dose} {i.dose_unit}".rstrip() if i.dose else ""))
+    for t in patient.treatments.active():
+        role = f" ({t.get_role_display()})" if t.role else ""
+        end = f" to day {t.end_day}" if t.end_day is not None and t.end_day != t.start_day \
+            else ""
+        at(t.start_day).given.append(f"{t.agent}{role}{end}")
+    out = course(patient)
+    if out:
+        for _, row in out["daily"].iterrows():
+            vit = []
+            for var, label in _VITALS:
+                x = _shown_value(row, var)
+                if x is not None:
+                    vit.append(f"{label} {x}")
+            if vit:
+                at(row["day"]).vitals.extend(vit)
+        labs = out["labs"]
+        for _, r in labs[labs["grade"].fillna(0).astype(int) >= 1].iterrows():
+            at(r["day"]).labs.append(f"{r['term']} {int(r['grade'])}")
+        ra = out.get("response_assessments")
+        if ra is not None and len(ra):
+            for _, r in ra.iterrows():
+                if pd.notna(r["response"]):
+                    mrd = f", {r['response_mrd']}" if "response_mrd" in r and \
+                        pd.notna(r["response_mrd"]) and r["response_mrd"] != r["response"] \
+                        else ""
+                    at(r["day"]).response.append(f"derived {r['response']}{mrd} "
+                                                 f"({r['system']})")
+    for _, g in daily_table(patient).iterrows():
+        d = at(g["day"])
+        d.crs = None if pd.isna(g["crs"]) else int(g["crs"])
+        d.crs_rule = g["crs_rule"] or ""
+        d.neuro = None if pd.isna(g["neuro"]) else int(g["neuro"])
+        d.neuro_rule = g["neuro_rule"] or ""
+        d.crs_recorded = None if pd.isna(g.get("crs_recorded")) else int(g["crs_recorded"])
+        d.neuro_recorded = (None if pd.isna(g.get("neuro_recorded"))
+                            else int(g["neuro_recorded"]))
+    for e in patient.events.active():
+        if e.event == "response_assessment":
+            at(e.day).response.append(f"recorded {e.value}" if e.value else "assessed")
+        else:
+            at(e.day).events.append(e.get_event_display()
+                                    + (f": {e.value}" if e.value else ""))
+    for a in patient.adverse_events.active():
+        at(a.onset_day).events.append(f"AE {a.term} grade {a.grade}"
+                                      + (f" ({a.attribution})" if a.attribution else ""))
+    for o, when, reason, what in _corrections(patient):
+        at(o).corrections.append(f"{what}: {reason} ({when:%Y-%m-%d %H:%M} UTC)")
+    return [days[d] for d in sorted(days)]
+
+
+def _corrections(patient):
+    """(day, when, reason, what) of every change after entry of the patient's readings
+    (corrections and retirements, from the audit trail)."""
+    from remission.web.models import Observation
+
+    hist = Observation.history.filter(patient_id=patient.pk).order_by("history_date",
+                                                                       "history_id")
+    prev: dict[int, object] = {}
+    out = []
+    for h in hist:
+        before = prev.get(h.id)
+        prev[h.id] = h
+        if before is None or h.history_type != "~":
+            continue
+        if h.retired and not before.retired:
+            what = f"{h.variable} {h.value} retired"
+        else:
+            what = f"{h.variable} {before.value} {before.unit} -> {h.value} {h.unit}".replace(
+                "  ", " ")
+        out.append((h.day, h.history_date, h.history_change_reason or "", what))
+    return out
+
+
+@dataclass
+class Dashboard:
+    """Per-study counts of the cohort dashboard (see :func:`dashboard`)."""
+
+    enrolled: int
+    retired: int
+    infused: int
+    grade_names: tuple[str, str]
+    cohorts: list[str]
+    crs: dict[str, Counter]                # cohort -> max grade (or "not assessed") counts
+    neuro: dict[str, Counter]
+    responses: dict[str, Counter]          # "derived" / "recorded" -> category counts
+    signed: int
+    pending_signoff: list
+    missing_days: list[tuple[object, list[int]]]
+    overdue_queries: list
+    grade_levels: list = field(default_factory=lambda: [0, 1, 2, 3, 4, 5, "not assessed"])
+
+
+def dashboard(study) -> Dashboard:
+    """Counts over the study's active patients: enrolled, infused, maximum derived CRS and
+    neurotoxicity grade per patient by cohort (study.toml ``[cohorts]``), best response
+    (derived by the study's response system, and as recorded in patients.csv), sign-offs
+    pending (graded patients without a valid sign-off), bedside days missing within
+    :data:`MONITORING_DAYS` (days the patient's data reach, before any death) and open
+    queries older than :data:`QUERY_OVERDUE_DAYS` days.
+
+    Parameters
+    ----------
+    study : Study
+        A stored study.
+
+    Returns
+    -------
+    Dashboard
+    """
+    from django.utils import timezone
+
+    from remission.derive.raw import CRS_VARIABLES, resolve_systems
+    from remission.study import assign_cohorts, check_rows
+    from remission.web.models import (
+        Event,
+        Infusion,
+        Patient,
+        Query,
+        SignOff,
+        patient_fingerprint,
+    )
+
+    cfg = study_config(study)
+    patients = list(Patient.objects.filter(study=study).order_by("line", "id"))
+    active = [p for p in patients if not p.retired]
+    cohort = {p.pk: "all patients" for p in active}
+    if cfg.cohorts is not None and active:
+        rows = pd.DataFrame([{"patient_id": p.patient_id, **p.data} for p in active])
+        rows.index = pd.RangeIndex(2, 2 + len(rows), name="line")
+        typed, problems = check_rows("patients", rows, cfg)
+        if not problems:
+            names = assign_cohorts(typed, cfg)
+            cohort = {p.pk: str(n) or "no cohort" for p, n in zip(active, names, strict=True)}
+    order = list(dict.fromkeys(cohort[p.pk] for p in active))
+    crs: dict[str, Counter] = defaultdict(Counter)
+    neuro: dict[str, Counter] = defaultdict(Counter)
+    responses: dict[str, Counter] = {"derived": Counter(), "recorded": Counter()}
+    latest = {}
+    for s in SignOff.objects.filter(patient__study=study).order_by("signed_at", "id"):
+        latest[s.patient_id] = s
+    pending, missing, signed = [], [], 0
+    infused = 0
+    with_infusion = set(Infusion.objects.filter(patient__study=study, retired=False)
+                        .values_list("patient_id", flat=True))
+    deaths: dict[int, int] = {}
+    for pk, day in Event.objects.filter(patient__study=study, retired=False,
+                                        event="death").values_list("patient_id", "day"):
+        deaths[pk] = min(day, deaths.get(pk, day))
+    for p in active:
+        table = daily_table(p, fresh=True)
+        cmax = None if table.empty or table["crs"].isna().all() else int(table["crs"].max())
+        nmax = (None if table.empty or table["neuro"].isna().all()
+                else int(table["neuro"].max()))
+        crs[cohort[p.pk]][cmax if cmax is not None else "not assessed"] += 1
+        neuro[cohort[p.pk]][nmax if nmax is not None else "not assessed"] += 1
+        out = course(p, fresh=True)
+        resp = out.get("response") if out else None
+        best = None
+        if resp is not None and len(resp) and pd.notna(resp["best_response"].iloc[0]):
+            best = str(resp["best_response"].iloc[0])
+        responses["derived"][best or "not assessed"] += 1
+        responses["recorded"][(p.data.get("best_response") or "").strip() or "not recorded"] += 1
+        graded = cmax is not None or nmax is not None
+        s = latest.get(p.pk)
+        if s is not None and s.fingerprint == patient_fingerprint(p):
+            signed += 1
+        elif graded:
+            pending.append(p)
+        has_inf = p.pk in with_infusion
+        infused += has_inf
+        if has_inf and out:
+            daily = out["daily"]
+            last = min(int(daily["day"].max()), deaths.get(p.pk, 10**9))
+            cols = [c for c in CRS_VARIABLES if c in daily.columns]
+            seen = set(daily.loc[daily[cols].notna().any(axis=1).to_numpy(), "day"]
+                       .astype(int)) if cols else set()
+            gaps = [d for d in MONITORING_DAYS if d <= last and d not in seen]
+            if gaps:
+                missing.append((p, gaps))
+    cutoff = timezone.now() - pd.Timedelta(days=QUERY_OVERDUE_DAYS).to_pytimedelta()
+    overdue = list(Query.objects.filter(patient__study=study, closed=False,
+                                        raised_at__lt=cutoff).select_related("patient"))
+    systems = resolve_systems(dict(cfg.criteria), cfg.disease)
+    ntx = "ICANS" if systems.neurotoxicity == "icans_astct2019" else "CRES"
+    return Dashboard(enrolled=len(active), retired=len(patients) - len(active),
+                     infused=int(infused), grade_names=("CRS", ntx), cohorts=order,
+                     crs=dict(crs), neuro=dict(neuro), responses=responses, signed=signed,
+                     pending_signoff=pending, missing_days=missing, overdue_queries=overdue)
+
+
+def grade_rows(counts: dict[str, Counter], cohorts: list[str], levels: list) -> list[dict]:
+    """Rows (cohort, counts per level, total) of a grade table for the template."""
+    rows = []
+    for c in cohorts:
+        cnt = counts.get(c, Counter())
+        rows.append({"cohort": c, "counts": [cnt.get(lv, 0) for lv in levels],
+                     "total": int(np.sum(list(cnt.values())))})
+    return rows
