@@ -7,10 +7,11 @@ from __future__ import annotations
 import pandas as pd
 from django import forms
 
+from remission.derive.criteria.run import ATTRIBUTABLE
+from remission.vocab.vocabulary import VOCABULARY
 from remission.errors import Problem
 from remission.study import check_rows
 from remission.study.schema import PATIENTS
-from remission.vocab.vocabulary import VOCABULARY
 from remission.web.models import EVENT_CHOICES, TREATMENT_ROLES
 
 #: Bedside page fields, in the order a nurse reads them: (section, variables)
@@ -26,6 +27,15 @@ BEDSIDE_SECTIONS = (
       "car_copies")),
 )
 BEDSIDE_VARIABLES = tuple(v for _, vs in BEDSIDE_SECTIONS for v in vs)
+#: bedside readings a site may attribute to another cause (observations.csv
+#: ``attributed_to``; the criteria engine's list, :data:`remission.derive.criteria.run.ATTRIBUTABLE`)
+ATTRIBUTABLE_BEDSIDE = tuple(v for v in BEDSIDE_VARIABLES
+                             if v in ATTRIBUTABLE["crs"] + ATTRIBUTABLE["neuro"])
+
+
+def attribution_field(variable: str) -> str:
+    """Name of the bedside form field holding the cause a reading is attributed to."""
+    return f"{variable}__attributed_to"
 
 
 def problems_to_form(form: forms.Form, problems: list[Problem], fields: dict[str, str]) -> None:
@@ -73,6 +83,11 @@ class BedsideForm(ReasonMixin):
                     label=_label(v), required=False, max_length=20,
                     widget=forms.TextInput(attrs={"inputmode": "decimal",
                                                   "autocomplete": "off"}))
+        for v in ATTRIBUTABLE_BEDSIDE:
+            self.fields[attribution_field(v)] = forms.CharField(
+                label=f"{_label(v)}: attributed to (cause)", required=False, max_length=200,
+                widget=forms.TextInput(attrs={"autocomplete": "off",
+                                              "placeholder": "e.g. infection"}))
         self.fields["crs_recorded"] = forms.TypedChoiceField(
             label="CRS grade recorded by the clinician", required=False, coerce=int,
             empty_value=None, choices=[("", "—")] + [(str(g), str(g)) for g in range(6)])
@@ -85,6 +100,19 @@ class BedsideForm(ReasonMixin):
     def sections(self):
         return [(title, [self[v] for v in vs]) for title, vs in BEDSIDE_SECTIONS]
 
+    def attributions(self):
+        """The attribution fields (one per attributable reading)."""
+        return [self[attribution_field(v)] for v in ATTRIBUTABLE_BEDSIDE]
+
+    def clean(self):
+        cleaned = super().clean()
+        for v in ATTRIBUTABLE_BEDSIDE:
+            cause = str(self.data.get(attribution_field(v), "") or "").strip()
+            if cause and not str(self.data.get(v, "") or "").strip():
+                self.add_error(attribution_field(v), f"an attribution needs a {v} reading "
+                               "entered with it")
+        return cleaned
+
     def new_rows(self) -> list[dict[str, str]]:
         """The typed readings as observations.csv rows (canonical units)."""
         data = self.data
@@ -95,7 +123,11 @@ class BedsideForm(ReasonMixin):
             if val:
                 var = VOCABULARY[v]
                 unit = "category" if var.kind == "categorical" else var.unit
-                rows.append({"variable": v, "value": val, "unit": unit, "time": time})
+                row = {"variable": v, "value": val, "unit": unit, "time": time}
+                cause = str(data.get(attribution_field(v), "") or "").strip()
+                if cause and v in ATTRIBUTABLE_BEDSIDE:
+                    row["attributed_to"] = cause
+                rows.append(row)
         return rows
 
 
@@ -195,6 +227,10 @@ class ObservationEditForm(ReasonMixin):
     time = forms.CharField(max_length=5, required=False, label="Time (HH:MM)")
     value = forms.CharField(max_length=60)
     unit = forms.CharField(max_length=30, required=False)
+    attributed_to = forms.CharField(
+        max_length=200, required=False, label="Attributed to another cause",
+        help_text="left out of CRS/ICANS grading (ASTCT 2019: not attributable to any "
+                  "other cause); blank = not attributed")
 
 
 class RetireForm(forms.Form):

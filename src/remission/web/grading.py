@@ -95,6 +95,7 @@ class DayGrades:
     neuro: Grade
     labs: list[Grade] = field(default_factory=list)
     febrile_neutropenia: Grade | None = None
+    excluded: list[str] = field(default_factory=list)  # readings attributed elsewhere
     seconds: float = 0.0
 
 
@@ -383,6 +384,11 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *
             fng = Grade("Febrile neutropenia", "CTCAE v5.0",
                         None if pd.isna(v) else int(v))
         res = DayGrades(day, crs, ntx, labs, fng)
+        ex = out.get("excluded_observations")
+        if ex is not None and len(ex):
+            for r in ex[ex["day"] == day].itertuples():
+                shown = r.category if isinstance(r.category, str) else f"{r.value:g}"
+                res.excluded.append(f"{r.variable} {shown} (attributed to {r.attributed_to})")
     if rec is not None:
         res.crs.recorded = rec.crs_grade
         res.neuro.recorded = rec.neuro_grade

@@ -269,7 +269,9 @@ def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
         line = _next_line(Observation, study)
         for i, r in enumerate(new):
             o = Observation(patient=p, day=day, time=r["time"], variable=r["variable"],
-                            value=r["value"], unit=r["unit"], line=line + i)
+                            value=r["value"], unit=r["unit"], line=line + i,
+                            extra={"attributed_to": r["attributed_to"]}
+                            if r.get("attributed_to") else {})
             o._change_reason = reason or "bedside entry"
             o.save()
         if crs_r is not None or ntx_r is not None or rec is not None:
@@ -344,7 +346,8 @@ def _initial(kind: str, obj) -> dict:
                                              "serious", "attribution")}
     if kind == "event":
         return {f: getattr(obj, f) for f in ("day", "event", "value", "detail")}
-    return {"time": obj.time, "value": obj.value, "unit": obj.unit}
+    return {"time": obj.time, "value": obj.value, "unit": obj.unit,
+            "attributed_to": obj.extra.get("attributed_to", "")}
 
 
 def _apply(kind: str, obj, typed: pd.Series, cd: dict) -> None:
@@ -369,6 +372,11 @@ def _apply(kind: str, obj, typed: pd.Series, cd: dict) -> None:
                                                      cd["value"], cd["detail"])
     else:
         obj.time, obj.value, obj.unit = cd["time"], cd["value"], cd["unit"]
+        cause = cd["attributed_to"].strip()
+        extra = {k: v for k, v in obj.extra.items() if k != "attributed_to"}
+        if cause or "attributed_to" in obj.extra:  # a column the file has stays
+            extra["attributed_to"] = cause
+        obj.extra = extra
 
 
 @login_required
@@ -406,11 +414,12 @@ def record(request, study_id: int, pk: int, kind: str, rec_id: int | None = None
                 problems = _event_order_problems(p, obj, row)
             if kind == "observation":
                 rows = [{"variable": o.variable, "value": o.value, "unit": o.unit,
-                         "time": o.time}
+                         "time": o.time, **o.extra}
                         for o in p.observations.active().filter(day=obj.day)
                         if o.pk != obj.pk]
                 rows.append({"variable": obj.variable, "value": cd["value"],
-                             "unit": cd["unit"], "time": cd["time"]})
+                             "unit": cd["unit"], "time": cd["time"],
+                             **{**obj.extra, "attributed_to": cd["attributed_to"].strip()}})
                 problems = check_day_rows(p.patient_id, obj.day, rows)
             problems_to_form(form, problems, {c: c for c in form.fields})
             if not form.errors:
