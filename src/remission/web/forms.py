@@ -28,7 +28,8 @@ BEDSIDE_SECTIONS = (
 )
 BEDSIDE_VARIABLES = tuple(v for _, vs in BEDSIDE_SECTIONS for v in vs)
 #: bedside readings a site may attribute to another cause (observations.csv
-#: ``attributed_to``; the criteria engine's list, :data:`remission.derive.criteria.run.ATTRIBUTABLE`)
+#: ``attributed_to``; the criteria engine's list,
+#: :data:`remission.derive.criteria.run.ATTRIBUTABLE`)
 ATTRIBUTABLE_BEDSIDE = tuple(v for v in BEDSIDE_VARIABLES
                              if v in ATTRIBUTABLE["crs"] + ATTRIBUTABLE["neuro"])
 
@@ -85,7 +86,8 @@ class BedsideForm(ReasonMixin):
                                                   "autocomplete": "off"}))
         for v in ATTRIBUTABLE_BEDSIDE:
             self.fields[attribution_field(v)] = forms.CharField(
-                label=f"{_label(v)}: attributed to (cause)", required=False, max_length=200,
+                label=f"{v.replace('_', ' ')} attributed to (cause)", required=False,
+                max_length=200,
                 widget=forms.TextInput(attrs={"autocomplete": "off",
                                               "placeholder": "e.g. infection"}))
         self.fields["crs_recorded"] = forms.TypedChoiceField(

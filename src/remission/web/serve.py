@@ -75,19 +75,20 @@ def load_demo(examples: Path = EXAMPLES) -> tuple[str, str, list]:
 
 def warm_up(studies) -> None:
     """Before the first user (and, under gunicorn, before the worker processes are forked
-    from this one, which inherit it): import the report pipeline and grade one patient-day
-    and one patient's course so the compiled grading kernels are loaded."""
+    from this one, which inherit it): import the report pipeline and compute each demo
+    study's dashboard, which grades every patient's course into the per-patient cache
+    (:mod:`remission.web.grading`; valid in the workers while the patient's revision is
+    unchanged)."""
     import remission.pipeline
     import remission.report  # noqa: F401
-    from remission.web.grading import daily_table, grade_day
-    from remission.web.models import Observation
+    from remission.errors import InputError
+    from remission.web.summaries import dashboard
 
     for s in studies:
-        o = Observation.objects.filter(patient__study=s).select_related("patient").first()
-        if o is not None:
-            grade_day(o.patient, o.day)
-            daily_table(o.patient)
-            return
+        try:
+            dashboard(s)
+        except InputError:  # stored data the validator refuses: shown on the pages
+            continue
 
 
 def default_workers() -> int:
