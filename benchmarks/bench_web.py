@@ -80,10 +80,10 @@ def batch_oracle(pids: list[str]) -> dict[tuple[str, int], tuple]:
     """(patient, day) -> ((CRS grade, rule) or None, (neuro grade, rule) or None) from the
     batch pipeline on the study plus every typed scenario (see module docstring)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from remission.derive.criteria import grade_all
     from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
-    from remission.vocab.vocabulary import VOCABULARY, normalise_observations
+    from remission.derive.criteria import grade_all
     from remission.study import load_study
+    from remission.vocab.vocabulary import VOCABULARY, normalise_observations
 
     st = load_study(STUDY)
     cfg = st.config
@@ -354,10 +354,10 @@ def live_grading(repeats: int = 5) -> int:
     from remission.web.serve import setup
 
     setup(home)
-    from remission.derive.criteria import grade_all
     from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
-    from remission.vocab.vocabulary import VOCABULARY, normalise_observations
+    from remission.derive.criteria import grade_all
     from remission.study import load_study
+    from remission.vocab.vocabulary import VOCABULARY, normalise_observations
     from remission.web.folder import import_study
     from remission.web.grading import grade_day
     from remission.web.models import Patient, bump_revision

@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
+from remission.analyses.raw import resolve_systems
 from remission.derive.criteria import grade_all
-from remission.derive.raw import resolve_systems
-from remission.derive.vocabulary import normalise_observations
 from remission.study import load_study
+from remission.vocab.vocabulary import normalise_observations
 
 from .conftest import EXAMPLES
 

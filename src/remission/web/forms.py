@@ -8,10 +8,10 @@ import pandas as pd
 from django import forms
 
 from remission.derive.criteria.run import ATTRIBUTABLE
-from remission.vocab.vocabulary import VOCABULARY
 from remission.errors import Problem
 from remission.study import check_rows
 from remission.study.schema import PATIENTS
+from remission.vocab.vocabulary import VOCABULARY
 from remission.web.models import EVENT_CHOICES, TREATMENT_ROLES
 
 #: Bedside page fields, in the order a nurse reads them: (section, variables)

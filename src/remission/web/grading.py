@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from remission.derive.criteria import SYSTEMS
 from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
-from remission.vocab.vocabulary import VOCABULARY
+from remission.derive.criteria import SYSTEMS
 from remission.errors import InputError, Problem, ProblemLog
+from remission.vocab.vocabulary import VOCABULARY
 
 #: What each CRS / neurotoxicity domain reads (to show the values that decided a grade).
 DOMAIN_VARIABLES = {

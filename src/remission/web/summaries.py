@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from remission.derive.vocabulary import VOCABULARY
+from remission.vocab.vocabulary import VOCABULARY
 from remission.web.grading import course, daily_table, study_config
 
 #: Bedside monitoring days a CRS reading is expected on: the approved CD19 CAR-T products'
@@ -205,7 +205,7 @@ def dashboard(study) -> Dashboard:
     """
     from django.utils import timezone
 
-    from remission.derive.raw import CRS_VARIABLES, resolve_systems
+    from remission.analyses.raw import CRS_VARIABLES, resolve_systems
     from remission.study import assign_cohorts, check_rows
     from remission.web.models import (
         Event,
