@@ -20,7 +20,7 @@ Peak memory is the harness's VmHWM of the side's main process; Dask worker proce
 are not included. R deSolve as a peer is not implemented.
 
 Usage: ``python benchmarks/bench_sim.py [--quick] [--reps R] [--patients N]
-[--trial-patients N]`` (defaults: 2,000 vectorised patients, 4 loop patients, 2,000 per
+[--trial-patients N]`` (defaults: 2,000 vectorised patients, 4 loop patients, 500 per
 arm in the trial; ``--full`` 20,000 / 20 / 20,000). ``--robust N ...`` runs simulate ->
 validate -> report on every shipped design instead.
 """
@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     elif a.full:
         n_vec, n_loop, n_acc, n_arm, chunk = 20_000, 20, 3, 20_000, 5_000
     else:
-        n_vec, n_loop, n_acc, n_arm, chunk = 2_000, 4, 2, 2_000, 500
+        n_vec, n_loop, n_acc, n_arm, chunk = 2_000, 4, 2, 500, 250
     n_vec = a.patients or n_vec
     n_loop = a.loop_patients or n_loop
     n_arm = a.trial_patients or n_arm
