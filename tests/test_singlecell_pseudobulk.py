@@ -138,6 +138,11 @@ def test_pipeline_pseudobulk_recovers_planted_programme(replicate_profile):
     assert enr.loc["up | T_CELL_CYTOTOXICITY", "p_adj"] < 0.05
     assert enr.loc["up | T_CELL_CYTOTOXICITY", "overlap"] >= 4
     assert (enr.loc[enr["direction"] == "down", "p_adj"] > 0.05).all()
+    # shipped GO sets (release 2022-07-01): NK cell mediated cytotoxicity among the up hits
+    go = enr[enr["source"] == "GO"]
+    assert "up | GO:0042267" in go.index and go.loc["up | GO:0042267", "p_adj"] < 0.05
+    assert (go["overlap"] > 0).all()
+    assert any("Gene Ontology" in x for x in res["singlecell.enrichment"].references)
 
 
 def test_single_sample_per_time_point_says_why_no_pseudobulk():
@@ -174,3 +179,28 @@ def test_study_genesets_are_read_and_checked(tmp_path, capsys):
     assert main(["singlecell", "validate", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "mine.gmt" in err and "fewer than 3" in err
+
+
+def test_shipped_go_sets_match_org_hs_eg_db():
+    """GO membership (term + descendants, all evidence) equals R org.Hs.eg.db's GOALL
+    (committed ``tests/rref/go_genesets.json`` from ``tests/rref/go_genesets.R``)."""
+    from remission.stats.enrichment import go_genesets
+    from tests.rref import committed
+
+    r = committed("go_genesets")
+    sets = go_genesets()
+    assert r["go_date"] == "2022-07-01"
+    for term in ("GO:0001771", "GO:0002418", "GO:0042267"):
+        assert sets[term][1] == r[term], term
+    sizes = [len(g) for _, g in sets.values()]
+    assert min(sizes) >= 10 and max(sizes) <= 500 and len(sets) > 300
+
+
+@pytest.mark.r
+def test_go_sets_match_org_hs_eg_db_live():
+    from remission.stats.enrichment import go_genesets
+    from tests.rref import committed, live
+
+    r = live("go_genesets")
+    assert r == committed("go_genesets")
+    assert go_genesets()["GO:0042267"][1] == r["GO:0042267"]

@@ -56,6 +56,7 @@ class Params:
     annotation_min_margin: float = 0.05
     reference: labeltransfer.Reference | None = None
     genesets: dict | None = None
+    go_genesets: bool = True
     pseudobulk_min_cells: int = 10
     seed: int = 0
 
@@ -428,9 +429,18 @@ def _pseudobulk_result(a: anndata.AnnData, p: Params
 
 def _enrichment_result(a: anndata.AnnData, p: Params, de: pd.DataFrame | None,
                        pb: pd.DataFrame | None) -> Result | None:
-    from remission.stats.enrichment import REF_BH, REF_ORA, builtin_genesets, ora
+    from remission.stats.enrichment import (
+        REF_BH,
+        REF_GO,
+        REF_ORA,
+        builtin_genesets,
+        go_genesets,
+        ora,
+    )
 
-    sets = p.genesets if p.genesets is not None else builtin_genesets()
+    curated = p.genesets if p.genesets is not None else builtin_genesets()
+    go = go_genesets() if p.go_genesets else {}
+    sets = {**go, **curated}
     if pb is not None:
         tested = pb.dropna(subset=["padj"])
         lfc = tested.get("log2FC_shrunk", tested["log2FoldChange"])
@@ -450,9 +460,10 @@ def _enrichment_result(a: anndata.AnnData, p: Params, de: pd.DataFrame | None,
         return None
     parts = []
     for direction, genes in (("up", up), ("down", down)):
-        t = ora(genes, universe, sets)
+        t = ora(genes, universe, sets)       # BH over every tested set
         t.insert(0, "direction", direction)
-        parts.append(t)
+        t.insert(2, "source", np.where(t["gene_set"].isin(list(curated)), "curated", "GO"))
+        parts.append(t[(t["source"] == "curated") | (t["overlap"] > 0)])  # GO: hits only
     tab = pd.concat(parts, ignore_index=True)
     tab.index = [f"{d} | {g}" for d, g in zip(tab["direction"], tab["gene_set"], strict=True)]
     first, later = p.time_order  # type: ignore[misc]
@@ -462,12 +473,14 @@ def _enrichment_result(a: anndata.AnnData, p: Params, de: pd.DataFrame | None,
         table=tab, section=SECTION,
         method=(f"One-sided hypergeometric test of the {source} (up and down separately) "
                 "against the genes tested (universe); BH over sets; sets with >= 3 genes in "
-                "the universe."),
+                "the universe; rows of GO sets without any DE gene are not listed (they "
+                "count in the BH adjustment)."),
         rationale=("Gene sets are the project's shipped, cited sets "
-                   "(remission/data/genesets) or the study's own GMT files; nothing is "
-                   "downloaded and no KEGG files are shipped."),
+                   "(remission/data/genesets), the shipped GO biological-process sets under "
+                   "'immune system process' (GO 2022-07-01) and the study's own GMT files; "
+                   "nothing is downloaded and no KEGG files are shipped."),
         warnings=() if pb is not None else (stats.PSEUDOREPLICATION,),
-        references=(REF_ORA, REF_BH),
+        references=(REF_ORA, REF_BH, *((REF_GO,) if go else ())),
         params={"n_up": len(up), "n_down": len(down), "n_universe": len(universe),
                 "gene_sets": "user GMT" if p.genesets is not None else "shipped"})
 

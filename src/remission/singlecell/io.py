@@ -32,7 +32,8 @@ FORMATS = ("10x_mtx", "10x_h5", "h5ad", "csv")
 LAYOUTS = ("genes_x_cells", "cells_x_genes")
 _KEYS = {"samples", "construct_features", "car_min_umis", "mode", "resolution",
          "n_top_genes", "n_pcs", "n_dims", "donor_sex", "origin_file", "time_order",
-         "de_labels", "de_car_only", "umap", "seed", "qc", "reference", "genesets"}
+         "de_labels", "de_car_only", "umap", "seed", "qc", "reference", "genesets",
+         "go_genesets"}
 _REF_KEYS = {"path", "label_key", "labels"}
 _QC_KEYS = {"min_genes", "max_genes", "mito_prefix", "mito_nmads", "counts_nmads",
             "genes_nmads", "mad_scale", "by_sample", "doublets", "remove_doublets",
@@ -156,7 +157,7 @@ def parse_params(tab: dict[str, Any], log: ProblemLog, file: str = "study.toml")
     dl = str_list("de_labels")
     if dl is not None:
         kw["de_labels"] = dl
-    for key in ("de_car_only", "umap"):
+    for key in ("de_car_only", "umap", "go_genesets"):
         if key in tab:
             if not isinstance(tab[key], bool):
                 log.add(file, "must be true or false", column=f"singlecell.{key}",

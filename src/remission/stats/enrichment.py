@@ -119,6 +119,39 @@ def builtin_genesets() -> GeneSets:
     return out
 
 
+def go_genesets() -> GeneSets:
+    """GO biological-process sets under "immune system process" shipped with remission.
+
+    Read from ``remission/data/genesets/go/`` (GO release 2022-07-01, human annotations
+    of Bioconductor org.Hs.eg.db 3.16, propagated to ancestors, all evidence codes, 10-500
+    genes; CC BY 4.0), made by ``scripts/make_go_genesets.py``. Not part of
+    :func:`builtin_genesets`.
+
+    Returns
+    -------
+    dict
+        GO id -> (term name, gene symbols).
+
+    Examples
+    --------
+    >>> sets = go_genesets()
+    >>> sets["GO:0042267"][0]
+    'natural killer cell mediated cytotoxicity'
+    """
+    out: GeneSets = {}
+    root = resources.files("remission") / "data" / "genesets" / "go"
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".gmt"):
+            with resources.as_file(entry) as f:
+                out.update(read_gmt(f))
+    return out
+
+
+REF_GO = ("The Gene Ontology Consortium. The Gene Ontology resource: enriching a GOld mine. "
+          "Nucleic Acids Res 2021;49:D325-D334 (GO release 2022-07-01 via Bioconductor "
+          "org.Hs.eg.db 3.16; CC BY 4.0).")
+
+
 def ora(selected: Iterable[str], universe: Iterable[str], genesets: Mapping,
         min_size: int = 3) -> pd.DataFrame:
     """Hypergeometric over-representation of ``selected`` genes in each set."""
