@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from remission.sim.calibrate import _row, pearson_p
-from remission.sim.sweep import wilson
+from remission.stats.proportions import wilson
 from tests.rlive import run_r
 
 
@@ -25,14 +25,23 @@ def test_pearson_chisq_matches_r_and_seed000_p() -> None:
 
 @pytest.mark.r
 def test_wilson_interval_matches_r_prop_test() -> None:
+    # the sweep's intervals come from the stats module's Wilson (one copy, clipped to
+    # [0, 1]); x = 0 and x = n are the boundary cases
     x = np.array([0, 3, 26, 20, 12])
     n = np.array([12, 12, 33, 30, 12])
-    lo, hi = wilson(x, n)
+    lo, hi = np.array([wilson(int(a), int(b)) for a, b in zip(x, n, strict=True)]).T
     r = run_r("ci <- t(mapply(function(a, b) prop.test(a, b, correct = FALSE)$conf.int,"
               " d$x, d$n)); out <- list(lo = ci[, 1], hi = ci[, 2])",
               d=pd.DataFrame({"x": x, "n": n}))
     np.testing.assert_allclose(lo, r["lo"], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(hi, r["hi"], rtol=1e-10, atol=1e-12)
+    assert 0.0 <= lo[0] < 1e-15 and 1 - 1e-15 < hi[-1] <= 1.0  # clipped to [0, 1]
+
+
+def test_the_sweep_uses_the_stats_wilson() -> None:
+    from remission.sim import sweep
+
+    assert sweep.wilson is wilson
 
 
 @pytest.mark.r

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from ..results import Result
+from ..stats.contingency import pearson_chi2
 from .design import Design, load_design
 from .params import PARAMETERS
 
@@ -153,7 +154,7 @@ def pearson_p(df: pd.DataFrame, arms: Sequence[str], levels: Iterable[str]) -> f
                       for a in arms])
     if (table.sum(axis=0) == 0).any():
         return 1.0
-    return float(stats.chi2_contingency(table, correction=False)[1])
+    return pearson_chi2(table, correct=False)[2]
 
 
 def calibration_table(replicates: int = 200, seed: int = 0,

@@ -19,23 +19,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import ProblemLog
 from ..io.atomic import write_bytes
 from ..results import Result
+from ..stats.proportions import wilson
 from .calibrate import COMPLETE, RESPONDERS
 from .design import parse_design
-
-
-def wilson(x: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for x successes out of n (no continuity correction)."""
-    x, n = np.asarray(x, float), np.asarray(n, float)
-    z = stats.norm.ppf(0.5 + level / 2.0)
-    ph = x / n
-    centre = (ph + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * np.sqrt(ph * (1 - ph) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
 
 
 def _start_of_treatment(arm: dict[str, Any]) -> int:
@@ -104,12 +94,12 @@ def sweep(design_path: str | Path, arm: str, lead_in_days: Sequence[int] = (0, 3
         m = len(g)
         resp = int(g["best_response"].isin(RESPONDERS).sum())
         cr = int(g["response_at_day"].isin(COMPLETE).sum())
-        lo, hi = wilson(np.array([resp]), np.array([m]))
+        lo, hi = wilson(resp, m)
         rows.append({
             "grid_point": a.name, "lead_in_days": lead,
             "car_dose_per_kg": np.nan if dose is None else dose,
             "antigen_negative_pct": neg, "n": m,
-            "response_rate": resp / m, "response_low": lo[0], "response_high": hi[0],
+            "response_rate": resp / m, "response_low": lo, "response_high": hi,
             "cr_rate_at_response_day": cr / m,
             "crs_ge3_rate": float((g["crs_grade"] >= 3).mean()),
             "g4_neutropenia_rate": float((g["neutropenia_grade"] >= 4).mean()),
