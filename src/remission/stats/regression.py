@@ -26,10 +26,11 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from remission.errors import ProblemLog
 from remission.results import Result
+from remission.stats.profile import profile_limits
 
 REG_REFS = ("Firth D. Biometrika 1993;80:27-38.",
             "Heinze G, Schemper M. Stat Med 2002;21:2409-19.",
@@ -99,20 +100,8 @@ def _profile_ci(j: int, beta: np.ndarray, best: float, se: float, level: float,
     def f(b: float) -> float:
         return 2 * (best - prof(j, b, beta)) - crit
 
-    out = []
-    for sgn in (-1, 1):
-        step = max(se, 0.1)
-        hi = beta[j] + sgn * step
-        k = 0
-        while f(hi) < 0 and k < 60:
-            step *= 2
-            hi = beta[j] + sgn * step
-            k += 1
-        if f(hi) < 0:
-            out.append(sgn * np.inf)
-            continue
-        out.append(optimize.brentq(f, beta[j], hi, xtol=1e-12, rtol=1e-12))
-    return out[0], out[1]
+    return profile_limits(f, beta[j], max(se, 0.1), max_doublings=60, xtol=1e-12,
+                          rtol=1e-12)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from scipy import linalg, stats
 
 from remission.results import Result
 from remission.stats.design import check_design, check_frame, design
+from remission.stats.profile import profile_limits
 from remission.stats.survival._coxcore import COMPILED_FROM, efron_stratum
 from remission.stats.survival._input import (
     check_survival,
@@ -625,7 +626,6 @@ def firth_cox(time: Any, event: Any, covariates: Any, *, data: pd.DataFrame | No
     >>> bool(abs(firth_cox("t", "e", ["g"], data=df).table.loc["gB", "coef"]) < 5)
     True
     """
-    from scipy import optimize
 
     fit = _fit("firth_cox", time, event, covariates, data, start, strata, ties, missing)
     xc = fit.x - fit.x.mean(0)
@@ -639,17 +639,8 @@ def firth_cox(time: Any, event: Any, covariates: Any, *, data: pd.DataFrame | No
         def prof(b, j=j):
             return 2 * (best - _pen_max(*args, fixed={j: b}, x0=beta)[1]) - crit
 
-        bounds = []
-        for sgn in (-1, 1):
-            step = max(2 * se[j], 0.5)
-            edge = beta[j] + sgn * step
-            k = 0
-            while prof(edge) < 0 and k < 12:
-                step *= 2
-                edge = beta[j] + sgn * step
-                k += 1
-            bounds.append(optimize.brentq(prof, *sorted((beta[j], edge)), xtol=1e-10)
-                          if prof(edge) >= 0 else sgn * np.inf)
+        bounds = profile_limits(prof, beta[j], max(2 * se[j], 0.5), max_doublings=12,
+                                xtol=1e-10)
         lo.append(bounds[0])
         hi.append(bounds[1])
         stat = max(0.0, 2 * (best - _pen_max(*args, fixed={j: 0.0}, x0=beta)[1]))
