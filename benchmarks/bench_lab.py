@@ -76,7 +76,7 @@ def w_curve_fit(data: str, out: str) -> None:
     dose, y = _load(data)
     from scipy.optimize import OptimizeWarning, curve_fit
 
-    from remission.lab.doseresponse import _start, ll_curve
+    from remission.lab.doseresponse import ll_curve, self_start
 
     t0 = time.perf_counter()
     n = dose.shape[0]
@@ -88,7 +88,7 @@ def w_curve_fit(data: str, out: str) -> None:
         for i in range(n):
             u = np.log(dose[i])
             try:
-                p, _ = curve_fit(ll_curve, u, y[i], p0=_start(u, y[i], {}), maxfev=2000)
+                p, _ = curve_fit(ll_curve, u, y[i], p0=self_start(u, y[i], {}), maxfev=2000)
             except RuntimeError:
                 continue
             par[i] = p

@@ -113,7 +113,7 @@ def test_one_failing_profile_interval_is_that_curves_warning(tmp_path, monkeypat
             raise ValueError("f(a) and f(b) must have different signs")
         return real(dose, response, fit, *a, **k)
 
-    monkeypatch.setattr(doseresponse, "profile_ic50_ci", flaky)
+    monkeypatch.setattr(doseresponse.results, "profile_ic50_ci", flaky)  # where it is used
     res, _ = analyse_folder(dst)  # no InputError blamed on lab.toml
     fits = next(r for r in res if r.name == "lab.doseresponse.fits")
     bad = [w for w in fits.warnings if "profile-likelihood IC50 interval could not" in w]

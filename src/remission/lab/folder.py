@@ -211,11 +211,12 @@ def _run(kind: str, data: Any, cfg: dict, default_ctl: str | None, gs: dict,
     if kind == "doseresponse":
         model = dr_cfg.get("model", "LL.4")
         fix = {"lower": dr_cfg.get("fix_lower"), "upper": dr_cfg.get("fix_upper")}
-        results += doseresponse.dose_response_results(
+        dr = doseresponse.dose_response_results(
             data, model=model, reference=dr_cfg.get("reference", default_ctl),
             conf=dr_cfg.get("conf", 0.95), absolute_level=dr_cfg.get("absolute_level"),
             **fix)
-        figures.append(doseresponse.plot_dose_response(data, model=model, **fix))
+        results += dr
+        figures.append(doseresponse.plot_dose_response(data, dr[0]))
     elif kind == "qpcr":
         ctl = q_cfg.get("control_group", default_ctl) or str(data["group"].iloc[0])
         kw = {"efficiencies": q_cfg.get("efficiencies")}
