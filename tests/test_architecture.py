@@ -127,3 +127,19 @@ def test_private_import_check_sees_a_planted_one(tmp_path: Path) -> None:
                                     "from . import _inner\n")
     assert private_imports(pkg) == {("remission.b", "remission.a.x._hidden"),
                                     ("remission.b", "remission.a._inner")}
+
+
+def test_study_identity_is_declared_once() -> None:
+    # StudyConfig (study.toml) and StudyInfo (report header) inherit the identity fields;
+    # neither may declare them again (issue 13: StudyInfo re-declared StudyConfig)
+    from dataclasses import fields
+
+    from remission.core.bundle import StudyInfo
+    from remission.core.identity import StudyIdentity
+    from remission.study.config import StudyConfig
+
+    ident = {f.name for f in fields(StudyIdentity)}
+    assert {"name", "disease", "products", "day0", "synthetic"} <= ident
+    for cls in (StudyConfig, StudyInfo):
+        assert issubclass(cls, StudyIdentity)
+        assert not ident & set(vars(cls).get("__annotations__", {})), cls.__name__

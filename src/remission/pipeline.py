@@ -14,6 +14,7 @@ import pandas as pd
 from remission import __version__
 from remission.analyses import Analysis
 from remission.core.bundle import FigureItem, ReportBundle, StudyInfo
+from remission.core.identity import identity_of
 from remission.derive.adae import derive_adae
 from remission.derive.adsl import derive_adsl
 from remission.progress import step
@@ -200,12 +201,9 @@ def clinical_figures(analysis: Analysis) -> list[FigureItem]:
 def study_info(study: Study) -> StudyInfo:
     c = study.config
     return StudyInfo(
-        name=c.name, disease=c.disease, products=c.products, day0=c.day0, reference=c.reference,
-        n_patients=study.n, cohort_label=c.cohorts.label if c.cohorts else "",
+        **identity_of(c), n_patients=study.n, cohort_label=c.cohorts.label if c.cohorts else "",
         criteria={k: CRITERIA_LABELS.get(v, v) for k, v in c.criteria.items()},
-        synthetic=c.synthetic,
-        cohort_labels={lv.name: lv.label for lv in c.cohorts.levels} if c.cohorts else {},
-        number_style=c.number_style)
+        cohort_labels={lv.name: lv.label for lv in c.cohorts.levels} if c.cohorts else {})
 
 
 def software_versions() -> dict[str, str]:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from remission.core.identity import StudyIdentity
 from remission.results import ResultSet
 
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -38,21 +39,16 @@ class FigureItem:
 
 
 @dataclass(frozen=True)
-class StudyInfo:
-    name: str
-    disease: str
-    products: tuple[str, ...]
-    day0: str
-    reference: str = ""
+class StudyInfo(StudyIdentity):
+    """The report header: the study's identity (:class:`~remission.core.identity.
+    StudyIdentity`, the same fields as ``StudyConfig``) plus what renderers show about it."""
+
     n_patients: int = 0
     cohort_label: str = ""
+    #: criteria system code -> display label
     criteria: Mapping[str, str] = field(default_factory=dict)
-    synthetic: bool = False
     #: cohort code -> label from study.toml (column headers show labels, not codes)
     cohort_labels: Mapping[str, str] = field(default_factory=dict)
-    #: number style of the report (study.toml ``[report] number_style``; see
-    #: :data:`remission.numbers.STYLES`)
-    number_style: str = "remission"
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from remission.core.identity import StudyIdentity
 from remission.errors import ProblemLog
 from remission.numbers import STYLES
 from remission.study.schema import (
@@ -78,14 +79,12 @@ class Cohorts:
 
 
 @dataclass(frozen=True)
-class StudyConfig:
-    name: str
-    disease: str
-    products: tuple[str, ...]
-    day0: str
-    reference: str = ""
+class StudyConfig(StudyIdentity):
+    """study.toml, parsed and checked: the identity fields (:class:`~remission.core.identity.
+    StudyIdentity`, shared with the report header) plus cohorts, criteria, endpoints,
+    reference ranges and where each key was found (``lines``)."""
+
     anchor_date_column: str | None = None
-    synthetic: bool = False
     cohorts: Cohorts | None = None
     criteria: dict[str, str] = field(default_factory=dict)
     assessment_day: int | None = None
@@ -97,7 +96,6 @@ class StudyConfig:
     lln: dict[str, float] = field(default_factory=dict)
     lloq: dict[str, float] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)  # key -> line in study.toml
-    number_style: str = "remission"  # [report] number_style (remission.numbers.STYLES)
 
 
 def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
