@@ -30,10 +30,9 @@ from scipy import optimize
 
 from ..results import Result
 from ..stats.contingency import pearson_chi2
-from .design import Design, load_design
+from .design import DESIGN_DIR, Design, load_design
 from .params import PARAMETERS
 
-DESIGN_DIR = Path(__file__).resolve().parents[3] / "examples" / "designs"
 #: response categories of the engines' systems (ELN 2022 for AML, NCCN ALL for B-ALL),
 #: with and without the MRD qualifier; recorded values are derived by those engines
 COMPLETE = tuple(f"{c}{q}" for c in ("CR", "CRh", "CRi", "MLFS") for q in ("", "_MRD-"))

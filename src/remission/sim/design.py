@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ from .population import (
     EXTRA_COVARIATES,
 )
 from .solver import Schedule
+
+#: The seed designs, shipped as package data (``remission/data/designs``;
+#: ``examples/designs`` links to them), so calibration and sensitivity work from an
+#: installed wheel as from the source tree.
+DESIGN_DIR = Path(str(resources.files("remission.data").joinpath("designs")))
 
 ANTIGENS = ("CLL1", "CD123", "CD19")
 DISEASES = ("AML", "B-ALL", "MDS", "MPAL")

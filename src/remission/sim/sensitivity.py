@@ -25,20 +25,18 @@ blood-count and circulating-blast parts of ELN CR.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..results import Result
 from .bedside import crs_icans_severity
-from .design import load_design
+from .design import DESIGN_DIR, load_design
 from .params import PARAMETERS, typical
 from .population import build_patients
 from .solver import simulate
 
-DESIGN = Path(__file__).resolve().parents[3] / "examples" / "designs" / \
-    "seed002_cll1_cart_dose_groups.toml"
+DESIGN = DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml"
 DEFAULT_PARAMETERS = ("car_expansion", "car_kill_max", "car_exhaustion", "il6_car",
                       "antigen_density_cv", "crs_cut3")
 #: per-patient keys that a parameter feeds (build_patients copies some under a new name)
