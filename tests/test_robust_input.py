@@ -446,7 +446,7 @@ def test_aggregate_claims_problems_have_lines(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLES / "seed000-ven-cll1", dst)
     edit_toml(dst / "claims.toml", 'pct2 = "66.7"', "pct2 = -inf")
     pr = find(problems_of(dst), column="pct2")
-    assert pr.row == 6  # the [[comparison]] header of that comparison
+    assert pr.row == 9  # the pct2 line of that comparison (its [[comparison]] header is 6)
 
 
 def test_aggregate_claims_with_invalid_bytes(tmp_path: Path) -> None:
@@ -457,3 +457,25 @@ def test_aggregate_claims_with_invalid_bytes(tmp_path: Path) -> None:
     p.write_bytes(p.read_bytes()[:173] + b"\xff" + p.read_bytes()[173:])
     pr = find(problems_of(dst), expected="a UTF-8 TOML file")
     assert "UTF-8" in pr.message and pr.row is not None
+
+
+@pytest.mark.parametrize(("line", "value"), [
+    ("x2 = 20", "[]"), ("x2 = 20", '"20"'), ("x2 = 20", "true"), ("x2 = 20", "-1"),
+    ("n1 = 33", "1.5"), ("n1 = 33", "0"), ("x2 = 20", "99")])
+def test_aggregate_claim_fields_of_the_wrong_type_are_problems_at_their_line(
+        tmp_path: Path, line: str, value: str) -> None:
+    """Fuzz find (bench_fuzz seed 159): ``x2 = []`` in an aggregate claims.toml ended in a
+    TypeError inside the reconstruction; every field is now checked for its type (and x
+    against n) with the line of the field."""
+    dst = tmp_path / "agg"
+    shutil.copytree(EXAMPLES / "seed000-ven-cll1", dst)
+    claims = dst / "claims.toml"
+    text = claims.read_text(encoding="utf-8")
+    assert line in text
+    key = line.split(" =")[0]
+    claims.write_text(text.replace(line, f"{key} = {value}", 1), encoding="utf-8")
+    lineno = next(i for i, ln in enumerate(claims.read_text(encoding="utf-8").splitlines(), 1)
+                  if ln.startswith(f"{key} = {value}"))
+    probs = problems_of(dst)
+    p = find(probs, column=key)
+    assert p.row == lineno and p.file.endswith("claims.toml")

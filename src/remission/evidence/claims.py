@@ -44,6 +44,74 @@ from remission.study.config import toml_error_line
 _COMPARISON_KEYS = {"label", "reported_p", "pct1", "pct2", "n1", "n2", "x1", "x2", "source",
                     "n1_max", "n2_max", "subgroup"}
 
+#: Type of each field a claim table may hold (checked before anything is reconstructed):
+#: ``count`` a whole number >= 0, ``size`` a whole number >= 1, ``number`` a finite number
+#: (or a printed number in quotes), ``positive`` a finite number > 0, ``level`` a number
+#: strictly between 0 and 1, ``text`` a string.
+_FIELD_TYPES: dict[str, dict[str, str]] = {
+    "comparison": {"label": "text", "source": "text", "subgroup": "text", "n1": "size",
+                   "n2": "size", "x1": "count", "x2": "count", "n1_max": "size",
+                   "n2_max": "size"},
+    "mean": {"label": "text", "source": "text", "mean": "number", "n": "size",
+             "granularity": "positive"},
+    "median": {"label": "text", "source": "text", "median": "number", "low": "number",
+               "high": "number", "n": "size", "granularity": "positive"},
+    "ratio": {"label": "text", "source": "text", "estimate": "number", "lower": "number",
+              "upper": "number", "conf": "level"},
+    "proportion": {"label": "text", "source": "text", "pct": "number", "n": "size",
+                   "parts": "texts"},
+    "distribution": {"label": "text", "source": "text", "n": "size", "counts": "table"},
+}
+_EXPECTED = {"count": "a whole number >= 0 (no quotes)", "size": "a whole number >= 1",
+             "number": 'a finite number, or a printed number in quotes ("12.5")',
+             "positive": "a finite number > 0", "level": "a number between 0 and 1",
+             "text": "text in quotes", "texts": 'a list of labels ["...", ...]',
+             "table": "{ category = patients, ... }"}
+
+
+def _type_ok(kind: str, v: Any) -> bool:
+    import math
+
+    if kind in ("count", "size"):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= (kind == "size")
+    if kind in ("number", "positive", "level"):
+        if isinstance(v, str) and kind == "number":
+            try:
+                Printed.parse(v)
+            except (ArithmeticError, ValueError):
+                return False
+            return True
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            return False
+        return kind == "number" or (v > 0 if kind == "positive" else 0 < v < 1)
+    if kind == "text":
+        return isinstance(v, str)
+    if kind == "texts":
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+    return isinstance(v, dict)
+
+
+def _check_types(doc: dict[str, Any], path: Path, log: ProblemLog) -> None:
+    """Every known field of every claim table has the type its reconstruction needs; a
+    table that is not a list of tables, and counts above their group size, are problems."""
+    for table, fields in _FIELD_TYPES.items():
+        entries = doc.get(table, [])
+        if not isinstance(entries, list) or not all(isinstance(c, dict) for c in entries):
+            log.add(str(path), f"'{table}' must be written as [[{table}]] tables",
+                    column=table, expected=f"[[{table}]] headers")
+            doc[table] = []
+            continue
+        for i, c in enumerate(entries, 1):
+            for k, kind in fields.items():
+                if k in c and not _type_ok(kind, c[k]):
+                    log.add(str(path), f"[[{table}]] #{i}: wrong type", column=k,
+                            value=c[k], expected=_EXPECTED[kind])
+            for x, n in (("x1", "n1"), ("x2", "n2")):
+                if (table == "comparison" and _type_ok("count", c.get(x))
+                        and _type_ok("size", c.get(n)) and c[x] > c[n]):
+                    log.add(str(path), f"[[{table}]] #{i}: {x} is larger than {n}", column=x,
+                            value=c[x], expected=f"at most {n} = {c[n]}")
+
 
 def reconstruct_claims(path: str | Path) -> list[Result]:
     """One Result per claim in the file, in file order; bad entries raise ``InputError``."""
@@ -60,6 +128,7 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
                 expected="a UTF-8 TOML file")
         log.raise_if_any()
         raise AssertionError("unreachable") from exc
+    _check_types(doc, path, log)
     comps = doc.get("comparison", [])
     for i, c in enumerate(comps, 1):
         where = f"[[comparison]] #{i}"
@@ -155,7 +224,8 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
 
 
 def _add_lines(log: ProblemLog, path: Path) -> None:
-    """Give each ``[[table]] #i`` problem the line of that table's header in the file."""
+    """Give each ``[[table]] #i`` problem the line of its field in that table (the
+    table's header line when the field is not written there)."""
     import re
     from dataclasses import replace
 
@@ -167,7 +237,16 @@ def _add_lines(log: ProblemLog, path: Path) -> None:
             heads = [n for n, ln in enumerate(text, start=1) if pat.match(ln)]
             i = int(m.group(2)) - 1
             if i < len(heads):
-                log.problems[k] = replace(p, row=heads[i])
+                row = heads[i]
+                field = re.compile(r"^\s*" + re.escape(str(p.column or "").split(".")[0])
+                                   + r"\s*=") if p.column else None
+                for n in range(heads[i] + 1, len(text) + 1):
+                    if re.match(r"^\s*\[", text[n - 1]):
+                        break
+                    if field is not None and field.match(text[n - 1]):
+                        row = n
+                        break
+                log.problems[k] = replace(p, row=row)
 
 
 def joint_group_sizes(subgroup: str, results: list[Result], name: str) -> Result:
