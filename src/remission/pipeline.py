@@ -230,14 +230,14 @@ def lab_results(folder: Path) -> tuple[list, list[FigureItem]]:
 
 def lab_bundle(folder: str | Path) -> ReportBundle:
     """A report of a stand-alone lab folder (``remission lab report``)."""
-    from remission.lab.folder import _resolve, read_config
+    from remission.lab.folder import lab_folder, read_config
 
     folder = Path(folder)
     step("laboratory analyses")
     results, figs = lab_results(folder)
     # the data's own declaration (lab.toml [lab] synthetic = true) decides the banner, never
     # the folder's name
-    lab_cfg = read_config(_resolve(folder)).get("lab", {})
+    lab_cfg = read_config(lab_folder(folder)).get("lab", {})
     info = StudyInfo(name=f"Laboratory report: {lab_cfg.get('name') or folder.name}",
                      disease="", products=(), day0="",
                      synthetic=lab_cfg.get("synthetic") is True)

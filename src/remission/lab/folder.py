@@ -46,7 +46,15 @@ ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 
-def _resolve(path: Path) -> Path:
+def lab_folder(path: Path) -> Path:
+    """The folder holding the assay tables: ``path`` itself, or its ``lab/`` subfolder when
+    ``path`` is a study folder (a ``lab/`` folder and no assay table at the top).
+
+    Examples
+    --------
+    >>> lab_folder(Path("examples/synthetic-lab")).name
+    'synthetic-lab'
+    """
     if (path / "lab").is_dir() and not any((path / f).exists() for f in FILES.values()):
         return path / "lab"
     return path
@@ -103,7 +111,7 @@ def analyse_folder(path: str | Path) -> tuple[list[Result], list[Figure]]:
 
     All input problems across all files are collected and raised as one InputError.
     """
-    folder = _resolve(Path(path))
+    folder = lab_folder(Path(path))
     if not folder.is_dir():
         raise InputError([Problem(str(folder), "lab folder not found")])
     probs: list[Problem] = []

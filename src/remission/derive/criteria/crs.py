@@ -59,7 +59,7 @@ from remission.derive.criteria._common import (
     infusion_window,
     summarise_episodes,
 )
-from remission.derive.criteria.daily import _minutes, column, level
+from remission.derive.criteria.daily import column, level, minutes_of_day
 from remission.vocab.drugs import canonical_agents, match_agent
 from remission.vocab.vocabulary import VOCABULARY
 
@@ -101,7 +101,7 @@ def _waiver_start(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents,
         tt = tx["time"].astype(str).str.strip()
         ok = tt.str.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d").fillna(False).to_numpy()
         if ok.any():
-            minute[ok] = _minutes(tt[ok])
+            minute[ok] = minutes_of_day(tt[ok])
     t = pd.DataFrame({"patient_id": tx["patient_id"].to_numpy(),
                       "day": pd.to_numeric(tx["start_day"]).to_numpy(dtype=float),
                       "minute": minute})
@@ -335,7 +335,7 @@ def _after_drug(daily, obs, rows, smin, system, sbp_threshold, sbp_rule, patient
     Returns (grade, decided index, number of untimed observations assumed after the drug);
     grade 0 for rows without such observations or without ``obs``.
     """
-    from remission.derive.criteria.daily import _minutes, daily_features
+    from remission.derive.criteria.daily import daily_features, minutes_of_day
 
     g = np.zeros(len(daily), dtype=np.int64)
     d = np.zeros(len(daily), dtype=np.int64)
@@ -350,7 +350,7 @@ def _after_drug(daily, obs, rows, smin, system, sbp_threshold, sbp_rule, patient
     has_t = o["time"].notna().to_numpy()
     m = np.full(len(o), np.inf)
     if has_t.any():
-        m[has_t] = _minutes(o.loc[has_t, "time"].astype(str))
+        m[has_t] = minutes_of_day(o.loc[has_t, "time"].astype(str))
     keep = m >= o["_t"].to_numpy()  # untimed (inf) kept: assumed after the drug
     n_assumed = int((~has_t & keep).sum())
     sub = o[keep].drop(columns=["_pid", "_t"])

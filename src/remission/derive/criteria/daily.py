@@ -233,7 +233,14 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     return out
 
 
-def _minutes(t: pd.Series) -> np.ndarray:
+def minutes_of_day(t: pd.Series) -> np.ndarray:
+    """Minutes since midnight of ``"HH:MM"`` clock times (validated by the study loader).
+
+    Examples
+    --------
+    >>> minutes_of_day(pd.Series(["00:00", "08:30", "23:59"])).tolist()
+    [0.0, 510.0, 1439.0]
+    """
     parts = t.str.split(":", expand=True).astype(float)
     return (parts[0] * 60 + parts[1]).to_numpy()
 
@@ -250,7 +257,7 @@ def sustained_fever(obs: pd.DataFrame, threshold: float = 38.0, minutes: float =
     t = obs[(obs["variable"] == "temperature") & obs["time"].notna()]
     if t.empty:
         return pd.DataFrame({"patient_id": [], "day": [], "fever_sustained": []})
-    clock = t["day"].to_numpy(dtype=float) * 1440.0 + _minutes(t["time"].astype(str))
+    clock = t["day"].to_numpy(dtype=float) * 1440.0 + minutes_of_day(t["time"].astype(str))
     t = t.assign(m=clock).sort_values(["patient_id", "m"], kind="stable")
     hot = (t["value"] >= threshold).to_numpy()
     pid = t["patient_id"].astype(str).to_numpy()
@@ -293,7 +300,7 @@ def concurrent_pressors(obs: pd.DataFrame,
     t = sel[timed]
     if t.empty:
         return untimed_days.assign(n_concurrent=np.nan, all_timed=False)
-    clock = t["day"].to_numpy(dtype=float) * 1440.0 + _minutes(t["time"].astype(str))
+    clock = t["day"].to_numpy(dtype=float) * 1440.0 + minutes_of_day(t["time"].astype(str))
     d = pd.DataFrame({"patient_id": t["patient_id"].astype(str).to_numpy(),
                       "drug": t["variable"].astype(str).to_numpy(),
                       "day": t["day"].to_numpy(dtype=np.int64), "start": clock,
