@@ -8,8 +8,11 @@ matplotlib is imported lazily inside the functions so ``import remission`` stays
 
 from __future__ import annotations
 
+# RC: the matplotlib rcParams every figure is drawn and saved with (renderers use them
+# when serialising, so a figure looks the same in HTML and Word)
+from remission.plot._style import RC
 from remission.plot.grades import grade_by_group
 from remission.plot.lanes import lane_chart, lane_chart_note
 from remission.plot.response import response_by_group
 
-__all__ = ["grade_by_group", "lane_chart", "lane_chart_note", "response_by_group"]
+__all__ = ["RC", "grade_by_group", "lane_chart", "lane_chart_note", "response_by_group"]

@@ -13,7 +13,7 @@ import io
 import re
 from typing import Any
 
-from remission.plot._style import RC
+from remission.plot import RC
 
 _SVG_META = {"Date": None, "Creator": "remission", "Format": None, "Type": None}
 
