@@ -123,6 +123,7 @@ class _Inputs:
     canon: dict = field(default_factory=dict)  # row text -> canonical row (_canonical)
     daily: pd.DataFrame | None = None     # :func:`daily_table`, filled on first use
     course: dict | None = None            # :func:`course`, filled on first use
+    derived: dict = field(default_factory=dict)  # :func:`per_revision` values
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -404,6 +405,32 @@ def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     if inp.daily is None:
         inp.daily = _daily_table(patient, fresh)
     return inp.daily.copy()
+
+
+def per_revision(patient, key: str, compute, fresh: bool = False):
+    """``compute()`` once per revision of the patient's data (remembered with the patient's
+    other cached inputs, under ``key``).
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    key : str
+        Name of the value.
+    compute : callable
+        Called without arguments when the value is not remembered for this revision.
+    fresh : bool
+        As for :func:`daily_table`.
+
+    Returns
+    -------
+    object
+        The value.
+    """
+    inp = _inputs(patient, fresh)
+    if key not in inp.derived:
+        inp.derived[key] = compute()
+    return inp.derived[key]
 
 
 def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from remission.vocab.vocabulary import VOCABULARY
-from remission.web.grading import course, daily_table, study_config
+from remission.web.grading import course, daily_table, per_revision, study_config
 
 #: Bedside monitoring days a CRS reading is expected on: the approved CD19 CAR-T products'
 #: prescribing information asks to monitor patients at least daily for the first 7 days
@@ -243,17 +243,10 @@ def dashboard(study) -> Dashboard:
                                         event="death").values_list("patient_id", "day"):
         deaths[pk] = min(day, deaths.get(pk, day))
     for p in active:
-        table = daily_table(p, fresh=True)
-        cmax = None if table.empty or table["crs"].isna().all() else int(table["crs"].max())
-        nmax = (None if table.empty or table["neuro"].isna().all()
-                else int(table["neuro"].max()))
+        cmax, nmax, best, seen, last_day = per_revision(
+            p, "dashboard", lambda p=p: _patient_counts(p, CRS_VARIABLES), fresh=True)
         crs[cohort[p.pk]][cmax if cmax is not None else "not assessed"] += 1
         neuro[cohort[p.pk]][nmax if nmax is not None else "not assessed"] += 1
-        out = course(p, fresh=True)
-        resp = out.get("response") if out else None
-        best = None
-        if resp is not None and len(resp) and pd.notna(resp["best_response"].iloc[0]):
-            best = str(resp["best_response"].iloc[0])
         responses["derived"][best or "not assessed"] += 1
         responses["recorded"][(p.data.get("best_response") or "").strip() or "not recorded"] += 1
         graded = cmax is not None or nmax is not None
@@ -264,12 +257,8 @@ def dashboard(study) -> Dashboard:
             pending.append(p)
         has_inf = p.pk in with_infusion
         infused += has_inf
-        if has_inf and out:
-            daily = out["daily"]
-            last = min(int(daily["day"].max()), deaths.get(p.pk, 10**9))
-            cols = [c for c in CRS_VARIABLES if c in daily.columns]
-            seen = set(daily.loc[daily[cols].notna().any(axis=1).to_numpy(), "day"]
-                       .astype(int)) if cols else set()
+        if has_inf and last_day is not None:
+            last = min(last_day, deaths.get(p.pk, 10**9))
             gaps = [d for d in MONITORING_DAYS if d <= last and d not in seen]
             if gaps:
                 missing.append((p, gaps))
@@ -282,6 +271,26 @@ def dashboard(study) -> Dashboard:
                      infused=int(infused), grade_names=("CRS", ntx), cohorts=order,
                      crs=dict(crs), neuro=dict(neuro), responses=responses, signed=signed,
                      pending_signoff=pending, missing_days=missing, overdue_queries=overdue)
+
+
+def _patient_counts(patient, crs_variables) -> tuple:
+    """(max derived CRS grade, max neurotoxicity grade, derived best response, days with a
+    CRS reading, last day with data) of one patient, from the cached library results."""
+    table = daily_table(patient, fresh=True)
+    cmax = None if table.empty or table["crs"].isna().all() else int(table["crs"].max())
+    nmax = None if table.empty or table["neuro"].isna().all() else int(table["neuro"].max())
+    out = course(patient, fresh=True)
+    if not out:
+        return cmax, nmax, None, set(), None
+    resp = out.get("response")
+    best = None
+    if resp is not None and len(resp) and pd.notna(resp["best_response"].iloc[0]):
+        best = str(resp["best_response"].iloc[0])
+    daily = out["daily"]
+    cols = [c for c in crs_variables if c in daily.columns]
+    seen = set(daily.loc[daily[cols].notna().any(axis=1).to_numpy(), "day"].astype(int)) \
+        if cols else set()
+    return cmax, nmax, best, seen, int(daily["day"].max())
 
 
 def grade_rows(counts: dict[str, Counter], cohorts: list[str], levels: list) -> list[dict]:
