@@ -71,7 +71,7 @@ def group_tick_labels(cohorts: Sequence[tuple[str, str]], width: int = 14) -> li
     >>> group_tick_labels([("A", "0.5×10⁶/kg"), ("B", "")])
     ['0.5×10⁶/kg', 'B']
     >>> group_tick_labels([("A", "CD19 CAR-T at the high dose")])
-    ['CD19 CAR-T at\nthe high dose']
+    ['CD19 CAR-T at\\nthe high dose']
     """
     import textwrap
 
