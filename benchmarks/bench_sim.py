@@ -123,7 +123,7 @@ def scalar_rhs_factory(pi: dict) -> callable:
                 q["antigen_up_ec50"] + cv),
             (q["expansion"] * boost * stim * fit - q["effector_loss"]
              - q["memory_conversion"]) * e + react,
-            q["memory_conversion"] * e - react - q["car_memory_loss"] * m,
+            q["memory_conversion"] * e - react - q["memory_loss"] * m,
             q["lymph_recovery"] * (q["alc0"] - t) - q["ld_lymph_kill"] * ld * t,
             ktr * pr * (drive - 1.0) - kdrug * pr,
             ktr * (pr - tr1), ktr * (tr1 - tr2), ktr * (tr2 - tr3),
@@ -145,7 +145,7 @@ def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA") -> np.ndarray:
     (venetoclax, Flu/Cy, cells, or a blinatumomab rate change); states at every day."""
     from scipy.integrate import solve_ivp
 
-    from remission.sim.model import EF, N_STATES, initial_state
+    from remission.sim.model import EF, MEM, N_STATES, initial_state
     from remission.sim.pk import ven_bioavailable_dose
     from remission.sim.solver import BLOOD_UL_PER_KG
 
@@ -164,8 +164,11 @@ def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA") -> np.ndarray:
         if s.ven_mg[i] > 0:
             x[N_STATES] += float(ven_bioavailable_dose(np.array([s.ven_mg[i]]), pi)[0])
         x[N_STATES + 4] += s.fc_units[i]
-        x[EF] += (s.car_per_kg[i] + s.car_cells[i] / w) * float(pi["car_blood_fraction"][0]) \
+        cells = (s.car_per_kg[i] + s.car_cells[i] / w) * float(pi["car_blood_fraction"][0]) \
             / BLOOD_UL_PER_KG
+        rest = float(pi["resting_fraction"][0])
+        x[EF] += (1.0 - rest) * cells
+        x[MEM] += rest * cells
         sol = solve_ivp(f, (i, stop), x, method=method, rtol=rtol, atol=1e-12 * 0 + 1e-14,
                         t_eval=np.arange(i, stop + 1), args=(float(s.blin_ug_day[i]),))
         out[i + 1:stop + 1] = sol.y[:, 1:].T

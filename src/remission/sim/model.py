@@ -111,6 +111,24 @@ def baseline_anc(p: Params) -> np.ndarray:
     return p["anc_healthy"] * g0 ** (1.0 / p["neut_gamma"])
 
 
+def infuse(y: np.ndarray, cells: np.ndarray | float, p: Params) -> None:
+    """Add infused CAR cells (cells/uL of blood) to the state ``y`` in place.
+
+    The product is not all effector: a share ``resting_fraction`` arrives resting
+    (naive / stem-like memory phenotype) and enters the memory compartment M, which
+    antigen activates into dividing effectors at ``car_memory_reactivation x S x F``
+    (the CARTmath theta term). Resting cells need that priming before they divide, so
+    expansion starts with a lag and peaks later. Evidence: in seed 002's product CD4+
+    naive T cells dominated and CD4+ effector-memory cells at the expansion peak
+    (Zhang 2025 Front Immunol 15:1491341, Fig. 3D); antigen-primed T cells first divide
+    after a lag and then expand by a programmed burst (Kaech & Ahmed 2001 Nat Immunol
+    2:415); tisagenlecleucel peaks at a median of ~10 days (Mueller 2017 Blood 130:2317).
+    """
+    f = p["resting_fraction"]
+    y[EF] += (1.0 - f) * cells
+    y[MEM] += f * cells
+
+
 def recognition(density: np.ndarray, half: np.ndarray | float,
                 hill: np.ndarray | float = 1.0) -> np.ndarray:
     """CAR recognition of a blast as a function of its antigen density (relative to the
@@ -174,7 +192,7 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     dy[EF] = (p["expansion"] * boost * stim * fit - p["effector_loss"]
               - p["memory_conversion"]) * e + react
     dy[FIT] = -p["car_exhaustion"] * stim * fit
-    dy[MEM] = p["memory_conversion"] * e - react - p["car_memory_loss"] * m
+    dy[MEM] = p["memory_conversion"] * e - react - p["memory_loss"] * m
 
     # lymphocytes
     dy[LY] = p["lymph_recovery"] * (p["alc0"] - t) - p["ld_lymph_kill"] * ld * t

@@ -97,6 +97,10 @@ PARAMETERS = MappingProxyType(
         "car_exhaustion": _P(0.06, "1/day at full stimulation", 0.3,
                              "assumption; expansion capacity lost under chronic antigen "
                              "(contraction phase of Santurio 2025 PLoS Comput Biol)"),
+        "car_resting_fraction": _P(0.0, "-", 0.0,
+                                   "share of the CAR-T product that arrives resting (naive/"
+                                   "memory) and must be primed by antigen before dividing; "
+                                   "seed 002 product CD4+ Tn-dominant (Zhang 2025 Fig. 3D)"),
         "car_kill_half": _P(50.0, "cells/uL", 0.0, "assumption; Kimmel 2021 k_B form"),
         "car_neg_kill_fraction": _P(0.266, "-", 0.0,
                                    "fitted (calibrate.fit car_t); dim/bystander kill"),
@@ -111,6 +115,8 @@ PARAMETERS = MappingProxyType(
                           "expands ~1.2-fold, an IL-15-supported one (per-arm 1.2/day) "
                           "~3-fold; seed 004"),
         "nk_effector_loss": _P(0.30, "1/day", 0.3, "assumption; NK persistence ~2-3 weeks"),
+        "nk_resting_fraction": _P(0.0, "-", 0.0,
+                                  "share of the CAR-NK product that arrives resting"),
         "nk_kill_max": _P(1.11, "1/day", 0.4,
                          "fitted (calibrate.fit car_nk: seed 004)"),
         # --- blinatumomab: Clements 2020 Clin Pharmacokinet 59:463 ---------------------------

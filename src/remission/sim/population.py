@@ -183,6 +183,9 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
     p["expansion"] = p[f"{prefix}_expansion"]
     p["effector_loss"] = p[f"{prefix}_effector_loss"]
     p["kill_max"] = p[f"{prefix}_kill_max"]
+    p["resting_fraction"] = p[f"{prefix}_resting_fraction"]
+    # resting (not yet primed) CAR-NK cells die as active ones do; T cells persist as memory
+    p["memory_loss"] = p["nk_effector_loss"] if product == "car_nk" else p["car_memory_loss"]
     # NK cells have no memory compartment (seed 004: short persistence)
     p["memory_conversion"] = p["car_memory_conversion"] * (0.0 if product == "car_nk" else 1.0)
     fac = OFFTUMOUR_FACTOR.get(antigen, 0.0) if product != "none" else 0.0

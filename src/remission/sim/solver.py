@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .model import EF, HB, LN, LP, N_STATES, PLT, initial_state, observables, rhs
+from .model import HB, LN, LP, N_STATES, PLT, infuse, initial_state, observables, rhs
 from .pk import N_DRIVERS, DriverPropagator, driver_rhs, ven_bioavailable_dose
 
 BLOOD_UL_PER_KG = 70_000.0  # 70 mL/kg blood volume
@@ -122,7 +122,7 @@ def _integrate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None,
         if ven.any():
             d[0] += ven_bioavailable_dose(ven, p)
         d[4] += fc
-        y[EF] += car
+        infuse(y, car, p)
         k_steps = steps_per_day * (refine if fast[i] else 1)
         h, half = props[k_steps]
         for _ in range(k_steps):
@@ -196,7 +196,8 @@ def simulate_reference(p: Mapping[str, np.ndarray], s: Schedule, method: str = "
         if s.ven_mg[i] > 0:
             x[N_STATES] += ven_bioavailable_dose(np.array([s.ven_mg[i]]), p)[0]
         x[N_STATES + 4] += s.fc_units[i]
-        x[EF] += _dose_rows(s, None, i, 1, p)[2][0]
+        x_state = x[:N_STATES, None]  # a view: infuse writes into x
+        infuse(x_state, _dose_rows(s, None, i, 1, p)[2], p)
         rate = np.array([s.blin_ug_day[i]])
 
         def f(_t: float, xx: np.ndarray, rate: np.ndarray = rate) -> np.ndarray:

@@ -144,25 +144,33 @@ def summarise_by_infusion(graded: pd.DataFrame, what: str) -> pd.DataFrame:
     from remission.progress import advance
 
     g = graded.dropna(subset=["infusion"])
-    rows = []
-    groups = g.groupby(["patient_id", "infusion"], sort=True, observed=True)
-    n_groups, every = groups.ngroups, max(1, groups.ngroups // 200)
-    label = f"patients' {what.upper() if what == 'crs' else what} courses summarised"
-    for k, ((pid, inf), sub) in enumerate(groups, 1):
-        if k % every == 0 or k == n_groups:
-            advance(k, n_groups, label)
-        pos = sub[sub["grade"] >= 1]
-        top = sub.sort_values(["grade", "day"], ascending=[False, True], kind="stable").iloc[0]
-        inf_day = int(sub["infusion_day"].iloc[0])
-        rows.append({
-            "patient_id": pid, "infusion": int(inf), "infusion_day": inf_day,
-            f"{what}_max_grade": int(top["grade"]),
-            f"{what}_onset_day": int(pos["day"].min()) if len(pos) else pd.NA,
-            "onset_days_after_infusion": int(pos["day"].min()) - inf_day if len(pos) else pd.NA,
-            f"{what}_duration_days": len(pos),
-            "rule": top["decided_by"], "system": top["system"]})
-    out = pd.DataFrame(rows)
+    if g.empty:
+        return pd.DataFrame()
+    keys = ["patient_id", "infusion"]
+    # one pass over all patients (no per-patient loop): the worst day of each window is
+    # the first row of a stable sort by grade (descending) then day, as before
+    top = g.sort_values([*keys, "grade", "day"], ascending=[True, True, False, True],
+                        kind="stable").drop_duplicates(keys, keep="first")
+    top = top.set_index(keys)
+    grp = g.groupby(keys, sort=True, observed=True)
+    first_day = grp["infusion_day"].first()
+    pos = g[g["grade"] >= 1].groupby(keys, sort=True, observed=True)["day"]
+    onset, dur = pos.min(), pos.size()
+    idx = first_day.index
+    onset_v = onset.reindex(idx)
+    n_groups = len(idx)
+    advance(n_groups, n_groups,
+            f"patients' {what.upper() if what == 'crs' else what} courses summarised")
+    out = pd.DataFrame({
+        "patient_id": idx.get_level_values(0).to_numpy(),
+        "infusion": idx.get_level_values(1).astype(int),
+        "infusion_day": first_day.to_numpy().astype(int),
+        f"{what}_max_grade": top["grade"].reindex(idx).to_numpy().astype(int),
+        f"{what}_onset_day": onset_v.to_numpy(),
+        "onset_days_after_infusion": onset_v.to_numpy() - first_day.to_numpy(),
+        f"{what}_duration_days": dur.reindex(idx).fillna(0).to_numpy().astype(int),
+        "rule": top["decided_by"].reindex(idx).to_numpy(),
+        "system": top["system"].reindex(idx).to_numpy()})
     for c in (f"{what}_onset_day", "onset_days_after_infusion"):
-        if c in out:
-            out[c] = out[c].astype("Int64")
+        out[c] = out[c].astype("Int64")
     return out
