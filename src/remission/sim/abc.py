@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .calibrate import TARGETS, particle_targets, target_scale
+from .calibrate import TARGETS, markdown, particle_targets, target_scale
 
 #: random stream of the virtual patients of every fit (the check uses 1 and 2)
 FIT_STREAM = 101
@@ -259,20 +259,10 @@ def leave_one_seed_out(n: int = 60, generations: int = 4, draws: int = 100,
     return out
 
 
-def _table_md(df: pd.DataFrame, fmt: str = "{:.3g}") -> str:
-    cols = list(df.columns)
-    lines = ["| | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for k, r in df.iterrows():
-        cells = [fmt.format(v) if isinstance(v, float | np.floating) else str(v)
-                 for v in r.to_numpy()]
-        lines.append(f"| {k} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m remission.sim.abc OUT [--n N] [--generations G] [--no-loso]``:
-    the full fit, its posterior predictive on fresh patients and leave-one-seed-out,
-    written to ``OUT/abc_fit.json`` and ``OUT/abc_fit.md``."""
+    """``python -m remission.sim.abc OUT [--n N] [--generations G] [--no-loso |
+    --loso-only]``: the full fit and its posterior predictive on fresh patients
+    (``OUT/abc_fit.json``, ``.md``), and/or leave-one-seed-out (``OUT/abc_loso.*``)."""
     import argparse
     import sys
 
@@ -285,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--loso-n", type=int, default=60)
     ap.add_argument("--loso-generations", type=int, default=3)
     ap.add_argument("--no-loso", action="store_true")
+    ap.add_argument("--loso-only", action="store_true")
     a = ap.parse_args(argv)
 
     def say(m: str) -> None:
@@ -292,30 +283,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    r = fit(n=a.n, generations=a.generations, log=say)
-    post = r.summary()
-    pred = predictive_table(posterior_predictive(r, ("000", "002", "003", "004")))
     doc: dict[str, object] = {
         "command": "python -m remission.sim.abc " + " ".join(argv or sys.argv[1:]),
-        "fit_stream": FIT_STREAM, "predict_stream": PREDICT_STREAM,
-        "history": r.history, "posterior": post.to_dict(orient="index"),
-        "particles": r.particles.assign(weight=r.weights, distance=r.distances)
-        .to_dict(orient="records"),
-        "posterior_predictive": pred.to_dict(orient="index")}
+        "fit_stream": FIT_STREAM, "predict_stream": PREDICT_STREAM}
     md = ["# ABC-SMC fit of the in-silico trial model", "",
-          f"Command: `{doc['command']}`", "",
-          "## Generations", "", _table_md(pd.DataFrame(r.history).set_index("generation")),
-          "", "## Posterior (weighted median, 95 % interval)", "", _table_md(post), "",
-          "## Posterior predictive on fresh virtual patients (stream "
-          f"{PREDICT_STREAM})", "", _table_md(pred)]
+          f"Command: `{doc['command']}`"]
+    if not a.loso_only:
+        r = fit(n=a.n, generations=a.generations, log=say)
+        post = r.summary()
+        pred = predictive_table(posterior_predictive(r, ("000", "002", "003", "004")))
+        doc.update({
+            "history": r.history, "posterior": post.to_dict(orient="index"),
+            "particles": r.particles.assign(weight=r.weights, distance=r.distances)
+            .to_dict(orient="records"),
+            "posterior_predictive": pred.to_dict(orient="index")})
+        md += ["", "## Generations", "",
+               markdown(pd.DataFrame(r.history).set_index("generation")),
+               "", "## Posterior (weighted median, 95 % interval)", "", markdown(post), "",
+               "## Posterior predictive on fresh virtual patients (stream "
+               f"{PREDICT_STREAM})", "", markdown(pred)]
     if not a.no_loso:
         loso = leave_one_seed_out(a.loso_n, a.loso_generations, log=say)
         doc["leave_one_seed_out"] = {k: v.to_dict(orient="index") for k, v in loso.items()}
         md += ["", "## Leave one seed out (fit on the other three, predict this one)"]
         for k, v in loso.items():
-            md += ["", f"### seed {k} left out", "", _table_md(v)]
-    write_text(out / "abc_fit.json", json.dumps(doc, indent=1, default=float) + "\n")
-    write_text(out / "abc_fit.md", "\n".join(md) + "\n")
+            md += ["", f"### seed {k} left out", "", markdown(v)]
+    stem = "abc_loso" if a.loso_only else "abc_fit"
+    write_text(out / f"{stem}.json", json.dumps(doc, indent=1, default=float) + "\n")
+    write_text(out / f"{stem}.md", "\n".join(md) + "\n")
     print("\n".join(md))
     return 0
 

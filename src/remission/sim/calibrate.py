@@ -450,6 +450,37 @@ def predictive_check(studies: Sequence[str] = ("000", "002", "003", "004"),
     return PredictiveCheck(d_obs, p, table, replicates, seed, null)
 
 
+#: parameters whose 3-fold errors the check must detect (docs/simulation.md)
+KEY_PARAMETERS = ("car_expansion", "car_kill_max", "il6_car", "car_exhaustion")
+
+
+def power_table(parameters: Sequence[str] = KEY_PARAMETERS,
+                factors: Sequence[float] = (0.3, 3.0),
+                studies: Sequence[str] = ("002",), replicates: int = 60, seed: int = 2,
+                base: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """The predictive check with each parameter multiplied by each factor (one at a
+    time, from ``base`` or the shipped values), and unperturbed: statistic, p, verdict.
+
+    Examples
+    --------
+    >>> power_table(("car_expansion",), (3.0,), replicates=20)  # doctest: +SKIP
+    """
+    vals = {**{k: v.value for k, v in PARAMETERS.items()}, **dict(base or {})}
+    rows = []
+    cases: list[tuple[str, float]] = [("(shipped)", 1.0)]
+    cases += [(k, f) for k in parameters for f in factors]
+    for k, f in cases:
+        over = dict(base or {})
+        if k != "(shipped)":
+            over[k] = vals[k] * f
+        r = predictive_check(studies, replicates, seed, over)
+        worst = r.table["z"].abs().idxmax()
+        rows.append({"parameter": k, "factor": f, "D": r.statistic, "p": r.p_value,
+                     "verdict": "pass" if r.passed else "fail",
+                     "largest |z|": f"{worst} ({r.table.loc[worst, 'z']:+.1f})"})
+    return pd.DataFrame(rows)
+
+
 def loss(overrides: Mapping[str, float], studies: Sequence[str], n_rep: int = 20,
          seed: int = 0, design_dir: Path = DESIGN_DIR) -> float:
     """Sum of squared standardised residuals of the targets of ``studies``."""
@@ -490,6 +521,18 @@ def fit(block: str, n_rep: int = 20, seed: int = 0, maxiter: int = 60
     return dict(zip(names, np.exp(res.x).tolist(), strict=True)), float(res.fun)
 
 
+def markdown(df: pd.DataFrame, fmt: str = "{:.3g}") -> str:
+    """Any table as a Markdown table (floats with ``fmt``), index first."""
+    cols = [str(c) for c in df.columns]
+    lines = [f"| {df.index.name or ''} | " + " | ".join(cols) + " |",
+             "|---" * (len(cols) + 1) + "|"]
+    for k, r in df.iterrows():
+        cells = [fmt.format(v) if isinstance(v, float | np.floating) else str(v)
+                 for v in r.to_numpy()]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     """The calibration table as a Markdown table (for docs/simulation.md)."""
     head = ("| target | published | simulated median | 95 % interval | within |\n"
@@ -512,6 +555,11 @@ def to_markdown(table: pd.DataFrame) -> str:
 if __name__ == "__main__":  # python -m remission.sim.calibrate [replicates] [workers]
     import sys
 
+    if sys.argv[1:2] == ["power"]:  # python -m remission.sim.calibrate power [reps] [seed]
+        reps = int(sys.argv[2]) if len(sys.argv) > 2 else 60
+        sd = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+        print(markdown(power_table(replicates=reps, seed=sd).set_index("parameter")))
+        raise SystemExit(0)
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     print(to_markdown(calibration_table(replicates=reps, workers=workers)))
