@@ -121,7 +121,9 @@ def scalar_rhs_factory(pi: dict) -> callable:
             grow - kill_neg - m_np + m_pn / ratio,
             -q["antigen_decay"] * (a - 1.0) + q["antigen_up_rate"] * cv / (
                 q["antigen_up_ec50"] + cv),
-            (q["expansion"] * boost * stim * fit - q["effector_loss"]
+            (q["expansion"] * boost * stim * fit
+             + q["homeostatic"] * max(0.0, 1.0 - t / q["alc0"])
+             / (1.0 + e / q["car_et_capacity"]) - q["effector_loss"]
              - q["memory_conversion"]) * e + react,
             q["memory_conversion"] * e - react - q["memory_loss"] * m,
             q["lymph_recovery"] * (q["alc0"] - t) - q["ld_lymph_kill"] * ld * t,

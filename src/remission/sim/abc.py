@@ -55,6 +55,7 @@ PRIORS: Mapping[str, tuple[float, float, str]] = {
     "nk_expansion": (0.1, 3.0, "log"),
     "nk_kill_max": (0.2, 6.0, "log"),
     "nk_resting_fraction": (0.0, 0.95, "lin"),
+    "nk_homeostatic": (0.01, 1.0, "log"),
     "blin_kill_max": (0.3, 5.0, "log"),
 }
 

@@ -189,7 +189,15 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     boost = 1.0 + p["ld_car_boost"] * np.maximum(0.0, 1.0 - t / p["alc0"])
     fit = y[FIT]
     react = p["car_memory_reactivation"] * stim * m * fit
-    dy[EF] = (p["expansion"] * boost * stim * fit - p["effector_loss"]
+    # antigen-independent (homeostatic, IL-15-driven) proliferation in lymphopenic space:
+    # lymphodepletion removes the lymphocytes that consume IL-15 (Gattinoni 2005 J Exp
+    # Med 202:907), and adoptively transferred NK cells expand in vivo with the IL-15
+    # rise after Flu/Cy, most by day 14 (Miller 2005 Blood 105:3051); the drive fades as
+    # the patient's lymphocytes recover and is shared among the infused cells (sink
+    # car_et_capacity)
+    homeo = p["homeostatic"] * np.maximum(0.0, 1.0 - t / p["alc0"]) / (
+        1.0 + e / p["car_et_capacity"])
+    dy[EF] = (p["expansion"] * boost * stim * fit + homeo - p["effector_loss"]
               - p["memory_conversion"]) * e + react
     dy[FIT] = -p["car_exhaustion"] * stim * fit
     dy[MEM] = p["memory_conversion"] * e - react - p["memory_loss"] * m

@@ -101,6 +101,10 @@ PARAMETERS = MappingProxyType(
                                    "share of the CAR-T product that arrives resting (naive/"
                                    "memory) and must be primed by antigen before dividing; "
                                    "seed 002 product CD4+ Tn-dominant (Zhang 2025 Fig. 3D)"),
+        "car_homeostatic": _P(0.0, "1/day in empty lymphocyte space", 0.0,
+                              "antigen-independent (IL-15) proliferation after "
+                              "lymphodepletion (Gattinoni 2005 J Exp Med 202:907); 0 for "
+                              "CAR-T (expansion is antigen-driven)"),
         "car_kill_half": _P(50.0, "cells/uL", 0.0, "assumption; Kimmel 2021 k_B form"),
         "car_neg_kill_fraction": _P(0.266, "-", 0.0,
                                    "fitted (calibrate.fit car_t); dim/bystander kill"),
@@ -117,6 +121,10 @@ PARAMETERS = MappingProxyType(
         "nk_effector_loss": _P(0.30, "1/day", 0.3, "assumption; NK persistence ~2-3 weeks"),
         "nk_resting_fraction": _P(0.0, "-", 0.0,
                                   "share of the CAR-NK product that arrives resting"),
+        "nk_homeostatic": _P(0.0, "1/day in empty lymphocyte space", 0.0,
+                             "IL-15-driven in vivo expansion of adoptively transferred NK "
+                             "cells after Flu/Cy, peak by day 14 (Miller 2005 Blood "
+                             "105:3051)"),
         "nk_kill_max": _P(1.11, "1/day", 0.4,
                          "fitted (calibrate.fit car_nk: seed 004)"),
         # --- blinatumomab: Clements 2020 Clin Pharmacokinet 59:463 ---------------------------

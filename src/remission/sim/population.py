@@ -184,6 +184,7 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
     p["effector_loss"] = p[f"{prefix}_effector_loss"]
     p["kill_max"] = p[f"{prefix}_kill_max"]
     p["resting_fraction"] = p[f"{prefix}_resting_fraction"]
+    p["homeostatic"] = p[f"{prefix}_homeostatic"]
     # resting (not yet primed) CAR-NK cells die as active ones do; T cells persist as memory
     p["memory_loss"] = p["nk_effector_loss"] if product == "car_nk" else p["car_memory_loss"]
     # NK cells have no memory compartment (seed 004: short persistence)
