@@ -273,26 +273,34 @@ def test_out_folder_refused_unless_force_and_never_mixed(tmp_path: Path, capsys)
     assert {"--n", "--workers", str(afile)} <= cols
 
 
-def test_car_nk_single_infusion_expands_with_cytokine_support() -> None:
-    """One CAR-NK infusion: an IL-15-supported product (per-arm nk_expansion 1.2/day)
-    expands > 2-fold over its day-1 level; the default product only ~1.2-fold. The
-    single-infusion peak falls on days 3-5, earlier than seed 004's day 7-14 (not
-    matched; docs/simulation.md)."""
+def _single_infusion_nk(over: dict[str, float]) -> tuple[float, float]:
+    """Seed 004's DL2 arm with one infusion: median expansion (peak / day-1 level) and
+    median peak day over 100 virtual patients."""
     data = tomllib.loads((DESIGNS / "seed004_cd123_carnk_escalation.toml").read_text())
     for arm in data["arm"]:
         arm["component"][1]["infusion_days"] = [0]
-    ratios = {}
-    for label, over in (("default", {}), ("il15", {"nk_expansion": 1.2})):
-        data["arm"][1]["parameters"] = over
-        d = parse_design(data, "one-infusion")
-        a = d.arms[1]
-        _, p = build_patients(2, np.arange(100), d.population,
-                              typical({**d.parameters, **a.parameters}), a.product,
-                              d.antigen, d.eligibility)
-        out = simulate(p, a.schedule)
-        days = out["day"].astype(int)
-        car = out["car_cells_per_ul"]
-        day1 = car[int(np.flatnonzero(days == 1)[0])]
-        ratios[label] = np.median(car.max(axis=0) / day1)
-    assert ratios["il15"] > 2.0
-    assert ratios["il15"] > 1.5 * ratios["default"]
+    data["arm"][1]["parameters"] = over
+    d = parse_design(data, "one-infusion")
+    a = d.arms[1]
+    _, p = build_patients(2, np.arange(100), d.population,
+                          typical({**d.parameters, **a.parameters}), a.product,
+                          d.antigen, d.eligibility)
+    out = simulate(p, a.schedule)
+    days = out["day"].astype(int)
+    car = out["car_cells_per_ul"]
+    post = days >= 0
+    day1 = car[int(np.flatnonzero(days == 1)[0])]
+    peak_day = days[post][np.argmax(car[post], axis=0)]
+    return float(np.median(car.max(axis=0) / day1)), float(np.median(peak_day))
+
+
+def test_car_nk_single_infusion_expands_and_peaks_in_the_second_week() -> None:
+    """One infusion of the shipped CAR-NK product expands > 2-fold and peaks (median)
+    between days 7 and 14, seed 004's window, through IL-15-driven homeostatic
+    proliferation after Flu/Cy (Miller 2005 Blood 105:3051), fitted by ABC. Without it
+    (nk_homeostatic = 0, the v2 model) the cells barely expand and peak before day 7."""
+    ratio, peak = _single_infusion_nk({})
+    assert ratio > 2.0, ratio
+    assert 7 <= peak <= 14, peak
+    ratio0, peak0 = _single_infusion_nk({"nk_homeostatic": 0.0})
+    assert ratio0 < 1.5 and peak0 < 7, (ratio0, peak0)

@@ -100,9 +100,9 @@ TARGETS: tuple[Target, ...] = (
     Target("002.icans_any", "002", S002, "CRES/ICANS any grade", 3 / 12, 12,
            _rate("icans_grade", threshold=1)),
     Target("002.car_peak_day", "002", S002, "CAR-T peak day (median)", 9.0, 12,
-           _median("car_peak_day"), kind="day"),
+           _median("car_peak_day_sampled"), kind="day"),
     Target("002.peak_7_11", "002", S002, "CAR-T peak between day 7 and 11 (range)",
-           12 / 12, 12, _within("car_peak_day", 7, 11)),
+           12 / 12, 12, _within("car_peak_day_sampled", 7, 11)),
     Target("003.orr_ven", "003", S003, "ORR VEN + blinatumomab (R/R)", 10 / 12, 12,
            _rate("best_response", RESPONDERS, ["VEN+blin"])),
     Target("003.orr_blin", "003", S003, "ORR blinatumomab alone (R/R)", 14 / 21, 21,
@@ -116,7 +116,7 @@ TARGETS: tuple[Target, ...] = (
     Target("004.crs_any", "004", S004, "CRS any grade", 5 / 5, 5,
            _rate("crs_grade", threshold=1)),
     Target("004.peak_7_14", "004", S004, "CAR-NK peak between day 7 and 14", 5 / 5, 5,
-           _within("car_peak_day", 7, 14)),
+           _within("car_peak_day_sampled", 7, 14)),
 )
 
 #: parameter blocks fitted together (each block's targets only)

@@ -216,6 +216,15 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
                   else np.zeros(n, int))
     car_post = np.where(alive & post[:, None], out["car_cells_per_ul"], -np.inf)
     car_peak_i = np.argmax(car_post, axis=0)
+    # the peak as the study's flow schedule sees it: the post-infusion observation day
+    # with the highest CAR count (what a paper's "peak day" is measured on)
+    samp = np.array([i for i in lab_days if days[i] >= 1], dtype=int)
+    if len(samp):
+        car_samp = car_post[samp]
+        peak_sampled = np.where(has_cells & np.isfinite(car_samp.max(axis=0)),
+                                days[samp][np.argmax(car_samp, axis=0)], np.nan)
+    else:
+        peak_sampled = np.full(n, np.nan)
     anc_post = np.where(alive & post[:, None], anc, np.inf)
 
     patients = pd.DataFrame({
@@ -239,6 +248,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
                                    .max(axis=0), 2),
         "car_peak_day": np.where(has_cells, days[car_peak_i], np.nan),
         "car_peak_cells_per_ul": np.round(np.where(has_cells, car_post.max(axis=0), 0.0), 3),
+        "car_peak_day_sampled": peak_sampled,
         "anc_nadir": np.round(anc_post.min(axis=0), 4),
         "neutropenia_grade": neut_grade,
         "relapse_day": rel_day,
