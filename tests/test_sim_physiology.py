@@ -68,9 +68,12 @@ def test_no_unbounded_growth_and_cytokines_return_at_several_hundred(name: str) 
     # contraction: by the end of follow-up CAR cells are below 5 % of their peak
     assert np.median(car[-1] / car.max(axis=0)) < 0.05
     # IL-6 back to baseline (within 10 %) at the end of follow-up in every patient whose
-    # leukaemia has not come back (a relapse re-stimulates memory cells: a second rise)
+    # leukaemia is cleared (marrow blasts below the ELN 2021 MRD threshold of 0.1 %). A
+    # relapse re-stimulates memory cells (a second rise), and so does residual disease
+    # held in check by persisting CAR cells (the ABC-fitted cells exhaust more slowly):
+    # both are ongoing tumour engagement, excluded here
     excess = out["il6_pg_ml"][-1] / p["il6_baseline"]
-    quiet = out["marrow_blasts_pct"][-1] < 5.0
+    quiet = out["marrow_blasts_pct"][-1] < 0.1
     assert quiet.sum() > 50
     assert excess[quiet].max() < 1.1, (excess[quiet].max(), tr["follow_up_days"])
     assert out["il6_pg_ml"].max() < 1.2e5  # production saturates (il6_prod_max)
@@ -295,12 +298,17 @@ def _single_infusion_nk(over: dict[str, float]) -> tuple[float, float]:
 
 
 def test_car_nk_single_infusion_expands_and_peaks_in_the_second_week() -> None:
-    """One infusion of the shipped CAR-NK product expands > 2-fold and peaks (median)
-    between days 7 and 14, seed 004's window, through IL-15-driven homeostatic
-    proliferation after Flu/Cy (Miller 2005 Blood 105:3051), fitted by ABC. Without it
-    (nk_homeostatic = 0, the v2 model) the cells barely expand and peak before day 7."""
+    """One infusion of the shipped (ABC-fitted) CAR-NK product expands > 2-fold and
+    peaks (median) between days 7 and 14, seed 004's window. The v2 hand-adjusted NK
+    block (nk_expansion 0.6, nk_kill_max 1.11, no resting share, no homeostatic
+    proliferation) peaks before day 7 (red). Measured 2026-11-29: fitted 17.9-fold, day
+    10; v2 2.3-fold, day 5; the fitted values without the homeostatic term (nk_homeostatic
+    = 0) still peak on day 9: the slower, fitted killing (antigen persists longer) moves
+    the peak most, the new terms about a day each."""
     ratio, peak = _single_infusion_nk({})
     assert ratio > 2.0, ratio
     assert 7 <= peak <= 14, peak
-    ratio0, peak0 = _single_infusion_nk({"nk_homeostatic": 0.0})
-    assert ratio0 < 1.5 and peak0 < 7, (ratio0, peak0)
+    v2 = {"nk_expansion": 0.6, "nk_kill_max": 1.11, "nk_homeostatic": 0.0,
+          "nk_resting_fraction": 0.0}
+    _, peak_v2 = _single_infusion_nk(v2)
+    assert peak_v2 < 7, peak_v2

@@ -51,6 +51,7 @@ PRIORS: Mapping[str, tuple[float, float, str]] = {
     "il6_car": (5.0, 400.0, "log"),
     "car_exhaustion": (0.01, 0.5, "log"),
     "car_resting_fraction": (0.0, 0.95, "lin"),
+    "car_neg_kill_fraction": (0.02, 1.0, "log"),
     "antigen_density_cv": (0.3, 5.0, "log"),
     "nk_expansion": (0.1, 3.0, "log"),
     "nk_kill_max": (0.2, 6.0, "log"),

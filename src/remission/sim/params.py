@@ -71,20 +71,21 @@ PARAMETERS = MappingProxyType(
                            "assumption; homeostatic space boosts expansion (Hay 2017)"),
         # --- CAR-T: effector/memory/tumour core (Barros 2021; Chaudhury 2020) ----------------
         "car_blood_fraction": _P(0.1, "-", 0.0, "assumption; infused cells seen in blood"),
-        "car_expansion": _P(1.5, "1/day", 0.25,
-                           "hand-adjusted after the ratio-dependent stimulation was added "
-                           "(was fitted 1.04 on seeds 000+002); Stein 2019 rho=0.889/d"),
+        "car_expansion": _P(1.04, "1/day", 0.25,
+            "ABC-SMC posterior median, 95 % interval 0.693-1.94 "
+            "(benchmarks/sim_abc/abc_fit.md); Stein 2019 rho=0.889/d"),
         "car_stim_half": _P(0.02, "marrow fraction", 0.5, "calibrated"),
         "car_effector_loss": _P(0.16, "1/day", 0.3, "Stein 2019 alpha=0.16/d"),
         "car_memory_conversion": _P(0.0012, "1/day", 0.5, "Chaudhury 2020 k_EP=0.0012/d"),
         "car_memory_loss": _P(0.0032, "1/day", 0.5, "Stein 2019 beta=0.0032/d"),
         "car_memory_reactivation": _P(0.5, "1/day", 0.0, "assumption (CARTmath theta)"),
-        "car_kill_max": _P(5.0, "1/day", 0.4,
-                          "hand-adjusted with car_expansion/car_exhaustion to seed 002 "
-                          "(was fitted 3.47); Kimmel 2021 gamma_B=1.15/d"),
-        "antigen_density_cv": _P(3.86, "-", 0.0,
-                                 ("fitted (calibrate.fit car_t); between-patient CV of blast "
-                                  "antigen density (log-normal, median 1; Liu C 2023 eLife)")),
+        "car_kill_max": _P(2.5, "1/day", 0.4,
+            "ABC-SMC posterior median, 95 % interval 1.56-2.8 "
+            "(benchmarks/sim_abc/abc_fit.md); Kimmel 2021 gamma_B=1.15/d"),
+        "antigen_density_cv": _P(0.839, "-", 0.0,
+            "ABC-SMC posterior median, 95 % interval 0.537-1.32 "
+            "(benchmarks/sim_abc/abc_fit.md); between-patient CV of blast antigen "
+            "density (log-normal, median 1; Liu C 2023 eLife)"),
         "car_density_half": _P(0.946, "relative density", 0.0,
                                ("fitted (calibrate.fit car_t); density at half-maximal CAR "
                                 "recognition (synapse formation falls with density)")),
@@ -94,46 +95,53 @@ PARAMETERS = MappingProxyType(
         "car_et_capacity": _P(1.0e4, "cells/uL per unit antigen load", 0.3,
                               "assumption; ratio-dependent stimulation bounds expansion "
                               "by available antigen (tumour + normal myeloid target)"),
-        "car_exhaustion": _P(0.06, "1/day at full stimulation", 0.3,
-                             "assumption; expansion capacity lost under chronic antigen "
-                             "(contraction phase of Santurio 2025 PLoS Comput Biol)"),
-        "car_resting_fraction": _P(0.0, "-", 0.0,
-                                   "share of the CAR-T product that arrives resting (naive/"
-                                   "memory) and must be primed by antigen before dividing; "
-                                   "seed 002 product CD4+ Tn-dominant (Zhang 2025 Fig. 3D)"),
+        "car_exhaustion": _P(0.0229, "1/day at full stimulation", 0.3,
+            "ABC-SMC posterior median, 95 % interval 0.0144-0.0713 "
+            "(benchmarks/sim_abc/abc_fit.md); expansion capacity lost under chronic "
+            "antigen (contraction phase of Santurio 2025 PLoS Comput Biol)"),
+        "car_resting_fraction": _P(0.608, "-", 0.0,
+            "ABC-SMC posterior median, 95 % interval 0.451-0.767 "
+            "(benchmarks/sim_abc/abc_fit.md); share of the product arriving resting "
+            "(naive/memory), primed by antigen before dividing; seed 002 product CD4+"
+            " Tn-dominant (Zhang 2025 Fig. 3D)"),
         "car_homeostatic": _P(0.0, "1/day in empty lymphocyte space", 0.0,
                               "antigen-independent (IL-15) proliferation after "
                               "lymphodepletion (Gattinoni 2005 J Exp Med 202:907); 0 for "
                               "CAR-T (expansion is antigen-driven)"),
         "car_kill_half": _P(50.0, "cells/uL", 0.0, "assumption; Kimmel 2021 k_B form"),
-        "car_neg_kill_fraction": _P(0.266, "-", 0.0,
-                                   "fitted (calibrate.fit car_t); dim/bystander kill"),
+        "car_neg_kill_fraction": _P(0.454, "-", 0.0,
+            "ABC-SMC posterior median, 95 % interval 0.135-0.727 "
+            "(benchmarks/sim_abc/abc_fit.md); antigen-dim/bystander kill (Santurio "
+            "antigen-density continuum)"),
         "car_offtumour_weight": _P(0.01, "-", 0.0,
                                    "assumption; normal myeloid CLL-1 load (seed 002)"),
         "car_offtumour_kill": _P(0.6, "1/day", 0.4,
                                  "calibrated to grade 4 neutropenia 11/12 (seed 002)"),
         # --- CAR-NK (seed 004): shorter persistence, no memory ------------------------------
-        "nk_expansion": _P(0.6, "1/day", 0.3,
-                          "hand-adjusted (v2; was fitted 0.166, at which no infusion "
-                          "could expand); a single infusion of the default product "
-                          "expands ~1.2-fold, an IL-15-supported one (per-arm 1.2/day) "
-                          "~3-fold; seed 004"),
+        "nk_expansion": _P(0.744, "1/day", 0.3,
+            "ABC-SMC posterior median, 95 % interval 0.37-1.24 "
+            "(benchmarks/sim_abc/abc_fit.md); antigen-driven CAR-NK expansion; seed "
+            "004"),
         "nk_effector_loss": _P(0.30, "1/day", 0.3, "assumption; NK persistence ~2-3 weeks"),
-        "nk_resting_fraction": _P(0.0, "-", 0.0,
-                                  "share of the CAR-NK product that arrives resting"),
-        "nk_homeostatic": _P(0.0, "1/day in empty lymphocyte space", 0.0,
-                             "IL-15-driven in vivo expansion of adoptively transferred NK "
-                             "cells after Flu/Cy, peak by day 14 (Miller 2005 Blood "
-                             "105:3051)"),
-        "nk_kill_max": _P(1.11, "1/day", 0.4,
-                         "fitted (calibrate.fit car_nk: seed 004)"),
+        "nk_resting_fraction": _P(0.554, "-", 0.0,
+            "ABC-SMC posterior median, 95 % interval 0.243-0.805 "
+            "(benchmarks/sim_abc/abc_fit.md); share of the CAR-NK product arriving "
+            "resting"),
+        "nk_homeostatic": _P(0.191, "1/day in empty lymphocyte space", 0.0,
+            "ABC-SMC posterior median, 95 % interval 0.0204-0.267 "
+            "(benchmarks/sim_abc/abc_fit.md); IL-15-driven in vivo NK expansion after"
+            " Flu/Cy (Miller 2005 Blood 105:3051)"),
+        "nk_kill_max": _P(0.441, "1/day", 0.4,
+            "ABC-SMC posterior median, 95 % interval 0.363-1.34 "
+            "(benchmarks/sim_abc/abc_fit.md); seed 004"),
         # --- blinatumomab: Clements 2020 Clin Pharmacokinet 59:463 ---------------------------
         "blin_cl": _P(53.28, "L/day", 0.476, "Clements 2020: 2.22 L/h at BSA 1.876, IIV 47.6%"),
         "blin_cl_bsa_exp": _P(0.620, "-", 0.0, "Clements 2020"),
         "blin_v": _P(5.98, "L", 0.0, "Clements 2020"),
         "blin_ec50": _P(52.0, "pg/mL", 0.0, "from in-vitro EC90 470 pg/mL (JCO 2013) /9"),
-        "blin_kill_max": _P(1.34, "1/day", 0.4,
-                           "fitted (calibrate.fit blinatumomab: seed 003)"),
+        "blin_kill_max": _P(0.961, "1/day", 0.4,
+            "ABC-SMC posterior median, 95 % interval 0.492-1.2 "
+            "(benchmarks/sim_abc/abc_fit.md); seed 003"),
         "blin_neg_kill_fraction": _P(0.12, "-", 0.0,
                                      "hand-adjusted to seed 003 (seed-1 streams); CD19-dim "
                                      "blasts below the flow gate are engaged at a fraction "
@@ -161,8 +169,9 @@ PARAMETERS = MappingProxyType(
         # --- IL-6 and CRS -------------------------------------------------------------------
         "il6_baseline": _P(5.0, "pg/mL", 0.5, "assumption (normal <7 pg/mL)"),
         "il6_elim": _P(2.0, "1/day", 0.0, "assumption; effective pool clearance"),
-        "il6_car": _P(43.6, "pg/mL/day per cell/uL", 0.8,
-                     "fitted (calibrate.fit car_t); activated effectors (Hardiansyah 2019)"),
+        "il6_car": _P(25.1, "pg/mL/day per cell/uL", 0.8,
+            "ABC-SMC posterior median, 95 % interval 5.53-218 "
+            "(benchmarks/sim_abc/abc_fit.md); activated effectors (Hardiansyah 2019)"),
         "il6_prod_max": _P(2.0e5, "pg/mL/day", 0.0,
                            "assumption; caps IL-6 near 1e5 pg/mL (severe CRS maxima, "
                            "Teachey 2016 Cancer Discov 6:664)"),
