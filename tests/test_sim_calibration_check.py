@@ -67,11 +67,13 @@ def test_shipped_parameters_pass_on_unseen_streams(shipped) -> None:
     assert {"002.orr_d14", "002.peak_7_11", "002.icans_any"} <= set(shipped.table.index)
 
 
-@pytest.mark.parametrize("name,factor", [("car_expansion", 3.0), ("il6_car", 3.0),
-                                         ("car_kill_max", 0.3), ("il6_car", 0.3)])
+@pytest.mark.parametrize("name,factor", [("car_expansion", 3.0), ("car_expansion", 0.3),
+                                         ("car_kill_max", 3.0), ("car_kill_max", 0.3)])
 def test_threefold_errors_fail_in_both_directions(shipped, name: str, factor: float) -> None:
-    """The full table (every key parameter x 0.3 and x 3) is
-    ``python -m remission.sim.calibrate power`` (docs/simulation.md)."""
+    """Expansion and killing three-fold too strong or too weak fail on seed 002 alone.
+    The full table is ``python -m remission.sim.calibrate power`` (docs/simulation.md):
+    there, three-fold errors of il6_car and car_exhaustion are NOT detected by seed 002's
+    12 patients (p 0.07)."""
     bad = predictive_check(("002",), replicates=40, seed=2,
                            overrides={name: factor * PARAMETERS[name].value})
     assert not bad.passed, (name, factor, bad.p_value, bad.table)
