@@ -229,3 +229,31 @@ def test_survival_results_declare_their_roles():
     rm = rmst(t, e, g, tau=365)
     assert [str(r) for r in rm.column_roles()] == [
         "estimate", "estimate", "ci_low:estimate", "ci_high:estimate", "p"]
+
+
+def test_km_median_not_reached_prints_nr_not_a_dash():
+    # A Kaplan-Meier median (or a limit of its CI) that is missing was not reached: the
+    # curve (or its confidence band) never fell to 0.5. Survival reports print "NR"
+    # ("median not reached (95% CI 230-NR)"); a dash would read as "unknown".
+    from remission.stats.survival import kaplan_meier
+
+    # group A: 2 deaths in 10 -> S never reaches 0.5 (median NR); group B: all die, S(6) = 5/10
+    t = np.array([5, 8, 10, 12, 14, 16, 18, 20, 22, 24, 1, 2, 3, 4, 6, 7, 9, 11, 13, 15])
+    e = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0] + [1] * 10)
+    g = np.array(["A"] * 10 + ["B"] * 10)
+    km = kaplan_meier(t, e, g)
+    assert np.isnan(km.table.loc["A", "median"]) and km.table.loc["B", "median"] == 6.5
+    dt = display_table(km)
+    med = dt.columns.index("Median")
+    ci = next(i for i, c in enumerate(dt.columns) if c.startswith("Median") and "CI" in c)
+    rows = {r[0]: [c.text for c in r[1]] for r in dt.rows}
+    assert rows["A"][med] == "NR"
+    assert rows["B"][med] == "6.5"  # S = 0.5 exactly on [6, 7): R takes the midpoint
+    assert rows["A"][ci] == "NR–NR"  # neither band reached 0.5 (R survfit: NA NA NA)
+    assert rows["B"][ci] == "3–NR"  # R survfit: 0.95LCL 3, UCL NA
+    # hand-built: median reached, upper limit not reached
+    r = Result("km", "KM", pd.DataFrame({"median": [230.0], "median_lo": [120.0],
+                                         "median_hi": [np.nan]}, index=["all"]), "m",
+               roles={"median": "event_time", "median_lo": "ci_low:median",
+                      "median_hi": "ci_high:median"})
+    assert [c.text for c in display_table(r).rows[0][1]] == ["230", "120–NR"]

@@ -42,6 +42,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 MISSING = "—"
+NOT_REACHED = "NR"  # a time-to-event quantile the curve never reached
 EN_DASH = "–"
 P_EPS = 0.001
 P_DIGITS = 3

@@ -14,6 +14,10 @@ Roles (``kind[:of]``; ``of`` names the column the role qualifies):
 ``percent``    a percentage on the 0–100 scale; ``percent:n`` pairs it with count ``n``
 ``proportion`` a share on the 0–1 scale; ``proportion:n`` pairs it with count ``n``
 ``estimate``   a point estimate (median, mean, coefficient ...)
+``event_time`` a quantile of a time-to-event distribution (Kaplan–Meier median): a
+               missing value, or a missing confidence limit of it, means *not reached*
+               and prints ``NR`` (the convention of survival reports, e.g. "median not
+               reached (95% CI 230–NR)"; R ``print.survfit`` prints NA)
 ``ratio``      a ratio estimate (hazard, odds, risk ratio)
 ``ci_low``     lower confidence limit; ``ci_low:HR`` is the limit of column ``HR``
 ``ci_high``    upper confidence limit, paired with the ``ci_low`` of the same ``of``
@@ -30,7 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("count", "denominator", "percent", "proportion", "estimate", "ratio", "ci_low",
+KINDS = ("count", "denominator", "percent", "proportion", "estimate", "event_time", "ratio",
+         "ci_low",
          "ci_high", "p", "verdict", "value")
 
 _P_RE = re.compile(r"^(p|q|pval|pvalue|p\.value|p_value|padj|p_adj|p\.adj|fdr)$|^p_|_p$|_pval$")

@@ -15,6 +15,7 @@ from typing import Any
 
 from remission.numbers import (
     AUDIT_DIGITS,
+    NOT_REACHED,
     NumberStyle,
     format_ci,
     format_count,
@@ -117,7 +118,8 @@ def plan_columns(names: Sequence[str], roles: Sequence[Role], params: Mapping[st
             used.add(other)
             lo, hi = (j, other) if kind == "ci_low" else (other, j)
             of_kind = kind_of.get(role.of or "", "")
-            tag = {"percent": "ci_pct", "proportion": "ci_prop", "ratio": "ci_ratio"}.get(
+            tag = {"percent": "ci_pct", "proportion": "ci_prop", "ratio": "ci_ratio",
+                   "event_time": "ci_time"}.get(
                 of_kind, "ci")
             stem = _ci_stem(names[lo])
             if stem is None:
@@ -127,7 +129,7 @@ def plan_columns(names: Sequence[str], roles: Sequence[Role], params: Mapping[st
                              (lo, hi)))
         else:
             simple = {"p": "p", "percent": "pct", "proportion": "prop", "verdict": "verdict",
-                      "ratio": "ratio"}.get(kind, "plain")
+                      "ratio": "ratio", "event_time": "event_time"}.get(kind, "plain")
             plan.append(_Col(human_label(name), simple, (j,)))
     return plan
 
@@ -163,6 +165,13 @@ def _cell(col: _Col, vals: Sequence[Any], integral: bool, style: NumberStyle,
         return Cell(style.n_pct(vals[0], vals[1], denominator=denominator), raw)
     if kind == "ci":
         return Cell(format_ci(vals[0], vals[1], _bounds(format_number)), raw)
+    if kind == "event_time":
+        return Cell(NOT_REACHED if is_missing(vals[0]) else format_number(vals[0]), raw)
+    if kind == "ci_time":  # a band that never reached 0.5 gives a limit not reached
+        if is_missing(vals[0]) and is_missing(vals[1]):
+            return Cell(f"{NOT_REACHED}–{NOT_REACHED}", raw)
+        return Cell(format_ci(vals[0], vals[1], lambda v: NOT_REACHED if is_missing(v)
+                              else _bounds(format_number)(v)), raw)
     if kind == "ci_ratio":
         return Cell(format_ci(vals[0], vals[1], _bounds(style.ratio)), raw)
     if kind == "ci_prop":

@@ -441,6 +441,7 @@ def kaplan_meier(time: Any, event: Any, group: Any = None, *, data: pd.DataFrame
     for est in ["median", *(c for c in table.columns if str(c).startswith("S@")
                             and not str(c).endswith(("_lo", "_hi")))]:
         roles |= {est: "estimate", f"{est}_lo": f"ci_low:{est}", f"{est}_hi": f"ci_high:{est}"}
+    roles["median"] = "event_time"  # missing = not reached (printed NR), not unknown
     return Result(
         name=name, title=title, table=table, section=section, roles=roles,
         method=(f"Kaplan–Meier product-limit estimates with Greenwood variance and {conf:.0%} "
