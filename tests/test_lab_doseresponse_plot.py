@@ -13,8 +13,11 @@ from remission.lab.doseresponse import dose_response_results, ll_curve, plot_dos
 def _plate() -> pd.DataFrame:
     dose = np.repeat([0.1, 0.3, 1, 3, 10, 30, 100], 2)
     y = ll_curve(np.log(dose), 100, 5, np.log(4.0), 0.8)
-    return pd.concat([pd.DataFrame({"group": "ctl", "dose": dose, "response": y + 1}),
-                      pd.DataFrame({"group": "kd", "dose": dose, "response": y[::-1] * 0 + 50})],
+    return pd.concat([pd.DataFrame({"group": "ctl", "dose": dose,
+                                   "response": y + np.tile([1.0, -1.0], 7)}),
+                      pd.DataFrame({"group": "kd", "dose": dose,
+                                    "response": ll_curve(np.log(dose), 98, 8, np.log(20.0), 0.7)
+                                    + np.tile([1.5, -1.5], 7)})],
                      ignore_index=True)
 
 
