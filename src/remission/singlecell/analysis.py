@@ -100,7 +100,8 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
     >>> [r.name for r in prof.results]  # doctest: +NORMALIZE_WHITESPACE
     ['singlecell.qc', 'singlecell.clusters', 'singlecell.composition', 'singlecell.car',
      'singlecell.cd4_cd8', 'immunogenetics.origin_by_cluster', 'singlecell.expansion.all',
-     'singlecell.expansion.car', 'singlecell.de', 'singlecell.modules']
+     'singlecell.expansion.car', 'singlecell.de', 'singlecell.enrichment',
+     'singlecell.modules']
     >>> o = prof.results[5].table.loc[("patient", "day 10", "NK CD56dim CD16high")]
     >>> bool(o["donor_share"] > 0.9)  # seed 004: the expanded NK cells are the product's
     True
