@@ -46,3 +46,39 @@ def test_hypoxia_attributed_to_pneumonia_is_not_crs_oxygen():
                 ("P1", 2, "oxygen_device", "non_rebreather")], ["", "pneumonia"])
     out = grade_all(obs, response=None)
     assert out["crs_daily"]["grade"].tolist() == [1]
+
+
+def test_every_reading_attributed_names_columns_by_the_system_and_reports(tmp_path):
+    # A study graded by CRES (CARTOX-10) whose only bedside reading was attributed to
+    # another cause: nothing is left to grade. The per-patient CRES table must still be
+    # named cres_* (the empty graded table cannot tell the system), the per-infusion
+    # summaries keep their columns, and validate/report end normally (they raised
+    # KeyError 'cres_max_grade', then 'patient_id', before).
+    import json
+    import shutil
+    from pathlib import Path
+
+    from remission.cli import main
+    from remission.derive.criteria._common import summarise_by_infusion
+    from remission.derive.criteria.neuro import summarise_neurotoxicity
+
+    out = grade_all(_obs([("P1", 2, "temperature", 38.9)], ["pneumonia"]),
+                    neurotoxicity="cres_cartox2018", response=None)
+    assert "cres_max_grade" in summarise_neurotoxicity(out["neuro_daily"], "cres_cartox2018")
+    assert "cres_max_grade" in out["neuro"].columns
+    empty = summarise_by_infusion(out["neuro_daily"].iloc[:0], "cres")
+    assert {"patient_id", "infusion", "cres_max_grade", "rule"} <= set(empty.columns)
+
+    src = Path(__file__).resolve().parents[1] / "examples" / "cll1-post-hsct"
+    study = tmp_path / "study"
+    shutil.copytree(src, study)
+    pid = (study / "patients.csv").read_text().splitlines()[1].split(",")[0]
+    (study / "observations.csv").write_text(
+        "patient_id,day,time,variable,value,unit,attributed_to\n"
+        f"{pid},2,04:00,temperature,38.9,°C,pneumonia\n", encoding="utf-8")
+    assert main(["validate", str(study)]) == 0
+    assert main(["report", str(study), "--out", str(tmp_path / "out")]) == 0
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    items = res["results"] if isinstance(res, dict) and "results" in res else res
+    names = [r["name"] for r in items] if isinstance(items, list) else list(items)
+    assert "derived.neurotox" in names and "derived.cres_by_infusion" in names

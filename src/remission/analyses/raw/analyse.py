@@ -166,7 +166,8 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
         pts, crs=crs, neuro={nprefix: ntx}, best=best, systems=systems,
         other_neuro=lambda system: _per_patient(
             summarise_neurotoxicity(grade_neurotoxicity(daily, system, pts, ev,
-                                                        infusions=out["infusions"])), ids, cohort,
+                                                        infusions=out["infusions"]),
+                                    system), ids, cohort,
             days_assessed(daily, NEURO_VARIABLES),
             "icans" if system == "icans_astct2019" else "cres"))
     if audit is not None:

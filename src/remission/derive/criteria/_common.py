@@ -143,9 +143,15 @@ def summarise_by_infusion(graded: pd.DataFrame, what: str) -> pd.DataFrame:
     """
     from remission.progress import advance
 
-    g = graded.dropna(subset=["infusion"])
-    if g.empty:
-        return pd.DataFrame()
+    g = graded.dropna(subset=["infusion"]) if "infusion" in graded.columns else graded.iloc[:0]
+    if g.empty:  # nothing graded (e.g. every reading attributed to another cause)
+        return pd.DataFrame({
+            "patient_id": pd.Series(dtype=object), "infusion": pd.Series(dtype=int),
+            "infusion_day": pd.Series(dtype=int), f"{what}_max_grade": pd.Series(dtype=int),
+            f"{what}_onset_day": pd.Series(dtype="Int64"),
+            "onset_days_after_infusion": pd.Series(dtype="Int64"),
+            f"{what}_duration_days": pd.Series(dtype=int), "rule": pd.Series(dtype=object),
+            "system": pd.Series(dtype=object)})
     keys = ["patient_id", "infusion"]
     # one pass over all patients (no per-patient loop): the worst day of each window is
     # the first row of a stable sort by grade (descending) then day, as before

@@ -261,9 +261,16 @@ def _capd_patients(daily: pd.DataFrame, patients: pd.DataFrame | None,
     return child
 
 
-def summarise_neurotoxicity(graded: pd.DataFrame) -> pd.DataFrame:
-    """Per patient: onset day, max grade, day of max grade, duration (days grade >= 1)."""
-    what = "icans" if (graded["system"] == "icans_astct2019").all() else "cres"
+def summarise_neurotoxicity(graded: pd.DataFrame, system: str | None = None) -> pd.DataFrame:
+    """Per patient: onset day, max grade, day of max grade, duration (days grade >= 1).
+
+    Columns are prefixed ``icans_`` or ``cres_`` by the grading system: ``system`` when
+    given (needed when ``graded`` has no rows, e.g. every reading was attributed to
+    another cause), otherwise read from ``graded["system"]``.
+    """
+    if system is None:
+        system = "icans_astct2019" if (graded["system"] == "icans_astct2019").all() else ""
+    what = "icans" if system == "icans_astct2019" else "cres"
     s = summarise_episodes(graded, what)
     s["system_version"] = s["system"].map(SYSTEMS)
     return s

@@ -142,7 +142,7 @@ def grade_all(
         return out
     out["crs"] = summarise_crs(out["crs_daily"])
     out["crs_by_infusion"] = summarise_by_infusion(out["crs_daily"], "crs")
-    out["neuro"] = summarise_neurotoxicity(out["neuro_daily"])
+    out["neuro"] = summarise_neurotoxicity(out["neuro_daily"], neurotoxicity)
     out["neuro_by_infusion"] = summarise_by_infusion(
         out["neuro_daily"], "icans" if neurotoxicity == "icans_astct2019" else "cres")
     out["labs"] = grade_labs(daily, lln=lln)
