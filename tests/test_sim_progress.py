@@ -85,3 +85,26 @@ def test_terminal_shows_patient_progress_and_pipes_stay_clean(tmp_path: Path) ->
     assert piped.stderr == ""
     assert piped.stdout.strip() == str(tmp_path / "pipe")
     assert _digest(tmp_path / "tty") == _digest(tmp_path / "pipe")
+
+
+def test_a_finished_count_is_drawn_even_when_the_next_step_follows_at_once() -> None:
+    """The CI failure of stop 19: a 3-patient run finished its counts between two timed
+    refreshes, so 'patients simulated' never reached the terminal. A finished count must be
+    drawn immediately (perturbation seen red: without the refresh in ``count`` the text is
+    missing)."""
+    import io
+
+    from rich.console import Console
+
+    from remission.progress import advance, step, terminal_progress
+
+    sink = io.StringIO()
+    console = Console(file=sink, force_terminal=True, width=120)
+    with terminal_progress("simulate", enabled=True, console=console):
+        step("solving")
+        advance(1, 2, "patients half done")
+        advance(2, 2, "patients simulated")
+        step("grading")
+    shown = sink.getvalue()
+    assert "patients simulated" in shown
+    assert "2/2" in shown

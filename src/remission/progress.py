@@ -124,9 +124,13 @@ def reporting(fn: Callable[[str], None]) -> Iterator[None]:
 
 
 @contextmanager
-def terminal_progress(title: str, enabled: bool) -> Iterator[None]:
+def terminal_progress(title: str, enabled: bool,
+                      console: object | None = None) -> Iterator[None]:
     """A rich spinner with the current step and elapsed time on stderr while the block runs;
     a bar with ``done/total`` when the library counts items (:func:`advance`).
+
+    A finished count (``done == total``) is drawn at once rather than at the next timed
+    refresh, so a fast job's counts are always shown, whatever the machine's speed.
 
     Parameters
     ----------
@@ -134,6 +138,8 @@ def terminal_progress(title: str, enabled: bool) -> Iterator[None]:
         Job name shown before the step, e.g. ``"report"``.
     enabled : bool
         False (e.g. stderr is not a terminal): steps are not shown at all.
+    console : rich.console.Console, optional
+        Where to draw (default: a console on stderr).
 
     Returns
     -------
@@ -159,11 +165,14 @@ def terminal_progress(title: str, enabled: bool) -> Iterator[None]:
 
     with Progress(SpinnerColumn(), TextColumn(f"[bold]{title}[/bold] {{task.description}}"),
                   BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=console if console is not None else Console(stderr=True),
+                  transient=True) as bar:
         task = bar.add_task("starting", total=None)
 
         def count(done: int, total: int, what: str) -> None:
             bar.update(task, description=what, completed=done, total=total)
+            if done >= total:
+                bar.refresh()
 
         def show(text: str) -> None:  # a new step: back to a spinner until it counts
             bar.update(task, description=text, completed=0, total=None)
