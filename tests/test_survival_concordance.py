@@ -93,7 +93,7 @@ def test_work_grows_as_n_log_n() -> None:
         t, e, x = rng.integers(1, 500, n).astype(float), rng.integers(0, 2, n), rng.normal(
             size=n)
         best = np.inf
-        for _ in range(3):
+        for _ in range(7):  # best of 7: robust to a loaded CI machine
             t0 = time.perf_counter()
             concordance(t, e, x)
             best = min(best, time.perf_counter() - t0)
