@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .calibrate import TARGETS, markdown, particle_targets, target_scale
+from .calibrate import TARGETS, particle_targets, target_scale
 
 #: random stream of the virtual patients of every fit (the check uses 1 and 2)
 FIT_STREAM = 101
@@ -269,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import sys
 
     from ..io.atomic import write_text
+    from ..report.markdown import abc_markdown
 
     ap = argparse.ArgumentParser(prog="python -m remission.sim.abc")
     ap.add_argument("out")
@@ -288,8 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     doc: dict[str, object] = {
         "command": "python -m remission.sim.abc " + " ".join(argv or sys.argv[1:]),
         "fit_stream": FIT_STREAM, "predict_stream": PREDICT_STREAM}
-    md = ["# ABC-SMC fit of the in-silico trial model", "",
-          f"Command: `{doc['command']}`"]
+    r: AbcResult | None = None
+    post = pred = None
+    loso: dict[str, pd.DataFrame] | None = None
     if not a.loso_only:
         r = fit(n=a.n, generations=a.generations, log=say)
         post = r.summary()
@@ -299,21 +301,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "particles": r.particles.assign(weight=r.weights, distance=r.distances)
             .to_dict(orient="records"),
             "posterior_predictive": pred.to_dict(orient="index")})
-        md += ["", "## Generations", "",
-               markdown(pd.DataFrame(r.history).set_index("generation")),
-               "", "## Posterior (weighted median, 95 % interval)", "", markdown(post), "",
-               "## Posterior predictive on fresh virtual patients (stream "
-               f"{PREDICT_STREAM})", "", markdown(pred)]
     if not a.no_loso:
         loso = leave_one_seed_out(a.loso_n, a.loso_generations, log=say)
         doc["leave_one_seed_out"] = {k: v.to_dict(orient="index") for k, v in loso.items()}
-        md += ["", "## Leave one seed out (fit on the other three, predict this one)"]
-        for k, v in loso.items():
-            md += ["", f"### seed {k} left out", "", markdown(v)]
+    text = abc_markdown(str(doc["command"]), history=r.history if r else None,
+                        posterior=post, predictive=pred, predict_stream=PREDICT_STREAM,
+                        leave_one_seed_out=loso)
     stem = "abc_loso" if a.loso_only else "abc_fit"
     write_text(out / f"{stem}.json", json.dumps(doc, indent=1, default=float) + "\n")
-    write_text(out / f"{stem}.md", "\n".join(md) + "\n")
-    print("\n".join(md))
+    write_text(out / f"{stem}.md", text)
+    print(text, end="")
     return 0
 
 

@@ -521,45 +521,16 @@ def fit(block: str, n_rep: int = 20, seed: int = 0, maxiter: int = 60
     return dict(zip(names, np.exp(res.x).tolist(), strict=True)), float(res.fun)
 
 
-def markdown(df: pd.DataFrame, fmt: str = "{:.3g}") -> str:
-    """Any table as a Markdown table (floats with ``fmt``), index first."""
-    cols = [str(c) for c in df.columns]
-    lines = [f"| {df.index.name or ''} | " + " | ".join(cols) + " |",
-             "|---" * (len(cols) + 1) + "|"]
-    for k, r in df.iterrows():
-        cells = [fmt.format(v) if isinstance(v, float | np.floating) else str(v)
-                 for v in r.to_numpy()]
-        lines.append(f"| {k} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def to_markdown(table: pd.DataFrame) -> str:
-    """The calibration table as a Markdown table (for docs/simulation.md)."""
-    head = ("| target | published | simulated median | 95 % interval | within |\n"
-            "|---|---|---|---|---|")
-    lines = [head]
-    for key, r in table.iterrows():
-        fmt = "{:.0f}" if r["kind"] == "day" else "{:.3f}"
-        if r["kind"] == "share":  # a 0/1 per replicate: the share itself is the mean
-            lines.append(f"| {key}: {r['description']} | - | "
-                         f"{fmt.format(r['simulated_mean'])} (mean) | - | - |")
-            continue
-        pub = "-" if not np.isfinite(r["published"]) else fmt.format(r["published"])
-        within = {True: "yes", False: "**no**", None: "-"}[r["published_within_interval"]]
-        lines.append(f"| {key}: {r['description']} | {pub} | {fmt.format(r['simulated_median'])}"
-                     f" | {fmt.format(r['interval_low'])}-{fmt.format(r['interval_high'])}"
-                     f" | {within} |")
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":  # python -m remission.sim.calibrate [replicates] [workers]
     import sys
+
+    from ..report.markdown import calibration_markdown, markdown_table
 
     if sys.argv[1:2] == ["power"]:  # python -m remission.sim.calibrate power [reps] [seed]
         reps = int(sys.argv[2]) if len(sys.argv) > 2 else 60
         sd = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-        print(markdown(power_table(replicates=reps, seed=sd).set_index("parameter")))
+        print(markdown_table(power_table(replicates=reps, seed=sd).set_index("parameter")))
         raise SystemExit(0)
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-    print(to_markdown(calibration_table(replicates=reps, workers=workers)))
+    print(calibration_markdown(calibration_table(replicates=reps, workers=workers)))
