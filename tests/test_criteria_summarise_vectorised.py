@@ -66,3 +66,16 @@ def test_vectorised_summary_equals_per_window_loop(seed: int, categorical: bool)
 def test_no_window_gives_empty_frame() -> None:
     g = graded_days(1, False).assign(infusion=np.nan)
     assert summarise_by_infusion(g, "crs").empty
+
+
+@pytest.mark.parametrize("what", ["crs", "icans"])
+def test_empty_and_non_empty_summaries_share_columns_and_dtypes(what: str) -> None:
+    # one column list (infusion_summary_columns) for both branches: a table with nothing
+    # graded has exactly the columns and dtypes of a graded one, in the same order
+    full = summarise_by_infusion(graded_days(4, False), what)
+    empty = summarise_by_infusion(graded_days(4, False).iloc[:0], what)
+    no_window = summarise_by_infusion(graded_days(4, False).drop(columns="infusion"), what)
+    assert len(full) > 0 and len(empty) == 0 and len(no_window) == 0
+    assert list(empty.columns) == list(full.columns) == list(no_window.columns)
+    assert empty.dtypes.astype(str).tolist() == full.dtypes.astype(str).tolist()
+    assert no_window.dtypes.astype(str).tolist() == full.dtypes.astype(str).tolist()

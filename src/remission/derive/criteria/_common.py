@@ -134,24 +134,35 @@ def infusion_window(graded: pd.DataFrame, infusions: pd.DataFrame | None,
     return graded
 
 
+def infusion_summary_columns(what: str) -> dict[str, str]:
+    """Columns of :func:`summarise_by_infusion` with their dtypes, in order (one list for
+    the empty and the non-empty table, so both always carry the same columns).
+
+    Examples
+    --------
+    >>> list(infusion_summary_columns("crs"))[:4]
+    ['patient_id', 'infusion', 'infusion_day', 'crs_max_grade']
+    """
+    return {"patient_id": "object", "infusion": "int64", "infusion_day": "int64",
+            f"{what}_max_grade": "int64", f"{what}_onset_day": "Int64",
+            "onset_days_after_infusion": "Int64", f"{what}_duration_days": "int64",
+            "rule": "object", "system": "object"}
+
+
 def summarise_by_infusion(graded: pd.DataFrame, what: str) -> pd.DataFrame:
     """Per patient and infusion window: max grade, onset day, day of max, duration.
 
     ``graded`` must carry ``infusion``/``infusion_day`` (a grader called with
     ``infusions``). Days are study days (day 0 = first infusion); ``days_after_infusion``
-    of the onset is counted from that window's infusion.
+    of the onset is counted from that window's infusion. Columns and dtypes are
+    :func:`infusion_summary_columns`, also when nothing was graded (an empty table).
     """
     from remission.progress import advance
 
+    columns = infusion_summary_columns(what)
     g = graded.dropna(subset=["infusion"]) if "infusion" in graded.columns else graded.iloc[:0]
     if g.empty:  # nothing graded (e.g. every reading attributed to another cause)
-        return pd.DataFrame({
-            "patient_id": pd.Series(dtype=object), "infusion": pd.Series(dtype=int),
-            "infusion_day": pd.Series(dtype=int), f"{what}_max_grade": pd.Series(dtype=int),
-            f"{what}_onset_day": pd.Series(dtype="Int64"),
-            "onset_days_after_infusion": pd.Series(dtype="Int64"),
-            f"{what}_duration_days": pd.Series(dtype=int), "rule": pd.Series(dtype=object),
-            "system": pd.Series(dtype=object)})
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
     keys = ["patient_id", "infusion"]
     # one pass over all patients (no per-patient loop): the worst day of each window is
     # the first row of a stable sort by grade (descending) then day, as before
@@ -167,16 +178,14 @@ def summarise_by_infusion(graded: pd.DataFrame, what: str) -> pd.DataFrame:
     n_groups = len(idx)
     advance(n_groups, n_groups,
             f"patients' {what.upper() if what == 'crs' else what} courses summarised")
-    out = pd.DataFrame({
+    values = {
         "patient_id": idx.get_level_values(0).to_numpy(),
-        "infusion": idx.get_level_values(1).astype(int),
-        "infusion_day": first_day.to_numpy().astype(int),
-        f"{what}_max_grade": top["grade"].reindex(idx).to_numpy().astype(int),
+        "infusion": idx.get_level_values(1),
+        "infusion_day": first_day.to_numpy(),
+        f"{what}_max_grade": top["grade"].reindex(idx).to_numpy(),
         f"{what}_onset_day": onset_v.to_numpy(),
         "onset_days_after_infusion": onset_v.to_numpy() - first_day.to_numpy(),
-        f"{what}_duration_days": dur.reindex(idx).fillna(0).to_numpy().astype(int),
+        f"{what}_duration_days": dur.reindex(idx).fillna(0).to_numpy(),
         "rule": top["decided_by"].reindex(idx).to_numpy(),
-        "system": top["system"].reindex(idx).to_numpy()})
-    for c in (f"{what}_onset_day", "onset_days_after_infusion"):
-        out[c] = out[c].astype("Int64")
-    return out
+        "system": top["system"].reindex(idx).to_numpy()}
+    return pd.DataFrame({c: pd.Series(values[c]).astype(t) for c, t in columns.items()})
