@@ -21,6 +21,8 @@ import pandas as pd
 
 from ..errors import InputError, ProblemLog
 from ..io.cells import csv_bytes
+from ..study.config import Cohorts, Level, StudyConfig
+from ..study.write import study_toml
 from .bedside import (
     ObservationTable,
     _sig,
@@ -409,62 +411,66 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
     return _combine(parts, design, seed)
 
 
-def _study_toml(res: TrialResult) -> str:
-    d, tr = res.design, res.design.trial
-    products = sorted({a.product for a in d.arms} - {"none"})
-    comps = sorted({c["type"] for a in d.arms for c in a.components})
-    levels = ",\n".join(f'  {{ name = "{a.name}", value = "{a.name}" }}' for a in d.arms)
-    q = _q
+def study_config(design: Design, seed: int) -> StudyConfig:
+    """The study.toml of a virtual trial of ``design`` run with ``seed``, as the study
+    package's :class:`~remission.study.config.StudyConfig` (written by
+    :func:`remission.study.write.study_toml`, so the folder reads back as it was meant).
+
+    Labelled SIMULATED in the name and reference and marked synthetic; arms are the
+    cohorts; the criteria, responder sets, lower limits of normal and CAR-T LLOQ are those
+    the simulator grades and responds with.
+
+    Parameters
+    ----------
+    design : Design
+        The trial design.
+    seed : int
+        The run's seed (named in the reference).
+
+    Returns
+    -------
+    StudyConfig
+
+    Examples
+    --------
+    >>> from remission.sim.design import DESIGN_DIR
+    >>> cfg = study_config(load_design(DESIGN_DIR / "seed003_blinatumomab_ven.toml"), 1)
+    >>> cfg.synthetic, cfg.name.startswith("SIMULATED"), cfg.criteria["response"]
+    (True, True, 'nccn_all')
+    """
+    tr = design.trial
+    products = sorted({a.product for a in design.arms} - {"none"})
+    comps = sorted({c["type"] for a in design.arms for c in a.components})
     rsys = response_system(str(tr["disease"]))
     lists = response_lists(rsys)
-    return f"""# SIMULATED virtual trial written by remission.sim -- not patient data.
-# design: {q(Path(d.source).name)}; seed: {res.seed}; components: {", ".join(comps)}
-format = 1
-
-[study]
-name = {q("SIMULATED: " + tr["name"])}
-disease = {q(tr["disease"])}
-products = [{", ".join(q(x) for x in (products or comps))}]
-day0 = {q(tr["day0"])}
-simulated = true
-reference = {q("SIMULATED (remission.sim in-silico trial, seed " + str(res.seed) + "); "
-               + tr.get("reference", ""))}
-
-[cohorts]
-label = "Arm"
-column = "arm"
-levels = [
-{levels},
-]
-
-[criteria]
-response = {q(rsys)}
-crs = "{CRS_SYSTEM}"
-neurotoxicity = "{NEURO_SYSTEM}"
-adverse_events = "ctcae_v5"
-cytopenia = "ctcae_v5"
-
-[response]
-assessment_day = {int(tr["response_day"])}
-responders = [{", ".join(q(x) for x in lists["responders"])}]
-complete = [{", ".join(q(x) for x in lists["complete"])}]
-mrd_negative = [{", ".join(q(x) for x in lists["mrd_negative"])}]
-
-[labs]
-lln = {{ {", ".join(f"{k} = {v:g}" for k, v in LLN.items())} }}
-
-[kinetics]
-lloq = {{ car_cells = {typical(d.parameters)["car_cells_lloq"]:g} }}
-
-[endpoints.os]
-landmarks = [90, 180]
-
-[endpoints.efs]
-"""
+    return StudyConfig(
+        name="SIMULATED: " + tr["name"],
+        disease=tr["disease"],
+        products=tuple(products or comps),
+        day0=tr["day0"],
+        reference=("SIMULATED (remission.sim in-silico trial, seed " + str(seed) + "); "
+                   + tr.get("reference", "")),
+        synthetic=True,
+        cohorts=Cohorts(label="Arm", column="arm", ordered=False, levels=tuple(
+            Level(name=a.name, label=a.name, value=a.name) for a in design.arms)),
+        criteria={"response": rsys, "crs": CRS_SYSTEM, "neurotoxicity": NEURO_SYSTEM,
+                  "adverse_events": "ctcae_v5", "cytopenia": "ctcae_v5"},
+        assessment_day=int(tr["response_day"]),
+        responders=tuple(lists["responders"]),
+        complete=tuple(lists["complete"]),
+        mrd_negative=tuple(lists["mrd_negative"]),
+        endpoints={"os": {"landmarks": [90, 180]}, "efs": {}},
+        lln=dict(LLN),
+        lloq={"car_cells": float(typical(design.parameters)["car_cells_lloq"])},
+    )
 
 
-def _q(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _study_toml(res: TrialResult) -> str:
+    d = res.design
+    comps = sorted({c["type"] for a in d.arms for c in a.components})
+    return study_toml(study_config(d, res.seed), comments=[
+        "SIMULATED virtual trial written by remission.sim -- not patient data.",
+        f'design: "{Path(d.source).name}"; seed: {res.seed}; components: {", ".join(comps)}'])
 
 
 def _csv(df: pd.DataFrame) -> bytes:
@@ -563,5 +569,6 @@ __all__: list[Any] = [
     "cli_simulate",
     "run_trial",
     "simulate_chunk",
+    "study_config",
     "write_study",
 ]

@@ -95,7 +95,8 @@ class StudyConfig(StudyIdentity):
     claims: str | None = None
     lln: dict[str, float] = field(default_factory=dict)
     lloq: dict[str, float] = field(default_factory=dict)
-    lines: dict[str, int] = field(default_factory=dict)  # key -> line in study.toml
+    # key -> line in study.toml: where a key was read, not what it says (not compared)
+    lines: dict[str, int] = field(default_factory=dict, compare=False)
 
 
 def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
@@ -132,6 +133,32 @@ def parse_config(path: Path, log: ProblemLog) -> StudyConfig | None:
     text = read_toml_text(path, FILE, log)
     if text is None:
         return None
+    return parse_config_text(text, log)
+
+
+def parse_config_text(text: str, log: ProblemLog) -> StudyConfig | None:
+    """Parse the text of a ``study.toml`` into a :class:`StudyConfig` (see
+    :func:`parse_config`, which reads the file); every problem goes to ``log``.
+
+    Parameters
+    ----------
+    text : str
+        TOML text.
+    log : ProblemLog
+        Collects problems (file ``study.toml``, with the key and its line).
+
+    Returns
+    -------
+    StudyConfig or None
+        None when any problem was found.
+
+    Examples
+    --------
+    >>> from remission.errors import ProblemLog
+    >>> cfg = parse_config_text('[study]\\nname = "X"\\ndisease = "AML"\\n', ProblemLog())
+    >>> cfg.name, cfg.day0
+    ('X', 'cell infusion')
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
