@@ -82,8 +82,27 @@ def _fmt(x: np.ndarray, decimals: int) -> np.ndarray:
     return np.char.mod(f"%.{decimals}f", x)
 
 
-def _sig(x: np.ndarray, digits: int = 3) -> np.ndarray:
-    """Numbers to ``digits`` significant digits, as text."""
+def significant_text(x: np.ndarray, digits: int = 3) -> np.ndarray:
+    """Numbers as text with ``digits`` significant digits (``%g``), as a simulated
+    assay reports them.
+
+    Parameters
+    ----------
+    x : array_like
+        Numbers.
+    digits : int, default 3
+        Significant digits.
+
+    Returns
+    -------
+    numpy.ndarray
+        Strings, same shape as ``x``.
+
+    Examples
+    --------
+    >>> significant_text(np.array([1234.5, 0.012345, 2.0])).tolist()
+    ['1.23e+03', '0.0123', '2']
+    """
     return np.char.mod(f"%.{digits}g", np.asarray(x, float))
 
 
@@ -195,7 +214,8 @@ def lab_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray, alive: np
         c = a & has_cells
         car = out["car_cells_per_ul"][i][c]
         lloq = p["car_cells_lloq"][c]
-        tab.add(pid[c], d, "car_cells", np.where(car >= lloq, _sig(car, 3), "0"), "cells/µL")
+        tab.add(pid[c], d, "car_cells", np.where(car >= lloq, significant_text(car, 3), "0"),
+                "cells/µL")
 
 
 def marrow_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray,
@@ -220,7 +240,7 @@ def marrow_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray,
                          100.0)
         lod = p["mrd_lod_pct"][a]
         det = mrd >= lod
-        tab.add(ids[det], d, "mrd", _sig(mrd[det], 3), "%")
+        tab.add(ids[det], d, "mrd", significant_text(mrd[det], 3), "%")
         tab.add(ids[~det], d, "mrd_status", np.full((~det).sum(), "negative"), "category")
 
 

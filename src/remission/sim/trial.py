@@ -25,12 +25,12 @@ from ..study.config import Cohorts, Level, StudyConfig
 from ..study.write import study_toml
 from .bedside import (
     ObservationTable,
-    _sig,
     bedside_rows,
     crs_icans_severity,
     lab_rows,
     marrow_rows,
     noise,
+    significant_text,
     transfusion_rows,
 )
 from .design import Design, load_design
@@ -190,7 +190,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         gives = has_ven if k == "venetoclax_mg_l" else has_blin
         for i in lab_days:
             keep = alive[i] & gives & (out[k][i] >= lloq)
-            tab.add(pid[keep], days[i], name, _sig(out[k][i][keep], 3), unit)
+            tab.add(pid[keep], days[i], name, significant_text(out[k][i][keep], 3), unit)
     obs = tab.frame()
 
     last = np.where(np.isnan(dday), fu, dday)
