@@ -8,10 +8,9 @@ Two jobs:
   ``quantile(type = 7)``), and for the seed-000 arm comparison the Pearson chi-square
   P value (as R ``chisq.test(correct = FALSE)``, the test the abstract reports).
   Targets the model cannot reach are flagged, not hidden.
-* :func:`fit` -- least squares on the targets (each residual scaled by the published
-  study's binomial standard error) over a chosen block of free parameters, on large
-  virtual populations with common random numbers, by Nelder-Mead on log parameters
-  (Nelder & Mead, Comput J 1965;7:308).
+* :func:`predictive_check` / :func:`check_summaries` -- can the model have produced
+  the published studies? (a check that can fail; the fit itself is ABC-SMC,
+  :mod:`remission.sim.abc`, the one calibration method).
 
 Replicate trials share nothing: replicate ``r`` of an arm of size ``m`` is patients
 ``r*m .. r*m + m - 1`` of that arm, each with its own random stream.
@@ -26,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from ..results import Result
 from ..stats.contingency import pearson_chi2
@@ -87,6 +85,8 @@ TARGETS: tuple[Target, ...] = (
            _rate("best_response", RESPONDERS, ["noVEN"])),
     Target("002.crs_any", "002", S002, "CRS any grade", 12 / 12, 12,
            _rate("crs_grade", threshold=1)),
+    Target("002.crs_ge2", "002", S002, "CRS grade >= 2", 10 / 12, 12,
+           _rate("crs_grade", threshold=2)),
     Target("002.crs_ge3", "002", S002, "CRS grade >= 3", 5 / 12, 12,
            _rate("crs_grade", threshold=3)),
     Target("002.cr_d14", "002", S002, "CR (MRD- or MRD+) at day 14", 9 / 12, 12,
@@ -111,6 +111,8 @@ TARGETS: tuple[Target, ...] = (
            _rate("response_at_day", RESPONDERS)),
     Target("004.cr_d28", "004", S004, "CR/CRi at day 28", 3 / 5, 5,
            _rate("response_at_day", COMPLETE)),
+    Target("004.crs_ge2", "004", S004, "CRS grade >= 2", 2 / 5, 5,
+           _rate("crs_grade", threshold=2)),
     Target("004.crs_ge3", "004", S004, "CRS grade >= 3", 2 / 5, 5,
            _rate("crs_grade", threshold=3)),
     Target("004.crs_any", "004", S004, "CRS any grade", 5 / 5, 5,
@@ -118,15 +120,6 @@ TARGETS: tuple[Target, ...] = (
     Target("004.peak_7_14", "004", S004, "CAR-NK peak between day 7 and 14", 5 / 5, 5,
            _within("car_peak_day_sampled", 7, 14)),
 )
-
-#: parameter blocks fitted together (each block's targets only)
-BLOCKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "car_t": (("car_expansion", "car_kill_max", "il6_car", "car_neg_kill_fraction",
-               "antigen_density_cv", "car_density_half"), ("000", "002")),
-    "blinatumomab": (("blin_kill_max", "il6_blin"), ("003",)),
-    "car_nk": (("nk_expansion", "nk_kill_max"), ("004",)),
-}
-
 
 def _replicated(design: Design, replicates: int) -> Design:
     arms = tuple(dataclasses.replace(a, n=a.n * replicates) for a in design.arms)
@@ -226,25 +219,6 @@ def calibration_result(replicates: int = 200, seed: int = 0,
     )
 
 
-def replicate_targets(studies: Sequence[str], replicates: int, seed: int,
-                      overrides: Mapping[str, float] | None = None,
-                      design_dir: Path = DESIGN_DIR, workers: int | None = 0
-                      ) -> pd.DataFrame:
-    """Target values of ``replicates`` virtual trials at the published sizes, one row per
-    replicate and one column per target of ``studies``."""
-    cols: dict[str, np.ndarray] = {}
-    cache: dict[str, pd.DataFrame] = {}
-    for t in TARGETS:
-        if t.study not in studies:
-            continue
-        if t.design not in cache:
-            cache[t.design] = simulate_replicates(load_design(design_dir / t.design),
-                                                  replicates, seed, overrides, workers)
-        cols[t.key] = cache[t.design].groupby("replicate").apply(
-            t.metric, include_groups=False).to_numpy(dtype=float)
-    return pd.DataFrame(cols)
-
-
 #: every target is reached by day 28 (responses at days 14/28, CRS, ICANS, CAR peak,
 #: neutropenia nadir): calibration designs stop at this horizon, which leaves every
 #: target unchanged and saves three quarters of the simulated days
@@ -283,7 +257,7 @@ def particle_targets(thetas: Sequence[Mapping[str, float]], studies: Sequence[st
     --------
     >>> t = particle_targets([{}, {"car_expansion": 0.5}], ["004"], seed=3)
     >>> t.shape
-    (2, 5)
+    (2, 6)
     """
     from .trial import simulate_chunk
 
@@ -435,19 +409,55 @@ def predictive_check(studies: Sequence[str] = ("000", "002", "003", "004"),
     """
     thetas = [dict(overrides or {})] * replicates
     sims = particle_targets(thetas, studies, seed, first, design_dir)
+    return check_summaries(sims, seed=seed)
+
+
+def check_summaries(sims: pd.DataFrame, published: pd.Series | None = None,
+                    seed: int = -1, null: np.ndarray | None = None) -> PredictiveCheck:
+    """The predictive check on replicate-trial summaries already simulated.
+
+    Parameters
+    ----------
+    sims : one row per virtual trial, one column per target key (as
+        :func:`particle_targets` returns)
+    published : the values to check (default: the published targets of those keys);
+        pass a virtual trial's own targets to measure the false-positive rate
+    seed : the random stream ``sims`` came from (recorded only)
+    null : the null distribution of an earlier check on the same ``sims`` (it does not
+        depend on ``published``), to check many candidate studies without recomputing it
+
+    Returns
+    -------
+    PredictiveCheck
+
+    Examples
+    --------
+    >>> sims = pd.DataFrame({"004.crs_any": [1.0, 0.8, 1.0, 0.6, 1.0],
+    ...                      "004.crs_ge3": [0.4, 0.2, 0.6, 0.0, 0.4]})
+    >>> r = check_summaries(sims)
+    >>> r.replicates, round(float(r.table.loc["004.crs_ge3", "model_mean"]), 2)
+    (5, 0.32)
+    """
     keys = list(sims.columns)
-    pub = np.array([next(t.published for t in TARGETS if t.key == k) for k in keys])
+    by = {t.key: t for t in TARGETS}
+    pub = (np.array([by[k].published for k in keys]) if published is None
+           else published.reindex(keys).to_numpy(dtype=float))
     # a target the model never varies still has the study's own sampling error: half of
     # the published target's binomial SE (0.5 day for days)
     floor = 0.5 * target_scale(keys).to_numpy() / np.where(
-        [next(t.kind for t in TARGETS if t.key == k) == "day" for k in keys], 1.5, 1.0)
-    x = sims.to_numpy()
-    d_obs, null = discrepancy(pub, x, floor)
+        [by[k].kind == "day" for k in keys], 1.5, 1.0)
+    x = sims.to_numpy(dtype=float)
+    if len(x) < 3:
+        raise ValueError(f"the check needs at least 3 replicate trials, got {len(x)}")
+    if null is None:
+        d_obs, null = discrepancy(pub, x, floor)
+    else:
+        d_obs = _mahalanobis(pub, x, floor)
     p = float((1 + (null >= d_obs).sum()) / (len(null) + 1))
     sd = np.maximum(x.std(axis=0, ddof=1), floor)
     table = pd.DataFrame({"published": pub, "model_mean": x.mean(axis=0), "model_sd": sd,
                           "z": (pub - x.mean(axis=0)) / sd}, index=keys)
-    return PredictiveCheck(d_obs, p, table, replicates, seed, null)
+    return PredictiveCheck(d_obs, p, table, len(x), seed, null)
 
 
 #: parameters whose 3-fold errors the check must detect (docs/simulation.md)
@@ -481,44 +491,6 @@ def power_table(parameters: Sequence[str] = KEY_PARAMETERS,
     return pd.DataFrame(rows)
 
 
-def loss(overrides: Mapping[str, float], studies: Sequence[str], n_rep: int = 20,
-         seed: int = 0, design_dir: Path = DESIGN_DIR) -> float:
-    """Sum of squared standardised residuals of the targets of ``studies``."""
-    total = 0.0
-    cache: dict[str, pd.DataFrame] = {}
-    for t in TARGETS:
-        if t.study not in studies:
-            continue
-        if t.design not in cache:
-            cache[t.design] = simulate_replicates(load_design(design_dir / t.design), n_rep,
-                                                  seed, overrides)
-        sim = t.metric(cache[t.design])
-        if t.kind == "day":
-            se = 1.0
-        else:
-            pub = min(max(t.published, 0.5 / t.n_published), 1 - 0.5 / t.n_published)
-            se = np.sqrt(pub * (1 - pub) / t.n_published)
-        total += ((sim - t.published) / se) ** 2
-    return float(total)
-
-
-def fit(block: str, n_rep: int = 20, seed: int = 0, maxiter: int = 60
-        ) -> tuple[dict[str, float], float]:
-    """Fit one parameter block (see :data:`BLOCKS`) by Nelder-Mead on log values."""
-    names, studies = BLOCKS[block]
-    x0 = np.log([PARAMETERS[k].value for k in names])
-
-    def obj(x: np.ndarray) -> float:
-        return loss(dict(zip(names, np.exp(x), strict=True)), studies, n_rep, seed)
-
-    # a wide initial simplex (x0 and x0 +/- 0.4 on each log parameter, i.e. +/- 50 %):
-    # the default 5 % steps are too small to move discrete trial outcomes
-    simplex = np.vstack([x0, x0 + 0.4 * np.eye(len(x0))])
-    simplex[-1] = x0 - 0.4
-    res = optimize.minimize(obj, x0, method="Nelder-Mead",
-                            options={"maxiter": maxiter, "xatol": 0.02, "fatol": 0.05,
-                                     "initial_simplex": simplex})
-    return dict(zip(names, np.exp(res.x).tolist(), strict=True)), float(res.fun)
 
 
 if __name__ == "__main__":  # python -m remission.sim.calibrate [replicates] [workers]

@@ -87,8 +87,10 @@ PARAMETERS = MappingProxyType(
             "(benchmarks/sim_abc/abc_fit.md); between-patient CV of blast antigen "
             "density (log-normal, median 1; Liu C 2023 eLife)"),
         "car_density_half": _P(0.946, "relative density", 0.0,
-                               ("fitted (calibrate.fit car_t); density at half-maximal CAR "
-                                "recognition (synapse formation falls with density)")),
+                               ("fitted to seeds 000+002 by the session-2 Nelder-Mead "
+                                "block fit (since removed; not in the ABC-SMC fit); "
+                                "density at half-maximal CAR recognition (synapse formation "
+                                "falls with density)")),
         "car_density_hill": _P(3.0, "-", 0.0,
                                "assumption (fixed for the fit); steepness of recognition "
                                "in density"),
@@ -176,7 +178,8 @@ PARAMETERS = MappingProxyType(
                            "assumption; caps IL-6 near 1e5 pg/mL (severe CRS maxima, "
                            "Teachey 2016 Cancer Discov 6:664)"),
         "il6_blin": _P(448.0, "pg/mL/day", 0.8,
-                      "fitted (calibrate.fit blinatumomab); TCE form (Hosseini 2020)"),
+                      ("fitted to seed 003 by the session-2 Nelder-Mead block fit (since removed; "
+                       "not in the ABC-SMC fit); TCE form (Hosseini 2020)")),
         "crs_cut1": _P(30.0, "pg/mL", 0.0, "calibrated cut-point P(grade>=1)=1/2"),
         "crs_cut2": _P(150.0, "pg/mL", 0.0, "calibrated cut-point grade>=2"),
         "crs_cut3": _P(400.0, "pg/mL", 0.0, "calibrated cut-point grade>=3"),

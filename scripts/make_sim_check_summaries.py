@@ -1,0 +1,86 @@
+"""Simulate the virtual-trial summaries behind the calibration check's tests, once.
+
+The predictive check (:func:`remission.sim.calibrate.check_summaries`) needs replicate
+virtual trials of the seed studies; simulating them takes minutes, too long for the
+test suite. This script simulates them once and writes one CSV row per virtual trial
+(one column per target of seeds 002 and 004):
+
+* ``case = shipped``: ``--replicates`` trials with the shipped parameters (stream 2,
+  trials 0 .. R-1), the check's replicate set;
+* ``case = <parameter> x<factor>``: the same trials (same virtual patients) with one key
+  parameter (``calibrate.KEY_PARAMETERS``) multiplied by 0.3 or 3;
+* ``case = fresh``: ``--fresh`` further trials with the shipped parameters on patients
+  the replicate set never used (stream 2, trials R .. R+F-1): studies drawn from the
+  model itself, each checked as if it were the published one, give the check's
+  false-positive rate.
+
+``tests/test_sim_calibration_check.py`` runs the check on these rows and re-simulates
+the first trials of two cases live, so rows that the current model no longer produces
+fail the suite (re-run this script then).
+
+Run (about 4 min on one core of a quiet 2-core machine):
+    PYTHONPATH=src nice -n 10 .venv/bin/python scripts/make_sim_check_summaries.py
+        [--out tests/data/sim_check_summaries.csv] [--replicates 100] [--fresh 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from remission.io.atomic import write_text
+from remission.sim.calibrate import KEY_PARAMETERS, particle_targets
+from remission.sim.params import PARAMETERS
+
+STUDIES = ("002", "004")
+STREAM = 2
+FACTORS = (0.3, 3.0)
+
+
+def case_name(parameter: str, factor: float) -> str:
+    """Row label of a perturbed case, e.g. ``il6_car x0.3``."""
+    return f"{parameter} x{factor:g}"
+
+
+def summaries(replicates: int, fresh: int) -> pd.DataFrame:
+    """All cases' virtual-trial targets (see the module docstring)."""
+    frames = []
+    cases: list[tuple[str, dict[str, float], int, int]] = [("shipped", {}, 0, replicates)]
+    cases += [(case_name(k, f), {k: PARAMETERS[k].value * f}, 0, replicates)
+              for k in KEY_PARAMETERS for f in FACTORS]
+    cases.append(("fresh", {}, replicates, fresh))
+    for name, over, first, count in cases:
+        t0 = time.perf_counter()
+        x = particle_targets([over] * count, STUDIES, STREAM, first=first)
+        x.insert(0, "trial", range(first, first + count))
+        x.insert(0, "case", name)
+        frames.append(x)
+        print(f"{name}: {count} trials in {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr, flush=True)
+    return pd.concat(frames, ignore_index=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="make_sim_check_summaries.py")
+    ap.add_argument("--out", default="tests/data/sim_check_summaries.csv")
+    ap.add_argument("--replicates", type=int, default=100)
+    ap.add_argument("--fresh", type=int, default=200)
+    a = ap.parse_args(argv)
+    df = summaries(a.replicates, a.fresh)
+    buf = io.StringIO()
+    buf.write(f"# made by scripts/make_sim_check_summaries.py --replicates {a.replicates} "
+              f"--fresh {a.fresh} on {dt.date.today().isoformat()}; stream {STREAM}, "
+              f"studies {' '.join(STUDIES)}\n")
+    df.to_csv(buf, index=False, lineterminator="\n")
+    write_text(Path(a.out), buf.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
