@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from remission.sim.abc import PRIORS, AbcResult, abc_smc, fit, posterior_predictive
+from remission.sim.calibrate import TARGETS
 
 pyabc = pytest.importorskip("pyabc")
 
@@ -98,5 +99,6 @@ def test_tiny_fit_of_the_simulator_runs_and_predicts() -> None:
     s = r.summary()
     assert (s["low"] <= s["median"]).all() and (s["median"] <= s["high"]).all()
     pred = posterior_predictive(r, ("004",), draws=6)
-    assert pred.shape == (6, 5)
+    assert list(pred.columns) == [t.key for t in TARGETS if t.study == "004"]
+    assert len(pred) == 6
     assert pred.notna().all().all()
