@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from importlib import resources
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+#: the demo studies ship as package data (examples/<name>/ links to the same files), so
+#: an installed wheel serves them too
+EXAMPLES = Path(str(resources.files("remission.data").joinpath("examples")))
 DEMO_STUDIES = ("cll1-post-hsct", "synthetic-cart-raw")
 DEMO_USER = "demo"
 
