@@ -123,3 +123,25 @@ def test_an_absent_column_is_an_input_error_naming_it() -> None:
         survival.kaplan_meier("time", "event", data=D)
     cols = sorted(p.column for p in ei.value.problems)
     assert cols == ["event", "time"]
+
+
+def test_the_one_hop_names_are_said_once() -> None:
+    # remission.survival takes its names from stats.survival.api (issue 13: the facade
+    # re-listed them); same names, same objects, and no name is written in the facade
+    import ast
+    from pathlib import Path
+
+    from remission.stats.survival import api
+
+    assert survival.__all__ == api.__all__
+    assert impl.__all__ == [*api.__all__, "load_kernels"]
+    for name in survival.__all__:
+        assert getattr(survival, name) is getattr(impl, name) is getattr(api, name), name
+    assert "load_kernels" not in survival.__all__  # a warm-up, not a method
+    tree = ast.parse(Path(survival.__file__).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            assert [a.name for a in node.names] in (["*"], ["api"]), ast.unparse(node)
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            assert not any(isinstance(c, ast.Constant) for c in ast.walk(node.value))

@@ -10,41 +10,8 @@ One estimator per module: ``km`` (Kaplan–Meier), ``survdiff`` (log-rank / G-rh
 ``finegray`` (Fine–Gray), ``rmst``, ``endpoints`` (ADTTE derivation), ``plot``.
 """
 
+from remission.stats.survival import api
 from remission.stats.survival._coxcore import load_kernels
-from remission.stats.survival.competing import AalenJohansen, cif_curves, cuminc, gray
-from remission.stats.survival.coxph import cox, cox_zph, firth_cox
-from remission.stats.survival.endpoints import (
-    derive_endpoints,
-    endpoint_results,
-    transplant_counting_process,
-)
-from remission.stats.survival.finegray import fine_gray
-from remission.stats.survival.km import (
-    KaplanMeier,
-    kaplan_meier,
-    km_curves,
-    reverse_km_followup,
-)
-from remission.stats.survival.rmst import rmst
-from remission.stats.survival.survdiff import logrank
+from remission.stats.survival.api import *  # noqa: F403  (the methods: api.__all__)
 
-__all__ = [
-    "AalenJohansen",
-    "KaplanMeier",
-    "cif_curves",
-    "cox",
-    "cox_zph",
-    "cuminc",
-    "derive_endpoints",
-    "endpoint_results",
-    "fine_gray",
-    "firth_cox",
-    "gray",
-    "kaplan_meier",
-    "km_curves",
-    "load_kernels",
-    "logrank",
-    "reverse_km_followup",
-    "rmst",
-    "transplant_counting_process",
-]
+__all__ = [*api.__all__, "load_kernels"]
