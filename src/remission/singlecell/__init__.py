@@ -13,11 +13,29 @@ the ``singlecell`` extra (``pip install 'remission[singlecell]'``). See docs/sin
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from remission.singlecell import pl, pp, stats, tl
-from remission.singlecell.analysis import Params, Profile, profile
-from remission.singlecell.io import has_singlecell, load_singlecell, read_counts
+from remission.singlecell.declared import has_singlecell
+
+if TYPE_CHECKING:
+    from remission.singlecell.analysis import Params, Profile, profile
+    from remission.singlecell.io import load_singlecell, read_counts
+
+# Everything but has_singlecell is imported on first use (PEP 562): a study report asks
+# has_singlecell of every folder, and importing the single-cell stack (scipy.sparse,
+# the analysis modules) costs ~0.17 s of CPU that a study without cells need not pay.
+_LAZY = {"Params": "analysis", "Profile": "analysis", "profile": "analysis",
+         "load_singlecell": "io", "read_counts": "io", "pl": None, "pp": None,
+         "stats": None, "tl": None}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    mod = importlib.import_module(f"{__name__}.{_LAZY[name] or name}")
+    return mod if _LAZY[name] is None else getattr(mod, name)
 
 __all__ = ["Params", "Profile", "figures", "has_singlecell", "load_singlecell", "pl", "pp",
            "profile", "read_counts", "run_folder", "stats", "tl"]
@@ -50,6 +68,9 @@ def run_folder(folder: str | Path) -> Profile:
     1.0
     """
     from dataclasses import replace
+
+    from remission.singlecell.analysis import profile
+    from remission.singlecell.io import load_singlecell
 
     st = load_singlecell(folder)
     a = st.adata
@@ -86,6 +107,7 @@ def figures(prof: Profile) -> list[tuple[str, str, str, object]]:
     ['fig.singlecell.labels', 'fig.singlecell.samples', 'fig.singlecell.car',
      'fig.singlecell.dotplot', 'fig.singlecell.composition', 'fig.singlecell.volcano']
     """
+    from remission.singlecell import pl
     from remission.singlecell.markers import MARKER_SETS
 
     a = prof.adata

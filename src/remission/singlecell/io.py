@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from remission.errors import InputError, Problem, ProblemLog
 from remission.singlecell.analysis import Params
+from remission.singlecell.declared import has_singlecell  # noqa: F401  (re-exported)
 from remission.singlecell.pp import QCParams
 
 if TYPE_CHECKING:
@@ -51,33 +52,6 @@ class SingleCellStudy:
     adata: anndata.AnnData
     origin: pd.Series | None = None
     warnings: list[str] = field(default_factory=list)
-
-
-def has_singlecell(folder: str | Path) -> bool:
-    """True if ``study.toml`` has a ``[singlecell]`` table.
-
-    Parameters
-    ----------
-    folder : str or Path
-        Study folder.
-
-    Returns
-    -------
-    bool
-        Whether the folder declares single-cell data.
-
-    Examples
-    --------
-    >>> has_singlecell("/nonexistent")
-    False
-    """
-    p = Path(folder) / "study.toml"
-    if not p.exists():
-        return False
-    try:
-        return "singlecell" in tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return False
 
 
 def parse_params(tab: dict[str, Any], log: ProblemLog, file: str = "study.toml") -> Params:
