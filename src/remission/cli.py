@@ -211,7 +211,8 @@ def _report(args: argparse.Namespace) -> int:
     out = args.out or (args.study / "report")
     _check_out(out)
     with terminal_progress("report", _tty()):
-        paths = write_report(bundle_for(args.study), out)
+        # figures drawn in a second process while the tables are built (same bytes)
+        paths = write_report(bundle_for(args.study, background=True), out)
     for p in paths.values():
         print(p)
     return 0

@@ -6,8 +6,10 @@ Interfaces (CLI, future web app) call these functions and nothing else.
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,6 +25,9 @@ from remission.stats import descriptive, response, toxicity
 from remission.study import Study, load_study
 from remission.study.config import CRITERIA_LABELS
 
+if TYPE_CHECKING:
+    from remission.report.background import BackgroundFigures
+
 CONTINUOUS = {
     "age": "Age, years", "weight_kg": "Weight, kg", "prior_lines": "Prior lines of therapy",
     "baseline_burden_pct": "Disease burden before CAR-T, %",
@@ -33,7 +38,8 @@ CATEGORICAL = {"sex": "Sex", "cns_leukemia": "CNS leukaemia",
                "extramedullary": "Extramedullary disease"}
 
 
-def analyse(study: Study, figures: bool = True) -> Analysis:
+def analyse(study: Study, figures: bool = True,
+            background: bool | BackgroundFigures = False) -> Analysis:
     """Every standard analysis of a validated study.
 
     Parameters
@@ -42,6 +48,12 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
         From :func:`remission.study.load_study`.
     figures : bool
         Draw the figures too (False is faster and enough for numbers and the audit).
+    background : bool or BackgroundFigures
+        Draw the clinical figures in a second process while the tables are computed
+        (:class:`remission.report.background.BackgroundFigures`, started here if True;
+        ``remission report`` uses it). Their ``figure`` is then a ``DeferredFigure``
+        that the report renderers turn into the same SVG bytes; a library caller that
+        wants matplotlib Figures keeps the default.
 
     Returns
     -------
@@ -62,6 +74,14 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
     cfg = study.config
     ordered = bool(cfg.cohorts and cfg.cohorts.ordered)
     rs = ResultSet()
+    deferred = None
+    if figures and background is not False:  # hand over now: the figures need only adsl
+        if background is True:
+            from remission.report.background import BackgroundFigures as _Bg
+
+            background = _Bg()
+        specs = clinical_figure_specs(adsl, study)
+        deferred = background.submit([draw for *_, draw in specs])
     step("baseline, response and toxicity tables")
     cont = [c for c in CONTINUOUS if c in adsl and adsl[c].notna().any()]
     cat = [c for c in CATEGORICAL if c in adsl]
@@ -93,7 +113,11 @@ def analyse(study: Study, figures: bool = True) -> Analysis:
         rs.add(eg)
     rs.add(subject_listing(adsl))
     analysis = Analysis(study, adsl, adae, rs)
-    if figures:
+    if deferred is not None:
+        analysis.figures = [FigureItem(name, title, caption, section, fig)
+                            for (name, title, caption, section, _), fig in zip(specs, deferred,
+                                                                            strict=True)]
+    elif figures:
         step("drawing clinical figures")
         analysis.figures = clinical_figures(analysis)
     if cfg.endpoints and study.tables.get("events") is not None:
@@ -174,28 +198,69 @@ def subject_listing(adsl: pd.DataFrame) -> Result:
                   section="other")
 
 
-def clinical_figures(analysis: Analysis) -> list[FigureItem]:
+def clinical_figure_specs(adsl: pd.DataFrame, study: Study
+                          ) -> list[tuple[str, str, str, str, Callable[[], Any]]]:
+    """The clinical figures of a study, not yet drawn.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        The subject-level dataset (:func:`remission.derive.adsl.derive_adsl`).
+    study : Study
+        The study (its cohort label titles the figures).
+
+    Returns
+    -------
+    list of tuple
+        ``(name, title, caption, section, draw)``; ``draw()`` returns the matplotlib
+        Figure.
+
+    Examples
+    --------
+    >>> from remission.derive.adsl import derive_adsl
+    >>> st = load_study("examples/cll1-post-hsct")
+    >>> [s[0] for s in clinical_figure_specs(derive_adsl(st), st)]
+    ['fig.response', 'fig.crs', 'fig.lanes']
+    """
+    from functools import partial
+
     from remission import plot
 
-    adsl = analysis.adsl
-    cohort = analysis.study.config.cohorts.label if analysis.study.config.cohorts else "Group"
-    figs = []
+    cohort = study.config.cohorts.label if study.config.cohorts else "Group"
+    specs: list[tuple[str, str, str, str, Callable[[], Any]]] = []
     if (adsl["BOR"] != "").any():
-        figs.append(FigureItem("fig.response", "Best overall response by " + cohort.lower(),
-                               "Counts of patients per response category in each group.",
-                               "efficacy", plot.response_by_group(
-                                   adsl, title="Best overall response by " + cohort.lower(),
-                                   group_title=cohort)))
+        title = "Best overall response by " + cohort.lower()
+        specs.append(("fig.response", title,
+                      "Counts of patients per response category in each group.", "efficacy",
+                      partial(plot.response_by_group, adsl, title=title, group_title=cohort)))
     if adsl["CRSGR"].notna().any():
-        figs.append(FigureItem("fig.crs", "CRS grade by " + cohort.lower(),
-                               "Maximum CRS grade per patient in each group.", "safety",
-                               plot.grade_by_group(adsl, grade_col="CRSGR",
-                                                   title="CRS grade", group_title=cohort)))
+        specs.append(("fig.crs", "CRS grade by " + cohort.lower(),
+                      "Maximum CRS grade per patient in each group.", "safety",
+                      partial(plot.grade_by_group, adsl, grade_col="CRSGR",
+                              title="CRS grade", group_title=cohort)))
     caption = ("One lane per patient: group, best response, CRS and neurotoxicity grade, "
                "transplant after CAR-T and death where known. " + plot.lane_chart_note(len(adsl)))
-    figs.append(FigureItem("fig.lanes", "Per-patient overview", caption.strip(), "efficacy",
-                           plot.lane_chart(adsl, group_title=cohort)))
-    return figs
+    specs.append(("fig.lanes", "Per-patient overview", caption.strip(), "efficacy",
+                  partial(plot.lane_chart, adsl, group_title=cohort)))
+    return specs
+
+
+def clinical_figures(analysis: Analysis) -> list[FigureItem]:
+    """The clinical figures of an analysis, drawn (see :func:`clinical_figure_specs`).
+
+    Parameters
+    ----------
+    analysis : Analysis
+        From :func:`analyse`.
+
+    Returns
+    -------
+    list of FigureItem
+        Best response and CRS grade by group, the per-patient lane chart.
+    """
+    return [FigureItem(name, title, caption, section, draw())
+            for name, title, caption, section, draw
+            in clinical_figure_specs(analysis.adsl, analysis.study)]
 
 
 def study_info(study: Study) -> StudyInfo:
@@ -384,7 +449,7 @@ def validate_folder(folder: str | Path) -> str:
         from remission.immunogenetics.folder import read_folder
 
         read_folder(folder / "immunogenetics", set(study.patients["patient_id"].astype(str)))
-    from remission.singlecell.io import has_singlecell
+    from remission.singlecell.declared import has_singlecell
 
     if has_singlecell(folder):  # [singlecell] keys, sample sheet, every count matrix
         from remission.singlecell.io import load_singlecell
@@ -417,7 +482,8 @@ def validate_folder(folder: str | Path) -> str:
     return f"valid — {study.n} patients" + (f"; {extra}" if extra else "") + warned
 
 
-def bundle_for(folder: str | Path, figures: bool = True) -> ReportBundle:
+def bundle_for(folder: str | Path, figures: bool = True, background: bool = False
+               ) -> ReportBundle:
     """The report bundle of any folder remission accepts: a study, or aggregate claims only.
 
     Parameters
@@ -426,6 +492,8 @@ def bundle_for(folder: str | Path, figures: bool = True) -> ReportBundle:
         A study or aggregate-only folder (see :func:`folder_kind`).
     figures : bool
         Draw figures (False for the audit, which prints tables only).
+    background : bool
+        Draw the clinical figures in a second process (see :func:`analyse`).
 
     Returns
     -------
@@ -446,16 +514,22 @@ def bundle_for(folder: str | Path, figures: bool = True) -> ReportBundle:
 
         raise InputError([Problem(str(folder), "this is a laboratory folder (lab.toml), not a "
                                   "study", expected="`remission lab report FOLDER`")])
-    return build_bundle(folder, figures=figures)[1]
+    return build_bundle(folder, figures=figures, background=background)[1]
 
 
-def build_bundle(folder: str | Path, figures: bool = True) -> tuple[Analysis, ReportBundle]:
+def build_bundle(folder: str | Path, figures: bool = True, background: bool = False
+                 ) -> tuple[Analysis, ReportBundle]:
     """Load, analyse and audit a study folder into a ReportBundle.
 
     A ``lab/`` subfolder adds the translational laboratory section."""
+    bg = None
+    if figures and background:  # the child imports matplotlib while the study is read
+        from remission.report.background import BackgroundFigures
+
+        bg = BackgroundFigures()
     step("reading the study folder")
-    study = load_study(folder)
-    analysis = analyse(study, figures=figures)
+    study = load_study(folder)  # on an error the child is stopped when bg is collected
+    analysis = analyse(study, figures=figures, background=bg or False)
     from remission.audit import audit_study
 
     step("auditing reported numbers")
@@ -477,7 +551,7 @@ def build_bundle(folder: str | Path, figures: bool = True) -> tuple[Analysis, Re
         analysis.figures.extend(FigureItem(f.remission_name, f.remission_title,
                                            f.remission_caption, "immunogenetics", f)
                                 for f in figs)
-    from remission.singlecell.io import has_singlecell
+    from remission.singlecell.declared import has_singlecell
 
     if has_singlecell(folder):
         results, figs = singlecell_results(Path(folder), figures=figures)

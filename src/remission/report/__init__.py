@@ -31,11 +31,12 @@ def write_report(bundle: ReportBundle, out_dir: str | Path) -> dict[str, Path]:
     tables = {r.name: display_table(r, max_rows=MAX_TABLE_ROWS, style=style)
               for r in bundle.results}
     pubs = publication_tables(bundle, MAX_TABLE_ROWS)
-    payload = {
-        "report.html": render_html(bundle, tables=tables, publication=pubs).encode("utf-8"),
-        "results.json": render_json(bundle),
-        "tables.docx": render_docx(bundle, tables=tables, publication=pubs),
-    }
+    # report.html last: its figures may still be being drawn by a child process
+    # (remission.report.background), which gets the time the other two take
+    payload = {"results.json": render_json(bundle),
+               "tables.docx": render_docx(bundle, tables=tables, publication=pubs)}
+    payload["report.html"] = render_html(bundle, tables=tables,
+                                         publication=pubs).encode("utf-8")
     out = Path(out_dir)
     with staged_dir(out) as tmp:
         for name in FILES:

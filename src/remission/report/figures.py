@@ -19,7 +19,15 @@ _SVG_META = {"Date": None, "Creator": "remission", "Format": None, "Type": None}
 
 
 def figure_svg(fig: Any) -> bytes:
-    """SVG bytes of ``fig``, identical for identical figures (no date, fixed ids)."""
+    """SVG bytes of ``fig``, identical for identical figures (no date, fixed ids).
+
+    ``fig`` is a matplotlib Figure, or a :class:`~remission.report.background.
+    DeferredFigure` drawn by a child process (its bytes are returned as they are).
+    """
+    from remission.report.background import DeferredFigure
+
+    if isinstance(fig, DeferredFigure):
+        return fig.svg()
     import matplotlib as mpl
 
     buf = io.BytesIO()

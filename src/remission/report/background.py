@@ -1,0 +1,283 @@
+"""Draw figures in a second process while this one builds the tables.
+
+A one-shot ``remission report`` spends about half of its CPU time on figures: importing
+matplotlib and its SVG backend (~0.4 s), laying out the figures and writing them as SVG
+with text as paths (~0.5 s for the 12-patient example). None of that is needed for the
+tables, so on a machine with two or more cores :class:`BackgroundFigures` forks a child
+process when the report starts (after pandas is imported, which the child shares). The
+child imports matplotlib while the parent reads the study; the parent then pickles the
+drawing functions with their data (:meth:`BackgroundFigures.submit`, as soon as ADSL is
+derived), the child draws each figure and serialises it with
+:func:`remission.report.figures.figure_svg` (the function the HTML renderer would have
+called) and sends the SVG bytes back through a pipe. The parent never imports
+matplotlib. The bytes are those of drawing in-process: same code, same data (a pickle
+round trip of a DataFrame is exact), same fixed ``svg.hashsalt``;
+``tests/test_background_figures.py`` checks this and every fallback.
+
+Fallbacks, each giving the same bytes: without ``os.fork`` or with one usable core, or
+when the child fails for any reason (exception, killed, unreadable reply, drawing
+functions that cannot be pickled), the figures are drawn in this process when first
+needed, so an error in a figure surfaces here with its usual traceback. Only
+``remission report`` uses this (``bundle_for(..., background=True)``); a library caller
+or the web server gets ordinary matplotlib Figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from remission.report.figures import figure_svg
+
+Draw = Callable[[], Any]  # returns a matplotlib Figure
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one).
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Examples
+    --------
+    >>> usable_cores() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+class DeferredFigure:
+    """A figure whose SVG is drawn elsewhere: :func:`figure_svg` returns :meth:`svg`.
+
+    Parameters
+    ----------
+    owner : BackgroundFigures
+        The batch this figure belongs to.
+    index : int
+        Its position in the batch.
+    """
+
+    def __init__(self, owner: BackgroundFigures, index: int) -> None:
+        self._owner, self._index = owner, index
+
+    def svg(self) -> bytes:
+        """The figure as SVG bytes (waits for the child process the first time).
+
+        Returns
+        -------
+        bytes
+            What ``figure_svg(draw())`` gives in this process.
+        """
+        return self._owner.svg(self._index)
+
+    def draw(self) -> Any:
+        """Draw the figure in this process (a matplotlib Figure).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        return self._owner.draws[self._index]()
+
+
+def _reap(pid: int, fds: tuple[int, ...]) -> None:
+    """Close the pipes, stop the child if it still runs, and collect its exit status."""
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)  # not yet reaped, so the pid is still the child's
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write ``data`` to a pipe and close it (in a thread: the child reads it only once
+    matplotlib is imported, and a large study's data would not fit the pipe's buffer)."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:  # the child died: the parent draws the figures itself
+        pass
+    finally:
+        os.close(fd)
+
+
+def _child(job_r: int, res_w: int) -> None:
+    """The child process: import matplotlib, wait for the drawing functions, draw them,
+    send the SVG bytes (or the error) back."""
+    # imported while the parent reads the study and computes the tables
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure  # noqa: F401
+
+    with os.fdopen(job_r, "rb") as f:
+        data = f.read()
+    if not data:  # the parent needs no figures after all
+        return
+    try:
+        draws = pickle.loads(data)
+        payload = pickle.dumps(("ok", [figure_svg(d()) for d in draws]))
+    except BaseException as exc:  # reported; the parent redraws and raises it itself
+        payload = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+    with os.fdopen(res_w, "wb") as f:
+        f.write(payload)
+
+
+class BackgroundFigures:
+    """Figures drawn and serialised to SVG in a forked child process.
+
+    The child is started when this object is made, imports matplotlib at once, and
+    waits for one batch of drawing functions (:meth:`submit`): create it as early as
+    possible, submit when the data to draw are known.
+
+    Parameters
+    ----------
+    fork : bool, optional
+        Start the child (default: when ``os.fork`` exists and at least two cores are
+        usable). Without a child the figures are drawn in this process on first use.
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> from remission.plot import response_by_group
+    >>> import pandas as pd
+    >>> adsl = pd.DataFrame({"USUBJID": ["1", "2", "3"], "COHORT": ["A", "A", "B"],
+    ...                      "BOR": ["CR", "NR", "CR"]})
+    >>> bg = BackgroundFigures()
+    >>> [fig] = bg.submit([partial(response_by_group, adsl)])
+    >>> fig.svg() == figure_svg(response_by_group(adsl))
+    True
+    """
+
+    def __init__(self, fork: bool | None = None) -> None:
+        self.draws: list[Draw] = []
+        self._svgs: list[bytes | None] | None = None
+        self._pid: int | None = None
+        self._res_r: int | None = None
+        self._job_w: int | None = None
+        self._finalizer: Any = None
+        if fork is None:
+            fork = hasattr(os, "fork") and usable_cores() > 1
+        if fork:
+            self._start()
+
+    @property
+    def forked(self) -> bool:
+        """True while a child process is drawing (or ready to draw) this batch."""
+        return self._pid is not None
+
+    def _start(self) -> None:
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: leave without running any of the parent's cleanup
+            status = 0
+            try:
+                os.close(job_w)
+                os.close(res_r)
+                _child(job_r, res_w)
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(job_r)
+        os.close(res_w)
+        self._pid, self._job_w, self._res_r = pid, job_w, res_r
+        self._finalizer = weakref.finalize(self, _reap, pid, (job_w, res_r))
+
+    def close(self) -> None:
+        """Stop the child (if any) and release its pipes; figures not yet collected are
+        then drawn in this process when needed.
+
+        Returns
+        -------
+        None
+        """
+        if self._finalizer is not None:
+            self._finalizer()
+        self._pid = None
+
+    def submit(self, draws: Sequence[Draw]) -> list[DeferredFigure]:
+        """Hand over the figures to draw (once).
+
+        Parameters
+        ----------
+        draws : sequence of callables
+            Each returns a matplotlib Figure. They are pickled to the child (module-level
+            functions and their data, e.g. ``functools.partial(plot.lane_chart, adsl)``);
+            if that fails they are drawn in this process.
+
+        Returns
+        -------
+        list of DeferredFigure
+            One per draw, in order.
+        """
+        if self.draws:
+            raise RuntimeError("BackgroundFigures takes one batch")
+        self.draws = list(draws)
+        if self._pid is not None and self._job_w is not None:
+            try:
+                data = pickle.dumps(self.draws)
+            except Exception:  # not picklable: drawn here instead
+                self.close()
+            else:
+                fd, self._job_w = self._job_w, None
+                self._finalizer.detach()  # the writer thread closes the job pipe
+                self._finalizer = weakref.finalize(self, _reap, self._pid, (self._res_r,))
+                threading.Thread(target=_write_all, args=(fd, data), daemon=True).start()
+        return [DeferredFigure(self, i) for i in range(len(self.draws))]
+
+    def _collect(self) -> list[bytes | None]:
+        if self._svgs is not None:
+            return self._svgs
+        svgs: list[bytes | None] = [None] * len(self.draws)
+        if self._pid is not None and self._res_r is not None and self.draws:
+            chunks = []
+            try:
+                while True:
+                    b = os.read(self._res_r, 1 << 20)
+                    if not b:
+                        break
+                    chunks.append(b)
+            except OSError:
+                chunks = []
+            self.close()  # reap the child
+            try:
+                kind, value = pickle.loads(b"".join(chunks))
+            except Exception:  # killed or half-written: drawn here instead
+                kind, value = "error", None
+            if kind == "ok" and isinstance(value, list) and len(value) == len(self.draws) \
+                    and all(isinstance(v, bytes) for v in value):
+                svgs = list(value)
+        self._svgs = svgs
+        return svgs
+
+    def svg(self, index: int) -> bytes:
+        """SVG bytes of the ``index``-th submitted figure.
+
+        Parameters
+        ----------
+        index : int
+
+        Returns
+        -------
+        bytes
+            From the child when it succeeded, else drawn in this process (an error in
+            the drawing code is then raised here, with its usual traceback).
+        """
+        svgs = self._collect()
+        if svgs[index] is None:
+            svgs[index] = figure_svg(self.draws[index]())
+        return svgs[index]
