@@ -205,14 +205,19 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    out = args.out or (args.study / "report")
+    _check_out(out)
+    from remission.report.background import BackgroundFigures
+
+    # a second process imports matplotlib and draws the figures while this one reads
+    # the study and builds the tables (same bytes; docs/performance.md)
+    figures = BackgroundFigures()
     from remission.pipeline import bundle_for
     from remission.report import write_report
 
-    out = args.out or (args.study / "report")
-    _check_out(out)
     with terminal_progress("report", _tty()):
-        # figures drawn in a second process while the tables are built (same bytes)
-        paths = write_report(bundle_for(args.study, background=True), out)
+        paths = write_report(bundle_for(args.study, background=figures), out)
+    figures.close()
     for p in paths.values():
         print(p)
     return 0

@@ -482,8 +482,8 @@ def validate_folder(folder: str | Path) -> str:
     return f"valid — {study.n} patients" + (f"; {extra}" if extra else "") + warned
 
 
-def bundle_for(folder: str | Path, figures: bool = True, background: bool = False
-               ) -> ReportBundle:
+def bundle_for(folder: str | Path, figures: bool = True,
+               background: bool | BackgroundFigures = False) -> ReportBundle:
     """The report bundle of any folder remission accepts: a study, or aggregate claims only.
 
     Parameters
@@ -492,8 +492,10 @@ def bundle_for(folder: str | Path, figures: bool = True, background: bool = Fals
         A study or aggregate-only folder (see :func:`folder_kind`).
     figures : bool
         Draw figures (False for the audit, which prints tables only).
-    background : bool
-        Draw the clinical figures in a second process (see :func:`analyse`).
+    background : bool or BackgroundFigures
+        Draw the clinical figures in a second process (see :func:`analyse`); pass a
+        started :class:`~remission.report.background.BackgroundFigures` to have its
+        child import matplotlib before this call (``remission report`` does).
 
     Returns
     -------
@@ -507,6 +509,8 @@ def bundle_for(folder: str | Path, figures: bool = True, background: bool = Fals
     """
     folder = Path(folder)
     kind = folder_kind(folder)
+    if kind != STUDY and not isinstance(background, bool):
+        background.close()  # no clinical figures to draw
     if kind == AGGREGATE:
         return evidence_bundle(folder)
     if kind == LAB:
@@ -517,19 +521,22 @@ def bundle_for(folder: str | Path, figures: bool = True, background: bool = Fals
     return build_bundle(folder, figures=figures, background=background)[1]
 
 
-def build_bundle(folder: str | Path, figures: bool = True, background: bool = False
+def build_bundle(folder: str | Path, figures: bool = True,
+                 background: bool | BackgroundFigures = False
                  ) -> tuple[Analysis, ReportBundle]:
     """Load, analyse and audit a study folder into a ReportBundle.
 
     A ``lab/`` subfolder adds the translational laboratory section."""
-    bg = None
-    if figures and background:  # the child imports matplotlib while the study is read
+    bg = background
+    if figures and background is True:  # the child imports matplotlib while we read
         from remission.report.background import BackgroundFigures
 
         bg = BackgroundFigures()
+    elif not figures and not isinstance(background, bool):
+        background.close()  # nothing to draw
     step("reading the study folder")
     study = load_study(folder)  # on an error the child is stopped when bg is collected
-    analysis = analyse(study, figures=figures, background=bg or False)
+    analysis = analyse(study, figures=figures, background=bg if figures else False)
     from remission.audit import audit_study
 
     step("auditing reported numbers")
