@@ -89,7 +89,47 @@ def _normal_two_sided(z: float, sigma: float, correct: bool) -> tuple[float, str
 
 def wilcoxon_signed_rank(x: Any, y: Any = None, *, mu: float = 0.0, exact: bool | None = None,
                          correct: bool = True) -> dict[str, Any]:
-    """R ``wilcox.test(x, y, paired = TRUE, mu, exact, correct)``: V, p, method."""
+    """Wilcoxon signed-rank test of paired samples (or of one sample against ``mu``), as R
+    ``wilcox.test(x, y, paired = TRUE, mu, exact, correct)``.
+
+    Zero differences are dropped (as R); the p-value is exact for n < 50 without ties or
+    zeros, otherwise from the normal approximation with tie correction.
+
+    Parameters
+    ----------
+    x : array_like
+        First measurements (e.g. post-infusion); blanks are missing, text is an error.
+    y : array_like, optional
+        Paired second measurements (e.g. baseline), same length; omitted for a
+        one-sample test. Pairs with a missing value are dropped.
+    mu : float, default 0
+        Location shift under the null hypothesis.
+    exact : bool, optional
+        Exact p-value; default when n < 50.
+    correct : bool, default True
+        Continuity correction of the normal approximation.
+
+    Returns
+    -------
+    dict
+        ``statistic`` (R's V: the sum of the ranks of positive differences), ``p``
+        (two-sided), ``n`` (non-zero differences) and ``method``.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When a value is text, or ``x`` and ``y`` differ in length.
+
+    Examples
+    --------
+    R's ``wilcox.test`` example data (Hollander & Wolfe); R 4.2.2 ``wilcox.test(x, y,
+    paired = TRUE)``: V = 40, p-value = 0.0390625:
+
+    >>> x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
+    >>> y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
+    >>> wilcoxon_signed_rank(x, y)
+    {'statistic': 40.0, 'p': 0.0390625, 'n': 9, 'method': 'exact'}
+    """
     if y is None:
         log = ProblemLog()
         a = _numeric(x, "x", "sample", log)
@@ -126,7 +166,39 @@ def wilcoxon_signed_rank(x: Any, y: Any = None, *, mu: float = 0.0, exact: bool 
 
 def mann_whitney(x: Any, y: Any, *, exact: bool | None = None,
                  correct: bool = True) -> dict[str, Any]:
-    """R ``wilcox.test(x, y)`` (two-sided): W, p, method."""
+    """Wilcoxon rank-sum (Mann–Whitney) test of two independent samples, two-sided, as R
+    ``wilcox.test(x, y)``.
+
+    Parameters
+    ----------
+    x, y : array_like
+        The two samples; blanks are missing (dropped), text is an error.
+    exact : bool, optional
+        Exact p-value (without ties); default when both samples have fewer than 50.
+    correct : bool, default True
+        Continuity correction of the normal approximation.
+
+    Returns
+    -------
+    dict
+        ``statistic`` (R's W: the Mann–Whitney U of ``x``), ``p``, ``n1``, ``n2`` and
+        ``method``.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When a value is text.
+
+    Examples
+    --------
+    R's ``wilcox.test`` example; R 4.2.2: W = 35, p-value = 0.2544123:
+
+    >>> a = [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46]
+    >>> b = [1.15, 0.88, 0.90, 0.74, 1.21]
+    >>> r = mann_whitney(a, b)
+    >>> r["statistic"], round(r["p"], 7), r["method"]
+    (35.0, 0.2544123, 'exact')
+    """
     log = ProblemLog()
     a = _numeric(x, "x", "samples", log)
     b = _numeric(y, "y", "samples", log)
@@ -154,7 +226,37 @@ def mann_whitney(x: Any, y: Any, *, exact: bool | None = None,
 
 
 def paired_t(x: Any, y: Any) -> dict[str, Any]:
-    """R ``t.test(x, y, paired = TRUE)``: t, df, p, mean difference and 95% CI."""
+    """Paired t-test, as R ``t.test(x, y, paired = TRUE)``.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Paired measurements of equal length; pairs with a missing value are dropped.
+
+    Returns
+    -------
+    dict
+        ``statistic`` (t), ``df``, ``p`` (two-sided), ``mean_diff`` (mean of x - y) and
+        its 95 % CI ``lower``, ``upper``.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When a value is text, or ``x`` and ``y`` differ in length.
+
+    Examples
+    --------
+    R 4.2.2 ``t.test(x, y, paired = TRUE)``: t = 3.035375, df = 8, p-value = 0.01617663,
+    mean difference 0.4318889, 95 % CI 0.1037787 to 0.7599991:
+
+    >>> x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
+    >>> y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
+    >>> r = paired_t(x, y)
+    >>> [round(r[k], 7) for k in ("statistic", "p", "mean_diff", "lower", "upper")]
+    [3.0353754, 0.0161766, 0.4318889, 0.1037787, 0.7599991]
+    >>> r["df"]
+    8
+    """
     a, b = _clean_pairs(x, y, "paired data")
     d = a - b
     res = stats.ttest_1samp(d, 0.0)
@@ -164,7 +266,31 @@ def paired_t(x: Any, y: Any) -> dict[str, Any]:
 
 
 def mcnemar(table: Any, correct: bool = True) -> dict[str, Any]:
-    """R ``mcnemar.test(table, correct)`` for a 2×2 table of paired binary outcomes."""
+    """McNemar's test for a 2×2 table of paired binary outcomes, as R
+    ``mcnemar.test(table, correct)``.
+
+    Parameters
+    ----------
+    table : array_like, shape (2, 2)
+        Counts: rows the first assessment (yes, no), columns the second.
+    correct : bool, default True
+        Continuity correction, (|b - c| - 1)^2 / (b + c).
+
+    Returns
+    -------
+    dict
+        ``statistic`` (chi-square), ``df`` (1) and ``p``; NaN when there are no
+        discordant pairs.
+
+    Examples
+    --------
+    R 4.2.2 ``mcnemar.test(matrix(c(794, 86, 150, 570), 2))``: McNemar's chi-squared =
+    16.81780, p-value = 4.114562e-05 (R fills by column):
+
+    >>> r = mcnemar([[794, 150], [86, 570]])
+    >>> round(r["statistic"], 5), f"{r['p']:.6e}"
+    (16.8178, '4.114562e-05')
+    """
     t = np.asarray(table, float)
     b, c = t[0, 1], t[1, 0]
     if b + c == 0:
@@ -177,8 +303,38 @@ def mcnemar(table: Any, correct: bool = True) -> dict[str, Any]:
 def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     """R ``p.adjust(p, method)``: "holm", "hochberg", "BH" (= "fdr"), "BY", "bonferroni".
 
-    Holm 1979; Hochberg Y. Biometrika 1988;75:800-2; Benjamini & Hochberg 1995;
-    Benjamini Y, Yekutieli D. Ann Stat 2001;29:1165-88.
+    Parameters
+    ----------
+    p : sequence of float
+        P-values.
+    method : str, default "holm"
+        "holm", "hochberg", "BH" (or "fdr"), "BY" or "bonferroni".
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, in the order given, at most 1.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method.
+
+    References
+    ----------
+    Holm S. Scand J Stat 1979;6:65-70; Hochberg Y. Biometrika 1988;75:800-2; Benjamini Y,
+    Hochberg Y. J R Stat Soc B 1995;57:289-300; Benjamini Y, Yekutieli D. Ann Stat
+    2001;29:1165-88.
+
+    Examples
+    --------
+    R 4.2.2 ``p.adjust(c(0.01, 0.02, 0.03, 0.04, 0.05), "holm")``: 0.05 0.08 0.09 0.09
+    0.09; with ``"BH"``: 0.05 for all five:
+
+    >>> p_adjust([0.01, 0.02, 0.03, 0.04, 0.05]).round(10).tolist()
+    [0.05, 0.08, 0.09, 0.09, 0.09]
+    >>> p_adjust([0.01, 0.02, 0.03, 0.04, 0.05], "BH").round(10).tolist()
+    [0.05, 0.05, 0.05, 0.05, 0.05]
     """
     p = np.asarray(p, float)
     n = len(p)
@@ -210,6 +366,38 @@ def paired_changes(data: pd.DataFrame, pre: str, post: str, variables: str = "va
     With ``arm``, the per-patient post/pre ratios are compared between the two arms by
     the rank-sum test (rows ``"<variable> | ratio"``). P values are adjusted across
     the table by ``adjust`` (Holm by default; "BH" for FDR).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long table, one row per patient × variable.
+    pre, post : str
+        Columns of the values before and after (e.g. baseline and day 28).
+    variables : str, default "variable"
+        Column naming the variable of each row.
+    arm : str, optional
+        Column of a two-level arm, to compare post/pre ratios between arms.
+    adjust : str, default "holm"
+        Multiplicity adjustment across rows (see :func:`p_adjust`).
+    name, section : str
+        Name and report section of the Result.
+
+    Returns
+    -------
+    remission.results.Result
+        One row per variable (and arm): ``n``, ``median_pre``, ``median_post``,
+        ``statistic``, ``p``, ``test`` and ``p_adj``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> x = [1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30]
+    >>> y = [0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29]
+    >>> df = pd.DataFrame({"variable": "HAM-D", "pre": x, "post": y})
+    >>> r = paired_changes(df, pre="pre", post="post")
+    >>> row = r.table.loc["HAM-D"]
+    >>> int(row["n"]), float(row["statistic"]), float(row["p"])
+    (9, 5.0, 0.0390625)
     """
     rows, keys = [], []
     arms = [None] if arm is None else sorted(data[arm].dropna().unique(), key=str)
