@@ -237,7 +237,7 @@ def _trial(data: str, out: str, workers: int) -> None:
     d = load_design(DESIGN)
     t0 = time.perf_counter()
     res = run_trial(d, n=spec["n_arm"], seed=0, workers=workers, chunk_size=spec["chunk"],
-                    observations=False, progress=False)
+                    observations=False)
     secs = time.perf_counter() - t0
     hz.emit(out, {"patients": res.patients.reset_index(drop=True)}, secs)
 

@@ -108,3 +108,24 @@ def test_a_finished_count_is_drawn_even_when_the_next_step_follows_at_once() -> 
     shown = sink.getvalue()
     assert "patients simulated" in shown
     assert "2/2" in shown
+
+
+
+def test_dask_chunks_are_several_per_worker_but_never_tiny() -> None:
+    """Chunk size on a Dask cluster (the counts of simulated patients advance once per
+    completed chunk; tests/test_sim_trial.py::test_dask_local_cluster_matches_in_process
+    checks those counts and the unchanged output on a real cluster)."""
+    from remission.sim.trial import CHUNKS_PER_WORKER, MIN_DASK_CHUNK, dask_chunk_size
+
+    assert (CHUNKS_PER_WORKER, MIN_DASK_CHUNK) == (4, 1000)
+    assert dask_chunk_size(20_000, 2) == 2_500  # 8 chunks: 4 per worker
+    assert dask_chunk_size(40_000, 2) == 5_000 and dask_chunk_size(10**6, 2) == 5_000
+    assert dask_chunk_size(3_000, 2) == 1_000 and dask_chunk_size(3_000, 0) == 1_000
+    assert dask_chunk_size(20_001, 2) == 2_501  # rounded up: never a 9th chunk of 1
+    assert dask_chunk_size(36, 2, chunk_size=5) == 5  # an explicit smaller chunk wins
+    design = load_design(DESIGN)
+    n_arm = 20_000 // len(design.arms)
+    from remission.sim.trial import plan_chunks
+
+    chunks = plan_chunks(design, n_arm, dask_chunk_size(n_arm * len(design.arms), 2))
+    assert len(chunks) >= 8 and max(sum(b - a for _, a, b in c) for c in chunks) <= 2_500

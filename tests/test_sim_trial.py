@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -44,17 +45,43 @@ def test_one_chunk_and_many_chunks_are_byte_identical() -> None:
     assert _bytes(other)[0] != _bytes(one)[0]
 
 
+def _dask_counts_are_per_chunk(counts: list, sizes: list[int]) -> None:
+    """Counts of simulated patients on Dask: (0, total) first, then one per completed
+    chunk rising by that chunk's patients (chunks may finish in any order), to the total.
+    Only the order of the running totals and the multiset of steps are checked, never
+    timing."""
+    total = sum(sizes)
+    sim = [(d, t) for d, t, w in counts if w == "patients simulated"]
+    assert sim[0] == (0, total) and all(t == total for _, t in sim)
+    done = [d for d, _ in sim]
+    assert sorted(b - a for a, b in pairwise(done)) == sorted(sizes)
+    assert done[-1] == total
+
+
 def test_dask_local_cluster_matches_in_process() -> None:
+    from remission.progress import counting
+    from remission.sim.trial import plan_chunks
+
     d = _short()
     local = run_trial(d, n=12, seed=3, workers=0, chunk_size=5)
-    dist = run_trial(d, n=12, seed=3, workers=2, chunk_size=5)
+    counts: list = []
+    with counting(lambda *c: counts.append(c)):
+        dist = run_trial(d, n=12, seed=3, workers=2, chunk_size=5)
     assert _bytes(local) == _bytes(dist)
+    sizes = [sum(b - a for _, a, b in c) for c in plan_chunks(d, 12, 5)]
+    assert sizes == [5, 5, 5, 5, 4]  # 2 arms x 12 patients
+    _dask_counts_are_per_chunk(counts, sizes)
     from dask.distributed import LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address="127.0.0.1:0") as cluster:
-        remote = run_trial(d, n=12, seed=3, scheduler=cluster.scheduler_address, chunk_size=7)
+        counts = []
+        with counting(lambda *c: counts.append(c)):
+            remote = run_trial(d, n=12, seed=3, scheduler=cluster.scheduler_address,
+                               chunk_size=7)
     assert _bytes(local) == _bytes(remote)
+    _dask_counts_are_per_chunk(counts, [sum(b - a for _, a, b in c)
+                                        for c in plan_chunks(d, 12, 7)])
 
 
 def test_study_folder_is_valid_and_labelled_simulated(tmp_path: Path) -> None:

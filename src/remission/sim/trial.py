@@ -58,6 +58,14 @@ LLN = {"anc": 1.8, "platelets": 150.0, "hemoglobin": 12.0, "lymphocytes": 1.0}
 #: responses with these, and study.toml names them so the report uses the same
 CRS_SYSTEM, NEURO_SYSTEM = "astct2019", "icans_astct2019"
 DEFAULT_CHUNK = 5000
+#: On a Dask cluster the patients are split into at least this many chunks per worker, so
+#: every worker has work and the count of simulated patients advances several times per
+#: worker rather than once per 5,000 patients ...
+CHUNKS_PER_WORKER = 4
+#: ... but no chunk is made smaller than this (below it the vectorised solver loses much
+#: of its speed: about 15 ms/patient at 250, 9 at 1,000 and 6 at 2,500 patients per chunk,
+#: seed-002 design with observations, 2-core machine under load, 2026-11-30).
+MIN_DASK_CHUNK = 1000
 
 
 def response_system(disease: str) -> str:
@@ -311,6 +319,36 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
             "observations": obs, "model_observations": model_obs}
 
 
+def dask_chunk_size(total: int, n_workers: int, chunk_size: int = DEFAULT_CHUNK) -> int:
+    """Patients per chunk on a Dask cluster of ``n_workers``: at most ``chunk_size``, at
+    least :data:`MIN_DASK_CHUNK` (or ``chunk_size`` if smaller), and otherwise small enough
+    for :data:`CHUNKS_PER_WORKER` chunks per worker. Output does not depend on it.
+
+    Parameters
+    ----------
+    total : int
+        Patients in the trial (all arms).
+    n_workers : int
+        Dask workers (values below 1 count as 1).
+    chunk_size : int
+        Largest chunk (``run_trial``'s ``chunk_size``).
+
+    Returns
+    -------
+    int
+        Patients per chunk.
+
+    Examples
+    --------
+    >>> dask_chunk_size(20_000, 2), dask_chunk_size(100_000, 2), dask_chunk_size(3_000, 2)
+    (2500, 5000, 1000)
+    >>> dask_chunk_size(36, 2, chunk_size=5)
+    5
+    """
+    want = -(-total // (CHUNKS_PER_WORKER * max(1, n_workers)))
+    return max(1, min(chunk_size, max(MIN_DASK_CHUNK, want)))
+
+
 def plan_chunks(design: Design, n: int | None, chunk_size: int) -> list[list[Segment]]:
     """Split all patients (arm by arm, in index order) into chunks of <= chunk_size."""
     chunks: list[list[Segment]] = [[]]
@@ -354,33 +392,35 @@ def _combine(parts: Sequence[dict[str, pd.DataFrame]], design: Design, seed: int
 
 def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
               workers: int | None = None, scheduler: str | None = None,
-              chunk_size: int = DEFAULT_CHUNK, observations: bool = True,
-              progress: bool = False) -> TrialResult:
+              chunk_size: int = DEFAULT_CHUNK, observations: bool = True) -> TrialResult:
     """Simulate a trial.
 
     ``n`` overrides every arm's size. ``scheduler`` is a Dask scheduler address; without
     it, ``workers=None`` starts a local Dask cluster (processes, loopback) with one
     worker per core, ``workers=N`` one with N workers, and ``workers=0`` runs in this
     process without Dask. Results are identical in every case.
+
+    Progress (:func:`remission.progress.advance`, ``"patients simulated"``): in this
+    process after each chunk of ``chunk_size``; on Dask as each chunk completes, with
+    chunks of :func:`dask_chunk_size` patients (several per worker), counts rising by
+    each completed chunk's size up to the total. The chunking never changes the output.
     """
     if not isinstance(design, Design):
         design = load_design(design)
     from remission.progress import advance, step
 
-    tasks = plan_chunks(design, n, chunk_size)
-    sizes = [sum(stop - start for _, start, stop in c) for c in tasks]
-    total = sum(sizes)
+    total = sum(n if n is not None else a.n for a in design.arms)
     if scheduler is None and workers == 0:
+        tasks = plan_chunks(design, n, chunk_size)
         parts, done = [], 0
-        for c, size in zip(tasks, sizes, strict=True):
+        for c in tasks:
             parts.append(simulate_chunk(design, c, seed, observations))
-            done += size
+            done += _chunk_patients(c)
             advance(done, total, "patients simulated")
         step("combining the patients' tables")
         return _combine(parts, design, seed)
 
-    from dask.distributed import Client, LocalCluster
-    from dask.distributed import progress as dask_progress
+    from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
@@ -390,17 +430,17 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
     else:
         client = Client(scheduler)
     try:
+        n_workers = len(client.scheduler_info().get("workers", {}))
+        tasks = plan_chunks(design, n, dask_chunk_size(total, n_workers, chunk_size))
+        step(f"simulating {total:,} patients in {len(tasks)} chunks on {n_workers} Dask "
+             f"worker{'s' if n_workers != 1 else ''}")
         dfut = client.scatter(design, broadcast=True)
         futs = [client.submit(simulate_chunk, dfut, c, seed, observations, pure=False)
                 for c in tasks]
-        if progress:
-            dask_progress(futs)
-        from dask.distributed import as_completed
-
+        size_of = {f.key: _chunk_patients(c) for f, c in zip(futs, tasks, strict=True)}
         done = 0
-        size_of = {f.key: size for f, size in zip(futs, sizes, strict=True)}
         advance(0, total, "patients simulated")
-        for f in as_completed(futs):
+        for f in as_completed(futs):  # as each chunk finishes, whatever the order
             done += size_of[f.key]
             advance(done, total, "patients simulated")
         parts = client.gather(futs)  # in submission order: bytes independent of timing
@@ -409,6 +449,10 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
         if cluster is not None:
             cluster.close()
     return _combine(parts, design, seed)
+
+
+def _chunk_patients(chunk: Sequence[Segment]) -> int:
+    return sum(stop - start for _, start, stop in chunk)
 
 
 def study_config(design: Design, seed: int) -> StudyConfig:
@@ -557,9 +601,8 @@ def cli_simulate(design_path: str | Path, out_dir: str | Path, n: int | None = N
         log.extend(exc.problems)
     log.raise_if_any()
     assert design is not None
-    total = sum(n if n is not None else a.n for a in design.arms)
     res = run_trial(design, n=n, seed=seed, workers=workers, scheduler=scheduler,
-                    observations=observations, progress=total >= 50_000)
+                    observations=observations)
     return write_study(res, out_dir, force=force)
 
 
