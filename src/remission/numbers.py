@@ -37,6 +37,7 @@ Default conventions (``number_style = "remission"``):
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -258,8 +259,11 @@ def format_number(x: Any, digits: int = 3) -> str:
     return _signif_text(v, digits)
 
 
-def format_ci(lo: Any, hi: Any, fmt: Any = None) -> str:
+def format_ci(lo: Any, hi: Any, fmt: Any = None, fmt_hi: Any = None) -> str:
     """Interval ``"lo–hi"`` (en dash), ``"lo to hi"`` if a bound is negative.
+
+    ``fmt`` formats the bounds (default :func:`format_number`); ``fmt_hi``, if given, the
+    upper bound (a range whose ends are different summaries, e.g. Q1 and Q3).
 
     Examples
     --------
@@ -269,7 +273,7 @@ def format_ci(lo: Any, hi: Any, fmt: Any = None) -> str:
     if is_missing(lo) and is_missing(hi):
         return MISSING
     f = fmt or format_number
-    a, b = f(lo), f(hi)
+    a, b = f(lo), (fmt_hi or f)(hi)
     neg = any(is_number(v) and float(v) < 0 for v in (lo, hi))
     return f"{a} to {b}" if neg else f"{a}{EN_DASH}{b}"
 
@@ -325,6 +329,17 @@ def format_value(v: Any) -> str:
 #       decimals from 0.040 to 0.399, two from 0.40 to 3.99, one from 4.0 to 39.9;
 #       the confidence limits each by the same rule (22.68 (7.51 to 73.67) -> 22.7
 #       (7.5 to 74)).
+
+# AMA-P Same Manual, 10th ed., section 20.8.1 (significant digits), on the precision of a
+#       measurement and of what is calculated from it: numbers are rounded to reflect the
+#       precision of the instrument or measurement ("for a scale accurate to 0.1 kg, a
+#       weight should be expressed as 75.2 kg, not 75.23 kg"), and "numbers that result
+#       from calculations, such as means and SDs, should be expressed to no more than 1
+#       significant digit beyond the accuracy of the instrument" (mean (SD) of weights from
+#       a 0.1-kg scale: 62.45 (4.13) kg; adult age recorded in years: mean 47.7 years);
+#       chapter 4 (tables): "Additional digits (including zeros) should not be added ... to
+#       provide all data entries with the same number of digits". NEJM's guidelines set no
+#       rule for summaries of continuous variables; the nejm style applies this one.
 
 #: The references a report cites for its number style (``NumberStyle.references``).
 NEJM_REF = ("Harrington D, D'Agostino RB Sr, Gatsonis C, et al. New guidelines for "
@@ -433,6 +448,191 @@ def percent_decimals_ama(denominator: Any) -> int:
     return 0 if n < 100 else 1
 
 
+#: Most decimals a recorded value may have for its precision to be known. A value that
+#: needs more (1e-9, or 1/3 computed rather than recorded) leaves the variable without a
+#: recorded precision, and its summaries keep the general 3-significant-digit format.
+MAX_RECORDED_DECIMALS = 6
+
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*", re.ASCII)
+
+
+def decimals_of_text(text: str) -> int | None:
+    """Decimals a number is written with (``"13.50"`` -> 2); None if it is not a number.
+
+    Trailing zeros count (a value typed as ``13.50`` was recorded to 0.01); an exponent
+    moves the point (``"2.5e-2"`` -> 3, ``"1.5e3"`` -> 0).
+
+    Examples
+    --------
+    >>> [decimals_of_text(t) for t in ("63", "13.50", "0.95", "2.5e-2", "1.5E3", "7.", "x")]
+    [0, 2, 2, 3, 0, 0, None]
+    """
+    m = _NUMBER_TEXT.fullmatch(str(text))
+    if m is None or not (m.group(1) or m.group(2)):
+        return None
+    frac = len(m.group(2) or "")
+    return max(0, frac - int(m.group(3) or 0))
+
+
+def recorded_decimals(values: Any, texts: Any = None) -> int | None:
+    """Decimals a variable was recorded with: the most decimals any of its values has.
+
+    With ``texts`` (the cells as written in the source file, aligned with ``values``), the
+    decimals are read from the text, so trailing zeros count (``13.50``). Without it they
+    are derived from the values as read (floats): the smallest ``d`` <= 6 such that every
+    finite value times 10**d is a whole number, after removing float noise beyond 12
+    significant digits (``1.1`` is 1.1000000000000001 as a double but was recorded to one
+    decimal). Missing values (None, NaN) and text that is not a number are ignored.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The variable's values (one per patient; missing allowed).
+    texts : sequence of str, optional
+        The same cells as written in the source file.
+
+    Returns
+    -------
+    int or None
+        0 for whole numbers, 1 for one decimal, ...; None when no value is present or
+        some value needs more than :data:`MAX_RECORDED_DECIMALS` decimals.
+
+    Examples
+    --------
+    >>> recorded_decimals([63, 71, float("nan"), 48])
+    0
+    >>> recorded_decimals([12.1, 9.8, None, 13.0]), recorded_decimals([1.1, 1.2], ["1.10", "1.2"])
+    (1, 2)
+    >>> recorded_decimals([float("nan")]), recorded_decimals([1 / 3])
+    (None, None)
+    """
+    best = -1
+    if texts is not None:
+        for v, t in zip(values, texts, strict=True):
+            if is_missing(v) or not is_number(v) or not math.isfinite(float(v)):
+                continue
+            d = decimals_of_text(t)
+            if d is None:
+                d = _value_decimals(float(v))
+            if d is None or d > MAX_RECORDED_DECIMALS:
+                return None
+            best = max(best, d)
+        return best if best >= 0 else None
+    seen: set[float] = set()
+    for v in values:
+        if is_missing(v) or not is_number(v):
+            continue
+        x = float(v)
+        if not math.isfinite(x) or x in seen:
+            continue
+        seen.add(x)
+        d = _value_decimals(x)
+        if d is None:
+            return None
+        best = max(best, d)
+    return best if best >= 0 else None
+
+
+def _value_decimals(x: float) -> int | None:
+    """Decimals of one float as recorded (None beyond :data:`MAX_RECORDED_DECIMALS`)."""
+    d = _decimal(x)
+    if d == 0:
+        return 0
+    exp = d.normalize().as_tuple().exponent
+    assert isinstance(exp, int)  # finite
+    dec = max(0, -exp)
+    return dec if dec <= MAX_RECORDED_DECIMALS else None
+
+
+#: What each summary of a continuous variable is, for :func:`format_summary`:
+#: ``"value"`` a recorded value (minimum, maximum), ``"location"`` an order statistic that
+#: may fall between two recorded values (median, quartiles), ``"calculated"`` a mean or SD.
+SUMMARY_KINDS: dict[str, str] = {
+    "min": "value", "max": "value", "median": "location", "q1": "location",
+    "q3": "location", "mean": "calculated", "sd": "calculated"}
+
+
+def summary_places(value: Any, kind: str, decimals: int) -> int:
+    """Decimal places of a summary of data recorded to ``decimals`` places (AMA 20.8.1).
+
+    The precision is the variable's (its instrument's), not each value's: a variable
+    with values 13.0 and 12.1 was recorded to 0.1 even if a CSV wrote the first as ``13``.
+
+    * ``"value"`` (minimum, maximum): ``decimals`` -- recorded values, printed as
+      precisely as they were measured ("75.2 kg, not 75.23 kg" for a 0.1-kg scale);
+    * ``"location"`` (median, quartiles): ``decimals`` when the value lies on the
+      recorded grid (a recorded value, or a midpoint that happens to be one), else
+      ``decimals + 1``: the midpoint of two recorded values for an even n is exact there
+      (63.5 years), an interpolated quartile is rounded to it ("no more than 1 significant
+      digit beyond the accuracy of the instrument");
+    * ``"calculated"`` (mean, SD): ``decimals + 1`` always (62.45 (4.13) kg from a 0.1-kg
+      scale; 47.7 years from ages in whole years).
+
+    A value counts as on the grid when it equals its rounding to ``decimals`` places after
+    removing float noise beyond 12 significant digits.
+
+    Examples
+    --------
+    >>> summary_places(63.5, "location", 0), summary_places(64.0, "location", 0)
+    (1, 0)
+    >>> summary_places(71.25, "location", 0), summary_places(13.0, "value", 1)
+    (1, 1)
+    >>> summary_places(62.4523, "calculated", 1), summary_places(75.2, "value", 1)
+    (2, 1)
+    """
+    if kind == "value":
+        return decimals
+    if kind == "calculated":
+        return decimals + 1
+    if kind != "location":
+        raise ValueError(f"unknown summary kind {kind!r}; known: value, location, calculated")
+    on_grid = _decimal(value) == _half_up(value, decimals)
+    return decimals if on_grid else decimals + 1
+
+
+def format_summary(value: Any, kind: str, decimals: int | None) -> str:
+    """A summary of a continuous variable to the precision of the data as recorded.
+
+    The rule (AMA Manual of Style, 10th ed., 20.8.1 and chapter 4; see
+    :func:`summary_places`): minimum and maximum to the recorded decimals; median and
+    quartiles to the recorded decimals when they fall on the recorded grid and otherwise
+    one more (the midpoint of two recorded values is exact there); mean and SD to one
+    decimal more than recorded; rounding half up on the decimal representation (as the
+    percentages). ``decimals=None`` (precision unknown) falls back
+    to :func:`format_number`.
+
+    Parameters
+    ----------
+    value : float
+        The summary (missing prints ``"—"``).
+    kind : str
+        ``"value"``, ``"location"`` or ``"calculated"`` (see :data:`SUMMARY_KINDS`).
+    decimals : int or None
+        Decimals the variable was recorded with (:func:`recorded_decimals`).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> [format_summary(v, k, 0) for v, k in ((63.5, "location"), (64.0, "location"),
+    ...  (47.6667, "calculated"), (71.25, "location"), (34.0, "value"))]
+    ['63.5', '64', '47.7', '71.3', '34']
+    >>> format_summary(62.4523, "calculated", 1), format_summary(0.0123, "calculated", None)
+    ('62.45', '0.0123')
+    """
+    if is_missing(value):
+        return MISSING
+    if decimals is None or not is_number(value) or not math.isfinite(float(value)):
+        return format_number(value)
+    places = summary_places(value, kind, decimals)
+    r = _half_up(value, places)
+    if r == 0:
+        r = abs(r)  # no "-0.0"
+    return f"{r:.{places}f}"
+
+
 @dataclass(frozen=True)
 class NumberStyle:
     """A named set of number reporting rules (``[report] number_style`` in study.toml).
@@ -449,6 +649,10 @@ class NumberStyle:
         ``"one_decimal"`` or ``"ama_denominator"`` (decimals from the denominator).
     ratio_rule : str
         ``"signif3"`` (3 significant digits) or ``"rule_of_four"`` (Cole 2015).
+    summary_rule : str
+        Summaries of continuous variables (median, quartiles, range, mean, SD):
+        ``"signif3"`` (3 significant digits) or ``"recorded"`` (to the precision of the
+        data as recorded, :func:`format_summary`, AMA 20.8.1).
     references : tuple of str
         The texts the rules implement.
     """
@@ -458,6 +662,7 @@ class NumberStyle:
     p_rule: str = "r"
     percent_rule: str = "one_decimal"
     ratio_rule: str = "signif3"
+    summary_rule: str = "signif3"
     references: tuple[str, ...] = ()
 
     def p(self, value: Any) -> str:
@@ -538,6 +743,23 @@ class NumberStyle:
             return ratio_rule_of_four(value)
         return format_value(value)
 
+    def summary(self, value: Any, kind: str, decimals: int | None) -> str:
+        """A median, quartile, minimum, maximum, mean or SD of a continuous variable
+        recorded to ``decimals`` places (None: unknown); ``kind`` as :data:`SUMMARY_KINDS`.
+
+        Examples
+        --------
+        >>> STYLES["jama"].summary(63.5, "location", 0), STYLES["remission"].summary(63.5,
+        ...     "location", 0), STYLES["nejm"].summary(47.66667, "calculated", 0)
+        ('63.5', '63.5', '47.7')
+        >>> STYLES["jama"].summary(13.0, "value", 1), STYLES["remission"].summary(13.0,
+        ...     "value", 1)
+        ('13.0', '13')
+        """
+        if self.summary_rule == "recorded":
+            return format_summary(value, kind, decimals)
+        return format_number(value)
+
 
 #: The styles study.toml can name in ``[report] number_style``.
 STYLES: dict[str, NumberStyle] = {
@@ -547,14 +769,20 @@ STYLES: dict[str, NumberStyle] = {
     "nejm": NumberStyle(
         "nejm", "P values as the NEJM statistical reporting guidelines (two decimals above "
         "0.01, three from 0.001 to 0.01, P<0.001 below); ratios by Cole's rule of four; "
-        "percentages to one decimal, rounded half up",
-        p_rule="nejm", ratio_rule="rule_of_four", references=(NEJM_REF, COLE_REF)),
+        "percentages to one decimal, rounded half up; medians, quartiles and ranges to the "
+        "precision of the recorded data (one more decimal for a median or quartile between "
+        "two recorded values), means and SDs to one decimal more (AMA Manual of Style "
+        "20.8.1)",
+        p_rule="nejm", ratio_rule="rule_of_four", summary_rule="recorded",
+        references=(NEJM_REF, COLE_REF, AMA_REF)),
     "jama": NumberStyle(
         "jama", "P values as the AMA Manual of Style (two decimals, three below .01, "
         "P<.001 below .001, no leading zero); percentages with no more digits than their "
-        "denominator; ratios by Cole's rule of four",
+        "denominator; ratios by Cole's rule of four; medians, quartiles and ranges to the "
+        "precision of the recorded data (one more decimal for a median or quartile between "
+        "two recorded values), means and SDs to one decimal more",
         p_rule="ama", percent_rule="ama_denominator", ratio_rule="rule_of_four",
-        references=(AMA_REF, COLE_REF)),
+        summary_rule="recorded", references=(AMA_REF, COLE_REF)),
 }
 DEFAULT_STYLE = STYLES["remission"]
 

@@ -86,7 +86,7 @@ def analyse(study: Study, figures: bool = True,
     cont = [c for c in CONTINUOUS if c in adsl and adsl[c].notna().any()]
     cat = [c for c in CATEGORICAL if c in adsl]
     labels = {**CONTINUOUS, **CATEGORICAL}
-    rs.extend(descriptive.table1(adsl, cont, cat, labels))
+    rs.extend(descriptive.table1(adsl, cont, cat, labels, study.decimals))
     if "BOR" in adsl and (adsl["BOR"] != "").any():
         rs.add(response.response_categories(adsl))
         rs.extend(response.response_rates(

@@ -9,7 +9,7 @@ rearranges and formats values the tidy table already holds; it computes no stati
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,39 @@ def _v(rec: Mapping[str, Any], col: str) -> Any:
     return rec.get(col)
 
 
-def _fmt_n_pct(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle) -> str:
+#: ``num(value, column)``: a summary column's value as text (see :func:`summary_formatter`).
+SummaryText = Callable[[Any, str], str]
+
+
+def summary_formatter(style: NumberStyle, decimals: int | None,
+                      kinds: Mapping[str, str]) -> SummaryText:
+    """How the summaries of one variable print: ``num(value, column)``.
+
+    ``kinds`` (``Result.display["summaries"]``) says what each summary column is
+    (``{"median": "location", "min": "value", "mean": "calculated", ...}``); ``decimals``
+    (``Result.display["decimals"][variable]``) the decimals the variable was recorded
+    with. A column not in ``kinds``, or an unknown precision, prints by
+    :func:`~remission.numbers.format_number`; otherwise the style decides
+    (:meth:`~remission.numbers.NumberStyle.summary`: the journal styles print to the
+    data's precision, remission's default keeps 3 significant digits).
+
+    Examples
+    --------
+    >>> num = summary_formatter(get_style("jama"), 0, {"median": "location", "mean": "calculated"})
+    >>> num(63.5, "median"), num(64.0, "median"), num(47.667, "mean"), num(2.345, "other")
+    ('63.5', '64', '47.7', '2.35')
+    """
+    def num(value: Any, column: str) -> str:
+        kind = kinds.get(column)
+        if kind is None or decimals is None:
+            return format_number(value)
+        return style.summary(value, kind, decimals)
+
+    return num
+
+
+def _fmt_n_pct(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle,
+               num: SummaryText) -> str:
     n, N = _v(rec, "n"), _v(rec, "N")
     share = _v(rec, "pct")
     if is_missing(n):
@@ -77,27 +109,35 @@ def _fmt_n_pct(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyl
     return text
 
 
-def _fmt_median_iqr(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle) -> str:
+def _fmt_median_iqr(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle,
+                    num: SummaryText) -> str:
     if is_missing(_v(rec, "median")):
         return MISSING
-    return f"{format_number(rec['median'])} ({format_ci(rec['q1'], rec['q3'])})"
+    iqr = format_ci(rec["q1"], rec["q3"], lambda v: num(v, "q1"), lambda v: num(v, "q3"))
+    return f"{num(rec['median'], 'median')} ({iqr})"
 
 
-def _fmt_range(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle) -> str:
-    return format_ci(_v(rec, "min"), _v(rec, "max"))
+def _fmt_range(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle,
+               num: SummaryText) -> str:
+    return format_ci(_v(rec, "min"), _v(rec, "max"), lambda v: num(v, "min"),
+                     lambda v: num(v, "max"))
 
 
-def _fmt_missing(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle) -> str:
+def _fmt_missing(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle,
+                 num: SummaryText) -> str:
     return format_count(_v(rec, "missing"))
 
 
-def _fmt_median_range(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle) -> str:
+def _fmt_median_range(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle,
+                      num: SummaryText) -> str:
     if is_missing(_v(rec, "median")):
         return MISSING
-    return f"{format_number(rec['median'])} ({format_ci(rec['min'], rec['max'])})"
+    rng = format_ci(rec["min"], rec["max"], lambda v: num(v, "min"), lambda v: num(v, "max"))
+    return f"{num(rec['median'], 'median')} ({rng})"
 
 
-def _fmt_pct_ci(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle) -> str:
+def _fmt_pct_ci(rec: Mapping[str, Any], show_denominator: bool, style: NumberStyle,
+                num: SummaryText) -> str:
     pct = _v(rec, "pct")
     if is_missing(pct):
         return MISSING
@@ -279,6 +319,8 @@ def publication_table(result: Any, tests: Any = None,
     multi_line = len(tmpl.lines) > 1
     out_rows: list[tuple[str, tuple[Cell, ...]]] = []
     kinds: list[str] = []
+    dec_of = disp.get("decimals") if isinstance(disp.get("decimals"), Mapping) else {}
+    kinds_of = disp.get("summaries") if isinstance(disp.get("summaries"), Mapping) else {}
     blank = tuple(Cell("") for _ in groups)
     last_head: tuple[Any, ...] | None = None
     for rk in order:
@@ -291,6 +333,9 @@ def publication_table(result: Any, tests: Any = None,
             out_rows.append((label, blank + extra))
             kinds.append("group")
         last_head = head
+        d = dec_of.get(rk[0])
+        num = summary_formatter(st, d if isinstance(d, int) and not isinstance(d, bool)
+                                else None, kinds_of)
         for i, (sub, fmt) in enumerate(tmpl.lines):
             recs = [cells.get((rk, g)) for g in groups]
             if sub in tmpl.optional and not any(
@@ -298,7 +343,7 @@ def publication_table(result: Any, tests: Any = None,
                     and float(r[1]["missing"]) > 0 for r in recs):
                 continue
             row_cells = tuple(
-                Cell(fmt(r[1], show_den[g], st), _raw_cell(r[0], r[1], raw_cols))
+                Cell(fmt(r[1], show_den[g], st, num), _raw_cell(r[0], r[1], raw_cols))
                 if r is not None else Cell(MISSING, "not in the tidy table")
                 for r, g in zip(recs, groups, strict=True))
             if p_of:

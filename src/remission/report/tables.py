@@ -216,6 +216,25 @@ def _integral_column(series: Any) -> bool:
     return bool(np.all(np.isfinite(vals)) and np.all(vals == np.round(vals)))
 
 
+def _summary_columns(result: Any, plan: Sequence[_Col], names: Sequence[str],
+                     style: NumberStyle, n_rows: int
+                     ) -> tuple[dict[int, str], list[int | None]]:
+    """Summary columns printed to the data's precision: ``({plan position: kind}, decimals
+    per row)``, from ``display["summaries"]`` and ``display["decimals"]`` (keyed by the
+    row's ``display["rows"]`` value); empty unless the style prints summaries so."""
+    disp = getattr(result, "display", None) or {}
+    kinds, decs, by = disp.get("summaries"), disp.get("decimals"), disp.get("rows")
+    if (style.summary_rule == "signif3" or not isinstance(kinds, Mapping)
+            or not isinstance(decs, Mapping) or not isinstance(by, str) or by not in names):
+        return {}, [None] * n_rows
+    at = {j: str(kinds[names[c.sources[0]]]) for j, c in enumerate(plan)
+          if c.kind == "plain" and len(c.sources) == 1 and names[c.sources[0]] in kinds}
+    labels = result.table.iloc[:n_rows, names.index(by)].tolist()
+    per_row = [d if isinstance(d, int) and not isinstance(d, bool) else None
+               for d in (decs.get(v) if isinstance(v, str) else None for v in labels)]
+    return at, per_row
+
+
 def display_table(result: Any, max_rows: int | None = None,
                   style: NumberStyle | str | None = None) -> DisplayTable:
     """Turn ``result.table`` into text cells by the columns' roles.
@@ -263,11 +282,14 @@ def display_table(result: Any, max_rows: int | None = None,
     den_col = next((j for j, r in enumerate(roles) if r.kind == "denominator"), None)
     dens = table.iloc[:n_show, den_col].tolist() if den_col is not None else [None] * n_show
     columns_data = [[table.iloc[:n_show, s].tolist() for s in c.sources] for c in plan]
+    summary_kind, row_decimals = _summary_columns(result, plan, names, st, n_show)
     rows = []
     for i in range(n_show):
         cells = tuple(
-            _cell(c, [src[i] for src in data], integral[id(c)], st, dens[i], digits)
-            for c, data in zip(plan, columns_data, strict=True)
+            Cell(st.summary(data[0][i], summary_kind[j], row_decimals[i]), raw_text(data[0][i]))
+            if j in summary_kind and row_decimals[i] is not None
+            else _cell(c, [src[i] for src in data], integral[id(c)], st, dens[i], digits)
+            for j, (c, data) in enumerate(zip(plan, columns_data, strict=True))
         )
         rows.append((keys[i], cells))
     idx = table.index

@@ -94,9 +94,47 @@ def kruskal_wallis(samples: list[np.ndarray]) -> float:
 
 
 def table1(adsl: pd.DataFrame, continuous: list[str], categorical: list[str],
-           labels: dict[str, str] | None = None) -> list[Result]:
-    """Patient characteristics; returns continuous, categorical and tests Results."""
+           labels: dict[str, str] | None = None,
+           decimals: dict[str, int] | None = None) -> list[Result]:
+    """Patient characteristics; returns continuous, categorical and tests Results.
+
+    Parameters
+    ----------
+    adsl : DataFrame
+        Subject-level data with a ``COHORT`` column.
+    continuous, categorical : list of str
+        Variables summarised as median (IQR), range, mean (SD) / as n (%).
+    labels : dict, optional
+        ``{variable: label}`` (the ``variable`` column of the tables).
+    decimals : dict, optional
+        ``{variable: decimals}`` each continuous variable was recorded with, read from
+        the source text (:attr:`remission.study.Study.decimals`); a variable not in it
+        gets its decimals from its values (:func:`remission.numbers.recorded_decimals`).
+        Stored in ``display["decimals"]`` of ``baseline.continuous`` (by label), with
+        ``display["summaries"]`` naming what each summary column is, so a journal number
+        style prints each summary to the data's precision (AMA 20.8.1).
+
+    Returns
+    -------
+    list of Result
+        ``baseline.continuous``, ``baseline.categorical`` and (with several cohorts)
+        ``baseline.tests``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> adsl = pd.DataFrame({"COHORT": ["A"] * 4, "COHORTN": [1] * 4,
+    ...                      "age": [34.0, 63, 64, 70], "sex": list("MFMF")})
+    >>> r = table1(adsl, ["age"], ["sex"], {"age": "Age, years"})
+    >>> r[0].display["decimals"], float(r[0].cell("age | Overall", "median"))
+    ({'Age, years': 0}, 63.5)
+    """
+    from remission.numbers import SUMMARY_KINDS, recorded_decimals
+
     labels = labels or {}
+    known = decimals or {}
+    var_decimals = {labels.get(v, v): (known[v] if v in known else recorded_decimals(adsl[v]))
+                    for v in continuous}
     levels = cohort_levels(adsl)
     compare = len(levels) > 1
     cont_rows, cat_rows, test_rows = {}, {}, {}
@@ -141,7 +179,8 @@ def table1(adsl: pd.DataFrame, continuous: list[str], categorical: list[str],
     out = [
         Result("baseline.continuous", "Patient characteristics: continuous variables",
                _frame(cont_rows), method_c, "", tuple(warnings), (), {}, "baseline",
-               display={"rows": "variable", "columns": "group", "cell": "median_iqr"}),
+               display={"rows": "variable", "columns": "group", "cell": "median_iqr",
+                        "decimals": var_decimals, "summaries": dict(SUMMARY_KINDS)}),
         Result("baseline.categorical", "Patient characteristics: categorical variables",
                _frame(cat_rows), method_k, "", (), (), {}, "baseline",
                display={"rows": ["variable", "category"], "columns": "group", "cell": "n_pct"}),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,11 @@ class Study:
     sources: dict[str, str] = field(default_factory=dict)
     #: Non-fatal findings (e.g. a treatment agent not in the drug vocabulary).
     warnings: list[Problem] = field(default_factory=list)
+    #: Decimals each number column of patients.csv was recorded with, read from the cells
+    #: as written (``"13.50"`` counts 2; :func:`remission.numbers.recorded_decimals`);
+    #: whole-number columns 0; a column without values or with more than 6 decimals is
+    #: absent. Journal number styles print summaries to this precision.
+    decimals: dict[str, int] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
@@ -140,8 +146,51 @@ def load_study(folder: str | Path) -> Study:
 
         warnings += validate_treatments(tables["treatments"], sources["treatments"],
                                         config.products)
+    decimals = column_decimals(raw["patients"], patients, schema.TABLES["patients"][0])
     return Study(folder=folder, config=config, patients=patients, tables=tables, sources=sources,
-                 warnings=warnings)
+                 warnings=warnings, decimals=decimals)
+
+
+def column_decimals(raw: pd.DataFrame, typed: pd.DataFrame, columns: tuple[Any, ...]
+                    ) -> dict[str, int]:
+    """Recorded decimals of each number/integer column (see :attr:`Study.decimals`).
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The table as read (text cells).
+    typed : DataFrame
+        The same table typed (same index and columns).
+    columns : tuple of Column
+        The table's schema.
+
+    Returns
+    -------
+    dict
+        ``{column: decimals}`` for columns with a known precision.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.study.schema import TABLES
+    >>> raw = pd.DataFrame({"age": ["63", "71"], "weight_kg": ["70.50", "81.2"]})
+    >>> typed = pd.DataFrame({"age": [63.0, 71.0], "weight_kg": [70.5, 81.2]})
+    >>> column_decimals(raw, typed, TABLES["patients"][0])
+    {'age': 0, 'weight_kg': 2}
+    """
+    from remission.numbers import recorded_decimals
+
+    out: dict[str, int] = {}
+    for c in columns:
+        if c.name not in typed.columns or c.kind not in ("number", "integer"):
+            continue
+        values = typed[c.name].astype(float).tolist()
+        texts = (raw[c.name].astype(str).tolist() if c.kind == "number" and c.name in raw
+                 else None)
+        d = recorded_decimals(values, texts)
+        if d is not None:
+            out[c.name] = d
+    return out
 
 
 def _anchor(patients: pd.DataFrame | None, config: StudyConfig | None,
