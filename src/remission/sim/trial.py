@@ -62,9 +62,8 @@ DEFAULT_CHUNK = 5000
 #: every worker has work and the count of simulated patients advances several times per
 #: worker rather than once per 5,000 patients ...
 CHUNKS_PER_WORKER = 4
-#: ... but no chunk is made smaller than this (below it the vectorised solver loses much
-#: of its speed: about 15 ms/patient at 250, 9 at 1,000 and 6 at 2,500 patients per chunk,
-#: seed-002 design with observations, 2-core machine under load, 2026-11-30).
+#: ... but no chunk is made smaller than this: each chunk is one vectorised solve with a
+#: fixed cost, so the time per patient rises as chunks shrink (the reason chunks exist).
 MIN_DASK_CHUNK = 1000
 
 
