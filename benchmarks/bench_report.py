@@ -16,6 +16,14 @@ sides' counts are compared with the report's ``results.json`` (``response.catego
 ``safety.crs``, "Overall" rows): they must be equal. For 3-4 the two variants' reports
 must give byte-identical ``results.json`` (same input -> same bytes) in every run.
 
+Workload 1 has a second baseline, the expected output: the same report made by the
+library with the figures drawn in the report's own process (``write_report(bundle_for(
+STUDY), OUT)``, as ``remission report`` worked before it drew them in a child process).
+Every file (report.html, results.json, tables.docx) of every run of both sides must be
+byte-identical. Workload 1's wall-time target (< 1.5 s) is printed PASS or FAIL with the
+CPU time (user + sys, from ``wait4``: the report and its figure process) and the 1-minute
+load of every run; ``--strict`` makes a FAIL exit non-zero (the machine may be shared).
+
 Run: ``python benchmarks/bench_report.py [--quick] [--reps R]``.
 """
 
@@ -36,6 +44,7 @@ from make_large_study import make  # noqa: E402
 
 ROOT = HERE.parent
 TARGET_S = 1.5
+IN_PROCESS = "figures drawn in-process"
 
 
 def counts_from_report(out: Path) -> dict:
@@ -48,7 +57,10 @@ def counts_from_report(out: Path) -> dict:
            if r["group"] == "Overall" and re.fullmatch(r"grade \d", r["grade"])}
     sha = hashlib.sha256((out / "results.json").read_bytes()).hexdigest()
     files = sorted(p.name for p in out.iterdir())
-    return {"response": resp, "crs": crs, "results_sha256": sha, "files": files}
+    every = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())
+             if p.is_file()}
+    return {"response": resp, "crs": crs, "results_sha256": sha, "files": files,
+            "sha256": every}
 
 
 def w_counts(study: str, out: str) -> None:
@@ -82,6 +94,22 @@ def cmp_counts(o: dict) -> list[hz.Check]:
     return checks
 
 
+def cmp_cll1(o: dict) -> list[hz.Check]:
+    """The counts (as :func:`cmp_counts`), and every file of every run of ``remission
+    report`` (figures drawn by a child process) byte-identical to every run of the
+    in-process render (figures drawn in the report's own process, as before)."""
+    checks = cmp_counts(o)
+    runs = {name: [r["sha256"] for r in o["_reps"][name]]
+            for name in ("remission report (cold)", IN_PROCESS)}
+    distinct = {json.dumps(h, sort_keys=True) for hs in runs.values() for h in hs}
+    names = sorted(runs[IN_PROCESS][0]) if runs[IN_PROCESS] else []
+    ok = len(distinct) == 1 and {"report.html", "results.json", "tables.docx"} <= set(names)
+    checks.append(hz.Check("every file (sha256) identical to the in-process render, every run",
+                           ok, 0.0 if ok else float("inf"),
+                           f"{', '.join(names)}; {len(distinct)} distinct set(s) of hashes"))
+    return checks
+
+
 def cmp_raw(o: dict) -> list[hz.Check]:
     shas = {r["results_sha256"] for name in ("remission report (cold)",
                                              "remission report, empty Numba cache")
@@ -103,6 +131,16 @@ def _report_side(validate: bool = False) -> hz.Side:
                    args=(lambda d, o: [str(d), str(o)]) if validate else
                    (lambda d, o: [str(d), "--out", str(o)]),
                    collect=counts_from_report)
+
+
+def _in_process_side() -> hz.Side:
+    """The same report made by the library with its figures drawn in the report's own
+    process (what ``remission report`` did before it drew them in a child process)."""
+    code = ("import sys; from remission.pipeline import bundle_for; "
+            "from remission.report import write_report; "
+            "write_report(bundle_for(sys.argv[1]), sys.argv[2])")
+    return hz.Side(IN_PROCESS, [sys.executable, "-c", code], env=hz.py_env(), cold=True,
+                   args=lambda d, o: [str(d), str(o)], collect=counts_from_report)
 
 
 def _fresh_cache_side(cache: Path) -> hz.Side:
@@ -132,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         raw_cached = _report_side()
         wl = [
             hz.Workload("report examples/cll1-post-hsct", ROOT / "examples" / "cll1-post-hsct",
-                        [_report_side(), counts], cmp_counts,
+                        [_report_side(), counts, _in_process_side()], cmp_cll1,
                         limits={"remission report (cold)": TARGET_S},
                         note="12 patients; whole process"),
             hz.Workload(f"validate + report, {n_large:,} patients", large,

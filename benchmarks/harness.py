@@ -200,6 +200,9 @@ class Run:
     peak_mb: float
     load1: float
     lib_load_s: float = math.nan  # library load before the timed part, when reported
+    # CPU time (user + sys) of the whole child process and of the processes it waited
+    # for, from wait4: less sensitive to the machine's load than the wall time
+    cpu_s: float = math.nan
 
 
 def _hwm_kb(pid: int) -> int:
@@ -234,12 +237,13 @@ def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> t
         # the harness.) Reaped with wait4 for the exit status.
         peak_kb = 0
         while True:
-            pid, sts = os.waitpid(proc.pid, os.WNOHANG)
+            pid, sts, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid == proc.pid:
                 break
             peak_kb = max(peak_kb, _hwm_kb(proc.pid))
             time.sleep(0.01)
     wall = time.perf_counter() - t0
+    cpu = usage.ru_utime + usage.ru_stime
     status = os.waitstatus_to_exitcode(sts)
     proc.returncode = status  # already reaped; Popen must not wait again
     peak = peak_kb / 1024.0 if peak_kb else float("nan")
@@ -257,7 +261,7 @@ def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> t
             res["output"][key] = _perturb(res["output"][key])
         rec = out.parent / (out.name + ".result.json")
         rec.write_text(json.dumps(res, default=_jsonable))
-        return Run(wall, wall, peak, load1), ""
+        return Run(wall, wall, peak, load1, cpu_s=cpu), ""
     if not out.exists():
         return None, f"{side.name}: exit 0 but wrote no output {out}\n{text}"
     try:
@@ -269,7 +273,7 @@ def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> t
         secs = wall
     if not (secs >= 0 and math.isfinite(secs)):
         return None, f"{side.name}: reported time {secs!r}"
-    return Run(secs, wall, peak, load1, float(res.get("load_s", math.nan))), ""
+    return Run(secs, wall, peak, load1, float(res.get("load_s", math.nan)), cpu), ""
 
 
 @dataclass
@@ -390,14 +394,18 @@ def report(bench: str, outcomes: Sequence[Outcome], argv: Sequence[str], strict:
         for side, lim in w.limits.items():
             if o.errors or not o.runs.get(side):
                 continue
-            t = statistics.median(r.seconds for r in o.runs[side])
+            rs = o.runs[side]
+            t = statistics.median(r.seconds for r in rs)
+            cpu = statistics.median(r.cpu_s for r in rs)
             met = t <= lim
             if strict and not met:
                 status = 1
-            print(f"    {'ok ' if met else 'MISSED'} target {side}: median {t:.3f} s "
-                  f"(limit {lim:g} s; runs {', '.join(f'{r.seconds:.2f}' for r in o.runs[side])})")
+            print(f"    {'PASS' if met else 'FAIL'} target {side} < {lim:g} s: median {t:.3f} s "
+                  f"wall, CPU (user+sys) median {cpu:.3f} s; runs (wall s / CPU s @ 1-min "
+                  f"load): {', '.join(f'{r.seconds:.2f}/{r.cpu_s:.2f}@{r.load1:.1f}' for r in rs)}")
             rows.append({"workload": w.name, "subject": side, "limit_s": lim, "median_s": t,
-                         "target_met": met, "runs": [r.__dict__ for r in o.runs[side]]})
+                         "median_cpu_s": cpu, "target_met": met,
+                         "runs": [r.__dict__ for r in rs]})
         for c in o.checks:
             flag = "ok " if c.ok else "BAD"
             print(f"    {flag} {w.name}: {c.key}: max |diff| {c.diff:.3g} ({c.detail})")

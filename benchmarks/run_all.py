@@ -49,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{r['workload']:<44} {r['subject_s']:8.3f} s"
                       f"{'' if r['agree'] else ', outputs NOT as required'}")
             elif "limit_s" in r:
-                print(f"{r['workload']:<44} {r['median_s']:8.3f} s (limit {r['limit_s']:g} s"
-                      f"{'' if r['target_met'] else ', NOT met'})")
+                cpu = r.get("median_cpu_s")
+                cpu_txt = "" if cpu is None else f", CPU {cpu:.3f} s"
+                print(f"{r['workload']:<44} {r['median_s']:8.3f} s wall{cpu_txt} (limit "
+                      f"{r['limit_s']:g} s: {'PASS' if r['target_met'] else 'FAIL'}; load "
+                      f"{max(x['load1'] for x in r['runs']):.1f})")
     for name, st in status.items():
         print(f"{name}: {'ok' if st == 0 else f'FAILED (exit {st})'}")
     return 0 if all(st == 0 for st in status.values()) else 1

@@ -22,9 +22,15 @@ def table(rec: dict) -> str:
     for r in rec["rows"]:
         if "limit_s" in r:
             runs = ", ".join(f"{x['seconds']:.2f}" for x in r["runs"])
+            cpu = r.get("median_cpu_s")
+            cpu_txt = "" if cpu is None or not math.isfinite(cpu) else (
+                f"; CPU (user+sys) median {cpu:.3f} s, runs "
+                + ", ".join(f"{x['cpu_s']:.2f}" for x in r["runs"]))
+            loads = ", ".join(f"{x['load1']:.1f}" for x in r["runs"])
             out.append(f"| {r['workload']} ({r['subject']}) | {r['median_s']:.3f} | — | — | — "
                        f"| < {r['limit_s']:g} s: {'met' if r['target_met'] else '**not met**'}"
-                       f" | | {max(x['load1'] for x in r['runs']):.1f} | runs: {runs} |")
+                       f" | | {max(x['load1'] for x in r['runs']):.1f} | wall runs: {runs} "
+                       f"(load {loads}){cpu_txt} |")
             continue
         if r.get("failed"):
             out.append(f"| {r['workload']} | FAILED | {r['baseline']} | | | | | | no |")
