@@ -21,6 +21,8 @@ DOCUMENTED = (
     "remission.stats.paired",
     "remission.stats.proportions",
     "remission.stats.regression",
+    "remission.stats.response",
+    "remission.stats.toxicity",
     "remission.study.write",
 )
 
@@ -52,3 +54,21 @@ def test_the_check_sees_a_missing_section() -> None:
     src = ('def f(x):\n    """Doc.\n\n    Returns\n    -------\n    int\n    """\n'
            'def _private(x):\n    pass\n')
     assert missing_sections(src) == ["f: Parameters", "f: Examples"]
+
+
+def test_the_one_hop_survival_api_is_documented() -> None:
+    # every function of remission.survival (the statistician's entry point), wherever
+    # it is implemented
+    import inspect
+
+    from remission import survival
+
+    missing = []
+    for name in survival.__all__:
+        obj = getattr(survival, name)
+        if not inspect.isfunction(obj):
+            continue
+        doc = inspect.getdoc(obj) or ""
+        missing += [f"{name}: {sec}" for sec in ("Parameters", "Returns", "Examples")
+                    if f"{sec}\n{'-' * len(sec)}" not in doc]
+    assert missing == []

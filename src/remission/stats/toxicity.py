@@ -16,7 +16,45 @@ from remission.vocab import ctcae_terms
 
 def grade_distribution(adsl: pd.DataFrame, col: str, name: str, title: str, system: str,
                        ordered: bool = False) -> Result:
-    """Patients by maximum grade, plus any grade (>= 1) and grade >= 3, per group."""
+    """Patients by maximum grade, plus any grade (>= 1) and grade >= 3, overall and per
+    cohort (e.g. CRS or ICANS); grade >= 3 compared across cohorts.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        ADSL: one row per patient with ``COHORT``, ``COHORTN`` and the grade column.
+    col : str
+        Column of each patient's maximum grade (integer; blank = not graded, left out of
+        the denominator).
+    name, title : str
+        Name and title of the Result.
+    system : str
+        The grading system, named in the method text (e.g. "ASTCT 2019").
+    ordered : bool, default False
+        Cohorts are ordered dose levels: add the Cochran–Armitage and exact trend tests of
+        grade >= 3.
+
+    Returns
+    -------
+    remission.results.Result
+        Rows ``"grade k | group"``, ``"any grade | group"``, ``"grade >= 3 | group"`` with
+        ``n``, ``N``, ``pct``; the grade >= 3 test, its p-value and why it was chosen are
+        in ``params``.
+
+    Examples
+    --------
+    Grade >= 3 in 0 of 4 (low) vs 2 of 4 (high): Fisher's exact p = 0.4285714 (R 4.2.2
+    ``fisher.test(matrix(c(0, 4, 2, 2), 2))$p.value``):
+
+    >>> import pandas as pd
+    >>> adsl = pd.DataFrame({"COHORT": ["low"] * 4 + ["high"] * 4,
+    ...                      "COHORTN": [1] * 4 + [2] * 4, "CRSGR": [0, 1, 1, 2, 1, 2, 3, 3]})
+    >>> r = grade_distribution(adsl, "CRSGR", "safety.crs", "CRS", "ASTCT 2019")
+    >>> [int(v) for v in r.table.loc["grade >= 3 | Overall", ["n", "N"]]]
+    [2, 8]
+    >>> r.params["grade>=3 test"], round(r.params["grade>=3 p"], 7)
+    ("Fisher's exact", 0.4285714)
+    """
     rows = {}
     g_all = adsl[col].dropna().astype(int)
     top = int(g_all.max()) if len(g_all) else 0
@@ -50,7 +88,36 @@ def grade_distribution(adsl: pd.DataFrame, col: str, name: str, title: str, syst
 
 
 def ae_table_from_summary(summary: pd.DataFrame, n_patients: int) -> Result:
-    """The published AE table (counts of patients) as a Result, with % of N and CTCAE mapping."""
+    """A published adverse-event table (counts of patients) as a Result, with percentages
+    of all treated patients and each term's CTCAE v5.0 term.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        One row per term: ``term`` and any of ``any_grade``, ``worst_grade_3``,
+        ``worst_grade_4``, ``worst_grade_5`` (patients; blank = not reported).
+    n_patients : int
+        Treated patients (the denominator).
+
+    Returns
+    -------
+    remission.results.Result
+        ``safety.ae_table``: per term ``ctcae_term`` (blank when the term cannot be
+        coded), ``N``, each count with its ``_pct``, and ``grade_3_plus`` (the sum of the
+        reported worst grades 3-5).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"term": ["Neutropenia", "Febrile neutropenia"],
+    ...                   "any_grade": [10, 4], "worst_grade_3": [3, 4],
+    ...                   "worst_grade_4": [6, 0]})
+    >>> t = ae_table_from_summary(s, 20).table
+    >>> print(t[["ctcae_term", "any_grade_pct", "grade_3_plus"]].to_string())
+                                         ctcae_term  any_grade_pct  grade_3_plus
+    Neutropenia          Neutrophil count decreased           50.0             9
+    Febrile neutropenia         Febrile neutropenia           20.0             4
+    """
     rows = {}
     for _, r in summary.iterrows():
         term = str(r["term"])
@@ -78,7 +145,35 @@ def ae_table_from_summary(summary: pd.DataFrame, n_patients: int) -> Result:
 
 
 def ae_table_from_records(adae: pd.DataFrame, n_patients: int) -> Result:
-    """AE table computed from per-patient worst grades (ADAE)."""
+    """Adverse-event table computed from ADAE: patients with each term, any grade and by
+    worst grade.
+
+    Parameters
+    ----------
+    adae : pandas.DataFrame
+        One row per patient and term with the patient's worst grade of it: ``AEDECOD``
+        (term) and ``ATOXGRH`` (grade 1-5).
+    n_patients : int
+        Treated patients (the denominator).
+
+    Returns
+    -------
+    remission.results.Result
+        ``safety.ae_table``: per term ``N``, ``any_grade``, ``grade_3_plus``,
+        ``worst_grade_3``, ``worst_grade_4``, ``worst_grade_5``, each with its ``_pct``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> adae = pd.DataFrame({"USUBJID": ["1", "2", "2", "3"],
+    ...                      "AEDECOD": ["Fatigue", "Fatigue", "Sepsis", "Fatigue"],
+    ...                      "ATOXGRH": [1, 3, 4, 2]})
+    >>> t = ae_table_from_records(adae, 5).table
+    >>> print(t[["any_grade", "any_grade_pct", "grade_3_plus", "worst_grade_4"]].to_string())
+             any_grade  any_grade_pct  grade_3_plus  worst_grade_4
+    Fatigue          3           60.0             1              0
+    Sepsis           1           20.0             1              1
+    """
     rows = {}
     for term, sub in adae.groupby("AEDECOD", sort=True):
         g = sub["ATOXGRH"].astype(int)
@@ -97,7 +192,36 @@ def ae_table_from_records(adae: pd.DataFrame, n_patients: int) -> Result:
 
 
 def engraftment_gvhd(adsl: pd.DataFrame) -> Result | None:
-    """Transplant after CAR-T, engraftment days and GVHD grades among transplanted patients."""
+    """Transplant after CAR-T, engraftment days and GVHD grades.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        ADSL with any of ``TRANSFL`` (``"Y"`` = transplanted after CAR-T),
+        ``neutrophil_engraftment_day``, ``platelet_engraftment_day``,
+        ``acute_gvhd_grade`` (0-4) and ``chronic_gvhd_grade`` (0-3).
+
+    Returns
+    -------
+    remission.results.Result or None
+        ``safety.transplant``: transplants among all patients; engraftment days as median
+        (range) among patients with a recorded day; GVHD grades among patients with a
+        recorded grade. None when ADSL has neither ``TRANSFL`` nor engraftment columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> adsl = pd.DataFrame({"TRANSFL": ["Y", "N", "Y", "N"],
+    ...                      "neutrophil_engraftment_day": [14, None, 18, None],
+    ...                      "acute_gvhd_grade": [0, None, 2, None]})
+    >>> t = engraftment_gvhd(adsl).table
+    >>> print(t.loc[["transplant after CAR-T", "neutrophil engraftment day",
+    ...              "acute gvhd grade >= 1"], ["n", "N", "median"]].to_string())
+                                n  N  median
+    transplant after CAR-T      2  4     NaN
+    neutrophil engraftment day  2  4    16.0
+    acute gvhd grade >= 1       1  2     NaN
+    """
     cols = [c for c in ("neutrophil_engraftment_day", "platelet_engraftment_day") if c in adsl]
     if "TRANSFL" not in adsl and not cols:
         return None

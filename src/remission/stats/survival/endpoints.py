@@ -245,6 +245,50 @@ def endpoint_results(adtte: pd.DataFrame, paramcd: str, group: pd.Series | None 
     Time-to-event endpoints: Kaplan–Meier per group (median, landmarks, follow-up) and,
     with >= 2 groups, the log-rank test. ``CIR``: cumulative incidence of relapse with
     non-relapse mortality competing, and Gray's test. ``group`` maps USUBJID -> label.
+
+    Parameters
+    ----------
+    adtte : pandas.DataFrame
+        Output of :func:`derive_endpoints` (``USUBJID``, ``PARAMCD``, ``AVAL``, ``CNSR``,
+        ``EVCODE``).
+    paramcd : str
+        The endpoint: ``"OS"``, ``"EFS"``, ``"PFS"``, ``"RFS"``, ``"DOR"`` or ``"CIR"``.
+    group : pandas.Series, optional
+        Group label of each patient, indexed by USUBJID.
+    landmarks : sequence of float, default ()
+        Times of the landmark estimates (e.g. 1-year survival at 365).
+    conf : float, default 0.95
+        Confidence level.
+    section : str, default "efficacy"
+        Report section of the Results.
+
+    Returns
+    -------
+    list of remission.results.Result
+        ``survival.<endpoint>.km`` (and ``.logrank`` with two or more groups), or
+        ``survival.cir.cuminc`` for ``CIR``.
+
+    Raises
+    ------
+    ValueError
+        When ``adtte`` has no rows of ``paramcd``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({
+    ...     "patient_id": ["1", "1", "2", "2", "2", "3"], "day": [28, 90, 28, 45, 200, 120],
+    ...     "event": ["response_assessment", "death", "response_assessment", "transplant",
+    ...               "death", "response_assessment"],
+    ...     "value": ["CR", "", "CR", "", "", "PR"]})
+    >>> adtte = derive_endpoints(ev, endpoints=["OS"])
+    >>> rs = endpoint_results(adtte, "OS", pd.Series({"1": "A", "2": "B", "3": "A"}))
+    >>> [r.name for r in rs]
+    ['survival.os.km', 'survival.os.logrank']
+    >>> print(rs[0].table[["n", "events", "median"]].to_string())
+       n  events  median
+    A  2       1    90.0
+    B  1       1   200.0
     """
     from remission.stats.survival.competing import cuminc
     from remission.stats.survival.km import kaplan_meier
@@ -277,6 +321,45 @@ def transplant_counting_process(events: pd.DataFrame, paramcd: str = "OS", *,
     transplant as a fixed baseline covariate would credit the waiting time to the
     transplanted group (immortal-time bias; Mantel N, Byar DP. J Am Stat Assoc
     1974;69:81-6). Fit with ``cox("stop", "event", ["transplant"], start="start", data=df)``.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The study's events table (events.csv: ``patient_id``, ``day``, ``event``,
+        ``value``), with ``transplant`` events.
+    paramcd : str, default "OS"
+        The endpoint whose event ends each patient's last interval.
+    patients : pandas.DataFrame, optional
+        patients.csv: its ``death_day`` and ``last_contact_day`` columns add the deaths
+        and last contacts the events table lacks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``USUBJID``, ``start``, ``stop``, ``event`` (0/1), ``transplant`` (0/1): one row
+        per patient, two for a patient transplanted during follow-up.
+
+    Raises
+    ------
+    remission.errors.InputError
+        For an events table that does not validate (named file, row and column).
+
+    Examples
+    --------
+    Patient 2 is transplanted on day 45 and dies on day 200:
+
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({
+    ...     "patient_id": ["1", "1", "2", "2", "2", "3"], "day": [28, 90, 28, 45, 200, 120],
+    ...     "event": ["response_assessment", "death", "response_assessment", "transplant",
+    ...               "death", "response_assessment"],
+    ...     "value": ["CR", "", "CR", "", "", "PR"]})
+    >>> print(transplant_counting_process(ev).to_string(index=False))
+    USUBJID  start  stop  event  transplant
+          1    0.0  90.0      1           0
+          2    0.0  45.0      0           0
+          2   45.0 200.0      1           1
+          3    0.0 120.0      0           0
     """
     adtte = derive_endpoints(events, endpoints=[paramcd], patients=patients)
     ev = _validate(_merge_patient_days(events, patients), "events.csv")

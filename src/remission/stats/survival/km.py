@@ -334,9 +334,37 @@ class KaplanMeier:
 
 def reverse_km_followup(time: Any, event: Any, conf: float = 0.95,
                         conf_type: ConfType = "log") -> tuple[float, float, float]:
-    """Median follow-up by reverse Kaplan–Meier (censoring is the event).
+    """Median follow-up by reverse Kaplan–Meier: censoring is the event, so deaths stop
+    follow-up without counting as its end (Schemper M, Smith TL. Control Clin Trials
+    1996;17:343-6); R ``survfit(Surv(time, 1 - status) ~ 1)`` median.
 
-    R: ``survfit(Surv(time, 1 - status) ~ 1)`` median. Schemper & Smith 1996.
+    Parameters
+    ----------
+    time : array_like
+        Follow-up times.
+    event : array_like
+        1 = event (e.g. death), 0 = censored.
+    conf : float, default 0.95
+        Confidence level of the median's interval.
+    conf_type : {"log", "log-log", "plain"}, default "log"
+        Transformation of the pointwise interval (R's ``conf.type``).
+
+    Returns
+    -------
+    tuple of float
+        ``(median, lower, upper)``; NaN where the curve does not reach 0.5 (R's ``NA``).
+
+    Raises
+    ------
+    remission.errors.InputError
+        For negative or missing times, or event values other than 0/1.
+
+    Examples
+    --------
+    R 4.2.2, survival 3.5.3: ``survfit(Surv(t, 1 - e) ~ 1)`` median 12, 95 % CI 8 to NA:
+
+    >>> reverse_km_followup([3, 5, 6, 8, 10, 12, 15, 20], [1, 0, 1, 0, 1, 0, 1, 0])
+    (12.0, 8.0, nan)
     """
     t, e, _ = check_survival(time, event)
     return KaplanMeier(conf, conf_type)._fit_arrays(t, 1 - e).median
