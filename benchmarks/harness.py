@@ -190,6 +190,7 @@ class Workload:
     compare: Callable[[dict[str, dict[str, Any]]], list[Check]]
     targets: dict[str, float] = field(default_factory=dict)  # baseline name -> max ratio
     limits: dict[str, float] = field(default_factory=dict)  # side name -> max seconds
+    mem_limits: dict[str, float] = field(default_factory=dict)  # side name -> max peak MB
     note: str = ""
 
 
@@ -406,6 +407,17 @@ def report(bench: str, outcomes: Sequence[Outcome], argv: Sequence[str], strict:
             rows.append({"workload": w.name, "subject": side, "limit_s": lim, "median_s": t,
                          "median_cpu_s": cpu, "target_met": met,
                          "runs": [r.__dict__ for r in rs]})
+        for side, lim in w.mem_limits.items():
+            if o.errors or not o.runs.get(side):
+                continue
+            pk = max(r.peak_mb for r in o.runs[side])
+            met = 0 < pk <= lim
+            if strict and not met:
+                status = 1
+            print(f"    {'PASS' if met else 'FAIL'} target {side} < {lim:g} MB: peak memory "
+                  f"{pk:.0f} MB (max over runs)")
+            rows.append({"workload": w.name, "subject": side, "limit_peak_mb": lim,
+                         "peak_mb": pk, "target_met": met})
         for c in o.checks:
             flag = "ok " if c.ok else "BAD"
             print(f"    {flag} {w.name}: {c.key}: max |diff| {c.diff:.3g} ({c.detail})")
