@@ -169,14 +169,22 @@ def survival_analyses(study: Study, adsl: pd.DataFrame, figures: bool = True
                                   landmarks=spec.get("landmarks", ()), section="survival"):
             results.append(replace(r, warnings=(*r.warnings, *warn)))
         if figures:
-            from remission.stats.survival.plot import cif_plot, km_plot
+            from remission.plot.survival import cif_figure, default_ticks, km_figure
+            from remission.survival import cif_curves, kaplan_meier, km_curves
 
-            g = (pd.Categorical(adtte["USUBJID"].map(group_labels), categories=label_order)
-                 if grouped else None)
+            # the figure draws the curves computed here, by the study's labels
+            g = adtte["USUBJID"].map(group_labels).to_numpy(object) if grouped else None
+            ticks = default_ticks(float(adtte["AVAL"].max()))
             if code == "CIR":
-                fig = cif_plot(adtte["AVAL"], adtte["EVCODE"], g, title=PARAMS[code])
+                fig = cif_figure(cif_curves(adtte["AVAL"], adtte["EVCODE"], g, end=True,
+                                            risk_times=ticks),
+                                 order=label_order, title=PARAMS[code])
             else:
-                fig = km_plot(adtte["AVAL"], 1 - adtte["CNSR"], g, title=PARAMS[code])
+                medians = kaplan_meier(adtte["AVAL"], 1 - adtte["CNSR"], g).table["median"]
+                fig = km_figure(km_curves(adtte["AVAL"], 1 - adtte["CNSR"], g,
+                                          risk_times=ticks),
+                                order=label_order, medians=medians.to_dict(),
+                                title=PARAMS[code])
             by = cfg.cohorts.label.lower() if cfg.cohorts else "group"
             figs.append(FigureItem(f"fig.{name}", PARAMS[code],
                                    f"{PARAMS[code]} by {by}; numbers at risk below the axis; "

@@ -7,7 +7,8 @@ says what to use instead; and handles ``missing="error" | "omit"`` alike.
 
 One estimator per module: ``km`` (Kaplan–Meier), ``survdiff`` (log-rank / G-rho), ``coxph``
 (Efron Cox, cox.zph, Firth), ``competing`` (Aalen–Johansen CIF, Gray's test),
-``finegray`` (Fine–Gray), ``rmst``, ``endpoints`` (ADTTE derivation), ``plot``.
+``finegray`` (Fine–Gray), ``rmst``, ``endpoints`` (ADTTE derivation). Figures are
+drawn from ``km_curves``/``cif_curves`` by :mod:`remission.plot.survival`.
 """
 
 from remission.stats.survival import api

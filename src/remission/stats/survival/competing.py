@@ -410,8 +410,9 @@ class AalenJohansen:
 
 @strict_keywords
 def cif_curves(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | None = None,
-               cause: int = 1, conf: float = 0.95, missing: str = "error",
-               name: str = "survival.cif_curves", section: str = "efficacy") -> Result:
+               cause: int = 1, conf: float = 0.95, risk_times: Any = (), end: bool = False,
+               missing: str = "error", name: str = "survival.cif_curves",
+               section: str = "efficacy") -> Result:
     """CIF step-function data per group for renderers (which draw, never compute).
 
     Parameters
@@ -420,14 +421,23 @@ def cif_curves(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame 
         As :func:`cuminc`.
     cause : int
         The cause whose cumulative incidence is drawn.
+    risk_times : sequence of float, default ()
+        Times of a number-at-risk table: rows ``"group | risk@t"`` with ``group, time,
+        n_risk`` (patients with time >= t), after each group's curve.
+    end : bool, default False
+        Add a row ``"group | end"`` at each group's last follow-up time (``est``, ``se``
+        and the CI carried forward), so a renderer draws the curve as far as follow-up
+        goes.
     name, section : str
         Identity of the returned Result.
 
     Returns
     -------
     Result
-        Rows ``"group | k"`` with ``group, time, est, se, lower, upper`` (k = 0 is time 0,
-        est 0).
+        Rows ``"group | k"`` with ``group, time, est, se, lower, upper, n_risk`` (k = 0 is
+        time 0, est 0, with the group's size as ``n_risk``; later rows are the times of
+        events of ``cause``), then the ``end`` and ``risk@t`` rows if asked. Groups are
+        sorted.
 
     Examples
     --------
@@ -447,18 +457,36 @@ def cif_curves(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame 
                              timefix=False)
     g = (np.array(["all"] * len(t), dtype=object) if group is None
          else np.asarray(group, dtype=object))
+    rt = np.atleast_1d(np.asarray(risk_times, float)) if len(np.atleast_1d(risk_times)) \
+        else np.array([])
     frames = []
     for lab in pd.Categorical(pd.Series(g)).categories:
-        core = cif_core(t[g == lab], s[g == lab], cause)
+        tg = t[g == lab]
+        core = cif_core(tg, s[g == lab], cause)
         lo, hi = cif_ci(core["est"].to_numpy(), core["var"].to_numpy(), conf)
+        ts = np.sort(tg)
+        at_risk = len(ts) - np.searchsorted(ts, core["time"].to_numpy(), side="left")
         c = pd.DataFrame({"group": str(lab), "time": np.r_[0.0, core["time"]],
                           "est": np.r_[0.0, core["est"]], "se": np.r_[0.0, np.sqrt(core["var"])],
-                          "lower": np.r_[np.nan, lo], "upper": np.r_[np.nan, hi]})
+                          "lower": np.r_[np.nan, lo], "upper": np.r_[np.nan, hi],
+                          "n_risk": np.r_[len(ts), at_risk].astype(int)})
         c.index = [f"{lab} | {i}" for i in range(len(c))]
         frames.append(c)
+        if end:
+            last = c.iloc[[-1]].copy()
+            last["time"] = float(core.attrs["max_time"])
+            last["n_risk"] = int((ts >= last["time"].iloc[0]).sum())
+            last.index = [f"{lab} | end"]
+            frames.append(last)
+        if len(rt):
+            frames.append(pd.DataFrame(
+                {"group": str(lab), "time": rt,
+                 "n_risk": len(ts) - np.searchsorted(ts, rt, side="left")},
+                index=[f"{lab} | risk@{x:g}" for x in rt]))
     return Result(name=name, title=f"Cumulative incidence curves (cause {cause})",
                   table=pd.concat(frames), section=section,
                   warnings=omitted_warning(dropped),
                   method=("Aalen–Johansen step functions with Gray's variance (as cmprsk) "
                           f"and {conf:.0%} log(−log) CIs."),
-                  references=CR_REFS, params={"cause": cause, "conf": conf})
+                  references=CR_REFS, params={"cause": cause, "conf": conf,
+                                              "risk_times": [float(x) for x in rt]})
