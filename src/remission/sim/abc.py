@@ -57,6 +57,7 @@ PRIORS: Mapping[str, tuple[float, float, str]] = {
     "nk_kill_max": (0.2, 6.0, "log"),
     "nk_resting_fraction": (0.0, 0.95, "lin"),
     "nk_homeostatic": (0.01, 1.0, "log"),
+    "nk_il6_factor": (0.01, 3.0, "log"),
     "blin_kill_max": (0.3, 5.0, "log"),
 }
 
@@ -263,8 +264,11 @@ def leave_one_seed_out(n: int = 60, generations: int = 4, draws: int = 100,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m remission.sim.abc OUT [--n N] [--generations G] [--no-loso |
-    --loso-only]``: the full fit and its posterior predictive on fresh patients
-    (``OUT/abc_fit.json``, ``.md``), and/or leave-one-seed-out (``OUT/abc_loso.*``)."""
+    --loso-only] [--studies S ...] [--parameters P ...] [--stem NAME]``: the full fit
+    and its posterior predictive on fresh patients (``OUT/abc_fit.json``, ``.md``),
+    and/or leave-one-seed-out (``OUT/abc_loso.*``). ``--studies`` and ``--parameters``
+    fit a subset (the other parameters stay at their shipped values: a fit conditional
+    on them), written as ``OUT/<stem>.*``."""
     import argparse
     import sys
 
@@ -279,7 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--loso-generations", type=int, default=3)
     ap.add_argument("--no-loso", action="store_true")
     ap.add_argument("--loso-only", action="store_true")
+    ap.add_argument("--studies", nargs="+", default=["000", "002", "003", "004"])
+    ap.add_argument("--parameters", nargs="+", choices=sorted(PRIORS))
+    ap.add_argument("--stem", help="output file name (default abc_fit / abc_loso)")
     a = ap.parse_args(argv)
+    studies = tuple(a.studies)
+    priors = {k: PRIORS[k] for k in a.parameters} if a.parameters else PRIORS
 
     def say(m: str) -> None:
         print(m, file=sys.stderr, flush=True)
@@ -293,9 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     post = pred = None
     loso: dict[str, pd.DataFrame] | None = None
     if not a.loso_only:
-        r = fit(n=a.n, generations=a.generations, log=say)
+        r = fit(studies, n=a.n, generations=a.generations, priors=priors, log=say)
         post = r.summary()
-        pred = predictive_table(posterior_predictive(r, ("000", "002", "003", "004")))
+        pred = predictive_table(posterior_predictive(r, studies))
         doc.update({
             "history": r.history, "posterior": post.to_dict(orient="index"),
             "particles": r.particles.assign(weight=r.weights, distance=r.distances)
@@ -307,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = abc_markdown(str(doc["command"]), history=r.history if r else None,
                         posterior=post, predictive=pred, predict_stream=PREDICT_STREAM,
                         leave_one_seed_out=loso)
-    stem = "abc_loso" if a.loso_only else "abc_fit"
+    stem = a.stem or ("abc_loso" if a.loso_only else "abc_fit")
     write_text(out / f"{stem}.json", json.dumps(doc, indent=1, default=float) + "\n")
     write_text(out / f"{stem}.md", text)
     print(text, end="")

@@ -136,6 +136,12 @@ PARAMETERS = MappingProxyType(
         "nk_kill_max": _P(0.441, "1/day", 0.4,
             "ABC-SMC posterior median, 95 % interval 0.363-1.34 "
             "(benchmarks/sim_abc/abc_fit.md); seed 004"),
+        "nk_il6_factor": _P(0.108, "-", 0.0,
+            "ABC-SMC posterior median on seed 004, conditional on the other shipped "
+            "values, 95 % interval 0.0159-2.14 (benchmarks/sim_abc/abc_fit_nk_il6.md); "
+            "IL-6 production of activated CAR-NK relative to CAR-T (il6_car x this); "
+            "CAR-NK cause little CRS: no CRS and no IL-6 rise in 11 CD19 CAR-NK "
+            "patients (Liu E et al. N Engl J Med 2020;382:545)"),
         # --- blinatumomab: Clements 2020 Clin Pharmacokinet 59:463 ---------------------------
         "blin_cl": _P(53.28, "L/day", 0.476, "Clements 2020: 2.22 L/h at BSA 1.876, IIV 47.6%"),
         "blin_cl_bsa_exp": _P(0.620, "-", 0.0, "Clements 2020"),

@@ -185,6 +185,9 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
     p["kill_max"] = p[f"{prefix}_kill_max"]
     p["resting_fraction"] = p[f"{prefix}_resting_fraction"]
     p["homeostatic"] = p[f"{prefix}_homeostatic"]
+    # CAR-NK make less IL-6 per activated cell than CAR-T (params: nk_il6_factor)
+    if product == "car_nk":
+        p["il6_car"] = p["il6_car"] * p["nk_il6_factor"]
     # resting (not yet primed) CAR-NK cells die as active ones do; T cells persist as memory
     p["memory_loss"] = p["nk_effector_loss"] if product == "car_nk" else p["car_memory_loss"]
     # NK cells have no memory compartment (seed 004: short persistence)
