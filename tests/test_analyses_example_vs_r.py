@@ -44,6 +44,7 @@ def r_out():
         """, p=raw)
 
 
+@pytest.mark.r
 def test_table1_matches_r(analysis, r_out) -> None:
     tests = analysis.results["baseline.tests"]
     assert tests.cell("age", "p") == pytest.approx(r_out["kw_age"], rel=1e-9)
@@ -56,6 +57,7 @@ def test_table1_matches_r(analysis, r_out) -> None:
         r_out["med_burden"], rel=1e-12)
 
 
+@pytest.mark.r
 def test_response_and_toxicity_tests_match_r(analysis, r_out) -> None:
     rates = analysis.results["response.rates"]
     assert rates.cell("ORR | Overall", "n") == 11
@@ -85,6 +87,7 @@ def test_adsl_derivations(analysis) -> None:
     assert int(adsl["CRSGR"].sum()) == 3 + 2 + 2 + 4 + 2 + 2 + 3 + 3 + 1 + 3 + 1 + 2
 
 
+@pytest.mark.r
 def test_every_table1_test_and_every_rate_ci_matches_r(analysis) -> None:
     """All rows, not a sample: each baseline test p, each response CI and test p."""
     raw = pd.read_csv(EXAMPLE / "patients.csv")

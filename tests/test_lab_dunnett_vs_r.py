@@ -15,6 +15,7 @@ from remission.lab.apoptosis import compare_groups
 from tests.rlive import run_r
 
 
+@pytest.mark.r
 def test_dunnett_matches_multcomp() -> None:
     rng = np.random.default_rng(7)
     groups = np.repeat(["ctrl", "ven10", "ven100", "ven1000"], 4)

@@ -27,6 +27,7 @@ def add_follow_up(folder: Path) -> None:
                     '[endpoints.cir]\n')
 
 
+@pytest.mark.r
 def test_os_and_cir_in_the_report_match_r(study_dir: Path) -> None:
     add_follow_up(study_dir)
     a = analyse(load_study(study_dir), figures=False)

@@ -23,6 +23,7 @@ def test_analytic_jacobian_equals_central_differences():
     np.testing.assert_allclose(stein_log_conc_jac(t, th), num, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.r
 def test_associations_with_missing_responder_match_r():
     """A nullable responder flag with NA (NE patients) is dropped, as R drops them."""
     rng = np.random.default_rng(3)

@@ -127,6 +127,7 @@ def test_response_derivation_table(raw, raw_obs):
     assert (best["best_response"] == rec.reindex(best.index)).all()
 
 
+@pytest.mark.r
 def test_associations_match_r(raw):
     """Cmax vs derived CRS grade (Spearman) and by responder (Wilcoxon) against R."""
     by_name = raw[2]

@@ -1,10 +1,12 @@
 """The R oracle itself must round-trip numbers at full precision."""
 
 import numpy as np
+import pytest
 
 from tests.rlive import run_r
 
 
+@pytest.mark.r
 def test_r_round_trips_full_precision() -> None:
     x = np.array([0.1, 1 / 3, 2.5e-12, 123456.789])
     out = run_r("out <- list(s = sum(x), v = x, name = 'ok', n = NA)", x=x)

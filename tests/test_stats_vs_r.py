@@ -23,6 +23,7 @@ TOL = 1e-9
 XN = [(0, 5), (1, 4), (3, 4), (4, 4), (7, 12), (11, 12), (26, 33), (20, 30), (0, 1), (50, 97)]
 
 
+@pytest.mark.r
 def test_clopper_pearson_and_wilson_match_r() -> None:
     xs = np.array([x for x, _ in XN])
     ns = np.array([n for _, n in XN])
@@ -70,6 +71,7 @@ TABLES = [
 ]
 
 
+@pytest.mark.r
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: "x".join(map(str, t.shape)))
 def test_chisq_and_fisher_match_r(table: np.ndarray) -> None:
     out = run_r(
@@ -96,6 +98,7 @@ def test_choose_test_rule_at_the_expected_count_boundary() -> None:
     assert name == "Fisher's exact" and "4.26" in why
 
 
+@pytest.mark.r
 @pytest.mark.parametrize(
     ("succ", "tot", "scores"),
     [([3, 3, 5], [4, 3, 5], None), ([1, 2, 3, 6], [10, 10, 10, 10], None),
@@ -133,6 +136,7 @@ def test_exact_trend_equals_brute_force_enumeration(succ, tot) -> None:
     assert exact_trend(np.array(succ), np.array(tot)) == pytest.approx(p, rel=1e-12)
 
 
+@pytest.mark.r
 def test_rank_tests_match_wilcox_and_kruskal() -> None:
     a = np.array([1.2, 3.4, 2.2, 5.0, 4.1])
     b = np.array([6.3, 7.7, 2.9, 8.1])
@@ -152,6 +156,7 @@ def test_rank_tests_match_wilcox_and_kruskal() -> None:
     assert rank_test([at, bt, c])[1] == pytest.approx(out["kws"], rel=1e-9)
 
 
+@pytest.mark.r
 def test_summary_quantiles_match_r_type7() -> None:
     x = np.array([22.42, 58, 4.76, 20, 20, 65.54, 9.1, 69.63, 7.93, 3.09, 49.99, 22.8])
     out = run_r("q <- quantile(x, c(.25, .5, .75)); out <- list(q = unname(q), sd = sd(x))", x=x)

@@ -33,6 +33,7 @@ def _check(res, r, key):
     np.testing.assert_allclose(res.table["se"], r[key]["se"], rtol=TOL)
 
 
+@pytest.mark.r
 def test_time_zero_censorings_and_competing_events_as_crr(ref) -> None:
     """crr reads G at t(1 - 100 eps): G(0), not G(0-), for competing events at 0."""
     p = pd.DataFrame(ref["p"])
@@ -42,6 +43,7 @@ def test_time_zero_censorings_and_competing_events_as_crr(ref) -> None:
     _check(fine_gray("time", "status", ["age", "logbili"], data=p, failcode=1), ref, "zero_c1")
 
 
+@pytest.mark.r
 def test_textbook_left_limit_differs_only_at_time_zero(ref) -> None:
     p = pd.DataFrame(ref["p"])
     left = fine_gray("time", "status", ["age", "logbili"], data=p, failcode=2, censoring="left")
@@ -63,6 +65,7 @@ def test_censoring_weights_read_like_crr() -> None:
     np.testing.assert_allclose(left, [1, 1, 5 / 6, 5 / 6, 5 / 6, 5 / 9])
 
 
+@pytest.mark.r
 def test_failcode_cencode_codes_as_crr(ref) -> None:
     p = pd.DataFrame(ref["p"])
     res = fine_gray("time", "code", ["age", "logbili"], data=p, failcode=3, cencode=9)
@@ -70,6 +73,7 @@ def test_failcode_cencode_codes_as_crr(ref) -> None:
     assert res.params["failcode"] == 3 and res.params["cencode"] == 9
 
 
+@pytest.mark.r
 def test_cengroup_as_crr(ref) -> None:
     """crr's crrvv sums q_g(u) over the failures of group g only; matching that (not
     all failures) is what brings the SE from 0.2% off to rounding."""
@@ -84,6 +88,7 @@ def test_cengroup_as_crr(ref) -> None:
     assert abs(one.table["se"].iloc[1] / ref["grp_sex_c1"]["se"][1] - 1) > 1e-4
 
 
+@pytest.mark.r
 def test_missing_values_like_other_estimators(ref) -> None:
     p = pd.DataFrame(ref["p"])
     bad = pd.concat([p, pd.DataFrame({"time": [5.0], "status": [2], "code": [3],
