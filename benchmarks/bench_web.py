@@ -342,12 +342,20 @@ def live_grading(repeats: int = 5) -> int:
       P001 day 4, graded from the database as stored (the bedside page) against the batch
       grading of the study as it is;
     - typed days: the typed scenarios on days 200-249 of 20 patients (stored readings plus
-      the typed values, as the htmx panel) against :func:`batch_oracle`;
+      the typed values, as the htmx panel) against :func:`batch_oracle`. ``typed`` is the
+      first grading of each typed day (its values new to the server, as with every
+      keystroke: they are validated and converted); ``repeat`` the same values again;
+    - request: the whole htmx request (Django's middleware, session and login, the
+      study/patient permission checks, form, validation, grading, the grades panel's
+      template) through Django's test client, in process, the panel's grades compared
+      with the batch ones (the client does not check CSRF tokens; the rest is the
+      server's path);
     - cold: a stored day graded right after a write to the patient (the cached inputs are
       rebuilt: one database read of the patient).
 
     Prints median and 10th/90th percentile per mode with the load average; exits 1 when
-    any grade differs from the batch grade.
+    any grade differs from the batch grade. The goal is judged on the request path
+    (what a user waits for, minus the network) and on stored + typed grading.
     """
     home = Path(tempfile.mkdtemp(prefix="remission-web-grade-"))
     os.environ.pop("DATABASE_URL", None)
@@ -395,8 +403,9 @@ def live_grading(repeats: int = 5) -> int:
                      for x in (gr.crs, gr.neuro))
 
     wrong: list[str] = []
-    times: dict[str, list[float]] = {"stored": [], "typed": [], "cold": []}
-    cpu: dict[str, list[float]] = {"stored": [], "typed": [], "cold": []}
+    modes = ("stored", "typed", "repeat", "request", "cold")
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    cpu: dict[str, list[float]] = {m: [] for m in modes}
     grade_day(patients["P001"], 4)  # compiled kernels loaded (the server does this at start)
     for rec in sample.itertuples():
         p, day = patients[rec.patient_id], int(rec.day)
@@ -423,14 +432,38 @@ def live_grading(repeats: int = 5) -> int:
                 v = VOCABULARY[var]
                 rows.append({"variable": var, "value": val, "time": "",
                              "unit": "category" if v.kind == "categorical" else v.unit})
-            for _ in range(repeats):
+            for k in range(repeats):
+                mode = "typed" if k == 0 else "repeat"
                 t0, c0 = time.perf_counter(), time.process_time()
                 g = grade_day(patients[pid], day, rows)
-                times["typed"].append(time.perf_counter() - t0)
-                cpu["typed"].append(time.process_time() - c0)
-            if shown(g) != oracle[(pid, day)]:
-                wrong.append(f"typed {pid} day {day}: live {shown(g)}, "
-                             f"batch {oracle[(pid, day)]}")
+                times[mode].append(time.perf_counter() - t0)
+                cpu[mode].append(time.process_time() - c0)
+                if shown(g) != oracle[(pid, day)]:
+                    wrong.append(f"{mode} {pid} day {day}: live {shown(g)}, "
+                                 f"batch {oracle[(pid, day)]}")
+    # the whole request path, in process (Django's test client)
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from remission.web.models import Membership
+
+    user = get_user_model().objects.create_user("bench-nurse", password=None)
+    Membership.objects.create(user=user, study=study, role="data_entry")
+    client = Client()
+    client.force_login(user)
+    for pid in pids:
+        for day in list(GRADE_DAYS)[5::10]:  # other days: values new to the server
+            url = reverse("bedside_grade", args=[study.pk, patients[pid].pk, day])
+            for _ in range(repeats):
+                t0, c0 = time.perf_counter(), time.process_time()
+                r = client.post(url, SCENARIOS[scenario_of(pid, day)])
+                times["request"].append(time.perf_counter() - t0)
+                cpu["request"].append(time.process_time() - c0)
+                got = shown_grades(r.content.decode()) if r.status_code == 200 else r.status_code
+                if got != oracle[(pid, day)]:
+                    wrong.append(f"request {pid} day {day}: page {got}, "
+                                 f"batch {oracle[(pid, day)]}")
     print(f"live grading of one patient-day; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
           f"; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}; batch grading "
           f"of the whole study (18,537 observations) {batch_s * 1000:.0f} ms", flush=True)
@@ -440,13 +473,15 @@ def live_grading(repeats: int = 5) -> int:
               f"p90 {q90:6.1f}); CPU time median {np.median(cpu[mode]) * 1000:6.1f} ms",
               flush=True)
     live = float(np.median(times["typed"] + times["stored"])) * 1000
-    n = len(times["stored"]) // repeats + len(times["typed"]) // repeats
+    req = float(np.median(times["request"])) * 1000
+    n = len(times["stored"]) // repeats + len(times["typed"]) + len(times["request"]) // repeats
     print(f"  grades compared with the batch pipeline: {n} patient-days, "
           f"{len(wrong)} disagreement(s)")
     for w in wrong[:10]:
         print("   DISAGREE:", w)
-    print(f"  goal < 50 ms (median of stored + typed): {'met' if live < 50 else 'NOT met'} "
-          f"({live:.1f} ms); load average now {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"  goal < 50 ms: median of stored + typed {live:.1f} ms, whole request "
+          f"{req:.1f} ms: {'met' if max(live, req) < 50 else 'NOT met'}; "
+          f"load average now {os.getloadavg()[0]:.1f}", flush=True)
     return 1 if wrong else 0
 
 

@@ -68,6 +68,27 @@ def test_product_named_in_study_opens_a_window_and_summary_per_window():
     assert out["crs"]["crs_onset_day"].iloc[0] == 1  # the day -1 fever is not CRS onset
 
 
+def test_precomputed_infusions_give_the_same_grades_and_are_used():
+    # grade_all(infusions=...) lets a caller that grades one patient many times (live
+    # grading in remission web) compute the windows once; same tables -> same output.
+    tx = pd.DataFrame({"patient_id": ["P1", "P1"], "agent": ["SYN CAR-NK", "SYN CAR-NK"],
+                       "start_day": [0, 7]})
+    rows = [("P1", 1, "temperature", 38.3), ("P1", 8, "temperature", 38.1),
+            ("P1", 9, "temperature", 38.5), ("P1", 9, "oxygen_device", "facemask")]
+    obs = normalise_observations(obs_frame(rows))
+    kw = dict(treatments=tx, response=None, products=("SYN CAR-NK",), summaries=False)
+    plain = grade_all(obs, **kw)
+    inf = infusion_days(["P1"], tx, None, ("SYN CAR-NK",))
+    given = grade_all(obs, infusions=inf, **kw)
+    for k in ("daily", "crs_daily", "neuro_daily", "labs", "febrile_neutropenia"):
+        pd.testing.assert_frame_equal(plain[k], given[k])
+    # the argument is what is used: with day 0 only, day 9 belongs to window 1
+    only0 = grade_all(obs, infusions=inf[inf["day"] == 0].reset_index(drop=True), **kw)
+    d9 = only0["crs_daily"].set_index("day").loc[9]
+    assert (int(d9["infusion"]), int(d9["infusion_day"])) == (1, 0)
+    assert int(plain["crs_daily"].set_index("day").loc[9, "infusion"]) == 2
+
+
 def test_cytopenia_before_day0_is_baseline_not_post_infusion():
     # venetoclax lead-in: ANC 0.3 (CTCAE v5.0 grade 4, < 0.5) on day -3; after infusion
     # the nadir is 0.7 (grade 3, < 1.0-0.5). Post-infusion worst grade stays 3; the

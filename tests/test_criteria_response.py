@@ -180,3 +180,42 @@ def test_mrd_negative_threshold_follows_the_assay(mrd, assay, sens, system, expe
         assert "cannot show MRD < 0.01 %" in r["rule"].iat[0]
     if assay:
         assert r["mrd_assay"].iat[0] == assay
+
+
+def test_no_assessment_at_all_is_ne_for_every_treated_patient():
+    """ELN 2022 (Döhner H et al., Blood 2022;140:1345; criteria.md §6a): "Non-evaluable |
+    no adequate marrow assessment (early death, withdrawal, suboptimal sample)" is a
+    response category, so a treated patient without any marrow assessment is NE in the
+    response table, whether or not other patients were assessed (it used to be left out
+    when nobody had an assessment, and the web showed "not assessed")."""
+    from remission.derive.criteria import grade_all
+    from remission.vocab.vocabulary import normalise_observations
+    from tests.test_criteria_common import obs_frame
+
+    # one patient assessed, one not: the unassessed one is NE (unchanged behaviour)
+    d = daily_from([("P1", 28, "marrow_blasts", 2), ("P1", 28, "anc", 2.0),
+                    ("P1", 28, "platelets", 150), ("P2", 3, "anc", 0.2)])
+    both = summarise_response(assess_response(d, "eln2022"), d, 28,
+                              patients=["P1", "P2"]).set_index("patient_id")
+    assert both["best_response"].to_dict() == {"P1": "CR", "P2": "NE"}
+    # nobody assessed: still one NE row per patient, same columns, the system named
+    d2 = daily_from([("P2", 3, "anc", 0.2), ("P3", 1, "temperature", 38.5)])
+    a2 = assess_response(d2, "eln2022")
+    assert a2.empty
+    none = summarise_response(a2, d2, 28, patients=["P2", "P3"], system="eln2022")
+    assert list(none.columns) == list(both.reset_index().columns)
+    assert none["best_response"].tolist() == ["NE", "NE"]
+    assert none["landmark_response"].tolist() == ["NE", "NE"]
+    assert none["best_response_day"].isna().all() and none["relapse_day"].isna().all()
+    assert set(none["system"]) == {"eln2022"}
+    with pytest.raises(ValueError, match="system"):  # NE under which system? never guessed
+        summarise_response(a2, d2, 28, patients=["P2"])
+    assert summarise_response(a2, d2, 28).empty  # no patients listed: no rows
+    # through grade_all (the report's derivation): every patient of patients.csv is NE
+    obs = normalise_observations(obs_frame([("P2", 3, "anc", 0.2),
+                                            ("P3", 1, "temperature", 38.5)]))
+    pts = pd.DataFrame({"patient_id": ["P2", "P3", "P4"]})
+    out = grade_all(obs, patients=pts, response="nccn_all", landmark_day=28)
+    r = out["response"].set_index("patient_id")
+    assert r["best_response"].to_dict() == {"P2": "NE", "P3": "NE", "P4": "NE"}
+    assert set(r["system"]) == {"nccn_all"}

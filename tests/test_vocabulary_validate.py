@@ -135,3 +135,25 @@ def test_line_numbers_from_the_loader_index():
     df = frame([("P1", 1, "anc", "1.0", "10^9/L"), ("P1", 2, "anc", "-1", "10^9/L")])
     df.index = pd.Index([2, 5], name="line")  # blank lines 3-4 were skipped by the loader
     assert [p.row for p in validate_observations(df, "o.csv")] == [5]
+
+
+def test_validated_rows_convert_the_same_and_unvalidated_bad_rows_still_raise():
+    """normalise_observations(validated=True) only skips repeating validate_observations
+    (remission web validates a day's rows for its form, then converts the new ones)."""
+    import pandas as pd
+    import pytest
+
+    from remission.errors import InputError
+    from remission.vocab.vocabulary import normalise_observations
+
+    obs = pd.DataFrame({"patient_id": "P1", "day": ["1", "1", "1"], "time": "",
+                        "variable": ["temperature", "noradrenaline", "oxygen_device"],
+                        "value": ["101.3", "0.1", "nasal cannula"],
+                        "unit": ["°F", "µg/kg/min", "category"]})
+    pd.testing.assert_frame_equal(normalise_observations(obs, {"P1": 70}, validated=True),
+                                  normalise_observations(obs, {"P1": 70}), check_exact=True)
+    bad = obs.assign(value=["101.3", "0.1", "tent"])
+    with pytest.raises(InputError):
+        normalise_observations(bad, {"P1": 70})
+    with pytest.raises(InputError):  # a missing weight is reported either way
+        normalise_observations(obs, None, validated=True)

@@ -206,7 +206,8 @@ def test_remembered_conversion_equals_normalise_observations(studies):
     """grading._canonical converts each observation row once per revision of the patient;
     the frame it builds must be exactly normalise_observations' (values, dtypes,
     categories, row order), for stored days, typed days (per-kg doses, categories,
-    attributed_to) and whole courses."""
+    attributed_to; converted with ``validated=True`` as after the view's check) and
+    whole courses."""
     from pandas.testing import assert_frame_equal
 
     from remission.web.grading import _canonical, _inputs, patient_frames
@@ -225,7 +226,8 @@ def test_remembered_conversion_equals_normalise_observations(studies):
         for day, rows, only in ((None, None, False), (4, None, True), (5, typed, True),
                                 (5, other_unit, True), (6, typed[:2], False)):
             obs = patient_frames(p, day, rows, only)[0]
-            got = _canonical(obs, _inputs(p))
+            # typed rows (new to the memo) as after check_day_rows: not validated again
+            got = _canonical(obs, _inputs(p), checked_day=day if rows else None)
             assert_frame_equal(got, normalise_observations(obs, w), check_exact=True)
             checked += 1
     assert checked == 40

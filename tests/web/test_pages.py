@@ -106,13 +106,14 @@ def test_dashboard_counts_equal_the_batch_pipeline(studies, batch, login):
         want[(arm[r.patient_id], int(r.icans_max_grade))] += 1
     got = Counter({(c, g): n for c, cnt in d.neuro.items() for g, n in cnt.items()})
     assert got == want
-    # the batch calls a patient without any marrow assessment NE; the dashboard says "not
-    # assessed" for them (summarise_response of one such patient has no row)
+    # a patient without any marrow assessment is NE (ELN 2022: non-evaluable, a response
+    # category) in the batch and on the dashboard alike
     assessed = set(out["response_assessments"]["patient_id"])
     best = out["response"].set_index("patient_id")["best_response"].astype(str)
-    assert d.responses["derived"] == Counter(
-        b if pid in assessed else "not assessed" for pid, b in best.items())
-    assert d.responses["derived"]["not assessed"] == 2
+    assert d.responses["derived"] == Counter(best)
+    never = [pid for pid in best.index if pid not in assessed]
+    assert len(never) == 2 and all(best[pid] == "NE" for pid in never)
+    assert "not assessed" not in d.responses["derived"]
     assert d.responses["recorded"] == Counter(pts["best_response"].fillna("not recorded"))
     assert d.signed == 0 and len(d.pending_signoff) == 40
     page = login("statistician").get(reverse("dashboard", args=[raw.pk])).content.decode()

@@ -454,6 +454,7 @@ def normalise_observations(
     df: pd.DataFrame,
     weight_kg: Mapping[str, float] | pd.Series | None = None,
     file: str = "observations.csv",
+    validated: bool = False,
 ) -> pd.DataFrame:
     """Validate and convert a long observation table to canonical units.
 
@@ -476,6 +477,12 @@ def normalise_observations(
         Body weight per patient, for per-kg doses given per minute (or the reverse).
     file : str
         File name used in problems.
+    validated : bool
+        The caller has run :func:`validate_observations` on these rows (or on a table
+        containing them) and it reported nothing, so it is not run again (a missing
+        weight is still reported). For interfaces that validate a day's rows to show
+        problems on their fields and then convert the new ones (remission web's live
+        grading); never for rows that were not validated.
 
     Returns
     -------
@@ -500,7 +507,7 @@ def normalise_observations(
        temperature   38.5     °C
     norepinephrine    7.0 µg/min
     """
-    problems = validate_observations(df, file)
+    problems = [] if validated else validate_observations(df, file)
     if problems:
         raise InputError(problems)
     lines = _line_numbers(df)

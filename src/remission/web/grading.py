@@ -124,6 +124,7 @@ class _Inputs:
     daily: pd.DataFrame | None = None     # :func:`daily_table`, filled on first use
     course: dict | None = None            # :func:`course`, filled on first use
     derived: dict = field(default_factory=dict)  # :func:`per_revision` values
+    infusions: pd.DataFrame | None = None  # infusion windows (grade_all's), on first use
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -235,7 +236,7 @@ def _frames(inp: _Inputs, day, day_rows, only_day):
 _KEY = ("patient_id", "day", "time", "variable", "value", "unit", "source", "attributed_to")
 
 
-def _canonical(obs: pd.DataFrame, inp: _Inputs) -> pd.DataFrame:
+def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None) -> pd.DataFrame:
     """``normalise_observations(obs, weights)`` of the patient, converting only the rows not
     converted before for this revision of the patient.
 
@@ -245,6 +246,9 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs) -> pd.DataFrame:
     (duplicated readings of a day) is done on the day's rows by the caller
     (:func:`grade_day`). The frame is built with the dtypes and categories
     ``normalise_observations`` gives (tested equal in tests/web/test_grading.py).
+    ``checked_day``: the rows of that day have passed the study validator
+    (:func:`remission.web.forms.check_day_rows`) in this request, so when every row to
+    convert is of that day the validator is not run a second time.
     """
     from remission.vocab.vocabulary import normalise_observations
 
@@ -256,7 +260,11 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs) -> pd.DataFrame:
     if todo:
         if len(memo) > 20_000:  # typed values pile up between saves: start again
             memo.clear()
-        out = normalise_observations(cells.iloc[todo], inp.weights)  # problems: obs lines
+        new = cells.iloc[todo]
+        validated = checked_day is not None and bool(
+            (new["day"] == str(checked_day)).all())
+        out = normalise_observations(new, inp.weights,  # problems: obs lines
+                                     validated=validated)
         for i, row in zip(todo, out.astype(object).itertuples(index=False, name=None),
                           strict=True):
             memo[keys[i]] = row
@@ -284,19 +292,26 @@ def grade_patient(patient, day: int | None = None,
     return _grade(_inputs(patient), patient, day, day_rows, only_day)
 
 
-def _grade(inp: _Inputs, patient, day, day_rows, only_day) -> dict[str, pd.DataFrame]:
+def _grade(inp: _Inputs, patient, day, day_rows, only_day,
+           checked: bool = False) -> dict[str, pd.DataFrame]:
     from remission.derive.criteria import grade_all
+    from remission.derive.criteria.infusions import infusion_days
 
     cfg = study_config(patient.study)
     systems = resolve_systems(dict(cfg.criteria), cfg.disease)
     obs, pts, tx, ev = _frames(inp, day, day_rows, only_day)
     if obs.empty:
         return {}
-    canon = _canonical(obs, inp)
-    # the pipeline's own call (derive.raw.analyse_raw): daily tables, no response
+    canon = _canonical(obs, inp, day if checked and day_rows is not None else None)
+    if inp.infusions is None:  # they depend on the patient's treatments and events only
+        inp.infusions = infusion_days(pts["patient_id"].astype(str), tx, ev,
+                                      tuple(cfg.products))
+    # the pipeline's own call (derive.raw.analyse_raw): daily tables, no response; the
+    # infusion windows grade_all would compute from the same tables, computed once
     out = grade_all(canon, patients=pts, treatments=tx, events=ev, crs=systems.crs,
                     neurotoxicity=systems.neurotoxicity, response=None,
-                    lln=cfg.lln or None, products=tuple(cfg.products), summaries=False)
+                    lln=cfg.lln or None, products=tuple(cfg.products), summaries=False,
+                    infusions=inp.infusions.copy())
     out["systems"] = systems  # type: ignore[assignment]
     return out
 
@@ -354,7 +369,7 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *
         if problems:
             raise InputError(problems)
     inp = _inputs(patient)
-    out = _grade(inp, patient, day, day_rows, only_day=True)
+    out = _grade(inp, patient, day, day_rows, only_day=True, checked=day_rows is not None)
     if day_rows is None:
         day_rows = [inp.rows[i] for i in inp.by_day.get(day, [])]
     values = {r["variable"]: _shown(r["variable"], r["value"], r.get("unit", ""))
@@ -455,7 +470,7 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
             out["response_assessments"] = assess_response(out["daily"], system)
             out["response"] = summarise_response(out["response_assessments"], out["daily"],
                                                  cfg.assessment_day,
-                                                 patients=[inp.patient_id])
+                                                 patients=[inp.patient_id], system=system)
     inp.course = out
     return out
 

@@ -280,8 +280,19 @@ def _patient_counts(patient, crs_variables) -> tuple:
     cmax = None if table.empty or table["crs"].isna().all() else int(table["crs"].max())
     nmax = None if table.empty or table["neuro"].isna().all() else int(table["neuro"].max())
     out = course(patient, fresh=True)
-    if not out:
-        return cmax, nmax, None, set(), None
+    if not out:  # no observation at all: NE under the study's response system, as in
+        # the batch pipeline (summarise_response lists every patient)
+        from remission.analyses.raw import resolve_systems
+        from remission.derive.criteria import summarise_response
+
+        cfg = study_config(patient.study)
+        system = resolve_systems(dict(cfg.criteria), cfg.disease).response
+        if system is None:
+            return cmax, nmax, None, set(), None
+        resp = summarise_response(pd.DataFrame(columns=["patient_id", "system"]), None,
+                                  cfg.assessment_day, patients=[patient.patient_id],
+                                  system=system)
+        return cmax, nmax, str(resp["best_response"].iloc[0]), set(), None
     resp = out.get("response")
     best = None
     if resp is not None and len(resp) and pd.notna(resp["best_response"].iloc[0]):

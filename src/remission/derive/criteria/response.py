@@ -267,6 +267,7 @@ def summarise_response(
     patients: Sequence[str] | None = None,
     confirm_blasts_days: int = 7,
     mrd_relapse: bool = False,
+    system: str | None = None,
 ) -> pd.DataFrame:
     """Per patient: best overall response (and day), response at ``landmark_day``, relapse.
 
@@ -275,15 +276,69 @@ def summarise_response(
     to every system): after the first CR/CRh/CRi/CRh*, the first marrow with blasts >= 5 %
     (> 5 % for blinatumomab trials), new EMD, or circulating blasts in 2 samples >= 7 days
     apart (dated at the first of them). ``patients`` lists every patient: those never
-    assessed (early death, no marrow) get best and landmark response NE.
+    assessed (early death, no marrow) get best and landmark response NE, also when no
+    patient has an assessment at all (then ``system`` names the system): ELN 2022
+    (Döhner H et al., Blood 2022;140:1345, response table) counts a treated patient
+    without an adequate marrow assessment (early death, withdrawal, suboptimal sample) as
+    non-evaluable, a category of the response table, not a patient left out of it.
     ``mrd_relapse=True`` also counts MRD relapse (ELN 2022, wording UNVERIFIED): after an
     MRD-negative remission, two consecutive MRD values at or above the system's threshold
     (dated at the first); off by default.
+
+    Parameters
+    ----------
+    assessed : DataFrame
+        :func:`assess_response` output.
+    daily : DataFrame, optional
+        Daily features (circulating blasts, EMD and MRD for relapse).
+    landmark_day : int, optional
+        Day of the landmark assessment.
+    patients : sequence of str, optional
+        Every (treated) patient of the analysis; those without an assessment get NE.
+    confirm_blasts_days : int
+        Days between two samples with circulating blasts for a relapse.
+    mrd_relapse : bool
+        Also count MRD relapse.
+    system : str, optional
+        The response system (:data:`RESPONSE_SYSTEMS`); needed only to name it when
+        ``assessed`` is empty, and must agree with ``assessed["system"]`` otherwise.
+
+    Returns
+    -------
+    DataFrame
+        patient_id, best_response, best_response_day, (landmark_response), relapse_day,
+        relapse_type, system, system_version.
+
+    Examples
+    --------
+    >>> empty = pd.DataFrame(columns=["patient_id", "day", "response", "system"])
+    >>> summarise_response(empty, patients=["P1"], system="eln2022")[
+    ...     ["patient_id", "best_response"]].values.tolist()
+    [['P1', 'NE']]
     """
     if assessed.empty:
-        return pd.DataFrame(columns=["patient_id", "best_response", "best_response_day",
-                                     "landmark_response", "relapse_day", "relapse_type",
-                                     "system"])
+        cols = ["patient_id", "best_response", "best_response_day",
+                *(["landmark_response"] if landmark_day is not None else []),
+                "relapse_day", "relapse_type", "system", "system_version"]
+        ids = sorted(set(patients or ()))
+        if not ids:
+            return pd.DataFrame(columns=cols)
+        if system is None:
+            raise ValueError("summarise_response: no assessment, so the response system "
+                             "must be given (system=...) to report patients as NE")
+        check_system(system, RESPONSE_SYSTEMS)
+        out = pd.DataFrame({"patient_id": ids, "best_response": "NE",
+                            "best_response_day": pd.array([pd.NA] * len(ids), dtype="Int64")})
+        if landmark_day is not None:
+            out["landmark_response"] = "NE"
+        out["relapse_day"] = pd.array([pd.NA] * len(ids), dtype="Int64")
+        out["relapse_type"] = pd.Series([np.nan] * len(ids), dtype=object)
+        out["system"] = system
+        out["system_version"] = SYSTEMS[system]
+        return out[cols]
+    if system is not None and system != assessed["system"].iat[0]:
+        raise ValueError(f"summarise_response: system={system!r} but the assessments are "
+                         f"{assessed['system'].iat[0]!r}")
     system = assessed["system"].iat[0]
     rank = {c: i for i, c in enumerate(RANKS[system])}
     a = assessed.assign(_rank=assessed["response_mrd"].map(rank))

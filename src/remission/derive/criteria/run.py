@@ -46,6 +46,7 @@ def grade_all(
     landmark_day: int | None = None,
     products: tuple[str, ...] = (),
     summaries: bool = True,
+    infusions: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Daily and per-patient derived datasets from a canonical observation table.
 
@@ -92,6 +93,13 @@ def grade_all(
         Cell products named in study.toml (recognises re-infusions in treatments).
     summaries : bool
         Also the per-patient summaries.
+    infusions : DataFrame, optional
+        The infusion windows, when the caller has them already:
+        ``infusion_days(ids, treatments, events, products)`` of the same patients
+        (``patients["patient_id"]``), treatments, events and products. They depend on
+        those tables only, so a caller grading one patient many times (live grading in
+        remission web) computes them once per version of the tables; the result is the
+        same as without (tested in tests/test_criteria_infusion.py).
 
     Returns
     -------
@@ -124,7 +132,8 @@ def grade_all(
     out: dict[str, pd.DataFrame] = {"daily": daily}
     ids = (daily["patient_id"].astype(str).unique() if patients is None
            else patients["patient_id"].astype(str))
-    infusions = infusion_days(ids, treatments, events, products)
+    if infusions is None:
+        infusions = infusion_days(ids, treatments, events, products)
     out["infusions"] = infusions
     tox_obs, tox_daily, excluded, notes = _without_attributed(obs, daily)
     out["excluded_observations"] = excluded
@@ -160,7 +169,7 @@ def grade_all(
         ids = None if patients is None else list(patients["patient_id"])
         out["response_assessments"] = assess_response(daily, response)
         out["response"] = summarise_response(out["response_assessments"], daily, landmark_day,
-                                             patients=ids)
+                                             patients=ids, system=response)
     return out
 
 
