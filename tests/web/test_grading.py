@@ -231,3 +231,46 @@ def test_remembered_conversion_equals_normalise_observations(studies):
             assert_frame_equal(got, normalise_observations(obs, w), check_exact=True)
             checked += 1
     assert checked == 40
+
+
+def test_derived_values_are_computed_once_and_shared_through_the_database(studies,
+                                                                          monkeypatch):
+    """per_revision stores a patient's derived values in the database cache the server
+    processes share (keyed by the patient's revision): another process (an empty
+    in-process copy) reads them without computing; a write to the patient makes them
+    computed again; a process finding another one computing waits for its value, and
+    computes itself only when none comes."""
+    from django.core.cache import caches
+
+    from remission.web import grading
+    from remission.web.grading import _key, per_revision, stored_values
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = Patient.objects.get(study=raw, patient_id="P002")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"n": len(calls)}
+
+    assert per_revision(p, "t", compute) == {"n": 1}
+    grading._LOCAL.clear()  # as in another server process
+    assert per_revision(p, "t", compute) == {"n": 1} and len(calls) == 1
+    assert stored_values([Patient.objects.get(pk=p.pk)], "t") == {p.pk: {"n": 1}}
+    o = Observation(patient=p, day=70, variable="temperature", value="37.0", unit="°C")
+    o.save()  # a new revision: computed again
+    assert per_revision(p, "t", compute) == {"n": 2} and len(calls) == 2
+    assert stored_values([Patient.objects.get(pk=p.pk)], "other") == {}
+    # another process holds the lock and stores its value: read, not computed
+    q = Patient.objects.get(pk=p.pk)
+    ck = _key(q, q.revision, "u")
+    cache = caches[grading.SHARED_CACHE]
+    assert cache.add(ck + ":lock", 1)
+    cache.set(ck, "theirs")
+    assert per_revision(q, "u", compute, fresh=True) == "theirs" and len(calls) == 2
+    # the lock is held but no value comes: computed here after the wait
+    monkeypatch.setattr(grading, "WAIT_FOR_OTHER", 0.1)
+    ck = _key(q, q.revision, "v")
+    assert cache.add(ck + ":lock", 1)
+    assert per_revision(q, "v", compute, fresh=True) == {"n": 3}

@@ -121,9 +121,7 @@ class _Inputs:
     events: pd.DataFrame
     weights: pd.Series | None = None      # weight_kg of the patient (per-kg doses)
     canon: dict = field(default_factory=dict)  # row text -> canonical row (_canonical)
-    daily: pd.DataFrame | None = None     # :func:`daily_table`, filled on first use
     course: dict | None = None            # :func:`course`, filled on first use
-    derived: dict = field(default_factory=dict)  # :func:`per_revision` values
     infusions: pd.DataFrame | None = None  # infusion windows (grade_all's), on first use
 
 
@@ -415,16 +413,56 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *
 def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     """Per day: derived CRS and neurotoxicity grade with the deciding domain, recorded
     grades, as the patient page shows them (masking days without observations).
-    Computed once per revision of the patient's data (see :func:`_inputs`)."""
-    inp = _inputs(patient, fresh)
-    if inp.daily is None:
-        inp.daily = _daily_table(patient, fresh)
-    return inp.daily.copy()
+    Computed once per revision of the patient's data, by one server process
+    (:func:`per_revision`)."""
+    return per_revision(patient, "daily_table",
+                        lambda: _daily_table(patient, fresh), fresh).copy()
+
+
+#: Derived values shared by the server processes: Django's database cache (settings
+#: ``CACHES["derived"]``), keyed by patient, revision, study.toml and name, so a value
+#: is valid exactly while the patient's data are what it was computed from.
+SHARED_CACHE = "derived"
+#: How long a process waits for another one computing the same value (s) before
+#: computing it itself.
+WAIT_FOR_OTHER = 20.0
+_LOCAL: OrderedDict[str, object] = OrderedDict()  # this process's copy of shared values
+_LOCAL_SIZE = 4096
+
+
+@lru_cache(maxsize=64)
+def _toml_tag(toml: str) -> str:
+    return hashlib.sha256(toml.encode("utf-8")).hexdigest()[:16]
+
+
+def _revision_of(patient, fresh: bool) -> str | None:
+    from remission.web.models import Patient
+
+    return patient.revision if fresh else \
+        Patient.objects.filter(pk=patient.pk).values_list("revision", flat=True).first()
+
+
+def _key(patient, revision: str, key: str) -> str:
+    return f"remission:{key}:{patient.pk}:{revision}:{_toml_tag(patient.study.toml)}"
+
+
+def _remember(ck: str, value) -> None:
+    with _CACHE_LOCK:
+        _LOCAL[ck] = value
+        _LOCAL.move_to_end(ck)
+        while len(_LOCAL) > _LOCAL_SIZE:
+            _LOCAL.popitem(last=False)
 
 
 def per_revision(patient, key: str, compute, fresh: bool = False):
-    """``compute()`` once per revision of the patient's data (remembered with the patient's
-    other cached inputs, under ``key``).
+    """``compute()`` once per revision of the patient's data over all server processes.
+
+    The value is kept in the database cache shared by the processes (Django's
+    ``DatabaseCache``, :data:`SHARED_CACHE`) under the patient's current
+    :attr:`~remission.web.models.Patient.revision`: the first process that needs it
+    takes a short lock (``cache.add``), computes and stores it; the others wait for it
+    (up to :data:`WAIT_FOR_OTHER` s, then compute it themselves) and read it. A write
+    to the patient's data gives a new revision, so an old value is never read again.
 
     Parameters
     ----------
@@ -433,19 +471,65 @@ def per_revision(patient, key: str, compute, fresh: bool = False):
     key : str
         Name of the value.
     compute : callable
-        Called without arguments when the value is not remembered for this revision.
+        Called without arguments when the value is not stored for this revision.
     fresh : bool
-        As for :func:`daily_table`.
+        ``patient`` was read from the database in this request (its ``revision`` is
+        current; saves one query).
 
     Returns
     -------
     object
-        The value.
+        The value (shared: callers copy before changing it).
     """
-    inp = _inputs(patient, fresh)
-    if key not in inp.derived:
-        inp.derived[key] = compute()
-    return inp.derived[key]
+    import time
+
+    from django.core.cache import caches
+
+    revision = _revision_of(patient, fresh)
+    ck = _key(patient, revision, key)
+    with _CACHE_LOCK:
+        if ck in _LOCAL:
+            _LOCAL.move_to_end(ck)
+            return _LOCAL[ck]
+    cache = caches[SHARED_CACHE]
+    miss = object()
+    value = cache.get(ck, miss)
+    if value is miss:
+        mine = cache.add(ck + ":lock", 1, timeout=int(WAIT_FOR_OTHER) + 10)
+        if not mine:  # another process is computing it: wait for its result
+            end = time.monotonic() + WAIT_FOR_OTHER
+            while value is miss and time.monotonic() < end:
+                time.sleep(0.05)
+                value = cache.get(ck, miss)
+        if value is miss:
+            try:
+                value = compute()
+                cache.set(ck, value, timeout=None)
+            finally:
+                if mine:
+                    cache.delete(ck + ":lock")
+    _remember(ck, value)
+    return value
+
+
+def stored_values(patients, key: str) -> dict[int, object]:
+    """The values :func:`per_revision` stored under ``key`` for the current revision of
+    each of ``patients`` (read from the database in this request), in one query; patients
+    without one are left out."""
+    from django.core.cache import caches
+
+    keys = {_key(p, p.revision, key): p.pk for p in patients}
+    out = {}
+    with _CACHE_LOCK:
+        for ck, pk in keys.items():
+            if ck in _LOCAL:
+                out[pk] = _LOCAL[ck]
+    rest = [ck for ck, pk in keys.items() if pk not in out]
+    if rest:
+        for ck, value in caches[SHARED_CACHE].get_many(rest).items():
+            out[keys[ck]] = value
+            _remember(ck, value)
+    return out
 
 
 def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:

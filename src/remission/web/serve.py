@@ -44,6 +44,7 @@ def setup(home: str | Path | None = None) -> Path:
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)  # the shared derived values (settings)
     return home
 
 

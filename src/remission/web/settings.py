@@ -101,6 +101,17 @@ DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL"),
                                           HOME / "remission-web.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Derived values of a patient (grades by day, dashboard counts, timeline) are computed by
+# one server process and read by the others from the database (remission.web.grading.
+# per_revision; keys carry the patient's revision). The table is made by
+# ``createcachetable`` (remission web's set-up; Django's test database creation).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "derived": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": "remission_derived_cache", "TIMEOUT": None,
+                "OPTIONS": {"MAX_ENTRIES": 50_000, "CULL_FREQUENCY": 4}},
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from remission.vocab.vocabulary import VOCABULARY
-from remission.web.grading import course, daily_table, per_revision, study_config
+from remission.web.grading import (
+    course,
+    daily_table,
+    per_revision,
+    stored_values,
+    study_config,
+)
 
 #: Bedside monitoring days a CRS reading is expected on: the approved CD19 CAR-T products'
 #: prescribing information asks to monitor patients at least daily for the first 7 days
@@ -66,6 +72,24 @@ class TimelineDay:
 
 
 def timeline(patient) -> list[TimelineDay]:
+    """The patient's course by day (see :func:`course_by_day`), computed once per revision
+    of the patient's data over all server processes
+    (:func:`~remission.web.grading.per_revision`).
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+
+    Returns
+    -------
+    list of TimelineDay
+        Sorted by day.
+    """
+    return per_revision(patient, "timeline", lambda: course_by_day(patient))
+
+
+def course_by_day(patient) -> list[TimelineDay]:
     """Per day of the patient's course (any day with data): infusions and treatments
     started, the daily worst vital signs, derived CRS and neurotoxicity grades with the
     deciding domain and the recorded grades, CTCAE laboratory grades >= 1, responses
@@ -242,8 +266,9 @@ def dashboard(study) -> Dashboard:
     for pk, day in Event.objects.filter(patient__study=study, retired=False,
                                         event="death").values_list("patient_id", "day"):
         deaths[pk] = min(day, deaths.get(pk, day))
+    known = stored_values(active, "dashboard")  # one query for every patient
     for p in active:
-        cmax, nmax, best, seen, last_day = per_revision(
+        cmax, nmax, best, seen, last_day = known[p.pk] if p.pk in known else per_revision(
             p, "dashboard", lambda p=p: _patient_counts(p, CRS_VARIABLES), fresh=True)
         crs[cohort[p.pk]][cmax if cmax is not None else "not assessed"] += 1
         neuro[cohort[p.pk]][nmax if nmax is not None else "not assessed"] += 1
