@@ -274,3 +274,39 @@ def test_derived_values_are_computed_once_and_shared_through_the_database(studie
     ck = _key(q, q.revision, "v")
     assert cache.add(ck + ":lock", 1)
     assert per_revision(q, "v", compute, fresh=True) == {"n": 3}
+
+
+def test_conversions_carried_to_the_next_revision_only_with_the_same_weight(studies):
+    """A new revision of a patient reuses the previous revision's row conversions (a row's
+    canonical value depends on its text and the patient's weight only), except after the
+    weight changed: a per-kg dose typed before and after a weight correction is
+    converted with the weight of the moment (normalise_observations as the oracle)."""
+    from pandas.testing import assert_frame_equal
+
+    from remission.web.grading import _canonical, _inputs, patient_frames
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = Patient.objects.get(study=raw, patient_id="P003")
+    typed = _rows(norepinephrine=0.1)
+    typed[0]["unit"] = "µg/kg/min"
+
+    def check():
+        q = Patient.objects.get(pk=p.pk)
+        obs = patient_frames(q, 5, typed, True)[0]
+        got = _canonical(obs, _inputs(q), checked_day=5)
+        want = normalise_observations(obs, _inputs(q).weights)
+        assert_frame_equal(got, want, check_exact=True)
+        return float(got.loc[got["variable"] == "norepinephrine", "value"].iloc[0])
+
+    first = check()
+    before = len(_inputs(p).canon)
+    Observation(patient=p, day=71, variable="temperature", value="37.1", unit="°C").save()
+    assert len(_inputs(p).canon) == before + 1  # carried over; only the new row converted
+    assert check() == first
+    q = Patient.objects.get(pk=p.pk)
+    w = float(q.data["weight_kg"])
+    q.data = {**q.data, "weight_kg": str(w * 2)}
+    q._change_reason = "weight corrected"
+    q.save()
+    assert check() == pytest.approx(first * 2)  # µg/kg/min -> µg/min with the new weight
