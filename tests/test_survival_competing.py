@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,47 @@ def test_cif_curves_result() -> None:
     res = cif_curves([1, 2, 3, 4, 5], [1, 2, 1, 1, 2], cause=1)
     assert res.row_keys() == ["all | 0", "all | 1", "all | 2", "all | 3"]
     assert res.cell("all | 2", "est") == pytest.approx(0.4)  # hand value as above
+
+
+# R 4.2.2, cmprsk: cuminc(t2, s2, g2)$Tests with the data below gives
+#   cause 1: stat 2.785318, pv 0.0951318, df 1;  cause 2: stat -1, pv 1, df 1
+# (cmprsk's sentinel for a singular variance); and with no relapse at all (t3, s3, g3)
+# cause 2: stat -1, pv 1, df 2. The same R code runs live below.
+T2, S2, G2 = [1, 2, 3, 4, 5, 6, 7, 8], [1, 0, 1, 0, 2, 0, 2, 0], list("AAAABBBB")
+T3, S3, G3 = [9, 0, 0, 0, 0, 1, 12, 0, 0], [0, 0, 0, 0, 0, 0, 2, 0, 0], list("AAABBBCCC")
+
+
+def _gray_checks(r1: Any, r3: Any, ref: dict) -> None:
+    assert r1.loc["test | 1", "stat"] == pytest.approx(ref["stat1"], rel=1e-6)
+    assert r1.loc["test | 1", "p"] == pytest.approx(ref["p1"], rel=1e-6)
+    assert ref["stat2"] == -1 and np.isnan(r1.loc["test | 2", "stat"])
+    assert np.isnan(r1.loc["test | 2", "p"])
+    assert ref["stat3"] == -1 and np.isnan(r3.loc["test | 2", "stat"])
+
+
+def test_gray_singular_variance_is_no_test_not_a_crash() -> None:
+    # was: scipy LinAlgError from `remission report` on a study with [endpoints.cir] and
+    # no relapse (examples/cll1-post-hsct)
+    from remission.stats.survival.competing import gray
+
+    r1 = gray(T2, S2, G2)
+    r3 = cuminc(T3, S3, G3)
+    _gray_checks(r1.table, r3.table, {"stat1": 2.785318, "p1": 0.0951318, "stat2": -1,
+                                      "stat3": -1})
+    assert any("Gray's test for 2 not computed" in w for w in r1.warnings)
+    assert any("Gray's test for 2 not computed" in w for w in r3.warnings)
+    assert not any("for 1 not computed" in w for w in r1.warnings)
+
+
+@pytest.mark.r
+def test_gray_singular_variance_as_cmprsk_live() -> None:
+    from remission.stats.survival.competing import gray
+
+    ref = run_r("""suppressPackageStartupMessages(library(cmprsk))
+      a <- cuminc(c(1, 2, 3, 4, 5, 6, 7, 8), c(1, 0, 1, 0, 2, 0, 2, 0),
+                  c("A", "A", "A", "A", "B", "B", "B", "B"))$Tests
+      b <- cuminc(c(9, 0, 0, 0, 0, 1, 12, 0, 0), c(0, 0, 0, 0, 0, 0, 2, 0, 0),
+                  rep(c("A", "B", "C"), each = 3))$Tests
+      out <- list(stat1 = a["1", "stat"], p1 = a["1", "pv"], stat2 = a["2", "stat"],
+                  stat3 = b["2", "stat"])""")
+    _gray_checks(gray(T2, S2, G2).table, cuminc(T3, S3, G3).table, ref)

@@ -183,8 +183,19 @@ def gray_statistic(time: np.ndarray, status: np.ndarray, group: np.ndarray, caus
         w = st == k
         a, b = _gray_stratum(time[w], m[w], ig[w], ng, rho)
         s, v = s + a, v + b
+    if np.linalg.matrix_rank(v) < len(v):
+        # e.g. no events of this cause, or all of them in one group whose other patients
+        # have left: no test (R cmprsk::cuminc reports stat -1, p 1; callers warn)
+        return float("nan"), ng - 1, float("nan")
     stat = float(s @ linalg.solve(v, s))
     return stat, ng - 1, float(stats.chi2.sf(stat, ng - 1))
+
+
+def _gray_warnings(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(f"Gray's test for {r['cause']} not computed: its variance matrix is "
+                 "singular (too few events of this cause across the groups); R "
+                 "cmprsk::cuminc reports stat = -1, p = 1 here" for r in rows
+                 if r.get("group", "") == "" and np.isnan(r["stat"]))  # test rows only
 
 
 @strict_keywords
@@ -291,7 +302,7 @@ def cuminc(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | No
                          "df": df, "p": p})
     table = pd.DataFrame(rows, index=keys)
     warns = (() if codes else ("no events of any cause: nothing to estimate",)
-             ) + omitted_warning(dropped)
+             ) + _gray_warnings(rows) + omitted_warning(dropped)
     return Result(
         name=name, title=title, table=table, section=section, warnings=warns,
         method=("Aalen–Johansen cumulative incidence with Gray's variance (as R cmprsk::cuminc)"
@@ -377,7 +388,7 @@ def gray(time: Any, status: Any, group: Any, *, data: pd.DataFrame | None = None
                 + f", weight (1 - F(t-))^rho with rho = {rho:g} (as R cmprsk::cuminc)."),
         rationale=("Compares the incidence of one cause across groups while accounting "
                    "for the competing causes."),
-        warnings=omitted_warning(dropped), references=CR_REFS,
+        warnings=_gray_warnings(rows) + omitted_warning(dropped), references=CR_REFS,
         params={"rho": rho, "causes": codes, "stratified": strata_arr is not None})
 
 
