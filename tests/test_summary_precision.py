@@ -2,7 +2,7 @@
 number styles ``nejm`` and ``jama``; ``remission`` keeps 3 significant digits).
 
 The rule (remission.numbers.format_summary) implements the AMA Manual of Style, 10th ed.,
-section 20.8.1 (Significant digits), whose text reads:
+section 20.8 (Significant digits), whose text reads:
 
     "numbers should be rounded to reflect the precision of the instrument or
     measurement; for example, for a scale accurate to 0.1 kg, a weight should be

@@ -330,7 +330,7 @@ def format_value(v: Any) -> str:
 #       the confidence limits each by the same rule (22.68 (7.51 to 73.67) -> 22.7
 #       (7.5 to 74)).
 
-# AMA-P Same Manual, 10th ed., section 20.8.1 (significant digits), on the precision of a
+# AMA-P Same Manual, 10th ed., section 20.8 (significant digits), on the precision of a
 #       measurement and of what is calculated from it: numbers are rounded to reflect the
 #       precision of the instrument or measurement ("for a scale accurate to 0.1 kg, a
 #       weight should be expressed as 75.2 kg, not 75.23 kg"), and "numbers that result
@@ -553,7 +553,7 @@ SUMMARY_KINDS: dict[str, str] = {
 
 
 def summary_places(value: Any, kind: str, decimals: int) -> int:
-    """Decimal places of a summary of data recorded to ``decimals`` places (AMA 20.8.1).
+    """Decimal places of a summary of data recorded to ``decimals`` places (AMA 20.8).
 
     The precision is the variable's (its instrument's), not each value's: a variable
     with values 13.0 and 12.1 was recorded to 0.1 even if a CSV wrote the first as ``13``.
@@ -593,7 +593,7 @@ def summary_places(value: Any, kind: str, decimals: int) -> int:
 def format_summary(value: Any, kind: str, decimals: int | None) -> str:
     """A summary of a continuous variable to the precision of the data as recorded.
 
-    The rule (AMA Manual of Style, 10th ed., 20.8.1 and chapter 4; see
+    The rule (AMA Manual of Style, 10th ed., 20.8 and chapter 4; see
     :func:`summary_places`): minimum and maximum to the recorded decimals; median and
     quartiles to the recorded decimals when they fall on the recorded grid and otherwise
     one more (the midpoint of two recorded values is exact there); mean and SD to one
@@ -652,7 +652,7 @@ class NumberStyle:
     summary_rule : str
         Summaries of continuous variables (median, quartiles, range, mean, SD):
         ``"signif3"`` (3 significant digits) or ``"recorded"`` (to the precision of the
-        data as recorded, :func:`format_summary`, AMA 20.8.1).
+        data as recorded, :func:`format_summary`, AMA 20.8).
     references : tuple of str
         The texts the rules implement.
     """
@@ -772,7 +772,7 @@ STYLES: dict[str, NumberStyle] = {
         "percentages to one decimal, rounded half up; medians, quartiles and ranges to the "
         "precision of the recorded data (one more decimal for a median or quartile between "
         "two recorded values), means and SDs to one decimal more (AMA Manual of Style "
-        "20.8.1)",
+        "20.8)",
         p_rule="nejm", ratio_rule="rule_of_four", summary_rule="recorded",
         references=(NEJM_REF, COLE_REF, AMA_REF)),
     "jama": NumberStyle(

@@ -112,7 +112,7 @@ def table1(adsl: pd.DataFrame, continuous: list[str], categorical: list[str],
         gets its decimals from its values (:func:`remission.numbers.recorded_decimals`).
         Stored in ``display["decimals"]`` of ``baseline.continuous`` (by label), with
         ``display["summaries"]`` naming what each summary column is, so a journal number
-        style prints each summary to the data's precision (AMA 20.8.1).
+        style prints each summary to the data's precision (AMA 20.8).
 
     Returns
     -------
