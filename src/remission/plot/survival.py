@@ -106,6 +106,21 @@ def _curves(curves: Result, order: Sequence[str] | None
     return labels, steps, risk, ticks
 
 
+def _finish(ax: Any, tab: Any, counts: Mapping[str, Sequence[int]], tk: np.ndarray, *,
+            top: float, xlabel: str, ylabel: str, title: str, legend: str) -> None:
+    """Axes limits, ticks, labels, legend and the number-at-risk table."""
+    ax.set_ylim(0, top)
+    ax.set_xlim(0, tk[-1] if len(tk) else None)
+    ax.set_xticks(tk)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8, loc=legend)
+    if tab is not None:
+        _risk_table(tab, counts, tk, OKABE_ITO)
+
+
 def km_figure(curves: Result, *, order: Sequence[str] | None = None,
               medians: Mapping[str, float] | None = None, ci: bool = True,
               median_lines: bool = True, risk_table: bool = True,
@@ -167,16 +182,8 @@ def km_figure(curves: Result, *, order: Sequence[str] | None = None,
         if median_lines and np.isfinite(med):
             ax.plot([0, med, med], [0.5, 0.5, 0], color=col, linewidth=0.8, linestyle=":")
         counts[lab] = risk[lab]["n_risk"].astype(int).tolist()
-    ax.set_ylim(0, 1.02)
-    ax.set_xlim(0, tk[-1] if len(tk) else None)
-    ax.set_xticks(tk)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8, loc="best")
-    if tab is not None:
-        _risk_table(tab, counts, tk, OKABE_ITO)
+    _finish(ax, tab, counts, tk, top=1.02, xlabel=xlabel, ylabel=ylabel, title=title,
+            legend="best")
     return fig
 
 
@@ -222,16 +229,9 @@ def cif_figure(curves: Result, *, order: Sequence[str] | None = None,
                 color=col, linestyle=LINESTYLES[i % 4],
                 label=f"{lab} (n={int(s['n_risk'].iloc[0])})")
         counts[lab] = risk[lab]["n_risk"].astype(int).tolist()
-    ax.set_ylim(0, 1.0)
-    ax.set_xlim(0, tk[-1] if len(tk) else None)
-    ax.set_xticks(tk)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"Cumulative incidence of {cause_label.lower()}")
-    if title:
-        ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
-    if tab is not None:
-        _risk_table(tab, counts, tk, OKABE_ITO)
+    _finish(ax, tab, counts, tk, top=1.0, xlabel=xlabel,
+            ylabel=f"Cumulative incidence of {cause_label.lower()}", title=title,
+            legend="upper left")
     return fig
 
 
