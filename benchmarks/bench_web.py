@@ -9,7 +9,33 @@ s; 0 = back-to-back, a stress test): live grading of typed bedside values (50 %)
 readings (15 %), the bedside day page (10 %), the patient page (10 %), the patient
 timeline (5 %), the study's patient list (5 %) and the cohort dashboard (5 %).
 
-Oracle: every live grade (CRS and neurotoxicity grade and the rule that decided it) is
+On the common harness (``benchmarks/harness.py``): each workload runs in child processes
+of this one (``--worker SIDE PARAMS OUT``), prints one table row, writes
+``build/bench/web.json`` and compares outputs; the exit status is non-zero on any failed
+request, wrong grade, crashed side or disagreement. Workloads:
+
+1. ``live grading of one patient-day``: remission's live grading
+   (``remission.web.grading.grade_day``, what the bedside page calls on every change)
+   against the batch pipeline (``load_study`` -> ``normalise_observations`` ->
+   ``grade_all``, as ``remission report`` grades) in a separate process. Both sides
+   report the grade (CRS and neurotoxicity grade and the rule that decided it) of the
+   same patient-days: stored days as in the database (up to 5 patient-days of each CRS
+   grade 0-5, plus P001 day 4), the same days again right after a write to the patient
+   ("cold": its cached inputs rebuilt), typed values on days 200-249 of 20 patients
+   (first grading and repeats) and whole requests on other days of those patients.
+   They must be equal for every patient-day. remission's time is the larger of the
+   median of the stored + typed grades and the median of the whole htmx request
+   (Django's test client, in process; see :func:`w_live` for every mode); the batch
+   side's time is one batch grading of the study plus the typed values (not per day:
+   the row's ratio only says how a live grade compares with re-grading the study).
+   Target < 50 ms.
+2. ``load, N users x S s`` on SQLite and on PostgreSQL (a throw-away cluster; the
+   workload is left out, with a message, when the server binaries are missing): one side
+   (there is no peer web application to run), checked against its contract: no failed
+   request and every live grade shown equal to the batch grade (see below). The figure
+   is the p95 latency over all requests; target p95 < 300 ms.
+
+Oracle of the load test: every live grade is
 compared with the batch pipeline's grade of the same values: before the run, the typed
 values of every (patient, day) the users may grade are appended to the study's
 observations and graded in one batch call (``load_study`` -> ``normalise_observations``
@@ -21,16 +47,22 @@ per request kind and overall, throughput, errors and the load average (before, s
 during, after); exits 1 on any error. Goal (issue 17): p95 < 300 ms and 0 errors with 50
 users for 120 s; live grading of one patient-day < 50 ms (``--grading-only``).
 
-    python benchmarks/bench_web.py --backend sqlite        # 50 users, 120 s (~3 min)
-    python benchmarks/bench_web.py --backend postgresql    # the same on PostgreSQL
+    python benchmarks/bench_web.py                         # all workloads (~7 min)
+    python benchmarks/bench_web.py --backend sqlite        # grading + 50 users on SQLite
+    python benchmarks/bench_web.py --backend postgresql    # grading + the same on PostgreSQL
     python benchmarks/bench_web.py --grading-only          # live grading vs batch (< 1 min)
-    python benchmarks/bench_web.py --quick                 # 10 users, 20 s, both backends
+    python benchmarks/bench_web.py --quick                 # smoke: 4 patients, 3 users x 5 s
+
+Each workload runs ``--reps`` times (default 1: each run's figure is already the median,
+or p95, of hundreds of timed grades or requests; ``--reps 5`` alternates five runs).
+``--perturb grades`` (or ``errors``) makes remission's side report a wrong value: the
+run must then fail.
 """
 
 from __future__ import annotations
 
-import argparse
 import http.cookiejar
+import json
 import os
 import random
 import re
@@ -47,9 +79,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "web"))
-from pgcluster import pg_cluster  # noqa: E402
+from pgcluster import pg_cluster, server_bin  # noqa: E402
+
+import harness as hz  # noqa: E402
 
 STUDY = ROOT / "examples" / "synthetic-cart-raw"
 #: typed bedside values (each a different ASTCT 2019 situation: Lee 2019 BBMT 25:625)
@@ -334,44 +370,17 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
             "users": users, "think": think}
 
 
-def live_grading(repeats: int = 5) -> int:
-    """Time of grading one patient-day live (remission.web.grading.grade_day, what the
-    bedside page calls for every change), each grade compared with the batch pipeline:
-
-    - stored days: up to 5 patient-days of each CRS grade 0-5 (distinct patients) plus
-      P001 day 4, graded from the database as stored (the bedside page) against the batch
-      grading of the study as it is;
-    - typed days: the typed scenarios on days 200-249 of 20 patients (stored readings plus
-      the typed values, as the htmx panel) against :func:`batch_oracle`. ``typed`` is the
-      first grading of each typed day (its values new to the server, as with every
-      keystroke: they are validated and converted); ``repeat`` the same values again;
-    - request: the whole htmx request (Django's middleware, session and login, the
-      study/patient permission checks, form, validation, grading, the grades panel's
-      template) through Django's test client, in process, the panel's grades compared
-      with the batch ones (the client does not check CSRF tokens; the rest is the
-      server's path);
-    - cold: a stored day graded right after a write to the patient (the cached inputs are
-      rebuilt: one database read of the patient).
-
-    Prints median and 10th/90th percentile per mode with the load average; exits 1 when
-    any grade differs from the batch grade. The goal is judged on the request path
-    (what a user waits for, minus the network) and on stored + typed grading.
-    """
-    home = Path(tempfile.mkdtemp(prefix="remission-web-grade-"))
-    os.environ.pop("DATABASE_URL", None)
-    from remission.web.serve import setup
-
-    setup(home)
-    from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
+def _plan(quick: bool) -> dict:
+    """The patient-days both sides of the grading workload grade: stored days picked from
+    a batch grading of the study (up to 5 patient-days of each CRS grade 0-5 with distinct
+    patients, plus P001 day 4; 1 of each with ``quick``) and typed days (days 200-249 in
+    steps of 10 for 20 patients; day 200 of 3 patients with ``quick``)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from remission.analyses.raw import resolve_systems
     from remission.derive.criteria import grade_all
     from remission.study import load_study
-    from remission.vocab.vocabulary import VOCABULARY, normalise_observations
-    from remission.web.folder import import_study
-    from remission.web.grading import grade_day
-    from remission.web.models import Patient, bump_revision
+    from remission.vocab.vocabulary import normalise_observations
 
-    study = import_study(STUDY, "bench")
-    patients = {p.patient_id: p for p in Patient.objects.filter(study=study)}
     st = load_study(STUDY)
     cfg = st.config
     sy = resolve_systems(dict(cfg.criteria), cfg.disease)
@@ -382,65 +391,165 @@ def live_grading(repeats: int = 5) -> int:
                     events=st.tables["events"], crs=sy.crs, neurotoxicity=sy.neurotoxicity,
                     response=None, lln=cfg.lln or None, products=tuple(cfg.products))
     batch_s = time.perf_counter() - t0
-    crs, ntx = out["crs_daily"], out["neuro_daily"].set_index(["patient_id", "day"])
-    daily = out["daily"].set_index(["patient_id", "day"])
-    sample = pd.concat([crs[crs["grade"] == g].drop_duplicates("patient_id").head(5)
+    crs = out["crs_daily"]
+    per_grade = 1 if quick else 5
+    sample = pd.concat([crs[crs["grade"] == g].drop_duplicates("patient_id").head(per_grade)
                         for g in range(6)] + [crs[(crs["patient_id"] == "P001")
                                                  & (crs["day"] == 4)]])
     sample = sample.drop_duplicates(["patient_id", "day"])
+    stored = [(str(r.patient_id), int(r.day)) for r in sample.itertuples()]
+    pids = sorted(st.patients["patient_id"].astype(str))[:3 if quick else 20]
+    days = [200] if quick else list(GRADE_DAYS)[::10]
+    # the whole-request days: other days, so their values are new to the server
+    request_days = [205] if quick else list(GRADE_DAYS)[5::10]
+    return {"out": out, "batch_s": batch_s, "stored": stored, "typed_pids": pids,
+            "typed_days": days, "request_days": request_days}
 
-    def expected(pid, day, tab, variables, grade=None, rule=None):
+
+def subset_study(dest: Path, n_patients: int = 4) -> Path:
+    """``STUDY`` with only its first ``n_patients`` patients (every CSV filtered by
+    ``patient_id`` as text, lines kept byte for byte): the ``--quick`` size."""
+    dest.mkdir(parents=True, exist_ok=True)
+    keep: set[str] = set()
+    for f in sorted(STUDY.iterdir()):
+        if f.suffix != ".csv":
+            (dest / f.name).write_bytes(f.read_bytes())
+    others = sorted(f.name for f in STUDY.glob("*.csv") if f.name != "patients.csv")
+    for name in ["patients.csv", *others]:
+        lines = (STUDY / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        if name == "patients.csv":
+            keep = {ln.split(",", 1)[0] for ln in lines[1:n_patients + 1]}
+        (dest / name).write_text(lines[0] + "".join(ln for ln in lines[1:]
+                                                    if ln.split(",", 1)[0] in keep),
+                                 encoding="utf-8")
+    return dest
+
+
+def _use_study(params_path: str) -> dict:
+    """Read a worker's parameters and point ``STUDY`` at the study they name."""
+    global STUDY
+    prm = json.loads(Path(params_path).read_text())
+    STUDY = Path(prm["study"])
+    return prm
+
+
+def _key(mode: str, pid: str, day: int) -> str:
+    return f"{mode} {pid} day {day}"
+
+
+def _code(grades: tuple) -> str:
+    """((CRS grade, rule) or None, (neuro grade, rule) or None) as one comparable string."""
+    return " | ".join("not assessed" if g is None else f"grade {g[0]} {g[1]}".rstrip()
+                      for g in grades)
+
+
+def w_batch(params_path: str, out_path: str) -> None:
+    """Baseline side: the batch pipeline's grades of the plan's patient-days (stored days
+    from the study as it is; typed days from the study plus the typed values,
+    :func:`batch_oracle`). Time: the batch grading of the study plus that of the typed
+    values."""
+    from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES
+
+    quick = _use_study(params_path)["quick"]
+    plan = _plan(quick)
+    out = plan["out"]
+    crs = out["crs_daily"].set_index(["patient_id", "day"])
+    ntx = out["neuro_daily"].set_index(["patient_id", "day"])
+    daily = out["daily"].set_index(["patient_id", "day"])
+
+    def expected(pid, day, tab, variables):
         row = daily.loc[(pid, day)] if (pid, day) in daily.index else None
         seen = row is not None and any(v in row.index and pd.notna(row[v]) for v in variables)
-        g = int(tab.loc[(pid, day), "grade"]) if grade is None else grade
+        g = int(tab.loc[(pid, day), "grade"])
         if not seen and g != 5:
             return None
-        r = str(tab.loc[(pid, day), "decided_by"]) if rule is None else rule
+        r = str(tab.loc[(pid, day), "decided_by"])
         return g, (r if g else "")
+
+    grades = {}
+    for pid, day in plan["stored"]:
+        want = (expected(pid, day, crs, CRS_VARIABLES), expected(pid, day, ntx, NEURO_VARIABLES))
+        for mode in ("stored", "cold"):
+            grades[_key(mode, pid, day)] = _code(want)
+    t0 = time.perf_counter()
+    oracle = batch_oracle(plan["typed_pids"])
+    oracle_s = time.perf_counter() - t0
+    for pid in plan["typed_pids"]:
+        for day in plan["typed_days"]:
+            for mode in ("typed", "repeat"):
+                grades[_key(mode, pid, day)] = _code(oracle[(pid, day)])
+        for day in plan["request_days"]:
+            grades[_key("request", pid, day)] = _code(oracle[(pid, day)])
+    hz.emit(out_path, {"grades": grades}, plan["batch_s"] + oracle_s)
+
+
+def w_live(params_path: str, out_path: str) -> None:
+    """remission's side: live grading (``grade_day``) of the plan's patient-days from a
+    database holding the study (SQLite in a temporary folder), in modes:
+
+    - stored: a stored day graded from the database as stored (the bedside page);
+    - cold: the same right after a write to the patient (its cached inputs rebuilt: one
+      database read of the patient);
+    - typed: the first grading of a typed day (its values new to the server, as with
+      every keystroke: they are validated and converted); repeat: the same values again;
+    - request: the whole htmx request (Django's middleware, session and login, the
+      study/patient permission checks, form, validation, grading, the grades panel's
+      template) through Django's test client, in process, on other days (values new to
+      the server; the client does not check CSRF tokens; the rest is the server's path).
+
+    Each mode's grades are reported per patient-day (the last of its repeats). Time: the
+    larger of the median of stored + typed grades and the median whole request (the goal
+    is judged on both); each graded ``repeats`` times (5; 1 with ``quick``)."""
+    quick = _use_study(params_path)["quick"]
+    repeats = 1 if quick else 5
+    plan = _plan(quick)
+    home = Path(tempfile.mkdtemp(prefix="remission-web-grade-"))
+    os.environ.pop("DATABASE_URL", None)
+    from remission.web.serve import setup
+
+    setup(home)
+    from remission.vocab.vocabulary import VOCABULARY
+    from remission.web.folder import import_study
+    from remission.web.grading import grade_day
+    from remission.web.models import Patient, bump_revision
+
+    study = import_study(STUDY, "bench")
+    patients = {p.patient_id: p for p in Patient.objects.filter(study=study)}
 
     def shown(gr):
         return tuple(None if x.grade is None else (x.grade, x.decided_by)
                      for x in (gr.crs, gr.neuro))
 
-    wrong: list[str] = []
+    grades: dict[str, str] = {}
     modes = ("stored", "typed", "repeat", "request", "cold")
     times: dict[str, list[float]] = {m: [] for m in modes}
     cpu: dict[str, list[float]] = {m: [] for m in modes}
     grade_day(patients["P001"], 4)  # compiled kernels loaded (the server does this at start)
-    for rec in sample.itertuples():
-        p, day = patients[rec.patient_id], int(rec.day)
-        want = (expected(rec.patient_id, day, crs.set_index(["patient_id", "day"]),
-                         CRS_VARIABLES),
-                expected(rec.patient_id, day, ntx, NEURO_VARIABLES))
+    for pid, day in plan["stored"]:
+        p = patients[pid]
         for mode in ("cold", "stored"):
-            for _ in range(repeats if mode == "stored" else 2):
+            for _ in range(repeats if mode == "stored" else min(repeats, 2)):
                 if mode == "cold":
                     bump_revision(p.pk)
                 t0, c0 = time.perf_counter(), time.process_time()
                 g = grade_day(p, day)
                 times[mode].append(time.perf_counter() - t0)
                 cpu[mode].append(time.process_time() - c0)
-                if shown(g) != want:
-                    wrong.append(f"{mode} {rec.patient_id} day {day}: live {shown(g)}, "
-                                 f"batch {want}")
-    pids = sorted(patients)[:20]
-    oracle = batch_oracle(pids)
-    for pid in pids:
-        for day in list(GRADE_DAYS)[::10]:
+            grades[_key(mode, pid, day)] = _code(shown(g))
+    for pid in plan["typed_pids"]:
+        for day in plan["typed_days"]:
             rows = []
             for var, val in SCENARIOS[scenario_of(pid, day)].items():
                 v = VOCABULARY[var]
                 rows.append({"variable": var, "value": val, "time": "",
                              "unit": "category" if v.kind == "categorical" else v.unit})
-            for k in range(repeats):
+            for k in range(max(repeats, 2)):  # the first grading, then repeats
                 mode = "typed" if k == 0 else "repeat"
                 t0, c0 = time.perf_counter(), time.process_time()
                 g = grade_day(patients[pid], day, rows)
                 times[mode].append(time.perf_counter() - t0)
                 cpu[mode].append(time.process_time() - c0)
-                if shown(g) != oracle[(pid, day)]:
-                    wrong.append(f"{mode} {pid} day {day}: live {shown(g)}, "
-                                 f"batch {oracle[(pid, day)]}")
+                grades[_key(mode, pid, day)] = _code(shown(g))
     # the whole request path, in process (Django's test client)
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -452,37 +561,93 @@ def live_grading(repeats: int = 5) -> int:
     Membership.objects.create(user=user, study=study, role="data_entry")
     client = Client()
     client.force_login(user)
-    for pid in pids:
-        for day in list(GRADE_DAYS)[5::10]:  # other days: values new to the server
+    for pid in plan["typed_pids"]:
+        for day in plan["request_days"]:
             url = reverse("bedside_grade", args=[study.pk, patients[pid].pk, day])
             for _ in range(repeats):
                 t0, c0 = time.perf_counter(), time.process_time()
                 r = client.post(url, SCENARIOS[scenario_of(pid, day)])
                 times["request"].append(time.perf_counter() - t0)
                 cpu["request"].append(time.process_time() - c0)
-                got = shown_grades(r.content.decode()) if r.status_code == 200 else r.status_code
-                if got != oracle[(pid, day)]:
-                    wrong.append(f"request {pid} day {day}: page {got}, "
-                                 f"batch {oracle[(pid, day)]}")
-    print(f"live grading of one patient-day; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-          f"; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}; batch grading "
-          f"of the whole study (18,537 observations) {batch_s * 1000:.0f} ms", flush=True)
-    for mode, ts in times.items():
-        q10, q50, q90 = np.percentile(np.array(ts) * 1000, [10, 50, 90])
-        print(f"  {mode:<7} n={len(ts):>4}  median {q50:6.1f} ms  (p10 {q10:6.1f}, "
-              f"p90 {q90:6.1f}); CPU time median {np.median(cpu[mode]) * 1000:6.1f} ms",
-              flush=True)
-    live = float(np.median(times["typed"] + times["stored"])) * 1000
-    req = float(np.median(times["request"])) * 1000
-    n = len(times["stored"]) // repeats + len(times["typed"]) + len(times["request"]) // repeats
-    print(f"  grades compared with the batch pipeline: {n} patient-days, "
-          f"{len(wrong)} disagreement(s)")
-    for w in wrong[:10]:
-        print("   DISAGREE:", w)
-    print(f"  goal < 50 ms: median of stored + typed {live:.1f} ms, whole request "
-          f"{req:.1f} ms: {'met' if max(live, req) < 50 else 'NOT met'}; "
-          f"load average now {os.getloadavg()[0]:.1f}", flush=True)
-    return 1 if wrong else 0
+                got = (_code(shown_grades(r.content.decode())) if r.status_code == 200
+                       else f"HTTP {r.status_code}")
+                grades[_key("request", pid, day)] = got
+    stats = {m: {"n": len(ts), "median_ms": float(np.median(ts)) * 1000,
+                 "p10_ms": float(np.percentile(ts, 10)) * 1000,
+                 "p90_ms": float(np.percentile(ts, 90)) * 1000,
+                 "cpu_median_ms": float(np.median(cpu[m])) * 1000}
+             for m, ts in times.items() if ts}
+    live = float(np.median(times["typed"] + times["stored"]))
+    req = float(np.median(times["request"]))
+    hz.emit(out_path, {"grades": grades, "modes": stats}, max(live, req))
+
+
+def compare_grading(o: dict) -> list[hz.Check]:
+    live, batch = o[LIVE]["grades"], o[BATCH]["grades"]
+    keys = sorted(set(live) | set(batch))
+    wrong = [f"{k}: live {live.get(k, 'missing')!r}, batch {batch.get(k, 'missing')!r}"
+             for k in keys if live.get(k) != batch.get(k)]
+    modes = o[LIVE].get("modes", {})
+    speed = "; ".join(f"{m} n={v['n']} median {v['median_ms']:.1f} ms (p10 {v['p10_ms']:.1f}, "
+                      f"p90 {v['p90_ms']:.1f}; CPU {v['cpu_median_ms']:.1f} ms)"
+                      for m, v in modes.items())
+    detail = (f"{len(keys)} gradings (patient-day x mode), {len(wrong)} disagreeing"
+              + (": " + "; ".join(wrong[:5]) if wrong else "") + (f"; live {speed}"
+                                                                  if speed else ""))
+    return [hz.Check("live grade = batch grade, every patient-day", not wrong and bool(keys),
+                     0.0 if not wrong else float(len(wrong)), detail)]
+
+
+def w_load(params_path: str, out_path: str) -> None:
+    """One load run (:func:`run`) on the backend named in the parameters; time: p95 latency
+    over all requests; output: request and error counts, latencies, load average."""
+    prm = _use_study(params_path)
+    pids = sorted(pd.read_csv(STUDY / "patients.csv", dtype=str)["patient_id"])
+    oracle = batch_oracle(pids)
+    env = {}
+    if prm["backend"] == "postgresql":
+        with pg_cluster() as url:
+            if url is None:
+                raise SystemExit("PostgreSQL: server binaries not found")
+            r = run("PostgreSQL", prm["users"], prm["seconds"], prm["think"], prm["workers"],
+                    {"DATABASE_URL": url}, oracle)
+    else:
+        r = run("SQLite", prm["users"], prm["seconds"], prm["think"], prm["workers"], env,
+                oracle)
+    _print(r)
+    n = len(r["all"])
+    before, during, after = r["load"]
+    lat = {k: {"n": len(v), **({f"p{q}_ms": float(np.percentile(v, q) * 1000)
+                                for q in (50, 95, 99)} if len(v) else {})}
+           for k, v in r["lat"].items()}
+    wrong = sum(1 for e in r["errors"] if e.startswith("grade:"))
+    hz.emit(out_path, {"errors": len(r["errors"]), "wrong_grades": wrong, "requests": n,
+                       "throughput_per_s": n / r["wall_s"] if r["wall_s"] else 0.0,
+                       "latency": lat, "first_errors": r["errors"][:10],
+                       "load": {"before": before, "during": during, "after": after},
+                       "server_start_s": r["startup_s"]},
+            float(np.percentile(r["all"], 95)) if n else float("nan"))
+
+
+def compare_load(o: dict) -> list[hz.Check]:
+    r = o[WEB]
+    lat = r["latency"]
+    kinds = ", ".join(f"{k} p50 {v['p50_ms']:.0f} / p95 {v['p95_ms']:.0f} ms (n={v['n']})"
+                      for k, v in lat.items() if v["n"])
+    during = r["load"]["during"]
+    load = (f"load before {r['load']['before']:.1f}, during "
+            + (f"{min(during):.1f}-{max(during):.1f}" if during else "n/a")
+            + f", after {r['load']['after']:.1f}")
+    return [hz.Check("no failed request and every live grade = batch grade",
+                     r["errors"] == 0 and r["requests"] > 0, float(r["errors"]),
+                     f"{r['requests']} requests ({r['throughput_per_s']:.1f}/s), "
+                     f"{r['errors']} errors of which {r['wrong_grades']} wrong grades"
+                     + ("; first: " + "; ".join(r["first_errors"][:3])
+                        if r["first_errors"] else "") + f"; {load}; {kinds}")]
+
+
+LIVE, BATCH, WEB = "live grading (grade_day)", "batch pipeline (grade_all)", "remission web"
+WORKERS = {"live": w_live, "batch": w_batch, "load": w_load}
 
 
 def _row(name: str, v) -> str:
@@ -493,43 +658,60 @@ def _row(name: str, v) -> str:
     return f"  {name:<9} n={len(v):>6}  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {p99:7.1f} ms"
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--users", type=int, default=50)
-    ap.add_argument("--seconds", type=float, default=120.0)
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if hz.worker_call(argv, WORKERS):
+        return 0
+    ap = hz.common_args(__doc__.splitlines()[0])
+    ap.add_argument("--users", type=int, default=None, help="concurrent users (50; quick 3)")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="length of a load run, s (120; quick 5)")
     ap.add_argument("--think", type=float, default=1.0,
                     help="mean think time between a user's requests, s (0 = back-to-back)")
     ap.add_argument("--workers", type=int, default=None,
                     help="server processes (default: remission web's default)")
-    ap.add_argument("--quick", action="store_true", help="10 users, 20 s")
     ap.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     ap.add_argument("--grading-only", action="store_true",
-                    help="only the live-grading timing against the batch grading")
+                    help="only the live-grading workload (= --only 'live grading')")
     a = ap.parse_args(argv)
-    if a.quick:
-        a.users, a.seconds = 10, 20.0
+    users = a.users or (3 if a.quick else 50)
+    seconds = a.seconds or (5.0 if a.quick else 120.0)
+    reps = a.reps or 1
     if a.grading_only:
-        return live_grading()
-    print(f"remission web load: {a.users} users, {a.seconds:g} s, think time {a.think:g} s "
-          f"(mean), 127.0.0.1; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-          f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}", flush=True)
-    pids = sorted(pd.read_csv(STUDY / "patients.csv", dtype=str)["patient_id"])
-    oracle = batch_oracle(pids)
-    print(f"  oracle: batch grades of {len(oracle)} typed patient-days", flush=True)
-    runs = []
-    if a.backend in ("both", "sqlite"):
-        runs.append(run("SQLite", a.users, a.seconds, a.think, a.workers, {}, oracle))
-        _print(runs[-1])
-    if a.backend in ("both", "postgresql"):
-        with pg_cluster() as url:
-            if url is None:
-                print("PostgreSQL: server binaries not found; run skipped")
-            else:
-                runs.append(run("PostgreSQL", a.users, a.seconds, a.think, a.workers,
-                                {"DATABASE_URL": url}, oracle))
-                _print(runs[-1])
-    failed = not runs or any(bool(r["errors"]) or not len(r["all"]) for r in runs)
-    return 1 if failed else 0
+        a.only = "live grading"
+    me = Path(__file__).resolve()
+    pdir = hz.OUT_DIR / "data"
+    pdir.mkdir(parents=True, exist_ok=True)
+
+    def params(name: str, **kw) -> Path:
+        p = pdir / f"web-{name}.json"
+        p.write_text(json.dumps({"quick": a.quick, "users": users, "seconds": seconds,
+                                 "think": a.think, "workers": a.workers,
+                                 "study": str(STUDY), **kw}))
+        return p
+
+    # the grading workload's --quick size: 4 of the 40 patients (the load test always
+    # uses the demo study remission web serves, which is STUDY)
+    grading_study = subset_study(pdir / "web-quick-study") if a.quick else STUDY
+
+    wl = [hz.Workload("live grading of one patient-day",
+                      params("grading", study=str(grading_study)),
+                      [hz.python_side(LIVE, me, "live"), hz.python_side(BATCH, me, "batch")],
+                      compare_grading, limits={LIVE: 0.05},
+                      note="median of stored + typed grades; batch = whole study + typed")]
+    backends = ["sqlite", "postgresql"] if a.backend == "both" else [a.backend]
+    for b in backends:
+        label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[b]
+        name = f"load, {users} users x {seconds:g} s, {label}"
+        if b == "postgresql" and server_bin() is None:
+            print(f"{name}: left out (PostgreSQL server binaries not found)")
+            continue
+        wl.append(hz.Workload(name, params(b, backend=b), [hz.python_side(WEB, me, "load")],
+                              compare_load, limits={WEB: 0.3},
+                              note=f"p95 latency; think time {a.think:g} s; 127.0.0.1"))
+    return hz.run_all("web", wl, a, reps, argv,
+                      {"reps": reps, "users": users, "seconds": seconds, "think": a.think,
+                       "quick": a.quick})
 
 
 def _print(r: dict) -> bool:

@@ -402,8 +402,9 @@ def report(bench: str, outcomes: Sequence[Outcome], argv: Sequence[str], strict:
             if strict and not met:
                 status = 1
             print(f"    {'PASS' if met else 'FAIL'} target {side} < {lim:g} s: median {t:.3f} s "
-                  f"wall, CPU (user+sys) median {cpu:.3f} s; runs (wall s / CPU s @ 1-min "
-                  f"load): {', '.join(f'{r.seconds:.2f}/{r.cpu_s:.2f}@{r.load1:.1f}' for r in rs)}")
+                  f"wall, whole-process CPU (user+sys) median {cpu:.3f} s; runs (wall s / "
+                  f"CPU s @ 1-min load): "
+                  f"{', '.join(f'{r.seconds:.2f}/{r.cpu_s:.2f}@{r.load1:.1f}' for r in rs)}")
             rows.append({"workload": w.name, "subject": side, "limit_s": lim, "median_s": t,
                          "median_cpu_s": cpu, "target_met": met,
                          "runs": [r.__dict__ for r in rs]})
