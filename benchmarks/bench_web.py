@@ -439,8 +439,8 @@ def _key(mode: str, pid: str, day: int) -> str:
 
 def _code(grades: tuple) -> str:
     """((CRS grade, rule) or None, (neuro grade, rule) or None) as one comparable string."""
-    return " | ".join("not assessed" if g is None else f"grade {g[0]} {g[1]}".rstrip()
-                      for g in grades)
+    return " | ".join("not assessed" if g is None else g if isinstance(g, str)
+                      else f"grade {g[0]} {g[1]}".rstrip() for g in grades)
 
 
 def w_batch(params_path: str, out_path: str) -> None:
