@@ -188,3 +188,14 @@ def test_false_positive_rate_on_studies_drawn_from_the_model(summaries) -> None:
     rejected = sum(not check_summaries(sims, row, null=null).passed
                    for _, row in fresh.iterrows())
     assert 3 <= rejected <= 18, rejected
+
+
+def test_power_table_from_summaries_is_the_documented_table(summaries) -> None:
+    """``python -m remission.sim.calibrate power-from`` (docs/simulation.md): the
+    shipped row passes, the eight perturbed rows fail, 6 of 200 false positives."""
+    from remission.sim.calibrate import power_table_from_summaries
+
+    t = power_table_from_summaries(summaries)
+    assert t["verdict"].tolist() == ["pass"] + ["fail"] * 8
+    assert t.loc[0, "p"] == pytest.approx(7 / 101)
+    assert t.attrs["false_positives"] == (6, 200)

@@ -493,11 +493,63 @@ def power_table(parameters: Sequence[str] = KEY_PARAMETERS,
 
 
 
+def power_table_from_summaries(summaries: pd.DataFrame,
+                               studies: Sequence[str] = ("002",)) -> pd.DataFrame:
+    """:func:`power_table` from replicate summaries already simulated (the CSV of
+    ``scripts/make_sim_check_summaries.py``: columns ``case``, ``trial`` and one per
+    target; case ``shipped``, ``<parameter> x<factor>`` and ``fresh``), on the targets
+    of ``studies``; adds the false-positive count over the ``fresh`` trials.
+
+    Examples
+    --------
+    >>> rows = [{"case": c, "trial": i, "004.crs_any": v}
+    ...         for c, shift in (("shipped", 0.0), ("il6_car x0.3", -0.5))
+    ...         for i, v in enumerate(np.linspace(0.5, 1.0, 30) + shift)]
+    >>> t = power_table_from_summaries(pd.DataFrame(rows), ("004",))
+    >>> t["verdict"].tolist()
+    ['pass', 'fail']
+    """
+    cols = [c for c in summaries.columns
+            if c not in ("case", "trial") and c.split(".", 1)[0] in studies]
+    rows = []
+    shipped = None
+    for case, g in summaries.groupby("case", sort=False):
+        if case == "fresh":
+            continue
+        r = check_summaries(g[cols])
+        if case == "shipped":
+            shipped = r
+        name, _, fac = str(case).rpartition(" x")
+        worst = r.table["z"].abs().idxmax()
+        rows.append({"parameter": "(shipped)" if case == "shipped" else name,
+                     "factor": 1.0 if case == "shipped" else float(fac),
+                     "D": r.statistic, "p": r.p_value,
+                     "verdict": "pass" if r.passed else "fail",
+                     "largest |z|": f"{worst} ({r.table.loc[worst, 'z']:+.1f})"})
+    out = pd.DataFrame(rows)
+    fresh = summaries[summaries["case"] == "fresh"]
+    if shipped is not None and len(fresh):
+        fp = sum(not check_summaries(summaries[summaries["case"] == "shipped"][cols], row,
+                                     null=shipped.null).passed
+                 for _, row in fresh[cols].iterrows())
+        out.attrs["false_positives"] = (fp, len(fresh))
+    return out
+
+
 if __name__ == "__main__":  # python -m remission.sim.calibrate [replicates] [workers]
     import sys
 
     from ..report.markdown import calibration_markdown, markdown_table
 
+    if sys.argv[1:2] == ["power-from"]:
+        # python -m remission.sim.calibrate power-from SUMMARIES.csv [study ...]
+        t = power_table_from_summaries(pd.read_csv(sys.argv[2], comment="#"),
+                                       tuple(sys.argv[3:]) or ("002",))
+        print(markdown_table(t.set_index("parameter")))
+        if "false_positives" in t.attrs:
+            fp, n = t.attrs["false_positives"]
+            print(f"\nfalse positives on model-drawn studies: {fp} of {n}")
+        raise SystemExit(0)
     if sys.argv[1:2] == ["power"]:  # python -m remission.sim.calibrate power [reps] [seed]
         reps = int(sys.argv[2]) if len(sys.argv) > 2 else 60
         sd = int(sys.argv[3]) if len(sys.argv) > 3 else 2
