@@ -16,9 +16,9 @@ demo: $(STAMP)
 	$(BIN)/remission report examples/cll1-post-hsct --out build/demo
 
 # R is the statistical oracle of the test suite; installed from Debian if missing.
-R_PACKAGES := r-base-core r-cran-survival r-cran-cmprsk r-cran-mass r-cran-multcomp r-bioc-deseq2 r-cran-jsonlite r-cran-vegan r-cran-seurat r-bioc-singler r-bioc-org.hs.eg.db r-bioc-go.db
+R_PACKAGES := r-base-core r-cran-desolve r-cran-survival r-cran-cmprsk r-cran-mass r-cran-multcomp r-bioc-deseq2 r-cran-jsonlite r-cran-vegan r-cran-seurat r-bioc-singler r-bioc-org.hs.eg.db r-bioc-go.db
 r-oracle:
-	@Rscript -e 'library(survival); library(cmprsk); library(MASS); library(multcomp); library(DESeq2); library(jsonlite); library(vegan); library(Seurat); library(SingleR); library(org.Hs.eg.db)' >/dev/null 2>&1 || { \
+	@Rscript -e 'library(deSolve); library(survival); library(cmprsk); library(MASS); library(multcomp); library(DESeq2); library(jsonlite); library(vegan); library(Seurat); library(SingleR); library(org.Hs.eg.db)' >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(R_PACKAGES) >/dev/null; }
