@@ -3,21 +3,34 @@
 Sides alternate (median of the repetitions), outputs are compared, and the run exits
 non-zero on a disagreement or a failure (``benchmarks/harness.py``).
 
-1. ``solver``: the vectorised solver (exact PK + RK4; ``simulate_states``) against the loop
+1. ``solver``: remission's solver (exact modal PK + compiled per-patient adaptive
+   Dormand-Prince 5(4), rtol 2e-8; ``simulate_states``) against the loop
    a competent user would write (:func:`fair_loop`): one ``solve_ivp`` (LSODA) per patient
    with a scalar right-hand side in Python floats, restarted only at doses, rtol 1e-6
    (CLL1 CAR-T after a 13-day venetoclax + Flu/Cy lead-in, 180 days). Times are **per
    patient** (each side's seconds divided by its number of patients), so the ratio is the
    inverse of the speed-up. Compared: the 19 disease states of the first patients on every
    day, from both sides, against ``solve_ivp`` DOP853 at rtol 1e-10, computed by the
-   harness itself: the maximum relative error of each side must be below 1e-3.
-2. ``trial``: a full trial design (seed 000, two arms) through Dask LocalCluster with 2
-   workers against 1 worker: wall time and peak memory of the process. Compared: the
-   patient tables are identical value for value (the same seed gives the same trial
-   whatever the number of workers).
+   harness itself: the maximum relative error of each side must be below 1e-3. The
+   solver's clock starts after one warm-up patient, so the one-off Numba compile (or
+   cache load) is not in the per-patient time; it is measured and printed separately.
+2. ``trial``: a full trial design (seed 000, two arms) streamed to Parquet
+   (``stream_trial``: each Dask worker simulates a chunk and writes its part files) with
+   2 workers against 1 worker: wall time, and the peak memory of the main process and
+   of every worker (each must stay below 4 GB). Compared: every Parquet part file is
+   byte-identical (the same seed gives the same trial whatever the number of workers).
+   ``--scale N ...`` runs the streamed trial at several sizes with 1 and 2 workers and
+   prints the memory slope of every process and the scaling.
+
+The solver workload has a third side when ``Rscript`` is present (``--no-r`` leaves it
+out): the same model written in R (``benchmarks/r/sim_desolve.R``, every state including
+the drugs integrated by deSolve's ``lsoda`` at rtol 1e-6, restarted only at doses, an R
+function as right-hand side as in the deSolve vignettes), timed inside R on the first
+``n_acc`` patients. Its states are compared with DOP853 like the others, and directly
+with remission's (max relative difference < 1e-3).
 
 Peak memory is the harness's VmHWM of the side's main process; Dask worker processes
-are not included. R deSolve as a peer is not implemented.
+are not included.
 
 Usage: ``python benchmarks/bench_sim.py [--quick] [--reps R] [--patients N]
 [--trial-patients N]`` (defaults: 2,000 vectorised patients, 4 loop patients, 500 per
@@ -38,10 +51,11 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import harness as hz  # noqa: E402
-from remission.sim import load_design, run_trial  # noqa: E402
+from remission.sim import load_design  # noqa: E402
 from remission.sim.params import typical  # noqa: E402
 from remission.sim.population import build_patients  # noqa: E402
 from remission.sim.solver import simulate_reference, simulate_states  # noqa: E402
+from remission.sim.trial import STREAM_CHUNK  # noqa: E402
 
 DESIGN = Path(__file__).resolve().parents[1] / "examples" / "designs" / \
     "seed000_ven_leadin_cll1_cart.toml"
@@ -179,11 +193,36 @@ def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA") -> np.ndarray:
 
 
 DISEASE = slice(0, 19)  # disease/effector/toxicity states (drivers excluded)
-RTOL = 1e-6  # the loop's solve_ivp tolerance (matches the vectorised error)
+RTOL = RTOL_LOOP = 1e-6  # the loop's solve_ivp (and R's lsoda) tolerance
 
 
 def _spec(data: str) -> dict:
     return json.loads(Path(data).read_text())
+
+
+R_SIM = HERE / "r" / "sim_desolve.R"
+R_NAME = "R deSolve (lsoda 1e-6)"
+
+
+def write_r_inputs(spec_path: Path, n: int, n_r: int, n_acc: int, rtol: float = RTOL_LOOP,
+                   method: str = "lsoda", p: dict | None = None, s=None) -> None:
+    """Inputs of ``benchmarks/r/sim_desolve.R``: the spec JSON it reads, one CSV of the
+    patients' parameters (remission's names) and one of the arm's daily schedule."""
+    import pandas as pd
+
+    if p is None:
+        p, s = _patients(n)
+    stem = spec_path.with_suffix("")
+    pd.DataFrame({k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in p.items()}) \
+        .to_csv(f"{stem}-params.csv", index=False, float_format="%.17g")
+    pd.DataFrame({"day": s.days, "ven_mg": s.ven_mg, "fc_units": s.fc_units,
+                  "car_per_kg": s.car_per_kg, "car_cells": s.car_cells,
+                  "blin_ug_day": s.blin_ug_day}).to_csv(f"{stem}-schedule.csv", index=False,
+                                                        float_format="%.17g")
+    spec = json.loads(spec_path.read_text()) if spec_path.exists() else {}
+    spec.update({"params_csv": f"{stem}-params.csv", "schedule_csv": f"{stem}-schedule.csv",
+                 "n_r": n_r, "n_acc": n_acc, "method": method, "rtol": rtol, "atol": 1e-14})
+    spec_path.write_text(json.dumps(spec))
 
 
 def w_vector(data: str, out: str) -> None:
@@ -191,10 +230,17 @@ def w_vector(data: str, out: str) -> None:
     spec = _spec(data)
     p, s = _patients(spec["n_vec"])
     t0 = time.perf_counter()
-    x = simulate_states(p, s)
+    simulate_states(_one(p, 0), s)  # compiles the kernel, or loads it from Numba's cache
+    jit = time.perf_counter() - t0
+    stats: dict[str, int] = {}
+    t0 = time.perf_counter()
+    x = simulate_states(p, s, stats=stats)
     secs = time.perf_counter() - t0
     states = np.moveaxis(x[:, DISEASE, :spec["n_acc"]], -1, 0)  # patients x days x states
-    hz.emit(out, {"states": states}, secs / spec["n_vec"])
+    hz.emit(out, {"states": states, "first_call_s": jit,
+                  "steps_per_patient": stats["steps"] / spec["n_vec"],
+                  "rejected_per_patient": stats["rejected"] / spec["n_vec"]},
+            secs / spec["n_vec"], load_s=jit)
 
 
 def w_loop(data: str, out: str) -> None:
@@ -219,27 +265,57 @@ def compare_solver(o: dict, data: Path) -> list[hz.Check]:
     ref = np.stack([simulate_reference(_one(p, i), s, method="DOP853", rtol=1e-10,
                                        atol=1e-20)[:, DISEASE] for i in range(spec["n_acc"])])
     checks = []
-    for name in ("vectorised solver", "solve_ivp loop (LSODA 1e-6)"):
+    names = [n for n in ("vectorised solver", "solve_ivp loop (LSODA 1e-6)", R_NAME) if n in o]
+    for name in names:
         got = np.asarray(o[name]["states"], float)
         if got.shape != ref.shape:
             checks.append(hz.Check(f"{name} vs DOP853", False, float("inf"),
                                    f"shape {got.shape} vs {ref.shape}"))
             continue
         err = max(_rel_err(got[i], ref[i]) for i in range(len(ref)))
+        extra = ""
+        if "first_call_s" in o[name]:
+            extra = (f"; first call (Numba compile or cache load, not timed) "
+                     f"{float(o[name]['first_call_s']):.2f} s; "
+                     f"{float(o[name]['steps_per_patient']):.0f} steps/patient "
+                     f"({float(o[name]['rejected_per_patient']):.0f} rejected)")
         checks.append(hz.Check(f"{name} states vs DOP853 1e-10", err < 1e-3, err,
                                f"max relative error over {len(ref)} patients x "
-                               f"{ref.shape[1]} days x 19 states; limit 1e-3"))
+                               f"{ref.shape[1]} days x 19 states; limit 1e-3{extra}"))
+    if R_NAME in o:  # the two implementations of the model, directly
+        a = np.asarray(o["vectorised solver"]["states"], float)
+        b = np.asarray(o[R_NAME]["states"], float)
+        if a.shape == b.shape:
+            diff = max(_rel_err(a[i], b[i]) for i in range(len(a)))
+            checks.append(hz.Check("vectorised solver vs R deSolve states", diff < 1e-3, diff,
+                                   "max relative difference, every state and day; limit 1e-3"))
+        else:
+            checks.append(hz.Check("vectorised solver vs R deSolve states", False,
+                                   float("inf"), f"shape {a.shape} vs {b.shape}"))
     return checks
 
 
 def _trial(data: str, out: str, workers: int) -> None:
+    """Stream the trial to Parquet (``stream_trial``) with ``workers`` Dask workers; the
+    output is each part file's SHA-256 and the peak memory of every process."""
+    import hashlib
+    import shutil
+
+    from remission.sim.trial import stream_trial
+
     spec = _spec(data)
-    d = load_design(DESIGN)
+    folder = Path(out).parent / f"stream-{workers}w"
+    shutil.rmtree(folder, ignore_errors=True)
     t0 = time.perf_counter()
-    res = run_trial(d, n=spec["n_arm"], seed=0, workers=workers, chunk_size=spec["chunk"],
-                    observations=False)
+    res = stream_trial(DESIGN, folder, n=spec["n_arm"], seed=0, workers=workers,
+                       chunk_size=spec["chunk"])
     secs = time.perf_counter() - t0
-    hz.emit(out, {"patients": res.patients.reset_index(drop=True)}, secs)
+    files = {str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest()
+             for f in sorted(folder.rglob("*.parquet"))}
+    hz.emit(out, {"files": files, "rows": res.rows,
+                  "worker_peak_mb": sorted(res.worker_peak_mb.values()),
+                  "main_peak_mb": res.main_peak_mb}, secs)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def w_trial2(data: str, out: str) -> None:
@@ -250,9 +326,58 @@ def w_trial1(data: str, out: str) -> None:
     _trial(data, out, 1)
 
 
+LIMIT_MB = 4096.0  # every process of a streamed trial must stay below 4 GB
+
+
 def compare_trial(o: dict) -> list[hz.Check]:
-    return [hz.same_table("patients (2 workers vs 1)", o["Dask, 2 workers"]["patients"],
-                          o["Dask, 1 worker"]["patients"])]
+    a, b = o["Dask, 2 workers"], o["Dask, 1 worker"]
+    same = a["files"] == b["files"] and len(a["files"]) > 0
+    checks = [hz.Check("Parquet parts (2 workers vs 1), byte for byte", same,
+                       0.0 if same else 1.0,
+                       f"{len(a['files'])} part files; rows {a['rows']}")]
+    for name, side in (("2 workers", a), ("1 worker", b)):
+        peaks = [float(side["main_peak_mb"]), *map(float, side["worker_peak_mb"])]
+        checks.append(hz.Check(f"peak memory of every process < 4 GB ({name})",
+                               max(peaks) < LIMIT_MB, max(peaks),
+                               "MB: main " + f"{peaks[0]:.0f}, workers "
+                               + ", ".join(f"{x:.0f}" for x in peaks[1:])))
+    return checks
+
+
+def bench_scale(sizes: tuple[int, ...], workers: tuple[int, ...], chunk: int) -> int:
+    """Memory slope and worker scaling of the streamed trial: for each size (patients per
+    arm, two arms) and number of workers, wall time, patients/s and the peak memory of
+    the main process and of every worker. Exit 1 if any process reaches 4 GB or the
+    main process grows by more than 50 MB between the smallest and largest size."""
+    import shutil
+    import tempfile
+
+    from remission.sim.trial import stream_trial
+
+    print(f"{'patients':>9} {'workers':>7} {'wall s':>8} {'patients/s':>10} "
+          f"{'main MB':>8}  workers' peak MB", flush=True)
+    main_by_size: dict[int, float] = {}
+    failed = 0
+    for w in workers:
+        for n in sizes:
+            tmp = Path(tempfile.mkdtemp(prefix="bench-sim-scale-"))
+            try:
+                t0 = time.perf_counter()
+                r = stream_trial(DESIGN, tmp / "t", n=n, seed=0, workers=w, chunk_size=chunk)
+                secs = time.perf_counter() - t0
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            peaks = sorted(r.worker_peak_mb.values())
+            failed += max([r.main_peak_mb, *peaks]) >= LIMIT_MB
+            main_by_size[n] = max(main_by_size.get(n, 0.0), r.main_peak_mb)
+            print(f"{r.patients:>9,} {w:>7} {secs:>8.1f} {r.patients / secs:>10.1f} "
+                  f"{r.main_peak_mb:>8.0f}  " + ", ".join(f"{x:.0f}" for x in peaks),
+                  flush=True)
+    growth = main_by_size[max(sizes)] - main_by_size[min(sizes)]
+    print(f"main-process peak growth from {2 * min(sizes):,} to {2 * max(sizes):,} patients: "
+          f"{growth:+.0f} MB (limit +50 MB)")
+    failed += growth > 50.0
+    return 1 if failed else 0
 
 
 WORKERS = {"vector": w_vector, "loop": w_loop, "trial1": w_trial1, "trial2": w_trial2}
@@ -301,11 +426,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=None, help="vectorised solver patients")
     ap.add_argument("--loop-patients", type=int, default=None, help="solve_ivp loop patients")
     ap.add_argument("--trial-patients", type=int, default=None, help="trial patients per arm")
+    ap.add_argument("--no-r", action="store_true", help="leave out the R deSolve side")
+    ap.add_argument("--scale", type=int, nargs="+", metavar="N",
+                    help="streamed trial at N patients per arm (two arms), 1 and 2 workers: "
+                         "memory of every process and scaling (not on the harness)")
     ap.add_argument("--robust", type=int, nargs="+", metavar="N",
                     help="simulate -> validate -> report every shipped design at N per arm")
     a = ap.parse_args(argv)
     if a.robust:
         return bench_robust(tuple(a.robust))
+    if a.scale:
+        return bench_scale(tuple(a.scale), (1, 2), STREAM_CHUNK)
     if a.quick:
         n_vec, n_loop, n_acc, n_arm, chunk = 100, 1, 1, 10, 5
     elif a.full:
@@ -320,18 +451,27 @@ def main(argv: list[str] | None = None) -> int:
     ddir.mkdir(parents=True, exist_ok=True)
     solver = ddir / f"sim-solver-{n_vec}-{n_loop}.json"
     solver.write_text(json.dumps({"n_vec": n_vec, "n_loop": n_loop, "n_acc": n_acc}))
+    import shutil
+
+    with_r = shutil.which("Rscript") is not None and not a.no_r
+    if with_r:
+        # R's per-patient loop is ~50x slower than the Python one: time it on n_acc patients
+        write_r_inputs(solver, max(n_loop, n_acc), n_acc, n_acc)
+    else:
+        print("R deSolve side skipped: " + ("--no-r" if a.no_r else "Rscript not found"))
     trial = ddir / f"sim-trial-{n_arm}.json"
     trial.write_text(json.dumps({"n_arm": n_arm, "chunk": chunk}))
     me = Path(__file__).resolve()
     wl = [hz.Workload(f"solver, per patient ({n_vec:,} vs {n_loop} patients)", solver,
                       [hz.python_side("vectorised solver", me, "vector", ".pkl"),
-                       hz.python_side("solve_ivp loop (LSODA 1e-6)", me, "loop", ".pkl")],
+                       hz.python_side("solve_ivp loop (LSODA 1e-6)", me, "loop", ".pkl")]
+                      + ([hz.r_side(R_NAME, R_SIM)] if with_r else []),
                       functools.partial(compare_solver, data=solver),
                       note="seconds per patient; accuracy vs DOP853 1e-10"),
           hz.Workload(f"trial seed000, {2 * n_arm:,} patients", trial,
                       [hz.python_side("Dask, 2 workers", me, "trial2", ".pkl"),
                        hz.python_side("Dask, 1 worker", me, "trial1", ".pkl")],
-                      compare_trial, note="Dask LocalCluster; same patients table")]
+                      compare_trial, note="Dask LocalCluster, streamed to Parquet")]
     return hz.run_all("sim", wl, a, reps, argv,
                       {"n_vec": n_vec, "n_loop": n_loop, "n_acc": n_acc, "n_arm": n_arm,
                        "reps": reps})

@@ -140,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="replace a non-empty --out folder as a whole (never mixed)")
     s.add_argument("--no-observations", action="store_true",
                    help="omit observations.csv (grades are still derived from them)")
+    s.add_argument("--parquet", action="store_true",
+                   help="large runs: stream the tables to Parquet part files written by the "
+                        "workers (memory bounded; read with pandas/pyarrow/Dask), not a "
+                        "study folder")
     s.set_defaults(func=_simulate)
 
     w = _sub(sub, "web", "start the web application on 127.0.0.1 (demo account)")
@@ -281,7 +285,8 @@ def _simulate(args: argparse.Namespace) -> int:
         step(f"simulating {args.design.name}")
         folder = cli_simulate(args.design, args.out, n=args.n, seed=args.seed,
                               workers=args.workers, scheduler=args.scheduler,
-                              force=args.force, observations=not args.no_observations)
+                              force=args.force, observations=not args.no_observations,
+                              parquet=args.parquet)
     print(folder)
     return 0
 

@@ -454,6 +454,206 @@ def _chunk_patients(chunk: Sequence[Segment]) -> int:
     return sum(stop - start for _, start, stop in chunk)
 
 
+#: tables of a streamed (Parquet) trial, in the order written; the last two only with
+#: observations
+STREAM_TABLES = ("patients", "events", "adverse_events", "observations", "model_observations")
+#: patients per streamed chunk: bounds each worker's memory (the chunk's trajectories,
+#: observations and grading tables), whatever the number of patients
+STREAM_CHUNK = 2000
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM) in MB, or NaN where unavailable."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def write_chunk(design: Design, segments: Sequence[Segment], seed: int, observations: bool,
+                folder: str, index: int) -> dict[str, Any]:
+    """Simulate one chunk and write its tables as Parquet parts ``<table>/part-NNNNN``.
+
+    Runs where the chunk is simulated (a Dask worker): only the row counts and this
+    process's peak memory go back to the caller, so the caller's memory does not grow
+    with the number of patients. Rows are in the canonical order of :func:`run_trial`
+    (patient, then day / term), so reading the parts in index order gives the same
+    tables as an in-memory run.
+    """
+    res = _combine([simulate_chunk(design, segments, seed, observations)], design, seed)
+    rows: dict[str, int] = {}
+    for name in STREAM_TABLES:
+        if name in ("observations", "model_observations") and not observations:
+            continue
+        df = getattr(res, name)
+        rows[name] = len(df)
+        if len(df):  # an empty part would carry no column types
+            part = Path(folder) / name / f"part-{index:05d}.parquet"
+            part.parent.mkdir(parents=True, exist_ok=True)
+            df.to_parquet(part, engine="pyarrow", index=False, compression="zstd")
+    return {"index": index, "patients": _chunk_patients(segments), "rows": rows,
+            "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
+
+
+@dataclass
+class StreamResult:
+    """What :func:`stream_trial` wrote: the folder, rows per table, memory per process."""
+
+    folder: Path
+    patients: int
+    rows: dict[str, int]
+    chunks: int
+    #: peak resident memory (MB) of every process that simulated chunks, by process id,
+    #: and of this (the calling) process
+    worker_peak_mb: dict[int, float]
+    main_peak_mb: float
+
+
+def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None = None,
+                 seed: int = 0, workers: int | None = None, scheduler: str | None = None,
+                 chunk_size: int = STREAM_CHUNK, observations: bool = False,
+                 force: bool = False) -> StreamResult:
+    """Simulate a large trial straight to disk as Parquet datasets, memory bounded.
+
+    Each chunk of ``chunk_size`` patients is simulated and written by the process that
+    simulates it (a Dask worker, or this process with ``workers=0``) as
+    ``<out_dir>/<table>/part-NNNNN.parquet`` (tables :data:`STREAM_TABLES`;
+    observations only with ``observations``), and ``manifest.json`` lists the design,
+    seed, row counts and parts. Only counts travel back, so this process's memory is
+    flat in the number of patients, and a worker holds one chunk at a time. The folder
+    is built beside ``out_dir`` and renamed into place when complete (nothing is left
+    half-written); a non-empty ``out_dir`` is refused unless ``force``.
+
+    The chunks do not depend on the number of workers, and every chunk is the same
+    simulation as in :func:`run_trial`: the concatenated parts equal ``run_trial``'s
+    tables row for row, and the files are byte-identical for 1 or many workers.
+
+    Parameters
+    ----------
+    design : Design or path
+        The trial design.
+    out_dir : path
+        Folder to create.
+    n : int, optional
+        Patients per arm (default: the design's).
+    seed : int
+        Random seed.
+    workers, scheduler
+        As in :func:`run_trial` (``workers=0``: no Dask).
+    chunk_size : int
+        Patients per chunk (memory per worker grows with it, not with ``n``).
+    observations : bool
+        Also write the observation tables (large: ~100 rows per patient).
+    force : bool
+        Replace a non-empty ``out_dir`` as a whole.
+
+    Returns
+    -------
+    StreamResult
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from remission.sim.design import DESIGN_DIR
+    >>> d = DESIGN_DIR / "seed003_blinatumomab_ven.toml"
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     r = stream_trial(d, tmp + "/big", n=1, workers=0, chunk_size=1)
+    ...     pts = pd.read_parquet(tmp + "/big/patients")
+    >>> len(pts), r.patients, r.chunks, list(pts["arm"])
+    (2, 2, 2, ['VEN+blin', 'blin'])
+    """
+    import json
+
+    if not isinstance(design, Design):
+        design = load_design(design)
+    out = Path(out_dir)
+    log = ProblemLog()
+    if chunk_size < 1:
+        log.add("chunk_size", "must be a positive number of patients", value=chunk_size)
+    if n is not None and n < 1:
+        log.add("--n", "must be a positive number of patients per arm", value=n)
+    try:
+        check_out_dir(out, force)
+    except InputError as exc:
+        log.extend(exc.problems)
+    log.raise_if_any()
+    from remission.progress import advance, step
+
+    tasks = plan_chunks(design, n, chunk_size)
+    total = sum(_chunk_patients(c) for c in tasks)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    old: Path | None = None
+    rows = dict.fromkeys(STREAM_TABLES[:5 if observations else 3], 0)
+    parts = dict.fromkeys(rows, 0)
+    peaks: dict[int, float] = {}
+    done = 0
+
+    def collect(info: dict[str, Any]) -> None:
+        nonlocal done
+        for k, v in info["rows"].items():
+            rows[k] += v
+            parts[k] += v > 0
+        peaks[info["pid"]] = max(peaks.get(info["pid"], 0.0), info["peak_rss_mb"])
+        done += info["patients"]
+        advance(done, total, "patients simulated")
+
+    try:
+        advance(0, total, "patients simulated")
+        if scheduler is None and workers == 0:
+            for i, c in enumerate(tasks):
+                collect(write_chunk(design, c, seed, observations, str(tmp), i))
+        else:
+            from dask.distributed import Client, LocalCluster, as_completed
+
+            cluster = None
+            if scheduler is None:
+                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1,
+                                       threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address="127.0.0.1:0")
+                client = Client(cluster)
+            else:
+                client = Client(scheduler)
+            try:
+                step(f"simulating {total:,} patients in {len(tasks)} chunks on Dask, "
+                     "written by the workers")
+                dfut = client.scatter(design, broadcast=True)
+                futs = [client.submit(write_chunk, dfut, c, seed, observations, str(tmp), i,
+                                      pure=False) for i, c in enumerate(tasks)]
+                for f in as_completed(futs):
+                    collect(f.result())
+                    f.release()
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        manifest = {
+            "format": "remission.sim Parquet trial (one folder of part files per table)",
+            "simulated": True,
+            "design": Path(design.source).name, "trial": design.trial.get("name", ""),
+            "seed": seed, "patients": total, "chunk_size": chunk_size,
+            "arms": [a.name for a in design.arms],
+            "tables": {k: {"rows": rows[k], "parts": parts[k]} for k in rows},
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+            os.rename(out, old / "d")
+        os.rename(tmp, out)
+    except BaseException:
+        if old is not None and (old / "d").exists() and not out.exists():
+            os.rename(old / "d", out)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return StreamResult(out, total, rows, len(tasks), peaks, _peak_rss_mb())
+
+
 def study_config(design: Design, seed: int) -> StudyConfig:
     """The study.toml of a virtual trial of ``design`` run with ``seed``, as the study
     package's :class:`~remission.study.config.StudyConfig` (written by
@@ -578,11 +778,13 @@ def write_study(res: TrialResult, out_dir: str | Path, force: bool = False) -> P
 def cli_simulate(design_path: str | Path, out_dir: str | Path, n: int | None = None,
                  seed: int = 0, workers: int | None = None,
                  scheduler: str | None = None, force: bool = False,
-                 observations: bool = True) -> Path:
+                 observations: bool = True, parquet: bool = False) -> Path:
     """Entry point for ``remission simulate``: validate, run, write; returns the folder.
 
     The design and the output folder are checked before anything runs; on InputError
     nothing is written. ``observations=False`` omits observations.csv (large runs).
+    ``parquet=True`` streams the trial to Parquet datasets instead of a study folder
+    (:func:`stream_trial`; for large runs, memory bounded).
     """
     log = ProblemLog()
     try:
@@ -600,6 +802,10 @@ def cli_simulate(design_path: str | Path, out_dir: str | Path, n: int | None = N
         log.extend(exc.problems)
     log.raise_if_any()
     assert design is not None
+    if parquet:
+        return stream_trial(design, out_dir, n=n, seed=seed, workers=workers,
+                            scheduler=scheduler, observations=observations,
+                            force=force).folder
     res = run_trial(design, n=n, seed=seed, workers=workers, scheduler=scheduler,
                     observations=observations)
     return write_study(res, out_dir, force=force)
@@ -611,6 +817,7 @@ __all__: list[Any] = [
     "cli_simulate",
     "run_trial",
     "simulate_chunk",
+    "stream_trial",
     "study_config",
     "write_study",
 ]
