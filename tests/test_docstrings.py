@@ -23,6 +23,9 @@ DOCUMENTED = (
     "remission.stats.regression",
     "remission.stats.response",
     "remission.stats.toxicity",
+    "remission.study.config",
+    "remission.study.tables",
+    "remission.study.typing",
     "remission.study.write",
 )
 

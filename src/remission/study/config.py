@@ -399,7 +399,26 @@ class _LineLog(ProblemLog):
 
 
 def line_of(lines: dict[str, int], key: str) -> int | None:
-    """Line of ``key`` (``a.b[2].c`` style) or of its nearest defined parent."""
+    """Line of ``key`` (``a.b[2].c`` style) or of its nearest defined parent.
+
+    Parameters
+    ----------
+    lines : dict
+        Dotted key -> line, from :func:`key_lines`.
+    key : str
+        The key a problem names; list indices (``[2]``) are ignored.
+
+    Returns
+    -------
+    int or None
+        The line, or None when neither the key nor any parent is in ``lines``.
+
+    Examples
+    --------
+    >>> lines = key_lines('[cohorts]\\nlabel = "Arm"\\nlevels = [\\n  { name = "A" },\\n]\\n')
+    >>> line_of(lines, "cohorts.levels[1].value"), line_of(lines, "criteria.crs")
+    (3, None)
+    """
     key = re.sub(r"\[[^\]]*\]", "", key).strip("[]")
     parts = key.split(".")
     while parts:
@@ -449,7 +468,26 @@ def _positive_map(tab: object, where: str, allowed: tuple[str, ...], log: Proble
 
 
 def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    """Line of a TOML syntax error (Python 3.11 only puts it in the message)."""
+    """Line of a TOML syntax error (Python 3.11 only puts it in the message).
+
+    Parameters
+    ----------
+    exc : tomllib.TOMLDecodeError
+        The parser's error.
+
+    Returns
+    -------
+    int or None
+        The line, when the error says it.
+
+    Examples
+    --------
+    >>> try:
+    ...     tomllib.loads('format = 1\\nname = "unclosed\\n')
+    ... except tomllib.TOMLDecodeError as exc:
+    ...     toml_error_line(exc)
+    2
+    """
     line = getattr(exc, "lineno", None)
     if line is None:
         m = re.search(r"at line (\d+)", str(exc))

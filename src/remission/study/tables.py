@@ -22,7 +22,30 @@ LINE = "line"
 
 
 def find_table(folder: Path, name: str) -> tuple[Path | None, str | None]:
-    """Return (path, sheet) for table ``name``: ``name.csv``, else a sheet of study.xlsx."""
+    """Where table ``name`` of a study folder is: ``name.csv``, else a sheet of
+    ``study.xlsx`` (or ``name.xlsx``).
+
+    Parameters
+    ----------
+    folder : Path
+        The study folder.
+    name : str
+        The table, e.g. ``"patients"`` or ``"events"``.
+
+    Returns
+    -------
+    tuple
+        ``(path, sheet)``: ``(csv path, None)``, ``(workbook, sheet name)``, or
+        ``(None, None)`` when the folder has no such table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (Path(d) / "patients.csv").write_text("patient_id\\n1\\n")
+    ...     find_table(Path(d), "patients")[0].name, find_table(Path(d), "events")
+    ('patients.csv', (None, None))
+    """
     csv_path = folder / f"{name}.csv"
     if csv_path.exists():
         return csv_path, None
@@ -38,7 +61,37 @@ def find_table(folder: Path, name: str) -> tuple[Path | None, str | None]:
 
 
 def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame | None:
-    """Read a table as strings; returns None (with problems logged) if unreadable."""
+    """Read a table as text, every cell a string, indexed by its line in the file.
+
+    CSV must be UTF-8 (a byte-order mark is accepted) and comma-separated; Excel's
+    ``sep=,`` first line is skipped, Windows and old-Mac line endings are read, a stray
+    quote is reported at its line. Excel sheets are read with openpyxl.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV file or workbook.
+    sheet : str or None
+        The sheet of a workbook; None for a CSV file.
+    log : ProblemLog
+        Collects the problems (file, line, what was expected).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Strings (blank cells ``""``), index ``line`` = the line in the file (header = 1);
+        None when the table cannot be read (the problems are in ``log``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = Path(d) / "patients.csv"
+    ...     _ = p.write_text("patient_id;age\\n1;34\\n")
+    ...     log = ProblemLog()
+    ...     read_table(p, None, log) is None, log.problems[0].message
+    (True, 'columns are separated by semicolons, not commas')
+    """
     label = path.name if sheet is None else f"{path.name}[{sheet}]"
     if sheet is not None or path.suffix.lower() == ".xlsx":
         try:

@@ -15,6 +15,23 @@ MISSING = {"", "na", "n/a", "nan", "none", "null", "/", "-", "."}
 
 
 def is_missing(v: str) -> bool:
+    """Whether a cell means "no value": blank, or NA, N/A, NaN, None, null, "/", "-", "."
+    in any case and with surrounding spaces.
+
+    Parameters
+    ----------
+    v : str
+        The cell text.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> [is_missing(v) for v in ("", " N/A ", "-", "0", "none", "NR")]
+    [True, True, True, False, True, False]
+    """
     return v.strip().lower() in MISSING
 
 
@@ -28,8 +45,44 @@ def type_table(
 ) -> pd.DataFrame:
     """Return a copy of ``df`` with known columns typed; problems go to ``log``.
 
-    ``anchor``: per-row anchor date (day 0) used to convert ISO dates in ``day`` columns.
-    ``extra_allowed``: additional allowed values for category columns (from study.toml).
+    Numbers, integers, days, yes/no and categories are converted; missing cells
+    (:func:`is_missing`) become NaN or ``""``; every value that cannot be converted or is
+    out of range is a problem naming the file, line, column, value and what was
+    expected, and is left missing. Unknown columns are kept as text.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table from :func:`remission.study.tables.read_table` (strings, index = line).
+    columns : tuple of Column
+        The table's schema (:mod:`remission.study.schema`).
+    label : str
+        File name used in problems.
+    log : ProblemLog
+        Collects the problems.
+    anchor : pandas.Series, optional
+        Per-row anchor date (day 0) used to convert ISO dates in ``day`` columns.
+    extra_allowed : dict, optional
+        Additional allowed values of category columns (from study.toml).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A typed copy of ``df``.
+
+    Examples
+    --------
+    >>> from remission.study.schema import Column
+    >>> cols = (Column("patient_id", "text", required=True),
+    ...         Column("age", "number", lo=0, hi=120),
+    ...         Column("sex", "category", allowed=("M", "F")))
+    >>> df = pd.DataFrame({"patient_id": ["1", "2", "3"], "age": ["34", "NA", "230"],
+    ...                    "sex": ["male", "F", "x"]}, index=pd.Index([2, 3, 4], name="line"))
+    >>> log = ProblemLog()
+    >>> type_table(df, cols, "patients.csv", log)["age"].tolist()
+    [34.0, nan, nan]
+    >>> [(p.row, p.column, p.value, p.message) for p in log.problems]
+    [(4, 'age', '230', 'value out of range'), (4, 'sex', 'x', 'invalid value')]
     """
     out = df.copy()
     spec = {c.name: c for c in columns}
