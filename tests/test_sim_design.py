@@ -152,3 +152,28 @@ def test_bad_ramp_and_split_are_reported_together() -> None:
     assert "arm[0].component[0].ramp_mg" in cols
     assert "arm[0].component[2].infusion_fractions" in cols
     assert "arm[1].component[1].infusion_fractions" in cols
+
+
+@pytest.mark.parametrize("key,value", [("require_count_recovery", False),
+                                       ("cr_blast_pct", 10.0), ("mrd_threshold_pct", 0.01)])
+def test_response_rules_cannot_be_set_by_a_design(tmp_path: Path, key: str,
+                                                    value: object) -> None:
+    """A design once accepted these keys and ignored them (a design asking for a 10%
+    CR threshold got ELN 2022's 5% without a word). The simulated study is graded by the
+    criteria engine under the study's response system (ELN 2022, Döhner et al. Blood
+    2022;140:1345: CR needs < 5% marrow blasts and ANC >= 1.0, platelets >= 100 x10^9/L),
+    so the key is refused with the reason, and nothing is written."""
+    from remission.sim.design import DESIGN_DIR
+
+    text = (DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml").read_text()
+    rendered = repr(value).lower() if isinstance(value, bool) else repr(value)
+    text = text.replace("[trial]\n", f"[trial]\n{key} = {rendered}\n", 1)
+    f = tmp_path / "d.toml"
+    f.write_text(text)
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as exc:
+        cli_simulate(f, out, n=2, workers=0)
+    [p] = exc.value.problems
+    assert (p.column, p.message) == (f"trial.{key}", "not a design setting")
+    assert "response system" in p.expected
+    assert not out.exists()

@@ -42,10 +42,19 @@ _TRIAL_KEYS = {
     "name": (str, True), "disease": (str, True), "reference": (str, False),
     "target_antigen": (str, True), "follow_up_days": (int, True),
     "assessment_days": (list, True), "response_day": (int, True),
-    "observation_days": (list, False), "require_count_recovery": (bool, False),
-    "cr_blast_pct": (float, False), "mrd_threshold_pct": (float, False),
+    "observation_days": (list, False),
     "n_per_arm": (int, False), "day0": (str, False), "description": (str, False),
     "bedside_days": (int, False),
+}
+# Response rules a design cannot change: the simulated study is graded by the criteria
+# engine under the study's response system (ELN 2022 for AML, NCCN ALL for B-ALL), whose
+# CR needs < 5% marrow blasts and count recovery and whose MRD threshold is the
+# system's. These keys were once accepted and silently ignored; now they are refused.
+_ENGINE_RULES = {
+    "require_count_recovery": "count recovery is part of CR under the study's response "
+                              "system (ELN 2022 / NCCN ALL) and cannot be waived here",
+    "cr_blast_pct": "the CR marrow-blast threshold (< 5%) is the response system's",
+    "mrd_threshold_pct": "the MRD threshold is the response system's (ELN 2022: 0.1%)",
 }
 _COMPONENT_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
     "venetoclax": {"dose_mg": (float, True), "start_day": (int, True), "days": (int, True),
@@ -120,7 +129,10 @@ def _check_table(log: ProblemLog, src: str, where: str, table: Any,
         log.add(src, "must be a table", column=where, value=table)
         return {}
     for k in table:
-        if k not in spec:
+        if where == "trial" and k in _ENGINE_RULES:
+            log.add(src, "not a design setting", column=f"{where}.{k}", value=table[k],
+                    expected=f"no such key: {_ENGINE_RULES[k]}")
+        elif k not in spec:
             log.add(src, "unknown key", column=f"{where}.{k}",
                     expected=f"one of {sorted(spec)}")
     for k, (kind, required) in spec.items():
@@ -243,10 +255,6 @@ def parse_design(data: dict[str, Any], source: str = "design") -> Design:
     if "response_day" in trial and ass and trial["response_day"] not in ass:
         log.add(src, "response_day must be one of assessment_days",
                 column="trial.response_day", value=trial["response_day"])
-    for k in ("cr_blast_pct", "mrd_threshold_pct"):
-        if k in trial and not 0 < trial[k] < 100:
-            log.add(src, "must be a percentage in (0, 100)", column=f"trial.{k}",
-                    value=trial[k])
     if "n_per_arm" in trial and trial["n_per_arm"] <= 0:
         log.add(src, "must be positive", column="trial.n_per_arm", value=trial["n_per_arm"])
 
@@ -272,8 +280,7 @@ def parse_design(data: dict[str, Any], source: str = "design") -> Design:
             names.add(arm_obj.name)
             arms.append(arm_obj)
     log.raise_if_any()
-    trial = {"require_count_recovery": False, "cr_blast_pct": 5.0, "mrd_threshold_pct": 0.1,
-             "day0": "first dose of the immune effector", "reference": "",
+    trial = {"day0": "first dose of the immune effector", "reference": "",
              "bedside_days": 28, **trial}
     trial["assessment_days"] = sorted(ass)
     trial["observation_days"] = sorted(set(obs_days or [0, 7, 14, 21, 28]) | set(ass))
