@@ -249,6 +249,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_cpu(pid: int) -> float | None:
+    """CPU time (user + system, s) used so far by the server process ``pid`` and its live
+    descendants (the gunicorn workers), from /proc; None where /proc is not there."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, todo, seen = 0.0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for t in Path(f"/proc/{p}/task").iterdir():
+                kids = (t / "children").read_text().split()
+                todo.extend(int(k) for k in kids)
+        except (OSError, ValueError):
+            if p == pid:
+                return None
+    return total
+
+
 class LoadSampler(threading.Thread):
     """The 1-minute load average every 5 s while the users run."""
 
@@ -354,12 +377,14 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
 
         threads = [threading.Thread(target=worker, args=(k,)) for k in range(users)]
         sampler.start()
+        cpu0 = server_cpu(proc.pid)
         t0 = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        cpu1 = server_cpu(proc.pid)
         sampler.done.set()
     finally:
         proc.terminate()
@@ -367,6 +392,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
     allv = np.array([v for vs in lat.values() for v in vs])
     return {"label": label, "startup_s": startup, "wall_s": wall, "lat": lat, "all": allv,
             "errors": errors, "load": (load_before, sampler.samples, os.getloadavg()[0]),
+            "server_cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
             "users": users, "think": think}
 
 
@@ -724,6 +750,11 @@ def _print(r: dict) -> bool:
     print(f"\n{r['label']}: {n} requests in {r['wall_s']:.0f} s ({n / r['wall_s']:.1f}/s), "
           f"errors {len(r['errors'])}, server start {r['startup_s']:.0f} s; load average "
           f"before {before:.1f}, during {during_txt}, after {after:.1f}")
+    if r.get("server_cpu_s") is not None and n:
+        per = r["server_cpu_s"] / n
+        print(f"  server CPU (all processes, user + system) {r['server_cpu_s']:.1f} s = "
+              f"{per * 1000:.0f} ms per request: {os.cpu_count()} idle cores would serve at "
+              f"most {os.cpu_count() / per:.0f} requests/s of this mix")
     for k, v in r["lat"].items():
         print(_row(k, v))
     print(_row("all", r["all"]))
