@@ -1,0 +1,113 @@
+"""CPU time on each of the two paths of one cold ``remission report`` (parent and figure
+process), a figure that depends less on the machine's load than the wall time.
+
+``remission report`` draws its figures in a forked child process
+(:mod:`remission.report.background`). On an idle machine with two cores its wall time is
+about the longer of two CPU paths: the parent's whole CPU time, and the parent's CPU time
+when it forks + the child's CPU time + the parent's work after it receives the figures.
+Each run is a fresh interpreter (this script with ``--one``) that wraps
+``remission.cli.main(["report", STUDY, "--out", DIR])``, records ``time.process_time()``
+when the child is forked and when the parent first asks for the figures, and the child's
+CPU time from ``getrusage(RUSAGE_CHILDREN)``. It also checks the report's files against
+an in-process render (figures drawn in the report's own process) and exits 1 if any
+file differs or a run fails.
+
+Run: ``python benchmarks/report_cpu_paths.py [--runs 5] [STUDY]`` (default
+examples/cll1-post-hsct).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one(study: str, out: str) -> None:
+    """One report in this process, timed by path; prints one JSON line."""
+    from remission.report import background as bg
+
+    marks: dict[str, float] = {}
+    start, collect = bg.BackgroundFigures._start, bg.BackgroundFigures._collect
+
+    def _start(self):
+        marks["fork"] = time.process_time()
+        return start(self)
+
+    def _collect(self):
+        marks.setdefault("collect", time.process_time())
+        return collect(self)
+
+    bg.BackgroundFigures._start, bg.BackgroundFigures._collect = _start, _collect
+    from remission.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main(["report", study, "--out", out])
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    parent, child = me.ru_utime + me.ru_stime, ch.ru_utime + ch.ru_stime
+    forked = "fork" in marks and "collect" in marks
+    longest = max(parent, marks["fork"] + child + parent - marks["collect"]) if forked \
+        else parent
+    print(json.dumps({"status": status, "parent_cpu_s": parent, "child_cpu_s": child,
+                      "fork_at_s": marks.get("fork"), "collect_at_s": marks.get("collect"),
+                      "longest_path_s": longest, "load1": os.getloadavg()[0]}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("study", nargs="?", default=str(ROOT / "examples" / "cll1-post-hsct"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--one", nargs=2, metavar=("STUDY", "OUT"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.one:
+        one(*a.one)
+        return 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+           "MPLBACKEND": "Agg"}
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = Path(tmp) / "in-process"
+        subprocess.run([sys.executable, "-c", "import sys; from remission.pipeline import "
+                        "bundle_for; from remission.report import write_report; "
+                        "write_report(bundle_for(sys.argv[1]), sys.argv[2])", a.study,
+                        str(ref)], check=True, env=env, cwd=ROOT)
+        rows = []
+        for i in range(a.runs):
+            out = Path(tmp) / f"run{i}"
+            proc = subprocess.run([sys.executable, __file__, "--one", a.study, str(out)],
+                                  capture_output=True, text=True, env=env, cwd=ROOT)
+            if proc.returncode != 0:
+                print(f"run {i + 1}: exit {proc.returncode}\n{proc.stderr[-2000:]}")
+                failed += 1
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            same = all((out / f).read_bytes() == (ref / f).read_bytes()
+                       for f in ("report.html", "results.json", "tables.docx"))
+            failed += (r["status"] != 0) + (not same)
+            rows.append(r)
+            print(f"run {i + 1}: longest CPU path {r['longest_path_s']:.3f} s (parent "
+                  f"{r['parent_cpu_s']:.3f} s, fork at {r['fork_at_s'] or 0:.3f} s, child "
+                  f"{r['child_cpu_s']:.3f} s); files {'identical to' if same else 'DIFFER from'}"
+                  f" the in-process render; load {r['load1']:.1f}", flush=True)
+    if rows:
+        print(f"median longest CPU path {statistics.median(r['longest_path_s'] for r in rows):.3f}"
+              f" s over {len(rows)} runs; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+              f"{os.cpu_count()} cores")
+    return 1 if failed or not rows else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
