@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -55,6 +56,22 @@ def test_fallbacks_draw_in_process(how: str) -> None:
     if how == "killed" and bg.forked:
         os.kill(bg._pid, signal.SIGKILL)
     assert fig.svg() == want
+
+
+def _stuck_in_child(parent: int) -> object:
+    if os.getpid() != parent:  # the child never answers (as if stuck on a lock)
+        time.sleep(600)
+    return response_by_group(ADSL)
+
+
+@needs_fork
+def test_child_that_does_not_answer_is_stopped_and_the_parent_draws() -> None:
+    bg = BackgroundFigures(timeout=0.2)
+    pid = bg._pid
+    [fig] = bg.submit([partial(_stuck_in_child, os.getpid())])
+    assert fig.svg() == figure_svg(response_by_group(ADSL))
+    with pytest.raises(ChildProcessError):  # stopped and reaped
+        os.waitpid(pid, os.WNOHANG)
 
 
 @needs_fork

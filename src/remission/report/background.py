@@ -16,8 +16,9 @@ round trip of a DataFrame is exact), same fixed ``svg.hashsalt``;
 
 Fallbacks, each giving the same bytes: without ``os.fork`` or with one usable core, or
 when the child fails for any reason (exception, killed, unreadable reply, drawing
-functions that cannot be pickled), the figures are drawn in this process when first
-needed, so an error in a figure surfaces here with its usual traceback. Only
+functions that cannot be pickled, no answer within ``timeout``), the figures are drawn
+in this process when first needed, so an error in a figure surfaces here with its usual
+traceback. Only
 ``remission report`` uses this (``bundle_for(..., background=True)``); a library caller
 or the web server gets ordinary matplotlib Figures.
 """
@@ -27,8 +28,10 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -147,6 +150,10 @@ class BackgroundFigures:
     fork : bool, optional
         Start the child (default: when ``os.fork`` exists and at least two cores are
         usable). Without a child the figures are drawn in this process on first use.
+    timeout : float
+        Seconds to wait for the child's figures once they are needed (default 600). A
+        child that has not answered by then (e.g. stuck on a lock held by another thread
+        at the fork) is stopped and the figures are drawn here: slower, same bytes.
 
     Examples
     --------
@@ -161,8 +168,9 @@ class BackgroundFigures:
     True
     """
 
-    def __init__(self, fork: bool | None = None) -> None:
+    def __init__(self, fork: bool | None = None, timeout: float = 600.0) -> None:
         self.draws: list[Draw] = []
+        self.timeout = timeout
         self._svgs: list[bytes | None] | None = None
         self._pid: int | None = None
         self._res_r: int | None = None
@@ -245,8 +253,15 @@ class BackgroundFigures:
         svgs: list[bytes | None] = [None] * len(self.draws)
         if self._pid is not None and self._res_r is not None and self.draws:
             chunks = []
+            deadline = time.monotonic() + self.timeout
             try:
                 while True:
+                    left = deadline - time.monotonic()
+                    if left <= 0:  # no answer in time: stop the child, draw here
+                        chunks = []
+                        break
+                    if not select.select([self._res_r], [], [], left)[0]:
+                        continue
                     b = os.read(self._res_r, 1 << 20)
                     if not b:
                         break
