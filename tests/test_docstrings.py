@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 DOCUMENTED = (
+    "remission.audit.claims",
+    "remission.audit.consistency",
     "remission.report.markdown",
     "remission.stats.contingency",
     "remission.stats.paired",

@@ -89,6 +89,18 @@ def read_claims(path: Path, label: str | None = None) -> list[Claim]:
 def claim_lines(text: str, table: str = "claim") -> list[int]:
     """Line of each ``[[table]]`` header, in order (the n-th claim starts there).
 
+    Parameters
+    ----------
+    text : str
+        The TOML text of a claims file.
+    table : str, default "claim"
+        The array-of-tables name.
+
+    Returns
+    -------
+    list of int
+        1-based lines.
+
     Examples
     --------
     >>> claim_lines("[[claim]]\\nid = 1\\n\\n[[claim]]\\n")
@@ -195,7 +207,25 @@ def _printed_number(v: Any) -> bool:
 
 
 def decimals_of(reported: Any) -> int:
-    """Printed decimals of a reported value ("58.33" -> 2, 7 -> 0, 30.5 -> 1)."""
+    """Printed decimals of a reported value ("58.33" -> 2, 7 -> 0, 30.5 -> 1).
+
+    A reported value is best given as the string printed in the paper: ``"58.30"`` has two
+    decimals, the number 58.30 only one.
+
+    Parameters
+    ----------
+    reported : str or number
+        The value as printed.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> decimals_of("58.33"), decimals_of(7), decimals_of(30.5), decimals_of("58.30")
+    (2, 0, 1, 2)
+    """
     s = str(reported)
     return len(s.split(".")[1]) if "." in s else 0
 
@@ -204,7 +234,29 @@ def agrees_at_rounding(recomputed: float, reported: Any) -> bool:
     """True if ``recomputed`` prints as ``reported`` at its printed precision.
 
     Either rounding convention (half-up as most software prints, half-even as R's
-    ``round``) is accepted, since the paper's is unknown."""
+    ``round``) is accepted, since the paper's is unknown.
+
+    Parameters
+    ----------
+    recomputed : float
+        The value recomputed from the data.
+    reported : str or number
+        The value as printed (its decimals set the precision, see :func:`decimals_of`).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    7/12 = 58.333...% printed as 58.3 agrees, as 58.4 does not; 2.5 printed as 2 (R's
+    half-even) or 3 (half-up) agrees either way:
+
+    >>> agrees_at_rounding(100 * 7 / 12, "58.3"), agrees_at_rounding(100 * 7 / 12, "58.4")
+    (True, False)
+    >>> agrees_at_rounding(2.5, 2), agrees_at_rounding(2.5, 3)
+    (True, True)
+    """
     dec = decimals_of(reported)
     q = Decimal(1).scaleb(-dec)
     target = Decimal(str(reported))
@@ -213,6 +265,39 @@ def agrees_at_rounding(recomputed: float, reported: Any) -> bool:
 
 
 def evaluate(claim: Claim, results: ResultSet, adsl: pd.DataFrame) -> dict[str, Any]:
+    """Recompute one claim from the analyses (or from ADSL) and compare it with the
+    printed value at its printed precision (:func:`agrees_at_rounding`).
+
+    A claim naming a result, row, column or ADSL variable the data do not have is
+    "cannot be checked" with the reason, never an error.
+
+    Parameters
+    ----------
+    claim : Claim
+        One ``[[claim]]`` of claims.toml (:func:`read_claims`).
+    results : ResultSet
+        The study's Results (a ``result`` claim reads ``result``/``row``/``column``).
+    adsl : pandas.DataFrame
+        ADSL (a ``dataset = "ADSL"`` claim computes ``stat`` of ``var`` over ``where``).
+
+    Returns
+    -------
+    dict
+        ``source``, ``text``, ``reported``, ``recomputed``, ``difference``, ``verdict``
+        ("agrees", "disagrees" or "cannot be checked") and ``why``.
+
+    Examples
+    --------
+    >>> from remission.results import Result
+    >>> rs = ResultSet([Result("response.rates", "Response",
+    ...                        pd.DataFrame({"pct": [700 / 12]}, index=["ORR | Overall"]),
+    ...                        "proportion")])
+    >>> c = Claim(id="orr", text="ORR 60%", source="Abstract", reported=60,
+    ...           result="response.rates", row="ORR | Overall", column="pct")
+    >>> r = evaluate(c, rs, pd.DataFrame())
+    >>> r["verdict"], r["why"]
+    ('disagrees', 'data give 58.33; printed 60 (off by -1.667)')
+    """
     rec: dict[str, Any] = {"source": claim.source, "text": claim.text,
                            "reported": claim.reported, "recomputed": None, "difference": None,
                            "verdict": CANNOT, "why": claim.why}

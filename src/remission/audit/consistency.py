@@ -21,7 +21,39 @@ GRADE_COLS = {"worst_grade_3": 3, "worst_grade_4": 4, "worst_grade_5": 5}
 
 
 def check_ae_summary(summary: pd.DataFrame, n_patients: int) -> dict[str, dict[str, Any]]:
-    """One row per check of a reported AE table."""
+    """Check a published adverse-event table for internal consistency: every reported
+    grade exists for its CTCAE v5.0 term, counts do not exceed the patients treated, and
+    worst grades 3-5 do not exceed "any grade"; "Any ..." rows against the terms.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        One row per term: ``term``, ``any_grade`` and any of ``worst_grade_3``,
+        ``worst_grade_4``, ``worst_grade_5`` (patients); rows whose term starts with
+        "Any " are totals.
+    n_patients : int
+        Treated patients.
+
+    Returns
+    -------
+    dict
+        Check name -> ``source``, ``text``, ``verdict`` ("agrees", "disagrees", "cannot
+        be checked") and ``why``, as :func:`remission.audit.claims.evaluate` rows.
+
+    Examples
+    --------
+    CTCAE v5.0 Sepsis has grades 4 and 5 only, so a worst grade 3 cannot be:
+
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"term": ["Sepsis", "Fatigue"], "any_grade": [3, 5],
+    ...                   "worst_grade_3": [1, 1], "worst_grade_4": [1, 0],
+    ...                   "worst_grade_5": [0, 0]})
+    >>> for k, v in check_ae_summary(s, 20).items():
+    ...     print(k, "->", v["verdict"])
+    AE table: Sepsis: grade 3 -> disagrees
+    AE table: Sepsis: grade < 3 -> disagrees
+    AE table: Fatigue -> agrees
+    """
     rows: dict[str, dict[str, Any]] = {}
     any_rows = summary[summary["term"].str.lower().str.startswith("any ")]
     terms = summary.drop(any_rows.index)
@@ -131,7 +163,29 @@ def _check_any_severe(r: pd.Series, terms: pd.DataFrame, n: int) -> dict[str, An
 
 
 def check_percentage(n: int, denom: int, printed_pct: Any) -> tuple[str, str]:
-    """Is ``printed_pct`` equal to n/denom at its printed rounding?"""
+    """Is ``printed_pct`` equal to n/denom at its printed rounding?
+
+    Parameters
+    ----------
+    n : int
+        Numerator (patients with the event).
+    denom : int
+        Denominator.
+    printed_pct : str or number
+        The percentage as printed.
+
+    Returns
+    -------
+    tuple of str
+        ``(verdict, why)``.
+
+    Examples
+    --------
+    >>> check_percentage(7, 12, "58.3")
+    ('agrees', '7/12 = 58.33%')
+    >>> check_percentage(7, 12, 60)
+    ('disagrees', '7/12 = 58.33%, printed 60%')
+    """
     if denom <= 0:
         return CANNOT, "denominator is zero"
     value = 100 * n / denom
