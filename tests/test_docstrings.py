@@ -18,6 +18,7 @@ import pytest
 DOCUMENTED = (
     "remission.audit.claims",
     "remission.audit.consistency",
+    "remission.kinetics.nca",
     "remission.report.markdown",
     "remission.stats.contingency",
     "remission.stats.paired",
