@@ -24,7 +24,7 @@ def table(rec: dict) -> str:
             runs = ", ".join(f"{x['seconds']:.2f}" for x in r["runs"])
             cpu = r.get("median_cpu_s")
             cpu_txt = "" if cpu is None or not math.isfinite(cpu) else (
-                f"; CPU (user+sys) median {cpu:.3f} s, runs "
+                f"; whole-process CPU (user+sys) median {cpu:.3f} s, runs "
                 + ", ".join(f"{x['cpu_s']:.2f}" for x in r["runs"]))
             loads = ", ".join(f"{x['load1']:.1f}" for x in r["runs"])
             out.append(f"| {r['workload']} ({r['subject']}) | {r['median_s']:.3f} | — | — | — "
