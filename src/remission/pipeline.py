@@ -265,6 +265,12 @@ def clinical_figures(analysis: Analysis) -> list[FigureItem]:
     -------
     list of FigureItem
         Best response and CRS grade by group, the per-patient lane chart.
+
+    Examples
+    --------
+    >>> a = analyse(load_study("examples/cll1-post-hsct"), figures=False)
+    >>> [(f.name, type(f.figure).__name__) for f in clinical_figures(a)][0]
+    ('fig.response', 'Figure')
     """
     return [FigureItem(name, title, caption, section, draw())
             for name, title, caption, section, draw

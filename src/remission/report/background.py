@@ -81,6 +81,13 @@ class DeferredFigure:
         -------
         bytes
             What ``figure_svg(draw())`` gives in this process.
+
+        Examples
+        --------
+        >>> from matplotlib.figure import Figure
+        >>> [fig] = BackgroundFigures(fork=False).submit([lambda: Figure(figsize=(1, 1))])
+        >>> fig.svg().startswith(b"<svg")
+        True
         """
         return self._owner.svg(self._index)
 
@@ -90,6 +97,13 @@ class DeferredFigure:
         Returns
         -------
         matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> from matplotlib.figure import Figure
+        >>> [fig] = BackgroundFigures(fork=False).submit([lambda: Figure(figsize=(2, 1))])
+        >>> fig.draw().get_size_inches().tolist()
+        [2.0, 1.0]
         """
         return self._owner.draws[self._index]()
 
@@ -212,6 +226,13 @@ class BackgroundFigures:
         Returns
         -------
         None
+
+        Examples
+        --------
+        >>> bg = BackgroundFigures()
+        >>> bg.close()
+        >>> bg.forked
+        False
         """
         if self._finalizer is not None:
             self._finalizer()
@@ -231,6 +252,11 @@ class BackgroundFigures:
         -------
         list of DeferredFigure
             One per draw, in order.
+
+        Examples
+        --------
+        >>> len(BackgroundFigures(fork=False).submit([lambda: None, lambda: None]))
+        2
         """
         if self.draws:
             raise RuntimeError("BackgroundFigures takes one batch")
@@ -291,6 +317,14 @@ class BackgroundFigures:
         bytes
             From the child when it succeeded, else drawn in this process (an error in
             the drawing code is then raised here, with its usual traceback).
+
+        Examples
+        --------
+        >>> from matplotlib.figure import Figure
+        >>> bg = BackgroundFigures(fork=False)
+        >>> _ = bg.submit([lambda: Figure(figsize=(1, 1))])
+        >>> bg.svg(0).rstrip().endswith(b"</svg>")
+        True
         """
         svgs = self._collect()
         if svgs[index] is None:
