@@ -18,6 +18,10 @@ import pytest
 DOCUMENTED = (
     "remission.audit.claims",
     "remission.audit.consistency",
+    "remission.evidence.attainability",
+    "remission.evidence.counts",
+    "remission.evidence.proportions",
+    "remission.evidence.ratios",
     "remission.kinetics.nca",
     "remission.report.markdown",
     "remission.stats.contingency",

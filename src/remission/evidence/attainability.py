@@ -25,7 +25,37 @@ from remission.results import Result
 
 def grim_mean(mean: float | str, n: int, granularity: float = 1.0,
               label: str = "mean") -> Result:
-    """GRIM: which sums of n values on a ``granularity`` grid print as ``mean``."""
+    """GRIM: which sums of n values on a ``granularity`` grid print as ``mean`` (Brown NJL,
+    Heathers JAJ. Soc Psychol Personal Sci 2017;8:363-9).
+
+    Parameters
+    ----------
+    mean : float or str
+        The mean as printed (a string keeps its decimals: ``"3.40"``).
+    n : int
+        Number of values.
+    granularity : float, default 1
+        Grid of the values (1 for whole numbers such as scores or days).
+    label : str, default "mean"
+        Row label and name suffix of the Result.
+
+    Returns
+    -------
+    remission.results.Result
+        ``attainable`` and the sums that print as ``mean`` (``nearest_sums``); a warning
+        when none does.
+
+    Examples
+    --------
+    15 whole numbers: 52/15 = 3.4667 prints as 3.47, but no sum prints as 3.48 (52/15 =
+    3.467, 53/15 = 3.533):
+
+    >>> row = grim_mean("3.47", 15).table.loc["mean"]
+    >>> bool(row["attainable"]), row["nearest_sums"]
+    (True, '52')
+    >>> grim_mean("3.48", 15).warnings
+    ('a mean of 3.48 is not attainable with n = 15 values on a grid of 1',)
+    """
     pm = Printed.parse(mean)
     lo = math.floor((pm.value - pm.half_width()) * n / granularity) - 1
     hi = math.ceil((pm.value + pm.half_width()) * n / granularity) + 1
@@ -46,7 +76,37 @@ def grim_mean(mean: float | str, n: int, granularity: float = 1.0,
 
 def median_range_attainable(median: float, low: float, high: float, n: int,
                             granularity: float = 1.0, label: str = "median") -> Result:
-    """Check a reported median (range) against n values on a ``granularity`` grid."""
+    """Check a reported median (range) against n values on a ``granularity`` grid.
+
+    With an odd n the median is one of the values (a multiple of the grid), with an even
+    n the mean of two (a multiple of half the grid); it lies within the range; n = 1 and
+    n = 2 fix it further.
+
+    Parameters
+    ----------
+    median, low, high : float
+        The median and range as printed.
+    n : int
+        Number of values.
+    granularity : float, default 1
+        Grid of the values (1 for whole days).
+    label : str, default "median"
+        Row label and name suffix of the Result.
+
+    Returns
+    -------
+    remission.results.Result
+        ``attainable`` and ``why`` (every reason it cannot be), warned when not.
+
+    Examples
+    --------
+    A median of 7.5 days from 9 patients' whole days cannot be (9 is odd):
+
+    >>> median_range_attainable(7.5, 2, 14, 9).warnings
+    ('with n = 9 the median must be a multiple of 1',)
+    >>> bool(median_range_attainable(7.5, 2, 14, 10).table.loc["median", "attainable"])
+    True
+    """
     reasons = []
     if not low <= median <= high:
         reasons.append("median outside the range")

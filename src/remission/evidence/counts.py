@@ -62,7 +62,33 @@ def reconstruct_proportion(pct: str | float, n: int, label: str, source: str = "
 
 
 def check_parts(total: Result, parts: Sequence[Result], name: str) -> Result:
-    """Do the counts of ``parts`` add up to a count of ``total``?"""
+    """Do the counts of ``parts`` add up to a count of ``total``?
+
+    Parameters
+    ----------
+    total : Result
+        :func:`reconstruct_proportion` of the total (e.g. overall response).
+    parts : sequence of Result
+        :func:`reconstruct_proportion` of each part (e.g. CR and PR).
+    name : str
+        Name of the Result.
+
+    Returns
+    -------
+    remission.results.Result
+        One row per combination of the parts' counts that equals a count of the total
+        (none: the parts cannot add up to the total).
+
+    Examples
+    --------
+    Of 12 patients, ORR 58.3 % = CR 33.3 % + PR 25.0 %: only 7 = 4 + 3:
+
+    >>> t = reconstruct_proportion("58.3", 12, "ORR")
+    >>> parts = [reconstruct_proportion("33.3", 12, "CR"),
+    ...          reconstruct_proportion("25.0", 12, "PR")]
+    >>> check_parts(t, parts, "evidence.orr_sum").table.to_dict("index")
+    {'4 + 3 = 7': {'CR': 4, 'PR': 3}}
+    """
     import itertools
 
     opts = [r.table["x"].tolist() for r in parts]
@@ -103,6 +129,17 @@ def reconstruct_distribution(counts: Mapping[str, int], n: int, label: str,
     Returns
     -------
     Result
+        Rows ``"<label> | <category>"`` and ``"<label> | >= <category>"`` with ``x``,
+        ``n``, ``pct`` and the Clopper–Pearson interval in percent; a warning when the
+        categories add up to more than n.
+
+    Examples
+    --------
+    >>> r = reconstruct_distribution({"grade 1": 3, "grade 2": 2, "grade 3": 1}, 12,
+    ...                              "CRS by maximum grade")
+    >>> row = r.table.loc["CRS by maximum grade | >= grade 2"]
+    >>> int(row["x"]), float(row["pct"])
+    (3, 25.0)
     """
     cats = list(order or counts)
     tot = sum(counts.values())

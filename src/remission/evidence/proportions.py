@@ -73,6 +73,18 @@ class Printed:
 def counts_matching(pct: Printed, n: int) -> list[int]:
     """Every count ``x`` in ``0..n`` whose percentage ``100 x / n`` prints as ``pct``.
 
+    Parameters
+    ----------
+    pct : Printed
+        The printed percentage (value and decimals).
+    n : int
+        The denominator.
+
+    Returns
+    -------
+    list of int
+        The counts, ascending (empty when none prints as ``pct``).
+
     Examples
     --------
     >>> counts_matching(Printed(33.3, 1), 9)
@@ -84,7 +96,31 @@ def counts_matching(pct: Printed, n: int) -> list[int]:
 
 
 def table_pvalues(x1: int, n1: int, x2: int, n2: int) -> dict[str, float]:
-    """P values of the four candidate tests for ``[[x1, n1-x1], [x2, n2-x2]]``."""
+    """P values of the four candidate tests for ``[[x1, n1-x1], [x2, n2-x2]]``: Pearson
+    chi-square without and with Yates' correction, Fisher's exact test and the mid-p
+    version of Fisher's test.
+
+    Parameters
+    ----------
+    x1, n1 : int
+        Events and patients of the first group.
+    x2, n2 : int
+        Events and patients of the second group.
+
+    Returns
+    -------
+    dict
+        ``pearson``, ``yates`` (NaN when a column of the table is empty), ``fisher`` and
+        ``midp``.
+
+    Examples
+    --------
+    7/10 vs 2/10; R 4.2.2 ``chisq.test(m, correct = FALSE)``: 0.02461876, ``chisq.test(m)``:
+    0.0721982, ``fisher.test(m)``: 0.06977852 for ``m = matrix(c(7, 2, 3, 8), 2)``:
+
+    >>> {k: round(v, 7) for k, v in table_pvalues(7, 10, 2, 10).items()}
+    {'pearson': 0.0246188, 'yates': 0.0721982, 'fisher': 0.0697785, 'midp': 0.037628}
+    """
     t = np.array([[x1, n1 - x1], [x2, n2 - x2]])
     out = {"pearson": math.nan, "yates": math.nan}
     if (t.sum(0) > 0).all():
@@ -111,6 +147,34 @@ def reconstruct_two_proportions(
     Rows are ``"x1/n1 vs x2/n2"``; columns hold the counts, each test's P and
     ``reproduces`` (the tests whose P prints as ``reported_p``). ``n1_max``/``n2_max``
     bound the search when group sizes are not printed.
+
+    Parameters
+    ----------
+    pct1, pct2 : float or str
+        The printed percentages (strings keep their decimals).
+    reported_p : float or str, optional
+        The printed P value.
+    n1, n2, x1, x2 : int, optional
+        Group sizes and counts where the paper prints them.
+    n1_max, n2_max : int, default 100
+        Largest group sizes searched when ``n1``/``n2`` are not given.
+    label, source, name : str
+        Labels of the Result.
+
+    Returns
+    -------
+    remission.results.Result
+        One row per consistent table with ``x1, n1, x2, n2``, the exact percentages,
+        ``p_pearson``, ``p_yates``, ``p_fisher``, ``p_midp`` and ``reproduces``.
+
+    Examples
+    --------
+    70.0 % vs 20.0 %, P = 0.070, groups of at most 12: only 7/10 vs 2/10 with Fisher's
+    exact test gives it (:func:`table_pvalues`):
+
+    >>> t = reconstruct_two_proportions("70.0", "20.0", "0.070", n1_max=12, n2_max=12).table
+    >>> t["reproduces"].to_dict()
+    {'7/10 vs 1/5': '', '7/10 vs 2/10': 'fisher'}
     """
     p1, p2 = Printed.parse(pct1), Printed.parse(pct2)
     rp = None if reported_p is None else Printed.parse(reported_p)

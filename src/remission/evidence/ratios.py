@@ -35,7 +35,38 @@ def _box(p: Printed) -> tuple[float, float]:
 def ratio_ci_consistency(estimate: float | str, lower: float | str, upper: float | str,
                          reported_p: float | str | None = None, *, conf: float = 0.95,
                          label: str = "ratio", source: str = "") -> Result:
-    """Is ``estimate (lower–upper), P`` internally consistent for a Wald log-ratio CI?"""
+    """Is ``estimate (lower–upper), P`` internally consistent for a Wald log-ratio CI?
+
+    For a hazard or odds ratio with a Wald interval on the log scale the estimate is the
+    geometric mean of the limits and SE = (ln upper - ln lower) / (2 z); every value
+    that prints as the reported numbers is tried, so rounding is allowed for.
+
+    Parameters
+    ----------
+    estimate, lower, upper : float or str
+        The ratio and its CI as printed.
+    reported_p : float or str, optional
+        The printed P value.
+    conf : float, default 0.95
+        Confidence level of the interval.
+    label, source : str
+        Labels of the Result.
+
+    Returns
+    -------
+    remission.results.Result
+        Rows ``estimate`` (and ``p``): ``reported``, the ``low``-``high`` range implied by
+        the other printed numbers, and ``consistent``; a warning when not.
+
+    Examples
+    --------
+    HR 0.52 (0.31-0.87), P = 0.013: by hand sqrt(0.31 × 0.87) = 0.519 and
+    z = |ln 0.52| / ((ln 0.87 - ln 0.31) / 3.92) = 2.48, P = 0.013:
+
+    >>> r = ratio_ci_consistency("0.52", "0.31", "0.87", "0.013")
+    >>> r.table["consistent"].tolist(), r.warnings
+    ([True, True], ())
+    """
     e, lo, hi = Printed.parse(estimate), Printed.parse(lower), Printed.parse(upper)
     z = stats.norm.ppf(1 - (1 - conf) / 2)
     corners = list(itertools.product(_box(e), _box(lo), _box(hi)))
