@@ -22,6 +22,7 @@ DOCUMENTED = (
     "remission.evidence.counts",
     "remission.evidence.proportions",
     "remission.evidence.ratios",
+    "remission.kinetics.associations",
     "remission.kinetics.nca",
     "remission.report.markdown",
     "remission.stats.contingency",

@@ -57,7 +57,33 @@ def _prho_upper(s: float, n: int) -> float:
 
 
 def spearman_test(x: Sequence[float], y: Sequence[float], exact: bool | None = None):
-    """Spearman rho and two-sided p as R ``cor.test(x, y, method = "spearman")``."""
+    """Spearman rho and two-sided p as R ``cor.test(x, y, method = "spearman")``: exact
+    (AS 89; by enumeration for n <= 9, Edgeworth series above) without ties and for
+    n < 1290, otherwise the t approximation.
+
+    Parameters
+    ----------
+    x, y : sequence of float
+        Paired values; pairs with a missing value are dropped.
+    exact : bool, optional
+        Force or forbid the exact p (default: R's rule).
+
+    Returns
+    -------
+    tuple
+        ``(rho, p, n, method)``; NaN rho and p with fewer than 3 pairs or a constant.
+
+    Examples
+    --------
+    R's ``cor.test`` example data (Hollander & Wolfe); R 4.2.2 gives rho = 0.6, S = 48,
+    p-value = 0.09679784:
+
+    >>> x = [44.4, 45.9, 41.9, 53.3, 44.7, 44.1, 50.7, 45.2, 60.1]
+    >>> y = [2.6, 3.1, 2.5, 5.0, 3.6, 4.0, 5.2, 2.8, 3.8]
+    >>> rho, p, n, method = spearman_test(x, y)
+    >>> round(rho, 7), round(p, 8), n, method
+    (0.6, 0.09679784, 9, 'AS 89 exact')
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     ok = ~np.isnan(x) & ~np.isnan(y)
@@ -89,7 +115,27 @@ def spearman_test(x: Sequence[float], y: Sequence[float], exact: bool | None = N
 
 def mann_whitney_test(x: Sequence[float], y: Sequence[float]):
     """W (= U of ``x``) and two-sided p as R ``wilcox.test(x, y)`` (one implementation:
-    :func:`remission.stats.paired.mann_whitney`)."""
+    :func:`remission.stats.paired.mann_whitney`).
+
+    Parameters
+    ----------
+    x, y : sequence of float
+        The two samples; missing values are dropped.
+
+    Returns
+    -------
+    tuple
+        ``(W, p, method)`` with method "exact" or "normal approximation".
+
+    Examples
+    --------
+    R 4.2.2 ``wilcox.test`` example: W = 35, p-value = 0.2544123:
+
+    >>> w, p, how = mann_whitney_test([0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73,
+    ...                                1.46], [1.15, 0.88, 0.90, 0.74, 1.21])
+    >>> w, round(p, 7), how
+    (35.0, 0.2544123, 'exact')
+    """
     from remission.stats.paired import mann_whitney
 
     r = mann_whitney(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
@@ -99,7 +145,28 @@ def mann_whitney_test(x: Sequence[float], y: Sequence[float]):
 
 def kruskal_test(groups: Sequence[Sequence[float]]):
     """Kruskal-Wallis chi-squared, df and p as R ``kruskal.test`` (one implementation:
-    :func:`remission.stats.descriptive.kruskal_wallis`)."""
+    :func:`remission.stats.descriptive.kruskal_wallis`).
+
+    Parameters
+    ----------
+    groups : sequence of sequence of float
+        The samples; missing values are dropped, empty groups left out.
+
+    Returns
+    -------
+    tuple
+        ``(chi-squared, df, p)``, tie-corrected.
+
+    Examples
+    --------
+    R's ``kruskal.test`` example (Hollander & Wolfe); R 4.2.2: chi-squared = 0.77143,
+    df = 2, p-value = 0.68:
+
+    >>> h, df, p = kruskal_test([[2.9, 3.0, 2.5, 2.6, 3.2], [3.8, 2.7, 4.0, 2.4],
+    ...                          [2.8, 3.4, 3.7, 2.2, 2.0]])
+    >>> round(h, 5), df, round(p, 7)
+    (0.77143, 2, 0.6799648)
+    """
     from scipy.special import chdtrc
 
     from remission.stats.descriptive import kruskal_wallis
@@ -114,7 +181,32 @@ def biomarker_summary(obs: pd.DataFrame, variables: Sequence[str] = ("il6", "ifn
                       "crp"), peak_window: int = 30) -> pd.DataFrame:
     """Baseline, peak, day of peak and fold change per patient and analyte.
 
-    ``obs`` is a canonical long table (patient_id, day, variable, value).
+    Baseline is the last value on or before day 0; the peak the highest value on days
+    1 to ``peak_window`` (the earliest day if tied); the fold change is peak / baseline
+    (NaN without a positive baseline). Several values on one day count as their maximum.
+
+    Parameters
+    ----------
+    obs : pandas.DataFrame
+        Canonical long table (patient_id, day, variable, value).
+    variables : sequence of str, default ("il6", "ifng", "ferritin", "crp")
+        The analytes.
+    peak_window : int, default 30
+        Last day searched for the peak.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient and analyte: ``baseline``, ``peak``, ``peak_day``,
+        ``fold_change``.
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"patient_id": ["1"] * 4, "day": [0, 3, 7, 14],
+    ...                     "variable": "il6", "value": [5, 120, 40, 8]})
+    >>> row = biomarker_summary(obs, ["il6"]).iloc[0]
+    >>> [float(row[k]) for k in ("baseline", "peak", "peak_day", "fold_change")]
+    [5.0, 120.0, 3.0, 24.0]
     """
     d = obs[obs["variable"].isin(list(variables)) & obs["value"].notna()]
     # plain labels: a categorical key would make groupby add every unobserved combination
@@ -142,6 +234,38 @@ def associations(patients: pd.DataFrame, exposures: Sequence[str], *, grade: str
     For each exposure: Spearman rho with ``grade`` (ordinal), Kruskal-Wallis across grade
     groups, and Mann-Whitney between responders and non-responders (``responder``
     boolean column). Rows ``exposure | test``.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        One row per patient with the exposures, ``grade`` and ``responder`` columns.
+    exposures : sequence of str
+        Exposure columns (e.g. ``cmax``, ``auc0_28``).
+    grade : str, default "crs_grade"
+        Ordinal grade column.
+    responder : str or None, default "responder"
+        Boolean responder column; None skips the Mann-Whitney rows.
+    name : str, default "kinetics.associations"
+        Name of the Result.
+
+    Returns
+    -------
+    remission.results.Result
+        Rows ``"<exposure> | spearman vs <grade>"``, ``"... | kruskal by <grade>"``,
+        ``"... | mann-whitney by <responder>"`` with ``statistic``, ``df``, ``p_value``,
+        ``n`` and ``detail``.
+
+    Examples
+    --------
+    R 4.2.2 for these six patients: ``cor.test(cmax, grade, method = "spearman")`` rho
+    0.9710083, p 0.001248593 (ties: t approximation); ``kruskal.test`` p 0.1939545;
+    ``wilcox.test`` of responders vs not p 0.4:
+
+    >>> pts = pd.DataFrame({"cmax": [100, 200, 50, 400, 300, 20],
+    ...                     "crs_grade": [1, 2, 0, 3, 2, 0],
+    ...                     "responder": [True, True, False, True, False, False]})
+    >>> associations(pts, ["cmax"]).table["p_value"].round(7).tolist()
+    [0.0012486, 0.1939545, 0.4]
     """
     rows = []
     for e in exposures:
