@@ -651,7 +651,8 @@ def w_load(params_path: str, out_path: str) -> None:
                        "throughput_per_s": n / r["wall_s"] if r["wall_s"] else 0.0,
                        "latency": lat, "first_errors": r["errors"][:10],
                        "load": {"before": before, "during": during, "after": after},
-                       "server_start_s": r["startup_s"]},
+                       "server_start_s": r["startup_s"],
+                       "server_cpu_s": r.get("server_cpu_s")},
             float(np.percentile(r["all"], 95)) if n else float("nan"))
 
 

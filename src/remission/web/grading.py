@@ -277,14 +277,24 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None) 
                           strict=True):
             memo[keys[i]] = row
     cols = [*_KEY[:6][:4], "value", "category", "unit", "source", "attributed_to"]
-    frame = pd.DataFrame.from_records([memo[k] for k in keys], columns=cols)
-    frame = frame[[c for c in cols if c in ("patient_id", "day", "time", "variable", "value",
-                                            "category", "unit") or c in present]]
-    frame["day"] = frame["day"].astype(np.int64)
-    frame["value"] = frame["value"].astype(float)
-    for c in ("patient_id", "time", "variable", "category", "unit", "attributed_to"):
-        if c in frame:  # text columns: object dtype, None where missing (never float NaN)
-            frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
+    records = [memo[k] for k in keys]
+    columns = list(zip(*records, strict=True)) if records else [()] * len(cols)
+    data = {}
+    for c, values in zip(cols, columns, strict=True):
+        if c not in ("patient_id", "day", "time", "variable", "value", "category",
+                     "unit") and c not in present:
+            continue
+        arr = np.array(values, dtype=object)
+        if c == "day":
+            data[c] = arr.astype(np.int64)
+        elif c == "value":
+            data[c] = arr.astype(float)
+        elif c == "source":
+            data[c] = arr
+        else:  # text columns: object dtype, None where missing (never float NaN)
+            arr[pd.isna(arr)] = None
+            data[c] = arr
+    frame = pd.DataFrame(data, columns=list(data))
     return frame.astype({c: "category" for c in ("patient_id", "variable", "category",
                                                   "unit")})
 
