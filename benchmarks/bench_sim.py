@@ -240,7 +240,7 @@ def w_vector(data: str, out: str) -> None:
     hz.emit(out, {"states": states, "first_call_s": jit,
                   "steps_per_patient": stats["steps"] / spec["n_vec"],
                   "rejected_per_patient": stats["rejected"] / spec["n_vec"]},
-            secs / spec["n_vec"], load_s=jit)
+            secs / spec["n_vec"])
 
 
 def w_loop(data: str, out: str) -> None:
@@ -430,13 +430,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=int, nargs="+", metavar="N",
                     help="streamed trial at N patients per arm (two arms), 1 and 2 workers: "
                          "memory of every process and scaling (not on the harness)")
+    ap.add_argument("--scale-chunk", type=int, default=STREAM_CHUNK,
+                    help=f"patients per chunk with --scale (default {STREAM_CHUNK})")
     ap.add_argument("--robust", type=int, nargs="+", metavar="N",
                     help="simulate -> validate -> report every shipped design at N per arm")
     a = ap.parse_args(argv)
     if a.robust:
         return bench_robust(tuple(a.robust))
     if a.scale:
-        return bench_scale(tuple(a.scale), (1, 2), STREAM_CHUNK)
+        return bench_scale(tuple(a.scale), (1, 2), a.scale_chunk)
     if a.quick:
         n_vec, n_loop, n_acc, n_arm, chunk = 100, 1, 1, 10, 5
     elif a.full:

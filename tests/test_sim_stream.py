@@ -20,11 +20,11 @@ DESIGN = DESIGN_DIR / "seed003_blinatumomab_ven.toml"
 
 def test_parts_equal_run_trial_tables(tmp_path: Path) -> None:
     out = tmp_path / "big"
-    r = stream_trial(DESIGN, out, n=3, seed=4, workers=0, chunk_size=2, observations=True)
-    ref = run_trial(DESIGN, n=3, seed=4, workers=0, observations=True)
-    assert r.patients == 6 and r.chunks == 3  # 2 arms x 3 patients in chunks of 2
+    r = stream_trial(DESIGN, out, n=2, seed=4, workers=0, chunk_size=3, observations=True)
+    ref = run_trial(DESIGN, n=2, seed=4, workers=0, observations=True)
+    assert r.patients == 4 and r.chunks == 2  # 2 arms x 2 patients in chunks of 3
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["patients"] == 6 and manifest["seed"] == 4 and manifest["simulated"]
+    assert manifest["patients"] == 4 and manifest["seed"] == 4 and manifest["simulated"]
     for name in ("patients", "events", "adverse_events", "observations",
                  "model_observations"):
         got = pd.read_parquet(out / name)
@@ -34,18 +34,21 @@ def test_parts_equal_run_trial_tables(tmp_path: Path) -> None:
     assert r.worker_peak_mb and all(v > 0 for v in r.worker_peak_mb.values())
 
 
-def test_no_observations_and_refusals(tmp_path: Path) -> None:
+def test_refusals_then_force_without_observations(tmp_path: Path) -> None:
     out = tmp_path / "big"
-    stream_trial(DESIGN, out, n=1, workers=0)
-    assert sorted(p.name for p in out.iterdir()) == ["adverse_events", "events",
-                                                     "manifest.json", "patients"] or \
-        sorted(p.name for p in out.iterdir()) == ["events", "manifest.json", "patients"]
+    out.mkdir()
+    (out / "mine.csv").write_text("real data\n")
     before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(InputError) as exc:  # every problem at once, nothing written
         stream_trial(DESIGN, out, n=0, workers=0, chunk_size=0)
     text = str(exc.value)
     assert "chunk_size" in text and "--n" in text and "not empty" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == before
-    # --force replaces the folder as a whole
-    stream_trial(DESIGN, out, n=2, workers=0, force=True)
-    assert json.loads((out / "manifest.json").read_text())["patients"] == 4
+    assert (out / "mine.csv").exists()
+    # --force replaces the folder as a whole (never mixed); no observation tables
+    stream_trial(DESIGN, out, n=1, workers=0, force=True)
+    names = sorted(p.name for p in out.iterdir())
+    assert "mine.csv" not in names and "observations" not in names
+    assert {"events", "manifest.json", "patients"} <= set(names)
+    assert json.loads((out / "manifest.json").read_text())["patients"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big"]  # no temporaries left
