@@ -237,15 +237,23 @@ def normalize(adata: anndata.AnnData, target_sum: float = 1e4) -> None:
     >>> normalize(a); round(float(a.X[0, 0]), 6)
     7.824446
     """
-    adata.layers["counts"] = adata.X.copy()
     # Seurat's arithmetic order, x / total * scale then log1p, in float64: equal ratios
     # (1/2000 and 2/4000) stay exactly equal, so Wilcoxon ties match R's
     # (scanpy's normalize_total multiplies by target / total and can split such ties).
     X = sp.csr_matrix(adata.X, dtype=np.float64, copy=True)
+    # the raw matrix itself becomes the counts layer (X is replaced below): no second copy
+    adata.layers["counts"] = adata.X
     total = np.asarray(X.sum(axis=1)).ravel()
-    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    ip = X.indptr
+    # in place, a block of rows at a time: same operations and order as the whole-matrix
+    # expression (same bits), without cell-length temporaries (100k cells: ~6 GB less)
     with np.errstate(divide="ignore", invalid="ignore"):
-        X.data = np.log1p(X.data / total[rows] * target_sum)
+        for r0 in range(0, X.shape[0], 8192):
+            r1 = min(r0 + 8192, X.shape[0])
+            d = X.data[ip[r0]:ip[r1]]
+            d /= np.repeat(total[r0:r1], np.diff(ip[r0:r1 + 1]))
+            d *= target_sum
+            np.log1p(d, out=d)
     adata.X = X
     adata.uns["log1p"] = {"base": None}  # scanpy's marker that X is log1p-transformed
     adata.uns["normalization"] = {"method": "LogNormalize", "scale_factor": target_sum}
