@@ -121,6 +121,93 @@ def louvain(graph: sp.spmatrix, resolution: float = 0.8, n_start: int = 10,
     return _order_by_size(best), float(best_q)
 
 
+def umap_connectivities(X: np.ndarray, n_neighbors: int = 15) -> sp.csr_matrix:
+    """UMAP's fuzzy-simplicial-set graph on the exact Euclidean kNN, without umap-learn.
+
+    What ``sc.pp.neighbors(adata, n_neighbors, transformer="sklearn")`` stores as
+    ``connectivities`` (scanpy 1.11 passes the exact kNN to umap-learn's
+    ``fuzzy_simplicial_set``; McInnes, Healy, Melville 2018, section 3): per cell, ``rho``
+    = distance to the nearest other cell, ``sigma`` by bisection (64 steps, tolerance
+    1e-5, float32 as umap-learn) so that ``sum_j exp(-(d_j - rho) / sigma) = log2(k)``
+    over the k - 1 neighbours; weights ``exp(-(d - rho) / sigma)`` (1 when ``d <= rho``,
+    0 to itself); fuzzy union ``W + W^T - W * W^T``. Importing umap-learn (pynndescent)
+    and compiling its Numba code costs ~20-40 s per process; this numpy version is
+    checked against umap-learn's output (``tests/test_singlecell_umap_graph.py``).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Cells x dimensions (e.g. the first ``n_dims`` Harmony components).
+    n_neighbors : int
+        Neighbours including the cell itself (scanpy's ``n_neighbors``).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Symmetric float32 connectivities, cells x cells.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0], [1.0], [3.0], [7.0]])
+    >>> g = umap_connectivities(X, n_neighbors=3)
+    >>> g.shape, bool(abs(g - g.T).max() == 0), float(g[0, 1])
+    ((4, 4), True, 1.0)
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n = X.shape[0]
+    k = min(n_neighbors, n)
+    dist, idx = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
+    d = dist.astype(np.float32)
+    # rho: the nearest non-zero distance (local_connectivity = 1)
+    nzd = d > 0
+    rho = np.zeros(n, np.float32)
+    has = nzd.any(axis=1)
+    rho[has] = d[has, np.argmax(nzd, axis=1)[has]]
+    target = np.log2(float(n_neighbors))
+    fmax = np.finfo(np.float32).max
+    lo = np.zeros(n, np.float32)
+    hi = np.full(n, fmax, np.float32)
+    mid = np.ones(n, np.float32)
+    dd = d[:, 1:] - rho[:, None]
+    act = np.arange(n)
+    for _ in range(64):
+        if not act.size:
+            break
+        x = dd[act]
+        terms = np.where(x > 0, np.exp(-(x / mid[act, None])), np.float32(1.0))
+        psum = np.zeros(len(act), np.float32)
+        for j in range(terms.shape[1]):  # sequential float32 sum, as umap-learn
+            psum += terms[:, j]
+        conv = np.abs(psum.astype(np.float64) - target) < 1e-5
+        above = psum > target
+        a_hi = act[~conv & above]
+        hi[a_hi] = mid[a_hi]
+        mid[a_hi] = ((lo[a_hi] + hi[a_hi]).astype(np.float64) / 2.0).astype(np.float32)
+        a_lo = act[~conv & ~above]
+        lo[a_lo] = mid[a_lo]
+        unb = hi[a_lo] >= fmax
+        mid[a_lo[unb]] *= np.float32(2)
+        b = a_lo[~unb]
+        mid[b] = ((lo[b] + hi[b]).astype(np.float64) / 2.0).astype(np.float32)
+        act = act[~conv]
+    sigma = mid
+    mean_d = d.mean(axis=1)  # umap-learn's floor: sigma >= 1e-3 x mean neighbour distance
+    floor = np.where(rho > 0, 1e-3 * mean_d, 1e-3 * d.mean()).astype(np.float32)
+    sigma = np.where(sigma < floor, floor, sigma).astype(np.float32)
+    delta = d - rho[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.exp(-(delta / sigma[:, None]))
+    w = np.where((delta <= 0) | (sigma[:, None] == 0), np.float32(1.0), w).astype(np.float32)
+    w[idx == np.arange(n)[:, None]] = 0.0
+    g = sp.coo_matrix((w.ravel(), (np.repeat(np.arange(n), k), idx.ravel())), shape=(n, n))
+    g.eliminate_zeros()
+    t = g.transpose()
+    g = (g + t - g.multiply(t)).tocsr()
+    g.eliminate_zeros()
+    return g
+
+
 def _order_by_size(lab: np.ndarray) -> np.ndarray:
     u, c = np.unique(lab, return_counts=True)
     order = u[np.lexsort((u, -c))]
@@ -179,14 +266,19 @@ def cluster(adata: anndata.AnnData, mode: str = "seurat", resolution: float | No
 
         res = 1.0 if resolution is None else resolution
         key = f"{key_added}_nn"
-        sc.pp.neighbors(adata, n_neighbors=15, use_rep=use_rep, n_pcs=n_dims,
-                        key_added=key, transformer="sklearn" if adata.n_obs < 50000 else None,
-                        random_state=seed)
+        if adata.n_obs < 50000:
+            # scanpy's graph (UMAP kernel on the exact 15-NN, as transformer="sklearn"),
+            # computed without importing umap-learn (see umap_connectivities)
+            adata.obsp[f"{key}_connectivities"] = umap_connectivities(X, 15)
+        else:
+            sc.pp.neighbors(adata, n_neighbors=15, use_rep=use_rep, n_pcs=n_dims,
+                            key_added=key, random_state=seed)
         sc.tl.leiden(adata, resolution=res, flavor="igraph", n_iterations=2, directed=False,
-                     neighbors_key=key, key_added="_leiden", random_state=seed)
+                     obsp=f"{key}_connectivities", key_added="_leiden", random_state=seed)
         lab = _order_by_size(adata.obs.pop("_leiden").astype(int).to_numpy())
-        info = {"mode": "scanpy", "graph": "UMAP kernel 15 NN", "algorithm": "Leiden",
-                "resolution": res}
+        info = {"mode": "scanpy", "graph": "UMAP kernel 15 NN" + (
+                    " (exact kNN)" if adata.n_obs < 50000 else " (pynndescent kNN)"),
+                "algorithm": "Leiden", "resolution": res}
     else:
         raise ValueError(f"unknown clustering mode {mode!r}; expected 'seurat' or 'scanpy'")
     cats = [str(i) for i in range(lab.max() + 1)]
