@@ -1,6 +1,10 @@
-"""benchmarks/bench_singlecell.py at tiny size (2 x 400 cells x 800 genes, no UMAP): both
-sides run, their outputs are compared (CAR shares, kept cells, ARI, planted DE genes) and
-a wrong CAR share on the remission side makes the benchmark fail."""
+"""benchmarks/bench_singlecell.py at tiny size (2 x 400 cells x 800 genes, no UMAP), run
+once with ``--perturb car_share``: both sides run and are timed with their peak memory,
+every other comparison (kept cells, ARI of both sides, planted DE genes of both sides,
+remission's labels) agrees, and the wrong CAR share alone makes the benchmark exit
+non-zero. One run instead of an agreeing run plus a perturbed one: four cold scanpy
+processes would cost ~20 s of the CI budget; the exit-0 path is the harness's own
+(tests/test_bench_harness.py)."""
 
 from __future__ import annotations
 
@@ -18,16 +22,15 @@ KEYS = {"car_share: CAR-detected share per sample", "kept: QC-kept cells",
         "ari_labels: remission labels vs planted populations >= 0.8"}
 
 
-def test_bench_singlecell_quick_agrees_and_fails_on_a_wrong_car_share() -> None:
-    proc, rec = run_bench("bench_singlecell.py", "--reps", "1")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert rec["status"] == 0 and not rec["errors"]
-    assert {c["key"] for c in rec["checks"]} == KEYS and all(c["ok"] for c in rec["checks"])
+def test_bench_singlecell_quick_compares_and_fails_only_on_the_wrong_car_share() -> None:
+    proc, rec = run_bench("bench_singlecell.py", "--reps", "1", perturb="car_share")
+    assert_perturbation_fails(proc, rec, "car_share")
+    assert not rec["errors"], rec["errors"]
+    assert {c["key"] for c in rec["checks"]} == KEYS
+    bad = [c["key"] for c in rec["checks"] if not c["ok"]]
+    assert bad == ["car_share: CAR-detected share per sample"]
     pair = next(r for r in rec["rows"] if "baseline" in r)
-    assert pair["agree"] and pair["subject_s"] > 0 and pair["baseline_s"] > 0
+    assert pair["subject_s"] > 0 and pair["baseline_s"] > 0
     assert pair["subject_peak_mb"] > 0 and pair["baseline_peak_mb"] > 0
     mem = next(r for r in rec["rows"] if "limit_peak_mb" in r)
     assert mem["limit_peak_mb"] == 8192 and mem["peak_mb"] == pair["subject_peak_mb"]
-
-    proc, rec = run_bench("bench_singlecell.py", "--reps", "1", perturb="car_share")
-    assert_perturbation_fails(proc, rec, "car_share")
