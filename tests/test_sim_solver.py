@@ -162,3 +162,23 @@ def test_result_of_a_patient_does_not_depend_on_the_batch() -> None:
     assert np.array_equal(whole[:, :, 12], one[:, :, 0])
     # steps are the patient's own: about 2 per day on average, far fewer than a fixed grid
     assert 0 < stats["rejected"] < stats["steps"] < 30 * 73 * 8
+
+
+def test_compiled_rhs_follows_ieee_like_numpy_on_underflowed_clone() -> None:
+    """A trial stage of a large step can push a log-clone below exp's range (L- = 0, so
+    L+/L- divides by zero). The compiled right-hand side must then give inf/nan as NumPy
+    does -- the step is rejected and retried shorter -- not raise ZeroDivisionError
+    (which crashed a 100-per-arm seed-003 trial before error_model="numpy")."""
+    from remission.sim import kernel
+    from remission.sim.model import N_STATES, initial_state, rhs
+
+    _, p = build_patients(3, np.arange(2), {}, typical(), "none", "CD19")
+    y = initial_state(p)
+    y[1] = -800.0  # exp(-800) == 0.0
+    with np.errstate(all="ignore"):
+        ref = rhs(y, np.zeros(2), np.full(2, 100.0), np.zeros(2), p, np.ones(2))
+    got = np.empty(N_STATES)
+    kernel.rhs_one(np.ascontiguousarray(y[:, 0]), 0.0, 100.0, 0.0, kernel.pack(p, 2)[0], 1.0,
+                   got)
+    assert not np.isfinite(got[1]) and not np.isfinite(ref[1, 0])
+    np.testing.assert_allclose(got[2:], ref[2:, 0], rtol=1e-12)

@@ -57,7 +57,7 @@ def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     return np.ascontiguousarray(np.stack(cols, axis=1))
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive: float,
             dy: np.ndarray) -> None:  # pragma: no cover - compiled
     """Derivative of one patient's 19 states into ``dy`` (see model.rhs)."""
@@ -143,7 +143,7 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     dy[17] = q[HB_TURN] * (prod_hb - y[17])
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _forcing(tau: float, coef: np.ndarray, lam: np.ndarray, v2: float, d3: float, kb: float,
              rate: float, vb: float, d4: float, kld: float) -> tuple[float, float, float]:
     """Exact (venetoclax mg/L, blinatumomab pg/mL, FC units) ``tau`` days into the day
@@ -172,7 +172,7 @@ E1, E3, E4, E5, E6, E7 = (71 / 57600, -71 / 16695, 71 / 1920, -17253 / 339200, 2
                           -1 / 40)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def advance_day(y: np.ndarray, h: np.ndarray, alive: np.ndarray, q: np.ndarray,
                 coef: np.ndarray, lam: np.ndarray, v2: np.ndarray, d3: np.ndarray,
                 kb: np.ndarray, rate: np.ndarray, vb: np.ndarray, d4: np.ndarray,
