@@ -447,7 +447,7 @@ SHARED_CACHE = "derived"
 #: computing it itself.
 WAIT_FOR_OTHER = 20.0
 _LOCAL: OrderedDict[str, object] = OrderedDict()  # this process's copy of shared values
-_LOCAL_SIZE = 4096
+_LOCAL_SIZE = 512  # values of old revisions age out (a timeline is tens of kB)
 
 
 @lru_cache(maxsize=64)
