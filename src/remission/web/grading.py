@@ -534,8 +534,20 @@ def per_revision(patient, key: str, compute, fresh: bool = False):
 
 def stored_values(patients, key: str) -> dict[int, object]:
     """The values :func:`per_revision` stored under ``key`` for the current revision of
-    each of ``patients`` (read from the database in this request), in one query; patients
-    without one are left out."""
+    each of ``patients``, in one query.
+
+    Parameters
+    ----------
+    patients : iterable of Patient
+        Patients read from the database in this request (their ``revision`` is current).
+    key : str
+        Name of the value.
+
+    Returns
+    -------
+    dict of int to object
+        Patient primary key -> value; patients without a stored value are left out.
+    """
     from django.core.cache import caches
 
     keys = {_key(p, p.revision, key): p.pk for p in patients}
