@@ -645,7 +645,7 @@ def w_load(params_path: str, out_path: str) -> None:
     before, during, after = r["load"]
     lat = {k: {"n": len(v), **({f"p{q}_ms": float(np.percentile(v, q) * 1000)
                                 for q in (50, 95, 99)} if len(v) else {})}
-           for k, v in r["lat"].items()}
+           for k, v in {**r["lat"], "all": r["all"]}.items()}
     wrong = sum(1 for e in r["errors"] if e.startswith("grade:"))
     hz.emit(out_path, {"errors": len(r["errors"]), "wrong_grades": wrong, "requests": n,
                        "throughput_per_s": n / r["wall_s"] if r["wall_s"] else 0.0,
@@ -659,8 +659,14 @@ def w_load(params_path: str, out_path: str) -> None:
 def compare_load(o: dict) -> list[hz.Check]:
     r = o[WEB]
     lat = r["latency"]
-    kinds = ", ".join(f"{k} p50 {v['p50_ms']:.0f} / p95 {v['p95_ms']:.0f} ms (n={v['n']})"
-                      for k, v in lat.items() if v["n"])
+    kinds = ", ".join(f"{k} p50 {v['p50_ms']:.0f} / p95 {v['p95_ms']:.0f} / p99 "
+                      f"{v['p99_ms']:.0f} ms (n={v['n']})" for k, v in lat.items() if v["n"])
+    cpu = r.get("server_cpu_s")
+    if cpu is not None and r["requests"]:
+        per = cpu / r["requests"]
+        kinds += (f"; server CPU {cpu:.1f} s = {per * 1000:.0f} ms per request (at most "
+                  f"{(os.cpu_count() or 1) / per:.0f} requests/s of this mix on "
+                  f"{os.cpu_count()} idle cores)")
     during = r["load"]["during"]
     load = (f"load before {r['load']['before']:.1f}, during "
             + (f"{min(during):.1f}-{max(during):.1f}" if during else "n/a")
