@@ -185,7 +185,7 @@ def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA") -> np.ndarray:
         rest = float(pi["resting_fraction"][0])
         x[EF] += (1.0 - rest) * cells
         x[MEM] += rest * cells
-        sol = solve_ivp(f, (i, stop), x, method=method, rtol=rtol, atol=1e-12 * 0 + 1e-14,
+        sol = solve_ivp(f, (i, stop), x, method=method, rtol=rtol, atol=1e-14,
                         t_eval=np.arange(i, stop + 1), args=(float(s.blin_ug_day[i]),))
         out[i + 1:stop + 1] = sol.y[:, 1:].T
         x = sol.y[:, -1].copy()
