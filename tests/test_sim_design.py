@@ -177,3 +177,25 @@ def test_response_rules_cannot_be_set_by_a_design(tmp_path: Path, key: str,
     assert (p.column, p.message) == (f"trial.{key}", "not a design setting")
     assert "response system" in p.expected
     assert not out.exists()
+
+
+def test_library_callers_get_every_request_problem_at_once(tmp_path: Path) -> None:
+    """cli_simulate and stream_trial share one request check (the CLI's argparse checks
+    do not protect library callers): n = 0, workers = -1 and an output path that is a
+    file are all reported together, and nothing is written."""
+    from remission.sim.design import DESIGN_DIR
+    from remission.sim.trial import stream_trial
+
+    design = DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml"
+    f = tmp_path / "a_file"
+    f.write_text("keep")
+    with pytest.raises(InputError) as exc:
+        cli_simulate(design, f, n=0, workers=-1)
+    where = [p.file for p in exc.value.problems]
+    assert where[:2] == ["--n", "--workers"] and len(where) == 3, exc.value.render()
+    assert "existing file" in exc.value.problems[2].message
+    with pytest.raises(InputError) as exc:
+        stream_trial(design, f, n=0, workers=0)
+    assert exc.value.problems[0].file == "--n"
+    assert len(exc.value.problems) == 2, exc.value.render()
+    assert f.read_text() == "keep"

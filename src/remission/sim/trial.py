@@ -512,6 +512,20 @@ class StreamResult:
     main_peak_mb: float
 
 
+
+def _check_request(log: ProblemLog, n: int | None, workers: int | None, out: Path | str,
+                   force: bool) -> None:
+    """The checks every simulate request shares: patients per arm, Dask workers and the
+    output folder (refused when it holds files, unless ``force``); problems go to ``log``."""
+    if n is not None and n < 1:
+        log.add("--n", "must be a positive number of patients per arm", value=n)
+    if workers is not None and workers < 0:
+        log.add("--workers", "must be 0 (no Dask) or a positive number", value=workers)
+    try:
+        check_out_dir(Path(out), force)
+    except InputError as exc:
+        log.extend(exc.problems)
+
 def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None = None,
                  seed: int = 0, workers: int | None = None, scheduler: str | None = None,
                  chunk_size: int = STREAM_CHUNK, observations: bool = False,
@@ -573,12 +587,7 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
     log = ProblemLog()
     if chunk_size < 1:
         log.add("chunk_size", "must be a positive number of patients", value=chunk_size)
-    if n is not None and n < 1:
-        log.add("--n", "must be a positive number of patients per arm", value=n)
-    try:
-        check_out_dir(out, force)
-    except InputError as exc:
-        log.extend(exc.problems)
+    _check_request(log, n, None, out, force)
     log.raise_if_any()
     from remission.progress import advance, step
 
@@ -792,14 +801,7 @@ def cli_simulate(design_path: str | Path, out_dir: str | Path, n: int | None = N
     except InputError as exc:
         log.extend(exc.problems)
         design = None
-    if n is not None and n <= 0:
-        log.add("--n", "must be a positive number of patients per arm", value=n)
-    if workers is not None and workers < 0:
-        log.add("--workers", "must be 0 (no Dask) or a positive number", value=workers)
-    try:
-        check_out_dir(out_dir, force)
-    except InputError as exc:
-        log.extend(exc.problems)
+    _check_request(log, n, workers, out_dir, force)
     log.raise_if_any()
     assert design is not None
     if parquet:
