@@ -144,8 +144,10 @@ def test_bedside_day_grade3_correct_audit_signoff(browser, site):
     _shot(page, "03-bedside-live")
     _axe(page, "bedside")
     page.get_by_label("Reason for change").fill("initial bedside entry")
-    page.get_by_role("button", name="Save readings").click()
-    page.wait_for_url(patient_url + "day/2/")
+    # the form posts to the page it is on: wait for that navigation itself, not for a URL
+    # the page already has (which returned before the save on a loaded CI machine)
+    with page.expect_navigation(url=patient_url + "day/2/"):
+        page.get_by_role("button", name="Save readings").click()
     assert "grade 3: hypotension" in page.locator("#grade-crs").inner_text()
 
     # correct the temperature with a reason
@@ -189,8 +191,8 @@ def test_bedside_day_grade3_correct_audit_signoff(browser, site):
     page.keyboard.type("07:30")
     page.keyboard.press("Tab")
     page.keyboard.type("38.2")
-    page.keyboard.press("Enter")
-    page.wait_for_url(patient_url + "day/3/")
+    with page.expect_navigation(url=patient_url + "day/3/"):
+        page.keyboard.press("Enter")
     assert "grade 1: fever" in page.locator("#grade-crs").inner_text()
     # that change invalidated the sign-off
     page.goto(patient_url)
