@@ -195,7 +195,7 @@ def test_library_callers_get_every_request_problem_at_once(tmp_path: Path) -> No
     assert where[:2] == ["--n", "--workers"] and len(where) == 3, exc.value.render()
     assert "existing file" in exc.value.problems[2].message
     with pytest.raises(InputError) as exc:
-        stream_trial(design, f, n=0, workers=0)
-    assert exc.value.problems[0].file == "--n"
-    assert len(exc.value.problems) == 2, exc.value.render()
+        stream_trial(design, f, n=0, workers=-2)
+    assert [p.file for p in exc.value.problems][:2] == ["--n", "--workers"]
+    assert len(exc.value.problems) == 3, exc.value.render()
     assert f.read_text() == "keep"

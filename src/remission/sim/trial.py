@@ -512,7 +512,6 @@ class StreamResult:
     main_peak_mb: float
 
 
-
 def _check_request(log: ProblemLog, n: int | None, workers: int | None, out: Path | str,
                    force: bool) -> None:
     """The checks every simulate request shares: patients per arm, Dask workers and the
@@ -525,6 +524,7 @@ def _check_request(log: ProblemLog, n: int | None, workers: int | None, out: Pat
         check_out_dir(Path(out), force)
     except InputError as exc:
         log.extend(exc.problems)
+
 
 def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None = None,
                  seed: int = 0, workers: int | None = None, scheduler: str | None = None,
@@ -587,7 +587,7 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
     log = ProblemLog()
     if chunk_size < 1:
         log.add("chunk_size", "must be a positive number of patients", value=chunk_size)
-    _check_request(log, n, None, out, force)
+    _check_request(log, n, workers, out, force)
     log.raise_if_any()
     from remission.progress import advance, step
 
