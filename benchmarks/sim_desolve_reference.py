@@ -74,8 +74,11 @@ def run_r(case: dict, rtol: float, tmp: Path) -> np.ndarray:
                                 "schedule_csv": str(tmp / "schedule.csv"), "n_r": 1,
                                 "n_acc": 1, "method": "lsoda", "rtol": rtol,
                                 "atol": 1e-14}))
-    subprocess.run(["Rscript", "--vanilla", str(HERE / "r" / "sim_desolve.R"), str(spec),
-                    str(tmp / "out.json")], check=True, capture_output=True, text=True)
+    proc = subprocess.run(["Rscript", "--vanilla", str(HERE / "r" / "sim_desolve.R"),
+                           str(spec), str(tmp / "out.json")], capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"sim_desolve.R failed: {proc.stderr[-2000:]}")
     return np.asarray(json.loads((tmp / "out.json").read_text())["output"]["states"][0], float)
 
 

@@ -10,11 +10,9 @@ solver without R; the ``r``-marked test runs R live.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from remission.sim.solver import Schedule, simulate_states
@@ -61,22 +59,15 @@ def test_solver_matches_desolve_run_live(tmp_path: Path) -> None:
     """R run live on the CAR-T case (the R code as committed), at rtol 1e-8."""
     if not rscript_available():
         pytest.fail("Rscript not found: run `make test`, which installs R and deSolve")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "sim_desolve_reference", ROOT / "benchmarks" / "sim_desolve_reference.py")
+    assert spec is not None and spec.loader is not None
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
     case = REF["cases"][0]
-    pd.DataFrame({k: [v] for k, v in case["params"].items()}).to_csv(
-        tmp_path / "params.csv", index=False, float_format="%.17g")
-    pd.DataFrame(case["schedule"]).to_csv(tmp_path / "schedule.csv", index=False,
-                                          float_format="%.17g")
-    spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"params_csv": str(tmp_path / "params.csv"),
-                                "schedule_csv": str(tmp_path / "schedule.csv"), "n_r": 1,
-                                "n_acc": 1, "method": "lsoda", "rtol": 1e-8,
-                                "atol": 1e-14}))
-    proc = subprocess.run(["Rscript", "--vanilla",
-                           str(ROOT / "benchmarks" / "r" / "sim_desolve.R"), str(spec),
-                           str(tmp_path / "out.json")], capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    live = np.asarray(json.loads((tmp_path / "out.json").read_text())["output"]["states"][0])
+    live = ref.run_r(case, 1e-8, tmp_path)  # the benchmark's own R call, one copy
     p, s = _case(case)
     got = simulate_states(p, s)[:, :19, 0]
     assert _rel(got, live).max() < 1e-4
