@@ -19,6 +19,32 @@ EXIT_INPUT = 2
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``remission`` command (the console script's entry point).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command line after the program name, e.g. ``["validate", "my-study"]``;
+        ``None`` reads ``sys.argv[1:]``. ``remission <command> --help`` lists each
+        command's options and examples.
+
+    Returns
+    -------
+    int
+        The exit status: 0 done, 2 bad input (every problem printed to stderr with file,
+        row and column; no command given prints the help), 3 an ``audit --fail-on``
+        condition met, 130 interrupted, 1 an unexpected internal error (one line on
+        stderr; the traceback is raised instead when the environment variable
+        ``REMISSION_DEBUG`` is set). Argument errors exit through argparse
+        (``SystemExit`` with status 2).
+
+    Examples
+    --------
+    A folder that does not exist is bad input (status 2; the problem goes to stderr):
+
+    >>> main(["validate", "no-such-study-folder"])
+    2
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):

@@ -1,11 +1,10 @@
 """Method lines a clinician or statistician reads: a Result's parameters as sentences.
 
 Every Result states its method (``Result.method``), the reason for it
-(``Result.rationale``) and the inputs that define it (``Result.params``). Renderers used to
-print the inputs as ``key = value`` lists (``conf = 0.95; conf_type = log-log; rho = 0``).
-This module holds the sentence templates instead, one per parameter (and one per family
-of parameters that read as one clause, such as the grade >= 3 comparison of a toxicity
-table), so the Method line reads::
+(``Result.rationale``) and the inputs that define it (``Result.params``). This module holds the sentence
+templates that turn those inputs into prose instead of ``key = value`` lists, one per
+parameter (and one per family of parameters that read as one clause, such as the
+grade >= 3 comparison of a toxicity table), so the Method line reads::
 
     Kaplan–Meier estimates with Greenwood variance ... 95% confidence intervals on the
     log(−log) scale (R survfit conf.type "log-log"); survival estimates at 365 and 730 days.
@@ -39,7 +38,18 @@ def _items(v: Any) -> list[str]:
 
 
 def join_words(items: Sequence[str]) -> str:
-    """``["a", "b", "c"]`` -> ``"a, b and c"``.
+    """Join words as an English list: ``["a", "b", "c"]`` -> ``"a, b and c"``.
+
+    Parameters
+    ----------
+    items : sequence of str
+        The words, in order (non-strings are converted with ``str``).
+
+    Returns
+    -------
+    str
+        The words separated by ", " with " and " before the last (no Oxford comma);
+        the single item for one word, ``""`` for none.
 
     Examples
     --------
@@ -359,6 +369,29 @@ def _fallback(key: str, v: Any, s: NumberStyle) -> str:
 def clauses(params: Mapping[str, Any], style: NumberStyle | str | None = None) -> list[str]:
     """The parameters of a Result as clauses, in their order (templated or in words).
 
+    Parameters
+    ----------
+    params : Mapping
+        ``Result.params``: parameter name -> value. A name in :data:`PHRASES` is read by
+        its template (which may also read other entries, e.g. ``conf`` reads
+        ``conf_type`` and ``ci``); any other name reads as words ("Growth min share
+        0.05"; a p-value name as "P = ...", a bool as yes/no).
+    style : NumberStyle or str, optional
+        Number style for p-values (a :class:`remission.numbers.NumberStyle` or a key of
+        :data:`remission.numbers.STYLES`; default ``"remission"``).
+
+    Returns
+    -------
+    list of str
+        One clause per parameter that yields text, lower-case first letter, no final
+        full stop; parameters whose template yields nothing (e.g. a ``conf_type`` read
+        by ``conf``) are left out.
+
+    Raises
+    ------
+    ValueError
+        When ``style`` is a string that names no style.
+
     Examples
     --------
     >>> clauses({"conf": 0.95, "conf_type": "log-log", "landmarks": [365.0, 730.0]})[1]
@@ -407,6 +440,22 @@ def params_sentence(params: Mapping[str, Any], style: NumberStyle | str | None =
 def method_line(method: str, rationale: str, params: Mapping[str, Any],
                 style: NumberStyle | str | None = None) -> str:
     """The whole Method line of a Result: its method, rationale and parameters as prose.
+
+    Parameters
+    ----------
+    method : str
+        ``Result.method`` (a full stop is added when it has none; blank is left out).
+    rationale : str
+        ``Result.rationale`` (same rules as ``method``).
+    params : Mapping
+        ``Result.params``, read by :func:`params_sentence`.
+    style : NumberStyle or str, optional
+        Number style for p-values (default ``"remission"``).
+
+    Returns
+    -------
+    str
+        Method, rationale and parameter sentence, separated by single spaces.
 
     Examples
     --------

@@ -131,7 +131,28 @@ def _key(k: Any) -> str:
 
 
 def to_jsonable(v: Any) -> Any:
-    """Convert numpy/pandas scalars and containers to plain JSON types."""
+    """Convert numpy/pandas scalars and containers to plain JSON types.
+
+    Parameters
+    ----------
+    v : Any
+        A value of a Result table or params: a scalar, or a mapping, list or tuple of
+        them (converted recursively).
+
+    Returns
+    -------
+    Any
+        Mappings as dicts with string keys, lists and tuples as lists, numpy scalars as
+        Python scalars, ``None``/``pd.NA``/``pd.NaT`` and non-finite floats (NaN, ±inf)
+        as ``None``, Timestamps as ISO 8601 text; anything else unchanged.
+
+    Examples
+    --------
+    >>> to_jsonable({"n": np.int64(3), "p": float("nan"), "ci": (0.1, np.float64(0.5))})
+    {'n': 3, 'p': None, 'ci': [0.1, 0.5]}
+    >>> to_jsonable(pd.Timestamp("2024-03-01"))
+    '2024-03-01T00:00:00'
+    """
     if isinstance(v, Mapping):
         return {str(k): to_jsonable(x) for k, x in v.items()}
     if isinstance(v, list | tuple):

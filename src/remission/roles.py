@@ -59,7 +59,23 @@ class Role:
 
 
 def parse_role(text: str | Role) -> Role:
-    """``"ci_low:HR"`` -> ``Role("ci_low", "HR")``; raises ValueError for an unknown kind.
+    """Parse a role written as ``kind[:of]``: ``"ci_low:HR"`` -> ``Role("ci_low", "HR")``.
+
+    Parameters
+    ----------
+    text : str or Role
+        ``kind`` or ``kind:of`` (spaces around either part are dropped); a :class:`Role`
+        is checked and returned as is.
+
+    Returns
+    -------
+    Role
+        ``of`` is None when the text has no ``:of`` part.
+
+    Raises
+    ------
+    ValueError
+        When the kind is not one of :data:`KINDS`.
 
     Examples
     --------
@@ -77,7 +93,23 @@ def parse_role(text: str | Role) -> Role:
 
 
 def is_p_name(name: str) -> bool:
-    """Column/param names meaning a p-value: ``p``, ``p_value``, ``trend_p``, ``grade>=3 p``.
+    """Whether a column or parameter name means a p-value.
+
+    Case-insensitive: ``p``, ``q``, ``pval``, ``pvalue``, ``p.value``, ``p_value``,
+    ``padj``, ``p_adj``, ``p.adj``, ``fdr``, names starting ``p_`` or ending ``_p`` or
+    ``_pval``, and names with ``p``, ``p-value`` or ``p value`` as a separate word
+    (``grade>=3 p``).
+
+    Parameters
+    ----------
+    name : str
+        The column or parameter name.
+
+    Returns
+    -------
+    bool
+        True for a p-value name (the values are not looked at: see
+        :func:`infer_roles` for the check that they are numbers).
 
     Examples
     --------
@@ -89,7 +121,23 @@ def is_p_name(name: str) -> bool:
 
 
 def col_name(c: Any) -> str:
-    """A column label as text (tuple labels of a MultiIndex joined with ``" | "``)."""
+    """A column label as text (tuple labels of a MultiIndex joined with ``" | "``).
+
+    Parameters
+    ----------
+    c : Any
+        A DataFrame column label.
+
+    Returns
+    -------
+    str
+        ``str(c)``, or the parts of a tuple label joined with ``" | "``.
+
+    Examples
+    --------
+    >>> col_name(("CR", "n")), col_name(3)
+    ('CR | n', '3')
+    """
     return " | ".join(str(x) for x in c) if isinstance(c, tuple) else str(c)
 
 
@@ -110,6 +158,26 @@ def infer_roles(names: Sequence[str], values: Sequence[Sequence[Any]],
     ``ci_low``/``ci_high``, ``lower``/``upper``) a confidence interval of the column with
     that stem (or of the percentage beside it), ``verdict``, p-value names (only when the
     values are numbers), ``pct``/``prop`` shares and ``HR``/``OR``/``RR`` ratios.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Column names, in order.
+    values : sequence of sequences
+        ``values[j]`` holds column j's values (missing values are ignored when deciding
+        whether a column is numeric; bools and text are not numbers).
+    declared : Mapping, optional
+        Declared roles, ``{column: "kind[:of]" or Role}``; these win over inference.
+
+    Returns
+    -------
+    list of Role
+        One role per name, in order; ``Role("value")`` where no rule applies.
+
+    Raises
+    ------
+    ValueError
+        When a declared role has an unknown kind.
 
     Examples
     --------

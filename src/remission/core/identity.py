@@ -45,6 +45,23 @@ class StudyIdentity:
 def identity_of(obj: Any) -> dict[str, Any]:
     """The :class:`StudyIdentity` fields of ``obj`` (any subclass), as keyword arguments.
 
+    Parameters
+    ----------
+    obj : Any
+        An object with the :class:`StudyIdentity` attributes (a ``StudyIdentity``, a
+        ``StudyConfig`` or a ``StudyInfo``).
+
+    Returns
+    -------
+    dict
+        Field name -> value for the seven identity fields only, ready for
+        ``StudyInfo(**identity_of(config), ...)``.
+
+    Raises
+    ------
+    AttributeError
+        When ``obj`` lacks one of the fields.
+
     Examples
     --------
     >>> identity_of(StudyIdentity("CAR-T 01", "AML", ("CLL1",), "infusion"))["products"]
