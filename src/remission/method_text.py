@@ -1,10 +1,11 @@
 """Method lines a clinician or statistician reads: a Result's parameters as sentences.
 
 Every Result states its method (``Result.method``), the reason for it
-(``Result.rationale``) and the inputs that define it (``Result.params``). This module holds the sentence
-templates that turn those inputs into prose instead of ``key = value`` lists, one per
-parameter (and one per family of parameters that read as one clause, such as the
-grade >= 3 comparison of a toxicity table), so the Method line reads::
+(``Result.rationale``) and the inputs that define it (``Result.params``). This module
+holds the sentence templates that turn those inputs into prose instead of
+``key = value`` lists, one per parameter (and one per family of parameters that read
+as one clause, such as the grade >= 3 comparison of a toxicity table), so the Method
+line reads::
 
     Kaplan–Meier estimates with Greenwood variance ... 95% confidence intervals on the
     log(−log) scale (R survfit conf.type "log-log"); survival estimates at 365 and 730 days.
