@@ -178,5 +178,13 @@ def test_api_reference_builds(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     page = (tmp_path / "site" / "reference" / "survival.html").read_text(encoding="utf-8")
     assert "kaplan_meier" in page and "Parameters" in page
+    # every survival method is documented under both of its paths (a submodule named
+    # like a function hides the function from griffe: remission.stats.survival.rmst)
+    from remission import survival
+
+    absent = [f"{pkg}.{name}" for name in survival.__all__
+              for pkg in ("remission.survival", "remission.stats.survival")
+              if f'id="{pkg}.{name}"' not in page]
+    assert absent == [], f"missing from docs/reference/survival.md's page: {absent}"
     for name in ("first-kaplan-meier", "grading-vitals", "auditing-a-paper"):
         assert (tmp_path / "site" / "tutorials" / f"{name}.html").exists()

@@ -24,7 +24,7 @@ from remission.stats import paired, regression
 from remission.stats.survival import competing, coxph, finegray, km, survdiff
 from tests import rref
 
-rmst_mod = importlib.import_module("remission.stats.survival.rmst")
+rmst_mod = importlib.import_module("remission.stats.survival.restricted_mean")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from remission.stats.survival.rmst import rmst, rmst_arrays
+from remission.stats.survival.restricted_mean import rmst, rmst_arrays
 from tests.rlive import run_r
 
 pytestmark = pytest.mark.r

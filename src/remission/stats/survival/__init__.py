@@ -7,8 +7,10 @@ says what to use instead; and handles ``missing="error" | "omit"`` alike.
 
 One estimator per module: ``km`` (Kaplan–Meier), ``survdiff`` (log-rank / G-rho), ``coxph``
 (Efron Cox, cox.zph, Firth), ``competing`` (Aalen–Johansen CIF, Gray's test),
-``finegray`` (Fine–Gray), ``rmst``, ``endpoints`` (ADTTE derivation). Figures are
-drawn from ``km_curves``/``cif_curves`` by :mod:`remission.plot.survival`.
+``finegray`` (Fine–Gray), ``restricted_mean`` (RMST), ``endpoints`` (ADTTE derivation).
+Figures are drawn from ``km_curves``/``cif_curves`` by :mod:`remission.plot.survival`.
+No submodule is named like an exported function: the API reference (griffe, which reads
+the source statically) lists a submodule instead of a function of the same name.
 """
 
 from remission.stats.survival import api

@@ -20,7 +20,7 @@ from remission.stats.survival.km import (
     km_curves,
     reverse_km_followup,
 )
-from remission.stats.survival.rmst import rmst
+from remission.stats.survival.restricted_mean import rmst
 from remission.stats.survival.survdiff import logrank
 
 __all__ = [
