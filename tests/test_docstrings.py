@@ -28,6 +28,7 @@ DOCUMENTED = (
     "remission.kinetics.associations",
     "remission.kinetics.nca",
     "remission.method_text",
+    "remission.numbers",
     "remission.report.markdown",
     "remission.results",
     "remission.roles",

@@ -55,6 +55,17 @@ AUDIT_DIGITS = 6
 def is_missing(v: Any) -> bool:
     """True for None, NaN, pandas NA/NaT.
 
+    Parameters
+    ----------
+    v : Any
+        Any cell value.
+
+    Returns
+    -------
+    bool
+        True for ``None``, a float NaN, ``pd.NA``, ``pd.NaT`` and a numpy floating NaN;
+        False otherwise (text, including ``""``, is not missing).
+
     Examples
     --------
     >>> is_missing(None), is_missing(float("nan")), is_missing(0)
@@ -77,6 +88,18 @@ def is_missing(v: Any) -> bool:
 
 def is_number(v: Any) -> bool:
     """True for a real number (int, float, numpy scalar), not a bool, str or missing value.
+
+    Parameters
+    ----------
+    v : Any
+        Any cell value.
+
+    Returns
+    -------
+    bool
+        True for Python ``int``/``float`` (NaN included: it is a float; test
+        :func:`is_missing` too) and numpy integer/unsigned/float scalars; False for bools
+        (Python or numpy), text, ``None`` and anything else.
 
     Examples
     --------
@@ -108,6 +131,26 @@ def format_p(p: Any, eps: float = P_EPS, digits: int = P_DIGITS) -> str:
     """p-value as R's ``format.pval(p, digits = 3, eps = 0.001)`` prints a single value.
 
     A value that is not a number (text in a p column) is printed as it is, never raised.
+
+    Parameters
+    ----------
+    p : Any
+        The p-value, in [0, 1]; missing prints ``"—"``, text prints as it is.
+    eps : float, default 0.001
+        Values below ``eps`` print as ``"<"`` followed by ``eps``.
+    digits : int, default 3
+        Significant digits (trailing zeros dropped; rounded on the binary value as C
+        ``sprintf``, as R does).
+
+    Returns
+    -------
+    str
+        The p-value without ``"P ="``.
+
+    References
+    ----------
+    R Core Team, *R: A Language and Environment for Statistical Computing*, ``?format.pval``
+    and ``?format`` (:data:`R_REF`).
 
     Examples
     --------
@@ -148,6 +191,31 @@ def format_percent_value(pct: Any, decimals: int = 1, guard: bool = True) -> str
     ``guard`` applies the ``<0.1`` / ``>99.9`` rule (off for confidence bounds, where
     "19.4–>99.9" would read badly and a bound of 100.0 claims nothing about patients).
 
+    Parameters
+    ----------
+    pct : Any
+        A percentage on the 0–100 scale (float, int or Decimal); missing prints ``"—"``.
+    decimals : int, default 1
+        Decimal places, rounded half up on the shortest decimal representation.
+    guard : bool, default True
+        Print a non-zero value that would round to zero as ``"<0.1"`` and a value below
+        100 that would round to 100 as ``">99.9"`` (for ``decimals=1``).
+
+    Returns
+    -------
+    str
+        The number without a ``%`` sign; ``"-0.0"`` is printed ``"0.0"``.
+
+    Raises
+    ------
+    ValueError
+        When ``pct`` is text that is not a number.
+
+    References
+    ----------
+    SAS ``ROUND`` (half up), the convention of most clinical table shells; ICH E3 leaves the
+    rounding rule to the sponsor (see the module docstring).
+
     Examples
     --------
     >>> format_percent_value(12.25), format_percent_value(0.04), format_percent_value(40, 0)
@@ -169,6 +237,24 @@ def format_percent_value(pct: Any, decimals: int = 1, guard: bool = True) -> str
 def format_percent(pct: Any, decimals: int = 1) -> str:
     """A 0–100 percentage with its sign: ``"12.3%"``.
 
+    Parameters
+    ----------
+    pct : Any
+        A percentage on the 0–100 scale; missing prints ``"—"`` (no sign).
+    decimals : int, default 1
+        Decimal places (half up; the ``<0.1``/``>99.9`` guard of
+        :func:`format_percent_value` applies).
+
+    Returns
+    -------
+    str
+        The percentage followed by ``%``.
+
+    Raises
+    ------
+    ValueError
+        When ``pct`` is text that is not a number.
+
     Examples
     --------
     >>> format_percent(12.25)
@@ -184,6 +270,23 @@ def format_proportion(prop: Any, decimals: int = 1) -> str:
     Scaling is done in decimal arithmetic on ``repr(prop)`` so the half-up rule sees the
     number as written (``0.1225`` -> ``"12.3%"``), not its binary neighbour.
 
+    Parameters
+    ----------
+    prop : Any
+        A proportion on the 0–1 scale; missing prints ``"—"``.
+    decimals : int, default 1
+        Decimal places of the percentage (half up, with the ``<0.1``/``>99.9`` guard).
+
+    Returns
+    -------
+    str
+        The percentage followed by ``%``.
+
+    Raises
+    ------
+    ValueError
+        When ``prop`` is text that is not a number.
+
     Examples
     --------
     >>> format_proportion(0.1225)
@@ -195,12 +298,52 @@ def format_proportion(prop: Any, decimals: int = 1) -> str:
 
 
 def prop_to_pct(prop: Any) -> Decimal:
-    """A 0–1 proportion on the 0–100 scale, exactly (decimal arithmetic on its repr)."""
+    """A 0–1 proportion on the 0–100 scale, exactly (decimal arithmetic on its repr).
+
+    Parameters
+    ----------
+    prop : Any
+        A proportion on the 0–1 scale (anything ``float()`` accepts).
+
+    Returns
+    -------
+    Decimal
+        ``repr(float(prop))`` read as a Decimal, times 100, so no binary rounding error
+        enters the scaling.
+
+    Raises
+    ------
+    ValueError
+        When ``prop`` is text that is not a number.
+
+    Examples
+    --------
+    23 of 80 is 28.75% exactly; binary floating point gives a value just below the tie:
+
+    >>> prop_to_pct(23 / 80), 23 / 80 * 100
+    (Decimal('28.7500'), 28.749999999999996)
+    """
     return Decimal(repr(float(prop))) * 100
 
 
 def format_count(n: Any) -> str:
     """A count: whole numbers without decimals (``3.0`` -> ``"3"``).
+
+    Parameters
+    ----------
+    n : Any
+        A count (int, float or numpy scalar); missing prints ``"—"``.
+
+    Returns
+    -------
+    str
+        A whole number without decimals; a non-integer value (not a count, but it may
+        occur in a weighted table) by :func:`format_number`.
+
+    Raises
+    ------
+    ValueError
+        When ``n`` is text that is not a number.
 
     Examples
     --------
@@ -215,6 +358,23 @@ def format_count(n: Any) -> str:
 
 def format_n_pct(n: Any, pct: Any = None, *, prop: Any = None, decimals: int = 1) -> str:
     """``"n (x.x%)"`` from a count and its percentage (0–100) or proportion (0–1).
+
+    Parameters
+    ----------
+    n : Any
+        The count; missing prints ``"—"``.
+    pct : Any, optional
+        Its percentage on the 0–100 scale.
+    prop : Any, optional
+        Its proportion on the 0–1 scale (keyword only; used instead of ``pct`` when both
+        are given).
+    decimals : int, default 1
+        Decimal places of the percentage (half up, ``<0.1``/``>99.9`` guard).
+
+    Returns
+    -------
+    str
+        ``"n (x.x%)"``; the count alone when neither share is given (or both missing).
 
     Examples
     --------
@@ -234,6 +394,25 @@ def format_n_pct(n: Any, pct: Any = None, *, prop: Any = None, decimals: int = 1
 
 def format_number(x: Any, digits: int = 3) -> str:
     """General number: integers as is, floats to ``digits`` significant digits.
+
+    Parameters
+    ----------
+    x : Any
+        The number; missing prints ``"—"``, a bool ``"Yes"``/``"No"``, ±inf ``"∞"``/``"−∞"``.
+    digits : int, default 3
+        Significant digits of a float (trailing zeros dropped).
+
+    Returns
+    -------
+    str
+        Integers (Python or numpy) as they are; floats in fixed notation for
+        ``1e-3 <= |x| < 1e6`` (rounded to an integer once ``|x| >= 10**digits``), otherwise
+        in exponent notation with ``digits`` significant digits (``"1.23e-04"``).
+
+    Raises
+    ------
+    ValueError
+        When ``x`` is text that is not a number.
 
     Examples
     --------
@@ -265,6 +444,21 @@ def format_ci(lo: Any, hi: Any, fmt: Any = None, fmt_hi: Any = None) -> str:
     ``fmt`` formats the bounds (default :func:`format_number`); ``fmt_hi``, if given, the
     upper bound (a range whose ends are different summaries, e.g. Q1 and Q3).
 
+    Parameters
+    ----------
+    lo, hi : Any
+        The lower and upper bound; one missing bound prints ``"—"`` in its place, both
+        missing print ``"—"`` alone.
+    fmt : callable, optional
+        Formats each bound (value -> str); default :func:`format_number`.
+    fmt_hi : callable, optional
+        Formats the upper bound instead of ``fmt``.
+
+    Returns
+    -------
+    str
+        ``"lo–hi"`` with an en dash, or ``"lo to hi"`` when either bound is negative.
+
     Examples
     --------
     >>> format_ci(0.194, 0.994), format_ci(-0.25, 1.5)
@@ -284,6 +478,18 @@ def _is_bool(v: Any) -> bool:
 
 def format_value(v: Any) -> str:
     """Any cell value with no column-specific rule.
+
+    Parameters
+    ----------
+    v : Any
+        A cell value of any type.
+
+    Returns
+    -------
+    str
+        ``"—"`` for missing, text as it is, ``"Yes"``/``"No"`` for bools, dates and
+        timestamps in ISO 8601 (the date alone at midnight), numbers by
+        :func:`format_number`, anything else by ``str``.
 
     Examples
     --------
@@ -364,6 +570,22 @@ def p_nejm(p: float) -> str:
     below 1 that would round to 1.00 prints ``">0.99"`` (never "P=1.00" for P<1), the same
     guard remission applies to percentages.
 
+    Parameters
+    ----------
+    p : float
+        The p-value, in [0, 1], a number (missing values and text are handled by
+        :meth:`NumberStyle.p` before this is called).
+
+    Returns
+    -------
+    str
+        The p-value without ``"P ="``, rounded half up on its decimal representation.
+
+    References
+    ----------
+    Harrington D, D'Agostino RB Sr, Gatsonis C, et al. New guidelines for statistical
+    reporting in the Journal. N Engl J Med 2019;381:285-6 (:data:`NEJM_REF`).
+
     Examples
     --------
     >>> [p_nejm(x) for x in (0.2345, 0.0123, 0.00999, 0.00456, 0.0009, 0.999)]
@@ -386,6 +608,21 @@ def p_ama(p: float) -> str:
     ``"<.001"``; kept at 3 decimals when rounding to 2 would lift it to .05 (0.046 is
     ``".046"``, not ``".05"``); a value below 1 that would round to 1.00 is ``">.99"``.
 
+    Parameters
+    ----------
+    p : float
+        The p-value, in [0, 1], a number (missing values and text are handled by
+        :meth:`NumberStyle.p`).
+
+    Returns
+    -------
+    str
+        The p-value without ``"P ="`` and without its leading zero, rounded half up.
+
+    References
+    ----------
+    AMA Manual of Style, 10th ed., chapter 4 and section 20.8 (:data:`AMA_REF`).
+
     Examples
     --------
     >>> [p_ama(x) for x in (0.2345, 0.046, 0.0123, 0.002, 0.0004, 0.996)]
@@ -407,6 +644,24 @@ def p_ama(p: float) -> str:
 def ratio_rule_of_four(x: Any) -> str:
     """A ratio (HR, OR, RR) by Cole's rule of four: 2 significant digits if the leading
     non-zero digit is 4-9, else 3; trailing zeros kept (they carry precision).
+
+    Parameters
+    ----------
+    x : Any
+        A positive ratio or confidence limit; missing prints ``"—"``, text as it is, zero,
+        negative and infinite values by :func:`format_number`.
+
+    Returns
+    -------
+    str
+        Rounded half up on the decimal representation; a value whose significant digits
+        end before the decimal point prints as a whole number (73.67 -> ``"74"``,
+        1234 -> ``"1230"``).
+
+    References
+    ----------
+    Cole TJ. Too many digits: the presentation of numerical data. Arch Dis Child
+    2015;100:608-9 (:data:`COLE_REF`).
 
     Examples
     --------
@@ -439,6 +694,25 @@ def percent_decimals_ama(denominator: Any) -> int:
     10 also get none (the rule cannot be met without rounding to tens, which no journal
     prints).
 
+    Parameters
+    ----------
+    denominator : Any
+        The number of patients the percentage is of (anything ``float()`` accepts).
+
+    Returns
+    -------
+    int
+        0 for a denominator below 100, 1 otherwise.
+
+    Raises
+    ------
+    ValueError
+        When ``denominator`` is text that is not a number.
+
+    References
+    ----------
+    AMA Manual of Style, 10th ed., chapter 4 (:data:`AMA_REF`).
+
     Examples
     --------
     >>> [percent_decimals_ama(n) for n in (7, 28, 99, 100, 4000)]
@@ -461,6 +735,17 @@ def decimals_of_text(text: str) -> int | None:
 
     Trailing zeros count (a value typed as ``13.50`` was recorded to 0.01); an exponent
     moves the point (``"2.5e-2"`` -> 3, ``"1.5e3"`` -> 0).
+
+    Parameters
+    ----------
+    text : str
+        A number as written in a source file (surrounding spaces allowed; a sign and an
+        ``e``/``E`` exponent allowed).
+
+    Returns
+    -------
+    int or None
+        Decimal places, never negative; None when the text is not a plain number.
 
     Examples
     --------
@@ -570,6 +855,29 @@ def summary_places(value: Any, kind: str, decimals: int) -> int:
 
     A value counts as on the grid when it equals its rounding to ``decimals`` places after
     removing float noise beyond 12 significant digits.
+
+    Parameters
+    ----------
+    value : Any
+        The summary value (read only for ``"location"``).
+    kind : str
+        ``"value"``, ``"location"`` or ``"calculated"`` (:data:`SUMMARY_KINDS`).
+    decimals : int
+        Decimals the variable was recorded with (:func:`recorded_decimals`).
+
+    Returns
+    -------
+    int
+        Decimal places to print the summary with.
+
+    Raises
+    ------
+    ValueError
+        When ``kind`` is none of the three.
+
+    References
+    ----------
+    AMA Manual of Style, 10th ed., section 20.8 and chapter 4 (:data:`AMA_REF`).
 
     Examples
     --------
@@ -789,6 +1097,21 @@ DEFAULT_STYLE = STYLES["remission"]
 
 def get_style(style: NumberStyle | str | None) -> NumberStyle:
     """The :class:`NumberStyle` named ``style`` (None: the default).
+
+    Parameters
+    ----------
+    style : NumberStyle or str or None
+        A style, a key of :data:`STYLES` (``"remission"``, ``"nejm"``, ``"jama"``) or None.
+
+    Returns
+    -------
+    NumberStyle
+        The style itself, the named style, or :data:`DEFAULT_STYLE` for None.
+
+    Raises
+    ------
+    ValueError
+        When ``style`` names no style (the message lists the known ones).
 
     Examples
     --------
