@@ -1,13 +1,12 @@
 """Draw figures in a second process while this one builds the tables.
 
-A one-shot ``remission report`` spends about half of its CPU time on figures: importing
-matplotlib and its SVG backend (~0.4 s), laying out the figures and writing them as SVG
-with text as paths (~0.5 s for the 12-patient example). None of that is needed for the
-tables, so on a machine with two or more cores :class:`BackgroundFigures` forks a child
-process when the report starts (after pandas is imported, which the child shares). The
-child imports matplotlib while the parent reads the study; the parent then pickles the
-drawing functions with their data (:meth:`BackgroundFigures.submit`, as soon as ADSL is
-derived), the child draws each figure and serialises it with
+Drawing a report's figures (importing matplotlib and its SVG backend, laying out each
+figure, writing it as SVG with text as paths) is independent of building its tables.
+On a machine with two or more usable cores (:func:`usable_cores`),
+:class:`BackgroundFigures` forks a child process when it is created (after pandas is
+imported, which the child shares). The child imports matplotlib while the parent reads
+the study; the parent then pickles the drawing functions with their data
+(:meth:`BackgroundFigures.submit`), the child draws each figure, serialises it with
 :func:`remission.report.figures.figure_svg` (the function the HTML renderer would have
 called) and sends the SVG bytes back through a pipe. The parent never imports
 matplotlib. The bytes are those of drawing in-process: same code, same data (a pickle
@@ -18,9 +17,9 @@ Fallbacks, each giving the same bytes: without ``os.fork`` or with one usable co
 when the child fails for any reason (exception, killed, unreadable reply, drawing
 functions that cannot be pickled, no answer within ``timeout``), the figures are drawn
 in this process when first needed, so an error in a figure surfaces here with its usual
-traceback. Only
-``remission report`` uses this (``bundle_for(..., background=True)``); a library caller
-or the web server gets ordinary matplotlib Figures.
+traceback. Only ``remission report`` uses this (``bundle_for(..., background=True)``); a
+library caller or the web server gets ordinary matplotlib Figures. Timings are in
+docs/performance.md.
 """
 
 from __future__ import annotations

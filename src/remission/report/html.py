@@ -99,7 +99,7 @@ def _anchor(prefix: str, name: str) -> str:
     return prefix + "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def render_table(dt: DisplayTable, caption: str = "") -> str:
+def _render_table(dt: DisplayTable, caption: str = "") -> str:
     """An HTML table; each cell's ``title`` holds the unrounded value(s) for traceability.
 
     Publication tables (``dt.row_kinds`` set) print heading rows in bold and indent the
@@ -137,7 +137,7 @@ def render_table(dt: DisplayTable, caption: str = "") -> str:
 
 
 def _table_block(dt: DisplayTable) -> list[str]:
-    out = [render_table(dt) if dt.rows else "<p class='note'>No rows.</p>"]
+    out = [_render_table(dt) if dt.rows else "<p class='note'>No rows.</p>"]
     if dt.truncated:
         out.append(
             f"<p class='note'>First {len(dt.rows)} of {dt.n_rows_total} rows shown; the "
@@ -148,7 +148,7 @@ def _table_block(dt: DisplayTable) -> list[str]:
     return out
 
 
-def render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
+def _render_result(r: Result, refs: list[str], max_rows: int = MAX_TABLE_ROWS,
                   dt: DisplayTable | None = None, number: int | None = None,
                   pub: DisplayTable | None = None, style: str = "remission") -> str:
     """One Result: "Table k." title (same k as in tables.docx), table, method, warnings.
@@ -220,7 +220,7 @@ def disagreements_first(r: Result) -> Result:
     return replace(r, table=table)
 
 
-def render_figure(item: FigureItem, number: int,
+def _render_figure(item: FigureItem, number: int,
                   to_svg: Callable[[Any], bytes] = figure_svg) -> str:
     uri = svg_data_uri(to_svg(item.figure))
     cap = f"<strong>Figure {number}.</strong> {_e(item.title)}."
@@ -257,7 +257,39 @@ def _header(bundle: ReportBundle) -> str:
 
 def publication_tables(bundle: ReportBundle,
                        max_rows: int = MAX_TABLE_ROWS) -> dict[str, DisplayTable | None]:
-    """Publication layout of every Result that declares ``display`` (None for the others)."""
+    """Publication layout of every Result that declares ``display`` (None for the others).
+
+    Parameters
+    ----------
+    bundle : ReportBundle
+        The report (its cohort labels and number style head and format the tables).
+    max_rows : int, default :data:`MAX_TABLE_ROWS`
+        Rows shown per table.
+
+    Returns
+    -------
+    dict of str to DisplayTable or None
+        By Result name: :func:`~remission.report.publication.publication_table` of the
+        Result with its tests (:func:`~remission.report.publication.find_tests`), None
+        for a Result without ``display`` or whose ``display`` does not fit its table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.core.bundle import StudyInfo
+    >>> from remission.results import ResultSet
+    >>> t = pd.DataFrame({"variable": ["Female"], "group": ["0.5"], "n": [2], "N": [4],
+    ...                   "pct": [50.0]})
+    >>> r = Result("baseline.sex", "Sex", t, "Counts", section="baseline",
+    ...            display={"rows": "variable", "columns": "group", "cell": "n_pct"})
+    >>> plain = Result("safety.ae", "AEs", pd.DataFrame({"n": [1]}), "Counts")
+    >>> b = ReportBundle(StudyInfo("S", "AML", ("CAR-T",), "infusion",
+    ...                            cohort_labels={"0.5": "0.5×10⁶/kg"}),
+    ...                  ResultSet([r, plain]))
+    >>> pubs = publication_tables(b)
+    >>> pubs["baseline.sex"].columns, pubs["safety.ae"]
+    (('0.5×10⁶/kg (N = 4)',), None)
+    """
     res = bundle.results
     labels = bundle.study.cohort_labels
     style = bundle.study.number_style
@@ -270,8 +302,43 @@ def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
                 publication: Mapping[str, DisplayTable | None] | None = None) -> str:
     """The complete report as one HTML string (UTF-8, no external resources).
 
-    ``tables`` and ``publication`` may hold the tidy and publication display tables
-    already built for another renderer.
+    Sections in the order of :data:`~remission.core.bundle.SECTIONS` (only those with a
+    Result or figure), each Result numbered "Table k." as in tables.docx (audit tables
+    with disagreements first), figures as embedded SVG, then the Methods paragraph, the
+    software versions and the numbered references. All text is HTML-escaped.
+
+    Parameters
+    ----------
+    bundle : ReportBundle
+        The report.
+    max_rows : int, default :data:`MAX_TABLE_ROWS`
+        Rows shown per table (a note points to results.json for the rest).
+    tables : mapping of str to DisplayTable, optional
+        Tidy display tables already built for another renderer, by Result name (built
+        here when absent).
+    publication : mapping of str to DisplayTable or None, optional
+        Publication layouts already built (:func:`publication_tables`).
+
+    Returns
+    -------
+    str
+        The HTML document, ending with a newline.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.core.bundle import StudyInfo
+    >>> from remission.results import ResultSet
+    >>> r = Result("safety.ae", "Adverse events <grade 3>", pd.DataFrame({"n": [1]}),
+    ...            "Counts", section="safety", references=("Ref A",))
+    >>> html = render_html(ReportBundle(StudyInfo("S & Co", "AML", ("CAR-T",), "day 0"),
+    ...                                 ResultSet([r])))
+    >>> "<h3>Table 1. Adverse events &lt;grade 3&gt;</h3>" in html
+    True
+    >>> "<title>S &amp; Co — remission report</title>" in html, "<script" in html
+    (True, False)
+    >>> "<li id='ref-1'>Ref A</li>" in html, html.endswith("</html>\\n")
+    (True, True)
     """
     tables = tables or {}
     pubs = publication if publication is not None else publication_tables(bundle, max_rows)
@@ -299,12 +366,12 @@ def render_html(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
             shown, dt = disagreements_first(r), tables.get(r.name)
             if shown is not r:
                 dt = display_table(shown, max_rows=max_rows, style=bundle.study.number_style)
-            body.append(render_result(shown, refs, max_rows, dt, number[r.name],
+            body.append(_render_result(shown, refs, max_rows, dt, number[r.name],
                                       pubs.get(r.name), bundle.study.number_style))
         for item in bundle.figures:
             if section_of(item.section) == key:
                 fig_no += 1
-                body.append(render_figure(item, fig_no))
+                body.append(_render_figure(item, fig_no))
         body.append("</details></section>")
     body.append("<section id='methods'><details class='section' open><summary><h2>Methods</h2>"
                 f"</summary><p>{_e(methods_paragraph(bundle))}</p>")

@@ -21,7 +21,28 @@ _DISAGREE = {"disagrees", "disagree", "mismatch", "differs", "inconsistent", "no
 
 
 def verdict_class(v: Any) -> str:
-    """Normalise an audit verdict to one of :data:`VERDICT_CLASSES`."""
+    """Normalise an audit verdict to one of :data:`VERDICT_CLASSES`.
+
+    Parameters
+    ----------
+    v : any
+        A verdict as written by an audit or a user: case is ignored and ``_``, ``-``
+        read as spaces; synonyms such as ``"match"``, ``"ok"``, ``"yes"`` mean agreement and
+        ``"mismatch"``, ``"differs"``, ``"no"`` disagreement.
+
+    Returns
+    -------
+    str
+        ``"agrees"``, ``"disagrees"`` or ``"cannot be checked"`` (missing values and
+        any word not recognised).
+
+    Examples
+    --------
+    >>> verdict_class("Match"), verdict_class("DIFFERS"), verdict_class(None)
+    ('agrees', 'disagrees', 'cannot be checked')
+    >>> verdict_class("maybe")
+    'cannot be checked'
+    """
     if is_missing(v):
         return "cannot be checked"
     text = str(v).strip().lower().replace("_", " ").replace("-", " ")
@@ -36,7 +57,23 @@ VERDICT_SYMBOL = {"agrees": "✓", "disagrees": "✗", "cannot be checked": "?"}
 
 
 def format_verdict(v: Any) -> str:
-    """Verdict with a symbol and words, never colour alone: ``"✗ disagrees"``."""
+    """Verdict with a symbol and words, never colour alone: ``"✗ disagrees"``.
+
+    Parameters
+    ----------
+    v : any
+        A verdict, normalised by :func:`verdict_class`.
+
+    Returns
+    -------
+    str
+        ``"✓ agrees"``, ``"✗ disagrees"`` or ``"? cannot be checked"``.
+
+    Examples
+    --------
+    >>> format_verdict("mismatch"), format_verdict(float("nan"))
+    ('✗ disagrees', '? cannot be checked')
+    """
     cls = verdict_class(v)
     return f"{VERDICT_SYMBOL[cls]} {cls}"
 
@@ -44,6 +81,24 @@ def format_verdict(v: Any) -> str:
 
 def format_param(key: str, value: Any, style: NumberStyle | str | None = None) -> str:
     """A Result parameter as text: p-values (by name) in the number style, text as is.
+
+    Parameters
+    ----------
+    key : str
+        The parameter's name; a P-value name (:func:`remission.roles.is_p_name`) is
+        formatted as a P value.
+    value : any
+        Text is returned unchanged; mappings print as ``key: value`` pairs, sequences
+        comma-separated (sets sorted), booleans and missing values by
+        :func:`remission.numbers.format_value`.
+    style : NumberStyle or str, optional
+        Number style for P values (:data:`remission.numbers.STYLES`); the default style
+        when None.
+
+    Returns
+    -------
+    str
+        The value as the report prints it.
 
     Examples
     --------
@@ -64,7 +119,27 @@ def format_param(key: str, value: Any, style: NumberStyle | str | None = None) -
     return format_value(value)
 
 def conf_level_label(params: Mapping[str, Any]) -> str:
-    """``"95% CI"`` from ``params['conf_level']`` (0–1 or 0–100); ``"CI"`` if absent."""
+    """``"95% CI"`` from ``params['conf_level']`` (0–1 or 0–100); ``"CI"`` if absent.
+
+    Parameters
+    ----------
+    params : mapping
+        A Result's parameters; the first of ``conf_level``, ``conf.level``,
+        ``confidence``, ``level``, ``conf`` that holds a number is used (a level of 1 or
+        less is a proportion, above 1 a percentage).
+
+    Returns
+    -------
+    str
+        ``"<level>% CI"``, or ``"CI"`` when no key holds a number.
+
+    Examples
+    --------
+    >>> conf_level_label({"conf_level": 0.95}), conf_level_label({"level": 90})
+    ('95% CI', '90% CI')
+    >>> conf_level_label({"conf_level": "wide"})
+    'CI'
+    """
     for key in ("conf_level", "conf.level", "confidence", "level", "conf"):
         if key in params and not is_missing(params[key]):
             try:

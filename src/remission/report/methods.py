@@ -43,12 +43,56 @@ _TEST_KEYS = ("test", "tests", "method", "model", "estimator")
 
 
 def ordered_results(bundle: ReportBundle) -> list[Result]:
-    """Results in report order: by :data:`SECTIONS`, unknown sections with "other"."""
+    """Results in report order: by :data:`SECTIONS`, unknown sections with "other".
+
+    Parameters
+    ----------
+    bundle : ReportBundle
+        The report's Results (any order).
+
+    Returns
+    -------
+    list of Result
+        Grouped by section in the order of :data:`remission.core.bundle.SECTIONS`
+        (baseline, efficacy, safety, ...), keeping the bundle's order within a section;
+        a Result of an unknown section is placed with "other".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.core.bundle import StudyInfo
+    >>> from remission.results import ResultSet
+    >>> def res(name, section, refs=(), **params):
+    ...     return Result(name, name, pd.DataFrame({"n": [1]}), "Counts", params=params,
+    ...                   references=refs, section=section)
+    >>> b = ReportBundle(StudyInfo("S", "AML", ("CAR-T",), "infusion"), ResultSet(
+    ...     [res("ae", "safety"), res("x", "misc"), res("t1", "baseline")]))
+    >>> [r.name for r in ordered_results(b)]
+    ['t1', 'ae', 'x']
+    """
     known = [s for s, _ in SECTIONS]
     return [r for s in known for r in bundle.results if section_of(r.section) == s]
 
 
 def section_of(section: str) -> str:
+    """The report section a Result's ``section`` is shown in.
+
+    Parameters
+    ----------
+    section : str
+        ``Result.section``.
+
+    Returns
+    -------
+    str
+        ``section`` if it is a key of :data:`remission.core.bundle.SECTIONS`, else
+        ``"other"``.
+
+    Examples
+    --------
+    >>> section_of("safety"), section_of("misc")
+    ('safety', 'other')
+    """
     return section if section in {s for s, _ in SECTIONS} else "other"
 
 
@@ -72,17 +116,62 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + ", and " + items[-1]
 
 
-def criteria_name(code: str) -> str:
+def _criteria_name(code: str) -> str:
     return CRITERIA_NAMES.get(str(code), str(code))
 
 
 def references(bundle: ReportBundle) -> list[str]:
-    """All references of all Results, deduplicated, in order of first appearance."""
+    """All references of all Results, deduplicated, in order of first appearance.
+
+    Parameters
+    ----------
+    bundle : ReportBundle
+        The report; its Results are read in report order (:func:`ordered_results`).
+
+    Returns
+    -------
+    list of str
+        Each reference once (whitespace runs collapsed, empty ones dropped); the
+        report numbers them 1, 2, ... in this order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.core.bundle import StudyInfo
+    >>> from remission.results import ResultSet
+    >>> def res(name, section, refs=(), **params):
+    ...     return Result(name, name, pd.DataFrame({"n": [1]}), "Counts", params=params,
+    ...                   references=refs, section=section)
+    >>> b = ReportBundle(StudyInfo("S", "AML", ("CAR-T",), "infusion"), ResultSet(
+    ...     [res("ae", "safety", ("Ref B", "Ref  A")), res("t1", "baseline", ("Ref A",))]))
+    >>> references(b)
+    ['Ref A', 'Ref B']
+    """
     return _unique(ref for r in ordered_results(bundle) for ref in r.references)
 
 
 def tests_used(results: Iterable[Result]) -> list[str]:
-    """Distinct test/model names stated in Result params (keys ``test``, ``model``...)."""
+    """Distinct test/model names stated in Result params (keys ``test``, ``model``...).
+
+    Parameters
+    ----------
+    results : iterable of Result
+        Their ``params`` keys ``test``, ``tests``, ``method``, ``model`` and
+        ``estimator`` are read (a text value or a list of them).
+
+    Returns
+    -------
+    list of str
+        Each name once, in order of first appearance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"p": [0.5]})
+    >>> tests_used([Result("a", "a", t, "", params={"test": "Fisher exact"}),
+    ...             Result("b", "b", t, "", params={"tests": ["log-rank", "Fisher exact"]})])
+    ['Fisher exact', 'log-rank']
+    """
     out: list[str] = []
     for r in results:
         for key in _TEST_KEYS:
@@ -95,7 +184,39 @@ def tests_used(results: Iterable[Result]) -> list[str]:
 
 
 def methods_paragraph(bundle: ReportBundle) -> str:
-    """One paragraph naming each method, test, criteria system and software version."""
+    """One paragraph naming each method, test, criteria system and software version.
+
+    Parameters
+    ----------
+    bundle : ReportBundle
+        The report: the study's criteria codes (``StudyInfo.criteria``, named with their
+        source, e.g. ``eln2022`` -> ELN 2022 with its citation), each Result's
+        ``method``, ``rationale``, tests (:func:`tests_used`) and confidence level, the
+        number style and ``bundle.software``.
+
+    Returns
+    -------
+    str
+        Sentences in that order, each stated once; nothing a Result did not state.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.core.bundle import StudyInfo
+    >>> from remission.results import ResultSet
+    >>> r = Result("orr", "ORR", pd.DataFrame({"n": [3]}), "Exact binomial CI",
+    ...            params={"test": "Fisher exact", "conf_level": 0.95})
+    >>> b = ReportBundle(StudyInfo("S", "AML", ("CAR-T",), "infusion",
+    ...                            criteria={"response": "eln2022"}),
+    ...                  ResultSet([r]), software={"remission": "1.0"})
+    >>> text = methods_paragraph(b)
+    >>> text.split(". ")[0]
+    'Response was assessed according to ELN 2022 (Döhner H et al'
+    >>> "Tests and models used: Fisher exact." in text, text.endswith("remission 1.0.")
+    (True, True)
+    >>> "two-sided at the 95% level" in text
+    True
+    """
     results = ordered_results(bundle)
     study = bundle.study
     parts: list[str] = []
@@ -105,7 +226,7 @@ def methods_paragraph(bundle: ReportBundle) -> str:
             topic = _CRITERIA_TOPIC.get(key, str(key).replace("_", " "))
             verb = "assessed" if key == "response" else "graded"
             be = "were" if topic.endswith("s") else "was"
-            name = criteria_name(code)
+            name = _criteria_name(code)
             how = name if name.lower().startswith("as ") else "according to " + name
             crit.append(f"{topic} {be} {verb} {how}")
         text = "; ".join(crit)
@@ -134,7 +255,28 @@ def methods_paragraph(bundle: ReportBundle) -> str:
 
 
 def result_reference_numbers(result: Result, refs: list[str]) -> list[int]:
-    """1-based positions of ``result``'s references in the report's reference list."""
+    """1-based positions of ``result``'s references in the report's reference list.
+
+    Parameters
+    ----------
+    result : Result
+        The Result whose references are cited.
+    refs : list of str
+        The report's reference list (:func:`references`).
+
+    Returns
+    -------
+    list of int
+        The numbers the report prints (``[1]``, ``[3]``...), in the Result's order;
+        references absent from ``refs`` are skipped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = Result("a", "a", pd.DataFrame(), "", references=("Ref C", "Ref A", "Ref Z"))
+    >>> result_reference_numbers(r, ["Ref A", "Ref B", "Ref C"])
+    [3, 1]
+    """
     index = {r: i + 1 for i, r in enumerate(refs)}
     return [index[t] for t in _unique(result.references) if t in index]
 

@@ -80,6 +80,20 @@ def summary_formatter(style: NumberStyle, decimals: int | None,
     (:meth:`~remission.numbers.NumberStyle.summary`: the journal styles print to the
     data's precision, remission's default keeps 3 significant digits).
 
+    Parameters
+    ----------
+    style : NumberStyle
+        The report's number style.
+    decimals : int or None
+        Decimals the variable was recorded with; None when unknown.
+    kinds : mapping of str to str
+        Summary column -> ``"location"``, ``"value"`` or ``"calculated"``.
+
+    Returns
+    -------
+    callable
+        ``num(value, column) -> str``.
+
     Examples
     --------
     >>> num = summary_formatter(get_style("jama"), 0, {"median": "location", "mean": "calculated"})
@@ -200,8 +214,36 @@ def _raw_cell(key: str, rec: Mapping[str, Any], cols: Sequence[str]) -> str:
 def find_tests(result: Any, results: Any) -> Any:
     """The sibling test Result a publication table may take its P column from.
 
-    ``<prefix>.tests`` (``baseline.continuous`` -> ``baseline.tests``) in the same section,
-    with columns ``test``, ``p`` and the first ``display["rows"]`` column. None otherwise.
+    Parameters
+    ----------
+    result : Result
+        A Result with a publication layout (``display["rows"]``).
+    results : ResultSet or mapping of str to Result
+        The report's Results, looked up by name.
+
+    Returns
+    -------
+    Result or None
+        ``<prefix>.tests`` (``baseline.continuous`` -> ``baseline.tests``) when it is in
+        ``results``, in the same section, with columns ``test``, ``p`` and the first
+        ``display["rows"]`` column; None otherwise (also when ``result`` has no
+        ``display["rows"]``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.results import Result, ResultSet
+    >>> t = pd.DataFrame({"variable": ["Female", "Female"], "group": ["A", "B"],
+    ...                   "n": [2, 1], "N": [4, 5], "pct": [50.0, 20.0]})
+    >>> r = Result("baseline.categorical", "Table 1", t, "Counts", section="baseline",
+    ...            display={"rows": "variable", "columns": "group", "cell": "n_pct"})
+    >>> tests = Result("baseline.tests", "Tests", pd.DataFrame(
+    ...     {"variable": ["Female"], "test": ["Fisher exact"], "p": [0.52]}), "Fisher",
+    ...     section="baseline")
+    >>> find_tests(r, ResultSet([r, tests])).name
+    'baseline.tests'
+    >>> find_tests(r, ResultSet([r])) is None
+    True
     """
     rows = _as_list((result.display or {}).get("rows"))
     if not rows:
@@ -247,6 +289,58 @@ def publication_table(result: Any, tests: Any = None,
     table rather than hide a row. ``group_labels`` (cohort code -> label from study.toml)
     heads a column with the cohort's label ("0.5×10⁶/kg (N = 4)") instead of its code;
     ``style`` is the report's number style (default ``"remission"``).
+
+    The ``cell`` templates are :data:`CELL_TEMPLATES`: ``n_pct`` ("n (%)"),
+    ``median_iqr`` (median (IQR), range and missing rows), ``median_range`` and
+    ``pct_ci`` (percentage with its confidence interval). The layout follows CONSORT 2010
+    item 15 as clinical journals print a baseline table.
+
+    Parameters
+    ----------
+    result : Result
+        The tidy Result; ``result.display`` gives ``rows`` (one column name or two),
+        ``columns`` (the group column) and ``cell`` (a template name).
+    tests : Result, optional
+        The sibling test Result (:func:`find_tests`) supplying the ``P`` column.
+    max_rows : int, optional
+        Keep the first rows only (the note under the table says how many there are).
+    group_labels : mapping of str to str, optional
+        Cohort code -> label for the column headers.
+    style : NumberStyle or str, optional
+        Number style (:data:`remission.numbers.STYLES`); default ``"remission"``.
+
+    Returns
+    -------
+    DisplayTable or None
+        The layout with ``row_kinds`` and table notes (what the cells are, which test
+        each superscript letter names), or None as described above.
+
+    References
+    ----------
+    Moher D, Hopewell S, Schulz KF, et al. CONSORT 2010 explanation and elaboration:
+    updated guidelines for reporting parallel group randomised trials. BMJ
+    2010;340:c869 (item 15, baseline data).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from remission.results import Result, ResultSet
+    >>> t = pd.DataFrame({"variable": ["Female", "Female"], "group": ["A", "B"],
+    ...                   "n": [2, 1], "N": [4, 5], "pct": [50.0, 20.0]})
+    >>> r = Result("baseline.categorical", "Table 1", t, "Counts", section="baseline",
+    ...            display={"rows": "variable", "columns": "group", "cell": "n_pct"})
+    >>> tests = Result("baseline.tests", "Tests", pd.DataFrame(
+    ...     {"variable": ["Female"], "test": ["Fisher exact"], "p": [0.52]}), "Fisher",
+    ...     section="baseline")
+    >>> dt = publication_table(r, tests)
+    >>> dt.index_header, dt.columns
+    ('Characteristic', ('A (N = 4)', 'B (N = 5)', 'P'))
+    >>> [(key, [c.text for c in cells]) for key, cells in dt.rows]
+    [('Female', ['2 (50.0%)', '1 (20.0%)', '0.52ᵃ'])]
+    >>> dt.notes
+    ('Data are n (%).', 'ᵃ Fisher exact test.')
+    >>> publication_table(Result("x", "x", t, "Counts")) is None  # no display
+    True
     """
     st = get_style(style)
     disp = result.display or {}

@@ -82,7 +82,7 @@ def _ci_stem(name: str) -> str | None:
     return None
 
 
-def plan_columns(names: Sequence[str], roles: Sequence[Role], params: Mapping[str, Any]
+def _plan_columns(names: Sequence[str], roles: Sequence[Role], params: Mapping[str, Any]
                  ) -> list[_Col]:
     """How each column displays, from the columns' roles: count/share pairs and
     confidence-limit pairs become one column at the position of their first member."""
@@ -135,7 +135,25 @@ def plan_columns(names: Sequence[str], roles: Sequence[Role], params: Mapping[st
 
 
 def raw_text(v: Any) -> str:
-    """The unrounded value behind a cell (shown on hover; ``"NA"`` when missing)."""
+    """The unrounded value behind a cell (shown on hover; ``"NA"`` when missing).
+
+    Parameters
+    ----------
+    v : any
+        A table value.
+
+    Returns
+    -------
+    str
+        ``"NA"`` for a missing value, the shortest round-trip ``repr`` of a float
+        (numpy scalars included), else ``str(v)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> raw_text(0.1 + 0.2), raw_text(np.float32(0.5)), raw_text(None), raw_text("CR")
+    ('0.30000000000000004', '0.5', 'NA', 'CR')
+    """
     if is_missing(v):
         return "NA"
     if isinstance(v, float):
@@ -268,7 +286,7 @@ def display_table(result: Any, max_rows: int | None = None,
     table = result.table
     names = [col_name(c) for c in table.columns]
     roles = result.column_roles()
-    plan = plan_columns(names, roles, result.params)
+    plan = _plan_columns(names, roles, result.params)
     # Audit tables compare a printed number with a recomputed one: show 6 significant
     # digits there, or "58.33 reported vs 58.3 recomputed" would look like a mismatch.
     digits = AUDIT_DIGITS if any(c.kind == "verdict" for c in plan) else 3

@@ -30,7 +30,41 @@ def _table(t: DisplayTable) -> list[str]:
 
 def render_result(r: Result, max_rows: int | None = MAX_ROWS,
                   pub: DisplayTable | None = None) -> str:
-    """One Result as text: its publication layout ``pub`` when given, else the tidy table."""
+    """One Result as text: its publication layout ``pub`` when given, else the tidy table.
+
+    Parameters
+    ----------
+    r : Result
+        The Result.
+    max_rows : int or None, default :data:`MAX_ROWS`
+        Rows of the tidy table shown (a note says how many there are); None shows all.
+    pub : DisplayTable, optional
+        Publication layout (:func:`remission.report.publication.publication_table`)
+        printed instead of the tidy table.
+
+    Returns
+    -------
+    str
+        Title with the Result's name, underline, the table in aligned columns (numbers
+        right-aligned), table notes, the method line and one ``! Warning:`` line per
+        warning; no trailing newline.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"n": [3, 12], "N": [4, 20]},
+    ...                  index=pd.Index(["CR", "CRi"], name="response"))
+    >>> r = Result("efficacy.orr", "Response", t, "Counts", warnings=("small cohort",))
+    >>> print(render_result(r))
+    Response  [efficacy.orr]
+    ========================
+    response   n   N
+    --------  --  --
+    CR         3   4
+    CRi       12  20
+    Method: Counts.
+    ! Warning: small cohort
+    """
     t = pub if pub is not None else display_table(r, max_rows=max_rows)
     title = f"{r.title}  [{r.name}]"
     lines = [title, "=" * len(title)]
@@ -47,6 +81,28 @@ def render(results: Iterable[Result], max_rows: int | None = MAX_ROWS) -> str:
     """All Results as plain text, separated by blank lines (ends with a newline).
 
     Results with ``display`` print in their publication layout (as in tables.docx).
+
+    Parameters
+    ----------
+    results : iterable of Result
+        In the order to print; a Result's tests (for the P column of a publication
+        layout) are looked up among them by name.
+    max_rows : int or None, default :data:`MAX_ROWS`
+        Rows shown per table; None shows all.
+
+    Returns
+    -------
+    str
+        The text ``remission report`` prints.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rs = [Result(f"r{i}", f"Table {i}", pd.DataFrame({"n": range(60)}), "Counts")
+    ...       for i in (1, 2)]
+    >>> text = render(rs)
+    >>> text.count("... first 50 of 60 rows shown"), text.count("\\n\\n"), text[-1]
+    (2, 1, '\\n')
     """
     results = list(results)
     by_name = {r.name: r for r in results}

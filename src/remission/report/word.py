@@ -9,8 +9,8 @@ Byte reproducibility: python-docx stamps core properties with the current time a
 ``SOURCE_DATE_EPOCH`` when set, the reproducible-builds convention,
 https://reproducible-builds.org/specs/source-date-epoch/).
 
-Large tables are written as one XML string parsed by lxml rather than cell by cell
-through the python-docx API, which is orders of magnitude slower for thousands of rows.
+Each table is written as one XML string parsed by lxml, not cell by cell through the
+python-docx API, so its cost grows linearly with the number of cells.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ PUB_BORDERS = (
 _VERDICT_FILL = {"agrees": "E6F1F8", "disagrees": "FBE9DF", "cannot be checked": "F0F0F0"}
 
 
-def fixed_time() -> dt.datetime:
+def _fixed_time() -> dt.datetime:
     sde = os.environ.get("SOURCE_DATE_EPOCH")
     if sde and sde.strip().isdigit():
         return dt.datetime.fromtimestamp(int(sde), tz=dt.UTC)
@@ -100,6 +100,25 @@ def text_twips(text: str, size_half_pt: int) -> int:
     0.58 -- the advance widths of Arial/Calibri/Times rounded up (digits: Times 0.5,
     Calibri 0.507, Arial 0.556 em), enough to size a column so its numbers do not wrap.
     Cells of numeric columns also carry ``w:noWrap`` for fonts wider still.
+
+    Parameters
+    ----------
+    text : str
+        One line of text.
+    size_half_pt : int
+        Font size in half-points (Word's unit: 18 is 9 pt).
+
+    Returns
+    -------
+    int
+        Width in twips (1/20 pt, 1440 per inch), rounded to the nearest twip.
+
+    Examples
+    --------
+    >>> text_twips("10", 20)  # two digits of 0.58 em at 10 pt: 1.16 em x 200 twips
+    232
+    >>> text_twips("M", 18), text_twips("i", 18)
+    (162, 54)
     """
     em = 0.0
     for ch in text:
@@ -130,6 +149,32 @@ def column_widths(t: DisplayTable, text_width: int, cap: int = 40,
     labels, free text) share what is left and wrap, so "30.5 (17.8–38.8)" or a p-value
     never breaks across lines while a long label may. Headers may wrap at spaces, so
     their longest word counts.
+
+    Parameters
+    ----------
+    t : DisplayTable
+        The table (row-label column first).
+    text_width : int
+        Width available for the table, twips.
+    cap : int, default 40
+        Longest text counted, in characters, for the proportional widths.
+    size_half_pt : int, default 0
+        Font size in half-points; 0 gives widths proportional to the text length only.
+
+    Returns
+    -------
+    list of int
+        One width (twips) per column, row labels first; each at least 400.
+
+    Examples
+    --------
+    >>> from remission.report.tables import Cell, DisplayTable
+    >>> t = DisplayTable("Characteristic", ("n",), (("Age, years", (Cell("12"),)),), 1,
+    ...                  numeric=(True,))
+    >>> column_widths(t, 9000)  # longest texts 14 and 2 characters, +2 each: 16:4
+    [7200, 1800]
+    >>> sum(column_widths(t, 9000, size_half_pt=18)) <= 9000
+    True
     """
     cols = [[t.index_header, *(k for k, _ in t.rows)]]
     cols += [[h, *(cells[j].text for _, cells in t.rows)] for j, h in enumerate(t.columns)]
@@ -158,7 +203,27 @@ def column_widths(t: DisplayTable, text_width: int, cap: int = 40,
 def publication_fit(t: DisplayTable, portrait_width: int) -> tuple[int, bool]:
     """Font size (half-points) and orientation for a publication table: 9 pt if its
     numeric columns and a 1-inch label column fit the portrait text width, else 8 pt,
-    else 8 pt on a landscape page."""
+    else 8 pt on a landscape page.
+
+    Parameters
+    ----------
+    t : DisplayTable
+        A publication table.
+    portrait_width : int
+        Text width of a portrait page, twips.
+
+    Returns
+    -------
+    tuple of (int, bool)
+        Font size in half-points (18 or 16) and whether the page is landscape.
+
+    Examples
+    --------
+    >>> from remission.report.tables import Cell, DisplayTable
+    >>> t = DisplayTable("", ("A",), (("x", (Cell("1"),)),), 1, numeric=(True,))
+    >>> publication_fit(t, 9360), publication_fit(t, 1000)
+    ((18, False), (16, True))
+    """
     for size in (18, 16):
         if min_width(t, size) <= portrait_width:
             return size, False
@@ -167,7 +232,28 @@ def publication_fit(t: DisplayTable, portrait_width: int) -> tuple[int, bool]:
 
 def min_width(t: DisplayTable, size: int) -> int:
     """Narrowest width (twips) at which no number wraps: numeric columns at their
-    measured width, each text column (row labels included) at :data:`MIN_TEXT_COL`."""
+    measured width, each text column (row labels included) at :data:`MIN_TEXT_COL`.
+
+    Parameters
+    ----------
+    t : DisplayTable
+        The table.
+    size : int
+        Font size in half-points.
+
+    Returns
+    -------
+    int
+        Width in twips.
+
+    Examples
+    --------
+    >>> from remission.report.tables import Cell, DisplayTable
+    >>> t = DisplayTable("", ("n", "Note"), (("x", (Cell("12"), Cell("text"))),), 1,
+    ...                  numeric=(True, False))
+    >>> min_width(t, 20) == 2 * MIN_TEXT_COL + text_twips("12", 20) + CELL_PAD
+    True
+    """
     numeric = t.numeric or (False,) * len(t.columns)
     total = MIN_TEXT_COL
     for j, (h, n) in enumerate(zip(t.columns, numeric, strict=True)):
@@ -181,7 +267,7 @@ def min_width(t: DisplayTable, size: int) -> int:
     return total
 
 
-def table_xml(t: DisplayTable, style_id: str, text_width: int,
+def _table_xml(t: DisplayTable, style_id: str, text_width: int,
               size: int | None = None) -> str:
     """A ``w:tbl`` element for ``t`` (header row repeats on each page).
 
@@ -234,7 +320,37 @@ def table_xml(t: DisplayTable, style_id: str, text_width: int,
 def footnote_text(r: Result, truncated: tuple[int, int] | None = None,
                   notes: tuple[str, ...] = (), style: str = "remission") -> list[str]:
     """Lines under a table: table notes (cell legend, test marks), the Method line
-    (method, rationale and parameters as sentences), warnings, references."""
+    (method, rationale and parameters as sentences), warnings, references.
+
+    Parameters
+    ----------
+    r : Result
+        The Result the table shows.
+    truncated : tuple of (int, int), optional
+        ``(rows shown, rows in total)`` when the table was cut.
+    notes : tuple of str, default ()
+        The display table's notes, printed first.
+    style : str, default ``"remission"``
+        Number style of the parameters in the Method line.
+
+    Returns
+    -------
+    list of str
+        One footnote line each, ending with ``"Source: result <name>"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = Result("os.km", "OS", pd.DataFrame(), "Kaplan-Meier",
+    ...            warnings=("few events",), references=("Kaplan 1958", "Greenwood 1926"))
+    >>> for line in footnote_text(r, truncated=(2000, 2500)):
+    ...     print(line)
+    Method: Kaplan-Meier.
+    Warning: few events
+    References: Kaplan 1958; Greenwood 1926
+    First 2000 of 2500 rows shown; complete table in results.json.
+    Source: result os.km
+    """
     lines = [*notes, "Method: " + method_line(r.method, r.rationale, r.params, style)]
     lines += [f"Warning: {w}" for w in r.warnings]
     if r.references:
@@ -252,7 +368,44 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     """``tables.docx`` as bytes, identical for identical bundles.
 
     A Result with a publication layout (``Result.display``) appears in that layout only;
-    its tidy table is in report.html (collapsed) and results.json.
+    its tidy table is in report.html (collapsed) and results.json. Document and zip
+    timestamps are fixed (``SOURCE_DATE_EPOCH`` when set, else :data:`FIXED_TIME`).
+
+    Parameters
+    ----------
+    bundle : ReportBundle
+        The report.
+    max_rows : int, default :data:`~remission.report.html.MAX_TABLE_ROWS`
+        Rows per table (the footnote says when a table was cut).
+    tables : mapping of str to DisplayTable, optional
+        Tidy display tables already built, by Result name.
+    publication : mapping of str to DisplayTable or None, optional
+        Publication layouts already built
+        (:func:`~remission.report.html.publication_tables`).
+
+    Returns
+    -------
+    bytes
+        The .docx file (a zip).
+
+    Examples
+    --------
+    >>> import io, zipfile
+    >>> import pandas as pd
+    >>> from remission.core.bundle import StudyInfo
+    >>> from remission.results import ResultSet
+    >>> r = Result("safety.ae", "Adverse events", pd.DataFrame({"n": [1]}), "Counts")
+    >>> b = ReportBundle(StudyInfo("S", "AML", ("CAR-T",), "day 0"), ResultSet([r]))
+    >>> data = render_docx(b)
+    >>> data == render_docx(b)
+    True
+    >>> z = zipfile.ZipFile(io.BytesIO(data))
+    >>> {i.date_time for i in z.infolist()}
+    {(2000, 1, 1, 0, 0, 0)}
+    >>> import re
+    >>> re.findall(r"<w:t[^>]*>([^<]*)</w:t>", z.read("word/document.xml").decode())[:9]
+    ['S: tables', 'Disease: AML; Products: CAR-T', 'Table 1. ', 'Adverse events', \
+'n', '0', '1', 'Method: Counts.', 'Source: result safety.ae']
     """
     pubs = publication if publication is not None else publication_tables(bundle, max_rows)
     from docx import Document
@@ -301,7 +454,7 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
         p.add_run(f"Table {k}. ").bold = True
         p.add_run(_clean(r.title)).bold = True
         if t.rows:
-            body.insert_element_before(parse_xml(table_xml(t, style_id, text_width, size)),
+            body.insert_element_before(parse_xml(_table_xml(t, style_id, text_width, size)),
                                        "w:sectPr")
         else:
             doc.add_paragraph("No rows.")
@@ -321,7 +474,7 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     doc.add_paragraph(_clean(methods_paragraph(bundle)))
 
     cp = doc.core_properties
-    when = fixed_time().replace(tzinfo=None)
+    when = _fixed_time().replace(tzinfo=None)
     cp.author = "remission"
     cp.last_modified_by = "remission"
     cp.title = _clean(f"{s.name}: tables")
@@ -331,7 +484,7 @@ def render_docx(bundle: ReportBundle, max_rows: int = MAX_TABLE_ROWS,
     cp.revision = 1
     buf = io.BytesIO()
     doc.save(buf)
-    return normalise_zip(buf.getvalue(), fixed_time())
+    return _normalise_zip(buf.getvalue(), _fixed_time())
 
 
 def _new_section(doc: Any, landscape: bool) -> None:
@@ -353,7 +506,7 @@ def _clean(text: str) -> str:
     return _BAD_XML.sub("", text)
 
 
-def normalise_zip(data: bytes, when: dt.datetime) -> bytes:
+def _normalise_zip(data: bytes, when: dt.datetime) -> bytes:
     """Rewrite a zip with fixed entry timestamps and attributes (same order, same content)."""
     stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
     out = io.BytesIO()
