@@ -35,6 +35,62 @@ def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | No
     missing. Grading systems: Lee DW et al. Blood 2014;124:188-95 (CRS);
     Neelapu SS et al. Nat Rev Clin Oncol 2018;15:47-62 (CARTOX/CRES);
     Lee DW et al. Biol Blood Marrow Transplant 2019;25:625-38 (ASTCT CRS/ICANS).
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        Subject-level dataset, one row per patient, with ``USUBJID``, ``COHORT`` and
+        ``grade_col`` (optional ``COHORTN`` for the group order, ``COHORTL`` labels,
+        ``NTXSYS``). A missing grade is counted as "Not graded".
+    grade_col : str, default ``"CRSGR"``
+        Column of the highest grade per patient (``"CRSGR"`` or ``"NTXGR"``).
+    title : str, optional
+        Figure title; default "<system> grade by <group title>".
+    system : str, optional
+        Grading system named in the legend title.
+    group_title : str, default ``"Group"``
+        Label of the group axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One stacked bar per group; each segment is labelled "count (percent of the
+        group)", each bar "n=<patients>".
+
+    Raises
+    ------
+    remission.errors.InputError
+        If ``adsl`` is not a DataFrame or lacks a required column (every missing column
+        named at once).
+
+    References
+    ----------
+    Lee DW, Gardner R, Porter DL, et al. Current concepts in the diagnosis and
+    management of cytokine release syndrome. Blood 2014;124:188-95.
+    Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release
+    syndrome and neurologic toxicity associated with immune effector cells. Biol Blood
+    Marrow Transplant 2019;25:625-38.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> adsl = pd.DataFrame({
+    ...     "USUBJID": ["P1", "P2", "P3", "P4"], "COHORT": ["low", "low", "high", "high"],
+    ...     "COHORTN": [1, 1, 2, 2], "COHORTL": ["0.5e6/kg", "0.5e6/kg", "1e6/kg", "1e6/kg"],
+    ...     "CRSGR": [0, 2, 1, None], "NTXGR": [0, 0, 1, 0], "BOR": ["CR", "PD", "CR", "CRi"],
+    ...     "TRANSFL": ["Y", "N", "N", "N"], "DTHFL": ["N", "Y", "N", "N"],
+    ...     "DTHDY": [None, 40, None, None]})
+    >>> ax = grade_by_group(adsl).axes[0]
+    >>> [t.get_text() for t in ax.get_xticklabels()], ax.get_legend_handles_labels()[1]
+    (['0.5e6/kg', '1e6/kg'], ['Grade 0', 'Grade 1', 'Grade 2', 'Not graded'])
+    >>> [t.get_text() for t in ax.texts]  # each grade is 1 of the 2 patients of its group
+    ['1 (50%)', '1 (50%)', '1 (50%)', '1 (50%)', 'n=2', 'n=2']
+    >>> grade_by_group(adsl[["USUBJID", "COHORT"]])
+    Traceback (most recent call last):
+    ...
+    remission.errors.InputError: 1 problem found:
+      - ADSL, column 'CRSGR': grade_by_group: required column missing; expected \
+subject-level dataset column (see docs/report.md)
     """
     import matplotlib as mpl
 

@@ -67,7 +67,25 @@ def _grade_texts(col: pd.Series) -> list[str]:
 
 
 def lane_chart_note(n_patients: int, max_patients: int = MAX_PATIENTS) -> str:
-    """Sentence for a figure caption when :func:`lane_chart` aggregates ("" otherwise)."""
+    """Sentence for a figure caption when :func:`lane_chart` aggregates ("" otherwise).
+
+    Parameters
+    ----------
+    n_patients : int
+        Patients in the chart.
+    max_patients : int, default :data:`MAX_PATIENTS`
+        The ``max_patients`` given to :func:`lane_chart`.
+
+    Returns
+    -------
+    str
+        The caption sentence when ``n_patients > max_patients``, else ``""``.
+
+    Examples
+    --------
+    >>> lane_chart_note(200), lane_chart_note(201)[:40]
+    ('', 'With 201 patients (more than 200) the ch')
+    """
     if n_patients <= max_patients:
         return ""
     return (f"With {n_patients} patients (more than {max_patients}) the chart is aggregated: "
@@ -85,9 +103,49 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
     ``?`` when survival status is unknown). The group tile shows the group's study.toml
     label (its code, keyed in the legend to the label, when the label is longer than
     :data:`TILE_CHARS` characters); the column and legend are headed ``group_title``. More
-    than
-    ``max_patients`` rows are drawn as an unlabelled raster (aggregated view) and the
+    than ``max_patients`` rows are drawn as an unlabelled raster (aggregated view) and the
     title states it.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        Subject-level dataset with the columns of :data:`REQUIRED` (``USUBJID``,
+        ``COHORT``, ``BOR``, ``CRSGR``, ``NTXGR``, ``TRANSFL``, ``DTHFL``; flags ``"Y"``
+        / ``"N"``, anything else unknown) and optionally ``DTHDY``, ``NTXSYS``,
+        ``COHORTN``, ``COHORTL``.
+    title : str, default ``"Patient-level outcomes"``
+        Figure title.
+    max_patients : int, default :data:`MAX_PATIENTS`
+        Above this many rows the chart is aggregated.
+    group_title : str, default ``"Group"``
+        Heading of the group column and legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The tile grid and its legend.
+
+    Raises
+    ------
+    remission.errors.InputError
+        If ``adsl`` is not a DataFrame or lacks a required column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> adsl = pd.DataFrame({
+    ...     "USUBJID": ["P1", "P2", "P3", "P4"], "COHORT": ["low", "low", "high", "high"],
+    ...     "COHORTN": [1, 1, 2, 2], "COHORTL": ["0.5e6/kg", "0.5e6/kg", "1e6/kg", "1e6/kg"],
+    ...     "CRSGR": [0, 2, 1, None], "NTXGR": [0, 0, 1, 0], "BOR": ["CR", "PD", "CR", "CRi"],
+    ...     "TRANSFL": ["Y", "N", "N", "N"], "DTHFL": ["N", "Y", "N", "N"],
+    ...     "DTHDY": [None, 40, None, None]})
+    >>> ax = lane_chart(adsl).axes[0]
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['P1', 'P2', 'P3', 'P4']
+    >>> [t.get_text() for t in ax.texts][5:11]  # P2: PD, CRS grade 2, died on day 40
+    ['0.5e6/kg', 'PD', '2', '0', 'No', '† d40']
+    >>> lane_chart(adsl, max_patients=3).axes[0].get_title(loc="left")
+    'Patient-level outcomes (aggregated view: n = 4 > 3, no patient labels)'
     """
     import matplotlib as mpl
 

@@ -32,6 +32,50 @@ def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by
     Categories are ordered best to worst (ELN 2022, Döhner H et al. Blood
     2022;140:1345-77; MRD-stratified CR as in the study tables). Each segment shows the
     count and the percentage of its dose group; colours are Okabe–Ito.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        Subject-level dataset with ``USUBJID``, ``COHORT`` and ``response_col`` (optional
+        ``COHORTN``, ``COHORTL``).
+    title : str, default ``"Best overall response by dose group"``
+        Figure title.
+    response_col : str, default ``"BOR"``
+        Column of the best overall response category.
+    group_title : str, default ``"Group"``
+        Label of the group axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One stacked bar per group, categories best to worst; segments labelled
+        "count (percent of the group)", bars "n=<patients>".
+
+    Raises
+    ------
+    remission.errors.InputError
+        If ``adsl`` is not a DataFrame or lacks a required column.
+
+    References
+    ----------
+    Döhner H, Wei AH, Appelbaum FR, et al. Diagnosis and management of AML in adults:
+    2022 recommendations from an international expert panel on behalf of the ELN. Blood
+    2022;140:1345-77.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> adsl = pd.DataFrame({
+    ...     "USUBJID": ["P1", "P2", "P3", "P4"], "COHORT": ["low", "low", "high", "high"],
+    ...     "COHORTN": [1, 1, 2, 2], "COHORTL": ["0.5e6/kg", "0.5e6/kg", "1e6/kg", "1e6/kg"],
+    ...     "CRSGR": [0, 2, 1, None], "NTXGR": [0, 0, 1, 0], "BOR": ["CR", "PD", "CR", "CRi"],
+    ...     "TRANSFL": ["Y", "N", "N", "N"], "DTHFL": ["N", "Y", "N", "N"],
+    ...     "DTHDY": [None, 40, None, None]})
+    >>> ax = response_by_group(adsl).axes[0]
+    >>> ax.get_legend_handles_labels()[1], ax.get_title(loc="left")
+    (['CR', 'CRi', 'PD'], 'Best overall response by dose group')
+    >>> [t.get_text() for t in ax.texts]
+    ['1 (50%)', '1 (50%)', '1 (50%)', '1 (50%)', 'n=2', 'n=2']
     """
     import matplotlib as mpl
 

@@ -236,7 +236,36 @@ def cif_figure(curves: Result, *, order: Sequence[str] | None = None,
 
 
 def forest_plot(result: Result, *, estimate: str | None = None, title: str = "") -> Figure:
-    """Forest plot of HR (Cox) or OR (logistic) rows of a Result, log x axis."""
+    """Forest plot of HR (Cox) or OR (logistic) rows of a Result, log x axis.
+
+    Parameters
+    ----------
+    result : Result
+        A Cox or logistic Result whose table has ``<estimate>``, ``<estimate>_lo``,
+        ``<estimate>_hi`` and ``p`` columns, one row per term (rows with a missing
+        estimate are skipped).
+    estimate : str, optional
+        The ratio column; default ``"HR"`` when present, else ``"OR"``.
+    title : str, default ``""``
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Squares with CI whiskers on a log axis with a dashed line at 1, each row
+        annotated "estimate (lower–upper), p=...".
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"HR": [0.5, 2.0], "HR_lo": [0.25, 1.0], "HR_hi": [1.0, 4.0],
+    ...                   "p": [0.05, 0.049]}, index=["age", "dose"])
+    >>> ax = forest_plot(Result("cox", "Cox", t, "Cox PH")).axes[0]
+    >>> [x.get_text() for x in ax.texts], ax.get_xscale()
+    (['0.50 (0.25–1.00), p=0.05', '2.00 (1.00–4.00), p=0.049'], 'log')
+    >>> ax.get_xlabel()
+    'Hazard ratio (95% CI, log scale)'
+    """
     tab = result.table
     est = estimate or ("HR" if "HR" in tab.columns else "OR")
     rows = tab[tab[est].notna()]
