@@ -12,12 +12,20 @@ Order of evidence for one allele: (1) a user-supplied allele -> group file (expl
 classes, or residues 77-83, or the mature protein sequence); (2) the common alleles
 shipped as cited facts (``data/kir_ligands_common.csv``, IPD-IMGT/HLA 3.63.0 classes);
 (3) locus-family rules that hold for every allele of a locus (no HLA-A allele is a C
-ligand; HLA-A Bw4 is confined to the A*23/24/25/32 families; A3/A11 = A*03/A*11; only
-B*46/B*73 among HLA-B are C ligands). Anything else is **unclassifiable** and reported,
-never guessed: the first field does not fix the group (C*16:01 is C1, C*16:02 is C2).
+ligand; A3/A11 = A*03/A*11; only B*46/B*73 among HLA-B are C ligands). Anything else is
+**unclassifiable** and reported, never guessed: the first field does not fix the group
+(C*16:01 is C1, C*16:02 is C2). HLA-A Bw4 is *not* confined to the A*23/24/25/32
+families: IPD-IMGT/HLA 3.63.0 lists 26 Bw4 alleles in other families (e.g. A*02:81,
+A*31:07, A*68:36 Bw4-80I; A*26:58 Bw4-80T), so an HLA-A allele's Bw4 status comes from
+the shipped facts (common alleles, the Bw4 ones of criteria.md §9b and common non-Bw4
+ones checked against the same source) or the user file, never from its first field.
 
-Names: ``A*02:01``, ``HLA-C*07:02:01:03``, expression suffixes (``N`` null = no ligand;
-``L``/``S``/``Q``/``C``/``A`` = unclassifiable unless the user file says otherwise);
+Names: ``A*02:01``, ``HLA-C*07:02:01:03``, any case, the pre-2010 ``Cw*07:01`` prefix,
+G and P groups (``C*07:01:01G``, ``C*07:01P``: alleles with the same antigen-recognition
+domain, exons 2-3, which holds residues 77-83, so the group's named allele gives the class;
+a G group may also hold null alleles, which the report says), expression suffixes (``N``
+null = no ligand; ``L``/``S``/``Q``/``C``/``A`` = unclassifiable unless the user file says
+otherwise);
 1-field (``C*07``), serology (``Cw7``, ``B51``) and ambiguity codes (``A*02:AB``) are
 accepted but flagged as low resolution and are classifiable only by the user file.
 """
@@ -36,8 +44,8 @@ C_VALUES = ("C1", "C2", "none")
 BW_VALUES = ("Bw4-80I", "Bw4-80T", "Bw4-80N", "Bw6", "none")
 UNKNOWN = "?"
 _MOLECULAR = re.compile(
-    r"^(?:HLA-)?(?P<locus>[ABC])\*(?P<f1>\d{2,3})(?::(?P<f2>\d{2,4}|[A-Z]{2,5}))?"
-    r"(?::\d{2,3}){0,2}(?P<suffix>[NLSQCA])?$")
+    r"^(?:HLA-)?(?P<locus>[ABC])(?:(?<=C)W)?\*(?P<f1>\d{2,3})(?::(?P<f2>\d{2,4}|[A-Z]{2,5}))?"
+    r"(?::\d{2,3}){0,2}(?:(?P<suffix>[NLSQCA])|(?P<group>[GP]))?$")
 _SEROLOGY = re.compile(r"^(?:HLA-)?(?P<locus>A|B|CW?)(?P<num>\d{1,4})$")
 _RESIDUES = re.compile(r"^[ACDEFGHIKLMNPQRSTVWY]{7}$")
 
@@ -67,6 +75,9 @@ class Allele:
         ``"2-field+"``, ``"1-field"``, ``"code"`` or ``"serology"``.
     suffix:
         Expression suffix or ``""``.
+    group:
+        ``"G"`` or ``"P"`` for a G or P group designation (``C*07:01:01G``,
+        ``C*07:01P``), else ``""``; the key is the group's named 2-field allele.
     """
 
     raw: str
@@ -74,6 +85,7 @@ class Allele:
     key: str
     resolution: str
     suffix: str = ""
+    group: str = ""
 
     @property
     def low_resolution(self) -> bool:
@@ -113,7 +125,11 @@ def parse_allele(text: str) -> Allele | None:
     m = _MOLECULAR.match(s)
     if m:
         locus, f1, f2, suf = m.group("locus"), m.group("f1"), m.group("f2"), m.group("suffix")
-        suf = suf or ""
+        suf, grp = suf or "", m.group("group") or ""
+        if grp and (f2 is None or f2.isalpha()):
+            return None  # a G/P group names a 2-field (or longer) allele
+        if grp:
+            return Allele(text, locus, f"{locus}*{f1}:{f2}", "2-field+", "", grp)
         if f2 is None:
             return Allele(text, locus, f"{locus}*{f1}{suf}", "1-field", suf)
         if f2.isalpha():
@@ -249,14 +265,12 @@ def classify(allele: Allele, user: pd.DataFrame | None = None) -> LigandClass:
                 c = facts.at[two, "c_ligand"]
             if bw == UNKNOWN:
                 bw = facts.at[two, "bw"]
-            src.append("shipped fact (criteria.md 9b)")
+            src.append("shipped fact (IPD-IMGT/HLA 3.63.0; criteria.md 9b)")
     f1 = allele.first_field
     if allele.resolution != "serology" and f1 is not None:
         # locus-family rules (criteria.md 9a) -- they hold for every allele of the family
         if loc == "A":
             c = "none" if c == UNKNOWN else c
-            if bw == UNKNOWN and f1 not in (23, 24, 25, 32):
-                bw = "none"
             if a3 == UNKNOWN:
                 a3 = "yes" if f1 in (3, 11) else "no"
         elif loc == "B":
@@ -271,9 +285,7 @@ def classify(allele: Allele, user: pd.DataFrame | None = None) -> LigandClass:
               ("no" if a3 == UNKNOWN else a3))
         if loc == "A" and c == UNKNOWN:
             c = "none"
-        num = int(allele.key.lstrip("ABCw"))
-        if loc == "A" and bw == UNKNOWN and num not in (9, 10, 19, 23, 24, 25, 32):
-            bw = "none"  # serological A9 -> A23/A24; A10 -> A25; A19 -> A32
+        # an HLA-A antigen does not fix Bw4 (rare Bw4 alleles in A*02, A*31, A*68, ...)
         if loc == "C" and bw == UNKNOWN:
             bw = "none"
     return LigandClass(c, bw, a3, "; ".join(src) or "locus rule")

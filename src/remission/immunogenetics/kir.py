@@ -26,7 +26,10 @@ Models (criteria.md §9c):
   lacks (receptor and ligand both required, as Ruggeri 2007).
 * **KIR haplotype and B content** (Cooley 2009, 2010): A/A when none of the B-haplotype
   genes (2DL2, 2DL5, 2DS1, 2DS2, 2DS3, 2DS5, 3DS1) is present, else B/x; centromeric
-  motif from 2DL3 (A) vs 2DL2/2DS2 (B), telomeric from 3DL1 + 2DS4 (A) vs 3DS1/2DS1 (B);
+  motif from 2DL3 (A) vs 2DL2/2DS2 (B), telomeric from 3DL1 + 2DS4 (A) vs 3DS1/2DS1 (B)
+  (Tel-B/B needs 3DL1 and 2DS4 both absent; when one of them is present and the other
+  absent no motif fits and the telomeric motif is "?" -- 3DL1/3DS1 are alleles of one
+  locus, so 3DL1 with 3DS1 cannot be Tel-B/B);
   B-content score = number of B motifs (0-4); **Best** = Cen-B/B, **Better** = >= 2 B
   motifs without Cen-B/B, **Neutral** = 0-1 B motif.
 """
@@ -208,6 +211,14 @@ def _label(parts: dict[str, np.ndarray]) -> np.ndarray:
     return np.array(table, dtype=object)[code]
 
 
+def _tel_a_state(l1: np.ndarray, s4: np.ndarray) -> np.ndarray:
+    """Telomeric A motif genes 3DL1 and 2DS4: 1 both present, 0 both absent, -1 either
+    untyped, -2 they disagree (one present, one absent: no Cooley 2010 motif fits)."""
+    return np.where((l1 == 1) & (s4 == 1), 1,
+                    np.where((l1 == 0) & (s4 == 0), 0,
+                             np.where((l1 == -1) | (s4 == -1), -1, -2))).astype(np.int8)
+
+
 def kir_genotype(kir: pd.DataFrame) -> pd.DataFrame:
     """Haplotype A/A vs B/x, Cen/Tel motifs, B-content score and Cooley group per donor.
 
@@ -241,8 +252,7 @@ def kir_genotype(kir: pd.DataFrame) -> pd.DataFrame:
     cen_b = _tri_any([g("KIR2DL2"), g("KIR2DS2")])
     cen_a = g("KIR2DL3")
     tel_b = _tri_any([g("KIR3DS1"), g("KIR2DS1")])
-    l1, s4 = g("KIR3DL1"), g("KIR2DS4")
-    tel_a = np.where((l1 == 1) & (s4 == 1), 1, np.where((l1 == 0) | (s4 == 0), 0, -1))
+    tel_a = _tel_a_state(g("KIR3DL1"), g("KIR2DS4"))
 
     def motif(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lab = np.select([(a == 1) & (b == 0), (a == 1) & (b == 1), (a == 0) & (b == 1)],
@@ -396,6 +406,11 @@ def kir_hla_results(hla: pd.DataFrame, pairs: pd.DataFrame, kir: pd.DataFrame | 
         warn.append(f"allele {name} ({row['resolution']}) cannot be classified for "
                     f"{', '.join(lab[w] for w in what)}: give residues 77-83 or a class in "
                     "the allele -> group file; models that need it are reported as unknown")
+    gg = [n for n in classes.index if (a := parse_allele(n)) is not None and a.group == "G"]
+    if gg:
+        warn.append("G-group typing (" + ", ".join(map(str, gg)) + ") classified as the "
+                    "group's named allele (same exons 2-3, which hold residues 77-83); a G "
+                    "group can also hold null alleles, which carry no ligand")
     low = classes[classes["resolution"].isin(["1-field", "serology", "code"])]
     if len(low):
         warn.append("low-resolution typing (" + ", ".join(low.index.astype(str)) +
@@ -410,7 +425,8 @@ def kir_hla_results(hla: pd.DataFrame, pairs: pd.DataFrame, kir: pd.DataFrame | 
     r1 = Result(
         "immunogenetics.hla_ligands", "HLA class I typing and KIR-ligand groups", per,
         method=("Each allele classified as C1/C2 (HLA-C residue 80; B*46:01 and B*73:01 as "
-                "C1), Bw4-80I/Bw4-80T/Bw6 (residues 77-83; HLA-A*23/24/25/32 Bw4) and "
+                "C1), Bw4-80I/Bw4-80T/Bw6 (residues 77-83; Bw4 also on some HLA-A, e.g. "
+                "A*23/24/25/32) and "
                 "A3/A11 (HLA-A*03/*11), from the user file, residues 77-83, the shipped "
                 "common-allele classes (IPD-IMGT/HLA 3.63.0) and locus-family rules, in that "
                 "order; a person's ligand is present if any allele carries it, absent if "
@@ -462,6 +478,15 @@ def kir_hla_results(hla: pd.DataFrame, pairs: pd.DataFrame, kir: pd.DataFrame | 
     if kir is not None and len(kir):
         geno = kir_genotype(kir)
         fw = []
+        def gv(name: str) -> np.ndarray:
+            v = (kir[name].to_numpy(dtype=float) if name in kir
+                 else np.full(len(kir), np.nan))
+            return np.where(np.isnan(v), -1, v).astype(np.int8)
+        odd = _tel_a_state(gv("KIR3DL1"), gv("KIR2DS4")) == -2
+        for donor in kir.index[odd]:
+            fw.append(f"donor {donor}: KIR3DL1 and KIR2DS4 disagree (one present, one "
+                      "absent): no Cooley 2010 telomeric motif fits, telomeric motif and "
+                      "B-content score not assigned (check the typing)")
         for gene in FRAMEWORK:
             if gene in kir:
                 for donor in kir.index[kir[gene].to_numpy(dtype=float) == 0]:
@@ -473,8 +498,9 @@ def kir_hla_results(hla: pd.DataFrame, pairs: pd.DataFrame, kir: pd.DataFrame | 
             "immunogenetics.kir_genotype", "Donor KIR gene content, haplotype and B content",
             gt, method=("A/A when none of KIR2DL2, 2DL5, 2DS1, 2DS2, 2DS3, 2DS5, 3DS1 is "
                         "present, else B/x (Cooley 2009); centromeric A = 2DL3, B = 2DL2 "
-                        "and/or 2DS2; telomeric A = 3DL1 with 2DS4, B = 3DS1 and/or 2DS1; "
-                        "B-content score = number of B motifs (Cooley 2010)."),
+                        "and/or 2DS2; telomeric A = 3DL1 with 2DS4, B = 3DS1 and/or 2DS1 "
+                        "(Tel-B/B = B genes without 3DL1 and 2DS4); B-content score = "
+                        "number of B motifs (Cooley 2010)."),
             rationale="Cooley 2010: Cen-B/B donors had the lowest relapse after unrelated "
                       "HCT for AML (not ALL).",
             warnings=tuple(fw), references=MODEL_REFERENCES[6:], section="immunogenetics"))
