@@ -3,9 +3,11 @@
 Data: the seed-002 design (CAR-T product + peak blood) simulated at ``--cells`` cells per
 sample (default 50,000, i.e. 100,000 cells) x ``--genes`` genes (default 20,000) with the
 simulator's sparse sampler (same model as the examples, one uniform per cell x gene and
-values only where non-zero; deterministic, seed 100, labelled SYNTHETIC), written once to
-``build/bench/data/singlecell-sparse-s100-<cells>x<genes>.h5ad`` (raw counts) and reused
-by later runs (delete the file to regenerate). Generating is not timed.
+values only where non-zero; deterministic, seed 100, labelled SYNTHETIC; above 1,500
+genes with ``named_share_genes=1500`` so the markers keep the examples' share of each
+library), written once to ``build/bench/data/singlecell-sparse-s100[-share1500]-<cells>x
+<genes>.h5ad`` (raw counts) and reused by later runs (delete the file to regenerate).
+Generating is not timed.
 
 Sides (each a fresh process; imports and reading the h5ad are in the wall time):
 
@@ -57,15 +59,28 @@ FAST_ENV = "REMISSION_BENCH_SC_FAST"  # quick mode: no UMAP, Gaussian kernel on 
 TOP = 20
 
 
+SHARE_GENES = 1500  # the examples' universe: named genes keep their share above it
+
+
 def make_data(cells: int, genes: int) -> Path:
-    """Simulate (sparse sampler, seed 100) once and cache the h5ad under build/bench/data."""
+    """Simulate (sparse sampler, seed 100) once and cache the h5ad under build/bench/data.
+
+    Above ``SHARE_GENES`` genes the design holds the named genes' library share (and the
+    share of population-specific background genes) at their 1,500-gene values
+    (``Design.named_share_genes``), so markers are as strong as in the examples.
+    """
+    from dataclasses import replace
+
     from remission.singlecell.simulate import cart_design, simulate
 
-    path = hz.OUT_DIR / "data" / f"singlecell-sparse-s100-{cells}x{genes}.h5ad"
+    share = SHARE_GENES if genes > SHARE_GENES else None
+    tag = f"-share{share}" if share else ""
+    path = hz.OUT_DIR / "data" / f"singlecell-sparse-s100{tag}-{cells}x{genes}.h5ad"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        a = simulate(cart_design(n_cells=cells, n_genes=genes), seed=100, sampler="sparse")
+        design = replace(cart_design(n_cells=cells, n_genes=genes), named_share_genes=share)
+        a = simulate(design, seed=100, sampler="sparse")
         tmp = path.with_suffix(".tmp.h5ad")
         a.write_h5ad(tmp)
         tmp.replace(path)

@@ -119,7 +119,20 @@ class SampleSpec:
 
 @dataclass(frozen=True)
 class Design:
-    """A simulated study: samples, gene universe size and nuisance parameters."""
+    """A simulated study: samples, gene universe size and nuisance parameters.
+
+    ``named_share_genes`` holds the named genes' (markers, programmes, housekeeping,
+    sex, mitochondrial) expected share of each cell's library at what it is in a
+    universe of that many genes, however large ``n_genes`` is: the background genes'
+    baseline is scaled by ``(named_share_genes - n_named) / (n_genes - n_named)``, so
+    more genes means more, individually rarer, background genes, not rarer markers; and
+    ``subset_genes`` grows by the inverse factor (the same share of the background differs
+    between populations as at ``named_share_genes`` genes).
+    ``None`` (default; the examples and tests): one baseline normalised over all genes,
+    so each named gene's share falls as ``n_genes`` grows (about 13x from 1,500 to
+    20,000 genes). The option draws no random numbers: at ``n_genes ==
+    named_share_genes`` the counts are those of ``None``.
+    """
 
     name: str
     samples: tuple[SampleSpec, ...]
@@ -138,6 +151,7 @@ class Design:
     library_sdlog: float = 0.35
     subset_genes: int = 25
     subset_fold: float = 1.5
+    named_share_genes: int | None = None
 
 
 def cart_design(n_cells: int = 1200, n_genes: int = 1500) -> Design:
@@ -345,6 +359,19 @@ def simulate(design: Design, seed: int = 0, chunk: int = 4096,
     silent = marker_genes | {g for f in PROGRAMMES.values() for g in f} | set(EXTRA_GENES)
     for g in sorted(silent):
         base[gi[g]] = 0.25 * rng.lognormal(0.0, 0.3)  # silent unless a population uses it
+    background = np.array([i for i, g in enumerate(genes) if g.startswith("SIMG")])
+    if design.named_share_genes is not None and len(background):
+        # background mass as in a universe of named_share_genes genes (expected share)
+        n_named = n_g - len(background)
+        if design.named_share_genes <= n_named:
+            raise ValueError(f"named_share_genes must exceed the {n_named} named genes, "
+                             f"not {design.named_share_genes}")
+        base[background] *= (design.named_share_genes - n_named) / len(background)
+        # and the same share of the background differs between populations
+        n_subset = round(design.subset_genes * len(background)
+                         / (design.named_share_genes - n_named))
+    else:
+        n_subset = design.subset_genes
     mt = np.array([gi[g] for g in MT_GENES])
     nonmt = np.setdiff1d(np.arange(n_g), mt)
     base[nonmt] /= base[nonmt].sum()
@@ -352,12 +379,11 @@ def simulate(design: Design, seed: int = 0, chunk: int = 4096,
     base[mt] *= 0.05 / base[mt].sum() / 0.95
     # per-population profiles: named markers plus a population-specific background
     # programme (real subsets differ in hundreds of genes, not only in their markers)
-    background = np.array([i for i, g in enumerate(genes) if g.startswith("SIMG")])
     profiles: dict[str, np.ndarray] = {}
     for pop, (_, folds) in POPULATIONS.items():
         prof = base.copy()
         if len(background):
-            pick = rng.choice(background, size=min(design.subset_genes, len(background)),
+            pick = rng.choice(background, size=min(n_subset, len(background)),
                               replace=False)
             prof[pick] *= 2.0 ** rng.normal(design.subset_fold, 0.4, len(pick))
         for g, f in folds.items():
