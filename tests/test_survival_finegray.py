@@ -13,8 +13,8 @@ import pytest
 
 from remission.errors import InputError
 from remission.stats.survival.finegray import (
+    _censoring_weights,
     _fit_arrays,
-    censoring_weights,
     fine_gray,
 )
 from tests import rref
@@ -58,8 +58,8 @@ def test_censoring_weights_read_like_crr() -> None:
     t = np.array([0.0, 0.0, 1.0, 2.0, 2.0, 3.0])
     cens = np.array([True, False, False, True, False, False])
     g = np.zeros(6, int)
-    crr = censoring_weights(t, cens, g, "crr")[0]
-    left = censoring_weights(t, cens, g, "left")[0]
+    crr = _censoring_weights(t, cens, g, "crr")[0]
+    left = _censoring_weights(t, cens, g, "left")[0]
     # hand calculation: KM of censoring drops by 1/6 at 0 and by 1/3 at 2 (3 at risk)
     np.testing.assert_allclose(crr, [5 / 6, 5 / 6, 5 / 6, 5 / 6, 5 / 6, 5 / 9])
     np.testing.assert_allclose(left, [1, 1, 5 / 6, 5 / 6, 5 / 6, 5 / 9])

@@ -44,9 +44,42 @@ CR_REFS = (
 
 
 def cif_core(time: np.ndarray, status: np.ndarray, cause: int) -> pd.DataFrame:
-    """CIF for ``cause`` at each distinct time with such an event: time, est, var.
+    """Aalen–Johansen cumulative incidence of one cause, with cmprsk's variance.
 
-    ``status`` 0 = censored, other codes = causes. Variance as cmprsk ``cinc``.
+    The array kernel behind :func:`cuminc` and :func:`cif_curves`; inputs are not checked
+    (the public entries do that). ``F(t) = sum_{s<=t} S(s-) d_cause(s) / n(s)`` with ``S``
+    the all-cause Kaplan–Meier; tied times are processed together (no jitter).
+
+    Parameters
+    ----------
+    time : ndarray of float
+        Follow-up times (any unit).
+    status : ndarray of int
+        0 = censored, any other code = the cause of the event.
+    cause : int
+        The status code whose incidence is estimated.
+
+    Returns
+    -------
+    DataFrame
+        One row per distinct time with at least one ``cause`` event: ``time``, ``est``
+        (cumulative incidence) and ``var`` (Gray's delta-method variance, as cmprsk
+        ``cuminc``). ``attrs["max_time"]`` holds the last follow-up time.
+
+    References
+    ----------
+    Aalen OO, Johansen S. Scand J Stat 1978;5:141-50. Gray RJ. Ann Stat 1988;16:1141-54.
+
+    Examples
+    --------
+    By hand: F(1) = 1/6; at t = 2 (n = 5, S(2-) = 5/6, one cause-1 event)
+    F(2) = 1/6 + 5/6 * 1/5 = 1/3; at t = 4 (n = 2, S(4-) = 1/2) F(4) = 1/3 + 1/4. R
+    ``timepoints(cmprsk::cuminc(c(1,2,2,3,4,5), c(1,2,1,0,1,0)), c(1,2,4))`` gives var
+    0.02777778, 0.04555556, 0.08333333 for cause 1:
+
+    >>> f = cif_core(np.array([1, 2, 2, 3, 4, 5.0]), np.array([1, 2, 1, 0, 1, 0]), cause=1)
+    >>> f.round(6).values.tolist()
+    [[1.0, 0.166667, 0.027778], [2.0, 0.333333, 0.045556], [4.0, 0.583333, 0.083333]]
     """
     ut, inv = np.unique(time, return_inverse=True)
     nt = len(ut)
@@ -84,7 +117,7 @@ def cif_core(time: np.ndarray, status: np.ndarray, cause: int) -> pd.DataFrame:
     return out
 
 
-def cif_at(core: pd.DataFrame, times: Any) -> tuple[np.ndarray, np.ndarray]:
+def _cif_at(core: pd.DataFrame, times: Any) -> tuple[np.ndarray, np.ndarray]:
     """Step-function lookup of (est, var) at ``times`` (cmprsk ``timepoints``).
 
     Times past the group's last follow-up are NaN, as ``timepoints`` gives NA there.
@@ -97,7 +130,7 @@ def cif_at(core: pd.DataFrame, times: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.where(beyond, np.nan, est), np.where(beyond, np.nan, var)
 
 
-def cif_ci(est: np.ndarray, var: np.ndarray, conf: float = 0.95
+def _cif_ci(est: np.ndarray, var: np.ndarray, conf: float = 0.95
            ) -> tuple[np.ndarray, np.ndarray]:
     """log(-log) CI ``F ** exp(±z se / (F log F))``; NaN where F is 0 or 1."""
     z = z_value(conf)
@@ -169,7 +202,7 @@ def _gray_stratum(y, m, ig, ng, rho):
     return sc, v
 
 
-def gray_statistic(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: int,
+def _gray_statistic(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: int,
                    strata: np.ndarray | None = None, rho: float = 0.0
                    ) -> tuple[float, int, float]:
     """Gray's test for equal CIFs of ``cause`` across groups on checked arrays:
@@ -283,8 +316,8 @@ def cuminc(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | No
         w = g == lab
         for c in codes:
             core = cif_core(t[w], s[w], c)
-            est, var = cif_at(core, tt)
-            lo, hi = cif_ci(est, var, conf)
+            est, var = _cif_at(core, tt)
+            lo, hi = _cif_ci(est, var, conf)
             cl = (cause_labels or {}).get(c, str(c))
             for i, x in enumerate(tt):
                 keys.append(f"{lab} | {cl} | {x:g}")
@@ -293,7 +326,7 @@ def cuminc(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | No
                              "upper": hi[i], "stat": np.nan, "df": np.nan, "p": np.nan})
     if len(labels) > 1:
         for c in codes:
-            stat, df, p = gray_statistic(t, s, g, c,
+            stat, df, p = _gray_statistic(t, s, g, c,
                                          None if strata is None else np.asarray(strata), rho)
             cl = (cause_labels or {}).get(c, str(c))
             keys.append(f"test | {cl}")
@@ -376,7 +409,7 @@ def gray(time: Any, status: Any, group: Any, *, data: pd.DataFrame | None = None
     strata_arr = None if cols["strata"] is None else np.asarray(cols["strata"]).ravel()
     rows, keys = [], []
     for c in codes:
-        stat, df, p = gray_statistic(t, s, g, c, strata_arr, rho)
+        stat, df, p = _gray_statistic(t, s, g, c, strata_arr, rho)
         label = (cause_labels or {}).get(c, str(c))
         keys.append(f"test | {label}")
         rows.append({"cause": label, "stat": stat, "df": df, "p": p})
@@ -406,15 +439,15 @@ class AalenJohansen:
         codes = sorted({int(c) for c in np.unique(np.asarray(status, float)) if c != 0})
         t, s, _ = check_survival(time, status, event_codes=[0, *codes], timefix=False)
         core = cif_core(t, s, self.cause)
-        lo, hi = cif_ci(core["est"].to_numpy(), core["var"].to_numpy(), self.conf)
+        lo, hi = _cif_ci(core["est"].to_numpy(), core["var"].to_numpy(), self.conf)
         self.summary = pd.DataFrame({"time": core["time"], "est": core["est"],
                                      "se": np.sqrt(core["var"]), "lower": lo, "upper": hi})
         self._core = core
         return self
 
     def at(self, times: Any) -> pd.DataFrame:
-        est, var = cif_at(self._core, times)
-        lo, hi = cif_ci(est, var, self.conf)
+        est, var = _cif_at(self._core, times)
+        lo, hi = _cif_ci(est, var, self.conf)
         return pd.DataFrame({"time": np.atleast_1d(np.asarray(times, float)), "est": est,
                              "se": np.sqrt(var), "lower": lo, "upper": hi})
 
@@ -474,7 +507,7 @@ def cif_curves(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame 
     for lab in pd.Categorical(pd.Series(g)).categories:
         tg = t[g == lab]
         core = cif_core(tg, s[g == lab], cause)
-        lo, hi = cif_ci(core["est"].to_numpy(), core["var"].to_numpy(), conf)
+        lo, hi = _cif_ci(core["est"].to_numpy(), core["var"].to_numpy(), conf)
         ts = np.sort(tg)
         at_risk = len(ts) - np.searchsorted(ts, core["time"].to_numpy(), side="left")
         c = pd.DataFrame({"group": str(lab), "time": np.r_[0.0, core["time"]],

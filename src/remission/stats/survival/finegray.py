@@ -66,7 +66,7 @@ class FineGrayFit:
         return np.sqrt(np.diag(self.var))
 
 
-def censoring_weights(t: np.ndarray, cens: np.ndarray, group: np.ndarray,
+def _censoring_weights(t: np.ndarray, cens: np.ndarray, group: np.ndarray,
                       censoring: Literal["crr", "left"] = "crr") -> np.ndarray:
     """``W[g, i]``: censoring-survival of group ``g`` read at subject i's time.
 
@@ -184,7 +184,7 @@ def _fit_arrays(time: np.ndarray, status: np.ndarray, x: np.ndarray, *,
     cg_raw = np.zeros(len(t), int) if cengroup is None else np.asarray(cengroup)[o]
     cg = np.unique(cg_raw, return_inverse=True)[1].ravel()
     ici = np.where(st == failcode, 1, np.where(st == cencode, 0, 2))
-    w = censoring_weights(t, ici == 0, cg, censoring)
+    w = _censoring_weights(t, ici == 0, cg, censoring)
     p = x.shape[1]
     beta = np.zeros(p)
     parts = _Parts(t, ici, x, w, cg, beta)

@@ -45,7 +45,42 @@ KM_REFS = (
 
 
 def km_core(time: np.ndarray, event: np.ndarray) -> dict[str, np.ndarray]:
-    """Product-limit arrays at every distinct time (events and censorings), as survfit."""
+    """Product-limit arrays at every distinct time (events and censorings), as R ``survfit``.
+
+    The array kernel behind :func:`kaplan_meier`, :class:`KaplanMeier` and
+    :func:`~remission.survival.rmst`; inputs are not checked (the public entries do that).
+
+    Parameters
+    ----------
+    time : ndarray of float
+        Follow-up times (any unit; the output times are in the same unit).
+    event : ndarray of {0, 1}
+        1 = event, 0 = censored, one per time.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One value per distinct time, sorted: ``time``, ``n_risk`` (at risk just before),
+        ``n_event``, ``n_censor``, ``surv`` (product-limit S(t)) and ``se_log`` (Greenwood
+        standard error of log S(t), ``inf`` once S reaches 0, as R).
+
+    References
+    ----------
+    Kaplan EL, Meier P. J Am Stat Assoc 1958;53:457-81. Greenwood M. Reports on Public Health
+    and Medical Subjects 1926;33.
+
+    Examples
+    --------
+    By hand: at t = 6, 2 events among 6 at risk give S = 4/6 and Greenwood
+    var(log S) = 2 / (6 * 4) = 1/12; at t = 7, 1 of 3 gives S = 4/6 * 2/3 = 0.4444 and
+    var(log S) = 1/12 + 1 / (3 * 2) = 0.25:
+
+    >>> c = km_core(np.array([6, 6, 6, 7, 10, 13.0]), np.array([1, 1, 0, 1, 0, 1]))
+    >>> c["time"].tolist(), c["n_risk"].tolist(), c["n_censor"].tolist()
+    ([6.0, 7.0, 10.0, 13.0], [6.0, 3.0, 2.0, 1.0], [1.0, 0.0, 1.0, 0.0])
+    >>> c["surv"].round(4).tolist(), c["se_log"][:2].round(4).tolist()
+    ([0.6667, 0.4444, 0.4444, 0.0], [0.2887, 0.5])
+    """
     ut, inv = np.unique(time, return_inverse=True)
     n_at = np.bincount(inv, minlength=len(ut)).astype(float)
     d = np.bincount(inv, weights=event.astype(float), minlength=len(ut))
@@ -58,7 +93,7 @@ def km_core(time: np.ndarray, event: np.ndarray) -> dict[str, np.ndarray]:
             "surv": surv, "se_log": se_log}
 
 
-def confint(surv: np.ndarray, se_log: np.ndarray, conf: float, conf_type: ConfType
+def _confint(surv: np.ndarray, se_log: np.ndarray, conf: float, conf_type: ConfType
             ) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise CI for S(t) from the log-scale SE, as R ``survfit_confint``."""
     z = z_value(conf)
@@ -81,7 +116,7 @@ def confint(surv: np.ndarray, se_log: np.ndarray, conf: float, conf_type: ConfTy
     return lo, hi
 
 
-def first_below(y: np.ndarray, x: np.ndarray, p: float = 0.5) -> float:
+def _first_below(y: np.ndarray, x: np.ndarray, p: float = 0.5) -> float:
     """R ``survmean``'s ``minmin``: first x where y <= p, midpoint rule on a flat p."""
     keep = ~np.isnan(y) & (y < p + _TOL)
     if not keep.any():
@@ -92,7 +127,7 @@ def first_below(y: np.ndarray, x: np.ndarray, p: float = 0.5) -> float:
     return float(xk[0])
 
 
-def findq(x: np.ndarray, y: np.ndarray, p: np.ndarray, tol: float = _TOL) -> np.ndarray:
+def _findq(x: np.ndarray, y: np.ndarray, p: np.ndarray, tol: float = _TOL) -> np.ndarray:
     """R ``survival:::findq``: first x where the non-decreasing y reaches each p.
 
     A y equal to p (within ``tol``) over an interval gives the midpoint of that interval
@@ -218,7 +253,7 @@ class KaplanMeier:
 
     def _fit_arrays(self, t: np.ndarray, e: np.ndarray) -> KaplanMeier:
         core = km_core(t, e)
-        lo, hi = confint(core["surv"], core["se_log"], self.conf, self.conf_type)
+        lo, hi = _confint(core["surv"], core["se_log"], self.conf, self.conf_type)
         self.n = len(t)
         self.events = int(e.sum())
         self.max_time = float(t.max())
@@ -263,7 +298,7 @@ class KaplanMeier:
             raise ValueError(f"p must be probabilities in [0, 1], got {p!r}")
         s = self.summary
         x = np.concatenate([[0.0], s["time"].to_numpy()])
-        cols = [findq(x, np.concatenate([[0.0], 1 - s[c].to_numpy()]), probs)
+        cols = [_findq(x, np.concatenate([[0.0], 1 - s[c].to_numpy()]), probs)
                 for c in ("surv", "lower", "upper")]
         if np.ndim(p) == 0:
             return float(cols[0][0]), float(cols[1][0]), float(cols[2][0])
@@ -281,9 +316,9 @@ class KaplanMeier:
         """
         s = self.summary
         x = s["time"].to_numpy()
-        return (first_below(s["surv"].to_numpy(), x, 0.5),
-                first_below(s["lower"].to_numpy(), x, 0.5),
-                first_below(s["upper"].to_numpy(), x, 0.5))
+        return (_first_below(s["surv"].to_numpy(), x, 0.5),
+                _first_below(s["lower"].to_numpy(), x, 0.5),
+                _first_below(s["upper"].to_numpy(), x, 0.5))
 
     def survival_at(self, times: Any) -> pd.DataFrame:
         """S(t) with SE and CI at chosen landmark times (R ``summary(fit, times=)``).
@@ -296,7 +331,7 @@ class KaplanMeier:
         idx = np.searchsorted(s["time"].to_numpy(), tt, side="right") - 1
         surv = np.where(idx >= 0, s["surv"].to_numpy()[np.maximum(idx, 0)], 1.0)
         sel = np.where(idx >= 0, self._se_log[np.maximum(idx, 0)], 0.0)
-        lo, hi = confint(surv, sel, self.conf, self.conf_type)
+        lo, hi = _confint(surv, sel, self.conf, self.conf_type)
         lo, hi = np.where(idx < 0, 1.0, lo), np.where(idx < 0, 1.0, hi)  # R fills with 1
         beyond = tt > self.max_time
         with np.errstate(invalid="ignore"):  # S = 0 with an infinite log-SE: NaN, as R

@@ -32,7 +32,7 @@ from remission.stats.survival._input import (
 from remission.stats.survival.km import km_core
 
 
-def rmst_arrays(time: np.ndarray, event: np.ndarray, tau: float) -> tuple[float, float]:
+def _rmst_arrays(time: np.ndarray, event: np.ndarray, tau: float) -> tuple[float, float]:
     """(RMST, variance) to ``tau`` from raw arrays (R survmean algorithm)."""
     c = km_core(time, event)
     keep = c["time"] <= tau
@@ -121,7 +121,7 @@ def rmst(time: Any, event: Any, group: Any = None, *, tau: float,
     rows, est, warns = {}, {}, []
     for lab in labels:
         w = g == lab
-        m, v = rmst_arrays(t[w], e[w], tau)
+        m, v = _rmst_arrays(t[w], e[w], tau)
         se = np.sqrt(v)
         est[lab] = (m, v)
         rows[str(lab)] = {"estimate": m, "se": se, "lower": m - z * se, "upper": m + z * se,
