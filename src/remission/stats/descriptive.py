@@ -28,6 +28,30 @@ REFS = (
 
 
 def summarise_continuous(x: pd.Series) -> dict[str, float]:
+    """Summary of one continuous variable: count, missing, median (IQR), range, mean (SD).
+
+    Parameters
+    ----------
+    x : Series
+        Values of the variable (numeric or numeric text); missing values are counted and
+        left out of every summary.
+
+    Returns
+    -------
+    dict of str to float
+        ``n`` (non-missing), ``missing``, ``median``, ``q1``, ``q3`` (R's default type-7
+        quantiles), ``min``, ``max``, ``mean`` and ``sd`` (n - 1 denominator; NaN for one
+        value). All summaries are NaN when no value is present.
+
+    Examples
+    --------
+    R ``quantile(c(34, 63, 64, 70), c(.25, .5, .75))`` gives 55.75, 63.50, 65.50 and
+    ``sd(c(34, 63, 64, 70))`` 16.13227:
+
+    >>> s = summarise_continuous(pd.Series([34, 63, 64, 70, None]))
+    >>> s["n"], s["missing"], s["q1"], s["median"], s["q3"], round(s["sd"], 5)
+    (4, 1, 55.75, 63.5, 65.5, 16.13227)
+    """
     v = x.dropna().astype(float).to_numpy()
     n = len(v)
     if n == 0:
@@ -48,7 +72,45 @@ def summarise_continuous(x: pd.Series) -> dict[str, float]:
 
 
 def rank_test(samples: list[np.ndarray]) -> tuple[str, float, float, str]:
-    """Wilcoxon rank-sum (2 groups) or Kruskal-Wallis (>2), following R's defaults."""
+    """Wilcoxon rank-sum (2 groups) or Kruskal–Wallis (> 2 groups), following R's defaults.
+
+    Empty groups are dropped first. Two groups use
+    :func:`~remission.stats.paired.mann_whitney` (exact when both n < 50 and no ties, else
+    the normal approximation with continuity correction, as R ``wilcox.test``); more groups
+    use :func:`kruskal_wallis` with its chi-square approximation.
+
+    Parameters
+    ----------
+    samples : list of ndarray
+        The values of each group (missing values already removed).
+
+    Returns
+    -------
+    tuple of (str, float, float, str)
+        ``(test, statistic, p, rationale)``: test name (``"none"`` when fewer than two
+        non-empty groups or all values identical, with NaN statistic and p), the statistic
+        (W of the first group, or H), the two-sided p-value and the reason for the choice.
+
+    References
+    ----------
+    Wilcoxon F. Biometrics Bull 1945;1:80-83. Kruskal WH, Wallis WA. JASA 1952;47:583-621.
+
+    Examples
+    --------
+    W = 0 (every value of the first group below the second): exact two-sided
+    p = 2 / C(7, 3) = 2/35, as R ``wilcox.test(c(1.1, 2.5, 3.2), c(4.0, 5.3, 7.7, 6.1))``:
+
+    >>> test, w, p, _ = rank_test([np.array([1.1, 2.5, 3.2]), np.array([4.0, 5.3, 7.7, 6.1])])
+    >>> test, w, round(p, 6), round(2 / 35, 6)
+    ('Wilcoxon rank-sum', 0.0, 0.057143, 0.057143)
+
+    R ``kruskal.test(list(c(1,2,3), c(3,4,5), c(6,7,8)))`` gives H = 6.879552, p = 0.032072:
+
+    >>> test, h, p, _ = rank_test([np.array([1, 2, 3.0]), np.array([3, 4, 5.0]),
+    ...                            np.array([6, 7, 8.0])])
+    >>> test, round(h, 6), round(p, 6)
+    ('Kruskal-Wallis', 6.879552, 0.032072)
+    """
     samples = [s for s in samples if len(s)]
     if len(samples) < 2:
         return ("none", math.nan, math.nan, "fewer than two non-empty groups")
@@ -68,7 +130,7 @@ def rank_test(samples: list[np.ndarray]) -> tuple[str, float, float, str]:
             f"{len(samples)} groups: chi-square approximation with tie correction")
 
 
-def midranks(x: np.ndarray) -> np.ndarray:
+def _midranks(x: np.ndarray) -> np.ndarray:
     """Ranks 1..n with ties given their average rank."""
     order = np.argsort(x, kind="mergesort")
     xs = x[order]
@@ -81,10 +143,40 @@ def midranks(x: np.ndarray) -> np.ndarray:
 
 
 def kruskal_wallis(samples: list[np.ndarray]) -> float:
-    """Kruskal-Wallis H with the tie correction (as R ``kruskal.test``)."""
+    """Kruskal–Wallis H with the tie correction, as R ``kruskal.test``.
+
+    Parameters
+    ----------
+    samples : list of ndarray
+        The values of each group (at least two groups, no missing values).
+
+    Returns
+    -------
+    float
+        ``H / (1 - sum(t^3 - t) / (n^3 - n))`` over tie groups of size t; compare with a
+        chi-square on ``len(samples) - 1`` degrees of freedom.
+
+    References
+    ----------
+    Kruskal WH, Wallis WA. Use of ranks in one-criterion variance analysis. JASA
+    1952;47:583-621.
+
+    Examples
+    --------
+    Without ties, groups {1,2,3}, {4,5,6}, {7,8,9} have rank sums 6, 15, 24:
+    H = 12 / (9 * 10) * (36 + 225 + 576) / 3 - 3 * 10 = 7.2. With the tie at 3 (R
+    ``kruskal.test(list(c(1,2,3), c(3,4,5), c(6,7,8)))`` gives 6.879552):
+
+    >>> round(kruskal_wallis([np.array([1, 2, 3.0]), np.array([4, 5, 6.0]),
+    ...                       np.array([7, 8, 9.0])]), 10)
+    7.2
+    >>> round(kruskal_wallis([np.array([1, 2, 3.0]), np.array([3, 4, 5.0]),
+    ...                       np.array([6, 7, 8.0])]), 6)
+    6.879552
+    """
     allx = np.concatenate(samples)
     n = len(allx)
-    ranks = midranks(allx)
+    ranks = _midranks(allx)
     sizes = np.array([len(s) for s in samples])
     bounds = np.r_[0, np.cumsum(sizes)]
     rsum = np.array([ranks[bounds[i]:bounds[i + 1]].sum() for i in range(len(samples))])

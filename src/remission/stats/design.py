@@ -19,9 +19,34 @@ __all__ = ["check_design", "check_frame", "design"]
 
 def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str],
                                                                    dict[str, list[int]]]:
-    """Numeric design matrix; text/categorical columns get treatment (first level) dummies.
+    """Numeric design matrix; text/categorical columns get treatment (first-level) dummies.
 
-    Levels are sorted, as R's ``factor`` default, so the reference is the first level.
+    Levels are sorted, as R's ``factor`` default, so the reference is the first level and
+    each other level gets a 0/1 column named ``{column}{level}`` (R's ``model.matrix``
+    naming). Numeric columns enter as they are. No intercept column is added.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The model data (already checked by :func:`check_frame`).
+    covariates : sequence of str
+        Columns of ``data`` in model order.
+
+    Returns
+    -------
+    tuple of (ndarray, list of str, dict)
+        ``(X, names, terms)``: the n × p matrix, its column names, and for each covariate
+        the indices of its columns in ``X`` (several for a factor, for joint tests).
+
+    Examples
+    --------
+    ``arm`` has levels A < B, so A is the reference and the dummy is ``armB``, as R
+    ``model.matrix(~ age + arm, data.frame(age = c(50, 60, 70), arm = c("B", "A", "B")))``:
+
+    >>> d = pd.DataFrame({"age": [50, 60, 70], "arm": ["B", "A", "B"]})
+    >>> x, names, terms = design(d, ["age", "arm"])
+    >>> x.tolist(), names, terms
+    ([[50.0, 1.0], [60.0, 0.0], [70.0, 1.0]], ['age', 'armB'], {'age': [0], 'arm': [1]})
     """
     cols, names, terms = [], [], {}
     for c in covariates:
@@ -42,7 +67,40 @@ def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, l
 
 
 def check_design(x: np.ndarray, names: Sequence[str], source: str = "model data") -> None:
-    """Constant or linearly dependent covariates cannot be estimated: say which."""
+    """Refuse covariates that cannot be estimated, naming them: constant or collinear columns.
+
+    Parameters
+    ----------
+    x : ndarray
+        The n × p design matrix (from :func:`design`).
+    names : sequence of str
+        Its column names.
+    source : str, default "model data"
+        Where the data came from, for the messages.
+
+    Returns
+    -------
+    None
+        The design is estimable (no constant column; centred columns of full rank).
+
+    Raises
+    ------
+    InputError
+        Every constant column; otherwise, linearly dependent columns (listed together).
+
+    Examples
+    --------
+    Column b is twice column a, so their effects cannot be separated:
+
+    >>> check_design(np.array([[1.0, 2], [2, 5], [3, 7]]), ["a", "b"]) is None
+    True
+    >>> from remission.errors import InputError
+    >>> try:
+    ...     check_design(np.array([[1.0, 2], [2, 4], [3, 6]]), ["a", "b"])
+    ... except InputError as e:
+    ...     print(e.problems[0].message)
+    covariates are linearly dependent (collinear)
+    """
     log = ProblemLog()
     for j, nm in enumerate(names):
         if x.shape[0] and np.ptp(x[:, j]) == 0:
@@ -58,10 +116,45 @@ def check_design(x: np.ndarray, names: Sequence[str], source: str = "model data"
 
 def check_frame(data: pd.DataFrame, needed: Sequence[str], missing: str = "error"
                  ) -> tuple[pd.DataFrame, int]:
-    """Check columns exist; missing values are errors or, with ``missing="omit"``,
-    rows are dropped (complete-case analysis, R's ``na.omit`` default).
+    """Check that the model columns exist and treat missing values.
 
-    Returns the frame to analyse and the number of rows dropped."""
+    Parameters
+    ----------
+    data : DataFrame
+        The model data.
+    needed : sequence of str
+        Columns the model uses (outcome, times, covariates).
+    missing : {"error", "omit"}, default "error"
+        ``"error"`` reports every missing value of a needed column; ``"omit"`` drops the
+        incomplete rows (complete-case analysis, R's ``na.omit`` default).
+
+    Returns
+    -------
+    tuple of (DataFrame, int)
+        The frame to analyse (re-indexed from 0 after omission) and the number of rows
+        dropped.
+
+    Raises
+    ------
+    InputError
+        Every absent column, then every missing value (line = row + 2, as in the source
+        table with its header).
+    ValueError
+        ``missing`` is neither ``"error"`` nor ``"omit"``.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"t": [1.0, None, 3.0], "x": [1.0, 2.0, None]})
+    >>> kept, dropped = check_frame(d, ["t"], missing="omit")
+    >>> kept["t"].tolist(), dropped
+    ([1.0, 3.0], 1)
+    >>> from remission.errors import InputError
+    >>> try:
+    ...     check_frame(d, ["t", "x"])
+    ... except InputError as e:
+    ...     print([(p.row, p.column) for p in e.problems])
+    [(3, 't'), (4, 'x')]
+    """
     log = ProblemLog()
     for c in needed:
         if c not in data.columns:

@@ -77,7 +77,41 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
 
 
 def read_gmt(path: str | Path) -> GeneSets:
-    """Read a GMT file (name, description, genes... tab-separated); all problems at once."""
+    """Read a GMT gene-set file, reporting all its problems at once.
+
+    Each non-empty line not starting with ``#`` is ``name<TAB>description<TAB>gene...``;
+    duplicate genes within a set are kept once, in file order.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.gmt`` file (UTF-8).
+
+    Returns
+    -------
+    dict of str to (str, list of str)
+        ``{set name: (description, genes)}`` in file order.
+
+    Raises
+    ------
+    InputError
+        Unreadable file; lines with fewer than 3 fields, empty or duplicate names, sets
+        without genes (with line numbers); a file with no set.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> gmt = Path(tempfile.mkdtemp()) / "sets.gmt"
+    >>> _ = gmt.write_text("APOP\\tapoptosis\\tBCL2\\tMCL1\\tBCL2\\nEMPTY\\tno genes\\n")
+    >>> try:
+    ...     read_gmt(gmt)
+    ... except InputError as e:
+    ...     print([(p.row, p.message) for p in e.problems])
+    [(2, 'gene set line has fewer than 3 tab-separated fields')]
+    >>> _ = gmt.write_text("APOP\\tapoptosis\\tBCL2\\tMCL1\\tBCL2\\n")
+    >>> read_gmt(gmt)
+    {'APOP': ('apoptosis', ['BCL2', 'MCL1'])}
+    """
     p = Path(path)
     probs: list[Problem] = []
     out: GeneSets = {}
@@ -109,7 +143,23 @@ def read_gmt(path: str | Path) -> GeneSets:
 
 
 def builtin_genesets() -> GeneSets:
-    """The curated sets shipped in ``remission/data/genesets`` (see its README.md)."""
+    """The curated gene sets shipped in ``remission/data/genesets`` (see its README.md).
+
+    Every ``.gmt`` file of that folder, read with :func:`read_gmt` in file-name order; the
+    GO sets of its ``go/`` subfolder are separate (:func:`go_genesets`).
+
+    Returns
+    -------
+    dict of str to (str, list of str)
+        ``{set name: (description, genes)}``.
+
+    Examples
+    --------
+    The anti-apoptotic BCL-2 family (venetoclax target and resistance factors):
+
+    >>> sorted(builtin_genesets()["BCL2_ANTIAPOPTOTIC"][1])
+    ['BCL2', 'BCL2A1', 'BCL2L1', 'BCL2L10', 'BCL2L2', 'MCL1']
+    """
     out: GeneSets = {}
     root = resources.files("remission") / "data" / "genesets"
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
@@ -154,7 +204,51 @@ REF_GO = ("The Gene Ontology Consortium. The Gene Ontology resource: enriching a
 
 def ora(selected: Iterable[str], universe: Iterable[str], genesets: Mapping,
         min_size: int = 3) -> pd.DataFrame:
-    """Hypergeometric over-representation of ``selected`` genes in each set."""
+    """Hypergeometric over-representation of ``selected`` genes in each set.
+
+    For a set S and selected genes D within the universe U: ``k = |S & D & U|`` and
+    ``p = P(X >= k)``, ``X ~ Hypergeom(|U|, |S & U|, |D & U|)`` (R
+    ``phyper(k - 1, K, N - K, n, lower.tail = FALSE)``), Benjamini–Hochberg over the
+    tested sets.
+
+    Parameters
+    ----------
+    selected : iterable of str
+        The genes of interest (e.g. differentially expressed); genes outside the universe
+        are ignored.
+    universe : iterable of str
+        All genes that could have been selected (e.g. all tested genes).
+    genesets : mapping
+        ``{name: (description, genes)}`` as :func:`read_gmt` returns.
+    min_size : int, default 3
+        Sets with fewer genes in the universe are not tested.
+
+    Returns
+    -------
+    DataFrame
+        One row per tested set, by ascending ``p`` then name: ``gene_set, set_size,
+        overlap, expected, fold_enrichment, p, genes`` (the overlapping genes,
+        comma-separated) and ``p_adj`` (BH).
+
+    References
+    ----------
+    Rivals I, et al. Bioinformatics 2007;23:401-407. Benjamini Y, Hochberg Y. J R Stat
+    Soc B 1995;57:289-300.
+
+    Examples
+    --------
+    Universe of 20 genes, a set of 5, 4 selected of which 3 in the set:
+    P(X >= 3) = (C(5,3) C(15,1) + C(5,4)) / C(20,4) = 155/4845, as R
+    ``phyper(2, 5, 15, 4, lower.tail = FALSE)`` = 0.031992:
+
+    >>> uni = [f"G{i}" for i in range(1, 21)]
+    >>> sets = {"S": ("", uni[:5]), "tiny": ("", ["G1", "G2"])}
+    >>> r = ora(["G1", "G2", "G3", "G10"], uni, sets)
+    >>> r[["gene_set", "overlap", "expected", "genes"]].values.tolist()
+    [['S', 3, 1.0, 'G1,G2,G3']]
+    >>> round(float(r.loc[0, "p"]), 6), round(155 / 4845, 6)
+    (0.031992, 0.031992)
+    """
     uni = set(universe)
     sel = set(selected) & uni
     rows = []
@@ -175,7 +269,48 @@ def ora(selected: Iterable[str], universe: Iterable[str], genesets: Mapping,
 
 
 def ranksum_test(stat: pd.Series, genesets: Mapping, min_size: int = 3) -> pd.DataFrame:
-    """Wilcoxon rank-sum of set members' statistics vs all other genes (two-sided)."""
+    """Preranked test: Wilcoxon rank-sum of set members' statistics against all other genes.
+
+    Two-sided, normal approximation with tie and continuity correction (R
+    ``wilcox.test(in_set, others, exact = FALSE)``), the competitive test of limma's
+    ``geneSetTest(ranks.only = TRUE)``. It ignores inter-gene correlation, so its p-values
+    are optimistic: read them as a ranking.
+
+    Parameters
+    ----------
+    stat : Series
+        Gene-level statistic (e.g. log fold change or Wald statistic) indexed by gene;
+        missing values are dropped.
+    genesets : mapping
+        ``{name: (description, genes)}`` as :func:`read_gmt` returns.
+    min_size : int, default 3
+        Sets with fewer genes in ``stat`` are not tested.
+
+    Returns
+    -------
+    DataFrame
+        One row per tested set, by ascending ``p`` then name: ``gene_set, set_size,
+        mean_stat, auc`` (W / (n_in n_out): probability a member outranks a non-member),
+        ``direction`` (``"up"`` when auc > 0.5, else ``"down"``), ``W, p`` and ``p_adj``
+        (BH).
+
+    References
+    ----------
+    Michaud J, et al. BMC Genomics 2008;9:363. Wu D, Smyth GK. Nucleic Acids Res
+    2012;40:e133.
+
+    Examples
+    --------
+    Every member outranks every other gene, so W = 3 * 6 = 18 and auc = 1; R
+    ``wilcox.test(c(2.1, 1.7, 3.0), c(0.1, -0.4, 0.3, -1.2, 0.8, 0.05), exact = FALSE)``
+    gives p = 0.028186:
+
+    >>> stat = pd.Series([2.1, 1.7, 3.0, 0.1, -0.4, 0.3, -1.2, 0.8, 0.05],
+    ...                  index=["A", "B", "C", "D", "E", "F", "G", "H", "I"])
+    >>> r = ranksum_test(stat, {"S": ("", ["A", "B", "C"])})
+    >>> r[["W", "auc", "direction"]].values.tolist(), round(float(r.loc[0, "p"]), 6)
+    ([[18.0, 1.0, 'up']], 0.028186)
+    """
     s = stat.dropna()
     rows = []
     for name, (_, genes) in genesets.items():
