@@ -232,3 +232,30 @@ def test_stutter_settings_checked_and_applied(tmp_path):
         pytest.approx(want)
     assert loci.cell(k, "donor_fraction") == pytest.approx(
         (a["12"] + a["14"]) / sum(a.values()))
+
+
+def test_grubbs_cis_uses_every_site_not_only_the_listed_100(tmp_path):
+    """The annotation Result lists the 100 most abundant sites; the Grubbs CIS must still
+    be computed over all distinct sites. 120 genes of 10 kb with one abundant site each,
+    and gene HOT (10 kb) with 12 sites of abundance 1: HOT is the only density outlier
+    (12 vs 1 site per 10 kb), but none of its sites is among the 100 most abundant."""
+    ig = tmp_path / "immunogenetics"
+    ig.mkdir()
+    genes, rows = [], []
+    for i in range(120):
+        start = 1_000_000 + i * 1_000_000
+        genes.append(f"chr1\t{start}\t{start + 10_000}\tG{i}\t0\t+")
+        rows.append(f"S1,P1,blood,14,chr1,{start + 5_000},+,100")
+    genes.append("chr2\t1000000\t1010000\tHOT\t0\t+")
+    for j in range(12):
+        rows.append(f"S1,P1,blood,14,chr2,{1_000_100 + j * 800},+,1")
+    (ig / "genes.bed").write_text("\n".join(genes) + "\n")
+    (ig / "integration_sites.csv").write_text(
+        "sample,patient,source,day,chromosome,position,strand,abundance\n"
+        + "\n".join(rows) + "\n")
+    (ig / "immunogenetics.toml").write_text('[integration_sites]\ngenes = "genes.bed"\n')
+    res, _ = analyse_folder(ig, figures=False)
+    cis = next(r for r in res if r.name == "immunogenetics.is_cis").table
+    grubbs = cis[cis["method"] == "Grubbs outlier"]
+    assert grubbs["nearest_gene"].tolist() == ["HOT"]
+    assert grubbs["n_sites"].tolist() == [12]

@@ -773,6 +773,7 @@ def _sites(inp: Inputs, figs: list[Any], figures: bool) -> list[Result]:
         ann["abundance_all_samples"] = ann["site"].map(total).to_numpy()
         ann = ann.sort_values("abundance_all_samples", ascending=False)
         ann.index = pd.Index(ann["site"])
+        gr = grubbs_cis(ann, inp.genes)  # every distinct site, before the listing is cut
         hits = ann[ann["watch_list"] & (ann["distance"] <= 50_000)]
         n_all = len(ann)
         keep = ann.index[:100].union(hits.index, sort=False)
@@ -795,7 +796,6 @@ def _sites(inp: Inputs, figs: list[Any], figures: bool) -> list[Result]:
                                 "position": ((cis["start"] + cis["end"]) // 2).to_numpy(),
                                 "strand": "+"}, index=cis.index)
             cis["nearest_gene"] = nearest_gene(mid, inp.genes)["gene"].to_numpy()
-        gr = grubbs_cis(ann, inp.genes)
         gr.index = pd.Index(gr["gene"].astype(str))
         tab = pd.concat([cis.assign(method="window rule"),
                          gr.rename(columns={"gene": "nearest_gene"}).assign(
