@@ -29,6 +29,7 @@ DOCUMENTED = (
     "remission.kinetics.nca",
     "remission.method_text",
     "remission.numbers",
+    "remission.pipeline",
     "remission.plot.grades",
     "remission.plot.lanes",
     "remission.plot.response",

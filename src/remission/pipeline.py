@@ -111,7 +111,7 @@ def analyse(study: Study, figures: bool = True,
     eg = toxicity.engraftment_gvhd(adsl)
     if eg is not None:
         rs.add(eg)
-    rs.add(subject_listing(adsl))
+    rs.add(_subject_listing(adsl))
     analysis = Analysis(study, adsl, adae, rs)
     if deferred is not None:
         analysis.figures = [FigureItem(name, title, caption, section, fig)
@@ -122,7 +122,7 @@ def analyse(study: Study, figures: bool = True,
         analysis.figures = clinical_figures(analysis)
     if cfg.endpoints and study.tables.get("events") is not None:
         step("survival endpoints")
-        surv_results, surv_figures = survival_analyses(study, adsl, figures=figures)
+        surv_results, surv_figures = _survival_analyses(study, adsl, figures=figures)
         rs.extend(surv_results)
         analysis.figures.extend(surv_figures)
     if study.tables.get("observations") is not None:
@@ -136,7 +136,7 @@ def analyse(study: Study, figures: bool = True,
     return analysis
 
 
-def survival_analyses(study: Study, adsl: pd.DataFrame, figures: bool = True
+def _survival_analyses(study: Study, adsl: pd.DataFrame, figures: bool = True
                       ) -> tuple[list[Result], list[FigureItem]]:
     """Endpoints named in study.toml ``[endpoints.*]``: ADTTE, then Kaplan-Meier by cohort
     with the log-rank test, or cumulative incidence of relapse with Gray's test."""
@@ -196,7 +196,7 @@ LISTING = ("USUBJID", "COHORT", "AGE", "SEX", "BOR", "CRSGR", "NTXGR", "POSTTRT"
            "DTHFL", "DTHDY", "DTHCAUS")
 
 
-def subject_listing(adsl: pd.DataFrame) -> Result:
+def _subject_listing(adsl: pd.DataFrame) -> Result:
     """Per-patient listing of the key ADSL variables (so every patient is in results.json)."""
     cols = [c for c in LISTING if c in adsl]
     table = adsl[cols].copy()
@@ -277,7 +277,7 @@ def clinical_figures(analysis: Analysis) -> list[FigureItem]:
             in clinical_figure_specs(analysis.adsl, analysis.study)]
 
 
-def study_info(study: Study) -> StudyInfo:
+def _study_info(study: Study) -> StudyInfo:
     c = study.config
     return StudyInfo(
         **identity_of(c), n_patients=study.n, cohort_label=c.cohorts.label if c.cohorts else "",
@@ -285,7 +285,7 @@ def study_info(study: Study) -> StudyInfo:
         cohort_labels={lv.name: lv.label for lv in c.cohorts.levels} if c.cohorts else {})
 
 
-def software_versions() -> dict[str, str]:
+def _software_versions() -> dict[str, str]:
     out = {"remission": __version__, "python": platform.python_version()}
     for pkg in ("numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib"):
         try:
@@ -295,7 +295,7 @@ def software_versions() -> dict[str, str]:
     return out
 
 
-def lab_results(folder: Path) -> tuple[list, list[FigureItem]]:
+def _lab_results(folder: Path) -> tuple[list, list[FigureItem]]:
     """Results and figures of a lab/ folder (``remission.lab.analyse_folder``)."""
     from remission.lab import analyse_folder
 
@@ -308,12 +308,47 @@ def lab_results(folder: Path) -> tuple[list, list[FigureItem]]:
 
 
 def lab_bundle(folder: str | Path) -> ReportBundle:
-    """A report of a stand-alone lab folder (``remission lab report``)."""
+    """A report of a stand-alone lab folder (``remission lab report``).
+
+    Every assay file of the folder is analysed by :func:`remission.lab.analyse_folder`
+    (dose-response, qPCR, apoptosis, synergy, RNA-seq); the report is titled by
+    ``lab.toml``'s ``[lab] name`` (else the folder's name) and carries the SYNTHETIC
+    banner only when ``lab.toml`` declares ``synthetic = true``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder with a ``lab.toml`` and assay files (see docs/lab-formats.md), or a study
+        folder whose ``lab/`` subfolder holds them.
+
+    Returns
+    -------
+    ReportBundle
+        The laboratory Results (section ``"lab"``), their figures and software versions;
+        the study header has no patients.
+
+    Raises
+    ------
+    remission.errors.InputError
+        With every problem of the folder's files (e.g. no assay file at all).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> _ = (Path(tmp.name) / "lab.toml").write_text('[lab]\\nname = "pilot"\\n')
+    >>> lab_bundle(tmp.name)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    remission.errors.InputError: 1 problem found:
+      - ...: no lab input files found; expected doseresponse.csv, qpcr.csv, ...
+    >>> tmp.cleanup()
+    """
     from remission.lab.folder import lab_folder, read_config
 
     folder = Path(folder)
     step("laboratory analyses")
-    results, figs = lab_results(folder)
+    results, figs = _lab_results(folder)
     # the data's own declaration (lab.toml [lab] synthetic = true) decides the banner, never
     # the folder's name
     lab_cfg = read_config(lab_folder(folder)).get("lab", {})
@@ -321,10 +356,10 @@ def lab_bundle(folder: str | Path) -> ReportBundle:
                      disease="", products=(), day0="",
                      synthetic=lab_cfg.get("synthetic") is True)
     return ReportBundle(study=info, results=ResultSet(results), figures=figs,
-                        software=software_versions())
+                        software=_software_versions())
 
 
-def singlecell_results(folder: Path, figures: bool = True) -> tuple[list, list[FigureItem]]:
+def _singlecell_results(folder: Path, figures: bool = True) -> tuple[list, list[FigureItem]]:
     """Results and figures of a study's single-cell data (``remission.singlecell``)."""
     from remission.singlecell import figures as sc_figures
     from remission.singlecell import run_folder
@@ -336,21 +371,53 @@ def singlecell_results(folder: Path, figures: bool = True) -> tuple[list, list[F
 
 
 def singlecell_bundle(folder: str | Path) -> ReportBundle:
-    """A report of the single-cell part of a folder (``remission singlecell report``)."""
+    """A report of the single-cell part of a folder (``remission singlecell report``).
+
+    Parameters
+    ----------
+    folder : str or Path
+        A folder whose ``study.toml`` has a ``[singlecell]`` table naming the count
+        matrices and sample sheet (docs/singlecell.md); its ``[study]`` table (name,
+        disease, products, reference, synthetic) heads the report.
+
+    Returns
+    -------
+    ReportBundle
+        The single-cell Results (section ``"singlecell"``) and figures, with software
+        versions.
+
+    Raises
+    ------
+    remission.errors.InputError
+        With every problem of ``study.toml``'s ``[singlecell]`` keys, the sample sheet or
+        a count matrix.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> _ = (Path(tmp.name) / "study.toml").write_text('[study]\\nname = "X"\\n')
+    >>> singlecell_bundle(tmp.name)
+    Traceback (most recent call last):
+    ...
+    remission.errors.InputError: 1 problem found:
+      - study.toml, column 'singlecell': no [singlecell] table; expected a [singlecell] table
+    >>> tmp.cleanup()
+    """
     import tomllib
 
     folder = Path(folder)
-    results, figs = singlecell_results(folder)
+    results, figs = _singlecell_results(folder)
     st = tomllib.loads((folder / "study.toml").read_text(encoding="utf-8")).get("study", {})
     info = StudyInfo(name=str(st.get("name", folder.name)), disease=str(st.get("disease", "")),
                      products=tuple(st.get("products", ())), day0="",
                      reference=str(st.get("reference", "")),
                      synthetic=bool(st.get("synthetic", False)))
     return ReportBundle(study=info, results=ResultSet(results), figures=figs,
-                        software=software_versions())
+                        software=_software_versions())
 
 
-def evidence_bundle(folder: str | Path) -> ReportBundle:
+def _evidence_bundle(folder: str | Path) -> ReportBundle:
     """Report for an aggregate-only folder: a claims.toml of published numbers, no patients.
 
     Each printed comparison is reconstructed (which integer tables and which test reproduce
@@ -367,7 +434,7 @@ def evidence_bundle(folder: str | Path) -> ReportBundle:
     info = StudyInfo(name=title, disease="", products=(), day0="",
                      reference="aggregate published numbers only (no patient-level data)")
     return ReportBundle(study=info, results=ResultSet(results), figures=[],
-                        software=software_versions())
+                        software=_software_versions())
 
 
 def _as_audit(r: Result) -> Result:
@@ -456,7 +523,7 @@ def validate_folder(folder: str | Path) -> str:
         return (f"valid — aggregate-only folder: {len(results)} published comparisons and "
                 "summaries to reconstruct (no patient-level data)")
     if kind == LAB:
-        results, _ = lab_results(folder)
+        results, _ = _lab_results(folder)
         return f"valid — laboratory folder: {len(results)} analyses (use `remission lab report`)"
     study = load_study(folder)
     if (folder / "immunogenetics").is_dir():
@@ -526,7 +593,7 @@ def bundle_for(folder: str | Path, figures: bool = True,
     if kind != STUDY and not isinstance(background, bool):
         background.close()  # no clinical figures to draw
     if kind == AGGREGATE:
-        return evidence_bundle(folder)
+        return _evidence_bundle(folder)
     if kind == LAB:
         from remission.errors import InputError, Problem
 
@@ -540,7 +607,43 @@ def build_bundle(folder: str | Path, figures: bool = True,
                  ) -> tuple[Analysis, ReportBundle]:
     """Load, analyse and audit a study folder into a ReportBundle.
 
-    A ``lab/`` subfolder adds the translational laboratory section."""
+    The study is loaded (:func:`remission.study.load_study`), analysed (:func:`analyse`)
+    and audited (:func:`remission.audit.audit_study`: claims.toml and the internal
+    consistency of reported tables); a ``lab/`` subfolder adds the translational
+    laboratory section, an ``immunogenetics/`` subfolder the immunogenetics section and a
+    ``[singlecell]`` table of study.toml the single-cell section.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A study folder (study.toml + patients.csv, see docs/study-format.md).
+    figures : bool, default True
+        Draw the figures (False is faster and enough for numbers and the audit).
+    background : bool or BackgroundFigures, default False
+        Draw the clinical figures in a second process (see :func:`analyse`).
+
+    Returns
+    -------
+    tuple of (Analysis, ReportBundle)
+        The analysis (datasets, Results, figures) and the bundle the renderers take: the
+        study header, the same Results, the figures and the software versions.
+
+    Raises
+    ------
+    remission.errors.InputError
+        With every problem of the study folder (tables, study.toml, claims, lab or
+        immunogenetics files).
+
+    Examples
+    --------
+    >>> analysis, bundle = build_bundle("examples/cll1-post-hsct", figures=False)
+    >>> bundle.study.n_patients, len(analysis.adsl)
+    (12, 12)
+    >>> [r.name for r in bundle.results if r.section == "audit"]
+    ['audit.claims', 'audit.consistency']
+    >>> sorted(bundle.software)[:3]
+    ['lifelines', 'matplotlib', 'numpy']
+    """
     bg = background
     if figures and background is True:  # the child imports matplotlib while we read
         from remission.report.background import BackgroundFigures
@@ -558,7 +661,7 @@ def build_bundle(folder: str | Path, figures: bool = True,
     lab = Path(folder) / "lab"
     if lab.is_dir():
         step("laboratory analyses")
-        results, figs = lab_results(lab)
+        results, figs = _lab_results(lab)
         analysis.results.extend(results)
         if figures:
             analysis.figures.extend(figs)
@@ -575,10 +678,10 @@ def build_bundle(folder: str | Path, figures: bool = True,
     from remission.singlecell.declared import has_singlecell
 
     if has_singlecell(folder):
-        results, figs = singlecell_results(Path(folder), figures=figures)
+        results, figs = _singlecell_results(Path(folder), figures=figures)
         analysis.results.extend(results)
         if figures:
             analysis.figures.extend(figs)
-    bundle = ReportBundle(study=study_info(study), results=analysis.results,
-                          figures=analysis.figures, software=software_versions())
+    bundle = ReportBundle(study=_study_info(study), results=analysis.results,
+                          figures=analysis.figures, software=_software_versions())
     return analysis, bundle
