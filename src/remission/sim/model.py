@@ -72,7 +72,36 @@ Params = Mapping[str, np.ndarray]
 
 
 def initial_state(p: Params) -> np.ndarray:
-    """Baseline state (12, n): burden ``b0``, positive fraction ``pos0``, steady ANC."""
+    """Baseline state: burden ``b0``, positive fraction ``pos0``, steady blood counts.
+
+    Parameters
+    ----------
+    p : Mapping
+        Per-patient parameter arrays (:func:`remission.sim.population.build_patients`):
+        ``b0`` (baseline leukaemia, fraction of marrow capacity), ``pos0`` (antigen-positive
+        share), ``alc0``, ``il6_baseline`` and what :func:`baseline_anc`,
+        :func:`baseline_platelets` and :func:`baseline_hb` read.
+
+    Returns
+    -------
+    numpy.ndarray
+        The state, shape (:data:`N_STATES`, n), rows as in the module docstring: no CAR
+        cells, antigen density 1, full CAR fitness, blood-count lineages at their
+        steady state with crowding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> cov, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
+    >>> y = initial_state(p)
+
+    The two clones add up to the baseline burden:
+
+    >>> y.shape, bool(np.allclose(np.exp(y[LP]) + np.exp(y[LN]), p["b0"]))
+    ((19, 2), True)
+    """
     b0 = np.asarray(p["b0"], float)
     pos0 = np.asarray(p["pos0"], float)
     n = b0.shape[0]
@@ -95,18 +124,83 @@ def _space(p: Params) -> np.ndarray:
 
 
 def baseline_platelets(p: Params) -> np.ndarray:
-    """Friberg steady state with crowding for the platelet lineage."""
+    """Friberg steady state with crowding for the platelet lineage.
+
+    Parameters
+    ----------
+    p : Mapping
+        ``b0`` (leukaemia, fraction of marrow), ``plt_healthy`` (10^9/L without
+        leukaemia), ``plt_crowding`` (q) and ``plt_gamma`` (Friberg feedback exponent).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``plt_healthy x (1 - b0)^(q / gamma)`` (10^9/L), one per patient.
+
+    References
+    ----------
+    Friberg LE et al. J Clin Oncol 2002;20:4713-21 (the feedback model; crowding is our
+    assumption, docs/simulation.md).
+
+    Examples
+    --------
+    Half the marrow taken by leukaemia, q = 0.3, gamma = 0.2: 250 x 0.5^1.5 = 88.39:
+
+    >>> p = {"b0": [0.0, 0.5], "plt_healthy": 250.0, "plt_crowding": 0.3, "plt_gamma": 0.2}
+    >>> baseline_platelets(p).round(2).tolist()
+    [250.0, 88.39]
+    """
     g0 = _space(p) ** p["plt_crowding"]
     return p["plt_healthy"] * g0 ** (1.0 / p["plt_gamma"])
 
 
 def baseline_hb(p: Params) -> np.ndarray:
-    """Haemoglobin steady state: healthy value x (free marrow)^q."""
+    """Haemoglobin steady state: healthy value x (free marrow)^q.
+
+    Parameters
+    ----------
+    p : Mapping
+        ``b0`` (leukaemia, fraction of marrow), ``hb_healthy`` (g/dL without leukaemia)
+        and ``hb_crowding`` (q).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``hb_healthy x (1 - b0)^q`` (g/dL), one per patient.
+
+    Examples
+    --------
+    >>> p = {"b0": [0.0, 0.5], "hb_healthy": 13.5, "hb_crowding": 0.15}
+    >>> baseline_hb(p).round(2).tolist()  # 13.5 x 0.5^0.15 = 12.17
+    [13.5, 12.17]
+    """
     return p["hb_healthy"] * _space(p) ** p["hb_crowding"]
 
 
 def baseline_anc(p: Params) -> np.ndarray:
-    """Friberg steady state with crowding: ANC0 = ANC_healthy * (1-b0)^(q/gamma)."""
+    """Friberg steady state with crowding: ANC0 = ANC_healthy * (1-b0)^(q/gamma).
+
+    Parameters
+    ----------
+    p : Mapping
+        ``b0`` (leukaemia, fraction of marrow), ``anc_healthy`` (10^9/L without
+        leukaemia), ``neut_crowding`` (q) and ``neut_gamma`` (Friberg feedback exponent).
+
+    Returns
+    -------
+    numpy.ndarray
+        Baseline ANC (10^9/L), one per patient.
+
+    References
+    ----------
+    Friberg LE et al. J Clin Oncol 2002;20:4713-21.
+
+    Examples
+    --------
+    >>> p = {"b0": [0.0, 0.5], "anc_healthy": 2.5, "neut_crowding": 0.3, "neut_gamma": 0.161}
+    >>> baseline_anc(p).round(3).tolist()  # 2.5 x 0.5^(0.3/0.161) = 0.687
+    [2.5, 0.687]
+    """
     g0 = (1.0 - np.asarray(p["b0"], float)) ** p["neut_crowding"]
     return p["anc_healthy"] * g0 ** (1.0 / p["neut_gamma"])
 
@@ -123,6 +217,31 @@ def infuse(y: np.ndarray, cells: np.ndarray | float, p: Params) -> None:
     (Zhang 2025 Front Immunol 15:1491341, Fig. 3D); antigen-primed T cells first divide
     after a lag and then expand by a programmed burst (Kaech & Ahmed 2001 Nat Immunol
     2:415); tisagenlecleucel peaks at a median of ~10 days (Mueller 2017 Blood 130:2317).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The state (:data:`N_STATES`, n), changed in place.
+    cells : numpy.ndarray or float
+        Infused CAR cells per uL of blood, per patient (or one value for all).
+    p : Mapping
+        ``resting_fraction``: the share entering the memory compartment.
+
+    Returns
+    -------
+    None
+
+    References
+    ----------
+    Zhang M et al. Front Immunol 2025;15:1491341 (Fig. 3D); Kaech SM, Ahmed R. Nat
+    Immunol 2001;2:415-22; Mueller KT et al. Blood 2017;130:2317-25.
+
+    Examples
+    --------
+    >>> y = np.zeros((N_STATES, 1))
+    >>> infuse(y, 100.0, {"resting_fraction": 0.6})
+    >>> float(y[EF, 0]), float(y[MEM, 0])
+    (40.0, 60.0)
     """
     f = p["resting_fraction"]
     y[EF] += (1.0 - f) * cells
@@ -135,17 +254,69 @@ def recognition(density: np.ndarray, half: np.ndarray | float,
     typical patient): a Hill curve ``d^h (1 + K^h) / (d^h + K^h)``, 1 at density 1.
     Killing and antigen stimulation scale with it; dim blasts (the "negative" clone)
     are killed at ``car_neg_kill_fraction`` of it. Up-regulation by venetoclax raises
-    ``a`` and so recognition, most in low-density patients (the seed-000 hypothesis)."""
+    ``a`` and so recognition, most in low-density patients (the seed-000 hypothesis).
+
+    Parameters
+    ----------
+    density : numpy.ndarray
+        Antigen density per blast relative to the typical patient (>= 0).
+    half : numpy.ndarray or float
+        ``K``: the relative density of half-maximal recognition (``car_density_half``).
+    hill : numpy.ndarray or float, default 1.0
+        ``h``: steepness (``car_density_hill``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Relative recognition: 0 at density 0, 1 at density 1, ``(1 + K^h) / 2`` at
+        density K, tending to ``1 + K^h`` at high density.
+
+    Examples
+    --------
+    >>> recognition(np.array([0.0, 0.5, 1.0, 1e9]), 0.5).round(6).tolist()
+    [0.0, 0.75, 1.0, 1.5]
+    """
     dh, kh = density**hill, half**hill
     return dh * (1.0 + kh) / (dh + kh)
 
 
 def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params,
         alive: np.ndarray | float = 1.0) -> np.ndarray:
-    """Time derivative of the state (12, n) given driver concentrations.
+    """Time derivative of the state given driver concentrations (sources: module docstring).
 
-    ``cv`` venetoclax mg/L, ``cb`` blinatumomab pg/mL, ``ld`` Flu/Cy exposure units;
-    ``alive`` is 0 for patients whose leukaemia is extinct (fewer than one cell).
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The state (:data:`N_STATES`, n); rows as in the module docstring.
+    cv : numpy.ndarray
+        Venetoclax plasma concentration (mg/L), shape (n,).
+    cb : numpy.ndarray
+        Blinatumomab concentration (pg/mL), shape (n,).
+    ld : numpy.ndarray
+        Flu/Cy exposure (FC units, :func:`remission.sim.pk.fc_units`), shape (n,).
+    p : Mapping
+        Per-patient parameter arrays (:func:`remission.sim.population.build_patients`).
+    alive : numpy.ndarray or float, default 1.0
+        0 for patients whose leukaemia is extinct (fewer than one cell), 1 otherwise.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dy/dt`` per day, shape (:data:`N_STATES`, n).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> cov, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
+
+    At baseline, with no drug and no CAR cells, the blood counts, lymphocytes and IL-6 are
+    at their steady state (rows 2-17 do not move) while the untreated leukaemia grows:
+
+    >>> dy = rhs(initial_state(p), np.zeros(2), np.zeros(2), np.zeros(2), p)
+    >>> bool(np.allclose(dy[AG:FIT], 0.0, atol=1e-12)), bool((dy[[LP, LN]] > 0).all())
+    (True, True)
     """
     lpos, lneg = np.exp(y[LP]), np.exp(y[LN])
     ltot = lpos + lneg
@@ -255,7 +426,38 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
 
 
 def observables(y: np.ndarray, p: Params) -> dict[str, np.ndarray]:
-    """Clinical observables from the state (each shape (n,))."""
+    """Clinical observables from the state (each shape (n,)).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The state (:data:`N_STATES`, n).
+    p : Mapping
+        Per-patient parameter arrays (reads ``b0``, the ANC baseline parameters and the
+        peripheral-blast curve ``pb_blast_*``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``marrow_blasts_pct`` (leukaemia over leukaemia plus normal marrow, %),
+        ``peripheral_blasts_pct`` (%), ``antigen_positive_pct`` (% of blasts; NaN without
+        leukaemia), ``antigen_density_rel``, ``car_cells_per_ul`` (effector + memory),
+        ``alc``, ``anc``, ``platelets`` (10^9/L), ``hemoglobin`` (g/dL), ``il6_pg_ml`` and
+        ``leukaemia_burden`` (fraction of marrow capacity); each shape (n,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> cov, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
+
+    At baseline the marrow blast percentage is the patient's baseline blast percentage:
+
+    >>> o = observables(initial_state(p), p)
+    >>> bool(np.allclose(o["marrow_blasts_pct"], cov["baseline_blasts_pct"]))
+    True
+    """
     lpos, lneg = np.exp(y[LP]), np.exp(y[LN])
     ltot = lpos + lneg
     b0 = np.asarray(p["b0"], float)

@@ -223,7 +223,25 @@ IIV_NAMES: tuple[str, ...] = tuple(sorted(k for k, p in PARAMETERS.items() if p.
 
 
 def typical(overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """Typical values, with ``overrides`` applied (names must exist; checked by design)."""
+    """Typical values, with ``overrides`` applied (names must exist; checked by design).
+
+    Parameters
+    ----------
+    overrides : dict of str to float, optional
+        Values replacing the typical ones (a design's ``[parameters]``); names are not
+        checked here (:func:`remission.sim.design.parse_design` refuses unknown ones).
+
+    Returns
+    -------
+    dict of str to float
+        Every name of :data:`PARAMETERS` with its value (units as listed there).
+
+    Examples
+    --------
+    >>> v = typical({"ven_cl": 300.0})
+    >>> v["ven_cl"], v["ven_v2"], len(v) == len(PARAMETERS)
+    (300.0, 99.0, True)
+    """
     out = {k: p.value for k, p in PARAMETERS.items()}
     if overrides:
         out.update(overrides)

@@ -33,7 +33,34 @@ CY_REF_MG_M2 = 500.0
 
 
 def ven_matrix(p: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Per-patient 3x3 rate matrix of the venetoclax 2-compartment model, shape (n,3,3)."""
+    """Per-patient 3x3 rate matrix of the venetoclax 2-compartment model, shape (n,3,3).
+
+    Rows and columns are depot, central and peripheral amounts (mg); ``dA/dt = K A``:
+    absorption ``ka`` from the depot, elimination ``CL/V2`` and distribution ``Q/V2``,
+    ``Q/V3`` (Dave et al. Clin Transl Sci 2019;12:625-632; see the module docstring).
+
+    Parameters
+    ----------
+    p : Mapping
+        Per-patient arrays (length n) of ``ven_ka`` (1/day), ``ven_cl`` (L/day),
+        ``ven_v2`` (L), ``ven_q`` (L/day) and ``ven_v3`` (L).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``K``, shape (n, 3, 3).
+
+    Examples
+    --------
+    >>> p = {"ven_ka": [3.83], "ven_cl": [449.0], "ven_v2": [99.0], "ven_q": [130.0],
+    ...      "ven_v3": [147.0]}
+    >>> k = ven_matrix(p)[0]
+
+    Absorption conserves mass (column 0 sums to 0); the central column loses CL/V2:
+
+    >>> k.shape, float(k[:, 0].sum()), round(float(k[:, 1].sum()), 6) == round(-449 / 99, 6)
+    ((3, 3), 0.0, True)
+    """
     ka, cl, v2, q, v3 = (np.asarray(p[k], float) for k in
                          ("ven_ka", "ven_cl", "ven_v2", "ven_q", "ven_v3"))
     n = ka.shape[0]
@@ -54,8 +81,34 @@ def expm_batch(m: np.ndarray, order: int = 16) -> np.ndarray:
     2003;45:3, method 3): each matrix is scaled by its own 2^-s so that its 1-norm is
     <= 1/2 (truncation error < 1e-19 at order 16), then squared s times. The scaling is
     chosen per matrix, so a patient's result does not depend on which other patients
-    share the batch. scipy.linalg.expm gives the same to ~1e-15 (tested) but is much
-    slower on many 3x3 matrices (it loops over the stack).
+    share the batch. ``scipy.linalg.expm`` agrees to ~1e-15 (tests/test_sim_solver.py);
+    it takes one matrix at a time, this function the whole stack at once.
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        Matrices, shape (n, k, k).
+    order : int, default 16
+        Degree of the Taylor polynomial.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``exp(m[i])`` for every i, shape (n, k, k).
+
+    References
+    ----------
+    Moler C, Van Loan C. Nineteen dubious ways to compute the exponential of a matrix,
+    twenty-five years later. SIAM Rev 2003;45:3-49.
+
+    Examples
+    --------
+    A nilpotent matrix (exp = I + N) and a diagonal one (exp of the diagonal):
+
+    >>> import numpy as np
+    >>> m = np.array([[[0.0, 1.0], [0.0, 0.0]], [[np.log(2), 0.0], [0.0, -np.log(2)]]])
+    >>> expm_batch(m).round(12).tolist()
+    [[[1.0, 1.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 0.5]]]
     """
     m = np.asarray(m, float)
     norm = np.abs(m).sum(axis=-2).max(axis=-1)
@@ -74,7 +127,27 @@ def expm_batch(m: np.ndarray, order: int = 16) -> np.ndarray:
 
 
 def blin_k(p: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Blinatumomab elimination rate constant CL/V (1/day); CL already BSA-scaled."""
+    """Blinatumomab elimination rate constant CL/V (1/day); CL already BSA-scaled.
+
+    Parameters
+    ----------
+    p : Mapping
+        Per-patient arrays of ``blin_cl`` (L/day, already scaled by BSA as in Clements et
+        al. Clin Pharmacokinet 2020;59:463-474) and ``blin_v`` (L).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``blin_cl / blin_v`` (1/day), one per patient.
+
+    Examples
+    --------
+    Typical values (CL 2.22 L/h = 53.28 L/day, V 5.98 L): a half-life of about 1.9 h.
+
+    >>> k = blin_k({"blin_cl": [53.28], "blin_v": [5.98]})
+    >>> round(float(k[0]), 3), round(float(24 * np.log(2) / k[0]), 2)
+    (8.91, 1.87)
+    """
     return np.asarray(p["blin_cl"], float) / np.asarray(p["blin_v"], float)
 
 
@@ -107,7 +180,35 @@ class DriverPropagator:
 
 
 def driver_rhs(d: np.ndarray, blin_rate: np.ndarray, p: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The same driver model as an ODE right-hand side (for the solve_ivp reference)."""
+    """The same driver model as an ODE right-hand side (for the solve_ivp reference).
+
+    Parameters
+    ----------
+    d : numpy.ndarray
+        Driver state (5, n): venetoclax depot, central and peripheral amounts (mg),
+        blinatumomab amount (ug) and Flu/Cy exposure (FC units).
+    blin_rate : numpy.ndarray
+        Blinatumomab infusion rate (ug/day), shape (n,).
+    p : Mapping
+        Per-patient arrays of the venetoclax parameters (as :func:`ven_matrix`),
+        ``blin_cl``, ``blin_v`` and ``ld_decay`` (1/day).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dd/dt``, shape (5, n), per day.
+
+    Examples
+    --------
+    100 mg in the depot moves to the central compartment at ka = 3.83/day; an infusion of
+    28 ug/day enters the empty blinatumomab compartment at that rate:
+
+    >>> p = {"ven_ka": [3.83], "ven_cl": [449.0], "ven_v2": [99.0], "ven_q": [130.0],
+    ...      "ven_v3": [147.0], "blin_cl": [53.28], "blin_v": [5.98], "ld_decay": [1.0]}
+    >>> d = np.zeros((5, 1)); d[0] = 100.0
+    >>> driver_rhs(d, np.array([28.0]), p)[:, 0].round(6).tolist()
+    [-383.0, 383.0, 0.0, 28.0, -0.0]
+    """
     ka, cl, v2, q, v3 = (np.asarray(p[k], float) for k in
                          ("ven_ka", "ven_cl", "ven_v2", "ven_q", "ven_v3"))
     out = np.empty_like(d)
@@ -120,7 +221,33 @@ def driver_rhs(d: np.ndarray, blin_rate: np.ndarray, p: Mapping[str, np.ndarray]
 
 
 def ven_bioavailable_dose(dose_mg: np.ndarray, p: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Dose reaching the depot: dose x F_rel x (dose/400)^-0.178 (Dave 2019)."""
+    """Dose reaching the depot: dose x F_rel x (dose/400)^-0.178 (Dave 2019).
+
+    Parameters
+    ----------
+    dose_mg : numpy.ndarray
+        Oral dose given (mg); 0 means no dose.
+    p : Mapping
+        ``ven_dose_exponent`` (-0.178) and ``ven_rel_f`` (relative bioavailability, 1 for
+        the low-fat meal reference); scalars or per-patient arrays.
+
+    Returns
+    -------
+    numpy.ndarray
+        The amount entering the depot (mg); 0 where no dose is given.
+
+    References
+    ----------
+    Dave N et al. Clin Transl Sci 2019;12:625-632 (relative F x (DOSE/400)^-0.178).
+
+    Examples
+    --------
+    At the 400 mg reference dose F is 1; at 100 mg, 0.25^-0.178 = exp(0.178 ln 4) = 1.2799:
+
+    >>> p = {"ven_dose_exponent": -0.178, "ven_rel_f": 1.0}
+    >>> ven_bioavailable_dose(np.array([400.0, 100.0, 0.0]), p).round(2).tolist()
+    [400.0, 127.99, 0.0]
+    """
     dose = np.asarray(dose_mg, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(dose > 0, (np.maximum(dose, 1e-12) / 400.0) ** p["ven_dose_exponent"], 0.0)
@@ -128,7 +255,32 @@ def ven_bioavailable_dose(dose_mg: np.ndarray, p: Mapping[str, np.ndarray]) -> n
 
 
 def fc_units(flu_mg: np.ndarray, cy_mg: np.ndarray, bsa: np.ndarray) -> np.ndarray:
-    """Flu/Cy exposure units from mg given (mg = mg/m^2 x BSA): mean of the two ratios."""
+    """Flu/Cy exposure units from mg given (mg = mg/m^2 x BSA): mean of the two ratios.
+
+    One unit is 30 mg/m^2 fludarabine with 500 mg/m^2 cyclophosphamide (the seed 002
+    regimen); the exposure model is our assumption (docs/simulation.md).
+
+    Parameters
+    ----------
+    flu_mg : numpy.ndarray
+        Fludarabine given (mg).
+    cy_mg : numpy.ndarray
+        Cyclophosphamide given (mg).
+    bsa : numpy.ndarray
+        Body-surface area (m^2), > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(flu/BSA/30 + cy/BSA/500) / 2``.
+
+    Examples
+    --------
+    The reference regimen at BSA 1.8 m^2 is one unit; fludarabine alone is half of one:
+
+    >>> fc_units(np.array([54.0, 54.0]), np.array([900.0, 0.0]), np.array([1.8, 1.8])).tolist()
+    [1.0, 0.5]
+    """
     return 0.5 * (flu_mg / bsa / FLU_REF_MG_M2 + cy_mg / bsa / CY_REF_MG_M2)
 
 

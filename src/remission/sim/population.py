@@ -72,6 +72,33 @@ def patient_draws(seed: int, indices: np.ndarray, attempts: np.ndarray | None = 
     (:data:`EXTRA_COVARIATES`) and uniforms; adding draws at the end leaves earlier
     draws unchanged. ``attempts`` selects a patient's redraw (eligibility screening):
     attempt 0 is stream ``(seed, i)``, attempt ``a`` stream ``(seed, (i, a))``.
+
+    Parameters
+    ----------
+    seed : int
+        The trial's seed.
+    indices : numpy.ndarray
+        Patient indices ``i`` (n,).
+    attempts : numpy.ndarray, optional
+        Screening attempt per patient (n,); default all 0.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Standard normals, shape (n, ``len(COVARIATES) + len(IIV_NAMES) + 1 +
+        len(EXTRA_COVARIATES)``), and uniforms on [0, 1), shape (n, ``N_UNIFORM +
+        N_EXTRA_UNIFORM``).
+
+    Examples
+    --------
+    >>> import numpy as np
+
+    A patient's draws do not depend on which other patients are drawn with it:
+
+    >>> z, u = patient_draws(7, np.array([0, 1]))
+    >>> z1, u1 = patient_draws(7, np.array([1]))
+    >>> z.shape, u.shape, bool((z[1] == z1[0]).all() and (u[1] == u1[0]).all())
+    ((2, 38), (2, 6), True)
     """
     k = len(COVARIATES) + len(IIV_NAMES)
     ke = len(EXTRA_COVARIATES)
@@ -89,7 +116,33 @@ def patient_draws(seed: int, indices: np.ndarray, attempts: np.ndarray | None = 
 
 def eligible(cov: Mapping[str, np.ndarray], rules: Mapping[str, Mapping[str, float]]
              ) -> np.ndarray:
-    """Patients meeting every eligibility rule (inclusive ``min``/``max`` per covariate)."""
+    """Patients meeting every eligibility rule (inclusive ``min``/``max`` per covariate).
+
+    Parameters
+    ----------
+    cov : Mapping
+        Covariate name -> array (n,).
+    rules : Mapping
+        Covariate name -> ``{"min": x, "max": y}`` (either bound optional, both
+        inclusive).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean (n,): True where every rule holds (all True without rules).
+
+    Raises
+    ------
+    KeyError
+        When a rule names a covariate not in ``cov``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cov = {"baseline_blasts_pct": np.array([4.9, 5.0, 60.0]), "age": np.array([30, 70, 81])}
+    >>> eligible(cov, {"baseline_blasts_pct": {"min": 5.0}, "age": {"max": 80}}).tolist()
+    [False, True, False]
+    """
     ok = np.ones(len(next(iter(cov.values()))), dtype=bool)
     for name, r in rules.items():
         x = cov[name]
@@ -125,6 +178,62 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
     :data:`DEFAULT_ELIGIBILITY`): ineligible candidates are redrawn from the patient's
     next stream.
     Returns ``(covariates, params)``, both dicts of arrays of length ``len(indices)``.
+
+    Parameters
+    ----------
+    seed : int
+        The trial's seed (patient ``i`` uses stream ``(seed, i)``).
+    indices : numpy.ndarray
+        Patient indices (n,).
+    population : Mapping
+        Covariate distributions overriding :data:`DEFAULT_POPULATION` (each
+        ``{"dist": "normal" | "lognormal" | "logitnormal" | "fixed", ...}``, clipped to
+        ``min``/``max``) and ``female_fraction``.
+    values : Mapping
+        Typical parameter values (:func:`remission.sim.params.typical`, with design
+        overrides); parameters with IIV get a log-normal draw around them.
+    product : str
+        ``"car_t"``, ``"car_nk"`` or ``"none"``: which effector parameters apply.
+    antigen : str
+        ``"CLL1"``, ``"CD123"`` or ``"CD19"``: sets the off-tumour factor
+        (:data:`OFFTUMOUR_FACTOR`).
+    eligibility : Mapping, optional
+        Covariate -> ``{"min", "max"}`` (inclusive); default :data:`DEFAULT_ELIGIBILITY`.
+
+    Returns
+    -------
+    tuple of dict
+        ``(covariates, params)``: covariates (age, weight_kg, height_cm, bsa_m2 by
+        Mosteller, sex ``"F"``/``"M"``, baseline_blasts_pct, antigen_positive_pct,
+        antigen_density_rel, screening_attempts, the per-patient uniforms ``u_*`` ...)
+        and parameter arrays (every name of ``values`` plus ``b0``, ``pos0`` and the
+        product-specific ``expansion``, ``kill_max`` ...), each of length n.
+
+    Raises
+    ------
+    ValueError
+        When fewer than 1 in :data:`MAX_ATTEMPTS` candidates meet the eligibility rules.
+
+    References
+    ----------
+    Mosteller RD. Simplified calculation of body-surface area. N Engl J Med
+    1987;317:1098.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from remission.sim.params import typical
+    >>> cov, p = build_patients(0, np.arange(3), {}, typical(), "car_t", "CLL1")
+
+    Every patient meets the default rule (>= 5 % marrow blasts); BSA is Mosteller's
+    ``sqrt(height x weight / 3600)``; a CD19 CAR has no off-tumour (myeloid) kill:
+
+    >>> bool((cov["baseline_blasts_pct"] >= 5).all()), p["b0"].shape
+    (True, (3,))
+    >>> bool(np.allclose(cov["bsa_m2"], np.sqrt(cov["height_cm"] * cov["weight_kg"] / 3600)))
+    True
+    >>> build_patients(0, np.arange(3), {}, typical(), "car_t", "CD19")[1]["offtumour_kill"]
+    array([0., 0., 0.])
     """
     pop = {**DEFAULT_POPULATION, **population}
     rules = DEFAULT_ELIGIBILITY if eligibility is None else eligibility
