@@ -48,7 +48,40 @@ KH, LOG_ANC_H, LOG_P_H, KTR, KTP, V_IC50_NEG = range(len(PARAMS), len(PARAMS) + 
 
 def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     """Per-patient parameter matrix (n, len(PARAMS) + 6), C-contiguous (one row per
-    patient): the parameters, then quantities derived from them alone."""
+    patient): the parameters, then quantities derived from them alone.
+
+    Parameters
+    ----------
+    p : Mapping
+        Per-patient parameter arrays (or scalars, broadcast) holding every name of
+        :data:`PARAMS`.
+    n : int
+        Number of patients.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float matrix (n, ``len(PARAMS) + 6``): column ``j`` is ``p[PARAMS[j]]``; then
+        ``K^h`` of recognition, log healthy ANC, log healthy platelets, the Friberg
+        transit rates 4/MTT (neutrophils, platelets) and the IC50 of the
+        antigen-negative clone.
+
+    Raises
+    ------
+    KeyError
+        When ``p`` lacks a name of :data:`PARAMS`.
+
+    Examples
+    --------
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
+    >>> q = pack(p, 2)
+    >>> q.shape, q.flags.c_contiguous, bool((q[:, PARAMS.index("alc0")] == p["alc0"]).all())
+    ((2, 62), True, True)
+    >>> bool(np.allclose(q[:, KTR], 4.0 / p["neut_mtt"]))
+    True
+    """
     cols = [np.broadcast_to(np.asarray(p[k], float), (n,)) for k in PARAMS]
     g = dict(zip(PARAMS, cols, strict=True))
     cols += [g["car_density_half"] ** g["car_density_hill"], np.log(g["anc_healthy"]),
@@ -60,7 +93,42 @@ def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive: float,
             dy: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Derivative of one patient's 19 states into ``dy`` (see model.rhs)."""
+    """Derivative of one patient's 19 states into ``dy`` (see model.rhs).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        One patient's state (19,).
+    cv : float
+        Venetoclax concentration (mg/L).
+    cb : float
+        Blinatumomab concentration (pg/mL).
+    ld : float
+        Flu/Cy exposure (FC units).
+    q : numpy.ndarray
+        The patient's row of :func:`pack`.
+    alive : float
+        0 when the patient's leukaemia is extinct, else 1.
+    dy : numpy.ndarray
+        Output (19,), overwritten.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
+    >>> from remission.sim.model import initial_state, rhs
+    >>> y = initial_state(p)
+    >>> want = rhs(y, np.full(2, 0.5), np.zeros(2), np.full(2, 0.2), p)[:, 1]
+    >>> dy = np.empty(19)
+    >>> rhs_one(np.ascontiguousarray(y[:, 1]), 0.5, 0.0, 0.2, pack(p, 2)[1], 1.0, dy)
+    >>> bool(np.allclose(dy, want, rtol=1e-12, atol=1e-15))
+    True
+    """
     lpos = np.exp(y[0])
     lneg = np.exp(y[1])
     ltot = lpos + lneg
@@ -186,6 +254,59 @@ def advance_day(y: np.ndarray, h: np.ndarray, alive: np.ndarray, q: np.ndarray,
     to end exactly on the day boundary; ``h`` carries each patient's step size to the
     next day. With ``extinction``, leukaemia below one cell (``marrow_capacity_cells``)
     stops (``alive`` -> 0). ``stats`` accumulates (steps, rejected steps).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        States (n, 19), C-contiguous; advanced in place.
+    h : numpy.ndarray
+        Each patient's current step size (days), updated in place.
+    alive : numpy.ndarray
+        1.0 or 0.0 per patient (extinct leukaemia), updated in place.
+    q : numpy.ndarray
+        :func:`pack` matrix (n, ``len(PARAMS) + 6``).
+    coef, lam : numpy.ndarray
+        Venetoclax modal coefficients and eigenvalues per patient (n, 3), from
+        :class:`remission.sim.pk.DriverModes` after ``start``.
+    v2, d3, kb, rate, vb, d4, kld : numpy.ndarray
+        Per patient: venetoclax central volume (L); blinatumomab amount (ug),
+        elimination rate (1/day), infusion rate (ug/day) and volume (L); Flu/Cy exposure
+        at the day start (FC units) and its decay rate (1/day).
+    rtol, atol : float
+        Tolerances of the error test.
+    extinction : bool
+        Apply the one-cell extinction rule.
+    stats : numpy.ndarray
+        int64 (2,): steps and rejected steps, added to.
+
+    Returns
+    -------
+    None
+
+    References
+    ----------
+    Dormand JR, Prince PJ. J Comput Appl Math 1980;6:19-26; Hairer E, Norsett SP, Wanner
+    G. Solving Ordinary Differential Equations I, 2nd ed., Springer 1993, II.4.
+
+    Examples
+    --------
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
+
+    One untreated day, exactly as :func:`remission.sim.solver.simulate_states` takes it:
+
+    >>> from remission.sim.model import initial_state
+    >>> from remission.sim.pk import DriverModes
+    >>> from remission.sim.solver import Schedule, simulate_states
+    >>> y = np.ascontiguousarray(initial_state(p).T)
+    >>> m, z, stats = DriverModes(p), np.zeros(2), np.zeros(2, np.int64)
+    >>> advance_day(y, np.full(2, 0.1), np.ones(2), pack(p, 2), np.zeros((2, 3)),
+    ...             np.ascontiguousarray(m.lam.T), m.v2, z, m.kb, z, m.vb, z, m.kld,
+    ...             2e-8, 2e-11, False, stats)
+    >>> ref = simulate_states(p, Schedule.empty(0, 1))[1, :19].T
+    >>> bool(np.array_equal(y, ref)), int(stats[0]) > 0
+    (True, True)
     """
     n = y.shape[0]
     ns = y.shape[1]

@@ -1,6 +1,6 @@
 """Solver: exact drug drivers + per-patient adaptive Dormand-Prince 5(4), compiled.
 
-Why this scheme (measured, see ``benchmarks/bench_sim.py`` and docs/simulation.md):
+Why this scheme (timings in docs/performance.md, from ``benchmarks/bench_sim.py``):
 the only stiff rates of the model are linear pharmacokinetics (venetoclax distribution
 alpha ~ 11/day, blinatumomab k ~ 8.9/day, venetoclax ka 3.83/day), and those are
 independent of the disease state. They are solved exactly: a per-patient eigen-
@@ -10,10 +10,10 @@ matrix exponential (:class:`remission.sim.pk.DriverPropagator`). What remains ha
 <= ~2.5/day, so an explicit method is limited by accuracy, not stability. Each patient
 then takes its own adaptive Dormand-Prince 5(4) steps with its own error test
 (:func:`remission.sim.kernel.advance_day`, Numba), as a per-patient ``solve_ivp`` would,
-but without Python in the loop: ~500 steps per patient for a 194-day CAR-T course
-(9/day during the venetoclax lead-in, ~1.2/day once the disease is quiet). At the
-default ``rtol`` 2e-8 every state is within ~5e-6 relative of ``solve_ivp`` (DOP853,
-rtol 1e-10; tests/test_sim_solver.py, benchmarks/bench_sim.py).
+but without Python in the loop, so a patient takes many steps during a venetoclax
+lead-in and few once the disease is quiet. At the default ``rtol`` every state agrees
+with ``solve_ivp`` (DOP853, rtol 1e-10) to within 1e-4 relative (asserted by
+tests/test_sim_solver.py).
 
 Doses are given at the start of integer days (all schedules in the designs are daily);
 every day ends a step, so doses need no event location. Every operation is per patient,
@@ -85,7 +85,36 @@ RTOL, ATOL = 2e-8, 2e-11
 
 
 def transfusions(y: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(red-cell, platelet) transfusion given today: morning count below its trigger."""
+    """(red-cell, platelet) transfusion given today: morning count below its trigger.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The state (:data:`remission.sim.model.N_STATES`, n) at the start of the day.
+    p : Mapping
+        ``hb_transfusion_trigger`` (g/dL; 7, restrictive, Carson 2016 AABB) and
+        ``plt_transfusion_trigger`` (10^9/L; 10, prophylactic, Kaufman 2015 AABB).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Boolean (n,) arrays: red cells given, platelets given (strictly below the trigger).
+
+    References
+    ----------
+    Carson JL et al. JAMA 2016;316:2025-35; Kaufman RM et al. Ann Intern Med
+    2015;162:205-13.
+
+    Examples
+    --------
+    Haemoglobin 6.9 and 7.0 g/dL, platelets 10 and 9 x10^9/L:
+
+    >>> y = np.zeros((N_STATES, 2)); y[HB] = [6.9, 7.0]; y[PLT] = [10.0, 9.0]
+    >>> rbc, plt = transfusions(y, {"hb_transfusion_trigger": 7.0,
+    ...                             "plt_transfusion_trigger": 10.0})
+    >>> rbc.tolist(), plt.tolist()
+    ([True, False], [False, True])
+    """
     return y[HB] < p["hb_transfusion_trigger"], y[PLT] < p["plt_transfusion_trigger"]
 
 
@@ -144,6 +173,40 @@ def simulate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None = 
     Returns a dict of arrays shaped (n_days, n) sampled at the start of each day,
     before that day's doses (trough), plus ``"day"`` (n_days,). Leukaemia below one
     cell in the marrow (``marrow_capacity_cells``) is extinct when ``extinction``.
+
+    Parameters
+    ----------
+    p : Mapping
+        Per-patient parameter arrays (:func:`remission.sim.population.build_patients`).
+    s : Schedule
+        Daily doses; one arm (1-D arrays) or several (arms x days, with ``arm``).
+    arm : numpy.ndarray, optional
+        Each patient's row of a multi-arm schedule (n,).
+    extinction : bool, default True
+        Stop leukaemia below one cell (patients then stay leukaemia-free).
+    rtol, atol : float
+        Tolerances of each patient's error control (disease states; drivers are exact).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The observables of :func:`remission.sim.model.observables` plus
+        ``venetoclax_mg_l``, ``blinatumomab_pg_ml``, ``rbc_transfusion`` and
+        ``platelet_transfusion`` (0/1), each (n_days, n), and ``"day"`` (n_days,).
+
+    Examples
+    --------
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
+
+    Untreated for three days, the leukaemia grows; day 0 is the baseline:
+
+    >>> out = simulate(p, Schedule.empty(0, 3))
+    >>> out["day"].tolist(), out["marrow_blasts_pct"].shape
+    ([0.0, 1.0, 2.0, 3.0], (4, 2))
+    >>> bool((np.diff(out["marrow_blasts_pct"], axis=0) > 0).all())
+    True
     """
     rec: dict[str, list[np.ndarray]] = {}
 
@@ -169,6 +232,35 @@ def simulate_states(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | 
 
     Used to compare every state with :func:`simulate_reference`. ``stats``, if given,
     receives the number of patient-steps and rejected patient-steps.
+
+    Parameters
+    ----------
+    p : Mapping
+        Per-patient parameter arrays.
+    s : Schedule
+        Daily doses.
+    arm : numpy.ndarray, optional
+        Each patient's row of a multi-arm schedule.
+    rtol, atol : float
+        Tolerances of each patient's error control.
+    stats : dict, optional
+        Receives (adds to) ``"steps"`` and ``"rejected"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_days, N_STATES + 5, n): the 19 model states then the 5 drivers
+        (venetoclax depot, central, peripheral mg; blinatumomab ug; FC units), at the
+        start of each day. No transfusions and no extinction are applied.
+
+    Examples
+    --------
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
+    >>> stats = {}
+    >>> simulate_states(p, Schedule.empty(0, 2), stats=stats).shape, stats["steps"] > 0
+    ((3, 24, 2), True)
     """
     out: list[np.ndarray] = []
     _integrate(p, s, arm, False, lambda _i, y, d, _c: out.append(np.concatenate([y, d])),
@@ -183,6 +275,39 @@ def simulate_reference(p: Mapping[str, np.ndarray], s: Schedule, method: str = "
     Integrates day by day (doses are discontinuities at day starts) and returns the full
     state (incl. drivers) at the start of every day, shape (n_days, N_STATES + 5). Leukaemia
     extinction is not applied (the reference checks the ODE, not the event rule).
+
+    Parameters
+    ----------
+    p : Mapping
+        Parameter arrays of one patient (length 1).
+    s : Schedule
+        Daily doses of one arm (1-D arrays).
+    method : str, default "Radau"
+        A ``scipy.integrate.solve_ivp`` method.
+    rtol, atol : float
+        Its tolerances.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_days, N_STATES + 5), as one patient of :func:`simulate_states`
+        (no transfusions).
+
+    Raises
+    ------
+    RuntimeError
+        When ``solve_ivp`` fails (its message).
+
+    Examples
+    --------
+    >>> from remission.sim.params import typical
+    >>> from remission.sim.population import build_patients
+    >>> _, p1 = build_patients(0, np.arange(1), {}, typical(), "car_t", "CLL1")
+    >>> s = Schedule.empty(0, 2)
+    >>> ref = simulate_reference(p1, s)
+    >>> got = simulate_states(p1, s)[:, :, 0]
+    >>> ref.shape, bool(np.allclose(got, ref, rtol=1e-6, atol=1e-12))
+    ((3, 24), True)
     """
     y0 = initial_state(p)[:, 0]
     x = np.concatenate([y0, np.zeros(N_DRIVERS)])
