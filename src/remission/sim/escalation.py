@@ -40,7 +40,34 @@ DLT = Callable[[pd.DataFrame], np.ndarray]
 
 
 def default_dlt(patients: pd.DataFrame, window: int = 28) -> np.ndarray:
-    """DLT: CRS or ICANS grade >= 3, or death within ``window`` days of day 0."""
+    """DLT: CRS or ICANS grade >= 3, or death within ``window`` days of day 0.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        Simulated patients (``TrialResult.patients``) with ``crs_grade`` and
+        ``icans_grade`` (ASTCT 2019 grades derived by the criteria engine) and
+        ``death_day`` (study day, NaN when alive).
+    window : int, default 28
+        Last study day (inclusive) on which a death counts as a DLT.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, one per row.
+
+    Raises
+    ------
+    KeyError
+        When a column is missing.
+
+    Examples
+    --------
+    >>> pts = pd.DataFrame({"crs_grade": [3, 2, 0, 0], "icans_grade": [0, 0, 3, 0],
+    ...                     "death_day": [np.nan, np.nan, np.nan, 28.0]})
+    >>> default_dlt(pts).tolist(), default_dlt(pts, window=27).tolist()
+    ([True, False, True, True], [True, False, True, False])
+    """
     dead = patients["death_day"].to_numpy(dtype=float)
     return ((patients["crs_grade"].to_numpy() >= 3) | (patients["icans_grade"].to_numpy() >= 3)
             | (dead <= window))
@@ -48,7 +75,36 @@ def default_dlt(patients: pd.DataFrame, window: int = 28) -> np.ndarray:
 
 def boin_boundaries(phi: float, phi1: float | None = None, phi2: float | None = None
                     ) -> tuple[float, float]:
-    """(lambda_e, lambda_d) of BOIN (Liu & Yuan 2015)."""
+    """(lambda_e, lambda_d) of BOIN (Liu & Yuan 2015).
+
+    Parameters
+    ----------
+    phi : float
+        Target DLT rate, in (0, 1).
+    phi1 : float, optional
+        Highest rate deemed sub-therapeutic; default ``0.6 * phi``.
+    phi2 : float, optional
+        Lowest rate deemed overly toxic; default ``1.4 * phi``.
+
+    Returns
+    -------
+    tuple of float
+        ``(lambda_e, lambda_d)``: escalate when the observed DLT rate is <= lambda_e,
+        de-escalate when >= lambda_d.
+
+    References
+    ----------
+    Liu S, Yuan Y. Bayesian optimal interval designs for phase I clinical trials. J R Stat
+    Soc C 2015;64:507-523.
+
+    Examples
+    --------
+    Table 1 of the paper prints 0.236 and 0.358 for a target of 0.3, 0.197 and 0.298 for
+    0.25 (three decimals, truncated):
+
+    >>> [round(x, 4) for x in boin_boundaries(0.3) + boin_boundaries(0.25)]
+    [0.2365, 0.3585, 0.1968, 0.2984]
+    """
     p1 = 0.6 * phi if phi1 is None else phi1
     p2 = 1.4 * phi if phi2 is None else phi2
     le = np.log((1 - p1) / (1 - phi)) / np.log(phi * (1 - p1) / (p1 * (1 - phi)))
@@ -57,7 +113,28 @@ def boin_boundaries(phi: float, phi1: float | None = None, phi2: float | None = 
 
 
 def isotonic(p: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Non-decreasing weighted least-squares fit (pool-adjacent-violators)."""
+    """Non-decreasing weighted least-squares fit (pool-adjacent-violators).
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        Values in level order (e.g. DLT rate estimates).
+    w : numpy.ndarray
+        Positive weights (e.g. patients per level).
+
+    Returns
+    -------
+    numpy.ndarray
+        The non-decreasing sequence closest to ``p`` in weighted least squares
+        (violating neighbours pooled into their weighted mean).
+
+    Examples
+    --------
+    >>> isotonic(np.array([0.1, 0.3, 0.2, 0.5]), np.array([1.0, 1.0, 1.0, 1.0])).tolist()
+    [0.1, 0.25, 0.25, 0.5]
+    >>> isotonic(np.array([0.4, 0.1]), np.array([3.0, 1.0])).round(3).tolist()
+    [0.325, 0.325]
+    """
     blocks = [[float(p[i]), float(w[i]), 1] for i in range(len(p))]
     i = 0
     while i < len(blocks) - 1:
@@ -78,6 +155,48 @@ def three_plus_three(dlt: np.ndarray) -> tuple[int | None, list[tuple[int, bool]
     Returns (MTD level index or None, [(level, dlt) per treated patient in order]). The
     MTD must have 6 patients with at most 1 DLT: when escalation stops above a level
     that had only 3, that level is expanded to 6 (and so on downwards).
+
+    Parameters
+    ----------
+    dlt : numpy.ndarray
+        Boolean (levels x patients): ``dlt[k, g]`` is whether patient ``g`` has a DLT at
+        level ``k``; patients are enrolled in column order.
+
+    Returns
+    -------
+    tuple
+        ``(mtd, path)``: the MTD level index (None when the lowest level is too toxic)
+        and ``[(level, dlt), ...]`` for every treated patient in order.
+
+    Raises
+    ------
+    ValueError
+        When the rule needs more patients than ``dlt`` has columns.
+
+    References
+    ----------
+    Storer BE. Design and analysis of phase I clinical trials. Biometrics 1989;45:925-937;
+    Le Tourneau C, Lee JJ, Siu LL. Dose escalation methods in phase I cancer clinical
+    trials. J Natl Cancer Inst 2009;101:708-720.
+
+    Examples
+    --------
+    One DLT in the first three at level 1 expands it to six (1/6: escalate); the top level
+    with 0/3 is expanded to six and becomes the MTD:
+
+    >>> d = np.zeros((3, 15), bool); d[1, 3] = True
+    >>> mtd, path = three_plus_three(d)
+    >>> mtd, [lv for lv, _ in path]
+    (2, [0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
+
+    Three DLTs at level 2 stop escalation; level 1 (3 patients) is expanded to six and,
+    with 0/6, is the MTD. Two DLTs at the first level: no MTD.
+
+    >>> d = np.zeros((3, 15), bool); d[2] = True
+    >>> three_plus_three(d)[0], len(three_plus_three(d)[1])
+    (1, 12)
+    >>> d = np.zeros((3, 15), bool); d[0, :2] = True
+    >>> three_plus_three(d)[0]
     """
     levels, n_max = dlt.shape
     counts = np.zeros(levels, int)
@@ -121,7 +240,49 @@ def three_plus_three(dlt: np.ndarray) -> tuple[int | None, list[tuple[int, bool]
 
 def boin(dlt: np.ndarray, phi: float = 0.3, n_max: int = 30, cohort: int = 3
          ) -> tuple[int | None, list[tuple[int, bool]]]:
-    """Run BOIN on a (levels x patients) DLT matrix; returns (MTD or None, path)."""
+    """Run BOIN on a (levels x patients) DLT matrix; returns (MTD or None, path).
+
+    Cohorts of ``cohort`` patients until ``n_max`` are treated; safety elimination and
+    MTD selection as in the module docstring.
+
+    Parameters
+    ----------
+    dlt : numpy.ndarray
+        Boolean (levels x patients), as :func:`three_plus_three`.
+    phi : float, default 0.3
+        Target DLT rate.
+    n_max : int, default 30
+        Most patients treated (at most ``dlt.shape[1]``).
+    cohort : int, default 3
+        Cohort size.
+
+    Returns
+    -------
+    tuple
+        ``(mtd, path)``: the selected level index (None when the lowest level is
+        eliminated or nothing was tried) and ``[(level, dlt), ...]`` per treated patient.
+
+    References
+    ----------
+    Liu S, Yuan Y. Bayesian optimal interval designs for phase I clinical trials. J R Stat
+    Soc C 2015;64:507-523.
+
+    Examples
+    --------
+    Every patient at level 2 has a DLT: 3/3 there (rate 1 >= 0.358) de-escalates to
+    level 1, whose isotonic estimate (0.05/3.1) is the closest to 0.3:
+
+    >>> d = np.zeros((3, 12), bool); d[2] = True
+    >>> mtd, path = boin(d, n_max=12)
+    >>> mtd, [lv for lv, _ in path]
+    (1, [0, 0, 0, 1, 1, 1, 2, 2, 2, 1, 1, 1])
+
+    3/3 DLTs at the lowest level: Pr(p > 0.3 | Beta(4, 1)) = 1 - 0.3^4 > 0.95 eliminates
+    it, and the trial stops without an MTD:
+
+    >>> boin(np.ones((3, 12), bool), n_max=12)[0] is None
+    True
+    """
     levels = dlt.shape[0]
     le, ld = boin_boundaries(phi)
     counts = np.zeros(levels, int)
@@ -166,6 +327,59 @@ def escalation_trials(design: Design, rule: str = "boin", replicates: int = 100,
     table gives, per level, the share of trials selecting it as MTD, the mean number of
     patients treated and the true DLT probability of the level (over all simulated
     patients); ``params`` holds the share of trials without an MTD.
+
+    Parameters
+    ----------
+    design : Design
+        The design; its arms, in order, are the dose levels (lowest first).
+    rule : str, default "boin"
+        ``"3+3"`` or ``"boin"``.
+    replicates : int, default 100
+        Number of virtual escalation trials.
+    n_max : int, default 30
+        Most patients per trial.
+    phi : float, default 0.3
+        BOIN's target DLT rate (ignored by 3+3).
+    seed : int, default 0
+        Random stream of the virtual patients.
+    dlt : callable, default :func:`default_dlt`
+        ``patients table -> boolean array``: the DLT of each simulated patient.
+    workers : int or None, default 0
+        As :func:`remission.sim.trial.run_trial` (0: in this process).
+
+    Returns
+    -------
+    Result
+        ``simulation.escalation``: one row per level (index ``level``, the arm name) with
+        ``true_dlt_probability``, ``selected_as_mtd`` (share of trials) and
+        ``mean_patients``; ``params["no_mtd_share"]`` is the share of trials without an
+        MTD.
+
+    Raises
+    ------
+    ValueError
+        When ``rule`` is neither rule, or 3+3 needs more than ``n_max`` patients.
+
+    References
+    ----------
+    Storer 1989 and Liu & Yuan 2015, as :func:`three_plus_three` and :func:`boin`.
+
+    Examples
+    --------
+    Three dose levels (seed 002's arms, follow-up cut to 14 days) and a DLT rule that never
+    fires: one BOIN cohort at level A escalates to B, where the trial ends (6 patients);
+    both levels have the same estimate, below the target, so the higher one is the MTD:
+
+    >>> from remission.sim.calibrate import calibration_design
+    >>> from remission.sim.design import DESIGN_DIR, load_design
+    >>> d = calibration_design(load_design(DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml"),
+    ...                        horizon=14)
+    >>> r = escalation_trials(d, replicates=1, n_max=6, dlt=lambda pts: np.zeros(len(pts), bool))
+    >>> r.table[["selected_as_mtd", "mean_patients"]].to_dict("list")
+    {'selected_as_mtd': [0.0, 1.0, 0.0], 'mean_patients': [3.0, 3.0, 0.0]}
+    >>> escalation_trials(d, rule="crm")
+    Traceback (most recent call last):
+    ValueError: rule must be '3+3' or 'boin'
     """
     from .trial import run_trial
 
