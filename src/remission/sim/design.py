@@ -213,7 +213,51 @@ def _nonneg(log: ProblemLog, src: str, key: str, v: Any) -> None:
 
 
 def parse_design(data: dict[str, Any], source: str = "design") -> Design:
-    """Validate a design mapping (parsed TOML); raise InputError with every problem."""
+    """Validate a design mapping (parsed TOML); raise InputError with every problem.
+
+    Checks every table and key (types, known keys, diseases, antigens, components, doses,
+    days, eligibility, population distributions, model parameter names) and collects every
+    problem before raising. Defaults filled in: ``trial.day0``, ``trial.reference``,
+    ``trial.bedside_days`` (28) and ``trial.observation_days`` (days 0, 7, 14, 21, 28 when
+    not given), always joined with the assessment days.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML: ``[trial]``, ``[population]``, ``[parameters]``,
+        ``[eligibility]`` and ``[[arm]]`` tables (format in docs/simulation.md).
+    source : str, default "design"
+        Name of the input in error messages (the file path when loaded from a file).
+
+    Returns
+    -------
+    Design
+        The validated design; ``trial["assessment_days"]`` and
+        ``trial["observation_days"]`` sorted.
+
+    Raises
+    ------
+    remission.errors.InputError
+        With every problem found, each naming its key path (e.g. ``trial.follow_up_days``).
+
+    Examples
+    --------
+    >>> import tomllib
+    >>> from remission.errors import InputError
+    >>> data = tomllib.loads((DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml").read_text())
+    >>> d = parse_design(data, "seed002")
+    >>> [(a.name, a.n, a.product) for a in d.arms]
+    [('A', 4, 'car_t'), ('B', 3, 'car_t'), ('C', 5, 'car_t')]
+
+    An assessment after follow-up and a non-positive arm size are both reported:
+
+    >>> data["trial"].update(assessment_days=[14, 200], n_per_arm=0)
+    >>> try:
+    ...     parse_design(data, "seed002")
+    ... except InputError as e:
+    ...     print(sorted(p.column for p in e.problems))
+    ['trial.assessment_days', 'trial.n_per_arm']
+    """
     log = ProblemLog()
     src = source
     for k in data:
@@ -495,7 +539,33 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
 
 
 def load_design(path: str | Path) -> Design:
-    """Read and validate a TOML design file."""
+    """Read and validate a TOML design file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A design TOML file (UTF-8).
+
+    Returns
+    -------
+    Design
+        As :func:`parse_design`, with ``source`` the path.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When the file does not exist, is not valid TOML, or the design is invalid.
+
+    Examples
+    --------
+    >>> d = load_design(DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml")
+    >>> d.follow_up, d.antigen, sum(a.n for a in d.arms)
+    (180, 'CLL1', 12)
+    >>> load_design("no-such-design.toml")
+    Traceback (most recent call last):
+    remission.errors.InputError: 1 problem found:
+      - no-such-design.toml: design file not found
+    """
     path = Path(path)
     log = ProblemLog()
     try:
