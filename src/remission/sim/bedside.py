@@ -56,6 +56,31 @@ def ordinal_severity(excess: np.ndarray, u: np.ndarray, cuts: list[np.ndarray],
     ``excess`` (days, n) is the IL-6 excess over baseline (pg/mL); below 1 pg/mL the
     severity is 0. One uniform ``u`` (n,) per patient makes the draw coherent over days
     and grades (a higher IL-6 never lowers the severity).
+
+    Parameters
+    ----------
+    excess : numpy.ndarray
+        IL-6 excess over the patient's baseline (pg/mL), shape (days, n).
+    u : numpy.ndarray
+        One uniform (0, 1) per patient, shape (n,).
+    cuts : list of numpy.ndarray
+        Cut-points (pg/mL), increasing, one per severity step (scalars or (n,) arrays).
+    scale : numpy.ndarray or float
+        Logistic scale on log pg/mL.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer severity 0..``len(cuts)``, shape (days, n).
+
+    Examples
+    --------
+    With ``u = 0.5`` the severity is the number of cut-points the excess exceeds:
+
+    >>> excess = np.array([[0.5], [50.0], [200.0], [5000.0]])
+    >>> cuts = [30.0, 150.0, 400.0, 4000.0]
+    >>> ordinal_severity(excess, np.array([0.5]), cuts, 0.6).ravel().tolist()
+    [0, 1, 2, 4]
     """
     x = np.maximum(excess, 1e-12)
     lx = np.log(x)
@@ -66,7 +91,29 @@ def ordinal_severity(excess: np.ndarray, u: np.ndarray, cuts: list[np.ndarray],
 
 
 def noise(seed: int, indices: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Uniforms (n_days, k, n) from each patient's own noise stream."""
+    """Uniforms (n_days, k, n) from each patient's own noise stream.
+
+    Parameters
+    ----------
+    seed : int
+        The trial's seed.
+    indices : numpy.ndarray
+        Patient indices (n,).
+    shape : tuple of int
+        ``(n_days, k)``: uniforms per patient.
+
+    Returns
+    -------
+    numpy.ndarray
+        Uniforms on [0, 1), shape (n_days, k, n); patient ``i`` reads stream
+        ``SeedSequence(seed, spawn_key=(i, NOISE_KEY))``, whatever patients share the call.
+
+    Examples
+    --------
+    >>> a = noise(3, np.array([0, 1]), (4, 2))
+    >>> a.shape, bool((a[:, :, 1] == noise(3, np.array([1]), (4, 2))[:, :, 0]).all())
+    ((4, 2, 2), True)
+    """
     out = np.empty((shape[0], shape[1], len(indices)))
     for j, i in enumerate(indices):
         g = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(i), NOISE_KEY)))
@@ -131,7 +178,46 @@ class ObservationTable:
 def crs_icans_severity(out: Mapping[str, np.ndarray], days: np.ndarray,
                        cov: Mapping[str, np.ndarray], p: Mapping[str, np.ndarray],
                        icans_allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Daily CRS and ICANS severities (days, n); zero before day 0."""
+    """Daily CRS and ICANS severities (days, n); zero before day 0.
+
+    CRS severity from the IL-6 excess of the same day, ICANS severity from the excess two
+    days earlier (:func:`ordinal_severity`).
+
+    Parameters
+    ----------
+    out : Mapping
+        Simulated observables; reads ``il6_pg_ml`` (days, n).
+    days : numpy.ndarray
+        Study day of each row (days,).
+    cov : Mapping
+        ``u_crs`` and ``u_icans``: one uniform per patient.
+    p : Mapping
+        Per-patient ``il6_baseline``, ``crs_cut1..4``, ``icans_cut1..4`` (pg/mL) and
+        ``crs_scale``.
+    icans_allowed : numpy.ndarray
+        Boolean (n,): False forces ICANS severity 0 (no ICANS after CAR-NK).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(crs, icans)``, integer severities 0-4, each (days, n).
+
+    Examples
+    --------
+    IL-6 5005 pg/mL (excess 5000) on days -1 and 1, uniforms 0.5: CRS severity 4 on day
+    1 but none on day -1 (before day 0 nothing is graded); ICANS severity 2 (5000 exceeds
+    800 and 2500) two days after each high day, on days 1 and 3:
+
+    >>> cuts = {f"crs_cut{k}": np.array([c]) for k, c in zip(range(1, 5), (30, 150, 400, 4000))}
+    >>> cuts |= {f"icans_cut{k}": np.array([c])
+    ...          for k, c in zip(range(1, 5), (800, 2500, 6000, 20000))}
+    >>> p = {"il6_baseline": np.array([5.0]), "crs_scale": 0.6, **cuts}
+    >>> il6 = np.array([[5005.0], [5.0], [5005.0], [5.0], [5.0]])
+    >>> crs, icans = crs_icans_severity({"il6_pg_ml": il6}, np.arange(-1, 4),
+    ...     {"u_crs": np.array([0.5]), "u_icans": np.array([0.5])}, p, np.array([True]))
+    >>> crs.ravel().tolist(), icans.ravel().tolist()
+    ([0, 0, 4, 0, 0], [0, 0, 2, 0, 2])
+    """
     excess = np.maximum(out["il6_pg_ml"] - p["il6_baseline"][None, :], 0.0)
     crs = ordinal_severity(excess, cov["u_crs"], [p[f"crs_cut{k}"] for k in range(1, 5)],
                            p["crs_scale"])
@@ -149,7 +235,58 @@ def crs_icans_severity(out: Mapping[str, np.ndarray], days: np.ndarray,
 def bedside_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray,
                  alive: np.ndarray, rows: np.ndarray, crs: np.ndarray, icans: np.ndarray,
                  cov: Mapping[str, np.ndarray], u: np.ndarray) -> None:
-    """Vital signs, organ support and ICE for day indices ``rows`` (alive patients)."""
+    """Vital signs, organ support and ICE for day indices ``rows`` (alive patients).
+
+    Signs that grade the severity under ASTCT 2019 (module docstring): fever for
+    severity >= 1; by the patient's organ (``u_domain`` < 0.5: blood pressure, else
+    oxygen) hypotension, norepinephrine (severity 3) plus epinephrine (4), or nasal
+    cannula (2), high-flow nasal cannula (3), BiPAP (4); the ICE score for ICANS severity
+    0-3 and ``consciousness = unarousable`` for 4.
+
+    Parameters
+    ----------
+    tab : ObservationTable
+        Receives the rows.
+    pid : numpy.ndarray
+        Patient IDs (n,).
+    days : numpy.ndarray
+        Study day of each row index (n_days,).
+    alive : numpy.ndarray
+        Boolean (n_days, n): only alive patients get rows.
+    rows : numpy.ndarray
+        Day indices to write.
+    crs, icans : numpy.ndarray
+        Severities (n_days, n) from :func:`crs_icans_severity`.
+    cov : Mapping
+        ``u_domain`` and ``sbp0`` (baseline systolic pressure, mmHg) per patient.
+    u : numpy.ndarray
+        Noise uniforms (n_days, >= 3, n) from :func:`noise`.
+
+    Returns
+    -------
+    None
+        Rows are appended to ``tab`` (see :class:`ObservationTable`).
+
+    References
+    ----------
+    Lee DW et al. ASTCT consensus grading for cytokine release syndrome and neurologic
+    toxicity associated with immune effector cells. Biol Blood Marrow Transplant
+    2019;25:625-638.
+
+    Examples
+    --------
+    CRS severity 3 carried by blood pressure: fever, hypotension and one vasopressor:
+
+    >>> tab = ObservationTable()
+    >>> bedside_rows(tab, np.array(["P1"]), np.array([5]), np.array([[True]]), np.array([0]),
+    ...              np.array([[3]]), np.array([[0]]), {"u_domain": np.array([0.2]),
+    ...              "sbp0": np.array([120.0])}, np.full((1, 3, 1), 0.5))
+    >>> df = tab.frame().set_index("variable")["value"]
+    >>> sorted(df.index)
+    ['hypotension', 'ice_score', 'norepinephrine', 'oxygen_device', 'sbp', 'temperature']
+    >>> float(df["temperature"]) >= 38.1, df["norepinephrine"], df["ice_score"]
+    (True, '8', '10')
+    """
     hypo_route = cov["u_domain"] < 0.5
     for i in rows:
         a = alive[i]
@@ -189,7 +326,29 @@ def bedside_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray,
 
 
 def binomial_pct(u: np.ndarray, n_cells: float, pct: np.ndarray) -> np.ndarray:
-    """Differential count: Binomial(n_cells, pct/100) by inversion of ``u``, as %."""
+    """Differential count: Binomial(n_cells, pct/100) by inversion of ``u``, as %.
+
+    Parameters
+    ----------
+    u : numpy.ndarray
+        Uniforms (0, 1), one per sample.
+    n_cells : float
+        Cells counted (500 for a marrow, 200 for a blood differential).
+    pct : numpy.ndarray
+        True percentage (0-100; clipped).
+
+    Returns
+    -------
+    numpy.ndarray
+        The counted percentage, a multiple of ``100 / n_cells``: 0 when no cell is seen.
+
+    Examples
+    --------
+    The median count of Binomial(500, 0.1) is 50 (10 %); a true 0.05 % is usually not seen:
+
+    >>> binomial_pct(np.array([0.5, 0.5, 0.5]), 500, np.array([10.0, 0.05, 100.0])).tolist()
+    [10.0, 0.0, 100.0]
+    """
     prob = np.clip(pct / 100.0, 0.0, 1.0)
     k = stats.binom.ppf(u, int(n_cells), prob)
     return 100.0 * k / n_cells
@@ -198,7 +357,54 @@ def binomial_pct(u: np.ndarray, n_cells: float, pct: np.ndarray) -> np.ndarray:
 def lab_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray, alive: np.ndarray,
              rows: np.ndarray, out: Mapping[str, np.ndarray], p: Mapping[str, np.ndarray],
              u: np.ndarray, has_cells: np.ndarray) -> None:
-    """Blood counts, blood blasts, IL-6, CAR cells and antigen-positive blasts."""
+    """Blood counts, blood blasts, IL-6, CAR cells and antigen-positive blasts.
+
+    ANC and lymphocytes (10^9/L, 2 decimals), platelets (10^9/L, whole), haemoglobin
+    (g/dL, 1 decimal), blood blasts (200-cell differential, %), IL-6 (pg/mL, 1 decimal)
+    and, for patients given cells, CAR cells/uL (3 significant digits; ``"0"`` below the
+    LLOQ).
+
+    Parameters
+    ----------
+    tab : ObservationTable
+        Receives the rows.
+    pid : numpy.ndarray
+        Patient IDs (n,).
+    days : numpy.ndarray
+        Study day of each row index.
+    alive : numpy.ndarray
+        Boolean (n_days, n).
+    rows : numpy.ndarray
+        Day indices to write.
+    out : Mapping
+        Simulated observables (n_days, n): ``anc``, ``alc``, ``platelets``,
+        ``hemoglobin``, ``peripheral_blasts_pct``, ``il6_pg_ml``, ``car_cells_per_ul``.
+    p : Mapping
+        ``blood_cells_counted`` and ``car_cells_lloq`` (cells/uL) per patient.
+    u : numpy.ndarray
+        Noise uniforms (n_days, >= 4, n).
+    has_cells : numpy.ndarray
+        Boolean (n,): the patient's arm gives a cell product.
+
+    Returns
+    -------
+    None
+        Rows are appended to ``tab`` (see :class:`ObservationTable`).
+
+    Examples
+    --------
+    >>> one = lambda v: np.array([[v]])
+    >>> out = {"anc": one(0.254), "alc": one(0.1), "platelets": one(18.6),
+    ...        "hemoglobin": one(8.04), "peripheral_blasts_pct": one(0.0), "il6_pg_ml": one(7.26),
+    ...        "car_cells_per_ul": one(0.3)}
+    >>> p = {"blood_cells_counted": np.array([200.0]), "car_cells_lloq": np.array([0.5])}
+    >>> tab = ObservationTable()
+    >>> lab_rows(tab, np.array(["P1"]), np.array([7]), np.array([[True]]), np.array([0]), out,
+    ...          p, np.full((1, 6, 1), 0.5), np.array([True]))
+    >>> tab.frame().set_index("variable")["value"].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'anc': '0.25', 'lymphocytes': '0.10', 'platelets': '19', 'hemoglobin': '8.0',
+     'peripheral_blasts': '0.0', 'il6': '7.3', 'car_cells': '0'}
+    """
     nb = float(p["blood_cells_counted"][0])
     for i in rows:
         a = alive[i]
@@ -222,7 +428,56 @@ def marrow_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray,
                 alive: np.ndarray, rows: np.ndarray, out: Mapping[str, np.ndarray],
                 p: Mapping[str, np.ndarray], u: np.ndarray, baseline_row: int) -> None:
     """Marrow aspirate: 500-cell differential, cells counted, flow MRD, antigen-positive
-    blasts (flow; only when blasts are seen)."""
+    blasts (flow; only when blasts are seen).
+
+    A 500-cell differential (``marrow_blasts``, % with 1 decimal; ``0.0`` when no blast is
+    seen), ``marrow_cells_counted``, the antigen-positive share of blasts (only when blasts
+    are seen) and, except at the baseline aspirate, flow MRD: the measured percentage
+    (log-normal error ``mrd_cv``) when at or above ``mrd_lod_pct``, else
+    ``mrd_status = negative``.
+
+    Parameters
+    ----------
+    tab : ObservationTable
+        Receives the rows.
+    pid : numpy.ndarray
+        Patient IDs (n,).
+    days : numpy.ndarray
+        Study day of each row index.
+    alive : numpy.ndarray
+        Boolean (n_days, n).
+    rows : numpy.ndarray
+        Day indices of the aspirates.
+    out : Mapping
+        ``marrow_blasts_pct`` and ``antigen_positive_pct`` (n_days, n).
+    p : Mapping
+        ``marrow_cells_counted``, ``mrd_cv`` and ``mrd_lod_pct`` (%) per patient.
+    u : numpy.ndarray
+        Noise uniforms (n_days, >= 6, n).
+    baseline_row : int
+        The row index of the baseline aspirate (no MRD there).
+
+    Returns
+    -------
+    None
+        Rows are appended to ``tab`` (see :class:`ObservationTable`).
+
+    Examples
+    --------
+    A remission aspirate (true blasts 0.001 %, below the 0.02 % flow LOD):
+
+    >>> out = {"marrow_blasts_pct": np.array([[40.0], [0.001]]),
+    ...        "antigen_positive_pct": np.array([[90.0], [90.0]])}
+    >>> p = {"marrow_cells_counted": np.array([500.0]), "mrd_cv": np.array([0.3]),
+    ...      "mrd_lod_pct": np.array([0.02])}
+    >>> tab = ObservationTable()
+    >>> marrow_rows(tab, np.array(["P1"]), np.array([0, 28]), np.ones((2, 1), bool),
+    ...             np.array([0, 1]), out, p, np.full((2, 6, 1), 0.5), baseline_row=0)
+    >>> tab.frame()[["day", "variable", "value"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [[0, 'marrow_blasts', '40.0'], [0, 'marrow_cells_counted', '500'],
+     [0, 'antigen_positive_blasts', '90.0'], [28, 'marrow_blasts', '0.0'],
+     [28, 'marrow_cells_counted', '500'], [28, 'mrd_status', 'negative']]
+    """
     nm = float(p["marrow_cells_counted"][0])
     for i in rows:
         a = alive[i]
@@ -246,7 +501,36 @@ def marrow_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray,
 
 def transfusion_rows(tab: ObservationTable, pid: np.ndarray, days: np.ndarray,
                      alive: np.ndarray, out: Mapping[str, np.ndarray]) -> None:
-    """A ``yes`` row on each day a transfusion was given (post day-0 and lead-in alike)."""
+    """A ``yes`` row on each day a transfusion was given (post day-0 and lead-in alike).
+
+    Parameters
+    ----------
+    tab : ObservationTable
+        Receives the rows (``rbc_transfusion`` / ``platelet_transfusion`` = ``yes``).
+    pid : numpy.ndarray
+        Patient IDs (n,).
+    days : numpy.ndarray
+        Study day of each row index (n_days,).
+    alive : numpy.ndarray
+        Boolean (n_days, n).
+    out : Mapping
+        ``rbc_transfusion`` and ``platelet_transfusion`` (n_days, n), > 0 when given.
+
+    Returns
+    -------
+    None
+        Rows are appended to ``tab`` (see :class:`ObservationTable`).
+
+    Examples
+    --------
+    >>> out = {"rbc_transfusion": np.array([[0.0], [1.0]]),
+    ...        "platelet_transfusion": np.array([[1.0], [1.0]])}
+    >>> tab = ObservationTable()
+    >>> transfusion_rows(tab, np.array(["P1"]), np.array([-3, 5]), np.array([[True], [False]]),
+    ...                  out)
+    >>> tab.frame()[["day", "variable"]].values.tolist()
+    [[-3, 'platelet_transfusion']]
+    """
     for var in ("rbc_transfusion", "platelet_transfusion"):
         gave = (out[var] > 0) & alive
         di, pj = np.nonzero(gave)
