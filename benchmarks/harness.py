@@ -485,9 +485,24 @@ def worker_call(argv: Sequence[str], workers: dict[str, Any]) -> bool:
     return False
 
 
+def compile_sources() -> None:
+    """Byte-compile this checkout's ``src`` into ``__pycache__`` before anything is timed.
+
+    A user's installation has compiled bytecode (``pip install`` writes it; an editable
+    install writes it on first import). Without this, a cold timing made with
+    ``PYTHONDONTWRITEBYTECODE`` set, or with a ``__pycache__`` left stale by a change,
+    compiles remission's own modules from source in every run (for the cold report, see
+    docs/performance.md). Imports still count: only the compilation a user never pays is
+    left out."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src"), quiet=1)
+
+
 def run_all(bench: str, workloads: list[Workload], args: argparse.Namespace, reps: int,
             argv: Sequence[str], params: dict[str, Any]) -> int:
     """Run the selected workloads (alternating sides, ``reps`` each) and report; exit status."""
+    compile_sources()
     work = OUT_DIR / "work"
     work.mkdir(parents=True, exist_ok=True)
     outcomes = []

@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.one:
         one(*a.one)
         return 0
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from harness import compile_sources
+
+    compile_sources()  # bytecode as a user's installation has it (see harness)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
            "MPLBACKEND": "Agg"}

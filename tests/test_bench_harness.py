@@ -58,3 +58,20 @@ def test_failing_side_fails(code: str, tmp_path, monkeypatch) -> None:
     status, rec = run(tmp_path, side("a", WRITE.format(size=1, value=1.0)),
                       side("b", code), monkeypatch)
     assert status == 1 and rec["errors"] and rec["rows"][0]["failed"]
+
+
+def test_make_bench_sizes_and_full_and_quick_replace_them() -> None:
+    # `make bench` runs each benchmark at a size that finishes in minutes; --full gives the
+    # scripts' own (target) sizes, --quick the smoke sizes; other arguments pass through
+    import run_all
+
+    assert set(run_all.MAKE_BENCH) <= set(run_all.HARNESS)
+    assert run_all.arguments("bench_singlecell.py", []) == ["--cells", "2000",
+                                                           "--genes", "1500"]
+    assert run_all.arguments("bench_singlecell.py", ["--reps", "2"]) == [
+        "--cells", "2000", "--genes", "1500", "--reps", "2"]
+    assert run_all.arguments("bench_singlecell.py", ["--full"]) == []
+    assert run_all.arguments("bench_singlecell.py", ["--quick"]) == ["--quick"]
+    assert run_all.arguments("bench_survival.py", ["--reps", "3"]) == ["--reps", "3"]
+    assert run_all.arguments("bench_immunogenetics.py", ["--full", "--reps", "3"]) == []
+    assert run_all.arguments("bench_immunogenetics.py", ["--quick"]) == ["--quick"]

@@ -4,8 +4,9 @@ Drawing a report's figures (importing matplotlib and its SVG backend, laying out
 figure, writing it as SVG with text as paths) is independent of building its tables.
 On a machine with two or more usable cores (:func:`usable_cores`),
 :class:`BackgroundFigures` forks a child process when it is created (after pandas is
-imported, which the child shares). The child imports matplotlib while the parent reads
-the study; the parent then pickles the drawing functions with their data
+imported, which the child shares). The child imports matplotlib (without its 3-D
+toolkit, which the report's figures do not use) while the parent reads the study; the
+parent then pickles the drawing functions with their data
 (:meth:`BackgroundFigures.submit`), the child draws each figure, serialises it with
 :func:`remission.report.figures.figure_svg` (the function the HTML renderer would have
 called) and sends the SVG bytes back through a pipe. The parent never imports
@@ -29,8 +30,10 @@ import os
 import pickle
 import select
 import signal
+import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -131,12 +134,36 @@ def _write_all(fd: int, data: bytes) -> None:
         os.close(fd)
 
 
+NO_3D = "mpl_toolkits.mplot3d"
+
+
+def _import_matplotlib_2d() -> None:
+    """Import matplotlib's figure and SVG backend without its 3-D toolkit.
+
+    ``matplotlib.projections`` imports :mod:`mpl_toolkits.mplot3d` only to register the
+    ``"3d"`` projection; that import is on the longest path of a cold report (measured in
+    docs/performance.md). The report's figures are 2-D. Called only
+    in the child: a figure that asks for 3-D axes there fails ("unknown projection") and
+    the parent draws it itself, with the same bytes (the usual fallback). When the toolkit
+    or matplotlib is already loaded (inherited at the fork) nothing changes.
+    """
+    blocked = NO_3D not in sys.modules
+    if blocked:
+        sys.modules[NO_3D] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        with warnings.catch_warnings():  # matplotlib warns that "3d" is unavailable
+            warnings.filterwarnings("ignore", message="Unable to import Axes3D")
+            import matplotlib.backends.backend_svg
+            import matplotlib.figure  # noqa: F401
+    finally:
+        if blocked and sys.modules.get(NO_3D, 0) is None:
+            del sys.modules[NO_3D]
+
+
 def _child(job_r: int, res_w: int) -> None:
     """The child process: import matplotlib, wait for the drawing functions, draw them,
     send the SVG bytes (or the error) back."""
-    # imported while the parent reads the study and computes the tables
-    import matplotlib.backends.backend_svg
-    import matplotlib.figure  # noqa: F401
+    _import_matplotlib_2d()  # while the parent reads the study and computes the tables
 
     with os.fdopen(job_r, "rb") as f:
         data = f.read()
