@@ -14,7 +14,55 @@ CRS_TERM = "Cytokine release syndrome"
 
 
 def derive_adae(adsl: pd.DataFrame, adverse_events: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per patient × term with the worst grade (ATOXGRH) and onset day."""
+    """Adverse-event dataset (ADAE): one row per patient × term with the worst grade.
+
+    Terms of ``adverse_events.csv`` are coded to their CTCAE v5.0 term
+    (:func:`remission.vocab.ctcae_terms.lookup`; an unknown term is kept as written), and
+    each patient's records of one term collapse to the highest grade and the earliest onset.
+    Recorded CRS and neurotoxicity grades of ADSL (``CRSGR``, ``NTXGR``) above 0 become rows
+    too, without an onset day.
+
+    Parameters
+    ----------
+    adsl : DataFrame
+        ADSL (:func:`remission.derive.adsl.derive_adsl`): ``USUBJID``, ``COHORT`` and
+        optionally ``CRSGR``, ``NTXGR``.
+    adverse_events : DataFrame or None
+        ``adverse_events.csv`` (``patient_id, term, grade, onset_day``), if the study has one.
+
+    Returns
+    -------
+    DataFrame
+        ``USUBJID, AEDECOD`` (CTCAE term), ``ATOXGRH`` (worst grade), ``ASTDY`` (first
+        onset day, NA when unknown), ``SOURCE`` (``"adverse_events"`` or ``"patients"``)
+        and ``COHORT``; AE records first (sorted by patient and term), then CRS, then
+        neurotoxicity rows.
+
+    References
+    ----------
+    National Cancer Institute. Common Terminology Criteria for Adverse Events (CTCAE)
+    v5.0, 2017. CDISC. Analysis Data Model Implementation Guide v1.3, 2021 (ADAE names).
+
+    Examples
+    --------
+    Two febrile neutropenia records of P1 (grades 3 and 4, days 5 and 9) give one row,
+    grade 4 from day 5:
+
+    >>> adsl = pd.DataFrame({"USUBJID": ["P1", "P2"], "COHORT": ["A", "A"],
+    ...                      "CRSGR": [2, 0], "NTXGR": [None, 1]})
+    >>> ae = pd.DataFrame({"patient_id": ["P1", "P1", "P2"],
+    ...                    "term": ["febrile neutropenia", "Febrile neutropenia", "sepsis"],
+    ...                    "grade": [3, 4, 4], "onset_day": [5, 9, 12]})
+    >>> adae = derive_adae(adsl, ae)
+    >>> for row in adae[["USUBJID", "AEDECOD", "ATOXGRH", "SOURCE"]].values.tolist():
+    ...     print(row)
+    ['P1', 'Febrile neutropenia', 4, 'adverse_events']
+    ['P2', 'Sepsis', 4, 'adverse_events']
+    ['P1', 'Cytokine release syndrome', 2, 'patients']
+    ['P2', 'Neurotoxicity (CRES/ICANS)', 1, 'patients']
+    >>> int(adae.loc[0, "ASTDY"])
+    5
+    """
     rows = []
     if adverse_events is not None and len(adverse_events):
         ae = adverse_events.copy()
