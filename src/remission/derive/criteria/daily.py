@@ -7,7 +7,7 @@ implementation keeps the lowest ANC of a day), most intensive oxygen device. Cat
 variables become their level index (0 = least severe). Keys are factorised to integers
 (a categorical column's own codes are reused); when the patient-day grid is compact the
 rows are scattered into it by one ``np.fmax.at``, else one radix sort and
-``np.fmax.reduceat`` reduce them (timed by benchmarks/bench_grading.py).
+``np.fmax.reduceat`` reduce them.
 """
 
 from __future__ import annotations
@@ -25,12 +25,75 @@ _NAMES = list(VOCABULARY)
 
 
 def level(variable: str, category: str) -> int:
-    """Index of ``category`` among the levels of a categorical ``variable``."""
+    """Index of ``category`` among the ordered levels of a categorical vocabulary variable.
+
+    Graders compare a day's value (the level index :func:`daily_features` stores) with this.
+
+    Parameters
+    ----------
+    variable : str
+        A categorical variable of :data:`remission.vocab.vocabulary.VOCABULARY`.
+    category : str
+        One of its levels.
+
+    Returns
+    -------
+    int
+        0 for the least severe level, increasing with severity.
+
+    Raises
+    ------
+    ValueError
+        ``category`` is not a level of ``variable``.
+    KeyError
+        ``variable`` is not in the vocabulary.
+
+    Examples
+    --------
+    Oxygen devices in order of intensity: room air, blow-by, nasal cannula, high-flow nasal
+    cannula, ...:
+
+    >>> level("oxygen_device", "room_air"), level("oxygen_device", "high_flow_nasal_cannula")
+    (0, 3)
+    >>> level("hypotension", "yes")
+    1
+    """
     return VOCABULARY[variable].levels.index(category)
 
 
 def column(daily: pd.DataFrame, variable: str) -> np.ndarray:
-    """Float values of ``variable`` per row of ``daily``; all NaN if it was never observed."""
+    """Float values of ``variable`` per row of a daily table; all NaN if it was never observed.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Output of :func:`daily_features`.
+    variable : str
+        A vocabulary variable.
+
+    Returns
+    -------
+    ndarray of float
+        One value per row of ``daily`` (level index for categorical variables).
+
+    Raises
+    ------
+    KeyError
+        ``variable`` is not a vocabulary variable (a misspelling is never read as "not
+        observed").
+
+    Examples
+    --------
+    >>> daily = pd.DataFrame({"patient_id": ["P1", "P1"], "day": [1, 2],
+    ...                       "temperature": [38.4, 37.0]})
+    >>> column(daily, "temperature").tolist(), column(daily, "anc").tolist()
+    ([38.4, 37.0], [nan, nan])
+    >>> try:
+    ...     column(daily, "temprature")
+    ... except KeyError as e:
+    ...     print(e)
+    "'temprature' is not a vocabulary variable"
+    """
     if variable in daily.columns:
         return daily[variable].to_numpy(dtype=float)
     if variable not in VOCABULARY:
@@ -39,7 +102,29 @@ def column(daily: pd.DataFrame, variable: str) -> np.ndarray:
 
 
 def with_variables(daily: pd.DataFrame, variables) -> pd.DataFrame:
-    """``daily`` with an all-NaN column for each of ``variables`` never observed."""
+    """``daily`` with an all-NaN column added for each of ``variables`` never observed.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Output of :func:`daily_features`.
+    variables : iterable of str
+        Columns the caller reads.
+
+    Returns
+    -------
+    DataFrame
+        ``daily`` itself when every column is present, else a new frame with the missing
+        columns appended (NaN) in the order given.
+
+    Examples
+    --------
+    >>> daily = pd.DataFrame({"patient_id": ["P1"], "day": [1], "anc": [0.4]})
+    >>> list(with_variables(daily, ["anc", "platelets"]).columns)
+    ['patient_id', 'day', 'anc', 'platelets']
+    >>> with_variables(daily, ["anc"]) is daily
+    True
+    """
     missing = [v for v in variables if v not in daily.columns]
     if not missing:
         return daily
@@ -125,7 +210,7 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
 
     ``obs`` is the output of :func:`~remission.vocab.vocabulary.normalise_observations`
     (columns ``patient_id, day, variable, value`` and ``category``); key columns given as
-    pandas categoricals take a faster path (no string factorisation). Only variables with
+    pandas categoricals are read through their codes (no string factorisation). Only variables with
     at least one row get a column (in vocabulary order): a grader reads a variable with
     :func:`column`, which gives NaN for one never observed. ``method`` = ``auto`` (dense
     grid when it is at most 4 × the table or 1e6 cells, else sort), ``dense`` or
@@ -236,6 +321,16 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
 def minutes_of_day(t: pd.Series) -> np.ndarray:
     """Minutes since midnight of ``"HH:MM"`` clock times (validated by the study loader).
 
+    Parameters
+    ----------
+    t : Series of str
+        Clock times ``"HH:MM"``, 24-hour.
+
+    Returns
+    -------
+    ndarray of float
+        ``60 * HH + MM`` per value.
+
     Examples
     --------
     >>> minutes_of_day(pd.Series(["00:00", "08:30", "23:59"])).tolist()
@@ -250,9 +345,41 @@ def sustained_fever(obs: pd.DataFrame, threshold: float = 38.0, minutes: float =
 
     CTCAE v5.0 febrile neutropenia: "a sustained temperature of >= 38 °C for more than
     one hour". Needs timed readings: a run of consecutive timed readings of one patient,
-    all >= 38.0 °C, whose first and last readings are more than 60 minutes apart, on the
-    patient's continuous clock (day × 24 h + time), so a fever from 23:30 to 00:45 counts.
-    Every day with a reading of a qualifying run is marked.
+    all >= ``threshold``, whose first and last readings are more than ``minutes`` apart, on
+    the patient's continuous clock (day × 24 h + time), so a fever from 23:30 to 00:45
+    counts. Every day with a reading of a qualifying run is marked; untimed readings are
+    ignored.
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Canonical observations (``patient_id, day, time, variable, value``), temperature
+        in °C.
+    threshold : float, default 38.0
+        Fever threshold, °C (inclusive).
+    minutes : float, default 60.0
+        The run must last strictly longer than this.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, day, fever_sustained`` (True) for each marked patient-day.
+
+    References
+    ----------
+    National Cancer Institute. CTCAE v5.0, 2017: Febrile neutropenia.
+
+    Examples
+    --------
+    P1: 38.2 °C at 23:30 and 38.5 °C at 00:45 the next day (75 min) counts on both days;
+    P2: exactly 60 min above 38 °C does not ("more than one hour"):
+
+    >>> obs = pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2", "P2"],
+    ...                     "day": [3, 4, 4, 5, 5],
+    ...                     "time": ["23:30", "00:45", "06:00", "10:00", "11:00"],
+    ...                     "variable": "temperature", "value": [38.2, 38.5, 37.1, 38.6, 38.9]})
+    >>> sustained_fever(obs).values.tolist()
+    [['P1', 3, True], ['P1', 4, True]]
     """
     t = obs[(obs["variable"] == "temperature") & obs["time"].notna()]
     if t.empty:
@@ -285,10 +412,41 @@ def concurrent_pressors(obs: pd.DataFrame,
     given together, not one replacing another. Each timed dose > 0 of a drug is read as
     running from its time until that drug's next timed reading for the patient (a dose of
     0 there = stopped), or, for its last reading, to the end of that day. The count on a
-    day is the largest number of drugs running at any start time on that day (a sweep
-    over start/stop events, stops first at equal times). Returns patient_id, day,
-    n_concurrent, all_timed (every reading of these drugs that day had a time). Days with
-    an untimed reading are left to the caller (which assumes concurrency and says so).
+    day is the largest number of drugs running at any start time on that day (stops come
+    first at equal times).
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Canonical observations (``patient_id, day, time, variable, value``).
+    drugs : tuple of str, default PRESSORS
+        The vasopressors counted (norepinephrine, epinephrine, phenylephrine, dopamine).
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, day, n_concurrent`` (NaN on days with only untimed readings) and
+        ``all_timed`` (every reading of these drugs that day had a time; days with an
+        untimed reading are left to the caller, which assumes concurrency and says so).
+
+    References
+    ----------
+    Lee DW, et al. ASTCT consensus grading for cytokine release syndrome and neurologic
+    toxicity. Biol Blood Marrow Transplant 2019;25:625-638.
+
+    Examples
+    --------
+    Day 1: norepinephrine 08:00-12:00 (stopped by a 0 dose) then epinephrine from 12:00:
+    one replaces the other (1 at a time). Day 2: both from 09:00 (2 at once):
+
+    >>> obs = pd.DataFrame({
+    ...     "patient_id": "P1", "day": [1, 1, 1, 2, 2],
+    ...     "time": ["08:00", "12:00", "12:00", "09:00", "09:00"],
+    ...     "variable": ["norepinephrine", "norepinephrine", "epinephrine", "norepinephrine",
+    ...                  "epinephrine"],
+    ...     "value": [0.1, 0.0, 0.05, 0.1, 0.05]})
+    >>> concurrent_pressors(obs).values.tolist()
+    [['P1', 1, 1, True], ['P1', 2, 2, True]]
     """
     sel = obs[obs["variable"].astype(str).isin(drugs)]
     if sel.empty:
