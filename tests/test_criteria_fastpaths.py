@@ -163,7 +163,7 @@ def _py_episodes(row, thr, join_gap):
 
 
 def test_icaht_kernels_match_a_plain_statement_of_the_rules():
-    from remission.derive.criteria.icaht import episode_lengths, interpolate_gaps
+    from remission.derive.criteria.icaht import _episode_lengths, _interpolate_gaps
 
     rng = np.random.default_rng(11)
     for _ in range(60):
@@ -171,11 +171,11 @@ def test_icaht_kernels_match_a_plain_statement_of_the_rules():
         m = np.round(rng.uniform(0, 1.2, (n, w)), 2)
         m[rng.random((n, w)) < rng.uniform(0, 0.7)] = np.nan
         for maxgap in (0, 2, 7):
-            got = interpolate_gaps(m, maxgap)
+            got = _interpolate_gaps(m, maxgap)
             want = np.array([_py_interpolate(list(r), maxgap) for r in m])
             np.testing.assert_array_equal(got, want)
         for thr, join_gap in ((0.5, 2), (0.1, 2), (0.5, 0), (0.3, 4)):
-            longest, cum, never = episode_lengths(m, thr, join_gap)
+            longest, cum, never = _episode_lengths(m, thr, join_gap)
             want = [_py_episodes(list(r), thr, join_gap) for r in m]
             assert longest.tolist() == [x[0] for x in want]
             assert cum.tolist() == [x[1] for x in want]

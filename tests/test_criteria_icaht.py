@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from remission.derive.criteria.icaht import (
+    _episode_lengths,
+    _interpolate_gaps,
+    _late_window_end,
     early_icaht,
     engraftment,
-    episode_lengths,
-    interpolate_gaps,
     late_icaht,
-    late_window_end,
 )
 
 
@@ -71,11 +71,11 @@ def test_joined_episodes_and_counting_readings():
 
 def test_interpolation_maxgap_seven():
     m = np.array([[1.0] + [np.nan] * 7 + [9.0] + [np.nan] * 8 + [0.0]])
-    out = interpolate_gaps(m, 7)
+    out = _interpolate_gaps(m, 7)
     np.testing.assert_allclose(out[0, :9], np.arange(1.0, 10.0))  # 7-day gap filled linearly
     assert np.isnan(out[0, 9:17]).all()  # 8-day gap left missing
     lead = np.array([[np.nan, 2.0, np.nan, 4.0, np.nan]])
-    np.testing.assert_allclose(interpolate_gaps(lead, 7), [[np.nan, 2.0, 3.0, 4.0, np.nan]])
+    np.testing.assert_allclose(_interpolate_gaps(lead, 7), [[np.nan, 2.0, 3.0, 4.0, np.nan]])
 
 
 def test_long_gap_breaks_episode():
@@ -101,7 +101,7 @@ def test_no_recovery_from_day_0_to_3_is_grade_4():
 
 def test_episode_lengths_direct():
     st = np.array([[0.2, 0.2, 1.0, 1.0, 0.2, 1.0, 1.0, 1.0, 0.2]])
-    longest, cum, never = episode_lengths(st, 0.5)
+    longest, cum, never = _episode_lengths(st, 0.5)
     assert (longest[0], cum[0], never[0]) == (5, 6, False)
 
 
@@ -152,9 +152,9 @@ def test_late_window_end_from_events_and_next_therapy():
                        "event": ["response_assessment", "relapse", "death", "transplant"]})
     tx = pd.DataFrame({"patient_id": ["B", "D"], "agent": ["venetoclax", "Azacitidine"],
                        "start_day": [70, 40]})
-    end = late_window_end(ev, tx, next_therapy=("azacitidine", "venetoclax"))
+    end = _late_window_end(ev, tx, next_therapy=("azacitidine", "venetoclax"))
     assert end.to_dict() == {"A": 60, "B": 70, "C": 45, "D": 40}
-    assert late_window_end(ev).to_dict() == {"A": 60, "B": 100, "C": 45}
+    assert _late_window_end(ev).to_dict() == {"A": 60, "B": 100, "C": 45}
 
 
 # ---- next therapy closes the late window (issue 10). Rejeski et al., Blood 2023: late
@@ -201,7 +201,7 @@ def test_next_therapy_from_role_line_infusion_and_transplant_closes_late_window(
 
 def test_next_therapy_event_closes_late_window():
     ev = pd.DataFrame({"patient_id": ["A"], "day": [50], "event": ["next_therapy"]})
-    assert late_window_end(ev).to_dict() == {"A": 50}
+    assert _late_window_end(ev).to_dict() == {"A": 50}
 
 
 def test_platelet_transfusion_in_treatments_counts_for_engraftment():

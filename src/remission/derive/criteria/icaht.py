@@ -35,15 +35,14 @@ from remission.derive.criteria._common import check_system
 from remission.derive.criteria._kernels import episodes_rows, interpolate_rows
 from remission.derive.criteria.daily import with_variables
 
-__all__ = ["dense_matrix", "early_icaht", "engraftment", "episode_lengths",
-           "grade_icaht", "interpolate_gaps", "late_icaht", "late_window", "late_window_end"]
+__all__ = ["early_icaht", "engraftment", "grade_icaht", "late_icaht", "late_window"]
 
 #: events.csv events that close the late-ICAHT window (Liang; Rejeski 2023).
 WINDOW_EVENTS = ("relapse", "progression", "death", "last_contact", "transplant",
                  "stem_cell_boost", "next_therapy")
 
 
-def dense_matrix(daily: pd.DataFrame, variable: str, first: int, last: int):
+def _dense_matrix(daily: pd.DataFrame, variable: str, first: int, last: int):
     """(patient ids, matrix patients × days first..last) of a daily variable (NaN = none)."""
     pids, row = _sorted_codes(daily["patient_id"].to_numpy())
     n, width = len(pids), last - first + 1
@@ -77,12 +76,12 @@ def _sorted_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq[order], rank[codes]
 
 
-def interpolate_gaps(mat: np.ndarray, maxgap: int = 7) -> np.ndarray:
+def _interpolate_gaps(mat: np.ndarray, maxgap: int = 7) -> np.ndarray:
     """Linear interpolation along rows of interior gaps of <= ``maxgap`` missing days."""
     return interpolate_rows(np.ascontiguousarray(mat, dtype=float), int(maxgap))
 
 
-def episode_lengths(mat: np.ndarray, threshold: float, join_gap: int = 2):
+def _episode_lengths(mat: np.ndarray, threshold: float, join_gap: int = 2):
     """Joined episodes at/below ``threshold`` per row.
 
     Returns (longest, cumulative, starts_early_never_recovers) per row, where the
@@ -96,14 +95,66 @@ def episode_lengths(mat: np.ndarray, threshold: float, join_gap: int = 2):
 
 def early_icaht(daily: pd.DataFrame, counting: str = "longest", maxgap: int = 7,
                 system: str = "icaht_2023") -> pd.DataFrame:
-    """Early ICAHT grade (days 0-30) per patient; see module docstring."""
+    """Early ICAHT grade (days 0-30) per patient.
+
+    Days with ANC <= 500/µL grade 1-6 days = 1, 7-13 = 2, 14-30 = 3, >= 31 = 4; days with
+    ANC <= 100/µL grade 7-13 = 3, >= 14 = 4; the worse of the two. Grade 4 also when
+    neutropenia starts on days 0-3 and never recovers before the last ANC of the window.
+    Counting as Liang's implementation (module docstring): lowest ANC of a day, interior
+    gaps of <= ``maxgap`` days interpolated, episodes separated by <= 2 days above the
+    threshold joined.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Per patient-day table (:func:`~remission.derive.criteria.daily.daily_features`)
+        with ``patient_id, day`` and ``anc`` in ×10⁹/L (0.5 = 500/µL).
+    counting : {"longest", "cumulative"}, default "longest"
+        Grade the longest joined episode (Liang) or the sum of all episodes (T-ICAHT).
+    maxgap : int, default 7
+        Longest run of missing days interpolated (``zoo::na.approx(maxgap = 7)``).
+    system : {"icaht_2023"}
+        The grading system.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient (sorted): ``patient_id, icaht_early_grade`` (Int64, NA when no
+        ANC on days 0-30), ``days_anc_le500, days_anc_le100, rule, counting, system``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``system`` or ``counting``.
+
+    References
+    ----------
+    Rejeski K, et al. Blood 2023;142:865-877 (EHA/EBMT ICAHT grading). Liang EC, et al.,
+    automated ICAHT grading (github.com/emilyliangmd/automatedicahtgrading).
+
+    Examples
+    --------
+    At the grade boundaries of Rejeski 2023: 6 days <= 500/µL is grade 1, 7 days grade 2,
+    7 days <= 100/µL grade 3:
+
+    >>> days = list(range(31))
+    >>> anc = lambda n, low: [low if d < n else 1.2 for d in days]
+    >>> daily = pd.DataFrame({"patient_id": np.repeat(["P1", "P2", "P3"], 31), "day": days * 3,
+    ...                       "anc": anc(6, 0.3) + anc(7, 0.3) + anc(7, 0.05)})
+    >>> cols = ["patient_id", "icaht_early_grade", "days_anc_le500", "days_anc_le100", "rule"]
+    >>> for row in early_icaht(daily)[cols].values.tolist():
+    ...     print(row)
+    ['P1', 1, 6, 0, 'days ANC <= 500/µL']
+    ['P2', 2, 7, 0, 'days ANC <= 500/µL']
+    ['P3', 3, 7, 7, 'days ANC <= 100/µL']
+    """
     check_system(system, ("icaht_2023",))
     if counting not in ("longest", "cumulative"):
         raise ValueError("counting must be 'longest' (default) or 'cumulative'")
-    pids, raw = dense_matrix(daily, "anc", 0, 30)
-    mat = interpolate_gaps(raw, maxgap)
-    l5, c5, never5 = episode_lengths(mat, 0.5)
-    l1, c1, _ = episode_lengths(mat, 0.1)
+    pids, raw = _dense_matrix(daily, "anc", 0, 30)
+    mat = _interpolate_gaps(raw, maxgap)
+    l5, c5, never5 = _episode_lengths(mat, 0.5)
+    l1, c1, _ = _episode_lengths(mat, 0.1)
     d500 = l5 if counting == "longest" else c5
     d100 = l1 if counting == "longest" else c1
     g500 = np.select([d500 >= 31, d500 >= 14, d500 >= 7, d500 >= 1], [4, 3, 2, 1], 0)
@@ -127,10 +178,50 @@ def early_icaht(daily: pd.DataFrame, counting: str = "longest", maxgap: int = 7,
 
 def late_icaht(daily: pd.DataFrame, window_end: pd.Series | None = None,
                system: str = "icaht_2023") -> pd.DataFrame:
-    """Late ICAHT grade (day +31 to ``window_end``, default day +100) per patient.
+    """Late ICAHT grade (day +31 to the window end, at most day +100) per patient.
 
-    ``window_end`` maps patient_id -> last day of the window (earliest of day 100,
-    progression/relapse, next therapy, death, last contact; the caller decides).
+    The ANC graded is the second-lowest of >= 2 measurements in the window (a single
+    measurement is graded on its own): <= 1500/µL = 1, <= 1000 = 2, <= 500 = 3,
+    <= 100 = 4.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Per patient-day table with ``patient_id, day`` and ``anc`` (×10⁹/L).
+    window_end : Series, optional
+        patient_id -> last day of the window (earliest of day 100, progression/relapse,
+        next therapy, death, last contact; see :func:`late_window`). Default: day 100.
+    system : {"icaht_2023"}
+        The grading system.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient of ``daily`` (sorted): ``patient_id, icaht_late_grade`` (Int64,
+        NA without an ANC in the window), ``late_anc_used`` (×10⁹/L), ``late_n_anc``,
+        ``system``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``system``.
+
+    References
+    ----------
+    Rejeski K, et al. Blood 2023;142:865-877.
+
+    Examples
+    --------
+    P1 has 0.9, 1.2, 0.8 ×10⁹/L: the second-lowest, 0.9 (<= 1000/µL), is grade 2; with the
+    window closed at day 60 only 0.9 and 1.2 count, and 1.2 is grade 1. P2's one value
+    in the window (0.4; day 120 is outside) is grade 3:
+
+    >>> d = pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2", "P2"],
+    ...                   "day": [35, 50, 80, 40, 120], "anc": [0.9, 1.2, 0.8, 0.4, 0.05]})
+    >>> late_icaht(d)[["patient_id", "icaht_late_grade", "late_anc_used"]].values.tolist()
+    [['P1', 2, 0.9], ['P2', 3, 0.4]]
+    >>> int(late_icaht(d, window_end=pd.Series({"P1": 60}))["icaht_late_grade"].iloc[0])
+    1
     """
     check_system(system, ("icaht_2023",))
     d = with_variables(daily, ["anc"])[["patient_id", "day", "anc"]].dropna()
@@ -173,12 +264,42 @@ def late_window(events: pd.DataFrame | None, treatments: pd.DataFrame | None = N
     agent is an allogeneic transplant or donor lymphocyte infusion (drugs.csv), or is
     in ``next_therapy``; and any later infusion (``infusions`` number > 1).
 
+    Parameters
+    ----------
+    events : DataFrame or None
+        events.csv (``patient_id, day, event``).
+    treatments : DataFrame, optional
+        treatments.csv (``patient_id, start_day, agent`` and optionally ``role``, ``line``).
+    next_therapy : tuple of str, default ()
+        Further agents that are a next therapy whatever their role.
+    last : int, default 100
+        The latest end of the window (day).
+    infusions : DataFrame, optional
+        :func:`~remission.derive.criteria.infusions.infusion_days` output.
+
     Returns
     -------
     DataFrame
         patient_id, end_day (<= ``last``), closed_by (e.g. "treatments.csv: azacitidine
         (role salvage)", or "day 100" when the first closing thing is after it); patients
         with nothing closing the window after day 30 are absent (window to ``last``).
+
+    References
+    ----------
+    Rejeski K, et al. Blood 2023;142:865-877.
+
+    Examples
+    --------
+    P3's death on day 20 is before the window opens, so P3's window runs to day 100:
+
+    >>> ev = pd.DataFrame({"patient_id": ["P1", "P3"], "day": [60, 20],
+    ...                    "event": ["relapse", "death"]})
+    >>> tx = pd.DataFrame({"patient_id": ["P2"], "start_day": [45], "agent": ["azacitidine"],
+    ...                    "role": ["salvage"]})
+    >>> for row in late_window(ev, tx).values.tolist():
+    ...     print(row)
+    ['P1', 60.0, 'events.csv: relapse']
+    ['P2', 45.0, 'treatments.csv: azacitidine (role salvage)']
     """
     from remission.vocab.drugs import canonical_agents
 
@@ -235,7 +356,7 @@ def late_window(events: pd.DataFrame | None, treatments: pd.DataFrame | None = N
     return allv.rename(columns={"day": "end_day"}).reset_index(drop=True)
 
 
-def late_window_end(events: pd.DataFrame | None, treatments: pd.DataFrame | None = None,
+def _late_window_end(events: pd.DataFrame | None, treatments: pd.DataFrame | None = None,
                     next_therapy: tuple[str, ...] = (), last: int = 100,
                     infusions: pd.DataFrame | None = None) -> pd.Series:
     """Last day of the late window per patient (see :func:`late_window`), as a Series
@@ -246,7 +367,46 @@ def late_window_end(events: pd.DataFrame | None, treatments: pd.DataFrame | None
 
 def grade_icaht(daily: pd.DataFrame, system: str = "icaht_2023", counting: str = "longest",
                 maxgap: int = 7, window_end: pd.Series | None = None) -> pd.DataFrame:
-    """Early and late ICAHT per patient in one table."""
+    """Early and late ICAHT per patient in one table.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Per patient-day table with ``patient_id, day`` and ``anc`` (×10⁹/L).
+    system : {"icaht_2023"}
+        The grading system.
+    counting : {"longest", "cumulative"}, default "longest"
+        Episode counting of the early grade (:func:`early_icaht`).
+    maxgap : int, default 7
+        Longest run of missing days interpolated for the early grade.
+    window_end : Series, optional
+        patient_id -> last day of the late window (:func:`late_icaht`).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`early_icaht` then ``icaht_late_grade, late_anc_used,
+        late_n_anc``, one row per patient.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``system`` or ``counting``.
+
+    References
+    ----------
+    Rejeski K, et al. Blood 2023;142:865-877.
+
+    Examples
+    --------
+    Seven days <= 500/µL (early grade 2), then day-+31-to-+100 ANCs of 0.9 and 1.2
+    (second-lowest 1.2 <= 1500/µL: late grade 1):
+
+    >>> d = pd.DataFrame({"patient_id": "P1", "day": list(range(31)) + [40, 70],
+    ...                   "anc": [0.3] * 7 + [1.6] * 24 + [0.9, 1.2]})
+    >>> grade_icaht(d)[["icaht_early_grade", "icaht_late_grade"]].values.tolist()
+    [[2, 1]]
+    """
     e = early_icaht(daily, counting, maxgap, system)
     late = late_icaht(daily, window_end, system).drop(columns="system")
     return e.merge(late, on="patient_id", how="outer")
@@ -268,13 +428,58 @@ def _first_run(ok: np.ndarray, start: np.ndarray, run: int = 3) -> np.ndarray:
 def engraftment(daily: pd.DataFrame, last_day: int | None = None,
                 anc_threshold: float = 0.5, plt_threshold: float = 20.0,
                 transfusion_free_days: int = 7) -> pd.DataFrame:
-    """Neutrophil and platelet engraftment day per patient (see module docstring)."""
+    """Neutrophil and platelet engraftment day per patient (CIBMTR convention).
+
+    Neutrophils: first of 3 consecutive days with ANC >= ``anc_threshold``; platelets:
+    first of 3 consecutive days >= ``plt_threshold`` with no platelet transfusion on those
+    days or in the ``transfusion_free_days`` before. Both are searched after the first day
+    below the threshold on or after day 0; a patient never below it has no engraftment day.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Per patient-day table: ``patient_id, day``, ``anc`` and ``platelets`` (×10⁹/L),
+        ``platelet_transfusion`` (1 = given).
+    last_day : int, optional
+        Last day searched; default the last day of ``daily``.
+    anc_threshold : float, default 0.5
+        ×10⁹/L.
+    plt_threshold : float, default 20.0
+        ×10⁹/L.
+    transfusion_free_days : int, default 7
+        Days before each qualifying day that must be free of platelet transfusion.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, neutrophil_engraftment_day, neutrophil_never_below,
+        platelet_engraftment_day, platelet_never_below`` (days Int64, NA when not reached
+        or never below).
+
+    References
+    ----------
+    CIBMTR. Forms instruction manual: neutrophil and platelet recovery (engraftment)
+    definitions. Rejeski K, et al. Blood 2023;142:865-877.
+
+    Examples
+    --------
+    ANC >= 0.5 from day 11 on gives neutrophil engraftment on day 11. Platelets are >= 20
+    from day 8, but a transfusion on day 5 disqualifies days 5-12, so the first 3
+    transfusion-free days start on day 13:
+
+    >>> d = pd.DataFrame({"patient_id": "P1", "day": range(16),
+    ...                   "anc": [0.2] * 11 + [0.6, 0.7, 0.8, 0.9, 1.0],
+    ...                   "platelets": [15] * 8 + [25] * 8,
+    ...                   "platelet_transfusion": [0] * 5 + [1] + [0] * 10})
+    >>> engraftment(d).values.tolist()
+    [['P1', 11, False, 13, False]]
+    """
     if last_day is None:
         last_day = int(daily["day"].max()) if len(daily) else 0
     last = last_day
-    pids, anc = dense_matrix(daily, "anc", 0, last)
-    _, plt = dense_matrix(daily, "platelets", 0, last)
-    _, tx = dense_matrix(daily, "platelet_transfusion", 0, last)
+    pids, anc = _dense_matrix(daily, "anc", 0, last)
+    _, plt = _dense_matrix(daily, "platelets", 0, last)
+    _, tx = _dense_matrix(daily, "platelet_transfusion", 0, last)
     res = {"patient_id": pids}
     for name, mat, thr, extra in (("neutrophil", anc, anc_threshold, None),
                                   ("platelet", plt, plt_threshold, tx)):

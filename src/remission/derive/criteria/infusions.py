@@ -14,7 +14,7 @@ or ``boost``, or whose agent is one of the study's products (study.toml ``produc
 or a cell product of the drug vocabulary (CAR-T cells, CAR-NK cells, stem-cell boost),
 plus every ``events.csv`` ``stem_cell_boost``. Donor lymphocyte infusions and
 transplants are not infusion windows (they are next therapies, see
-:func:`~remission.derive.criteria.icaht.late_window_end`).
+:func:`~remission.derive.criteria.icaht.late_window`).
 """
 
 from __future__ import annotations
