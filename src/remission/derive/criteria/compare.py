@@ -38,8 +38,47 @@ def compare_recorded(
     derived, the rule that decided the derived value and the system that produced it.
     A key present on only one side is a disagreement ("not derived" / "not recorded").
     Numbers compare as numbers (``2`` equals ``2.0``), categories as trimmed text.
-    ``extra`` names further derived columns carried into the table (e.g. the day of the
-    maximum grade).
+
+    Parameters
+    ----------
+    recorded : DataFrame
+        The recorded values with the ``keys`` columns and ``recorded_value``.
+    derived : DataFrame
+        The derived values with the ``keys`` columns, ``derived_value`` and optionally
+        ``rule`` and ``system``.
+    keys : sequence of str, default ("patient_id",)
+        Columns identifying a comparison (e.g. patient, or patient and day).
+    recorded_value, derived_value : str
+        The compared columns of each side (default ``"value"`` and ``"grade"``).
+    rule : str, default "rule"
+        Column of ``derived`` naming what decided the value (renamed ``rule``).
+    what : str, default "grade"
+        What is compared, for the title and method.
+    name : str, default "derive.compare"
+        Name of the Result.
+    extra : sequence of str, default ()
+        Further derived columns carried into the table (e.g. the day of the maximum grade).
+
+    Returns
+    -------
+    Result
+        Table of disagreements with ``recorded, derived, rule, system, status`` (``status``
+        = ``disagree``, ``not derived`` or ``not recorded``); ``params`` holds
+        ``n_compared, n_agree, n_disagree, systems``; a warning when no key is on both
+        sides.
+
+    Examples
+    --------
+    P1 agrees (2 and 2.0), P2 disagrees, P3 was not derived, P4 not recorded:
+
+    >>> rec = pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "value": [2, "3", 1]})
+    >>> der = pd.DataFrame({"patient_id": ["P1", "P2", "P4"], "grade": [2.0, 2, 1],
+    ...                     "rule": ["hypotension", "hypoxia", "fever"], "system": "astct2019"})
+    >>> r = compare_recorded(rec, der)
+    >>> r.table["status"].to_dict()
+    {'P2': 'disagree', 'P3': 'not derived', 'P4': 'not recorded'}
+    >>> r.params["n_compared"], r.params["n_agree"]
+    (2, 1)
     """
     keys = list(keys)
     r = recorded[[*keys, recorded_value]].rename(columns={recorded_value: "recorded"})

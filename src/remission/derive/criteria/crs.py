@@ -370,7 +370,40 @@ def _after_drug(daily, obs, rows, smin, system, sbp_threshold, sbp_rule, patient
 
 
 def summarise_crs(graded: pd.DataFrame) -> pd.DataFrame:
-    """Per patient: CRS onset day, max grade, day of max grade, duration (days grade >= 1)."""
+    """Per-patient CRS summary of a day-by-day grading: onset, maximum grade, its day, duration.
+
+    Parameters
+    ----------
+    graded : DataFrame
+        Output of :func:`grade_crs`: ``patient_id, day, grade, decided_by, system``.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient (sorted): ``crs_max_grade``, ``crs_onset_day`` (first day with
+        grade >= 1, NA if none), ``crs_max_grade_day`` (first day the maximum was reached,
+        NA for grade 0), ``crs_duration_days`` (graded days with grade >= 1; days without
+        observations are not counted), ``rule`` (what decided the maximum), ``system`` and
+        ``system_version`` (the system's citation).
+
+    References
+    ----------
+    Lee DW, et al. Biol Blood Marrow Transplant 2019;25:625-638 (ASTCT).
+
+    Examples
+    --------
+    Grades 1, 2, 2, 1, 0 on days 1-4 and 6: onset day 1, maximum 2 first on day 2 (decided
+    by hypotension), 4 days with CRS:
+
+    >>> g = pd.DataFrame({"patient_id": "P1", "day": [1, 2, 3, 4, 6], "grade": [1, 2, 2, 1, 0],
+    ...                   "decided_by": ["fever", "hypotension", "hypoxia", "fever", ""],
+    ...                   "system": "astct2019"})
+    >>> s = summarise_crs(g)
+    >>> s.iloc[:, :6].values.tolist()[0]
+    ['P1', 2, 1, 2, 4, 'hypotension']
+    >>> s["system_version"].iloc[0]
+    'ASTCT consensus CRS grading (Lee DW et al., BBMT 2019;25:625)'
+    """
     s = summarise_episodes(graded, "crs")
     s["system_version"] = s["system"].map(SYSTEMS)
     return s

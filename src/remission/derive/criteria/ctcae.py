@@ -71,10 +71,40 @@ def _grade_codes(x: np.ndarray, variable: str, lln: float | np.ndarray | None) -
 
 
 def ctcae_grade(values: np.ndarray, variable: str, lln: float | np.ndarray | None) -> np.ndarray:
-    """Vectorised CTCAE v5.0 grade of ``values`` (canonical units); NaN where undefined.
+    """Vectorised CTCAE v5.0 grade of laboratory values (canonical units).
 
-    Returns float array (0-4, NaN when the value is missing or grade 1 needs an
-    unknown LLN).
+    Each grade is the interval "< upper to >= lower" of the module table; grade 1 needs the
+    lower limit of normal (LLN): without it a value at or above the grade-2 upper bound is
+    NaN (admiral's rule), and a value >= LLN is grade 0.
+
+    Parameters
+    ----------
+    values : ndarray of float
+        Values in the variable's canonical unit (×10⁹/L for counts, g/dL for haemoglobin).
+    variable : {"anc", "platelets", "wbc", "lymphocytes", "hemoglobin"}
+        Which CTCAE term (:data:`CTCAE_TERMS`).
+    lln : float or ndarray or None
+        Lower limit of normal (site-specific), scalar or one per value.
+
+    Returns
+    -------
+    ndarray of float
+        Grade 0-4 per value; NaN when the value is missing or grade 1 needs an unknown LLN.
+
+    References
+    ----------
+    National Cancer Institute. CTCAE v5.0, 27 Nov 2017 (Investigations: Neutrophil count
+    decreased). pharmaverse/admiral ``ncictcaev5.json`` (missing-LLN rule).
+
+    Examples
+    --------
+    CTCAE v5.0 neutrophil count decreased: <LLN-1.5 grade 1, <1.5-1.0 grade 2, <1.0-0.5
+    grade 3, <0.5 grade 4; so 1.5 is grade 1, 1.0 grade 2, 0.5 grade 3, 0.499 grade 4:
+
+    >>> ctcae_grade(np.array([2.0, 1.5, 1.0, 0.5, 0.499, np.nan]), "anc", lln=1.8).tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0, nan]
+    >>> ctcae_grade(np.array([2.0, 1.6, 1.0]), "anc", lln=None).tolist()
+    [nan, nan, 2.0]
     """
     g = _grade_codes(np.asarray(values, dtype=float), variable, lln)
     return np.where(g < 0, np.nan, g.astype(float))
@@ -87,15 +117,55 @@ def grade_labs(
     variables: tuple[str, ...] = ("anc", "platelets", "wbc", "lymphocytes", "hemoglobin"),
     transfusion_indicated: bool = False,
 ) -> pd.DataFrame:
-    """Long table of lab grades: patient_id, day, variable, term, value, grade, system
-    (variable, term and system are categoricals).
+    """Long table of CTCAE v5.0 laboratory grades, one row per graded patient-day value.
 
-    ``lln`` maps variable -> lower limit of normal in canonical units (site-specific;
-    without it grade 1 is NA). The day's lowest value is graded.
-    ``transfusion_indicated=True`` reads CTCAE v5.0 anaemia grade 3 ("Hgb < 8.0 g/dL;
-    transfusion indicated") as also met on a day a red-cell transfusion was given
-    (``rbc_transfusion`` = yes, from observations or treatments.csv), whatever the
-    haemoglobin; the default grades haemoglobin alone (admiral's lab-only grading).
+    The day's lowest value is graded (:func:`ctcae_grade`). With
+    ``transfusion_indicated=True`` anaemia grade 3 ("Hgb < 8.0 g/dL; transfusion
+    indicated") is also met on a day a red-cell transfusion was given (``rbc_transfusion``
+    = yes, from observations or treatments.csv) whatever the haemoglobin; the default grades
+    haemoglobin alone (admiral's lab-only grading).
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Per patient-day table (:func:`~remission.derive.criteria.daily.daily_features`).
+    system : {"ctcae_v5"}
+        The grading system.
+    lln : mapping of str to float, optional
+        variable -> lower limit of normal in canonical units (site-specific; without it
+        grade 1 is NA).
+    variables : tuple of str
+        Variables graded when present (default the five CTCAE terms).
+    transfusion_indicated : bool, default False
+        Read a red-cell transfusion day as anaemia grade 3.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, day, variable, term, value, grade, system`` (``variable``, ``term``
+        and ``system`` categorical), variable by variable.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``system``.
+
+    References
+    ----------
+    National Cancer Institute. CTCAE v5.0, 27 Nov 2017 (Anemia; Neutrophil count
+    decreased).
+
+    Examples
+    --------
+    Haemoglobin 7.9 g/dL is grade 3 (< 8.0); 9.0 g/dL is grade 2, or grade 3 when a
+    transfusion that day counts as "transfusion indicated":
+
+    >>> d = pd.DataFrame({"patient_id": "P1", "day": [1, 2], "hemoglobin": [7.9, 9.0],
+    ...                   "rbc_transfusion": [0, 1]})
+    >>> grade_labs(d)["grade"].tolist(), grade_labs(d, transfusion_indicated=True)["grade"].tolist()
+    ([3, 2], [3, 3])
+    >>> grade_labs(d)["term"].iloc[0]
+    'Anemia'
     """
     check_system(system, ("ctcae_v5",))
     lln = dict(lln or {})

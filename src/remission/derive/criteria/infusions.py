@@ -88,12 +88,40 @@ def infusion_days(patient_ids: Iterable[str], treatments: pd.DataFrame | None = 
 
 
 def annotate_windows(graded: pd.DataFrame, infusions: pd.DataFrame | None) -> pd.DataFrame:
-    """Add ``infusion`` (number, NA before the first) and ``infusion_day`` to a per-day table.
+    """Add the infusion window (``infusion`` number and ``infusion_day``) to a per-day table.
 
-    Rows are matched to the latest infusion on or before their day (one vectorised
-    ``searchsorted`` on (patient, day) keys, as a ``merge_asof`` by patient would; tested
-    equal to it in tests/test_criteria_infusions.py). Without ``infusions`` every patient
-    has one infusion on day 0.
+    Each row belongs to the latest infusion of its patient on or before its day (what a
+    ``merge_asof`` by patient gives; tests/test_criteria_infusion.py checks the two agree).
+    A patient absent from ``infusions`` has one infusion on day 0; rows before a patient's
+    first infusion get NA. Without ``infusions`` every patient has one infusion on day 0.
+
+    Parameters
+    ----------
+    graded : DataFrame
+        Per patient-day table with ``patient_id`` and integer ``day``.
+    infusions : DataFrame or None
+        :func:`infusion_days` output (``patient_id, infusion, day``).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``graded`` with ``infusion`` (1, 2, ...; NA before the first) and
+        ``infusion_day`` (day of that infusion), both Int64.
+
+    References
+    ----------
+    Lee DW, et al. Biol Blood Marrow Transplant 2019;25:625-638 (CRS and ICANS follow the
+    infusion of immune effector cells).
+
+    Examples
+    --------
+    P1 is re-infused on day 21, so day 23 is in window 2; day -2 precedes any infusion:
+
+    >>> inf = pd.DataFrame({"patient_id": ["P1", "P1"], "infusion": [1, 2], "day": [0, 21]})
+    >>> g = pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2"], "day": [-2, 5, 23, 3]})
+    >>> a = annotate_windows(g, inf)
+    >>> a["infusion"].tolist(), a["infusion_day"].tolist()
+    ([<NA>, 1, 2, 1], [<NA>, 0, 21, 0])
     """
     pid = graded["patient_id"].astype(str)
     if infusions is None or infusions.empty:
@@ -130,8 +158,3 @@ def annotate_windows(graded: pd.DataFrame, infusions: pd.DataFrame | None) -> pd
     out["infusion"] = pd.arrays.IntegerArray(inf.astype(np.int64), none)
     out["infusion_day"] = pd.arrays.IntegerArray(inf_day.astype(np.int64), none.copy())
     return out
-
-
-def before_first_infusion(graded: pd.DataFrame) -> np.ndarray:
-    """Rows of an annotated table that precede the patient's first infusion."""
-    return graded["infusion"].isna().to_numpy()

@@ -70,7 +70,38 @@ def _at_most(x: np.ndarray, bounds: tuple[float, ...]) -> np.ndarray:
 
 
 def uses_capd(age: np.ndarray, rule: str = "lt12") -> np.ndarray:
-    """Whether CAPD replaces ICE: ``lt12`` (default, ASTCT "younger than 12") or ``le12``."""
+    """Whether the paediatric CAPD replaces the ICE score, by age.
+
+    ASTCT 2019 grades ICANS in children "younger than 12" with CAPD; ``le12`` is the
+    reading that includes age 12.
+
+    Parameters
+    ----------
+    age : array-like of float
+        Age in years (NaN gives False).
+    rule : {"lt12", "le12"}, default "lt12"
+        ``age < 12`` (ASTCT's wording) or ``age <= 12``.
+
+    Returns
+    -------
+    ndarray of bool
+        True where CAPD is used.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``rule``.
+
+    References
+    ----------
+    Lee DW, et al. Biol Blood Marrow Transplant 2019;25:625-638 (ASTCT ICANS; CAPD for
+    children < 12 years).
+
+    Examples
+    --------
+    >>> uses_capd([11, 12, 13]).tolist(), uses_capd([11, 12, 13], "le12").tolist()
+    ([True, False, False], [True, True, False])
+    """
     age = np.asarray(age, dtype=float)
     if rule == "lt12":
         return age < 12
@@ -262,11 +293,40 @@ def _capd_patients(daily: pd.DataFrame, patients: pd.DataFrame | None,
 
 
 def summarise_neurotoxicity(graded: pd.DataFrame, system: str | None = None) -> pd.DataFrame:
-    """Per patient: onset day, max grade, day of max grade, duration (days grade >= 1).
+    """Per-patient ICANS/CRES summary: onset day, maximum grade, its day, duration.
 
-    Columns are prefixed ``icans_`` or ``cres_`` by the grading system: ``system`` when
-    given (needed when ``graded`` has no rows, e.g. every reading was attributed to
-    another cause), otherwise read from ``graded["system"]``.
+    Columns are prefixed ``icans_`` (system ``icans_astct2019``) or ``cres_`` (any other
+    system): ``system`` when given (needed when ``graded`` has no rows, e.g. every reading
+    was attributed to another cause), otherwise read from ``graded["system"]``.
+
+    Parameters
+    ----------
+    graded : DataFrame
+        Output of :func:`grade_neurotoxicity`: ``patient_id, day, grade, decided_by,
+        system``.
+    system : str, optional
+        The grading system (``icans_astct2019`` or ``cres_cartox2018``).
+
+    Returns
+    -------
+    DataFrame
+        One row per patient: ``{p}_max_grade, {p}_onset_day, {p}_max_grade_day,
+        {p}_duration_days`` (days with grade >= 1), ``rule, system, system_version``.
+
+    References
+    ----------
+    Lee DW, et al. Biol Blood Marrow Transplant 2019;25:625-638 (ICANS). Neelapu SS, et al.
+    Nat Rev Clin Oncol 2018;15:47-62 (CRES).
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"patient_id": "P1", "day": [2, 3, 4], "grade": [1, 3, 0],
+    ...                   "decided_by": ["ice", "consciousness", ""],
+    ...                   "system": "icans_astct2019"})
+    >>> summarise_neurotoxicity(g).iloc[:, :6].values.tolist()[0]
+    ['P1', 3, 2, 3, 2, 'consciousness']
+    >>> list(summarise_neurotoxicity(g.iloc[:0], system="cres_cartox2018").columns[1:3])
+    ['cres_max_grade', 'cres_onset_day']
     """
     if system is None:
         system = "icans_astct2019" if (graded["system"] == "icans_astct2019").all() else ""

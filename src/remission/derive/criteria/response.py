@@ -113,11 +113,61 @@ def assess_response(
     window: int = 3,
     mrd_threshold_pct: float | None = None,
 ) -> pd.DataFrame:
-    """Response category at every marrow assessment (rows of ``daily`` with marrow blasts).
+    """Response category at every post-baseline marrow assessment (rows with marrow blasts).
 
-    Returns patient_id, day, the inputs used, ``response`` (morphologic category),
-    ``mrd_negative`` (True/False/NA), ``response_mrd`` (e.g. ``CR_MRD-``), ``rule``,
-    ``system`` and ``mrd_threshold_pct``.
+    The criteria of each system are in the module docstring; counts, circulating blasts,
+    EMD, Auer rods, MRD and transfusions come from the nearest day within ``window`` days
+    of the marrow (same day preferred); marrow values on day <= 0 are the pre-treatment
+    baseline of PR.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Per patient-day table (:func:`~remission.derive.criteria.daily.daily_features`):
+        ``marrow_blasts`` (%), ``anc`` and ``platelets`` (×10⁹/L), optionally
+        ``peripheral_blasts``, ``extramedullary``, ``mrd`` (%), ``mrd_assay`` ...
+    system : {"eln2022", "eln2017", "iwg2003", "nccn_all", "blinatumomab_trials"}
+        The response criteria.
+    window : int, default 3
+        Days either side of the marrow searched for the other values.
+    mrd_threshold_pct : float, optional
+        MRD-negative threshold (%, strict "<"); default by system and assay
+        (:data:`MRD_THRESHOLD_PCT`).
+
+    Returns
+    -------
+    DataFrame
+        One row per assessment: ``patient_id, day``, the inputs used (``marrow_blasts,
+        anc, platelets, peripheral_blasts, mrd`` ...), ``response`` (morphologic
+        category), ``mrd_negative`` (True/False/NA), ``response_mrd`` (e.g. ``CR_MRD-``),
+        ``rule`` (what decided it, and what was assumed), ``system``,
+        ``mrd_threshold_pct``, ``mrd_assay``, ``mrd_sensitivity_pct``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``system``.
+
+    References
+    ----------
+    Döhner H, et al. Blood 2022;140:1345-1377 (ELN 2022). Döhner H, et al. Blood
+    2017;129:424-447 (ELN 2017). Cheson BD, et al. J Clin Oncol 2003;21:4642-4649 (IWG
+    2003). Heuser M, et al. Blood 2021;138:2753-2767 (MRD).
+
+    Examples
+    --------
+    Day 28: blasts 4.9 %, ANC 1.0, platelets 100, MRD 0.05 %. ELN 2022 counts recovery as
+    ANC >= 1.0 and platelets >= 100, so this is CR, MRD-negative (< 0.1 %); IWG 2003 needs
+    ANC > 1.0 and platelets > 100, so the same marrow is MLFS. Day 56: blasts 5.0 % (not
+    < 5) and >= 50 % below the baseline 40 %: PR.
+
+    >>> d = pd.DataFrame({"patient_id": "P1", "day": [0, 28, 56],
+    ...                   "marrow_blasts": [40, 4.9, 5.0], "anc": [np.nan, 1.0, 1.2],
+    ...                   "platelets": [np.nan, 100, 120], "mrd": [np.nan, 0.05, np.nan]})
+    >>> assess_response(d, "eln2022")[["day", "response", "response_mrd"]].values.tolist()
+    [[28, 'CR', 'CR_MRD-'], [56, 'PR', 'PR']]
+    >>> assess_response(d, "iwg2003")["response"].tolist()
+    ['MLFS', 'PR']
     """
     check_system(system, RESPONSE_SYSTEMS)
     thr = MRD_THRESHOLD_PCT[system] if mrd_threshold_pct is None else mrd_threshold_pct
