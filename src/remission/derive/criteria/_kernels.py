@@ -1,14 +1,10 @@
 """Inner loops of the graders, as whole-array NumPy operations (no per-row Python).
 
-These were compiled Numba loops until issue 12: importing Numba and loading six cached
-kernels cost about 0.75 s per process on the development VM, more than grading five
-million rows takes, and a one-shot ``remission report`` paid it for a 12-patient table.
-The NumPy versions below do the same work without a compiler: the daily scatter is one
-unbuffered ``np.fmax.at`` (order-independent, NaN ignored), the ICAHT rules work on
-whole (patients × days) matrices with running maxima/minima, and CTCAE grades count
-the bounds crossed. ``tests/test_criteria_fastpaths.py`` checks them against a
-plain-Python statement of each rule; benchmarks/bench_grading.py times them
-(docs/performance.md).
+No compiler is needed: the daily scatter is one unbuffered ``np.fmax.at``
+(order-independent, NaN ignored), the ICAHT rules work on whole (patients × days)
+matrices with running maxima/minima, and CTCAE grades count the bounds crossed.
+``tests/test_criteria_fastpaths.py`` checks them against a plain-Python statement of
+each rule; benchmarks/bench_grading.py times them (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -99,8 +95,7 @@ def _day_index(w: int) -> np.ndarray:
 
 def _running(op: np.ufunc, t: np.ndarray, reverse: bool = False) -> np.ndarray:
     """``op.accumulate`` down the first axis of a (days x rows) matrix (backwards with
-    ``reverse``), one vector operation per day (NumPy's own accumulate along axis 0 is
-    several times slower for a few dozen days of thousands of rows)."""
+    ``reverse``), one vector operation per day."""
     out = np.array(t, copy=True)
     days = range(len(out) - 2, -1, -1) if reverse else range(1, len(out))
     step = 1 if reverse else -1

@@ -14,9 +14,33 @@ _GRADE_COLOURS = ["#f2f2f2", "#fee391", "#fdae6b", "#f16913", "#a50f15", "#00000
 
 def grade_heatmap(graded: pd.DataFrame, title: str | None = None,
                   days: tuple[int, int] | None = None) -> Figure:
-    """Patient × day heat-map of grades (0-5) from a grader output (patient_id, day, grade).
+    """Patient × day heat-map of daily grades (0-5) from a grader's output.
 
-    Days without an observation are white; each row is one patient.
+    Days without an observation are white (masked); each row is one patient (sorted ids).
+
+    Parameters
+    ----------
+    graded : DataFrame
+        ``patient_id, day, grade`` and optionally ``system`` (named in the default title).
+    title : str, optional
+        Figure title; default ``"Daily grade (<systems>)"``.
+    days : tuple of (int, int), optional
+        First and last day shown; default the range of ``graded``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with the image (values = grades) and a grade colour bar.
+
+    Examples
+    --------
+    P1 has grade 2 on day 1 and grade 1 on day 3 (day 2 unobserved, masked):
+
+    >>> g = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "day": [1, 3, 1],
+    ...                   "grade": [2, 1, 0], "system": "astct2019"})
+    >>> fig = grade_heatmap(g)
+    >>> fig.axes[0].images[0].get_array().filled(-1).tolist(), fig.axes[0].get_title()
+    ([[2.0, -1.0, 1.0], [0.0, -1.0, -1.0]], 'Daily grade (astct2019)')
     """
     first = int(graded["day"].min()) if days is None else days[0]
     last = int(graded["day"].max()) if days is None else days[1]
@@ -48,7 +72,34 @@ def grade_share_plot(graded: pd.DataFrame, title: str | None = None,
     """Share of patients at each grade per day (stacked bars): the aggregate heat-map.
 
     For cohorts too large for one row per patient. The denominator of a day is the
-    patients graded that day (rows of ``graded`` with a non-missing grade).
+    patients graded that day (rows of ``graded`` with a non-missing grade); grade 0 is
+    the unfilled remainder of each bar.
+
+    Parameters
+    ----------
+    graded : DataFrame
+        ``patient_id, day, grade`` and optionally ``system``.
+    title : str, optional
+        Figure title; default ``"Daily grade, all patients (<systems>)"``.
+    days : tuple of (int, int), optional
+        First and last day shown; default the range of graded days.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with one bar series per grade 1-5.
+
+    Examples
+    --------
+    Day 1: one of two graded patients at grade 2 (share 0.5); day 3: the only graded
+    patient at grade 1 (share 1):
+
+    >>> g = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "day": [1, 3, 1],
+    ...                   "grade": [2, 1, 0]})
+    >>> ax = grade_share_plot(g).axes[0]
+    >>> sorted((int(p.get_x() + 0.5), float(p.get_height())) for p in ax.patches
+    ...        if p.get_height() > 0)
+    [(1, 0.5), (3, 1.0)]
     """
     g = graded[graded["grade"].notna()]
     first = int(g["day"].min()) if days is None else days[0]
@@ -82,7 +133,40 @@ def anc_icaht_plot(daily: pd.DataFrame, icaht: pd.DataFrame, last_day: int = 100
     """ANC curves (log scale) coloured by early ICAHT grade, with the 500 and 100/µL lines.
 
     With more than ``max_patients`` patients, one median curve per ICAHT grade (over the
-    patients sampled that day) replaces the individual curves.
+    patients sampled that day) replaces the individual curves. ANC below 0.01 ×10⁹/L is
+    drawn at 0.01 (log scale).
+
+    Parameters
+    ----------
+    daily : DataFrame
+        ``patient_id, day, anc`` (×10⁹/L).
+    icaht : DataFrame
+        :func:`~remission.derive.criteria.icaht.early_icaht` output (``patient_id,
+        icaht_early_grade``).
+    last_day : int, default 100
+        Last day drawn (from day 0).
+    max_patients : int, optional
+        Above this many patients draw median curves per grade.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, log-scale y, legend by ICAHT grade.
+
+    References
+    ----------
+    Rejeski K, et al. Blood 2023;142:865-877 (500 and 100/µL ICAHT thresholds).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient_id": ["P1", "P1", "P2", "P2"], "day": [0, 10, 0, 10],
+    ...                   "anc": [0.05, 1.0, 0.3, 2.0]})
+    >>> ic = pd.DataFrame({"patient_id": ["P1", "P2"], "icaht_early_grade": [3, 1]})
+    >>> ax = anc_icaht_plot(d, ic).axes[0]
+    >>> ax.get_legend_handles_labels()[1], ax.lines[0].get_ydata().tolist(), ax.get_yscale()
+    (['ICAHT 3', 'ICAHT 1'], [0.05, 1.0], 'log')
+    >>> anc_icaht_plot(d, ic, max_patients=1).axes[0].get_legend_handles_labels()[1]
+    ['ICAHT 1 (median, n=1)', 'ICAHT 3 (median, n=1)']
     """
     fig = Figure(figsize=(8, 4.5))
     ax = fig.subplots()
