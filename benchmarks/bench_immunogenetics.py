@@ -7,10 +7,13 @@ sites; 100,000 donor-recipient pairs) or ``--quick`` (smoke sizes).
   abundances) vs scikit-bio ``alpha_diversity`` (the peer tool) for Shannon, Simpson,
   inverse Simpson, Pielou, Chao1 and observed sites on the same matrix; values must
   agree to 1e-9. Target < 10 s including the import.
-* KIR-HLA: remission ``ligand_status`` + ``evaluate_pairs`` vs an independent pandas
+* KIR-HLA: remission ``allele_classes`` + ``ligand_status`` + ``evaluate_pairs`` (timed in
+  a fresh process, import of the remission module included) vs an independent pandas
   implementation (melt alleles, merge the class table, group by person, merge pairs) of
-  the ligand-ligand (GvH, HvG) and receptor-ligand (missing ligand) flags with the same
-  three-valued logic; every flag must agree. Target < 5 s including the import.
+  the ligand-ligand (GvH, HvG), receptor-ligand (missing ligand) and licensed-missing
+  flags with the same three-valued logic, and of the Cooley 2010 Cen/Tel motifs and
+  Best/Better/Neutral group written from the motif definitions as boolean masks; every
+  value must agree. Target < 5 s including the import.
 
 Exits 1 on any disagreement or a missed target. Timings include ``import`` of the
 remission module (cold in a fresh process); the numba kernel is compiled once and
@@ -129,25 +132,68 @@ def pandas_baseline(hla: pd.DataFrame, kir: pd.DataFrame, pairs: pd.DataFrame,
     dl23 = np.where((k[:, kc["KIR2DL2"]] == 1) | (k[:, kc["KIR2DL3"]] == 1), 1,
                     np.where((k[:, kc["KIR2DL2"]] == -1) | (k[:, kc["KIR2DL3"]] == -1), -1, 0))
     rec = np.column_stack([k[:, kc["KIR2DL1"]], dl23, k[:, kc["KIR3DL1"]]])
-    rl = np.column_stack([mm(rec[:, 0], r[:, 1]), mm(rec[:, 1], r[:, 0]),
-                          mm(rec[:, 2], r[:, 2])])
+    # receptor -> ligand column of status: 2DL1 -> C2 (1), 2DL2/3 -> C1 (0), 3DL1 -> Bw4 (2)
+    lig = [1, 0, 2]
+    rl = np.column_stack([mm(rec[:, i], r[:, j]) for i, j in enumerate(lig)])
+    # licensed: receptor with its ligand in the donor (same three-valued AND)
+    lic = np.column_stack([np.where((rec[:, i] == 1) & (d[:, j] == 1), 1,
+                                    np.where((rec[:, i] == 0) | (d[:, j] == 0), 0, -1))
+                           for i, j in enumerate(lig)])
+    lm = np.column_stack([mm(lic[:, i], r[:, j]) for i, j in enumerate(lig)])
+    # Cooley 2010 motifs written from their definitions (boolean masks on the gene table)
+    g = kir.reindex(pairs["donor"])
+    has = {c: g[c] == 1 for c in g}
+    lacks = {c: g[c] == 0 for c in g}
+    cen_b = has["KIR2DL2"] | has["KIR2DS2"]
+    tel_b = has["KIR3DS1"] | has["KIR2DS1"]
+    cen = np.select([has["KIR2DL3"] & lacks["KIR2DL2"] & lacks["KIR2DS2"],
+                     has["KIR2DL3"] & cen_b, lacks["KIR2DL3"] & cen_b],
+                    ["A/A", "A/B", "B/B"], "?")
+    tel = np.select([has["KIR3DL1"] & has["KIR2DS4"] & lacks["KIR3DS1"] & lacks["KIR2DS1"],
+                     has["KIR3DL1"] & has["KIR2DS4"] & tel_b,
+                     lacks["KIR3DL1"] & lacks["KIR2DS4"] & tel_b],
+                    ["A/A", "A/B", "B/B"], "?")
+    nb = {"A/A": 0, "A/B": 1, "B/B": 2}
+    score = pd.Series(cen).map(nb) + pd.Series(tel).map(nb)
+    group = np.where(cen == "B/B", "Best", np.where(score.isna(), "?",
+                                                    np.where(score >= 2, "Better", "Neutral")))
     return pd.DataFrame({"gvh_ligand_mismatch": any3(mm(d, r)),
                          "hvg_ligand_mismatch": any3(mm(r, d)),
-                         "missing_ligand": any3(rl)})
+                         "missing_ligand": any3(rl), "licensed_missing": any3(lm),
+                         "donor_centromeric": cen, "donor_telomeric": tel,
+                         "donor_cooley_group": group})
 
 
 def bench_kir(n: int) -> tuple[float, float, bool]:
     hla, kir, pairs = make_pairs(n)
-    t = time.perf_counter()
-    from remission.immunogenetics.kir import allele_classes, evaluate_pairs, ligand_status
-    classes = allele_classes(hla)
-    st = ligand_status(hla, classes)
-    res = evaluate_pairs(pairs, st, kir)
-    ours = time.perf_counter() - t
+    # timed in a fresh process: import of the remission module and the computation (not
+    # reading the inputs, which are pickled here so that pandas is already imported)
+    code = ("import sys, time, pandas as pd; hla, kir, pairs = (pd.read_pickle(p) for p in "
+            "sys.argv[1:4]); t0 = time.perf_counter();"
+            "from remission.immunogenetics.kir import allele_classes, evaluate_pairs, "
+            "ligand_status;"
+            "classes = allele_classes(hla); st = ligand_status(hla, classes);"
+            "res = evaluate_pairs(pairs, st, kir); t1 = time.perf_counter();"
+            "res.to_pickle(sys.argv[4]); classes.to_pickle(sys.argv[5]); print(t1 - t0)")
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [Path(tmp) / f"{x}.pkl" for x in ("hla", "kir", "pairs", "res", "classes")]
+        for obj, pth in zip((hla, kir, pairs), paths[:3], strict=True):
+            obj.to_pickle(pth)
+        out = subprocess.run([sys.executable, "-c", code, *map(str, paths)], check=True,
+                             capture_output=True, text=True).stdout.split()
+        ours = float(out[0])
+        res, classes = pd.read_pickle(paths[3]), pd.read_pickle(paths[4])
     t = time.perf_counter()
     base = pandas_baseline(hla, kir, pairs, classes)
     theirs = time.perf_counter() - t
-    ok = all((res[c].to_numpy() == base[c].to_numpy()).all() for c in base)
+    ok = True
+    for c in base:
+        same = res[c].to_numpy() == base[c].to_numpy()
+        if not same.all():
+            print(f"KIR-HLA disagreement in {c}: {int((~same).sum())} pairs")
+            ok = False
     return ours, theirs, ok
 
 
