@@ -136,13 +136,18 @@ def integration_sites(rng: np.random.Generator) -> pd.DataFrame:
     site_chr[4:6] = ["chr7", "chr7"]
     site_pos[4:6] = [50_135_000, 50_180_000]
     strand = rng.choice(["+", "-"], n)
-    prod = rng.integers(2, 20, n)
+    cells = rng.integers(2, 20, n)  # clone sizes among the product's cells
+    w = cells / cells.sum()
+    # the product's IS data are a sample of its cells too (own stream, so the blood draws
+    # below are unchanged); every clone is seen in it (checked)
+    prod = np.random.default_rng(SEED + 4).multinomial(6000, w)
+    if not (prod > 0).all():
+        raise SystemExit("a product clone drew no count: change the product depth")
     rows = []
     for p in PATIENTS:
-        rows += [(f"{p}-product", p, "product", "", c, s, st, a)
+        rows += [(f"{p}-product", p, "product", "", c, s, st, int(a))
                  for c, s, st, a in zip(site_chr, site_pos, strand, prod, strict=True)]
         for day, depth in ((7, 1200), (14, 1600), (28, 900)):
-            w = prod / prod.sum()
             counts = rng.multinomial(depth, w)
             if p == "P3":  # one product clone (the TET2-proximal site 0) expands
                 boost = {7: 150, 14: 900, 28: 500}[day]

@@ -226,19 +226,28 @@ def clone_alerts(sites: pd.DataFrame, samples: pd.DataFrame, share: float = 0.20
                                        "detail"])
 
 
+def _dominance(x: np.ndarray) -> np.ndarray:
+    """Simpson dominance sum p^2 of each row of a count matrix (0 for an empty row)."""
+    tot = x.sum(axis=-1, keepdims=True)
+    return ((x / np.where(tot > 0, tot, 1)) ** 2).sum(axis=-1)
+
+
 def track_product(sites: pd.DataFrame, samples: pd.DataFrame, n_resamples: int = 999,
                   seed: int = 20261129) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Clones shared between each patient's product and later samples, and an
-    oligoclonality test of each later sample against the resampled product.
+    """Clones shared between each patient's product and later samples, and a permutation
+    test of whether each later sample is more oligoclonal than the product.
 
-    Fold expansion of a shared clone = its share in the blood sample / its share in the
-    product. Test (Monte-Carlo, Phipson & Smyth 2010): draw the blood sample's
-    product-derived abundance (sum over shared clones) from the product's clone shares
-    (multinomial) ``n_resamples`` times; the statistic is Simpson's dominance sum p^2
-    among product-derived (shared) abundance;
-    P = (1 + #{resampled >= observed}) / (n_resamples + 1). A small P means the blood
-    compartment is more dominated by a few product clones than random sampling of the
-    product explains (oligoclonal expansion).
+    Fold expansion of a shared clone = its share in the later sample / its share in the
+    product. Test: under the null hypothesis the later sample and the product are two
+    samples of the same clone-size distribution, so their pooled abundance units (sonic
+    fragments, UMIs or reads) are exchangeable. The statistic is the difference in Simpson
+    dominance (sum p^2 over all clones of each sample), later sample minus product; its
+    null distribution comes from ``n_resamples`` random splits of the pooled counts per
+    clone into the two sample sizes (multivariate hypergeometric),
+    P = (1 + #{permuted >= observed}) / (n_resamples + 1) (Phipson & Smyth 2010). A small
+    P means the later sample is dominated by fewer clones than the product explains
+    (oligoclonal expansion). Non-integer abundances are rounded to whole units for the
+    test.
 
     Parameters
     ----------
@@ -248,7 +257,7 @@ def track_product(sites: pd.DataFrame, samples: pd.DataFrame, n_resamples: int =
         Index = sample; ``patient``, ``source``, ``day``. One product sample per patient
         (``source == "product"``); products may be shared by several patients.
     n_resamples:
-        Monte-Carlo draws.
+        Random splits of the pooled counts.
     seed:
         Random seed (same input and seed -> same output).
 
@@ -256,43 +265,63 @@ def track_product(sites: pd.DataFrame, samples: pd.DataFrame, n_resamples: int =
     -------
     tuple of DataFrame
         ``(shared, tests)``: shared clones with shares and fold expansion; per later
-        sample the number of shared clones, their summed share, observed and resampled
-        dominance, and P.
+        sample the number of shared clones, their summed share in the sample, the
+        dominance of the sample and of the product, their difference, the 95th
+        percentile of the permuted differences, and P.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"sample": ["p"] * 4 + ["b"] * 4, "chromosome": "chr1",
+    ...                   "position": [1, 2, 3, 4] * 2, "strand": "+",
+    ...                   "abundance": [25, 25, 25, 25, 97, 1, 1, 1]})
+    >>> m = pd.DataFrame({"patient": ["P", "P"], "source": ["product", "blood"],
+    ...                   "day": [np.nan, 14]}, index=["p", "b"])
+    >>> float(track_product(t, m, n_resamples=99)[1]["p_oligoclonal"].iloc[0])
+    0.01
     """
     sh = clone_shares(sites).join(samples[["patient", "source", "day"]], on="sample")
     rng = np.random.default_rng(seed)
-    shared_rows, tests = [], []
+    shared_parts, tests = [], []
     for patient, sub in sh.groupby("patient", sort=True):
         prod = sub[sub["source"] == "product"]
         if prod.empty:
             continue
-        pshare = prod.groupby("site")["share"].sum()
-        pshare = pshare / pshare.sum()
-        pab = pshare.to_numpy()
+        pab = prod.groupby("site")["abundance"].sum()
+        pshare = pab / pab.sum()
         for smp, post in sub[sub["source"] != "product"].groupby("sample", sort=False):
             post = post.set_index("site")
             common = post.index.intersection(pshare.index)
             day = post["day"].iloc[0]
-            for s in common:
-                shared_rows.append((patient, smp, day, s, pshare[s], post.at[s, "share"],
-                                    post.at[s, "share"] / pshare[s]))
-            ab = post.loc[common, "abundance"].to_numpy(dtype=float)
-            n = round(ab.sum())  # product-derived depth of the sample
-            obs = float(((ab / ab.sum()) ** 2).sum()) if ab.sum() > 0 else np.nan
-            draws = rng.multinomial(n, pab, size=n_resamples).astype(float)
-            tot = draws.sum(axis=1, keepdims=True)
-            sim = ((draws / np.where(tot > 0, tot, 1)) ** 2).sum(axis=1)
-            p = (1 + np.sum(sim >= obs - 1e-12)) / (n_resamples + 1) if np.isfinite(obs) \
-                else np.nan
+            ps_, ss_ = pshare.loc[common].to_numpy(), post.loc[common, "share"].to_numpy()
+            shared_parts.append(pd.DataFrame({
+                "patient": patient, "sample": smp, "day": day, "site": common.to_numpy(),
+                "product_share": ps_, "sample_share": ss_, "fold_expansion": ss_ / ps_}))
+            clones = pab.index.union(post.index)
+            pc = np.rint(pab.reindex(clones, fill_value=0).to_numpy(float)).astype(np.int64)
+            bc = np.rint(post["abundance"].reindex(clones, fill_value=0).to_numpy(float)
+                         ).astype(np.int64)
+            d_b, d_p = float(_dominance(bc)), float(_dominance(pc))
+            obs = d_b - d_p
+            if bc.sum() > 0 and pc.sum() > 0:
+                pool = pc + bc
+                draws = rng.multivariate_hypergeometric(
+                    pool, int(bc.sum()), size=n_resamples,
+                    method="count" if pool.sum() <= 10_000_000 else "marginals")
+                sim = _dominance(draws) - _dominance((pc + bc) - draws)
+                p = (1 + np.sum(sim >= obs - 1e-12)) / (n_resamples + 1)
+                q95 = float(np.quantile(sim, 0.95))
+            else:
+                p = q95 = np.nan
             tests.append((patient, smp, day, len(common), float(post.loc[common, "share"].sum()),
-                          obs, float(np.median(sim)), float(np.quantile(sim, 0.95)), p))
-    shared = pd.DataFrame(shared_rows, columns=["patient", "sample", "day", "site",
-                                                "product_share", "sample_share",
-                                                "fold_expansion"])
+                          d_b, d_p, obs, q95, p))
+    cols = ["patient", "sample", "day", "site", "product_share", "sample_share",
+            "fold_expansion"]
+    shared = (pd.concat(shared_parts, ignore_index=True) if shared_parts
+              else pd.DataFrame(columns=cols))
     tests_df = pd.DataFrame(tests, columns=["patient", "sample", "day", "n_shared",
-                                            "shared_share", "dominance_observed",
-                                            "dominance_resampled_median",
-                                            "dominance_resampled_q95", "p_oligoclonal"])
+                                            "shared_share", "dominance_sample",
+                                            "dominance_product", "dominance_difference",
+                                            "difference_permuted_q95", "p_oligoclonal"])
     return shared, tests_df
 
 
@@ -370,15 +399,22 @@ def clonality_results(sites: pd.DataFrame, samples: pd.DataFrame, *, alert_share
             references=REFERENCES[4:], section="immunogenetics"))
         tests.index = pd.Index([f"{r.patient} | {r.sample}" for r in tests.itertuples()])
         out.append(Result(
-            "immunogenetics.is_oligoclonality", "Oligoclonal expansion vs the resampled product",
+            "immunogenetics.is_oligoclonality",
+            "Oligoclonal expansion vs the product (permutation)",
             tests,
-            method=("Monte-Carlo test: the sample's total abundance is drawn "
-                    f"{n_resamples} times from the product's clone shares (multinomial); "
-                    "statistic = Simpson dominance (sum p^2) of product-derived clones; "
-                    "P = (1 + #resampled >= observed) / (draws + 1)."),
-            rationale=("Random sampling of a polyclonal product gives low dominance; a blood "
-                       "sample dominated by few product clones (oligoclonal expansion) does "
-                       "not. Sites found only after infusion are excluded from the statistic."),
+            method=("Permutation test: statistic = Simpson dominance (sum p^2) of the "
+                    "sample minus that of the product; null = the pooled abundance units of "
+                    f"each clone split at random into the two sample sizes, {n_resamples} "
+                    "times (multivariate hypergeometric); P = (1 + #permuted >= observed) / "
+                    "(splits + 1)."),
+            rationale=("Under no selection the product and a later sample are two samples "
+                       "of one clone-size distribution and their units are exchangeable; a "
+                       "sample dominated by few clones (oligoclonal expansion) is not. Every "
+                       "clone of both samples enters the statistic (a clone seen only after "
+                       "infusion is a product clone missed by the product sample). A "
+                       "Monte-Carlo test against multinomial draws from the product's shares "
+                       "restricted to the shared clones rejected 9.5% of simulated null "
+                       "samples at 5% (not used)."),
             references=("Phipson B, Smyth GK. Permutation P-values should never be zero. "
                         "Stat Appl Genet Mol Biol 2010;9:39.",),
             section="immunogenetics", params={"n_resamples": n_resamples, "seed": seed}))
