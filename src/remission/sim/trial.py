@@ -68,12 +68,61 @@ MIN_DASK_CHUNK = 1000
 
 
 def response_system(disease: str) -> str:
-    """ELN 2022 for AML/MDS/MPAL, NCCN ALL for B-ALL (as the report's default)."""
+    """ELN 2022 for AML/MDS/MPAL, NCCN ALL for B-ALL (as the report's default).
+
+    Parameters
+    ----------
+    disease : str
+        The design's ``trial.disease`` (``"AML"``, ``"MDS"``, ``"MPAL"``, ``"B-ALL"``;
+        ``"T-ALL"`` is read as ALL too).
+
+    Returns
+    -------
+    str
+        ``"eln2022"`` or ``"nccn_all"`` (codes of :mod:`remission.derive.criteria`).
+
+    References
+    ----------
+    Döhner H et al. Diagnosis and management of AML in adults: 2022 recommendations from
+    an international expert panel on behalf of the ELN. Blood 2022;140:1345-77; NCCN
+    Clinical Practice Guidelines in Oncology: Acute Lymphoblastic Leukemia (response
+    criteria).
+
+    Examples
+    --------
+    >>> response_system("AML"), response_system("MDS"), response_system("B-ALL")
+    ('eln2022', 'eln2022', 'nccn_all')
+    """
     return "nccn_all" if disease in ("B-ALL", "T-ALL") else "eln2022"
 
 
 def response_lists(system: str) -> dict[str, list[str]]:
-    """study.toml [response] lists for a response system's categories."""
+    """study.toml [response] lists for a response system's categories.
+
+    Parameters
+    ----------
+    system : str
+        A response system code (``"eln2022"``, ``"nccn_all"``).
+
+    Returns
+    -------
+    dict of str to list of str
+        ``responders`` (every category but NR and NE, best first), ``complete`` (the CR
+        family, without PR and MLFS) and ``mrd_negative`` (the ``_MRD-`` categories).
+
+    Raises
+    ------
+    KeyError
+        When ``system`` is not a response system.
+
+    Examples
+    --------
+    >>> lists = response_lists("eln2022")
+    >>> lists["complete"]
+    ['CR_MRD-', 'CR', 'CRh_MRD-', 'CRh', 'CRi_MRD-', 'CRi']
+    >>> lists["responders"][-2:], lists["mrd_negative"]
+    (['MLFS', 'PR'], ['CR_MRD-', 'CRh_MRD-', 'CRi_MRD-'])
+    """
     from remission.derive.criteria.response import RANKS
 
     cats = [c for c in RANKS[system] if c not in ("NR", "NE")]
@@ -108,6 +157,47 @@ def derive_recorded(obs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFr
     observations by the real criteria engines (the same call the report makes).
 
     Returns :func:`remission.derive.criteria.grade_all`'s tables.
+
+    Systems: ASTCT 2019 CRS and ICANS (:data:`CRS_SYSTEM`, :data:`NEURO_SYSTEM`), the
+    disease's response system (:func:`response_system`), CTCAE v5.0 laboratory grades
+    against the lower limits of normal :data:`LLN`.
+
+    Parameters
+    ----------
+    obs : pandas.DataFrame
+        Long observations (``patient_id``, ``day``, ``variable``, ``value``, ``unit``).
+    patients : pandas.DataFrame
+        One row per patient with ``patient_id`` and ``weight_kg`` (for per-kg doses).
+    events : pandas.DataFrame
+        The events table (deaths, relapses ...), possibly empty.
+    disease : str
+        The trial's disease.
+    landmark_day : int
+        Day of the response landmark (the design's ``response_day``).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        :func:`remission.derive.criteria.grade_all`'s tables (``crs``, ``neuro``,
+        ``labs``, ``response`` ...).
+
+    References
+    ----------
+    Lee DW et al. Biol Blood Marrow Transplant 2019;25:625-638 (ASTCT 2019).
+
+    Examples
+    --------
+    Fever on day 1 (grade 1), fever with hypotension needing no vasopressor on day 2
+    (grade 2):
+
+    >>> obs = pd.DataFrame({"patient_id": "P1", "day": [1, 2, 2],
+    ...                     "variable": ["temperature", "temperature", "hypotension"],
+    ...                     "value": ["38.6", "38.9", "yes"], "unit": ["°C", "°C", "category"]})
+    >>> pts = pd.DataFrame({"patient_id": ["P1"], "weight_kg": [70.0]})
+    >>> events = pd.DataFrame(columns=["patient_id", "day", "event"])
+    >>> crs = derive_recorded(obs, pts, events, "AML", 28)["crs"].iloc[0]
+    >>> int(crs["crs_max_grade"]), int(crs["crs_onset_day"]), crs["system"]
+    (2, 1, 'astct2019')
     """
     from remission.derive.criteria import grade_all
     from remission.vocab.vocabulary import normalise_observations
@@ -125,6 +215,36 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
 
     ``observations=False`` still simulates and grades every observation (the recorded
     grades come from them) but returns them empty, for large runs.
+
+    Parameters
+    ----------
+    design : Design
+        The validated design.
+    segments : sequence of (int, int, int)
+        ``(arm index, first patient index, stop index)`` per arm slice
+        (:func:`plan_chunks`).
+    seed : int
+        The trial's seed.
+    observations : bool, default True
+        Return the observation tables (False: empty, for large runs).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``patients`` (one row per patient: covariates, recorded grades and responses
+        derived by the criteria engines, death), ``events``, ``adverse_events``,
+        ``observations`` (clinical vocabulary) and ``model_observations`` (model-only
+        variables, ``sim_observations.csv``), in study-folder columns.
+
+    Examples
+    --------
+    >>> from remission.sim.calibrate import calibration_design
+    >>> from remission.sim.design import DESIGN_DIR
+    >>> d = calibration_design(load_design(DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml"),
+    ...                        horizon=14)
+    >>> t = simulate_chunk(d, [(1, 0, 1)], seed=0, observations=False)
+    >>> sorted(t), t["patients"]["arm"].tolist(), t["observations"].empty
+    (['adverse_events', 'events', 'model_observations', 'observations', 'patients'], ['B'], True)
     """
     from remission.progress import step
 
@@ -349,7 +469,31 @@ def dask_chunk_size(total: int, n_workers: int, chunk_size: int = DEFAULT_CHUNK)
 
 
 def plan_chunks(design: Design, n: int | None, chunk_size: int) -> list[list[Segment]]:
-    """Split all patients (arm by arm, in index order) into chunks of <= chunk_size."""
+    """Split all patients (arm by arm, in index order) into chunks of <= chunk_size.
+
+    Parameters
+    ----------
+    design : Design
+        The design (its arms and sizes).
+    n : int or None
+        Patients per arm, overriding the arms' sizes.
+    chunk_size : int
+        Most patients per chunk (>= 1).
+
+    Returns
+    -------
+    list of list of (int, int, int)
+        Chunks; each a list of ``(arm index, first patient index, stop index)``.
+
+    Examples
+    --------
+    >>> from remission.sim.design import DESIGN_DIR
+    >>> d = load_design(DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml")  # arms of 4, 3, 5
+    >>> plan_chunks(d, None, 5)
+    [[(0, 0, 4), (1, 0, 1)], [(1, 1, 3), (2, 0, 3)], [(2, 3, 5)]]
+    >>> plan_chunks(d, 2, 10)
+    [[(0, 0, 2), (1, 0, 2), (2, 0, 2)]]
+    """
     chunks: list[list[Segment]] = [[]]
     room = chunk_size
     for ai, arm in enumerate(design.arms):
@@ -403,6 +547,51 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
     process after each chunk of ``chunk_size``; on Dask as each chunk completes, with
     chunks of :func:`dask_chunk_size` patients (several per worker), counts rising by
     each completed chunk's size up to the total. The chunking never changes the output.
+
+    Parameters
+    ----------
+    design : Design, str or Path
+        A design or a design TOML file.
+    n : int, optional
+        Patients per arm, overriding the design's sizes.
+    seed : int, default 0
+        Patient ``i`` of every arm draws from stream ``(seed, i)``.
+    workers : int or None
+        0: in this process; None: a local Dask cluster with one worker per core; N: N
+        workers.
+    scheduler : str, optional
+        Address of a running Dask scheduler.
+    chunk_size : int, default 5000
+        Most patients per chunk.
+    observations : bool, default True
+        Keep the observation tables (False for large runs; grades are still derived).
+
+    Returns
+    -------
+    TrialResult
+        The design, seed and tables of :func:`simulate_chunk`, rows in canonical order
+        (patient, then day or term).
+
+    Raises
+    ------
+    remission.errors.InputError
+        When ``design`` is a file that is missing or invalid.
+
+    Examples
+    --------
+    >>> from remission.sim.calibrate import calibration_design
+    >>> from remission.sim.design import DESIGN_DIR
+    >>> d = calibration_design(load_design(DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml"),
+    ...                        horizon=14)
+
+    One patient per arm, in chunks of one patient (the chunking never changes the
+    output; tests/test_sim_trial.py compares chunkings and Dask runs byte for byte):
+
+    >>> res = run_trial(d, n=1, workers=0, chunk_size=1)
+    >>> res.patients[["patient_id", "arm"]].values.tolist()
+    [['A-000001', 'A'], ['B-000001', 'B'], ['C-000001', 'C']]
+    >>> res.observations.groupby("patient_id")["day"].is_monotonic_increasing.all()
+    True
     """
     if not isinstance(design, Design):
         design = load_design(design)
@@ -482,6 +671,40 @@ def write_chunk(design: Design, segments: Sequence[Segment], seed: int, observat
     with the number of patients. Rows are in the canonical order of :func:`run_trial`
     (patient, then day / term), so reading the parts in index order gives the same
     tables as an in-memory run.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    segments : sequence of (int, int, int)
+        The chunk (:func:`plan_chunks`).
+    seed : int
+        The trial's seed.
+    observations : bool
+        Write the observation tables too.
+    folder : str
+        The dataset folder; parts go to ``folder/<table>/part-<index>.parquet`` (zstd).
+    index : int
+        The chunk's number (5 digits in the file name).
+
+    Returns
+    -------
+    dict
+        ``index``, ``patients`` (in the chunk), ``rows`` (table -> rows written; an empty
+        table writes no part), ``peak_rss_mb`` (this process's peak memory, NaN where
+        unknown) and ``pid``.
+
+    Examples
+    --------
+    >>> from remission.sim.calibrate import calibration_design
+    >>> from remission.sim.design import DESIGN_DIR
+    >>> d = calibration_design(load_design(DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml"),
+    ...                        horizon=14)
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> info = write_chunk(d, [(0, 0, 1)], 0, False, folder, 3)
+    >>> info["patients"], info["rows"]["patients"], os.listdir(os.path.join(folder, "patients"))
+    (1, 1, ['part-00003.parquet'])
     """
     res = _combine([simulate_chunk(design, segments, seed, observations)], design, seed)
     rows: dict[str, int] = {}
@@ -733,6 +956,34 @@ def check_out_dir(out_dir: str | Path, force: bool = False) -> None:
     """Raise InputError if ``out_dir`` is a file, or a non-empty folder without ``force``.
 
     A simulated study must never be mixed into, or silently replace, a real one.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The output folder asked for.
+    force : bool, default False
+        Accept a non-empty folder (it will be replaced as a whole).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    remission.errors.InputError
+        When ``out_dir`` is an existing file, or a non-empty folder without ``force``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> check_out_dir(out)  # empty: accepted
+    >>> _ = open(os.path.join(out, "patients.csv"), "w").write("patient_id")
+    >>> check_out_dir(out)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    remission.errors.InputError: 1 problem found:
+      - ...: --out folder is not empty; refusing to overwrite it; expected ...
+    >>> check_out_dir(out, force=True)
     """
     out = Path(out_dir)
     log = ProblemLog()
@@ -751,6 +1002,47 @@ def write_study(res: TrialResult, out_dir: str | Path, force: bool = False) -> P
     A non-empty ``out_dir`` is refused unless ``force``; with ``force`` the old folder is
     replaced as a whole (renamed aside, the new one renamed in, the old one removed), so
     real and simulated files are never mixed. On any failure nothing changes.
+
+    Writes ``study.toml`` (through :func:`remission.study.write.study_toml`, flagged
+    synthetic), ``patients.csv``, ``events.csv``, ``adverse_events.csv`` and, when the
+    trial kept them, ``observations.csv`` and ``sim_observations.csv``.
+
+    Parameters
+    ----------
+    res : TrialResult
+        The simulated trial.
+    out_dir : str or Path
+        The study folder to create (or replace, with ``force``).
+    force : bool, default False
+        Replace a non-empty folder.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    remission.errors.InputError
+        As :func:`check_out_dir`; nothing is written.
+    OSError
+        When writing fails (the previous folder is put back).
+
+    Examples
+    --------
+    >>> from remission.sim.calibrate import calibration_design
+    >>> from remission.sim.design import DESIGN_DIR
+    >>> d = calibration_design(load_design(DESIGN_DIR / "seed002_cll1_cart_dose_groups.toml"),
+    ...                        horizon=14)
+    >>> import os, tempfile
+    >>> res = run_trial(d, n=1, workers=0, observations=False)
+    >>> out = write_study(res, os.path.join(tempfile.mkdtemp(), "sim"))
+    >>> sorted(os.listdir(out))
+    ['adverse_events.csv', 'events.csv', 'patients.csv', 'study.toml']
+    >>> from remission.errors import ProblemLog
+    >>> from remission.study.config import parse_config
+    >>> parse_config(out / "study.toml", ProblemLog()).synthetic
+    True
     """
     out = Path(out_dir)
     check_out_dir(out, force)
@@ -794,6 +1086,50 @@ def cli_simulate(design_path: str | Path, out_dir: str | Path, n: int | None = N
     nothing is written. ``observations=False`` omits observations.csv (large runs).
     ``parquet=True`` streams the trial to Parquet datasets instead of a study folder
     (:func:`stream_trial`; for large runs, memory bounded).
+
+    Parameters
+    ----------
+    design_path : str or Path
+        The design TOML file.
+    out_dir : str or Path
+        The study folder (or Parquet dataset folder) to write.
+    n : int, optional
+        Patients per arm (>= 1), overriding the design.
+    seed : int, default 0
+        The trial's seed.
+    workers : int or None
+        As :func:`run_trial`.
+    scheduler : str, optional
+        A Dask scheduler address.
+    force : bool, default False
+        Replace a non-empty ``out_dir``.
+    observations : bool, default True
+        Write the observation tables.
+    parquet : bool, default False
+        Stream to Parquet datasets (:func:`stream_trial`).
+
+    Returns
+    -------
+    Path
+        The folder written.
+
+    Raises
+    ------
+    remission.errors.InputError
+        Every problem of the design, ``n``, ``workers`` and ``out_dir`` at once, before
+        anything runs.
+
+    Examples
+    --------
+    A missing design and a non-positive ``n`` are reported together:
+
+    >>> import tempfile
+    >>> from remission.errors import InputError
+    >>> try:
+    ...     cli_simulate("no-such-design.toml", tempfile.mkdtemp(), n=0)
+    ... except InputError as e:
+    ...     print(len(e.problems), e.problems[0].message)
+    2 design file not found
     """
     log = ProblemLog()
     try:
