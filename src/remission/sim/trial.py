@@ -590,7 +590,7 @@ def run_trial(design: Design | str | Path, n: int | None = None, seed: int = 0,
     >>> res = run_trial(d, n=1, workers=0, chunk_size=1)
     >>> res.patients[["patient_id", "arm"]].values.tolist()
     [['A-000001', 'A'], ['B-000001', 'B'], ['C-000001', 'C']]
-    >>> res.observations.groupby("patient_id")["day"].is_monotonic_increasing.all()
+    >>> bool(res.observations.groupby("patient_id")["day"].is_monotonic_increasing.all())
     True
     """
     if not isinstance(design, Design):
