@@ -23,9 +23,9 @@ uncertainty that is left after the fit.
 
 A ``dummy`` parameter that the model never reads is included: its indices are the
 estimator's noise floor (exactly 0 here, because the patients are the same for every
-parameter set). Outputs are model truths, not engine-derived grades (the engines would
-make every evaluation ~10x slower); the CRS one is exact, the response one omits the
-blood-count and circulating-blast parts of ELN CR.
+parameter set). Outputs are model truths, not engine-derived grades (the criteria
+engines are not run on every parameter set; timings in docs/performance.md); the CRS one
+is exact, the response one omits the blood-count and circulating-blast parts of ELN CR.
 """
 
 from __future__ import annotations
@@ -85,6 +85,25 @@ def posterior_bounds(abc_json: str | Path, parameters: Sequence[str] | None = No
     """The weighted 95 % posterior interval of each fitted parameter, read from the
     JSON that ``python -m remission.sim.abc`` writes (``posterior``: low, median, high).
 
+    Parameters
+    ----------
+    abc_json : str or Path
+        The ``abc_fit.json`` of ``python -m remission.sim.abc``.
+    parameters : sequence of str, optional
+        Keep only these (those not in the posterior are left out); default all.
+
+    Returns
+    -------
+    dict of str to (float, float)
+        Parameter -> ``(low, high)`` of its weighted 95 % posterior interval.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    KeyError
+        When the JSON has no ``posterior`` (or an entry lacks ``low``/``high``).
+
     Examples
     --------
     >>> import tempfile, os
@@ -110,6 +129,59 @@ def sobol_indices(parameters: Sequence[str] = DEFAULT_PARAMETERS, n_base: int = 
     low < shipped < high not required) replaces the ``x[1/spread, spread]`` range of
     the parameters it names. Returns a Result whose table has one row per (output,
     parameter) with S1, S1_conf, ST, ST_conf, and the range used (``low``, ``high``).
+
+    Parameters
+    ----------
+    parameters : sequence of str
+        Names of :data:`remission.sim.params.PARAMETERS` to vary (default
+        :data:`DEFAULT_PARAMETERS`).
+    n_base : int, default 64
+        Saltelli's N, a power of 2.
+    patients : int, default 50
+        Virtual patients simulated for every parameter set.
+    spread : float, default 3.0
+        Default range: log-uniform over ``[value / spread, value * spread]``.
+    seed : int, default 5
+        Seed of the Saltelli sample and of the virtual patients.
+    arm : int, default 1
+        Arm index of the seed-002 design (1: 1.0e6/kg).
+    bounds : Mapping, optional
+        Parameter -> ``(low, high)`` values, ``0 < low < high``, replacing the default
+        range (e.g. :func:`posterior_bounds`).
+
+    Returns
+    -------
+    Result
+        ``simulation.sobol``: one row per (output, parameter), outputs
+        :data:`OUTPUTS`, with ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (bootstrap 95 %
+        half-widths) and the range used (``low``, ``high``). An output that does not vary
+        gets indices 0.
+
+    Raises
+    ------
+    ValueError
+        For an unknown parameter or bounds not satisfying ``0 < low < high``.
+
+    References
+    ----------
+    Sobol IM. Math Comput Simul 2001;55:271-280; Saltelli A et al. Comput Phys Commun
+    2010;181:259-270; Herman J, Usher W. J Open Source Softw 2017;2:97 (SALib).
+
+    Examples
+    --------
+    One parameter and the dummy, 8 parameter sets x 2 patients; the dummy (never read by
+    the model) has indices of exactly 0, and the default range is the shipped 1.04/day
+    divided and multiplied by 3:
+
+    >>> r = sobol_indices(("car_expansion",), n_base=2, patients=2)
+    >>> t = r.table
+    >>> len(t), bool((t.loc[t["parameter"] == "dummy", ["S1", "ST"]] == 0).all().all())
+    (10, True)
+    >>> [round(float(t.loc["crs_ge2 | car_expansion", c]), 4) for c in ("low", "high")]
+    [0.3467, 3.12]
+    >>> sobol_indices(("car_expansion",), bounds={"car_expansion": (2.0, 1.0)})
+    Traceback (most recent call last):
+    ValueError: bounds of 'car_expansion' must satisfy 0 < low < high, got 2.0, 1.0
     """
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
@@ -193,7 +265,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m remission.sim.sensitivity [N] [patients] [--posterior ABC_JSON]
     [--out CSV]``: the Sobol table; with ``--posterior`` the fitted parameters of
     :data:`POSTERIOR_PARAMETERS` vary over their posterior 95 % intervals; ``--out``
-    writes the long table (a ``#`` header line with the date, command and method)."""
+    writes the long table (a ``#`` header line with the date, command and method).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default ``sys.argv[1:]``): ``N`` (Saltelli's N, default
+        64), ``patients`` (default 50), ``--posterior ABC_JSON``, ``--out CSV``.
+
+    Returns
+    -------
+    int
+        0. The method and a parameter x output table of ST are printed; ``--out`` writes
+        the long table atomically.
+
+    Raises
+    ------
+    SystemExit
+        On a command-line error (argparse, status 2).
+
+    Examples
+    --------
+    >>> import contextlib, io, os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "sobol.csv")
+    >>> with contextlib.redirect_stdout(io.StringIO()):
+    ...     code = main(["2", "2", "--out", out])
+    >>> code, open(out).readline().startswith("# "), len(pd.read_csv(out, comment="#"))
+    (0, True, 35)
+    """
     import argparse
     import datetime as dt
     import io
