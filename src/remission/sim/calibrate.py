@@ -133,7 +133,35 @@ def _with_params(design: Design, overrides: Mapping[str, float]) -> Design:
 def simulate_replicates(design: Design, replicates: int, seed: int,
                         overrides: Mapping[str, float] | None = None,
                         workers: int | None = 0) -> pd.DataFrame:
-    """Patients of ``replicates`` independent virtual trials, with a ``replicate`` column."""
+    """Patients of ``replicates`` independent virtual trials, with a ``replicate`` column.
+
+    Parameters
+    ----------
+    design : Design
+        A seed design.
+    replicates : int
+        Number of virtual trials.
+    seed : int
+        Random stream of the virtual patients.
+    overrides : Mapping, optional
+        Parameter values replacing the shipped ones.
+    workers : int or None, default 0
+        As :func:`remission.sim.trial.run_trial`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``TrialResult.patients`` of all replicates (each arm ``replicates`` times its
+        size) with ``replicate`` (0-based): replicate ``r`` of an arm of size ``m`` is its
+        patients ``r*m+1 .. r*m+m``.
+
+    Examples
+    --------
+    >>> d = calibration_design(load_design(DESIGN_DIR / S004), horizon=14)  # arms of 2, 2, 1
+    >>> pts = simulate_replicates(d, 2, seed=0)
+    >>> pts.groupby(["replicate", "arm"]).size().tolist()
+    [2, 2, 1, 2, 2, 1]
+    """
     from .trial import run_trial
 
     d = _replicated(_with_params(design, overrides or {}), replicates)
@@ -145,7 +173,36 @@ def simulate_replicates(design: Design, replicates: int, seed: int,
 
 
 def pearson_p(df: pd.DataFrame, arms: Sequence[str], levels: Iterable[str]) -> float:
-    """Pearson chi-square P (no continuity correction) for response by arm."""
+    """Pearson chi-square P (no continuity correction) for response by arm.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Patients with ``arm`` and ``best_response``.
+    arms : sequence of str
+        The arms compared (rows of the table).
+    levels : iterable of str
+        Responses counted as response (e.g. :data:`RESPONDERS`).
+
+    Returns
+    -------
+    float
+        P of Pearson's chi-square test on the arms x (response, no response) table, as R
+        ``chisq.test(correct = FALSE)``; 1.0 when nobody (or everybody) responds.
+
+    References
+    ----------
+    Via :func:`remission.stats.contingency.pearson_chi2`.
+
+    Examples
+    --------
+    Seed 000's abstract: CR/PR in 26 of 33 with venetoclax and 20 of 30 without, P = 0.279:
+
+    >>> df = pd.DataFrame({"arm": ["VEN"] * 33 + ["noVEN"] * 30,
+    ...                    "best_response": ["CR"] * 26 + ["NR"] * 7 + ["PR"] * 20 + ["NR"] * 10})
+    >>> round(pearson_p(df, ["VEN", "noVEN"], RESPONDERS), 3)
+    0.279
+    """
     lv = tuple(levels)
     table = np.array([[int(df[df["arm"] == a]["best_response"].isin(lv).sum()),
                        int((~df[df["arm"] == a]["best_response"].isin(lv)).sum())]
@@ -158,7 +215,43 @@ def pearson_p(df: pd.DataFrame, arms: Sequence[str], levels: Iterable[str]) -> f
 def calibration_table(replicates: int = 200, seed: int = 0,
                       overrides: Mapping[str, float] | None = None,
                       workers: int | None = 0, design_dir: Path = DESIGN_DIR) -> pd.DataFrame:
-    """Per target: published value, simulated median and 95 % interval over replicates."""
+    """Per target: published value, simulated median and 95 % interval over replicates.
+
+    Parameters
+    ----------
+    replicates : int, default 200
+        Virtual trials per seed design at the published arm sizes.
+    seed : int, default 0
+        Random stream of the virtual patients.
+    overrides : Mapping, optional
+        Parameter values replacing the shipped ones.
+    workers : int or None, default 0
+        As :func:`remission.sim.trial.run_trial`.
+    design_dir : Path, default :data:`remission.sim.design.DESIGN_DIR`
+        Folder of the seed designs (file names as in :data:`TARGETS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by target key (:data:`TARGETS`, then ``000.chisq_p`` and ``000.power``):
+        ``study``, ``description``, ``kind``, ``published``, ``simulated_median``,
+        ``simulated_mean``, ``interval_low``/``interval_high`` (2.5 and 97.5 percentiles,
+        R ``quantile(type = 7)``), ``replicates`` and ``published_within_interval`` (None
+        where nothing is published).
+
+    Examples
+    --------
+    >>> import re, tempfile
+    >>> tiny = Path(tempfile.mkdtemp())  # the seed designs with one patient per arm
+    >>> for f in (S000, S002, S003, S004):
+    ...     text = re.sub(r"(?m)^n = \\d+", "n = 1", (DESIGN_DIR / f).read_text())
+    ...     _ = (tiny / f).write_text(text)
+    >>> t = calibration_table(replicates=1, design_dir=tiny)
+    >>> len(t) == len(TARGETS) + 2, set(t["replicates"])
+    (True, {1})
+    >>> bool(t.loc["000.orr_ven", "published"] == 26 / 33)
+    True
+    """
     rows = []
     by_design: dict[str, pd.DataFrame] = {}
     for t in TARGETS:
@@ -190,9 +283,44 @@ def _row(key: str, study: str, desc: str, published: float, vals: np.ndarray,
 
 def calibration_result(replicates: int = 200, seed: int = 0,
                        overrides: Mapping[str, float] | None = None,
-                       workers: int | None = 0) -> Result:
-    """The calibration table as a :class:`remission.results.Result`."""
-    table = calibration_table(replicates, seed, overrides, workers)
+                       workers: int | None = 0, design_dir: Path = DESIGN_DIR) -> Result:
+    """The calibration table as a :class:`remission.results.Result`.
+
+    Parameters
+    ----------
+    replicates : int, default 200
+        Virtual trials per seed design.
+    seed : int, default 0
+        Random stream of the virtual patients.
+    overrides : Mapping, optional
+        Parameter values replacing the shipped ones.
+    workers : int or None, default 0
+        As :func:`remission.sim.trial.run_trial`.
+    design_dir : Path, default :data:`remission.sim.design.DESIGN_DIR`
+        Folder of the seed designs.
+
+    Returns
+    -------
+    Result
+        ``simulation.calibration``: the :func:`calibration_table`; a warning names each
+        target whose published value lies outside its interval.
+
+    References
+    ----------
+    models.md §8 (seed targets); the seed publications cited in the Result.
+
+    Examples
+    --------
+    >>> import re, tempfile
+    >>> tiny = Path(tempfile.mkdtemp())  # the seed designs with one patient per arm
+    >>> for f in (S000, S002, S003, S004):
+    ...     text = re.sub(r"(?m)^n = \\d+", "n = 1", (DESIGN_DIR / f).read_text())
+    ...     _ = (tiny / f).write_text(text)
+    >>> r = calibration_result(replicates=1, design_dir=tiny)
+    >>> r.name, r.params["replicates"], r.warnings[-1].startswith("SIMULATED")
+    ('simulation.calibration', 1, True)
+    """
+    table = calibration_table(replicates, seed, overrides, workers, design_dir)
     missed = [k for k, v in table["published_within_interval"].items() if v is False]
     warnings = [f"published value outside the 95 % interval of simulated trials: {k}"
                 for k in missed]
@@ -228,6 +356,19 @@ HORIZON_DAYS = 42
 def calibration_design(design: Design, horizon: int = HORIZON_DAYS) -> Design:
     """``design`` with follow-up (and observation days) cut at ``horizon`` days.
 
+    Parameters
+    ----------
+    design : Design
+        A design.
+    horizon : int, default :data:`HORIZON_DAYS` (42)
+        Last day of follow-up.
+
+    Returns
+    -------
+    Design
+        The design itself when its follow-up is already within ``horizon``, else a copy
+        with ``follow_up_days = horizon`` and the observation days after it removed.
+
     Examples
     --------
     >>> d = calibration_design(load_design(DESIGN_DIR / S002))
@@ -252,6 +393,26 @@ def particle_targets(thetas: Sequence[Mapping[str, float]], studies: Sequence[st
     uses patients ``(first + k) * m .. (first + k + 1) * m - 1`` of random stream
     ``seed``, so sets never share patients and a later call with ``first`` advanced
     draws fresh ones. One row per set, one column per target of ``studies``.
+
+    Parameters
+    ----------
+    thetas : sequence of Mapping
+        Parameter sets (name -> value; an empty set is the shipped values).
+    studies : sequence of str
+        Seed studies whose targets are computed.
+    seed : int
+        Random stream of the virtual patients.
+    first : int, default 0
+        Index of the first virtual trial on the stream.
+    design_dir : Path, default :data:`remission.sim.design.DESIGN_DIR`
+        Folder of the seed designs.
+    chunk_size : int, default 4000
+        Most patients per simulated chunk.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter set, one column per target key of ``studies``.
 
     Examples
     --------
@@ -298,6 +459,28 @@ def target_scale(keys: Sequence[str]) -> pd.Series:
     Proportions: binomial ``sqrt(p (1 - p) / n)`` at the published ``p`` moved half a
     patient away from 0 and 1 (so 12/12 still has a spread); days: 1.5 days, the
     standard error of a median of ~10 peak days spread over a week.
+
+    Parameters
+    ----------
+    keys : sequence of str
+        Target keys of :data:`TARGETS`.
+
+    Returns
+    -------
+    pandas.Series
+        The scale of each key.
+
+    Raises
+    ------
+    KeyError
+        For an unknown key.
+
+    Examples
+    --------
+    CRS >= 3 in 5 of 12: sqrt(5/12 x 7/12 / 12) = 0.1423; 12 of 12 is moved to 11.5 of 12:
+
+    >>> target_scale(["002.crs_ge3", "002.crs_any", "002.car_peak_day"]).round(4).tolist()
+    [0.1423, 0.0577, 1.5]
     """
     by = {t.key: t for t in TARGETS}
     out = {}
@@ -353,6 +536,21 @@ def discrepancy(published: np.ndarray, sims: np.ndarray, floor: np.ndarray
     mean and covariance of the *other* replicates, as the published trial is with all of
     them, so observed and null discrepancies are exchangeable under the model.
 
+    Parameters
+    ----------
+    published : numpy.ndarray
+        The published targets (k,).
+    sims : numpy.ndarray
+        Replicate trials (replicates, k).
+    floor : numpy.ndarray
+        Smallest standard deviation of each target (k,).
+
+    Returns
+    -------
+    tuple
+        ``(statistic, null)``: the squared Mahalanobis distance of ``published`` and the
+        leave-one-out distance of each replicate (replicates,).
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -389,23 +587,44 @@ def predictive_check(studies: Sequence[str] = ("000", "002", "003", "004"),
 
     Parameters
     ----------
-    studies : seed studies whose targets enter (``"000"``, ``"002"``, ``"003"``, ``"004"``)
-    replicates : virtual trials per study
-    seed : random stream of the virtual patients
-    overrides : parameter values replacing the shipped ones
-    design_dir : folder of the seed designs
-    first : index of the first virtual trial on the stream (to take fresh patients)
+    studies : sequence of str, default ("000", "002", "003", "004")
+        Seed studies whose targets enter.
+    replicates : int, default 200
+        Virtual trials per study (at least 3).
+    seed : int, default 1
+        Random stream of the virtual patients.
+    overrides : Mapping, optional
+        Parameter values replacing the shipped ones.
+    design_dir : Path, default :data:`remission.sim.design.DESIGN_DIR`
+        Folder of the seed designs.
+    first : int, default 0
+        Index of the first virtual trial on the stream (to take fresh patients).
 
     Returns
     -------
     PredictiveCheck
-        statistic, p value, per-target table, replicates, seed, null distribution.
+        Statistic, p value (``(1 + #null >= statistic) / (replicates + 1)``),
+        per-target table, replicates, seed and null distribution.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 3 replicates.
+
+    References
+    ----------
+    Gelman A, Meng XL, Stern H. Posterior predictive assessment of model fitness via
+    realized discrepancies. Stat Sin 1996;6:733-807; Wood SN. Statistical inference for
+    noisy nonlinear ecological dynamic systems. Nature 2010;466:1102-4.
 
     Examples
     --------
-    >>> r = predictive_check(("004",), replicates=20, seed=1)  # doctest: +SKIP
-    >>> r.passed  # doctest: +SKIP
-    True
+    Three virtual trials of seed 004: the smallest p-value three replicates allow is
+    1/4, so the check cannot fail on so few:
+
+    >>> r = predictive_check(("004",), replicates=3, seed=1)
+    >>> r.replicates, len(r.null), r.p_value >= 0.25, r.passed
+    (3, 3, True, True)
     """
     thetas = [dict(overrides or {})] * replicates
     sims = particle_targets(thetas, studies, seed, first, design_dir)
@@ -464,16 +683,34 @@ def check_summaries(sims: pd.DataFrame, published: pd.Series | None = None,
 KEY_PARAMETERS = ("car_expansion", "car_kill_max", "il6_car", "car_exhaustion")
 
 
-def power_table(parameters: Sequence[str] = KEY_PARAMETERS,
-                factors: Sequence[float] = (0.3, 3.0),
-                studies: Sequence[str] = ("002",), replicates: int = 60, seed: int = 2,
-                base: Mapping[str, float] | None = None) -> pd.DataFrame:
+def _power_table(parameters: Sequence[str] = KEY_PARAMETERS,
+                 factors: Sequence[float] = (0.3, 3.0),
+                 studies: Sequence[str] = ("002",), replicates: int = 60, seed: int = 2,
+                 base: Mapping[str, float] | None = None) -> pd.DataFrame:
     """The predictive check with each parameter multiplied by each factor (one at a
     time, from ``base`` or the shipped values), and unperturbed: statistic, p, verdict.
 
-    Examples
-    --------
-    >>> power_table(("car_expansion",), (3.0,), replicates=20)  # doctest: +SKIP
+    Parameters
+    ----------
+    parameters : sequence of str, default :data:`KEY_PARAMETERS`
+        Parameters to perturb.
+    factors : sequence of float, default (0.3, 3.0)
+        Multipliers.
+    studies : sequence of str, default ("002",)
+        Seed studies whose targets enter the check.
+    replicates : int, default 60
+        Virtual trials per case.
+    seed : int, default 2
+        Random stream of the virtual patients.
+    base : Mapping, optional
+        Parameter values to start from (default: the shipped ones).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case (``(shipped)`` first): ``parameter``, ``factor``, ``D``, ``p``,
+        ``verdict`` (``pass``/``fail``) and ``largest |z|`` (the target furthest from the
+        model, with its z).
     """
     vals = {**{k: v.value for k, v in PARAMETERS.items()}, **dict(base or {})}
     rows = []
@@ -495,10 +732,26 @@ def power_table(parameters: Sequence[str] = KEY_PARAMETERS,
 
 def power_table_from_summaries(summaries: pd.DataFrame,
                                studies: Sequence[str] = ("002",)) -> pd.DataFrame:
-    """:func:`power_table` from replicate summaries already simulated (the CSV of
+    """The power table of ``python -m remission.sim.calibrate power`` from replicate
+    summaries already simulated (the CSV of
     ``scripts/make_sim_check_summaries.py``: columns ``case``, ``trial`` and one per
     target; case ``shipped``, ``<parameter> x<factor>`` and ``fresh``), on the targets
     of ``studies``; adds the false-positive count over the ``fresh`` trials.
+
+    Parameters
+    ----------
+    summaries : pandas.DataFrame
+        Replicate summaries: ``case``, ``trial`` and one column per target key.
+    studies : sequence of str, default ("002",)
+        Seed studies whose targets enter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case except ``fresh``: ``parameter``, ``factor``, ``D``, ``p``,
+        ``verdict`` and ``largest |z|``;
+        ``attrs["false_positives"]`` is ``(failed, fresh trials)`` when there are
+        ``fresh`` rows.
 
     Examples
     --------
@@ -553,7 +806,7 @@ if __name__ == "__main__":  # python -m remission.sim.calibrate [replicates] [wo
     if sys.argv[1:2] == ["power"]:  # python -m remission.sim.calibrate power [reps] [seed]
         reps = int(sys.argv[2]) if len(sys.argv) > 2 else 60
         sd = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-        print(markdown_table(power_table(replicates=reps, seed=sd).set_index("parameter")))
+        print(markdown_table(_power_table(replicates=reps, seed=sd).set_index("parameter")))
         raise SystemExit(0)
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 0
