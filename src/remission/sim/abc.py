@@ -12,12 +12,12 @@ acceptance-rate stopping rule of Lenormand, Jabot & Deffuant, Comput Stat
 uncertainty that every prediction (:func:`posterior_predictive`) carries.
 
 Why not ``pyabc.ABCSMC`` itself: it evaluates one particle per model call, while this
-model is vectorised across virtual patients -- one call simulating a whole generation
-(every particle its own copy of each arm, its own virtual patients) is ~50x cheaper
-than as many separate calls. So the generation loop is ours (30 lines, below) and the
-statistics are pyabc's: the priors (``pyabc.Distribution``/``RV``), the perturbation
-kernel (``pyabc.MultivariateNormalTransition``, Silverman bandwidth) and its mixture
-density for the importance weights. ``tests/test_sim_abc.py`` checks the loop against
+model is vectorised across virtual patients: one call simulates a whole generation
+(every particle its own copy of each arm, its own virtual patients). So the generation
+loop is ours (:func:`abc_smc`) and the statistics are pyabc's: the priors
+(``pyabc.Distribution``/``RV``), the perturbation kernel
+(``pyabc.MultivariateNormalTransition``, Silverman bandwidth) and its mixture density
+for the importance weights. ``tests/test_sim_abc.py`` checks the loop against
 ``pyabc.ABCSMC`` and the exact posterior on a model where both can be computed.
 
 Parameters are fitted on the log scale (``"log"`` priors: log-uniform between the
@@ -74,7 +74,27 @@ def _prior(priors: Mapping[str, tuple[float, float, str]]):  # -> pyabc.Distribu
 
 def to_model(x: pd.DataFrame, priors: Mapping[str, tuple[float, float, str]]
              ) -> pd.DataFrame:
-    """Particles from the fitting scale (log for ``"log"`` priors) to parameter values."""
+    """Particles from the fitting scale (log for ``"log"`` priors) to parameter values.
+
+    Parameters
+    ----------
+    x : pandas.DataFrame
+        Particles on the fitting scale, one column per parameter.
+    priors : Mapping
+        Name -> ``(low, high, "log" | "lin")``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the ``"log"`` columns exponentiated.
+
+    Examples
+    --------
+    >>> x = pd.DataFrame({"il6_car": [np.log(25.0)], "car_resting_fraction": [0.6]})
+    >>> to_model(x, {"il6_car": (5.0, 400.0, "log"),
+    ...              "car_resting_fraction": (0.0, 0.95, "lin")}).round(6).values.tolist()
+    [[25.0, 0.6]]
+    """
     out = x.copy()
     for k, (_, _, sc) in priors.items():
         if sc == "log":
@@ -195,7 +215,29 @@ def abc_smc(model: Callable[[pd.DataFrame, int], pd.DataFrame], observed: pd.Ser
 
 def trial_model(studies: Sequence[str], stream: int = FIT_STREAM
                 ) -> Callable[[pd.DataFrame, int], pd.DataFrame]:
-    """The simulator as an ABC model: one virtual trial of every study per particle."""
+    """The simulator as an ABC model: one virtual trial of every study per particle.
+
+    Parameters
+    ----------
+    studies : sequence of str
+        Seed studies simulated for each particle.
+    stream : int, default :data:`FIT_STREAM`
+        Random stream of the virtual patients.
+
+    Returns
+    -------
+    callable
+        ``model(params, first) -> DataFrame``: one row per row of ``params`` (parameter
+        values), one column per target of ``studies``
+        (:func:`remission.sim.calibrate.particle_targets`); particle ``k`` uses virtual
+        trial ``first + k`` of the stream, so later calls draw fresh patients.
+
+    Examples
+    --------
+    >>> model = trial_model(("004",))
+    >>> model(pd.DataFrame({"nk_expansion": [0.744, 2.0]}), 0).shape
+    (2, 6)
+    """
 
     def model(params: pd.DataFrame, first: int) -> pd.DataFrame:
         thetas = params.to_dict("records")
@@ -205,7 +247,25 @@ def trial_model(studies: Sequence[str], stream: int = FIT_STREAM
 
 
 def observed_targets(studies: Sequence[str]) -> pd.Series:
-    """Published values of the targets of ``studies``."""
+    """Published values of the targets of ``studies``.
+
+    Parameters
+    ----------
+    studies : sequence of str
+        Seed studies (``"000"``, ``"002"``, ``"003"``, ``"004"``).
+
+    Returns
+    -------
+    pandas.Series
+        Target key -> published value (:data:`remission.sim.calibrate.TARGETS`).
+
+    Examples
+    --------
+    Seed 004 reported response in 4 of 5 and CR/CRi in 3 of 5 patients at day 28:
+
+    >>> observed_targets(["004"])[["004.orr_d28", "004.cr_d28"]].tolist()
+    [0.8, 0.6]
+    """
     return pd.Series({t.key: t.published for t in TARGETS if t.study in studies})
 
 
@@ -215,10 +275,43 @@ def fit(studies: Sequence[str] = ("000", "002", "003", "004"), n: int = 100,
         log: Callable[[str], None] | None = None) -> AbcResult:
     """Fit the free parameters of :data:`PRIORS` to the published targets of ``studies``.
 
+    Parameters
+    ----------
+    studies : sequence of str, default ("000", "002", "003", "004")
+        Seed studies whose published targets are fitted.
+    n : int, default 100
+        Particles per generation.
+    generations : int, default 5
+        Most generations after the first.
+    seed : int, default 0
+        Seed of the proposals.
+    priors : Mapping, default :data:`PRIORS`
+        Name -> ``(low, high, "log" | "lin")``; other parameters stay at their shipped
+        values.
+    log : callable, optional
+        Receives one progress line per generation.
+
+    Returns
+    -------
+    AbcResult
+        Posterior particles, weights, distances and per-generation history.
+
+    References
+    ----------
+    Beaumont MA, Cornuet JM, Marin JM, Robert CP. Biometrika 2009;96:983-990; Lenormand M,
+    Jabot F, Deffuant G. Comput Stat 2013;28:2777-2796.
+
     Examples
     --------
-    >>> r = fit(("004",), n=4, generations=1,
-    ...         priors={"nk_expansion": (0.1, 3.0, "log")})  # doctest: +SKIP
+    Generation 0 only: 4 particles from the prior, the 2 closest kept, equally weighted:
+
+    >>> r = fit(("004",), n=2, generations=0, priors={"nk_expansion": (0.1, 3.0, "log")})
+    >>> len(r.particles), r.weights.tolist()
+    (2, [0.5, 0.5])
+    >>> bool(r.particles["nk_expansion"].between(0.1, 3.0).all())
+    True
+    >>> r.history[0]["simulated"], bool(r.distances[0] <= r.distances[1])
+    (4, True)
     """
     obs = observed_targets(studies)
     return abc_smc(trial_model(studies), obs, target_scale(list(obs.index)), priors, n,
@@ -228,7 +321,37 @@ def fit(studies: Sequence[str] = ("000", "002", "003", "004"), n: int = 100,
 def posterior_predictive(result: AbcResult, studies: Sequence[str], draws: int = 100,
                          stream: int = PREDICT_STREAM, seed: int = 0) -> pd.DataFrame:
     """One virtual trial per posterior draw (resampled by weight) on fresh patients:
-    the predictive distribution of every target, parameter uncertainty included."""
+    the predictive distribution of every target, parameter uncertainty included.
+
+    Parameters
+    ----------
+    result : AbcResult
+        A fit.
+    studies : sequence of str
+        Seed studies whose targets are predicted.
+    draws : int, default 100
+        Posterior draws (one virtual trial each).
+    stream : int, default :data:`PREDICT_STREAM`
+        Random stream of the virtual patients (not the fit's).
+    seed : int, default 0
+        Seed of the resampling.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per draw, one column per target of ``studies``.
+
+    Examples
+    --------
+    >>> post = AbcResult(pd.DataFrame({"nk_expansion": [0.5, 1.0]}), np.array([0.0, 1.0]),
+    ...                  np.zeros(2), priors={"nk_expansion": PRIORS["nk_expansion"]})
+
+    All the weight is on the second particle, so every draw uses it:
+
+    >>> pred = posterior_predictive(post, ("004",), draws=2)
+    >>> pred.shape, list(pred.columns[:2])
+    ((2, 6), ['004.orr_d28', '004.cr_d28'])
+    """
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(result.particles), size=draws, p=result.weights)
     thetas = result.particles.iloc[idx].to_dict("records")
@@ -236,7 +359,25 @@ def posterior_predictive(result: AbcResult, studies: Sequence[str], draws: int =
 
 
 def predictive_table(pred: pd.DataFrame) -> pd.DataFrame:
-    """Published value, predictive median and 95 % interval, and whether it is inside."""
+    """Published value, predictive median and 95 % interval, and whether it is inside.
+
+    Parameters
+    ----------
+    pred : pandas.DataFrame
+        Predictive draws (:func:`posterior_predictive`), one column per target.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by target: ``published``, ``low``, ``median``, ``high`` (2.5, 50 and
+        97.5 % quantiles, linear interpolation as R type 7) and ``inside``.
+
+    Examples
+    --------
+    >>> pred = pd.DataFrame({"004.crs_ge2": [0.0, 0.2, 0.4, 0.6, 0.8]})
+    >>> predictive_table(pred).round(3).to_dict("records")
+    [{'published': 0.4, 'low': 0.02, 'median': 0.4, 'high': 0.78, 'inside': True}]
+    """
     obs = observed_targets([t.study for t in TARGETS])
     q = pred.quantile([0.025, 0.5, 0.975]).T
     q.columns = ["low", "median", "high"]
@@ -246,14 +387,44 @@ def predictive_table(pred: pd.DataFrame) -> pd.DataFrame:
 
 
 def leave_one_seed_out(n: int = 60, generations: int = 4, draws: int = 100,
-                       seed: int = 0, log: Callable[[str], None] | None = None
+                       seed: int = 0, log: Callable[[str], None] | None = None,
+                       studies: Sequence[str] = ("000", "002", "003", "004")
                        ) -> dict[str, pd.DataFrame]:
     """Fit on three seed studies, predict the fourth's targets, for each seed.
 
     Parameters the three studies do not inform (e.g. the CAR-NK block when seed 004 is
     left out) stay at their prior, so the prediction carries the prior's uncertainty.
+
+    Parameters
+    ----------
+    n : int, default 60
+        Particles per generation of each fit.
+    generations : int, default 4
+        Most generations after the first.
+    draws : int, default 100
+        Posterior draws for each prediction.
+    seed : int, default 0
+        Seed of the proposals.
+    log : callable, optional
+        Receives progress lines.
+    studies : sequence of str, default ("000", "002", "003", "004")
+        The seeds left out in turn; each fit uses the others of this list.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Left-out seed -> :func:`predictive_table` of its targets.
+
+    Examples
+    --------
+    Two seeds, one tiny fit each (2 particles from the prior, 1 kept, 2 predictive draws):
+
+    >>> out = leave_one_seed_out(n=1, generations=0, draws=2, studies=("002", "004"))
+    >>> sorted(out), list(out["004"].columns)
+    (['002', '004'], ['published', 'low', 'median', 'high', 'inside'])
+    >>> bool(out["004"].index.str.startswith("004.").all())
+    True
     """
-    studies = ("000", "002", "003", "004")
     out = {}
     for left in studies:
         rest = tuple(s for s in studies if s != left)
@@ -268,7 +439,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     and its posterior predictive on fresh patients (``OUT/abc_fit.json``, ``.md``),
     and/or leave-one-seed-out (``OUT/abc_loso.*``). ``--studies`` and ``--parameters``
     fit a subset (the other parameters stay at their shipped values: a fit conditional
-    on them), written as ``OUT/<stem>.*``."""
+    on them), written as ``OUT/<stem>.*``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default ``sys.argv[1:]``): the output folder, ``--n``,
+        ``--generations``, ``--loso-n``, ``--loso-generations``, ``--no-loso``,
+        ``--loso-only``, ``--studies``, ``--parameters`` (names of :data:`PRIORS`),
+        ``--stem``.
+
+    Returns
+    -------
+    int
+        0 once ``OUT/<stem>.json`` and ``.md`` are written (atomically); the Markdown is
+        also printed, progress goes to stderr.
+
+    Raises
+    ------
+    SystemExit
+        On a command-line error (argparse, status 2), e.g. a parameter without a prior.
+
+    Examples
+    --------
+    >>> main(["out", "--parameters", "ven_cl"])  # no prior for ven_cl: refused before any fit
+    Traceback (most recent call last):
+    SystemExit: 2
+    """
     import argparse
     import sys
 
