@@ -49,7 +49,7 @@ _TRIAL_KEYS = {
 # Response rules a design cannot change: the simulated study is graded by the criteria
 # engine under the study's response system (ELN 2022 for AML, NCCN ALL for B-ALL), whose
 # CR needs < 5% marrow blasts and count recovery and whose MRD threshold is the
-# system's. These keys were once accepted and silently ignored; now they are refused.
+# system's. A design naming one of these keys is refused (with the reason below).
 _ENGINE_RULES = {
     "require_count_recovery": "count recovery is part of CR under the study's response "
                               "system (ELN 2022 / NCCN ALL) and cannot be waived here",
