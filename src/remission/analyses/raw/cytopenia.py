@@ -31,7 +31,51 @@ def cytopenia_table(out: dict[str, pd.DataFrame], ids: pd.Index,
     apart as ``*_baseline_worst_grade`` (NA without a pre-infusion count), with
     ``*_worse_than_baseline`` = the post-infusion worst grade exceeds it (NA when either
     is missing), so cytopenia already present during a lead-in is not read as
-    infusion-related and is not pooled with it."""
+    infusion-related and is not pooled with it.
+
+    Parameters
+    ----------
+    out : dict of str to DataFrame
+        Output of :func:`remission.derive.criteria.run.grade_all`: ``labs``
+        (:func:`~remission.derive.criteria.grade_labs`), ``febrile_neutropenia``,
+        ``icaht`` and ``engraftment``.
+    ids : Index
+        The patients (rows of the table, in this order).
+    cohort : Series
+        patient_id -> cohort name.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by patient_id: ``cohort``; per variable ``{v}_n, {v}_nadir`` (×10⁹/L or
+        g/dL), ``{v}_worst_grade, {v}_baseline_worst_grade, {v}_worse_than_baseline``;
+        ``febrile_neutropenia`` (bool) and its first day; the ICAHT columns and
+        ``icaht_rule``; ``neutrophil_engraftment_day, platelet_engraftment_day``.
+
+    References
+    ----------
+    National Cancer Institute. CTCAE v5.0, 2017. Rejeski K, et al. Blood 2023;142:865-877.
+
+    Examples
+    --------
+    P1's grade-3 ANC on day -3 (a lead-in) is baseline; from day 0 the nadir is 0.3 with
+    grade 4, worse than baseline:
+
+    >>> out = {"labs": pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2"], "day": [-3, 5, 9, 5],
+    ...                              "variable": "anc", "value": [0.8, 0.3, 1.2, 1.6],
+    ...                              "grade": [3, 4, 2, 0]}),
+    ...        "febrile_neutropenia": pd.DataFrame({"patient_id": ["P1"], "day": [6]}),
+    ...        "icaht": pd.DataFrame({"patient_id": ["P1", "P2"], "rule": ["", ""],
+    ...                               "icaht_early_grade": [1, 0],
+    ...                               "icaht_late_grade": [pd.NA, pd.NA]}),
+    ...        "engraftment": pd.DataFrame({"patient_id": ["P1", "P2"],
+    ...                                     "neutrophil_engraftment_day": [9, pd.NA],
+    ...                                     "platelet_engraftment_day": [pd.NA, pd.NA]})}
+    >>> t = cytopenia_table(out, pd.Index(["P1", "P2"]), pd.Series({"P1": "A", "P2": "A"}))
+    >>> t.loc[["P1"], ["anc_nadir", "anc_worst_grade", "anc_baseline_worst_grade",
+    ...                "anc_worse_than_baseline", "febrile_neutropenia_day"]].values.tolist()
+    [[0.3, 4, 3, True, 6]]
+    """
     all_labs = out["labs"]
     all_labs = all_labs[all_labs["variable"].isin(list(LAB_VARIABLES))]
     labs = all_labs[all_labs["day"] >= 0]
@@ -70,6 +114,49 @@ def cytopenia_table(out: dict[str, pd.DataFrame], ids: pd.Index,
 
 
 def cytopenia_result(table: pd.DataFrame, systems: Systems, have_lln: bool = False) -> Result:
+    """The per-patient cytopenia table as the ``derived.cytopenia`` Result.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`cytopenia_table`.
+    systems : Systems
+        The systems used (:func:`~remission.analyses.raw.systems.resolve_systems`); its
+        cytopenia notes become warnings.
+    have_lln : bool, default False
+        Whether study.toml gives the site's lower limits of normal; without them a warning
+        says grade 1 cannot be told from grade 0.
+
+    Returns
+    -------
+    Result
+        Name ``derived.cytopenia``, section ``safety``, with method, rationale, warnings
+        and the CTCAE v5.0 and ICAHT 2023 references.
+
+    References
+    ----------
+    National Cancer Institute. CTCAE v5.0, 2017. Rejeski K, et al. Blood 2023;142:865-877.
+
+    Examples
+    --------
+    >>> from remission.analyses.raw.systems import resolve_systems
+    >>> out = {"labs": pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2"], "day": [-3, 5, 9, 5],
+    ...                              "variable": "anc", "value": [0.8, 0.3, 1.2, 1.6],
+    ...                              "grade": [3, 4, 2, 0]}),
+    ...        "febrile_neutropenia": pd.DataFrame({"patient_id": ["P1"], "day": [6]}),
+    ...        "icaht": pd.DataFrame({"patient_id": ["P1", "P2"], "rule": ["", ""],
+    ...                               "icaht_early_grade": [1, 0],
+    ...                               "icaht_late_grade": [pd.NA, pd.NA]}),
+    ...        "engraftment": pd.DataFrame({"patient_id": ["P1", "P2"],
+    ...                                     "neutrophil_engraftment_day": [9, pd.NA],
+    ...                                     "platelet_engraftment_day": [pd.NA, pd.NA]})}
+    >>> t = cytopenia_table(out, pd.Index(["P1", "P2"]), pd.Series({"P1": "A", "P2": "A"}))
+    >>> r = cytopenia_result(t, resolve_systems({"cytopenia": "icaht_2023"}))
+    >>> r.name, r.warnings[0].split(" (")[0]
+    ('derived.cytopenia', "CTCAE grade 1 needs the site's lower limit of normal")
+    >>> cytopenia_result(t, resolve_systems({"cytopenia": "icaht_2023"}), have_lln=True).warnings
+    ()
+    """
     warnings = [n for n in systems.notes if n.startswith("cytopenia")]
     if not have_lln:
         no_lln = "value above the grade-2 bound is NA (grade 0 or 1 without the site's LLN)"
@@ -113,7 +200,49 @@ def _items(t: pd.DataFrame) -> list[tuple[str, pd.Series, pd.Series]]:
 
 
 def cytopenia_summary(table: pd.DataFrame, adsl: pd.DataFrame) -> Result:
-    """Patients with grade >= 3 / grade 4 cytopenia, febrile neutropenia and ICAHT >= 3."""
+    """Patients with grade >= 3 / grade 4 cytopenia, febrile neutropenia and ICAHT >= 3, by group.
+
+    Denominators are the patients with the measurement (late ICAHT: patients with an ANC in
+    the late window); anaemia grade 4 is clinical and never counted; baseline (before day
+    0) grade >= 3 rows appear when a pre-infusion count exists.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`cytopenia_table`.
+    adsl : DataFrame
+        ADSL (``USUBJID, COHORT, COHORTN``).
+
+    Returns
+    -------
+    Result
+        ``derived.cytopenia_summary``: rows ``"{measure} | {group}"`` with ``measure,
+        group, n, N, pct``.
+
+    References
+    ----------
+    National Cancer Institute. CTCAE v5.0, 2017. Rejeski K, et al. Blood 2023;142:865-877.
+
+    Examples
+    --------
+    >>> out = {"labs": pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2"], "day": [-3, 5, 9, 5],
+    ...                              "variable": "anc", "value": [0.8, 0.3, 1.2, 1.6],
+    ...                              "grade": [3, 4, 2, 0]}),
+    ...        "febrile_neutropenia": pd.DataFrame({"patient_id": ["P1"], "day": [6]}),
+    ...        "icaht": pd.DataFrame({"patient_id": ["P1", "P2"], "rule": ["", ""],
+    ...                               "icaht_early_grade": [1, 0],
+    ...                               "icaht_late_grade": [pd.NA, pd.NA]}),
+    ...        "engraftment": pd.DataFrame({"patient_id": ["P1", "P2"],
+    ...                                     "neutrophil_engraftment_day": [9, pd.NA],
+    ...                                     "platelet_engraftment_day": [pd.NA, pd.NA]})}
+    >>> t = cytopenia_table(out, pd.Index(["P1", "P2"]), pd.Series({"P1": "A", "P2": "A"}))
+    >>> adsl = pd.DataFrame({"USUBJID": ["P1", "P2"], "COHORT": "A", "COHORTN": 1})
+    >>> s = cytopenia_summary(t, adsl).table
+    >>> s.loc[["ANC grade 4 | Overall"], ["n", "N", "pct"]].values.tolist()
+    [[1.0, 2.0, 50.0]]
+    >>> s.loc[["ANC grade >= 3 at baseline (before day 0) | Overall"], "N"].tolist()
+    [1]
+    """
     a = adsl[["USUBJID", "COHORT", "COHORTN"]].copy()
     a = a.join(table.drop(columns="cohort"), on=a["USUBJID"].astype(str).rename("patient_id"))
     rows = {}

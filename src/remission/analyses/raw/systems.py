@@ -40,12 +40,40 @@ class Systems:
 
 
 def resolve_systems(criteria: dict[str, str], disease: str = "") -> Systems:
-    """Systems for derivation from study.toml ``[criteria]``.
+    """Criteria systems a raw-data study is derived with, from study.toml ``[criteria]``.
 
     A named derivable system is used as is. ``"as_recorded"`` or an absent key means the
     primary default (ASTCT 2019 CRS and ICANS; ELN 2022 for AML/MDS/MPAL and NCCN ALL for
     B-/T-ALL response; ICAHT 2023 with CTCAE v5.0 counts for cytopenia), and a note says so.
     ``nccn_aml`` has no response engine: ELN 2022 (which NCCN AML follows) is used and said.
+
+    Parameters
+    ----------
+    criteria : dict of str to str
+        study.toml ``[criteria]`` (keys ``crs``, ``neurotoxicity``, ``response``,
+        ``cytopenia``).
+    disease : str, default ""
+        study.toml ``disease``; ``B-ALL`` or ``T-ALL`` selects the ALL response default.
+
+    Returns
+    -------
+    Systems
+        ``crs, neurotoxicity, response, cytopenia`` and ``notes`` (one per replaced entry).
+
+    References
+    ----------
+    Lee DW, et al. Biol Blood Marrow Transplant 2019;25:625-638. Döhner H, et al. Blood
+    2022;140:1345-1377. Rejeski K, et al. Blood 2023;142:865-877.
+
+    Examples
+    --------
+    >>> s = resolve_systems({"crs": "lee2014", "response": "nccn_aml"}, disease="AML")
+    >>> s.crs, s.neurotoxicity, s.response, s.cytopenia
+    ('lee2014', 'icans_astct2019', 'eln2022', 'icaht_2023')
+    >>> s.notes[-1].split(";")[0]
+    "response: 'nccn_aml' has no derivation engine"
+    >>> resolve_systems({}, disease="B-ALL").response
+    'nccn_all'
     """
     notes = []
 
@@ -74,7 +102,29 @@ def resolve_systems(criteria: dict[str, str], disease: str = "") -> Systems:
 
 
 def days_assessed(daily: pd.DataFrame, variables: tuple[str, ...]) -> pd.Series:
-    """Per patient, days from day 0 (first infusion) with an observation of ``variables``."""
+    """Per patient, the days from day 0 (first infusion) with an observation of ``variables``.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        Per patient-day table (``patient_id, day`` and variable columns).
+    variables : tuple of str
+        The domain's deciding observations (e.g. :data:`CRS_VARIABLES`).
+
+    Returns
+    -------
+    Series of Int64
+        Number of assessed days (day >= 0) indexed by patient_id.
+
+    Examples
+    --------
+    P1's day -1 is before the infusion and day 1 has no CRS observation (ANC is not one):
+
+    >>> daily = pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2"], "day": [-1, 0, 1, 0],
+    ...                       "temperature": [38.5, 38.2, None, 37.0], "anc": 1.0})
+    >>> days_assessed(daily, CRS_VARIABLES).to_dict()
+    {'P1': 1, 'P2': 1}
+    """
     cols = [c for c in variables if c in daily.columns]
     has = daily[cols].notna().any(axis=1) if cols else pd.Series(False, index=daily.index)
     has &= daily["day"] >= 0
@@ -83,7 +133,34 @@ def days_assessed(daily: pd.DataFrame, variables: tuple[str, ...]) -> pd.Series:
 
 def mask_unassessed(graded: pd.DataFrame, daily: pd.DataFrame,
                      variables: tuple[str, ...]) -> pd.DataFrame:
-    """Daily grades with days lacking any domain observation set to NA (grade 5 kept)."""
+    """Set the daily grade of days without any domain observation to NA ("not assessed").
+
+    A grade of 5 (death) is kept whatever was observed.
+
+    Parameters
+    ----------
+    graded : DataFrame
+        Daily grades (``patient_id, day, grade``).
+    daily : DataFrame
+        Per patient-day observations.
+    variables : tuple of str
+        The domain's deciding observations (e.g. :data:`CRS_VARIABLES`).
+
+    Returns
+    -------
+    DataFrame
+        ``graded`` with ``grade`` as Float64, NA on unassessed days.
+
+    Examples
+    --------
+    P1's day 1 has no CRS observation, so its grade 0 is "not assessed", not "no CRS":
+
+    >>> daily = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "day": [0, 1, 0],
+    ...                       "temperature": [38.2, None, 37.0], "anc": 1.0})
+    >>> g = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "day": [0, 1, 0], "grade": [1, 0, 0]})
+    >>> mask_unassessed(g, daily, CRS_VARIABLES)["grade"].tolist()
+    [1.0, <NA>, 0.0]
+    """
     cols = [c for c in variables if c in daily.columns]
     has = daily[["patient_id", "day"]].assign(_has=daily[cols].notna().any(axis=1))
     g = graded.merge(has, on=["patient_id", "day"], how="left")
