@@ -16,6 +16,12 @@ from pathlib import Path
 import pytest
 
 DOCUMENTED = (
+    "remission.analyses.raw.analyse",
+    "remission.analyses.raw.audit",
+    "remission.analyses.raw.cytopenia",
+    "remission.analyses.raw.figures",
+    "remission.analyses.raw.kinetics",
+    "remission.analyses.raw.systems",
     "remission.audit.claims",
     "remission.audit.consistency",
     "remission.cli",

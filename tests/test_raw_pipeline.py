@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from remission.analyses.raw import analyse_raw, resolve_systems
-from remission.analyses.raw.kinetics import responder_flag
+from remission.analyses.raw.kinetics import _responder_flag
 from remission.derive.adsl import derive_adsl
 from remission.study import load_study
 from tests.rlive import run_r
@@ -133,7 +133,7 @@ def test_associations_match_r(raw):
     by_name = raw[2]
     nca = by_name["kinetics.nca"].table
     crs = by_name["derived.crs"].table["crs_max_grade"].astype(float)
-    resp = responder_flag(by_name["derived.best_response"].table["best_response"])
+    resp = _responder_flag(by_name["derived.best_response"].table["best_response"])
     df = pd.DataFrame({"cmax": nca["cmax"], "grade": crs.reindex(nca.index),
                        "resp": resp.reindex(nca.index).astype(float)})
     out = run_r("""
@@ -156,7 +156,7 @@ def test_associations_match_r(raw):
 
 
 def test_responder_flag():
-    f = responder_flag(pd.Series(["CR_MRD-", "NR", "NE", None, "MLFS"]))
+    f = _responder_flag(pd.Series(["CR_MRD-", "NR", "NE", None, "MLFS"]))
     assert f.tolist() == [True, False, pd.NA, pd.NA, True]
 
 

@@ -101,9 +101,51 @@ def analyse_raw(study: Study, adsl: pd.DataFrame,
                 figures: bool = True) -> tuple[list[Result], list[FigureItem]]:
     """Derived grades, responses, cytopenias, kinetics and the recorded-vs-derived audit.
 
-    ``study.tables["observations"]`` must be present (validated by ``load_study``).
-    Returns Results (names ``derived.*``, ``kinetics.*``, ``audit.recorded_vs_derived``)
-    and figures for the report.
+    Observations are normalised to canonical units, graded day by day with the systems of
+    study.toml ``[criteria]`` (:func:`~remission.analyses.raw.systems.resolve_systems`),
+    summarised per patient and by cohort, and compared with what patients.csv records.
+
+    Parameters
+    ----------
+    study : Study
+        A loaded study with an ``observations`` table (validated by
+        :func:`remission.study.load_study`).
+    adsl : DataFrame
+        Its ADSL (:func:`remission.derive.adsl.derive_adsl`), for cohorts.
+    figures : bool, default True
+        Also draw the report figures.
+
+    Returns
+    -------
+    tuple of (list of Result, list of FigureItem)
+        Results named ``derived.*`` (crs, neurotox, cytopenia, response and their
+        summaries), ``kinetics.*`` (when CAR or cytokine data exist) and
+        ``audit.recorded_vs_derived``; the figures (empty with ``figures=False``).
+
+    References
+    ----------
+    Lee DW, et al. Biol Blood Marrow Transplant 2019;25:625-638 (ASTCT CRS/ICANS). Döhner
+    H, et al. Blood 2022;140:1345-1377 (ELN 2022). Rejeski K, et al. Blood
+    2023;142:865-877 (ICAHT).
+
+    Examples
+    --------
+    Two patients of examples/synthetic-cart-raw. P004's 39.2 °C on day 5 with no
+    hypotension or hypoxia is ASTCT grade 1 CRS, the grade its patients.csv records:
+
+    >>> import dataclasses
+    >>> from remission.derive.adsl import derive_adsl
+    >>> from remission.study import load_study
+    >>> st = load_study("examples/synthetic-cart-raw")
+    >>> keep = lambda t: t[t["patient_id"].isin(["P003", "P004"])]
+    >>> st = dataclasses.replace(st, patients=keep(st.patients),
+    ...                          tables={k: keep(v) for k, v in st.tables.items()})
+    >>> results, figs = analyse_raw(st, derive_adsl(st), figures=False)
+    >>> crs = {r.name: r for r in results}["derived.crs"].table
+    >>> crs[["crs_max_grade", "crs_onset_day", "rule"]].values.tolist()
+    [[0, <NA>, 'none'], [1, 5, 'fever']]
+    >>> {r.name: r for r in results}["audit.recorded_vs_derived"].table.empty, figs
+    (True, [])
     """
     cfg = study.config
     systems = resolve_systems(dict(cfg.criteria), cfg.disease)

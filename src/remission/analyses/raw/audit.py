@@ -33,11 +33,59 @@ _COLUMNS = ["measure", "patient_id", "day", "recorded", "derived", "rule", "syst
 def recorded_vs_derived(patients: pd.DataFrame, *, crs: pd.DataFrame,
                         neuro: dict[str, pd.DataFrame], best: pd.DataFrame, systems: Systems,
                         other_neuro: Callable[[str], pd.DataFrame]) -> Result | None:
-    """One Result listing every disagreement; None when patients.csv records nothing.
+    """Recorded grades and responses of patients.csv against the values derived from raw data.
 
-    ``crs``, ``neuro`` (prefix -> table) and ``best`` are the derived per-patient tables
-    indexed by patient_id; ``other_neuro(system)`` derives a neurotoxicity system that was
-    not configured (for a recorded ICANS grade under CRES, or vice versa).
+    Each recorded column (:data:`RECORDED`) is compared with the derivation by its own
+    system (module docstring); patients without raw observations to derive from are
+    skipped with a warning.
+
+    Parameters
+    ----------
+    patients : DataFrame
+        patients.csv (``patient_id`` and any of ``crs_grade, icans_grade, cres_grade,
+        best_response``).
+    crs : DataFrame
+        Derived per-patient CRS table indexed by patient_id (``crs_max_grade``,
+        ``crs_max_grade_day``, ``rule``, ``system``).
+    neuro : dict of str to DataFrame
+        Derived neurotoxicity tables by prefix (``"icans"``, ``"cres"``); a missing one is
+        derived with ``other_neuro`` and added.
+    best : DataFrame
+        Derived best response indexed by patient_id (``best_response``,
+        ``best_response_day``).
+    systems : Systems
+        The systems used; its notes become a warning.
+    other_neuro : callable
+        ``other_neuro(system)`` derives a neurotoxicity system that was not configured (a
+        recorded ICANS grade under CRES, or vice versa).
+
+    Returns
+    -------
+    Result or None
+        ``audit.recorded_vs_derived``: one row per disagreement (``measure, patient_id,
+        day, recorded, derived, rule, system, status``), ``params["compared"]`` counts per
+        column; None when patients.csv records none of these columns.
+
+    References
+    ----------
+    Lee DW, et al. Biol Blood Marrow Transplant 2019;25:625-638. Neelapu SS, et al. Nat Rev
+    Clin Oncol 2018;15:47-62.
+
+    Examples
+    --------
+    P1 agrees, P2's recorded grade 1 is derived as 2 (hypoxia), P3 has no raw data:
+
+    >>> from remission.analyses.raw.systems import resolve_systems
+    >>> p = pd.DataFrame({"patient_id": ["P1", "P2", "P3"], "crs_grade": [2, 1, 3]})
+    >>> crs = pd.DataFrame({"crs_max_grade": [2, 2], "crs_max_grade_day": [4, 6],
+    ...                     "rule": ["hypotension", "hypoxia"], "system": "astct2019"},
+    ...                    index=pd.Index(["P1", "P2"], name="patient_id"))
+    >>> r = recorded_vs_derived(p, crs=crs, neuro={}, best=pd.DataFrame(),
+    ...                         systems=resolve_systems({"crs": "astct2019"}), other_neuro=None)
+    >>> r.table[["patient_id", "day", "recorded", "derived", "rule"]].values.tolist()
+    [['P2', 6, 1, 2, 'hypoxia']]
+    >>> r.params["compared"]["crs_grade"]["n_compared"], r.warnings[0].split(" but")[0]
+    (2, 'crs_grade: 1 patient(s) with a recorded value')
     """
     present = [c for c in RECORDED if c in patients.columns and patients[c].notna().any()]
     if not present:

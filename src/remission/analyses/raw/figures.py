@@ -45,8 +45,43 @@ def _grade_figure(graded: pd.DataFrame, name: str, what: str, system: str) -> Fi
 
 def figures(out: dict[str, pd.DataFrame], daily: pd.DataFrame, nprefix: str,
             kin: Kinetics | None) -> list[FigureItem]:
-    """CRS and neurotoxicity heat-maps, ANC by ICAHT grade, expansion by response,
-    Cmax by CRS grade."""
+    """Report figures of a raw-data study: grade heat-maps, ANC by ICAHT grade, kinetics.
+
+    CRS and neurotoxicity grades by day (a heat-map up to :data:`MAX_HEATMAP_PATIENTS`
+    patients, the daily grade shares above), drawn only when some day was assessed; ANC
+    curves by early ICAHT grade when ANC was measured; CAR expansion by response and Cmax
+    by CRS grade with kinetics. Each caption says what is drawn and how it was bounded.
+
+    Parameters
+    ----------
+    out : dict of str to DataFrame
+        Output of :func:`remission.derive.criteria.run.grade_all` (``crs_daily``,
+        ``neuro_daily``, ``icaht``).
+    daily : DataFrame
+        Per patient-day observations.
+    nprefix : str
+        ``"icans"`` or ``"cres"`` (the neurotoxicity system's name in titles).
+    kin : Kinetics or None
+        From :func:`~remission.analyses.raw.kinetics.kinetics_results`.
+
+    Returns
+    -------
+    list of FigureItem
+        Name, title, caption, section and matplotlib Figure of each figure.
+
+    Examples
+    --------
+    No neurotoxicity observation was made, so only the CRS heat-map is drawn; day 1 has no
+    CRS observation and is white:
+
+    >>> g = pd.DataFrame({"patient_id": "P1", "day": [0, 1], "grade": [1, 0],
+    ...                   "system": "astct2019"})
+    >>> n = g.assign(grade=0, system="icans_astct2019")
+    >>> daily = pd.DataFrame({"patient_id": "P1", "day": [0, 1], "temperature": [38.4, None]})
+    >>> items = figures({"crs_daily": g, "neuro_daily": n}, daily, "icans", None)
+    >>> [i.name for i in items], items[0].caption.split(";")[0]
+    (['fig.derived.crs_heatmap'], 'One row per patient (1), one column per day 0-0')
+    """
     items = []
     for graded, variables, name, what in (
             (out["crs_daily"], CRS_VARIABLES, "fig.derived.crs_heatmap", "CRS"),

@@ -35,7 +35,7 @@ class Kinetics:
     exposures: pd.DataFrame  # index patient_id: cmax, auc0_28, peak_il6, crs_grade, ...
 
 
-def responder_flag(best_response: pd.Series) -> pd.Series:
+def _responder_flag(best_response: pd.Series) -> pd.Series:
     """True for any derived response category, False for NR, NA for NE/not assessed."""
     b = best_response.astype(object)
     flag = pd.Series(pd.NA, index=b.index, dtype="boolean")
@@ -47,12 +47,54 @@ def responder_flag(best_response: pd.Series) -> pd.Series:
 def kinetics_results(obs: pd.DataFrame, daily: pd.DataFrame, crs: pd.DataFrame,
                      best: pd.DataFrame, lloq: Mapping[str, float] | None = None
                      ) -> tuple[list[Result], Kinetics | None]:
-    """NCA, Stein fits, cytokine peaks and exposure associations (when data exist).
+    """Cellular kinetics of a raw-data study: NCA, Stein fits, cytokine peaks, associations.
 
     CAR transgene copies (copies/µg gDNA) are preferred to CAR cells (cells/µL); one value
-    per day (the daily maximum). ``crs`` and ``best`` are the derived per-patient tables.
-    ``lloq`` maps the CAR variable to the assay's lower limit of quantification
-    (study.toml ``[kinetics] lloq``); without it zeros are taken as below the limit.
+    per day (the daily maximum). Cytokine baseline = last value on or before day 0, peak =
+    highest value on days 1-30. Exposure–toxicity/response associations are tested when at
+    least 3 patients have an exposure and a CRS grade.
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Canonical observations (``patient_id, day, variable, value``).
+    daily : DataFrame
+        Per patient-day table (daily maxima of ``car_copies`` / ``car_cells``).
+    crs : DataFrame
+        Derived per-patient CRS table indexed by patient_id (``crs_max_grade, system``).
+    best : DataFrame
+        Derived best response indexed by patient_id (``best_response``).
+    lloq : mapping of str to float, optional
+        CAR variable -> the assay's lower limit of quantification (study.toml
+        ``[kinetics] lloq``); without it zeros are taken as below the limit.
+
+    Returns
+    -------
+    tuple of (list of Result, Kinetics or None)
+        Results ``kinetics.nca``, ``kinetics.stein``, ``kinetics.biomarkers``,
+        ``kinetics.associations`` (those the data allow), and the CAR profile with the
+        exposures for the figures (None without CAR data).
+
+    References
+    ----------
+    Stein AM, et al. CPT Pharmacometrics Syst Pharmacol 2019;8:285-295 (CAR-T kinetics
+    model). Teachey DT, et al. Cancer Discov 2016;6:664-679 (cytokines and CRS).
+
+    Examples
+    --------
+    IL-6 10 pg/mL on day 0 and 250 on day 3: peak fold change 250 / 10 = 25:
+
+    >>> obs = pd.DataFrame({"patient_id": "P1", "day": [0, 3, 7], "variable": "il6",
+    ...                     "value": [10.0, 250.0, 40.0]})
+    >>> crs = pd.DataFrame({"crs_max_grade": [2], "system": ["astct2019"]},
+    ...                    index=pd.Index(["P1"], name="patient_id"))
+    >>> best = pd.DataFrame({"best_response": ["CR"]}, index=crs.index)
+    >>> res, kin = kinetics_results(obs, pd.DataFrame({"patient_id": ["P1"], "day": [0]}),
+    ...                             crs, best)
+    >>> [r.name for r in res], kin
+    (['kinetics.biomarkers'], None)
+    >>> res[0].table[["baseline", "peak", "peak_day", "fold_change"]].values.tolist()
+    [[10.0, 250.0, 3, 25.0]]
     """
     results: list[Result] = []
     var = next((v for v in ("car_copies", "car_cells") if v in daily.columns
@@ -92,7 +134,7 @@ def kinetics_results(obs: pd.DataFrame, daily: pd.DataFrame, crs: pd.DataFrame,
     exposures = list(expo.columns)
     if exposures:
         expo["crs_grade"] = crs["crs_max_grade"].astype(float)
-        expo["responder"] = responder_flag(best["best_response"].reindex(expo.index))
+        expo["responder"] = _responder_flag(best["best_response"].reindex(expo.index))
         if kin is not None:
             kin.exposures = expo
         ok = expo[exposures[0]].notna() & expo["crs_grade"].notna()
