@@ -230,3 +230,40 @@ def test_stutter_warnings_in_results():
     loci = chimerism_results(geno, peaks, stutter="correct", stutter_ratio={"FGA": 0.1})[0]
     assert "no stutter ratio for D8: not corrected" in loci.warnings
     assert "Back stutter removed" in loci.method
+
+
+def test_snp_chimerism_status_and_loss_of_donor_alerts():
+    """Two donors (transplant donor A, third-party product B). Reads are set to their
+    expected counts, so the ML fractions are the planted ones (to < 0.5 points). By hand:
+    day 14 R 2 / A 58 / B 40 (total 98: complete); day 28 R 3 / A 85 / B 12: B falls 28
+    points (alert), total 97 complete; day 56 R 20 / A 75 / B 5: total 80, mixed, fell 17
+    points (alert), A falls 10 points (alert, >= 10), B falls 7 (no alert). Also a check
+    of the two-donor fit at 100,000 reads per SNP, where the unscaled optimiser used to
+    stop at its starting point (R 10 / A 45 / B 45 instead of 2 / 58 / 40)."""
+    rng = np.random.default_rng(4)
+    g = rng.integers(0, 3, (400, 3))
+    g = g[g.max(axis=1) != g.min(axis=1)]
+    rows = []
+    for day, f in ((14, (0.02, 0.58, 0.40)), (28, (0.03, 0.85, 0.12)),
+                   (56, (0.20, 0.75, 0.05))):
+        af = g @ np.array(f) / 2
+        for i, (gi, a) in enumerate(zip(g, af, strict=True)):
+            for src, gt in zip(("recipient", "A", "B"), gi, strict=True):
+                rows.append(("P1", f"d{day}", day, "CD56", f"rs{i}", src, gt,
+                             round(100_000 * a), 100_000))
+    snps = pd.DataFrame(rows, columns=["patient", "sample", "day", "lineage", "snp",
+                                       "source", "genotype", "alt", "depth"])
+    res = {r.name: r for r in chimerism_results(snps=snps, snp_error=0.0)}
+    fit = res["immunogenetics.chimerism_snp"].table
+    assert fit.loc["P1 | d14 | CD56 | B", "pct"] == pytest.approx(40, abs=0.05)
+    al = res["immunogenetics.chimerism_snp_alerts"].table
+    got = {(r.day, r.source): (round(r.donor_pct), r.status, r.alert != "")
+           for r in al.itertuples()}
+    assert got[(14, "all donors")] == (98, "complete donor", False)
+    assert got[(28, "all donors")] == (97, "complete donor", False)
+    assert got[(56, "all donors")] == (80, "mixed", True)
+    assert got[(28, "B")][2] and not got[(28, "A")][2]
+    assert got[(56, "A")][2] and not got[(56, "B")][2]
+    assert al.loc["P1 | d56 | CD56 | all donors", "alert"] == (
+        "donor fell 17.0 points (97.0% -> 80.0%)")
+    assert len(res["immunogenetics.chimerism_snp_alerts"].warnings) == 3
