@@ -327,16 +327,61 @@ def pca(adata: anndata.AnnData, n_comps: int = 50, max_value: float = 10.0,
     >>> bool((r[:-1] >= r[1:]).all())  # components by decreasing variance
     True
     """
-    import scanpy as sc
+    from sklearn.decomposition import PCA
+    from sklearn.utils import check_random_state
 
-    b = adata[:, adata.var["highly_variable"].to_numpy()].copy()
-    if sp.issparse(b.X):  # Seurat scales a dense HVG matrix; avoids scanpy's warning
-        b.X = b.X.toarray()
-    sc.pp.scale(b, max_value=max_value)
-    k = min(n_comps, b.n_vars - 1, b.n_obs - 1)
-    sc.tl.pca(b, n_comps=k, svd_solver="arpack", random_state=seed)
-    adata.obsm["X_pca"] = b.obsm["X_pca"]
-    adata.uns["pca"] = {"variance_ratio": b.uns["pca"]["variance_ratio"], "n_comps": k}
+    # One dense cells x HVGs float64 matrix, scaled and centred in place: the same
+    # operations, order and library calls as ``sc.pp.scale`` + ``sc.tl.pca(svd_solver=
+    # "arpack")`` on a copied HVG AnnData (same bits), without that AnnData's copy of the
+    # counts layer, scanpy's materialised HVG view and sklearn's centred copy (100,000
+    # cells: ~3 x 1.6 GB less).
+    # Column-major, as scanpy's PCA gets it (numpy's column selection of the scaled
+    # matrix is Fortran-ordered): ARPACK's products then run in the same order.
+    X = adata.X[:, adata.var["highly_variable"].to_numpy()]
+    X = X.toarray(order="F") if sp.issparse(X) else np.array(X, dtype=np.float64, order="F")
+    _scale_inplace(X, max_value)
+    k = min(n_comps, X.shape[1] - 1, X.shape[0] - 1)
+    model = PCA(n_components=k, svd_solver="arpack", random_state=check_random_state(seed),
+                copy=False)
+    x_pca = model.fit_transform(X)  # centres X in place, then squares it (total variance)
+    del X
+    adata.obsm["X_pca"] = x_pca.astype(np.float32)  # scanpy's default PCA dtype
+    adata.uns["pca"] = {"variance_ratio": model.explained_variance_ratio_, "n_comps": k}
+
+
+def _scale_inplace(X: np.ndarray, max_value: float | None) -> None:
+    """``sc.pp.scale(X, max_value=max_value)`` of a C-ordered copy of ``X``, in place.
+
+    ``X`` may be Fortran-ordered. scanpy's column variance squares the whole matrix at
+    once (a second dense copy);
+    here the squares are summed a block of rows at a time, continuing the same running
+    sums in the same row order, which gives the same bits (checked against ``sc.pp.scale`` in
+    ``tests/test_singlecell_pca_memory.py``).
+    """
+    n, g = X.shape
+    tot = np.zeros(g, np.float64)
+    sq = np.zeros(g, np.float64)
+    for r0 in range(0, n, 2048):
+        r1 = min(r0 + 2048, n)
+        # the running sums as the first row of a C-ordered block: numpy reduces axis 0
+        # of a C-ordered array row after row, so this continues one sequence of
+        # additions over all rows (0 + a == a), as scanpy's sums over a C-ordered matrix
+        blk = np.empty((r1 - r0 + 1, g), np.float64, order="C")
+        blk[1:] = X[r0:r1]
+        blk[0] = tot
+        tot = np.add.reduce(blk, axis=0)
+        np.multiply(blk[1:], blk[1:], out=blk[1:])
+        blk[0] = sq
+        sq = np.add.reduce(blk, axis=0)
+        del blk  # before the next block is allocated
+    mean = tot / n
+    var = (sq / n - mean**2) * (n / (n - 1))
+    std = np.sqrt(var)
+    std[std == 0] = 1
+    X -= mean
+    X /= std
+    if max_value is not None:
+        np.clip(X, -max_value, max_value, out=X)
 
 
 HARMONY01 = {"theta": 2.0, "lamb": 1.0, "sigma": 0.1, "max_iter_harmony": 10,
