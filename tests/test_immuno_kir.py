@@ -302,3 +302,13 @@ def test_telomeric_conflict_and_g_group_are_named_in_warnings():
     geno = next(r for r in res if r.name == "immunogenetics.kir_genotype")
     assert any("donor D: KIR3DL1 and KIR2DS4 disagree" in w for w in geno.warnings)
     assert geno.cell("D", "telomeric") == "?"
+
+
+def test_kir2dl5_typed_as_its_two_loci_marks_a_b_haplotype():
+    """KIR2DL5 is typed as one gene or as KIR2DL5A / KIR2DL5B (both B-haplotype genes,
+    Cooley 2009): a donor whose only B gene is KIR2DL5A is B/x, not unknown."""
+    base = {"KIR2DL2": 0.0, "KIR2DS1": 0.0, "KIR2DS2": 0.0, "KIR2DS3": 0.0, "KIR2DS5": 0.0,
+            "KIR3DS1": 0.0, "KIR2DL3": 1.0, "KIR3DL1": 1.0, "KIR2DS4": 1.0}
+    k = pd.DataFrame([{**base, "KIR2DL5A": 1.0, "KIR2DL5B": 0.0},
+                      {**base, "KIR2DL5A": 0.0, "KIR2DL5B": 0.0}], index=["B", "A"])
+    assert kir_genotype(k)["haplotype"].tolist() == ["B/x", "A/A"]

@@ -247,7 +247,10 @@ def kir_genotype(kir: pd.DataFrame) -> pd.DataFrame:
         v = kir[name].to_numpy(dtype=float)
         return np.where(np.isnan(v), -1, v).astype(np.int8)
 
-    b_any = _tri_any([g(x) for x in B_GENES])
+    # KIR2DL5 may be typed as the gene or as its two loci KIR2DL5A / KIR2DL5B
+    dl5 = [c for c in ("KIR2DL5", "KIR2DL5A", "KIR2DL5B") if c in kir]
+    b_any = _tri_any([g(x) for x in B_GENES if x != "KIR2DL5"]
+                     + ([_tri_any([g(c) for c in dl5])] if dl5 else [g("KIR2DL5")]))
     hap = np.where(b_any == 1, "B/x", np.where(b_any == 0, "A/A", "?"))
     cen_b = _tri_any([g("KIR2DL2"), g("KIR2DS2")])
     cen_a = g("KIR2DL3")
