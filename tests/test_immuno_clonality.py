@@ -13,6 +13,7 @@ from remission.immunogenetics.annotate import cis_windows, grubbs_cis, nearest_g
 from remission.immunogenetics.clonality import (
     METRICS,
     clonality_results,
+    clone_alerts,
     diversity_matrix,
     sample_matrix,
     track_product,
@@ -265,3 +266,23 @@ def test_oligoclonality_test_holds_its_level_under_no_selection():
     tests = track_product(pd.concat(parts), samples, n_resamples=99, seed=3)[1]
     assert len(tests) == 100
     assert (tests["p_oligoclonal"] < 0.10).mean() <= 0.15
+
+
+def test_growth_alert_compares_samples_of_one_compartment():
+    """Clone x: blood day 14 10%, marrow day 21 25%, blood day 28 12%. Blood 10 -> 12% is
+    not growth; the marrow sample is its own series, so no growing-clone alert at all
+    (comparing marrow day 21 with blood day 14 would give a false 2.5-fold alert)."""
+    rows = []
+    for smp, share in (("b14", 10), ("m21", 25), ("b28", 12)):
+        rows.append((smp, "chr1", 1000, "+", share))
+        rows.append((smp, "chr2", 2000, "+", 100 - share))
+    df = pd.DataFrame(rows, columns=["sample", "chromosome", "position", "strand",
+                                     "abundance"])
+    meta = pd.DataFrame({"patient": "P", "source": ["blood", "marrow", "blood"],
+                         "day": [14, 21, 28]}, index=["b14", "m21", "b28"])
+    al = clone_alerts(df, meta, share=0.9)
+    assert (al["alert"] == "growing clone").sum() == 0
+    meta.loc["b28", "source"] = "marrow"   # now marrow 25% -> 12%: still no growth
+    meta.loc["b14", "source"] = "marrow"   # marrow 10% -> 25%: 2.5-fold growth
+    al = clone_alerts(df, meta, share=0.9)
+    assert al.loc[al["alert"] == "growing clone", "sample"].tolist() == ["m21"]

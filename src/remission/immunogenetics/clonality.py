@@ -201,7 +201,8 @@ def clone_alerts(sites: pd.DataFrame, samples: pd.DataFrame, share: float = 0.20
         Dominance alert threshold (a clone holding >= this share).
     growth_fold, growth_min_share:
         Growth alert: a clone's share rises >= ``growth_fold`` times between consecutive
-        post-infusion samples of one patient and reaches >= ``growth_min_share``.
+        post-infusion samples of one patient and one compartment (``source``: blood is not
+        compared with marrow) and reaches >= ``growth_min_share``.
 
     Returns
     -------
@@ -214,9 +215,10 @@ def clone_alerts(sites: pd.DataFrame, samples: pd.DataFrame, share: float = 0.20
     for r in dom.itertuples():
         rows.append((r.patient, r.sample, r.day, r.site, r.share, "dominant clone",
                      f"share {r.share:.1%} >= {share:.0%}"))
-    post = sh[sh["source"] != "product"].sort_values(["patient", "site", "day"])
-    prev = post.groupby(["patient", "site"])["share"].shift(1)
-    prev_day = post.groupby(["patient", "site"])["day"].shift(1)
+    # one series per patient, compartment (blood, marrow, ...) and clone
+    post = sh[sh["source"] != "product"].sort_values(["patient", "source", "site", "day"])
+    prev = post.groupby(["patient", "source", "site"])["share"].shift(1)
+    prev_day = post.groupby(["patient", "source", "site"])["day"].shift(1)
     grow = post[(post["share"] >= growth_fold * prev) & (post["share"] >= growth_min_share)]
     for r, p, pd_ in zip(grow.itertuples(), prev[grow.index], prev_day[grow.index],
                          strict=True):
@@ -378,7 +380,8 @@ def clonality_results(sites: pd.DataFrame, samples: pd.DataFrame, *, alert_share
         "immunogenetics.is_alerts", "Integration-site clone alerts", al,
         method=(f"A clone holding >= {alert_share:.0%} of a sample's abundance (dominant), or "
                 f"whose share rose >= {growth_fold:g}-fold between consecutive post-infusion "
-                f"samples of a patient to >= {growth_min_share:.0%} (growing)."),
+                f"samples of a patient and compartment to >= {growth_min_share:.0%} "
+                "(growing)."),
         rationale="Thresholds are settings (immunogenetics.toml [integration_sites]); a "
                   "dominant clone prompts review of its nearest gene and follow-up sampling.",
         warnings=() if len(al) else ("no clone passed the alert thresholds",),
