@@ -32,7 +32,7 @@ LEGACY = sorted(p.name for p in HERE.glob("bench_*.py") if p.name not in HARNESS
 MAKE_BENCH: dict[str, list[str]] = {
     "bench_lab.py": ["--n", "500"],  # R nls(SSfpl) on 2,000 curves: ~80 s per repetition
     "bench_web.py": ["--seconds", "60"],  # load runs of 60 s instead of 120 s per backend
-    "bench_singlecell.py": ["--cells", "2000", "--genes", "1500"],  # full: 2 x 50,000 x 20,000
+    "bench_singlecell.py": ["--cells", "2000", "--genes", "800"],  # full: 2 x 50,000 x 20,000
 }
 
 

@@ -67,9 +67,9 @@ def test_make_bench_sizes_and_full_and_quick_replace_them() -> None:
 
     assert set(run_all.MAKE_BENCH) <= set(run_all.HARNESS)
     assert run_all.arguments("bench_singlecell.py", []) == ["--cells", "2000",
-                                                           "--genes", "1500"]
+                                                           "--genes", "800"]
     assert run_all.arguments("bench_singlecell.py", ["--reps", "2"]) == [
-        "--cells", "2000", "--genes", "1500", "--reps", "2"]
+        "--cells", "2000", "--genes", "800", "--reps", "2"]
     assert run_all.arguments("bench_singlecell.py", ["--full"]) == []
     assert run_all.arguments("bench_singlecell.py", ["--quick"]) == ["--quick"]
     assert run_all.arguments("bench_survival.py", ["--reps", "3"]) == ["--reps", "3"]

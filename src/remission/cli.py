@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from remission.errors import InputError, Problem
@@ -234,10 +236,37 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _pandas_without_pyarrow() -> Iterator[None]:
+    """Import pandas inside the block without letting it load pyarrow.
+
+    When pyarrow is installed (the ``sim`` extra, for Parquet output), ``import pandas``
+    imports it and ``pyarrow.compute`` at once (``pandas.compat.pyarrow``), on the
+    longest path of a cold ``remission report`` (docs/performance.md), which never uses
+    it: a report reads CSV/TOML and writes HTML, JSON and Word. pandas then works as
+    without pyarrow installed; remission uses no pyarrow-backed dtype. The block only
+    hides pyarrow from the imports made inside it; after it, ``import pyarrow`` works
+    again. Nothing changes when pandas or pyarrow is already imported (a library caller).
+
+    Returns
+    -------
+    contextmanager
+    """
+    hide = "pandas" not in sys.modules and "pyarrow" not in sys.modules
+    if hide:
+        sys.modules["pyarrow"] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        yield
+    finally:
+        if hide and sys.modules.get("pyarrow", 0) is None:
+            del sys.modules["pyarrow"]
+
+
 def _report(args: argparse.Namespace) -> int:
     out = args.out or (args.study / "report")
     _check_out(out)
-    from remission.report.background import BackgroundFigures
+    with _pandas_without_pyarrow():  # pandas is first imported here
+        from remission.report.background import BackgroundFigures
 
     # a second process imports matplotlib and draws the figures while this one reads
     # the study and builds the tables (same bytes; docs/performance.md)
