@@ -56,7 +56,37 @@ REF_GRUBBS = (
 
 
 def grubbs_critical(n: int, alpha: float = 0.05) -> float:
-    """Two-sided Grubbs critical value G_crit for sample size n (Grubbs 1969)."""
+    """Two-sided Grubbs critical value for sample size n.
+
+    ``G_crit = (n - 1) / sqrt(n) * sqrt(t^2 / (n - 2 + t^2))`` with t the upper
+    ``alpha / (2n)`` quantile of Student's t on n - 2 degrees of freedom.
+
+    Parameters
+    ----------
+    n : int
+        Sample size (number of replicates).
+    alpha : float, default 0.05
+        Two-sided significance level.
+
+    Returns
+    -------
+    float
+        The critical value; NaN for n < 3.
+
+    References
+    ----------
+    Grubbs FE. Technometrics 1969;11:1-21.
+
+    Examples
+    --------
+    R ``t <- qt(1 - 0.05 / (2 * n), n - 2); (n - 1) / sqrt(n) * sqrt(t^2 / (n - 2 + t^2))``
+    gives 1.1543 for n = 3 and 2.2900 for n = 10 (Grubbs' table: 1.155, 2.290):
+
+    >>> round(float(grubbs_critical(3)), 4), round(float(grubbs_critical(10)), 4)
+    (1.1543, 2.29)
+    >>> float(grubbs_critical(2))
+    nan
+    """
     if n < 3:
         return np.nan
     t = stats.t.ppf(1 - alpha / (2 * n), n - 2)
@@ -64,7 +94,31 @@ def grubbs_critical(n: int, alpha: float = 0.05) -> float:
 
 
 def grubbs_statistic(x: Sequence[float]) -> tuple[float, int]:
-    """G = max |x - mean| / sd and the index of that value."""
+    """Grubbs' statistic: the largest absolute deviation from the mean in SD units, and where.
+
+    Parameters
+    ----------
+    x : sequence of float
+        The replicate values.
+
+    Returns
+    -------
+    tuple of (float, int)
+        ``G = max |x - mean| / sd`` (sd with n - 1) and the index of that value; ``(nan,
+        -1)`` for fewer than 3 values or zero SD.
+
+    References
+    ----------
+    Grubbs FE. Technometrics 1969;11:1-21.
+
+    Examples
+    --------
+    R ``x <- c(20.1, 20.2, 20.15, 21.0); max(abs(x - mean(x))) / sd(x)`` gives 1.493127:
+
+    >>> g, i = grubbs_statistic([20.1, 20.2, 20.15, 21.0])
+    >>> round(g, 6), i
+    (1.493127, 3)
+    """
     a = np.asarray(x, float)
     if a.size < 3:
         return np.nan, -1
@@ -78,7 +132,43 @@ def grubbs_statistic(x: Sequence[float]) -> tuple[float, int]:
 
 def summarise_replicates(ct: pd.DataFrame, sd_threshold: float = 0.3,
                          alpha: float = 0.05) -> pd.DataFrame:
-    """Mean Ct per (sample, gene) with replicate SD, n and flags."""
+    """Mean Ct per (sample, gene) of the technical replicates, with SD, count and QC flags.
+
+    Flags (never removals): no amplification, undetermined replicates, SD above
+    ``sd_threshold``, and a Grubbs outlier (two-sided, n >= 3) when it also makes the SD
+    exceed the threshold.
+
+    Parameters
+    ----------
+    ct : DataFrame
+        One row per well: ``sample, group, gene, ct`` (NaN = undetermined).
+    sd_threshold : float, default 0.3
+        Replicate SD (cycles) above which the set is flagged.
+    alpha : float, default 0.05
+        Significance level of Grubbs' test.
+
+    Returns
+    -------
+    DataFrame
+        ``sample, group, gene, n_replicates, mean_ct, sd_ct, flags`` (flags joined by
+        "; ", empty when none), in order of first appearance.
+
+    References
+    ----------
+    Grubbs FE. Technometrics 1969;11:1-21.
+
+    Examples
+    --------
+    The well at 21.0 gives SD 0.43 > 0.3 and G = 1.493 > G_crit(4) = 1.481:
+
+    >>> ct = pd.DataFrame({"sample": "s1", "group": "ctrl", "gene": "CLL1",
+    ...                    "ct": [20.1, 20.2, 20.15, 21.0]})
+    >>> s = summarise_replicates(ct)
+    >>> int(s["n_replicates"].iloc[0]), round(float(s["mean_ct"].iloc[0]), 4)
+    (4, 20.3625)
+    >>> print(s["flags"].iloc[0])
+    replicate SD 0.43 > 0.3 cycles; Grubbs outlier Ct 21.00 (G = 1.493 > 1.481)
+    """
     rows = []
     for (sample, gene), sub in ct.groupby(["sample", "gene"], sort=False):
         vals = sub["ct"].to_numpy(float)
@@ -167,7 +257,49 @@ def _check_efficiencies(eff: Mapping[str, float] | None, genes: Sequence[str]) -
 def relative_expression(ct: pd.DataFrame, reference_genes: Sequence[str],
                         efficiencies: Mapping[str, float] | None = None,
                         sd_threshold: float = 0.3) -> pd.DataFrame:
-    """Per (sample, target): dCt and log2 relative expression ``y`` (see module doc)."""
+    """Per (sample, target): dCt and log2 relative expression ``y`` (module docstring).
+
+    Parameters
+    ----------
+    ct : DataFrame
+        One row per well: ``sample, group, gene, ct``.
+    reference_genes : sequence of str
+        Normaliser genes (their geometric mean quantity).
+    efficiencies : mapping of str to float, optional
+        Amplification factor per cycle of every gene (2.0 = 100 %, 1.5-2.2 accepted);
+        default 2 for all (2^-ddCt).
+    sd_threshold : float, default 0.3
+        Replicate SD flag (cycles), as :func:`summarise_replicates`.
+
+    Returns
+    -------
+    DataFrame
+        ``sample, group, target, ct_target, ct_reference_mean, delta_ct`` (target minus
+        reference mean Ct) and ``log2_rel`` (= -dCt when every efficiency is 2).
+
+    Raises
+    ------
+    ValueError
+        A reference gene absent from ``ct``; a missing or implausible efficiency.
+
+    References
+    ----------
+    Livak KJ, Schmittgen TD. Methods 2001;25:402-408. Pfaffl MW. Nucleic Acids Res
+    2001;29:e45. Vandesompele J, et al. Genome Biol 2002;3:research0034.
+
+    Examples
+    --------
+    s4: CLL1 27.3 - GAPDH 20.1 = dCt 7.2:
+
+    >>> ct = pd.DataFrame({"sample": np.repeat(["s1", "s2", "s3", "s4"], 4),
+    ...                    "group": np.repeat(["ctrl", "kd"], 8),
+    ...                    "gene": ["GAPDH", "GAPDH", "CLL1", "CLL1"] * 4,
+    ...                    "ct": [20, 20, 25, 25, 20, 20, 25.2, 25.2,
+    ...                           20, 20, 27, 27, 20.1, 20.1, 27.3, 27.3]})
+    >>> rel = relative_expression(ct, ["GAPDH"])
+    >>> rel[["sample", "delta_ct", "log2_rel"]].round(6).values.tolist()
+    [['s1', 5.0, -5.0], ['s2', 5.2, -5.2], ['s3', 7.0, -7.0], ['s4', 7.2, -7.2]]
+    """
     reps = summarise_replicates(ct, sd_threshold)
     genes = list(pd.unique(reps["gene"]))
     missing = [g for g in reference_genes if g not in genes]
@@ -194,7 +326,60 @@ def relative_expression(ct: pd.DataFrame, reference_genes: Sequence[str],
 def qpcr_results(ct: pd.DataFrame, reference_genes: Sequence[str], control_group: str,
                  efficiencies: Mapping[str, float] | None = None, equal_var: bool = False,
                  sd_threshold: float = 0.3, conf: float = 0.95) -> list[Result]:
-    """Replicate QC and fold changes of every target in every group vs ``control_group``."""
+    """Replicate QC and fold change of every target in every group against the control group.
+
+    Fold change = ``2^(mean y_group - mean y_control)`` (2^-ddCt, or the Pfaffl ratio
+    with efficiencies); Welch's (default) or Student's t test on the log scale, fold-change
+    CI back-transformed; with more than two groups also ANOVA and Dunnett's comparisons.
+
+    Parameters
+    ----------
+    ct : DataFrame
+        One row per well: ``sample, group, gene, ct``.
+    reference_genes : sequence of str
+        Normaliser genes.
+    control_group : str
+        The group every other group is compared with.
+    efficiencies : mapping of str to float, optional
+        Amplification factor per cycle of every gene (Pfaffl); default 2 (Livak).
+    equal_var : bool, default False
+        Student's instead of Welch's t test.
+    sd_threshold : float, default 0.3
+        Replicate SD flag (cycles).
+    conf : float, default 0.95
+        Confidence level of the fold-change interval.
+
+    Returns
+    -------
+    list of Result
+        ``lab.qpcr.replicates`` (QC per sample and gene), ``lab.qpcr.expression``
+        (rows ``target | group``: ``n, mean_delta_ct, sd_delta_ct, ddct,
+        log2_fold_change, fold_change, fc_lower, fc_upper, t, df, p, test``) and, with
+        more than two groups, ``lab.qpcr.multigroup``.
+
+    Raises
+    ------
+    ValueError
+        ``control_group`` not in the data; a reference gene absent; a bad efficiency.
+
+    References
+    ----------
+    Livak KJ, Schmittgen TD. Methods 2001;25:402-408. Welch BL. Biometrika 1947;34:28-35.
+
+    Examples
+    --------
+    Mean dCt 5.1 (ctrl) and 7.1 (kd): ddCt = 2, fold change 2^-2 = 0.25. R
+    ``t.test(c(-7, -7.2), c(-5, -5.2))`` gives t = -14.142136, df = 2, p = 0.004963:
+
+    >>> ct = pd.DataFrame({"sample": np.repeat(["s1", "s2", "s3", "s4"], 4),
+    ...                    "group": np.repeat(["ctrl", "kd"], 8),
+    ...                    "gene": ["GAPDH", "GAPDH", "CLL1", "CLL1"] * 4,
+    ...                    "ct": [20, 20, 25, 25, 20, 20, 25.2, 25.2,
+    ...                           20, 20, 27, 27, 20.1, 20.1, 27.3, 27.3]})
+    >>> e = qpcr_results(ct, ["GAPDH"], "ctrl")[1].table.loc["CLL1 | kd"]
+    >>> float(e["ddct"]), float(e["fold_change"]), round(float(e["t"]), 6), round(float(e["p"]), 6)
+    (2.0, 0.25, -14.142136, 0.004963)
+    """
     reps = summarise_replicates(ct, sd_threshold)
     rel = relative_expression(ct, reference_genes, efficiencies, sd_threshold)
     warns = [f"{r.sample} / {r.gene}: {r.flags}" for r in reps.itertuples() if r.flags]
@@ -292,7 +477,41 @@ def qpcr_results(ct: pd.DataFrame, reference_genes: Sequence[str], control_group
 def plot_qpcr(ct: pd.DataFrame, reference_genes: Sequence[str], control_group: str,
               efficiencies: Mapping[str, float] | None = None,
               name: str = "lab.qpcr.fold_change") -> Figure:
-    """Per-sample fold change vs the control mean (log2 axis), one panel per target."""
+    """Per-sample fold change against the control mean (log2 axis), one panel per target.
+
+    Bars are the group geometric means; points the samples; the control group first.
+
+    Parameters
+    ----------
+    ct : DataFrame
+        One row per well: ``sample, group, gene, ct``.
+    reference_genes : sequence of str
+        Normaliser genes.
+    control_group : str
+        The group whose mean is fold change 1.
+    efficiencies : mapping of str to float, optional
+        Amplification factors (Pfaffl); default 2.
+    name : str, default "lab.qpcr.fold_change"
+        Figure name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per target.
+
+    Examples
+    --------
+    The knock-down bar is 2^-2 = 0.25 of the control:
+
+    >>> ct = pd.DataFrame({"sample": np.repeat(["s1", "s2", "s3", "s4"], 4),
+    ...                    "group": np.repeat(["ctrl", "kd"], 8),
+    ...                    "gene": ["GAPDH", "GAPDH", "CLL1", "CLL1"] * 4,
+    ...                    "ct": [20, 20, 25, 25, 20, 20, 25.2, 25.2,
+    ...                           20, 20, 27, 27, 20.1, 20.1, 27.3, 27.3]})
+    >>> ax = plot_qpcr(ct, ["GAPDH"], "ctrl").axes[0]
+    >>> ax.get_title(), [round(float(p.get_height()), 4) for p in ax.patches]
+    ('CLL1', [1.0, 0.25])
+    """
     rel = relative_expression(ct, reference_genes, efficiencies)
     targets = list(pd.unique(rel["target"]))
     fig = new_figure(name, width=max(4.0, 3.2 * len(targets)), height=3.6)
