@@ -8,8 +8,8 @@ import pytest
 
 from remission.lab.synergy import (
     Hill,
-    bootstrap_scores,
-    loewe_expected,
+    _bootstrap_scores,
+    _loewe_expected,
     synergy_results,
     synergy_scores,
 )
@@ -36,7 +36,7 @@ def test_loewe_hand_computed_for_hill_slope_one():
     c1, c2 = Hill(0, 100, 10.0, 1.0), Hill(0, 100, 0.8, 1.0)
     for a, b in [(1, 0.25), (30, 2), (100, 4)]:
         s = a / 10.0 + b / 0.8
-        assert loewe_expected(a, b, c1, c2) == pytest.approx(100 * s / (1 + s), rel=1e-10)
+        assert _loewe_expected(a, b, c1, c2) == pytest.approx(100 * s / (1 + s), rel=1e-10)
 
 
 def test_loewe_sham_combination_is_zero():
@@ -80,8 +80,8 @@ def test_bootstrap_reproducible_and_results():
              "replicate": r, "response": float(y[i, j] + rng.normal(0, 3))}
             for i, a in enumerate(X1) for j, b in enumerate(X2) for r in range(3)]
     df = pd.DataFrame(rows)
-    b1 = bootstrap_scores(df, n_boot=5, seed=3, methods=("Bliss", "HSA"))
-    b2 = bootstrap_scores(df, n_boot=5, seed=3, methods=("Bliss", "HSA"))
+    b1 = _bootstrap_scores(df, n_boot=5, seed=3, methods=("Bliss", "HSA"))
+    b2 = _bootstrap_scores(df, n_boot=5, seed=3, methods=("Bliss", "HSA"))
     np.testing.assert_array_equal(b1["Bliss"], b2["Bliss"])
     res = synergy_results(df, n_boot=10, seed=3, methods=("HSA", "Bliss"))
     s = res[0]
@@ -91,13 +91,13 @@ def test_bootstrap_reproducible_and_results():
 
 
 def test_most_synergistic_area_hand_computed():
-    from remission.lab.synergy import most_synergistic_area
+    from remission.lab.synergy import _most_synergistic_area
 
     m = np.zeros((5, 5))
     m[1:, 1:] = np.arange(16).reshape(4, 4)
     # windows of the 4x4 block: the best is the bottom-right one, mean of 5,6,7,9,10,11,13,14,15
-    assert most_synergistic_area(m) == pytest.approx(np.mean([5, 6, 7, 9, 10, 11, 13, 14, 15]))
-    assert np.isnan(most_synergistic_area(np.zeros((3, 3))))
+    assert _most_synergistic_area(m) == pytest.approx(np.mean([5, 6, 7, 9, 10, 11, 13, 14, 15]))
+    assert np.isnan(_most_synergistic_area(np.zeros((3, 3))))
 
 
 def test_viability_converted():

@@ -148,7 +148,7 @@ def _matrix(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return m.index.to_numpy(float), m.columns.to_numpy(float), m.to_numpy(float)
 
 
-def loewe_expected(x1: float, x2: float, c1: Hill, c2: Hill) -> float:
+def _loewe_expected(x1: float, x2: float, c1: Hill, c2: Hill) -> float:
     """Loewe-additive response for doses (x1, x2) given single-agent curves."""
     if x1 == 0:
         return float(c2(x2))
@@ -173,10 +173,45 @@ def loewe_expected(x1: float, x2: float, c1: Hill, c2: Hill) -> float:
 
 def synergy_scores(x_row: np.ndarray, x_col: np.ndarray, y: np.ndarray,
                    methods: tuple[str, ...] = METHODS) -> dict[str, np.ndarray]:
-    """Per-cell synergy (observed - expected) for each method; rows/cols with dose 0 first.
+    """Per-cell synergy (observed minus expected % inhibition) of a dose matrix, by method.
 
-    ``y[i, j]`` is the mean % inhibition at row dose ``x_row[i]`` and column dose
-    ``x_col[j]``; ``x_row[0] == x_col[0] == 0`` (the single-agent row and column).
+    Expected responses by HSA, Bliss, Loewe and ZIP as in the module docstring; the
+    single-agent row and column score 0 by definition.
+
+    Parameters
+    ----------
+    x_row, x_col : ndarray of float
+        Doses of the row and column agents, increasing, starting with 0.
+    y : ndarray of float
+        ``y[i, j]`` = mean % inhibition at ``x_row[i]``, ``x_col[j]``.
+    methods : tuple of str, default ("HSA", "Bliss", "Loewe", "ZIP")
+        Reference models (Loewe and ZIP fit 4-parameter log-logistic curves).
+
+    Returns
+    -------
+    dict of str to ndarray
+        Method -> matrix of scores (percentage points; positive = synergy).
+
+    Raises
+    ------
+    ValueError
+        The first dose of either agent is not 0.
+
+    References
+    ----------
+    Bliss CI. Ann Appl Biol 1939;26:585-615. Berenbaum MC. Pharmacol Rev 1989;41:93-141.
+    Loewe S. Arzneimittelforschung 1953;3:285-290. Yadav B, et al. Comput Struct Biotechnol J
+    2015;13:504-513.
+
+    Examples
+    --------
+    Alone the agents inhibit 30 % and 20 %, together 60 %: HSA expects 30 (score 30),
+    Bliss expects 30 + 20 - 30 * 20 / 100 = 44 (score 16):
+
+    >>> s = synergy_scores(np.array([0, 1.0]), np.array([0, 1.0]),
+    ...                    np.array([[0, 20], [30, 60.0]]), methods=("HSA", "Bliss"))
+    >>> float(s["HSA"][1, 1]), float(s["Bliss"][1, 1]), s["Bliss"][0].tolist()
+    (30.0, 16.0, [0.0, 0.0])
     """
     if x_row[0] != 0 or x_col[0] != 0:
         raise ValueError("the matrix needs dose 0 of each agent (single-agent row/column)")
@@ -192,7 +227,7 @@ def synergy_scores(x_row: np.ndarray, x_col: np.ndarray, y: np.ndarray,
         c1 = _fit_hill(x_row, y[:, 0])
         c2 = _fit_hill(x_col, y[0, :])
         if "Loewe" in methods:
-            exp_l = np.array([[loewe_expected(a, b, c1, c2) for b in x_col] for a in x_row])
+            exp_l = np.array([[_loewe_expected(a, b, c1, c2) for b in x_col] for a in x_row])
             out["Loewe"] = y - exp_l
         if "ZIP" in methods:
             out["ZIP"] = _zip_delta(x_row, x_col, y, c1, c2)
@@ -220,7 +255,7 @@ def _zip_delta(x_row, x_col, y, c1: Hill, c2: Hill) -> np.ndarray:
     return smooth - expected
 
 
-def most_synergistic_area(score: np.ndarray, size: int = 3) -> float:
+def _most_synergistic_area(score: np.ndarray, size: int = 3) -> float:
     """Highest mean score over ``size`` x ``size`` windows of the combination cells (the
     "most synergistic area" of SynergyFinder); NaN when the matrix is smaller."""
     c = score[1:, 1:]
@@ -234,7 +269,7 @@ def _summary(scores: dict[str, np.ndarray]) -> dict[str, float]:
     return {k: float(v[1:, 1:].mean()) for k, v in scores.items()}
 
 
-def bootstrap_scores(df: pd.DataFrame, n_boot: int = 200, seed: int = 20261123,
+def _bootstrap_scores(df: pd.DataFrame, n_boot: int = 200, seed: int = 20261123,
                      methods: tuple[str, ...] = METHODS) -> dict[str, np.ndarray]:
     """Summary scores recomputed on replicate resamples within each cell."""
     rng = np.random.default_rng(seed)
@@ -255,7 +290,7 @@ def bootstrap_scores(df: pd.DataFrame, n_boot: int = 200, seed: int = 20261123,
     return out
 
 
-def to_inhibition(df: pd.DataFrame, response_type: str) -> pd.DataFrame:
+def _to_inhibition(df: pd.DataFrame, response_type: str) -> pd.DataFrame:
     """Return a copy whose ``response`` is % inhibition."""
     d = df.copy()
     if response_type == "viability":
@@ -268,8 +303,61 @@ def to_inhibition(df: pd.DataFrame, response_type: str) -> pd.DataFrame:
 def synergy_results(df: pd.DataFrame, response_type: str = "inhibition", n_boot: int = 200,
                     seed: int = 20261123, conf: float = 0.95,
                     methods: tuple[str, ...] = METHODS) -> list[Result]:
-    """Synergy per combination (``drug_row`` x ``drug_col``) in a tidy matrix table."""
-    d = to_inhibition(df, response_type)
+    """Synergy per combination (``drug_row`` × ``drug_col``) of a tidy dose-matrix table.
+
+    Summary score = mean per-cell score over the cells where both agents are present, with
+    a percentile bootstrap interval resampling replicates within cells (seeded; needs >= 2
+    replicates per cell); also the most synergistic cell and 3 × 3 area (SynergyFinder).
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per well: ``dose_row, dose_col, response`` and optionally ``drug_row``,
+        ``drug_col`` (one matrix per pair).
+    response_type : {"inhibition", "viability"}, default "inhibition"
+        ``response`` in % inhibition, or % viability (converted as 100 - viability).
+    n_boot : int, default 200
+        Bootstrap resamples (0 = none).
+    seed : int, default 20261123
+        Seed of the resampling.
+    conf : float, default 0.95
+        Level of the percentile intervals.
+    methods : tuple of str
+        Reference models (default HSA, Bliss, Loewe, ZIP).
+
+    Returns
+    -------
+    list of Result
+        ``lab.synergy.summary`` (rows ``row | col | method``: ``synergy_score,
+        boot_lower, boot_upper, most_synergistic_cell, most_synergistic_area_3x3, n_cells,
+        n_boot``) and ``lab.synergy.cells`` (per dose cell: ``inhibition`` and one score
+        column per method).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``response_type``; a matrix without dose 0 of an agent.
+
+    References
+    ----------
+    Ianevski A, et al. Bioinformatics 2017;33:2413-2415 (SynergyFinder). Bliss CI. Ann Appl
+    Biol 1939;26:585-615.
+
+    Examples
+    --------
+    The 2 × 2 matrix of :func:`synergy_scores` in duplicate; as viability the same scores:
+
+    >>> df = pd.DataFrame({"dose_row": [0, 0, 1, 1] * 2, "dose_col": [0, 1, 0, 1] * 2,
+    ...                    "response": [0, 20, 30, 60] * 2})
+    >>> s = synergy_results(df, methods=("HSA", "Bliss"), n_boot=20)[0].table
+    >>> s[["method", "synergy_score", "boot_lower", "n_cells"]].values.tolist()
+    [['HSA', 30.0, 30.0, 1], ['Bliss', 16.0, 16.0, 1]]
+    >>> v = df.assign(response=100 - df["response"])
+    >>> r = synergy_results(v, "viability", n_boot=0, methods=("Bliss",))
+    >>> r[0].table["synergy_score"].tolist()
+    [16.0]
+    """
+    d = _to_inhibition(df, response_type)
     if "drug_row" not in d:
         d["drug_row"] = "row agent"
     if "drug_col" not in d:
@@ -282,7 +370,7 @@ def synergy_results(df: pd.DataFrame, response_type: str = "inhibition", n_boot:
             continue
         sc = synergy_scores(x_row, x_col, y, methods)
         reps = sub.groupby(["dose_row", "dose_col"]).size()
-        boot = bootstrap_scores(sub, n_boot, seed, methods) if reps.min() >= 2 and n_boot else {}
+        boot = _bootstrap_scores(sub, n_boot, seed, methods) if reps.min() >= 2 and n_boot else {}
         if not boot:
             warns.append(f"{a} x {b}: fewer than 2 replicates per cell; no bootstrap interval")
         s = _summary(sc)
@@ -293,7 +381,7 @@ def synergy_results(df: pd.DataFrame, response_type: str = "inhibition", n_boot:
             summ.append({"key": fmt_key(a, b, m), "drug_row": a, "drug_col": b, "method": m,
                          "synergy_score": s[m], "boot_lower": lo, "boot_upper": hi,
                          "most_synergistic_cell": float(sc[m][1:, 1:].max()),
-                         "most_synergistic_area_3x3": most_synergistic_area(sc[m]),
+                         "most_synergistic_area_3x3": _most_synergistic_area(sc[m]),
                          "n_cells": int((len(x_row) - 1) * (len(x_col) - 1)),
                          "n_boot": n_boot if boot else 0})
         for i, xr in enumerate(x_row):
@@ -325,8 +413,32 @@ def synergy_results(df: pd.DataFrame, response_type: str = "inhibition", n_boot:
 def plot_synergy(df: pd.DataFrame, response_type: str = "inhibition",
                  name: str = "lab.synergy.landscape",
                  methods: tuple[str, ...] = METHODS) -> list[Figure]:
-    """One synergy landscape (heat map of per-cell scores) figure per combination."""
-    d = to_inhibition(df, response_type)
+    """One synergy landscape (heat map of per-cell scores) figure per combination.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Tidy dose-matrix table as :func:`synergy_results` takes.
+    response_type : {"inhibition", "viability"}, default "inhibition"
+        Unit of ``response``.
+    name : str, default "lab.synergy.landscape"
+        Name of the first figure (later ones get ``.2``, ``.3`` ...).
+    methods : tuple of str
+        One panel per reference model.
+
+    Returns
+    -------
+    list of matplotlib.figure.Figure
+        One figure per drug pair; each panel titled ``"{method}: {summary score}"``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"dose_row": [0, 0, 1, 1], "dose_col": [0, 1, 0, 1],
+    ...                    "response": [0, 20, 30, 60]})
+    >>> [ax.get_title() for ax in plot_synergy(df, methods=("HSA", "Bliss"))[0].axes[:2]]
+    ['HSA: 30.0', 'Bliss: 16.0']
+    """
+    d = _to_inhibition(df, response_type)
     figs = []
     pairs = d.groupby(["drug_row", "drug_col"], sort=False) if "drug_row" in d else \
         [(("row agent", "column agent"), d)]
@@ -355,6 +467,6 @@ def plot_synergy(df: pd.DataFrame, response_type: str = "inhibition",
 
 
 __all__: list[str] = [
-    "METHODS", "Hill", "bootstrap_scores", "loewe_expected", "plot_synergy", "synergy_results",
+    "METHODS", "Hill", "_bootstrap_scores", "_loewe_expected", "plot_synergy", "synergy_results",
     "synergy_scores",
 ]
