@@ -92,8 +92,44 @@ def _consistent(df: pd.DataFrame, path: Path, key: str, attr: str,
 
 
 def read_plate_table(path: str | Path) -> pd.DataFrame:
-    """Tidy plate-reader export: plate, well, group, drug, dose, dose_unit, replicate,
-    response (``plate``, ``well``, ``drug``, ``dose_unit``, ``replicate`` optional)."""
+    """Read a tidy plate-reader export for dose–response fitting.
+
+    Columns ``group, dose, response`` are required; ``plate``, ``well``, ``drug``,
+    ``dose_unit``, ``replicate`` are optional. Each drug × group needs at least 4 distinct
+    doses > 0 (a 4-parameter log-logistic fit).
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+
+    Returns
+    -------
+    DataFrame
+        ``group, drug`` (``"drug"`` when absent), ``dose`` (>= 0), ``response`` and the
+        optional columns present.
+
+    Raises
+    ------
+    InputError
+        Every problem at once: missing columns, bad numbers (with spreadsheet line), unknown
+        dose units (:data:`DOSE_UNITS`), bad or repeated wells, fewer than 4 doses.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "plate.csv"
+    >>> _ = f.write_text("group,dose,response\\n" + "".join(
+    ...     f"A,{d},{r}\\n" for d, r in [(0, 100), (1, 90), (10, 60), (100, 20), (1000, 5)]))
+    >>> read_plate_table(f)["dose"].tolist()
+    [0.0, 1.0, 10.0, 100.0, 1000.0]
+    >>> _ = f.write_text("group,dose,response\\nA,-1,100\\nA,1,x\\n")
+    >>> try:
+    ...     read_plate_table(f)
+    ... except InputError as e:
+    ...     print([(p.row, p.column, p.message) for p in e.problems])
+    [(2, 'dose', 'value out of range'), (3, 'response', 'not a valid number')]
+    """
     p = Path(path)
     probs: list[Problem] = []
     df = read_text_csv(p, probs)
@@ -139,11 +175,49 @@ def read_plate_table(path: str | Path) -> pd.DataFrame:
 
 def read_plate_map(layout_path: str | Path, readings_path: str | Path, plate: str = "1",
                    dose_unit: str = "") -> pd.DataFrame:
-    """Plate-map layout grid + readings grid -> tidy plate table.
+    """Read a plate-map layout grid and a readings grid into a tidy plate table.
 
     Both CSVs have a first column ``row`` (A-H for 96-well, A-P for 384-well) and columns
     ``1``..``12`` or ``1``..``24``. Layout cells hold ``group|drug|dose|replicate`` (or
     are empty for unused wells); readings cells hold the measured response.
+
+    Parameters
+    ----------
+    layout_path : str or Path
+        The layout grid.
+    readings_path : str or Path
+        The readings grid (same shape).
+    plate : str, default "1"
+        Plate label of the rows.
+    dose_unit : str, default ""
+        Unit of the layout doses.
+
+    Returns
+    -------
+    DataFrame
+        One row per mapped well: ``plate, well, group, drug, dose, replicate, response``
+        (and ``dose_unit`` when given).
+
+    Raises
+    ------
+    InputError
+        Every problem at once: grid shape or labels, malformed layout cells, missing or
+        non-numeric readings of mapped wells, no mapped well.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> rows = "ABCDEFGH"
+    >>> head = "row," + ",".join(str(c) for c in range(1, 13)) + "\\n"
+    >>> cell = lambda r, c: "ctl|ven|0|1" if (r, c) == ("A", 1) else ""
+    >>> _ = (d / "layout.csv").write_text(head + "".join(
+    ...     r + "," + ",".join(cell(r, c) for c in range(1, 13)) + "\\n" for r in rows))
+    >>> _ = (d / "reads.csv").write_text(head + "".join(
+    ...     r + "," + ",".join("0.5" for c in range(1, 13)) + "\\n" for r in rows))
+    >>> read_plate_map(d / "layout.csv", d / "reads.csv")[["well", "group", "drug", "dose",
+    ...                                                    "response"]].values.tolist()
+    [['A1', 'ctl', 'ven', 0.0, 0.5]]
     """
     lp, rp = Path(layout_path), Path(readings_path)
     probs: list[Problem] = []
@@ -218,7 +292,41 @@ def read_plate_map(layout_path: str | Path, readings_path: str | Path, plate: st
 
 
 def read_ct_table(path: str | Path, reference_genes: Sequence[str] = ()) -> pd.DataFrame:
-    """Ct table: sample, group, gene, ct (+ optional replicate). 'Undetermined' -> NaN."""
+    """Read a qPCR Ct table; "Undetermined" (and blank, NA, No Ct, -) becomes NaN.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with ``sample, group, gene, ct`` (+ optional ``replicate``).
+    reference_genes : sequence of str, default ()
+        Normaliser genes that every sample must have.
+
+    Returns
+    -------
+    DataFrame
+        ``sample, group, gene, ct`` (float, NaN = undetermined) and ``replicate`` if given.
+
+    Raises
+    ------
+    InputError
+        Every problem at once: missing columns, empty names, Ct not in (0, 50], a sample in
+        two groups, a reference gene absent or missing for a sample.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "ct.csv"
+    >>> _ = f.write_text("sample,group,gene,ct\\ns1,ctl,GAPDH,20.1\\ns1,ctl,CLL1,Undetermined\\n"
+    ...                  "s2,kd,CLL1,55\\n")
+    >>> try:
+    ...     read_ct_table(f, reference_genes=["GAPDH"])
+    ... except InputError as e:
+    ...     print([p.message for p in e.problems])
+    ['value out of range', "sample 's2' has no Ct for reference gene GAPDH"]
+    >>> _ = f.write_text("sample,group,gene,ct\\ns1,ctl,GAPDH,20.1\\ns1,ctl,CLL1,Undetermined\\n")
+    >>> read_ct_table(f, reference_genes=["GAPDH"])["ct"].tolist()
+    [20.1, nan]
+    """
     p = Path(path)
     probs: list[Problem] = []
     df = read_text_csv(p, probs)
@@ -251,8 +359,38 @@ def read_ct_table(path: str | Path, reference_genes: Sequence[str] = ()) -> pd.D
 
 
 def read_flow_quadrants(path: str | Path) -> pd.DataFrame:
-    """Annexin V/PI quadrant events: sample, group, q_viable, q_early, q_late, q_necrotic
-    (+ optional drug, dose, time_h)."""
+    """Read Annexin V / PI quadrant event counts per sample.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with ``sample, group, q_viable, q_early, q_late, q_necrotic`` (+ optional
+        ``drug``, ``dose``, ``time_h``).
+
+    Returns
+    -------
+    DataFrame
+        One row per sample: ``sample, group``, the four counts (float) and the optional
+        columns present.
+
+    Raises
+    ------
+    InputError
+        Every problem at once: missing columns, negative or non-numeric counts, a sample
+        twice, a row whose four quadrants are all 0.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "flow.csv"
+    >>> _ = f.write_text("sample,group,q_viable,q_early,q_late,q_necrotic\\n"
+    ...                  "s1,ctl,900,50,40,10\\ns2,ven,0,0,0,0\\n")
+    >>> try:
+    ...     read_flow_quadrants(f)
+    ... except InputError as e:
+    ...     print([(p.row, p.message) for p in e.problems])
+    [(3, 'all four quadrants are 0')]
+    """
     from remission.lab.apoptosis import QUADRANTS
 
     p = Path(path)
@@ -284,7 +422,38 @@ def read_flow_quadrants(path: str | Path) -> pd.DataFrame:
 
 
 def read_synergy_matrix(path: str | Path) -> pd.DataFrame:
-    """Combination matrix: drug_row, dose_row, drug_col, dose_col, response (+ replicate)."""
+    """Read a drug-combination dose matrix (tidy, one row per well).
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV with ``drug_row, dose_row, drug_col, dose_col, response`` (+ optional
+        ``replicate``); ``dose_col`` may be an effector:target ratio.
+
+    Returns
+    -------
+    DataFrame
+        ``drug_row, drug_col, dose_row, dose_col, response`` and ``replicate`` if given.
+
+    Raises
+    ------
+    InputError
+        Every problem at once: missing columns, bad numbers, response outside -50..150,
+        no single-agent row/column, an incomplete matrix, fewer than 3 × 3 doses.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "syn.csv"
+    >>> cells = [(a, b) for a in (0, 1, 2) for b in (0, 1, 2) if (a, b) != (2, 2)]
+    >>> _ = f.write_text("drug_row,dose_row,drug_col,dose_col,response\\n" + "".join(
+    ...     f"ven,{a},aza,{b},{a + b}\\n" for a, b in cells))
+    >>> try:
+    ...     read_synergy_matrix(f)
+    ... except InputError as e:
+    ...     print(e.problems[0].message)
+    ven x aza: incomplete dose matrix, 1 combination(s) missing
+    """
     p = Path(path)
     probs: list[Problem] = []
     df = read_text_csv(p, probs)
@@ -328,8 +497,45 @@ def read_synergy_matrix(path: str | Path) -> pd.DataFrame:
 
 def read_counts(counts_path: str | Path, samples_path: str | Path,
                 groups: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Count matrix (first column ``gene``, one column per sample, raw integer counts) and
-    sample sheet (``sample``, ``group``, optional ``batch``)."""
+    """Read an RNA-seq count matrix and its sample sheet.
+
+    Parameters
+    ----------
+    counts_path : str or Path
+        CSV: first column ``gene``, one column per sample, raw integer counts.
+    samples_path : str or Path
+        Sample sheet: ``sample``, ``group``, optional ``batch``.
+    groups : sequence of str, default ()
+        Groups lab.toml names, which must be in the sheet.
+
+    Returns
+    -------
+    tuple of (DataFrame, DataFrame)
+        Counts (genes × samples, int) and the sample sheet indexed by sample.
+
+    Raises
+    ------
+    InputError
+        Every problem at once: missing columns, duplicate genes or samples, samples in only
+        one file, non-integer or negative counts (at most 20 listed per sample), unknown
+        groups.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "counts.csv").write_text("gene,s1,s2\\nCLEC12A,10,0\\nCD33,5,2.5\\n")
+    >>> _ = (d / "samples.csv").write_text("sample,group\\ns1,ctl\\ns2,kd\\n")
+    >>> try:
+    ...     read_counts(d / "counts.csv", d / "samples.csv")
+    ... except InputError as e:
+    ...     print([(p.row, p.column, p.message) for p in e.problems])
+    [(3, 's2', 'not a whole number')]
+    >>> _ = (d / "counts.csv").write_text("gene,s1,s2\\nCLEC12A,10,0\\nCD33,5,2\\n")
+    >>> counts, sheet = read_counts(d / "counts.csv", d / "samples.csv")
+    >>> counts.to_dict("index"), sheet["group"].to_dict()
+    ({'CLEC12A': {'s1': 10, 's2': 0}, 'CD33': {'s1': 5, 's2': 2}}, {'s1': 'ctl', 's2': 'kd'})
+    """
     cp, sp = Path(counts_path), Path(samples_path)
     probs: list[Problem] = []
     cts = read_text_csv(cp, probs)
