@@ -5,6 +5,15 @@ runs its Examples (doctests in ``make test``, several checked against R values q
 the docstring). For every module listed here each public function must have Parameters
 (when it takes any), Returns and Examples; a module joins the list when it is complete
 and never leaves it.
+
+Django views (``remission.web.views``) are framework callbacks reached through
+``remission/web/urls.py``, not library API, and the doctests run without a database
+(pytest-django blocks it outside tests marked for it). Their Examples therefore resolve the
+view's URL (``reverse``/``resolve``) and show the checks the view makes before it reads any
+data: a request that is not signed in is redirected to the login page, a method the view
+does not accept is answered 405, a non-staff import is refused. What a view does with data
+(roles, 403/404, saving, audit trail) is tested against the test database in tests/web/.
+The same holds for ``remission.web.access``: its Examples show the anonymous paths.
 """
 
 from __future__ import annotations
@@ -108,6 +117,8 @@ DOCUMENTED = (
     "remission.study.tables",
     "remission.study.typing",
     "remission.study.write",
+    "remission.web.access",
+    "remission.web.views",
 )
 
 

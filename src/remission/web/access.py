@@ -25,7 +25,28 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 
 
 def role_in(user, study: Study) -> str | None:
-    """The user's role in ``study`` or None."""
+    """The user's role in ``study`` or None.
+
+    Parameters
+    ----------
+    user : django.contrib.auth.models.User or AnonymousUser
+        The request's user.
+    study : Study
+        A stored study.
+
+    Returns
+    -------
+    str or None
+        ``admin``, ``investigator``, ``data_entry``, ``monitor`` or ``statistician``;
+        None for a user without a membership in ``study`` or not signed in (then the
+        database is not read).
+
+    Examples
+    --------
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> role_in(AnonymousUser(), Study(code="cll1")) is None
+    True
+    """
     if not user.is_authenticated:
         return None
     m = Membership.objects.filter(user=user, study=study).only("role").first()
@@ -35,17 +56,67 @@ def role_in(user, study: Study) -> str | None:
 def can(role: str | None, capability: str) -> bool:
     """Whether ``role`` has ``capability`` (see :data:`CAPABILITIES`).
 
+    Parameters
+    ----------
+    role : str or None
+        A membership role; None (no role) has no capability.
+    capability : str
+        A key of :data:`CAPABILITIES`: ``view``, ``edit``, ``sign``, ``query``,
+        ``answer``, ``export`` or ``manage``.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    KeyError
+        For an unknown capability.
+
     Examples
     --------
-    >>> can("monitor", "edit"), can("monitor", "view")
-    (False, True)
+    >>> can("monitor", "edit"), can("monitor", "view"), can(None, "view")
+    (False, True, False)
+    >>> [r for r in sorted(CAPABILITIES["view"]) if can(r, "sign")]  # investigators only
+    ['investigator']
     """
     return role is not None and role in CAPABILITIES[capability]
 
 
 def study_for(user, study_id: int, capability: str = "view") -> tuple[Study, str]:
     """(study, role) if ``user`` has ``capability`` in it; 404 without a role, 403 without
-    the capability."""
+    the capability.
+
+    Parameters
+    ----------
+    user : django.contrib.auth.models.User or AnonymousUser
+        The request's user.
+    study_id : int
+        Primary key of the study.
+    capability : str, default ``"view"``
+        What the caller is about to do (:data:`CAPABILITIES`).
+
+    Returns
+    -------
+    tuple of (Study, str)
+        The study and the user's role in it.
+
+    Raises
+    ------
+    django.http.Http404
+        The user is not signed in or has no role in the study (whether the study exists
+        is not revealed).
+    django.core.exceptions.PermissionDenied
+        The role lacks ``capability``.
+
+    Examples
+    --------
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> study_for(AnonymousUser(), 3)
+    Traceback (most recent call last):
+    ...
+    django.http.response.Http404: no such study
+    """
     m = (Membership.objects.select_related("study")
          .filter(user=user, study_id=study_id).first()) if user.is_authenticated else None
     if m is None:
@@ -58,7 +129,39 @@ def study_for(user, study_id: int, capability: str = "view") -> tuple[Study, str
 def patient_for(user, study_id: int, patient_pk: int,
                 capability: str = "view") -> tuple[Study, Patient, str]:
     """(study, patient, role) with the checks of :func:`study_for`; the patient must belong
-    to that study (else 404)."""
+    to that study (else 404).
+
+    Parameters
+    ----------
+    user : django.contrib.auth.models.User or AnonymousUser
+        The request's user.
+    study_id : int
+        Primary key of the study.
+    patient_pk : int
+        Primary key of the patient.
+    capability : str, default ``"view"``
+        What the caller is about to do (:data:`CAPABILITIES`).
+
+    Returns
+    -------
+    tuple of (Study, Patient, str)
+        The study, the patient and the user's role.
+
+    Raises
+    ------
+    django.http.Http404
+        As :func:`study_for`, or the patient is not in that study.
+    django.core.exceptions.PermissionDenied
+        The role lacks ``capability``.
+
+    Examples
+    --------
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> patient_for(AnonymousUser(), 3, 1, "edit")
+    Traceback (most recent call last):
+    ...
+    django.http.response.Http404: no such study
+    """
     study, role = study_for(user, study_id, capability)
     p = Patient.objects.filter(study=study, pk=patient_pk).select_related("study").first()
     if p is None:

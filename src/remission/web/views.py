@@ -23,7 +23,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from remission.errors import InputError
@@ -69,7 +68,40 @@ from remission.web.security import REPORT_CSP
 
 
 def static(request, path: str):
-    """Static files of the installed apps (htmx, the stylesheet); local use only."""
+    """Static files of the installed apps (htmx, the stylesheet); local use only.
+
+    Served without sign-in (the login page needs them); paths with ``..`` are refused.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request.
+    path : str
+        Path relative to the apps' ``static`` folders, e.g. ``web/remission.css``.
+
+    Returns
+    -------
+    django.http.FileResponse
+        The file with its guessed content type, cacheable for an hour.
+
+    Raises
+    ------
+    django.http.Http404
+        No installed app has ``path``, or it contains ``..``.
+
+    Examples
+    --------
+    >>> from django.test import RequestFactory
+    >>> response = static(RequestFactory().get("/static/web/remission.css"),
+    ...                   "web/remission.css")
+    >>> response.status_code, response["Content-Type"], response["Cache-Control"]
+    (200, 'text/css', 'max-age=3600')
+    >>> response.close()
+    >>> static(RequestFactory().get("/"), "web/../settings.py")
+    Traceback (most recent call last):
+    ...
+    django.http.response.Http404: web/../settings.py
+    """
     found = finders.find(path)
     if not found or ".." in Path(path).parts:
         raise Http404(path)
@@ -100,6 +132,37 @@ def _ctx(request, study, role, **kw):
 
 @login_required
 def home(request):
+    """The signed-in user's studies (one line per membership, by study name) and, for
+    staff, the link to import a study.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/home.html`` page.
+
+    Examples
+    --------
+    Reached through ``urls.py``; a request that is not signed in is sent to the login page
+    before any data are read:
+
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("home", kwargs={})
+    >>> url, resolve(url).func is home
+    ('/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = AnonymousUser()
+    >>> response = home(request)
+    >>> response.status_code, response.url
+    (302, '/login/?next=/')
+    """
     ms = Membership.objects.filter(user=request.user).select_related("study").order_by(
         "study__name")
     return render(request, "web/home.html", {"memberships": ms,
@@ -108,6 +171,47 @@ def home(request):
 
 @login_required
 def study_page(request, study_id: int):
+    """The study's patients (by line), each with its sign-off and whether the sign-off
+    still matches the patient's data, and the number of open queries.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/study.html`` page.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a request that is not signed in is sent to the login page
+    before any data are read:
+
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("study", kwargs={"study_id": 3})
+    >>> url, resolve(url).func is study_page
+    ('/study/3/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = AnonymousUser()
+    >>> response = study_page(request, study_id=3)
+    >>> response.status_code, response.url
+    (302, '/login/?next=/study/3/')
+    """
     study, role = study_for(request.user, study_id)
     patients = list(Patient.objects.filter(study=study).order_by("line", "id"))
     signed = {}
@@ -143,6 +247,50 @@ def _patient_ctx(request, study, p, role):
 
 @login_required
 def patient_page(request, study_id: int, pk: int):
+    """One patient: derived CRS and neurotoxicity grades by day next to the recorded
+    ones, records, queries and sign-off. Stored data the validator no longer accepts are
+    shown as problems instead of grades.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/patient.html`` page.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a request that is not signed in is sent to the login page
+    before any data are read:
+
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("patient", kwargs={"study_id": 3, "pk": 1})
+    >>> url, resolve(url).func is patient_page
+    ('/study/3/patient/1/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = AnonymousUser()
+    >>> response = patient_page(request, study_id=3, pk=1)
+    >>> response.status_code, response.url
+    (302, '/login/?next=/study/3/patient/1/')
+    """
     study, p, role = patient_for(request.user, study_id, pk)
     try:
         ctx = _patient_ctx(request, study, p, role)
@@ -157,7 +305,49 @@ def patient_page(request, study_id: int, pk: int):
 @login_required
 @require_http_methods(["GET"])
 def timeline_page(request, study_id: int, pk: int):
-    """The patient's course by day (remission.web.summaries.timeline)."""
+    """The patient's course by day (remission.web.summaries.timeline).
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/timeline.html`` page (problems instead of days when the stored
+        data no longer validate).
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's POST is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("timeline", kwargs={"study_id": 3, "pk": 1})
+    >>> url, resolve(url).func is timeline_page
+    ('/study/3/patient/1/timeline/', True)
+    >>> request = RequestFactory().post(url)
+    >>> request.user = User(username="ann")
+    >>> response = timeline_page(request, study_id=3, pk=1)
+    >>> response.status_code, response["Allow"]
+    (405, 'GET')
+    """
     study, p, role = patient_for(request.user, study_id, pk, "view")
     problems = []
     try:
@@ -171,7 +361,47 @@ def timeline_page(request, study_id: int, pk: int):
 @login_required
 @require_http_methods(["GET"])
 def dashboard_page(request, study_id: int):
-    """Cohort dashboard (remission.web.summaries.dashboard)."""
+    """Cohort dashboard (remission.web.summaries.dashboard): grade distributions by
+    cohort, responses, monitoring and overdue queries.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/dashboard.html`` page.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's POST is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("dashboard", kwargs={"study_id": 3})
+    >>> url, resolve(url).func is dashboard_page
+    ('/study/3/dashboard/', True)
+    >>> request = RequestFactory().post(url)
+    >>> request.user = User(username="ann")
+    >>> response = dashboard_page(request, study_id=3)
+    >>> response.status_code, response["Allow"]
+    (405, 'GET')
+    """
     study, role = study_for(request.user, study_id, "view")
     problems = []
     try:
@@ -221,6 +451,55 @@ def _with_typed_recorded(grades, form: BedsideForm):
 @login_required
 @require_http_methods(["GET", "POST"])
 def bedside(request, study_id: int, pk: int, day: int):
+    """The bedside page of one patient-day: readings typed and graded live.
+
+    GET shows the day's stored readings and grades. POST checks the new readings with the
+    study validator (problems shown on their fields), grades the day, and saves the
+    readings and the recorded grades in one transaction; changing a recorded grade needs
+    a reason (kept in the audit trail). Viewing needs ``view``, saving ``edit``.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+    day : int
+        Day relative to the first infusion (negative before day 0).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/bedside.html`` page, or a redirect to it after a save.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` (GET) or ``edit`` (POST`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's PUT is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("bedside", kwargs={"study_id": 3, "pk": 1, "day": -2})
+    >>> url, resolve(url).func is bedside
+    ('/study/3/patient/1/day/-2/', True)
+    >>> request = RequestFactory().put(url)
+    >>> request.user = User(username="ann")
+    >>> response = bedside(request, study_id=3, pk=1, day=-2)
+    >>> response.status_code, response["Allow"]
+    (405, 'GET, POST')
+    """
     cap = "edit" if request.method == "POST" else "view"
     study, p, role = patient_for(request.user, study_id, pk, cap)
     rec = p.recorded_grades.active().filter(day=day).first()
@@ -288,7 +567,51 @@ def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
 @login_required
 @require_POST
 def bedside_grade(request, study_id: int, pk: int, day: int):
-    """htmx: the grades panel for the values being typed (nothing is saved)."""
+    """htmx: the grades panel for the values being typed (nothing is saved).
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+    day : int
+        Day relative to the first infusion (negative before day 0).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/_grades.html`` fragment: grades with their deciding domain, or the
+        validator's problems.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's GET is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("bedside_grade", kwargs={"study_id": 3, "pk": 1, "day": 2})
+    >>> url, resolve(url).func is bedside_grade
+    ('/study/3/patient/1/day/2/grade/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = User(username="ann")
+    >>> response = bedside_grade(request, study_id=3, pk=1, day=2)
+    >>> response.status_code, response["Allow"]
+    (405, 'POST')
+    """
     _study, p, _role = patient_for(request.user, study_id, pk, "view")
     form = BedsideForm(request.POST)
     grades, problems = _grades_for(p, day, form)
@@ -382,7 +705,61 @@ def _apply(kind: str, obj, typed: pd.Series, cd: dict) -> None:
 @login_required
 @require_http_methods(["GET", "POST"])
 def record(request, study_id: int, pk: int, kind: str, rec_id: int | None = None):
-    """Create (``rec_id`` None) or correct a clinical record; a correction needs a reason."""
+    """Create (``rec_id`` None) or correct a clinical record; a correction needs a reason.
+
+    The row is checked by the study validator (:func:`remission.study.check_rows`; for
+    events also the event order, for readings the whole day) and saved only without
+    problems, which are shown on their fields. Readings are created on the bedside page
+    only.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+    kind : str
+        ``treatment``, ``infusion``, ``adverse_event``, ``event`` or ``observation``
+        (:data:`RECORDS`).
+    rec_id : int, optional
+        The record to correct; None creates one.
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/record_form.html`` page, or a redirect to the patient (the bedside
+        page for a reading) after a save.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``edit`` capability (answered 403).
+    django.http.Http404
+        An unknown ``kind`` or record, or a new reading (entered at the bedside).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's PUT is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("record_new", kwargs={"study_id": 3, "pk": 1, "kind": "event"})
+    >>> url, resolve(url).func is record
+    ('/study/3/patient/1/event/new/', True)
+    >>> request = RequestFactory().put(url)
+    >>> request.user = User(username="ann")
+    >>> response = record(request, study_id=3, pk=1, kind="event")
+    >>> response.status_code, response["Allow"]
+    (405, 'GET, POST')
+    """
     if kind not in RECORDS:
         raise Http404(kind)
     study, p, role = patient_for(request.user, study_id, pk, "edit")
@@ -444,6 +821,55 @@ def record(request, study_id: int, pk: int, kind: str, rec_id: int | None = None
 @login_required
 @require_http_methods(["GET", "POST"])
 def retire(request, study_id: int, pk: int, kind: str, rec_id: int):
+    """Retire a record or a whole patient: it stays in the database and the audit trail
+    with the reason, and no longer counts in grades, exports or the report.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+    kind : str
+        ``patient`` or a record kind of :data:`RECORDS`.
+    rec_id : int
+        The record (ignored for ``patient``).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/retire.html`` form, or a redirect to the patient once retired.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``edit`` capability (answered 403).
+    django.http.Http404
+        An unknown ``kind`` or record.
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's PUT is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("retire", kwargs={"study_id": 3, "pk": 1, "kind": "event", "rec_id": 7})
+    >>> url, resolve(url).func is retire
+    ('/study/3/patient/1/event/7/retire/', True)
+    >>> request = RequestFactory().put(url)
+    >>> request.user = User(username="ann")
+    >>> response = retire(request, study_id=3, pk=1, kind="event", rec_id=7)
+    >>> response.status_code, response["Allow"]
+    (405, 'GET, POST')
+    """
     study, p, role = patient_for(request.user, study_id, pk, "edit")
     if kind == "patient":
         obj = p
@@ -465,6 +891,50 @@ def retire(request, study_id: int, pk: int, kind: str, rec_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def patient_form(request, study_id: int, pk: int | None = None):
+    """Create (``pk`` None) or edit a patient's row of patients.csv; an edit needs a
+    reason. Patient IDs are unique within the study and the row is checked by the study
+    validator before it is saved.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int, optional
+        The patient to edit; None creates one.
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/patient_form.html`` page, or a redirect to the patient after a save.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``edit`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's PUT is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("patient_new", kwargs={"study_id": 3})
+    >>> url, resolve(url).func is patient_form
+    ('/study/3/patient/new/', True)
+    >>> request = RequestFactory().put(url)
+    >>> request.user = User(username="ann")
+    >>> response = patient_form(request, study_id=3)
+    >>> response.status_code, response["Allow"]
+    (405, 'GET, POST')
+    """
     study, role = study_for(request.user, study_id, "edit")
     p = None
     if pk is not None:
@@ -557,6 +1027,49 @@ def _label(name: str, h) -> str:
 @login_required
 @require_http_methods(["GET"])
 def audit_trail(request, study_id: int, pk: int):
+    """Every version of the patient's records: who, when, what changed and why;
+    ``?format=csv`` downloads it (cells neutralised against spreadsheet formulas).
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/audit.html`` page, or ``audit-<study>-<patient>.csv``.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's POST is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("audit", kwargs={"study_id": 3, "pk": 1})
+    >>> url, resolve(url).func is audit_trail
+    ('/study/3/patient/1/audit/', True)
+    >>> request = RequestFactory().post(url)
+    >>> request.user = User(username="ann")
+    >>> response = audit_trail(request, study_id=3, pk=1)
+    >>> response.status_code, response["Allow"]
+    (405, 'GET')
+    """
     study, p, role = patient_for(request.user, study_id, pk, "view")
     rows = _history_rows(p)
     if request.GET.get("format") == "csv":
@@ -587,6 +1100,49 @@ def _csv_response(name: str, header: list[str], rows: list[list]) -> HttpRespons
 @login_required
 @require_POST
 def signoff(request, study_id: int, pk: int):
+    """Sign off the patient's data (investigators): stores the data's fingerprint and the
+    highest derived grades, so a later change shows the sign-off as outdated.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+
+    Returns
+    -------
+    django.http.HttpResponseRedirect
+        To the patient page (with a message when the confirmation was not ticked).
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``sign`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's GET is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("signoff", kwargs={"study_id": 3, "pk": 1})
+    >>> url, resolve(url).func is signoff
+    ('/study/3/patient/1/signoff/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = User(username="ann")
+    >>> response = signoff(request, study_id=3, pk=1)
+    >>> response.status_code, response["Allow"]
+    (405, 'POST')
+    """
     study, p, _role = patient_for(request.user, study_id, pk, "sign")
     form = SignOffForm(request.POST)
     if not form.is_valid():
@@ -610,6 +1166,48 @@ def signoff(request, study_id: int, pk: int):
 @login_required
 @require_POST
 def raise_query(request, study_id: int, pk: int):
+    """Raise a data query on the patient (monitors, admins).
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+
+    Returns
+    -------
+    django.http.HttpResponseRedirect
+        To the patient page.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``query`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's GET is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("query", kwargs={"study_id": 3, "pk": 1})
+    >>> url, resolve(url).func is raise_query
+    ('/study/3/patient/1/query/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = User(username="ann")
+    >>> response = raise_query(request, study_id=3, pk=1)
+    >>> response.status_code, response["Allow"]
+    (405, 'POST')
+    """
     study, p, _role = patient_for(request.user, study_id, pk, "query")
     form = QueryForm(request.POST)
     if form.is_valid():
@@ -624,6 +1222,52 @@ def raise_query(request, study_id: int, pk: int):
 @login_required
 @require_POST
 def answer_query(request, study_id: int, pk: int, qid: int):
+    """Answer (and optionally close) a query on the patient.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    pk : int
+        Primary key of the patient; it must belong to the study.
+    qid : int
+        The query; it must be on this patient.
+
+    Returns
+    -------
+    django.http.HttpResponseRedirect
+        To the patient page.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``answer`` capability (answered 403).
+    django.http.Http404
+        No such query on this patient.
+
+    Examples
+    --------
+    Reached through ``urls.py``; a signed-in user's GET is refused (405) before
+    any data are read:
+
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("answer", kwargs={"study_id": 3, "pk": 1, "qid": 5})
+    >>> url, resolve(url).func is answer_query
+    ('/study/3/patient/1/query/5/answer/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = User(username="ann")
+    >>> response = answer_query(request, study_id=3, pk=1, qid=5)
+    >>> response.status_code, response["Allow"]
+    (405, 'POST')
+    """
     study, p, _role = patient_for(request.user, study_id, pk, "answer")
     q = Query.objects.filter(pk=qid, patient=p).first()
     if q is None:
@@ -644,7 +1288,7 @@ _REPORTS: dict[tuple[int, str], dict[str, bytes]] = {}
 _REPORT_LOCK = threading.Lock()
 
 
-def report_files(study) -> dict[str, bytes]:
+def _report_files(study) -> dict[str, bytes]:
     """report.html, results.json and tables.docx of the study's current data (cached by the
     exported folder's content, so the report is recomputed only when data change)."""
     files = folder_io.export_files(study)
@@ -669,11 +1313,59 @@ def report_files(study) -> dict[str, bytes]:
 
 @login_required
 def report(request, study_id: int, name: str = "report.html"):
+    """The study's report (``report.html``, ``results.json`` or ``tables.docx``) of the
+    current data, as ``remission report`` writes it for the exported folder. report.html
+    is shown under a Content-Security-Policy that forbids scripts; ``?download=1`` and the
+    other files download.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+    name : str, default ``"report.html"``
+        ``report.html``, ``results.json`` or ``tables.docx``.
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The file, or the ``web/problems.html`` page with status 422 when the data do
+        not validate.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` capability (answered 403).
+    django.http.Http404
+        Any other ``name``.
+
+    Examples
+    --------
+    Reached through ``urls.py``; a request that is not signed in is sent to the login page
+    before any data are read:
+
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("report_file", kwargs={"study_id": 3, "name": "results.json"})
+    >>> url, resolve(url).func is report
+    ('/study/3/report/results.json', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = AnonymousUser()
+    >>> response = report(request, study_id=3, name="results.json")
+    >>> response.status_code, response.url
+    (302, '/login/?next=/study/3/report/results.json')
+    """
     study, role = study_for(request.user, study_id, "view")
     if name not in ("report.html", "results.json", "tables.docx"):
         raise Http404(name)
     try:
-        files = report_files(study)
+        files = _report_files(study)
     except InputError as exc:
         return render(request, "web/problems.html", _ctx(request, study, role,
                                                          problems=exc.problems), status=422)
@@ -691,6 +1383,47 @@ def report(request, study_id: int, name: str = "report.html"):
 
 @login_required
 def export(request, study_id: int):
+    """The study as a zip of its folder (study.toml and the CSV tables
+    :func:`remission.web.folder.export_zip` writes), for ``remission report`` offline.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        ``<code>.zip`` as an attachment.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``export`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a request that is not signed in is sent to the login page
+    before any data are read:
+
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("export", kwargs={"study_id": 3})
+    >>> url, resolve(url).func is export
+    ('/study/3/export/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = AnonymousUser()
+    >>> response = export(request, study_id=3)
+    >>> response.status_code, response.url
+    (302, '/login/?next=/study/3/export/')
+    """
     study, _role = study_for(request.user, study_id, "export")
     resp = HttpResponse(folder_io.export_zip(study), content_type="application/zip")
     resp["Content-Disposition"] = f'attachment; filename="{study.code}.zip"'
@@ -699,11 +1432,51 @@ def export(request, study_id: int):
 
 @login_required
 def data_quality(request, study_id: int):
-    """The study validator on the current data, plus recorded-vs-derived disagreements."""
+    """The study validator on the current data, plus recorded-vs-derived disagreements
+    (the ``audit.recorded_vs_derived`` Result of the report) and all queries.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+    study_id : int
+        Primary key of the study (from the URL).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/quality.html`` page.
+
+    Raises
+    ------
+    django.http.Http404
+        The user has no role in the study, or the patient is not in it
+        (:func:`~remission.web.access.study_for`, :func:`~remission.web.access.patient_for`).
+    django.core.exceptions.PermissionDenied
+        The user's role lacks the ``view`` capability (answered 403).
+
+    Examples
+    --------
+    Reached through ``urls.py``; a request that is not signed in is sent to the login page
+    before any data are read:
+
+    >>> from django.contrib.auth.models import AnonymousUser
+    >>> from django.test import RequestFactory
+    >>> from django.urls import resolve, reverse
+    >>> url = reverse("quality", kwargs={"study_id": 3})
+    >>> url, resolve(url).func is data_quality
+    ('/study/3/quality/', True)
+    >>> request = RequestFactory().get(url)
+    >>> request.user = AnonymousUser()
+    >>> response = data_quality(request, study_id=3)
+    >>> response.status_code, response.url
+    (302, '/login/?next=/study/3/quality/')
+    """
     study, role = study_for(request.user, study_id, "view")
     problems, conflicts = [], None
     try:
-        files = report_files(study)
+        files = _report_files(study)
         import json
 
         res = json.loads(files["results.json"])
@@ -724,6 +1497,39 @@ def data_quality(request, study_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_study(request):
+    """Create a study from an uploaded zip of a study folder (staff only); the importer
+    becomes its admin. The folder is validated as ``remission validate`` does; an
+    archive with a path leaving its folder is refused.
+
+    Parameters
+    ----------
+    request : django.http.HttpRequest
+        The request; its ``user`` must be signed in (anyone else is redirected to the
+        login page, :data:`~remission.web.settings.LOGIN_URL`).
+
+    Returns
+    -------
+    django.http.HttpResponse
+        The ``web/import.html`` form (with problems), a redirect to the new study, or
+        400 for an unsafe archive.
+
+    Raises
+    ------
+    django.core.exceptions.PermissionDenied
+        The user is not staff.
+
+    Examples
+    --------
+    >>> from django.contrib.auth.models import User
+    >>> from django.test import RequestFactory
+    >>> from django.urls import reverse
+    >>> request = RequestFactory().get(reverse("import"))
+    >>> request.user = User(username="ann", is_staff=False)
+    >>> import_study(request)
+    Traceback (most recent call last):
+    ...
+    django.core.exceptions.PermissionDenied: only staff users create studies
+    """
     if not request.user.is_staff:
         raise PermissionDenied("only staff users create studies")
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -752,11 +1558,3 @@ def import_study(request):
                     messages.success(request, f"Imported {study.name}.")
                     return redirect("study", study_id=study.pk)
     return render(request, "web/import.html", {"form": form, "problems": problems})
-
-
-def problems_page(request, problems):
-    return render(request, "web/problems.html", {"problems": problems}, status=422)
-
-
-def bedside_url(study, p, day: int) -> str:
-    return reverse("bedside", kwargs={"study_id": study.pk, "pk": p.pk, "day": day})
