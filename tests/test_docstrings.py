@@ -118,6 +118,8 @@ DOCUMENTED = (
     "remission.study.typing",
     "remission.study.write",
     "remission.web.access",
+    "remission.web.forms",
+    "remission.web.settings",
     "remission.web.views",
 )
 

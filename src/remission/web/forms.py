@@ -34,13 +34,39 @@ ATTRIBUTABLE_BEDSIDE = tuple(v for v in BEDSIDE_VARIABLES
                              if v in ATTRIBUTABLE["crs"] + ATTRIBUTABLE["neuro"])
 
 
-def attribution_field(variable: str) -> str:
+def _attribution_field(variable: str) -> str:
     """Name of the bedside form field holding the cause a reading is attributed to."""
     return f"{variable}__attributed_to"
 
 
 def problems_to_form(form: forms.Form, problems: list[Problem], fields: dict[str, str]) -> None:
-    """Attach each problem to the form field of its column (else to the whole form)."""
+    """Attach each problem to the form field of its column (else to the whole form).
+
+    Parameters
+    ----------
+    form : django.forms.Form
+        A bound form; the problems become its errors (``form.is_valid()`` is then False).
+    problems : list of Problem
+        Problems of the study validator (:func:`remission.study.check_rows`).
+    fields : dict of str to str
+        Problem column -> form field; a column not mapped to a field of the form gives a
+        form-wide error.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> form = QueryForm(data={"day": "3", "text": "Fever on day 3?"})
+    >>> form.is_valid()
+    True
+    >>> problems_to_form(form, [Problem("events.csv", "too late", column="day",
+    ...                                 expected="a day <= 30"),
+    ...                         Problem("events.csv", "death recorded twice")], {"day": "day"})
+    >>> form.is_valid(), dict(form.errors)
+    (False, {'day': ['too late; expected a day <= 30'], '__all__': ['death recorded twice']})
+    """
     for p in problems:
         msg = p.message + (f"; expected {p.expected}" if p.expected else "")
         field = fields.get(p.column or "")
@@ -85,7 +111,7 @@ class BedsideForm(ReasonMixin):
                     widget=forms.TextInput(attrs={"inputmode": "decimal",
                                                   "autocomplete": "off"}))
         for v in ATTRIBUTABLE_BEDSIDE:
-            self.fields[attribution_field(v)] = forms.CharField(
+            self.fields[_attribution_field(v)] = forms.CharField(
                 label=f"{v.replace('_', ' ')} attributed to (cause)", required=False,
                 max_length=200,
                 widget=forms.TextInput(attrs={"autocomplete": "off",
@@ -104,14 +130,14 @@ class BedsideForm(ReasonMixin):
 
     def attributions(self):
         """The attribution fields (one per attributable reading)."""
-        return [self[attribution_field(v)] for v in ATTRIBUTABLE_BEDSIDE]
+        return [self[_attribution_field(v)] for v in ATTRIBUTABLE_BEDSIDE]
 
     def clean(self):
         cleaned = super().clean()
         for v in ATTRIBUTABLE_BEDSIDE:
-            cause = str(self.data.get(attribution_field(v), "") or "").strip()
+            cause = str(self.data.get(_attribution_field(v), "") or "").strip()
             if cause and not str(self.data.get(v, "") or "").strip():
-                self.add_error(attribution_field(v), f"an attribution needs a {v} reading "
+                self.add_error(_attribution_field(v), f"an attribution needs a {v} reading "
                                "entered with it")
         return cleaned
 
@@ -126,7 +152,7 @@ class BedsideForm(ReasonMixin):
                 var = VOCABULARY[v]
                 unit = "category" if var.kind == "categorical" else var.unit
                 row = {"variable": v, "value": val, "unit": unit, "time": time}
-                cause = str(data.get(attribution_field(v), "") or "").strip()
+                cause = str(data.get(_attribution_field(v), "") or "").strip()
                 if cause and v in ATTRIBUTABLE_BEDSIDE:
                     row["attributed_to"] = cause
                 rows.append(row)
@@ -135,7 +161,35 @@ class BedsideForm(ReasonMixin):
 
 def check_day_rows(patient_id: str, day: int, rows: list[dict[str, str]]) -> list[Problem]:
     """Problems of a day's observation rows under the study validator (vocabulary, units,
-    ranges, duplicated readings), one entry per row."""
+    ranges, duplicated readings), one entry per row.
+
+    Parameters
+    ----------
+    patient_id : str
+        The patient's study ID.
+    day : int
+        Day relative to the first infusion.
+    rows : list of dict of str to str
+        The day's readings: ``variable``, ``value`` and optionally ``unit``, ``time`` and
+        other observations.csv columns (``attributed_to``...).
+
+    Returns
+    -------
+    list of Problem
+        Empty when ``remission validate`` would accept the rows in observations.csv;
+        ``row`` is 2 + the row's position (the line it would have in the file).
+
+    Examples
+    --------
+    >>> rows = [{"variable": "temperature", "value": "38.5", "unit": "C", "time": "08:00"}]
+    >>> check_day_rows("P01", 1, rows)
+    []
+    >>> rows += [{"variable": "temperature", "value": "58", "unit": "C", "time": "09:00"},
+    ...          {"variable": "temprature", "value": "38", "unit": "C", "time": "10:00"}]
+    >>> [(p.row, p.column, p.message) for p in check_day_rows("P01", 1, rows)]
+    [(3, 'value', 'temperature value out of plausible range'), (4, 'variable', \
+'unknown variable')]
+    """
     if not rows:
         return []
     df = pd.DataFrame([{"patient_id": patient_id, "day": str(day), "time": r.get("time", ""),
@@ -147,10 +201,6 @@ def check_day_rows(patient_id: str, day: int, rows: list[dict[str, str]]) -> lis
     df.index = pd.RangeIndex(2, 2 + len(df), name="line")
     _, problems = check_rows("observations", df)
     return problems
-
-
-def patient_fields() -> list[str]:
-    return [c.name for c in PATIENTS]
 
 
 class PatientForm(ReasonMixin):

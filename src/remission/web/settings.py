@@ -32,10 +32,38 @@ def _secret_key() -> str:
 def database_from_url(url: str | None, sqlite_path: Path) -> dict:
     """Django ``DATABASES['default']`` from a ``DATABASE_URL`` (PostgreSQL) or SQLite.
 
+    Parameters
+    ----------
+    url : str or None
+        ``postgresql://user:password@host:port/name`` (``postgres://`` too; user and
+        password percent-decoded); None or empty for SQLite.
+    sqlite_path : Path
+        The SQLite file used without a URL (WAL journal, immediate transactions, 20 s
+        busy timeout, so several server processes can share it).
+
+    Returns
+    -------
+    dict
+        The Django database settings.
+
+    Raises
+    ------
+    ValueError
+        For a URL of another scheme.
+
     Examples
     --------
-    >>> database_from_url("postgresql://u:p@127.0.0.1:5433/rem", Path("x"))["PORT"]
+    >>> database_from_url("postgresql://u:p%40ss@127.0.0.1:5433/rem", Path("x"))["PORT"]
     '5433'
+    >>> d = database_from_url("postgres://u:p%40ss@db/rem", Path("x"))
+    >>> d["ENGINE"], d["NAME"], d["PASSWORD"], d["PORT"]
+    ('django.db.backends.postgresql', 'rem', 'p@ss', '')
+    >>> database_from_url(None, Path("web.sqlite3"))["NAME"]
+    'web.sqlite3'
+    >>> database_from_url("mysql://db/rem", Path("x"))
+    Traceback (most recent call last):
+    ...
+    ValueError: DATABASE_URL must be postgresql://..., got scheme 'mysql'
     """
     if not url:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_path),
