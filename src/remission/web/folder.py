@@ -46,13 +46,13 @@ TABLE_FILES = ("patients", "treatments", "observations", "adverse_events", "even
 _INT = re.compile(r"^-?\d+$")
 
 
-def is_infusion(agent: str, role: str, products) -> bool:
+def _is_infusion(agent: str, role: str, products) -> bool:
     """Whether a treatments.csv row is a cell-product infusion: role ``infusion``, or the
     agent is one of the study's products (study.toml ``products``).
 
     Examples
     --------
-    >>> is_infusion("SYN CAR-T", "", ["SYN CAR-T"]), is_infusion("tocilizumab", "", [])
+    >>> _is_infusion("SYN CAR-T", "", ["SYN CAR-T"]), _is_infusion("tocilizumab", "", [])
     (True, False)
     """
     if role.strip().lower() == "infusion":
@@ -101,8 +101,30 @@ def import_study(folder: str | Path, code: str | None = None) -> Study:
     Returns
     -------
     Study
-        The stored study. Raises :class:`~remission.errors.InputError` with every problem
-        when the folder is invalid or cannot be represented; nothing is saved then.
+        The stored study.
+
+    Raises
+    ------
+    remission.errors.InputError
+        With every problem when the folder is invalid (as ``remission validate`` reports
+        it), a study with this code exists, or a row cannot be represented; nothing is
+        saved then.
+
+    Examples
+    --------
+    A folder the study validator refuses is reported before anything is stored:
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> _ = (Path(tmp.name) / "study.toml").write_text('[study]\\nname = "X"\\n')
+    >>> import_study(tmp.name)
+    Traceback (most recent call last):
+    ...
+    remission.errors.InputError: 2 problems found:
+      - study.toml, line 1, column 'study.disease': required key is missing
+      - patients.csv: required file is missing; expected patients.csv (or a 'patients' \
+sheet in study.xlsx)
+    >>> tmp.cleanup()
     """
     from remission.study import load_study
 
@@ -164,7 +186,7 @@ def _import_long(tables, pts, cfg, name: str, problems: list[Problem]) -> None:
             common = dict(patient=pts[row["patient_id"]], end_day=end, time=k["time"],
                           dose=k["dose"], dose_unit=k["dose_unit"], route=k["route"],
                           extra=extra, line=int(line), role=role)
-            if is_infusion(k["agent"], role, cfg.products):
+            if _is_infusion(k["agent"], role, cfg.products):
                 inf.append(Infusion(product=k["agent"], day=start or 0, **common))
             else:
                 tx.append(Treatment(agent=k["agent"], start_day=start or 0, **common))
@@ -246,7 +268,21 @@ def _cell(v) -> str:
 
 
 def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]]:
-    """Every exported table of ``study``: (columns, rows as dicts of text), retired left out."""
+    """Every exported table of ``study``: (columns, rows as dicts of text), retired left out.
+
+    Parameters
+    ----------
+    study : Study
+        A stored study.
+
+    Returns
+    -------
+    dict of str to (list of str, list of dict)
+        By table (``patients``, ``treatments``, ``observations``, ``adverse_events``,
+        ``events``, ``recorded_grades``; a table with no rows only if the imported folder
+        had it): the columns (the imported file's, then any new ones) and the rows in
+        file order (imported line, then entry order).
+    """
     pts = list(Patient.objects.filter(study=study).active().order_by("line", "id"))
     keep = {p.pk for p in pts}
     out: dict[str, tuple[list[str], list[dict[str, str]]]] = {}
@@ -291,7 +327,33 @@ def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]
 
 
 def treatment_rows(treatments, infusions, pid: dict[int, str]) -> list[tuple[int, int, dict]]:
-    """treatments.csv rows (line, pk, cells) of Treatment and Infusion records."""
+    """treatments.csv rows (line, pk, cells) of Treatment and Infusion records.
+
+    Parameters
+    ----------
+    treatments : iterable of Treatment
+        Drug and procedure records.
+    infusions : iterable of Infusion
+        Cell-product infusions (written with ``agent`` = product and their role).
+    pid : dict of int to str
+        Patient primary key -> study patient ID.
+
+    Returns
+    -------
+    list of tuple of (int, int or None, dict of str to str)
+        ``(line, pk, cells)`` sorted by line, then primary key; empty days are ``""``.
+
+    Examples
+    --------
+    >>> from remission.web.models import Infusion, Treatment
+    >>> tx = [Treatment(patient_id=1, line=4, agent="tocilizumab", role="anti_cytokine",
+    ...                 start_day=2, dose="8", dose_unit="mg/kg", route="IV")]
+    >>> inf = [Infusion(patient_id=1, line=3, product="CLL1 CAR-T", day=0, dose="1e6",
+    ...                 dose_unit="cells/kg")]
+    >>> [(line, r["agent"], r["start_day"], r["role"])
+    ...  for line, _, r in treatment_rows(tx, inf, {1: "P01"})]
+    [(3, 'CLL1 CAR-T', '0', 'infusion'), (4, 'tocilizumab', '2', 'anti_cytokine')]
+    """
     rows = []
     for t in treatments:
         rows.append((t.line, t.pk, {"patient_id": pid[t.patient_id], "agent": t.agent,
@@ -308,14 +370,70 @@ def treatment_rows(treatments, infusions, pid: dict[int, str]) -> list[tuple[int
 
 
 def event_rows(events, pid: dict[int, str]) -> list[tuple[int, int, dict]]:
-    """events.csv rows (line, pk, cells) of Event records."""
+    """events.csv rows (line, pk, cells) of Event records.
+
+    Parameters
+    ----------
+    events : iterable of Event
+        The records.
+    pid : dict of int to str
+        Patient primary key -> study patient ID.
+
+    Returns
+    -------
+    list of tuple of (int, int or None, dict of str to str)
+        ``(line, pk, cells)`` in the order given.
+
+    Examples
+    --------
+    >>> from remission.web.models import Event
+    >>> event_rows([Event(patient_id=1, line=2, day=28, event="response_assessment",
+    ...                   value="CR")], {1: "P01"})
+    [(2, None, {'patient_id': 'P01', 'day': '28', 'event': 'response_assessment', \
+'value': 'CR', 'detail': ''})]
+    """
     return [(e.line, e.pk, {"patient_id": pid[e.patient_id], "day": str(e.day),
                             "event": e.event, "value": e.value, "detail": e.detail, **e.extra})
             for e in events]
 
 
 def typed_table(table: str, rows: list[tuple[int, int, dict]], columns: list[str]):
-    """Rows typed exactly as :func:`remission.study.load_study` types the file."""
+    """Rows typed exactly as :func:`remission.study.load_study` types the file.
+
+    Parameters
+    ----------
+    table : str
+        The study table (``patients``, ``treatments``, ``events``, ...).
+    rows : list of tuple of (int, int, dict of str to str)
+        ``(line, pk, cells)`` as :func:`treatment_rows` / :func:`event_rows` give them.
+    columns : list of str
+        Columns of the frame (missing cells are ``""``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The typed table, indexed by line (2, 3, ...).
+
+    Raises
+    ------
+    remission.errors.InputError
+        With every problem the study validator finds in the rows.
+
+    Examples
+    --------
+    >>> cols = ["patient_id", "day", "event", "value", "detail"]
+    >>> row = {"patient_id": "P01", "day": "28", "event": "response_assessment",
+    ...        "value": "CR", "detail": ""}
+    >>> typed_table("events", [(2, 1, row)], cols)["day"].tolist()
+    [28]
+    >>> typed_table("events", [(2, 1, {**row, "day": "day 28"})], cols)
+    Traceback (most recent call last):
+    ...
+    remission.errors.InputError: 1 problem found:
+      - events.csv, line 2, column 'day': invalid value (got 'day 28'); expected a whole \
+day number relative to infusion (day 0), or a date YYYY-MM-DD with an anchor date from \
+-365 to 36500
+    """
     import pandas as pd
 
     from remission.study import check_rows
@@ -328,7 +446,7 @@ def typed_table(table: str, rows: list[tuple[int, int, dict]], columns: list[str
     return typed
 
 
-def csv_text(columns: list[str], rows: list[dict[str, str]]) -> str:
+def _csv_text(columns: list[str], rows: list[dict[str, str]]) -> str:
     """A table as CSV text (UTF-8, ``\\n`` line ends, minimal quoting); formula-like text
     is neutralised as in every CSV remission writes (:mod:`remission.io.cells`)."""
     from remission.io.cells import neutralise
@@ -342,17 +460,42 @@ def csv_text(columns: list[str], rows: list[dict[str, str]]) -> str:
 
 
 def export_files(study: Study) -> dict[str, bytes]:
-    """The study folder as ``{relative path: bytes}`` (study.toml, tables, other files)."""
+    """The study folder as ``{relative path: bytes}`` (study.toml, tables, other files).
+
+    Parameters
+    ----------
+    study : Study
+        A stored study.
+
+    Returns
+    -------
+    dict of str to bytes
+        ``study.toml``, one ``<table>.csv`` per table of :func:`table_rows` (UTF-8,
+        formula-like cells neutralised) and the other files imported with the study.
+    """
     files = {"study.toml": study.toml.encode("utf-8")}
     for name, (cols, rows) in table_rows(study).items():
-        files[f"{name}.csv"] = csv_text(cols, rows).encode("utf-8")
+        files[f"{name}.csv"] = _csv_text(cols, rows).encode("utf-8")
     for f in StudyFile.objects.filter(study=study).order_by("path"):
         files[f.path] = bytes(f.content)
     return files
 
 
 def export_folder(study: Study, dest: str | Path) -> Path:
-    """Write the study folder into ``dest`` atomically (built aside, moved in complete)."""
+    """Write the study folder into ``dest`` atomically (built aside, moved in complete).
+
+    Parameters
+    ----------
+    study : Study
+        A stored study.
+    dest : str or Path
+        The folder to write (replaced as a whole).
+
+    Returns
+    -------
+    Path
+        ``dest``.
+    """
     from remission.io.atomic import staged_dir, write_bytes
 
     dest = Path(dest)
@@ -364,7 +507,18 @@ def export_folder(study: Study, dest: str | Path) -> Path:
 
 
 def export_zip(study: Study) -> bytes:
-    """The study folder as a zip archive (fixed timestamps: same data -> same bytes)."""
+    """The study folder as a zip archive (fixed timestamps: same data -> same bytes).
+
+    Parameters
+    ----------
+    study : Study
+        A stored study.
+
+    Returns
+    -------
+    bytes
+        The zip, every file under ``<study code>/``.
+    """
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for rel, data in export_files(study).items():
@@ -376,7 +530,25 @@ def export_zip(study: Study) -> bytes:
 
 def study_bundle(study: Study, figures: bool = True):
     """The report bundle of the study's current data: export, then the CLI's own pipeline
-    (:func:`remission.pipeline.bundle_for`), so web and ``remission report`` agree."""
+    (:func:`remission.pipeline.bundle_for`), so web and ``remission report`` agree.
+
+    Parameters
+    ----------
+    study : Study
+        A stored study.
+    figures : bool, default True
+        Draw the figures.
+
+    Returns
+    -------
+    ReportBundle
+        What ``remission report`` computes for the exported folder.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When the stored data no longer validate.
+    """
     from remission.pipeline import bundle_for
 
     with tempfile.TemporaryDirectory(prefix="remission-web-") as tmp:

@@ -1,6 +1,6 @@
 """Live grading of a patient-day with the batch pipeline's own engines.
 
-Nothing here decides a grade. :func:`grade_patient` builds the same observation frame the
+Nothing here decides a grade. ``_grade_patient`` builds the same observation frame the
 pipeline builds from observations.csv (the patient's rows, with the values being typed
 for one day in place of that day's stored ones), converts it with
 :func:`~remission.vocab.vocabulary.normalise_observations` and runs
@@ -58,7 +58,37 @@ def _config(toml: str):
 
 
 def study_config(study):
-    """The parsed study.toml of a stored study (cached by content)."""
+    """The parsed study.toml of a stored study (cached by content).
+
+    Parameters
+    ----------
+    study : Study
+        A study (only its ``toml`` text is read).
+
+    Returns
+    -------
+    StudyConfig
+        :func:`remission.study.config.parse_config` of the text; the same object for the
+        same text.
+
+    Raises
+    ------
+    remission.errors.InputError
+        With every problem of the text.
+
+    Examples
+    --------
+    >>> from remission.web.models import Study
+    >>> toml = Path("examples/cll1-post-hsct/study.toml").read_text(encoding="utf-8")
+    >>> cfg = study_config(Study(toml=toml))
+    >>> cfg.criteria["crs"], study_config(Study(toml=toml)) is cfg
+    ('lee2014', True)
+    >>> study_config(Study(toml='[study]\\nname = "X"\\n'))
+    Traceback (most recent call last):
+    ...
+    remission.errors.InputError: 1 problem found:
+      - study.toml, line 1, column 'study.disease': required key is missing
+    """
     return _config(study.toml)
 
 
@@ -209,6 +239,23 @@ def patient_frames(patient, day: int | None = None,
 
     The stored part is read once per revision of the patient (:func:`_inputs`); the
     frames returned are the caller's own copies.
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    day : int, optional
+        The day whose stored rows ``day_rows`` replace.
+    day_rows : list of dict of str to str, optional
+        Readings of ``day`` (``variable, value, unit, time`` ...).
+    only_day : bool, default False
+        Keep only the temperatures of the other days.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``(observations, patients, treatments, events)`` as
+        :func:`remission.analyses.raw.analyse_raw` reads them.
     """
     return _frames(_inputs(patient), day, day_rows, only_day)
 
@@ -299,7 +346,7 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None) 
                                                   "unit")})
 
 
-def grade_patient(patient, day: int | None = None,
+def _grade_patient(patient, day: int | None = None,
                   day_rows: list[dict[str, str]] | None = None,
                   only_day: bool = False) -> dict[str, pd.DataFrame]:
     """Derived daily datasets of one patient (:func:`~remission.derive.criteria.grade_all`
@@ -375,7 +422,36 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *
     Returns
     -------
     DayGrades
-        Raises :class:`~remission.errors.InputError` when the values break the study rules.
+        ``crs`` and ``neuro`` (:class:`Grade`: grade, deciding domain, its values, the
+        recorded grade), ``labs`` (CTCAE grades), ``febrile_neutropenia`` and the readings
+        excluded as attributed to another cause.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When the readings break the study rules (vocabulary, units, plausible ranges);
+        unchecked ``day_rows`` are checked before the patient's stored data are read.
+
+    References
+    ----------
+    Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release
+    syndrome and neurologic toxicity associated with immune effector cells. Biol Blood
+    Marrow Transplant 2019;25:625-38. National Cancer Institute. Common Terminology
+    Criteria for Adverse Events (CTCAE) v5.0, 2017.
+
+    Examples
+    --------
+    A reading outside the plausible range is refused with the validator's problem:
+
+    >>> from remission.web.models import Patient, Study
+    >>> p = Patient(patient_id="P01", study=Study(toml=""))
+    >>> grade_day(p, 1, [{"variable": "temperature", "value": "58", "unit": "C",
+    ...                   "time": "08:00"}])
+    Traceback (most recent call last):
+    ...
+    remission.errors.InputError: 1 problem found:
+      - observations.csv, line 2, column 'value': temperature value out of plausible \
+range (got '58'); expected a number in [30, 45] °C
     """
     import time
 
@@ -434,7 +510,26 @@ def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     """Per day: derived CRS and neurotoxicity grade with the deciding domain, recorded
     grades, as the patient page shows them (masking days without observations).
     Computed once per revision of the patient's data, by one server process
-    (:func:`per_revision`)."""
+    (:func:`per_revision`).
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    fresh : bool, default False
+        ``patient`` was read from the database in this request.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per day with ``day``, ``crs``, ``crs_rule``, ``neuro``, ``neuro_rule``
+        (None when not assessed that day), ``crs_recorded`` and ``neuro_recorded``.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When the stored data no longer validate.
+    """
     return per_revision(patient, "daily_table",
                         lambda: _daily_table(patient, fresh), fresh).copy()
 
@@ -572,6 +667,24 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     :func:`~remission.derive.criteria.summarise_response` with the arguments
     :func:`~remission.derive.criteria.grade_all` passes them in the batch pipeline).
     Computed once per revision of the patient's data; {} without observations.
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    fresh : bool, default False
+        ``patient`` was read from the database in this request.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        The derived daily datasets by name (see above); shared, callers copy before
+        changing them.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When the stored data no longer validate.
     """
     from remission.derive.criteria import assess_response, summarise_response
 
@@ -625,7 +738,3 @@ def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
                      "crs_recorded": None if r is None else r.crs_grade,
                      "neuro_recorded": None if r is None else r.neuro_grade})
     return pd.DataFrame(rows)
-
-
-def fingerprint_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

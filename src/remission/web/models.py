@@ -150,7 +150,19 @@ class Clinical(models.Model):
 
 
 def new_revision() -> str:
-    """A fresh revision token (random, so never reused even after a rolled-back write)."""
+    """A fresh revision token (random, so never reused even after a rolled-back write).
+
+    Returns
+    -------
+    str
+        32 lower-case hexadecimal characters (a UUID4).
+
+    Examples
+    --------
+    >>> r = new_revision()
+    >>> len(r), set(r) <= set("0123456789abcdef"), r == new_revision()
+    (32, True, False)
+    """
     return uuid.uuid4().hex
 
 
@@ -330,7 +342,20 @@ CLINICAL_MODELS = (Patient, Treatment, Infusion, Observation, AdverseEvent, Even
 
 
 def patient_fingerprint(patient: Patient) -> str:
-    """SHA-256 of a patient's active clinical data (what a sign-off vouches for)."""
+    """SHA-256 of a patient's active clinical data (what a sign-off vouches for).
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+
+    Returns
+    -------
+    str
+        Hex digest of the patient row and the active observations, treatments, infusions
+        and events (retired records and the audit trail are not part of it); any change
+        of these gives another fingerprint, so a sign-off shows as outdated.
+    """
     rows: list = [["patient", patient.patient_id, patient.data]]
     rows += [["obs", o.day, o.time, o.variable, o.value, o.unit]
              for o in patient.observations.active().order_by("day", "time", "variable", "id")]
@@ -344,7 +369,17 @@ def patient_fingerprint(patient: Patient) -> str:
 
 
 def bump_revision(patient_pk: int) -> None:
-    """Give a patient a new :attr:`Patient.revision` (its derived values must be redone)."""
+    """Give a patient a new :attr:`Patient.revision` (its derived values must be redone).
+
+    Parameters
+    ----------
+    patient_pk : int
+        Primary key of the patient.
+
+    Returns
+    -------
+    None
+    """
     Patient.objects.filter(pk=patient_pk).update(revision=new_revision())
 
 

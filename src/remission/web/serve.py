@@ -27,7 +27,7 @@ def setup(home: str | Path | None = None) -> Path:
     Returns
     -------
     Path
-        The home folder.
+        The home folder (with a ``secret_key`` readable by the owner only).
     """
     if home is not None:
         os.environ["REMISSION_WEB_HOME"] = str(home)
@@ -48,7 +48,7 @@ def setup(home: str | Path | None = None) -> Path:
     return home
 
 
-def load_demo(examples: Path = EXAMPLES) -> tuple[str, str, list]:
+def _load_demo(examples: Path = EXAMPLES) -> tuple[str, str, list]:
     """Create (or reset the password of) the demo account, an administrator of the bundled
     CLL-1 study and the synthetic raw-data study (imported once). Returns (user, password,
     studies)."""
@@ -77,7 +77,7 @@ def load_demo(examples: Path = EXAMPLES) -> tuple[str, str, list]:
     return DEMO_USER, password, studies
 
 
-def warm_up(studies) -> None:
+def _warm_up(studies) -> None:
     """Before the first user (and, under gunicorn, before the worker processes are forked
     from this one, which inherit it): import the report pipeline and compute each demo
     study's dashboard, which grades every patient's course into the per-patient cache
@@ -95,7 +95,7 @@ def warm_up(studies) -> None:
             continue
 
 
-def default_workers() -> int:
+def _default_workers() -> int:
     """Worker processes: gunicorn's advice of 2 x cores + 1, at most 8 (grading is CPU-bound
     Python, so processes, not threads, use the cores)."""
     return min(2 * (os.cpu_count() or 1) + 1, 8)
@@ -153,7 +153,7 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
     demo : bool
         Load the demo account and studies.
     workers : int, optional
-        Server processes (default :func:`default_workers`); 1 serves from this process
+        Server processes (default 2 x cores + 1, at most 8); 1 serves from this process
         with Django's threaded server.
     threads : int
         Threads per gunicorn worker process.
@@ -162,17 +162,25 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
     -------
     int
         Exit status (2 for a non-loopback host).
+
+    Examples
+    --------
+    Any other address is refused before anything is set up (the message goes to
+    standard error):
+
+    >>> main(host="0.0.0.0")
+    2
     """
     if host not in ("127.0.0.1", "localhost", "::1"):
         print("remission web serves the loopback address only (127.0.0.1)", file=sys.stderr)
         return 2
-    workers = default_workers() if workers is None else max(1, workers)
+    workers = _default_workers() if workers is None else max(1, workers)
     home = setup(home)
     user = password = None
     studies = []
     if demo:
-        user, password, studies = load_demo()
-    warm_up(studies)
+        user, password, studies = _load_demo()
+    _warm_up(studies)
     from django.core.wsgi import get_wsgi_application
 
     app = get_wsgi_application()

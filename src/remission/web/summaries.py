@@ -72,7 +72,7 @@ class TimelineDay:
 
 
 def timeline(patient) -> list[TimelineDay]:
-    """The patient's course by day (see :func:`course_by_day`), computed once per revision
+    """The patient's course by day (see ``_course_by_day``), computed once per revision
     of the patient's data over all server processes
     (:func:`~remission.web.grading.per_revision`).
 
@@ -86,10 +86,10 @@ def timeline(patient) -> list[TimelineDay]:
     list of TimelineDay
         Sorted by day.
     """
-    return per_revision(patient, "timeline", lambda: course_by_day(patient))
+    return per_revision(patient, "timeline", lambda: _course_by_day(patient))
 
 
-def course_by_day(patient) -> list[TimelineDay]:
+def _course_by_day(patient) -> list[TimelineDay]:
     """Per day of the patient's course (any day with data): infusions and treatments
     started, the daily worst vital signs, derived CRS and neurotoxicity grades with the
     deciding domain and the recorded grades, CTCAE laboratory grades >= 1, responses
@@ -330,7 +330,32 @@ def _patient_counts(patient, crs_variables) -> tuple:
 
 
 def grade_rows(counts: dict[str, Counter], cohorts: list[str], levels: list) -> list[dict]:
-    """Rows (cohort, counts per level, total) of a grade table for the template."""
+    """Rows (cohort, counts per level, total) of a grade table for the template.
+
+    Parameters
+    ----------
+    counts : dict of str to Counter
+        Cohort -> patients per highest grade (``"not assessed"`` included), as in
+        :attr:`Dashboard.crs`.
+    cohorts : list of str
+        Cohorts in display order (a cohort without counts gets zeros).
+    levels : list
+        The columns, e.g. :attr:`Dashboard.grade_levels`.
+
+    Returns
+    -------
+    list of dict
+        ``{"cohort": ..., "counts": [n per level], "total": patients}`` per cohort.
+
+    Examples
+    --------
+    >>> counts = {"low": Counter({0: 2, 3: 1}), "high": Counter({"not assessed": 1})}
+    >>> for row in grade_rows(counts, ["low", "high", "none"], [0, 1, 2, 3, "not assessed"]):
+    ...     print(row)
+    {'cohort': 'low', 'counts': [2, 0, 0, 1, 0], 'total': 3}
+    {'cohort': 'high', 'counts': [0, 0, 0, 0, 1], 'total': 1}
+    {'cohort': 'none', 'counts': [0, 0, 0, 0, 0], 'total': 0}
+    """
     rows = []
     for c in cohorts:
         cnt = counts.get(c, Counter())
