@@ -7,18 +7,16 @@ the docstring). For every module listed here each public function must have Para
 and never leaves it.
 
 Django views (``remission.web.views``) are framework callbacks reached through
-``remission/web/urls.py``, not library API, and the doctests run without a database
-(pytest-django blocks it outside tests marked for it). Their Examples therefore resolve the
-view's URL (``reverse``/``resolve``) and show the checks the view makes before it reads any
-data: a request that is not signed in is redirected to the login page, a method the view
-does not accept is answered 405, a non-staff import is refused. What a view does with data
-(roles, 403/404, saving, audit trail) is tested against the test database in tests/web/.
-The same holds for ``remission.web.access``: its Examples show the anonymous paths.
-The other web modules document every public function and give Examples where the contract
-is checkable without a database (validation problems raised before any data are read,
-rows of unsaved records, pure helpers); the functions that only read or write stored
-studies (exports, cached grades, timeline, dashboard, fingerprints) have no runnable
-Example yet, so those modules are not listed here.
+``remission/web/urls.py``, not library API. Their Examples resolve the view's URL
+(``reverse``/``resolve``) and show the checks the view makes before it reads any data: a
+request that is not signed in is redirected to the login page, a method the view does not
+accept is answered 405, a non-staff import is refused; they run without a database. What a
+view does with data (roles, 403/404, saving, audit trail) is tested in tests/web/. The web
+functions that read or write stored studies (exports, cached grades, timeline, dashboard,
+fingerprints, ``serve.setup``) are library code: their Examples create a one-patient study
+through the ORM and run in a rolled-back transaction of pytest-django's test database
+(created once per session, shared with tests/web). The repository's ``conftest.py`` marks
+exactly the web doctests that say so ``django_db``; every other doctest has no database.
 """
 
 from __future__ import annotations
@@ -123,8 +121,13 @@ DOCUMENTED = (
     "remission.study.typing",
     "remission.study.write",
     "remission.web.access",
+    "remission.web.folder",
     "remission.web.forms",
+    "remission.web.grading",
+    "remission.web.models",
+    "remission.web.serve",
     "remission.web.settings",
+    "remission.web.summaries",
     "remission.web.views",
 )
 

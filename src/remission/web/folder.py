@@ -282,6 +282,28 @@ def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]
         ``events``, ``recorded_grades``; a table with no rows only if the imported folder
         had it): the columns (the imported file's, then any new ones) and the rows in
         file order (imported line, then entry order).
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> tables = table_rows(study)
+    >>> sorted(tables), tables["observations"]
+    (['observations', 'patients'], (['patient_id', 'day', 'time', 'variable', 'value', \
+'unit'], [{'patient_id': 'P01', 'day': '1', 'time': '', 'variable': \
+'temperature', 'value': '39.2', 'unit': '°C', 'source': ''}]))
     """
     pts = list(Patient.objects.filter(study=study).active().order_by("line", "id"))
     keep = {p.pk for p in pts}
@@ -472,6 +494,29 @@ def export_files(study: Study) -> dict[str, bytes]:
     dict of str to bytes
         ``study.toml``, one ``<table>.csv`` per table of :func:`table_rows` (UTF-8,
         formula-like cells neutralised) and the other files imported with the study.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> files = export_files(study)
+    >>> sorted(files)
+    ['observations.csv', 'patients.csv', 'study.toml']
+    >>> print(files["observations.csv"].decode("utf-8"), end="")
+    patient_id,day,time,variable,value,unit
+    P01,1,,temperature,39.2,°C
     """
     files = {"study.toml": study.toml.encode("utf-8")}
     for name, (cols, rows) in table_rows(study).items():
@@ -495,6 +540,29 @@ def export_folder(study: Study, dest: str | Path) -> Path:
     -------
     Path
         ``dest``.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> out = export_folder(study, Path(tmp.name) / "demo")
+    >>> sorted(f.name for f in out.iterdir())
+    ['observations.csv', 'patients.csv', 'study.toml']
+    >>> tmp.cleanup()
     """
     from remission.io.atomic import staged_dir, write_bytes
 
@@ -518,6 +586,27 @@ def export_zip(study: Study) -> bytes:
     -------
     bytes
         The zip, every file under ``<study code>/``.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> import io, zipfile
+    >>> data = export_zip(study)
+    >>> zipfile.ZipFile(io.BytesIO(data)).namelist(), data == export_zip(study)
+    (['demo/study.toml', 'demo/patients.csv', 'demo/observations.csv'], True)
     """
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -548,6 +637,26 @@ def study_bundle(study: Study, figures: bool = True):
     ------
     remission.errors.InputError
         When the stored data no longer validate.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> bundle = study_bundle(study, figures=False)
+    >>> bundle.study.n_patients, bundle.results["derived.crs"].section
+    (1, 'safety')
     """
     from remission.pipeline import bundle_for
 

@@ -256,6 +256,30 @@ def patient_frames(patient, day: int | None = None,
     tuple of pandas.DataFrame
         ``(observations, patients, treatments, events)`` as
         :func:`remission.analyses.raw.analyse_raw` reads them.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> obs, patients, treatments, events = patient_frames(
+    ...     p, day=1, day_rows=[{"variable": "temperature", "value": "38.1", "unit": "°C",
+    ...                          "time": "06:00"}])
+    >>> obs[["day", "time", "variable", "value"]].to_dict("records")
+    [{'day': '1', 'time': '06:00', 'variable': 'temperature', 'value': '38.1'}]
+    >>> list(patients["patient_id"]), len(treatments), len(events)
+    (['P01'], 0, 0)
     """
     return _frames(_inputs(patient), day, day_rows, only_day)
 
@@ -529,6 +553,31 @@ def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     ------
     remission.errors.InputError
         When the stored data no longer validate.
+
+    References
+    ----------
+    Lee DW, Santomasso BD, Locke FL, et al. ASTCT consensus grading for cytokine release
+    syndrome and neurologic toxicity associated with immune effector cells. Biol Blood
+    Marrow Transplant 2019;25:625-38 (fever >= 38 °C alone is CRS grade 1).
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> daily_table(p)[["day", "crs", "crs_rule", "neuro"]].to_dict("records")
+    [{'day': 1, 'crs': 1, 'crs_rule': 'fever', 'neuro': None}]
     """
     return per_revision(patient, "daily_table",
                         lambda: _daily_table(patient, fresh), fresh).copy()
@@ -595,6 +644,29 @@ def per_revision(patient, key: str, compute, fresh: bool = False):
     -------
     object
         The value (shared: callers copy before changing it).
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> per_revision(p, "answer", lambda: 42), per_revision(p, "answer", lambda: 0)
+    (42, 42)
+    >>> _ = Observation.objects.create(patient=p, day=2, variable="temperature",
+    ...                                value="37.0", unit="°C", line=3)  # new revision
+    >>> per_revision(p, "answer", lambda: 0)
+    0
     """
     import time
 
@@ -642,6 +714,30 @@ def stored_values(patients, key: str) -> dict[int, object]:
     -------
     dict of int to object
         Patient primary key -> value; patients without a stored value are left out.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> p.refresh_from_db()  # its revision as stored now
+    >>> stored_values([p], "answer")
+    {}
+    >>> per_revision(p, "answer", lambda: 42)
+    42
+    >>> stored_values([p], "answer") == {p.pk: 42}
+    True
     """
     from django.core.cache import caches
 
@@ -685,6 +781,26 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     ------
     remission.errors.InputError
         When the stored data no longer validate.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> out = course(p)
+    >>> out["crs_daily"][["day", "grade", "decided_by", "system"]].to_dict("records")
+    [{'day': 1, 'grade': 1, 'decided_by': 'fever', 'system': 'astct2019'}]
     """
     from remission.derive.criteria import assess_response, summarise_response
 

@@ -355,6 +355,20 @@ def patient_fingerprint(patient: Patient) -> str:
         Hex digest of the patient row and the active observations, treatments, infusions
         and events (retired records and the audit trail are not part of it); any change
         of these gives another fingerprint, so a sign-off shows as outdated.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+
+    >>> study = Study.objects.create(code="demo", name="Demo", toml="")
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> before = patient_fingerprint(p)
+    >>> len(before), patient_fingerprint(p) == before
+    (64, True)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> patient_fingerprint(p) == before
+    False
     """
     rows: list = [["patient", patient.patient_id, patient.data]]
     rows += [["obs", o.day, o.time, o.variable, o.value, o.unit]
@@ -379,6 +393,18 @@ def bump_revision(patient_pk: int) -> None:
     Returns
     -------
     None
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+
+    >>> study = Study.objects.create(code="demo", name="Demo", toml="")
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> old = p.revision
+    >>> bump_revision(p.pk)
+    >>> p.refresh_from_db()
+    >>> p.revision != old, len(p.revision)
+    (True, 32)
     """
     Patient.objects.filter(pk=patient_pk).update(revision=new_revision())
 

@@ -28,6 +28,19 @@ def setup(home: str | Path | None = None) -> Path:
     -------
     Path
         The home folder (with a ``secret_key`` readable by the owner only).
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database,
+    already migrated):
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> home = setup(Path(tmp.name) / "web")
+    >>> sorted(f.name for f in home.iterdir()), oct((home / "secret_key").stat().st_mode & 0o777)
+    (['secret_key'], '0o600')
+    >>> del os.environ["REMISSION_WEB_HOME"]  # setup() points this process at ``home``
+    >>> tmp.cleanup()
     """
     if home is not None:
         os.environ["REMISSION_WEB_HOME"] = str(home)

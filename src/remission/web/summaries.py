@@ -85,6 +85,25 @@ def timeline(patient) -> list[TimelineDay]:
     -------
     list of TimelineDay
         Sorted by day.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> [(d.day, d.vitals, d.crs, d.crs_rule) for d in timeline(p)]
+    [(1, ['T max 39.2 °C'], 1, 'fever')]
     """
     return per_revision(patient, "timeline", lambda: _course_by_day(patient))
 
@@ -226,6 +245,28 @@ def dashboard(study) -> Dashboard:
     Returns
     -------
     Dashboard
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> d = dashboard(study)
+    >>> d.enrolled, d.infused, d.crs, d.grade_names
+    (1, 0, {'all patients': Counter({1: 1})}, ('CRS', 'ICANS'))
+    >>> [str(x) for x in d.pending_signoff]  # graded, not signed off
+    ['P01']
     """
     from django.utils import timezone
 

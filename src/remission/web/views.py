@@ -96,7 +96,7 @@ def static(request, path: str):
     ...                   "web/remission.css")
     >>> response.status_code, response["Content-Type"], response["Cache-Control"]
     (200, 'text/css', 'max-age=3600')
-    >>> response.close()
+    >>> response.file_to_stream.close()
     >>> static(RequestFactory().get("/"), "web/../settings.py")
     Traceback (most recent call last):
     ...
