@@ -13,6 +13,8 @@ parameters -- NOT patient data:
 * CAR integration sites: the product (one sample, repeated per patient) and blood on
   days 7, 14 and 28; in patient 3 one product clone expands to ~35% of the day-14 blood.
 * STR chimerism (product-donor fraction) in the CD56 and CD3 lineages on days 7, 14, 28.
+* SNP chimerism with two donors in patient 4 (after a failed allo-HSCT): recipient,
+  transplant donor and NK product donor.
 * A pre/post plasma panel (TNF-a, IL-2RA, granzyme B, IL-15, GM-CSF, IL-8), rising after
   infusion most in patient 3.
 * A gene annotation BED for the integration-site example (synthetic coordinates).
@@ -191,6 +193,27 @@ def chimerism(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     return g, k
 
 
+def snp_chimerism(rng: np.random.Generator) -> pd.DataFrame:
+    """P4 after a failed allo-HSCT (the abstract: two patients had one): recipient, the
+    transplant donor (HSCT-D) and the NK product donor (NKD1) in CD56 and CD3 cells;
+    alternative-allele reads at 150 SNPs, binomial around the planted fractions."""
+    n, depth = 150, 2000
+    g = rng.integers(0, 3, (n, 3))  # recipient, HSCT-D, NKD1
+    plan = {"CD56": ((0.04, 0.56, 0.40), (0.05, 0.75, 0.20), (0.14, 0.80, 0.06)),
+            "CD3": ((0.02, 0.98, 0.0), (0.02, 0.98, 0.0), (0.03, 0.97, 0.0))}
+    rows = []
+    for lin, fracs in plan.items():
+        for day, f in zip((7, 14, 28), fracs, strict=True):
+            af = g @ np.array(f) / 2
+            alt = rng.binomial(depth, af * 0.995 + (1 - af) * 0.005)
+            for i in range(n):
+                for j, src in enumerate(("recipient", "HSCT-D", "NKD1")):
+                    rows.append(("P4", f"P4-{lin}-d{day}", day, lin, f"snp{i + 1:03d}", src,
+                                 int(g[i, j]), int(alt[i]), depth))
+    return pd.DataFrame(rows, columns=["patient", "sample", "day", "lineage", "snp",
+                                       "source", "genotype", "alt", "depth"])
+
+
 ANALYTES = ("TNF-alpha", "IL-2RA", "Granzyme B", "IL-15", "GM-CSF", "IL-8")
 
 
@@ -219,7 +242,11 @@ CRS, KIR-ligand mismatch between the single-donor product and the recipient).
   P5 carries C*08:22, not in the shipped ligand table (reported as unclassifiable)
 - `immunogenetics/integration_sites.csv`: product + blood days 7/14/28; P3 has one clone
   near TET2 reaching ~35% on day 14; `genes.bed` holds synthetic gene models
-- `immunogenetics/chimerism_*.csv`: STR genotypes and peak areas, CD56 and CD3 lineages
+- `immunogenetics/chimerism_genotypes.csv`, `chimerism_peaks.csv`: STR genotypes and
+  peak areas, CD56 and CD3 lineages (product-donor fraction)
+- `immunogenetics/chimerism_snps.csv`: P4, after a failed allo-HSCT, SNP reads in CD56 and
+  CD3 cells with two donors (transplant donor HSCT-D and the NK product donor NKD1): the
+  product's share of CD56 cells falls from 40% to 6% (loss-of-donor alerts)
 - `immunogenetics/cytokine_panel.csv`: TNF-alpha, IL-2RA, granzyme B, IL-15, GM-CSF, IL-8
 
 `remission report examples/seed004-cd123-carnk/synthetic --out build/seed004` writes the
@@ -247,6 +274,7 @@ def main() -> None:
     write_text(ig / "chimerism_genotypes.csv", g.to_csv(index=False))
     write_text(ig / "chimerism_peaks.csv", k.to_csv(index=False))
     write_text(ig / "cytokine_panel.csv", panel(rng).to_csv(index=False))
+    write_text(ig / "chimerism_snps.csv", snp_chimerism(rng).to_csv(index=False))
     bed = "".join(f"{c}\t{s}\t{e}\t{n}\t0\t{st}\n" for c, s, e, n, st in GENES)
     write_text(ig / "genes.bed", bed)
     print(out)

@@ -123,12 +123,19 @@ def test_snp_two_donors_matches_grid():
     g, alt, depth = _simulate_snps([0.2, 0.5, 0.3], seed=9)
     fit = snp_donor_fractions(g, alt, depth, err=0.0)
     best, arg = np.inf, None
+    prof_r = {}  # recipient fraction (in 1/400) -> best nll over the donor split
     for a in np.linspace(0, 1, 401):
         for b in np.linspace(0, 1 - a, max(2, round((1 - a) * 400) + 1)):
             v = _grid_nll(g, alt, depth, np.array([1 - a - b, a, b]))
+            k = round((1 - a - b) * 400)
+            prof_r[k] = min(prof_r.get(k, np.inf), v)
             if v < best:
                 best, arg = v, (a, b)
     assert fit["fractions"][1:] == pytest.approx(list(arg), abs=3e-3)
+    # recipient: profile-likelihood interval from the grid (chi-square 1 df at 95%)
+    inside = [k / 400 for k, v in prof_r.items() if v - best <= stats.chi2.ppf(0.95, 1) / 2]
+    assert fit["low"][0] == pytest.approx(min(inside), abs=4e-3)
+    assert fit["high"][0] == pytest.approx(max(inside), abs=4e-3)
     assert fit["fractions"][1:] == pytest.approx([0.5, 0.3], abs=0.03)
     assert all(lo <= f <= hi for lo, f, hi in
                zip(fit["low"][1:], fit["fractions"][1:], fit["high"][1:], strict=True))
@@ -257,6 +264,7 @@ def test_snp_chimerism_status_and_loss_of_donor_alerts():
     fit = res["immunogenetics.chimerism_snp"].table
     assert fit.loc["P1 | d14 | CD56 | B", "pct"] == pytest.approx(40, abs=0.05)
     al = res["immunogenetics.chimerism_snp_alerts"].table
+    assert al.loc["P1 | d14 | CD56 | B", "status"] == "partial"
     got = {(r.day, r.source): (round(r.donor_pct), r.status, r.alert != "")
            for r in al.itertuples()}
     assert got[(14, "all donors")] == (98, "complete donor", False)

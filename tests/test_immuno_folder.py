@@ -112,6 +112,11 @@ def test_synthetic_companion_end_to_end():
     assert any("TET2" in w for w in r["immunogenetics.is_annotation"].warnings)
     chim = r["immunogenetics.chimerism"].table
     assert chim.loc["P3 | P3-CD56-d14 | CD56", "donor_pct"] == pytest.approx(91, abs=2)
+    snp = r["immunogenetics.chimerism_snp"].table   # P4: two donors after HSCT
+    assert snp.loc["P4 | P4-CD56-d7 | CD56 | NKD1", "pct"] == pytest.approx(40, abs=1.5)
+    assert snp.loc["P4 | P4-CD56-d28 | CD56 | NKD1", "pct"] == pytest.approx(6, abs=1.5)
+    snp_al = r["immunogenetics.chimerism_snp_alerts"].table
+    assert snp_al.loc["P4 | P4-CD56-d14 | CD56 | NKD1", "alert"].startswith("donor fell")
     assert all(w.startswith("SYNTHETIC") for w in (x.warnings[0] for x in res))
     assert {f.remission_name for f in figs} == {"fig.immunogenetics.clones",
                                                 "fig.immunogenetics.chimerism",

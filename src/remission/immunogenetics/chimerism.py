@@ -425,7 +425,19 @@ def snp_donor_fractions(genotypes: np.ndarray, alt: np.ndarray, depth: np.ndarra
         lows.append(lo)
         highs.append(hi)
     f = np.array([1 - x[0] - x[1], x[0], x[1]])
-    return {"fractions": f.tolist(), "low": [np.nan, *lows], "high": [np.nan, *highs],
+
+    def prof_r(v: float) -> float:
+        # recipient fixed at v: best split of the remaining 1 - v between the donors
+        rest = max(0.0, 1.0 - v)
+        r = optimize.minimize_scalar(lambda u: nll2(np.array([u, rest - u])),
+                                     bounds=(0, rest), method="bounded",
+                                     options={"xatol": 1e-10})
+        return float(r.fun) - best - crit
+
+    rv = float(min(max(f[0], 0.0), 1.0))
+    r_lo = 0.0 if prof_r(0.0) <= 0 else optimize.brentq(prof_r, 0.0, rv) if rv > 0 else 0.0
+    r_hi = 1.0 if prof_r(1.0) <= 0 else optimize.brentq(prof_r, rv, 1.0) if rv < 1 else 1.0
+    return {"fractions": f.tolist(), "low": [r_lo, *lows], "high": [r_hi, *highs],
             "n_informative": int(inform.sum()), "loglik": -best}
 
 
@@ -548,6 +560,10 @@ def chimerism_results(genotypes: pd.DataFrame | None = None, peaks: pd.DataFrame
         al = chimerism_alerts(series.rename(columns={"lineage": "lin", "series": "lineage"}),
                               full_donor, drop_points)
         al = al.rename(columns={"lineage": "series", "lin": "lineage"})
+        # one donor of two: "complete" if that donor alone passes the threshold, else its
+        # share is partial (mixed chimerism is a statement about all donors together)
+        one = al["source"] != "all donors"
+        al.loc[one & (al["status"] == "mixed"), "status"] = "partial"
         al = al[["patient", "sample", "day", "lineage", "source", "donor_pct", "status",
                  "alert"]]
         al.index = pd.Index([f"{r.patient} | {r.sample} | {r.lineage} | {r.source}"
@@ -558,7 +574,7 @@ def chimerism_results(genotypes: pd.DataFrame | None = None, peaks: pd.DataFrame
                     "and donor genotypes differ; expected allele fraction = sum of source "
                     f"fractions x genotype / 2 with read error {snp_error:g}; fractions of "
                     "recipient and up to two donors by maximum likelihood, "
-                    f"{conf:.0%} profile-likelihood intervals for the donors."),
+                    f"{conf:.0%} profile-likelihood intervals for every source."),
             rationale="Two donors (transplant donor and a third-party or donor-derived "
                       "product) cannot be separated by a single donor fraction.",
             section="immunogenetics", params={"snp_error": snp_error}))
