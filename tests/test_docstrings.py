@@ -67,6 +67,7 @@ DOCUMENTED = (
     "remission.plot.lanes",
     "remission.plot.response",
     "remission.plot.survival",
+    "remission.report",
     "remission.report.background",
     "remission.report.figures",
     "remission.report.format",

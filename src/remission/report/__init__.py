@@ -17,7 +17,35 @@ def write_report(bundle: ReportBundle, out_dir: str | Path) -> dict[str, Path]:
     All three are rendered in memory first and written into a staged directory that
     replaces them in ``out_dir`` only when every renderer succeeded: a failure (e.g. a
     figure that cannot be drawn) leaves ``out_dir`` as it was. Same bundle -> same bytes.
-    Returns ``{"html": path, "json": path, "docx": path}``.
+
+    Parameters
+    ----------
+    bundle : ReportBundle
+        The report (:func:`remission.pipeline.build_bundle` or
+        :func:`remission.pipeline.bundle_for`).
+    out_dir : str or Path
+        The folder to write; created if needed, its three report files replaced.
+
+    Returns
+    -------
+    dict of str to Path
+        ``{"html": path, "json": path, "docx": path}``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from remission.results import Result, ResultSet
+    >>> r = Result("safety.ae", "Adverse events", pd.DataFrame({"n": [1]}), "Counts")
+    >>> bundle = ReportBundle(StudyInfo("Demo", "AML", ("CAR-T",), "day 0"), ResultSet([r]))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> paths = write_report(bundle, Path(tmp.name) / "report")
+    >>> sorted(p.name for p in paths["html"].parent.iterdir())
+    ['report.html', 'results.json', 'tables.docx']
+    >>> first = paths["json"].read_bytes()
+    >>> write_report(bundle, Path(tmp.name) / "report")["json"].read_bytes() == first
+    True
+    >>> tmp.cleanup()
     """
     from remission.io.atomic import staged_dir, write_bytes
     from remission.progress import step
