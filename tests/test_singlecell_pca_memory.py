@@ -92,3 +92,21 @@ def test_pca_allocates_about_one_dense_hvg_matrix() -> None:
     assert route > 2.5 * dense, (route, dense)      # the oracle's copies are real
     assert np.array_equal(a.obsm["X_pca"], want)
     assert np.array_equal(a.uns["pca"]["variance_ratio"], ratio)
+
+
+def test_lognormalised_matrix_shares_the_counts_structure() -> None:
+    import anndata as ad
+    import scipy.sparse as sp
+
+    # unsorted column indices in row 0 (as some writers leave them)
+    counts = sp.csr_matrix((np.array([3, 1, 2, 5], np.int32), np.array([2, 0, 1, 1]),
+                            np.array([0, 3, 4])), shape=(2, 3))
+    dense = counts.toarray()
+    a = ad.AnnData(counts)
+    pp.normalize(a)
+    X, C = a.X, a.layers["counts"]
+    assert np.shares_memory(X.indices, C.indices) and np.shares_memory(X.indptr, C.indptr)
+    assert np.array_equal(C.toarray(), dense)                  # counts intact
+    want = np.log1p(dense / dense.sum(axis=1, keepdims=True) * 1e4)  # Seurat LogNormalize
+    assert np.array_equal(X.toarray(), want)
+    assert X.has_sorted_indices and C.has_sorted_indices
