@@ -35,11 +35,17 @@ def setup(home: str | Path | None = None) -> Path:
     already migrated):
 
     >>> import tempfile
+    >>> before = os.environ.get("REMISSION_WEB_HOME")
     >>> tmp = tempfile.TemporaryDirectory()
     >>> home = setup(Path(tmp.name) / "web")
     >>> sorted(f.name for f in home.iterdir()), oct((home / "secret_key").stat().st_mode & 0o777)
     (['secret_key'], '0o600')
-    >>> del os.environ["REMISSION_WEB_HOME"]  # setup() points this process at ``home``
+    >>> os.environ["REMISSION_WEB_HOME"] == str(home)  # setup() points this process at home
+    True
+    >>> if before is None:
+    ...     del os.environ["REMISSION_WEB_HOME"]
+    ... else:
+    ...     os.environ["REMISSION_WEB_HOME"] = before
     >>> tmp.cleanup()
     """
     if home is not None:
