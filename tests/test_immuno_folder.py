@@ -264,3 +264,28 @@ def test_grubbs_cis_uses_every_site_not_only_the_listed_100(tmp_path):
     grubbs = cis[cis["method"] == "Grubbs outlier"]
     assert grubbs["nearest_gene"].tolist() == ["HOT"]
     assert grubbs["n_sites"].tolist() == [12]
+
+
+def test_watch_list_gene_flagged_when_another_gene_is_nearer(tmp_path):
+    """A site 5 kb from gene OTHER and 10 kb from watch-list gene TET2: its nearest gene is
+    OTHER, but it lies within 50 kb of TET2 and must be flagged (by hand: TET2 ends at
+    1,000,000; the site is at 1,010,000; OTHER starts at 1,015,001). A second site 60 kb
+    from TET2 is not flagged."""
+    ig = tmp_path / "immunogenetics"
+    ig.mkdir()
+    (ig / "genes.bed").write_text("chr4\t900000\t1000000\tTET2\t0\t+\n"
+                                  "chr4\t1015000\t1100000\tOTHER\t0\t-\n"
+                                  "chr4\t1065000\t1200000\tFAR\t0\t+\n")
+    (ig / "integration_sites.csv").write_text(
+        "sample,patient,source,day,chromosome,position,strand,abundance\n"
+        "S1,P1,blood,14,chr4,1010000,+,10\n"
+        "S1,P1,blood,14,chr4,1060000,+,5\n")
+    (ig / "immunogenetics.toml").write_text(
+        '[integration_sites]\ngenes = "genes.bed"\nwatch_list = ["TET2"]\n')
+    res, _ = analyse_folder(ig, figures=False)
+    ann = next(r for r in res if r.name == "immunogenetics.is_annotation")
+    assert ann.table.loc["chr4:1010000:+", "gene"] == "OTHER"
+    assert ann.table.loc["chr4:1010000:+", "watch_gene"] == "TET2"
+    assert ann.table.loc["chr4:1010000:+", "watch_distance"] == 10_000
+    assert ann.table.loc["chr4:1060000:+", "watch_gene"] == ""
+    assert ann.warnings == ("site chr4:1010000:+ is 10,000 bp from watch-list gene TET2",)

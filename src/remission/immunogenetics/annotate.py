@@ -181,6 +181,49 @@ def nearest_gene(sites: pd.DataFrame, genes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def watch_hits(sites: pd.DataFrame, genes: pd.DataFrame, watch: set[str],
+               within: int = 50_000) -> pd.DataFrame:
+    """Closest watch-list gene of each site within ``within`` bp, whatever its nearest gene.
+
+    Parameters
+    ----------
+    sites:
+        ``chromosome``, ``position`` (1-based).
+    genes:
+        From :func:`read_genes`.
+    watch:
+        Upper-case gene names.
+    within:
+        Largest distance flagged (0 = inside the gene).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index; ``watch_gene`` ("" when none is within reach) and ``watch_distance``.
+
+    Examples
+    --------
+    >>> g = pd.DataFrame({"chromosome": ["chr1", "chr1"], "start": [100, 300],
+    ...                   "end": [200, 400], "gene": ["TET2", "X"], "strand": ["+", "+"]})
+    >>> s = pd.DataFrame({"chromosome": ["chr1"], "position": [290]})
+    >>> watch_hits(s, g, {"TET2"})["watch_distance"].tolist()
+    [90.0]
+    """
+    best_d = np.full(len(sites), np.inf)
+    best_g = np.full(len(sites), "", dtype=object)
+    chrom = sites["chromosome"].to_numpy(dtype=object)
+    pos = sites["position"].to_numpy(dtype=np.int64)
+    wg = genes[genes["gene"].str.upper().isin(watch)]
+    for r in wg.itertuples():  # a watch list holds a handful of genes
+        on = chrom == r.chromosome
+        d = np.where(on, np.maximum(0, np.maximum(r.start - pos, pos - r.end)), np.inf)
+        better = d < best_d
+        best_d[better], best_g[better] = d[better], r.gene
+    hit = best_d <= within
+    return pd.DataFrame({"watch_gene": np.where(hit, best_g, ""),
+                         "watch_distance": np.where(hit, best_d, np.nan)}, index=sites.index)
+
+
 def cis_windows(sites: pd.DataFrame, windows: tuple[tuple[int, int], ...] = CIS_WINDOWS
                 ) -> pd.DataFrame:
     """Common insertion sites by window rules over distinct sites (all samples pooled).

@@ -762,30 +762,33 @@ def _sites(inp: Inputs, figs: list[Any], figures: bool) -> list[Result]:
             cis_windows,
             grubbs_cis,
             nearest_gene,
+            watch_hits,
         )
 
         uniq = sites.drop_duplicates(["chromosome", "position", "strand"]).copy()
         ann = nearest_gene(uniq, inp.genes)
         ann.insert(0, "site", site_keys(uniq).to_numpy())
         watch = {w.upper() for w in c.get("watch_list", [])}
-        ann["watch_list"] = ann["gene"].str.upper().isin(watch)
+        ann = ann.join(watch_hits(uniq, inp.genes, watch))
         total = sites.assign(site=site_keys(sites)).groupby("site")["abundance"].sum()
         ann["abundance_all_samples"] = ann["site"].map(total).to_numpy()
         ann = ann.sort_values("abundance_all_samples", ascending=False)
         ann.index = pd.Index(ann["site"])
         gr = grubbs_cis(ann, inp.genes)  # every distinct site, before the listing is cut
-        hits = ann[ann["watch_list"] & (ann["distance"] <= 50_000)]
+        hits = ann[ann["watch_gene"] != ""]
         n_all = len(ann)
         keep = ann.index[:100].union(hits.index, sort=False)
         ann = ann.loc[ann.index.isin(keep)]
-        warn = [f"site {r.site} is {'inside' if r.in_gene else f'{r.distance:,.0f} bp from'} "
-                f"watch-list gene {r.gene}" for r in hits.itertuples()]
+        warn = [f"site {r.site} is "
+                f"{'inside' if r.watch_distance == 0 else f'{r.watch_distance:,.0f} bp from'} "
+                f"watch-list gene {r.watch_gene}" for r in hits.itertuples()]
         res.append(Result(
             "immunogenetics.is_annotation", "Integration sites: nearest gene", ann.drop(
                 columns="site"),
             method=("Nearest gene of each distinct site from the user-supplied annotation "
                     "(distance 0 = inside the gene, with vector orientation relative to the "
-                    "gene); watch-list genes flagged within 50 kb. Listed: the 100 most "
+                    "gene); a site within 50 kb of a watch-list gene is flagged with that "
+                    "gene and distance even when another gene is nearer. Listed: the 100 most "
                     f"abundant of {n_all} distinct sites and every watch-list hit."),
             warnings=tuple(warn), references=REFERENCES, section="immunogenetics",
             params={"watch_list": sorted(watch)}))
