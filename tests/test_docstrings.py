@@ -57,6 +57,7 @@ DOCUMENTED = (
     "remission.evidence.ratios",
     "remission.kinetics.associations",
     "remission.kinetics.nca",
+    "remission.lab.apoptosis",
     "remission.lab.formats",
     "remission.lab.qpcr",
     "remission.lab.synergy",
