@@ -167,11 +167,46 @@ def _covariance(u, y, p, free_idx, df) -> tuple[np.ndarray, float, float]:
 
 
 def lack_of_fit_test(dose: np.ndarray, response: np.ndarray, rss: float, n_par: int) -> dict:
-    """Lack-of-fit F test against the one-way ANOVA on dose (needs replicates).
+    """Lack-of-fit F test of a curve against the one-way ANOVA on dose (needs replicates).
 
-    Pure-error SS is the within-dose SS (= RSS of R ``lm(y ~ factor(dose))``); the
-    remainder of the model RSS is lack of fit (Bates & Watts 1988, sec. 3.10; drc
-    ``modelFit``).
+    Pure-error SS is the within-dose SS (= RSS of R ``lm(y ~ factor(dose))``); the rest
+    of the model RSS is lack of fit:
+    ``F = ((RSS - PE) / (k - p)) / (PE / (n - k))`` for k distinct doses and p parameters.
+
+    Parameters
+    ----------
+    dose : ndarray of float
+        Doses (replicates share a dose).
+    response : ndarray of float
+        Responses.
+    rss : float
+        Residual sum of squares of the fitted curve.
+    n_par : int
+        Number of fitted parameters.
+
+    Returns
+    -------
+    dict of str to float
+        ``F, df_lof, df_pe, p``; empty when there are no replicates or no lack-of-fit
+        degrees of freedom.
+
+    References
+    ----------
+    Bates DM, Watts DG. Nonlinear Regression Analysis and Its Applications. Wiley 1988,
+    sec. 3.10. Ritz C, et al. PLoS One 2015;10:e0146021 (drc modelFit).
+
+    Examples
+    --------
+    R ``d <- data.frame(dose = rep(c(0.1, 0.3, 1, 3, 10, 30, 100), each = 2), response =
+    c(101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2)); m <- nls(response ~
+    SSfpl(log(dose), A, B, xmid, scal), data = d)`` gives RSS 73.88622;
+    ``anova(lm(response ~ factor(dose), d))`` pure error 68 on 7 df. By hand F = (5.88622 / 3) / (68 / 7) = 0.20198:
+
+    >>> dose = np.repeat([0.1, 0.3, 1, 3, 10, 30, 100], 2)
+    >>> y = np.array([101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2.0])
+    >>> t = lack_of_fit_test(dose, y, rss=73.88621564, n_par=4)
+    >>> round(t["F"], 5), t["df_lof"], t["df_pe"]
+    (0.20198, 3, 7)
     """
     d = pd.DataFrame({"d": dose, "y": response})
     grp = d.groupby("d")["y"]
@@ -222,12 +257,61 @@ def _flags(p: dict[str, float], se: dict[str, float], lo: float, hi: float, n_do
 def fit_curve(dose: Sequence[float], response: Sequence[float], model: str = "LL.4",
               fixed: Mapping[str, float] | None = None, conf: float = 0.95,
               start: Sequence[float] | None = None, max_nfev: int = 400) -> CurveFit:
-    """Fit one log-logistic curve by least squares.
+    """Fit one log-logistic curve by least squares (R ``nls(y ~ SSfpl(log(dose), ...))``).
 
     ``model`` is ``"LL.4"`` (A, B, xmid, scal free) or ``"LL.3"`` (the lower asymptote
     fixed at 0, as drc LL.3: B for a falling curve, A for a rising one); ``fixed``
-    (e.g. ``{"A": 100}``) replaces that choice.
-    Doses must be > 0 (the model is on log dose); drop vehicle controls beforehand.
+    (e.g. ``{"A": 100}``) replaces that choice. The IC50 is ``exp(xmid)`` with a Wald
+    interval on the log scale; see :func:`profile_ic50_ci` for the profile interval.
+
+    Parameters
+    ----------
+    dose : sequence of float
+        Doses, all > 0 (drop vehicle controls beforehand).
+    response : sequence of float
+        Responses (e.g. % of vehicle).
+    model : {"LL.4", "LL.3"}, default "LL.4"
+        Which parameters are free.
+    fixed : mapping of str to float, optional
+        Fixed asymptotes, replacing the model's choice.
+    conf : float, default 0.95
+        Confidence level of the IC50 interval.
+    start : sequence of float, optional
+        Starting ``(A, B, xmid, scal)``; default :func:`self_start`.
+    max_nfev : int, default 400
+        Maximum function evaluations of the solver.
+
+    Returns
+    -------
+    CurveFit
+        ``params``, ``se``, ``vcov``, ``rss``, ``sigma``, ``df``, ``ic50`` (dose
+        units) with ``ic50_lower/upper``, ``flags`` (doubtful fits), ``lack_of_fit``.
+
+    Raises
+    ------
+    ValueError
+        Unequal lengths, a dose <= 0, an unknown model, too few observations or doses.
+
+    References
+    ----------
+    Bates DM, Watts DG. Nonlinear Regression Analysis and Its Applications. Wiley 1988.
+    Ritz C, et al. PLoS One 2015;10:e0146021 (drc).
+
+    Examples
+    --------
+    R ``d <- data.frame(dose = rep(c(0.1, 0.3, 1, 3, 10, 30, 100), each = 2), response =
+    c(101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2)); m <- nls(response ~
+    SSfpl(log(dose), A, B, xmid, scal), data = d)`` gives xmid 1.2738109 (SE 0.067640494),
+    scal 0.75747503, sigma 2.718201899 and
+    ``exp(xmid + c(-1, 1) * qt(.975, 10) * se)`` = 3.0743654, 4.1558764:
+
+    >>> dose = np.repeat([0.1, 0.3, 1, 3, 10, 30, 100], 2)
+    >>> y = np.array([101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2.0])
+    >>> f = fit_curve(dose, y)
+    >>> round(f.params["xmid"], 6), round(f.se["xmid"], 6), round(f.sigma, 6)
+    (1.273811, 0.06764, 2.718202)
+    >>> round(f.ic50, 4), round(f.ic50_lower, 4), round(f.ic50_upper, 4)
+    (3.5744, 3.0744, 4.1559)
     """
     x = np.asarray(dose, dtype=float)
     y = np.asarray(response, dtype=float)
@@ -279,13 +363,47 @@ def _finish(model, u, x, y, p, free, free_idx, converged, conf) -> CurveFit:
 
 def profile_ic50_ci(dose: Sequence[float], response: Sequence[float], fit: CurveFit,
                     conf: float | None = None, max_width: float = 12.0) -> tuple[float, float]:
-    """Profile-likelihood CI for the IC50 (Bates & Watts 1988, ch. 6).
+    """Profile-likelihood confidence interval for the IC50.
 
     ``tau(v) = sign(v - xmid_hat) sqrt(RSS_v - RSS_min) / s`` where ``RSS_v`` minimises
     the RSS with ``xmid = v``; the limits solve ``tau = +/- t_{df}`` exactly (brentq), the
-    same cut-off as MASS ``confint.nls``, which interpolates a spline through a profile
-    grid instead. A limit not reached within ``max_width`` log units is returned as NaN
-    (the data do not bound the IC50 on that side).
+    cut-off of MASS ``confint.nls`` (which interpolates a spline through a profile grid).
+
+    Parameters
+    ----------
+    dose, response : sequence of float
+        The data the curve was fitted to.
+    fit : CurveFit
+        Its fit (:func:`fit_curve`).
+    conf : float, optional
+        Confidence level; default ``fit.conf``.
+    max_width : float, default 12.0
+        Search limit in log-dose units either side of the estimate.
+
+    Returns
+    -------
+    tuple of (float, float)
+        Lower and upper IC50 limits (dose units); NaN on a side the data do not bound
+        within ``max_width``.
+
+    References
+    ----------
+    Bates DM, Watts DG. Nonlinear Regression Analysis and Its Applications. Wiley 1988,
+    ch. 6. Venables WN, Ripley BD. MASS, 4th ed. Springer 2002 (confint.nls).
+
+    Examples
+    --------
+    R ``d <- data.frame(dose = rep(c(0.1, 0.3, 1, 3, 10, 30, 100), each = 2), response =
+    c(101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2)); m <- nls(response ~
+    SSfpl(log(dose), A, B, xmid, scal), data = d)``; ``exp(confint(m, "xmid"))`` gives
+    exp(1.124038) = 3.0773 and exp(1.428873) =
+    4.1740:
+
+    >>> dose = np.repeat([0.1, 0.3, 1, 3, 10, 30, 100], 2)
+    >>> y = np.array([101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2.0])
+    >>> lo, hi = profile_ic50_ci(dose, y, fit_curve(dose, y))
+    >>> round(lo, 4), round(hi, 4)
+    (3.0773, 4.174)
     """
     x = np.asarray(dose, float)
     y = np.asarray(response, float)
@@ -328,12 +446,41 @@ def profile_ic50_ci(dose: Sequence[float], response: Sequence[float], fit: Curve
 
 
 def absolute_ic50(fit: CurveFit, level: float = 50.0) -> tuple[float, float, float]:
-    """Dose at which the fitted curve crosses ``level`` (e.g. 50 % of vehicle), with a
-    delta-method CI on the log scale: ``(estimate, lower, upper)``; NaNs when the curve
-    never reaches ``level`` (it lies outside the asymptotes).
+    """Dose at which the fitted curve crosses ``level`` (e.g. 50 % of vehicle), with a CI.
 
-    ``log x = xmid + scal * log((level - A) / (B - level))``, from inverting the model;
-    the gradient is taken analytically in the free parameters.
+    ``log x = xmid + scal * log((level - A) / (B - level))`` from inverting the model;
+    the interval is delta-method on the log scale with the analytic gradient in the free
+    parameters.
+
+    Parameters
+    ----------
+    fit : CurveFit
+        A fitted curve.
+    level : float, default 50.0
+        The response level (units of the response).
+
+    Returns
+    -------
+    tuple of (float, float, float)
+        ``(estimate, lower, upper)`` in dose units; NaNs when the curve never reaches
+        ``level`` (it lies outside the asymptotes).
+
+    References
+    ----------
+    Sebaugh JL. Guidelines for accurate EC50/IC50 estimation. Pharm Stat 2011;10:128-134.
+
+    Examples
+    --------
+    By hand from the fitted A = 100.4342, B = 2.2365, xmid = 1.27381, scal = 0.757475:
+    1.27381 + 0.757475 * log(50.4342 / 47.7635) = 1.31502, exp = 3.7248:
+
+    >>> dose = np.repeat([0.1, 0.3, 1, 3, 10, 30, 100], 2)
+    >>> y = np.array([101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2.0])
+    >>> est, lo, hi = absolute_ic50(fit_curve(dose, y), level=50)
+    >>> round(est, 4), lo < est < hi
+    (3.7248, True)
+    >>> absolute_ic50(fit_curve(dose, y), level=120)
+    (nan, nan, nan)
     """
     p = fit.params
     a_, b_ = p["A"], p["B"]
