@@ -200,7 +200,8 @@ def lack_of_fit_test(dose: np.ndarray, response: np.ndarray, rss: float, n_par: 
     R ``d <- data.frame(dose = rep(c(0.1, 0.3, 1, 3, 10, 30, 100), each = 2), response =
     c(101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2)); m <- nls(response ~
     SSfpl(log(dose), A, B, xmid, scal), data = d)`` gives RSS 73.88622;
-    ``anova(lm(response ~ factor(dose), d))`` pure error 68 on 7 df. By hand F = (5.88622 / 3) / (68 / 7) = 0.20198:
+    ``anova(lm(response ~ factor(dose), d))`` pure error 68 on 7 df. By
+    hand F = (5.88622 / 3) / (68 / 7) = 0.20198:
 
     >>> dose = np.repeat([0.1, 0.3, 1, 3, 10, 30, 100], 2)
     >>> y = np.array([101, 97, 99, 95, 88, 84, 60, 52, 25, 21, 9, 7, 4, 2.0])
