@@ -29,7 +29,36 @@ from remission.results import Result
 def normalise_to_vehicle(data: pd.DataFrame) -> pd.DataFrame:
     """Response as % of the mean vehicle (dose 0) wells of the same plate, group and drug.
 
-    Raises ValueError naming the strata that have no vehicle wells or a zero mean.
+    Parameters
+    ----------
+    data : DataFrame
+        Plate table (:func:`remission.lab.formats.read_plate_table`): ``dose``,
+        ``response`` and the strata columns present among ``plate, group, drug``.
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``response`` = 100 × response / mean vehicle response of its stratum
+        (vehicle wells themselves average 100).
+
+    Raises
+    ------
+    ValueError
+        Naming the strata that have no vehicle wells or a zero vehicle mean.
+
+    Examples
+    --------
+    Vehicle mean (2.0 + 2.2) / 2 = 2.1, so 1.05 is 50 % and 0.42 is 20 %:
+
+    >>> d = pd.DataFrame({"group": ["A"] * 4 + ["B"], "dose": [0, 0, 1, 10, 1],
+    ...                   "response": [2.0, 2.2, 1.05, 0.42, 1.0]})
+    >>> normalise_to_vehicle(d.iloc[:4])["response"].round(6).tolist()
+    [95.238095, 104.761905, 50.0, 20.0]
+    >>> try:
+    ...     normalise_to_vehicle(d)
+    ... except ValueError as e:
+    ...     print(e)
+    no usable vehicle (dose 0) wells for: B
     """
     d = data.copy()
     keys = [c for c in ("plate", "group", "drug") if c in d]
@@ -63,7 +92,33 @@ def reach_warning(fit: CurveFit, level: float = 50.0) -> str | None:
     """Say how far a curve gets when it never crosses ``level`` within the tested doses.
 
     Responses are % of vehicle: a falling curve must come down to ``level`` (50 = 50 %
-    inhibition), a rising one (e.g. % killing) up to it. ``None`` when it does.
+    inhibition), a rising one (e.g. % killing) up to it. The relative IC50 (halfway
+    between the fitted asymptotes) is then not the dose giving ``level``.
+
+    Parameters
+    ----------
+    fit : CurveFit
+        A fitted curve (:func:`~remission.lab.doseresponse.fit.fit_curve`).
+    level : float, default 50.0
+        The response level (% of vehicle).
+
+    Returns
+    -------
+    str or None
+        The warning, or None when the fitted curve reaches ``level`` between the lowest and
+        highest dose.
+
+    Examples
+    --------
+    A curve levelling off at about 60 % of vehicle never gives 50 % inhibition:
+
+    >>> from remission.lab.doseresponse.fit import fit_curve
+    >>> dose = np.repeat([0.1, 0.3, 1, 3, 10, 30, 100], 2)
+    >>> y = np.array([100, 99, 98, 97, 95, 94, 90, 88, 80, 78, 70, 68, 65, 63.0])
+    >>> print(reach_warning(fit_curve(dose, y)).split(":")[0])
+    never reaches 50% inhibition
+    >>> reach_warning(fit_curve(dose, 100 - (100 - y) * 2)) is None
+    True
     """
     p = fit.params
     ends = fit.predict(np.array([fit.dose_min, fit.dose_max]))
