@@ -37,6 +37,7 @@ def test_bad_inputs_all_reported_at_once(tmp_path):
     hla = pd.read_csv(ig / "hla.csv", dtype=str, keep_default_na=False)
     hla.loc[1, "A_1"] = "A*9x:01"        # not an allele name
     hla.loc[2, "C_2"] = "B*07:02"        # wrong locus in an HLA-C column
+    hla.loc[3, "B_1"] = "B*99:01"        # well formed, but no HLA-B*99 family exists
     hla.to_csv(ig / "hla.csv", index=False)
     kir = pd.read_csv(ig / "kir.csv", dtype=str, keep_default_na=False)
     kir["KIR2DL9"] = "1"                 # not in the nomenclature
@@ -51,6 +52,7 @@ def test_bad_inputs_all_reported_at_once(tmp_path):
     got = {(Path(p.file).name, p.row, p.column) for p in probs}
     assert ("hla.csv", 3, "A_1") in got
     assert ("hla.csv", 4, "C_2") in got
+    assert ("hla.csv", 5, "B_1") in got
     assert ("kir.csv", None, "KIR2DL9") in got
     assert ("kir.csv", 2, "KIR3DL1") in got
     assert ("integration_sites.csv", 2, "position") in got

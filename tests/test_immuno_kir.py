@@ -250,6 +250,11 @@ def test_results_report_unclassifiable_and_low_resolution():
     res = kir_hla_results(t, pd.DataFrame({"recipient": ["R"], "donor": ["D"]}))
     w = " ".join(res[0].warnings)
     assert "C*16:04" in w and "cannot be classified" in w
+    assert "not an HLA allele family" not in w
+    t.loc["D", "B_1"] = "B*99:01"   # no B*99 family in IPD-IMGT/HLA 3.63.0
+    w = " ".join(kir_hla_results(t, pd.DataFrame({"recipient": ["R"], "donor": ["D"]}))[0]
+                 .warnings)
+    assert "B*99:01 (2-field+, not an HLA allele family" in w
     assert "low-resolution" in w and "B51" in w and "Cw7" in w
     assert res[1].name == "immunogenetics.kir_models"
     assert res[1].cell("R | D", "missing_ligand") == "unknown"

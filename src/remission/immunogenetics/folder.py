@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from remission.errors import InputError, Problem
-from remission.immunogenetics.hla import BW_VALUES, C_VALUES, common_alleles, parse_allele
+from remission.immunogenetics.hla import (
+    BW_VALUES,
+    C_VALUES,
+    FAMILIES,
+    common_alleles,
+    known_family,
+    parse_allele,
+)
 from remission.immunogenetics.kir import HLA_COLUMNS, KIR_GENES
 from remission.io.textcsv import read_text_csv
 from remission.results import Result
@@ -323,6 +330,10 @@ def _read_ligands(p: Path, probs: list[Problem]) -> pd.DataFrame | None:
             keys.append("")
             continue
         keys.append(a.key)
+        if not known_family(a):
+            probs.append(Problem(str(p), f"no HLA-{a.locus} allele family "
+                                 f"{a.locus}*{a.first_field:02d}", row=line, column="allele",
+                                 value=r["allele"], expected="a family of IPD-IMGT/HLA 3.63.0"))
         if r["c_ligand"] and r["c_ligand"] not in C_VALUES:
             probs.append(Problem(str(p), "invalid value", row=line, column="c_ligand",
                                  value=r["c_ligand"], expected="C1, C2, none or blank"))
@@ -399,6 +410,12 @@ def _read_hla(p: Path, inp: Inputs, probs: list[Problem], patients: set[str] | N
                     probs.append(Problem(str(p), f"HLA-{a.locus} allele in an HLA-{loc} column",
                                          row=i + 2, column=col, value=v,
                                          expected=f"an HLA-{loc} allele"))
+                elif not known_family(a):
+                    probs.append(Problem(
+                        str(p), f"no HLA-{loc} allele family {loc}*{a.first_field:02d}",
+                        row=i + 2, column=col, value=v,
+                        expected=f"an HLA-{loc} family of IPD-IMGT/HLA 3.63.0: " + ", ".join(
+                            f"{x:02d}" for x in sorted(FAMILIES[loc]))))
         one = (df[c1] != "") & (df[c2] == "")
         for i in np.flatnonzero(one.to_numpy()):
             homo.append(f"{df['id'].iloc[i]} HLA-{loc}")

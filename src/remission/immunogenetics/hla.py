@@ -49,6 +49,38 @@ _MOLECULAR = re.compile(
 _SEROLOGY = re.compile(r"^(?:HLA-)?(?P<locus>A|B|CW?)(?P<num>\d{1,4})$")
 _RESIDUES = re.compile(r"^[ACDEFGHIKLMNPQRSTVWY]{7}$")
 
+#: allele families (first fields) of IPD-IMGT/HLA release 3.63.0 (via krantzlab/
+#: immunogenomics-ref, criteria.md §9d); a molecular name outside them is not an allele
+FAMILIES = {
+    "A": frozenset((1, 2, 3, 11, 23, 24, 25, 26, 29, 30, 31, 32, 33, 34, 36, 43, 66, 68, 69,
+                    74, 80)),
+    "B": frozenset((7, 8, 13, 14, 15, 18, 27, 35, 37, 38, 39, 40, 41, 42, 44, 45, 46, 47, 48,
+                    49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 67, 73, 78, 81, 82, 83)),
+    "C": frozenset((1, 2, 3, 4, 5, 6, 7, 8, 12, 14, 15, 16, 17, 18)),
+}
+
+
+def known_family(allele: Allele) -> bool:
+    """Whether a molecular name's first field is an HLA-A/B/C allele family (serology: True).
+
+    Parameters
+    ----------
+    allele:
+        From :func:`parse_allele`.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> known_family(parse_allele("B*99:01")), known_family(parse_allele("C*16:04"))
+    (False, True)
+    """
+    f1 = allele.first_field
+    return f1 is None or f1 in FAMILIES[allele.locus]
+
+
 REFERENCES = (
     "Robinson J et al. IPD-IMGT/HLA Database. Nucleic Acids Res 2020;48:D948-D955 "
     "(release 3.63.0 ligand classes of the shipped common alleles).",

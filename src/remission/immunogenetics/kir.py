@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from remission.immunogenetics.hla import UNKNOWN, classify, parse_allele
+from remission.immunogenetics.hla import UNKNOWN, classify, known_family, parse_allele
 from remission.results import Result
 
 HLA_COLUMNS = ("A_1", "A_2", "B_1", "B_2", "C_1", "C_2")
@@ -406,7 +406,9 @@ def kir_hla_results(hla: pd.DataFrame, pairs: pd.DataFrame, kir: pd.DataFrame | 
     for name, row in bad.iterrows():
         what = [k for k in ("c", "bw", "a3a11") if row[k] == UNKNOWN]
         lab = {"c": "C1/C2", "bw": "Bw4/Bw6", "a3a11": "A3/A11"}
-        warn.append(f"allele {name} ({row['resolution']}) cannot be classified for "
+        fam = "" if (a := parse_allele(name)) is None or known_family(a) else \
+            ", not an HLA allele family of IPD-IMGT/HLA 3.63.0"
+        warn.append(f"allele {name} ({row['resolution']}{fam}) cannot be classified for "
                     f"{', '.join(lab[w] for w in what)}: give residues 77-83 or a class in "
                     "the allele -> group file; models that need it are reported as unknown")
     gg = [n for n in classes.index if (a := parse_allele(n)) is not None and a.group == "G"]
