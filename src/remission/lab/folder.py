@@ -47,8 +47,18 @@ ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 
 def lab_folder(path: Path) -> Path:
-    """The folder holding the assay tables: ``path`` itself, or its ``lab/`` subfolder when
-    ``path`` is a study folder (a ``lab/`` folder and no assay table at the top).
+    """The folder holding the assay tables of a lab or study folder.
+
+    Parameters
+    ----------
+    path : Path
+        A lab folder, or a study folder with a ``lab/`` subfolder.
+
+    Returns
+    -------
+    Path
+        ``path`` itself, or its ``lab/`` subfolder when ``path`` has one and no assay table
+        at the top.
 
     Examples
     --------
@@ -61,7 +71,38 @@ def lab_folder(path: Path) -> Path:
 
 
 def read_config(folder: Path) -> dict[str, dict[str, Any]]:
-    """Read and check ``lab.toml`` (optional); unknown keys are errors."""
+    """Read and check ``lab.toml`` (optional); unknown sections and keys are errors.
+
+    Parameters
+    ----------
+    folder : Path
+        The lab folder.
+
+    Returns
+    -------
+    dict of str to dict
+        Section -> settings as written; ``{}`` when there is no ``lab.toml``.
+
+    Raises
+    ------
+    InputError
+        Every problem at once: invalid TOML, unknown sections or keys, wrong types,
+        invalid choices (``model``, ``response_type``), levels outside (0, 1), negative
+        ``n_boot``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> read_config(d)
+    {}
+    >>> _ = (d / "lab.toml").write_text('[apoptosis]\\ncontrol_group = "ctl"\\ncolour = "red"\\n')
+    >>> try:
+    ...     read_config(d)
+    ... except InputError as e:
+    ...     print([(p.message, p.value) for p in e.problems])
+    [('unknown key in [apoptosis]', 'colour')]
+    """
     p = folder / "lab.toml"
     if not p.exists():
         return {}
@@ -106,10 +147,41 @@ def read_config(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def analyse_folder(path: str | Path) -> tuple[list[Result], list[Figure]]:
-    """Analyse every lab input present in ``path`` (a lab folder or a study folder with
-    ``lab/``). Returns Results (section "lab") and Figures tagged ``remission_name``.
+    """Analyse every lab input present in a lab folder (or a study folder's ``lab/``).
 
-    All input problems across all files are collected and raised as one InputError.
+    Each recognised table (dose–response, qPCR, apoptosis, synergy, RNA-seq; see
+    docs/lab-formats.md) is read, analysed with the settings of ``lab.toml`` and drawn.
+
+    Parameters
+    ----------
+    path : str or Path
+        The lab folder or a study folder with ``lab/``.
+
+    Returns
+    -------
+    tuple of (list of Result, list of Figure)
+        Results (section ``"lab"``) and Figures tagged ``remission_name``.
+
+    Raises
+    ------
+    InputError
+        All input problems across all files, collected into one error.
+
+    Examples
+    --------
+    Only an apoptosis table: ctl 9 % and 11 %, ven 45 % and 44 % apoptotic; R
+    ``t.test(c(45, 44), c(9, 11))`` gives t = 30.857738:
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "apoptosis.csv").write_text(
+    ...     "sample,group,q_viable,q_early,q_late,q_necrotic\\ns1,ctl,900,50,40,10\\n"
+    ...     "s2,ctl,880,60,50,10\\ns3,ven,500,300,150,50\\ns4,ven,520,280,160,40\\n")
+    >>> results, figures = analyse_folder(d)
+    >>> [r.name for r in results]
+    ['lab.apoptosis.samples', 'lab.apoptosis.summary', 'lab.apoptosis.tests']
+    >>> round(float(results[2].table["statistic"].iloc[0]), 6)
+    30.857738
     """
     folder = lab_folder(Path(path))
     if not folder.is_dir():
