@@ -31,7 +31,64 @@ def rnaseq_results(counts: pd.DataFrame, samples: pd.DataFrame, control: str, tr
                    genesets: Mapping | None = None, highlight: Sequence[str] = HIGHLIGHT,
                    alpha: float = 0.05, lfc_threshold: float = 1.0,
                    de: pd.DataFrame | None = None) -> list[Result]:
-    """DE table, highlighted genes, over-representation and preranked enrichment."""
+    """Differential expression (DESeq2), genes of interest and gene-set enrichment.
+
+    DE by :func:`~remission.stats.deseq.run_deseq2` unless ``de`` is given; with gene
+    sets, over-representation of up- and down-regulated genes (padj < ``alpha`` and
+    absolute shrunken log2FC >= ``lfc_threshold``) against the genes with an adjusted p-value,
+    and the preranked rank-sum test of the Wald statistic.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        Raw counts, genes × samples.
+    samples : DataFrame
+        Sample sheet indexed by sample, with ``group``.
+    control, treatment : str
+        The groups compared (log2 fold change = treatment over control).
+    genesets : mapping, optional
+        ``{name: (description, genes)}`` (:func:`remission.stats.enrichment.read_gmt`).
+    highlight : sequence of str
+        Genes reported in ``lab.rnaseq.genes`` (default MCL1, BCL2, BCL2L1, CLEC12A).
+    alpha : float, default 0.05
+        Adjusted-p threshold.
+    lfc_threshold : float, default 1.0
+        Absolute log2 fold change threshold of the over-representation selection.
+    de : DataFrame, optional
+        A DE table already computed (columns as :func:`run_deseq2` returns).
+
+    Returns
+    -------
+    list of Result
+        ``lab.rnaseq.de``, ``lab.rnaseq.genes`` and, with gene sets,
+        ``lab.rnaseq.ora`` (rows ``direction | set``) and ``lab.rnaseq.preranked``.
+
+    References
+    ----------
+    Love MI, et al. Genome Biol 2014;15:550 (DESeq2). Muzellec B, et al. Bioinformatics
+    2023;39:btad547 (PyDESeq2). Rivals I, et al. Bioinformatics 2007;23:401-407 (ORA).
+
+    Examples
+    --------
+    Four up-regulated genes, all in a set of 5 among 20 tested genes:
+    P(X >= 4) = C(5,4) / C(20,4) = 5/4845 (R ``phyper(3, 5, 15, 4, lower.tail = FALSE)``):
+
+    >>> genes = [f"G{i}" for i in range(1, 21)]
+    >>> de = pd.DataFrame({"baseMean": 100.0, "log2FoldChange": [2.0] * 4 + [0.1] * 16,
+    ...                    "stat": np.r_[[6.0, 5.5, 5.0, 4.5], np.linspace(-1, 1, 16)],
+    ...                    "pvalue": [1e-6] * 4 + [0.5] * 16, "padj": [1e-4] * 4 + [0.8] * 16},
+    ...                   index=genes)
+    >>> counts = pd.DataFrame(index=genes)
+    >>> sheet = pd.DataFrame({"group": ["ctl"] * 3 + ["kd"] * 3})
+    >>> res = rnaseq_results(counts, sheet, "ctl", "kd", genesets={"S": ("", genes[:5])},
+    ...                      highlight=["G1", "BCL2"], de=de)
+    >>> [r.name for r in res]
+    ['lab.rnaseq.de', 'lab.rnaseq.genes', 'lab.rnaseq.ora', 'lab.rnaseq.preranked']
+    >>> round(float(res[2].table.loc["up | S", "p"]), 6), round(5 / 4845, 6)
+    (0.001032, 0.001032)
+    >>> res[1].warnings
+    ('BCL2 not in the count matrix',)
+    """
     res = run_deseq2(counts, samples, control, treatment, alpha=alpha) if de is None else de
     n_sig = int(((res["padj"] < alpha)).sum())
     warns = list(res.attrs.get("warnings", []))
@@ -97,7 +154,35 @@ def _label(ax, res: pd.DataFrame, x: str, y: np.ndarray, genes: Sequence[str]) -
 
 def plot_volcano(res: pd.DataFrame, highlight: Sequence[str] = HIGHLIGHT, alpha: float = 0.05,
                  name: str = "lab.rnaseq.volcano") -> Figure:
-    """Shrunken log2FC vs -log10 p; genes with padj < alpha coloured; named genes labelled."""
+    """Volcano plot: log2 fold change against -log10 p, significant genes coloured.
+
+    Parameters
+    ----------
+    res : DataFrame
+        DE table (``log2FC_shrunk`` or ``log2FoldChange``, ``pvalue``, ``padj``).
+    highlight : sequence of str
+        Genes labelled.
+    alpha : float, default 0.05
+        Adjusted-p threshold of the colouring.
+    name : str, default "lab.rnaseq.volcano"
+        Figure name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; the second scatter holds the genes with padj < ``alpha``.
+
+    Examples
+    --------
+    >>> genes = [f"G{i}" for i in range(1, 21)]
+    >>> de = pd.DataFrame({"baseMean": 100.0, "log2FoldChange": [2.0] * 4 + [0.1] * 16,
+    ...                    "stat": np.r_[[6.0, 5.5, 5.0, 4.5], np.linspace(-1, 1, 16)],
+    ...                    "pvalue": [1e-6] * 4 + [0.5] * 16, "padj": [1e-4] * 4 + [0.8] * 16},
+    ...                   index=genes)
+    >>> ax = plot_volcano(de).axes[0]
+    >>> len(ax.collections[1].get_offsets()), ax.get_ylabel()
+    (4, '-log10 p')
+    """
     x = "log2FC_shrunk" if "log2FC_shrunk" in res else "log2FoldChange"
     y = -np.log10(res["pvalue"].clip(lower=1e-300)).to_numpy()
     sig = (res["padj"] < alpha).to_numpy()
@@ -115,7 +200,37 @@ def plot_volcano(res: pd.DataFrame, highlight: Sequence[str] = HIGHLIGHT, alpha:
 
 def plot_ma(res: pd.DataFrame, highlight: Sequence[str] = HIGHLIGHT, alpha: float = 0.05,
             name: str = "lab.rnaseq.ma") -> Figure:
-    """log10 mean normalised count vs shrunken log2FC."""
+    """MA plot: log10 mean normalised count against log2 fold change.
+
+    Parameters
+    ----------
+    res : DataFrame
+        DE table (``baseMean``, ``log2FC_shrunk`` or ``log2FoldChange``, ``padj``).
+    highlight : sequence of str
+        Genes circled and labelled.
+    alpha : float, default 0.05
+        Adjusted-p threshold of the colouring.
+    name : str, default "lab.rnaseq.ma"
+        Figure name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes; the second scatter holds the genes with padj < ``alpha``.
+
+    Examples
+    --------
+    baseMean 100 is drawn at log10 100 = 2:
+
+    >>> genes = [f"G{i}" for i in range(1, 21)]
+    >>> de = pd.DataFrame({"baseMean": 100.0, "log2FoldChange": [2.0] * 4 + [0.1] * 16,
+    ...                    "stat": np.r_[[6.0, 5.5, 5.0, 4.5], np.linspace(-1, 1, 16)],
+    ...                    "pvalue": [1e-6] * 4 + [0.5] * 16, "padj": [1e-4] * 4 + [0.8] * 16},
+    ...                   index=genes)
+    >>> ax = plot_ma(de).axes[0]
+    >>> ax.collections[1].get_offsets()[:, 0].tolist()
+    [2.0, 2.0, 2.0, 2.0]
+    """
     x = "log2FC_shrunk" if "log2FC_shrunk" in res else "log2FoldChange"
     a = np.log10(res["baseMean"].clip(lower=1e-1)).to_numpy()
     sig = (res["padj"] < alpha).to_numpy()
