@@ -31,7 +31,8 @@ LEGACY = sorted(p.name for p in HERE.glob("bench_*.py") if p.name not in HARNESS
 # in docs/performance.md); a benchmark not listed runs at its own default size
 MAKE_BENCH: dict[str, list[str]] = {
     "bench_lab.py": ["--n", "500"],  # R nls(SSfpl) on 2,000 curves: ~80 s per repetition
-    "bench_web.py": ["--seconds", "60"],  # load runs of 60 s instead of 120 s per backend
+    "bench_web.py": ["--seconds", "30"],  # load runs of 30 s instead of 120 s per backend
+    "bench_sim.py": ["--trial-patients", "250"],  # Dask trial 2 x 250 instead of 2 x 500
     "bench_singlecell.py": ["--cells", "2000", "--genes", "800"],  # full: 2 x 50,000 x 20,000
 }
 

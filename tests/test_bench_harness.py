@@ -75,3 +75,12 @@ def test_make_bench_sizes_and_full_and_quick_replace_them() -> None:
     assert run_all.arguments("bench_survival.py", ["--reps", "3"]) == ["--reps", "3"]
     assert run_all.arguments("bench_immunogenetics.py", ["--full", "--reps", "3"]) == []
     assert run_all.arguments("bench_immunogenetics.py", ["--quick"]) == ["--quick"]
+
+
+def test_ab_commands_alternates_and_fails_on_a_failing_run(capsys) -> None:
+    import ab_commands
+
+    assert ab_commands.main(["--reps", "2", "true", f"{sys.executable} -c pass"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("wall median") == 2 and "failed runs: 0" in out
+    assert ab_commands.main(["--reps", "1", "true", "exit 3"]) == 1
