@@ -110,3 +110,26 @@ def test_lognormalised_matrix_shares_the_counts_structure() -> None:
     want = np.log1p(dense / dense.sum(axis=1, keepdims=True) * 1e4)  # Seurat LogNormalize
     assert np.array_equal(X.toarray(), want)
     assert X.has_sorted_indices and C.has_sorted_indices
+
+
+def test_set_scores_with_cached_gene_means_equal_scanpy_score_genes() -> None:
+    # oracle: sc.tl.score_genes itself (set_scores without pool_means calls it)
+    from remission.singlecell import tl
+    from remission.singlecell.markers import MARKER_SETS, MODULES
+    from remission.singlecell.simulate import cart_design, simulate
+
+    # 2,000 genes: 25 bins of ~80 genes, so 50 controls per bin are sampled (at a few
+    # hundred genes every bin is taken whole and the seed would not matter)
+    d = cart_design(n_cells=120, n_genes=2000)
+    a = simulate(d, seed=0)
+    pp.extract_car(a, d.construct_features)
+    pp.normalize(a)
+    pool = tl.gene_means(a)
+    sets = [m.positive for m in MARKER_SETS] + [m.negative for m in MARKER_SETS
+                                                if m.negative]
+    sets += [genes for genes, _ in MODULES.values()]
+    for seed in (0,):
+        for genes in sets:
+            want = tl.set_scores(a, genes, seed=seed)
+            got = tl.set_scores(a, genes, seed=seed, pool_means=pool)
+            assert np.array_equal(got, want, equal_nan=True), (seed, genes)

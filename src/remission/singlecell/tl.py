@@ -326,9 +326,40 @@ def _expr(adata: anndata.AnnData, genes: Sequence[str]) -> np.ndarray:
     return X.toarray() if sp.issparse(X) else np.asarray(X)
 
 
+def gene_means(adata: anndata.AnnData) -> np.ndarray:
+    """Per-gene mean of ``X`` as ``sc.tl.score_genes`` bins genes (its own function).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Log-normalised ``X``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one value per gene; pass to :func:`set_scores` as ``pool_means`` to
+        score many sets without a pass (and two copies of ``X``) per set.
+
+    Examples
+    --------
+    >>> from remission.singlecell.simulate import tiny
+    >>> gene_means(tiny("normalised")).shape
+    (300,)
+    """
+    from scanpy.tools._score_genes import _nan_means
+
+    return _nan_means(adata.X, axis=0)
+
+
 def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
-               n_bins: int = 25, ctrl_size: int = 50) -> np.ndarray:
+               n_bins: int = 25, ctrl_size: int = 50,
+               pool_means: np.ndarray | None = None) -> np.ndarray:
     """Seurat AddModuleScore / scanpy ``score_genes``: mean of the set minus controls.
+
+    With ``pool_means`` (from :func:`gene_means` on the same ``X``) the steps of scanpy
+    1.11.5's ``score_genes`` run with the all-gene means given instead of recomputed:
+    the same control genes and the same bits (``tests/test_singlecell_pca_memory.py``),
+    without the two copies of ``X`` that scanpy's NaN-aware mean makes on every call.
 
     Parameters
     ----------
@@ -338,6 +369,8 @@ def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
         Gene set (absent genes are ignored).
     seed, n_bins, ctrl_size : int
         Control-gene sampling (expression bins, controls per gene).
+    pool_means : numpy.ndarray, optional
+        :func:`gene_means` of ``adata`` (``None``: call ``sc.tl.score_genes``).
 
     Returns
     -------
@@ -360,9 +393,34 @@ def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
     present = [g for g in genes if g in adata.var_names]
     if not present:
         return np.full(adata.n_obs, np.nan)
-    sc.tl.score_genes(adata, present, score_name="_score", random_state=seed,
-                      n_bins=n_bins, ctrl_size=ctrl_size, use_raw=False)
-    return adata.obs.pop("_score").to_numpy(float)
+    if pool_means is None:
+        sc.tl.score_genes(adata, present, score_name="_score", random_state=seed,
+                          n_bins=n_bins, ctrl_size=ctrl_size, use_raw=False)
+        return adata.obs.pop("_score").to_numpy(float)
+    from scanpy.tools._score_genes import (
+        _check_score_genes_args,
+        _nan_means,
+        _score_genes_bins,
+    )
+
+    np.random.seed(seed)  # as score_genes: pandas' sample() draws from numpy's global state
+    gene_list, gene_pool, get_subset = _check_score_genes_args(
+        adata, present, None, use_raw=False, layer=None)
+    pool_row = np.asarray(pool_means, np.float64)[None, :]  # nanmean of one row = itself
+
+    def subset(g):
+        return pool_row if g is gene_pool else get_subset(g)
+
+    control = pd.Index([], dtype="string")
+    for r_genes in _score_genes_bins(gene_list, gene_pool, ctrl_as_ref=True,
+                                     ctrl_size=ctrl_size, n_bins=n_bins,
+                                     get_subset=subset):
+        control = control.union(r_genes)
+    if len(control) == 0:
+        raise RuntimeError("No control genes found in any cut.")
+    score = (_nan_means(get_subset(gene_list), axis=1, dtype="float64")
+             - _nan_means(get_subset(control), axis=1, dtype="float64"))
+    return np.array(score, dtype=np.float64).ravel()
 
 
 def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
@@ -420,10 +478,11 @@ def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
     True
     """
     scores = {}
+    pool = gene_means(adata)  # once for all sets (same bits as per call)
     for m in sets:
-        s = set_scores(adata, m.positive, seed=seed)
+        s = set_scores(adata, m.positive, seed=seed, pool_means=pool)
         if m.negative:
-            neg = set_scores(adata, m.negative, seed=seed)
+            neg = set_scores(adata, m.negative, seed=seed, pool_means=pool)
             s = s - np.clip(np.nan_to_num(neg), 0.0, None)  # absence earns nothing
         scores[m.name] = s
     S = pd.DataFrame(scores, index=adata.obs_names).dropna(axis=1, how="all")
@@ -487,8 +546,9 @@ def module_scores(adata: anndata.AnnData,
     True
     """
     cols = []
+    pool = gene_means(adata)
     for name, (genes, _) in modules.items():
-        s = set_scores(adata, genes, seed=seed)
+        s = set_scores(adata, genes, seed=seed, pool_means=pool)
         if not np.all(np.isnan(s)):
             adata.obs[f"score_{name}"] = s
             cols.append(f"score_{name}")
