@@ -22,6 +22,34 @@ def _umask() -> int:
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: the file appears whole or not at all.
+
+    The bytes go to a temporary sibling (``.{name}.*.tmp``), which is given the usual file
+    mode (0666 minus the umask) and moved into place with ``os.replace``; on any error the
+    temporary file is removed and an existing ``path`` is left as it was. Parent folders
+    are created.
+
+    Parameters
+    ----------
+    path : str or Path
+        The destination file.
+    data : bytes
+        Its full contents.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> write_bytes(d / "out" / "a.bin", b"\\x00\\x01").read_bytes()
+    b'\\x00\\x01'
+    >>> sorted(p.name for p in (d / "out").iterdir())  # no temporary file left behind
+    ['a.bin']
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -37,14 +65,64 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` atomically (see :func:`write_bytes`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The destination file.
+    text : str
+        Its full contents (no newline translation).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_text(Path(tempfile.mkdtemp()) / "note.txt", "CRS grade ≥ 3\\n")
+    >>> p.read_bytes()
+    b'CRS grade \\xe2\\x89\\xa5 3\\n'
+    """
     return write_bytes(path, text.encode("utf-8"))
 
 
 @contextmanager
 def staged_dir(final: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory; on success its files replace those in ``final``.
+    """Build a folder of outputs in a temporary sibling and move its files into ``final``.
 
-    On any exception the temporary directory is removed and ``final`` is untouched.
+    Yield a temporary directory; when the block ends without error its entries replace
+    those of the same name in ``final`` (created if needed; other files of ``final`` are
+    kept). On any exception the temporary directory is removed and ``final`` is untouched.
+
+    Parameters
+    ----------
+    final : str or Path
+        The destination folder.
+
+    Returns
+    -------
+    contextmanager of Path
+        The temporary directory to write into.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> final = Path(tempfile.mkdtemp()) / "report"
+    >>> try:
+    ...     with staged_dir(final) as tmp:
+    ...         _ = (tmp / "results.json").write_text("{}")
+    ...         raise RuntimeError("analysis failed")
+    ... except RuntimeError:
+    ...     pass
+    >>> final.exists()
+    False
+    >>> with staged_dir(final) as tmp:
+    ...     _ = (tmp / "results.json").write_text("{}")
+    >>> [p.name for p in final.iterdir()], len(list(final.parent.iterdir()))
+    (['results.json'], 1)
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
