@@ -337,7 +337,47 @@ def _check_cohorts(p: pd.DataFrame, config: StudyConfig, label: str, log: Proble
 
 
 def assign_cohorts(p: pd.DataFrame, config: StudyConfig) -> pd.Series:
-    """Cohort name per patient row, from the study.toml ``[cohorts]`` definition."""
+    """Cohort name of each patient row, from the study.toml ``[cohorts]`` definition.
+
+    With ``column`` a patient's value must equal one level's ``value``; otherwise each
+    level's ``when`` expression (over patients.csv columns, e.g. ``"age < 18"``) is
+    evaluated and a patient must match exactly one level.
+
+    Parameters
+    ----------
+    p : DataFrame
+        patients.csv as loaded (index = spreadsheet line).
+    config : StudyConfig
+        The parsed study.toml.
+
+    Returns
+    -------
+    Series of str
+        Level name per row ('' for every row when the study has no cohorts).
+
+    Raises
+    ------
+    InputError
+        The cohort column absent; a value matching no level; an expression that cannot be
+        evaluated; a patient matching zero or several levels (with the line).
+
+    Examples
+    --------
+    The boundary age 18 falls in the adult level; a missing age matches none:
+
+    >>> from remission.study.config import Cohorts, Level, StudyConfig
+    >>> co = Cohorts(label="Age", column=None, ordered=True,
+    ...              levels=(Level("paed", "< 18", when="age < 18"),
+    ...                      Level("adult", ">= 18", when="age >= 18")))
+    >>> cfg = StudyConfig(name="X", disease="AML", products=(), day0="infusion", cohorts=co)
+    >>> assign_cohorts(pd.DataFrame({"age": [12, 18, 45.0]}, index=[2, 3, 4]), cfg).tolist()
+    ['paed', 'adult', 'adult']
+    >>> try:
+    ...     assign_cohorts(pd.DataFrame({"age": [12, None]}, index=[2, 3]), cfg)
+    ... except InputError as e:
+    ...     print([(p.row, p.message) for p in e.problems])
+    [(3, 'patient matches 0 cohort levels')]
+    """
     co = config.cohorts
     log = ProblemLog()
     out = pd.Series("", index=p.index, dtype=object)
