@@ -114,7 +114,57 @@ def _check_types(doc: dict[str, Any], path: Path, log: ProblemLog) -> None:
 
 
 def reconstruct_claims(path: str | Path) -> list[Result]:
-    """One Result per claim in the file, in file order; bad entries raise ``InputError``."""
+    """Reconstruct every published number of a ``claims.toml``, one Result per claim.
+
+    Two-proportion comparisons are searched over the group sizes and counts that print
+    the reported percentages, and each candidate table's P is computed by Pearson,
+    Yates, Fisher and mid-p; comparisons sharing a ``subgroup`` are intersected
+    (:func:`joint_group_sizes`); means get the GRIM test, medians the range check,
+    ratios the CI/P consistency, proportions and distributions their counts.
+
+    Parameters
+    ----------
+    path : str or Path
+        The claims file (format in the module docstring).
+
+    Returns
+    -------
+    list of Result
+        In file order: ``evidence.comparison.{i}`` (candidate tables with their P values
+        and ``reproduces``), ``evidence.subgroup.{i}``, ``evidence.grim.{label}`` ...
+
+    Raises
+    ------
+    InputError
+        Unreadable TOML, missing or unknown fields, wrong types (all at once, with lines).
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. The GRIM test. Soc Psychol Personal Sci 2017;8:363-369.
+
+    Examples
+    --------
+    3/4 vs 1/4 prints 75.0 % vs 25.0 %; R ``fisher.test(matrix(c(3, 1, 1, 3), 2))`` gives
+    p = 0.4857143, the printed 0.486. A mean of 3.45 over 10 whole numbers is impossible
+    (34.5 is not a sum of integers):
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "claims.toml"
+    >>> _ = f.write_text(
+    ...     '[[comparison]]\\nlabel = "CR"\\npct1 = "75.0"\\npct2 = "25.0"\\n'
+    ...     'reported_p = "0.486"\\nn1 = 4\\nn2 = 4\\nsubgroup = "all"\\n'
+    ...     '[[comparison]]\\nlabel = "MRD-"\\npct1 = "50.0"\\npct2 = "0"\\n'
+    ...     'reported_p = "0.429"\\nn1_max = 6\\nn2_max = 6\\nsubgroup = "all"\\n'
+    ...     '[[mean]]\\nlabel = "age"\\nmean = "3.45"\\nn = 10\\n')
+    >>> res = reconstruct_claims(f)
+    >>> [r.name for r in res]
+    ['evidence.comparison.1', 'evidence.comparison.2', 'evidence.subgroup.1', 'evidence.grim.age']
+    >>> t = res[0].table
+    >>> t.index.tolist(), round(float(t["p_fisher"].iloc[0]), 6), t["reproduces"].iloc[0]
+    (['3/4 vs 1/4'], 0.485714, 'fisher')
+    >>> bool(res[3].table["attainable"].iloc[0])
+    False
+    """
     path = Path(path)
     log = ProblemLog()
     try:
@@ -254,6 +304,44 @@ def joint_group_sizes(subgroup: str, results: list[Result], name: str) -> Result
 
     Comparisons reported for the same patients must share n1 and n2; intersecting the
     sizes at which each printed P is reproduced narrows the candidate tables.
+
+    Parameters
+    ----------
+    subgroup : str
+        The subgroup label (for the title and warning).
+    results : list of Result
+        The comparison Results of that subgroup (from the reconstruction).
+    name : str
+        Name of the returned Result.
+
+    Returns
+    -------
+    Result
+        Rows ``"n1=.., n2=.."`` for each common pair, one column per comparison naming
+        the tables that reproduce it; a warning when no pair is common.
+
+    References
+    ----------
+    Brown NJL, Heathers JAJ. Soc Psychol Personal Sci 2017;8:363-369.
+
+    Examples
+    --------
+    The first comparison fixes n1 = n2 = 4; of the sizes that reproduce the second one's
+    p = 0.429 (R ``fisher.test(matrix(c(2, 2, 0, 4), 2))`` gives 0.4285714) only 2/4 vs 0/4
+    has them:
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "claims.toml"
+    >>> _ = f.write_text(
+    ...     '[[comparison]]\\nlabel = "CR"\\npct1 = "75.0"\\npct2 = "25.0"\\n'
+    ...     'reported_p = "0.486"\\nn1 = 4\\nn2 = 4\\nsubgroup = "all"\\n'
+    ...     '[[comparison]]\\nlabel = "MRD-"\\npct1 = "50.0"\\npct2 = "0"\\n'
+    ...     'reported_p = "0.429"\\nn1_max = 6\\nn2_max = 6\\nsubgroup = "all"\\n'
+    ...     '[[mean]]\\nlabel = "age"\\nmean = "3.45"\\nn = 10\\n')
+    >>> res = reconstruct_claims(f)
+    >>> j = joint_group_sizes("all", res[:2], "evidence.subgroup.1")
+    >>> j.table.to_dict("index")
+    {'n1=4, n2=4': {'CR': '3/4 vs 1/4 (fisher)', 'MRD-': '2/4 vs 0/4 (fisher)'}}
     """
     per: list[dict[tuple[int, int], str]] = []
     for r in results:
