@@ -291,3 +291,27 @@ def test_watch_list_gene_flagged_when_another_gene_is_nearer(tmp_path):
     assert ann.table.loc["chr4:1010000:+", "watch_distance"] == 10_000
     assert ann.table.loc["chr4:1060000:+", "watch_gene"] == ""
     assert ann.warnings == ("site chr4:1010000:+ is 10,000 bp from watch-list gene TET2",)
+
+
+def _protein(r77_83: str) -> str:
+    """A made-up mature class I sequence: GSHS... start, residues 77-83 as given."""
+    head = "CSHSMRYF"
+    return head + "A" * (76 - len(head)) + r77_83 + "A" * 100
+
+
+def test_user_ligand_file_mature_protein_and_leader(tmp_path):
+    """Residues 77-83 are read from a mature protein (here NLRKLRG: Lys80 = C2, so
+    C*08:22 becomes C2 and P5 gains C2); a precursor with its 24-residue leader is refused
+    (residue 77 would be read 24 places off)."""
+    s = _copy(tmp_path)
+    lig = s / "immunogenetics" / "hla_ligands.csv"
+    pd.DataFrame({"allele": ["C*08:22"], "mature_protein": [_protein("NLRKLRG")]}).to_csv(
+        lig, index=False)
+    res, _ = analyse_folder(s / "immunogenetics", figures=False)
+    st = {r.name: r for r in res}["immunogenetics.hla_ligands"]
+    assert st.cell("P5", "C2") == "present"
+    leader = "MRVMAPRALLLLLSGGLALTETWA" + _protein("NLRKLRG")
+    pd.DataFrame({"allele": ["C*08:22"], "mature_protein": [leader]}).to_csv(lig, index=False)
+    probs = _problems(s)
+    assert [(p.column, p.message[:40]) for p in probs] == [
+        ("mature_protein", "sequence starts with the 24-residue lead")]

@@ -346,7 +346,15 @@ def _read_ligands(p: Path, probs: list[Problem]) -> pd.DataFrame | None:
         res = r["residues_77_83"].upper()
         if r["mature_protein"]:
             seq = r["mature_protein"].upper().replace(" ", "")
-            if len(seq) < 83 or not seq.isalpha():
+            if (seq.startswith("M") and seq[24:28] in ("GSHS", "CSHS")
+                    and seq[:4] not in ("GSHS", "CSHS")):
+                # the precursor: 24-residue leader peptide, then the mature protein
+                probs.append(Problem(str(p), "sequence starts with the 24-residue leader "
+                                     "peptide: residue 77 would be read 24 places off",
+                                     row=line, column="mature_protein", value=seq[:30] + "...",
+                                     expected="the mature protein from residue 1 (GSHS... or "
+                                              "CSHS...), without the leader"))
+            elif len(seq) < 83 or not seq.isalpha():
                 probs.append(Problem(str(p), "mature protein too short or not amino acids",
                                      row=line, column="mature_protein", value=seq[:20] + "...",
                                      expected="one-letter sequence from residue 1 of the "
