@@ -61,6 +61,8 @@ DOCUMENTED = (
     "remission.io.textcsv",
     "remission.kinetics.associations",
     "remission.kinetics.nca",
+    "remission.kinetics.plot",
+    "remission.kinetics.stein",
     "remission.lab.apoptosis",
     "remission.lab.doseresponse.batch",
     "remission.lab.doseresponse.fit",
