@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 import numba
 import numpy as np
+from scipy.integrate._ivp.rk import RK45 as _RK45
 
 #: parameters read by the right-hand side, in the column order of the packed matrix
 PARAMS = (
@@ -43,11 +44,12 @@ PARAMS = (
  MEM_LOSS, N_CROWD, N_GAMMA, N_MTT, OFF_KILL, OFF_W, P_CROWD, P_GAMMA, P_H, P_MTT,
  S_NP, S_PN, V_IC50, V_KMAX, V_MY, V_RATIO, CAP) = range(len(PARAMS))
 #: columns derived once per patient after the parameters (constant within a run)
-KH, LOG_ANC_H, LOG_P_H, KTR, KTP, V_IC50_NEG = range(len(PARAMS), len(PARAMS) + 6)
+(KH, LOG_ANC_H, LOG_P_H, KTR, KTP, V_IC50_NEG, INV_ALC0, INV_ETC, INV_ANC_H,
+ INV_PMAX) = range(len(PARAMS), len(PARAMS) + 10)
 
 
 def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    """Per-patient parameter matrix (n, len(PARAMS) + 6), C-contiguous (one row per
+    """Per-patient parameter matrix (n, len(PARAMS) + 10), C-contiguous (one row per
     patient): the parameters, then quantities derived from them alone.
 
     Parameters
@@ -61,10 +63,12 @@ def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Float matrix (n, ``len(PARAMS) + 6``): column ``j`` is ``p[PARAMS[j]]``; then
+        Float matrix (n, ``len(PARAMS) + 10``): column ``j`` is ``p[PARAMS[j]]``; then
         ``K^h`` of recognition, log healthy ANC, log healthy platelets, the Friberg
-        transit rates 4/MTT (neutrophils, platelets) and the IC50 of the
-        antigen-negative clone.
+        transit rates 4/MTT (neutrophils, platelets), the IC50 of the
+        antigen-negative clone, and the reciprocals of ``alc0``, ``car_et_capacity``,
+        ``anc_healthy`` and ``il6_prod_max`` (multiplications instead of divisions in
+        :func:`rhs_one`).
 
     Raises
     ------
@@ -78,7 +82,7 @@ def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
     >>> q = pack(p, 2)
     >>> q.shape, q.flags.c_contiguous, bool((q[:, PARAMS.index("alc0")] == p["alc0"]).all())
-    ((2, 62), True, True)
+    ((2, 66), True, True)
     >>> bool(np.allclose(q[:, KTR], 4.0 / p["neut_mtt"]))
     True
     """
@@ -86,7 +90,8 @@ def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     g = dict(zip(PARAMS, cols, strict=True))
     cols += [g["car_density_half"] ** g["car_density_hill"], np.log(g["anc_healthy"]),
              np.log(g["plt_healthy"]), 4.0 / g["neut_mtt"], 4.0 / g["plt_mtt"],
-             g["ven_ic50_pos"] / g["ven_sensitivity_ratio"]]
+             g["ven_ic50_pos"] / g["ven_sensitivity_ratio"], 1.0 / g["alc0"],
+             1.0 / g["car_et_capacity"], 1.0 / g["anc_healthy"], 1.0 / g["il6_prod_max"]]
     return np.ascontiguousarray(np.stack(cols, axis=1))
 
 
@@ -140,7 +145,8 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     n_c = y[10]
     grow = q[L_GROW] * (1.0 - ltot)
     car_sat = e / (q[CAR_KH] + e)
-    dh = (a * q[AG_DENS]) ** q[CAR_HILL]
+    dens = a * q[AG_DENS]
+    dh = dens * dens * dens if q[CAR_HILL] == 3.0 else dens ** q[CAR_HILL]  # 3: the default
     kh = q[KH]
     recog = dh * (1.0 + kh) / (dh + kh)
     kill_car = q[KMAX] * car_sat * recog
@@ -164,12 +170,14 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     if cv != 0.0:
         dy[2] += q[AG_UP_RATE] * cv / (q[AG_UP_EC50] + cv)
 
-    target = recog * lpos + q[OFF_W] * pr / q[ANC_H]
-    stim = target / (q[CAR_SH] + target + e / q[CAR_ETC])
-    boost = 1.0 + q[LD_BOOST] * max(0.0, 1.0 - t / q[ALC0])
+    target = recog * lpos + q[OFF_W] * pr * q[INV_ANC_H]
+    e_rel = e * q[INV_ETC]
+    stim = target / (q[CAR_SH] + target + e_rel)
+    lymph_gap = max(0.0, 1.0 - t * q[INV_ALC0])
+    boost = 1.0 + q[LD_BOOST] * lymph_gap
     fit = y[18]
     react = q[CAR_REACT] * stim * m * fit
-    homeo = q[HOMEO] * max(0.0, 1.0 - t / q[ALC0]) / (1.0 + e / q[CAR_ETC])
+    homeo = q[HOMEO] * lymph_gap / (1.0 + e_rel)
     dy[3] = (q[EXPAN] * boost * stim * fit + homeo - q[EF_LOSS] - q[MEM_CONV]) * e + react
     dy[18] = -q[CAR_EXH] * stim * fit
     dy[4] = q[MEM_CONV] * e - react - q[MEM_LOSS] * m
@@ -193,7 +201,7 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     prod = q[IL_CAR] * e * stim * tumour_share
     if cb != 0.0:
         prod = prod + q[IL_BLIN] * occ_b * t * lpos
-    dy[11] = prod / (1.0 + prod / q[IL_PMAX]) - q[IL_ELIM] * (y[11] - q[IL_BASE])
+    dy[11] = prod / (1.0 + prod * q[INV_PMAX]) - q[IL_ELIM] * (y[11] - q[IL_BASE])
 
     ktp = q[KTP]
     pp = y[12]
@@ -240,42 +248,96 @@ E1, E3, E4, E5, E6, E7 = (71 / 57600, -71 / 16695, 71 / 1920, -17253 / 339200, 2
                           -1 / 40)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def advance_day(y: np.ndarray, h: np.ndarray, alive: np.ndarray, q: np.ndarray,
-                coef: np.ndarray, lam: np.ndarray, v2: np.ndarray, d3: np.ndarray,
-                kb: np.ndarray, rate: np.ndarray, vb: np.ndarray, d4: np.ndarray,
-                kld: np.ndarray, rtol: float, atol: float, extinction: bool,
-                stats: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Advance every patient (rows of ``y``, shape (n, 19)) by one day, in place.
+# the 4th-order continuous extension of this pair (Shampine 1986, Math Comp 46:135; the
+# "free" interpolant of scipy's RK45, whose table is used here): y(t + x h) =
+# y + h sum_r x^(r+1) sum_j K_j P[j, r]
+_P = np.ascontiguousarray(_RK45.P, dtype=np.float64)  # (7, 4)
+#: a drug level below this is dropped for the rest of a step (see :func:`advance`)
+NEGLIGIBLE = 1e-18
 
-    Each patient has its own adaptive Dormand-Prince 5(4) steps: the RMS over the 19
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _powers(r: float) -> tuple[float, float, float, float, float]:  # pragma: no cover
+    """``r`` to the powers 18, 27, 72, 80, 90: ``exp(lam c h)`` at the stage nodes
+    c = 1/5, 3/10, 4/5, 8/9, 1 from the single exponential ``r = exp(lam h / 90)``."""
+    r2 = r * r
+    r4 = r2 * r2
+    r8 = r4 * r4
+    r9 = r8 * r
+    r18 = r9 * r9
+    r27 = r18 * r9
+    r36 = r18 * r18
+    r72 = r36 * r36
+    return r18, r27, r72, r72 * r8, r72 * r18
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
+            alive: np.ndarray, q: np.ndarray,
+            tseg: np.ndarray, coef: np.ndarray, lam: np.ndarray, v2: np.ndarray,
+            d3: np.ndarray, kb: np.ndarray, rate: np.ndarray, vb: np.ndarray, d4: np.ndarray,
+            kld: np.ndarray, stop: np.ndarray, until: int, out: np.ndarray,
+            trig: np.ndarray, inc: np.ndarray, transfuse: bool, rtol: float, atol: float,
+            extinction: bool, stats: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Advance every patient (rows of ``y``, shape (n, 19)) from its time ``t`` until
+    ``t >= until``, in place, never past its own next dose day ``stop``.
+
+    Each patient takes its own adaptive Dormand-Prince 5(4) steps: the RMS over the 19
     states of ``err / (atol + rtol max(|y|, |y_new|))`` must be <= 1, else the step is
-    retried shorter (Hairer, Norsett & Wanner, Solving ODEs I, II.4); steps are clipped
-    to end exactly on the day boundary; ``h`` carries each patient's step size to the
-    next day. With ``extinction``, leukaemia below one cell (``marrow_capacity_cells``)
-    stops (``alive`` -> 0). ``stats`` accumulates (steps, rejected steps).
+    retried shorter (Hairer, Norsett & Wanner, Solving ODEs I, II.4). Steps run across
+    dose-free days: the state at every whole day a step passes is its continuous extension
+    (:data:`_P`), written to ``out[patient, day, :19]`` (the state that day starts with,
+    before any transfusion); steps end exactly on ``stop`` (doses are given there,
+    outside). ``h`` carries each patient's step size to the next call; a step that starts
+    at a dose (``t == tseg``) is at most ``hdose``, the first accepted step after the
+    patient's previous dose (a quiet stretch's long step would be rejected at the dose).
+
+    Forcing is exact, ``tau = t - tseg`` days after the patient's last dose (the modal
+    form of :class:`remission.sim.pk.DriverModes`); inside a step, the exponentials at the
+    stage nodes are powers of one exponential per mode (:func:`_powers`). Every mode
+    decays, so a drug whose level at a step start is below :data:`NEGLIGIBLE` (mg/L,
+    pg/mL, FC units: rates below ~1e-17/day) stays below it and is left out from then on.
+
+    With ``transfuse``, a whole day whose Hb or platelets (columns 17, 16) are below the
+    patient's trigger ``trig[i] = (Hb, PLT)`` gets ``inc[i]`` added that morning; the step
+    is cut at that day and the patient restarts from it. With ``extinction``, leukaemia
+    below one cell (``marrow_capacity_cells``) stops (``alive`` -> 0) at a step end.
+    ``stats`` accumulates (steps, rejected steps).
 
     Parameters
     ----------
     y : numpy.ndarray
         States (n, 19), C-contiguous; advanced in place.
-    h : numpy.ndarray
-        Each patient's current step size (days), updated in place.
+    t : numpy.ndarray
+        Each patient's time (days from the schedule's first day), updated in place.
+    h, hdose : numpy.ndarray
+        Each patient's current step size, and its first accepted step after its last
+        dose (days; ``inf`` before any), updated in place.
     alive : numpy.ndarray
         1.0 or 0.0 per patient (extinct leukaemia), updated in place.
     q : numpy.ndarray
-        :func:`pack` matrix (n, ``len(PARAMS) + 6``).
+        :func:`pack` matrix (n, ``len(PARAMS) + 10``).
+    tseg : numpy.ndarray
+        Time of each patient's last dose (the forcing's origin).
     coef, lam : numpy.ndarray
-        Venetoclax modal coefficients and eigenvalues per patient (n, 3), from
-        :class:`remission.sim.pk.DriverModes` after ``start``.
+        Venetoclax modal coefficients at ``tseg`` and eigenvalues per patient (n, 3),
+        from :class:`remission.sim.pk.DriverModes` after ``start``.
     v2, d3, kb, rate, vb, d4, kld : numpy.ndarray
-        Per patient: venetoclax central volume (L); blinatumomab amount (ug),
+        Per patient: venetoclax central volume (L); blinatumomab amount at ``tseg`` (ug),
         elimination rate (1/day), infusion rate (ug/day) and volume (L); Flu/Cy exposure
-        at the day start (FC units) and its decay rate (1/day).
+        at ``tseg`` (FC units) and its decay rate (1/day).
+    stop : numpy.ndarray
+        int64 (n,): each patient's next dose day (or the last day).
+    until : int
+        Advance every patient to at least this day.
+    out : numpy.ndarray
+        (n, n_days, >= 19): the states at whole days are written to ``[:, day, :19]``.
+    trig, inc : numpy.ndarray
+        (n, 2): transfusion triggers and increments (Hb g/dL, platelets 10^9/L).
+    transfuse, extinction : bool
+        Apply the transfusion rule; apply the one-cell extinction rule.
     rtol, atol : float
         Tolerances of the error test.
-    extinction : bool
-        Apply the one-cell extinction rule.
     stats : numpy.ndarray
         int64 (2,): steps and rejected steps, added to.
 
@@ -285,8 +347,9 @@ def advance_day(y: np.ndarray, h: np.ndarray, alive: np.ndarray, q: np.ndarray,
 
     References
     ----------
-    Dormand JR, Prince PJ. J Comput Appl Math 1980;6:19-26; Hairer E, Norsett SP, Wanner
-    G. Solving Ordinary Differential Equations I, 2nd ed., Springer 1993, II.4.
+    Dormand JR, Prince PJ. J Comput Appl Math 1980;6:19-26; Shampine LF. Math Comp
+    1986;46:135-50 (the continuous extension); Hairer E, Norsett SP, Wanner G. Solving
+    Ordinary Differential Equations I, 2nd ed., Springer 1993, II.4 and II.6.
 
     Examples
     --------
@@ -294,19 +357,25 @@ def advance_day(y: np.ndarray, h: np.ndarray, alive: np.ndarray, q: np.ndarray,
     >>> from remission.sim.population import build_patients
     >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
 
-    One untreated day, exactly as :func:`remission.sim.solver.simulate_states` takes it:
+    Five untreated days in one call, exactly as
+    :func:`remission.sim.solver.simulate_states` takes them (no dose, so the steps run
+    across the days; days 1-4 come from the continuous extension):
 
     >>> from remission.sim.model import initial_state
     >>> from remission.sim.pk import DriverModes
     >>> from remission.sim.solver import Schedule, simulate_states
     >>> y = np.ascontiguousarray(initial_state(p).T)
     >>> m, z, stats = DriverModes(p), np.zeros(2), np.zeros(2, np.int64)
-    >>> advance_day(y, np.full(2, 0.1), np.ones(2), pack(p, 2), np.zeros((2, 3)),
-    ...             np.ascontiguousarray(m.lam.T), m.v2, z, m.kb, z, m.vb, z, m.kld,
-    ...             2e-8, 2e-11, False, stats)
-    >>> ref = simulate_states(p, Schedule.empty(0, 1))[1, :19].T
-    >>> bool(np.array_equal(y, ref)), int(stats[0]) > 0
-    (True, True)
+    >>> out = np.zeros((2, 6, 19))
+    >>> advance(y, z.copy(), np.full(2, 0.1), np.full(2, np.inf), np.ones(2), pack(p, 2),
+    ...         z, np.zeros((2, 3)), np.ascontiguousarray(m.lam.T), m.v2, z, m.kb, z, m.vb,
+    ...         z, m.kld, np.full(2, 5), 5, out, np.zeros((2, 2)), np.zeros((2, 2)), False,
+    ...         1e-8, 1e-11, False, stats)
+    >>> want = simulate_states(p, Schedule.empty(0, 5))
+    >>> bool(np.array_equal(out[:, 1:, :].transpose(1, 2, 0), want[1:, :19]))
+    True
+    >>> bool(np.array_equal(y.T, want[5, :19]))
+    True
     """
     n = y.shape[0]
     ns = y.shape[1]
@@ -319,44 +388,104 @@ def advance_day(y: np.ndarray, h: np.ndarray, alive: np.ndarray, q: np.ndarray,
     k7 = np.empty(ns)
     yt = np.empty(ns)
     yn = np.empty(ns)
+    yd = np.empty(ns)
+    fo = np.empty((4, ns))
+    cvs = np.empty(6)
+    cbs = np.empty(6)
+    lds = np.empty(6)
     for i in range(n):
+        ti = t[i]
+        if ti >= until:
+            continue
         yi = y[i]
         qi = q[i]
         ci = coef[i]
         li = lam[i]
         v2i, d3i, kbi, ri, vbi, d4i, kldi = v2[i], d3[i], kb[i], rate[i], vb[i], d4[i], kld[i]
-        tau = 0.0
+        t0 = tseg[i]
+        end = float(stop[i])
         hi = h[i]
+        fresh = ti == t0
+        if fresh:
+            hi = min(hi, hdose[i])
         al = alive[i]
-        cv, cb, ld = _forcing(0.0, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
+        ven_on = ci[0] != 0.0 or ci[1] != 0.0 or ci[2] != 0.0
+        blin_on = d3i != 0.0 or ri != 0.0
+        ld_on = d4i != 0.0
+        cv, cb, ld = _forcing(ti - t0, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
         rhs_one(yi, cv, cb, ld, qi, al, k1)
-        while tau < 1.0 - 1e-12:
-            hs = min(hi, 1.0 - tau)
+        while ti < until:
+            hs = min(hi, end - ti)
+            last = hs >= end - ti
+            tn = end if last else ti + hs
+            # drug levels at the five later stage nodes (index 1..5 = c 1/5 .. 1)
+            tau = ti - t0
+            for st in range(6):
+                cvs[st] = 0.0
+                cbs[st] = 0.0
+                lds[st] = 0.0
+            if ven_on:
+                amp = 0.0
+                for m in range(3):
+                    a0 = ci[m] * np.exp(li[m] * tau)
+                    amp += abs(a0)
+                    p18, p27, p72, p80, p90 = _powers(np.exp(li[m] * hs / 90.0))
+                    cvs[1] += a0 * p18
+                    cvs[2] += a0 * p27
+                    cvs[3] += a0 * p72
+                    cvs[4] += a0 * p80
+                    cvs[5] += a0 * p90
+                if amp / v2i < NEGLIGIBLE:
+                    ven_on = False
+                    for st in range(6):
+                        cvs[st] = 0.0
+                else:
+                    for st in range(1, 6):
+                        cvs[st] /= v2i
+            if ld_on:
+                a0 = d4i * np.exp(-kldi * tau)
+                if a0 < NEGLIGIBLE:
+                    ld_on = False
+                else:
+                    p18, p27, p72, p80, p90 = _powers(np.exp(-kldi * hs / 90.0))
+                    lds[1] = a0 * p18
+                    lds[2] = a0 * p27
+                    lds[3] = a0 * p72
+                    lds[4] = a0 * p80
+                    lds[5] = a0 * p90
+            if blin_on:
+                if ri == 0.0 and d3i * np.exp(-kbi * tau) / vbi * 1000.0 < NEGLIGIBLE:
+                    blin_on = False
+                else:
+                    cbs[1] = _forcing(tau + C2 * hs, ci, li, v2i, d3i, kbi, ri, vbi, 0.0,
+                                      kldi)[1]
+                    cbs[2] = _forcing(tau + C3 * hs, ci, li, v2i, d3i, kbi, ri, vbi, 0.0,
+                                      kldi)[1]
+                    cbs[3] = _forcing(tau + C4 * hs, ci, li, v2i, d3i, kbi, ri, vbi, 0.0,
+                                      kldi)[1]
+                    cbs[4] = _forcing(tau + C5 * hs, ci, li, v2i, d3i, kbi, ri, vbi, 0.0,
+                                      kldi)[1]
+                    cbs[5] = _forcing(tn - t0, ci, li, v2i, d3i, kbi, ri, vbi, 0.0, kldi)[1]
             for s in range(ns):
                 yt[s] = yi[s] + hs * (A21 * k1[s])
-            cv, cb, ld = _forcing(tau + C2 * hs, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
-            rhs_one(yt, cv, cb, ld, qi, al, k2)
+            rhs_one(yt, cvs[1], cbs[1], lds[1], qi, al, k2)
             for s in range(ns):
                 yt[s] = yi[s] + hs * (A31 * k1[s] + A32 * k2[s])
-            cv, cb, ld = _forcing(tau + C3 * hs, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
-            rhs_one(yt, cv, cb, ld, qi, al, k3)
+            rhs_one(yt, cvs[2], cbs[2], lds[2], qi, al, k3)
             for s in range(ns):
                 yt[s] = yi[s] + hs * (A41 * k1[s] + A42 * k2[s] + A43 * k3[s])
-            cv, cb, ld = _forcing(tau + C4 * hs, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
-            rhs_one(yt, cv, cb, ld, qi, al, k4)
+            rhs_one(yt, cvs[3], cbs[3], lds[3], qi, al, k4)
             for s in range(ns):
                 yt[s] = yi[s] + hs * (A51 * k1[s] + A52 * k2[s] + A53 * k3[s] + A54 * k4[s])
-            cv, cb, ld = _forcing(tau + C5 * hs, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
-            rhs_one(yt, cv, cb, ld, qi, al, k5)
+            rhs_one(yt, cvs[4], cbs[4], lds[4], qi, al, k5)
             for s in range(ns):
                 yt[s] = yi[s] + hs * (A61 * k1[s] + A62 * k2[s] + A63 * k3[s] + A64 * k4[s]
                                       + A65 * k5[s])
-            cv, cb, ld = _forcing(tau + hs, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
-            rhs_one(yt, cv, cb, ld, qi, al, k6)
+            rhs_one(yt, cvs[5], cbs[5], lds[5], qi, al, k6)
             for s in range(ns):
                 yn[s] = yi[s] + hs * (B1 * k1[s] + B3 * k3[s] + B4 * k4[s] + B5 * k5[s]
                                       + B6 * k6[s])
-            rhs_one(yn, cv, cb, ld, qi, al, k7)  # same time as stage 6 (c6 = 1)
+            rhs_one(yn, cvs[5], cbs[5], lds[5], qi, al, k7)  # same time as stage 6 (c6 = 1)
             e2 = 0.0
             for s in range(ns):
                 r = hs * (E1 * k1[s] + E3 * k3[s] + E4 * k4[s] + E5 * k5[s] + E6 * k6[s]
@@ -364,22 +493,66 @@ def advance_day(y: np.ndarray, h: np.ndarray, alive: np.ndarray, q: np.ndarray,
                 e2 += r * r
             err = np.sqrt(e2 / ns)
             stats[0] += 1
-            if err <= 1.0:
-                fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** -0.2))
-                if hs >= hi:  # a step clipped at the day end does not set the next one
-                    hi = hs * fac
-                tau = tau + hs
-                for s in range(ns):
-                    yi[s] = yn[s]
-                    k1[s] = k7[s]
-                if extinction and al != 0.0 and (np.exp(yi[0]) + np.exp(yi[1])) * qi[CAP] < 1.0:
-                    al = 0.0
-                    rhs_one(yi, cv, cb, ld, qi, al, k1)
-            else:
+            if not err <= 1.0:  # also a nan from a failed trial stage
                 stats[1] += 1
                 fac = 0.2 if not np.isfinite(err) else min(0.9, max(0.1, 0.9 * err ** -0.2))
                 hi = hs * fac
                 if hi < 1e-12:
                     raise FloatingPointError("step size underflow")
+                continue
+            fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** -0.2))
+            if fresh:
+                hdose[i] = hs
+                fresh = False
+            if not last or hs >= hi:  # a step clipped at a dose day does not set the next
+                hi = hs * fac
+            # whole days this step passes: continuous extension (or the step end itself)
+            cut = -1.0
+            dense = False
+            for dday in range(int(np.floor(ti)) + 1, int(np.floor(tn)) + 1):
+                if dday < tn:
+                    if not dense:
+                        for s in range(ns):
+                            for r in range(4):
+                                fo[r, s] = hs * (k1[s] * _P[0, r] + k2[s] * _P[1, r]
+                                                 + k3[s] * _P[2, r] + k4[s] * _P[3, r]
+                                                 + k5[s] * _P[4, r] + k6[s] * _P[5, r]
+                                                 + k7[s] * _P[6, r])
+                        dense = True
+                    x = (dday - ti) / hs
+                    for s in range(ns):
+                        yd[s] = yi[s] + x * (fo[0, s] + x * (fo[1, s] + x * (fo[2, s]
+                                                                          + x * fo[3, s])))
+                else:
+                    for s in range(ns):
+                        yd[s] = yn[s]
+                for s in range(ns):
+                    out[i, dday, s] = yd[s]
+                if transfuse and (yd[17] < trig[i, 0] or yd[16] < trig[i, 1]):
+                    if yd[17] < trig[i, 0]:
+                        yd[17] += inc[i, 0]
+                    if yd[16] < trig[i, 1]:
+                        yd[16] += inc[i, 1]
+                    cut = float(dday)
+                    break
+            if cut >= 0.0:
+                ti = cut
+                for s in range(ns):
+                    yi[s] = yd[s]
+            else:
+                ti = tn
+                for s in range(ns):
+                    yi[s] = yn[s]
+                    k1[s] = k7[s]
+            if extinction and al != 0.0 and (np.exp(yi[0]) + np.exp(yi[1])) * qi[CAP] < 1.0:
+                al = 0.0
+                cut = ti
+            if cut >= 0.0:  # restart: the derivative at the new state and time
+                cv, cb, ld = _forcing(ti - t0, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
+                rhs_one(yi, cv if ven_on else 0.0, cb if blin_on else 0.0,
+                        ld if ld_on else 0.0, qi, al, k1)
+            if ti >= end:
+                break
+        t[i] = ti
         h[i] = hi
         alive[i] = al

@@ -4,20 +4,22 @@ Why this scheme (timings in docs/performance.md, from ``benchmarks/bench_sim.py`
 the only stiff rates of the model are linear pharmacokinetics (venetoclax distribution
 alpha ~ 11/day, blinatumomab k ~ 8.9/day, venetoclax ka 3.83/day), and those are
 independent of the disease state. They are solved exactly: a per-patient eigen-
-decomposition of the venetoclax rate matrix gives the concentration at any time inside
-a day (:class:`remission.sim.pk.DriverModes`), and the day-to-day driver state uses the
+decomposition of the venetoclax rate matrix gives the concentration at any time after a
+dose (:class:`remission.sim.pk.DriverModes`), and the day-to-day driver state uses the
 matrix exponential (:class:`remission.sim.pk.DriverPropagator`). What remains has rates
 <= ~2.5/day, so an explicit method is limited by accuracy, not stability. Each patient
 then takes its own adaptive Dormand-Prince 5(4) steps with its own error test
-(:func:`remission.sim.kernel.advance_day`, Numba), as a per-patient ``solve_ivp`` would,
+(:func:`remission.sim.kernel.advance`, Numba), as a per-patient ``solve_ivp`` would,
 but without Python in the loop, so a patient takes many steps during a venetoclax
 lead-in and few once the disease is quiet. At the default ``rtol`` every state agrees
-with ``solve_ivp`` (DOP853, rtol 1e-10) to within 1e-4 relative (asserted by
+with ``solve_ivp`` (DOP853, rtol 1e-10) to within 2e-6 relative (asserted by
 tests/test_sim_solver.py).
 
-Doses are given at the start of integer days (all schedules in the designs are daily);
-every day ends a step, so doses need no event location. Every operation is per patient,
-so a patient's trajectory is bit-identical in any batch (tested).
+Doses are given at the start of integer days (all schedules in the designs are daily).
+A patient's steps end on its own dose days only and run across the days between them;
+the state at each whole day comes from the method's continuous extension, and a
+morning transfusion cuts the step at that day. Every operation is per patient, so a
+patient's trajectory is bit-identical in any batch (tested).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def _dose_rows(s: Schedule, arm: np.ndarray | None, i: int, n: int,
 
 
 #: default tolerances of the per-patient error control (disease states; drivers are exact)
-RTOL, ATOL = 2e-8, 2e-11
+RTOL, ATOL = 1e-8, 1e-11
 
 
 def transfusions(y: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -118,51 +120,108 @@ def transfusions(y: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray
     return y[HB] < p["hb_transfusion_trigger"], y[PLT] < p["plt_transfusion_trigger"]
 
 
-def _integrate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None,
-               extinction: bool, record, transfuse: bool = True, rtol: float = RTOL,
-               atol: float = ATOL, stats: dict[str, int] | None = None) -> None:
-    """Core loop: doses at day starts, then every patient's adaptive steps through the
-    day (:func:`remission.sim.kernel.advance_day`, compiled, per-patient error control).
+def _breaks(s: Schedule) -> np.ndarray:
+    """Days on which the integration must stop (rows: arms, or one row): the first and last
+    day, and every day with a dose (venetoclax, Flu/Cy, cells) or a new blinatumomab rate."""
+    def rows(x: np.ndarray) -> np.ndarray:
+        return np.atleast_2d(np.asarray(x, float))
 
-    ``record(i, y, d, concentrations)`` is called at the start of every day, before its
-    doses, with the state ``y`` (19, n), the driver state and the trough concentrations.
+    blin = rows(s.blin_ug_day)
+    brk = (rows(s.ven_mg) != 0) | (rows(s.fc_units) != 0) | (rows(s.car_per_kg) != 0) \
+        | (rows(s.car_cells) != 0)
+    brk = np.broadcast_to(brk, np.broadcast_shapes(brk.shape, blin.shape)).copy()
+    brk[:, 1:] |= blin[:, 1:] != blin[:, :-1]
+    brk[:, 0] = brk[:, -1] = True
+    return brk
+
+
+def _integrate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None,
+               extinction: bool, transfuse: bool = True, rtol: float = RTOL,
+               atol: float = ATOL, stats: dict[str, int] | None = None) -> np.ndarray:
+    """Core loop: each patient integrates from one of its own dose days to the next with
+    adaptive DOP853 steps (:func:`remission.sim.kernel.advance`, compiled, per-patient error
+    control), across dose-free days; daily states come from the continuous extension.
+
+    Returns the state at the start of every day, before that day's transfusion and doses,
+    then the driver state (before that day's doses), shape (n_days, 19 + 5, n) (a view of
+    a patient-major array, which the kernel fills one patient at a time). Drivers are exact
+    (:class:`remission.sim.pk.DriverPropagator`) and do not depend on the disease states.
+    Python only loops over the days on which some patient of the batch is dosed; a patient
+    never stops at another patient's dose day, so its trajectory is the same in any batch.
     """
     y0 = initial_state(p)
     n = y0.shape[1]
+    ndays = len(s.days)
+    last = ndays - 1
+    brk = _breaks(s)
+    row = np.zeros(n, np.int64) if brk.shape[0] == 1 else np.asarray(arm, np.int64)
+    # next own break after each day, per schedule row
+    nxt = np.full(brk.shape, last, np.int64)
+    for r in range(brk.shape[0]):
+        days = np.flatnonzero(brk[r])
+        pos = np.searchsorted(days, np.arange(ndays), side="right")
+        nxt[r] = days[np.minimum(pos, len(days) - 1)]
+    full = np.empty((n, ndays, N_STATES + N_DRIVERS))
+    full[:, 0, :N_STATES] = y0.T
     yt = np.ascontiguousarray(y0.T)  # (n, 19): one patient per row for the kernel
     y = yt.T  # (19, n) view of the same memory
-    d = np.zeros((N_DRIVERS, n))
     day = DriverPropagator(p, 1.0)
     modes = DriverModes(p)
-    q = kernel.pack(p, n)
-    lam = np.ascontiguousarray(modes.lam.T)
-    alive = np.ones(n)
-    h = np.full(n, 0.1)
-    counts = np.zeros(2, np.int64)
-    last = len(s.days) - 1
-    for i in range(last + 1):
-        record(i, y, d, day.concentrations(d))
+    union = np.flatnonzero(brk.any(axis=0))
+    dosed: dict[int, tuple[np.ndarray, ...]] = {}
+    d = np.zeros((N_DRIVERS, n))
+    for i in range(ndays):  # exact drivers, every day; doses at day starts
+        full[:, i, N_STATES:] = d.T
         if i == last:
             break
-        if transfuse:  # supportive care: morning count below trigger -> transfused
-            rbc, plt = transfusions(y, p)
-            y[HB] += np.where(rbc, p["hb_transfusion_increment"], 0.0)
-            y[PLT] += np.where(plt, p["plt_transfusion_increment"], 0.0)
         ven, fc, car, rate = _dose_rows(s, arm, i, n, p)
+        d = d.copy()
         if ven.any():
             d[0] += ven_bioavailable_dose(ven, p)
         d[4] += fc
-        infuse(y, car, p)
-        modes.start(d, rate)
-        coef = np.ascontiguousarray(modes.coef.T) if modes.any_ven else np.zeros((n, 3))
-        kernel.advance_day(yt, h, alive, q, coef, lam, modes.v2, np.ascontiguousarray(d[3]),
-                           modes.kb, np.ascontiguousarray(rate, dtype=float), modes.vb,
-                           np.ascontiguousarray(d[4]), modes.kld, rtol, atol, extinction,
-                           counts)
+        if brk[:, i].any():
+            dosed[i] = (d.copy(), car, rate)
         d = day.step(d, rate)
+    q = kernel.pack(p, n)
+    lam = np.ascontiguousarray(modes.lam.T)
+    trig = np.ascontiguousarray(np.stack([np.broadcast_to(p["hb_transfusion_trigger"], (n,)),
+                                          np.broadcast_to(p["plt_transfusion_trigger"], (n,))],
+                                         axis=1), dtype=float)
+    inc = np.ascontiguousarray(np.stack([
+        np.broadcast_to(p["hb_transfusion_increment"], (n,)),
+        np.broadcast_to(p["plt_transfusion_increment"], (n,))], axis=1), dtype=float)
+    if transfuse and ndays > 1:  # supportive care on day 0 (later days: in the kernel)
+        rbc, plt = transfusions(y, p)
+        y[HB] += np.where(rbc, inc[:, 0], 0.0)
+        y[PLT] += np.where(plt, inc[:, 1], 0.0)
+    t = np.zeros(n)
+    tseg = np.zeros(n)
+    stop = np.zeros(n, np.int64)
+    coef = np.zeros((n, 3))
+    d3, d4, rate_now = np.zeros(n), np.zeros(n), np.zeros(n)
+    alive = np.ones(n)
+    h = np.full(n, 0.1)
+    hdose = np.full(n, np.inf)
+    counts = np.zeros(2, np.int64)
+    for j, b in enumerate(union[:-1]):
+        dpost, car, rate = dosed[int(b)]
+        own = brk[row, b]  # patients whose dose day this is (they stand exactly at b)
+        infuse(y, np.where(own, car, 0.0), p)
+        modes.start(dpost, rate)
+        if modes.any_ven:
+            coef[own] = modes.coef.T[own]
+        else:
+            coef[own] = 0.0
+        d3[own], d4[own], rate_now[own] = dpost[3][own], dpost[4][own], rate[own]
+        tseg[own] = float(b)
+        stop[own] = nxt[row[own], b]
+        kernel.advance(yt, t, h, hdose, alive, q, tseg, coef, lam, modes.v2, d3, modes.kb, rate_now,
+                       modes.vb, d4, modes.kld, stop, int(union[j + 1]), full, trig, inc,
+                       transfuse, rtol, atol, extinction, counts)
     if stats is not None:
         stats["steps"] = stats.get("steps", 0) + int(counts[0])
         stats["rejected"] = stats.get("rejected", 0) + int(counts[1])
+    return full.transpose(1, 2, 0)
 
 
 def simulate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None = None,
@@ -209,17 +268,17 @@ def simulate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None = 
     True
     """
     rec: dict[str, list[np.ndarray]] = {}
-
-    def record(_i: int, y: np.ndarray, _d: np.ndarray, conc: tuple[np.ndarray, ...]) -> None:
-        cv, cb, _ = conc
+    full = _integrate(p, s, arm, extinction, rtol=rtol, atol=atol)
+    v2, vb = np.asarray(p["ven_v2"], float), np.asarray(p["blin_v"], float)
+    for x in full:
+        y, d = x[:N_STATES], x[N_STATES:]
         rbc, plt = transfusions(y, p)
-        obs = observables(y, p) | {"venetoclax_mg_l": cv, "blinatumomab_pg_ml": cb,
+        obs = observables(y, p) | {"venetoclax_mg_l": d[1] / v2,
+                                   "blinatumomab_pg_ml": d[3] / vb * 1000.0,
                                    "rbc_transfusion": rbc.astype(float),
                                    "platelet_transfusion": plt.astype(float)}
         for k, v in obs.items():
             rec.setdefault(k, []).append(v)
-
-    _integrate(p, s, arm, extinction, record, rtol=rtol, atol=atol)
     out = {k: np.stack(v) for k, v in rec.items()}
     out["day"] = s.days.astype(float)
     return out
@@ -227,11 +286,13 @@ def simulate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None = 
 
 def simulate_states(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None = None,
                     rtol: float = RTOL, atol: float = ATOL,
-                    stats: dict[str, int] | None = None) -> np.ndarray:
+                    stats: dict[str, int] | None = None, transfuse: bool = False
+                    ) -> np.ndarray:
     """Full states incl. drivers, (n_days, N_STATES + 5, n), without extinction.
 
     Used to compare every state with :func:`simulate_reference`. ``stats``, if given,
-    receives the number of patient-steps and rejected patient-steps.
+    receives the number of patient-steps and rejected patient-steps. With ``transfuse``,
+    morning counts below their triggers are transfused (as in :func:`simulate`).
 
     Parameters
     ----------
@@ -245,13 +306,16 @@ def simulate_states(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | 
         Tolerances of each patient's error control.
     stats : dict, optional
         Receives (adds to) ``"steps"`` and ``"rejected"``.
+    transfuse : bool, default False
+        Apply the morning transfusion rule (:func:`transfusions`).
 
     Returns
     -------
     numpy.ndarray
         Shape (n_days, N_STATES + 5, n): the 19 model states then the 5 drivers
         (venetoclax depot, central, peripheral mg; blinatumomab ug; FC units), at the
-        start of each day. No transfusions and no extinction are applied.
+        start of each day, before that day's transfusion and doses (a view of a
+        patient-major array). No extinction is applied.
 
     Examples
     --------
@@ -262,19 +326,20 @@ def simulate_states(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | 
     >>> simulate_states(p, Schedule.empty(0, 2), stats=stats).shape, stats["steps"] > 0
     ((3, 24, 2), True)
     """
-    out: list[np.ndarray] = []
-    _integrate(p, s, arm, False, lambda _i, y, d, _c: out.append(np.concatenate([y, d])),
-               transfuse=False, rtol=rtol, atol=atol, stats=stats)
-    return np.stack(out)
+    return _integrate(p, s, arm, False, transfuse=transfuse, rtol=rtol, atol=atol,
+                      stats=stats)
 
 
 def simulate_reference(p: Mapping[str, np.ndarray], s: Schedule, method: str = "Radau",
-                       rtol: float = 1e-10, atol: float = 1e-12) -> np.ndarray:
+                       rtol: float = 1e-10, atol: float = 1e-12, transfuse: bool = False
+                       ) -> np.ndarray:
     """One patient (arrays of length 1) with ``solve_ivp``: drivers as ODE states.
 
-    Integrates day by day (doses are discontinuities at day starts) and returns the full
-    state (incl. drivers) at the start of every day, shape (n_days, N_STATES + 5). Leukaemia
-    extinction is not applied (the reference checks the ODE, not the event rule).
+    Integrates day by day (doses and transfusions are discontinuities at day starts) and
+    returns the full state (incl. drivers) at the start of every day, before that day's
+    transfusion and doses, shape (n_days, N_STATES + 5). With ``transfuse``, a morning Hb or
+    platelet count below its trigger gets the increment. Leukaemia extinction is not
+    applied (the reference checks the ODE, not the event rule).
 
     Parameters
     ----------
@@ -286,12 +351,13 @@ def simulate_reference(p: Mapping[str, np.ndarray], s: Schedule, method: str = "
         A ``scipy.integrate.solve_ivp`` method.
     rtol, atol : float
         Its tolerances.
+    transfuse : bool, default False
+        Apply the morning transfusion rule, as :func:`simulate_states` does with it.
 
     Returns
     -------
     numpy.ndarray
-        Shape (n_days, N_STATES + 5), as one patient of :func:`simulate_states`
-        (no transfusions).
+        Shape (n_days, N_STATES + 5), as one patient of :func:`simulate_states`.
 
     Raises
     ------
@@ -315,6 +381,11 @@ def simulate_reference(p: Mapping[str, np.ndarray], s: Schedule, method: str = "
     out = [x.copy()]
     nfev = 0
     for i in range(len(s.days) - 1):
+        if transfuse:
+            if x[HB] < p["hb_transfusion_trigger"][0]:
+                x[HB] += p["hb_transfusion_increment"][0]
+            if x[PLT] < p["plt_transfusion_trigger"][0]:
+                x[PLT] += p["plt_transfusion_increment"][0]
         if s.ven_mg[i] > 0:
             x[N_STATES] += ven_bioavailable_dose(np.array([s.ven_mg[i]]), p)[0]
         x[N_STATES + 4] += s.fc_units[i]
