@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -43,14 +42,13 @@ def test_simulated_study_toml_reads_back_as_written(design: Path, tmp_path: Path
     assert back.synthetic and back.name.startswith("SIMULATED")
     assert [lv.name for lv in back.cohorts.levels] == [a.name for a in load_design(design).arms]
     # what sim writes into its folder is exactly the study package's text
-    res = SimpleNamespace(design=load_design(design), seed=5)
-    assert _study_toml(res).endswith(path.read_text())
+    assert _study_toml(load_design(design), 5).endswith(path.read_text())
 
 
 def test_simulated_study_toml_bytes() -> None:
     # the layout sim wrote by hand before the writer existed, line for line, except
     # ``simulated = true`` -> ``synthetic = true`` (the loader reads both as one flag)
-    text = _study_toml(SimpleNamespace(design=load_design(DESIGNS[0]), seed=0))
+    text = _study_toml(load_design(DESIGNS[0]), 0)
     assert text == (ROOT / "tests" / "data" / "sim_seed000_study.toml").read_text()
 
 

@@ -716,7 +716,7 @@ def write_chunk(design: Design, segments: Sequence[Segment], seed: int, observat
         if len(df):  # an empty part would carry no column types
             part = Path(folder) / name / f"part-{index:05d}.parquet"
             part.parent.mkdir(parents=True, exist_ok=True)
-            df.to_parquet(part, engine="pyarrow", index=False, compression="zstd")
+            recorded(df).to_parquet(part, engine="pyarrow", index=False, compression="zstd")
     return {"index": index, "patients": _chunk_patients(segments), "rows": rows,
             "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
 
@@ -758,7 +758,10 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
     Each chunk of ``chunk_size`` patients is simulated and written by the process that
     simulates it (a Dask worker, or this process with ``workers=0``) as
     ``<out_dir>/<table>/part-NNNNN.parquet`` (tables :data:`STREAM_TABLES`;
-    observations only with ``observations``), and ``manifest.json`` lists the design,
+    observations only with ``observations``; floats as the CSV route records them,
+    :func:`recorded`), beside the same ``study.toml`` as :func:`write_study`, so the folder
+    is a study folder that :func:`remission.study.load_study` (``remission validate``,
+    ``remission report``) reads as it reads the CSV one; ``manifest.json`` lists the design,
     seed, row counts and parts. Only counts travel back, so this process's memory is
     flat in the number of patients, and a worker holds one chunk at a time. The folder
     is built beside ``out_dir`` and renamed into place when complete (nothing is left
@@ -871,6 +874,7 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
             "tables": {k: {"rows": rows[k], "parts": parts[k]} for k in rows},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        (tmp / "study.toml").write_text(_study_toml(design, seed), encoding="utf-8")
         if out.exists():
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
             os.rename(out, old / "d")
@@ -940,16 +944,47 @@ def study_config(design: Design, seed: int) -> StudyConfig:
     )
 
 
-def _study_toml(res: TrialResult) -> str:
-    d = res.design
-    comps = sorted({c["type"] for a in d.arms for c in a.components})
-    return study_toml(study_config(d, res.seed), comments=[
+def _study_toml(design: Design, seed: int) -> str:
+    comps = sorted({c["type"] for a in design.arms for c in a.components})
+    return study_toml(study_config(design, seed), comments=[
         "SIMULATED virtual trial written by remission.sim -- not patient data.",
-        f'design: "{Path(d.source).name}"; seed: {res.seed}; components: {", ".join(comps)}'])
+        f'design: "{Path(design.source).name}"; seed: {seed}; components: {", ".join(comps)}'])
+
+
+#: precision of the numbers a simulated study records, in CSV and Parquet alike
+RECORDED = "%.6g"
 
 
 def _csv(df: pd.DataFrame) -> bytes:
-    return csv_bytes(df, float_format="%.6g")  # formula-like text neutralised (OWASP)
+    return csv_bytes(df, float_format=RECORDED)  # formula-like text neutralised (OWASP)
+
+
+def recorded(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every float as a study file records it (:data:`RECORDED`, 6 significant
+    digits): the values of the CSV route, so a Parquet study reads as the CSV one does.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A simulated table.
+
+    Returns
+    -------
+    DataFrame
+        A copy; float columns rounded through their recorded text, others unchanged.
+
+    Examples
+    --------
+    >>> recorded(pd.DataFrame({"x": [1.23456789, float("nan")], "s": ["a", "b"]}))
+             x  s
+    0  1.23457  a
+    1      NaN  b
+    """
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = np.char.mod(RECORDED, out[c].to_numpy(dtype=float)).astype(float)
+    return out
 
 
 def check_out_dir(out_dir: str | Path, force: bool = False) -> None:
@@ -1047,7 +1082,7 @@ def write_study(res: TrialResult, out_dir: str | Path, force: bool = False) -> P
     out = Path(out_dir)
     check_out_dir(out, force)
     files: dict[str, bytes] = {
-        "study.toml": _study_toml(res).encode("utf-8"),
+        "study.toml": _study_toml(res.design, res.seed).encode("utf-8"),
         "patients.csv": _csv(res.patients),
         "events.csv": _csv(res.events),
         "adverse_events.csv": _csv(res.adverse_events),

@@ -16,7 +16,7 @@ import pandas as pd
 from remission.errors import InputError, Problem, ProblemLog
 from remission.study import schema
 from remission.study.config import StudyConfig, line_of, parse_config
-from remission.study.tables import find_table, read_table
+from remission.study.tables import find_table, read_table, table_label
 from remission.study.typing import type_table
 from remission.vocab import ctcae_terms
 from remission.vocab.vocabulary import validate_observations
@@ -54,7 +54,9 @@ def load_study(folder: str | Path) -> Study:
     ----------
     folder : str or Path
         A study folder: ``study.toml``, ``patients.csv`` and optional long tables
-        (docs/study-format.md).
+        (docs/study-format.md); any table may instead be an Excel sheet, a
+        ``name.parquet`` file or a ``name/`` folder of Parquet parts (what
+        ``remission simulate --parquet`` writes).
 
     Returns
     -------
@@ -94,7 +96,7 @@ def load_study(folder: str | Path) -> Study:
                 log.add(f"{name}.csv", "required file is missing",
                         expected=f"{name}.csv (or a '{name}' sheet in study.xlsx)")
             continue
-        label = path.name if sheet is None else f"{path.name}[{sheet}]"
+        label = table_label(path, sheet)
         df = read_table(path, sheet, log)
         if df is not None:
             raw[name] = df

@@ -1,7 +1,13 @@
-"""Read one study table from CSV or an Excel sheet, as text, reporting file-level problems.
+"""Read one study table from CSV, an Excel sheet or Parquet, as text, reporting
+file-level problems.
 
 Everything is read as strings first; typing happens in :mod:`remission.study.typing`
-so that each bad cell can be reported with its line and column.
+so that each bad cell can be reported with its line and column. A Parquet table (one
+``name.parquet`` file, or a ``name/`` folder of part files as large simulated trials
+write them) is turned into the text a CSV of it would hold, so it is typed and checked
+by exactly the same rules. Its rows are numbered as the lines of that CSV would be
+(header = line 1, the first row of the first part = line 2, counting on across the parts
+in name order), so a problem reads the same in either format but for the file name.
 """
 
 from __future__ import annotations
@@ -21,9 +27,40 @@ FIRST_DATA_LINE = 2
 LINE = "line"
 
 
+def parquet_parts(path: Path) -> list[Path]:
+    """The Parquet files of a table: ``path`` itself (a ``.parquet`` file), or the
+    ``*.parquet`` files of the folder ``path`` in name order (``part-00000.parquet`` ...).
+
+    Parameters
+    ----------
+    path : Path
+        A ``.parquet`` file or a folder.
+
+    Returns
+    -------
+    list of Path
+        Empty when ``path`` is neither.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     for k in (1, 0):
+    ...         _ = (Path(d) / f"part-{k:05d}.parquet").write_bytes(b"")
+    ...     [q.name for q in parquet_parts(Path(d))]
+    ['part-00000.parquet', 'part-00001.parquet']
+    """
+    if path.is_file() and path.suffix.lower() == ".parquet":
+        return [path]
+    if path.is_dir():
+        return sorted(q for q in path.glob("*.parquet") if q.is_file())
+    return []
+
+
 def find_table(folder: Path, name: str) -> tuple[Path | None, str | None]:
     """Where table ``name`` of a study folder is: ``name.csv``, else a sheet of
-    ``study.xlsx`` (or ``name.xlsx``).
+    ``study.xlsx`` (or ``name.xlsx``), else ``name.parquet`` or a folder ``name/`` of
+    Parquet part files.
 
     Parameters
     ----------
@@ -35,8 +72,9 @@ def find_table(folder: Path, name: str) -> tuple[Path | None, str | None]:
     Returns
     -------
     tuple
-        ``(path, sheet)``: ``(csv path, None)``, ``(workbook, sheet name)``, or
-        ``(None, None)`` when the folder has no such table.
+        ``(path, sheet)``: ``(csv path, None)``, ``(workbook, sheet name)``,
+        ``(Parquet file or folder, None)``, or ``(None, None)`` when the folder has no
+        such table.
 
     Examples
     --------
@@ -57,7 +95,26 @@ def find_table(folder: Path, name: str) -> tuple[Path | None, str | None]:
                 return xlsx, name
             if name in sheets or xlsx.stem == name:
                 return xlsx, (name if name in sheets else sheets[0])
+    for pq in (folder / f"{name}.parquet", folder / name):
+        if parquet_parts(pq):
+            return pq, None
     return None, None
+
+
+def table_label(path: Path, sheet: str | None) -> str:
+    """How problems name a table's source: ``patients.csv``, ``study.xlsx[patients]``,
+    ``patients.parquet`` or ``patients/*.parquet`` (a folder of parts).
+
+    Examples
+    --------
+    >>> table_label(Path("s/events.csv"), None), table_label(Path("s/study.xlsx"), "events")
+    ('events.csv', 'study.xlsx[events]')
+    """
+    if sheet is not None:
+        return f"{path.name}[{sheet}]"
+    if path.is_dir() and parquet_parts(path):
+        return f"{path.name}/*.parquet"
+    return path.name
 
 
 def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame | None:
@@ -92,7 +149,9 @@ def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame |
     ...     read_table(p, None, log) is None, log.problems[0].message
     (True, 'columns are separated by semicolons, not commas')
     """
-    label = path.name if sheet is None else f"{path.name}[{sheet}]"
+    label = table_label(path, sheet)
+    if sheet is None and parquet_parts(path):
+        return _read_parquet(path, label, log)
     if sheet is not None or path.suffix.lower() == ".xlsx":
         try:
             df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, engine="openpyxl")
@@ -219,6 +278,66 @@ def read_table(path: Path, sheet: str | None, log: ProblemLog) -> pd.DataFrame |
     df = pd.DataFrame(rows[1:], columns=head, dtype=str)
     df.index = pd.Index(lines[1:], name=LINE)
     df.attrs["header_line"] = lines[0]
+    return _non_empty(df, label, log)
+
+
+def _parquet_text(col: pd.Series) -> pd.Series:
+    """One Parquet column as the text a CSV of it holds: missing -> ``""``; whole floats
+    without ``.0``; other floats in their shortest round-trip form; dates as ISO text."""
+    missing = col.isna()
+    if pd.api.types.is_bool_dtype(col):
+        text = col.map(lambda v: "True" if v else "False")
+    elif pd.api.types.is_float_dtype(col):
+        def fmt(v: float) -> str:
+            r = repr(float(v))
+            return r[:-2] if r.endswith(".0") else r
+        text = col.map(fmt, na_action="ignore")
+    elif pd.api.types.is_datetime64_any_dtype(col):
+        ts = pd.to_datetime(col)
+        midnight = bool((ts.dropna() == ts.dropna().dt.normalize()).all())
+        text = ts.dt.strftime("%Y-%m-%d") if midnight else ts.map(
+            lambda v: v.isoformat(), na_action="ignore")
+    else:
+        text = col.map(str, na_action="ignore")
+    return text.where(~missing, "").astype(object)
+
+
+def _read_parquet(path: Path, label: str, log: ProblemLog) -> pd.DataFrame | None:
+    """A Parquet table (file or folder of parts) as text cells, indexed by the line each
+    row would have in a CSV of the table (from 2, across the parts in name order); every
+    part must have the first part's columns."""
+    import pyarrow.parquet as pq
+
+    frames: list[pd.DataFrame] = []
+    head: list[str] | None = None
+    bad = False
+    for part in parquet_parts(path):
+        where = part.name if part == path else f"{path.name}/{part.name}"
+        try:
+            df = pq.read_table(part).to_pandas()
+        except Exception as exc:  # any unreadable part is reported, with its reason
+            log.add(where, f"cannot read Parquet file: {exc}", expected="a valid Parquet file")
+            bad = True
+            continue
+        cols = [str(c).strip() for c in df.columns]
+        if head is None:
+            head = cols
+            for d in sorted({h for h in cols if cols.count(h) > 1}):
+                log.add(where, "column appears more than once", column=d,
+                        expected="unique column names")
+                bad = True
+        elif cols != head:
+            log.add(where, f"part has columns {cols} but the first part has {head}",
+                    expected="the same columns, in the same order, in every part")
+            bad = True
+            continue
+        frames.append(pd.DataFrame({c: _parquet_text(df[k]) for c, k in
+                                    zip(cols, df.columns, strict=True)}))
+    if bad or head is None:
+        return None
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=head)
+    df.index = pd.Index(range(FIRST_DATA_LINE, FIRST_DATA_LINE + len(df)), name=LINE)
+    df.attrs["header_line"] = 1
     return _non_empty(df, label, log)
 
 
