@@ -77,7 +77,7 @@ def _fresh(code: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-STUCK = """
+CHILDREN = r"""
 import os, sys, time
 from functools import partial
 import pandas as pd
@@ -91,35 +91,6 @@ def stuck_in_child(parent):
     if os.getpid() != parent:  # the child never answers (as if stuck on a lock)
         time.sleep(3600)
     return response_by_group(ADSL)
-
-bg = BackgroundFigures(timeout=float(sys.argv[1]))
-pid = bg._pid
-assert bg.forked
-[fig] = bg.submit([partial(stuck_in_child, os.getpid())])
-same = fig.svg() == figure_svg(response_by_group(ADSL))
-try:
-    os.waitpid(pid, os.WNOHANG)
-    reaped = False
-except ChildProcessError:
-    reaped = True
-print(same, reaped)
-"""
-
-
-@needs_fork
-def test_child_that_does_not_answer_is_stopped_and_the_parent_draws() -> None:
-    # in a fresh process under a hard guard: with the timeout broken this test fails
-    # (seen red: the deadline check disabled) instead of hanging the suite
-    proc = _fresh(STUCK, "0.2")
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["True", "True"]  # same bytes; child stopped and reaped
-
-
-NO_3D = r"""
-import os, sys
-from functools import partial
-from remission.report.background import BackgroundFigures
-from remission.report.figures import figure_svg
 
 def flat(log):  # records whether the drawing process has the 3-D toolkit loaded
     from matplotlib.figure import Figure
@@ -135,29 +106,53 @@ def cube():
     fig.add_subplot(projection="3d").plot([0, 1], [0, 1], [0, 1])
     return fig
 
-# both children forked before this process imports matplotlib
+# every child is forked before this process imports matplotlib
+stuck = BackgroundFigures(timeout=0.2)
 first, second = BackgroundFigures(), BackgroundFigures()
-assert first.forked and second.forked
+assert stuck.forked and first.forked and second.forked
+stuck_pid = stuck._pid
+[s] = stuck.submit([partial(stuck_in_child, os.getpid())])
 [a] = first.submit([partial(flat, sys.argv[1])])
 [b] = second.submit([cube])
-got = [a.svg(), b.svg()]
+got = [a.svg(), b.svg(), s.svg()]
 seen = open(sys.argv[1]).read().split()
-want = [figure_svg(flat(os.devnull)), figure_svg(cube())]
-print(seen[0] != str(os.getpid()), seen[1], got == want)
+want = [figure_svg(flat(os.devnull)), figure_svg(cube()), figure_svg(response_by_group(ADSL))]
+try:
+    os.waitpid(stuck_pid, os.WNOHANG)
+    reaped = False
+except ChildProcessError:
+    reaped = True
+print(seen[0] != str(os.getpid()), seen[1], got[:2] == want[:2], got[2] == want[2], reaped)
 """
 
 
-@needs_fork
-def test_child_skips_the_3d_toolkit_and_a_3d_figure_still_comes_out(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def children(tmp_path_factory) -> tuple[dict[str, str], str]:
+    """The scenarios of three figure processes, run once in a fresh interpreter."""
+    if not hasattr(os, "fork") or usable_cores() < 2:
+        pytest.skip("a child is forked only with os.fork and 2+ cores")
+    proc = _fresh(CHILDREN, str(tmp_path_factory.mktemp("children") / "seen.txt"))
+    assert proc.returncode == 0, proc.stderr
+    keys = ["drawn_by_child", "toolkit_loaded", "same_2d_3d", "same_stuck", "reaped"]
+    return dict(zip(keys, proc.stdout.split(), strict=True)), proc.stderr
+
+
+def test_child_that_does_not_answer_is_stopped_and_the_parent_draws(children) -> None:
+    # in a fresh process under a hard guard: with the timeout broken this test fails
+    # (seen red: the deadline check disabled) instead of hanging the suite
+    out, _ = children
+    assert out["same_stuck"] == "True"  # drawn by the parent: same bytes
+    assert out["reaped"] == "True"  # the child was stopped and reaped
+
+
+def test_child_skips_the_3d_toolkit_and_a_3d_figure_still_comes_out(children) -> None:
     # the child imports matplotlib without mpl_toolkits.mplot3d (docs/performance.md),
     # silently; a 3-D figure fails there and the parent draws it: same bytes as in-process
-    proc = _fresh(NO_3D, str(tmp_path / "seen.txt"))
-    assert proc.returncode == 0, proc.stderr
-    drawn_by_child, toolkit_loaded, same = proc.stdout.split()
-    assert drawn_by_child == "True"
-    assert toolkit_loaded == "False"
-    assert same == "True"
-    assert "Axes3D" not in proc.stderr  # matplotlib's warning is not shown to the user
+    out, err = children
+    assert out["drawn_by_child"] == "True"
+    assert out["toolkit_loaded"] == "False"
+    assert out["same_2d_3d"] == "True"
+    assert "Axes3D" not in err  # matplotlib's warning is not shown to the user
 
 
 @needs_fork

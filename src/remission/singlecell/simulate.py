@@ -325,7 +325,8 @@ def simulate(design: Design, seed: int = 0, chunk: int = 4096,
         entries get a value, from the zero-truncated negative binomial (inverse CDF on
         the same uniform, or Gamma-Poisson redrawn while zero for means > 50). Same
         distribution, a different random stream (so different cells for the same seed),
-        about 20x faster at 20,000 genes; for large benchmark inputs.
+        faster at 20,000 genes (docs/performance.md, single-cell); for large benchmark
+        inputs.
 
     Returns
     -------

@@ -131,7 +131,7 @@ def umap_connectivities(X: np.ndarray, n_neighbors: int = 15) -> sp.csr_matrix:
     1e-5, float32 as umap-learn) so that ``sum_j exp(-(d_j - rho) / sigma) = log2(k)``
     over the k - 1 neighbours; weights ``exp(-(d - rho) / sigma)`` (1 when ``d <= rho``,
     0 to itself); fuzzy union ``W + W^T - W * W^T``. Importing umap-learn (pynndescent)
-    and compiling its Numba code costs ~20-40 s per process; this numpy version is
+    and compiling its Numba code is paid again by every process; this numpy version is
     checked against umap-learn's output (``tests/test_singlecell_umap_graph.py``).
 
     Parameters
@@ -306,7 +306,7 @@ def umap(adata: anndata.AnnData, use_rep: str = "X_pca_harmony", n_dims: int = 3
 
     Examples
     --------
-    Not run here: the first UMAP in a process compiles Numba code (~30 s).
+    Not run here: the first UMAP in a process compiles Numba code (slow).
 
     >>> from remission.singlecell.simulate import tiny
     >>> a = tiny("embedded")
