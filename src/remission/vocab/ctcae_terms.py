@@ -46,7 +46,35 @@ def _table() -> dict[str, Term]:
 
 
 def lookup(term: str) -> Term | None:
-    """The CTCAE v5.0 term for ``term`` (or a listed synonym), else None."""
+    """The CTCAE v5.0 term of a written adverse-event name (a term or a listed synonym).
+
+    Matching ignores case and surrounding spaces; there is no spelling guess.
+
+    Parameters
+    ----------
+    term : str
+        The name as written (e.g. in adverse_events.csv).
+
+    Returns
+    -------
+    Term or None
+        ``term`` (CTCAE v5.0 term), ``soc`` (system organ class), ``min_grade`` and
+        ``max_grade`` (the grades CTCAE defines for it); None when not listed.
+
+    References
+    ----------
+    National Cancer Institute. Common Terminology Criteria for Adverse Events v5.0, 2017.
+
+    Examples
+    --------
+    CTCAE v5.0 defines febrile neutropenia from grade 3 to grade 5:
+
+    >>> t = lookup(" febrile NEUTROPENIA ")
+    >>> t.term, t.soc, t.min_grade, t.max_grade
+    ('Febrile neutropenia', 'Blood and lymphatic system disorders', 3, 5)
+    >>> lookup("neutropenic fevr") is None
+    True
+    """
     return _table().get(term.strip().lower())
 
 
@@ -157,6 +185,11 @@ def map_term(verbatim: str) -> Mapping:
 
 def names() -> list[tuple[str, str]]:
     """Every accepted name (terms and synonyms) with its CTCAE v5.0 term, sorted by name.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(accepted name, CTCAE term)`` pairs.
 
     Examples
     --------

@@ -68,7 +68,21 @@ def _key(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def drug_table() -> dict[str, Drug]:
-    """The vocabulary by canonical name (read once from ``data/drugs.csv``)."""
+    """The drug vocabulary by canonical name, read once from ``data/drugs.csv``.
+
+    Returns
+    -------
+    dict of str to Drug
+        Canonical name -> ``Drug(name, drug_class, atc, synonyms)``.
+
+    Examples
+    --------
+    Tocilizumab's ATC code is L04AC07 (WHO ATC index):
+
+    >>> d = drug_table()["tocilizumab"]
+    >>> d.drug_class, d.atc, "Actemra" in d.synonyms
+    ('anticytokine', 'L04AC07', True)
+    """
     text = resources.files("remission.data").joinpath("drugs.csv").read_text("utf-8")
     out = {}
     for rec in csv.DictReader(text.splitlines()):
@@ -91,7 +105,34 @@ def _index() -> dict[str, tuple[str, str]]:
 
 
 def drug(name: str) -> Drug:
-    """The vocabulary entry of a canonical ``name`` (KeyError if not listed)."""
+    """The vocabulary entry of a canonical drug name.
+
+    Parameters
+    ----------
+    name : str
+        The canonical name (as in ``data/drugs.csv``; brand names are not accepted here,
+        see :func:`canonical_agents`).
+
+    Returns
+    -------
+    Drug
+        ``name, drug_class, atc, synonyms``.
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not a canonical name.
+
+    Examples
+    --------
+    >>> drug("tocilizumab").atc
+    'L04AC07'
+    >>> try:
+    ...     drug("Actemra")
+    ... except KeyError as e:
+    ...     print(e)
+    'Actemra'
+    """
     return drug_table()[name]
 
 
@@ -150,6 +191,21 @@ def match_agent(written: str, products: Iterable[str] = ()) -> Match:
 def canonical_agents(agents: pd.Series, products: Iterable[str] = ()) -> pd.Series:
     """Canonical drug name per row (None when unknown), evaluated once per distinct name.
 
+    Brand names and synonyms of ``data/drugs.csv`` map to the canonical name; the study's
+    own ``products`` read as ``"study product"``.
+
+    Parameters
+    ----------
+    agents : Series of str
+        Agent names as written.
+    products : iterable of str, default ()
+        The study's products (study.toml ``products``).
+
+    Returns
+    -------
+    Series
+        Canonical name or None, same index as ``agents``.
+
     Examples
     --------
     >>> canonical_agents(pd.Series(["Actemra", "noradrenaline", "xyz"])).tolist()
@@ -169,6 +225,15 @@ def validate_treatments(df: pd.DataFrame, file: str = "treatments.csv",
     (the index when it is the loader's ``line`` index, else position + 2), saying how
     many rows carry it. Rows with ``role`` given (e.g. ``infusion``) are still checked:
     the role says what the row is for, the name still has to be readable.
+
+    Parameters
+    ----------
+    df : DataFrame
+        treatments.csv (``agent`` and optionally ``role``).
+    file : str, default "treatments.csv"
+        File name for the messages.
+    products : iterable of str, default ()
+        The study's products, accepted as written.
 
     Returns
     -------

@@ -69,8 +69,23 @@ _SUBS = [
 def unit_token(unit: object) -> str:
     """Normalise a unit spelling: case, micro sign, superscripts, spaces, 'x10^9' vs '10^9'.
 
-    ``"×10⁹/L"``, ``"10^9/L"`` and ``"x10^9/l"`` all give ``"10^9/l"``; ``"cells/µL"``,
-    ``"/mm³"`` and ``"/uL"`` give ``"/ul"``. Missing (None/NaN/blank) gives ``""``.
+    Parameters
+    ----------
+    unit : object
+        The unit as written (None or NaN allowed).
+
+    Returns
+    -------
+    str
+        The normalised token used to look up a :class:`Conversion`; ``""`` for a missing
+        unit.
+
+    Examples
+    --------
+    >>> unit_token("×10⁹/L"), unit_token("x10^9/l"), unit_token("cells/µL"), unit_token("/mm³")
+    ('10^9/l', '10^9/l', '/ul', '/ul')
+    >>> unit_token(None), unit_token(float("nan"))
+    ('', '')
     """
     if unit is None or (isinstance(unit, float) and np.isnan(unit)):
         return ""
@@ -86,5 +101,44 @@ def unit_token(unit: object) -> str:
 
 
 def convert(values: np.ndarray, conversion: Conversion, weight_kg: np.ndarray | None = None):
-    """Convert ``values`` with ``conversion`` (see :class:`Conversion`)."""
+    """Convert ``values`` to the canonical unit with ``conversion``.
+
+    ``canonical = value * multiply / divide + offset``, rounded to ``ndigits`` when set,
+    then multiplied (``per_weight = 1``) or divided (-1) by body weight.
+
+    Parameters
+    ----------
+    values : ndarray of float
+        Values in the written unit.
+    conversion : Conversion
+        From the variable's ``units`` (:func:`remission.vocab.vocabulary.variable`).
+    weight_kg : ndarray of float, optional
+        Body weight per value, needed by weight-based conversions.
+
+    Returns
+    -------
+    ndarray of float
+        Values in the canonical unit.
+
+    Raises
+    ------
+    ValueError
+        A weight-based conversion without ``weight_kg``.
+
+    Examples
+    --------
+    500 cells/µL = 0.5 ×10⁹/L; 100.4 °F = 38.0 °C; haemoglobin 6.2 mmol/L × 1.611 =
+    10.0 g/dL; norepinephrine 0.1 µg/kg/min for 80 kg = 8 µg/min:
+
+    >>> from remission.vocab.vocabulary import variable
+    >>> convert(np.array([500.0]), variable("anc").units["/ul"]).tolist()
+    [0.5]
+    >>> convert(np.array([100.4]), variable("temperature").units["f"]).tolist()
+    [38.0]
+    >>> convert(np.array([6.2]), variable("hemoglobin").units["mmol/l"]).tolist()
+    [10.0]
+    >>> convert(np.array([0.1]), variable("norepinephrine").units["ug/kg/min"],
+    ...         weight_kg=np.array([80.0])).round(6).tolist()
+    [8.0]
+    """
     return conversion.apply(values, weight_kg)

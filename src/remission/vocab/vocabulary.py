@@ -256,7 +256,36 @@ VOCABULARY: dict[str, Variable] = {v.name: v for v in _VARS}
 
 
 def variable(name: str) -> Variable:
-    """The vocabulary record of ``name`` (KeyError naming the known variables)."""
+    """The vocabulary record of a canonical variable name.
+
+    Parameters
+    ----------
+    name : str
+        Canonical (lower-case) variable name, e.g. ``"anc"``.
+
+    Returns
+    -------
+    Variable
+        ``name, kind`` (numeric or categorical), ``description``, canonical ``unit``,
+        accepted ``units`` (token -> :class:`~remission.vocab.units.Conversion`), levels,
+        plausible range and daily reduction rule.
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not in the vocabulary (the message lists the known names).
+
+    Examples
+    --------
+    >>> v = variable("anc")
+    >>> v.kind, v.unit, v.units["/ul"].divide
+    ('numeric', '10^9/L', 1000.0)
+    >>> try:
+    ...     variable("ancc")
+    ... except KeyError as e:
+    ...     print(str(e).split(";")[0])
+    "unknown variable 'ancc'
+    """
     try:
         return VOCABULARY[name]
     except KeyError:
@@ -264,11 +293,23 @@ def variable(name: str) -> Variable:
 
 
 def variable_name(written: object) -> str:
-    """Canonical variable name of a written one: lower-cased; a drug written by a brand
-    name or another common name reads as its vocabulary variable through the drug
-    vocabulary (``noradrenaline``/``Levophed`` -> norepinephrine, ``adrenaline`` ->
-    epinephrine, ``argipressin`` -> vasopressin; exact names and synonyms only, never a
-    spelling guess). Anything else is returned lower-cased (and then reported unknown).
+    """Canonical variable name of a written one.
+
+    Lower-cased and trimmed; a drug written by a brand name or another common name reads
+    as its vocabulary variable through the drug vocabulary (``noradrenaline``/``Levophed``
+    -> norepinephrine, ``adrenaline`` -> epinephrine, ``argipressin`` -> vasopressin; exact
+    names and synonyms only, never a spelling guess). Anything else is returned
+    lower-cased (and then reported unknown).
+
+    Parameters
+    ----------
+    written : object
+        The variable as written in observations.csv.
+
+    Returns
+    -------
+    str
+        The canonical name, or the lower-cased text.
 
     Examples
     --------
@@ -334,6 +375,30 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
     (same patient, day, time -- a blank time is a value -- and variable with different
     values; identical repeats are not reported). Repeated untimed readings within a
     day must therefore carry a ``time``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        observations.csv: ``patient_id, day, variable, value`` and ``unit``, optionally
+        ``time``.
+    file : str, default "observations.csv"
+        File name for the messages.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the table is valid.
+
+    Examples
+    --------
+    Two different ANC values at the same time of the same day cannot both be right:
+
+    >>> obs = pd.DataFrame({"patient_id": "P1", "day": [1, 1], "time": "08:00",
+    ...                     "variable": "anc", "value": [500, 600], "unit": "cells/µL"})
+    >>> [(p.row, p.message.split(" (")[0]) for p in validate_observations(obs)]
+    [(3, 'duplicated observation of anc with a different value')]
+    >>> validate_observations(obs.iloc[:1])
+    []
     """
     problems: list[Problem] = []
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
