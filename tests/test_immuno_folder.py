@@ -315,3 +315,24 @@ def test_user_ligand_file_mature_protein_and_leader(tmp_path):
     probs = _problems(s)
     assert [(p.column, p.message[:40]) for p in probs] == [
         ("mature_protein", "sequence starts with the 24-residue lead")]
+
+
+def test_chromosome_length_check_follows_the_assembly(tmp_path):
+    """chr1 is 248,956,422 bp in GRCh38 and 249,250,621 bp in hg19 (UCSC chromInfo): a
+    site at chr1:249,000,000 is outside GRCh38 (error) but valid in hg19; Ensembl's MT is
+    the mitochondrion (16,569 bp in GRCh38)."""
+    ig = tmp_path / "immunogenetics"
+    ig.mkdir()
+    (ig / "integration_sites.csv").write_text(
+        "sample,patient,source,day,chromosome,position,strand,abundance\n"
+        "S1,P1,blood,14,chr1,249000000,+,10\n"
+        "S1,P1,blood,14,MT,16000,+,3\n")
+    with pytest.raises(InputError) as e:
+        read_folder(ig)
+    probs = [(p.row, p.column, p.message) for p in e.value.problems]
+    assert probs == [(2, "position", "position beyond the end of the chromosome")]
+    (ig / "immunogenetics.toml").write_text('[integration_sites]\nassembly = "hg19"\n')
+    assert read_folder(ig).sites["chromosome"].tolist() == ["chr1", "chrM"]
+    (ig / "immunogenetics.toml").write_text('[integration_sites]\nassembly = "hg18"\n')
+    with pytest.raises(InputError, match="assembly not shipped"):
+        read_folder(ig)

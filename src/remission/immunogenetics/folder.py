@@ -169,20 +169,49 @@ def read_config(folder: Path) -> dict[str, dict[str, Any]]:
         probs.append(Problem(str(p), "[cytokines] adjust unknown", value=v,
                              expected="one of " + ", ".join(ADJUST)))
     v = cfg.get("integration_sites", {}).get("assembly")
-    if isinstance(v, str) and v != "GRCh38":
+    if isinstance(v, str) and v not in ASSEMBLIES:
         probs.append(Problem(str(p), "[integration_sites] assembly not shipped", value=v,
-                             expected='"GRCh38", or give chromosome_sizes = "file.tsv"'))
+                             expected="one of " + ", ".join(ASSEMBLIES)
+                             + ', or give chromosome_sizes = "file.tsv"'))
     if probs:
         raise InputError(probs)
     return cfg
 
 
-def chromosome_sizes(path: Path | None = None) -> dict[str, int]:
-    """GRCh38 primary-assembly chromosome lengths (shipped) or a user two-column file."""
+#: shipped chromosome lengths: GRCh38 (= UCSC hg38) and UCSC hg19 (= GRCh37, except chrM:
+#: hg19 carries the 16,571-bp Yoruba mitochondrion, GRCh37 the 16,569-bp rCRS)
+ASSEMBLIES = {"GRCh38": "grch38_chromosomes.csv", "hg38": "grch38_chromosomes.csv",
+              "hg19": "hg19_chromosomes.csv", "GRCh37": "hg19_chromosomes.csv"}
+
+
+def chromosome_sizes(path: Path | None = None, assembly: str = "GRCh38") -> dict[str, int]:
+    """Shipped primary-assembly chromosome lengths, or a user two-column file.
+
+    Parameters
+    ----------
+    path:
+        A tab-separated ``chromosome, length`` file; ``None`` = the shipped table.
+    assembly:
+        Shipped table: ``GRCh38``/``hg38`` or ``hg19``/``GRCh37`` (UCSC chromInfo).
+
+    Returns
+    -------
+    dict
+        Chromosome name (``chr1`` ... ``chrM``) -> length in bp.
+
+    Examples
+    --------
+    >>> chromosome_sizes()["chr1"], chromosome_sizes(assembly="hg19")["chr1"]
+    (248956422, 249250621)
+    >>> chromosome_sizes(assembly="GRCh37")["chrM"]
+    16569
+    """
     if path is None:
-        with resources.files("remission.data").joinpath("grch38_chromosomes.csv").open(
+        with resources.files("remission.data").joinpath(ASSEMBLIES[assembly]).open(
                 encoding="utf-8") as fh:
             t = pd.read_csv(fh, dtype={"chromosome": str})
+        if assembly == "GRCh37":
+            t.loc[t["chromosome"] == "chrM", "length"] = 16569
     else:
         t = pd.read_csv(path, sep="\t", header=None, names=["chromosome", "length"],
                         dtype={"chromosome": str}, comment="#")
@@ -191,7 +220,9 @@ def chromosome_sizes(path: Path | None = None) -> dict[str, int]:
 
 def _norm_chrom(c: pd.Series) -> pd.Series:
     s = c.str.strip()
-    return np.where(s.str.lower().str.startswith("chr"), "chr" + s.str[3:], "chr" + s)
+    out = pd.Series(np.where(s.str.lower().str.startswith("chr"), "chr" + s.str[3:],
+                             "chr" + s), index=c.index)
+    return out.replace({"chrMT": "chrM"}).to_numpy()  # Ensembl names the mitochondrion MT
 
 
 def read_folder(path: str | Path, patients: set[str] | None = None) -> Inputs:
@@ -504,7 +535,8 @@ def _read_sites(p: Path, inp: Inputs, probs: list[Problem], patients: set[str] |
     chrom = pd.Series(_norm_chrom(df["chromosome"]), index=df.index)
     sizes_file = cfg.get("chromosome_sizes")
     try:
-        sizes = chromosome_sizes(inp.folder / sizes_file if sizes_file else None)
+        sizes = chromosome_sizes(inp.folder / sizes_file if sizes_file else None,
+                                 cfg.get("assembly", "GRCh38"))
     except (FileNotFoundError, ValueError, pd.errors.ParserError) as exc:
         probs.append(Problem(str(inp.folder / str(sizes_file)), f"chromosome sizes: {exc}",
                              expected="two tab-separated columns: chromosome, length"))
