@@ -102,8 +102,20 @@ def find_table(folder: Path, name: str) -> tuple[Path | None, str | None]:
 
 
 def table_label(path: Path, sheet: str | None) -> str:
-    """How problems name a table's source: ``patients.csv``, ``study.xlsx[patients]``,
-    ``patients.parquet`` or ``patients/*.parquet`` (a folder of parts).
+    """How problems name a table's source.
+
+    Parameters
+    ----------
+    path : Path
+        The table's file, or a folder of Parquet part files.
+    sheet : str or None
+        The sheet name when the table is a sheet of a workbook.
+
+    Returns
+    -------
+    str
+        ``patients.csv``, ``study.xlsx[patients]``, ``patients.parquet`` or
+        ``patients/*.parquet`` (a folder of parts).
 
     Examples
     --------
