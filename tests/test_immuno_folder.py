@@ -304,6 +304,10 @@ def test_user_ligand_file_mature_protein_and_leader(tmp_path):
     C*08:22 becomes C2 and P5 gains C2); a precursor with its 24-residue leader is refused
     (residue 77 would be read 24 places off)."""
     s = _copy(tmp_path)
+    for f in ("integration_sites.csv", "chimerism_genotypes.csv", "chimerism_peaks.csv",
+              "chimerism_snps.csv", "cytokine_panel.csv"):   # KIR-HLA inputs only
+        (s / "immunogenetics" / f).unlink()
+    (s / "immunogenetics" / "immunogenetics.toml").write_text("")
     lig = s / "immunogenetics" / "hla_ligands.csv"
     pd.DataFrame({"allele": ["C*08:22"], "mature_protein": [_protein("NLRKLRG")]}).to_csv(
         lig, index=False)
