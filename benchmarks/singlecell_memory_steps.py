@@ -1,13 +1,14 @@
 """Peak resident memory of each step of remission.singlecell.analysis.profile, in order.
 
 Reads an h5ad made by ``bench_singlecell.py`` (``build/bench/data/singlecell-sparse-s100-
-<cells>x<genes>.h5ad``), runs the steps of ``profile`` one by one in this process with the
+share1500-<cells>x<genes>.h5ad``), runs the steps of ``profile`` one by one in this process with the
 benchmark's parameters (no UMAP) and, for each, resets the kernel's peak-RSS mark
-(``/proc/self/clear_refs`` = 5) and prints the RSS before and the peak during the step.
+(``/proc/self/clear_refs`` = 5) and prints the RSS before and the peak during the step,
+and its wall and CPU (user + system, this process) seconds.
 Linux only. Not a harness benchmark (no peer): it tells which step sets the peak.
 
 Run: ``python benchmarks/singlecell_memory_steps.py build/bench/data/singlecell-sparse-s100-
-10000x20000.h5ad``
+share1500-10000x20000.h5ad``
 """
 
 from __future__ import annotations
@@ -53,10 +54,11 @@ def main(path: str) -> None:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
         before = _status("VmRSS")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         print(f"{name}: RSS before {before:.2f} GB, peak during {_status('VmHWM'):.2f} GB, "
-              f"{time.perf_counter() - t0:.1f} s", flush=True)
+              f"{time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU",
+              flush=True)
 
 
 if __name__ == "__main__":

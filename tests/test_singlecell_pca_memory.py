@@ -125,6 +125,9 @@ def test_set_scores_with_cached_gene_means_equal_scanpy_score_genes() -> None:
     pp.extract_car(a, d.construct_features)
     pp.normalize(a)
     pool = tl.gene_means(a)
+    from scanpy.tools._score_genes import _nan_means
+
+    assert np.array_equal(pool, _nan_means(a.X, axis=0))
     sets = [m.positive for m in MARKER_SETS] + [m.negative for m in MARKER_SETS
                                                 if m.negative]
     sets += [genes for genes, _ in MODULES.values()]
