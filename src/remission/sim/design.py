@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ProblemLog
 from .params import PARAMETERS
-from .pk import CY_REF_MG_M2, FLU_REF_MG_M2
+from .pk import CY_REF_MG_M2, FLU_REF_MG_M2, HMA_CYCLE_DAYS, HMA_LABEL, HMA_UNITS_PER_MG_M2
 from .population import (
     COVARIATES,
     DEFAULT_ELIGIBILITY,
@@ -68,6 +68,10 @@ _COMPONENT_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
                "infusion_days": (list, True), "target": (str, True),
                "infusion_fractions": (list, False)},
     "blinatumomab": {"steps": (list, True)},
+    # hypomethylating agents: cycles of cycle_days days, the first starting on study day
+    # start_day; dose_mg_m2 on each of the cycle's days (1-based); label defaults
+    **{drug: {"start_day": (int, True), "cycles": (int, True), "dose_mg_m2": (float, False),
+              "days": (list, False), "cycle_days": (int, False)} for drug in HMA_LABEL},
 }
 _STEP_KEYS = {"start_day": (int, True), "end_day": (int, True), "ug_per_day": (float, True)}
 _DIST_KEYS = {"dist", "mean", "sd", "median", "cv", "min", "max", "value"}
@@ -109,10 +113,13 @@ class Design:
     def stacked_schedule(self) -> Schedule:
         """All arms' schedules as (arms x days) arrays on the common day grid."""
         s0 = self.arms[0].schedule
+        hma = [a.schedule.hma_units for a in self.arms]
+        hma_all = (None if all(h is None or not h.any() for h in hma) else
+                   np.stack([np.zeros_like(s0.ven_mg) if h is None else h for h in hma]))
         return Schedule(s0.first_day, s0.last_day,
                         *(np.stack([getattr(a.schedule, f) for a in self.arms])
                           for f in ("ven_mg", "blin_ug_day", "fc_units", "car_per_kg",
-                                    "car_cells")))
+                                    "car_cells")), hma_all)
 
 
 def _typed(v: Any, kind: type) -> bool:
@@ -399,6 +406,8 @@ def _first_day(arms_raw: Any) -> int:
                 if _typed(c.get(k), int):
                     days.append(c[k])
             for k in ("days", "infusion_days"):
+                if c.get("type") in HMA_LABEL:
+                    continue  # HMA days are days of the cycle; start_day is the study day
                 if isinstance(c.get(k), list):
                     days.extend(x for x in c[k] if _typed(x, int))
             for st in c.get("steps", []) if isinstance(c.get("steps"), list) else []:
@@ -424,6 +433,7 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
     comps = a.get("component", [])
     products = []
     parsed: list[tuple[str, dict[str, Any]]] = []
+    hma_ok: list[tuple[str, dict[str, Any]]] = []
     for ci, comp in enumerate(comps):
         cw = f"{where}.component[{ci}]"
         if not isinstance(comp, dict) or "type" not in comp:
@@ -437,7 +447,8 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
             continue
         body = {k: v for k, v in comp.items() if k != "type"}
         c = _check_table(log, src, cw, body, _COMPONENT_KEYS[ctype])
-        for k in ("dose_mg", "flu_mg_m2", "cy_mg_m2", "dose_per_kg", "dose_cells"):
+        for k in ("dose_mg", "flu_mg_m2", "cy_mg_m2", "dose_per_kg", "dose_cells",
+                  "dose_mg_m2"):
             _nonneg(log, src, f"{cw}.{k}", c.get(k))
         if ctype == "venetoclax":
             if "days" in c and c["days"] <= 0:
@@ -453,6 +464,9 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
                             column=f"{cw}.ramp_mg", value=r,
                             expected=f"at most days ({c['days']}) entries")
                     del c["ramp_mg"]
+        elif ctype in HMA_LABEL:
+            if _check_hma(log, src, cw, ctype, c):
+                hma_ok.append((cw, c))
         elif ctype == "lymphodepletion" and "days" in c:
             c["days"] = _int_list(log, src, f"{cw}.days", c["days"])
         elif ctype in PRODUCTS:
@@ -498,6 +512,7 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
         parsed.append((ctype, c))
     if len(products) > 1:
         log.add(src, "at most one cell product per arm", column=f"{where}.component")
+    _check_hma_overlap(log, src, hma_ok)
     if "name" not in a or n is None or log:
         return None
     sched = Schedule.empty(first_day, fu)
@@ -518,6 +533,11 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
                 if (i := idx(d)) is not None:
                     sched.fc_units[i] += 0.5 * (c["flu_mg_m2"] / FLU_REF_MG_M2
                                                 + c["cy_mg_m2"] / CY_REF_MG_M2)
+        elif ctype in HMA_LABEL:
+            if sched.hma_units is not None:
+                for d in hma_dose_days(c):
+                    if (i := idx(d)) is not None:
+                        sched.hma_units[i] += c["dose_mg_m2"] * HMA_UNITS_PER_MG_M2[ctype]
         elif ctype in PRODUCTS:
             dose_per_kg = c.get("dose_per_kg")
             # each infusion gets the full dose, or its share with infusion_fractions
@@ -536,6 +556,81 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
                product=products[0] if products else "none",
                components=tuple({"type": t, **c} for t, c in parsed), population=pop,
                car_dose_per_kg=dose_per_kg, parameters=arm_params)
+
+
+def _check_hma(log: ProblemLog, src: str, cw: str, drug: str, c: dict[str, Any]) -> bool:
+    """Fill an HMA component's label defaults and check cycles, cycle length and days;
+    True when it is complete and valid."""
+    dose, days = HMA_LABEL[drug]
+    c.setdefault("dose_mg_m2", dose)
+    c.setdefault("cycle_days", HMA_CYCLE_DAYS)
+    ok = True
+    for k in ("cycles", "cycle_days"):
+        if _typed(c.get(k), int) and c[k] <= 0:
+            log.add(src, "must be positive", column=f"{cw}.{k}", value=c[k])
+            ok = False
+    if "days" not in c:
+        c["days"] = list(days)
+    elif not isinstance(c["days"], list) or not c["days"] \
+            or not all(_typed(x, int) for x in c["days"]):
+        log.add(src, "must be a non-empty list of integer days of the cycle",
+                column=f"{cw}.days", value=c["days"])
+        ok = False
+    else:
+        length = c["cycle_days"] if _typed(c["cycle_days"], int) else HMA_CYCLE_DAYS
+        for x in c["days"]:
+            if not 1 <= x <= length:
+                log.add(src, "day outside the cycle", column=f"{cw}.days", value=x,
+                        expected=f"a day of the cycle, 1 to cycle_days ({length})")
+                ok = False
+        if len(set(c["days"])) != len(c["days"]):
+            log.add(src, "a day of the cycle is listed twice", column=f"{cw}.days",
+                    value=c["days"])
+            ok = False
+    return ok and all(_typed(c.get(k), int) for k in ("start_day", "cycles", "cycle_days")) \
+        and _typed(c.get("dose_mg_m2"), float)
+
+
+def hma_dose_days(c: dict[str, Any]) -> list[int]:
+    """Study days of an HMA component's doses: cycle k (0-based) day j is on
+    ``start_day + k x cycle_days + j - 1``.
+
+    Parameters
+    ----------
+    c : dict
+        A validated azacitidine/decitabine component (``start_day``, ``cycles``,
+        ``cycle_days``, ``days``).
+
+    Returns
+    -------
+    list of int
+        Sorted study days.
+
+    Examples
+    --------
+    Two label cycles of azacitidine from day 1 (days 1-7 of 28-day cycles):
+
+    >>> hma_dose_days({"start_day": 1, "cycles": 2, "cycle_days": 28,
+    ...                "days": [1, 2, 3, 4, 5, 6, 7]})
+    [1, 2, 3, 4, 5, 6, 7, 29, 30, 31, 32, 33, 34, 35]
+    """
+    return sorted(c["start_day"] + k * c["cycle_days"] + j - 1
+                  for k in range(c["cycles"]) for j in c["days"])
+
+
+def _check_hma_overlap(log: ProblemLog, src: str,
+                       comps: list[tuple[str, dict[str, Any]]]) -> None:
+    """Two HMA components of an arm must not dose on the same study day (their cycles
+    would overlap: azacitidine with decitabine, or a course restarted too early)."""
+    seen: dict[int, str] = {}
+    for cw, c in comps:
+        clash = sorted(d for d in hma_dose_days(c) if d in seen)
+        if clash:
+            log.add(src, "overlapping HMA cycles: two hypomethylating courses dose on the "
+                    "same study days", column=cw, value=clash,
+                    expected=f"no dosing day shared with {seen[clash[0]]}")
+        for d in hma_dose_days(c):
+            seen.setdefault(d, cw)
 
 
 def load_design(path: str | Path) -> Design:

@@ -61,6 +61,22 @@ PARAMETERS = MappingProxyType(
         "antigen_switch_gain": _P(5.0, "-", 0.0,
                                   "assumption; neg->pos switching x(1+gain*(A-1))"),
         "ven_myelo_slope": _P(0.05, "L/mg/day", 0.0, "assumption (VEN neutropenia)"),
+        # --- hypomethylating agents (azacitidine / decitabine), see docs/simulation.md -------
+        # Exposure is a pulse: plasma half-lives are under an hour (azacitidine SC 41 min,
+        # Vidaza label; decitabine ~0.5 h, Dacogen label), so each dosing day acts as one
+        # fractional kill at the dose (log-kill per HMA unit; 1 unit = one day of
+        # azacitidine 75 mg/m^2). No IIV: draws for IIV parameters are consumed in a fixed
+        # order and a new one would change every existing simulated patient.
+        "hma_kill": _P(0.19, "log cells per HMA unit", 0.0,
+                       "calibrated (hand grid 0.1-0.5 on seed-0 streams, 100 per arm) to "
+                       "one target: CR+CRi of azacitidine alone, 41/145 = 28.3 % "
+                       "(aza + placebo, VIALE-A, DiNardo NEJM 2020;383:617); AML-001 "
+                       "azacitidine 67/241 = 27.8 % (Dombret Blood 2015;126:291) agrees. "
+                       "Assumptions: linear in dose, same log-kill on both clones, pulse "
+                       "at the dose, no HMA-venetoclax interaction term"),
+        "hma_myelo_kill": _P(0.1, "log cells per HMA unit", 0.0,
+                             "assumption, not calibrated; HMA myelosuppression of "
+                             "neutrophil and platelet progenitors (same pulse)"),
         # --- lymphodepletion (Flu/Cy by BSA) -------------------------------------------------
         "ld_decay": _P(1.0, "1/day", 0.0,
                        "assumption; Cy t1/2 ~7 h, F-ara-A ~20 h -> effective 1/day"),

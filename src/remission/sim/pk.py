@@ -18,6 +18,9 @@ Sources
   30 mg/m^2 fludarabine + 500 mg/m^2 cyclophosphamide, Jin 2022 / seed 002 regimen),
   first-order decay; doses are given in mg by BSA and converted back per m^2 because
   exposure (dose/CL) scales with BSA. Our assumption, stated in docs/simulation.md.
+* Hypomethylating agents (azacitidine, decitabine): no driver state. Their plasma
+  half-lives are under an hour, so a dosing day is a pulse in "HMA units"
+  (:data:`HMA_UNITS_PER_MG_M2`) applied by :func:`remission.sim.model.hma_pulse`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,22 @@ import numpy as np
 N_DRIVERS = 5
 FLU_REF_MG_M2 = 30.0
 CY_REF_MG_M2 = 500.0
+#: hypomethylating agents: label doses (mg/m^2 per day) and days of a 28-day cycle:
+#: azacitidine 75 mg/m^2 days 1-7 (Vidaza label; VIALE-A, DiNardo NEJM 2020;383:617),
+#: decitabine 20 mg/m^2 days 1-5 (Dacogen label; DiNardo Blood 2019;133:7).
+HMA_LABEL: dict[str, tuple[float, tuple[int, ...]]] = {
+    "azacitidine": (75.0, (1, 2, 3, 4, 5, 6, 7)),
+    "decitabine": (20.0, (1, 2, 3, 4, 5)),
+}
+HMA_CYCLE_DAYS = 28
+#: HMA units per mg/m^2. One unit is one day of azacitidine at 75 mg/m^2; a decitabine
+#: label day is 7/5 units, so one label cycle of either drug is 7 units. Assumption:
+#: the two label cycles are equipotent (similar CR+CRi with either partner of
+#: venetoclax, DiNardo Blood 2019;133:7); the effect is linear in dose.
+HMA_UNITS_PER_MG_M2: dict[str, float] = {
+    "azacitidine": 1.0 / 75.0,
+    "decitabine": (7.0 / 5.0) / 20.0,
+}
 
 
 def ven_matrix(p: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from . import kernel
-from .model import HB, LN, LP, N_STATES, PLT, infuse, initial_state, observables, rhs
+from .model import HB, LN, LP, N_STATES, PLT, hma_pulse, infuse, initial_state, observables, rhs
 from .pk import N_DRIVERS, DriverModes, DriverPropagator, driver_rhs, ven_bioavailable_dose
 
 BLOOD_UL_PER_KG = 70_000.0  # 70 mL/kg blood volume
@@ -43,6 +43,8 @@ class Schedule:
 
     Arrays have one entry per day from ``first_day`` to ``last_day`` inclusive.
     ``car_per_kg`` are cells/kg; ``car_cells`` flat cell numbers (converted by weight).
+    ``hma_units`` are hypomethylating-agent units (:data:`remission.sim.pk.HMA_UNITS_PER_MG_M2`;
+    None = no HMA), applied as a pulse at the day start (:func:`remission.sim.model.hma_pulse`).
     """
 
     first_day: int
@@ -52,6 +54,7 @@ class Schedule:
     fc_units: np.ndarray
     car_per_kg: np.ndarray
     car_cells: np.ndarray
+    hma_units: np.ndarray | None = None
 
     @property
     def days(self) -> np.ndarray:
@@ -61,7 +64,8 @@ class Schedule:
     def empty(first_day: int, last_day: int) -> Schedule:
         k = last_day - first_day + 1
         z = np.zeros(k)
-        return Schedule(first_day, last_day, z.copy(), z.copy(), z.copy(), z.copy(), z.copy())
+        return Schedule(first_day, last_day, z.copy(), z.copy(), z.copy(), z.copy(), z.copy(),
+                        z.copy())
 
 
 def _dose_rows(s: Schedule, arm: np.ndarray | None, i: int, n: int,
@@ -80,6 +84,11 @@ def _dose_rows(s: Schedule, arm: np.ndarray | None, i: int, n: int,
     per_kg = row(s.car_per_kg) + row(s.car_cells) / p["weight_kg"]
     return (row(s.ven_mg), row(s.fc_units),
             per_kg * p["car_blood_fraction"] / BLOOD_UL_PER_KG, row(s.blin_ug_day))
+
+
+def _row(a: np.ndarray, arm: np.ndarray | None, i: int, n: int) -> np.ndarray:
+    """Day ``i`` of a schedule array (1-D: one arm; 2-D: arms x days) per patient."""
+    return np.full(n, a[i]) if a.ndim == 1 else a[arm, i]
 
 
 #: default tolerances of the per-patient error control (disease states; drivers are exact)
@@ -122,13 +131,16 @@ def transfusions(y: np.ndarray, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray
 
 def _breaks(s: Schedule) -> np.ndarray:
     """Days on which the integration must stop (rows: arms, or one row): the first and last
-    day, and every day with a dose (venetoclax, Flu/Cy, cells) or a new blinatumomab rate."""
+    day, and every day with a dose (venetoclax, Flu/Cy, cells, HMA) or a new blinatumomab
+    rate."""
     def rows(x: np.ndarray) -> np.ndarray:
         return np.atleast_2d(np.asarray(x, float))
 
     blin = rows(s.blin_ug_day)
     brk = (rows(s.ven_mg) != 0) | (rows(s.fc_units) != 0) | (rows(s.car_per_kg) != 0) \
         | (rows(s.car_cells) != 0)
+    if s.hma_units is not None:
+        brk = brk | (rows(s.hma_units) != 0)
     brk = np.broadcast_to(brk, np.broadcast_shapes(brk.shape, blin.shape)).copy()
     brk[:, 1:] |= blin[:, 1:] != blin[:, :-1]
     brk[:, 0] = brk[:, -1] = True
@@ -179,8 +191,10 @@ def _integrate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None,
         if ven.any():
             d[0] += ven_bioavailable_dose(ven, p)
         d[4] += fc
+        hma = (_row(s.hma_units, arm, i, n) if s.hma_units is not None
+               else np.zeros(n))
         if brk[:, i].any():
-            dosed[i] = (d.copy(), car, rate)
+            dosed[i] = (d.copy(), car, rate, hma)
         d = day.step(d, rate)
     q = kernel.pack(p, n)
     lam = np.ascontiguousarray(modes.lam.T)
@@ -204,9 +218,11 @@ def _integrate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None,
     hdose = np.full(n, np.inf)
     counts = np.zeros(2, np.int64)
     for j, b in enumerate(union[:-1]):
-        dpost, car, rate = dosed[int(b)]
+        dpost, car, rate, hma = dosed[int(b)]
         own = brk[row, b]  # patients whose dose day this is (they stand exactly at b)
         infuse(y, np.where(own, car, 0.0), p)
+        if hma.any():  # hypomethylating agent: a pulse at the dose (model.hma_pulse)
+            hma_pulse(y, np.where(own, hma, 0.0), p)
         modes.start(dpost, rate)
         if modes.any_ven:
             coef[own] = modes.coef.T[own]
@@ -391,6 +407,8 @@ def simulate_reference(p: Mapping[str, np.ndarray], s: Schedule, method: str = "
         x[N_STATES + 4] += s.fc_units[i]
         x_state = x[:N_STATES, None]  # a view: infuse writes into x
         infuse(x_state, _dose_rows(s, None, i, 1, p)[2], p)
+        if s.hma_units is not None and s.hma_units[i] != 0:
+            hma_pulse(x_state, np.array([s.hma_units[i]]), p)
         rate = np.array([s.blin_ug_day[i]])
 
         def f(_t: float, xx: np.ndarray, rate: np.ndarray = rate) -> np.ndarray:

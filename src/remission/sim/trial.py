@@ -143,6 +143,95 @@ class TrialResult:
     observations: pd.DataFrame
     model_observations: pd.DataFrame
 
+    def treatments(self) -> pd.DataFrame:
+        """The trial's hypomethylating-agent doses as treatments.csv rows
+        (:func:`hma_treatments`; empty when no arm gives an HMA)."""
+        return hma_treatments(self.design, self.patients)
+
+
+#: routes written for the HMA doses (VIALE-A gave azacitidine SC or IV; decitabine IV)
+HMA_ROUTE = {"azacitidine": "SC", "decitabine": "IV"}
+
+
+def hma_treatments(design: Design, patients: pd.DataFrame) -> pd.DataFrame:
+    """One treatments.csv row per hypomethylating-agent dose each patient received.
+
+    A dose on study day ``d`` of the patient's arm (:func:`remission.sim.design.hma_dose_days`)
+    is recorded when the patient is alive that day (``d`` before ``death_day``), within
+    follow-up (``d <= last_contact_day``) and the schedule; the dose is the arm's mg/m^2
+    times the patient's body-surface area (mg), as a real record would hold.
+
+    Parameters
+    ----------
+    design : Design
+        The validated design.
+    patients : pandas.DataFrame
+        The simulated patients (``patient_id``, ``arm``, ``bsa_m2``, ``death_day``,
+        ``last_contact_day``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id, agent, start_day, end_day, dose, dose_unit, route`` (start = end =
+        the dose day), in patient then day order; no rows when no arm gives an HMA.
+
+    Examples
+    --------
+    >>> import tomllib
+    >>> from remission.sim.design import parse_design
+    >>> d = parse_design(tomllib.loads('''
+    ... [trial]
+    ... name = "t"
+    ... disease = "AML"
+    ... target_antigen = "CLL1"
+    ... follow_up_days = 40
+    ... assessment_days = [28]
+    ... response_day = 28
+    ... [[arm]]
+    ... name = "aza"
+    ... n = 1
+    ...   [[arm.component]]
+    ...   type = "azacitidine"
+    ...   start_day = 1
+    ...   cycles = 2
+    ... '''))
+    >>> pts = pd.DataFrame({"patient_id": ["aza-1"], "arm": ["aza"], "bsa_m2": [2.0],
+    ...                     "death_day": [33.0], "last_contact_day": [33.0]})
+    >>> tx = hma_treatments(d, pts)
+    >>> tx["start_day"].tolist(), float(tx["dose"].iloc[0]), tx["route"].iloc[0]
+    ([1, 2, 3, 4, 5, 6, 7, 29, 30, 31, 32], 150.0, 'SC')
+    """
+    from .design import hma_dose_days
+    from .pk import HMA_LABEL
+
+    cols = ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit", "route"]
+    parts = []
+    first = design.arms[0].schedule.first_day if design.arms else 0
+    for arm in design.arms:
+        pts = patients[patients["arm"] == arm.name]
+        for c in arm.components:
+            if c["type"] not in HMA_LABEL or pts.empty:
+                continue
+            days = np.array([d for d in hma_dose_days(c) if first <= d <= design.follow_up])
+            if not len(days):
+                continue
+            death = pts["death_day"].to_numpy(dtype=float)
+            last = pts["last_contact_day"].to_numpy(dtype=float)
+            given = (days[None, :] <= last[:, None]) & ~(days[None, :] >= death[:, None])
+            i, j = np.nonzero(given)
+            mg = np.round(c["dose_mg_m2"] * pts["bsa_m2"].to_numpy(dtype=float)[i], 1)
+            parts.append(pd.DataFrame({
+                "patient_id": pts["patient_id"].to_numpy()[i], "agent": c["type"],
+                "start_day": days[j], "end_day": days[j], "dose": mg, "dose_unit": "mg",
+                "route": HMA_ROUTE[c["type"]]}))
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    tx = pd.concat(parts, ignore_index=True)
+    order = {pid: k for k, pid in enumerate(patients["patient_id"])}
+    return tx.assign(_p=tx["patient_id"].map(order)) \
+        .sort_values(["_p", "start_day", "agent"], kind="stable") \
+        .drop(columns="_p").reset_index(drop=True)
+
 
 Segment = tuple[int, int, int]  # (arm index, first patient index, stop index)
 
@@ -1039,8 +1128,9 @@ def write_study(res: TrialResult, out_dir: str | Path, force: bool = False) -> P
     real and simulated files are never mixed. On any failure nothing changes.
 
     Writes ``study.toml`` (through :func:`remission.study.write.study_toml`, flagged
-    synthetic), ``patients.csv``, ``events.csv``, ``adverse_events.csv`` and, when the
-    trial kept them, ``observations.csv`` and ``sim_observations.csv``.
+    synthetic), ``patients.csv``, ``events.csv``, ``adverse_events.csv``, when an arm
+    gives a hypomethylating agent ``treatments.csv`` (its doses, :func:`hma_treatments`)
+    and, when the trial kept them, ``observations.csv`` and ``sim_observations.csv``.
 
     Parameters
     ----------
@@ -1087,6 +1177,9 @@ def write_study(res: TrialResult, out_dir: str | Path, force: bool = False) -> P
         "events.csv": _csv(res.events),
         "adverse_events.csv": _csv(res.adverse_events),
     }
+    treatments = res.treatments()
+    if len(treatments):  # HMA doses only (designs without an HMA write no treatments.csv)
+        files["treatments.csv"] = _csv(treatments)
     if len(res.observations):
         files["observations.csv"] = _csv(res.observations)
         files["sim_observations.csv"] = _csv(res.model_observations)

@@ -1,0 +1,212 @@
+"""Hypomethylating partner (azacitidine / decitabine) in simulated trial designs.
+
+Oracles: the label schedules written out by hand (azacitidine 75 mg/m^2 days 1-7,
+decitabine 20 mg/m^2 days 1-5 of 28-day cycles), the published VIALE-A counts (DiNardo
+CD et al. N Engl J Med 2020;383:617: composite CR 190/286 with venetoclax, 41/145 with
+placebo) with their exact binomial intervals from scipy, and the ordering "no response
+without active therapy".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from remission.errors import InputError
+from remission.sim import cli_simulate, load_design, parse_design
+from remission.sim.hma import VIALE_A_TARGETS, check_targets
+from remission.sim.model import LP, hma_pulse, initial_state
+from remission.sim.params import PARAMETERS, typical
+from remission.sim.population import build_patients
+from remission.sim.trial import run_trial, write_study
+from remission.study.load import load_study
+
+KILL = PARAMETERS["hma_kill"].value
+VIALE = Path(__file__).parent / "data" / "sim" / "viale_a_like.toml"
+
+TWO_HMAS = """
+[trial]
+name = "HMA schedules"
+disease = "AML"
+target_antigen = "CLL1"
+follow_up_days = 70
+assessment_days = [28]
+response_day = 28
+
+[[arm]]
+name = "aza"
+n = 2
+  [[arm.component]]
+  type = "azacitidine"
+  start_day = 1
+  cycles = 2
+
+[[arm]]
+name = "dec"
+n = 2
+  [[arm.component]]
+  type = "decitabine"
+  start_day = 1
+  cycles = 3
+
+[[arm]]
+name = "aza-half"
+n = 1
+  [[arm.component]]
+  type = "azacitidine"
+  dose_mg_m2 = 37.5
+  days = [1, 3]
+  cycle_days = 21
+  start_day = -20
+  cycles = 2
+"""
+
+
+def test_label_days_of_each_cycle_by_hand(tmp_path: Path) -> None:
+    """Schedule and treatments.csv hold the doses on the label days of each cycle."""
+    d = parse_design(tomllib.loads(TWO_HMAS), "two.toml")
+    aza, dec, half = d.arms
+    first = aza.schedule.first_day
+    assert first == -21  # the earliest dose (day -20) opens the common schedule
+
+    def dosed(arm):
+        u = arm.schedule.hma_units
+        return {int(first + i): round(float(u[i]), 12) for i in np.flatnonzero(u)}
+
+    # azacitidine 75 mg/m^2 = 1 unit on days 1-7 and 29-35 (cycle 2 day 1 = day 29)
+    assert dosed(aza) == {day: 1.0 for day in [1, 2, 3, 4, 5, 6, 7, 29, 30, 31, 32, 33, 34, 35]}
+    # decitabine 20 mg/m^2 = 7/5 unit on days 1-5, 29-33, 57-61
+    assert dosed(dec) == {day: 1.4 for day in [1, 2, 3, 4, 5, 29, 30, 31, 32, 33,
+                                                57, 58, 59, 60, 61]}
+    # 37.5 mg/m^2 = 0.5 unit on days 1 and 3 of 21-day cycles from day -20: -20, -18, 1, 3
+    assert dosed(half) == {-20: 0.5, -18: 0.5, 1: 0.5, 3: 0.5}
+
+    res = run_trial(d, seed=4, workers=0, observations=False)
+    out = write_study(res, tmp_path / "sim")
+    tx = load_study(out).tables["treatments"]  # what `remission report` reads
+    pts = res.patients.set_index("patient_id")
+    for pid, rows in tx.groupby("patient_id"):
+        p = pts.loc[pid]
+        want = {"aza": [1, 2, 3, 4, 5, 6, 7, 29, 30, 31, 32, 33, 34, 35],
+                "dec": [1, 2, 3, 4, 5, 29, 30, 31, 32, 33, 57, 58, 59, 60, 61],
+                "aza-half": [-20, -18, 1, 3]}[p["arm"]]
+        if not np.isnan(p["death_day"]):
+            want = [x for x in want if x < p["death_day"]]
+        assert rows["start_day"].tolist() == want
+        assert (rows["end_day"] == rows["start_day"]).all()
+        mg_m2 = {"aza": 75.0, "dec": 20.0, "aza-half": 37.5}[p["arm"]]
+        assert np.allclose(rows["dose"], round(mg_m2 * p["bsa_m2"], 1))
+        assert set(rows["agent"]) == {"decitabine" if p["arm"] == "dec" else "azacitidine"}
+    assert set(tx["patient_id"]) == set(res.patients["patient_id"])
+
+
+def test_pulse_is_the_stated_log_kill() -> None:
+    """A dose of u units lowers each clone's log burden by hma_kill x u, exactly."""
+    _, p = build_patients(0, np.arange(3), {}, typical(), "none", "CLL1")
+    y = initial_state(p)
+    before = y.copy()
+    hma_pulse(y, np.array([1.0, 1.4, 0.0]), p)
+    assert np.allclose(before[LP] - y[LP], [KILL, KILL * 1.4, 0.0], rtol=0, atol=1e-15)
+
+
+BAD = """
+[trial]
+name = "bad HMA"
+disease = "AML"
+target_antigen = "CLL1"
+follow_up_days = 90
+assessment_days = [28]
+response_day = 28
+
+[[arm]]
+name = "A"
+n = 2
+  [[arm.component]]
+  type = "azacitidine"
+  dose_mg_m2 = -75.0
+  start_day = 1
+  cycles = 2
+  [[arm.component]]
+  type = "decitabine"
+  start_day = 15
+  cycles = 1
+  days = [0, 1, 29]
+  [[arm.component]]
+  type = "guadecitabine"
+  start_day = 1
+  [[arm.component]]
+  type = "decitabine"
+  start_day = 30
+  cycles = 0
+
+[[arm]]
+name = "B"
+n = 2
+  [[arm.component]]
+  type = "azacitidine"
+  start_day = 1
+  cycles = 2
+  [[arm.component]]
+  type = "decitabine"
+  start_day = 33
+  cycles = 1
+"""
+
+
+def test_bad_hma_entries_are_reported_at_once_nothing_written(tmp_path: Path) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(BAD)
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as exc:
+        cli_simulate(f, out, n=2, workers=0)
+    got = [(p.column, p.message, p.value) for p in exc.value.problems]
+    assert ("arm[0].component[0].dose_mg_m2", "dose must not be negative", -75.0) in got
+    assert ("arm[0].component[1].days", "day outside the cycle", 0) in got
+    assert ("arm[0].component[1].days", "day outside the cycle", 29) in got
+    assert ("arm[0].component[2].type", "unknown arm component", "guadecitabine") in got
+    assert ("arm[0].component[3].cycles", "must be positive", 0) in got
+    # arm B: decitabine from day 33 doses on 33-35, inside azacitidine's cycle-2 days 29-35
+    assert ("arm[1].component[1]", "overlapping HMA cycles: two hypomethylating courses "
+            "dose on the same study days", [33, 34, 35]) in got
+    assert len(got) == 6, exc.value.render()
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def viale() -> pd.DataFrame:
+    """The VIALE-A-like design (untreated / aza / aza+ven), 150 per arm, seed 0 (aza 44,
+    aza+ven 102: 10 and 5 patients inside the interval edges)."""
+    return check_targets(load_design(VIALE), n=150, seed=0)
+
+
+def test_no_response_untreated_hma_below_hma_with_venetoclax(viale: pd.DataFrame) -> None:
+    r = viale["responders"]
+    assert r["untreated"] == 0  # no disease response without an active therapy
+    assert r["aza"] >= 15
+    assert r["aza+ven"] >= r["aza"] + 30  # HMA alone < HMA + venetoclax, by a margin
+
+
+def test_viale_a_rates_inside_published_intervals(viale: pd.DataFrame) -> None:
+    """Composite CR of both arms inside the exact 95 % interval of VIALE-A's counts:
+    aza 41/145 (21.1-36.3 %), aza+ven 190/286 (60.6-71.9 %)."""
+    t = viale.loc[["aza", "aza+ven"]]
+    assert t["inside"].all(), t
+
+
+def test_check_fails_when_the_hma_effect_is_perturbed() -> None:
+    """hma_kill x 0.3 or x 3 moves azacitidine alone out of its interval (0 % and 94 % of
+    50); both perturbed arms run in one trial (per-arm parameters) to keep the test fast."""
+    d = load_design(VIALE)
+    aza = next(a for a in d.arms if a.name == "aza")
+    arms = tuple(dataclasses.replace(aza, name=f"aza x{k:g}",
+                                     parameters={**aza.parameters, "hma_kill": KILL * k})
+                 for k in (0.3, 3.0))
+    t = check_targets(dataclasses.replace(d, arms=arms), n=50, seed=0,
+                      targets={a.name: VIALE_A_TARGETS["aza"] for a in arms})
+    assert t.loc["aza x0.3", "rate"] < 0.21 and t.loc["aza x3", "rate"] > 0.37, t
+    assert not t["inside"].any(), t
