@@ -23,7 +23,7 @@ from remission.sim.hma import VIALE_A_TARGETS, check_targets
 from remission.sim.model import LP, hma_pulse, initial_state
 from remission.sim.params import PARAMETERS, typical
 from remission.sim.population import build_patients
-from remission.sim.trial import run_trial, write_study
+from remission.sim.trial import run_trial, stream_trial, write_study
 from remission.study.load import load_study
 
 KILL = PARAMETERS["hma_kill"].value
@@ -68,7 +68,8 @@ n = 1
 
 
 def test_label_days_of_each_cycle_by_hand(tmp_path: Path) -> None:
-    """Schedule and treatments.csv hold the doses on the label days of each cycle."""
+    """Schedule and treatments.csv (and the Parquet route's treatments) hold the doses on
+    the label days of each cycle."""
     d = parse_design(tomllib.loads(TWO_HMAS), "two.toml")
     aza, dec, half = d.arms
     first = aza.schedule.first_day
@@ -103,6 +104,10 @@ def test_label_days_of_each_cycle_by_hand(tmp_path: Path) -> None:
         assert np.allclose(rows["dose"], round(mg_m2 * p["bsa_m2"], 1))
         assert set(rows["agent"]) == {"decitabine" if p["arm"] == "dec" else "azacitidine"}
     assert set(tx["patient_id"]) == set(res.patients["patient_id"])
+    # the Parquet route (streamed in chunks of 3 patients) records the same doses
+    st = stream_trial(d, tmp_path / "pq", seed=4, workers=0, chunk_size=3)
+    assert st.rows["treatments"] == len(tx)
+    pd.testing.assert_frame_equal(load_study(st.folder).tables["treatments"], tx)
 
 
 def test_pulse_is_the_stated_log_kill() -> None:

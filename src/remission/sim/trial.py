@@ -806,6 +806,12 @@ def write_chunk(design: Design, segments: Sequence[Segment], seed: int, observat
             part = Path(folder) / name / f"part-{index:05d}.parquet"
             part.parent.mkdir(parents=True, exist_ok=True)
             recorded(df).to_parquet(part, engine="pyarrow", index=False, compression="zstd")
+    tx = res.treatments()  # HMA doses of this chunk's patients (none: no table, as in CSV)
+    if len(tx):
+        rows["treatments"] = len(tx)
+        part = Path(folder) / "treatments" / f"part-{index:05d}.parquet"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        recorded(tx).to_parquet(part, engine="pyarrow", index=False, compression="zstd")
     return {"index": index, "patients": _chunk_patients(segments), "rows": rows,
             "peak_rss_mb": _peak_rss_mb(), "pid": os.getpid()}
 
@@ -918,9 +924,9 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
 
     def collect(info: dict[str, Any]) -> None:
         nonlocal done
-        for k, v in info["rows"].items():
-            rows[k] += v
-            parts[k] += v > 0
+        for k, v in info["rows"].items():  # "treatments" only when an arm gives an HMA
+            rows[k] = rows.get(k, 0) + v
+            parts[k] = parts.get(k, 0) + (v > 0)
         peaks[info["pid"]] = max(peaks.get(info["pid"], 0.0), info["peak_rss_mb"])
         done += info["patients"]
         advance(done, total, "patients simulated")
