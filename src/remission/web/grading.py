@@ -151,8 +151,8 @@ class _Inputs:
     events: pd.DataFrame
     weights: pd.Series | None = None      # weight_kg of the patient (per-kg doses)
     canon: dict = field(default_factory=dict)  # row text -> canonical row (_canonical)
-    course: dict | None = None            # :func:`course`, filled on first use
     infusions: pd.DataFrame | None = None  # infusion windows (grade_all's), on first use
+    source: tuple = ()                    # the database rows the typed tables came from
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -186,19 +186,28 @@ def _inputs(patient, fresh: bool = False) -> _Inputs:
     for i, r in enumerate(rows):
         by_day.setdefault(r["day"], []).append(i)
     pid = {p.pk: p.patient_id}
-    pts = typed_table("patients", [(0, 0, {"patient_id": p.patient_id, **p.data})],
-                      ["patient_id", *p.data])
-    tx_cols = ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit", "route",
-               "time", "role"]
-    tx = typed_table("treatments", treatment_rows(p.treatments.active(),
-                                                  p.infusions.active(), pid), tx_cols)
-    ev = typed_table("events", event_rows(p.events.active(), pid),
-                     ["patient_id", "day", "event", "value", "detail"])
+    tx_rows = treatment_rows(p.treatments.active(), p.infusions.active(), pid)
+    ev_rows = event_rows(p.events.active(), pid)
+    source = (p.patient_id, repr(sorted(p.data.items())), repr(tx_rows), repr(ev_rows))
+    if hit is not None and hit.toml == toml and hit.source == source:
+        # a bedside save changes observations only: the patient, treatment and event
+        # tables (typed by the validator) and the infusion windows are those of the
+        # previous revision, whose database rows were the same
+        pts, tx, ev, infusions = hit.patients, hit.treatments, hit.events, hit.infusions
+    else:
+        pts = typed_table("patients", [(0, 0, {"patient_id": p.patient_id, **p.data})],
+                          ["patient_id", *p.data])
+        tx_cols = ["patient_id", "agent", "start_day", "end_day", "dose", "dose_unit",
+                   "route", "time", "role"]
+        tx = typed_table("treatments", tx_rows, tx_cols)
+        ev = typed_table("events", ev_rows, ["patient_id", "day", "event", "value", "detail"])
+        infusions = None
     weights = pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts \
         else pd.Series(dtype=float)
     out = _Inputs(revision, toml, p.patient_id, rows, by_day,
                   [i for i, r in enumerate(rows) if r["variable"] == "temperature"],
-                  pts, tx, ev, weights if len(weights) else None)
+                  pts, tx, ev, weights if len(weights) else None, infusions=infusions,
+                  source=source)
     if hit is not None and hit.toml == toml and _same_weights(hit.weights, out.weights):
         # a row's conversion depends on its text and the patient's weight only: the rows
         # of the previous revision are not converted again (a save converts its new rows)
@@ -209,7 +218,7 @@ def _inputs(patient, fresh: bool = False) -> _Inputs:
         obs["day"] = obs["day"].astype(str)
         obs.index = pd.RangeIndex(2, 2 + len(obs), name="line")
         try:
-            _canonical(obs, out)
+            _canonical(obs, out, fill_only=True)
         except InputError:  # stored rows the validator no longer accepts: converted
             out.canon.clear()  # per request, so the problems are shown where they arise
     with _CACHE_LOCK:
@@ -315,7 +324,8 @@ def _frames(inp: _Inputs, day, day_rows, only_day):
 _KEY = ("patient_id", "day", "time", "variable", "value", "unit", "source", "attributed_to")
 
 
-def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None) -> pd.DataFrame:
+def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None,
+               fill_only: bool = False) -> pd.DataFrame | None:
     """``normalise_observations(obs, weights)`` of the patient, converting only the rows not
     converted before for this revision of the patient.
 
@@ -327,7 +337,8 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None) 
     ``normalise_observations`` gives (tested equal in tests/web/test_grading.py).
     ``checked_day``: the rows of that day have passed the study validator
     (:func:`remission.web.forms.check_day_rows`) in this request, so when every row to
-    convert is of that day the validator is not run a second time.
+    convert is of that day the validator is not run a second time. ``fill_only``: only
+    remember the conversions (returns None).
     """
     from remission.vocab.vocabulary import normalise_observations
 
@@ -347,6 +358,8 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None) 
         for i, row in zip(todo, out.astype(object).itertuples(index=False, name=None),
                           strict=True):
             memo[keys[i]] = row
+    if fill_only:
+        return None
     cols = [*_KEY[:6][:4], "value", "category", "unit", "source", "attributed_to"]
     records = [memo[k] for k in keys]
     columns = list(zip(*records, strict=True)) if records else [()] * len(cols)
@@ -486,10 +499,14 @@ range (got '58'); expected a number in [30, 45] °C
         problems = check_day_rows(patient.patient_id, day, day_rows)
         if problems:
             raise InputError(problems)
-    inp = _inputs(patient)
-    out = _grade(inp, patient, day, day_rows, only_day=True, checked=day_rows is not None)
-    if day_rows is None:
-        day_rows = [inp.rows[i] for i in inp.by_day.get(day, [])]
+    if day_rows is None:  # the stored day: the patient's course, graded once per revision
+        out = course(patient)
+        day_rows = [{"variable": v, "value": x, "unit": u} for v, x, u in
+                    patient.observations.active().filter(day=day).values_list(
+                        "variable", "value", "unit")]
+    else:
+        out = _grade(_inputs(patient), patient, day, day_rows, only_day=True,
+                     checked=True)
     values = {r["variable"]: _shown(r["variable"], r["value"], r.get("unit", ""))
               for r in day_rows}
     rec = patient.recorded_grades.active().filter(day=day).first()
@@ -528,6 +545,30 @@ range (got '58'); expected a number in [30, 45] °C
         res.neuro.recorded = rec.neuro_grade
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def convert_day(patient, day: int, day_rows: list[dict[str, str]]) -> None:
+    """Convert a day's readings as grading does (units, per-kg doses, categories), without
+    grading: what a save needs to know beyond the form's check
+    (:func:`remission.web.forms.check_day_rows`, which the caller has run on the same rows).
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    day : int
+        Day relative to infusion.
+    day_rows : list of dict
+        The day's readings (stored and new).
+
+    Returns
+    -------
+    None
+        Raises :class:`~remission.errors.InputError` when a value cannot be converted.
+    """
+    inp = _inputs(patient)
+    obs = _frames(inp, day, day_rows, only_day=True)[0]
+    _canonical(obs, inp, checked_day=day, fill_only=True)
 
 
 def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
@@ -757,12 +798,16 @@ def stored_values(patients, key: str) -> dict[int, object]:
 
 def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     """The patient's whole course through the pipeline's graders: the daily tables of
-    :func:`grade_patient` (daily, crs_daily, neuro_daily, labs, febrile_neutropenia) plus
-    the study's response system on them (``response_assessments`` and ``response``, by
+    ``_grade_patient`` (daily, crs_daily, neuro_daily, labs, febrile_neutropenia,
+    excluded_observations) plus the study's response system on them
+    (``response_assessments`` and ``response``, by
     :func:`~remission.derive.criteria.assess_response` and
     :func:`~remission.derive.criteria.summarise_response` with the arguments
     :func:`~remission.derive.criteria.grade_all` passes them in the batch pipeline).
-    Computed once per revision of the patient's data; {} without observations.
+
+    Computed once per revision of the patient's data for all server processes
+    (:func:`per_revision`, or :func:`courses` for several patients in one grading);
+    {} without observations. The value is shared: callers never change it.
 
     Parameters
     ----------
@@ -774,8 +819,8 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     Returns
     -------
     dict of str to pandas.DataFrame
-        The derived daily datasets by name (see above); shared, callers copy before
-        changing them.
+        The derived daily datasets by name (see above); shared, callers never change
+        them.
 
     Raises
     ------
@@ -802,11 +847,13 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     >>> out["crs_daily"][["day", "grade", "decided_by", "system"]].to_dict("records")
     [{'day': 1, 'grade': 1, 'decided_by': 'fever', 'system': 'astct2019'}]
     """
+    return per_revision(patient, "course", lambda: _course(_inputs(patient, fresh), patient),
+                        fresh)
+
+
+def _course(inp: _Inputs, patient) -> dict[str, pd.DataFrame]:
     from remission.derive.criteria import assess_response, summarise_response
 
-    inp = _inputs(patient, fresh)
-    if inp.course is not None:
-        return inp.course
     out = _grade(inp, patient, None, None, False)
     if out:
         cfg = study_config(patient.study)
@@ -816,7 +863,6 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
             out["response"] = summarise_response(out["response_assessments"], out["daily"],
                                                  cfg.assessment_day,
                                                  patients=[inp.patient_id], system=system)
-    inp.course = out
     return out
 
 

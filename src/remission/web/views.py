@@ -48,7 +48,7 @@ from remission.web.forms import (
     check_day_rows,
     problems_to_form,
 )
-from remission.web.grading import daily_table, grade_day, study_config
+from remission.web.grading import convert_day, daily_table, grade_day, study_config
 from remission.web.models import (
     AdverseEvent,
     Event,
@@ -430,12 +430,15 @@ def _day_rows(p, day: int) -> list[dict[str, str]]:
 def _grades_for(p, day: int, form: BedsideForm):
     """Grades with the typed readings added to the day's stored ones (None + problems
     when the validator rejects a value)."""
-    rows = _day_rows(p, day) + form.new_rows()
+    new = form.new_rows()
+    rows = _day_rows(p, day) + new
     problems = check_day_rows(p.patient_id, day, rows)
     if problems:
         return None, problems
     try:
-        return grade_day(p, day, rows, checked=True), []
+        # nothing typed: the stored day, from the patient's course (graded once per
+        # revision of the patient for all server processes)
+        return grade_day(p, day, rows if new else None, checked=True), []
     except InputError as exc:
         return None, exc.problems
 
@@ -516,8 +519,8 @@ def bedside(request, study_id: int, pk: int, day: int):
             problems_to_form(form, [pr for pr in probs if (pr.row or 0) - 2 >= n_old],
                              {"value": None, "time": "time", "unit": None})
             if not probs:
-                try:
-                    grade_day(p, day, rows, checked=True)
+                try:  # the values convert as grading converts them
+                    convert_day(p, day, rows)
                 except InputError as exc:
                     problems_to_form(form, exc.problems, {})
             crs_r = form.cleaned_data.get("crs_recorded")

@@ -1,0 +1,133 @@
+"""CPU time and database queries per request of bench_web's mix, in one process (Django's
+test client, no HTTP server, no concurrency): a figure that does not depend on the
+machine's load, to see where a load run's server time goes.
+
+The demo database is set up as ``remission web`` sets it up (SQLite in a temporary
+folder, or PostgreSQL when ``DATABASE_URL`` is set; both bundled studies imported, the
+warm-up run), then ``--requests`` requests are drawn from bench_web's mix (same kinds,
+shares, patients, days and typed values) and sent one after the other. Prints per request
+kind: count, median and mean CPU (``time.process_time``), mean database queries; and the
+mean CPU per request over the mix. Every live grade shown is compared with the batch
+pipeline's (bench_web's oracle); exits 1 on a wrong grade or a failed request.
+
+``--profile N`` prints the N most expensive functions (cProfile, cumulative) of the run.
+
+    python benchmarks/web_request_cpu.py                    # 600 requests of the mix
+    python benchmarks/web_request_cpu.py --profile 40 --kind save
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("bench_web", HERE / "bench_web.py")
+bw = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bw)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=600)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--kind", choices=list(bw.MIX), default=None,
+                    help="only this request kind (default: the mix)")
+    ap.add_argument("--profile", type=int, default=0, help="print the N top functions")
+    a = ap.parse_args(argv)
+    home = Path(tempfile.mkdtemp(prefix="remission-web-cpu-"))
+    os.environ.setdefault("REMISSION_WEB_INSECURE_COOKIES", "1")
+    from remission.web.serve import _load_demo, _warm_up, setup
+
+    setup(home)
+    _user, _pw, studies = _load_demo()
+    _warm_up(studies)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from remission.web.models import Patient
+
+    study = next(s for s in studies if s.code == "synthetic-cart-raw")
+    ids = {p.patient_id: p.pk for p in Patient.objects.filter(study=study)}
+    pids = sorted(ids)
+    oracle = bw.batch_oracle(pids)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="demo"))
+    sid = study.pk
+    rnd = random.Random(a.seed)
+    kinds, weights = list(bw.MIX), list(bw.MIX.values())
+    cpu: dict[str, list[float]] = {k: [] for k in kinds}
+    queries: dict[str, list[int]] = {k: [] for k in kinds}
+    errors: list[str] = []
+    prof = None
+    if a.profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+    for _ in range(a.requests):
+        kind = a.kind or rnd.choices(kinds, weights)[0]
+        pid = rnd.choice(pids)
+        pat = f"/study/{sid}/patient/{ids[pid]}/"
+        with CaptureQueriesContext(connection) as q:
+            c0 = time.process_time()
+            if prof:
+                prof.enable()
+            if kind == "grade":
+                day = rnd.choice(bw.GRADE_DAYS)
+                r = client.post(f"{pat}day/{day}/grade/",
+                                bw.SCENARIOS[bw.scenario_of(pid, day)])
+                got = bw.shown_grades(r.content.decode())
+                ok = r.status_code == 200 and got == oracle[(pid, day)]
+                why = f"{pid} day {day}: page {got}, batch {oracle[(pid, day)]}"
+            elif kind == "save":
+                day = rnd.choice(bw.SAVE_DAYS)
+                tm = f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}"
+                r = client.post(f"{pat}day/{day}/", {
+                    "time": tm, "temperature": f"{36 + rnd.random() * 3:.1f}",
+                    "sbp": str(90 + rnd.randrange(40))})
+                ok = r.status_code == 302 or (r.status_code == 200
+                                              and b"duplicated observation" in r.content)
+                why = f"save status {r.status_code}"
+            else:
+                path = {"bedside": f"{pat}day/{rnd.randrange(0, 15)}/",
+                        "patient": pat, "timeline": f"{pat}timeline/",
+                        "study": f"/study/{sid}/", "dashboard": f"/study/{sid}/dashboard/"}[kind]
+                r = client.get(path)
+                ok, why = r.status_code == 200, f"status {r.status_code} {path}"
+            if prof:
+                prof.disable()
+            cpu[kind].append(time.process_time() - c0)
+        queries[kind].append(len(q.captured_queries))
+        if not ok:
+            errors.append(f"{kind}: {why}")
+    total = [x for v in cpu.values() for x in v]
+    print(f"{len(total)} requests, {len(errors)} errors; database "
+          f"{connection.vendor}; load average {os.getloadavg()[0]:.1f}")
+    for k in kinds:
+        if cpu[k]:
+            v = np.array(cpu[k]) * 1000
+            print(f"  {k:<9} n={len(v):>4}  CPU median {np.median(v):6.1f} ms  mean "
+                  f"{v.mean():6.1f} ms  max {v.max():7.1f} ms  queries mean "
+                  f"{np.mean(queries[k]):5.1f}")
+    print(f"  mix: mean CPU {np.mean(total) * 1000:.1f} ms per request")
+    for e in errors[:10]:
+        print("   error:", e)
+    if prof:
+        import pstats
+
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(a.profile)
+    return 1 if errors or not total else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
