@@ -438,7 +438,7 @@ def _one(graded: pd.DataFrame, daily: pd.DataFrame, day: int, variables, what: s
 
 
 def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *,
-              checked: bool = False) -> DayGrades:
+              checked: bool = False, fresh: bool = False) -> DayGrades:
     """CRS, neurotoxicity and CTCAE laboratory grades of one patient-day, each with the
     domain that decided it and the values of that domain (see module docstring).
 
@@ -455,6 +455,8 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *
         ``day_rows`` have been checked by :func:`remission.web.forms.check_day_rows`
         already (the views do, to show problems on their fields); otherwise they are
         checked here.
+    fresh : bool
+        ``patient`` was read from the database in this request (its revision is current).
 
     Returns
     -------
@@ -500,12 +502,12 @@ range (got '58'); expected a number in [30, 45] °C
         if problems:
             raise InputError(problems)
     if day_rows is None:  # the stored day: the patient's course, graded once per revision
-        out = course(patient)
+        out = course(patient, fresh)
         day_rows = [{"variable": v, "value": x, "unit": u} for v, x, u in
                     patient.observations.active().filter(day=day).values_list(
                         "variable", "value", "unit")]
     else:
-        out = _grade(_inputs(patient), patient, day, day_rows, only_day=True,
+        out = _grade(_inputs(patient, fresh), patient, day, day_rows, only_day=True,
                      checked=True)
     values = {r["variable"]: _shown(r["variable"], r["value"], r.get("unit", ""))
               for r in day_rows}
@@ -574,8 +576,8 @@ def convert_day(patient, day: int, day_rows: list[dict[str, str]]) -> None:
 def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     """Per day: derived CRS and neurotoxicity grade with the deciding domain, recorded
     grades, as the patient page shows them (masking days without observations).
-    Computed once per revision of the patient's data, by one server process
-    (:func:`per_revision`).
+    Laid out once per revision of the patient's data in each server process from the
+    patient's :func:`course` (graded once for all processes).
 
     Parameters
     ----------
@@ -620,8 +622,8 @@ def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     >>> daily_table(p)[["day", "crs", "crs_rule", "neuro"]].to_dict("records")
     [{'day': 1, 'crs': 1, 'crs_rule': 'fever', 'neuro': None}]
     """
-    return per_revision(patient, "daily_table",
-                        lambda: _daily_table(patient, fresh), fresh).copy()
+    return per_revision(patient, "daily_table", lambda: _daily_table(patient, fresh), fresh,
+                        shared=False).copy()
 
 
 #: Derived values shared by the server processes: Django's database cache (settings
@@ -659,7 +661,8 @@ def _remember(ck: str, value) -> None:
             _LOCAL.popitem(last=False)
 
 
-def per_revision(patient, key: str, compute, fresh: bool = False):
+def per_revision(patient, key: str, compute, fresh: bool = False, *, shared: bool = True,
+                 lock: bool = True):
     """``compute()`` once per revision of the patient's data over all server processes.
 
     The value is kept in the database cache shared by the processes (Django's
@@ -680,6 +683,12 @@ def per_revision(patient, key: str, compute, fresh: bool = False):
     fresh : bool
         ``patient`` was read from the database in this request (its ``revision`` is
         current; saves one query).
+    shared : bool
+        Keep the value in the database cache for the other processes (False: in this
+        process only, for values cheap to derive from shared ones).
+    lock : bool
+        Take the lock so that one process computes while the others wait (False for
+        values cheaper to compute than to wait for: no lock rows written).
 
     Returns
     -------
@@ -719,11 +728,15 @@ def per_revision(patient, key: str, compute, fresh: bool = False):
         if ck in _LOCAL:
             _LOCAL.move_to_end(ck)
             return _LOCAL[ck]
+    if not shared:
+        value = compute()
+        _remember(ck, value)
+        return value
     cache = caches[SHARED_CACHE]
     miss = object()
     value = cache.get(ck, miss)
     if value is miss:
-        mine = cache.add(ck + ":lock", 1, timeout=int(WAIT_FOR_OTHER) + 10)
+        mine = not lock or cache.add(ck + ":lock", 1, timeout=int(WAIT_FOR_OTHER) + 10)
         if not mine:  # another process is computing it: wait for its result
             end = time.monotonic() + WAIT_FOR_OTHER
             while value is miss and time.monotonic() < end:
@@ -734,7 +747,7 @@ def per_revision(patient, key: str, compute, fresh: bool = False):
                 value = compute()
                 cache.set(ck, value, timeout=None)
             finally:
-                if mine:
+                if mine and lock:
                     cache.delete(ck + ":lock")
     _remember(ck, value)
     return value
@@ -849,6 +862,98 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     """
     return per_revision(patient, "course", lambda: _course(_inputs(patient, fresh), patient),
                         fresh)
+
+
+def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
+    """:func:`course` of several patients of one study: those stored for their current
+    revision are read in one query, the others are graded together in one call of the
+    pipeline's graders (``grade_all`` and the response system, as the batch pipeline
+    grades a whole study) and stored per patient and revision for all server processes.
+
+    The graders work patient by patient on one table, so a patient's part of a grading
+    of several equals its own grading (checked for every patient of the bundled
+    synthetic study in tests/web/test_derived_cache.py); grading the patients changed
+    since the last look in one call costs about what one patient costs.
+
+    Parameters
+    ----------
+    patients : list of Patient
+        Active patients of one study, read from the database in this request (their
+        ``revision`` is current).
+
+    Returns
+    -------
+    dict of int to dict
+        Patient primary key -> course (shared: callers never change it).
+    """
+    from django.core.cache import caches
+
+    patients = list(patients)
+    out = stored_values(patients, "course")
+    todo = [p for p in patients if p.pk not in out]
+    if len(todo) == 1:
+        out[todo[0].pk] = course(todo[0], fresh=True)
+    elif todo:
+        got = _courses_together(todo)
+        caches[SHARED_CACHE].set_many(
+            {_key(p, p.revision, "course"): got[p.pk] for p in todo}, timeout=None)
+        for p in todo:
+            _remember(_key(p, p.revision, "course"), got[p.pk])
+        out.update(got)
+    return out
+
+
+def _courses_together(patients) -> dict[int, dict[str, pd.DataFrame]]:
+    """:func:`_course` of several patients of one study in one grading."""
+    from remission.derive.criteria import assess_response, grade_all, summarise_response
+    from remission.derive.criteria.infusions import infusion_days
+
+    study = patients[0].study
+    cfg = study_config(study)
+    systems = resolve_systems(dict(cfg.criteria), cfg.disease)
+    res: dict[int, dict[str, pd.DataFrame]] = {}
+    parts = []
+    for p in patients:
+        inp = _inputs(p, fresh=True)
+        obs, pts, tx, ev = _frames(inp, None, None, False)
+        if obs.empty:
+            res[p.pk] = {}
+            continue
+        canon = _canonical(obs, inp)
+        if inp.infusions is None:
+            inp.infusions = infusion_days(pts["patient_id"].astype(str), tx, ev,
+                                          tuple(cfg.products))
+        parts.append((p, inp.patient_id, canon, pts, tx, ev, inp.infusions))
+    if not parts:
+        return res
+    cat = ("patient_id", "variable", "category", "unit")
+    canon = pd.concat([x[2].astype({c: object for c in cat if c in x[2]}) for x in parts],
+                      ignore_index=True)
+    canon = canon.astype({c: "category" for c in cat if c in canon})
+    pts, tx, ev, inf = (pd.concat([x[i] for x in parts], ignore_index=True)
+                        for i in (3, 4, 5, 6))
+    graded = grade_all(canon, patients=pts, treatments=tx, events=ev, crs=systems.crs,
+                       neurotoxicity=systems.neurotoxicity, response=None,
+                       lln=cfg.lln or None, products=tuple(cfg.products), summaries=False,
+                       infusions=inf)
+    if systems.response is not None:
+        graded["response_assessments"] = assess_response(graded["daily"], systems.response)
+        graded["response"] = summarise_response(
+            graded["response_assessments"], graded["daily"], cfg.assessment_day,
+            patients=[x[1] for x in parts], system=systems.response)
+    ids = {name: (tab["patient_id"].astype(str).to_numpy()
+                  if isinstance(tab, pd.DataFrame) and "patient_id" in tab.columns else None)
+           for name, tab in graded.items()}
+    for p, pid, *_ in parts:
+        mine: dict = {}
+        for name, tab in graded.items():
+            if ids[name] is None:
+                mine[name] = tab.copy()
+            else:
+                mine[name] = tab[ids[name] == pid].reset_index(drop=True)
+        mine["systems"] = systems
+        res[p.pk] = mine
+    return res
 
 
 def _course(inp: _Inputs, patient) -> dict[str, pd.DataFrame]:

@@ -19,6 +19,7 @@ import pandas as pd
 from remission.vocab.vocabulary import VOCABULARY
 from remission.web.grading import (
     course,
+    courses,
     daily_table,
     per_revision,
     stored_values,
@@ -283,6 +284,8 @@ def dashboard(study) -> Dashboard:
 
     cfg = study_config(study)
     patients = list(Patient.objects.filter(study=study).order_by("line", "id"))
+    for p in patients:
+        p.study = study  # read once (the cache keys carry its study.toml)
     active = [p for p in patients if not p.retired]
     cohort = {p.pk: "all patients" for p in active}
     if cfg.cohorts is not None and active:
@@ -308,9 +311,13 @@ def dashboard(study) -> Dashboard:
                                         event="death").values_list("patient_id", "day"):
         deaths[pk] = min(day, deaths.get(pk, day))
     known = stored_values(active, "dashboard")  # one query for every patient
+    stale = [p for p in active if p.pk not in known]
+    if len(stale) > 1:  # the patients changed since the last look: graded in one call
+        courses(stale)
     for p in active:
         cmax, nmax, best, seen, last_day = known[p.pk] if p.pk in known else per_revision(
-            p, "dashboard", lambda p=p: _patient_counts(p, CRS_VARIABLES), fresh=True)
+            p, "dashboard", lambda p=p: _patient_counts(p, CRS_VARIABLES), fresh=True,
+            lock=False)
         crs[cohort[p.pk]][cmax if cmax is not None else "not assessed"] += 1
         neuro[cohort[p.pk]][nmax if nmax is not None else "not assessed"] += 1
         responses["derived"][best or "not assessed"] += 1

@@ -438,7 +438,7 @@ def _grades_for(p, day: int, form: BedsideForm):
     try:
         # nothing typed: the stored day, from the patient's course (graded once per
         # revision of the patient for all server processes)
-        return grade_day(p, day, rows if new else None, checked=True), []
+        return grade_day(p, day, rows if new else None, checked=True, fresh=True), []
     except InputError as exc:
         return None, exc.problems
 
