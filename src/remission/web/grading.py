@@ -161,12 +161,14 @@ _CACHE_SIZE = 512
 _CACHE_LOCK = threading.Lock()
 
 
-def _inputs(patient, fresh: bool = False) -> _Inputs:
+def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
     """The patient's stored rows and typed tables, read from the database once per
     revision of the patient (:attr:`~remission.web.models.Patient.revision` changes with
     every write of its clinical data, in any server process, so a cached entry is used only
     while it is what the database holds). ``fresh``: ``patient`` was read from the
-    database in this request, so its ``revision`` is current (saves one query)."""
+    database in this request, so its ``revision`` is current (saves one query).
+    ``convert=False`` leaves the stored rows' conversion to the caller
+    (:func:`_convert_together`) or to their first use."""
     from remission.web.folder import event_rows, treatment_rows, typed_table
     from remission.web.models import Patient
 
@@ -212,13 +214,9 @@ def _inputs(patient, fresh: bool = False) -> _Inputs:
         # a row's conversion depends on its text and the patient's weight only: the rows
         # of the previous revision are not converted again (a save converts its new rows)
         out.canon = dict(hit.canon)
-    if rows:  # every stored row converted once per revision (all at once: one call)
-        obs = pd.DataFrame(rows).reindex(columns=list(_KEY[1:])).fillna("")
-        obs.insert(0, "patient_id", p.patient_id)
-        obs["day"] = obs["day"].astype(str)
-        obs.index = pd.RangeIndex(2, 2 + len(obs), name="line")
+    if rows and convert:  # every stored row converted once per revision (one call)
         try:
-            _canonical(obs, out, fill_only=True)
+            _canonical(_stored_obs(out), out, fill_only=True)
         except InputError:  # stored rows the validator no longer accepts: converted
             out.canon.clear()  # per request, so the problems are shown where they arise
     with _CACHE_LOCK:
@@ -227,6 +225,50 @@ def _inputs(patient, fresh: bool = False) -> _Inputs:
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return out
+
+
+def _stored_obs(inp: _Inputs) -> pd.DataFrame:
+    """The patient's stored observation rows as observations.csv text (the columns a
+    conversion depends on)."""
+    obs = pd.DataFrame(inp.rows).reindex(columns=list(_KEY[1:])).fillna("")
+    obs.insert(0, "patient_id", inp.patient_id)
+    obs["day"] = obs["day"].astype(str)
+    obs.index = pd.RangeIndex(2, 2 + len(obs), name="line")
+    return obs
+
+
+def _convert_together(inps: list[_Inputs]) -> None:
+    """Convert the stored rows of several patients not converted yet in one
+    ``normalise_observations`` call per kind of weight table (a row's conversion depends on
+    its text and its own patient's weight only, so the result is each patient's own; one
+    call costs about what one patient's costs). Patients whose rows the validator refuses
+    are left to :func:`_canonical` at their first use, which shows their problems."""
+    from remission.vocab.vocabulary import normalise_observations
+
+    groups: dict[bool, list] = {True: [], False: []}
+    for inp in inps:
+        if not inp.rows:
+            continue
+        cells = _stored_obs(inp).reindex(columns=list(_KEY)).fillna("").astype(str)
+        keys = list(cells.itertuples(index=False, name=None))
+        todo = [i for i, k in enumerate(keys) if k not in inp.canon]
+        if todo:
+            groups[inp.weights is not None].append((inp, cells.iloc[todo],
+                                                    [keys[i] for i in todo]))
+    for weighted, parts in groups.items():
+        if not parts:
+            continue
+        new = pd.concat([c for _, c, _ in parts], ignore_index=True)
+        new.index = pd.RangeIndex(2, 2 + len(new), name="line")
+        weights = pd.concat([inp.weights for inp, _, _ in parts]) if weighted else None
+        try:
+            out = normalise_observations(new, weights)
+        except InputError:
+            continue
+        rows = out.astype(object).itertuples(index=False, name=None)
+        for inp, _, keys in parts:
+            for k, row in zip(keys, rows, strict=False):
+                inp.canon[k] = row
 
 
 def _same_weights(a: pd.Series | None, b: pd.Series | None) -> bool:
@@ -913,8 +955,9 @@ def _courses_together(patients) -> dict[int, dict[str, pd.DataFrame]]:
     systems = resolve_systems(dict(cfg.criteria), cfg.disease)
     res: dict[int, dict[str, pd.DataFrame]] = {}
     parts = []
-    for p in patients:
-        inp = _inputs(p, fresh=True)
+    inps = [_inputs(p, fresh=True, convert=False) for p in patients]
+    _convert_together(inps)
+    for p, inp in zip(patients, inps, strict=True):
         obs, pts, tx, ev = _frames(inp, None, None, False)
         if obs.empty:
             res[p.pk] = {}

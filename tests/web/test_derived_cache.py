@@ -1,0 +1,270 @@
+"""The derived values the server processes share through the database cache
+(remission.web.grading: a patient's course per revision, the dashboard's counts, the
+timeline): computed once per revision for all processes, never shown stale after a save
+(also when the save lands while another process is computing), and equal to what
+grading each patient on its own gives, which tests/web/test_grading.py and
+test_pages.py compare with the batch pipeline.
+
+Runs on SQLite and, through test_postgres.py, on PostgreSQL. Counts gradings and
+queries, never times them. "Another server process" is this process with its own copies
+emptied (``grading._LOCAL`` and ``grading._CACHE``): it shares only the database with
+the first one, as gunicorn's workers do.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_process():
+    """A function that turns this process into "another server process" (its own copies
+    of derived values and inputs emptied); the copies are put back after the test, so
+    later tests do not grade the studies again."""
+    from remission.web import grading
+
+    saved = []
+
+    def become_another() -> None:
+        if not saved:
+            saved.append((grading._LOCAL.copy(), grading._CACHE.copy()))
+        grading._LOCAL.clear()
+        grading._CACHE.clear()
+
+    yield become_another
+    for kept in saved:
+        for mine, copy in zip((grading._LOCAL, grading._CACHE), kept, strict=True):
+            mine.clear()
+            mine.update(copy)
+
+
+@pytest.fixture
+def gradings(monkeypatch):
+    """Every call of the pipeline's grade_all from remission.web, with the patients it
+    graded."""
+    import remission.derive.criteria as crit
+
+    real = crit.grade_all
+    calls: list[tuple[str, ...]] = []
+
+    def counted(obs, *a, **k):
+        calls.append(tuple(sorted(obs["patient_id"].astype(str).unique())))
+        return real(obs, *a, **k)
+
+    monkeypatch.setattr(crit, "grade_all", counted)
+    return calls
+
+
+def _fresh(p):
+    from remission.web.models import Patient
+
+    return Patient.objects.select_related("study").get(pk=p.pk)
+
+
+def test_a_course_is_graded_once_per_revision_for_all_processes(studies, login, gradings,
+                                                                 other_process):
+    """The patient page, the bedside page of a stored day, the timeline and the dashboard
+    of a patient just saved grade its course once, in whichever process comes first; a
+    second process reads it from the database; a save makes exactly one new grading."""
+    from remission.web.grading import course
+    from remission.web.models import Patient
+    from remission.web.summaries import dashboard
+
+    _, raw = studies
+    p = Patient.objects.get(study=raw, patient_id="P005")
+    dashboard(raw)  # every patient graded (once per test session: process copies)
+    gradings.clear()
+    client = login("data_entry")
+    r = client.post(reverse("bedside", args=[raw.pk, p.pk, 61]),
+                    {"time": "07:00", "temperature": "38.7"})
+    assert r.status_code == 302
+    assert gradings == []  # a save converts its values, it grades nothing
+    pages = [reverse("patient", args=[raw.pk, p.pk]),
+             reverse("bedside", args=[raw.pk, p.pk, 3]),
+             reverse("timeline", args=[raw.pk, p.pk]),
+             reverse("dashboard", args=[raw.pk])]
+    for url in pages:
+        assert client.get(url).status_code == 200
+    assert gradings == [("P005",)]
+    other_process()
+    for url in pages:
+        assert client.get(url).status_code == 200
+    assert gradings == [("P005",)]  # read from the database, not graded again
+    assert course(_fresh(p))["crs_daily"].set_index("day").loc[61, "grade"] == 1
+    # a write to the patient: graded once more, by the first page that needs it
+    r = client.post(reverse("bedside", args=[raw.pk, p.pk, 62]),
+                    {"time": "07:00", "temperature": "38.2"})
+    assert r.status_code == 302
+    for url in pages:
+        assert client.get(url).status_code == 200
+    assert gradings == [("P005",), ("P005",)]
+
+
+def test_dashboard_grades_the_changed_patients_together(studies, login, gradings):
+    """Patients changed since the dashboard's last look are graded in one call, and the
+    dashboard's queries do not grow with the number of patients (no query per patient)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from remission.web.models import Observation, Patient
+    from remission.web.summaries import dashboard
+
+    _, raw = studies
+    dashboard(raw)
+    gradings.clear()
+    with CaptureQueriesContext(connection) as q:
+        dashboard(raw)
+    assert gradings == [] and len(q.captured_queries) <= 6
+    pids = ("P002", "P007", "P011")
+    for pid in pids:
+        p = Patient.objects.get(study=raw, patient_id=pid)
+        Observation(patient=p, day=63, time="09:00", variable="temperature", value="39.0",
+                    unit="°C").save()
+    dashboard(raw)
+    assert gradings == [pids]
+
+
+def test_no_stale_value_after_a_save(studies, login):
+    """A process that holds a patient's derived values (its own copies and the shared
+    ones) shows the new data right after another process saves: bedside grade, patient
+    page table, timeline and dashboard (ASTCT 2019: fever + one vasopressor = grade 3)."""
+    from remission.web.grading import daily_table, grade_day
+    from remission.web.models import Patient
+    from remission.web.summaries import dashboard, timeline
+
+    _, raw = studies
+    p = Patient.objects.get(study=raw, patient_id="P004")
+    day = 64
+
+    def shown():
+        q = _fresh(p)
+        table = daily_table(q).set_index("day")
+        d = dashboard(raw)
+        return (grade_day(q, day).crs.grade, table["crs"].get(day),
+                {t.day: t.crs for t in timeline(q)}.get(day),
+                sum(c.get(3, 0) + c.get(4, 0) + c.get(5, 0) for c in d.crs.values()),
+                table["crs"].max())
+
+    before = shown()
+    assert before[:3] == (None, None, None)
+    client = login("data_entry")  # "another process": the view writes to the database
+    r = client.post(reverse("bedside", args=[raw.pk, p.pk, day]),
+                    {"time": "08:00", "temperature": "38.6", "norepinephrine": "8"})
+    assert r.status_code == 302
+    after = shown()
+    assert after[:3] == (3, 3, 3)
+    # the dashboard's count of patients with a maximum grade >= 3 follows
+    assert after[3] == before[3] + (before[4] < 3)
+
+
+def test_a_save_while_another_process_grades_is_not_hidden(studies, monkeypatch,
+                                                           other_process):
+    """Race: process A has read the patient's revision and starts grading; a save
+    commits before A reads the rows. A's value is stored under the revision A read (its
+    data can only be newer than that revision), and every read after the save, in A or
+    in any other process, has the save's revision and shows the saved reading."""
+    from remission.web import grading
+    from remission.web.grading import course
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = _fresh(Patient.objects.get(study=raw, patient_id="P006"))
+    other_process()
+    real_inputs = grading._inputs
+    saved = []
+
+    def inputs(patient, fresh=False):
+        if not saved:  # the other process's save lands between A's two reads
+            Observation(patient_id=patient.pk, day=65, time="10:00",
+                        variable="temperature", value="38.9", unit="°C").save()
+            saved.append(1)
+        return real_inputs(patient, fresh)
+
+    monkeypatch.setattr(grading, "_inputs", inputs)
+    first = course(p, fresh=True)  # A, with the revision it read before the save
+    monkeypatch.undo()
+    assert saved and 65 in set(first["crs_daily"]["day"])  # newer, never older
+    for proc in ("A", "B"):
+        if proc == "B":
+            other_process()
+        crs = course(_fresh(p))["crs_daily"].set_index("day")
+        assert crs.loc[65, "grade"] == 1, proc
+
+
+def test_courses_graded_together_equal_each_patients_own_grading(studies, other_process):
+    """The dashboard's grading of several patients in one call (their rows converted in
+    one call too) gives every patient the same day grades, daily worst values,
+    laboratory grades and responses as converting and grading it alone: the 40 patients
+    of the synthetic study graded together, compared for every fifth patient and the
+    two without any marrow assessment (NE), each converted and graded on its own."""
+    from remission.web.grading import _course, _courses_together, _inputs
+    from remission.web.models import Patient
+
+    _, raw = studies
+    ps = [_fresh(p) for p in Patient.objects.filter(study=raw).order_by("line")]
+    other_process()  # nothing converted or graded yet
+    together = _courses_together(ps)
+    never = [p for p in ps if together[p.pk]["response_assessments"].empty]
+    assert len(never) == 2
+    other_process()  # the patients alone: their own conversion and grading
+    chosen = list(dict.fromkeys(ps[::5] + never))
+    compared = 0
+    for p in chosen:
+        alone = _course(_inputs(p, fresh=True), p)
+        both = together[p.pk]
+        assert set(both) == set(alone), p.patient_id
+        for name in ("crs_daily", "neuro_daily", "labs", "febrile_neutropenia",
+                     "response_assessments", "response", "excluded_observations",
+                     "infusions"):
+            a, b = alone[name], both[name]
+            cols = list(a.columns)
+            assert list(b.columns) == cols, (p.patient_id, name)
+            pd.testing.assert_frame_equal(_plain(b[cols]), _plain(a), check_dtype=False,
+                                          obj=f"{p.patient_id} {name}")
+        # daily worst values: the joint table has the other patients' variables too,
+        # empty for this patient
+        a, b = alone["daily"], both["daily"]
+        extra = [c for c in b.columns if c not in a.columns]
+        assert b[extra].isna().all().all(), p.patient_id
+        pd.testing.assert_frame_equal(_plain(b[list(a.columns)]), _plain(a),
+                                      check_dtype=False, obj=f"{p.patient_id} daily")
+        compared += 1
+    assert compared == len(chosen) >= 9
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Values only: categoricals as their values (the joint table has every patient's
+    categories), missing as None."""
+    out = df.reset_index(drop=True).copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype) or out[c].dtype == object:
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def test_stored_day_from_the_course_equals_grading_the_day(studies):
+    """The bedside page's grades of a stored day come from the patient's course; they
+    equal grading that day's stored readings as typed values (the live path), domain,
+    evidence, laboratory and febrile-neutropenia grades and attributed readings
+    included, on every day with data of two patients."""
+    from remission.web.grading import grade_day
+    from remission.web.models import Patient
+
+    _, raw = studies
+    compared = 0
+    for pid in ("P001", "P003"):
+        p = _fresh(Patient.objects.get(study=raw, patient_id=pid))
+        days = sorted(set(p.observations.active().values_list("day", flat=True)))
+        for day in days:
+            rows = [{"variable": o.variable, "value": o.value, "unit": o.unit,
+                     "time": o.time, "source": o.source, **o.extra}
+                    for o in p.observations.active().filter(day=day)]
+            a, b = grade_day(p, day), grade_day(p, day, rows, checked=True)
+            a.seconds = b.seconds = 0.0
+            assert a == b, (pid, day)
+            compared += 1
+    assert compared > 40
