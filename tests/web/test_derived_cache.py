@@ -163,13 +163,14 @@ def test_no_stale_value_after_a_save(studies, login):
 
 def test_a_save_while_another_process_grades_is_not_hidden(studies, monkeypatch,
                                                            other_process):
-    """Race: process A has read the patient's revision and starts grading; a save
-    commits before A reads the rows. A's value is stored under the revision A read (its
-    data can only be newer than that revision), and every read after the save, in A or
-    in any other process, has the save's revision and shows the saved reading."""
+    """Races: process A has read the patient's revision and grades; a save commits
+    before A reads the rows, or after A read them but before A stores its value. A's
+    value is stored under the revision A read before reading the rows (its data can only
+    be newer than that revision), and every read after the save, in A or in any other
+    process, has the save's revision and shows the saved reading."""
     from remission.web import grading
     from remission.web.grading import course
-    from remission.web.models import Observation, Patient
+    from remission.web.models import Observation, Patient, bump_revision
 
     _, raw = studies
     p = _fresh(Patient.objects.get(study=raw, patient_id="P006"))
@@ -193,6 +194,29 @@ def test_a_save_while_another_process_grades_is_not_hidden(studies, monkeypatch,
             other_process()
         crs = course(_fresh(p))["crs_daily"].set_index("day")
         assert crs.loc[65, "grade"] == 1, proc
+    # the other order: the save lands after A read the rows, before A stores its value
+    real_course = grading._course
+    saved.clear()
+
+    def course_then_save(inp, patient):
+        value = real_course(inp, patient)
+        if not saved:
+            Observation(patient_id=patient.pk, day=66, time="10:00",
+                        variable="temperature", value="39.2", unit="°C").save()
+            saved.append(1)
+        return value
+
+    bump_revision(p.pk)  # a revision nobody has graded yet
+    other_process()
+    monkeypatch.setattr(grading, "_course", course_then_save)
+    first = course(p)  # A reads the revision itself (not fresh)
+    monkeypatch.undo()
+    assert saved and 66 not in set(first["crs_daily"]["day"])  # graded before the save
+    for proc in ("A", "B"):
+        if proc == "B":
+            other_process()
+        crs = course(_fresh(p))["crs_daily"].set_index("day")
+        assert crs.loc[66, "grade"] == 1, proc  # never A's value from before the save
 
 
 def test_courses_graded_together_equal_each_patients_own_grading(studies, other_process):
