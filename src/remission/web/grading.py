@@ -591,10 +591,11 @@ range (got '58'); expected a number in [30, 45] °C
     return res
 
 
-def convert_day(patient, day: int, day_rows: list[dict[str, str]]) -> None:
+def convert_day(patient, day: int, day_rows: list[dict[str, str]], *,
+                checked: bool = False) -> None:
     """Convert a day's readings as grading does (units, per-kg doses, categories), without
     grading: what a save needs to know beyond the form's check
-    (:func:`remission.web.forms.check_day_rows`, which the caller has run on the same rows).
+    (:func:`remission.web.forms.check_day_rows`).
 
     Parameters
     ----------
@@ -604,15 +605,39 @@ def convert_day(patient, day: int, day_rows: list[dict[str, str]]) -> None:
         Day relative to infusion.
     day_rows : list of dict
         The day's readings (stored and new).
+    checked : bool
+        ``day_rows`` have passed :func:`remission.web.forms.check_day_rows` in this
+        request (the view's save does), so they are not validated a second time.
 
     Returns
     -------
     None
         Raises :class:`~remission.errors.InputError` when a value cannot be converted.
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a temperature converts; a unit the vocabulary does not know for it does not.
+
+    >>> from remission.errors import InputError
+    >>> from remission.web.models import Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> convert_day(p, 1, [{"variable": "temperature", "value": "38.4", "unit": "°C"}])
+    >>> try:
+    ...     convert_day(p, 1, [{"variable": "temperature", "value": "38.4", "unit": "mmHg"}])
+    ... except InputError as exc:
+    ...     print(exc.problems[0].column)
+    unit
     """
     inp = _inputs(patient)
     obs = _frames(inp, day, day_rows, only_day=True)[0]
-    _canonical(obs, inp, checked_day=day, fill_only=True)
+    _canonical(obs, inp, checked_day=day if checked else None, fill_only=True)
 
 
 def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
@@ -927,6 +952,28 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     -------
     dict of int to dict
         Patient primary key -> course (shared: callers never change it).
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a two-patient study, a fever of 39.2 °C on day 1 of one and 37.0 °C of the other.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> ps = [Patient.objects.create(study=study, patient_id=f"P0{i}", line=i + 1)
+    ...       for i in (1, 2)]
+    >>> for p, t in zip(ps, ("39.2", "37.0")):
+    ...     _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                    value=t, unit="°C", line=2)
+    >>> ps = list(Patient.objects.filter(study=study).order_by("line"))
+    >>> out = courses(ps)
+    >>> [out[p.pk]["crs_daily"]["grade"].tolist() for p in ps]
+    [[1], [0]]
     """
     from django.core.cache import caches
 

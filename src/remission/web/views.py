@@ -520,7 +520,7 @@ def bedside(request, study_id: int, pk: int, day: int):
                              {"value": None, "time": "time", "unit": None})
             if not probs:
                 try:  # the values convert as grading converts them
-                    convert_day(p, day, rows)
+                    convert_day(p, day, rows, checked=True)
                 except InputError as exc:
                     problems_to_form(form, exc.problems, {})
             crs_r = form.cleaned_data.get("crs_recorded")
