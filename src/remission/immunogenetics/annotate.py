@@ -56,6 +56,18 @@ def read_genes(path: str | Path) -> tuple[pd.DataFrame, list[Problem]]:
     tuple
         ``(genes, problems)``; genes has ``chromosome, start, end, gene, strand``
         (1-based closed).
+
+    Examples
+    --------
+    BED starts are 0-based: 99 becomes 100; a strand other than + or - is reported with its
+    line:
+
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "genes.bed"
+    >>> _ = f.write_text("chr1\\t99\\t200\\tTET2\\t0\\t+\\nchr1\\t300\\t400\\tASXL1\\t0\\t*\\n")
+    >>> genes, problems = read_genes(f)
+    >>> genes.values.tolist(), [(p.row, p.message) for p in problems]
+    ([['chr1', 100, 200, 'TET2', '+']], [(2, 'strand must be + or -')])
     """
     p = Path(path)
     probs: list[Problem] = []
@@ -298,6 +310,25 @@ def grubbs_cis(annot: pd.DataFrame, genes: pd.DataFrame, alpha: float = 0.05) ->
     -------
     pandas.DataFrame
         Outlier genes in the order removed: gene, n_sites, sites_per_kb, G, G_critical, p.
+
+    References
+    ----------
+    Grubbs FE. Technometrics 1969;11:1-21.
+
+    Examples
+    --------
+    Ten 1-kb genes, nine with one site and G0 with 30: one value apart from n - 1 equal
+    ones has G = (n - 1) / sqrt(n) = 9 / sqrt(10) = 2.8460, above G_crit(10) = 2.2900
+    (Grubbs' table: 2.290); the nine left are equal, so the iteration stops:
+
+    >>> genes = pd.DataFrame({"chromosome": "chr1", "start": [1 + 2000 * i for i in range(10)],
+    ...                       "end": [1000 + 2000 * i for i in range(10)],
+    ...                       "gene": [f"G{i}" for i in range(10)], "strand": "+"})
+    >>> annot = pd.DataFrame({"gene": ["G0"] * 30 + [f"G{i}" for i in range(1, 10)],
+    ...                       "in_gene": True})
+    >>> out = grubbs_cis(annot, genes)
+    >>> out["gene"].tolist(), out[["G", "G_critical"]].round(4).values.tolist()
+    (['G0'], [[2.846, 2.29]])
     """
     hit = annot[annot["in_gene"]].groupby("gene").size()
     if hit.empty:
