@@ -398,6 +398,28 @@ def kir_hla_results(hla: pd.DataFrame, pairs: pd.DataFrame, kir: pd.DataFrame | 
     list of Result
         ``immunogenetics.hla_ligands``, ``immunogenetics.kir_models`` and, with ``kir``,
         ``immunogenetics.kir_genotype``.
+
+    References
+    ----------
+    Ruggeri L, et al. Science 2002;295:2097-2100. Leung W, et al. J Immunol
+    2004;172:644-650. Cooley S, et al. Blood 2010;116:2411-2419.
+
+    Examples
+    --------
+    The donor has C2 (C*06:02) and Bw4 (B*44:02), the recipient neither (C*07:02 is C1,
+    B*07:02 Bw6): a GvH ligand mismatch, and donor KIR2DL1 and KIR3DL1 find their
+    ligands missing. No B-haplotype gene: KIR A/A, Cooley "Neutral":
+
+    >>> hla = pd.DataFrame({"A_1": "A*02:01", "A_2": "A*02:01", "B_1": ["B*44:02", "B*07:02"],
+    ...                     "B_2": "B*07:02", "C_1": ["C*06:02", "C*07:02"], "C_2": "C*07:02"},
+    ...                    index=["D", "R"])
+    >>> genes = ["KIR2DL1", "KIR2DL2", "KIR2DL3", "KIR3DL1", "KIR2DS2", "KIR2DL5", "KIR2DS1",
+    ...          "KIR2DS3", "KIR2DS5", "KIR3DS1", "KIR2DS4"]
+    >>> kir = pd.DataFrame([[1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1]], columns=genes, index=["D"])
+    >>> res = kir_hla_results(hla, pd.DataFrame({"recipient": ["R"], "donor": ["D"]}), kir)
+    >>> m = res[1].table.iloc[0]
+    >>> m["gvh_ligand_groups"], m["missing_ligand_groups"], m["donor_cooley_group"]
+    ('C2, Bw4', 'KIR2DL1:C2, KIR3DL1:Bw4', 'Neutral')
     """
     classes = allele_classes(hla, user)
     status = ligand_status(hla, classes, user)
