@@ -130,7 +130,29 @@ def sample_matrix(sites: pd.DataFrame, sample: str = "sample", site: str = "site
 
 
 def site_keys(sites: pd.DataFrame) -> pd.Series:
-    """``chr:position:strand`` clone key of each row."""
+    """``chr:position:strand`` clone key of each row.
+
+    Parameters
+    ----------
+    sites : DataFrame
+        Integration sites with ``chromosome``, ``position`` and ``strand``.
+
+    Returns
+    -------
+    Series of str
+        One key per row (same index); the same site in two samples has the same key.
+
+    Examples
+    --------
+    >>> sites = pd.DataFrame({"sample": ["S1"] * 4 + ["S2"] * 3, "chromosome": "chr1",
+    ...                       "position": [100, 200, 300, 400, 100, 200, 500],
+    ...                       "strand": ["+", "+", "-", "+", "+", "+", "-"],
+    ...                       "abundance": [10, 10, 10, 10, 70, 20, 10]})
+    >>> samples = pd.DataFrame({"patient": "P1", "source": "blood", "day": [30, 90]},
+    ...                        index=["S1", "S2"])
+    >>> site_keys(sites).tolist()[:3]
+    ['chr1:100:+', 'chr1:200:+', 'chr1:300:-']
+    """
     return (sites["chromosome"].astype(str) + ":" + sites["position"].astype("int64").astype(str)
             + ":" + sites["strand"].astype(str))
 
@@ -152,6 +174,29 @@ def clonality_metrics(sites: pd.DataFrame, conf: float = 0.95,
     -------
     pandas.DataFrame
         Index = sample, columns :data:`METRICS` (and ``meta`` columns first).
+
+    References
+    ----------
+    Shannon CE. Bell Syst Tech J 1948;27:379-423. Simpson EH. Nature 1949;163:688. Chao A.
+    Scand J Stat 1984;11:265-270.
+
+    Examples
+    --------
+    S2's shares 0.7, 0.2, 0.1: Shannon -(0.7 ln 0.7 + 0.2 ln 0.2 + 0.1 ln 0.1) = 0.8018,
+    Simpson 1 - (0.49 + 0.04 + 0.01) = 0.46, Pielou 0.8018 / ln 3 = 0.7298; S1 (four
+    equal clones) has Shannon ln 4 and Gini 0:
+
+    >>> sites = pd.DataFrame({"sample": ["S1"] * 4 + ["S2"] * 3, "chromosome": "chr1",
+    ...                       "position": [100, 200, 300, 400, 100, 200, 500],
+    ...                       "strand": ["+", "+", "-", "+", "+", "+", "-"],
+    ...                       "abundance": [10, 10, 10, 10, 70, 20, 10]})
+    >>> samples = pd.DataFrame({"patient": "P1", "source": "blood", "day": [30, 90]},
+    ...                        index=["S1", "S2"])
+    >>> m = clonality_metrics(sites)
+    >>> m.loc["S2", ["shannon", "simpson", "pielou", "top_clone_share"]].round(4).tolist()
+    [0.8018, 0.46, 0.7298, 0.7]
+    >>> round(float(m.loc["S1", "shannon"]) - float(np.log(4)), 9), float(m.loc["S1", "gini"])
+    (0.0, 0.0)
     """
     t = sites.assign(site=site_keys(sites))
     mat, samples = sample_matrix(t)
@@ -208,6 +253,23 @@ def clone_alerts(sites: pd.DataFrame, samples: pd.DataFrame, share: float = 0.20
     -------
     pandas.DataFrame
         One row per alert: patient, sample, day, site, share, alert, detail.
+
+    Examples
+    --------
+    The 0.2 dominance threshold is inclusive; chr1:100:+ grows from 25 % to 70 % (2.8-fold):
+
+    >>> sites = pd.DataFrame({"sample": ["S1"] * 4 + ["S2"] * 3, "chromosome": "chr1",
+    ...                       "position": [100, 200, 300, 400, 100, 200, 500],
+    ...                       "strand": ["+", "+", "-", "+", "+", "+", "-"],
+    ...                       "abundance": [10, 10, 10, 10, 70, 20, 10]})
+    >>> samples = pd.DataFrame({"patient": "P1", "source": "blood", "day": [30, 90]},
+    ...                        index=["S1", "S2"])
+    >>> a = clone_alerts(sites, samples)
+    >>> for row in a[a["sample"] == "S2"][["site", "share", "alert"]].values.tolist():
+    ...     print(row)
+    ['chr1:100:+', 0.7, 'dominant clone']
+    ['chr1:200:+', 0.2, 'dominant clone']
+    ['chr1:100:+', 0.7, 'growing clone']
     """
     sh = clone_shares(sites).join(samples[["patient", "source", "day"]], on="sample")
     rows = []
@@ -351,6 +413,20 @@ def clonality_results(sites: pd.DataFrame, samples: pd.DataFrame, *, alert_share
     Returns
     -------
     list of Result
+
+    Examples
+    --------
+    >>> sites = pd.DataFrame({"sample": ["S1"] * 4 + ["S2"] * 3, "chromosome": "chr1",
+    ...                       "position": [100, 200, 300, 400, 100, 200, 500],
+    ...                       "strand": ["+", "+", "-", "+", "+", "+", "-"],
+    ...                       "abundance": [10, 10, 10, 10, 70, 20, 10]})
+    >>> samples = pd.DataFrame({"patient": "P1", "source": "blood", "day": [30, 90]},
+    ...                        index=["S1", "S2"])
+    >>> res = clonality_results(sites, samples, n_resamples=99)
+    >>> [r.name for r in res]
+    ['immunogenetics.is_diversity', 'immunogenetics.is_alerts']
+    >>> int((res[1].table["alert"] == "growing clone").sum())
+    1
     """
     meta = samples[["patient", "source", "day"]]
     met = clonality_metrics(sites, conf, meta)
