@@ -113,7 +113,40 @@ def _choice(df: pd.DataFrame, path: Path, col: str, allowed: tuple[str, ...],
 
 
 def read_config(folder: Path) -> dict[str, dict[str, Any]]:
-    """``immunogenetics.toml`` (optional): sections and keys of :data:`ALLOWED`."""
+    """Read and check ``immunogenetics.toml`` (optional).
+
+    Sections and keys are those of :data:`ALLOWED`, each with its type; shares and
+    confidence levels must lie strictly between 0 and 1, ``full_donor`` between 0 and 100.
+
+    Parameters
+    ----------
+    folder : Path
+        The immunogenetics folder.
+
+    Returns
+    -------
+    dict of str to dict
+        Section -> settings as written; ``{}`` without the file.
+
+    Raises
+    ------
+    InputError
+        Every problem at once: invalid TOML, unknown sections or keys, wrong types, values
+        out of range.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> read_config(d)
+    {}
+    >>> _ = (d / "immunogenetics.toml").write_text("[chimerism]\\nfull_donor = 120\\n")
+    >>> try:
+    ...     read_config(d)
+    ... except InputError as e:
+    ...     print([(p.message, p.value) for p in e.problems])
+    [('[chimerism] full_donor out of range', 120)]
+    """
     p = folder / "immunogenetics.toml"
     if not p.exists():
         return {}
@@ -243,6 +276,23 @@ def read_folder(path: str | Path, patients: set[str] | None = None) -> Inputs:
     ------
     InputError
         With every problem found in every file.
+
+    Examples
+    --------
+    A cytokine panel whose patients must be in patients.csv:
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> pairs = [(10, 80), (12, 60), (8, 40), (20, 90), (5, 30), (9, 45)]
+    >>> _ = (d / "cytokine_panel.csv").write_text("patient,analyte,pre,post,unit\\n" + "".join(
+    ...     f"P{i},IL6,{a},{b},pg/mL\\n" for i, (a, b) in enumerate(pairs, 1)))
+    >>> read_folder(d, patients={f"P{i}" for i in range(1, 7)}).panel.shape
+    (6, 5)
+    >>> try:
+    ...     read_folder(d, patients={"P1"})
+    ... except InputError as e:
+    ...     print(e.problems[0].row, e.problems[0].message)
+    3 patient not in patients.csv
     """
     folder = Path(path)
     if (folder / "immunogenetics").is_dir():
@@ -743,6 +793,23 @@ def analyse_folder(path: str | Path, patients: set[str] | None = None,
     -------
     tuple
         ``(results, figures)``.
+
+    Examples
+    --------
+    Only a cytokine panel: fold changes and the paired test (R
+    ``wilcox.test(c(80, 60, 40, 90, 30, 45), c(10, 12, 8, 20, 5, 9), paired = TRUE)``
+    gives p = 0.03552234):
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> pairs = [(10, 80), (12, 60), (8, 40), (20, 90), (5, 30), (9, 45)]
+    >>> _ = (d / "cytokine_panel.csv").write_text("patient,analyte,pre,post,unit\\n" + "".join(
+    ...     f"P{i},IL6,{a},{b},pg/mL\\n" for i, (a, b) in enumerate(pairs, 1)))
+    >>> results, figs = analyse_folder(d, figures=False)
+    >>> [r.name for r in results], figs
+    (['immunogenetics.panel_fold_changes', 'immunogenetics.panel_tests'], [])
+    >>> round(float(results[1].table.loc["IL6", "p"]), 6)
+    0.035522
     """
     inp = read_folder(path, patients)
     results: list[Result] = []
