@@ -27,6 +27,19 @@ def clone_size_plot(sites: pd.DataFrame, samples: pd.DataFrame, top: int = 10) -
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    With ``top=2`` S1's four equal clones show two bars of 0.25 and a grey rest of 0.5:
+
+    >>> sites = pd.DataFrame({"sample": ["S1"] * 4 + ["S2"] * 3,
+    ...                       "abundance": [10, 10, 10, 10, 70, 20, 10]})
+    >>> samples = pd.DataFrame({"patient": "P1", "source": "blood", "day": [30, 90]},
+    ...                        index=["S1", "S2"])
+    >>> ax = clone_size_plot(sites, samples, top=2).axes[0]
+    >>> [round(float(p.get_height()), 3) for p in ax.patches]
+    [0.25, 0.25, 0.5, 0.7, 0.2, 0.1]
+    >>> plt.close("all")
     """
     order = samples.sort_values(["patient", "source", "day"], key=lambda s: s.map(
         {"product": 0}).fillna(1) if s.name == "source" else s).index
@@ -54,7 +67,30 @@ def clone_size_plot(sites: pd.DataFrame, samples: pd.DataFrame, top: int = 10) -
 
 
 def chimerism_plot(table: pd.DataFrame, full_donor: float = 95.0) -> Figure:
-    """Donor % over time per patient and lineage with interval bars."""
+    """Donor % over time per patient and lineage with interval bars.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Combined chimerism (``patient, lineage, day, donor_pct, low, high``), as
+        :func:`~remission.immunogenetics.chimerism.str_chimerism` returns.
+    full_donor : float, default 95.0
+        Full-donor threshold (%), drawn dashed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line with error bars per patient and lineage.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"patient": "P1", "lineage": "CD3", "day": [60, 30],
+    ...                   "donor_pct": [80.0, 98.0], "low": [75.0, 96.0], "high": [85.0, 99.0]})
+    >>> ax = chimerism_plot(t).axes[0]
+    >>> ax.get_legend_handles_labels()[1], ax.lines[0].get_ydata().tolist()
+    (['P1 CD3'], [98.0, 80.0])
+    >>> plt.close("all")
+    """
     fig, ax = plt.subplots(figsize=(7, 4))
     for (pat, lin), sub in table.groupby(["patient", "lineage"], sort=True):
         sub = sub.sort_values("day")
@@ -72,7 +108,31 @@ def chimerism_plot(table: pd.DataFrame, full_donor: float = 95.0) -> Figure:
 
 def fold_change_heatmap(log2fc: pd.DataFrame, title: str = "log2 fold change post/pre"
                         ) -> Figure:
-    """Heat map of log2 fold changes (rows = analytes, columns = patients)."""
+    """Heat map of log2 fold changes (rows = analytes, columns = patients).
+
+    The colour scale is symmetric about 0 (to the largest absolute value); missing cells
+    are left blank and unlabelled.
+
+    Parameters
+    ----------
+    log2fc : DataFrame
+        log2(post / pre), analytes × patients.
+    title : str, default "log2 fold change post/pre"
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The image with one value label per non-missing cell and a colour bar.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"P1": [3.0, -1.0], "P2": [1.5, np.nan]}, index=["IL6", "IFNG"])
+    >>> ax = fold_change_heatmap(m).axes[0]
+    >>> [t.get_text() for t in ax.texts], ax.images[0].get_clim()
+    (['3.0', '1.5', '-1.0'], (-3.0, 3.0))
+    >>> plt.close("all")
+    """
     fig, ax = plt.subplots(figsize=(1.0 * log2fc.shape[1] + 3, 0.45 * log2fc.shape[0] + 1.5))
     v = log2fc.to_numpy(float)
     lim = np.nanmax(np.abs(v)) if np.isfinite(v).any() else 1.0
