@@ -6,8 +6,9 @@ test: against their contract), compare outputs and write ``build/bench/<name>.js
 ``bench_*.py`` (immunogenetics) runs as it is and only its exit status is used.
 
 Sizes: by default every benchmark runs at its ``make bench`` size (:data:`MAKE_BENCH`),
-chosen so that each finishes in under 5 minutes on the 2-core development machine
-(docs/performance.md, "make bench sizes", has the sizes and the measured durations).
+meant to finish in under 5 minutes each on the idle 2-core development machine
+(docs/performance.md, "make bench sizes", has the sizes and the durations measured so
+far, on a loaded machine; the idle-machine durations are the quiet re-run's to confirm).
 ``--full`` runs each benchmark at its own default size instead (the sizes of the issues'
 targets: single-cell at 2 x 50,000 cells x 20,000 genes takes far longer);
 ``--quick`` runs the smoke sizes. Other arguments are passed on to the harness
@@ -27,8 +28,8 @@ HARNESS = ["bench_survival.py", "bench_grading.py", "bench_lab.py", "bench_repor
            "bench_singlecell.py"]
 # every other bench_*.py runs on its own timing code; only --quick is passed on to it
 LEGACY = sorted(p.name for p in HERE.glob("bench_*.py") if p.name not in HARNESS)
-# `make bench` sizes: each benchmark in < 5 min on the 2-core machine (measured durations
-# in docs/performance.md); a benchmark not listed runs at its own default size
+# `make bench` sizes, meant for < 5 min each on the idle 2-core machine (durations measured
+# under load in docs/performance.md); a benchmark not listed runs at its own default size
 MAKE_BENCH: dict[str, list[str]] = {
     "bench_lab.py": ["--n", "500"],  # R nls(SSfpl) on 2,000 curves: ~80 s per repetition
     "bench_web.py": ["--seconds", "30"],  # load runs of 30 s instead of 120 s per backend
