@@ -24,6 +24,10 @@ Format (provisional; tables other than these are ignored)::
                               # counts must add up to this one), source
     [[distribution]]          # label, n, counts = { category = patients, ... } (low to
                               # high), source: e.g. CRS by maximum grade
+    [[range]]                 # label, low, high, n, granularity (optional, 1), unit
+                              # (optional), var (optional ADSL variable), source: every one
+                              # of n patients' values lies in [low, high], e.g. "peak
+                              # between days 7 and 14"
 """
 
 from __future__ import annotations
@@ -35,7 +39,11 @@ from typing import Any
 import pandas as pd
 
 from remission.errors import ProblemLog
-from remission.evidence.attainability import grim_mean, median_range_attainable
+from remission.evidence.attainability import (
+    grim_mean,
+    median_range_attainable,
+    range_attainable,
+)
 from remission.evidence.proportions import Printed, reconstruct_two_proportions
 from remission.evidence.ratios import ratio_ci_consistency
 from remission.results import Result
@@ -61,7 +69,10 @@ _FIELD_TYPES: dict[str, dict[str, str]] = {
     "proportion": {"label": "text", "source": "text", "pct": "number", "n": "size",
                    "parts": "texts"},
     "distribution": {"label": "text", "source": "text", "n": "size", "counts": "table"},
+    "range": {"label": "text", "source": "text", "low": "number", "high": "number",
+              "n": "size", "granularity": "positive", "unit": "text", "var": "text"},
 }
+_RANGE_KEYS = {"label", "source", "low", "high", "n", "granularity", "unit", "var"}
 _EXPECTED = {"count": "a whole number >= 0 (no quotes)", "size": "a whole number >= 1",
              "number": 'a finite number, or a printed number in quotes ("12.5")',
              "positive": "a finite number > 0", "level": "a number between 0 and 1",
@@ -113,19 +124,24 @@ def _check_types(doc: dict[str, Any], path: Path, log: ProblemLog) -> None:
                             value=c[x], expected=f"at most {n} = {c[n]}")
 
 
-def reconstruct_claims(path: str | Path) -> list[Result]:
+def reconstruct_claims(path: str | Path, adsl: pd.DataFrame | None = None) -> list[Result]:
     """Reconstruct every published number of a ``claims.toml``, one Result per claim.
 
     Two-proportion comparisons are searched over the group sizes and counts that print
     the reported percentages, and each candidate table's P is computed by Pearson,
     Yates, Fisher and mid-p; comparisons sharing a ``subgroup`` are intersected
     (:func:`joint_group_sizes`); means get the GRIM test, medians the range check,
-    ratios the CI/P consistency, proportions and distributions their counts.
+    ratios the CI/P consistency, proportions and distributions their counts, ranges the
+    medians and means n patients inside them can give (:func:`range_attainable`).
 
     Parameters
     ----------
     path : str or Path
         The claims file (format in the module docstring).
+    adsl : pandas.DataFrame, optional
+        Patient-level data (one row per patient, ``USUBJID``): a ``[[range]]`` claim naming
+        a ``var`` is checked against that column; without data, or without ``var``, it is
+        "cannot be checked" with the reason.
 
     Returns
     -------
@@ -225,6 +241,7 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
         for k in bad:
             log.add(str(path), f"[[distribution]] #{i}: count not a whole number >= 0",
                     column=f"counts.{k}")
+    _check_ranges(doc, path, log)
     _add_lines(log, path)  # each problem at the line of its [[table]] header
     log.raise_if_any()
     out: list[Result] = []
@@ -270,7 +287,62 @@ def reconstruct_claims(path: str | Path) -> list[Result]:
             out.append(reconstruct_distribution(c["counts"], int(c["n"]), c["label"],
                                                 source=c.get("source", ""),
                                                 name=f"evidence.distribution.{i}"))
+    for c in doc.get("range", []):
+        out.append(_range_result(c, adsl))
     return out
+
+
+def _number(v: Any) -> float:
+    return float(Printed.parse(v).value) if isinstance(v, str) else float(v)
+
+
+def _check_ranges(doc: dict[str, Any], path: Path, log: ProblemLog) -> None:
+    """Missing and unknown keys of ``[[range]]`` claims, ``low > high`` and ends off the
+    grid (types were checked by :func:`_check_types`)."""
+    for i, c in enumerate(doc.get("range", []), 1):
+        where = f"[[range]] #{i}"
+        for k in ("label", "low", "high", "n"):
+            if k not in c:
+                log.add(str(path), f"{where}: missing field", column=k)
+        for k in sorted(set(c) - _RANGE_KEYS):
+            log.add(str(path), f"{where}: unknown field", column=k,
+                    expected=", ".join(sorted(_RANGE_KEYS)))
+        ok = {k: k in c and _type_ok(t, c[k]) for k, t in _FIELD_TYPES["range"].items()}
+        ineq = {k for k in ("low", "high") if ok[k] and Printed.parse(c[k]).relation != "="}
+        if not (ok["low"] and ok["high"]) or ineq:
+            for k in sorted(ineq):
+                log.add(str(path), f"{where}: an end of a range cannot be an inequality",
+                        column=k, value=c[k], expected="a number")
+            continue
+        low, high = _number(c["low"]), _number(c["high"])
+        if low > high:
+            log.add(str(path), f"{where}: low is above high", column="low", value=c["low"],
+                    expected=f"at most high = {c['high']}")
+        g = float(c["granularity"]) if ok["granularity"] else 1.0
+        if "granularity" in c and not ok["granularity"]:
+            continue
+        for k, v in (("low", low), ("high", high)):
+            if abs(v / g - round(v / g)) > 1e-9:
+                log.add(str(path), f"{where}: not on the grid of the values", column=k,
+                        value=c[k], expected=f"a multiple of granularity = {g:g}")
+
+
+def _range_result(c: dict[str, Any], adsl: pd.DataFrame | None) -> Result:
+    var = c.get("var")
+    values, why = None, ""
+    if adsl is None:
+        pass  # range_attainable states what n patients can give and why no more
+    elif var is None:
+        why = "the claim names no variable (var) to check against the patient-level data"
+    elif var not in adsl.columns:
+        why = f"the patient-level data have no variable {var!r}"
+    else:
+        ids = adsl["USUBJID"].astype(str) if "USUBJID" in adsl.columns else adsl.index
+        values = pd.Series(adsl[var].to_numpy(), index=ids)
+    return range_attainable(_number(c["low"]), _number(c["high"]), int(c["n"]),
+                            float(c.get("granularity", 1.0)), str(c["label"]),
+                            source=str(c.get("source", "")), values=values, var=var,
+                            unit=str(c.get("unit", "")), no_data_why=why)
 
 
 def _add_lines(log: ProblemLog, path: Path) -> None:
