@@ -154,3 +154,24 @@ def test_seed004_evidence_has_the_peak_day_claim():
     assert "peak concentration between days 7 and 14 post-infusion" in row["text"]
     assert row["medians"] == "7, 8, 9, 10, 11, 12, 13, 14"
     assert row["verdict"] == "cannot be checked" and not r.warnings
+
+
+def test_study_audit_checks_range_claims_against_adsl(tmp_path):
+    """A study's claims file may hold [[range]] next to [[claim]]: audit_study checks it
+    against the study's ADSL (here B's 15 lies outside days 7-14)."""
+    from types import SimpleNamespace
+
+    from remission.audit import audit_study
+    from remission.results import ResultSet
+
+    _write(tmp_path, '[[range]]\nlabel = "peak"\nlow = 7\nhigh = 14\nn = 3\n'
+                     'var = "PEAKDY"\nsource = "peak between days 7 and 14"\n')
+    study = SimpleNamespace(config=SimpleNamespace(claims="claims.toml"), folder=tmp_path,
+                            tables={})
+    adsl = pd.DataFrame({"USUBJID": ["A", "B", "C"], "PEAKDY": [7, 15, 10]})
+    out = {r.name: r for r in audit_study(SimpleNamespace(study=study, results=ResultSet(),
+                                                          adsl=adsl))}
+    row = out["evidence.range.peak"].table.iloc[0]
+    assert out["evidence.range.peak"].section == "audit"
+    assert (row["verdict"], row["why"]) == ("disagrees",
+                                           "PEAKDY of 1 of 3 patients outside [7, 14]: B = 15")

@@ -82,7 +82,7 @@ def audit_study(analysis: Analysis) -> list[Result]:
             from remission.evidence.claims import reconstruct_claims
 
             out.extend(r if r.section == "audit" else replace(r, section="audit")
-                       for r in reconstruct_claims(path))
+                       for r in reconstruct_claims(path, adsl=analysis.adsl))
     summary_table = study.tables.get("adverse_events_summary")
     if summary_table is not None:
         rows = check_ae_summary(summary_table, study.n)
@@ -99,4 +99,4 @@ def audit_study(analysis: Analysis) -> list[Result]:
 def _has_evidence_claims(path: Path) -> bool:
     """Does the claims file also hold published comparisons to reconstruct?"""
     data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    return any(k in data for k in ("comparison", "mean", "median", "ratio"))
+    return any(k in data for k in ("comparison", "mean", "median", "ratio", "range"))
