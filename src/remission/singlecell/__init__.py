@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # Everything but has_singlecell is imported on first use (PEP 562): a study report asks
 # has_singlecell of every folder, and importing the single-cell stack (scipy.sparse,
 # the analysis modules) costs CPU time that a study without cells need not pay
-# (measured in docs/performance.md, session 4).
+# (docs/performance.md).
 _LAZY = {"Params": "analysis", "Profile": "analysis", "profile": "analysis",
          "load_singlecell": "io", "read_counts": "io", "pl": None, "pp": None,
          "stats": None, "tl": None}

@@ -384,9 +384,9 @@ def simulate(design: Design, seed: int = 0, chunk: int = 4096,
         is non-zero (probability ``(1 - dropout) * (1 - P(NB = 0))``), and only non-zero
         entries get a value, from the zero-truncated negative binomial (inverse CDF on
         the same uniform, or Gamma-Poisson redrawn while zero for means > 50). Same
-        distribution, a different random stream (so different cells for the same seed),
-        faster at 20,000 genes (docs/performance.md, single-cell); for large benchmark
-        inputs.
+        distribution, a different random stream (so different cells for the same seed);
+        it draws values only for the non-zero entries, for large benchmark inputs
+        (timings in docs/performance.md, single-cell).
 
     Returns
     -------

@@ -79,7 +79,7 @@ def run_deseq2(counts: pd.DataFrame, samples: pd.DataFrame, control: str, treatm
         design = "~batch + group"
     meta["group"] = pd.Categorical(samples.loc[keep, "group"], categories=[control, treatment])
     inference = DefaultInference(n_cpus=n_cpus)
-    # small per-gene problems: multithreaded BLAS only adds contention (measured 8x slower)
+    # small per-gene problems: one BLAS thread each (several threads only contend here)
     with threadpool_limits(limits=1), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         dds = DeseqDataSet(counts=cts, metadata=meta, design=design, inference=inference,

@@ -92,7 +92,7 @@ def as_categorical(values: Any) -> pd.Categorical:
     """Labels as a pandas Categorical (sorted categories; missing -> code -1).
 
     Numeric and boolean labels are categorised in their own dtype rather than as Python
-    objects (much faster on large data; the same categories and codes).
+    objects (the same categories and codes as the object route).
     """
     arr = np.asarray(values).ravel()
     if arr.dtype.kind in "biuf":
