@@ -55,7 +55,7 @@ def test_blockwise_scaling_equals_sc_pp_scale_across_blocks() -> None:
     assert got.max() == 10.0
 
 
-def _lognormal_like(n: int = 9_000, g: int = 150, hvg: int = 120):
+def _lognormal_like(n: int = 6_500, g: int = 150, hvg: int = 120):
     import anndata as ad
     import scipy.sparse as sp
 
