@@ -18,6 +18,14 @@ class Problem:
 
     ``row`` is the 1-based line number in the file as a spreadsheet shows it
     (header = line 1, first data row = line 2), or ``None`` for file-level problems.
+    A NumPy scalar ``value`` is shown as the Python number it holds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> print(Problem("model data", "covariate is constant", column="age",
+    ...               value=np.float64(1.0), expected="at least two distinct values"))
+    model data, column 'age': covariate is constant (got 1.0); expected at least two distinct values
     """
 
     file: str
@@ -35,7 +43,10 @@ class Problem:
             where += f", column '{self.column}'"
         text = f"{where}: {self.message}"
         if self.value is not None:
-            text += f" (got {self.value!r})"
+            value = self.value
+            if type(value).__module__ == "numpy" and hasattr(value, "item"):
+                value = value.item()  # a NumPy scalar reads as the number, not np.float64(..)
+            text += f" (got {value!r})"
         if self.expected:
             text += f"; expected {self.expected}"
         return text
