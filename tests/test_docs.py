@@ -49,7 +49,7 @@ def _ids(paths: list[Path]) -> list[str]:
 
 def test_tutorials_exist() -> None:
     assert {p.stem for p in TUTORIALS} >= {"first-kaplan-meier", "grading-vitals",
-                                           "auditing-a-paper", "dose-response"}
+                                           "auditing-a-paper", "dose-response", "kir-hla"}
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=_ids(TUTORIALS))
@@ -255,5 +255,6 @@ def test_api_reference_builds(tmp_path: Path) -> None:
               for pkg in ("remission.survival", "remission.stats.survival")
               if f'id="{pkg}.{name}"' not in page]
     assert absent == [], f"missing from docs/reference/survival.md's page: {absent}"
-    for name in ("first-kaplan-meier", "grading-vitals", "auditing-a-paper", "dose-response"):
+    for name in ("first-kaplan-meier", "grading-vitals", "auditing-a-paper", "dose-response",
+                 "kir-hla"):
         assert (tmp_path / "site" / "tutorials" / f"{name}.html").exists()
