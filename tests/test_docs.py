@@ -49,7 +49,8 @@ def _ids(paths: list[Path]) -> list[str]:
 
 def test_tutorials_exist() -> None:
     assert {p.stem for p in TUTORIALS} >= {"first-kaplan-meier", "grading-vitals",
-                                           "auditing-a-paper", "dose-response", "kir-hla"}
+                                           "auditing-a-paper", "dose-response", "kir-hla",
+                                           "expansion-nca"}
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=_ids(TUTORIALS))
@@ -256,5 +257,5 @@ def test_api_reference_builds(tmp_path: Path) -> None:
               if f'id="{pkg}.{name}"' not in page]
     assert absent == [], f"missing from docs/reference/survival.md's page: {absent}"
     for name in ("first-kaplan-meier", "grading-vitals", "auditing-a-paper", "dose-response",
-                 "kir-hla"):
+                 "kir-hla", "expansion-nca"):
         assert (tmp_path / "site" / "tutorials" / f"{name}.html").exists()
