@@ -26,6 +26,8 @@ from scipy import stats
 
 from remission.errors import Problem
 
+__all__ = ["cis_windows", "grubbs_cis", "nearest_gene", "read_genes", "watch_hits"]
+
 CIS_WINDOWS = ((2, 30_000), (3, 50_000), (4, 100_000), (5, 200_000))
 REFERENCES = (
     "Suzuki T, Shen H, Akagi K et al. New genes involved in cancer identified by retroviral "

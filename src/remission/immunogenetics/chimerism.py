@@ -44,6 +44,15 @@ from remission.immunogenetics.origin import (  # kept importable from here (one 
 )
 from remission.results import Result
 
+__all__ = [
+    "chimerism_alerts",
+    "chimerism_results",
+    "destutter",
+    "locus_donor_fraction",
+    "snp_donor_fractions",
+    "str_chimerism",
+]
+
 REFERENCES = (
     "Thiede C, Bornhauser M, Ehninger G. Evaluation of STR informativity for chimerism "
     "testing - comparative analysis of 27 STR systems in 203 matched related donor "

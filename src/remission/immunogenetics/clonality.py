@@ -28,6 +28,16 @@ from scipy import special
 
 from remission.results import Result
 
+__all__ = [
+    "clonality_metrics",
+    "clonality_results",
+    "clone_alerts",
+    "clone_shares",
+    "diversity_matrix",
+    "sample_matrix",
+    "track_product",
+]
+
 REFERENCES = (
     "Shannon CE. A mathematical theory of communication. Bell Syst Tech J 1948;27:379-423.",
     "Pielou EC. The measurement of diversity in different types of biological collections. "

@@ -30,6 +30,8 @@ from remission.immunogenetics.kir import HLA_COLUMNS, KIR_GENES
 from remission.io.textcsv import read_text_csv
 from remission.results import Result
 
+__all__ = ["Inputs", "analyse_folder", "chromosome_sizes", "read_config", "read_folder"]
+
 FILES = {
     "hla": "hla.csv", "kir": "kir.csv", "pairs": "pairs.csv", "ligands": "hla_ligands.csv",
     "sites": "integration_sites.csv", "chim_geno": "chimerism_genotypes.csv",

@@ -39,6 +39,15 @@ from importlib import resources
 
 import pandas as pd
 
+__all__ = [
+    "Allele",
+    "LigandClass",
+    "classify",
+    "classify_residues",
+    "common_alleles",
+    "parse_allele",
+]
+
 LOCI = ("A", "B", "C")
 C_VALUES = ("C1", "C2", "none")
 BW_VALUES = ("Bw4-80I", "Bw4-80T", "Bw4-80N", "Bw6", "none")

@@ -42,6 +42,14 @@ import pandas as pd
 from remission.immunogenetics.hla import UNKNOWN, classify, known_family, parse_allele
 from remission.results import Result
 
+__all__ = [
+    "allele_classes",
+    "evaluate_pairs",
+    "kir_genotype",
+    "kir_hla_results",
+    "ligand_status",
+]
+
 HLA_COLUMNS = ("A_1", "A_2", "B_1", "B_2", "C_1", "C_2")
 KIR_GENES = ("KIR2DL1", "KIR2DL2", "KIR2DL3", "KIR2DL4", "KIR2DL5", "KIR2DL5A", "KIR2DL5B",
              "KIR2DS1", "KIR2DS2", "KIR2DS3", "KIR2DS4", "KIR2DS5", "KIR3DL1", "KIR3DL2",

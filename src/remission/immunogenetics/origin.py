@@ -25,6 +25,8 @@ import pandas as pd
 
 from remission.results import Result
 
+__all__ = ["normalise_origin", "origin_by_cluster", "origin_result"]
+
 ORIGINS = ("recipient", "donor", "product", "doublet", "undetermined")
 CALLED = ("recipient", "donor", "product")
 ALIASES = {"": "undetermined", "unassigned": "undetermined", "nan": "undetermined"}

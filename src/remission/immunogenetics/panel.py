@@ -12,6 +12,8 @@ import pandas as pd
 from remission.results import Result
 from remission.stats.paired import paired_changes
 
+__all__ = ["panel_results"]
+
 
 def panel_results(panel: pd.DataFrame, adjust: str = "holm", figures: bool = True
                   ) -> tuple[list[Result], Any]:

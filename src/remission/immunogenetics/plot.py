@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+__all__ = ["chimerism_plot", "clone_size_plot", "fold_change_heatmap"]
+
 
 def clone_size_plot(sites: pd.DataFrame, samples: pd.DataFrame, top: int = 10) -> Figure:
     """Stacked shares of the ``top`` largest clones per sample (rest in grey).

@@ -17,6 +17,8 @@ import pandas as pd
 
 from remission.errors import Problem
 
+__all__ = ["read_vcf_snps"]
+
 _GT = {"0/0": 0, "0|0": 0, "0/1": 1, "1/0": 1, "0|1": 1, "1|0": 1, "1/1": 2, "1|1": 2}
 
 

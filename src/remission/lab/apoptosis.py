@@ -29,6 +29,14 @@ from statsmodels.stats.anova import anova_lm
 from remission.lab._common import REF_WELCH, SECTION, fmt_key, new_figure, table
 from remission.results import Result
 
+__all__ = [
+    "apoptosis_results",
+    "compare_groups",
+    "percent_apoptosis",
+    "plot_apoptosis",
+    "two_way_anova",
+]
+
 QUADRANTS = ("q_viable", "q_early", "q_late", "q_necrotic")
 REF_VERMES = (
     "Vermes I et al. A novel assay for apoptosis. Flow cytometric detection of "

@@ -5,9 +5,6 @@ stats layer so that single-cell analyses (a sibling layer) can use them too.
 """
 
 from remission.stats.enrichment import (
-    REF_BH,
-    REF_ORA,
-    REF_RANKSUM,
     GeneSets,
     builtin_genesets,
     ora,
@@ -15,5 +12,4 @@ from remission.stats.enrichment import (
     read_gmt,
 )
 
-__all__ = ["REF_BH", "REF_ORA", "REF_RANKSUM", "GeneSets", "builtin_genesets", "ora",
-           "ranksum_test", "read_gmt"]
+__all__ = ["GeneSets", "builtin_genesets", "ora", "ranksum_test", "read_gmt"]

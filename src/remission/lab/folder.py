@@ -21,6 +21,8 @@ from remission.lab.formats import (
 )
 from remission.results import Result
 
+__all__ = ["analyse_folder", "read_config"]
+
 FILES = {
     "doseresponse": "doseresponse.csv",
     "qpcr": "qpcr.csv",

@@ -17,6 +17,15 @@ import pandas as pd
 from remission.errors import InputError, Problem
 from remission.io.textcsv import read_text_csv
 
+__all__ = [
+    "read_counts",
+    "read_ct_table",
+    "read_flow_quadrants",
+    "read_plate_map",
+    "read_plate_table",
+    "read_synergy_matrix",
+]
+
 DOSE_UNITS = ("M", "mM", "uM", "µM", "nM", "pM", "g/L", "mg/mL", "ug/mL", "µg/mL", "ng/mL",
               "pg/mL", "U/mL", "E:T")
 MISSING_CT = {"", "undetermined", "na", "nan", "n/a", "no ct", "noct", "-"}

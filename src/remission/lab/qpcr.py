@@ -33,6 +33,15 @@ from scipy import stats
 from remission.lab._common import REF_WELCH, SECTION, fmt_key, new_figure, table
 from remission.results import Result
 
+__all__ = [
+    "grubbs_critical",
+    "grubbs_statistic",
+    "plot_qpcr",
+    "qpcr_results",
+    "relative_expression",
+    "summarise_replicates",
+]
+
 REF_LIVAK = (
     "Livak KJ, Schmittgen TD. Analysis of relative gene expression data using real-time "
     "quantitative PCR and the 2^-ddCT method. Methods 2001;25:402-408."

@@ -24,7 +24,7 @@ from remission.stats.enrichment import REF_BH, REF_ORA, REF_RANKSUM, ora, ranksu
 
 HIGHLIGHT = ("MCL1", "BCL2", "BCL2L1", "CLEC12A")
 
-__all__ = ["REF_APEGLM", "REF_DESEQ2", "REF_PYDESEQ2", "rnaseq_results", "run_deseq2"]
+__all__ = ["plot_ma", "plot_volcano", "rnaseq_results", "run_deseq2"]
 
 
 def rnaseq_results(counts: pd.DataFrame, samples: pd.DataFrame, control: str, treatment: str,

@@ -466,7 +466,4 @@ def plot_synergy(df: pd.DataFrame, response_type: str = "inhibition",
     return figs
 
 
-__all__: list[str] = [
-    "METHODS", "Hill", "_bootstrap_scores", "_loewe_expected", "plot_synergy", "synergy_results",
-    "synergy_scores",
-]
+__all__: list[str] = ["Hill", "plot_synergy", "synergy_results", "synergy_scores"]
