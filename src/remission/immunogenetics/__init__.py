@@ -11,6 +11,8 @@ with, its submodule (:mod:`~remission.immunogenetics.hla`, :mod:`~remission.immu
 :mod:`~remission.immunogenetics.plot`), which is imported on first use.
 """
 
+from remission.core.lazy import lazy_exports
+
 # name -> submodule that defines it (each submodule's ``__all__``); the submodules load on
 # first use (PEP 562), so ``import remission.immunogenetics`` stays as cheap as it was
 # (no scipy/matplotlib).
@@ -63,16 +65,4 @@ _WHERE: dict[str, str] = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> object:
-    try:
-        module = _WHERE[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    # __import__ rather than importlib/typing: nothing beyond the builtins at import
-    value = getattr(__import__(f"{__name__}.{module}", fromlist=[name]), name)
-    globals()[name] = value  # the next lookup is an ordinary attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
