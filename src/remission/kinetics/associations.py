@@ -125,7 +125,8 @@ def mann_whitney_test(x: Sequence[float], y: Sequence[float]):
     Returns
     -------
     tuple
-        ``(W, p, method)`` with method "exact" or "normal approximation".
+        ``(W, p, method)`` with method "exact" or "normal approximation"; when p is
+        not computable (every value tied, or a group empty) p is NaN and method says why.
 
     Examples
     --------
@@ -139,6 +140,8 @@ def mann_whitney_test(x: Sequence[float], y: Sequence[float]):
     from remission.stats.paired import mann_whitney
 
     r = mann_whitney(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    if np.isnan(r["p"]):  # e.g. every value tied: say why, as R's NA would not
+        return float(r["statistic"]), float("nan"), r["method"]
     exact = r["method"] == "exact"
     return float(r["statistic"]), float(r["p"]), "exact" if exact else "normal approximation"
 
@@ -155,7 +158,8 @@ def kruskal_test(groups: Sequence[Sequence[float]]):
     Returns
     -------
     tuple
-        ``(chi-squared, df, p)``, tie-corrected.
+        ``(chi-squared, df, p)``, tie-corrected; chi-squared and p are NaN when every
+        value is tied (as R).
 
     Examples
     --------
@@ -281,7 +285,8 @@ def associations(patients: pd.DataFrame, exposures: Sequence[str], *, grade: str
             rows.append({"key": f"{e} | kruskal by {grade}", "exposure": e,
                          "test": "Kruskal-Wallis", "statistic": h, "df": df, "p_value": p,
                          "n": int(sum(np.sum(~np.isnan(v)) for v in groups)),
-                         "detail": "chi-squared, tie-corrected"})
+                         "detail": "chi-squared, tie-corrected" if not np.isnan(h) else
+                         "not computable: all values tied (R: chi-squared NaN, p NA)"})
         if responder is not None and responder in patients:
             r = patients[responder].astype("boolean")
             yes = (r == True).to_numpy(dtype=bool, na_value=False)  # noqa: E712

@@ -154,7 +154,9 @@ def kruskal_wallis(samples: list[np.ndarray]) -> float:
     -------
     float
         ``H / (1 - sum(t^3 - t) / (n^3 - n))`` over tie groups of size t; compare with a
-        chi-square on ``len(samples) - 1`` degrees of freedom.
+        chi-square on ``len(samples) - 1`` degrees of freedom. NaN when every value is
+        tied (not computable; R 4.2.2 ``kruskal.test(list(c(10, 10), 10))`` gives
+        chi-squared = NaN, p-value = NA).
 
     References
     ----------
@@ -182,6 +184,8 @@ def kruskal_wallis(samples: list[np.ndarray]) -> float:
     rsum = np.array([ranks[bounds[i]:bounds[i + 1]].sum() for i in range(len(samples))])
     h = 12.0 / (n * (n + 1)) * np.sum(rsum**2 / sizes) - 3 * (n + 1)
     _, t = np.unique(allx, return_counts=True)
+    if len(t) == 1:  # every value tied: 0/0, R kruskal.test gives chi-squared NaN, p NA
+        return math.nan
     return float(h / (1 - np.sum(t**3 - t) / (n**3 - n)))
 
 

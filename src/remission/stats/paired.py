@@ -80,11 +80,23 @@ def _ranksum_pmf(m: int, n: int) -> np.ndarray:
     return c / c.sum()
 
 
-def _normal_two_sided(z: float, sigma: float, correct: bool) -> tuple[float, str]:
-    """Two-sided normal p of a centred rank statistic, with R's continuity correction."""
+#: Why a normal-approximation p-value is missing when the statistic cannot vary.
+NO_VARIANCE = "p not computable: all values tied, the rank statistic has variance 0 (R: NA)"
+
+
+def _normal_two_sided(z: float, sigma: float, correct: bool,
+                      note: str = "") -> tuple[float, str]:
+    """Two-sided normal p of a centred rank statistic, with R's continuity correction.
+
+    When ``sigma`` is 0 (every value tied; then ``z`` is 0 too) R computes 0/0 and reports
+    ``NA``; here p is NaN and the method says why (:data:`NO_VARIANCE`).
+    """
+    how = "normal approximation" + (" with continuity correction" if correct else "") + note
+    if not sigma > 0:
+        return float("nan"), f"{how}; {NO_VARIANCE}"
     zz = (z - (0.5 * np.sign(z) if correct else 0.0)) / sigma
     p = float(2 * min(stats.norm.cdf(zz), stats.norm.sf(zz)))
-    return p, "normal approximation" + (" with continuity correction" if correct else "")
+    return p, how
 
 
 def wilcoxon_signed_rank(x: Any, y: Any = None, *, mu: float = 0.0, exact: bool | None = None,
@@ -158,9 +170,8 @@ def wilcoxon_signed_rank(x: Any, y: Any = None, *, mu: float = 0.0, exact: bool 
         z = v - n * (n + 1) / 4
         _, cnt = np.unique(r, return_counts=True)
         sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24 - (cnt**3 - cnt).sum() / 48)
-        p, method = _normal_two_sided(z, sigma, correct)
-        if exact:
-            method += " (exact not possible: ties or zeros)"
+        p, method = _normal_two_sided(z, sigma, correct, " (exact not possible: ties or zeros)"
+                                      if exact else "")
     return {"statistic": v, "p": float(p), "n": n, "method": method}
 
 
@@ -198,6 +209,16 @@ def mann_whitney(x: Any, y: Any, *, exact: bool | None = None,
     >>> r = mann_whitney(a, b)
     >>> r["statistic"], round(r["p"], 7), r["method"]
     (35.0, 0.2544123, 'exact')
+
+    Every value tied (a study with one patient per arm and equal values): R 4.2.2
+    ``wilcox.test(c(2, 2), 2)`` gives W = 1, p-value = NA; so does this, and says why:
+
+    >>> r = mann_whitney([2.0, 2.0], [2.0])
+    >>> r["statistic"], r["p"]
+    (1.0, nan)
+    >>> print(r["method"].replace("; ", "\\n"))
+    normal approximation with continuity correction (exact not possible: ties)
+    p not computable: all values tied, the rank statistic has variance 0 (R: NA)
     """
     log = ProblemLog()
     a = _numeric(x, "x", "samples", log)
@@ -205,6 +226,10 @@ def mann_whitney(x: Any, y: Any, *, exact: bool | None = None,
     log.raise_if_any()
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     m, n = len(a), len(b)
+    if m == 0 or n == 0:  # R stops: "not enough (non-missing) 'x' observations"
+        empty = "x" if m == 0 else "y"
+        return {"statistic": float("nan"), "p": float("nan"), "n1": m, "n2": n,
+                "method": f"not computable: no non-missing values in {empty}"}
     r = stats.rankdata(np.concatenate([a, b]))
     w = float(r[:m].sum() - m * (m + 1) / 2)
     ties = len(np.unique(r)) < m + n
@@ -219,9 +244,8 @@ def mann_whitney(x: Any, y: Any, *, exact: bool | None = None,
         z = w - m * n / 2
         _, cnt = np.unique(r, return_counts=True)
         sigma = np.sqrt(m * n / 12 * ((m + n + 1) - (cnt**3 - cnt).sum() / ((m + n) * (m + n - 1))))
-        p, method = _normal_two_sided(z, sigma, correct)
-        if exact:
-            method += " (exact not possible: ties)"
+        p, method = _normal_two_sided(z, sigma, correct, " (exact not possible: ties)"
+                                      if exact else "")
     return {"statistic": w, "p": float(p), "n1": m, "n2": n, "method": method}
 
 
