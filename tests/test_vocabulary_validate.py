@@ -157,3 +157,35 @@ def test_validated_rows_convert_the_same_and_unvalidated_bad_rows_still_raise():
         normalise_observations(bad, {"P1": 70})
     with pytest.raises(InputError):  # a missing weight is reported either way
         normalise_observations(obs, None, validated=True)
+
+
+def test_validated_flag_on_rows_that_were_not_validated_reports_problems_not_keyerror():
+    """A caller that passes ``validated=True`` for rows it did not validate gets the
+    problems of those rows (file, line, column, value, expected), all at once, never a
+    bare KeyError / ValueError from the conversion."""
+    import pandas as pd
+    import pytest
+
+    from remission.errors import InputError
+    from remission.vocab.vocabulary import normalise_observations
+
+    obs = pd.DataFrame({"patient_id": "P1", "day": ["1", "2", "3", "4"], "time": "",
+                        "variable": ["temperature", "anc", "temperature", "mystery"],
+                        "value": ["38.1", "0.5", "warm", "1"],
+                        "unit": ["°C", "furlongs", "°C", ""]})
+    obs.index = pd.Index([2, 3, 5, 6], name="line")  # loader lines (blank line 4 skipped)
+    with pytest.raises(InputError) as ei:
+        normalise_observations(obs, validated=True, file="observations.csv")
+    got = [(p.file, p.row, p.column, p.value, p.message) for p in ei.value.problems]
+    assert got == [
+        ("observations.csv", 3, "unit", "furlongs", "unknown unit for anc"),
+        ("observations.csv", 5, "value", "warm", "temperature value is not a number"),
+        ("observations.csv", 6, "variable", "mystery", "unknown variable"),
+    ]
+    assert all(p.expected for p in ei.value.problems)
+    assert "10^9/l" in ei.value.problems[0].expected  # what the unit should have been
+    # each alone (the unknown unit was the KeyError of the report)
+    for i in range(1, 4):
+        with pytest.raises(InputError) as one:
+            normalise_observations(obs.iloc[[0, i]], validated=True)
+        assert [p.row for p in one.value.problems] == [obs.index[i]]

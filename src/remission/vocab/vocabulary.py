@@ -547,7 +547,9 @@ def normalise_observations(
         containing them) and it reported nothing, so it is not run again (a missing
         weight is still reported). For interfaces that validate a day's rows to show
         problems on their fields and then convert the new ones (remission web's live
-        grading); never for rows that were not validated.
+        grading); never for rows that were not validated. If such rows hold an unknown
+        variable or unit, or a day or value that is not a number, they are validated
+        after all and every problem is raised (:class:`~remission.errors.InputError`).
 
     Returns
     -------
@@ -575,6 +577,23 @@ def normalise_observations(
     problems = [] if validated else validate_observations(df, file)
     if problems:
         raise InputError(problems)
+    try:
+        return _canonical_observations(df, weight_kg, file)
+    except (KeyError, ValueError, TypeError):
+        if not validated:
+            raise
+        # the caller said these rows were validated, but an unknown variable or unit, or a
+        # value or day that is not a number, stopped the conversion: report every problem
+        # of the rows with its line, column, value and what was expected
+        problems = validate_observations(df, file)
+        if not problems:
+            raise
+        raise InputError(problems) from None
+
+
+def _canonical_observations(df: pd.DataFrame, weight_kg: Mapping[str, float] | pd.Series | None,
+                            file: str) -> pd.DataFrame:
+    """The conversion of :func:`normalise_observations` on validated rows."""
     lines = _line_numbers(df)
     df = df.reset_index(drop=True)
     name = _map_unique(df["variable"], variable_name)
