@@ -265,14 +265,15 @@ def _pandas_without_pyarrow() -> Iterator[None]:
 def _report(args: argparse.Namespace) -> int:
     out = args.out or (args.study / "report")
     _check_out(out)
-    with _pandas_without_pyarrow():  # pandas is first imported here
-        from remission.report.background import BackgroundFigures
+    from remission.report.background import BackgroundFigures
 
-    # a second process imports matplotlib and draws the figures while this one reads
-    # the study and builds the tables (same bytes; docs/performance.md)
+    # a second process imports matplotlib and draws the figures while this one imports
+    # pandas, reads the study and builds the tables (same bytes; docs/performance.md).
+    # It is forked before pandas is imported: it draws without pandas.
     figures = BackgroundFigures()
-    from remission.pipeline import bundle_for
-    from remission.report import write_report
+    with _pandas_without_pyarrow():  # pandas is first imported here
+        from remission.pipeline import bundle_for
+        from remission.report import write_report
 
     with terminal_progress("report", _tty()):
         paths = write_report(bundle_for(args.study, background=figures), out)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -73,13 +74,11 @@ def is_missing(v: Any) -> bool:
     """
     if v is None:
         return True
-    try:
-        import pandas as pd
-
-        if v is pd.NA or v is pd.NaT:
-            return True
-    except ImportError:  # pragma: no cover - pandas is a hard dependency
-        pass
+    # pd.NA and pd.NaT exist only once pandas is imported: not imported here, so that a
+    # process that only formats numbers (the report's figure process) never loads it
+    pd = sys.modules.get("pandas")
+    if pd is not None and (v is getattr(pd, "NA", None) or v is getattr(pd, "NaT", None)):
+        return True
     if isinstance(v, float):
         return math.isnan(v)
     dtype = getattr(v, "dtype", None)

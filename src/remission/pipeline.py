@@ -236,20 +236,26 @@ def clinical_figure_specs(adsl: pd.DataFrame, study: Study
 
     cohort = study.config.cohorts.label if study.config.cohorts else "Group"
     specs: list[tuple[str, str, str, str, Callable[[], Any]]] = []
+    # each draw is the drawing half of the plot function with the values it reads from
+    # ADSL (plain Python): the report's figure process unpickles and draws it without
+    # importing pandas (remission.report.background)
     if (adsl["BOR"] != "").any():
         title = "Best overall response by " + cohort.lower()
         specs.append(("fig.response", title,
                       "Counts of patients per response category in each group.", "efficacy",
-                      partial(plot.response_by_group, adsl, title=title, group_title=cohort)))
+                      partial(plot.draw_response_by_group, plot.response_by_group_data(adsl),
+                              title=title, group_title=cohort)))
     if adsl["CRSGR"].notna().any():
         specs.append(("fig.crs", "CRS grade by " + cohort.lower(),
                       "Maximum CRS grade per patient in each group.", "safety",
-                      partial(plot.grade_by_group, adsl, grade_col="CRSGR",
+                      partial(plot.draw_grade_by_group,
+                              plot.grade_by_group_data(adsl, grade_col="CRSGR"),
                               title="CRS grade", group_title=cohort)))
     caption = ("One lane per patient: group, best response, CRS and neurotoxicity grade, "
                "transplant after CAR-T and death where known. " + plot.lane_chart_note(len(adsl)))
     specs.append(("fig.lanes", "Per-patient overview", caption.strip(), "efficacy",
-                  partial(plot.lane_chart, adsl, group_title=cohort)))
+                  partial(plot.draw_lane_chart, plot.lane_chart_data(adsl),
+                          group_title=cohort)))
     return specs
 
 

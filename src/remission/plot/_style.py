@@ -9,11 +9,12 @@ Brewer CA. Cartogr J 2003;40:27-37), readable by lightness alone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from remission.errors import InputError, Problem
+
+if TYPE_CHECKING:  # the figure process draws without importing pandas (report.background)
+    import pandas as pd
 
 OKABE_ITO = {
     "black": "#000000",
@@ -132,6 +133,8 @@ def labels(series: pd.Series) -> list[str]:
 
 def require(adsl: pd.DataFrame, columns: Sequence[str], figure: str) -> None:
     """Raise one InputError naming every missing ADSL column."""
+    import pandas as pd
+
     if not isinstance(adsl, pd.DataFrame):
         raise InputError([Problem("ADSL", f"{figure} needs a pandas DataFrame",
                                   value=type(adsl).__name__)])

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from remission.plot._bars import group_tick_labels, stacked_counts
 from remission.plot._style import (
@@ -18,6 +16,9 @@ from remission.plot._style import (
     new_figure,
     require,
 )
+
+if TYPE_CHECKING:  # pandas is imported by the caller: the drawing half never needs it
+    import pandas as pd
 
 _NOT_GRADED = "Not graded"
 
@@ -92,7 +93,47 @@ def grade_by_group(adsl: pd.DataFrame, grade_col: str = "CRSGR", title: str | No
       - ADSL, column 'CRSGR': grade_by_group: required column missing; expected \
 subject-level dataset column (see docs/report.md)
     """
-    import matplotlib as mpl
+    return draw_grade_by_group(grade_by_group_data(adsl, grade_col, system), title=title,
+                               group_title=group_title)
+
+
+def grade_by_group_data(adsl: pd.DataFrame, grade_col: str = "CRSGR",
+                        system: str | None = None) -> dict[str, Any]:
+    """What :func:`draw_grade_by_group` needs from ADSL, as plain Python values.
+
+    The half of :func:`grade_by_group` that reads the DataFrame: a process that only
+    draws (the report's figure process, :mod:`remission.report.background`) then never
+    imports pandas.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        As for :func:`grade_by_group`.
+    grade_col : str, default ``"CRSGR"``
+        Column of the highest grade per patient (``"CRSGR"`` or ``"NTXGR"``).
+    system : str, optional
+        Grading system named in the legend title (default as :func:`grade_by_group`).
+
+    Returns
+    -------
+    dict
+        ``cohorts`` (``(COHORT, COHORTL)`` pairs in ``COHORTN`` order), ``grades`` (each
+        patient's grade as a float, NaN when missing or not a number), ``groups`` (each
+        patient's ``COHORT``) and ``system``.
+
+    Raises
+    ------
+    remission.errors.InputError
+        If ``adsl`` is not a DataFrame or lacks a required column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> grade_by_group_data(pd.DataFrame({"USUBJID": ["P1", "P2"], "COHORT": ["A", "A"],
+    ...                                   "CRSGR": [2, None]}))
+    {'cohorts': [('A', '')], 'grades': [2.0, nan], 'groups': ['A', 'A'], 'system': 'CRS'}
+    """
+    import pandas as pd
 
     require(adsl, ["USUBJID", "COHORT", grade_col], "grade_by_group")
     if system is None:
@@ -103,19 +144,53 @@ subject-level dataset column (see docs/report.md)
             system = "Neurotoxicity"
         else:
             system = "CRS"
+    grades = pd.to_numeric(adsl[grade_col], errors="coerce").astype(float)  # NA -> NaN
+    return {"cohorts": cohort_order(adsl), "grades": grades.tolist(),
+            "groups": [str(g) for g in adsl["COHORT"].tolist()], "system": system}
+
+
+def draw_grade_by_group(data: dict[str, Any], title: str | None = None,
+                        group_title: str = "Group") -> Any:
+    """Draw :func:`grade_by_group` from :func:`grade_by_group_data` (no pandas).
+
+    Parameters
+    ----------
+    data : dict
+        From :func:`grade_by_group_data`.
+    title : str, optional
+        Figure title; default "<system> grade by <group title>".
+    group_title : str, default ``"Group"``
+        Label of the group axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure :func:`grade_by_group` returns for the same ADSL.
+
+    Examples
+    --------
+    >>> data = {"cohorts": [("A", "")], "grades": [2.0, float("nan")], "groups": ["A", "A"],
+    ...         "system": "CRS"}
+    >>> ax = draw_grade_by_group(data).axes[0]
+    >>> ax.get_legend_handles_labels()[1], ax.get_title(loc="left")
+    (['Grade 0', 'Grade 1', 'Grade 2', 'Not graded'], 'CRS grade by group')
+    """
+    import matplotlib as mpl
+
+    system = data["system"]
     if title is None:
         title = f"{system} grade by {group_title.lower()}"
     with mpl.rc_context(RC):
-        cohorts = cohort_order(adsl)
-        grades = pd.to_numeric(adsl[grade_col], errors="coerce").astype(float)  # NA -> NaN
-        observed = grades.dropna()
-        gmax = int(observed.max()) if len(observed) else 0
+        cohorts = data["cohorts"]
+        grades = data["grades"]
+        observed = [g for g in grades if g == g]
+        gmax = int(max(observed)) if observed else 0
         levels = [f"Grade {g}" for g in range(gmax + 1)]
-        has_missing = bool(grades.isna().any())
+        has_missing = len(observed) < len(grades)
         if has_missing:
             levels.append(_NOT_GRADED)
-        glabels = [_NOT_GRADED if g != g else f"Grade {int(g)}" for g in grades.tolist()]
-        group = [str(g) for g in adsl["COHORT"].tolist()]
+        glabels = [_NOT_GRADED if g != g else f"Grade {int(g)}" for g in grades]
+        group = data["groups"]
         tally = Counter(zip(group, glabels, strict=True))
         counts = [[tally[(name, lev)] for lev in levels] for name, _ in cohorts]
         legend_title = f"{system} grade"

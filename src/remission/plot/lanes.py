@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from remission.plot._style import (
     LIGHT,
@@ -32,6 +30,9 @@ from remission.plot._style import (
     response_style,
     text_color,
 )
+
+if TYPE_CHECKING:  # pandas is imported by the caller: the drawing half never needs it
+    import pandas as pd
 
 #: Longest group label printed inside a lane tile (longer ones print the code, keyed in
 #: the legend to the label).
@@ -62,6 +63,8 @@ def _ntx_name(adsl: pd.DataFrame) -> str:
 
 def _grade_texts(col: pd.Series) -> list[str]:
     """Grades as text ("?" when missing or not a number)."""
+    import pandas as pd
+
     g = pd.to_numeric(col, errors="coerce").astype(float).tolist()  # pd.NA -> NaN
     return ["?" if v != v else str(int(v)) for v in g]
 
@@ -147,43 +150,130 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
     >>> lane_chart(adsl, max_patients=3).axes[0].get_title(loc="left")
     'Patient-level outcomes (aggregated view: n = 4 > 3, no patient labels)'
     """
-    import matplotlib as mpl
+    return draw_lane_chart(lane_chart_data(adsl, max_patients), title=title,
+                           group_title=group_title)
+
+
+def lane_chart_data(adsl: pd.DataFrame, max_patients: int = MAX_PATIENTS) -> dict[str, Any]:
+    """What :func:`draw_lane_chart` needs from ADSL, as plain Python values.
+
+    The half of :func:`lane_chart` that reads the DataFrame: a process that only draws
+    (the report's figure process, :mod:`remission.report.background`) then never imports
+    pandas. Rows are put in the chart's order here.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        As for :func:`lane_chart`.
+    max_patients : int, default :data:`MAX_PATIENTS`
+        Above this many rows the chart is aggregated.
+
+    Returns
+    -------
+    dict
+        Per row, in chart order: ``ids``, ``cohort``, ``responses``, ``crs`` and ``ntx``
+        (grades as text, "?" when missing), ``transplant`` and ``death`` (flags ``"Y"``,
+        ``"N"`` or other), ``death_day`` (NaN when unknown); and ``cohorts``
+        (``(COHORT, COHORTL)`` pairs in ``COHORTN`` order), ``ntx_name``, ``max_grade``
+        (the highest CRS or neurotoxicity grade, 0 when none), ``aggregated``,
+        ``max_patients``.
+
+    Raises
+    ------
+    remission.errors.InputError
+        If ``adsl`` is not a DataFrame or lacks a required column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = lane_chart_data(pd.DataFrame({
+    ...     "USUBJID": ["P10", "P2"], "COHORT": ["A", "A"], "BOR": ["CR", "PD"],
+    ...     "CRSGR": [1, None], "NTXGR": [0, 3], "TRANSFL": ["Y", "N"], "DTHFL": ["N", "Y"],
+    ...     "DTHDY": [None, 40]}))
+    >>> d["ids"], d["crs"], d["death_day"][0], d["max_grade"], d["aggregated"]
+    (['P2', 'P10'], ['?', '1'], 40.0, 3, False)
+    """
+    import pandas as pd
 
     require(adsl, REQUIRED, "lane_chart")
+    cohorts = cohort_order(adsl)
+    corder = {name: i for i, (name, _) in enumerate(cohorts)}
+    aggregated = len(adsl) > max_patients
+    if aggregated:  # group like with like so the raster reads as distributions
+        rlev = response_levels(labels(adsl["BOR"]))
+        rank = [rlev.index(r) for r in labels(adsl["BOR"])]
+        crs = pd.to_numeric(adsl["CRSGR"], errors="coerce").fillna(-1).tolist()
+        keys = [(corder[str(c)], r, g, _natural_key(str(u))) for c, r, g, u in zip(
+            adsl["COHORT"], rank, crs, adsl["USUBJID"], strict=True)]
+    else:
+        keys = [(corder[str(c)], _natural_key(str(u)))
+                for c, u in zip(adsl["COHORT"], adsl["USUBJID"], strict=True)]
+    order = sorted(range(len(adsl)), key=keys.__getitem__)
+    df = adsl.iloc[order].reset_index(drop=True)
+    n = len(df)
+    grades = pd.concat([pd.to_numeric(adsl["CRSGR"], errors="coerce"),
+                        pd.to_numeric(adsl["NTXGR"], errors="coerce")]).dropna()
+    # plain Python lists: one pass, no per-cell pandas access (10,000 patients in ms)
+    return {
+        "cohorts": cohorts, "ids": [str(u) for u in df["USUBJID"]],
+        "cohort": [str(c) for c in df["COHORT"].tolist()], "responses": labels(df["BOR"]),
+        "crs": _grade_texts(df["CRSGR"]), "ntx": _grade_texts(df["NTXGR"]),
+        "transplant": [_flag(v) for v in df["TRANSFL"].tolist()],
+        "death": [_flag(v) for v in df["DTHFL"].tolist()],
+        "death_day": (pd.to_numeric(df["DTHDY"], errors="coerce").tolist()
+                      if "DTHDY" in df.columns else [float("nan")] * n),
+        "ntx_name": _ntx_name(adsl), "max_grade": int(grades.max()) if len(grades) else 0,
+        "aggregated": aggregated, "max_patients": max_patients,
+    }
+
+
+def draw_lane_chart(data: dict[str, Any], title: str = "Patient-level outcomes",
+                    group_title: str = "Group") -> Any:
+    """Draw :func:`lane_chart` from :func:`lane_chart_data` (no pandas).
+
+    Parameters
+    ----------
+    data : dict
+        From :func:`lane_chart_data`.
+    title : str, default ``"Patient-level outcomes"``
+        Figure title.
+    group_title : str, default ``"Group"``
+        Heading of the group column and legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure :func:`lane_chart` returns for the same ADSL.
+
+    Examples
+    --------
+    >>> data = {"cohorts": [("A", "")], "ids": ["P1"], "cohort": ["A"], "responses": ["CR"],
+    ...         "crs": ["1"], "ntx": ["?"], "transplant": ["N"], "death": ["Y"],
+    ...         "death_day": [12.0], "ntx_name": "ICANS", "max_grade": 1,
+    ...         "aggregated": False, "max_patients": 200}
+    >>> [t.get_text() for t in draw_lane_chart(data).axes[0].texts]
+    ['A', 'CR', '1', '?', 'No', '† d12']
+    """
+    import matplotlib as mpl
+
     with mpl.rc_context(RC):
-        cohorts = cohort_order(adsl)
+        cohorts = data["cohorts"]
         corder = {name: i for i, (name, _) in enumerate(cohorts)}
         tile_text = {name: lab if lab and len(lab) <= TILE_CHARS else name
                      for name, lab in cohorts}
-        aggregated = len(adsl) > max_patients
-        if aggregated:  # group like with like so the raster reads as distributions
-            rlev = response_levels(labels(adsl["BOR"]))
-            rank = [rlev.index(r) for r in labels(adsl["BOR"])]
-            crs = pd.to_numeric(adsl["CRSGR"], errors="coerce").fillna(-1).tolist()
-            keys = [(corder[str(c)], r, g, _natural_key(str(u))) for c, r, g, u in zip(
-                adsl["COHORT"], rank, crs, adsl["USUBJID"], strict=True)]
-        else:
-            keys = [(corder[str(c)], _natural_key(str(u)))
-                    for c, u in zip(adsl["COHORT"], adsl["USUBJID"], strict=True)]
-        order = sorted(range(len(adsl)), key=keys.__getitem__)
-        df = adsl.iloc[order].reset_index(drop=True)
-        n = len(df)
-        ntx = _ntx_name(adsl)
+        aggregated, max_patients = data["aggregated"], data["max_patients"]
+        ids = data["ids"]
+        n = len(ids)
+        ntx = data["ntx_name"]
         columns = [group_title, "Best response", "CRS grade", f"{ntx} grade",
                    "Transplant", "Death"]
         dcols = dose_colors(len(cohorts))
-        resp = labels(df["BOR"])
+        resp = data["responses"]
         rlevels = response_levels(resp)
         others = [c for c in rlevels if c not in RESPONSE_ORDER]
-        dthdy = (pd.to_numeric(df["DTHDY"], errors="coerce").tolist() if "DTHDY" in df.columns
-                 else [float("nan")] * n)
-
-        # plain Python lists: one pass, no per-cell pandas access (10,000 patients in ms)
-        coh = [str(c) for c in df["COHORT"].tolist()]
-        crs_all = _grade_texts(df["CRSGR"])
-        ntx_all = _grade_texts(df["NTXGR"])
-        tr_all = [_flag(v) for v in df["TRANSFL"].tolist()]
-        dth_all = [_flag(v) for v in df["DTHFL"].tolist()]
+        dthdy = data["death_day"]
+        coh, crs_all, ntx_all = data["cohort"], data["crs"], data["ntx"]
+        tr_all, dth_all = data["transplant"], data["death"]
         styles = {r: response_style(r, others) for r in rlevels}
         tiles: list[list[tuple[str, str, str]]] = []  # (colour, hatch, text) per cell
         for i in range(n):
@@ -208,14 +298,12 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
             ])
 
         row_h = 0.3 if n <= 20 else max(0.12, min(0.3, 6.0 / n))
-        id_len = max([len(str(u)) for u in df["USUBJID"]] + [1])
+        id_len = max([len(u) for u in ids] + [1])
         left = 0.45 if aggregated else 0.4 + id_len * (8 if row_h >= 0.2 else 6) * 0.6 / 72
         grid_w = 6 * 0.95
         top, bottom = 0.9, 0.15
         grid_h = min(n, 80) * 0.1 if aggregated else n * row_h
-        grades = pd.concat([pd.to_numeric(adsl["CRSGR"], errors="coerce"),
-                            pd.to_numeric(adsl["NTXGR"], errors="coerce")]).dropna()
-        gmax = int(grades.max()) if len(grades) else 0
+        gmax = data["max_grade"]
         entries = len(cohorts) + len(rlevels) + (gmax + 1) + 2 + 3 + 5
         height = max(top + bottom + grid_h, top + 0.2 + entries * 0.165)
         width = left + grid_w + 2.7
@@ -231,8 +319,7 @@ def lane_chart(adsl: pd.DataFrame, title: str = "Patient-level outcomes",
             title = f"{title} (aggregated view: n = {n} > {max_patients}, no patient labels)"
         else:
             _draw_tiles(ax, tiles, row_h)
-            ax.set_yticks(range(n), [str(u) for u in df["USUBJID"]],
-                          fontsize=8 if row_h >= 0.2 else 6)
+            ax.set_yticks(range(n), list(ids), fontsize=8 if row_h >= 0.2 else 6)
             ax.set_ylabel("Patient")
         heads = [textwrap.fill(c, 13, break_long_words=False) for c in columns]
         ax.set_xticks(range(len(columns)), heads, fontsize=8)

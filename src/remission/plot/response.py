@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from remission.plot._bars import group_tick_labels, stacked_counts
 from remission.plot._style import (
@@ -20,6 +18,9 @@ from remission.plot._style import (
     response_levels,
     response_style,
 )
+
+if TYPE_CHECKING:  # pandas is imported by the caller: the drawing half never needs it
+    import pandas as pd
 
 
 def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by dose group",
@@ -77,16 +78,84 @@ def response_by_group(adsl: pd.DataFrame, title: str = "Best overall response by
     >>> [t.get_text() for t in ax.texts]
     ['1 (50%)', '1 (50%)', '1 (50%)', '1 (50%)', 'n=2', 'n=2']
     """
+    return draw_response_by_group(response_by_group_data(adsl, response_col), title=title,
+                                  group_title=group_title)
+
+
+def response_by_group_data(adsl: pd.DataFrame, response_col: str = "BOR") -> dict[str, Any]:
+    """What :func:`draw_response_by_group` needs from ADSL, as plain Python values.
+
+    The half of :func:`response_by_group` that reads the DataFrame: a process that only
+    draws (the report's figure process, :mod:`remission.report.background`) then never
+    imports pandas.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+        As for :func:`response_by_group`.
+    response_col : str, default ``"BOR"``
+        Column of the best overall response category.
+
+    Returns
+    -------
+    dict
+        ``cohorts`` (``(COHORT, COHORTL)`` pairs in ``COHORTN`` order), ``responses``
+        (each patient's category label) and ``groups`` (each patient's ``COHORT``), lists
+        of str.
+
+    Raises
+    ------
+    remission.errors.InputError
+        If ``adsl`` is not a DataFrame or lacks a required column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> response_by_group_data(pd.DataFrame({"USUBJID": ["P1", "P2"], "COHORT": ["A", "B"],
+    ...                                      "BOR": ["CR", None]}))
+    {'cohorts': [('A', ''), ('B', '')], 'responses': ['CR', 'Missing'], 'groups': ['A', 'B']}
+    """
+    require(adsl, ["USUBJID", "COHORT", response_col], "response_by_group")
+    return {"cohorts": cohort_order(adsl), "responses": labels(adsl[response_col]),
+            "groups": [str(g) for g in adsl["COHORT"].tolist()]}
+
+
+def draw_response_by_group(data: dict[str, Any],
+                           title: str = "Best overall response by dose group",
+                           group_title: str = "Group") -> Any:
+    """Draw :func:`response_by_group` from :func:`response_by_group_data` (no pandas).
+
+    Parameters
+    ----------
+    data : dict
+        From :func:`response_by_group_data`.
+    title : str, default ``"Best overall response by dose group"``
+        Figure title.
+    group_title : str, default ``"Group"``
+        Label of the group axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure :func:`response_by_group` returns for the same ADSL.
+
+    Examples
+    --------
+    >>> data = {"cohorts": [("A", "low"), ("B", "")], "responses": ["CR", "PD", "CR"],
+    ...         "groups": ["A", "A", "B"]}
+    >>> ax = draw_response_by_group(data).axes[0]
+    >>> [t.get_text() for t in ax.texts]
+    ['1 (50%)', '1 (100%)', '1 (50%)', 'n=2', 'n=1']
+    """
     import matplotlib as mpl
 
-    require(adsl, ["USUBJID", "COHORT", response_col], "response_by_group")
     with mpl.rc_context(RC):
-        cohorts = cohort_order(adsl)
-        resp = labels(adsl[response_col])
+        cohorts = data["cohorts"]
+        resp = data["responses"]
         levels = response_levels(resp)
         legend_title = "Best response"
         others = [c for c in levels if c not in RESPONSE_ORDER]
-        group = [str(g) for g in adsl["COHORT"].tolist()]
+        group = data["groups"]
         tally = Counter(zip(group, resp, strict=True))
         counts = [[tally[(name, lev)] for lev in levels] for name, _ in cohorts]
         right = legend_width(levels, legend_title) + 0.15

@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from remission.core.bundle import FigureItem, ReportBundle, StudyInfo
+if TYPE_CHECKING:
+    from remission.core.bundle import FigureItem, ReportBundle, StudyInfo
 
 __all__ = ["FigureItem", "ReportBundle", "StudyInfo", "write_report"]
+_BUNDLE = ("FigureItem", "ReportBundle", "StudyInfo")
+
+
+def __getattr__(name: str) -> object:
+    """``FigureItem``, ``ReportBundle``, ``StudyInfo`` of :mod:`remission.core.bundle`,
+    imported on first use: ``remission report`` imports :mod:`remission.report.background`
+    and forks its figure process before pandas is imported (remission.core.bundle imports
+    it), so the figure process never loads pandas (docs/performance.md)."""
+    if name in _BUNDLE:
+        from remission.core import bundle
+
+        value = globals()[name] = getattr(bundle, name)
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_BUNDLE})
+
 
 FILES = ("report.html", "results.json", "tables.docx")
 
@@ -35,6 +56,7 @@ def write_report(bundle: ReportBundle, out_dir: str | Path) -> dict[str, Path]:
     --------
     >>> import tempfile
     >>> import pandas as pd
+    >>> from remission.report import ReportBundle, StudyInfo
     >>> from remission.results import Result, ResultSet
     >>> r = Result("safety.ae", "Adverse events", pd.DataFrame({"n": [1]}), "Counts")
     >>> bundle = ReportBundle(StudyInfo("Demo", "AML", ("CAR-T",), "day 0"), ResultSet([r]))

@@ -3,15 +3,17 @@
 Drawing a report's figures (importing matplotlib and its SVG backend, laying out each
 figure, writing it as SVG with text as paths) is independent of building its tables.
 On a machine with two or more usable cores (:func:`usable_cores`),
-:class:`BackgroundFigures` forks a child process when it is created (after pandas is
-imported, which the child shares). The child imports matplotlib (without its 3-D
-toolkit, which the report's figures do not use) while the parent reads the study; the
-parent then pickles the drawing functions with their data
-(:meth:`BackgroundFigures.submit`), the child draws each figure, serialises it with
-:func:`remission.report.figures.figure_svg` (the function the HTML renderer would have
-called) and sends the SVG bytes back through a pipe. The parent never imports
-matplotlib. The bytes are those of drawing in-process: same code, same data (a pickle
-round trip of a DataFrame is exact), same fixed ``svg.hashsalt``;
+:class:`BackgroundFigures` forks a child process when it is created (after numpy is
+imported, which the child shares; ``remission report`` forks before it imports pandas).
+The child imports matplotlib (without its 3-D toolkit, which the report's figures do not
+use, and without the artists' ``set`` docstrings) while the parent imports pandas and
+reads the study; the parent then pickles the drawing functions with their data
+(:meth:`BackgroundFigures.submit`; the report's clinical figures send remission.plot's
+``draw_*`` functions with plain Python values, so the child never imports pandas), the
+child draws each figure, serialises it with :func:`remission.report.figures.figure_svg`
+(the function the HTML renderer would have called) and sends the SVG bytes back through
+a pipe. The parent never imports matplotlib. The bytes are those of drawing in-process:
+same code, same data (a pickle round trip is exact), same fixed ``svg.hashsalt``;
 ``tests/test_background_figures.py`` checks this and every fallback.
 
 Fallbacks, each giving the same bytes: without ``os.fork`` or with one usable core, or
@@ -138,14 +140,18 @@ NO_3D = "mpl_toolkits.mplot3d"
 
 
 def _import_matplotlib_2d() -> None:
-    """Import matplotlib's figure and SVG backend without its 3-D toolkit.
+    """Import matplotlib's figure and SVG backend without its 3-D toolkit and without
+    writing the docstrings of the artists' ``set`` methods.
 
     ``matplotlib.projections`` imports :mod:`mpl_toolkits.mplot3d` only to register the
-    ``"3d"`` projection; that import is on the longest path of a cold report (measured in
-    docs/performance.md). The report's figures are 2-D. Called only
-    in the child: a figure that asks for 3-D axes there fails ("unknown projection") and
-    the parent draws it itself, with the same bytes (the usual fallback). When the toolkit
-    or matplotlib is already loaded (inherited at the fork) nothing changes.
+    ``"3d"`` projection; the report's figures are 2-D. And every Artist class, when it is
+    defined, gets a ``set()`` whose docstring lists its properties
+    (``matplotlib.artist.kwdoc``, which parses every setter's docstring): text nobody reads
+    in a process that only draws. Both are on the longest path of a cold report (measured
+    in docs/performance.md). Called only in the child: a figure that asks for 3-D axes
+    there fails ("unknown projection") and the parent draws it itself, with the same bytes
+    (the usual fallback); the drawing does not read docstrings. When the toolkit or
+    matplotlib is already loaded (inherited at the fork) nothing changes.
     """
     blocked = NO_3D not in sys.modules
     if blocked:
@@ -153,11 +159,25 @@ def _import_matplotlib_2d() -> None:
     try:
         with warnings.catch_warnings():  # matplotlib warns that "3d" is unavailable
             warnings.filterwarnings("ignore", message="Unable to import Axes3D")
-            import matplotlib.backends.backend_svg
-            import matplotlib.figure  # noqa: F401
+            import matplotlib.artist as artist
+
+            kwdoc = getattr(artist, "kwdoc", None)
+            if kwdoc is not None:  # read when each Artist subclass is defined
+                artist.kwdoc = _no_kwdoc
+            try:
+                import matplotlib.backends.backend_svg
+                import matplotlib.figure  # noqa: F401
+            finally:
+                if kwdoc is not None:
+                    artist.kwdoc = kwdoc
     finally:
         if blocked and sys.modules.get(NO_3D, 0) is None:
             del sys.modules[NO_3D]
+
+
+def _no_kwdoc(artist: Any) -> str:
+    """Stand-in for ``matplotlib.artist.kwdoc`` while the child imports matplotlib."""
+    return ""
 
 
 def _child(job_r: int, res_w: int) -> None:
@@ -227,6 +247,11 @@ class BackgroundFigures:
         return self._pid is not None
 
     def _start(self) -> None:
+        # numpy is imported here so that both processes share it; pandas is imported by
+        # the parent only, after the fork (remission report forks first): the child draws
+        # from plain Python values (remission.plot's draw_* functions)
+        import numpy  # noqa: F401
+
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         pid = os.fork()
