@@ -3,12 +3,15 @@ process), a figure that depends less on the machine's load than the wall time.
 
 ``remission report`` draws its figures in a forked child process
 (:mod:`remission.report.background`). On an idle machine with two cores its wall time is
-about the longer of two CPU paths: the parent's whole CPU time, and the parent's CPU time
-when it forks + the child's CPU time + the parent's work after it receives the figures.
-Each run is a fresh interpreter (this script with ``--one``) that wraps
-``remission.cli.main(["report", STUDY, "--out", DIR])``, records ``time.process_time()``
-when the child is forked and when the parent first asks for the figures, and the child's
-CPU time from ``getrusage(RUSAGE_CHILDREN)``. It also checks the report's files against
+about the longer of two CPU paths: the parent's whole CPU time, and the path through the
+child: it starts drawing when it has imported matplotlib (the parent's CPU time at the
+fork + the child's) and the parent has sent the figures' data (the parent's CPU time at
+``submit``), whichever is later; then the child's drawing; then the parent's work after it
+receives the figures. Each run is a fresh interpreter (this script with ``--one``) that
+wraps ``remission.cli.main(["report", STUDY, "--out", DIR])``, records
+``time.process_time()`` when the child is forked, when the figures are submitted and when
+the parent first asks for them, the child's CPU time when it is ready to draw, and its
+total CPU time from ``getrusage(RUSAGE_CHILDREN)``. It also checks the report's files against
 an in-process render (figures drawn in the report's own process) and exits 1 if any
 file differs or a run fails.
 
@@ -36,38 +39,57 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def one(study: str, out: str) -> None:
     """One report in this process, timed by path; prints one JSON line."""
-    # pandas is first imported here, as ``remission report`` first imports it (with pyarrow
-    # hidden when the CLI does that), so the parent's CPU time before the fork is the same
     from remission import cli
-
-    hidden = getattr(cli, "_pandas_without_pyarrow", contextlib.nullcontext)
-    with hidden():
-        from remission.report import background as bg
+    from remission.report import background as bg
 
     marks: dict[str, float] = {}
+    parent = os.getpid()
+    ready = Path(out).with_name(Path(out).name + ".child-ready")
     start, collect = bg.BackgroundFigures._start, bg.BackgroundFigures._collect
+    submit, mpl = bg.BackgroundFigures.submit, bg._import_matplotlib_2d
 
     def _start(self):
         marks["fork"] = time.process_time()
+        marks["pandas_at_fork"] = "pandas" in sys.modules
         return start(self)
+
+    def _submit(self, draws):
+        marks["submit"] = time.process_time()
+        return submit(self, draws)
 
     def _collect(self):
         marks.setdefault("collect", time.process_time())
         return collect(self)
 
+    def _mpl():  # in the child: its CPU time when it is ready to draw
+        mpl()
+        if os.getpid() != parent:
+            ready.write_text(str(time.process_time()))
+
     bg.BackgroundFigures._start, bg.BackgroundFigures._collect = _start, _collect
+    bg.BackgroundFigures.submit, bg._import_matplotlib_2d = _submit, _mpl
     with contextlib.redirect_stdout(io.StringIO()):
         status = cli.main(["report", study, "--out", out])
     me = resource.getrusage(resource.RUSAGE_SELF)
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
-    parent, child = me.ru_utime + me.ru_stime, ch.ru_utime + ch.ru_stime
-    forked = "fork" in marks and "collect" in marks
-    longest = max(parent, marks["fork"] + child + parent - marks["collect"]) if forked \
-        else parent
+    parent_cpu, child = me.ru_utime + me.ru_stime, ch.ru_utime + ch.ru_stime
+    forked = all(k in marks for k in ("fork", "submit", "collect")) and ready.exists()
+    if forked:
+        # the child draws once it has imported matplotlib and the parent has sent the
+        # figures' data; the parent then renders what does not wait for the figures
+        child_ready = float(ready.read_text())
+        starts = max(marks["fork"] + child_ready, marks["submit"])
+        via_child = starts + (child - child_ready) + parent_cpu - marks["collect"]
+    else:
+        via_child = None
+    longest = max(parent_cpu, via_child or 0.0)
     print(json.dumps({"status": status, "pyarrow": "pyarrow" in sys.modules,
-                      "parent_cpu_s": parent, "child_cpu_s": child,
-                      "fork_at_s": marks.get("fork"), "collect_at_s": marks.get("collect"),
-                      "longest_path_s": longest, "load1": os.getloadavg()[0]}))
+                      "parent_cpu_s": parent_cpu, "child_cpu_s": child,
+                      "fork_at_s": marks.get("fork"), "submit_at_s": marks.get("submit"),
+                      "collect_at_s": marks.get("collect"),
+                      "pandas_at_fork": marks.get("pandas_at_fork"),
+                      "via_child_s": via_child, "longest_path_s": longest,
+                      "load1": os.getloadavg()[0]}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             failed += (r["status"] != 0) + (not same)
             rows.append(r)
             print(f"run {i + 1}: longest CPU path {r['longest_path_s']:.3f} s (parent "
-                  f"{r['parent_cpu_s']:.3f} s, fork at {r['fork_at_s'] or 0:.3f} s, child "
-                  f"{r['child_cpu_s']:.3f} s; pyarrow {'loaded' if r['pyarrow'] else 'not loaded'})"
+                  f"{r['parent_cpu_s']:.3f} s, fork at {r['fork_at_s'] or 0:.3f} s, submit at "
+                  f"{r['submit_at_s'] or 0:.3f} s, child {r['child_cpu_s']:.3f} s, path via "
+                  f"the child {r['via_child_s'] or 0:.3f} s; pandas "
+                  f"{'imported' if r['pandas_at_fork'] else 'not imported'} at the fork; "
+                  f"pyarrow {'loaded' if r['pyarrow'] else 'not loaded'})"
                   f"; files {'identical to' if same else 'DIFFER from'}"
                   f" the in-process render; load {r['load1']:.1f}", flush=True)
     if rows:
