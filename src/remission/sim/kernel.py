@@ -7,8 +7,9 @@ one. Here each patient takes only the steps its own error test needs (per-patien
 control, as a per-patient ``solve_ivp`` would), and a right-hand side costs a few
 hundred floating-point operations instead of a hundred NumPy calls.
 
-:func:`rhs_one` is a line-by-line transcription of :func:`remission.sim.model.rhs`
-(read that function for the biology and its sources); ``tests/test_sim_solver.py``
+:func:`rhs_one` is a transcription of :func:`remission.sim.model.rhs` (read that
+function for the biology and its sources; a few terms are rearranged to save divisions and,
+in remission, a logarithm and an exponential); ``tests/test_sim_solver.py``
 checks that both give the same derivative to 1e-12 on random states of every product, so
 a change to one without the other fails the suite. The drivers (drug concentrations)
 are exact, as in :class:`remission.sim.pk.DriverModes`.
@@ -172,13 +173,16 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
 
     target = recog * lpos + q[OFF_W] * pr * q[INV_ANC_H]
     e_rel = e * q[INV_ETC]
-    stim = target / (q[CAR_SH] + target + e_rel)
+    inv_den = 1.0 / (q[CAR_SH] + target + e_rel)
+    stim = target * inv_den
     lymph_gap = max(0.0, 1.0 - t * q[INV_ALC0])
     boost = 1.0 + q[LD_BOOST] * lymph_gap
     fit = y[18]
     react = q[CAR_REACT] * stim * m * fit
-    homeo = q[HOMEO] * lymph_gap / (1.0 + e_rel)
-    dy[3] = (q[EXPAN] * boost * stim * fit + homeo - q[EF_LOSS] - q[MEM_CONV]) * e + react
+    grow_e = q[EXPAN] * boost * stim * fit - q[EF_LOSS] - q[MEM_CONV]
+    if q[HOMEO] != 0.0:
+        grow_e += q[HOMEO] * lymph_gap / (1.0 + e_rel)
+    dy[3] = grow_e * e + react
     dy[18] = -q[CAR_EXH] * stim * fit
     dy[4] = q[MEM_CONV] * e - react - q[MEM_LOSS] * m
 
@@ -189,7 +193,10 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     kdrug = q[LD_MY] * ld + k_off
     if cv != 0.0:
         kdrug = kdrug + q[V_MY] * cv
-    lspace = np.log(max(1.0 - ltot, 1e-3))
+    if ltot < 1e-4:  # log(1 - x) by its series (remission): error < x^5/5, below 1 ulp
+        lspace = -ltot * (1.0 + ltot * (0.5 + ltot * (1.0 / 3.0 + ltot * 0.25)))
+    else:
+        lspace = np.log(max(1.0 - ltot, 1e-3))
     drive = np.exp(q[N_GAMMA] * (q[LOG_ANC_H] - np.log(n_c)) + q[N_CROWD] * lspace)
     dy[6] = ktr * pr * (drive - 1.0) - kdrug * pr
     dy[7] = ktr * (pr - y[7])
@@ -197,8 +204,8 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     dy[9] = ktr * (y[8] - y[9])
     dy[10] = ktr * (y[9] - n_c) - k_off * n_c
 
-    tumour_share = recog * lpos / max(target, 1e-300)
-    prod = q[IL_CAR] * e * stim * tumour_share
+    # stimulation x tumour share of the target = recog L+ / (K_s + target + E/K_ET)
+    prod = q[IL_CAR] * e * (recog * lpos * inv_den)
     if cb != 0.0:
         prod = prod + q[IL_BLIN] * occ_b * t * lpos
     dy[11] = prod / (1.0 + prod * q[INV_PMAX]) - q[IL_ELIM] * (y[11] - q[IL_BASE])
@@ -215,7 +222,14 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     dy[14] = ktp * (y[13] - y[14])
     dy[15] = ktp * (y[14] - y[15])
     dy[16] = ktp * (y[15] - plt)
-    prod_hb = q[HB_H] * np.exp(q[HB_CROWD] * lspace) / (1.0 + q[LD_HB] * ld)
+    zc = q[HB_CROWD] * lspace
+    if zc > -1e-4:  # exp by its series near 0 (remission): error < z^5/120, below 1 ulp
+        crowd = 1.0 + zc * (1.0 + zc * (0.5 + zc * (1.0 / 6.0 + zc * (1.0 / 24.0))))
+    else:
+        crowd = np.exp(zc)
+    prod_hb = q[HB_H] * crowd
+    if ld != 0.0:
+        prod_hb /= 1.0 + q[LD_HB] * ld
     dy[17] = q[HB_TURN] * (prod_hb - y[17])
 
 
@@ -233,6 +247,12 @@ def _forcing(tau: float, coef: np.ndarray, lam: np.ndarray, v2: float, d3: float
         cb = (d3 * np.exp(-kb * tau) - rate * np.expm1(-kb * tau) / kb) / vb * 1000.0
     ld = d4 * np.exp(-kld * tau) if d4 != 0.0 else 0.0
     return cv, cb, ld
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _blin(tau: float, d3: float, kb: float, rate: float, vb: float) -> float:
+    """Exact blinatumomab (pg/mL) ``tau`` days into the day (as :func:`_forcing`)."""
+    return (d3 * np.exp(-kb * tau) - rate * np.expm1(-kb * tau) / kb) / vb * 1000.0
 
 
 # Dormand & Prince 1980 (J Comput Appl Math 6:19), the tableau of scipy's RK45: nodes,
@@ -254,6 +274,12 @@ E1, E3, E4, E5, E6, E7 = (71 / 57600, -71 / 16695, 71 / 1920, -17253 / 339200, 2
 _P = np.ascontiguousarray(_RK45.P, dtype=np.float64)  # (7, 4)
 #: a drug level below this is dropped for the rest of a step (see :func:`advance`)
 NEGLIGIBLE = 1e-18
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _inv5(err: float) -> float:  # pragma: no cover - compiled
+    """``err ** -0.2`` (the step-size factor of a 5(4) pair) as exp/log: cheaper than pow."""
+    return np.exp(-0.2 * np.log(err))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -294,7 +320,9 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
 
     Forcing is exact, ``tau = t - tseg`` days after the patient's last dose (the modal
     form of :class:`remission.sim.pk.DriverModes`); inside a step, the exponentials at the
-    stage nodes are powers of one exponential per mode (:func:`_powers`). Every mode
+    stage nodes are powers of one exponential per mode (:func:`_powers`), and each mode's
+    amplitude is carried from one accepted step to the next (times that step's
+    exponential; recomputed from ``tau`` after a restart). Every mode
     decays, so a drug whose level at a step start is below :data:`NEGLIGIBLE` (mg/L,
     pg/mL, FC units: rates below ~1e-17/day) stays below it and is left out from then on.
 
@@ -393,6 +421,9 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     cvs = np.empty(6)
     cbs = np.empty(6)
     lds = np.empty(6)
+    amp_v = np.zeros(3)
+    end_v = np.ones(3)
+    end_l = 1.0
     for i in range(n):
         ti = t[i]
         if ti >= until:
@@ -414,6 +445,11 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
         ld_on = d4i != 0.0
         cv, cb, ld = _forcing(ti - t0, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
         rhs_one(yi, cv, cb, ld, qi, al, k1)
+        # mode amplitudes at ti (venetoclax, Flu/Cy), carried from step to step: times the
+        # step's exponential after each accepted step, recomputed after a restart
+        for m in range(3):
+            amp_v[m] = ci[m] * np.exp(li[m] * (ti - t0)) if ven_on else 0.0
+        amp_l = d4i * np.exp(-kldi * (ti - t0)) if ld_on else 0.0
         while ti < until:
             hs = min(hi, end - ti)
             last = hs >= end - ti
@@ -427,9 +463,10 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
             if ven_on:
                 amp = 0.0
                 for m in range(3):
-                    a0 = ci[m] * np.exp(li[m] * tau)
+                    a0 = amp_v[m]
                     amp += abs(a0)
                     p18, p27, p72, p80, p90 = _powers(np.exp(li[m] * hs / 90.0))
+                    end_v[m] = p90
                     cvs[1] += a0 * p18
                     cvs[2] += a0 * p27
                     cvs[3] += a0 * p72
@@ -443,11 +480,12 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                     for st in range(1, 6):
                         cvs[st] /= v2i
             if ld_on:
-                a0 = d4i * np.exp(-kldi * tau)
+                a0 = amp_l
                 if a0 < NEGLIGIBLE:
                     ld_on = False
                 else:
                     p18, p27, p72, p80, p90 = _powers(np.exp(-kldi * hs / 90.0))
+                    end_l = p90
                     lds[1] = a0 * p18
                     lds[2] = a0 * p27
                     lds[3] = a0 * p72
@@ -457,15 +495,11 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                 if ri == 0.0 and d3i * np.exp(-kbi * tau) / vbi * 1000.0 < NEGLIGIBLE:
                     blin_on = False
                 else:
-                    cbs[1] = _forcing(tau + C2 * hs, ci, li, v2i, d3i, kbi, ri, vbi, 0.0,
-                                      kldi)[1]
-                    cbs[2] = _forcing(tau + C3 * hs, ci, li, v2i, d3i, kbi, ri, vbi, 0.0,
-                                      kldi)[1]
-                    cbs[3] = _forcing(tau + C4 * hs, ci, li, v2i, d3i, kbi, ri, vbi, 0.0,
-                                      kldi)[1]
-                    cbs[4] = _forcing(tau + C5 * hs, ci, li, v2i, d3i, kbi, ri, vbi, 0.0,
-                                      kldi)[1]
-                    cbs[5] = _forcing(tn - t0, ci, li, v2i, d3i, kbi, ri, vbi, 0.0, kldi)[1]
+                    cbs[1] = _blin(tau + C2 * hs, d3i, kbi, ri, vbi)
+                    cbs[2] = _blin(tau + C3 * hs, d3i, kbi, ri, vbi)
+                    cbs[3] = _blin(tau + C4 * hs, d3i, kbi, ri, vbi)
+                    cbs[4] = _blin(tau + C5 * hs, d3i, kbi, ri, vbi)
+                    cbs[5] = _blin(tn - t0, d3i, kbi, ri, vbi)
             for s in range(ns):
                 yt[s] = yi[s] + hs * (A21 * k1[s])
             rhs_one(yt, cvs[1], cbs[1], lds[1], qi, al, k2)
@@ -495,12 +529,12 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
             stats[0] += 1
             if not err <= 1.0:  # also a nan from a failed trial stage
                 stats[1] += 1
-                fac = 0.2 if not np.isfinite(err) else min(0.9, max(0.1, 0.9 * err ** -0.2))
+                fac = 0.2 if not np.isfinite(err) else min(0.9, max(0.1, 0.9 * _inv5(err)))
                 hi = hs * fac
                 if hi < 1e-12:
                     raise FloatingPointError("step size underflow")
                 continue
-            fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * err ** -0.2))
+            fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * _inv5(err)))
             if fresh:
                 hdose[i] = hs
                 fresh = False
@@ -544,11 +578,17 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                 for s in range(ns):
                     yi[s] = yn[s]
                     k1[s] = k7[s]
+                for m in range(3):
+                    amp_v[m] *= end_v[m]
+                amp_l *= end_l
             if extinction and al != 0.0 and (np.exp(yi[0]) + np.exp(yi[1])) * qi[CAP] < 1.0:
                 al = 0.0
                 cut = ti
             if cut >= 0.0:  # restart: the derivative at the new state and time
                 cv, cb, ld = _forcing(ti - t0, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
+                for m in range(3):
+                    amp_v[m] = ci[m] * np.exp(li[m] * (ti - t0)) if ven_on else 0.0
+                amp_l = d4i * np.exp(-kldi * (ti - t0)) if ld_on else 0.0
                 rhs_one(yi, cv if ven_on else 0.0, cb if blin_on else 0.0,
                         ld if ld_on else 0.0, qi, al, k1)
             if ti >= end:
