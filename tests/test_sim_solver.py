@@ -138,7 +138,9 @@ def test_expm_batch_matches_scipy_expm() -> None:
 def test_compiled_rhs_equals_model_rhs(product: str, antigen: str) -> None:
     """kernel.rhs_one is a transcription of model.rhs: same derivative on random states
     (drugs present and absent, effectors from 0 to 1e4/uL, leukaemia from 1e-12 to 0.9,
-    extinct and not), to 1e-12 relative."""
+    extinct and not), to 1e-12 relative. Half the states have the leukaemia log-uniform
+    (burden below 1e-4 in ~90 of the 400), where the kernel takes log(1 - x) and the Hb
+    crowding exponential by their series."""
     from remission.sim import kernel
     from remission.sim.model import N_STATES, initial_state, rhs
 
@@ -148,6 +150,10 @@ def test_compiled_rhs_equals_model_rhs(product: str, antigen: str) -> None:
     y = initial_state(p) * rng.uniform(0.2, 3.0, (N_STATES, n))
     y[0] = np.log(rng.uniform(1e-12, 0.6, n))
     y[1] = np.log(rng.uniform(1e-12, 0.3, n))
+    low = rng.uniform(size=n) > 0.5  # remission: log-uniform burden
+    y[0, low] = np.log(10 ** rng.uniform(-12, -0.3, low.sum()))
+    y[1, low] = np.log(10 ** rng.uniform(-12, -0.6, low.sum()))
+    assert ((np.exp(y[0]) + np.exp(y[1])) < 1e-4).sum() > n // 8
     y[3] = 10 ** rng.uniform(-6, 4, n) * (rng.uniform(size=n) > 0.1)
     y[4] = 10 ** rng.uniform(-6, 3, n)
     y[18] = rng.uniform(0.0, 1.0, n)
