@@ -209,8 +209,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _start(home: Path, port: int, env: dict,
-           workers: int | None) -> tuple[subprocess.Popen, str]:
+           workers: int | None, threads: int | None = None) -> tuple[subprocess.Popen, str]:
     extra = [] if workers is None else ["--workers", str(workers)]
+    extra += [] if threads is None else ["--threads", str(threads)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "remission.cli", "web", "--home", str(home), "--port",
          str(port), *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -286,13 +287,13 @@ class LoadSampler(threading.Thread):
 
 
 def run(label: str, users: int, seconds: float, think: float, workers: int | None,
-        env_extra: dict, oracle: dict) -> dict:
+        env_extra: dict, oracle: dict, threads: int | None = None) -> dict:
     home = Path(tempfile.mkdtemp(prefix="remission-web-bench-"))
     port = _free_port()
     env = {**os.environ, **env_extra, "REMISSION_WEB_INSECURE_COOKIES": "1",
            "PYTHONPATH": str(ROOT / "src")}
     t_start = time.perf_counter()
-    proc, password = _start(home, port, env, workers)
+    proc, password = _start(home, port, env, workers, threads)
     startup = time.perf_counter() - t_start
     base = f"http://127.0.0.1:{port}"
     lat: dict[str, list[float]] = {k: [] for k in MIX}
@@ -636,10 +637,10 @@ def w_load(params_path: str, out_path: str) -> None:
             if url is None:
                 raise SystemExit("PostgreSQL: server binaries not found")
             r = run("PostgreSQL", prm["users"], prm["seconds"], prm["think"], prm["workers"],
-                    {"DATABASE_URL": url}, oracle)
+                    {"DATABASE_URL": url}, oracle, prm.get("threads"))
     else:
         r = run("SQLite", prm["users"], prm["seconds"], prm["think"], prm["workers"], env,
-                oracle)
+                oracle, prm.get("threads"))
     _print(r)
     n = len(r["all"])
     before, during, after = r["load"]
@@ -703,6 +704,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="mean think time between a user's requests, s (0 = back-to-back)")
     ap.add_argument("--workers", type=int, default=None,
                     help="server processes (default: remission web's default)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads per server process (default: remission web's default)")
     ap.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     ap.add_argument("--grading-only", action="store_true",
                     help="only the live-grading workload (= --only 'live grading')")
@@ -720,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
         p = pdir / f"web-{name}.json"
         p.write_text(json.dumps({"quick": a.quick, "users": users, "seconds": seconds,
                                  "think": a.think, "workers": a.workers,
+                                 "threads": a.threads,
                                  "study": str(STUDY), **kw}))
         return p
 

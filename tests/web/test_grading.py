@@ -163,24 +163,30 @@ def test_live_grading_converts_only_the_typed_rows_once(studies, monkeypatch):
     grade_day(p, 4)  # the patient's stored rows converted, windows computed
     calls, windows = [], []
     real_norm, real_inf = vocab.normalise_observations, inf_mod.infusion_days
+    real_rows = vocab.normalise_rows
 
     def norm(df, *a, **k):
         calls.append((len(df), k.get("validated")))
         return real_norm(df, *a, **k)
+
+    def rows(rs, *a, **k):  # the few validated rows of a request: no table operations
+        calls.append((len(rs), "rows"))
+        return real_rows(rs, *a, **k)
 
     def inf(*a, **k):
         windows.append(1)
         return real_inf(*a, **k)
 
     monkeypatch.setattr(vocab, "normalise_observations", norm)
+    monkeypatch.setattr(vocab, "normalise_rows", rows)
     monkeypatch.setattr(inf_mod, "infusion_days", inf)
     monkeypatch.setattr(run_mod, "infusion_days", inf)
     typed = _rows(temperature=39.04, norepinephrine=5.5)
     g = grade_day(p, 4, typed)
     assert g.crs.grade is not None
-    assert calls == [(2, True)] and windows == []
+    assert calls == [(2, "rows")] and windows == []
     grade_day(p, 4, typed)
-    assert calls == [(2, True)] and windows == []
+    assert calls == [(2, "rows")] and windows == []
 
 
 def test_cached_inputs_follow_every_write(studies, login):

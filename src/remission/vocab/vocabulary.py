@@ -37,6 +37,7 @@ __all__ = [
     "VOCABULARY",
     "Variable",
     "normalise_observations",
+    "normalise_rows",
     "validate_observations",
     "variable",
     "variable_name",
@@ -640,3 +641,112 @@ def _canonical_observations(df: pd.DataFrame, weight_kg: Mapping[str, float] | p
         out["attributed_to"] = att.map(lambda u: None if u is None else str(u).strip())
     # repeated labels as categoricals: a byte or two a row, and the graders reuse the codes
     return out.astype({c: "category" for c in ("patient_id", "variable", "category", "unit")})
+
+
+def _text_or_none(u: object) -> str | None:
+    """A cell as :func:`normalise_observations` keeps a free-text one: None when blank
+    (the rule of :func:`_blank`), else the stripped text."""
+    if u is None or (isinstance(u, float) and np.isnan(u)) or str(u).strip() == "":
+        return None
+    return str(u).strip()
+
+
+def normalise_rows(rows: list[Mapping[str, object]],
+                   weight_kg: Mapping[str, float] | pd.Series | None = None,
+                   file: str = "observations.csv",
+                   lines: list[int] | None = None) -> list[tuple]:
+    """:func:`normalise_observations` of a few validated rows, without building tables.
+
+    For an interface converting the handful of readings typed for one patient-day
+    (remission web's live grading), where the per-call cost of the table operations of
+    :func:`normalise_observations` is most of the time. The conversion is the same, step by
+    step, with the same helpers (:func:`variable_name`, :func:`~remission.vocab.units.
+    unit_token`, the categorical level rule, the vocabulary's
+    :class:`~remission.vocab.units.Conversion` applied per (variable, unit) group as one
+    array); the result equals ``normalise_observations(pd.DataFrame(rows), weight_kg,
+    validated=True).astype(object)`` row for row (tested for every variable and accepted
+    unit of :data:`VOCABULARY` in tests/test_vocab_rows.py). Only for rows that passed
+    :func:`validate_observations` (as ``validated=True``); a missing weight is still
+    reported.
+
+    Parameters
+    ----------
+    rows : list of mapping
+        observations.csv rows (``patient_id, day, variable, value, unit``, optionally
+        ``time``, ``source``, ``attributed_to``), every row with the same keys (the
+        columns of a table).
+    weight_kg : mapping or Series, optional
+        Body weight per patient, for per-kg doses given per minute (or the reverse).
+    file : str
+        File name used in problems.
+    lines : list of int, optional
+        The rows' file lines for problems (default: position + 2).
+
+    Returns
+    -------
+    list of tuple
+        Per row ``(patient_id, day, time, variable, value, category, unit)`` plus
+        ``source`` and ``attributed_to`` when the rows have them: ``day`` an int,
+        ``value`` the canonical float (NaN for categorical variables), ``category`` the
+        level (NaN for numeric variables), ``time`` and ``attributed_to`` None when
+        blank.
+
+    Raises
+    ------
+    InputError
+        When a per-kg dose needs a weight the patient does not have.
+
+    Examples
+    --------
+    >>> normalise_rows([{"patient_id": "P1", "day": "1", "time": "", "variable":
+    ...                  "temperature", "value": "101.3", "unit": "°F"}])
+    [('P1', 1, None, 'temperature', 38.5, nan, '°C')]
+    >>> normalise_rows([{"patient_id": "P1", "day": "2", "time": "08:00", "variable":
+    ...                  "noradrenaline", "value": "0.1", "unit": "µg/kg/min"}],
+    ...                weight_kg={"P1": 70})
+    [('P1', 2, '08:00', 'norepinephrine', 7.0, nan, 'µg/min')]
+    """
+    if not rows:
+        return []
+    keys = rows[0].keys()
+    lines = list(range(2, 2 + len(rows))) if lines is None else list(lines)
+    names = [variable_name(r["variable"]) for r in rows]
+    tokens = [unit_token(r["unit"]) for r in rows]
+    value = np.full(len(rows), np.nan)
+    category: list[object] = [np.nan] * len(rows)  # missing, as a categorical gives it
+    weights = None if weight_kg is None else pd.Series(weight_kg, dtype=float)
+    pids = [str(r["patient_id"]).strip() for r in rows]
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, key in enumerate(zip(names, tokens, strict=True)):
+        groups.setdefault(key, []).append(i)
+    problems = []
+    for (vname, t), pos in sorted(groups.items()):
+        v = VOCABULARY[vname]
+        if v.kind == "categorical":
+            for i in pos:
+                category[i] = _level_token(pd.Series([rows[i]["value"]])).iat[0]
+            continue
+        conv = v.units[t]
+        x = pd.to_numeric(pd.Series([rows[i]["value"] for i in pos])).to_numpy(dtype=float)
+        w = None
+        if conv.per_weight:
+            w = np.array([np.nan if weights is None else weights.get(pids[i], np.nan)
+                          for i in pos], dtype=float)
+            for i in np.asarray(pos)[np.isnan(w)]:
+                problems.append(Problem(file, f"{vname} in {t} needs the patient's weight_kg",
+                                        int(lines[i]), "unit", rows[i]["unit"],
+                                        "weight_kg in patients.csv"))
+        value[pos] = conv.apply(x, w)
+    if problems:
+        raise InputError(problems)
+    days = pd.to_numeric(pd.Series([r["day"] for r in rows])).astype(np.int64).tolist()
+    out = []
+    for i, r in enumerate(rows):
+        row = (pids[i], days[i], _text_or_none(r["time"]) if "time" in keys else np.nan,
+               names[i], float(value[i]), category[i], VOCABULARY[names[i]].unit)
+        if "source" in keys:
+            row += (r["source"],)
+        if "attributed_to" in keys:
+            row += (_text_or_none(r["attributed_to"]),)
+        out.append(row)
+    return out

@@ -362,6 +362,8 @@ def _frames(inp: _Inputs, day, day_rows, only_day):
     return obs, inp.patients.copy(), inp.treatments.copy(), inp.events.copy()
 
 
+#: at most this many validated rows to convert: :func:`normalise_rows` (no tables)
+_FEW_ROWS = 32
 #: the columns a canonical observation row depends on (a missing column reads as "")
 _KEY = ("patient_id", "day", "time", "variable", "value", "unit", "source", "attributed_to")
 
@@ -382,7 +384,7 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None,
     convert is of that day the validator is not run a second time. ``fill_only``: only
     remember the conversions (returns None).
     """
-    from remission.vocab.vocabulary import normalise_observations
+    from remission.vocab.vocabulary import normalise_observations, normalise_rows
 
     present = [c for c in _KEY if c in obs.columns]
     cells = obs.reindex(columns=list(_KEY)).fillna("").astype(str)
@@ -392,13 +394,18 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None,
     if todo:
         if len(memo) > 20_000:  # typed values pile up between saves: start again
             memo.clear()
-        new = cells.iloc[todo]
-        validated = checked_day is not None and bool(
-            (new["day"] == str(checked_day)).all())
-        out = normalise_observations(new, inp.weights,  # problems: obs lines
-                                     validated=validated)
-        for i, row in zip(todo, out.astype(object).itertuples(index=False, name=None),
-                          strict=True):
+        validated = checked_day is not None and all(
+            keys[i][1] == str(checked_day) for i in todo)
+        if validated and len(todo) <= _FEW_ROWS:
+            # the typed rows of a request: the same conversion without the table
+            # operations (normalise_rows equals normalise_observations row for row)
+            rows = normalise_rows([dict(zip(_KEY, keys[i], strict=True)) for i in todo],
+                                  inp.weights, lines=[int(obs.index[i]) for i in todo])
+        else:
+            out = normalise_observations(cells.iloc[todo], inp.weights,  # problems: obs
+                                         validated=validated)            # lines
+            rows = list(out.astype(object).itertuples(index=False, name=None))
+        for i, row in zip(todo, rows, strict=True):
             memo[keys[i]] = row
     if fill_only:
         return None
