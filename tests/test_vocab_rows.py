@@ -21,7 +21,6 @@ VALUES = ("0", "38.6", "101.3", "2.5e3")
 
 def _all_rows() -> list[dict[str, str]]:
     rows = []
-    k = 0
     for name, v in sorted(VOCABULARY.items()):
         if v.kind == "categorical":
             units = sorted(v.units)
@@ -33,8 +32,7 @@ def _all_rows() -> list[dict[str, str]]:
             for j, unit in enumerate(sorted(v.units)):
                 rows.append({"variable": name, "value": VALUES[j % len(VALUES)], "unit": unit})
     out = []
-    for r in rows:
-        k += 1
+    for k, r in enumerate(rows, start=1):
         out.append({"patient_id": ("P1", " P2 ", "P3")[k % 3], "day": str(k % 40 - 5),
                     "time": ("", "08:00", " 23:59 ", " ")[k % 4], **r,
                     "source": ("", "monitor", "lab")[k % 3],
@@ -90,3 +88,17 @@ def test_missing_weight_is_the_batch_problem():
         normalise_observations(df, {"P1": 70.0}, validated=True)
     assert fast.value.problems == batch.value.problems
     assert [p.row for p in fast.value.problems] == [17]
+
+
+def test_rows_that_were_not_valid_raise_every_problem_as_the_batch_conversion():
+    rows = [{"patient_id": "P1", "day": "x", "time": "", "variable": "temperature",
+             "value": "38", "unit": "C"},
+            {"patient_id": "P1", "day": "1", "time": "", "variable": "temperature",
+             "value": "38", "unit": "furlongs"}]
+    with pytest.raises(InputError) as fast:
+        normalise_rows(rows, lines=[5, 6])
+    df = pd.DataFrame(rows, index=pd.RangeIndex(5, 7, name="line"))
+    with pytest.raises(InputError) as batch:
+        normalise_observations(df, validated=True)
+    assert fast.value.problems == batch.value.problems
+    assert [(p.row, p.column) for p in fast.value.problems] == [(5, "day"), (6, "unit")]

@@ -292,3 +292,96 @@ def test_stored_day_from_the_course_equals_grading_the_day(studies):
             assert a == b, (pid, day)
             compared += 1
     assert compared > 40
+
+
+#: typed bedside values, each a different ASTCT 2019 / ICANS / CTCAE situation (Lee DW et
+#: al. Biol Blood Marrow Transplant 2019;25:625-38; CTCAE v5.0), in the units a ward
+#: writes: per-kg and per-minute doses, °F, cells/µL, a category spelt with a space
+_TYPED = [
+    [("temperature", "38.6", "°C"), ("norepinephrine", "8", "µg/min")],
+    [("temperature", "38.6", "°C"), ("norepinephrine", "0.1", "µg/kg/min"),
+     ("phenylephrine", "50", "µg/min")],
+    [("temperature", "100.8", "°F"), ("oxygen_device", "nasal cannula", "category"),
+     ("oxygen_flow", "6.5", "L/min")],
+    [("temperature", "38.4", "°C"), ("ice_score", "5", "points"),
+     ("consciousness", "awakens_to_voice", "category")],
+    [("temperature", "39.1", "°C"), ("sbp", "82", "mmHg"), ("ice_score", "8", "points"),
+     ("anc", "300", "cells/µL")],
+    [("temperature", "38.9", "°C", "pneumonia"), ("dopamine", "4", "µg/kg/min")],
+]
+
+
+def test_live_grade_of_typed_values_equals_the_batch_pipeline(studies):
+    """The bedside page's live grade of typed values (the view's path: the form's check,
+    then only the new rows converted, by vocab.normalise_rows, and the day graded with
+    the patient's temperatures) equals the batch pipeline (``load_study`` ->
+    ``normalise_observations`` -> ``grade_all``, as ``remission report`` grades) on the
+    patients' whole data plus the typed rows: CRS and ICANS grade with the deciding
+    domain, CTCAE laboratory grades and febrile neutropenia, on days with stored readings
+    (typed rows added to them, as the form adds them) and on new days. One typed day per
+    patient, so the batch grades them all in one call (the graders work patient by
+    patient)."""
+    from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
+    from remission.derive.criteria import grade_all
+    from remission.study import load_study
+    from remission.vocab.vocabulary import normalise_observations
+    from remission.web.forms import check_day_rows
+    from remission.web.grading import grade_day
+    from remission.web.models import Patient
+
+    from .conftest import EXAMPLES
+
+    _, raw = studies
+    cases = [("P002", 2), ("P003", 3), ("P004", 210), ("P005", 1), ("P006", 211),
+             ("P007", 4)]
+    live, names, extra = {}, {}, []
+    for (pid, day), typed in zip(cases, _TYPED, strict=True):
+        p = _fresh(Patient.objects.get(study=raw, patient_id=pid))
+        new = [{"variable": v[0], "value": v[1], "unit": v[2], "time": "23:58",
+                **({"attributed_to": v[3]} if len(v) > 3 else {})} for v in typed]
+        stored = [{"variable": o.variable, "value": o.value, "unit": o.unit,
+                   "time": o.time, "source": o.source, **o.extra}
+                  for o in p.observations.active().filter(day=day)]
+        assert check_day_rows(pid, day, stored + new) == []
+        live[pid] = grade_day(p, day, stored + new, checked=True, fresh=True)
+        names[pid] = {r["variable"] for r in stored + new}
+        extra += [{"patient_id": pid, "day": str(day), **r} for r in new]
+
+    st = load_study(EXAMPLES / "synthetic-cart-raw")
+    cfg, tabs = st.config, st.tables
+    sy = resolve_systems(dict(cfg.criteria), cfg.disease)
+    ids = [pid for pid, _ in cases]
+
+    def mine(t):
+        return t[t["patient_id"].isin(ids)]
+    obs = mine(tabs["observations"])
+    obs = pd.concat([obs, pd.DataFrame(extra).reindex(columns=obs.columns).fillna("")],
+                    ignore_index=True)
+    out = grade_all(normalise_observations(obs, st.patients.set_index("patient_id")[
+                        "weight_kg"]),
+                    patients=mine(st.patients), treatments=mine(tabs["treatments"]),
+                    events=mine(tabs["events"]), crs=sy.crs, neurotoxicity=sy.neurotoxicity,
+                    response=None, lln=cfg.lln or None, products=tuple(cfg.products))
+    for pid, day in cases:
+        def at(tab, pid=pid, day=day):
+            return tab[(tab["patient_id"].astype(str) == pid) & (tab["day"] == day)]
+
+        def batch(tab, variables, pid=pid):
+            if not names[pid] & set(variables):
+                return None, ""  # not assessed, as the page shows it
+            g = int(at(tab)["grade"].iloc[0])
+            return g, str(at(tab)["decided_by"].iloc[0]) if g else ""
+
+        g = live[pid]
+        assert (g.crs.grade, g.crs.decided_by) == batch(out["crs_daily"], CRS_VARIABLES), pid
+        assert (g.neuro.grade, g.neuro.decided_by) == batch(out["neuro_daily"],
+                                                            NEURO_VARIABLES), pid
+        labs = at(out["labs"])
+        assert sorted((x.what, x.grade) for x in g.labs) == sorted(
+            (str(t), None if pd.isna(v) else int(v))
+            for t, v in zip(labs["term"], labs["grade"], strict=True)), pid
+        fn = g.febrile_neutropenia
+        assert (fn is not None and fn.grade == 3) == bool(len(at(out["febrile_neutropenia"]))
+                                                          ), pid
+    # the situations are distinct: several CRS grades and deciding domains are compared
+    assert len({(g.crs.grade, g.crs.decided_by) for g in live.values()}) >= 3

@@ -667,7 +667,8 @@ def normalise_rows(rows: list[Mapping[str, object]],
     validated=True).astype(object)`` row for row (tested for every variable and accepted
     unit of :data:`VOCABULARY` in tests/test_vocab_rows.py). Only for rows that passed
     :func:`validate_observations` (as ``validated=True``); a missing weight is still
-    reported.
+    reported, and rows that stop the conversion (unknown variable or unit, a day or value
+    that is not a number) are validated after all and every problem raised.
 
     Parameters
     ----------
@@ -694,7 +695,8 @@ def normalise_rows(rows: list[Mapping[str, object]],
     Raises
     ------
     InputError
-        When a per-kg dose needs a weight the patient does not have.
+        When a per-kg dose needs a weight the patient does not have, or the rows were not
+        valid after all.
 
     Examples
     --------
@@ -708,8 +710,23 @@ def normalise_rows(rows: list[Mapping[str, object]],
     """
     if not rows:
         return []
-    keys = rows[0].keys()
     lines = list(range(2, 2 + len(rows))) if lines is None else list(lines)
+    try:
+        return _canonical_rows(rows, weight_kg, file, lines)
+    except (KeyError, ValueError, TypeError):
+        # rows that were not validated after all: every problem, as normalise_observations
+        problems = validate_observations(
+            pd.DataFrame(rows, index=pd.Index(lines, name="line")), file)
+        if not problems:
+            raise
+        raise InputError(problems) from None
+
+
+def _canonical_rows(rows: list[Mapping[str, object]],
+                    weight_kg: Mapping[str, float] | pd.Series | None, file: str,
+                    lines: list[int]) -> list[tuple]:
+    """The conversion of :func:`normalise_rows` on validated rows."""
+    keys = rows[0].keys()
     names = [variable_name(r["variable"]) for r in rows]
     tokens = [unit_token(r["unit"]) for r in rows]
     value = np.full(len(rows), np.nan)
