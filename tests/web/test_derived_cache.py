@@ -385,3 +385,37 @@ def test_live_grade_of_typed_values_equals_the_batch_pipeline(studies):
                                                           ), pid
     # the situations are distinct: several CRS grades and deciding domains are compared
     assert len({(g.crs.grade, g.crs.decided_by) for g in live.values()}) >= 3
+
+
+def test_stored_day_checked_once_per_revision(studies, login, monkeypatch):
+    """The bedside page of a stored day checks the day's stored rows with the study
+    validator once per revision of the patient (the rows change only with it): a second
+    view does not check again, a save gives a new revision whose rows are checked, and a
+    stored problem is still shown on the page."""
+    import remission.web.views as views
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = Patient.objects.get(study=raw, patient_id="P005")
+    client = login("data_entry")
+    real, checked = views.check_day_rows, []
+
+    def counted(pid, day, rows):
+        checked.append(len(rows))
+        return real(pid, day, rows)
+
+    monkeypatch.setattr(views, "check_day_rows", counted)
+    url = reverse("bedside", args=[raw.pk, p.pk, 3])
+    assert client.get(url).status_code == 200 and len(checked) == 1
+    assert client.get(url).status_code == 200 and len(checked) == 1
+    r = client.post(url, {"time": "07:00", "temperature": "37.2"})
+    assert r.status_code == 302
+    n = len(checked)
+    assert client.get(url).status_code == 200 and len(checked) == n + 1
+    assert checked[-1] == checked[0] + 1  # the saved reading is among the checked rows
+    # a stored value the validator refuses (written past the forms): shown, not hidden
+    o = Observation.objects.filter(patient=p, day=3, variable="temperature").first()
+    Observation.objects.filter(pk=o.pk).update(value="58")
+    Patient.objects.filter(pk=p.pk).update(revision="edited-outside-the-forms")
+    page = client.get(url).content.decode()
+    assert "temperature value out of plausible range" in page

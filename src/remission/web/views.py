@@ -48,7 +48,13 @@ from remission.web.forms import (
     check_day_rows,
     problems_to_form,
 )
-from remission.web.grading import convert_day, daily_table, grade_day, study_config
+from remission.web.grading import (
+    convert_day,
+    daily_table,
+    grade_day,
+    per_revision,
+    study_config,
+)
 from remission.web.models import (
     AdverseEvent,
     Event,
@@ -432,7 +438,12 @@ def _grades_for(p, day: int, form: BedsideForm):
     when the validator rejects a value)."""
     new = form.new_rows()
     rows = _day_rows(p, day) + new
-    problems = check_day_rows(p.patient_id, day, rows)
+    if new:
+        problems = check_day_rows(p.patient_id, day, rows)
+    else:  # the stored day: its rows change only with the patient's revision
+        problems = per_revision(p, f"day-problems:{day}",
+                                lambda: check_day_rows(p.patient_id, day, rows), fresh=True,
+                                shared=False)
     if problems:
         return None, problems
     try:
