@@ -125,6 +125,46 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
     warns += pp.highly_variable(a, params.n_top_genes)
     pp.normalize(a, params.target_sum)
     pp.pca(a, params.n_comps, seed=params.seed)
+    return after_pca(a, params, results, warns, car_tab is not None)
+
+
+def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
+              warns: list[str], car: bool, de: bool = True) -> Profile:
+    """The steps of :func:`profile` from Harmony on, on an AnnData that has ``X_pca``.
+
+    Shared by :func:`profile` and the out-of-core route
+    (:func:`remission.singlecell.outofcore.profile_h5ad`), which builds ``a`` from a file
+    larger than memory with only the genes the later steps read.
+
+    Parameters
+    ----------
+    a : anndata.AnnData
+        Log-normalised ``X``, ``layers["counts"]``, ``obsm["X_pca"]``; modified in place.
+    params : Params
+        Analysis parameters.
+    results : list of Result
+        Results so far (QC, doublets); appended to.
+    warns : list of str
+        Warnings so far (HVG selection), reported with the clusters.
+    car : bool
+        Construct features were extracted (``obs["car_detected"]`` exists).
+    de : bool
+        Run differential expression, pseudobulk and enrichment (needs every gene).
+
+    Returns
+    -------
+    Profile
+        As :func:`profile`.
+
+    Examples
+    --------
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")
+    >>> pp.pca(a, n_comps=10)
+    >>> prof = after_pca(a, Params(n_dims=10), [], [], car=False)
+    >>> [r.name for r in prof.results][:2]
+    ['singlecell.clusters', 'singlecell.composition']
+    """
     n_dims = min(params.n_dims, a.obsm["X_pca"].shape[1])
     pp.harmony(a, "sample", n_pcs=n_dims, seed=params.seed)
     info = tl.cluster(a, params.mode, params.resolution, n_dims=n_dims, seed=params.seed)
@@ -137,7 +177,7 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
         labeltransfer.transfer_labels(a, params.reference)
         results.append(_reference_result(a))
     results.append(_composition_result(a))
-    if car_tab is not None:
+    if car:
         results.append(_car_result(a))
         results.append(_ratio_result(a))
     if "origin" in a.obs:  # per-cell assignment supplied (e.g. vireo)
@@ -146,10 +186,11 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
     elif params.donor_sex:
         tl.sex_origin(a, params.donor_sex)
         results.append(_origin_result(a, "sex"))
-    de = None
+    de_tab = None
     if params.time_order:
         results += _expansion_results(a, params)
-        de_res, de = _de_result(a, params)
+    if params.time_order and de:
+        de_res, de_tab = _de_result(a, params)
         pb_res, pb, pb_warns = _pseudobulk_result(a, params)
         if de_res is not None:
             if pb_res is None:
@@ -157,12 +198,12 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
             results.append(de_res)
         if pb_res is not None:
             results.append(pb_res)
-        enr = _enrichment_result(a, params, de, pb)
+        enr = _enrichment_result(a, params, de_tab, pb)
         if enr is not None:
             results.append(enr)
     tl.module_scores(a, seed=params.seed)
     results.append(_module_result(a))
-    return Profile(a, results, de)
+    return Profile(a, results, de_tab)
 
 
 def _qc_result(tab: pd.DataFrame, q: pp.QCParams) -> Result:

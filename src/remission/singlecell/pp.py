@@ -170,7 +170,44 @@ def qc(adata: anndata.AnnData, params: QCParams = QCParams(), sample_key: str = 
     adata.var["mt"] = adata.var_names.str.startswith(params.mito_prefix)
     sc.pp.calculate_qc_metrics(adata, qc_vars=["mt"], percent_top=None, log1p=False,
                                inplace=True)
-    obs = adata.obs
+    table, removed, bad = qc_flags(adata.obs, params, sample_key)
+    adata.uns["qc_removed"] = removed
+    adata.uns["qc_params"] = {k: (v if v is not None else "off")
+                              for k, v in params.__dict__.items()}
+    adata._inplace_subset_obs(~bad)
+    return table
+
+
+def qc_flags(obs: pd.DataFrame, params: QCParams = QCParams(), sample_key: str = "sample"
+             ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Apply the QC rules of :func:`qc` to per-cell metrics (no count matrix needed).
+
+    Parameters
+    ----------
+    obs : pandas.DataFrame
+        One row per cell with ``n_genes_by_counts``, ``total_counts``,
+        ``pct_counts_mt`` and ``sample_key`` (as ``sc.pp.calculate_qc_metrics`` gives).
+    params : QCParams
+        Thresholds.
+    sample_key : str
+        Sample column.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Per sample: cells in, removed per reason, removed, kept, mito threshold.
+    removed : pandas.DataFrame
+        Per removed cell (``barcode``): the rules it failed and its sample.
+    bad : numpy.ndarray
+        Boolean mask of removed cells.
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"n_genes_by_counts": [50, 500, 600], "total_counts": [90, 900,
+    ...                     1000], "pct_counts_mt": [1.0, 2.0, 2.0], "sample": "s"})
+    >>> qc_flags(obs)[2].tolist()
+    [True, False, False]
+    """
     ng = obs["n_genes_by_counts"].to_numpy()
     reasons = pd.DataFrame(False, index=obs.index, columns=[
         "genes_below_min", "genes_above_max", "mito_high", "counts_outlier",
@@ -180,7 +217,7 @@ def qc(adata: anndata.AnnData, params: QCParams = QCParams(), sample_key: str = 
     base_ok = ~(reasons["genes_below_min"] | reasons["genes_above_max"]).to_numpy()
     rows, thresholds = [], {}
     for s, idx in obs.groupby(sample_key, observed=True).indices.items() \
-            if params.by_sample else [("all", np.arange(adata.n_obs))]:
+            if params.by_sample else [("all", np.arange(len(obs)))]:
         ok = idx[base_ok[idx]]
         sub = obs.iloc[ok]
         th = {}
@@ -206,11 +243,7 @@ def qc(adata: anndata.AnnData, params: QCParams = QCParams(), sample_key: str = 
     table = pd.DataFrame(rows).set_index("sample")
     removed = reasons[bad].copy()
     removed[sample_key] = obs.loc[bad, sample_key].astype(str)
-    adata.uns["qc_removed"] = removed.reset_index(names="barcode")
-    adata.uns["qc_params"] = {k: (v if v is not None else "off")
-                              for k, v in params.__dict__.items()}
-    adata._inplace_subset_obs(~bad.to_numpy())
-    return table
+    return table, removed.reset_index(names="barcode"), bad.to_numpy()
 
 
 def normalize(adata: anndata.AnnData, target_sum: float = 1e4) -> None:

@@ -1,0 +1,478 @@
+"""The single-cell analysis for counts larger than memory: an .h5ad read a block of cells at a time.
+
+The in-memory route (:func:`remission.singlecell.analysis.profile`) holds every cell x gene
+count, then a float64 log-normalised copy of them, at once. Here the count matrix stays on
+disk (``X`` of an .h5ad written as CSR, opened with anndata's backed
+``anndata.io.sparse_dataset``) and is read in blocks of ``chunk_cells`` rows, four times:
+
+1. per cell: construct (CAR) UMIs, and ``sc.pp.calculate_qc_metrics`` on the block (genes,
+   UMIs, mitochondrial %); per gene: cells and UMIs (the QC ``var`` columns). The QC rules
+   (:func:`remission.singlecell.pp.qc_flags`, the same code as in memory) then need only
+   these per-cell numbers;
+2. per gene over the kept cells: sum and sum of squares of the counts (the seurat_v3
+   mean and variance; integer sums, so exact in any order), then scikit-misc's loess, as
+   ``sc.pp.highly_variable_genes(flavor="seurat_v3")``;
+3. per gene over the kept cells: the sums of counts clipped at the fitted standard
+   deviation (Seurat's vst), accumulated in scanpy's order across blocks, then the
+   normalised variance and the 2,000 HVGs;
+4. the kept cells x (HVGs + the genes later steps read: marker sets, modules, CD4/CD8,
+   sex genes) are materialised: raw counts and Seurat LogNormalize values, the latter
+   with each cell's total over all genes from pass 1.
+
+Everything after (scale + PCA on the dense cells x HVGs, Harmony, graph, clusters,
+annotation, CAR share, CD4:CD8, origin, expansion, module scores) runs on that matrix
+with the in-memory code (:func:`remission.singlecell.analysis.after_pca`). Peak memory is
+about one block of counts plus the materialised matrix plus the dense cells x HVGs (twice,
+for PCA); see docs/singlecell.md for measured figures.
+
+Same results as the in-memory route on the same file: QC metrics, removals, HVG set and
+statistics, log-normalised values, PCA, Harmony, clusters (tested in
+``tests/test_singlecell_outofcore.py``). Differences by design: marker and module scores
+draw their control genes from the materialised genes, not from all genes (labels agree
+for >= 99% of cells in the test); differential expression, pseudobulk and enrichment need
+every gene and are not run (the clusters Result says so); Scrublet doublets are not
+scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from remission.singlecell import pp
+
+if TYPE_CHECKING:
+    import anndata
+
+    from remission.singlecell.analysis import Params, Profile
+
+CHUNK_CELLS = 4096
+CD4_CD8_GENES = ("CD4", "CD8A", "CD8B")
+SEX_GENES = ("XIST", "RPS4Y1", "DDX3Y", "KDM5D", "UTY", "EIF1AY")
+
+
+@dataclass
+class Preprocessed:
+    """Output of :func:`preprocess_h5ad`.
+
+    ``adata``: kept cells x materialised genes (``X`` LogNormalize values,
+    ``layers["counts"]``, ``obsm["X_pca"]``, QC metrics and CAR calls in ``obs``, QC and
+    HVG statistics in ``var``); ``qc_table``: removals per sample (as
+    :func:`remission.singlecell.pp.qc`); ``genes``: per-gene statistics of every gene
+    (QC and seurat_v3 columns); ``warnings``; ``passes``: blocks read per pass.
+    """
+
+    adata: anndata.AnnData
+    qc_table: pd.DataFrame
+    genes: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    passes: dict[str, int] = field(default_factory=dict)
+
+
+def _blocks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
+    for r0 in range(0, n, chunk):
+        yield r0, min(r0 + chunk, n)
+
+
+class _Source:
+    """An .h5ad whose ``X`` is read a block of rows at a time (anndata backed CSR)."""
+
+    def __init__(self, path: Path, construct: Sequence[str]) -> None:
+        import anndata as ad
+        import h5py
+
+        from remission.errors import InputError, Problem
+
+        self.path = path
+        self.file = h5py.File(path, "r")
+        enc = dict(self.file["X"].attrs).get("encoding-type", "array") \
+            if "X" in self.file else None
+        if enc != "csr_matrix":
+            self.file.close()
+            raise InputError([Problem(str(path), "count matrix not stored as CSR",
+                                      column="X", value=str(enc),
+                                      expected="X written as a CSR sparse matrix (cells in "
+                                               "rows), e.g. a.X = scipy.sparse.csr_matrix"
+                                               "(a.X) before a.write_h5ad()")])
+        self.X = ad.io.sparse_dataset(self.file["X"])
+        self.obs = ad.io.read_elem(self.file["obs"])
+        self.var = ad.io.read_elem(self.file["var"])
+        self.var_names = pd.Index(self.var.index.astype(str))
+        missing = [f for f in construct if f not in self.var_names]
+        problems = [Problem(str(path), "construct feature not found in the count matrix",
+                            column="singlecell.construct_features", value=f,
+                            expected="a feature name present in the matrix")
+                    for f in missing]
+        if "sample" not in self.obs:
+            problems.append(Problem(str(path), "no sample column", column="obs",
+                                    value=", ".join(map(str, self.obs.columns[:8])),
+                                    expected="obs column 'sample' (sample of each cell)"))
+        dup = self.obs.index[self.obs.index.duplicated()]
+        if len(dup):
+            problems.append(Problem(str(path), "duplicate barcodes", column="barcode",
+                                    value=", ".join(map(str, dup[:5])),
+                                    expected=f"unique cell barcodes ({len(dup)} duplicated)"))
+        if problems:
+            self.file.close()
+            raise InputError(problems)
+        self.construct = np.array([self.var_names.get_loc(f) for f in construct], int)
+        keep = np.ones(len(self.var_names), bool)
+        keep[self.construct] = False
+        self.gene_cols = np.flatnonzero(keep)
+        self.genes = self.var_names[self.gene_cols]
+
+    def rows(self, r0: int, r1: int) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        """Counts of rows ``r0:r1``: genes (construct columns removed) and construct UMIs.
+
+        The construct columns are removed with the same boolean column selection as
+        :func:`remission.singlecell.pp.extract_car` (same per-row entry order).
+        """
+        block = self.X[r0:r1]
+        if not isinstance(block, sp.csr_matrix):
+            block = sp.csr_matrix(block)
+        if not len(self.construct):
+            return block, None
+        car = block[:, self.construct].toarray()
+        keep = np.ones(block.shape[1], bool)
+        keep[self.construct] = False
+        return block[:, keep], car
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _check_block(block: sp.csr_matrix, names: pd.Index, genes: pd.Index, label: str,
+                 log: object) -> None:
+    import anndata as ad
+
+    from remission.singlecell.io import check_counts
+
+    if block.nnz:
+        check_counts(ad.AnnData(block, obs=pd.DataFrame(index=names),
+                                var=pd.DataFrame(index=genes)), label, log)
+
+
+def _qc_pass(src: _Source, params: Params, chunk: int
+             ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Pass 1: per-cell QC metrics and construct UMIs; per-gene cells and UMIs."""
+    import anndata as ad
+    import scanpy as sc
+
+    from remission.errors import InputError, ProblemLog
+
+    log = ProblemLog()
+    genes = src.genes
+    mt = genes.str.startswith(params.qc.mito_prefix)
+    var = pd.DataFrame({"mt": mt}, index=genes)
+    n_cells = np.zeros(len(genes), np.int64)
+    umis = np.zeros(len(genes), np.float64)
+    total = np.empty(src.X.shape[0], np.float64)
+    metrics, cars = [], []
+    for r0, r1 in _blocks(src.X.shape[0], chunk):
+        block, car = src.rows(r0, r1)
+        names = src.obs.index[r0:r1]
+        _check_block(block, names, genes, str(src.path), log)
+        a = ad.AnnData(block, obs=pd.DataFrame(index=names), var=var)
+        obs_m, _ = sc.pp.calculate_qc_metrics(a, qc_vars=["mt"], percent_top=None,
+                                              log1p=False, inplace=False)
+        metrics.append(obs_m)
+        if car is not None:
+            cars.append(car)
+        # Seurat LogNormalize divides by the float64 row sum (pp.normalize), here over
+        # all genes though only some are kept in memory later
+        total[r0:r1] = np.asarray(
+            sp.csr_matrix((block.data.astype(np.float64), block.indices, block.indptr),
+                          shape=block.shape).sum(axis=1)).ravel()
+        n_cells += np.bincount(block.indices, minlength=len(genes))
+        umis += np.bincount(block.indices, weights=block.data, minlength=len(genes))
+    if log.problems:
+        raise InputError(log.problems)
+    obs = pd.concat(metrics)
+    car_umis = np.vstack(cars) if cars else np.zeros((len(obs), 0))
+    return obs, car_umis, total, np.vstack([n_cells, umis])
+
+
+def _hvg_passes(src: _Source, kept: np.ndarray, n_top_genes: int, chunk: int,
+                span: float = 0.3) -> tuple[pd.DataFrame, int]:
+    """Passes 2 and 3: seurat_v3 HVG statistics over the kept cells, block by block.
+
+    The arithmetic follows scanpy 1.11.5's ``_highly_variable_genes_seurat_v3`` (no
+    batch key): mean and unbiased variance, loess of log10 variance on log10 mean,
+    clip at ``sqrt(n) x`` the fitted SD above the mean, normalised variance, top genes.
+    """
+    from skmisc.loess import loess
+
+    g = len(src.genes)
+    s1 = np.zeros(g, np.float64)
+    s2 = np.zeros(g, np.float64)
+    blocks = 0
+    for r0, r1 in _blocks(src.X.shape[0], chunk):
+        k = kept[r0:r1]
+        if not k.any():
+            continue
+        block = src.rows(r0, r1)[0][k]
+        blocks += 1
+        # counts are integers: these float64 sums are exact in any order, so equal to
+        # scanpy's (which squares in the counts' dtype, as here)
+        s1 += np.bincount(block.indices, weights=block.data, minlength=g)
+        d = block.data
+        # integer counts squared in float64 (exact below 2**26); float counts squared in
+        # their own dtype, as scanpy's numba kernel does
+        d = d.astype(np.float64) if np.issubdtype(d.dtype, np.integer) else d
+        s2 += np.bincount(block.indices, weights=d * d, minlength=g)
+    n = int(kept.sum())
+    mean = s1 / n
+    var = (s2 / n - (s1 / n) ** 2) * (n / (n - 1))
+    not_const = var > 0
+    est = np.zeros(g, np.float64)
+    model = loess(np.log10(mean[not_const]), np.log10(var[not_const]), span=span, degree=2)
+    model.fit()
+    est[not_const] = model.outputs.fitted_values
+    reg_std = np.sqrt(10**est)
+    clip_val = reg_std * np.sqrt(n) + mean
+    sq = np.zeros(g, np.float64)
+    sm = np.zeros(g, np.float64)
+    kernel = _clipped_sums()
+    for r0, r1 in _blocks(src.X.shape[0], chunk):
+        k = kept[r0:r1]
+        if not k.any():
+            continue
+        block = src.rows(r0, r1)[0][k]
+        kernel(block.indices, block.data, clip_val, sq, sm)
+        blocks += 1
+    norm = (1 / ((n - 1) * np.square(reg_std))) * (n * np.square(mean) + sq - 2 * sm * mean)
+    rank = np.argsort(np.argsort(-norm)).astype(np.float32)
+    top = rank < n_top_genes
+    rank[~top] = np.nan
+    df = pd.DataFrame({"highly_variable": top, "highly_variable_rank": rank,
+                       "means": mean, "variances": var, "variances_norm": norm},
+                      index=src.genes)
+    return df, blocks
+
+
+def _clipped_sums():  # compiled on first use (numba, cached on disk)
+    import numba
+
+    @numba.njit(cache=True)
+    def kernel(indices, data, clip_val, sq, sm):  # pragma: no cover - numba
+        # scanpy's _sum_and_sum_squares_clipped, but continuing running sums over blocks
+        # in the same entry order (one sequence of additions, as in one call on all rows)
+        for i in range(indices.shape[0]):
+            idx = indices[i]
+            element = min(np.float64(data[i]), clip_val[idx])
+            sq[idx] += element**2
+            sm[idx] += element
+
+    return kernel
+
+
+def _materialise(src: _Source, kept: np.ndarray, cols: np.ndarray, total: np.ndarray,
+                 target_sum: float, chunk: int) -> tuple[sp.csr_matrix, sp.csr_matrix, int]:
+    """Pass 4: kept cells x ``cols`` as raw counts and LogNormalize values."""
+    counts, norm = [], []
+    blocks = 0
+    for r0, r1 in _blocks(src.X.shape[0], chunk):
+        k = kept[r0:r1]
+        if not k.any():
+            continue
+        block = src.rows(r0, r1)[0][k]
+        block.sum_duplicates()  # canonical, as pp.normalize makes it
+        sub = block[:, cols]
+        x = sub.data.astype(np.float64)
+        # pp.normalize's operations and order, element by element: same bits
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x /= np.repeat(total[r0:r1][k], np.diff(sub.indptr))
+            x *= target_sum
+            np.log1p(x, out=x)
+        counts.append(sub)
+        norm.append(sp.csr_matrix((x, sub.indices.copy(), sub.indptr.copy()),
+                                  shape=sub.shape))
+        blocks += 1
+    return sp.vstack(counts, format="csr"), sp.vstack(norm, format="csr"), blocks
+
+
+def needed_genes(extra: Sequence[str] = ()) -> list[str]:
+    """Genes the steps after PCA read, besides the HVGs.
+
+    Parameters
+    ----------
+    extra : sequence of str
+        More genes to keep (e.g. genes to plot).
+
+    Returns
+    -------
+    list of str
+        Marker sets (positive and negative), module genes, CD4/CD8 and sex genes, extra.
+
+    Examples
+    --------
+    >>> g = needed_genes(["MYGENE"])
+    >>> "CD8A" in g and "XIST" in g and "MYGENE" in g
+    True
+    """
+    from remission.singlecell.markers import MARKER_SETS, MODULES
+
+    out = [g for m in MARKER_SETS for g in (*m.positive, *m.negative)]
+    out += [g for genes, _ in MODULES.values() for g in genes]
+    out += [*CD4_CD8_GENES, *SEX_GENES, *extra]
+    return list(dict.fromkeys(out))
+
+
+def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELLS,
+                    extra_genes: Sequence[str] = ()) -> Preprocessed:
+    """CAR features, QC, HVGs and LogNormalize of an .h5ad too large for memory, then PCA.
+
+    Parameters
+    ----------
+    path : str or Path
+        .h5ad with raw integer counts in ``X`` stored as CSR (cells in rows), ``obs``
+        column ``sample`` (and ``time_point`` / ``source`` for the later steps), the
+        construct features among the columns.
+    params : Params
+        As for :func:`remission.singlecell.analysis.profile` (construct features, QC,
+        ``target_sum``, ``n_top_genes``, ``n_comps``, seed).
+    chunk_cells : int
+        Cells read at a time; memory scales with it, results do not.
+    extra_genes : sequence of str
+        Genes to materialise besides the HVGs and :func:`needed_genes`.
+
+    Returns
+    -------
+    Preprocessed
+        Kept cells x materialised genes with ``X_pca``, the QC table and per-gene
+        statistics of every gene.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from remission.singlecell.analysis import Params
+    >>> from remission.singlecell.simulate import tiny
+    >>> path = Path(tempfile.mkdtemp()) / "counts.h5ad"
+    >>> tiny().write_h5ad(path)
+    >>> pre = preprocess_h5ad(path, Params(construct_features=("CAR-CD123-scFv",
+    ...                       "CAR-WPRE"), n_top_genes=100, n_comps=10), chunk_cells=64)
+    >>> pre.adata.n_obs, int(pre.adata.var["highly_variable"].sum())
+    (286, 100)
+    """
+    from remission.errors import InputError, Problem
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError([Problem(str(path), "file not found", expected="an .h5ad file")])
+    src = _Source(path, params.construct_features)
+    try:
+        warns: list[str] = []
+        if params.qc.doublets:
+            warns.append("doublets were not scored: Scrublet needs each sample's full "
+                          "matrix in memory (run the in-memory route for them)")
+        qc_obs, car_umis, total, gene_qc = _qc_pass(src, params, chunk_cells)
+        obs = src.obs.copy()
+        for c in qc_obs.columns:
+            obs[c] = qc_obs[c].to_numpy()
+        if len(src.construct):
+            obs["car_umis"] = car_umis.sum(axis=1).astype(int)
+            obs["car_detected"] = obs["car_umis"] >= params.car_min_umis
+        table, removed, bad = pp.qc_flags(obs, params.qc)
+        kept = ~bad
+        try:
+            hvg, nb = _hvg_passes(src, kept, min(params.n_top_genes, len(src.genes)),
+                                  chunk_cells)
+        except ValueError as exc:  # as pp.highly_variable: loess near-singular
+            hvg, nb = _hvg_passes(src, kept, min(params.n_top_genes, len(src.genes)),
+                                  chunk_cells, span=0.5)
+            warns.append(f"seurat_v3 loess failed with span 0.3 ({exc}); span 0.5 used")
+        n_all = len(obs)
+        genes = src.var.iloc[src.gene_cols].copy()
+        genes = genes.join(pd.DataFrame({"mt": src.genes.str.startswith(params.qc.mito_prefix),
+                              "n_cells_by_counts": gene_qc[0].astype(np.int64),
+                              "mean_counts": gene_qc[1] / n_all,
+                              "pct_dropout_by_counts": (1 - gene_qc[0] / n_all) * 100,
+                              "total_counts": gene_qc[1]}, index=src.genes))
+        genes = genes.join(hvg)
+        want = set(needed_genes(extra_genes))
+        cols = np.flatnonzero(genes["highly_variable"].to_numpy()
+                              | genes.index.isin(list(want)))
+        counts, X, nm = _materialise(src, kept, cols, total, params.target_sum,
+                                     chunk_cells)
+    finally:
+        src.close()
+    import anndata as ad
+
+    a = ad.AnnData(X, obs=obs.loc[kept].copy(), var=genes.iloc[cols].copy())
+    a.layers["counts"] = counts
+    a.uns["qc_removed"] = removed
+    a.uns["qc_params"] = {k: (v if v is not None else "off")
+                          for k, v in params.qc.__dict__.items()}
+    a.uns["hvg"] = {"flavor": "seurat_v3"}
+    a.uns["log1p"] = {"base": None}
+    a.uns["normalization"] = {"method": "LogNormalize", "scale_factor": params.target_sum}
+    if len(src.construct):
+        a.uns["car"] = {"features": list(params.construct_features),
+                        "min_umis": int(params.car_min_umis)}
+    a.uns["outofcore"] = {"chunk_cells": int(chunk_cells), "genes_total": len(src.genes),
+                          "genes_materialised": len(cols), "cells_in": n_all}
+    pp.pca(a, params.n_comps, seed=params.seed)
+    n_blocks = -(-n_all // chunk_cells)
+    return Preprocessed(a, table, genes, warns,
+                        {"qc": n_blocks, "hvg": nb, "materialise": nm})
+
+
+def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELLS,
+                 extra_genes: Sequence[str] = ()) -> Profile:
+    """The single-cell analysis of an .h5ad larger than memory (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or Path
+        .h5ad of raw counts, ``X`` stored as CSR (see :func:`preprocess_h5ad`).
+    params : Params
+        Analysis parameters, as for :func:`remission.singlecell.analysis.profile`.
+    chunk_cells : int
+        Cells read at a time.
+    extra_genes : sequence of str
+        Genes to keep in memory besides the HVGs and :func:`needed_genes`.
+
+    Returns
+    -------
+    Profile
+        Kept cells x materialised genes and the Results of the in-memory route except
+        differential expression, pseudobulk and enrichment (they need every gene).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from remission.singlecell.analysis import Params
+    >>> from remission.singlecell.simulate import tiny
+    >>> path = Path(tempfile.mkdtemp()) / "counts.h5ad"
+    >>> tiny().write_h5ad(path)
+    >>> p = Params(construct_features=("CAR-CD123-scFv", "CAR-WPRE"), n_top_genes=200,
+    ...            n_comps=15, n_dims=15, time_order=("product", "day 10"))
+    >>> prof = profile_h5ad(path, p, chunk_cells=100)
+    >>> [r.name for r in prof.results][:4]
+    ['singlecell.qc', 'singlecell.clusters', 'singlecell.composition', 'singlecell.car']
+    """
+    from dataclasses import replace
+
+    from remission.singlecell import analysis
+
+    pre = preprocess_h5ad(path, params, chunk_cells, extra_genes)
+    a = pre.adata
+    info = a.uns["outofcore"]
+    warns = [*pre.warnings,
+             f"out-of-core route: {info['cells_in']} cells read {chunk_cells} at a time; "
+             f"{info['genes_materialised']} of {info['genes_total']} genes kept in memory "
+             "(HVGs, marker, module, CD4/CD8 and sex genes); marker and module scores "
+             "draw control genes from these; differential expression, pseudobulk and "
+             "enrichment were not run (they need every gene)"]
+    results = [analysis._qc_result(pre.qc_table, params.qc)]
+    prof = analysis.after_pca(a, params, results, warns, bool(params.construct_features),
+                              de=False)
+    r0 = prof.results[0]
+    prof.results[0] = replace(r0, warnings=(*r0.warnings, *pre.warnings))
+    return prof
