@@ -129,7 +129,8 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
 
 
 def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
-              warns: list[str], car: bool, de: bool = True) -> Profile:
+              warns: list[str], car: bool, de: bool = True,
+              pool_means: pd.Series | None = None) -> Profile:
     """The steps of :func:`profile` from Harmony on, on an AnnData that has ``X_pca``.
 
     Shared by :func:`profile` and the out-of-core route
@@ -150,6 +151,10 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
         Construct features were extracted (``obs["car_detected"]`` exists).
     de : bool
         Run differential expression, pseudobulk and enrichment (needs every gene).
+    pool_means : pandas.Series, optional
+        Mean expression of every gene when ``a`` holds only some genes: marker and
+        module scores then draw their control genes from all genes (see
+        :func:`remission.singlecell.tl.set_scores`).
 
     Returns
     -------
@@ -161,9 +166,11 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
     >>> from remission.singlecell.simulate import tiny
     >>> a = tiny("normalised")
     >>> pp.pca(a, n_comps=10)
-    >>> prof = after_pca(a, Params(n_dims=10), [], [], car=False)
-    >>> [r.name for r in prof.results][:2]
+    >>> prof = after_pca(a, Params(n_dims=10), [], [], car=False)  # doctest: +SKIP
+    >>> [r.name for r in prof.results][:2]  # doctest: +SKIP
     ['singlecell.clusters', 'singlecell.composition']
+
+    (Skipped in the doctest run for time: :func:`profile`'s example runs it.)
     """
     n_dims = min(params.n_dims, a.obsm["X_pca"].shape[1])
     pp.harmony(a, "sample", n_pcs=n_dims, seed=params.seed)
@@ -171,7 +178,8 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
     if params.umap:
         tl.umap(a, n_dims=n_dims)
     ann = tl.annotate(a, min_score=params.annotation_min_score,
-                      min_margin=params.annotation_min_margin, seed=params.seed)
+                      min_margin=params.annotation_min_margin, seed=params.seed,
+                      pool_means=pool_means)
     results.append(_cluster_result(ann, info, warns))
     if params.reference is not None:
         labeltransfer.transfer_labels(a, params.reference)
@@ -201,7 +209,7 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
         enr = _enrichment_result(a, params, de_tab, pb)
         if enr is not None:
             results.append(enr)
-    tl.module_scores(a, seed=params.seed)
+    tl.module_scores(a, seed=params.seed, pool_means=pool_means)
     results.append(_module_result(a))
     return Profile(a, results, de_tab)
 

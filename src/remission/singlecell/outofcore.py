@@ -14,10 +14,12 @@ disk (``X`` of an .h5ad written as CSR, opened with anndata's backed
    ``sc.pp.highly_variable_genes(flavor="seurat_v3")``;
 3. per gene over the kept cells: the sums of counts clipped at the fitted standard
    deviation (Seurat's vst), accumulated in scanpy's order across blocks, then the
-   normalised variance and the 2,000 HVGs;
-4. the kept cells x (HVGs + the genes later steps read: marker sets, modules, CD4/CD8,
-   sex genes) are materialised: raw counts and Seurat LogNormalize values, the latter
-   with each cell's total over all genes from pass 1.
+   normalised variance and the 2,000 HVGs; and the mean LogNormalize value of every
+   gene, from which the control genes of the marker and module scores are drawn as
+   in memory (:func:`remission.singlecell.tl.control_genes`);
+4. the kept cells x (HVGs + the genes later steps read: marker sets, modules, their
+   control genes, CD4/CD8, sex genes) are materialised: raw counts and Seurat
+   LogNormalize values, the latter with each cell's total over all genes from pass 1.
 
 Everything after (scale + PCA on the dense cells x HVGs, Harmony, graph, clusters,
 annotation, CAR share, CD4:CD8, origin, expansion, module scores) runs on that matrix
@@ -26,12 +28,10 @@ about one block of counts plus the materialised matrix plus the dense cells x HV
 for PCA); see docs/singlecell.md for measured figures.
 
 Same results as the in-memory route on the same file: QC metrics, removals, HVG set and
-statistics, log-normalised values, PCA, Harmony, clusters (tested in
-``tests/test_singlecell_outofcore.py``). Differences by design: marker and module scores
-draw their control genes from the materialised genes, not from all genes (labels agree
-for >= 99% of cells in the test); differential expression, pseudobulk and enrichment need
-every gene and are not run (the clusters Result says so); Scrublet doublets are not
-scored.
+statistics, log-normalised values, PCA, Harmony, clusters, labels, module scores (tested
+in ``tests/test_singlecell_outofcore.py``). Differences by design: differential
+expression, pseudobulk and enrichment need every gene and are not run (the clusters
+Result says so); Scrublet doublets are not scored.
 """
 
 from __future__ import annotations
@@ -199,12 +199,15 @@ def _qc_pass(src: _Source, params: Params, chunk: int
 
 
 def _hvg_passes(src: _Source, kept: np.ndarray, n_top_genes: int, chunk: int,
-                span: float = 0.3) -> tuple[pd.DataFrame, int]:
+                total: np.ndarray, target_sum: float, span: float = 0.3
+                ) -> tuple[pd.DataFrame, int]:
     """Passes 2 and 3: seurat_v3 HVG statistics over the kept cells, block by block.
 
     The arithmetic follows scanpy 1.11.5's ``_highly_variable_genes_seurat_v3`` (no
     batch key): mean and unbiased variance, loess of log10 variance on log10 mean,
     clip at ``sqrt(n) x`` the fitted SD above the mean, normalised variance, top genes.
+    Pass 3 also sums every gene's LogNormalize values in the order of
+    :func:`remission.singlecell.tl.gene_means` (``lognorm_means``).
     """
     from skmisc.loess import loess
 
@@ -238,29 +241,36 @@ def _hvg_passes(src: _Source, kept: np.ndarray, n_top_genes: int, chunk: int,
     clip_val = reg_std * np.sqrt(n) + mean
     sq = np.zeros(g, np.float64)
     sm = np.zeros(g, np.float64)
-    kernel = _clipped_sums()
+    ln = np.zeros(g, np.float64)
+    clipped, running = _kernels()
     for r0, r1 in _blocks(src.X.shape[0], chunk):
         k = kept[r0:r1]
         if not k.any():
             continue
         block = src.rows(r0, r1)[0][k]
-        kernel(block.indices, block.data, clip_val, sq, sm)
+        clipped(block.indices, block.data, clip_val, sq, sm)  # before sorting, as scanpy
+        running(*_lognorm(block, total[r0:r1][k], target_sum), ln)
         blocks += 1
     norm = (1 / ((n - 1) * np.square(reg_std))) * (n * np.square(mean) + sq - 2 * sm * mean)
     rank = np.argsort(np.argsort(-norm)).astype(np.float32)
     top = rank < n_top_genes
     rank[~top] = np.nan
     df = pd.DataFrame({"highly_variable": top, "highly_variable_rank": rank,
-                       "means": mean, "variances": var, "variances_norm": norm},
-                      index=src.genes)
+                       "means": mean, "variances": var, "variances_norm": norm,
+                       "lognorm_means": ln / n}, index=src.genes)
     return df, blocks
 
 
-def _clipped_sums():  # compiled on first use (numba, cached on disk)
+_KERNELS: list = []
+
+
+def _kernels():  # compiled on first use (numba, cached on disk)
+    if _KERNELS:
+        return _KERNELS
     import numba
 
     @numba.njit(cache=True)
-    def kernel(indices, data, clip_val, sq, sm):  # pragma: no cover - numba
+    def clipped(indices, data, clip_val, sq, sm):  # pragma: no cover - numba
         # scanpy's _sum_and_sum_squares_clipped, but continuing running sums over blocks
         # in the same entry order (one sequence of additions, as in one call on all rows)
         for i in range(indices.shape[0]):
@@ -269,7 +279,28 @@ def _clipped_sums():  # compiled on first use (numba, cached on disk)
             sq[idx] += element**2
             sm[idx] += element
 
-    return kernel
+    @numba.njit(cache=True)
+    def running(indices, data, out):  # pragma: no cover - numba
+        # scipy's column sum of a CSR matrix (csc_matvec of the transpose): one addition
+        # per entry in row order, continued over blocks
+        for i in range(indices.shape[0]):
+            out[indices[i]] += data[i]
+
+    _KERNELS.extend((clipped, running))
+    return _KERNELS
+
+
+def _lognorm(block: sp.csr_matrix, total: np.ndarray, target_sum: float
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and LogNormalize values of a block (made canonical in place)."""
+    block.sum_duplicates()  # canonical, as pp.normalize makes it
+    x = block.data.astype(np.float64)
+    # pp.normalize's operations and order, element by element: same bits
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x /= np.repeat(total, np.diff(block.indptr))
+        x *= target_sum
+        np.log1p(x, out=x)
+    return block.indices, x
 
 
 def _materialise(src: _Source, kept: np.ndarray, cols: np.ndarray, total: np.ndarray,
@@ -282,19 +313,27 @@ def _materialise(src: _Source, kept: np.ndarray, cols: np.ndarray, total: np.nda
         if not k.any():
             continue
         block = src.rows(r0, r1)[0][k]
-        block.sum_duplicates()  # canonical, as pp.normalize makes it
+        block.sum_duplicates()
         sub = block[:, cols]
-        x = sub.data.astype(np.float64)
-        # pp.normalize's operations and order, element by element: same bits
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x /= np.repeat(total[r0:r1][k], np.diff(sub.indptr))
-            x *= target_sum
-            np.log1p(x, out=x)
         counts.append(sub)
-        norm.append(sp.csr_matrix((x, sub.indices.copy(), sub.indptr.copy()),
-                                  shape=sub.shape))
+        norm.append(sp.csr_matrix(_lognorm(sub.copy(), total[r0:r1][k], target_sum)[::-1]
+                                  + (sub.indptr.copy(),), shape=sub.shape))
         blocks += 1
     return sp.vstack(counts, format="csr"), sp.vstack(norm, format="csr"), blocks
+
+
+def _control_genes(lognorm_means: pd.Series, seed: int) -> set[str]:
+    """Control genes the marker and module scores will draw (their pool: every gene)."""
+    from remission.singlecell import tl
+    from remission.singlecell.markers import MARKER_SETS, MODULES
+
+    sets = [s for m in MARKER_SETS for s in (m.positive, m.negative) if s]
+    sets += [genes for genes, _ in MODULES.values()]
+    out: set[str] = set()
+    for genes in sets:
+        if any(g in lognorm_means.index for g in genes):
+            out.update(tl.control_genes(genes, lognorm_means, seed)[1])
+    return out
 
 
 def needed_genes(extra: Sequence[str] = ()) -> list[str]:
@@ -380,12 +419,12 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
             obs["car_detected"] = obs["car_umis"] >= params.car_min_umis
         table, removed, bad = pp.qc_flags(obs, params.qc)
         kept = ~bad
+        n_top = min(params.n_top_genes, len(src.genes))
         try:
-            hvg, nb = _hvg_passes(src, kept, min(params.n_top_genes, len(src.genes)),
-                                  chunk_cells)
+            hvg, nb = _hvg_passes(src, kept, n_top, chunk_cells, total, params.target_sum)
         except ValueError as exc:  # as pp.highly_variable: loess near-singular
-            hvg, nb = _hvg_passes(src, kept, min(params.n_top_genes, len(src.genes)),
-                                  chunk_cells, span=0.5)
+            hvg, nb = _hvg_passes(src, kept, n_top, chunk_cells, total, params.target_sum,
+                                  span=0.5)
             warns.append(f"seurat_v3 loess failed with span 0.3 ({exc}); span 0.5 used")
         n_all = len(obs)
         genes = src.var.iloc[src.gene_cols].copy()
@@ -395,7 +434,8 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
                               "pct_dropout_by_counts": (1 - gene_qc[0] / n_all) * 100,
                               "total_counts": gene_qc[1]}, index=src.genes))
         genes = genes.join(hvg)
-        want = set(needed_genes(extra_genes))
+        want = set(needed_genes(extra_genes)) | _control_genes(genes["lognorm_means"],
+                                                               params.seed)
         cols = np.flatnonzero(genes["highly_variable"].to_numpy()
                               | genes.index.isin(list(want)))
         counts, X, nm = _materialise(src, kept, cols, total, params.target_sum,
@@ -453,9 +493,12 @@ def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELL
     >>> tiny().write_h5ad(path)
     >>> p = Params(construct_features=("CAR-CD123-scFv", "CAR-WPRE"), n_top_genes=200,
     ...            n_comps=15, n_dims=15, time_order=("product", "day 10"))
-    >>> prof = profile_h5ad(path, p, chunk_cells=100)
-    >>> [r.name for r in prof.results][:4]
+    >>> prof = profile_h5ad(path, p, chunk_cells=100)  # doctest: +SKIP
+    >>> [r.name for r in prof.results][:4]  # doctest: +SKIP
     ['singlecell.qc', 'singlecell.clusters', 'singlecell.composition', 'singlecell.car']
+
+    (Skipped in the doctest run for time: ``tests/test_singlecell_outofcore.py`` runs
+    it against the in-memory route.)
     """
     from dataclasses import replace
 
@@ -467,12 +510,12 @@ def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELL
     warns = [*pre.warnings,
              f"out-of-core route: {info['cells_in']} cells read {chunk_cells} at a time; "
              f"{info['genes_materialised']} of {info['genes_total']} genes kept in memory "
-             "(HVGs, marker, module, CD4/CD8 and sex genes); marker and module scores "
-             "draw control genes from these; differential expression, pseudobulk and "
+             "(HVGs, marker, module, CD4/CD8 and sex genes and the control genes of "
+             "the marker and module scores, drawn from every gene); differential expression, pseudobulk and "
              "enrichment were not run (they need every gene)"]
     results = [analysis._qc_result(pre.qc_table, params.qc)]
     prof = analysis.after_pca(a, params, results, warns, bool(params.construct_features),
-                              de=False)
+                              de=False, pool_means=pre.genes["lognorm_means"])
     r0 = prof.results[0]
     prof.results[0] = replace(r0, warnings=(*r0.warnings, *pre.warnings))
     return prof

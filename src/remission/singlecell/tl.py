@@ -359,9 +359,57 @@ def gene_means(adata: anndata.AnnData) -> np.ndarray:
     return _nan_means(X, axis=0)
 
 
+def control_genes(genes: Sequence[str], pool_means: pd.Series, seed: int = 0,
+                  n_bins: int = 25, ctrl_size: int = 50) -> tuple[pd.Index, pd.Index]:
+    """The genes of a set and the control genes :func:`set_scores` draws for it.
+
+    scanpy 1.11.5's ``score_genes`` steps (expression bins of the pool's means, up to
+    ``ctrl_size`` genes per bin of the set's genes, numpy's global seed), given the mean
+    of every gene in the pool instead of the matrix: the out-of-core route
+    (:mod:`remission.singlecell.outofcore`) uses it to know which genes to keep in memory.
+
+    Parameters
+    ----------
+    genes : sequence of str
+        Gene set (genes absent from the pool are ignored).
+    pool_means : pandas.Series
+        Mean log-normalised expression of every gene of the pool (index: gene names, in
+        the matrix's order), as :func:`gene_means`.
+    seed, n_bins, ctrl_size : int
+        As :func:`set_scores`.
+
+    Returns
+    -------
+    tuple of pandas.Index
+        The set's genes present in the pool, and the control genes.
+
+    Examples
+    --------
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("normalised")
+    >>> pool = pd.Series(gene_means(a), index=a.var_names)
+    >>> genes, ctrl = control_genes(["NKG7", "GNLY", "NOT-A-GENE"], pool)
+    >>> list(genes), len(ctrl) > 0, bool(ctrl.isin(genes).any())
+    (['NKG7', 'GNLY'], True, False)
+    """
+    from scanpy.tools._score_genes import _score_genes_bins
+
+    np.random.seed(seed)  # as score_genes: pandas' sample() draws from numpy's global state
+    var_names = pd.Index(pool_means.index)
+    gene_list = pd.Index([g for g in genes if g in var_names]).intersection(var_names)
+    gene_pool = var_names.astype("string")
+    pool_row = np.asarray(pool_means, np.float64)[None, :]  # nanmean of one row = itself
+    control = pd.Index([], dtype="string")
+    for r_genes in _score_genes_bins(gene_list, gene_pool, ctrl_as_ref=True,
+                                     ctrl_size=ctrl_size, n_bins=n_bins,
+                                     get_subset=lambda g: pool_row):
+        control = control.union(r_genes)
+    return gene_list, control
+
+
 def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
                n_bins: int = 25, ctrl_size: int = 50,
-               pool_means: np.ndarray | None = None) -> np.ndarray:
+               pool_means: np.ndarray | pd.Series | None = None) -> np.ndarray:
     """Seurat AddModuleScore / scanpy ``score_genes``: mean of the set minus controls.
 
     With ``pool_means`` (from :func:`gene_means` on the same ``X``) the steps of scanpy
@@ -377,8 +425,11 @@ def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
         Gene set (absent genes are ignored).
     seed, n_bins, ctrl_size : int
         Control-gene sampling (expression bins, controls per gene).
-    pool_means : numpy.ndarray, optional
-        :func:`gene_means` of ``adata`` (``None``: call ``sc.tl.score_genes``).
+    pool_means : numpy.ndarray or pandas.Series, optional
+        :func:`gene_means` of ``adata`` (``None``: call ``sc.tl.score_genes``); a Series
+        indexed by gene names is the pool itself, which may hold genes that ``adata``
+        lacks (the out-of-core route: all genes' means, with ``adata`` holding the set
+        and its control genes).
 
     Returns
     -------
@@ -405,25 +456,13 @@ def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
         sc.tl.score_genes(adata, present, score_name="_score", random_state=seed,
                           n_bins=n_bins, ctrl_size=ctrl_size, use_raw=False)
         return adata.obs.pop("_score").to_numpy(float)
-    from scanpy.tools._score_genes import (
-        _check_score_genes_args,
-        _nan_means,
-        _score_genes_bins,
-    )
+    from scanpy.tools._score_genes import _check_score_genes_args, _nan_means
 
-    np.random.seed(seed)  # as score_genes: pandas' sample() draws from numpy's global state
-    gene_list, gene_pool, get_subset = _check_score_genes_args(
-        adata, present, None, use_raw=False, layer=None)
-    pool_row = np.asarray(pool_means, np.float64)[None, :]  # nanmean of one row = itself
-
-    def subset(g):
-        return pool_row if g is gene_pool else get_subset(g)
-
-    control = pd.Index([], dtype="string")
-    for r_genes in _score_genes_bins(gene_list, gene_pool, ctrl_as_ref=True,
-                                     ctrl_size=ctrl_size, n_bins=n_bins,
-                                     get_subset=subset):
-        control = control.union(r_genes)
+    if not isinstance(pool_means, pd.Series):
+        pool_means = pd.Series(np.asarray(pool_means, np.float64), index=adata.var_names)
+    gene_list, control = control_genes(present, pool_means, seed, n_bins, ctrl_size)
+    _, _, get_subset = _check_score_genes_args(adata, present, None, use_raw=False,
+                                               layer=None)
     if len(control) == 0:
         raise RuntimeError("No control genes found in any cut.")
     score = (_nan_means(get_subset(gene_list), axis=1, dtype="float64")
@@ -434,7 +473,8 @@ def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
 def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
              sets: Sequence[MarkerSet] = MARKER_SETS, min_score: float = 0.1,
              min_margin: float = 0.05, min_detected: float = 0.5,
-             key_added: str = "cell_type", seed: int = 0) -> pd.DataFrame:
+             key_added: str = "cell_type", seed: int = 0,
+             pool_means: pd.Series | None = None) -> pd.DataFrame:
     """Label clusters from curated marker sets; unconvincing clusters stay unassigned.
 
     Each set's score per cell = module score of its positive genes minus the positive part
@@ -461,6 +501,9 @@ def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
         ``obs`` columns ``{key_added}``, ``{key_added}_broad``, ``{key_added}_cell``.
     seed : int
         Control-gene sampling seed.
+    pool_means : pandas.Series, optional
+        Control-gene pool (see :func:`set_scores`); default: :func:`gene_means` of
+        ``adata``.
 
     Returns
     -------
@@ -486,7 +529,7 @@ def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
     True
     """
     scores = {}
-    pool = gene_means(adata)  # once for all sets (same bits as per call)
+    pool = gene_means(adata) if pool_means is None else pool_means  # once for all sets
     for m in sets:
         s = set_scores(adata, m.positive, seed=seed, pool_means=pool)
         if m.negative:
@@ -526,7 +569,7 @@ def annotate(adata: anndata.AnnData, cluster_key: str = "cluster",
 
 def module_scores(adata: anndata.AnnData,
                   modules: Mapping[str, tuple[Sequence[str], str]] = MODULES,
-                  seed: int = 0) -> list[str]:
+                  seed: int = 0, pool_means: pd.Series | None = None) -> list[str]:
     """Per-cell module scores (``obs["score_<module>"]``); returns the modules scored.
 
     Parameters
@@ -537,6 +580,9 @@ def module_scores(adata: anndata.AnnData,
         name -> (genes, source); default: shipped modules.
     seed : int
         Control-gene seed.
+    pool_means : pandas.Series, optional
+        Control-gene pool (see :func:`set_scores`); default: :func:`gene_means` of
+        ``adata``.
 
     Returns
     -------
@@ -554,7 +600,7 @@ def module_scores(adata: anndata.AnnData,
     True
     """
     cols = []
-    pool = gene_means(adata)
+    pool = gene_means(adata) if pool_means is None else pool_means
     for name, (genes, _) in modules.items():
         s = set_scores(adata, genes, seed=seed, pool_means=pool)
         if not np.all(np.isnan(s)):

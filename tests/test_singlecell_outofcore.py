@@ -1,0 +1,146 @@
+"""The out-of-core route (an .h5ad read a block of cells at a time) equals the in-memory one.
+
+Oracle: ``remission.singlecell.analysis.profile`` on the same file read whole with
+anndata; its QC metrics come from ``sc.pp.calculate_qc_metrics`` on the whole matrix and
+its HVGs from ``sc.pp.highly_variable_genes(flavor="seurat_v3")`` (scanpy 1.11.5), neither
+of which the out-of-core route calls on more than one block. Blocks of 37 cells: block
+boundaries fall inside samples and QC-removed cells, and the last block is partial.
+Seen red: a block's last row dropped from the clipped sums (HVG set and variances_norm),
+each block's totals shifted by one row (LogNormalize values), the clipped sums restarted
+at each block (variances_norm).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.metrics import adjusted_rand_score
+
+from remission.errors import InputError
+from remission.singlecell import outofcore
+from remission.singlecell.analysis import Params, profile
+from remission.singlecell.simulate import cart_design, simulate
+from remission.singlecell.tl import gene_means
+
+CONSTRUCT = ("CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE")
+PARAMS = Params(construct_features=CONSTRUCT, n_top_genes=150, n_comps=15, n_dims=15,
+                time_order=("product", "day 9"), donor_sex="male")
+CHUNK = 37
+
+
+@pytest.fixture(scope="module")
+def routes(tmp_path_factory) -> tuple:
+    # SYNTHETIC: seed 002's design, 2 x 180 cells x 900 genes (HVGs 150 of 900)
+    a = simulate(cart_design(n_cells=180, n_genes=900), seed=5)
+    path = tmp_path_factory.mktemp("ooc") / "counts.h5ad"
+    a.write_h5ad(path)
+    mem = profile(ad.read_h5ad(path), PARAMS, copy=False)
+    ooc = outofcore.profile_h5ad(path, PARAMS, chunk_cells=CHUNK)
+    one = outofcore.preprocess_h5ad(path, PARAMS, chunk_cells=10_000)  # one block
+    return mem, ooc, one
+
+
+def test_qc_exact(routes):
+    mem, ooc, _ = routes
+    A, B = mem.adata, ooc.adata
+    assert list(A.obs_names) == list(B.obs_names)  # same cells kept, same order
+    assert mem.results[0].table.equals(ooc.results[0].table)  # removals per sample, reason
+    assert A.uns["qc_removed"].equals(B.uns["qc_removed"])
+    assert A.uns["qc_removed"].shape[0] > 0
+    for c in ("n_genes_by_counts", "total_counts", "total_counts_mt", "pct_counts_mt",
+              "car_umis", "car_detected"):
+        assert np.array_equal(A.obs[c].to_numpy(), B.obs[c].to_numpy()), c
+    g = B.var_names
+    for c in ("n_cells_by_counts", "total_counts", "mean_counts", "pct_dropout_by_counts"):
+        assert np.array_equal(A.var.loc[g, c].to_numpy(), B.var[c].to_numpy()), c
+
+
+def test_hvg_and_lognormalize_equal(routes):
+    mem, ooc, _ = routes
+    A, B = mem.adata, ooc.adata
+    assert set(A.var_names[A.var["highly_variable"]]) == \
+        set(B.var_names[B.var["highly_variable"]])
+    assert int(B.var["highly_variable"].sum()) == 150
+    g = B.var_names
+    for c in ("means", "variances", "variances_norm", "highly_variable_rank"):
+        assert np.array_equal(A.var.loc[g, c].to_numpy(), B.var[c].to_numpy(),
+                              equal_nan=True), c
+    # every gene's statistics, not only the materialised ones (here from one block)
+    full = routes[2].genes
+    assert list(full.index) == list(A.var_names) and A.n_vars > B.n_vars
+    for c in ("n_cells_by_counts", "mean_counts", "means", "variances_norm",
+              "highly_variable"):
+        assert np.array_equal(A.var[c].to_numpy(), full[c].to_numpy()), c
+    # LogNormalize values and raw counts of the materialised genes: same bits
+    assert (A[:, g].X != B.X).nnz == 0 and np.array_equal(A[:, g].X.data, B.X.data)
+    assert (A[:, g].layers["counts"] != B.layers["counts"]).nnz == 0
+
+
+def test_pca_clusters_results_equal(routes):
+    mem, ooc, _ = routes
+    A, B = mem.adata, ooc.adata
+    np.testing.assert_allclose(B.obsm["X_pca"], A.obsm["X_pca"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(B.obsm["X_pca_harmony"], A.obsm["X_pca_harmony"], rtol=0,
+                               atol=1e-10)
+    assert adjusted_rand_score(A.obs["cluster"], B.obs["cluster"]) == 1.0
+    # marker and module scores: control genes drawn from every gene's mean, as in memory
+    assert np.array_equal(A.obs["cell_type"], B.obs["cell_type"])
+    for c in [c for c in A.obs if c.startswith("score_")]:
+        np.testing.assert_allclose(B.obs[c], A.obs[c], rtol=0, atol=1e-12, err_msg=c)
+    names = [r.name for r in ooc.results]
+    assert "singlecell.de" not in names and "singlecell.de" in [r.name for r in mem.results]
+    for r in ooc.results:
+        if r.name in ("singlecell.car", "immunogenetics.origin_by_cluster",
+                      "singlecell.expansion.all", "singlecell.composition"):
+            m = next(x for x in mem.results if x.name == r.name)
+            assert m.table.equals(r.table), r.name
+    assert any("differential expression" in w for w in ooc.results[1].warnings)
+
+
+def test_block_size_does_not_matter(routes):
+    mem, ooc, one = routes
+    assert one.passes == {"qc": 1, "hvg": 2, "materialise": 1}
+    assert ooc.adata.uns["outofcore"]["chunk_cells"] == CHUNK
+    # the mean LogNormalize value of every gene (the control-gene pool): same bits as
+    # tl.gene_means on the whole log-normalised matrix
+    assert np.array_equal(one.genes["lognorm_means"].to_numpy(), gene_means(mem.adata))
+    assert np.array_equal(one.adata.obsm["X_pca"], ooc.adata.obsm["X_pca"])
+
+
+def _write(path: Path, a: ad.AnnData) -> Path:
+    a.write_h5ad(path)
+    return path
+
+
+def test_bad_input_all_problems(tmp_path):
+    a = simulate(cart_design(n_cells=60, n_genes=300), seed=1)
+    p = Params(construct_features=CONSTRUCT)
+    dense = a.copy()
+    dense.X = dense.X.toarray()
+    with pytest.raises(InputError) as e:
+        outofcore.profile_h5ad(_write(tmp_path / "dense.h5ad", dense), p)
+    assert "CSR" in str(e.value) and "dense.h5ad" in str(e.value)
+    b = a.copy()
+    b.obs = b.obs.drop(columns="sample")
+    b.obs_names = [a.obs_names[0]] + list(a.obs_names[1:-1]) + [a.obs_names[0]]
+    with pytest.raises(InputError) as e:
+        outofcore.profile_h5ad(_write(tmp_path / "b.h5ad", b),
+                               Params(construct_features=("CAR-nope",)))
+    msg = str(e.value)
+    assert "CAR-nope" in msg and "sample" in msg and "duplicate barcodes" in msg
+    c = a.copy()
+    X = c.X.tolil()
+    X[100, 5] = -3  # in the third block of 40
+    c.X = sp.csr_matrix(X, dtype=np.float64)
+    c.X[7, c.X[7].indices[0]] = 1.5
+    with pytest.raises(InputError) as e:
+        outofcore.profile_h5ad(_write(tmp_path / "c.h5ad", c), p, chunk_cells=40)
+    msg = str(e.value)
+    assert "negative counts" in msg and str(c.obs_names[100]) in msg
+    assert "non-integer counts" in msg and str(c.obs_names[7]) in msg
+    with pytest.raises(InputError, match="file not found"):
+        outofcore.profile_h5ad(tmp_path / "none.h5ad", p)
