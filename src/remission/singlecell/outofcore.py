@@ -3,7 +3,7 @@
 The in-memory route (:func:`remission.singlecell.analysis.profile`) holds every cell x gene
 count, then a float64 log-normalised copy of them, at once. Here the count matrix stays on
 disk (``X`` of an .h5ad written as CSR, opened with anndata's backed
-``anndata.io.sparse_dataset``) and is read in blocks of ``chunk_cells`` rows, four times:
+``anndata.io.sparse_dataset``) and is read in blocks of ``chunk_cells`` rows, five times:
 
 1. per cell: construct (CAR) UMIs, and ``sc.pp.calculate_qc_metrics`` on the block (genes,
    UMIs, mitochondrial %); per gene: cells and UMIs (the QC ``var`` columns). The QC rules
@@ -17,15 +17,17 @@ disk (``X`` of an .h5ad written as CSR, opened with anndata's backed
    normalised variance and the 2,000 HVGs; and the mean LogNormalize value of every
    gene, from which the control genes of the marker and module scores are drawn as
    in memory (:func:`remission.singlecell.tl.control_genes`);
-4. the kept cells x (HVGs + the genes later steps read: marker sets, modules, their
-   control genes, CD4/CD8, sex genes) are materialised: raw counts and Seurat
-   LogNormalize values, the latter with each cell's total over all genes from pass 1.
+4. the kept cells x HVGs are materialised (Seurat LogNormalize values, each cell's
+   total over all genes from pass 1) and scaled + PCA'd, then dropped;
+5. the kept cells x (HVGs + the genes later steps read: marker sets, modules, their
+   control genes, CD4/CD8, sex genes) are materialised: raw counts and LogNormalize
+   values.
 
-Everything after (scale + PCA on the dense cells x HVGs, Harmony, graph, clusters,
-annotation, CAR share, CD4:CD8, origin, expansion, module scores) runs on that matrix
-with the in-memory code (:func:`remission.singlecell.analysis.after_pca`). Peak memory is
-about one block of counts plus the materialised matrix plus the dense cells x HVGs (twice,
-for PCA); see docs/singlecell.md for measured figures.
+Scale + PCA (:func:`remission.singlecell.pp.pca`) and everything after (Harmony, graph,
+clusters, annotation, CAR share, CD4:CD8, origin, expansion, module scores;
+:func:`remission.singlecell.analysis.after_pca`) is the in-memory code. Peak memory is
+about the larger of the dense cells x HVGs (twice, during PCA) and the materialised
+matrix of step 5, plus one block; see docs/singlecell.md for measured figures.
 
 Same results as the in-memory route on the same file: QC metrics, removals, HVG set and
 statistics, log-normalised values, PCA, Harmony, clusters, labels, module scores (tested
@@ -316,8 +318,8 @@ def _materialise(src: _Source, kept: np.ndarray, cols: np.ndarray, total: np.nda
         block.sum_duplicates()
         sub = block[:, cols]
         counts.append(sub)
-        norm.append(sp.csr_matrix(_lognorm(sub.copy(), total[r0:r1][k], target_sum)[::-1]
-                                  + (sub.indptr.copy(),), shape=sub.shape))
+        idx, x = _lognorm(sub.copy(), total[r0:r1][k], target_sum)
+        norm.append(sp.csr_matrix((x, idx, sub.indptr.copy()), shape=sub.shape))
         blocks += 1
     return sp.vstack(counts, format="csr"), sp.vstack(norm, format="csr"), blocks
 
@@ -434,17 +436,30 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
                               "pct_dropout_by_counts": (1 - gene_qc[0] / n_all) * 100,
                               "total_counts": gene_qc[1]}, index=src.genes))
         genes = genes.join(hvg)
+        import anndata as ad
+
+        # PCA first, on the kept cells x HVGs alone (its dense scaled copy is the largest
+        # object of the route), then the other genes the later steps read
+        hv = genes["highly_variable"].to_numpy()
+        _, X, nm = _materialise(src, kept, np.flatnonzero(hv), total, params.target_sum,
+                                chunk_cells)
+        tmp = ad.AnnData(X, var=genes.loc[hv, ["highly_variable"]])
+        del X
+        pp.pca(tmp, params.n_comps, seed=params.seed)
+        x_pca, pca_info = tmp.obsm["X_pca"], tmp.uns["pca"]
+        del tmp
         want = set(needed_genes(extra_genes)) | _control_genes(genes["lognorm_means"],
                                                                params.seed)
-        cols = np.flatnonzero(genes["highly_variable"].to_numpy()
-                              | genes.index.isin(list(want)))
-        counts, X, nm = _materialise(src, kept, cols, total, params.target_sum,
-                                     chunk_cells)
+        cols = np.flatnonzero(hv | genes.index.isin(list(want)))
+        counts, X, nm2 = _materialise(src, kept, cols, total, params.target_sum,
+                                      chunk_cells)
+        nm += nm2
     finally:
         src.close()
-    import anndata as ad
 
     a = ad.AnnData(X, obs=obs.loc[kept].copy(), var=genes.iloc[cols].copy())
+    a.obsm["X_pca"] = x_pca
+    a.uns["pca"] = pca_info
     a.layers["counts"] = counts
     a.uns["qc_removed"] = removed
     a.uns["qc_params"] = {k: (v if v is not None else "off")
@@ -457,7 +472,6 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
                         "min_umis": int(params.car_min_umis)}
     a.uns["outofcore"] = {"chunk_cells": int(chunk_cells), "genes_total": len(src.genes),
                           "genes_materialised": len(cols), "cells_in": n_all}
-    pp.pca(a, params.n_comps, seed=params.seed)
     n_blocks = -(-n_all // chunk_cells)
     return Preprocessed(a, table, genes, warns,
                         {"qc": n_blocks, "hvg": nb, "materialise": nm})
@@ -511,8 +525,8 @@ def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELL
              f"out-of-core route: {info['cells_in']} cells read {chunk_cells} at a time; "
              f"{info['genes_materialised']} of {info['genes_total']} genes kept in memory "
              "(HVGs, marker, module, CD4/CD8 and sex genes and the control genes of "
-             "the marker and module scores, drawn from every gene); differential expression, pseudobulk and "
-             "enrichment were not run (they need every gene)"]
+             "the marker and module scores, drawn from every gene); differential "
+             "expression, pseudobulk and enrichment were not run (they need every gene)"]
     results = [analysis._qc_result(pre.qc_table, params.qc)]
     prof = analysis.after_pca(a, params, results, warns, bool(params.construct_features),
                               de=False, pool_means=pre.genes["lognorm_means"])
