@@ -54,7 +54,7 @@ import harness as hz  # noqa: E402
 
 FEATS = ("CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE")
 SHARE_GENES = 1500
-GB = 1024**3
+GB = 10**9  # decimal gigabytes throughout (cap and sizes)
 
 
 def make_data(cells: int, genes: int) -> Path:

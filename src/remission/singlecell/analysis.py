@@ -9,7 +9,7 @@ point, DE (FindMarkers semantics) in a chosen subset, module scores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -129,7 +129,8 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
 
 
 def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
-              warns: list[str], car: bool, de: bool = True,
+              warns: list[str], car: bool,
+              de: bool | Callable[[anndata.AnnData], anndata.AnnData] = True,
               pool_means: pd.Series | None = None) -> Profile:
     """The steps of :func:`profile` from Harmony on, on an AnnData that has ``X_pca``.
 
@@ -149,8 +150,10 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
         Warnings so far (HVG selection), reported with the clusters.
     car : bool
         Construct features were extracted (``obs["car_detected"]`` exists).
-    de : bool
-        Run differential expression, pseudobulk and enrichment (needs every gene).
+    de : bool or callable
+        Run differential expression, pseudobulk and enrichment on ``a`` (``True``), not
+        at all (``False``), or on the AnnData the callable returns for ``a`` (every gene
+        of the cells they compare, when ``a`` holds only some genes).
     pool_means : pandas.Series, optional
         Mean expression of every gene when ``a`` holds only some genes: marker and
         module scores then draw their control genes from all genes (see
@@ -197,16 +200,17 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
     de_tab = None
     if params.time_order:
         results += _expansion_results(a, params)
-    if params.time_order and de:
-        de_res, de_tab = _de_result(a, params)
-        pb_res, pb, pb_warns = _pseudobulk_result(a, params)
+    if params.time_order and de is not False:
+        d = a if de is True else de(a)
+        de_res, de_tab = _de_result(d, params)
+        pb_res, pb, pb_warns = _pseudobulk_result(d, params)
         if de_res is not None:
             if pb_res is None:
                 de_res = replace(de_res, warnings=(*de_res.warnings, *pb_warns))
             results.append(de_res)
         if pb_res is not None:
             results.append(pb_res)
-        enr = _enrichment_result(a, params, de_tab, pb)
+        enr = _enrichment_result(d, params, de_tab, pb)
         if enr is not None:
             results.append(enr)
     tl.module_scores(a, seed=params.seed, pool_means=pool_means)

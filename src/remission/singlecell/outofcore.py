@@ -29,11 +29,14 @@ clusters, annotation, CAR share, CD4:CD8, origin, expansion, module scores;
 about the larger of the dense cells x HVGs (twice, during PCA) and the materialised
 matrix of step 5, plus one block; see docs/singlecell.md for measured figures.
 
+Differential expression, pseudobulk and enrichment need every gene of the cells they
+compare (``Params.de_labels`` / ``de_car_only``): after annotation one more pass reads
+those cells x every gene (:func:`all_genes`), so that subset must fit in memory.
+
 Same results as the in-memory route on the same file: QC metrics, removals, HVG set and
-statistics, log-normalised values, PCA, Harmony, clusters, labels, module scores (tested
-in ``tests/test_singlecell_outofcore.py``). Differences by design: differential
-expression, pseudobulk and enrichment need every gene and are not run (the clusters
-Result says so); Scrublet doublets are not scored.
+statistics, log-normalised values, PCA, Harmony, clusters, labels, module scores, DE
+(tested in ``tests/test_singlecell_outofcore.py``). Not done: Scrublet doublets (each
+sample's full matrix; the QC Result says so).
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ class Preprocessed:
     genes: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     passes: dict[str, int] = field(default_factory=dict)
+    kept: np.ndarray | None = None
+    totals: np.ndarray | None = None
 
 
 def _blocks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
@@ -306,9 +311,16 @@ def _lognorm(block: sp.csr_matrix, total: np.ndarray, target_sum: float
 
 
 def _materialise(src: _Source, kept: np.ndarray, cols: np.ndarray, total: np.ndarray,
-                 target_sum: float, chunk: int) -> tuple[sp.csr_matrix, sp.csr_matrix, int]:
-    """Pass 4: kept cells x ``cols`` as raw counts and LogNormalize values."""
-    counts, norm = [], []
+                 target_sum: float, chunk: int, counts: bool = True
+                 ) -> tuple[sp.csr_matrix | None, sp.csr_matrix, int]:
+    """Pass 4 / 5: kept cells x ``cols`` as LogNormalize values (and raw counts).
+
+    The two matrices share their column indices and row pointers (as in
+    :func:`remission.singlecell.pp.normalize`), and each array is joined from its blocks
+    on its own, so the peak is the result plus one array's blocks, not twice the result.
+    """
+    parts: dict[str, list[np.ndarray]] = {"counts": [], "x": [], "indices": [],
+                                          "nnz": []}
     blocks = 0
     for r0, r1 in _blocks(src.X.shape[0], chunk):
         k = kept[r0:r1]
@@ -317,11 +329,28 @@ def _materialise(src: _Source, kept: np.ndarray, cols: np.ndarray, total: np.nda
         block = src.rows(r0, r1)[0][k]
         block.sum_duplicates()
         sub = block[:, cols]
-        counts.append(sub)
-        idx, x = _lognorm(sub.copy(), total[r0:r1][k], target_sum)
-        norm.append(sp.csr_matrix((x, idx, sub.indptr.copy()), shape=sub.shape))
+        del block
+        if counts:
+            parts["counts"].append(sub.data.copy())
+        idx, x = _lognorm(sub, total[r0:r1][k], target_sum)
+        parts["x"].append(x)
+        parts["indices"].append(idx)
+        parts["nnz"].append(np.diff(sub.indptr))
         blocks += 1
-    return sp.vstack(counts, format="csr"), sp.vstack(norm, format="csr"), blocks
+
+    def join(key: str, dtype: type | None = None) -> np.ndarray:
+        out = np.concatenate(parts[key]) if parts[key] else np.zeros(0, dtype or np.float64)
+        parts[key] = []
+        return out
+
+    indptr = np.concatenate([[0], np.cumsum(join("nnz"))]).astype(np.int64)
+    indices = join("indices", np.int32)
+    if len(indices) < 2**31:
+        indptr = indptr.astype(indices.dtype)
+    shape = (int(kept.sum()), len(cols))
+    X = sp.csr_matrix((join("x"), indices, indptr), shape=shape)
+    C = sp.csr_matrix((join("counts"), indices, indptr), shape=shape) if counts else None
+    return C, X, blocks
 
 
 def _control_genes(lognorm_means: pd.Series, seed: int) -> set[str]:
@@ -442,7 +471,7 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
         # object of the route), then the other genes the later steps read
         hv = genes["highly_variable"].to_numpy()
         _, X, nm = _materialise(src, kept, np.flatnonzero(hv), total, params.target_sum,
-                                chunk_cells)
+                                chunk_cells, counts=False)
         tmp = ad.AnnData(X, var=genes.loc[hv, ["highly_variable"]])
         del X
         pp.pca(tmp, params.n_comps, seed=params.seed)
@@ -474,7 +503,61 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
                           "genes_materialised": len(cols), "cells_in": n_all}
     n_blocks = -(-n_all // chunk_cells)
     return Preprocessed(a, table, genes, warns,
-                        {"qc": n_blocks, "hvg": nb, "materialise": nm})
+                        {"qc": n_blocks, "hvg": nb, "materialise": nm}, kept, total)
+
+
+def all_genes(path: str | Path, pre: Preprocessed, cells: np.ndarray, params: Params,
+              chunk_cells: int = CHUNK_CELLS) -> anndata.AnnData:
+    """Some of the kept cells with every gene (one more pass), e.g. the cells DE compares.
+
+    Parameters
+    ----------
+    path : str or Path
+        The .h5ad given to :func:`preprocess_h5ad`.
+    pre : Preprocessed
+        Its result.
+    cells : numpy.ndarray
+        Boolean mask over ``pre.adata``'s cells.
+    params : Params
+        The same parameters (construct features, ``target_sum``).
+    chunk_cells : int
+        Cells read at a time.
+
+    Returns
+    -------
+    anndata.AnnData
+        Those cells x every gene: LogNormalize ``X``, ``layers["counts"]``, ``obs`` and
+        ``var`` from ``pre``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from remission.singlecell.analysis import Params
+    >>> from remission.singlecell.simulate import tiny
+    >>> path = Path(tempfile.mkdtemp()) / "counts.h5ad"
+    >>> tiny().write_h5ad(path)
+    >>> p = Params(construct_features=("CAR-CD123-scFv", "CAR-WPRE"), n_top_genes=50,
+    ...            n_comps=10)
+    >>> pre = preprocess_h5ad(path, p, chunk_cells=64)
+    >>> all_genes(path, pre, (pre.adata.obs["sample"] == "product").to_numpy(), p).shape
+    (143, 300)
+    """
+    import anndata as ad
+
+    assert pre.kept is not None and pre.totals is not None
+    sel = np.zeros(len(pre.kept), bool)
+    sel[np.flatnonzero(pre.kept)[np.asarray(cells, bool)]] = True
+    src = _Source(Path(path), params.construct_features)
+    try:
+        C, X, _ = _materialise(src, sel, np.arange(len(src.genes)), pre.totals,
+                               params.target_sum, chunk_cells)
+    finally:
+        src.close()
+    b = ad.AnnData(X, obs=pre.adata.obs.loc[np.asarray(cells, bool)].copy(),
+                   var=pre.genes.copy())
+    b.layers["counts"] = C
+    b.uns["log1p"] = {"base": None}
+    return b
 
 
 def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELLS,
@@ -495,8 +578,8 @@ def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELL
     Returns
     -------
     Profile
-        Kept cells x materialised genes and the Results of the in-memory route except
-        differential expression, pseudobulk and enrichment (they need every gene).
+        Kept cells x materialised genes and the Results of the in-memory route (DE,
+        pseudobulk and enrichment on the compared cells x every gene).
 
     Examples
     --------
@@ -526,10 +609,14 @@ def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELL
              f"{info['genes_materialised']} of {info['genes_total']} genes kept in memory "
              "(HVGs, marker, module, CD4/CD8 and sex genes and the control genes of "
              "the marker and module scores, drawn from every gene); differential "
-             "expression, pseudobulk and enrichment were not run (they need every gene)"]
+             "expression, pseudobulk and enrichment on the compared cells with every "
+             "gene, read in one more pass"]
     results = [analysis._qc_result(pre.qc_table, params.qc)]
+    def de_cells(b: anndata.AnnData) -> anndata.AnnData:
+        return all_genes(path, pre, analysis._de_mask(b, params), params, chunk_cells)
+
     prof = analysis.after_pca(a, params, results, warns, bool(params.construct_features),
-                              de=False, pool_means=pre.genes["lognorm_means"])
+                              de=de_cells, pool_means=pre.genes["lognorm_means"])
     r0 = prof.results[0]
     prof.results[0] = replace(r0, warnings=(*r0.warnings, *pre.warnings))
     return prof
