@@ -12,6 +12,7 @@ at each block (variances_norm).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import anndata as ad
@@ -23,6 +24,7 @@ from sklearn.metrics import adjusted_rand_score
 from remission.errors import InputError
 from remission.singlecell import outofcore
 from remission.singlecell.analysis import Params, profile
+from remission.singlecell.pp import QCParams
 from remission.singlecell.simulate import cart_design, simulate
 from remission.singlecell.tl import gene_means
 
@@ -40,7 +42,9 @@ def routes(tmp_path_factory) -> tuple:
     a.write_h5ad(path)
     mem = profile(ad.read_h5ad(path), PARAMS, copy=False)
     ooc = outofcore.profile_h5ad(path, PARAMS, chunk_cells=CHUNK)
-    one = outofcore.preprocess_h5ad(path, PARAMS, chunk_cells=10_000)  # one block
+    # one block; doublets asked for: not scored out of core, said in a warning
+    one = outofcore.preprocess_h5ad(path, replace(PARAMS, qc=QCParams(doublets=True)),
+                                    chunk_cells=10_000)
     return mem, ooc, one
 
 
@@ -110,6 +114,8 @@ def test_pca_clusters_results_equal(routes):
 def test_block_size_does_not_matter(routes):
     mem, ooc, one = routes
     assert one.passes == {"qc": 1, "hvg": 2, "materialise": 2}
+    assert any(w.startswith("doublets were not scored") for w in one.warnings)
+    assert not any(w.startswith("doublets") for w in ooc.results[0].warnings)
     assert ooc.adata.uns["outofcore"]["chunk_cells"] == CHUNK
     # the mean LogNormalize value of every gene (the control-gene pool): same bits as
     # tl.gene_means on the whole log-normalised matrix

@@ -604,19 +604,20 @@ def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELL
     pre = preprocess_h5ad(path, params, chunk_cells, extra_genes)
     a = pre.adata
     info = a.uns["outofcore"]
-    warns = [*pre.warnings,
+    qc_warns = [w for w in pre.warnings if w.startswith("doublets")]
+    warns = [*(w for w in pre.warnings if w not in qc_warns),
              f"out-of-core route: {info['cells_in']} cells read {chunk_cells} at a time; "
              f"{info['genes_materialised']} of {info['genes_total']} genes kept in memory "
              "(HVGs, marker, module, CD4/CD8 and sex genes and the control genes of "
              "the marker and module scores, drawn from every gene); differential "
              "expression, pseudobulk and enrichment on the compared cells with every "
              "gene, read in one more pass"]
-    results = [analysis._qc_result(pre.qc_table, params.qc)]
+    r0 = analysis._qc_result(pre.qc_table, params.qc)
+    results = [replace(r0, warnings=(*r0.warnings, *qc_warns))]
+
     def de_cells(b: anndata.AnnData) -> anndata.AnnData:
         return all_genes(path, pre, analysis._de_mask(b, params), params, chunk_cells)
 
     prof = analysis.after_pca(a, params, results, warns, bool(params.construct_features),
                               de=de_cells, pool_means=pre.genes["lognorm_means"])
-    r0 = prof.results[0]
-    prof.results[0] = replace(r0, warnings=(*r0.warnings, *pre.warnings))
     return prof
