@@ -246,7 +246,7 @@ def test_report_command_draws_no_figure_itself_runs_pandas_without_pyarrow(
     status, has_pyarrow, still_hidden, loaded = last.split(" ", 3)
     assert (status, has_pyarrow, still_hidden) == ("0", "False", "False")
     # scipy.special was imported without numpy's lazily loaded submodules (numpy.f2py,
-    # numpy.testing: cli._import_scipy_special), which are all still there afterwards
+    # numpy.testing: remission.stats._special), which are all still there afterwards
     # (seen red with the hiding left out); word.py escapes XML without importing
     # xml.sax.saxutils, which loads urllib.request
     assert numpy_names == "True True True"

@@ -262,47 +262,6 @@ def _pandas_without_pyarrow() -> Iterator[None]:
             del sys.modules["pyarrow"]
 
 
-def _import_scipy_special() -> None:
-    """Import :mod:`scipy.special` without the numpy submodules nobody here uses.
-
-    scipy.special imports scipy's array-API layer, which copies numpy's namespace
-    (``scipy._lib.array_api_compat.numpy``) with ``from numpy import *`` and ``dir``:
-    that imports every numpy submodule numpy itself loads lazily (``numpy.f2py``,
-    ``numpy.testing`` with ``unittest``, ``numpy.polynomial``, ``numpy.matlib``...), on the
-    longest path of a cold ``remission report`` (about half of scipy.special's import
-    time; docs/performance.md). While scipy.special is imported, numpy's ``__all__`` and
-    ``__dir__`` leave out the submodules not yet imported; afterwards they are restored
-    and scipy's copy of the namespace gets them on first use (a module ``__getattr__``
-    that returns numpy's), so every name is still there. The report's numbers come from
-    the same scipy.special functions. Nothing changes when scipy.special is already
-    imported.
-    """
-    if "scipy.special" in sys.modules:
-        return
-    import numpy
-    import numpy.typing  # scipy's copy imports it first: keep it in the copy
-
-    hidden = {n for n in getattr(numpy, "__numpy_submodules__", ()) if n not in vars(numpy)}
-    names, listing = numpy.__all__, vars(numpy).get("__dir__")
-    if not hidden or listing is None:
-        import scipy.special
-        return
-    numpy.__all__ = [n for n in names if n not in hidden]
-    numpy.__dir__ = lambda: [n for n in listing() if n not in hidden]  # type: ignore[misc]
-    try:
-        import scipy.special  # noqa: F401
-    finally:
-        numpy.__all__, numpy.__dir__ = names, listing  # type: ignore[misc]
-    copy = sys.modules.get("scipy._lib.array_api_compat.numpy")
-    if copy is not None and "__getattr__" not in vars(copy):
-        def __getattr__(name: str) -> object:
-            if name in hidden:
-                return getattr(numpy, name)
-            raise AttributeError(f"module {copy.__name__!r} has no attribute {name!r}")
-
-        copy.__getattr__ = __getattr__  # type: ignore[method-assign]
-
-
 def _report(args: argparse.Namespace) -> int:
     out = args.out or (args.study / "report")
     _check_out(out)
@@ -315,7 +274,6 @@ def _report(args: argparse.Namespace) -> int:
     with _pandas_without_pyarrow():  # pandas is first imported here
         from remission.pipeline import bundle_for
         from remission.report import write_report
-    _import_scipy_special()  # the tests' p-values and intervals need it
 
     with terminal_progress("report", _tty()):
         paths = write_report(bundle_for(args.study, background=figures), out)

@@ -70,10 +70,6 @@ def analyse(study: Study, figures: bool = True,
     5
     """
     adsl = derive_adsl(study)
-    adae = derive_adae(adsl, study.tables.get("adverse_events"))
-    cfg = study.config
-    ordered = bool(cfg.cohorts and cfg.cohorts.ordered)
-    rs = ResultSet()
     deferred = None
     if figures and background is not False:  # hand over now: the figures need only adsl
         if background is True:
@@ -82,6 +78,10 @@ def analyse(study: Study, figures: bool = True,
             background = _Bg()
         specs = clinical_figure_specs(adsl, study)
         deferred = background.submit([draw for *_, draw in specs])
+    adae = derive_adae(adsl, study.tables.get("adverse_events"))
+    cfg = study.config
+    ordered = bool(cfg.cohorts and cfg.cohorts.ordered)
+    rs = ResultSet()
     step("baseline, response and toxicity tables")
     cont = [c for c in CONTINUOUS if c in adsl and adsl[c].notna().any()]
     cat = [c for c in CATEGORICAL if c in adsl]

@@ -12,24 +12,22 @@ from functools import cache
 
 import numpy as np
 
+from remission.stats._special import special
+
 # R's fisher.test counts tables whose probability is <= the observed one within this
 # relative tolerance (fexact's "1 + 1e-7"), so ties in probability are not lost to rounding.
 _R_RELERR = 1 + 1e-7
 _MAX_TABLES = 2_000_000
 
 
-# scipy.special is imported on first use: a report whose study needs no test does not
-# pay for importing scipy at start-up (docs/performance.md, cold report).
+# scipy.special is imported on first use (remission.stats._special): a report whose study
+# needs no test does not pay for importing scipy at start-up (docs/performance.md).
 def _chdtrc(df, x):
-    from scipy.special import chdtrc
-
-    return chdtrc(df, x)
+    return special().chdtrc(df, x)
 
 
 def _gammaln(x):
-    from scipy.special import gammaln
-
-    return gammaln(x)
+    return special().gammaln(x)
 
 
 def expected_counts(table: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from remission.stats._special import special as _special
+
 
 def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     """Exact binomial confidence interval of a proportion (Clopper & Pearson, Biometrika
@@ -45,7 +47,7 @@ def clopper_pearson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     _check(x, n, conf)
     if n == 0:
         return (math.nan, math.nan)
-    from scipy import special  # scipy loaded on use: not on a report's import path
+    special = _special()  # scipy loaded on use: not on a report's import path
 
     a = 1.0 - conf
     lo = 0.0 if x == 0 else float(special.betaincinv(x, n - x + 1, a / 2))
@@ -89,7 +91,7 @@ def wilson(x: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     _check(x, n, conf)
     if n == 0:
         return (math.nan, math.nan)
-    from scipy import special  # scipy loaded on use: not on a report's import path
+    special = _special()  # scipy loaded on use: not on a report's import path
 
     z = float(special.ndtri(1 - (1 - conf) / 2))
     p = x / n
