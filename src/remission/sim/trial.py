@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -740,15 +740,32 @@ STREAM_TABLES = ("patients", "events", "adverse_events", "observations", "model_
 STREAM_CHUNK = 2000
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak resident memory (VmHWM) in MB, or NaN where unavailable."""
+def _status_mb(field: str) -> float:
+    """A memory line of this process's ``/proc/self/status`` in MB, or NaN where
+    unavailable (not Linux)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         pass
     return float("nan")
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM) in MB, or NaN where unavailable."""
+    return _status_mb("VmHWM")
+
+
+def _rss_mb() -> float:
+    """This process's current resident memory (VmRSS) in MB, or NaN where unavailable."""
+    return _status_mb("VmRSS")
+
+
+def _process_memory() -> dict[str, float]:
+    """This process's id, peak and current resident memory (MB); run on the Dask
+    scheduler and workers (``Client.run_on_scheduler`` / ``Client.run``)."""
+    return {"pid": os.getpid(), "peak_mb": _peak_rss_mb(), "rss_mb": _rss_mb()}
 
 
 def write_chunk(design: Design, segments: Sequence[Segment], seed: int, observations: bool,
@@ -828,6 +845,17 @@ class StreamResult:
     #: and of this (the calling) process
     worker_peak_mb: dict[int, float]
     main_peak_mb: float
+    #: this process's *current* resident memory (MB) once 10 % of the chunks had come back
+    #: (``"10%"``) and once all had (``"100%"``): a main process that kept anything per
+    #: patient would grow between the two (its peak, set early by imports and the cluster,
+    #: would not show it)
+    main_rss_mb: dict[str, float] = field(default_factory=dict)
+    #: peak resident memory (MB) of the Dask scheduler and its process id (NaN / None
+    #: without Dask; a LocalCluster's scheduler runs in this process, so its pid is ours)
+    scheduler_peak_mb: float = float("nan")
+    scheduler_pid: int | None = None
+    #: this (the calling) process's id
+    main_pid: int = field(default_factory=os.getpid)
 
 
 def _check_request(log: ProblemLog, n: int | None, workers: int | None, out: Path | str,
@@ -920,7 +948,11 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
     rows = dict.fromkeys(STREAM_TABLES[:5 if observations else 3], 0)
     parts = dict.fromkeys(rows, 0)
     peaks: dict[int, float] = {}
+    main_rss: dict[str, float] = {}
+    sched: dict[str, Any] = {}
     done = 0
+    tenth = -(-len(tasks) // 10)  # chunks back when the "10%" memory is read
+    collected: list[int] = []  # chunk numbers only (one int per chunk, never per patient)
 
     def collect(info: dict[str, Any]) -> None:
         nonlocal done
@@ -929,6 +961,12 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
             parts[k] = parts.get(k, 0) + (v > 0)
         peaks[info["pid"]] = max(peaks.get(info["pid"], 0.0), info["peak_rss_mb"])
         done += info["patients"]
+        n_back = len(collected) + 1
+        collected.append(info["index"])
+        if n_back == tenth:
+            main_rss["10%"] = _rss_mb()
+        if n_back == len(tasks):
+            main_rss["100%"] = _rss_mb()
         advance(done, total, "patients simulated")
 
     try:
@@ -956,6 +994,9 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
                 for f in as_completed(futs):
                     collect(f.result())
                     f.release()
+                sched.update(client.run_on_scheduler(_process_memory))
+                for mem in client.run(_process_memory).values():  # idle workers too
+                    peaks[mem["pid"]] = max(peaks.get(mem["pid"], 0.0), mem["peak_mb"])
             finally:
                 client.close()
                 if cluster is not None:
@@ -982,7 +1023,8 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    return StreamResult(out, total, rows, len(tasks), peaks, _peak_rss_mb())
+    return StreamResult(out, total, rows, len(tasks), peaks, _peak_rss_mb(), main_rss,
+                        float(sched.get("peak_mb", float("nan"))), sched.get("pid"))
 
 
 def study_config(design: Design, seed: int) -> StudyConfig:
