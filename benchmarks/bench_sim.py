@@ -323,7 +323,10 @@ def _trial(data: str, out: str, workers: int) -> None:
              for f in sorted(folder.rglob("*.parquet"))}
     hz.emit(out, {"files": files, "rows": res.rows,
                   "worker_peak_mb": sorted(res.worker_peak_mb.values()),
-                  "main_peak_mb": res.main_peak_mb}, secs)
+                  "main_peak_mb": res.main_peak_mb,
+                  "scheduler_peak_mb": res.scheduler_peak_mb,
+                  "scheduler_in_main": res.scheduler_pid == res.main_pid,
+                  "main_rss_mb": res.main_rss_mb}, secs)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -336,6 +339,7 @@ def w_trial1(data: str, out: str) -> None:
 
 
 LIMIT_MB = 4096.0  # every process of a streamed trial must stay below 4 GB
+GROWTH_MB = 50.0  # the main process may not grow more between 10% and 100% of the chunks
 
 
 def compare_trial(o: dict) -> list[hz.Check]:
@@ -345,11 +349,21 @@ def compare_trial(o: dict) -> list[hz.Check]:
                        0.0 if same else 1.0,
                        f"{len(a['files'])} part files; rows {a['rows']}")]
     for name, side in (("2 workers", a), ("1 worker", b)):
-        peaks = [float(side["main_peak_mb"]), *map(float, side["worker_peak_mb"])]
+        peaks = [float(side["main_peak_mb"]), float(side["scheduler_peak_mb"]),
+                 *map(float, side["worker_peak_mb"])]
+        where = " (LocalCluster: in the main process)" if side["scheduler_in_main"] else ""
         checks.append(hz.Check(f"peak memory of every process < 4 GB ({name})",
                                max(peaks) < LIMIT_MB, max(peaks),
-                               "MB: main " + f"{peaks[0]:.0f}, workers "
-                               + ", ".join(f"{x:.0f}" for x in peaks[1:])))
+                               "MB: main " + f"{peaks[0]:.0f}, scheduler {peaks[1]:.0f}{where}"
+                               ", workers " + ", ".join(f"{x:.0f}" for x in peaks[2:])))
+    for name, side in (("2 workers", a), ("1 worker", b)):
+        rss = side["main_rss_mb"]
+        grow = float(rss["100%"]) - float(rss["10%"])
+        checks.append(hz.Check(f"main process flat from 10% to 100% of the chunks ({name})",
+                               grow <= GROWTH_MB, max(grow, 0.0),
+                               f"current RSS {float(rss['10%']):.0f} -> "
+                               f"{float(rss['100%']):.0f} MB; limit +{GROWTH_MB:.0f} MB "
+                               "(benchmarks/bench_sim_stream.py checks it at large sizes)"))
     return checks
 
 

@@ -37,7 +37,10 @@ def test_bench_sim_trial_same_patients_with_1_and_2_workers() -> None:
     assert [c["key"] for c in rec["checks"]] == [
         "Parquet parts (2 workers vs 1), byte for byte",
         "peak memory of every process < 4 GB (2 workers)",
-        "peak memory of every process < 4 GB (1 worker)"]
+        "peak memory of every process < 4 GB (1 worker)",
+        "main process flat from 10% to 100% of the chunks (2 workers)",
+        "main process flat from 10% to 100% of the chunks (1 worker)"]
     assert all(c["ok"] for c in rec["checks"])
-    # the memory of the main process and of each worker is printed
-    assert "workers " in rec["checks"][1]["detail"] and "main " in rec["checks"][1]["detail"]
+    # the memory of the main process, the scheduler and each worker is printed
+    detail = rec["checks"][1]["detail"]
+    assert "workers " in detail and "main " in detail and "scheduler " in detail

@@ -52,3 +52,24 @@ def test_refusals_then_force_without_observations(tmp_path: Path) -> None:
     assert {"events", "manifest.json", "patients"} <= set(names)
     assert json.loads((out / "manifest.json").read_text())["patients"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big"]  # no temporaries left
+
+
+def test_only_counts_come_back_to_the_client(tmp_path: Path) -> None:
+    """What a chunk sends back to the client (the only thing the client keeps) has the
+    same size for 1 and 6 patients: counts, a pid and a memory figure, nothing per
+    patient; and the client's memory is read at 10 % and 100 % of the chunks."""
+    import pickle
+
+    from remission.sim.design import load_design
+    from remission.sim.trial import write_chunk
+
+    d = load_design(DESIGN)
+    one = write_chunk(d, [(0, 0, 1)], 0, False, str(tmp_path / "a"), 0)
+    six = write_chunk(d, [(0, 0, 3), (1, 0, 3)], 0, False, str(tmp_path / "b"), 1)
+    assert (one["patients"], six["patients"]) == (1, 6)
+    assert six["rows"]["patients"] == 6 and set(one) == set(six)
+    assert abs(len(pickle.dumps(six)) - len(pickle.dumps(one))) <= 16
+    r = stream_trial(DESIGN, tmp_path / "s", n=1, workers=0, chunk_size=1)
+    assert r.chunks == 2 and set(r.main_rss_mb) == {"10%", "100%"}
+    assert all(v > 0 for v in r.main_rss_mb.values())
+    assert r.scheduler_pid is None  # no Dask: no scheduler

@@ -599,41 +599,54 @@ def _canonical_observations(df: pd.DataFrame, weight_kg: Mapping[str, float] | p
     df = df.reset_index(drop=True)
     name = _map_unique(df["variable"], variable_name)
     token = _map_unique(df["unit"], unit_token)
-    out = pd.DataFrame({
-        "patient_id": df["patient_id"].astype(str).str.strip(),
-        "day": pd.to_numeric(df["day"]).astype(np.int64),
-        "time": (df["time"].astype(str).str.strip().where(~_blank(df["time"]), None)
-                 if "time" in df.columns else pd.Series(None, index=df.index, dtype=object)),
-        "variable": name,
-        "value": np.nan,
-        "category": pd.Series(None, index=df.index, dtype=object),
-        "unit": "",
-    })
+    patient = df["patient_id"].astype(str).str.strip()
+    n = len(df)
+    value = np.full(n, np.nan)
+    category = np.full(n, None, dtype=object)
+    unit = np.full(n, "", dtype=object)
     weights = None if weight_kg is None else pd.Series(weight_kg, dtype=float)
     problems = []
-    groups = pd.DataFrame({"v": name, "t": token}).groupby(["v", "t"]).groups
-    for (vname, t), rows in groups.items():
+    # rows by (variable, unit token), groups in sorted order (as a sorted groupby), rows in
+    # table order within a group; one stable sort of integer codes (a groupby's .groups
+    # builds a tuple per row and took a third of this function on long simulated tables)
+    vcodes, vnames = pd.factorize(name, sort=True)
+    tcodes, tnames = pd.factorize(token, sort=True)
+    key = vcodes.astype(np.int64) * (len(tnames) + 1) + tcodes
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    raw = df["value"]
+    for rows in np.split(order, bounds) if n else []:
+        vname, t = vnames[vcodes[rows[0]]], tnames[tcodes[rows[0]]]
         v = VOCABULARY[vname]
-        rows = pd.Index(rows)
-        out.loc[rows, "unit"] = v.unit
+        unit[rows] = v.unit
         if v.kind == "categorical":
-            out.loc[rows, "category"] = _map_unique(
-                df.loc[rows, "value"], lambda u: _level_token(pd.Series([u])).iat[0]).to_numpy()
+            category[rows] = _map_unique(
+                raw.iloc[rows], lambda u: _level_token(pd.Series([u])).iat[0]).to_numpy()
             continue
         conv = v.units[t]
-        x = pd.to_numeric(df.loc[rows, "value"]).to_numpy(dtype=float)
+        x = pd.to_numeric(raw.iloc[rows]).to_numpy(dtype=float)
         w = None
         if conv.per_weight:
-            pid = out.loc[rows, "patient_id"]
-            w = pid.map(weights) if weights is not None else pd.Series(np.nan, index=rows)
+            pid = patient.iloc[rows]
+            w = pid.map(weights) if weights is not None else pd.Series(np.nan, index=pid.index)
             for i in rows[w.isna().to_numpy()]:
                 problems.append(Problem(file, f"{vname} in {t} needs the patient's weight_kg",
                                         int(lines[i]), "unit", df.at[i, "unit"],
                                         "weight_kg in patients.csv"))
             w = w.to_numpy(dtype=float)
-        out.loc[rows, "value"] = conv.apply(x, w)
+        value[rows] = conv.apply(x, w)
     if problems:
         raise InputError(problems)
+    out = pd.DataFrame({
+        "patient_id": patient,
+        "day": pd.to_numeric(df["day"]).astype(np.int64),
+        "time": (df["time"].astype(str).str.strip().where(~_blank(df["time"]), None)
+                 if "time" in df.columns else pd.Series(None, index=df.index, dtype=object)),
+        "variable": name,
+        "value": value,
+        "category": pd.Series(category, index=df.index, dtype=object),
+        "unit": pd.Series(unit, index=df.index, dtype=object),
+    })
     if "source" in df.columns:
         out["source"] = df["source"]
     if "attributed_to" in df.columns:  # site attribution to another cause (free text)
