@@ -600,6 +600,7 @@ def _canonical_observations(df: pd.DataFrame, weight_kg: Mapping[str, float] | p
     name = _map_unique(df["variable"], variable_name)
     token = _map_unique(df["unit"], unit_token)
     patient = df["patient_id"].astype(str).str.strip()
+    day = pd.to_numeric(df["day"]).astype(np.int64)  # before the loop, as it always was
     n = len(df)
     value = np.full(n, np.nan)
     category = np.full(n, None, dtype=object)
@@ -639,7 +640,7 @@ def _canonical_observations(df: pd.DataFrame, weight_kg: Mapping[str, float] | p
         raise InputError(problems)
     out = pd.DataFrame({
         "patient_id": patient,
-        "day": pd.to_numeric(df["day"]).astype(np.int64),
+        "day": day,
         "time": (df["time"].astype(str).str.strip().where(~_blank(df["time"]), None)
                  if "time" in df.columns else pd.Series(None, index=df.index, dtype=object)),
         "variable": name,
