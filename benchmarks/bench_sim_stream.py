@@ -130,14 +130,14 @@ def run_once(design: Path, n_per_arm: int, workers: int, chunk: int, observation
     quiet = {"stdout": subprocess.DEVNULL, "stderr": open(tmp / "dask.log", "w")}  # noqa: SIM115
     procs: list[subprocess.Popen] = []
     try:
-        sched = subprocess.Popen(py + ["distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                       "--port", "0", "--no-dashboard", "--scheduler-file",
-                                       str(sfile)], **quiet)
+        sched = subprocess.Popen([*py, "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", "0", "--no-dashboard", "--scheduler-file",
+                                  str(sfile)], **quiet)
         procs.append(sched)
         _wait_file(sfile, procs)
         for k in range(workers):
-            procs.append(subprocess.Popen(py + [
-                "distributed.cli.dask_worker", "--scheduler-file", str(sfile), "--nthreads",
+            procs.append(subprocess.Popen([
+                *py, "distributed.cli.dask_worker", "--scheduler-file", str(sfile), "--nthreads",
                 "1", "--no-nanny", "--memory-limit", "0", "--no-dashboard", "--name",
                 f"w{k}"], **quiet))
         address = json.loads(sfile.read_text())["address"]
