@@ -18,8 +18,10 @@ benchmarks (e.g. ``--reps 3``).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -72,13 +74,49 @@ def arguments(name: str, argv: list[str]) -> list[str]:
     return [*MAKE_BENCH.get(name, []), *rest]
 
 
+BUDGET_S = 300.0  # each benchmark at its `make bench` size: < 5 min on the idle machine
+
+
+def timed_call(cmd: list[str]) -> tuple[int, float, float]:
+    """Run ``cmd`` to the end; its exit status, wall time and CPU time.
+
+    Parameters
+    ----------
+    cmd : list of str
+        The command.
+
+    Returns
+    -------
+    tuple of (int, float, float)
+        Exit status, wall seconds, and CPU seconds (user + system) of the process and of
+        every descendant it waited for (``os.wait4``), which, unlike the wall time, does
+        not grow with other users' load.
+
+    Examples
+    --------
+    >>> status, wall, cpu = timed_call([sys.executable, "-c", "import sys; sys.exit(3)"])
+    >>> status, wall > 0, cpu > 0
+    (3, True, True)
+    """
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, st, ru = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(st), time.perf_counter() - t, ru.ru_utime + ru.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     status: dict[str, int] = {}
+    times: dict[str, str] = {}
     for name in HARNESS + LEGACY:
         args = arguments(name, argv)
         print(f"\n=== {name} {' '.join(args)} ===", flush=True)
-        status[name] = subprocess.call([sys.executable, str(HERE / name), *args])
+        load0 = os.getloadavg()[0]
+        status[name], wall, cpu = timed_call([sys.executable, str(HERE / name), *args])
+        over = wall > BUDGET_S and "--full" not in argv
+        times[name] = (f"{wall:.0f} s wall{' (over the 5-min budget)' if over else ''}, "
+                       f"{cpu:.0f} s CPU, 1-min load {load0:.1f} -> {os.getloadavg()[0]:.1f}")
+        print(f"=== {name}: exit {status[name]}, {times[name]} ===", flush=True)
     print("\n=== summary ===")
     for name in HARNESS:
         rec_path = HERE.parent / "build" / "bench" / (name[6:-3] + ".json")
@@ -104,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['limit_s']:g} s: {'PASS' if r['target_met'] else 'FAIL'}; load "
                       f"{max(x['load1'] for x in r['runs']):.1f})")
     for name, st in status.items():
-        print(f"{name}: {'ok' if st == 0 else f'FAILED (exit {st})'}")
+        print(f"{name}: {'ok' if st == 0 else f'FAILED (exit {st})'}; {times[name]}")
     return 0 if all(st == 0 for st in status.values()) else 1
 
 

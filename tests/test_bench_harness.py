@@ -77,6 +77,24 @@ def test_make_bench_sizes_and_full_and_quick_replace_them() -> None:
     assert run_all.arguments("bench_immunogenetics.py", ["--quick"]) == ["--quick"]
 
 
+def test_run_all_reports_each_benchmark_exit_wall_and_cpu(capsys, monkeypatch) -> None:
+    # make bench prints each benchmark's exit status, wall and process-tree CPU time and
+    # flags one over the 5-minute budget (the check is on wall time; no timing asserted;
+    # seen red with the budget doubled)
+    import run_all
+
+    status, wall, cpu = run_all.timed_call(
+        [sys.executable, "-c", "import subprocess, sys; sys.exit(subprocess.call("
+         "[sys.executable, '-c', 'import sys; sys.exit(4)']))"])
+    assert status == 4 and wall > 0 and cpu > 0  # a grandchild's exit status passes up
+    monkeypatch.setattr(run_all, "HARNESS", [])
+    monkeypatch.setattr(run_all, "LEGACY", ["bench_x.py"])
+    monkeypatch.setattr(run_all, "timed_call", lambda cmd: (2, 301.0, 12.0))
+    assert run_all.main([]) == 1
+    out = capsys.readouterr().out
+    assert "bench_x.py: FAILED (exit 2); 301 s wall (over the 5-min budget), 12 s CPU" in out
+
+
 def test_ab_commands_alternates_and_fails_on_a_failing_run(capsys) -> None:
     import ab_commands
 
