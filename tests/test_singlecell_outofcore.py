@@ -30,7 +30,7 @@ from remission.singlecell.tl import gene_means
 
 CONSTRUCT = ("CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE")
 PARAMS = Params(construct_features=CONSTRUCT, n_top_genes=150, n_comps=15, n_dims=15,
-                time_order=("product", "day 9"), donor_sex="male")
+                time_order=("product", "day 9"), donor_sex="male", go_genesets=False)
 CHUNK = 37
 
 
