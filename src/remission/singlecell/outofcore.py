@@ -3,7 +3,8 @@
 The in-memory route (:func:`remission.singlecell.analysis.profile`) holds every cell x gene
 count, then a float64 log-normalised copy of them, at once. Here the count matrix stays on
 disk (``X`` of an .h5ad written as CSR, opened with anndata's backed
-``anndata.io.sparse_dataset``) and is read in blocks of ``chunk_cells`` rows, five times:
+``anndata.io.sparse_dataset``) and is read in blocks of ``chunk_cells`` rows, five times
+(a sixth for DE):
 
 1. per cell: construct (CAR) UMIs, and ``sc.pp.calculate_qc_metrics`` on the block (genes,
    UMIs, mitochondrial %); per gene: cells and UMIs (the QC ``var`` columns). The QC rules
