@@ -194,3 +194,97 @@ def test_graders_accept_an_empty_table_and_very_short_follow_up():
     short = pd.DataFrame({"patient_id": ["A", "A"], "day": [0, 1], "anc": [0.3, 0.9]})
     e = engraftment(short)
     assert e["neutrophil_engraftment_day"].isna().all() and not e["neutrophil_never_below"][0]
+
+
+def _waiver_plain(daily_rows, tx_rows, agents):
+    """ASTCT 2019 fever waiver as the rule reads, patient by patient (plain Python): the
+    first start of an anti-cytokine agent (earliest day, then earliest clock time; a
+    start without a day or time counts as the earliest, file order on ties), kept when
+    the patient had fever >= 38.0 °C on a day >= 0 on or before that day."""
+    out = {}
+    for pid in sorted({r["patient_id"] for r in tx_rows}):
+        starts = []
+        for i, r in enumerate(tx_rows):
+            if r["patient_id"] != pid or r["agent"] not in agents:
+                continue
+            h, _, m = r["time"].partition(":")
+            ok = h.isdigit() and m.isdigit() and len(m) == 2 and int(h) < 24 and int(m) < 60
+            day = float(r["start_day"]) if r["start_day"] != "" else None
+            starts.append(((day is not None, day or 0.0), (ok, 60 * int(h) + int(m) if ok
+                                                            else 0), i, day,
+                           60.0 * int(h) + int(m) if ok else None))
+        if not starts:
+            continue
+        _, _, _, day, minute = min(starts)
+        fevers = [r["day"] for r in daily_rows if r["patient_id"] == pid
+                  and r["temperature"] is not None and r["temperature"] >= 38.0
+                  and r["day"] >= 0]
+        if day is not None and any(f <= day for f in fevers):
+            out[pid] = (day, minute)
+    return out
+
+
+def test_waiver_start_matches_a_plain_statement_of_the_rule():
+    import random
+
+    from remission.derive.criteria.crs import ANTICYTOKINE, _waiver_start
+
+    rnd = random.Random(7)
+    agents = ["tocilizumab", "dexamethasone", "paracetamol", "norepinephrine"]
+    seen = 0
+    for _ in range(70):
+        pids = [f"P{i}" for i in range(rnd.randint(1, 4))]
+        tx_rows = [{"patient_id": rnd.choice(pids), "agent": rnd.choice(agents),
+                    "start_day": rnd.choice(["", "-1", "0", "2", "3", "3"]),
+                    "time": rnd.choice(["", "08:00", "23:59", "7:05", "00:00"])}
+                   for _ in range(rnd.randint(1, 6))]
+        daily_rows = [{"patient_id": p, "day": d,
+                       "temperature": rnd.choice([None, 37.0, 38.0, 39.5])}
+                      for p in pids for d in range(-2, 6) if rnd.random() < 0.7]
+        if not daily_rows:
+            continue
+        tx = pd.DataFrame(tx_rows)
+        tx["start_day"] = pd.to_numeric(tx["start_day"])
+        daily = pd.DataFrame(daily_rows).astype({"patient_id": "category",
+                                                 "temperature": float})
+        got = _waiver_start(daily, tx, ANTICYTOKINE, True)
+        want = _waiver_plain(daily_rows, tx_rows, ANTICYTOKINE)
+        assert {p: (d, None if np.isnan(m) else m) for p, d, m in
+                zip(got.index, got["day"], got["minute"], strict=True)} == want
+        seen += len(want)
+    assert seen > 20
+
+
+def test_febrile_neutropenia_pairing_matches_a_plain_statement_of_the_rule():
+    import random
+
+    from remission.derive.criteria.ctcae import grade_febrile_neutropenia
+
+    rnd = random.Random(11)
+    seen = 0
+    for window in (0, 1, 2):
+        for _ in range(25):
+            rows = [{"patient_id": p, "day": d,
+                     "temperature": rnd.choice([np.nan, 37.0, 38.1, 38.4, 39.5]),
+                     "anc": rnd.choice([np.nan, 0.2, 0.99, 1.0, 3.0]),
+                     "fever_sustained": rnd.random() < 0.2}
+                    for p in ("P1", "P2", "P3") for d in range(-3, 9) if rnd.random() < 0.6]
+            daily = pd.DataFrame(rows)
+            want = []
+            # CTCAE v5.0: ANC < 1.0 with T > 38.3 °C or >= 38.0 °C sustained > 1 h; the
+            # nearest day with ANC < 1.0 within the window: same day, +1, -1, +2, -2 ...
+            low = {(r["patient_id"], r["day"]): r["anc"] for r in rows if r["anc"] < 1.0}
+            for r in rows:
+                if not (r["temperature"] > 38.3 or r["fever_sustained"]):
+                    continue
+                for k in [0] + [s * j for j in range(1, window + 1) for s in (1, -1)]:
+                    if (r["patient_id"], r["day"] + k) in low:
+                        want.append((r["patient_id"], r["day"], low[(r["patient_id"],
+                                                                     r["day"] + k)],
+                                     r["day"] + k))
+                        break
+            got = grade_febrile_neutropenia(daily, window_days=window)
+            assert list(zip(got["patient_id"], got["day"], got["anc"], got["anc_day"],
+                            strict=True)) == want
+            seen += len(want)
+    assert seen > 40

@@ -102,18 +102,24 @@ def _waiver_start(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents,
         ok = tt.str.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d").fillna(False).to_numpy()
         if ok.any():
             minute[ok] = minutes_of_day(tt[ok])
-    t = pd.DataFrame({"patient_id": tx["patient_id"].to_numpy(),
-                      "day": pd.to_numeric(tx["start_day"]).to_numpy(dtype=float),
-                      "minute": minute})
-    t = t.sort_values(["patient_id", "day", "minute"], kind="stable", na_position="first")
-    first = t.drop_duplicates("patient_id").set_index("patient_id")[["day", "minute"]]
+    pids = tx["patient_id"].to_numpy()
+    day = pd.to_numeric(tx["start_day"]).to_numpy(dtype=float)
+    # each patient's earliest start: by day, then minute, a missing value first (an
+    # untimed or undated start is the earliest), rows in file order on ties
+    _, codes = np.unique(pids.astype(str), return_inverse=True)
+    order = np.lexsort((np.where(np.isnan(minute), -np.inf, minute),
+                        np.where(np.isnan(day), -np.inf, day), codes))
+    firsts = order[np.r_[True, codes[order][1:] != codes[order][:-1]]]
+    first = pd.DataFrame({"day": day[firsts], "minute": minute[firsts]},
+                         index=pd.Index(pids[firsts], name="patient_id"))
     if needs_fever:
         # fever before day 0 is not CRS (the syndrome follows the infusion)
-        fever_days = daily.loc[(column(daily, "temperature") >= 38.0)
-                               & (daily["day"].to_numpy() >= 0), ["patient_id", "day"]]
-        first_fever = fever_days.groupby("patient_id")["day"].min()
-        ok = first_fever.reindex(first.index) <= first["day"]
-        first = first[ok.fillna(False).to_numpy()]
+        fever = (column(daily, "temperature") >= 38.0) & (daily["day"].to_numpy() >= 0)
+        fpid = daily["patient_id"].to_numpy()[fever].astype(str)
+        fday = daily["day"].to_numpy()[fever].astype(float)
+        ok = [bool(np.any(fday[fpid == str(p)] <= d)) for p, d in
+              zip(first.index, first["day"].to_numpy(), strict=True)]
+        first = first[np.asarray(ok, dtype=bool)]
     return first
 
 

@@ -267,21 +267,21 @@ def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5",
     febrile = single | sustained
     pid = daily["patient_id"].astype(str).to_numpy()
     day = daily["day"].to_numpy(dtype=np.int64)
-    low = anc < 1.0
-    low_idx = pd.MultiIndex.from_arrays([pid[low], day[low]])
+    low = np.flatnonzero(anc < 1.0)
+    # (patient, day) -> row of a day with ANC < 1.0 (one row per patient-day in ``daily``)
+    low_at = dict(zip(zip(pid[low].tolist(), day[low].tolist(), strict=True), low.tolist(),
+                      strict=True))
     paired_anc = np.full(len(daily), np.nan)
     paired_day = np.full(len(daily), np.nan)
     # nearest first: same day, then +1, -1, +2, -2 ... (after before: IDSA's "next 48 h")
     offsets = [0] + [s * k for k in range(1, window_days + 1) for s in (1, -1)]
-    for k in offsets:
-        todo = febrile & np.isnan(paired_anc)
-        if not todo.any():
-            break
-        pos = low_idx.get_indexer(pd.MultiIndex.from_arrays([pid[todo], day[todo] + k]))
-        hit = pos >= 0
-        rows = np.flatnonzero(todo)[hit]
-        paired_anc[rows] = anc[low][pos[hit]]
-        paired_day[rows] = day[rows] + k
+    for r in np.flatnonzero(febrile).tolist():
+        for k in offsets:
+            j = low_at.get((pid[r], int(day[r]) + k))
+            if j is not None:
+                paired_anc[r] = anc[j]
+                paired_day[r] = day[r] + k
+                break
     fn = febrile & ~np.isnan(paired_anc)
     out = daily.loc[fn, ["patient_id", "day"]].reset_index(drop=True)
     out["grade"] = 3
