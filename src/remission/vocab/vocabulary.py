@@ -747,6 +747,8 @@ def _canonical_rows(rows: list[Mapping[str, object]],
     category: list[object] = [np.nan] * len(rows)  # missing, as a categorical gives it
     weights = None if weight_kg is None else pd.Series(weight_kg, dtype=float)
     pids = [str(r["patient_id"]).strip() for r in rows]
+    # before the conversion, as normalise_observations parses it
+    days = pd.to_numeric(pd.Series([r["day"] for r in rows])).astype(np.int64).tolist()
     groups: dict[tuple[str, str], list[int]] = {}
     for i, key in enumerate(zip(names, tokens, strict=True)):
         groups.setdefault(key, []).append(i)
@@ -770,7 +772,6 @@ def _canonical_rows(rows: list[Mapping[str, object]],
         value[pos] = conv.apply(x, w)
     if problems:
         raise InputError(problems)
-    days = pd.to_numeric(pd.Series([r["day"] for r in rows])).astype(np.int64).tolist()
     out = []
     for i, r in enumerate(rows):
         row = (pids[i], days[i], _text_or_none(r["time"]) if "time" in keys else np.nan,
