@@ -168,3 +168,17 @@ def test_memory_cap_watchdog():
                        text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "watchdog OK" in r.stdout
+
+
+def test_scores_refuse_a_pool_gene_not_in_memory(routes):
+    from remission.singlecell.tl import set_scores
+
+    _, ooc, one = routes
+    B = ooc.adata
+    genes = ["NKG7", "GNLY", "GZMB", "PRF1"]
+    pool = one.genes["lognorm_means"]
+    s = set_scores(B, genes, pool_means=pool)  # every control gene is in memory
+    assert np.isfinite(s).all()
+    few = B[:, [g for g in B.var_names if g in genes or g.startswith("MT-")]].copy()
+    with pytest.raises(ValueError, match="control genes drawn from the pool"):
+        set_scores(few, genes, pool_means=pool)

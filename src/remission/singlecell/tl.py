@@ -461,6 +461,11 @@ def set_scores(adata: anndata.AnnData, genes: Sequence[str], seed: int = 0,
     if not isinstance(pool_means, pd.Series):
         pool_means = pd.Series(np.asarray(pool_means, np.float64), index=adata.var_names)
     gene_list, control = control_genes(present, pool_means, seed, n_bins, ctrl_size)
+    absent = control.difference(adata.var_names)
+    if len(absent):  # scanpy's subset would silently take the last column for them
+        raise ValueError(f"{len(absent)} control genes drawn from the pool are not in "
+                         f"adata (e.g. {', '.join(map(str, absent[:3]))}); keep every "
+                         "control gene (remission.singlecell.outofcore does)")
     _, _, get_subset = _check_score_genes_args(adata, present, None, use_raw=False,
                                                layer=None)
     if len(control) == 0:
