@@ -103,9 +103,10 @@ def scalar_rhs_factory(pi: dict) -> callable:
         recog = dh * (1.0 + dh_half) / (dh + dh_half)
         kill_car = q["kill_max"] * car_sat * recog
         ven = q["ven_kill_max"] * cv
-        kill_pos = kill_car + ven / (q["ven_ic50_pos"] + cv)
+        ic50 = q["ven_ic50_pos"] * a ** q["ven_tolerance"]
+        kill_pos = kill_car + ven / (ic50 + cv)
         kill_neg = q["car_neg_kill_fraction"] * kill_car + ven / (
-            q["ven_ic50_pos"] / q["ven_sensitivity_ratio"] + cv)
+            ic50 / q["ven_sensitivity_ratio"] + cv)
         occ = cb / (q["blin_ec50"] + cb)
         kill_b = q["blin_kill_max"] * occ * a * t / (q["blin_t_half"] + t
                                                       + q["blin_et_burden"] * ltot)
@@ -149,7 +150,7 @@ def scalar_rhs_factory(pi: dict) -> callable:
             ktp * pp * (drive_p - 1.0) - kdp * pp,
             ktp * (pp - pt1), ktp * (pt1 - pt2), ktp * (pt2 - pt3), ktp * (pt3 - plt),
             q["hb_turnover"] * (prod_hb - hb),
-            -q["car_exhaustion"] * stim * fit,
+            -q["car_exhaustion"] * stim * fit if e + m > 0.0 else 0.0,
             -ka * d0, ka * d0 - (cl + qq) / v2 * d1 + qq / v3 * d2, qq / v2 * d1 - qq / v3 * d2,
             rate - kb * d3, -kld * d4,
         ]

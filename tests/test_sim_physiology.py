@@ -312,3 +312,40 @@ def test_car_nk_single_infusion_expands_and_peaks_in_the_second_week() -> None:
           "nk_resting_fraction": 0.0}
     _, peak_v2 = _single_infusion_nk(v2)
     assert peak_v2 < 7, peak_v2
+
+
+def test_car_capacity_is_spent_only_by_car_cells_meeting_antigen() -> None:
+    """The expansion capacity F belongs to the CAR cells: before the infusion there are
+    none, so however much antigen the patient carries (and however long the venetoclax
+    lead-in that raises it) F is still 1 when the cells arrive; after the infusion it
+    falls with their stimulation. (Seen red with the former ``dF = -kappa S F`` for every
+    patient: F at the infusion was 0.69-0.88 in the seed-000 design, lower in the lead-in
+    arm, so the lead-in weakened the CAR it was meant to help.)"""
+    from remission.sim.kernel import pack, rhs_one
+    from remission.sim.model import EF, FIT, MEM, initial_state, rhs
+    from remission.sim.solver import simulate_states
+
+    d = _design("seed000_ven_leadin_cll1_cart.toml")
+    s = d.stacked_schedule()
+    n = 12
+    _, p = build_patients(5, np.arange(n), d.population, typical(d.parameters), "car_t",
+                          "CLL1", d.eligibility)
+    p2 = {k: np.concatenate([v, v]) for k, v in p.items()}
+    arm = np.repeat(np.arange(len(d.arms)), n)
+    x = simulate_states(p2, s, arm)
+    day0 = -s.first_day  # row of the morning of day 0, before the infusion
+    assert (x[: day0 + 1, EF] == 0.0).all() and (x[: day0 + 1, MEM] == 0.0).all()
+    assert (x[: day0 + 1, FIT] == 1.0).all()  # every arm, lead-in or not
+    after = x[day0 + 28, FIT]  # four weeks later the cells have spent capacity
+    assert (after < 0.999).all() and (after > 0.0).all()
+    # the same rule in the vectorised and the compiled right-hand sides, with antigen and
+    # without CAR cells (0) or with them (< 0)
+    y = initial_state(p)
+    y[EF, : n // 2] = 5.0
+    dy = rhs(y, np.full(n, 0.3), np.zeros(n), np.zeros(n), p)
+    assert (dy[FIT, n // 2:] == 0.0).all() and (dy[FIT, : n // 2] < 0.0).all()
+    q = pack(p, n)
+    for i in (0, n - 1):
+        one = np.empty(y.shape[0])
+        rhs_one(np.ascontiguousarray(y[:, i]), 0.3, 0.0, 0.0, q[i], 1.0, one)
+        assert one[FIT] == dy[FIT, i]

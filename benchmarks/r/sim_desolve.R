@@ -47,9 +47,11 @@ model <- function(t, x, q) {
     kill_car <- kill_max * car_sat * recog
     occ <- cb / (blin_ec50 + cb)
     kill_b <- blin_kill_max * occ * a * ly / (blin_t_half + ly + blin_et_burden * ltot)
-    kill_pos <- kill_car + ven_kill_max * cv / (ven_ic50_pos + cv) + kill_b
+    # adaptive venetoclax tolerance: the blasts' IC50 rises as A^ven_tolerance
+    ic50 <- ven_ic50_pos * a^ven_tolerance
+    kill_pos <- kill_car + ven_kill_max * cv / (ic50 + cv) + kill_b
     kill_neg <- car_neg_kill_fraction * kill_car +
-      ven_kill_max * cv / (ven_ic50_pos / ven_sensitivity_ratio + cv) +
+      ven_kill_max * cv / (ic50 / ven_sensitivity_ratio + cv) +
       blin_neg_kill_fraction * kill_b
     to_pos <- switch_neg_to_pos * (1 + antigen_switch_gain * (a - 1))
     to_neg <- switch_pos_to_neg
@@ -65,7 +67,8 @@ model <- function(t, x, q) {
            homeostatic * lymphopenia / (1 + e / car_et_capacity) -
            effector_loss - memory_conversion) * e + react
     dm <- memory_conversion * e - react - memory_loss * m
-    dfit <- -car_exhaustion * stim * fit
+    # capacity is spent by CAR cells meeting antigen: none before the first infusion
+    dfit <- if (e + m > 0) -car_exhaustion * stim * fit else 0
     dly <- lymph_recovery * (alc0 - ly) - ld_lymph_kill * ld * ly
     # neutrophils (Friberg) with marrow crowding and on-target / off-tumour kill
     free <- max(1 - ltot, 1e-3)

@@ -1,11 +1,17 @@
-"""HMA calibration check at a larger size, on random streams the hand fit never saw.
+"""HMA and venetoclax calibration check at a larger size, on random streams the hand
+fits never saw.
 
-``hma_kill`` was set on seed-0 streams (100 per arm). This script simulates the
-VIALE-A-like design (tests/data/sim/viale_a_like.toml) on other seeds, larger arms, and
-compares composite CR (CR/CRh/CRi) with the exact 95 % intervals of VIALE-A's counts
-(azacitidine 41/145, azacitidine + venetoclax 190/286), then repeats with the HMA effect
-scaled by 0.3 and 3, which must fail. Exit status 1 when the unperturbed check fails or
-a perturbed one passes.
+``hma_kill`` was set on seed-0 streams (100 per arm) and ``ven_tolerance`` on seed-0
+streams (300 per arm). This script simulates the VIALE-A-like design
+(tests/data/sim/viale_a_like.toml) on other seeds, larger arms, and compares composite
+CR (CR/CRh/CRi) with the exact 95 % intervals of VIALE-A's counts (azacitidine 41/145,
+azacitidine + venetoclax 190/286) and, for azacitidine + venetoclax, the median
+first-response day with the assessment day nearest VIALE-A's median (1.3 months -> day
+28; azacitidine alone, 2.8 months -> day 84, is printed but not checked: a known miss),
+then repeats with the
+HMA effect scaled by 0.3 and 3 and with the venetoclax tolerance exponent scaled by 0
+(the former model) and 2, which must fail. Exit status 1 when the unperturbed check
+fails or a perturbed one passes.
 
     PYTHONPATH=src python benchmarks/sim_hma/calibrate_hma.py            # n 300, seeds 1 2
     PYTHONPATH=src python benchmarks/sim_hma/calibrate_hma.py --n 1000 --seeds 7
@@ -14,6 +20,7 @@ a perturbed one passes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -21,6 +28,7 @@ from pathlib import Path
 
 from remission.sim.design import load_design
 from remission.sim.hma import check_targets
+from remission.sim.params import PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGN = ROOT / "tests" / "data" / "sim" / "viale_a_like.toml"
@@ -36,28 +44,45 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"# HMA calibration check ({dt.date.today().isoformat()})", "",
              f"Command: `PYTHONPATH=src python benchmarks/sim_hma/calibrate_hma.py --n {a.n} "
              f"--seeds {' '.join(map(str, a.seeds))}`", "",
-             "| seed | hma_kill scale | arm | n | composite CR | published | 95 % CI | inside |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| seed | perturbation | arm | n | composite CR | published | 95 % CI | inside "
+             "| first CR day (median) | target day |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     failures = []
     t0 = time.perf_counter()
+    g = PARAMETERS["ven_tolerance"].value
+    cases = [("none", 1.0, {}), ("hma_kill x 0.3", 0.3, {}), ("hma_kill x 3", 3.0, {}),
+             ("ven_tolerance x 0", 1.0, {"ven_tolerance": 0.0}),
+             ("ven_tolerance x 2", 1.0, {"ven_tolerance": 2.0 * g})]
     for seed in a.seeds:
-        for scale in (1.0, 0.3, 3.0):
-            arms = None if scale == 1.0 else ("aza", "aza+ven")
-            t = check_targets(design, n=a.n, seed=seed, hma_scale=scale, arms=arms)
+        for label, scale, over in cases:
+            arms = None if label == "none" else (("aza+ven",) if over else ("aza", "aza+ven"))
+            d = design if not over else dataclasses.replace(
+                design, parameters={**design.parameters, **over})
+            t = check_targets(d, n=a.n, seed=seed, hma_scale=scale, arms=arms)
             for arm, r in t.iterrows():
                 pub = "" if arm == "untreated" else f"{r['target']:.1%}"
                 ci = "" if arm == "untreated" else f"{r['lo']:.1%}-{r['hi']:.1%}"
                 ins = "" if arm == "untreated" else ("yes" if r["inside"] else "no")
-                lines.append(f"| {seed} | {scale:g} | {arm} | {int(r['n'])} | "
+                tgt = r.get("first_response_target_day")
+                first = r["first_response_day"]
+                lines.append(f"| {seed} | {label} | {arm} | {int(r['n'])} | "
                              f"{r['rate']:.1%} ({int(r['responders'])}) | {pub} | {ci} | "
-                             f"{ins} |")
-            ok = bool(t.loc[["aza", "aza+ven"], "inside"].all())
-            if scale == 1.0 and not ok:
-                failures.append(f"seed {seed}: outside a published interval")
-            if scale == 1.0 and t.loc["untreated", "responders"] != 0:
-                failures.append(f"seed {seed}: untreated patients responded")
-            if scale != 1.0 and ok:
-                failures.append(f"seed {seed}: check passed with hma_kill x {scale:g}")
+                             f"{ins} | {'' if first != first else int(first)} | "
+                             f"{'' if tgt is None or tgt != tgt else int(tgt)} |")
+            target_arms = [x for x in ("aza", "aza+ven") if x in t.index]
+            ok = bool(t.loc[target_arms, "inside"].all())
+            if label == "none":
+                if not ok:
+                    failures.append(f"seed {seed}: outside a published interval")
+                # azacitidine alone responds too late (a known miss, docs/simulation.md):
+                # reported in the table, not checked
+                if not bool(t.loc["aza+ven", "timing_ok"]):
+                    failures.append(f"seed {seed}: aza+ven median first response not on "
+                                    "the published median's assessment day")
+                if t.loc["untreated", "responders"] != 0:
+                    failures.append(f"seed {seed}: untreated patients responded")
+            elif ok:
+                failures.append(f"seed {seed}: check passed with {label}")
     lines += ["", f"Wall time {time.perf_counter() - t0:.0f} s. "
               + ("All checks as expected." if not failures else "FAILED: " + "; ".join(failures))]
     text = "\n".join(lines) + "\n"

@@ -36,14 +36,14 @@ PARAMS = (
     "neut_crowding", "neut_gamma", "neut_mtt", "offtumour_kill", "offtumour_weight",
     "plt_crowding", "plt_gamma", "plt_healthy", "plt_mtt", "switch_neg_to_pos",
     "switch_pos_to_neg", "ven_ic50_pos", "ven_kill_max", "ven_myelo_slope",
-    "ven_sensitivity_ratio", "marrow_capacity_cells",
+    "ven_sensitivity_ratio", "marrow_capacity_cells", "ven_tolerance",
 )
 (ALC0, ANC_H, AG_DECAY, AG_DENS, AG_SWITCH, AG_UP_EC50, AG_UP_RATE, BL_EC50, BL_ET,
  BL_KMAX, BL_NEG, BL_THALF, CAR_DH, CAR_HILL, CAR_ETC, CAR_EXH, CAR_KH, CAR_REACT,
  CAR_NEG, CAR_SH, EF_LOSS, EXPAN, HB_CROWD, HB_H, HB_TURN, HOMEO, IL_BASE, IL_BLIN,
  IL_CAR, IL_ELIM, IL_PMAX, KMAX, LD_BOOST, LD_HB, LD_LY, LD_MY, L_GROW, LY_REC, MEM_CONV,
  MEM_LOSS, N_CROWD, N_GAMMA, N_MTT, OFF_KILL, OFF_W, P_CROWD, P_GAMMA, P_H, P_MTT,
- S_NP, S_PN, V_IC50, V_KMAX, V_MY, V_RATIO, CAP) = range(len(PARAMS))
+ S_NP, S_PN, V_IC50, V_KMAX, V_MY, V_RATIO, CAP, V_TOL) = range(len(PARAMS))
 #: columns derived once per patient after the parameters (constant within a run)
 (KH, LOG_ANC_H, LOG_P_H, KTR, KTP, V_IC50_NEG, INV_ALC0, INV_ETC, INV_ANC_H,
  INV_PMAX) = range(len(PARAMS), len(PARAMS) + 10)
@@ -83,7 +83,7 @@ def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
     >>> q = pack(p, 2)
     >>> q.shape, q.flags.c_contiguous, bool((q[:, PARAMS.index("alc0")] == p["alc0"]).all())
-    ((2, 66), True, True)
+    ((2, 67), True, True)
     >>> bool(np.allclose(q[:, KTR], 4.0 / p["neut_mtt"]))
     True
     """
@@ -154,8 +154,9 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     kill_pos = kill_car
     kill_neg = q[CAR_NEG] * kill_car
     if cv != 0.0:
-        kill_pos = kill_pos + q[V_KMAX] * cv / (q[V_IC50] + cv)
-        kill_neg = kill_neg + q[V_KMAX] * cv / (q[V_IC50_NEG] + cv)
+        tol = 1.0 if q[V_TOL] == 0.0 else a ** q[V_TOL]
+        kill_pos = kill_pos + q[V_KMAX] * cv / (q[V_IC50] * tol + cv)
+        kill_neg = kill_neg + q[V_KMAX] * cv / (q[V_IC50_NEG] * tol + cv)
     occ_b = 0.0
     if cb != 0.0:
         occ_b = cb / (q[BL_EC50] + cb)
@@ -183,7 +184,7 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     if q[HOMEO] != 0.0:
         grow_e += q[HOMEO] * lymph_gap / (1.0 + e_rel)
     dy[3] = grow_e * e + react
-    dy[18] = -q[CAR_EXH] * stim * fit
+    dy[18] = -q[CAR_EXH] * stim * fit if e + m > 0.0 else 0.0  # no CAR cells: no exhaustion
     dy[4] = q[MEM_CONV] * e - react - q[MEM_LOSS] * m
 
     dy[5] = q[LY_REC] * (q[ALC0] - t) - q[LD_LY] * ld * t

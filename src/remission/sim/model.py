@@ -18,17 +18,22 @@ State rows (each an array over patients):
  16   PLT     circulating platelets, 10^9/L
  17   HB      haemoglobin, g/dL
  18   FIT     CAR expansion capacity (1 = fresh; falls with cumulative antigen
-              stimulation: exhaustion under chronic antigen, e.g. normal myeloid target)
+              stimulation of the CAR cells: exhaustion under chronic antigen, e.g.
+              normal myeloid target; constant while the patient has no CAR cells)
 ====  =======================================================================
 
 Leukaemia sub-clones are defined by the arm's target antigen (CLL-1, CD123 or CD19):
 logistic growth in the marrow, switching between + and - (models.md §5 proposal), a
 venetoclax Emax kill that is stronger on the antigen-negative (MCL-1-low) clone
 (``ven_sensitivity_ratio``, seed 000) and antigen up-regulation ``A`` that persists
-after withdrawal. Each patient's blasts carry their own antigen density (log-normal
-between patients); CAR recognition saturates in density (:func:`recognition`), so
-low-density leukaemias are killed slowly and stimulate little expansion. CAR cells kill
-"negative" blasts at a fraction of the rate
+after withdrawal. The blasts' venetoclax IC50 rises with that up-regulation as
+``A ** ven_tolerance`` (adaptive tolerance: CLL-1 and MCL-1 rise together, seed 000's
+knock-down; venetoclax exposure induces MCL-1, Lin KH et al. Sci Rep 2016;6:27696), so a
+7-day lead-in keeps most of its kill while continuous dosing loses it over the first
+cycles (calibrated to VIALE-A, docs/simulation.md). Each patient's blasts carry their own
+antigen density (log-normal between patients); CAR recognition saturates in density
+(:func:`recognition`), so low-density leukaemias are killed slowly and stimulate little
+expansion. CAR cells kill "negative" blasts at a fraction of the rate
 (``car_neg_kill_fraction``: antigen-dim cells below the flow gate and bystander killing,
 the antigen-density continuum of Santurio et al.; without it no MRD-negative response
 is possible whenever 1-20 % of blasts are negative, as in seed 002). Leukaemia is
@@ -383,9 +388,9 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     kill_pos = kill_car
     kill_neg = p["car_neg_kill_fraction"] * kill_car
     if has_ven:
-        kill_pos = kill_pos + p["ven_kill_max"] * cv / (p["ven_ic50_pos"] + cv)
-        kill_neg = kill_neg + p["ven_kill_max"] * cv / (
-            p["ven_ic50_pos"] / p["ven_sensitivity_ratio"] + cv)
+        ic50 = p["ven_ic50_pos"] * a ** p["ven_tolerance"]
+        kill_pos = kill_pos + p["ven_kill_max"] * cv / (ic50 + cv)
+        kill_neg = kill_neg + p["ven_kill_max"] * cv / (ic50 / p["ven_sensitivity_ratio"] + cv)
     if has_blin:
         occ_b = cb / (p["blin_ec50"] + cb)
         kill_b = p["blin_kill_max"] * occ_b * a * t / (
@@ -418,7 +423,9 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
         1.0 + e / p["car_et_capacity"])
     dy[EF] = (p["expansion"] * boost * stim * fit + homeo - p["effector_loss"]
               - p["memory_conversion"]) * e + react
-    dy[FIT] = -p["car_exhaustion"] * stim * fit
+    # exhaustion is spent by CAR cells meeting antigen: before the first infusion (no CAR
+    # cells) the capacity stays 1 however much antigen the patient carries
+    dy[FIT] = np.where(e + m > 0.0, -p["car_exhaustion"] * stim * fit, 0.0)
     dy[MEM] = p["memory_conversion"] * e - react - p["memory_loss"] * m
 
     # lymphocytes

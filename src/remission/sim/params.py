@@ -53,6 +53,14 @@ PARAMETERS = MappingProxyType(
         "ven_ic50_pos": _P(1.0, "mg/L", 0.5, "assumption; antigen-positive (MCL-1-high) clone"),
         "ven_sensitivity_ratio": _P(4.0, "-", 0.0,
                                     "knob: IC50(pos)/IC50(neg); seed 000 knock-down lowers IC50"),
+        "ven_tolerance": _P(3.0, "-", 0.0,
+                            "calibrated (hand grid 2-3.25 on seed-0 streams, 300 per arm) to "
+                            "composite CR of azacitidine + venetoclax, 190/286 = 66.4 % "
+                            "(VIALE-A, DiNardo NEJM 2020;383:617): the blast IC50 rises as "
+                            "A^g (venetoclax-induced CLL-1 up-regulation comes with MCL-1: "
+                            "seed 000 knock-down; adaptive MCL-1 resistance, Lin 2016 Sci "
+                            "Rep 6:27696), so a 7-day lead-in keeps most of its kill and "
+                            "continuous dosing loses it"),
         "antigen_up_rate": _P(0.05, "1/day", 0.0,
                               "assumption; seed 000 in vitro CLL1 rises with VEN dose"),
         "antigen_up_ec50": _P(0.5, "mg/L", 0.0, "assumption"),
