@@ -59,6 +59,9 @@ PRIORS: Mapping[str, tuple[float, float, str]] = {
     "nk_homeostatic": (0.01, 1.0, "log"),
     "nk_il6_factor": (0.01, 3.0, "log"),
     "blin_kill_max": (0.3, 5.0, "log"),
+    # priming rate of the resting share (CARTmath theta); fitted only conditionally so far
+    # (seeds 000 + 002 after the capacity fix, benchmarks/sim_abc/)
+    "car_memory_reactivation": (0.05, 5.0, "log"),
 }
 
 

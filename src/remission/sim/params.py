@@ -95,14 +95,20 @@ PARAMETERS = MappingProxyType(
                            "assumption; homeostatic space boosts expansion (Hay 2017)"),
         # --- CAR-T: effector/memory/tumour core (Barros 2021; Chaudhury 2020) ----------------
         "car_blood_fraction": _P(0.1, "-", 0.0, "assumption; infused cells seen in blood"),
-        "car_expansion": _P(1.04, "1/day", 0.25,
-            "ABC-SMC posterior median, 95 % interval 0.693-1.94 "
-            "(benchmarks/sim_abc/abc_fit.md); Stein 2019 rho=0.889/d"),
+        "car_expansion": _P(1.03, "1/day", 0.25,
+            "ABC-SMC posterior median, 95 % interval 0.54-1.99, re-fitted with the "
+            "capacity fix on seeds 000 + 002 conditional on the other shipped values "
+            "(benchmarks/sim_abc/abc_fit_cart_priming.md; full fit before the fix "
+            "1.04, 0.693-1.94, abc_fit.md); Stein 2019 rho=0.889/d"),
         "car_stim_half": _P(0.02, "marrow fraction", 0.5, "calibrated"),
         "car_effector_loss": _P(0.16, "1/day", 0.3, "Stein 2019 alpha=0.16/d"),
         "car_memory_conversion": _P(0.0012, "1/day", 0.5, "Chaudhury 2020 k_EP=0.0012/d"),
         "car_memory_loss": _P(0.0032, "1/day", 0.5, "Stein 2019 beta=0.0032/d"),
-        "car_memory_reactivation": _P(0.5, "1/day", 0.0, "assumption (CARTmath theta)"),
+        "car_memory_reactivation": _P(0.353, "1/day", 0.0,
+            "ABC-SMC posterior median, 95 % interval 0.0614-3.04, fitted with the capacity "
+            "fix on seeds 000 + 002 conditional on the other shipped values "
+            "(benchmarks/sim_abc/abc_fit_cart_priming.md; was 0.5, an assumption); "
+            "priming of resting cells (CARTmath theta)"),
         "car_kill_max": _P(2.5, "1/day", 0.4,
             "ABC-SMC posterior median, 95 % interval 1.56-2.8 "
             "(benchmarks/sim_abc/abc_fit.md); Kimmel 2021 gamma_B=1.15/d"),
@@ -121,13 +127,17 @@ PARAMETERS = MappingProxyType(
         "car_et_capacity": _P(1.0e4, "cells/uL per unit antigen load", 0.3,
                               "assumption; ratio-dependent stimulation bounds expansion "
                               "by available antigen (tumour + normal myeloid target)"),
-        "car_exhaustion": _P(0.0229, "1/day at full stimulation", 0.3,
-            "ABC-SMC posterior median, 95 % interval 0.0144-0.0713 "
-            "(benchmarks/sim_abc/abc_fit.md); expansion capacity lost under chronic "
+        "car_exhaustion": _P(0.0403, "1/day at full stimulation", 0.3,
+            "ABC-SMC posterior median, 95 % interval 0.0118-0.243, re-fitted with the "
+            "capacity fix (spent only by CAR cells) on seeds 000 + 002 conditional on "
+            "the other shipped values (benchmarks/sim_abc/abc_fit_cart_priming.md; "
+            "before the fix 0.0229, abc_fit.md); expansion capacity lost under chronic "
             "antigen (contraction phase of Santurio 2025 PLoS Comput Biol)"),
-        "car_resting_fraction": _P(0.608, "-", 0.0,
-            "ABC-SMC posterior median, 95 % interval 0.451-0.767 "
-            "(benchmarks/sim_abc/abc_fit.md); share of the product arriving resting "
+        "car_resting_fraction": _P(0.562, "-", 0.0,
+            "ABC-SMC posterior median, 95 % interval 0.0244-0.943, re-fitted with the "
+            "capacity fix on seeds 000 + 002 conditional on the other shipped values "
+            "(benchmarks/sim_abc/abc_fit_cart_priming.md; before the fix 0.608, "
+            "abc_fit.md); share of the product arriving resting "
             "(naive/memory), primed by antigen before dividing; seed 002 product CD4+"
             " Tn-dominant (Zhang 2025 Fig. 3D)"),
         "car_homeostatic": _P(0.0, "1/day in empty lymphocyte space", 0.0,
