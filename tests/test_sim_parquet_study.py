@@ -48,25 +48,17 @@ def test_parquet_study_simulate_validate_report_equal_the_csv_route(
     assert a.decimals == b.decimals
     assert main(["validate", str(pq)]) == 0
     # the report (results.json, report.html, tables.docx; figures left out for time) of
-    # each route: the same results, byte for byte, except the per-patient Stein kinetic
-    # fits. With 1 patient per arm those fits are ill-conditioned (one patient's beta runs
-    # to 0 with a singular Jacobian, another has two minima within 5 % RSS): a 1e-15
-    # relative change of the concentrations moves a Wald bound from 1.16 to 1.40, so their
-    # bytes follow the floating-point state of the process, not the input route (a clean-
-    # clone run once differed there). Their rows and estimates are compared to 1e-2.
+    # each route: the same results, byte for byte, the per-patient Stein kinetic fits
+    # included. With 1 patient per arm those fits sit on bounds (beta 0) and on a kink
+    # (Tmax on a sampling day); fit_stein reports them so that a 1e-15 relative change of
+    # the concentrations leaves the printed numbers unchanged
+    # (tests/test_kinetics_stein_determined.py).
     for folder in (csv, pq):
         write_report(bundle_for(folder, figures=False), tmp_path / folder.name)
-    out = {f: json.loads((tmp_path / f / "results.json").read_text()) for f in ("csv", "pq")}
-    stein = {f: [r for r in out[f]["results"] if r["name"] == "kinetics.stein"]
-             for f in out}
-    assert len(stein["csv"]) == len(stein["pq"]) == 1
-    rows = {f: pd.DataFrame(stein[f][0]["rows"]).set_index("row") for f in stein}
-    assert list(rows["pq"].index) == list(rows["csv"].index)
-    pd.testing.assert_series_equal(rows["pq"]["estimate"], rows["csv"]["estimate"],
-                                   rtol=1e-2, atol=1e-9)
-    for f in out:
-        out[f]["results"] = [r for r in out[f]["results"] if r["name"] != "kinetics.stein"]
-    assert json.dumps(out["pq"], sort_keys=True) == json.dumps(out["csv"], sort_keys=True)
+    out = {f: (tmp_path / f / "results.json").read_bytes() for f in ("csv", "pq")}
+    assert out["pq"] == out["csv"]
+    out = {f: json.loads(out[f]) for f in out}
+    assert any(r["name"] == "kinetics.stein" for r in out["pq"]["results"])
     assert len(out["pq"]["results"]) > 5
     assert (tmp_path / "pq" / "report.html").stat().st_size > 0
 
@@ -103,8 +95,7 @@ def test_report_command_reads_parquet_in_a_fresh_process(routes: tuple[Path, Pat
                                                           tmp_path: Path) -> None:
     """``remission report`` hides pyarrow while it first imports pandas (a cold-start
     saving); the Parquet reader imports pyarrow itself afterwards, so a fresh ``report``
-    process on a Parquet study gives the in-process results (Stein rows aside, see
-    above)."""
+    process on a Parquet study gives the in-process results."""
     import subprocess
     import sys
 
@@ -114,8 +105,7 @@ def test_report_command_reads_parquet_in_a_fresh_process(routes: tuple[Path, Pat
                           "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     write_report(bundle_for(pq, figures=False), tmp_path / "lib")
-    got = [r for r in json.loads((out / "results.json").read_text())["results"]
-           if r["name"] != "kinetics.stein"]
-    want = [r for r in json.loads((tmp_path / "lib" / "results.json").read_text())["results"]
-            if r["name"] != "kinetics.stein"]
+    got = json.loads((out / "results.json").read_text())["results"]
+    want = json.loads((tmp_path / "lib" / "results.json").read_text())["results"]
+    assert any(r["name"] == "kinetics.stein" for r in got)
     assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)

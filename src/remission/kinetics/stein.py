@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from remission.results import Result
 
@@ -171,11 +171,27 @@ def stein_conc(t: np.ndarray, params: dict[str, float]) -> np.ndarray:
     return np.exp(stein_log_conc(t, _to_theta(params)))
 
 
+#: Nominal reach of the transformed parameters in a local fit's record (only the Tmax
+#: entries, the interval, are used: the search does not bound the others).
+_BOX = np.array([40.0, np.inf, 40.0, 30.0, 30.0, 30.0])
+#: Parameters that can sit at a natural bound: index -> (name, text of the bound at
+#: theta = -inf, at +inf).
+_BOUNDS = {3: ("alpha", "0 (no fast decline)", None),
+           4: ("fb", "0 (no slow phase)", "1 (no fast phase)"),
+           5: ("beta", "0 (no slow decline: a plateau)", None)}
+
+
 def _fit_one(t: np.ndarray, c: np.ndarray, start: dict[str, float] | None):
+    """Least squares over every interval between sampling days (see :func:`fit_stein`).
+
+    Returns ``((best, t, y, fits), n)`` with ``best = (theta, rss, success, message, lo, hi)``
+    of the lowest RSS (the earliest interval among ties within 1e-9), or ``(None, n)``.
+    """
     ok = (c > 0) & ~np.isnan(c) & ~np.isnan(t)
     t, y = t[ok], np.log(c[ok])
     n, p = len(t), len(PARAMS)
-    if n <= p:
+    u = np.unique(t[t > 0])
+    if n <= p or len(u) < 2:
         return None, n
     s0 = dict(TYPICAL)
     if start:
@@ -185,81 +201,252 @@ def _fit_one(t: np.ndarray, c: np.ndarray, start: dict[str, float] | None):
         s0.update(cmax=float(np.exp(y[imax])), tmax=float(max(t[imax], 0.5)))
         first = y[0] if t[0] < t[imax] else y[imax] - np.log(100)
         s0["foldx"] = float(np.exp(max(y[imax] - first, 0.1)))
+    data_start = _to_theta(s0)
 
-    def resid(th):
-        return y - stein_log_conc(t, th)
+    fits = []  # (theta, rss, success, message, lo, hi) of each local fit
+    best = None
+    # intervals from the one holding the data-driven Tmax outwards, each started from the
+    # best fit so far (continuation) and the first also from the data-driven start
+    j0 = int(np.clip(np.searchsorted(u, s0["tmax"], side="right") - 1, 0, len(u) - 2))
+    order = sorted(range(len(u) - 1), key=lambda j: (abs(j - j0), j))
+    for j in order:
+        # Tmax inside [u_j, u_j+1] as log Tmax = a + (b - a) expit(phi): unconstrained
+        # Levenberg–Marquardt (MINPACK) on a smooth piece of the RSS
+        lo_t, hi_t = np.log(u[j]), np.log(u[j + 1])
 
-    def jac(th):
-        return -stein_log_conc_jac(t, th)
+        def theta_of(x, lo_t=lo_t, hi_t=hi_t):
+            th = x.copy()
+            th[1] = lo_t + (hi_t - lo_t) * special.expit(x[1])
+            return th
 
-    def run(th0, max_nfev):
-        try:  # far-off starts may overflow on the way; such runs simply lose
-            with np.errstate(all="ignore"):
-                return optimize.least_squares(resid, th0, method="lm", jac=jac,
-                                              xtol=1e-14, ftol=1e-14, gtol=1e-14,
-                                              max_nfev=max_nfev)
-        except (ValueError, FloatingPointError):
-            return None
+        def resid(x, theta_of=theta_of):
+            return y - stein_log_conc(t, theta_of(x))
 
-    def ok(f):
-        return f is not None and np.all(np.isfinite(f.x)) and np.isfinite(f.cost)
+        def jac(x, theta_of=theta_of, lo_t=lo_t, hi_t=hi_t):
+            e = special.expit(x[1])
+            jj = -stein_log_conc_jac(t, theta_of(x))
+            jj[:, 1] *= (hi_t - lo_t) * e * (1 - e)
+            return jj
 
-    primary = run(_to_theta(s0), 20000)
-    if not ok(primary):
-        return None, n
-    # Profile over the intervals between sampling days: the log-scale RSS is only
-    # piecewise smooth in Tmax (a sample switches from the rising to the falling branch
-    # as Tmax passes it), so a local search can stop in the wrong interval. From the
-    # best fit so far, restart with Tmax in the middle of each neighbouring interval
-    # (other parameters kept); move while that lowers the RSS.
-    u = np.unique(t)
-    fits, best, seen = [primary], primary, set()
-    while True:
-        j = int(np.clip(np.searchsorted(u, np.exp(best.x[1]), side="right") - 1, 0,
-                        len(u) - 2))
-        seen.add(j)
-        moved = False
-        for jj in (j - 1, j + 1):
-            if jj < 0 or jj > len(u) - 2 or jj in seen:
+        starts = [data_start] if best is None else [best[0]]
+        for th0 in starts:
+            x0 = th0.copy()
+            x0[1] = 0.0  # the middle of the interval
+            try:  # far-off starts may overflow on the way; such runs simply lose
+                with np.errstate(all="ignore"):
+                    f = optimize.least_squares(resid, x0, jac=jac, method="lm", xtol=1e-12,
+                                               ftol=1e-12, gtol=1e-12, max_nfev=400)
+            except (ValueError, FloatingPointError):
                 continue
-            seen.add(jj)
-            th0 = best.x.copy()
-            th0[1] = np.log((u[jj] + u[jj + 1]) / 2)
-            f = run(th0, 2000)
-            if ok(f):
-                fits.append(f)
-                if f.cost < best.cost * (1 - 1e-9):
-                    best, moved = f, True
-        if not moved:
-            break
+            if not (np.all(np.isfinite(f.x)) and np.isfinite(f.cost)):
+                continue
+            th = theta_of(f.x)
+            if abs(f.x[1]) > 30:  # on an end of the interval: exactly there
+                th[1] = hi_t if f.x[1] > 0 else lo_t
+            lo, hi = -_BOX.copy(), _BOX.copy()
+            lo[1], hi[1] = lo_t, hi_t
+            fit = (th, 2 * float(f.cost), bool(f.success), str(f.message), lo, hi)
+            fits.append(fit)
+            if best is None or fit[1] < best[1] * (1 - 1e-9):
+                best = fit
+    if best is None:
+        return None, n
     fits = [best, *(f for f in fits if f is not best)]
-    return (fits[0], t, y, fits), n
+    return (best, t, y, fits), n
 
 
 def _multistart_notes(pid, fits) -> tuple[list[str], int]:
     """How many starts reached the best fit; warn about rival local minima."""
-    best = fits[0]
-    rss0 = 2 * best.cost
-    tm0 = float(np.exp(best.x[1]))
-    same = sum(1 for f in fits if 2 * f.cost <= rss0 * (1 + 1e-8) + 1e-12)
+    rss0 = fits[0][1]
+    tm0 = float(np.exp(fits[0][0][1]))
+    # "at the best": within 0.1 %; a local fit that runs Tmax onto an end of its interval
+    # (a kink) stops up to ~1e-5 short of that point's RSS
+    same = sum(1 for f in fits if f[1] <= rss0 * (1 + 1e-3) + 1e-12)
     notes = []
     for f in fits[1:]:
-        tm = float(np.exp(f.x[1]))
-        if 2 * f.cost <= rss0 * 1.05 + 1e-12 and abs(np.log(tm / tm0)) > 0.05:
-            notes.append(f"{pid}: Tmax poorly identified: another local minimum at Tmax "
-                         f"{tm:.3g} (vs {tm0:.3g}) has an RSS within 5% of the best")
+        tm = float(np.exp(f[0][1]))
+        # a rival in another interval between sampling days (named by the interval: where
+        # in it a flat or shallow minimum stops is not a property of the data)
+        # (fits at the best RSS are counted in starts_at_best: which of them comes first
+        # is up to rounding)
+        if (rss0 * (1 + 1e-3) + 1e-12 < f[1] <= rss0 * 1.05 + 1e-12
+                and abs(np.log(tm / tm0)) > 0.05 and f[4][1] != fits[0][4][1]):
+            a, b = np.exp(f[4][1]), np.exp(f[5][1])
+            notes.append(f"{pid}: Tmax poorly identified: another local minimum with Tmax "
+                         f"between days {a:.6g} and {b:.6g} has an RSS within 5% of the best")
             break
     return notes, same
+
+
+#: Condition number of the Jacobian above which Wald SEs are not reported: the inverse
+#: (JᵀJ)⁻¹ loses about 2·log10(cond) of the 16 digits, so they would not be stable.
+COND_MAX = 1e6
+#: Significant digits of the reported numbers: the polished fit determines them (a
+#: 1e-15 relative change of the data moves a well-conditioned fit by < 1e-12).
+DIGITS = 8
+#: A singular value below this fraction of the largest marks a flat direction of the RSS
+#: (an exact trade-off between parameters); the parameters it moves are not identified.
+NOT_IDENTIFIED = 1e-10
+
+
+def _rss(t: np.ndarray, y: np.ndarray, th: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        r = y - stein_log_conc(t, th)
+        return float(r @ r) if np.all(np.isfinite(r)) else np.inf
+
+
+def _polish(t: np.ndarray, y: np.ndarray, th: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Gauss-Newton steps on the free parameters (halved while they do not lower the RSS)
+    to the stationary point, where JᵀJ δ = Jᵀr has δ ≈ 0: the search stops on its
+    tolerances up to ~1e-7 away in a curved valley; these steps make the optimum a function
+    of the data, not of where the iterations stopped."""
+    th = th.copy()
+    rss = _rss(t, y, th)
+    for _ in range(100):
+        with np.errstate(all="ignore"):
+            jac = stein_log_conc_jac(t, th)[:, free]
+            r = y - stein_log_conc(t, th)
+        if not (np.all(np.isfinite(jac)) and np.all(np.isfinite(r))):
+            break
+        delta = np.linalg.lstsq(jac, r, rcond=None)[0]
+        small = np.all(np.abs(delta) <= 1e-6 * (1 + np.abs(th[free])))
+        step = 1.0
+        while step >= 1.0 / 1024:
+            cand = th.copy()
+            cand[free] += step * delta
+            new = _rss(t, y, cand)
+            # near the optimum the RSS changes below its rounding: take the full step
+            if new <= rss or (small and np.isfinite(new)):
+                break
+            step /= 2
+        else:
+            break
+        done = np.all(np.abs(cand[free] - th[free]) <= 4e-16 * (1 + np.abs(th[free])))
+        th, rss = cand, new
+        if done:
+            break
+    return th
+
+
+def _sides(th: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[np.ndarray]:
+    """``th``, or when Tmax sits on an end of its interval (a sampling day, a kink of the
+    RSS) ``th`` with Tmax just on either side of that day: the one-sided Jacobians of the
+    two smooth pieces meeting there (which side a sample on that day falls on is otherwise
+    up to the last bit of exp(log Tmax))."""
+    width = hi[1] - lo[1]
+    for edge in (lo[1], hi[1]):
+        if abs(th[1] - edge) < 1e-6 * max(width, 1e-300):
+            out = []
+            for sign in (-1, 1):
+                x = th.copy()
+                x[1] = edge + sign * 1e-7 * width
+                out.append(x)
+            return out
+    return [th]
+
+
+def _lost(t: np.ndarray, th: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+          free: np.ndarray) -> tuple[np.ndarray, float]:
+    """Free parameters the data do not determine (moved by a flat direction of the RSS on
+    either side of a kink) and the largest condition number of the Jacobian."""
+    lost, cond = set(), 0.0
+    for x in _sides(th, lo, hi):
+        idx, c = _flat(t, x, free)
+        lost.update(idx.tolist())
+        cond = max(cond, c)
+    return np.array(sorted(lost), dtype=int), cond
+
+
+def _flat(t: np.ndarray, th: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, float]:
+    """Indices of the free parameters moved by a flat direction of the RSS (a singular
+    value of the Jacobian below :data:`NOT_IDENTIFIED` of the largest), and the condition
+    number of the Jacobian."""
+    with np.errstate(all="ignore"):
+        jac = stein_log_conc_jac(t, th)[:, free]
+    if not np.all(np.isfinite(jac)):
+        return np.flatnonzero(free), np.inf
+    _, sv, vt = np.linalg.svd(jac)
+    cond = np.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
+    flat = vt[sv <= sv[0] * NOT_IDENTIFIED]
+    return np.flatnonzero(free)[(np.abs(flat) > 1e-8).any(axis=0)], cond
+
+
+def _settle(t: np.ndarray, y: np.ndarray, best) -> tuple[np.ndarray, np.ndarray,
+                                                        dict[int, str]]:
+    """The reported optimum from the best local fit: each rate and FB is tried at its
+    natural bound (rate 0, FB 0 or 1; theta ±inf) and Tmax on an end of its
+    interval on that sampling day (where the RSS has a kink), each only if that fits as
+    well (RSS within 1e-9 relative); then Gauss-Newton polishes the other parameters.
+    Returns theta, the free mask and, per fixed parameter, why."""
+    th, rss, lo, hi = best[0].copy(), best[1], best[4], best[5]
+    free = np.ones(len(PARAMS), dtype=bool)
+    fixed: dict[int, str] = {}
+
+    def attempt(k: int, value: float, why: str) -> None:
+        nonlocal th, free, rss
+        cand = th.copy()
+        cand[k] = value
+        f = free.copy()
+        f[k] = False
+        cand = _polish(t, y, cand, f)
+        new = _rss(t, y, cand)
+        if new <= rss * (1 + 1e-9):
+            th, free, rss = cand, f, min(rss, new)
+            fixed[k] = why
+
+    # every bound is tried (a fit approaches a bound only asymptotically, so how far it
+    # got says nothing); FB first: at FB 0 beta, at FB 1 alpha has no effect (not
+    # identified, never "at a bound")
+    for k, sign in ((4, -1), (4, 1), (3, -1), (5, -1)):
+        par, at_low, at_high = _BOUNDS[k]
+        text = at_low if sign < 0 else at_high
+        if not free[k] or (k == 5 and th[4] == -np.inf) or (k == 3 and th[4] == np.inf):
+            continue
+        attempt(k, sign * np.inf, f"{par} at its bound {text}")
+    # Tmax on a sampling day: a kink, unless the RSS is flat there (then not identified)
+    for edge in (lo[1], hi[1]):
+        if abs(th[1] - edge) < 1e-6 and not len(_lost(t, th, lo, hi, free)[0]):
+            attempt(1, edge, f"tmax on sampling day {np.exp(edge):.6g}, where the RSS has "
+                             "a kink (not differentiable)")
+    return _polish(t, y, th, free), free, fixed
+
+
+def _sig(x: float) -> float:
+    """``x`` to :data:`DIGITS` significant digits (non-finite values unchanged)."""
+    if not np.isfinite(x) or x == 0:
+        return float(x)
+    return float(f"{x:.{DIGITS - 1}e}")
 
 
 def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, float] | None = None,
               level: float = 0.95, name: str = "kinetics.stein") -> Result:
     """Fit the Stein 2019 model per patient by least squares on log concentration.
 
-    Only quantifiable (> 0) samples enter; a patient needs at least 7. Several starts are
-    run (the data-driven start, then Tmax in each neighbouring interval between sampling
-    days, moving while the RSS falls) and the lowest RSS kept; a rival local minimum with a
-    clearly different Tmax and an RSS within 5 % is a warning.
+    Only quantifiable (> 0) samples enter; a patient needs at least 7. The log-scale RSS
+    is smooth only between sampling days (a sample changes branch when Tmax passes it), so
+    Tmax is searched in every interval between two sampling days (Levenberg–Marquardt with
+    Tmax kept inside the interval; the interval of the data-driven start first, then
+    outwards, each started from the best fit so far) and the lowest RSS kept; a rival
+    local minimum in another interval (RSS 0.1-5 % above the best) is a warning.
+
+    The reported optimum is then made a function of the data, not of where iterations
+    stopped:
+
+    * a parameter at a bound of the model (alpha or beta 0, FB 0 or 1; the fit only
+      approaches it as the transformed parameter runs to ±inf) is put exactly there when
+      that fits as well (RSS within 1e-9), status ``"at its bound ..."``;
+    * Tmax on a sampling day (a kink of the RSS) is put exactly on it, status ``"on
+      sampling day d"``;
+    * Gauss-Newton steps take the other parameters to the stationary point;
+    * parameters moved by a flat direction of the RSS (a singular value of the Jacobian
+      below 1e-10 of the largest, e.g. one quantifiable sample before the peak) are not
+      identified: estimate missing, status ``"not identified"``.
+
+    Wald SEs and CIs are given only when none of these applies and the condition number of
+    the Jacobian is at most :data:`COND_MAX`; otherwise they are missing and a warning
+    says why (with the condition number). Numbers are rounded to :data:`DIGITS`
+    significant digits (R ``nls`` agrees to ~1e-7), so a 1e-15 relative change of the
+    data leaves them unchanged.
 
     Parameters
     ----------
@@ -278,8 +465,10 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
     -------
     Result
         Rows ``patient | parameter``: ``estimate`` (natural scale), ``theta``,
-        ``se_transformed``, ``ci_low, ci_high, n, rss, converged, starts,
-        starts_at_best``.
+        ``se_transformed``, ``ci_low, ci_high``, ``status`` (estimated, at its bound,
+        on sampling day, not identified), ``n, rss``, ``condition`` (of the Jacobian of
+        the free parameters; missing when singular), ``converged``, ``starts`` (local
+        fits run) and ``starts_at_best`` (those within 0.1 % of the best RSS).
 
     References
     ----------
@@ -295,6 +484,17 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
     >>> d = pd.DataFrame({"patient_id": "P1", "day": days, "value": stein_conc(days, p)})
     >>> fit_stein(d).table["estimate"].round(6).tolist()
     [100.0, 10.0, 1000.0, 0.5, 0.1, 0.01]
+
+    With no slow phase in the data (a single exponential decline) FB sits at its bound 0,
+    beta then has no effect (not identified), and no Wald interval is given:
+
+    >>> p1 = {**p, "fb": 1e-300}
+    >>> d1 = d.assign(value=stein_conc(days, p1))
+    >>> r = fit_stein(d1)
+    >>> r.table[["estimate", "status"]].values.tolist()[3:]
+    [[0.5, 'estimated'], [0.0, 'at its bound 0 (no slow phase)'], [nan, 'not identified']]
+    >>> bool(r.table["ci_low"].isna().all())
+    True
     """
     rows = []
     warnings = []
@@ -308,32 +508,58 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
         fit, fits = out[0], out[3]
         notes, same = _multistart_notes(pid, fits)
         warnings += notes
-        if not fit.success:
-            warnings.append(f"{pid}: least squares did not converge ({fit.message})")
+        if not fit[2]:
+            warnings.append(f"{pid}: least squares did not converge ({fit[3]})")
         p = len(PARAMS)
-        rss = float(np.sum(fit.fun ** 2))
+        th, free, fixed = _settle(out[1], out[2], fit)
+        rss = _rss(out[1], out[2], th)
         s2 = rss / (n - p)
-        jac = -fit.jac  # d(model)/d(theta)
-        try:
-            cov = s2 * np.linalg.inv(jac.T @ jac)
-            var = np.diag(cov)
+        se = np.full(p, np.nan)
+        status = {k: "estimated" for k in range(p)}
+        lost, cond = _lost(out[1], th, fit[4], fit[5], free)
+        if cond > 1 / NOT_IDENTIFIED:  # singular: its digits are rounding noise
+            cond = np.inf
+        with np.errstate(all="ignore"):  # d(model)/d(theta) (SEs only when not at a kink)
+            jac = stein_log_conc_jac(out[1], th)[:, free]
+        if len(lost):
+            names = ", ".join(PARAMS[k] for k in lost)
+            for k in lost:
+                status[k] = "not identified"
+                th[k] = np.nan
+            warnings.append(f"{pid}: {names} not identified: the RSS is flat along a "
+                            "direction that moves them (singular Jacobian, condition number "
+                            f"> {1 / NOT_IDENTIFIED:.0e}), so the data do not determine them "
+                            "(e.g. one quantifiable sample before the peak); reported as "
+                            "missing, with no SE or CI")
+        if fixed:
+            for k, why in fixed.items():
+                status[k] = why.split(" ", 1)[1].split(",")[0]
+            warnings.append(f"{pid}: {'; '.join(fixed.values())}: the Wald approximation "
+                            "does not hold there, so no SE or CI is computable for any "
+                            "parameter of this patient (the estimates are the least-squares "
+                            "fit)")
+        if fixed or len(lost):
+            pass  # no SE: said above
+        elif cond > COND_MAX:
+            warnings.append(f"{pid}: Jacobian near-singular (condition number {cond:.2g} > "
+                            f"{COND_MAX:.0e}): the data hardly distinguish some parameters "
+                            "(e.g. too few samples per phase), so SE and CI are not "
+                            "computable; the estimates are the least-squares fit")
+        else:
+            var = np.diag(s2 * np.linalg.inv(jac.T @ jac))
             se = np.sqrt(np.where(var >= 0, var, np.nan))
-            if np.isnan(se).any():  # near-singular: the inverse has negative variances
-                warnings.append(f"{pid}: ill-conditioned fit, some standard errors not "
-                                "computable")
-        except np.linalg.LinAlgError:
-            se = np.full(p, np.nan)
-            warnings.append(f"{pid}: singular Jacobian, no standard errors")
         q = stats.t.ppf(0.5 + level / 2, n - p)
-        est = _from_theta(fit.x)
-        with np.errstate(over="ignore"):  # a very wide CI may back-transform to inf
-            lo = _from_theta(fit.x - q * se)
-            hi = _from_theta(fit.x + q * se)
+        est = _from_theta(th)
+        with np.errstate(over="ignore", invalid="ignore"):  # a wide CI may reach inf
+            lo = _from_theta(th - q * se)
+            hi = _from_theta(th + q * se)
         for k, par in enumerate(PARAMS):
-            rows.append({"patient_id": str(pid), "parameter": par, "estimate": est[par],
-                         "theta": float(fit.x[k]), "se_transformed": float(se[k]),
-                         "ci_low": lo[par], "ci_high": hi[par], "n": n, "rss": rss,
-                         "converged": bool(fit.success), "starts": len(fits),
+            rows.append({"patient_id": str(pid), "parameter": par, "estimate": _sig(est[par]),
+                         "theta": _sig(th[k]), "se_transformed": _sig(se[k]),
+                         "ci_low": _sig(lo[par]), "ci_high": _sig(hi[par]),
+                         "status": status[k], "n": n, "rss": _sig(rss),
+                         "condition": _sig(cond),
+                         "converged": fit[2], "starts": len(fits),
                          "starts_at_best": same})
     table = pd.DataFrame(rows)
     if not table.empty:
@@ -344,10 +570,13 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
         table=table,
         method=("Closed-form Stein 2019 model fitted per patient by least squares on log "
                 "concentration (parameters log foldx, log Tmax, log Cmax, log alpha, logit FB, "
-                f"log beta), Levenberg–Marquardt from the data-driven start, then restarted "
-                "with Tmax in neighbouring intervals between sampling days while the RSS "
-                "falls (the RSS is only piecewise smooth in Tmax); SE from "
-                f"s²(JᵀJ)⁻¹; {level:.0%} Wald CIs with t(n-6) quantile, back-transformed."),
+                "log beta), Levenberg–Marquardt with Tmax searched in every interval between "
+                "sampling days (the RSS is only piecewise smooth in Tmax); parameters at a "
+                "bound of the model or Tmax on a sampling day fixed there, the rest polished "
+                "by Gauss-Newton, parameters along a flat direction of the RSS not "
+                f"identified; SE from s²(JᵀJ)⁻¹ when the Jacobian's condition number is at "
+                f"most {COND_MAX:.0e} and no parameter is fixed; {level:.0%} Wald CIs with "
+                f"t(n-6) quantile, back-transformed; {DIGITS} significant digits."),
         rationale="Log-scale additive residual as in Stein 2019; transformations keep "
                   "parameters in their domain.",
         warnings=tuple(warnings),
