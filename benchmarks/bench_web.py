@@ -5,7 +5,8 @@ on 127.0.0.1 against SQLite or a throw-away PostgreSQL cluster (initdb/pg_ctl in
 temporary directory; skipped with a message when the server binaries are missing), then
 runs ``--users`` threads for ``--seconds``. Every user logs in (before the clock) and loops
 over a ward's mix, each request followed by a think time (exponential, mean ``--think``
-s; 0 = back-to-back, a stress test): live grading of typed bedside values (50 %), saving
+s, default 1 s: 5-15 times a real bedside team's pace, see docs/web.md "Load"; 0 =
+back-to-back): live grading of typed bedside values (50 %), saving
 readings (15 %), the bedside day page (10 %), the patient page (10 %), the patient
 timeline (5 %), the study's patient list (5 %) and the cohort dashboard (5 %).
 

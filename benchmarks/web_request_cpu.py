@@ -11,9 +11,13 @@ mean CPU per request over the mix. Every live grade shown is compared with the b
 pipeline's (bench_web's oracle); exits 1 on a wrong grade or a failed request.
 
 ``--profile N`` prints the N most expensive functions (cProfile, cumulative) of the run.
+``--grade-all`` also times the pipeline's ``grade_all`` alone on the inputs the run's live
+grades gave it (each input 5 times; CPU median per call): the grading engine's part of a
+live grade, without the request around it.
 
     python benchmarks/web_request_cpu.py                    # 600 requests of the mix
     python benchmarks/web_request_cpu.py --profile 40 --kind save
+    python benchmarks/web_request_cpu.py --kind grade --requests 100 --grade-all
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kind", choices=list(bw.MIX), default=None,
                     help="only this request kind (default: the mix)")
     ap.add_argument("--profile", type=int, default=0, help="print the N top functions")
+    ap.add_argument("--grade-all", action="store_true",
+                    help="also time grade_all alone on the live grades' inputs")
     a = ap.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="remission-web-cpu-"))
     os.environ.setdefault("REMISSION_WEB_INSECURE_COOKIES", "1")
@@ -69,6 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     cpu: dict[str, list[float]] = {k: [] for k in kinds}
     queries: dict[str, list[int]] = {k: [] for k in kinds}
     errors: list[str] = []
+    captured: list = []
+    if a.grade_all:
+        import remission.derive.criteria as crit
+
+        real_grade_all = crit.grade_all
+
+        def capture(*args, **kw):
+            captured.append((args, kw))
+            return real_grade_all(*args, **kw)
+
+        crit.grade_all = capture
     prof = None
     if a.profile:
         import cProfile
@@ -120,6 +137,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"{v.mean():6.1f} ms  max {v.max():7.1f} ms  queries mean "
                   f"{np.mean(queries[k]):5.1f}")
     print(f"  mix: mean CPU {np.mean(total) * 1000:.1f} ms per request")
+    if captured:
+        crit.grade_all = real_grade_all
+        per = []
+        for args, kw in captured:
+            for _ in range(5):
+                c0 = time.process_time()
+                real_grade_all(*args, **kw)
+                per.append(time.process_time() - c0)
+        print(f"  grade_all alone on {len(captured)} live-grade inputs x 5: CPU median "
+              f"{np.median(per) * 1000:.1f} ms, mean {np.mean(per) * 1000:.1f} ms")
     for e in errors[:10]:
         print("   error:", e)
     if prof:
