@@ -1,6 +1,7 @@
 # Oracle for remission.kinetics.stein.fit_stein on fits that sit on a bound or a kink:
 # the two patients of the 1-patient-per-arm simulated trial (design
-# seed000_ven_leadin_cll1_cart, --n 1 --seed 5; car_cells, quantifiable samples only).
+# seed000_ven_leadin_cll1_cart, --n 1 --seed 5, as simulated before the simulator changes
+# of 2026-11-30 09:00 UTC; car_cells, quantifiable samples only): fixed data from then on.
 # 1. Global search in R: for every interval between sampling days, nlminb (PORT) on the
 #    log-scale RSS with Tmax boxed to the interval and log rates / logit FB boxed to
 #    [-30, 30], from 4 starts each; the lowest RSS over all of them.
