@@ -165,7 +165,7 @@ def run_capped(cmd: list[str], cap_bytes: int | None, env: dict[str, str] | None
         (last lines).
     """
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     killed = False
     err_lines: list[str] = []
