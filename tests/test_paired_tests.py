@@ -91,3 +91,48 @@ def test_text_values_are_reported_blanks_dropped() -> None:
     assert sorted((p.column, p.row) for p in ei.value.problems) == [("x", 3), ("y", 4)]
     w = wilcoxon_signed_rank([1.5, None, 3.2, 4.1, 2.2], [1.0, 2.0, 2.1, 3.0, 2.9])
     assert w["n"] == 4  # incomplete pair dropped, as R
+
+
+# R 4.2.2, committed so a run without R still checks them:
+#   for (m in c("holm","hochberg","BH","BY","bonferroni"))
+#     cat(m, sprintf("%.12g", p.adjust(c(0.01, NA, 0.04, 0.03, NaN, 0.02), m)), "\n")
+# R drops NA before n = length(p) and returns NA in place.
+P_WITH_NA = [0.01, np.nan, 0.04, 0.03, np.nan, 0.02]
+R_P_ADJUST_WITH_NA = {
+    "holm": [0.04, np.nan, 0.06, 0.06, np.nan, 0.06],
+    "hochberg": [0.04, np.nan, 0.04, 0.04, np.nan, 0.04],
+    "BH": [0.04, np.nan, 0.04, 0.04, np.nan, 0.04],
+    "BY": [0.0833333333333, np.nan, 0.0833333333333, 0.0833333333333, np.nan,
+           0.0833333333333],
+    "bonferroni": [0.04, np.nan, 0.16, 0.12, np.nan, 0.08],
+}
+
+
+@pytest.mark.parametrize("method", sorted(R_P_ADJUST_WITH_NA))
+def test_p_adjust_missing_p_stays_missing_and_is_not_counted_as_r(method: str) -> None:
+    np.testing.assert_allclose(p_adjust(P_WITH_NA, method), R_P_ADJUST_WITH_NA[method],
+                               rtol=1e-11)
+
+
+@pytest.mark.r
+def test_p_adjust_missing_p_live_r() -> None:
+    r = run_r('p <- c(0.01, NA, 0.04, 0.03, NaN, 0.02)\n'
+              'out <- lapply(c(holm="holm", hochberg="hochberg", BH="BH", BY="BY",'
+              ' bonferroni="bonferroni"), function(m) p.adjust(p, m))')
+    for method, values in r.items():
+        np.testing.assert_allclose(p_adjust(P_WITH_NA, method),
+                                   np.asarray(values, float), rtol=1e-14)
+
+
+def test_paired_changes_keeps_a_not_computable_p_out_of_the_adjustment() -> None:
+    # Two variables: one with every pre/post difference zero (p not computable, R NA),
+    # one with a real difference. Holm over the one computable p is that p itself
+    # (R: p.adjust(c(NA, p), "holm") == c(NA, p)); filling NA with 1 doubled it.
+    d = pd.DataFrame({
+        "variable": ["a"] * 6 + ["b"] * 6,
+        "pre": [1.0, 2, 3, 4, 5, 6, 1.0, 2, 3, 4, 5, 6],
+        "post": [1.0, 2, 3, 4, 5, 6, 2.0, 4, 5, 7, 9, 11],
+    })
+    t = paired_changes(d, "pre", "post").table
+    assert np.isnan(t.loc["a", "p"]) and np.isnan(t.loc["a", "p_adj"])
+    assert t.loc["b", "p_adj"] == pytest.approx(t.loc["b", "p"], rel=1e-15)

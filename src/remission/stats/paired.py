@@ -337,7 +337,9 @@ def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Adjusted p-values, in the order given, at most 1.
+        Adjusted p-values, in the order given, at most 1. A missing (NaN) p-value stays
+        missing and is not counted among the tests, as R ``p.adjust`` does (it drops NA
+        before taking ``n = length(p)``).
 
     Raises
     ------
@@ -359,8 +361,20 @@ def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     [0.05, 0.08, 0.09, 0.09, 0.09]
     >>> p_adjust([0.01, 0.02, 0.03, 0.04, 0.05], "BH").round(10).tolist()
     [0.05, 0.05, 0.05, 0.05, 0.05]
+
+    A p-value that could not be computed stays missing and is not counted (R
+    ``p.adjust(c(0.01, NA, 0.02), "bonferroni")``: 0.02 NA 0.04):
+
+    >>> p_adjust([0.01, float("nan"), 0.02], "bonferroni").round(10).tolist()
+    [0.02, nan, 0.04]
     """
-    p = np.asarray(p, float)
+    p_all = np.asarray(p, float)
+    present = ~np.isnan(p_all)
+    if not present.all():
+        out_all = np.full(len(p_all), np.nan)
+        out_all[present] = p_adjust(p_all[present], method)
+        return out_all
+    p = p_all
     n = len(p)
     if method == "bonferroni":
         return np.minimum(1.0, p * n)
@@ -442,7 +456,7 @@ def paired_changes(data: pd.DataFrame, pre: str, post: str, variables: str = "va
                          "median_post": g2.median(), "statistic": mw["statistic"],
                          "p": mw["p"], "test": "Mann–Whitney on post/pre ratio, " + mw["method"]})
     table = pd.DataFrame(rows, index=keys)
-    table["p_adj"] = p_adjust(table["p"].fillna(1.0).to_numpy(), adjust)
+    table["p_adj"] = p_adjust(table["p"].to_numpy(float), adjust)
     return Result(
         name=name, title="Paired changes", table=table, section=section,
         method=("Wilcoxon signed-rank test of post vs pre (exact when n < 50 without ties, "
