@@ -34,7 +34,8 @@ Usage::
     nice -n 10 python benchmarks/bench_sim_stream.py --n-per-arm 500000 --workers 2
                                                              # 1,000,000 patients
 
-``--observations`` also writes the observation tables (~100 rows per patient);
+``--quick`` is a smoke run (2 x 200 patients, chunks of 100; what ``run_all.py --quick``
+passes). ``--observations`` also writes the observation tables (~100 rows per patient);
 ``--json FILE`` writes the figures as JSON; ``--design`` picks another design (default
 seed 000: VEN lead-in + Flu/Cy + CLL1 CAR-T vs Flu/Cy + CAR-T, 194 simulated days).
 """
@@ -215,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="folder for the Parquet output (default: a temporary folder, "
                          "removed at the end)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke size (2 x 200 patients in chunks of 100; run_all --quick)")
     a = ap.parse_args(argv)
+    if a.quick:
+        a.n_per_arm, a.chunk = 200, a.chunk or 100
     from remission.sim.design import load_design
     from remission.sim.trial import STREAM_CHUNK
 
