@@ -392,14 +392,14 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
 
     >>> from remission.sim.model import initial_state
     >>> from remission.sim.pk import DriverModes
-    >>> from remission.sim.solver import Schedule, simulate_states
+    >>> from remission.sim.solver import ATOL, RTOL, Schedule, simulate_states
     >>> y = np.ascontiguousarray(initial_state(p).T)
     >>> m, z, stats = DriverModes(p), np.zeros(2), np.zeros(2, np.int64)
     >>> out = np.zeros((2, 6, 19))
     >>> advance(y, z.copy(), np.full(2, 0.1), np.full(2, np.inf), np.ones(2), pack(p, 2),
     ...         z, np.zeros((2, 3)), np.ascontiguousarray(m.lam.T), m.v2, z, m.kb, z, m.vb,
     ...         z, m.kld, np.full(2, 5), 5, out, np.zeros((2, 2)), np.zeros((2, 2)), False,
-    ...         1e-8, 1e-11, False, stats)
+    ...         RTOL, ATOL, False, stats)
     >>> want = simulate_states(p, Schedule.empty(0, 5))
     >>> bool(np.array_equal(out[:, 1:, :].transpose(1, 2, 0), want[1:, :19]))
     True
