@@ -61,6 +61,17 @@ class Params:
     seed: int = 0
 
 
+STEPS = ("CAR extraction", "QC", "doublets", "HVG", "LogNormalize", "scale + PCA", "Harmony",
+         "graph + clusters", "UMAP", "annotation", "reference labels", "tables", "DE",
+         "pseudobulk DE", "enrichment", "module scores")
+"""Names :func:`profile` passes to ``on_step``, in order (optional steps only when run;
+"tables" = composition, CAR+, CD4:CD8, origin and expansion tables)."""
+
+
+def _no_step(name: str) -> None:
+    return None
+
+
 @dataclass
 class Profile:
     """Output of :func:`profile`: the processed AnnData and the Results."""
@@ -70,7 +81,8 @@ class Profile:
     de: pd.DataFrame | None = None
 
 
-def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profile:
+def profile(adata: anndata.AnnData, params: Params, copy: bool = True,
+            on_step: Callable[[str], None] | None = None) -> Profile:
     """Run the single-cell analysis on raw counts of one or more samples.
 
     Parameters
@@ -82,6 +94,9 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
         Analysis parameters.
     copy : bool
         Work on a copy (default) or in place (halves peak memory on large data).
+    on_step : callable, optional
+        Called with a step's name (one of :data:`STEPS`) as that step starts, e.g. to time
+        each step (``benchmarks/bench_singlecell.py``); results do not depend on it.
 
     Returns
     -------
@@ -110,28 +125,36 @@ def profile(adata: anndata.AnnData, params: Params, copy: bool = True) -> Profil
     results: list[Result] = []
     warns: list[str] = []
     car_tab = None
+    step = on_step or _no_step
     if params.construct_features:
+        step("CAR extraction")
         car_tab = pp.extract_car(a, params.construct_features, params.car_min_umis)
+    step("QC")
     qc_tab = pp.qc(a, params.qc)
     results.append(_qc_result(qc_tab, params.qc))
     if params.qc.doublets:
+        step("doublets")
         results.append(_doublet_result(pp.doublets(a, expected_rate=params.qc.doublet_rate,
                                                    remove=params.qc.remove_doublets,
                                                    seed=params.seed), params.qc))
     # HVGs (seurat_v3 reads raw counts only) before LogNormalize: scanpy copies the counts
     # inside highly_variable_genes, and doing that before the float64 log-normalised matrix
     # exists keeps the peak lower (100k cells x 20k genes: ~9.7 GB -> ~6 GB); same result
+    step("HVG")
     a.layers["counts"] = a.X
     warns += pp.highly_variable(a, params.n_top_genes)
+    step("LogNormalize")
     pp.normalize(a, params.target_sum)
+    step("scale + PCA")
     pp.pca(a, params.n_comps, seed=params.seed)
-    return after_pca(a, params, results, warns, car_tab is not None)
+    return after_pca(a, params, results, warns, car_tab is not None, on_step=step)
 
 
 def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
               warns: list[str], car: bool,
               de: bool | Callable[[anndata.AnnData], anndata.AnnData] = True,
-              pool_means: pd.Series | None = None) -> Profile:
+              pool_means: pd.Series | None = None,
+              on_step: Callable[[str], None] | None = None) -> Profile:
     """The steps of :func:`profile` from Harmony on, on an AnnData that has ``X_pca``.
 
     Shared by :func:`profile` and the out-of-core route
@@ -158,6 +181,8 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
         Mean expression of every gene when ``a`` holds only some genes: marker and
         module scores then draw their control genes from all genes (see
         :func:`remission.singlecell.tl.set_scores`).
+    on_step : callable, optional
+        As in :func:`profile`.
 
     Returns
     -------
@@ -175,18 +200,25 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
 
     (Skipped in the doctest run for time: :func:`profile`'s example runs it.)
     """
+    step = on_step or _no_step
     n_dims = min(params.n_dims, a.obsm["X_pca"].shape[1])
+    step("Harmony")
     pp.harmony(a, "sample", n_pcs=n_dims, seed=params.seed)
+    step("graph + clusters")
     info = tl.cluster(a, params.mode, params.resolution, n_dims=n_dims, seed=params.seed)
     if params.umap:
+        step("UMAP")
         tl.umap(a, n_dims=n_dims)
+    step("annotation")
     ann = tl.annotate(a, min_score=params.annotation_min_score,
                       min_margin=params.annotation_min_margin, seed=params.seed,
                       pool_means=pool_means)
     results.append(_cluster_result(ann, info, warns))
     if params.reference is not None:
+        step("reference labels")
         labeltransfer.transfer_labels(a, params.reference)
         results.append(_reference_result(a))
+    step("tables")
     results.append(_composition_result(a))
     if car:
         results.append(_car_result(a))
@@ -202,7 +234,9 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
         results += _expansion_results(a, params)
     if params.time_order and de is not False:
         d = a if de is True else de(a)
+        step("DE")
         de_res, de_tab = _de_result(d, params)
+        step("pseudobulk DE")
         pb_res, pb, pb_warns = _pseudobulk_result(d, params)
         if de_res is not None:
             if pb_res is None:
@@ -210,9 +244,11 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
             results.append(de_res)
         if pb_res is not None:
             results.append(pb_res)
+        step("enrichment")
         enr = _enrichment_result(d, params, de_tab, pb)
         if enr is not None:
             results.append(enr)
+    step("module scores")
     tl.module_scores(a, seed=params.seed, pool_means=pool_means)
     results.append(_module_result(a))
     return Profile(a, results, de_tab)
