@@ -52,6 +52,37 @@ def test_louvain_finds_planted_cliques_and_orders_by_size():
     assert q > 0.5
 
 
+def test_louvain_starts_in_worker_processes_give_the_serial_result():
+    # each start is seeded on its own (seed + i) and the best is taken in start order, so
+    # running the 10 starts in 2 forked processes must give the serial labels and
+    # modularity; a random graph with many near-equal partitions makes the starts differ
+    rng = np.random.default_rng(3)
+    n = 300
+    r, c = rng.integers(0, n, 3000), rng.integers(0, n, 3000)
+    w = rng.random(3000)
+    g = sp.coo_matrix((w, (r, c)), shape=(n, n)).tocsr()
+    g = (g + g.T).tocsr()
+    G = _igraph(g)
+    runs = [tl._one_louvain(G, 0.8, i)[1] for i in range(12)]
+    assert len(set(np.round(runs, 12))) > 1       # the starts do differ
+    serial = tl.louvain(g, 0.8, n_start=10, seed=0, n_jobs=1)
+    forked = tl.louvain(g, 0.8, n_start=10, seed=0, n_jobs=2)
+    assert np.array_equal(serial[0], forked[0]) and serial[1] == forked[1]
+    assert forked[1] == max(runs[:10])             # start i uses seed + i, best in order
+    for seed in (0, 2):  # two starts: the better of seed, seed + 1 (seed + 2 would differ)
+        forked = tl.louvain(g, 0.8, n_start=2, seed=seed, n_jobs=2)
+        assert forked[1] == max(runs[seed:seed + 2]) != max(runs[seed + 1:seed + 3])
+
+
+def _igraph(g):
+    import igraph as ig
+
+    t = sp.triu(g, k=1).tocoo()
+    G = ig.Graph(n=g.shape[0], edges=list(zip(t.row.tolist(), t.col.tolist(), strict=True)))
+    G.es["weight"] = t.data.tolist()
+    return G
+
+
 def test_find_markers_by_hand():
     # two genes, 4 + 4 cells; values are log1p-normalised
     x = np.log1p(np.array([[3, 0], [2, 0], [4, 1], [0, 0], [0, 2], [1, 0], [0, 3], [0, 0.]]))

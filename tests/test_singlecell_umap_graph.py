@@ -38,6 +38,28 @@ def test_equals_umap_learn_graph_on_a_fixed_embedding() -> None:
     assert abs(g - g.T).max() == 0
 
 
+def test_cosine_umap_graph_equals_scanpys_pynndescent_graph() -> None:
+    # tl.umap's graph (RunUMAP's 30 cosine neighbours) is now searched exactly; on this
+    # embedding pynndescent found the exact neighbours for every cell (the script checks),
+    # so scanpy's graph is the oracle for the cosine distances and the kernel
+    import anndata as ad
+
+    from remission.singlecell.tl import _umap_graph
+
+    z = np.load(REF)
+    ref = sp.csr_matrix((z["cos_data"], z["cos_indices"], z["cos_indptr"]),
+                        shape=tuple(z["shape"]))
+    a = ad.AnnData(np.zeros((z["X"].shape[0], 1), np.float32))
+    a.obsm["E"] = z["X"]
+    _umap_graph(a, "E", 30)
+    g = a.obsp["umap_nn_connectivities"]
+    assert a.uns["umap_nn"]["params"]["metric"] == "cosine"
+    assert ((g != 0) != (ref != 0)).nnz == 0
+    assert abs(g - ref).max() < 1e-5
+    d = a.obsp["umap_nn_distances"]
+    assert d.nnz == a.n_obs * 29 and d.diagonal().max() == 0
+
+
 def test_leiden_partition_same_as_on_umap_learn_graph() -> None:
     import anndata as ad
     import scanpy as sc

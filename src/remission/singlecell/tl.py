@@ -74,7 +74,7 @@ def snn_graph(X: np.ndarray, k: int = 20, prune: float = 1 / 15) -> sp.csr_matri
 
 
 def louvain(graph: sp.spmatrix, resolution: float = 0.8, n_start: int = 10,
-            seed: int = 0) -> tuple[np.ndarray, float]:
+            seed: int = 0, n_jobs: int | None = None) -> tuple[np.ndarray, float]:
     """Louvain communities of a weighted graph; best modularity over ``n_start`` runs.
 
     Parameters
@@ -86,7 +86,11 @@ def louvain(graph: sp.spmatrix, resolution: float = 0.8, n_start: int = 10,
     n_start : int
         Random starts (Seurat ``n.start``).
     seed : int
-        Seed of the random orders.
+        Seed of the random orders (start ``i`` uses ``seed + i``).
+    n_jobs : int, optional
+        Processes running the starts (forked; each start is seeded on its own, so the
+        result is the same for any number). Default: the usable CPUs for graphs of
+        20,000 nodes or more, else 1.
 
     Returns
     -------
@@ -108,20 +112,65 @@ def louvain(graph: sp.spmatrix, resolution: float = 0.8, n_start: int = 10,
     G = ig.Graph(n=graph.shape[0], edges=list(zip(g.row.tolist(), g.col.tolist(),
                                                   strict=True)), directed=False)
     G.es["weight"] = g.data.tolist()
-    best, best_q = None, -np.inf
-    for i in range(n_start):
-        ig.set_random_number_generator(random.Random(seed + i))
+    if n_jobs is None:
+        n_jobs = _usable_cpus() if graph.shape[0] >= 20_000 else 1
+    n_jobs = max(1, min(n_jobs, n_start))
+    if n_jobs > 1 and "fork" in _mp_methods():
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        _LOUVAIN[:] = [G, resolution, seed]  # inherited by the forked workers
         try:
-            part = G.community_multilevel(weights="weight", resolution=resolution)
+            with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context("fork")) as ex:
+                runs = list(ex.map(_louvain_start, range(n_start)))
         finally:
-            ig.set_random_number_generator(random)
-        q = G.modularity(part.membership, weights="weight", resolution=resolution)
+            _LOUVAIN.clear()
+    else:
+        runs = [_one_louvain(G, resolution, seed + i) for i in range(n_start)]
+    best, best_q = None, -np.inf
+    for membership, q in runs:  # in start order: the first of equal modularities wins
         if q > best_q + 1e-12:
-            best, best_q = np.asarray(part.membership), q
+            best, best_q = membership, q
     return _order_by_size(best), float(best_q)
 
 
-def umap_connectivities(X: np.ndarray, n_neighbors: int = 15) -> sp.csr_matrix:
+_LOUVAIN: list = []
+
+
+def _usable_cpus() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _mp_methods() -> list[str]:
+    import multiprocessing as mp
+
+    return mp.get_all_start_methods()
+
+
+def _one_louvain(G, resolution: float, seed: int) -> tuple[np.ndarray, float]:
+    import igraph as ig
+
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        part = G.community_multilevel(weights="weight", resolution=resolution)
+    finally:
+        ig.set_random_number_generator(random)
+    q = G.modularity(part.membership, weights="weight", resolution=resolution)
+    return np.asarray(part.membership), q
+
+
+def _louvain_start(i: int) -> tuple[np.ndarray, float]:
+    G, resolution, seed = _LOUVAIN
+    return _one_louvain(G, resolution, seed + i)
+
+
+def umap_connectivities(X: np.ndarray, n_neighbors: int = 15,
+                        metric: str = "euclidean") -> sp.csr_matrix:
     """UMAP's fuzzy-simplicial-set graph on the exact Euclidean kNN, without umap-learn.
 
     What ``sc.pp.neighbors(adata, n_neighbors, transformer="sklearn")`` stores as
@@ -140,6 +189,10 @@ def umap_connectivities(X: np.ndarray, n_neighbors: int = 15) -> sp.csr_matrix:
         Cells x dimensions (e.g. the first ``n_dims`` Harmony components).
     n_neighbors : int
         Neighbours including the cell itself (scanpy's ``n_neighbors``).
+    metric : {"euclidean", "cosine"}
+        Distance; cosine distance ``1 - cos`` is found as half the squared Euclidean
+        distance of the rows scaled to unit length (same neighbours, same distances up
+        to rounding).
 
     Returns
     -------
@@ -153,11 +206,29 @@ def umap_connectivities(X: np.ndarray, n_neighbors: int = 15) -> sp.csr_matrix:
     >>> g.shape, bool(abs(g - g.T).max() == 0), float(g[0, 1])
     ((4, 4), True, 1.0)
     """
+    dist, idx = _exact_knn(X, n_neighbors, metric)
+    return _fuzzy_union(dist, idx, n_neighbors)
+
+
+def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str = "euclidean"
+               ) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.neighbors import NearestNeighbors
 
-    n = X.shape[0]
-    k = min(n_neighbors, n)
+    k = min(n_neighbors, X.shape[0])
+    if metric == "cosine":
+        X = np.asarray(X, np.float64)
+        norm = np.linalg.norm(X, axis=1, keepdims=True)
+        X = X / np.where(norm > 0, norm, 1.0)
+    elif metric != "euclidean":
+        raise ValueError(f"unknown metric {metric!r}; expected 'euclidean' or 'cosine'")
     dist, idx = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
+    if metric == "cosine":
+        dist = np.maximum(dist * dist / 2.0, 0.0)
+    return dist, idx
+
+
+def _fuzzy_union(dist: np.ndarray, idx: np.ndarray, n_neighbors: int) -> sp.csr_matrix:
+    n, k = idx.shape
     d = dist.astype(np.float32)
     # rho: the nearest non-zero distance (local_connectivity = 1)
     nzd = d > 0
@@ -291,6 +362,9 @@ def umap(adata: anndata.AnnData, use_rep: str = "X_pca_harmony", n_dims: int = 3
          seed: int = 42) -> None:
     """UMAP with Seurat's RunUMAP settings (30 cosine neighbours, min_dist 0.3).
 
+    The neighbours are exact (RunUMAP searches approximately with annoy, scanpy with
+    pynndescent); the layout is umap-learn's, through ``sc.tl.umap``.
+
     Parameters
     ----------
     adata : anndata.AnnData
@@ -316,9 +390,35 @@ def umap(adata: anndata.AnnData, use_rep: str = "X_pca_harmony", n_dims: int = 3
     """
     import scanpy as sc
 
-    sc.pp.neighbors(adata, n_neighbors=30, use_rep=use_rep, n_pcs=n_dims, metric="cosine",
-                    key_added="umap_nn", random_state=0)
+    _umap_graph(adata, use_rep, 30, n_dims)
     sc.tl.umap(adata, min_dist=0.3, neighbors_key="umap_nn", random_state=seed)
+
+
+def _umap_graph(adata: anndata.AnnData, use_rep: str, n_neighbors: int,
+                n_dims: int | None = None, key: str = "umap_nn") -> None:
+    """RunUMAP's graph: UMAP kernel on the exact cosine kNN, stored as scanpy stores it.
+
+    scanpy's ``sc.pp.neighbors(metric="cosine")`` searches with pynndescent, whose Numba
+    code each new process compiles (~10-30 s, more than the search below ~50,000 cells);
+    the exact search gives the true neighbours (pynndescent's are approximate) and
+    ``sc.tl.umap`` reads the graph from the same keys.
+    """
+    X = np.asarray(adata.obsm[use_rep])
+    X = X[:, :n_dims] if n_dims else X
+    dist, idx = _exact_knn(X, n_neighbors, "cosine")
+    n, k = idx.shape
+    rows = np.repeat(np.arange(n), k)
+    other = idx.ravel() != rows  # scanpy's distances leave the cell itself out
+    D = sp.csr_matrix((dist.ravel()[other], (rows[other], idx.ravel()[other])),
+                      shape=(n, n))
+    adata.obsp[f"{key}_distances"] = D
+    adata.obsp[f"{key}_connectivities"] = _fuzzy_union(dist, idx, n_neighbors)
+    adata.uns[key] = {"connectivities_key": f"{key}_connectivities",
+                      "distances_key": f"{key}_distances",
+                      "params": {"n_neighbors": n_neighbors, "method": "umap",
+                                 "metric": "cosine", "random_state": 0,
+                                 "use_rep": use_rep, "n_pcs": X.shape[1],
+                                 "knn": "exact"}}
 
 
 def _expr(adata: anndata.AnnData, genes: Sequence[str]) -> np.ndarray:
