@@ -15,6 +15,8 @@ from tests.benchsmoke import assert_perturbation_fails, run_bench
 pytest.importorskip("scanpy")
 
 KEYS = {"car_share: CAR-detected share per sample", "kept: QC-kept cells",
+        "kept_digest: the same QC-kept barcodes",
+        "ari_sides: remission vs scanpy clusters >= 0.9",
         "ari: remission clusters vs planted populations >= 0.8",
         "ari: scanpy defaults clusters vs planted populations >= 0.8",
         "planted_top: remission >= 5 of 7 planted genes in top 20",
