@@ -188,7 +188,15 @@ def w_remission(data: str, out: str) -> None:
            "planted_top": _planted_in_top(up, planted),
            "clusters": dict(zip(b.obs_names, b.obs["cluster"].astype(str), strict=True))}
     res["steps"] = clock.done()
+    res["children_peak_mb"] = _children_peak_mb()
     hz.emit(out, res, time.perf_counter() - t0)
+
+
+def _children_peak_mb() -> float:
+    """Largest resident size of any waited-for child (forked: shared pages included)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
 def _scanpy_annotation(sc, a, key: str) -> None:
@@ -338,6 +346,9 @@ def _step_table(r: dict, s: dict) -> tuple[float, float, float, float]:
     print(f"    {'same steps, total':<22}{tot[0]:>17.1f}{tot[1]:>8.1f}{'':>9}"
           f"{tot[2]:>15.1f}{tot[3]:>8.1f}")
     print(f"    {'remission extras':<22}{xr:>17.1f}")
+    if r.get("children_peak_mb"):
+        print(f"    remission's forked Louvain workers: largest resident size "
+              f"{r['children_peak_mb']:.0f} MB (pages shared with the parent included)")
     return tot[0], tot[2], max(m for *_, m in r["steps"]), max(m for *_, m in s["steps"])
 
 
