@@ -98,6 +98,20 @@ def _planted_in_top(genes, planted) -> int:
     return len(set(list(genes)[:TOP]) & set(planted))
 
 
+def _outputs(adata, cluster: str, up, planted) -> dict:
+    """What both sides report and the comparison reads: kept cells, CAR share per sample,
+    ARI of the clusters and labels against the planted populations, planted DE genes
+    among the top up-regulated, and each cell's cluster."""
+    obs = adata.obs
+    car = obs.groupby("sample", observed=True)["car_detected"].mean()
+    return {"kept": int(adata.n_obs), "kept_digest": _digest(adata.obs_names),
+            "car_share": car.sort_index().tolist(),
+            "ari": _truth_ari(obs, obs[cluster]),
+            "ari_labels": _truth_ari(obs, obs["cell_type"]),
+            "planted_top": _planted_in_top(up, planted),
+            "clusters": dict(zip(adata.obs_names, obs[cluster].astype(str), strict=True))}
+
+
 def _truth_ari(obs, labels) -> float:
     from sklearn.metrics import adjusted_rand_score
 
@@ -179,14 +193,7 @@ def w_remission(data: str, out: str) -> None:
     prof = profile(a, p, copy=False, on_step=clock)
     clock("outputs")
     b = prof.adata
-    car = b.obs.groupby("sample", observed=True)["car_detected"].mean()
-    up = prof.de[prof.de["avg_log2FC"] > 0].index
-    res = {"kept": int(b.n_obs), "kept_digest": _digest(b.obs_names),
-           "car_share": car.sort_index().tolist(),
-           "ari": _truth_ari(b.obs, b.obs["cluster"]),
-           "ari_labels": _truth_ari(b.obs, b.obs["cell_type"]),
-           "planted_top": _planted_in_top(up, planted),
-           "clusters": dict(zip(b.obs_names, b.obs["cluster"].astype(str), strict=True))}
+    res = _outputs(b, "cluster", prof.de[prof.de["avg_log2FC"] > 0].index, planted)
     res["steps"] = clock.done()
     res["children_peak_mb"] = _children_peak_mb()
     hz.emit(out, res, time.perf_counter() - t0)
@@ -296,14 +303,7 @@ def w_scanpy(data: str, out: str) -> None:
         sc.tl.score_genes(a, [g for g in genes if g in a.var_names],
                           score_name=f"score_{name}")
     clock("outputs")
-    car_share = a.obs.groupby("sample", observed=True)["car_detected"].mean()
-    up = de.loc[de["logfoldchanges"] > 0, "names"]
-    res = {"kept": int(a.n_obs), "kept_digest": _digest(a.obs_names),
-           "car_share": car_share.sort_index().tolist(),
-           "ari": _truth_ari(a.obs, a.obs["leiden"]),
-           "ari_labels": _truth_ari(a.obs, a.obs["cell_type"]),
-           "planted_top": _planted_in_top(up, planted),
-           "clusters": dict(zip(a.obs_names, a.obs["leiden"].astype(str), strict=True))}
+    res = _outputs(a, "leiden", de.loc[de["logfoldchanges"] > 0, "names"], planted)
     res["steps"] = clock.done()
     hz.emit(out, res, time.perf_counter() - t0)
 
