@@ -56,6 +56,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import harness as hz  # noqa: E402
+from singlecell_data import cached_simulation  # noqa: E402
 
 FEATS = ("CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE")
 
@@ -74,24 +75,10 @@ def make_data(cells: int, genes: int) -> Path:
     share of population-specific background genes) at their 1,500-gene values
     (``Design.named_share_genes``), so markers are as strong as in the examples.
     """
-    from dataclasses import replace
-
-    from remission.singlecell.simulate import cart_design, simulate
-
     share = SHARE_GENES if genes > SHARE_GENES else None
     tag = f"-share{share}" if share else ""
     path = hz.OUT_DIR / "data" / f"singlecell-sparse-s100{tag}-{cells}x{genes}.h5ad"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        design = replace(cart_design(n_cells=cells, n_genes=genes), named_share_genes=share)
-        a = simulate(design, seed=100, sampler="sparse")
-        tmp = path.with_suffix(".tmp.h5ad")
-        a.write_h5ad(tmp)
-        tmp.replace(path)
-        print(f"simulated {a.n_obs:,} cells x {a.n_vars:,} features ({a.X.nnz:,} non-zero) "
-              f"in {time.perf_counter() - t0:.1f} s -> {path}", flush=True)
-    return path
+    return cached_simulation(path, cells, genes, seed=100, share=share)
 
 
 def _planted_in_top(genes, planted) -> int:

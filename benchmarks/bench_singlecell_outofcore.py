@@ -55,6 +55,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import harness as hz  # noqa: E402
+from singlecell_data import cached_simulation  # noqa: E402
 
 FEATS = ("CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE")
 SHARE_GENES = 1500
@@ -64,23 +65,7 @@ GB = 10**9  # decimal gigabytes throughout (cap and sizes)
 def make_data(cells: int, genes: int) -> Path:
     """Simulate once (sparse sampler, seed 101) and cache the h5ad under build/bench/data."""
     path = hz.OUT_DIR / "data" / f"singlecell-ooc-s101-share{SHARE_GENES}-{cells}x{genes}.h5ad"
-    if path.exists():
-        return path
-    from dataclasses import replace
-
-    from remission.singlecell.simulate import cart_design, simulate
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    design = replace(cart_design(n_cells=cells, n_genes=genes),
-                     named_share_genes=SHARE_GENES)
-    a = simulate(design, seed=101, sampler="sparse")
-    tmp = path.with_suffix(".tmp.h5ad")
-    a.write_h5ad(tmp)
-    tmp.replace(path)
-    print(f"simulated {a.n_obs:,} cells x {a.n_vars:,} features ({a.X.nnz:,} non-zero) in "
-          f"{time.perf_counter() - t0:.0f} s -> {path}", flush=True)
-    return path
+    return cached_simulation(path, cells, genes, seed=101, share=SHARE_GENES)
 
 
 def _params():
