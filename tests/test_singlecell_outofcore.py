@@ -7,7 +7,8 @@ of which the out-of-core route calls on more than one block. Blocks of 37 cells:
 boundaries fall inside samples and QC-removed cells, and the last block is partial.
 Seen red: a block's last row dropped from the clipped sums (HVG set and variances_norm),
 each block's totals shifted by one row (LogNormalize values), the clipped sums restarted
-at each block (variances_norm).
+at each block (variances_norm; caught only by test_clipped_sums_continue_across_blocks,
+whose data put many clipped, non-integer entries in several blocks).
 """
 
 from __future__ import annotations
@@ -182,3 +183,46 @@ def test_scores_refuse_a_pool_gene_not_in_memory(routes):
     few = B[:, [g for g in B.var_names if g in genes or g.startswith("MT-")]].copy()
     with pytest.raises(ValueError, match="control genes drawn from the pool"):
         set_scores(few, genes, pool_means=pool)
+
+
+def test_clipped_sums_continue_across_blocks(tmp_path):
+    """Seurat vst's clipped sums run on over blocks in scanpy's order: same bits.
+
+    The clipped values are the only non-integers summed in the HVG passes, so only data
+    with many entries above the clip (``sqrt(n) x`` the trend's SD above the mean) in
+    several blocks can tell one sequence of additions from per-block sums added
+    afterwards. Here 12 "spiky" genes (30 cells of 400 with 600-5,000 UMIs) sit on a
+    tight NB trend (size 50) of 1,000 genes: 66 entries of 10 genes, in 11 blocks, are
+    clipped. Seen red: the clipped sums restarted at each block of 37 and added
+    (variances_norm of 1 gene differs in the last bits).
+    """
+    import pandas as pd
+    import scanpy as sc
+    from skmisc.loess import loess
+
+    rng = np.random.default_rng(3)
+    n, g = 400, 1000
+    mu = rng.lognormal(1, 1.5, g)
+    X = rng.negative_binomial(50, 50 / (50 + mu), size=(n, g)).astype(np.float32)
+    for j in range(12):
+        X[rng.choice(n, 30, replace=False), j] = rng.integers(600, 5000, 30)
+    a = ad.AnnData(sp.csr_matrix(X), obs=pd.DataFrame({"sample": "s"},
+                                                      index=[f"c{i}" for i in range(n)]),
+                   var=pd.DataFrame(index=[f"G{j}" for j in range(g)]))
+    path = _write(tmp_path / "spiky.h5ad", a)
+    ref = sc.pp.highly_variable_genes(a, flavor="seurat_v3", n_top_genes=50, inplace=False)
+    # the data do what the test needs: clipped entries in several blocks of 37 rows
+    mean, var = X.mean(0, dtype=np.float64), X.var(0, ddof=1, dtype=np.float64)
+    fit = loess(np.log10(mean), np.log10(var), span=0.3, degree=2)
+    fit.fit()
+    clip = np.sqrt(10 ** fit.outputs.fitted_values) * np.sqrt(n) + mean
+    rows = np.nonzero(clip < X)[0]
+    assert len(rows) >= 60 and len(np.unique(rows // CHUNK)) >= 10
+    src = outofcore._Source(path, ())
+    try:
+        tot = np.asarray(a.X.sum(axis=1), np.float64).ravel()
+        ooc, _ = outofcore._hvg_passes(src, np.ones(n, bool), 50, CHUNK, tot, 1e4)
+    finally:
+        src.close()
+    for c in ("means", "variances", "variances_norm", "highly_variable"):
+        assert np.array_equal(ref[c].to_numpy(), ooc[c].to_numpy()), c
