@@ -3,7 +3,9 @@
 The predictive check (:func:`remission.sim.calibrate.check_summaries`) needs replicate
 virtual trials of the seed studies; simulating them takes minutes, too long for the
 test suite. This script simulates them once and writes one CSV row per virtual trial
-(one column per target of seeds 002 and 004):
+(one column per target of seeds 000, 002, 003 and 004; only the shipped case simulates
+all four seeds, the perturbed and fresh cases seeds 002 and 004, and their seed-000 and
+003 columns are empty):
 
 * ``case = shipped``: ``--replicates`` trials with the shipped parameters (stream 2,
   trials 0 .. R-1), the check's replicate set;
@@ -18,7 +20,7 @@ test suite. This script simulates them once and writes one CSV row per virtual t
 the first trials of two cases live, so rows that the current model no longer produces
 fail the suite (re-run this script then).
 
-Run (about 4 min on one core of a quiet 2-core machine):
+Run (about 6 min on one core of a quiet 2-core machine):
     PYTHONPATH=src nice -n 10 .venv/bin/python scripts/make_sim_check_summaries.py
         [--out tests/data/sim_check_summaries.csv] [--replicates 100] [--fresh 200]
 """
@@ -35,10 +37,11 @@ from pathlib import Path
 import pandas as pd
 
 from remission.io.atomic import write_text
-from remission.sim.calibrate import KEY_PARAMETERS, particle_targets
+from remission.sim.calibrate import KEY_PARAMETERS, TARGETS, particle_targets
 from remission.sim.params import PARAMETERS
 
-STUDIES = ("002", "004")
+STUDIES = ("002", "004")  # the perturbed and fresh cases
+ALL_STUDIES = ("000", "002", "003", "004")  # the shipped case
 STREAM = 2
 FACTORS = (0.3, 3.0)
 
@@ -51,19 +54,23 @@ def case_name(parameter: str, factor: float) -> str:
 def summaries(replicates: int, fresh: int) -> pd.DataFrame:
     """All cases' virtual-trial targets (see the module docstring)."""
     frames = []
-    cases: list[tuple[str, dict[str, float], int, int]] = [("shipped", {}, 0, replicates)]
-    cases += [(case_name(k, f), {k: PARAMETERS[k].value * f}, 0, replicates)
+    cases: list[tuple[str, dict[str, float], int, int, tuple[str, ...]]] = [
+        ("shipped", {}, 0, replicates, ALL_STUDIES)]
+    cases += [(case_name(k, f), {k: PARAMETERS[k].value * f}, 0, replicates, STUDIES)
               for k in KEY_PARAMETERS for f in FACTORS]
-    cases.append(("fresh", {}, replicates, fresh))
-    for name, over, first, count in cases:
+    cases.append(("fresh", {}, replicates, fresh, STUDIES))
+    for name, over, first, count, studies in cases:
         t0 = time.perf_counter()
-        x = particle_targets([over] * count, STUDIES, STREAM, first=first)
+        x = particle_targets([over] * count, studies, STREAM, first=first)
         x.insert(0, "trial", range(first, first + count))
         x.insert(0, "case", name)
         frames.append(x)
         print(f"{name}: {count} trials in {time.perf_counter() - t0:.1f} s",
               file=sys.stderr, flush=True)
-    return pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True)
+    first_cols = ["case", "trial"]
+    targets = [t.key for t in TARGETS if t.key in df.columns]  # published order
+    return df[first_cols + targets]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     buf = io.StringIO()
     buf.write(f"# made by scripts/make_sim_check_summaries.py --replicates {a.replicates} "
               f"--fresh {a.fresh} on {dt.date.today().isoformat()}; stream {STREAM}, "
-              f"studies {' '.join(STUDIES)}\n")
+              f"shipped case studies {' '.join(ALL_STUDIES)}, other cases {' '.join(STUDIES)}\n")
     df.to_csv(buf, index=False, lineterminator="\n")
     write_text(Path(a.out), buf.getvalue())
     return 0

@@ -102,3 +102,50 @@ def test_tiny_fit_of_the_simulator_runs_and_predicts() -> None:
     assert list(pred.columns) == [t.key for t in TARGETS if t.study == "004"]
     assert len(pred) == 6
     assert pred.notna().all().all()
+
+
+def test_a_killed_fit_resumes_from_its_checkpoint_to_the_same_posterior(tmp_path) -> None:
+    """The checkpoint written after every generation lets a fit stopped after generation
+    1 continue to generation 3 with exactly the particles, weights and history of an
+    uninterrupted fit; a checkpoint of another fit (other n) is refused."""
+    obs, sc, pri = pd.Series({"x": 1.0}), pd.Series({"x": 1.0}), {"mu": (-5.0, 5.0, "lin")}
+    whole = abc_smc(toy, obs, sc, pri, n=40, generations=3, seed=2)
+    ck = tmp_path / "fit.checkpoint.json"
+    first = abc_smc(toy, obs, sc, pri, n=40, generations=1, seed=2, checkpoint=ck)
+    assert len(first.history) == 2 and ck.exists()
+    seen: list[str] = []
+    resumed = abc_smc(toy, obs, sc, pri, n=40, generations=3, seed=2, checkpoint=ck,
+                      log=seen.append)
+    assert seen[0].startswith("resumed") and "after generation 1" in seen[0]
+    pd.testing.assert_frame_equal(whole.particles, resumed.particles)
+    assert np.array_equal(whole.weights, resumed.weights)
+    assert whole.history == resumed.history
+    with pytest.raises(ValueError, match="checkpoint of another fit"):
+        abc_smc(toy, obs, sc, pri, n=41, generations=3, seed=2, checkpoint=ck)
+
+
+def test_venetoclax_effect_summary_by_hand() -> None:
+    """benchmarks/sim_abc/ven_effect.py: CR/PR, OS at day 180 and RMST(180) per draw,
+    worked by hand on two draws of two patients per arm."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sim_abc" / "ven_effect.py"
+    spec = importlib.util.spec_from_file_location("ven_effect", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    pts = pd.DataFrame({
+        "set": [0, 0, 0, 0, 1, 1, 1, 1],
+        "arm": ["VEN", "VEN", "noVEN", "noVEN"] * 2,
+        "best_response": ["CR_MRD-", "NR", "PR", "NE", "CRi", "CRh", "NR", "MLFS"],
+        "death_day": [np.nan, 90.0, 30.0, np.nan, np.nan, np.nan, 60.0, 200.0]})
+    e = mod.effect_per_set(pts)
+    assert e["CR/PR VEN"].tolist() == [0.5, 1.0]
+    assert e["CR/PR noVEN"].tolist() == [0.5, 0.5]  # PR and MLFS respond, NE does not
+    assert e["OS d180 VEN"].tolist() == [0.5, 1.0]
+    assert e["OS d180 noVEN"].tolist() == [0.5, 0.5]  # the day-200 death counts as alive
+    assert e["RMST180 VEN (days)"].tolist() == [(180 + 90) / 2, 180.0]
+    assert e["RMST180 noVEN (days)"].tolist() == [(30 + 180) / 2, (60 + 180) / 2]
+    assert e["RMST180 difference (days)"].tolist() == [30.0, 60.0]
+    with pytest.raises(ValueError, match="arm is missing"):
+        mod.effect_per_set(pts[pts["arm"] == "VEN"])

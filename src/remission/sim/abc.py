@@ -29,6 +29,7 @@ uses other streams.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,10 +129,31 @@ class AbcResult:
         return pd.DataFrame(rows).T
 
 
+def _save_checkpoint(path: Path, key: dict[str, object], t: int, x: pd.DataFrame,
+                     d: np.ndarray, w: np.ndarray, used: int,
+                     hist: list[dict[str, float]]) -> None:
+    from ..io.atomic import write_text
+
+    doc = {"key": key, "generation": t, "used": used, "history": hist,
+           "x": x.to_dict(orient="list"), "d": d.tolist(), "w": w.tolist()}
+    write_text(path, json.dumps(doc) + "\n")
+
+
+def _load_checkpoint(path: Path, key: dict[str, object]) -> dict[str, object] | None:
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text())
+    if doc.get("key") != key:
+        raise ValueError(f"{path}: checkpoint of another fit ({doc.get('key')}); "
+                         f"expected {key}: remove it or choose another --checkpoint")
+    return doc
+
+
 def abc_smc(model: Callable[[pd.DataFrame, int], pd.DataFrame], observed: pd.Series,
             scale: pd.Series, priors: Mapping[str, tuple[float, float, str]],
             n: int = 100, generations: int = 5, min_acceptance: float = 0.1,
-            seed: int = 0, log: Callable[[str], None] | None = None) -> AbcResult:
+            seed: int = 0, log: Callable[[str], None] | None = None,
+            checkpoint: Path | None = None) -> AbcResult:
     """ABC-SMC with batched simulation.
 
     Parameters
@@ -146,6 +168,11 @@ def abc_smc(model: Callable[[pd.DataFrame, int], pd.DataFrame], observed: pd.Ser
     generations : at most this many generations after the first
     min_acceptance : stop when fewer new particles than this share beat the tolerance
     seed : seed of the proposals (NumPy's global generator, which pyabc uses)
+    checkpoint : JSON file written (atomically) after every generation; when it exists
+        at the start, the fit resumes after its last generation (it must come from a fit
+        with the same observed targets, priors, ``n`` and ``seed``, else ``ValueError``).
+        Every generation re-seeds the proposals and the model draws fresh patients from
+        the simulation count, so a resumed fit equals an uninterrupted one.
 
     Returns
     -------
@@ -176,16 +203,33 @@ def abc_smc(model: Callable[[pd.DataFrame, int], pd.DataFrame], observed: pd.Ser
     def in_support(xs: pd.DataFrame) -> np.ndarray:
         return np.array([prior.pdf(pyabc.Parameter(r)) > 0 for r in xs.to_dict("records")])
 
-    np.random.seed(seed)
-    x = pd.DataFrame([dict(prior.rvs()) for _ in range(2 * n)])[names]
-    d, _ = distances(x, 0)
-    used = len(x)
-    keep = np.argsort(d, kind="stable")[:n]
-    x, d, w = x.iloc[keep].reset_index(drop=True), d[keep], np.full(n, 1.0 / n)
-    hist = [{"generation": 0, "epsilon": float(d.max()), "acceptance": 0.5,
-             "simulated": used}]
-    say(f"generation 0: epsilon {d.max():.3f}")
-    for t in range(1, generations + 1):
+    key: dict[str, object] = {
+        "observed": {k: float(v) for k, v in observed.items()},
+        "priors": {k: list(v) for k, v in priors.items()}, "n": n, "seed": seed}
+    done = _load_checkpoint(checkpoint, key) if checkpoint is not None else None
+    if done is not None:
+        t0 = int(done["generation"])  # type: ignore[arg-type]
+        x = pd.DataFrame(done["x"])[names]
+        d, w = np.asarray(done["d"], float), np.asarray(done["w"], float)
+        used = int(done["used"])  # type: ignore[arg-type]
+        hist = list(done["history"])  # type: ignore[arg-type]
+        say(f"resumed from {checkpoint} after generation {t0}")
+        if t0 > 0 and hist[-1]["acceptance"] < min_acceptance:
+            return AbcResult(to_model(x, priors), w, d, hist, dict(priors))
+    else:
+        t0 = 0
+        np.random.seed(seed)
+        x = pd.DataFrame([dict(prior.rvs()) for _ in range(2 * n)])[names]
+        d, _ = distances(x, 0)
+        used = len(x)
+        keep = np.argsort(d, kind="stable")[:n]
+        x, d, w = x.iloc[keep].reset_index(drop=True), d[keep], np.full(n, 1.0 / n)
+        hist = [{"generation": 0, "epsilon": float(d.max()), "acceptance": 0.5,
+                 "simulated": used}]
+        say(f"generation 0: epsilon {d.max():.3f}")
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, key, 0, x, d, w, used, hist)
+    for t in range(t0 + 1, generations + 1):
         np.random.seed(seed + 1000 * t)
         tr = pyabc.MultivariateNormalTransition()
         tr.fit(x, w)
@@ -211,12 +255,20 @@ def abc_smc(model: Callable[[pd.DataFrame, int], pd.DataFrame], observed: pd.Ser
         hist.append({"generation": t, "epsilon": float(d.max()), "acceptance": acc,
                      "simulated": used})
         say(f"generation {t}: epsilon {d.max():.3f}, acceptance {acc:.2f}")
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, key, t, x, d, w, used, hist)
         if acc < min_acceptance:
             break
     return AbcResult(to_model(x, priors), w, d, hist, dict(priors))
 
 
-def trial_model(studies: Sequence[str], stream: int = FIT_STREAM
+def _targets_block(args: tuple[list[dict[str, float]], tuple[str, ...], int, int]
+                   ) -> pd.DataFrame:
+    thetas, studies, stream, first = args
+    return particle_targets(thetas, studies, stream, first=first)
+
+
+def trial_model(studies: Sequence[str], stream: int = FIT_STREAM, workers: int = 1
                 ) -> Callable[[pd.DataFrame, int], pd.DataFrame]:
     """The simulator as an ABC model: one virtual trial of every study per particle.
 
@@ -226,6 +278,10 @@ def trial_model(studies: Sequence[str], stream: int = FIT_STREAM
         Seed studies simulated for each particle.
     stream : int, default :data:`FIT_STREAM`
         Random stream of the virtual patients.
+    workers : int, default 1
+        Processes simulating the particles of one call (contiguous blocks of particles;
+        particle ``k`` still uses virtual trial ``first + k``, so the result does not
+        depend on ``workers``).
 
     Returns
     -------
@@ -244,7 +300,18 @@ def trial_model(studies: Sequence[str], stream: int = FIT_STREAM
 
     def model(params: pd.DataFrame, first: int) -> pd.DataFrame:
         thetas = params.to_dict("records")
-        return particle_targets(thetas, studies, stream, first=first)
+        if workers <= 1 or len(thetas) < 2:
+            return particle_targets(thetas, studies, stream, first=first)
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        cuts = np.linspace(0, len(thetas), min(workers, len(thetas)) + 1).astype(int)
+        jobs = [(thetas[a:b], tuple(studies), stream, first + int(a))
+                for a, b in itertools.pairwise(cuts)]
+        with ProcessPoolExecutor(len(jobs),
+                                 mp_context=multiprocessing.get_context("spawn")) as ex:
+            parts = list(ex.map(_targets_block, jobs))
+        return pd.concat(parts, ignore_index=True)
 
     return model
 
@@ -275,7 +342,8 @@ def observed_targets(studies: Sequence[str]) -> pd.Series:
 def fit(studies: Sequence[str] = ("000", "002", "003", "004"), n: int = 100,
         generations: int = 5, seed: int = 0,
         priors: Mapping[str, tuple[float, float, str]] = PRIORS,
-        log: Callable[[str], None] | None = None) -> AbcResult:
+        log: Callable[[str], None] | None = None, workers: int = 1,
+        checkpoint: Path | None = None) -> AbcResult:
     """Fit the free parameters of :data:`PRIORS` to the published targets of ``studies``.
 
     Parameters
@@ -293,6 +361,10 @@ def fit(studies: Sequence[str] = ("000", "002", "003", "004"), n: int = 100,
         values.
     log : callable, optional
         Receives one progress line per generation.
+    workers : int, default 1
+        Processes simulating each generation (:func:`trial_model`; same result).
+    checkpoint : Path, optional
+        Progress file (:func:`abc_smc`): a killed fit resumes from it.
 
     Returns
     -------
@@ -317,8 +389,9 @@ def fit(studies: Sequence[str] = ("000", "002", "003", "004"), n: int = 100,
     (4, True)
     """
     obs = observed_targets(studies)
-    return abc_smc(trial_model(studies), obs, target_scale(list(obs.index)), priors, n,
-                   generations, seed=seed, log=log)
+    return abc_smc(trial_model(studies, workers=workers), obs,
+                   target_scale(list(obs.index)), priors, n, generations, seed=seed,
+                   log=log, checkpoint=checkpoint)
 
 
 def posterior_predictive(result: AbcResult, studies: Sequence[str], draws: int = 100,
@@ -391,7 +464,9 @@ def predictive_table(pred: pd.DataFrame) -> pd.DataFrame:
 
 def leave_one_seed_out(n: int = 60, generations: int = 4, draws: int = 100,
                        seed: int = 0, log: Callable[[str], None] | None = None,
-                       studies: Sequence[str] = ("000", "002", "003", "004")
+                       studies: Sequence[str] = ("000", "002", "003", "004"),
+                       priors: Mapping[str, tuple[float, float, str]] = PRIORS,
+                       workers: int = 1, checkpoint_dir: Path | None = None
                        ) -> dict[str, pd.DataFrame]:
     """Fit on three seed studies, predict the fourth's targets, for each seed.
 
@@ -412,6 +487,12 @@ def leave_one_seed_out(n: int = 60, generations: int = 4, draws: int = 100,
         Receives progress lines.
     studies : sequence of str, default ("000", "002", "003", "004")
         The seeds left out in turn; each fit uses the others of this list.
+    priors : Mapping, default :data:`PRIORS`
+        The fitted parameters (the others stay at their shipped values).
+    workers : int, default 1
+        Processes per generation (:func:`fit`).
+    checkpoint_dir : Path, optional
+        Folder of one progress file per left-out seed (``loso_<seed>.checkpoint.json``).
 
     Returns
     -------
@@ -431,7 +512,12 @@ def leave_one_seed_out(n: int = 60, generations: int = 4, draws: int = 100,
     out = {}
     for left in studies:
         rest = tuple(s for s in studies if s != left)
-        r = fit(rest, n, generations, seed, log=log)
+        ck = (checkpoint_dir / f"loso_{left}.checkpoint.json"
+              if checkpoint_dir is not None else None)
+        if log is not None:
+            log(f"leave out {left}: fit on {' '.join(rest)}")
+        r = fit(rest, n, generations, seed, priors=priors, log=log, workers=workers,
+                checkpoint=ck)
         out[left] = predictive_table(posterior_predictive(r, (left,), draws))
     return out
 
@@ -450,7 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Command-line arguments (default ``sys.argv[1:]``): the output folder, ``--n``,
         ``--generations``, ``--loso-n``, ``--loso-generations``, ``--no-loso``,
         ``--loso-only``, ``--studies``, ``--parameters`` (names of :data:`PRIORS`),
-        ``--stem``.
+        ``--stem``, ``--workers``, ``--checkpoint``.
 
     Returns
     -------
@@ -486,6 +572,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--studies", nargs="+", default=["000", "002", "003", "004"])
     ap.add_argument("--parameters", nargs="+", choices=sorted(PRIORS))
     ap.add_argument("--stem", help="output file name (default abc_fit / abc_loso)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes simulating each generation (same result)")
+    ap.add_argument("--checkpoint", action="store_true",
+                    help="write OUT/<stem>.checkpoint.json after every generation and "
+                         "resume from it (leave-one-seed-out: one file per left-out seed)")
     a = ap.parse_args(argv)
     studies = tuple(a.studies)
     priors = {k: PRIORS[k] for k in a.parameters} if a.parameters else PRIORS
@@ -501,8 +592,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     r: AbcResult | None = None
     post = pred = None
     loso: dict[str, pd.DataFrame] | None = None
+    stem = a.stem or ("abc_loso" if a.loso_only else "abc_fit")
     if not a.loso_only:
-        r = fit(studies, n=a.n, generations=a.generations, priors=priors, log=say)
+        r = fit(studies, n=a.n, generations=a.generations, priors=priors, log=say,
+                workers=a.workers,
+                checkpoint=out / f"{stem}.checkpoint.json" if a.checkpoint else None)
         post = r.summary()
         pred = predictive_table(posterior_predictive(r, studies))
         doc.update({
@@ -511,12 +605,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             .to_dict(orient="records"),
             "posterior_predictive": pred.to_dict(orient="index")})
     if not a.no_loso:
-        loso = leave_one_seed_out(a.loso_n, a.loso_generations, log=say)
+        loso = leave_one_seed_out(a.loso_n, a.loso_generations, log=say, studies=studies,
+                                  priors=priors, workers=a.workers,
+                                  checkpoint_dir=out if a.checkpoint else None)
         doc["leave_one_seed_out"] = {k: v.to_dict(orient="index") for k, v in loso.items()}
     text = abc_markdown(str(doc["command"]), history=r.history if r else None,
                         posterior=post, predictive=pred, predict_stream=PREDICT_STREAM,
                         leave_one_seed_out=loso)
-    stem = a.stem or ("abc_loso" if a.loso_only else "abc_fit")
     write_text(out / f"{stem}.json", json.dumps(doc, indent=1, default=float) + "\n")
     write_text(out / f"{stem}.md", text)
     print(text, end="")
