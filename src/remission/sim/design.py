@@ -110,6 +110,12 @@ class Design:
     def antigen(self) -> str:
         return str(self.trial["target_antigen"])
 
+    @property
+    def gives_hma(self) -> bool:
+        """Whether any arm gives a hypomethylating agent (azacitidine / decitabine)."""
+        return any(a.schedule.hma_units is not None and bool(a.schedule.hma_units.any())
+                   for a in self.arms)
+
     def stacked_schedule(self) -> Schedule:
         """All arms' schedules as (arms x days) arrays on the common day grid."""
         s0 = self.arms[0].schedule
@@ -338,6 +344,10 @@ def parse_design(data: dict[str, Any], source: str = "design") -> Design:
     return Design(source, trial, tuple(arms), population, params, eligibility)
 
 
+#: parameters that are shares (at most 1)
+UPPER_BOUNDS: dict[str, float] = {"hma_sensitive_fraction": 1.0}
+
+
 def _check_parameters(log: ProblemLog, src: str, where: str, raw: Any) -> dict[str, float]:
     """Model parameter overrides: known names, finite, non-negative (one exception)."""
     params: dict[str, float] = {}
@@ -352,6 +362,9 @@ def _check_parameters(log: ProblemLog, src: str, where: str, raw: Any) -> dict[s
             log.add(src, "must be a finite number", column=f"{where}.{k}", value=v)
         elif v < 0 and k != "ven_dose_exponent":
             log.add(src, "must not be negative", column=f"{where}.{k}", value=v)
+        elif k in UPPER_BOUNDS and v > UPPER_BOUNDS[k]:
+            log.add(src, f"must be at most {UPPER_BOUNDS[k]:g}", column=f"{where}.{k}",
+                    value=v)
         else:
             params[k] = float(v)
     return params

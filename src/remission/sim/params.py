@@ -73,15 +73,35 @@ PARAMETERS = MappingProxyType(
         # Exposure is a pulse: plasma half-lives are under an hour (azacitidine SC 41 min,
         # Vidaza label; decitabine ~0.5 h, Dacogen label), so each dosing day acts as one
         # fractional kill at the dose (log-kill per HMA unit; 1 unit = one day of
-        # azacitidine 75 mg/m^2). No IIV: draws for IIV parameters are consumed in a fixed
-        # order and a new one would change every existing simulated patient.
-        "hma_kill": _P(0.19, "log cells per HMA unit", 0.0,
-                       "calibrated (hand grid 0.1-0.5 on seed-0 streams, 100 per arm) to "
-                       "one target: CR+CRi of azacitidine alone, 41/145 = 28.3 % "
-                       "(aza + placebo, VIALE-A, DiNardo NEJM 2020;383:617); AML-001 "
-                       "azacitidine 67/241 = 27.8 % (Dombret Blood 2015;126:291) agrees. "
-                       "Assumptions: linear in dose, same log-kill on both clones, pulse "
-                       "at the dose, no HMA-venetoclax interaction term"),
+        # azacitidine 75 mg/m^2). The kill varies between patients (population.
+        # hma_sensitivity), drawn from each patient's own HMA stream (population.
+        # hma_draws), never from the main stream: these parameters have cv 0 here (the
+        # IIV_NAMES draw order is unchanged) and designs without an HMA are unchanged.
+        "hma_kill": _P(0.175, "log cells per HMA unit", 0.0,
+                       "calibrated: median patient's kill (log-normal between patients, "
+                       "CV hma_kill_cv); grid fit on seed-0 streams, 400 per arm "
+                       "(benchmarks/sim_hma/fit_hma_sensitivity.md), to CR+CRi of "
+                       "azacitidine alone 41/145 = 28.3 % with median time to first "
+                       "response 2.8 months and of azacitidine + venetoclax 190/286 = "
+                       "66.4 % (VIALE-A, DiNardo NEJM 2020;383:617); AML-001 azacitidine "
+                       "67/241 = 27.8 % (Dombret Blood 2015;126:291) agrees. Assumptions: "
+                       "linear in dose, same log-kill on both clones, pulse at the dose, "
+                       "no HMA-venetoclax interaction term"),
+        "hma_kill_cv": _P(0.6, "-", 0.0,
+                          "calibrated with hma_kill (same grid): between-patient CV of "
+                          "the HMA kill (log-normal, median 1). Without it (CV 0) "
+                          "azacitidine alone responds at the day-112 marrow, not day 84; "
+                          "responders to azacitidine respond early (AZA-001: median 2 "
+                          "cycles to first response, 91 % of first responses by cycle 6, "
+                          "Silverman Cancer 2011;117:2697)"),
+        "hma_sensitive_fraction": _P(1.0, "-", 0.0,
+                                     "1 = one class (the shipped log-normal); below 1 "
+                                     "a sensitive / resistant mixture: the share of "
+                                     "HMA-sensitive patients. Fitted mixtures did worse "
+                                     "(benchmarks/sim_hma/fit_hma_sensitivity.md)"),
+        "hma_resistant_ratio": _P(1.0, "-", 0.0,
+                                  "with hma_sensitive_fraction < 1: HMA kill of a "
+                                  "resistant leukaemia relative to a sensitive one"),
         "hma_myelo_kill": _P(0.1, "log cells per HMA unit", 0.0,
                              "assumption, not calibrated; HMA myelosuppression of "
                              "neutrophil and platelet progenitors (same pulse)"),

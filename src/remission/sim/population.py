@@ -51,6 +51,11 @@ N_EXTRA_UNIFORM = 2  # ICANS draw, CRS organ-support domain
 #: default eligibility (ELN 2022 active disease: >= 5 % marrow blasts); designs may add
 DEFAULT_ELIGIBILITY: dict[str, dict[str, float]] = {"baseline_blasts_pct": {"min": 5.0}}
 MAX_ATTEMPTS = 200
+#: spawn-key tag of the patient-level HMA sensitivity stream: patient ``i`` (screening
+#: attempt ``a``) reads ``SeedSequence(seed, spawn_key=(i, HMA_KEY))`` (``a`` = 0) or
+#: ``(i, HMA_KEY, a)``; no other stream has these keys (patients ``(i,)`` / ``(i, a)`` with
+#: ``a`` <= :data:`MAX_ATTEMPTS`, bedside noise ``(i, 1_000_003)``)
+HMA_KEY = 1_000_033
 
 #: off-tumour expression of the target antigen on normal myeloid cells (assumption):
 #: CLL-1 on neutrophils/monocytes (Bakker 2004 Cancer Res 64:8443), CD123 on basophils,
@@ -114,6 +119,89 @@ def patient_draws(seed: int, indices: np.ndarray, attempts: np.ndarray | None = 
     return z, u
 
 
+def hma_draws(seed: int, indices: np.ndarray, attempts: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(uniform, standard normal) per patient from the patient's own HMA stream.
+
+    The stream is separate from the patient's main stream (:func:`patient_draws`), so
+    drawing it changes no other number of any virtual patient: a design without a
+    hypomethylating agent never draws it and its patients are the same bytes as before
+    the HMA sensitivity existed (``tests/test_sim_hma_sensitivity.py``).
+
+    Parameters
+    ----------
+    seed : int
+        The trial's seed.
+    indices : numpy.ndarray
+        Patient indices ``i`` (n,).
+    attempts : numpy.ndarray, optional
+        The enrolled screening attempt per patient (n,), as in :func:`patient_draws`;
+        default all 0.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Uniforms on [0, 1) (class draw) and standard normals (within-class spread),
+        each (n,). Stream ``SeedSequence(seed, spawn_key=(i, HMA_KEY))`` for attempt 0,
+        ``(i, HMA_KEY, a)`` for attempt ``a``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u, z = hma_draws(7, np.array([0, 1]))
+    >>> u1, z1 = hma_draws(7, np.array([1]))
+    >>> bool(u[1] == u1[0] and z[1] == z1[0]), bool(u[0] != u[1])
+    (True, True)
+    """
+    att = np.zeros(len(indices), int) if attempts is None else attempts
+    u = np.empty(len(indices))
+    z = np.empty(len(indices))
+    for j, i in enumerate(indices):
+        key = (int(i), HMA_KEY) if att[j] == 0 else (int(i), HMA_KEY, int(att[j]))
+        g = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+        u[j] = g.random()
+        z[j] = g.standard_normal()
+    return u, z
+
+
+def hma_sensitivity(u: np.ndarray, z: np.ndarray, values: Mapping[str, float]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-patient multiplier of ``hma_kill``: a sensitive / resistant mixture.
+
+    A patient is HMA-sensitive when ``u < hma_sensitive_fraction``; a resistant
+    patient's leukaemia is killed at ``hma_resistant_ratio`` times the sensitive rate.
+    Within each class the kill is log-normal with CV ``hma_kill_cv`` (median 1;
+    0 = none). Sources and fitted values: :data:`remission.sim.params.PARAMETERS`,
+    docs/simulation.md (*Patient-level HMA sensitivity*).
+
+    Parameters
+    ----------
+    u : numpy.ndarray
+        Uniforms (n,) (:func:`hma_draws`).
+    z : numpy.ndarray
+        Standard normals (n,).
+    values : Mapping
+        ``hma_sensitive_fraction``, ``hma_resistant_ratio`` and ``hma_kill_cv``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(multiplier, sensitive)``: float (n,) and bool (n,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m, s = hma_sensitivity(np.array([0.1, 0.9]), np.zeros(2),
+    ...     {"hma_sensitive_fraction": 0.3, "hma_resistant_ratio": 0.25, "hma_kill_cv": 0.0})
+    >>> m.tolist(), s.tolist()
+    ([1.0, 0.25], [True, False])
+    """
+    sensitive = u < values["hma_sensitive_fraction"]
+    omega = np.sqrt(np.log1p(values["hma_kill_cv"] ** 2))
+    m = np.where(sensitive, 1.0, values["hma_resistant_ratio"]) * np.exp(omega * z)
+    return m, sensitive
+
+
 def eligible(cov: Mapping[str, np.ndarray], rules: Mapping[str, Mapping[str, float]]
              ) -> np.ndarray:
     """Patients meeting every eligibility rule (inclusive ``min``/``max`` per covariate).
@@ -168,7 +256,8 @@ def _covariate(spec: Mapping[str, Any], z: np.ndarray) -> np.ndarray:
 
 def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any],
                    values: Mapping[str, float], product: str, antigen: str,
-                   eligibility: Mapping[str, Mapping[str, float]] | None = None
+                   eligibility: Mapping[str, Mapping[str, float]] | None = None,
+                   hma: bool = False
                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Covariates and per-patient parameter arrays for patients ``indices``.
 
@@ -176,7 +265,8 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
     ``"car_t"``, ``"car_nk"`` or ``"none"``; ``antigen`` the arm's target antigen;
     ``eligibility`` maps covariates to ``{min, max}`` (default
     :data:`DEFAULT_ELIGIBILITY`): ineligible candidates are redrawn from the patient's
-    next stream.
+    next stream; ``hma`` draws the patient-level HMA sensitivity from the patient's HMA
+    stream (:func:`hma_draws`, :func:`hma_sensitivity`), which scales ``hma_kill``.
     Returns ``(covariates, params)``, both dicts of arrays of length ``len(indices)``.
 
     Parameters
@@ -199,13 +289,18 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
         (:data:`OFFTUMOUR_FACTOR`).
     eligibility : Mapping, optional
         Covariate -> ``{"min", "max"}`` (inclusive); default :data:`DEFAULT_ELIGIBILITY`.
+    hma : bool, default False
+        Draw the HMA sensitivity (a trial does when any arm gives azacitidine or
+        decitabine). Without it ``hma_kill`` is the typical value for everyone and no
+        HMA stream is read.
 
     Returns
     -------
     tuple of dict
         ``(covariates, params)``: covariates (age, weight_kg, height_cm, bsa_m2 by
         Mosteller, sex ``"F"``/``"M"``, baseline_blasts_pct, antigen_positive_pct,
-        antigen_density_rel, screening_attempts, the per-patient uniforms ``u_*`` ...)
+        antigen_density_rel, screening_attempts, the per-patient uniforms ``u_*``, with
+        ``hma`` also hma_sensitivity and hma_sensitive ...)
         and parameter arrays (every name of ``values`` plus ``b0``, ``pos0`` and the
         product-specific ``expansion``, ``kill_max`` ...), each of length n.
 
@@ -281,6 +376,11 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
     dens_omega = np.sqrt(np.log1p(p["antigen_density_cv"] ** 2))
     cov["antigen_density_rel"] = np.exp(dens_omega * z[:, k0 - 1])
     p["antigen_density"] = cov["antigen_density_rel"]
+    if hma:  # own stream: no draw of the main stream moves (see hma_draws)
+        mult, sens = hma_sensitivity(*hma_draws(seed, indices, attempts), values)
+        cov["hma_sensitivity"] = mult
+        cov["hma_sensitive"] = sens
+        p["hma_kill"] = p["hma_kill"] * mult
     p["b0"] = cov["baseline_blasts_pct"] / 100.0
     p["pos0"] = np.clip(cov["antigen_positive_pct"] / 100.0, 1e-6, 1.0 - 1e-6)
     p["anc_healthy"] = cov["anc_healthy"]

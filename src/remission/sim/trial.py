@@ -344,7 +344,8 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         idx = np.arange(start, stop)
         cov, p = build_patients(seed, idx, {**design.population, **arm.population},
                                 typical({**design.parameters, **arm.parameters}),
-                                arm.product, design.antigen, design.eligibility)
+                                arm.product, design.antigen, design.eligibility,
+                                hma=design.gives_hma)
         covs.append(cov)
         ps.append(p)
         arm_idx.append(np.full(len(idx), ai))
@@ -457,6 +458,8 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         ANTIGEN_COLUMN[design.antigen]: np.round(cov["antigen_positive_pct"], 2),
         "antigen_density_patient": np.round(cov["antigen_density_rel"], 3),
         "screening_attempts": cov["screening_attempts"],
+        **({"hma_sensitivity_patient": np.round(cov["hma_sensitivity"], 3)}
+           if design.gives_hma else {}),
         "baseline_anc": np.round(out["anc"][0], 3),
         "best_response": best,
         "response_at_day": at_day,
