@@ -46,7 +46,12 @@ def test_designs_without_an_hma_write_the_same_bytes_as_before(tmp_path: Path) -
         out = write_study(run_trial(d, n=4, seed=0, workers=0), tmp_path / f.stem)
         got += [(f.name, p.name, hashlib.sha256(p.read_bytes()).hexdigest())
                 for p in sorted(out.iterdir())]
-    assert got == list(ref[["design", "file", "sha256"]].itertuples(index=False, name=None))
+    want = list(ref[["design", "file", "sha256"]].itertuples(index=False, name=None))
+    assert got == want, (
+        "a design without an HMA wrote other bytes than before the HMA sensitivity: if "
+        "a change meant to move these patients landed (a re-fitted value, a model "
+        "change), re-run scripts/make_sim_fingerprints.py and say so in the commit; "
+        f"differing: {sorted(set(got) ^ set(want))[:4]}")
 
 
 def test_hma_draws_leave_every_other_draw_of_the_patient_unchanged() -> None:
@@ -125,3 +130,68 @@ def test_hma_parameters_out_of_range_are_refused_at_once(tmp_path: Path) -> None
                    ("parameters.hma_sensitive_fraction", "must be at most 1"),
                    ("parameters.hma_resistant_ratio", "must be a finite number")}, got
     assert not (tmp_path / "out").exists()
+
+
+def _load_benchmark():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sim_hma" / "calibrate_hma.py"
+    spec = importlib.util.spec_from_file_location("calibrate_hma", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize(("broken", "message"), [
+    (None, None),
+    ("aza_late", "a median first response is not on the published median's assessment day"),
+    ("spread_not_needed", "check passed with hma_kill_cv x 0"),
+    ("aza_rate", "outside a published interval"),
+])
+def test_calibrate_hma_benchmark_exits_1_on_each_kind_of_failure(
+        broken: str | None, message: str | None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/sim_hma/calibrate_hma.py's decisions, on tables made by hand instead of
+    simulations (the simulations take minutes): exit 0 only when the unperturbed check
+    passes (both rates inside, both medians on their marrows, no untreated responder)
+    and every perturbation fails; azacitidine's day-84 timing is checked, and a check
+    that still passes without the between-patient spread is a failure."""
+    bench = _load_benchmark()
+
+    def fake(d, n, seed, hma_scale=1.0, arms=None):
+        names = arms or ("aza", "aza+ven", "untreated")
+        cv0 = d.parameters.get("hma_kill_cv") == 0.0
+        perturbed = hma_scale != 1.0 or cv0 or "ven_tolerance" in d.parameters
+        rows = {}
+        for a in names:
+            ok = not perturbed or (cv0 and broken == "spread_not_needed")
+            day = 84 if a == "aza" else 28
+            if a == "aza" and broken == "aza_late" and not perturbed:
+                day = 112
+            rate = 0.3 if ok else 0.05
+            if a == "aza" and broken == "aza_rate" and not perturbed:
+                rate = 0.40
+            lo, hi = (0.211, 0.363) if a == "aza" else (0.606, 0.719)
+            if a == "aza+ven":
+                rate = 0.66 if ok else 0.3
+            if a == "untreated":
+                rows[a] = dict(n=n, responders=0, rate=0.0, first_response_day=np.nan,
+                               target=np.nan, lo=np.nan, hi=np.nan,
+                               first_response_target_day=np.nan, inside=None,
+                               timing_ok=None)
+                continue
+            tgt = 84 if a == "aza" else 28
+            rows[a] = dict(n=n, responders=int(rate * n), rate=rate,
+                           first_response_day=float(day), target=0.3, lo=lo, hi=hi,
+                           first_response_target_day=float(tgt),
+                           inside=lo <= rate <= hi, timing_ok=day == tgt)
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    monkeypatch.setattr(bench, "check_targets", fake)
+    code = bench.main(["--n", "10", "--seeds", "1", "--out", str(tmp_path / "t.md")])
+    out = capsys.readouterr().out
+    if broken is None:
+        assert code == 0 and "All checks as expected." in out, out
+    else:
+        assert code == 1 and message in out, out
+    assert "| 1 | hma_kill_cv x 0 | aza |" in (tmp_path / "t.md").read_text()
