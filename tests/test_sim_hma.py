@@ -186,7 +186,7 @@ def test_bad_hma_entries_are_reported_at_once_nothing_written(tmp_path: Path) ->
 def viale() -> pd.DataFrame:
     """The VIALE-A-like design (untreated / aza / aza+ven) and azacitidine without the
     between-patient spread of the HMA kill (``aza cv0``: ``hma_kill_cv`` 0, the former
-    homogeneous kill), 200 per arm, seed 0 (aza 69, aza+ven 134: 3 and 9 patients inside
+    homogeneous kill), 200 per arm, seed 0 (aza 65, aza+ven 133: 7 and 10 patients inside
     the upper interval edges). Seed 0 is the stream the fits of ``hma_kill``,
     ``hma_kill_cv`` and ``ven_tolerance`` used (in-sample; the out-of-sample check at 300
     per arm on seeds 1 and 2 is benchmarks/sim_hma/calibrate_hma.py)."""

@@ -79,7 +79,7 @@ PARAMETERS = MappingProxyType(
         # IIV_NAMES draw order is unchanged) and designs without an HMA are unchanged.
         "hma_kill": _P(0.175, "log cells per HMA unit", 0.0,
                        "calibrated: median patient's kill (log-normal between patients, "
-                       "CV hma_kill_cv); grid fit on seed-0 streams, 400 per arm "
+                       "CV hma_kill_cv); grid fit on seed-0 streams, 1,200 per arm "
                        "(benchmarks/sim_hma/fit_hma_sensitivity.md), to CR+CRi of "
                        "azacitidine alone 41/145 = 28.3 % with median time to first "
                        "response 2.8 months and of azacitidine + venetoclax 190/286 = "
@@ -87,7 +87,7 @@ PARAMETERS = MappingProxyType(
                        "67/241 = 27.8 % (Dombret Blood 2015;126:291) agrees. Assumptions: "
                        "linear in dose, same log-kill on both clones, pulse at the dose, "
                        "no HMA-venetoclax interaction term"),
-        "hma_kill_cv": _P(0.6, "-", 0.0,
+        "hma_kill_cv": _P(0.5, "-", 0.0,
                           "calibrated with hma_kill (same grid): between-patient CV of "
                           "the HMA kill (log-normal, median 1). Without it (CV 0) "
                           "azacitidine alone responds at the day-112 marrow, not day 84; "
