@@ -10,6 +10,12 @@ kind: count, median and mean CPU (``time.process_time``), mean database queries;
 mean CPU per request over the mix. Every live grade shown is compared with the batch
 pipeline's (bench_web's oracle); exits 1 on a wrong grade or a failed request.
 
+``--processes N`` sends each request to one of N simulated server processes (drawn at
+random, as gunicorn's workers take connections): each has its own copy of the
+per-process caches of :mod:`remission.web.grading` (``_CACHE``, ``_LOCAL``), copied from
+the warmed-up state as a fork would, so the figure includes what a multi-process server
+pays when a patient's data change in another process (default 1).
+
 ``--profile N`` prints the N most expensive functions (cProfile, cumulative) of the run.
 ``--grade-all`` also times the pipeline's ``grade_all`` alone on the inputs the run's live
 grades gave it (each input 5 times; CPU median per call): the grading engine's part of a
@@ -45,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--kind", choices=list(bw.MIX), default=None,
                     help="only this request kind (default: the mix)")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="simulated server processes, each with its own caches")
     ap.add_argument("--profile", type=int, default=0, help="print the N top functions")
     ap.add_argument("--grade-all", action="store_true",
                     help="also time grade_all alone on the live grades' inputs")
@@ -71,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     client.force_login(get_user_model().objects.get(username="demo"))
     sid = study.pk
     rnd = random.Random(a.seed)
+    which = random.Random(a.seed + 1)  # the process of each request (same mix for any N)
     kinds, weights = list(bw.MIX), list(bw.MIX.values())
     cpu: dict[str, list[float]] = {k: [] for k in kinds}
     queries: dict[str, list[int]] = {k: [] for k in kinds}
@@ -86,6 +95,12 @@ def main(argv: list[str] | None = None) -> int:
             return real_grade_all(*args, **kw)
 
         crit.grade_all = capture
+    import copy
+
+    import remission.web.grading as grading
+
+    procs = [(copy.deepcopy(grading._CACHE), copy.deepcopy(grading._LOCAL))
+             for _ in range(max(1, a.processes))]
     prof = None
     if a.profile:
         import cProfile
@@ -95,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         kind = a.kind or rnd.choices(kinds, weights)[0]
         pid = rnd.choice(pids)
         pat = f"/study/{sid}/patient/{ids[pid]}/"
+        grading._CACHE, grading._LOCAL = procs[which.randrange(len(procs))]
         with CaptureQueriesContext(connection) as q:
             c0 = time.process_time()
             if prof:
@@ -129,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             errors.append(f"{kind}: {why}")
     total = [x for v in cpu.values() for x in v]
     print(f"{len(total)} requests, {len(errors)} errors; database "
-          f"{connection.vendor}; load average {os.getloadavg()[0]:.1f}")
+          f"{connection.vendor}; {len(procs)} simulated process(es); load average "
+          f"{os.getloadavg()[0]:.1f}")
     for k in kinds:
         if cpu[k]:
             v = np.array(cpu[k]) * 1000

@@ -153,6 +153,7 @@ class _Inputs:
     canon: dict = field(default_factory=dict)  # row text -> canonical row (_canonical)
     infusions: pd.DataFrame | None = None  # infusion windows (grade_all's), on first use
     source: tuple = ()                    # the database rows the typed tables came from
+    context: dict = field(default_factory=dict)  # grade_all's context of these tables
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -196,6 +197,7 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
         # tables (typed by the validator) and the infusion windows are those of the
         # previous revision, whose database rows were the same
         pts, tx, ev, infusions = hit.patients, hit.treatments, hit.events, hit.infusions
+        context = hit.context
     else:
         pts = typed_table("patients", [(0, 0, {"patient_id": p.patient_id, **p.data})],
                           ["patient_id", *p.data])
@@ -204,12 +206,13 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
         tx = typed_table("treatments", tx_rows, tx_cols)
         ev = typed_table("events", ev_rows, ["patient_id", "day", "event", "value", "detail"])
         infusions = None
+        context = {}
     weights = pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts \
         else pd.Series(dtype=float)
     out = _Inputs(revision, toml, p.patient_id, rows, by_day,
                   [i for i, r in enumerate(rows) if r["variable"] == "temperature"],
                   pts, tx, ev, weights if len(weights) else None, infusions=infusions,
-                  source=source)
+                  source=source, context=context)
     if hit is not None and hit.toml == toml and _same_weights(hit.weights, out.weights):
         # a row's conversion depends on its text and the patient's weight only: the rows
         # of the previous revision are not converted again (a save converts its new rows)
@@ -462,7 +465,7 @@ def _grade(inp: _Inputs, patient, day, day_rows, only_day,
     out = grade_all(canon, patients=pts, treatments=tx, events=ev, crs=systems.crs,
                     neurotoxicity=systems.neurotoxicity, response=None,
                     lln=cfg.lln or None, products=tuple(cfg.products), summaries=False,
-                    infusions=inp.infusions.copy())
+                    infusions=inp.infusions.copy(), context=inp.context)
     out["systems"] = systems  # type: ignore[assignment]
     return out
 

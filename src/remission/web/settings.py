@@ -41,6 +41,10 @@ def database_from_url(url: str | None, sqlite_path: Path) -> dict:
         The SQLite file used without a URL (WAL journal, immediate transactions, 20 s
         busy timeout, so several server processes can share it).
 
+    Both keep a thread's connection open between its requests (``CONN_MAX_AGE`` 60 s):
+    opening a SQLite connection with its set-up costs about 2 ms of CPU, more than a
+    typical query (benchmarks/web_request_cpu.py; docs/performance.md "Web").
+
     Returns
     -------
     dict
@@ -58,8 +62,9 @@ def database_from_url(url: str | None, sqlite_path: Path) -> dict:
     >>> d = database_from_url("postgres://u:p%40ss@db/rem", Path("x"))
     >>> d["ENGINE"], d["NAME"], d["PASSWORD"], d["PORT"]
     ('django.db.backends.postgresql', 'rem', 'p@ss', '')
-    >>> database_from_url(None, Path("web.sqlite3"))["NAME"]
-    'web.sqlite3'
+    >>> d = database_from_url(None, Path("web.sqlite3"))
+    >>> d["NAME"], d["CONN_MAX_AGE"]
+    ('web.sqlite3', 60)
     >>> database_from_url("mysql://db/rem", Path("x"))
     Traceback (most recent call last):
     ...
@@ -68,7 +73,8 @@ def database_from_url(url: str | None, sqlite_path: Path) -> dict:
     if not url:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_path),
                 "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
-                            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"}}
+                            "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"},
+                "CONN_MAX_AGE": 60}
     u = urlparse(url)
     if u.scheme not in ("postgres", "postgresql"):
         raise ValueError(f"DATABASE_URL must be postgresql://..., got scheme {u.scheme!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,44 @@ SYSTEMS: dict[str, str] = {
     "nccn_all": "NCCN ALL response (CR/CRi; MRD < 1e-4)",
     "blinatumomab_trials": "Blinatumomab trial response (CR/CRh*; Topp 2015, Kantarjian 2017)",
 }
+
+
+def from_context(context: dict | None, key: tuple, compute: Callable[[], object]):
+    """``compute()``, kept in ``context`` under ``key`` when a context is given.
+
+    A context is a dict the caller keeps for one version of the tables a value is
+    derived from (patients, treatments, events, study products; see
+    :func:`~remission.derive.criteria.run.grade_all` ``context``): a value derived from
+    those tables alone is then computed once and reused by later gradings of other
+    observations. Values kept are shared: callers never change them.
+
+    Parameters
+    ----------
+    context : dict or None
+        The caller's context (None: computed every time).
+    key : tuple
+        Name of the value and every argument it depends on besides those tables.
+    compute : callable
+        Computes the value.
+
+    Returns
+    -------
+    object
+        The value.
+
+    Examples
+    --------
+    >>> ctx = {}
+    >>> from_context(ctx, ("answer",), lambda: 42), from_context(ctx, ("answer",), lambda: 0)
+    (42, 42)
+    >>> from_context(None, ("answer",), lambda: 0)
+    0
+    """
+    if context is None:
+        return compute()
+    if key not in context:
+        context[key] = compute()
+    return context[key]
 
 
 def check_system(system: str, allowed: Iterable[str]) -> str:

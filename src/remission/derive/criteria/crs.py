@@ -55,6 +55,7 @@ from remission.derive.criteria._common import (
     apply_grade5,
     check_system,
     death_days,
+    from_context,
     graded_frame,
     infusion_window,
     summarise_episodes,
@@ -84,12 +85,29 @@ _ASTCT_OXYGEN = np.array([{"room_air": 0, "blow_by": 2, "nasal_cannula": 2,
 
 
 def _waiver_start(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents,
-                  needs_fever) -> pd.DataFrame | None:
+                  needs_fever, context: dict | None = None) -> pd.DataFrame | None:
     """Per patient: day (and minute of day, NaN without a time) from which fever is no
     longer required (ASTCT rule); empty without qualifying treatment, None without
-    treatments."""
+    treatments. The first qualifying treatment of each patient depends on ``treatments``
+    only (kept in ``context``, :func:`~remission.derive.criteria._common.from_context`)."""
     if treatments is None or treatments.empty:
         return None
+    first = from_context(context, ("waiver_therapy", tuple(agents)),
+                         lambda: _first_waiver_therapy(treatments, agents))
+    if needs_fever and len(first):
+        # fever before day 0 is not CRS (the syndrome follows the infusion)
+        fever = (column(daily, "temperature") >= 38.0) & (daily["day"].to_numpy() >= 0)
+        fpid = daily["patient_id"].to_numpy()[fever].astype(str)
+        fday = daily["day"].to_numpy()[fever].astype(float)
+        ok = [bool(np.any(fday[fpid == str(p)] <= d)) for p, d in
+              zip(first.index, first["day"].to_numpy(), strict=True)]
+        first = first[np.asarray(ok, dtype=bool)]
+    return first
+
+
+def _first_waiver_therapy(treatments: pd.DataFrame, agents) -> pd.DataFrame:
+    """Per patient: day and minute (NaN without a time) of the first treatment with one
+    of ``agents`` (read through the drug vocabulary); empty without one."""
     empty = pd.DataFrame({"day": pd.Series(dtype=float), "minute": pd.Series(dtype=float)})
     agent = canonical_agents(treatments["agent"])  # brand names and spellings (drugs.csv)
     wanted = {match_agent(a).drug or str(a).strip().lower() for a in agents}
@@ -110,17 +128,8 @@ def _waiver_start(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents,
     order = np.lexsort((np.where(np.isnan(minute), -np.inf, minute),
                         np.where(np.isnan(day), -np.inf, day), codes))
     firsts = order[np.r_[True, codes[order][1:] != codes[order][:-1]]]
-    first = pd.DataFrame({"day": day[firsts], "minute": minute[firsts]},
-                         index=pd.Index(pids[firsts], name="patient_id"))
-    if needs_fever:
-        # fever before day 0 is not CRS (the syndrome follows the infusion)
-        fever = (column(daily, "temperature") >= 38.0) & (daily["day"].to_numpy() >= 0)
-        fpid = daily["patient_id"].to_numpy()[fever].astype(str)
-        fday = daily["day"].to_numpy()[fever].astype(float)
-        ok = [bool(np.any(fday[fpid == str(p)] <= d)) for p, d in
-              zip(first.index, first["day"].to_numpy(), strict=True)]
-        first = first[np.asarray(ok, dtype=bool)]
-    return first
+    return pd.DataFrame({"day": day[firsts], "minute": minute[firsts]},
+                        index=pd.Index(pids[firsts], name="patient_id"))
 
 
 def _domains(daily: pd.DataFrame, system: str, sbp_threshold, sbp_rule, patients):
@@ -203,6 +212,7 @@ def grade_crs(
     death_causes: tuple[str, ...] = (r"\bcrs\b", "cytokine release"),
     infusions: pd.DataFrame | None = None,
     obs: pd.DataFrame | None = None,
+    context: dict | None = None,
 ) -> pd.DataFrame:
     """CRS grade per patient-day under ``system`` (see module docstring for the rules).
 
@@ -247,6 +257,9 @@ def grade_crs(
         Infusion days per patient; days before the first are not graded.
     obs : DataFrame, optional
         The canonical observations ``daily`` came from, for clock-time rules.
+    context : dict, optional
+        Values derived from ``treatments`` and ``events`` alone, kept for the next call
+        with the same tables (see :func:`~remission.derive.criteria.run.grade_all`).
 
     Returns
     -------
@@ -290,7 +303,8 @@ def grade_crs(
             f"{n_untimed} patient-day(s) with >= 2 vasopressors recorded without a time: "
             "assumed given at the same time (ASTCT grade 4 needs concurrent vasopressors)")
     if system == "astct2019":
-        start = _waiver_start(daily, treatments, waiver_agents, waiver_needs_prior_fever)
+        start = _waiver_start(daily, treatments, waiver_agents, waiver_needs_prior_fever,
+                              context)
         if start is None or start.empty:  # no waiver drug: skip the per-row lookups
             sday = smin = np.full(len(daily), np.nan)
         else:
@@ -328,7 +342,9 @@ def grade_crs(
         dec = _decided(grade, hyp_g, ox_g)
     out = graded_frame(daily, grade, _DECIDED[dec], system)
     if system != "cartox2018":  # CARTOX grades 1-4 only (Neelapu 2018; criteria.md §3b)
-        out = apply_grade5(out, death_days(events, death_causes), "death attributed to CRS")
+        deaths = from_context(context, ("death_days", tuple(death_causes)),
+                              lambda: death_days(events, death_causes))
+        out = apply_grade5(out, deaths, "death attributed to CRS")
     out = infusion_window(out, infusions, "CRS")
     out.attrs["assumptions"] = assumptions
     return out

@@ -40,6 +40,7 @@ from remission.derive.criteria._common import (
     apply_grade5,
     check_system,
     death_days,
+    from_context,
     graded_frame,
     infusion_window,
     summarise_episodes,
@@ -121,6 +122,7 @@ def grade_neurotoxicity(
     score_variable: str = "cartox10_score",
     death_causes: tuple[str, ...] = (r"\bicans\b", "neurotox", r"\bcres\b"),
     infusions: pd.DataFrame | None = None,
+    context: dict | None = None,
 ) -> pd.DataFrame:
     """Neurotoxicity grade per patient-day (see module docstring).
 
@@ -150,6 +152,9 @@ def grade_neurotoxicity(
         Regular expressions matching a death cause attributed to neurotoxicity.
     infusions : DataFrame, optional
         Infusion days per patient; days before the first are not graded.
+    context : dict, optional
+        Values derived from ``events`` alone, kept for the next call with the same table
+        (see :func:`~remission.derive.criteria.run.grade_all`).
 
     Returns
     -------
@@ -252,8 +257,9 @@ def grade_neurotoxicity(
     dec[grade == 0] = 0
     out = graded_frame(daily, grade, _DECIDED[dec], system)
     if system != "cres_cartox2018":  # CRES grades 1-4 only (Neelapu 2018; criteria.md §3c)
-        out = apply_grade5(out, death_days(events, death_causes),
-                           "death attributed to neurotoxicity")
+        deaths = from_context(context, ("death_days", tuple(death_causes)),
+                              lambda: death_days(events, death_causes))
+        out = apply_grade5(out, deaths, "death attributed to neurotoxicity")
     out = infusion_window(out, infusions, "ICANS" if system == "icans_astct2019" else "CRES")
     out.attrs["excluded"] = list(out.attrs.get("excluded", [])) + notes
     return out

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from remission.derive.criteria._common import summarise_by_infusion
+from remission.derive.criteria._common import from_context, summarise_by_infusion
 from remission.derive.criteria.crs import grade_crs, summarise_crs
 from remission.derive.criteria.ctcae import grade_febrile_neutropenia, grade_labs
 from remission.derive.criteria.daily import daily_features
@@ -47,6 +47,7 @@ def grade_all(
     products: tuple[str, ...] = (),
     summaries: bool = True,
     infusions: pd.DataFrame | None = None,
+    context: dict | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Daily and per-patient derived datasets from a canonical observation table.
 
@@ -100,6 +101,15 @@ def grade_all(
         those tables only, so a caller grading one patient many times (live grading in
         remission web) computes them once per version of the tables; the result is the
         same as without (tested in tests/test_criteria_infusion.py).
+    context : dict, optional
+        A dict the caller keeps for one version of ``patients``, ``treatments``,
+        ``events`` and ``products`` (empty at first): the values this call derives from
+        those tables alone (transfusion days, the first anti-cytokine therapy of the
+        ASTCT fever waiver, deaths attributed to CRS or neurotoxicity) are kept in it and
+        reused by later calls with the same tables and other observations, as live
+        grading of one patient-day does. The rules stay those of the graders; the result
+        is the same as without (tests/test_criteria_context.py, on random tables). A
+        caller whose tables change starts a new dict.
 
     Returns
     -------
@@ -127,7 +137,7 @@ def grade_all(
     >>> out["crs_daily"]["grade"].tolist()
     [1, 0]
     """
-    obs = _with_transfusions(obs, treatments)
+    obs = _with_transfusions(obs, treatments, context)
     daily = daily_features(obs)
     out: dict[str, pd.DataFrame] = {"daily": daily}
     ids = (daily["patient_id"].astype(str).unique() if patients is None
@@ -138,11 +148,11 @@ def grade_all(
     tox_obs, tox_daily, excluded, notes = _without_attributed(obs, daily)
     out["excluded_observations"] = excluded
     out["crs_daily"] = grade_crs(tox_daily, crs, treatments, events, infusions=infusions,
-                                 obs=tox_obs)
+                                 obs=tox_obs, context=context)
     out["crs_daily"].attrs["excluded"] = (list(out["crs_daily"].attrs.get("excluded", []))
                                           + notes["crs"])
     out["neuro_daily"] = grade_neurotoxicity(tox_daily, neurotoxicity, patients, events,
-                                             infusions=infusions)
+                                             infusions=infusions, context=context)
     out["neuro_daily"].attrs["excluded"] = (list(out["neuro_daily"].attrs.get("excluded", []))
                                             + notes["neuro"])
     if not summaries:
@@ -209,7 +219,8 @@ TRANSFUSIONS = {"red cell transfusion": "rbc_transfusion",
                 "platelet transfusion": "platelet_transfusion"}
 
 
-def _with_transfusions(obs: pd.DataFrame, treatments: pd.DataFrame | None) -> pd.DataFrame:
+def _with_transfusions(obs: pd.DataFrame, treatments: pd.DataFrame | None,
+                       context: dict | None = None) -> pd.DataFrame:
     """``obs`` plus a ``yes`` row of ``rbc_transfusion``/``platelet_transfusion`` for every
     day from start_day to end_day of a transfusion recorded in treatments.csv (agent read
     through the drug vocabulary: "PRBC", "platelet concentrate", ...). The graders that use
@@ -217,23 +228,30 @@ def _with_transfusions(obs: pd.DataFrame, treatments: pd.DataFrame | None) -> pd
     transfusion independence) then see them whichever table holds them."""
     if treatments is None or treatments.empty or "agent" not in treatments.columns:
         return obs
+    rows = from_context(context, ("transfusion_rows",), lambda: _transfusion_rows(treatments))
+    if rows is None:
+        return obs
+    both = pd.concat([obs.astype({c: object for c in ("patient_id", "variable", "category",
+                                                      "unit") if c in obs.columns}),
+                      rows], ignore_index=True)
+    return both.astype({c: "category" for c in ("patient_id", "variable", "category", "unit")})
+
+
+def _transfusion_rows(treatments: pd.DataFrame) -> pd.DataFrame | None:
+    """The ``yes`` observation rows of the transfusions in ``treatments`` (None without)."""
     from remission.vocab.drugs import canonical_agents
 
     var = canonical_agents(treatments["agent"]).map(TRANSFUSIONS)
     tx = treatments[var.notna().to_numpy()]
     if tx.empty:
-        return obs
+        return None
     start = pd.to_numeric(tx["start_day"]).astype(np.int64).to_numpy()
     end = (pd.to_numeric(tx["end_day"], errors="coerce").fillna(pd.Series(start, index=tx.index))
            .astype(np.int64).to_numpy() if "end_day" in tx.columns else start)
     n = np.maximum(end - start + 1, 1)
-    rows = pd.DataFrame({
+    return pd.DataFrame({
         "patient_id": np.repeat(tx["patient_id"].astype(str).to_numpy(), n),
         "day": np.concatenate([np.arange(a, a + k) for a, k in zip(start, n, strict=True)]),
         "time": None,
         "variable": np.repeat(var[var.notna()].to_numpy(), n),
         "value": np.nan, "category": "yes", "unit": ""})
-    both = pd.concat([obs.astype({c: object for c in ("patient_id", "variable", "category",
-                                                      "unit") if c in obs.columns}),
-                      rows], ignore_index=True)
-    return both.astype({c: "category" for c in ("patient_id", "variable", "category", "unit")})
