@@ -181,11 +181,147 @@ _BOUNDS = {3: ("alpha", "0 (no fast decline)", None),
            5: ("beta", "0 (no slow decline: a plateau)", None)}
 
 
+class _Piece:
+    """Model, residuals and Jacobian of one patient's local fit with Tmax inside
+    ``[exp(lo_t), exp(lo_t + w)]`` (log Tmax = lo_t + w·expit(x[1])), for MINPACK.
+
+    The arithmetic is that of :func:`stein_log_conc` and :func:`stein_log_conc_jac`
+    operation for operation (so the fits are bit-identical to calling them), with the
+    pieces both need (Tmax, FB, the rates, the branch of each sample) computed once per
+    point and kept for the Jacobian, which MINPACK asks for at the point it last
+    evaluated."""
+
+    __slots__ = ("_key", "_parts", "lo_t", "t", "w", "y")
+
+    def __init__(self, t: np.ndarray, y: np.ndarray, lo_t: float, w: float) -> None:
+        self.t, self.y, self.lo_t, self.w = t, y, lo_t, w
+        self._key = None
+        self._parts = None
+
+    def _at(self, x: np.ndarray):
+        key = x.tobytes()
+        if key != self._key:
+            t = self.t
+            e = special.expit(x[1])
+            lf, lc, la, lgfb, lb = x[0], x[2], x[3], x[4], x[5]
+            tm = np.exp(self.lo_t + self.w * e)
+            a, b = np.exp(la), np.exp(lb)
+            fb = 1.0 / (1.0 + np.exp(-lgfb))
+            q = t / tm
+            dt = np.maximum(t - tm, 0.0)
+            self._parts = (e, lf, lc, tm, a, b, fb, q, dt, t < tm)
+            self._key = key
+        return self._parts
+
+    def resid(self, x: np.ndarray) -> np.ndarray:
+        """y - log C(t) at ``x`` (as :func:`stein_log_conc`)."""
+        _e, lf, lc, _tm, a, b, fb, q, dt, rise = self._at(x)
+        up = lc + lf * (q - 1.0)
+        down = lc + np.logaddexp(np.log1p(-fb) - a * dt, np.log(fb) - b * dt)
+        return self.y - np.where(rise, up, down)
+
+    def jac(self, x: np.ndarray) -> np.ndarray:
+        """d resid / d x (as :func:`stein_log_conc_jac`, negated, the Tmax column by the
+        chain rule of the expit)."""
+        e, lf, _lc, tm, a, b, fb, q, dt, rise = self._at(x)
+        t = self.t
+        ea, eb = np.exp(-a * dt), np.exp(-b * dt)
+        big_a, big_b = (1.0 - fb) * ea, fb * eb
+        tot = big_a + big_b
+        j = np.empty((len(t), 6))
+        j[:, 0] = np.where(rise, q - 1.0, 0.0)
+        j[:, 1] = np.where(rise, -lf * t / tm, tm * (a * big_a + b * big_b) / tot)
+        j[:, 2] = 1.0
+        j[:, 3] = np.where(rise, 0.0, -a * dt * big_a / tot)
+        j[:, 4] = np.where(rise, 0.0, fb * (1.0 - fb) * (eb - ea) / tot)
+        j[:, 5] = np.where(rise, 0.0, -b * dt * big_b / tot)
+        j = -j
+        j[:, 1] *= self.w * e * (1 - e)
+        return j
+
+
+#: ``least_squares``' texts for MINPACK's ``info`` codes that are not a success.
+_NOT_CONVERGED = {0: "Improper input parameters status returned from `leastsq`",
+                  5: "The maximum number of function evaluations is exceeded."}
+
+
+def _local_fit(t: np.ndarray, y: np.ndarray, lo_t: float, hi_t: float, th0: np.ndarray):
+    """Levenberg–Marquardt (MINPACK ``lmder``, as ``least_squares(method="lm")`` with the
+    default Jacobian scaling) from ``th0`` with Tmax started in the middle of
+    ``[exp(lo_t), exp(hi_t)]``; ``(theta, rss, success, message, lo, hi)`` or None when
+    the start or the end is not finite."""
+    piece = _Piece(t, y, lo_t, hi_t - lo_t)
+    x0 = th0.copy()
+    x0[1] = 0.0  # the middle of the interval
+    if not np.all(np.isfinite(piece.resid(x0))):
+        return None  # least_squares refuses such a start
+    try:  # far-off starts may overflow on the way; such runs simply lose
+        x, _cov, info, _msg, ier = optimize.leastsq(
+            piece.resid, x0, Dfun=piece.jac, full_output=True, xtol=1e-12, ftol=1e-12,
+            gtol=1e-12, maxfev=400)
+    except (ValueError, FloatingPointError):
+        return None
+    cost = 0.5 * np.dot(info["fvec"], info["fvec"])
+    if not (np.all(np.isfinite(x)) and np.isfinite(cost)):
+        return None
+    th = x.copy()
+    th[1] = lo_t + (hi_t - lo_t) * special.expit(x[1])
+    if abs(x[1]) > 30:  # on an end of the interval: exactly there
+        th[1] = hi_t if x[1] > 0 else lo_t
+    lo, hi = -_BOX.copy(), _BOX.copy()
+    lo[1], hi[1] = lo_t, hi_t
+    # MINPACK 6-8: the tolerances are below what rounding allows: at the optimum
+    return (th, 2 * float(cost), ier != 0 and ier != 5,
+            _NOT_CONVERGED.get(ier, "converged"), lo, hi)
+
+
+def _rss_lower_bounds(t: np.ndarray, y: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A lower bound of the RSS of any fit with Tmax in ``[u_j, u_j+1]``, per interval j.
+
+    Whatever the parameters, the model is a straight line in t (log scale) on the
+    samples before u_j (the rise) and non-increasing on the samples after u_j+1 (a sum of
+    two decaying exponentials). So the RSS is at least that of the least-squares line
+    through the first plus that of the antitonic (isotonic, decreasing) regression of
+    the second: both relaxations of the model. The samples on u_j and u_j+1 are left out:
+    Tmax = exp(log u_j) may round to just below u_j, and with a huge alpha the fall can
+    drop right after Tmax, so they may sit on either piece.
+    """
+    order = np.argsort(t, kind="stable")
+    ts, ys = t[order], y[order]
+    out = np.empty(len(u) - 1)
+    for j in range(len(u) - 1):
+        left, right = ts < u[j], ts > u[j + 1]
+        bound = 0.0
+        if left.sum() > 2:
+            design = np.column_stack([np.ones(left.sum()), ts[left]])
+            coef = np.linalg.lstsq(design, ys[left], rcond=None)[0]
+            r = ys[left] - design @ coef
+            bound += float(r @ r)
+        if right.sum() > 1:
+            iso = optimize.isotonic_regression(ys[right], increasing=False).x
+            r = ys[right] - iso
+            bound += float(r @ r)
+        out[j] = bound
+    return out
+
+
+#: An interval whose RSS lower bound exceeds the best RSS so far by this factor (plus
+#: :data:`_SKIP_ABS`) cannot hold the best fit, a fit at the best (0.1 %) or a rival
+#: (5 %): its local fit is not run. The margin is far above the bound's rounding.
+_SKIP_REL = 1.06
+_SKIP_ABS = 1e-9
+
+
 def _fit_one(t: np.ndarray, c: np.ndarray, start: dict[str, float] | None):
     """Least squares over every interval between sampling days (see :func:`fit_stein`).
 
-    Returns ``((best, t, y, fits), n)`` with ``best = (theta, rss, success, message, lo, hi)``
-    of the lowest RSS (the earliest interval among ties within 1e-9), or ``(None, n)``.
+    Returns ``((best, t, y, fits, starts), n)`` with ``best = (theta, rss, success,
+    message, lo, hi)`` of the lowest RSS (the earliest interval among ties within 1e-9),
+    ``fits`` the local fits run and ``starts`` the local fits the search comprises, or
+    ``(None, n)``. An interval whose RSS lower bound (:func:`_rss_lower_bounds`) rules it
+    out is not fitted; it counts as a start when its start is finite (Levenberg–Marquardt
+    only accepts steps that lower the RSS, so from a finite start it ends at a finite
+    point), as the full search did.
     """
     ok = (c > 0) & ~np.isnan(c) & ~np.isnan(t)
     t, y = t[ok], np.log(c[ok])
@@ -202,57 +338,38 @@ def _fit_one(t: np.ndarray, c: np.ndarray, start: dict[str, float] | None):
         first = y[0] if t[0] < t[imax] else y[imax] - np.log(100)
         s0["foldx"] = float(np.exp(max(y[imax] - first, 0.1)))
     data_start = _to_theta(s0)
+    floor = _rss_lower_bounds(t, y, u)
 
     fits = []  # (theta, rss, success, message, lo, hi) of each local fit
+    starts = 0
     best = None
     # intervals from the one holding the data-driven Tmax outwards, each started from the
     # best fit so far (continuation) and the first also from the data-driven start
     j0 = int(np.clip(np.searchsorted(u, s0["tmax"], side="right") - 1, 0, len(u) - 2))
     order = sorted(range(len(u) - 1), key=lambda j: (abs(j - j0), j))
-    for j in order:
-        # Tmax inside [u_j, u_j+1] as log Tmax = a + (b - a) expit(phi): unconstrained
-        # Levenberg–Marquardt (MINPACK) on a smooth piece of the RSS
-        lo_t, hi_t = np.log(u[j]), np.log(u[j + 1])
-
-        def theta_of(x, lo_t=lo_t, hi_t=hi_t):
-            th = x.copy()
-            th[1] = lo_t + (hi_t - lo_t) * special.expit(x[1])
-            return th
-
-        def resid(x, theta_of=theta_of):
-            return y - stein_log_conc(t, theta_of(x))
-
-        def jac(x, theta_of=theta_of, lo_t=lo_t, hi_t=hi_t):
-            e = special.expit(x[1])
-            jj = -stein_log_conc_jac(t, theta_of(x))
-            jj[:, 1] *= (hi_t - lo_t) * e * (1 - e)
-            return jj
-
-        starts = [data_start] if best is None else [best[0]]
-        for th0 in starts:
-            x0 = th0.copy()
-            x0[1] = 0.0  # the middle of the interval
-            try:  # far-off starts may overflow on the way; such runs simply lose
-                with np.errstate(all="ignore"):
-                    f = optimize.least_squares(resid, x0, jac=jac, method="lm", xtol=1e-12,
-                                               ftol=1e-12, gtol=1e-12, max_nfev=400)
-            except (ValueError, FloatingPointError):
+    with np.errstate(all="ignore"):  # the optimiser may try extreme values (inf there)
+        for j in order:
+            # Tmax inside [u_j, u_j+1] as log Tmax = a + (b - a) expit(phi): unconstrained
+            # Levenberg–Marquardt (MINPACK) on a smooth piece of the RSS
+            lo_t, hi_t = np.log(u[j]), np.log(u[j + 1])
+            th0 = data_start if best is None else best[0]
+            if best is not None and floor[j] > _SKIP_REL * best[1] + _SKIP_ABS:
+                x0 = th0.copy()
+                x0[1] = 0.0
+                starts += bool(np.all(np.isfinite(
+                    _Piece(t, y, lo_t, hi_t - lo_t).resid(x0))))
                 continue
-            if not (np.all(np.isfinite(f.x)) and np.isfinite(f.cost)):
+            fit = _local_fit(t, y, lo_t, hi_t, th0)
+            if fit is None:
                 continue
-            th = theta_of(f.x)
-            if abs(f.x[1]) > 30:  # on an end of the interval: exactly there
-                th[1] = hi_t if f.x[1] > 0 else lo_t
-            lo, hi = -_BOX.copy(), _BOX.copy()
-            lo[1], hi[1] = lo_t, hi_t
-            fit = (th, 2 * float(f.cost), bool(f.success), str(f.message), lo, hi)
+            starts += 1
             fits.append(fit)
             if best is None or fit[1] < best[1] * (1 - 1e-9):
                 best = fit
     if best is None:
         return None, n
     fits = [best, *(f for f in fits if f is not best)]
-    return (best, t, y, fits), n
+    return (best, t, y, fits, starts), n
 
 
 def _multistart_notes(pid, fits) -> tuple[list[str], int]:
@@ -301,30 +418,31 @@ def _polish(t: np.ndarray, y: np.ndarray, th: np.ndarray, free: np.ndarray) -> n
     tolerances up to ~1e-7 away in a curved valley; these steps make the optimum a function
     of the data, not of where the iterations stopped."""
     th = th.copy()
-    rss = _rss(t, y, th)
-    for _ in range(100):
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):
+        r = y - stein_log_conc(t, th)
+        rss = float(r @ r) if np.all(np.isfinite(r)) else np.inf
+        for _ in range(100):
             jac = stein_log_conc_jac(t, th)[:, free]
-            r = y - stein_log_conc(t, th)
-        if not (np.all(np.isfinite(jac)) and np.all(np.isfinite(r))):
-            break
-        delta = np.linalg.lstsq(jac, r, rcond=None)[0]
-        small = np.all(np.abs(delta) <= 1e-6 * (1 + np.abs(th[free])))
-        step = 1.0
-        while step >= 1.0 / 1024:
-            cand = th.copy()
-            cand[free] += step * delta
-            new = _rss(t, y, cand)
-            # near the optimum the RSS changes below its rounding: take the full step
-            if new <= rss or (small and np.isfinite(new)):
+            if not (np.all(np.isfinite(jac)) and np.all(np.isfinite(r))):
                 break
-            step /= 2
-        else:
-            break
-        done = np.all(np.abs(cand[free] - th[free]) <= 4e-16 * (1 + np.abs(th[free])))
-        th, rss = cand, new
-        if done:
-            break
+            delta = np.linalg.lstsq(jac, r, rcond=None)[0]
+            small = np.all(np.abs(delta) <= 1e-6 * (1 + np.abs(th[free])))
+            step = 1.0
+            while step >= 1.0 / 1024:
+                cand = th.copy()
+                cand[free] += step * delta
+                r_new = y - stein_log_conc(t, cand)
+                new = float(r_new @ r_new) if np.all(np.isfinite(r_new)) else np.inf
+                # near the optimum the RSS changes below its rounding: take the full step
+                if new <= rss or (small and np.isfinite(new)):
+                    break
+                step /= 2
+            else:
+                break
+            done = np.all(np.abs(cand[free] - th[free]) <= 4e-16 * (1 + np.abs(th[free])))
+            th, rss, r = cand, new, r_new
+            if done:
+                break
     return th
 
 
@@ -559,7 +677,7 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
                          "ci_low": _sig(lo[par]), "ci_high": _sig(hi[par]),
                          "status": status[k], "n": n, "rss": _sig(rss),
                          "condition": _sig(cond),
-                         "converged": fit[2], "starts": len(fits),
+                         "converged": fit[2], "starts": out[4],
                          "starts_at_best": same})
     table = pd.DataFrame(rows)
     if not table.empty:
