@@ -144,7 +144,7 @@ def test_polish_reaches_the_stationary_point():
     """Gauss-Newton takes the search's optimum (gradient Jᵀr ~1e-8 for P022) to where
     Jᵀr is at rounding level, so the reported digits do not depend on where
     Levenberg–Marquardt stopped."""
-    (best, t, y, _), _ = stein._fit_one(CURVED["day"].to_numpy(float),
+    (best, t, y, *_), _ = stein._fit_one(CURVED["day"].to_numpy(float),
                                         CURVED["value"].to_numpy(float), None)
 
     def gradient(th):
