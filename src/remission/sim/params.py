@@ -90,7 +90,7 @@ PARAMETERS = MappingProxyType(
         "hma_kill_cv": _P(0.5, "-", 0.0,
                           "calibrated with hma_kill (same grid): between-patient CV of "
                           "the HMA kill (log-normal, median 1). Without it (CV 0) "
-                          "azacitidine alone responds at the day-112 marrow, not day 84; "
+                          "azacitidine alone responds at the day-112 or 140 marrow, not 84; "
                           "responders to azacitidine respond early (AZA-001: median 2 "
                           "cycles to first response, 91 % of first responses by cycle 6, "
                           "Silverman Cancer 2011;117:2697)"),

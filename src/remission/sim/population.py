@@ -2,7 +2,10 @@
 
 Reproducibility rule: patient ``i`` of a trial draws every random number it will ever
 use (covariates, IIV, CRS and death draws) from its own stream
-``numpy.random.SeedSequence(seed, spawn_key=(i,))``. Results therefore do not depend
+``numpy.random.SeedSequence(seed, spawn_key=(i,))``, except two child streams kept apart
+so that adding them moved no existing number: bedside noise
+(:func:`remission.sim.bedside.noise`) and, only in designs that give a hypomethylating
+agent, the HMA sensitivity (:func:`hma_draws`). Results therefore do not depend
 on how patients are split into chunks or workers. Arms share patient streams (patient
 ``i`` of every arm uses stream ``i``): a common-random-numbers design in which the
 arms differ only by treatment and by the arm's covariate distribution.
