@@ -154,7 +154,8 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     kill_pos = kill_car
     kill_neg = q[CAR_NEG] * kill_car
     if cv != 0.0:
-        tol = 1.0 if q[V_TOL] == 0.0 else a ** q[V_TOL]
+        vt = q[V_TOL]
+        tol = a * a * a if vt == 3.0 else (1.0 if vt == 0.0 else a ** vt)  # 3: the default
         kill_pos = kill_pos + q[V_KMAX] * cv / (q[V_IC50] * tol + cv)
         kill_neg = kill_neg + q[V_KMAX] * cv / (q[V_IC50_NEG] * tol + cv)
     occ_b = 0.0
@@ -273,6 +274,9 @@ E1, E3, E4, E5, E6, E7 = (71 / 57600, -71 / 16695, 71 / 1920, -17253 / 339200, 2
 # "free" interpolant of scipy's RK45, whose table is used here): y(t + x h) =
 # y + h sum_r x^(r+1) sum_j K_j P[j, r]
 _P = np.ascontiguousarray(_RK45.P, dtype=np.float64)  # (7, 4)
+#: states per patient (model.N_STATES, as a compile-time constant so that the kernel's loops
+#: over the states have a fixed length)
+NS = 19
 #: a drug level below this is dropped for the rest of a step (see :func:`advance`)
 NEGLIGIBLE = 1e-18
 
@@ -407,7 +411,9 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     True
     """
     n = y.shape[0]
-    ns = y.shape[1]
+    ns = NS
+    if y.shape[1] != NS:
+        raise ValueError("advance: y must have NS (19) states per row")
     k1 = np.empty(ns)
     k2 = np.empty(ns)
     k3 = np.empty(ns)
@@ -418,7 +424,7 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     yt = np.empty(ns)
     yn = np.empty(ns)
     yd = np.empty(ns)
-    fo = np.empty((4, ns))
+    wd = np.empty(7)
     cvs = np.empty(6)
     cbs = np.empty(6)
     lds = np.empty(6)
@@ -543,21 +549,17 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                 hi = hs * fac
             # whole days this step passes: continuous extension (or the step end itself)
             cut = -1.0
-            dense = False
             for dday in range(int(np.floor(ti)) + 1, int(np.floor(tn)) + 1):
                 if dday < tn:
-                    if not dense:
-                        for s in range(ns):
-                            for r in range(4):
-                                fo[r, s] = hs * (k1[s] * _P[0, r] + k2[s] * _P[1, r]
-                                                 + k3[s] * _P[2, r] + k4[s] * _P[3, r]
-                                                 + k5[s] * _P[4, r] + k6[s] * _P[5, r]
-                                                 + k7[s] * _P[6, r])
-                        dense = True
+                    # y(ti + x hs) = yi + hs sum_j K_j w_j(x), w_j(x) = sum_r x^(r+1) P[j, r]
                     x = (dday - ti) / hs
+                    for j in range(7):
+                        wd[j] = hs * x * (_P[j, 0] + x * (_P[j, 1] + x * (_P[j, 2]
+                                                                          + x * _P[j, 3])))
                     for s in range(ns):
-                        yd[s] = yi[s] + x * (fo[0, s] + x * (fo[1, s] + x * (fo[2, s]
-                                                                          + x * fo[3, s])))
+                        yd[s] = yi[s] + (wd[0] * k1[s] + wd[1] * k2[s] + wd[2] * k3[s]
+                                         + wd[3] * k4[s] + wd[4] * k5[s] + wd[5] * k6[s]
+                                         + wd[6] * k7[s])
                 else:
                     for s in range(ns):
                         yd[s] = yn[s]
