@@ -114,7 +114,7 @@ def test_committed_summaries_are_what_the_model_simulates(summaries) -> None:
     """Trial 0 of the shipped case and trial 1 of the il6_car x0.3 case, re-simulated
     now in one call (set k of a call uses trial k's patients), equal the committed rows
     (else: re-run scripts/make_sim_check_summaries.py)."""
-    cols = [c for c in summaries.columns if c not in ("case", "trial")]
+    cols = [c for c in summaries.columns if c.split(".", 1)[0] in ("002", "004")]
     live = particle_targets([{}, {"il6_car": 0.3 * PARAMETERS["il6_car"].value}],
                             ("002", "004"), seed=2)
     shipped = summaries[summaries["case"] == "shipped"]
@@ -137,6 +137,14 @@ def test_summaries_hold_every_case_at_full_size(summaries) -> None:
     assert (n.drop("fresh") == 100).all() and n["fresh"] == 200
     fresh = summaries.loc[summaries["case"] == "fresh", "trial"]
     assert fresh.min() == 100  # patients the replicate set never used
+    # the shipped case holds every seed's targets, the others seeds 002 and 004 only
+    targets = [c for c in summaries.columns if c not in ("case", "trial")]
+    assert targets == [t.key for t in TARGETS]
+    shipped = summaries["case"] == "shipped"
+    assert summaries.loc[shipped, targets].notna().all().all()
+    other = [c for c in targets if c[:3] in ("000", "003")]
+    assert summaries.loc[~shipped, other].isna().all().all()
+    assert summaries.loc[~shipped, [c for c in targets if c not in other]].notna().all().all()
 
 
 def test_shipped_parameters_on_unseen_streams_miss_only_the_peak_range(summaries) -> None:
@@ -144,7 +152,10 @@ def test_shipped_parameters_on_unseen_streams_miss_only_the_peak_range(summaries
     re-fit after the capacity fix): the check fails narrowly, p = 4/101 (it was 7/101
     before the fix), and only on the known miss, the published peak range (all 12 peaks
     within days 7-11; the model puts ~75 % there, z +2.0; docs/simulation.md); every
-    other target is within 2 SD. Seeds 002 + 004 together pass (next tests)."""
+    other target is within 2 SD. Seeds 002 + 004 together pass (next tests). The joint
+    re-fit of seeds 000 + 002 + 004 (session 8, benchmarks/sim_abc/abc_fit_joint.md)
+    gave no point values that pass seed 002 on an unseen stream, so nothing was shipped
+    and this failure stays asserted."""
     r = check_summaries(_seed002(summaries, "shipped"))
     assert r.replicates == 100
     assert {"002.orr_d14", "002.peak_7_11", "002.icans_any", "002.crs_ge2"} <= set(
@@ -153,6 +164,27 @@ def test_shipped_parameters_on_unseen_streams_miss_only_the_peak_range(summaries
     z = r.table["z"].abs()
     assert z.idxmax() == "002.peak_7_11"
     assert (z.drop("002.peak_7_11") < 2).all(), r.table
+
+
+@pytest.mark.parametrize(("study", "passes", "hits"),
+                         [("000", False, 2), ("002", False, 4), ("003", True, 86),
+                          ("004", True, 67)])
+def test_each_seed_alone_at_the_shipped_values_on_unseen_streams(
+        summaries, study: str, passes: bool, hits: int) -> None:
+    """Each seed's own check on the 100 committed shipped-value trials (stream 2, never
+    fitted): seed 003 (blinatumomab) and seed 004 (CAR-NK) pass; seed 002 fails on the
+    peak range (previous test) and seed 000 fails because both arms respond too often
+    (model CR/PR 0.896 with the venetoclax lead-in vs 26/33 = 0.788 published, z -2.1;
+    0.797 without vs 20/30 = 0.667, z -1.9). p = hits / 101."""
+    g = summaries[summaries["case"] == "shipped"]
+    r = check_summaries(g[[c for c in g.columns if c.startswith(study + ".")]])
+    assert r.replicates == 100
+    assert r.p_value == pytest.approx(hits / 101)
+    assert r.passed is passes
+    if study == "000":
+        assert (r.table["z"] < -1.8).all(), r.table  # both arms over-predicted
+        assert r.table.loc["000.orr_ven", "model_mean"] == pytest.approx(0.896, abs=5e-4)
+        assert r.table.loc["000.orr_noven", "model_mean"] == pytest.approx(0.797, abs=5e-4)
 
 
 @pytest.mark.parametrize("name", KEY_PARAMETERS)
@@ -174,7 +206,7 @@ def test_shipped_parameters_pass_seeds_002_and_004_together(summaries) -> None:
     """With seed 004's CRS grades as targets the shipped model failed (CAR-NK CRS >= 2
     0.95 vs 2/5 published) until CAR-NK got their own IL-6 rate (nk_il6_factor)."""
     g = summaries[summaries["case"] == "shipped"]
-    r = check_summaries(g.drop(columns=["case", "trial"]))
+    r = check_summaries(g[[c for c in g.columns if c[:3] in ("002", "004")]])
     assert r.passed, (r.p_value, r.table)
     assert abs(r.table.loc["004.crs_ge2", "z"]) < 2
 

@@ -53,10 +53,11 @@ _ALIASES = {"car_expansion": ("car_expansion", "expansion"),
             "car_resting_fraction": ("car_resting_fraction", "resting_fraction")}
 OUTPUTS = ("marrow_cr_d14", "crs_ge2", "crs_ge3", "anc_lt_0_5", "car_peak_day")
 #: parameters of the posterior run (``--posterior``): the fitted CAR-T block that acts on
-#: seed 002, plus the CRS cut-point (not fitted; varied x[1/3, 3])
+#: seed 002 (the priming rate since the joint fit of seeds 000 + 002 + 004), plus the CRS
+#: cut-point (not fitted; varied x[1/3, 3])
 POSTERIOR_PARAMETERS = ("car_expansion", "car_kill_max", "car_exhaustion", "il6_car",
                         "antigen_density_cv", "car_resting_fraction",
-                        "car_neg_kill_fraction", "crs_cut3")
+                        "car_neg_kill_fraction", "car_memory_reactivation", "crs_cut3")
 
 
 def _outputs(out: dict[str, np.ndarray], p: dict[str, np.ndarray], cov: dict,
