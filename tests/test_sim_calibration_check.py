@@ -122,6 +122,11 @@ def test_committed_summaries_are_what_the_model_simulates(summaries) -> None:
     committed = pd.concat([shipped[shipped["trial"] == 0], low[low["trial"] == 1]])
     np.testing.assert_allclose(live[cols].to_numpy(), committed[cols].to_numpy(),
                                rtol=1e-12)
+    # seeds 000 and 003 (shipped case only): trial 0
+    live0 = particle_targets([{}], ("000", "003"), seed=2)
+    np.testing.assert_allclose(live0.to_numpy(),
+                               shipped[shipped["trial"] == 0][live0.columns].to_numpy(),
+                               rtol=1e-12)
     # the wrapper simulates the same trials
     r = predictive_check(("002",), replicates=3, seed=2)
     np.testing.assert_allclose(r.table["model_mean"].to_numpy(),
