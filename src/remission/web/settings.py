@@ -32,6 +32,10 @@ def _secret_key() -> str:
 def database_from_url(url: str | None, sqlite_path: Path) -> dict:
     """Django ``DATABASES['default']`` from a ``DATABASE_URL`` (PostgreSQL) or SQLite.
 
+    Both keep a thread's connection open between its requests (``CONN_MAX_AGE`` 60 s):
+    opening a SQLite connection with its set-up costs about 2 ms of CPU, more than a
+    typical query (benchmarks/web_request_cpu.py; docs/performance.md "Web").
+
     Parameters
     ----------
     url : str or None
@@ -40,10 +44,6 @@ def database_from_url(url: str | None, sqlite_path: Path) -> dict:
     sqlite_path : Path
         The SQLite file used without a URL (WAL journal, immediate transactions, 20 s
         busy timeout, so several server processes can share it).
-
-    Both keep a thread's connection open between its requests (``CONN_MAX_AGE`` 60 s):
-    opening a SQLite connection with its set-up costs about 2 ms of CPU, more than a
-    typical query (benchmarks/web_request_cpu.py; docs/performance.md "Web").
 
     Returns
     -------
