@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def cached_simulation(path: Path, cells: int, genes: int, seed: int,
-                      share: int | None) -> Path:
+                      share: int | None, depth: float = 1.0) -> Path:
     """Simulate ``cells`` per sample x ``genes`` into ``path`` unless it exists.
 
     Parameters
@@ -28,6 +28,9 @@ def cached_simulation(path: Path, cells: int, genes: int, seed: int,
     share : int, optional
         ``Design.named_share_genes``: the named genes keep their library share at this
         many genes (``None``: the design's own).
+    depth : float
+        Every sample's median library size multiplied by this (deeper libraries: more
+        non-zero counts per cell).
 
     Returns
     -------
@@ -53,6 +56,9 @@ def cached_simulation(path: Path, cells: int, genes: int, seed: int,
     path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     design = replace(cart_design(n_cells=cells, n_genes=genes), named_share_genes=share)
+    if depth != 1.0:
+        design = replace(design, samples=tuple(
+            replace(s, library_median=s.library_median * depth) for s in design.samples))
     a = simulate(design, seed=seed, sampler="sparse")
     tmp = path.with_suffix(".tmp.h5ad")
     a.write_h5ad(tmp)

@@ -13,11 +13,11 @@ whose data put many clipped, non-integer entries in several blocks).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn.metrics import adjusted_rand_score
@@ -31,21 +31,36 @@ from remission.singlecell.tl import gene_means
 
 CONSTRUCT = ("CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE")
 PARAMS = Params(construct_features=CONSTRUCT, n_top_genes=150, n_comps=15, n_dims=15,
-                time_order=("product", "day 9"), donor_sex="male", go_genesets=False)
+                time_order=("product", "day 9"), donor_sex="male", go_genesets=False,
+                qc=QCParams(doublets=True, remove_doublets=True))
 CHUNK = 37
 
 
 @pytest.fixture(scope="module")
-def routes(tmp_path_factory) -> tuple:
+def h5ad(tmp_path_factory) -> Path:
     # SYNTHETIC: seed 002's design, 2 x 180 cells x 900 genes (HVGs 150 of 900)
     a = simulate(cart_design(n_cells=180, n_genes=900), seed=5)
+    # 12 planted heterotypic doublets per sample (a cell's counts plus another type's)
+    rng = np.random.default_rng(7)
+    D = a.X.toarray()
+    for s in ("product", "peak"):
+        idx = np.flatnonzero((a.obs["sample"] == s).to_numpy())
+        pop = a.obs["truth_population"].to_numpy()
+        for i in rng.choice(idx, 12, replace=False):
+            D[i] += D[rng.choice(idx[pop[idx] != pop[i]])]
+    a.X = sp.csr_matrix(D)
     path = tmp_path_factory.mktemp("ooc") / "counts.h5ad"
     a.write_h5ad(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def routes(h5ad) -> tuple:
+    path = h5ad
     mem = profile(ad.read_h5ad(path), PARAMS, copy=False)
     ooc = outofcore.profile_h5ad(path, PARAMS, chunk_cells=CHUNK)
-    # one block; doublets asked for: not scored out of core, said in a warning
-    one = outofcore.preprocess_h5ad(path, replace(PARAMS, qc=QCParams(doublets=True)),
-                                    chunk_cells=10_000)
+    # one block
+    one = outofcore.preprocess_h5ad(path, PARAMS, chunk_cells=10_000)
     return mem, ooc, one
 
 
@@ -85,6 +100,22 @@ def test_hvg_and_lognormalize_equal(routes):
     assert (A[:, g].layers["counts"] != B.layers["counts"]).nnz == 0
 
 
+def test_doublets_per_sample_equal(routes):
+    """Scrublet out of core (one sample's kept cells at a time) = in memory (batch_key).
+
+    Seen red: the sample's cells read from the blocks in reverse order (scores differ).
+    """
+    mem, ooc, _ = routes
+    A, B = mem.adata, ooc.adata
+    assert [r.name for r in ooc.results][:2] == ["singlecell.qc", "singlecell.doublets"]
+    m, o = mem.results[1].table, ooc.results[1].table
+    assert o.equals(m) and o["predicted_doublets"].sum() > 0
+    assert (o["removed"] == o["predicted_doublets"]).all()
+    assert "doublet_score" in B.obs and (~B.obs["predicted_doublet"].astype(bool)).all()
+    assert np.array_equal(A.obs["doublet_score"].to_numpy(),
+                          B.obs["doublet_score"].to_numpy())
+
+
 def test_pca_clusters_results_equal(routes):
     mem, ooc, _ = routes
     A, B = mem.adata, ooc.adata
@@ -102,21 +133,26 @@ def test_pca_clusters_results_equal(routes):
         if r.name in ("singlecell.car", "immunogenetics.origin_by_cluster",
                       "singlecell.expansion.all", "singlecell.composition",
                       "singlecell.cd4_cd8"):
-            assert m.table.equals(r.table), r.name
+            # same rows and values; the order may differ: in memory, scanpy's batched
+            # scrublet rebuilds obs by concatenating the samples' obs, so categorical
+            # columns become strings (groups then in order of appearance)
+            t, ref = _plain(r.table), _plain(m.table)
+            assert t.index.sort_values().equals(ref.index.sort_values()), r.name
+            assert t.equals(ref.loc[t.index]), r.name
     # DE on the compared cells x every gene, read in one more pass: FindMarkers columns
     # (Bonferroni over all genes) as in memory
     assert ooc.de.shape == mem.de.shape and len(mem.de) > 0
     np.testing.assert_allclose(ooc.de.to_numpy(float), mem.de.loc[ooc.de.index].to_numpy(
         float), rtol=1e-12, atol=0)
     assert list(ooc.de.index) == list(mem.de.index)
-    assert any("one more pass" in w for w in ooc.results[1].warnings)
+    clusters = next(r for r in ooc.results if r.name == "singlecell.clusters")
+    assert any("one more pass" in w for w in clusters.warnings)
 
 
 def test_block_size_does_not_matter(routes):
     mem, ooc, one = routes
     assert one.passes == {"qc": 1, "hvg": 2, "materialise": 2}
-    assert any(w.startswith("doublets were not scored") for w in one.warnings)
-    assert not any(w.startswith("doublets") for w in ooc.results[0].warnings)
+    assert one.doublets.equals(ooc.results[1].table)
     assert ooc.adata.uns["outofcore"]["chunk_cells"] == CHUNK
     # the mean LogNormalize value of every gene (the control-gene pool): same bits as
     # tl.gene_means on the whole log-normalised matrix
@@ -226,3 +262,75 @@ def test_clipped_sums_continue_across_blocks(tmp_path):
         src.close()
     for c in ("means", "variances", "variances_norm", "highly_variable"):
         assert np.array_equal(ref[c].to_numpy(), ooc[c].to_numpy()), c
+
+
+# --- the route chosen in a study folder's [singlecell] table --------------------------
+
+STUDY_TOML = """[singlecell]
+construct_features = ["CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE"]
+n_top_genes = 150
+n_pcs = 15
+n_dims = 15
+time_order = ["product", "day 9"]
+donor_sex = "male"
+go_genesets = false
+
+[singlecell.qc]
+doublets = true
+remove_doublets = true
+"""
+
+
+def _study(folder: Path, route: str, rows: str) -> Path:
+    (folder / "singlecell").mkdir(parents=True, exist_ok=True)
+    (folder / "study.toml").write_text(STUDY_TOML.replace("\n[singlecell.qc]",
+                                                          route + "\n[singlecell.qc]"))
+    (folder / "singlecell" / "samples.csv").write_text(
+        "sample,path,time_point,source\n" + rows)
+    return folder
+
+
+def _plain(t: pd.DataFrame) -> pd.DataFrame:
+    idx = pd.MultiIndex.from_tuples([tuple(map(str, i)) for i in t.index], names=t.index.names) \
+        if isinstance(t.index, pd.MultiIndex) else pd.Index(t.index.astype(str), name=t.index.name)
+    return t.set_axis(idx)
+
+
+def test_study_folder_out_of_core_same_results(routes, h5ad, tmp_path):
+    """``out_of_core = true`` in study.toml: run_folder takes the route; same Results.
+
+    Oracle: the in-memory route on the same counts (``routes``' ``mem``); the study's
+    one .h5ad holds both samples, declared in its row order, read 37 cells at a time.
+    """
+    import shutil
+
+    from remission.singlecell import run_folder
+
+    d = _study(tmp_path / "s", "out_of_core = true\nchunk_cells = 37\n",
+               "product,singlecell/counts.h5ad,product,product\n"
+               "peak,singlecell/counts.h5ad,day 9,blood\n")
+    shutil.copy(h5ad, d / "singlecell" / "counts.h5ad")
+    mem = routes[0]
+    st = run_folder(d)
+    assert [n.split(":", 1)[1] for n in st.adata.obs_names] == list(mem.adata.obs_names)
+    assert [r.name for r in st.results] == [r.name for r in mem.results]
+    for r in st.results:
+        m = next(x for x in mem.results if x.name == r.name)
+        extra = set(r.warnings) - set(m.warnings)
+        assert all(w.startswith(("route: out of core", "out-of-core route:"))
+                   for w in extra), (r.name, extra)
+        if r.name == "singlecell.de":  # FindMarkers on every gene, one more pass
+            np.testing.assert_allclose(r.table.to_numpy(float), m.table.to_numpy(float),
+                                       rtol=1e-12, atol=0)
+            assert list(r.table.index) == list(m.table.index)
+            continue
+        # same rows; their order and index dtype may differ (see above)
+        t, ref = _plain(r.table), _plain(m.table)
+        assert t.index.sort_values().equals(ref.index.sort_values()), r.name
+        if r.name == "singlecell.modules":
+            pd.testing.assert_frame_equal(t, ref.loc[t.index], rtol=0, atol=1e-12)
+        else:
+            assert t.equals(ref.loc[t.index]), r.name
+    assert "route: out of core (out_of_core = true)" in st.results[0].warnings
+    assert st.results[0].table["removed"].sum() > 0
+    assert np.array_equal(st.adata.obsm["X_pca"], routes[1].adata.obsm["X_pca"])

@@ -386,8 +386,12 @@ def _singlecell_validate(args: argparse.Namespace) -> int:
     from remission.singlecell import load_singlecell
 
     st = load_singlecell(args.folder)
-    print(f"{args.folder}: valid — {st.adata.n_obs} cells x {st.adata.n_vars} features in "
-          f"{len(st.samples)} samples")
+    if st.parts is not None:  # counts not read: checked block by block when run
+        print(f"{args.folder}: valid — {st.adata.n_obs} cells in {len(st.samples)} samples, "
+              f"{st.route}; counts are checked as they are read")
+    else:
+        print(f"{args.folder}: valid — {st.adata.n_obs} cells x {st.adata.n_vars} features "
+              f"in {len(st.samples)} samples")
     for w in st.warnings:
         print(f"  warning: {w}")
     return 0

@@ -48,7 +48,9 @@ def run_folder(folder: str | Path) -> Profile:
     Parameters
     ----------
     folder : str or Path
-        Study folder with ``[singlecell]`` in study.toml and ``singlecell/samples.csv``.
+        Study folder with ``[singlecell]`` in study.toml and ``singlecell/samples.csv``
+        (``out_of_core = true``, or ``"auto"`` with ``memory_gb``: the counts are read a
+        block of cells at a time, :func:`remission.singlecell.outofcore.profile_h5ad`).
 
     Returns
     -------
@@ -74,13 +76,20 @@ def run_folder(folder: str | Path) -> Profile:
     from remission.singlecell.io import load_singlecell
 
     st = load_singlecell(folder)
-    a = st.adata
-    if st.origin is not None:
-        a.obs["origin"] = st.origin.to_numpy()
-    prof = profile(a, st.params)
-    if st.warnings:
+    warns = list(st.warnings)
+    if st.parts is not None:  # out_of_core = true, or "auto" above memory_gb
+        from remission.singlecell.outofcore import profile_h5ad
+
+        prof = profile_h5ad(st.parts, st.params, st.chunk_cells, origin=st.origin)
+        warns.append(f"route: {st.route}")
+    else:
+        a = st.adata
+        if st.origin is not None:
+            a.obs["origin"] = st.origin.to_numpy()
+        prof = profile(a, st.params)
+    if warns:
         r0 = prof.results[0]
-        prof.results[0] = replace(r0, warnings=(*r0.warnings, *st.warnings))
+        prof.results[0] = replace(r0, warnings=(*r0.warnings, *warns))
     return prof
 
 

@@ -34,17 +34,25 @@ LAYOUTS = ("genes_x_cells", "cells_x_genes")
 _KEYS = {"samples", "construct_features", "car_min_umis", "mode", "resolution",
          "n_top_genes", "n_pcs", "n_dims", "donor_sex", "origin_file", "time_order",
          "de_labels", "de_car_only", "umap", "seed", "qc", "reference", "genesets",
-         "go_genesets"}
+         "go_genesets", "out_of_core", "memory_gb", "chunk_cells"}
 _REF_KEYS = {"path", "label_key", "labels"}
 _QC_KEYS = {"min_genes", "max_genes", "mito_prefix", "mito_nmads", "counts_nmads",
             "genes_nmads", "mad_scale", "by_sample", "doublets", "remove_doublets",
             "doublet_rate"}
 _REQUIRED_COLS = ("sample", "path", "time_point", "source")
+BASE_BYTES = 450_000_000
+BYTES_PER_NONZERO = 24
 
 
 @dataclass
 class SingleCellStudy:
-    """The declared single-cell part of a study: parameters, sample sheet, counts."""
+    """The declared single-cell part of a study: parameters, sample sheet, counts.
+
+    In memory (``parts is None``), ``adata`` holds every count. Out of core (``parts``:
+    the declared samples, read ``chunk_cells`` at a time by
+    :func:`remission.singlecell.outofcore.profile_h5ad`), ``adata`` holds the cells'
+    ``obs`` only (no features) and ``route`` says why that route was taken.
+    """
 
     folder: Path
     params: Params
@@ -52,6 +60,156 @@ class SingleCellStudy:
     adata: anndata.AnnData
     origin: pd.Series | None = None
     warnings: list[str] = field(default_factory=list)
+    parts: list | None = None
+    chunk_cells: int = 4096
+    route: str = "in memory"
+
+
+@dataclass(frozen=True)
+class Route:
+    """``out_of_core`` (true, false or "auto"), ``memory_gb`` and ``chunk_cells`` keys."""
+
+    out_of_core: bool | str = False
+    memory_gb: float | None = None
+    chunk_cells: int = 4096
+
+
+def parse_route(tab: dict[str, Any], log: ProblemLog, file: str = "study.toml") -> Route:
+    """The route keys of ``[singlecell]``: in memory, out of core, or chosen by size.
+
+    Parameters
+    ----------
+    tab : dict
+        The ``[singlecell]`` table.
+    log : ProblemLog
+        Collects problems.
+    file : str
+        File name for messages.
+
+    Returns
+    -------
+    Route
+        ``out_of_core = "auto"`` needs ``memory_gb`` (the memory the analysis may use).
+
+    Examples
+    --------
+    >>> parse_route({"out_of_core": "auto", "memory_gb": 16}, ProblemLog())
+    Route(out_of_core='auto', memory_gb=16.0, chunk_cells=4096)
+    >>> log = ProblemLog(); _ = parse_route({"out_of_core": "auto"}, log)
+    >>> log.problems[0].message
+    'out_of_core = "auto" needs memory_gb'
+    """
+    kw: dict[str, Any] = {}
+    v = tab.get("out_of_core", False)
+    if v is True or v is False or v == "auto":
+        kw["out_of_core"] = v
+    else:
+        log.add(file, "must be true, false or \"auto\"", column="singlecell.out_of_core",
+                value=v, expected="true (read the counts a block of cells at a time), "
+                                  "false (in memory) or \"auto\" (by memory_gb)")
+    if "memory_gb" in tab:
+        m = tab["memory_gb"]
+        if not isinstance(m, int | float) or isinstance(m, bool) or m <= 0:
+            log.add(file, "must be a positive number", column="singlecell.memory_gb", value=m,
+                    expected="gigabytes (10^9 bytes) the analysis may use, e.g. 16")
+        else:
+            kw["memory_gb"] = float(m)
+    elif v == "auto":
+        log.add(file, 'out_of_core = "auto" needs memory_gb', column="singlecell.memory_gb",
+                expected="gigabytes (10^9 bytes) the analysis may use, e.g. 16")
+    if "chunk_cells" in tab:
+        c = tab["chunk_cells"]
+        if not isinstance(c, int) or isinstance(c, bool) or c < 1:
+            log.add(file, "must be a whole number >= 1", column="singlecell.chunk_cells",
+                    value=c, expected="cells read at a time, e.g. 4096")
+        else:
+            kw["chunk_cells"] = c
+    return Route(**kw)
+
+
+def stored_counts(path: str | Path, fmt: str | None = None) -> tuple[int, int]:
+    """Cells and stored non-zero counts of a count matrix, read from its header only.
+
+    Parameters
+    ----------
+    path : str or Path
+        File or 10x folder (as in the sample sheet).
+    fmt : str, optional
+        One of ``FORMATS``; inferred from the name when omitted.
+
+    Returns
+    -------
+    tuple of int
+        (cells, non-zero values); a CSV's are bounded from its size (a value takes at
+        least two bytes: a digit and a separator), its cells counted as 0.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from remission.singlecell.simulate import tiny
+    >>> a = tiny("counts")
+    >>> p = Path(tempfile.mkdtemp()) / "c.h5ad"; a.write_h5ad(p)
+    >>> stored_counts(p) == (a.n_obs, a.X.nnz)
+    True
+    """
+    import gzip
+
+    import h5py
+
+    path = Path(path)
+    fmt = fmt or _detect_format(path)
+    if fmt in ("h5ad", "10x_h5"):
+        with h5py.File(path, "r") as f:
+            name = "matrix" if fmt == "10x_h5" else \
+                ("layers/counts" if "layers" in f and "counts" in f["layers"] else "X")
+            m = f[name]
+            if isinstance(m, h5py.Dataset):  # dense
+                return int(m.shape[0]), int(np.prod(m.shape))
+            shape = m["shape"][:] if "shape" in m else m.attrs["shape"]
+            cells = int(shape[1] if fmt == "10x_h5" else shape[0])
+            return cells, int(m["data"].shape[0])
+    if fmt == "10x_mtx":
+        mtx = next((path / n for n in ("matrix.mtx.gz", "matrix.mtx")
+                    if (path / n).exists()), None)
+        if mtx is None:
+            return 0, 0
+        with (gzip.open if mtx.suffix == ".gz" else open)(mtx, "rt") as fh:
+            for line in fh:
+                if not line.startswith("%"):
+                    _, cells, nnz = (int(x) for x in line.split()[:3])
+                    return cells, nnz
+        return 0, 0
+    return 0, path.stat().st_size // 2
+
+
+def in_memory_bytes(cells: int, nnz: int, n_top_genes: int = 2000) -> int:
+    """Estimated peak memory of the in-memory route (:func:`~remission.singlecell.profile`).
+
+    ``BASE_BYTES`` (the interpreter with scanpy) + ``BYTES_PER_NONZERO`` x stored
+    non-zero counts (the counts, their float64 log-normalised copy and the QC and HVG
+    transients) + ``2 x 8 x cells x HVGs`` (the dense scaled HVGs, twice during PCA).
+    Calibrated on measured peaks (docs/singlecell.md, "Choosing the route").
+
+    Parameters
+    ----------
+    cells : int
+        Cells before QC.
+    nnz : int
+        Stored non-zero counts.
+    n_top_genes : int
+        HVGs.
+
+    Returns
+    -------
+    int
+        Bytes.
+
+    Examples
+    --------
+    >>> round(in_memory_bytes(24_000, 47_200_000) / 1e9, 2)
+    2.35
+    """
+    return int(BASE_BYTES + BYTES_PER_NONZERO * nnz + 16 * cells * n_top_genes)
 
 
 def parse_params(tab: dict[str, Any], log: ProblemLog, file: str = "study.toml") -> Params:
@@ -364,6 +522,7 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
         raise InputError([Problem("study.toml", "no [singlecell] table",
                                   column="singlecell", expected="a [singlecell] table")])
     params = parse_params(tab, log)
+    route = parse_route(tab, log)
     sheet_name = str(tab.get("samples", SAMPLES_FILE))
     sheet_path = folder / sheet_name
     if not sheet_path.exists():
@@ -425,6 +584,9 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
                         column="singlecell.time_order", value=t,
                         expected="one of " + ", ".join(sorted(known)))
     log.raise_if_any()
+    ooc, why = _choose_route(folder, sheet, route, params)
+    if ooc:
+        return _out_of_core_study(folder, tab, sheet, sheet_name, params, route, why, log)
 
     parts, warns = [], []
     for _, r in sheet.iterrows():
@@ -481,7 +643,107 @@ def load_singlecell(folder: str | Path) -> SingleCellStudy:
             warns.append("origin_file given: per-cell origin read from it; donor_sex (the "
                          "sex-gene proxy) not used")
         log.raise_if_any()
-    return SingleCellStudy(folder, params, sheet, adata, origin, warns)
+    return SingleCellStudy(folder, params, sheet, adata, origin, warns, route=why)
+
+
+def _fmt(r: pd.Series) -> str | None:
+    return (r.get("format") or None) if "format" in r.index else None
+
+
+def _choose_route(folder: Path, sheet: pd.DataFrame, route: Route, params: Params
+                  ) -> tuple[bool, str]:
+    """In memory or out of core, and why (``out_of_core = "auto"``: by the estimate)."""
+    if route.out_of_core is not True and route.out_of_core != "auto":
+        return False, "in memory"
+    if route.out_of_core is True:
+        return True, "out of core (out_of_core = true)"
+    cells = nnz = 0
+    seen = set()
+    for _, r in sheet.iterrows():
+        p = (folder / r["path"]).resolve()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            c, n = stored_counts(p, _fmt(r))
+        except (OSError, KeyError, ValueError):
+            continue  # unreadable: the in-memory reader reports it
+        cells, nnz = cells + c, nnz + n
+    need = in_memory_bytes(cells, nnz, params.n_top_genes)
+    budget = route.memory_gb * 1e9  # type: ignore[operator]
+    how = (f"the in-memory route's estimated peak {need / 1e9:.2f} GB ({cells:,} cells, "
+           f"{nnz:,} stored counts) vs memory_gb = {route.memory_gb:g}")
+    return need > budget, ("out of core (out_of_core = \"auto\": " if need > budget
+                           else "in memory (out_of_core = \"auto\": ") + how + ")"
+
+
+def out_of_core_parts(folder: str | Path, sheet: pd.DataFrame) -> list:
+    """The declared samples as :class:`remission.singlecell.outofcore.Part` (sheet order).
+
+    Parameters
+    ----------
+    folder : str or Path
+        Study folder.
+    sheet : pandas.DataFrame
+        The sample sheet (``sample``, ``path``, ``time_point``, ``source``, optional
+        ``day`` / ``patient``).
+
+    Returns
+    -------
+    list of Part
+        One per sample: the .h5ad, its name in messages, the sample and its ``obs``
+        values (as :func:`load_singlecell` sets them).
+
+    Examples
+    --------
+    >>> sheet = pd.DataFrame({"sample": ["p"], "path": ["singlecell/p.h5ad"],
+    ...                       "time_point": ["product"], "source": ["product"]})
+    >>> out_of_core_parts("study", sheet)[0].obs
+    (('sample', 'p'), ('time_point', 'product'), ('source', 'product'))
+    """
+    from remission.singlecell.outofcore import Part
+
+    cols = ["sample", "time_point", "source",
+            *(c for c in ("day", "patient") if c in sheet.columns)]
+    return [Part(Path(folder) / r["path"], r["path"], r["sample"],
+                 tuple((c, r[c]) for c in cols)) for _, r in sheet.iterrows()]
+
+
+def _out_of_core_study(folder: Path, tab: dict, sheet: pd.DataFrame, sheet_name: str,
+                       params: Params, route: Route, why: str, log: ProblemLog
+                       ) -> SingleCellStudy:
+    """Declared samples checked without reading their counts (cells' obs only)."""
+    import anndata as ad
+
+    from remission.singlecell.outofcore import _Source
+
+    for line, r in sheet.iterrows():
+        if (_fmt(r) or _detect_format(folder / r["path"])) != "h5ad":
+            log.add(sheet_name, "the out-of-core route reads .h5ad files only", row=line,
+                    column="path", value=r["path"],
+                    expected="an .h5ad with the counts stored as CSR (convert it once: "
+                             "docs/singlecell.md, 'Data larger than memory'), or "
+                             "out_of_core = false")
+    log.raise_if_any()
+    parts = out_of_core_parts(folder, sheet)
+    try:  # CSR, sample column, barcodes, construct features, same features
+        src = _Source(parts, params.construct_features, route.chunk_cells)
+    except InputError as exc:
+        log.extend(exc.problems)
+        log.raise_if_any()
+    obs = src.obs
+    src.close()
+    cells = ad.AnnData(obs=obs)
+    warns: list[str] = []
+    origin = None
+    if "origin_file" in tab:
+        origin = _read_origin(folder, str(tab["origin_file"]), cells, log, warns)
+        if "donor_sex" in tab:
+            warns.append("origin_file given: per-cell origin read from it; donor_sex (the "
+                         "sex-gene proxy) not used")
+        log.raise_if_any()
+    return SingleCellStudy(folder, params, sheet, cells, origin, warns, parts,
+                           route.chunk_cells, why)
 
 
 def _geneset_params(folder: Path, value: object, params: Params, log: ProblemLog) -> Params:

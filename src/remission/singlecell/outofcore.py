@@ -36,8 +36,14 @@ those cells x every gene (:func:`all_genes`), so that subset must fit in memory.
 
 Same results as the in-memory route on the same file: QC metrics, removals, HVG set and
 statistics, log-normalised values, PCA, Harmony, clusters, labels, module scores, DE
-(tested in ``tests/test_singlecell_outofcore.py``). Not done: Scrublet doublets (each
-sample's full matrix; the QC Result says so).
+(tested in ``tests/test_singlecell_outofcore.py``). Scrublet doublets (``QCParams
+(doublets=True)``), as in memory, per sample: one sample's kept cells x every gene at a
+time (:func:`_doublets`), so that sample must fit in memory.
+
+A study folder reaches this route through ``out_of_core = true`` (or ``"auto"`` with
+``memory_gb``) in its ``[singlecell]`` table: its declared samples are read as
+:class:`Part` s (:func:`remission.singlecell.io.load_singlecell`,
+:func:`remission.singlecell.run_folder`).
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ from remission.singlecell import pp
 if TYPE_CHECKING:
     import anndata
 
+    from remission.errors import ProblemLog
     from remission.singlecell.analysis import Params, Profile
 
 CHUNK_CELLS = 4096
@@ -81,6 +88,7 @@ class Preprocessed:
     passes: dict[str, int] = field(default_factory=dict)
     kept: np.ndarray | None = None
     totals: np.ndarray | None = None
+    doublets: pd.DataFrame | None = None
 
 
 def _blocks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
@@ -88,62 +96,187 @@ def _blocks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
         yield r0, min(r0 + chunk, n)
 
 
-class _Source:
-    """An .h5ad whose ``X`` is read a block of rows at a time (anndata backed CSR)."""
+@dataclass(frozen=True)
+class Part:
+    """One declared sample of a study folder read out of core (see :func:`open_parts`).
 
-    def __init__(self, path: Path, construct: Sequence[str]) -> None:
+    ``path``: the .h5ad; ``label``: its name in messages (the sample sheet's ``path``);
+    ``sample``: the sample (rows of the file whose ``obs["sample"]`` equals it, or every
+    row when the file has no such column); ``obs``: the columns every cell of the sample
+    gets (``sample``, ``time_point``, ``source``, optional ``day`` / ``patient``).
+    """
+
+    path: Path
+    label: str
+    sample: str
+    obs: tuple[tuple[str, str], ...]
+
+
+def _matrix_group(file, label: str) -> tuple[object | None, list]:
+    """The raw-count matrix of an open .h5ad (``layers/counts`` if present, else ``X``)."""
+    from remission.errors import Problem
+
+    name = "layers/counts" if "layers" in file and "counts" in file["layers"] else "X"
+    enc = dict(file[name].attrs).get("encoding-type", "array") if name in file else None
+    if enc != "csr_matrix":
+        return None, [Problem(label, "count matrix not stored as CSR", column=name,
+                              value=str(enc),
+                              expected="X written as a CSR sparse matrix (cells in "
+                                       "rows), e.g. a.X = scipy.sparse.csr_matrix"
+                                       "(a.X) before a.write_h5ad()")]
+    return file[name], []
+
+
+class _Source:
+    """Counts read a block of rows at a time (anndata backed CSR) from one or more .h5ad.
+
+    ``spec`` is one .h5ad path (cells = its rows, ``obs`` its own, a ``sample`` column
+    required) or a sequence of :class:`Part` (a study folder's declared samples: cells =
+    each sample's rows in sheet order, barcodes prefixed ``sample:``, ``obs`` from the
+    sample sheet; the same features in the same order in every file), as
+    :func:`remission.singlecell.io.load_singlecell` reads them into memory.
+    """
+
+    def __init__(self, spec: Path | Sequence[Part], construct: Sequence[str],
+                 chunk: int = CHUNK_CELLS) -> None:
         import anndata as ad
         import h5py
 
         from remission.errors import InputError, Problem
 
-        self.path = path
-        self.file = h5py.File(path, "r")
-        enc = dict(self.file["X"].attrs).get("encoding-type", "array") \
-            if "X" in self.file else None
-        if enc != "csr_matrix":
-            self.file.close()
-            raise InputError([Problem(str(path), "count matrix not stored as CSR",
-                                      column="X", value=str(enc),
-                                      expected="X written as a CSR sparse matrix (cells in "
-                                               "rows), e.g. a.X = scipy.sparse.csr_matrix"
-                                               "(a.X) before a.write_h5ad()")])
-        self.X = ad.io.sparse_dataset(self.file["X"])
-        self.obs = ad.io.read_elem(self.file["obs"])
-        self.var = ad.io.read_elem(self.file["var"])
-        self.var_names = pd.Index(self.var.index.astype(str))
-        missing = [f for f in construct if f not in self.var_names]
-        problems = [Problem(str(path), "construct feature not found in the count matrix",
-                            column="singlecell.construct_features", value=f,
-                            expected="a feature name present in the matrix")
-                    for f in missing]
-        if "sample" not in self.obs:
-            problems.append(Problem(str(path), "no sample column", column="obs",
-                                    value=", ".join(map(str, self.obs.columns[:8])),
-                                    expected="obs column 'sample' (sample of each cell)"))
-        dup = self.obs.index[self.obs.index.duplicated()]
-        if len(dup):
-            problems.append(Problem(str(path), "duplicate barcodes", column="barcode",
-                                    value=", ".join(map(str, dup[:5])),
-                                    expected=f"unique cell barcodes ({len(dup)} duplicated)"))
-        if problems:
-            self.file.close()
-            raise InputError(problems)
-        self.construct = np.array([self.var_names.get_loc(f) for f in construct], int)
-        keep = np.ones(len(self.var_names), bool)
+        self.chunk = chunk
+        self.files: dict[Path, h5py.File] = {}
+        problems: list[Problem] = []
+        parts = [Part(Path(spec), str(spec), "", ())] if isinstance(spec, str | Path) \
+            else list(spec)
+        self.path = parts[0].label if len(parts) == 1 else \
+            ", ".join(dict.fromkeys(p.label for p in parts))
+        self.mats: list = []
+        self.sel: list[np.ndarray] = []
+        obs_parts: list[pd.DataFrame] = []
+        names: pd.Index | None = None
+        self.var = pd.DataFrame()
+        declared = {p.sample for p in parts}
+        try:
+            for p in parts:
+                key = p.path.resolve()
+                if key not in self.files:
+                    self.files[key] = h5py.File(p.path, "r")
+                f = self.files[key]
+                X, probs = _matrix_group(f, p.label)
+                problems += probs
+                fobs = ad.io.read_elem(f["obs"])
+                var = ad.io.read_elem(f["var"])
+                vn = pd.Index(var.index.astype(str))
+                if vn.duplicated().any():
+                    vn = ad.utils.make_index_unique(vn)  # as var_names_make_unique
+                if names is None:  # a study's parts: no var columns, as in memory
+                    names = vn
+                    self.var = var.set_axis(vn) if not p.sample else pd.DataFrame(index=vn)
+                elif not vn.equals(names):
+                    problems.append(Problem(p.label, "features differ from the first "
+                                            "file's", column="var",
+                                            expected="the same features in the same order "
+                                                     "in every file (the out-of-core "
+                                                     "route does not intersect them)"))
+                n_rows = len(fobs)
+                if not p.sample:  # one file, its own obs
+                    if "sample" not in fobs:
+                        problems.append(Problem(p.label, "no sample column", column="obs",
+                                                value=", ".join(map(str, fobs.columns[:8])),
+                                                expected="obs column 'sample' (sample of "
+                                                         "each cell)"))
+                    sel, obs = np.arange(n_rows), fobs
+                else:
+                    if "sample" in fobs:
+                        s = fobs["sample"].astype(str)
+                        extra = sorted(set(s) - declared)
+                        if extra:
+                            problems.append(Problem(
+                                p.label, "undeclared sample in the file's obs['sample']",
+                                column="sample", value=", ".join(extra),
+                                expected="samples declared in the sample sheet"))
+                        sel = np.flatnonzero((s == p.sample).to_numpy())
+                    else:
+                        sel = np.arange(n_rows)
+                    obs = pd.DataFrame(dict(p.obs), index=[f"{p.sample}:{b}"
+                                                           for b in fobs.index[sel]])
+                dup = obs.index[obs.index.duplicated()]
+                if len(dup):
+                    problems.append(Problem(p.label, "duplicate barcodes", column="barcode",
+                                            value=", ".join(map(str, dup[:5])),
+                                            expected=f"unique cell barcodes ({len(dup)} "
+                                                     "duplicated)"))
+                self.mats.append(X)
+                self.sel.append(sel)
+                obs_parts.append(obs)
+            assert names is not None
+            missing = [f for f in construct if f not in names]
+            problems += [Problem(self.path, "construct feature not found in the count "
+                                 "matrix", column="singlecell.construct_features", value=f,
+                                 expected="a feature name present in the matrix")
+                         for f in missing]
+            if problems:
+                raise InputError(problems)
+        except BaseException:
+            self.close()
+            raise
+        self.obs = obs_parts[0] if len(obs_parts) == 1 else pd.concat(obs_parts)
+        self.var_names = names
+        self.n_obs = len(self.obs)
+        self.labels = [p.label for p in parts]
+        # per part: values within 1e-6 of an integer, rounded (blocks read with a log)
+        self.rounded = [0] * len(parts)
+        self.starts = np.cumsum([0, *(len(s) for s in self.sel)])
+        self.X = [ad.io.sparse_dataset(m) for m in self.mats]
+        self.construct = np.array([names.get_loc(f) for f in construct], int)
+        keep = np.ones(len(names), bool)
         keep[self.construct] = False
         self.gene_cols = np.flatnonzero(keep)
-        self.genes = self.var_names[self.gene_cols]
+        self.genes = names[self.gene_cols]
 
-    def rows(self, r0: int, r1: int) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    def _read(self, k: int, a: int, b: int) -> sp.csr_matrix:
+        """Rows ``sel[k][a:b]`` of part ``k``, read in windows of at most ``chunk`` rows."""
+        rows = self.sel[k][a:b]
+        out = []
+        i = 0
+        while i < len(rows):
+            lo = rows[i]
+            j = int(np.searchsorted(rows, lo + self.chunk, side="left"))
+            hi = int(rows[j - 1]) + 1
+            block = self.X[k][int(lo):hi]
+            if not isinstance(block, sp.csr_matrix):
+                block = sp.csr_matrix(block)
+            if j - i != hi - lo:  # rows of other samples in between
+                block = block[rows[i:j] - lo]
+            out.append(block)
+            i = j
+        return out[0] if len(out) == 1 else sp.vstack(out, format="csr")
+
+    def rows(self, r0: int, r1: int, log: ProblemLog | None = None
+             ) -> tuple[sp.csr_matrix, np.ndarray | None]:
         """Counts of rows ``r0:r1``: genes (construct columns removed) and construct UMIs.
 
-        The construct columns are removed with the same boolean column selection as
+        With ``log``, the block's counts are checked first
+        (:func:`remission.singlecell.io.check_counts`: negative, non-integer). Values are
+        then rounded as :func:`remission.singlecell.io.load_singlecell` rounds them. The
+        construct columns are removed with the same boolean column selection as
         :func:`remission.singlecell.pp.extract_car` (same per-row entry order).
         """
-        block = self.X[r0:r1]
-        if not isinstance(block, sp.csr_matrix):
-            block = sp.csr_matrix(block)
+        pieces = []
+        for k in range(len(self.sel)):
+            a, b = max(r0, self.starts[k]), min(r1, self.starts[k + 1])
+            if a >= b:
+                continue
+            piece = self._read(k, a - self.starts[k], b - self.starts[k])
+            if log is not None:
+                _check_block(piece, self.obs.index[a:b], self.var_names, self.labels[k], log)
+                if np.issubdtype(piece.data.dtype, np.floating):
+                    self.rounded[k] += int((piece.data != np.round(piece.data)).sum())
+            pieces.append(piece)
+        block = pieces[0] if len(pieces) == 1 else sp.vstack(pieces, format="csr")
+        if np.issubdtype(block.data.dtype, np.floating):
+            np.round(block.data, out=block.data)
         if not len(self.construct):
             return block, None
         car = block[:, self.construct].toarray()
@@ -152,7 +285,44 @@ class _Source:
         return block[:, keep], car
 
     def close(self) -> None:
-        self.file.close()
+        for f in self.files.values():
+            f.close()
+
+
+def _doublets(src: _Source, kept: np.ndarray, obs: pd.DataFrame, params: Params,
+              chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scrublet per sample, as in memory, on one sample's kept cells at a time.
+
+    scanpy's ``pp.scrublet(batch_key="sample")`` (what :func:`pp.doublets` calls in
+    memory) runs Scrublet on each sample's cells on their own with the same random
+    state; here each sample's kept cells x every gene (raw counts, the same entries in
+    the same order) are read from the blocks and given to the same
+    :func:`pp.doublets`, so the scores are the in-memory ones. Memory: the largest
+    sample's counts and Scrublet's work on them (not the whole dataset's).
+    """
+    import anndata as ad
+
+    samples = obs["sample"].astype(str).to_numpy()
+    tabs, scores = [], []
+    for s in np.unique(samples[kept]):
+        mask = kept & (samples == s)
+        parts = []
+        for r0, r1 in _blocks(src.n_obs, chunk):
+            k = mask[r0:r1]
+            if k.any():
+                parts.append(src.rows(r0, r1)[0][k])
+        X = parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+        del parts
+        b = ad.AnnData(X, obs=obs.loc[mask].copy(), var=pd.DataFrame(index=src.genes))
+        tabs.append(pp.doublets(b, expected_rate=params.qc.doublet_rate, remove=False,
+                                seed=params.seed))
+        scores.append(b.obs[["doublet_score", "predicted_doublet"]])
+        del b, X
+    tab = pd.concat(tabs)
+    if params.qc.remove_doublets:
+        tab["removed"] = tab["predicted_doublets"]
+    order = obs.index[kept]
+    return tab, pd.concat(scores).loc[order]
 
 
 def _check_block(block: sp.csr_matrix, names: pd.Index, genes: pd.Index, label: str,
@@ -180,12 +350,11 @@ def _qc_pass(src: _Source, params: Params, chunk: int
     var = pd.DataFrame({"mt": mt}, index=genes)
     n_cells = np.zeros(len(genes), np.int64)
     umis = np.zeros(len(genes), np.float64)
-    total = np.empty(src.X.shape[0], np.float64)
+    total = np.empty(src.n_obs, np.float64)
     metrics, cars = [], []
-    for r0, r1 in _blocks(src.X.shape[0], chunk):
-        block, car = src.rows(r0, r1)
+    for r0, r1 in _blocks(src.n_obs, chunk):
+        block, car = src.rows(r0, r1, log)
         names = src.obs.index[r0:r1]
-        _check_block(block, names, genes, str(src.path), log)
         a = ad.AnnData(block, obs=pd.DataFrame(index=names), var=var)
         obs_m, _ = sc.pp.calculate_qc_metrics(a, qc_vars=["mt"], percent_top=None,
                                               log1p=False, inplace=False)
@@ -223,7 +392,7 @@ def _hvg_passes(src: _Source, kept: np.ndarray, n_top_genes: int, chunk: int,
     s1 = np.zeros(g, np.float64)
     s2 = np.zeros(g, np.float64)
     blocks = 0
-    for r0, r1 in _blocks(src.X.shape[0], chunk):
+    for r0, r1 in _blocks(src.n_obs, chunk):
         k = kept[r0:r1]
         if not k.any():
             continue
@@ -251,7 +420,7 @@ def _hvg_passes(src: _Source, kept: np.ndarray, n_top_genes: int, chunk: int,
     sm = np.zeros(g, np.float64)
     ln = np.zeros(g, np.float64)
     clipped, running = _kernels()
-    for r0, r1 in _blocks(src.X.shape[0], chunk):
+    for r0, r1 in _blocks(src.n_obs, chunk):
         k = kept[r0:r1]
         if not k.any():
             continue
@@ -323,7 +492,7 @@ def _materialise(src: _Source, kept: np.ndarray, cols: np.ndarray, total: np.nda
     parts: dict[str, list[np.ndarray]] = {"counts": [], "x": [], "indices": [],
                                           "nnz": []}
     blocks = 0
-    for r0, r1 in _blocks(src.X.shape[0], chunk):
+    for r0, r1 in _blocks(src.n_obs, chunk):
         k = kept[r0:r1]
         if not k.any():
             continue
@@ -395,16 +564,32 @@ def needed_genes(extra: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELLS,
-                    extra_genes: Sequence[str] = ()) -> Preprocessed:
+def _spec(path: str | Path | Sequence[Part]) -> Path | list[Part]:
+    """One path or a study's parts; a missing file raises InputError."""
+    from remission.errors import InputError, Problem
+
+    spec: Path | list[Part] = Path(path) if isinstance(path, str | Path) else list(path)
+    files = [(str(spec), spec)] if isinstance(spec, Path) else \
+        [(p.label, p.path) for p in spec]
+    missing = [Problem(label, "file not found", expected="an .h5ad file")
+               for label, f in dict(files).items() if not Path(f).is_file()]
+    if missing or not files:
+        raise InputError(missing or [Problem("singlecell", "no sample declared")])
+    return spec
+
+
+def preprocess_h5ad(path: str | Path | Sequence[Part], params: Params,
+                    chunk_cells: int = CHUNK_CELLS, extra_genes: Sequence[str] = (),
+                    origin: pd.Series | None = None) -> Preprocessed:
     """CAR features, QC, HVGs and LogNormalize of an .h5ad too large for memory, then PCA.
 
     Parameters
     ----------
-    path : str or Path
-        .h5ad with raw integer counts in ``X`` stored as CSR (cells in rows), ``obs``
-        column ``sample`` (and ``time_point`` / ``source`` for the later steps), the
-        construct features among the columns.
+    path : str, Path or sequence of Part
+        .h5ad with raw integer counts in ``X`` (or ``layers["counts"]``) stored as CSR
+        (cells in rows), ``obs`` column ``sample`` (and ``time_point`` / ``source`` for
+        the later steps), the construct features among the columns; or a study folder's
+        declared samples (:func:`remission.singlecell.io.out_of_core_parts`).
     params : Params
         As for :func:`remission.singlecell.analysis.profile` (construct features, QC,
         ``target_sum``, ``n_top_genes``, ``n_comps``, seed).
@@ -412,6 +597,9 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
         Cells read at a time; memory scales with it, results do not.
     extra_genes : sequence of str
         Genes to materialise besides the HVGs and :func:`needed_genes`.
+    origin : pandas.Series, optional
+        Per-cell origin (index = the cells' names), e.g. from the study's origin file;
+        becomes ``obs["origin"]``.
 
     Returns
     -------
@@ -431,19 +619,15 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
     >>> pre.adata.n_obs, int(pre.adata.var["highly_variable"].sum())
     (286, 100)
     """
-    from remission.errors import InputError, Problem
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError([Problem(str(path), "file not found", expected="an .h5ad file")])
-    src = _Source(path, params.construct_features)
+    src = _Source(_spec(path), params.construct_features, chunk_cells)
     try:
         warns: list[str] = []
-        if params.qc.doublets:
-            warns.append("doublets were not scored: Scrublet needs each sample's full "
-                          "matrix in memory (run the in-memory route for them)")
         qc_obs, car_umis, total, gene_qc = _qc_pass(src, params, chunk_cells)
+        warns += [f"{label}: {n} values within 1e-06 of an integer were rounded"
+                  for label, n in zip(src.labels, src.rounded, strict=True) if n]
         obs = src.obs.copy()
+        if origin is not None:
+            obs["origin"] = origin.reindex(obs.index).fillna("undetermined").to_numpy()
         for c in qc_obs.columns:
             obs[c] = qc_obs[c].to_numpy()
         if len(src.construct):
@@ -451,6 +635,13 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
             obs["car_detected"] = obs["car_umis"] >= params.car_min_umis
         table, removed, bad = pp.qc_flags(obs, params.qc)
         kept = ~bad
+        dbl = None
+        if params.qc.doublets:
+            dbl, scores = _doublets(src, kept, obs, params, chunk_cells)
+            obs.loc[kept, "doublet_score"] = scores["doublet_score"].to_numpy()
+            obs.loc[kept, "predicted_doublet"] = scores["predicted_doublet"].to_numpy()
+            if params.qc.remove_doublets:
+                kept[np.flatnonzero(kept)[scores["predicted_doublet"].to_numpy(bool)]] = False
         n_top = min(params.n_top_genes, len(src.genes))
         try:
             hvg, nb = _hvg_passes(src, kept, n_top, chunk_cells, total, params.target_sum)
@@ -488,6 +679,8 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
         src.close()
 
     a = ad.AnnData(X, obs=obs.loc[kept].copy(), var=genes.iloc[cols].copy())
+    if "predicted_doublet" in a.obs:  # every kept cell was scored
+        a.obs["predicted_doublet"] = a.obs["predicted_doublet"].astype(bool)
     a.obsm["X_pca"] = x_pca
     a.uns["pca"] = pca_info
     a.layers["counts"] = counts
@@ -504,17 +697,17 @@ def preprocess_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_C
                           "genes_materialised": len(cols), "cells_in": n_all}
     n_blocks = -(-n_all // chunk_cells)
     return Preprocessed(a, table, genes, warns,
-                        {"qc": n_blocks, "hvg": nb, "materialise": nm}, kept, total)
+                        {"qc": n_blocks, "hvg": nb, "materialise": nm}, kept, total, dbl)
 
 
-def all_genes(path: str | Path, pre: Preprocessed, cells: np.ndarray, params: Params,
-              chunk_cells: int = CHUNK_CELLS) -> anndata.AnnData:
+def all_genes(path: str | Path | Sequence[Part], pre: Preprocessed, cells: np.ndarray,
+              params: Params, chunk_cells: int = CHUNK_CELLS) -> anndata.AnnData:
     """Some of the kept cells with every gene (one more pass), e.g. the cells DE compares.
 
     Parameters
     ----------
-    path : str or Path
-        The .h5ad given to :func:`preprocess_h5ad`.
+    path : str, Path or sequence of Part
+        What was given to :func:`preprocess_h5ad`.
     pre : Preprocessed
         Its result.
     cells : numpy.ndarray
@@ -548,7 +741,7 @@ def all_genes(path: str | Path, pre: Preprocessed, cells: np.ndarray, params: Pa
     assert pre.kept is not None and pre.totals is not None
     sel = np.zeros(len(pre.kept), bool)
     sel[np.flatnonzero(pre.kept)[np.asarray(cells, bool)]] = True
-    src = _Source(Path(path), params.construct_features)
+    src = _Source(_spec(path), params.construct_features, chunk_cells)
     try:
         C, X, _ = _materialise(src, sel, np.arange(len(src.genes)), pre.totals,
                                params.target_sum, chunk_cells)
@@ -561,20 +754,24 @@ def all_genes(path: str | Path, pre: Preprocessed, cells: np.ndarray, params: Pa
     return b
 
 
-def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELLS,
-                 extra_genes: Sequence[str] = ()) -> Profile:
+def profile_h5ad(path: str | Path | Sequence[Part], params: Params,
+                 chunk_cells: int = CHUNK_CELLS, extra_genes: Sequence[str] = (),
+                 origin: pd.Series | None = None) -> Profile:
     """The single-cell analysis of an .h5ad larger than memory (see the module docstring).
 
     Parameters
     ----------
-    path : str or Path
-        .h5ad of raw counts, ``X`` stored as CSR (see :func:`preprocess_h5ad`).
+    path : str, Path or sequence of Part
+        .h5ad of raw counts, ``X`` stored as CSR, or a study folder's declared samples
+        (see :func:`preprocess_h5ad`).
     params : Params
         Analysis parameters, as for :func:`remission.singlecell.analysis.profile`.
     chunk_cells : int
         Cells read at a time.
     extra_genes : sequence of str
         Genes to keep in memory besides the HVGs and :func:`needed_genes`.
+    origin : pandas.Series, optional
+        Per-cell origin (see :func:`preprocess_h5ad`).
 
     Returns
     -------
@@ -602,10 +799,10 @@ def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELL
 
     from remission.singlecell import analysis
 
-    pre = preprocess_h5ad(path, params, chunk_cells, extra_genes)
+    pre = preprocess_h5ad(path, params, chunk_cells, extra_genes, origin)
     a = pre.adata
     info = a.uns["outofcore"]
-    qc_warns = [w for w in pre.warnings if w.startswith("doublets")]
+    qc_warns = [w for w in pre.warnings if "were rounded" in w]
     warns = [*(w for w in pre.warnings if w not in qc_warns),
              f"out-of-core route: {info['cells_in']} cells read {chunk_cells} at a time; "
              f"{info['genes_materialised']} of {info['genes_total']} genes kept in memory "
@@ -615,6 +812,8 @@ def profile_h5ad(path: str | Path, params: Params, chunk_cells: int = CHUNK_CELL
              "gene, read in one more pass"]
     r0 = analysis._qc_result(pre.qc_table, params.qc)
     results = [replace(r0, warnings=(*r0.warnings, *qc_warns))]
+    if pre.doublets is not None:
+        results.append(analysis._doublet_result(pre.doublets, params.qc))
 
     def de_cells(b: anndata.AnnData) -> anndata.AnnData:
         return all_genes(path, pre, analysis._de_mask(b, params), params, chunk_cells)
