@@ -41,7 +41,7 @@ _QC_KEYS = {"min_genes", "max_genes", "mito_prefix", "mito_nmads", "counts_nmads
             "doublet_rate"}
 _REQUIRED_COLS = ("sample", "path", "time_point", "source")
 BASE_BYTES = 450_000_000
-BYTES_PER_NONZERO = 24
+BYTES_PER_NONZERO = 20
 
 
 @dataclass
@@ -187,8 +187,10 @@ def in_memory_bytes(cells: int, nnz: int, n_top_genes: int = 2000) -> int:
 
     ``BASE_BYTES`` (the interpreter with scanpy) + ``BYTES_PER_NONZERO`` x stored
     non-zero counts (the counts, their float64 log-normalised copy and the QC and HVG
-    transients) + ``2 x 8 x cells x HVGs`` (the dense scaled HVGs, twice during PCA).
-    Calibrated on measured peaks (docs/singlecell.md, "Choosing the route").
+    transients) + ``8 x cells x HVGs`` (the dense scaled HVGs). Set just above two
+    measured peaks (docs/singlecell.md, "Choosing the route"): 24,000 cells with 47.2
+    million non-zero counts, 1.65 GB (estimate 1.78); 16,000 cells with 107.8 million,
+    2.79 GB (estimate 2.86).
 
     Parameters
     ----------
@@ -207,9 +209,9 @@ def in_memory_bytes(cells: int, nnz: int, n_top_genes: int = 2000) -> int:
     Examples
     --------
     >>> round(in_memory_bytes(24_000, 47_200_000) / 1e9, 2)
-    2.35
+    1.78
     """
-    return int(BASE_BYTES + BYTES_PER_NONZERO * nnz + 16 * cells * n_top_genes)
+    return int(BASE_BYTES + BYTES_PER_NONZERO * nnz + 8 * cells * n_top_genes)
 
 
 def parse_params(tab: dict[str, Any], log: ProblemLog, file: str = "study.toml") -> Params:
