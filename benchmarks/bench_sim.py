@@ -422,53 +422,106 @@ def bench_scale(sizes: tuple[int, ...], workers: tuple[int, ...], chunk: int) ->
 WORKERS = {"vector": w_vector, "loop": w_loop, "trial1": w_trial1, "trial2": w_trial2}
 
 
-def bench_robust(sizes: tuple[int, ...]) -> int:
-    """simulate -> validate -> report for every shipped design at each size per arm;
-    prints wall and CPU times and the recorded-vs-derived disagreements; 1 on any failure.
+def robust_one(design: str, n: str, out: str) -> None:
+    """One design at ``n`` per arm, in this process: simulate -> validate -> report, as
+    ``remission simulate`` then ``remission report`` do; writes a JSON line to ``out``.
 
     "validate + report" is what ``remission report`` does: the study folder is read and
     validated (:func:`remission.study.load_study`), analysed with figures and audited
     once (:func:`remission.pipeline.build_bundle`) and the report written; the
-    recorded-vs-derived audit is read from that same analysis (the study used to be
-    loaded and analysed a second time just for it)."""
+    recorded-vs-derived audit is read from that same analysis."""
     import os
     import tempfile
-
-    from remission.pipeline import build_bundle
-    from remission.report import write_report
-    from remission.sim import cli_simulate
+    import traceback
 
     def cpu() -> float:
         t = os.times()
         return t.user + t.system + t.children_user + t.children_system
 
+    rec: dict = {"design": Path(design).stem, "n": int(n)}
+    try:
+        from remission.pipeline import build_bundle
+        from remission.report import write_report
+        from remission.sim import cli_simulate
+
+        with tempfile.TemporaryDirectory() as tmp:
+            t0, c0 = time.perf_counter(), cpu()
+            folder = cli_simulate(design, Path(tmp) / "s", n=int(n), workers=0)
+            t1, c1 = time.perf_counter(), cpu()
+            analysis, bundle = build_bundle(folder)
+            audit = analysis.results["audit.recorded_vs_derived"]
+            write_report(bundle, Path(tmp) / "r")
+            t2, c2 = time.perf_counter(), cpu()
+            rec.update(patients=int(analysis.study.n), sim_wall=t1 - t0, sim_cpu=c1 - c0,
+                       report_wall=t2 - t1, report_cpu=c2 - c1,
+                       n_disagree=int(audit.params["n_disagree"]),
+                       n_compared=sum(int(v["n_compared"])
+                                      for v in audit.params["compared"].values()),
+                       not_compared=[w for w in audit.warnings if "not compared" in w],
+                       report_files=sorted(f.name for f in (Path(tmp) / "r").iterdir()))
+    except Exception as exc:  # reported by the parent, which keeps going
+        rec["error"] = f"{exc!r}\n{traceback.format_exc()}"
+    Path(out).write_text(json.dumps(rec))
+
+
+def bench_robust(sizes: tuple[int, ...], jobs: int = 1) -> int:
+    """simulate -> validate -> report for every shipped design at each size per arm, each
+    in a fresh process (:func:`robust_one`), ``jobs`` at a time; prints wall and CPU times
+    of both steps, the process tree's CPU time and peak memory (``os.wait4``: the largest
+    resident set of the process or any child it reaped) and the recorded-vs-derived
+    disagreements; 1 on any failure or disagreement, or when nothing was compared."""
+    import os
+    import subprocess
+    import tempfile
+
     failed = 0
-    for design in sorted(DESIGN.parent.glob("*.toml")):
-        for n in sizes:
-            with tempfile.TemporaryDirectory() as tmp:
-                try:
-                    t0, c0 = time.perf_counter(), cpu()
-                    out = cli_simulate(design, Path(tmp) / "s", n=n, workers=0)
-                    t1, c1 = time.perf_counter(), cpu()
-                    analysis, bundle = build_bundle(out)
-                    audit = analysis.results["audit.recorded_vs_derived"]
-                    write_report(bundle, Path(tmp) / "r")
-                    t2, c2 = time.perf_counter(), cpu()
-                    bad = audit.params["n_disagree"]
-                    failed += bad > 0
-                    print(f"{design.stem:40s} n/arm {n:5d} | {analysis.study.n:5d} patients | "
-                          f"simulate {t1 - t0:6.1f} s (CPU {c1 - c0:6.1f}) | validate+report "
-                          f"{t2 - t1:6.1f} s (CPU {c2 - c1:6.1f}) | disagreements {bad} | "
-                          f"load {os.getloadavg()[0]:.1f}", flush=True)
-                except Exception as exc:  # report every failure, keep going
-                    failed += 1
-                    print(f"{design.stem:40s} n/arm {n:5d} | FAILED: {exc!r}", flush=True)
+    me = Path(__file__).resolve()
+    todo = [(n, d) for n in sizes for d in sorted(DESIGN.parent.glob("*.toml"))]
+    print(f"{'design':40s} {'n/arm':>5} {'patients':>8} | {'simulate':>14} | "
+          f"{'validate+report':>15} | {'tree CPU':>8} {'peak MB':>7} | disagree "
+          f"({jobs} at a time)", flush=True)
+    t_all = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        running: dict[int, tuple] = {}
+        while todo or running:
+            while todo and len(running) < jobs:
+                n, design = todo.pop(0)
+                out = Path(tmp) / f"{design.stem}-{n}.json"
+                proc = subprocess.Popen([sys.executable, str(me), "--robust-one", str(design),
+                                         str(n), str(out)])
+                running[proc.pid] = (proc, n, design, out, time.perf_counter())
+            pid, status, ru = os.wait4(-1, 0)
+            if pid not in running:
+                continue
+            proc, n, design, out, t0 = running.pop(pid)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            wall, rc = time.perf_counter() - t0, proc.returncode
+            rec = json.loads(out.read_text()) if out.exists() else {"error": f"exit {rc}"}
+            tree_cpu, peak = ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+            if "error" in rec or rc != 0:
+                failed += 1
+                print(f"{design.stem:40s} {n:5d} | FAILED (exit {rc}, wall {wall:.1f} s, "
+                      f"peak {peak:.0f} MB): {rec.get('error', '')}", flush=True)
+                continue
+            # a recorded-vs-derived check that compares nothing cannot fail: a failure
+            failed += rec["n_disagree"] > 0 or rec["n_compared"] == 0
+            print(f"{rec['design']:40s} {n:5d} {rec['patients']:8d} | {rec['sim_wall']:5.1f} s "
+                  f"CPU {rec['sim_cpu']:5.1f} | {rec['report_wall']:5.1f} s CPU "
+                  f"{rec['report_cpu']:5.1f} | {tree_cpu:8.1f} {peak:7.0f} | "
+                  f"{rec['n_disagree']} of {rec['n_compared']}"
+                  + "".join(f"; {w}" for w in rec["not_compared"]), flush=True)
+    print(f"{'FAILED' if failed else 'ok'}: {failed} failing design-size(s); wall "
+          f"{time.perf_counter() - t_all:.0f} s; 1-min load {os.getloadavg()[0]:.1f}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
     return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if hz.worker_call(argv, WORKERS):
+        return 0
+    if argv and argv[0] == "--robust-one":
+        robust_one(*argv[1:4])
         return 0
     ap = hz.common_args(__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true",
@@ -484,9 +537,11 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"patients per chunk with --scale (default {STREAM_CHUNK})")
     ap.add_argument("--robust", type=int, nargs="+", metavar="N",
                     help="simulate -> validate -> report every shipped design at N per arm")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="with --robust: designs run at the same time (default 1)")
     a = ap.parse_args(argv)
     if a.robust:
-        return bench_robust(tuple(a.robust))
+        return bench_robust(tuple(a.robust), a.jobs)
     if a.scale:
         return bench_scale(tuple(a.scale), (1, 2), a.scale_chunk)
     if a.quick:

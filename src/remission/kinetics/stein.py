@@ -545,7 +545,11 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
     Tmax is searched in every interval between two sampling days (Levenberg–Marquardt with
     Tmax kept inside the interval; the interval of the data-driven start first, then
     outwards, each started from the best fit so far) and the lowest RSS kept; a rival
-    local minimum in another interval (RSS 0.1-5 % above the best) is a warning.
+    local minimum in another interval (RSS 0.1-5 % above the best) is a warning. An
+    interval whose RSS lower bound (:func:`_rss_lower_bounds`: a line through the samples
+    before it, an antitonic regression of those after it) is above 1.06 times the best RSS
+    so far can hold neither the best fit nor a rival and is not fitted: the results are
+    those of fitting every interval (``tests/test_kinetics_stein_fast.py``).
 
     The reported optimum is then made a function of the data, not of where iterations
     stopped:
