@@ -307,9 +307,14 @@ def run_workload(w: Workload, reps: int, work: Path, perturb: str | None = None)
                 outs_by_rep.setdefault(side.name, []).append(
                     load_output(out.parent / (out.name + ".result.json"))["output"])
                 out = out.parent / (out.name + ".result.json")
+            else:  # a worker side: its scalar figures (e.g. CPU per patient) of every rep
+                outs_by_rep.setdefault(side.name, []).append(
+                    {k: v for k, v in load_output(out)["output"].items()
+                     if isinstance(v, (int, float))})
             outs[side.name] = out
     results: dict[str, Any] = {name: load_output(p)["output"] for name, p in outs.items()}
-    results["_reps"] = outs_by_rep  # every repetition's output of whole-process sides
+    # every repetition's output of whole-process sides; scalar outputs of worker sides
+    results["_reps"] = outs_by_rep
     try:
         checks = w.compare(results)
     except Exception as exc:  # a comparison that cannot run fails

@@ -5,6 +5,7 @@ and a wrong output makes the benchmark fail."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 from tests.benchsmoke import assert_agrees, assert_perturbation_fails, run_bench
@@ -22,6 +23,9 @@ def test_bench_sim_solver_quick_agrees() -> None:
                  "vectorised solver vs R deSolve states"}
     assert keys == want
     assert all(c["diff"] < 1e-3 for c in rec["checks"])
+    # the CPU ratio is the median over every alternating run (2 in --quick), not the last
+    acc = next(c for c in rec["checks"] if c["key"].endswith("as accurate as the loop"))
+    assert re.search(r"paired by alternating run: median \d+x over 2 runs", acc["detail"])
 
 
 def test_bench_sim_fails_on_wrong_states() -> None:
