@@ -36,6 +36,9 @@ class Params:
     (a labelled :class:`~remission.singlecell.labeltransfer.Reference`) adds SingleR-style
     label transfer beside the marker-based labels. ``genesets`` (name -> (description,
     genes)) replaces the shipped sets for enrichment of DE genes (``None`` = shipped).
+    ``neighbors`` is the neighbour search of the SNN and UMAP graphs ("auto": exact below
+    :data:`remission.singlecell.tl.APPROX_MIN_CELLS` cells, pynndescent from there, as
+    Seurat's Annoy search; "exact"; "approximate").
     """
 
     construct_features: tuple[str, ...] = ()
@@ -48,6 +51,7 @@ class Params:
     mode: str = "seurat"
     resolution: float | None = None
     umap: bool = False
+    neighbors: str = "auto"
     donor_sex: str | None = None
     time_order: tuple[str, str] | None = None
     de_labels: tuple[str, ...] | None = None
@@ -205,10 +209,11 @@ def after_pca(a: anndata.AnnData, params: Params, results: list[Result],
     step("Harmony")
     pp.harmony(a, "sample", n_pcs=n_dims, seed=params.seed)
     step("graph + clusters")
-    info = tl.cluster(a, params.mode, params.resolution, n_dims=n_dims, seed=params.seed)
+    info = tl.cluster(a, params.mode, params.resolution, n_dims=n_dims, seed=params.seed,
+                      neighbors=params.neighbors)
     if params.umap:
         step("UMAP")
-        tl.umap(a, n_dims=n_dims)
+        tl.umap(a, n_dims=n_dims, neighbors=params.neighbors)
     step("annotation")
     ann = tl.annotate(a, min_score=params.annotation_min_score,
                       min_margin=params.annotation_min_margin, seed=params.seed,

@@ -2,8 +2,10 @@
 
 Two graph modes:
 
-- ``"seurat"`` (default when reproducing a Seurat paper): exact k-NN (k = 20, the cell
-  itself counted as a neighbour, as Seurat's FindNeighbors), shared-nearest-neighbour
+- ``"seurat"`` (default when reproducing a Seurat paper): k-NN (k = 20, the cell
+  itself counted as a neighbour, as Seurat's FindNeighbors; exact below
+  :data:`APPROX_MIN_CELLS` cells, approximate with pynndescent from there, as
+  FindNeighbors' Annoy search), shared-nearest-neighbour
   weights = Jaccard overlap ``s / (2k - s)`` of the neighbour sets, edges below 1/15
   pruned, then Louvain (modularity with resolution, igraph multilevel) from 10 random
   starts keeping the highest modularity, as Seurat's ``n.start = 10``.
@@ -35,17 +37,109 @@ REF_SCANPY = "Wolf FA, Angerer P, Theis FJ. Genome Biol 2018;19:15 (Scanpy)."
 REF_UMAP = "McInnes L, Healy J, Melville J. arXiv:1802.03426 (UMAP)."
 
 
-def snn_graph(X: np.ndarray, k: int = 20, prune: float = 1 / 15) -> sp.csr_matrix:
-    """Seurat's shared-nearest-neighbour graph from an embedding.
+APPROX_MIN_CELLS = 150_000
+"""From this many cells the neighbour searches are approximate (pynndescent), as Seurat's
+own: FindNeighbors and RunUMAP search with Annoy (``nn.method = "annoy"``); below it they
+are exact (scikit-learn, on both cores). Measured on 94,798 cells x 30 Harmony components
+(2026-11-30, 2 cores, loaded; CPU seconds): exact 30-NN 36.4 s per search; pynndescent
+23.5 s per search plus ~24 s compiling its Numba code once per process (single-threaded),
+so the two graphs' searches cost the same CPU at ~95,000 cells and the exact ones less
+wall; the exact search grows with the square of the cells, pynndescent's about linearly.
+``benchmarks/singlecell_knn_ab.py`` times both and checks the approximate neighbours."""
+
+
+def knn(X: np.ndarray, k: int, metric: str = "euclidean", method: str = "auto",
+        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest neighbours of every row, the row itself included.
 
     Parameters
     ----------
     X : numpy.ndarray
-        Cells x dimensions (e.g. the first 30 Harmony components).
+        Cells x dimensions.
+    k : int
+        Neighbours per row, itself included (capped at the number of rows).
+    metric : {"euclidean", "cosine"}
+        Distance. Cosine distance ``1 - cos`` is half the squared Euclidean distance of
+        the rows scaled to unit length: both metrics run the same Euclidean search (one
+        Numba compilation for both graphs of the pipeline when approximate).
+    method : {"auto", "exact", "approximate"}
+        "exact": scikit-learn's brute-force search; "approximate": pynndescent's
+        nearest-neighbour descent with the parameters umap-learn and scanpy use
+        (``n_trees = min(64, 5 + round(sqrt(n) / 20))``, ``n_iters = max(5,
+        round(log2(n)))``, 60 candidates); "auto": approximate from
+        :data:`APPROX_MIN_CELLS` rows, exact below.
+    seed : int
+        pynndescent's ``random_state`` (the exact search has no randomness).
+
+    Returns
+    -------
+    dist : numpy.ndarray
+        Distances, rows x k, ascending.
+    idx : numpy.ndarray
+        Neighbour row numbers, rows x k.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 1.0], [0.3, 3.0], [2.0, 0.0]])
+    >>> d, i = knn(X, 2)
+    >>> i.tolist(), d[:, 1].round(3).tolist()  # |(0.3, 2)| = 2.022, |(2, -1)| = 2.236
+    ([[0, 1], [1, 0], [2, 0]], [2.022, 2.022, 2.236])
+    >>> d, i = knn(X, 2, metric="cosine")  # 1 - cos: 0.005 for rows 0, 1; 0.9 for 2, 1
+    >>> i.tolist(), d[:, 1].round(3).tolist()
+    ([[0, 1], [1, 0], [2, 1]], [0.005, 0.005, 0.9])
+    """
+    if metric not in ("euclidean", "cosine"):
+        raise ValueError(f"unknown metric {metric!r}; expected 'euclidean' or 'cosine'")
+    if method not in ("auto", "exact", "approximate"):
+        raise ValueError(f"unknown neighbour search {method!r}; expected 'auto', 'exact' "
+                         "or 'approximate'")
+    n = X.shape[0]
+    k = min(k, n)
+    X = np.asarray(X)
+    if metric == "cosine":
+        X = X.astype(np.float64)
+        norm = np.linalg.norm(X, axis=1, keepdims=True)
+        X = X / np.where(norm > 0, norm, 1.0)
+    if method == "exact" or (method == "auto" and n < APPROX_MIN_CELLS):
+        from sklearn.neighbors import NearestNeighbors
+
+        dist, idx = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
+    else:
+        import math
+
+        from pynndescent import NNDescent
+
+        index = NNDescent(X, n_neighbors=k, metric="euclidean", random_state=seed,
+                          n_trees=min(64, 5 + round(math.sqrt(n) / 20.0)),
+                          n_iters=max(5, round(math.log2(n))), max_candidates=60,
+                          low_memory=True, verbose=False)
+        idx, dist = index.neighbor_graph
+        idx, dist = np.asarray(idx, np.int64), np.asarray(dist, np.float64)
+    if metric == "cosine":
+        dist = np.maximum(dist * dist / 2.0, 0.0)
+    return dist, idx
+
+
+def snn_graph(X: np.ndarray | None = None, k: int = 20, prune: float = 1 / 15,
+              idx: np.ndarray | None = None, method: str = "auto",
+              seed: int = 0) -> sp.csr_matrix:
+    """Seurat's shared-nearest-neighbour graph from an embedding.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, optional
+        Cells x dimensions (e.g. the first 30 Harmony components); searched with
+        :func:`knn` (Euclidean, as FindNeighbors) unless ``idx`` is given.
     k : int
         Neighbours per cell, the cell itself included (Seurat ``k.param``).
     prune : float
         Edges with Jaccard weight below this are dropped (Seurat ``prune.SNN``).
+    idx : numpy.ndarray, optional
+        Neighbours already found (cells x at least ``k``, nearest first): the first
+        ``k`` columns are used, e.g. of a larger search shared with another graph.
+    method, seed : str, int
+        :func:`knn`'s search (``"auto"``: approximate from :data:`APPROX_MIN_CELLS`
+        cells, as Seurat's Annoy search) and its seed.
 
     Returns
     -------
@@ -54,19 +148,24 @@ def snn_graph(X: np.ndarray, k: int = 20, prune: float = 1 / 15) -> sp.csr_matri
 
     Examples
     --------
-    >>> g = snn_graph(np.random.default_rng(0).normal(size=(50, 5)), k=5)
+    >>> X = np.random.default_rng(0).normal(size=(50, 5))
+    >>> g = snn_graph(X, k=5)
     >>> bool(abs(g - g.T).max() == 0)
     True
+    >>> _, idx = knn(X, 8)  # a larger search, reused
+    >>> bool((snn_graph(idx=idx, k=5) != g).nnz == 0)
+    True
     """
-    from sklearn.neighbors import NearestNeighbors
-
-    n = X.shape[0]
-    k = min(k, n)
-    nn = NearestNeighbors(n_neighbors=k, algorithm="auto").fit(X)
-    idx = nn.kneighbors(X, return_distance=False)
+    if idx is None:
+        if X is None:
+            raise ValueError("snn_graph needs an embedding X or neighbours idx")
+        _, idx = knn(X, k, "euclidean", method, seed)
+    n = idx.shape[0]
+    k = min(k, idx.shape[1])
+    idx = idx[:, :k]
     rows = np.repeat(np.arange(n), k)
-    knn = sp.csr_matrix((np.ones(n * k), (rows, idx.ravel())), shape=(n, n))
-    shared = (knn @ knn.T).tocsr()
+    knn_m = sp.csr_matrix((np.ones(n * k), (rows, idx.ravel())), shape=(n, n))
+    shared = (knn_m @ knn_m.T).tocsr()
     shared.data = shared.data / (2 * k - shared.data)
     shared.data[shared.data < prune] = 0.0
     shared.eliminate_zeros()
@@ -206,25 +305,8 @@ def umap_connectivities(X: np.ndarray, n_neighbors: int = 15,
     >>> g.shape, bool(abs(g - g.T).max() == 0), float(g[0, 1])
     ((4, 4), True, 1.0)
     """
-    dist, idx = _exact_knn(X, n_neighbors, metric)
+    dist, idx = knn(X, n_neighbors, metric, method="exact")
     return _fuzzy_union(dist, idx, n_neighbors)
-
-
-def _exact_knn(X: np.ndarray, n_neighbors: int, metric: str = "euclidean"
-               ) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.neighbors import NearestNeighbors
-
-    k = min(n_neighbors, X.shape[0])
-    if metric == "cosine":
-        X = np.asarray(X, np.float64)
-        norm = np.linalg.norm(X, axis=1, keepdims=True)
-        X = X / np.where(norm > 0, norm, 1.0)
-    elif metric != "euclidean":
-        raise ValueError(f"unknown metric {metric!r}; expected 'euclidean' or 'cosine'")
-    dist, idx = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
-    if metric == "cosine":
-        dist = np.maximum(dist * dist / 2.0, 0.0)
-    return dist, idx
 
 
 def _fuzzy_union(dist: np.ndarray, idx: np.ndarray, n_neighbors: int) -> sp.csr_matrix:
@@ -288,7 +370,7 @@ def _order_by_size(lab: np.ndarray) -> np.ndarray:
 
 def cluster(adata: anndata.AnnData, mode: str = "seurat", resolution: float | None = None,
             use_rep: str = "X_pca_harmony", n_dims: int = 30, k: int = 20,
-            key_added: str = "cluster", seed: int = 0) -> dict:
+            key_added: str = "cluster", seed: int = 0, neighbors: str = "auto") -> dict:
     """Build the neighbour graph and cluster (``mode`` = "seurat" or "scanpy").
 
     Parameters
@@ -308,6 +390,9 @@ def cluster(adata: anndata.AnnData, mode: str = "seurat", resolution: float | No
         ``obs`` column for the cluster labels (strings "0", "1", ...).
     seed : int
         Random seed.
+    neighbors : {"auto", "exact", "approximate"}
+        The SNN's neighbour search (see :func:`knn`; "auto" = approximate from
+        :data:`APPROX_MIN_CELLS` cells, as Seurat's Annoy search, exact below).
 
     Returns
     -------
@@ -327,11 +412,13 @@ def cluster(adata: anndata.AnnData, mode: str = "seurat", resolution: float | No
     X = np.asarray(adata.obsm[use_rep])[:, :n_dims]
     if mode == "seurat":
         res = 0.8 if resolution is None else resolution
-        g = snn_graph(X, k=k)
+        search = _search_name(neighbors, adata.n_obs)
+        g = snn_graph(X, k=k, method=neighbors, seed=seed)
         lab, q = louvain(g, res, seed=seed)
         adata.obsp[f"{key_added}_snn"] = g
         info = {"mode": "seurat", "graph": f"SNN k={k} Jaccard prune 1/15",
-                "algorithm": "Louvain (10 starts)", "resolution": res, "modularity": q}
+                "algorithm": "Louvain (10 starts)", "resolution": res, "modularity": q,
+                "neighbours": search}
     elif mode == "scanpy":
         import scanpy as sc
 
@@ -359,10 +446,11 @@ def cluster(adata: anndata.AnnData, mode: str = "seurat", resolution: float | No
 
 
 def umap(adata: anndata.AnnData, use_rep: str = "X_pca_harmony", n_dims: int = 30,
-         seed: int = 42) -> None:
+         seed: int = 42, neighbors: str = "auto") -> None:
     """UMAP with Seurat's RunUMAP settings (30 cosine neighbours, min_dist 0.3).
 
-    The neighbours are exact (RunUMAP searches approximately with annoy, scanpy with
+    The neighbours are exact below :data:`APPROX_MIN_CELLS` cells and approximate
+    (pynndescent) from there (RunUMAP searches approximately with annoy, scanpy with
     pynndescent); the layout is umap-learn's, through ``sc.tl.umap``.
 
     Parameters
@@ -373,6 +461,8 @@ def umap(adata: anndata.AnnData, use_rep: str = "X_pca_harmony", n_dims: int = 3
         Embedding and dimensions.
     seed : int
         Layout seed (layouts are never bit-identical to R's uwot).
+    neighbors : {"auto", "exact", "approximate"}
+        The neighbour search (see :func:`knn`).
 
     Returns
     -------
@@ -390,22 +480,23 @@ def umap(adata: anndata.AnnData, use_rep: str = "X_pca_harmony", n_dims: int = 3
     """
     import scanpy as sc
 
-    _umap_graph(adata, use_rep, 30, n_dims)
+    _umap_graph(adata, use_rep, 30, n_dims, method=neighbors)
     sc.tl.umap(adata, min_dist=0.3, neighbors_key="umap_nn", random_state=seed)
 
 
 def _umap_graph(adata: anndata.AnnData, use_rep: str, n_neighbors: int,
-                n_dims: int | None = None, key: str = "umap_nn") -> None:
-    """RunUMAP's graph: UMAP kernel on the exact cosine kNN, stored as scanpy stores it.
+                n_dims: int | None = None, key: str = "umap_nn", method: str = "exact",
+                seed: int = 0) -> None:
+    """RunUMAP's graph: UMAP kernel on the cosine kNN, stored as scanpy stores it.
 
-    scanpy's ``sc.pp.neighbors(metric="cosine")`` searches with pynndescent, whose Numba
-    code each new process compiles (~10-30 s, more than the search below ~50,000 cells);
-    the exact search gives the true neighbours (pynndescent's are approximate) and
-    ``sc.tl.umap`` reads the graph from the same keys.
+    ``method`` as :func:`knn`. Below :data:`APPROX_MIN_CELLS` cells the exact search costs
+    less than compiling pynndescent's Numba code (~10-30 s in each new process) and gives
+    the true neighbours; above it pynndescent (RunUMAP itself searches with Annoy).
+    ``sc.tl.umap`` reads the graph from the same keys as scanpy's ``sc.pp.neighbors``.
     """
     X = np.asarray(adata.obsm[use_rep])
     X = X[:, :n_dims] if n_dims else X
-    dist, idx = _exact_knn(X, n_neighbors, "cosine")
+    dist, idx = knn(X, n_neighbors, "cosine", method, seed)
     n, k = idx.shape
     rows = np.repeat(np.arange(n), k)
     other = idx.ravel() != rows  # scanpy's distances leave the cell itself out
@@ -418,7 +509,13 @@ def _umap_graph(adata: anndata.AnnData, use_rep: str, n_neighbors: int,
                       "params": {"n_neighbors": n_neighbors, "method": "umap",
                                  "metric": "cosine", "random_state": 0,
                                  "use_rep": use_rep, "n_pcs": X.shape[1],
-                                 "knn": "exact"}}
+                                 "knn": _search_name(method, n)}}
+
+
+def _search_name(method: str, n: int) -> str:
+    """"exact" or "approximate (pynndescent)": what :func:`knn` runs for ``n`` rows."""
+    approx = method == "approximate" or (method == "auto" and n >= APPROX_MIN_CELLS)
+    return "approximate (pynndescent)" if approx else "exact"
 
 
 def _expr(adata: anndata.AnnData, genes: Sequence[str]) -> np.ndarray:
