@@ -498,7 +498,8 @@ def pca(adata: anndata.AnnData, n_comps: int = 50, max_value: float = 10.0,
     max_value : float
         Clip of scaled values.
     seed : int
-        ARPACK start vector seed.
+        No effect: the components come from an eigen-decomposition of the covariance,
+        which has no random start (kept for callers of the earlier ARPACK route).
 
     Returns
     -------
@@ -515,26 +516,45 @@ def pca(adata: anndata.AnnData, n_comps: int = 50, max_value: float = 10.0,
     >>> bool((r[:-1] >= r[1:]).all())  # components by decreasing variance
     True
     """
-    from sklearn.decomposition import PCA
-    from sklearn.utils import check_random_state
-
     # One dense cells x HVGs float64 matrix, scaled and centred in place: the same
-    # operations, order and library calls as ``sc.pp.scale`` + ``sc.tl.pca(svd_solver=
-    # "arpack")`` on a copied HVG AnnData (same bits), without that AnnData's copy of the
-    # counts layer, scanpy's materialised HVG view and sklearn's centred copy (100,000
-    # cells: ~3 x 1.6 GB less).
-    # Column-major, as scanpy's PCA gets it (numpy's column selection of the scaled
-    # matrix is Fortran-ordered): ARPACK's products then run in the same order.
+    # operations and order as ``sc.pp.scale`` (same bits) without scanpy's copy of the HVG
+    # AnnData, its materialised HVG view and a centred copy (100,000 cells: ~3 x 1.6 GB less).
     X = adata.X[:, adata.var["highly_variable"].to_numpy()]
     X = X.toarray(order="F") if sp.issparse(X) else np.array(X, dtype=np.float64, order="F")
     _scale_inplace(X, max_value)
     k = min(n_comps, X.shape[1] - 1, X.shape[0] - 1)
-    model = PCA(n_components=k, svd_solver="arpack", random_state=check_random_state(seed),
-                copy=False)
-    x_pca = model.fit_transform(X)  # centres X in place, then squares it (total variance)
+    x_pca, ratio = _pca_covariance(X, k)
     del X
     adata.obsm["X_pca"] = x_pca.astype(np.float32)  # scanpy's default PCA dtype
-    adata.uns["pca"] = {"variance_ratio": model.explained_variance_ratio_, "n_comps": k}
+    adata.uns["pca"] = {"variance_ratio": ratio, "n_comps": k}
+
+
+def _pca_covariance(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """PCA scores and variance ratios of ``X`` (centred in place) from its covariance.
+
+    The top ``k`` eigenvectors of ``Xc^T Xc`` (one BLAS-3 product on both cores, then
+    LAPACK's ``syevr`` for the top eigenpairs of a genes x genes matrix) are the right
+    singular vectors that scanpy's default ``sc.tl.pca(svd_solver="arpack")`` finds by
+    ARPACK's Lanczos iterations, each of which reads the whole matrix twice through
+    memory-bound matrix-vector products (~4x the CPU at 47,000 cells x 2,000 genes). Signs
+    as scikit-learn's PCA (``svd_flip(u_based_decision=False)``: the largest-magnitude
+    loading of each component positive); variance ratio = eigenvalue / total variance.
+    Equal to the ARPACK route within 1e-6 of the largest score
+    (``tests/test_singlecell_pca_memory.py``); Seurat's RunPCA (irlba) is approximate too.
+    """
+    from scipy.linalg import eigh
+
+    g = X.shape[1]
+    X -= X.mean(axis=0)
+    C = X.T @ X
+    total = float(np.trace(C))
+    vals, vecs = eigh(C, subset_by_index=(g - k, g - 1))
+    del C
+    vals, V = vals[::-1], np.ascontiguousarray(vecs[:, ::-1])
+    big = np.argmax(np.abs(V), axis=0)
+    V *= np.sign(V[big, np.arange(k)])
+    ratio = vals / total if total > 0 else np.zeros(k)
+    return X @ V, ratio
 
 
 def _scale_inplace(X: np.ndarray, max_value: float | None) -> None:
