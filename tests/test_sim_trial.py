@@ -150,3 +150,23 @@ def test_write_is_atomic_on_failure(tmp_path: Path) -> None:
     with pytest.raises(AttributeError):
         write_study(res, target)
     assert not target.exists()
+
+
+def test_patient_dead_before_infusion_has_no_post_infusion_peaks_or_nadir() -> None:
+    """Seed 0's VEN-000097 (seed000 design) dies on day 0, before any post-infusion day.
+
+    Its CAR peak, IL-6 peak and ANC nadir are maxima / minima over an empty window: they
+    are missing, never -inf, inf or the first simulated day (day -13) as they once were;
+    its neighbours, alive after the infusion, keep finite values."""
+    from remission.sim.design import DESIGN_DIR, load_design
+    from remission.sim.trial import simulate_chunk
+
+    design = load_design(DESIGN_DIR / "seed000_ven_leadin_cll1_cart.toml")
+    pts = simulate_chunk(design, [(0, 95, 98)], seed=0, observations=False)["patients"]
+    pts = pts.set_index("patient_id")
+    assert pts.loc["VEN-000097", "death_day"] == 0
+    cols = ["car_peak_day", "car_peak_cells_per_ul", "il6_peak_pg_ml", "anc_nadir"]
+    assert pts.loc["VEN-000097", cols].isna().all()
+    alive = pts.loc[["VEN-000096", "VEN-000098"], cols].to_numpy(float)
+    assert np.isfinite(alive).all() and (alive[:, 0] >= 1).all()
+    assert not np.isinf(pts.select_dtypes("number").to_numpy(float)).any()

@@ -445,6 +445,9 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     else:
         peak_sampled = np.full(n, np.nan)
     anc_post = np.where(alive & post[:, None], anc, np.inf)
+    # alive on day 0 or later: a patient who died during the lead-in or bridging has no
+    # post-infusion course, so its peaks and nadir are missing (not -inf / inf / day -13)
+    reached = (alive & post[:, None]).any(axis=0)
 
     patients = pd.DataFrame({
         "patient_id": pid,
@@ -465,12 +468,13 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         "response_at_day": at_day,
         "crs_grade": crs,
         "icans_grade": icans,
-        "il6_peak_pg_ml": np.round(np.where(post[:, None] & alive, out["il6_pg_ml"], 0)
-                                   .max(axis=0), 2),
-        "car_peak_day": np.where(has_cells, days[car_peak_i], np.nan),
-        "car_peak_cells_per_ul": np.round(np.where(has_cells, car_post.max(axis=0), 0.0), 3),
+        "il6_peak_pg_ml": np.where(reached, np.round(np.where(
+            post[:, None] & alive, out["il6_pg_ml"], 0).max(axis=0), 2), np.nan),
+        "car_peak_day": np.where(has_cells & reached, days[car_peak_i], np.nan),
+        "car_peak_cells_per_ul": np.where(reached, np.round(np.where(
+            has_cells, car_post.max(axis=0), 0.0), 3), np.nan),
         "car_peak_day_sampled": peak_sampled,
-        "anc_nadir": np.round(anc_post.min(axis=0), 4),
+        "anc_nadir": np.where(reached, np.round(anc_post.min(axis=0), 4), np.nan),
         "neutropenia_grade": neut_grade,
         "relapse_day": rel_day,
         "death_day": dday,
