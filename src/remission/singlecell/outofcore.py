@@ -20,7 +20,7 @@ disk (``X`` of an .h5ad written as CSR, opened with anndata's backed
    in memory (:func:`remission.singlecell.tl.control_genes`);
 4. the kept cells x HVGs are materialised (Seurat LogNormalize values, each cell's
    total over all genes from pass 1) and scaled + PCA'd, then dropped;
-5. the kept cells x (HVGs + the genes later steps read: marker sets, modules, their
+5. the kept cells x (the genes later steps read: marker sets, modules, their
    control genes, CD4/CD8, sex genes) are materialised: raw counts and LogNormalize
    values.
 
@@ -671,7 +671,8 @@ def preprocess_h5ad(path: str | Path | Sequence[Part], params: Params,
         del tmp
         want = set(needed_genes(extra_genes)) | _control_genes(genes["lognorm_means"],
                                                                params.seed)
-        cols = np.flatnonzero(hv | genes.index.isin(list(want)))
+        # the HVGs served PCA; later steps read only these genes (an HVG among them stays)
+        cols = np.flatnonzero(genes.index.isin(list(want)))
         counts, X, nm2 = _materialise(src, kept, cols, total, params.target_sum,
                                       chunk_cells)
         nm += nm2
@@ -687,7 +688,8 @@ def preprocess_h5ad(path: str | Path | Sequence[Part], params: Params,
     a.uns["qc_removed"] = removed
     a.uns["qc_params"] = {k: (v if v is not None else "off")
                           for k, v in params.qc.__dict__.items()}
-    a.uns["hvg"] = {"flavor": "seurat_v3"}
+    a.uns["hvg"] = {"flavor": "seurat_v3",
+                    "genes": list(genes.index[hv])}  # every HVG; X holds only some
     a.uns["log1p"] = {"base": None}
     a.uns["normalization"] = {"method": "LogNormalize", "scale_factor": params.target_sum}
     if len(src.construct):
@@ -799,6 +801,8 @@ def profile_h5ad(path: str | Path | Sequence[Part], params: Params,
 
     from remission.singlecell import analysis
 
+    if params.reference is not None:  # label transfer trains on every shared gene
+        extra_genes = [*extra_genes, *map(str, params.reference.data.index)]
     pre = preprocess_h5ad(path, params, chunk_cells, extra_genes, origin)
     a = pre.adata
     info = a.uns["outofcore"]
@@ -806,8 +810,9 @@ def profile_h5ad(path: str | Path | Sequence[Part], params: Params,
     warns = [*(w for w in pre.warnings if w not in qc_warns),
              f"out-of-core route: {info['cells_in']} cells read {chunk_cells} at a time; "
              f"{info['genes_materialised']} of {info['genes_total']} genes kept in memory "
-             "(HVGs, marker, module, CD4/CD8 and sex genes and the control genes of "
-             "the marker and module scores, drawn from every gene); differential "
+             "(marker, module, CD4/CD8 and sex genes, the control genes of the marker "
+             "and module scores, drawn from every gene, and a reference's genes; the "
+             "HVGs only for PCA); differential "
              "expression, pseudobulk and enrichment on the compared cells with every "
              "gene, read in one more pass"]
     r0 = analysis._qc_result(pre.qc_table, params.qc)
