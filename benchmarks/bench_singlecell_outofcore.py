@@ -1,7 +1,7 @@
 """Counts larger than the memory allowed: the out-of-core route succeeds, the in-memory one fails.
 
 Data (SYNTHETIC, deterministic): seed 002's design (CAR-T product + blood at peak) from the
-repo's simulator, sparse sampler, seed 101, ``--cells`` cells per sample (default 8,000)
+repo's simulator, sparse sampler, seed 101, ``--cells`` cells per sample (default 10,000)
 x ``--genes`` genes (default 33,538, the gene count of 10x's GRCh38 3.0.0 reference) with
 ``named_share_genes=1500`` (markers as strong as in the examples) and deep libraries
 (``--depth 4``: median 20,000 UMIs in the product, 14,000 at peak; ~6,700 genes per
@@ -272,7 +272,7 @@ def _compare(rec: dict, out_dir: Path, cap: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cap-gb", type=float, default=1.5)
-    ap.add_argument("--cells", type=int, default=8_000, help="cells per sample")
+    ap.add_argument("--cells", type=int, default=10_000, help="cells per sample")
     ap.add_argument("--genes", type=int, default=33_538)
     ap.add_argument("--depth", type=float, default=DEPTH,
                     help="median library size multiplier (default 4)")

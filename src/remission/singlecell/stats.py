@@ -73,11 +73,18 @@ def find_markers(adata: anndata.AnnData, mask1: np.ndarray, mask2: np.ndarray,
     if m1.sum() < 3 or m2.sum() < 3:
         raise ValueError(f"each group needs at least 3 cells (got {m1.sum()} and {m2.sum()})")
     X = adata.X
-    X1, X2 = X[m1], X[m2]
     n_all = adata.n_vars
 
     def _mean_pct(M: object) -> tuple[np.ndarray, np.ndarray]:
-        if sp.issparse(M):
+        if sp.issparse(M) and M.dtype == np.float64:
+            # scipy's mean of the expm1 copy without the copy: each value times 1/n,
+            # summed per column in row order (same bits; no copy of the group's matrix)
+            M = sp.csr_matrix(M)
+            w = np.expm1(M.data)
+            w *= 1.0 / M.shape[0]
+            mean = np.bincount(M.indices, weights=w, minlength=M.shape[1])
+            nz = np.bincount(M.indices[M.data > 0], minlength=M.shape[1])
+        elif sp.issparse(M):
             M = sp.csr_matrix(M)
             e = M.copy()
             e.data = np.expm1(e.data)
@@ -89,8 +96,10 @@ def find_markers(adata: anndata.AnnData, mask1: np.ndarray, mask2: np.ndarray,
             nz = (M > 0).sum(axis=0)
         return mean, np.round(nz / M.shape[0], 3)
 
-    mean1, pct1 = _mean_pct(X1)
-    mean2, pct2 = _mean_pct(X2)
+    # one group's rows at a time, and the genes' columns a chunk at a time below: the
+    # two groups' matrices are never held whole beside the input (memory)
+    mean1, pct1 = _mean_pct(X[m1])
+    mean2, pct2 = _mean_pct(X[m2])
     fc = np.log2(mean1 + 1) - np.log2(mean2 + 1)
     keep = np.maximum(pct1, pct2) >= min_pct
     keep &= (fc >= logfc_threshold) if only_pos else (np.abs(fc) >= logfc_threshold)
@@ -98,8 +107,8 @@ def find_markers(adata: anndata.AnnData, mask1: np.ndarray, mask2: np.ndarray,
     p = np.full(len(genes), np.nan)
     for s in range(0, len(genes), chunk):
         gsel = genes[s:s + chunk]
-        a = X1[:, gsel]
-        b = X2[:, gsel]
+        sub = X[:, gsel]
+        a, b = sub[m1], sub[m2]
         a = a.toarray() if sp.issparse(a) else np.asarray(a)
         b = b.toarray() if sp.issparse(b) else np.asarray(b)
         with np.errstate(invalid="ignore", divide="ignore"):
