@@ -76,15 +76,7 @@ def find_markers(adata: anndata.AnnData, mask1: np.ndarray, mask2: np.ndarray,
     n_all = adata.n_vars
 
     def _mean_pct(M: object) -> tuple[np.ndarray, np.ndarray]:
-        if sp.issparse(M) and M.dtype == np.float64:
-            # scipy's mean of the expm1 copy without the copy: each value times 1/n,
-            # summed per column in row order (same bits; no copy of the group's matrix)
-            M = sp.csr_matrix(M)
-            w = np.expm1(M.data)
-            w *= 1.0 / M.shape[0]
-            mean = np.bincount(M.indices, weights=w, minlength=M.shape[1])
-            nz = np.bincount(M.indices[M.data > 0], minlength=M.shape[1])
-        elif sp.issparse(M):
+        if sp.issparse(M):
             M = sp.csr_matrix(M)
             e = M.copy()
             e.data = np.expm1(e.data)
@@ -96,10 +88,30 @@ def find_markers(adata: anndata.AnnData, mask1: np.ndarray, mask2: np.ndarray,
             nz = (M > 0).sum(axis=0)
         return mean, np.round(nz / M.shape[0], 3)
 
-    # one group's rows at a time, and the genes' columns a chunk at a time below: the
-    # two groups' matrices are never held whole beside the input (memory)
-    mean1, pct1 = _mean_pct(X[m1])
-    mean2, pct2 = _mean_pct(X[m2])
+    def _mean_pct_rows(mask: np.ndarray, rows: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+        # scipy's mean of an expm1 copy of X[mask], without either copy: each value times
+        # 1/n, added per column in row order (np.add.at, unbuffered: the same sequence of
+        # additions as scipy's sum over the group, so the same bits), a block of rows at a
+        # time
+        n, g = int(mask.sum()), X.shape[1]
+        mean, nz = np.zeros(g), np.zeros(g, np.int64)
+        for r0 in range(0, X.shape[0], rows):
+            k = mask[r0:r0 + rows]
+            if k.any():
+                blk = X[r0:r0 + rows][k]
+                w = np.expm1(blk.data)
+                w *= 1.0 / n
+                np.add.at(mean, blk.indices, w)
+                np.add.at(nz, blk.indices[blk.data > 0], 1)
+        return mean, np.round(nz / n, 3)
+
+    # the two groups' matrices are never held whole beside the input (the genes' columns
+    # a chunk at a time below): memory of the out-of-core route's DE step
+    if sp.issparse(X) and X.format == "csr" and X.dtype == np.float64:
+        (mean1, pct1), (mean2, pct2) = _mean_pct_rows(m1), _mean_pct_rows(m2)
+    else:
+        mean1, pct1 = _mean_pct(X[m1])
+        mean2, pct2 = _mean_pct(X[m2])
     fc = np.log2(mean1 + 1) - np.log2(mean2 + 1)
     keep = np.maximum(pct1, pct2) >= min_pct
     keep &= (fc >= logfc_threshold) if only_pos else (np.abs(fc) >= logfc_threshold)
