@@ -255,7 +255,7 @@ def test_clipped_sums_continue_across_blocks(tmp_path):
     clip = np.sqrt(10 ** fit.outputs.fitted_values) * np.sqrt(n) + mean
     rows = np.nonzero(clip < X)[0]
     assert len(rows) >= 60 and len(np.unique(rows // CHUNK)) >= 10
-    src = outofcore._Source(path, ())
+    src = outofcore.BlockSource(path, ())
     try:
         tot = np.asarray(a.X.sum(axis=1), np.float64).ravel()
         ooc, _ = outofcore._hvg_passes(src, np.ones(n, bool), 50, CHUNK, tot, 1e4)

@@ -8,7 +8,7 @@ integer; the out-of-core source reads it 23 cells at a time, so every block mixe
 samples and is read in windows of the file. That the analysis on these blocks gives the
 in-memory Results is ``tests/test_singlecell_outofcore.py``. Seen red: the windows' row
 subset skipped (rows of the other sample read too) and the rounding removed from
-``_Source.rows``.
+``BlockSource.rows``.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def test_blocks_equal_the_in_memory_matrix(folder):
     assert st.parts is not None and st.chunk_cells == 23 and mem.parts is None
     assert st.adata.obs.equals(mem.adata.obs)  # names, sheet order, sheet columns
     assert st.adata.obs_names[0].startswith("peak:")
-    src = outofcore._Source(st.parts, ("CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE"), 23)
+    src = outofcore.BlockSource(st.parts, ("CAR-CLL1-scFv", "CAR-RQR8", "CAR-WPRE"), 23)
     try:
         log = ProblemLog()
         blocks = [src.rows(r0, min(r0 + 23, src.n_obs), log) for r0 in range(0, 120, 23)]

@@ -717,7 +717,7 @@ def _out_of_core_study(folder: Path, tab: dict, sheet: pd.DataFrame, sheet_name:
     """Declared samples checked without reading their counts (cells' obs only)."""
     import anndata as ad
 
-    from remission.singlecell.outofcore import _Source
+    from remission.singlecell.outofcore import BlockSource
 
     for line, r in sheet.iterrows():
         if (_fmt(r) or _detect_format(folder / r["path"])) != "h5ad":
@@ -729,7 +729,7 @@ def _out_of_core_study(folder: Path, tab: dict, sheet: pd.DataFrame, sheet_name:
     log.raise_if_any()
     parts = out_of_core_parts(folder, sheet)
     try:  # CSR, sample column, barcodes, construct features, same features
-        src = _Source(parts, params.construct_features, route.chunk_cells)
+        src = BlockSource(parts, params.construct_features, route.chunk_cells)
     except InputError as exc:
         log.extend(exc.problems)
         log.raise_if_any()

@@ -127,7 +127,7 @@ def _matrix_group(file, label: str) -> tuple[object | None, list]:
     return file[name], []
 
 
-class _Source:
+class BlockSource:
     """Counts read a block of rows at a time (anndata backed CSR) from one or more .h5ad.
 
     ``spec`` is one .h5ad path (cells = its rows, ``obs`` its own, a ``sample`` column
@@ -289,7 +289,7 @@ class _Source:
             f.close()
 
 
-def _doublets(src: _Source, kept: np.ndarray, obs: pd.DataFrame, params: Params,
+def _doublets(src: BlockSource, kept: np.ndarray, obs: pd.DataFrame, params: Params,
               chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scrublet per sample, as in memory, on one sample's kept cells at a time.
 
@@ -336,7 +336,7 @@ def _check_block(block: sp.csr_matrix, names: pd.Index, genes: pd.Index, label: 
                                 var=pd.DataFrame(index=genes)), label, log)
 
 
-def _qc_pass(src: _Source, params: Params, chunk: int
+def _qc_pass(src: BlockSource, params: Params, chunk: int
              ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """Pass 1: per-cell QC metrics and construct UMIs; per-gene cells and UMIs."""
     import anndata as ad
@@ -375,7 +375,7 @@ def _qc_pass(src: _Source, params: Params, chunk: int
     return obs, car_umis, total, np.vstack([n_cells, umis])
 
 
-def _hvg_passes(src: _Source, kept: np.ndarray, n_top_genes: int, chunk: int,
+def _hvg_passes(src: BlockSource, kept: np.ndarray, n_top_genes: int, chunk: int,
                 total: np.ndarray, target_sum: float, span: float = 0.3
                 ) -> tuple[pd.DataFrame, int]:
     """Passes 2 and 3: seurat_v3 HVG statistics over the kept cells, block by block.
@@ -480,7 +480,7 @@ def _lognorm(block: sp.csr_matrix, total: np.ndarray, target_sum: float
     return block.indices, x
 
 
-def _materialise(src: _Source, kept: np.ndarray, cols: np.ndarray, total: np.ndarray,
+def _materialise(src: BlockSource, kept: np.ndarray, cols: np.ndarray, total: np.ndarray,
                  target_sum: float, chunk: int, counts: bool = True
                  ) -> tuple[sp.csr_matrix | None, sp.csr_matrix, int]:
     """Pass 4 / 5: kept cells x ``cols`` as LogNormalize values (and raw counts).
@@ -619,7 +619,7 @@ def preprocess_h5ad(path: str | Path | Sequence[Part], params: Params,
     >>> pre.adata.n_obs, len(pre.adata.uns["hvg"]["genes"])  # every HVG; X: genes read later
     (286, 100)
     """
-    src = _Source(_spec(path), params.construct_features, chunk_cells)
+    src = BlockSource(_spec(path), params.construct_features, chunk_cells)
     try:
         warns: list[str] = []
         qc_obs, car_umis, total, gene_qc = _qc_pass(src, params, chunk_cells)
@@ -743,7 +743,7 @@ def all_genes(path: str | Path | Sequence[Part], pre: Preprocessed, cells: np.nd
     assert pre.kept is not None and pre.totals is not None
     sel = np.zeros(len(pre.kept), bool)
     sel[np.flatnonzero(pre.kept)[np.asarray(cells, bool)]] = True
-    src = _Source(_spec(path), params.construct_features, chunk_cells)
+    src = BlockSource(_spec(path), params.construct_features, chunk_cells)
     try:
         C, X, _ = _materialise(src, sel, np.arange(len(src.genes)), pre.totals,
                                params.target_sum, chunk_cells)
