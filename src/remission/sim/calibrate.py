@@ -61,7 +61,12 @@ def _rate(col: str, levels: Iterable[str] | None = None, arms: Sequence[str] | N
     def f(df: pd.DataFrame) -> float:
         d = df if arms is None else df[df["arm"].isin(arms)]
         if threshold is not None:
-            return float((d[col] >= threshold).mean())
+            # grades of evaluable patients only: a patient with no grade (NA: died before
+            # the infusion, never assessed) is not in the denominator, as in the seed
+            # studies' safety populations (seed 002, Zhang 2025: the 12 infused of 14
+            # enrolled; seed 004: the 5 treated)
+            v = d[col].dropna()
+            return float((v >= threshold).mean()) if len(v) else float("nan")
         return float(d[col].isin(lv).mean())
 
     return f

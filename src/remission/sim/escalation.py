@@ -67,10 +67,21 @@ def default_dlt(patients: pd.DataFrame, window: int = 28) -> np.ndarray:
     ...                     "death_day": [np.nan, np.nan, np.nan, 28.0]})
     >>> default_dlt(pts).tolist(), default_dlt(pts, window=27).tolist()
     ([True, False, True, True], [True, False, True, False])
+
+    A patient dead on day 0 has no grades (NA); the death counts:
+
+    >>> dead0 = pd.DataFrame({"crs_grade": pd.array([pd.NA], dtype="Int64"),
+    ...                       "icans_grade": pd.array([pd.NA], dtype="Int64"),
+    ...                       "death_day": [0.0]})
+    >>> default_dlt(dead0).tolist()
+    [True]
     """
     dead = patients["death_day"].to_numpy(dtype=float)
-    return ((patients["crs_grade"].to_numpy() >= 3) | (patients["icans_grade"].to_numpy() >= 3)
-            | (dead <= window))
+    # a missing grade (not evaluable: died before the infusion) is no toxicity DLT; such a
+    # patient died on or before day 0, which the death window counts
+    crs = patients["crs_grade"].to_numpy(dtype=float, na_value=np.nan)
+    icans = patients["icans_grade"].to_numpy(dtype=float, na_value=np.nan)
+    return (crs >= 3) | (icans >= 3) | (dead <= window)
 
 
 def boin_boundaries(phi: float, phi1: float | None = None, phi2: float | None = None

@@ -207,7 +207,8 @@ def sweep(design_path: str | Path, arm: str, lead_in_days: Sequence[int] = (0, 3
             "antigen_negative_pct": neg, "n": m,
             "response_rate": resp / m, "response_low": lo, "response_high": hi,
             "cr_rate_at_response_day": cr / m,
-            "crs_ge3_rate": float((g["crs_grade"] >= 3).mean()),
+            # among patients evaluable for CRS (a missing grade: died before the infusion)
+            "crs_ge3_rate": float((g["crs_grade"].dropna() >= 3).mean()),
             "g4_neutropenia_rate": float((g["neutropenia_grade"] >= 4).mean()),
             "median_anc_nadir": float(g["anc_nadir"].median()),
             "death_rate": float(g["death_day"].notna().mean()),

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analyses.raw.systems import CRS_VARIABLES, NEURO_VARIABLES, days_assessed, not_evaluable
 from ..errors import InputError, ProblemLog
 from ..io.cells import csv_bytes
 from ..study.config import Cohorts, Level, StudyConfig
@@ -421,8 +422,15 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
     crs_t = g["crs"].set_index("patient_id").reindex(pid)
     ntx = g["neuro"].set_index("patient_id").reindex(pid)
     resp = g["response"].set_index("patient_id").reindex(pid)
-    crs = crs_t["crs_max_grade"].fillna(0).astype(int).to_numpy()
-    icans = ntx["icans_max_grade"].fillna(0).astype(int).to_numpy()
+    # a patient without any CRS (ICANS) observation from day 0 -- one who died before the
+    # infusion -- is not evaluable: NA, exactly as the report derives it (not_evaluable)
+    crs_na = not_evaluable(crs_t["crs_max_grade"], days_assessed(g["daily"], CRS_VARIABLES))
+    icans_na = not_evaluable(ntx["icans_max_grade"],
+                             days_assessed(g["daily"], NEURO_VARIABLES))
+    crs = pd.array(crs_t["crs_max_grade"].fillna(0).astype(int).to_numpy(), dtype="Int64")
+    crs[crs_na.to_numpy()] = pd.NA
+    icans = pd.array(ntx["icans_max_grade"].fillna(0).astype(int).to_numpy(), dtype="Int64")
+    icans[icans_na.to_numpy()] = pd.NA
     best = resp["best_response"].fillna("NE").to_numpy(dtype=object)
     at_day = resp["landmark_response"].fillna("NE").to_numpy(dtype=object)
     rel_day = resp["relapse_day"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
@@ -511,9 +519,9 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
                                 "term": first_worst["term"].astype(str).to_numpy(),
                                 "grade": first_worst["grade"].astype(int).to_numpy(),
                                 "onset_day": first_worst["day"].astype(int).to_numpy()}))
-    mc = crs > 0
+    mc = (crs > 0).fillna(False).to_numpy(dtype=bool)
     ae.append(pd.DataFrame({"patient_id": pid[mc], "term": "Cytokine release syndrome",
-                            "grade": crs[mc],
+                            "grade": crs[mc].to_numpy(dtype=int),
                             "onset_day": crs_t["crs_onset_day"].to_numpy()[mc]}))
     adverse = pd.concat(ae, ignore_index=True)
     adverse["onset_day"] = adverse["onset_day"].astype(int)

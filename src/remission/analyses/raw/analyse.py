@@ -26,6 +26,7 @@ from remission.analyses.raw.systems import (
     NEURO_VARIABLES,
     Systems,
     days_assessed,
+    not_evaluable,
     resolve_systems,
 )
 from remission.core.bundle import FigureItem
@@ -50,7 +51,7 @@ def _per_patient(summary: pd.DataFrame, ids: pd.Index, cohort: pd.Series, days: 
     t = summary.set_index("patient_id").reindex(ids)
     t.insert(0, "cohort", cohort.reindex(ids))
     t["days_assessed"] = days.reindex(ids).fillna(0).astype("Int64")
-    none = (t["days_assessed"] == 0) & ~(t[f"{prefix}_max_grade"] == 5).fillna(False)
+    none = not_evaluable(t[f"{prefix}_max_grade"], t["days_assessed"])
     for c in [c for c in t.columns if c.startswith(prefix + "_")]:
         t[c] = t[c].astype("Int64").where(~none)
     t["rule"] = t["rule"].astype(object).where(~none, f"no {prefix.upper()} observations")

@@ -14,7 +14,7 @@ import pandas as pd
 from remission.derive.criteria import CRS_SYSTEMS, NEURO_SYSTEMS, RESPONSE_SYSTEMS, SYSTEMS
 
 __all__ = ["CRS_VARIABLES", "NEURO_VARIABLES", "Systems", "days_assessed", "mask_unassessed",
-           "resolve_systems"]
+           "not_evaluable", "resolve_systems"]
 
 #: Observations that can decide a CRS grade (a patient-day without any is not assessed).
 CRS_VARIABLES = ("temperature", "hypotension", "sbp", "norepinephrine", "epinephrine",
@@ -129,6 +129,41 @@ def days_assessed(daily: pd.DataFrame, variables: tuple[str, ...]) -> pd.Series:
     has = daily[cols].notna().any(axis=1) if cols else pd.Series(False, index=daily.index)
     has &= daily["day"] >= 0
     return has.groupby(daily["patient_id"]).sum().astype("Int64")
+
+
+def not_evaluable(max_grade: pd.Series, days: pd.Series) -> pd.Series:
+    """Patients whose maximum grade is "not evaluable" (NA), not grade 0.
+
+    A patient without any day from day 0 with one of the domain's observations
+    (:func:`days_assessed` is 0 or absent) has nothing to grade, e.g. a patient who died
+    before the infusion; a grade of 5 (death from the toxicity) is kept whatever was
+    observed. The report's per-patient CRS/ICANS tables and the simulator's recorded
+    grades both apply this rule.
+
+    Parameters
+    ----------
+    max_grade : Series
+        Derived maximum grade per patient, indexed by patient_id (NA allowed).
+    days : Series
+        Assessed days per patient (:func:`days_assessed`), indexed by patient_id; a
+        patient absent from it has none.
+
+    Returns
+    -------
+    Series of bool
+        True where the grade is not evaluable, indexed like ``max_grade``.
+
+    Examples
+    --------
+    P2 has no assessed day; P3 has none either but died of the toxicity (grade 5):
+
+    >>> g = pd.Series([1, 0, 5], index=["P1", "P2", "P3"])
+    >>> not_evaluable(g, pd.Series({"P1": 4, "P2": 0})).tolist()
+    [False, True, False]
+    """
+    assessed = days.reindex(max_grade.index).fillna(0).to_numpy(dtype=float) > 0
+    fatal = (max_grade == 5).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(~assessed & ~fatal, index=max_grade.index)
 
 
 def mask_unassessed(graded: pd.DataFrame, daily: pd.DataFrame,
