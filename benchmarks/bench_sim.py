@@ -41,7 +41,10 @@ are not included.
 Usage: ``python benchmarks/bench_sim.py [--quick] [--reps R] [--patients N]
 [--trial-patients N]`` (defaults: 2,000 vectorised patients, 4 loop patients, 500 per
 arm in the trial; ``--full`` 20,000 / 20 / 20,000). ``--robust N ...`` runs simulate ->
-validate -> report on every shipped design instead.
+validate -> report on every shipped design instead; ``--robust-check FOLDER ...`` runs
+validate -> report on simulated study folders already written. Both exit 1 on an error,
+on a recorded value that disagrees with the report's derivation, and when nothing was
+compared.
 """
 
 from __future__ import annotations
@@ -440,14 +443,61 @@ def bench_scale(sizes: tuple[int, ...], workers: tuple[int, ...], chunk: int) ->
 WORKERS = {"vector": w_vector, "loop": w_loop, "trial1": w_trial1, "trial2": w_trial2}
 
 
+def audit_counts(results) -> dict:
+    """What the recorded-vs-derived audit of one analysed study compared.
+
+    ``results`` maps Result names to Results (``Analysis.results``). Returns
+    ``n_disagree``, ``n_compared`` (recorded values compared, all columns) and
+    ``not_compared`` (the audit's "not compared" warnings). A study whose patients.csv
+    records no grade or response has no audit: nothing compared."""
+    name = "audit.recorded_vs_derived"
+    if name not in results:
+        return {"n_disagree": 0, "n_compared": 0,
+                "not_compared": ["no recorded CRS/ICANS grade or best response: no audit"]}
+    audit = results[name]
+    return {"n_disagree": int(audit.params["n_disagree"]),
+            "n_compared": sum(int(v["n_compared"]) for v in audit.params["compared"].values()),
+            "not_compared": [w for w in audit.warnings if "not compared" in w]}
+
+
+def robust_failures(rec: dict, rc: int = 0) -> list[str]:
+    """Why one design-size of ``--robust`` failed (empty when it passed).
+
+    ``rec`` is :func:`robust_one`'s record (or one with ``error``), ``rc`` its process's
+    exit status. Fails on an error or a non-zero exit, on any recorded value that
+    disagrees with what the report derives, and when nothing was compared (a
+    recorded-vs-derived check that compares nothing cannot fail)."""
+    if "error" in rec or rc != 0:
+        return [f"error (exit {rc}): {rec.get('error', '')}"]
+    why = []
+    if rec["n_disagree"] > 0:
+        why.append(f"{rec['n_disagree']} recorded value(s) disagree with the report")
+    if rec["n_compared"] == 0:
+        why.append("nothing compared")
+    return why
+
+
+def check_study(folder: Path, report_dir: Path) -> dict:
+    """validate + report of a written study folder, as ``remission report`` does.
+
+    The folder is read and validated (:func:`remission.study.load_study`), analysed with
+    figures and audited once (:func:`remission.pipeline.build_bundle`) and the report
+    written to ``report_dir``; returns the study's patients, the audit's
+    :func:`audit_counts` and the report's file names."""
+    from remission.pipeline import build_bundle
+    from remission.report import write_report
+
+    analysis, bundle = build_bundle(folder)
+    counts = audit_counts(analysis.results)
+    write_report(bundle, report_dir)
+    return {"patients": int(analysis.study.n), **counts,
+            "report_files": sorted(f.name for f in report_dir.iterdir())}
+
+
 def robust_one(design: str, n: str, out: str) -> None:
     """One design at ``n`` per arm, in this process: simulate -> validate -> report, as
-    ``remission simulate`` then ``remission report`` do; writes a JSON line to ``out``.
-
-    "validate + report" is what ``remission report`` does: the study folder is read and
-    validated (:func:`remission.study.load_study`), analysed with figures and audited
-    once (:func:`remission.pipeline.build_bundle`) and the report written; the
-    recorded-vs-derived audit is read from that same analysis."""
+    ``remission simulate`` then ``remission report`` do (:func:`check_study`); writes a
+    JSON line to ``out``."""
     import os
     import tempfile
     import traceback
@@ -458,25 +508,16 @@ def robust_one(design: str, n: str, out: str) -> None:
 
     rec: dict = {"design": Path(design).stem, "n": int(n)}
     try:
-        from remission.pipeline import build_bundle
-        from remission.report import write_report
         from remission.sim import cli_simulate
 
         with tempfile.TemporaryDirectory() as tmp:
             t0, c0 = time.perf_counter(), cpu()
             folder = cli_simulate(design, Path(tmp) / "s", n=int(n), workers=0)
             t1, c1 = time.perf_counter(), cpu()
-            analysis, bundle = build_bundle(folder)
-            audit = analysis.results["audit.recorded_vs_derived"]
-            write_report(bundle, Path(tmp) / "r")
+            checked = check_study(folder, Path(tmp) / "r")
             t2, c2 = time.perf_counter(), cpu()
-            rec.update(patients=int(analysis.study.n), sim_wall=t1 - t0, sim_cpu=c1 - c0,
-                       report_wall=t2 - t1, report_cpu=c2 - c1,
-                       n_disagree=int(audit.params["n_disagree"]),
-                       n_compared=sum(int(v["n_compared"])
-                                      for v in audit.params["compared"].values()),
-                       not_compared=[w for w in audit.warnings if "not compared" in w],
-                       report_files=sorted(f.name for f in (Path(tmp) / "r").iterdir()))
+            rec.update(sim_wall=t1 - t0, sim_cpu=c1 - c0, report_wall=t2 - t1,
+                       report_cpu=c2 - c1, **checked)
     except Exception as exc:  # reported by the parent, which keeps going
         rec["error"] = f"{exc!r}\n{traceback.format_exc()}"
     Path(out).write_text(json.dumps(rec))
@@ -487,7 +528,7 @@ def bench_robust(sizes: tuple[int, ...], jobs: int = 1) -> int:
     in a fresh process (:func:`robust_one`), ``jobs`` at a time; prints wall and CPU times
     of both steps, the process tree's CPU time and peak memory (``os.wait4``: the largest
     resident set of the process or any child it reaped) and the recorded-vs-derived
-    disagreements; 1 on any failure or disagreement, or when nothing was compared."""
+    disagreements; 1 on any failure (:func:`robust_failures`)."""
     import os
     import subprocess
     import tempfile
@@ -516,21 +557,45 @@ def bench_robust(sizes: tuple[int, ...], jobs: int = 1) -> int:
             wall, rc = time.perf_counter() - t0, proc.returncode
             rec = json.loads(out.read_text()) if out.exists() else {"error": f"exit {rc}"}
             tree_cpu, peak = ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+            why = robust_failures(rec, rc)
+            failed += bool(why)
             if "error" in rec or rc != 0:
-                failed += 1
                 print(f"{design.stem:40s} {n:5d} | FAILED (exit {rc}, wall {wall:.1f} s, "
                       f"peak {peak:.0f} MB): {rec.get('error', '')}", flush=True)
                 continue
-            # a recorded-vs-derived check that compares nothing cannot fail: a failure
-            failed += rec["n_disagree"] > 0 or rec["n_compared"] == 0
             print(f"{rec['design']:40s} {n:5d} {rec['patients']:8d} | {rec['sim_wall']:5.1f} s "
                   f"CPU {rec['sim_cpu']:5.1f} | {rec['report_wall']:5.1f} s CPU "
                   f"{rec['report_cpu']:5.1f} | {tree_cpu:8.1f} {peak:7.0f} | "
                   f"{rec['n_disagree']} of {rec['n_compared']}"
-                  + "".join(f"; {w}" for w in rec["not_compared"]), flush=True)
+                  + "".join(f"; {w}" for w in rec["not_compared"])
+                  + "".join(f"; FAILED: {w}" for w in why), flush=True)
     print(f"{'FAILED' if failed else 'ok'}: {failed} failing design-size(s); wall "
           f"{time.perf_counter() - t_all:.0f} s; 1-min load {os.getloadavg()[0]:.1f}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
+    return 1 if failed else 0
+
+
+def robust_check(folders: list[str]) -> int:
+    """validate -> report of simulated study folders already written (e.g. a large run of
+    ``remission simulate``), judged as ``--robust`` judges its own (:func:`check_study`,
+    :func:`robust_failures`); prints one line per folder; 1 if any fails."""
+    import tempfile
+    import traceback
+
+    failed = 0
+    for folder in folders:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                rec = check_study(Path(folder), Path(tmp) / "r")
+            except Exception as exc:
+                rec = {"error": f"{exc!r}\n{traceback.format_exc()}"}
+        why = robust_failures(rec)
+        failed += bool(why)
+        counts = ("" if "error" in rec else
+                  f"{rec['n_disagree']} disagree of {rec['n_compared']} compared"
+                  + "".join(f"; {w}" for w in rec["not_compared"]))
+        print(f"{folder}: {counts}" + "".join(f"; FAILED: {w}" for w in why), flush=True)
+    print(f"{'FAILED' if failed else 'ok'}: {failed} failing folder(s)", flush=True)
     return 1 if failed else 0
 
 
@@ -557,7 +622,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="simulate -> validate -> report every shipped design at N per arm")
     ap.add_argument("--jobs", type=int, default=1,
                     help="with --robust: designs run at the same time (default 1)")
+    ap.add_argument("--robust-check", nargs="+", metavar="FOLDER",
+                    help="validate -> report simulated study folders already written and "
+                         "judge them as --robust does")
     a = ap.parse_args(argv)
+    if a.robust_check:
+        return robust_check(a.robust_check)
     if a.robust:
         return bench_robust(tuple(a.robust), a.jobs)
     if a.scale:
