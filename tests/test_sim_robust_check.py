@@ -19,7 +19,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_sim  # noqa: E402
-
 from remission.pipeline import analyse  # noqa: E402
 from remission.sim.calibrate import calibration_design  # noqa: E402
 from remission.sim.design import DESIGN_DIR, load_design  # noqa: E402
