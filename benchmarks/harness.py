@@ -54,12 +54,13 @@ PERTURB_ENV = "REMISSION_BENCH_PERTURB"
 
 # --------------------------------------------------------------------------- worker side
 def emit(out_path: str | Path, output: dict[str, Any], seconds: float,
-         load_s: float | None = None) -> None:
+         load_s: float | None = None, cpu_seconds: float | None = None) -> None:
     """Write a Python side's result (pickle when it holds tables, else JSON).
 
     ``load_s``: time spent loading libraries before ``seconds`` started (reported on a
     separate line, for comparison with a baseline that also reports it, e.g. R's
-    ``library()`` calls)."""
+    ``library()`` calls). ``cpu_seconds``: the CPU time of the same timed work as
+    ``seconds`` (what a workload's ``cpu_limits`` judge)."""
     key = os.environ.get(PERTURB_ENV)
     if key:
         if key not in output:
@@ -70,6 +71,8 @@ def emit(out_path: str | Path, output: dict[str, Any], seconds: float,
     payload = {"seconds": float(seconds), "output": output}
     if load_s is not None:
         payload["load_s"] = float(load_s)
+    if cpu_seconds is not None:
+        payload["cpu_seconds"] = float(cpu_seconds)
     tmp = out_path.with_suffix(out_path.suffix + ".tmp")
     if out_path.suffix == ".pkl":
         tmp.write_bytes(pickle.dumps(payload))
@@ -190,6 +193,9 @@ class Workload:
     compare: Callable[[dict[str, dict[str, Any]]], list[Check]]
     targets: dict[str, float] = field(default_factory=dict)  # baseline name -> max ratio
     limits: dict[str, float] = field(default_factory=dict)  # side name -> max seconds
+    # side name -> max CPU seconds of its timed work (the side's emitted cpu_seconds):
+    # a target judged on CPU time, which the machine's load hardly moves
+    cpu_limits: dict[str, float] = field(default_factory=dict)
     mem_limits: dict[str, float] = field(default_factory=dict)  # side name -> max peak MB
     note: str = ""
 
@@ -204,6 +210,8 @@ class Run:
     # CPU time (user + sys) of the whole child process and of the processes it waited
     # for, from wait4: less sensitive to the machine's load than the wall time
     cpu_s: float = math.nan
+    # CPU time of the timed work itself, as the side reports it (emit's cpu_seconds)
+    work_cpu_s: float = math.nan
 
 
 def _hwm_kb(pid: int) -> int:
@@ -274,7 +282,8 @@ def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> t
         secs = wall
     if not (secs >= 0 and math.isfinite(secs)):
         return None, f"{side.name}: reported time {secs!r}"
-    return Run(secs, wall, peak, load1, float(res.get("load_s", math.nan)), cpu), ""
+    return Run(secs, wall, peak, load1, float(res.get("load_s", math.nan)), cpu,
+               float(res.get("cpu_seconds", math.nan))), ""
 
 
 @dataclass
@@ -412,6 +421,23 @@ def report(bench: str, outcomes: Sequence[Outcome], argv: Sequence[str], strict:
                   f"{', '.join(f'{r.seconds:.2f}/{r.cpu_s:.2f}@{r.load1:.1f}' for r in rs)}")
             rows.append({"workload": w.name, "subject": side, "limit_s": lim, "median_s": t,
                          "median_cpu_s": cpu, "target_met": met,
+                         "runs": [r.__dict__ for r in rs]})
+        for side, lim in w.cpu_limits.items():
+            if o.errors or not o.runs.get(side):
+                continue
+            rs = o.runs[side]
+            c = statistics.median(r.work_cpu_s for r in rs)
+            t = statistics.median(r.seconds for r in rs)
+            met = math.isfinite(c) and c <= lim
+            if strict and not met:
+                status = 1
+            print(f"    {'PASS' if met else 'FAIL'} target {side} < {lim:g} s CPU: median "
+                  f"{c:.3f} s CPU of the timed work ({t:.3f} s wall"
+                  + ("" if math.isfinite(c) else "; the side reported no CPU time")
+                  + "); runs (CPU s / wall s @ 1-min load): "
+                  f"{', '.join(f'{r.work_cpu_s:.3f}/{r.seconds:.3f}@{r.load1:.1f}' for r in rs)}")
+            rows.append({"workload": w.name, "subject": side, "limit_cpu_s": lim,
+                         "median_cpu_s": c, "median_s": t, "target_met": met,
                          "runs": [r.__dict__ for r in rs]})
         for side, lim in w.mem_limits.items():
             if o.errors or not o.runs.get(side):

@@ -135,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             elif "subject_s" in r:  # checked against a contract, no baseline
                 print(f"{r['workload']:<44} {r['subject_s']:8.3f} s"
                       f"{'' if r['agree'] else ', outputs NOT as required'}")
+            elif "limit_cpu_s" in r:
+                print(f"{r['workload']:<44} {r['median_cpu_s']:8.3f} s CPU, "
+                      f"{r['median_s']:.3f} s wall (CPU limit {r['limit_cpu_s']:g} s: "
+                      f"{'PASS' if r['target_met'] else 'FAIL'}; load "
+                      f"{max(x['load1'] for x in r['runs']):.1f})")
             elif "limit_s" in r:
                 cpu = r.get("median_cpu_s")
                 cpu_txt = "" if cpu is None else f", CPU {cpu:.3f} s"

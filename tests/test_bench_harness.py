@@ -102,3 +102,31 @@ def test_ab_commands_alternates_and_fails_on_a_failing_run(capsys) -> None:
     out = capsys.readouterr().out
     assert out.count("wall median") == 2 and "failed runs: 0" in out
     assert ab_commands.main(["--reps", "1", "true", "exit 3"]) == 1
+
+
+CPU_SIDE = ("import json, sys; json.dump({{'seconds': {wall}, 'output': {{'v': 1.0}}"
+            "{cpu}}}, open(sys.argv[-1], 'w'))")
+
+
+@pytest.mark.parametrize(("wall", "cpu", "met"), [
+    (0.2, ", 'cpu_seconds': 0.01", True),    # a loaded machine: wall over, CPU under
+    (0.01, ", 'cpu_seconds': 0.2", False),   # CPU over, however fast the wall clock
+    (0.01, "", False)])                      # no CPU time reported: not met
+def test_cpu_limit_is_judged_on_the_reported_cpu_time(wall, cpu, met, tmp_path, monkeypatch,
+                                                      capsys) -> None:
+    """``Workload.cpu_limits`` (bench_web's 50 ms live-grading goal) judges the CPU time the
+    side emits for its timed work, prints the wall time beside it, and fails ``--strict``."""
+    a = side("a", CPU_SIDE.format(wall=wall, cpu=cpu))
+    b = side("b", WRITE.format(size=1, value=1.0))
+    monkeypatch.setattr(hz, "OUT_DIR", tmp_path / "out")
+    w = workload(tmp_path, a, b)
+    w.cpu_limits = {"a": 0.05}
+    o = hz.run_workload(w, 1, tmp_path)
+    assert hz.report("t", [o], ["x"], strict=True) == (0 if met else 1)
+    out = capsys.readouterr().out
+    [row] = [r for r in json.loads((tmp_path / "out" / "t.json").read_text())["rows"]
+             if "limit_cpu_s" in r]
+    assert row["target_met"] is met and row["median_s"] == wall
+    flag = "PASS" if met else "FAIL"
+    assert f"{flag} target a < 0.05 s CPU: median " in out
+    assert f"({wall:.3f} s wall" in out

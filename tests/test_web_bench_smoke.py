@@ -29,8 +29,12 @@ def test_bench_web_grading_quick_agrees() -> None:
     [check] = rec["checks"]
     assert check["key"] == "live grade = batch grade, every patient-day"
     assert " 0 disagreeing" in check["detail"]
-    [limit] = [r for r in rec["rows"] if "limit_s" in r]
-    assert limit["limit_s"] == 0.05 and limit["median_s"] > 0 and limit["median_cpu_s"] > 0
+    # the 50 ms goal is judged on the CPU time of the gradings, the wall time beside it
+    [limit] = [r for r in rec["rows"] if "limit_cpu_s" in r]
+    assert not [r for r in rec["rows"] if "limit_s" in r]
+    assert limit["limit_cpu_s"] == 0.05 and limit["median_s"] > 0 and limit["median_cpu_s"] > 0
+    assert limit["target_met"] == (limit["median_cpu_s"] <= 0.05)
+    assert f"{limit['median_cpu_s']:.3f} s CPU of the timed work" in proc.stdout
 
 
 def _grading(live: dict[str, str]) -> dict:
