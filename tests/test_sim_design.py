@@ -199,3 +199,22 @@ def test_library_callers_get_every_request_problem_at_once(tmp_path: Path) -> No
     assert [p.file for p in exc.value.problems][:2] == ["--n", "--workers"]
     assert len(exc.value.problems) == 3, exc.value.render()
     assert f.read_text() == "keep"
+
+
+def test_car_t_source_marks_a_donor_derived_product_and_bad_sources_are_refused() -> None:
+    """Seed 002 (Zhang M et al. Front Immunol 2025;15:1491341) gave CAR-T cells made from
+    the transplant donor's T cells: its shipped design says ``source = "donor"`` on every
+    arm; seed 000's autologous product is the default. An unknown source is reported
+    with the others, nothing built."""
+    seed002 = next(d for d in DESIGNS if d.name.startswith("seed002"))
+    assert [a.donor_derived for a in load_design(seed002).arms] == [True, True, True]
+    data = _seed000()
+    assert [a.donor_derived for a in parse_design(data, "auto").arms] == [False, False]
+    data["arm"][0]["component"][2]["source"] = "donor"
+    assert [a.donor_derived for a in parse_design(data, "donor").arms] == [True, False]
+    data["arm"][1]["component"][1]["source"] = "third-party"
+    data["arm"][0]["component"][0]["days"] = 0
+    with pytest.raises(InputError) as exc:
+        parse_design(data, "bad")
+    cols = [p.column for p in exc.value.problems]
+    assert "arm[1].component[1].source" in cols and "arm[0].component[0].days" in cols

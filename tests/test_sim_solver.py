@@ -134,19 +134,23 @@ def test_expm_batch_matches_scipy_expm() -> None:
     assert np.array_equal(expm_batch(m[7:8] * 0.05)[0], expm_batch(m * 0.05)[7])
 
 
-@pytest.mark.parametrize(("product", "antigen"), [("car_t", "CLL1"), ("car_nk", "CD123"),
-                                                  ("none", "CD19")])
-def test_compiled_rhs_equals_model_rhs(product: str, antigen: str) -> None:
+@pytest.mark.parametrize(("product", "antigen", "donor"),
+                         [("car_t", "CLL1", False), ("car_nk", "CD123", False),
+                          ("none", "CD19", False), ("car_t", "CLL1", True)])
+def test_compiled_rhs_equals_model_rhs(product: str, antigen: str, donor: bool) -> None:
     """kernel.rhs_one is a transcription of model.rhs: same derivative on random states
     (drugs present and absent, effectors from 0 to 1e4/uL, leukaemia from 1e-12 to 0.9,
     extinct and not), to 1e-12 relative. Half the states have the leukaemia log-uniform
     (burden below 1e-4 in ~90 of the 400), where the kernel takes log(1 - x) and the Hb
-    crowding exponential by their series."""
+    crowding exponential by their series. ``donor``: a donor-derived CAR-T product with
+    alloreactive recognition 0.4 (kill of both clones, stimulation and IL-6)."""
     from remission.sim import kernel
     from remission.sim.model import N_STATES, initial_state, rhs
 
     n = 400
-    _, p = build_patients(3, np.arange(n), {}, typical(), product, antigen)
+    _, p = build_patients(3, np.arange(n), {}, typical({"car_allo_recognition": 0.4}),
+                          product, antigen, donor_derived=donor)
+    assert (p["allo_recognition"] == (0.4 if donor else 0.0)).all()
     rng = np.random.default_rng(5)
     y = initial_state(p) * rng.uniform(0.2, 3.0, (N_STATES, n))
     y[0] = np.log(rng.uniform(1e-12, 0.6, n))

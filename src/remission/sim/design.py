@@ -37,6 +37,9 @@ DESIGN_DIR = Path(str(resources.files("remission.data").joinpath("designs")))
 ANTIGENS = ("CLL1", "CD123", "CD19")
 DISEASES = ("AML", "B-ALL", "MDS", "MPAL")
 PRODUCTS = ("car_t", "car_nk")
+#: where a CAR-T product's T cells come from: the patient (autologous, the default) or
+#: the allo-HSCT donor (antigen-independent alloreactive recognition, ``car_allo_recognition``)
+CAR_SOURCES = ("autologous", "donor")
 
 _TRIAL_KEYS = {
     "name": (str, True), "disease": (str, True), "reference": (str, False),
@@ -63,7 +66,7 @@ _COMPONENT_KEYS: dict[str, dict[str, tuple[type, bool]]] = {
                         "days": (list, True)},
     "car_t": {"dose_per_kg": (float, False), "dose_cells": (float, False),
               "infusion_days": (list, True), "target": (str, True),
-              "infusion_fractions": (list, False)},
+              "infusion_fractions": (list, False), "source": (str, False)},
     "car_nk": {"dose_per_kg": (float, False), "dose_cells": (float, False),
                "infusion_days": (list, True), "target": (str, True),
                "infusion_fractions": (list, False)},
@@ -89,6 +92,8 @@ class Arm:
     population: dict[str, Any] = field(default_factory=dict)
     car_dose_per_kg: float | None = None
     parameters: dict[str, float] = field(default_factory=dict)
+    #: CAR-T made from the allo-HSCT donor's T cells (component ``source = "donor"``)
+    donor_derived: bool = False
 
 
 @dataclass(frozen=True)
@@ -503,6 +508,9 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
                             column=f"{cw}.infusion_fractions", value=f,
                             expected=f"{len(c.get('infusion_days', []))} entries")
                     del c["infusion_fractions"]
+            if c.get("source", "autologous") not in CAR_SOURCES:
+                log.add(src, "unknown CAR-T cell source", column=f"{cw}.source",
+                        value=c["source"], expected=f"one of {list(CAR_SOURCES)}")
             tgt = c.get("target")
             if tgt is not None and antigen is not None and tgt != antigen:
                 log.add(src, "cell product target differs from trial.target_antigen",
@@ -530,6 +538,7 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
         return None
     sched = Schedule.empty(first_day, fu)
     dose_per_kg = None
+    donor = any(t == "car_t" and c.get("source") == "donor" for t, c in parsed)
 
     def idx(day: int) -> int | None:
         i = day - sched.first_day
@@ -568,7 +577,7 @@ def _parse_arm(log: ProblemLog, src: str, where: str, arm: Any, trial: dict[str,
     return Arm(name=a["name"], n=int(n), schedule=sched,
                product=products[0] if products else "none",
                components=tuple({"type": t, **c} for t, c in parsed), population=pop,
-               car_dose_per_kg=dose_per_kg, parameters=arm_params)
+               car_dose_per_kg=dose_per_kg, parameters=arm_params, donor_derived=donor)
 
 
 def _check_hma(log: ProblemLog, src: str, cw: str, drug: str, c: dict[str, Any]) -> bool:

@@ -36,14 +36,14 @@ PARAMS = (
     "neut_crowding", "neut_gamma", "neut_mtt", "offtumour_kill", "offtumour_weight",
     "plt_crowding", "plt_gamma", "plt_healthy", "plt_mtt", "switch_neg_to_pos",
     "switch_pos_to_neg", "ven_ic50_pos", "ven_kill_max", "ven_myelo_slope",
-    "ven_sensitivity_ratio", "marrow_capacity_cells", "ven_tolerance",
+    "ven_sensitivity_ratio", "marrow_capacity_cells", "ven_tolerance", "allo_recognition",
 )
 (ALC0, ANC_H, AG_DECAY, AG_DENS, AG_SWITCH, AG_UP_EC50, AG_UP_RATE, BL_EC50, BL_ET,
  BL_KMAX, BL_NEG, BL_THALF, CAR_DH, CAR_HILL, CAR_ETC, CAR_EXH, CAR_KH, CAR_REACT,
  CAR_NEG, CAR_SH, EF_LOSS, EXPAN, HB_CROWD, HB_H, HB_TURN, HOMEO, IL_BASE, IL_BLIN,
  IL_CAR, IL_ELIM, IL_PMAX, KMAX, LD_BOOST, LD_HB, LD_LY, LD_MY, L_GROW, LY_REC, MEM_CONV,
  MEM_LOSS, N_CROWD, N_GAMMA, N_MTT, OFF_KILL, OFF_W, P_CROWD, P_GAMMA, P_H, P_MTT,
- S_NP, S_PN, V_IC50, V_KMAX, V_MY, V_RATIO, CAP, V_TOL) = range(len(PARAMS))
+ S_NP, S_PN, V_IC50, V_KMAX, V_MY, V_RATIO, CAP, V_TOL, ALLO) = range(len(PARAMS))
 #: columns derived once per patient after the parameters (constant within a run)
 (KH, LOG_ANC_H, LOG_P_H, KTR, KTP, V_IC50_NEG, INV_ALC0, INV_ETC, INV_ANC_H,
  INV_PMAX) = range(len(PARAMS), len(PARAMS) + 10)
@@ -83,7 +83,7 @@ def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
     >>> _, p = build_patients(0, np.arange(2), {}, typical(), "car_t", "CLL1")
     >>> q = pack(p, 2)
     >>> q.shape, q.flags.c_contiguous, bool((q[:, PARAMS.index("alc0")] == p["alc0"]).all())
-    ((2, 67), True, True)
+    ((2, 68), True, True)
     >>> bool(np.allclose(q[:, KTR], 4.0 / p["neut_mtt"]))
     True
     """
@@ -153,6 +153,13 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     kill_car = q[KMAX] * car_sat * recog
     kill_pos = kill_car
     kill_neg = q[CAR_NEG] * kill_car
+    g = q[ALLO]  # donor-derived product: alloreactive recognition of both clones
+    engaged = recog * lpos
+    if g != 0.0:
+        kill_allo = q[KMAX] * car_sat * g
+        kill_pos = kill_pos + kill_allo
+        kill_neg = kill_neg + kill_allo
+        engaged = engaged + g * ltot
     if cv != 0.0:
         vt = q[V_TOL]
         tol = a * a * a if vt == 3.0 else (1.0 if vt == 0.0 else a ** vt)  # 3: the default
@@ -173,7 +180,7 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     if cv != 0.0:
         dy[2] += q[AG_UP_RATE] * cv / (q[AG_UP_EC50] + cv)
 
-    target = recog * lpos + q[OFF_W] * pr * q[INV_ANC_H]
+    target = engaged + q[OFF_W] * pr * q[INV_ANC_H]
     e_rel = e * q[INV_ETC]
     inv_den = 1.0 / (q[CAR_SH] + target + e_rel)
     stim = target * inv_den
@@ -206,8 +213,8 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     dy[9] = ktr * (y[8] - y[9])
     dy[10] = ktr * (y[9] - n_c) - k_off * n_c
 
-    # stimulation x tumour share of the target = recog L+ / (K_s + target + E/K_ET)
-    prod = q[IL_CAR] * e * (recog * lpos * inv_den)
+    # stimulation x tumour share of the target = engaged / (K_s + target + E/K_ET)
+    prod = q[IL_CAR] * e * (engaged * inv_den)
     if cb != 0.0:
         prod = prod + q[IL_BLIN] * occ_b * t * lpos
     dy[11] = prod / (1.0 + prod * q[INV_PMAX]) - q[IL_ELIM] * (y[11] - q[IL_BASE])

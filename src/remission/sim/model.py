@@ -387,6 +387,13 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     kill_car = p["kill_max"] * car_sat * recog
     kill_pos = kill_car
     kill_neg = p["car_neg_kill_fraction"] * kill_car
+    # donor-derived product after allo-HSCT: alloreactive (graft-versus-leukaemia)
+    # recognition of both clones whatever their CAR-antigen density; exactly 0 (and so
+    # bit-identical) for every other product
+    g = p["allo_recognition"]
+    kill_allo = p["kill_max"] * car_sat * g
+    kill_pos = kill_pos + kill_allo
+    kill_neg = kill_neg + kill_allo
     if has_ven:
         ic50 = p["ven_ic50_pos"] * a ** p["ven_tolerance"]
         kill_pos = kill_pos + p["ven_kill_max"] * cv / (ic50 + cv)
@@ -408,7 +415,8 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
         dy[AG] += p["antigen_up_rate"] * cv / (p["antigen_up_ec50"] + cv)
 
     # CAR effector / memory
-    target = recog * lpos + p["offtumour_weight"] * pr / p["anc_healthy"]
+    engaged = recog * lpos + g * ltot  # leukaemia the product recognises
+    target = engaged + p["offtumour_weight"] * pr / p["anc_healthy"]
     stim = target / (p["car_stim_half"] + target + e / p["car_et_capacity"])
     boost = 1.0 + p["ld_car_boost"] * np.maximum(0.0, 1.0 - t / p["alc0"])
     fit = y[FIT]
@@ -451,7 +459,7 @@ def rhs(y: np.ndarray, cv: np.ndarray, cb: np.ndarray, ld: np.ndarray, p: Params
     # driven by tumour killing and the macrophage activation it causes (Santurio 2025,
     # DAMPs / CD40L), so persistence on regenerating normal myeloid cells does not keep
     # IL-6 up after the leukaemia is cleared
-    tumour_share = recog * lpos / np.maximum(target, 1e-300)
+    tumour_share = engaged / np.maximum(target, 1e-300)
     prod = p["il6_car"] * e * stim * tumour_share
     if has_blin:
         prod = prod + p["il6_blin"] * occ_b * t * lpos

@@ -169,6 +169,14 @@ PARAMETERS = MappingProxyType(
             "ABC-SMC posterior median, 95 % interval 0.135-0.727 "
             "(benchmarks/sim_abc/abc_fit.md); antigen-dim/bystander kill (Santurio "
             "antigen-density continuum)"),
+        "car_allo_recognition": _P(0.0, "relative to typical CLL-1 recognition", 0.0,
+            "0 = off: NOT calibrated. Antigen-independent (alloreactive TCR, "
+            "graft-versus-leukaemia) recognition of the recipient's blasts, both "
+            "clones, by a donor-derived CAR-T product after allo-HSCT, in kill, "
+            "stimulation and IL-6; acts only on car_t components with source = "
+            "'donor' (seed 002, Zhang 2025 Front Immunol 15:1491341). Screened on "
+            "streams 6 and 7 (benchmarks/sim_donor): no value passed seed 002's check "
+            "(its CR = CR + PR in every virtual trial), so none is shipped"),
         "car_offtumour_weight": _P(0.01, "-", 0.0,
                                    "assumption; normal myeloid CLL-1 load (seed 002)"),
         "car_offtumour_kill": _P(0.6, "1/day", 0.4,

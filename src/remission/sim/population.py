@@ -260,7 +260,7 @@ def _covariate(spec: Mapping[str, Any], z: np.ndarray) -> np.ndarray:
 def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any],
                    values: Mapping[str, float], product: str, antigen: str,
                    eligibility: Mapping[str, Mapping[str, float]] | None = None,
-                   hma: bool = False
+                   hma: bool = False, donor_derived: bool = False
                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Covariates and per-patient parameter arrays for patients ``indices``.
 
@@ -296,6 +296,11 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
         Draw the HMA sensitivity (a trial does when any arm gives azacitidine or
         decitabine). Without it ``hma_kill`` is the typical value for everyone and no
         HMA stream is read.
+    donor_derived : bool, default False
+        The CAR-T product is made from the allo-HSCT donor's T cells (a ``car_t``
+        component with ``source = "donor"``): its antigen-independent (alloreactive)
+        recognition ``allo_recognition`` is ``car_allo_recognition``; 0 otherwise (no
+        random draw depends on it).
 
     Returns
     -------
@@ -404,6 +409,11 @@ def build_patients(seed: int, indices: np.ndarray, population: Mapping[str, Any]
     p["memory_loss"] = p["nk_effector_loss"] if product == "car_nk" else p["car_memory_loss"]
     # NK cells have no memory compartment (seed 004: short persistence)
     p["memory_conversion"] = p["car_memory_conversion"] * (0.0 if product == "car_nk" else 1.0)
+    # donor-derived CAR-T after allo-HSCT: the donor T cells' own receptors recognise
+    # recipient (leukaemic) cells whatever their CAR-antigen density (graft-versus-
+    # leukaemia); an autologous product, CAR-NK or no product: none
+    allo = donor_derived and product == "car_t"
+    p["allo_recognition"] = p["car_allo_recognition"] * (1.0 if allo else 0.0)
     fac = OFFTUMOUR_FACTOR.get(antigen, 0.0) if product != "none" else 0.0
     p["offtumour_weight"] = p["car_offtumour_weight"] * fac
     p["offtumour_kill"] = p["car_offtumour_kill"] * fac

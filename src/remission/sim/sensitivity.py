@@ -207,7 +207,7 @@ def sobol_indices(parameters: Sequence[str] = DEFAULT_PARAMETERS, n_base: int = 
     a = d.arms[arm]
     cov, p = build_patients(seed, np.arange(patients), {**d.population, **a.population},
                             typical({**d.parameters, **a.parameters}), a.product, d.antigen,
-                            d.eligibility)
+                            d.eligibility, donor_derived=a.donor_derived)
     big = {k: np.tile(v, n_sets) for k, v in p.items()}
     bigcov = {k: np.tile(v, n_sets) for k, v in cov.items()}
     f = np.repeat(factors, patients, axis=0)  # (sets*m, D)

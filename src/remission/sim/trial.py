@@ -346,7 +346,7 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         cov, p = build_patients(seed, idx, {**design.population, **arm.population},
                                 typical({**design.parameters, **arm.parameters}),
                                 arm.product, design.antigen, design.eligibility,
-                                hma=design.gives_hma)
+                                hma=design.gives_hma, donor_derived=arm.donor_derived)
         covs.append(cov)
         ps.append(p)
         arm_idx.append(np.full(len(idx), ai))
