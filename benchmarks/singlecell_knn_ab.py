@@ -9,10 +9,11 @@ search gives the same graphs' results:
   pipeline), alternating exact / approximate over ``--reps`` rounds; per run: wall and
   CPU (process + waited-for children) of the SNN search (Euclidean 20-NN) and of the UMAP
   graph's search (cosine 30-NN, the same compiled Euclidean search on unit rows);
-* checks (exit 1 when one fails): recall of the approximate neighbours against the exact
-  ones >= 0.98 for both searches, and Louvain clusters (one start, seed 0, resolution 0.8:
-  the 10 starts would double the script's time) on the approximate SNN against those on
-  the exact SNN: ARI >= 0.95.
+* checks (:func:`check_neighbours`; exit 1 when one fails): recall of the approximate
+  neighbours against the exact ones >= 0.98 for both searches, and Louvain clusters (one
+  start, seed 0, resolution 0.8: the 10 starts would double the script's time) on the
+  approximate SNN against those on the exact SNN: ARI >= 0.95. A run starts by deleting
+  the previous run's neighbour files, so it never compares stale ones.
 
 The embedding (QC, HVG, LogNormalize, PCA, Harmony of ``bench_singlecell``'s input with
 its parameters) is computed once and cached beside the input as ``<input>.harmony.npy``.
@@ -86,6 +87,35 @@ def _recall(a: np.ndarray, b: np.ndarray) -> float:
     return hits / a.size
 
 
+def check_neighbours(folder: Path) -> bool:
+    """The script's checks on the neighbour files of one exact and one approximate run
+    (``exact.snn.npy``, ``approximate.snn.npy``, ``exact.umap.npy``,
+    ``approximate.umap.npy`` in ``folder``): recall >= 0.98 for both searches and Louvain
+    on the approximate SNN against the exact SNN ARI >= 0.95; prints one ok/FAIL line
+    each; True when all pass."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from remission.singlecell import tl
+
+    ok = True
+    for name in ("snn", "umap"):
+        exact = np.load(folder / f"exact.{name}.npy")
+        approx = np.load(folder / f"approximate.{name}.npy")
+        rec = _recall(exact, approx)
+        good = rec >= 0.98
+        ok &= good
+        print(f"{'ok  ' if good else 'FAIL'} recall of pynndescent's {name} neighbours vs "
+              f"exact >= 0.98: {rec:.4f}")
+    labs = [tl.louvain(tl.snn_graph(idx=np.load(folder / f"{m}.snn.npy"), k=20), 0.8,
+                       n_start=1)[0]
+            for m in ("exact", "approximate")]
+    ari = float(adjusted_rand_score(*labs))
+    ok &= ari >= 0.95
+    print(f"{'ok  ' if ari >= 0.95 else 'FAIL'} Louvain on the approximate SNN vs the exact "
+          f"SNN: ARI {ari:.4f} (>= 0.95); {len(set(labs[0]))} / {len(set(labs[1]))} clusters")
+    return bool(ok)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cells", type=int, default=25_000, help="cells per sample")
@@ -96,10 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     if a.worker:
         worker(*a.worker)
         return 0
+    if a.reps < 1:
+        ap.error("--reps must be at least 1")
     emb = embedding(bench.make_data(a.cells, a.genes))
     n = np.load(emb, mmap_mode="r").shape[0]
     tmp = hz.OUT_DIR / "knn_ab"
     tmp.mkdir(parents=True, exist_ok=True)
+    for old in tmp.glob("*.npy"):  # never compare a previous run's neighbours
+        old.unlink()
     env = {**os.environ, **hz.py_env()}
     times: dict[str, list] = {"exact": [], "approximate": []}
     print(f"{n:,} cells x 30 Harmony components ({emb}); load {os.getloadavg()[0]:.1f}")
@@ -120,24 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     for m, rs in times.items():
         med = np.median([r["process"] for r in rs], axis=0)
         print(f"median {m:<12} process {med[0]:.1f} s wall {med[1]:.1f} s CPU")
-    ok = True
-    for name in ("snn", "umap"):
-        rec = _recall(np.load(tmp / f"exact.{name}.npy"), np.load(tmp / f"approximate.{name}.npy"))
-        good = rec >= 0.98
-        ok &= good
-        print(f"{'ok  ' if good else 'FAIL'} recall of pynndescent's {name} neighbours vs "
-              f"exact >= 0.98: {rec:.4f}")
-    from sklearn.metrics import adjusted_rand_score
-
-    from remission.singlecell import tl
-
-    labs = [tl.louvain(tl.snn_graph(idx=np.load(tmp / f"{m}.snn.npy"), k=20), 0.8,
-                       n_start=1)[0]
-            for m in ("exact", "approximate")]
-    ari = float(adjusted_rand_score(*labs))
-    ok &= ari >= 0.95
-    print(f"{'ok  ' if ari >= 0.95 else 'FAIL'} Louvain on the approximate SNN vs the exact "
-          f"SNN: ARI {ari:.4f} (>= 0.95); {len(set(labs[0]))} / {len(set(labs[1]))} clusters")
+    ok = check_neighbours(tmp)
     return 0 if ok else 1
 
 
