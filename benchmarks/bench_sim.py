@@ -575,20 +575,11 @@ def bench_robust(sizes: tuple[int, ...], jobs: int = 1) -> int:
     return 1 if failed else 0
 
 
-def robust_check(folders: list[str]) -> int:
-    """validate -> report of simulated study folders already written (e.g. a large run of
-    ``remission simulate``), judged as ``--robust`` judges its own (:func:`check_study`,
-    :func:`robust_failures`); prints one line per folder; 1 if any fails."""
-    import tempfile
-    import traceback
-
+def judge_studies(records: dict[str, dict]) -> int:
+    """Print one line per checked study (its :func:`check_study` record, or one with
+    ``error``) and the verdict; 1 if any fails (:func:`robust_failures`), else 0."""
     failed = 0
-    for folder in folders:
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                rec = check_study(Path(folder), Path(tmp) / "r")
-            except Exception as exc:
-                rec = {"error": f"{exc!r}\n{traceback.format_exc()}"}
+    for folder, rec in records.items():
         why = robust_failures(rec)
         failed += bool(why)
         counts = ("" if "error" in rec else
@@ -597,6 +588,23 @@ def robust_check(folders: list[str]) -> int:
         print(f"{folder}: {counts}" + "".join(f"; FAILED: {w}" for w in why), flush=True)
     print(f"{'FAILED' if failed else 'ok'}: {failed} failing folder(s)", flush=True)
     return 1 if failed else 0
+
+
+def robust_check(folders: list[str]) -> int:
+    """validate -> report of simulated study folders already written (e.g. a large run of
+    ``remission simulate``), judged as ``--robust`` judges its own (:func:`check_study`,
+    :func:`judge_studies`); 1 if any fails."""
+    import tempfile
+    import traceback
+
+    records = {}
+    for folder in folders:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                records[folder] = check_study(Path(folder), Path(tmp) / "r")
+            except Exception as exc:
+                records[folder] = {"error": f"{exc!r}\n{traceback.format_exc()}"}
+    return judge_studies(records)
 
 
 def main(argv: list[str] | None = None) -> int:

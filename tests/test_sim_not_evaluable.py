@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from remission.sim.calibrate import TARGETS
+from remission.sim.calibrate import TARGETS, calibration_design
 from remission.sim.design import DESIGN_DIR, load_design
 from remission.sim.trial import _combine, simulate_chunk, write_study
 
@@ -25,7 +25,10 @@ DEAD, NEIGHBOURS = "VEN-000097", ["VEN-000096", "VEN-000098"]
 
 @pytest.fixture(scope="module")
 def trial():
-    design = load_design(DESIGN_DIR / "seed000_ven_leadin_cll1_cart.toml")
+    """Three patients of seed 0 (seed000 design), follow-up cut at day 28 (fast; the day-0
+    death and the neighbours' grades are those of the full design)."""
+    design = calibration_design(
+        load_design(DESIGN_DIR / "seed000_ven_leadin_cll1_cart.toml"), horizon=28)
     return _combine([simulate_chunk(design, [(0, 95, 98)], seed=0)], design, 0)
 
 

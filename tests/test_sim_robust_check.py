@@ -4,8 +4,11 @@ A tiny simulated study (seed 002's design, one patient per arm, 14 days) is judg
 benchmark's own functions (``audit_counts`` of the report's analysis, then
 ``robust_failures``, what ``--robust`` runs per design and size) three ways: as
 simulated (passes), with one recorded CRS grade altered (one disagreement), and with no
-recorded grade or response left to compare (nothing compared). The altered study also
-goes through the command line once, which must print the disagreement and exit 1.
+recorded grade or response left to compare (nothing compared); ``judge_studies`` (what
+``--robust-check`` prints and returns) must print the failure and return 1. The whole
+command (validate -> report with figures, then this judgement) is left to the benchmark
+itself: at ~3 s CPU per study it is too slow for the suite; docs/performance.md records
+``--robust`` exiting 1 under a deliberate perturbation.
 """
 
 from __future__ import annotations
@@ -66,19 +69,22 @@ def test_one_altered_grade_is_a_disagreement_and_exit_1(study: Path, tmp_path: P
     counts, why = _judge(bad)
     assert counts["n_disagree"] == 1 and counts["n_compared"] == 9
     assert why == ["1 recorded value(s) disagree with the report"]
-    # the command line: validate -> report with figures, the line printed, exit 1
-    assert bench_sim.main(["--robust-check", str(bad)]) == 1
-    out = capsys.readouterr().out
-    assert "1 disagree of 9 compared; FAILED: 1 recorded value(s) disagree" in out
-    assert out.rstrip().endswith("FAILED: 1 failing folder(s)")
+    # what --robust-check prints and returns for it (beside a passing study)
+    assert bench_sim.judge_studies({"good": _judge(study)[0], "bad": counts}) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["good: 0 disagree of 9 compared",
+                   "bad: 1 disagree of 9 compared; FAILED: 1 recorded value(s) disagree "
+                   "with the report", "FAILED: 1 failing folder(s)"]
 
 
-def test_nothing_to_compare_is_a_failure(study: Path, tmp_path: Path) -> None:
+def test_nothing_to_compare_is_a_failure(study: Path, tmp_path: Path, capsys) -> None:
     empty = _copy(study, tmp_path / "empty", lambda p: p.drop(
         columns=["crs_grade", "icans_grade", "best_response"]))
     counts, why = _judge(empty)
     assert counts["n_compared"] == 0 and why == ["nothing compared"]
     assert counts["not_compared"] == ["no recorded CRS/ICANS grade or best response: no audit"]
+    assert bench_sim.judge_studies({"empty": counts}) == 1
+    assert "0 disagree of 0 compared" in capsys.readouterr().out
 
 
 def test_a_crashed_design_is_a_failure() -> None:
