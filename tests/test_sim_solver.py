@@ -225,3 +225,96 @@ def test_compiled_rhs_follows_ieee_like_numpy_on_underflowed_clone() -> None:
                    got)
     assert not np.isfinite(got[1]) and not np.isfinite(ref[1, 0])
     np.testing.assert_allclose(got[2:], ref[2:, 0], rtol=1e-12)
+
+
+def test_a_patient_is_bit_identical_whatever_its_neighbours_in_the_lanes() -> None:
+    """The kernel steps LANES patients side by side (kernel.advance). Each lane keeps its
+    own step size, error test, dose days, restarts and transfusions, so a patient's whole
+    trajectory must be bit-identical alone, among neighbours of another product with
+    other doses (a multi-arm schedule), and in any lane (positions 0, 5, 8, 13 of the
+    batch). Seen red when a restart overwrote the stage K1 of every lane instead of only
+    the lanes that restart."""
+    from remission.sim import kernel
+
+    n = 3 * kernel.LANES
+    s = _schedule("cart", 45)
+    nk = _schedule("nk", 45)
+    two = Schedule(s.first_day, s.last_day, *(np.stack([getattr(s, k), getattr(nk, k)])
+                                              for k in ("ven_mg", "blin_ug_day", "fc_units",
+                                                        "car_per_kg", "car_cells")),
+                   hma_units=None)
+    _, p = build_patients(8, np.arange(n), {}, typical(), "car_t", "CLL1")
+    p = {k: np.broadcast_to(np.asarray(v, float), (n,)).copy() for k, v in p.items()}
+    arm = np.arange(n) % 2  # neighbours alternate between the two arms
+    arm[[0, 5, 8, 13]] = 0
+    for k in p:  # patients 0, 5, 8 and 13 are one patient; the others differ
+        p[k][[5, 8, 13]] = p[k][0]
+    p["car_density_hill"][1] = 2.5  # a neighbour on the generic power path
+    stats: dict[str, int] = {}
+    whole = simulate_states(p, two, arm, stats=stats, transfuse=True)
+    alone = simulate_states({k: v[:1] for k, v in p.items()}, s, transfuse=True)[:, :, 0]
+    for i in (0, 5, 8, 13):
+        assert np.array_equal(whole[:, :, i], alone), i
+    assert not np.array_equal(whole[:, :, 2], alone)  # the neighbours do differ
+    assert stats["rejected"] > 0  # lanes were rejected and restarted around the patient
+
+
+def test_lanes_right_hand_side_is_model_rhs_in_every_lane() -> None:
+    """rhs_lanes with a different patient in every lane (three products, drugs on and
+    off, extinct and not, non-default Hill and tolerance exponents on some lanes) gives
+    each lane model.rhs of its own patient to 1e-12."""
+    from remission.sim import kernel
+    from remission.sim.model import N_STATES, initial_state, rhs
+
+    L = kernel.LANES
+    rng = np.random.default_rng(11)
+    for product, antigen in (("car_t", "CLL1"), ("car_nk", "CD123"), ("none", "CD19")):
+        _, p = build_patients(2, np.arange(L), {}, typical(), product, antigen)
+        p = {k: np.broadcast_to(np.asarray(v, float), (L,)).copy() for k, v in p.items()}
+        p["car_density_hill"][[1, 4]] = (2.5, 1.0)
+        p["ven_tolerance"][[2, 4, 6]] = (0.0, 1.7, 3.0)
+        y = initial_state(p) * rng.uniform(0.3, 2.0, (N_STATES, L))
+        y[0] = np.log(rng.uniform(1e-9, 0.5, L))
+        y[1] = np.log(rng.uniform(1e-9, 0.3, L))
+        y[3] = 10 ** rng.uniform(-3, 3, L)
+        cv = np.where(np.arange(L) % 2 == 0, rng.uniform(0.1, 2, L), 0.0)
+        cb = np.where(np.arange(L) % 3 == 0, rng.uniform(10, 500, L), 0.0)
+        ld = np.where(np.arange(L) % 4 < 2, rng.uniform(0.1, 2, L), 0.0)
+        alive = np.where(np.arange(L) == 7, 0.0, 1.0)
+        w = np.zeros(kernel.N_ROWS * L)
+        w[kernel.R_IN * L:(kernel.R_IN + N_STATES) * L] = y.ravel()
+        for row, v in ((kernel.R_CV, cv), (kernel.R_CB, cb), (kernel.R_LD, ld),
+                       (kernel.R_AL, alive)):
+            w[row * L:(row + 1) * L] = v
+        q = np.ascontiguousarray(kernel.pack(p, L).T).ravel()
+        kernel.rhs_lanes(w, q, L, True)
+        got = w[kernel.R_OUT * L:(kernel.R_OUT + N_STATES) * L].reshape(N_STATES, L)
+        np.testing.assert_allclose(got, rhs(y, cv, cb, ld, p, alive), rtol=1e-12,
+                                   atol=1e-300)
+
+
+def test_branch_free_exp_and_log_are_within_two_ulp_of_numpy() -> None:
+    """kernel.vexp / vlog (the vectorisable exp and log of the right-hand side) against
+    NumPy over the whole double range, subnormal results and arguments, and the special
+    values (0, inf, nan, negative arguments of log, overflow and underflow of exp)."""
+    from remission.sim import kernel
+
+    rng = np.random.default_rng(3)
+    xs = np.concatenate([rng.uniform(-745, 709.7, 4000), rng.uniform(-3, 3, 4000),
+                         rng.uniform(-745.1, -708, 500)])
+    with np.errstate(all="ignore"):
+        for x in xs:
+            want = np.exp(x)
+            assert abs(kernel.vexp(x) - want) <= 2 * np.spacing(want), x
+        ys = np.concatenate([np.exp(rng.uniform(-700, 700, 4000)), rng.uniform(0.5, 2, 2000),
+                             [5e-324, 1e-310, 2.2250738585072014e-308, 1.7e308]])
+        for y in ys:
+            want = np.log(y)
+            assert abs(kernel.vlog(y) - want) <= 2 * np.spacing(abs(want)) + 1e-300, y
+        for x, want in ((0.0, 1.0), (-800.0, 0.0), (710.0, np.inf), (-np.inf, 0.0),
+                        (np.inf, np.inf)):
+            assert kernel.vexp(x) == want, x
+        assert np.isnan(kernel.vexp(np.nan))
+        assert kernel.vlog(0.0) == -np.inf and kernel.vlog(np.inf) == np.inf
+        assert kernel.vlog(1.0) == 0.0
+        assert np.isnan(kernel.vlog(-1.0)) and np.isnan(kernel.vlog(np.nan))

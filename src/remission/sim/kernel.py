@@ -1,16 +1,23 @@
 """Compiled per-patient integrator: the model's right-hand side and adaptive
-Dormand-Prince 5(4) steps, one patient at a time, in Numba.
+Dormand-Prince 5(4) steps, eight patients side by side, in Numba.
 
 Why: the vectorised NumPy solver spends its time in ~100 array operations per
 right-hand-side evaluation and in stepping every patient at the pace of the slowest
 one. Here each patient takes only the steps its own error test needs (per-patient error
 control, as a per-patient ``solve_ivp`` would), and a right-hand side costs a few
-hundred floating-point operations instead of a hundred NumPy calls.
+hundred floating-point operations instead of a hundred NumPy calls. :func:`advance`
+steps :data:`LANES` patients side by side, each with its own step size, error test and
+dose days, and evaluates their right-hand sides together (:func:`rhs_lanes`: one loop over
+the lanes with no branch and no call, which LLVM compiles to SIMD instructions; ``exp`` and
+``log`` are the branch-free :func:`vexp` / :func:`vlog`, within 2 ulp of the C library's).
+A lane's arithmetic never involves another lane and nothing is reassociated or
+contracted (no fast-math), so a patient's numbers do not depend on its neighbours.
 
-:func:`rhs_one` is a transcription of :func:`remission.sim.model.rhs` (read that
+:func:`rhs_lanes` is a transcription of :func:`remission.sim.model.rhs` (read that
 function for the biology and its sources; a few terms are rearranged to save divisions and,
 in remission, a logarithm and an exponential); ``tests/test_sim_solver.py``
-checks that both give the same derivative to 1e-12 on random states of every product, so
+checks that both give the same derivative to 1e-12 on random states of every product
+(:func:`rhs_one`: one patient in every lane; and a different patient in each lane), so
 a change to one without the other fails the suite. The drivers (drug concentrations)
 are exact, as in :class:`remission.sim.pk.DriverModes`.
 """
@@ -21,6 +28,9 @@ from collections.abc import Mapping
 
 import numba
 import numpy as np
+from llvmlite import ir as llvm_ir
+from numba import types
+from numba.extending import intrinsic
 from scipy.integrate._ivp.rk import RK45 as _RK45
 
 #: parameters read by the right-hand side, in the column order of the packed matrix
@@ -99,7 +109,9 @@ def pack(p: Mapping[str, np.ndarray], n: int) -> np.ndarray:
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive: float,
             dy: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Derivative of one patient's 19 states into ``dy`` (see model.rhs).
+    """Derivative of one patient's 19 states into ``dy`` (see model.rhs), by
+    :func:`rhs_lanes` with the patient in every lane (for tests and single calls; the
+    solver calls :func:`rhs_lanes` on eight patients at once).
 
     Parameters
     ----------
@@ -135,111 +147,24 @@ def rhs_one(y: np.ndarray, cv: float, cb: float, ld: float, q: np.ndarray, alive
     >>> bool(np.allclose(dy, want, rtol=1e-12, atol=1e-15))
     True
     """
-    lpos = np.exp(y[0])
-    lneg = np.exp(y[1])
-    ltot = lpos + lneg
-    a = y[2]
-    e = y[3]
-    m = y[4]
-    t = y[5]
-    pr = y[6]
-    n_c = y[10]
-    grow = q[L_GROW] * (1.0 - ltot)
-    car_sat = e / (q[CAR_KH] + e)
-    dens = a * q[AG_DENS]
-    dh = dens * dens * dens if q[CAR_HILL] == 3.0 else dens ** q[CAR_HILL]  # 3: the default
-    kh = q[KH]
-    recog = dh * (1.0 + kh) / (dh + kh)
-    kill_car = q[KMAX] * car_sat * recog
-    kill_pos = kill_car
-    kill_neg = q[CAR_NEG] * kill_car
-    g = q[ALLO]  # donor-derived product: alloreactive recognition of both clones
-    engaged = recog * lpos
-    if g != 0.0:
-        kill_allo = q[KMAX] * car_sat * g
-        kill_pos = kill_pos + kill_allo
-        kill_neg = kill_neg + kill_allo
-        engaged = engaged + g * ltot
-    if cv != 0.0:
-        vt = q[V_TOL]
-        tol = a * a * a if vt == 3.0 else (1.0 if vt == 0.0 else a ** vt)  # 3: the default
-        kill_pos = kill_pos + q[V_KMAX] * cv / (q[V_IC50] * tol + cv)
-        kill_neg = kill_neg + q[V_KMAX] * cv / (q[V_IC50_NEG] * tol + cv)
-    occ_b = 0.0
-    if cb != 0.0:
-        occ_b = cb / (q[BL_EC50] + cb)
-        kill_b = q[BL_KMAX] * occ_b * a * t / (q[BL_THALF] + t + q[BL_ET] * ltot)
-        kill_pos = kill_pos + kill_b
-        kill_neg = kill_neg + q[BL_NEG] * kill_b
-    m_np = q[S_NP] * (1.0 + q[AG_SWITCH] * (a - 1.0))
-    m_pn = q[S_PN]
-    ratio = lneg / lpos
-    dy[0] = (grow - kill_pos - m_pn + m_np * ratio) * alive
-    dy[1] = (grow - kill_neg - m_np + m_pn / ratio) * alive
-    dy[2] = -q[AG_DECAY] * (a - 1.0)
-    if cv != 0.0:
-        dy[2] += q[AG_UP_RATE] * cv / (q[AG_UP_EC50] + cv)
-
-    target = engaged + q[OFF_W] * pr * q[INV_ANC_H]
-    e_rel = e * q[INV_ETC]
-    inv_den = 1.0 / (q[CAR_SH] + target + e_rel)
-    stim = target * inv_den
-    lymph_gap = max(0.0, 1.0 - t * q[INV_ALC0])
-    boost = 1.0 + q[LD_BOOST] * lymph_gap
-    fit = y[18]
-    react = q[CAR_REACT] * stim * m * fit
-    grow_e = q[EXPAN] * boost * stim * fit - q[EF_LOSS] - q[MEM_CONV]
-    if q[HOMEO] != 0.0:
-        grow_e += q[HOMEO] * lymph_gap / (1.0 + e_rel)
-    dy[3] = grow_e * e + react
-    dy[18] = -q[CAR_EXH] * stim * fit if e + m > 0.0 else 0.0  # no CAR cells: no exhaustion
-    dy[4] = q[MEM_CONV] * e - react - q[MEM_LOSS] * m
-
-    dy[5] = q[LY_REC] * (q[ALC0] - t) - q[LD_LY] * ld * t
-
-    ktr = q[KTR]
-    k_off = q[OFF_KILL] * car_sat
-    kdrug = q[LD_MY] * ld + k_off
-    if cv != 0.0:
-        kdrug = kdrug + q[V_MY] * cv
-    if ltot < 1e-4:  # log(1 - x) by its series (remission): error < x^5/5, below 1 ulp
-        lspace = -ltot * (1.0 + ltot * (0.5 + ltot * (1.0 / 3.0 + ltot * 0.25)))
-    else:
-        lspace = np.log(max(1.0 - ltot, 1e-3))
-    drive = np.exp(q[N_GAMMA] * (q[LOG_ANC_H] - np.log(n_c)) + q[N_CROWD] * lspace)
-    dy[6] = ktr * pr * (drive - 1.0) - kdrug * pr
-    dy[7] = ktr * (pr - y[7])
-    dy[8] = ktr * (y[7] - y[8])
-    dy[9] = ktr * (y[8] - y[9])
-    dy[10] = ktr * (y[9] - n_c) - k_off * n_c
-
-    # stimulation x tumour share of the target = engaged / (K_s + target + E/K_ET)
-    prod = q[IL_CAR] * e * (engaged * inv_den)
-    if cb != 0.0:
-        prod = prod + q[IL_BLIN] * occ_b * t * lpos
-    dy[11] = prod / (1.0 + prod * q[INV_PMAX]) - q[IL_ELIM] * (y[11] - q[IL_BASE])
-
-    ktp = q[KTP]
-    pp = y[12]
-    plt = y[16]
-    drive_p = np.exp(q[P_GAMMA] * (q[LOG_P_H] - np.log(plt)) + q[P_CROWD] * lspace)
-    kdp = q[LD_MY] * ld
-    if cv != 0.0:
-        kdp = kdp + q[V_MY] * cv
-    dy[12] = ktp * pp * (drive_p - 1.0) - kdp * pp
-    dy[13] = ktp * (pp - y[13])
-    dy[14] = ktp * (y[13] - y[14])
-    dy[15] = ktp * (y[14] - y[15])
-    dy[16] = ktp * (y[15] - plt)
-    zc = q[HB_CROWD] * lspace
-    if zc > -1e-4:  # exp by its series near 0 (remission): error < z^5/120, below 1 ulp
-        crowd = 1.0 + zc * (1.0 + zc * (0.5 + zc * (1.0 / 6.0 + zc * (1.0 / 24.0))))
-    else:
-        crowd = np.exp(zc)
-    prod_hb = q[HB_H] * crowd
-    if ld != 0.0:
-        prod_hb /= 1.0 + q[LD_HB] * ld
-    dy[17] = q[HB_TURN] * (prod_hb - y[17])
+    L = LANES
+    nq = q.shape[0]
+    w = np.zeros(N_ROWS * L)
+    ql = np.empty(nq * L)
+    for ln in range(L):
+        for s in range(NS):
+            w[(R_IN + s) * L + ln] = y[s]
+        for j in range(nq):
+            ql[j * L + ln] = q[j]
+        w[R_CV * L + ln] = cv
+        w[R_CB * L + ln] = cb
+        w[R_LD * L + ln] = ld
+        w[R_AL * L + ln] = alive
+    # the lane count from an array's length, not the constant: a constant trip count
+    # lets LLVM unroll the lane loop into scalar code (and compile for a minute)
+    rhs_lanes(w, ql, (dy.shape[0] // NS) * L, q[CAR_HILL] != 3.0 or q[V_TOL] != 3.0)
+    for s in range(NS):
+        dy[s] = w[(R_OUT + s) * L]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -289,12 +214,6 @@ NEGLIGIBLE = 1e-18
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _inv5(err: float) -> float:  # pragma: no cover - compiled
-    """``err ** -0.2`` (the step-size factor of a 5(4) pair) as exp/log: cheaper than pow."""
-    return np.exp(-0.2 * np.log(err))
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _powers(r: float) -> tuple[float, float, float, float, float]:  # pragma: no cover
     """``r`` to the powers 18, 27, 72, 80, 90: ``exp(lam c h)`` at the stage nodes
     c = 1/5, 3/10, 4/5, 8/9, 1 from the single exponential ``r = exp(lam h / 90)``."""
@@ -309,6 +228,328 @@ def _powers(r: float) -> tuple[float, float, float, float, float]:  # pragma: no
     return r18, r27, r72, r72 * r8, r72 * r18
 
 
+# ---------------------------------------------------------------------------------------
+# Eight patients side by side. Each patient keeps its own step size, error test and dose
+# days (nothing is shared between lanes but the loop); the right-hand side and the stage
+# sums are written as one loop over the lanes, which LLVM turns into SIMD instructions.
+# Every operation is element-wise over the lanes and none is reassociated or contracted
+# (no fast-math), so a patient's numbers do not depend on its neighbours or on its lane.
+
+#: lanes stepped together (patients per SIMD group)
+LANES = 8
+# rows of the lane work array (each LANES wide): state, right-hand-side input, forcing and
+# alive flag of the right-hand side, its output, the seven stages, the new state, the
+# step sizes, the error sums, and the two generic powers (see :func:`rhs_lanes`)
+R_Y, R_IN, R_CV, R_CB, R_LD, R_AL, R_OUT = 0, 19, 38, 39, 40, 41, 42
+R_K, R_YN, R_H, R_E2, R_PW, R_HX, R_TMP = 61, 213, 232, 233, 234, 236, 255
+#: rows of the lane work array
+N_ROWS = 274
+#: numbers in a block of 19 rows (a state of every lane)
+NL = 19 * LANES
+
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts (Cody & Waite 1980): the high
+_LN2_LO = 1.90821492927058770002e-10  # part has trailing zero bits, so k * _LN2_HI is exact
+_INV_LN2 = 1.4426950408889634
+_ROUND = 6755399441055744.0  # 1.5 * 2**52: x + _ROUND rounds x to an integer in the low bits
+
+
+@intrinsic
+def _bits(typingctx, x):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The IEEE-754 bits of a float64 as an int64 (a bit cast, no conversion)."""
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], llvm_ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, x):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    """The float64 whose IEEE-754 bits are the int64 ``x`` (a bit cast)."""
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.bitcast(args[0], llvm_ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def vexp(x: float) -> float:  # pragma: no cover - compiled
+    """``exp(x)`` without branches or calls, so that a loop over lanes vectorises.
+
+    Range reduction ``x = k ln2 + r``, ``|r| <= ln2 / 2`` (``ln 2`` in two parts, Cody &
+    Waite), then the degree-13 Taylor polynomial of ``exp(r)`` (truncation below 2e-17
+    relative) and the scale ``2**k`` built from its bits in two factors (so that results
+    down to the subnormal range are right). Within 2 ulp of the C library's ``exp``
+    (tests/test_sim_solver.py); 0 below -745.2, inf above 709.79, nan for nan.
+
+    Parameters
+    ----------
+    x : float
+        The argument.
+
+    Returns
+    -------
+    float
+        ``exp(x)``.
+
+    References
+    ----------
+    Cody WJ, Waite W. Software Manual for the Elementary Functions. Prentice-Hall 1980.
+
+    Examples
+    --------
+    >>> import math
+    >>> abs(vexp(1.0) / math.e - 1.0) < 3e-16, vexp(-800.0), vexp(0.0)
+    (True, 0.0, 1.0)
+    """
+    xc = min(max(x, -746.0), 710.0)
+    kk = xc * _INV_LN2 + _ROUND
+    k = kk - _ROUND
+    r = (xc - k * _LN2_HI) - k * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    ki = _bits(kk) - _bits(_ROUND)
+    k1 = ki >> 1
+    res = p * _from_bits((k1 + 1023) << 52) * _from_bits((ki - k1 + 1023) << 52)
+    res = 0.0 if x < -745.2 else res
+    res = np.inf if x > 709.79 else res
+    return res if x == x else x
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def vlog(x: float) -> float:  # pragma: no cover - compiled
+    """``log(x)`` without branches or calls, so that a loop over lanes vectorises.
+
+    ``x = 2**e m`` with ``m`` in [sqrt(1/2), sqrt(2)) from the bits (subnormals scaled by
+    2**54 first), then ``log m = 2 atanh(s)``, ``s = (m - 1) / (m + 1)``, by its series to
+    ``s**21`` (truncation below 3e-17), and ``e ln 2`` in two parts. Within 2 ulp of the
+    C library's ``log`` (tests/test_sim_solver.py); -inf at 0, nan below 0 or for nan,
+    inf at inf.
+
+    Parameters
+    ----------
+    x : float
+        The argument.
+
+    Returns
+    -------
+    float
+        ``log(x)``.
+
+    Examples
+    --------
+    >>> import math
+    >>> abs(vlog(10.0) - math.log(10.0)) < 3e-16, vlog(0.0), vlog(1.0)
+    (True, -inf, 0.0)
+    """
+    tiny = x < 2.2250738585072014e-308
+    xs = x * 18014398509481984.0 if tiny else x  # 2**54
+    b = _bits(xs)
+    m = _from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    # the biased exponent as a float through its bits (no int-to-float conversion)
+    e = _from_bits(((b >> 52) & 0x7FF) | 0x4330000000000000) \
+        - (4503599627370496.0 + (1077.0 if tiny else 1023.0))
+    big = m > 1.4142135623730951
+    m = m * 0.5 if big else m
+    e = e + 1.0 if big else e
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    p = 1.0 / 21.0
+    p = p * s2 + 1.0 / 19.0
+    p = p * s2 + 1.0 / 17.0
+    p = p * s2 + 1.0 / 15.0
+    p = p * s2 + 1.0 / 13.0
+    p = p * s2 + 1.0 / 11.0
+    p = p * s2 + 1.0 / 9.0
+    p = p * s2 + 1.0 / 7.0
+    p = p * s2 + 1.0 / 5.0
+    p = p * s2 + 1.0 / 3.0
+    res = e * _LN2_HI + ((2.0 * s + 2.0 * s * s2 * p) + e * _LN2_LO)
+    res = -np.inf if x == 0.0 else res
+    res = np.inf if x == np.inf else res
+    return np.nan if (x < 0.0 or x != x) else res
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def rhs_lanes(w: np.ndarray, q: np.ndarray, nl: int, generic: bool) -> None:
+    """Derivatives of ``nl`` lanes at once (see model.rhs): one loop over the lanes, no
+    branches and no calls in it (``x if c else y`` are selects), so that it vectorises.
+
+    Reads the states from rows :data:`R_IN` of the lane work array ``w`` (row ``r``,
+    lane ``ln`` at ``w[r * LANES + ln]``), the venetoclax (mg/L), blinatumomab (pg/mL), Flu/Cy
+    (FC units) levels and the alive flag from rows :data:`R_CV` .. :data:`R_AL`, and writes
+    the 19 derivatives to rows :data:`R_OUT`. All rows are at fixed offsets of one array,
+    which is what lets LLVM prove the lanes independent and vectorise without run-time
+    overlap checks. ``exp``/``log`` are :func:`vexp` / :func:`vlog`. A drug that is 0 adds
+    exactly nothing (its terms are selected away, as the branches of the scalar form did).
+    With ``generic`` (a patient whose ``car_density_hill`` or ``ven_tolerance`` is not the
+    default 3) the powers are taken first by ``**`` in a separate loop.
+
+    Parameters
+    ----------
+    w : numpy.ndarray
+        Lane work array, ``N_ROWS * LANES`` floats.
+    q : numpy.ndarray
+        Parameters of the lanes' patients: ``q[j * LANES + ln]`` is column ``j`` of
+        :func:`pack` for lane ``ln``.
+    nl : int
+        Lanes to compute (pass it at run time: a constant lets LLVM unroll the loop into
+        scalar code).
+    generic : bool
+        Some lane has a non-default Hill or tolerance exponent.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    See :func:`rhs_one`, which puts one patient in every lane.
+    """
+    L = LANES
+    if generic:
+        for ln in range(nl):
+            a = w[(R_IN + 2) * L + ln]
+            hill = q[CAR_HILL * L + ln]
+            w[R_PW * L + ln] = (a * q[AG_DENS * L + ln]) ** hill if hill != 3.0 else 0.0
+            vt = q[V_TOL * L + ln]
+            w[(R_PW + 1) * L + ln] = (1.0 if vt == 0.0 else a ** vt) if vt != 3.0 else 0.0
+    for ln in range(nl):
+        lpos = vexp(w[R_IN * L + ln])
+        lneg = vexp(w[(R_IN + 1) * L + ln])
+        ltot = lpos + lneg
+        a = w[(R_IN + 2) * L + ln]
+        e = w[(R_IN + 3) * L + ln]
+        m = w[(R_IN + 4) * L + ln]
+        t = w[(R_IN + 5) * L + ln]
+        pr = w[(R_IN + 6) * L + ln]
+        n_c = w[(R_IN + 10) * L + ln]
+        cv = w[R_CV * L + ln]
+        cb = w[R_CB * L + ln]
+        ld = w[R_LD * L + ln]
+        alive = w[R_AL * L + ln]
+        grow = q[L_GROW * L + ln] * (1.0 - ltot)
+        car_sat = e / (q[CAR_KH * L + ln] + e)
+        dens = a * q[AG_DENS * L + ln]
+        dh = dens * dens * dens if q[CAR_HILL * L + ln] == 3.0 else w[R_PW * L + ln]
+        kh = q[KH * L + ln]
+        recog = dh * (1.0 + kh) / (dh + kh)
+        kill_car = q[KMAX * L + ln] * car_sat * recog
+        g = q[ALLO * L + ln]  # donor-derived product: alloreactive recognition of both clones
+        kill_allo = q[KMAX * L + ln] * car_sat * g
+        engaged = recog * lpos
+        engaged = engaged + g * ltot if g != 0.0 else engaged
+        tol = a * a * a if q[V_TOL * L + ln] == 3.0 else w[(R_PW + 1) * L + ln]
+        vk = q[V_KMAX * L + ln] * cv
+        kv_pos = vk / (q[V_IC50 * L + ln] * tol + cv)
+        kv_neg = vk / (q[V_IC50_NEG * L + ln] * tol + cv)
+        kill_pos = kill_car + kill_allo if g != 0.0 else kill_car
+        kill_pos = kill_pos + kv_pos if cv != 0.0 else kill_pos
+        kill_neg = q[CAR_NEG * L + ln] * kill_car
+        kill_neg = kill_neg + kill_allo if g != 0.0 else kill_neg
+        kill_neg = kill_neg + kv_neg if cv != 0.0 else kill_neg
+        occ = cb / (q[BL_EC50 * L + ln] + cb)
+        kill_b = q[BL_KMAX * L + ln] * occ * a * t / (q[BL_THALF * L + ln] + t
+                                                     + q[BL_ET * L + ln] * ltot)
+        occ_b = occ if cb != 0.0 else 0.0
+        kill_pos = kill_pos + kill_b if cb != 0.0 else kill_pos
+        kill_neg = kill_neg + q[BL_NEG * L + ln] * kill_b if cb != 0.0 else kill_neg
+        m_np = q[S_NP * L + ln] * (1.0 + q[AG_SWITCH * L + ln] * (a - 1.0))
+        m_pn = q[S_PN * L + ln]
+        ratio = lneg / lpos
+        w[R_OUT * L + ln] = (grow - kill_pos - m_pn + m_np * ratio) * alive
+        w[(R_OUT + 1) * L + ln] = (grow - kill_neg - m_np + m_pn / ratio) * alive
+        d2 = -q[AG_DECAY * L + ln] * (a - 1.0)
+        up = q[AG_UP_RATE * L + ln] * cv / (q[AG_UP_EC50 * L + ln] + cv)
+        w[(R_OUT + 2) * L + ln] = d2 + up if cv != 0.0 else d2
+
+        target = engaged + q[OFF_W * L + ln] * pr * q[INV_ANC_H * L + ln]
+        e_rel = e * q[INV_ETC * L + ln]
+        inv_den = 1.0 / (q[CAR_SH * L + ln] + target + e_rel)
+        stim = target * inv_den
+        lymph_gap = max(0.0, 1.0 - t * q[INV_ALC0 * L + ln])
+        boost = 1.0 + q[LD_BOOST * L + ln] * lymph_gap
+        fit = w[(R_IN + 18) * L + ln]
+        react = q[CAR_REACT * L + ln] * stim * m * fit
+        grow_e = q[EXPAN * L + ln] * boost * stim * fit - q[EF_LOSS * L + ln] \
+            - q[MEM_CONV * L + ln]
+        homeo = q[HOMEO * L + ln]
+        grow_e = grow_e + homeo * lymph_gap / (1.0 + e_rel) if homeo != 0.0 else grow_e
+        w[(R_OUT + 3) * L + ln] = grow_e * e + react
+        w[(R_OUT + 18) * L + ln] = -q[CAR_EXH * L + ln] * stim * fit if e + m > 0.0 else 0.0
+        w[(R_OUT + 4) * L + ln] = q[MEM_CONV * L + ln] * e - react - q[MEM_LOSS * L + ln] * m
+
+        w[(R_OUT + 5) * L + ln] = q[LY_REC * L + ln] * (q[ALC0 * L + ln] - t) \
+            - q[LD_LY * L + ln] * ld * t
+
+        ktr = q[KTR * L + ln]
+        k_off = q[OFF_KILL * L + ln] * car_sat
+        kdrug = q[LD_MY * L + ln] * ld + k_off
+        kdrug = kdrug + q[V_MY * L + ln] * cv if cv != 0.0 else kdrug
+        # log(1 - x) by its series below 1e-4 (remission): error < x^5/5, below 1 ulp
+        ls_series = -ltot * (1.0 + ltot * (0.5 + ltot * (1.0 / 3.0 + ltot * 0.25)))
+        ls_log = vlog(max(1.0 - ltot, 1e-3))
+        lspace = ls_series if ltot < 1e-4 else ls_log
+        drive = vexp(q[N_GAMMA * L + ln] * (q[LOG_ANC_H * L + ln] - vlog(n_c))
+                     + q[N_CROWD * L + ln] * lspace)
+        w[(R_OUT + 6) * L + ln] = ktr * pr * (drive - 1.0) - kdrug * pr
+        w[(R_OUT + 7) * L + ln] = ktr * (pr - w[(R_IN + 7) * L + ln])
+        w[(R_OUT + 8) * L + ln] = ktr * (w[(R_IN + 7) * L + ln] - w[(R_IN + 8) * L + ln])
+        w[(R_OUT + 9) * L + ln] = ktr * (w[(R_IN + 8) * L + ln] - w[(R_IN + 9) * L + ln])
+        w[(R_OUT + 10) * L + ln] = ktr * (w[(R_IN + 9) * L + ln] - n_c) - k_off * n_c
+
+        # stimulation x tumour share of the target = engaged / (K_s + target + E/K_ET)
+        prod = q[IL_CAR * L + ln] * e * (engaged * inv_den)
+        prod = prod + q[IL_BLIN * L + ln] * occ_b * t * lpos if cb != 0.0 else prod
+        w[(R_OUT + 11) * L + ln] = prod / (1.0 + prod * q[INV_PMAX * L + ln]) \
+            - q[IL_ELIM * L + ln] * (w[(R_IN + 11) * L + ln] - q[IL_BASE * L + ln])
+
+        ktp = q[KTP * L + ln]
+        pp = w[(R_IN + 12) * L + ln]
+        plt = w[(R_IN + 16) * L + ln]
+        drive_p = vexp(q[P_GAMMA * L + ln] * (q[LOG_P_H * L + ln] - vlog(plt))
+                       + q[P_CROWD * L + ln] * lspace)
+        kdp = q[LD_MY * L + ln] * ld
+        kdp = kdp + q[V_MY * L + ln] * cv if cv != 0.0 else kdp
+        w[(R_OUT + 12) * L + ln] = ktp * pp * (drive_p - 1.0) - kdp * pp
+        w[(R_OUT + 13) * L + ln] = ktp * (pp - w[(R_IN + 13) * L + ln])
+        w[(R_OUT + 14) * L + ln] = ktp * (w[(R_IN + 13) * L + ln] - w[(R_IN + 14) * L + ln])
+        w[(R_OUT + 15) * L + ln] = ktp * (w[(R_IN + 14) * L + ln] - w[(R_IN + 15) * L + ln])
+        w[(R_OUT + 16) * L + ln] = ktp * (w[(R_IN + 15) * L + ln] - plt)
+        zc = q[HB_CROWD * L + ln] * lspace
+        # exp by its series near 0 (remission): error < z^5/120, below 1 ulp
+        c_series = 1.0 + zc * (1.0 + zc * (0.5 + zc * (1.0 / 6.0 + zc * (1.0 / 24.0))))
+        crowd = c_series if zc > -1e-4 else vexp(zc)
+        prod_hb = q[HB_H * L + ln] * crowd
+        prod_hb = prod_hb / (1.0 + q[LD_HB * L + ln] * ld) if ld != 0.0 else prod_hb
+        w[(R_OUT + 17) * L + ln] = q[HB_TURN * L + ln] * (prod_hb - w[(R_IN + 17) * L + ln])
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _rhs_to(w: np.ndarray, q: np.ndarray, nl: int, generic: bool, f: np.ndarray, node: int,
+            dst: int) -> None:  # pragma: no cover - compiled
+    """Right-hand side of rows :data:`R_IN` with the drug levels of stage node ``node``
+    (``f[0..2, node, lane]``) into the rows from ``dst`` (a stage)."""
+    L = LANES
+    for ln in range(nl):
+        w[R_CV * L + ln] = f[0, node, ln]
+        w[R_CB * L + ln] = f[1, node, ln]
+        w[R_LD * L + ln] = f[2, node, ln]
+    rhs_lanes(w, q, nl, generic)
+    base = dst * L
+    for x in range(NL):
+        w[base + x] = w[R_OUT * L + x]
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
             alive: np.ndarray, q: np.ndarray,
@@ -316,7 +557,7 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
             d3: np.ndarray, kb: np.ndarray, rate: np.ndarray, vb: np.ndarray, d4: np.ndarray,
             kld: np.ndarray, stop: np.ndarray, until: int, out: np.ndarray,
             trig: np.ndarray, inc: np.ndarray, transfuse: bool, rtol: float, atol: float,
-            extinction: bool, stats: np.ndarray) -> None:  # pragma: no cover - compiled
+            extinction: bool, stats: np.ndarray, lanes: int) -> None:  # pragma: no cover
     """Advance every patient (rows of ``y``, shape (n, 19)) from its time ``t`` until
     ``t >= until``, in place, never past its own next dose day ``stop``.
 
@@ -329,6 +570,12 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     outside). ``h`` carries each patient's step size to the next call; a step that starts
     at a dose (``t == tseg``) is at most ``hdose``, the first accepted step after the
     patient's previous dose (a quiet stretch's long step would be rejected at the dose).
+
+    Patients are stepped ``lanes`` (:data:`LANES`) at a time, side by side: every lane
+    takes one trial step of its own size per round, the right-hand side of all lanes is
+    one vectorised call (:func:`rhs_lanes`), and a lane whose patient is done takes the
+    next patient. A lane's arithmetic never involves another lane, so a patient's
+    trajectory is bit-identical whatever its neighbours (tested).
 
     Forcing is exact, ``tau = t - tseg`` days after the patient's last dose (the modal
     form of :class:`remission.sim.pk.DriverModes`); inside a step, the exponentials at the
@@ -380,6 +627,9 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
         Tolerances of the error test.
     stats : numpy.ndarray
         int64 (2,): steps and rejected steps, added to.
+    lanes : int
+        Patients stepped side by side, 1 .. :data:`LANES` (:data:`LANES` in the solver;
+        passed at run time so that the lane loops stay vector loops).
 
     Returns
     -------
@@ -410,7 +660,7 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     >>> advance(y, z.copy(), np.full(2, 0.1), np.full(2, np.inf), np.ones(2), pack(p, 2),
     ...         z, np.zeros((2, 3)), np.ascontiguousarray(m.lam.T), m.v2, z, m.kb, z, m.vb,
     ...         z, m.kld, np.full(2, 5), 5, out, np.zeros((2, 2)), np.zeros((2, 2)), False,
-    ...         RTOL, ATOL, False, stats)
+    ...         RTOL, ATOL, False, stats, LANES)
     >>> want = simulate_states(p, Schedule.empty(0, 5))
     >>> bool(np.array_equal(out[:, 1:, :].transpose(1, 2, 0), want[1:, :19]))
     True
@@ -419,140 +669,227 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     """
     n = y.shape[0]
     ns = NS
+    L = LANES
     if y.shape[1] != NS:
         raise ValueError("advance: y must have NS (19) states per row")
-    k1 = np.empty(ns)
-    k2 = np.empty(ns)
-    k3 = np.empty(ns)
-    k4 = np.empty(ns)
-    k5 = np.empty(ns)
-    k6 = np.empty(ns)
-    k7 = np.empty(ns)
-    yt = np.empty(ns)
-    yn = np.empty(ns)
-    yd = np.empty(ns)
-    wd = np.empty(7)
-    cvs = np.empty(6)
-    cbs = np.empty(6)
-    lds = np.empty(6)
-    amp_v = np.zeros(3)
-    end_v = np.ones(3)
-    end_l = 1.0
+    nl = lanes
+    nq = q.shape[1]
+    # the stages' nodes (c6 = c7 = 1) and rows; last: a (re)start derivative, into the
+    # scratch rows after K_7
+    nodes = np.array([1, 2, 3, 4, 5, 5, 0])
+    dsts = np.array([R_K + ns, R_K + 2 * ns, R_K + 3 * ns, R_K + 4 * ns, R_K + 5 * ns,
+                     R_K + 6 * ns, R_K + 7 * ns])
+    generic = q.shape[0] < 0  # a bool variable (not a literal)
     for i in range(n):
-        ti = t[i]
-        if ti >= until:
-            continue
-        yi = y[i]
-        qi = q[i]
-        ci = coef[i]
-        li = lam[i]
-        v2i, d3i, kbi, ri, vbi, d4i, kldi = v2[i], d3[i], kb[i], rate[i], vb[i], d4[i], kld[i]
-        t0 = tseg[i]
-        end = float(stop[i])
-        hi = h[i]
-        fresh = ti == t0
-        if fresh:
-            hi = min(hi, hdose[i])
-        al = alive[i]
-        ven_on = ci[0] != 0.0 or ci[1] != 0.0 or ci[2] != 0.0
-        blin_on = d3i != 0.0 or ri != 0.0
-        ld_on = d4i != 0.0
-        cv, cb, ld = _forcing(ti - t0, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
-        rhs_one(yi, cv, cb, ld, qi, al, k1)
-        # mode amplitudes at ti (venetoclax, Flu/Cy), carried from step to step: times the
-        # step's exponential after each accepted step, recomputed after a restart
-        for m in range(3):
-            amp_v[m] = ci[m] * np.exp(li[m] * (ti - t0)) if ven_on else 0.0
-        amp_l = d4i * np.exp(-kldi * (ti - t0)) if ld_on else 0.0
-        while ti < until:
-            hs = min(hi, end - ti)
+        if q[i, CAR_HILL] != 3.0 or q[i, V_TOL] != 3.0:
+            generic = True
+    w = np.zeros(N_ROWS * L)
+    ql = np.ones(nq * L)
+    f = np.zeros((3, 6, L))  # drug levels at the stage nodes (venetoclax, blin, Flu/Cy)
+    fk = np.zeros((3, L))  # drug levels for a lane's (re)start derivative
+    pid = np.full(L, -1, np.int64)
+    lt = np.zeros(L)
+    lt0 = np.zeros(L)
+    rates = np.zeros((4, L))  # venetoclax eigenvalues, -Flu/Cy decay, per lane
+    ex = np.ones((4, L))  # exp(rate * h / 90) per lane
+    g = np.zeros(L)  # 0.9 err**-0.2 per lane
+    lend = np.zeros(L)
+    lh = np.zeros(L)
+    lhs = np.zeros(L)
+    ltn = np.zeros(L)
+    llast = np.zeros(L, np.bool_)
+    lfresh = np.zeros(L, np.bool_)
+    lven = np.zeros(L, np.bool_)
+    lblin = np.zeros(L, np.bool_)
+    lld = np.zeros(L, np.bool_)
+    need = np.zeros(L, np.bool_)
+    amp_v = np.zeros((3, L))
+    end_v = np.ones((3, L))
+    amp_l = np.zeros(L)
+    end_l = np.ones(L)
+    wd = np.empty(7)
+    yd = np.empty(ns)
+    nxt = 0
+    active = 0
+    for ln in range(nl):  # fill the lanes
+        while nxt < n and t[nxt] >= until:
+            nxt += 1
+        if nxt < n:
+            _load(nxt, ln, y, t, h, hdose, alive, q, tseg, coef, lam, v2, d3, kb, rate, vb, d4,
+                  kld, stop, w, ql, nq, pid, lt, lt0, lend, lh, lfresh, lven, lblin, lld,
+                  amp_v, amp_l, fk, need)
+            for m in range(3):
+                rates[m, ln] = lam[nxt, m]
+            rates[3, ln] = -kld[nxt]
+            nxt += 1
+            active += 1
+    while active > 0:
+        # derivative at the start of lanes that (re)start: one call for all of them
+        anyneed = False
+        for ln in range(nl):
+            anyneed = anyneed or need[ln]
+        if anyneed:
+            for x in range(NL):
+                w[R_IN * L + x] = w[R_Y * L + x]
+            for ln in range(L):
+                f[0, 0, ln] = fk[0, ln]
+                f[1, 0, ln] = fk[1, ln]
+                f[2, 0, ln] = fk[2, ln]
+            _rhs_to(w, ql, nl, generic, f, nodes[6], dsts[6])
+            for ln in range(nl):
+                if need[ln]:
+                    for s in range(ns):
+                        w[(R_K + s) * L + ln] = w[(R_K + 7 * ns + s) * L + ln]
+                    need[ln] = False
+        # each lane's trial step: its size and the exact drug levels at its stage nodes
+        for ln in range(nl):
+            if pid[ln] < 0:
+                w[R_H * L + ln] = 0.0
+                continue
+            ti = lt[ln]
+            end = lend[ln]
+            hs = min(lh[ln], end - ti)
             last = hs >= end - ti
-            tn = end if last else ti + hs
-            # drug levels at the five later stage nodes (index 1..5 = c 1/5 .. 1)
-            tau = ti - t0
+            lhs[ln] = hs
+            llast[ln] = last
+            ltn[ln] = end if last else ti + hs
+            w[R_H * L + ln] = hs
+        # the one exponential per drug mode of each lane's step (vectorised)
+        for m in range(4):
+            for ln in range(L):
+                ex[m, ln] = vexp(rates[m, ln] * w[R_H * L + ln] / 90.0)
+        for ln in range(nl):
             for st in range(6):
-                cvs[st] = 0.0
-                cbs[st] = 0.0
-                lds[st] = 0.0
-            if ven_on:
+                f[0, st, ln] = 0.0
+                f[1, st, ln] = 0.0
+                f[2, st, ln] = 0.0
+            if pid[ln] < 0:
+                continue
+            i = pid[ln]
+            ti = lt[ln]
+            t0 = lt0[ln]
+            hs = lhs[ln]
+            tn = ltn[ln]
+            tau = ti - t0
+            if lven[ln]:
                 amp = 0.0
+                v2i = v2[i]
                 for m in range(3):
-                    a0 = amp_v[m]
+                    a0 = amp_v[m, ln]
                     amp += abs(a0)
-                    p18, p27, p72, p80, p90 = _powers(np.exp(li[m] * hs / 90.0))
-                    end_v[m] = p90
-                    cvs[1] += a0 * p18
-                    cvs[2] += a0 * p27
-                    cvs[3] += a0 * p72
-                    cvs[4] += a0 * p80
-                    cvs[5] += a0 * p90
+                    p18, p27, p72, p80, p90 = _powers(ex[m, ln])
+                    end_v[m, ln] = p90
+                    f[0, 1, ln] += a0 * p18
+                    f[0, 2, ln] += a0 * p27
+                    f[0, 3, ln] += a0 * p72
+                    f[0, 4, ln] += a0 * p80
+                    f[0, 5, ln] += a0 * p90
                 if amp / v2i < NEGLIGIBLE:
-                    ven_on = False
+                    lven[ln] = False
                     for st in range(6):
-                        cvs[st] = 0.0
+                        f[0, st, ln] = 0.0
                 else:
                     for st in range(1, 6):
-                        cvs[st] /= v2i
-            if ld_on:
-                a0 = amp_l
+                        f[0, st, ln] /= v2i
+            if lld[ln]:
+                a0 = amp_l[ln]
                 if a0 < NEGLIGIBLE:
-                    ld_on = False
+                    lld[ln] = False
                 else:
-                    p18, p27, p72, p80, p90 = _powers(np.exp(-kldi * hs / 90.0))
-                    end_l = p90
-                    lds[1] = a0 * p18
-                    lds[2] = a0 * p27
-                    lds[3] = a0 * p72
-                    lds[4] = a0 * p80
-                    lds[5] = a0 * p90
-            if blin_on:
+                    p18, p27, p72, p80, p90 = _powers(ex[3, ln])
+                    end_l[ln] = p90
+                    f[2, 1, ln] = a0 * p18
+                    f[2, 2, ln] = a0 * p27
+                    f[2, 3, ln] = a0 * p72
+                    f[2, 4, ln] = a0 * p80
+                    f[2, 5, ln] = a0 * p90
+            if lblin[ln]:
+                d3i, kbi, ri, vbi = d3[i], kb[i], rate[i], vb[i]
                 if ri == 0.0 and d3i * np.exp(-kbi * tau) / vbi * 1000.0 < NEGLIGIBLE:
-                    blin_on = False
+                    lblin[ln] = False
                 else:
-                    cbs[1] = _blin(tau + C2 * hs, d3i, kbi, ri, vbi)
-                    cbs[2] = _blin(tau + C3 * hs, d3i, kbi, ri, vbi)
-                    cbs[3] = _blin(tau + C4 * hs, d3i, kbi, ri, vbi)
-                    cbs[4] = _blin(tau + C5 * hs, d3i, kbi, ri, vbi)
-                    cbs[5] = _blin(tn - t0, d3i, kbi, ri, vbi)
-            for s in range(ns):
-                yt[s] = yi[s] + hs * (A21 * k1[s])
-            rhs_one(yt, cvs[1], cbs[1], lds[1], qi, al, k2)
-            for s in range(ns):
-                yt[s] = yi[s] + hs * (A31 * k1[s] + A32 * k2[s])
-            rhs_one(yt, cvs[2], cbs[2], lds[2], qi, al, k3)
-            for s in range(ns):
-                yt[s] = yi[s] + hs * (A41 * k1[s] + A42 * k2[s] + A43 * k3[s])
-            rhs_one(yt, cvs[3], cbs[3], lds[3], qi, al, k4)
-            for s in range(ns):
-                yt[s] = yi[s] + hs * (A51 * k1[s] + A52 * k2[s] + A53 * k3[s] + A54 * k4[s])
-            rhs_one(yt, cvs[4], cbs[4], lds[4], qi, al, k5)
-            for s in range(ns):
-                yt[s] = yi[s] + hs * (A61 * k1[s] + A62 * k2[s] + A63 * k3[s] + A64 * k4[s]
-                                      + A65 * k5[s])
-            rhs_one(yt, cvs[5], cbs[5], lds[5], qi, al, k6)
-            for s in range(ns):
-                yn[s] = yi[s] + hs * (B1 * k1[s] + B3 * k3[s] + B4 * k4[s] + B5 * k5[s]
-                                      + B6 * k6[s])
-            rhs_one(yn, cvs[5], cbs[5], lds[5], qi, al, k7)  # same time as stage 6 (c6 = 1)
+                    f[1, 1, ln] = _blin(tau + C2 * hs, d3i, kbi, ri, vbi)
+                    f[1, 2, ln] = _blin(tau + C3 * hs, d3i, kbi, ri, vbi)
+                    f[1, 3, ln] = _blin(tau + C4 * hs, d3i, kbi, ri, vbi)
+                    f[1, 4, ln] = _blin(tau + C5 * hs, d3i, kbi, ri, vbi)
+                    f[1, 5, ln] = _blin(tn - t0, d3i, kbi, ri, vbi)
+        # the stages of every lane together, each lane with its own step size (rows of
+        # R_HX). The loops run over the flat (state, lane) block of NL = 19 * LANES
+        # numbers: fixed offsets in one array, so they vectorise without checks. One
+        # call site of the right-hand side (stage 0: the derivative of lanes that
+        # (re)start, before the step's set-up; then stages 2..7).
+        for s in range(ns):
+            for ln in range(L):
+                w[(R_HX + s) * L + ln] = w[R_H * L + ln]
+        # offsets of the blocks (constants): state, stage input, step sizes, K_1..K_7
+        oy, oi, oh, on = R_Y * L, R_IN * L, R_HX * L, R_YN * L
+        k0, k1, k2, k3, k4, k5, k6 = (R_K * L, R_K * L + NL, R_K * L + 2 * NL,
+                                      R_K * L + 3 * NL, R_K * L + 4 * NL, R_K * L + 5 * NL,
+                                      R_K * L + 6 * NL)
+        for stg in range(1, 7):
+            if stg == 1:
+                for x in range(NL):
+                    w[oi + x] = w[oy + x] + w[oh + x] * (A21 * w[k0 + x])
+            elif stg == 2:
+                for x in range(NL):
+                    w[oi + x] = w[oy + x] + w[oh + x] * (A31 * w[k0 + x] + A32 * w[k1 + x])
+            elif stg == 3:
+                for x in range(NL):
+                    w[oi + x] = w[oy + x] + w[oh + x] * (A41 * w[k0 + x] + A42 * w[k1 + x]
+                                                         + A43 * w[k2 + x])
+            elif stg == 4:
+                for x in range(NL):
+                    w[oi + x] = w[oy + x] + w[oh + x] * (A51 * w[k0 + x] + A52 * w[k1 + x]
+                                                         + A53 * w[k2 + x] + A54 * w[k3 + x])
+            elif stg == 5:
+                for x in range(NL):
+                    w[oi + x] = w[oy + x] + w[oh + x] * (A61 * w[k0 + x] + A62 * w[k1 + x]
+                                                         + A63 * w[k2 + x] + A64 * w[k3 + x]
+                                                         + A65 * w[k4 + x])
+            else:
+                for x in range(NL):
+                    v = w[oy + x] + w[oh + x] * (B1 * w[k0 + x] + B3 * w[k2 + x]
+                                                 + B4 * w[k3 + x] + B5 * w[k4 + x]
+                                                 + B6 * w[k5 + x])
+                    w[on + x] = v
+                    w[oi + x] = v
+            _rhs_to(w, ql, nl, generic, f, nodes[stg - 1], dsts[stg - 1])
+        for x in range(NL):
+            r = w[oh + x] * (E1 * w[k0 + x] + E3 * w[k2 + x] + E4 * w[k3 + x] + E5 * w[k4 + x]
+                             + E6 * w[k5 + x] + E7 * w[k6 + x]) / (
+                atol + rtol * max(abs(w[oy + x]), abs(w[on + x])))
+            w[R_TMP * L + x] = r * r
+        for ln in range(L):
             e2 = 0.0
             for s in range(ns):
-                r = hs * (E1 * k1[s] + E3 * k3[s] + E4 * k4[s] + E5 * k5[s] + E6 * k6[s]
-                          + E7 * k7[s]) / (atol + rtol * max(abs(yi[s]), abs(yn[s])))
-                e2 += r * r
-            err = np.sqrt(e2 / ns)
+                e2 += w[(R_TMP + s) * L + ln]
+            w[R_E2 * L + ln] = e2
+        for ln in range(L):  # the step-size factor 0.9 err**-0.2 of every lane (vectorised)
+            g[ln] = 0.9 * vexp(-0.2 * vlog(np.sqrt(w[R_E2 * L + ln] / ns)))
+        # each lane: accept or reject, days passed, transfusions, extinction, next patient
+        for ln in range(nl):
+            i = pid[ln]
+            if i < 0:
+                continue
+            hs = lhs[ln]
+            ti = lt[ln]
+            tn = ltn[ln]
+            hi = lh[ln]
+            err = np.sqrt(w[R_E2 * L + ln] / ns)
             stats[0] += 1
             if not err <= 1.0:  # also a nan from a failed trial stage
                 stats[1] += 1
-                fac = 0.2 if not np.isfinite(err) else min(0.9, max(0.1, 0.9 * _inv5(err)))
+                fac = 0.2 if not np.isfinite(err) else min(0.9, max(0.1, g[ln]))
                 hi = hs * fac
                 if hi < 1e-12:
                     raise FloatingPointError("step size underflow")
+                lh[ln] = hi
                 continue
-            fac = 5.0 if err == 0.0 else min(5.0, max(0.2, 0.9 * _inv5(err)))
-            if fresh:
+            fac = 5.0 if err == 0.0 else min(5.0, max(0.2, g[ln]))
+            if lfresh[ln]:
                 hdose[i] = hs
-                fresh = False
-            if not last or hs >= hi:  # a step clipped at a dose day does not set the next
+                lfresh[ln] = False
+            if not llast[ln] or hs >= hi:  # a step clipped at a dose day does not set the next
                 hi = hs * fac
             # whole days this step passes: continuous extension (or the step end itself)
             cut = -1.0
@@ -564,12 +901,16 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                         wd[j] = hs * x * (_P[j, 0] + x * (_P[j, 1] + x * (_P[j, 2]
                                                                           + x * _P[j, 3])))
                     for s in range(ns):
-                        yd[s] = yi[s] + (wd[0] * k1[s] + wd[1] * k2[s] + wd[2] * k3[s]
-                                         + wd[3] * k4[s] + wd[4] * k5[s] + wd[5] * k6[s]
-                                         + wd[6] * k7[s])
+                        yd[s] = w[(R_Y + s) * L + ln] + (
+                            wd[0] * w[(R_K + s) * L + ln] + wd[1] * w[(R_K + ns + s) * L + ln]
+                            + wd[2] * w[(R_K + 2 * ns + s) * L + ln]
+                            + wd[3] * w[(R_K + 3 * ns + s) * L + ln]
+                            + wd[4] * w[(R_K + 4 * ns + s) * L + ln]
+                            + wd[5] * w[(R_K + 5 * ns + s) * L + ln]
+                            + wd[6] * w[(R_K + 6 * ns + s) * L + ln])
                 else:
                     for s in range(ns):
-                        yd[s] = yn[s]
+                        yd[s] = w[(R_YN + s) * L + ln]
                 for s in range(ns):
                     out[i, dday, s] = yd[s]
                 if transfuse and (yd[17] < trig[i, 0] or yd[16] < trig[i, 1]):
@@ -582,27 +923,96 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
             if cut >= 0.0:
                 ti = cut
                 for s in range(ns):
-                    yi[s] = yd[s]
+                    w[(R_Y + s) * L + ln] = yd[s]
             else:
                 ti = tn
                 for s in range(ns):
-                    yi[s] = yn[s]
-                    k1[s] = k7[s]
+                    w[(R_Y + s) * L + ln] = w[(R_YN + s) * L + ln]
+                    w[(R_K + s) * L + ln] = w[(R_K + 6 * ns + s) * L + ln]
                 for m in range(3):
-                    amp_v[m] *= end_v[m]
-                amp_l *= end_l
-            if extinction and al != 0.0 and (np.exp(yi[0]) + np.exp(yi[1])) * qi[CAP] < 1.0:
+                    amp_v[m, ln] *= end_v[m, ln]
+                amp_l[ln] *= end_l[ln]
+            al = w[R_AL * L + ln]
+            if extinction and al != 0.0 and (np.exp(w[R_Y * L + ln]) + np.exp(
+                    w[(R_Y + 1) * L + ln])) * q[i, CAP] < 1.0:
                 al = 0.0
+                w[R_AL * L + ln] = 0.0
                 cut = ti
+            lt[ln] = ti
+            lh[ln] = hi
             if cut >= 0.0:  # restart: the derivative at the new state and time
-                cv, cb, ld = _forcing(ti - t0, ci, li, v2i, d3i, kbi, ri, vbi, d4i, kldi)
+                t0 = lt0[ln]
+                cv, cb, ld = _forcing(ti - t0, coef[i], lam[i], v2[i], d3[i], kb[i], rate[i],
+                                      vb[i], d4[i], kld[i])
                 for m in range(3):
-                    amp_v[m] = ci[m] * np.exp(li[m] * (ti - t0)) if ven_on else 0.0
-                amp_l = d4i * np.exp(-kldi * (ti - t0)) if ld_on else 0.0
-                rhs_one(yi, cv if ven_on else 0.0, cb if blin_on else 0.0,
-                        ld if ld_on else 0.0, qi, al, k1)
-            if ti >= end:
-                break
-        t[i] = ti
-        h[i] = hi
-        alive[i] = al
+                    amp_v[m, ln] = coef[i, m] * np.exp(lam[i, m] * (ti - t0)) if lven[ln] \
+                        else 0.0
+                amp_l[ln] = d4[i] * np.exp(-kld[i] * (ti - t0)) if lld[ln] else 0.0
+                fk[0, ln] = cv if lven[ln] else 0.0
+                fk[1, ln] = cb if lblin[ln] else 0.0
+                fk[2, ln] = ld if lld[ln] else 0.0
+                need[ln] = True
+            if ti >= until or ti >= lend[ln]:  # this patient is done: the lane takes the next
+                t[i] = ti
+                h[i] = hi
+                alive[i] = al
+                for s in range(ns):
+                    y[i, s] = w[(R_Y + s) * L + ln]
+                pid[ln] = -1
+                need[ln] = False
+                active -= 1
+                while nxt < n and t[nxt] >= until:
+                    nxt += 1
+                if nxt < n:
+                    _load(nxt, ln, y, t, h, hdose, alive, q, tseg, coef, lam, v2, d3, kb, rate,
+                          vb, d4, kld, stop, w, ql, nq, pid, lt, lt0, lend, lh, lfresh, lven,
+                          lblin, lld, amp_v, amp_l, fk, need)
+                    for m in range(3):
+                        rates[m, ln] = lam[nxt, m]
+                    rates[3, ln] = -kld[nxt]
+                    nxt += 1
+                    active += 1
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _load(i: int, ln: int, y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
+          alive: np.ndarray, q: np.ndarray, tseg: np.ndarray, coef: np.ndarray,
+          lam: np.ndarray, v2: np.ndarray, d3: np.ndarray, kb: np.ndarray, rate: np.ndarray,
+          vb: np.ndarray, d4: np.ndarray, kld: np.ndarray, stop: np.ndarray, w: np.ndarray,
+          ql: np.ndarray, nq: int, pid: np.ndarray, lt: np.ndarray, lt0: np.ndarray,
+          lend: np.ndarray, lh: np.ndarray, lfresh: np.ndarray, lven: np.ndarray,
+          lblin: np.ndarray, lld: np.ndarray, amp_v: np.ndarray, amp_l: np.ndarray,
+          fk: np.ndarray, need: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Put patient ``i`` in lane ``ln`` of :func:`advance` (state, parameters, step size,
+    drugs on, mode amplitudes, and the drug levels of its first derivative)."""
+    L = LANES
+    pid[ln] = i
+    for s in range(NS):
+        w[(R_Y + s) * L + ln] = y[i, s]
+    for j in range(nq):
+        ql[j * L + ln] = q[i, j]
+    ti = t[i]
+    t0 = tseg[i]
+    lt[ln] = ti
+    lt0[ln] = t0
+    lend[ln] = float(stop[i])
+    hi = h[i]
+    fresh = ti == t0
+    if fresh:
+        hi = min(hi, hdose[i])
+    lh[ln] = hi
+    lfresh[ln] = fresh
+    w[R_AL * L + ln] = alive[i]
+    ci = coef[i]
+    lven[ln] = ci[0] != 0.0 or ci[1] != 0.0 or ci[2] != 0.0
+    lblin[ln] = d3[i] != 0.0 or rate[i] != 0.0
+    lld[ln] = d4[i] != 0.0
+    cv, cb, ld = _forcing(ti - t0, ci, lam[i], v2[i], d3[i], kb[i], rate[i], vb[i], d4[i],
+                          kld[i])
+    fk[0, ln] = cv
+    fk[1, ln] = cb
+    fk[2, ln] = ld
+    for m in range(3):
+        amp_v[m, ln] = ci[m] * np.exp(lam[i, m] * (ti - t0)) if lven[ln] else 0.0
+    amp_l[ln] = d4[i] * np.exp(-kld[i] * (ti - t0)) if lld[ln] else 0.0
+    need[ln] = True
