@@ -219,13 +219,47 @@ def test_a_save_while_another_process_grades_is_not_hidden(studies, monkeypatch,
         assert crs.loc[66, "grade"] == 1, proc  # never A's value from before the save
 
 
+def test_derived_response_follows_a_new_marrow(studies, other_process):
+    """The derived responses (kept per revision apart from the grading, for the pages
+    that show them) follow a write: a process holding the patient's course and
+    responses (its own copies and the shared ones) shows the response of a marrow
+    written by another process right after the write, on the timeline too, and so does
+    a third process; the earlier assessments are unchanged."""
+    from remission.web.grading import course_response
+    from remission.web.models import Observation, Patient
+    from remission.web.summaries import dashboard, timeline
+
+    _, raw = studies
+    p = Patient.objects.get(study=raw, patient_id="P005")
+    dashboard(raw)
+
+    def derived(q):
+        ra = course_response(q)["response_assessments"]
+        shown = {t.day: t.response for t in timeline(q)}
+        return dict(zip(ra["day"], ra["response"], strict=True)), shown
+
+    before, shown = derived(_fresh(p))
+    assert before[28] == "CRh" and 90 not in before and not shown.get(90)
+    # another process writes a marrow with 60 % blasts on day 90 (60 % blasts: NR)
+    Observation(patient_id=p.pk, day=90, time="", variable="marrow_blasts", value="60",
+                unit="%").save()
+    for proc in ("A", "B"):
+        if proc == "B":
+            other_process()
+        after, shown = derived(_fresh(p))
+        assert after[90] == "NR", proc  # what the engine gives the new marrow
+        assert [x for x in shown[90] if x.startswith("derived")] == \
+            ["derived NR (eln2022)"], proc
+        assert {d: r for d, r in after.items() if d != 90} == before, proc
+
+
 def test_courses_graded_together_equal_each_patients_own_grading(studies, other_process):
     """The dashboard's grading of several patients in one call (their rows converted in
     one call too) gives every patient the same day grades, daily worst values,
     laboratory grades and responses as converting and grading it alone: the 40 patients
     of the synthetic study graded together, compared for every fifth patient and the
     two without any marrow assessment (NE), each converted and graded on its own."""
-    from remission.web.grading import _course, _courses_together, _inputs
+    from remission.web.grading import _course, _courses_together, _inputs, _response
     from remission.web.models import Patient
 
     _, raw = studies
@@ -239,6 +273,7 @@ def test_courses_graded_together_equal_each_patients_own_grading(studies, other_
     compared = 0
     for p in chosen:
         alone = _course(_inputs(p, fresh=True), p)
+        alone.update(_response(alone, p))
         both = together[p.pk]
         assert set(both) == set(alone), p.patient_id
         for name in ("crs_daily", "neuro_daily", "labs", "febrile_neutropenia",

@@ -889,11 +889,8 @@ def stored_values(patients, key: str) -> dict[int, object]:
 def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     """The patient's whole course through the pipeline's graders: the daily tables of
     ``_grade_patient`` (daily, crs_daily, neuro_daily, labs, febrile_neutropenia,
-    excluded_observations) plus the study's response system on them
-    (``response_assessments`` and ``response``, by
-    :func:`~remission.derive.criteria.assess_response` and
-    :func:`~remission.derive.criteria.summarise_response` with the arguments
-    :func:`~remission.derive.criteria.grade_all` passes them in the batch pipeline).
+    excluded_observations). The study's response system on them is
+    :func:`course_response` (only the pages that show responses need it).
 
     Computed once per revision of the patient's data for all server processes
     (:func:`per_revision`, or :func:`courses` for several patients in one grading);
@@ -941,6 +938,61 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
                         fresh)
 
 
+def course_response(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
+    """The study's response system on the patient's :func:`course`: ``response_assessments``
+    and ``response``, by :func:`~remission.derive.criteria.assess_response` and
+    :func:`~remission.derive.criteria.summarise_response` with the arguments
+    :func:`~remission.derive.criteria.grade_all` passes them in the batch pipeline.
+
+    Computed once per revision of the patient's data for all server processes, like the
+    course it is derived from (:func:`per_revision`; :func:`courses` stores both);
+    {} without observations or without a response system. Shared: callers never change
+    it.
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    fresh : bool, default False
+        ``patient`` was read from the database in this request.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``response_assessments`` and ``response`` (see above).
+
+    Raises
+    ------
+    remission.errors.InputError
+        When the stored data no longer validate.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a marrow with 3 % blasts and recovered counts on day 28 of an AML patient.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> for i, (v, x, u) in enumerate([("marrow_blasts", "3", "%"),
+    ...                                ("anc", "1.5", "10^9/L"),
+    ...                                ("platelets", "150", "10^9/L")]):
+    ...     _ = Observation.objects.create(patient=p, day=28, variable=v, value=x,
+    ...                                    unit=u, line=2 + i)
+    >>> out = course_response(p)
+    >>> out["response_assessments"][["day", "response", "system"]].to_dict("records")
+    [{'day': 28, 'response': 'CR', 'system': 'eln2022'}]
+    """
+    return per_revision(patient, "response",
+                        lambda: _response(course(patient, fresh), patient), fresh)
+
+
 def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     """:func:`course` of several patients of one study: those stored for their current
     revision are read in one query, the others are graded together in one call of the
@@ -961,7 +1013,9 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     Returns
     -------
     dict of int to dict
-        Patient primary key -> course (shared: callers never change it).
+        Patient primary key -> course (shared: callers never change it). Their
+        :func:`course_response` is stored for the same revisions.
+
     Examples
     --------
     With a database (the doctest runs in a rolled-back transaction of the test database):
@@ -994,11 +1048,17 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
         out[todo[0].pk] = course(todo[0], fresh=True)
     elif todo:
         got = _courses_together(todo)
-        caches[SHARED_CACHE].set_many(
-            {_key(p, p.revision, "course"): got[p.pk] for p in todo}, timeout=None)
+        split = {}
         for p in todo:
-            _remember(_key(p, p.revision, "course"), got[p.pk])
-        out.update(got)
+            graded = got[p.pk]
+            split[_key(p, p.revision, "course")] = {
+                k: v for k, v in graded.items() if k not in _RESPONSE_TABLES}
+            split[_key(p, p.revision, "response")] = {
+                k: v for k, v in graded.items() if k in _RESPONSE_TABLES}
+            out[p.pk] = split[_key(p, p.revision, "course")]
+        caches[SHARED_CACHE].set_many(split, timeout=None)
+        for ck, value in split.items():
+            _remember(ck, value)
     return out
 
 
@@ -1057,18 +1117,26 @@ def _courses_together(patients) -> dict[int, dict[str, pd.DataFrame]]:
 
 
 def _course(inp: _Inputs, patient) -> dict[str, pd.DataFrame]:
+    return _grade(inp, patient, None, None, False)
+
+
+#: the tables of :func:`course_response`
+_RESPONSE_TABLES = ("response_assessments", "response")
+
+
+def _response(out: dict, patient) -> dict[str, pd.DataFrame]:
     from remission.derive.criteria import assess_response, summarise_response
 
-    out = _grade(inp, patient, None, None, False)
-    if out:
-        cfg = study_config(patient.study)
-        system = out["systems"].response
-        if system is not None:
-            out["response_assessments"] = assess_response(out["daily"], system)
-            out["response"] = summarise_response(out["response_assessments"], out["daily"],
-                                                 cfg.assessment_day,
-                                                 patients=[inp.patient_id], system=system)
-    return out
+    if not out:
+        return {}
+    system = out["systems"].response
+    if system is None:
+        return {}
+    cfg = study_config(patient.study)
+    ra = assess_response(out["daily"], system)
+    return {"response_assessments": ra,
+            "response": summarise_response(ra, out["daily"], cfg.assessment_day,
+                                           patients=[patient.patient_id], system=system)}
 
 
 def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:

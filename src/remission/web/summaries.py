@@ -19,6 +19,7 @@ import pandas as pd
 from remission.vocab.vocabulary import VOCABULARY
 from remission.web.grading import (
     course,
+    course_response,
     courses,
     daily_table,
     per_revision,
@@ -156,7 +157,7 @@ def _course_by_day(patient) -> list[TimelineDay]:
         labs = out["labs"]
         for _, r in labs[labs["grade"].fillna(0).astype(int) >= 1].iterrows():
             at(r["day"]).labs.append(f"{r['term']} {int(r['grade'])}")
-        ra = out.get("response_assessments")
+        ra = course_response(patient).get("response_assessments")
         if ra is not None and len(ra):
             for _, r in ra.iterrows():
                 if pd.notna(r["response"]):
@@ -366,7 +367,7 @@ def _patient_counts(patient, crs_variables) -> tuple:
                                   cfg.assessment_day, patients=[patient.patient_id],
                                   system=system)
         return cmax, nmax, str(resp["best_response"].iloc[0]), set(), None
-    resp = out.get("response")
+    resp = course_response(patient, fresh=True).get("response")
     best = None
     if resp is not None and len(resp) and pd.notna(resp["best_response"].iloc[0]):
         best = str(resp["best_response"].iloc[0])
