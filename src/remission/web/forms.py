@@ -4,6 +4,8 @@ each problem is shown on its field. Changing an existing record needs a reason."
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 from django import forms
 
@@ -163,6 +165,11 @@ def check_day_rows(patient_id: str, day: int, rows: list[dict[str, str]]) -> lis
     """Problems of a day's observation rows under the study validator (vocabulary, units,
     ranges, duplicated readings), one entry per row.
 
+    The validator's answer depends on the rows' cells only, so it is kept for the last
+    :data:`CHECKED_DAYS` distinct (patient, day, rows) in each process: the live grading
+    sends the same form twice when a typed field loses focus (htmx ``input`` then
+    ``change``), and a stored day's rows are checked again only when they change.
+
     Parameters
     ----------
     patient_id : str
@@ -192,15 +199,32 @@ def check_day_rows(patient_id: str, day: int, rows: list[dict[str, str]]) -> lis
     """
     if not rows:
         return []
+    key = (patient_id, day, tuple(tuple(r.items()) for r in rows))
+    try:
+        hash(key)
+    except TypeError:  # a cell that is not hashable: checked without the memo
+        return list(_check_day_rows(key))
+    return list(_checked_day_rows(key))
+
+
+#: distinct (patient, day, rows) whose validator answer each process keeps
+CHECKED_DAYS = 4096
+
+
+def _check_day_rows(key: tuple) -> tuple[Problem, ...]:
+    patient_id, day, rows = key
     df = pd.DataFrame([{"patient_id": patient_id, "day": str(day), "time": r.get("time", ""),
                         "variable": r["variable"], "value": r["value"],
                         "unit": r.get("unit", ""),
                         **{k: v for k, v in r.items()
                            if k not in ("time", "variable", "value", "unit")}}
-                       for r in rows]).fillna("")
+                       for r in map(dict, rows)]).fillna("")
     df.index = pd.RangeIndex(2, 2 + len(df), name="line")
     _, problems = check_rows("observations", df)
-    return problems
+    return tuple(problems)
+
+
+_checked_day_rows = lru_cache(maxsize=CHECKED_DAYS)(_check_day_rows)
 
 
 class PatientForm(ReasonMixin):
