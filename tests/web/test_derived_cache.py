@@ -253,6 +253,40 @@ def test_derived_response_follows_a_new_marrow(studies, other_process):
         assert {d: r for d, r in after.items() if d != 90} == before, proc
 
 
+def test_dashboard_derives_the_responses_of_courses_graded_elsewhere(studies, gradings,
+                                                                   other_process):
+    """Courses graded by a page that shows no response (the patient page) are not graded
+    again by the dashboard: their responses are derived from them, read and stored in one
+    query each whatever the number of patients, and equal those of a process that grades
+    everything itself."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from remission.web.grading import daily_table
+    from remission.web.models import Observation, Patient
+    from remission.web.summaries import dashboard
+
+    _, raw = studies
+    dashboard(raw)
+    counts = {}
+    for n, pids in ((1, ("P002",)), (4, ("P003", "P007", "P011", "P012"))):
+        for pid in pids:
+            p = Patient.objects.get(study=raw, patient_id=pid)
+            Observation(patient=p, day=91, time="", variable="marrow_blasts", value="40",
+                        unit="%").save()
+            daily_table(_fresh(p))  # the course, graded without its responses
+        gradings.clear()
+        with CaptureQueriesContext(connection) as q:
+            d = dashboard(raw)
+        assert gradings == []
+        counts[n] = sum(x["sql"].startswith('SELECT "cache_key", "value"')
+                        and ":response:" in x["sql"] for x in q.captured_queries)
+        other_process()
+        assert dashboard(raw).responses == d.responses
+    # one read of the stored responses, whatever the number of patients
+    assert counts == {1: 1, 4: 1}
+
+
 def test_courses_graded_together_equal_each_patients_own_grading(studies, other_process):
     """The dashboard's grading of several patients in one call (their rows converted in
     one call too) gives every patient the same day grades, daily worst values,

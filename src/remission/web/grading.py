@@ -990,7 +990,7 @@ def course_response(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     [{'day': 28, 'response': 'CR', 'system': 'eln2022'}]
     """
     return per_revision(patient, "response",
-                        lambda: _response(course(patient, fresh), patient), fresh)
+                        lambda: _response(course(patient, fresh), patient), fresh, lock=False)
 
 
 def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
@@ -1014,7 +1014,8 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     -------
     dict of int to dict
         Patient primary key -> course (shared: callers never change it). Their
-        :func:`course_response` is stored for the same revisions.
+        :func:`course_response` is stored for the same revisions (derived here for the
+        courses stored without it).
 
     Examples
     --------
@@ -1058,6 +1059,17 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
             out[p.pk] = split[_key(p, p.revision, "course")]
         caches[SHARED_CACHE].set_many(split, timeout=None)
         for ck, value in split.items():
+            _remember(ck, value)
+    # the responses of courses graded elsewhere (by a page that shows no response): read
+    # in one query, the missing ones derived here and stored in one
+    graded = {p.pk for p in todo} if len(todo) > 1 else set()
+    rest = [p for p in patients if p.pk not in graded]
+    have = stored_values(rest, "response")
+    new = {_key(p, p.revision, "response"): _response(out[p.pk], p)
+           for p in rest if p.pk not in have}
+    if new:
+        caches[SHARED_CACHE].set_many(new, timeout=None)
+        for ck, value in new.items():
             _remember(ck, value)
     return out
 
