@@ -256,6 +256,54 @@ def test_remembered_conversion_equals_normalise_observations(studies):
     assert checked == 40
 
 
+def test_live_grade_conversion_without_the_frame_equals_normalise_observations(studies):
+    """The live grade and the save convert a day's rows with the patient's temperatures
+    of the other days without building that observation frame (grading._day_canonical,
+    the temperature rows' cells read once per revision): the result must be exactly
+    normalise_observations' of the frame patient_frames(..., only_day=True) builds
+    (values, dtypes, categories, row order, the source and attributed_to columns), on
+    days with and without stored readings (the day's stored temperatures left out), for
+    typed per-kg doses, categories, attributions, times and a patient without any other
+    temperature; a cell that is not text is left to the frame (False)."""
+    import dataclasses
+
+    from pandas.testing import assert_frame_equal
+
+    from remission.web.grading import _day_canonical, _inputs, patient_frames
+    from remission.web.models import Patient
+
+    _, raw = studies
+    typed = _rows(temperature=38.6, norepinephrine=0.1, oxygen_device="nasal_cannula",
+                  ice_score=5, anc=0.4)
+    typed[1]["unit"] = "µg/kg/min"
+    typed[0]["attributed_to"] = " pneumonia "
+    timed = [dict(r, time="07:30") for r in typed[2:]]
+    checked = 0
+    for p in Patient.objects.filter(study=raw).order_by("line")[1:3]:
+        inp = _inputs(p)
+        w = inp.weights
+        days = sorted({inp.rows[i]["day"] for i in inp.temperatures})
+        assert len(days) > 3
+        for day in (days[0], days[len(days) // 2], 205):
+            for rows in (typed, timed, _rows(temperature=37.2)):
+                obs = patient_frames(p, day, rows, True)[0]
+                got = _day_canonical(_inputs(p), day, rows, checked=True)
+                assert_frame_equal(got, normalise_observations(obs, w), check_exact=True)
+                assert len(got) == len(obs)
+                checked += 1
+    assert checked == 18
+    # no temperature on any other day: the typed rows alone
+    lone = dataclasses.replace(inp, temperatures=[], temp_keys=None)
+    got = _day_canonical(lone, 5, typed, checked=True)
+    assert list(got["variable"]) == ["temperature", "norepinephrine", "oxygen_device",
+                                     "ice_score", "anc"]
+    assert "source" not in got.columns and "attributed_to" in got.columns
+    # a stored cell that is not text: the frame decides its text (not this shortcut)
+    odd = dataclasses.replace(inp, rows=[dict(r) for r in inp.rows], temp_keys=None)
+    odd.rows[odd.temperatures[0]]["attributed_to"] = 3
+    assert _day_canonical(odd, 205, typed, checked=True) is False
+
+
 def test_derived_values_are_computed_once_and_shared_through_the_database(studies,
                                                                           monkeypatch):
     """per_revision stores a patient's derived values in the database cache the server

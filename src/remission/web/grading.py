@@ -154,6 +154,7 @@ class _Inputs:
     infusions: pd.DataFrame | None = None  # infusion windows (grade_all's), on first use
     source: tuple = ()                    # the database rows the typed tables came from
     context: dict = field(default_factory=dict)  # grade_all's context of these tables
+    temp_keys: list | None = None         # _KEY text of each temperature row, on first use
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -387,11 +388,21 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None,
     convert is of that day the validator is not run a second time. ``fill_only``: only
     remember the conversions (returns None).
     """
-    from remission.vocab.vocabulary import normalise_observations, normalise_rows
-
     present = [c for c in _KEY if c in obs.columns]
     cells = obs.reindex(columns=list(_KEY)).fillna("").astype(str)
     keys = list(cells.itertuples(index=False, name=None))
+    return _canonical_keys(keys, [int(x) for x in obs.index], present, inp, checked_day,
+                           fill_only)
+
+
+def _canonical_keys(keys: list[tuple], lines: list[int], present: list[str], inp: _Inputs,
+                    checked_day: int | None = None,
+                    fill_only: bool = False) -> pd.DataFrame | None:
+    """:func:`_canonical` of the rows whose cells (as text, "" when missing, in the order
+    of ``_KEY``) are ``keys``, at file lines ``lines``; ``present``: the optional columns
+    (``source``, ``attributed_to``) the rows' table has."""
+    from remission.vocab.vocabulary import normalise_observations, normalise_rows
+
     memo = inp.canon
     todo = [i for i, k in enumerate(keys) if k not in memo]
     if todo:
@@ -403,10 +414,12 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None,
             # the typed rows of a request: the same conversion without the table
             # operations (normalise_rows equals normalise_observations row for row)
             rows = normalise_rows([dict(zip(_KEY, keys[i], strict=True)) for i in todo],
-                                  inp.weights, lines=[int(obs.index[i]) for i in todo])
+                                  inp.weights, lines=[lines[i] for i in todo])
         else:
-            out = normalise_observations(cells.iloc[todo], inp.weights,  # problems: obs
-                                         validated=validated)            # lines
+            cells = pd.DataFrame([keys[i] for i in todo], columns=list(_KEY),
+                                 index=pd.Index([lines[i] for i in todo], name="line"))
+            out = normalise_observations(cells, inp.weights,  # problems: obs lines
+                                         validated=validated)
             rows = list(out.astype(object).itertuples(index=False, name=None))
         for i, row in zip(todo, rows, strict=True):
             memo[keys[i]] = row
@@ -435,6 +448,48 @@ def _canonical(obs: pd.DataFrame, inp: _Inputs, checked_day: int | None = None,
                                                   "unit")})
 
 
+def _text_cells(row: dict, patient_id: str) -> tuple | None:
+    """The ``_KEY`` cells of one row as :func:`_canonical` reads them from a frame of
+    rows of text ("" when missing), or None when a cell other than the integer day is
+    not text (its column's type could then depend on the other rows of the frame)."""
+    out = [patient_id]
+    for c in _KEY[1:]:
+        v = row.get(c)
+        if c == "day":
+            if type(v) is not int:
+                return None
+            out.append(str(v))
+        elif v is None:
+            out.append("")
+        elif type(v) is str:
+            out.append(v)
+        else:
+            return None
+    return tuple(out)
+
+
+def _day_canonical(inp: _Inputs, day: int, day_rows: list[dict], checked: bool,
+                   fill_only: bool = False):
+    """:func:`_canonical` of ``_frames(inp, day, day_rows, only_day=True)[0]`` (the
+    patient's temperatures of the other days, then ``day_rows``) without building that
+    frame: the temperature rows' cells are read once per revision of the patient.
+    Returns ``False`` when a cell is not text (the caller then builds the frame)."""
+    if inp.temp_keys is None:
+        tk = [_text_cells(inp.rows[i], inp.patient_id) for i in inp.temperatures]
+        inp.temp_keys = tk
+    keep = [j for j, i in enumerate(inp.temperatures) if inp.rows[i]["day"] != day]
+    typed = [_text_cells({**r, "day": day}, inp.patient_id) for r in day_rows]
+    keys = [inp.temp_keys[j] for j in keep] + typed
+    if any(k is None for k in keys) or not keys:
+        return False
+    names = {k for i in keep for k in inp.rows[inp.temperatures[i]]} | \
+        {k for r in day_rows for k in r}
+    present = [c for c in _KEY if c in names or c in ("day", "time", "variable", "value",
+                                                      "unit")]
+    return _canonical_keys(keys, list(range(2, 2 + len(keys))), present, inp,
+                           day if checked else None, fill_only)
+
+
 def _grade_patient(patient, day: int | None = None,
                   day_rows: list[dict[str, str]] | None = None,
                   only_day: bool = False) -> dict[str, pd.DataFrame]:
@@ -453,10 +508,15 @@ def _grade(inp: _Inputs, patient, day, day_rows, only_day,
 
     cfg = study_config(patient.study)
     systems = resolve_systems(dict(cfg.criteria), cfg.disease)
-    obs, pts, tx, ev = _frames(inp, day, day_rows, only_day)
-    if obs.empty:
-        return {}
-    canon = _canonical(obs, inp, day if checked and day_rows is not None else None)
+    canon = False
+    if day_rows is not None and only_day:  # the live grade: no observation frame built
+        canon = _day_canonical(inp, day, day_rows, checked)
+    if canon is False:
+        obs = _frames(inp, day, day_rows, only_day)[0]
+        if obs.empty:
+            return {}
+        canon = _canonical(obs, inp, day if checked and day_rows is not None else None)
+    pts, tx, ev = inp.patients.copy(), inp.treatments.copy(), inp.events.copy()
     if inp.infusions is None:  # they depend on the patient's treatments and events only
         inp.infusions = infusion_days(pts["patient_id"].astype(str), tx, ev,
                                       tuple(cfg.products))
@@ -646,8 +706,9 @@ def convert_day(patient, day: int, day_rows: list[dict[str, str]], *,
     unit
     """
     inp = _inputs(patient)
-    obs = _frames(inp, day, day_rows, only_day=True)[0]
-    _canonical(obs, inp, checked_day=day if checked else None, fill_only=True)
+    if _day_canonical(inp, day, day_rows, checked, fill_only=True) is False:
+        obs = _frames(inp, day, day_rows, only_day=True)[0]
+        _canonical(obs, inp, checked_day=day if checked else None, fill_only=True)
 
 
 def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
