@@ -159,7 +159,8 @@ def sweep(design_path: str | Path, arm: str, lead_in_days: Sequence[int] = (0, 3
         ``lead_in_days``, ``car_dose_per_kg`` (NaN: the arm's), ``antigen_negative_pct``,
         ``n``, ``response_rate`` (best response CR/CRh/CRi/MLFS/PR, by the study's
         response system) with its Wilson 95 % ``response_low``/``response_high``,
-        ``cr_rate_at_response_day``, ``crs_ge3_rate``, ``g4_neutropenia_rate``,
+        ``cr_rate_at_response_day``, ``crs_ge3_rate`` (among patients evaluable for
+        CRS: not those who died before the infusion), ``g4_neutropenia_rate``,
         ``median_anc_nadir`` (10^9/L) and ``death_rate``.
 
     Raises
