@@ -26,3 +26,16 @@ def test_nothing_in_common_warns():
     r = compare_recorded(pd.DataFrame({"patient_id": ["A"], "value": [1]}),
                          pd.DataFrame({"patient_id": ["B"], "grade": [1], "rule": ["x"]}))
     assert r.warnings and list(r.table["status"]) == ["not derived", "not recorded"]
+
+
+def test_blank_text_is_not_recorded_not_a_disagreement():
+    """A CSV text column keeps a blank cell as "" (e.g. best_response of a patient whose
+    response was never entered); it is 'not recorded', as a missing grade is, never a
+    disagreement between "" and the derived response. Whitespace-only counts as blank."""
+    rec = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4"],
+                        "value": ["", "  ", "MLFS", " CR "]})
+    der = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4"],
+                        "grade": ["MLFS", "CR", "MLFS", "CR"], "rule": ["m"] * 4})
+    r = compare_recorded(rec, der)
+    assert r.table["status"].to_dict() == {"P1": "not recorded", "P2": "not recorded"}
+    assert r.params["n_agree"] == 2 and r.params["n_compared"] == 4

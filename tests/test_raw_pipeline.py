@@ -201,6 +201,30 @@ def test_observations_without_recorded_grades(tmp_path):
     assert crs.cell("P012", "crs_max_grade") == 4
 
 
+def test_blank_recorded_columns_are_not_recorded(tmp_path):
+    """A patients.csv whose crs_grade/icans_grade/best_response columns are there but blank
+    records nothing: no audit, exactly as when the columns are absent (blank text cells
+    were compared as "" and each patient's response reported as a disagreement). One blank
+    best_response among recorded ones is listed as 'not recorded', not 'disagree'."""
+    folder = _variant(tmp_path, [], None)
+    p = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    p[["crs_grade", "icans_grade", "best_response"]] = ""
+    p.to_csv(folder / "patients.csv", index=False)
+    study = load_study(folder)
+    by_name = {r.name: r for r in analyse_raw(study, derive_adsl(study), figures=False)[0]}
+    assert "audit.recorded_vs_derived" not in by_name
+
+    p = pd.read_csv(FOLDER / "patients.csv", dtype=str, keep_default_na=False)
+    first = p["patient_id"].iloc[0]
+    p.loc[0, "best_response"] = " "
+    p.to_csv(folder / "patients.csv", index=False)
+    study = load_study(folder)
+    by_name = {r.name: r for r in analyse_raw(study, derive_adsl(study), figures=False)[0]}
+    audit = by_name["audit.recorded_vs_derived"]
+    assert audit.cell(f"best_response | {first}", "status") == "not recorded"
+    assert audit.row_keys() == ["crs_grade | P012", f"best_response | {first}"]
+
+
 def test_cres_configured_still_audits_recorded_icans(tmp_path):
     """A recorded ICANS grade is compared with ICANS even when CRES is configured."""
     folder = _variant(tmp_path, [], ('neurotoxicity = "icans_astct2019"',

@@ -30,6 +30,11 @@ RECORDED = {
 _COLUMNS = ["measure", "patient_id", "day", "recorded", "derived", "rule", "system", "status"]
 
 
+def _recorded(values: pd.Series) -> pd.Series:
+    """Cells holding a value: not missing and not blank (CSV text columns keep "")."""
+    return values.notna() & values.astype(str).str.strip().ne("")
+
+
 def recorded_vs_derived(patients: pd.DataFrame, *, crs: pd.DataFrame,
                         neuro: dict[str, pd.DataFrame], best: pd.DataFrame, systems: Systems,
                         other_neuro: Callable[[str], pd.DataFrame]) -> Result | None:
@@ -87,7 +92,7 @@ def recorded_vs_derived(patients: pd.DataFrame, *, crs: pd.DataFrame,
     >>> r.params["compared"]["crs_grade"]["n_compared"], r.warnings[0].split(" but")[0]
     (2, 'crs_grade: 1 patient(s) with a recorded value')
     """
-    present = [c for c in RECORDED if c in patients.columns and patients[c].notna().any()]
+    present = [c for c in RECORDED if c in patients.columns and _recorded(patients[c]).any()]
     if not present:
         return None
     frames, params, refs, warnings = [], {}, [], []
@@ -106,7 +111,7 @@ def recorded_vs_derived(patients: pd.DataFrame, *, crs: pd.DataFrame,
         rec = patients[["patient_id", col]].assign(
             patient_id=lambda d: d["patient_id"].astype(str))
         derivable = rec["patient_id"].map(derived[dcol]).notna()
-        n_skip = int((~derivable & rec[col].notna()).sum())
+        n_skip = int((~derivable & _recorded(rec[col])).sum())
         if n_skip:
             warnings.append(f"{col}: {n_skip} patient(s) with a recorded value but no raw "
                             "observation to derive it from; not compared")

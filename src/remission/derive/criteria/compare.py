@@ -16,8 +16,9 @@ __all__ = ["compare_recorded"]
 def _norm(x: pd.Series) -> pd.Series:
     num = pd.to_numeric(x, errors="coerce")
     text = x.astype(str).str.strip()
+    # a blank or whitespace-only cell is not a recorded value (CSV text columns keep "")
     return num.map(lambda v: f"{v:g}" if pd.notna(v) else None).where(num.notna(), text).where(
-        x.notna(), None)
+        x.notna() & text.ne(""), None)
 
 
 def compare_recorded(
@@ -36,7 +37,8 @@ def compare_recorded(
 
     Rows of the Result table are the disagreements (keys joined with " | "): recorded,
     derived, the rule that decided the derived value and the system that produced it.
-    A key present on only one side is a disagreement ("not derived" / "not recorded").
+    A key present on only one side, or a missing or blank value on one side, is a
+    disagreement ("not derived" / "not recorded").
     Numbers compare as numbers (``2`` equals ``2.0``), categories as trimmed text.
 
     Parameters
