@@ -64,7 +64,7 @@ run must then fail.
 
 from __future__ import annotations
 
-import http.cookiejar
+import http.client
 import json
 import os
 import random
@@ -75,9 +75,7 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -179,37 +177,67 @@ def shown_grades(html: str) -> tuple:
 
 
 class User:
+    """One simulated user: a browser's persistent (keep-alive) connection and its cookies.
+
+    Requests go over one ``http.client`` connection per user, reopened when the server
+    has closed it (after its keep-alive time): a request that finds its reused
+    connection closed before any answer is sent again on a new one, as browsers do
+    (counted in ``reconnects``). Cookies are kept by name (``Set-Cookie``'s first
+    ``name=value``; an empty value with ``Max-Age=0`` deletes it), which is all the
+    demo's session and CSRF cookies use on the loopback address."""
+
     def __init__(self, base: str, password: str):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar),
-                                              _NoRedirect())
+        u = urllib.parse.urlsplit(base)
+        self.base, self.host, self.port = base, u.hostname, u.port
+        self.conn: http.client.HTTPConnection | None = None
+        self.cookies: dict[str, str] = {}
+        self.reconnects = 0
         r = self.get("/login/")
         self.post("/login/", {"username": "demo", "password": password}, r)
 
     def token(self) -> str:
-        return next(c.value for c in self.jar if c.name == "csrftoken")
+        return self.cookies["csrftoken"]
 
     def get(self, path: str):
-        return self._open(urllib.request.Request(self.base + path))
+        return self._open("GET", path, None, {})
 
     def post(self, path: str, data: dict, _=None):
         body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.token()}).encode()
-        req = urllib.request.Request(self.base + path, data=body,
-                                     headers={"Referer": self.base + path})
-        return self._open(req)
+        return self._open("POST", path, body, {
+            "Referer": self.base + path,
+            "Content-Type": "application/x-www-form-urlencoded"})
 
-    def _open(self, req):
-        try:
-            with self.op.open(req, timeout=300) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a, **k):
-        return None
+    def _open(self, method: str, path: str, body, headers: dict):
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (0, 1):
+            reused = self.conn is not None
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=300)
+            try:
+                self.conn.request(method, path, body, headers)
+                r = self.conn.getresponse()
+                data = r.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError,
+                    BrokenPipeError) as exc:
+                self.conn.close()
+                self.conn = None
+                if reused and attempt == 0:  # closed by the server while idle: resend
+                    self.reconnects += 1
+                    continue
+                raise exc
+            for c in r.headers.get_all("Set-Cookie") or ():
+                name, _, rest = c.partition("=")
+                value = rest.split(";", 1)[0]
+                if not value and "max-age=0" in rest.lower():
+                    self.cookies.pop(name.strip(), None)
+                else:
+                    self.cookies[name.strip()] = value
+            if r.will_close:
+                self.conn.close()
+                self.conn = None
+            return r.status, data
+        raise AssertionError("unreachable")
 
 
 def _start(home: Path, port: int, env: dict,
@@ -290,12 +318,33 @@ class LoadSampler(threading.Thread):
             self.samples.append(os.getloadavg()[0])
 
 
+def request_timing(folder: Path) -> dict:
+    """Per request kind (view and method), sums over the requests that
+    :mod:`remission.web.timing` recorded in ``folder`` (every server process): count,
+    wall, thread CPU, database and wait-for-another-process time (s)."""
+    out: dict[str, dict[str, float]] = {}
+    for f in sorted(folder.glob("req.*")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            k = out.setdefault(f"{r['method']} {r['view']}",
+                               {"n": 0, "wall_s": 0.0, "cpu_s": 0.0, "db_s": 0.0,
+                                "db_n": 0, "wait_s": 0.0})
+            k["n"] += 1
+            for x in ("wall_s", "cpu_s", "db_s", "db_n", "wait_s"):
+                k[x] += r[x]
+    return out
+
+
 def run(label: str, users: int, seconds: float, think: float, workers: int | None,
-        env_extra: dict, oracle: dict, threads: int | None = None) -> dict:
+        env_extra: dict, oracle: dict, threads: int | None = None,
+        timing: bool = False) -> dict:
     home = Path(tempfile.mkdtemp(prefix="remission-web-bench-"))
     port = _free_port()
     env = {**os.environ, **env_extra, "REMISSION_WEB_INSECURE_COOKIES": "1",
            "PYTHONPATH": str(ROOT / "src")}
+    timing_dir = Path(tempfile.mkdtemp(prefix="remission-web-timing-")) if timing else None
+    if timing_dir:  # remission.web.timing: one JSON line per request, per server process
+        env["REMISSION_WEB_TIMING"] = str(timing_dir / "req")
     t_start = time.perf_counter()
     proc, password = _start(home, port, env, workers, threads)
     startup = time.perf_counter() - t_start
@@ -383,22 +432,29 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
         threads = [threading.Thread(target=worker, args=(k,)) for k in range(users)]
         sampler.start()
         cpu0 = server_cpu(proc.pid)
-        t0 = time.perf_counter()
+        t0, client0 = time.perf_counter(), time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        client_cpu = time.process_time() - client0  # this process: the 50 users' threads
         cpu1 = server_cpu(proc.pid)
         sampler.done.set()
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(home, ignore_errors=True)  # the server's throw-away home (~24 MB)
+    timing_rows = request_timing(timing_dir) if timing_dir else None
+    if timing_dir:
+        shutil.rmtree(timing_dir, ignore_errors=True)
     allv = np.array([v for vs in lat.values() for v in vs])
     return {"label": label, "startup_s": startup, "wall_s": wall, "lat": lat, "all": allv,
             "errors": errors, "load": (load_before, sampler.samples, os.getloadavg()[0]),
             "server_cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
+            "client_cpu_s": client_cpu,
+            "reconnects": sum(u.reconnects for u in sessions.values()),
+            "timing": timing_rows,
             "users": users, "think": think}
 
 
@@ -646,10 +702,10 @@ def w_load(params_path: str, out_path: str) -> None:
             if url is None:
                 raise SystemExit("PostgreSQL: server binaries not found")
             r = run("PostgreSQL", prm["users"], prm["seconds"], prm["think"], prm["workers"],
-                    {"DATABASE_URL": url}, oracle, prm.get("threads"))
+                    {"DATABASE_URL": url}, oracle, prm.get("threads"), prm.get("timing", False))
     else:
         r = run("SQLite", prm["users"], prm["seconds"], prm["think"], prm["workers"], env,
-                oracle, prm.get("threads"))
+                oracle, prm.get("threads"), prm.get("timing", False))
     _print(r)
     n = len(r["all"])
     before, during, after = r["load"]
@@ -662,7 +718,9 @@ def w_load(params_path: str, out_path: str) -> None:
                        "latency": lat, "first_errors": r["errors"][:10],
                        "load": {"before": before, "during": during, "after": after},
                        "server_start_s": r["startup_s"],
-                       "server_cpu_s": r.get("server_cpu_s")},
+                       "server_cpu_s": r.get("server_cpu_s"),
+                       "client_cpu_s": r.get("client_cpu_s"), "reconnects": r.get("reconnects"),
+                       "timing": r.get("timing")},
             float(np.percentile(r["all"], 95)) if n else float("nan"))
 
 
@@ -677,6 +735,12 @@ def compare_load(o: dict) -> list[hz.Check]:
         kinds += (f"; server CPU {cpu:.1f} s = {per * 1000:.0f} ms per request (at most "
                   f"{(os.cpu_count() or 1) / per:.0f} requests/s of this mix on "
                   f"{os.cpu_count()} idle cores)")
+    if r.get("client_cpu_s") is not None and r["requests"]:
+        kinds += (f"; load client CPU {r['client_cpu_s']:.1f} s = "
+                  f"{r['client_cpu_s'] / r['requests'] * 1000:.1f} ms per request, "
+                  f"{r.get('reconnects', 0)} requests resent on a new connection")
+    for line in timing_lines(r.get("timing")):
+        print(line)
     during = r["load"]["during"]
     load = (f"load before {r['load']['before']:.1f}, during "
             + (f"{min(during):.1f}-{max(during):.1f}" if during else "n/a")
@@ -715,6 +779,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="server processes (default: remission web's default)")
     ap.add_argument("--threads", type=int, default=None,
                     help="threads per server process (default: remission web's default)")
+    ap.add_argument("--timing", action="store_true",
+                    help="record each request's wall, CPU, database and wait time in the "
+                    "server (remission.web.timing) and print them per request kind")
     ap.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     ap.add_argument("--grading-only", action="store_true",
                     help="only the live-grading workload (= --only 'live grading')")
@@ -732,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
         p = pdir / f"web-{name}.json"
         p.write_text(json.dumps({"quick": a.quick, "users": users, "seconds": seconds,
                                  "think": a.think, "workers": a.workers,
-                                 "threads": a.threads,
+                                 "threads": a.threads, "timing": a.timing,
                                  "study": str(STUDY), **kw}))
         return p
 
@@ -760,6 +827,30 @@ def main(argv: list[str] | None = None) -> int:
                        "quick": a.quick})
 
 
+def timing_lines(timing: dict | None) -> list[str]:
+    """The per-request-kind table of ``--timing`` (empty without it)."""
+    if not timing:
+        return []
+    out = ["  per request kind (remission.web.timing, every server process; ms per request: "
+           "wall, thread CPU, database, waiting for another process, off-CPU = wall - CPU):"]
+    tot = {"n": 0, "wall_s": 0.0, "cpu_s": 0.0, "db_s": 0.0, "wait_s": 0.0}
+    for k, v in sorted(timing.items(), key=lambda kv: -kv[1]["cpu_s"]):
+        m = v["n"] or 1
+        out.append(f"    {k:<28} n={v['n']:>6}  wall {v['wall_s'] / m * 1000:7.1f}  CPU "
+                   f"{v['cpu_s'] / m * 1000:6.1f}  db {v['db_s'] / m * 1000:6.1f} "
+                   f"({v['db_n'] / m:4.1f} queries)  wait {v['wait_s'] / m * 1000:6.1f}  "
+                   f"off-CPU {(v['wall_s'] - v['cpu_s']) / m * 1000:7.1f}")
+        if not k.endswith(" login"):
+            for x in tot:
+                tot[x] += v[x]
+    m = tot["n"] or 1
+    out.append(f"    {'all but logins':<28} n={tot['n']:>6}  wall "
+               f"{tot['wall_s'] / m * 1000:7.1f}  CPU {tot['cpu_s'] / m * 1000:6.1f}  db "
+               f"{tot['db_s'] / m * 1000:6.1f}  wait {tot['wait_s'] / m * 1000:6.1f}  "
+               f"(CPU of all requests but logins {tot['cpu_s']:.1f} s)")
+    return out
+
+
 def _print(r: dict) -> bool:
     """Print one backend's figures; True when it failed."""
     n = len(r["all"])
@@ -775,6 +866,13 @@ def _print(r: dict) -> bool:
         print(f"  server CPU (all processes, user + system) {r['server_cpu_s']:.1f} s = "
               f"{per * 1000:.0f} ms per request: {os.cpu_count()} idle cores would serve at "
               f"most {os.cpu_count() / per:.0f} requests/s of this mix")
+    if r.get("client_cpu_s") is not None and n:
+        print(f"  load client CPU (this process, {r['users']} user threads) "
+              f"{r['client_cpu_s']:.1f} s = {r['client_cpu_s'] / n * 1000:.1f} ms per request; "
+              f"{r['reconnects']} requests resent on a new connection (kept-alive connection "
+              f"closed by the server while idle)")
+    for line in timing_lines(r.get("timing")):
+        print(line)
     for k, v in r["lat"].items():
         print(_row(k, v))
     print(_row("all", r["all"]))

@@ -860,6 +860,8 @@ def per_revision(patient, key: str, compute, fresh: bool = False, *, shared: boo
 
     from django.core.cache import caches
 
+    from remission.web.timing import add_wait
+
     revision = _revision_of(patient, fresh)
     ck = _key(patient, revision, key)
     with _CACHE_LOCK:
@@ -879,6 +881,7 @@ def per_revision(patient, key: str, compute, fresh: bool = False, *, shared: boo
             end = time.monotonic() + WAIT_FOR_OTHER
             while value is miss and time.monotonic() < end:
                 time.sleep(0.05)
+                add_wait(0.05)
                 value = cache.get(ck, miss)
         if value is miss:
             try:

@@ -112,6 +112,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+if os.environ.get("REMISSION_WEB_TIMING"):  # per-request accounting (benchmarks only)
+    MIDDLEWARE.insert(0, "remission.web.timing.RequestTimingMiddleware")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
