@@ -71,3 +71,88 @@ def test_load_comparison_fails_on_errors_or_no_requests() -> None:
     assert not bench_web.compare_load(_load(1, 1, 12))[0].ok   # a wrong grade
     assert not bench_web.compare_load(_load(2, 0, 12))[0].ok   # HTTP errors
     assert not bench_web.compare_load(_load(0, 0, 0))[0].ok    # nothing measured
+
+
+def test_load_client_keeps_its_connection_and_cookies_and_resends_once() -> None:
+    """The load client (bench_web.User) logs in and sends its cookies back over one
+    kept-alive connection; when the server has closed that connection while the user was
+    idle (as gunicorn does after its keep-alive time), the request is sent again on a new
+    one and counted; a connection that fails on its first request is an error. A local
+    stdlib server, no Django."""
+    import http.server
+    import socket
+    import threading
+
+    seen: list[tuple[str, str, str, int]] = []  # method, path, Cookie header, connection
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def _answer(self) -> None:
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n).decode()
+            seen.append((self.command, self.path, self.headers.get("Cookie", ""),
+                         id(self.connection)))
+            self.send_response(302 if self.command == "POST" else 200)
+            if self.path == "/login/" and self.command == "GET":
+                self.send_header("Set-Cookie", "csrftoken=tok1; Path=/; SameSite=Lax")
+            if self.path == "/login/" and self.command == "POST":
+                assert "csrfmiddlewaretoken=tok1" in body and "password=pw" in body
+                self.send_header("Set-Cookie", "sessionid=s1; HttpOnly; Path=/")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+            if self.path == "/idle-close/":  # answered, then closed as after keep-alive
+                self.close_connection = True
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *a) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{srv.server_address[1]}"
+        u = bench_web.User(base, "pw")
+        assert u.cookies == {"csrftoken": "tok1", "sessionid": "s1"}
+        assert u.get("/a/") == (200, b"ok")
+        assert u.get("/idle-close/") == (200, b"ok")
+        assert u.reconnects == 0
+        # the server closed the connection after that answer without saying so: the
+        # next request fails on it and is sent once more on a new connection
+        assert u.post("/b/", {"x": "1"}) == (302, b"ok") and u.reconnects == 1
+        conns = [c for *_, c in seen]
+        assert len(seen) == 5 and len(set(conns[:4])) == 1 and conns[4] != conns[3]
+        assert seen[2][2] == "csrftoken=tok1; sessionid=s1"  # cookies sent back
+        assert seen[4][:2] == ("POST", "/b/")  # sent once to the application
+        u.conn.sock.shutdown(socket.SHUT_RDWR)  # closed under the client while idle
+        assert u.get("/c/") == (200, b"ok") and u.reconnects == 2
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    u2 = bench_web.User.__new__(bench_web.User)  # a fresh connection that fails: raised
+    u2.base, u2.host, u2.port, u2.conn, u2.cookies, u2.reconnects = (
+        base, "127.0.0.1", srv.server_address[1], None, {}, 0)
+    with pytest.raises(OSError):
+        u2.get("/")
+
+
+def test_request_timing_sums_every_process_file(tmp_path) -> None:
+    """--timing's table: the per-request lines of every server process summed per kind."""
+    import json
+
+    rows = [{"view": "bedside_grade", "method": "POST", "status": 200, "wall_s": 0.1,
+             "cpu_s": 0.04, "db_s": 0.01, "db_n": 6, "wait_s": 0.0},
+            {"view": "dashboard", "method": "GET", "status": 200, "wall_s": 0.5,
+             "cpu_s": 0.2, "db_s": 0.05, "db_n": 50, "wait_s": 0.05}]
+    (tmp_path / "req.1").write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1]) + "\n")
+    (tmp_path / "req.2").write_text(json.dumps(rows[0]) + "\n")
+    (tmp_path / "other.3").write_text("not read\n")
+    t = bench_web.request_timing(tmp_path)
+    assert t["POST bedside_grade"]["n"] == 2 and t["GET dashboard"]["n"] == 1
+    assert t["POST bedside_grade"]["cpu_s"] == pytest.approx(0.08)
+    assert t["POST bedside_grade"]["db_n"] == 12 and t["GET dashboard"]["wait_s"] == 0.05
+    lines = bench_web.timing_lines(t)
+    assert "all but logins" in lines[-1] and "n=     3" in lines[-1]
+    assert bench_web.timing_lines(None) == []

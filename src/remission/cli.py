@@ -182,9 +182,10 @@ def _parser() -> argparse.ArgumentParser:
                         "(default ~/.remission/web; DATABASE_URL selects PostgreSQL)")
     w.add_argument("--no-demo", action="store_true", help="do not load the demo studies")
     w.add_argument("--workers", type=int, default=None,
-                   help="server processes (gunicorn; default 2 x cores + 1, at most 8; "
+                   help="server processes (gunicorn; default one per core, 2 to 8; "
                         "1 = one process, Django's threaded server)")
-    w.add_argument("--threads", type=int, default=4, help="threads per server process")
+    w.add_argument("--threads", type=int, default=None,
+                   help="threads per server process (default 8)")
     w.set_defaults(func=_web)
 
     lab = sub.add_parser("lab", help="translational lab analyses",

@@ -115,9 +115,17 @@ def _warm_up(studies) -> None:
 
 
 def _default_workers() -> int:
-    """Worker processes: gunicorn's advice of 2 x cores + 1, at most 8 (grading is CPU-bound
-    Python, so processes, not threads, use the cores)."""
-    return min(2 * (os.cpu_count() or 1) + 1, 8)
+    """Worker processes: one per core (2 to 8). Grading is CPU-bound Python, so a process
+    uses one core at a time; each process also keeps its own copy of every patient's
+    inputs and derived tables, which a save makes every process rebuild, so processes
+    beyond the cores cost CPU without adding any (docs/performance.md, "Web: where the
+    concurrency cost goes")."""
+    return max(2, min(os.cpu_count() or 1, 8))
+
+
+#: Threads per worker process: enough that a request waiting for the database or for
+#: another process's value does not hold its process's core idle.
+DEFAULT_THREADS = 8
 
 
 def _serve_gunicorn(app, host: str, port: int, workers: int, threads: int) -> None:
@@ -160,7 +168,8 @@ def _serve_django(app, host: str, port: int) -> None:
 
 
 def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = None,
-         demo: bool = True, workers: int | None = None, threads: int = 4) -> int:
+         demo: bool = True, workers: int | None = None,
+         threads: int | None = None) -> int:
     """Set up, load the demo, print URL and credentials, serve until interrupted.
 
     Parameters
@@ -172,10 +181,10 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
     demo : bool
         Load the demo account and studies.
     workers : int, optional
-        Server processes (default 2 x cores + 1, at most 8); 1 serves from this process
+        Server processes (default one per core, 2 to 8); 1 serves from this process
         with Django's threaded server.
-    threads : int
-        Threads per gunicorn worker process.
+    threads : int, optional
+        Threads per gunicorn worker process (default :data:`DEFAULT_THREADS`).
 
     Returns
     -------
@@ -194,6 +203,7 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
         print("remission web serves the loopback address only (127.0.0.1)", file=sys.stderr)
         return 2
     workers = _default_workers() if workers is None else max(1, workers)
+    threads = DEFAULT_THREADS if threads is None else max(1, threads)
     home = setup(home)
     user = password = None
     studies = []
