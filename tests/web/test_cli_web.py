@@ -64,3 +64,14 @@ def test_remission_web_starts_with_demo_account(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
     assert proc.returncode is not None
+
+
+def test_default_server_is_one_process_per_core(monkeypatch):
+    """One gunicorn worker per core (2 to 8): each process rebuilds every changed
+    patient's inputs, so processes beyond the cores cost CPU (docs/performance.md,
+    session 9)."""
+    from remission.web import serve
+
+    for cores, want in ((None, 2), (1, 2), (2, 2), (4, 4), (32, 8)):
+        monkeypatch.setattr(serve.os, "cpu_count", lambda c=cores: c)
+        assert serve._default_workers() == want, cores
