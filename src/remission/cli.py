@@ -185,7 +185,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="server processes (gunicorn; default one per core, 2 to 8; "
                         "1 = one process, Django's threaded server)")
     w.add_argument("--threads", type=int, default=None,
-                   help="threads per server process (default 8)")
+                   help="threads per server process (default 4)")
     w.set_defaults(func=_web)
 
     lab = sub.add_parser("lab", help="translational lab analyses",

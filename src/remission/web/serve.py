@@ -125,7 +125,7 @@ def _default_workers() -> int:
 
 #: Threads per worker process: enough that a request waiting for the database or for
 #: another process's value does not hold its process's core idle.
-DEFAULT_THREADS = 8
+DEFAULT_THREADS = 4
 
 
 def _serve_gunicorn(app, host: str, port: int, workers: int, threads: int) -> None:
