@@ -29,9 +29,11 @@ live grade, without the request around it.
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib.util
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time grade_all alone on the live grades' inputs")
     a = ap.parse_args(argv)
     home = Path(tempfile.mkdtemp(prefix="remission-web-cpu-"))
+    atexit.register(shutil.rmtree, home, True)  # the throw-away server home goes at exit
     os.environ.setdefault("REMISSION_WEB_INSECURE_COOKIES", "1")
     from remission.web.serve import _load_demo, _warm_up, setup
 
