@@ -72,6 +72,20 @@ def _rate(col: str, levels: Iterable[str] | None = None, arms: Sequence[str] | N
     return f
 
 
+def _complete_or_marrow_pr(df: pd.DataFrame) -> float:
+    """Share of patients in CR (any complete category, as the engine derives it at the
+    landmark) or in marrow PR there (``marrow_pr_at_day``; missing counts as no).
+
+    Seed 002's CR + PR (Zhang 2025: 9 CR + 2 PR at day 14 by "NCCN" amid CAR-T aplasia)
+    counts marrow PRs: blasts 5-25 % and >= 50 % below baseline without the CR-level
+    counts that ELN 2022 PR (Döhner 2022) adds, which no patient in aplasia meets. The
+    simulated target is computed by that operational definition
+    (:func:`remission.sim.trial.landmark_marrow_pr`); the recorded responses are not.
+    """
+    pr = df["marrow_pr_at_day"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return float((df["response_at_day"].isin(COMPLETE).to_numpy() | pr).mean())
+
+
 def _median(col: str) -> Metric:
     return lambda df: float(df[col].median())
 
@@ -98,8 +112,8 @@ TARGETS: tuple[Target, ...] = (
            _rate("response_at_day", COMPLETE)),
     Target("002.mrdneg_d14", "002", S002, "MRD-negative CR at day 14", 7 / 12, 12,
            _rate("response_at_day", MRD_NEGATIVE)),
-    Target("002.orr_d14", "002", S002, "CR + PR at day 14", 11 / 12, 12,
-           _rate("response_at_day", RESPONDERS)),
+    Target("002.orr_d14", "002", S002, "CR + marrow PR at day 14 (PR without counts)",
+           11 / 12, 12, _complete_or_marrow_pr),
     Target("002.g4_neutropenia", "002", S002, "grade 4 neutropenia", 11 / 12, 12,
            _rate("neutropenia_grade", threshold=4)),
     Target("002.icans_any", "002", S002, "CRES/ICANS any grade", 3 / 12, 12,

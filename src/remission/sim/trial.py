@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..analyses.raw.systems import CRS_VARIABLES, NEURO_VARIABLES, days_assessed, not_evaluable
+from ..derive.criteria.response import marrow_partial_response
 from ..errors import InputError, ProblemLog
 from ..io.cells import csv_bytes
 from ..study.config import Cohorts, Level, StudyConfig
@@ -239,6 +240,59 @@ Segment = tuple[int, int, int]  # (arm index, first patient index, stop index)
 
 def _first_day_of_max(grades: pd.DataFrame, col: str, ids: np.ndarray) -> np.ndarray:
     return grades.set_index("patient_id")[col].reindex(ids).to_numpy()
+
+
+def landmark_marrow_pr(daily: pd.DataFrame, assessments: pd.DataFrame, landmark_day: int,
+                       ids: np.ndarray) -> pd.arrays.BooleanArray:
+    """Marrow partial response at the landmark (no count criteria), per patient.
+
+    A calibration summary of the simulated marrow, not a response category: the
+    recorded marrow blasts of the landmark assessment (the last one on or before
+    ``landmark_day``, as the landmark response) are 5-25 % and at most half the
+    pre-treatment value (the last marrow on day <= 0), the marrow criterion of ELN 2022 PR
+    (Döhner H et al., Blood 2022;140:1345) without its count criteria
+    (:func:`remission.derive.criteria.response.marrow_partial_response`, the engine's own
+    rule). It is the operational PR of seed 002 (Zhang M et al., Front Immunol
+    2025;15:1491341: 2 PR at day 14 "according to NCCN guidelines" amid grade-4
+    neutropenia in 11 of 12), which the ELN engine cannot call during CAR-T aplasia.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        The engines' per patient-day table (``patient_id``, ``day``, ``marrow_blasts``).
+    assessments : pandas.DataFrame
+        The engines' response assessments (``patient_id``, ``day``, ``marrow_blasts``).
+    landmark_day : int
+        The design's ``response_day``.
+    ids : numpy.ndarray
+        Patient IDs, the order of the result.
+
+    Returns
+    -------
+    pandas.arrays.BooleanArray
+        True / False; NA without a landmark marrow (dead or not assessed by then) or
+        without a pre-treatment marrow.
+
+    Examples
+    --------
+    Baseline 40 %; day 14 marrow 20 % (half: marrow PR), 21 % (not), none (died):
+
+    >>> daily = pd.DataFrame({"patient_id": ["a", "a", "b", "b", "c"],
+    ...                       "day": [-5, 14, -5, 14, -5],
+    ...                       "marrow_blasts": [40.0, 20.0, 40.0, 21.0, 40.0]})
+    >>> ra = daily[daily["day"] > 0]
+    >>> landmark_marrow_pr(daily, ra, 14, np.array(["a", "b", "c"])).tolist()
+    [True, False, <NA>]
+    """
+    base = (daily.loc[(daily["day"] <= 0) & daily["marrow_blasts"].notna()]
+            .sort_values("day").groupby("patient_id")["marrow_blasts"].last())
+    lm = (assessments.loc[(assessments["day"] <= landmark_day)
+                          & assessments["marrow_blasts"].notna()]
+          .sort_values(["patient_id", "day"]).groupby("patient_id")["marrow_blasts"].last())
+    bm = lm.reindex(ids).to_numpy(dtype=float)
+    b0 = base.reindex(ids).to_numpy(dtype=float)
+    pr = marrow_partial_response(bm, b0)
+    return pd.array(np.where(np.isnan(bm) | np.isnan(b0), None, pr), dtype="boolean")
 
 
 def derive_recorded(obs: pd.DataFrame, patients: pd.DataFrame, events: pd.DataFrame,
@@ -474,6 +528,8 @@ def simulate_chunk(design: Design, segments: Sequence[Segment], seed: int,
         "baseline_anc": np.round(out["anc"][0], 3),
         "best_response": best,
         "response_at_day": at_day,
+        "marrow_pr_at_day": landmark_marrow_pr(g["daily"], g["response_assessments"],
+                                               int(tr["response_day"]), pid),
         "crs_grade": crs,
         "icans_grade": icans,
         "il6_peak_pg_ml": np.where(reached, np.round(np.where(

@@ -44,8 +44,15 @@ from remission.derive.criteria._common import SYSTEMS, check_system
 from remission.derive.criteria.daily import level, with_variables
 from remission.vocab.vocabulary import MRD_ASSAYS
 
-__all__ = ["MRD_THRESHOLD_PCT", "RANKS", "RESPONSE_SYSTEMS", "assess_response",
+__all__ = ["MRD_THRESHOLD_PCT", "PR_MARROW_BLASTS_PCT", "PR_MAX_FRACTION_OF_BASELINE", "RANKS",
+           "RESPONSE_SYSTEMS", "assess_response", "marrow_partial_response",
            "summarise_response"]
+
+#: Marrow blasts (%, both inclusive) of the marrow part of PR (ELN 2022, Döhner 2022
+#: Table 6; ELN 2017 and IWG 2003 the same): 5-25 %.
+PR_MARROW_BLASTS_PCT = (5.0, 25.0)
+#: ... and at most this fraction of the pre-treatment marrow blasts (a >= 50 % decrease).
+PR_MAX_FRACTION_OF_BASELINE = 0.5
 
 RESPONSE_SYSTEMS = ("eln2022", "eln2017", "iwg2003", "nccn_all", "blinatumomab_trials")
 #: Default MRD negativity thresholds (%, strict "<").
@@ -104,6 +111,38 @@ def _nearest(assess: pd.DataFrame, daily: pd.DataFrame, var: str, window: int) -
     ok = dist <= window
     out[ok] = sval[best[ok]]
     return out
+
+
+def marrow_partial_response(marrow_blasts: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """The marrow part of PR: blasts 5-25 % and >= 50 % below the pre-treatment value.
+
+    ELN 2022 PR (Döhner 2022) is this marrow criterion *plus* CR-level counts (ANC >= 1.0,
+    platelets >= 100); :func:`assess_response` applies both. This function is the marrow
+    criterion alone, the one place its thresholds live (:data:`PR_MARROW_BLASTS_PCT`,
+    :data:`PR_MAX_FRACTION_OF_BASELINE`).
+
+    Parameters
+    ----------
+    marrow_blasts : numpy.ndarray
+        Marrow blasts (%) at the assessment; NaN when not measured.
+    baseline : numpy.ndarray
+        Pre-treatment marrow blasts (%); NaN when not measured.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean; False where either value is NaN.
+
+    Examples
+    --------
+    >>> marrow_partial_response(np.array([5.0, 25.0, 4.9, 20.0, 12.0]),
+    ...                         np.array([60.0, 50.0, 60.0, 39.0, np.nan])).tolist()
+    [True, True, False, False, False]
+    """
+    bm = np.asarray(marrow_blasts, dtype=float)
+    base = np.asarray(baseline, dtype=float)
+    lo, hi = PR_MARROW_BLASTS_PCT
+    return (bm >= lo) & (bm <= hi) & (bm <= PR_MAX_FRACTION_OF_BASELINE * base)
 
 
 def assess_response(
@@ -193,7 +232,7 @@ def assess_response(
     cellu = a["marrow_cellularity"].to_numpy(dtype=float)
     known = ~np.isnan(spic) | ~np.isnan(cells) | ~np.isnan(cellu)
     adequate = ~known | (spic == level("marrow_spicules", "yes")) | (cells >= 200) | (cellu >= 10)
-    pr_marrow = (bm >= 5) & (bm <= 25) & (bm <= 0.5 * baseline)
+    pr_marrow = marrow_partial_response(bm, baseline)
 
     if system in ("eln2022", "eln2017", "iwg2003"):
         if system == "iwg2003":
