@@ -152,50 +152,48 @@ def test_summaries_hold_every_case_at_full_size(summaries) -> None:
     assert summaries.loc[~shipped, [c for c in targets if c not in other]].notna().all().all()
 
 
-def test_shipped_parameters_on_unseen_streams_miss_only_the_peak_range(summaries) -> None:
-    """Seed 002 alone at the shipped point values (posterior medians of the conditional
-    re-fit after the capacity fix): the check fails narrowly, p = 4/101 (it was 7/101
-    before the fix), and only on the known miss, the published peak range (all 12 peaks
-    within days 7-11; the model puts ~75 % there, z +2.0; docs/simulation.md); every
-    other target is within 2 SD. Seeds 002 + 004 together pass (next tests). The joint
-    re-fit of seeds 000 + 002 + 004 (session 8, benchmarks/sim_abc/abc_fit_joint.md)
-    gave no point values that pass seed 002 on an unseen stream, so nothing was shipped
-    and this failure stays asserted."""
+def test_shipped_parameters_on_unseen_streams_pass_seed_002(summaries) -> None:
+    """Seed 002 alone at the shipped point values, its CR + PR target counted as the
+    study counted it (CR or marrow PR at day 14, session 10): the check passes, p 18/101
+    (4/101 while the target was the ELN CR + PR, which equals CR during aplasia). The
+    largest miss is still the published peak range (all 12 peaks within days 7-11; the
+    model puts ~78 % there, z +2.0); every other target is within 2 SD."""
     r = check_summaries(_seed002(summaries, "shipped"))
     assert r.replicates == 100
     assert {"002.orr_d14", "002.peak_7_11", "002.icans_any", "002.crs_ge2"} <= set(
         r.table.index)
-    assert r.p_value == pytest.approx(4 / 101) and not r.passed
+    assert r.p_value == pytest.approx(18 / 101) and r.passed
     z = r.table["z"].abs()
     assert z.idxmax() == "002.peak_7_11"
     assert (z.drop("002.peak_7_11") < 2).all(), r.table
 
 
-def test_seed_002_cr_equals_cr_plus_pr_in_every_virtual_trial(summaries) -> None:
-    """Why seed 002 fails its own check whatever the CAR-T values (session 9, donor
-    screen in docs/simulation.md): the model gives no PR at day 14 -- ELN 2022 PR needs
-    CR counts, which CLL-1 CAR-T aplasia prevents -- so CR at day 14 equals CR + PR in
-    every one of the 300 committed virtual trials, while the study reports 9 CR and 11
-    CR + PR (2 marrow PRs by NCCN, without count recovery). That difference lies in a
-    direction the model never varies; without the CR + PR target the same 100 trials
-    pass seed 002 (p 13/101), with it they fail (4/101)."""
+def test_seed_002_cr_plus_pr_counts_marrow_prs(summaries) -> None:
+    """Seed 002 reports 9 CR and 11 CR + PR at day 14 (2 PRs by "NCCN" amid CAR-T
+    aplasia: marrow PRs). The ELN engine calls no PR there (it needs CR counts), so the
+    target counts CR or marrow PR (``marrow_pr_at_day``, tests/test_sim_marrow_pr.py):
+    CR + PR now exceeds CR in 97 of the 300 committed virtual trials (it equalled it in
+    all 300), never falls below it, and the model's mean CR + PR is 0.836 (CR 0.793;
+    published 0.917 / 0.75). With the target seed 002 passes (p 18/101); without it, 13/101."""
     x = pd.concat([_seed002(summaries, "shipped"), _seed002(summaries, "fresh")])
     assert len(x) == 300
-    assert (x["002.cr_d14"] == x["002.orr_d14"]).all()
+    assert (x["002.orr_d14"] >= x["002.cr_d14"]).all()
+    assert (x["002.orr_d14"] > x["002.cr_d14"]).sum() == 97
     shipped = _seed002(summaries, "shipped")
-    assert check_summaries(shipped).p_value == pytest.approx(4 / 101)
+    assert shipped["002.orr_d14"].mean() == pytest.approx(0.8358, abs=1e-4)
+    assert check_summaries(shipped).p_value == pytest.approx(18 / 101)
     r = check_summaries(shipped.drop(columns="002.orr_d14"))
     assert r.passed and r.p_value == pytest.approx(13 / 101)
 
 
 @pytest.mark.parametrize(("study", "passes", "hits"),
-                         [("000", False, 2), ("002", False, 4), ("003", True, 86),
+                         [("000", False, 2), ("002", True, 18), ("003", True, 86),
                           ("004", True, 67)])
 def test_each_seed_alone_at_the_shipped_values_on_unseen_streams(
         summaries, study: str, passes: bool, hits: int) -> None:
     """Each seed's own check on the 100 committed shipped-value trials (stream 2, never
-    fitted): seed 003 (blinatumomab) and seed 004 (CAR-NK) pass; seed 002 fails on the
-    peak range (previous test) and seed 000 fails because both arms respond too often
+    fitted): seeds 002 (CAR-T after transplant; previous tests), 003 (blinatumomab) and
+    004 (CAR-NK) pass, and seed 000 fails because both arms respond too often
     (model CR/PR 0.896 with the venetoclax lead-in vs 26/33 = 0.788 published, z -2.1;
     0.797 without vs 20/30 = 0.667, z -1.9). p = hits / 101."""
     g = summaries[summaries["case"] == "shipped"]
@@ -209,19 +207,40 @@ def test_each_seed_alone_at_the_shipped_values_on_unseen_streams(
         assert r.table.loc["000.orr_noven", "model_mean"] == pytest.approx(0.797, abs=5e-4)
 
 
+#: three-fold errors that seed 002's own check no longer rejects once its CR + PR target
+#: counts marrow PRs (session 10): p 6/101 and 15/101 (both failed, 4/101 and 3/101, under
+#: the ELN CR + PR target that had no variance beyond CR)
+PASSING_THREEFOLD = {("il6_car", 3.0): 6, ("car_exhaustion", 3.0): 15}
+
+
 @pytest.mark.parametrize("name", KEY_PARAMETERS)
 @pytest.mark.parametrize("factor", [0.3, 3.0])
 def test_threefold_errors_fail_in_both_directions(summaries, name: str,
                                                   factor: float) -> None:
     """Each key parameter three-fold too weak or too strong fails on seed 002's twelve
-    patients (docs/simulation.md has the table) and, except exhaustion x 3 (within its
-    posterior 95 % interval, 0.0118-0.243), lies farther from the published data than
-    the shipped values."""
+    patients (docs/simulation.md has the table) and lies farther from the published data
+    than the shipped values -- except IL-6 production x 3 and exhaustion x 3
+    (:data:`PASSING_THREEFOLD`; exhaustion x 3 lies within its posterior 95 % interval,
+    0.0118-0.243): with the study's own CR + PR definition seed 002's twelve patients
+    no longer reject them. Asserted as they are, so a change either way is seen."""
     shipped = check_summaries(_seed002(summaries, "shipped"))
     bad = check_summaries(_seed002(summaries, f"{name} x{factor:g}"))
+    if (name, factor) in PASSING_THREEFOLD:
+        assert bad.passed, (name, factor, bad.p_value)
+        assert bad.p_value == pytest.approx(PASSING_THREEFOLD[name, factor] / 101)
+        return
     assert not bad.passed, (name, factor, bad.p_value, bad.table)
-    if (name, factor) != ("car_exhaustion", 3.0):
-        assert bad.statistic > shipped.statistic
+    assert bad.statistic > shipped.statistic
+
+
+def test_the_passing_threefold_errors_fail_seeds_002_and_004_together(summaries) -> None:
+    """IL-6 production x 3 still fails once seed 004's CAR-NK targets are added (p
+    5/101); exhaustion x 3 (CAR-T only, which seed 004 does not see) passes there too
+    (37/101)."""
+    for case, hits, passed in (("il6_car x3", 5, False), ("car_exhaustion x3", 37, True)):
+        g = summaries[summaries["case"] == case]
+        r = check_summaries(g[[c for c in g.columns if c[:3] in ("002", "004")]])
+        assert r.p_value == pytest.approx(hits / 101) and r.passed is passed, case
 
 
 def test_shipped_parameters_pass_seeds_002_and_004_together(summaries) -> None:
@@ -257,12 +276,13 @@ def test_false_positive_rate_on_studies_drawn_from_the_model(summaries) -> None:
 
 def test_power_table_from_summaries_is_the_documented_table(summaries) -> None:
     """``python -m remission.sim.calibrate power-from`` (docs/simulation.md): the
-    shipped row fails narrowly (p 4/101, the peak range), the eight perturbed rows fail,
-    11 of 200 false positives (10 before patients dead before the infusion became not
-    evaluable for CRS/ICANS)."""
+    shipped row passes (p 18/101; 4/101 before seed 002's CR + PR counted marrow PRs),
+    six of the eight perturbed rows fail (IL-6 production x 3 and exhaustion x 3 pass),
+    15 of 200 false positives (11 before; binomial(200, 0.05) 95 % range 4-16)."""
     from remission.sim.calibrate import power_table_from_summaries
 
     t = power_table_from_summaries(summaries)
-    assert t["verdict"].tolist() == ["fail"] * 9
-    assert t.loc[0, "p"] == pytest.approx(4 / 101)
-    assert t.attrs["false_positives"] == (11, 200)
+    assert t["verdict"].tolist() == ["pass", "fail", "fail", "fail", "fail", "fail",
+                                     "pass", "fail", "pass"]
+    assert t.loc[0, "p"] == pytest.approx(18 / 101)
+    assert t.attrs["false_positives"] == (15, 200)
