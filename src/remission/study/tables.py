@@ -298,7 +298,8 @@ def _parquet_text(col: pd.Series) -> pd.Series:
     without ``.0``; other floats in their shortest round-trip form; dates as ISO text."""
     missing = col.isna()
     if pd.api.types.is_bool_dtype(col):
-        text = col.map(lambda v: "True" if v else "False")
+        # a nullable boolean column may hold NA (blank in the CSV): kept for ``missing``
+        text = col.map(lambda v: "True" if v else "False", na_action="ignore")
     elif pd.api.types.is_float_dtype(col):
         def fmt(v: float) -> str:
             r = repr(float(v))
