@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..analyses.raw.systems import CRS_VARIABLES, NEURO_VARIABLES, days_assessed, not_evaluable
-from ..derive.criteria.response import marrow_partial_response
+from ..derive.criteria.response import baseline_marrow_blasts, marrow_partial_response
 from ..errors import InputError, ProblemLog
 from ..io.cells import csv_bytes
 from ..study.config import Cohorts, Level, StudyConfig
@@ -284,8 +284,7 @@ def landmark_marrow_pr(daily: pd.DataFrame, assessments: pd.DataFrame, landmark_
     >>> landmark_marrow_pr(daily, ra, 14, np.array(["a", "b", "c"])).tolist()
     [True, False, <NA>]
     """
-    base = (daily.loc[(daily["day"] <= 0) & daily["marrow_blasts"].notna()]
-            .sort_values("day").groupby("patient_id")["marrow_blasts"].last())
+    base = baseline_marrow_blasts(daily)
     lm = (assessments.loc[(assessments["day"] <= landmark_day)
                           & assessments["marrow_blasts"].notna()]
           .sort_values(["patient_id", "day"]).groupby("patient_id")["marrow_blasts"].last())

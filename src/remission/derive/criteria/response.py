@@ -45,7 +45,8 @@ from remission.derive.criteria.daily import level, with_variables
 from remission.vocab.vocabulary import MRD_ASSAYS
 
 __all__ = ["MRD_THRESHOLD_PCT", "PR_MARROW_BLASTS_PCT", "PR_MAX_FRACTION_OF_BASELINE", "RANKS",
-           "RESPONSE_SYSTEMS", "assess_response", "marrow_partial_response",
+           "RESPONSE_SYSTEMS", "assess_response", "baseline_marrow_blasts",
+           "marrow_partial_response",
            "summarise_response"]
 
 #: Marrow blasts (%, both inclusive) of the marrow part of PR (ELN 2022, Döhner 2022
@@ -111,6 +112,34 @@ def _nearest(assess: pd.DataFrame, daily: pd.DataFrame, var: str, window: int) -
     ok = dist <= window
     out[ok] = sval[best[ok]]
     return out
+
+
+def baseline_marrow_blasts(daily: pd.DataFrame) -> pd.Series:
+    """Pre-treatment marrow blasts (%) per patient: the last marrow on or before day 0.
+
+    The baseline against which PR's ">= 50 % decrease" is judged
+    (:func:`marrow_partial_response`); the one place this rule lives.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        Per patient-day table with ``patient_id``, ``day`` and ``marrow_blasts``.
+
+    Returns
+    -------
+    pandas.Series
+        Marrow blasts indexed by ``patient_id``; patients without a marrow on day <= 0
+        are absent.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"patient_id": ["a", "a", "a", "b"], "day": [-9, -2, 14, 3],
+    ...                   "marrow_blasts": [50.0, 40.0, 3.0, 20.0]})
+    >>> baseline_marrow_blasts(d).to_dict()
+    {'a': 40.0}
+    """
+    return (daily.loc[(daily["day"] <= 0) & daily["marrow_blasts"].notna()]
+            .sort_values("day").groupby("patient_id")["marrow_blasts"].last())
 
 
 def marrow_partial_response(marrow_blasts: np.ndarray, baseline: np.ndarray) -> np.ndarray:
@@ -211,8 +240,7 @@ def assess_response(
     check_system(system, RESPONSE_SYSTEMS)
     thr = MRD_THRESHOLD_PCT[system] if mrd_threshold_pct is None else mrd_threshold_pct
     daily = with_variables(daily, ("marrow_blasts", *_SAME))
-    base_bm = (daily.loc[(daily["day"] <= 0) & daily["marrow_blasts"].notna()]
-               .sort_values("day").groupby("patient_id")["marrow_blasts"].last())
+    base_bm = baseline_marrow_blasts(daily)
     a = daily.loc[(daily["day"] > 0) & daily["marrow_blasts"].notna(),
                   ["patient_id", "day", "marrow_blasts", *_SAME]].reset_index(drop=True)
     for v in _NEAR:
