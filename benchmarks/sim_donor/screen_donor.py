@@ -32,6 +32,9 @@ ACTS_ON = {"000": {"car_neg_kill_fraction", "car_expansion", "ld_car_boost",
                    "car_memory_reactivation", "car_kill_max"},
            "004": {"car_neg_kill_fraction", "ld_car_boost", "il6_car", "nk_il6_factor"}}
 ACTS_ON["002"].add("il6_car")
+# the recognition curve and the between-patient density act on every CAR product
+for _s in ACTS_ON:
+    ACTS_ON[_s] |= {"antigen_density_cv", "car_density_half", "car_density_hill"}
 GRID = {"car_neg_kill_fraction": (0.15, 0.2, 0.25),
         "car_allo_recognition": (0.2, 0.3, 0.5),
         "car_expansion": (1.03, 0.8, 0.65),
@@ -70,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", nargs="*", default=[], metavar="NAME=V1,V2",
                     help="grid values (default: GRID)")
     a = ap.parse_args(argv)
-    if a.stream == 2:
-        ap.error("stream 2 is the judged check stream: screen on another")
+    if a.stream in (2, 13):
+        ap.error(f"stream {a.stream} is a judged check stream: screen on another")
     grid = ({k: tuple(float(x) for x in v.split(",")) for k, v in
              (s.split("=", 1) for s in a.grid)} if a.grid else GRID)
     t = screen(a.stream, a.trials, grid)
