@@ -408,59 +408,87 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
             Problem(file, f"missing required column '{c}'", expected=", ".join(REQUIRED_COLUMNS))
             for c in missing
         ]
+    # Every rule below works on NumPy arrays, each cell rule evaluated once per distinct
+    # cell (:func:`_factor`): the same answer on a table of millions of rows and on the
+    # few rows a web form sends, where pandas' per-operation cost was most of the time.
     lines = _line_numbers(df)
-    df = df.reset_index(drop=True)
+    n = len(df)
+    cells = {c: df[c].to_numpy() for c in ("patient_id", "day", "variable", "value", "unit",
+                                           "time") if c in df.columns}
 
     def add(where, message: str, column: str, expected, values=None) -> None:
         """Problems at positions ``where`` (boolean mask or integer positions)."""
         where = np.asarray(where)
         idx = np.flatnonzero(where) if where.dtype == bool else where
-        vals = df[column] if values is None else values
+        vals = cells[column] if values is None else values
         for i in idx:
-            val = vals.iat[int(i)]
+            val = vals[int(i)]
             problems.append(Problem(file, message, int(lines[int(i)]), column,
                                     None if pd.isna(val) else val, expected))
 
-    add(_blank(df["patient_id"]).to_numpy(), "missing patient_id", "patient_id", "a study ID")
-    day = pd.to_numeric(df["day"], errors="coerce")
-    bad_day = (day.isna() | (day != np.round(day))).to_numpy()
+    pcodes, puniq = _factor(df["patient_id"])
+    add(_per_code(pcodes, [_is_blank(u) for u in puniq], bool), "missing patient_id",
+        "patient_id", "a study ID")
+    day = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad_day = np.isnan(day) | (day != np.round(day))
     add(bad_day, "day is not an integer", "day", "an integer day relative to infusion (day 0)")
     if "time" in df.columns:
-        t = df["time"]
-        bad_t = ~_blank(t) & ~_map_unique(t, lambda u: bool(re.match(_TIME_RE, str(u).strip())))
-        add(bad_t.to_numpy(), "time is not HH:MM", "time", "HH:MM (24-hour)")
+        tcodes_, tuniq = _factor(df["time"])
+        tblank = [_is_blank(u) for u in tuniq]
+        add(_per_code(tcodes_, [not b and not re.match(_TIME_RE, str(u).strip())
+                                for u, b in zip(tuniq, tblank, strict=True)], bool),
+            "time is not HH:MM", "time", "HH:MM (24-hour)")
 
-    name = _map_unique(df["variable"], variable_name)
-    known = name.isin(list(VOCABULARY)).to_numpy()
-    add(~known, "unknown variable", "variable",
-        "a variable of remission.vocab.vocabulary (e.g. temperature, anc, ice_score)")
-    token = _map_unique(df["unit"], unit_token)
-    raw = df["value"]
-    canon = np.full(len(df), np.nan)
+    vcodes_, vuniq = _factor(df["variable"])
+    name = _per_code(vcodes_, [variable_name(u) for u in vuniq], object)
+    ucodes, uuniq = _factor(df["unit"])
+    utok = [unit_token(u) for u in uuniq]
+    token = _per_code(ucodes, utok, object)
+    raw = cells["value"]
+    rcodes, runiq = _factor(df["value"])
+    rblank: list | None = None  # per distinct value, on first use
+    canon = np.full(n, np.nan)
     codes, names = pd.factorize(name)
+    known = np.array([nm in VOCABULARY for nm in names], dtype=bool)
+    add(~known[codes] if n else np.zeros(0, dtype=bool), "unknown variable", "variable",
+        "a variable of remission.vocab.vocabulary (e.g. temperature, anc, ice_score)")
+    # the values of every numeric variable parsed in one call (a cell's number is its own)
+    numeric = np.flatnonzero(np.array([k and VOCABULARY[nm].kind != "categorical"
+                                       for nm, k in zip(names, known, strict=True)],
+                                      dtype=bool)[codes]) if n else np.zeros(0, np.int64)
+    num_all = np.full(n, np.nan)
+    if len(numeric):
+        num_all[numeric] = pd.to_numeric(pd.Series(raw[numeric], dtype=object),
+                                         errors="coerce").to_numpy(dtype=float,
+                                                                    na_value=np.nan)
     for k, vname in enumerate(names):
-        if vname not in VOCABULARY:
+        if not known[k]:
             continue
         v = VOCABULARY[vname]
         rows = np.flatnonzero(codes == k)
-        tok = token.iloc[rows]
+        accepted = np.array([t in v.units for t in utok], dtype=bool)[ucodes[rows]]
         if v.kind == "categorical":
-            add(rows[~tok.isin(list(v.units)).to_numpy()], f"unexpected unit for {vname}",
-                "unit", "'category' or no unit (categorical variable)")
-            sub = raw.iloc[rows]
-            lev = _map_unique(sub, lambda u: _level_token(pd.Series([u])).iat[0])
-            bad = (~lev.isin(list(v.levels)) | _blank(sub)).to_numpy()
-            add(rows[bad], f"unknown {vname} category", "value", "one of " + ", ".join(v.levels))
+            add(rows[~accepted], f"unexpected unit for {vname}", "unit",
+                "'category' or no unit (categorical variable)")
+            if rblank is None:
+                rblank = [_is_blank(u) for u in runiq]
+            sub = np.unique(rcodes[rows])
+            ok_level = np.zeros(len(runiq), dtype=bool)
+            ok_level[sub] = [_level_token_of(runiq[c]) in v.levels and not rblank[c]
+                             for c in sub]
+            add(rows[~ok_level[rcodes[rows]]], f"unknown {vname} category", "value",
+                "one of " + ", ".join(v.levels))
             continue
-        no_unit = ((tok == "") & ("" not in v.units)).to_numpy()
+        tok = token[rows]
+        no_unit = (tok == "") & ("" not in v.units)
         add(rows[no_unit], f"missing unit for {vname}", "unit", _units_text(v))
-        bad_unit = ((tok != "") & ~tok.isin(list(v.units))).to_numpy()
+        bad_unit = (tok != "") & ~accepted
         add(rows[bad_unit], f"unknown unit for {vname}", "unit", _units_text(v))
-        num = pd.to_numeric(raw.iloc[rows], errors="coerce").to_numpy(dtype=float)
+        num = num_all[rows]
         nonnum = np.isnan(num)
         add(rows[nonnum], f"{vname} value is not a number", "value", v.range_text())
-        ok = ~nonnum & tok.isin(list(v.units)).to_numpy()
-        tok_ok = tok.to_numpy()[ok]
+        ok = ~nonnum & accepted
+        tok_ok = tok[ok]
         for t in pd.unique(tok_ok):
             conv = v.units[t]
             sel = rows[ok][tok_ok == t]
@@ -483,21 +511,24 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
             add(sel[bad], f"{vname} value out of plausible range", "value", exp)
 
     # duplicated observations: same patient/day/time/variable, different value
+    pid_text = _per_code(pcodes, [str(u) for u in puniq], object)
     if "time" in df.columns:
-        time = df["time"].astype(str).str.strip().where(~_blank(df["time"]), "")
+        time = _per_code(tcodes_, ["" if b else str(u).strip()
+                                   for u, b in zip(tuniq, tblank, strict=True)], object)
     else:
-        time = pd.Series("", index=df.index)
-    text = _map_unique(raw, lambda u: str(u).strip().lower())
-    value_key = pd.Series(canon).astype(object).where(~np.isnan(canon), text)
-    key = np.zeros(len(df), dtype=np.int64)
-    for col in (df["patient_id"].astype(str), day.fillna(-10**9), time, name):
+        time = np.full(n, "", dtype=object)
+    key = np.zeros(n, dtype=np.int64)
+    for col in (pid_text, np.where(np.isnan(day), -10**9, day), time, name):
         c, u = pd.factorize(col)
         # re-factorise after each column so the combined key stays < rows² (no overflow)
         key, _ = pd.factorize(key * (len(u) + 1) + c)
         key = key.astype(np.int64)
     kcodes = key
-    dup_any = pd.Series(kcodes).duplicated(keep=False).to_numpy()
+    dup_any = pd.Series(kcodes).duplicated(keep=False).to_numpy() if n > 1 else \
+        np.zeros(n, dtype=bool)
     if dup_any.any():
+        text = pd.Series(_per_code(rcodes, [str(u).strip().lower() for u in runiq], object))
+        value_key = pd.Series(canon).astype(object).where(~np.isnan(canon), text)
         pos = np.flatnonzero(dup_any)
         sub = pd.DataFrame({"k": kcodes[pos], "x": value_key.iloc[pos].astype(str).to_numpy(),
                             "pos": pos})
@@ -509,11 +540,39 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
             if k == 0:
                 continue
             problems.append(Problem(
-                file, f"duplicated observation of {name.iat[i]} with a different value "
+                file, f"duplicated observation of {name[i]} with a different value "
                 f"(same patient, day and time as line {int(lines[f])})", int(lines[i]),
-                "value", raw.iat[i], "one value per patient, day, time and variable"))
+                "value", raw[i], "one value per patient, day, time and variable"))
     problems.sort(key=lambda p: (p.row or 0, p.column or ""))
     return problems
+
+
+def _factor(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(code per row, the distinct cells in order of appearance, missing ones included):
+    what :func:`_map_unique` applies its function to."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=False)
+    return codes, list(uniq)
+
+
+def _per_code(codes: np.ndarray, mapped: list, dtype) -> np.ndarray:
+    """``mapped[code]`` per row as an array of ``dtype``."""
+    arr = np.empty(len(mapped), dtype=dtype)
+    arr[:] = mapped
+    return arr[codes] if len(mapped) else np.zeros(0, dtype=dtype)
+
+
+def _is_blank(u: object) -> bool:
+    """Missing or whitespace-only: the rule of :func:`_blank` for one cell."""
+    return u is None or (isinstance(u, float) and np.isnan(u)) or str(u).strip() == ""
+
+
+_LEVEL_SEP = re.compile(r"[\s\-]+")
+
+
+def _level_token_of(u: object) -> str:
+    """:func:`_level_token` of one cell (text, trimmed, lower case, runs of spaces and
+    hyphens as one underscore)."""
+    return _LEVEL_SEP.sub("_", str(u).strip().lower())
 
 
 def normalise_observations(
@@ -621,8 +680,7 @@ def _canonical_observations(df: pd.DataFrame, weight_kg: Mapping[str, float] | p
         v = VOCABULARY[vname]
         unit[rows] = v.unit
         if v.kind == "categorical":
-            category[rows] = _map_unique(
-                raw.iloc[rows], lambda u: _level_token(pd.Series([u])).iat[0]).to_numpy()
+            category[rows] = _map_unique(raw.iloc[rows], _level_token_of).to_numpy()
             continue
         conv = v.units[t]
         x = pd.to_numeric(raw.iloc[rows]).to_numpy(dtype=float)
@@ -757,7 +815,7 @@ def _canonical_rows(rows: list[Mapping[str, object]],
         v = VOCABULARY[vname]
         if v.kind == "categorical":
             for i in pos:
-                category[i] = _level_token(pd.Series([rows[i]["value"]])).iat[0]
+                category[i] = _level_token_of(rows[i]["value"])
             continue
         conv = v.units[t]
         x = pd.to_numeric(pd.Series([rows[i]["value"] for i in pos])).to_numpy(dtype=float)
