@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable
 
@@ -109,6 +110,8 @@ def apply_grade5(daily: pd.DataFrame, deaths: pd.DataFrame, decided: str) -> pd.
     if deaths.empty:
         return daily
     deaths = deaths[deaths["patient_id"].isin(daily["patient_id"].unique())]
+    if deaths.empty and _sorted_days(daily):  # what the merge below gives: ``daily``
+        return daily
     merged = daily.merge(deaths.assign(_dead=True), on=["patient_id", "day"], how="outer")
     dead = merged["_dead"].eq(True).to_numpy()
     merged.loc[dead, "grade"] = 5
@@ -118,6 +121,21 @@ def apply_grade5(daily: pd.DataFrame, deaths: pd.DataFrame, decided: str) -> pd.
     merged["grade"] = merged["grade"].fillna(0).astype(np.int64)
     merged["decided_by"] = merged["decided_by"].fillna("none")
     return merged.reset_index(drop=True)
+
+
+def _sorted_days(daily: pd.DataFrame) -> bool:
+    """Rows in (patient_id, day) order, index 0..n-1: an outer merge with no row on
+    the right and a stable sort give the same table back."""
+    if not _plain_index(daily):
+        return False
+    pid, day = daily["patient_id"].to_numpy(), daily["day"].to_numpy()
+    if len(pid) < 2:
+        return True
+    try:
+        lt, eq = pid[:-1] < pid[1:], pid[:-1] == pid[1:]
+        return bool((lt | (eq & (day[:-1] <= day[1:]))).all())
+    except TypeError:  # patient IDs of mixed types: let the merge order them
+        return False
 
 
 def summarise_episodes(daily: pd.DataFrame, what: str) -> pd.DataFrame:
@@ -155,10 +173,24 @@ def infusion_window(graded: pd.DataFrame, infusions: pd.DataFrame | None,
     infusion and the columns are not added. ``attrs["excluded"]`` says how many
     pre-infusion days would have been graded >= 1, and why they were not.
     """
-    from remission.derive.criteria.infusions import annotate_windows
+    from remission.derive.criteria.infusions import annotate_windows, window_arrays
 
     if infusions is None:
         pre = graded["day"].to_numpy() < 0
+    elif _plain_index(graded):
+        # the table built once from arrays (annotate_windows, then dropping the rows
+        # before the first infusion, costs several copies of a few-row table)
+        inf, inf_day, pre = window_arrays(graded["patient_id"], graded["day"], infusions)
+        n = int((pre & (graded["grade"].to_numpy() >= 1)).sum())
+        keep = ~pre
+        data = {c: rows_of(graded[c], keep) for c in graded.columns}
+        data["infusion"] = pd.arrays.IntegerArray(inf[keep], np.zeros(int(keep.sum()), bool))
+        data["infusion_day"] = pd.arrays.IntegerArray(inf_day[keep],
+                                                      np.zeros(int(keep.sum()), bool))
+        out = pd.DataFrame(data, copy=False)
+        out.attrs = copy.deepcopy(graded.attrs)
+        out.attrs["excluded"] = _pre_infusion_note(n, what)
+        return out
     else:
         graded = annotate_windows(graded, infusions)
         pre = graded["infusion"].isna().to_numpy()
@@ -166,10 +198,26 @@ def infusion_window(graded: pd.DataFrame, infusions: pd.DataFrame | None,
     if pre.any():
         n = int((pre & (graded["grade"].to_numpy() >= 1)).sum())
         graded = graded.loc[~pre].reset_index(drop=True)
-    graded.attrs["excluded"] = (
-        [f"{n} patient-day(s) before the first cell infusion met {what} criteria and were not "
-         f"graded ({what} is a consequence of the infusion; ASTCT 2019)"] if n else [])
+    graded.attrs["excluded"] = _pre_infusion_note(n, what)
     return graded
+
+
+def _pre_infusion_note(n: int, what: str) -> list[str]:
+    return ([f"{n} patient-day(s) before the first cell infusion met {what} criteria and were "
+             f"not graded ({what} is a consequence of the infusion; ASTCT 2019)"] if n else [])
+
+
+def _plain_index(df: pd.DataFrame) -> bool:
+    """The index is 0, 1, ..., n - 1 (what ``reset_index(drop=True)`` gives)."""
+    ix = df.index
+    return isinstance(ix, pd.RangeIndex) and ix.start == 0 and ix.step == 1
+
+
+def rows_of(s: pd.Series, keep: np.ndarray):
+    """The values of ``s`` at ``keep`` (a new array of the same dtype)."""
+    if isinstance(s.dtype, np.dtype):
+        return s.to_numpy()[keep]
+    return s.array[keep]
 
 
 def infusion_summary_columns(what: str) -> dict[str, str]:

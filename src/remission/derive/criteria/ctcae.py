@@ -36,7 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from remission.derive.criteria._common import check_system
+from remission.derive.criteria._common import check_system, rows_of
 from remission.derive.criteria._kernels import ctcae_codes
 
 __all__ = ["CTCAE_TERMS", "FN_WINDOW_DAYS", "ctcae_grade", "grade_febrile_neutropenia",
@@ -283,12 +283,15 @@ def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5",
                 paired_day[r] = day[r] + k
                 break
     fn = febrile & ~np.isnan(paired_anc)
-    out = daily.loc[fn, ["patient_id", "day"]].reset_index(drop=True)
-    out["grade"] = 3
-    out["rule"] = np.where(single[fn], "ANC < 1.0 and T > 38.3 °C",
-                           "ANC < 1.0 and T >= 38.0 °C sustained > 1 h")
-    out["anc"] = paired_anc[fn]
-    out["anc_day"] = paired_day[fn].astype(np.int64)
-    out["window_days"] = window_days
-    out["system"] = system
-    return out
+    k = int(fn.sum())
+    return pd.DataFrame({  # one table built from arrays (columns as before, in order)
+        "patient_id": rows_of(daily["patient_id"], fn),
+        "day": rows_of(daily["day"], fn),
+        "grade": np.full(k, 3, dtype=np.int64),
+        "rule": np.where(single[fn], "ANC < 1.0 and T > 38.3 °C",
+                         "ANC < 1.0 and T >= 38.0 °C sustained > 1 h").astype(object),
+        "anc": paired_anc[fn],
+        "anc_day": paired_day[fn].astype(np.int64),
+        "window_days": np.full(k, window_days, dtype=np.int64),
+        "system": np.full(k, system, dtype=object),
+    }, copy=False)

@@ -295,7 +295,15 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     out = pd.DataFrame(mat.T, columns=names, copy=False)  # block = mat: contiguous columns
     out.insert(0, "day", (rows % span + dmin).astype(np.int64))
     out.insert(0, "patient_id", pids[rows // span])
-    if "time" in obs.columns and obs["time"].notna().any():
+    timed = obs["time"].notna().to_numpy() if "time" in obs.columns else None
+    hot = None
+    if timed is not None and timed.any():
+        # a sustained fever needs a timed temperature >= 38 °C: without one it is False
+        # on every day (sustained_fever would find nothing), decided on the arrays
+        t_code = [k for k, nm in enumerate(var_names) if nm == "temperature"]
+        hot = bool(t_code) and bool((timed & (varc == t_code[0])
+                                     & (value >= 38.0)).any())
+    if hot:
         sf = sustained_fever(obs)
         key = pd.MultiIndex.from_frame(sf[["patient_id", "day"]])
         out["fever_sustained"] = pd.MultiIndex.from_frame(out[["patient_id", "day"]]).isin(key)

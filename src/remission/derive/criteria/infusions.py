@@ -26,7 +26,8 @@ import pandas as pd
 
 from remission.vocab.drugs import canonical_agents
 
-__all__ = ["CELL_PRODUCTS", "INFUSION_ROLES", "annotate_windows", "infusion_days"]
+__all__ = ["CELL_PRODUCTS", "INFUSION_ROLES", "annotate_windows", "infusion_days",
+           "window_arrays"]
 
 #: treatments.csv ``role`` values that open an infusion window.
 INFUSION_ROLES = ("infusion", "boost")
@@ -123,22 +124,53 @@ def annotate_windows(graded: pd.DataFrame, infusions: pd.DataFrame | None) -> pd
     >>> a["infusion"].tolist(), a["infusion_day"].tolist()
     ([<NA>, 1, 2, 1], [<NA>, 0, 21, 0])
     """
-    pid = graded["patient_id"].astype(str)
+    inf, inf_day, none = window_arrays(graded["patient_id"], graded["day"], infusions)
+    out = graded.copy()
+    out["infusion"] = pd.arrays.IntegerArray(inf, none)
+    out["infusion_day"] = pd.arrays.IntegerArray(inf_day, none.copy())
+    return out
+
+
+def window_arrays(patient_id, day, infusions: pd.DataFrame | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The infusion window of each row as arrays: what :func:`annotate_windows` adds,
+    for callers that build their own table (the graders' ``infusion_window``).
+
+    Parameters
+    ----------
+    patient_id : array-like
+        Patient of each row.
+    day : array-like of int
+        Day of each row.
+    infusions : DataFrame or None
+        :func:`infusion_days` output (``patient_id, infusion, day``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(infusion, infusion_day, before)``: the window's number and day (int64, 0 where
+        ``before``) and True for the rows before the patient's first infusion.
+
+    Examples
+    --------
+    >>> inf = pd.DataFrame({"patient_id": ["P1", "P1"], "infusion": [1, 2], "day": [0, 21]})
+    >>> n, d, before = window_arrays(["P1", "P1", "P1", "P2"], [-2, 5, 23, 3], inf)
+    >>> n.tolist(), d.tolist(), before.tolist()
+    ([0, 1, 2, 1], [0, 0, 21, 0], [True, False, False, False])
+    """
+    pid = pd.Series(patient_id, dtype=object).astype(str) if not isinstance(
+        patient_id, pd.Series) else patient_id.astype(str)
+    ld = np.asarray(day, dtype=np.int64)
     if infusions is None or infusions.empty:
-        after = graded["day"].to_numpy() >= 0
-        out = graded.copy()
-        out["infusion"] = pd.array(np.where(after, 1, 0), dtype="Int64")
-        out.loc[~after, "infusion"] = pd.NA
-        out["infusion_day"] = pd.array(np.where(after, 0, 0), dtype="Int64")
-        out.loc[~after, "infusion_day"] = pd.NA
-        return out
+        after = ld >= 0
+        return (np.where(after, 1, 0).astype(np.int64), np.zeros(len(ld), dtype=np.int64),
+                ~after)
     # the latest infusion on or before each row's day, per patient: one searchsorted on
     # (patient code, day) keys (what a merge_asof by patient does, without its fixed cost)
-    n = len(graded)
+    n = len(ld)
     codes, _ = pd.factorize(np.concatenate([
         pid.to_numpy(dtype=object), infusions["patient_id"].astype(str).to_numpy(dtype=object)]))
     lc, rc = codes[:n].astype(np.int64), codes[n:].astype(np.int64)
-    ld = graded["day"].to_numpy(dtype=np.int64)
     rd = infusions["day"].to_numpy(dtype=np.int64)
     rn = infusions["infusion"].to_numpy(dtype=np.int64)
     lo = min(ld.min(initial=0), rd.min())
@@ -154,7 +186,4 @@ def annotate_windows(graded: pd.DataFrame, infusions: pd.DataFrame | None) -> pd
     missing = ~np.isin(lc, rc) & (ld >= 0)
     inf[missing], inf_day[missing] = 1, 0
     none = ~(found | missing)
-    out = graded.copy()
-    out["infusion"] = pd.arrays.IntegerArray(inf.astype(np.int64), none)
-    out["infusion_day"] = pd.arrays.IntegerArray(inf_day.astype(np.int64), none.copy())
-    return out
+    return inf.astype(np.int64), inf_day.astype(np.int64), none
