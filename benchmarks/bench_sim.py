@@ -168,9 +168,11 @@ def scalar_rhs_factory(pi: dict) -> callable:
     return f
 
 
-def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA") -> np.ndarray:
+def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA",
+              stats: dict | None = None) -> np.ndarray:
     """Per-patient solve_ivp with the scalar RHS, restarted only where a dose is given
-    (venetoclax, Flu/Cy, cells, or a blinatumomab rate change); states at every day."""
+    (venetoclax, Flu/Cy, cells, or a blinatumomab rate change); states at every day.
+    ``stats``, if given, receives (adds to) ``"nfev"``, the right-hand-side calls."""
     from scipy.integrate import solve_ivp
 
     from remission.sim.model import EF, MEM, N_STATES, initial_state
@@ -201,6 +203,8 @@ def fair_loop(pi: dict, s, rtol: float, method: str = "LSODA") -> np.ndarray:
                         t_eval=np.arange(i, stop + 1), args=(float(s.blin_ug_day[i]),))
         out[i + 1:stop + 1] = sol.y[:, 1:].T
         x = sol.y[:, -1].copy()
+        if stats is not None:
+            stats["nfev"] = stats.get("nfev", 0) + int(sol.nfev)
     return out
 
 
@@ -237,42 +241,149 @@ def write_r_inputs(spec_path: Path, n: int, n_r: int, n_acc: int, rtol: float = 
     spec_path.write_text(json.dumps(spec))
 
 
+def sample(n_vec: int, n_loop: int) -> np.ndarray:
+    """The patients the loop is timed on: ``n_loop`` of remission's ``n_vec``, spread
+    evenly (first and last included), so that both sides' CPU per patient can be taken
+    on the same patients (a patient's parameters depend on its number only).
+
+    Examples
+    --------
+    >>> sample(2000, 8).tolist()
+    [0, 285, 571, 857, 1142, 1428, 1714, 1999]
+    >>> sample(100, 1).tolist()
+    [0]
+    """
+    return np.unique(np.linspace(0, n_vec - 1, n_loop).round().astype(int))
+
+
+def _subset(p: dict, idx: np.ndarray) -> dict:
+    return {k: np.asarray(v)[idx] for k, v in p.items()}
+
+
+#: remission's calls of the whole population in its own process (median and min printed)
+VEC_CALLS = 3
+#: interleaved (remission, loop) pairs on the same patients in the loop's process
+PAIRS = 4
+
+
 def w_vector(data: str, out: str) -> None:
-    """Subject: the vectorised solver on ``n_vec`` patients; seconds per patient."""
+    """Subject: the vectorised solver on ``n_vec`` patients; CPU seconds per patient
+    (median of :data:`VEC_CALLS` calls after one warm-up patient; the wall time is in the
+    output)."""
     spec = _spec(data)
     p, s = _patients(spec["n_vec"])
     t0 = time.perf_counter()
     simulate_states(_one(p, 0), s)  # compiles the kernel, or loads it from Numba's cache
     jit = time.perf_counter() - t0
-    stats: dict[str, int] = {}
-    c0, t0 = time.process_time(), time.perf_counter()
-    x = simulate_states(p, s, stats=stats)
-    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-    states = np.moveaxis(x[:, DISEASE, :spec["n_acc"]], -1, 0)  # patients x days x states
+    walls, cpus = [], []
+    for _ in range(VEC_CALLS):
+        stats: dict[str, int] = {}
+        c0, t0 = time.process_time(), time.perf_counter()
+        x = simulate_states(p, s, stats=stats)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    acc = sample(spec["n_vec"], spec["n_loop"])[:spec["n_acc"]]
+    states = np.moveaxis(x[:, DISEASE, acc], -1, 0)  # patients x days x states
     hz.emit(out, {"states": states, "first_call_s": jit, "rtol": SOLVER_RTOL,
-                  "cpu_per_patient_s": cpu / spec["n_vec"],
+                  "cpu_per_patient_s": statistics.median(cpus) / spec["n_vec"],
+                  "cpu_per_patient_min_s": min(cpus) / spec["n_vec"],
+                  "wall_per_patient_s": statistics.median(walls) / spec["n_vec"],
                   "steps_per_patient": stats["steps"] / spec["n_vec"],
                   "rejected_per_patient": stats["rejected"] / spec["n_vec"]},
-            secs / spec["n_vec"])
+            statistics.median(cpus) / spec["n_vec"])
+
+
+def interleaved_pairs(spec: dict) -> dict:
+    """CPU time per patient of both sides on the same patients (:func:`sample`), taken in
+    one process, alternately: :data:`PAIRS` times remission on the sample (repeated to
+    at least ``tile`` patients, so that its clock reads a measurable time) and the loop on
+    the sample, in the order AB, BA, AB, ... (so that a drift of the machine's speed
+    hits both alike). Before the pairs, one untimed call of each side (the loop's first
+    ``solve_ivp`` and the kernel's cache load), timed separately.
+
+    Returns the per-pair CPU ms per patient of each side, their ratios, the warm-up
+    times, the loop's right-hand-side calls and remission's steps per patient of the
+    sample, and the loop's states of the first ``n_acc`` sample patients.
+    """
+    idx = sample(spec["n_vec"], spec["n_loop"])
+    p, s = _patients(spec["n_vec"])
+    ps = _subset(p, idx)
+    k = len(idx)
+    copies = max(1, -(-spec["tile"] // k))
+    tile = _subset(ps, np.tile(np.arange(k), copies))  # neighbours in the lanes differ
+    c0 = time.process_time()
+    fair_loop(_one(ps, 0), s, RTOL)  # the loop's first call (not timed below)
+    loop_first = time.process_time() - c0
+    c0 = time.process_time()
+    simulate_states(_one(ps, 0), s)  # the kernel's compile or cache load (not timed below)
+    mine_first = time.process_time() - c0
+    mine, loop, states = [], [], None
+    steps, nfev = 0.0, 0.0
+    for r in range(PAIRS):
+        for side in (("mine", "loop") if r % 2 == 0 else ("loop", "mine")):
+            if side == "mine":
+                st: dict[str, int] = {}
+                c0 = time.process_time()
+                simulate_states(tile, s, stats=st)
+                mine.append((time.process_time() - c0) / (k * copies))
+                steps = st["steps"] / (k * copies)
+            else:
+                st = {}
+                c0 = time.process_time()
+                got = [fair_loop(_one(ps, i), s, RTOL, stats=st) for i in range(k)]
+                loop.append((time.process_time() - c0) / k)
+                nfev = st["nfev"] / k
+                states = np.stack([g[:, DISEASE] for g in got[:spec["n_acc"]]])
+    return {"pair_mine_cpu_s": mine, "pair_loop_cpu_s": loop,
+            "pair_ratios": [b / a for a, b in zip(mine, loop, strict=True)],
+            "loop_first_call_cpu_s": loop_first, "mine_first_call_cpu_s": mine_first,
+            "loop_nfev_per_patient": nfev, "sample_steps_per_patient": steps,
+            "sample": [int(i) for i in idx], "states": states}
 
 
 def w_loop(data: str, out: str) -> None:
-    """Baseline: the fair per-patient solve_ivp loop on ``n_loop`` patients."""
-    spec = _spec(data)
-    n = max(spec["n_loop"], spec["n_acc"])
-    p, s = _patients(n)
-    c0, t0 = time.process_time(), time.perf_counter()
-    for i in range(spec["n_loop"]):
-        fair_loop(_one(p, i), s, RTOL)
-    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-    states = np.stack([fair_loop(_one(p, i), s, RTOL)[:, DISEASE]
-                       for i in range(spec["n_acc"])])
-    hz.emit(out, {"states": states, "cpu_per_patient_s": cpu / spec["n_loop"]},
-            secs / spec["n_loop"])
+    """Baseline: the fair per-patient solve_ivp loop on the ``n_loop`` patients of
+    :func:`sample`, interleaved with remission on the same patients
+    (:func:`interleaved_pairs`); seconds per patient (median of the passes)."""
+    res = interleaved_pairs(_spec(data))
+    # the process also runs remission, so its figure is the loop's CPU per patient
+    # (median of the passes), not the process's wall time
+    cpu = statistics.median(res["pair_loop_cpu_s"])
+    hz.emit(out, {**res, "cpu_per_patient_s": cpu}, cpu)
+
+
+def paired_ratios(o: dict) -> list[float]:
+    """Loop / remission CPU per patient on the same patients, one ratio per interleaved
+    pair, over every alternating repetition of the loop's process
+    (:func:`interleaved_pairs`).
+
+    Examples
+    --------
+    >>> paired_ratios({"_reps": {"solve_ivp loop (LSODA 1e-6)": [
+    ...     {"pair_ratios": [100.0, 120.0]}, {"pair_ratios": [90.0]}]}})
+    [100.0, 120.0, 90.0]
+    """
+    reps = o.get("_reps", {}).get("solve_ivp loop (LSODA 1e-6)", [])
+    return [float(x) for r in reps for x in r.get("pair_ratios", [])]
+
+
+def spread(xs: list[float], fmt: str = ".0f", unit: str = "x") -> str:
+    """``median M (IQR a-b, range c-d; n values)`` of ``xs``.
+
+    Examples
+    --------
+    >>> spread([100.0, 120.0, 90.0, 150.0, 110.0])
+    'median 110x (IQR 100-120x, range 90-150x; 5 values)'
+    """
+    q1, _, q3 = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 \
+        else (xs[0], 0, xs[0])
+    return (f"median {statistics.median(xs):{fmt}}{unit} (IQR {q1:{fmt}}-{q3:{fmt}}{unit}, "
+            f"range {min(xs):{fmt}}-{max(xs):{fmt}}{unit}; {len(xs)} values)")
 
 
 def cpu_ratios(o: dict) -> list[float]:
-    """Loop / remission CPU time per patient, one ratio per alternating repetition.
+    """Loop / remission CPU time per patient, one ratio per alternating repetition (the
+    two processes: remission on all ``n_vec`` patients, the loop on its sample).
 
     Examples
     --------
@@ -291,9 +402,10 @@ def compare_solver(o: dict, data: Path) -> list[hz.Check]:
     """Both sides' disease states against solve_ivp DOP853 at rtol 1e-10 (max rel. error
     < 1e-3 each), computed here, independently of either side."""
     spec = _spec(str(data))
-    p, s = _patients(spec["n_acc"])
+    p, s = _patients(spec["n_vec"])
+    acc = sample(spec["n_vec"], spec["n_loop"])[:spec["n_acc"]]
     ref = np.stack([simulate_reference(_one(p, i), s, method="DOP853", rtol=1e-10,
-                                       atol=1e-20)[:, DISEASE] for i in range(spec["n_acc"])])
+                                       atol=1e-20)[:, DISEASE] for i in acc])
     checks = []
     errs: dict[str, float] = {}
     names = [n for n in ("vectorised solver", "solve_ivp loop (LSODA 1e-6)", R_NAME) if n in o]
@@ -327,7 +439,11 @@ def compare_solver(o: dict, data: Path) -> list[hz.Check]:
         checks.append(hz.Check("vectorised solver at least as accurate as the loop",
                                mine <= loop, max(0.0, mine - loop),
                                f"max relative error remission {mine:.2g} vs loop {loop:.2g} "
-                               f"(ratio {mine / loop:.2g}; must be <= 1){cpu}"))
+                               f"over the same {len(ref)} patients (ratio {mine / loop:.2g}; "
+                               f"must be <= 1){cpu}"))
+    pairs = paired_ratios(o)
+    if pairs:
+        print(same_patients_summary(o, pairs, spec["n_vec"]), flush=True)
     if R_NAME in o:  # the two implementations of the model, directly
         a = np.asarray(o["vectorised solver"]["states"], float)
         b = np.asarray(o[R_NAME]["states"], float)
@@ -339,6 +455,44 @@ def compare_solver(o: dict, data: Path) -> list[hz.Check]:
             checks.append(hz.Check("vectorised solver vs R deSolve states", False,
                                    float("inf"), f"shape {a.shape} vs {b.shape}"))
     return checks
+
+
+def same_patients_summary(o: dict, pairs: list[float], n_vec: int) -> str:
+    """The speed-up on the same patients (:func:`interleaved_pairs`, every repetition):
+    both sides' CPU per patient, the ratio's median and spread, the one-off first calls
+    and the work per patient, with the 1-minute load average."""
+    import os
+
+    reps = o.get("_reps", {})
+    lp = reps.get("solve_ivp loop (LSODA 1e-6)", [])
+    mine = [x * 1e3 for r in lp for x in r.get("pair_mine_cpu_s", [])]
+    loop = [x * 1e3 for r in lp for x in r.get("pair_loop_cpu_s", [])]
+    vec = [r["cpu_per_patient_s"] * 1e3 for r in reps.get("vectorised solver", [])
+           if r.get("cpu_per_patient_s")]
+    last = o["solve_ivp loop (LSODA 1e-6)"]
+    lines = [
+        f"SPEED-UP ON THE SAME {len(last['sample'])} PATIENTS (numbers "
+        f"{', '.join(map(str, last['sample']))} of the {n_vec:,} drawn), "
+        f"CPU time, remission and the loop interleaved in one process, {len(pairs)} pairs "
+        f"over {len(lp)} processes:",
+        f"  loop / remission: {spread(pairs)}; target >= 100x: "
+        f"{'met' if statistics.median(pairs) >= 100 else 'NOT met'} by the median, "
+        f"{sum(x >= 100 for x in pairs)} of {len(pairs)} pairs >= 100x",
+        f"  remission CPU ms/patient: {spread(mine, '.3f', '')}; "
+        f"{float(last['sample_steps_per_patient']):.1f} steps/patient",
+        f"  loop CPU ms/patient: {spread(loop, '.1f', '')}; "
+        f"{float(last['loop_nfev_per_patient']):.0f} right-hand-side calls/patient "
+        f"({1e3 * statistics.median(loop) / float(last['loop_nfev_per_patient']):.1f} us "
+        "each)",
+        f"  first calls, not in the above (last process): loop "
+        f"{1e3 * float(last['loop_first_call_cpu_s']):.0f} ms CPU, remission (kernel cache "
+        f"load or compile) {1e3 * float(last['mine_first_call_cpu_s']):.0f} ms CPU",
+    ]
+    if vec:
+        lines.append(f"  remission on all {n_vec:,} patients, own process, median of "
+                     f"{VEC_CALLS} calls: CPU ms/patient {spread(vec, '.3f', '')}")
+    lines.append(f"  1-min load now {os.getloadavg()[0]:.1f}")
+    return "\n".join(lines)
 
 
 def _trial(data: str, out: str, workers: int) -> None:
@@ -641,11 +795,11 @@ def main(argv: list[str] | None = None) -> int:
     if a.scale:
         return bench_scale(tuple(a.scale), (1, 2), a.scale_chunk)
     if a.quick:
-        n_vec, n_loop, n_acc, n_arm, chunk = 100, 1, 1, 10, 5
+        n_vec, n_loop, n_acc, n_arm, chunk, tile = 100, 1, 1, 10, 5, 100
     elif a.full:
-        n_vec, n_loop, n_acc, n_arm, chunk = 20_000, 20, 3, 20_000, 5_000
+        n_vec, n_loop, n_acc, n_arm, chunk, tile = 20_000, 20, 8, 20_000, 5_000, 2_000
     else:
-        n_vec, n_loop, n_acc, n_arm, chunk = 2_000, 4, 2, 500, 250
+        n_vec, n_loop, n_acc, n_arm, chunk, tile = 2_000, 8, 8, 500, 250, 1_000
     n_vec = a.patients or n_vec
     n_loop = a.loop_patients or n_loop
     n_arm = a.trial_patients or n_arm
@@ -653,13 +807,17 @@ def main(argv: list[str] | None = None) -> int:
     ddir = hz.OUT_DIR / "data"
     ddir.mkdir(parents=True, exist_ok=True)
     solver = ddir / f"sim-solver-{n_vec}-{n_loop}.json"
-    solver.write_text(json.dumps({"n_vec": n_vec, "n_loop": n_loop, "n_acc": n_acc}))
+    n_acc = min(n_acc, n_loop)  # accuracy on the loop's timed patients (sample)
+    solver.write_text(json.dumps({"n_vec": n_vec, "n_loop": n_loop, "n_acc": n_acc,
+                                  "tile": tile}))
     import shutil
 
     with_r = shutil.which("Rscript") is not None and not a.no_r
     if with_r:
         # R's per-patient loop is ~50x slower than the Python one: time it on n_acc patients
-        write_r_inputs(solver, max(n_loop, n_acc), n_acc, n_acc)
+        p, s = _patients(n_vec)
+        write_r_inputs(solver, n_acc, n_acc, n_acc,
+                       p=_subset(p, sample(n_vec, n_loop)[:n_acc]), s=s)
     else:
         print("R deSolve side skipped: " + ("--no-r" if a.no_r else "Rscript not found"))
     trial = ddir / f"sim-trial-{n_arm}.json"
@@ -670,7 +828,7 @@ def main(argv: list[str] | None = None) -> int:
                        hz.python_side("solve_ivp loop (LSODA 1e-6)", me, "loop", ".pkl")]
                       + ([hz.r_side(R_NAME, R_SIM)] if with_r else []),
                       functools.partial(compare_solver, data=solver),
-                      note="seconds per patient; accuracy vs DOP853 1e-10"),
+                      note="CPU seconds per patient; accuracy vs DOP853 1e-10"),
           hz.Workload(f"trial seed000, {2 * n_arm:,} patients", trial,
                       [hz.python_side("Dask, 2 workers", me, "trial2", ".pkl"),
                        hz.python_side("Dask, 1 worker", me, "trial1", ".pkl")],

@@ -316,10 +316,12 @@ def run_workload(w: Workload, reps: int, work: Path, perturb: str | None = None)
                 outs_by_rep.setdefault(side.name, []).append(
                     load_output(out.parent / (out.name + ".result.json"))["output"])
                 out = out.parent / (out.name + ".result.json")
-            else:  # a worker side: its scalar figures (e.g. CPU per patient) of every rep
+            else:  # a worker side: its scalar figures (e.g. CPU per patient) of every
+                # rep, and its lists of numbers (e.g. per-pass timings)
                 outs_by_rep.setdefault(side.name, []).append(
                     {k: v for k, v in load_output(out)["output"].items()
-                     if isinstance(v, (int, float))})
+                     if isinstance(v, (int, float)) or (
+                         isinstance(v, list) and all(isinstance(x, (int, float)) for x in v))})
             outs[side.name] = out
     results: dict[str, Any] = {name: load_output(p)["output"] for name, p in outs.items()}
     # every repetition's output of whole-process sides; scalar outputs of worker sides
