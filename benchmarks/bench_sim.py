@@ -256,6 +256,20 @@ def sample(n_vec: int, n_loop: int) -> np.ndarray:
     return np.unique(np.linspace(0, n_vec - 1, n_loop).round().astype(int))
 
 
+def acc_patients(spec: dict) -> np.ndarray:
+    """The ``n_acc`` patients whose states are checked against DOP853 (and R): spread
+    evenly over the loop's timed :func:`sample` (all of it when ``n_acc >= n_loop``).
+
+    Examples
+    --------
+    >>> acc_patients({"n_vec": 2000, "n_loop": 24, "n_acc": 4}).tolist()
+    [0, 609, 1304, 1999]
+    """
+    idx = sample(spec["n_vec"], spec["n_loop"])
+    return idx[np.unique(np.linspace(0, len(idx) - 1, min(spec["n_acc"], len(idx)))
+                         .round().astype(int))]
+
+
 def _subset(p: dict, idx: np.ndarray) -> dict:
     return {k: np.asarray(v)[idx] for k, v in p.items()}
 
@@ -282,11 +296,11 @@ def w_vector(data: str, out: str) -> None:
         x = simulate_states(p, s, stats=stats)
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
-    acc = sample(spec["n_vec"], spec["n_loop"])[:spec["n_acc"]]
-    states = np.moveaxis(x[:, DISEASE, acc], -1, 0)  # patients x days x states
+    states = np.moveaxis(x[:, DISEASE, acc_patients(spec)], -1, 0)  # patients x days x states
     hz.emit(out, {"states": states, "first_call_s": jit, "rtol": SOLVER_RTOL,
                   "cpu_per_patient_s": statistics.median(cpus) / spec["n_vec"],
                   "cpu_per_patient_min_s": min(cpus) / spec["n_vec"],
+                  "cpu_per_patient_calls_s": [c / spec["n_vec"] for c in cpus],
                   "wall_per_patient_s": statistics.median(walls) / spec["n_vec"],
                   "steps_per_patient": stats["steps"] / spec["n_vec"],
                   "rejected_per_patient": stats["rejected"] / spec["n_vec"]},
@@ -333,7 +347,8 @@ def interleaved_pairs(spec: dict) -> dict:
                 got = [fair_loop(_one(ps, i), s, RTOL, stats=st) for i in range(k)]
                 loop.append((time.process_time() - c0) / k)
                 nfev = st["nfev"] / k
-                states = np.stack([g[:, DISEASE] for g in got[:spec["n_acc"]]])
+                states = np.stack([got[int(j)][:, DISEASE]
+                                   for j in np.searchsorted(idx, acc_patients(spec))])
     return {"pair_mine_cpu_s": mine, "pair_loop_cpu_s": loop,
             "pair_ratios": [b / a for a, b in zip(mine, loop, strict=True)],
             "loop_first_call_cpu_s": loop_first, "mine_first_call_cpu_s": mine_first,
@@ -403,7 +418,7 @@ def compare_solver(o: dict, data: Path) -> list[hz.Check]:
     < 1e-3 each), computed here, independently of either side."""
     spec = _spec(str(data))
     p, s = _patients(spec["n_vec"])
-    acc = sample(spec["n_vec"], spec["n_loop"])[:spec["n_acc"]]
+    acc = acc_patients(spec)
     ref = np.stack([simulate_reference(_one(p, i), s, method="DOP853", rtol=1e-10,
                                        atol=1e-20)[:, DISEASE] for i in acc])
     checks = []
@@ -489,8 +504,15 @@ def same_patients_summary(o: dict, pairs: list[float], n_vec: int) -> str:
         f"load or compile) {1e3 * float(last['mine_first_call_cpu_s']):.0f} ms CPU",
     ]
     if vec:
+        vs = reps["vectorised solver"]
+        calls = [[1e3 * r["cpu_per_patient_calls_s"][j] for r in vs
+                  if len(r.get("cpu_per_patient_calls_s", [])) > j] for j in range(VEC_CALLS)]
+        steps = o["vectorised solver"].get("steps_per_patient", float("nan"))
         lines.append(f"  remission on all {n_vec:,} patients, own process, median of "
-                     f"{VEC_CALLS} calls: CPU ms/patient {spread(vec, '.3f', '')}")
+                     f"{VEC_CALLS} calls: CPU ms/patient {spread(vec, '.3f', '')}; "
+                     f"{float(steps):.1f} steps/patient; by call: " + ", ".join(
+                         f"{j + 1}: median {statistics.median(c):.3f}" for j, c in
+                         enumerate(calls) if c))
     lines.append(f"  1-min load now {os.getloadavg()[0]:.1f}")
     return "\n".join(lines)
 
@@ -797,9 +819,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.quick:
         n_vec, n_loop, n_acc, n_arm, chunk, tile = 100, 1, 1, 10, 5, 100
     elif a.full:
-        n_vec, n_loop, n_acc, n_arm, chunk, tile = 20_000, 20, 8, 20_000, 5_000, 2_000
+        n_vec, n_loop, n_acc, n_arm, chunk, tile = 20_000, 48, 8, 20_000, 5_000, 2_000
     else:
-        n_vec, n_loop, n_acc, n_arm, chunk, tile = 2_000, 8, 8, 500, 250, 1_000
+        n_vec, n_loop, n_acc, n_arm, chunk, tile = 2_000, 24, 8, 500, 250, 1_000
     n_vec = a.patients or n_vec
     n_loop = a.loop_patients or n_loop
     n_arm = a.trial_patients or n_arm
@@ -816,8 +838,9 @@ def main(argv: list[str] | None = None) -> int:
     if with_r:
         # R's per-patient loop is ~50x slower than the Python one: time it on n_acc patients
         p, s = _patients(n_vec)
-        write_r_inputs(solver, n_acc, n_acc, n_acc,
-                       p=_subset(p, sample(n_vec, n_loop)[:n_acc]), s=s)
+        write_r_inputs(solver, n_acc, n_acc, n_acc, s=s,
+                       p=_subset(p, acc_patients({"n_vec": n_vec, "n_loop": n_loop,
+                                                  "n_acc": n_acc})))
     else:
         print("R deSolve side skipped: " + ("--no-r" if a.no_r else "Rscript not found"))
     trial = ddir / f"sim-trial-{n_arm}.json"

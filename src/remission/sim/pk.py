@@ -186,9 +186,11 @@ class DriverPropagator:
     def step(self, d: np.ndarray, blin_rate: np.ndarray) -> np.ndarray:
         """Advance drivers ``d`` (5,n) by h with blinatumomab infusion ``blin_rate`` ug/day."""
         out = np.empty_like(d)
-        f = self.phi_ven
-        for i in range(3):
-            out[i] = f[i, 0] * d[0] + f[i, 1] * d[1] + f[i, 2] * d[2]
+        # the three rows at once: (f[i, 0] d0 + f[i, 1] d1) + f[i, 2] d2, element by
+        # element in that order (as three separate sums would give)
+        t = self.phi_ven * d[None, :3]
+        np.add(t[:, 0], t[:, 1], out=out[:3])
+        out[:3] += t[:, 2]
         out[3] = d[3] * self.e_blin + blin_rate * self.g_blin
         out[4] = d[4] * self.e_ld
         return out

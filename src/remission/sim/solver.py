@@ -191,20 +191,25 @@ def _integrate(p: Mapping[str, np.ndarray], s: Schedule, arm: np.ndarray | None,
     union = np.flatnonzero(brk.any(axis=0))
     dosed: dict[int, tuple[np.ndarray, ...]] = {}
     d = np.zeros((N_DRIVERS, n))
+    drivers = np.empty((ndays, N_DRIVERS, n))
+    rate = np.zeros(n)
     for i in range(ndays):  # exact drivers, every day; doses at day starts
-        full[:, i, N_STATES:] = d.T
+        drivers[i] = d
         if i == last:
             break
-        ven, fc, car, rate = _dose_rows(s, arm, i, n, p)
-        d = d.copy()
-        if ven.any():
-            d[0] += ven_bioavailable_dose(ven, p)
-        d[4] += fc
-        hma = (_row(s.hma_units, arm, i, n) if s.hma_units is not None
-               else np.zeros(n))
+        # a day that is no row's break has no dose and the blinatumomab rate of the day
+        # before (_breaks), so only the propagation is left
         if brk[:, i].any():
+            ven, fc, car, rate = _dose_rows(s, arm, i, n, p)
+            d = d.copy()
+            if ven.any():
+                d[0] += ven_bioavailable_dose(ven, p)
+            d[4] += fc
+            hma = (_row(s.hma_units, arm, i, n) if s.hma_units is not None
+                   else np.zeros(n))
             dosed[i] = (d.copy(), car, rate, hma)
         d = day.step(d, rate)
+    full[:, :, N_STATES:] = drivers.transpose(2, 0, 1)
     q = kernel.pack(p, n)
     lam = np.ascontiguousarray(modes.lam.T)
     trig = np.ascontiguousarray(np.stack([np.broadcast_to(p["hb_transfusion_trigger"], (n,)),
