@@ -274,6 +274,16 @@ def _subset(p: dict, idx: np.ndarray) -> dict:
     return {k: np.asarray(v)[idx] for k, v in p.items()}
 
 
+def _cpu_call(fn: callable) -> tuple[float, float]:
+    """(user, system) CPU seconds of this process while ``fn()`` runs."""
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    fn()
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
+
+
 #: remission's calls of the whole population in its own process (median and min printed)
 VEC_CALLS = 3
 #: interleaved (remission, loop) pairs on the same patients in the loop's process
@@ -289,6 +299,11 @@ def w_vector(data: str, out: str) -> None:
     t0 = time.perf_counter()
     simulate_states(_one(p, 0), s)  # compiles the kernel, or loads it from Numba's cache
     jit = time.perf_counter() - t0
+    # the first full-size calls take the output's memory (~37 kB per patient) from pages
+    # the process never touched, at a system-time cost (on this VM ~0.07-0.1 ms per
+    # patient, twice) that later calls do not pay: one untimed full-size call, its user
+    # and system CPU printed
+    first_full = _cpu_call(lambda: simulate_states(p, s))
     walls, cpus = [], []
     for _ in range(VEC_CALLS):
         stats: dict[str, int] = {}
@@ -298,6 +313,8 @@ def w_vector(data: str, out: str) -> None:
         cpus.append(time.process_time() - c0)
     states = np.moveaxis(x[:, DISEASE, acc_patients(spec)], -1, 0)  # patients x days x states
     hz.emit(out, {"states": states, "first_call_s": jit, "rtol": SOLVER_RTOL,
+                  "first_full_user_s": first_full[0] / spec["n_vec"],
+                  "first_full_sys_s": first_full[1] / spec["n_vec"],
                   "cpu_per_patient_s": statistics.median(cpus) / spec["n_vec"],
                   "cpu_per_patient_min_s": min(cpus) / spec["n_vec"],
                   "cpu_per_patient_calls_s": [c / spec["n_vec"] for c in cpus],
@@ -331,6 +348,8 @@ def interleaved_pairs(spec: dict) -> dict:
     c0 = time.process_time()
     simulate_states(_one(ps, 0), s)  # the kernel's compile or cache load (not timed below)
     mine_first = time.process_time() - c0
+    # one untimed call at the tile's size: its memory's first touch (see w_vector)
+    first_full = _cpu_call(lambda: simulate_states(tile, s))
     mine, loop, states = [], [], None
     steps, nfev = 0.0, 0.0
     for r in range(PAIRS):
@@ -352,6 +371,8 @@ def interleaved_pairs(spec: dict) -> dict:
     return {"pair_mine_cpu_s": mine, "pair_loop_cpu_s": loop,
             "pair_ratios": [b / a for a, b in zip(mine, loop, strict=True)],
             "loop_first_call_cpu_s": loop_first, "mine_first_call_cpu_s": mine_first,
+            "mine_first_tile_user_s": first_full[0] / (k * copies),
+            "mine_first_tile_sys_s": first_full[1] / (k * copies),
             "loop_nfev_per_patient": nfev, "sample_steps_per_patient": steps,
             "sample": [int(i) for i in idx], "states": states}
 
@@ -486,8 +507,9 @@ def same_patients_summary(o: dict, pairs: list[float], n_vec: int) -> str:
            if r.get("cpu_per_patient_s")]
     last = o["solve_ivp loop (LSODA 1e-6)"]
     lines = [
-        f"SPEED-UP ON THE SAME {len(last['sample'])} PATIENTS (numbers "
-        f"{', '.join(map(str, last['sample']))} of the {n_vec:,} drawn), "
+        f"SPEED-UP ON THE SAME {len(last['sample'])} PATIENTS (spread evenly over the "
+        f"{n_vec:,} drawn: numbers {', '.join(map(str, last['sample'][:3]))}, ..., "
+        f"{last['sample'][-1]}), "
         f"CPU time, remission and the loop interleaved in one process, {len(pairs)} pairs "
         f"over {len(lp)} processes:",
         f"  loop / remission: {spread(pairs)}; target >= 100x: "
@@ -501,7 +523,10 @@ def same_patients_summary(o: dict, pairs: list[float], n_vec: int) -> str:
         "each)",
         f"  first calls, not in the above (last process): loop "
         f"{1e3 * float(last['loop_first_call_cpu_s']):.0f} ms CPU, remission (kernel cache "
-        f"load or compile) {1e3 * float(last['mine_first_call_cpu_s']):.0f} ms CPU",
+        f"load or compile) {1e3 * float(last['mine_first_call_cpu_s']):.0f} ms CPU, then "
+        f"remission's first call at the tile's size (new memory) "
+        f"{1e3 * float(last['mine_first_tile_user_s']):.3f} ms/patient user + "
+        f"{1e3 * float(last['mine_first_tile_sys_s']):.3f} system",
     ]
     if vec:
         vs = reps["vectorised solver"]
@@ -512,7 +537,11 @@ def same_patients_summary(o: dict, pairs: list[float], n_vec: int) -> str:
                      f"{VEC_CALLS} calls: CPU ms/patient {spread(vec, '.3f', '')}; "
                      f"{float(steps):.1f} steps/patient; by call: " + ", ".join(
                          f"{j + 1}: median {statistics.median(c):.3f}" for j, c in
-                         enumerate(calls) if c))
+                         enumerate(calls) if c)
+                     + "; its untimed first full-size call (new memory): median "
+                     f"{1e3 * statistics.median(r['first_full_user_s'] for r in vs):.3f} "
+                     f"user + {1e3 * statistics.median(r['first_full_sys_s'] for r in vs):.3f}"
+                     " system")
     lines.append(f"  1-min load now {os.getloadavg()[0]:.1f}")
     return "\n".join(lines)
 
