@@ -9,17 +9,24 @@ non-zero on a disagreement or a failure (``benchmarks/harness.py``).
    the loop
    a competent user would write (:func:`fair_loop`): one ``solve_ivp`` (LSODA) per patient
    with a scalar right-hand side in Python floats, restarted only at doses, rtol 1e-6
-   (CLL1 CAR-T after a 13-day venetoclax + Flu/Cy lead-in, 180 days). Times are **per
-   patient** (each side's seconds divided by its number of patients), so the ratio is the
-   inverse of the speed-up. Compared: the 19 disease states of the first patients on every
-   day, from both sides, against ``solve_ivp`` DOP853 at rtol 1e-10, computed by the
-   harness itself: the maximum relative error of each side must be below 1e-3, and
-   remission's must not exceed the loop's (the speed-up is only claimed at matched
-   accuracy). The solver's clock starts after one warm-up patient, so the one-off Numba
-   compile (or cache load) is not in the per-patient time; it is measured and printed
-   separately. Both Python sides also report the CPU time (``time.process_time``) of
-   their timed section per patient, printed with the checks: on a shared machine it is
-   less sensitive to load than the wall time the table is built from.
+   (CLL1 CAR-T after a 13-day venetoclax + Flu/Cy lead-in, 180 days). Times are **CPU
+   seconds per patient** (``time.process_time``; less sensitive to a shared machine's load
+   than wall time), so the ratio is the inverse of the speed-up. The headline speed-up
+   (``SPEED-UP ON THE SAME ... PATIENTS``) is taken on the same patients for both sides:
+   the loop's ``n_loop`` patients are spread evenly over remission's ``n_vec``
+   (:func:`sample`), and its process times remission on those patients (repeated to
+   ``tile``) and the loop on them alternately, :data:`PAIRS` times
+   (:func:`interleaved_pairs`); every pair of every repetition gives a ratio, printed
+   with its median, quartiles and range, and with both sides' CPU per patient, the
+   loop's right-hand-side calls and remission's steps. One-off costs are excluded from
+   both sides and printed: the loop's first ``solve_ivp`` call, the kernel's compile or
+   cache load, and remission's first call at full size (whose output memory is new to
+   the process). Remission's own process also times the whole population
+   (:data:`VEC_CALLS` calls). Compared: the 19 disease states on every day of ``n_acc``
+   of the loop's timed patients (:func:`acc_patients`), from both sides, against
+   ``solve_ivp`` DOP853 at rtol 1e-10, computed by the harness itself: the maximum
+   relative error of each side must be below 1e-3, and remission's must not exceed the
+   loop's (the speed-up is only claimed at matched accuracy).
 2. ``trial``: a full trial design (seed 000, two arms) streamed to Parquet
    (``stream_trial``: each Dask worker simulates a chunk and writes its part files) with
    2 workers against 1 worker: wall time, and the peak memory of the main process and
@@ -31,18 +38,19 @@ non-zero on a disagreement or a failure (``benchmarks/harness.py``).
 The solver workload has a third side when ``Rscript`` is present (``--no-r`` leaves it
 out): the same model written in R (``benchmarks/r/sim_desolve.R``, every state including
 the drugs integrated by deSolve's ``lsoda`` at rtol 1e-6, restarted only at doses, an R
-function as right-hand side as in the deSolve vignettes), timed inside R on the first
-``n_acc`` patients. Its states are compared with DOP853 like the others, and directly
+function as right-hand side as in the deSolve vignettes), timed inside R on the
+:func:`acc_patients`. Its states are compared with DOP853 like the others, and directly
 with remission's (max relative difference < 1e-3).
 
 Peak memory is the harness's VmHWM of the side's main process; Dask worker processes
 are not included.
 
 Usage: ``python benchmarks/bench_sim.py [--quick] [--reps R] [--patients N]
-[--trial-patients N]`` (defaults: 2,000 vectorised patients, 4 loop patients, 500 per
-arm in the trial; ``--full`` 20,000 / 20 / 20,000). ``--robust N ...`` runs simulate ->
-validate -> report on every shipped design instead; ``--robust-check FOLDER ...`` runs
-validate -> report on simulated study folders already written. Both exit 1 on an error,
+[--trial-patients N]`` (defaults: 2,000 vectorised patients, 24 loop patients of which 8
+checked for accuracy, 500 per arm in the trial; ``--full`` 20,000 / 48 / 20,000).
+``--robust N ...`` runs simulate -> validate -> report on every shipped design instead;
+``--robust-check FOLDER ...`` runs validate -> report on simulated study folders already
+written. Both exit 1 on an error,
 on a recorded value that disagrees with the report's derivation, and when nothing was
 compared.
 """
@@ -334,7 +342,7 @@ def interleaved_pairs(spec: dict) -> dict:
 
     Returns the per-pair CPU ms per patient of each side, their ratios, the warm-up
     times, the loop's right-hand-side calls and remission's steps per patient of the
-    sample, and the loop's states of the first ``n_acc`` sample patients.
+    sample, and the loop's states of the :func:`acc_patients`.
     """
     idx = sample(spec["n_vec"], spec["n_loop"])
     p, s = _patients(spec["n_vec"])
@@ -821,7 +829,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ap = hz.common_args(__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true",
-                    help="20,000 vectorised / 20 loop patients, 20,000 per trial arm")
+                    help="20,000 vectorised / 48 loop patients, 20,000 per trial arm")
     ap.add_argument("--patients", type=int, default=None, help="vectorised solver patients")
     ap.add_argument("--loop-patients", type=int, default=None, help="solve_ivp loop patients")
     ap.add_argument("--trial-patients", type=int, default=None, help="trial patients per arm")

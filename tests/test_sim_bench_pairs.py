@@ -26,16 +26,17 @@ def test_the_loop_sample_spreads_over_the_population_and_holds_the_accuracy_pati
 
 
 def test_interleaved_pairs_time_both_sides_on_the_same_patients() -> None:
-    spec = {"n_vec": 10, "n_loop": 2, "n_acc": 1, "tile": 4}
+    spec = {"n_vec": 10, "n_loop": 2, "n_acc": 2, "tile": 4}
     res = bench_sim.interleaved_pairs(spec)
     assert res["sample"] == [0, 9]
     mine, loop = res["pair_mine_cpu_s"], res["pair_loop_cpu_s"]
     assert len(mine) == len(loop) == bench_sim.PAIRS
     assert res["pair_ratios"] == [b / a for a, b in zip(mine, loop, strict=True)]
-    # the loop's states are those of the sample's patients (here patient 0), not others
+    # the loop's states are those of the sample's patients (0 and 9), not the first two
     p, s = bench_sim._patients(10)
-    want = bench_sim.fair_loop(bench_sim._one(p, 0), s, bench_sim.RTOL)[:, bench_sim.DISEASE]
-    assert np.array_equal(res["states"][0], want)
+    for j, i in enumerate((0, 9)):
+        want = bench_sim.fair_loop(bench_sim._one(p, i), s, bench_sim.RTOL)[:, bench_sim.DISEASE]
+        assert np.array_equal(res["states"][j], want)
     assert res["loop_nfev_per_patient"] > 0 and res["sample_steps_per_patient"] > 0
 
 

@@ -26,6 +26,9 @@ def test_bench_sim_solver_quick_agrees() -> None:
     # the CPU ratio is the median over every alternating run (2 in --quick), not the last
     acc = next(c for c in rec["checks"] if c["key"].endswith("as accurate as the loop"))
     assert re.search(r"paired by alternating run: median \d+x over 2 runs", acc["detail"])
+    # the speed-up on the same patients: every pair of both processes (4 each), spread shown
+    assert re.search(r"loop / remission: median \d+x \(IQR \d+-\d+x, range \d+-\d+x; "
+                     r"8 values\)", proc.stdout), proc.stdout[-3000:]
 
 
 def test_bench_sim_fails_on_wrong_states() -> None:
