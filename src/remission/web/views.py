@@ -428,9 +428,10 @@ def dashboard_page(request, study_id: int):
 
 
 def _day_rows(p, day: int) -> list[dict[str, str]]:
-    return [{"variable": o.variable, "value": o.value, "unit": o.unit, "time": o.time,
-             "source": o.source, **o.extra}
-            for o in p.observations.active().filter(day=day)]
+    # the cells only (no model instances built: the live grade reads them per keystroke)
+    return [{"variable": v, "value": x, "unit": u, "time": t, "source": s, **e}
+            for v, x, u, t, s, e in p.observations.active().filter(day=day).values_list(
+                "variable", "value", "unit", "time", "source", "extra")]
 
 
 def _grades_for(p, day: int, form: BedsideForm):

@@ -285,16 +285,20 @@ def _capd_patients(daily: pd.DataFrame, patients: pd.DataFrame | None,
     the age, patients with ``developmental_delay`` = Yes (ASTCT 2019: CAPD for children
     "and those with developmental delay")."""
     child = np.zeros(len(daily), dtype=bool)
-    if patients is None:
+    if patients is None or not ({"age", "developmental_delay"} & set(patients.columns)):
         return child
-    p = patients.set_index("patient_id")
-    if "age" in p.columns:
-        age = daily["patient_id"].map(p["age"]).to_numpy(dtype=float)
+    # each row's patient in the patients table (-1 when absent): a lookup by patient_id
+    at = pd.Index(patients["patient_id"]).get_indexer(daily["patient_id"])
+    found = at >= 0
+    if "age" in patients.columns:
+        age = np.full(len(daily), np.nan)
+        age[found] = patients["age"].to_numpy(dtype=float, na_value=np.nan)[at[found]]
         child |= uses_capd(age, capd_age_rule)
-    if "developmental_delay" in p.columns:
-        dd = p["developmental_delay"].astype(str).str.strip().str.lower().isin(
-            ["yes", "y", "true", "1"])
-        child |= daily["patient_id"].map(dd).fillna(False).to_numpy(dtype=bool)
+    if "developmental_delay" in patients.columns:
+        dd = np.array([str(v).strip().lower() in ("yes", "y", "true", "1")
+                       for v in patients["developmental_delay"].to_numpy(dtype=object)],
+                      dtype=bool)
+        child[found] |= dd[at[found]]
     return child
 
 
