@@ -23,6 +23,7 @@ fail the suite (re-run this script then).
 Run (about 6 min on one core of a quiet 2-core machine):
     PYTHONPATH=src nice -n 10 .venv/bin/python scripts/make_sim_check_summaries.py
         [--out tests/data/sim_check_summaries.csv] [--replicates 100] [--fresh 200]
+        [--point NAME=VALUE ...] [--all-seeds]   (a candidate point, every seed in every case)
 """
 
 from __future__ import annotations
@@ -51,14 +52,23 @@ def case_name(parameter: str, factor: float) -> str:
     return f"{parameter} x{factor:g}"
 
 
-def summaries(replicates: int, fresh: int) -> pd.DataFrame:
-    """All cases' virtual-trial targets (see the module docstring)."""
+def summaries(replicates: int, fresh: int, point: dict[str, float] | None = None,
+              all_seeds: bool = False) -> pd.DataFrame:
+    """All cases' virtual-trial targets (see the module docstring).
+
+    ``point`` evaluates a candidate instead of the shipped values (every case's
+    parameters start from it; a perturbation multiplies the point's value), and
+    ``all_seeds`` simulates every seed in the perturbed and fresh cases too.
+    """
     frames = []
+    base = dict(point or {})
+    others = ALL_STUDIES if all_seeds else STUDIES
     cases: list[tuple[str, dict[str, float], int, int, tuple[str, ...]]] = [
-        ("shipped", {}, 0, replicates, ALL_STUDIES)]
-    cases += [(case_name(k, f), {k: PARAMETERS[k].value * f}, 0, replicates, STUDIES)
+        ("shipped", base, 0, replicates, ALL_STUDIES)]
+    cases += [(case_name(k, f), {**base, k: base.get(k, PARAMETERS[k].value) * f}, 0,
+               replicates, others)
               for k in KEY_PARAMETERS for f in FACTORS]
-    cases.append(("fresh", {}, replicates, fresh, STUDIES))
+    cases.append(("fresh", base, replicates, fresh, others))
     for name, over, first, count, studies in cases:
         t0 = time.perf_counter()
         x = particle_targets([over] * count, studies, STREAM, first=first)
@@ -78,12 +88,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="tests/data/sim_check_summaries.csv")
     ap.add_argument("--replicates", type=int, default=100)
     ap.add_argument("--fresh", type=int, default=200)
+    ap.add_argument("--point", nargs="+", default=[], metavar="NAME=VALUE",
+                    help="a candidate point instead of the shipped values ('shipped' "
+                         "rows are then the point's)")
+    ap.add_argument("--all-seeds", action="store_true",
+                    help="simulate seeds 000 and 003 in every case, not only 'shipped'")
     a = ap.parse_args(argv)
-    df = summaries(a.replicates, a.fresh)
+    point = {k: float(v) for k, v in (s.split("=", 1) for s in a.point)}
+    unknown = sorted(set(point) - set(PARAMETERS))
+    if unknown:
+        ap.error(f"unknown parameter(s): {', '.join(unknown)}")
+    df = summaries(a.replicates, a.fresh, point, a.all_seeds)
     buf = io.StringIO()
     buf.write(f"# made by scripts/make_sim_check_summaries.py --replicates {a.replicates} "
               f"--fresh {a.fresh} on {dt.date.today().isoformat()}; stream {STREAM}, "
-              f"shipped case studies {' '.join(ALL_STUDIES)}, other cases {' '.join(STUDIES)}\n")
+              f"shipped case studies {' '.join(ALL_STUDIES)}, other cases "
+              f"{' '.join(ALL_STUDIES if a.all_seeds else STUDIES)}"
+              + (f"; point {' '.join(a.point)} (not the shipped values)" if point else "")
+              + "\n")
     df.to_csv(buf, index=False, lineterminator="\n")
     write_text(Path(a.out), buf.getvalue())
     return 0
