@@ -292,9 +292,10 @@ def test_live_grade_conversion_without_the_frame_equals_normalise_observations(s
                 assert len(got) == len(obs)
                 checked += 1
     assert checked == 18
-    # no temperature on any other day: the typed rows alone
+    # no temperature on any other day (and no ANC on the adjacent days, which the
+    # febrile-neutropenia pairing reads): the typed rows alone
     lone = dataclasses.replace(inp, temperatures=[], temp_keys=None)
-    got = _day_canonical(lone, 5, typed, checked=True)
+    got = _day_canonical(lone, 205, typed, checked=True)
     assert list(got["variable"]) == ["temperature", "norepinephrine", "oxygen_device",
                                      "ice_score", "anc"]
     assert "source" not in got.columns and "attributed_to" in got.columns
@@ -381,3 +382,34 @@ def test_conversions_carried_to_the_next_revision_only_with_the_same_weight(stud
     q._change_reason = "weight corrected"
     q.save()
     assert check() == pytest.approx(first * 2)  # µg/kg/min -> µg/min with the new weight
+
+
+def test_live_febrile_neutropenia_pairs_the_anc_of_an_adjacent_day(studies):
+    # CTCAE v5.0 febrile neutropenia: "ANC < 1000/mm3 with a single temperature of
+    # > 38.3 °C"; remission pairs the fever with an ANC measured the same day or the day
+    # before or after (FN_WINDOW_DAYS = 1, derive.criteria.ctcae). The live grade of a
+    # typed fever must see a stored ANC of the next day, as the batch pipeline does.
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = Patient.objects.create(study=raw, patient_id="FN01", line=900)
+    for day, value in ((4, "0.4"), (7, "0.3")):  # ANC < 1.0 on days 4 and 7
+        Observation.objects.create(patient=p, day=day, variable="anc", value=value,
+                                   unit="10^9/L", line=900 + day)
+    fever = _rows(temperature=38.6)
+    for day, want in ((3, 3), (5, 3), (8, 3), (2, None), (10, None)):
+        g = grade_day(p, day, fever)
+        got = None if g.febrile_neutropenia is None else g.febrile_neutropenia.grade
+        assert got == want, day
+    # the same days through the batch pipeline's grader on the whole course
+    canon = normalise_observations(pd.DataFrame(
+        [{"patient_id": "FN01", "day": d, "time": "", "variable": v, "value": x,
+          "unit": u} for d, v, x, u in ((4, "anc", "0.4", "10^9/L"),
+                                        (7, "anc", "0.3", "10^9/L"),
+                                        (3, "temperature", "38.6", "°C"),
+                                        (5, "temperature", "38.6", "°C"),
+                                        (8, "temperature", "38.6", "°C"),
+                                        (2, "temperature", "38.6", "°C"),
+                                        (10, "temperature", "38.6", "°C"))]))
+    fn = grade_all(canon, response=None, summaries=False)["febrile_neutropenia"]
+    assert sorted(fn["day"].tolist()) == [3, 5, 8]

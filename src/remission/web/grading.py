@@ -286,9 +286,11 @@ def patient_frames(patient, day: int | None = None,
     """(observations, patients, treatments, events) frames of one patient as the pipeline
     reads them; ``day_rows`` replace the stored rows of ``day`` when given.
 
-    ``only_day`` keeps, of the other days, only the temperatures: a CRS grade of a day
-    depends on other days only through the ASTCT fever waiver (first fever versus first
-    anti-cytokine therapy), neurotoxicity and laboratory grades not at all. That the
+    ``only_day`` keeps, of the other days, only the temperatures and the ANC of the
+    adjacent days (:func:`_other_days`): a CRS grade of a day depends on other days only
+    through the ASTCT fever waiver (first fever versus first anti-cytokine therapy),
+    febrile neutropenia through the ANC paired with the fever (CTCAE v5.0, within
+    ``FN_WINDOW_DAYS``), neurotoxicity and laboratory grades not at all. That the
     result equals the full-course grading is tested on every graded patient-day of the
     bundled synthetic study (tests/web/test_grading.py).
 
@@ -304,7 +306,7 @@ def patient_frames(patient, day: int | None = None,
     day_rows : list of dict of str to str, optional
         Readings of ``day`` (``variable, value, unit, time`` ...).
     only_day : bool, default False
-        Keep only the temperatures of the other days.
+        Keep only the temperatures of the other days (and the ANC of the adjacent days).
 
     Returns
     -------
@@ -345,7 +347,7 @@ def _frames(inp: _Inputs, day, day_rows, only_day):
     else:
         own = [] if day_rows is not None else inp.by_day.get(day, [])
         if only_day:
-            others = [i for i in inp.temperatures if inp.rows[i]["day"] != day]
+            others = _other_days(inp, day)
         else:
             others = [i for i in range(len(inp.rows)) if inp.rows[i]["day"] != day]
         keep = sorted(set(own) | set(others))
@@ -494,17 +496,35 @@ def _day_canonical(inp: _Inputs, day: int, day_rows: list[dict], checked: bool,
     if inp.temp_keys is None:
         tk = [_text_cells(inp.rows[i], inp.patient_id) for i in inp.temperatures]
         inp.temp_keys = tk
-    keep = [j for j, i in enumerate(inp.temperatures) if inp.rows[i]["day"] != day]
+    text = dict(zip(inp.temperatures, inp.temp_keys, strict=True))
+    keep = _other_days(inp, day)
     typed = [_text_cells({**r, "day": day}, inp.patient_id) for r in day_rows]
-    keys = [inp.temp_keys[j] for j in keep] + typed
+    keys = [text[i] if i in text else _text_cells(inp.rows[i], inp.patient_id)
+            for i in keep] + typed
     if any(k is None for k in keys) or not keys:
         return False
-    names = {k for i in keep for k in inp.rows[inp.temperatures[i]]} | \
-        {k for r in day_rows for k in r}
+    names = {k for i in keep for k in inp.rows[i]} | {k for r in day_rows for k in r}
     present = [c for c in _KEY if c in names or c in ("day", "time", "variable", "value",
                                                       "unit")]
     return _canonical_keys(keys, list(range(2, 2 + len(keys))), present, inp,
                            day if checked else None, fill_only)
+
+
+def _other_days(inp: _Inputs, day: int) -> list[int]:
+    """Positions (file order) of the stored rows of other days that the grades of ``day``
+    depend on: every temperature (the ASTCT 2019 fever waiver looks for fever on or before
+    the first anti-cytokine therapy; a sustained fever may run over midnight) and the
+    ANC of the days within the febrile-neutropenia pairing window
+    (:data:`~remission.derive.criteria.ctcae.FN_WINDOW_DAYS`: CTCAE v5.0 febrile
+    neutropenia pairs the fever with an ANC < 1.0 x 10^9/L measured that day or the day
+    before or after)."""
+    from remission.derive.criteria.ctcae import FN_WINDOW_DAYS
+    from remission.vocab.vocabulary import variable_name
+
+    out = [i for i in inp.temperatures if inp.rows[i]["day"] != day]
+    near = [i for k in range(1, FN_WINDOW_DAYS + 1) for d in (day - k, day + k)
+            for i in inp.by_day.get(d, ()) if variable_name(inp.rows[i]["variable"]) == "anc"]
+    return sorted(out + near) if near else out
 
 
 def _grade_patient(patient, day: int | None = None,
