@@ -837,6 +837,55 @@ def _key(patient, revision: str, key: str) -> str:
     return f"remission:{key}:{patient.pk}:{revision}:{_toml_tag(patient.study.toml)}"
 
 
+def revision_key(patient, key: str) -> str:
+    """The key of the value ``key`` of the patient's revision as read (``patient`` read
+    from the database in this request), as :func:`per_revision` stores it.
+
+    Parameters
+    ----------
+    patient : Patient
+        A patient read in this request.
+    key : str
+        Name of the value.
+
+    Returns
+    -------
+    str
+        The shared cache's key (patient, revision, study.toml and name).
+
+    Examples
+    --------
+    >>> from remission.web.models import Patient, Study
+    >>> p = Patient(pk=7, revision="ab12", study=Study(toml=""))
+    >>> revision_key(p, "course").split(":")[:4]
+    ['remission', 'course', '7', 'ab12']
+    """
+    return _key(patient, patient.revision, key)
+
+
+def remember(ck: str, value) -> None:
+    """Keep a value stored in the shared cache under ``ck`` in this process too.
+
+    Parameters
+    ----------
+    ck : str
+        Its key (:func:`revision_key`).
+    value : object
+        The value (shared: never changed afterwards).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> remember("remission:example:1:r:t", 3)
+    >>> _LOCAL["remission:example:1:r:t"]
+    3
+    """
+    _remember(ck, value)
+
+
 def _remember(ck: str, value) -> None:
     with _CACHE_LOCK:
         _LOCAL[ck] = value
@@ -1182,6 +1231,177 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
         for ck, value in new.items():
             _remember(ck, value)
     return out
+
+
+def claim_derivation(patient_pk: int) -> str | None:
+    """Inside a write's transaction, after its writes: mark the patient's new revision as
+    being derived by this request (a lock entry in the shared cache, written in the same
+    transaction, so every reader that sees the new revision also sees the mark). The
+    pages (:func:`per_revision`) and the dashboard then wait for the values
+    :func:`derive_after_write` stores once the transaction has committed instead of
+    grading the patient themselves.
+
+    Parameters
+    ----------
+    patient_pk : int
+        The patient written.
+
+    Returns
+    -------
+    str or None
+        The new revision (pass it to :func:`derive_after_write`); None when the patient
+        does not exist.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+
+    >>> from remission.web.models import Patient, Study
+    >>> p = Patient.objects.create(study=Study.objects.create(code="d", name="D", toml=""),
+    ...                            patient_id="P01", line=2)
+    >>> claim_derivation(p.pk) == Patient.objects.get(pk=p.pk).revision
+    True
+    >>> derivation_claimed([p]) == {p.pk}
+    True
+    """
+    from django.core.cache import caches
+
+    from remission.web.models import Patient
+
+    p = Patient.objects.select_related("study").filter(pk=patient_pk).first()
+    if p is None:
+        return None
+    caches[SHARED_CACHE].add(_key(p, p.revision, "course") + ":lock", 1,
+                             timeout=int(WAIT_FOR_OTHER) + 10)
+    return p.revision
+
+
+def derivation_claimed(patients) -> set[int]:
+    """The patients (read in this request) whose current revision a write is deriving
+    (:func:`claim_derivation`), in one query.
+
+    Parameters
+    ----------
+    patients : iterable of Patient
+        Patients read from the database in this request.
+
+    Returns
+    -------
+    set of int
+        Their primary keys.
+
+    Examples
+    --------
+    >>> derivation_claimed([])
+    set()
+    """
+    from django.core.cache import caches
+
+    keys = {_key(p, p.revision, "course") + ":lock": p.pk for p in patients}
+    if not keys:
+        return set()
+    return {keys[k] for k in caches[SHARED_CACHE].get_many(list(keys))}
+
+
+def derive_after_write(patient, extra=None, claimed: str | None = None
+                       ) -> dict[str, object] | None:
+    """The patient's :func:`course` and :func:`course_response` for its current revision,
+    computed now and stored for all server processes in one write, with the values
+    ``extra`` derives from them: what a save calls once its transaction has committed, so
+    that the pages and the dashboard read the patient's derived values instead of each
+    grading it (the dashboard then grades no patient a bedside save changed).
+
+    The values are stored under the revision read before the data, as :func:`per_revision`
+    stores them: when another write lands meanwhile, the readers of its new revision never
+    see them (that write's own call, or the first page that needs them, derives its
+    values). With ``claimed`` (the write's own revision) and another write already landed,
+    nothing is derived.
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient (only its primary key is read: the patient is read again).
+    extra : dict of str to callable, optional
+        Name -> ``f(patient)`` called after the course and responses are known to this
+        process (read them with :func:`course` / :func:`course_response` /
+        :func:`daily_table`, ``fresh=True``); each result is stored under the same
+        revision with the same name as :func:`per_revision` would use.
+    claimed : str, optional
+        The revision :func:`claim_derivation` marked in the write's transaction: the
+        mark is removed when done (also when nothing is stored).
+
+    Returns
+    -------
+    dict of str to object or None
+        Name -> value of everything stored (``course``, ``response`` and the ``extra``
+        names); None when another write came after ``claimed`` or the stored data do not
+        validate (then nothing is stored and the pages show the problems).
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> out = derive_after_write(p, {"days": lambda q: len(course(q, fresh=True)["daily"])})
+    >>> sorted(out), out["days"]
+    (['course', 'days', 'response'], 1)
+    >>> p.refresh_from_db()
+    >>> stored_values([p], "days") == {p.pk: 1}
+    True
+    """
+    from django.core.cache import caches
+
+    from remission.web.models import Patient
+
+    p = Patient.objects.select_related("study").filter(pk=patient.pk).first()
+    if p is None:
+        return None
+    if claimed is None:
+        return _derive_now(p, extra)
+    if claimed != p.revision:  # another write landed after this one: its own call derives
+        caches[SHARED_CACHE].delete(_key(p, claimed, "course") + ":lock")
+        return None
+    try:
+        return _derive_now(p, extra)
+    finally:
+        caches[SHARED_CACHE].delete(_key(p, claimed, "course") + ":lock")
+
+
+def _derive_now(p, extra) -> dict[str, object] | None:
+    from django.core.cache import caches
+
+    try:
+        out = _course(_inputs(p, fresh=True), p)
+        values: dict[str, object] = {"course": out, "response": _response(out, p)}
+    except InputError:
+        return None
+    keys = {name: _key(p, p.revision, name) for name in values}
+    for name, value in values.items():
+        _remember(keys[name], value)
+    try:
+        for name, f in (extra or {}).items():
+            values[name] = f(p)
+            keys[name] = _key(p, p.revision, name)
+    except InputError:
+        return None
+    # stored under the revision read before the data (another write may have landed
+    # since: the values are then of data at least as new, and readers of the new
+    # revision do not see them), so that whoever waits for this revision gets a value
+    caches[SHARED_CACHE].set_many({keys[n]: v for n, v in values.items()}, timeout=None)
+    for name, value in values.items():
+        _remember(keys[name], value)
+    return values
 
 
 def _courses_together(patients) -> dict[int, dict[str, pd.DataFrame]]:

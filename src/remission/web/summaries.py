@@ -18,11 +18,16 @@ import pandas as pd
 
 from remission.vocab.vocabulary import VOCABULARY
 from remission.web.grading import (
+    SHARED_CACHE,
     course,
     course_response,
     courses,
     daily_table,
+    derivation_claimed,
+    derive_after_write,
     per_revision,
+    remember,
+    revision_key,
     stored_values,
     study_config,
 )
@@ -313,8 +318,16 @@ def dashboard(study) -> Dashboard:
         deaths[pk] = min(day, deaths.get(pk, day))
     known = stored_values(active, "dashboard")  # one query for every patient
     stale = [p for p in active if p.pk not in known]
-    if len(stale) > 1:  # the patients changed since the last look: graded in one call
+    if stale:  # those a write is deriving now (after_write): their values are awaited
+        known.update(_await_counts(stale))
+        stale = [p for p in stale if p.pk not in known]
+    if len(stale) > 1:  # the patients changed since the last look (writes other than a
+        # bedside save, which stores them: after_write): graded in one call, their
+        # counts stored in one write
         courses(stale)
+        new = {p.pk: _patient_counts(p, CRS_VARIABLES) for p in stale}
+        _store_counts({p: new[p.pk] for p in stale})
+        known.update(new)
     for p in active:
         cmax, nmax, best, seen, last_day = known[p.pk] if p.pk in known else per_revision(
             p, "dashboard", lambda p=p: _patient_counts(p, CRS_VARIABLES), fresh=True,
@@ -345,6 +358,97 @@ def dashboard(study) -> Dashboard:
                      infused=int(infused), grade_names=("CRS", ntx), cohorts=order,
                      crs=dict(crs), neuro=dict(neuro), responses=responses, signed=signed,
                      pending_signoff=pending, missing_days=missing, overdue_queries=overdue)
+
+
+#: How long the dashboard waits (s) for the counts a write is deriving before deriving
+#: them itself.
+WAIT_FOR_WRITE = 10.0
+
+
+def _await_counts(patients) -> dict:
+    """The dashboard counts of those of ``patients`` whose current revision a write is
+    deriving (:func:`~remission.web.grading.claim_derivation`), read once it has stored
+    them; a patient whose mark goes without its counts, or after
+    :data:`WAIT_FOR_WRITE` s, is left out (the caller derives it)."""
+    import time
+
+    from remission.web.timing import add_wait
+
+    got: dict = {}
+    waiting = derivation_claimed(patients)
+    end = time.monotonic() + WAIT_FOR_WRITE
+    while waiting:
+        got.update(stored_values([p for p in patients if p.pk in waiting], "dashboard"))
+        waiting -= set(got)
+        if not waiting or time.monotonic() >= end:
+            break
+        waiting &= derivation_claimed([p for p in patients if p.pk in waiting])
+        if waiting:
+            time.sleep(0.05)
+            add_wait(0.05)
+    return got
+
+
+def _store_counts(counts: dict) -> None:
+    """Store the dashboard counts of several patients (patient -> counts, each patient
+    read in this request) under their revisions, in one write."""
+    from django.core.cache import caches
+
+    values = {revision_key(p, "dashboard"): v for p, v in counts.items()}
+    caches[SHARED_CACHE].set_many(values, timeout=None)
+    for ck, v in values.items():
+        remember(ck, v)
+
+
+def after_write(patient, claimed: str | None = None) -> bool:
+    """Derive and store, for the patient's new revision, everything the pages and the
+    cohort dashboard read of it: its course and responses
+    (:func:`~remission.web.grading.derive_after_write`) and its dashboard counts, so
+    that no page and no dashboard grades the patient again (in any server process) until
+    its next write. Called by a view once its write has committed.
+
+    Parameters
+    ----------
+    patient : Patient
+        The patient just written (read again here).
+    claimed : str, optional
+        The revision the write's transaction marked
+        (:func:`~remission.web.grading.claim_derivation`): readers of that revision wait
+        for these values instead of grading the patient.
+
+    Returns
+    -------
+    bool
+        True when the values were stored; False when another write landed meanwhile or
+        the stored data do not validate (the first page that needs them derives them).
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> after_write(p)
+    True
+    >>> p.refresh_from_db()
+    >>> stored_values([p], "dashboard")[p.pk][:2]  # highest CRS and ICANS grade
+    (1, None)
+    """
+    from remission.analyses.raw import CRS_VARIABLES
+
+    out = derive_after_write(
+        patient, {"dashboard": lambda p: _patient_counts(p, CRS_VARIABLES)}, claimed)
+    return out is not None
 
 
 def _patient_counts(patient, crs_variables) -> tuple:

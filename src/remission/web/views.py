@@ -49,6 +49,7 @@ from remission.web.forms import (
     problems_to_form,
 )
 from remission.web.grading import (
+    claim_derivation,
     convert_day,
     daily_table,
     grade_day,
@@ -540,7 +541,8 @@ def bedside(request, study_id: int, pk: int, day: int):
             changing = rec is not None and (rec.crs_grade, rec.neuro_grade) != (crs_r, ntx_r)
             reason = form.require_reason(changing)
             if form.is_valid() and not form.errors:
-                _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason)
+                claimed = _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason)
+                summaries.after_write(p, claimed)  # graded once here, read by every page
                 messages.success(request, f"Day {day}: {len(new)} reading(s) saved.")
                 return redirect("bedside", study_id=study.pk, pk=p.pk, day=day)
     else:
@@ -577,6 +579,8 @@ def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
             if rec.pk is None or (rec.crs_grade, rec.neuro_grade) != (crs_r, ntx_r):
                 rec.crs_grade, rec.neuro_grade = crs_r, ntx_r
                 rec.save()
+        # readers of the new revision wait for summaries.after_write's values
+        return claim_derivation(p.pk)
 
 
 @login_required
@@ -821,7 +825,10 @@ def record(request, study_id: int, pk: int, kind: str, rec_id: int | None = None
                                                  else _next_line(model, study)))
                 _apply(kind, obj, typed.iloc[0], cd)
                 obj._change_reason = reason or "initial entry"
-                obj.save()
+                with transaction.atomic():
+                    obj.save()
+                    claimed = claim_derivation(p.pk)
+                summaries.after_write(p, claimed)
                 messages.success(request, "Saved.")
                 if kind == "observation":
                     return redirect("bedside", study_id=study.pk, pk=p.pk, day=obj.day)
@@ -896,7 +903,10 @@ def retire(request, study_id: int, pk: int, kind: str, rec_id: int):
         raise Http404("no such record")
     form = RetireForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        obj.retire(form.cleaned_data["reason"], request.user)
+        with transaction.atomic():
+            obj.retire(form.cleaned_data["reason"], request.user)
+            claimed = claim_derivation(p.pk)
+        summaries.after_write(p, claimed)
         messages.success(request, "Record retired (kept in the audit trail).")
         return redirect("patient", study_id=study.pk, pk=p.pk)
     return render(request, "web/retire.html", _ctx(request, study, role, patient=p, obj=obj,
@@ -976,7 +986,10 @@ def patient_form(request, study_id: int, pk: int | None = None):
                 p.patient_id, p.data = row["patient_id"], keep
                 p._change_reason = reason or "initial entry"
                 p._history_user = request.user
-                p.save()
+                with transaction.atomic():
+                    p.save()
+                    claimed = claim_derivation(p.pk)
+                summaries.after_write(p, claimed)
                 messages.success(request, f"Patient {p.patient_id} saved.")
                 return redirect("patient", study_id=study.pk, pk=p.pk)
     else:
