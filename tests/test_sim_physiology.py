@@ -168,7 +168,8 @@ def test_bedside_signs_grade_to_the_simulated_severity() -> None:
                 observation_days=[-4, 0, 7, 14, 28, 40])
     res = run_trial(d, n=40, seed=9, workers=0)
     cov_p = [build_patients(9, np.arange(40), d.population, typical(d.parameters), "car_t",
-                            "CLL1", d.eligibility) for _ in d.arms]
+                            "CLL1", d.eligibility, donor_derived=a.donor_derived)
+             for a in d.arms]
     cov = {k: np.concatenate([c[0][k] for c in cov_p]) for k in cov_p[0][0]}
     p = {k: np.concatenate([c[1][k] for c in cov_p]) for k in cov_p[0][1]}
     arm = np.repeat(np.arange(3), 40)
