@@ -9,7 +9,7 @@ and the live grade of a patient-day equal to the batch grade of the whole course
    rows and the other days' temperatures, as remission web passes them, with the
    infusion windows and a context) equals, cell, dtype, index and ``attrs`` note, the
    answer recorded in ``tests/data/live_grade_golden.json`` by the engine before the
-   session-10 speed work. Regenerate only for a deliberate rule change:
+   session-12 speed work. Regenerate only for a deliberate rule change:
    ``python tests/test_criteria_live_golden.py --write``.
 2. Live equals batch: the CRS, ICANS and CTCAE laboratory grades of each such patient-day
    equal those of ``grade_all`` on the whole course (ASTCT 2019: a day's CRS grade depends

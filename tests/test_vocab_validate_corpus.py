@@ -3,7 +3,7 @@ problem (file, message, line, column, value and its type, expected) equals the a
 recorded in ``tests/data/validate_corpus.json``.
 
 The fixture was written by the validator before it was rewritten on NumPy arrays for small
-tables (session 10, remission web's live grading): the rules, messages and order of the
+tables (session 12, remission web's live grading): the rules, messages and order of the
 problems must not change with the implementation. Regenerate only for a deliberate rule
 change: ``python tests/test_vocab_validate_corpus.py --write``.
 """
@@ -51,7 +51,7 @@ def _pick(rnd: random.Random, good: list, bad: list):
     return rnd.choice(bad) if rnd.random() < 0.15 else rnd.choice(good)
 
 
-def corpus(n: int = 400, seed: int = 20261130) -> list[pd.DataFrame]:
+def corpus(n: int = 250, seed: int = 20261130) -> list[pd.DataFrame]:
     """``n`` small tables (1-6 rows; some with repeated patient/day/time/variable keys,
     some without a time column, some indexed by file line)."""
     rnd = random.Random(seed)
@@ -94,8 +94,8 @@ def test_validator_answers_unchanged_on_the_corpus():
     tables = corpus()
     want = json.loads(FIXTURE.read_text(encoding="utf-8"))
     got = answers(tables)
-    assert sum(len(a) for a in want) > 300  # the corpus is mostly bad: many problems
-    assert sum(1 for a in want if not a) > 40  # and some valid tables
+    assert sum(len(a) for a in want) > 200  # the corpus is mostly bad: many problems
+    assert sum(1 for a in want if not a) > 15  # and some valid tables
     for k, (g, w) in enumerate(zip(got, want, strict=True)):
         assert g == w, f"table {k}:\n{tables[k]}"
 
