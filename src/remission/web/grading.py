@@ -1200,6 +1200,7 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     [[1], [0]]
     """
     from django.core.cache import caches
+    from django.db import transaction
 
     patients = list(patients)
     out = stored_values(patients, "course")
@@ -1216,7 +1217,8 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
             split[_key(p, p.revision, "response")] = {
                 k: v for k, v in graded.items() if k in _RESPONSE_TABLES}
             out[p.pk] = split[_key(p, p.revision, "course")]
-        caches[SHARED_CACHE].set_many(split, timeout=None)
+        with transaction.atomic():  # one write transaction for all of them
+            caches[SHARED_CACHE].set_many(split, timeout=None)
         for ck, value in split.items():
             _remember(ck, value)
     # the responses of courses graded elsewhere (by a page that shows no response): read
@@ -1227,7 +1229,8 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     new = {_key(p, p.revision, "response"): _response(out[p.pk], p)
            for p in rest if p.pk not in have}
     if new:
-        caches[SHARED_CACHE].set_many(new, timeout=None)
+        with transaction.atomic():
+            caches[SHARED_CACHE].set_many(new, timeout=None)
         for ck, value in new.items():
             _remember(ck, value)
     return out
@@ -1372,14 +1375,19 @@ def derive_after_write(patient, extra=None, claimed: str | None = None
     if claimed != p.revision:  # another write landed after this one: its own call derives
         caches[SHARED_CACHE].delete(_key(p, claimed, "course") + ":lock")
         return None
+    lock = _key(p, claimed, "course") + ":lock"
+    released = []
     try:
-        return _derive_now(p, extra)
+        return _derive_now(p, extra, lock, released)
     finally:
-        caches[SHARED_CACHE].delete(_key(p, claimed, "course") + ":lock")
+        if not released:  # nothing stored (or an error): the mark goes on its own
+            caches[SHARED_CACHE].delete(lock)
 
 
-def _derive_now(p, extra) -> dict[str, object] | None:
+def _derive_now(p, extra, lock: str | None = None,
+                released: list | None = None) -> dict[str, object] | None:
     from django.core.cache import caches
+    from django.db import transaction
 
     try:
         out = _course(_inputs(p, fresh=True), p)
@@ -1398,7 +1406,13 @@ def _derive_now(p, extra) -> dict[str, object] | None:
     # stored under the revision read before the data (another write may have landed
     # since: the values are then of data at least as new, and readers of the new
     # revision do not see them), so that whoever waits for this revision gets a value
-    caches[SHARED_CACHE].set_many({keys[n]: v for n, v in values.items()}, timeout=None)
+    cache = caches[SHARED_CACHE]
+    with transaction.atomic():  # one write transaction (SQLite has one writer at a time)
+        cache.set_many({keys[n]: v for n, v in values.items()}, timeout=None)
+        if lock is not None:
+            cache.delete(lock)
+    if released is not None:
+        released.append(1)
     for name, value in values.items():
         _remember(keys[name], value)
     return values
