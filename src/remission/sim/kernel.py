@@ -690,8 +690,10 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     pid = np.full(L, -1, np.int64)
     lt = np.zeros(L)
     lt0 = np.zeros(L)
-    rates = np.zeros((4, L))  # venetoclax eigenvalues, -Flu/Cy decay, per lane
-    ex = np.ones((4, L))  # exp(rate * h / 90) per lane
+    # flat (mode, lane) arrays: the lane loops over them run to the run-time ``nl`` and
+    # vectorise (a constant trip count of 8 is unrolled into scalar code)
+    rates = np.zeros(4 * L)  # venetoclax eigenvalues, -Flu/Cy decay, per lane
+    ex = np.ones(4 * L)  # exp(rate * h / 90) per lane
     g = np.zeros(L)  # 0.9 err**-0.2 per lane
     lend = np.zeros(L)
     lh = np.zeros(L)
@@ -719,8 +721,8 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                   kld, stop, w, ql, nq, pid, lt, lt0, lend, lh, lfresh, lven, lblin, lld,
                   amp_v, amp_l, fk, need)
             for m in range(3):
-                rates[m, ln] = lam[nxt, m]
-            rates[3, ln] = -kld[nxt]
+                rates[m * L + ln] = lam[nxt, m]
+            rates[3 * L + ln] = -kld[nxt]
             nxt += 1
             active += 1
     while active > 0:
@@ -756,8 +758,8 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
             w[R_H * L + ln] = hs
         # the one exponential per drug mode of each lane's step (vectorised)
         for m in range(4):
-            for ln in range(L):
-                ex[m, ln] = vexp(rates[m, ln] * w[R_H * L + ln] / 90.0)
+            for ln in range(nl):
+                ex[m * L + ln] = vexp(rates[m * L + ln] * w[R_H * L + ln] / 90.0)
         for ln in range(nl):
             for st in range(6):
                 f[0, st, ln] = 0.0
@@ -777,7 +779,7 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                 for m in range(3):
                     a0 = amp_v[m, ln]
                     amp += abs(a0)
-                    p18, p27, p72, p80, p90 = _powers(ex[m, ln])
+                    p18, p27, p72, p80, p90 = _powers(ex[m * L + ln])
                     end_v[m, ln] = p90
                     f[0, 1, ln] += a0 * p18
                     f[0, 2, ln] += a0 * p27
@@ -796,7 +798,7 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                 if a0 < NEGLIGIBLE:
                     lld[ln] = False
                 else:
-                    p18, p27, p72, p80, p90 = _powers(ex[3, ln])
+                    p18, p27, p72, p80, p90 = _powers(ex[3 * L + ln])
                     end_l[ln] = p90
                     f[2, 1, ln] = a0 * p18
                     f[2, 2, ln] = a0 * p27
@@ -859,12 +861,12 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                              + E6 * w[k5 + x] + E7 * w[k6 + x]) / (
                 atol + rtol * max(abs(w[oy + x]), abs(w[on + x])))
             w[R_TMP * L + x] = r * r
-        for ln in range(L):
+        for ln in range(nl):
             e2 = 0.0
             for s in range(ns):
                 e2 += w[(R_TMP + s) * L + ln]
             w[R_E2 * L + ln] = e2
-        for ln in range(L):  # the step-size factor 0.9 err**-0.2 of every lane (vectorised)
+        for ln in range(nl):  # the step-size factor 0.9 err**-0.2 of every lane (vectorised)
             g[ln] = 0.9 * vexp(-0.2 * vlog(np.sqrt(w[R_E2 * L + ln] / ns)))
         # each lane: accept or reject, days passed, transfusions, extinction, next patient
         for ln in range(nl):
@@ -968,8 +970,8 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                           vb, d4, kld, stop, w, ql, nq, pid, lt, lt0, lend, lh, lfresh, lven,
                           lblin, lld, amp_v, amp_l, fk, need)
                     for m in range(3):
-                        rates[m, ln] = lam[nxt, m]
-                    rates[3, ln] = -kld[nxt]
+                        rates[m * L + ln] = lam[nxt, m]
+                    rates[3 * L + ln] = -kld[nxt]
                     nxt += 1
                     active += 1
 
