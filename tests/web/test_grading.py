@@ -413,3 +413,34 @@ def test_live_febrile_neutropenia_pairs_the_anc_of_an_adjacent_day(studies):
                                         (10, "temperature", "38.6", "°C"))]))
     fn = grade_all(canon, response=None, summaries=False)["febrile_neutropenia"]
     assert sorted(fn["day"].tolist()) == [3, 5, 8]
+
+
+@pytest.mark.parametrize("written", ["temperature", "Temperature", " TEMPERATURE "])
+def test_live_fever_waiver_sees_a_stored_fever_however_its_name_is_written(studies, written):
+    # ASTCT 2019 (Lee 2019 BBMT 25:625): fever "may be masked by antipyretics or
+    # anti-cytokine therapy"; after tocilizumab, CRS is graded by hypotension/hypoxia
+    # without a fever. The validator accepts a variable name in any case and with spaces
+    # (vocab.variable_name), so an imported folder may store "Temperature": the live grade
+    # of day 2 must see day 1's fever under any spelling, as the batch pipeline does.
+    from remission.web.models import Observation, Patient, Treatment
+
+    _, raw = studies
+    p = Patient.objects.create(study=raw, patient_id=f"WV{len(written)}", line=950)
+    Observation.objects.create(patient=p, day=1, time="08:00", variable=written,
+                               value="39.0", unit="°C", line=951)
+    Treatment.objects.create(patient=p, agent="tocilizumab", start_day=1, time="10:00",
+                             dose="8", dose_unit="mg/kg", route="IV", line=952)
+    g = grade_day(p, 2, _rows(temperature=37.0, norepinephrine=8))
+    # the batch grader on the same course
+    canon = normalise_observations(pd.DataFrame(
+        [{"patient_id": p.patient_id, "day": d, "time": t, "variable": v, "value": x,
+          "unit": u} for d, t, v, x, u in ((1, "08:00", written, "39.0", "°C"),
+                                           (2, "", "temperature", "37.0", "°C"),
+                                           (2, "", "norepinephrine", "8", "µg/min"))]))
+    tx = pd.DataFrame([{"patient_id": p.patient_id, "agent": "tocilizumab", "start_day": 1,
+                        "end_day": None, "dose": 8.0, "dose_unit": "mg/kg", "route": "IV",
+                        "time": "10:00", "role": ""}])
+    crs = grade_all(canon, treatments=tx, response=None, summaries=False)["crs_daily"]
+    batch_grade = int(crs.loc[crs["day"] == 2, "grade"].iloc[0])
+    assert batch_grade == 3  # one vasopressor, fever waived after tocilizumab
+    assert g.crs.grade == batch_grade

@@ -27,7 +27,7 @@ import pandas as pd
 from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
 from remission.derive.criteria import SYSTEMS
 from remission.errors import InputError, Problem, ProblemLog
-from remission.vocab.vocabulary import VOCABULARY
+from remission.vocab.vocabulary import VOCABULARY, variable_name
 
 #: What each CRS / neurotoxicity domain reads (to show the values that decided a grade).
 DOMAIN_VARIABLES = {
@@ -211,7 +211,8 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
     weights = pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts \
         else pd.Series(dtype=float)
     out = _Inputs(revision, toml, p.patient_id, rows, by_day,
-                  [i for i, r in enumerate(rows) if r["variable"] == "temperature"],
+                  [i for i, r in enumerate(rows)
+                   if variable_name(r["variable"]) == "temperature"],
                   pts, tx, ev, weights if len(weights) else None, infusions=infusions,
                   source=source, context=context)
     if hit is not None and hit.toml == toml and _same_weights(hit.weights, out.weights):
@@ -519,7 +520,6 @@ def _other_days(inp: _Inputs, day: int) -> list[int]:
     neutropenia pairs the fever with an ANC < 1.0 x 10^9/L measured that day or the day
     before or after)."""
     from remission.derive.criteria.ctcae import FN_WINDOW_DAYS
-    from remission.vocab.vocabulary import variable_name
 
     out = [i for i in inp.temperatures if inp.rows[i]["day"] != day]
     near = [i for k in range(1, FN_WINDOW_DAYS + 1) for d in (day - k, day + k)
