@@ -127,6 +127,13 @@ def _default_workers() -> int:
 #: another process's value does not hold its process's core idle.
 DEFAULT_THREADS = 4
 
+#: Seconds an idle kept-alive connection stays open (gunicorn's default is 2 s). A user
+#: reads or types for seconds between requests; with 2 s, 17-22 % of bench_web's requests
+#: (1 s mean think time) found their connection closed and were sent again on a new one
+#: (docs/performance.md, "Web: the fixed cost of a request"). Idle connections wait in
+#: the worker's poller, not in a thread; the server listens on the loopback address only.
+KEEPALIVE = 30
+
 
 def _serve_gunicorn(app, host: str, port: int, workers: int, threads: int) -> None:
     """Serve ``app`` with gunicorn: ``workers`` processes forked from this one (the app,
@@ -144,6 +151,7 @@ def _serve_gunicorn(app, host: str, port: int, workers: int, threads: int) -> No
                 "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
                 "workers": workers, "worker_class": "gthread", "threads": threads,
                 "backlog": 2048, "timeout": 300, "graceful_timeout": 10,
+                "keepalive": KEEPALIVE,
                 "preload_app": True, "accesslog": None, "errorlog": "-",
                 "loglevel": "warning", "post_fork": post_fork,
                 "proc_name": "remission-web",

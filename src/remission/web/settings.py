@@ -117,8 +117,10 @@ if os.environ.get("REMISSION_WEB_TIMING"):  # per-request accounting (benchmarks
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "remission.web.identity.UserBackend",  # ModelBackend, the session's user read leanly
 ]
+# sessions in the database table (server-side, ended everywhere at logout), read leanly
+SESSION_ENGINE = "remission.web.identity"
 
 ROOT_URLCONF = "remission.web.urls"
 WSGI_APPLICATION = "remission.web.wsgi.application"
@@ -143,7 +145,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # ``createcachetable`` (remission web's set-up; Django's test database creation).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "derived": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "derived": {"BACKEND": "remission.web.cache.DerivedCache",  # one statement per write
                 "LOCATION": "remission_derived_cache", "TIMEOUT": None,
                 "OPTIONS": {"MAX_ENTRIES": 50_000, "CULL_FREQUENCY": 4}},
 }

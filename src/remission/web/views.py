@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from remission.errors import InputError
@@ -225,9 +226,11 @@ def study_page(request, study_id: int):
     for s in SignOff.objects.filter(patient__study=study).order_by("signed_at"):
         signed[s.patient_id] = s
     rows = []
+    # one reverse() for the list: a patient's URL is its study's prefix and its pk (urls.P)
+    prefix = reverse("patient", args=[study.pk, 0]).removesuffix("0/")
     for p in patients:
         s = signed.get(p.pk)
-        rows.append({"p": p, "signoff": s,
+        rows.append({"p": p, "signoff": s, "url": f"{prefix}{p.pk}/",
                      "valid": s is not None and s.fingerprint == patient_fingerprint(p)})
     cfg = study_config(study)
     return render(request, "web/study.html", _ctx(

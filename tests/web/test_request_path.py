@@ -1,0 +1,150 @@
+"""The fixed path of every request (remission.web.identity, remission.web.access): the
+session and user are read with one statement each and keep Django's rules: sessions are
+server-side (a logout ends the cookie's session for every server process), an expired
+session row is never used, a deactivated user or a changed password signs the session out,
+and a role check costs one statement (two with the patient)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+pytestmark = pytest.mark.django_db
+
+
+def _signed_in(name: str) -> Client:
+    from django.contrib.auth import get_user_model
+
+    c = Client()
+    c.force_login(get_user_model().objects.get(username=name))
+    return c
+
+
+def _same_cookie(c: Client) -> Client:
+    """A second browser tab / another server process: only the cookie is shared."""
+    other = Client()
+    other.cookies["sessionid"] = c.cookies["sessionid"].value
+    return other
+
+
+def test_logout_ends_the_session_for_every_holder_of_the_cookie(studies):
+    c = _signed_in("monitor")
+    other = _same_cookie(c)
+    assert other.get(reverse("home")).status_code == 200
+    c.post(reverse("logout"))
+    r = other.get(reverse("home"))
+    assert r.status_code == 302 and r["Location"].startswith("/login/")
+
+
+def test_an_expired_session_row_is_not_used(studies):
+    from django.contrib.sessions.models import Session
+
+    c = _signed_in("monitor")
+    assert c.get(reverse("home")).status_code == 200
+    key = c.cookies["sessionid"].value
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - timedelta(seconds=1))
+    r = c.get(reverse("home"))
+    assert r.status_code == 302 and r["Location"].startswith("/login/")
+
+
+def test_session_store_reads_the_row_or_nothing(studies):
+    from remission.web.identity import SessionStore
+
+    s = SessionStore()
+    s["note"] = "ward 3"
+    s.create()
+    assert SessionStore(s.session_key).load() == {"note": "ward 3"}
+    unknown = SessionStore("x" * 32)
+    assert unknown.load() == {} and unknown.session_key is None  # a new key if saved
+
+
+def test_deactivated_user_or_new_password_signs_the_session_out(studies):
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    c = _signed_in("statistician")
+    u = User.objects.get(username="statistician")
+    u.is_active = False
+    u.save()
+    assert c.get(reverse("home")).status_code == 302
+    u.is_active = True
+    u.save()
+    c = _signed_in("statistician")
+    u.set_password("another-horse-battery-7")
+    u.save()
+    assert c.get(reverse("home")).status_code == 302
+
+
+def test_access_checks_cost_one_statement_each(studies, django_assert_num_queries):
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from remission.web.access import patient_for, study_for
+    from remission.web.models import Patient
+
+    cll1, raw = studies
+    monitor = get_user_model().objects.get(username="monitor")
+    outsider = get_user_model().objects.get(username="outsider")
+    p = Patient.objects.filter(study=raw).first()
+    other = Patient.objects.filter(study=cll1).first()
+    with django_assert_num_queries(1):
+        study, role = study_for(monitor, raw.pk)
+    assert (study, role) == (raw, "monitor")
+    with django_assert_num_queries(2):
+        study, got, role = patient_for(monitor, raw.pk, p.pk)
+    assert (study, got, got.study, role) == (raw, p, raw, "monitor")
+    assert got.data == p.data and got.revision == p.revision  # every column read
+    with pytest.raises(PermissionDenied, match=r"Monitor \(read-only, queries\) role cannot"):
+        patient_for(monitor, raw.pk, p.pk, "edit")
+    with pytest.raises(Http404, match="no such patient"):
+        patient_for(monitor, raw.pk, other.pk)  # a patient of another study: 404
+    with pytest.raises(Http404, match="no such study"):
+        patient_for(outsider, raw.pk, p.pk)
+
+
+def test_derived_cache_writes_many_keys_in_one_statement(studies, django_assert_max_num_queries):
+    from django.core.cache import caches
+
+    c = caches["derived"]
+    data = {f"k{i}": {"day": i, "grades": [i, None]} for i in range(40)}
+    c.set_many({"k0": "old", "k1": "old"}, timeout=None)
+    # one INSERT ... ON CONFLICT for 40 keys (+ the size check and the savepoint pair);
+    # Django's DatabaseCache issued 3 statements per key
+    with django_assert_max_num_queries(4):
+        assert c.set_many(data, timeout=None) == []
+    assert c.get_many(list(data)) == data  # overwritten and new keys alike
+    c.set("k3", "three", timeout=0)  # already expired: never read
+    assert c.get("k3", "missing") == "missing" and c.get("k4") == data["k4"]
+
+
+def test_derived_cache_is_still_culled(studies):
+    from remission.web.cache import DerivedCache
+
+    c = DerivedCache("remission_derived_cache", {
+        "TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": 20, "CULL_FREQUENCY": 2,
+                                     "CHECK_EVERY": 5}})
+    c.clear()
+    for i in range(60):
+        c.set(f"n{i:03d}", i)
+    # the size is looked at every 5th write and then halved when above 20
+    assert 20 // 2 <= len(c.get_many([f"n{i:03d}" for i in range(60)])) <= 20 + 5
+    assert c.get("n059") == 59  # Django culls the lowest keys; the last one stays
+
+
+def test_study_page_links_every_patient(studies, login):
+    import re
+
+    from remission.web.models import Patient
+
+    _, raw = studies
+    page = login("monitor").get(reverse("study", args=[raw.pk])).content.decode()
+    links = re.findall(r'<td><a href="([^"]+)">([^<]+)</a></td>', page)
+    want = [(reverse("patient", args=[raw.pk, p.pk]), p.patient_id)
+            for p in Patient.objects.filter(study=raw).order_by("line", "id")]
+    assert links == want and len(want) > 10
