@@ -148,3 +148,57 @@ def test_study_page_links_every_patient(studies, login):
     want = [(reverse("patient", args=[raw.pk, p.pk]), p.patient_id)
             for p in Patient.objects.filter(study=raw).order_by("line", "id")]
     assert links == want and len(want) > 10
+
+
+HOSTILE = "'\"><script>alert('x')</script> &amp; é"
+
+
+def test_lean_widgets_render_the_same_bytes_as_djangos_templates(studies, login):
+    """Every form page, GET and POSTed back with hostile text (so fields carry the values
+    and their errors), with remission.web.widgets.LeanFormRenderer against Django's own
+    widget templates (FORM_RENDERER unset); CSRF tokens (random per render) masked."""
+    import re
+
+    from django.test.utils import override_settings
+
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = Patient.objects.filter(study=raw).first()
+    o = Observation.objects.filter(patient=p).first()
+    s, pk = raw.pk, p.pk
+    bad = {"time": HOSTILE, "temperature": HOSTILE, "reason": HOSTILE, "crs_recorded": "9",
+           "product": HOSTILE, "dose": HOSTILE, "agent": HOSTILE, "term": HOSTILE,
+           "grade": HOSTILE, "onset_day": HOSTILE, "day": HOSTILE, "value": HOSTILE,
+           "patient_id": HOSTILE, "text": HOSTILE, "answer": HOSTILE}
+    pages = [("GET", reverse("bedside", args=[s, pk, 3])),
+             ("POST", reverse("bedside", args=[s, pk, 3])),
+             ("POST", reverse("bedside_grade", args=[s, pk, 3])),
+             ("GET", reverse("patient", args=[s, pk])),
+             ("GET", reverse("patient_edit", args=[s, pk])),
+             ("POST", reverse("patient_edit", args=[s, pk])),
+             ("GET", reverse("record_edit", args=[s, pk, "observation", o.pk])),
+             ("POST", reverse("record_edit", args=[s, pk, "observation", o.pk])),
+             ("GET", reverse("retire", args=[s, pk, "observation", o.pk]))]
+    pages += [("POST", reverse("record_new", args=[s, pk, k])) for k in
+              ("infusion", "treatment", "adverse_event", "event")]
+    client = login("investigator")
+
+    def render_all():
+        out = []
+        for method, url in pages:
+            r = client.get(url) if method == "GET" else client.post(url, bad)
+            assert r.status_code == 200, (method, url, r.status_code)
+            html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf",
+                          r.content.decode())
+            out.append(re.sub(r"Graded in [0-9.]+ s", "Graded", html))
+        return out
+
+    lean = render_all()
+    with override_settings(FORM_RENDERER="django.forms.renderers.DjangoTemplates"):
+        django = render_all()
+    for (method, url), a, b in zip(pages, lean, django, strict=True):
+        assert a == b, (method, url)
+    html = "".join(lean)
+    assert html.count("<input") > 100 and html.count("<select") > 10
+    assert "&#x27;&quot;&gt;&lt;script&gt;" in html and "<script>alert" not in html

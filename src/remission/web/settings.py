@@ -123,6 +123,8 @@ AUTHENTICATION_BACKENDS = [
 SESSION_ENGINE = "remission.web.identity"
 
 ROOT_URLCONF = "remission.web.urls"
+# inputs, selects and text areas written without their templates (same HTML)
+FORM_RENDERER = "remission.web.widgets.LeanFormRenderer"
 WSGI_APPLICATION = "remission.web.wsgi.application"
 TEMPLATES = [{
     "BACKEND": "django.template.backends.django.DjangoTemplates",
