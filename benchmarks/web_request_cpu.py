@@ -17,6 +17,9 @@ the warmed-up state as a fork would, so the figure includes what a multi-process
 pays when a patient's data change in another process (default 1).
 
 ``--profile N`` prints the N most expensive functions (cProfile, cumulative) of the run.
+``--calls`` also counts the Python and built-in function calls of each request
+(``sys.setprofile``; slower): a figure that does not move with the machine's load, for
+comparing two versions of the code on a shared machine (same ``--seed``, same requests).
 ``--grade-all`` also times the pipeline's ``grade_all`` alone on the inputs the run's live
 grades gave it (each input 5 times; CPU median per call): the grading engine's part of a
 live grade, without the request around it.
@@ -56,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=1,
                     help="simulated server processes, each with its own caches")
     ap.add_argument("--profile", type=int, default=0, help="print the N top functions")
+    ap.add_argument("--calls", action="store_true",
+                    help="also count the function calls of each request (load-independent)")
     ap.add_argument("--grade-all", action="store_true",
                     help="also time grade_all alone on the live grades' inputs")
     a = ap.parse_args(argv)
+    if a.calls and a.profile:
+        ap.error("--calls and --profile both use the profiler hook: give one")
     home = Path(tempfile.mkdtemp(prefix="remission-web-cpu-"))
     atexit.register(shutil.rmtree, home, True)  # the throw-away server home goes at exit
     os.environ.setdefault("REMISSION_WEB_INSECURE_COOKIES", "1")
@@ -86,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     kinds, weights = list(bw.MIX), list(bw.MIX.values())
     cpu: dict[str, list[float]] = {k: [] for k in kinds}
     queries: dict[str, list[int]] = {k: [] for k in kinds}
+    calls: dict[str, list[int]] = {k: [] for k in kinds}
+    n_calls = [0]
+
+    def count(frame, event, arg) -> None:
+        if event == "call" or event == "c_call":
+            n_calls[0] += 1
     errors: list[str] = []
     captured: list = []
     if a.grade_all:
@@ -116,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         grading._CACHE, grading._LOCAL = procs[which.randrange(len(procs))]
         with CaptureQueriesContext(connection) as q:
             c0 = time.process_time()
+            n_calls[0] = 0
+            if a.calls:
+                sys.setprofile(count)
             if prof:
                 prof.enable()
             if kind == "grade":
@@ -142,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
                 ok, why = r.status_code == 200, f"status {r.status_code} {path}"
             if prof:
                 prof.disable()
+            if a.calls:
+                sys.setprofile(None)
             cpu[kind].append(time.process_time() - c0)
+            calls[kind].append(n_calls[0])
         queries[kind].append(len(q.captured_queries))
         if not ok:
             errors.append(f"{kind}: {why}")
@@ -155,8 +174,11 @@ def main(argv: list[str] | None = None) -> int:
             v = np.array(cpu[k]) * 1000
             print(f"  {k:<9} n={len(v):>4}  CPU median {np.median(v):6.1f} ms  mean "
                   f"{v.mean():6.1f} ms  max {v.max():7.1f} ms  queries mean "
-                  f"{np.mean(queries[k]):5.1f}")
-    print(f"  mix: mean CPU {np.mean(total) * 1000:.1f} ms per request")
+                  f"{np.mean(queries[k]):5.1f}"
+                  + (f"  calls mean {np.mean(calls[k]):9.0f}" if a.calls else ""))
+    print(f"  mix: mean CPU {np.mean(total) * 1000:.1f} ms per request"
+          + (f"; mean {np.mean([x for v in calls.values() for x in v]):.0f} function calls"
+             if a.calls else ""))
     if captured:
         crit.grade_all = real_grade_all
         per = []

@@ -137,17 +137,29 @@ def test_derived_cache_is_still_culled(studies):
     assert c.get("n059") == 59  # Django culls the lowest keys; the last one stays
 
 
-def test_study_page_links_every_patient(studies, login):
+def test_study_page_links_every_patient_with_its_signoff_status(studies, login):
     import re
 
-    from remission.web.models import Patient
+    from django.contrib.auth import get_user_model
+
+    from remission.web.models import Patient, SignOff, patient_fingerprint
 
     _, raw = studies
+    patients = list(Patient.objects.filter(study=raw).order_by("line", "id"))
+    inv = get_user_model().objects.get(username="investigator")
+    a, b = patients[1], patients[3]
+    SignOff.objects.create(patient=a, signed_by=inv, fingerprint=patient_fingerprint(a),
+                           statement="ok")
+    SignOff.objects.create(patient=b, signed_by=inv, fingerprint=patient_fingerprint(a),
+                           statement="ok")  # not b's data: shown as invalidated
     page = login("monitor").get(reverse("study", args=[raw.pk])).content.decode()
-    links = re.findall(r'<td><a href="([^"]+)">([^<]+)</a></td>', page)
-    want = [(reverse("patient", args=[raw.pk, p.pk]), p.patient_id)
-            for p in Patient.objects.filter(study=raw).order_by("line", "id")]
-    assert links == want and len(want) > 10
+    rows = re.findall(r'<td><a href="([^"]+)">([^<]+)</a></td>\n<td>([^<]*)</td>\n<td>(.*?)</td>',
+                      page)
+    want = [(reverse("patient", args=[raw.pk, p.pk]), p.patient_id, "active",
+             "signed by investigator" if p == a else
+             '<span class="warn">invalidated by later changes</span>' if p == b else "—")
+            for p in patients]
+    assert rows == want and len(want) > 10
 
 
 HOSTILE = "'\"><script>alert('x')</script> &amp; é"

@@ -221,17 +221,23 @@ def study_page(request, study_id: int):
     (302, '/login/?next=/study/3/')
     """
     study, role = study_for(request.user, study_id)
-    patients = list(Patient.objects.filter(study=study).order_by("line", "id"))
+    # the list shows four columns of each patient; whole rows (clinical data, decoded
+    # JSON) are read only for the signed-off patients, whose fingerprint is checked
+    patients = list(Patient.objects.filter(study=study).order_by("line", "id")
+                    .values("pk", "patient_id", "retired", "retire_reason"))
     signed = {}
-    for s in SignOff.objects.filter(patient__study=study).order_by("signed_at"):
+    for s in (SignOff.objects.filter(patient__study=study).select_related("signed_by")
+              .order_by("signed_at")):
         signed[s.patient_id] = s
+    full = Patient.objects.in_bulk(list(signed)) if signed else {}
     rows = []
     # one reverse() for the list: a patient's URL is its study's prefix and its pk (urls.P)
     prefix = reverse("patient", args=[study.pk, 0]).removesuffix("0/")
     for p in patients:
-        s = signed.get(p.pk)
-        rows.append({"p": p, "signoff": s, "url": f"{prefix}{p.pk}/",
-                     "valid": s is not None and s.fingerprint == patient_fingerprint(p)})
+        s = signed.get(p["pk"])
+        rows.append({"p": p, "signoff": s, "url": f"{prefix}{p['pk']}/",
+                     "valid": s is not None
+                     and s.fingerprint == patient_fingerprint(full[p["pk"]])})
     cfg = study_config(study)
     return render(request, "web/study.html", _ctx(
         request, study, role, rows=rows, config=cfg,
