@@ -7,7 +7,7 @@ not even confirmed to exist) and 403 when the role lacks the capability.
 Every request pays these checks, so each is one plain parameterised SQL statement read
 into the models (``Model.objects.raw``) rather than a query built by the ORM: building
 and compiling an ORM query costs about 0.4 ms of CPU, eight times the statement itself
-(docs/performance.md, "Web: the fixed cost of a request"). The rule is the same: a row
+(docs/performance.md, session 12, "the fixed cost of a request"). The rule is the same: a row
 of the membership table for this user and this study, and the patient's own study.
 """
 

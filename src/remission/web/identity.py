@@ -3,8 +3,8 @@
 Every request reads its session row and its user before the view runs. Django's
 database session store and ``ModelBackend`` build each of these reads as an ORM query,
 whose construction and compilation cost several times the statement itself (about
-0.25 and 0.2 ms of CPU against 0.02 and 0.07 ms; docs/performance.md, "Web: the fixed
-cost of a request"). The two classes here issue the same statements directly and keep
+0.25 and 0.2 ms of CPU against 0.02 and 0.07 ms; docs/performance.md, session 12, "the
+fixed cost of a request"). The two classes here issue the same statements directly and keep
 everything else of Django's: sessions stay server-side in the database table (a logout
 or a password change ends them in every server process at once), the session cookie and
 its settings are unchanged, an expired row is never read, and an inactive user is not

@@ -130,7 +130,7 @@ DEFAULT_THREADS = 4
 #: Seconds an idle kept-alive connection stays open (gunicorn's default is 2 s). A user
 #: reads or types for seconds between requests; with 2 s, 17-22 % of bench_web's requests
 #: (1 s mean think time) found their connection closed and were sent again on a new one
-#: (docs/performance.md, "Web: the fixed cost of a request"). Idle connections wait in
+#: (docs/performance.md, session 12, "the fixed cost of a request"). Idle connections wait in
 #: the worker's poller, not in a thread; the server listens on the loopback address only.
 KEEPALIVE = 30
 

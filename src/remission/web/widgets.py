@@ -3,7 +3,7 @@
 A bedside page shows about 55 inputs and selects. Django renders each widget from its
 template (``text.html`` includes ``input.html``, which includes ``attrs.html``; a select
 includes one template per option), and this was about half of the CPU of a bedside page
-(docs/performance.md, "Web: the fixed cost of a request"). :class:`LeanFormRenderer` writes
+(docs/performance.md, session 12, "the fixed cost of a request"). :class:`LeanFormRenderer` writes
 the inputs (text, number, hidden and the other ``<input>`` widgets), selects and text
 areas directly, with Django's own escaping (``conditional_escape``: the same entities,
 ``'`` as ``&#x27;``); every other template (forms, fields, errors, other widgets) is
