@@ -29,6 +29,41 @@ def _secret_key() -> str:
     return secrets.token_urlsafe(50)  # per process: sessions end with the process
 
 
+def code_tag(package: Path | None = None) -> str:
+    """Fingerprint of the code that derives the values the server processes share.
+
+    The derived cache (:data:`CACHES`, ``"derived"``) keeps a patient's grades, responses
+    and dashboard counts in the database under the patient's revision. Its keys are
+    prefixed with this tag, so after an upgrade that changes a grading rule (or any other
+    module of remission) no server reads a value the previous code derived: the old
+    entries are never read again and age out as the table is culled.
+
+    Parameters
+    ----------
+    package : pathlib.Path, optional
+        The package directory (default: the installed ``remission`` package).
+
+    Returns
+    -------
+    str
+        The first 12 hex digits of the SHA-256 of every ``.py`` file's path (relative to
+        ``package``) and content, in path order.
+
+    Examples
+    --------
+    >>> len(code_tag()), code_tag() == code_tag()
+    (12, True)
+    """
+    import hashlib
+
+    root = package if package is not None else BASE_DIR.parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        h.update(f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def database_from_url(url: str | None, sqlite_path: Path) -> dict:
     """Django ``DATABASES['default']`` from a ``DATABASE_URL`` (PostgreSQL) or SQLite.
 
@@ -149,6 +184,7 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "derived": {"BACKEND": "remission.web.cache.DerivedCache",  # one statement per write
                 "LOCATION": "remission_derived_cache", "TIMEOUT": None,
+                "KEY_PREFIX": f"code-{code_tag()}",  # values of other code are never read
                 "OPTIONS": {"MAX_ENTRIES": 50_000, "CULL_FREQUENCY": 4}},
 }
 
