@@ -45,6 +45,44 @@ def studies(db):
 
 
 @pytest.fixture
+def gradings(monkeypatch):
+    """Every call of the pipeline's grade_all from remission.web made from now on, as the
+    sorted patients it graded (counted, never timed)."""
+    import remission.derive.criteria as crit
+
+    real = crit.grade_all
+    calls: list[tuple[str, ...]] = []
+
+    def counted(obs, *a, **k):
+        calls.append(tuple(sorted(obs["patient_id"].astype(str).unique())))
+        return real(obs, *a, **k)
+
+    monkeypatch.setattr(crit, "grade_all", counted)
+    return calls
+
+
+def batch_derived(folder: Path):
+    """The oracle of the web's derived values: the batch path of ``remission report`` on a
+    study folder (load_study -> normalise_observations -> grade_all with the study's
+    systems), as ``(grade_all's tables, the patients table)``."""
+    from remission.analyses.raw import resolve_systems
+    from remission.derive.criteria import grade_all
+    from remission.study import load_study
+    from remission.vocab.vocabulary import normalise_observations
+
+    st = load_study(folder)
+    cfg = st.config
+    sy = resolve_systems(dict(cfg.criteria), cfg.disease)
+    obs = normalise_observations(st.tables["observations"],
+                                 st.patients.set_index("patient_id")["weight_kg"])
+    out = grade_all(obs, patients=st.patients, treatments=st.tables["treatments"],
+                    events=st.tables["events"], crs=sy.crs, neurotoxicity=sy.neurotoxicity,
+                    response=sy.response, landmark_day=cfg.assessment_day,
+                    lln=cfg.lln or None, products=tuple(cfg.products))
+    return out, st.patients
+
+
+@pytest.fixture
 def login(client):
     """Log the test client in as a user (role name or 'outsider')."""
     def _login(name: str):

@@ -16,42 +16,15 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from remission.analyses.raw import resolve_systems
-from remission.derive.criteria import grade_all
-from remission.study import load_study
-from remission.vocab.vocabulary import normalise_observations
+from .conftest import batch_derived
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def gradings(monkeypatch):
-    """The patients of every grade_all call made from now on."""
-    import remission.derive.criteria as crit
-
-    real = crit.grade_all
-    calls: list[tuple[str, ...]] = []
-
-    def counted(obs, *a, **k):
-        calls.append(tuple(sorted(obs["patient_id"].astype(str).unique())))
-        return real(obs, *a, **k)
-
-    monkeypatch.setattr(crit, "grade_all", counted)
-    return calls
 
 
 def _batch_counts(folder) -> dict[str, tuple]:
     """Patient -> (maximum CRS grade, maximum ICANS grade, best response) as the batch
     pipeline derives them from a study folder (what the dashboard counts)."""
-    st = load_study(folder)
-    cfg = st.config
-    sy = resolve_systems(dict(cfg.criteria), cfg.disease)
-    obs = normalise_observations(st.tables["observations"],
-                                 st.patients.set_index("patient_id")["weight_kg"])
-    out = grade_all(obs, patients=st.patients, treatments=st.tables["treatments"],
-                    events=st.tables["events"], crs=sy.crs, neurotoxicity=sy.neurotoxicity,
-                    response=sy.response, landmark_day=cfg.assessment_day,
-                    lln=cfg.lln or None, products=tuple(cfg.products))
+    out, _ = batch_derived(folder)
     crs = out["crs"].set_index("patient_id")["crs_max_grade"]
     ntx = out["neuro"].set_index("patient_id")["icans_max_grade"]
     best = out["response"].set_index("patient_id")["best_response"]

@@ -42,23 +42,6 @@ def other_process():
             mine.update(copy)
 
 
-@pytest.fixture
-def gradings(monkeypatch):
-    """Every call of the pipeline's grade_all from remission.web, with the patients it
-    graded."""
-    import remission.derive.criteria as crit
-
-    real = crit.grade_all
-    calls: list[tuple[str, ...]] = []
-
-    def counted(obs, *a, **k):
-        calls.append(tuple(sorted(obs["patient_id"].astype(str).unique())))
-        return real(obs, *a, **k)
-
-    monkeypatch.setattr(crit, "grade_all", counted)
-    return calls
-
-
 def _fresh(p):
     from remission.web.models import Patient
 

@@ -12,28 +12,14 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from remission.analyses.raw import resolve_systems
-from remission.derive.criteria import grade_all
-from remission.study import load_study
-from remission.vocab.vocabulary import normalise_observations
-
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, batch_derived
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
 def batch():
-    st = load_study(EXAMPLES / "synthetic-cart-raw")
-    cfg = st.config
-    sy = resolve_systems(dict(cfg.criteria), cfg.disease)
-    obs = normalise_observations(st.tables["observations"],
-                                 st.patients.set_index("patient_id")["weight_kg"])
-    out = grade_all(obs, patients=st.patients, treatments=st.tables["treatments"],
-                    events=st.tables["events"], crs=sy.crs, neurotoxicity=sy.neurotoxicity,
-                    response=sy.response, landmark_day=cfg.assessment_day,
-                    lln=cfg.lln or None, products=tuple(cfg.products))
-    return out, st.patients
+    return batch_derived(EXAMPLES / "synthetic-cart-raw")
 
 
 def test_timeline_days_carry_the_batch_grades(studies, batch, login):
