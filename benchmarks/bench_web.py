@@ -19,11 +19,13 @@ request, wrong grade, crashed side or disagreement. Workloads:
    (``remission.web.grading.grade_day``, what the bedside page calls on every change)
    against the batch pipeline (``load_study`` -> ``normalise_observations`` ->
    ``grade_all``, as ``remission report`` grades) in a separate process. Both sides
-   report the grade (CRS and neurotoxicity grade and the rule that decided it) of the
-   same patient-days: stored days as in the database (up to 5 patient-days of each CRS
-   grade 0-5, plus P001 day 4), the same days again right after a write to the patient
-   ("cold": its cached inputs rebuilt), typed values on days 200-249 of 20 patients
-   (first grading and repeats) and whole requests on other days of those patients.
+   report the grades (CRS and neurotoxicity grade and the rule that decided it; except
+   for the whole requests, also every CTCAE v5.0 laboratory grade and the febrile
+   neutropenia grade of the day) of the same patient-days: stored days as in the
+   database (up to 5 patient-days of each CRS grade 0-5, plus P001 day 4), the same
+   days again right after a write to the patient ("cold": its cached inputs rebuilt),
+   typed values on days 200-249 of 20 patients (first grading and repeats) and whole
+   requests on other days of those patients.
    They must be equal for every patient-day. remission's time is the larger of the
    median of the stored + typed grades and the median of the whole htmx request
    (Django's test client, in process; see :func:`w_live` for every mode); the batch
@@ -114,9 +116,11 @@ def scenario_of(pid: str, day: int) -> int:
     return (sum(map(ord, pid)) * 31 + day) % len(SCENARIOS)
 
 
-def batch_oracle(pids: list[str]) -> dict[tuple[str, int], tuple]:
+def batch_oracle(pids: list[str], labs: bool = False) -> dict[tuple[str, int], tuple]:
     """(patient, day) -> ((CRS grade, rule) or None, (neuro grade, rule) or None) from the
-    batch pipeline on the study plus every typed scenario (see module docstring)."""
+    batch pipeline on the study plus every typed scenario (see module docstring); with
+    ``labs``, followed by the day's CTCAE laboratory grades and febrile-neutropenia grade
+    (:func:`lab_grades`)."""
     sys.path.insert(0, str(ROOT / "src"))
     from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
     from remission.derive.criteria import grade_all
@@ -154,7 +158,26 @@ def batch_oracle(pids: list[str]) -> dict[tuple[str, int], tuple]:
                 g = int(tab.loc[(pid, day), "grade"])
                 return g, (str(tab.loc[(pid, day), "decided_by"]) if g else "")
             oracle[(pid, day)] = (one(crs, CRS_VARIABLES), one(ntx, NEURO_VARIABLES))
+            if labs:
+                oracle[(pid, day)] += lab_grades(out, pid, day)
     return oracle
+
+
+def lab_grades(out: dict, pid: str, day: int) -> tuple:
+    """(sorted (CTCAE term, grade or None) of the day's laboratory rows, febrile-neutropenia
+    grade or None) of one patient-day in ``grade_all``'s output: what the bedside page's
+    laboratory and febrile-neutropenia lines show (CTCAE v5.0)."""
+    lab = out["labs"]
+    at = lab[(lab["patient_id"].astype(str) == pid) & (lab["day"] == day)]
+    labs = tuple(sorted((str(t), None if pd.isna(g) else int(g))
+                        for t, g in zip(at["term"], at["grade"], strict=True)))
+    fn = out["febrile_neutropenia"]
+    fng = None
+    if len(fn) and "grade" in fn:
+        at = fn[(fn["patient_id"].astype(str) == pid) & (fn["day"] == day)]
+        if len(at):
+            fng = None if pd.isna(at["grade"].iloc[0]) else int(at["grade"].iloc[0])
+    return labs, fng
 
 
 _GRADE_RE = re.compile(r'<p class="g[^"]*">(?:grade (\d)(?:: ([a-z/+]+))?|(not assessed))')
@@ -526,9 +549,15 @@ def _key(mode: str, pid: str, day: int) -> str:
 
 
 def _code(grades: tuple) -> str:
-    """((CRS grade, rule) or None, (neuro grade, rule) or None) as one comparable string."""
-    return " | ".join("not assessed" if g is None else g if isinstance(g, str)
-                      else f"grade {g[0]} {g[1]}".rstrip() for g in grades)
+    """((CRS grade, rule) or None, (neuro grade, rule) or None[, laboratory grades,
+    febrile-neutropenia grade]) as one comparable string."""
+    text = " | ".join("not assessed" if g is None else g if isinstance(g, str)
+                      else f"grade {g[0]} {g[1]}".rstrip() for g in grades[:2])
+    if len(grades) > 2:
+        labs, fn = grades[2:]
+        text += (" | labs " + (", ".join(f"{t} {g}" for t, g in labs) or "none")
+                 + f" | febrile neutropenia {fn}")
+    return text
 
 
 def w_batch(params_path: str, out_path: str) -> None:
@@ -556,18 +585,19 @@ def w_batch(params_path: str, out_path: str) -> None:
 
     grades = {}
     for pid, day in plan["stored"]:
-        want = (expected(pid, day, crs, CRS_VARIABLES), expected(pid, day, ntx, NEURO_VARIABLES))
+        want = (expected(pid, day, crs, CRS_VARIABLES), expected(pid, day, ntx, NEURO_VARIABLES),
+                *lab_grades(out, pid, day))
         for mode in ("stored", "cold"):
             grades[_key(mode, pid, day)] = _code(want)
     t0 = time.perf_counter()
-    oracle = batch_oracle(plan["typed_pids"])
+    oracle = batch_oracle(plan["typed_pids"], labs=True)
     oracle_s = time.perf_counter() - t0
     for pid in plan["typed_pids"]:
         for day in plan["typed_days"]:
             for mode in ("typed", "repeat"):
                 grades[_key(mode, pid, day)] = _code(oracle[(pid, day)])
-        for day in plan["request_days"]:
-            grades[_key("request", pid, day)] = _code(oracle[(pid, day)])
+        for day in plan["request_days"]:  # the grades panel's CRS and neurotoxicity lines
+            grades[_key("request", pid, day)] = _code(oracle[(pid, day)][:2])
     hz.emit(out_path, {"grades": grades}, plan["batch_s"] + oracle_s)
 
 
@@ -605,8 +635,11 @@ def w_live(params_path: str, out_path: str) -> None:
     patients = {p.patient_id: p for p in Patient.objects.filter(study=study)}
 
     def shown(gr):
-        return tuple(None if x.grade is None else (x.grade, x.decided_by)
-                     for x in (gr.crs, gr.neuro))
+        fn = gr.febrile_neutropenia
+        return (*(None if x.grade is None else (x.grade, x.decided_by)
+                  for x in (gr.crs, gr.neuro)),
+                tuple(sorted((x.what, x.grade) for x in gr.labs)),
+                None if fn is None else fn.grade)
 
     grades: dict[str, str] = {}
     modes = ("stored", "typed", "repeat", "request", "cold")

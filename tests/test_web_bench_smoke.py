@@ -56,6 +56,35 @@ def test_grading_comparison_fails_on_any_difference() -> None:
         assert not bad.ok and bad.diff == 1
 
 
+def test_laboratory_and_febrile_neutropenia_grades_are_compared() -> None:
+    # the day's CTCAE v5.0 laboratory rows (a missing grade stays None, not 0) and its
+    # febrile-neutropenia grade, as grade_all writes them, are part of what both sides
+    # report: a live page that showed "febrile neutropenia 2" where the batch pipeline
+    # derives 3 must be a disagreement
+    import numpy as np
+    import pandas as pd
+
+    out = {"labs": pd.DataFrame({"patient_id": ["P1", "P1", "P1", "P2"], "day": [3, 3, 4, 3],
+                                 "term": ["Platelet count decreased", "Anemia",
+                                          "Anemia", "Anemia"],
+                                 "grade": [4, np.nan, 1, 2]}),
+           "febrile_neutropenia": pd.DataFrame({"patient_id": ["P1"], "day": [3],
+                                                "grade": [3]})}
+    assert bench_web.lab_grades(out, "P1", 3) == (
+        (("Anemia", None), ("Platelet count decreased", 4)), 3)
+    assert bench_web.lab_grades(out, "P1", 5) == ((), None)
+    crs = ((2, "hypotension"), None)
+    batch = bench_web._code((*crs, *bench_web.lab_grades(out, "P1", 3)))
+    assert batch.endswith("| labs Anemia None, Platelet count decreased 4 | "
+                          "febrile neutropenia 3")
+    live = bench_web._code((*crs, (("Anemia", None), ("Platelet count decreased", 4)), 2))
+    [bad] = bench_web.compare_grading({bench_web.LIVE: {"grades": {"typed P1 day 3": live},
+                                                        "modes": {}},
+                                       bench_web.BATCH: {"grades": {"typed P1 day 3": batch}}})
+    assert not bad.ok and bad.diff == 1
+    assert bench_web._code(crs) == "grade 2 hypotension | not assessed"  # whole requests
+
+
 def _load(errors: int, wrong: int, requests: int) -> dict:
     lat = {"grade": {"n": 3, "p50_ms": 40.0, "p95_ms": 90.0, "p99_ms": 95.0},
            "save": {"n": 0}}
