@@ -1226,8 +1226,10 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     graded = {p.pk for p in todo} if len(todo) > 1 else set()
     rest = [p for p in patients if p.pk not in graded]
     have = stored_values(rest, "response")
-    new = {_key(p, p.revision, "response"): _response(out[p.pk], p)
+    derived: dict[str, object] = {}
+    new = {_key(p, p.revision, "response"): _response(out[p.pk], p, derived)
            for p in rest if p.pk not in have}
+    new.update(derived)
     if new:
         with transaction.atomic():
             caches[SHARED_CACHE].set_many(new, timeout=None)
@@ -1389,9 +1391,10 @@ def _derive_now(p, extra, lock: str | None = None,
     from django.core.cache import caches
     from django.db import transaction
 
+    derived: dict[str, object] = {}  # a response derived now, under its inputs' key
     try:
         out = _course(_inputs(p, fresh=True), p)
-        values: dict[str, object] = {"course": out, "response": _response(out, p)}
+        values: dict[str, object] = {"course": out, "response": _response(out, p, derived)}
     except InputError:
         return None
     keys = {name: _key(p, p.revision, name) for name in values}
@@ -1408,7 +1411,7 @@ def _derive_now(p, extra, lock: str | None = None,
     # revision do not see them), so that whoever waits for this revision gets a value
     cache = caches[SHARED_CACHE]
     with transaction.atomic():  # one write transaction (SQLite has one writer at a time)
-        cache.set_many({keys[n]: v for n, v in values.items()}, timeout=None)
+        cache.set_many({**derived, **{keys[n]: v for n, v in values.items()}}, timeout=None)
         if lock is not None:
             cache.delete(lock)
     if released is not None:
@@ -1480,7 +1483,14 @@ def _course(inp: _Inputs, patient) -> dict[str, pd.DataFrame]:
 _RESPONSE_TABLES = ("response_assessments", "response")
 
 
-def _response(out: dict, patient) -> dict[str, pd.DataFrame]:
+def _response(out: dict, patient, new: dict | None = None) -> dict[str, pd.DataFrame]:
+    """The study's response system on a course (:func:`course_response`), reused when a
+    response of the same inputs was derived before (:func:`_response_key`: a bedside
+    save of vital signs leaves them unchanged): from this process, else from the shared
+    cache (one read). A response derived here is added to ``new`` (key -> value) for the
+    caller to store with its own write."""
+    from django.core.cache import caches
+
     from remission.derive.criteria import assess_response, summarise_response
 
     if not out:
@@ -1489,10 +1499,48 @@ def _response(out: dict, patient) -> dict[str, pd.DataFrame]:
     if system is None:
         return {}
     cfg = study_config(patient.study)
-    ra = assess_response(out["daily"], system)
-    return {"response_assessments": ra,
-            "response": summarise_response(ra, out["daily"], cfg.assessment_day,
-                                           patients=[patient.patient_id], system=system)}
+    ck = _response_key(patient, out["daily"], system, cfg.assessment_day)
+    with _CACHE_LOCK:
+        if ck in _LOCAL:
+            _LOCAL.move_to_end(ck)
+            return _LOCAL[ck]
+    value = caches[SHARED_CACHE].get(ck)
+    if value is None:
+        ra = assess_response(out["daily"], system)
+        value = {"response_assessments": ra,
+                 "response": summarise_response(ra, out["daily"], cfg.assessment_day,
+                                                patients=[patient.patient_id],
+                                                system=system)}
+        if new is not None:
+            new[ck] = value
+    _remember(ck, value)
+    return value
+
+
+def _response_key(patient, daily: pd.DataFrame, system: str, landmark_day) -> str:
+    """The shared cache's key of the response of these inputs: a digest of everything
+    :func:`_response` passes the response engine, namely the system, the landmark day,
+    the patient's id and, of the daily table, the columns the engine reads
+    (:data:`~remission.derive.criteria.response.RESPONSE_VARIABLES`: their names, types
+    and values, with ``patient_id`` and ``day``) on the rows where one of them is
+    recorded (the engine reads no other row). Equal keys give equal responses (tested
+    for a save of every vocabulary variable in tests/web/test_response_reuse.py)."""
+    from remission.derive.criteria.response import RESPONSE_VARIABLES
+
+    cols = [c for c in RESPONSE_VARIABLES if c in daily.columns]
+    rows = daily[cols].notna().any(axis=1).to_numpy() if cols else \
+        np.zeros(len(daily), dtype=bool)
+    read = ["patient_id", "day", *cols]
+    h = hashlib.sha256(repr((system, landmark_day, patient.patient_id, read,
+                             [repr(daily[c].dtype) for c in read],
+                             int(rows.sum()))).encode("utf-8"))
+    for c in read:
+        arr = daily[c].to_numpy()[rows]
+        if arr.dtype.kind in "biuf":
+            h.update(np.ascontiguousarray(arr).tobytes())
+        else:
+            h.update(repr(arr.tolist()).encode("utf-8"))
+    return _key(patient, h.hexdigest()[:40], "response-inputs")
 
 
 def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:

@@ -45,7 +45,7 @@ from remission.derive.criteria.daily import level, with_variables
 from remission.vocab.vocabulary import MRD_ASSAYS
 
 __all__ = ["MRD_THRESHOLD_PCT", "PR_MARROW_BLASTS_PCT", "PR_MAX_FRACTION_OF_BASELINE", "RANKS",
-           "RESPONSE_SYSTEMS", "assess_response", "baseline_marrow_blasts",
+           "RESPONSE_SYSTEMS", "RESPONSE_VARIABLES", "assess_response", "baseline_marrow_blasts",
            "marrow_partial_response",
            "summarise_response"]
 
@@ -86,6 +86,13 @@ _NEAR = ("anc", "platelets", "peripheral_blasts", "extramedullary_disease", "aue
          "mrd_assay", "mrd_sensitivity",
          "mrd_status", "rbc_transfusion")
 _SAME = ("marrow_cellularity", "marrow_spicules", "marrow_cells_counted")
+#: Every column of the daily table (besides ``patient_id`` and ``day``) that
+#: :func:`assess_response` and :func:`summarise_response` read: the marrow, the values
+#: taken from the nearest day and the relapse criteria's circulating blasts, EMD and MRD
+#: (all among those). Their results depend on the daily table only through the rows
+#: where one of these is recorded (the web reuses a patient's responses while these are
+#: unchanged: remission.web.grading).
+RESPONSE_VARIABLES = ("marrow_blasts", *_SAME, *_NEAR)
 
 
 def _nearest(assess: pd.DataFrame, daily: pd.DataFrame, var: str, window: int) -> np.ndarray:
