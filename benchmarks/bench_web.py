@@ -116,11 +116,17 @@ def scenario_of(pid: str, day: int) -> int:
     return (sum(map(ord, pid)) * 31 + day) % len(SCENARIOS)
 
 
-def batch_oracle(pids: list[str], labs: bool = False) -> dict[tuple[str, int], tuple]:
+def batch_oracle(pids: list[str], labs: bool = False,
+                 days: list[int] | None = None) -> dict[tuple[str, int], tuple]:
     """(patient, day) -> ((CRS grade, rule) or None, (neuro grade, rule) or None) from the
-    batch pipeline on the study plus every typed scenario (see module docstring); with
-    ``labs``, followed by the day's CTCAE laboratory grades and febrile-neutropenia grade
-    (:func:`lab_grades`)."""
+    batch pipeline on the study plus the typed scenario of each of ``days`` (default
+    ``GRADE_DAYS``; see module docstring); with ``labs``, followed by the day's CTCAE
+    laboratory grades and febrile-neutropenia grade (:func:`lab_grades`).
+
+    A live grade sees its own day's typed values only (typed values are not stored), so
+    the days given must be far enough apart that no day's grade can depend on another's
+    scenario: febrile neutropenia pairs a fever with an ANC of the day before or after
+    (CTCAE v5.0; ``FN_WINDOW_DAYS``), so ``labs`` needs days at least 2 apart."""
     sys.path.insert(0, str(ROOT / "src"))
     from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
     from remission.derive.criteria import grade_all
@@ -130,9 +136,15 @@ def batch_oracle(pids: list[str], labs: bool = False) -> dict[tuple[str, int], t
     st = load_study(STUDY)
     cfg = st.config
     obs = st.tables["observations"]
+    days = list(GRADE_DAYS if days is None else days)
+    if labs:
+        from remission.derive.criteria.ctcae import FN_WINDOW_DAYS
+
+        gaps = np.diff(sorted(days))
+        assert not len(gaps) or gaps.min() > FN_WINDOW_DAYS, "typed days too close"
     extra = []
     for pid in pids:
-        for day in GRADE_DAYS:
+        for day in days:
             for var, val in SCENARIOS[scenario_of(pid, day)].items():
                 v = VOCABULARY[var]
                 extra.append({"patient_id": pid, "day": str(day), "time": "", "variable": var,
@@ -149,7 +161,7 @@ def batch_oracle(pids: list[str], labs: bool = False) -> dict[tuple[str, int], t
     ntx = out["neuro_daily"].set_index(["patient_id", "day"])
     oracle = {}
     for pid in pids:
-        for day in GRADE_DAYS:
+        for day in days:
             typed = SCENARIOS[scenario_of(pid, day)]
 
             def one(tab, variables, typed=typed, pid=pid, day=day):
@@ -590,7 +602,8 @@ def w_batch(params_path: str, out_path: str) -> None:
         for mode in ("stored", "cold"):
             grades[_key(mode, pid, day)] = _code(want)
     t0 = time.perf_counter()
-    oracle = batch_oracle(plan["typed_pids"], labs=True)
+    oracle = batch_oracle(plan["typed_pids"], labs=True,
+                          days=plan["typed_days"] + plan["request_days"])
     oracle_s = time.perf_counter() - t0
     for pid in plan["typed_pids"]:
         for day in plan["typed_days"]:
