@@ -558,8 +558,8 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
             kld: np.ndarray, stop: np.ndarray, until: int, out: np.ndarray,
             trig: np.ndarray, inc: np.ndarray, transfuse: bool, rtol: float, atol: float,
             extinction: bool, stats: np.ndarray, lanes: int) -> None:  # pragma: no cover
-    """Advance every patient (rows of ``y``, shape (n, 19)) from its time ``t`` until
-    ``t >= until``, in place, never past its own next dose day ``stop``.
+    """Advance every patient (rows of ``y``, shape (n, 19)) whose time ``t`` is before
+    ``until`` to its own next dose day ``stop``, in place (the others are left as they are).
 
     Each patient takes its own adaptive Dormand-Prince 5(4) steps: the RMS over the 19
     states of ``err / (atol + rtol max(|y|, |y_new|))`` must be <= 1, else the step is
@@ -574,8 +574,11 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     Patients are stepped ``lanes`` (:data:`LANES`) at a time, side by side: every lane
     takes one trial step of its own size per round, the right-hand side of all lanes is
     one vectorised call (:func:`rhs_lanes`), and a lane whose patient is done takes the
-    next patient. A lane's arithmetic never involves another lane, so a patient's
-    trajectory is bit-identical whatever its neighbours (tested).
+    next patient. A lane's arithmetic never involves another lane, and a patient leaves
+    its lane only at its own dose days (a reload mid-segment would recompute its drug
+    levels and first stage, which can differ in the last bits from the carried ones), so
+    a patient's trajectory is bit-identical whatever its neighbours and their schedules
+    (tested).
 
     Forcing is exact, ``tau = t - tseg`` days after the patient's last dose (the modal
     form of :class:`remission.sim.pk.DriverModes`); inside a step, the exponentials at the
@@ -616,7 +619,9 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
     stop : numpy.ndarray
         int64 (n,): each patient's next dose day (or the last day).
     until : int
-        Advance every patient to at least this day.
+        Advance the patients whose ``t`` is below this day (each to its ``stop``, which
+        is at least this day in the solver); a patient never stops at ``until`` itself
+        unless it is its ``stop``, so its steps do not depend on other patients' days.
     out : numpy.ndarray
         (n, n_days, >= 19): the states at whole days are written to ``[:, day, :19]``.
     trig, inc : numpy.ndarray
@@ -954,7 +959,12 @@ def advance(y: np.ndarray, t: np.ndarray, h: np.ndarray, hdose: np.ndarray,
                 fk[1, ln] = cb if lblin[ln] else 0.0
                 fk[2, ln] = ld if lld[ln] else 0.0
                 need[ln] = True
-            if ti >= until or ti >= lend[ln]:  # this patient is done: the lane takes the next
+            # done only at its own next dose day (or the last day): a patient never stops at
+            # another patient's dose day (``until``), since a reload recomputes the drug
+            # levels, amplitudes and first stage from ``tau`` instead of carrying them, and
+            # those can differ in the last bits, which made a patient's trajectory depend on
+            # the other schedules of its batch
+            if ti >= lend[ln]:  # this patient is done: the lane takes the next
                 t[i] = ti
                 h[i] = hi
                 alive[i] = al
