@@ -6,7 +6,9 @@ The set-up is ``tests/test_sim_solver.py::test_a_patient_is_bit_identical_whatev
 neighbours_in_the_lanes`` (patients of stream 8, neighbours alternating between a CAR-T
 and a CAR-NK schedule, the patient in lanes 0, 5, 8 and 13) with the density spread as
 an argument: at the shipped 0.839 every position is identical; at 2.0 (the session-11
-candidate) the patient differs from itself alone from day 0 on, by ~1e-15 relative.
+candidate) the patient differed from itself alone from day index 22 on, by ~1e-15
+relative, until the kernel stopped reloading a patient at another schedule's dose day
+(30 Nov 2026; the test is now parametrised with this case). Exits 1 on any difference.
 
 Run (seconds):
     PYTHONPATH=src python benchmarks/sim_donor/lane_identity.py 0.839 2.0
