@@ -16,8 +16,9 @@ from .conftest import ROOT
 from .pgcluster import pg_cluster
 
 INNER = "REMISSION_WEB_PG_INNER"
-MODULES = ["test_access.py", "test_audit.py", "test_derived_cache.py", "test_folder.py",
-           "test_forms.py", "test_request_path.py", "test_security.py"]
+MODULES = ["test_access.py", "test_after_write.py", "test_audit.py", "test_code_tag.py",
+           "test_derived_cache.py", "test_folder.py", "test_forms.py", "test_request_path.py",
+           "test_response_reuse.py", "test_security.py"]
 
 
 @pytest.mark.skipif(bool(os.environ.get(INNER)) or bool(os.environ.get("DATABASE_URL")),
