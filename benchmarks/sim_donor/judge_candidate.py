@@ -15,14 +15,12 @@ Run (about 2 min niced):
 from __future__ import annotations
 
 from remission.sim.calibrate import check_summaries, particle_targets
-from remission.sim.params import PARAMETERS
+from remission.sim.params import candidate_point
 
-CANDIDATE = {"car_neg_kill_fraction": 0.2, "car_allo_recognition": 0.3,
-             "car_expansion": 0.8, "il6_car": 60.0, "car_resting_fraction": 0.85,
-             "car_memory_reactivation": 0.15,
-             # CAR-NK IL-6 (il6_car x nk_il6_factor) kept as shipped
-             "nk_il6_factor": PARAMETERS["nk_il6_factor"].value
-             * PARAMETERS["il6_car"].value / 60.0}
+# CAR-NK IL-6 (il6_car x nk_il6_factor) kept as shipped
+CANDIDATE = candidate_point({"car_neg_kill_fraction": 0.2, "car_allo_recognition": 0.3,
+                             "car_expansion": 0.8, "il6_car": 60.0,
+                             "car_resting_fraction": 0.85, "car_memory_reactivation": 0.15})
 
 
 def main() -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 from remission.sim.calibrate import check_summaries, particle_targets
-from remission.sim.params import PARAMETERS
+from remission.sim.params import candidate_point
 
 STUDIES = ("000", "002", "003", "004")
 
@@ -30,14 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-shipped", action="store_true",
                     help="skip the shipped values' rows")
     a = ap.parse_args(argv)
-    point = {k: float(v) for k, v in (s.split("=", 1) for s in a.point)}
-    unknown = sorted(set(point) - set(PARAMETERS))
-    if unknown:
-        ap.error(f"unknown parameter(s): {', '.join(unknown)}")
-    if "il6_car" in point and "nk_il6_factor" not in point:
-        # CAR-NK IL-6 (il6_car x nk_il6_factor) kept as shipped
-        point["nk_il6_factor"] = (PARAMETERS["nk_il6_factor"].value
-                                  * PARAMETERS["il6_car"].value / point["il6_car"])
+    try:  # CAR-NK IL-6 (il6_car x nk_il6_factor) kept as shipped
+        point = candidate_point(a.point)
+    except ValueError as e:
+        ap.error(str(e))
     print(f"# stream {a.stream}, trials 0-{a.trials - 1} per seed; point {point}")
     cases = ([] if a.no_shipped else [("shipped", {})]) + [("point", point)]
     failed = False

@@ -22,7 +22,7 @@ import itertools
 import pandas as pd
 
 from remission.sim.calibrate import check_summaries, particle_targets
-from remission.sim.params import PARAMETERS
+from remission.sim.params import candidate_point
 
 #: which grid parameters act on which seed (others are ignored for that seed)
 ACTS_ON = {"000": {"car_neg_kill_fraction", "car_expansion", "ld_car_boost",
@@ -48,10 +48,8 @@ def screen(stream: int, trials: int, grid: dict[str, tuple[float, ...]],
     rows = []
     acts_on = {k: v for k, v in ACTS_ON.items() if k in studies}
     for combo in itertools.product(*grid.values()):
-        theta = dict(zip(grid, combo, strict=True))
-        if "il6_car" in theta:  # CAR-NK IL-6 = il6_car x nk_il6_factor kept as shipped
-            theta["nk_il6_factor"] = (PARAMETERS["nk_il6_factor"].value
-                                      * PARAMETERS["il6_car"].value / theta["il6_car"])
+        # CAR-NK IL-6 = il6_car x nk_il6_factor kept as shipped
+        theta = candidate_point(dict(zip(grid, combo, strict=True)))
         row: dict[str, object] = dict(theta)
         for study, acts in acts_on.items():
             key = (study, tuple((k, v) for k, v in theta.items() if k in acts))

@@ -10,6 +10,7 @@ where it comes from. Sources are abbreviated; full references are in
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -308,3 +309,65 @@ def typical(overrides: dict[str, float] | None = None) -> dict[str, float]:
     if overrides:
         out.update(overrides)
     return out
+
+
+def candidate_point(values: Mapping[str, float] | Iterable[str]) -> dict[str, float]:
+    """A candidate calibration point: parameter values to screen or judge against the
+    seed studies, with CAR-NK's IL-6 kept as shipped when only ``il6_car`` moves.
+
+    A CAR-NK cell's IL-6 production is ``il6_car x nk_il6_factor``
+    (:func:`remission.sim.population.build_patients`). A point that changes the CAR-T
+    production ``il6_car`` without giving ``nk_il6_factor`` is taken to mean CAR-T only,
+    so ``nk_il6_factor`` is scaled to keep the product at its shipped value (seed 004's
+    CAR-NK targets are not moved by a CAR-T parameter).
+
+    Parameters
+    ----------
+    values : mapping of str to float, or iterable of str
+        Values by name, or ``NAME=VALUE`` texts as the calibration scripts take them on
+        the command line.
+
+    Returns
+    -------
+    dict of str to float
+        The point, ``nk_il6_factor`` added where the rule above applies.
+
+    Raises
+    ------
+    ValueError
+        Naming every text that is not ``NAME=VALUE`` with a number, and every unknown
+        parameter, at once.
+
+    Examples
+    --------
+    >>> p = candidate_point(["il6_car=60", "car_expansion=0.8"])
+    >>> p["car_expansion"], round(p["il6_car"] * p["nk_il6_factor"], 9) == round(
+    ...     PARAMETERS["il6_car"].value * PARAMETERS["nk_il6_factor"].value, 9)
+    (0.8, True)
+    >>> candidate_point({"il6_car": 60.0, "nk_il6_factor": 0.2})["nk_il6_factor"]
+    0.2
+    >>> candidate_point(["antigen_cv=2", "car_expansion"])
+    Traceback (most recent call last):
+    ...
+    ValueError: not NAME=VALUE with a number: 'car_expansion'; unknown parameter(s): antigen_cv
+    """
+    problems = []
+    if isinstance(values, Mapping):
+        point = {str(k): float(v) for k, v in values.items()}
+    else:
+        point = {}
+        for text in values:
+            name, sep, value = str(text).partition("=")
+            try:
+                point[name.strip()] = float(value) if sep else float("x")
+            except ValueError:
+                problems.append(f"not NAME=VALUE with a number: {text!r}")
+    unknown = sorted(set(point) - set(PARAMETERS))
+    if unknown:
+        problems.append(f"unknown parameter(s): {', '.join(unknown)}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    if "il6_car" in point and "nk_il6_factor" not in point:
+        point["nk_il6_factor"] = (PARAMETERS["nk_il6_factor"].value
+                                  * PARAMETERS["il6_car"].value / point["il6_car"])
+    return point
