@@ -46,35 +46,6 @@ def _role_names() -> dict[str, str]:
     return dict(Membership._meta.get_field("role").flatchoices)
 
 
-def role_in(user, study: Study) -> str | None:
-    """The user's role in ``study`` or None.
-
-    Parameters
-    ----------
-    user : django.contrib.auth.models.User or AnonymousUser
-        The request's user.
-    study : Study
-        A stored study.
-
-    Returns
-    -------
-    str or None
-        ``admin``, ``investigator``, ``data_entry``, ``monitor`` or ``statistician``;
-        None for a user without a membership in ``study`` or not signed in (then the
-        database is not read).
-
-    Examples
-    --------
-    >>> from django.contrib.auth.models import AnonymousUser
-    >>> role_in(AnonymousUser(), Study(code="cll1")) is None
-    True
-    """
-    if not user.is_authenticated:
-        return None
-    m = Membership.objects.filter(user=user, study=study).only("role").first()
-    return None if m is None else m.role
-
-
 def can(role: str | None, capability: str) -> bool:
     """Whether ``role`` has ``capability`` (see :data:`CAPABILITIES`).
 
