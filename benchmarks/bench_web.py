@@ -276,9 +276,11 @@ class User:
 
 
 def _start(home: Path, port: int, env: dict,
-           workers: int | None, threads: int | None = None) -> tuple[subprocess.Popen, str]:
+           workers: int | None, threads: int | None = None,
+           keepalive: int | None = None) -> tuple[subprocess.Popen, str]:
     extra = [] if workers is None else ["--workers", str(workers)]
     extra += [] if threads is None else ["--threads", str(threads)]
+    extra += [] if keepalive is None else ["--keepalive", str(keepalive)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "remission.cli", "web", "--home", str(home), "--port",
          str(port), *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -370,9 +372,21 @@ def request_timing(folder: Path) -> dict:
     return out
 
 
+def process_shares(folder: Path) -> list[tuple[int, float]]:
+    """(requests, thread CPU s) of each server process that :mod:`remission.web.timing`
+    recorded in ``folder`` (one file per process), most requests first: a kept-alive
+    connection stays with the process that accepted it, so an uneven split of the users'
+    connections leaves one process queueing while the other has a core to spare."""
+    out = []
+    for f in sorted(folder.glob("req.*")):
+        rows = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
+        out.append((len(rows), sum(r["cpu_s"] for r in rows)))
+    return sorted(out, reverse=True)
+
+
 def run(label: str, users: int, seconds: float, think: float, workers: int | None,
         env_extra: dict, oracle: dict, threads: int | None = None,
-        timing: bool = False) -> dict:
+        timing: bool = False, keepalive: int | None = None) -> dict:
     home = Path(tempfile.mkdtemp(prefix="remission-web-bench-"))
     port = _free_port()
     env = {**os.environ, **env_extra, "REMISSION_WEB_INSECURE_COOKIES": "1",
@@ -381,7 +395,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
     if timing_dir:  # remission.web.timing: one JSON line per request, per server process
         env["REMISSION_WEB_TIMING"] = str(timing_dir / "req")
     t_start = time.perf_counter()
-    proc, password = _start(home, port, env, workers, threads)
+    proc, password = _start(home, port, env, workers, threads, keepalive)
     startup = time.perf_counter() - t_start
     base = f"http://127.0.0.1:{port}"
     lat: dict[str, list[float]] = {k: [] for k in MIX}
@@ -481,6 +495,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
         proc.wait(timeout=30)
         shutil.rmtree(home, ignore_errors=True)  # the server's throw-away home (~24 MB)
     timing_rows = request_timing(timing_dir) if timing_dir else None
+    shares = process_shares(timing_dir) if timing_dir else None
     if timing_dir:
         shutil.rmtree(timing_dir, ignore_errors=True)
     allv = np.array([v for vs in lat.values() for v in vs])
@@ -489,7 +504,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
             "server_cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
             "client_cpu_s": client_cpu,
             "reconnects": sum(u.reconnects for u in sessions.values()),
-            "timing": timing_rows,
+            "timing": timing_rows, "process_shares": shares,
             "users": users, "think": think}
 
 
@@ -748,10 +763,11 @@ def w_load(params_path: str, out_path: str) -> None:
             if url is None:
                 raise SystemExit("PostgreSQL: server binaries not found")
             r = run("PostgreSQL", prm["users"], prm["seconds"], prm["think"], prm["workers"],
-                    {"DATABASE_URL": url}, oracle, prm.get("threads"), prm.get("timing", False))
+                    {"DATABASE_URL": url}, oracle, prm.get("threads"), prm.get("timing", False),
+                    prm.get("keepalive"))
     else:
         r = run("SQLite", prm["users"], prm["seconds"], prm["think"], prm["workers"], env,
-                oracle, prm.get("threads"), prm.get("timing", False))
+                oracle, prm.get("threads"), prm.get("timing", False), prm.get("keepalive"))
     _print(r)
     n = len(r["all"])
     before, during, after = r["load"]
@@ -766,7 +782,7 @@ def w_load(params_path: str, out_path: str) -> None:
                        "server_start_s": r["startup_s"],
                        "server_cpu_s": r.get("server_cpu_s"),
                        "client_cpu_s": r.get("client_cpu_s"), "reconnects": r.get("reconnects"),
-                       "timing": r.get("timing")},
+                       "timing": r.get("timing"), "process_shares": r.get("process_shares")},
             float(np.percentile(r["all"], 95)) if n else float("nan"))
 
 
@@ -787,6 +803,8 @@ def compare_load(o: dict) -> list[hz.Check]:
                   f"{r.get('reconnects', 0)} requests resent on a new connection")
     for line in timing_lines(r.get("timing")):
         print(line)
+    if r.get("process_shares"):
+        print(share_line(r["process_shares"]))
     during = r["load"]["during"]
     load = (f"load before {r['load']['before']:.1f}, during "
             + (f"{min(during):.1f}-{max(during):.1f}" if during else "n/a")
@@ -825,6 +843,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="server processes (default: remission web's default)")
     ap.add_argument("--threads", type=int, default=None,
                     help="threads per server process (default: remission web's default)")
+    ap.add_argument("--keepalive", type=int, default=None,
+                    help="seconds the server keeps an idle connection open (default: remission "
+                         "web's default, 0)")
     ap.add_argument("--timing", action="store_true",
                     help="record each request's wall, CPU, database and wait time in the "
                     "server (remission.web.timing) and print them per request kind")
@@ -846,6 +867,7 @@ def main(argv: list[str] | None = None) -> int:
         p.write_text(json.dumps({"quick": a.quick, "users": users, "seconds": seconds,
                                  "think": a.think, "workers": a.workers,
                                  "threads": a.threads, "timing": a.timing,
+                                 "keepalive": a.keepalive,
                                  "study": str(STUDY), **kw}))
         return p
 
@@ -871,6 +893,13 @@ def main(argv: list[str] | None = None) -> int:
     return hz.run_all("web", wl, a, reps, argv,
                       {"reps": reps, "users": users, "seconds": seconds, "think": a.think,
                        "quick": a.quick})
+
+
+def share_line(shares: list) -> str:
+    """One line of ``--timing``: each server process's requests, share and thread CPU."""
+    tot = sum(n for n, _ in shares) or 1
+    return "  per server process (requests, share, thread CPU s): " + "; ".join(
+        f"{n} ({n / tot:.0%}), {c:.1f} s" for n, c in shares)
 
 
 def timing_lines(timing: dict | None) -> list[str]:
@@ -919,6 +948,8 @@ def _print(r: dict) -> bool:
               f"closed by the server while idle)")
     for line in timing_lines(r.get("timing")):
         print(line)
+    if r.get("process_shares"):
+        print(share_line(r["process_shares"]))
     for k, v in r["lat"].items():
         print(_row(k, v))
     print(_row("all", r["all"]))

@@ -185,3 +185,7 @@ def test_request_timing_sums_every_process_file(tmp_path) -> None:
     lines = bench_web.timing_lines(t)
     assert "all but logins" in lines[-1] and "n=     3" in lines[-1]
     assert bench_web.timing_lines(None) == []
+    # each process's requests and CPU (hand sums: req.1 has 2 requests, 0.24 s; req.2 1, 0.04 s)
+    shares = bench_web.process_shares(tmp_path)
+    assert shares == [(2, pytest.approx(0.24)), (1, pytest.approx(0.04))]
+    assert bench_web.share_line(shares).endswith("2 (67%), 0.2 s; 1 (33%), 0.0 s")

@@ -186,6 +186,9 @@ def _parser() -> argparse.ArgumentParser:
                         "1 = one process, Django's threaded server)")
     w.add_argument("--threads", type=int, default=None,
                    help="threads per server process (default 4)")
+    w.add_argument("--keepalive", type=int, default=None,
+                   help="seconds an idle connection stays open (default 0: closed after "
+                        "each response, so requests spread over the processes)")
     w.set_defaults(func=_web)
 
     lab = sub.add_parser("lab", help="translational lab analyses",
@@ -356,7 +359,7 @@ def _web(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return serve(host=args.host, port=args.port, home=args.home, demo=not args.no_demo,
-                 workers=args.workers, threads=args.threads)
+                 workers=args.workers, threads=args.threads, keepalive=args.keepalive)
 
 
 def _lab_report(args: argparse.Namespace) -> int:

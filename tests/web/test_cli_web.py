@@ -3,6 +3,7 @@ both bundled studies, and prints the URL and the credentials that work."""
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import os
 import re
@@ -55,6 +56,14 @@ def test_remission_web_starts_with_demo_account(tmp_path):
         page = op.open(urllib.request.Request(base + "/login/", data=body, headers={
             "Referer": base + "/login/"})).read().decode()
         assert "SYNTHETIC two-arm CAR-T study" in page and "CLL-1" in page
+        # every connection is closed after its response (serve.KEEPALIVE = 0), so the next
+        # request is accepted by whichever process gets to it rather than staying with one
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("GET", "/login/")
+        r = c.getresponse()
+        r.read()
+        assert r.status == 200 and r.will_close and r.getheader("Connection") == "close"
+        c.close()
         assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
         # gunicorn's master and two worker processes answer on the port
         kids = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "pid="],

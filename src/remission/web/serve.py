@@ -127,15 +127,22 @@ def _default_workers() -> int:
 #: another process's value does not hold its process's core idle.
 DEFAULT_THREADS = 4
 
-#: Seconds an idle kept-alive connection stays open (gunicorn's default is 2 s). A user
-#: reads or types for seconds between requests; with 2 s, 17-22 % of bench_web's requests
-#: (1 s mean think time) found their connection closed and were sent again on a new one
-#: (docs/performance.md, session 12, "the fixed cost of a request"). Idle connections wait in
-#: the worker's poller, not in a thread; the server listens on the loopback address only.
-KEEPALIVE = 30
+#: Seconds an idle kept-alive connection stays open; 0 closes every connection after its
+#: response (``Connection: close``). gunicorn's gthread worker keeps a connection in the
+#: process that accepted it, so with kept-alive connections a user stays on one process
+#: for the whole session: in bench_web's 50-user runs one of two processes served 52-88 %
+#: of the requests (``--timing``'s per-process line; 2026-11-30, loaded), leaving one core
+#: queueing while the other had time to spare. Closed after each response, every request
+#: is a new connection, accepted by whichever process's accept loop gets there first,
+#: which a busy process (its main thread waiting for the interpreter lock) seldom is:
+#: 47-53 % in the same runs. The close is announced in the response, so no request is
+#: ever resent (a 2 s keep-alive made 17-22 % of requests meet a connection closed while
+#: idle). A new loopback connection costs far less than a request's CPU.
+KEEPALIVE = 0
 
 
-def _serve_gunicorn(app, host: str, port: int, workers: int, threads: int) -> None:
+def _serve_gunicorn(app, host: str, port: int, workers: int, threads: int,
+                    keepalive: int = KEEPALIVE) -> None:
     """Serve ``app`` with gunicorn: ``workers`` processes forked from this one (the app,
     Django and the loaded grading kernels are inherited, not loaded again), each with
     ``threads`` threads."""
@@ -151,7 +158,7 @@ def _serve_gunicorn(app, host: str, port: int, workers: int, threads: int) -> No
                 "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
                 "workers": workers, "worker_class": "gthread", "threads": threads,
                 "backlog": 2048, "timeout": 300, "graceful_timeout": 10,
-                "keepalive": KEEPALIVE,
+                "keepalive": keepalive,
                 "preload_app": True, "accesslog": None, "errorlog": "-",
                 "loglevel": "warning", "post_fork": post_fork,
                 "proc_name": "remission-web",
@@ -177,7 +184,7 @@ def _serve_django(app, host: str, port: int) -> None:
 
 def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = None,
          demo: bool = True, workers: int | None = None,
-         threads: int | None = None) -> int:
+         threads: int | None = None, keepalive: int | None = None) -> int:
     """Set up, load the demo, print URL and credentials, serve until interrupted.
 
     Parameters
@@ -193,6 +200,9 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
         with Django's threaded server.
     threads : int, optional
         Threads per gunicorn worker process (default :data:`DEFAULT_THREADS`).
+    keepalive : int, optional
+        Seconds gunicorn keeps an idle connection open (default :data:`KEEPALIVE`: 0,
+        every connection closed after its response).
 
     Returns
     -------
@@ -240,7 +250,8 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
                                    if server == "gunicorn" else ", one process"), flush=True)
     print("  stop with Ctrl-C", flush=True)
     if server == "gunicorn":
-        _serve_gunicorn(app, host, port, workers, threads)
+        _serve_gunicorn(app, host, port, workers, threads,
+                        KEEPALIVE if keepalive is None else max(0, keepalive))
     else:
         _serve_django(app, host, port)
     return 0
