@@ -20,13 +20,18 @@ pays when a patient's data change in another process (default 1).
 ``--calls`` also counts the Python and built-in function calls of each request
 (``sys.setprofile``; slower): a figure that does not move with the machine's load, for
 comparing two versions of the code on a shared machine (same ``--seed``, same requests).
-``--grade-all`` also times the pipeline's ``grade_all`` alone on the inputs the run's live
+``--distinct`` sends each live grade's (patient, day) at most once (up to 16 x 50
+requests of kind ``grade``): every live grade then has typed values this process has not
+graded before, what a user's edit of a field costs the first time it is sent (bench_web's
+users repeat their patient-day's values, which the per-process memos of a re-sent form
+answer). ``--grade-all`` also times the pipeline's ``grade_all`` alone on the inputs the run's live
 grades gave it (each input 5 times; CPU median per call): the grading engine's part of a
 live grade, without the request around it.
 
     python benchmarks/web_request_cpu.py                    # 600 requests of the mix
     python benchmarks/web_request_cpu.py --profile 40 --kind save
     python benchmarks/web_request_cpu.py --kind grade --requests 100 --grade-all
+    python benchmarks/web_request_cpu.py --kind grade --requests 400 --distinct
 """
 
 from __future__ import annotations
@@ -61,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=int, default=0, help="print the N top functions")
     ap.add_argument("--calls", action="store_true",
                     help="also count the function calls of each request (load-independent)")
+    ap.add_argument("--distinct", action="store_true",
+                    help="each live grade's (patient, day) at most once (values never sent "
+                         "before)")
     ap.add_argument("--grade-all", action="store_true",
                     help="also time grade_all alone on the live grades' inputs")
     a = ap.parse_args(argv)
@@ -89,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     client.force_login(get_user_model().objects.get(username="demo"))
     sid = study.pk
     rnd = random.Random(a.seed)
+    # --distinct: the (patient, day) pairs of the live grades, each once, in random order
+    unsent = [(pid, day) for pid in pids for day in bw.GRADE_DAYS]
+    random.Random(a.seed + 2).shuffle(unsent)
     which = random.Random(a.seed + 1)  # the process of each request (same mix for any N)
     kinds, weights = list(bw.MIX), list(bw.MIX.values())
     cpu: dict[str, list[float]] = {k: [] for k in kinds}
@@ -136,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
                 prof.enable()
             if kind == "grade":
                 day = rnd.choice(bw.GRADE_DAYS)
+                if a.distinct:
+                    if not unsent:
+                        ap.error(f"--distinct: at most {len(pids) * len(bw.GRADE_DAYS)} "
+                                 "live grades")
+                    pid, day = unsent.pop()
+                    pat = f"/study/{sid}/patient/{ids[pid]}/"
                 r = client.post(f"{pat}day/{day}/grade/",
                                 bw.SCENARIOS[bw.scenario_of(pid, day)])
                 got = bw.shown_grades(r.content.decode())

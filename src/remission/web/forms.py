@@ -144,21 +144,47 @@ class BedsideForm(ReasonMixin):
         return cleaned
 
     def new_rows(self) -> list[dict[str, str]]:
-        """The typed readings as observations.csv rows (canonical units)."""
-        data = self.data
-        time = str(data.get("time", "") or "").strip()
-        rows = []
-        for v in BEDSIDE_VARIABLES:
-            val = str(data.get(v, "") or "").strip()
-            if val:
-                var = VOCABULARY[v]
-                unit = "category" if var.kind == "categorical" else var.unit
-                row = {"variable": v, "value": val, "unit": unit, "time": time}
-                cause = str(data.get(_attribution_field(v), "") or "").strip()
-                if cause and v in ATTRIBUTABLE_BEDSIDE:
-                    row["attributed_to"] = cause
-                rows.append(row)
-        return rows
+        """The typed readings as observations.csv rows (canonical units):
+        :func:`typed_rows` of the form's data."""
+        return typed_rows(self.data)
+
+
+def typed_rows(data) -> list[dict[str, str]]:
+    """The readings typed in a bedside form's data as observations.csv rows (canonical
+    units; blank fields are not recorded), without building the form: what the live grade
+    reads of a request (:meth:`BedsideForm.new_rows` of the same data).
+
+    Parameters
+    ----------
+    data : mapping of str to str
+        The form's data (``request.POST``): ``time``, one field per bedside variable and
+        the attribution fields.
+
+    Returns
+    -------
+    list of dict of str to str
+        One row per typed reading: ``variable, value, unit, time`` (and ``attributed_to``).
+
+    Examples
+    --------
+    >>> typed_rows({"time": " 08:00", "temperature": "38.6", "sbp": "",
+    ...             "temperature__attributed_to": "infection"})
+    [{'variable': 'temperature', 'value': '38.6', 'unit': '°C', 'time': '08:00', \
+'attributed_to': 'infection'}]
+    """
+    time = str(data.get("time", "") or "").strip()
+    rows = []
+    for v in BEDSIDE_VARIABLES:
+        val = str(data.get(v, "") or "").strip()
+        if val:
+            var = VOCABULARY[v]
+            unit = "category" if var.kind == "categorical" else var.unit
+            row = {"variable": v, "value": val, "unit": unit, "time": time}
+            cause = str(data.get(_attribution_field(v), "") or "").strip()
+            if cause and v in ATTRIBUTABLE_BEDSIDE:
+                row["attributed_to"] = cause
+            rows.append(row)
+    return rows
 
 
 def check_day_rows(patient_id: str, day: int, rows: list[dict[str, str]]) -> list[Problem]:

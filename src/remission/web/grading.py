@@ -155,6 +155,7 @@ class _Inputs:
     source: tuple = ()                    # the database rows the typed tables came from
     context: dict = field(default_factory=dict)  # grade_all's context of these tables
     temp_keys: list | None = None         # _KEY text of each temperature row, on first use
+    recorded: dict | None = None          # day -> (CRS, neuro) recorded grades, on first use
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -230,6 +231,69 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return out
+
+
+#: the columns of a stored observation row, in the order the bedside form's rows have them
+_ROW_COLUMNS = ("variable", "value", "unit", "time", "source")
+
+
+def stored_day_rows(patient, day: int, fresh: bool = False) -> list[dict[str, str]]:
+    """The patient's stored (active) readings of one day as the bedside form's rows, from
+    the rows :func:`grade_day` grades (read once per revision of the patient), so a live
+    grade reads no observation from the database.
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    day : int
+        Day relative to infusion.
+    fresh : bool, default False
+        ``patient`` was read from the database in this request (its revision is current).
+
+    Returns
+    -------
+    list of dict of str to str
+        ``variable, value, unit, time, source`` and the row's other columns
+        (``attributed_to``...), in the order the database returns the day's rows; the
+        caller's own copies.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> p = Patient.objects.create(study=Study.objects.create(code="d", name="D", toml=""),
+    ...                            patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", time="06:00", line=2)
+    >>> stored_day_rows(p, 1)
+    [{'variable': 'temperature', 'value': '39.2', 'unit': '°C', 'time': '06:00', 'source': ''}]
+    >>> stored_day_rows(p, 2)
+    []
+    """
+    inp = _inputs(patient, fresh)
+    out = []
+    for i in inp.by_day.get(day, ()):
+        r = inp.rows[i]
+        row = {c: r[c] for c in _ROW_COLUMNS}
+        row.update((k, v) for k, v in r.items() if k != "day" and k not in row)
+        out.append(row)
+    return out
+
+
+def _recorded(inp: _Inputs, patient) -> tuple | None:
+    """(CRS, neurotoxicity) grades recorded by the clinician per day of the inputs'
+    revision (a recorded grade's write gives the patient a new revision)."""
+    if inp.recorded is None:
+        from remission.web.models import RecordedGrade
+
+        rec: dict[int, tuple] = {}
+        for d, c, n in RecordedGrade.objects.filter(patient_id=patient.pk).active() \
+                .order_by("id").values_list("day", "crs_grade", "neuro_grade"):
+            rec.setdefault(d, (c, n))
+        inp.recorded = rec
+    return inp.recorded
 
 
 def _stored_obs(inp: _Inputs) -> pd.DataFrame:
@@ -660,12 +724,14 @@ range (got '58'); expected a number in [30, 45] °C
         day_rows = [{"variable": v, "value": x, "unit": u} for v, x, u in
                     patient.observations.active().filter(day=day).values_list(
                         "variable", "value", "unit")]
+        rec = patient.recorded_grades.active().filter(day=day).values_list(
+            "crs_grade", "neuro_grade").first()
     else:
-        out = _grade(_inputs(patient, fresh), patient, day, day_rows, only_day=True,
-                     checked=True)
+        inp = _inputs(patient, fresh)
+        out = _grade(inp, patient, day, day_rows, only_day=True, checked=True)
+        rec = _recorded(inp, patient).get(day)  # of the same revision as the rows
     values = {r["variable"]: _shown(r["variable"], r["value"], r.get("unit", ""))
               for r in day_rows}
-    rec = patient.recorded_grades.active().filter(day=day).first()
     if not out:
         sys_ = resolve_systems(dict(study_config(patient.study).criteria), "")
         res = DayGrades(day, Grade("CRS", SYSTEMS.get(sys_.crs, sys_.crs), None),
@@ -701,8 +767,7 @@ range (got '58'); expected a number in [30, 45] °C
                 shown = r.category if isinstance(r.category, str) else f"{r.value:g}"
                 res.excluded.append(f"{r.variable} {shown} (attributed to {r.attributed_to})")
     if rec is not None:
-        res.crs.recorded = rec.crs_grade
-        res.neuro.recorded = rec.neuro_grade
+        res.crs.recorded, res.neuro.recorded = rec
     res.seconds = time.perf_counter() - t0
     return res
 

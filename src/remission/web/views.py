@@ -48,6 +48,7 @@ from remission.web.forms import (
     TreatmentForm,
     check_day_rows,
     problems_to_form,
+    typed_rows,
 )
 from remission.web.grading import (
     claim_derivation,
@@ -55,6 +56,7 @@ from remission.web.grading import (
     daily_table,
     grade_day,
     per_revision,
+    stored_day_rows,
     study_config,
 )
 from remission.web.models import (
@@ -444,14 +446,14 @@ def _day_rows(p, day: int) -> list[dict[str, str]]:
                 "variable", "value", "unit", "time", "source", "extra")]
 
 
-def _grades_for(p, day: int, form: BedsideForm):
-    """Grades with the typed readings added to the day's stored ones (None + problems
-    when the validator rejects a value)."""
-    new = form.new_rows()
-    rows = _day_rows(p, day) + new
-    if new:
+def _grades_for(p, day: int, new: list[dict[str, str]]):
+    """Grades with the typed readings ``new`` added to the day's stored ones (None +
+    problems when the validator rejects a value)."""
+    if new:  # the day's stored rows as graded (read once per revision of the patient)
+        rows = stored_day_rows(p, day, fresh=True) + new
         problems = check_day_rows(p.patient_id, day, rows)
     else:  # the stored day: its rows change only with the patient's revision
+        rows = _day_rows(p, day)
         problems = per_revision(p, f"day-problems:{day}",
                                 lambda: check_day_rows(p.patient_id, day, rows), fresh=True,
                                 shared=False)
@@ -465,9 +467,10 @@ def _grades_for(p, day: int, form: BedsideForm):
         return None, exc.problems
 
 
-def _with_typed_recorded(grades, form: BedsideForm):
+def _with_typed_recorded(grades, data):
+    """The recorded grades typed in the form's ``data`` (in place of the stored ones)."""
     for key, g in (("crs_recorded", grades.crs), ("neuro_recorded", grades.neuro)):
-        v = str(form.data.get(key, "") or "").strip()
+        v = str(data.get(key, "") or "").strip()
         if v.isdigit():
             g.recorded = int(v)
     return grades
@@ -556,10 +559,10 @@ def bedside(request, study_id: int, pk: int, day: int):
                 return redirect("bedside", study_id=study.pk, pk=p.pk, day=day)
     else:
         form = BedsideForm(initial=initial)
-    grades, problems = _grades_for(p, day, form if request.method == "POST"
-                                   else BedsideForm(data={}))
+    grades, problems = _grades_for(p, day, form.new_rows() if request.method == "POST"
+                                   else [])
     if grades is not None and request.method == "POST":
-        _with_typed_recorded(grades, form)
+        _with_typed_recorded(grades, form.data)
     stored = p.observations.filter(day=day).order_by("time", "variable", "id")
     days = sorted(set(p.observations.active().values_list("day", flat=True)) | {day})
     return render(request, "web/bedside.html", _ctx(
@@ -641,10 +644,11 @@ def bedside_grade(request, study_id: int, pk: int, day: int):
     (405, 'POST')
     """
     _study, p, _role = patient_for(request.user, study_id, pk, "view")
-    form = BedsideForm(request.POST)
-    grades, problems = _grades_for(p, day, form)
+    # the typed values only (BedsideForm.new_rows of the same data, without the form's
+    # fields being built: nothing is saved here)
+    grades, problems = _grades_for(p, day, typed_rows(request.POST))
     if grades is not None:
-        _with_typed_recorded(grades, form)
+        _with_typed_recorded(grades, request.POST)
     return render(request, "web/_grades.html", {"grades": grades, "problems": problems,
                                                 "live": True})
 
