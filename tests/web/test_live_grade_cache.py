@@ -8,7 +8,8 @@ Perturbation seen red (by hand, then restored): ``_inputs`` reusing its entry wh
 the revision (``hit.revision == revision`` dropped from the look-up) fails
 ``test_a_write_is_seen_by_the_next_live_grade`` at the first write; the grades of a form
 sent again kept across revisions (``graded`` carried to the next revision's inputs, as
-the converted rows are) fails it too.
+the converted rows are) fails it at the write to another day; the kept grades handed
+out without a copy (the view's typed recorded grade then changes them) fails it too.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _crs(html: str) -> str:
     return re.search(r'id="grade-crs">.*?<p class="g[^"]*">([^<]*)</p>', html, re.S).group(1)
 
 
-def test_a_write_is_seen_by_the_next_live_grade(studies):
+def test_a_write_is_seen_by_the_next_live_grade(studies, gradings):
     from remission.web.models import Observation, RecordedGrade
 
     _, raw = studies
@@ -55,17 +56,38 @@ def test_a_write_is_seen_by_the_next_live_grade(studies):
     # grade 1; fever with hypoxia needing low-flow nasal cannula (<= 6 L/min) is grade 2
     fever = "grade 1: fever (temperature 38.6 °C)"
     assert _crs(_panel(c, raw, p, typed)) == fever
-    assert _crs(_panel(c, raw, p, typed)) == fever  # the form sent again
+    assert len(gradings) == 1
+    assert _crs(_panel(c, raw, p, typed)) == fever  # the form sent again: not graded again
+    assert len(gradings) == 1
+    # other values typed, or the same values typed for another recorded time: graded
+    assert _crs(_panel(c, raw, p, {**typed, "temperature": "37.2"})) == "grade 0"
+    assert _crs(_panel(c, raw, p, {**typed, "time": "08:05"})) == fever
+    assert len(gradings) == 3
     o2 = [Observation.objects.create(patient=p, day=DAY, time="07:00", variable=v,
                                      value=x, unit=u, line=90_000 + i)
           for i, (v, x, u) in enumerate([("oxygen_device", "nasal_cannula", "category"),
                                          ("oxygen_flow", "3", "L/min")])]
     assert _crs(_panel(c, raw, p, typed)) == \
         "grade 2: oxygen (oxygen device nasal_cannula; oxygen flow 3 L/min)"
+    assert len(gradings) == 4  # the new revision graded
     html = _panel(c, raw, p, typed)
+    assert "Recorded CRS grade" not in html and "Febrile neutropenia" not in html
+    # a write to another day that changes this day's grades (its rows unchanged): an
+    # ANC < 1.0 x 10^9/L the day before pairs with the fever > 38.3 °C typed today,
+    # CTCAE v5.0 febrile neutropenia grade 3 (the pairing window: ctcae.FN_WINDOW_DAYS)
+    Observation.objects.create(patient=p, day=DAY - 1, time="06:00", variable="anc",
+                               value="0.3", unit="10^9/L", line=90_005)
+    html = _panel(c, raw, p, typed)
+    assert "Febrile neutropenia: grade 3" in html
     assert "Recorded CRS grade" not in html
     # a grade recorded by the clinician for the day: the panel compares it
     RecordedGrade.objects.create(patient=p, day=DAY, crs_grade=3, line=90_010)
+    html = _panel(c, raw, p, typed)
+    assert "Recorded CRS grade 3 differs from the derived grade 2" in html
+    # a recorded grade typed in the form is shown in place of the stored one, and the
+    # next form without it shows the stored one again (kept grades are never changed)
+    html = _panel(c, raw, p, {**typed, "crs_recorded": "2"})
+    assert "Recorded CRS grade" not in html
     html = _panel(c, raw, p, typed)
     assert "Recorded CRS grade 3 differs from the derived grade 2" in html
     # the oxygen readings retired: back to fever alone, still compared with grade 3

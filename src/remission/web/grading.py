@@ -13,6 +13,7 @@ A day without any CRS (or neurotoxicity) observation is "not assessed", as in th
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import tempfile
 import threading
@@ -156,6 +157,7 @@ class _Inputs:
     context: dict = field(default_factory=dict)  # grade_all's context of these tables
     temp_keys: list | None = None         # _KEY text of each temperature row, on first use
     recorded: dict | None = None          # day -> (CRS, neuro) recorded grades, on first use
+    graded: dict = field(default_factory=dict)  # _form_key -> DayGrades (a form sent again)
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -660,6 +662,12 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *
     """CRS, neurotoxicity and CTCAE laboratory grades of one patient-day, each with the
     domain that decided it and the values of that domain (see module docstring).
 
+    The grades of typed ``day_rows`` are kept with the patient's inputs of the revision
+    graded (:func:`_inputs`, at most ``_GRADED_FORMS`` forms): the bedside form is sent
+    again with the same values when a typed field loses focus (htmx ``input``, then
+    ``change``), and that second request is answered without grading again. A write to
+    the patient's data gives a new revision, whose inputs start without kept grades.
+
     Parameters
     ----------
     patient : Patient
@@ -726,10 +734,45 @@ range (got '58'); expected a number in [30, 45] °C
                         "variable", "value", "unit")]
         rec = patient.recorded_grades.active().filter(day=day).values_list(
             "crs_grade", "neuro_grade").first()
+        res = _day_grades(out, patient, day, day_rows, rec)
     else:
         inp = _inputs(patient, fresh)
-        out = _grade(inp, patient, day, day_rows, only_day=True, checked=True)
-        rec = _recorded(inp, patient).get(day)  # of the same revision as the rows
+        key = _form_key(day, day_rows)
+        with _CACHE_LOCK:
+            kept = inp.graded.get(key) if key is not None else None
+        if kept is None:
+            out = _grade(inp, patient, day, day_rows, only_day=True, checked=True)
+            kept = _day_grades(out, patient, day, day_rows,
+                               _recorded(inp, patient).get(day))  # the rows' revision
+            if key is not None:
+                with _CACHE_LOCK:
+                    inp.graded[key] = kept
+                    while len(inp.graded) > _GRADED_FORMS:
+                        inp.graded.pop(next(iter(inp.graded)))
+        res = copy.deepcopy(kept)  # the caller's own (the view sets typed recorded grades)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+#: the grades of this many distinct forms kept per patient revision (:func:`grade_day`)
+_GRADED_FORMS = 64
+
+
+def _form_key(day: int, day_rows: list[dict]) -> tuple | None:
+    """The key of a day's rows in :attr:`_Inputs.graded` (None when a cell is not
+    hashable): every cell of every row, in order."""
+    key = (day, tuple(tuple(r.items()) for r in day_rows))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _day_grades(out: dict, patient, day: int, day_rows: list[dict],
+                rec: tuple | None) -> DayGrades:
+    """:class:`DayGrades` of ``day`` from the graded tables ``out`` of the patient
+    (``rec``: the recorded (CRS, neurotoxicity) grades of the day)."""
     values = {r["variable"]: _shown(r["variable"], r["value"], r.get("unit", ""))
               for r in day_rows}
     if not out:
@@ -768,7 +811,6 @@ range (got '58'); expected a number in [30, 45] °C
                 res.excluded.append(f"{r.variable} {shown} (attributed to {r.attributed_to})")
     if rec is not None:
         res.crs.recorded, res.neuro.recorded = rec
-    res.seconds = time.perf_counter() - t0
     return res
 
 
