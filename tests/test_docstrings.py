@@ -166,6 +166,7 @@ DOCUMENTED = (
     "remission.vocab.vocabulary",
     "remission.web.access",
     "remission.web.folder",
+    "remission.web.fragments",
     "remission.web.forms",
     "remission.web.grading",
     "remission.web.models",

@@ -31,7 +31,7 @@ from remission.io.cells import neutralise
 from remission.study import check_rows
 from remission.vocab import ctcae_terms
 from remission.web import folder as folder_io
-from remission.web import summaries
+from remission.web import fragments, summaries
 from remission.web.access import can, patient_for, study_for
 from remission.web.forms import (
     AdverseEventForm,
@@ -249,9 +249,11 @@ def study_page(request, study_id: int):
 def _patient_ctx(request, study, p, role):
     table = daily_table(p)
     sig = p.signoffs.first()
+    daily = table.to_dict("records")
     return _ctx(
-        request, study, role, patient=p,
-        daily=table.to_dict("records"),
+        request, study, role, patient=p, daily=daily,
+        daily_rows=fragments.render_rows("web/_daily_row.html", daily, study_pk=study.pk,
+                                         patient_pk=p.pk),
         crs_max=None if table.empty or table["crs"].isna().all() else int(table["crs"].max()),
         neuro_max=(None if table.empty or table["neuro"].isna().all()
                    else int(table["neuro"].max())),
@@ -372,8 +374,10 @@ def timeline_page(request, study_id: int, pk: int):
         days = summaries.timeline(p)
     except InputError as exc:  # stored data the validator no longer accepts
         days, problems = [], exc.problems
-    return render(request, "web/timeline.html", _ctx(request, study, role, patient=p,
-                                                     days=days, problems=problems))
+    return render(request, "web/timeline.html", _ctx(
+        request, study, role, patient=p, days=days, problems=problems,
+        day_rows=fragments.render_rows("web/_timeline_row.html", days, study_pk=study.pk,
+                                       patient_pk=p.pk)))
 
 
 @login_required
@@ -557,17 +561,26 @@ def bedside(request, study_id: int, pk: int, day: int):
                 summaries.after_write(p, claimed)  # graded once here, read by every page
                 messages.success(request, f"Day {day}: {len(new)} reading(s) saved.")
                 return redirect("bedside", study_id=study.pk, pk=p.pk, day=day)
+        form_fields = fragments.render("web/_bedside_fields.html", {"form": form},
+                                       keep=False)
     else:
-        form = BedsideForm(initial=initial)
+        form = None  # GET: the unbound form, rendered once per process for its initial
+        form_fields = fragments.render(
+            "web/_bedside_fields.html", {"initial": initial},
+            factory=lambda: {"form": BedsideForm(initial=initial)}) \
+            if can(role, "edit") else ""
     grades, problems = _grades_for(p, day, form.new_rows() if request.method == "POST"
                                    else [])
     if grades is not None and request.method == "POST":
         _with_typed_recorded(grades, form.data)
-    stored = p.observations.filter(day=day).order_by("time", "variable", "id")
-    days = sorted(set(p.observations.active().values_list("day", flat=True)) | {day})
+    stored = list(p.observations.filter(day=day).order_by("time", "variable", "id").values(
+        "pk", "time", "variable", "value", "unit", "extra", "retired", "retire_reason"))
     return render(request, "web/bedside.html", _ctx(
-        request, study, role, patient=p, day=day, form=form, grades=grades,
-        problems=problems, stored=stored, days=days,
+        request, study, role, patient=p, day=day, form=form, form_fields=form_fields,
+        grades=grades, problems=problems, stored=stored,
+        stored_rows=fragments.render_rows("web/_stored_row.html", stored, name="o",
+                                          study_pk=study.pk, patient_pk=p.pk,
+                                          can_edit=can(role, "edit")),
         prev_day=day - 1, next_day=day + 1))
 
 
