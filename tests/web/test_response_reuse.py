@@ -158,3 +158,56 @@ def test_a_save_reuses_the_response_unless_a_response_input_changed(studies, mon
         assert got[k] == want[k], (k, steps[k - 1] if k else "base")
     # the saves changed the response where a variable can (not a vacuous comparison)
     assert len({repr(v) for v in got.values()}) >= 8
+
+
+def test_first_save_after_the_dashboard_reuses_its_response(studies, monkeypatch, tmp_path):
+    """The dashboard grades the patients changed since its last look together
+    (grading.courses, also the server's warm-up) and stores each one's responses under
+    the digest of their inputs too, so the first save of a vital sign of each patient
+    reuses them instead of assessing the response again (the joint grading gives every
+    patient the columns of all, which a patient's own grading lacks: the digest leaves
+    out columns without any value). After the saves the stored responses equal the batch
+    pipeline's on the exported folder. Eight patients of the synthetic study; counts
+    response derivations, never times them."""
+    import remission.derive.criteria as crit
+    from remission.web import grading
+    from remission.web.folder import export_folder
+    from remission.web.grading import courses, stored_values
+    from remission.web.models import Observation, Patient
+    from remission.web.summaries import after_write
+
+    from .conftest import batch_derived
+
+    _, raw = studies
+    kept = (grading._LOCAL.copy(), grading._CACHE.copy())
+    try:
+        grading._LOCAL.clear()  # nothing graded yet in this process
+        grading._CACHE.clear()
+        ps = list(Patient.objects.select_related("study").filter(study=raw)
+                  .order_by("line"))[::5]
+        courses(ps)  # the dashboard's joint grading
+        calls: list[str] = []
+        real = crit.assess_response
+
+        def counted(daily, *a, **k):
+            calls.append(str(daily["patient_id"].iloc[0]))
+            return real(daily, *a, **k)
+
+        monkeypatch.setattr(crit, "assess_response", counted)
+        for p in ps:
+            Observation.objects.create(patient=p, day=3, time="23:59",
+                                       variable="temperature", value="38.6", unit="°C",
+                                       line=90_000 + p.pk)
+            assert after_write(Patient.objects.select_related("study").get(pk=p.pk))
+        assert calls == []
+        export_folder(raw, tmp_path / "study")
+        want, _ = batch_derived(tmp_path / "study")
+        fresh = list(Patient.objects.select_related("study").filter(pk__in=[p.pk for p in ps]))
+        got = stored_values(fresh, "response")
+        assert len(got) == len(ps) == 8
+        for p in fresh:
+            assert _shown(got[p.pk], p.patient_id) == _shown(want, p.patient_id), p.patient_id
+    finally:
+        for mine, copy in zip((grading._LOCAL, grading._CACHE), kept, strict=True):
+            mine.clear()
+            mine.update(copy)

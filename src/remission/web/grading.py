@@ -1316,13 +1316,18 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
         out[todo[0].pk] = course(todo[0], fresh=True)
     elif todo:
         got = _courses_together(todo)
+        landmark = study_config(todo[0].study).assessment_day
         split = {}
         for p in todo:
             graded = got[p.pk]
             split[_key(p, p.revision, "course")] = {
                 k: v for k, v in graded.items() if k not in _RESPONSE_TABLES}
-            split[_key(p, p.revision, "response")] = {
-                k: v for k, v in graded.items() if k in _RESPONSE_TABLES}
+            resp = {k: v for k, v in graded.items() if k in _RESPONSE_TABLES}
+            split[_key(p, p.revision, "response")] = resp
+            system = graded["systems"].response if "systems" in graded else None
+            if resp and system is not None:  # also under its inputs: the patient's first
+                # save of values the response engine does not read reuses it (_response)
+                split[_response_key(p, graded["daily"], system, landmark)] = resp
             out[p.pk] = split[_key(p, p.revision, "course")]
         with transaction.atomic():  # one write transaction for all of them
             caches[SHARED_CACHE].set_many(split, timeout=None)
@@ -1630,11 +1635,16 @@ def _response_key(patient, daily: pd.DataFrame, system: str, landmark_day) -> st
     the patient's id and, of the daily table, the columns the engine reads
     (:data:`~remission.derive.criteria.response.RESPONSE_VARIABLES`: their names, types
     and values, with ``patient_id`` and ``day``) on the rows where one of them is
-    recorded (the engine reads no other row). Equal keys give equal responses (tested
-    for a save of every vocabulary variable in tests/web/test_response_reuse.py)."""
+    recorded (the engine reads no other row). A column without any value is left out:
+    the engine reads it as it reads an absent column, and a grading of several patients
+    together (:func:`courses`) gives each patient the columns of all. Equal keys give
+    equal responses (tested for a save of every vocabulary variable, and for the first
+    save of every patient after the dashboard graded them together, in
+    tests/web/test_response_reuse.py)."""
     from remission.derive.criteria.response import RESPONSE_VARIABLES
 
-    cols = [c for c in RESPONSE_VARIABLES if c in daily.columns]
+    cols = [c for c in RESPONSE_VARIABLES
+            if c in daily.columns and daily[c].notna().to_numpy().any()]
     rows = daily[cols].notna().any(axis=1).to_numpy() if cols else \
         np.zeros(len(daily), dtype=bool)
     read = ["patient_id", "day", *cols]
