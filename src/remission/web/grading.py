@@ -158,6 +158,7 @@ class _Inputs:
     temp_keys: list | None = None         # _KEY text of each temperature row, on first use
     recorded: dict | None = None          # day -> (CRS, neuro) recorded grades, on first use
     graded: dict = field(default_factory=dict)  # _form_key -> DayGrades (a form sent again)
+    keys: list | None = None              # _KEY text of every row (None: a cell not text)
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -185,7 +186,8 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
         if hit is not None and hit.revision == revision and hit.toml == toml:
             _CACHE.move_to_end(patient.pk)
             return hit
-    p = Patient.objects.get(pk=patient.pk)  # the patient row of this revision
+    # the patient row of this revision (read in this request when ``fresh``)
+    p = patient if fresh else Patient.objects.get(pk=patient.pk)
     rows = [{"day": d, "time": t, "variable": v, "value": x, "unit": u, "source": s, **e}
             for d, t, v, x, u, s, e in p.observations.active().values_list(
                 "day", "time", "variable", "value", "unit", "source", "extra")]
@@ -222,9 +224,15 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
         # a row's conversion depends on its text and the patient's weight only: the rows
         # of the previous revision are not converted again (a save converts its new rows)
         out.canon = dict(hit.canon)
+    keys = [_text_cells(r, p.patient_id) for r in rows]
+    out.keys = None if any(k is None for k in keys) else keys
     if rows and convert:  # every stored row converted once per revision (one call)
         try:
-            _canonical(_stored_obs(out), out, fill_only=True)
+            if out.keys is None:
+                _canonical(_stored_obs(out), out, fill_only=True)
+            else:  # the same cells without building the frame
+                _canonical_keys(out.keys, list(range(2, 2 + len(rows))), [], out,
+                                fill_only=True)
         except InputError:  # stored rows the validator no longer accepts: converted
             out.canon.clear()  # per request, so the problems are shown where they arise
     with _CACHE_LOCK:
@@ -577,6 +585,14 @@ def _day_canonical(inp: _Inputs, day: int, day_rows: list[dict], checked: bool,
                            day if checked else None, fill_only)
 
 
+def _present(rows: list[dict]) -> list[str]:
+    """The columns of ``_KEY`` that the observation frame of ``rows`` has
+    (:func:`_frames`: the file's columns, and the other columns of any row)."""
+    names = {k for r in rows for k in r}
+    return [c for c in _KEY if c in names or c in ("patient_id", "day", "time", "variable",
+                                                   "value", "unit")]
+
+
 def _other_days(inp: _Inputs, day: int) -> list[int]:
     """Positions (file order) of the stored rows of other days that the grades of ``day``
     depend on: every temperature (the ASTCT 2019 fever waiver looks for fever on or before
@@ -614,6 +630,11 @@ def _grade(inp: _Inputs, patient, day, day_rows, only_day,
     canon = False
     if day_rows is not None and only_day:  # the live grade: no observation frame built
         canon = _day_canonical(inp, day, day_rows, checked)
+    elif day is None and day_rows is None and inp.keys is not None:  # the whole course
+        if not inp.keys:
+            return {}
+        canon = _canonical_keys(inp.keys, list(range(2, 2 + len(inp.keys))),
+                                _present(inp.rows), inp)
     if canon is False:
         obs = _frames(inp, day, day_rows, only_day)[0]
         if obs.empty:
@@ -815,7 +836,7 @@ def _day_grades(out: dict, patient, day: int, day_rows: list[dict],
 
 
 def convert_day(patient, day: int, day_rows: list[dict[str, str]], *,
-                checked: bool = False) -> None:
+                checked: bool = False, fresh: bool = False) -> None:
     """Convert a day's readings as grading does (units, per-kg doses, categories), without
     grading: what a save needs to know beyond the form's check
     (:func:`remission.web.forms.check_day_rows`).
@@ -831,6 +852,8 @@ def convert_day(patient, day: int, day_rows: list[dict[str, str]], *,
     checked : bool
         ``day_rows`` have passed :func:`remission.web.forms.check_day_rows` in this
         request (the view's save does), so they are not validated a second time.
+    fresh : bool
+        ``patient`` was read from the database in this request.
 
     Returns
     -------
@@ -858,7 +881,7 @@ def convert_day(patient, day: int, day_rows: list[dict[str, str]], *,
     ...     print(exc.problems[0].column)
     unit
     """
-    inp = _inputs(patient)
+    inp = _inputs(patient, fresh)
     if _day_canonical(inp, day, day_rows, checked, fill_only=True) is False:
         obs = _frames(inp, day, day_rows, only_day=True)[0]
         _canonical(obs, inp, checked_day=day if checked else None, fill_only=True)
@@ -1350,7 +1373,7 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     return out
 
 
-def claim_derivation(patient_pk: int) -> str | None:
+def claim_derivation(patient_pk: int, written=None) -> str | None:
     """Inside a write's transaction, after its writes: mark the patient's new revision as
     being derived by this request (a lock entry in the shared cache, written in the same
     transaction, so every reader that sees the new revision also sees the mark). The
@@ -1362,6 +1385,10 @@ def claim_derivation(patient_pk: int) -> str | None:
     ----------
     patient_pk : int
         The patient written.
+    written : Patient, optional
+        The patient as this transaction has just written it (its ``revision`` the one
+        the transaction set, e.g. by :func:`~remission.web.models.create_records`): not
+        read again.
 
     Returns
     -------
@@ -1385,10 +1412,13 @@ def claim_derivation(patient_pk: int) -> str | None:
 
     from remission.web.models import Patient
 
-    p = Patient.objects.select_related("study").filter(pk=patient_pk).first()
+    p = written if written is not None and written.pk == patient_pk else \
+        Patient.objects.select_related("study").filter(pk=patient_pk).first()
     if p is None:
         return None
-    caches[SHARED_CACHE].add(_key(p, p.revision, "course") + ":lock", 1,
+    # a new revision's key: no one else can hold it before this transaction commits, so
+    # one upsert (DerivedCache.set) does what add's look-up and insert do
+    caches[SHARED_CACHE].set(_key(p, p.revision, "course") + ":lock", 1,
                              timeout=int(WAIT_FOR_OTHER) + 10)
     return p.revision
 
@@ -1677,8 +1707,10 @@ def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
         seen = (daily[cols].notna().any(axis=1).groupby(level=0).any() if cols
                 else pd.Series(dtype=bool))
         seen = seen.reindex(days, fill_value=False)
+        seen = dict(zip(seen.index.tolist(), seen.to_numpy().tolist(), strict=True))
         out = {}
-        for d, g, rule in zip(tab.index, tab["grade"], tab["decided_by"], strict=True):
+        for d, g, rule in zip(tab.index.tolist(), tab["grade"].tolist(),
+                              tab["decided_by"].tolist(), strict=True):
             g = int(g)
             if seen[d] or g == 5:
                 out[d] = (g, str(rule) if g else "")

@@ -70,6 +70,7 @@ from remission.web.models import (
     RecordedGrade,
     SignOff,
     Treatment,
+    create_records,
     patient_fingerprint,
 )
 from remission.web.security import REPORT_CSP
@@ -549,7 +550,7 @@ def bedside(request, study_id: int, pk: int, day: int):
                              {"value": None, "time": "time", "unit": None})
             if not probs:
                 try:  # the values convert as grading converts them
-                    convert_day(p, day, rows, checked=True)
+                    convert_day(p, day, rows, checked=True, fresh=True)
                 except InputError as exc:
                     problems_to_form(form, exc.problems, {})
             crs_r = form.cleaned_data.get("crs_recorded")
@@ -587,14 +588,17 @@ def bedside(request, study_id: int, pk: int, day: int):
 def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
     study = p.study
     with transaction.atomic():
-        line = _next_line(Observation, study)
-        for i, r in enumerate(new):
-            o = Observation(patient=p, day=day, time=r["time"], variable=r["variable"],
-                            value=r["value"], unit=r["unit"], line=line + i,
-                            extra={"attributed_to": r["attributed_to"]}
-                            if r.get("attributed_to") else {})
-            o._change_reason = reason or "bedside entry"
-            o.save()
+        if new:  # the readings and their audit-trail rows, one INSERT each
+            line = _next_line(Observation, study)
+            readings = []
+            for i, r in enumerate(new):
+                o = Observation(patient=p, day=day, time=r["time"], variable=r["variable"],
+                                value=r["value"], unit=r["unit"], line=line + i,
+                                extra={"attributed_to": r["attributed_to"]}
+                                if r.get("attributed_to") else {})
+                o._change_reason = reason or "bedside entry"
+                readings.append(o)
+            p.revision = create_records(readings, request.user)
         if crs_r is not None or ntx_r is not None or rec is not None:
             if rec is None:
                 rec = RecordedGrade(patient=p, day=day, line=_next_line(RecordedGrade, study))
@@ -603,9 +607,10 @@ def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
                 rec._change_reason = reason
             if rec.pk is None or (rec.crs_grade, rec.neuro_grade) != (crs_r, ntx_r):
                 rec.crs_grade, rec.neuro_grade = crs_r, ntx_r
-                rec.save()
+                rec.save()  # a new revision of the patient (read again below)
+                return claim_derivation(p.pk)
         # readers of the new revision wait for summaries.after_write's values
-        return claim_derivation(p.pk)
+        return claim_derivation(p.pk, written=p if new else None)
 
 
 @login_required
