@@ -1692,27 +1692,25 @@ def _response_key(patient, daily: pd.DataFrame, system: str, landmark_day) -> st
 
 def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     out = course(patient, fresh=fresh)
-    rec = {g.day: g for g in patient.recorded_grades.active()}
+    rec = {day: (c, n) for day, c, n in patient.recorded_grades.active().values_list(
+        "day", "crs_grade", "neuro_grade")}
     if not out:
         return pd.DataFrame(columns=["day", "crs", "crs_rule", "neuro", "neuro_rule"])
-    daily = out["daily"].set_index("day")
-    crs = out["crs_daily"].set_index("day")
-    ntx = out["neuro_daily"].set_index("day")
-    days = sorted(set(daily.index) | set(crs.index) | set(ntx.index))
+    daily, crs, ntx = out["daily"], out["crs_daily"], out["neuro_daily"]
+    on = daily["day"].tolist()
+    days = sorted(set(on) | set(crs["day"].tolist()) | set(ntx["day"].tolist()))
 
     def graded(tab, variables) -> dict:
         """day -> (grade, rule); a day without any of ``variables`` is not assessed
         unless graded 5 (death attributed to the syndrome)."""
         cols = [c for c in variables if c in daily.columns]
-        seen = (daily[cols].notna().any(axis=1).groupby(level=0).any() if cols
-                else pd.Series(dtype=bool))
-        seen = seen.reindex(days, fill_value=False)
-        seen = dict(zip(seen.index.tolist(), seen.to_numpy().tolist(), strict=True))
+        seen = {d for d, x in zip(on, daily[cols].notna().to_numpy().any(axis=1).tolist(),
+                                  strict=True) if x} if cols else set()
         out = {}
-        for d, g, rule in zip(tab.index.tolist(), tab["grade"].tolist(),
+        for d, g, rule in zip(tab["day"].tolist(), tab["grade"].tolist(),
                               tab["decided_by"].tolist(), strict=True):
             g = int(g)
-            if seen[d] or g == 5:
+            if d in seen or g == 5:
                 out[d] = (g, str(rule) if g else "")
         return out
 
@@ -1723,6 +1721,6 @@ def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
         c, n = cg.get(d, (None, "")), ng.get(d, (None, ""))
         rows.append({"day": int(d), "crs": c[0], "crs_rule": c[1], "neuro": n[0],
                      "neuro_rule": n[1],
-                     "crs_recorded": None if r is None else r.crs_grade,
-                     "neuro_recorded": None if r is None else r.neuro_grade})
+                     "crs_recorded": None if r is None else r[0],
+                     "neuro_recorded": None if r is None else r[1]})
     return pd.DataFrame(rows)
