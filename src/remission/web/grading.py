@@ -1119,6 +1119,49 @@ def per_revision(patient, key: str, compute, fresh: bool = False, *, shared: boo
     return value
 
 
+def fingerprint(patient, fresh: bool = False) -> str:
+    """The patient's :func:`~remission.web.models.patient_fingerprint` (what a sign-off
+    vouches for), computed once per revision of the patient in each process.
+
+    The fingerprint is a function of the patient's active clinical data, and every write
+    to those data gives the patient a new revision, so the value kept under a revision
+    is the fingerprint of that revision's data: the study list, the patient page and
+    the dashboard read it instead of reading the patient's records again (four queries
+    and a hash) at every look at a signed-off patient.
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    fresh : bool
+        ``patient`` was read from the database in this request (saves one query).
+
+    Returns
+    -------
+    str
+        The hex digest, equal to ``patient_fingerprint(patient)``.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+
+    >>> from remission.web.models import Observation, Patient, Study, patient_fingerprint
+    >>> study = Study.objects.create(code="demo", name="Demo", toml="")
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> before = fingerprint(p, fresh=True)
+    >>> before == patient_fingerprint(p)
+    True
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)  # a new revision
+    >>> fingerprint(p) == patient_fingerprint(p) != before
+    True
+    """
+    from remission.web.models import patient_fingerprint
+
+    return per_revision(patient, "fingerprint", lambda: patient_fingerprint(patient),
+                        fresh=fresh, shared=False, lock=False)
+
+
 def stored_values(patients, key: str) -> dict[int, object]:
     """The values :func:`per_revision` stored under ``key`` for the current revision of
     each of ``patients``, in one query.

@@ -4,7 +4,8 @@ Nothing here grades or classifies: grades, daily worst values and derived respon
 those of :func:`remission.web.grading.course` / :func:`~remission.web.grading.daily_table`
 (the pipeline's ``grade_all`` on the patient's data, cached per revision), cohorts come
 from :func:`remission.study.assign_cohorts`, sign-off validity from
-:func:`remission.web.models.patient_fingerprint`. This module only lays them out by day
+:func:`remission.web.models.patient_fingerprint` (once per revision:
+:func:`remission.web.grading.fingerprint`). This module only lays them out by day
 (timeline) or counts them over the study (dashboard).
 """
 
@@ -25,6 +26,7 @@ from remission.web.grading import (
     daily_table,
     derivation_claimed,
     derive_after_write,
+    fingerprint,
     per_revision,
     remember,
     revision_key,
@@ -285,7 +287,6 @@ def dashboard(study) -> Dashboard:
         Patient,
         Query,
         SignOff,
-        patient_fingerprint,
     )
 
     cfg = study_config(study)
@@ -338,7 +339,7 @@ def dashboard(study) -> Dashboard:
         responses["recorded"][(p.data.get("best_response") or "").strip() or "not recorded"] += 1
         graded = cmax is not None or nmax is not None
         s = latest.get(p.pk)
-        if s is not None and s.fingerprint == patient_fingerprint(p):
+        if s is not None and s.fingerprint == fingerprint(p, fresh=True):
             signed += 1
         elif graded:
             pending.append(p)

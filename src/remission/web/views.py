@@ -54,6 +54,7 @@ from remission.web.grading import (
     claim_derivation,
     convert_day,
     daily_table,
+    fingerprint,
     grade_day,
     per_revision,
     stored_day_rows,
@@ -233,6 +234,8 @@ def study_page(request, study_id: int):
               .order_by("signed_at")):
         signed[s.patient_id] = s
     full = Patient.objects.in_bulk(list(signed)) if signed else {}
+    for p in full.values():
+        p.study = study  # read once (the fingerprint's key carries its study.toml)
     rows = []
     # one reverse() for the list: a patient's URL is its study's prefix and its pk (urls.P)
     prefix = reverse("patient", args=[study.pk, 0]).removesuffix("0/")
@@ -240,7 +243,7 @@ def study_page(request, study_id: int):
         s = signed.get(p["pk"])
         rows.append({"p": p, "signoff": s, "url": f"{prefix}{p['pk']}/",
                      "valid": s is not None
-                     and s.fingerprint == patient_fingerprint(full[p["pk"]])})
+                     and s.fingerprint == fingerprint(full[p["pk"]], fresh=True)})
     cfg = study_config(study)
     return render(request, "web/study.html", _ctx(
         request, study, role, rows=rows, config=cfg,
@@ -260,7 +263,8 @@ def _patient_ctx(request, study, p, role):
                    else int(table["neuro"].max())),
         infusions=p.infusions.all(), treatments=p.treatments.all(),
         adverse_events=p.adverse_events.all(), events=p.events.all(),
-        signoff=sig, signoff_valid=sig is not None and sig.fingerprint == patient_fingerprint(p),
+        signoff=sig,
+        signoff_valid=sig is not None and sig.fingerprint == fingerprint(p, fresh=True),
         queries=p.queries.all(), query_form=QueryForm(), answer_form=AnswerForm(),
         signoff_form=SignOffForm(),
         fields=[(k, v) for k, v in p.data.items()])
