@@ -24,6 +24,7 @@ Run (about 6 min on one core of a quiet 2-core machine):
     PYTHONPATH=src nice -n 10 .venv/bin/python scripts/make_sim_check_summaries.py
         [--out tests/data/sim_check_summaries.csv] [--replicates 100] [--fresh 200]
         [--point NAME=VALUE ...] [--all-seeds]   (a candidate point, every seed in every case)
+        [--stream S]   (another random stream: the calibration rounds' fit streams)
 """
 
 from __future__ import annotations
@@ -53,12 +54,14 @@ def case_name(parameter: str, factor: float) -> str:
 
 
 def summaries(replicates: int, fresh: int, point: dict[str, float] | None = None,
-              all_seeds: bool = False) -> pd.DataFrame:
+              all_seeds: bool = False, stream: int = STREAM) -> pd.DataFrame:
     """All cases' virtual-trial targets (see the module docstring).
 
     ``point`` evaluates a candidate instead of the shipped values (every case's
     parameters start from it; a perturbation multiplies the point's value), and
-    ``all_seeds`` simulates every seed in the perturbed and fresh cases too.
+    ``all_seeds`` simulates every seed in the perturbed and fresh cases too; ``stream``
+    is the random stream of the virtual patients (the check's is 2; the calibration
+    rounds measure power on their fit streams, benchmarks/sim_donor/README.md).
     """
     frames = []
     base = dict(point or {})
@@ -71,7 +74,7 @@ def summaries(replicates: int, fresh: int, point: dict[str, float] | None = None
     cases.append(("fresh", base, replicates, fresh, others))
     for name, over, first, count, studies in cases:
         t0 = time.perf_counter()
-        x = particle_targets([over] * count, studies, STREAM, first=first)
+        x = particle_targets([over] * count, studies, stream, first=first)
         x.insert(0, "trial", range(first, first + count))
         x.insert(0, "case", name)
         frames.append(x)
@@ -91,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--point", nargs="+", default=[], metavar="NAME=VALUE",
                     help="a candidate point instead of the shipped values ('shipped' "
                          "rows are then the point's)")
+    ap.add_argument("--stream", type=int, default=STREAM,
+                    help=f"random stream of the virtual patients (default {STREAM}, the "
+                         "committed check's)")
     ap.add_argument("--all-seeds", action="store_true",
                     help="simulate seeds 000 and 003 in every case, not only 'shipped'")
     a = ap.parse_args(argv)
@@ -98,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         point = candidate_point(a.point) if a.point else {}
     except ValueError as e:
         ap.error(str(e))
-    df = summaries(a.replicates, a.fresh, point, a.all_seeds)
+    df = summaries(a.replicates, a.fresh, point, a.all_seeds, a.stream)
     buf = io.StringIO()
     buf.write(f"# made by scripts/make_sim_check_summaries.py --replicates {a.replicates} "
-              f"--fresh {a.fresh} on {dt.date.today().isoformat()}; stream {STREAM}, "
+              f"--fresh {a.fresh} on {dt.date.today().isoformat()}; stream {a.stream}, "
               f"shipped case studies {' '.join(ALL_STUDIES)}, other cases "
               f"{' '.join(ALL_STUDIES if a.all_seeds else STUDIES)}"
               + (f"; point {' '.join(a.point)} (not the shipped values)" if point else "")

@@ -24,9 +24,11 @@ import pandas as pd
 import pytest
 
 from remission.sim.calibrate import (
+    DOSE_GROUP_TARGETS,
     KEY_PARAMETERS,
     SHRINKAGE,
     TARGETS,
+    TOP_GRADE_TARGETS,
     check_summaries,
     discrepancy,
     particle_targets,
@@ -108,6 +110,60 @@ def test_crs_targets_are_the_published_grades() -> None:
         assert by[f"{study}.crs_any"] == pytest.approx((g >= 1).mean())
         assert by[f"{study}.crs_ge2"] == pytest.approx((g >= 2).mean())
         assert by[f"{study}.crs_ge3"] == pytest.approx((g >= 3).mean())
+
+
+#: seed 002, Zhang 2025 Table 2, patients 1-12: dose group (Table 1/2 "CLL-1 CAR-T cell
+#: infused/kg": A 0.5e6, B 1.0e6, C 1.5e6), response, CRS grade, CRES grade
+TABLE2 = pd.DataFrame({
+    "arm": list("CABBCCCAACAB"),
+    "response": ["MRD-CR", "MRD-CR", "MRD-CR", "MRD-CR", "PR", "MRD-CR", "MRD-CR",
+                 "MRD+CR", "NR", "PR", "MRD-CR", "MRD+CR"],
+    "crs": [3, 2, 2, 4, 2, 2, 3, 3, 1, 3, 1, 2],
+    "cres": [1, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0]})
+
+
+def test_session_12_targets_are_table_2_by_hand() -> None:
+    """Every session-12 target of seed 002 re-derived from Table 2's patient rows; the
+    pooled ones agree with the text (7 MRD-CR + 2 MRD+CR + 2 PR; CRS >= 3 in 5, 3 of them
+    at 1.5e6/kg; one grade-4 CRS and one grade-4 CRES, the same patient). Seed 004's
+    grade-4 CRS: one of five (abstract)."""
+    by = {t.key: t for t in TARGETS}
+    t2 = TABLE2
+    assert (t2["arm"].value_counts().to_dict()) == {"A": 4, "B": 3, "C": 5}
+    assert (t2["response"] != "NR").mean() == pytest.approx(by["002.orr_d14"].published)
+    for g, d in t2.groupby("arm"):
+        assert by[f"002.orr_d14_{g}"].published == pytest.approx((d["response"] != "NR").mean())
+        assert by[f"002.orr_d14_{g}"].n_published == len(d)
+        for k in (2, 3):
+            assert by[f"002.crs_ge{k}_{g}"].published == pytest.approx((d["crs"] >= k).mean())
+    assert (t2.loc[t2["arm"] == "C", "crs"] >= 3).sum() == 3
+    assert by["002.crs_ge4"].published == pytest.approx((t2["crs"] >= 4).mean())
+    assert by["002.icans_ge3"].published == pytest.approx((t2["cres"] >= 3).mean())
+    assert by["004.crs_ge4"].published == pytest.approx(1 / 5)
+    assert set(DOSE_GROUP_TARGETS) | set(TOP_GRADE_TARGETS) <= set(by)
+    assert len(DOSE_GROUP_TARGETS) == 9 and len(TOP_GRADE_TARGETS) == 3
+
+
+def test_dose_group_metrics_count_one_arm_and_its_evaluable_patients() -> None:
+    """A simulated patients table by hand: CR + marrow PR and CRS shares of one dose
+    group only; a patient with no CRS grade (not evaluable) is not in the denominator;
+    a group without patients has no rate (NaN, not 0)."""
+    by = {t.key: t.metric for t in TARGETS}
+    pts = pd.DataFrame({
+        "arm": ["A", "A", "A", "B", "B", "C"],
+        "response_at_day": ["CR_MRD-", "NR", "NR", "CR", "NR", "CRi"],
+        "marrow_pr_at_day": [False, True, None, False, False, False],
+        "crs_grade": [3.0, 1.0, np.nan, 4.0, 2.0, 1.0],
+        "icans_grade": [0.0, 0.0, np.nan, 3.0, 0.0, 0.0]})
+    assert by["002.orr_d14_A"](pts) == pytest.approx(2 / 3)  # CR, marrow PR, NA = no
+    assert by["002.orr_d14_B"](pts) == pytest.approx(1 / 2)
+    assert by["002.orr_d14_C"](pts) == 1.0
+    assert by["002.crs_ge2_A"](pts) == pytest.approx(1 / 2)  # of the 2 evaluable
+    assert by["002.crs_ge3_B"](pts) == pytest.approx(1 / 2)
+    assert by["002.crs_ge4"](pts) == pytest.approx(1 / 5)
+    assert by["002.icans_ge3"](pts) == pytest.approx(1 / 5)
+    assert np.isnan(by["002.crs_ge2_C"](pts[pts["arm"] != "C"]))
+    assert np.isnan(by["002.orr_d14_C"](pts[pts["arm"] != "C"]))
 
 
 def test_committed_summaries_are_what_the_model_simulates(summaries) -> None:

@@ -49,12 +49,15 @@ def _seed(summaries: pd.DataFrame, case: str, studies: tuple[str, ...]) -> pd.Da
 def test_candidate_rows_are_what_the_model_simulates_at_the_point(candidate) -> None:
     """Trial 0 of the point's case (seeds 002 and 004) and trial 1 of its
     car_exhaustion x0.3 case (seed 002), re-simulated now, equal the committed rows."""
+    # the committed file has session 11's targets (session 12 added targets: compare those)
     live = particle_targets([POINT], ("002", "004"), seed=2)
+    live = live[[c for c in live.columns if c in candidate.columns]]
     point = candidate[(candidate["case"] == "shipped") & (candidate["trial"] == 0)]
     np.testing.assert_allclose(live.to_numpy(), point[live.columns].to_numpy(),
                                rtol=1e-12)
     low = {**POINT, "car_exhaustion": PARAMETERS["car_exhaustion"].value * 0.3}
     live1 = particle_targets([{}, low], ("002",), seed=2).iloc[[1]]
+    live1 = live1[[c for c in live1.columns if c in candidate.columns]]
     row = candidate[(candidate["case"] == "car_exhaustion x0.3") & (candidate["trial"] == 1)]
     np.testing.assert_allclose(live1.to_numpy(), row[live1.columns].to_numpy(), rtol=1e-12)
 

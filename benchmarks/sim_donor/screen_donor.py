@@ -3,9 +3,10 @@ seeds 000, 002 and 004 (docs/simulation.md, "Donor-derived CAR-T").
 
 Every combination of the grid (``--grid NAME=V1,V2,...``) is simulated as ``--trials``
 virtual trials of each seed at its published size on the SCREENING stream ``--stream``
-(default 6: no fit, check or test uses it; the judged check stream 2 is refused) and
+(default 6: no fit, check or test uses it; the judged streams 2, 13 and 17 are refused) and
 each seed's own predictive check (:func:`remission.sim.calibrate.check_summaries`) gives
-p; the worst target and the mean of each target are printed. A seed is simulated once
+p (also as hits of ``trials`` + 1); the worst target and the mean of each target are
+printed. A seed is simulated once
 per distinct combination of the grid parameters that act on it (``car_allo_recognition``
 acts on seed 002 only, the CAR-T kinetics on 000 and 002, shared parameters on all).
 
@@ -57,6 +58,7 @@ def screen(stream: int, trials: int, grid: dict[str, tuple[float, ...]],
                 x = particle_targets([dict(key[1])] * trials, (study,), seed=stream)
                 r = check_summaries(x)
                 cache[key] = {f"p{study}": round(r.p_value, 3),
+                              f"hits{study}": round(r.p_value * (trials + 1)),
                               f"worst{study}": r.table["z"].abs().idxmax().split(".")[1],
                               **x.mean().round(3).to_dict()}
             row.update(cache[key])
@@ -71,12 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", nargs="*", default=[], metavar="NAME=V1,V2",
                     help="grid values (default: GRID)")
     a = ap.parse_args(argv)
-    if a.stream in (2, 13):
+    if a.stream in (2, 13, 17):
         ap.error(f"stream {a.stream} is a judged check stream: screen on another")
     grid = ({k: tuple(float(x) for x in v.split(",")) for k, v in
              (s.split("=", 1) for s in a.grid)} if a.grid else GRID)
     t = screen(a.stream, a.trials, grid)
     t["min_p"] = t[["p000", "p002", "p004"]].min(axis=1)
+    t["min_hits"] = t[["hits000", "hits002", "hits004"]].min(axis=1)
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 40)
     print(f"# screening stream {a.stream}, {a.trials} trials per seed per case; grid {grid}")

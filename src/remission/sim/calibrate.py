@@ -86,6 +86,15 @@ def _complete_or_marrow_pr(df: pd.DataFrame) -> float:
     return float((df["response_at_day"].isin(COMPLETE).to_numpy() | pr).mean())
 
 
+def _in_arms(metric: Metric, arms: Sequence[str]) -> Metric:
+    """``metric`` on the patients of ``arms`` only (a dose group's share)."""
+    def f(df: pd.DataFrame) -> float:
+        d = df[df["arm"].isin(arms)]
+        return metric(d) if len(d) else float("nan")
+
+    return f
+
+
 def _median(col: str) -> Metric:
     return lambda df: float(df[col].median())
 
@@ -108,6 +117,12 @@ TARGETS: tuple[Target, ...] = (
            _rate("crs_grade", threshold=2)),
     Target("002.crs_ge3", "002", S002, "CRS grade >= 3", 5 / 12, 12,
            _rate("crs_grade", threshold=3)),
+    # the top CRS and ICANS levels (session 12): Table 2 grades CRS 3 2 2 4 2 2 3 3 1 3 1
+    # 2 and CRES 1 0 0 4 0 0 0 1 0 0 0 0 (patients 1-12); text: "3 patients developed
+    # CRES, with 1 patient graded as 4. Simultaneously this patient experienced grade 4
+    # CRS"
+    Target("002.crs_ge4", "002", S002, "CRS grade >= 4", 1 / 12, 12,
+           _rate("crs_grade", threshold=4)),
     Target("002.cr_d14", "002", S002, "CR (MRD- or MRD+) at day 14", 9 / 12, 12,
            _rate("response_at_day", COMPLETE)),
     Target("002.mrdneg_d14", "002", S002, "MRD-negative CR at day 14", 7 / 12, 12,
@@ -118,10 +133,40 @@ TARGETS: tuple[Target, ...] = (
            _rate("neutropenia_grade", threshold=4)),
     Target("002.icans_any", "002", S002, "CRES/ICANS any grade", 3 / 12, 12,
            _rate("icans_grade", threshold=1)),
+    Target("002.icans_ge3", "002", S002, "CRES/ICANS grade >= 3", 1 / 12, 12,
+           _rate("icans_grade", threshold=3)),
     Target("002.car_peak_day", "002", S002, "CAR-T peak day (median)", 9.0, 12,
            _median("car_peak_day_sampled"), kind="day"),
     Target("002.peak_7_11", "002", S002, "CAR-T peak between day 7 and 11 (range)",
            12 / 12, 12, _within("car_peak_day_sampled", 7, 11)),
+    # seed 002 by dose group (A 0.5e6/kg, patients 2 8 9 11; B 1.0e6/kg, 3 4 12; C
+    # 1.5e6/kg, 1 5 6 7 10: Zhang 2025 Table 1 and Table 2, "CLL-1 CAR-T cell
+    # infused/kg"). CR + PR and CRS grades per patient from Table 2 ("Response", "CRS
+    # grade"); the text's counts by group give the same CR + PR (A 3 of 4 with the one
+    # NR, B 3 of 3, C 5 of 5) and the same CRS >= 3 in group C ("3 patients were from
+    # the highest dose group"). Not by group: CR and
+    # MRD-negative CR, where the text ("1 in Group A, 3 in Group B, and 3 in Group C"
+    # MRD-CR; MRD+CR "1 in Group A and the other in Group C") contradicts Table 2 (MRD-CR
+    # 2 / 2 / 3, MRD+CR patients 8 (A) and 12 (B)); ICANS (CRES) is in Table 2 only, one
+    # case per group; CAR expansion by group is published only as figures (Fig. 2B, 2C)
+    Target("002.orr_d14_A", "002", S002, "CR + marrow PR at day 14, 0.5e6/kg", 3 / 4, 4,
+           _in_arms(_complete_or_marrow_pr, ["A"])),
+    Target("002.orr_d14_B", "002", S002, "CR + marrow PR at day 14, 1.0e6/kg", 3 / 3, 3,
+           _in_arms(_complete_or_marrow_pr, ["B"])),
+    Target("002.orr_d14_C", "002", S002, "CR + marrow PR at day 14, 1.5e6/kg", 5 / 5, 5,
+           _in_arms(_complete_or_marrow_pr, ["C"])),
+    Target("002.crs_ge2_A", "002", S002, "CRS grade >= 2, 0.5e6/kg", 2 / 4, 4,
+           _rate("crs_grade", threshold=2, arms=["A"])),
+    Target("002.crs_ge2_B", "002", S002, "CRS grade >= 2, 1.0e6/kg", 3 / 3, 3,
+           _rate("crs_grade", threshold=2, arms=["B"])),
+    Target("002.crs_ge2_C", "002", S002, "CRS grade >= 2, 1.5e6/kg", 5 / 5, 5,
+           _rate("crs_grade", threshold=2, arms=["C"])),
+    Target("002.crs_ge3_A", "002", S002, "CRS grade >= 3, 0.5e6/kg", 1 / 4, 4,
+           _rate("crs_grade", threshold=3, arms=["A"])),
+    Target("002.crs_ge3_B", "002", S002, "CRS grade >= 3, 1.0e6/kg", 1 / 3, 3,
+           _rate("crs_grade", threshold=3, arms=["B"])),
+    Target("002.crs_ge3_C", "002", S002, "CRS grade >= 3, 1.5e6/kg", 3 / 5, 5,
+           _rate("crs_grade", threshold=3, arms=["C"])),
     Target("003.orr_ven", "003", S003, "ORR VEN + blinatumomab (R/R)", 10 / 12, 12,
            _rate("best_response", RESPONDERS, ["VEN+blin"])),
     Target("003.orr_blin", "003", S003, "ORR blinatumomab alone (R/R)", 14 / 21, 21,
@@ -134,11 +179,25 @@ TARGETS: tuple[Target, ...] = (
            _rate("crs_grade", threshold=2)),
     Target("004.crs_ge3", "004", S004, "CRS grade >= 3", 2 / 5, 5,
            _rate("crs_grade", threshold=3)),
+    # abstract: "one patient developed grade 3 CRS, and another patient experienced grade
+    # 4 CRS" (session 12). Not a target: "no cases of ICANS" (the model makes no ICANS
+    # after CAR-NK by construction, icans_car_only)
+    Target("004.crs_ge4", "004", S004, "CRS grade >= 4", 1 / 5, 5,
+           _rate("crs_grade", threshold=4)),
     Target("004.crs_any", "004", S004, "CRS any grade", 5 / 5, 5,
            _rate("crs_grade", threshold=1)),
     Target("004.peak_7_14", "004", S004, "CAR-NK peak between day 7 and 14", 5 / 5, 5,
            _within("car_peak_day_sampled", 7, 14)),
 )
+
+#: seed 002's targets by dose group (session 12; benchmarks/sim_donor/README.md)
+DOSE_GROUP_TARGETS: tuple[str, ...] = tuple(
+    t.key for t in TARGETS if t.study == "002" and t.key[-2:] in ("_A", "_B", "_C"))
+
+#: the published top toxicity levels added in session 12 (CRS grade 4 in seeds 002 and
+#: 004, ICANS grade >= 3 in seed 002)
+TOP_GRADE_TARGETS: tuple[str, ...] = ("002.crs_ge4", "002.icans_ge3", "004.crs_ge4")
+
 
 def _replicated(design: Design, replicates: int) -> Design:
     arms = tuple(dataclasses.replace(a, n=a.n * replicates) for a in design.arms)
