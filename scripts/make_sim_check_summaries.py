@@ -25,6 +25,7 @@ Run (about 6 min on one core of a quiet 2-core machine):
         [--out tests/data/sim_check_summaries.csv] [--replicates 100] [--fresh 200]
         [--point NAME=VALUE ...] [--all-seeds]   (a candidate point, every seed in every case)
         [--stream S]   (another random stream: the calibration rounds' fit streams)
+        [--descriptive]   (also the targets the check does not use)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from remission.io.atomic import write_text
-from remission.sim.calibrate import KEY_PARAMETERS, TARGETS, particle_targets
+from remission.sim.calibrate import ALL_TARGETS, KEY_PARAMETERS, TARGETS, particle_targets
 from remission.sim.params import PARAMETERS, candidate_point
 
 STUDIES = ("002", "004")  # the perturbed and fresh cases
@@ -54,15 +55,18 @@ def case_name(parameter: str, factor: float) -> str:
 
 
 def summaries(replicates: int, fresh: int, point: dict[str, float] | None = None,
-              all_seeds: bool = False, stream: int = STREAM) -> pd.DataFrame:
+              all_seeds: bool = False, stream: int = STREAM,
+              descriptive: bool = False) -> pd.DataFrame:
     """All cases' virtual-trial targets (see the module docstring).
 
     ``point`` evaluates a candidate instead of the shipped values (every case's
     parameters start from it; a perturbation multiplies the point's value), and
     ``all_seeds`` simulates every seed in the perturbed and fresh cases too; ``stream``
     is the random stream of the virtual patients (the check's is 2; the calibration
-    rounds measure power on their fit streams, benchmarks/sim_donor/README.md).
+    rounds measure power on their fit streams, benchmarks/sim_donor/README.md);
+    ``descriptive`` adds the columns of ``calibrate.DESCRIPTIVE_TARGETS``.
     """
+    targets = ALL_TARGETS if descriptive else TARGETS
     frames = []
     base = dict(point or {})
     others = ALL_STUDIES if all_seeds else STUDIES
@@ -74,7 +78,8 @@ def summaries(replicates: int, fresh: int, point: dict[str, float] | None = None
     cases.append(("fresh", base, replicates, fresh, others))
     for name, over, first, count, studies in cases:
         t0 = time.perf_counter()
-        x = particle_targets([over] * count, studies, stream, first=first)
+        x = particle_targets([over] * count, studies, stream, first=first,
+                             targets=targets)
         x.insert(0, "trial", range(first, first + count))
         x.insert(0, "case", name)
         frames.append(x)
@@ -82,8 +87,8 @@ def summaries(replicates: int, fresh: int, point: dict[str, float] | None = None
               file=sys.stderr, flush=True)
     df = pd.concat(frames, ignore_index=True)
     first_cols = ["case", "trial"]
-    targets = [t.key for t in TARGETS if t.key in df.columns]  # published order
-    return df[first_cols + targets]
+    keys = [t.key for t in targets if t.key in df.columns]  # published order
+    return df[first_cols + keys]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stream", type=int, default=STREAM,
                     help=f"random stream of the virtual patients (default {STREAM}, the "
                          "committed check's)")
+    ap.add_argument("--descriptive", action="store_true",
+                    help="add the descriptive targets' columns (calibrate."
+                         "DESCRIPTIVE_TARGETS; benchmarks/sim_donor/README.md, session 12)")
     ap.add_argument("--all-seeds", action="store_true",
                     help="simulate seeds 000 and 003 in every case, not only 'shipped'")
     a = ap.parse_args(argv)
@@ -104,13 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         point = candidate_point(a.point) if a.point else {}
     except ValueError as e:
         ap.error(str(e))
-    df = summaries(a.replicates, a.fresh, point, a.all_seeds, a.stream)
+    df = summaries(a.replicates, a.fresh, point, a.all_seeds, a.stream, a.descriptive)
     buf = io.StringIO()
     buf.write(f"# made by scripts/make_sim_check_summaries.py --replicates {a.replicates} "
               f"--fresh {a.fresh} on {dt.date.today().isoformat()}; stream {a.stream}, "
               f"shipped case studies {' '.join(ALL_STUDIES)}, other cases "
               f"{' '.join(ALL_STUDIES if a.all_seeds else STUDIES)}"
               + (f"; point {' '.join(a.point)} (not the shipped values)" if point else "")
+              + ("; with the descriptive targets" if a.descriptive else "")
               + "\n")
     df.to_csv(buf, index=False, lineterminator="\n")
     write_text(Path(a.out), buf.getvalue())

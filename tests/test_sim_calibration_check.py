@@ -24,6 +24,8 @@ import pandas as pd
 import pytest
 
 from remission.sim.calibrate import (
+    ALL_TARGETS,
+    DESCRIPTIVE_TARGETS,
     DOSE_GROUP_TARGETS,
     KEY_PARAMETERS,
     SHRINKAGE,
@@ -37,6 +39,10 @@ from remission.sim.calibrate import (
 from remission.sim.params import PARAMETERS
 
 SUMMARIES = Path(__file__).parent / "data" / "sim_check_summaries.csv"
+#: session 12's step-1 summaries on fit stream 6, with the descriptive targets
+#: (benchmarks/sim_donor/README.md)
+STEP1 = (Path(__file__).parents[1] / "benchmarks" / "sim_donor"
+         / "cal3_fitpower_shipped_stream6.csv")
 
 
 def test_discrepancy_is_the_shrunk_mahalanobis_distance_by_hand() -> None:
@@ -122,14 +128,14 @@ TABLE2 = pd.DataFrame({
     "cres": [1, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0]})
 
 
-def test_session_12_targets_are_table_2_by_hand() -> None:
-    """Every session-12 target of seed 002 re-derived from Table 2's patient rows; the
-    pooled ones agree with the text (7 MRD-CR + 2 MRD+CR + 2 PR; CRS >= 3 in 5, 3 of them
-    at 1.5e6/kg; one grade-4 CRS and one grade-4 CRES, the same patient). Seed 004's
-    grade-4 CRS: one of five (abstract)."""
-    by = {t.key: t for t in TARGETS}
+def test_descriptive_targets_are_table_2_by_hand() -> None:
+    """Every session-12 (descriptive) target of seed 002 re-derived from Table 2's
+    patient rows; the pooled ones agree with the text (7 MRD-CR + 2 MRD+CR + 2 PR; CRS >= 3
+    in 5, 3 of them at 1.5e6/kg; one grade-4 CRS and one grade-4 CRES, the same patient).
+    Seed 004's grade-4 CRS: one of five (abstract)."""
+    by = {t.key: t for t in ALL_TARGETS}
     t2 = TABLE2
-    assert (t2["arm"].value_counts().to_dict()) == {"A": 4, "B": 3, "C": 5}
+    assert t2["arm"].value_counts().to_dict() == {"A": 4, "B": 3, "C": 5}
     assert (t2["response"] != "NR").mean() == pytest.approx(by["002.orr_d14"].published)
     for g, d in t2.groupby("arm"):
         assert by[f"002.orr_d14_{g}"].published == pytest.approx((d["response"] != "NR").mean())
@@ -140,15 +146,16 @@ def test_session_12_targets_are_table_2_by_hand() -> None:
     assert by["002.crs_ge4"].published == pytest.approx((t2["crs"] >= 4).mean())
     assert by["002.icans_ge3"].published == pytest.approx((t2["cres"] >= 3).mean())
     assert by["004.crs_ge4"].published == pytest.approx(1 / 5)
-    assert set(DOSE_GROUP_TARGETS) | set(TOP_GRADE_TARGETS) <= set(by)
-    assert len(DOSE_GROUP_TARGETS) == 9 and len(TOP_GRADE_TARGETS) == 3
+    keys = {t.key for t in DESCRIPTIVE_TARGETS}
+    assert keys == set(DOSE_GROUP_TARGETS) | set(TOP_GRADE_TARGETS) and len(keys) == 12
+    assert not keys & {t.key for t in TARGETS}  # not in the check (README, session 12)
 
 
 def test_dose_group_metrics_count_one_arm_and_its_evaluable_patients() -> None:
     """A simulated patients table by hand: CR + marrow PR and CRS shares of one dose
     group only; a patient with no CRS grade (not evaluable) is not in the denominator;
     a group without patients has no rate (NaN, not 0)."""
-    by = {t.key: t.metric for t in TARGETS}
+    by = {t.key: t.metric for t in ALL_TARGETS}
     pts = pd.DataFrame({
         "arm": ["A", "A", "A", "B", "B", "C"],
         "response_at_day": ["CR_MRD-", "NR", "NR", "CR", "NR", "CRi"],
@@ -164,6 +171,18 @@ def test_dose_group_metrics_count_one_arm_and_its_evaluable_patients() -> None:
     assert by["002.icans_ge3"](pts) == pytest.approx(1 / 5)
     assert np.isnan(by["002.crs_ge2_C"](pts[pts["arm"] != "C"]))
     assert np.isnan(by["002.orr_d14_C"](pts[pts["arm"] != "C"]))
+
+
+def test_step1_summaries_are_what_the_model_simulates() -> None:
+    """Trial 1 of the shipped case of session 12's step-1 file (fit stream 6, every
+    target), re-simulated now with the descriptive targets, equals the committed row,
+    so the README's power tables come from the current model."""
+    step1 = pd.read_csv(STEP1, comment="#")
+    live = particle_targets([{}, {}], ("002", "004"), seed=6,
+                            targets=ALL_TARGETS).iloc[[1]]
+    assert set(DOSE_GROUP_TARGETS) | set(TOP_GRADE_TARGETS) <= set(live.columns)
+    row = step1[(step1["case"] == "shipped") & (step1["trial"] == 1)]
+    np.testing.assert_allclose(live.to_numpy(), row[live.columns].to_numpy(), rtol=1e-12)
 
 
 def test_committed_summaries_are_what_the_model_simulates(summaries) -> None:

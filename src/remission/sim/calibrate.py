@@ -117,12 +117,6 @@ TARGETS: tuple[Target, ...] = (
            _rate("crs_grade", threshold=2)),
     Target("002.crs_ge3", "002", S002, "CRS grade >= 3", 5 / 12, 12,
            _rate("crs_grade", threshold=3)),
-    # the top CRS and ICANS levels (session 12): Table 2 grades CRS 3 2 2 4 2 2 3 3 1 3 1
-    # 2 and CRES 1 0 0 4 0 0 0 1 0 0 0 0 (patients 1-12); text: "3 patients developed
-    # CRES, with 1 patient graded as 4. Simultaneously this patient experienced grade 4
-    # CRS"
-    Target("002.crs_ge4", "002", S002, "CRS grade >= 4", 1 / 12, 12,
-           _rate("crs_grade", threshold=4)),
     Target("002.cr_d14", "002", S002, "CR (MRD- or MRD+) at day 14", 9 / 12, 12,
            _rate("response_at_day", COMPLETE)),
     Target("002.mrdneg_d14", "002", S002, "MRD-negative CR at day 14", 7 / 12, 12,
@@ -133,12 +127,35 @@ TARGETS: tuple[Target, ...] = (
            _rate("neutropenia_grade", threshold=4)),
     Target("002.icans_any", "002", S002, "CRES/ICANS any grade", 3 / 12, 12,
            _rate("icans_grade", threshold=1)),
-    Target("002.icans_ge3", "002", S002, "CRES/ICANS grade >= 3", 1 / 12, 12,
-           _rate("icans_grade", threshold=3)),
     Target("002.car_peak_day", "002", S002, "CAR-T peak day (median)", 9.0, 12,
            _median("car_peak_day_sampled"), kind="day"),
     Target("002.peak_7_11", "002", S002, "CAR-T peak between day 7 and 11 (range)",
            12 / 12, 12, _within("car_peak_day_sampled", 7, 11)),
+    Target("003.orr_ven", "003", S003, "ORR VEN + blinatumomab (R/R)", 10 / 12, 12,
+           _rate("best_response", RESPONDERS, ["VEN+blin"])),
+    Target("003.orr_blin", "003", S003, "ORR blinatumomab alone (R/R)", 14 / 21, 21,
+           _rate("best_response", RESPONDERS, ["blin"])),
+    Target("004.orr_d28", "004", S004, "ORR at day 28", 4 / 5, 5,
+           _rate("response_at_day", RESPONDERS)),
+    Target("004.cr_d28", "004", S004, "CR/CRi at day 28", 3 / 5, 5,
+           _rate("response_at_day", COMPLETE)),
+    Target("004.crs_ge2", "004", S004, "CRS grade >= 2", 2 / 5, 5,
+           _rate("crs_grade", threshold=2)),
+    Target("004.crs_ge3", "004", S004, "CRS grade >= 3", 2 / 5, 5,
+           _rate("crs_grade", threshold=3)),
+    Target("004.crs_any", "004", S004, "CRS any grade", 5 / 5, 5,
+           _rate("crs_grade", threshold=1)),
+    Target("004.peak_7_14", "004", S004, "CAR-NK peak between day 7 and 14", 5 / 5, 5,
+           _within("car_peak_day_sampled", 7, 14)),
+)
+
+#: published numbers that the check does NOT use (session 12,
+#: benchmarks/sim_donor/README.md): on the fit streams they added no power against the
+#: key three-fold errors and lost some (one Mahalanobis distance over targets that the
+#: perturbations hardly move), so they are compared descriptively
+#: (``particle_targets(..., targets=ALL_TARGETS)``, ``make_sim_check_summaries.py
+#: --descriptive``), not checked
+DESCRIPTIVE_TARGETS: tuple[Target, ...] = (
     # seed 002 by dose group (A 0.5e6/kg, patients 2 8 9 11; B 1.0e6/kg, 3 4 12; C
     # 1.5e6/kg, 1 5 6 7 10: Zhang 2025 Table 1 and Table 2, "CLL-1 CAR-T cell
     # infused/kg"). CR + PR and CRS grades per patient from Table 2 ("Response", "CRS
@@ -167,35 +184,30 @@ TARGETS: tuple[Target, ...] = (
            _rate("crs_grade", threshold=3, arms=["B"])),
     Target("002.crs_ge3_C", "002", S002, "CRS grade >= 3, 1.5e6/kg", 3 / 5, 5,
            _rate("crs_grade", threshold=3, arms=["C"])),
-    Target("003.orr_ven", "003", S003, "ORR VEN + blinatumomab (R/R)", 10 / 12, 12,
-           _rate("best_response", RESPONDERS, ["VEN+blin"])),
-    Target("003.orr_blin", "003", S003, "ORR blinatumomab alone (R/R)", 14 / 21, 21,
-           _rate("best_response", RESPONDERS, ["blin"])),
-    Target("004.orr_d28", "004", S004, "ORR at day 28", 4 / 5, 5,
-           _rate("response_at_day", RESPONDERS)),
-    Target("004.cr_d28", "004", S004, "CR/CRi at day 28", 3 / 5, 5,
-           _rate("response_at_day", COMPLETE)),
-    Target("004.crs_ge2", "004", S004, "CRS grade >= 2", 2 / 5, 5,
-           _rate("crs_grade", threshold=2)),
-    Target("004.crs_ge3", "004", S004, "CRS grade >= 3", 2 / 5, 5,
-           _rate("crs_grade", threshold=3)),
-    # abstract: "one patient developed grade 3 CRS, and another patient experienced grade
-    # 4 CRS" (session 12). Not a target: "no cases of ICANS" (the model makes no ICANS
+    # the top CRS and ICANS levels (session 12): Table 2 grades CRS 3 2 2 4 2 2 3 3 1 3 1
+    # 2 and CRES 1 0 0 4 0 0 0 1 0 0 0 0 (patients 1-12); text: "3 patients developed
+    # CRES, with 1 patient graded as 4. Simultaneously this patient experienced grade 4
+    # CRS"
+    Target("002.crs_ge4", "002", S002, "CRS grade >= 4", 1 / 12, 12,
+           _rate("crs_grade", threshold=4)),
+    Target("002.icans_ge3", "002", S002, "CRES/ICANS grade >= 3", 1 / 12, 12,
+           _rate("icans_grade", threshold=3)),
+    # seed 004 abstract: "one patient developed grade 3 CRS, and another patient
+    # experienced grade 4 CRS". Not a target: "no cases of ICANS" (the model makes no ICANS
     # after CAR-NK by construction, icans_car_only)
     Target("004.crs_ge4", "004", S004, "CRS grade >= 4", 1 / 5, 5,
            _rate("crs_grade", threshold=4)),
-    Target("004.crs_any", "004", S004, "CRS any grade", 5 / 5, 5,
-           _rate("crs_grade", threshold=1)),
-    Target("004.peak_7_14", "004", S004, "CAR-NK peak between day 7 and 14", 5 / 5, 5,
-           _within("car_peak_day_sampled", 7, 14)),
 )
 
-#: seed 002's targets by dose group (session 12; benchmarks/sim_donor/README.md)
-DOSE_GROUP_TARGETS: tuple[str, ...] = tuple(
-    t.key for t in TARGETS if t.study == "002" and t.key[-2:] in ("_A", "_B", "_C"))
+#: the check's targets and the descriptive ones, in one sequence
+ALL_TARGETS: tuple[Target, ...] = TARGETS + DESCRIPTIVE_TARGETS
 
-#: the published top toxicity levels added in session 12 (CRS grade 4 in seeds 002 and
-#: 004, ICANS grade >= 3 in seed 002)
+#: seed 002's descriptive targets by dose group
+DOSE_GROUP_TARGETS: tuple[str, ...] = tuple(
+    t.key for t in DESCRIPTIVE_TARGETS if t.key[-2:] in ("_A", "_B", "_C"))
+
+#: the published top toxicity levels (CRS grade 4 of seeds 002 and 004, ICANS grade >= 3
+#: of seed 002), descriptive
 TOP_GRADE_TARGETS: tuple[str, ...] = ("002.crs_ge4", "002.icans_ge3", "004.crs_ge4")
 
 
@@ -311,7 +323,8 @@ def calibration_table(replicates: int = 200, seed: int = 0,
     Returns
     -------
     pandas.DataFrame
-        Indexed by target key (:data:`TARGETS`, then ``000.chisq_p`` and ``000.power``):
+        Indexed by target key (:data:`ALL_TARGETS`: the check's and the descriptive
+        ones, then ``000.chisq_p`` and ``000.power``):
         ``study``, ``description``, ``kind``, ``published``, ``simulated_median``,
         ``simulated_mean``, ``interval_low``/``interval_high`` (2.5 and 97.5 percentiles,
         R ``quantile(type = 7)``), ``replicates`` and ``published_within_interval`` (None
@@ -325,14 +338,14 @@ def calibration_table(replicates: int = 200, seed: int = 0,
     ...     text = re.sub(r"(?m)^n = \\d+", "n = 1", (DESIGN_DIR / f).read_text())
     ...     _ = (tiny / f).write_text(text)
     >>> t = calibration_table(replicates=1, design_dir=tiny)
-    >>> len(t) == len(TARGETS) + 2, set(t["replicates"])
+    >>> len(t) == len(ALL_TARGETS) + 2, set(t["replicates"])
     (True, {1})
     >>> bool(t.loc["000.orr_ven", "published"] == 26 / 33)
     True
     """
     rows = []
     by_design: dict[str, pd.DataFrame] = {}
-    for t in TARGETS:
+    for t in ALL_TARGETS:
         if t.design not in by_design:
             by_design[t.design] = simulate_replicates(load_design(design_dir / t.design),
                                                       replicates, seed, overrides, workers)
@@ -463,7 +476,8 @@ def calibration_design(design: Design, horizon: int = HORIZON_DAYS) -> Design:
 
 def particle_targets(thetas: Sequence[Mapping[str, float]], studies: Sequence[str],
                      seed: int, first: int = 0, design_dir: Path = DESIGN_DIR,
-                     chunk_size: int = 4000) -> pd.DataFrame:
+                     chunk_size: int = 4000,
+                     targets: Sequence[Target] = TARGETS) -> pd.DataFrame:
     """Targets of one virtual trial per parameter set, all simulated in one state array.
 
     Parameter set ``k`` gets its own copy of every arm of each seed design (with the
@@ -486,6 +500,8 @@ def particle_targets(thetas: Sequence[Mapping[str, float]], studies: Sequence[st
         Folder of the seed designs.
     chunk_size : int, default 4000
         Most patients per simulated chunk.
+    targets : sequence of Target, default :data:`TARGETS` (the check's)
+        Targets computed; :data:`ALL_TARGETS` adds the descriptive ones.
 
     Returns
     -------
@@ -502,7 +518,7 @@ def particle_targets(thetas: Sequence[Mapping[str, float]], studies: Sequence[st
 
     k_sets = len(thetas)
     cols: dict[str, np.ndarray] = {}
-    for design_file in dict.fromkeys(t.design for t in TARGETS if t.study in studies):
+    for design_file in dict.fromkeys(t.design for t in targets if t.study in studies):
         base = calibration_design(load_design(design_dir / design_file))
         arms = tuple(dataclasses.replace(a, name=f"{k}|{a.name}",
                                          parameters={**a.parameters, **dict(th)})
@@ -524,7 +540,7 @@ def particle_targets(thetas: Sequence[Mapping[str, float]], studies: Sequence[st
         split = pts["arm"].str.split("|", n=1)
         pts = pts.assign(set=split.str[0].astype(int), arm=split.str[1])
         groups = dict(tuple(pts.groupby("set")))
-        for t in TARGETS:
+        for t in targets:
             if t.design == design_file and t.study in studies:
                 cols[t.key] = np.array([t.metric(groups[k]) for k in range(k_sets)],
                                        dtype=float)
@@ -541,7 +557,7 @@ def target_scale(keys: Sequence[str]) -> pd.Series:
     Parameters
     ----------
     keys : sequence of str
-        Target keys of :data:`TARGETS`.
+        Target keys of :data:`ALL_TARGETS`.
 
     Returns
     -------
@@ -560,7 +576,7 @@ def target_scale(keys: Sequence[str]) -> pd.Series:
     >>> target_scale(["002.crs_ge3", "002.crs_any", "002.car_peak_day"]).round(4).tolist()
     [0.1423, 0.0577, 1.5]
     """
-    by = {t.key: t for t in TARGETS}
+    by = {t.key: t for t in ALL_TARGETS}
     out = {}
     for k in keys:
         t = by[k]
@@ -736,7 +752,7 @@ def check_summaries(sims: pd.DataFrame, published: pd.Series | None = None,
     (5, 0.32)
     """
     keys = list(sims.columns)
-    by = {t.key: t for t in TARGETS}
+    by = {t.key: t for t in ALL_TARGETS}
     pub = (np.array([by[k].published for k in keys]) if published is None
            else published.reindex(keys).to_numpy(dtype=float))
     # a target the model never varies still has the study's own sampling error: half of
