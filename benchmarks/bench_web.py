@@ -277,10 +277,12 @@ class User:
 
 def _start(home: Path, port: int, env: dict,
            workers: int | None, threads: int | None = None,
-           keepalive: int | None = None) -> tuple[subprocess.Popen, str]:
+           keepalive: int | None = None,
+           switch_interval: float | None = None) -> tuple[subprocess.Popen, str]:
     extra = [] if workers is None else ["--workers", str(workers)]
     extra += [] if threads is None else ["--threads", str(threads)]
     extra += [] if keepalive is None else ["--keepalive", str(keepalive)]
+    extra += [] if switch_interval is None else ["--switch-interval", str(switch_interval)]
     proc = subprocess.Popen(
         [sys.executable, "-m", "remission.cli", "web", "--home", str(home), "--port",
          str(port), *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -386,7 +388,8 @@ def process_shares(folder: Path) -> list[tuple[int, float]]:
 
 def run(label: str, users: int, seconds: float, think: float, workers: int | None,
         env_extra: dict, oracle: dict, threads: int | None = None,
-        timing: bool = False, keepalive: int | None = None) -> dict:
+        timing: bool = False, keepalive: int | None = None,
+        switch_interval: float | None = None) -> dict:
     home = Path(tempfile.mkdtemp(prefix="remission-web-bench-"))
     port = _free_port()
     env = {**os.environ, **env_extra, "REMISSION_WEB_INSECURE_COOKIES": "1",
@@ -395,7 +398,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
     if timing_dir:  # remission.web.timing: one JSON line per request, per server process
         env["REMISSION_WEB_TIMING"] = str(timing_dir / "req")
     t_start = time.perf_counter()
-    proc, password = _start(home, port, env, workers, threads, keepalive)
+    proc, password = _start(home, port, env, workers, threads, keepalive, switch_interval)
     startup = time.perf_counter() - t_start
     base = f"http://127.0.0.1:{port}"
     lat: dict[str, list[float]] = {k: [] for k in MIX}
@@ -769,10 +772,11 @@ def w_load(params_path: str, out_path: str) -> None:
                 raise SystemExit("PostgreSQL: server binaries not found")
             r = run("PostgreSQL", prm["users"], prm["seconds"], prm["think"], prm["workers"],
                     {"DATABASE_URL": url}, oracle, prm.get("threads"), prm.get("timing", False),
-                    prm.get("keepalive"))
+                    prm.get("keepalive"), prm.get("switch_interval"))
     else:
         r = run("SQLite", prm["users"], prm["seconds"], prm["think"], prm["workers"], env,
-                oracle, prm.get("threads"), prm.get("timing", False), prm.get("keepalive"))
+                oracle, prm.get("threads"), prm.get("timing", False), prm.get("keepalive"),
+                prm.get("switch_interval"))
     _print(r)
     n = len(r["all"])
     before, during, after = r["load"]
@@ -851,6 +855,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keepalive", type=int, default=None,
                     help="seconds the server keeps an idle connection open (default: remission "
                          "web's default, 0)")
+    ap.add_argument("--switch-interval", type=float, default=None, metavar="MS",
+                    help="the server's thread switch interval, ms (default: remission web's "
+                         "default, Python's 5)")
     ap.add_argument("--timing", action="store_true",
                     help="record each request's wall, CPU, database and wait time in the "
                     "server (remission.web.timing) and print them per request kind")
@@ -873,6 +880,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "think": a.think, "workers": a.workers,
                                  "threads": a.threads, "timing": a.timing,
                                  "keepalive": a.keepalive,
+                                 "switch_interval": a.switch_interval,
                                  "study": str(STUDY), **kw}))
         return p
 

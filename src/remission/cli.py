@@ -189,6 +189,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--keepalive", type=int, default=None,
                    help="seconds an idle connection stays open (default 0: closed after "
                         "each response, so requests spread over the processes)")
+    w.add_argument("--switch-interval", type=float, default=None, metavar="MS",
+                   help="milliseconds a server thread runs Python before another thread "
+                        "of its process may take over (default Python's 5)")
     w.set_defaults(func=_web)
 
     lab = sub.add_parser("lab", help="translational lab analyses",
@@ -359,7 +362,8 @@ def _web(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return serve(host=args.host, port=args.port, home=args.home, demo=not args.no_demo,
-                 workers=args.workers, threads=args.threads, keepalive=args.keepalive)
+                 workers=args.workers, threads=args.threads, keepalive=args.keepalive,
+                 switch_interval=args.switch_interval)
 
 
 def _lab_report(args: argparse.Namespace) -> int:

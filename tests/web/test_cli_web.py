@@ -28,7 +28,8 @@ def test_remission_web_starts_with_demo_account(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "REMISSION_WEB_INSECURE_COOKIES": "1"}
     env.pop("DATABASE_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "remission.cli", "web", "--home",
-                             str(tmp_path), "--port", str(port), "--workers", "2"],
+                             str(tmp_path), "--port", str(port), "--workers", "2",
+                             "--switch-interval", "20"],
                             cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -40,6 +41,7 @@ def test_remission_web_starts_with_demo_account(tmp_path):
         out = "".join(lines)
         assert f"http://127.0.0.1:{port}/" in out
         assert "server: gunicorn, 2 processes" in out
+        assert "; thread switch interval 20 ms" in out
         password = re.search(r"user 'demo', password '([^']+)'", out).group(1)
         for _ in range(300):
             with socket.socket() as s:
@@ -84,3 +86,35 @@ def test_default_server_is_one_process_per_core(monkeypatch):
     for cores, want in ((None, 2), (1, 2), (2, 2), (4, 4), (32, 8)):
         monkeypatch.setattr(serve.os, "cpu_count", lambda c=cores: c)
         assert serve._default_workers() == want, cores
+
+
+def test_switch_interval_is_set_before_the_workers_are_forked(tmp_path, monkeypatch, capsys):
+    """``remission web --switch-interval MS``: the server process's interval is set before
+    gunicorn forks its workers (which inherit it); a bad value is refused before anything
+    is set up; without the option Python's own interval is left."""
+    from remission import cli
+    from remission.web import serve
+
+    seen = []
+    monkeypatch.setattr(serve, "setup", lambda home: tmp_path)
+    monkeypatch.setattr(serve, "_warm_up", lambda studies: None)
+
+    def served(app, host, port, workers, threads, keepalive) -> None:
+        seen.append((workers, threads, round(sys.getswitchinterval() * 1e6)))
+
+    monkeypatch.setattr(serve, "_serve_gunicorn", served)
+    before = sys.getswitchinterval()
+    try:
+        assert cli.main(["web", "--no-demo", "--workers", "3", "--threads", "2",
+                         "--switch-interval", "12.5"]) == 0
+        assert seen == [(3, 2, 12500)]  # microseconds
+        assert "3 processes x 2 threads; thread switch interval 12.5 ms" in capsys.readouterr().out
+        sys.setswitchinterval(before)
+        assert cli.main(["web", "--no-demo", "--workers", "2"]) == 0
+        assert seen[-1] == (2, 4, round(before * 1e6))
+        for bad in ("0", "-3", "nan"):
+            assert cli.main(["web", "--no-demo", "--switch-interval", bad]) == 2
+            assert "positive number of milliseconds" in capsys.readouterr().err
+        assert len(seen) == 2
+    finally:
+        sys.setswitchinterval(before)

@@ -182,9 +182,63 @@ def _serve_django(app, host: str, port: int) -> None:
     run(host, port, app, ipv6=host == "::1", threading=True, server_cls=Server)
 
 
+#: How long (ms) a thread of a server process runs Python before the interpreter asks it
+#: to let another thread of that process run (``sys.setswitchinterval``), when
+#: ``remission web --switch-interval`` is given; by default Python's own (5 ms). Requests
+#: are CPU-bound Python (grading, templates): the threads of one process that serve
+#: requests at the same time share its interpreter lock in turns of this length, so all
+#: of them finish late together; a turn longer than a typical request lets one finish
+#: before the next runs (closer to first come, first served), while a thread waiting for
+#: the database or a socket still gives the lock up at once.
+SWITCH_INTERVAL_DEFAULT = None
+
+
+def set_switch_interval(ms: float | None) -> float:
+    """Set this process's thread switch interval (inherited by the forked workers).
+
+    Parameters
+    ----------
+    ms : float or None
+        Milliseconds (> 0); None leaves Python's setting as it is.
+
+    Returns
+    -------
+    float
+        The interval now in force, in milliseconds.
+
+    Raises
+    ------
+    ValueError
+        ``ms`` is not a positive number.
+
+    Examples
+    --------
+    >>> import sys
+    >>> before = sys.getswitchinterval()
+    >>> set_switch_interval(20)
+    20.0
+    >>> set_switch_interval(None)  # unchanged
+    20.0
+    >>> set_switch_interval(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: the switch interval must be a positive number of milliseconds, not 0
+    >>> _ = sys.setswitchinterval(before)
+    """
+    import math
+
+    if ms is not None:
+        if not (isinstance(ms, (int, float)) and math.isfinite(ms) and ms > 0):
+            raise ValueError("the switch interval must be a positive number of "
+                             f"milliseconds, not {ms!r}")
+        sys.setswitchinterval(ms / 1000)
+    return round(sys.getswitchinterval() * 1000, 6)
+
+
 def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = None,
          demo: bool = True, workers: int | None = None,
-         threads: int | None = None, keepalive: int | None = None) -> int:
+         threads: int | None = None, keepalive: int | None = None,
+         switch_interval: float | None = SWITCH_INTERVAL_DEFAULT) -> int:
     """Set up, load the demo, print URL and credentials, serve until interrupted.
 
     Parameters
@@ -203,6 +257,9 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
     keepalive : int, optional
         Seconds gunicorn keeps an idle connection open (default :data:`KEEPALIVE`: 0,
         every connection closed after its response).
+    switch_interval : float, optional
+        Milliseconds a server thread runs before another thread of its process may
+        take over (see :data:`SWITCH_INTERVAL_DEFAULT`; default Python's 5 ms).
 
     Returns
     -------
@@ -219,6 +276,11 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
     """
     if host not in ("127.0.0.1", "localhost", "::1"):
         print("remission web serves the loopback address only (127.0.0.1)", file=sys.stderr)
+        return 2
+    try:
+        interval = set_switch_interval(switch_interval)  # before the workers are forked
+    except ValueError as exc:
+        print(f"remission web: {exc}", file=sys.stderr)
         return 2
     workers = _default_workers() if workers is None else max(1, workers)
     threads = DEFAULT_THREADS if threads is None else max(1, threads)
@@ -247,7 +309,8 @@ def main(host: str = "127.0.0.1", port: int = 8000, home: str | Path | None = No
               flush=True)
     print(f"  data: {(os.environ.get('DATABASE_URL') and 'DATABASE_URL') or home}", flush=True)
     print(f"  server: {server}" + (f", {workers} processes x {threads} threads"
-                                   if server == "gunicorn" else ", one process"), flush=True)
+                                   if server == "gunicorn" else ", one process")
+          + f"; thread switch interval {interval:g} ms", flush=True)
     print("  stop with Ctrl-C", flush=True)
     if server == "gunicorn":
         _serve_gunicorn(app, host, port, workers, threads,
