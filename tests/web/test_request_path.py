@@ -261,3 +261,26 @@ def get_user_model_user(name: str):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.get(username=name)
+
+
+def test_dashboard_cohorts_follow_the_patient_rows(studies):
+    """The dashboard's cohorts (study.toml [cohorts] on patients.csv, assigned by the
+    library) are kept per process under the patient rows: a changed dose moves the
+    patient to its new cohort on the next look (CLL-1: cart_dose_per_kg 5e5 is A,
+    1e6 is B)."""
+    from remission.web.models import Patient
+    from remission.web.summaries import dashboard
+
+    cll1, _ = studies
+
+    def sizes():
+        return {c: sum(n.values()) for c, n in dashboard(cll1).crs.items()}
+
+    first = sizes()
+    assert sizes() == first and sum(first.values()) == 12
+    p = next(p for p in Patient.objects.filter(study=cll1)
+             if p.data.get("cart_dose_per_kg") == "5e5")
+    p.data = {**p.data, "cart_dose_per_kg": "1e6"}
+    p._change_reason = "dose corrected"
+    p.save()
+    assert sizes() == {**first, "A": first["A"] - 1, "B": first["B"] + 1}

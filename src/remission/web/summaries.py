@@ -11,6 +11,7 @@ from :func:`remission.study.assign_cohorts`, sign-off validity from
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -49,10 +50,11 @@ _VITALS = (("temperature", "T max"), ("sbp", "SBP min"), ("norepinephrine", "nor
            ("consciousness", "consciousness"))
 
 
-def _shown_value(daily_row: pd.Series, var: str) -> str | None:
+def _shown_value(daily_row, var: str) -> str | None:
     """A daily worst value as text: the level name for categorical variables (the daily
-    table holds their level index), else number and unit."""
-    if var not in daily_row.index or pd.isna(daily_row[var]):
+    table holds their level index), else number and unit. ``daily_row``: a row of the
+    daily table as a mapping (dict or Series) of column to value."""
+    if var not in daily_row or pd.isna(daily_row[var]):
         return None
     v = VOCABULARY[var]
     x = daily_row[var]
@@ -153,7 +155,7 @@ def _course_by_day(patient) -> list[TimelineDay]:
         at(t.start_day).given.append(f"{t.agent}{role}{end}")
     out = course(patient)
     if out:
-        for _, row in out["daily"].iterrows():
+        for row in out["daily"].to_dict("records"):  # plain rows (no Series per day)
             vit = []
             for var, label in _VITALS:
                 x = _shown_value(row, var)
@@ -162,8 +164,11 @@ def _course_by_day(patient) -> list[TimelineDay]:
             if vit:
                 at(row["day"]).vitals.extend(vit)
         labs = out["labs"]
-        for _, r in labs[labs["grade"].fillna(0).astype(int) >= 1].iterrows():
-            at(r["day"]).labs.append(f"{r['term']} {int(r['grade'])}")
+        shown = labs[labs["grade"].fillna(0).astype(int) >= 1]
+        if len(shown):
+            for day, term, grade in zip(shown["day"], shown["term"], shown["grade"],
+                                        strict=True):
+                at(day).labs.append(f"{term} {int(grade)}")
         ra = course_response(patient).get("response_assessments")
         if ra is not None and len(ra):
             for _, r in ra.iterrows():
@@ -173,7 +178,7 @@ def _course_by_day(patient) -> list[TimelineDay]:
                         else ""
                     at(r["day"]).response.append(f"derived {r['response']}{mrd} "
                                                  f"({r['system']})")
-    for _, g in daily_table(patient).iterrows():
+    for g in daily_table(patient).to_dict("records"):
         d = at(g["day"])
         d.crs = None if pd.isna(g["crs"]) else int(g["crs"])
         d.crs_rule = g["crs_rule"] or ""
@@ -201,21 +206,24 @@ def _corrections(patient):
     (corrections and retirements, from the audit trail)."""
     from remission.web.models import Observation
 
-    hist = Observation.history.filter(patient_id=patient.pk).order_by("history_date",
-                                                                       "history_id")
-    prev: dict[int, object] = {}
+    # the cells only (a patient's trail has hundreds of rows: no model instances built)
+    hist = Observation.history.filter(patient_id=patient.pk).order_by(
+        "history_date", "history_id").values_list(
+        "id", "history_type", "retired", "variable", "value", "unit", "day", "history_date",
+        "history_change_reason")
+    prev: dict[int, tuple] = {}
     out = []
     for h in hist:
-        before = prev.get(h.id)
-        prev[h.id] = h
-        if before is None or h.history_type != "~":
+        oid, htype, retired, variable, value, unit, day, when, reason = h
+        before = prev.get(oid)
+        prev[oid] = h
+        if before is None or htype != "~":
             continue
-        if h.retired and not before.retired:
-            what = f"{h.variable} {h.value} retired"
+        if retired and not before[2]:
+            what = f"{variable} {value} retired"
         else:
-            what = f"{h.variable} {before.value} {before.unit} -> {h.value} {h.unit}".replace(
-                "  ", " ")
-        out.append((h.day, h.history_date, h.history_change_reason or "", what))
+            what = f"{variable} {before[4]} {before[5]} -> {value} {unit}".replace("  ", " ")
+        out.append((day, when, reason or "", what))
     return out
 
 
@@ -280,7 +288,6 @@ def dashboard(study) -> Dashboard:
     from django.utils import timezone
 
     from remission.analyses.raw import CRS_VARIABLES, resolve_systems
-    from remission.study import assign_cohorts, check_rows
     from remission.web.models import (
         Event,
         Infusion,
@@ -296,12 +303,9 @@ def dashboard(study) -> Dashboard:
     active = [p for p in patients if not p.retired]
     cohort = {p.pk: "all patients" for p in active}
     if cfg.cohorts is not None and active:
-        rows = pd.DataFrame([{"patient_id": p.patient_id, **p.data} for p in active])
-        rows.index = pd.RangeIndex(2, 2 + len(rows), name="line")
-        typed, problems = check_rows("patients", rows, cfg)
-        if not problems:
-            names = assign_cohorts(typed, cfg)
-            cohort = {p.pk: str(n) or "no cohort" for p, n in zip(active, names, strict=True)}
+        names = _cohort_names(study.toml, cfg, [(p.patient_id, p.data) for p in active])
+        if names is not None:
+            cohort = {p.pk: n for p, n in zip(active, names, strict=True)}
     order = list(dict.fromkeys(cohort[p.pk] for p in active))
     crs: dict[str, Counter] = defaultdict(Counter)
     neuro: dict[str, Counter] = defaultdict(Counter)
@@ -359,6 +363,41 @@ def dashboard(study) -> Dashboard:
                      infused=int(infused), grade_names=("CRS", ntx), cohorts=order,
                      crs=dict(crs), neuro=dict(neuro), responses=responses, signed=signed,
                      pending_signoff=pending, missing_days=missing, overdue_queries=overdue)
+
+
+#: (study.toml, the active patients' rows) -> their cohorts, kept per process: the
+#: validator and ``assign_cohorts`` run again only when a patient row changes
+_COHORTS: dict = {}
+_COHORTS_SIZE = 64
+_COHORTS_LOCK = threading.Lock()
+
+
+def _cohort_names(toml: str, cfg, rows: list[tuple[str, dict]]) -> tuple | None:
+    """The cohort of each patients.csv row (``assign_cohorts`` on the rows as the study
+    validator types them; "no cohort" for none), or None when the rows do not
+    validate. Depends on study.toml and the rows' cells only, so it is kept under them."""
+    from remission.study import assign_cohorts, check_rows
+
+    try:
+        key = (toml, tuple((pid, tuple(data.items())) for pid, data in rows))
+        hash(key)
+    except TypeError:  # a cell that is not hashable: not kept
+        key = None
+    if key is not None:
+        with _COHORTS_LOCK:
+            if key in _COHORTS:
+                return _COHORTS[key]
+    df = pd.DataFrame([{"patient_id": pid, **data} for pid, data in rows])
+    df.index = pd.RangeIndex(2, 2 + len(df), name="line")
+    typed, problems = check_rows("patients", df, cfg)
+    names = None if problems else tuple(str(n) or "no cohort"
+                                        for n in assign_cohorts(typed, cfg))
+    if key is not None:
+        with _COHORTS_LOCK:
+            if len(_COHORTS) >= _COHORTS_SIZE:
+                _COHORTS.pop(next(iter(_COHORTS)))
+            _COHORTS[key] = names
+    return names
 
 
 #: How long the dashboard waits (s) for the counts a write is deriving before deriving
