@@ -109,19 +109,25 @@ def test_load_client_keeps_its_connection_and_cookies_and_resends_once() -> None
     one and counted; a connection that fails on its first request is an error. A local
     stdlib server, no Django."""
     import http.server
+    import itertools
     import socket
     import threading
 
     seen: list[tuple[str, str, str, int]] = []  # method, path, Cookie header, connection
+    numbers = itertools.count()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive
+
+        def setup(self) -> None:  # one handler per connection: number it (an object's
+            super().setup()       # id can be reused once a closed connection is freed)
+            self.number = next(numbers)
 
         def _answer(self) -> None:
             n = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(n).decode()
             seen.append((self.command, self.path, self.headers.get("Cookie", ""),
-                         id(self.connection)))
+                         self.number))
             self.send_response(302 if self.command == "POST" else 200)
             if self.path == "/login/" and self.command == "GET":
                 self.send_header("Set-Cookie", "csrftoken=tok1; Path=/; SameSite=Lax")
