@@ -32,6 +32,10 @@ _KEPT: OrderedDict[tuple, str] = OrderedDict()
 _LOCK = threading.Lock()
 
 
+#: scalar types kept by value (exactly these; subclasses take the general path)
+_PLAIN = frozenset({str, int, float, bool, type(None), SafeString})
+
+
 class _Unkeyable(Exception):
     pass
 
@@ -39,6 +43,11 @@ class _Unkeyable(Exception):
 def _freeze(value):
     """A hashable key for ``value`` that tells apart values a template shows differently
     (the type goes with every scalar)."""
+    t = type(value)
+    if t in _PLAIN:  # the common case first (a table cell)
+        return (t, "NaN") if t is float and value != value else (t, value)
+    if t is dict:
+        return ("d", tuple((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, dict):
         return ("d", tuple((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
