@@ -38,7 +38,7 @@ def test_patient_dead_on_day_0_has_no_crs_or_icans_grade(trial) -> None:
     assert pts.loc[DEAD, ["crs_grade", "icans_grade"]].isna().all()
     # the neighbours were assessed every day and keep a grade (0 is a grade, not missing)
     assert pts.loc[NEIGHBOURS, ["crs_grade", "icans_grade"]].notna().all().all()
-    assert pts.loc[NEIGHBOURS, "crs_grade"].tolist() == [1, 1]
+    assert pts.loc[NEIGHBOURS, "crs_grade"].tolist() == [1, 0]
     # no adverse-event row for the missing grade
     assert DEAD not in set(trial.adverse_events.query("term == 'Cytokine release syndrome'")
                            ["patient_id"])
@@ -71,11 +71,11 @@ def test_recorded_grades_equal_what_the_report_derives(trial, tmp_path: Path) ->
 
 
 def test_calibration_crs_and_icans_rates_count_evaluable_patients_only(trial) -> None:
-    """CRS any grade among the evaluable: 2 of 2 (not 2 of 3); ICANS 0 of 2; grade >= 3
+    """CRS any grade among the evaluable: 1 of 2 (not 1 of 3); ICANS 0 of 2; grade >= 3
     CRS 0 of 2. A table with nobody evaluable has no rate (NaN), not 0."""
     by = {t.key: t.metric for t in TARGETS}
     pts = trial.patients
-    assert by["002.crs_any"](pts) == 1.0
+    assert by["002.crs_any"](pts) == 0.5
     assert by["002.icans_any"](pts) == 0.0
     assert by["002.crs_ge3"](pts) == 0.0
     dead_only = pts[pts["patient_id"] == DEAD]

@@ -350,4 +350,6 @@ def test_car_capacity_is_spent_only_by_car_cells_meeting_antigen() -> None:
     for i in (0, n - 1):
         one = np.empty(y.shape[0])
         rhs_one(np.ascontiguousarray(y[:, i]), 0.3, 0.0, 0.0, q[i], 1.0, one)
-        assert one[FIT] == dy[FIT, i]
+        # equal to the last bits (numpy and the compiled kernel may round one product
+        # differently: 1 ulp apart for patient 0 at antigen_density_cv 1.6)
+        assert one[FIT] == pytest.approx(dy[FIT, i], rel=1e-14, abs=0.0)

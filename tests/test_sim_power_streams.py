@@ -10,6 +10,9 @@ import sys
 from math import comb
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 DONOR = Path(__file__).parents[1] / "benchmarks" / "sim_donor"
 
 
@@ -93,3 +96,69 @@ def test_condition_d_each_set_within_20_to_41_of_600() -> None:
     for fp, bad in ((19, True), (20, False), (41, False), (42, True)):
         v = ps.condition(s, s, {"002": (30, 600), "002 + 004": (fp, 600)}, 3)
         assert bool(v["d"]) is bad, fp
+
+
+# --- the committed session-13 files (README, "Session 13", step 2) ---------------------
+
+#: the candidate, and the values shipped before session 13 (the S files were made then)
+POINT = {"antigen_density_cv": 1.6, "car_allo_recognition": 0.1}
+PRE_SESSION13 = {"antigen_density_cv": 0.839, "car_allo_recognition": 0.0}
+STREAMS = (10, 14, 15)
+
+
+def _files(kind: str) -> list[pd.DataFrame]:
+    return [pd.read_csv(DONOR / f"cal4_power_{kind}_stream{s}.csv", comment="#")
+            for s in STREAMS]
+
+
+def test_committed_power_counts_and_verdict() -> None:
+    """Streams caught of 3 per perturbation, at the earlier shipped values (S) and at
+    the candidate (C), from the committed summaries (without the fresh rows, which only
+    enter (d)): every expansion, kill and IL-6 x 0.3 error caught on all three streams
+    at both; IL-6 x 3 on 2 of 3 for seed 002 at both and 3 -> 2 for 002 + 004;
+    exhaustion x 0.3 never; exhaustion x 3 on 1 of 3 for seed 002 at both. Totals 36
+    and 35: the condition holds (false positives 28 and 25 of 600 at C,
+    ``cal4_power_streams.txt``)."""
+    counts = {}
+    for kind, frames in (("S", _files("S")), ("C", _files("C"))):
+        for studies in ps.CHECK_SETS:
+            name = " + ".join(studies)
+            for f in frames:
+                hits, _, _ = ps.hits_table(f[f["case"] != "fresh"], studies, fresh=False)
+                for case, h in hits.items():
+                    if case != "point":
+                        key = (kind, name, case)
+                        counts[key] = counts.get(key, 0) + ps.caught(h)
+    sure = {f"{k} x{f}" for k in ("car_expansion", "car_kill_max") for f in ("0.3", "3")}
+    for kind in "SC":
+        for name in ("002", "002 + 004"):
+            assert all(counts[(kind, name, c)] == 3 for c in sure | {"il6_car x0.3"})
+            assert counts[(kind, name, "car_exhaustion x0.3")] == 0
+    assert counts[("S", "002", "il6_car x3")] == counts[("C", "002", "il6_car x3")] == 2
+    assert counts[("S", "002 + 004", "il6_car x3")] == 3
+    assert counts[("C", "002 + 004", "il6_car x3")] == 2
+    assert counts[("S", "002", "car_exhaustion x3")] == 1
+    assert counts[("C", "002", "car_exhaustion x3")] == 1
+    assert counts[("S", "002 + 004", "car_exhaustion x3")] == 0
+    s = {k[1:]: v for k, v in counts.items() if k[0] == "S"}
+    c = {k[1:]: v for k, v in counts.items() if k[0] == "C"}
+    assert (sum(s.values()), sum(c.values())) == (36, 35)
+    v = ps.condition(s, c, {"002": (28, 600), "002 + 004": (25, 600)}, 3)
+    assert not any(v.values()), v
+
+
+def test_committed_power_rows_are_what_the_model_simulates() -> None:
+    """Trial 0 of the candidate's file on stream 10 (the point itself) and trial 1 of the
+    S file's il6_car x3 case on stream 14, re-simulated now, equal the committed rows."""
+    from remission.sim.calibrate import particle_targets
+    from remission.sim.params import PARAMETERS
+
+    c10 = _files("C")[0]
+    live = particle_targets([POINT], ("002", "004"), seed=10)
+    row = c10[(c10["case"] == "shipped") & (c10["trial"] == 0)]
+    np.testing.assert_allclose(live.to_numpy(), row[live.columns].to_numpy(), rtol=1e-12)
+    s14 = _files("S")[1]
+    high = {**PRE_SESSION13, "il6_car": 3 * PARAMETERS["il6_car"].value}
+    live = particle_targets([PRE_SESSION13, high], ("002", "004"), seed=14).iloc[[1]]
+    row = s14[(s14["case"] == "il6_car x3") & (s14["trial"] == 1)]
+    np.testing.assert_allclose(live.to_numpy(), row[live.columns].to_numpy(), rtol=1e-12)

@@ -39,16 +39,19 @@ CHECK_SETS = (("002",), ("002", "004"))
 LEVEL = 0.05
 
 
-def hits_table(summaries: pd.DataFrame, studies: tuple[str, ...]) -> tuple[dict[str, int],
-                                                                              int, int]:
+def hits_table(summaries: pd.DataFrame, studies: tuple[str, ...],
+               fresh: bool = True) -> tuple[dict[str, int], int, int]:
     """``(hits of each case, false positives, fresh studies)`` of one stream's summaries;
     hits = p x (replicates + 1), the case's rank count (p = hits / 101 for 100 trials).
-    Only the check's targets (``calibrate.TARGETS``) enter, whatever else the file holds."""
+    Only the check's targets (``calibrate.TARGETS``) enter, whatever else the file holds;
+    ``fresh=False`` skips the false positives (returned as 0 of 0)."""
     keep = ["case", "trial"] + [t.key for t in TARGETS if t.key in summaries.columns]
     t = power_table_from_summaries(summaries[keep], studies)
     n = int((summaries["case"] == "shipped").sum()) + 1
     hits = {("point" if r.parameter == "(shipped)" else f"{r.parameter} x{r.factor:g}"):
             round(float(r.p) * n) for r in t.itertuples()}
+    if not fresh:
+        return hits, 0, 0
     fp, m = t.attrs["false_positives"]
     return hits, int(fp), int(m)
 
