@@ -292,9 +292,12 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
         mat = np.full((nvar, len(rows)), np.nan)
         mat[uvar, row_idx] = uval
         mat[is_min] *= -1.0
-    out = pd.DataFrame(mat.T, columns=names, copy=False)  # block = mat: contiguous columns
-    out.insert(0, "day", (rows % span + dmin).astype(np.int64))
-    out.insert(0, "patient_id", pids[rows // span])
+    # the output's columns are gathered first and the frame built once (inserting columns
+    # into a built frame costs a block rebuild each)
+    pid_col = pids[rows // span]
+    day_col = (rows % span + dmin).astype(np.int64)
+    cols: dict[str, object] = {"patient_id": pid_col, "day": day_col}
+    cols.update(zip(names, mat, strict=True))
     timed = obs["time"].notna().to_numpy() if "time" in obs.columns else None
     hot = None
     if timed is not None and timed.any():
@@ -306,23 +309,26 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     if hot:
         sf = sustained_fever(obs)
         key = pd.MultiIndex.from_frame(sf[["patient_id", "day"]])
-        out["fever_sustained"] = pd.MultiIndex.from_frame(out[["patient_id", "day"]]).isin(key)
+        cols["fever_sustained"] = pd.MultiIndex.from_arrays(
+            [pid_col, day_col], names=["patient_id", "day"]).isin(key)
     else:
-        out["fever_sustained"] = False
+        cols["fever_sustained"] = np.zeros(len(rows), dtype=bool)
     pressor_rows = [n for n in PRESSORS if n in names]
     if len(pressor_rows) >= 2 and "time" in obs.columns:
         # clock time decides "multiple vasopressors" (ASTCT 2019 grade 4): concurrent only
         cp = concurrent_pressors(obs)
-        idx = pd.MultiIndex.from_frame(out[["patient_id", "day"]].astype({"patient_id": str}))
+        idx = pd.MultiIndex.from_frame(pd.DataFrame(
+            {"patient_id": pid_col, "day": day_col}).astype({"patient_id": str}))
         cp_idx = pd.MultiIndex.from_frame(cp[["patient_id", "day"]].astype(
             {"patient_id": str, "day": np.int64}))
         pos = cp_idx.get_indexer(idx)
         have = pos >= 0
-        n = np.full(len(out), np.nan)
-        timed_ok = np.zeros(len(out), dtype=bool)
+        n = np.full(len(rows), np.nan)
+        timed_ok = np.zeros(len(rows), dtype=bool)
         n[have] = cp["n_concurrent"].to_numpy(dtype=float)[pos[have]]
         timed_ok[have] = cp["all_timed"].to_numpy(dtype=bool)[pos[have]]
-        out["pressors_concurrent"] = np.where(timed_ok, n, np.nan)
+        cols["pressors_concurrent"] = np.where(timed_ok, n, np.nan)
+    out = pd.DataFrame(cols)
     return out
 
 
