@@ -640,7 +640,10 @@ def _grade(inp: _Inputs, patient, day, day_rows, only_day,
         if obs.empty:
             return {}
         canon = _canonical(obs, inp, day if checked and day_rows is not None else None)
-    pts, tx, ev = inp.patients.copy(), inp.treatments.copy(), inp.events.copy()
+    # the engine never modifies the tables it is given (tests/test_criteria_inputs_unchanged.py):
+    # the patient's kept tables are passed as they are; the infusion windows are copied
+    # because grade_all returns them as its "infusions" table
+    pts, tx, ev = inp.patients, inp.treatments, inp.events
     if inp.infusions is None:  # they depend on the patient's treatments and events only
         inp.infusions = infusion_days(pts["patient_id"].astype(str), tx, ev,
                                       tuple(cfg.products))
