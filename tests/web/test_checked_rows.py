@@ -83,3 +83,49 @@ def test_a_caller_changing_its_answer_changes_no_later_answer(validator_calls):
     first.clear()
     again = check_day_rows("P01", 1, rows)
     assert [p.column for p in again] == ["value"] and len(validator_calls) == 1
+
+
+def _records_frame(key):
+    """The validator's frame as _check_day_rows built it before (records, then missing
+    cells filled with "")."""
+    patient_id, day, rows = key
+    df = pd.DataFrame([{"patient_id": patient_id, "day": str(day), "time": r.get("time", ""),
+                        "variable": r["variable"], "value": r["value"],
+                        "unit": r.get("unit", ""),
+                        **{k: v for k, v in r.items()
+                           if k not in ("time", "variable", "value", "unit")}}
+                       for r in map(dict, rows)]).fillna("")
+    df.index = pd.RangeIndex(2, 2 + len(df), name="line")
+    return df
+
+
+def test_the_day_rows_frame_is_the_records_frame():
+    """The column-wise frame equals the records frame (values, dtypes, column order, index)
+    on random forms: missing time/unit, extra columns appearing in a later row first,
+    empty cells, and cells that are not text (the general path)."""
+    import random
+
+    from remission.web.forms import _day_rows_frame
+
+    rng = random.Random(17)
+    extras = ("attributed_to", "comment", "site")
+    for _ in range(300):
+        rows = []
+        for _ in range(rng.randint(1, 6)):
+            r = {"variable": rng.choice(["temperature", "sbp", "oxygen_device", "x"]),
+                 "value": rng.choice(["38.5", "", "nasal_cannula", "85"])}
+            if rng.random() < 0.7:
+                r["unit"] = rng.choice(["C", "", "mmHg"])
+            if rng.random() < 0.6:
+                r["time"] = rng.choice(["08:00", ""])
+            for e in extras:
+                if rng.random() < 0.2:
+                    r[e] = rng.choice(["sepsis", "", "<b>&"])
+            if rng.random() < 0.05:
+                r["value"] = rng.choice([None, 38.5, float("nan"), 3])
+            rows.append(dict(sorted(r.items(), key=lambda kv: rng.random())))
+        key = ("P0" + str(rng.randint(1, 3)), rng.randint(-3, 30),
+               tuple(tuple(r.items()) for r in rows))
+        got, want = _day_rows_frame(key), _records_frame(key)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert list(got.columns) == list(want.columns)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 from django import forms
 
@@ -238,16 +239,34 @@ CHECKED_DAYS = 4096
 
 
 def _check_day_rows(key: tuple) -> tuple[Problem, ...]:
-    patient_id, day, rows = key
-    df = pd.DataFrame([{"patient_id": patient_id, "day": str(day), "time": r.get("time", ""),
-                        "variable": r["variable"], "value": r["value"],
-                        "unit": r.get("unit", ""),
-                        **{k: v for k, v in r.items()
-                           if k not in ("time", "variable", "value", "unit")}}
-                       for r in map(dict, rows)]).fillna("")
-    df.index = pd.RangeIndex(2, 2 + len(df), name="line")
-    _, problems = check_rows("observations", df)
+    _, problems = check_rows("observations", _day_rows_frame(key))
     return tuple(problems)
+
+
+_OBS_FIRST = ("time", "variable", "value", "unit")
+
+
+def _day_rows_frame(key: tuple) -> pd.DataFrame:
+    """observations.csv rows of ``key`` = (patient_id, day, rows) as the validator reads
+    them: columns ``patient_id, day, time, variable, value, unit`` then the rows' other
+    columns in order of first appearance, a missing cell ``""``, index ``line`` from 2.
+
+    The text cells a form gives are gathered column by column and the frame built once;
+    any other cell (a number, None...) takes the general construction (records, then
+    missing cells filled with ``""``), whose typing of such cells the validator sees."""
+    patient_id, day, rows = key
+    recs = [{"patient_id": patient_id, "day": str(day), "time": r.get("time", ""),
+             "variable": r["variable"], "value": r["value"], "unit": r.get("unit", ""),
+             **{k: v for k, v in r.items() if k not in _OBS_FIRST}}
+            for r in map(dict, rows)]
+    index = pd.RangeIndex(2, 2 + len(recs), name="line")
+    names = list(dict.fromkeys(k for r in recs for k in r))
+    if recs and all(type(v) is str for r in recs for v in r.values()):
+        cols = {k: np.array([r.get(k, "") for r in recs], dtype=object) for k in names}
+        return pd.DataFrame(cols, index=index, copy=False)
+    df = pd.DataFrame(recs).fillna("")
+    df.index = index
+    return df
 
 
 _checked_day_rows = lru_cache(maxsize=CHECKED_DAYS)(_check_day_rows)
