@@ -3,6 +3,7 @@ benchmark smoke tests: they check exit status and the output comparison, not lab
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +11,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(relpath: str):
+    """Import a script of the repository (``benchmarks/...`` or ``scripts/...``, not a
+    package) by its path, registered in ``sys.modules`` under its file name so that its
+    dataclasses and pickled objects resolve."""
+    path = ROOT / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None, path
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def run_bench(script: str, *args: str, perturb: str | None = None, timeout: int = 600

@@ -4,22 +4,18 @@ screens and on summaries made by hand."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tests.benchsmoke import load_script
+
 DONOR = Path(__file__).parents[1] / "benchmarks" / "sim_donor"
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, DONOR / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f"benchmarks/sim_donor/{name}.py")
 
 
 def test_rank_screen_applies_the_preregistered_rule_to_the_committed_screens() -> None:
