@@ -16,6 +16,12 @@ that differ) or a failed request.
 
     python benchmarks/web_pages_identical.py --against main
     python benchmarks/web_pages_identical.py --against 3280da7 --patients 4
+
+The hostile patient field makes the first patient's stored data break the study rules,
+so its pages show the problem instead of its tables: ``--patients`` below 2 compares no
+kept table row. Seen failing (2026-11-30, lead): with ``class="x"`` added to the
+timeline row's template, ``--against main --patients 4`` printed 24 differing pages and
+exited 1; ``--patients 1`` did not see it.
 """
 
 from __future__ import annotations
