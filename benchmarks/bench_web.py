@@ -321,9 +321,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_cpu(pid: int) -> float | None:
+def server_cpu(pid: int, reaped: bool = False) -> float | None:
     """CPU time (user + system, s) used so far by the server process ``pid`` and its live
-    descendants (the gunicorn workers), from /proc; None where /proc is not there."""
+    descendants (the gunicorn workers), from /proc; None where /proc is not there. With
+    ``reaped``, also what ``pid``'s children that have ended used (PostgreSQL's backends
+    end when a connection is closed, e.g. at Django's ``CONN_MAX_AGE``)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     total, todo, seen = 0.0, [pid], set()
     while todo:
@@ -335,6 +337,8 @@ def server_cpu(pid: int) -> float | None:
             stat = Path(f"/proc/{p}/stat").read_text()
             fields = stat[stat.rindex(")") + 2:].split()
             total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            if reaped and p == pid:  # cutime, cstime: children waited for
+                total += (int(fields[13]) + int(fields[14])) / tick
             for t in Path(f"/proc/{p}/task").iterdir():
                 kids = (t / "children").read_text().split()
                 todo.extend(int(k) for k in kids)
@@ -342,6 +346,27 @@ def server_cpu(pid: int) -> float | None:
             if p == pid:
                 return None
     return total
+
+
+def postgres_pid(url: str | None) -> int | None:
+    """The pid of the PostgreSQL server (postmaster) listening on the port of ``url``, from
+    /proc; None when not found. Its backends are its children, so :func:`server_cpu` of
+    it is the database's own CPU, which the server processes' figure leaves out."""
+    if not url:
+        return None
+    port = str(urllib.parse.urlparse(url).port or 5432)
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            argv = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"postgres") and b"-p" in argv:
+            i = argv.index(b"-p")
+            if i + 1 < len(argv) and argv[i + 1].decode() == port:
+                return int(d.name)
+    return None
 
 
 class LoadSampler(threading.Thread):
@@ -397,6 +422,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
     timing_dir = Path(tempfile.mkdtemp(prefix="remission-web-timing-")) if timing else None
     if timing_dir:  # remission.web.timing: one JSON line per request, per server process
         env["REMISSION_WEB_TIMING"] = str(timing_dir / "req")
+    db_pid = postgres_pid(env_extra.get("DATABASE_URL"))
     t_start = time.perf_counter()
     proc, password = _start(home, port, env, workers, threads, keepalive, switch_interval)
     startup = time.perf_counter() - t_start
@@ -484,6 +510,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
         threads = [threading.Thread(target=worker, args=(k,)) for k in range(users)]
         sampler.start()
         cpu0 = server_cpu(proc.pid)
+        db0 = server_cpu(db_pid, reaped=True) if db_pid else None
         t0, client0 = time.perf_counter(), time.process_time()
         for t in threads:
             t.start()
@@ -492,6 +519,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
         wall = time.perf_counter() - t0
         client_cpu = time.process_time() - client0  # this process: the 50 users' threads
         cpu1 = server_cpu(proc.pid)
+        db1 = server_cpu(db_pid, reaped=True) if db_pid else None
         sampler.done.set()
     finally:
         proc.terminate()
@@ -506,6 +534,7 @@ def run(label: str, users: int, seconds: float, think: float, workers: int | Non
             "errors": errors, "load": (load_before, sampler.samples, os.getloadavg()[0]),
             "server_cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
             "client_cpu_s": client_cpu,
+            "db_cpu_s": None if db0 is None or db1 is None else db1 - db0,
             "reconnects": sum(u.reconnects for u in sessions.values()),
             "timing": timing_rows, "process_shares": shares,
             "users": users, "think": think}
@@ -790,7 +819,8 @@ def w_load(params_path: str, out_path: str) -> None:
                        "load": {"before": before, "during": during, "after": after},
                        "server_start_s": r["startup_s"],
                        "server_cpu_s": r.get("server_cpu_s"),
-                       "client_cpu_s": r.get("client_cpu_s"), "reconnects": r.get("reconnects"),
+                       "client_cpu_s": r.get("client_cpu_s"),
+                       "db_cpu_s": r.get("db_cpu_s"), "reconnects": r.get("reconnects"),
                        "timing": r.get("timing"), "process_shares": r.get("process_shares")},
             float(np.percentile(r["all"], 95)) if n else float("nan"))
 
@@ -806,6 +836,9 @@ def compare_load(o: dict) -> list[hz.Check]:
         kinds += (f"; server CPU {cpu:.1f} s = {per * 1000:.0f} ms per request (at most "
                   f"{(os.cpu_count() or 1) / per:.0f} requests/s of this mix on "
                   f"{os.cpu_count()} idle cores)")
+    if r.get("db_cpu_s") is not None and r["requests"]:
+        kinds += (f"; PostgreSQL's own CPU {r['db_cpu_s']:.1f} s = "
+                  f"{r['db_cpu_s'] / r['requests'] * 1000:.1f} ms per request")
     if r.get("client_cpu_s") is not None and r["requests"]:
         kinds += (f"; load client CPU {r['client_cpu_s']:.1f} s = "
                   f"{r['client_cpu_s'] / r['requests'] * 1000:.1f} ms per request, "
@@ -954,6 +987,9 @@ def _print(r: dict) -> bool:
         print(f"  server CPU (all processes, user + system) {r['server_cpu_s']:.1f} s = "
               f"{per * 1000:.0f} ms per request: {os.cpu_count()} idle cores would serve at "
               f"most {os.cpu_count() / per:.0f} requests/s of this mix")
+    if r.get("db_cpu_s") is not None and n:
+        print(f"  PostgreSQL's own CPU (server and backends, user + system) {r['db_cpu_s']:.1f} s "
+              f"= {r['db_cpu_s'] / n * 1000:.1f} ms per request")
     if r.get("client_cpu_s") is not None and n:
         print(f"  load client CPU (this process, {r['users']} user threads) "
               f"{r['client_cpu_s']:.1f} s = {r['client_cpu_s'] / n * 1000:.1f} ms per request; "
