@@ -1027,8 +1027,41 @@ def _remember(ck: str, value) -> None:
             _LOCAL.popitem(last=False)
 
 
+def kept(patient, key: str):
+    """The value :func:`per_revision` keeps in this process under ``key`` for the
+    patient's revision as read (``patient`` read from the database in this request), or
+    None when it has none.
+
+    Parameters
+    ----------
+    patient : Patient
+        A patient read in this request.
+    key : str
+        Name of the value.
+
+    Returns
+    -------
+    object or None
+        The kept value (shared: callers never change it).
+
+    Examples
+    --------
+    >>> from remission.web.models import Patient, Study
+    >>> p = Patient(pk=7, revision="ab12", study=Study(toml=""))
+    >>> remember(revision_key(p, "example"), 3)
+    >>> kept(p, "example"), kept(p, "other")
+    (3, None)
+    """
+    ck = _key(patient, patient.revision, key)
+    with _CACHE_LOCK:
+        if ck in _LOCAL:
+            _LOCAL.move_to_end(ck)
+            return _LOCAL[ck]
+    return None
+
+
 def per_revision(patient, key: str, compute, fresh: bool = False, *, shared: bool = True,
-                 lock: bool = True):
+                 lock: bool = True, prefetch: tuple[str, ...] = ()):
     """``compute()`` once per revision of the patient's data over all server processes.
 
     The value is kept in the database cache shared by the processes (Django's
@@ -1055,6 +1088,11 @@ def per_revision(patient, key: str, compute, fresh: bool = False, *, shared: boo
     lock : bool
         Take the lock so that one process computes while the others wait (False for
         values cheaper to compute than to wait for: no lock rows written).
+    prefetch : tuple of str
+        Names of other shared values of the same revision that ``compute`` reads
+        (e.g. ``("course", "response")``): read from the shared cache in the same
+        statement as this one's value and kept in this process, so that ``compute``
+        finds them without a statement of its own.
 
     Returns
     -------
@@ -1102,7 +1140,20 @@ def per_revision(patient, key: str, compute, fresh: bool = False, *, shared: boo
         return value
     cache = caches[SHARED_CACHE]
     miss = object()
-    value = cache.get(ck, miss)
+    if prefetch:  # this value and those compute() reads, in one statement
+        others = {}
+        with _CACHE_LOCK:
+            for name in prefetch:
+                other = _key(patient, revision, name)
+                if other not in _LOCAL:
+                    others[other] = name
+        got = cache.get_many([ck, *others])
+        for other in others:
+            if other in got:
+                _remember(other, got[other])
+        value = got.get(ck, miss)
+    else:
+        value = cache.get(ck, miss)
     if value is miss:
         mine = not lock or cache.add(ck + ":lock", 1, timeout=int(WAIT_FOR_OTHER) + 10)
         if not mine:  # another process is computing it: wait for its result
@@ -1737,9 +1788,15 @@ def _response_key(patient, daily: pd.DataFrame, system: str, landmark_day) -> st
 
 
 def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
+    from remission.web.records import kept_recorded_grades
+
     out = course(patient, fresh=fresh)
-    rec = {day: (c, n) for day, c, n in patient.recorded_grades.active().values_list(
-        "day", "crs_grade", "neuro_grade")}
+    # the revision's records when a page has read them in this process (one statement
+    # for all of them), else the recorded grades alone
+    rec = kept_recorded_grades(patient) if fresh else None
+    if rec is None:
+        rec = {day: (c, n) for day, c, n in patient.recorded_grades.active().values_list(
+            "day", "crs_grade", "neuro_grade")}
     if not out:
         return pd.DataFrame(columns=["day", "crs", "crs_rule", "neuro", "neuro_rule"])
     daily, crs, ntx = out["daily"], out["crs_daily"], out["neuro_daily"]

@@ -82,15 +82,20 @@ class TimelineDay:
     corrections: list[str] = field(default_factory=list)
 
 
-def timeline(patient) -> list[TimelineDay]:
+def timeline(patient, fresh: bool = False) -> list[TimelineDay]:
     """The patient's course by day (see ``_course_by_day``), computed once per revision
     of the patient's data over all server processes
-    (:func:`~remission.web.grading.per_revision`).
+    (:func:`~remission.web.grading.per_revision`; the patient's course and responses it
+    is laid out from are read in the same statement as the timeline, and no lock is
+    taken: laying out the stored course costs less than waiting for another process).
 
     Parameters
     ----------
     patient : Patient
         A stored patient.
+    fresh : bool, default False
+        ``patient`` was read from the database in this request (its revision is
+        current: no statement to read it again).
 
     Returns
     -------
@@ -116,7 +121,12 @@ def timeline(patient) -> list[TimelineDay]:
     >>> [(d.day, d.vitals, d.crs, d.crs_rule) for d in timeline(p)]
     [(1, ['T max 39.2 °C'], 1, 'fever')]
     """
-    return per_revision(patient, "timeline", lambda: _course_by_day(patient))
+    if not fresh:  # the revision as stored now (what the cached values are keyed by)
+        from remission.web.models import Patient
+
+        patient = Patient.objects.select_related("study").get(pk=patient.pk)
+    return per_revision(patient, "timeline", lambda: _course_by_day(patient), True,
+                        lock=False, prefetch=("course", "response"))
 
 
 def _course_by_day(patient) -> list[TimelineDay]:
@@ -130,13 +140,15 @@ def _course_by_day(patient) -> list[TimelineDay]:
     Parameters
     ----------
     patient : Patient
-        A stored patient.
+        A patient read from the database in this request (its revision is current).
 
     Returns
     -------
     list of TimelineDay
         Sorted by day.
     """
+    from remission.web.records import patient_records
+
     days: dict[int, TimelineDay] = {}
 
     def at(d) -> TimelineDay:
@@ -145,15 +157,22 @@ def _course_by_day(patient) -> list[TimelineDay]:
             days[d] = TimelineDay(d)
         return days[d]
 
-    for i in patient.infusions.active():
+    # the records and the readings' audit trail in one statement (the records kept for
+    # the revision)
+    recs, (hist,) = patient_records(patient, [_history_selection(patient)])
+    for i in recs["infusions"]:
+        if i.retired:
+            continue
         at(i.day).given.append(f"infusion: {i.product}"
                                + (f" {i.dose} {i.dose_unit}".rstrip() if i.dose else ""))
-    for t in patient.treatments.active():
+    for t in recs["treatments"]:
+        if t.retired:
+            continue
         role = f" ({t.get_role_display()})" if t.role else ""
         end = f" to day {t.end_day}" if t.end_day is not None and t.end_day != t.start_day \
             else ""
         at(t.start_day).given.append(f"{t.agent}{role}{end}")
-    out = course(patient)
+    out = course(patient, fresh=True)
     if out:
         for row in out["daily"].to_dict("records"):  # plain rows (no Series per day)
             vit = []
@@ -169,7 +188,7 @@ def _course_by_day(patient) -> list[TimelineDay]:
             for day, term, grade in zip(shown["day"], shown["term"], shown["grade"],
                                         strict=True):
                 at(day).labs.append(f"{term} {int(grade)}")
-        ra = course_response(patient).get("response_assessments")
+        ra = course_response(patient, fresh=True).get("response_assessments")
         if ra is not None and len(ra):
             for _, r in ra.iterrows():
                 if pd.notna(r["response"]):
@@ -178,7 +197,7 @@ def _course_by_day(patient) -> list[TimelineDay]:
                         else ""
                     at(r["day"]).response.append(f"derived {r['response']}{mrd} "
                                                  f"({r['system']})")
-    for g in daily_table(patient).to_dict("records"):
+    for g in daily_table(patient, fresh=True).to_dict("records"):
         d = at(g["day"])
         d.crs = None if pd.isna(g["crs"]) else int(g["crs"])
         d.crs_rule = g["crs_rule"] or ""
@@ -187,34 +206,47 @@ def _course_by_day(patient) -> list[TimelineDay]:
         d.crs_recorded = None if pd.isna(g.get("crs_recorded")) else int(g["crs_recorded"])
         d.neuro_recorded = (None if pd.isna(g.get("neuro_recorded"))
                             else int(g["neuro_recorded"]))
-    for e in patient.events.active():
+    for e in recs["events"]:
+        if e.retired:
+            continue
         if e.event == "response_assessment":
             at(e.day).response.append(f"recorded {e.value}" if e.value else "assessed")
         else:
             at(e.day).events.append(e.get_event_display()
                                     + (f": {e.value}" if e.value else ""))
-    for a in patient.adverse_events.active():
+    for a in recs["adverse_events"]:
+        if a.retired:
+            continue
         at(a.onset_day).events.append(f"AE {a.term} grade {a.grade}"
                                       + (f" ({a.attribution})" if a.attribution else ""))
-    for o, when, reason, what in _corrections(patient):
+    for o, when, reason, what in _corrections(hist):
         at(o).corrections.append(f"{what}: {reason} ({when:%Y-%m-%d %H:%M} UTC)")
     return [days[d] for d in sorted(days)]
 
 
-def _corrections(patient):
-    """(day, when, reason, what) of every change after entry of the patient's readings
-    (corrections and retirements, from the audit trail)."""
-    from remission.web.models import Observation
+#: the audit-trail cells of a reading the timeline's corrections read
+_HISTORY_COLUMNS = ("id", "history_type", "retired", "variable", "value", "unit", "day",
+                    "history_date", "history_change_reason", "history_id")
 
-    # the cells only (a patient's trail has hundreds of rows: no model instances built)
-    hist = Observation.history.filter(patient_id=patient.pk).order_by(
-        "history_date", "history_id").values_list(
-        "id", "history_type", "retired", "variable", "value", "unit", "day", "history_date",
-        "history_change_reason")
+
+def _history_selection(patient):
+    """The patient's readings' audit trail (cells only: a patient's trail has hundreds
+    of rows, no model instances are built), in the trail's order."""
+    from remission.web.models import Observation
+    from remission.web.together import Selection
+
+    return Selection(Observation.history.model, _HISTORY_COLUMNS, '"patient_id" = %s',
+                     [patient.pk], ("history_date", "history_id"))
+
+
+def _corrections(hist):
+    """(day, when, reason, what) of every change after entry of the patient's readings
+    (corrections and retirements), from their audit trail ``hist`` (rows of
+    :data:`_HISTORY_COLUMNS` in the trail's order)."""
     prev: dict[int, tuple] = {}
     out = []
     for h in hist:
-        oid, htype, retired, variable, value, unit, day, when, reason = h
+        oid, htype, retired, variable, value, unit, day, when, reason, _ = h
         before = prev.get(oid)
         prev[oid] = h
         if before is None or htype != "~":

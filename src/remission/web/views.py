@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -74,6 +74,7 @@ from remission.web.models import (
     create_records,
     patient_fingerprint,
 )
+from remission.web.records import patient_records
 from remission.web.security import REPORT_CSP
 
 # ----------------------------------------------------------------------------- helpers
@@ -250,9 +251,40 @@ def study_page(request, study_id: int):
         open_queries=Query.objects.filter(patient__study=study, closed=False).count()))
 
 
-def _patient_ctx(request, study, p, role):
-    table = daily_table(p)
-    sig = p.signoffs.first()
+def _patient_lists(p) -> dict:
+    """The patient page's lists: records (kept per revision of the patient:
+    :func:`remission.web.records.patient_records`), sign-off and queries with the names
+    of who signed or raised them, all read in one statement."""
+    from django.contrib.auth import get_user_model
+
+    from remission.web.records import selection
+    from remission.web.together import Selection, instances
+
+    User = get_user_model()
+    q = connection.ops.quote_name
+    users = (f"{q('id')} IN (SELECT {q('signed_by_id')} FROM {q(SignOff._meta.db_table)} "
+             f"WHERE {q('patient_id')} = %s UNION SELECT {q('raised_by_id')} FROM "
+             f"{q(Query._meta.db_table)} WHERE {q('patient_id')} = %s)")
+    recs, (sigs, queries, names) = patient_records(p, [
+        selection(SignOff, p.pk), selection(Query, p.pk),
+        Selection(User, ["id", "username"], users, [p.pk, p.pk])])
+    by_id = {u.pk: u for u in instances(User, ["id", "username"], names)}
+    sig = None
+    if sigs:  # the latest (SignOff's ordering)
+        sig, = instances(SignOff, [f.attname for f in SignOff._meta.concrete_fields],
+                         sigs[:1])
+        sig.signed_by = by_id[sig.signed_by_id]
+    qs = instances(Query, [f.attname for f in Query._meta.concrete_fields], queries)
+    for x in qs:
+        x.raised_by = by_id[x.raised_by_id]
+    return {"infusions": recs["infusions"], "treatments": recs["treatments"],
+            "adverse_events": recs["adverse_events"], "events": recs["events"],
+            "queries": qs, "signoff": sig}
+
+
+def _patient_ctx(request, study, p, role, lists):
+    table = daily_table(p, fresh=True)
+    sig = lists["signoff"]
     daily = table.to_dict("records")
     return _ctx(
         request, study, role, patient=p, daily=daily,
@@ -261,11 +293,9 @@ def _patient_ctx(request, study, p, role):
         crs_max=None if table.empty or table["crs"].isna().all() else int(table["crs"].max()),
         neuro_max=(None if table.empty or table["neuro"].isna().all()
                    else int(table["neuro"].max())),
-        infusions=p.infusions.all(), treatments=p.treatments.all(),
-        adverse_events=p.adverse_events.all(), events=p.events.all(),
-        signoff=sig,
+        **lists,
         signoff_valid=sig is not None and sig.fingerprint == fingerprint(p, fresh=True),
-        queries=p.queries.all(), query_form=QueryForm(), answer_form=AnswerForm(),
+        query_form=QueryForm(), answer_form=AnswerForm(),
         signoff_form=SignOffForm(),
         fields=[(k, v) for k, v in p.data.items()])
 
@@ -317,13 +347,13 @@ def patient_page(request, study_id: int, pk: int):
     (302, '/login/?next=/study/3/patient/1/')
     """
     study, p, role = patient_for(request.user, study_id, pk)
+    lists = _patient_lists(p)
     try:
-        ctx = _patient_ctx(request, study, p, role)
+        ctx = _patient_ctx(request, study, p, role, lists)
     except InputError as exc:  # stored data the validator no longer accepts
         ctx = _ctx(request, study, role, patient=p, daily=[], problems=exc.problems,
-                   infusions=p.infusions.all(), treatments=p.treatments.all(),
-                   adverse_events=p.adverse_events.all(), events=p.events.all(),
-                   queries=p.queries.all(), fields=list(p.data.items()))
+                   **{k: v for k, v in lists.items() if k != "signoff"},
+                   fields=list(p.data.items()))
     return render(request, "web/patient.html", ctx)
 
 
@@ -376,7 +406,7 @@ def timeline_page(request, study_id: int, pk: int):
     study, p, role = patient_for(request.user, study_id, pk, "view")
     problems = []
     try:
-        days = summaries.timeline(p)
+        days = summaries.timeline(p, fresh=True)
     except InputError as exc:  # stored data the validator no longer accepts
         days, problems = [], exc.problems
     return render(request, "web/timeline.html", _ctx(
