@@ -10,6 +10,7 @@ from observations made before the cells were given.
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from remission.derive.criteria import grade_all, grade_crs, grade_neurotoxicity
 from remission.derive.criteria.infusions import infusion_days
@@ -144,14 +145,19 @@ def test_study_with_second_infusion_salvage_and_attribution_end_to_end(tmp_path)
     assert any("(line infection)" in w for w in by["derived.crs"].warnings)
 
 
-def test_annotate_windows_equals_merge_asof_on_random_tables():
-    """annotate_windows (one searchsorted on patient/day keys) against pandas' merge_asof
-    by patient, backward (the library's statement of "latest infusion on or before the
-    day"), on random tables: negative days, several infusions, patients without any."""
+@pytest.mark.parametrize("few_rows", [256, -1], ids=["row-by-row", "vectorised"])
+def test_annotate_windows_equals_merge_asof_on_random_tables(monkeypatch, few_rows):
+    """annotate_windows (row by row on a few rows, else one searchsorted on patient/day
+    keys) against pandas' merge_asof by patient, backward (the library's statement of
+    "latest infusion on or before the day"), on random tables: negative days, several
+    infusions, patients without any; both ways of window_arrays."""
     import numpy as np
     import pandas as pd
 
+    from remission.derive.criteria import infusions
     from remission.derive.criteria.infusions import annotate_windows
+
+    monkeypatch.setattr(infusions, "_FEW_ROWS", few_rows)
 
     rng = np.random.default_rng(7)
     for _ in range(30):
@@ -177,3 +183,32 @@ def test_annotate_windows_equals_merge_asof_on_random_tables():
         np.testing.assert_array_equal(
             got["infusion_day"].to_numpy(dtype=float, na_value=np.nan),
             want_day.astype(float))
+
+
+def test_window_arrays_row_by_row_equals_vectorised_on_random_tables(monkeypatch):
+    """The few-row lookup of window_arrays gives the vectorised one's arrays exactly:
+    integer and text patient IDs read as text, tied infusion days (the last row in table
+    order wins), unsorted infusion tables, patients absent from them, negative days."""
+    import numpy as np
+
+    from remission.derive.criteria import infusions
+    from remission.derive.criteria.infusions import window_arrays
+
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        pids = [f"P{i}" for i in range(rng.integers(1, 6))] + [7, "7"]
+        n = int(rng.integers(0, 40))
+        pid = [pids[k] for k in rng.integers(0, len(pids), n)]
+        day = rng.integers(-10, 60, n)
+        m = int(rng.integers(1, 8))
+        inf = pd.DataFrame({"patient_id": [pids[k] for k in rng.integers(0, len(pids), m)],
+                            "infusion": rng.integers(1, 4, m),
+                            "day": rng.integers(-3, 50, m)})
+        for ids in (pid, pd.Series(pid, dtype=object)):
+            monkeypatch.setattr(infusions, "_FEW_ROWS", 256)
+            few = window_arrays(ids, day, inf)
+            monkeypatch.setattr(infusions, "_FEW_ROWS", -1)
+            vec = window_arrays(ids, day, inf)
+            for a, b in zip(few, vec, strict=True):
+                assert a.dtype == b.dtype
+                np.testing.assert_array_equal(a, b)

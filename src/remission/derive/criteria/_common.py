@@ -109,7 +109,7 @@ def apply_grade5(daily: pd.DataFrame, deaths: pd.DataFrame, decided: str) -> pd.
     """Set grade 5 on the attributed death day (adding the row if that day had no data)."""
     if deaths.empty:
         return daily
-    deaths = deaths[deaths["patient_id"].isin(daily["patient_id"].unique())]
+    deaths = _deaths_among(deaths, daily["patient_id"])
     if deaths.empty and _sorted_days(daily):  # what the merge below gives: ``daily``
         return daily
     merged = daily.merge(deaths.assign(_dead=True), on=["patient_id", "day"], how="outer")
@@ -123,12 +123,21 @@ def apply_grade5(daily: pd.DataFrame, deaths: pd.DataFrame, decided: str) -> pd.
     return merged.reset_index(drop=True)
 
 
+def _deaths_among(deaths: pd.DataFrame, patient_id) -> pd.DataFrame:
+    """The rows of ``deaths`` of the patients in ``patient_id``."""
+    return deaths[deaths["patient_id"].isin(pd.unique(np.asarray(patient_id)))]
+
+
 def _sorted_days(daily: pd.DataFrame) -> bool:
     """Rows in (patient_id, day) order, index 0..n-1: an outer merge with no row on
     the right and a stable sort give the same table back."""
     if not _plain_index(daily):
         return False
-    pid, day = daily["patient_id"].to_numpy(), daily["day"].to_numpy()
+    return _sorted_keys(daily["patient_id"].to_numpy(), daily["day"].to_numpy())
+
+
+def _sorted_keys(pid: np.ndarray, day: np.ndarray) -> bool:
+    """``(pid, day)`` pairs in ascending order (False when the IDs do not compare)."""
     if len(pid) < 2:
         return True
     try:
@@ -160,6 +169,71 @@ def summarise_episodes(daily: pd.DataFrame, what: str) -> pd.DataFrame:
     out["rule"] = srt["decided_by"].reindex(patients)
     out["system"] = srt["system"].reindex(patients)
     return out.reset_index()
+
+
+def graded_table(daily: pd.DataFrame, grade: np.ndarray, decided_by: np.ndarray,
+                 system: str, deaths: pd.DataFrame | None, decided: str,
+                 infusions: pd.DataFrame | None, what: str) -> pd.DataFrame:
+    """A grader's day table: :func:`graded_frame`, then :func:`apply_grade5` (``deaths``
+    None: a system without grade 5), then :func:`infusion_window`.
+
+    When grade 5 adds or changes no row (no attributed death of these patients, rows in
+    patient-day order) and ``infusions`` are given, the table is built once from the
+    arrays: the rows before the patient's first infusion left out, the window columns
+    added (:func:`~remission.derive.criteria.infusions.window_arrays`). Three tables are
+    otherwise built and copied, which on the few rows of a live grade cost more than the
+    grading itself. Either way the result is the same (the graders' tests and the golden
+    fixtures run both).
+
+    Parameters
+    ----------
+    daily : DataFrame
+        The grader's input (``patient_id``, ``day`` per row).
+    grade, decided_by : numpy.ndarray
+        Grade and deciding domain per row of ``daily``.
+    system : str
+        The grading system.
+    deaths : DataFrame or None
+        :func:`death_days` of the causes attributed to this syndrome.
+    decided : str
+        ``decided_by`` of a grade-5 day.
+    infusions : DataFrame or None
+        The infusion windows.
+    what : str
+        The syndrome's name in the pre-infusion note.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id, day, grade, decided_by, system`` (and with ``infusions``
+        ``infusion, infusion_day``); ``attrs["excluded"]``.
+    """
+    from remission.derive.criteria.infusions import window_arrays
+
+    pid, day = daily["patient_id"].to_numpy(), daily["day"].to_numpy()
+    plain = infusions is not None and (
+        deaths is None or deaths.empty
+        or (_deaths_among(deaths, pid).empty and _sorted_keys(pid, day)))
+    if not plain:
+        out = graded_frame(daily, grade, decided_by, system)
+        if deaths is not None:
+            out = apply_grade5(out, deaths, decided)
+        return infusion_window(out, infusions, what)
+    grade = grade.astype(np.int64)
+    inf, inf_day, pre = window_arrays(pid, day, infusions)
+    keep = ~pre
+    k = int(keep.sum())
+    out = pd.DataFrame({
+        "patient_id": np.array(pid[keep], dtype=pid.dtype),
+        "day": day[keep],
+        "grade": grade[keep],
+        "decided_by": decided_by[keep],
+        "system": np.full(k, system, dtype=object),
+        "infusion": pd.arrays.IntegerArray(inf[keep], np.zeros(k, bool)),
+        "infusion_day": pd.arrays.IntegerArray(inf_day[keep], np.zeros(k, bool)),
+    }, copy=False)
+    out.attrs["excluded"] = _pre_infusion_note(int((pre & (grade >= 1)).sum()), what)
+    return out
 
 
 def infusion_window(graded: pd.DataFrame, infusions: pd.DataFrame | None,

@@ -52,12 +52,10 @@ import pandas as pd
 
 from remission.derive.criteria._common import (
     SYSTEMS,
-    apply_grade5,
     check_system,
     death_days,
     from_context,
-    graded_frame,
-    infusion_window,
+    graded_table,
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level, minutes_of_day
@@ -340,12 +338,12 @@ def grade_crs(
     else:
         grade = np.maximum.reduce([fever.astype(np.int64), hyp_g, ox_g])
         dec = _decided(grade, hyp_g, ox_g)
-    out = graded_frame(daily, grade, _DECIDED[dec], system)
+    deaths = None
     if system != "cartox2018":  # CARTOX grades 1-4 only (Neelapu 2018; criteria.md §3b)
         deaths = from_context(context, ("death_days", tuple(death_causes)),
                               lambda: death_days(events, death_causes))
-        out = apply_grade5(out, deaths, "death attributed to CRS")
-    out = infusion_window(out, infusions, "CRS")
+    out = graded_table(daily, grade, _DECIDED[dec], system, deaths,
+                       "death attributed to CRS", infusions, "CRS")
     out.attrs["assumptions"] = assumptions
     return out
 

@@ -37,12 +37,10 @@ import pandas as pd
 
 from remission.derive.criteria._common import (
     SYSTEMS,
-    apply_grade5,
     check_system,
     death_days,
     from_context,
-    graded_frame,
-    infusion_window,
+    graded_table,
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level
@@ -255,12 +253,13 @@ def grade_neurotoxicity(
     for k in range(len(stack) - 1, 0, -1):
         dec[stack[k] == grade] = k
     dec[grade == 0] = 0
-    out = graded_frame(daily, grade, _DECIDED[dec], system)
+    deaths = None
     if system != "cres_cartox2018":  # CRES grades 1-4 only (Neelapu 2018; criteria.md §3c)
         deaths = from_context(context, ("death_days", tuple(death_causes)),
                               lambda: death_days(events, death_causes))
-        out = apply_grade5(out, deaths, "death attributed to neurotoxicity")
-    out = infusion_window(out, infusions, "ICANS" if system == "icans_astct2019" else "CRES")
+    out = graded_table(daily, grade, _DECIDED[dec], system, deaths,
+                       "death attributed to neurotoxicity", infusions,
+                       "ICANS" if system == "icans_astct2019" else "CRES")
     out.attrs["excluded"] = list(out.attrs.get("excluded", [])) + notes
     return out
 
