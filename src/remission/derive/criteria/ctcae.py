@@ -36,7 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from remission.derive.criteria._common import check_system, rows_of
+from remission.derive.criteria._common import check_system, empty_frame, rows_of
 from remission.derive.criteria._kernels import ctcae_codes
 
 __all__ = ["CTCAE_TERMS", "FN_WINDOW_DAYS", "ctcae_grade", "grade_febrile_neutropenia",
@@ -171,8 +171,8 @@ def grade_labs(
     lln = dict(lln or {})
     present = [v for v in variables if v in daily.columns]
     if not present:
-        return pd.DataFrame(columns=["patient_id", "day", "variable", "term", "value", "grade",
-                                     "system"])
+        return empty_frame(["patient_id", "day", "variable", "term", "value", "grade",
+                            "system"])
     pid = daily["patient_id"].to_numpy()
     day = daily["day"].to_numpy()
     xs = [daily[v].to_numpy(dtype=float) for v in present]
@@ -261,8 +261,8 @@ def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5",
     anc = daily["anc"].to_numpy(dtype=float) if "anc" in daily else np.full(len(daily), np.nan)
     t = (daily["temperature"].to_numpy(dtype=float) if "temperature" in daily
          else np.full(len(daily), np.nan))
-    sustained = daily.get("fever_sustained", pd.Series(False, index=daily.index)).to_numpy(
-        dtype=bool)
+    sustained = (daily["fever_sustained"].to_numpy(dtype=bool) if "fever_sustained" in daily
+                 else np.zeros(len(daily), dtype=bool))
     single = t > 38.3
     febrile = single | sustained
     pid = daily["patient_id"].astype(str).to_numpy()

@@ -298,7 +298,7 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     day_col = (rows % span + dmin).astype(np.int64)
     cols: dict[str, object] = {"patient_id": pid_col, "day": day_col}
     cols.update(zip(names, mat, strict=True))
-    timed = obs["time"].notna().to_numpy() if "time" in obs.columns else None
+    timed = pd.notna(obs["time"].to_numpy()) if "time" in obs.columns else None
     hot = None
     if timed is not None and timed.any():
         # a sustained fever needs a timed temperature >= 38 °C: without one it is False

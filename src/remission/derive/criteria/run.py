@@ -7,7 +7,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from remission.derive.criteria._common import from_context, summarise_by_infusion
+from remission.derive.criteria._common import (
+    empty_frame,
+    from_context,
+    summarise_by_infusion,
+)
 from remission.derive.criteria.crs import grade_crs, summarise_crs
 from remission.derive.criteria.ctcae import grade_febrile_neutropenia, grade_labs
 from remission.derive.criteria.daily import daily_features
@@ -140,9 +144,9 @@ def grade_all(
     obs = _with_transfusions(obs, treatments, context)
     daily = daily_features(obs)
     out: dict[str, pd.DataFrame] = {"daily": daily}
-    ids = (daily["patient_id"].astype(str).unique() if patients is None
-           else patients["patient_id"].astype(str))
     if infusions is None:
+        ids = (daily["patient_id"].astype(str).unique() if patients is None
+               else patients["patient_id"].astype(str))
         infusions = infusion_days(ids, treatments, events, products)
     out["infusions"] = infusions
     tox_obs, tox_daily, excluded, notes = _without_attributed(obs, daily)
@@ -190,8 +194,8 @@ def _without_attributed(obs: pd.DataFrame, daily: pd.DataFrame):
     is still a fever."""
     empty = {"crs": [], "neuro": []}
     cols = ["patient_id", "day", "time", "variable", "value", "category", "attributed_to"]
-    if "attributed_to" not in obs.columns or not obs["attributed_to"].notna().any():
-        return obs, daily, pd.DataFrame(columns=cols), empty
+    if "attributed_to" not in obs.columns or not pd.notna(obs["attributed_to"].to_numpy()).any():
+        return obs, daily, empty_frame(cols), empty
     var = obs["variable"].astype(str)
     all_vars = ATTRIBUTABLE["crs"] + ATTRIBUTABLE["neuro"]
     drop = obs["attributed_to"].notna() & var.isin(all_vars)
