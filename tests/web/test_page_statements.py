@@ -16,8 +16,9 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-#: statements every patient page reads before its own (session, user, role, patient)
-FIXED = 4
+#: statements every patient page reads before its own (the session with its user; the
+#: study, role and patient: remission.web.identity, remission.web.access)
+FIXED = 2
 
 
 def _statements(q) -> list[str]:

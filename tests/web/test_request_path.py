@@ -1,15 +1,18 @@
 """The fixed path of every request (remission.web.identity, remission.web.access): the
-session and user are read with one statement each and keep Django's rules: sessions are
+session and its user are read with one statement and keep Django's rules: sessions are
 server-side (a logout ends the cookie's session for every server process), an expired
 session row is never used, a deactivated user or a changed password signs the session out,
-and a role check costs one statement (two with the patient)."""
+the session's user column decides nothing (the user key of the signed session data does),
+and a role check costs one statement, the patient included."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -41,7 +44,7 @@ def test_logout_ends_the_session_for_every_holder_of_the_cookie(studies):
 
 
 def test_an_expired_session_row_is_not_used(studies):
-    from django.contrib.sessions.models import Session
+    from remission.web.models import UserSession as Session
 
     c = _signed_in("monitor")
     assert c.get(reverse("home")).status_code == 200
@@ -96,7 +99,7 @@ def test_access_checks_cost_one_statement_each(studies, django_assert_num_querie
     with django_assert_num_queries(1):
         study, role = study_for(monitor, raw.pk)
     assert (study, role) == (raw, "monitor")
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):  # the study, the role and the patient together
         study, got, role = patient_for(monitor, raw.pk, p.pk)
     assert (study, got, got.study, role) == (raw, p, raw, "monitor")
     assert got.data == p.data and got.revision == p.revision  # every column read
@@ -106,6 +109,67 @@ def test_access_checks_cost_one_statement_each(studies, django_assert_num_querie
         patient_for(monitor, raw.pk, other.pk)  # a patient of another study: 404
     with pytest.raises(Http404, match="no such study"):
         patient_for(outsider, raw.pk, p.pk)
+
+
+def _request_with_cookie(c: Client, path: str = "/"):
+    """A request carrying ``c``'s session cookie through the session and authentication
+    middleware of the settings (the user is read lazily, on first use)."""
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+    from django.utils.module_loading import import_string
+
+    request = RequestFactory().get(path)
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = c.cookies["sessionid"].value
+    for name in ("django.contrib.sessions.middleware.SessionMiddleware",
+                 "remission.web.identity.AuthenticationMiddleware"):
+        assert name in settings.MIDDLEWARE
+        import_string(name)(lambda r: HttpResponse()).process_request(request)
+    return request
+
+
+def test_session_and_user_are_one_statement(studies, django_assert_num_queries):
+    from django.contrib.auth import get_user_model
+
+    from remission.web.models import UserSession
+
+    c = _signed_in("investigator")
+    u = get_user_model().objects.get(username="investigator")
+    row = UserSession.objects.get(session_key=c.cookies["sessionid"].value)
+    assert row.user_id == u.pk  # written from the session data at the save
+    request = _request_with_cookie(c)
+    with django_assert_num_queries(1) as q:
+        assert request.user.is_authenticated and request.user == u
+        assert request.user.get_session_auth_hash() == u.get_session_auth_hash()
+    assert "auth_user" in q.captured_queries[0]["sql"]
+    # the whole request: one statement reads the session table and no other the user table
+    with CaptureQueriesContext(connection) as q:
+        assert c.get(reverse("home")).status_code == 200
+    sqls = [x["sql"] for x in q.captured_queries]
+    assert sum(UserSession._meta.db_table in x for x in sqls) == 1
+    assert sum("auth_user" in x for x in sqls) == 1
+
+
+def test_the_session_user_column_decides_nothing(studies, django_assert_num_queries):
+    from django.contrib.auth import get_user_model
+
+    from remission.web.models import UserSession
+
+    User = get_user_model()
+    c = _signed_in("monitor")
+    key = c.cookies["sessionid"].value
+    admin = User.objects.get(username="admin")
+    UserSession.objects.filter(session_key=key).update(user=admin)  # a wrong column
+    request = _request_with_cookie(c)
+    with django_assert_num_queries(2):  # the joined user is not the data's: read it
+        assert request.user.username == "monitor"
+    UserSession.objects.filter(session_key=key).update(user=None)
+    assert _request_with_cookie(c).user.username == "monitor"
+    monitor = User.objects.get(username="monitor")
+    monitor.is_active = False
+    monitor.save()
+    UserSession.objects.filter(session_key=key).update(user=monitor)
+    assert not _request_with_cookie(c).user.is_authenticated  # inactive: refused
 
 
 def test_derived_cache_writes_many_keys_in_one_statement(studies, django_assert_max_num_queries):

@@ -4,20 +4,24 @@ Every view reaches a study or patient only through :func:`study_for` / :func:`pa
 which answer 404 when the user has no role in that study (so another study's records are
 not even confirmed to exist) and 403 when the role lacks the capability.
 
-Every request pays these checks, so each is one plain parameterised SQL statement read
-into the models (``Model.objects.raw``) rather than a query built by the ORM: building
-and compiling an ORM query costs about 0.4 ms of CPU, eight times the statement itself
-(docs/performance.md, session 12, "the fixed cost of a request"). The rule is the same: a row
-of the membership table for this user and this study, and the patient's own study.
+Every request pays these checks, so they are one plain parameterised SQL statement per
+request, read into the models by :class:`remission.web.rows.Columns` rather than a query
+built by the ORM: building and compiling an ORM query costs about 0.4 ms of CPU, eight
+times the statement itself (docs/performance.md, session 12, "the fixed cost of a
+request"). On a patient's URL the study, the user's role in it and the patient are one
+statement (the patient joined to the study row it must belong to), each further statement
+costing its own round trip and the database driver's work. The rule is the same: a row of
+the membership table for this user and this study, and the patient's own study.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connections, router
 from django.http import Http404
 
 from remission.web.models import Membership, Patient, Study
+from remission.web.rows import Columns
 
 #: capability -> roles that have it
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -31,15 +35,55 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+def _table(model, using: str) -> str:
+    return connections[using].ops.quote_name(model._meta.db_table)
 
 
-#: the study with the user's role in it (no row: no membership)
-_STUDY_SQL = ("SELECT s.*, m.role AS member_role FROM {study} s JOIN {membership} m "
-              "ON m.study_id = s.id WHERE m.user_id = %s AND s.id = %s")
-#: the patient, only in the study of the URL
-_PATIENT_SQL = "SELECT p.* FROM {patient} p WHERE p.id = %s AND p.study_id = %s"
+#: the study with the user's role in it (no row: no membership) and, on a patient's URL,
+#: the patient if it belongs to that study (its columns NULL otherwise)
+_STUDY_SQL = ("SELECT {study}, m.role{patient} FROM {study_t} s JOIN {membership_t} m "
+              "ON m.study_id = s.id{join} WHERE m.user_id = %s AND s.id = %s")
+_PATIENT_JOIN = " LEFT JOIN {patient_t} p ON p.id = %s AND p.study_id = s.id"
+
+
+def _read(user, study_id: int, patient_pk: int | None,
+          capability: str) -> tuple[Study, str, Patient | None]:
+    """The one statement of :func:`study_for` / :func:`patient_for` and the study checks.
+
+    Returns (study, role, patient or None: not in that study or not asked for); raises
+    404 without a role and 403 when the role lacks ``capability``.
+    """
+    row = None
+    if user.is_authenticated:
+        using = router.db_for_read(Study)
+        s, p = Columns.of(Study, "s", using), Columns.of(Patient, "p", using)
+        params = [user.pk, int(study_id)]
+        join = patient = ""
+        if patient_pk is not None:
+            join = _PATIENT_JOIN.format(patient_t=_table(Patient, using))
+            patient = ", " + p.select
+            params.insert(0, int(patient_pk))
+        sql = _STUDY_SQL.format(study=s.select, patient=patient, study_t=_table(Study, using),
+                                membership_t=_table(Membership, using), join=join)
+        with connections[using].cursor() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+    if row is None:
+        raise Http404("no such study")
+    role = row[s.width]
+    if not can(role, capability):
+        raise PermissionDenied(f"the {_role_names().get(role, role)} role cannot do this")
+    study = s.instance(row)
+    start = s.width + 1
+    if patient_pk is None or row[start + _pk_index(Patient)] is None:
+        return study, role, None
+    pat = p.instance(row, start)
+    pat.study = study
+    return study, role, pat
+
+
+def _pk_index(model) -> int:
+    return model._meta.concrete_fields.index(model._meta.pk)
 
 
 def _role_names() -> dict[str, str]:
@@ -110,15 +154,7 @@ def study_for(user, study_id: int, capability: str = "view") -> tuple[Study, str
     ...
     django.http.response.Http404: no such study
     """
-    study = None
-    if user.is_authenticated:
-        sql = _STUDY_SQL.format(study=_table(Study), membership=_table(Membership))
-        study = next(iter(Study.objects.raw(sql, [user.pk, int(study_id)])), None)
-    if study is None:
-        raise Http404("no such study")
-    role = study.member_role
-    if not can(role, capability):
-        raise PermissionDenied(f"the {_role_names().get(role, role)} role cannot do this")
+    study, role, _ = _read(user, study_id, None, capability)
     return study, role
 
 
@@ -158,10 +194,7 @@ def patient_for(user, study_id: int, patient_pk: int,
     ...
     django.http.response.Http404: no such study
     """
-    study, role = study_for(user, study_id, capability)
-    sql = _PATIENT_SQL.format(patient=_table(Patient))
-    p = next(iter(Patient.objects.raw(sql, [int(patient_pk), study.pk])), None)
+    study, role, p = _read(user, study_id, int(patient_pk), capability)
     if p is None:
         raise Http404("no such patient")
-    p.study = study
     return study, p, role

@@ -1,29 +1,63 @@
-"""Who sent the request: the session and the signed-in user, read with one statement each.
+"""Who sent the request: the session and the signed-in user, read with one statement.
 
 Every request reads its session row and its user before the view runs. Django's
 database session store and ``ModelBackend`` build each of these reads as an ORM query,
 whose construction and compilation cost several times the statement itself (about
 0.25 and 0.2 ms of CPU against 0.02 and 0.07 ms; docs/performance.md, session 12, "the
-fixed cost of a request"). The two classes here issue the same statements directly and keep
-everything else of Django's: sessions stay server-side in the database table (a logout
-or a password change ends them in every server process at once), the session cookie and
-its settings are unchanged, an expired row is never read, and an inactive user is not
-signed in. The session's hash of the password is still checked by
-``django.contrib.auth.get_user``.
+fixed cost of a request"), and each statement is a round trip with the database driver's
+own work on top. Here the session table (:class:`remission.web.models.UserSession`) keeps
+the user's key in a column, so one plain statement reads the session row joined to its
+user:
+
+1. :class:`SessionStore` loads the session (``session_key`` and ``expire_date`` in the
+   future, as Django's store) and keeps the joined user row, if any, on the store. At every
+   save it writes the ``user`` column from the user key of the session data.
+2. :class:`AuthenticationMiddleware` (Django's, same lazy ``request.user``) runs Django's
+   ``django.contrib.auth.get_user`` with the request's session store made visible to the
+   authentication backend for that call only.
+3. :class:`UserBackend` (Django's ``ModelBackend``) answers ``get_user(user_id)`` with the
+   store's joined user when it was read with the session the store still holds and its
+   key is ``user_id``; otherwise (a session read before this code, a changed key) it reads
+   the user with one statement.
+
+Everything else is Django's: sessions stay server-side in the database table (a logout or
+a password change ends them in every server process at once), the session cookie and its
+settings are unchanged, an expired row is never read, an inactive user is not signed in,
+and ``get_user`` still checks the session's hash of the password.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+from contextvars import ContextVar
+
+from django.contrib import auth
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
 from django.contrib.sessions.backends.db import SessionStore as DbSessionStore
 from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+
+from remission.web.rows import Columns
+
+#: the session store of the request whose user ``auth.get_user`` is reading (else None)
+_SESSION: ContextVar = ContextVar("remission_web_session", default=None)
+
+
+def _user_key(value):
+    """The user model's primary key from a session's ``_auth_user_id`` (None if invalid)."""
+    if value is None:
+        return None
+    try:
+        return get_user_model()._meta.pk.to_python(value)
+    except ValidationError:
+        return None
 
 
 class SessionStore(DbSessionStore):
-    """Django's database session store; the row is read with one plain statement.
+    """Django's database session store; the row and its user are read with one statement.
 
     Selected by ``SESSION_ENGINE = "remission.web.identity"``.
 
@@ -31,35 +65,95 @@ class SessionStore(DbSessionStore):
     --------
     With a database (the doctest runs in a rolled-back transaction of the test database):
 
+    >>> User = get_user_model()
+    >>> u = User.objects.create_user("ward-clerk", password="x" * 12)
     >>> s = SessionStore()
-    >>> s["_auth_user_id"] = "7"
+    >>> s[SESSION_KEY] = str(u.pk)
     >>> s.create()
-    >>> SessionStore(s.session_key).load()
-    {'_auth_user_id': '7'}
+    >>> t = SessionStore(s.session_key)
+    >>> t.load() == {SESSION_KEY: str(u.pk)}, t.joined_user() == u
+    (True, True)
     >>> SessionStore("no-such-session-key-0000000000").load()
     {}
     """
 
+    @classmethod
+    def get_model_class(cls):
+        from remission.web.models import UserSession
+
+        return UserSession
+
     def _get_session_from_db(self):
         model = self.model
-        conn = connections[router.db_for_read(model)]
+        using = router.db_for_read(model)
+        conn = connections[using]
         q = conn.ops.quote_name
         meta = model._meta
-        sql = (f"SELECT {q(meta.get_field('session_data').column)} FROM {q(meta.db_table)} "
-               f"WHERE {q(meta.pk.column)} = %s AND {q(meta.get_field('expire_date').column)} > %s")
+        users = Columns.of(get_user_model(), "u", using)
+        user_pk = users.model._meta.pk.column
+        sql = (f"SELECT s.{q(meta.get_field('session_data').column)}, {users.select} "
+               f"FROM {q(meta.db_table)} s LEFT JOIN {q(users.model._meta.db_table)} u "
+               f"ON u.{q(user_pk)} = s.{q(meta.get_field('user').column)} "
+               f"WHERE s.{q(meta.pk.column)} = %s "
+               f"AND s.{q(meta.get_field('expire_date').column)} > %s")
         with conn.cursor() as cur:
             cur.execute(sql, [self.session_key,
                               conn.ops.adapt_datetimefield_value(timezone.now())])
             row = cur.fetchone()
+        self._joined = None
         if row is None:  # unknown or expired: a new key is made if the session is saved
             self._session_key = None
             return None
+        pk_at = 1 + users.model._meta.concrete_fields.index(users.model._meta.pk)
+        if row[pk_at] is not None:
+            self._joined = (self.session_key, users.instance(row, 1))
         return model(session_key=self.session_key, session_data=row[0])
+
+    def joined_user(self):
+        """The user read with this store's session row, while the store holds that session.
+
+        Returns
+        -------
+        User or None
+            None before a load, without a user column, or after the session key changed
+            (``cycle_key``, ``flush``).
+        """
+        joined = getattr(self, "_joined", None)
+        if joined is None or joined[0] != self.session_key:
+            return None
+        return joined[1]
+
+    def create_model_instance(self, data):
+        """The row to save: Django's, with ``user`` from the data's ``_auth_user_id``."""
+        obj = super().create_model_instance(data)
+        obj.user_id = _user_key(data.get(SESSION_KEY))
+        return obj
+
+
+class AuthenticationMiddleware(DjangoAuthentication):
+    """Django's ``AuthenticationMiddleware``: ``request.user`` is the lazily read user of
+    ``django.contrib.auth.get_user``, which reads it, for that call only, with the
+    session's own statement (:class:`UserBackend`).
+    """
+
+    def process_request(self, request) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user_of(request))
+
+
+def _user_of(request):
+    if not hasattr(request, "_cached_user"):  # the attribute Django's middleware caches in
+        token = _SESSION.set(request.session)
+        try:
+            request._cached_user = auth.get_user(request)
+        finally:
+            _SESSION.reset(token)
+    return request._cached_user
 
 
 class UserBackend(ModelBackend):
     """Django's ``ModelBackend`` (passwords, permissions, ``is_active``); the user of a
-    session is read with one plain statement.
+    session is the one read with the session, else read with one plain statement.
 
     Examples
     --------
@@ -76,14 +170,21 @@ class UserBackend(ModelBackend):
     """
 
     def get_user(self, user_id):
-        User = get_user_model()
-        meta = User._meta
-        try:
-            pk = meta.pk.to_python(user_id)
-        except ValidationError:
+        pk = _user_key(user_id)
+        if pk is None:
             return None
-        conn = connections[router.db_for_read(User)]
-        q = conn.ops.quote_name
-        sql = f"SELECT * FROM {q(meta.db_table)} WHERE {q(meta.pk.column)} = %s"
-        user = next(iter(User._default_manager.db_manager(conn.alias).raw(sql, [pk])), None)
+        joined = getattr(_SESSION.get(), "joined_user", None)
+        user = joined() if joined is not None else None
+        if user is None or user.pk != pk:
+            User = get_user_model()
+            using = router.db_for_read(User)
+            conn = connections[using]
+            users = Columns.of(User, "u", using)
+            q = conn.ops.quote_name
+            sql = (f"SELECT {users.select} FROM {q(User._meta.db_table)} u "
+                   f"WHERE u.{q(User._meta.pk.column)} = %s")
+            with conn.cursor() as cur:
+                cur.execute(sql, [pk])
+                row = cur.fetchone()
+            user = users.instance(row) if row is not None else None
         return user if user is not None and self.user_can_authenticate(user) else None

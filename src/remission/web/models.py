@@ -19,6 +19,7 @@ import json
 import uuid
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models.signals import post_save, pre_delete, pre_save
 from simple_history.models import HistoricalRecords
@@ -109,6 +110,26 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "study"], name="one_role")]
+
+
+class UserSession(AbstractBaseSession):
+    """A server-side session (Django's session table) with the signed-in user's key.
+
+    ``user`` repeats the user key of the signed session data (``_auth_user_id``) and is
+    written from it at every save of the session (:mod:`remission.web.identity`), so the
+    session and its user are read with one statement. It decides nothing: the user is used
+    only when its key equals the one in the session data, whose hash of the password
+    ``django.contrib.auth.get_user`` still checks. A deleted user's sessions are deleted.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="+")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from remission.web.identity import SessionStore
+
+        return SessionStore
 
 
 class Clinical(models.Model):

@@ -140,7 +140,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "remission.web.identity.AuthenticationMiddleware",  # Django's; user read with session
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -154,7 +154,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "remission.web.identity.UserBackend",  # ModelBackend, the session's user read leanly
 ]
-# sessions in the database table (server-side, ended everywhere at logout), read leanly
+# sessions in the database table (server-side, ended everywhere at logout), read with
+# their user in one statement (remission.web.models.UserSession)
 SESSION_ENGINE = "remission.web.identity"
 
 ROOT_URLCONF = "remission.web.urls"
