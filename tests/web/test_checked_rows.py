@@ -129,3 +129,30 @@ def test_the_day_rows_frame_is_the_records_frame():
         got, want = _day_rows_frame(key), _records_frame(key)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
         assert list(got.columns) == list(want.columns)
+
+
+def test_problems_only_check_gives_the_typed_checks_problems():
+    """check_rows(..., typed=False), as check_day_rows calls it, reports exactly the
+    problems of the typed check (type_table's cell problems and the observation rules)
+    on random observation rows: bad days, times, values, units, blank patient IDs."""
+    import random
+
+    from remission.study import check_rows
+
+    rng = random.Random(5)
+    for _ in range(150):
+        n = rng.randint(1, 6)
+        df = pd.DataFrame({
+            "patient_id": [rng.choice(["P01", "", "NA"]) for _ in range(n)],
+            "day": [rng.choice(["3", "x", "", "2.5", "-1"]) for _ in range(n)],
+            "time": [rng.choice(["08:00", "", "8:70", "25:00"]) for _ in range(n)],
+            "variable": [rng.choice(["temperature", "anc", "oxygen_device", "x"])
+                         for _ in range(n)],
+            "value": [rng.choice(["38.5", "58", "", "abc", "nasal_cannula", "0.4"])
+                      for _ in range(n)],
+            "unit": [rng.choice(["C", "", "10^9/L", "mmHg"]) for _ in range(n)]},
+            index=pd.RangeIndex(2, 2 + n, name="line"))
+        typed, want = check_rows("observations", df)
+        none, got = check_rows("observations", df, typed=False)
+        assert none is None and typed is not None
+        assert _shown(got) == _shown(want)

@@ -455,7 +455,8 @@ def _same(v: object, target: object) -> bool:
 
 def check_rows(table: str, rows: pd.DataFrame, config: StudyConfig | None = None,
                label: str | None = None,
-               patients: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list]:
+               patients: pd.DataFrame | None = None,
+               typed: bool = True) -> tuple[pd.DataFrame | None, list]:
     """Type and check rows of one study table by the study-folder validator's rules.
 
     The same column types, ranges and allowed values as :func:`load_study`, plus the
@@ -477,10 +478,13 @@ def check_rows(table: str, rows: pd.DataFrame, config: StudyConfig | None = None
         File name used in problems (default ``<table>.csv``).
     patients : DataFrame, optional
         Typed patients rows (``death_day``) for the event-order checks of ``events``.
+    typed : bool, default True
+        False: the problems only -- the same problems, without the typed table where the
+        table's checks do not need it (``observations``: None in its place).
 
     Returns
     -------
-    (typed rows, list of :class:`~remission.errors.Problem`)
+    (typed rows or None, list of :class:`~remission.errors.Problem`)
 
     Examples
     --------
@@ -498,15 +502,17 @@ def check_rows(table: str, rows: pd.DataFrame, config: StudyConfig | None = None
     if config is not None:
         extra = {"best_response": tuple(config.responders + config.complete
                                         + config.mrd_negative)}
-    typed = type_table(rows, schema.TABLES[table][0], label, log, None, extra)
+    # the observation checks read the text cells (validate_observations), not the typed table
+    out = type_table(rows, schema.TABLES[table][0], label, log, None, extra,
+                     build=typed or table != "observations")
     if table == "patients":
-        _check_patients(typed, label, config, log)
+        _check_patients(out, label, config, log)
         if config is not None and config.cohorts is not None and not log:
-            _check_cohorts(typed, config, label, log)
+            _check_cohorts(out, config, label, log)
     elif table == "adverse_events":
-        _check_ae_terms(typed, label, log)
+        _check_ae_terms(out, label, log)
     elif table == "events":
-        _check_event_order(typed, patients, label, log)
+        _check_event_order(out, patients, label, log)
     elif table == "observations":
         _check_observations(rows, label, log)
-    return typed, list(log.problems)
+    return out, list(log.problems)

@@ -42,7 +42,8 @@ def type_table(
     log: ProblemLog,
     anchor: pd.Series | None = None,
     extra_allowed: dict[str, tuple[str, ...]] | None = None,
-) -> pd.DataFrame:
+    build: bool = True,
+) -> pd.DataFrame | None:
     """Return a copy of ``df`` with known columns typed; problems go to ``log``.
 
     Numbers, integers, days, yes/no and categories are converted; missing cells
@@ -64,11 +65,16 @@ def type_table(
         Per-row anchor date (day 0) used to convert ISO dates in ``day`` columns.
     extra_allowed : dict, optional
         Additional allowed values of category columns (from study.toml).
+    build : bool, default True
+        False: every cell is checked and its problems logged as with True, but the typed
+        table is not built (None is returned): for a caller that wants the problems only
+        (the web's check of a typed day; building the columns cost most of the time on a
+        few rows).
 
     Returns
     -------
-    pandas.DataFrame
-        A typed copy of ``df``.
+    pandas.DataFrame or None
+        A typed copy of ``df`` (None when ``build`` is False).
 
     Examples
     --------
@@ -84,7 +90,7 @@ def type_table(
     >>> [(p.row, p.column, p.value, p.message) for p in log.problems]
     [(4, 'age', '230', 'value out of range'), (4, 'sex', 'x', 'invalid value')]
     """
-    out = df.copy()
+    out = df.copy() if build else None
     spec = {c.name: c for c in columns}
     for col in columns:
         if col.required and col.name not in df.columns:
@@ -100,19 +106,22 @@ def type_table(
         if c is None:
             continue
         allowed = c.allowed + tuple((extra_allowed or {}).get(name, ()))
-        out[name] = _type_column(df[name], c, label, log, anchor, allowed)
+        values = _typed_values(df[name], c, label, log, anchor, allowed)
+        if out is not None:
+            out[name] = _typed_series(values, df.index, c)
     return out
 
 
-def _type_column(
+def _typed_values(
     s: pd.Series,
     c: Column,
     label: str,
     log: ProblemLog,
     anchor: pd.Series | None,
     allowed: tuple[str, ...],
-) -> pd.Series:
-    values = []
+) -> list:
+    """The typed value of each cell of ``s`` (None when missing or bad; problems logged)."""
+    values: list = []
     for line, raw in s.items():
         v = str(raw)
         if is_missing(v):
@@ -132,11 +141,16 @@ def _type_column(
             values.append(None)
             continue
         values.append(typed)
+    return values
+
+
+def _typed_series(values: list, index: pd.Index, c: Column) -> pd.Series:
+    """The column of ``values`` (:func:`_typed_values`) in ``c``'s type."""
     if c.kind in ("number",):
-        return pd.Series([np.nan if v is None else v for v in values], index=s.index, dtype=float)
+        return pd.Series([np.nan if v is None else v for v in values], index=index, dtype=float)
     if c.kind in ("integer", "day"):
-        return pd.Series(values, index=s.index, dtype="Int64")
-    return pd.Series(["" if v is None else v for v in values], index=s.index, dtype=object)
+        return pd.Series(values, index=index, dtype="Int64")
+    return pd.Series(["" if v is None else v for v in values], index=index, dtype=object)
 
 
 _BAD = object()

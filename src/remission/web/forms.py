@@ -239,7 +239,7 @@ CHECKED_DAYS = 4096
 
 
 def _check_day_rows(key: tuple) -> tuple[Problem, ...]:
-    _, problems = check_rows("observations", _day_rows_frame(key))
+    _, problems = check_rows("observations", _day_rows_frame(key), typed=False)
     return tuple(problems)
 
 

@@ -539,7 +539,17 @@ def _as_category(arr: np.ndarray):
         return pd.Categorical(arr)
     pos = {c: i for i, c in enumerate(cats)}
     codes = np.array([pos.get(v, -1) for v in values], dtype=np.int32)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object))
+    key = tuple(cats)
+    dtype = _DTYPES.get(key)
+    if dtype is None:  # checking the categories costs most of a few rows' categorical
+        if len(_DTYPES) > 4096:
+            _DTYPES.clear()
+        dtype = _DTYPES[key] = pd.CategoricalDtype(pd.Index(cats, dtype=object))
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+#: sorted categories -> their (immutable) dtype, for :func:`_as_category`
+_DTYPES: dict[tuple, pd.CategoricalDtype] = {}
 
 
 def _text_cells(row: dict, patient_id: str) -> tuple | None:

@@ -134,8 +134,8 @@ def with_variables(daily: pd.DataFrame, variables) -> pd.DataFrame:
 def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
     """(code per row, -1 when missing; the distinct values). A categorical's own codes are
     reused instead of hashing every row."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy(), list(values.cat.categories)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the array's own (no accessor Series)
+        return values.array.codes, list(values.array.categories)
     codes, uniq = pd.factorize(values)
     return codes, list(uniq)
 
@@ -163,9 +163,9 @@ def _patient_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     patient-days are never seen, so the reduction drops them.
     """
     if isinstance(ids.dtype, pd.CategoricalDtype):
-        codes = ids.cat.codes.to_numpy()
+        codes = ids.array.codes
         if len(codes) and codes.min() >= 0:
-            return codes, np.asarray(ids.cat.categories, dtype=object)
+            return codes, np.asarray(ids.array.categories, dtype=object)
     codes, uniq = pd.factorize(ids, sort=True)
     return codes, np.asarray(uniq, dtype=object)
 
