@@ -19,6 +19,7 @@ INNER = "REMISSION_WEB_PG_INNER"
 MODULES = ["test_access.py", "test_after_write.py", "test_audit.py", "test_code_tag.py",
            "test_derived_cache.py", "test_folder.py", "test_forms.py", "test_live_grade_cache.py",
            "test_request_path.py", "test_response_reuse.py", "test_save_path.py",
+           "test_save_inputs.py",
            "test_security.py", "test_fragments.py", "test_page_statements.py"]
 
 

@@ -187,6 +187,24 @@ def test_derived_cache_writes_many_keys_in_one_statement(studies, django_assert_
     assert c.get("k3", "missing") == "missing" and c.get("k4") == data["k4"]
 
 
+def test_derived_cache_stores_and_releases_a_lock_in_one_write(studies, monkeypatch):
+    """DerivedCache.write stores values and removes a lock key in one statement on
+    PostgreSQL (two on SQLite), inside the caller's transaction without a savepoint."""
+    from django.core.cache import caches
+
+    c = caches["derived"]
+    monkeypatch.setattr(c, "_check_every", 10**9)
+    monkeypatch.setattr(c, "_writes", 1)
+    c.set("v:lock", 1)
+    with CaptureQueriesContext(connection) as q:
+        c.write({"v": [1, 2], "w": "two"}, timeout=None, delete=["v:lock"])
+    assert len(q.captured_queries) == (1 if connection.vendor == "postgresql" else 2), \
+        [x["sql"][:60] for x in q.captured_queries]
+    assert c.get_many(["v", "w", "v:lock"]) == {"v": [1, 2], "w": "two"}
+    with pytest.raises(ValueError, match="both stored and removed"):
+        c.write({"v": 1}, delete=["v"])
+
+
 def test_derived_cache_is_still_culled(studies):
     from remission.web.cache import DerivedCache
 

@@ -114,3 +114,30 @@ def test_a_failure_after_the_readings_leaves_nothing(studies, login, monkeypatch
     p.refresh_from_db()
     assert (p.observations.count(), Observation.history.filter(patient_id=p.pk).count(),
             p.revision) == (n_obs, n_trail, rev)
+
+
+def test_a_failed_derivation_mark_fails_the_save(studies, login, monkeypatch):
+    """The mark of the new revision (claim_derivation) is written in the save's own
+    transaction without a savepoint: when it fails, the save fails as a whole (the
+    readings are not kept without the mark their readers wait on)."""
+    from django.core.cache import caches
+    from django.db import DatabaseError
+
+    from remission.web.models import Observation
+
+    _, raw = studies
+    p = _p(raw, "P011")
+    n_obs, n_trail, rev = (p.observations.count(),
+                           Observation.history.filter(patient_id=p.pk).count(), p.revision)
+
+    def fails(*a, **k):
+        raise DatabaseError("derived cache table gone")
+
+    monkeypatch.setattr(caches["derived"], "write", fails)
+    c = login("data_entry")
+    with pytest.raises(DatabaseError):
+        c.post(reverse("bedside", args=[raw.pk, p.pk, 73]),
+               {"time": "07:45", "temperature": "38.9"})
+    p.refresh_from_db()
+    assert (p.observations.count(), Observation.history.filter(patient_id=p.pk).count(),
+            p.revision) == (n_obs, n_trail, rev)

@@ -175,7 +175,7 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
     database in this request, so its ``revision`` is current (saves one query).
     ``convert=False`` leaves the stored rows' conversion to the caller
     (:func:`_convert_together`) or to their first use."""
-    from remission.web.folder import event_rows, treatment_rows, typed_table
+    from remission.web.folder import event_rows, treatment_rows
     from remission.web.models import Patient
 
     revision = patient.revision if fresh else \
@@ -191,13 +191,24 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
     rows = [{"day": d, "time": t, "variable": v, "value": x, "unit": u, "source": s, **e}
             for d, t, v, x, u, s, e in p.observations.active().values_list(
                 "day", "time", "variable", "value", "unit", "source", "extra")]
-    by_day: dict[int, list[int]] = {}
-    for i, r in enumerate(rows):
-        by_day.setdefault(r["day"], []).append(i)
     pid = {p.pk: p.patient_id}
     tx_rows = treatment_rows(p.treatments.active(), p.infusions.active(), pid)
     ev_rows = event_rows(p.events.active(), pid)
     source = (p.patient_id, repr(sorted(p.data.items())), repr(tx_rows), repr(ev_rows))
+    return _keep(patient.pk, _build_inputs(p, revision, toml, rows, tx_rows, ev_rows, source,
+                                           hit, convert))
+
+
+def _build_inputs(p, revision: str, toml: str, rows: list[dict], tx_rows, ev_rows,
+                  source: tuple, hit: _Inputs | None, convert: bool) -> _Inputs:
+    """The :class:`_Inputs` of a patient's revision from its database rows (``rows``, the
+    active observations in the database's order; the treatment and event rows, needed
+    only when ``source`` differs from the previous inputs ``hit``'s)."""
+    from remission.web.folder import typed_table
+
+    by_day: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_day.setdefault(r["day"], []).append(i)
     if hit is not None and hit.toml == toml and hit.source == source:
         # a bedside save changes observations only: the patient, treatment and event
         # tables (typed by the validator) and the infusion windows are those of the
@@ -235,12 +246,83 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
                                 fill_only=True)
         except InputError:  # stored rows the validator no longer accepts: converted
             out.canon.clear()  # per request, so the problems are shown where they arise
+    return out
+
+
+def _keep(pk: int, inp: _Inputs) -> _Inputs:
     with _CACHE_LOCK:
-        _CACHE[patient.pk] = out
-        _CACHE.move_to_end(patient.pk)
+        _CACHE[pk] = inp
+        _CACHE.move_to_end(pk)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return out
+    return inp
+
+
+def _current_inputs(patient) -> _Inputs | None:
+    """The inputs this process holds for ``patient``'s revision as read (None: none)."""
+    with _CACHE_LOCK:
+        hit = _CACHE.get(patient.pk)
+    if hit is not None and hit.revision == patient.revision and \
+            hit.toml == patient.study.toml:
+        return hit
+    return None
+
+
+def inputs_after_save(patient, previous: str, observations: list) -> bool:
+    """After a write that only added ``observations`` to the patient's revision
+    ``previous``, the inputs of its new revision (``patient.revision``) from the inputs
+    of ``previous`` this process holds, instead of reading the patient's records again.
+
+    The new rows go where the database's order (``day, line, id``) puts them: after the
+    rows of their day and of the days before, in their order, since the write gave them
+    lines above every line of the study (read in the write's transaction by the bedside
+    save of :mod:`remission.web.views`) and ids above every id. The treatment, event and patient
+    tables, the infusion windows, the recorded grades and the conversions of the rows of
+    ``previous`` are those of the previous inputs (the write did not change their database
+    rows); the rest is built as a read builds it (:func:`_build_inputs`). Equal to a read
+    of the new revision (tests/web/test_save_inputs.py applies random sequences of saves,
+    corrections, retirements and recorded grades and compares with a fresh read).
+
+    Parameters
+    ----------
+    patient : Patient
+        The patient, its ``revision`` the one the write gave it.
+    previous : str
+        The revision the write replaced (the caller checked, in the write's transaction,
+        that it was the patient's revision then:
+        :func:`~remission.web.models.create_records`).
+    observations : list of Observation
+        The observations the write created, in the order of their lines.
+
+    Returns
+    -------
+    bool
+        True when the new inputs are kept; False when this process held no inputs of
+        ``previous`` (the first use of the new revision reads them).
+
+    Examples
+    --------
+    >>> from remission.web.models import Patient, Study
+    >>> inputs_after_save(Patient(pk=10**9, revision="b", study=Study(toml="")), "a", [])
+    False
+    """
+    with _CACHE_LOCK:
+        hit = _CACHE.get(patient.pk)
+    if hit is None or hit.revision != previous or hit.toml != patient.study.toml:
+        return False
+    rows = list(hit.rows)
+    for o in sorted(observations, key=lambda o: o.day):  # stable: lines kept per day
+        row = {"day": o.day, "time": o.time, "variable": o.variable, "value": o.value,
+               "unit": o.unit, "source": o.source, **o.extra}
+        at = len(rows)
+        while at and rows[at - 1]["day"] > o.day:
+            at -= 1
+        rows.insert(at, row)
+    out = _build_inputs(patient, patient.revision, hit.toml, rows, None, None, hit.source,
+                        hit, True)
+    out.recorded = hit.recorded  # no recorded grade written
+    _keep(patient.pk, out)
+    return True
 
 
 #: the columns of a stored observation row, in the order the bedside form's rows have them
@@ -304,6 +386,37 @@ def _recorded(inp: _Inputs, patient) -> tuple | None:
             rec.setdefault(d, (c, n))
         inp.recorded = rec
     return inp.recorded
+
+
+def recorded_grades(patient, fresh: bool = False) -> dict[int, tuple]:
+    """The (CRS, neurotoxicity) grades recorded for the patient, by day, from its inputs
+    (read once per revision of the patient; kept across a bedside save of readings).
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    fresh : bool, default False
+        ``patient`` was read from the database in this request.
+
+    Returns
+    -------
+    dict of int to tuple
+        Day -> (CRS grade, neurotoxicity grade) of the active recorded grades (one per
+        day); shared: callers never change it.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+
+    >>> from remission.web.models import Patient, RecordedGrade, Study
+    >>> p = Patient.objects.create(study=Study.objects.create(code="d", name="D", toml=""),
+    ...                            patient_id="P01", line=2)
+    >>> _ = RecordedGrade.objects.create(patient=p, day=3, crs_grade=2, line=2)
+    >>> recorded_grades(p)
+    {3: (2, None)}
+    """
+    return _recorded(_inputs(patient, fresh), patient)
 
 
 def _stored_obs(inp: _Inputs) -> pd.DataFrame:
@@ -1437,7 +1550,6 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     [[1], [0]]
     """
     from django.core.cache import caches
-    from django.db import transaction
 
     patients = list(patients)
     out = stored_values(patients, "course")
@@ -1459,8 +1571,7 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
                 # save of values the response engine does not read reuses it (_response)
                 split[_response_key(p, graded["daily"], system, landmark)] = resp
             out[p.pk] = split[_key(p, p.revision, "course")]
-        with transaction.atomic():  # one write transaction for all of them
-            caches[SHARED_CACHE].set_many(split, timeout=None)
+        caches[SHARED_CACHE].set_many(split, timeout=None)  # one statement for all
         for ck, value in split.items():
             _remember(ck, value)
     # the responses of courses graded elsewhere (by a page that shows no response): read
@@ -1473,8 +1584,7 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
            for p in rest if p.pk not in have}
     new.update(derived)
     if new:
-        with transaction.atomic():
-            caches[SHARED_CACHE].set_many(new, timeout=None)
+        caches[SHARED_CACHE].set_many(new, timeout=None)
         for ck, value in new.items():
             _remember(ck, value)
     return out
@@ -1524,9 +1634,11 @@ def claim_derivation(patient_pk: int, written=None) -> str | None:
     if p is None:
         return None
     # a new revision's key: no one else can hold it before this transaction commits, so
-    # one upsert (DerivedCache.set) does what add's look-up and insert do
-    caches[SHARED_CACHE].set(_key(p, p.revision, "course") + ":lock", 1,
-                             timeout=int(WAIT_FOR_OTHER) + 10)
+    # one upsert does what add's look-up and insert do; written in the caller's
+    # transaction without a savepoint (DerivedCache.write): if it fails, the write fails
+    # as a whole
+    caches[SHARED_CACHE].write({_key(p, p.revision, "course") + ":lock": 1},
+                               timeout=int(WAIT_FOR_OTHER) + 10)
     return p.revision
 
 
@@ -1574,7 +1686,11 @@ def derive_after_write(patient, extra=None, claimed: str | None = None
     Parameters
     ----------
     patient : Patient
-        A stored patient (only its primary key is read: the patient is read again).
+        A stored patient (only its primary key is read: the patient is read again),
+        or the patient as the write left it: with ``patient.revision == claimed`` and
+        the inputs of that revision held by this process (:func:`inputs_after_save`),
+        nothing is read and the values of ``claimed`` are derived (also when another
+        write has landed since: its readers do not see them).
     extra : dict of str to callable, optional
         Name -> ``f(patient)`` called after the course and responses are known to this
         process (read them with :func:`course` / :func:`course_response` /
@@ -1618,7 +1734,13 @@ def derive_after_write(patient, extra=None, claimed: str | None = None
 
     from remission.web.models import Patient
 
-    p = Patient.objects.select_related("study").filter(pk=patient.pk).first()
+    if claimed is not None and patient.revision == claimed and \
+            _current_inputs(patient) is not None:
+        # the patient as its write left it, with the inputs of that revision known here
+        # (inputs_after_save): nothing to read; the values are those of ``claimed``
+        p = patient
+    else:
+        p = Patient.objects.select_related("study").filter(pk=patient.pk).first()
     if p is None:
         return None
     if claimed is None:
@@ -1638,7 +1760,6 @@ def derive_after_write(patient, extra=None, claimed: str | None = None
 def _derive_now(p, extra, lock: str | None = None,
                 released: list | None = None) -> dict[str, object] | None:
     from django.core.cache import caches
-    from django.db import transaction
 
     derived: dict[str, object] = {}  # a response derived now, under its inputs' key
     try:
@@ -1658,12 +1779,11 @@ def _derive_now(p, extra, lock: str | None = None,
     # stored under the revision read before the data (another write may have landed
     # since: the values are then of data at least as new, and readers of the new
     # revision do not see them), so that whoever waits for this revision gets a value
-    cache = caches[SHARED_CACHE]
-    with transaction.atomic():  # one write transaction (SQLite has one writer at a time)
-        cache.set_many({**derived, **{keys[n]: v for n, v in values.items()}}, timeout=None)
-        if lock is not None:
-            cache.delete(lock)
-    if released is not None:
+    # one statement (two on SQLite: the lock's removal follows the values)
+    failed = caches[SHARED_CACHE].set_many(
+        {**derived, **{keys[n]: v for n, v in values.items()}}, timeout=None,
+        delete=() if lock is None else (lock,))
+    if released is not None and not failed:
         released.append(1)
     for name, value in values.items():
         _remember(keys[name], value)
@@ -1801,12 +1921,18 @@ def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     from remission.web.records import kept_recorded_grades
 
     out = course(patient, fresh=fresh)
-    # the revision's records when a page has read them in this process (one statement
-    # for all of them), else the recorded grades alone
-    rec = kept_recorded_grades(patient) if fresh else None
+    # one grade per patient-day (RecordedGrade's constraint): the inputs' own copy when
+    # this process holds them (kept across a bedside save by inputs_after_save), else the
+    # revision's records when a page has read them in this process (one statement for
+    # all of them), else the recorded grades alone
+    inp = _current_inputs(patient) if fresh else None
+    rec = inp.recorded if inp is not None else None
+    if rec is None and fresh:
+        rec = kept_recorded_grades(patient)
     if rec is None:
-        rec = {day: (c, n) for day, c, n in patient.recorded_grades.active().values_list(
-            "day", "crs_grade", "neuro_grade")}
+        rec = _recorded(inp, patient) if inp is not None else {
+            day: (c, n) for day, c, n in patient.recorded_grades.active().values_list(
+                "day", "crs_grade", "neuro_grade")}
     if not out:
         return pd.DataFrame(columns=["day", "crs", "crs_rule", "neuro", "neuro_rule"])
     daily, crs, ntx = out["daily"], out["crs_daily"], out["neuro_daily"]

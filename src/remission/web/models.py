@@ -430,7 +430,7 @@ def bump_revision(patient_pk: int) -> None:
     Patient.objects.filter(pk=patient_pk).update(revision=new_revision())
 
 
-def create_records(records: list, user=None) -> str | None:
+def create_records(records: list, user=None, *, previous: str | None = None) -> str | None:
     """Create new clinical records of one model: one ``INSERT`` for the records, one for
     their audit-trail rows (django-simple-history's ``bulk_create_with_history``: each
     row keeps who, when, the new values and the record's reason, as a save of each record
@@ -446,11 +446,18 @@ def create_records(records: list, user=None) -> str | None:
         :meth:`Clinical.save` gives).
     user : django.contrib.auth.models.User, optional
         Who enters them (default: the signed-in user of the request, as a save records).
+    previous : str, optional
+        The patient's revision as the caller read it: the new revision replaces it in the
+        same statement (``UPDATE ... WHERE revision = previous``), which tells whether
+        the records were added to exactly that revision's data; when another write came
+        in between, a second statement gives the patient its new revision.
 
     Returns
     -------
     str or None
-        The patient's new revision; None when ``records`` is empty.
+        The patient's new revision; None when ``records`` is empty, or, with
+        ``previous``, when the patient's revision was no longer ``previous`` (it has a
+        new revision all the same: read it from the database).
 
     Examples
     --------
@@ -467,6 +474,9 @@ def create_records(records: list, user=None) -> str | None:
     >>> [(h.value, h.history_type, h.history_change_reason)
     ...  for h in Observation.history.filter(patient_id=p.pk).order_by("line")]
     [('38.2', '+', 'initial entry'), ('39.0', '+', 'bedside entry')]
+    >>> one = [Observation(patient=p, day=2, variable="sbp", value="92", unit="mmHg")]
+    >>> create_records(one, previous="not-its-revision") is None  # another write came
+    True
     """
     from simple_history.utils import bulk_create_with_history
 
@@ -483,9 +493,12 @@ def create_records(records: list, user=None) -> str | None:
         if user is not None:
             r._history_user = user
     bulk_create_with_history(records, model)
-    revision = new_revision()
-    Patient.objects.filter(pk=patients.pop()).update(revision=revision)
-    return revision
+    revision, pk = new_revision(), patients.pop()
+    if previous is not None and \
+            Patient.objects.filter(pk=pk, revision=previous).update(revision=revision):
+        return revision
+    Patient.objects.filter(pk=pk).update(revision=revision)
+    return revision if previous is None else None
 
 
 def _record_written(sender, instance, **kwargs) -> None:

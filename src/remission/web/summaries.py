@@ -465,11 +465,9 @@ def _store_counts(counts: dict) -> None:
     """Store the dashboard counts of several patients (patient -> counts, each patient
     read in this request) under their revisions, in one write."""
     from django.core.cache import caches
-    from django.db import transaction
 
     values = {revision_key(p, "dashboard"): v for p, v in counts.items()}
-    with transaction.atomic():  # one write transaction (SQLite: one writer at a time)
-        caches[SHARED_CACHE].set_many(values, timeout=None)
+    caches[SHARED_CACHE].set_many(values, timeout=None)  # one statement
     for ck, v in values.items():
         remember(ck, v)
 

@@ -56,7 +56,9 @@ from remission.web.grading import (
     daily_table,
     fingerprint,
     grade_day,
+    inputs_after_save,
     per_revision,
+    recorded_grades,
     stored_day_rows,
     study_config,
 )
@@ -569,14 +571,19 @@ def bedside(request, study_id: int, pk: int, day: int):
     """
     cap = "edit" if request.method == "POST" else "view"
     study, p, role = patient_for(request.user, study_id, pk, cap)
-    rec = p.recorded_grades.active().filter(day=day).first()
+    if request.method == "POST":  # the save grades the day: the patient's inputs are read
+        # anyway (once per revision), and tell whether the day has a recorded grade
+        rec = p.recorded_grades.active().filter(day=day).first() \
+            if day in recorded_grades(p, fresh=True) else None
+    else:
+        rec = p.recorded_grades.active().filter(day=day).first()
     initial = {} if rec is None else {"crs_recorded": rec.crs_grade,
                                       "neuro_recorded": rec.neuro_grade}
     if request.method == "POST":
         form = BedsideForm(request.POST)
         if form.is_valid():
             new = form.new_rows()
-            rows = _day_rows(p, day) + new
+            rows = stored_day_rows(p, day, fresh=True) + new  # as _day_rows reads them
             probs = check_day_rows(p.patient_id, day, rows)
             n_old = len(rows) - len(new)
             # problems of the new rows only (line = 2 + position)
@@ -592,7 +599,11 @@ def bedside(request, study_id: int, pk: int, day: int):
             changing = rec is not None and (rec.crs_grade, rec.neuro_grade) != (crs_r, ntx_r)
             reason = form.require_reason(changing)
             if form.is_valid() and not form.errors:
-                claimed = _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason)
+                previous = p.revision
+                claimed, readings = _save_bedside(request, p, day, new, rec, crs_r, ntx_r,
+                                                  reason)
+                if readings and claimed == p.revision:  # only readings added to previous
+                    inputs_after_save(p, previous, readings)  # nothing read again
                 summaries.after_write(p, claimed)  # graded once here, read by every page
                 messages.success(request, f"Day {day}: {len(new)} reading(s) saved.")
                 return redirect("bedside", study_id=study.pk, pk=p.pk, day=day)
@@ -620,7 +631,11 @@ def bedside(request, study_id: int, pk: int, day: int):
 
 
 def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
+    """Save the day's new readings and recorded grades in one transaction; returns the
+    claimed revision (:func:`claim_derivation`) and the readings when they were added to
+    the revision ``p`` was read at (``p.revision`` is then the new one), else None."""
     study = p.study
+    readings = None
     with transaction.atomic():
         if new:  # the readings and their audit-trail rows, one INSERT each
             line = _next_line(Observation, study)
@@ -632,7 +647,11 @@ def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
                                 if r.get("attributed_to") else {})
                 o._change_reason = reason or "bedside entry"
                 readings.append(o)
-            p.revision = create_records(readings, request.user)
+            revision = create_records(readings, request.user, previous=p.revision)
+            if revision is None:  # another write came in between: read again below
+                readings = None
+            else:
+                p.revision = revision
         if crs_r is not None or ntx_r is not None or rec is not None:
             if rec is None:
                 rec = RecordedGrade(patient=p, day=day, line=_next_line(RecordedGrade, study))
@@ -642,9 +661,9 @@ def _save_bedside(request, p, day, new, rec, crs_r, ntx_r, reason):
             if rec.pk is None or (rec.crs_grade, rec.neuro_grade) != (crs_r, ntx_r):
                 rec.crs_grade, rec.neuro_grade = crs_r, ntx_r
                 rec.save()  # a new revision of the patient (read again below)
-                return claim_derivation(p.pk)
+                return claim_derivation(p.pk), None
         # readers of the new revision wait for summaries.after_write's values
-        return claim_derivation(p.pk, written=p if new else None)
+        return claim_derivation(p.pk, written=p if readings else None), readings
 
 
 @login_required
