@@ -4,7 +4,8 @@ Sets up the demo database as ``remission web`` does (both bundled studies, in a
 temporary folder), adds hostile text where the pages show stored text (a patient field,
 a treatment, an adverse event, an event, a query, a correction's reason, all with
 ``<script>``, quotes and ampersands), a correction and a retirement of a reading, recorded
-grades and two sign-offs (one then invalidated by a new reading), and fetches as the
+grades and two sign-offs (one then invalidated by a new reading), two bedside saves
+through the page (a day with readings and a new day of the second patient), and fetches as the
 demo administrator and as a monitor: each study's patient list and dashboard, and for
 every patient the patient page, the timeline, the audit trail and the bedside page of
 every day with readings (and one without). It does this once with this checkout's
@@ -130,6 +131,17 @@ def _pages(out: Path, patients: int) -> int:
                               unit="°C", line=999)  # p1's sign-off is now outdated
             new._change_reason = "late reading"
             new.save()
+        saver = Client()  # bedside saves through the page: a day with readings, a new day
+        saver.force_login(demo)
+        for s in studies:
+            ps = list(Patient.objects.filter(study=s).order_by("line", "id")[:patients])
+            p1 = ps[1 % len(ps)]
+            days = sorted(set(p1.observations.values_list("day", flat=True)))
+            for i, day in enumerate([*days[:1], 401]):
+                r = saver.post(f"/study/{s.pk}/patient/{p1.pk}/day/{day}/", {
+                    "time": f"0{i + 5}:4{i}", "temperature": "38.6", "sbp": "88"})
+                if r.status_code != 302:
+                    errors.append(f"bedside save {s.code} day {day}: status {r.status_code}")
         for who in (demo, monitor):
             client = Client()
             client.force_login(who)
