@@ -194,3 +194,32 @@ def test_a_write_between_the_read_and_the_save_makes_the_inputs_read_again(
     with grading._CACHE_LOCK:
         del grading._CACHE[p.pk]
     _assert_same_inputs(got, grading._inputs(p, fresh=True), p)
+
+
+def test_the_next_line_is_above_every_line_of_the_study(studies):
+    """The bedside save's line (views._next_line) is the study's highest reading line + 1,
+    read per patient on the (patient, line) index: equal to the highest line of a join of
+    all the study's readings, with retired readings, patients without readings and
+    another study's higher lines around."""
+    from django.db.models import Max
+
+    from remission.web.models import Observation, Patient
+    from remission.web.views import _next_line
+
+    cll1, raw = studies
+    for study in (cll1, raw):
+        top = Observation.objects.filter(patient__study=study).aggregate(m=Max("line"))["m"]
+        assert _next_line(Observation, study) == (top or 1) + 1
+    p = Patient.objects.filter(study=raw).order_by("line").last()
+    o = Observation.objects.filter(patient=p).order_by("line").first()
+    o.line = 10**6  # a retired reading holds the highest line
+    o.retire("wrong patient")
+    o.refresh_from_db()
+    assert o.line == 10**6 and _next_line(Observation, raw) == 10**6 + 1
+    other = Patient.objects.filter(study=cll1).order_by("line").first()
+    Observation.objects.create(patient=other, day=1, variable="temperature", value="37.0",
+                               unit="°C", line=2 * 10**6)  # another study's line
+    assert _next_line(Observation, raw) == 10**6 + 1
+    assert _next_line(Observation, cll1) == 2 * 10**6 + 1
+    lone = Patient.objects.create(study=raw, patient_id="P-none", line=999)
+    assert _next_line(Observation, raw) == 10**6 + 1 and not lone.observations.exists()

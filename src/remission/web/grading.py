@@ -200,10 +200,12 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
 
 
 def _build_inputs(p, revision: str, toml: str, rows: list[dict], tx_rows, ev_rows,
-                  source: tuple, hit: _Inputs | None, convert: bool) -> _Inputs:
+                  source: tuple, hit: _Inputs | None, convert: bool,
+                  keys: list | None = None) -> _Inputs:
     """The :class:`_Inputs` of a patient's revision from its database rows (``rows``, the
     active observations in the database's order; the treatment and event rows, needed
-    only when ``source`` differs from the previous inputs ``hit``'s)."""
+    only when ``source`` differs from the previous inputs ``hit``'s; ``keys``: the rows'
+    :func:`_text_cells`, when the caller has them)."""
     from remission.web.folder import typed_table
 
     by_day: dict[int, list[int]] = {}
@@ -235,7 +237,8 @@ def _build_inputs(p, revision: str, toml: str, rows: list[dict], tx_rows, ev_row
         # a row's conversion depends on its text and the patient's weight only: the rows
         # of the previous revision are not converted again (a save converts its new rows)
         out.canon = dict(hit.canon)
-    keys = [_text_cells(r, p.patient_id) for r in rows]
+    if keys is None:
+        keys = [_text_cells(r, p.patient_id) for r in rows]
     out.keys = None if any(k is None for k in keys) else keys
     if rows and convert:  # every stored row converted once per revision (one call)
         try:
@@ -311,6 +314,8 @@ def inputs_after_save(patient, previous: str, observations: list) -> bool:
     if hit is None or hit.revision != previous or hit.toml != patient.study.toml:
         return False
     rows = list(hit.rows)
+    # the rows' text cells: those of the previous rows (when all are text) and the new
+    keys = None if hit.keys is None else list(hit.keys)
     for o in sorted(observations, key=lambda o: o.day):  # stable: lines kept per day
         row = {"day": o.day, "time": o.time, "variable": o.variable, "value": o.value,
                "unit": o.unit, "source": o.source, **o.extra}
@@ -318,8 +323,10 @@ def inputs_after_save(patient, previous: str, observations: list) -> bool:
         while at and rows[at - 1]["day"] > o.day:
             at -= 1
         rows.insert(at, row)
+        if keys is not None:
+            keys.insert(at, _text_cells(row, hit.patient_id))
     out = _build_inputs(patient, patient.revision, hit.toml, rows, None, None, hit.source,
-                        hit, True)
+                        hit, True, keys)
     out.recorded = hit.recorded  # no recorded grade written
     _keep(patient.pk, out)
     return True

@@ -268,7 +268,10 @@ class Observation(Clinical):
 
     class Meta:
         ordering = ["day", "line", "id"]
-        indexes = [models.Index(fields=["patient", "day"])]
+        # (patient, line): the study's highest line, read by every bedside save, is the
+        # highest of each patient's (one index look-up per patient, no scan)
+        indexes = [models.Index(fields=["patient", "day"]),
+                   models.Index(fields=["patient", "line"])]
 
 
 class AdverseEvent(Clinical):
