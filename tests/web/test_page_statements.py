@@ -164,3 +164,67 @@ def test_a_retired_record_shows_on_the_next_look(studies, login):
                     {"reason": "wrong product"})
     assert r.status_code == 302
     assert 'class="retired"' in client.get(url).content.decode()
+
+
+def test_dashboard_and_study_list_read_their_rows_in_one_statement(studies, login):
+    """Dashboard: patients, sign-offs, infusions, deaths and overdue queries in one
+    statement (and the patients' stored counts in one); study list: patients, sign-offs
+    with who signed, open queries in one."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from remission.web.models import Patient, Query, SignOff, patient_fingerprint
+
+    _, raw = studies
+    investigator = get_user_model().objects.get(username="investigator")
+    p1, p2 = Patient.objects.filter(study=raw).order_by("line")[:2]
+    old = Query.objects.create(patient=p2, text="source <document>?", raised_by=investigator)
+    Query.objects.filter(pk=old.pk).update(raised_at=timezone.now() - timedelta(days=9))
+    Query.objects.create(patient=p1, text="recent", raised_by=investigator)
+    client = login("monitor")
+    dash = reverse("dashboard", args=[raw.pk])
+    client.get(dash)
+    _another_process()
+    with CaptureQueriesContext(connection) as q:
+        page = client.get(dash).content.decode()
+    assert len(_statements(q)) == 3 + 2, _statements(q)  # fixed: session, user, role
+    overdue = page[page.index('<ul id="overdue">'):]
+    assert f"{p2.patient_id}</a>: source &lt;document&gt;?" in overdue
+    assert f"/patient/{p2.pk}/" in overdue and "recent" not in overdue
+    SignOff.objects.create(patient=p1, signed_by=investigator,
+                           fingerprint=patient_fingerprint(p1), crs_max=None,
+                           neuro_max=None, statement="checked")
+    url = reverse("study", args=[raw.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as q:  # the sign-off's fingerprint kept
+        page = client.get(url).content.decode()
+    # the list's rows; the signed-off patients' whole rows (their fingerprint's key)
+    assert len(_statements(q)) == 3 + 2, _statements(q)
+    assert "signed by investigator" in page and "(2 open queries)" in page
+    with CaptureQueriesContext(connection) as q:
+        page = client.get(dash).content.decode()
+    assert len(_statements(q)) == 3 + 1, _statements(q)  # the counts kept too
+    assert '<dd id="n-overdue">1</dd>' in page
+
+
+def test_bedside_day_reads_its_rows_in_one_statement(studies, login):
+    """The bedside GET: the day's recorded grades, its active readings (graded) and all
+    its readings (the stored table, retired ones too) in one statement."""
+    from remission.web.models import Observation, Patient, RecordedGrade
+
+    _, raw = studies
+    p = Patient.objects.get(study=raw, patient_id="P003")
+    RecordedGrade.objects.create(patient=p, day=3, crs_grade=2, neuro_grade=None, line=9)
+    sbp = Observation.objects.filter(patient=p, day=3, variable="sbp").first()
+    sbp.retire("duplicate <reading>")
+    client = login("investigator")
+    url = reverse("bedside", args=[raw.pk, p.pk, 3])
+    client.get(url)
+    _another_process()
+    with CaptureQueriesContext(connection) as q:
+        page = client.get(url).content.decode()
+    assert len(_statements(q)) == FIXED + 2, _statements(q)  # the rows; the course
+    assert "duplicate &lt;reading&gt;" in page
+    assert 'name="crs_recorded" value="2"' in page or 'value="2" selected' in page

@@ -812,7 +812,8 @@ def _on_day(tab: pd.DataFrame, day: int) -> np.ndarray:
 
 
 def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *,
-              checked: bool = False, fresh: bool = False) -> DayGrades:
+              checked: bool = False, fresh: bool = False,
+              stored: tuple[list[dict], tuple | None] | None = None) -> DayGrades:
     """CRS, neurotoxicity and CTCAE laboratory grades of one patient-day, each with the
     domain that decided it and the values of that domain (see module docstring).
 
@@ -837,6 +838,11 @@ def grade_day(patient, day: int, day_rows: list[dict[str, str]] | None = None, *
         checked here.
     fresh : bool
         ``patient`` was read from the database in this request (its revision is current).
+    stored : tuple, optional
+        Without ``day_rows``: the day's stored (active) readings (``variable, value,
+        unit``, in the database's order) and its recorded (CRS, neurotoxicity) grades
+        (None when none), when the caller has read them in this request (else they are
+        read here).
 
     Returns
     -------
@@ -883,11 +889,14 @@ range (got '58'); expected a number in [30, 45] °C
             raise InputError(problems)
     if day_rows is None:  # the stored day: the patient's course, graded once per revision
         out = course(patient, fresh)
-        day_rows = [{"variable": v, "value": x, "unit": u} for v, x, u in
-                    patient.observations.active().filter(day=day).values_list(
-                        "variable", "value", "unit")]
-        rec = patient.recorded_grades.active().filter(day=day).values_list(
-            "crs_grade", "neuro_grade").first()
+        if stored is not None:
+            day_rows, rec = stored
+        else:
+            day_rows = [{"variable": v, "value": x, "unit": u} for v, x, u in
+                        patient.observations.active().filter(day=day).values_list(
+                            "variable", "value", "unit")]
+            rec = patient.recorded_grades.active().filter(day=day).values_list(
+                "crs_grade", "neuro_grade").first()
         res = _day_grades(out, patient, day, day_rows, rec)
     else:
         inp = _inputs(patient, fresh)

@@ -317,6 +317,7 @@ def dashboard(study) -> Dashboard:
     >>> [str(x) for x in d.pending_signoff]  # graded, not signed off
     ['P01']
     """
+    from django.db import connection
     from django.utils import timezone
 
     from remission.analyses.raw import CRS_VARIABLES, resolve_systems
@@ -327,9 +328,29 @@ def dashboard(study) -> Dashboard:
         Query,
         SignOff,
     )
+    from remission.web.together import Selection, instances, read_together
 
     cfg = study_config(study)
-    patients = list(Patient.objects.filter(study=study).order_by("line", "id"))
+    cutoff = timezone.now() - pd.Timedelta(days=QUERY_OVERDUE_DAYS).to_pytimedelta()
+    # the patients, their sign-offs, who is infused, deaths and overdue queries: one
+    # statement
+    q = connection.ops.quote_name
+    mine = (f"{q('patient_id')} IN (SELECT {q('id')} FROM {q(Patient._meta.db_table)} "
+            f"WHERE {q('study_id')} = %s)")
+    pcols = [f.attname for f in Patient._meta.concrete_fields]
+    scols = [f.attname for f in SignOff._meta.concrete_fields]
+    qcols = [f.attname for f in Query._meta.concrete_fields]
+    prows, srows, irows, drows, qrows = read_together([
+        Selection(Patient, pcols, f"{q('study_id')} = %s", [study.pk], ("line", "id")),
+        Selection(SignOff, scols, mine, [study.pk], ("signed_at", "id")),
+        Selection(Infusion, ["patient_id"], f"{mine} AND NOT {q('retired')}", [study.pk]),
+        Selection(Event, ["patient_id", "day"],
+                  f"{mine} AND NOT {q('retired')} AND {q('event')} = %s",
+                  [study.pk, "death"]),
+        Selection(Query, qcols, f"{mine} AND NOT {q('closed')} AND {q('raised_at')} < %s",
+                  [study.pk, connection.ops.adapt_datetimefield_value(cutoff)],
+                  ("closed", "-raised_at", "-id"))])
+    patients = instances(Patient, pcols, prows)
     for p in patients:
         p.study = study  # read once (the cache keys carry its study.toml)
     active = [p for p in patients if not p.retired]
@@ -343,15 +364,13 @@ def dashboard(study) -> Dashboard:
     neuro: dict[str, Counter] = defaultdict(Counter)
     responses: dict[str, Counter] = {"derived": Counter(), "recorded": Counter()}
     latest = {}
-    for s in SignOff.objects.filter(patient__study=study).order_by("signed_at", "id"):
+    for s in instances(SignOff, scols, srows):
         latest[s.patient_id] = s
     pending, missing, signed = [], [], 0
     infused = 0
-    with_infusion = set(Infusion.objects.filter(patient__study=study, retired=False)
-                        .values_list("patient_id", flat=True))
+    with_infusion = {pk for (pk,) in irows}
     deaths: dict[int, int] = {}
-    for pk, day in Event.objects.filter(patient__study=study, retired=False,
-                                        event="death").values_list("patient_id", "day"):
+    for pk, day in drows:
         deaths[pk] = min(day, deaths.get(pk, day))
     known = stored_values(active, "dashboard")  # one query for every patient
     stale = [p for p in active if p.pk not in known]
@@ -386,9 +405,10 @@ def dashboard(study) -> Dashboard:
             gaps = [d for d in MONITORING_DAYS if d <= last and d not in seen]
             if gaps:
                 missing.append((p, gaps))
-    cutoff = timezone.now() - pd.Timedelta(days=QUERY_OVERDUE_DAYS).to_pytimedelta()
-    overdue = list(Query.objects.filter(patient__study=study, closed=False,
-                                        raised_at__lt=cutoff).select_related("patient"))
+    by_pk = {p.pk: p for p in patients}
+    overdue = instances(Query, qcols, qrows)
+    for x in overdue:
+        x.patient = by_pk[x.patient_id]
     systems = resolve_systems(dict(cfg.criteria), cfg.disease)
     ntx = "ICANS" if systems.neurotoxicity == "icans_astct2019" else "CRES"
     return Dashboard(enrolled=len(active), retired=len(patients) - len(active),

@@ -46,8 +46,13 @@ class Selection:
     order : sequence of str
         Field attribute names among ``columns`` to sort the rows by (``-name``:
         descending), as the model's ``Meta.ordering`` would sort them; the values must be
-        comparable and never NULL (integers, booleans, dates, text compared as Python
-        compares it).
+        comparable and never NULL (integers, booleans, dates; not text, which the
+        database compares by its collation: use ``rank``).
+    rank : str, optional
+        An ``ORDER BY`` list in SQL (e.g. ``"time", "variable", "id"``): the rows are
+        numbered by the database in that order (``ROW_NUMBER() OVER``, SQLite >= 3.25 and
+        PostgreSQL), so text sorts by the database's collation as a queryset's
+        ``order_by`` would, and returned in it (``order`` is then not used).
     """
 
     model: type
@@ -55,6 +60,7 @@ class Selection:
     where: str
     params: Sequence = ()
     order: Sequence[str] = field(default_factory=tuple)
+    rank: str | None = None
 
 
 def _sorted(rows: list[tuple], columns: Sequence[str], order: Sequence[str]) -> list[tuple]:
@@ -128,10 +134,13 @@ def read_together(selections: Sequence[Selection], using: str | None = None
         placed.append(mine)
         fields.append(fs)
     parts, params = [], []
+    ranked = any(sel.rank for sel in selections)
     for n, (sel, mine, fs) in enumerate(zip(selections, placed, fields, strict=True)):
         cols = [f"CAST(NULL AS {t})" for t in slots]
         for f, s in zip(fs, mine, strict=True):
             cols[s] = q(f.column)
+        if ranked:  # the row's number in the selection's rank (0 without one)
+            cols.append(f"ROW_NUMBER() OVER (ORDER BY {sel.rank})" if sel.rank else "0")
         parts.append(f"SELECT {n}, {', '.join(cols)} FROM {q(sel.model._meta.db_table)} "
                      f"WHERE {sel.where}")
         params.extend(sel.params)
@@ -149,6 +158,8 @@ def read_together(selections: Sequence[Selection], using: str | None = None
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    if ranked:
+        rows.sort(key=lambda r: r[-1])  # (a stable sort: each selection in its rank)
     for row in rows:
         n = row[0]
         vals = []
@@ -158,7 +169,7 @@ def read_together(selections: Sequence[Selection], using: str | None = None
                 v = c(v, col, connection)
             vals.append(v)
         out[n].append(tuple(vals))
-    return [_sorted(rows, sel.columns, sel.order)
+    return [rows if sel.rank else _sorted(rows, sel.columns, sel.order)
             for rows, sel in zip(out, selections, strict=True)]
 
 

@@ -234,14 +234,33 @@ def study_page(request, study_id: int):
     >>> response.status_code, response.url
     (302, '/login/?next=/study/3/')
     """
+    from django.contrib.auth import get_user_model
+
+    from remission.web.together import Selection, instances, read_together
+
     study, role = study_for(request.user, study_id)
     # the list shows four columns of each patient; whole rows (clinical data, decoded
-    # JSON) are read only for the signed-off patients, whose fingerprint is checked
-    patients = list(Patient.objects.filter(study=study).order_by("line", "id")
-                    .values("pk", "patient_id", "retired", "retire_reason"))
+    # JSON) are read only for the signed-off patients, whose fingerprint is checked. The
+    # patients, their sign-offs with who signed and the open queries: one statement
+    User = get_user_model()
+    q = connection.ops.quote_name
+    mine = (f"{q('patient_id')} IN (SELECT {q('id')} FROM {q(Patient._meta.db_table)} "
+            f"WHERE {q('study_id')} = %s)")
+    pcols = ["id", "patient_id", "retired", "retire_reason", "line"]
+    scols = [f.attname for f in SignOff._meta.concrete_fields]
+    prows, srows, urows, qrows = read_together([
+        Selection(Patient, pcols, f"{q('study_id')} = %s", [study.pk], ("line", "id")),
+        Selection(SignOff, scols, mine, [study.pk], ("signed_at", "id")),
+        Selection(User, ["id", "username"],
+                  f"{q('id')} IN (SELECT {q('signed_by_id')} FROM "
+                  f"{q(SignOff._meta.db_table)} WHERE {mine})", [study.pk]),
+        Selection(Query, ["id"], f"{mine} AND NOT {q('closed')}", [study.pk])])
+    patients = [{"pk": pk, "patient_id": pid, "retired": r, "retire_reason": why}
+                for pk, pid, r, why, _ in prows]
+    users = {u.pk: u for u in instances(User, ["id", "username"], urows)}
     signed = {}
-    for s in (SignOff.objects.filter(patient__study=study).select_related("signed_by")
-              .order_by("signed_at")):
+    for s in instances(SignOff, scols, srows):
+        s.signed_by = users[s.signed_by_id]
         signed[s.patient_id] = s
     full = Patient.objects.in_bulk(list(signed)) if signed else {}
     for p in full.values():
@@ -256,8 +275,7 @@ def study_page(request, study_id: int):
                      and s.fingerprint == fingerprint(full[p["pk"]], fresh=True)})
     cfg = study_config(study)
     return render(request, "web/study.html", _ctx(
-        request, study, role, rows=rows, config=cfg,
-        open_queries=Query.objects.filter(patient__study=study, closed=False).count()))
+        request, study, role, rows=rows, config=cfg, open_queries=len(qrows)))
 
 
 def _patient_lists(p) -> dict:
@@ -494,14 +512,41 @@ def _day_rows(p, day: int) -> list[dict[str, str]]:
                 "variable", "value", "unit", "time", "source", "extra")]
 
 
-def _grades_for(p, day: int, new: list[dict[str, str]]):
+def _bedside_rows(p, day: int):
+    """What the bedside GET shows of the stored day, read in one statement: the recorded
+    (CRS, neurotoxicity) grades (None when none), the active readings as
+    :func:`_day_rows` gives them and every reading of the day (retired ones too) for the
+    stored table, in the database's order (time, variable, id)."""
+    from remission.web.together import Selection, read_together
+
+    q = connection.ops.quote_name
+    cond = f"{q('patient_id')} = %s AND {q('day')} = %s"
+    ocols = ["id", "time", "variable", "value", "unit", "extra", "retired", "retire_reason",
+             "source", "line"]
+    recs, obs = read_together([
+        Selection(RecordedGrade, ["crs_grade", "neuro_grade", "id"],
+                  f"{cond} AND NOT {q('retired')}", [p.pk, day], ("id",)),
+        Selection(Observation, ocols, cond, [p.pk, day],
+                  rank=f"{q('time')}, {q('variable')}, {q('id')}")])
+    rec = recs[0][:2] if recs else None
+    stored = [{"pk": pk, "time": t, "variable": v, "value": x, "unit": u, "extra": e,
+               "retired": r, "retire_reason": why}
+              for pk, t, v, x, u, e, r, why, _s, _line in obs]
+    active = sorted((o for o in obs if not o[6]), key=lambda o: (o[9], o[0]))  # line, id
+    rows = [{"variable": v, "value": x, "unit": u, "time": t, "source": src, **e}
+            for _pk, t, v, x, u, e, _r, _why, src, _line in active]
+    return rec, rows, stored
+
+
+def _grades_for(p, day: int, new: list[dict[str, str]], stored=None):
     """Grades with the typed readings ``new`` added to the day's stored ones (None +
-    problems when the validator rejects a value)."""
+    problems when the validator rejects a value); ``stored``: the recorded grades and
+    the day's rows of :func:`_bedside_rows` when read (nothing typed)."""
     if new:  # the day's stored rows as graded (read once per revision of the patient)
         rows = stored_day_rows(p, day, fresh=True) + new
         problems = check_day_rows(p.patient_id, day, rows)
     else:  # the stored day: its rows change only with the patient's revision
-        rows = _day_rows(p, day)
+        rows = _day_rows(p, day) if stored is None else stored[1]
         problems = per_revision(p, f"day-problems:{day}",
                                 lambda: check_day_rows(p.patient_id, day, rows), fresh=True,
                                 shared=False)
@@ -510,7 +555,11 @@ def _grades_for(p, day: int, new: list[dict[str, str]]):
     try:
         # nothing typed: the stored day, from the patient's course (graded once per
         # revision of the patient for all server processes)
-        return grade_day(p, day, rows if new else None, checked=True, fresh=True), []
+        day = grade_day(p, day, rows if new else None, checked=True, fresh=True,
+                        stored=None if new or stored is None else (
+                            [{"variable": r["variable"], "value": r["value"],
+                              "unit": r["unit"]} for r in rows], stored[0]))
+        return day, []
     except InputError as exc:
         return None, exc.problems
 
@@ -582,10 +631,13 @@ def bedside(request, study_id: int, pk: int, day: int):
         # anyway (once per revision), and tell whether the day has a recorded grade
         rec = p.recorded_grades.active().filter(day=day).first() \
             if day in recorded_grades(p, fresh=True) else None
-    else:
-        rec = p.recorded_grades.active().filter(day=day).first()
-    initial = {} if rec is None else {"crs_recorded": rec.crs_grade,
-                                      "neuro_recorded": rec.neuro_grade}
+        initial = {} if rec is None else {"crs_recorded": rec.crs_grade,
+                                          "neuro_recorded": rec.neuro_grade}
+        shown = None
+    else:  # the day's recorded grades and readings, one statement
+        shown = _bedside_rows(p, day)
+        initial = {} if shown[0] is None else {"crs_recorded": shown[0][0],
+                                               "neuro_recorded": shown[0][1]}
     if request.method == "POST":
         form = BedsideForm(request.POST)
         if form.is_valid():
@@ -623,11 +675,12 @@ def bedside(request, study_id: int, pk: int, day: int):
             factory=lambda: {"form": BedsideForm(initial=initial)}) \
             if can(role, "edit") else ""
     grades, problems = _grades_for(p, day, form.new_rows() if request.method == "POST"
-                                   else [])
+                                   else [], shown)
     if grades is not None and request.method == "POST":
         _with_typed_recorded(grades, form.data)
-    stored = list(p.observations.filter(day=day).order_by("time", "variable", "id").values(
-        "pk", "time", "variable", "value", "unit", "extra", "retired", "retire_reason"))
+    stored = shown[2] if shown is not None else list(
+        p.observations.filter(day=day).order_by("time", "variable", "id").values(
+            "pk", "time", "variable", "value", "unit", "extra", "retired", "retire_reason"))
     return render(request, "web/bedside.html", _ctx(
         request, study, role, patient=p, day=day, form=form, form_fields=form_fields,
         grades=grades, problems=problems, stored=stored,
