@@ -16,8 +16,9 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-#: statements every patient page reads before its own (the session with its user; the
-#: study, role and patient: remission.web.identity, remission.web.access)
+#: statements every page reads before its own (the session with its user; the study and
+#: role, with the patient on a patient's page: remission.web.identity,
+#: remission.web.access)
 FIXED = 2
 
 
@@ -189,7 +190,7 @@ def test_dashboard_and_study_list_read_their_rows_in_one_statement(studies, logi
     _another_process()
     with CaptureQueriesContext(connection) as q:
         page = client.get(dash).content.decode()
-    assert len(_statements(q)) == 3 + 2, _statements(q)  # fixed: session, user, role
+    assert len(_statements(q)) == FIXED + 2, _statements(q)  # the rows; the counts
     overdue = page[page.index('<ul id="overdue">'):]
     assert f"{p2.patient_id}</a>: source &lt;document&gt;?" in overdue
     assert f"/patient/{p2.pk}/" in overdue and "recent" not in overdue
@@ -201,11 +202,11 @@ def test_dashboard_and_study_list_read_their_rows_in_one_statement(studies, logi
     with CaptureQueriesContext(connection) as q:  # the sign-off's fingerprint kept
         page = client.get(url).content.decode()
     # the list's rows; the signed-off patients' whole rows (their fingerprint's key)
-    assert len(_statements(q)) == 3 + 2, _statements(q)
+    assert len(_statements(q)) == FIXED + 2, _statements(q)
     assert "signed by investigator" in page and "(2 open queries)" in page
     with CaptureQueriesContext(connection) as q:
         page = client.get(dash).content.decode()
-    assert len(_statements(q)) == 3 + 1, _statements(q)  # the counts kept too
+    assert len(_statements(q)) == FIXED + 1, _statements(q)  # the counts kept too
     assert '<dd id="n-overdue">1</dd>' in page
 
 
