@@ -366,3 +366,41 @@ def test_dashboard_cohorts_follow_the_patient_rows(studies):
     p._change_reason = "dose corrected"
     p.save()
     assert sizes() == {**first, "A": first["A"] - 1, "B": first["B"] + 1}
+
+
+def test_a_patient_url_reads_session_user_role_and_patient_in_one_statement(studies):
+    from remission.web.models import Patient, UserSession
+
+    _cll1, raw = studies
+    c = _signed_in("monitor")
+    p = Patient.objects.filter(study=raw).first()
+    url = reverse("timeline", kwargs={"study_id": raw.pk, "pk": p.pk})
+    with CaptureQueriesContext(connection) as q:
+        assert c.get(url).status_code == 200
+    sqls = [x["sql"] for x in q.captured_queries]
+    first = [x for x in sqls if UserSession._meta.db_table in x]
+    assert len(first) == 1 and "auth_user" in first[0] and "web_membership" in first[0] \
+        and "web_patient" in first[0]
+    assert sum("web_membership" in x for x in sqls) == 1
+    assert sum("auth_user" in x for x in sqls) == 1
+
+
+def test_the_joined_role_is_only_the_signed_in_users(studies):
+    from django.contrib.auth import get_user_model
+
+    from remission.web.models import Patient, Study, UserSession
+
+    User = get_user_model()
+    other = Study.objects.get(code="other")  # the outsider is its admin; monitor has no role
+    c = _signed_in("monitor")
+    UserSession.objects.filter(session_key=c.cookies["sessionid"].value).update(
+        user=User.objects.get(username="outsider"))  # a wrong user column
+    assert c.get(reverse("study", kwargs={"study_id": other.pk})).status_code == 404
+    _cll1, raw = studies
+    p = Patient.objects.filter(study=raw).first()
+    c = _signed_in("monitor")
+    assert c.get(reverse("timeline", kwargs={"study_id": raw.pk, "pk": p.pk})).status_code \
+        == 200
+    c = _signed_in("outsider")
+    assert c.get(reverse("timeline", kwargs={"study_id": raw.pk, "pk": p.pk})).status_code \
+        == 404

@@ -20,6 +20,10 @@ user:
    key is ``user_id``; otherwise (a session read before this code, a changed key) it reads
    the user with one statement.
 
+On a study's URL :class:`remission.web.access.AccessMiddleware` loads the session with
+:meth:`SessionStore.load_with`, the same statement also reading the user's role, the study
+and the patient.
+
 Everything else is Django's: sessions stay server-side in the database table (a logout or
 a password change ends them in every server process at once), the session cookie and its
 settings are unchanged, an expired row is never read, an inactive user is not signed in,
@@ -83,7 +87,9 @@ class SessionStore(DbSessionStore):
 
         return UserSession
 
-    def _get_session_from_db(self):
+    def _read(self, tail_select: str = "", tail_join: str = "", tail_params=()):
+        """The session row joined to its user (and to ``tail_join``'s tables): the row, or
+        None for an unknown or expired key (which is then forgotten)."""
         model = self.model
         using = router.db_for_read(model)
         conn = connections[using]
@@ -91,13 +97,14 @@ class SessionStore(DbSessionStore):
         meta = model._meta
         users = Columns.of(get_user_model(), "u", using)
         user_pk = users.model._meta.pk.column
-        sql = (f"SELECT s.{q(meta.get_field('session_data').column)}, {users.select} "
+        sql = (f"SELECT s.{q(meta.get_field('session_data').column)}, {users.select}"
+               f"{tail_select} "
                f"FROM {q(meta.db_table)} s LEFT JOIN {q(users.model._meta.db_table)} u "
-               f"ON u.{q(user_pk)} = s.{q(meta.get_field('user').column)} "
+               f"ON u.{q(user_pk)} = s.{q(meta.get_field('user').column)}{tail_join} "
                f"WHERE s.{q(meta.pk.column)} = %s "
                f"AND s.{q(meta.get_field('expire_date').column)} > %s")
         with conn.cursor() as cur:
-            cur.execute(sql, [self.session_key,
+            cur.execute(sql, [*tail_params, self.session_key,
                               conn.ops.adapt_datetimefield_value(timezone.now())])
             row = cur.fetchone()
         self._joined = None
@@ -107,7 +114,40 @@ class SessionStore(DbSessionStore):
         pk_at = 1 + users.model._meta.concrete_fields.index(users.model._meta.pk)
         if row[pk_at] is not None:
             self._joined = (self.session_key, users.instance(row, 1))
-        return model(session_key=self.session_key, session_data=row[0])
+        return row
+
+    def _get_session_from_db(self):
+        row = self._read()
+        if row is None:
+            return None
+        return self.model(session_key=self.session_key, session_data=row[0])
+
+    def load_with(self, tail_select: str, tail_join: str, tail_params) -> tuple | None:
+        """Load the session as ``load`` does, in a statement that also reads other tables.
+
+        For :mod:`remission.web.access`: the tables are joined after the user (alias
+        ``u``; the session is ``s``), their columns selected after the user's.
+
+        Parameters
+        ----------
+        tail_select : str
+            ``, col, ...``: the further columns.
+        tail_join : str
+            `` LEFT JOIN ...``: the further tables, joined so the session row stays one row.
+        tail_params : sequence
+            The parameters of ``tail_join``.
+
+        Returns
+        -------
+        tuple or None
+            The further columns' values; None when the session row is unknown or expired
+            (the session is then empty, as after ``load``).
+        """
+        row = self._read(tail_select, tail_join, tail_params)
+        self._session_cache = self.decode(row[0]) if row is not None else {}
+        if row is None:
+            return None
+        return row[1 + Columns.of(get_user_model(), "u", router.db_for_read(self.model)).width:]
 
     def joined_user(self):
         """The user read with this store's session row, while the store holds that session.

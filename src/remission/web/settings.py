@@ -146,6 +146,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "remission.web.access.AccessMiddleware",  # a study URL's session, user, role: 1 statement
 ]
 if os.environ.get("REMISSION_WEB_TIMING"):  # per-request accounting (benchmarks only)
     MIDDLEWARE.insert(0, "remission.web.timing.RequestTimingMiddleware")
