@@ -211,13 +211,17 @@ def graded_table(daily: pd.DataFrame, grade: np.ndarray, decided_by: np.ndarray,
     """A grader's day table: :func:`graded_frame`, then :func:`apply_grade5` (``deaths``
     None: a system without grade 5), then :func:`infusion_window`.
 
-    When grade 5 adds or changes no row (no attributed death of these patients, rows in
-    patient-day order) and ``infusions`` are given, the table is built once from the
-    arrays: the rows before the patient's first infusion left out, the window columns
-    added (:func:`~remission.derive.criteria.infusions.window_arrays`). Three tables are
-    otherwise built and copied, which on the few rows of a live grade cost more than the
-    grading itself. Either way the result is the same (the graders' tests and the golden
-    fixtures run both).
+    When ``infusions`` are given and the rows are in patient-day order (as
+    :func:`~remission.derive.criteria.daily.daily_features` gives them), the table is
+    built once from the arrays: grade 5 set on the arrays (:func:`_grade5_arrays`: the
+    attributed death day of each of these patients graded 5, a row inserted in order
+    when that day had none), the rows before the patient's first infusion left out, the
+    window columns added (:func:`~remission.derive.criteria.infusions.window_arrays`).
+    Otherwise (no infusions, rows out of order, patient IDs that do not compare) up to
+    five tables are built, merged, sorted and copied, which on the few rows of a live
+    grade cost several times the grading itself. Either way the result is the same
+    (tests/test_criteria_grade5_arrays.py compares both on random tables; the graders'
+    tests and the golden fixtures run both).
 
     Parameters
     ----------
@@ -245,9 +249,16 @@ def graded_table(daily: pd.DataFrame, grade: np.ndarray, decided_by: np.ndarray,
     from remission.derive.criteria.infusions import window_arrays
 
     pid, day = daily["patient_id"].to_numpy(), daily["day"].to_numpy()
-    plain = infusions is not None and (
-        deaths is None or deaths.empty
-        or (_deaths_among(deaths, pid).empty and _sorted_keys(pid, day)))
+    plain = infusions is not None
+    if plain and deaths is not None and not deaths.empty:
+        # what apply_grade5's merge and sort give, on the arrays (rows in key order)
+        plain = _sorted_keys(pid, day)
+        mine = _deaths_among(deaths, pid) if plain else deaths.iloc[:0]
+        if not mine.empty:
+            rows = _grade5_arrays(pid, day, grade, decided_by, mine, decided)
+            plain = rows is not None
+            if plain:
+                pid, day, grade, decided_by = rows
     if not plain:
         out = graded_frame(daily, grade, decided_by, system)
         if deaths is not None:
@@ -268,6 +279,64 @@ def graded_table(daily: pd.DataFrame, grade: np.ndarray, decided_by: np.ndarray,
     }, copy=False)
     out.attrs["excluded"] = _pre_infusion_note(int((pre & (grade >= 1)).sum()), what)
     return out
+
+
+def _grade5_arrays(pid: np.ndarray, day: np.ndarray, grade: np.ndarray,
+                   decided_by: np.ndarray, deaths: pd.DataFrame, decided: str
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`apply_grade5` on the columns of a day table whose rows are in (patient_id,
+    day) order: the same rows in the same order, without the merge and sort of tables.
+
+    Each death (one per patient, all of patients in ``pid``) grades its patient-day 5,
+    decided by ``decided``: every row with that key is changed, or, when the day has no
+    row, a row is inserted where the key falls in the order (before the first row with a
+    larger key), as the outer merge followed by a stable sort places it. Inserted keys
+    sharing a position go in key order.
+
+    Parameters
+    ----------
+    pid, day : numpy.ndarray
+        The rows' keys, in ascending (pid, day) order (:func:`_sorted_keys`).
+    grade, decided_by : numpy.ndarray
+        Grade and deciding domain per row (not modified).
+    deaths : DataFrame
+        ``patient_id, day`` of the attributed deaths of these patients
+        (:func:`death_days` rows kept by :func:`_deaths_among`).
+    decided : str
+        ``decided_by`` of a grade-5 day.
+
+    Returns
+    -------
+    tuple of numpy.ndarray or None
+        New ``(pid, day, grade (int64), decided_by)``; None when the patient IDs do not
+        compare or the keys are not object IDs and int64 days (the merge's dtypes; the
+        caller then merges).
+    """
+    if pid.dtype != object or day.dtype != np.int64:
+        return None
+    grade = grade.astype(np.int64)  # a copy: the caller's arrays stay as they are
+    decided_by = np.array(decided_by, dtype=object)
+    new: list[tuple] = []
+    try:
+        for p, d in zip(deaths["patient_id"].tolist(),
+                        deaths["day"].to_numpy(dtype=np.int64).tolist(), strict=True):
+            same = pid == p
+            hit = same & (day == d)
+            if hit.any():
+                grade[hit] = 5
+                decided_by[hit] = decided
+            else:  # rows with a smaller key come first
+                new.append((p, d, int(((pid < p) | (same & (day < d))).sum())))
+        new.sort(key=lambda r: (r[0], r[1]))
+    except TypeError:  # patient IDs of mixed types
+        return None
+    if not new:
+        return pid, day, grade, decided_by
+    at = [r[2] for r in new]
+    new_pid = np.empty(len(new), dtype=pid.dtype)
+    new_pid[:] = [r[0] for r in new]
+    return (np.insert(pid, at, new_pid), np.insert(day, at, [r[1] for r in new]),
+            np.insert(grade, at, 5), np.insert(decided_by, at, decided))
 
 
 def infusion_window(graded: pd.DataFrame, infusions: pd.DataFrame | None,
