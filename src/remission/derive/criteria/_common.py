@@ -98,6 +98,47 @@ def empty_frame(columns: Iterable[str]) -> pd.DataFrame:
     return tab.copy()
 
 
+#: at most this many keys: :func:`index_positions` looks each one up in a dict
+_FEW_KEYS = 256
+
+
+def index_positions(index: pd.Index, keys) -> np.ndarray:
+    """``pd.Index(index).get_indexer(keys)``: the position of each key in ``index`` (-1
+    when absent), for a unique index of text IDs looked up by a few keys (one patient's
+    days in live grading) through a dict of the index instead of the hash table and
+    target index that ``get_indexer`` builds on every call. Any other case (many keys, an
+    index that is not unique text) is ``get_indexer`` itself.
+
+    Parameters
+    ----------
+    index : Index or array-like
+        The values looked up (patient IDs of a per-patient table).
+    keys : array-like
+        The keys (patient ID of each row).
+
+    Returns
+    -------
+    numpy.ndarray
+        intp position per key, -1 when absent.
+
+    Examples
+    --------
+    >>> index_positions(pd.Index(["P1", "P2"]), pd.Series(["P2", "P3", "P1"])).tolist()
+    [1, -1, 0]
+    """
+    if len(keys) <= _FEW_KEYS and len(index) <= _FEW_KEYS:
+        where: dict[str, int] = {}
+        for i, v in enumerate(index.tolist() if hasattr(index, "tolist") else index):
+            if not isinstance(v, str) or v in where:
+                break  # not unique text: get_indexer below
+            where[v] = i
+        else:  # a key that is not text equals no text ID
+            return np.fromiter((where.get(k, -1) if isinstance(k, str) else -1
+                                for k in (keys.tolist() if hasattr(keys, "tolist") else keys)),
+                               dtype=np.intp, count=len(keys))
+    return pd.Index(index).get_indexer(keys)
+
+
 def check_system(system: str, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     if system not in allowed:

@@ -56,6 +56,7 @@ from remission.derive.criteria._common import (
     death_days,
     from_context,
     graded_table,
+    index_positions,
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level, minutes_of_day
@@ -97,9 +98,16 @@ def _waiver_start(daily: pd.DataFrame, treatments: pd.DataFrame | None, agents,
         fever = (column(daily, "temperature") >= 38.0) & (daily["day"].to_numpy() >= 0)
         fpid = daily["patient_id"].to_numpy()[fever].astype(str)
         fday = daily["day"].to_numpy()[fever].astype(float)
-        ok = [bool(np.any(fday[fpid == str(p)] <= d)) for p, d in
-              zip(first.index, first["day"].to_numpy(), strict=True)]
-        first = first[np.asarray(ok, dtype=bool)]
+        # each patient's first fever day (IDs as text): a fever on or before the therapy's
+        # day is one no later than it (NaN day: none)
+        earliest: dict[str, float] = {}
+        for p, d in zip(fpid.tolist(), fday.tolist(), strict=True):
+            if d < earliest.get(p, np.inf):
+                earliest[p] = d
+        ok = [earliest.get(str(p), np.inf) <= d for p, d in
+              zip(first.index, first["day"].to_numpy().tolist(), strict=True)]
+        if not all(ok):  # (the kept table is shared, never changed)
+            first = first[np.asarray(ok, dtype=bool)]
     return first
 
 
@@ -306,7 +314,7 @@ def grade_crs(
         if start is None or start.empty:  # no waiver drug: skip the per-row lookups
             sday = smin = np.full(len(daily), np.nan)
         else:
-            pos = pd.Index(start.index).get_indexer(daily["patient_id"])
+            pos = index_positions(start.index, daily["patient_id"])
             sday = np.where(pos >= 0, start["day"].to_numpy(dtype=float)[pos], np.nan)
             smin = np.where(pos >= 0, start["minute"].to_numpy(dtype=float)[pos], np.nan)
         day = daily["day"].to_numpy()

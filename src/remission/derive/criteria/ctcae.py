@@ -211,6 +211,15 @@ def grade_labs(
     }, copy=False)
 
 
+def _text_ids(ids: pd.Series) -> np.ndarray:
+    """``ids.astype(str).to_numpy()``: the patient IDs as text, without a new Series when
+    they are text already (object array of ``str``, the study loader's IDs)."""
+    arr = ids.to_numpy()
+    if arr.dtype == object and pd.api.types.infer_dtype(arr, skipna=False) == "string":
+        return arr
+    return ids.astype(str).to_numpy()
+
+
 #: Default febrile-neutropenia pairing window (days either side of the fever day).
 FN_WINDOW_DAYS = 1
 
@@ -265,17 +274,19 @@ def grade_febrile_neutropenia(daily: pd.DataFrame, system: str = "ctcae_v5",
                  else np.zeros(len(daily), dtype=bool))
     single = t > 38.3
     febrile = single | sustained
-    pid = daily["patient_id"].astype(str).to_numpy()
     day = daily["day"].to_numpy(dtype=np.int64)
     low = np.flatnonzero(anc < 1.0)
-    # (patient, day) -> row of a day with ANC < 1.0 (one row per patient-day in ``daily``)
-    low_at = dict(zip(zip(pid[low].tolist(), day[low].tolist(), strict=True), low.tolist(),
-                      strict=True))
+    hot = np.flatnonzero(febrile).tolist()
     paired_anc = np.full(len(daily), np.nan)
     paired_day = np.full(len(daily), np.nan)
+    # patients compared as text; only needed when a fever day may pair (text IDs kept)
+    pid = _text_ids(daily["patient_id"]) if hot and len(low) else None
+    # (patient, day) -> row of a day with ANC < 1.0 (one row per patient-day in ``daily``)
+    low_at = {} if pid is None else dict(zip(zip(pid[low].tolist(), day[low].tolist(),
+                                                 strict=True), low.tolist(), strict=True))
     # nearest first: same day, then +1, -1, +2, -2 ... (after before: IDSA's "next 48 h")
     offsets = [0] + [s * k for k in range(1, window_days + 1) for s in (1, -1)]
-    for r in np.flatnonzero(febrile).tolist():
+    for r in hot if low_at else ():
         for k in offsets:
             j = low_at.get((pid[r], int(day[r]) + k))
             if j is not None:

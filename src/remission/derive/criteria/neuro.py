@@ -41,6 +41,7 @@ from remission.derive.criteria._common import (
     death_days,
     from_context,
     graded_table,
+    index_positions,
     summarise_episodes,
 )
 from remission.derive.criteria.daily import column, level
@@ -287,7 +288,7 @@ def _capd_patients(daily: pd.DataFrame, patients: pd.DataFrame | None,
     if patients is None or not ({"age", "developmental_delay"} & set(patients.columns)):
         return child
     # each row's patient in the patients table (-1 when absent): a lookup by patient_id
-    at = pd.Index(patients["patient_id"]).get_indexer(daily["patient_id"])
+    at = index_positions(patients["patient_id"], daily["patient_id"])
     found = at >= 0
     if "age" in patients.columns:
         age = np.full(len(daily), np.nan)
