@@ -100,6 +100,24 @@ def test_validator_answers_unchanged_on_the_corpus():
         assert g == w, f"table {k}:\n{tables[k]}"
 
 
+def test_few_cells_path_gives_the_answers_of_the_table_path(monkeypatch):
+    # tables of at most vocabulary._FEW_CELLS rows are factorised and keyed with dicts,
+    # longer ones with pandas: either path gives every table the same problems, on the
+    # corpus (1-7 rows) and on longer tables made of it (duplicates across its tables)
+    import remission.vocab.vocabulary as vocab
+
+    tables = corpus(120, seed=11)
+    longer = [pd.concat(tables[k:k + 40], ignore_index=True) for k in range(0, 120, 40)]
+    longer += [t.set_axis(pd.Index(range(2, 2 + len(t)), name="line")) for t in longer]
+    assert all(len(t) > 100 for t in longer)
+    default, got = vocab._FEW_CELLS, {}
+    for few in (default, 0, 10**6):  # as shipped; pandas only; dicts only
+        monkeypatch.setattr(vocab, "_FEW_CELLS", few)
+        got[few] = answers(tables + longer)
+    assert sum(len(a) for a in got[0]) > 300
+    assert got[default] == got[0] == got[10**6]
+
+
 def test_level_token_of_one_cell_equals_the_column_rule():
     # the categorical level of one cell (validator and conversions) is the column rule's
     cells = [*_BAD_VALUES, *(v for _, vs, _ in _ROWS for v in vs), " Nasal - Cannula ",

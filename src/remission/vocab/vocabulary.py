@@ -417,9 +417,15 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
                                            "time") if c in df.columns}
 
     def add(where, message: str, column: str, expected, values=None) -> None:
-        """Problems at positions ``where`` (boolean mask or integer positions)."""
+        """Problems at positions ``where`` (boolean mask or integer positions);
+        ``expected``: the text, or a function giving it (called only when there is a
+        problem)."""
         where = np.asarray(where)
         idx = np.flatnonzero(where) if where.dtype == bool else where
+        if not len(idx):
+            return
+        if callable(expected):
+            expected = expected()
         vals = cells[column] if values is None else values
         for i in idx:
             val = vals[int(i)]
@@ -429,7 +435,8 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
     pcodes, puniq = _factor(df["patient_id"])
     add(_per_code(pcodes, [_is_blank(u) for u in puniq], bool), "missing patient_id",
         "patient_id", "a study ID")
-    day = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    day = (_numbers(cells["day"]) if cells["day"].dtype == object else
+           pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
     bad_day = np.isnan(day) | (day != np.round(day))
     add(bad_day, "day is not an integer", "day", "an integer day relative to infusion (day 0)")
     if "time" in df.columns:
@@ -448,7 +455,8 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
     rcodes, runiq = _factor(df["value"])
     rblank: list | None = None  # per distinct value, on first use
     canon = np.full(n, np.nan)
-    codes, names = pd.factorize(name)
+    # canonical names are text: a few are factorised as _factor does
+    codes, names = _factor_text(name) if n <= _FEW_CELLS else pd.factorize(name)
     known = np.array([nm in VOCABULARY for nm in names], dtype=bool)
     add(~known[codes] if n else np.zeros(0, dtype=bool), "unknown variable", "variable",
         "a variable of remission.vocab.vocabulary (e.g. temperature, anc, ice_score)")
@@ -458,9 +466,7 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
                                       dtype=bool)[codes]) if n else np.zeros(0, np.int64)
     num_all = np.full(n, np.nan)
     if len(numeric):
-        num_all[numeric] = pd.to_numeric(pd.Series(raw[numeric], dtype=object),
-                                         errors="coerce").to_numpy(dtype=float,
-                                                                    na_value=np.nan)
+        num_all[numeric] = _numbers(raw[numeric])
     for k, vname in enumerate(names):
         if not known[k]:
             continue
@@ -481,21 +487,21 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
             continue
         tok = token[rows]
         no_unit = (tok == "") & ("" not in v.units)
-        add(rows[no_unit], f"missing unit for {vname}", "unit", _units_text(v))
+        add(rows[no_unit], f"missing unit for {vname}", "unit", lambda v=v: _units_text(v))
         bad_unit = (tok != "") & ~accepted
-        add(rows[bad_unit], f"unknown unit for {vname}", "unit", _units_text(v))
+        add(rows[bad_unit], f"unknown unit for {vname}", "unit", lambda v=v: _units_text(v))
         num = num_all[rows]
         nonnum = np.isnan(num)
-        add(rows[nonnum], f"{vname} value is not a number", "value", v.range_text())
+        add(rows[nonnum], f"{vname} value is not a number", "value", v.range_text)
         ok = ~nonnum & accepted
         tok_ok = tok[ok]
-        for t in pd.unique(tok_ok):
+        # the units in order of first appearance (pd.unique's order; tokens are text)
+        for t in dict.fromkeys(tok_ok.tolist()):
             conv = v.units[t]
             sel = rows[ok][tok_ok == t]
             x = num[ok][tok_ok == t]
             if conv.per_weight:
                 bad = x < 0
-                exp = f"a non-negative dose in {t}"
             else:
                 c = conv.apply(x)
                 canon[sel] = c
@@ -506,9 +512,11 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
                     bad |= c > v.high
                 if v.integer:
                     bad |= c != np.round(c)
-                exp = v.range_text() + (f" (value converted from {t})" if conv != IDENTITY
-                                        else "")
-            add(sel[bad], f"{vname} value out of plausible range", "value", exp)
+            if bad.any():  # the expected range written only for a problem
+                exp = (f"a non-negative dose in {t}" if conv.per_weight else
+                       v.range_text() + (f" (value converted from {t})"
+                                         if conv != IDENTITY else ""))
+                add(sel[bad], f"{vname} value out of plausible range", "value", exp)
 
     # duplicated observations: same patient/day/time/variable, different value
     pid_text = _per_code(pcodes, [str(u) for u in puniq], object)
@@ -517,15 +525,23 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
                                    for u, b in zip(tuniq, tblank, strict=True)], object)
     else:
         time = np.full(n, "", dtype=object)
-    key = np.zeros(n, dtype=np.int64)
-    for col in (pid_text, np.where(np.isnan(day), -10**9, day), time, name):
-        c, u = pd.factorize(col)
-        # re-factorise after each column so the combined key stays < rows² (no overflow)
-        key, _ = pd.factorize(key * (len(u) + 1) + c)
-        key = key.astype(np.int64)
-    kcodes = key
-    dup_any = pd.Series(kcodes).duplicated(keep=False).to_numpy() if n > 1 else \
-        np.zeros(n, dtype=bool)
+    # one code per distinct (patient, day, time, variable), in order of first appearance
+    day_key = np.where(np.isnan(day), -10**9, day)
+    if n <= _FEW_CELLS:  # a few rows: the tuples themselves (dict hashing)
+        first: dict[tuple, int] = {}
+        kcodes = np.array([first.setdefault(k, len(first)) for k in
+                           zip(pid_text.tolist(), day_key.tolist(), time.tolist(),
+                               name.tolist(), strict=True)], dtype=np.int64)
+    else:
+        key = np.zeros(n, dtype=np.int64)
+        for col in (pid_text, day_key, time, name):
+            c, u = pd.factorize(col)
+            # re-factorise after each column so the combined key stays < rows² (no overflow)
+            key, _ = pd.factorize(key * (len(u) + 1) + c)
+            key = key.astype(np.int64)
+        kcodes = key
+    # a key seen more than once (codes are 0..K-1: a count per code)
+    dup_any = np.bincount(kcodes)[kcodes] > 1 if n > 1 else np.zeros(n, dtype=bool)
     if dup_any.any():
         text = pd.Series(_per_code(rcodes, [str(u).strip().lower() for u in runiq], object))
         value_key = pd.Series(canon).astype(object).where(~np.isnan(canon), text)
@@ -547,11 +563,77 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
     return problems
 
 
+#: at most this many cells are factorised in a Python dict when they are all text (the
+#: few rows a web form sends, where pandas' per-call cost was most of the time); the codes
+#: and the distinct cells are those ``pd.factorize`` gives
+_FEW_CELLS = 256
+
+
 def _factor(s: pd.Series) -> tuple[np.ndarray, list]:
     """(code per row, the distinct cells in order of appearance, missing ones included):
-    what :func:`_map_unique` applies its function to."""
+    what :func:`_map_unique` applies its function to.
+
+    ``pd.factorize(s, use_na_sentinel=False)``; a column of at most :data:`_FEW_CELLS`
+    cells that are all ``str`` is factorised by :func:`_factor_text` (same codes, same
+    distinct cells: two strings are the same cell exactly when they are equal, for a
+    dict as for pandas' hash table)."""
+    if len(s) <= _FEW_CELLS and s.dtype == object:
+        values = s.to_numpy()
+        if all(type(u) is str for u in values):
+            return _factor_text(values)
     codes, uniq = pd.factorize(s, use_na_sentinel=False)
     return codes, list(uniq)
+
+
+def _factor_text(values) -> tuple[np.ndarray, list]:
+    """``pd.factorize`` of a few text cells with a dict: (code per cell, int64, in order
+    of first appearance; the distinct cells in that order).
+
+    Examples
+    --------
+    >>> codes, uniq = _factor_text(["anc", "crp", "anc"])
+    >>> codes.tolist(), uniq
+    ([0, 1, 0], ['anc', 'crp'])
+    """
+    first: dict[str, int] = {}
+    codes = np.array([first.setdefault(u, len(first)) for u in values], dtype=np.int64)
+    return codes, list(first)
+
+
+def _numbers(cells: np.ndarray) -> np.ndarray:
+    """``pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce")`` as floats, NaN
+    where a cell is not a number.
+
+    For an object array that Series' values are ``cells`` themselves, which is what
+    ``pd.to_numeric`` parses for a Series; the array is parsed directly (the same parse,
+    without the Series, whose construction cost ten times the parse of a few cells).
+
+    Examples
+    --------
+    >>> _numbers(np.array(["38.5", "8", "x", None], dtype=object)).tolist()
+    [38.5, 8.0, nan, nan]
+    """
+    if cells.dtype == object:
+        out = pd.to_numeric(cells, errors="coerce")
+        if out.dtype != object:
+            return np.asarray(out, dtype=float)
+    return pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+
+
+def _text_numbers(cells: list) -> np.ndarray:
+    """``pd.to_numeric(pd.Series(cells)).to_numpy()`` (errors raised): cells that are all
+    text make an object Series whose values are the cells as an object array, which is
+    what ``pd.to_numeric`` parses; that array is parsed directly (no Series built).
+
+    Examples
+    --------
+    >>> _text_numbers(["1", "2"]).tolist(), _text_numbers([1.5]).tolist()
+    ([1, 2], [1.5])
+    """
+    if all(type(c) is str for c in cells):
+        return np.asarray(pd.to_numeric(np.array(cells, dtype=object)))
+    return pd.to_numeric(pd.Series(cells)).to_numpy()
 
 
 def _per_code(codes: np.ndarray, mapped: list, dtype) -> np.ndarray:
@@ -803,10 +885,12 @@ def _canonical_rows(rows: list[Mapping[str, object]],
     tokens = [unit_token(r["unit"]) for r in rows]
     value = np.full(len(rows), np.nan)
     category: list[object] = [np.nan] * len(rows)  # missing, as a categorical gives it
-    weights = None if weight_kg is None else pd.Series(weight_kg, dtype=float)
+    weights = None if weight_kg is None else (
+        weight_kg if isinstance(weight_kg, pd.Series) and weight_kg.dtype == float
+        else pd.Series(weight_kg, dtype=float))  # a float Series is read as it is
     pids = [str(r["patient_id"]).strip() for r in rows]
     # before the conversion, as normalise_observations parses it
-    days = pd.to_numeric(pd.Series([r["day"] for r in rows])).astype(np.int64).tolist()
+    days = _text_numbers([r["day"] for r in rows]).astype(np.int64).tolist()
     groups: dict[tuple[str, str], list[int]] = {}
     for i, key in enumerate(zip(names, tokens, strict=True)):
         groups.setdefault(key, []).append(i)
@@ -818,7 +902,7 @@ def _canonical_rows(rows: list[Mapping[str, object]],
                 category[i] = _level_token_of(rows[i]["value"])
             continue
         conv = v.units[t]
-        x = pd.to_numeric(pd.Series([rows[i]["value"] for i in pos])).to_numpy(dtype=float)
+        x = _text_numbers([rows[i]["value"] for i in pos]).astype(float)
         w = None
         if conv.per_weight:
             w = np.array([np.nan if weights is None else weights.get(pids[i], np.nan)

@@ -640,7 +640,9 @@ def _canonical_keys(keys: list[tuple], lines: list[int], present: list[str], inp
         else:  # text columns: object dtype, None where missing (never float NaN)
             arr[pd.isna(arr)] = None
             data[c] = _as_category(arr) if c in _CATEGORICAL else arr
-    return pd.DataFrame(data, columns=list(data), copy=False)
+    # the columns in the dict's order (passing ``columns=`` too sent the construction
+    # through a reindexing path that cost four times as much on a few rows)
+    return pd.DataFrame(data, copy=False)
 
 
 #: the columns normalise_observations gives as pandas categoricals
