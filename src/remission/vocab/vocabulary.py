@@ -432,7 +432,16 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
             problems.append(Problem(file, message, int(lines[int(i)]), column,
                                     None if pd.isna(val) else val, expected))
 
-    pcodes, puniq = _factor(df["patient_id"])
+    def factor(column: str) -> tuple[np.ndarray, list]:
+        """:func:`_factor` of a column, from its cells when a few are all text (the
+        column is then not read from the frame again)."""
+        values = cells[column]
+        if n <= _FEW_CELLS and values.dtype == object and \
+                all(type(u) is str for u in values):
+            return _factor_text(values)
+        return _factor(df[column])
+
+    pcodes, puniq = factor("patient_id")
     add(_per_code(pcodes, [_is_blank(u) for u in puniq], bool), "missing patient_id",
         "patient_id", "a study ID")
     day = (_numbers(cells["day"]) if cells["day"].dtype == object else
@@ -440,19 +449,19 @@ def validate_observations(df: pd.DataFrame, file: str = "observations.csv") -> l
     bad_day = np.isnan(day) | (day != np.round(day))
     add(bad_day, "day is not an integer", "day", "an integer day relative to infusion (day 0)")
     if "time" in df.columns:
-        tcodes_, tuniq = _factor(df["time"])
+        tcodes_, tuniq = factor("time")
         tblank = [_is_blank(u) for u in tuniq]
         add(_per_code(tcodes_, [not b and not re.match(_TIME_RE, str(u).strip())
                                 for u, b in zip(tuniq, tblank, strict=True)], bool),
             "time is not HH:MM", "time", "HH:MM (24-hour)")
 
-    vcodes_, vuniq = _factor(df["variable"])
+    vcodes_, vuniq = factor("variable")
     name = _per_code(vcodes_, [variable_name(u) for u in vuniq], object)
-    ucodes, uuniq = _factor(df["unit"])
+    ucodes, uuniq = factor("unit")
     utok = [unit_token(u) for u in uuniq]
     token = _per_code(ucodes, utok, object)
     raw = cells["value"]
-    rcodes, runiq = _factor(df["value"])
+    rcodes, runiq = factor("value")
     rblank: list | None = None  # per distinct value, on first use
     canon = np.full(n, np.nan)
     # canonical names are text: a few are factorised as _factor does
@@ -571,16 +580,10 @@ _FEW_CELLS = 256
 
 def _factor(s: pd.Series) -> tuple[np.ndarray, list]:
     """(code per row, the distinct cells in order of appearance, missing ones included):
-    what :func:`_map_unique` applies its function to.
-
-    ``pd.factorize(s, use_na_sentinel=False)``; a column of at most :data:`_FEW_CELLS`
-    cells that are all ``str`` is factorised by :func:`_factor_text` (same codes, same
-    distinct cells: two strings are the same cell exactly when they are equal, for a
-    dict as for pandas' hash table)."""
-    if len(s) <= _FEW_CELLS and s.dtype == object:
-        values = s.to_numpy()
-        if all(type(u) is str for u in values):
-            return _factor_text(values)
+    what :func:`_map_unique` applies its function to. (:func:`validate_observations`
+    factorises a column of at most :data:`_FEW_CELLS` cells that are all ``str`` with
+    :func:`_factor_text` instead: same codes, same distinct cells, two strings being the
+    same cell exactly when they are equal, for a dict as for pandas' hash table.)"""
     codes, uniq = pd.factorize(s, use_na_sentinel=False)
     return codes, list(uniq)
 

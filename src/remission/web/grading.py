@@ -790,14 +790,15 @@ def _grade(inp: _Inputs, patient, day, day_rows, only_day,
 
 
 def _one(graded: pd.DataFrame, daily: pd.DataFrame, day: int, variables, what: str,
-         system: str, values: dict[str, str]) -> Grade:
+         system: str, values: dict[str, str], dd: np.ndarray) -> Grade:
+    """The :class:`Grade` of ``day`` in one system's graded table (``dd``: the day's
+    positions in ``daily``, :func:`_on_day`)."""
     label = SYSTEMS.get(system, system)
     at = _on_day(graded, day)  # positions (no filtered copies of the tables)
     if not len(at):
         return Grade(what, label, None)
     g = int(graded["grade"].to_numpy()[at[0]])
     decided = str(graded["decided_by"].to_numpy()[at[0]])
-    dd = _on_day(daily, day)
     assessed = bool(len(dd)) and any(c in daily.columns and pd.notna(daily[c].to_numpy()[dd]).any()
                                      for c in variables)
     if not assessed and g != 5:
@@ -947,10 +948,12 @@ def _day_grades(out: dict, patient, day: int, day_rows: list[dict],
     else:
         systems = out["systems"]
         daily = out["daily"]
-        crs = _one(out["crs_daily"], daily, day, CRS_VARIABLES, "CRS", systems.crs, values)
+        dd = _on_day(daily, day)  # the day's positions, read once for both systems
+        crs = _one(out["crs_daily"], daily, day, CRS_VARIABLES, "CRS", systems.crs, values,
+                   dd)
         ntx = _one(out["neuro_daily"], daily, day, NEURO_VARIABLES,
                    "ICANS" if systems.neurotoxicity == "icans_astct2019" else "CRES",
-                   systems.neurotoxicity, values)
+                   systems.neurotoxicity, values, dd)
         labs = []
         lab = out["labs"]
         if len(lab):
