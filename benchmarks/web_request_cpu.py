@@ -12,9 +12,15 @@ pipeline's (bench_web's oracle); exits 1 on a wrong grade or a failed request.
 
 ``--processes N`` sends each request to one of N simulated server processes (drawn at
 random, as gunicorn's workers take connections): each has its own copy of the
-per-process caches of :mod:`remission.web.grading` (``_CACHE``, ``_LOCAL``), copied from
-the warmed-up state as a fork would, so the figure includes what a multi-process server
+per-process caches of :mod:`remission.web.grading` (``_CACHE``, ``_LOCAL``) and the
+rendered fragments of :mod:`remission.web.fragments` (``_KEPT``), copied from the
+warmed-up state as a fork would, so the figure includes what a multi-process server
 pays when a patient's data change in another process (default 1).
+
+``--warm N`` first sends N requests of the mix that are not counted (nor profiled): the
+figures are then those of a server that has been serving for a while, as in bench_web's
+two-minute load run (thousands of requests: rows already rendered, every patient's values
+kept), rather than those of a server's first looks at each patient.
 
 ``--profile N`` prints the N most expensive functions (cProfile, cumulative) of the run.
 ``--calls`` also counts the Python and built-in function calls of each request
@@ -64,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=1,
                     help="simulated server processes, each with its own caches")
     ap.add_argument("--profile", type=int, default=0, help="print the N top functions")
+    ap.add_argument("--warm", type=int, default=0,
+                    help="first send N requests of the mix, not counted (a served-for-a-"
+                         "while server)")
     ap.add_argument("--calls", action="store_true",
                     help="also count the function calls of each request (load-independent)")
     ap.add_argument("--distinct", action="store_true",
@@ -124,26 +133,28 @@ def main(argv: list[str] | None = None) -> int:
         crit.grade_all = capture
     import copy
 
+    import remission.web.fragments as fragments
     import remission.web.grading as grading
 
-    procs = [(copy.deepcopy(grading._CACHE), copy.deepcopy(grading._LOCAL))
-             for _ in range(max(1, a.processes))]
+    procs = [(copy.deepcopy(grading._CACHE), copy.deepcopy(grading._LOCAL),
+              copy.copy(fragments._KEPT)) for _ in range(max(1, a.processes))]
     prof = None
     if a.profile:
         import cProfile
 
         prof = cProfile.Profile()
-    for _ in range(a.requests):
-        kind = a.kind or rnd.choices(kinds, weights)[0]
+    for i in range(a.warm + a.requests):
+        counted = i >= a.warm  # the --warm requests come first, not counted
+        kind = (a.kind if counted else None) or rnd.choices(kinds, weights)[0]
         pid = rnd.choice(pids)
         pat = f"/study/{sid}/patient/{ids[pid]}/"
-        grading._CACHE, grading._LOCAL = procs[which.randrange(len(procs))]
+        grading._CACHE, grading._LOCAL, fragments._KEPT = procs[which.randrange(len(procs))]
         with CaptureQueriesContext(connection) as q:
             c0 = time.process_time()
             n_calls[0] = 0
-            if a.calls:
+            if a.calls and counted:
                 sys.setprofile(count)
-            if prof:
+            if prof and counted:
                 prof.enable()
             if kind == "grade":
                 day = rnd.choice(bw.GRADE_DAYS)
@@ -177,14 +188,16 @@ def main(argv: list[str] | None = None) -> int:
                 prof.disable()
             if a.calls:
                 sys.setprofile(None)
-            cpu[kind].append(time.process_time() - c0)
-            calls[kind].append(n_calls[0])
-        queries[kind].append(len(q.captured_queries))
+            if counted:
+                cpu[kind].append(time.process_time() - c0)
+                calls[kind].append(n_calls[0])
+        if counted:
+            queries[kind].append(len(q.captured_queries))
         if not ok:
             errors.append(f"{kind}: {why}")
     total = [x for v in cpu.values() for x in v]
-    print(f"{len(total)} requests, {len(errors)} errors; database "
-          f"{connection.vendor}; {len(procs)} simulated process(es); load average "
+    print(f"{len(total)} requests (after {a.warm} not counted), {len(errors)} errors; "
+          f"database {connection.vendor}; {len(procs)} simulated process(es); load average "
           f"{os.getloadavg()[0]:.1f}")
     for k in kinds:
         if cpu[k]:

@@ -99,9 +99,13 @@ def test_a_kept_fragment_is_shown_only_for_its_values():
     base = {"day": 3, "crs": 2, "crs_rule": "fever", "crs_recorded": None, "neuro": None,
             "neuro_rule": "", "neuro_recorded": None}
 
+    def link(patient_pk: int) -> dict:
+        head, tail = fragments.url_around("bedside", 1, patient_pk)
+        return {"day_url": head, "day_url_end": tail}
+
     def cells(**change):
         html = fragments.render_rows("web/_daily_row.html", [{**base, **change}],
-                                     study_pk=1, patient_pk=7)
+                                     **link(7))
         return re.findall(r"<td>(.*?)</td>", html)[1:]
 
     assert cells()[0] == "2"
@@ -112,7 +116,7 @@ def test_a_kept_fragment_is_shown_only_for_its_values():
     assert cells(crs=float("nan"))[0] == "nan"
     # a changed recorded grade, and a row of another patient
     assert cells(crs_recorded=1)[2] == '1 <span class="warn">≠ derived</span>'
-    html = fragments.render_rows("web/_daily_row.html", [base], study_pk=1, patient_pk=8)
+    html = fragments.render_rows("web/_daily_row.html", [base], **link(8))
     assert 'href="/study/1/patient/8/day/3/"' in html
     assert 'href="/study/1/patient/7/day/3/"' in fragments.render_rows(
-        "web/_daily_row.html", [base], study_pk=1, patient_pk=7)
+        "web/_daily_row.html", [base], **link(7))

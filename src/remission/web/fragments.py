@@ -23,6 +23,7 @@ from collections import OrderedDict
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.loader import get_template
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 #: fragments each process keeps (a row is a few hundred bytes; the form about 20 kB)
@@ -96,9 +97,10 @@ def render(template_name: str, context: dict, keep: bool = True,
     --------
     >>> row = {"day": 3, "crs": 2, "crs_rule": "<b>hypoxia</b>", "crs_recorded": None,
     ...        "neuro": None, "neuro_rule": "", "neuro_recorded": None}
-    >>> html = render("web/_daily_row.html", {"study_pk": 1, "patient_pk": 7, "d": row})
+    >>> link = {"day_url": "/study/1/patient/7/day/", "day_url_end": "/"}
+    >>> html = render("web/_daily_row.html", {**link, "d": row})
     >>> "&lt;b&gt;hypoxia&lt;/b&gt;" in html, render("web/_daily_row.html",
-    ...     {"study_pk": 1, "patient_pk": 7, "d": dict(row)}) is html
+    ...     {**link, "d": dict(row)}) is html
     (True, True)
     """
     key = None
@@ -137,7 +139,8 @@ def render_rows(template_name: str, rows, name: str = "d", **shared) -> SafeStri
     name : str
         The loop variable's name in the template.
     **shared
-        Values every row's template reads besides the row (e.g. primary keys for links).
+        Values every row's template reads besides the row (e.g. the text of its links
+        around the row's key: :func:`url_around`).
 
     Returns
     -------
@@ -148,11 +151,53 @@ def render_rows(template_name: str, rows, name: str = "d", **shared) -> SafeStri
     --------
     >>> rows = [{"day": d, "crs": None, "crs_rule": "", "crs_recorded": None,
     ...          "neuro": None, "neuro_rule": "", "neuro_recorded": None} for d in (1, 2)]
-    >>> html = render_rows("web/_daily_row.html", rows, study_pk=1, patient_pk=7)
+    >>> head, tail = url_around("bedside", 1, 7)
+    >>> html = render_rows("web/_daily_row.html", rows, day_url=head, day_url_end=tail)
     >>> html.count("<tr>"), 'href="/study/1/patient/7/day/2/"' in html
     (2, True)
     """
     return mark_safe("".join(render(template_name, {**shared, name: r}) for r in rows))
+
+
+def url_around(name: str, *args) -> tuple[str, str]:
+    """The URL ``name`` with ``args`` and one more integer argument, as the text before
+    and the text after that last argument, so that a table's rows write their links
+    without a ``{% url %}`` (a ``reverse()`` per link was a third of a row's rendering).
+
+    The URL is reversed twice, with 0 and with 1 as the last argument: the two differ in
+    that argument's one character only (Django writes an ``int`` or ``day`` argument as
+    ``str(int(value))``), so the text they share before and after it is the URL around
+    any integer there: ``head + str(n) + tail == reverse(name, args=[*args, n])``.
+
+    Parameters
+    ----------
+    name : str
+        The URL's name (``urls.py``); its last argument is an integer.
+    *args
+        Its other arguments.
+
+    Returns
+    -------
+    tuple of str
+        ``(head, tail)``.
+
+    Examples
+    --------
+    >>> from django.urls import reverse
+    >>> head, tail = url_around("retire", 3, 7, "observation")
+    >>> head, tail
+    ('/study/3/patient/7/observation/', '/retire/')
+    >>> head + "12" + tail == reverse("retire", args=[3, 7, "observation", 12])
+    True
+    >>> head, tail = url_around("bedside", 3, 7)  # a day: negative before infusion
+    >>> head + str(-2) + tail == reverse("bedside", args=[3, 7, -2])
+    True
+    """
+    u0, u1 = reverse(name, args=[*args, 0]), reverse(name, args=[*args, 1])
+    i = next(i for i, (a, b) in enumerate(zip(u0, u1, strict=True)) if a != b)
+    if u0[i + 1:] != u1[i + 1:]:  # not a single integer argument written as its digits
+        raise ValueError(f"{name}: the last argument is not written as an integer")
+    return u0[:i], u0[i + 1:]
 
 
 def clear() -> None:

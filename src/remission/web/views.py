@@ -309,14 +309,32 @@ def _patient_lists(p) -> dict:
             "queries": qs, "signoff": sig}
 
 
+def _day_rows_html(template: str, rows, study, p) -> str:
+    """The rows of a patient's table by day (``d``), each linking its bedside day."""
+    head, tail = fragments.url_around("bedside", study.pk, p.pk)
+    return fragments.render_rows(template, rows, day_url=head, day_url_end=tail)
+
+
+def _stored_rows_html(stored, study, p, can_edit: bool) -> str:
+    """The bedside day's stored readings (``o``), with links to correct or retire each
+    one for a role that edits."""
+    links = {}
+    if can_edit:
+        for name in ("record_edit", "retire"):
+            head, tail = fragments.url_around(name, study.pk, p.pk, "observation")
+            key = "edit" if name == "record_edit" else name
+            links.update({f"{key}_url": head, f"{key}_url_end": tail})
+    return fragments.render_rows("web/_stored_row.html", stored, name="o",
+                                 can_edit=can_edit, **links)
+
+
 def _patient_ctx(request, study, p, role, lists):
     table = daily_table(p, fresh=True)
     sig = lists["signoff"]
     daily = table.to_dict("records")
     return _ctx(
         request, study, role, patient=p, daily=daily,
-        daily_rows=fragments.render_rows("web/_daily_row.html", daily, study_pk=study.pk,
-                                         patient_pk=p.pk),
+        daily_rows=_day_rows_html("web/_daily_row.html", daily, study, p),
         crs_max=None if table.empty or table["crs"].isna().all() else int(table["crs"].max()),
         neuro_max=(None if table.empty or table["neuro"].isna().all()
                    else int(table["neuro"].max())),
@@ -438,8 +456,7 @@ def timeline_page(request, study_id: int, pk: int):
         days, problems = [], exc.problems
     return render(request, "web/timeline.html", _ctx(
         request, study, role, patient=p, days=days, problems=problems,
-        day_rows=fragments.render_rows("web/_timeline_row.html", days, study_pk=study.pk,
-                                       patient_pk=p.pk)))
+        day_rows=_day_rows_html("web/_timeline_row.html", days, study, p)))
 
 
 @login_required
@@ -684,9 +701,7 @@ def bedside(request, study_id: int, pk: int, day: int):
     return render(request, "web/bedside.html", _ctx(
         request, study, role, patient=p, day=day, form=form, form_fields=form_fields,
         grades=grades, problems=problems, stored=stored,
-        stored_rows=fragments.render_rows("web/_stored_row.html", stored, name="o",
-                                          study_pk=study.pk, patient_pk=p.pk,
-                                          can_edit=can(role, "edit")),
+        stored_rows=_stored_rows_html(stored, study, p, can(role, "edit")),
         prev_day=day - 1, next_day=day + 1))
 
 
