@@ -48,7 +48,11 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "build" / "bench"
+#: where a benchmark writes ``<bench>.json``, its sides' outputs (``work/``) and its cached
+#: data sets (``data/``): ``build/bench``, or ``$REMISSION_BENCH_OUT`` (the smoke tests give
+#: each pytest-xdist worker its own, tests/benchsmoke.py: two benchmarks running at once
+#: never read each other's record or outputs)
+OUT_DIR = Path(os.environ.get("REMISSION_BENCH_OUT") or ROOT / "build" / "bench")
 PERTURB_ENV = "REMISSION_BENCH_PERTURB"
 
 

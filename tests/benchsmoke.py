@@ -26,17 +26,28 @@ def load_script(relpath: str):
     return mod
 
 
+def out_dir() -> Path:
+    """Where the benchmarks run by the tests write (``REMISSION_BENCH_OUT``, read by
+    ``benchmarks/harness.py``): ``build/bench`` in a serial run; ``build/bench/pytest-gwN``
+    in pytest-xdist's worker ``gwN``, so that two workers running benchmarks at once never
+    read each other's record, outputs (``work/``) or half-written data sets (``data/``)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = ROOT / "build" / "bench"
+    return base / f"pytest-{worker}" if worker else base
+
+
 def run_bench(script: str, *args: str, perturb: str | None = None, timeout: int = 600
               ) -> tuple[subprocess.CompletedProcess, dict]:
     """Run ``benchmarks/<script> --quick ARGS``; return the process and its JSON record."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = out_dir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "REMISSION_BENCH_OUT": str(out)}
     cmd = [sys.executable, str(ROOT / "benchmarks" / script), "--quick", *args]
     if perturb:
         cmd += ["--perturb", perturb]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                           env=env)
     name = script.removeprefix("bench_").removesuffix(".py")
-    rec = json.loads((ROOT / "build" / "bench" / f"{name}.json").read_text())
+    rec = json.loads((out / f"{name}.json").read_text())
     return proc, rec
 
 
