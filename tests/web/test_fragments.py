@@ -120,3 +120,23 @@ def test_a_kept_fragment_is_shown_only_for_its_values():
     assert 'href="/study/1/patient/8/day/3/"' in html
     assert 'href="/study/1/patient/7/day/3/"' in fragments.render_rows(
         "web/_daily_row.html", [base], **link(7))
+
+
+def test_patient_page_shows_a_new_day_at_the_next_look(studies, login):
+    """The daily rows and maxima kept for a revision of the patient are not shown for
+    the next one: a reading on a new day (a new revision) is a new row at the next look,
+    also in another process that had kept the old revision's rows."""
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = Patient.objects.filter(study=raw).order_by("line", "id").last()
+    client = login("admin")
+    url = reverse("patient", args=[raw.pk, p.pk])
+    link = 'href="' + reverse("bedside", args=[raw.pk, p.pk, 97]) + '"'
+    assert link not in client.get(url).content.decode()
+    Observation.objects.create(patient=p, day=97, variable="temperature", value="39.6",
+                               unit="°C", line=9000)
+    page = client.get(url).content.decode()
+    assert link in page
+    row = page[page.index(link):page.index("</tr>", page.index(link))]
+    assert "<td>fever</td>" in row

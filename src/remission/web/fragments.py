@@ -19,11 +19,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.loader import get_template
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 #: fragments each process keeps (a row is a few hundred bytes; the form about 20 kB)
@@ -41,21 +42,39 @@ class _Unkeyable(Exception):
     pass
 
 
+#: scalar types whose values are their own key (a float may be NaN: see _freeze)
+_EXACT = _PLAIN - {float}
+#: field names of each dataclass met, in order (a class's fields do not change)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _freeze(value):
     """A hashable key for ``value`` that tells apart values a template shows differently
-    (the type goes with every scalar)."""
+    (the type goes with every scalar).
+
+    Exact types are tested first, with no call for a plain cell of a row (a table's rows
+    are mostly text and numbers), and a dataclass's field names are looked up once per
+    class: the key of a kept row is computed at every look at a page, whose rows are
+    mostly kept already.
+    """
     t = type(value)
     if t in _PLAIN:  # the common case first (a table cell)
         return (t, "NaN") if t is float and value != value else (t, value)
     if t is dict:
-        return ("d", tuple((k, _freeze(v)) for k, v in value.items()))
+        return ("d", tuple([(k, (tv, v) if (tv := type(v)) in _EXACT else _freeze(v))
+                            for k, v in value.items()]))
+    if t is list or t is tuple:
+        return (t, tuple([(tv, v) if (tv := type(v)) in _EXACT else _freeze(v)
+                          for v in value]))
+    names = _FIELDS.get(t)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[t] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return (t, tuple([_freeze(getattr(value, n)) for n in names]))
     if isinstance(value, dict):
         return ("d", tuple((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
         return (type(value), tuple(_freeze(v) for v in value))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value), tuple((f.name, _freeze(getattr(value, f.name)))
-                                   for f in dataclasses.fields(value)))
     if value is None or isinstance(value, (str, int, float, bool)):
         if value != value:  # NaN (equal to nothing): every NaN of a type shows alike
             return (type(value), "NaN")
@@ -130,6 +149,10 @@ def render_rows(template_name: str, rows, name: str = "d", **shared) -> SafeStri
     """Each of ``rows`` rendered by ``template_name`` (as ``name``, with ``shared``),
     joined: what a ``{% for name in rows %}`` loop over the same body writes.
 
+    A row is kept as :func:`render` keeps a fragment (by the values of its context), but
+    the key of the values shared by all rows is made once, the rows' keys are looked up
+    under one lock, and only the rows not kept yet are rendered by the engine.
+
     Parameters
     ----------
     template_name : str
@@ -156,7 +179,41 @@ def render_rows(template_name: str, rows, name: str = "d", **shared) -> SafeStri
     >>> html.count("<tr>"), 'href="/study/1/patient/7/day/2/"' in html
     (2, True)
     """
-    return mark_safe("".join(render(template_name, {**shared, name: r}) for r in rows))
+    rows = list(rows)
+    try:  # the shared values' key once for all rows
+        base = (template_name, name, _freeze(shared))
+    except _Unkeyable:
+        base = None
+    keys = []
+    for r in rows:
+        try:
+            keys.append(None if base is None else (base, _freeze(r)))
+        except _Unkeyable:
+            keys.append(None)
+    html: list = [None] * len(rows)
+    with _LOCK:  # one lock for the look-ups of all rows
+        for i, key in enumerate(keys):
+            if key is not None:
+                try:
+                    found = _KEPT.get(key)
+                except TypeError:  # a key that cannot be hashed: rendered, not kept
+                    keys[i] = None
+                    continue
+                if found is not None:
+                    _KEPT.move_to_end(key)
+                    html[i] = found
+    made = {}
+    for i, found in enumerate(html):
+        if found is None:
+            html[i] = mark_safe(get_template(template_name).render({**shared, name: rows[i]}))
+            if keys[i] is not None:
+                made[keys[i]] = html[i]
+    if made:
+        with _LOCK:
+            _KEPT.update(made)
+            while len(_KEPT) > SIZE:
+                _KEPT.popitem(last=False)
+    return mark_safe("".join(html))
 
 
 def url_around(name: str, *args) -> tuple[str, str]:
@@ -183,7 +240,7 @@ def url_around(name: str, *args) -> tuple[str, str]:
 
     Examples
     --------
-    >>> from django.urls import reverse
+    >>> from django.urls import get_script_prefix, get_urlconf, reverse
     >>> head, tail = url_around("retire", 3, 7, "observation")
     >>> head, tail
     ('/study/3/patient/7/observation/', '/retire/')
@@ -193,11 +250,54 @@ def url_around(name: str, *args) -> tuple[str, str]:
     >>> head + str(-2) + tail == reverse("bedside", args=[3, 7, -2])
     True
     """
+    return _url_around(name, args, get_script_prefix(), get_urlconf())
+
+
+@lru_cache(maxsize=4096)
+def _url_around(name: str, args: tuple, prefix: str, urlconf) -> tuple[str, str]:
+    """:func:`url_around`, kept for the process's URL prefix and URL map (each patient's
+    few link patterns are reversed once)."""
     u0, u1 = reverse(name, args=[*args, 0]), reverse(name, args=[*args, 1])
     i = next(i for i, (a, b) in enumerate(zip(u0, u1, strict=True)) if a != b)
     if u0[i + 1:] != u1[i + 1:]:  # not a single integer argument written as its digits
         raise ValueError(f"{name}: the last argument is not written as an integer")
     return u0[:i], u0[i + 1:]
+
+
+def form_as_p(form_class) -> SafeString:
+    """An unbound ``form_class()`` as its ``as_p()`` writes it, kept in this process: a
+    form without data or initial values renders the same bytes each time (the form
+    renderer's setting clears what is kept).
+
+    Parameters
+    ----------
+    form_class : type of django.forms.Form
+        A form whose constructor needs no arguments.
+
+    Returns
+    -------
+    SafeString
+        The HTML of ``form_class().as_p()``.
+
+    Examples
+    --------
+    >>> from remission.web.forms import QueryForm
+    >>> form_as_p(QueryForm) == QueryForm().as_p(), form_as_p(QueryForm) is form_as_p(
+    ...     QueryForm)
+    (True, True)
+    """
+    key = ("as_p", form_class)
+    with _LOCK:
+        html = _KEPT.get(key)
+        if html is not None:
+            _KEPT.move_to_end(key)
+            return html
+    html = form_class().as_p()
+    with _LOCK:
+        _KEPT[key] = html
+        while len(_KEPT) > SIZE:
+            _KEPT.popitem(last=False)
+    return html
 
 
 def clear() -> None:

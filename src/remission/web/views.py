@@ -328,20 +328,46 @@ def _stored_rows_html(stored, study, p, can_edit: bool) -> str:
                                  can_edit=can_edit, **links)
 
 
-def _patient_ctx(request, study, p, role, lists):
+def _record_links(study, p, role) -> dict[str, str]:
+    """The text around a record's key in its links to correct or retire it, per kind of
+    record the patient page lists (``infusion_edit`` + pk + ``infusion_edit_end``...),
+    for a role that edits: no ``{% url %}`` per record."""
+    if not can(role, "edit"):
+        return {}
+    links = {}
+    for kind in ("infusion", "treatment", "adverse_event", "event"):
+        for name, key in (("record_edit", "edit"), ("retire", "retire")):
+            head, tail = fragments.url_around(name, study.pk, p.pk, kind)
+            links.update({f"{kind}_{key}": head, f"{kind}_{key}_end": tail})
+    return links
+
+
+def _daily_shown(p) -> tuple[list[dict], int | None, int | None]:
+    """The patient page's daily table as rows (dicts) and its maximum CRS and
+    neurotoxicity grades (None when not assessed)."""
     table = daily_table(p, fresh=True)
+    return (table.to_dict("records"),
+            None if table.empty or table["crs"].isna().all() else int(table["crs"].max()),
+            None if table.empty or table["neuro"].isna().all()
+            else int(table["neuro"].max()))
+
+
+def _patient_ctx(request, study, p, role, lists):
+    # the rows and maxima once per revision of the patient in this process (shared by
+    # the looks at the revision: never changed)
+    daily, crs_max, neuro_max = per_revision(p, "daily_shown", lambda: _daily_shown(p),
+                                             fresh=True, shared=False)
     sig = lists["signoff"]
-    daily = table.to_dict("records")
     return _ctx(
         request, study, role, patient=p, daily=daily,
         daily_rows=_day_rows_html("web/_daily_row.html", daily, study, p),
-        crs_max=None if table.empty or table["crs"].isna().all() else int(table["crs"].max()),
-        neuro_max=(None if table.empty or table["neuro"].isna().all()
-                   else int(table["neuro"].max())),
+        crs_max=crs_max, neuro_max=neuro_max,
         **lists,
         signoff_valid=sig is not None and sig.fingerprint == fingerprint(p, fresh=True),
-        query_form=QueryForm(), answer_form=AnswerForm(),
-        signoff_form=SignOffForm(),
+        # the unbound forms as their as_p() writes them, kept in this process
+        query_form={"as_p": fragments.form_as_p(QueryForm)},
+        answer_form={"as_p": fragments.form_as_p(AnswerForm)},
+        signoff_form={"as_p": fragments.form_as_p(SignOffForm)},
         fields=[(k, v) for k, v in p.data.items()])
 
 
@@ -392,7 +418,7 @@ def patient_page(request, study_id: int, pk: int):
     (302, '/login/?next=/study/3/patient/1/')
     """
     study, p, role = patient_for(request.user, study_id, pk)
-    lists = _patient_lists(p)
+    lists = {**_patient_lists(p), **_record_links(study, p, role)}
     try:
         ctx = _patient_ctx(request, study, p, role, lists)
     except InputError as exc:  # stored data the validator no longer accepts
