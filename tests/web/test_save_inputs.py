@@ -223,3 +223,68 @@ def test_the_next_line_is_above_every_line_of_the_study(studies):
     assert _next_line(Observation, cll1) == 2 * 10**6 + 1
     lone = Patient.objects.create(study=raw, patient_id="P-none", line=999)
     assert _next_line(Observation, raw) == 10**6 + 1 and not lone.observations.exists()
+
+
+def test_another_process_adds_a_saves_readings_to_the_inputs_it_holds(studies, login):
+    """Another server process (simulated: a copy of this process's caches taken before
+    the write, as web_request_cpu.py --processes does) that holds the inputs of the
+    revision a bedside save replaced builds those of the new revision from them and the
+    save's readings, stored with the save's derived values: one read of the shared
+    cache, no record of the patient read, inputs equal to a fresh read. After two saves,
+    or a write of another kind (a correction, a recorded grade), it reads the patient's
+    records again, with the same result as a fresh read."""
+    import copy
+    from collections import OrderedDict
+
+    from remission.web import grading
+    from remission.web.models import Observation
+
+    _, raw = studies
+    c = login("data_entry")
+    rnd = random.Random(29)
+    p = _fresh_patient(raw.patients.get(patient_id="P007").pk)
+    days = sorted(grading._inputs(p, fresh=True).by_day)
+    added = read_again = 0
+    for _ in range(12):
+        with grading._CACHE_LOCK:  # the other process: this patient's inputs only
+            other = OrderedDict([(p.pk, copy.deepcopy(grading._CACHE[p.pk]))]), OrderedDict()
+        what = rnd.random()
+        writes = 2 if what < 0.2 else 1  # two saves: the other process is two behind
+        for _ in range(writes):
+            day = rnd.choice(days) if rnd.random() < 0.6 else rnd.randrange(-3, 60)
+            data = {"time": f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}",
+                    "temperature": f"{36 + rnd.random() * 4:.1f}"}
+            if rnd.random() < 0.5:
+                data["sbp"] = str(80 + rnd.randrange(50))
+            if rnd.random() < 0.3:
+                data["temperature__attributed_to"] = "infection"
+            if 0.2 <= what < 0.3:
+                data.update(crs_recorded=str(rnd.randrange(3)), reason="re-graded")
+            r = c.post(reverse("bedside", args=[raw.pk, p.pk, day]), data)
+            assert r.status_code in (200, 302), r.status_code
+        if 0.3 <= what < 0.4:  # a correction: not a save of readings
+            o = Observation.objects.filter(patient=p, retired=False,
+                                           variable="temperature").order_by("?").first()
+            o.value, o._change_reason = f"{36 + rnd.random() * 3:.1f}", "typo"
+            o.save()
+        p = _fresh_patient(p.pk)
+        mine = grading._CACHE, grading._LOCAL
+        grading._CACHE, grading._LOCAL = other
+        try:
+            before = grading._CACHE[p.pk].revision
+            with CaptureQueriesContext(connection) as q:
+                got = grading._inputs(p, fresh=True)
+            records = [x["sql"] for x in q.captured_queries
+                       if "remission_derived_cache" not in x["sql"]]
+            if got.added is not None and got.added[0] == before:
+                assert len(q.captured_queries) == 1 and not records, q.captured_queries
+                added += 1
+            else:
+                assert records
+                read_again += 1
+            with grading._CACHE_LOCK:
+                del grading._CACHE[p.pk]
+            _assert_same_inputs(got, grading._inputs(p, fresh=True), p)
+        finally:
+            grading._CACHE, grading._LOCAL = mine
+    assert added >= 5 and read_again >= 2, (added, read_again)

@@ -159,6 +159,7 @@ class _Inputs:
     recorded: dict | None = None          # day -> (CRS, neuro) recorded grades, on first use
     graded: dict = field(default_factory=dict)  # _form_key -> DayGrades (a form sent again)
     keys: list | None = None              # _KEY text of every row (None: a cell not text)
+    added: tuple | None = None            # (previous revision, rows) when a save built it
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -174,7 +175,14 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
     while it is what the database holds). ``fresh``: ``patient`` was read from the
     database in this request, so its ``revision`` is current (saves one query).
     ``convert=False`` leaves the stored rows' conversion to the caller
-    (:func:`_convert_together`) or to their first use."""
+    (:func:`_convert_together`) or to their first use.
+
+    When this process holds the inputs of an older revision and the current one was made
+    by a bedside save that only added readings to it (in another process: the rows it
+    added are stored with its derived values, :func:`_derive_now`), the new inputs are
+    those rows added to the held ones as the saving process added them
+    (:func:`_with_added`): one read of the shared cache instead of the patient's records
+    (tests/web/test_save_inputs.py compares with a fresh read)."""
     from remission.web.folder import event_rows, treatment_rows
     from remission.web.models import Patient
 
@@ -186,6 +194,15 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
         if hit is not None and hit.revision == revision and hit.toml == toml:
             _CACHE.move_to_end(patient.pk)
             return hit
+    if hit is not None and hit.toml == toml and hit.patient_id == patient.patient_id:
+        # a bedside save in another process may have only added readings to the revision
+        # held here: its rows, stored with its derived values (_derive_now), are added
+        # as that process added them (one read instead of the patient's records)
+        from django.core.cache import caches
+
+        added = caches[SHARED_CACHE].get(_key(patient, revision, "added"))
+        if added is not None and added[0] == hit.revision:
+            return _keep(patient.pk, _with_added(patient, revision, hit, *added[1:]))
     # the patient row of this revision (read in this request when ``fresh``)
     p = patient if fresh else Patient.objects.get(pk=patient.pk)
     rows = [{"day": d, "time": t, "variable": v, "value": x, "unit": u, "source": s, **e}
@@ -201,11 +218,12 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
 
 def _build_inputs(p, revision: str, toml: str, rows: list[dict], tx_rows, ev_rows,
                   source: tuple, hit: _Inputs | None, convert: bool,
-                  keys: list | None = None) -> _Inputs:
+                  keys: list | None = None, converted: dict | None = None) -> _Inputs:
     """The :class:`_Inputs` of a patient's revision from its database rows (``rows``, the
     active observations in the database's order; the treatment and event rows, needed
     only when ``source`` differs from the previous inputs ``hit``'s; ``keys``: the rows'
-    :func:`_text_cells`, when the caller has them)."""
+    :func:`_text_cells`, when the caller has them; ``converted``: canonical rows by
+    their text cells, converted with the weights of ``hit`` by the caller)."""
     from remission.web.folder import typed_table
 
     by_day: dict[int, list[int]] = {}
@@ -237,6 +255,8 @@ def _build_inputs(p, revision: str, toml: str, rows: list[dict], tx_rows, ev_row
         # a row's conversion depends on its text and the patient's weight only: the rows
         # of the previous revision are not converted again (a save converts its new rows)
         out.canon = dict(hit.canon)
+        if converted:
+            out.canon.update(converted)
     if keys is None:
         keys = [_text_cells(r, p.patient_id) for r in rows]
     out.keys = None if any(k is None for k in keys) else keys
@@ -313,23 +333,41 @@ def inputs_after_save(patient, previous: str, observations: list) -> bool:
         hit = _CACHE.get(patient.pk)
     if hit is None or hit.revision != previous or hit.toml != patient.study.toml:
         return False
+    rows = [{"day": o.day, "time": o.time, "variable": o.variable, "value": o.value,
+             "unit": o.unit, "source": o.source, **o.extra}
+            for o in sorted(observations, key=lambda o: o.day)]  # stable: lines kept
+    _keep(patient.pk, _with_added(patient, patient.revision, hit, rows))
+    return True
+
+
+def _with_added(patient, revision: str, hit: _Inputs, added: list[dict],
+                converted: dict | None = None) -> _Inputs:
+    """The inputs of ``revision``, which only added the observation rows ``added`` (in
+    the order of their days, lines kept within a day) to the revision of ``hit``: each
+    goes after the rows of its day and of the days before (:func:`inputs_after_save`).
+    ``converted``: the canonical rows of ``added`` by their text cells, as the saving
+    process converted them (another process's rows then need no conversion here).
+
+    The new inputs carry ``(hit.revision, added, converted)`` so that the process that
+    made them stores them with the revision's derived values (:func:`_derive_now`), for
+    the other processes holding the inputs of ``hit.revision`` (:func:`_inputs`)."""
     rows = list(hit.rows)
     # the rows' text cells: those of the previous rows (when all are text) and the new
     keys = None if hit.keys is None else list(hit.keys)
-    for o in sorted(observations, key=lambda o: o.day):  # stable: lines kept per day
-        row = {"day": o.day, "time": o.time, "variable": o.variable, "value": o.value,
-               "unit": o.unit, "source": o.source, **o.extra}
+    new = [_text_cells(row, hit.patient_id) for row in added]
+    for row, key in zip(added, new, strict=True):
         at = len(rows)
-        while at and rows[at - 1]["day"] > o.day:
+        while at and rows[at - 1]["day"] > row["day"]:
             at -= 1
         rows.insert(at, row)
         if keys is not None:
-            keys.insert(at, _text_cells(row, hit.patient_id))
-    out = _build_inputs(patient, patient.revision, hit.toml, rows, None, None, hit.source,
-                        hit, True, keys)
+            keys.insert(at, key)
+    out = _build_inputs(patient, revision, hit.toml, rows, None, None, hit.source, hit,
+                        True, keys, converted)
     out.recorded = hit.recorded  # no recorded grade written
-    _keep(patient.pk, out)
-    return True
+    out.added = (hit.revision, added,
+                 {k: out.canon[k] for k in new if k is not None and k in out.canon})
+    return out
 
 
 #: the columns of a stored observation row, in the order the bedside form's rows have them
@@ -1784,7 +1822,10 @@ def _derive_now(p, extra, lock: str | None = None,
 
     derived: dict[str, object] = {}  # a response derived now, under its inputs' key
     try:
-        out = _course(_inputs(p, fresh=True), p)
+        inp = _inputs(p, fresh=True)
+        if inp.added is not None:  # a save's rows, for the other processes (_inputs)
+            derived[_key(p, p.revision, "added")] = inp.added
+        out = _course(inp, p)
         values: dict[str, object] = {"course": out, "response": _response(out, p, derived)}
     except InputError:
         return None
