@@ -1962,16 +1962,23 @@ def _response_key(patient, daily: pd.DataFrame, system: str, landmark_day) -> st
     tests/web/test_response_reuse.py)."""
     from remission.derive.criteria.response import RESPONSE_VARIABLES
 
-    cols = [c for c in RESPONSE_VARIABLES
-            if c in daily.columns and daily[c].notna().to_numpy().any()]
-    rows = daily[cols].notna().any(axis=1).to_numpy() if cols else \
-        np.zeros(len(daily), dtype=bool)
+    # each column's array read once (a frame of the columns is not built)
+    arrays = {c: daily[c] for c in ("patient_id", "day", *RESPONSE_VARIABLES)
+              if c in daily.columns}
+    rows = np.zeros(len(daily), dtype=bool)
+    cols = []
+    for c in RESPONSE_VARIABLES:
+        if c in arrays:
+            seen = pd.notna(arrays[c].to_numpy())
+            if seen.any():
+                cols.append(c)
+                rows |= seen
     read = ["patient_id", "day", *cols]
     h = hashlib.sha256(repr((system, landmark_day, patient.patient_id, read,
-                             [repr(daily[c].dtype) for c in read],
+                             [repr(arrays[c].dtype) for c in read],
                              int(rows.sum()))).encode("utf-8"))
     for c in read:
-        arr = daily[c].to_numpy()[rows]
+        arr = arrays[c].to_numpy()[rows]
         if arr.dtype.kind in "biuf":
             h.update(np.ascontiguousarray(arr).tobytes())
         else:
