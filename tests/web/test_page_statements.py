@@ -36,6 +36,15 @@ def _another_process() -> None:
     grading._CACHE.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process() -> None:
+    """Each test starts as a new process: a value an earlier test of the same worker kept
+    in this process (same patient, same revision: every test starts from the same
+    database) is not in the shared cache, which that test's rollback emptied, so a first
+    look would find it here and store nothing for the next one."""
+    _another_process()
+
+
 def _queried(p, user) -> None:
     """Two queries (one answered) on ``p``: the page shows who raised them."""
     from remission.web.models import Query
