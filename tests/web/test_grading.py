@@ -282,7 +282,7 @@ def test_live_grade_conversion_without_the_frame_equals_normalise_observations(s
     for p in Patient.objects.filter(study=raw).order_by("line")[1:3]:
         inp = _inputs(p)
         w = inp.weights
-        days = sorted({inp.rows[i]["day"] for i in inp.temperatures})
+        days = sorted({inp.rows[i]["day"] for i in inp.cross_day})
         assert len(days) > 3
         for day in (days[0], days[len(days) // 2], 205):
             for rows in (typed, timed, _rows(temperature=37.2)):
@@ -294,14 +294,14 @@ def test_live_grade_conversion_without_the_frame_equals_normalise_observations(s
     assert checked == 18
     # no temperature on any other day (and no ANC on the adjacent days, which the
     # febrile-neutropenia pairing reads): the typed rows alone
-    lone = dataclasses.replace(inp, temperatures=[], temp_keys=None)
+    lone = dataclasses.replace(inp, cross_day=[], cross_keys=None)
     got = _day_canonical(lone, 205, typed, checked=True)
     assert list(got["variable"]) == ["temperature", "norepinephrine", "oxygen_device",
                                      "ice_score", "anc"]
     assert "source" not in got.columns and "attributed_to" in got.columns
     # a stored cell that is not text: the frame decides its text (not this shortcut)
-    odd = dataclasses.replace(inp, rows=[dict(r) for r in inp.rows], temp_keys=None)
-    odd.rows[odd.temperatures[0]]["attributed_to"] = 3
+    odd = dataclasses.replace(inp, rows=[dict(r) for r in inp.rows], cross_keys=None)
+    odd.rows[odd.cross_day[0]]["attributed_to"] = 3
     assert _day_canonical(odd, 205, typed, checked=True) is False
 
 
@@ -443,4 +443,37 @@ def test_live_fever_waiver_sees_a_stored_fever_however_its_name_is_written(studi
     crs = grade_all(canon, treatments=tx, response=None, summaries=False)["crs_daily"]
     batch_grade = int(crs.loc[crs["day"] == 2, "grade"].iloc[0])
     assert batch_grade == 3  # one vasopressor, fever waived after tocilizumab
+    assert g.crs.grade == batch_grade
+
+
+def test_live_grade_counts_a_vasopressor_running_from_the_day_before(studies):
+    # ASTCT 2019 (Lee 2019 BBMT 25:625): "Grade 4: ... requiring multiple vasopressors
+    # (excluding vasopressin)". remission counts a timed dose as running until that drug's
+    # next timed reading for the patient (derive.criteria.daily.concurrent_pressors), so a
+    # norepinephrine started at 22:00 on day 1 and next charted at 10:00 on day 2 is still
+    # running when epinephrine runs from 08:00 to 09:00 on day 2: two at once, grade 4. The
+    # live grade of day 2 must see day 1's dose, as the batch pipeline does.
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = Patient.objects.create(study=raw, patient_id="VP01", line=970)
+    for line, (t, v, x, u) in enumerate((("20:00", "temperature", "39.0", "°C"),
+                                        ("22:00", "norepinephrine", "8", "µg/min"))):
+        Observation.objects.create(patient=p, day=1, time=t, variable=v, value=x, unit=u,
+                                   line=971 + line)
+    typed = [{"variable": "temperature", "value": "38.8", "unit": "°C", "time": "07:00"},
+             {"variable": "epinephrine", "value": "5", "unit": "µg/min", "time": "08:00"},
+             {"variable": "epinephrine", "value": "0", "unit": "µg/min", "time": "09:00"},
+             {"variable": "norepinephrine", "value": "8", "unit": "µg/min",
+              "time": "10:00"}]  # on day 2 alone, never two at once
+    g = grade_day(p, 2, typed)
+    canon = normalise_observations(pd.DataFrame(
+        [{"patient_id": "VP01", "day": 1, "time": "20:00", "variable": "temperature",
+          "value": "39.0", "unit": "°C"},
+         {"patient_id": "VP01", "day": 1, "time": "22:00", "variable": "norepinephrine",
+          "value": "8", "unit": "µg/min"}]
+        + [{"patient_id": "VP01", "day": 2, **r} for r in typed]))
+    crs = grade_all(canon, response=None, summaries=False)["crs_daily"]
+    batch_grade = int(crs.loc[crs["day"] == 2, "grade"].iloc[0])
+    assert batch_grade == 4  # the oracle: two vasopressors at 08:00 on day 2
     assert g.crs.grade == batch_grade

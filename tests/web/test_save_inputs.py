@@ -32,7 +32,7 @@ def _assert_same_inputs(kept, read, patient) -> None:
     assert kept.revision == read.revision and kept.toml == read.toml
     assert kept.patient_id == read.patient_id
     assert kept.rows == read.rows  # same rows, same order, same cells
-    assert kept.by_day == read.by_day and kept.temperatures == read.temperatures
+    assert kept.by_day == read.by_day and kept.cross_day == read.cross_day
     assert kept.keys == read.keys and kept.source == read.source
     for a, b in ((kept.patients, read.patients), (kept.treatments, read.treatments),
                  (kept.events, read.events)):

@@ -27,6 +27,7 @@ import pandas as pd
 
 from remission.analyses.raw import CRS_VARIABLES, NEURO_VARIABLES, resolve_systems
 from remission.derive.criteria import SYSTEMS
+from remission.derive.criteria.daily import PRESSORS
 from remission.errors import InputError, Problem, ProblemLog
 from remission.vocab.vocabulary import VOCABULARY, variable_name
 
@@ -146,7 +147,7 @@ class _Inputs:
     patient_id: str
     rows: list[dict]                      # active observation rows, in file order
     by_day: dict[int, list[int]]          # day -> positions in ``rows``
-    temperatures: list[int]               # positions of temperature rows
+    cross_day: list[int]                  # positions of the rows other days depend on
     patients: pd.DataFrame
     treatments: pd.DataFrame
     events: pd.DataFrame
@@ -155,11 +156,15 @@ class _Inputs:
     infusions: pd.DataFrame | None = None  # infusion windows (grade_all's), on first use
     source: tuple = ()                    # the database rows the typed tables came from
     context: dict = field(default_factory=dict)  # grade_all's context of these tables
-    temp_keys: list | None = None         # _KEY text of each temperature row, on first use
+    cross_keys: list | None = None        # _KEY text of each cross_day row, on first use
     recorded: dict | None = None          # day -> (CRS, neuro) recorded grades, on first use
     graded: dict = field(default_factory=dict)  # _form_key -> DayGrades (a form sent again)
     keys: list | None = None              # _KEY text of every row (None: a cell not text)
     added: tuple | None = None            # (previous revision, rows) when a save built it
+
+
+#: variables whose rows of other days a day's live grade keeps (:func:`_other_days`)
+_CROSS_DAY = frozenset(("temperature", *PRESSORS))
 
 
 #: patient pk -> its inputs (least recently used dropped beyond ``_CACHE_SIZE``)
@@ -247,8 +252,7 @@ def _build_inputs(p, revision: str, toml: str, rows: list[dict], tx_rows, ev_row
     weights = pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts \
         else pd.Series(dtype=float)
     out = _Inputs(revision, toml, p.patient_id, rows, by_day,
-                  [i for i, r in enumerate(rows)
-                   if variable_name(r["variable"]) == "temperature"],
+                  [i for i, r in enumerate(rows) if variable_name(r["variable"]) in _CROSS_DAY],
                   pts, tx, ev, weights if len(weights) else None, infusions=infusions,
                   source=source, context=context)
     if hit is not None and hit.toml == toml and _same_weights(hit.weights, out.weights):
@@ -519,10 +523,12 @@ def patient_frames(patient, day: int | None = None,
     """(observations, patients, treatments, events) frames of one patient as the pipeline
     reads them; ``day_rows`` replace the stored rows of ``day`` when given.
 
-    ``only_day`` keeps, of the other days, only the temperatures and the ANC of the
-    adjacent days (:func:`_other_days`): a CRS grade of a day depends on other days only
-    through the ASTCT fever waiver (first fever versus first anti-cytokine therapy),
-    febrile neutropenia through the ANC paired with the fever (CTCAE v5.0, within
+    ``only_day`` keeps, of the other days, only the temperatures, the vasopressor doses
+    and the ANC of the adjacent days (:func:`_other_days`): a CRS grade of a day depends
+    on other days only through the ASTCT fever waiver (first fever versus first
+    anti-cytokine therapy) and through a timed vasopressor dose still running from an
+    earlier day (:func:`~remission.derive.criteria.daily.concurrent_pressors`), febrile
+    neutropenia through the ANC paired with the fever (CTCAE v5.0, within
     ``FN_WINDOW_DAYS``), neurotoxicity and laboratory grades not at all. That the
     result equals the full-course grading is tested on every graded patient-day of the
     bundled synthetic study (tests/web/test_grading.py).
@@ -539,7 +545,8 @@ def patient_frames(patient, day: int | None = None,
     day_rows : list of dict of str to str, optional
         Readings of ``day`` (``variable, value, unit, time`` ...).
     only_day : bool, default False
-        Keep only the temperatures of the other days (and the ANC of the adjacent days).
+        Keep only the temperatures and vasopressor doses of the other days (and the ANC
+        of the adjacent days).
 
     Returns
     -------
@@ -735,13 +742,13 @@ def _text_cells(row: dict, patient_id: str) -> tuple | None:
 def _day_canonical(inp: _Inputs, day: int, day_rows: list[dict], checked: bool,
                    fill_only: bool = False):
     """:func:`_canonical` of ``_frames(inp, day, day_rows, only_day=True)[0]`` (the
-    patient's temperatures of the other days, then ``day_rows``) without building that
-    frame: the temperature rows' cells are read once per revision of the patient.
+    patient's temperatures and vasopressor doses of the other days, then ``day_rows``)
+    without building that frame: those rows' cells are read once per revision of the
+    patient.
     Returns ``False`` when a cell is not text (the caller then builds the frame)."""
-    if inp.temp_keys is None:
-        tk = [_text_cells(inp.rows[i], inp.patient_id) for i in inp.temperatures]
-        inp.temp_keys = tk
-    text = dict(zip(inp.temperatures, inp.temp_keys, strict=True))
+    if inp.cross_keys is None:
+        inp.cross_keys = [_text_cells(inp.rows[i], inp.patient_id) for i in inp.cross_day]
+    text = dict(zip(inp.cross_day, inp.cross_keys, strict=True))
     keep = _other_days(inp, day)
     typed = [_text_cells({**r, "day": day}, inp.patient_id) for r in day_rows]
     keys = [text[i] if i in text else _text_cells(inp.rows[i], inp.patient_id)
@@ -766,14 +773,16 @@ def _present(rows: list[dict]) -> list[str]:
 def _other_days(inp: _Inputs, day: int) -> list[int]:
     """Positions (file order) of the stored rows of other days that the grades of ``day``
     depend on: every temperature (the ASTCT 2019 fever waiver looks for fever on or before
-    the first anti-cytokine therapy; a sustained fever may run over midnight) and the
+    the first anti-cytokine therapy; a sustained fever may run over midnight), every
+    vasopressor dose (a timed dose runs until that drug's next timed reading, whatever its
+    day: :func:`~remission.derive.criteria.daily.concurrent_pressors`) and the
     ANC of the days within the febrile-neutropenia pairing window
     (:data:`~remission.derive.criteria.ctcae.FN_WINDOW_DAYS`: CTCAE v5.0 febrile
     neutropenia pairs the fever with an ANC < 1.0 x 10^9/L measured that day or the day
     before or after)."""
     from remission.derive.criteria.ctcae import FN_WINDOW_DAYS
 
-    out = [i for i in inp.temperatures if inp.rows[i]["day"] != day]
+    out = [i for i in inp.cross_day if inp.rows[i]["day"] != day]
     near = [i for k in range(1, FN_WINDOW_DAYS + 1) for d in (day - k, day + k)
             for i in inp.by_day.get(d, ()) if variable_name(inp.rows[i]["variable"]) == "anc"]
     return sorted(out + near) if near else out
