@@ -314,7 +314,15 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     else:
         cols["fever_sustained"] = np.zeros(len(rows), dtype=bool)
     pressor_rows = [n for n in PRESSORS if n in names]
+    timed_pressor = False
     if len(pressor_rows) >= 2 and "time" in obs.columns:
+        p_codes = [k for k, nm in enumerate(var_names) if nm in PRESSORS]
+        timed_pressor = bool((timed & np.isin(varc, p_codes)).any())
+        if not timed_pressor:
+            # no vasopressor dose has a time: concurrent_pressors finds no timed day and
+            # every day is left to the grader (NaN), decided on the arrays
+            cols["pressors_concurrent"] = np.full(len(rows), np.nan)
+    if timed_pressor:
         # clock time decides "multiple vasopressors" (ASTCT 2019 grade 4): concurrent only
         cp = concurrent_pressors(obs)
         idx = pd.MultiIndex.from_frame(pd.DataFrame(
