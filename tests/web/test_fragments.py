@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from django.template import engines
 from django.urls import reverse
@@ -59,11 +60,14 @@ def test_pages_write_the_old_templates_bytes(studies, login):
     _, raw = studies
     p, day = _hostile_patient(raw)
     ctx = {"study": raw, "patient": p}
+    grades = ("crs", "neuro", "crs_recorded", "neuro_recorded")  # whole numbers or None
     for role, can_edit in (("admin", True), ("monitor", False)):
         client = login(role)
         for look in range(2):  # the second look is served from kept fragments
             page = client.get(reverse("patient", args=[raw.pk, p.pk])).content.decode()
-            old = _old("daily", {**ctx, "daily": daily_table(p).to_dict("records")})
+            rows = [{k: (None if pd.isna(v) else int(v)) if k in grades else v
+                     for k, v in r.items()} for r in daily_table(p).to_dict("records")]
+            old = _old("daily", {**ctx, "daily": rows})
             assert _tbody(page, "<caption>Per day") == old, (role, look)
             page = client.get(reverse("timeline", args=[raw.pk, p.pk])).content.decode()
             old = _old("timeline", {**ctx, "days": summaries.timeline(p)})
@@ -140,3 +144,30 @@ def test_patient_page_shows_a_new_day_at_the_next_look(studies, login):
     assert link in page
     row = page[page.index(link):page.index("</tr>", page.index(link))]
     assert "<td>fever</td>" in row
+
+
+def test_patient_page_shows_whole_grades_and_a_dash_when_not_assessed(studies, login):
+    """The patient page's daily table shows a grade as the whole number the grading
+    scales use (ASTCT 2019 CRS and ICANS grades are 0-5) and "—" on a day the syndrome
+    was not assessed, also when the table mixes both: day 1 a fever alone (CRS 1, no
+    neurological reading), day 2 an ICE score alone (ICANS 0, no CRS reading)."""
+    import re
+
+    from remission.vocab.vocabulary import VOCABULARY
+    from remission.web.models import Observation, Patient
+
+    _, raw = studies
+    p = Patient.objects.create(study=raw, patient_id="DS01", line=990)
+    Observation.objects.create(patient=p, day=1, variable="temperature", value="38.5",
+                               unit="°C", line=991)
+    Observation.objects.create(patient=p, day=2, variable="ice_score", value="10",
+                               unit=VOCABULARY["ice_score"].unit, line=992)
+    page = login("admin").get(reverse("patient", args=[raw.pk, p.pk])).content.decode()
+
+    def cells(day: int) -> list[str]:
+        link = 'href="' + reverse("bedside", args=[raw.pk, p.pk, day]) + '"'
+        row = page[page.index(link):page.index("</tr>", page.index(link))]
+        return re.findall(r"<td>(.*?)</td>", row)
+
+    assert cells(1)[:5] == ["1", "fever", "", "—", ""]
+    assert cells(2)[:5] == ["—", "", "", "0", ""]

@@ -342,11 +342,20 @@ def _record_links(study, p, role) -> dict[str, str]:
     return links
 
 
+#: the daily table's grade columns (whole numbers, None when not assessed or not recorded)
+_GRADE_CELLS = ("crs", "neuro", "crs_recorded", "neuro_recorded")
+
+
 def _daily_shown(p) -> tuple[list[dict], int | None, int | None]:
     """The patient page's daily table as rows (dicts) and its maximum CRS and
     neurotoxicity grades (None when not assessed)."""
     table = daily_table(p, fresh=True)
-    return (table.to_dict("records"),
+    rows = table.to_dict("records")
+    for r in rows:  # a grade column with unassessed days is float with NaN: show 1, not 1.0
+        for k in _GRADE_CELLS:
+            if k in r:
+                r[k] = None if pd.isna(r[k]) else int(r[k])
+    return (rows,
             None if table.empty or table["crs"].isna().all() else int(table["crs"].max()),
             None if table.empty or table["neuro"].isna().all()
             else int(table["neuro"].max()))
