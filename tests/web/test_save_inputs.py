@@ -49,6 +49,19 @@ def _assert_same_inputs(kept, read, patient) -> None:
     assert kept.recorded is None or kept.recorded == _recorded(read, patient)
 
 
+def _random_readings(rnd, days: list[int]) -> tuple[int, dict]:
+    """A bedside save of readings only: a day with readings or a new one (days -3 to 59),
+    a timed temperature, sometimes a blood pressure and an attribution."""
+    day = rnd.choice(days) if rnd.random() < 0.6 else rnd.randrange(-3, 60)
+    data = {"time": f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}",
+            "temperature": f"{36 + rnd.random() * 4:.1f}"}
+    if rnd.random() < 0.5:
+        data["sbp"] = str(80 + rnd.randrange(50))
+    if rnd.random() < 0.3:
+        data["temperature__attributed_to"] = "infection"
+    return day, data
+
+
 def test_random_saves_keep_inputs_equal_to_a_fresh_read(studies, login, monkeypatch):
     from remission.web import grading, views
     from remission.web.models import Observation, RecordedGrade
@@ -87,13 +100,7 @@ def test_random_saves_keep_inputs_equal_to_a_fresh_read(studies, login, monkeypa
                     "reason": "re-graded"})
                 assert r.status_code in (200, 302)
             else:  # readings only: one to three, on a day with readings or a new day
-                day = rnd.choice(days) if rnd.random() < 0.6 else rnd.randrange(-3, 60)
-                data = {"time": f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}",
-                        "temperature": f"{36 + rnd.random() * 4:.1f}"}
-                if rnd.random() < 0.5:
-                    data["sbp"] = str(80 + rnd.randrange(50))
-                if rnd.random() < 0.3:
-                    data["temperature__attributed_to"] = "infection"
+                day, data = _random_readings(rnd, days)
                 if rnd.random() < 0.3:
                     data["heart_rate"] = str(60 + rnd.randrange(70))
                 r = c.post(reverse("bedside", args=[raw.pk, p.pk, day]), data)
@@ -251,13 +258,7 @@ def test_another_process_adds_a_saves_readings_to_the_inputs_it_holds(studies, l
         what = rnd.random()
         writes = 2 if what < 0.2 else 1  # two saves: the other process is two behind
         for _ in range(writes):
-            day = rnd.choice(days) if rnd.random() < 0.6 else rnd.randrange(-3, 60)
-            data = {"time": f"{rnd.randrange(24):02d}:{rnd.randrange(60):02d}",
-                    "temperature": f"{36 + rnd.random() * 4:.1f}"}
-            if rnd.random() < 0.5:
-                data["sbp"] = str(80 + rnd.randrange(50))
-            if rnd.random() < 0.3:
-                data["temperature__attributed_to"] = "infection"
+            day, data = _random_readings(rnd, days)
             if 0.2 <= what < 0.3:
                 data.update(crs_recorded=str(rnd.randrange(3)), reason="re-graded")
             r = c.post(reverse("bedside", args=[raw.pk, p.pk, day]), data)
