@@ -130,19 +130,32 @@ def render(template_name: str, context: dict, keep: bool = True,
         except (_Unkeyable, TypeError):
             key = None
     if key is not None:
-        with _LOCK:
-            html = _KEPT.get(key)
-            if html is not None:
-                _KEPT.move_to_end(key)
-                return html
+        html = _kept(key)
+        if html is not None:
+            return html
     html = mark_safe(get_template(template_name).render(
         factory() if factory is not None else context))
     if key is not None:
-        with _LOCK:
-            _KEPT[key] = html
-            while len(_KEPT) > SIZE:
-                _KEPT.popitem(last=False)
+        _keep({key: html})
     return html
+
+
+def _kept(key):
+    """The fragment kept under ``key`` (now the most recently used), or None."""
+    with _LOCK:
+        html = _KEPT.get(key)
+        if html is not None:
+            _KEPT.move_to_end(key)
+        return html
+
+
+def _keep(made: dict) -> None:
+    """Keep the fragments ``made`` (key -> HTML), the least recently used beyond
+    :data:`SIZE` dropped."""
+    with _LOCK:
+        _KEPT.update(made)
+        while len(_KEPT) > SIZE:
+            _KEPT.popitem(last=False)
 
 
 def render_rows(template_name: str, rows, name: str = "d", **shared) -> SafeString:
@@ -209,10 +222,7 @@ def render_rows(template_name: str, rows, name: str = "d", **shared) -> SafeStri
             if keys[i] is not None:
                 made[keys[i]] = html[i]
     if made:
-        with _LOCK:
-            _KEPT.update(made)
-            while len(_KEPT) > SIZE:
-                _KEPT.popitem(last=False)
+        _keep(made)
     return mark_safe("".join(html))
 
 
@@ -287,16 +297,10 @@ def form_as_p(form_class) -> SafeString:
     (True, True)
     """
     key = ("as_p", form_class)
-    with _LOCK:
-        html = _KEPT.get(key)
-        if html is not None:
-            _KEPT.move_to_end(key)
-            return html
-    html = form_class().as_p()
-    with _LOCK:
-        _KEPT[key] = html
-        while len(_KEPT) > SIZE:
-            _KEPT.popitem(last=False)
+    html = _kept(key)
+    if html is None:
+        html = form_class().as_p()
+        _keep({key: html})
     return html
 
 
