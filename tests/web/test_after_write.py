@@ -164,3 +164,51 @@ def test_the_dashboard_waits_for_the_counts_a_write_is_deriving(studies, grading
     gradings.clear()
     assert dashboard(small).enrolled == 2
     assert gradings == [("P02",)]  # graded by the dashboard itself
+
+
+def test_the_counts_of_a_save_equal_the_daily_tables_without_laying_it_out(
+        studies, login, monkeypatch):
+    """A bedside save stores the patient's dashboard counts without laying out the
+    patient page's daily table (the page lays it out when shown; counted, never timed),
+    and for 16 patients of the study the counts equal those read from the daily table
+    (its highest CRS and neurotoxicity grades, the days with a CRS reading in the
+    course's daily values, the last day)."""
+    from remission.analyses.raw import CRS_VARIABLES
+    from remission.web import grading
+    from remission.web.grading import course, courses, daily_table, stored_values
+    from remission.web.models import Patient
+    from remission.web.summaries import _patient_counts
+
+    _, raw = studies
+    client = login("data_entry")
+    p = Patient.objects.get(study=raw, patient_id="P006")
+    laid_out = []
+    real = grading._daily_table
+
+    def counted(*a, **k):
+        laid_out.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(grading, "_daily_table", counted)
+    r = client.post(reverse("bedside", args=[raw.pk, p.pk, 63]),
+                    {"time": "07:00", "temperature": "39.1", "sbp": "85"})
+    assert r.status_code == 302 and _stored(p.pk)
+    assert laid_out == []
+    monkeypatch.setattr(grading, "_daily_table", real)
+    ps = list(Patient.objects.filter(study=raw, retired=False).select_related("study")
+              .order_by("line")[:16])
+    courses(ps)  # graded together (one call)
+    for q in ps:
+        table = daily_table(q, fresh=True)
+        daily = course(q, fresh=True).get("daily")
+        want_max = tuple(None if table.empty or table[c].isna().all()
+                         else int(table[c].max()) for c in ("crs", "neuro"))
+        cols = [c for c in CRS_VARIABLES if daily is not None and c in daily.columns]
+        seen = set(daily.loc[daily[cols].notna().any(axis=1).to_numpy(), "day"]
+                   .astype(int)) if cols else set()
+        got = _patient_counts(q)
+        assert got[:2] == want_max, q.patient_id
+        assert got[3] == seen, q.patient_id
+        assert got[4] == (None if daily is None else int(daily["day"].max()))
+        if q.pk == p.pk:
+            assert stored_values([q], "dashboard")[q.pk] == got

@@ -1995,6 +1995,88 @@ def _response_key(patient, daily: pd.DataFrame, system: str, landmark_day) -> st
     return _key(patient, h.hexdigest()[:40], "response-inputs")
 
 
+def assessed_days(patient, fresh: bool = False) -> tuple[dict, dict, frozenset]:
+    """The patient's derived grades on the days each syndrome was assessed, as the patient
+    page, the timeline and the cohort dashboard count them: a day without any reading of
+    a system's variables (:data:`~remission.analyses.raw.CRS_VARIABLES`,
+    :data:`~remission.analyses.raw.NEURO_VARIABLES`) is "not assessed" unless graded 5
+    (death attributed to the syndrome). The one place of that rule: :func:`daily_table`
+    lays these grades out by day, and the dashboard's counts
+    (:func:`remission.web.summaries.after_write`) take their maxima without the table.
+
+    Read from the patient's :func:`course` once per revision in each server process.
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    fresh : bool, default False
+        ``patient`` was read from the database in this request.
+
+    Returns
+    -------
+    tuple
+        ``(crs, neuro, crs_days)``: day -> (grade, deciding rule, "" for grade 0) of the
+        CRS and neurotoxicity systems on their assessed days, and the days with a CRS
+        reading; shared, callers never change them.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When the stored data no longer validate.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> assessed_days(p)
+    ({1: (1, 'fever')}, {}, frozenset({1}))
+    """
+    return per_revision(patient, "assessed", lambda: _assessed(course(patient, fresh)),
+                        fresh, shared=False, lock=False)
+
+
+def _assessed(out: dict) -> tuple[dict, dict, frozenset]:
+    """:func:`assessed_days` of a course (its daily, CRS and neurotoxicity tables)."""
+    if not out:
+        return {}, {}, frozenset()
+    daily = out["daily"]
+    on = daily["day"].tolist()
+
+    def seen(variables) -> set:
+        """Days with a reading of one of ``variables``."""
+        cols = [c for c in variables if c in daily.columns]
+        return {d for d, x in zip(on, daily[cols].notna().to_numpy().any(axis=1).tolist(),
+                                  strict=True) if x} if cols else set()
+
+    def graded(tab, days: set) -> dict:
+        """day -> (grade, rule) on the assessed days (``days``) and the days graded 5."""
+        got = {}
+        for d, g, rule in zip(tab["day"].tolist(), tab["grade"].tolist(),
+                              tab["decided_by"].tolist(), strict=True):
+            g = int(g)
+            if d in days or g == 5:
+                got[d] = (g, str(rule) if g else "")
+        return got
+
+    crs_days = seen(CRS_VARIABLES)
+    return (graded(out["crs_daily"], crs_days), graded(out["neuro_daily"],
+                                                       seen(NEURO_VARIABLES)),
+            frozenset(crs_days))
+
+
 def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     from remission.web.records import kept_recorded_grades
 
@@ -2014,24 +2096,11 @@ def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     if not out:
         return pd.DataFrame(columns=["day", "crs", "crs_rule", "neuro", "neuro_rule"])
     daily, crs, ntx = out["daily"], out["crs_daily"], out["neuro_daily"]
-    on = daily["day"].tolist()
-    days = sorted(set(on) | set(crs["day"].tolist()) | set(ntx["day"].tolist()))
-
-    def graded(tab, variables) -> dict:
-        """day -> (grade, rule); a day without any of ``variables`` is not assessed
-        unless graded 5 (death attributed to the syndrome)."""
-        cols = [c for c in variables if c in daily.columns]
-        seen = {d for d, x in zip(on, daily[cols].notna().to_numpy().any(axis=1).tolist(),
-                                  strict=True) if x} if cols else set()
-        out = {}
-        for d, g, rule in zip(tab["day"].tolist(), tab["grade"].tolist(),
-                              tab["decided_by"].tolist(), strict=True):
-            g = int(g)
-            if d in seen or g == 5:
-                out[d] = (g, str(rule) if g else "")
-        return out
-
-    cg, ng = graded(crs, CRS_VARIABLES), graded(ntx, NEURO_VARIABLES)
+    days = sorted(set(daily["day"].tolist()) | set(crs["day"].tolist())
+                  | set(ntx["day"].tolist()))
+    # (kept per revision when ``patient``'s revision is the one read: the dashboard's
+    # counts of a save read them)
+    cg, ng, _ = assessed_days(patient, True) if fresh else _assessed(out)
     rows = []
     for d in days:
         r = rec.get(int(d))

@@ -21,6 +21,7 @@ import pandas as pd
 from remission.vocab.vocabulary import VOCABULARY
 from remission.web.grading import (
     SHARED_CACHE,
+    assessed_days,
     course,
     course_response,
     courses,
@@ -320,7 +321,7 @@ def dashboard(study) -> Dashboard:
     from django.db import connection
     from django.utils import timezone
 
-    from remission.analyses.raw import CRS_VARIABLES, resolve_systems
+    from remission.analyses.raw import resolve_systems
     from remission.web.models import (
         Event,
         Infusion,
@@ -381,12 +382,12 @@ def dashboard(study) -> Dashboard:
         # bedside save, which stores them: after_write): graded in one call, their
         # counts stored in one write
         courses(stale)
-        new = {p.pk: _patient_counts(p, CRS_VARIABLES) for p in stale}
+        new = {p.pk: _patient_counts(p) for p in stale}
         _store_counts({p: new[p.pk] for p in stale})
         known.update(new)
     for p in active:
         cmax, nmax, best, seen, last_day = known[p.pk] if p.pk in known else per_revision(
-            p, "dashboard", lambda p=p: _patient_counts(p, CRS_VARIABLES), fresh=True,
+            p, "dashboard", lambda p=p: _patient_counts(p), fresh=True,
             lock=False)
         crs[cohort[p.pk]][cmax if cmax is not None else "not assessed"] += 1
         neuro[cohort[p.pk]][nmax if nmax is not None else "not assessed"] += 1
@@ -536,19 +537,18 @@ def after_write(patient, claimed: str | None = None) -> bool:
     >>> stored_values([p], "dashboard")[p.pk][:2]  # highest CRS and ICANS grade
     (1, None)
     """
-    from remission.analyses.raw import CRS_VARIABLES
-
-    out = derive_after_write(
-        patient, {"dashboard": lambda p: _patient_counts(p, CRS_VARIABLES)}, claimed)
+    out = derive_after_write(patient, {"dashboard": _patient_counts}, claimed)
     return out is not None
 
 
-def _patient_counts(patient, crs_variables) -> tuple:
+def _patient_counts(patient) -> tuple:
     """(max derived CRS grade, max neurotoxicity grade, derived best response, days with a
-    CRS reading, last day with data) of one patient, from the cached library results."""
-    table = daily_table(patient, fresh=True)
-    cmax = None if table.empty or table["crs"].isna().all() else int(table["crs"].max())
-    nmax = None if table.empty or table["neuro"].isna().all() else int(table["neuro"].max())
+    CRS reading, last day with data) of one patient, from the cached library results.
+
+    The maxima are those of the patient page's daily table (:func:`daily_table`: the
+    grades of the assessed days, :func:`~remission.web.grading.assessed_days`), taken
+    without laying the table out (a bedside save derives the counts, not the page); the
+    days with a CRS reading are those of the same rule."""
     out = course(patient, fresh=True)
     if not out:  # no observation at all: NE under the study's response system, as in
         # the batch pipeline (summarise_response lists every patient)
@@ -558,20 +558,20 @@ def _patient_counts(patient, crs_variables) -> tuple:
         cfg = study_config(patient.study)
         system = resolve_systems(dict(cfg.criteria), cfg.disease).response
         if system is None:
-            return cmax, nmax, None, set(), None
+            return None, None, None, set(), None
         resp = summarise_response(pd.DataFrame(columns=["patient_id", "system"]), None,
                                   cfg.assessment_day, patients=[patient.patient_id],
                                   system=system)
-        return cmax, nmax, str(resp["best_response"].iloc[0]), set(), None
+        return None, None, str(resp["best_response"].iloc[0]), set(), None
+    crs, neuro, crs_days = assessed_days(patient, fresh=True)
+    cmax = max(g for g, _ in crs.values()) if crs else None
+    nmax = max(g for g, _ in neuro.values()) if neuro else None
     resp = course_response(patient, fresh=True).get("response")
     best = None
     if resp is not None and len(resp) and pd.notna(resp["best_response"].iloc[0]):
         best = str(resp["best_response"].iloc[0])
     daily = out["daily"]
-    cols = [c for c in crs_variables if c in daily.columns]
-    seen = set(daily.loc[daily[cols].notna().any(axis=1).to_numpy(), "day"].astype(int)) \
-        if cols else set()
-    return cmax, nmax, best, seen, int(daily["day"].max())
+    return cmax, nmax, best, set(crs_days), int(daily["day"].max())
 
 
 def grade_rows(counts: dict[str, Counter], cohorts: list[str], levels: list) -> list[dict]:
