@@ -17,6 +17,12 @@ rendered fragments of :mod:`remission.web.fragments` (``_KEPT``), copied from th
 warmed-up state as a fork would, so the figure includes what a multi-process server
 pays when a patient's data change in another process (default 1).
 
+After the copies (the fork) the set-up's objects are frozen out of the garbage
+collector's walks and its thresholds set as ``remission web`` does
+(:func:`remission.web.serve.freeze_heap`; ``--no-freeze``: Python's collector as it
+is); the collections during the counted requests are printed (count and CPU per
+generation: a collection of the oldest generation stops every thread of a process).
+
 ``--warm N`` first sends N requests of the mix that are not counted (nor profiled): the
 figures are then those of a server that has been serving for a while, as in bench_web's
 two-minute load run (thousands of requests: rows already rendered, every patient's values
@@ -44,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import importlib.util
 import os
 import random
@@ -78,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--distinct", action="store_true",
                     help="each live grade's (patient, day) at most once (values never sent "
                          "before)")
+    ap.add_argument("--no-freeze", action="store_true",
+                    help="leave the garbage collector as Python sets it (remission web "
+                         "freezes the set-up's objects: serve.freeze_heap)")
     ap.add_argument("--grade-all", action="store_true",
                     help="also time grade_all alone on the live grades' inputs")
     a = ap.parse_args(argv)
@@ -86,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="remission-web-cpu-"))
     atexit.register(shutil.rmtree, home, True)  # the throw-away server home goes at exit
     os.environ.setdefault("REMISSION_WEB_INSECURE_COOKIES", "1")
-    from remission.web.serve import _load_demo, _warm_up, setup
+    from remission.web.serve import _load_demo, _warm_up, freeze_heap, setup
 
     setup(home)
     _user, _pw, studies = _load_demo()
@@ -138,6 +148,17 @@ def main(argv: list[str] | None = None) -> int:
 
     procs = [(copy.deepcopy(grading._CACHE), copy.deepcopy(grading._LOCAL),
               copy.copy(fragments._KEPT)) for _ in range(max(1, a.processes))]
+    if not a.no_freeze:  # as remission web does before it forks its workers
+        freeze_heap()
+    collections: dict[int, list[float]] = {0: [], 1: [], 2: []}  # generation -> CPU s
+    started = [0.0, True]
+
+    def collected(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.process_time()
+        elif started[1]:
+            collections[info["generation"]].append(time.process_time() - started[0])
+    gc.callbacks.append(collected)
     prof = None
     if a.profile:
         import cProfile
@@ -145,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         prof = cProfile.Profile()
     for i in range(a.warm + a.requests):
         counted = i >= a.warm  # the --warm requests come first, not counted
+        started[1] = counted
         kind = (a.kind if counted else None) or rnd.choices(kinds, weights)[0]
         pid = rnd.choice(pids)
         pat = f"/study/{sid}/patient/{ids[pid]}/"
@@ -209,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  mix: mean CPU {np.mean(total) * 1000:.1f} ms per request"
           + (f"; mean {np.mean([x for v in calls.values() for x in v]):.0f} function calls"
              if a.calls else ""))
+    gc.callbacks.remove(collected)
+    print("  garbage collections (CPU, in the counted requests): " + "; ".join(
+        f"generation {g} {len(v)} x, {sum(v) * 1000:.0f} ms"
+        + (f" (max {max(v) * 1000:.0f} ms)" if v else "") for g, v in collections.items())
+        + f"; heap {len(gc.get_objects())} containers, {gc.get_freeze_count()} frozen")
     if captured:
         crit.grade_all = real_grade_all
         per = []

@@ -3,6 +3,7 @@ both bundled studies, and prints the URL and the credentials that work."""
 
 from __future__ import annotations
 
+import gc
 import http.client
 import http.cookiejar
 import os
@@ -13,6 +14,8 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+
+import pytest
 
 from .conftest import ROOT
 
@@ -75,6 +78,43 @@ def test_remission_web_starts_with_demo_account(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
     assert proc.returncode is not None
+
+
+@pytest.fixture(autouse=True)
+def _collector_restored():
+    """``remission web`` in this process freezes its objects and sets the garbage
+    collector's thresholds (serve.freeze_heap): undone after each test."""
+    before = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*before)
+
+
+def test_setup_objects_are_frozen_before_the_workers_are_forked(tmp_path, monkeypatch):
+    """What the set-up and the warm-up made is out of the garbage collector's walks when
+    gunicorn forks its workers (a collection of the oldest generation stops every thread
+    of a process for as long as it walks them), and the collector's thresholds are
+    serve.GC_THRESHOLDS; the threaded server of one process too."""
+    from remission import cli
+    from remission.web import serve
+
+    warmed = {}
+    seen = []
+    monkeypatch.setattr(serve, "setup", lambda home: tmp_path)
+    monkeypatch.setattr(serve, "_warm_up", lambda studies: warmed.update(value=[{"x": 1}]))
+
+    def served(*args) -> None:
+        value = warmed["value"]
+        seen.append((gc.is_tracked(value), any(o is value for o in gc.get_objects()),
+                     gc.get_freeze_count() > 0, gc.get_threshold()))
+
+    monkeypatch.setattr(serve, "_serve_gunicorn", served)
+    monkeypatch.setattr(serve, "_serve_django", served)
+    for workers in ("2", "1"):
+        gc.unfreeze()
+        assert cli.main(["web", "--no-demo", "--workers", workers]) == 0
+    # tracked by the collector, yet in none of its generations: frozen
+    assert seen == [(True, False, True, serve.GC_THRESHOLDS)] * 2
 
 
 def test_default_server_is_one_process_per_core(monkeypatch):
