@@ -160,7 +160,7 @@ class _Inputs:
     recorded: dict | None = None          # day -> (CRS, neuro) recorded grades, on first use
     graded: dict = field(default_factory=dict)  # _form_key -> DayGrades (a form sent again)
     keys: list | None = None              # _KEY text of every row (None: a cell not text)
-    added: tuple | None = None            # (previous revision, rows) when a save built it
+    added: tuple | None = None            # the saves' steps that built it (_with_added)
 
 
 #: variables whose rows of other days a day's live grade keeps (:func:`_other_days`)
@@ -183,11 +183,12 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
     (:func:`_convert_together`) or to their first use.
 
     When this process holds the inputs of an older revision and the current one was made
-    by a bedside save that only added readings to it (in another process: the rows it
-    added are stored with its derived values, :func:`_derive_now`), the new inputs are
-    those rows added to the held ones as the saving process added them
-    (:func:`_with_added`): one read of the shared cache instead of the patient's records
-    (tests/web/test_save_inputs.py compares with a fresh read)."""
+    from it by bedside saves that only added readings (in other processes, up to
+    :data:`ADDED_STEPS` saves: the rows each added are stored with the derived values of
+    the last, :func:`_derive_now`), the new inputs are those rows added to the held ones
+    as the saving processes added them (:func:`_with_added`): one read of the shared
+    cache instead of the patient's records (tests/web/test_save_inputs.py compares with a
+    fresh read)."""
     from remission.web.folder import event_rows, treatment_rows
     from remission.web.models import Patient
 
@@ -200,14 +201,23 @@ def _inputs(patient, fresh: bool = False, convert: bool = True) -> _Inputs:
             _CACHE.move_to_end(patient.pk)
             return hit
     if hit is not None and hit.toml == toml and hit.patient_id == patient.patient_id:
-        # a bedside save in another process may have only added readings to the revision
-        # held here: its rows, stored with its derived values (_derive_now), are added
-        # as that process added them (one read instead of the patient's records)
+        # bedside saves in other processes may have only added readings to the revision
+        # held here: their rows, stored with the derived values of the last one
+        # (_derive_now), are added as those processes added them (one read instead of
+        # the patient's records)
         from django.core.cache import caches
 
-        added = caches[SHARED_CACHE].get(_key(patient, revision, "added"))
-        if added is not None and added[0] == hit.revision:
-            return _keep(patient.pk, _with_added(patient, revision, hit, *added[1:]))
+        steps = caches[SHARED_CACHE].get(_key(patient, revision, "added"))
+        since = _steps_since(steps, hit.revision)
+        if since is not None:
+            rows: list[dict] = []
+            converted: dict = {}
+            for _previous, added, conv in since:
+                rows += added
+                converted.update(conv)
+            inp = _with_added(patient, revision, hit, rows, converted)
+            inp.added = steps  # those of this revision, as its saving process made them
+            return _keep(patient.pk, inp)
     # the patient row of this revision (read in this request when ``fresh``)
     p = patient if fresh else Patient.objects.get(pk=patient.pk)
     rows = [{"day": d, "time": t, "variable": v, "value": x, "unit": u, "source": s, **e}
@@ -234,10 +244,11 @@ def _build_inputs(p, revision: str, toml: str, rows: list[dict], tx_rows, ev_row
     by_day: dict[int, list[int]] = {}
     for i, r in enumerate(rows):
         by_day.setdefault(r["day"], []).append(i)
-    if hit is not None and hit.toml == toml and hit.source == source:
+    same = hit is not None and hit.toml == toml and hit.source == source
+    if same:
         # a bedside save changes observations only: the patient, treatment and event
-        # tables (typed by the validator) and the infusion windows are those of the
-        # previous revision, whose database rows were the same
+        # tables (typed by the validator), the weights and the infusion windows are those
+        # of the previous revision, whose database rows were the same
         pts, tx, ev, infusions = hit.patients, hit.treatments, hit.events, hit.infusions
         context = hit.context
     else:
@@ -249,12 +260,17 @@ def _build_inputs(p, revision: str, toml: str, rows: list[dict], tx_rows, ev_row
         ev = typed_table("events", ev_rows, ["patient_id", "day", "event", "value", "detail"])
         infusions = None
         context = {}
-    weights = pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts \
-        else pd.Series(dtype=float)
+    if same:
+        weights = hit.weights
+    else:
+        weights = pts.set_index("patient_id")["weight_kg"].dropna() if "weight_kg" in pts \
+            else pd.Series(dtype=float)
+        weights = weights if len(weights) else None
+    cross = {v: variable_name(v) in _CROSS_DAY for v in {r["variable"] for r in rows}}
     out = _Inputs(revision, toml, p.patient_id, rows, by_day,
-                  [i for i, r in enumerate(rows) if variable_name(r["variable"]) in _CROSS_DAY],
-                  pts, tx, ev, weights if len(weights) else None, infusions=infusions,
-                  source=source, context=context)
+                  [i for i, r in enumerate(rows) if cross[r["variable"]]],
+                  pts, tx, ev, weights, infusions=infusions, source=source,
+                  context=context)
     if hit is not None and hit.toml == toml and _same_weights(hit.weights, out.weights):
         # a row's conversion depends on its text and the patient's weight only: the rows
         # of the previous revision are not converted again (a save converts its new rows)
@@ -352,9 +368,15 @@ def _with_added(patient, revision: str, hit: _Inputs, added: list[dict],
     ``converted``: the canonical rows of ``added`` by their text cells, as the saving
     process converted them (another process's rows then need no conversion here).
 
-    The new inputs carry ``(hit.revision, added, converted)`` so that the process that
-    made them stores them with the revision's derived values (:func:`_derive_now`), for
-    the other processes holding the inputs of ``hit.revision`` (:func:`_inputs`)."""
+    The new inputs carry the saves' steps that built them: those of ``hit`` (when a save
+    built it) and ``(hit.revision, added, converted)``, the last :data:`ADDED_STEPS`, so
+    that the process that made them stores them with the revision's derived values
+    (:func:`_derive_now`) for the other processes holding the inputs of any of those
+    revisions (:func:`_inputs`, :func:`_steps_since`).
+
+    Adding the rows of several saves at once (in the order of the saves) gives the inputs
+    that adding them one save after the other gives: each row is placed by the rows
+    before it, one row after the other, either way."""
     rows = list(hit.rows)
     # the rows' text cells: those of the previous rows (when all are text) and the new
     keys = None if hit.keys is None else list(hit.keys)
@@ -369,9 +391,28 @@ def _with_added(patient, revision: str, hit: _Inputs, added: list[dict],
     out = _build_inputs(patient, revision, hit.toml, rows, None, None, hit.source, hit,
                         True, keys, converted)
     out.recorded = hit.recorded  # no recorded grade written
-    out.added = (hit.revision, added,
-                 {k: out.canon[k] for k in new if k is not None and k in out.canon})
+    step = (hit.revision, added,
+            {k: out.canon[k] for k in new if k is not None and k in out.canon})
+    out.added = ((*hit.added, step) if hit.added is not None else (step,))[-ADDED_STEPS:]
     return out
+
+
+#: the saves' steps the inputs of a revision carry (:func:`_with_added`): a process that
+#: holds the inputs of a revision up to this many saves of readings old builds the
+#: current ones from them
+ADDED_STEPS = 16
+
+
+def _steps_since(steps: tuple | None, revision: str) -> tuple | None:
+    """The steps of ``steps`` (:attr:`_Inputs.added` of a revision: ``(previous revision,
+    rows, converted)`` per save, oldest first) that came after ``revision``, or None when
+    ``revision`` is not one of them (the inputs are read from the database)."""
+    if steps is None:
+        return None
+    for i, step in enumerate(steps):
+        if step[0] == revision:
+            return steps[i:]
+    return None
 
 
 #: the columns of a stored observation row, in the order the bedside form's rows have them
@@ -513,6 +554,8 @@ def _convert_together(inps: list[_Inputs]) -> None:
 
 
 def _same_weights(a: pd.Series | None, b: pd.Series | None) -> bool:
+    if a is b:
+        return True
     if a is None or b is None:
         return a is None and b is None
     return a.index.equals(b.index) and bool((a.to_numpy() == b.to_numpy()).all())
