@@ -107,3 +107,61 @@ def test_event_after_death_is_refused(studies, login):
                {"day": "400", "event": "last_contact"})
     assert "after death on day 26" in r.content.decode()
     assert not p.events.filter(day=400).exists()
+
+
+def test_bedside_forms_share_their_fields_and_render_as_forms_of_their_own(studies,
+                                                                           login,
+                                                                           monkeypatch):
+    """The bedside form's reading fields are built once per process and shared by its
+    forms (a save builds no form field: counted, never timed); a form never changes
+    them, so a form rendered after another one with errors renders as a form with fields
+    of its own (built afresh) renders, with errors, typed values and recorded grades."""
+    import copy
+
+    from django import forms as dj_forms
+
+    from remission.errors import Problem
+    from remission.web.forms import BedsideForm, _bedside_fields, problems_to_form
+
+    _, raw = studies
+    p = _p(raw, "P004")
+    c = login("data_entry")
+    built = []
+    real = dj_forms.Field.__init__
+
+    def counted(self, *a, **k):
+        built.append(type(self).__name__)
+        real(self, *a, **k)
+
+    BedsideForm()  # the process's shared fields exist
+    monkeypatch.setattr(dj_forms.Field, "__init__", counted)
+    r = c.post(reverse("bedside", args=[raw.pk, p.pk, 64]),
+               {"time": "06:10", "temperature": "38.1"})
+    assert r.status_code == 302
+    assert built == []
+    monkeypatch.setattr(dj_forms.Field, "__init__", real)
+
+    def own(form):
+        """The form with fields of its own: built afresh (not the shared ones)."""
+        fresh = _bedside_fields.__wrapped__()
+        form.fields = {k: fresh[k] if k in fresh else copy.deepcopy(f)
+                       for k, f in form.fields.items()}
+        return form
+
+    cases = [
+        ({"time": "25:00", "temperature": "50", "crs_recorded": "2",
+          "temperature__attributed_to": "infection"}, {}),
+        ({"time": "08:00", "sbp": "92", "oxygen_device": "nasal_cannula"}, {}),
+        (None, {"crs_recorded": 3, "neuro_recorded": 1}),
+        (None, {}),
+    ]
+    for data, initial in cases:
+        pages = []
+        for form in (BedsideForm(data, initial=initial),
+                     own(BedsideForm(data, initial=initial))):
+            if data is not None and form.is_valid():
+                problems_to_form(form, [Problem("observations.csv", "duplicated",
+                                                column="value")], {"value": "sbp"})
+            pages.append(form.as_p())
+        assert pages[0] == pages[1]
+    assert BedsideForm().fields["sbp"] is BedsideForm({"sbp": "1"}).fields["sbp"]

@@ -93,6 +93,40 @@ def _label(v: str) -> str:
     return var.description[0].upper() + var.description[1:] + unit
 
 
+@lru_cache(maxsize=1)
+def _bedside_fields() -> dict[str, forms.Field]:
+    """The bedside form's reading, attribution and recorded-grade fields, in page order,
+    built once per process: the vocabulary they come from does not change, and a form
+    never changes its fields (its data, errors and bound fields are its own), so every
+    :class:`BedsideForm` shares them instead of building (or deep-copying) 45 fields and
+    their widgets per request."""
+    fields: dict[str, forms.Field] = {}
+    for v in BEDSIDE_VARIABLES:
+        var = VOCABULARY[v]
+        if var.kind == "categorical":
+            fields[v] = forms.ChoiceField(
+                label=_label(v), required=False,
+                choices=[("", "—")] + [(lv, lv.replace("_", " ")) for lv in var.levels])
+        else:
+            fields[v] = forms.CharField(
+                label=_label(v), required=False, max_length=20,
+                widget=forms.TextInput(attrs={"inputmode": "decimal",
+                                              "autocomplete": "off"}))
+    for v in ATTRIBUTABLE_BEDSIDE:
+        fields[_attribution_field(v)] = forms.CharField(
+            label=f"{v.replace('_', ' ')} attributed to (cause)", required=False,
+            max_length=200,
+            widget=forms.TextInput(attrs={"autocomplete": "off",
+                                          "placeholder": "e.g. infection"}))
+    fields["crs_recorded"] = forms.TypedChoiceField(
+        label="CRS grade recorded by the clinician", required=False, coerce=int,
+        empty_value=None, choices=[("", "—")] + [(str(g), str(g)) for g in range(6)])
+    fields["neuro_recorded"] = forms.TypedChoiceField(
+        label="ICANS grade recorded by the clinician", required=False, coerce=int,
+        empty_value=None, choices=[("", "—")] + [(str(g), str(g)) for g in range(6)])
+    return fields
+
+
 class BedsideForm(ReasonMixin):
     """New readings of one patient-day (blank fields are not recorded)."""
 
@@ -102,31 +136,10 @@ class BedsideForm(ReasonMixin):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for v in BEDSIDE_VARIABLES:
-            var = VOCABULARY[v]
-            if var.kind == "categorical":
-                self.fields[v] = forms.ChoiceField(
-                    label=_label(v), required=False,
-                    choices=[("", "—")] + [(lv, lv.replace("_", " ")) for lv in var.levels])
-            else:
-                self.fields[v] = forms.CharField(
-                    label=_label(v), required=False, max_length=20,
-                    widget=forms.TextInput(attrs={"inputmode": "decimal",
-                                                  "autocomplete": "off"}))
-        for v in ATTRIBUTABLE_BEDSIDE:
-            self.fields[_attribution_field(v)] = forms.CharField(
-                label=f"{v.replace('_', ' ')} attributed to (cause)", required=False,
-                max_length=200,
-                widget=forms.TextInput(attrs={"autocomplete": "off",
-                                              "placeholder": "e.g. infection"}))
-        self.fields["crs_recorded"] = forms.TypedChoiceField(
-            label="CRS grade recorded by the clinician", required=False, coerce=int,
-            empty_value=None, choices=[("", "—")] + [(str(g), str(g)) for g in range(6)])
-        self.fields["neuro_recorded"] = forms.TypedChoiceField(
-            label="ICANS grade recorded by the clinician", required=False, coerce=int,
-            empty_value=None, choices=[("", "—")] + [(str(g), str(g)) for g in range(6)])
-        # the reason field last
-        self.fields["reason"] = self.fields.pop("reason")
+        # the reading fields (shared, never changed: _bedside_fields), the reason last
+        reason = self.fields.pop("reason")
+        self.fields.update(_bedside_fields())
+        self.fields["reason"] = reason
 
     def sections(self):
         return [(title, [self[v] for v in vs]) for title, vs in BEDSIDE_SECTIONS]

@@ -2099,10 +2099,15 @@ def _assessed(out: dict) -> tuple[dict, dict, frozenset]:
     on = daily["day"].tolist()
 
     def seen(variables) -> set:
-        """Days with a reading of one of ``variables``."""
+        """Days with a reading of one of ``variables`` (each column's array read once:
+        a frame of the columns is not built)."""
         cols = [c for c in variables if c in daily.columns]
-        return {d for d, x in zip(on, daily[cols].notna().to_numpy().any(axis=1).tolist(),
-                                  strict=True) if x} if cols else set()
+        if not cols:
+            return set()
+        any_ = np.zeros(len(on), dtype=bool)
+        for c in cols:
+            any_ |= pd.notna(daily[c].to_numpy())
+        return {d for d, x in zip(on, any_.tolist(), strict=True) if x}
 
     def graded(tab, days: set) -> dict:
         """day -> (grade, rule) on the assessed days (``days``) and the days graded 5."""

@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -129,10 +129,17 @@ def static(request, path: str):
 def _next_line(model, study, field: str = "patient__study") -> int:
     if model is Observation:  # the study's highest line is the highest of its patients'
         # highest lines: one look-up per patient on the (patient, line) index instead of
-        # a scan of the study's readings (every bedside save reads it)
-        last = Observation.objects.filter(patient=OuterRef("pk")).order_by("-line")
-        m = Patient.objects.filter(study=study).aggregate(
-            m=Max(Subquery(last.values("line")[:1])))["m"]
+        # a scan of the study's readings (every bedside save reads it); the statement the
+        # ORM builds for Max(Subquery(...)), written once (building it cost more than
+        # running it)
+        q = connection.ops.quote_name
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT MAX((SELECT U0.{q('line')} FROM {q(Observation._meta.db_table)} U0 "
+                f"WHERE U0.{q('patient_id')} = P.{q('id')} ORDER BY U0.{q('line')} DESC "
+                f"LIMIT 1)) FROM {q(Patient._meta.db_table)} P WHERE P.{q('study_id')} = %s",
+                [study.pk])
+            m = cur.fetchone()[0]
     else:
         m = model.objects.filter(**{field: study}).aggregate(m=Max("line"))["m"]
     return (m or 1) + 1
