@@ -145,18 +145,33 @@ def test_records_read_together_equal_the_orm(studies, login):
 
 
 def test_corrections_read_together_equal_the_trail(studies):
+    """The timeline reads the trail of the readings changed after entry only (a
+    correction twice, a retirement): those rows equal the ORM's, and the corrections
+    found in them equal those of the patient's whole trail."""
     from remission.web.models import Observation, Patient
-    from remission.web.summaries import _HISTORY_COLUMNS, _history_selection
+    from remission.web.summaries import _HISTORY_COLUMNS, _corrections, _history_selection
     from remission.web.together import read_together
 
     _, raw = studies
     p = Patient.objects.get(study=raw, patient_id="P003")
     Observation.objects.filter(patient=p, day=3, variable="sbp").first().retire("dup")
+    t = Observation.objects.filter(patient=p, variable="temperature").order_by("id")[2]
+    before = f"{t.value} {t.unit}"
+    for value, why in (("38.1", "typo"), ("38.4", "transcribed again")):
+        t.value = value
+        t._change_reason = why
+        t.save()
     (rows,) = read_together([_history_selection(p)])
-    orm = list(Observation.history.filter(patient_id=p.pk).order_by(
+    trail = list(Observation.history.filter(patient_id=p.pk).order_by(
         "history_date", "history_id").values_list(*_HISTORY_COLUMNS))
-    assert rows == orm and len(rows) > 20
+    changed = {r[0] for r in trail if r[1] == "~"}
+    assert rows == [r for r in trail if r[0] in changed] and len(changed) == 2
+    assert len(trail) > 20 * len(rows)
     assert any(r[2] for r in rows)  # the retirement's row: a boolean converted
+    found = _corrections(rows)
+    assert found == _corrections(trail)
+    assert [what for *_, what in found][1:] == [
+        f"temperature {before} -> 38.1 °C", "temperature 38.1 °C -> 38.4 °C"]
 
 
 def test_a_retired_record_shows_on_the_next_look(studies, login):

@@ -51,14 +51,13 @@ _VITALS = (("temperature", "T max"), ("sbp", "SBP min"), ("norepinephrine", "nor
            ("consciousness", "consciousness"))
 
 
-def _shown_value(daily_row, var: str) -> str | None:
-    """A daily worst value as text: the level name for categorical variables (the daily
-    table holds their level index), else number and unit. ``daily_row``: a row of the
-    daily table as a mapping (dict or Series) of column to value."""
-    if var not in daily_row or pd.isna(daily_row[var]):
+def _shown_value(var: str, x) -> str | None:
+    """A daily worst value ``x`` of ``var`` as text (None when missing): the level name
+    for categorical variables (the daily table holds their level index), else number
+    and unit."""
+    if pd.isna(x):
         return None
     v = VOCABULARY[var]
-    x = daily_row[var]
     if v.kind == "categorical":
         return v.levels[int(x)].replace("_", " ")
     return f"{float(x):g} {v.unit}".strip()
@@ -175,19 +174,25 @@ def _course_by_day(patient) -> list[TimelineDay]:
         at(t.start_day).given.append(f"{t.agent}{role}{end}")
     out = course(patient, fresh=True)
     if out:
-        for row in out["daily"].to_dict("records"):  # plain rows (no Series per day)
+        # the daily table's columns the timeline shows, as plain values (to_dict of the
+        # whole table converted its every column, the timeline reads a dozen)
+        daily = out["daily"]
+        vitals = [(var, label, daily[var].tolist()) for var, label in _VITALS
+                  if var in daily.columns]
+        for i, day in enumerate(daily["day"].tolist()):
             vit = []
-            for var, label in _VITALS:
-                x = _shown_value(row, var)
+            for var, label, values in vitals:
+                x = _shown_value(var, values[i])
                 if x is not None:
                     vit.append(f"{label} {x}")
             if vit:
-                at(row["day"]).vitals.extend(vit)
+                at(day).vitals.extend(vit)
         labs = out["labs"]
-        shown = labs[labs["grade"].fillna(0).astype(int) >= 1]
-        if len(shown):
-            for day, term, grade in zip(shown["day"], shown["term"], shown["grade"],
-                                        strict=True):
+        graded = (labs["grade"].fillna(0).astype(int) >= 1).to_numpy()
+        if graded.any():
+            for day, term, grade in zip(labs["day"].to_numpy()[graded],
+                                        labs["term"].to_numpy()[graded],
+                                        labs["grade"].to_numpy()[graded], strict=True):
                 at(day).labs.append(f"{term} {int(grade)}")
         ra = course_response(patient, fresh=True).get("response_assessments")
         if ra is not None and len(ra):
@@ -198,15 +203,22 @@ def _course_by_day(patient) -> list[TimelineDay]:
                         else ""
                     at(r["day"]).response.append(f"derived {r['response']}{mrd} "
                                                  f"({r['system']})")
-    for g in daily_table(patient, fresh=True).to_dict("records"):
-        d = at(g["day"])
-        d.crs = None if pd.isna(g["crs"]) else int(g["crs"])
-        d.crs_rule = g["crs_rule"] or ""
-        d.neuro = None if pd.isna(g["neuro"]) else int(g["neuro"])
-        d.neuro_rule = g["neuro_rule"] or ""
-        d.crs_recorded = None if pd.isna(g.get("crs_recorded")) else int(g["crs_recorded"])
-        d.neuro_recorded = (None if pd.isna(g.get("neuro_recorded"))
-                            else int(g["neuro_recorded"]))
+    grades = daily_table(patient, fresh=True)
+
+    def column(name: str) -> list:
+        """The grade table's column as plain values (None throughout when absent)."""
+        return grades[name].tolist() if name in grades.columns else [None] * len(grades)
+
+    for day, crs, crs_rule, neuro, neuro_rule, crs_rec, neuro_rec in zip(
+            *map(column, ("day", "crs", "crs_rule", "neuro", "neuro_rule", "crs_recorded",
+                          "neuro_recorded")), strict=True):
+        d = at(day)
+        d.crs = None if pd.isna(crs) else int(crs)
+        d.crs_rule = crs_rule or ""
+        d.neuro = None if pd.isna(neuro) else int(neuro)
+        d.neuro_rule = neuro_rule or ""
+        d.crs_recorded = None if pd.isna(crs_rec) else int(crs_rec)
+        d.neuro_recorded = None if pd.isna(neuro_rec) else int(neuro_rec)
     for e in recs["events"]:
         if e.retired:
             continue
@@ -231,13 +243,24 @@ _HISTORY_COLUMNS = ("id", "history_type", "retired", "variable", "value", "unit"
 
 
 def _history_selection(patient):
-    """The patient's readings' audit trail (cells only: a patient's trail has hundreds
-    of rows, no model instances are built), in the trail's order."""
+    """The audit trail of the patient's readings that were ever changed after entry
+    (cells only, no model instances built), in the trail's order.
+
+    :func:`_corrections` reports the changes (``~`` rows) of a reading against its
+    previous row in the trail, so the trail of a reading without a change adds nothing:
+    only the readings with a ``~`` row are read (all their rows), not the hundreds of
+    entry rows of a patient's trail, each with a date to convert."""
+    from django.db import connection
+
     from remission.web.models import Observation
     from remission.web.together import Selection
 
-    return Selection(Observation.history.model, _HISTORY_COLUMNS, '"patient_id" = %s',
-                     [patient.pk], ("history_date", "history_id"))
+    q = connection.ops.quote_name
+    model = Observation.history.model
+    changed = (f"{q('id')} IN (SELECT {q('id')} FROM {q(model._meta.db_table)} "
+               f"WHERE {q('patient_id')} = %s AND {q('history_type')} = %s)")
+    return Selection(model, _HISTORY_COLUMNS, f'"patient_id" = %s AND {changed}',
+                     [patient.pk, patient.pk, "~"], ("history_date", "history_id"))
 
 
 def _corrections(hist):
