@@ -253,3 +253,33 @@ def test_bedside_day_reads_its_rows_in_one_statement(studies, login):
     assert len(_statements(q)) == FIXED + 2, _statements(q)  # the rows; the course
     assert "duplicate &lt;reading&gt;" in page
     assert 'name="crs_recorded" value="2"' in page or 'value="2" selected' in page
+
+
+def test_patient_page_and_timeline_lay_out_no_daily_frame(studies, login, monkeypatch):
+    """The patient page and the timeline read the daily table's rows
+    (grading.daily_rows), not a frame made of them; those rows are the frame's, each
+    grade a whole number or None."""
+    import pandas as pd
+
+    import remission.web.grading as grading
+    from remission.web.models import Patient
+
+    _, raw = studies
+    p = Patient.objects.select_related("study").get(study=raw, patient_id="P001")
+    made = []
+    real = grading._daily_table
+
+    def counted(*args, **kw):
+        made.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(grading, "_daily_table", counted)
+    client = login("monitor")
+    for name in ("patient", "timeline"):
+        assert client.get(reverse(name, args=[raw.pk, p.pk])).status_code == 200
+    assert made == []
+    framed = [{k: None if pd.isna(v) else v for k, v in r.items()}
+              for r in grading.daily_table(p).to_dict("records")]
+    assert made == [1] and len(framed) > 10
+    assert grading.daily_rows(p) == framed
+    assert any(r["crs"] is None for r in framed) and any(r["crs"] for r in framed)

@@ -1177,6 +1177,55 @@ def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
                         shared=False).copy()
 
 
+def daily_rows(patient, fresh: bool = False) -> list[dict] | None:
+    """The rows of :func:`daily_table` as dicts of plain values, before they are a
+    frame: a grade is a whole number or None (not assessed, not recorded), where the
+    frame's column holds floats and NaN when it mixes both. Laid out once per revision
+    of the patient's data in each server process (the frame is made from them); the
+    patient page and the timeline read them without a frame.
+
+    Parameters
+    ----------
+    patient : Patient
+        A stored patient.
+    fresh : bool, default False
+        ``patient`` was read from the database in this request.
+
+    Returns
+    -------
+    list of dict or None
+        One per day (``day``, ``crs``, ``crs_rule``, ``neuro``, ``neuro_rule``,
+        ``crs_recorded``, ``neuro_recorded``); None without observations. Shared:
+        callers never change them.
+
+    Raises
+    ------
+    remission.errors.InputError
+        When the stored data no longer validate.
+
+    Examples
+    --------
+    With a database (the doctest runs in a rolled-back transaction of the test database):
+    a one-patient study with a fever of 39.2 °C on day 1.
+
+    >>> from remission.web.models import Observation, Patient, Study
+    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
+    ... [study]
+    ... name = "Demo"
+    ... disease = "AML"
+    ... products = ["CAR-T"]
+    ... day0 = "CAR-T infusion"
+    ... ''')
+    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
+    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
+    ...                                value="39.2", unit="°C", line=2)
+    >>> [(r["day"], r["crs"], r["crs_rule"], r["neuro"]) for r in daily_rows(p)]
+    [(1, 1, 'fever', None)]
+    """
+    return per_revision(patient, "daily_rows", lambda: _daily_rows(patient, fresh), fresh,
+                        shared=False, lock=False)
+
+
 #: Derived values shared by the server processes: Django's database cache (settings
 #: ``CACHES["derived"]``), keyed by patient, revision, study.toml and name, so a value
 #: is valid exactly while the patient's data are what it was computed from.
@@ -2126,6 +2175,14 @@ def _assessed(out: dict) -> tuple[dict, dict, frozenset]:
 
 
 def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
+    rows = daily_rows(patient, fresh)
+    if rows is None:
+        return pd.DataFrame(columns=["day", "crs", "crs_rule", "neuro", "neuro_rule"])
+    return pd.DataFrame(rows)
+
+
+def _daily_rows(patient, fresh: bool = False) -> list[dict] | None:
+    """:func:`daily_rows` laid out from the patient's course and recorded grades."""
     from remission.web.records import kept_recorded_grades
 
     out = course(patient, fresh=fresh)
@@ -2142,7 +2199,7 @@ def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
             day: (c, n) for day, c, n in patient.recorded_grades.active().values_list(
                 "day", "crs_grade", "neuro_grade")}
     if not out:
-        return pd.DataFrame(columns=["day", "crs", "crs_rule", "neuro", "neuro_rule"])
+        return None
     daily, crs, ntx = out["daily"], out["crs_daily"], out["neuro_daily"]
     days = sorted(set(daily["day"].tolist()) | set(crs["day"].tolist())
                   | set(ntx["day"].tolist()))
@@ -2157,4 +2214,4 @@ def _daily_table(patient, fresh: bool = False) -> pd.DataFrame:
                      "neuro_rule": n[1],
                      "crs_recorded": None if r is None else r[0],
                      "neuro_recorded": None if r is None else r[1]})
-    return pd.DataFrame(rows)
+    return rows

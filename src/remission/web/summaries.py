@@ -25,7 +25,7 @@ from remission.web.grading import (
     course,
     course_response,
     courses,
-    daily_table,
+    daily_rows,
     derivation_claimed,
     derive_after_write,
     fingerprint,
@@ -203,22 +203,15 @@ def _course_by_day(patient) -> list[TimelineDay]:
                         else ""
                     at(r["day"]).response.append(f"derived {r['response']}{mrd} "
                                                  f"({r['system']})")
-    grades = daily_table(patient, fresh=True)
-
-    def column(name: str) -> list:
-        """The grade table's column as plain values (None throughout when absent)."""
-        return grades[name].tolist() if name in grades.columns else [None] * len(grades)
-
-    for day, crs, crs_rule, neuro, neuro_rule, crs_rec, neuro_rec in zip(
-            *map(column, ("day", "crs", "crs_rule", "neuro", "neuro_rule", "crs_recorded",
-                          "neuro_recorded")), strict=True):
-        d = at(day)
-        d.crs = None if pd.isna(crs) else int(crs)
-        d.crs_rule = crs_rule or ""
-        d.neuro = None if pd.isna(neuro) else int(neuro)
-        d.neuro_rule = neuro_rule or ""
-        d.crs_recorded = None if pd.isna(crs_rec) else int(crs_rec)
-        d.neuro_recorded = None if pd.isna(neuro_rec) else int(neuro_rec)
+    for g in daily_rows(patient, fresh=True) or ():  # the daily table's rows, no frame
+        d = at(g["day"])
+        d.crs = None if pd.isna(g["crs"]) else int(g["crs"])
+        d.crs_rule = g["crs_rule"] or ""
+        d.neuro = None if pd.isna(g["neuro"]) else int(g["neuro"])
+        d.neuro_rule = g["neuro_rule"] or ""
+        d.crs_recorded = None if pd.isna(g["crs_recorded"]) else int(g["crs_recorded"])
+        d.neuro_recorded = (None if pd.isna(g["neuro_recorded"])
+                            else int(g["neuro_recorded"]))
     for e in recs["events"]:
         if e.retired:
             continue

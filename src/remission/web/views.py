@@ -53,6 +53,7 @@ from remission.web.forms import (
 from remission.web.grading import (
     claim_derivation,
     convert_day,
+    daily_rows,
     daily_table,
     fingerprint,
     grade_day,
@@ -355,17 +356,16 @@ _GRADE_CELLS = ("crs", "neuro", "crs_recorded", "neuro_recorded")
 
 def _daily_shown(p) -> tuple[list[dict], int | None, int | None]:
     """The patient page's daily table as rows (dicts) and its maximum CRS and
-    neurotoxicity grades (None when not assessed)."""
-    table = daily_table(p, fresh=True)
-    rows = table.to_dict("records")
-    for r in rows:  # a grade column with unassessed days is float with NaN: show 1, not 1.0
-        for k in _GRADE_CELLS:
-            if k in r:
-                r[k] = None if pd.isna(r[k]) else int(r[k])
-    return (rows,
-            None if table.empty or table["crs"].isna().all() else int(table["crs"].max()),
-            None if table.empty or table["neuro"].isna().all()
-            else int(table["neuro"].max()))
+    neurotoxicity grades (None when not assessed): the rows of the daily table
+    (:func:`~remission.web.grading.daily_rows`, no frame) with each grade a whole number
+    or None."""
+    rows = [{**r, **{k: None if pd.isna(r[k]) else int(r[k]) for k in _GRADE_CELLS}}
+            for r in daily_rows(p, fresh=True) or ()]
+
+    def most(k: str) -> int | None:
+        return max((r[k] for r in rows if r[k] is not None), default=None)
+
+    return rows, most("crs"), most("neuro")
 
 
 def _patient_ctx(request, study, p, role, lists):
