@@ -18,8 +18,8 @@ import pandas as pd
 from remission.derive.criteria._kernels import scan_keys, scatter_daily
 from remission.vocab.vocabulary import VOCABULARY
 
-__all__ = ["column", "concurrent_pressors", "daily_features", "level", "sustained_fever",
-           "with_variables"]
+__all__ = ["FEVER_C", "SUSTAINED_MINUTES", "column", "concurrent_pressors", "daily_features",
+           "level", "minutes_of_day", "sustained_fever", "sustained_rows", "with_variables"]
 
 _NAMES = list(VOCABULARY)
 
@@ -305,12 +305,18 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
         # on every day (sustained_fever would find nothing), decided on the arrays
         t_code = [k for k, nm in enumerate(var_names) if nm == "temperature"]
         hot = bool(t_code) and bool((timed & (varc == t_code[0])
-                                     & (value >= 38.0)).any())
+                                     & (value >= FEVER_C)).any())
     if hot:
-        sf = sustained_fever(obs)
-        key = pd.MultiIndex.from_frame(sf[["patient_id", "day"]])
-        cols["fever_sustained"] = pd.MultiIndex.from_arrays(
-            [pid_col, day_col], names=["patient_id", "day"]).isin(key)
+        sel = timed & (varc == t_code[0])
+        marked = sustained_rows(pid_codes[sel], day[sel] * 1440.0
+                                + minutes_of_day(obs["time"].to_numpy()[sel]), value[sel])
+        # the marked readings' patient-days are cells of the output rows (each has a
+        # temperature >= 38), found in the sorted row numbers
+        cells = np.unique(pid_codes[sel][marked].astype(np.int64) * span
+                          + day[sel][marked] - dmin)
+        fever = np.zeros(len(rows), dtype=bool)
+        fever[np.searchsorted(rows, cells)] = True
+        cols["fever_sustained"] = fever
     else:
         cols["fever_sustained"] = np.zeros(len(rows), dtype=bool)
     pressor_rows = [n for n in PRESSORS if n in names]
@@ -340,37 +346,145 @@ def daily_features(obs: pd.DataFrame, method: str = "auto") -> pd.DataFrame:
     return out
 
 
-def minutes_of_day(t: pd.Series) -> np.ndarray:
-    """Minutes since midnight of ``"HH:MM"`` clock times (validated by the study loader).
+def minutes_of_day(t) -> np.ndarray:
+    """Minutes since midnight of ``"H:MM"`` / ``"HH:MM"`` clock times.
+
+    The times are those the study validator accepts (``H:MM`` or ``HH:MM``, 24-hour).
+    They are read in one pass of array operations, without a Python step per value: the
+    texts become one fixed-width unicode array, viewed as a (values x characters) matrix
+    of code points; each row's length is its number of non-zero code points, the colon
+    must be its third character from the end and the others digits, and the minutes are
+    ``60 * HH + MM`` from the digits' positions.
 
     Parameters
     ----------
-    t : Series of str
-        Clock times ``"HH:MM"``, 24-hour.
+    t : Series, ndarray or list of str
+        Clock times ``"H:MM"`` or ``"HH:MM"``.
 
     Returns
     -------
     ndarray of float
         ``60 * HH + MM`` per value.
 
+    Raises
+    ------
+    ValueError
+        A value is not ``H:MM`` / ``HH:MM`` (digits around one colon).
+
     Examples
     --------
-    >>> minutes_of_day(pd.Series(["00:00", "08:30", "23:59"])).tolist()
-    [0.0, 510.0, 1439.0]
+    >>> minutes_of_day(pd.Series(["00:00", "08:30", "23:59", "7:05"])).tolist()
+    [0.0, 510.0, 1439.0, 425.0]
     """
-    parts = t.str.split(":", expand=True).astype(float)
-    return (parts[0] * 60 + parts[1]).to_numpy()
+    u = np.asarray(t, dtype=object).astype(str)
+    n = len(u)
+    if n == 0:
+        return np.zeros(0)
+    width = u.dtype.itemsize // 4
+    if width < 4 or width > 5:
+        raise ValueError(f"clock times must be H:MM or HH:MM, got {sorted(set(u.tolist()))[:5]}")
+    c = u.view(np.uint32).reshape(n, width).astype(np.int64) - 48  # '0' -> 0, ':' -> 10
+    length = np.count_nonzero(c != -48, axis=1)  # shorter values are padded with code 0
+    r = np.arange(n)
+    last = np.maximum(length - 1, 0)
+    digits = np.ones(c.shape, dtype=bool)
+    digits[r, np.maximum(length - 3, 0)] = False  # the colon's place
+    within = np.arange(width) < length[:, None]
+    ok = (((length == 4) | (length == 5)) & (c[r, np.maximum(length - 3, 0)] == 10)
+          & ((~digits | ~within | ((c >= 0) & (c <= 9))).all(axis=1)))
+    if not ok.all():
+        raise ValueError(f"clock times must be H:MM or HH:MM, got {u[~ok][:5].tolist()}")
+    hours = np.where(length == 5, 10 * c[:, 0] + c[:, 1], c[:, 0])
+    mins = 10 * c[r, last - 1] + c[r, last]
+    return (60 * hours + mins).astype(float)
 
 
-def sustained_fever(obs: pd.DataFrame, threshold: float = 38.0, minutes: float = 60.0):
+#: CTCAE v5.0 febrile neutropenia: a sustained temperature >= 38 °C (inclusive) ...
+FEVER_C = 38.0
+#: ... for more than one hour (strictly longer than 60 minutes).
+SUSTAINED_MINUTES = 60.0
+
+
+def sustained_rows(patient: np.ndarray, clock: np.ndarray, value: np.ndarray,
+                   threshold: float = FEVER_C, minutes: float = SUSTAINED_MINUTES
+                   ) -> np.ndarray:
+    """Which timed temperature readings belong to a sustained fever (the rule's one place).
+
+    CTCAE v5.0 febrile neutropenia: "a sustained temperature of >= 38 °C for more than
+    one hour". A patient's timed readings are put in clock order (the patient's
+    continuous clock, day × 24 h + time, so a fever from 23:30 to 00:45 the next day
+    counts; readings at the same minute stay in table order). A run is a maximal stretch
+    of consecutive readings that are all >= ``threshold`` (a reading below it, or with no
+    value, ends the run); the run is sustained when its last reading is more than
+    ``minutes`` after its first (exactly 60 min is not "more than one hour"). Every
+    reading of a sustained run is marked.
+
+    Algorithm (no Python step per reading): one stable ``np.lexsort`` by (patient,
+    clock); a run starts where the patient or the hot/not-hot state changes; a run's
+    length is the clock of its last reading minus that of its first (clock order); the
+    marks of the runs are spread back to their readings through the run numbers and the
+    sort order.
+
+    Parameters
+    ----------
+    patient : ndarray of int
+        Patient code per reading (any integers; equal codes = same patient).
+    clock : ndarray of float
+        Minutes on the patient's continuous clock (``day * 1440 + minutes_of_day``).
+    value : ndarray of float
+        Temperature, °C (NaN = no value: not a fever reading).
+    threshold : float, default 38.0
+        Fever threshold, °C (inclusive).
+    minutes : float, default 60.0
+        A run must last strictly longer than this.
+
+    Returns
+    -------
+    ndarray of bool
+        Per reading (input order): it is a reading of a sustained run.
+
+    References
+    ----------
+    National Cancer Institute. CTCAE v5.0, 2017: Febrile neutropenia.
+
+    Examples
+    --------
+    One patient: 38.2 °C at 23:30 on day 3 and 38.5 °C at 00:45 on day 4 (75 min), then
+    37.1 °C:
+
+    >>> sustained_rows(np.array([0, 0, 0]), np.array([3 * 1440 + 1410, 4 * 1440 + 45,
+    ...                                                4 * 1440 + 360.0]),
+    ...                np.array([38.2, 38.5, 37.1])).tolist()
+    [True, True, False]
+    """
+    n = len(clock)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((clock, patient))  # stable: equal clocks keep table order
+    p, c = patient[order], clock[order]
+    hot = value[order] >= threshold  # NaN is not >= threshold
+    start = np.empty(n, dtype=bool)
+    start[0] = True
+    np.not_equal(p[1:], p[:-1], out=start[1:])
+    start[1:] |= hot[1:] != hot[:-1]
+    first = np.flatnonzero(start)
+    last = np.r_[first[1:] - 1, n - 1]
+    good = hot[first] & ((c[last] - c[first]) > minutes)
+    out = np.empty(n, dtype=bool)
+    out[order] = good[np.cumsum(start) - 1]
+    return out
+
+
+def sustained_fever(obs: pd.DataFrame, threshold: float = FEVER_C,
+                    minutes: float = SUSTAINED_MINUTES):
     """Days with a temperature >= ``threshold`` sustained for more than ``minutes``.
 
     CTCAE v5.0 febrile neutropenia: "a sustained temperature of >= 38 °C for more than
-    one hour". Needs timed readings: a run of consecutive timed readings of one patient,
-    all >= ``threshold``, whose first and last readings are more than ``minutes`` apart, on
-    the patient's continuous clock (day × 24 h + time), so a fever from 23:30 to 00:45
-    counts. Every day with a reading of a qualifying run is marked; untimed readings are
-    ignored.
+    one hour", decided by :func:`sustained_rows` on the timed temperature readings
+    (untimed readings are ignored): a run of consecutive timed readings of one patient,
+    all >= ``threshold``, whose first and last readings are more than ``minutes`` apart
+    on the patient's continuous clock (day × 24 h + time), so a fever from 23:30 to 00:45
+    counts. Every day with a reading of a qualifying run is marked.
 
     Parameters
     ----------
@@ -385,7 +499,8 @@ def sustained_fever(obs: pd.DataFrame, threshold: float = 38.0, minutes: float =
     Returns
     -------
     DataFrame
-        ``patient_id, day, fever_sustained`` (True) for each marked patient-day.
+        ``patient_id, day, fever_sustained`` (True) for each marked patient-day, in the
+        order of each patient's first marked reading (patients in sorted order).
 
     References
     ----------
@@ -403,22 +518,20 @@ def sustained_fever(obs: pd.DataFrame, threshold: float = 38.0, minutes: float =
     >>> sustained_fever(obs).values.tolist()
     [['P1', 3, True], ['P1', 4, True]]
     """
-    t = obs[(obs["variable"] == "temperature") & obs["time"].notna()]
-    if t.empty:
+    sel = ((obs["variable"] == "temperature").to_numpy(dtype=bool)
+           & pd.notna(obs["time"].to_numpy()))
+    if not sel.any():
         return pd.DataFrame({"patient_id": [], "day": [], "fever_sustained": []})
-    clock = t["day"].to_numpy(dtype=float) * 1440.0 + minutes_of_day(t["time"].astype(str))
-    t = t.assign(m=clock).sort_values(["patient_id", "m"], kind="stable")
-    hot = (t["value"] >= threshold).to_numpy()
-    pid = t["patient_id"].astype(str).to_numpy()
-    new_patient = np.r_[True, pid[1:] != pid[:-1]]
-    run_start = new_patient | np.r_[True, hot[1:] != hot[:-1]]
-    run_id = np.cumsum(run_start)
-    df = pd.DataFrame({"patient_id": pid, "day": t["day"].to_numpy(),
-                       "run": run_id, "hot": hot, "m": t["m"].to_numpy()})
-    df = df[df["hot"]]
-    span = df.groupby("run")["m"].agg(["min", "max"])
-    good = span.index[(span["max"] - span["min"]) > minutes]
-    days = df[df["run"].isin(good)][["patient_id", "day"]].drop_duplicates()
+    pcode, _ = _patient_codes(obs["patient_id"][sel])
+    day = obs["day"].to_numpy()[sel]
+    clock = day.astype(float) * 1440.0 + minutes_of_day(obs["time"].to_numpy()[sel])
+    marked = sustained_rows(pcode, clock, obs["value"].to_numpy(dtype=float)[sel],
+                            threshold, minutes)
+    # the marked readings in (patient, clock) order, each patient-day once
+    order = np.lexsort((clock, pcode))
+    order = order[marked[order]]
+    pid = obs["patient_id"][sel].astype(str).to_numpy()[order]
+    days = pd.DataFrame({"patient_id": pid, "day": day[order]}).drop_duplicates()
     return days.assign(fever_sustained=True)
 
 
