@@ -23,6 +23,7 @@ MODULES = ["test_access.py", "test_after_write.py", "test_audit.py", "test_code_
            "test_security.py", "test_fragments.py", "test_page_statements.py"]
 
 
+@pytest.mark.heavy  # minutes: sent first to a pytest-xdist worker (conftest.py)
 @pytest.mark.skipif(bool(os.environ.get(INNER)) or bool(os.environ.get("DATABASE_URL")),
                     reason="already running on PostgreSQL")
 def test_web_database_tests_pass_on_postgresql():
