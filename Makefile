@@ -47,8 +47,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports   # layer contract: [tool.importlinter] in pyproject.toml
 
+# Two pytest-xdist workers (CI has 2 cores; the suite took 20 min serially, docs/
+# performance.md session 15). Not `-n auto`: it counts physical cores (1 where the two are
+# SMT siblings) and, on a larger machine, every further worker repeats the ~40 s collection
+# and the web tests' set-up while several tests already use every core themselves.
+# --dist loadfile: a test file's tests run in one worker, so a module-scoped fixture (an R
+# run, a simulation) is computed once; --no-loadscope-reorder: files in pytest's order (not
+# the largest first), which keeps pytest-django's database tests before its transactional
+# ones and sends the `heavy` tests first (conftest.py). `make test PYTEST_WORKERS=0`: serial.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) r-oracle web-deps $(AXE) lint
-	MPLBACKEND=Agg $(BIN)/python -m pytest -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # API reference (mkdocstrings reads the docstrings statically) and tutorials -> build/docs.
 # tests/test_docs.py builds the same site and runs every tutorial block, so `make test`
