@@ -529,6 +529,35 @@ def _settle(t: np.ndarray, y: np.ndarray, best) -> tuple[np.ndarray, np.ndarray,
     return _polish(t, y, th, free), free, fixed
 
 
+def _fast_first(th: np.ndarray, free: np.ndarray, fixed: dict[int, str]
+                ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """The labelling of a fit with alpha >= beta (alpha the fast decline, beta the slow).
+
+    The fall ``(1 - FB)·exp(-alpha·dt) + FB·exp(-beta·dt)`` is unchanged when alpha and
+    beta swap and FB becomes 1 - FB, so every fit has a twin with the same RSS, and which
+    of the two a local search reaches is up to rounding (a fit with beta at 0, a plateau,
+    has its twin with alpha at 0). Stein 2019 derives the fall from effector cells that
+    decline at rate alpha while becoming memory cells at ``k = FB·(alpha - beta)``, which
+    decline at beta (models.md §1.1): ``k >= 0`` needs ``alpha >= beta``, so the twin with
+    alpha < beta is swapped. FB = 1 (only the beta phase; alpha has no effect) is the twin
+    of FB = 0 (only the alpha phase), and is swapped too. The free mask and the reasons of
+    fixed parameters follow their parameters.
+    """
+    if not (th[4] == np.inf or (th[4] != -np.inf and th[3] < th[5])):
+        return th, free, fixed
+    th, free = th.copy(), free.copy()
+    th[3], th[5], th[4] = th[5], th[3], -th[4]
+    free[3], free[5] = free[5], free[3]
+    out = {}
+    for k, why in fixed.items():
+        k = {3: 5, 5: 3}.get(k, k)
+        if k in _BOUNDS:
+            par, at_low, at_high = _BOUNDS[k]
+            why = f"{par} at its bound {at_low if th[k] < 0 else at_high}"
+        out[k] = why
+    return th, free, out
+
+
 def _sig(x: float) -> float:
     """``x`` to :data:`DIGITS` significant digits (non-finite values unchanged)."""
     if not np.isfinite(x) or x == 0:
@@ -560,6 +589,9 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
     * Tmax on a sampling day (a kink of the RSS) is put exactly on it, status ``"on
       sampling day d"``;
     * Gauss-Newton steps take the other parameters to the stationary point;
+    * of the two labellings with the same RSS (alpha and beta swapped, FB for 1 - FB) the
+      one with alpha >= beta is reported: alpha the fast decline, beta the slow, as Stein
+      2019's effector-to-memory derivation needs (FB = 1 is reported as its twin FB = 0);
     * parameters moved by a flat direction of the RSS (a singular value of the Jacobian
       below 1e-10 of the largest, e.g. one quantifiable sample before the peak) are not
       identified: estimate missing, status ``"not identified"``.
@@ -633,7 +665,7 @@ def fit_stein(data: pd.DataFrame, *, value: str = "value", start: dict[str, floa
         if not fit[2]:
             warnings.append(f"{pid}: least squares did not converge ({fit[3]})")
         p = len(PARAMS)
-        th, free, fixed = _settle(out[1], out[2], fit)
+        th, free, fixed = _fast_first(*_settle(out[1], out[2], fit))
         rss = _rss(out[1], out[2], th)
         s2 = rss / (n - p)
         se = np.full(p, np.nan)
