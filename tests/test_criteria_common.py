@@ -24,6 +24,24 @@ def obs_frame(rows: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(recs)
 
 
+CANONICAL_COLUMNS = ["patient_id", "day", "time", "variable", "value", "category"]
+
+
+def canonical_frame(rows: list[tuple], categorical: bool = False) -> pd.DataFrame:
+    """Canonical-like table from (patient, day, time or None, variable, value) tuples.
+
+    The typed long table the daily rules read after normalisation; ``categorical``
+    gives the key columns pandas' category dtype, as a parquet study does.
+    """
+    df = pd.DataFrame([(*r, None) for r in rows], columns=CANONICAL_COLUMNS)
+    df = df.astype({"patient_id": object, "day": np.int64, "time": object,
+                    "variable": object, "value": float, "category": object})
+    if categorical:
+        df = df.astype({"patient_id": "category", "variable": "category",
+                        "category": "category"})
+    return df
+
+
 def daily_from(rows: list[tuple], weight_kg=None) -> pd.DataFrame:
     return daily_features(normalise_observations(obs_frame(rows), weight_kg))
 

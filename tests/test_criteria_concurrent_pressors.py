@@ -17,27 +17,12 @@ from __future__ import annotations
 import math
 import random
 
-import numpy as np
-import pandas as pd
-
 from remission.derive.criteria.daily import (
     PRESSORS,
     concurrent_pressors,
     daily_features,
 )
-
-COLUMNS = ["patient_id", "day", "time", "variable", "value", "category"]
-
-
-def frame(rows: list[tuple], categorical: bool = False) -> pd.DataFrame:
-    """Canonical-like table from (patient, day, time or None, variable, value) tuples."""
-    df = pd.DataFrame([(*r, None) for r in rows], columns=COLUMNS)
-    df = df.astype({"patient_id": object, "day": np.int64, "time": object,
-                    "variable": object, "value": float, "category": object})
-    if categorical:
-        df = df.astype({"patient_id": "category", "variable": "category",
-                        "category": "category"})
-    return df
+from tests.test_criteria_common import canonical_frame as frame
 
 
 def oracle(rows: list[tuple]) -> dict[tuple[str, int], tuple[float, bool]]:

@@ -20,19 +20,7 @@ import pandas as pd
 import pytest
 
 from remission.derive.criteria.daily import daily_features, minutes_of_day, sustained_fever
-
-COLUMNS = ["patient_id", "day", "time", "variable", "value", "category"]
-
-
-def frame(rows: list[tuple], categorical: bool = False) -> pd.DataFrame:
-    """Canonical-like table from (patient, day, time or None, variable, value) tuples."""
-    df = pd.DataFrame([(*r, None) for r in rows], columns=COLUMNS)
-    df = df.astype({"patient_id": object, "day": np.int64, "time": object,
-                    "variable": object, "value": float, "category": object})
-    if categorical:
-        df = df.astype({"patient_id": "category", "variable": "category",
-                        "category": "category"})
-    return df
+from tests.test_criteria_common import canonical_frame as frame
 
 
 def oracle(rows: list[tuple]) -> set[tuple[str, int]]:
