@@ -165,6 +165,7 @@ DOCUMENTED = (
     "remission.vocab.units",
     "remission.vocab.vocabulary",
     "remission.web.access",
+    "remission.web.doctest_study",
     "remission.web.folder",
     "remission.web.fragments",
     "remission.web.forms",

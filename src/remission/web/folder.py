@@ -288,17 +288,8 @@ def table_rows(study: Study) -> dict[str, tuple[list[str], list[dict[str, str]]]
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> tables = table_rows(study)
     >>> sorted(tables), tables["observations"]
     (['observations', 'patients'], (['patient_id', 'day', 'time', 'variable', 'value', \
@@ -500,17 +491,8 @@ def export_files(study: Study) -> dict[str, bytes]:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> files = export_files(study)
     >>> sorted(files)
     ['observations.csv', 'patients.csv', 'study.toml']
@@ -546,17 +528,8 @@ def export_folder(study: Study, dest: str | Path) -> Path:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
     >>> out = export_folder(study, Path(tmp.name) / "demo")
@@ -592,17 +565,8 @@ def export_zip(study: Study) -> bytes:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> import io, zipfile
     >>> data = export_zip(study)
     >>> zipfile.ZipFile(io.BytesIO(data)).namelist(), data == export_zip(study)
@@ -643,17 +607,8 @@ def study_bundle(study: Study, figures: bool = True):
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> bundle = study_bundle(study, figures=False)
     >>> bundle.study.n_patients, bundle.results["derived.crs"].section
     (1, 'safety')

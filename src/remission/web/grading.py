@@ -602,17 +602,8 @@ def patient_frames(patient, day: int | None = None,
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> obs, patients, treatments, events = patient_frames(
     ...     p, day=1, day_rows=[{"variable": "temperature", "value": "38.1", "unit": "°C",
     ...                          "time": "06:00"}])
@@ -1102,14 +1093,9 @@ def convert_day(patient, day: int, day_rows: list[dict[str, str]], *,
     a temperature converts; a unit the vocabulary does not know for it does not.
 
     >>> from remission.errors import InputError
-    >>> from remission.web.models import Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
+    >>> from remission.web.doctest_study import demo_study
+    >>> from remission.web.models import Patient
+    >>> study = demo_study()
     >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
     >>> convert_day(p, 1, [{"variable": "temperature", "value": "38.4", "unit": "°C"}])
     >>> try:
@@ -1159,17 +1145,8 @@ def daily_table(patient, fresh: bool = False) -> pd.DataFrame:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> daily_table(p)[["day", "crs", "crs_rule", "neuro"]].to_dict("records")
     [{'day': 1, 'crs': 1, 'crs_rule': 'fever', 'neuro': None}]
     """
@@ -1208,17 +1185,8 @@ def daily_rows(patient, fresh: bool = False) -> list[dict] | None:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> [(r["day"], r["crs"], r["crs_rule"], r["neuro"]) for r in daily_rows(p)]
     [(1, 1, 'fever', None)]
     """
@@ -1387,17 +1355,9 @@ def per_revision(patient, key: str, compute, fresh: bool = False, *, shared: boo
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> from remission.web.models import Observation
+    >>> study, p = fever_study()
     >>> per_revision(p, "answer", lambda: 42), per_revision(p, "answer", lambda: 0)
     (42, 42)
     >>> _ = Observation.objects.create(patient=p, day=2, variable="temperature",
@@ -1520,17 +1480,8 @@ def stored_values(patients, key: str) -> dict[int, object]:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> p.refresh_from_db()  # its revision as stored now
     >>> stored_values([p], "answer")
     {}
@@ -1588,17 +1539,8 @@ def course(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> out = course(p)
     >>> out["crs_daily"][["day", "grade", "decided_by", "system"]].to_dict("records")
     [{'day': 1, 'grade': 1, 'decided_by': 'fever', 'system': 'astct2019'}]
@@ -1640,14 +1582,9 @@ def course_response(patient, fresh: bool = False) -> dict[str, pd.DataFrame]:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a marrow with 3 % blasts and recovered counts on day 28 of an AML patient.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
+    >>> from remission.web.doctest_study import demo_study
+    >>> from remission.web.models import Observation, Patient
+    >>> study = demo_study()
     >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
     >>> for i, (v, x, u) in enumerate([("marrow_blasts", "3", "%"),
     ...                                ("anc", "1.5", "10^9/L"),
@@ -1691,14 +1628,9 @@ def courses(patients) -> dict[int, dict[str, pd.DataFrame]]:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a two-patient study, a fever of 39.2 °C on day 1 of one and 37.0 °C of the other.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
+    >>> from remission.web.doctest_study import demo_study
+    >>> from remission.web.models import Observation, Patient
+    >>> study = demo_study()
     >>> ps = [Patient.objects.create(study=study, patient_id=f"P0{i}", line=i + 1)
     ...       for i in (1, 2)]
     >>> for p, t in zip(ps, ("39.2", "37.0")):
@@ -1872,17 +1804,8 @@ def derive_after_write(patient, extra=None, claimed: str | None = None
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> out = derive_after_write(p, {"days": lambda q: len(course(q, fresh=True)["daily"])})
     >>> sorted(out), out["days"]
     (['course', 'days', 'response'], 1)
@@ -2122,17 +2045,8 @@ def assessed_days(patient, fresh: bool = False) -> tuple[dict, dict, frozenset]:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> assessed_days(p)
     ({1: (1, 'fever')}, {}, frozenset({1}))
     """

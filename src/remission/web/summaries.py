@@ -107,17 +107,8 @@ def timeline(patient, fresh: bool = False) -> list[TimelineDay]:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> [(d.day, d.vitals, d.crs, d.crs_rule) for d in timeline(p)]
     [(1, ['T max 39.2 °C'], 1, 'fever')]
     """
@@ -317,17 +308,8 @@ def dashboard(study) -> Dashboard:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> d = dashboard(study)
     >>> d.enrolled, d.infused, d.crs, d.grade_names
     (1, 0, {'all patients': Counter({1: 1})}, ('CRS', 'ICANS'))
@@ -536,17 +518,8 @@ def after_write(patient, claimed: str | None = None) -> bool:
     With a database (the doctest runs in a rolled-back transaction of the test database):
     a one-patient study with a fever of 39.2 °C on day 1.
 
-    >>> from remission.web.models import Observation, Patient, Study
-    >>> study = Study.objects.create(code="demo", name="Demo", toml='''
-    ... [study]
-    ... name = "Demo"
-    ... disease = "AML"
-    ... products = ["CAR-T"]
-    ... day0 = "CAR-T infusion"
-    ... ''')
-    >>> p = Patient.objects.create(study=study, patient_id="P01", line=2)
-    >>> _ = Observation.objects.create(patient=p, day=1, variable="temperature",
-    ...                                value="39.2", unit="°C", line=2)
+    >>> from remission.web.doctest_study import fever_study
+    >>> study, p = fever_study()
     >>> after_write(p)
     True
     >>> p.refresh_from_db()
