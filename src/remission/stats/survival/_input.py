@@ -236,6 +236,57 @@ def resolve_columns(function: str, data: pd.DataFrame | None, missing: str,
     return out, dropped
 
 
+def right_censored(function: str, data: pd.DataFrame | None, missing: str, time: Any,
+                   event: Any, group: Any = None
+                   ) -> tuple[np.ndarray, np.ndarray, Any, int]:
+    """The checked input of a right-censored estimator with an optional grouping.
+
+    :func:`resolve_columns` then :func:`check_survival`, the one reading of
+    ``time, event, group`` that the Kaplan–Meier estimate, its step functions and the
+    restricted mean share: a group, when given, must match ``time`` in length and may not
+    be missing.
+
+    Parameters
+    ----------
+    function, data, missing : str, DataFrame or None, str
+        As :func:`resolve_columns` (the caller's name, the table or ``None``, and
+        ``"error"`` or ``"omit"``).
+    time, event : Any
+        Follow-up times and event indicators (1 = event, 0 = censored): values, or
+        column names in ``data``.
+    group : Any, optional
+        Group label per patient (values or a column name); ``None`` for one group.
+
+    Returns
+    -------
+    tuple
+        ``(time, event, group, dropped)``: the checked times (float, near-ties merged as
+        R's ``aeqSurv``) and event codes (int), the group values as resolved (``None``
+        kept) and the number of rows ``missing="omit"`` dropped.
+
+    Raises
+    ------
+    TypeError
+        As :func:`resolve_columns`.
+    remission.errors.InputError
+        A missing column, or a problem :func:`check_survival` finds.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"t": [3, 5, None, 0.1 + 0.2], "e": [1, 0, 1, 1],
+    ...                    "g": ["A", "B", "A", "B"]})
+    >>> t, e, g, dropped = right_censored("f", df, "omit", "t", "e", "g")
+    >>> t.tolist(), e.tolist(), g.tolist(), dropped
+    ([3.0, 5.0, 0.30000000000000004], [1, 0, 1], ['A', 'B', 'B'], 1)
+    """
+    cols, dropped = resolve_columns(function, data, missing,
+                                    {"time": time, "event": event, "group": group})
+    group = cols["group"]
+    checks = [("group", group)] if group is not None else []
+    t, e, _ = check_survival(cols["time"], cols["event"], groups=checks)
+    return t, e, group, dropped
+
+
 def omitted_warning(dropped: int) -> tuple[str, ...]:
     """The warning every estimator adds when ``missing="omit"`` dropped rows."""
     return ((f"{dropped} row(s) with missing values omitted (complete-case)",)

@@ -30,6 +30,7 @@ from remission.stats.survival._input import (
     check_survival,
     omitted_warning,
     resolve_columns,
+    right_censored,
     strict_keywords,
     z_value,
 )
@@ -474,11 +475,7 @@ def kaplan_meier(time: Any, event: Any, group: Any = None, *, data: pd.DataFrame
     >>> float(kaplan_meier("months", "died", data=df).table.loc["all", "median"])
     7.0
     """
-    cols, dropped = resolve_columns("kaplan_meier", data, missing,
-                                    {"time": time, "event": event, "group": group})
-    time, event, group = cols["time"], cols["event"], cols["group"]
-    groups = [("group", group)] if group is not None else []
-    t, e, _ = check_survival(time, event, groups=groups)
+    t, e, group, dropped = right_censored("kaplan_meier", data, missing, time, event, group)
     labels, codes = _group_codes(group, len(t))
     rows, warns = [], []
     lm = np.atleast_1d(np.asarray(landmarks, float)) if len(np.atleast_1d(landmarks)) else []
@@ -549,11 +546,7 @@ def km_curves(time: Any, event: Any, group: Any = None, *, data: pd.DataFrame | 
     >>> km_curves([1, 2, 2, 3], [1, 0, 1, 1]).table["surv"].round(2).tolist()
     [1.0, 0.75, 0.5, 0.0]
     """
-    cols, dropped = resolve_columns("km_curves", data, missing,
-                                    {"time": time, "event": event, "group": group})
-    time, event, group = cols["time"], cols["event"], cols["group"]
-    groups = [("group", group)] if group is not None else []
-    t, e, _ = check_survival(time, event, groups=groups)
+    t, e, group, dropped = right_censored("km_curves", data, missing, time, event, group)
     labels, codes = _group_codes(group, len(t))
     frames = []
     rt = np.atleast_1d(np.asarray(risk_times, float)) if len(np.atleast_1d(risk_times)) \

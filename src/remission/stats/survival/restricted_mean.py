@@ -23,9 +23,8 @@ from scipy import stats
 
 from remission.results import Result
 from remission.stats.survival._input import (
-    check_survival,
     omitted_warning,
-    resolve_columns,
+    right_censored,
     strict_keywords,
     z_value,
 )
@@ -109,11 +108,7 @@ def rmst(time: Any, event: Any, group: Any = None, *, tau: float,
     >>> round(float(res.table.loc["difference", "se"]) ** 2, 4)
     1.233
     """
-    cols, dropped = resolve_columns("rmst", data, missing,
-                                    {"time": time, "event": event, "group": group})
-    time, event, group = cols["time"], cols["event"], cols["group"]
-    checks = [("group", group)] if group is not None else []
-    t, e, _ = check_survival(time, event, groups=checks)
+    t, e, group, dropped = right_censored("rmst", data, missing, time, event, group)
     z = z_value(conf)
     g = np.array(["all"] * len(t), dtype=object) if group is None else np.asarray(
         group, dtype=object)
