@@ -134,3 +134,64 @@ def staged_dir(final: str | Path) -> Iterator[Path]:
             os.replace(item, final / item.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def swapped_dir(final: str | Path) -> Iterator[Path]:
+    """Build a whole folder in a temporary sibling and swap it in for ``final``.
+
+    Yield a temporary directory; when the block ends without error an existing ``final``
+    is renamed aside (into ``.{name}.*.old``), the temporary directory is renamed to
+    ``final`` and the old folder is removed, so old and new files are never mixed. On any
+    exception (or interruption) the temporary directory is removed and a ``final`` that
+    was renamed aside is put back: ``final`` is as it was. Unlike :func:`staged_dir`, no
+    file of the old folder survives a successful swap.
+
+    Parameters
+    ----------
+    final : str or Path
+        The destination folder (replaced as a whole when it exists; parents created).
+
+    Returns
+    -------
+    contextmanager of Path
+        The temporary directory to write into.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> final = Path(tempfile.mkdtemp()) / "sim"
+    >>> final.mkdir()
+    >>> _ = (final / "old.csv").write_text("x")
+    >>> try:
+    ...     with swapped_dir(final) as tmp:
+    ...         _ = (tmp / "patients.csv").write_text("y")
+    ...         raise RuntimeError("simulation failed")
+    ... except RuntimeError:
+    ...     pass
+    >>> [p.name for p in final.iterdir()]
+    ['old.csv']
+    >>> with swapped_dir(final) as tmp:
+    ...     _ = (tmp / "patients.csv").write_text("y")
+    >>> [p.name for p in final.iterdir()], [p.name for p in final.parent.iterdir()]
+    (['patients.csv'], ['sim'])
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    old: Path | None = None
+    try:
+        yield tmp
+        if final.exists():
+            old = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.",
+                                        suffix=".old"))
+            os.rename(final, old / "d")
+        os.rename(tmp, final)
+    except BaseException:
+        if old is not None and (old / "d").exists() and not final.exists():
+            os.rename(old / "d", final)  # put the previous folder back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

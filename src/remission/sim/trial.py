@@ -9,8 +9,6 @@ whatever the chunking or the number of Dask workers (tested byte for byte).
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,7 @@ import pandas as pd
 from ..analyses.raw.systems import CRS_VARIABLES, NEURO_VARIABLES, days_assessed, not_evaluable
 from ..derive.criteria.response import baseline_marrow_blasts, marrow_partial_response
 from ..errors import InputError, ProblemLog
+from ..io.atomic import swapped_dir
 from ..io.cells import csv_bytes
 from ..study.config import Cohorts, Level, StudyConfig
 from ..study.write import study_toml
@@ -1012,9 +1011,6 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
 
     tasks = plan_chunks(design, n, chunk_size)
     total = sum(_chunk_patients(c) for c in tasks)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    old: Path | None = None
     rows = dict.fromkeys(STREAM_TABLES[:5 if observations else 3], 0)
     parts = dict.fromkeys(rows, 0)
     peaks: dict[int, float] = {}
@@ -1039,7 +1035,7 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
             main_rss["100%"] = _rss_mb()
         advance(done, total, "patients simulated")
 
-    try:
+    with swapped_dir(out) as tmp:
         advance(0, total, "patients simulated")
         if scheduler is None and workers == 0:
             for i, c in enumerate(tasks):
@@ -1081,18 +1077,6 @@ def stream_trial(design: Design | str | Path, out_dir: str | Path, n: int | None
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
         (tmp / "study.toml").write_text(_study_toml(design, seed), encoding="utf-8")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-            os.rename(out, old / "d")
-        os.rename(tmp, out)
-    except BaseException:
-        if old is not None and (old / "d").exists() and not out.exists():
-            os.rename(old / "d", out)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return StreamResult(out, total, rows, len(tasks), peaks, _peak_rss_mb(), main_rss,
                         float(sched.get("peak_mb", float("nan"))), sched.get("pid"))
 
@@ -1301,24 +1285,9 @@ def write_study(res: TrialResult, out_dir: str | Path, force: bool = False) -> P
     if len(res.observations):
         files["observations.csv"] = _csv(res.observations)
         files["sim_observations.csv"] = _csv(res.model_observations)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    old: Path | None = None
-    try:
+    with swapped_dir(out) as tmp:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-            os.rename(out, old / "d")
-        os.rename(tmp, out)
-    except BaseException:
-        if old is not None and (old / "d").exists() and not out.exists():
-            os.rename(old / "d", out)  # put the previous folder back
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return out
 
 
