@@ -108,15 +108,20 @@ def test_retire_keeps_the_record_and_removes_it_from_export(studies, login):
 
 
 def test_signoff_is_invalidated_by_a_data_change(studies, login):
+    """The sign-off stores the maximum grades the patient page shows. By hand from
+    examples/synthetic-cart-raw: P001 died of CRS on day 8 (CRS grade 5); ICE score 10
+    and alert on each of days 0-8 (ICANS grade 0)."""
     _, raw = studies
     p = _p(raw, "P001")
     c = login("investigator")
     r = c.post(reverse("signoff", args=[raw.pk, p.pk]), {"confirm": "on"})
     assert r.status_code == 302
     s = p.signoffs.first()
-    assert s.crs_max == 5 and s.signed_by.username == "investigator"
-    assert b"<strong class=\"ok\">valid</strong>" in c.get(
-        reverse("patient", args=[raw.pk, p.pk])).content
+    assert (s.crs_max, s.neuro_max, s.signed_by.username) == (5, 0, "investigator")
+    page = c.get(reverse("patient", args=[raw.pk, p.pk])).content.decode()
+    assert '<strong class="ok">valid</strong>' in page
+    assert 'id="crs-max">5<' in page and 'id="neuro-max">0<' in page
+    assert "(CRS max 5, neurotoxicity max 0)" in page
     o = p.observations.filter(variable="temperature").first()
     o.value = "37.0"
     o._change_reason = "correction"

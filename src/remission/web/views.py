@@ -54,7 +54,6 @@ from remission.web.grading import (
     claim_derivation,
     convert_day,
     daily_rows,
-    daily_table,
     fingerprint,
     grade_day,
     inputs_after_save,
@@ -368,11 +367,15 @@ def _daily_shown(p) -> tuple[list[dict], int | None, int | None]:
     return rows, most("crs"), most("neuro")
 
 
+def _shown_grades(p) -> tuple[list[dict], int | None, int | None]:
+    """:func:`_daily_shown` of a patient read in this request, once per revision of the
+    patient in this process (shared by the looks at the revision: never changed). The
+    maxima are the ones the patient page shows and a sign-off stores."""
+    return per_revision(p, "daily_shown", lambda: _daily_shown(p), fresh=True, shared=False)
+
+
 def _patient_ctx(request, study, p, role, lists):
-    # the rows and maxima once per revision of the patient in this process (shared by
-    # the looks at the revision: never changed)
-    daily, crs_max, neuro_max = per_revision(p, "daily_shown", lambda: _daily_shown(p),
-                                             fresh=True, shared=False)
+    daily, crs_max, neuro_max = _shown_grades(p)
     sig = lists["signoff"]
     return _ctx(
         request, study, role, patient=p, daily=daily,
@@ -1377,9 +1380,7 @@ def signoff(request, study_id: int, pk: int):
     if not form.is_valid():
         messages.error(request, "Tick the confirmation to sign off.")
         return redirect("patient", study_id=study.pk, pk=p.pk)
-    table = daily_table(p)
-    crs = None if table.empty or table["crs"].isna().all() else int(table["crs"].max())
-    ntx = None if table.empty or table["neuro"].isna().all() else int(table["neuro"].max())
+    _, crs, ntx = _shown_grades(p)
     s = SignOff(patient=p, signed_by=request.user, fingerprint=patient_fingerprint(p),
                 crs_max=crs, neuro_max=ntx, statement=str(form.fields["confirm"].label))
     s._history_user = request.user
