@@ -43,6 +43,52 @@ CR_REFS = (
 )
 
 
+def present_causes(status: Any) -> list[int]:
+    """The causes in a competing-risk status: its non-zero codes, sorted.
+
+    Missing and non-finite values are passed over here (:func:`check_survival` reports
+    them); 0 is censoring, every other code a cause (cmprsk's ``cencode = 0``).
+
+    Parameters
+    ----------
+    status : array-like of number
+        Status code per patient.
+
+    Returns
+    -------
+    list of int
+        The distinct non-zero codes present, in increasing order.
+
+    Raises
+    ------
+    ValueError
+        When a value cannot be read as a number.
+
+    Examples
+    --------
+    >>> present_causes([0, 2, 1, 2, float("nan"), 0])
+    [1, 2]
+    """
+    st = np.asarray(status, float)
+    return sorted({int(c) for c in np.unique(st[np.isfinite(st)]) if c != 0})
+
+
+def _checked_competing(time: Any, status: Any, group: Any, codes: list[int]
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(time, status, group labels)`` of :func:`cuminc` and :func:`cif_curves`, checked.
+
+    Status codes must be 0 or one of ``codes``; a group, when given, must match ``time``
+    and may not be missing; without one every patient is in group ``"all"``. Times are
+    not merged for floating-point noise (``timefix=False``), as cmprsk.
+    """
+    checks = [("group", group)] if group is not None else []
+    t, s, _ = check_survival(time, status, groups=checks, event_codes=[0, *codes],
+                             timefix=False)
+    g = (np.array(["all"] * len(t), dtype=object) if group is None
+         else np.asarray(group, dtype=object))
+    return t, s, g
+
+
 def cif_core(time: np.ndarray, status: np.ndarray, cause: int) -> pd.DataFrame:
     """Aalen–Johansen cumulative incidence of one cause, with cmprsk's variance.
 
@@ -302,13 +348,8 @@ def cuminc(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | No
                                      "strata": strata})
     time, status, group, strata = (cols["time"], cols["status"], cols["group"],
                                    cols["strata"])
-    codes = sorted({int(c) for c in np.unique(np.asarray(status, float)[
-        np.isfinite(np.asarray(status, float))]) if c != 0}) if causes is None else list(causes)
-    checks = [("group", group)] if group is not None else []
-    t, s, _ = check_survival(time, status, groups=checks, event_codes=[0, *codes],
-                             timefix=False)
-    g = (np.array(["all"] * len(t), dtype=object) if group is None
-         else np.asarray(group, dtype=object))
+    codes = present_causes(status) if causes is None else list(causes)
+    t, s, g = _checked_competing(time, status, group, codes)
     labels = list(pd.Categorical(pd.Series(g)).categories)
     tt = np.atleast_1d(np.asarray(times, float)) if len(np.atleast_1d(times)) else np.array([])
     rows, keys = [], []
@@ -396,8 +437,7 @@ def gray(time: Any, status: Any, group: Any, *, data: pd.DataFrame | None = None
                                     {"time": time, "status": status, "group": group,
                                      "strata": strata})
     st = np.asarray(cols["status"], float).ravel()
-    codes = ([int(cause)] if cause is not None else
-             sorted({int(c) for c in np.unique(st[np.isfinite(st)]) if c != 0}))
+    codes = [int(cause)] if cause is not None else present_causes(st)
     checks = [("group", cols["group"])] + ([("strata", cols["strata"])]
                                            if cols["strata"] is not None else [])
     t, s, _ = check_survival(cols["time"], cols["status"], groups=checks,
@@ -494,13 +534,7 @@ def cif_curves(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame 
     cols, dropped = resolve_columns("cif_curves", data, missing,
                                     {"time": time, "status": status, "group": group})
     time, status, group = cols["time"], cols["status"], cols["group"]
-    codes = sorted({int(c) for c in np.unique(np.asarray(status, float)[
-        np.isfinite(np.asarray(status, float))]) if c != 0})
-    checks = [("group", group)] if group is not None else []
-    t, s, _ = check_survival(time, status, groups=checks, event_codes=[0, *codes],
-                             timefix=False)
-    g = (np.array(["all"] * len(t), dtype=object) if group is None
-         else np.asarray(group, dtype=object))
+    t, s, g = _checked_competing(time, status, group, present_causes(status))
     rt = np.atleast_1d(np.asarray(risk_times, float)) if len(np.atleast_1d(risk_times)) \
         else np.array([])
     frames = []
