@@ -128,6 +128,35 @@ def _space(p: Params) -> np.ndarray:
     return 1.0 - np.asarray(p["b0"], float)
 
 
+def _friberg_baseline(p: Params, healthy: str, crowding: str, gamma: str) -> np.ndarray:
+    """Friberg steady state with crowding of one lineage: ``healthy x (1 - b0)^(q / gamma)``.
+
+    Computed as ``healthy x ((1 - b0)^q)^(1 / gamma)``, the operations (and so the bits)
+    of the platelet and ANC baselines.
+
+    Parameters
+    ----------
+    p : Mapping
+        ``b0`` (leukaemia, fraction of marrow) and the three keys named below.
+    healthy, crowding, gamma : str
+        Keys of the lineage's healthy value (10^9/L), crowding exponent (q) and Friberg
+        feedback exponent.
+
+    Returns
+    -------
+    numpy.ndarray
+        The baseline (10^9/L), one per patient.
+
+    Examples
+    --------
+    >>> p = {"b0": [0.0, 0.75], "h": 2.0, "q": 0.5, "g": 0.25}
+    >>> _friberg_baseline(p, "h", "q", "g").tolist()  # 2 x 0.25^2
+    [2.0, 0.125]
+    """
+    g0 = _space(p) ** p[crowding]
+    return p[healthy] * g0 ** (1.0 / p[gamma])
+
+
 def baseline_platelets(p: Params) -> np.ndarray:
     """Friberg steady state with crowding for the platelet lineage.
 
@@ -155,8 +184,7 @@ def baseline_platelets(p: Params) -> np.ndarray:
     >>> baseline_platelets(p).round(2).tolist()
     [250.0, 88.39]
     """
-    g0 = _space(p) ** p["plt_crowding"]
-    return p["plt_healthy"] * g0 ** (1.0 / p["plt_gamma"])
+    return _friberg_baseline(p, "plt_healthy", "plt_crowding", "plt_gamma")
 
 
 def baseline_hb(p: Params) -> np.ndarray:
@@ -206,8 +234,7 @@ def baseline_anc(p: Params) -> np.ndarray:
     >>> baseline_anc(p).round(3).tolist()  # 2.5 x 0.5^(0.3/0.161) = 0.687
     [2.5, 0.687]
     """
-    g0 = (1.0 - np.asarray(p["b0"], float)) ** p["neut_crowding"]
-    return p["anc_healthy"] * g0 ** (1.0 / p["neut_gamma"])
+    return _friberg_baseline(p, "anc_healthy", "neut_crowding", "neut_gamma")
 
 
 def infuse(y: np.ndarray, cells: np.ndarray | float, p: Params) -> None:
