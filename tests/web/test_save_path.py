@@ -27,6 +27,16 @@ def _p(raw, pid="P007"):
     return Patient.objects.select_related("study").get(study=raw, patient_id=pid)
 
 
+def _stored(p) -> tuple[int, int, str]:
+    """What a bedside save of patient ``p`` writes, as the database holds it now: the
+    number of its observations, the number of their audit-trail rows, its revision."""
+    from remission.web.models import Observation
+
+    p.refresh_from_db()
+    return (p.observations.count(), Observation.history.filter(patient_id=p.pk).count(),
+            p.revision)
+
+
 def test_every_reading_of_a_save_keeps_who_when_values_and_reason(studies, login):
     """Six readings and a recorded grade saved through the page: one audit-trail row
     ("+") per reading with the signed-in user, a time within the request, the reading's
@@ -107,12 +117,10 @@ def test_a_failure_after_the_readings_leaves_nothing(studies, login, monkeypatch
     """The save's last statement (marking the new revision as being derived) fails: the
     readings, their trail rows and the new revision are all rolled back."""
     from remission.web import views
-    from remission.web.models import Observation
 
     _, raw = studies
     p = _p(raw, "P010")
-    n_obs, n_trail, rev = (p.observations.count(),
-                           Observation.history.filter(patient_id=p.pk).count(), p.revision)
+    before = _stored(p)
 
     def fails(*a, **k):
         raise RuntimeError("database gone")
@@ -121,9 +129,7 @@ def test_a_failure_after_the_readings_leaves_nothing(studies, login, monkeypatch
     c = login("data_entry")
     with pytest.raises(RuntimeError):
         c.post(reverse("bedside", args=[raw.pk, p.pk, 72]), DAY)
-    p.refresh_from_db()
-    assert (p.observations.count(), Observation.history.filter(patient_id=p.pk).count(),
-            p.revision) == (n_obs, n_trail, rev)
+    assert _stored(p) == before
 
 
 def test_a_failed_derivation_mark_fails_the_save(studies, login, monkeypatch):
@@ -133,12 +139,9 @@ def test_a_failed_derivation_mark_fails_the_save(studies, login, monkeypatch):
     from django.core.cache import caches
     from django.db import DatabaseError
 
-    from remission.web.models import Observation
-
     _, raw = studies
     p = _p(raw, "P011")
-    n_obs, n_trail, rev = (p.observations.count(),
-                           Observation.history.filter(patient_id=p.pk).count(), p.revision)
+    before = _stored(p)
 
     def fails(*a, **k):
         raise DatabaseError("derived cache table gone")
@@ -148,6 +151,4 @@ def test_a_failed_derivation_mark_fails_the_save(studies, login, monkeypatch):
     with pytest.raises(DatabaseError):
         c.post(reverse("bedside", args=[raw.pk, p.pk, 73]),
                {"time": "07:45", "temperature": "38.9"})
-    p.refresh_from_db()
-    assert (p.observations.count(), Observation.history.filter(patient_id=p.pk).count(),
-            p.revision) == (n_obs, n_trail, rev)
+    assert _stored(p) == before
