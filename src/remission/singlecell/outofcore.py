@@ -96,6 +96,31 @@ def _blocks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
         yield r0, min(r0 + chunk, n)
 
 
+def _kept_blocks(src: BlockSource, kept: np.ndarray, chunk: int
+                 ) -> Iterator[tuple[sp.csr_matrix, np.ndarray]]:
+    """The counts of the ``kept`` cells, read ``chunk`` rows of the file at a time.
+
+    Parameters
+    ----------
+    src : BlockSource
+        The file (or a study's parts) read block by block.
+    kept : numpy.ndarray
+        Boolean, one per row of ``src``: the cells to yield.
+    chunk : int
+        Rows read at a time (a block without a kept cell is read but not yielded).
+
+    Yields
+    ------
+    tuple of (scipy.sparse.csr_matrix, numpy.ndarray)
+        The kept cells' rows of one block (cells x every gene, in file order) and their
+        row numbers in the file (to index per-cell arrays such as the totals).
+    """
+    for r0, r1 in _blocks(src.n_obs, chunk):
+        k = kept[r0:r1]
+        if k.any():
+            yield src.rows(r0, r1)[0][k], r0 + np.flatnonzero(k)
+
+
 @dataclass(frozen=True)
 class Part:
     """One declared sample of a study folder read out of core (see :func:`open_parts`).
@@ -306,11 +331,7 @@ def _doublets(src: BlockSource, kept: np.ndarray, obs: pd.DataFrame, params: Par
     tabs, scores = [], []
     for s in np.unique(samples[kept]):
         mask = kept & (samples == s)
-        parts = []
-        for r0, r1 in _blocks(src.n_obs, chunk):
-            k = mask[r0:r1]
-            if k.any():
-                parts.append(src.rows(r0, r1)[0][k])
+        parts = [block for block, _ in _kept_blocks(src, mask, chunk)]
         X = parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
         del parts
         b = ad.AnnData(X, obs=obs.loc[mask].copy(), var=pd.DataFrame(index=src.genes))
@@ -392,11 +413,7 @@ def _hvg_passes(src: BlockSource, kept: np.ndarray, n_top_genes: int, chunk: int
     s1 = np.zeros(g, np.float64)
     s2 = np.zeros(g, np.float64)
     blocks = 0
-    for r0, r1 in _blocks(src.n_obs, chunk):
-        k = kept[r0:r1]
-        if not k.any():
-            continue
-        block = src.rows(r0, r1)[0][k]
+    for block, _ in _kept_blocks(src, kept, chunk):
         blocks += 1
         # counts are integers: these float64 sums are exact in any order, so equal to
         # scanpy's (which squares in the counts' dtype, as here)
@@ -420,13 +437,9 @@ def _hvg_passes(src: BlockSource, kept: np.ndarray, n_top_genes: int, chunk: int
     sm = np.zeros(g, np.float64)
     ln = np.zeros(g, np.float64)
     clipped, running = _kernels()
-    for r0, r1 in _blocks(src.n_obs, chunk):
-        k = kept[r0:r1]
-        if not k.any():
-            continue
-        block = src.rows(r0, r1)[0][k]
+    for block, rows in _kept_blocks(src, kept, chunk):
         clipped(block.indices, block.data, clip_val, sq, sm)  # before sorting, as scanpy
-        running(*_lognorm(block, total[r0:r1][k], target_sum), ln)
+        running(*_lognorm(block, total[rows], target_sum), ln)
         blocks += 1
     norm = (1 / ((n - 1) * np.square(reg_std))) * (n * np.square(mean) + sq - 2 * sm * mean)
     rank = np.argsort(np.argsort(-norm)).astype(np.float32)
@@ -492,17 +505,13 @@ def _materialise(src: BlockSource, kept: np.ndarray, cols: np.ndarray, total: np
     parts: dict[str, list[np.ndarray]] = {"counts": [], "x": [], "indices": [],
                                           "nnz": []}
     blocks = 0
-    for r0, r1 in _blocks(src.n_obs, chunk):
-        k = kept[r0:r1]
-        if not k.any():
-            continue
-        block = src.rows(r0, r1)[0][k]
+    for block, rows in _kept_blocks(src, kept, chunk):
         block.sum_duplicates()
         sub = block[:, cols]
         del block
         if counts:
             parts["counts"].append(sub.data.copy())
-        idx, x = _lognorm(sub, total[r0:r1][k], target_sum)
+        idx, x = _lognorm(sub, total[rows], target_sum)
         parts["x"].append(x)
         parts["indices"].append(idx)
         parts["nnz"].append(np.diff(sub.indptr))
