@@ -142,6 +142,33 @@ def read_gmt(path: str | Path) -> GeneSets:
     return out
 
 
+def _packaged_gmts(*folder: str) -> GeneSets:
+    """Every ``.gmt`` file directly in ``remission/data/genesets/<folder...>``, merged.
+
+    Files are read in name order (:func:`read_gmt`), so a set named again in a later file
+    replaces the earlier one; sub-folders are not entered.
+
+    Parameters
+    ----------
+    *folder : str
+        Path parts below ``remission/data/genesets`` (none: that folder itself).
+
+    Returns
+    -------
+    dict of str to (str, list of str)
+        ``{set name: (description, genes)}``.
+    """
+    out: GeneSets = {}
+    root = resources.files("remission") / "data" / "genesets"
+    for part in folder:
+        root = root / part
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".gmt"):
+            with resources.as_file(entry) as f:
+                out.update(read_gmt(f))
+    return out
+
+
 def builtin_genesets() -> GeneSets:
     """The curated gene sets shipped in ``remission/data/genesets`` (see its README.md).
 
@@ -160,13 +187,7 @@ def builtin_genesets() -> GeneSets:
     >>> sorted(builtin_genesets()["BCL2_ANTIAPOPTOTIC"][1])
     ['BCL2', 'BCL2A1', 'BCL2L1', 'BCL2L10', 'BCL2L2', 'MCL1']
     """
-    out: GeneSets = {}
-    root = resources.files("remission") / "data" / "genesets"
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".gmt"):
-            with resources.as_file(entry) as f:
-                out.update(read_gmt(f))
-    return out
+    return _packaged_gmts()
 
 
 def go_genesets() -> GeneSets:
@@ -188,13 +209,7 @@ def go_genesets() -> GeneSets:
     >>> sets["GO:0042267"][0]
     'natural killer cell mediated cytotoxicity'
     """
-    out: GeneSets = {}
-    root = resources.files("remission") / "data" / "genesets" / "go"
-    for entry in sorted(root.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".gmt"):
-            with resources.as_file(entry) as f:
-                out.update(read_gmt(f))
-    return out
+    return _packaged_gmts("go")
 
 
 REF_GO = ("The Gene Ontology Consortium. The Gene Ontology resource: enriching a GOld mine. "
