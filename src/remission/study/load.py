@@ -47,6 +47,43 @@ class Study:
         return len(self.patients)
 
 
+def configured_values(config: StudyConfig | None) -> dict[str, tuple[str, ...]]:
+    """The values a study's configuration accepts in a column besides the schema's own.
+
+    The response categories that study.toml's ``[response]`` names (``responders``, then
+    ``complete``, then ``mrd_negative``) are valid ``best_response`` values; without a
+    configuration nothing is added. :func:`load_study` and :func:`check_rows` type the
+    tables with this one reading.
+
+    Parameters
+    ----------
+    config : StudyConfig or None
+        The parsed study.toml; None when it could not be read.
+
+    Returns
+    -------
+    dict of str to tuple of str
+        Column -> extra allowed values (the ``extra_allowed`` of
+        :func:`~remission.study.typing.type_table`).
+
+    Examples
+    --------
+    >>> from remission.errors import ProblemLog
+    >>> from remission.study.config import parse_config_text
+    >>> cfg = parse_config_text('[study]\\nname = "X"\\ndisease = "AML"\\n[response]\\n'
+    ...                         'responders = ["PR"]\\ncomplete = ["CRi"]\\n'
+    ...                         'mrd_negative = ["MRD-CR"]\\n', ProblemLog())
+    >>> configured_values(cfg)
+    {'best_response': ('PR', 'CRi', 'MRD-CR')}
+    >>> configured_values(None)
+    {}
+    """
+    if config is None:
+        return {}
+    return {"best_response": tuple(config.responders + config.complete
+                                   + config.mrd_negative)}
+
+
 def load_study(folder: str | Path) -> Study:
     """Read, type and cross-check every table of a study folder.
 
@@ -103,10 +140,7 @@ def load_study(folder: str | Path) -> Study:
             sources[name] = label
 
     typed: dict[str, pd.DataFrame] = {}
-    extra = {}
-    if config is not None:
-        extra = {"best_response": tuple(config.responders + config.complete
-                                        + config.mrd_negative)}
+    extra = configured_values(config)
     anchor = _anchor(raw.get("patients"), config, sources, log)
     for name, df in raw.items():
         cols = schema.TABLES[name][0]
@@ -498,10 +532,7 @@ def check_rows(table: str, rows: pd.DataFrame, config: StudyConfig | None = None
         raise KeyError(f"unknown study table {table!r}")
     label = label or f"{table}.csv"
     log = ProblemLog()
-    extra = {}
-    if config is not None:
-        extra = {"best_response": tuple(config.responders + config.complete
-                                        + config.mrd_negative)}
+    extra = configured_values(config)
     # the observation checks read the text cells (validate_observations), not the typed table
     out = type_table(rows, schema.TABLES[table][0], label, log, None, extra,
                      build=typed or table != "observations")
