@@ -12,6 +12,30 @@ __all__ = ["anc_icaht_plot", "grade_heatmap", "grade_share_plot"]
 _GRADE_COLOURS = ["#f2f2f2", "#fee391", "#fdae6b", "#f16913", "#a50f15", "#000000"]
 
 
+def _systems_label(graded: pd.DataFrame) -> str:
+    """The grading systems of a grader's output, for a figure title.
+
+    Parameters
+    ----------
+    graded : DataFrame
+        A grader's output; its ``system`` column, when present, names the system per row.
+
+    Returns
+    -------
+    str
+        The distinct systems, sorted and joined by ``", "``; ``""`` without the column.
+
+    Examples
+    --------
+    >>> _systems_label(pd.DataFrame({"system": ["lee2019", "astct2019", "lee2019"]}))
+    'astct2019, lee2019'
+    >>> _systems_label(pd.DataFrame({"grade": [1]}))
+    ''
+    """
+    return ", ".join(sorted(graded["system"].astype(str).unique())) if "system" in graded \
+        else ""
+
+
 def grade_heatmap(graded: pd.DataFrame, title: str | None = None,
                   days: tuple[int, int] | None = None) -> Figure:
     """Patient × day heat-map of daily grades (0-5) from a grader's output.
@@ -58,8 +82,7 @@ def grade_heatmap(graded: pd.DataFrame, title: str | None = None,
     ax.set_yticks(range(len(pids)))
     ax.set_yticklabels(pids, fontsize=6)
     ax.set_xlabel("Day after infusion")
-    system = ", ".join(sorted(graded["system"].astype(str).unique())) if "system" in graded \
-        else ""
+    system = _systems_label(graded)
     ax.set_title(title or f"Daily grade ({system})")
     cb = fig.colorbar(im, ax=ax, ticks=range(6))
     cb.set_label("Grade")
@@ -120,8 +143,7 @@ def grade_share_plot(graded: pd.DataFrame, title: str | None = None,
     ax.set_ylim(0, max(0.05, float(bottom.max()) * 1.1))
     ax.set_xlabel("Day after infusion")
     ax.set_ylabel("Share of patients graded that day")
-    system = ", ".join(sorted(graded["system"].astype(str).unique())) if "system" in graded \
-        else ""
+    system = _systems_label(graded)
     ax.set_title(title or f"Daily grade, all patients ({system})")
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
