@@ -130,17 +130,6 @@ def worker(route: str, data: str, out: str, chunk: int) -> None:
     Path(out).write_text(json.dumps(summary, indent=1))
 
 
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 def run_capped(cmd: list[str], cap_bytes: int | None, env: dict[str, str] | None = None,
                poll: float = 0.005) -> dict:
     """Run ``cmd`` with a resident-memory cap; return exit status, peak RSS, times.
@@ -184,7 +173,8 @@ def run_capped(cmd: list[str], cap_bytes: int | None, env: dict[str, str] | None
             raise
         if pid:
             break
-        if cap_bytes is not None and not killed and _rss_kb(proc.pid) * 1024 > cap_bytes:
+        if (cap_bytes is not None and not killed
+                and hz.status_kb(proc.pid, "VmRSS") * 1024 > cap_bytes):
             os.kill(proc.pid, signal.SIGKILL)
             killed = True
         time.sleep(poll)

@@ -218,12 +218,17 @@ class Run:
     work_cpu_s: float = math.nan
 
 
-def _hwm_kb(pid: int) -> int:
-    """Peak resident set size (kB) of a running process, 0 if it cannot be read."""
+def status_kb(pid: int, field: str) -> int:
+    """A memory field of a running process's ``/proc/PID/status``, in kB.
+
+    ``field``: ``"VmHWM"`` (peak resident set size), ``"VmRSS"`` (current resident set
+    size) or another ``kB`` line. 0 when it cannot be read (the process is gone, or no
+    such file or line)."""
+    prefix = f"{field}:"
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(prefix):
                     return int(line.split()[1])
     except (OSError, ValueError):
         pass
@@ -253,7 +258,7 @@ def _run_side(side: Side, data: Path, out: Path, extra_env: dict[str, str]) -> t
             pid, sts, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid == proc.pid:
                 break
-            peak_kb = max(peak_kb, _hwm_kb(proc.pid))
+            peak_kb = max(peak_kb, status_kb(proc.pid, "VmHWM"))
             time.sleep(0.01)
     wall = time.perf_counter() - t0
     cpu = usage.ru_utime + usage.ru_stime
