@@ -145,3 +145,49 @@ def test_the_one_hop_names_are_said_once() -> None:
         if isinstance(node, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
             assert not any(isinstance(c, ast.Constant) for c in ast.walk(node.value))
+
+
+# Competing-risk strata and status: every bad value is an InputError naming its line and
+# column (as gray's strata always were), never an IndexError, a silent NaN stratum or a
+# bare "could not convert" ValueError. Lines count as in a CSV with a header (row 0 =
+# line 2).
+SMALL = pd.DataFrame({"t": [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9],
+                      "s": [1, 2, 0, 1, 1, 2, 1, 0, 2, 1, 1, 0],
+                      "g": ["A"] * 6 + ["B"] * 6,
+                      "st": [1, 2, 1, 2, 1, None, 1, 2, 1, 2, 1, 2]})
+
+
+@pytest.mark.parametrize("name", ["cuminc", "gray"])
+def test_competing_strata_of_the_wrong_length_or_missing_are_input_errors(name: str) -> None:
+    from remission.errors import InputError
+
+    call = getattr(survival, name)
+    with pytest.raises(InputError) as ei:
+        call(SMALL.t, SMALL.s, SMALL.g, strata=[1, 2, 1])
+    assert [(p.column, p.row) for p in ei.value.problems] == [("strata", None)]
+    assert "strata has 3 values, time has 12" in str(ei.value)
+    with pytest.raises(InputError) as ei:
+        call("t", "s", "g", data=SMALL, strata="st")
+    assert [(p.column, p.row) for p in ei.value.problems] == [("strata", 7)]
+
+
+def test_cuminc_strata_missing_omit_equals_the_complete_rows() -> None:
+    # oracle: the same call on the table without the incomplete row (row 5)
+    omitted = survival.cuminc("t", "s", "g", data=SMALL, strata="st", missing="omit")
+    ref = survival.cuminc("t", "s", "g", data=SMALL.drop(index=5).reset_index(drop=True),
+                          strata="st")
+    pd.testing.assert_frame_equal(omitted.table, ref.table)
+    assert any("1 row(s) with missing values omitted" in w for w in omitted.warnings)
+
+
+@pytest.mark.parametrize("name", ["cuminc", "cif_curves", "gray"])
+def test_competing_unreadable_status_is_reported_with_every_line(name: str) -> None:
+    from remission.errors import InputError
+
+    status = list(SMALL.s.astype(object))
+    status[1], status[9] = "x", None
+    with pytest.raises(InputError) as ei:
+        getattr(survival, name)(SMALL.t, status, SMALL.g)
+    found = [(p.row, p.column) for p in ei.value.problems]
+    assert found == [(3, "event"), (11, "event")], found
+    assert "(got 'x')" in str(ei.value)

@@ -43,11 +43,27 @@ CR_REFS = (
 )
 
 
+def _numeric_status(status: Any) -> np.ndarray:
+    """A status column as floats, NaN where a value is missing or not a number.
+
+    For finding the causes before the input is checked; :func:`check_survival` then
+    reports every unreadable value with its line (it is never silently dropped).
+
+    Examples
+    --------
+    >>> _numeric_status([0, "2", "x", None]).tolist()
+    [0.0, 2.0, nan, nan]
+    """
+    return pd.to_numeric(pd.Series(np.asarray(status, dtype=object).ravel()),
+                         errors="coerce").to_numpy(float)
+
+
 def present_causes(status: Any) -> list[int]:
     """The causes in a competing-risk status: its non-zero codes, sorted.
 
-    Missing and non-finite values are passed over here (:func:`check_survival` reports
-    them); 0 is censoring, every other code a cause (cmprsk's ``cencode = 0``).
+    Missing, non-finite and unreadable values (text that is not a number) are passed
+    over here, so that :func:`check_survival` reports each of them with its line; 0 is
+    censoring, every other code a cause (cmprsk's ``cencode = 0``).
 
     Parameters
     ----------
@@ -59,34 +75,35 @@ def present_causes(status: Any) -> list[int]:
     list of int
         The distinct non-zero codes present, in increasing order.
 
-    Raises
-    ------
-    ValueError
-        When a value cannot be read as a number.
-
     Examples
     --------
     >>> present_causes([0, 2, 1, 2, float("nan"), 0])
     [1, 2]
+    >>> present_causes([1, "x", None, 3])
+    [1, 3]
     """
-    st = np.asarray(status, float)
+    st = _numeric_status(status)
     return sorted({int(c) for c in np.unique(st[np.isfinite(st)]) if c != 0})
 
 
-def _checked_competing(time: Any, status: Any, group: Any, codes: list[int]
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(time, status, group labels)`` of :func:`cuminc` and :func:`cif_curves`, checked.
+def _checked_competing(time: Any, status: Any, group: Any, codes: list[int],
+                       strata: Any = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(time, status, group labels, strata)`` of :func:`cuminc` and :func:`cif_curves`.
 
-    Status codes must be 0 or one of ``codes``; a group, when given, must match ``time``
-    and may not be missing; without one every patient is in group ``"all"``. Times are
+    Status codes must be 0 or one of ``codes``; a group and strata, when given, must match
+    ``time`` in length and may not be missing (each bad value is reported, as
+    :func:`gray` does); without a group every patient is in group ``"all"``. Times are
     not merged for floating-point noise (``timefix=False``), as cmprsk.
     """
-    checks = [("group", group)] if group is not None else []
+    checks = ([("group", group)] if group is not None else []) + (
+        [("strata", strata)] if strata is not None else [])
     t, s, _ = check_survival(time, status, groups=checks, event_codes=[0, *codes],
                              timefix=False)
     g = (np.array(["all"] * len(t), dtype=object) if group is None
          else np.asarray(group, dtype=object))
-    return t, s, g
+    st = None if strata is None else np.asarray(strata).ravel()
+    return t, s, g, st
 
 
 def cif_core(time: np.ndarray, status: np.ndarray, cause: int) -> pd.DataFrame:
@@ -322,7 +339,7 @@ def cuminc(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | No
     Raises
     ------
     InputError
-        Every bad time, status or group value.
+        Every bad time, status, group or strata value (length, missing).
 
     References
     ----------
@@ -349,7 +366,7 @@ def cuminc(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | No
     time, status, group, strata = (cols["time"], cols["status"], cols["group"],
                                    cols["strata"])
     codes = present_causes(status) if causes is None else list(causes)
-    t, s, g = _checked_competing(time, status, group, codes)
+    t, s, g, strata = _checked_competing(time, status, group, codes, strata)
     labels = list(pd.Categorical(pd.Series(g)).categories)
     tt = np.atleast_1d(np.asarray(times, float)) if len(np.atleast_1d(times)) else np.array([])
     rows, keys = [], []
@@ -367,8 +384,7 @@ def cuminc(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame | No
                              "upper": hi[i], "stat": np.nan, "df": np.nan, "p": np.nan})
     if len(labels) > 1:
         for c in codes:
-            stat, df, p = _gray_statistic(t, s, g, c,
-                                         None if strata is None else np.asarray(strata), rho)
+            stat, df, p = _gray_statistic(t, s, g, c, strata, rho)
             cl = (cause_labels or {}).get(c, str(c))
             keys.append(f"test | {cl}")
             rows.append({"group": "", "cause": cl, "time": np.nan, "n": len(t), "est": np.nan,
@@ -436,7 +452,7 @@ def gray(time: Any, status: Any, group: Any, *, data: pd.DataFrame | None = None
     cols, dropped = resolve_columns("gray", data, missing,
                                     {"time": time, "status": status, "group": group,
                                      "strata": strata})
-    st = np.asarray(cols["status"], float).ravel()
+    st = _numeric_status(cols["status"])
     codes = [int(cause)] if cause is not None else present_causes(st)
     checks = [("group", cols["group"])] + ([("strata", cols["strata"])]
                                            if cols["strata"] is not None else [])
@@ -534,7 +550,7 @@ def cif_curves(time: Any, status: Any, group: Any = None, *, data: pd.DataFrame 
     cols, dropped = resolve_columns("cif_curves", data, missing,
                                     {"time": time, "status": status, "group": group})
     time, status, group = cols["time"], cols["status"], cols["group"]
-    t, s, g = _checked_competing(time, status, group, present_causes(status))
+    t, s, g, _ = _checked_competing(time, status, group, present_causes(status))
     rt = np.atleast_1d(np.asarray(risk_times, float)) if len(np.atleast_1d(risk_times)) \
         else np.array([])
     frames = []
