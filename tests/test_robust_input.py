@@ -479,3 +479,17 @@ def test_aggregate_claim_fields_of_the_wrong_type_are_problems_at_their_line(
     probs = problems_of(dst)
     p = find(probs, column=key)
     assert p.row == lineno and p.file.endswith("claims.toml")
+
+
+def test_python_dash_m_remission_is_the_same_command_line(tmp_path: Path) -> None:
+    """``python -m remission`` (no console script on PATH) runs the ``remission`` CLI:
+    same version line, and bad input gives the same one-message refusal, exit 2."""
+    env = {"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT / "src")}
+    runs = [subprocess.run([sys.executable, "-m", mod, *args], capture_output=True, text=True,
+                           env=env, timeout=300)
+            for mod in ("remission", "remission.cli")
+            for args in (["--version"], ["validate", str(tmp_path / "absent")])]
+    assert runs[0].returncode == 0 and runs[0].stdout == runs[2].stdout != ""
+    assert runs[1].returncode == runs[3].returncode == 2
+    assert "study folder not found" in runs[1].stderr and runs[1].stderr == runs[3].stderr
+    assert "Traceback" not in runs[1].stderr
