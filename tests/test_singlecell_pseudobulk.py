@@ -182,8 +182,12 @@ def test_study_genesets_are_read_and_checked(tmp_path, capsys):
 
 
 def test_shipped_go_sets_match_org_hs_eg_db():
-    """GO membership (term + descendants, all evidence) equals R org.Hs.eg.db's GOALL
-    (committed ``tests/rref/go_genesets.json`` from ``tests/rref/go_genesets.R``)."""
+    """Every shipped GO set (term, name and genes: term + descendants, all evidence)
+    equals what R's org.Hs.eg.db GOALL and GO.db give (committed
+    ``tests/rref/go_genesets.json`` from ``tests/rref/go_genesets.R``): three terms gene by
+    gene, every term by the MD5 of its sorted genes, one per line."""
+    import hashlib
+
     from remission.stats.enrichment import go_genesets
     from tests.rref import committed
 
@@ -192,8 +196,12 @@ def test_shipped_go_sets_match_org_hs_eg_db():
     assert r["go_date"] == "2022-07-01"
     for term in ("GO:0001771", "GO:0002418", "GO:0042267"):
         assert sets[term][1] == r[term], term
-    sizes = [len(g) for _, g in sets.values()]
-    assert min(sizes) >= 10 and max(sizes) <= 500 and len(sets) > 300
+    assert len(sets) == r["n_sets"] == 550
+    assert sorted(sets) == sorted(r["md5"])
+    digest = {t: hashlib.md5(("\n".join(sorted(genes)) + "\n").encode()).hexdigest()
+              for t, (_, genes) in sets.items()}
+    assert digest == r["md5"], sorted(t for t in digest if digest[t] != r["md5"].get(t))
+    assert {t: name for t, (name, _) in sets.items()} == r["names"]
 
 
 @pytest.mark.r
