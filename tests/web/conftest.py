@@ -37,6 +37,24 @@ def django_db_setup(django_db_setup, django_db_blocker):
         Membership.objects.create(user=outsider, study=other, role="admin")
 
 
+@pytest.fixture(autouse=True)
+def _no_table_count(monkeypatch):
+    """The derived cache's table count held off in every web test.
+
+    ``remission.web.cache.DerivedCache`` counts its table's rows for culling (one more
+    statement, ``SELECT COUNT(*)``) at the first and then every ``CHECK_EVERY``-th write
+    of the process. A test's counted statements would then depend on how many cache
+    writes the tests before it made in the same process (the order and grouping of
+    pytest-xdist's workers), not on what the test does. The counting itself is tested on
+    an instance of its own (tests/web/test_request_path.py,
+    ``test_derived_cache_is_still_culled``), which this leaves alone.
+    """
+    from django.core.cache import caches
+
+    monkeypatch.setattr(caches["derived"], "_check_every", 10**9)
+    monkeypatch.setattr(caches["derived"], "_writes", 1)
+
+
 @pytest.fixture
 def studies(db):
     from remission.web.models import Study

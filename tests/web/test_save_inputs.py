@@ -129,17 +129,13 @@ def test_random_saves_keep_inputs_equal_to_a_fresh_read(studies, login, monkeypa
     assert RecordedGrade.objects.filter(patient__study=raw).exists()
 
 
-def test_a_save_of_readings_reads_no_record_of_the_patient(studies, login, monkeypatch):
+def test_a_save_of_readings_reads_no_record_of_the_patient(studies, login):
     """After the checks of the request (session and user, membership and patient), a save
     of readings on a day without a recorded grade reads nothing: the day's stored rows and
     recorded grades come from the patient's inputs, the inputs of the new revision are
     built from the previous ones, the new revision is not read again."""
-    from django.core.cache import caches
-
     from remission.web import grading
 
-    monkeypatch.setattr(caches["derived"], "_check_every", 10**9)
-    monkeypatch.setattr(caches["derived"], "_writes", 1)
     _, raw = studies
     c = login("data_entry")
     p = _fresh_patient(raw.patients.get(patient_id="P005").pk)

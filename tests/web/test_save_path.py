@@ -84,15 +84,10 @@ def test_save_statements_do_not_grow_with_the_readings(studies, login, monkeypat
     costs three statements more per reading."""
     from collections import OrderedDict
 
-    from django.core.cache import caches
-
     from remission.web import grading
 
-    # the derived cache counts its table once every CHECK_EVERY writes of the process
-    # (remission.web.cache): not during these two saves, whatever ran before them
-    monkeypatch.setattr(caches["derived"], "_check_every", 10**9)
-    monkeypatch.setattr(caches["derived"], "_writes", 1)
-    # and both saves start from the same copies of this process: none (the values of the
+    # (the derived cache's table count is held off: tests/web/conftest.py)
+    # both saves start from the same copies of this process: none (the values of the
     # patients' previous revisions are then read from the shared cache for both), not
     # those that the tests that ran before in this process happened to leave for one of
     # the two patients (another order of the tests, as under pytest-xdist, differs)
