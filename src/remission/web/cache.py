@@ -7,7 +7,8 @@ culling, a look-up of the key, then an insert or an update), and ``set_many`` lo
 the keys. :class:`DerivedCache` writes all keys of a ``set_many`` (or the one key of a
 ``set``) with one ``INSERT ... ON CONFLICT (cache_key) DO UPDATE`` (SQLite >= 3.24 and
 PostgreSQL), and counts the table's rows for culling once every ``CHECK_EVERY`` writes of
-a process instead of at every write. The table, the stored format (pickled, base64) and
+an instance instead of at every write (Django makes one cache instance per thread, so in
+a threaded server each thread counts its own writes). The table, the stored format (pickled, base64) and
 every read are Django's own, so ``get``, ``get_many``, ``add`` (the cross-process locks)
 and ``delete`` are unchanged. A write outside a transaction is that one statement, without
 a transaction around it; :meth:`DerivedCache.write` also removes keys (a lock released
@@ -43,9 +44,9 @@ class DerivedCache(DatabaseCache):
         The cache table (``LOCATION``), made by ``createcachetable``.
     params : dict
         Django's cache settings; ``OPTIONS`` may add ``CHECK_EVERY`` (default 16): the
-        table's size is compared with ``MAX_ENTRIES`` once every so many writes of a
-        process (so it may exceed ``MAX_ENTRIES`` by that many writes' keys before it is
-        culled as Django culls it).
+        table's size is compared with ``MAX_ENTRIES`` once every so many writes of this
+        instance, one per thread (so the table may exceed ``MAX_ENTRIES`` by the keys of
+        that many writes per server thread before it is culled as Django culls it).
 
     Examples
     --------
