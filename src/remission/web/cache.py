@@ -7,14 +7,14 @@ culling, a look-up of the key, then an insert or an update), and ``set_many`` lo
 the keys. :class:`DerivedCache` writes all keys of a ``set_many`` (or the one key of a
 ``set``) with one ``INSERT ... ON CONFLICT (cache_key) DO UPDATE`` (SQLite >= 3.24 and
 PostgreSQL), and counts the table's rows for culling once every ``CHECK_EVERY`` writes of
-an instance instead of at every write (Django makes one cache instance per thread, so in
-a threaded server each thread counts its own writes). The table, the stored format
-(pickled, base64) and every read are Django's own, so ``get``, ``get_many``, ``add``
-(the cross-process locks) and ``delete`` are unchanged. A write outside a transaction is
-that one statement, without a transaction around it; :meth:`DerivedCache.write` also removes keys (a lock released
-with the values it guarded) in the same statement on PostgreSQL, and writes in the
-caller's transaction without a savepoint (a mark that commits with the data it is
-about).
+an instance instead of at every write (Django makes one cache instance per thread, so in a
+threaded server each thread counts its own writes). The table, the stored format (pickled,
+base64) and every read are Django's own, so ``get``, ``get_many``, ``add`` (the
+cross-process locks) and ``delete`` are unchanged. A write outside a transaction is that
+one statement, without a transaction around it; :meth:`DerivedCache.write` also removes
+keys (a lock released with the values it guarded) in the same statement on PostgreSQL, and
+writes in the caller's transaction without a savepoint (a mark that commits with the data
+it is about).
 """
 
 from __future__ import annotations
