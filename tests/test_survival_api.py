@@ -191,3 +191,45 @@ def test_competing_unreadable_status_is_reported_with_every_line(name: str) -> N
     found = [(p.row, p.column) for p in ei.value.problems]
     assert found == [(3, "event"), (11, "event")], found
     assert "(got 'x')" in str(ei.value)
+
+
+# Regression arrays (cox, cox_zph, firth_cox, fine_gray read them through one
+# model_frame): a length that does not match the covariates, or covariates of different
+# lengths, is an InputError naming each argument (was a bare ValueError, and a pandas
+# "All arrays must be of the same length" for a mapping); a missing label among text
+# labels stays missing (NumPy made it the text 'nan': a stratum or censoring group of its
+# own, silently, or a LinAlgError).
+REG = pd.DataFrame({"t": [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9, 11, 12],
+                    "s": [1, 2, 0, 1, 1, 2, 1, 0, 2, 1, 1, 0, 1, 2],
+                    "x": [0.5, 1.2, 0.1, 1.9, 1.4, 0.3, 2.2, 0.4, 0.8, 1.7, 1.1, 0.2, 0.9, 1.5],
+                    "g": ["A", "B"] * 7})
+
+
+@pytest.mark.parametrize("name", ["cox", "cox_zph", "firth_cox", "fine_gray"])
+def test_regression_arrays_of_the_wrong_length_are_input_errors(name: str) -> None:
+    from remission.errors import InputError
+
+    call = getattr(survival, name)
+    event = (REG.s > 0).astype(int) if name != "fine_gray" else REG.s
+    with pytest.raises(InputError) as ei:
+        call(REG.t[:-2], event[:-1], {"x": REG.x})
+    assert [(p.column, p.row) for p in ei.value.problems] == [
+        ("time", None), ("event" if name != "fine_gray" else "status", None)]
+    assert "time has 12 values but covariates have 14 rows" in str(ei.value)
+    with pytest.raises(InputError) as ei:
+        call(REG.t, event, {"x": REG.x, "z": REG.x[:-3]})
+    assert [(p.column, p.row) for p in ei.value.problems] == [("z", None)]
+    assert "covariate z has 11 values, the other covariates 14" in str(ei.value)
+
+
+@pytest.mark.parametrize(("name", "arg"), [("cox", "strata"), ("cox_zph", "strata"),
+                                           ("firth_cox", "strata"), ("fine_gray", "cengroup")])
+def test_regression_missing_text_label_is_reported_not_a_group(name: str, arg: str) -> None:
+    from remission.errors import InputError
+
+    labels = list(REG.g.astype(object))
+    labels[4] = float("nan")
+    event = (REG.s > 0).astype(int) if name != "fine_gray" else REG.s
+    with pytest.raises(InputError) as ei:
+        getattr(survival, name)(REG.t, event, {"x": REG.x}, **{arg: labels})
+    assert [(p.column, p.row) for p in ei.value.problems] == [(f".{arg}", 6)]

@@ -367,12 +367,27 @@ def model_frame(function: str, data: pd.DataFrame | None, covariates: Any,
         The table, argument name -> its column (``None`` when not given) and the
         covariate columns.
 
+    Raises
+    ------
+    TypeError
+        Column names without ``data``, values with it, or covariates of more than two
+        dimensions.
+    remission.errors.InputError
+        Arrays whose lengths differ (each covariate of a mapping and each other argument
+        against the covariates), all at once.
+
     Examples
     --------
     >>> frame, cols, covs = model_frame("cox", None, {"age": [60, 70]},
     ...                                 {"time": [3, 5], "event": [1, 0], "strata": None})
     >>> covs, cols["time"], frame[cols["time"]].tolist()
     (['age'], '.time', [3, 5])
+
+    A missing label stays missing (NumPy alone would make ``nan`` the text ``'nan'``):
+
+    >>> frame, cols, _ = model_frame("cox", None, [1, 2], {"strata": ["a", float("nan")]})
+    >>> frame[cols["strata"]].isna().tolist()
+    [False, True]
     """
     if isinstance(data, pd.DataFrame) or data is not None:
         if not isinstance(data, pd.DataFrame):
@@ -395,7 +410,16 @@ def model_frame(function: str, data: pd.DataFrame | None, covariates: Any,
     elif isinstance(covariates, pd.Series):
         x = covariates.reset_index(drop=True).to_frame(str(covariates.name or "x"))
     elif isinstance(covariates, Mapping):
-        x = pd.DataFrame({str(k): np.asarray(v).ravel() for k, v in covariates.items()})
+        values = {str(k): _values(v) for k, v in covariates.items()}
+        lengths = {k: len(v) for k, v in values.items()}
+        n = max(lengths.values(), key=list(lengths.values()).count, default=0)
+        log = ProblemLog()
+        for k, m in lengths.items():
+            if m != n:
+                log.add("model data", f"covariate {k} has {m} values, the other covariates "
+                        f"{n}", column=k, expected=f"{n} values, one per patient")
+        log.raise_if_any()
+        x = pd.DataFrame(values)
     else:
         arr = np.asarray(covariates)
         if arr.ndim == 1:
@@ -407,15 +431,34 @@ def model_frame(function: str, data: pd.DataFrame | None, covariates: Any,
                             f"{arr.ndim} dimensions")
     x.columns = [str(c) for c in x.columns]
     frame, names = x.copy(), {}
+    log = ProblemLog()
     for k, v in columns.items():
         if v is None:
             names[k] = None
             continue
-        vals = v.to_numpy() if isinstance(v, pd.Series) else np.asarray(v).ravel()
+        vals = v.to_numpy() if isinstance(v, pd.Series) else _values(v)
         if len(vals) != len(frame):
-            raise ValueError(f"{function}(): {k} has {len(vals)} values but covariates "
-                             f"have {len(frame)} rows")
+            log.add("model data", f"{k} has {len(vals)} values but covariates have "
+                    f"{len(frame)} rows", column=k,
+                    expected=f"{len(frame)} values, one per patient")
+            continue
         frame[f".{k}"] = vals
         names[k] = f".{k}"
+    log.raise_if_any()
     return frame, names, list(x.columns)
+
+
+def _values(v: Any) -> np.ndarray:
+    """Values as a flat array, a missing value among labels kept missing.
+
+    ``np.asarray(["A", nan])`` is the text array ``['A', 'nan']``, which would make a
+    missing label a group of its own; such input is read as objects instead.
+
+    Examples
+    --------
+    >>> _values(["A", float("nan")]).tolist(), _values([1, 2]).tolist()
+    (['A', nan], [1, 2])
+    """
+    arr = np.asarray(v).ravel()
+    return np.asarray(v, dtype=object).ravel() if arr.dtype.kind in "US" else arr
 
