@@ -233,3 +233,23 @@ def test_regression_missing_text_label_is_reported_not_a_group(name: str, arg: s
     with pytest.raises(InputError) as ei:
         getattr(survival, name)(REG.t, event, {"x": REG.x}, **{arg: labels})
     assert [(p.column, p.row) for p in ei.value.problems] == [(f".{arg}", 6)]
+
+
+@pytest.mark.parametrize("name", ["cuminc", "gray"])
+def test_competing_stratum_of_censored_patients_only_adds_nothing(name: str) -> None:
+    # a stratum without events was an IndexError in the Gray score; it adds nothing to
+    # the score or its variance (cmprsk's crstm), so the test equals the one without its
+    # rows, and R cmprsk::cuminc(t, s, g, strata = st)$Tests gives stat 2.206282858699387
+    # (cause 1) and 0.157593936200397 (cause 2)
+    t = [6, 6, 6, 7, 10, 13, 2, 3, 4, 5, 8, 9, 11, 12]
+    s = [1, 2, 0, 1, 1, 2, 1, 0, 2, 1, 1, 0, 0, 0]
+    g = ["A", "B"] * 7
+    st = [1, 1, 2, 2, 1, 1, 2, 2, 1, 2, 1, 2, 3, 3]  # stratum 3: two censored patients
+    call = getattr(survival, name)
+    tab = call(t, s, g, strata=st).table
+    ref = call(t[:12], s[:12], g[:12], strata=st[:12]).table
+    tests = tab[tab.index.str.startswith("test")]
+    pd.testing.assert_frame_equal(tests[["stat", "df", "p"]],
+                                  ref[ref.index.str.startswith("test")][["stat", "df", "p"]])
+    np.testing.assert_allclose(tests["stat"], [2.206282858699387, 0.157593936200397],
+                               rtol=1e-10)

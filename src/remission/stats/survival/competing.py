@@ -219,6 +219,9 @@ def _gray_stratum(y, m, ig, ng, rho):
     rs = np.cumsum(n_at[::-1], axis=0)[::-1]
     nd1, nd2 = d1.sum(1), d2.sum(1)
     ev = (nd1 + nd2) > 0
+    if not ev.any():
+        # only censored patients: nothing to add to the score or its variance (as crstm)
+        return np.zeros(ng - 1), np.zeros((ng - 1, ng - 1))
     rs, d1, d2, nd1, nd2 = rs[ev], d1[ev], d2[ev], nd1[ev], nd2[ev]
     pos = rs > 0
     with np.errstate(divide="ignore", invalid="ignore"):
