@@ -93,3 +93,17 @@ def test_univariable_rows_equal_single_models() -> None:
     single = logistic_fit(DATA[["resp", "blasts"]], "resp", ["blasts"], ci="wald")
     assert res.cell("blasts", "coef") == pytest.approx(single.coef[1], rel=1e-12)
     assert res.cell("exposed", "method") == "firth"
+
+
+@pytest.mark.parametrize("fn", ["logistic", "logistic_fit", "logistic_univariable"])
+@pytest.mark.parametrize("value", [0, 1])
+def test_a_constant_outcome_is_an_input_error(fn: str, value: int) -> None:
+    # all 0 or all 1: no odds to model; was a LinAlgError ("Singular matrix")
+    from remission import regression
+    from remission.errors import InputError
+
+    df = pd.DataFrame({"cr": [value] * 8, "age": [61, 45, 70, 52, 38, 66, 49, 58]})
+    with pytest.raises(InputError) as ei:
+        getattr(regression, fn)(df, "cr", ["age"])
+    assert [(p.column, p.row) for p in ei.value.problems] == [("cr", None)]
+    assert "outcome takes one value only" in str(ei.value)

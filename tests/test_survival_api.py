@@ -253,3 +253,14 @@ def test_competing_stratum_of_censored_patients_only_adds_nothing(name: str) -> 
                                   ref[ref.index.str.startswith("test")][["stat", "df", "p"]])
     np.testing.assert_allclose(tests["stat"], [2.206282858699387, 0.157593936200397],
                                rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["cox", "cox_zph", "firth_cox"])
+def test_cox_without_events_is_an_input_error(name: str) -> None:
+    # was a LinAlgError ("singular matrix") from the score test
+    from remission.errors import InputError
+
+    with pytest.raises(InputError) as ei:
+        getattr(survival, name)("t", "e", ["x"], data=REG.assign(e=0))
+    assert [(p.column, p.row) for p in ei.value.problems] == [("e", None)]
+    assert "no events" in str(ei.value)

@@ -139,6 +139,10 @@ def _design(data: pd.DataFrame, outcome: str, covariates: Sequence[str],
     for i in np.flatnonzero(~y.isin([0, 1]).to_numpy() & sub[outcome].notna().to_numpy()):
         log.add("model data", "outcome must be 0/1", row=int(i) + 2, column=outcome,
                 value=sub[outcome].iloc[i], expected="0 or 1")
+    if not log and y.nunique() == 1:
+        log.add("model data", "outcome takes one value only, its odds cannot be modelled",
+                column=outcome, value=y.iloc[0], expected="both 0 and 1 (events and "
+                "non-events)")
     log.raise_if_any()
     from remission.stats.design import check_design, design
 
@@ -197,8 +201,8 @@ def logistic_fit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
     ValueError
         For an unknown ``method``, ``ci`` or ``missing``.
     remission.errors.InputError
-        For a missing column, a non-binary outcome or (with ``missing="error"``) a missing
-        value, naming the column and row.
+        For a missing column, a non-binary or constant outcome or (with
+        ``missing="error"``) a missing value, naming the column and row.
 
     Examples
     --------

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
+from remission.errors import InputError, Problem
 from remission.results import Result
 from remission.stats.design import check_design, check_frame, design
 from remission.stats.profile import profile_limits
@@ -265,6 +266,10 @@ def _fit_frame(data: pd.DataFrame, time: str, event: str, covariates: Sequence[s
                                         *([strata] if strata else [])], missing)
     t, e, s = check_survival(data[time], data[event],
                              start=None if start is None else data[start])
+    if not e.any():
+        raise InputError([Problem("model data", "no events, hazard ratios cannot be "
+                                  "estimated", column=event, value=0,
+                                  expected="at least one event (event = 1)")])
     x, names, terms = design(data, covariates)
     check_design(x, names)
     st = None if strata is None else pd.Categorical(data[strata]).codes.astype(int)
@@ -387,7 +392,7 @@ def cox(time: Any, event: Any, covariates: Any, *, data: pd.DataFrame | None = N
     Raises
     ------
     InputError
-        Missing columns or values, bad times or events, constant or collinear
+        Missing columns or values, bad times or events, no event at all, constant or collinear
         covariates.
     TypeError
         Unknown keyword arguments, or the table passed first (``data=`` is a keyword).
