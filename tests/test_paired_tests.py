@@ -136,3 +136,27 @@ def test_paired_changes_keeps_a_not_computable_p_out_of_the_adjustment() -> None
     t = paired_changes(d, "pre", "post").table
     assert np.isnan(t.loc["a", "p"]) and np.isnan(t.loc["a", "p_adj"])
     assert t.loc["b", "p_adj"] == pytest.approx(t.loc["b", "p"], rel=1e-15)
+
+
+def test_mcnemar_refuses_a_table_that_is_not_2x2_counts() -> None:
+    # a 3 x 2 table was silently read as its first 2 x 2 cells, text was a bare
+    # "could not convert" ValueError, a missing count a NaN statistic
+    from remission.errors import InputError
+
+    with pytest.raises(InputError) as ei:
+        mcnemar([[3, 4], [5, 6], [1, 1]])
+    assert [(p.column, p.value) for p in ei.value.problems] == [(None, (3, 2))]
+    with pytest.raises(InputError) as ei:
+        mcnemar([[3, "x"], [float("nan"), -2]])
+    assert [(p.row, p.column) for p in ei.value.problems] == [
+        (None, "cell (1, 2)"), (None, "cell (2, 1)"), (None, "cell (2, 2)")]
+    assert "(got 'x')" in str(ei.value)
+
+
+def test_p_adjust_reports_text_with_its_line() -> None:
+    # was a bare "could not convert string to float" ValueError
+    from remission.errors import InputError
+
+    with pytest.raises(InputError) as ei:
+        p_adjust([0.01, "x", 0.3, "0.2"])
+    assert [(p.row, p.column, p.value) for p in ei.value.problems] == [(3, "p", "x")]

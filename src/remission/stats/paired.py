@@ -306,6 +306,11 @@ def mcnemar(table: Any, correct: bool = True) -> dict[str, Any]:
         ``statistic`` (chi-square), ``df`` (1) and ``p``; NaN when there are no
         discordant pairs.
 
+    Raises
+    ------
+    remission.errors.InputError
+        A table that is not 2 × 2, or every count that is missing, text or negative.
+
     Examples
     --------
     R 4.2.2 ``mcnemar.test(matrix(c(794, 86, 150, 570), 2))``: McNemar's chi-squared =
@@ -315,7 +320,19 @@ def mcnemar(table: Any, correct: bool = True) -> dict[str, Any]:
     >>> round(r["statistic"], 5), f"{r['p']:.6e}"
     (16.8178, '4.114562e-05')
     """
-    t = np.asarray(table, float)
+    log = ProblemLog()
+    raw = np.asarray(table, dtype=object)
+    if raw.shape != (2, 2):
+        log.add("McNemar table", "not a 2 x 2 table", value=raw.shape,
+                expected="2 rows (first assessment yes, no) x 2 columns (second)")
+        log.raise_if_any()
+    t = pd.to_numeric(pd.Series(raw.ravel()), errors="coerce").to_numpy(float)
+    for k in np.flatnonzero(~np.isfinite(t) | (t < 0)):
+        log.add("McNemar table", "count is missing, not a number or negative",
+                column=f"cell ({k // 2 + 1}, {k % 2 + 1})", value=raw.ravel()[k],
+                expected="a count >= 0")
+    log.raise_if_any()
+    t = t.reshape(2, 2)
     b, c = t[0, 1], t[1, 0]
     if b + c == 0:
         return {"statistic": float("nan"), "df": 1, "p": float("nan")}
@@ -345,6 +362,8 @@ def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     ------
     ValueError
         For an unknown method.
+    remission.errors.InputError
+        Every p-value that is text, not a number (a blank is missing, as NaN).
 
     References
     ----------
@@ -368,7 +387,9 @@ def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     >>> p_adjust([0.01, float("nan"), 0.02], "bonferroni").round(10).tolist()
     [0.02, nan, 0.04]
     """
-    p_all = np.asarray(p, float)
+    log = ProblemLog()
+    p_all = _numeric(p, "p", "p-values", log)
+    log.raise_if_any()
     present = ~np.isnan(p_all)
     if not present.all():
         out_all = np.full(len(p_all), np.nan)
