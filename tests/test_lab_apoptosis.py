@@ -130,3 +130,20 @@ def test_group_by_dose_anova_matches_r():
     np.testing.assert_allclose(tab.table["F"].iloc[:3], r["F"], rtol=1e-8)
     np.testing.assert_allclose(tab.table["p"].iloc[:3], r["p"], rtol=1e-6)
     assert tab.row_keys()[2] == "group:dose"
+
+
+def test_compare_groups_reports_bad_values_and_labels_at_once() -> None:
+    # wrong length was an IndexError, text a bare "could not convert" ValueError and a
+    # missing label the group 'None'
+    from remission.errors import InputError
+    from remission.lab.apoptosis import compare_groups
+
+    v = [10, 12, 11, 30, 32, 31, 20, 21, 22]
+    g = ["c"] * 3 + ["a"] * 3 + ["b"] * 3
+    with pytest.raises(InputError) as ei:
+        compare_groups(v, g[:-1], control="c")
+    assert [(p.row, p.column) for p in ei.value.problems] == [(None, "group")]
+    assert "9 values but 8 group labels" in str(ei.value)
+    with pytest.raises(InputError) as ei:
+        compare_groups([*v[:1], "x", *v[2:]], [*g[:4], None, *g[5:]], control="c")
+    assert [(p.row, p.column) for p in ei.value.problems] == [(3, "value"), (6, "group")]

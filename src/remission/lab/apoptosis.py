@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 from statsmodels.stats.anova import anova_lm
 
+from remission.errors import ProblemLog
 from remission.lab._common import REF_WELCH, SECTION, fmt_key, new_figure, table
 from remission.results import Result
 
@@ -95,6 +96,40 @@ def percent_apoptosis(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _checked_groups(values: Sequence[float], groups: Sequence[str], label: str
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``(values as float, group labels as text)`` of :func:`compare_groups`, or every
+    problem at once: lengths that differ, a value that is text, a missing group label
+    (NumPy made it the group ``'None'``). A missing value stays NaN, as before.
+
+    Examples
+    --------
+    >>> from remission.errors import InputError
+    >>> try:
+    ...     _checked_groups([1, "x", 3], ["a", None, "b"], "")
+    ... except InputError as e:
+    ...     print([(p.row, p.column) for p in e.problems])
+    [(3, 'value'), (3, 'group')]
+    """
+    source = f"{label or 'values'} by group"
+    raw_v = pd.Series(np.asarray(values, dtype=object).ravel())
+    raw_g = pd.Series(np.asarray(groups, dtype=object).ravel())
+    log = ProblemLog()
+    v = pd.to_numeric(raw_v, errors="coerce")
+    for i in np.flatnonzero((v.isna() & raw_v.notna()).to_numpy()):
+        log.add(source, "value is not a number", row=int(i) + 2, column="value",
+                value=raw_v.iloc[i], expected="a number")
+    if len(raw_v) != len(raw_g):
+        log.add(source, f"{len(raw_v)} values but {len(raw_g)} group labels",
+                column="group", expected="one group label per value")
+    else:
+        for i in np.flatnonzero(raw_g.isna().to_numpy()):
+            log.add(source, "group is missing", row=int(i) + 2, column="group",
+                    expected="a group label")
+    log.raise_if_any()
+    return v.to_numpy(float), raw_g.astype(str).to_numpy()
+
+
 def compare_groups(values: Sequence[float], groups: Sequence[str], control: str | None = None,
                    equal_var: bool = False, seed: int = 20261123, conf: float = 0.95,
                    label: str = "") -> tuple[list[dict], list[str], str]:
@@ -128,6 +163,12 @@ def compare_groups(values: Sequence[float], groups: Sequence[str], control: str 
         ``df2`` for the ANOVA row), warnings (a group with fewer than 2 values: no test),
         and a sentence naming the method.
 
+    Raises
+    ------
+    remission.errors.InputError
+        Values and groups of different lengths, every value that is text and every
+        missing group label (a missing value is kept, NaN).
+
     References
     ----------
     Welch BL. Biometrika 1947;34:28-35. Dunnett CW. J Am Stat Assoc 1955;50:1096-1121.
@@ -152,8 +193,7 @@ def compare_groups(values: Sequence[float], groups: Sequence[str], control: str 
     >>> r["test"], round(r["statistic"], 6), round(r["df"], 6)
     ("Welch's t test", 8.520563, 2.941176)
     """
-    v = np.asarray(values, float)
-    g = np.asarray(groups).astype(str)
+    v, g = _checked_groups(values, groups, label)
     levels = list(pd.unique(g))
     if control is not None and control in levels:
         levels.remove(control)
