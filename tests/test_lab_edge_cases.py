@@ -232,3 +232,16 @@ def test_real_brentq_failure_stays_with_its_curve(tmp_path, ref) -> None:
     assert not any(w.startswith("drugA / ok: profile") for w in fits.warnings)
     assert np.isfinite(fits.cell("drugA | ok", "ic50_profile_lower"))
     assert np.isfinite(fits.cell("drugA | hard", "ic50_lower"))
+
+
+def test_fit_curve_reports_text_doses_and_responses_with_their_lines() -> None:
+    # was a bare "could not convert string to float" ValueError; blanks stay missing
+    from remission.errors import InputError
+    from remission.lab.doseresponse.fit import fit_curve
+
+    dose = [0.01, 0.1, 1, 10, 100, 1000] * 2
+    resp: list = [98, 95, 80, 45, 12, 3, 97, 93, 78, 50, 10, 4]
+    dose[2], resp[3], resp[5] = "1 uM", "x", None
+    with pytest.raises(InputError) as ei:
+        fit_curve(dose, resp)
+    assert [(p.row, p.column) for p in ei.value.problems] == [(4, "dose"), (5, "response")]

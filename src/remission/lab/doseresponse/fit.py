@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from remission.errors import ProblemLog
 from remission.lab.doseresponse.model import (
     MODELS,
     PARAMS,
@@ -290,6 +291,8 @@ def fit_curve(dose: Sequence[float], response: Sequence[float], model: str = "LL
 
     Raises
     ------
+    remission.errors.InputError
+        Every dose or response that is text, with its line.
     ValueError
         Unequal lengths, a dose <= 0, an unknown model, too few observations or doses.
 
@@ -314,6 +317,14 @@ def fit_curve(dose: Sequence[float], response: Sequence[float], model: str = "LL
     >>> round(f.ic50, 4), round(f.ic50_lower, 4), round(f.ic50_upper, 4)
     (3.5744, 3.0744, 4.1559)
     """
+    log = ProblemLog()
+    for name, values in (("dose", dose), ("response", response)):
+        raw = pd.Series(np.asarray(values, dtype=object).ravel())
+        text = pd.to_numeric(raw, errors="coerce").isna() & raw.notna()
+        for i in np.flatnonzero(text.to_numpy()):
+            log.add("dose-response data", f"{name} is not a number", row=int(i) + 2,
+                    column=name, value=raw.iloc[i], expected="a number (or blank)")
+    log.raise_if_any()
     x = np.asarray(dose, dtype=float)
     y = np.asarray(response, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
