@@ -38,6 +38,14 @@ def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, l
         ``(X, names, terms)``: the n × p matrix, its column names, and for each covariate
         the indices of its columns in ``X`` (several for a factor, for joint tests).
 
+    Raises
+    ------
+    InputError
+        Every text covariate that mixes numbers with text (``"50", "61", "x"``): a
+        mistyped number would otherwise turn the whole column into categories, one
+        dummy per value. Categories meant as such (grades ``"1"``-``"4"`` and ``"NE"``)
+        are accepted as a pandas ``Categorical``.
+
     Examples
     --------
     ``arm`` has levels A < B, so A is the reference and the dummy is ``armB``, as R
@@ -48,6 +56,7 @@ def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, l
     >>> x.tolist(), names, terms
     ([[50.0, 1.0], [60.0, 0.0], [70.0, 1.0]], ['age', 'armB'], {'age': [0], 'arm': [1]})
     """
+    _refuse_mixed_columns(data, covariates)
     cols, names, terms = [], [], {}
     for c in covariates:
         v = data[c]
@@ -64,6 +73,31 @@ def design(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, l
                 names.append(f"{c}{lev}")
             terms[c] = idx
     return np.column_stack(cols) if cols else np.zeros((len(data), 0)), names, terms
+
+
+def _refuse_mixed_columns(data: pd.DataFrame, covariates: Sequence[str]) -> None:
+    """Refuse text columns in which some values read as numbers and others do not.
+
+    A pandas ``Categorical`` is left alone (the caller declared the categories); so is a
+    text column whose values are all numbers-as-text or all words (R's ``factor``).
+    """
+    log = ProblemLog()
+    for c in covariates:
+        v = data[c]
+        if pd.api.types.is_numeric_dtype(v) or isinstance(v.dtype, pd.CategoricalDtype):
+            continue
+        present = v[v.notna()]
+        as_number = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+        words = present[as_number.isna().to_numpy()]
+        if 0 < len(words) < len(present):
+            shown = ", ".join(repr(str(w)) for w in pd.unique(words)[:5])
+            n_num, n_txt = len(present) - len(words), len(words)
+            log.add("model data",
+                    f"covariate mixes numbers ({n_num} value{'s' * (n_num != 1)}) and text "
+                    f"({n_txt} value{'s' * (n_txt != 1)}: {shown})", column=c,
+                    expected="numbers only for a numeric covariate, or the column as a "
+                             "pandas Categorical to model its values as categories")
+    log.raise_if_any()
 
 
 def check_design(x: np.ndarray, names: Sequence[str], source: str = "model data") -> None:
