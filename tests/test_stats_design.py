@@ -55,3 +55,22 @@ def test_declared_categories_numbers_as_text_and_words_are_factors() -> None:
     # a missing value is not text (check_frame reports or omits it)
     x, names, _ = design(pd.DataFrame({"arm": ["B", None, "A"]}), ["arm"])
     assert names == ["armB"] and np.array_equal(x[:, 0], [1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("fn", ["logistic", "logistic_univariable"])
+def test_one_covariate_name_is_a_list_of_one_in_logistic_as_in_cox(fn: str) -> None:
+    # was read letter by letter: "column 'a' not found" (logistic), KeyError (univariable)
+    d = D.assign(age=[50, 61, 66, 70, 44, 58, 67, 39, 55, 72])
+    one, listed = getattr(regression, fn)(d, "cr", "age"), getattr(regression, fn)(d, "cr",
+                                                                                    ["age"])
+    pd.testing.assert_frame_equal(one.table, listed.table)
+    assert "age" in one.table.index[0]
+    cox_one = survival.cox("t", "e", "age", data=d).table
+    pd.testing.assert_frame_equal(cox_one, survival.cox("t", "e", ["age"], data=d).table)
+
+
+def test_logistic_univariable_names_every_absent_column() -> None:
+    # was a KeyError "['nope'] not in index" from the first absent covariate
+    with pytest.raises(InputError) as ei:
+        regression.logistic_univariable(D, "cr", ["nope", "t", "also_absent"])
+    assert [p.column for p in ei.value.problems] == ["nope", "also_absent"]

@@ -121,8 +121,15 @@ class LogisticFit:
     auto: bool = False
 
 
-def _design(data: pd.DataFrame, outcome: str, covariates: Sequence[str],
+def _covariate_names(covariates: str | Sequence[str]) -> list[str]:
+    """Covariate columns as a list; one name alone is a list of one, as Cox reads it
+    (not its letters)."""
+    return [covariates] if isinstance(covariates, str) else list(covariates)
+
+
+def _design(data: pd.DataFrame, outcome: str, covariates: str | Sequence[str],
             missing: str = "error") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    covariates = _covariate_names(covariates)
     log = ProblemLog()
     for c in [outcome, *covariates]:
         if c not in data.columns:
@@ -161,7 +168,7 @@ def _ml_separated(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(np.max(np.abs(beta)) > 15 or np.max(np.abs(eta)) > 30)
 
 
-def logistic_fit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
+def logistic_fit(data: pd.DataFrame, outcome: str, covariates: str | Sequence[str], *,
                  method: Literal["auto", "ml", "firth"] = "auto",
                  ci: Literal["profile", "wald"] = "profile", conf: float = 0.95,
                  missing: str = "error") -> LogisticFit:
@@ -174,7 +181,7 @@ def logistic_fit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
         One row per patient.
     outcome : str
         Column of the binary outcome (0/1).
-    covariates : sequence of str
+    covariates : sequence of str, or str
         Columns of the covariates; text columns are dummy-coded against their first
         level (sorted), as R does for a character column.
     method : {"auto", "ml", "firth"}, default "auto"
@@ -276,7 +283,7 @@ def logistic_fit(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
                        why or f"{method} requested", auto)
 
 
-def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
+def logistic(data: pd.DataFrame, outcome: str, covariates: str | Sequence[str], *,
              method: Literal["auto", "ml", "firth"] = "auto",
              ci: Literal["profile", "wald"] = "profile", conf: float = 0.95,
              missing: str = "error", name: str = "regression.logistic",
@@ -290,7 +297,7 @@ def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
         One row per patient.
     outcome : str
         Column of the binary outcome (0/1).
-    covariates : sequence of str
+    covariates : sequence of str, or str
         Columns of the covariates; text columns are dummy-coded against their first
         level (sorted), as R does for a character column.
     method : {"auto", "ml", "firth"}, default "auto"
@@ -362,7 +369,7 @@ def logistic(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
     )
 
 
-def logistic_univariable(data: pd.DataFrame, outcome: str, covariates: Sequence[str], *,
+def logistic_univariable(data: pd.DataFrame, outcome: str, covariates: str | Sequence[str], *,
                          method: Literal["auto", "ml", "firth"] = "auto",
                          ci: Literal["profile", "wald"] = "profile", conf: float = 0.95,
                          name: str = "regression.logistic_univariable",
@@ -378,7 +385,7 @@ def logistic_univariable(data: pd.DataFrame, outcome: str, covariates: Sequence[
         One row per patient.
     outcome : str
         Column of the binary outcome (0/1).
-    covariates : sequence of str
+    covariates : sequence of str, or str
         Columns of the covariates, one model each; text columns are dummy-coded against their first
         level (sorted), as R does for a character column.
     method : {"auto", "ml", "firth"}, default "auto"
@@ -417,6 +424,13 @@ def logistic_univariable(data: pd.DataFrame, outcome: str, covariates: Sequence[
     [[0.4304135, 0.00659], [0.6931472, 0.3436289]]
     """
     frames, notes, firth = [], [], []
+    covariates = _covariate_names(covariates)
+    log = ProblemLog()
+    for c in [outcome, *covariates]:
+        if c not in data.columns:
+            log.add("model data", "column not found", column=c,
+                    expected=f"one of {list(data.columns)}")
+    log.raise_if_any()
     for c in covariates:
         sub = data[[outcome, c]].dropna().reset_index(drop=True)
         f = logistic_fit(sub, outcome, [c], method=method, ci=ci, conf=conf)
