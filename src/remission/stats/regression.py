@@ -127,14 +127,21 @@ def _covariate_names(covariates: str | Sequence[str]) -> list[str]:
     return [covariates] if isinstance(covariates, str) else list(covariates)
 
 
+def _refuse_absent(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    """One InputError naming every column of ``columns`` that ``data`` lacks."""
+    log = ProblemLog()
+    for c in columns:
+        if c not in data.columns:
+            log.add("model data", "column not found", column=c,
+                    expected=f"one of {list(data.columns)}")
+    log.raise_if_any()
+
+
 def _design(data: pd.DataFrame, outcome: str, covariates: str | Sequence[str],
             missing: str = "error") -> tuple[np.ndarray, np.ndarray, list[str]]:
     covariates = _covariate_names(covariates)
+    _refuse_absent(data, [outcome, *covariates])
     log = ProblemLog()
-    for c in [outcome, *covariates]:
-        if c not in data.columns:
-            log.add("model data", "column not found", column=c)
-    log.raise_if_any()
     sub = data[[outcome, *covariates]]
     if missing == "omit":
         sub = sub.dropna().reset_index(drop=True)
@@ -425,12 +432,7 @@ def logistic_univariable(data: pd.DataFrame, outcome: str, covariates: str | Seq
     """
     frames, notes, firth = [], [], []
     covariates = _covariate_names(covariates)
-    log = ProblemLog()
-    for c in [outcome, *covariates]:
-        if c not in data.columns:
-            log.add("model data", "column not found", column=c,
-                    expected=f"one of {list(data.columns)}")
-    log.raise_if_any()
+    _refuse_absent(data, [outcome, *covariates])
     for c in covariates:
         sub = data[[outcome, c]].dropna().reset_index(drop=True)
         f = logistic_fit(sub, outcome, [c], method=method, ci=ci, conf=conf)
